@@ -1,0 +1,180 @@
+import { ConfigError } from './errors.js';
+
+/** A carrier frame as received: text or binary. */
+export type MediaFrame = string | Uint8Array;
+
+/**
+ * The carrier socket, I/O only. Wraps a Node `ws` socket, a WHATWG `WebSocket` (browsers, Deno,
+ * workerd) or anything else that can send frames and report them.
+ */
+export interface MediaConnection {
+  send(frame: MediaFrame): void;
+  /** Registers the frame handler; returns a function that removes it. */
+  onMessage(handler: (frame: MediaFrame) => void): () => void;
+  onClose(handler: (code?: number, reason?: string) => void): () => void;
+  onError(handler: (error: unknown) => void): () => void;
+  close(code?: number, reason?: string): void;
+  /** Bytes queued in the socket and not yet written, when the socket reports it. */
+  readonly bufferedAmount: number;
+  /** True once the socket is closing or closed. */
+  readonly closed: boolean;
+}
+
+/** The part of Node's `ws` WebSocket the wrapper uses. */
+export interface NodeWsLike {
+  readonly readyState: number;
+  readonly bufferedAmount: number;
+  send(data: string | Uint8Array): void;
+  close(code?: number, reason?: string): void;
+  on(event: 'message', listener: (data: unknown, isBinary: boolean) => void): unknown;
+  on(event: 'close', listener: (code: number, reason: unknown) => void): unknown;
+  on(event: 'error', listener: (error: unknown) => void): unknown;
+  off(event: string, listener: (...args: never[]) => void): unknown;
+}
+
+/** The part of a WHATWG WebSocket the wrapper uses. */
+export interface WhatwgWebSocketLike {
+  readonly readyState: number;
+  readonly bufferedAmount?: number;
+  binaryType?: string;
+  send(data: string | ArrayBufferLike | ArrayBufferView): void;
+  close(code?: number, reason?: string): void;
+  addEventListener(type: string, listener: (event: never) => void): void;
+  removeEventListener(type: string, listener: (event: never) => void): void;
+}
+
+export type WebSocketLike = NodeWsLike | WhatwgWebSocketLike;
+
+const CLOSING = 2;
+
+function isMediaConnection(value: unknown): value is MediaConnection {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as MediaConnection).onMessage === 'function' &&
+    typeof (value as MediaConnection).send === 'function'
+  );
+}
+
+function isNodeWs(value: unknown): value is NodeWsLike {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as NodeWsLike).on === 'function' &&
+    typeof (value as NodeWsLike).off === 'function' &&
+    typeof (value as NodeWsLike).send === 'function'
+  );
+}
+
+function isWhatwg(value: unknown): value is WhatwgWebSocketLike {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as WhatwgWebSocketLike).addEventListener === 'function' &&
+    typeof (value as WhatwgWebSocketLike).send === 'function'
+  );
+}
+
+/** Converts whatever a socket library delivers as binary data into one Uint8Array. */
+export function toBytes(data: unknown): Uint8Array {
+  if (data instanceof Uint8Array) return data;
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  if (Array.isArray(data)) {
+    // ws 'fragments' binaryType: a list of Buffers.
+    let total = 0;
+    for (const part of data as Uint8Array[]) total += part.byteLength;
+    const out = new Uint8Array(total);
+    let offset = 0;
+    for (const part of data as Uint8Array[]) {
+      out.set(part, offset);
+      offset += part.byteLength;
+    }
+    return out;
+  }
+  throw new TypeError('Unsupported binary frame type');
+}
+
+const textDecoder = /* @__PURE__ */ new TextDecoder();
+
+function wrapNodeWs(ws: NodeWsLike): MediaConnection {
+  return {
+    send: (frame) => ws.send(frame),
+    onMessage(handler) {
+      const listener = (data: unknown, isBinary: boolean) => {
+        if (isBinary) handler(toBytes(data));
+        else handler(typeof data === 'string' ? data : textDecoder.decode(toBytes(data)));
+      };
+      ws.on('message', listener);
+      return () => void ws.off('message', listener);
+    },
+    onClose(handler) {
+      const listener = (code: number, reason: unknown) =>
+        handler(code, reason === undefined ? undefined : typeof reason === 'string' ? reason : textDecoder.decode(toBytes(reason)));
+      ws.on('close', listener);
+      return () => void ws.off('close', listener);
+    },
+    onError(handler) {
+      ws.on('error', handler);
+      return () => void ws.off('error', handler);
+    },
+    close: (code, reason) => ws.close(code, reason),
+    get bufferedAmount() {
+      return ws.bufferedAmount;
+    },
+    get closed() {
+      return ws.readyState >= CLOSING;
+    },
+  };
+}
+
+function wrapWhatwg(ws: WhatwgWebSocketLike): MediaConnection {
+  if ('binaryType' in ws) {
+    try {
+      ws.binaryType = 'arraybuffer';
+    } catch {
+      // Some implementations (workerd) fix the binary type; toBytes handles both.
+    }
+  }
+  return {
+    send: (frame) => ws.send(frame),
+    onMessage(handler) {
+      const listener = (event: { data: unknown }) => {
+        const data = event.data;
+        handler(typeof data === 'string' ? data : toBytes(data));
+      };
+      ws.addEventListener('message', listener as (event: never) => void);
+      return () => ws.removeEventListener('message', listener as (event: never) => void);
+    },
+    onClose(handler) {
+      const listener = (event: { code?: number; reason?: string }) => handler(event.code, event.reason);
+      ws.addEventListener('close', listener as (event: never) => void);
+      return () => ws.removeEventListener('close', listener as (event: never) => void);
+    },
+    onError(handler) {
+      const listener = (event: unknown) => handler(event);
+      ws.addEventListener('error', listener as (event: never) => void);
+      return () => ws.removeEventListener('error', listener as (event: never) => void);
+    },
+    close: (code, reason) => ws.close(code, reason),
+    get bufferedAmount() {
+      return ws.bufferedAmount ?? 0;
+    },
+    get closed() {
+      return ws.readyState >= CLOSING;
+    },
+  };
+}
+
+/**
+ * Wraps a carrier socket. Accepts a {@link MediaConnection} (returned as is), a Node `ws`
+ * socket (as handed out by `ws`, `@fastify/websocket`, ...) or a WHATWG `WebSocket`.
+ */
+export function toMediaConnection(socket: MediaConnection | WebSocketLike): MediaConnection {
+  if (isMediaConnection(socket)) return socket;
+  if (isNodeWs(socket)) return wrapNodeWs(socket);
+  if (isWhatwg(socket)) return wrapWhatwg(socket);
+  throw new ConfigError(
+    'Expected a carrier WebSocket (a `ws` socket, a WHATWG WebSocket) or a MediaConnection.',
+  );
+}

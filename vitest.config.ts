@@ -1,0 +1,21 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const src = (p: string) => fileURLToPath(new URL(p, import.meta.url));
+
+export default defineConfig({
+  resolve: {
+    alias: {
+      '@switchboard/core': src('./packages/core/src/index.ts'),
+      '@switchboard/twilio': src('./packages/twilio/src/index.ts'),
+      '@switchboard/conformance/vitest': src('./test-harness/src/vitest.ts'),
+      '@switchboard/conformance': src('./test-harness/src/index.ts'),
+    },
+  },
+  test: {
+    include: ['packages/*/test/**/*.test.ts', 'test-harness/test/**/*.test.ts', 'examples/*/test/**/*.test.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    pool: 'forks',
+  },
+});
