@@ -1,0 +1,109 @@
+/**
+ * Base64 (RFC 4648, standard alphabet) without platform helpers, for Node and workerd alike.
+ *
+ * Encoding writes ASCII codes into a byte array, two characters per table lookup, and turns
+ * it into a string with `String.fromCharCode` over bounded chunks. Decoding maps characters
+ * through a 256-entry table and rejects anything outside the alphabet.
+ */
+
+const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+const PAD = 61; // '='
+
+/** For every 12-bit value, the ASCII codes of its two base64 characters (high char first). */
+const PAIRS = new Uint16Array(4096);
+/** Character code -> 6-bit value, or 0xff when not in the alphabet. */
+const VALUES = new Uint8Array(256).fill(0xff);
+for (let i = 0; i < 64; i++) VALUES[ALPHABET.charCodeAt(i)] = i;
+for (let i = 0; i < 4096; i++) {
+  PAIRS[i] = (ALPHABET.charCodeAt(i >> 6) << 8) | ALPHABET.charCodeAt(i & 63);
+}
+
+/** Characters handed to one `String.fromCharCode` call (well below engines' argument limits). */
+const CHUNK = 8192;
+
+/** Base64 of `bytes`, standard alphabet, padded with '='. */
+export function base64Encode(bytes: Uint8Array): string {
+  const n = bytes.length;
+  if (n === 0) return '';
+  const chars = new Uint8Array(Math.ceil(n / 3) * 4);
+  const whole = n - (n % 3);
+  let o = 0;
+  for (let i = 0; i < whole; i += 3) {
+    const v = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
+    const hi = PAIRS[v >> 12]!;
+    const lo = PAIRS[v & 0xfff]!;
+    chars[o] = hi >> 8;
+    chars[o + 1] = hi & 0xff;
+    chars[o + 2] = lo >> 8;
+    chars[o + 3] = lo & 0xff;
+    o += 4;
+  }
+  const rest = n - whole;
+  if (rest > 0) {
+    const v = (bytes[whole]! << 16) | (rest === 2 ? bytes[whole + 1]! << 8 : 0);
+    const hi = PAIRS[v >> 12]!;
+    chars[o] = hi >> 8;
+    chars[o + 1] = hi & 0xff;
+    chars[o + 2] = rest === 2 ? ALPHABET.charCodeAt((v >> 6) & 63) : PAD;
+    chars[o + 3] = PAD;
+  }
+  if (chars.length <= CHUNK) return String.fromCharCode.apply(null, chars as unknown as number[]);
+  let out = '';
+  for (let i = 0; i < chars.length; i += CHUNK) {
+    out += String.fromCharCode.apply(null, chars.subarray(i, i + CHUNK) as unknown as number[]);
+  }
+  return out;
+}
+
+function invalid(text: string, at: number): TypeError {
+  const code = text.charCodeAt(at);
+  return new TypeError(`invalid base64: unexpected character code ${code} at offset ${at}`);
+}
+
+/**
+ * Bytes of a base64 text (standard alphabet). Padding is optional; whitespace, URL-safe
+ * characters and misplaced padding are rejected with a TypeError.
+ */
+export function base64Decode(text: string): Uint8Array {
+  let end = text.length;
+  // Up to two trailing pad characters, only where padding can stand.
+  if (end > 0 && text.charCodeAt(end - 1) === PAD) {
+    end--;
+    if (end > 0 && text.charCodeAt(end - 1) === PAD) end--;
+    if ((text.length & 3) !== 0) throw new TypeError('invalid base64: padded text length is not a multiple of 4');
+  }
+  const tail = end & 3;
+  if (tail === 1) throw new TypeError('invalid base64: truncated text');
+  const whole = end - tail;
+  const out = new Uint8Array((whole >> 2) * 3 + (tail === 0 ? 0 : tail - 1));
+  let o = 0;
+  for (let i = 0; i < whole; i += 4) {
+    const a = VALUES[text.charCodeAt(i)] ?? 0xff;
+    const b = VALUES[text.charCodeAt(i + 1)] ?? 0xff;
+    const c = VALUES[text.charCodeAt(i + 2)] ?? 0xff;
+    const d = VALUES[text.charCodeAt(i + 3)] ?? 0xff;
+    if ((a | b | c | d) > 63) {
+      for (let j = i; ; j++) if ((VALUES[text.charCodeAt(j)] ?? 0xff) > 63) throw invalid(text, j);
+    }
+    const v = (a << 18) | (b << 12) | (c << 6) | d;
+    out[o] = v >> 16;
+    out[o + 1] = (v >> 8) & 0xff;
+    out[o + 2] = v & 0xff;
+    o += 3;
+  }
+  if (tail > 0) {
+    let v = 0;
+    for (let j = whole; j < end; j++) {
+      const x = VALUES[text.charCodeAt(j)] ?? 0xff;
+      if (x > 63) throw invalid(text, j);
+      v = (v << 6) | x;
+    }
+    if (tail === 2) {
+      out[o] = v >> 4;
+    } else {
+      out[o] = v >> 10;
+      out[o + 1] = (v >> 2) & 0xff;
+    }
+  }
+  return out;
+}

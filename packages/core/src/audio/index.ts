@@ -1,0 +1,17 @@
+export {
+  ALAW_SILENCE,
+  MULAW_SILENCE,
+  aLawToLinear,
+  decodeALaw,
+  decodeMuLaw,
+  encodeALaw,
+  encodeMuLaw,
+  linearToALaw,
+  linearToMuLaw,
+  muLawToLinear,
+} from './g711.js';
+export { bytesPerMs, bytesPerSample, durationMs, pcm16FromBytes, pcm16ToBytes, silence, silenceByte } from './pcm.js';
+export { base64Decode, base64Encode } from './base64.js';
+export { Resampler, type ResamplerOptions, type ResamplerQuality } from './resampler.js';
+export { Framer, type FramerRules } from './framer.js';
+export { decodeWav, encodeWav } from './wav.js';

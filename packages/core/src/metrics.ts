@@ -1,0 +1,63 @@
+/** Per-call counters, available as `transport.metrics`. All sizes are carrier-side bytes unless noted. */
+export type CallMetrics = {
+  /** Carrier frames received / sent. */
+  framesIn: number;
+  framesOut: number;
+  /** Carrier audio bytes received (decoded payloads) / sent. */
+  audioBytesIn: number;
+  audioBytesOut: number;
+  /** Audio bytes forwarded to the model (in the model's format). */
+  modelAudioBytesSent: number;
+  /** Audio received before the model socket was ready, kept and sent once it opened (model-format bytes). */
+  earlyMediaBytes: number;
+  /** Early audio dropped because the early-media buffer was full (model-format bytes). */
+  earlyMediaDroppedBytes: number;
+  /** Silence inserted for timestamp gaps, ms. */
+  gapsPaddedMs: number;
+  /** Gap time left unpadded because it exceeded the padding cap, ms. */
+  gapsUnpaddedMs: number;
+  /** Inbound frames that arrived after a later one had already been forwarded (dropped). */
+  lateFramesDropped: number;
+  /** Inbound frames never received (sequence numbers skipped). */
+  framesMissing: number;
+  /** Model audio of cancelled responses that arrived after the interruption (dropped), model-format bytes. */
+  lateAudioDroppedBytes: number;
+  /** Model audio received before the carrier stream started (nowhere to play it), model-format bytes. */
+  outputDroppedNoStreamBytes: number;
+  /** Silence sent to the model while the caller's line was inactive during speech, ms. */
+  inactivityPaddedMs: number;
+  /** Carrier frames that could not be decoded. */
+  malformedFrames: number;
+  /** Playback acks that belonged to an earlier generation (after a clear) or to no mark of ours. */
+  staleAcks: number;
+  dtmfDigits: number;
+  bargeIns: number;
+  truncations: Array<{ itemId: string; contentIndex: number; audioEndMs: number; sentMs: number }>;
+  /** For each turn: ms from the model's `speech_stopped` to the first audio frame sent to the carrier. */
+  responseLatenciesMs: number[];
+};
+
+export function createMetrics(): CallMetrics {
+  return {
+    framesIn: 0,
+    framesOut: 0,
+    audioBytesIn: 0,
+    audioBytesOut: 0,
+    modelAudioBytesSent: 0,
+    earlyMediaBytes: 0,
+    earlyMediaDroppedBytes: 0,
+    gapsPaddedMs: 0,
+    gapsUnpaddedMs: 0,
+    lateFramesDropped: 0,
+    framesMissing: 0,
+    lateAudioDroppedBytes: 0,
+    outputDroppedNoStreamBytes: 0,
+    inactivityPaddedMs: 0,
+    malformedFrames: 0,
+    staleAcks: 0,
+    dtmfDigits: 0,
+    bargeIns: 0,
+    truncations: [],
+    responseLatenciesMs: [],
+  };
+}

@@ -1,0 +1,691 @@
+import {
+  OpenAIRealtimeWebSocket,
+  type OpenAIRealtimeWebSocketOptions,
+  type RealtimeSessionConfig,
+  type RealtimeTransportLayerConnectOptions,
+  type TransportLayerAudio,
+} from '@openai/agents-realtime';
+import { base64Encode } from './audio/base64.js';
+import { Framer } from './audio/framer.js';
+import { bytesPerMs, durationMs, silence, silenceByte } from './audio/pcm.js';
+import {
+  inboundTranscoder,
+  modelBytesPerMs,
+  modelFormatFor,
+  outboundTranscoder,
+  sameModelFormat,
+  type ModelAudioFormat,
+  type Transcoder,
+} from './codec.js';
+import { toMediaConnection, type MediaConnection, type MediaFrame, type WebSocketLike } from './connection.js';
+import { ConfigError, ProtocolError, SwitchboardError } from './errors.js';
+import { PlaybackLedger, type PlaybackKey } from './ledger.js';
+import { logger } from './log.js';
+import { createMetrics, type CallMetrics } from './metrics.js';
+import type { AudioFormat, CallEvent, MediaStreamProtocol, OutboundCommand } from './types.js';
+
+const log = logger('core');
+
+export type TelephonyRealtimeTransportOptions = OpenAIRealtimeWebSocketOptions & {
+  /** The carrier socket: a `ws` socket, a WHATWG WebSocket, or a {@link MediaConnection}. */
+  connection: MediaConnection | WebSocketLike;
+  /** The carrier's wire format. */
+  protocol: MediaStreamProtocol;
+  /**
+   * How much carrier audio to keep while the model socket is not yet open, in ms. The oldest
+   * audio is dropped (and counted) beyond it. Default 10 000.
+   */
+  earlyMediaMaxMs?: number;
+  /** Longest timestamp gap filled with silence, in ms. Default 10 000. */
+  maxGapPadMs?: number;
+  /**
+   * How many out-of-order frames to hold while waiting for a missing sequence number before
+   * giving it up as lost. Default 5 (100 ms of 20 ms frames).
+   */
+  reorderWindow?: number;
+  /**
+   * While the model hears the caller speaking, if no carrier audio arrives for this long, send
+   * one second of silence so the model's turn detection can end the turn. `null` disables it.
+   * Default 750.
+   */
+  inputAudioInactivityTimeoutMs?: number | null;
+  /** Type of the raw carrier frame event on `*`. Default `<protocol.name>_message`. */
+  rawEventType?: string;
+  /** Clock used for playback accounting. Default `Date.now`. */
+  now?: () => number;
+};
+
+/** `call_start` as emitted on the transport (and on `*`). */
+export type CallStartEvent = Extract<CallEvent, { type: 'call_start' }>;
+export type DtmfEvent = Extract<CallEvent, { type: 'dtmf' }>;
+export type CallEndEvent = { type: 'call_end'; reason: string };
+
+const DEFAULT_EARLY_MEDIA_MS = 10_000;
+const DEFAULT_MAX_GAP_MS = 10_000;
+const DEFAULT_REORDER_WINDOW = 5;
+const DEFAULT_INACTIVITY_MS = 750;
+const INACTIVITY_SILENCE_MS = 1000;
+
+type OutputState = {
+  responseId: string;
+  itemId: string;
+  contentIndex: number;
+};
+
+/**
+ * A `RealtimeTransportLayer` that bridges one phone call to the OpenAI Realtime API. It holds all
+ * call logic shared by every carrier: format negotiation, early media, input reordering and gap
+ * padding, output framing with playback marks, barge-in with exact truncation, call events and
+ * metrics. A carrier only supplies its {@link MediaStreamProtocol}.
+ */
+export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
+  /** Per-call counters. */
+  readonly metrics: CallMetrics = createMetrics();
+  readonly protocol: MediaStreamProtocol;
+  readonly connection: MediaConnection;
+
+  readonly #ledger: PlaybackLedger;
+  readonly #now: () => number;
+  readonly #rawEventType: string;
+  readonly #earlyMediaMaxMs: number;
+  readonly #maxGapPadMs: number;
+  readonly #reorderWindow: number;
+  readonly #inactivityMs: number | null;
+  readonly #detach: Array<() => void> = [];
+
+  #format: AudioFormat;
+  #modelFormat: ModelAudioFormat;
+  #configuredModelFormat: ModelAudioFormat | undefined;
+  #inbound: Transcoder;
+  #outbound: Transcoder;
+  #framer: Framer;
+  #streamId: string | undefined;
+  #callStart: CallStartEvent | undefined;
+
+  // Input state.
+  #expectedSeq: number | undefined;
+  #reorder = new Map<number, Extract<CallEvent, { type: 'audio' }>>();
+  #lastTimestampMs: number | undefined;
+  #lastDurationMs = 0;
+  #early: Uint8Array[] = [];
+  #earlyBytes = 0;
+  #sessionReady = false;
+  #lastSessionConfig: Partial<RealtimeSessionConfig> | undefined;
+  #speechActive = false;
+  #inactivityTimer: ReturnType<typeof setTimeout> | undefined;
+
+  // Output state.
+  #current: OutputState | undefined;
+  #activeResponseId: string | undefined;
+  #cancelled = new Set<string>();
+  #speechStoppedAt: number | undefined;
+
+  #ended = false;
+  #closing = false;
+
+  constructor(options: TelephonyRealtimeTransportOptions) {
+    if (!options || typeof options !== 'object') throw new ConfigError('TelephonyRealtimeTransport needs an options object.');
+    if (!options.protocol) throw new ConfigError('TelephonyRealtimeTransport needs a `protocol`.');
+    if (!options.connection) throw new ConfigError('TelephonyRealtimeTransport needs the carrier `connection` (its WebSocket).');
+    const {
+      connection,
+      protocol,
+      earlyMediaMaxMs,
+      maxGapPadMs,
+      reorderWindow,
+      inputAudioInactivityTimeoutMs,
+      rawEventType,
+      now,
+      ...wsOptions
+    } = options;
+    checkNonNegative('earlyMediaMaxMs', earlyMediaMaxMs);
+    checkNonNegative('maxGapPadMs', maxGapPadMs);
+    checkNonNegative('reorderWindow', reorderWindow);
+    if (inputAudioInactivityTimeoutMs !== null) checkNonNegative('inputAudioInactivityTimeoutMs', inputAudioInactivityTimeoutMs);
+    super(wsOptions);
+    this.protocol = protocol;
+    this.connection = toMediaConnection(connection);
+    this.#now = now ?? Date.now;
+    this.#ledger = new PlaybackLedger({ now: this.#now });
+    this.#rawEventType = rawEventType ?? `${protocol.name}_message`;
+    this.#earlyMediaMaxMs = earlyMediaMaxMs ?? DEFAULT_EARLY_MEDIA_MS;
+    this.#maxGapPadMs = maxGapPadMs ?? DEFAULT_MAX_GAP_MS;
+    this.#reorderWindow = reorderWindow ?? DEFAULT_REORDER_WINDOW;
+    this.#inactivityMs = inputAudioInactivityTimeoutMs === undefined ? DEFAULT_INACTIVITY_MS : inputAudioInactivityTimeoutMs;
+
+    this.#format = protocol.defaultFormat;
+    this.#modelFormat = modelFormatFor(this.#format);
+    this.#inbound = inboundTranscoder(this.#format);
+    this.#outbound = outboundTranscoder(this.#format);
+    this.#framer = this.#createFramer(this.#format);
+
+    this.#detach.push(
+      this.connection.onMessage((frame) => this.#onCarrierFrame(frame)),
+      this.connection.onClose((code, reason) => this.#onCarrierClose(code, reason)),
+      this.connection.onError((error) => this.#onCarrierError(error)),
+    );
+
+    this.on('response.output_audio.delta', (event) => {
+      this.#current = { responseId: event.response_id, itemId: event.item_id, contentIndex: event.content_index };
+    });
+    this.on('response.output_audio.done', () => this.#flushOutput());
+    this.on('response.created', (event) => {
+      if (event.response.id) this.#activeResponseId = event.response.id;
+    });
+    this.on('response.done', (event) => {
+      const id = event.response.id;
+      if (id) {
+        this.#cancelled.delete(id);
+        this.#ledger.responseDone(id);
+        if (this.#activeResponseId === id) this.#activeResponseId = undefined;
+      }
+    });
+    this.on('input_audio_buffer.speech_started', () => {
+      this.#speechActive = true;
+      this.#armInactivity();
+    });
+    this.on('input_audio_buffer.speech_stopped', () => {
+      this.#speechActive = false;
+      this.#disarmInactivity();
+      this.#speechStoppedAt = this.#now();
+    });
+    this.on('connection_change', (status) => {
+      if (status !== 'connected') {
+        this.#sessionReady = false;
+        this.#activeResponseId = undefined;
+        this.#disarmInactivity();
+      }
+    });
+  }
+
+  /** The carrier's stream id (Twilio `streamSid`), once the stream started. */
+  get streamId(): string | undefined {
+    return this.#streamId;
+  }
+
+  /** The `call_start` of the current stream, once received. */
+  get callStart(): CallStartEvent | undefined {
+    return this.#callStart;
+  }
+
+  /** The carrier's audio format (the protocol's default until `call_start`). */
+  get carrierFormat(): AudioFormat {
+    return this.#format;
+  }
+
+  /** The audio format the model session is configured with. */
+  get modelAudioFormat(): ModelAudioFormat {
+    return this.#modelFormat;
+  }
+
+  /** Bytes of carrier audio waiting for the model socket. */
+  get earlyMediaBufferedBytes(): number {
+    return this.#earlyBytes;
+  }
+
+  override async connect(options: RealtimeTransportLayerConnectOptions): Promise<void> {
+    if (this.#ended) throw new SwitchboardError('call_ended', 'The call has already ended; create a new transport for a new call.');
+    await super.connect(options);
+  }
+
+  /**
+   * Builds the session payload with the audio formats forced to the call's: a `RealtimeSession`
+   * seeds PCM 24 kHz defaults that would otherwise reach the model and garble G.711 audio.
+   */
+  override buildSessionPayload(config: Partial<RealtimeSessionConfig>) {
+    const payload = super.buildSessionPayload(config);
+    const audio = (payload.audio ??= {}) as { input?: { format?: unknown }; output?: { format?: unknown } };
+    audio.input = { ...(audio.input ?? {}), format: { ...this.#modelFormat } };
+    audio.output = { ...(audio.output ?? {}), format: { ...this.#modelFormat } };
+    return payload;
+  }
+
+  override updateSessionConfig(config: Partial<RealtimeSessionConfig>): void {
+    this.#lastSessionConfig = config;
+    super.updateSessionConfig(config);
+    this.#configuredModelFormat = this.#modelFormat;
+    if (!this.#sessionReady) {
+      this.#sessionReady = true;
+      this.#flushEarlyMedia();
+    }
+  }
+
+  override close(): void {
+    if (this.#closing) return;
+    this.#closing = true;
+    try {
+      this.#endCall('closed');
+      if (!this.connection.closed) {
+        try {
+          this.connection.close(1000, 'call ended');
+        } catch (error) {
+          log('carrier close failed: %s', (error as Error)?.message);
+        }
+      }
+      super.close();
+    } finally {
+      this.#closing = false;
+    }
+  }
+
+  /**
+   * Barge-in: stop the carrier's playback (`clear`), cancel the response in flight, and truncate
+   * every item at what the caller actually heard. A no-op when nothing is playing or generating.
+   */
+  override interrupt(cancelOngoingResponse = true): void {
+    this.#bargeIn(cancelOngoingResponse);
+  }
+
+  override _interrupt(_elapsedTime: number, cancelOngoingResponse = true): void {
+    this.#bargeIn(cancelOngoingResponse);
+  }
+
+  /** Sends DTMF digits to the carrier, where the carrier's stream supports it. */
+  sendDtmf(digits: string): boolean {
+    if (!this.protocol.capabilities.dtmfOut) return false;
+    return this.#sendCommand({ type: 'dtmf', digits });
+  }
+
+  /** Asks the carrier to hang up over the media stream, where the protocol supports it. */
+  hangup(): boolean {
+    return this.#sendCommand({ type: 'hangup' });
+  }
+
+  protected override _onAudio(event: TransportLayerAudio): void {
+    const responseId = event.responseId;
+    if (this.#cancelled.has(responseId)) {
+      this.metrics.lateAudioDroppedBytes += event.data.byteLength;
+      return;
+    }
+    const current = this.#current;
+    if (!this.#streamId || !current) {
+      this.metrics.outputDroppedNoStreamBytes += event.data.byteLength;
+      super._onAudio(event);
+      return;
+    }
+    const carrierBytes = this.#outbound.convert(new Uint8Array(event.data));
+    this.#sendAudioFrames(this.#framer.push(carrierBytes), current);
+    super._onAudio(event);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Carrier → model
+
+  #onCarrierFrame(frame: MediaFrame): void {
+    this.metrics.framesIn++;
+    let events: CallEvent[];
+    try {
+      events = this.protocol.decode(frame);
+    } catch (error) {
+      this.metrics.malformedFrames++;
+      this.#emitError(
+        error instanceof ProtocolError
+          ? error
+          : new ProtocolError(this.protocol.name, `could not decode frame: ${(error as Error)?.message ?? error}`, { cause: error, frame }),
+      );
+      return;
+    }
+    try {
+      this.#emitRaw(frame);
+      for (const event of events) this.#onCallEvent(event);
+    } catch (error) {
+      this.#emitError(error);
+    }
+  }
+
+  #emitRaw(frame: MediaFrame): void {
+    const message = this.protocol.rawMessage ? this.protocol.rawMessage(frame) : frame;
+    this.emit('*', { type: this.#rawEventType, message });
+  }
+
+  #onCallEvent(event: CallEvent): void {
+    switch (event.type) {
+      case 'audio':
+        this.#onInboundAudio(event);
+        return;
+      case 'call_start':
+        this.#onCallStart(event);
+        return;
+      case 'dtmf':
+        this.metrics.dtmfDigits++;
+        this.#emitExtra('dtmf', event);
+        return;
+      case 'playback_ack':
+        if (this.#ledger.ack(event.name) !== 'acked') this.metrics.staleAcks++;
+        return;
+      case 'playback_cleared':
+        return;
+      case 'call_end':
+        this.#flushReorder();
+        this.#endCall(event.reason ?? 'carrier_stop');
+        this.#closeModel();
+        return;
+    }
+  }
+
+  #onCallStart(event: CallStartEvent): void {
+    const second = this.#streamId !== undefined;
+    this.#flushReorder();
+    this.#streamId = event.streamId;
+    this.#callStart = event;
+    this.#expectedSeq = undefined;
+    this.#lastTimestampMs = undefined;
+    this.#lastDurationMs = 0;
+    if (second) {
+      // A new stream: whatever the old one was playing is gone.
+      this.#ledger.clear();
+      this.#framer.reset();
+      this.#current = undefined;
+    }
+    if (!sameFormat(event.format, this.#format)) {
+      const model = modelFormatFor(event.format);
+      this.#format = event.format;
+      this.#inbound = inboundTranscoder(event.format);
+      this.#outbound = outboundTranscoder(event.format);
+      this.#framer = this.#createFramer(event.format);
+      if (!sameModelFormat(this.#modelFormat, model)) {
+        this.#modelFormat = model;
+        // Audio kept before the carrier announced its format was decoded with the wrong codec.
+        this.metrics.earlyMediaDroppedBytes += this.#earlyBytes;
+        this.#early = [];
+        this.#earlyBytes = 0;
+        if (this.#sessionReady && this.#lastSessionConfig && this.status === 'connected') {
+          log('carrier format %s@%d: updating the model session format', event.format.encoding, event.format.sampleRate);
+          super.updateSessionConfig(this.#lastSessionConfig);
+          this.#configuredModelFormat = model;
+        }
+      }
+    }
+    log('call_start stream=%s format=%s@%d', event.streamId, event.format.encoding, event.format.sampleRate);
+    this.#emitExtra('call_start', event);
+  }
+
+  #onInboundAudio(event: Extract<CallEvent, { type: 'audio' }>): void {
+    const seq = event.sequence;
+    if (seq === undefined) {
+      this.#deliver(event);
+      return;
+    }
+    const expected = this.#expectedSeq;
+    if (expected === undefined || seq === expected) {
+      this.#expectedSeq = seq + 1;
+      this.#deliver(event);
+      if (this.#reorder.size > 0) this.#drainReorder();
+      return;
+    }
+    if (seq < expected) {
+      this.metrics.lateFramesDropped++;
+      return;
+    }
+    this.#reorder.set(seq, event);
+    if (this.#reorder.size > this.#reorderWindow) {
+      // Give up on the missing frames: they are lost.
+      const first = Math.min(...this.#reorder.keys());
+      this.metrics.framesMissing += first - expected;
+      this.#expectedSeq = first;
+      this.#drainReorder();
+    }
+  }
+
+  #drainReorder(): void {
+    let next = this.#expectedSeq!;
+    let event = this.#reorder.get(next);
+    while (event) {
+      this.#reorder.delete(next);
+      this.#deliver(event);
+      next++;
+      event = this.#reorder.get(next);
+    }
+    this.#expectedSeq = next;
+  }
+
+  /** Delivers every held frame in order (at the end of a stream). */
+  #flushReorder(): void {
+    if (this.#reorder.size === 0) return;
+    const seqs = [...this.#reorder.keys()].sort((a, b) => a - b);
+    for (const seq of seqs) {
+      if (this.#expectedSeq !== undefined && seq > this.#expectedSeq) this.metrics.framesMissing += seq - this.#expectedSeq;
+      this.#deliver(this.#reorder.get(seq)!);
+      this.#expectedSeq = seq + 1;
+    }
+    this.#reorder.clear();
+  }
+
+  #deliver(event: Extract<CallEvent, { type: 'audio' }>): void {
+    const payload = event.payload;
+    this.metrics.audioBytesIn += payload.byteLength;
+    const ts = event.timestampMs;
+    if (ts !== undefined) {
+      const last = this.#lastTimestampMs;
+      if (last !== undefined && ts >= last) {
+        const gap = ts - (last + this.#lastDurationMs);
+        if (gap >= 1) this.#padGap(gap);
+      }
+      this.#lastTimestampMs = ts;
+      this.#lastDurationMs = durationMs(this.#format, payload.byteLength);
+    }
+    this.#forward(this.#inbound.convert(payload));
+    if (this.#speechActive) this.#armInactivity();
+  }
+
+  #padGap(gapMs: number): void {
+    const padMs = Math.min(gapMs, this.#maxGapPadMs);
+    this.metrics.gapsPaddedMs += padMs;
+    if (gapMs > padMs) this.metrics.gapsUnpaddedMs += gapMs - padMs;
+    this.#forward(this.#inbound.convert(silence(this.#format, padMs)));
+  }
+
+  /** Sends model-format audio to the model, or keeps it while the model socket is not ready. */
+  #forward(bytes: Uint8Array): void {
+    if (bytes.byteLength === 0) return;
+    if (this.#sessionReady && this.status === 'connected') {
+      this.#appendToModel(bytes);
+      return;
+    }
+    this.#early.push(bytes.slice());
+    this.#earlyBytes += bytes.byteLength;
+    this.metrics.earlyMediaBytes += bytes.byteLength;
+    const max = this.#earlyMediaMaxMs * modelBytesPerMs(this.#modelFormat);
+    while (this.#earlyBytes > max && this.#early.length > 0) {
+      const dropped = this.#early.shift()!;
+      this.#earlyBytes -= dropped.byteLength;
+      this.metrics.earlyMediaDroppedBytes += dropped.byteLength;
+    }
+  }
+
+  #flushEarlyMedia(): void {
+    if (this.#early.length === 0) return;
+    const chunks = this.#early;
+    this.#early = [];
+    this.#earlyBytes = 0;
+    log('sending %d early media chunks', chunks.length);
+    for (const chunk of chunks) this.#appendToModel(chunk);
+  }
+
+  #appendToModel(bytes: Uint8Array): void {
+    this.metrics.modelAudioBytesSent += bytes.byteLength;
+    this.sendEvent({ type: 'input_audio_buffer.append', audio: base64Encode(bytes) });
+  }
+
+  #armInactivity(): void {
+    if (this.#inactivityMs === null) return;
+    this.#disarmInactivity();
+    this.#inactivityTimer = setTimeout(() => {
+      this.#inactivityTimer = undefined;
+      if (!this.#speechActive || this.#ended || !this.#sessionReady || this.status !== 'connected') return;
+      const pad = this.#inbound.convert(silence(this.#format, INACTIVITY_SILENCE_MS));
+      this.metrics.inactivityPaddedMs += INACTIVITY_SILENCE_MS;
+      try {
+        this.#appendToModel(pad);
+      } catch (error) {
+        this.#emitError(error);
+      }
+    }, this.#inactivityMs);
+  }
+
+  #disarmInactivity(): void {
+    if (this.#inactivityTimer !== undefined) {
+      clearTimeout(this.#inactivityTimer);
+      this.#inactivityTimer = undefined;
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Model → carrier
+
+  #createFramer(format: AudioFormat): Framer {
+    const rules = this.protocol.capabilities.frame ?? {};
+    const sampleBytes = format.encoding === 'l16' ? 2 : 1;
+    let multipleOf = rules.multipleOf ?? sampleBytes;
+    if (rules.ms) multipleOf = Math.max(multipleOf, Math.round(rules.ms * bytesPerMs(format)));
+    return new Framer({ minBytes: rules.minBytes, maxBytes: rules.maxBytes, multipleOf }, silenceByte(format));
+  }
+
+  #sendAudioFrames(frames: Uint8Array[], key: PlaybackKey): void {
+    if (frames.length === 0) return;
+    let bytes = 0;
+    for (const frame of frames) {
+      if (!this.#sendCommand({ type: 'audio', payload: frame })) return;
+      bytes += frame.byteLength;
+    }
+    this.metrics.audioBytesOut += bytes;
+    if (this.#speechStoppedAt !== undefined) {
+      this.metrics.responseLatenciesMs.push(this.#now() - this.#speechStoppedAt);
+      this.#speechStoppedAt = undefined;
+    }
+    const withMark = this.protocol.capabilities.playbackAck === 'mark';
+    const mark = this.#ledger.recordSent(key, durationMs(this.#format, bytes), withMark);
+    if (mark) this.#sendCommand({ type: 'mark', name: mark });
+  }
+
+  /** End of an audio part: send what the framer holds, padded to a whole frame. */
+  #flushOutput(): void {
+    const current = this.#current;
+    if (!current || this.#cancelled.has(current.responseId)) {
+      this.#framer.reset();
+      return;
+    }
+    this.#sendAudioFrames(this.#framer.flush(true), current);
+  }
+
+  #sendCommand(command: OutboundCommand): boolean {
+    if (this.connection.closed) return false;
+    let frames: Array<string | Uint8Array>;
+    try {
+      frames = this.protocol.encode(command);
+    } catch (error) {
+      this.#emitError(error);
+      return false;
+    }
+    if (frames.length === 0) return false;
+    try {
+      for (const frame of frames) {
+        this.connection.send(frame);
+        this.metrics.framesOut++;
+      }
+    } catch (error) {
+      this.#emitError(error);
+      return false;
+    }
+    return true;
+  }
+
+  #bargeIn(cancelOngoingResponse: boolean): void {
+    const items = this.#ledger.snapshot();
+    const unheard = items.filter((item) => item.playedMs < item.sentMs);
+    const generating = this.#activeResponseId !== undefined && !this.#cancelled.has(this.#activeResponseId);
+    if (unheard.length === 0 && !generating) return;
+
+    this.metrics.bargeIns++;
+    if (this.protocol.capabilities.clear && (unheard.length > 0 || this.#framer.pendingBytes > 0)) {
+      this.#sendCommand({ type: 'clear' });
+    }
+    this.#ledger.clear();
+    this.#framer.reset();
+    if (generating) {
+      this.#cancelled.add(this.#activeResponseId!);
+      if (cancelOngoingResponse) this.#safely(() => this._cancelResponse());
+    }
+    this.emit('audio_interrupted');
+    for (const item of unheard) {
+      const audioEndMs = Math.max(0, Math.floor(item.playedMs));
+      this.metrics.truncations.push({ itemId: item.itemId, contentIndex: item.contentIndex, audioEndMs, sentMs: item.sentMs });
+      log('truncate item=%s at %dms of %dms sent', item.itemId, audioEndMs, Math.round(item.sentMs));
+      this.#safely(() =>
+        this.sendEvent({
+          type: 'conversation.item.truncate',
+          item_id: item.itemId,
+          content_index: item.contentIndex,
+          audio_end_ms: audioEndMs,
+        }),
+      );
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Lifecycle
+
+  #onCarrierClose(code?: number, reason?: string): void {
+    log('carrier socket closed (%s %s)', code, reason ?? '');
+    this.#flushReorder();
+    this.#endCall('carrier_closed');
+    this.#closeModel();
+  }
+
+  #onCarrierError(error: unknown): void {
+    this.#emitError(new SwitchboardError('carrier_socket_error', 'The carrier socket reported an error.', { cause: error }));
+  }
+
+  #endCall(reason: string): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#disarmInactivity();
+    for (const detach of this.#detach.splice(0)) {
+      try {
+        detach();
+      } catch {
+        // A socket that cannot remove a listener is going away anyway.
+      }
+    }
+    this.#reorder.clear();
+    this.#early = [];
+    this.#earlyBytes = 0;
+    this.#emitExtra('call_end', { type: 'call_end', reason });
+  }
+
+  #closeModel(): void {
+    if (this.#closing) return;
+    this.close();
+  }
+
+  #emitExtra(name: 'call_start' | 'dtmf' | 'call_end', event: { type: string; [key: string]: unknown }): void {
+    (this.emit as (name: string, ...args: unknown[]) => boolean)(name, event);
+    this.emit('*', event);
+  }
+
+  #emitError(error: unknown): void {
+    try {
+      this.emit('error', { type: 'error', error });
+    } catch (listenerError) {
+      log('error listener threw: %s', (listenerError as Error)?.message);
+    }
+  }
+
+  #safely(fn: () => void): void {
+    try {
+      fn();
+    } catch (error) {
+      this.#emitError(error);
+    }
+  }
+}
+
+function sameFormat(a: AudioFormat, b: AudioFormat): boolean {
+  return a.encoding === b.encoding && a.sampleRate === b.sampleRate;
+}
+
+function checkNonNegative(name: string, value: number | undefined): void {
+  if (value !== undefined && !(Number.isFinite(value) && value >= 0)) {
+    throw new ConfigError(`\`${name}\` must be a non-negative number, got ${String(value)}.`);
+  }
+}

@@ -1,0 +1,185 @@
+import { CallControlError, ConfigError, base64Encode } from '@switchboard/core';
+import { escapeXml } from './twiml.js';
+
+export type TwilioCallControlOptions = {
+  /** The account that owns the calls (`AC` + 32 hex digits). */
+  accountSid: string;
+  /** The account's auth token. Either this or an API key pair is required. */
+  authToken?: string;
+  /** An API key sid (`SK…`), used with `apiKeySecret` instead of the auth token when both are set. */
+  apiKeySid?: string;
+  apiKeySecret?: string;
+  /** REST API origin; default `https://api.twilio.com`. */
+  baseUrl?: string;
+  /** The `fetch` to use; default the global one. */
+  fetch?: typeof fetch;
+  /** Abort each request after this many ms; default 10 000. */
+  timeoutMs?: number;
+};
+
+/** Where to send the call: a phone number or SIP URI to dial, or TwiML of your own. */
+export type TwilioTransferTarget = { to: string; callerId?: string } | { twiml: string };
+
+export type TwilioCallUpdateResult = { alreadyEnded: boolean; body?: unknown };
+
+const ACCOUNT_SID = /^AC[0-9a-fA-F]{32}$/;
+const CALL_SID = /^CA[0-9a-fA-F]{32}$/;
+/** Twilio's error code for "the requested resource was not found": the call is gone. */
+const NOT_FOUND_CODE = 20404;
+const DEFAULT_BASE_URL = 'https://api.twilio.com';
+const DEFAULT_TIMEOUT_MS = 10_000;
+const MAX_PROVIDER_MESSAGE = 300;
+
+type FetchFn = (input: string, init: RequestInit) => Promise<Response>;
+
+function nonEmpty(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0;
+}
+
+/**
+ * Hang-up and transfer of a live call through Twilio's REST API (`POST
+ * /2010-04-01/Accounts/{AccountSid}/Calls/{CallSid}.json`). Calls that already ended (HTTP 404,
+ * Twilio code 20404) resolve with `alreadyEnded: true`, so hanging up twice is harmless.
+ */
+export class TwilioCallControl {
+  readonly #accountSid: string;
+  readonly #authorization: string;
+  readonly #baseUrl: string;
+  readonly #fetch: FetchFn;
+  readonly #timeoutMs: number;
+
+  constructor(options: TwilioCallControlOptions) {
+    if (!nonEmpty(options?.accountSid) || !ACCOUNT_SID.test(options.accountSid)) {
+      throw new ConfigError('TwilioCallControl: accountSid must be "AC" followed by 32 hex digits');
+    }
+    this.#accountSid = options.accountSid;
+
+    let user: string;
+    let password: string;
+    if (options.apiKeySid !== undefined || options.apiKeySecret !== undefined) {
+      if (!nonEmpty(options.apiKeySid) || !nonEmpty(options.apiKeySecret)) {
+        throw new ConfigError('TwilioCallControl: apiKeySid and apiKeySecret must be given together');
+      }
+      user = options.apiKeySid;
+      password = options.apiKeySecret;
+    } else if (nonEmpty(options.authToken)) {
+      user = options.accountSid;
+      password = options.authToken;
+    } else {
+      throw new ConfigError('TwilioCallControl: credentials missing; pass authToken, or apiKeySid and apiKeySecret');
+    }
+    this.#authorization = `Basic ${base64Encode(new TextEncoder().encode(`${user}:${password}`))}`;
+
+    const baseUrl = options.baseUrl ?? DEFAULT_BASE_URL;
+    let parsed: URL;
+    try {
+      parsed = new URL(baseUrl);
+    } catch {
+      throw new ConfigError('TwilioCallControl: baseUrl is not an absolute URL');
+    }
+    if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
+      throw new ConfigError('TwilioCallControl: baseUrl must be an http(s) URL');
+    }
+    this.#baseUrl = baseUrl.replace(/\/+$/, '');
+
+    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
+      throw new ConfigError('TwilioCallControl: timeoutMs must be a positive number');
+    }
+    this.#timeoutMs = timeoutMs;
+
+    const custom = options.fetch;
+    if (custom !== undefined && typeof custom !== 'function') throw new ConfigError('TwilioCallControl: fetch must be a function');
+    // Called as a plain function: some runtimes reject a fetch invoked as a method of another object.
+    this.#fetch = custom ? (input, init) => custom(input, init) : (input, init) => globalThis.fetch(input, init);
+  }
+
+  /** Ends the call (`Status=completed`). */
+  async hangup(callSid: string): Promise<{ alreadyEnded: boolean }> {
+    const { alreadyEnded } = await this.update(callSid, { Status: 'completed' });
+    return { alreadyEnded };
+  }
+
+  /**
+   * Replaces the call's TwiML: dials a number (`<Dial>`) or SIP URI (`<Dial><Sip>`), or runs
+   * the TwiML given. The media stream of the current `<Connect><Stream>` ends.
+   */
+  async transfer(callSid: string, target: TwilioTransferTarget): Promise<{ alreadyEnded: boolean }> {
+    let twiml: string;
+    if (target && 'twiml' in target) {
+      if (!nonEmpty(target.twiml)) throw new ConfigError('TwilioCallControl.transfer: twiml must be a non-empty string');
+      twiml = target.twiml;
+    } else if (target && 'to' in target) {
+      const to = typeof target.to === 'string' ? target.to.trim() : '';
+      if (to.length === 0) throw new ConfigError('TwilioCallControl.transfer: `to` must be a phone number or SIP URI');
+      if (target.callerId !== undefined && !nonEmpty(target.callerId)) {
+        throw new ConfigError('TwilioCallControl.transfer: callerId must be a non-empty string');
+      }
+      const callerId = target.callerId === undefined ? '' : ` callerId="${escapeXml(target.callerId)}"`;
+      const noun = /^sips?:/i.test(to) ? `<Sip>${escapeXml(to)}</Sip>` : escapeXml(to);
+      twiml = `<Response><Dial${callerId}>${noun}</Dial></Response>`;
+    } else {
+      throw new ConfigError('TwilioCallControl.transfer: target must be { to } or { twiml }');
+    }
+    const { alreadyEnded } = await this.update(callSid, { Twiml: twiml });
+    return { alreadyEnded };
+  }
+
+  /** Any update of the call resource, with the given form parameters (`Status`, `Twiml`, `Url`, …). */
+  async update(callSid: string, params: Record<string, string>): Promise<TwilioCallUpdateResult> {
+    if (!nonEmpty(callSid) || !CALL_SID.test(callSid)) {
+      throw new ConfigError('TwilioCallControl: callSid must be "CA" followed by 32 hex digits');
+    }
+    const body = new URLSearchParams();
+    for (const [name, value] of Object.entries(params)) {
+      if (typeof value !== 'string') throw new ConfigError(`TwilioCallControl: parameter ${name} must be a string`);
+      body.append(name, value);
+    }
+    const url = `${this.#baseUrl}/2010-04-01/Accounts/${this.#accountSid}/Calls/${callSid}.json`;
+
+    let response: Response;
+    try {
+      response = await this.#fetch(url, {
+        method: 'POST',
+        headers: {
+          Authorization: this.#authorization,
+          'Content-Type': 'application/x-www-form-urlencoded',
+          Accept: 'application/json',
+        },
+        body: body.toString(),
+        signal: AbortSignal.timeout(this.#timeoutMs),
+      });
+    } catch (error) {
+      const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
+      throw new CallControlError(
+        timedOut
+          ? `Twilio call update for ${callSid} timed out after ${this.#timeoutMs} ms`
+          : `Twilio call update for ${callSid} failed: the request did not complete`,
+        { cause: error },
+      );
+    }
+
+    const text = await response.text().catch(() => '');
+    let json: unknown;
+    try {
+      json = text ? (JSON.parse(text) as unknown) : undefined;
+    } catch {
+      json = undefined;
+    }
+
+    if (response.ok) return { alreadyEnded: false, body: json };
+
+    const info = typeof json === 'object' && json !== null ? (json as Record<string, unknown>) : {};
+    const code = typeof info['code'] === 'number' || typeof info['code'] === 'string' ? info['code'] : undefined;
+    if (response.status === 404 && Number(code) === NOT_FOUND_CODE) return { alreadyEnded: true };
+
+    const providerMessage = typeof info['message'] === 'string' ? info['message'].slice(0, MAX_PROVIDER_MESSAGE) : '';
+    let message = `Twilio rejected the call update for ${callSid} (HTTP ${response.status}`;
+    if (code !== undefined) message += `, code ${code}`;
+    message += ')';
+    if (providerMessage) message += `: ${providerMessage}`;
+    const errorOptions: { status: number; providerCode?: number | string } = { status: response.status };
+    if (code !== undefined) errorOptions.providerCode = code;
+    throw new CallControlError(message, errorOptions);
+  }
+}

@@ -1,0 +1,271 @@
+import { ProtocolError, base64Decode, base64Encode } from '@switchboard/core';
+import type { AudioFormat, CallEvent, OutboundCommand, PeerSimulator } from '@switchboard/core';
+import { isJsonObject } from './protocol.js';
+
+/** `start.mediaFormat` as it appears on the wire. */
+export type TwilioMediaFormat = { encoding: string; sampleRate: number; channels: number };
+
+export type TwilioPeerSimulatorOptions = {
+  /** Stream sid used when a `call_start` event carries an empty `streamId`. Generated when absent. */
+  streamSid?: string;
+  /** Call sid used when a `call_start` event has no `callId`. Generated when absent. */
+  callSid?: string;
+  /** Account sid put in `start` and `stop`. Generated when absent. */
+  accountSid?: string;
+  /**
+   * Exact `start.mediaFormat` to send (to imitate a dialect such as SignalWire's). When absent
+   * it is derived from the `call_start` event's format.
+   */
+  mediaFormat?: TwilioMediaFormat;
+  /** `start.tracks`; default `["inbound"]` (a bidirectional `<Connect><Stream>`). */
+  tracks?: string[];
+};
+
+/** Code of the Twilio warning raised for an invalid message from the bridge. */
+export const TWILIO_INVALID_MESSAGE_CODE = 'twilio_31951';
+/** Code of the Twilio warning raised for a binary frame from the bridge. */
+export const TWILIO_BINARY_FRAME_CODE = 'twilio_31950';
+
+function randomHex(bytes: number): string {
+  const buf = globalThis.crypto.getRandomValues(new Uint8Array(bytes));
+  let out = '';
+  for (const b of buf) out += b.toString(16).padStart(2, '0');
+  return out;
+}
+
+/** A random sid in Twilio's shape: two-letter prefix plus 32 hex digits (`MZ…`, `CA…`, `AC…`). */
+export function generateTwilioSid(prefix: 'MZ' | 'CA' | 'AC' | (string & {})): string {
+  return prefix + randomHex(16);
+}
+
+function wireEncoding(format: AudioFormat): string {
+  switch (format.encoding) {
+    case 'pcmu':
+      return 'audio/x-mulaw';
+    case 'pcma':
+      return 'audio/x-alaw';
+    case 'l16':
+      return 'audio/l16';
+  }
+}
+
+function bytesPerMs(format: AudioFormat): number {
+  return (format.sampleRate / 1000) * (format.encoding === 'l16' ? 2 : 1);
+}
+
+function invalid(message: string, frame: unknown): never {
+  throw new ProtocolError('twilio', `warning 31951: ${message}`, { frame, code: TWILIO_INVALID_MESSAGE_CODE });
+}
+
+function exactKeys(value: Record<string, unknown>, keys: readonly string[], where: string, frame: string): void {
+  const actual = Object.keys(value);
+  for (const key of actual) {
+    if (!keys.includes(key)) invalid(`unexpected field ${JSON.stringify(key.slice(0, 40))} in ${where}`, frame);
+  }
+  for (const key of keys) {
+    if (!Object.hasOwn(value, key)) invalid(`missing field ${JSON.stringify(key)} in ${where}`, frame);
+  }
+}
+
+/**
+ * Twilio's side of a bidirectional Media Stream, for tests and offline development.
+ *
+ * `encodeInbound` writes the frames Twilio would send for a call event (with `connected`
+ * first, string counters, a running media clock); `decodeOutbound` checks what the bridge
+ * sends as strictly as Twilio does and throws a `ProtocolError` with code `twilio_31951`
+ * (`twilio_31950` for binary frames) where Twilio would raise that warning.
+ */
+export class TwilioPeerSimulator implements PeerSimulator {
+  readonly #options: TwilioPeerSimulatorOptions;
+  readonly #accountSid: string;
+  #connected = false;
+  #sequenceNumber = 0;
+  #chunk = 0;
+  #clockMs = 0;
+  #streamSid: string | undefined;
+  #callSid: string | undefined;
+  #format: AudioFormat = { encoding: 'pcmu', sampleRate: 8000, channels: 1 };
+
+  constructor(options: TwilioPeerSimulatorOptions = {}) {
+    this.#options = options;
+    this.#accountSid = options.accountSid ?? generateTwilioSid('AC');
+  }
+
+  /** The sid of the stream announced by the last `start`, if any. */
+  get streamSid(): string | undefined {
+    return this.#streamSid;
+  }
+
+  /** The call sid announced by the last `start`, if any. */
+  get callSid(): string | undefined {
+    return this.#callSid;
+  }
+
+  get accountSid(): string {
+    return this.#accountSid;
+  }
+
+  encodeInbound(event: CallEvent): Array<string | Uint8Array> {
+    const frames: string[] = [];
+    if (!this.#connected) {
+      this.#connected = true;
+      frames.push(JSON.stringify({ event: 'connected', protocol: 'Call', version: '1.0.0' }));
+    }
+    switch (event.type) {
+      case 'call_start':
+        frames.push(this.#start(event));
+        break;
+      case 'audio':
+        frames.push(this.#media(event));
+        break;
+      case 'dtmf':
+        frames.push(
+          JSON.stringify({
+            event: 'dtmf',
+            streamSid: this.#activeStream(),
+            sequenceNumber: this.#nextSequence(),
+            dtmf: { track: 'inbound_track', digit: event.digit },
+          }),
+        );
+        break;
+      case 'playback_ack':
+        frames.push(
+          JSON.stringify({
+            event: 'mark',
+            sequenceNumber: this.#nextSequence(),
+            streamSid: this.#activeStream(),
+            mark: { name: event.name },
+          }),
+        );
+        break;
+      case 'call_end':
+        frames.push(
+          JSON.stringify({
+            event: 'stop',
+            sequenceNumber: this.#nextSequence(),
+            streamSid: this.#activeStream(),
+            stop: { accountSid: this.#accountSid, callSid: this.#activeCall() },
+          }),
+        );
+        break;
+      case 'playback_cleared':
+        // Twilio confirms a clear only by echoing the pending marks.
+        break;
+    }
+    return frames;
+  }
+
+  decodeOutbound(frame: string | Uint8Array): OutboundCommand[] {
+    if (typeof frame !== 'string') {
+      throw new ProtocolError('twilio', 'warning 31950: Media Streams messages must be text frames, not binary', {
+        frame,
+        code: TWILIO_BINARY_FRAME_CODE,
+      });
+    }
+    let message: unknown;
+    try {
+      message = JSON.parse(frame);
+    } catch {
+      invalid('message is not valid JSON', frame);
+    }
+    if (!isJsonObject(message)) invalid('message is not a JSON object', frame);
+
+    const event = message['event'];
+    let command: OutboundCommand;
+    if (event === 'media') {
+      exactKeys(message, ['event', 'streamSid', 'media'], 'the message', frame);
+      const media = message['media'];
+      if (!isJsonObject(media)) invalid('media is not an object', frame);
+      exactKeys(media, ['payload'], 'media', frame);
+      const payload = media['payload'];
+      if (typeof payload !== 'string') invalid('media.payload is not a string', frame);
+      let bytes: Uint8Array;
+      try {
+        bytes = base64Decode(payload);
+      } catch {
+        invalid('media.payload is not valid base64', frame);
+      }
+      command = { type: 'audio', payload: bytes };
+    } else if (event === 'mark') {
+      exactKeys(message, ['event', 'streamSid', 'mark'], 'the message', frame);
+      const mark = message['mark'];
+      if (!isJsonObject(mark)) invalid('mark is not an object', frame);
+      exactKeys(mark, ['name'], 'mark', frame);
+      const name = mark['name'];
+      if (typeof name !== 'string') invalid('mark.name is not a string', frame);
+      command = { type: 'mark', name };
+    } else if (event === 'clear') {
+      exactKeys(message, ['event', 'streamSid'], 'the message', frame);
+      command = { type: 'clear' };
+    } else {
+      invalid(
+        typeof event === 'string'
+          ? `unsupported event ${JSON.stringify(event.slice(0, 40))} (only media, mark and clear)`
+          : 'message has no string "event" field',
+        frame,
+      );
+    }
+
+    const streamSid = message['streamSid'];
+    if (typeof streamSid !== 'string') invalid('streamSid is not a string', frame);
+    if (this.#streamSid === undefined) invalid('no stream is active yet (no start was sent)', frame);
+    if (streamSid !== this.#streamSid) invalid('streamSid does not match the active stream', frame);
+    return [command];
+  }
+
+  #nextSequence(): string {
+    this.#sequenceNumber += 1;
+    return String(this.#sequenceNumber);
+  }
+
+  /** The active stream sid; a stream without a `start` gets one so frames stay well-formed. */
+  #activeStream(): string {
+    this.#streamSid ??= this.#options.streamSid ?? generateTwilioSid('MZ');
+    return this.#streamSid;
+  }
+
+  #activeCall(): string {
+    this.#callSid ??= this.#options.callSid ?? generateTwilioSid('CA');
+    return this.#callSid;
+  }
+
+  #start(event: Extract<CallEvent, { type: 'call_start' }>): string {
+    this.#streamSid = event.streamId || this.#options.streamSid || generateTwilioSid('MZ');
+    this.#callSid = event.callId ?? this.#options.callSid ?? generateTwilioSid('CA');
+    this.#format = { ...event.format };
+    // A new stream restarts its media counters; sequenceNumber counts the whole connection.
+    this.#chunk = 0;
+    this.#clockMs = 0;
+
+    const start: Record<string, unknown> = {
+      accountSid: this.#accountSid,
+      streamSid: this.#streamSid,
+      callSid: this.#callSid,
+      tracks: this.#options.tracks ? [...this.#options.tracks] : ['inbound'],
+      customParameters: { ...event.customParameters },
+      mediaFormat: this.#options.mediaFormat
+        ? { ...this.#options.mediaFormat }
+        : { encoding: wireEncoding(event.format), sampleRate: event.format.sampleRate, channels: 1 },
+    };
+    if (event.from !== undefined) start['from'] = event.from;
+    if (event.to !== undefined) start['to'] = event.to;
+    return JSON.stringify({ event: 'start', sequenceNumber: this.#nextSequence(), start, streamSid: this.#streamSid });
+  }
+
+  #media(event: Extract<CallEvent, { type: 'audio' }>): string {
+    this.#chunk = event.sequence ?? this.#chunk + 1;
+    const timestamp = event.timestampMs ?? this.#clockMs;
+    this.#clockMs = timestamp + Math.round(event.payload.byteLength / bytesPerMs(this.#format));
+    return JSON.stringify({
+      event: 'media',
+      sequenceNumber: this.#nextSequence(),
+      media: {
+        track: 'inbound',
+        chunk: String(this.#chunk),
+        timestamp: String(timestamp),
+        payload: base64Encode(event.payload),
+      },
+      streamSid: this.#activeStream(),
+    });
+  }
+}

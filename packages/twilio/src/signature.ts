@@ -1,0 +1,189 @@
+/**
+ * Validation of Twilio's `X-Twilio-Signature` with Web Crypto (Node >= 20 and workerd).
+ *
+ * The signature is base64(HMAC-SHA1(authToken, url + name1 + value1 + name2 + value2 …)),
+ * the POST parameters sorted by name. Only form-encoded bodies (and requests without a body,
+ * such as the media WebSocket upgrade) are supported: JSON webhooks signed through a
+ * `bodySHA256` query parameter are not.
+ */
+import { ConfigError, WebhookSignatureError, base64Encode } from '@switchboard/core';
+
+/** Form parameters of a signed request. A repeated name carries an array of values. */
+export type TwilioSignedParams = Record<string, string | readonly string[]> | URLSearchParams;
+
+export type ValidateTwilioSignatureOptions = {
+  authToken: string;
+  /** The `X-Twilio-Signature` header as received. */
+  signature: string | undefined | null;
+  /** The full URL Twilio requested, query string included, exactly as configured in Twilio. */
+  url: string;
+  /** The form-encoded POST parameters; omit for GET requests and WebSocket upgrades. */
+  params?: TwilioSignedParams;
+};
+
+export type TwilioHeaders = Record<string, string | readonly string[] | undefined> | Headers;
+
+export type ValidateTwilioWebSocketUpgradeOptions = {
+  authToken: string;
+  /** Headers of the upgrade request (a plain object as Node gives them, or a `Headers`). */
+  headers: TwilioHeaders;
+  /** The `wss://` URL of the upgrade request, exactly as written in the `<Stream url>`. */
+  url: string;
+};
+
+const encoder = new TextEncoder();
+
+function checkAuthToken(authToken: unknown): asserts authToken is string {
+  if (typeof authToken !== 'string' || authToken.length === 0) {
+    throw new ConfigError('Twilio signature validation needs a non-empty authToken');
+  }
+}
+
+function hmacKey(authToken: string): Promise<CryptoKey> {
+  return globalThis.crypto.subtle.importKey('raw', encoder.encode(authToken), { name: 'HMAC', hash: 'SHA-1' }, false, [
+    'sign',
+  ]);
+}
+
+/**
+ * The text that is signed: the URL, then every parameter name followed by its value, names in
+ * ascending order. Like Twilio's own validators, the values of a repeated name are taken once
+ * each, in ascending order.
+ */
+function signedText(url: string, params: TwilioSignedParams | undefined): string {
+  if (params === undefined) return url;
+  const grouped = new Map<string, string[]>();
+  const add = (name: string, value: string) => {
+    const values = grouped.get(name);
+    if (values) values.push(value);
+    else grouped.set(name, [value]);
+  };
+  if (params instanceof URLSearchParams) {
+    for (const [name, value] of params) add(name, value);
+  } else {
+    for (const [name, value] of Object.entries(params)) {
+      if (typeof value === 'string') add(name, value);
+      else for (const v of value) add(name, v);
+    }
+  }
+  let text = url;
+  for (const name of [...grouped.keys()].sort(compareCodeUnits)) {
+    for (const value of [...new Set(grouped.get(name))].sort(compareCodeUnits)) text += name + value;
+  }
+  return text;
+}
+
+function compareCodeUnits(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+async function sign(key: CryptoKey, text: string): Promise<string> {
+  const mac = await globalThis.crypto.subtle.sign('HMAC', key, encoder.encode(text));
+  return base64Encode(new Uint8Array(mac));
+}
+
+/** The signature Twilio puts in `X-Twilio-Signature` for this URL and these form parameters. */
+export async function computeTwilioSignature(authToken: string, url: string, params?: TwilioSignedParams): Promise<string> {
+  checkAuthToken(authToken);
+  return sign(await hmacKey(authToken), signedText(url, params));
+}
+
+const DEFAULT_PORTS: Record<string, string> = { 'https:': '443', 'wss:': '443', 'http:': '80', 'ws:': '80' };
+
+/**
+ * The URL as given, plus the same URL with the scheme's default port written out (or removed
+ * when it is written out): Twilio does not sign consistently either way.
+ */
+export function twilioSignatureUrlVariants(url: string): string[] {
+  const match = /^([A-Za-z][A-Za-z0-9+.-]*:)\/\/([^/?#]*)(.*)$/s.exec(url);
+  if (!match) return [url];
+  const [, scheme = '', authority = '', rest = ''] = match;
+  const defaultPort = DEFAULT_PORTS[scheme.toLowerCase()];
+  if (defaultPort === undefined) return [url];
+  const at = authority.lastIndexOf('@');
+  const userinfo = authority.slice(0, at + 1);
+  const hostPort = authority.slice(at + 1);
+  // A port follows the last ':' unless that ':' sits inside an IPv6 literal ("[::1]").
+  const portMatch = /^(.*?)(?::(\d*))?$/s.exec(hostPort);
+  const host = portMatch?.[1] ?? hostPort;
+  const port = portMatch?.[2];
+  if (host.startsWith('[') && !host.endsWith(']')) return [url];
+  if (port === undefined) return [url, `${scheme}//${userinfo}${host}:${defaultPort}${rest}`];
+  if (port === defaultPort) return [url, `${scheme}//${userinfo}${host}${rest}`];
+  return [url];
+}
+
+/** Compares two strings in time that depends only on their lengths. */
+function constantTimeEqual(a: string, b: string): boolean {
+  const ab = encoder.encode(a);
+  const bb = encoder.encode(b);
+  let diff = ab.length ^ bb.length;
+  const n = Math.max(ab.length, bb.length);
+  for (let i = 0; i < n; i++) diff |= (ab[i] ?? 0) ^ (bb[i] ?? 0);
+  return diff === 0;
+}
+
+/**
+ * True when `signature` is Twilio's signature of `url` and `params` under `authToken`. The URL
+ * is also tried with its default port (:443 for https/wss, :80 for http/ws) added or removed.
+ * Form-encoded bodies only; `bodySHA256` JSON webhooks are not supported.
+ */
+export async function validateTwilioSignature(options: ValidateTwilioSignatureOptions): Promise<boolean> {
+  checkAuthToken(options.authToken);
+  const signature = options.signature;
+  if (typeof signature !== 'string' || signature.length === 0) return false;
+  const key = await hmacKey(options.authToken);
+  let valid = false;
+  // Every variant is computed and compared, so the time taken does not say which one matched.
+  for (const url of twilioSignatureUrlVariants(options.url)) {
+    const expected = await sign(key, signedText(url, options.params));
+    valid = constantTimeEqual(expected, signature) || valid;
+  }
+  return valid;
+}
+
+/**
+ * Like {@link validateTwilioSignature}, but throws a `WebhookSignatureError` when the header is
+ * missing or does not match (two different messages; neither contains the token or signature).
+ */
+export async function assertTwilioSignature(options: ValidateTwilioSignatureOptions): Promise<void> {
+  if (typeof options.signature !== 'string' || options.signature.length === 0) {
+    checkAuthToken(options.authToken);
+    throw new WebhookSignatureError('missing X-Twilio-Signature header: the request did not come from Twilio');
+  }
+  if (!(await validateTwilioSignature(options))) {
+    throw new WebhookSignatureError('X-Twilio-Signature does not match the request URL and parameters');
+  }
+}
+
+/** The `X-Twilio-Signature` header, looked up case-insensitively (first value when repeated). */
+export function readTwilioSignatureHeader(headers: TwilioHeaders): string | undefined {
+  if (typeof Headers !== 'undefined' && headers instanceof Headers) return headers.get('x-twilio-signature') ?? undefined;
+  for (const [name, value] of Object.entries(headers as Record<string, string | readonly string[] | undefined>)) {
+    if (name.toLowerCase() !== 'x-twilio-signature') continue;
+    const first = typeof value === 'string' ? value : value?.[0];
+    if (first !== undefined) return first;
+  }
+  return undefined;
+}
+
+/**
+ * Validates the media WebSocket upgrade request: Twilio signs the `wss://` URL of the
+ * `<Stream>` with no parameters.
+ */
+export function validateTwilioWebSocketUpgrade(options: ValidateTwilioWebSocketUpgradeOptions): Promise<boolean> {
+  return validateTwilioSignature({
+    authToken: options.authToken,
+    signature: readTwilioSignatureHeader(options.headers),
+    url: options.url,
+  });
+}
+
+/** Like {@link validateTwilioWebSocketUpgrade}, throwing a `WebhookSignatureError` on failure. */
+export function assertTwilioWebSocketUpgrade(options: ValidateTwilioWebSocketUpgradeOptions): Promise<void> {
+  return assertTwilioSignature({
+    authToken: options.authToken,
+    signature: readTwilioSignatureHeader(options.headers),
+    url: options.url,
+  });
+}
