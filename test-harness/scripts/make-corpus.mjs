@@ -24,7 +24,7 @@ const TRACES_DIR = path.join(PKG, 'traces');
 const AGENT_DIR = path.join(PKG, 'assets', 'agent');
 
 const CALLER_VOICE = 'en-us+m3';
-const CALLER_WPM = 185;
+const CALLER_WPM = 195;
 const AGENT_VOICE = 'en-us+f3';
 const AGENT_WPM = 165;
 
@@ -166,7 +166,7 @@ function makeAgentReplies() {
 
 const UTTERANCES = {
   weather: 'Hi, I would like to know the weather in Paris.',
-  thanks: 'Thanks, that is all.',
+  thanks: 'Thanks, that is all for now.',
   sorry: 'Sorry, wait, one more thing.',
   account: 'I want to enter my account number.',
   hello: 'Hello? Hello, is anybody there? I need some help.',

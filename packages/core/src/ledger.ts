@@ -151,7 +151,9 @@ export class PlaybackLedger {
         position = c.endOffsetMs;
         prevEnd = c.ackedAt;
       } else {
-        const into = Math.min(c.durationMs, Math.max(0, now - start));
+        // Chunks play in order: one that has not started yet means none after it has.
+        if (now <= start) break;
+        const into = Math.min(c.durationMs, now - start);
         position = c.endOffsetMs - c.durationMs + into;
         prevEnd = start + c.durationMs;
       }
