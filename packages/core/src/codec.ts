@@ -33,10 +33,13 @@ export interface Transcoder {
   /** Null when the formats are identical and bytes pass through untouched. */
   readonly passthrough: boolean;
   convert(bytes: Uint8Array): Uint8Array;
+  /** The audio still inside the filter, at the end of a stream of audio; resets the state. */
+  flush(): Uint8Array;
   reset(): void;
 }
 
-const PASSTHROUGH: Transcoder = { passthrough: true, convert: (b) => b, reset: () => {} };
+const EMPTY = new Uint8Array(0);
+const PASSTHROUGH: Transcoder = { passthrough: true, convert: (b) => b, flush: () => EMPTY, reset: () => {} };
 
 class PcmResampling implements Transcoder {
   readonly passthrough = false;
@@ -46,6 +49,9 @@ class PcmResampling implements Transcoder {
   }
   convert(bytes: Uint8Array): Uint8Array {
     return pcm16ToBytes(this.#resampler.process(pcm16FromBytes(bytes)));
+  }
+  flush(): Uint8Array {
+    return pcm16ToBytes(this.#resampler.flush());
   }
   reset(): void {
     this.#resampler.reset();

@@ -6,4 +6,5 @@ export * from './codec.js';
 export * from './ledger.js';
 export * from './metrics.js';
 export * from './transport.js';
+export * from './adapter.js';
 export { logger } from './log.js';

@@ -562,10 +562,14 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
   #flushOutput(): void {
     const current = this.#current;
     if (!current || this.#cancelled.has(current.responseId)) {
+      this.#outbound.reset();
       this.#framer.reset();
       return;
     }
-    this.#sendAudioFrames(this.#framer.flush(true), current);
+    const tail = this.#outbound.flush();
+    const frames = tail.byteLength > 0 ? this.#framer.push(tail) : [];
+    frames.push(...this.#framer.flush(true));
+    this.#sendAudioFrames(frames, current);
   }
 
   #sendCommand(command: OutboundCommand): boolean {
@@ -602,6 +606,7 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
     }
     this.#ledger.clear();
     this.#framer.reset();
+    this.#outbound.reset();
     if (generating) {
       this.#cancelled.add(this.#activeResponseId!);
       if (cancelOngoingResponse) this.#safely(() => this._cancelResponse());

@@ -1,2 +1,3 @@
 export * from './parts.js';
 export * from './transport.js';
+export * from './conformance.js';

@@ -321,7 +321,7 @@ export class SimulatedSession extends EventEmitter {
   }
 
   #send(event: Json & { type: string }): void {
-    const full = { event_id: this.#id('event'), ...event };
+    const full: Json = { event_id: this.#id('event'), ...event };
     if (this.#isClosed || this.#ws.readyState !== this.#ws.OPEN) return;
     this.#ws.send(JSON.stringify(full));
     let recorded: Json = full;

@@ -1,0 +1,13 @@
+import type { ConformanceAdapter } from '@switchboard/core';
+import { TwilioPeerSimulator } from './peer.js';
+import { TwilioMediaStreamProtocol } from './protocol.js';
+import { TwilioRealtimeTransport } from './transport.js';
+
+/** The Twilio adapter as the conformance harness loads it (`--adapter @switchboard/twilio`). */
+export const conformance: ConformanceAdapter = {
+  name: 'twilio',
+  capabilities: new TwilioMediaStreamProtocol().capabilities,
+  twilioFrames: true,
+  createTransport: ({ connection, url, now }) => new TwilioRealtimeTransport({ twilioWebSocket: connection, url, now }),
+  createPeerSimulator: () => new TwilioPeerSimulator(),
+};

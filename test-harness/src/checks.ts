@@ -1,0 +1,396 @@
+/**
+ * Conformance checks. Each reads one {@link ReplayResult} and says pass, fail, or n/a (the trace
+ * does not exercise it). Ids are stable: tools and CI refer to them.
+ */
+import { base64Decode, inboundTranscoder, silence, type AudioFormat } from '@switchboard/core';
+import { z } from 'zod';
+import { traceFormat, type CarrierChunk, type ReplayResult } from './replay.js';
+
+export type CheckStatus = 'pass' | 'fail' | 'n/a';
+export type CheckOutcome = { status: CheckStatus; detail: string };
+
+export type ConformanceCheck = {
+  id: string;
+  title: string;
+  run(result: ReplayResult, options: CheckOptions): CheckOutcome;
+};
+
+export type CheckOptions = {
+  /** Largest allowed difference between `audio_end_ms` and what the caller heard, ms. Default 40. */
+  truncateToleranceMs: number;
+  /** Longest time from the model's `speech_started` to the carrier's `clear`, in real ms. Default 250. */
+  clearWithinMs: number;
+};
+
+export const DEFAULT_CHECK_OPTIONS: CheckOptions = { truncateToleranceMs: 40, clearWithinMs: 250 };
+
+const pass = (detail = ''): CheckOutcome => ({ status: 'pass', detail });
+const fail = (detail: string): CheckOutcome => ({ status: 'fail', detail });
+const na = (detail = ''): CheckOutcome => ({ status: 'n/a', detail });
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.byteLength;
+  }
+  return out;
+}
+
+function firstDifference(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return i;
+  return a.length === b.length ? -1 : n;
+}
+
+/**
+ * The audio the model must receive for a trace: every media payload in order, timestamp gaps
+ * filled with silence, converted the way the adapter converts (G.711 passes through).
+ */
+export function expectedModelInput(result: ReplayResult): { bytes: Uint8Array; exact: boolean } {
+  const format: AudioFormat = traceFormat(result.trace);
+  const transcoder = inboundTranscoder(format);
+  const parts: Uint8Array[] = [];
+  let last: { ts: number; ms: number } | undefined;
+  for (const { frame } of result.trace.frames) {
+    if (frame.event === 'start') {
+      last = undefined;
+      continue;
+    }
+    if (frame.event !== 'media') continue;
+    const media = frame.media as { payload: string; timestamp?: string; track?: string };
+    if (media.track === 'outbound') continue;
+    const payload = base64Decode(media.payload);
+    const ts = media.timestamp === undefined ? undefined : Number(media.timestamp);
+    if (ts !== undefined && last && ts >= last.ts) {
+      const gap = ts - (last.ts + last.ms);
+      if (gap >= 1) parts.push(transcoder.convert(silence(format, Math.min(gap, 10_000))));
+    }
+    if (ts !== undefined) last = { ts, ms: (payload.byteLength / (format.encoding === 'l16' ? 2 : 1) / format.sampleRate) * 1000 };
+    parts.push(transcoder.convert(payload).slice());
+  }
+  return { bytes: concat(parts), exact: transcoder.passthrough };
+}
+
+/** Carrier chunks grouped by model item, in arrival order. */
+function chunksByItem(chunks: CarrierChunk[]): Map<string, CarrierChunk[]> {
+  const byItem = new Map<string, CarrierChunk[]>();
+  for (const chunk of chunks) {
+    if (!chunk.itemId) continue;
+    const list = byItem.get(chunk.itemId) ?? [];
+    list.push(chunk);
+    byItem.set(chunk.itemId, list);
+  }
+  return byItem;
+}
+
+/** Barge-ins: the model heard the caller start speaking while the carrier still had audio to play. */
+function bargeIns(result: ReplayResult): number[] {
+  const starts = result.timeline.filter((e) => e.type === 'input_audio_buffer.speech_started').map((e) => e.at);
+  return starts.filter((at) => result.carrier.chunks.some((c) => c.receivedAt <= at && c.startAt + c.durationMs > at + 1));
+}
+
+function responseInFlightAt(result: ReplayResult, at: number): string | undefined {
+  let active: string | undefined;
+  for (const e of result.timeline) {
+    if (e.at > at) break;
+    if (e.type === 'response.created') active = e.responseId;
+    else if (e.type === 'response.done' && e.responseId === active) active = undefined;
+  }
+  return active;
+}
+
+const inputLossless: ConformanceCheck = {
+  id: 'input.lossless',
+  title: 'caller audio reaches the model complete and in order',
+  run(result) {
+    if (!result.model) return fail('the model was never connected');
+    const expected = expectedModelInput(result);
+    const received = concat(result.model.inputAudio);
+    if (expected.exact) {
+      const at = firstDifference(expected.bytes, received);
+      if (at === -1) return pass(`${received.byteLength} bytes`);
+      return fail(`expected ${expected.bytes.byteLength} bytes, model got ${received.byteLength}; first difference at byte ${at}`);
+    }
+    const ratio = received.byteLength / Math.max(1, expected.bytes.byteLength);
+    return Math.abs(1 - ratio) <= 0.01
+      ? pass(`${received.byteLength} bytes (resampled)`)
+      : fail(`expected about ${expected.bytes.byteLength} bytes, model got ${received.byteLength}`);
+  },
+};
+
+const outputLossless: ConformanceCheck = {
+  id: 'output.lossless',
+  title: 'model audio reaches the carrier complete and in order',
+  run(result) {
+    if (!result.model) return fail('the model was never connected');
+    const sent = new Map<string, Uint8Array[]>();
+    for (const chunk of result.model.outputAudio) {
+      const list = sent.get(chunk.itemId) ?? [];
+      list.push(chunk.bytes);
+      sent.set(chunk.itemId, list);
+    }
+    if (sent.size === 0) return na('the model sent no audio');
+    const interrupted = new Set(result.model.truncations.map((t) => t.itemId));
+    for (const r of result.model.responses) if (r.status === 'cancelled') interrupted.add(r.itemId);
+    const byItem = chunksByItem(result.carrier.chunks);
+    const exact = result.model.outputFormat.type !== 'audio/pcm';
+    let total = 0;
+    for (const [itemId, parts] of sent) {
+      const modelBytes = concat(parts);
+      const carrierBytes = concat((byItem.get(itemId) ?? []).map((c) => c.bytes));
+      total += carrierBytes.byteLength;
+      if (!exact) {
+        const ratio = carrierBytes.byteLength / Math.max(1, (modelBytes.byteLength / 48) * 8);
+        if (!interrupted.has(itemId) && ratio < 0.98) return fail(`item ${itemId}: carrier got ${carrierBytes.byteLength} bytes`);
+        continue;
+      }
+      const common = Math.min(modelBytes.byteLength, carrierBytes.byteLength);
+      const at = firstDifference(modelBytes.subarray(0, common), carrierBytes.subarray(0, common));
+      if (at !== -1) return fail(`item ${itemId}: audio differs at byte ${at}`);
+      if (!interrupted.has(itemId) && carrierBytes.byteLength < modelBytes.byteLength) {
+        return fail(`item ${itemId}: model sent ${modelBytes.byteLength} bytes, carrier got ${carrierBytes.byteLength}`);
+      }
+      // Beyond the model's audio only padding to a whole frame may follow.
+      if (carrierBytes.byteLength - modelBytes.byteLength >= 400) {
+        return fail(`item ${itemId}: carrier got ${carrierBytes.byteLength - modelBytes.byteLength} bytes more than the model sent`);
+      }
+    }
+    return pass(`${sent.size} items, ${total} bytes`);
+  },
+};
+
+const bargeInClear: ConformanceCheck = {
+  id: 'bargein.clear',
+  title: 'barge-in clears the carrier buffer promptly',
+  run(result, options) {
+    const barges = bargeIns(result);
+    if (barges.length === 0) return na('no barge-in in this call');
+    const bound = options.clearWithinMs * result.speed;
+    for (const at of barges) {
+      const clear = result.carrier.clears.find((c) => c.at >= at - 1);
+      if (!clear) return fail(`caller spoke at ${Math.round(at)} ms while audio was queued; the carrier never got a clear`);
+      if (clear.at - at > bound) return fail(`clear came ${Math.round((clear.at - at) / result.speed)} ms (real) after speech started`);
+    }
+    return pass(`${barges.length} barge-in(s)`);
+  },
+};
+
+const bargeInTruncate: ConformanceCheck = {
+  id: 'bargein.truncate',
+  title: 'truncate at what the caller heard (within tolerance, never beyond sent)',
+  run(result, options) {
+    if (result.carrier.clears.length === 0) return bargeIns(result).length > 0 ? fail('no clear, so nothing to compare') : na('no barge-in');
+    if (!result.model) return fail('the model was never connected');
+    const truncations = result.model.truncations;
+    const errors: number[] = [];
+    for (const clear of result.carrier.clears) {
+      for (const [itemId, heard] of Object.entries(clear.playedByItem)) {
+        const received = (chunksByItem(result.carrier.chunks).get(itemId) ?? [])
+          .filter((c) => c.receivedAt <= clear.at)
+          .reduce((n, c) => n + c.durationMs, 0);
+        if (heard >= received - 1) continue; // fully heard: nothing to truncate
+        const t = truncations.find((x) => x.itemId === itemId);
+        if (!t) return fail(`item ${itemId}: caller heard ${Math.round(heard)} of ${Math.round(received)} ms, no truncate`);
+        if (!t.accepted) return fail(`item ${itemId}: the model rejected the truncate at ${t.audioEndMs} ms`);
+        const error = Math.abs(t.audioEndMs - heard);
+        errors.push(error);
+        if (error > options.truncateToleranceMs) {
+          return fail(`item ${itemId}: truncated at ${t.audioEndMs} ms, caller heard ${Math.round(heard)} ms`);
+        }
+      }
+    }
+    if (errors.length === 0) return na('every cleared item had been heard in full');
+    return pass(`max error ${Math.max(...errors).toFixed(1)} ms over ${errors.length} truncation(s)`);
+  },
+};
+
+const bargeInCancel: ConformanceCheck = {
+  id: 'bargein.cancel',
+  title: 'barge-in cancels the response in flight',
+  run(result) {
+    const barges = bargeIns(result);
+    if (barges.length === 0) return na('no barge-in in this call');
+    let cancelled = 0;
+    for (const at of barges) {
+      const responseId = responseInFlightAt(result, at);
+      if (!responseId) continue;
+      const status = result.model?.responses.find((r) => r.id === responseId)?.status;
+      if (status !== 'cancelled') return fail(`response ${responseId} was generating at barge-in and ended ${status ?? 'unknown'}`);
+      cancelled++;
+    }
+    return cancelled === 0 ? na('no response was generating at barge-in') : pass(`${cancelled} cancelled`);
+  },
+};
+
+function emittedOf(result: ReplayResult, name: string): unknown[][] {
+  return result.emitted.filter((e) => e.name === name).map((e) => e.args);
+}
+
+const dtmfOrder: ConformanceCheck = {
+  id: 'dtmf.order',
+  title: 'DTMF digits surface as events, in order',
+  run(result) {
+    const expected = result.trace.header.expect.dtmf;
+    if (expected.length === 0) return na('no DTMF in this call');
+    const digits = emittedOf(result, 'dtmf').map((args) => (args[0] as { digit?: string })?.digit);
+    return JSON.stringify(digits) === JSON.stringify(expected)
+      ? pass(digits.join(' '))
+      : fail(`expected ${expected.join(' ')}, got ${digits.join(' ') || 'none'}`);
+  },
+};
+
+const metadataFirst: ConformanceCheck = {
+  id: 'metadata.first',
+  title: 'call metadata arrives before the first audio',
+  run(result) {
+    const starts = result.emitted.filter((e) => e.name === 'call_start');
+    const expect = result.trace.header.expect;
+    if (starts.length !== expect.streamSids.length) return fail(`expected ${expect.streamSids.length} call_start event(s), got ${starts.length}`);
+    const first = starts[0]!;
+    if (result.firstModelAudioAt !== undefined && first.at > result.firstModelAudioAt) return fail('call_start came after audio reached the model');
+    for (const [i, start] of starts.entries()) {
+      const event = start.args[0] as { callId?: string; streamId?: string; customParameters?: Record<string, string> };
+      if (event.streamId !== expect.streamSids[i]) return fail(`call_start ${i + 1}: stream id ${event.streamId}, expected ${expect.streamSids[i]}`);
+      if (event.callId !== expect.callSid) return fail(`call_start ${i + 1}: call id ${event.callId}, expected ${expect.callSid}`);
+      if (JSON.stringify(event.customParameters) !== JSON.stringify(expect.customParameters)) {
+        return fail(`call_start ${i + 1}: custom parameters ${JSON.stringify(event.customParameters)}`);
+      }
+    }
+    return pass(`${starts.length} start(s), ${Object.keys(expect.customParameters).length} parameter(s)`);
+  },
+};
+
+const lifecycle: ConformanceCheck = {
+  id: 'lifecycle.close',
+  title: 'the end of the call closes the model socket and releases the carrier socket',
+  run(result) {
+    const ends = emittedOf(result, 'call_end');
+    if (ends.length !== 1) return fail(`expected one call_end event, got ${ends.length}`);
+    if (result.model && result.modelClosedAt === undefined) return fail('the model socket stayed open after the call ended');
+    if (result.transportStatus !== 'disconnected') return fail(`transport status is ${result.transportStatus}`);
+    if (result.bridgeSocketListeners > 0) return fail(`${result.bridgeSocketListeners} listener(s) left on the carrier socket`);
+    return pass(`call_end: ${(ends[0]![0] as { reason?: string })?.reason ?? '?'}`);
+  },
+};
+
+const malformed: ConformanceCheck = {
+  id: 'errors.malformed',
+  title: 'malformed frames become error events and the call goes on',
+  run(result) {
+    if (result.carrier.malformedSent === 0) return na('no malformed frames were sent');
+    const errors = emittedOf(result, 'error');
+    const protocolErrors = errors.filter((args) => {
+      const error = (args[0] as { error?: { name?: string; code?: string } })?.error;
+      return error?.name === 'ProtocolError' || (typeof error?.code === 'string' && error.code.includes('protocol'));
+    });
+    if (protocolErrors.length < result.carrier.malformedSent) {
+      return fail(`${result.carrier.malformedSent} malformed frames, ${protocolErrors.length} ProtocolError event(s)`);
+    }
+    if (result.callEndedAt !== undefined && result.lastFrameAt !== undefined && result.callEndedAt < result.lastFrameAt - 1) {
+      return fail('the call ended before the carrier finished');
+    }
+    return pass(`${protocolErrors.length} error event(s)`);
+  },
+};
+
+const transportError = z.object({ type: z.literal('error'), error: z.unknown() });
+const EVENT_SCHEMAS: Record<string, z.ZodType<unknown[]>> = {
+  '*': z.tuple([z.looseObject({ type: z.string() })]),
+  audio: z.tuple([z.looseObject({ type: z.literal('audio'), data: z.instanceof(ArrayBuffer), responseId: z.string() })]),
+  audio_interrupted: z.tuple([]),
+  audio_done: z.tuple([]),
+  error: z.tuple([transportError]),
+  function_call: z.tuple([
+    z.looseObject({ type: z.literal('function_call'), callId: z.string(), name: z.string(), arguments: z.string() }),
+  ]),
+  audio_transcript_delta: z.tuple([z.looseObject({ delta: z.string(), itemId: z.string(), responseId: z.string() })]),
+  output_text_delta: z.tuple([z.looseObject({ delta: z.string(), itemId: z.string(), responseId: z.string() })]),
+  turn_started: z.tuple([z.looseObject({ type: z.literal('response_started') })]),
+  turn_done: z.tuple([
+    z.looseObject({ type: z.literal('response_done'), response: z.looseObject({ id: z.string(), output: z.array(z.unknown()) }) }),
+  ]),
+  usage_update: z.tuple([z.object({}).loose()]),
+  item_update: z.tuple([z.looseObject({ itemId: z.string(), type: z.string() })]),
+  item_deleted: z.tuple([z.looseObject({ itemId: z.string() })]),
+  connection_change: z.tuple([z.enum(['connecting', 'connected', 'disconnected', 'disconnecting'])]),
+  connected: z.tuple([]),
+  disconnected: z.tuple([]),
+  call_start: z.tuple([
+    z.looseObject({
+      type: z.literal('call_start'),
+      streamId: z.string(),
+      format: z.object({ encoding: z.enum(['pcmu', 'pcma', 'l16']), sampleRate: z.number(), channels: z.literal(1) }),
+      customParameters: z.record(z.string(), z.string()),
+    }),
+  ]),
+  dtmf: z.tuple([z.looseObject({ type: z.literal('dtmf'), digit: z.string().min(1) })]),
+  call_end: z.tuple([z.looseObject({ type: z.literal('call_end'), reason: z.string().optional() })]),
+};
+
+const eventShapes: ConformanceCheck = {
+  id: 'events.schema',
+  title: 'every emitted event matches RealtimeTransportEventTypes',
+  run(result) {
+    let checked = 0;
+    for (const e of result.emitted) {
+      const schema = EVENT_SCHEMAS[e.name];
+      if (!schema) {
+        if (e.name.includes('.') || e.name.startsWith('mcp_')) continue; // raw server events by type name
+        return fail(`unknown event '${e.name}'`);
+      }
+      const parsed = schema.safeParse(e.args);
+      if (!parsed.success) return fail(`'${e.name}' event: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+      checked++;
+    }
+    return pass(`${checked} events`);
+  },
+};
+
+const carrierFrames: ConformanceCheck = {
+  id: 'carrier.frames',
+  title: 'every frame sent to the carrier is valid for it',
+  run(result) {
+    const rejected = result.carrier.rejected;
+    return rejected.length === 0 ? pass() : fail(`${rejected.length} rejected, first: ${rejected[0]!.error}`);
+  },
+};
+
+const modelProtocol: ConformanceCheck = {
+  id: 'model.protocol',
+  title: 'every event sent to the model is valid Realtime protocol',
+  run(result) {
+    if (!result.model) return fail('the model was never connected');
+    const violations = result.model.violations;
+    if (result.failures.length > 0) return fail(result.failures[0]!);
+    return violations.length === 0 ? pass(`${result.model.events.length} client events`) : fail(`${violations[0]!.code}: ${violations[0]!.issues}`);
+  },
+};
+
+/** Every check, in report order. */
+export const CHECKS: readonly ConformanceCheck[] = [
+  inputLossless,
+  outputLossless,
+  bargeInClear,
+  bargeInTruncate,
+  bargeInCancel,
+  dtmfOrder,
+  metadataFirst,
+  lifecycle,
+  malformed,
+  eventShapes,
+  carrierFrames,
+  modelProtocol,
+];
+
+export function runChecks(result: ReplayResult, options: Partial<CheckOptions> = {}): Array<{ check: ConformanceCheck; outcome: CheckOutcome }> {
+  const resolved = { ...DEFAULT_CHECK_OPTIONS, ...options };
+  return CHECKS.map((check) => {
+    try {
+      return { check, outcome: check.run(result, resolved) };
+    } catch (error) {
+      return { check, outcome: fail(`check crashed: ${(error as Error).message}`) };
+    }
+  });
+}

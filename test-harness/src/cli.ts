@@ -1,0 +1,73 @@
+/**
+ * switchboard-conformance: run the conformance checks against an adapter, or start the realtime
+ * simulator for offline development.
+ */
+import { parseArgs } from 'node:util';
+import { pathToFileURL } from 'node:url';
+import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { formatReport, loadAdapter, runConformance } from './run.js';
+import { runSimulatorCommand } from './simulator/cli.js';
+import { bundledTracesDir, loadTraces } from './trace.js';
+
+const USAGE = `Usage:
+  switchboard-conformance run --adapter <module> [--trace <file|dir>] [--speed N] [--json]
+  switchboard-conformance simulator [--port 8787] [--host 127.0.0.1] [--speed 1]
+
+run        replays the trace corpus (default: the bundled Twilio traces) into the adapter and
+           prints a table of checks; exits 1 when a check fails.
+           <module> is a package name or a path to a module exporting \`conformance\`
+           (createTransport + createPeerSimulator).
+simulator  starts the realtime simulator: an offline stand-in for the OpenAI Realtime API.`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === 'simulator') {
+    await runSimulatorCommand(rest);
+    return 0;
+  }
+  if (command !== 'run') {
+    console.log(USAGE);
+    return command === undefined || command === 'help' || command === '--help' ? 0 : 2;
+  }
+  const { values } = parseArgs({
+    args: rest,
+    options: {
+      adapter: { type: 'string' },
+      trace: { type: 'string', multiple: true },
+      speed: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      quiet: { type: 'boolean', default: false },
+    },
+  });
+  if (!values.adapter) {
+    console.error('--adapter is required\n');
+    console.error(USAGE);
+    return 2;
+  }
+  const speed = values.speed === undefined ? 10 : Number(values.speed);
+  if (!(speed > 0)) {
+    console.error('--speed must be a positive number');
+    return 2;
+  }
+  const local = resolve(values.adapter);
+  const specifier = existsSync(local) ? pathToFileURL(local).href : values.adapter;
+  const adapter = await loadAdapter(specifier);
+  const traces = [];
+  for (const source of values.trace ?? [bundledTracesDir()]) traces.push(...(await loadTraces(source)));
+  const progress = values.json || values.quiet ? undefined : (line: string) => process.stderr.write(`\r${line.padEnd(40)}`);
+  const report = await runConformance(adapter, traces, { speed, onProgress: progress });
+  if (progress) process.stderr.write('\r'.padEnd(42) + '\r');
+  console.log(values.json ? JSON.stringify(report, null, 2) : formatReport(report));
+  return report.passed ? 0 : 1;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    console.error((error as Error)?.stack ?? error);
+    process.exitCode = 1;
+  },
+);

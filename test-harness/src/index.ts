@@ -1,0 +1,5 @@
+export * from './simulator/index.js';
+export * from './trace.js';
+export * from './replay.js';
+export * from './checks.js';
+export * from './run.js';

@@ -1,0 +1,78 @@
+import type { ConformanceAdapter } from '@switchboard/core';
+import { runChecks, type CheckOptions, type CheckOutcome } from './checks.js';
+import { replayTrace, type ReplayOptions, type ReplayResult } from './replay.js';
+import type { Trace } from './trace.js';
+
+export type TraceReport = {
+  trace: string;
+  outcomes: Array<{ id: string; title: string } & CheckOutcome>;
+  /** Selected transport metrics (when the transport exposes them). */
+  metrics: Record<string, unknown> | undefined;
+  durationMs: number;
+};
+
+export type ConformanceReport = {
+  adapter: string;
+  speed: number;
+  traces: TraceReport[];
+  passed: boolean;
+};
+
+export type RunConformanceOptions = ReplayOptions & {
+  checks?: Partial<CheckOptions>;
+  /** Called with each trace's replay (for custom assertions). */
+  onReplay?: (result: ReplayResult) => void;
+};
+
+export async function runTrace(adapter: ConformanceAdapter, trace: Trace, options: RunConformanceOptions = {}): Promise<TraceReport> {
+  const result = await replayTrace(adapter, trace, options);
+  options.onReplay?.(result);
+  return {
+    trace: trace.header.name,
+    outcomes: runChecks(result, options.checks).map(({ check, outcome }) => ({ id: check.id, title: check.title, ...outcome })),
+    metrics: result.metrics,
+    durationMs: result.durationMs,
+  };
+}
+
+/** Replays every trace into the adapter and runs every check on each. */
+export async function runConformance(
+  adapter: ConformanceAdapter,
+  traces: Trace[],
+  options: RunConformanceOptions = {},
+): Promise<ConformanceReport> {
+  const reports: TraceReport[] = [];
+  for (const trace of traces) reports.push(await runTrace(adapter, trace, options));
+  return {
+    adapter: adapter.name,
+    speed: options.speed ?? 10,
+    traces: reports,
+    passed: reports.every((r) => r.outcomes.every((o) => o.status !== 'fail')),
+  };
+}
+
+const MARK: Record<CheckOutcome['status'], string> = { pass: 'pass', fail: 'FAIL', 'n/a': '–' };
+
+/** The report as a text table: one row per trace, one column per check, then the failures. */
+export function formatReport(report: ConformanceReport): string {
+  const ids = report.traces[0]?.outcomes.map((o) => o.id) ?? [];
+  const header = ['trace', ...ids];
+  const rows = report.traces.map((t) => [t.trace, ...t.outcomes.map((o) => MARK[o.status])]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
+  const out = [`adapter: ${report.adapter}   speed: ${report.speed}x`, line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
+  const failures = report.traces.flatMap((t) => t.outcomes.filter((o) => o.status === 'fail').map((o) => `  ${t.trace} / ${o.id}: ${o.detail}`));
+  out.push('');
+  out.push(failures.length === 0 ? `all checks passed on ${report.traces.length} trace(s)` : `${failures.length} failure(s):\n${failures.join('\n')}`);
+  return out.join('\n');
+}
+
+/** Loads an adapter module: its `conformance` export, or its default export. */
+export async function loadAdapter(specifier: string): Promise<ConformanceAdapter> {
+  const mod = (await import(specifier)) as { conformance?: ConformanceAdapter; default?: ConformanceAdapter | { conformance?: ConformanceAdapter } };
+  const candidate = mod.conformance ?? (mod.default as { conformance?: ConformanceAdapter })?.conformance ?? mod.default;
+  if (!candidate || typeof (candidate as ConformanceAdapter).createTransport !== 'function' || typeof (candidate as ConformanceAdapter).createPeerSimulator !== 'function') {
+    throw new Error(`${specifier} does not export a conformance adapter (an object with createTransport and createPeerSimulator, as \`conformance\` or default)`);
+  }
+  return candidate as ConformanceAdapter;
+}

@@ -1,0 +1,42 @@
+/**
+ * `describeConformance()`: the conformance checks as a vitest suite, one `describe` per trace and
+ * one `it` per check. An adapter's own tests call it with the adapter's `conformance` export.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { ConformanceAdapter } from '@switchboard/core';
+import { CHECKS, runChecks } from './checks.js';
+import { replayTrace, type ReplayResult } from './replay.js';
+import { bundledTracesDir, loadTraces, type Trace } from './trace.js';
+import type { RunConformanceOptions } from './run.js';
+
+export type DescribeConformanceOptions = RunConformanceOptions & {
+  /** Trace files or directories; default: the bundled corpus. */
+  traces?: string | string[];
+  /** Only these trace names. */
+  only?: string[];
+};
+
+export function describeConformance(adapter: ConformanceAdapter, options: DescribeConformanceOptions = {}): void {
+  const sources = options.traces === undefined ? [bundledTracesDir()] : Array.isArray(options.traces) ? options.traces : [options.traces];
+  describe(`conformance: ${adapter.name}`, async () => {
+    const traces: Trace[] = [];
+    for (const source of sources) traces.push(...(await loadTraces(source)));
+    const selected = options.only ? traces.filter((t) => options.only!.includes(t.header.name)) : traces;
+    for (const trace of selected) {
+      describe(trace.header.name, () => {
+        let outcomes: ReturnType<typeof runChecks>;
+        beforeAll(async () => {
+          const result: ReplayResult = await replayTrace(adapter, trace, options);
+          options.onReplay?.(result);
+          outcomes = runChecks(result, options.checks);
+        }, 600_000);
+        for (const check of CHECKS) {
+          it(`${check.id}: ${check.title}`, () => {
+            const outcome = outcomes.find((o) => o.check.id === check.id)!.outcome;
+            expect(outcome.status, outcome.detail).not.toBe('fail');
+          });
+        }
+      });
+    }
+  });
+}
