@@ -4,7 +4,8 @@
  */
 import { base64Decode, inboundTranscoder, silence, type AudioFormat } from '@switchboard/core';
 import { z } from 'zod';
-import { traceFormat, type CarrierChunk, type ReplayResult } from './replay.js';
+import type { CarrierChunk } from './caller.js';
+import { traceFormat, type ReplayResult } from './replay.js';
 
 export type CheckStatus = 'pass' | 'fail' | 'n/a';
 export type CheckOutcome = { status: CheckStatus; detail: string };
@@ -132,7 +133,7 @@ const outputLossless: ConformanceCheck = {
       sent.set(chunk.itemId, list);
     }
     if (sent.size === 0) return na('the model sent no audio');
-    const interrupted = new Set(result.model.truncations.map((t) => t.itemId));
+    const interrupted = new Set(result.model.truncations.filter((t) => t.accepted).map((t) => t.itemId));
     for (const r of result.model.responses) if (r.status === 'cancelled') interrupted.add(r.itemId);
     const byItem = chunksByItem(result.carrier.chunks);
     const exact = result.model.outputFormat.type !== 'audio/pcm';
@@ -191,7 +192,7 @@ const bargeInTruncate: ConformanceCheck = {
           .filter((c) => c.receivedAt <= clear.at)
           .reduce((n, c) => n + c.durationMs, 0);
         if (heard >= received - 1) continue; // fully heard: nothing to truncate
-        const t = truncations.find((x) => x.itemId === itemId);
+        const t = truncations.find((x) => x.itemId === itemId && x.at >= 0);
         if (!t) return fail(`item ${itemId}: caller heard ${Math.round(heard)} of ${Math.round(received)} ms, no truncate`);
         if (!t.accepted) return fail(`item ${itemId}: the model rejected the truncate at ${t.audioEndMs} ms`);
         const error = Math.abs(t.audioEndMs - heard);

@@ -7,6 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import { formatReport, loadAdapter, runConformance } from './run.js';
+import { DEFAULT_SPEED } from './replay.js';
 import { runSimulatorCommand } from './simulator/cli.js';
 import { bundledTracesDir, loadTraces } from './trace.js';
 
@@ -45,7 +46,7 @@ async function main(argv: string[]): Promise<number> {
     console.error(USAGE);
     return 2;
   }
-  const speed = values.speed === undefined ? 10 : Number(values.speed);
+  const speed = values.speed === undefined ? DEFAULT_SPEED : Number(values.speed);
   if (!(speed > 0)) {
     console.error('--speed must be a positive number');
     return 2;

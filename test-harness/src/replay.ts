@@ -6,15 +6,19 @@
  */
 import { performance } from 'node:perf_hooks';
 import { RealtimeAgent, RealtimeSession, tool, type RealtimeTransportLayer } from '@openai/agents-realtime';
-import { bytesPerMs, type AudioFormat, type CallEvent, type ConformanceAdapter, type OutboundCommand, type PeerSimulator } from '@switchboard/core';
+import type { AudioFormat, ConformanceAdapter } from '@switchboard/core';
 import { TwilioMediaStreamProtocol } from '@switchboard/twilio';
-import { WebSocket, WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { CallerSimulator, type CallerLog } from './caller.js';
 import { z } from 'zod';
 import { RealtimeSimulator, type RealtimeSimulatorOptions, type SimulatedSession } from './simulator/index.js';
 import type { Trace } from './trace.js';
 
+/** Default replay speed: fast enough for CI, slow enough that loopback latency stays small on the stream clock. */
+export const DEFAULT_SPEED = 5;
+
 export type ReplayOptions = {
-  /** Replay speed: 1 is real time. Timers of the carrier, the simulator and the bridge's clock all scale. Default 10. */
+  /** Replay speed: 1 is real time. Timers of the carrier, the simulator and the bridge's clock all scale. Default 5. */
   speed?: number;
   /** Extra realtime-simulator options (script, VAD, ...). */
   simulator?: Partial<RealtimeSimulatorOptions>;
@@ -24,26 +28,6 @@ export type ReplayOptions = {
   drainMs?: number;
   /** Called with progress lines (for the CLI). */
   onProgress?: (line: string) => void;
-};
-
-/** One audio chunk as the carrier played it. All times are stream ms since the replay started. */
-export type CarrierChunk = {
-  receivedAt: number;
-  startAt: number;
-  durationMs: number;
-  bytes: Uint8Array;
-  /** The model item whose audio this is (the simulator's item being streamed when it arrived). */
-  itemId: string | undefined;
-  /** Set when a `clear` cut this chunk: the ms of it that had played. */
-  playedMs?: number;
-};
-
-export type CarrierClear = {
-  at: number;
-  /** What the caller had heard of each item when the carrier received the clear, ms. */
-  playedByItem: Record<string, number>;
-  /** Audio the clear discarded, ms. */
-  discardedMs: number;
 };
 
 /** Model-side events on the replay clock (stream ms). Client events are prefixed `client:`. */
@@ -73,18 +57,7 @@ export type ReplayResult = {
   firstModelAudioAt: number | undefined;
   /** Stream time of the last trace frame sent. */
   lastFrameAt: number | undefined;
-  carrier: {
-    chunks: CarrierChunk[];
-    clears: CarrierClear[];
-    marksSent: number;
-    acksSent: number;
-    /** Outbound frames the carrier rejected (e.g. Twilio warning 31951). */
-    rejected: Array<{ at: number; error: string }>;
-    /** Frames the carrier sent, and when the first media frame went out. */
-    framesSent: number;
-    malformedSent: number;
-    closedAt: number | undefined;
-  };
+  carrier: CallerLog & { framesSent: number; malformedSent: number };
   /** When the transport emitted `call_end`, and when the model socket closed (stream ms). */
   callEndedAt: number | undefined;
   modelClosedAt: number | undefined;
@@ -97,12 +70,6 @@ export type ReplayResult = {
   failures: string[];
   durationMs: number;
 };
-
-const MALFORMED_FRAMES = [
-  'this is not json',
-  '{"event":"media","streamSid":"MZ00000000000000000000000000000000","media":{"payload":"%%% not base64 %%%"}}',
-  '{"event":"dtmf","streamSid":"MZ00000000000000000000000000000000"}',
-];
 
 /** The agent every replay runs: a weather tool the simulator's script calls. */
 function conformanceAgent(): RealtimeAgent {
@@ -121,7 +88,7 @@ function conformanceAgent(): RealtimeAgent {
 }
 
 export async function replayTrace(adapter: ConformanceAdapter, trace: Trace, options: ReplayOptions = {}): Promise<ReplayResult> {
-  const speed = options.speed ?? 10;
+  const speed = options.speed ?? DEFAULT_SPEED;
   const hazards = new Set(trace.header.hazards);
   const clearEchoDelayMs = hazards.has('marks-after-clear') ? 300 : 0;
   const drainMs = options.drainMs ?? 3000;
@@ -188,7 +155,12 @@ export async function replayTrace(adapter: ConformanceAdapter, trace: Trace, opt
     instrument(transport, emitted, now, () => {
       callEndedAt ??= now();
     });
-    session = new RealtimeSession(conformanceAgent(), { transport, model: 'gpt-realtime' });
+    // The bridge, not the model, is responsible for cancelling on barge-in: the check sees it.
+    session = new RealtimeSession(conformanceAgent(), {
+      transport,
+      model: 'gpt-realtime',
+      config: { audio: { input: { turnDetection: { type: 'server_vad', interruptResponse: false } } } },
+    });
     session.on('error', () => {
       // Recorded through the transport's own `error` events.
     });
@@ -198,69 +170,25 @@ export async function replayTrace(adapter: ConformanceAdapter, trace: Trace, opt
   });
 
   // The carrier side.
-  const peer: PeerSimulator = adapter.createPeerSimulator();
-  const twilio = new TwilioMediaStreamProtocol();
-  const carrierFormat = traceFormat(trace, twilio);
-  const carrier = new CarrierPlayback(peer, adapter, now, realDelay, clearEchoDelayMs, () => streamingItem, bytesPerMs(carrierFormat));
-  const socket = new WebSocket(`ws://127.0.0.1:${bridgePort}/media`);
-  carrier.attach(socket);
-  await new Promise<void>((resolve, reject) => {
-    socket.once('open', () => resolve());
-    socket.once('error', reject);
+  const caller = new CallerSimulator({
+    peer: adapter.createPeerSimulator(),
+    ackOnClear: adapter.capabilities.ackOnClear,
+    twilioFrames: adapter.twilioFrames ?? false,
+    format: traceFormat(trace),
+    speed,
+    now,
+    clearEchoDelayMs,
+    currentItem: () => streamingItem,
   });
-
-  const frames = trace.frames;
-  const malformedAt = options.injectMalformed === false ? -1 : Math.floor(frames.length / 4);
-  let framesSent = 0;
-  let malformedSent = 0;
-  let lastFrameAt: number | undefined;
-  let lastProgress = -1;
-  const total = frames.at(-1)?.t ?? 0;
-  await new Promise<void>((resolve) => {
-    let i = 0;
-    const pump = () => {
-      const at = now();
-      while (i < frames.length && frames[i]!.t <= at) {
-        if (i === malformedAt) {
-          for (const bad of MALFORMED_FRAMES) {
-            sendSafely(socket, bad);
-            malformedSent++;
-          }
-        }
-        const frame = frames[i]!.frame;
-        if (adapter.twilioFrames) {
-          const text = JSON.stringify(frame);
-          // Keep the carrier side's notion of the active stream in step with the recorded frames.
-          if (frame.event === 'start') for (const event of twilio.decode(text)) peer.encodeInbound(event);
-          sendSafely(socket, text);
-        } else {
-          for (const event of twilio.decode(JSON.stringify(frame))) {
-            for (const out of peer.encodeInbound(event as CallEvent)) sendSafely(socket, out);
-          }
-        }
-        framesSent++;
-        lastFrameAt = now();
-        i++;
-      }
-      if (options.onProgress && total > 0) {
-        const pct = Math.floor((Math.min(at, total) / total) * 10);
-        if (pct !== lastProgress) {
-          lastProgress = pct;
-          options.onProgress(`${trace.header.name}: ${pct * 10}%`);
-        }
-      }
-      if (i >= frames.length || socket.readyState !== WebSocket.OPEN) {
-        resolve();
-        return;
-      }
-      setTimeout(pump, Math.min(20, realDelay(frames[i]!.t - at)));
-    };
-    pump();
+  await caller.connect(`ws://127.0.0.1:${bridgePort}/media`);
+  const played = await caller.play(trace, {
+    injectMalformedAt: options.injectMalformed === false ? -1 : Math.floor(trace.frames.length / 4),
+    onProgress: options.onProgress,
   });
 
   // Let the call wind down: the carrier hangs up (Twilio closes its socket after `stop`).
   await sleep(realDelay(hazards.has('no-stop') ? 200 : 100));
-  carrier.close();
+  caller.hangUp();
   const deadline = performance.now() + Math.max(2000, realDelay(drainMs));
   while (performance.now() < deadline && (callEndedAt === undefined || (model && modelClosedAt === undefined))) {
     await sleep(10);
@@ -277,8 +205,8 @@ export async function replayTrace(adapter: ConformanceAdapter, trace: Trace, opt
     model,
     timeline,
     firstModelAudioAt,
-    lastFrameAt,
-    carrier: { ...carrier.log, framesSent, malformedSent },
+    lastFrameAt: played.lastFrameAt,
+    carrier: { ...caller.log, framesSent: played.framesSent, malformedSent: played.malformedSent },
     callEndedAt,
     modelClosedAt,
     bridgeSocketListeners: bridgeSocket ? socketListeners(bridgeSocket) - baselineListeners : 0,
@@ -289,7 +217,7 @@ export async function replayTrace(adapter: ConformanceAdapter, trace: Trace, opt
   };
 
   session?.close();
-  carrier.dispose();
+  caller.dispose();
   for (const client of bridge.clients) client.terminate();
   await new Promise<void>((resolve) => bridge.close(() => resolve()));
   await simulator.stop();
@@ -321,147 +249,6 @@ function socketListeners(socket: WebSocket): number {
   return socket.listenerCount('message') + socket.listenerCount('close') + socket.listenerCount('error');
 }
 
-function sendSafely(socket: WebSocket, frame: string | Uint8Array): void {
-  if (socket.readyState === WebSocket.OPEN) socket.send(frame);
-}
-
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-type PendingMark = { name: string; dueAt: number; timer: NodeJS.Timeout | undefined };
-
-/**
- * The carrier's playback: audio plays back to back in real (stream) time from when it arrives;
- * a mark is acknowledged when everything sent before it has played; `clear` discards what has not
- * played and, per the carrier's rules, echoes the pending marks or confirms the clear.
- */
-class CarrierPlayback {
-  readonly log: {
-    chunks: CarrierChunk[];
-    clears: CarrierClear[];
-    marksSent: number;
-    acksSent: number;
-    rejected: Array<{ at: number; error: string }>;
-    closedAt: number | undefined;
-  } = { chunks: [], clears: [], marksSent: 0, acksSent: 0, rejected: [], closedAt: undefined };
-  #queueEnd = 0;
-  #pending: PendingMark[] = [];
-  #timers = new Set<NodeJS.Timeout>();
-  #socket: WebSocket | undefined;
-
-  constructor(
-    private readonly peer: PeerSimulator,
-    private readonly adapter: ConformanceAdapter,
-    private readonly now: () => number,
-    private readonly realDelay: (ms: number) => number,
-    private readonly clearEchoDelayMs: number,
-    private readonly currentItem: () => string | undefined,
-    private readonly bytesPerMs: number,
-  ) {}
-
-  attach(socket: WebSocket): void {
-    this.#socket = socket;
-    socket.on('message', (data, isBinary) => {
-      const frame = isBinary ? new Uint8Array(data as Buffer) : String(data);
-      let commands: OutboundCommand[];
-      try {
-        commands = this.peer.decodeOutbound(frame);
-      } catch (error) {
-        this.log.rejected.push({ at: this.now(), error: (error as Error).message });
-        return;
-      }
-      for (const command of commands) this.#onCommand(command);
-    });
-    socket.on('close', () => {
-      this.log.closedAt ??= this.now();
-    });
-  }
-
-  close(): void {
-    if (this.#socket && this.#socket.readyState === WebSocket.OPEN) this.#socket.close(1000, 'caller hung up');
-  }
-
-  dispose(): void {
-    for (const timer of this.#timers) clearTimeout(timer);
-    this.#timers.clear();
-    this.#socket?.terminate();
-  }
-
-  #onCommand(command: OutboundCommand): void {
-    const at = this.now();
-    switch (command.type) {
-      case 'audio': {
-        const durationMs = this.#durationMs(command.payload.byteLength);
-        const startAt = Math.max(at, this.#queueEnd);
-        this.#queueEnd = startAt + durationMs;
-        this.log.chunks.push({ receivedAt: at, startAt, durationMs, bytes: command.payload, itemId: this.currentItem() });
-        return;
-      }
-      case 'mark': {
-        this.log.marksSent++;
-        const mark: PendingMark = { name: command.name, dueAt: Math.max(at, this.#queueEnd), timer: undefined };
-        this.#pending.push(mark);
-        mark.timer = this.#after(mark.dueAt - at, () => {
-          this.#pending = this.#pending.filter((m) => m !== mark);
-          this.#ack(mark.name);
-        });
-        return;
-      }
-      case 'clear':
-        this.#clear(at);
-        return;
-      default:
-        return;
-    }
-  }
-
-  #clear(at: number): void {
-    const playedByItem: Record<string, number> = {};
-    let discardedMs = 0;
-    for (const chunk of this.log.chunks) {
-      if (chunk.playedMs !== undefined) continue;
-      const played = Math.min(chunk.durationMs, Math.max(0, at - chunk.startAt));
-      if (played < chunk.durationMs) {
-        chunk.playedMs = played;
-        discardedMs += chunk.durationMs - played;
-      }
-      if (chunk.itemId) playedByItem[chunk.itemId] = (playedByItem[chunk.itemId] ?? 0) + played;
-    }
-    this.log.clears.push({ at, playedByItem, discardedMs });
-    this.#queueEnd = at;
-    const pending = this.#pending;
-    this.#pending = [];
-    for (const mark of pending) if (mark.timer) clearTimeout(mark.timer);
-    const rule = this.adapter.capabilities.ackOnClear;
-    if (rule === 'echo-pending') {
-      this.#after(this.clearEchoDelayMs, () => {
-        for (const mark of pending) this.#ack(mark.name);
-      });
-    } else if (rule === 'confirm') {
-      this.#send(this.peer.encodeInbound({ type: 'playback_cleared' }));
-    }
-  }
-
-  #ack(name: string): void {
-    this.log.acksSent++;
-    this.#send(this.peer.encodeInbound({ type: 'playback_ack', name }));
-  }
-
-  #send(frames: Array<string | Uint8Array>): void {
-    for (const frame of frames) if (this.#socket?.readyState === WebSocket.OPEN) this.#socket.send(frame);
-  }
-
-  #after(streamMs: number, fn: () => void): NodeJS.Timeout {
-    const timer = setTimeout(() => {
-      this.#timers.delete(timer);
-      fn();
-    }, this.realDelay(streamMs));
-    this.#timers.add(timer);
-    return timer;
-  }
-
-  #durationMs(bytes: number): number {
-    return bytes / this.bytesPerMs;
-  }
 }

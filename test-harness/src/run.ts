@@ -1,6 +1,6 @@
 import type { ConformanceAdapter } from '@switchboard/core';
 import { runChecks, type CheckOptions, type CheckOutcome } from './checks.js';
-import { replayTrace, type ReplayOptions, type ReplayResult } from './replay.js';
+import { DEFAULT_SPEED, replayTrace, type ReplayOptions, type ReplayResult } from './replay.js';
 import type { Trace } from './trace.js';
 
 export type TraceReport = {
@@ -45,7 +45,7 @@ export async function runConformance(
   for (const trace of traces) reports.push(await runTrace(adapter, trace, options));
   return {
     adapter: adapter.name,
-    speed: options.speed ?? 10,
+    speed: options.speed ?? DEFAULT_SPEED,
     traces: reports,
     passed: reports.every((r) => r.outcomes.every((o) => o.status !== 'fail')),
   };

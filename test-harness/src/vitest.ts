@@ -22,19 +22,30 @@ export function describeConformance(adapter: ConformanceAdapter, options: Descri
     const traces: Trace[] = [];
     for (const source of sources) traces.push(...(await loadTraces(source)));
     const selected = options.only ? traces.filter((t) => options.only!.includes(t.header.name)) : traces;
+    // Traces replay concurrently (each has its own simulator and bridge); every check awaits its trace.
+    const replays = new Map<string, Promise<ReturnType<typeof runChecks>>>();
+    const replayOf = (trace: Trace) => {
+      let pending = replays.get(trace.header.name);
+      if (!pending) {
+        pending = replayTrace(adapter, trace, options).then((result: ReplayResult) => {
+          options.onReplay?.(result);
+          return runChecks(result, options.checks);
+        });
+        replays.set(trace.header.name, pending);
+      }
+      return pending;
+    };
+    beforeAll(() => {
+      for (const trace of selected) void replayOf(trace).catch(() => undefined);
+    });
     for (const trace of selected) {
       describe(trace.header.name, () => {
-        let outcomes: ReturnType<typeof runChecks>;
-        beforeAll(async () => {
-          const result: ReplayResult = await replayTrace(adapter, trace, options);
-          options.onReplay?.(result);
-          outcomes = runChecks(result, options.checks);
-        }, 600_000);
         for (const check of CHECKS) {
-          it(`${check.id}: ${check.title}`, () => {
+          it(`${check.id}: ${check.title}`, async () => {
+            const outcomes = await replayOf(trace);
             const outcome = outcomes.find((o) => o.check.id === check.id)!.outcome;
             expect(outcome.status, outcome.detail).not.toBe('fail');
-          });
+          }, 600_000);
         }
       });
     }

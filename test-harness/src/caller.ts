@@ -1,0 +1,290 @@
+/**
+ * The carrier side of a call, simulated: it connects to a bridge's media WebSocket, sends a
+ * recorded trace on its clock, plays the bridge's audio back to back in real (or scaled) time,
+ * acknowledges marks when the audio before them has played, and honours `clear` the way the
+ * carrier does (echoing pending marks, or confirming). It records what the caller heard.
+ */
+import { performance } from 'node:perf_hooks';
+import {
+  bytesPerMs,
+  decodeALaw,
+  decodeMuLaw,
+  pcm16FromBytes,
+  type AudioFormat,
+  type OutboundCommand,
+  type PeerSimulator,
+  type ProtocolCapabilities,
+} from '@switchboard/core';
+import { TwilioMediaStreamProtocol } from '@switchboard/twilio';
+import { WebSocket } from 'ws';
+import type { Trace } from './trace.js';
+
+/** One audio chunk as the carrier played it. Times are stream ms on the caller's clock. */
+export type CarrierChunk = {
+  receivedAt: number;
+  startAt: number;
+  durationMs: number;
+  bytes: Uint8Array;
+  /** The model item this audio belongs to, when the caller is told (see `currentItem`). */
+  itemId: string | undefined;
+  /** Set when a `clear` cut this chunk: the ms of it that had played. */
+  playedMs?: number;
+};
+
+export type CarrierClear = {
+  at: number;
+  /** What the caller had heard of each item when the carrier received the clear, ms. */
+  playedByItem: Record<string, number>;
+  /** Audio the clear discarded, ms. */
+  discardedMs: number;
+};
+
+export type CallerLog = {
+  chunks: CarrierChunk[];
+  clears: CarrierClear[];
+  marksSent: number;
+  acksSent: number;
+  /** Outbound frames the carrier rejected (e.g. Twilio warning 31951). */
+  rejected: Array<{ at: number; error: string }>;
+  /** Commands other than audio, mark and clear (hang-up, DTMF). */
+  otherCommands: Array<{ at: number; command: OutboundCommand }>;
+  closedAt: number | undefined;
+};
+
+export type CallerSimulatorOptions = {
+  /** The carrier side of the adapter's protocol. */
+  peer: PeerSimulator;
+  /** How the carrier treats pending marks on `clear`. */
+  ackOnClear: ProtocolCapabilities['ackOnClear'];
+  /** Send the trace's Twilio frames verbatim (the adapter speaks Twilio Media Streams). */
+  twilioFrames: boolean;
+  /** The carrier's audio format (for playback durations and the heard-audio render). */
+  format: AudioFormat;
+  /** Replay speed; 1 is real time. Default 1. */
+  speed?: number;
+  /** Stream clock (ms). Default: real time since construction × speed. */
+  now?: () => number;
+  /** Delay before echoing the marks pending at a `clear`, stream ms (a slow carrier). Default 0. */
+  clearEchoDelayMs?: number;
+  /** Which model item is being streamed right now (attributes carrier audio to items). */
+  currentItem?: () => string | undefined;
+  /** Observes every command the bridge sends. */
+  onCommand?: (command: OutboundCommand, at: number) => void;
+};
+
+/** Frames a broken or hostile carrier might send: not JSON, bad base64, a dtmf without a digit. */
+export const MALFORMED_FRAMES: readonly string[] = [
+  'this is not json',
+  '{"event":"media","streamSid":"MZ00000000000000000000000000000000","media":{"payload":"%%% not base64 %%%"}}',
+  '{"event":"dtmf","streamSid":"MZ00000000000000000000000000000000"}',
+];
+
+type PendingMark = { name: string; timer: NodeJS.Timeout | undefined };
+
+export class CallerSimulator {
+  readonly log: CallerLog = { chunks: [], clears: [], marksSent: 0, acksSent: 0, rejected: [], otherCommands: [], closedAt: undefined };
+  readonly now: () => number;
+  readonly speed: number;
+  readonly #options: CallerSimulatorOptions;
+  readonly #bytesPerMs: number;
+  readonly #twilio = new TwilioMediaStreamProtocol();
+  #queueEnd = 0;
+  #pending: PendingMark[] = [];
+  #timers = new Set<NodeJS.Timeout>();
+  #socket: WebSocket | undefined;
+
+  constructor(options: CallerSimulatorOptions) {
+    this.#options = options;
+    this.speed = options.speed ?? 1;
+    const t0 = performance.now();
+    this.now = options.now ?? (() => (performance.now() - t0) * this.speed);
+    this.#bytesPerMs = bytesPerMs(options.format);
+  }
+
+  /** Opens the media WebSocket to the bridge. */
+  async connect(url: string, headers?: Record<string, string>): Promise<void> {
+    const socket = new WebSocket(url, headers ? { headers } : undefined);
+    this.#socket = socket;
+    socket.on('message', (data, isBinary) => this.#onFrame(isBinary ? new Uint8Array(data as Buffer) : String(data)));
+    socket.on('close', () => {
+      this.log.closedAt ??= this.now();
+    });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('open', () => resolve());
+      socket.once('error', reject);
+    });
+  }
+
+  /**
+   * Sends the trace's frames on their clock. Resolves after the last frame (or when the bridge
+   * closes the socket).
+   */
+  async play(
+    trace: Trace,
+    options: { injectMalformedAt?: number; onProgress?: (line: string) => void } = {},
+  ): Promise<{ framesSent: number; malformedSent: number; lastFrameAt: number | undefined }> {
+    const frames = trace.frames;
+    const socket = this.#socket;
+    if (!socket) throw new Error('CallerSimulator: connect() first');
+    const { peer, twilioFrames } = this.#options;
+    let framesSent = 0;
+    let malformedSent = 0;
+    let lastFrameAt: number | undefined;
+    let lastProgress = -1;
+    const total = frames.at(-1)?.t ?? 0;
+    const origin = this.now();
+    await new Promise<void>((resolve) => {
+      let i = 0;
+      const pump = () => {
+        const at = this.now() - origin;
+        while (i < frames.length && frames[i]!.t <= at) {
+          if (i === options.injectMalformedAt) {
+            for (const bad of MALFORMED_FRAMES) this.#send(bad);
+            malformedSent += MALFORMED_FRAMES.length;
+          }
+          const frame = frames[i]!.frame;
+          const text = JSON.stringify(frame);
+          if (twilioFrames) {
+            // Keep the carrier side's notion of the active stream in step with the recorded frames.
+            if (frame.event === 'start') for (const event of this.#twilio.decode(text)) peer.encodeInbound(event);
+            this.#send(text);
+          } else {
+            for (const event of this.#twilio.decode(text)) for (const out of peer.encodeInbound(event)) this.#send(out);
+          }
+          framesSent++;
+          lastFrameAt = this.now();
+          i++;
+        }
+        if (options.onProgress && total > 0) {
+          const step = Math.floor((Math.min(at, total) / total) * 10);
+          if (step !== lastProgress) {
+            lastProgress = step;
+            options.onProgress(`${trace.header.name}: ${step * 10}%`);
+          }
+        }
+        if (i >= frames.length || socket.readyState !== WebSocket.OPEN) {
+          resolve();
+          return;
+        }
+        setTimeout(pump, Math.min(20, Math.max(0, (frames[i]!.t - at) / this.speed)));
+      };
+      pump();
+    });
+    return { framesSent, malformedSent, lastFrameAt };
+  }
+
+  /** The caller hangs up: closes the media socket. */
+  hangUp(): void {
+    if (this.#socket && this.#socket.readyState === WebSocket.OPEN) this.#socket.close(1000, 'caller hung up');
+  }
+
+  /** Stops every timer and drops the socket. */
+  dispose(): void {
+    for (const timer of this.#timers) clearTimeout(timer);
+    this.#timers.clear();
+    this.#socket?.terminate();
+  }
+
+  /**
+   * What the caller heard, as 16-bit PCM at the carrier's rate on the caller's clock: every
+   * chunk placed where it played, cut where a `clear` stopped it, silence elsewhere.
+   */
+  heardAudio(totalMs?: number): { samples: Int16Array; sampleRate: number } {
+    const { format } = this.#options;
+    const rate = format.sampleRate;
+    const end = totalMs ?? Math.max(0, ...this.log.chunks.map((c) => c.startAt + (c.playedMs ?? c.durationMs)));
+    const out = new Int16Array(Math.ceil((end * rate) / 1000));
+    for (const chunk of this.log.chunks) {
+      const pcm = format.encoding === 'pcmu' ? decodeMuLaw(chunk.bytes) : format.encoding === 'pcma' ? decodeALaw(chunk.bytes) : pcm16FromBytes(chunk.bytes);
+      const playedSamples = Math.round(((chunk.playedMs ?? chunk.durationMs) * rate) / 1000);
+      const at = Math.round((chunk.startAt * rate) / 1000);
+      const n = Math.max(0, Math.min(playedSamples, pcm.length, out.length - at));
+      if (n > 0) out.set(pcm.subarray(0, n), at);
+    }
+    return { samples: out, sampleRate: rate };
+  }
+
+  #send(frame: string | Uint8Array): void {
+    if (this.#socket?.readyState === WebSocket.OPEN) this.#socket.send(frame);
+  }
+
+  #onFrame(frame: string | Uint8Array): void {
+    let commands: OutboundCommand[];
+    try {
+      commands = this.#options.peer.decodeOutbound(frame);
+    } catch (error) {
+      this.log.rejected.push({ at: this.now(), error: (error as Error).message });
+      return;
+    }
+    for (const command of commands) this.#onCommand(command);
+  }
+
+  #onCommand(command: OutboundCommand): void {
+    const at = this.now();
+    this.#options.onCommand?.(command, at);
+    switch (command.type) {
+      case 'audio': {
+        const durationMs = command.payload.byteLength / this.#bytesPerMs;
+        const startAt = Math.max(at, this.#queueEnd);
+        this.#queueEnd = startAt + durationMs;
+        this.log.chunks.push({ receivedAt: at, startAt, durationMs, bytes: command.payload, itemId: this.#options.currentItem?.() });
+        return;
+      }
+      case 'mark': {
+        this.log.marksSent++;
+        const mark: PendingMark = { name: command.name, timer: undefined };
+        this.#pending.push(mark);
+        mark.timer = this.#after(Math.max(at, this.#queueEnd) - at, () => {
+          this.#pending = this.#pending.filter((m) => m !== mark);
+          this.#ack(mark.name);
+        });
+        return;
+      }
+      case 'clear':
+        this.#clear(at);
+        return;
+      default:
+        this.log.otherCommands.push({ at, command });
+    }
+  }
+
+  #clear(at: number): void {
+    const playedByItem: Record<string, number> = {};
+    let discardedMs = 0;
+    for (const chunk of this.log.chunks) {
+      if (chunk.playedMs !== undefined) continue;
+      const played = Math.min(chunk.durationMs, Math.max(0, at - chunk.startAt));
+      if (played < chunk.durationMs) {
+        chunk.playedMs = played;
+        discardedMs += chunk.durationMs - played;
+      }
+      if (chunk.itemId) playedByItem[chunk.itemId] = (playedByItem[chunk.itemId] ?? 0) + played;
+    }
+    this.log.clears.push({ at, playedByItem, discardedMs });
+    this.#queueEnd = at;
+    const pending = this.#pending;
+    this.#pending = [];
+    for (const mark of pending) if (mark.timer) clearTimeout(mark.timer);
+    if (this.#options.ackOnClear === 'echo-pending') {
+      this.#after(this.#options.clearEchoDelayMs ?? 0, () => {
+        for (const mark of pending) this.#ack(mark.name);
+      });
+    } else if (this.#options.ackOnClear === 'confirm') {
+      for (const frame of this.#options.peer.encodeInbound({ type: 'playback_cleared' })) this.#send(frame);
+    }
+  }
+
+  #ack(name: string): void {
+    this.log.acksSent++;
+    for (const frame of this.#options.peer.encodeInbound({ type: 'playback_ack', name })) this.#send(frame);
+  }
+
+  #after(streamMs: number, fn: () => void): NodeJS.Timeout {
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer);
+      fn();
+    }, Math.max(0, streamMs / this.speed));
+    this.#timers.add(timer);
+    return timer;
+  }
+}
