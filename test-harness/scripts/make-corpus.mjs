@@ -176,6 +176,10 @@ const UTTERANCES = {
   hours: 'What time do you open tomorrow?',
   weekend: 'Okay, and what about the weekend?',
   repeat: 'Could you repeat that, please?',
+  paris: 'The weather in Paris, please.',
+  like: 'So, what is it like there?',
+  great: 'Great. Now I want to enter my account number.',
+  goodbye: 'Thanks, goodbye.',
 };
 
 const speechCache = new Map();
@@ -517,6 +521,21 @@ function corpus() {
       description:
         'After the first turn Twilio sends a second start with a new streamSid for the same call, and media restarts at chunk 1.',
       hazards: ['second-start'],
+      call,
+    });
+  }
+  {
+    // The call of the example server's demo. Its realtime simulator answers with the first
+    // recorded reply, then a weather tool call, then the next replies, one per caller turn.
+    const call = new Call('demo-call').quiet(500).say('weather').quiet(5200).say('paris');
+    call.quiet(5000).say('like').quiet(2300).say('great');
+    ['1', '2', '#'].forEach((d, i) => call.at(5200 + i * 300, 'dtmf', d));
+    call.quiet(6600).say('goodbye').quiet(5000);
+    defs.push({
+      name: 'demo-call',
+      description:
+        'A whole conversation: a question, a weather tool call and its answer, a barge-in 1.5 s into a reply, digits 1, 2, # in a quiet moment, then goodbye and stop.',
+      hazards: ['barge-in', 'dtmf'],
       call,
     });
   }

@@ -54,7 +54,7 @@ describe('format negotiation', () => {
       config: { audio: { input: { format: { type: 'audio/pcm', rate: 24000 } }, output: { format: 'pcm16', voice: 'verse' } } },
     });
     await session.connect({ apiKey: 'sk-test' });
-    const first = (await server.waitFor(isFullUpdate)) as { session: { audio: any } };
+    const first = (await server.waitFor(isFullUpdate)) as any;
     expect(first.session.audio.input.format).toEqual({ type: 'audio/pcmu' });
     expect(first.session.audio.output.format).toEqual({ type: 'audio/pcmu' });
     expect(first.session.audio.output.voice).toBe('verse');
@@ -62,7 +62,7 @@ describe('format negotiation', () => {
     // A later update (agent handoff, updateAgent) keeps the call's format.
     await session.updateAgent(new RealtimeAgent({ name: 'b', instructions: 'second agent' }));
     await until(() => server.received.filter(isFullUpdate).length >= 2);
-    for (const update of server.ofType('session.update') as Array<{ session: { audio?: any } }>) {
+    for (const update of server.ofType('session.update') as any[]) {
       if (!update.session.audio) continue;
       expect(update.session.audio.input.format).toEqual({ type: 'audio/pcmu' });
       expect(update.session.audio.output.format).toEqual({ type: 'audio/pcmu' });
@@ -74,7 +74,7 @@ describe('format negotiation', () => {
     const t = makeTransport();
     carrier.deliver(wire.start('S1', 'pcma', 8000));
     await t.connect({ apiKey: 'sk-test' });
-    const update = (await server.waitFor(isFullUpdate)) as { session: { audio: any } };
+    const update = (await server.waitFor(isFullUpdate)) as any;
     expect(update.session.audio.input.format).toEqual({ type: 'audio/pcma' });
     expect(update.session.audio.output.format).toEqual({ type: 'audio/pcma' });
   });
@@ -82,12 +82,12 @@ describe('format negotiation', () => {
   it('resamples L16 16 kHz to PCM16 24 kHz and re-configures a session opened before the start', async () => {
     const t = makeTransport();
     await t.connect({ apiKey: 'sk-test' });
-    const before = (await server.waitFor(isFullUpdate)) as { session: { audio: any } };
+    const before = (await server.waitFor(isFullUpdate)) as any;
     expect(before.session.audio.input.format).toEqual({ type: 'audio/pcmu' });
 
     carrier.deliver(wire.start('S1', 'l16', 16000));
     await until(() => server.received.filter(isFullUpdate).length >= 2);
-    const after = server.received.filter(isFullUpdate).at(-1) as { session: { audio: any } };
+    const after = server.received.filter(isFullUpdate).at(-1) as any;
     expect(after.session.audio.input.format).toEqual({ type: 'audio/pcm', rate: 24000 });
     expect(after.session.audio.output.format).toEqual({ type: 'audio/pcm', rate: 24000 });
 
