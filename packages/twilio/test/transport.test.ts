@@ -1,5 +1,5 @@
 import { RealtimeAgent, RealtimeSession } from '@openai/agents-realtime';
-import { ConfigError } from '@switchboard/core';
+import { ConfigError, type AudioFormat } from '@switchboard/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import { FakeRealtimeServer, until } from '../../core/test/helpers/fakes.js';
@@ -57,9 +57,9 @@ function sendFromTwilio(...events: Parameters<TwilioPeerSimulator['encodeInbound
   for (const event of events) for (const frame of peer.encodeInbound(event)) twilio.send(frame);
 }
 
-const start = (format = { encoding: 'pcmu' as const, sampleRate: 8000, channels: 1 as const }) => ({
+const start = (format: AudioFormat = { encoding: 'pcmu', sampleRate: 8000, channels: 1 }) => ({
   type: 'call_start' as const,
-  streamId: peer.streamSid,
+  streamId: 'MZ' + 'b'.repeat(32),
   callId: 'CA' + 'a'.repeat(32),
   format,
   customParameters: { caller: '+15550001111' },
@@ -106,7 +106,7 @@ describe('TwilioRealtimeTransport', () => {
 
   it('negotiates SignalWire L16 16 kHz streams to PCM16 24 kHz', async () => {
     const t = await makeTransport();
-    sendFromTwilio(start({ encoding: 'l16' as never, sampleRate: 16000, channels: 1 }));
+    sendFromTwilio(start({ encoding: 'l16', sampleRate: 16000, channels: 1 }));
     await until(() => t.carrierFormat.encoding === 'l16');
     await t.connect({ apiKey: 'sk-test' });
     const update = (await model.waitFor((e) => e.type === 'session.update' && !!e.session?.audio)) as any;
