@@ -56,9 +56,18 @@ async function main(argv: string[]): Promise<number> {
   const adapter = await loadAdapter(specifier);
   const traces = [];
   for (const source of values.trace ?? [bundledTracesDir()]) traces.push(...(await loadTraces(source)));
-  const progress = values.json || values.quiet ? undefined : (line: string) => process.stderr.write(`\r${line.padEnd(40)}`);
+  const tty = process.stderr.isTTY && !values.json && !values.quiet;
+  let lastTrace = '';
+  const progress = (line: string) => {
+    if (tty) process.stderr.write(`\r${line.padEnd(40)}`);
+    else if (!values.quiet && !values.json) {
+      const name = line.slice(0, line.indexOf(':'));
+      if (name !== lastTrace) process.stderr.write(`replaying ${name}\n`);
+      lastTrace = name;
+    }
+  };
   const report = await runConformance(adapter, traces, { speed, onProgress: progress });
-  if (progress) process.stderr.write('\r'.padEnd(42) + '\r');
+  if (tty) process.stderr.write(`\r${' '.repeat(40)}\r`);
   console.log(values.json ? JSON.stringify(report, null, 2) : formatReport(report));
   return report.passed ? 0 : 1;
 }

@@ -1,3 +1,7 @@
+import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { ConformanceAdapter } from '@switchboard/core';
 import { runChecks, type CheckOptions, type CheckOutcome } from './checks.js';
 import { DEFAULT_SPEED, replayTrace, type ReplayOptions, type ReplayResult } from './replay.js';
@@ -68,11 +72,49 @@ export function formatReport(report: ConformanceReport): string {
 }
 
 /** Loads an adapter module: its `conformance` export, or its default export. */
-export async function loadAdapter(specifier: string): Promise<ConformanceAdapter> {
-  const mod = (await import(specifier)) as { conformance?: ConformanceAdapter; default?: ConformanceAdapter | { conformance?: ConformanceAdapter } };
+export async function loadAdapter(specifier: string, from: string = process.cwd()): Promise<ConformanceAdapter> {
+  const mod = (await import(resolveFrom(specifier, from))) as { conformance?: ConformanceAdapter; default?: ConformanceAdapter | { conformance?: ConformanceAdapter } };
   const candidate = mod.conformance ?? (mod.default as { conformance?: ConformanceAdapter })?.conformance ?? mod.default;
   if (!candidate || typeof (candidate as ConformanceAdapter).createTransport !== 'function' || typeof (candidate as ConformanceAdapter).createPeerSimulator !== 'function') {
     throw new Error(`${specifier} does not export a conformance adapter (an object with createTransport and createPeerSimulator, as \`conformance\` or default)`);
   }
   return candidate as ConformanceAdapter;
+}
+
+/**
+ * Resolves a package name as the project in `from` sees it (not as this package does), preferring
+ * the package's ESM entry; paths and URLs pass through.
+ */
+function resolveFrom(specifier: string, from: string): string {
+  if (/^(file|node|data):/.test(specifier)) return specifier;
+  const require = createRequire(join(from, 'package.json'));
+  try {
+    const manifestPath = require.resolve(`${specifier}/package.json`);
+    const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as {
+      exports?: Record<string, unknown> | string;
+      module?: string;
+      main?: string;
+    };
+    const root = typeof manifest.exports === 'object' ? (manifest.exports['.'] ?? manifest.exports) : manifest.exports;
+    const entry = esmEntry(root) ?? manifest.module ?? manifest.main;
+    if (entry) return pathToFileURL(join(dirname(manifestPath), entry)).href;
+  } catch {
+    // Not a package name with a readable manifest: try plain resolution.
+  }
+  try {
+    return pathToFileURL(require.resolve(specifier)).href;
+  } catch {
+    return specifier;
+  }
+}
+
+function esmEntry(target: unknown): string | undefined {
+  if (typeof target === 'string') return target;
+  if (!target || typeof target !== 'object') return undefined;
+  const conditions = target as Record<string, unknown>;
+  for (const key of ['import', 'node', 'default']) {
+    const found = esmEntry(conditions[key]);
+    if (found) return found;
+  }
+  return undefined;
 }
