@@ -77,7 +77,8 @@ function isWhatwg(value: unknown): value is WhatwgWebSocketLike {
 
 /** Converts whatever a socket library delivers as binary data into one Uint8Array. */
 export function toBytes(data: unknown): Uint8Array {
-  if (data instanceof Uint8Array) return data;
+  // A subclass (Node's Buffer) has different `slice` semantics: hand out a plain view instead.
+  if (data instanceof Uint8Array) return data.constructor === Uint8Array ? data : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   if (data instanceof ArrayBuffer) return new Uint8Array(data);
   if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   if (Array.isArray(data)) {

@@ -307,6 +307,18 @@ describe('output and playback ledger', () => {
     expect(carrier.sent.length).toBe(sentBefore);
   });
 
+  it('measures the time from the end of the caller’s speech to the first audio sent to the carrier', async () => {
+    const t = await connected();
+    const stopped = new Promise((resolve) => t.once('input_audio_buffer.speech_stopped', resolve));
+    server.send({ type: 'input_audio_buffer.speech_stopped', item_id: 'u1', audio_end_ms: 900 });
+    await stopped;
+    clock += 320;
+    await playResponse('resp_1', 'item_1', 2, { done: false });
+    expect(t.metrics.responseLatenciesMs).toEqual([320]);
+    expect(t.metrics.audioBytesOut).toBe(1600);
+    expect(t.metrics.framesOut).toBe(carrier.sent.length);
+  });
+
   it('does nothing on speech when nothing is playing or generating', async () => {
     const t = await connected();
     server.send({ type: 'input_audio_buffer.speech_started', item_id: 'u1', audio_start_ms: 0 });
