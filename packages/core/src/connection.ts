@@ -39,8 +39,11 @@ export interface WhatwgWebSocketLike {
   binaryType?: string;
   send(data: string | ArrayBufferLike | ArrayBufferView): void;
   close(code?: number, reason?: string): void;
-  addEventListener(type: string, listener: (event: never) => void): void;
-  removeEventListener(type: string, listener: (event: never) => void): void;
+  // `any`: DOM, workerd and undici type their listener parameters differently.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  addEventListener(type: string, listener: (event: any) => void): void;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  removeEventListener(type: string, listener: (event: any) => void): void;
 }
 
 export type WebSocketLike = NodeWsLike | WhatwgWebSocketLike;
@@ -144,18 +147,18 @@ function wrapWhatwg(ws: WhatwgWebSocketLike): MediaConnection {
         const data = event.data;
         handler(typeof data === 'string' ? data : toBytes(data));
       };
-      ws.addEventListener('message', listener as (event: never) => void);
-      return () => ws.removeEventListener('message', listener as (event: never) => void);
+      ws.addEventListener('message', listener);
+      return () => ws.removeEventListener('message', listener);
     },
     onClose(handler) {
       const listener = (event: { code?: number; reason?: string }) => handler(event.code, event.reason);
-      ws.addEventListener('close', listener as (event: never) => void);
-      return () => ws.removeEventListener('close', listener as (event: never) => void);
+      ws.addEventListener('close', listener);
+      return () => ws.removeEventListener('close', listener);
     },
     onError(handler) {
       const listener = (event: unknown) => handler(event);
-      ws.addEventListener('error', listener as (event: never) => void);
-      return () => ws.removeEventListener('error', listener as (event: never) => void);
+      ws.addEventListener('error', listener);
+      return () => ws.removeEventListener('error', listener);
     },
     close: (code, reason) => ws.close(code, reason),
     get bufferedAmount() {

@@ -63,6 +63,11 @@ describe('toMediaConnection', () => {
     await new Promise<void>((r) => server.close(() => r()));
   });
 
+  it('accepts the platform WebSocket type (browsers, Deno, workerd) without casts', () => {
+    const wrap = (socket: globalThis.WebSocket) => toMediaConnection(socket);
+    expect(typeof wrap).toBe('function');
+  });
+
   it('passes a MediaConnection through and rejects anything else with a ConfigError', () => {
     const socket = toMediaConnection(new WhatwgSocket());
     expect(toMediaConnection(socket)).toBe(socket);
