@@ -1,5 +1,6 @@
 import {
   OpenAIRealtimeWebSocket,
+  type OpenAIRealtimeEventTypes,
   type OpenAIRealtimeWebSocketOptions,
   type RealtimeSessionConfig,
   type RealtimeTransportLayerConnectOptions,
@@ -59,6 +60,15 @@ export type TelephonyRealtimeTransportOptions = OpenAIRealtimeWebSocketOptions &
 export type CallStartEvent = Extract<CallEvent, { type: 'call_start' }>;
 export type DtmfEvent = Extract<CallEvent, { type: 'dtmf' }>;
 export type CallEndEvent = { type: 'call_end'; reason: string };
+
+/** The SDK transport's events, plus the call's own. */
+export type TelephonyTransportEventTypes = OpenAIRealtimeEventTypes & {
+  call_start: [event: CallStartEvent];
+  dtmf: [event: DtmfEvent];
+  call_end: [event: CallEndEvent];
+};
+type EventName = keyof TelephonyTransportEventTypes;
+type Listener<K extends EventName> = (...args: TelephonyTransportEventTypes[K]) => void;
 
 const DEFAULT_EARLY_MEDIA_MS = 10_000;
 const DEFAULT_MAX_GAP_MS = 10_000;
@@ -196,6 +206,20 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
         this.#disarmInactivity();
       }
     });
+  }
+
+  // Typed events: the SDK's, plus call_start, dtmf and call_end.
+  override on<K extends EventName>(type: K, listener: Listener<K>): this {
+    super.on(type as keyof OpenAIRealtimeEventTypes, listener as never);
+    return this;
+  }
+  override once<K extends EventName>(type: K, listener: Listener<K>): this {
+    super.once(type as keyof OpenAIRealtimeEventTypes, listener as never);
+    return this;
+  }
+  override off<K extends EventName>(type: K, listener: Listener<K>): this {
+    super.off(type as keyof OpenAIRealtimeEventTypes, listener as never);
+    return this;
   }
 
   /** The carrier's stream id (Twilio `streamSid`), once the stream started. */

@@ -356,8 +356,8 @@ describe('events and bad input', () => {
     t.on('*', (e) => seen.push(e));
     const starts: any[] = [];
     const digits: string[] = [];
-    (t as any).on('call_start', (e: any) => starts.push(e));
-    (t as any).on('dtmf', (e: any) => digits.push(e.digit));
+    t.on('call_start', (e) => starts.push(e));
+    t.on('dtmf', (e) => digits.push(e.digit));
     carrier.deliver(wire.start('S9'));
     carrier.deliver(wire.dtmf('5'));
     carrier.deliver(wire.dtmf('#'));
@@ -386,7 +386,7 @@ describe('lifecycle', () => {
   it('closes the model socket on call_end and leaves no listeners on the carrier', async () => {
     const t = await connected();
     const ends: any[] = [];
-    (t as any).on('call_end', (e: any) => ends.push(e));
+    t.on('call_end', (e) => ends.push(e));
     expect(carrier.listenerCount).toBe(3);
     carrier.deliver(wire.stop());
     await until(() => t.status === 'disconnected');
