@@ -2,7 +2,7 @@
  * Conformance checks. Each reads one {@link ReplayResult} and says pass, fail, or n/a (the trace
  * does not exercise it). Ids are stable: tools and CI refer to them.
  */
-import { base64Decode, inboundTranscoder, silence, type AudioFormat } from '@switchboard/core';
+import { base64Decode, concatBytes, inboundTranscoder, silence, type AudioFormat } from '@switchboard/core';
 import { z } from 'zod';
 import type { CarrierChunk } from './caller.js';
 import { traceFormat, type ReplayResult } from './replay.js';
@@ -28,16 +28,6 @@ export const DEFAULT_CHECK_OPTIONS: CheckOptions = { truncateToleranceMs: 40, cl
 const pass = (detail = ''): CheckOutcome => ({ status: 'pass', detail });
 const fail = (detail: string): CheckOutcome => ({ status: 'fail', detail });
 const na = (detail = ''): CheckOutcome => ({ status: 'n/a', detail });
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.byteLength;
-  }
-  return out;
-}
 
 function firstDifference(a: Uint8Array, b: Uint8Array): number {
   const n = Math.min(a.length, b.length);
@@ -71,7 +61,7 @@ export function expectedModelInput(result: ReplayResult): { bytes: Uint8Array; e
     if (ts !== undefined) last = { ts, ms: (payload.byteLength / (format.encoding === 'l16' ? 2 : 1) / format.sampleRate) * 1000 };
     parts.push(transcoder.convert(payload).slice());
   }
-  return { bytes: concat(parts), exact: transcoder.passthrough };
+  return { bytes: concatBytes(parts), exact: transcoder.passthrough };
 }
 
 /** Carrier chunks grouped by model item, in arrival order. */
@@ -108,7 +98,7 @@ const inputLossless: ConformanceCheck = {
   run(result) {
     if (!result.model) return fail('the model was never connected');
     const expected = expectedModelInput(result);
-    const received = concat(result.model.inputAudio);
+    const received = concatBytes(result.model.inputAudio);
     if (expected.exact) {
       const at = firstDifference(expected.bytes, received);
       if (at === -1) return pass(`${received.byteLength} bytes`);
@@ -139,8 +129,8 @@ const outputLossless: ConformanceCheck = {
     const exact = result.model.outputFormat.type !== 'audio/pcm';
     let total = 0;
     for (const [itemId, parts] of sent) {
-      const modelBytes = concat(parts);
-      const carrierBytes = concat((byItem.get(itemId) ?? []).map((c) => c.bytes));
+      const modelBytes = concatBytes(parts);
+      const carrierBytes = concatBytes((byItem.get(itemId) ?? []).map((c) => c.bytes));
       total += carrierBytes.byteLength;
       if (!exact) {
         const ratio = carrierBytes.byteLength / Math.max(1, (modelBytes.byteLength / 48) * 8);

@@ -1,27 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../src/errors.js';
-import { Framer, type FramerRules } from '../src/audio/index.js';
+import { Framer, concatBytes, type FramerRules } from '../src/audio/index.js';
+import { prng } from './helpers/random.js';
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 /** Index of the first differing byte, or -1 when equal. */
 function firstDifference(a: Uint8Array, b: Uint8Array): number {
@@ -73,8 +54,8 @@ function checkStream(rules: FramerRules, random: () => number, totalBytes: numbe
   const held = framer.pendingBytes;
   const tail = framer.flush(pad);
   if (framer.pendingBytes !== 0) problems.push('bytes held after flush');
-  const input = concat(sent);
-  const output = concat([...frames, ...tail]);
+  const input = concatBytes(sent);
+  const output = concatBytes([...frames, ...tail]);
   if (held === 0) {
     if (tail.length !== 0) problems.push('flush emitted a frame with nothing held');
     if (firstDifference(output, input) !== -1) problems.push(`stream differs at ${firstDifference(output, input)}`);

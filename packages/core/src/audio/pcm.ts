@@ -69,3 +69,16 @@ export function durationMs(format: AudioFormat, byteLength: number): number {
   const samples = Math.floor(byteLength / bytesPerSample(format));
   return (samples * 1000) / format.sampleRate;
 }
+
+/** The bytes of `parts`, joined into one array. */
+export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
+  let total = 0;
+  for (const part of parts) total += part.byteLength;
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.byteLength;
+  }
+  return out;
+}

@@ -1,6 +1,7 @@
 import { WebSocketServer, type WebSocket } from 'ws';
 import {
   base64Decode,
+  concatBytes,
   base64Encode,
   ProtocolError,
   type AudioFormat,
@@ -217,14 +218,7 @@ export class FakeRealtimeServer {
 
   /** Concatenation of all appended input audio. */
   inputAudio(): Uint8Array {
-    const parts = this.ofType('input_audio_buffer.append').map((e) => base64Decode(e.audio as string));
-    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-    let o = 0;
-    for (const p of parts) {
-      out.set(p, o);
-      o += p.length;
-    }
-    return out;
+    return concatBytes(this.ofType('input_audio_buffer.append').map((e) => base64Decode(e.audio as string)));
   }
 
   /** Streams one audio response: created, `deltas` audio deltas, done events. */
