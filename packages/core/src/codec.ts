@@ -30,7 +30,7 @@ export function modelBytesPerMs(format: ModelAudioFormat): number {
 
 /** Converts audio one way between a carrier format and the model format, keeping filter state across chunks. */
 export interface Transcoder {
-  /** Null when the formats are identical and bytes pass through untouched. */
+  /** True when the formats are identical and bytes pass through untouched. */
   readonly passthrough: boolean;
   convert(bytes: Uint8Array): Uint8Array;
   /** The audio still inside the filter, at the end of a stream of audio; resets the state. */

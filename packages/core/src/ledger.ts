@@ -5,10 +5,10 @@
  * Audio is recorded in chunks (one per model delta, each followed by a mark where the carrier
  * acknowledges playback). The carrier plays chunks back to back in the order sent, so the ledger
  * keeps a playout schedule: a chunk starts when it was sent or when the previous chunk ended,
- * whichever is later, and an acknowledged chunk ended exactly when its ack arrived. The played
- * position of an item is the acknowledged part plus the elapsed time into the chunk now playing,
- * never past that chunk's end (its ack has not come) and never past what was sent. Carriers with
- * no acknowledgements use the schedule alone.
+ * whichever is later. An acknowledged chunk ended exactly when its ack arrived, which re-anchors
+ * the schedule. The played position of an item is its acknowledged audio plus the elapsed time
+ * into the chunk now playing, never past that chunk's end (its ack has not come) and never past
+ * what was sent. Carriers with no acknowledgements use the schedule alone.
  *
  * A `clear` starts a new generation: marks of older generations are stale and ignored.
  */
@@ -16,32 +16,39 @@
 export type PlaybackKey = { responseId: string; itemId: string; contentIndex: number };
 
 export type ItemPlayback = PlaybackKey & {
-  /** Audio sent to the carrier for this item, in ms. */
+  /** Audio sent to the carrier for this item, in ms (frame padding included). */
   sentMs: number;
+  /** The model's audio for this item, in ms: the most a truncation may keep. */
+  contentMs: number;
   /** Audio the caller has heard, in ms (from acks and the playout schedule). */
   playedMs: number;
-  /** Audio acknowledged by the carrier, in ms. */
+  /** Audio acknowledged by the carrier (or, without acks, played by the schedule), in ms. */
   ackedMs: number;
+  /** True while a mark sent after this item's audio has not come back. */
+  awaitingAck: boolean;
 };
 
+type ItemState = PlaybackKey & { sentMs: number; contentMs: number; ackedMs: number; pending: number };
+
+/** A chunk not yet acknowledged. */
 type Chunk = {
   item: ItemState;
   /** Item position at the end of this chunk, ms. */
   endOffsetMs: number;
   durationMs: number;
   sentAt: number;
-  ackedAt: number | undefined;
   mark: string | undefined;
 };
-
-type ItemState = PlaybackKey & { sentMs: number; ackedMs: number; chunks: Chunk[] };
 
 export type AckResult = 'acked' | 'stale' | 'unknown';
 
 export class PlaybackLedger {
   #generation = 0;
   #markSeq = 0;
+  /** Unacknowledged chunks, in the order sent. */
   #chunks: Chunk[] = [];
+  /** When the carrier finished the last acknowledged chunk: where the schedule starts. */
+  #anchor = -Infinity;
   #items = new Map<string, ItemState>();
   #byMark = new Map<string, Chunk>();
   #doneResponses = new Set<string>();
@@ -58,23 +65,29 @@ export class PlaybackLedger {
     return this.#generation;
   }
 
+  /** Marks sent and not yet acknowledged. */
+  get pendingMarks(): number {
+    return this.#byMark.size;
+  }
+
+  /** Adds `ms` of model audio to an item (what a truncation may keep at most). */
+  addContent(key: PlaybackKey, ms: number): void {
+    this.#item(key).contentMs += ms;
+  }
+
   /**
    * Records a chunk of `durationMs` sent for `key`. Returns the mark name to send after it when
-   * `withMark` is set.
+   * `withMark` is set; without marks the schedule alone decides what was played.
    */
   recordSent(key: PlaybackKey, durationMs: number, withMark: boolean): string | undefined {
-    const id = itemKey(key);
-    let item = this.#items.get(id);
-    if (!item) {
-      item = { ...key, sentMs: 0, ackedMs: 0, chunks: [] };
-      this.#items.set(id, item);
-    }
+    const item = this.#item(key);
     item.sentMs += durationMs;
     const mark = withMark ? `${this.#prefix}${this.#generation}.${++this.#markSeq}` : undefined;
-    const chunk: Chunk = { item, endOffsetMs: item.sentMs, durationMs, sentAt: this.#now(), ackedAt: undefined, mark };
-    item.chunks.push(chunk);
+    const chunk: Chunk = { item, endOffsetMs: item.sentMs, durationMs, sentAt: this.#now(), mark };
+    item.pending++;
     this.#chunks.push(chunk);
     if (mark) this.#byMark.set(mark, chunk);
+    else this.#settlePlayed();
     return mark;
   }
 
@@ -85,19 +98,9 @@ export class PlaybackLedger {
   ack(name: string): AckResult {
     const chunk = this.#byMark.get(name);
     if (!chunk) return this.#isOwnStaleMark(name) ? 'stale' : 'unknown';
-    this.#byMark.delete(name);
-    const at = this.#now();
-    // The carrier plays in order: an ack also settles every earlier chunk still waiting for one.
-    for (const c of this.#chunks) {
-      if (c.ackedAt === undefined) {
-        c.ackedAt = at;
-        if (c.mark) this.#byMark.delete(c.mark);
-        if (c.endOffsetMs > c.item.ackedMs) c.item.ackedMs = c.endOffsetMs;
-      }
-      if (c === chunk) break;
-    }
-    this.#prune();
-    this.#forgetHeardItems();
+    // The carrier plays in order: this ack settles every earlier chunk too.
+    const index = this.#chunks.indexOf(chunk);
+    this.#settle(index + 1, this.#now());
     return 'acked';
   }
 
@@ -111,11 +114,23 @@ export class PlaybackLedger {
         itemId: item.itemId,
         contentIndex: item.contentIndex,
         sentMs: item.sentMs,
+        contentMs: item.contentMs,
         ackedMs: item.ackedMs,
         playedMs: played.get(item) ?? item.ackedMs,
+        awaitingAck: this.#chunks.some((c) => c.item === item && c.mark !== undefined),
       });
     }
     return out;
+  }
+
+  /**
+   * The response ended: once all of its audio is played its items are forgotten, so a long call
+   * keeps no bookkeeping for turns the caller has heard in full.
+   */
+  responseDone(responseId: string): void {
+    this.#doneResponses.add(responseId);
+    this.#settlePlayed();
+    this.#forgetHeardItems();
   }
 
   /** Starts a new generation (after a carrier `clear`): forgets all playback state. */
@@ -127,70 +142,76 @@ export class PlaybackLedger {
   /** Forgets all playback state without starting a new generation. */
   reset(): void {
     this.#chunks = [];
+    this.#anchor = -Infinity;
     this.#items.clear();
     this.#byMark.clear();
     this.#doneResponses.clear();
   }
 
-  /**
-   * The response ended: once all of its audio is acknowledged its items are forgotten, so a long
-   * call keeps no bookkeeping for turns the caller has heard in full.
-   */
-  responseDone(responseId: string): void {
-    this.#doneResponses.add(responseId);
+  #item(key: PlaybackKey): ItemState {
+    const id = `${key.responseId}\u0000${key.itemId}\u0000${key.contentIndex}`;
+    let item = this.#items.get(id);
+    if (!item) {
+      item = { ...key, sentMs: 0, contentMs: 0, ackedMs: 0, pending: 0 };
+      this.#items.set(id, item);
+    }
+    return item;
+  }
+
+  /** Marks the first `count` chunks as played to their end, the last of them finishing at `at`. */
+  #settle(count: number, at: number): void {
+    if (count <= 0) return;
+    for (let i = 0; i < count; i++) {
+      const c = this.#chunks[i]!;
+      if (c.mark) this.#byMark.delete(c.mark);
+      c.item.pending--;
+      if (c.endOffsetMs > c.item.ackedMs) c.item.ackedMs = c.endOffsetMs;
+    }
+    this.#chunks = this.#chunks.slice(count);
+    this.#anchor = at;
     this.#forgetHeardItems();
+  }
+
+  /**
+   * Chunks without a mark never get an ack: once the schedule says they have played, settle
+   * them, so the bookkeeping stays bounded on carriers with no acknowledgements.
+   */
+  #settlePlayed(): void {
+    const now = this.#now();
+    let end = this.#anchor;
+    let count = 0;
+    for (const c of this.#chunks) {
+      if (c.mark) break;
+      const finish = Math.max(c.sentAt, end) + c.durationMs;
+      if (finish > now) break;
+      end = finish;
+      count++;
+    }
+    if (count > 0) this.#settle(count, end);
   }
 
   #playedPositions(now: number): Map<ItemState, number> {
     const played = new Map<ItemState, number>();
-    let prevEnd = -Infinity;
+    let prevEnd = this.#anchor;
     for (const c of this.#chunks) {
       const start = Math.max(c.sentAt, prevEnd);
-      let position: number;
-      if (c.ackedAt !== undefined) {
-        position = c.endOffsetMs;
-        prevEnd = c.ackedAt;
-      } else {
-        // Chunks play in order: one that has not started yet means none after it has.
-        if (now <= start) break;
-        const into = Math.min(c.durationMs, now - start);
-        position = c.endOffsetMs - c.durationMs + into;
-        prevEnd = start + c.durationMs;
-      }
-      const current = played.get(c.item) ?? 0;
-      if (position > current) played.set(c.item, position);
+      // Chunks play in order: one that has not started yet means none after it has.
+      if (now <= start) break;
+      const position = c.endOffsetMs - c.durationMs + Math.min(c.durationMs, now - start);
+      if (position > (played.get(c.item) ?? c.item.ackedMs)) played.set(c.item, position);
+      prevEnd = start + c.durationMs;
     }
-    for (const [item, ms] of played) played.set(item, Math.min(ms, item.sentMs));
     return played;
-  }
-
-  /** Keeps the chunk list short: acknowledged chunks before the first pending one carry no information the items do not. */
-  #prune(): void {
-    let i = 0;
-    // Keep the last acknowledged chunk: it anchors the schedule of the next one.
-    while (i < this.#chunks.length - 1 && this.#chunks[i + 1]!.ackedAt !== undefined) i++;
-    if (i > 0) {
-      for (const c of this.#chunks.slice(0, i)) {
-        const list = c.item.chunks;
-        const at = list.indexOf(c);
-        if (at >= 0) list.splice(at, 1);
-      }
-      this.#chunks = this.#chunks.slice(i);
-    }
   }
 
   #forgetHeardItems(): void {
     if (this.#doneResponses.size === 0) return;
+    const open = new Set<string>();
     for (const [id, item] of this.#items) {
-      if (!this.#doneResponses.has(item.responseId) || item.ackedMs < item.sentMs) continue;
-      this.#items.delete(id);
-      if (item.chunks.length > 0) this.#chunks = this.#chunks.filter((c) => c.item !== item || c === this.#chunks[this.#chunks.length - 1]);
+      if (this.#doneResponses.has(item.responseId) && item.pending === 0) this.#items.delete(id);
+      else open.add(item.responseId);
     }
-    for (const responseId of this.#doneResponses) {
-      let open = false;
-      for (const item of this.#items.values()) if (item.responseId === responseId) open = true;
-      if (!open) this.#doneResponses.delete(responseId);
-    }
+    for (const responseId of this.#doneResponses) if (!open.has(responseId)) this.#doneResponses.delete(responseId);
   }
 
   #isOwnStaleMark(name: string): boolean {
@@ -198,8 +219,4 @@ export class PlaybackLedger {
     const gen = Number(name.slice(this.#prefix.length, name.indexOf('.')));
     return Number.isInteger(gen) && gen < this.#generation;
   }
-}
-
-function itemKey(key: PlaybackKey): string {
-  return `${key.responseId}\u0000${key.itemId}\u0000${key.contentIndex}`;
 }

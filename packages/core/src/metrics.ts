@@ -24,6 +24,10 @@ export type CallMetrics = {
   lateAudioDroppedBytes: number;
   /** Model audio received before the carrier stream started (nowhere to play it), model-format bytes. */
   outputDroppedNoStreamBytes: number;
+  /** Carrier audio that could not be sent (socket closed or failing), carrier-format bytes. */
+  outputUnsentBytes: number;
+  /** Carrier audio held for framing and discarded by a barge-in, carrier-format bytes. */
+  interruptedBytesDiscarded: number;
   /** Silence sent to the model while the caller's line was inactive during speech, ms. */
   inactivityPaddedMs: number;
   /** Carrier frames that could not be decoded. */
@@ -52,6 +56,8 @@ export function createMetrics(): CallMetrics {
     framesMissing: 0,
     lateAudioDroppedBytes: 0,
     outputDroppedNoStreamBytes: 0,
+    outputUnsentBytes: 0,
+    interruptedBytesDiscarded: 0,
     inactivityPaddedMs: 0,
     malformedFrames: 0,
     staleAcks: 0,

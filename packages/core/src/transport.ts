@@ -8,7 +8,7 @@ import {
 } from '@openai/agents-realtime';
 import { base64Encode } from './audio/base64.js';
 import { Framer } from './audio/framer.js';
-import { bytesPerMs, durationMs, silence, silenceByte } from './audio/pcm.js';
+import { bytesPerMs, bytesPerSample, durationMs, silence, silenceByte } from './audio/pcm.js';
 import {
   inboundTranscoder,
   modelBytesPerMs,
@@ -105,7 +105,6 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
 
   #format: AudioFormat;
   #modelFormat: ModelAudioFormat;
-  #configuredModelFormat: ModelAudioFormat | undefined;
   #inbound: Transcoder;
   #outbound: Transcoder;
   #framer: Framer;
@@ -123,6 +122,9 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
   #lastSessionConfig: Partial<RealtimeSessionConfig> | undefined;
   #speechActive = false;
   #inactivityTimer: ReturnType<typeof setTimeout> | undefined;
+  #lastInboundAt = 0;
+  /** Silence already sent for the current hole in the carrier's audio (inactivity padding), ms. */
+  #paddedInHoleMs = 0;
 
   // Output state.
   #current: OutputState | undefined;
@@ -192,7 +194,7 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
     });
     this.on('input_audio_buffer.speech_started', () => {
       this.#speechActive = true;
-      this.#armInactivity();
+      this.#armInactivity(this.#inactivityMs ?? 0);
     });
     this.on('input_audio_buffer.speech_stopped', () => {
       this.#speechActive = false;
@@ -267,7 +269,6 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
   override updateSessionConfig(config: Partial<RealtimeSessionConfig>): void {
     this.#lastSessionConfig = config;
     super.updateSessionConfig(config);
-    this.#configuredModelFormat = this.#modelFormat;
     if (!this.#sessionReady) {
       this.#sessionReady = true;
       this.#flushEarlyMedia();
@@ -315,6 +316,11 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
     return this.#sendCommand({ type: 'hangup' });
   }
 
+  /** Model events: an application listener that throws must not break the model connection. */
+  protected override _onMessage(event: Parameters<OpenAIRealtimeWebSocket["_onMessage"]>[0]): void {
+    this.#safely(() => super._onMessage(event));
+  }
+
   protected override _onAudio(event: TransportLayerAudio): void {
     const responseId = event.responseId;
     if (this.#cancelled.has(responseId)) {
@@ -324,12 +330,13 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
     const current = this.#current;
     if (!this.#streamId || !current) {
       this.metrics.outputDroppedNoStreamBytes += event.data.byteLength;
-      super._onAudio(event);
+      this.#safely(() => super._onAudio(event));
       return;
     }
+    this.#ledger.addContent(current, event.data.byteLength / modelBytesPerMs(this.#modelFormat));
     const carrierBytes = this.#outbound.convert(new Uint8Array(event.data));
     this.#sendAudioFrames(this.#framer.push(carrierBytes), current);
-    super._onAudio(event);
+    this.#safely(() => super._onAudio(event));
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -359,7 +366,8 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
 
   #emitRaw(frame: MediaFrame): void {
     const message = this.protocol.rawMessage ? this.protocol.rawMessage(frame) : frame;
-    this.emit('*', { type: this.#rawEventType, message });
+    // A listener that throws must not cost the frame its audio.
+    this.#safely(() => this.emit('*', { type: this.#rawEventType, message }));
   }
 
   #onCallEvent(event: CallEvent): void {
@@ -380,9 +388,12 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
       case 'playback_cleared':
         return;
       case 'call_end':
-        this.#flushReorder();
-        this.#endCall(event.reason ?? 'carrier_stop');
-        this.#closeModel();
+        try {
+          this.#flushReorder();
+          this.#endCall(event.reason ?? 'carrier_stop');
+        } finally {
+          this.#safely(() => this.#closeModel());
+        }
         return;
     }
   }
@@ -396,9 +407,10 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
     this.#lastTimestampMs = undefined;
     this.#lastDurationMs = 0;
     if (second) {
-      // A new stream: whatever the old one was playing is gone.
+      // A new stream: whatever the old one was still playing is gone. Tell the model what the
+      // caller heard, and stop a response that would play into the new stream mid-sentence.
+      this.#bargeIn(true, { clear: false });
       this.#ledger.clear();
-      this.#framer.reset();
       this.#current = undefined;
     }
     if (!sameFormat(event.format, this.#format)) {
@@ -416,7 +428,6 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
         if (this.#sessionReady && this.#lastSessionConfig && this.status === 'connected') {
           log('carrier format %s@%d: updating the model session format', event.format.encoding, event.format.sampleRate);
           super.updateSessionConfig(this.#lastSessionConfig);
-          this.#configuredModelFormat = model;
         }
       }
     }
@@ -482,14 +493,17 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
     if (ts !== undefined) {
       const last = this.#lastTimestampMs;
       if (last !== undefined && ts >= last) {
-        const gap = ts - (last + this.#lastDurationMs);
+        // Silence already sent for this hole (inactivity padding) counts towards the gap.
+        const gap = ts - (last + this.#lastDurationMs) - this.#paddedInHoleMs;
         if (gap >= 1) this.#padGap(gap);
       }
       this.#lastTimestampMs = ts;
       this.#lastDurationMs = durationMs(this.#format, payload.byteLength);
     }
     this.#forward(this.#inbound.convert(payload));
-    if (this.#speechActive) this.#armInactivity();
+    this.#lastInboundAt = this.#now();
+    this.#paddedInHoleMs = 0;
+    if (this.#speechActive && this.#inactivityTimer === undefined) this.#armInactivity(this.#inactivityMs ?? 0);
   }
 
   #padGap(gapMs: number): void {
@@ -531,20 +545,27 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
     this.sendEvent({ type: 'input_audio_buffer.append', audio: base64Encode(bytes) });
   }
 
-  #armInactivity(): void {
+  /**
+   * While the caller is speaking, a line that goes quiet for `inputAudioInactivityTimeoutMs` gets
+   * one second of silence, so the model's turn detection can end the turn. One timer per quiet
+   * spell: frames only record when they arrived.
+   */
+  #armInactivity(delayMs: number): void {
     if (this.#inactivityMs === null) return;
     this.#disarmInactivity();
     this.#inactivityTimer = setTimeout(() => {
       this.#inactivityTimer = undefined;
       if (!this.#speechActive || this.#ended || !this.#sessionReady || this.status !== 'connected') return;
+      const quietFor = this.#now() - this.#lastInboundAt;
+      if (quietFor < this.#inactivityMs!) {
+        this.#armInactivity(this.#inactivityMs! - quietFor);
+        return;
+      }
       const pad = this.#inbound.convert(silence(this.#format, INACTIVITY_SILENCE_MS));
       this.metrics.inactivityPaddedMs += INACTIVITY_SILENCE_MS;
-      try {
-        this.#appendToModel(pad);
-      } catch (error) {
-        this.#emitError(error);
-      }
-    }, this.#inactivityMs);
+      this.#paddedInHoleMs += INACTIVITY_SILENCE_MS;
+      this.#safely(() => this.#appendToModel(pad));
+    }, delayMs);
   }
 
   #disarmInactivity(): void {
@@ -559,8 +580,7 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
 
   #createFramer(format: AudioFormat): Framer {
     const rules = this.protocol.capabilities.frame ?? {};
-    const sampleBytes = format.encoding === 'l16' ? 2 : 1;
-    let multipleOf = rules.multipleOf ?? sampleBytes;
+    let multipleOf = rules.multipleOf ?? bytesPerSample(format);
     if (rules.ms) multipleOf = Math.max(multipleOf, Math.round(rules.ms * bytesPerMs(format)));
     return new Framer({ minBytes: rules.minBytes, maxBytes: rules.maxBytes, multipleOf }, silenceByte(format));
   }
@@ -568,10 +588,13 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
   #sendAudioFrames(frames: Uint8Array[], key: PlaybackKey): void {
     if (frames.length === 0) return;
     let bytes = 0;
+    let unsent = 0;
     for (const frame of frames) {
-      if (!this.#sendCommand({ type: 'audio', payload: frame })) return;
-      bytes += frame.byteLength;
+      if (unsent === 0 && this.#sendCommand({ type: 'audio', payload: frame })) bytes += frame.byteLength;
+      else unsent += frame.byteLength;
     }
+    this.metrics.outputUnsentBytes += unsent;
+    if (bytes === 0) return;
     this.metrics.audioBytesOut += bytes;
     if (this.#speechStoppedAt !== undefined) {
       this.metrics.responseLatenciesMs.push(this.#now() - this.#speechStoppedAt);
@@ -618,16 +641,21 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
     return true;
   }
 
-  #bargeIn(cancelOngoingResponse: boolean): void {
+  /**
+   * Stops what the caller would still hear and tells the model where the caller stopped hearing.
+   * `clear: false` when the carrier's stream itself is gone (a new `start`): nothing to clear.
+   */
+  #bargeIn(cancelOngoingResponse: boolean, options: { clear: boolean } = { clear: true }): void {
     const items = this.#ledger.snapshot();
+    // Truncate what was not heard; clear while the carrier may still be playing (an ack is out).
     const unheard = items.filter((item) => item.playedMs < item.sentMs);
+    const playing = unheard.length > 0 || items.some((item) => item.awaitingAck) || this.#framer.pendingBytes > 0;
     const generating = this.#activeResponseId !== undefined && !this.#cancelled.has(this.#activeResponseId);
-    if (unheard.length === 0 && !generating) return;
+    if (!playing && !generating) return;
 
     this.metrics.bargeIns++;
-    if (this.protocol.capabilities.clear && (unheard.length > 0 || this.#framer.pendingBytes > 0)) {
-      this.#sendCommand({ type: 'clear' });
-    }
+    if (options.clear && playing && this.protocol.capabilities.clear) this.#sendCommand({ type: 'clear' });
+    this.metrics.interruptedBytesDiscarded += this.#framer.pendingBytes;
     this.#ledger.clear();
     this.#framer.reset();
     this.#outbound.reset();
@@ -635,9 +663,10 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
       this.#cancelled.add(this.#activeResponseId!);
       if (cancelOngoingResponse) this.#safely(() => this._cancelResponse());
     }
-    this.emit('audio_interrupted');
+    this.#safely(() => this.emit('audio_interrupted'));
     for (const item of unheard) {
-      const audioEndMs = Math.max(0, Math.floor(item.playedMs));
+      // Never past the model's own audio: frame padding is not part of the item.
+      const audioEndMs = Math.max(0, Math.floor(Math.min(item.playedMs, item.contentMs)));
       this.metrics.truncations.push({ itemId: item.itemId, contentIndex: item.contentIndex, audioEndMs, sentMs: item.sentMs });
       log('truncate item=%s at %dms of %dms sent', item.itemId, audioEndMs, Math.round(item.sentMs));
       this.#safely(() =>
@@ -656,9 +685,12 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
 
   #onCarrierClose(code?: number, reason?: string): void {
     log('carrier socket closed (%s %s)', code, reason ?? '');
-    this.#flushReorder();
-    this.#endCall('carrier_closed');
-    this.#closeModel();
+    try {
+      this.#flushReorder();
+      this.#endCall('carrier_closed');
+    } finally {
+      this.#safely(() => this.#closeModel());
+    }
   }
 
   #onCarrierError(error: unknown): void {
@@ -677,6 +709,8 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
       }
     }
     this.#reorder.clear();
+    // Early media never sent because the model socket never opened.
+    this.metrics.earlyMediaDroppedBytes += this.#earlyBytes;
     this.#early = [];
     this.#earlyBytes = 0;
     this.#emitExtra('call_end', { type: 'call_end', reason });
@@ -688,8 +722,8 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
   }
 
   #emitExtra(name: 'call_start' | 'dtmf' | 'call_end', event: { type: string; [key: string]: unknown }): void {
-    (this.emit as (name: string, ...args: unknown[]) => boolean)(name, event);
-    this.emit('*', event);
+    this.#safely(() => (this.emit as (name: string, ...args: unknown[]) => boolean)(name, event));
+    this.#safely(() => this.emit('*', event));
   }
 
   #emitError(error: unknown): void {

@@ -14,7 +14,7 @@ describe('PlaybackLedger', () => {
     ledger.recordSent(key('a'), 100, true);
     ledger.recordSent(key('a'), 100, true);
     clock.now += 150;
-    expect(ledger.snapshot()).toEqual([{ ...key('a'), sentMs: 200, ackedMs: 0, playedMs: 150 }]);
+    expect(ledger.snapshot()).toEqual([{ ...key('a'), sentMs: 200, contentMs: 0, ackedMs: 0, playedMs: 150, awaitingAck: true }]);
   });
 
   it('re-anchors on an ack: a carrier that started late is not credited with time it did not play', () => {
@@ -27,11 +27,47 @@ describe('PlaybackLedger', () => {
     expect(ledger.snapshot()[0]!.playedMs).toBe(130);
   });
 
-  it('never reports more than was sent, nor past an unacknowledged mark it is still waiting for', () => {
+  it('never reports more than was sent, and knows when an ack is still outstanding', () => {
     const { clock, ledger } = ledgerAt();
     ledger.recordSent(key('a'), 40, true);
     clock.now += 10_000;
-    expect(ledger.snapshot()[0]!.playedMs).toBe(40);
+    expect(ledger.snapshot()[0]).toMatchObject({ playedMs: 40, sentMs: 40, awaitingAck: true });
+  });
+
+  it('never credits a chunk past its end while its mark is outstanding, even with later chunks queued', () => {
+    const { clock, ledger } = ledgerAt();
+    const first = ledger.recordSent(key('a'), 100, true)!;
+    ledger.recordSent(key('a'), 100, true);
+    clock.now += 100;
+    ledger.ack(first);
+    clock.now += 150; // 150 ms into a 100 ms chunk: its ack is late, the carrier has not finished it
+    expect(ledger.snapshot()[0]!.playedMs).toBe(200);
+    expect(ledger.snapshot()[0]!.awaitingAck).toBe(true);
+  });
+
+  it('keeps the schedule anchored when a finished response is forgotten while the next one plays', () => {
+    const { clock, ledger } = ledgerAt();
+    // Response 1: one second of audio, sent at once; it ends while still playing.
+    const marksA = [1, 2, 3, 4, 5].map(() => ledger.recordSent(key('a', 'r1'), 200, true)!);
+    ledger.responseDone('r1');
+    // Response 2 starts sending while response 1 is still playing.
+    clock.now += 500;
+    ledger.recordSent(key('b', 'r2'), 500, true);
+    ledger.recordSent(key('b', 'r2'), 500, true);
+    clock.now += 500;
+    ledger.ack(marksA[4]!); // response 1 fully played at t=1000: forgotten
+    clock.now += 100;
+    const items = ledger.snapshot();
+    expect(items.map((i) => i.itemId)).toEqual(['b']);
+    // Response 2 started playing when response 1 ended, 100 ms ago: not when it was sent.
+    expect(items[0]!.playedMs).toBe(100);
+  });
+
+  it('caps what a truncation may keep at the model’s audio, without frame padding', () => {
+    const { ledger } = ledgerAt();
+    ledger.addContent(key('a'), 31.25);
+    ledger.recordSent(key('a'), 40, true); // padded to two 20 ms frames
+    expect(ledger.snapshot()[0]).toMatchObject({ contentMs: 31.25, sentMs: 40 });
   });
 
   it('an ack settles every earlier chunk (the carrier plays in order)', () => {
@@ -74,6 +110,16 @@ describe('PlaybackLedger', () => {
     const { clock, ledger } = ledgerAt();
     expect(ledger.recordSent(key('a'), 100, false)).toBeUndefined();
     clock.now += 60;
-    expect(ledger.snapshot()[0]!.playedMs).toBe(60);
+    expect(ledger.snapshot()[0]).toMatchObject({ playedMs: 60, awaitingAck: false });
+  });
+
+  it('without acknowledgements, forgets what the schedule says was played once the response is done', () => {
+    const { clock, ledger } = ledgerAt();
+    for (let i = 0; i < 50; i++) ledger.recordSent(key('a'), 20, false);
+    ledger.responseDone('r1');
+    expect(ledger.snapshot()).toHaveLength(1);
+    clock.now += 1000;
+    ledger.recordSent(key('b', 'r2'), 20, false);
+    expect(ledger.snapshot().map((i) => i.itemId)).toEqual(['b']);
   });
 });

@@ -349,6 +349,83 @@ describe('output and playback ledger', () => {
   });
 });
 
+describe('edge cases', () => {
+  it('counts inactivity silence towards the timestamp gap it filled, so a hole is padded once', async () => {
+    const t = await connected({ inputAudioInactivityTimeoutMs: 20 });
+    carrier.deliver(wire.audio(mulaw(160, 1), 1, 0));
+    const started = new Promise((resolve) => t.once('input_audio_buffer.speech_started', resolve));
+    server.send({ type: 'input_audio_buffer.speech_started', item_id: 'u1', audio_start_ms: 0 });
+    await started;
+    clock += 30; // the line goes quiet
+    await until(() => t.metrics.inactivityPaddedMs === 1000);
+    carrier.deliver(wire.audio(mulaw(160, 2), 2, 2020)); // media resumes after a 2 s hole
+    await until(() => server.inputAudio().byteLength >= 320 + 16000);
+    await tick(20);
+    expect(server.inputAudio().byteLength).toBe(320 + 16000);
+    expect(t.metrics.gapsPaddedMs).toBe(1000);
+  });
+
+  it('keeps the call alive when an application listener throws', async () => {
+    const t = makeTransport();
+    t.on('call_start', () => {
+      throw new Error('listener bug');
+    });
+    t.on('*', () => {
+      throw new Error('another listener bug');
+    });
+    t.on('call_end', () => {
+      throw new Error('a third one');
+    });
+    const errors: unknown[] = [];
+    t.on('error', (e) => errors.push(e.error));
+    carrier.deliver(wire.start());
+    await t.connect({ apiKey: 'sk-test' });
+    carrier.deliver(wire.audio(mulaw(160, 5), 1, 0));
+    await until(() => server.inputAudio().byteLength === 160);
+    carrier.deliver(wire.stop());
+    await until(() => server.closedSockets === 1);
+    expect(t.status).toBe('disconnected');
+    expect(errors.length).toBeGreaterThan(0);
+  });
+
+  it('never truncates past the model’s audio, whatever the frame padding', async () => {
+    await connected();
+    server.respond('resp_1', 'item_1', [mulaw(250, 1)]); // 31.25 ms, sent as two 20 ms frames
+    await until(() => marks().length === 2);
+    clock += 35; // the carrier is 35 ms into 40 ms of padded audio
+    server.send({ type: 'input_audio_buffer.speech_started', item_id: 'u1', audio_start_ms: 0 });
+    const truncate = (await server.waitFor((e) => e.type === 'conversation.item.truncate')) as any;
+    expect(truncate.audio_end_ms).toBe(31);
+  });
+
+  it('on a second start, tells the model what the caller heard and stops the response in flight', async () => {
+    const t = await connected();
+    await playResponse('resp_1', 'item_1', 5, { done: false });
+    clock += 120;
+    carrier.deliver(wire.start('S2'));
+    const truncate = (await server.waitFor((e) => e.type === 'conversation.item.truncate')) as any;
+    expect(truncate.audio_end_ms).toBe(120);
+    await server.waitFor((e) => e.type === 'response.cancel');
+    // The old stream is gone: no clear is sent for it.
+    expect(carrier.commands().some((c) => c.type === 'clear')).toBe(false);
+    expect(t.streamId).toBe('S2');
+  });
+
+  it('counts audio it could not send when the carrier socket is gone', async () => {
+    const t = await connected();
+    const send = carrier.send.bind(carrier);
+    let sends = 0;
+    carrier.send = (frame) => {
+      if (++sends > 2) throw new Error('socket is closing'); // after the first frame and its mark
+      send(frame);
+    };
+    server.respond('resp_1', 'item_1', [mulaw(160, 1), mulaw(320, 2)], { done: false });
+    await until(() => t.metrics.outputUnsentBytes > 0);
+    expect(t.metrics.audioBytesOut).toBe(160);
+    expect(t.metrics.outputUnsentBytes).toBe(320);
+  });
+});
+
 describe('events and bad input', () => {
   it('emits call_start, dtmf and the raw carrier frame on the transport and on *', async () => {
     const t = makeTransport();
