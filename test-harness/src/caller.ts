@@ -32,7 +32,10 @@ export type CarrierChunk = {
 };
 
 export type CarrierClear = {
+  /** When the carrier received the clear. */
   at: number;
+  /** When the bridge sent it (equals `at` when unknown); `playedByItem` is taken at this time. */
+  sentAt: number;
   /** What the caller had heard of each item when the carrier received the clear, ms. */
   playedByItem: Record<string, number>;
   /** Audio the clear discarded, ms. */
@@ -68,6 +71,11 @@ export type CallerSimulatorOptions = {
   clearEchoDelayMs?: number;
   /** Which model item is being streamed right now (attributes carrier audio to items). */
   currentItem?: () => string | undefined;
+  /**
+   * When the bridge sent its n-th frame (stream ms), if known: a `clear` then cuts playback where
+   * it stood when the bridge decided, not when the frame arrived.
+   */
+  frameSentAt?: (index: number) => number | undefined;
   /** Observes every command the bridge sends. */
   onCommand?: (command: OutboundCommand, at: number) => void;
 };
@@ -92,6 +100,7 @@ export class CallerSimulator {
   #pending: PendingMark[] = [];
   #timers = new Set<NodeJS.Timeout>();
   #socket: WebSocket | undefined;
+  #framesReceived = 0;
 
   constructor(options: CallerSimulatorOptions) {
     this.#options = options;
@@ -209,6 +218,8 @@ export class CallerSimulator {
   }
 
   #onFrame(frame: string | Uint8Array): void {
+    const sentAt = this.#options.frameSentAt?.(this.#framesReceived);
+    this.#framesReceived++;
     let commands: OutboundCommand[];
     try {
       commands = this.#options.peer.decodeOutbound(frame);
@@ -216,10 +227,10 @@ export class CallerSimulator {
       this.log.rejected.push({ at: this.now(), error: (error as Error).message });
       return;
     }
-    for (const command of commands) this.#onCommand(command);
+    for (const command of commands) this.#onCommand(command, sentAt);
   }
 
-  #onCommand(command: OutboundCommand): void {
+  #onCommand(command: OutboundCommand, sentAt: number | undefined): void {
     const at = this.now();
     this.#options.onCommand?.(command, at);
     switch (command.type) {
@@ -241,26 +252,28 @@ export class CallerSimulator {
         return;
       }
       case 'clear':
-        this.#clear(at);
+        this.#clear(at, Math.min(at, sentAt ?? at));
         return;
       default:
         this.log.otherCommands.push({ at, command });
     }
   }
 
-  #clear(at: number): void {
+  #clear(at: number, sentAt: number): void {
     const playedByItem: Record<string, number> = {};
     let discardedMs = 0;
     for (const chunk of this.log.chunks) {
       if (chunk.playedMs !== undefined) continue;
-      const played = Math.min(chunk.durationMs, Math.max(0, at - chunk.startAt));
-      if (played < chunk.durationMs) {
-        chunk.playedMs = played;
-        discardedMs += chunk.durationMs - played;
+      // The caller hears until the clear arrives; the bridge is judged at the moment it sent it.
+      const heard = Math.min(chunk.durationMs, Math.max(0, at - chunk.startAt));
+      if (heard < chunk.durationMs) {
+        chunk.playedMs = heard;
+        discardedMs += chunk.durationMs - heard;
       }
-      if (chunk.itemId) playedByItem[chunk.itemId] = (playedByItem[chunk.itemId] ?? 0) + played;
+      const heardWhenSent = Math.min(chunk.durationMs, Math.max(0, sentAt - chunk.startAt));
+      if (chunk.itemId) playedByItem[chunk.itemId] = (playedByItem[chunk.itemId] ?? 0) + heardWhenSent;
     }
-    this.log.clears.push({ at, playedByItem, discardedMs });
+    this.log.clears.push({ at, sentAt, playedByItem, discardedMs });
     this.#queueEnd = at;
     const pending = this.#pending;
     this.#pending = [];

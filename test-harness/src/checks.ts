@@ -2,7 +2,7 @@
  * Conformance checks. Each reads one {@link ReplayResult} and says pass, fail, or n/a (the trace
  * does not exercise it). Ids are stable: tools and CI refer to them.
  */
-import { base64Decode, concatBytes, inboundTranscoder, silence, type AudioFormat } from '@switchboard/core';
+import { base64Decode, bytesPerMs, concatBytes, inboundTranscoder, silence, type AudioFormat } from '@switchboard/core';
 import { z } from 'zod';
 import type { CarrierChunk } from './caller.js';
 import { traceFormat, type ReplayResult } from './replay.js';
@@ -62,6 +62,14 @@ export function expectedModelInput(result: ReplayResult): { bytes: Uint8Array; e
     parts.push(transcoder.convert(payload).slice());
   }
   return { bytes: concatBytes(parts), exact: transcoder.passthrough };
+}
+
+/** The most padding an adapter may add after an item's audio: up to one whole frame (bytes). */
+function largestPadding(result: ReplayResult): number {
+  const format = traceFormat(result.trace);
+  const rules = result.capabilities.frame ?? {};
+  const unit = Math.max(rules.multipleOf ?? 1, rules.ms ? Math.round(rules.ms * bytesPerMs(format)) : 1, rules.minBytes ?? 1);
+  return unit;
 }
 
 /** Carrier chunks grouped by model item, in arrival order. */
@@ -127,14 +135,19 @@ const outputLossless: ConformanceCheck = {
     for (const r of result.model.responses) if (r.status === 'cancelled') interrupted.add(r.itemId);
     const byItem = chunksByItem(result.carrier.chunks);
     const exact = result.model.outputFormat.type !== 'audio/pcm';
+    const maxPad = largestPadding(result);
     let total = 0;
     for (const [itemId, parts] of sent) {
       const modelBytes = concatBytes(parts);
       const carrierBytes = concatBytes((byItem.get(itemId) ?? []).map((c) => c.bytes));
       total += carrierBytes.byteLength;
       if (!exact) {
-        const ratio = carrierBytes.byteLength / Math.max(1, (modelBytes.byteLength / 48) * 8);
-        if (!interrupted.has(itemId) && ratio < 0.98) return fail(`item ${itemId}: carrier got ${carrierBytes.byteLength} bytes`);
+        // Resampled: compare durations (carrier ms vs model ms of 24 kHz PCM16).
+        const carrierMs = (byItem.get(itemId) ?? []).reduce((n, c) => n + c.durationMs, 0);
+        const modelMs = modelBytes.byteLength / 48;
+        const frameMs = (maxPad / 8) + 1;
+        if (!interrupted.has(itemId) && carrierMs < modelMs - 1) return fail(`item ${itemId}: carrier got ${carrierMs.toFixed(1)} of ${modelMs.toFixed(1)} ms`);
+        if (carrierMs > modelMs + frameMs) return fail(`item ${itemId}: carrier got ${carrierMs.toFixed(1)} ms for ${modelMs.toFixed(1)} ms of model audio`);
         continue;
       }
       const common = Math.min(modelBytes.byteLength, carrierBytes.byteLength);
@@ -144,7 +157,7 @@ const outputLossless: ConformanceCheck = {
         return fail(`item ${itemId}: model sent ${modelBytes.byteLength} bytes, carrier got ${carrierBytes.byteLength}`);
       }
       // Beyond the model's audio only padding to a whole frame may follow.
-      if (carrierBytes.byteLength - modelBytes.byteLength >= 400) {
+      if (carrierBytes.byteLength - modelBytes.byteLength >= maxPad) {
         return fail(`item ${itemId}: carrier got ${carrierBytes.byteLength - modelBytes.byteLength} bytes more than the model sent`);
       }
     }
@@ -152,12 +165,19 @@ const outputLossless: ConformanceCheck = {
   },
 };
 
+/** A trace that declares a barge-in must produce one: otherwise the barge-in checks prove nothing. */
+function noBargeIn(result: ReplayResult): CheckOutcome {
+  return result.trace.header.hazards.includes('barge-in')
+    ? fail('the trace declares a barge-in, but the caller never spoke over queued audio')
+    : na('no barge-in in this call');
+}
+
 const bargeInClear: ConformanceCheck = {
   id: 'bargein.clear',
   title: 'barge-in clears the carrier buffer promptly',
   run(result, options) {
     const barges = bargeIns(result);
-    if (barges.length === 0) return na('no barge-in in this call');
+    if (barges.length === 0) return noBargeIn(result);
     const bound = options.clearWithinMs * result.speed;
     for (const at of barges) {
       const clear = result.carrier.clears.find((c) => c.at >= at - 1);
@@ -168,30 +188,44 @@ const bargeInClear: ConformanceCheck = {
   },
 };
 
+/** Truncates more than this far (stream ms) from any clear belong to no barge-in. */
+const TRUNCATE_WINDOW_MS = 1000;
+
 const bargeInTruncate: ConformanceCheck = {
   id: 'bargein.truncate',
   title: 'truncate at what the caller heard (within tolerance, never beyond sent)',
   run(result, options) {
-    if (result.carrier.clears.length === 0) return bargeIns(result).length > 0 ? fail('no clear, so nothing to compare') : na('no barge-in');
     if (!result.model) return fail('the model was never connected');
-    const truncations = result.model.truncations;
+    const truncates = result.timeline.filter((e) => e.type === 'client:conversation.item.truncate');
+    const clears = result.carrier.clears;
+    if (clears.length === 0) {
+      if (truncates.length > 0) return fail(`${truncates.length} truncate(s) without any barge-in`);
+      return bargeIns(result).length > 0 ? fail('no clear, so nothing to compare') : noBargeIn(result);
+    }
+    const rejected = result.model.truncations.filter((t) => !t.accepted);
+    if (rejected.length > 0) return fail(`the model rejected a truncate of ${rejected[0]!.itemId} at ${rejected[0]!.audioEndMs} ms`);
+    const byItem = chunksByItem(result.carrier.chunks);
+    const matched = new Set<(typeof truncates)[number]>();
     const errors: number[] = [];
-    for (const clear of result.carrier.clears) {
+    for (const clear of clears) {
       for (const [itemId, heard] of Object.entries(clear.playedByItem)) {
-        const received = (chunksByItem(result.carrier.chunks).get(itemId) ?? [])
-          .filter((c) => c.receivedAt <= clear.at)
-          .reduce((n, c) => n + c.durationMs, 0);
-        if (heard >= received - 1) continue; // fully heard: nothing to truncate
-        const t = truncations.find((x) => x.itemId === itemId && x.at >= 0);
-        if (!t) return fail(`item ${itemId}: caller heard ${Math.round(heard)} of ${Math.round(received)} ms, no truncate`);
-        if (!t.accepted) return fail(`item ${itemId}: the model rejected the truncate at ${t.audioEndMs} ms`);
-        const error = Math.abs(t.audioEndMs - heard);
+        const received = (byItem.get(itemId) ?? []).filter((c) => c.receivedAt <= clear.at).reduce((n, c) => n + c.durationMs, 0);
+        const candidates = truncates.filter((t) => t.itemId === itemId && !matched.has(t) && Math.abs(t.at - clear.at) <= TRUNCATE_WINDOW_MS);
+        const t = candidates.sort((a, b) => Math.abs(a.at - clear.at) - Math.abs(b.at - clear.at))[0];
+        if (!t) {
+          if (heard >= received - 1) continue; // heard in full: nothing to truncate
+          return fail(`item ${itemId}: caller heard ${Math.round(heard)} of ${Math.round(received)} ms, no truncate`);
+        }
+        matched.add(t);
+        const error = Math.abs((t.audioEndMs ?? 0) - heard);
         errors.push(error);
         if (error > options.truncateToleranceMs) {
           return fail(`item ${itemId}: truncated at ${t.audioEndMs} ms, caller heard ${Math.round(heard)} ms`);
         }
       }
     }
+    const orphans = truncates.filter((t) => !matched.has(t));
+    if (orphans.length > 0) return fail(`truncate of ${orphans[0]!.itemId} at ${orphans[0]!.audioEndMs} ms belongs to no barge-in`);
     if (errors.length === 0) return na('every cleared item had been heard in full');
     return pass(`max error ${Math.max(...errors).toFixed(1)} ms over ${errors.length} truncation(s)`);
   },
@@ -202,7 +236,7 @@ const bargeInCancel: ConformanceCheck = {
   title: 'barge-in cancels the response in flight',
   run(result) {
     const barges = bargeIns(result);
-    if (barges.length === 0) return na('no barge-in in this call');
+    if (barges.length === 0) return noBargeIn(result);
     let cancelled = 0;
     for (const at of barges) {
       const responseId = responseInFlightAt(result, at);

@@ -31,7 +31,7 @@ export type ReplayOptions = {
 };
 
 /** Model-side events on the replay clock (stream ms). Client events are prefixed `client:`. */
-export type ModelTimelineEntry = { at: number; type: string; itemId?: string; responseId?: string; status?: string };
+export type ModelTimelineEntry = { at: number; type: string; itemId?: string; responseId?: string; status?: string; audioEndMs?: number };
 
 const TIMELINE_EVENTS = new Set([
   'input_audio_buffer.speech_started',
@@ -45,6 +45,7 @@ export type RecordedEmit = { at: number; name: string; args: unknown[] };
 
 export type ReplayResult = {
   adapter: string;
+  capabilities: ConformanceAdapter['capabilities'];
   trace: Trace;
   speed: number;
   /** Every event the transport emitted, in order. */
@@ -121,10 +122,13 @@ export async function replayTrace(adapter: ConformanceAdapter, trace: Trace, opt
         timeline.push({ at: now(), type: event.type, itemId: event.item_id, responseId: event.response?.id, status: event.response?.status });
       }
     });
-    session.on('client_event', (event: { type?: string }) => {
+    session.on('client_event', (event: { type?: string; item_id?: string; audio_end_ms?: number }) => {
       const type = event.type;
       if (type === 'input_audio_buffer.append') firstModelAudioAt ??= now();
-      else if (type === 'response.cancel' || type === 'conversation.item.truncate') timeline.push({ at: now(), type: `client:${type}` });
+      else if (type === 'response.cancel') timeline.push({ at: now(), type: `client:${type}` });
+      else if (type === 'conversation.item.truncate') {
+        timeline.push({ at: now(), type: `client:${type}`, itemId: event.item_id, audioEndMs: event.audio_end_ms });
+      }
     });
     void session.closed.then(() => {
       modelClosedAt = now();
@@ -142,9 +146,17 @@ export async function replayTrace(adapter: ConformanceAdapter, trace: Trace, opt
   let callEndedAt: number | undefined;
 
   let baselineListeners = 0;
+  // When the bridge sent each frame: the carrier reads what the caller heard at the moment the
+  // bridge sent its `clear`, so loopback latency does not count against the adapter.
+  const bridgeSentAt: number[] = [];
   bridge.on('connection', (socket) => {
     bridgeSocket = socket;
     baselineListeners = socketListeners(socket);
+    const send = socket.send.bind(socket) as (...args: unknown[]) => void;
+    (socket as unknown as { send: (...args: unknown[]) => void }).send = (...args: unknown[]) => {
+      bridgeSentAt.push(now());
+      send(...args);
+    };
     try {
       transport = adapter.createTransport({ connection: socket, url: `${simulator.url}?model=gpt-realtime`, now });
     } catch (error) {
@@ -179,6 +191,7 @@ export async function replayTrace(adapter: ConformanceAdapter, trace: Trace, opt
     now,
     clearEchoDelayMs,
     currentItem: () => streamingItem,
+    frameSentAt: (index) => bridgeSentAt[index],
   });
   await caller.connect(`ws://127.0.0.1:${bridgePort}/media`);
   const played = await caller.play(trace, {
@@ -199,6 +212,7 @@ export async function replayTrace(adapter: ConformanceAdapter, trace: Trace, opt
 
   const result: ReplayResult = {
     adapter: adapter.name,
+    capabilities: adapter.capabilities,
     trace,
     speed,
     emitted,

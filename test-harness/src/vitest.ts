@@ -14,6 +14,8 @@ export type DescribeConformanceOptions = RunConformanceOptions & {
   traces?: string | string[];
   /** Only these trace names. */
   only?: string[];
+  /** How many traces replay at once. Default 3. */
+  concurrency?: number;
 };
 
 export function describeConformance(adapter: ConformanceAdapter, options: DescribeConformanceOptions = {}): void {
@@ -22,21 +24,34 @@ export function describeConformance(adapter: ConformanceAdapter, options: Descri
     const traces: Trace[] = [];
     for (const source of sources) traces.push(...(await loadTraces(source)));
     const selected = options.only ? traces.filter((t) => options.only!.includes(t.header.name)) : traces;
-    // Traces replay concurrently (each has its own simulator and bridge); every check awaits its trace.
+    // Traces replay a few at a time (each has its own simulator and bridge), longest first; every
+    // check awaits its trace. More at once would crowd the event loop and blur the timing checks.
+    const limit = Math.max(1, options.concurrency ?? 3);
     const replays = new Map<string, Promise<ReturnType<typeof runChecks>>>();
+    let running = 0;
+    const queue: Array<() => void> = [];
+    const slot = () => (running < limit ? (running++, Promise.resolve()) : new Promise<void>((resolve) => queue.push(() => (running++, resolve()))));
+    const release = () => {
+      running--;
+      queue.shift()?.();
+    };
     const replayOf = (trace: Trace) => {
       let pending = replays.get(trace.header.name);
       if (!pending) {
-        pending = replayTrace(adapter, trace, options).then((result: ReplayResult) => {
-          options.onReplay?.(result);
-          return runChecks(result, options.checks);
-        });
+        pending = slot()
+          .then(() => replayTrace(adapter, trace, options))
+          .then((result: ReplayResult) => {
+            options.onReplay?.(result);
+            return runChecks(result, options.checks);
+          })
+          .finally(release);
         replays.set(trace.header.name, pending);
       }
       return pending;
     };
     beforeAll(() => {
-      for (const trace of selected) void replayOf(trace).catch(() => undefined);
+      const longestFirst = [...selected].sort((a, b) => b.header.expect.durationMs - a.header.expect.durationMs);
+      for (const trace of longestFirst) void replayOf(trace).catch(() => undefined);
     });
     for (const trace of selected) {
       describe(trace.header.name, () => {
