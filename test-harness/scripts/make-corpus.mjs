@@ -525,16 +525,17 @@ function corpus() {
     });
   }
   {
-    // The call of the example server's demo. Its realtime simulator answers with the first
-    // recorded reply, then a weather tool call, then the next replies, one per caller turn.
+    // The call of the example server's demo (examples/twilio-fastify). Its simulator says reply 1,
+    // calls the weather tool, then says replies 3, 4 and 5, one per caller turn; the replayer's
+    // default script has reply 2 follow the tool call at once, inside the 5 s pause after it.
     const call = new Call('demo-call').quiet(500).say('weather').quiet(5200).say('paris');
-    call.quiet(5000).say('like').quiet(2300).say('great');
+    call.quiet(5000).say('like').quiet(1600).say('great');
     ['1', '2', '#'].forEach((d, i) => call.at(5200 + i * 300, 'dtmf', d));
     call.quiet(6600).say('goodbye').quiet(5000);
     defs.push({
       name: 'demo-call',
       description:
-        'A whole conversation: a question, a weather tool call and its answer, a barge-in 1.5 s into a reply, digits 1, 2, # in a quiet moment, then goodbye and stop.',
+        'A whole conversation: a question, a weather tool call and its answer, a barge-in about 1 s into the spoken answer, digits 1, 2, # in a quiet moment, then goodbye and stop.',
       hazards: ['barge-in', 'dtmf'],
       call,
     });

@@ -1,0 +1,364 @@
+/**
+ * A Fastify server that answers Twilio calls with an OpenAI realtime voice agent.
+ *
+ *   GET  /               health check
+ *   ALL  /incoming-call  the Twilio number's voice webhook: TwiML that connects the call to
+ *                        a bidirectional Media Stream on /media-stream
+ *   WS   /media-stream   the Media Stream: one RealtimeSession per call over a
+ *                        TwilioRealtimeTransport
+ *
+ * Run it with `pnpm start` (see README.md for the environment variables).
+ */
+import { existsSync, realpathSync } from 'node:fs';
+import process from 'node:process';
+import { fileURLToPath } from 'node:url';
+import fastifyFormBody from '@fastify/formbody';
+import fastifyWs from '@fastify/websocket';
+import { RealtimeSession, type RealtimeAgent, type RealtimeItem } from '@openai/agents/realtime';
+import type { CallEndEvent } from '@switchboard/core';
+import {
+  TwilioRealtimeTransport,
+  connectStreamTwiml,
+  readTwilioSignatureHeader,
+  validateTwilioSignature,
+  validateTwilioWebSocketUpgrade,
+  type TwilioSignedParams,
+} from '@switchboard/twilio';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import type { WebSocket } from 'ws';
+import { createAgent } from './agent.js';
+
+export type ServerOptions = {
+  /** OpenAI API key. Required unless `realtimeUrl` points at a stand-in such as the realtime simulator. */
+  openaiApiKey?: string;
+  /** Realtime API WebSocket URL. Default: the OpenAI Realtime API. */
+  realtimeUrl?: string;
+  /**
+   * Twilio auth token. When set, `/incoming-call` and the `/media-stream` upgrade must carry a
+   * valid `X-Twilio-Signature`; other requests get 403.
+   */
+  twilioAuthToken?: string;
+  /**
+   * The host Twilio uses to reach this server (`abc.ngrok.app`), for the stream URL and for
+   * signature validation behind a proxy. Default: the request's Host header.
+   */
+  publicHost?: string;
+  /** Receives one line per call event. Default: `console.log`. Never given audio or secrets. */
+  log?: (line: string) => void;
+  /** Called for every new call, before the model connects, with its transport and session. */
+  onCall?: (call: CallHandle) => void;
+  /**
+   * Clock for the calls' playback accounting. Default `Date.now`. The offline demo passes a
+   * scaled clock when it plays the call faster than real time.
+   */
+  now?: () => number;
+};
+
+/** One call on the server: what `onCall` receives. */
+export type CallHandle = {
+  /** 1 for the first call the server takes, then 2, 3, … (the `[call N]` of log lines). */
+  readonly id: number;
+  readonly transport: TwilioRealtimeTransport;
+  readonly session: RealtimeSession;
+  /** Resolves once the call has ended and its model session is closed. */
+  readonly ended: Promise<CallEndEvent>;
+};
+
+const GREETING = 'O.K. you can start talking!';
+/** Used against a realtime stand-in when no key is configured; it is not a credential. */
+const OFFLINE_API_KEY = 'sk-offline-placeholder';
+
+export async function buildServer(options: ServerOptions = {}): Promise<FastifyInstance> {
+  const apiKey = options.openaiApiKey || (options.realtimeUrl ? OFFLINE_API_KEY : undefined);
+  if (!apiKey) throw new Error('buildServer: set `openaiApiKey` (or `realtimeUrl` for an offline stand-in of the Realtime API)');
+  const authToken = options.twilioAuthToken || undefined;
+  const publicHost = options.publicHost ? normaliseHost(options.publicHost) : undefined;
+  const secrets = [options.openaiApiKey, authToken].filter((s): s is string => typeof s === 'string' && s.length > 0);
+  const print = options.log ?? ((line: string) => console.log(line));
+  const log = (line: string) => {
+    try {
+      print(redact(line, secrets));
+    } catch {
+      // A failing log sink must not take a call down.
+    }
+  };
+  // The simulator cannot serve MCP servers: only the real API gets the hosted DeepWiki tool.
+  const agent = createAgent({ hostedMcp: options.realtimeUrl === undefined });
+
+  const app = Fastify({ logger: false });
+  await app.register(fastifyFormBody);
+  await app.register(fastifyWs);
+
+  const hostOf = (request: FastifyRequest) => publicHost ?? request.headers.host ?? 'localhost';
+
+  app.get('/', async () => ({ message: 'Twilio Media Stream Server is running!' }));
+
+  app.all('/incoming-call', async (request, reply) => {
+    const host = hostOf(request);
+    if (authToken) {
+      const valid = await validateTwilioSignature({
+        authToken,
+        signature: readTwilioSignatureHeader(request.headers),
+        url: `${isLocalHost(host) ? 'http' : 'https'}://${host}${request.url}`,
+        params: formParams(request.body),
+      });
+      if (!valid) {
+        log(`rejected ${request.method} /incoming-call: missing or invalid X-Twilio-Signature`);
+        return reply.code(403).type('text/plain').send('Forbidden: invalid Twilio signature\n');
+      }
+    }
+    let twiml: string;
+    try {
+      twiml = connectStreamTwiml({ url: `${isLocalHost(host) ? 'ws' : 'wss'}://${host}/media-stream`, say: GREETING });
+    } catch (error) {
+      log(`cannot build the TwiML for host ${JSON.stringify(host.slice(0, 80))}: ${errorMessage(error)}`);
+      return reply.code(500).type('text/plain').send('Cannot build the stream URL for this host\n');
+    }
+    return reply.type('text/xml').send(twiml);
+  });
+
+  let calls = 0;
+  await app.register(async (scope) => {
+    if (authToken) {
+      // Runs before the upgrade: a rejected request gets a plain 403 and no WebSocket.
+      scope.addHook('preValidation', async (request, reply) => {
+        const host = hostOf(request);
+        const valid = await validateTwilioWebSocketUpgrade({
+          authToken,
+          headers: request.headers,
+          url: `${isLocalHost(host) ? 'ws' : 'wss'}://${host}${request.url}`,
+        });
+        if (!valid) {
+          log('rejected a /media-stream upgrade: missing or invalid X-Twilio-Signature');
+          return reply.code(403).type('text/plain').send('Forbidden: invalid Twilio signature\n');
+        }
+      });
+    }
+    scope.get('/media-stream', { websocket: true }, (socket) => {
+      const id = ++calls;
+      try {
+        startCall(socket, { id, agent, apiKey, log: (line) => log(`[call ${id}] ${line}`), options });
+      } catch (error) {
+        log(`[call ${id}] could not start the call: ${errorMessage(error)}`);
+        try {
+          socket.close(1011, 'internal error');
+        } catch {
+          // Already gone.
+        }
+      }
+    });
+  });
+
+  return app;
+}
+
+/** Wires one Media Stream to a new RealtimeSession and connects it to the model at once. */
+function startCall(
+  socket: WebSocket,
+  call: { id: number; agent: RealtimeAgent; apiKey: string; log: (line: string) => void; options: ServerOptions },
+): void {
+  const { log, options } = call;
+  // Created the moment the socket opens, so no frame Twilio sends is missed.
+  const transport = new TwilioRealtimeTransport({
+    twilioWebSocket: socket,
+    ...(options.realtimeUrl ? { url: options.realtimeUrl } : {}),
+    ...(options.now ? { now: options.now } : {}),
+  });
+  const session = new RealtimeSession(call.agent, {
+    transport,
+    model: 'gpt-realtime',
+    config: { audio: { output: { voice: 'verse' } } },
+  });
+
+  let ended = false;
+  let resolveEnded!: (event: CallEndEvent) => void;
+  const endedPromise = new Promise<CallEndEvent>((resolve) => {
+    resolveEnded = resolve;
+  });
+
+  transport.on('call_start', (event) => {
+    const params = Object.keys(event.customParameters).length > 0 ? `, parameters ${JSON.stringify(event.customParameters)}` : '';
+    log(
+      `call ${event.callId ?? '(no call sid)'} started: stream ${event.streamId}, ` +
+        `audio ${event.format.encoding} ${event.format.sampleRate} Hz${params}`,
+    );
+  });
+  transport.on('dtmf', (event) => log(`caller pressed ${event.digit}`));
+  transport.on('call_end', (event) => {
+    if (ended) return;
+    ended = true;
+    log(`call ended (${event.reason}); closing the model session`);
+    try {
+      session.close();
+    } catch (error) {
+      log(`closing the model session failed: ${errorMessage(error)}`);
+    }
+    resolveEnded(event);
+  });
+
+  let truncationsSeen = 0;
+  transport.on('audio_interrupted', () => {
+    // The transport records the truncation right after it emits the event.
+    queueMicrotask(() => {
+      const fresh = transport.metrics.truncations.slice(truncationsSeen);
+      truncationsSeen = transport.metrics.truncations.length;
+      const cut = fresh.map((t) => `, agent audio truncated at ${t.audioEndMs} ms of ${Math.round(t.sentMs)} ms sent`).join('');
+      log(`caller barged in: playback cleared${cut}`);
+    });
+  });
+
+  session.on('agent_tool_start', (_context, _agent, tool, details) => {
+    const args = 'arguments' in details.toolCall ? details.toolCall.arguments : '';
+    log(`tool call: ${tool.name}(${args})`);
+  });
+  session.on('agent_tool_end', (_context, _agent, tool, result) => log(`tool ${tool.name} returned: ${result}`));
+  session.on('tool_approval_requested', (_context, _agent, request) => {
+    const name = (request.approvalItem.rawItem as { name?: string }).name ?? 'a tool';
+    log(`approving tool call ${name}`);
+    session.approve(request.approvalItem).catch((error: unknown) => log(`approving ${name} failed: ${errorMessage(error)}`));
+  });
+  session.on('mcp_tools_changed', (tools) => log(`MCP tools available: ${tools.map((t) => t.name).join(', ') || 'none'}`));
+  session.on('mcp_tool_call_completed', (_context, _agent, toolCall) => log(`MCP tool call completed: ${toolCall.name} (${toolCall.status})`));
+
+  const transcribed = new Set<string>();
+  session.on('history_updated', (history) => {
+    for (const item of history) {
+      const line = transcriptLine(item);
+      if (line === undefined || transcribed.has(item.itemId)) continue;
+      transcribed.add(item.itemId);
+      log(line);
+    }
+  });
+  session.on('error', (event) => log(`error: ${errorMessage(event.error)}`));
+
+  const handle: CallHandle = { id: call.id, transport, session, ended: endedPromise };
+  try {
+    options.onCall?.(handle);
+  } catch (error) {
+    log(`onCall threw: ${errorMessage(error)}`);
+  }
+
+  // Connect right away: Twilio is already streaming, and early audio is kept until the model is ready.
+  session.connect({ apiKey: call.apiKey }).then(
+    () => log(ended ? 'the call ended before the model connected' : 'connected to the realtime model'),
+    (error: unknown) => {
+      if (ended) return;
+      log(`could not connect to the realtime model: ${errorMessage(error)}`);
+      try {
+        session.close();
+      } catch {
+        // Nothing left to close.
+      }
+    },
+  );
+}
+
+/** `agent: "…"` or `caller: "…"` once a message item is final, else undefined. */
+function transcriptLine(item: RealtimeItem): string | undefined {
+  if (item.type !== 'message' || item.role === 'system') return undefined;
+  if (item.status === 'in_progress') return undefined;
+  let text = '';
+  for (const part of item.content) {
+    if ('transcript' in part && typeof part.transcript === 'string') text += part.transcript;
+    else if ('text' in part && typeof part.text === 'string') text += part.text;
+  }
+  text = text.trim();
+  if (item.role === 'assistant') {
+    if (item.status === 'incomplete') return text ? `agent (interrupted): "${text}"` : 'agent (interrupted)';
+    return text ? `agent: "${text}"` : undefined;
+  }
+  // Caller turns have a transcript when the model transcribes input audio (the real API does).
+  return text ? `caller: "${text}"` : undefined;
+}
+
+/** Form fields of a webhook body (parsed by @fastify/formbody), for the signature. */
+function formParams(body: unknown): TwilioSignedParams | undefined {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return undefined;
+  const params: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(body as Record<string, unknown>)) {
+    if (typeof value === 'string') params[name] = value;
+    else if (Array.isArray(value)) params[name] = value.map(String);
+  }
+  return params;
+}
+
+/** `https://abc.ngrok.app/` → `abc.ngrok.app`. */
+function normaliseHost(host: string): string {
+  return host.trim().replace(/^[a-z]+:\/\//i, '').replace(/\/.*$/, '');
+}
+
+/** Local development: Twilio's rules (and ours) allow plain ws:// and http:// only here. */
+function isLocalHost(host: string): boolean {
+  const name = host.replace(/:\d+$/, '').toLowerCase();
+  return name === 'localhost' || name === '127.0.0.1';
+}
+
+function errorMessage(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  if (error && typeof error === 'object') {
+    const inner = (error as { error?: unknown; message?: unknown }).error ?? (error as { message?: unknown }).message;
+    if (inner !== undefined && inner !== error) return errorMessage(inner);
+    try {
+      return JSON.stringify(error).slice(0, 300);
+    } catch {
+      return String(error);
+    }
+  }
+  return String(error);
+}
+
+/** Keeps keys out of log lines, including ones an upstream error message might echo. */
+function redact(line: string, secrets: string[]): string {
+  let out = line;
+  for (const secret of secrets) out = out.split(secret).join('[redacted]');
+  return out.replace(/\b(sk|ek|rk)-[A-Za-z0-9_*.-]{6,}/g, '$1-[redacted]');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Running the server: `pnpm start` (node --import tsx src/server.ts)
+
+async function main(): Promise<void> {
+  // Like dotenv: a .env file in the working directory (Node 20.12 and later read it natively).
+  if (existsSync('.env') && typeof process.loadEnvFile === 'function') process.loadEnvFile('.env');
+  const { OPENAI_API_KEY, REALTIME_URL, TWILIO_AUTH_TOKEN, PUBLIC_HOST } = process.env;
+  if (!OPENAI_API_KEY && !REALTIME_URL) {
+    console.error('Missing OPENAI_API_KEY (or REALTIME_URL for an offline realtime simulator). Set it in the environment or in .env.');
+    process.exit(1);
+  }
+  const port = Number(process.env.PORT || 5050);
+  const host = process.env.HOST || 'localhost';
+  const app = await buildServer({
+    openaiApiKey: OPENAI_API_KEY,
+    realtimeUrl: REALTIME_URL,
+    twilioAuthToken: TWILIO_AUTH_TOKEN,
+    publicHost: PUBLIC_HOST,
+  });
+  await app.listen({ port, host });
+  console.log(`Server is listening on http://${host}:${port}`);
+  if (!TWILIO_AUTH_TOKEN) console.log('TWILIO_AUTH_TOKEN is not set: requests are not checked for a Twilio signature.');
+  const shutdown = () => {
+    app.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGINT', shutdown);
+  process.once('SIGTERM', shutdown);
+}
+
+function isMain(): boolean {
+  const entry = process.argv[1];
+  if (!entry) return false;
+  try {
+    return realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isMain()) {
+  main().catch((error: unknown) => {
+    console.error(`The server could not start: ${errorMessage(error)}`);
+    process.exit(1);
+  });
+}
