@@ -472,17 +472,6 @@ describe('lifecycle', () => {
     expect(carrier.listenerCount).toBe(0);
   });
 
-  it('leaves no timer running after the call ends', async () => {
-    const t = await connected({ inputAudioInactivityTimeoutMs: 30 });
-    carrier.deliver(wire.audio(mulaw(160, 1), 1, 0));
-    const started = new Promise((resolve) => t.once('input_audio_buffer.speech_started', resolve));
-    server.send({ type: 'input_audio_buffer.speech_started', item_id: 'u1', audio_start_ms: 0 });
-    await started; // the inactivity timer is armed
-    carrier.deliver(wire.stop());
-    await tick(80);
-    expect(t.metrics.inactivityPaddedMs).toBe(0);
-  });
-
   it('closes the model socket when the carrier socket closes without a stop', async () => {
     const t = await connected();
     carrier.close();
