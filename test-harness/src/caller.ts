@@ -130,9 +130,16 @@ export class CallerSimulator {
    */
   async play(
     trace: Trace,
-    options: { injectMalformedAt?: number; onProgress?: (line: string) => void } = {},
+    options: {
+      injectMalformedAt?: number;
+      onProgress?: (line: string) => void;
+      /** Called after each trace frame is sent, with the frame and the stream time. */
+      onFrameSent?: (frame: Record<string, unknown>, at: number) => void;
+      /** Stop after this much of the trace (stream ms). */
+      untilMs?: number;
+    } = {},
   ): Promise<{ framesSent: number; malformedSent: number; lastFrameAt: number | undefined }> {
-    const frames = trace.frames;
+    const frames = options.untilMs === undefined ? trace.frames : trace.frames.filter((f) => f.t <= options.untilMs!);
     const socket = this.#socket;
     if (!socket) throw new Error('CallerSimulator: connect() first');
     const { peer, twilioFrames } = this.#options;
@@ -162,6 +169,7 @@ export class CallerSimulator {
           }
           framesSent++;
           lastFrameAt = this.now();
+          options.onFrameSent?.(frame, lastFrameAt);
           i++;
         }
         if (options.onProgress && total > 0) {

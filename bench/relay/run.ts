@@ -1,0 +1,247 @@
+/**
+ * Relay benchmark: the CPU, memory and fidelity cost of bridging Twilio calls to the Realtime API,
+ * Switchboard's TwilioRealtimeTransport against the Agents SDK's TwilioRealtimeTransportLayer.
+ *
+ * Three processes on loopback: the callers (N concurrent Twilio calls replaying a trace), the
+ * bridge under test (measured), and the realtime simulator. The bridge runs once per
+ * implementation and round, alternating.
+ *
+ *   pnpm bench:relay [--calls 20] [--seconds 32] [--speed 2] [--rounds 1] [--trace demo-call]
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { bundledTracesDir, loadTrace } from '@switchboard/conformance';
+import { median, percentile, type BridgeReport, type CallerCallReport, type Impl, type SimulatorCallReport } from './shared.js';
+
+const { values } = parseArgs({
+  options: {
+    calls: { type: 'string', default: '20' },
+    seconds: { type: 'string', default: '32' },
+    speed: { type: 'string', default: '2' },
+    rounds: { type: 'string', default: '1' },
+    trace: { type: 'string', default: 'demo-call' },
+    impl: { type: 'string', default: 'both' },
+    json: { type: 'boolean', default: false },
+    'cpu-prof': { type: 'boolean', default: false },
+  },
+});
+const calls = Number(values.calls);
+const speed = Number(values.speed);
+const rounds = Number(values.rounds);
+const tracePath = values.trace!.endsWith('.jsonl') ? values.trace! : `${bundledTracesDir()}/${values.trace}.jsonl`;
+const trace = await loadTrace(tracePath);
+const seconds = Math.min(Number(values.seconds), trace.header.expect.durationMs / 1000);
+const impls: Impl[] = values.impl === 'both' ? ['switchboard', 'sdk'] : [values.impl as Impl];
+const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
+
+type Message = { type: string; [key: string]: unknown };
+
+function start(file: string, args: string[], profile = false): ChildProcess {
+  const execArgv = ['--import', 'tsx', ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${here('../out/profiles')}`] : [])];
+  return fork(here(file), args, { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+}
+
+function next(child: ChildProcess, type: string): Promise<Message> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (message: Message) => {
+      if (message.type !== type) return;
+      child.off('message', onMessage);
+      child.off('exit', onExit);
+      resolve(message);
+    };
+    const onExit = (code: number | null) => reject(new Error(`${type}: process exited (${code}) first`));
+    child.on('message', onMessage);
+    child.on('exit', onExit);
+  });
+}
+
+type Row = {
+  impl: Impl;
+  cpuMsPerCallSecond: number;
+  usPerFrame: number;
+  rssPerCallMb: number;
+  inputBytesLost: number;
+  outputBytesLost: number;
+  truncationErrorP50Ms: number;
+  truncationErrorP99Ms: number;
+  truncations: number;
+  forwardDelayP99Ms: number;
+  eventLoopDelayP99Ms: number;
+  errors: number;
+};
+
+function analyse(bridge: BridgeReport, callers: CallerCallReport[], model: SimulatorCallReport[]): Row {
+  const byCall = new Map(model.map((m) => [m.call, m]));
+  let inputLost = 0;
+  let outputLost = 0;
+  let inboundFrames = 0;
+  let outboundBytes = 0;
+  const truncationErrors: number[] = [];
+  const delays: number[] = [];
+  for (const caller of callers) {
+    inboundFrames += caller.mediaFramesSent;
+    outboundBytes += caller.segments.reduce((n, s) => n + s.bytes, 0);
+    const sim = byCall.get(caller.call);
+    if (!sim) {
+      inputLost += caller.mediaBytesSent;
+      continue;
+    }
+    // Input: every media frame the caller sent must reach the model (matched by payload).
+    const appended = new Map<number, number[]>();
+    for (const [key, at] of sim.appends) {
+      const list = appended.get(key) ?? [];
+      list.push(at);
+      appended.set(key, list);
+    }
+    // Forwarding delay counts frames sent once the model socket was ready; earlier frames wait
+    // for it by design (Switchboard keeps them, the SDK adapter drops them).
+    const modelReadyAt = sim.appends[0]?.[1] ?? Infinity;
+    for (const [key, sentAt] of caller.sends) {
+      const list = appended.get(key);
+      const at = list?.shift();
+      if (at === undefined) inputLost += 160;
+      else if (sentAt >= modelReadyAt) delays.push(at - sentAt);
+    }
+    // Output: each response's audio, matched to the segment the caller heard it in.
+    const audible = sim.responses.filter((r) => r.audioBytesSent > 0 && r.firstAudioAt !== null);
+    const matchOf = (firstAt: number) =>
+      audible.reduce<(typeof audible)[number] | undefined>(
+        (best, r) => (best === undefined || Math.abs(r.firstAudioAt! - firstAt) < Math.abs(best.firstAudioAt! - firstAt) ? r : best),
+        undefined,
+      );
+    const received = new Map<string, number>();
+    for (const segment of caller.segments) {
+      const r = matchOf(segment.firstAt);
+      if (r) received.set(r.itemId, (received.get(r.itemId) ?? 0) + segment.bytes);
+    }
+    const truncated = new Set(sim.truncations.map((t) => t.itemId));
+    for (const r of audible) {
+      if (r.status !== 'completed' || truncated.has(r.itemId)) continue;
+      outputLost += Math.max(0, r.audioBytesSent - (received.get(r.itemId) ?? 0));
+    }
+    // Truncation: audio_end_ms against what the caller had heard when the clear arrived.
+    for (const clear of caller.clears) {
+      const segment = caller.segments[clear.segment];
+      const r = segment ? matchOf(segment.firstAt) : undefined;
+      const candidates = sim.truncations.filter((t) => t.itemId === r?.itemId);
+      const t = candidates.sort((a, b) => Math.abs(a.at - clear.at) - Math.abs(b.at - clear.at))[0];
+      if (t) truncationErrors.push(Math.abs(t.audioEndMs - clear.heardMs));
+    }
+  }
+  const cpuMs = bridge.cpuUserMs + bridge.cpuSystemMs;
+  const callSeconds = callers.length * seconds;
+  const frames = inboundFrames + outboundBytes / 160;
+  return {
+    impl: bridge.impl,
+    cpuMsPerCallSecond: cpuMs / callSeconds,
+    usPerFrame: (cpuMs * 1000) / frames,
+    rssPerCallMb: Math.max(0, bridge.rssPeakBytes - bridge.rssBaselineBytes) / callers.length / 1e6,
+    inputBytesLost: inputLost,
+    outputBytesLost: outputLost,
+    truncationErrorP50Ms: percentile(truncationErrors, 50),
+    truncationErrorP99Ms: percentile(truncationErrors, 99),
+    truncations: truncationErrors.length,
+    forwardDelayP99Ms: percentile(delays, 99),
+    eventLoopDelayP99Ms: bridge.eventLoopDelayP99Ms,
+    errors: bridge.errors + model.reduce((n, m) => n + m.violations, 0),
+  };
+}
+
+const simulator = start('./simulator.ts', [String(speed)]);
+const { url: simulatorUrl } = (await next(simulator, 'ready')) as unknown as { url: string };
+const rows: Row[] = [];
+console.error(`relay bench: ${calls} calls × ${seconds.toFixed(1)} s of "${trace.header.name}" at ${speed}× real time, ${rounds} round(s)`);
+for (let round = 0; round < rounds; round++) {
+  const order = round % 2 === 0 ? impls : [...impls].reverse();
+  for (const impl of order) {
+    const bridge = start('./bridge.ts', [impl, simulatorUrl], values['cpu-prof']);
+    const { url: bridgeUrl } = (await next(bridge, 'ready')) as unknown as { url: string };
+    simulator.send({ type: 'reset' });
+    await next(simulator, 'reset-done');
+    bridge.send({ type: 'start' });
+    await next(bridge, 'started');
+    const caller = start('./caller.ts', [bridgeUrl, tracePath, String(calls), String(speed), String(seconds)]);
+    const { calls: callerReports } = (await next(caller, 'report')) as unknown as { calls: CallerCallReport[] };
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    bridge.send({ type: 'stop' });
+    const { report } = (await next(bridge, 'report')) as unknown as { report: BridgeReport };
+    simulator.send({ type: 'report' });
+    const { calls: modelReports } = (await next(simulator, 'report')) as unknown as { calls: SimulatorCallReport[] };
+    bridge.disconnect(); // the bridge exits on disconnect (and writes its profile, with --cpu-prof)
+    await new Promise((resolve) => bridge.once('exit', resolve));
+    const row = analyse(report, callerReports, modelReports);
+    rows.push(row);
+    console.error(
+      `  round ${round + 1} ${impl}: ${row.cpuMsPerCallSecond.toFixed(2)} CPU-ms per call-second (user ${report.cpuUserMs.toFixed(0)} ms, system ${report.cpuSystemMs.toFixed(0)} ms)`,
+    );
+  }
+}
+simulator.disconnect();
+
+const summary = impls.map((impl) => {
+  const mine = rows.filter((r) => r.impl === impl);
+  const pick = (key: keyof Row) => median(mine.map((r) => r[key] as number));
+  return {
+    impl,
+    cpuMsPerCallSecond: pick('cpuMsPerCallSecond'),
+    usPerFrame: pick('usPerFrame'),
+    rssPerCallMb: pick('rssPerCallMb'),
+    inputBytesLost: Math.max(...mine.map((r) => r.inputBytesLost)),
+    outputBytesLost: Math.max(...mine.map((r) => r.outputBytesLost)),
+    truncationErrorP50Ms: pick('truncationErrorP50Ms'),
+    truncationErrorP99Ms: pick('truncationErrorP99Ms'),
+    truncations: pick('truncations'),
+    forwardDelayP99Ms: pick('forwardDelayP99Ms'),
+    eventLoopDelayP99Ms: pick('eventLoopDelayP99Ms'),
+    errors: Math.max(...mine.map((r) => r.errors)),
+  };
+});
+
+if (values.json) {
+  console.log(JSON.stringify({ calls, seconds, speed, rounds, trace: trace.header.name, summary, rows }, null, 2));
+} else {
+  const fmt = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : '–');
+  const header = ['implementation', 'CPU-ms/call-s', 'µs/frame', 'RSS MB/call', 'in lost B', 'out lost B', 'trunc err p50/p99 ms', 'fwd delay p99 ms', 'loop delay p99 ms', 'errors'];
+  const lines = summary.map((s) => [
+    s.impl === 'sdk' ? 'SDK TwilioRealtimeTransportLayer' : 'Switchboard TwilioRealtimeTransport',
+    fmt(s.cpuMsPerCallSecond),
+    fmt(s.usPerFrame, 1),
+    fmt(s.rssPerCallMb),
+    String(s.inputBytesLost),
+    String(s.outputBytesLost),
+    `${fmt(s.truncationErrorP50Ms, 1)} / ${fmt(s.truncationErrorP99Ms, 1)} (${s.truncations})`,
+    fmt(s.forwardDelayP99Ms),
+    fmt(s.eventLoopDelayP99Ms),
+    String(s.errors),
+  ]);
+  const ours = summary.find((s) => s.impl === 'switchboard');
+  const sdk = summary.find((s) => s.impl === 'sdk');
+  if (ours && sdk) {
+    lines.push([
+      'ratio (Switchboard / SDK)',
+      fmt(ours.cpuMsPerCallSecond / sdk.cpuMsPerCallSecond),
+      fmt(ours.usPerFrame / sdk.usPerFrame),
+      fmt(ours.rssPerCallMb / sdk.rssPerCallMb),
+      '',
+      '',
+      '',
+      fmt(ours.forwardDelayP99Ms / sdk.forwardDelayP99Ms),
+      '',
+      '',
+    ]);
+  }
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
+  const row = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
+  console.log(`\n${calls} concurrent calls × ${seconds.toFixed(1)} s ("${trace.header.name}") at ${speed}× real time, ${rounds} round(s), median`);
+  console.log(`node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}`);
+  console.log(row(header));
+  console.log(row(widths.map((w) => '-'.repeat(w))));
+  for (const l of lines) console.log(row(l));
+}
+const ours = summary.find((s) => s.impl === 'switchboard');
+if (ours && (ours.inputBytesLost > 0 || ours.outputBytesLost > 0)) {
+  console.error(`Switchboard lost audio: ${ours.inputBytesLost} input bytes, ${ours.outputBytesLost} output bytes`);
+  process.exitCode = 1;
+}
