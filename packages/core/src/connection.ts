@@ -18,6 +18,12 @@ export interface MediaConnection {
   readonly bufferedAmount: number;
   /** True once the socket is closing or closed. */
   readonly closed: boolean;
+  /**
+   * Optional: hold writes until {@link uncork}, so several frames leave in one socket write.
+   * Calls nest; a connection without it writes each frame at once.
+   */
+  cork?(): void;
+  uncork?(): void;
 }
 
 /** The part of Node's `ws` WebSocket the wrapper uses. */
@@ -102,8 +108,12 @@ export function toBytes(data: unknown): Uint8Array {
 const textDecoder = /* @__PURE__ */ new TextDecoder();
 
 function wrapNodeWs(ws: NodeWsLike): MediaConnection {
+  // `ws` exposes its net.Socket as `_socket`; corking it joins the frames of one burst.
+  const raw = () => (ws as unknown as { _socket?: { cork?: () => void; uncork?: () => void } })._socket;
   return {
     send: (frame) => ws.send(frame),
+    cork: () => raw()?.cork?.(),
+    uncork: () => raw()?.uncork?.(),
     onMessage(handler) {
       const listener = (data: unknown, isBinary: boolean) => {
         if (isBinary) handler(toBytes(data));

@@ -366,8 +366,12 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
 
   #emitRaw(frame: MediaFrame): void {
     const message = this.protocol.rawMessage ? this.protocol.rawMessage(frame) : frame;
-    // A listener that throws must not cost the frame its audio.
-    this.#safely(() => this.emit('*', { type: this.#rawEventType, message }));
+    try {
+      this.emit('*', { type: this.#rawEventType, message });
+    } catch (error) {
+      // A listener that throws must not cost the frame its audio.
+      this.#emitError(error);
+    }
   }
 
   #onCallEvent(event: CallEvent): void {
@@ -500,7 +504,8 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
       this.#lastTimestampMs = ts;
       this.#lastDurationMs = durationMs(this.#format, payload.byteLength);
     }
-    this.#forward(this.#inbound.convert(payload));
+    if (this.#inbound.passthrough) this.#forward(payload, event.payloadBase64);
+    else this.#forward(this.#inbound.convert(payload));
     this.#lastInboundAt = this.#now();
     this.#paddedInHoleMs = 0;
     if (this.#speechActive && this.#inactivityTimer === undefined) this.#armInactivity(this.#inactivityMs ?? 0);
@@ -513,11 +518,14 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
     this.#forward(this.#inbound.convert(silence(this.#format, padMs)));
   }
 
-  /** Sends model-format audio to the model, or keeps it while the model socket is not ready. */
-  #forward(bytes: Uint8Array): void {
+  /**
+   * Sends model-format audio to the model, or keeps it while the model socket is not ready.
+   * `base64` is the same audio already encoded, when the carrier sent it so.
+   */
+  #forward(bytes: Uint8Array, base64?: string): void {
     if (bytes.byteLength === 0) return;
     if (this.#sessionReady && this.status === 'connected') {
-      this.#appendToModel(bytes);
+      this.#appendToModel(bytes, base64);
       return;
     }
     this.#early.push(bytes.slice());
@@ -540,9 +548,16 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
     for (const chunk of chunks) this.#appendToModel(chunk);
   }
 
-  #appendToModel(bytes: Uint8Array): void {
+  /**
+   * The hot path: one `input_audio_buffer.append` per carrier frame, written straight to the model
+   * socket (base64 needs no JSON escaping, and appends take no part in the SDK's response
+   * sequencing).
+   */
+  #appendToModel(bytes: Uint8Array, base64?: string): void {
+    const socket = this.connectionState.websocket;
+    if (!socket) throw new SwitchboardError('model_not_connected', 'The model socket is not connected.');
     this.metrics.modelAudioBytesSent += bytes.byteLength;
-    this.sendEvent({ type: 'input_audio_buffer.append', audio: base64Encode(bytes) });
+    socket.send(`{"type":"input_audio_buffer.append","audio":"${base64 ?? base64Encode(bytes)}"}`);
   }
 
   /**
@@ -587,6 +602,16 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
 
   #sendAudioFrames(frames: Uint8Array[], key: PlaybackKey): void {
     if (frames.length === 0) return;
+    // The audio and its mark leave in one socket write where the connection can batch.
+    this.connection.cork?.();
+    try {
+      this.#sendAudioAndMark(frames, key);
+    } finally {
+      this.connection.uncork?.();
+    }
+  }
+
+  #sendAudioAndMark(frames: Uint8Array[], key: PlaybackKey): void {
     let bytes = 0;
     let unsent = 0;
     for (const frame of frames) {

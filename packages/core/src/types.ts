@@ -26,6 +26,11 @@ export type CallEvent =
       type: 'audio';
       /** Audio in the carrier's format (see the `format` of `call_start`). */
       payload: Uint8Array;
+      /**
+       * The same audio as base64, when the carrier sent it so (Twilio): G.711 that passes through
+       * to the model is then forwarded without encoding it again.
+       */
+      payloadBase64?: string;
       /** Media-only counter, contiguous when no frame was lost (Twilio's `media.chunk`). */
       sequence?: number;
       /** Presentation time of the first sample, in ms since the stream started. */

@@ -239,6 +239,17 @@ describe('output and playback ledger', () => {
     expect(last.payload.subarray(20).every((b) => b === 0xff)).toBe(true);
   });
 
+  it('writes each delta’s audio and its mark in one corked burst', async () => {
+    await connected();
+    await playResponse('resp_1', 'item_1', 2, { done: false });
+    expect(carrier.corked).toBe(0);
+    const kinds = carrier.bursts.map((burst) => burst.map((f) => JSON.parse(f as string).e));
+    expect(kinds).toEqual([
+      ['play', 'mark'],
+      ['play', 'mark'],
+    ]);
+  });
+
   it('truncates at the acknowledged position plus the time the carrier has been playing since', async () => {
     const t = await connected();
     await playResponse('resp_1', 'item_1', 5, { done: false }); // 500 ms sent

@@ -253,7 +253,7 @@ export class TwilioMediaStreamProtocol implements MediaStreamProtocol {
     } catch {
       fail('media.payload is not valid base64', frame);
     }
-    const audio: Extract<CallEvent, { type: 'audio' }> = { type: 'audio', payload: bytes };
+    const audio: Extract<CallEvent, { type: 'audio' }> = { type: 'audio', payload: bytes, payloadBase64: payload };
     const sequence = readTwilioCounter(media['chunk']);
     if (sequence !== undefined) audio.sequence = sequence;
     const timestampMs = readTwilioCounter(media['timestamp']);

@@ -138,7 +138,7 @@ describe('TwilioMediaStreamProtocol.decode', () => {
     const audio = mulawFrame();
     const frame = `{"event":"media","sequenceNumber":"4","media":{"track":"inbound","chunk":"2","timestamp":"25","payload":"${b64(audio)}"},"streamSid":"${STREAM}"}`;
     const events = started().decode(frame);
-    expect(events).toEqual([{ type: 'audio', payload: audio, sequence: 2, timestampMs: 25 }]);
+    expect(events).toEqual([{ type: 'audio', payload: audio, payloadBase64: b64(audio), sequence: 2, timestampMs: 25 }]);
     expect(events[0]).toMatchObject({ payload: expect.any(Uint8Array) });
   });
 
@@ -355,11 +355,11 @@ describe('TwilioPeerSimulator', () => {
     const protocol = new TwilioMediaStreamProtocol();
     const events: CallEvent[] = [
       callStart(),
-      { type: 'audio', payload: mulawFrame(1), sequence: 1, timestampMs: 0 },
-      { type: 'audio', payload: mulawFrame(2), sequence: 2, timestampMs: 20 },
+      { type: 'audio', payload: mulawFrame(1), payloadBase64: b64(mulawFrame(1)), sequence: 1, timestampMs: 0 },
+      { type: 'audio', payload: mulawFrame(2), payloadBase64: b64(mulawFrame(2)), sequence: 2, timestampMs: 20 },
       { type: 'dtmf', digit: '7' },
       { type: 'playback_ack', name: 'resp_1:item_1:40:g1:m1' },
-      { type: 'audio', payload: mulawFrame(3), sequence: 3, timestampMs: 40 },
+      { type: 'audio', payload: mulawFrame(3), payloadBase64: b64(mulawFrame(3)), sequence: 3, timestampMs: 40 },
       { type: 'call_end', reason: 'stop' },
     ];
     const decoded = events.flatMap((event) => peer.encodeInbound(event).flatMap((frame) => protocol.decode(frame)));

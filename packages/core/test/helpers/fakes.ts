@@ -22,9 +22,19 @@ export class FakeCarrier implements MediaConnection {
   #close = new Set<(code?: number, reason?: string) => void>();
   #error = new Set<(error: unknown) => void>();
 
+  /** How deeply writes are held (cork), and the frames sent while held, per burst. */
+  corked = 0;
+  bursts: MediaFrame[][] = [];
   send(frame: MediaFrame): void {
     if (this.closed) throw new Error('send on closed socket');
     this.sent.push(frame);
+    if (this.corked > 0) this.bursts.at(-1)!.push(frame);
+  }
+  cork(): void {
+    if (this.corked++ === 0) this.bursts.push([]);
+  }
+  uncork(): void {
+    this.corked--;
   }
   onMessage(handler: (frame: MediaFrame) => void) {
     this.#message.add(handler);
