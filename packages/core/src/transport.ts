@@ -316,9 +316,24 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
     return this.#sendCommand({ type: 'hangup' });
   }
 
-  /** Model events: an application listener that throws must not break the model connection. */
-  protected override _onMessage(event: Parameters<OpenAIRealtimeWebSocket["_onMessage"]>[0]): void {
-    this.#safely(() => super._onMessage(event));
+  /**
+   * Model events. Audio deltas, the bulk of the traffic, take a short path: one JSON parse, then
+   * the same `*` and typed events the SDK emits, without its schema pass and deep copy (the SDK
+   * still parses each delta once more to hand it to `_onAudio`). An application listener that
+   * throws must not break the model connection.
+   */
+  protected override _onMessage(event: Parameters<OpenAIRealtimeWebSocket['_onMessage']>[0]): void {
+    try {
+      const delta = audioDelta(event.data);
+      if (delta) {
+        this.emit('*', delta);
+        this.emit('response.output_audio.delta', delta as never);
+        return;
+      }
+      super._onMessage(event);
+    } catch (error) {
+      this.#emitError(error);
+    }
   }
 
   protected override _onAudio(event: TransportLayerAudio): void {
@@ -766,6 +781,38 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
       this.#emitError(error);
     }
   }
+}
+
+type AudioDeltaEvent = {
+  type: 'response.output_audio.delta';
+  event_id: string;
+  response_id: string;
+  item_id: string;
+  output_index: number;
+  content_index: number;
+  delta: string;
+};
+
+/** The message as an audio delta with every field the SDK's schema requires, or undefined. */
+function audioDelta(data: unknown): AudioDeltaEvent | undefined {
+  const text = typeof data === 'string' ? data : String(data);
+  // Cheap test first: most model messages are not audio deltas.
+  if (!text.includes('"response.output_audio.delta"')) return undefined;
+  let value: Partial<AudioDeltaEvent>;
+  try {
+    value = JSON.parse(text) as Partial<AudioDeltaEvent>;
+  } catch {
+    return undefined;
+  }
+  return value.type === 'response.output_audio.delta' &&
+    typeof value.event_id === 'string' &&
+    typeof value.response_id === 'string' &&
+    typeof value.item_id === 'string' &&
+    typeof value.output_index === 'number' &&
+    typeof value.content_index === 'number' &&
+    typeof value.delta === 'string'
+    ? (value as AudioDeltaEvent)
+    : undefined;
 }
 
 function sameFormat(a: AudioFormat, b: AudioFormat): boolean {

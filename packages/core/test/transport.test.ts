@@ -239,6 +239,20 @@ describe('output and playback ledger', () => {
     expect(last.payload.subarray(20).every((b) => b === 0xff)).toBe(true);
   });
 
+  it('shows audio deltas on * as the SDK does, and leaves malformed ones to the SDK’s checks', async () => {
+    const t = await connected();
+    const raw: any[] = [];
+    t.on('*', (e) => raw.push(e));
+    await playResponse('resp_1', 'item_1', 1, { done: false });
+    expect(raw.find((e) => e.type === 'response.output_audio.delta')).toMatchObject({ item_id: 'item_1', response_id: 'resp_1' });
+    const audioBefore = carrier.commands().filter((c) => c.type === 'audio').length;
+    // No content_index: the SDK's schema rejects it, so no audio may come of it.
+    server.send({ type: 'response.output_audio.delta', response_id: 'resp_1', item_id: 'item_1', output_index: 0, delta: 'AAAA' });
+    await until(() => raw.filter((e) => e.type === 'response.output_audio.delta').length === 2);
+    await tick(20);
+    expect(carrier.commands().filter((c) => c.type === 'audio')).toHaveLength(audioBefore);
+  });
+
   it('writes each delta’s audio and its mark in one corked burst', async () => {
     await connected();
     await playResponse('resp_1', 'item_1', 2, { done: false });
