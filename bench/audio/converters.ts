@@ -15,7 +15,8 @@ export interface Method {
   create(fromRate: number, toRate: number): Promise<Converter>;
 }
 
-export const OURS_DEFAULT = 'medium';
+/** The quality a `Resampler` gets when none is asked for. */
+export const OURS_DEFAULT: ResamplerQuality = new Resampler(8000, 16000).quality;
 
 export function ours(quality: ResamplerQuality): Method {
   return {

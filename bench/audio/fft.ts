@@ -111,11 +111,11 @@ export function spectrum(x: ArrayLike<number>, n: number): Spectrum {
 }
 
 /**
- * The signal whose spectrum is `spec` (length `nIn`), resampled to `nOut` samples over the
- * same duration, keeping only frequencies strictly below the lower Nyquist frequency, and
- * delayed by `delay` output samples (any real number: a pure phase shift).
+ * Spectrum of the signal whose spectrum is `spec`, resampled to `nOut` samples over the same
+ * duration, keeping only frequencies strictly below the lower Nyquist frequency, and delayed
+ * by `delay` output samples (any real number: a pure phase shift).
  */
-export function bandLimited(spec: Spectrum, nOut: number, delay = 0): Float64Array {
+export function bandLimitedSpectrum(spec: Spectrum, nOut: number, delay = 0): Spectrum {
   const nIn = spec.re.length;
   const keep = Math.min(nIn, nOut) / 2; // bins with |k| < keep survive
   const re = new Float64Array(nOut);
@@ -132,8 +132,37 @@ export function bandLimited(spec: Spectrum, nOut: number, delay = 0): Float64Arr
     re[to] = xr * c - xi * s;
     im[to] = xr * s + xi * c;
   }
+  return { re, im };
+}
+
+/** The (real) signal of a spectrum. */
+export function signalOf(spec: Spectrum): Float64Array {
+  const re = Float64Array.from(spec.re);
+  const im = Float64Array.from(spec.im);
   inverse(re, im);
   return re;
+}
+
+/** `bandLimitedSpectrum` as a signal. */
+export function bandLimited(spec: Spectrum, nOut: number, delay = 0): Float64Array {
+  return signalOf(bandLimitedSpectrum(spec, nOut, delay));
+}
+
+/**
+ * `a − b` (or `a` alone when `b` is null), with the bins between `fromHz` and `toHz` (both
+ * signs) set to zero; `rate` is the sample rate the spectra belong to.
+ */
+export function withoutBand(a: Spectrum, b: Spectrum | null, rate: number, fromHz: number, toHz: number): Spectrum {
+  const n = a.re.length;
+  const re = new Float64Array(n);
+  const im = new Float64Array(n);
+  for (let k = 0; k < n; k++) {
+    const hz = (Math.min(k, n - k) * rate) / n;
+    if (hz >= fromHz && hz < toHz) continue;
+    re[k] = a.re[k]! - (b === null ? 0 : b.re[k]!);
+    im[k] = a.im[k]! - (b === null ? 0 : b.im[k]!);
+  }
+  return { re, im };
 }
 
 /**

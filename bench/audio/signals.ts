@@ -66,7 +66,9 @@ export function speechAtRates(seconds: number): Map<number, SpeechAtRate> {
 /**
  * A linear sine sweep from `f0` to `f1` Hz over `duration` seconds, starting PAD_SECONDS in,
  * with 50 ms raised-cosine fades so that it stays band-limited at its ends. `at(t)` is the
- * exact value at time t (seconds); `sample(rate, length)` renders it as 16-bit samples.
+ * exact value at time t (seconds); `render(rate, length, delay)` evaluates it at the times of
+ * samples 0 … length − 1 at `rate`, shifted later by `delay` samples; `sample` is `render`
+ * rounded to 16 bits.
  */
 export function sweep(f0: number, f1: number, duration: number, amplitude = 16000) {
   const fade = 0.05;
