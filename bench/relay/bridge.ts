@@ -57,14 +57,25 @@ const port = (wss.address() as { port: number }).port;
 
 let start: { cpu: NodeJS.CpuUsage; wall: number; rss: number } | undefined;
 let rssPeak = 0;
+let heapBaseline = 0;
 let sampler: NodeJS.Timeout | undefined;
 const eld = monitorEventLoopDelay({ resolution: 5 });
 
 process.on('message', (message: { type: string }) => {
+  if (message.type === 'sample') {
+    // Mid-call: what the live calls hold after a full collection.
+    (globalThis as { gc?: () => void }).gc?.();
+    const memory = process.memoryUsage();
+    process.send!({ type: 'sample', heapUsedBytes: memory.heapUsed + memory.arrayBuffers, rssBytes: memory.rss, openCalls: wss.clients.size });
+    return;
+  }
   if (message.type === 'start') {
     calls = 0;
     errors = 0;
-    start = { cpu: process.cpuUsage(), wall: wallNow(), rss: process.memoryUsage.rss() };
+    (globalThis as { gc?: () => void }).gc?.();
+    const memory = process.memoryUsage();
+    heapBaseline = memory.heapUsed + memory.arrayBuffers;
+    start = { cpu: process.cpuUsage(), wall: wallNow(), rss: memory.rss };
     rssPeak = start.rss;
     sampler = setInterval(() => {
       rssPeak = Math.max(rssPeak, process.memoryUsage.rss());
@@ -85,6 +96,7 @@ process.on('message', (message: { type: string }) => {
       wallMs: wallNow() - start.wall,
       rssBaselineBytes: start.rss,
       rssPeakBytes: rssPeak,
+      heapBaselineBytes: heapBaseline,
       eventLoopDelayP99Ms: eld.percentile(99) / 1e6,
       calls,
       errors,

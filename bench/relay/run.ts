@@ -6,7 +6,7 @@
  * bridge under test (measured), and the realtime simulator. The bridge runs once per
  * implementation and round, alternating.
  *
- *   pnpm bench:relay [--calls 20] [--seconds 32] [--speed 2] [--rounds 1] [--trace demo-call]
+ *   pnpm bench:relay [--calls 20] [--seconds 32] [--speed 1] [--rounds 1] [--trace demo-call]
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { cpus } from 'node:os';
@@ -19,7 +19,7 @@ const { values } = parseArgs({
   options: {
     calls: { type: 'string', default: '20' },
     seconds: { type: 'string', default: '32' },
-    speed: { type: 'string', default: '2' },
+    speed: { type: 'string', default: '1' },
     rounds: { type: 'string', default: '1' },
     trace: { type: 'string', default: 'demo-call' },
     impl: { type: 'string', default: 'both' },
@@ -39,7 +39,7 @@ const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
 type Message = { type: string; [key: string]: unknown };
 
 function start(file: string, args: string[], profile = false): ChildProcess {
-  const execArgv = ['--import', 'tsx', ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${here('../out/profiles')}`] : [])];
+  const execArgv = ['--import', 'tsx', '--expose-gc', ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${here('../out/profiles')}`] : [])];
   return fork(here(file), args, { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
 }
 
@@ -62,6 +62,8 @@ type Row = {
   cpuMsPerCallSecond: number;
   usPerFrame: number;
   rssPerCallMb: number;
+  /** Heap held per live call mid-run, after a full collection. */
+  heapPerCallKb: number;
   inputBytesLost: number;
   outputBytesLost: number;
   truncationErrorP50Ms: number;
@@ -138,6 +140,7 @@ function analyse(bridge: BridgeReport, callers: CallerCallReport[], model: Simul
     cpuMsPerCallSecond: cpuMs / callSeconds,
     usPerFrame: (cpuMs * 1000) / frames,
     rssPerCallMb: Math.max(0, bridge.rssPeakBytes - bridge.rssBaselineBytes) / callers.length / 1e6,
+    heapPerCallKb: 0,
     inputBytesLost: inputLost,
     outputBytesLost: outputLost,
     truncationErrorP50Ms: percentile(truncationErrors, 50),
@@ -163,7 +166,12 @@ for (let round = 0; round < rounds; round++) {
     bridge.send({ type: 'start' });
     await next(bridge, 'started');
     const caller = start('./caller.ts', [bridgeUrl, tracePath, String(calls), String(speed), String(seconds)]);
-    const { calls: callerReports } = (await next(caller, 'report')) as unknown as { calls: CallerCallReport[] };
+    const callersDone = next(caller, 'report');
+    // Halfway through, every call is live: sample what they hold.
+    await new Promise((resolve) => setTimeout(resolve, (seconds * 1000) / 2 / speed));
+    bridge.send({ type: 'sample' });
+    const sample = (await next(bridge, 'sample')) as unknown as { heapUsedBytes: number; openCalls: number };
+    const { calls: callerReports } = (await callersDone) as unknown as { calls: CallerCallReport[] };
     await new Promise((resolve) => setTimeout(resolve, 500));
     bridge.send({ type: 'stop' });
     const { report } = (await next(bridge, 'report')) as unknown as { report: BridgeReport };
@@ -172,6 +180,7 @@ for (let round = 0; round < rounds; round++) {
     bridge.disconnect(); // the bridge exits on disconnect (and writes its profile, with --cpu-prof)
     await new Promise((resolve) => bridge.once('exit', resolve));
     const row = analyse(report, callerReports, modelReports);
+    row.heapPerCallKb = Math.max(0, sample.heapUsedBytes - report.heapBaselineBytes) / Math.max(1, sample.openCalls) / 1024;
     rows.push(row);
     console.error(
       `  round ${round + 1} ${impl}: ${row.cpuMsPerCallSecond.toFixed(2)} CPU-ms per call-second (user ${report.cpuUserMs.toFixed(0)} ms, system ${report.cpuSystemMs.toFixed(0)} ms)`,
@@ -188,6 +197,7 @@ const summary = impls.map((impl) => {
     cpuMsPerCallSecond: pick('cpuMsPerCallSecond'),
     usPerFrame: pick('usPerFrame'),
     rssPerCallMb: pick('rssPerCallMb'),
+    heapPerCallKb: pick('heapPerCallKb'),
     inputBytesLost: Math.max(...mine.map((r) => r.inputBytesLost)),
     outputBytesLost: Math.max(...mine.map((r) => r.outputBytesLost)),
     truncationErrorP50Ms: pick('truncationErrorP50Ms'),
@@ -203,12 +213,13 @@ if (values.json) {
   console.log(JSON.stringify({ calls, seconds, speed, rounds, trace: trace.header.name, summary, rows }, null, 2));
 } else {
   const fmt = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : '–');
-  const header = ['implementation', 'CPU-ms/call-s', 'µs/frame', 'RSS MB/call', 'in lost B', 'out lost B', 'trunc err p50/p99 ms', 'fwd delay p99 ms', 'loop delay p99 ms', 'errors'];
+  const header = ['implementation', 'CPU-ms/call-s', 'µs/frame', 'RSS MB/call', 'heap KB/call', 'in lost B', 'out lost B', 'trunc err p50/p99 ms', 'fwd delay p99 ms', 'loop delay p99 ms', 'errors'];
   const lines = summary.map((s) => [
     s.impl === 'sdk' ? 'SDK TwilioRealtimeTransportLayer' : 'Switchboard TwilioRealtimeTransport',
     fmt(s.cpuMsPerCallSecond),
     fmt(s.usPerFrame, 1),
     fmt(s.rssPerCallMb),
+    fmt(s.heapPerCallKb, 0),
     String(s.inputBytesLost),
     String(s.outputBytesLost),
     `${fmt(s.truncationErrorP50Ms, 1)} / ${fmt(s.truncationErrorP99Ms, 1)} (${s.truncations})`,
@@ -224,6 +235,7 @@ if (values.json) {
       fmt(ours.cpuMsPerCallSecond / sdk.cpuMsPerCallSecond),
       fmt(ours.usPerFrame / sdk.usPerFrame),
       fmt(ours.rssPerCallMb / sdk.rssPerCallMb),
+      fmt(ours.heapPerCallKb / sdk.heapPerCallKb),
       '',
       '',
       '',

@@ -23,6 +23,8 @@ export type BridgeReport = {
   wallMs: number;
   rssBaselineBytes: number;
   rssPeakBytes: number;
+  /** Heap + array buffers after a full collection, before the calls. */
+  heapBaselineBytes: number;
   eventLoopDelayP99Ms: number;
   calls: number;
   errors: number;

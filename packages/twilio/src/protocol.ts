@@ -170,7 +170,14 @@ export class TwilioMediaStreamProtocol implements MediaStreamProtocol {
 
   rawMessage(frame: string | Uint8Array): unknown {
     if (typeof frame !== 'string') return frame;
-    if (frame === this.#lastFrame) return this.#lastParsed;
+    if (frame === this.#lastFrame) {
+      // One use: holding the parse until the next frame would keep it alive long enough to be
+      // promoted out of the young generation, call after call.
+      const parsed = this.#lastParsed;
+      this.#lastFrame = undefined;
+      this.#lastParsed = undefined;
+      return parsed;
+    }
     try {
       return JSON.parse(frame) as unknown;
     } catch {
