@@ -4,6 +4,7 @@
  * TwilioRealtimeTransportLayer. It measures only itself: CPU, peak RSS, event-loop delay.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { writeHeapSnapshot } from 'node:v8';
 import { TwilioRealtimeTransportLayer } from '@openai/agents-extensions';
 import { RealtimeAgent, RealtimeSession, tool, type RealtimeTransportLayer } from '@openai/agents/realtime';
 import { TwilioRealtimeTransport } from '@switchboard/twilio';
@@ -66,6 +67,7 @@ process.on('message', (message: { type: string }) => {
     // Mid-call: what the live calls hold after a full collection.
     (globalThis as { gc?: () => void }).gc?.();
     const memory = process.memoryUsage();
+    if (process.env.RELAY_HEAP_SNAPSHOT) writeHeapSnapshot(`${process.env.RELAY_HEAP_SNAPSHOT}-${impl}.heapsnapshot`);
     process.send!({ type: 'sample', heapUsedBytes: memory.heapUsed + memory.arrayBuffers, rssBytes: memory.rss, openCalls: wss.clients.size });
     return;
   }
