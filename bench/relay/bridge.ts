@@ -6,27 +6,16 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { writeHeapSnapshot } from 'node:v8';
 import { TwilioRealtimeTransportLayer } from '@openai/agents-extensions';
-import { RealtimeAgent, RealtimeSession, tool, type RealtimeTransportLayer } from '@openai/agents/realtime';
+import { RealtimeSession, type RealtimeTransportLayer } from '@openai/agents/realtime';
+import { conformanceAgent } from '@switchboard/conformance';
 import { TwilioRealtimeTransport } from '@switchboard/twilio';
 import { WebSocketServer } from 'ws';
-import { z } from 'zod';
 import { wallNow, type BridgeReport, type Impl } from './shared.js';
 
 const impl = process.argv[2] as Impl;
 const simulatorUrl = process.argv[3]!;
 
-const agent = new RealtimeAgent({
-  name: 'Bench agent',
-  instructions: 'Answer briefly.',
-  tools: [
-    tool({
-      name: 'weather',
-      description: 'Weather in a city.',
-      parameters: z.object({ location: z.string() }),
-      execute: async ({ location }) => `The weather in ${location} is sunny.`,
-    }),
-  ],
-});
+const agent = conformanceAgent();
 
 let calls = 0;
 let errors = 0;

@@ -72,8 +72,8 @@ export type ReplayResult = {
   durationMs: number;
 };
 
-/** The agent every replay runs: a weather tool the simulator's script calls. */
-function conformanceAgent(): RealtimeAgent {
+/** The agent every replay runs (and the relay benchmark): a weather tool the simulator's script calls. */
+export function conformanceAgent(): RealtimeAgent {
   return new RealtimeAgent({
     name: 'Conformance agent',
     instructions: 'Answer briefly.',
