@@ -323,17 +323,23 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
    * throws must not break the model connection.
    */
   protected override _onMessage(event: Parameters<OpenAIRealtimeWebSocket['_onMessage']>[0]): void {
+    let delta: AudioDeltaEvent | undefined;
     try {
-      const delta = audioDelta(event.data);
-      if (delta) {
-        this.emit('*', delta);
-        this.emit('response.output_audio.delta', delta as never);
+      delta = audioDelta(event.data);
+      if (!delta) {
+        super._onMessage(event);
         return;
       }
-      super._onMessage(event);
     } catch (error) {
       this.#emitError(error);
+      return;
     }
+    // Where this audio goes is settled before any listener runs: a listener that throws must not
+    // file the audio under the previous item.
+    this.#current = { responseId: delta.response_id, itemId: delta.item_id, contentIndex: delta.content_index };
+    // `*` gets its own copy, as the SDK gives it (the fields are strings and numbers).
+    this.#safely(() => this.emit('*', { ...delta }));
+    this.#safely(() => this.emit('response.output_audio.delta', delta as never));
   }
 
   protected override _onAudio(event: TransportLayerAudio): void {
@@ -519,7 +525,7 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
       this.#lastTimestampMs = ts;
       this.#lastDurationMs = durationMs(this.#format, payload.byteLength);
     }
-    if (this.#inbound.passthrough) this.#forward(payload, event.payloadBase64);
+    if (this.#inbound.passthrough) this.#forward(payload, trustedBase64(event.payloadBase64, payload.byteLength));
     else this.#forward(this.#inbound.convert(payload));
     this.#lastInboundAt = this.#now();
     this.#paddedInHoleMs = 0;
@@ -560,7 +566,16 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
     this.#early = [];
     this.#earlyBytes = 0;
     log('sending %d early media chunks', chunks.length);
-    for (const chunk of chunks) this.#appendToModel(chunk);
+    for (let i = 0; i < chunks.length; i++) {
+      try {
+        this.#appendToModel(chunks[i]!);
+      } catch (error) {
+        // The model socket failed under us: count what could not be sent.
+        for (const rest of chunks.slice(i)) this.metrics.earlyMediaDroppedBytes += rest.byteLength;
+        this.#emitError(error);
+        return;
+      }
+    }
   }
 
   /**
@@ -618,11 +633,11 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
   #sendAudioFrames(frames: Uint8Array[], key: PlaybackKey): void {
     if (frames.length === 0) return;
     // The audio and its mark leave in one socket write where the connection can batch.
-    this.connection.cork?.();
+    this.#safely(() => this.connection.cork?.());
     try {
       this.#sendAudioAndMark(frames, key);
     } finally {
-      this.connection.uncork?.();
+      this.#safely(() => this.connection.uncork?.());
     }
   }
 
@@ -688,7 +703,8 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
   #bargeIn(cancelOngoingResponse: boolean, options: { clear: boolean } = { clear: true }): void {
     const items = this.#ledger.snapshot();
     // Truncate what was not heard; clear while the carrier may still be playing (an ack is out).
-    const unheard = items.filter((item) => item.playedMs < item.sentMs);
+    // Frame padding is not part of an item: one heard up to its own audio keeps its transcript.
+    const unheard = items.filter((item) => item.playedMs < item.contentMs);
     const playing = unheard.length > 0 || items.some((item) => item.awaitingAck) || this.#framer.pendingBytes > 0;
     const generating = this.#activeResponseId !== undefined && !this.#cancelled.has(this.#activeResponseId);
     if (!playing && !generating) return;
@@ -781,6 +797,17 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
       this.#emitError(error);
     }
   }
+}
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/**
+ * A protocol's base64 form of a payload, when it is strict base64 of exactly that payload: it is
+ * written into the model's JSON as is, so nothing else may pass.
+ */
+function trustedBase64(text: string | undefined, byteLength: number): string | undefined {
+  if (text === undefined || text.length !== Math.ceil(byteLength / 3) * 4 || !BASE64.test(text)) return undefined;
+  return text;
 }
 
 type AudioDeltaEvent = {

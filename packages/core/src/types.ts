@@ -28,7 +28,8 @@ export type CallEvent =
       payload: Uint8Array;
       /**
        * The same audio as base64, when the carrier sent it so (Twilio): G.711 that passes through
-       * to the model is then forwarded without encoding it again.
+       * to the model is then forwarded without encoding it again. Must be the standard, padded
+       * base64 of `payload`; anything else is ignored and the payload encoded afresh.
        */
       payloadBase64?: string;
       /** Media-only counter, contiguous when no frame was lost (Twilio's `media.chunk`). */

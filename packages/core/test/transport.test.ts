@@ -413,14 +413,40 @@ describe('edge cases', () => {
     expect(errors.length).toBeGreaterThan(0);
   });
 
-  it('never truncates past the model’s audio, whatever the frame padding', async () => {
+  it('files audio under the right item even when a listener throws', async () => {
+    const t = await connected();
+    await playResponse('resp_1', 'item_1', 1);
+    carrier.deliver(wire.ack(marks()[0]!));
+    t.on('*', (e) => {
+      if (e.type === 'response.output_audio.delta') throw new Error('listener bug');
+    });
+    await playResponse('resp_2', 'item_2', 2, { done: false });
+    clock += 50;
+    server.send({ type: 'input_audio_buffer.speech_started', item_id: 'u1', audio_start_ms: 0 });
+    await server.waitFor((e) => e.type === 'conversation.item.truncate');
+    await tick(20);
+    expect(server.ofType('conversation.item.truncate').map((e) => e.item_id)).toEqual(['item_2']);
+  });
+
+  it('treats frame padding as no part of the item: heard to its own end, it keeps its transcript', async () => {
     await connected();
     server.respond('resp_1', 'item_1', [mulaw(250, 1)]); // 31.25 ms, sent as two 20 ms frames
     await until(() => marks().length === 2);
-    clock += 35; // the carrier is 35 ms into 40 ms of padded audio
+    clock += 35; // the carrier is in the padding: the caller heard the whole reply
+    server.send({ type: 'input_audio_buffer.speech_started', item_id: 'u1', audio_start_ms: 0 });
+    await until(() => carrier.commands().some((c) => c.type === 'clear')); // still playing: cleared
+    await tick(30);
+    expect(server.ofType('conversation.item.truncate')).toHaveLength(0);
+  });
+
+  it('cut inside its audio, an item is truncated where the caller stopped hearing it', async () => {
+    await connected();
+    server.respond('resp_1', 'item_1', [mulaw(250, 1)]);
+    await until(() => marks().length === 2);
+    clock += 25;
     server.send({ type: 'input_audio_buffer.speech_started', item_id: 'u1', audio_start_ms: 0 });
     const truncate = (await server.waitFor((e) => e.type === 'conversation.item.truncate')) as any;
-    expect(truncate.audio_end_ms).toBe(31);
+    expect(truncate.audio_end_ms).toBe(25);
   });
 
   it('on a second start, tells the model what the caller heard and stops the response in flight', async () => {
