@@ -15,7 +15,7 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { ours, libsamplerate, linear, OURS_DEFAULT, type Converter, type Method } from './converters.js';
 import { bandLimitedSpectrum, bestDelay, signalOf, spectrum, withoutBand, type Spectrum } from './fft.js';
-import { looped, speechAtRates, sweep, type SpeechAtRate } from './signals.js';
+import { looped, speechAtRates, sweep, type SpeechAtRate, concatSamples } from './signals.js';
 
 const CONVERSIONS = [
   [8000, 24000],
@@ -78,14 +78,7 @@ function chunksOf(x: Int16Array, rate: number): Int16Array[] {
 }
 
 function stream(converter: Converter, chunks: Int16Array[]): Int16Array {
-  const parts = chunks.map((c) => converter.process(c));
-  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concatSamples(chunks.map((c) => converter.process(c)));
 }
 
 function median(values: number[]): number {

@@ -9,6 +9,17 @@ const REPLIES = ['reply-1.wav', 'reply-2.wav', 'reply-3.wav', 'reply-4.wav', 're
 /** Silence around each test signal, so the streaming start-up and the FFT wrap-around stay out of the way. */
 export const PAD_SECONDS = 0.25;
 
+/** The samples of `parts`, joined into one array. */
+export function concatSamples(parts: readonly Int16Array[]): Int16Array {
+  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
 export function toInt16(x: ArrayLike<number>): Int16Array {
   const out = new Int16Array(x.length);
   for (let i = 0; i < x.length; i++) out[i] = Math.max(-32768, Math.min(32767, Math.round(x[i]!)));
@@ -22,13 +33,7 @@ export function agentSpeech24k(): Int16Array {
     if (sampleRate !== 24000) throw new Error(`${name}: expected 24 kHz, got ${sampleRate} Hz`);
     return samples;
   });
-  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concatSamples(parts);
 }
 
 export interface SpeechAtRate {

@@ -65,11 +65,6 @@ export class PlaybackLedger {
     return this.#generation;
   }
 
-  /** Marks sent and not yet acknowledged. */
-  get pendingMarks(): number {
-    return this.#byMark.size;
-  }
-
   /** Adds `ms` of model audio to an item (what a truncation may keep at most). */
   addContent(key: PlaybackKey, ms: number): void {
     this.#item(key).contentMs += ms;
