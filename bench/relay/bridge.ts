@@ -3,6 +3,7 @@
  * call, with either Switchboard's TwilioRealtimeTransport or the Agents SDK's
  * TwilioRealtimeTransportLayer. It measures only itself: CPU, peak RSS, event-loop delay.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { writeHeapSnapshot } from 'node:v8';
 import { TwilioRealtimeTransportLayer } from '@openai/agents-extensions';
@@ -10,6 +11,7 @@ import { RealtimeSession, type RealtimeTransportLayer } from '@openai/agents/rea
 import { conformanceAgent } from '@switchboard/conformance';
 import { TwilioRealtimeTransport } from '@switchboard/twilio';
 import { WebSocketServer } from 'ws';
+import { floorRelay } from './floor.js';
 import { wallNow, type BridgeReport, type Impl } from './shared.js';
 
 const impl = process.argv[2] as Impl;
@@ -24,6 +26,10 @@ wss.on('connection', (socket, request) => {
   calls++;
   const call = new URL(request.url ?? '/', 'http://x').searchParams.get('call') ?? String(calls);
   const url = `${simulatorUrl}?model=gpt-realtime&call=${call}`;
+  if (impl === 'floor') {
+    floorRelay(socket, url);
+    return;
+  }
   const transport: RealtimeTransportLayer =
     impl === 'switchboard'
       ? new TwilioRealtimeTransport({ twilioWebSocket: socket, url })
@@ -45,8 +51,40 @@ wss.on('connection', (socket, request) => {
 await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
 const port = (wss.address() as { port: number }).port;
 
+/**
+ * CPU time (user + system, ms) of this process's threads grouped by thread name, where the OS
+ * tells it (Linux `/proc`): the main thread against V8's GC and compiler threads and libuv's pool.
+ */
+function threadCpuMs(): Record<string, number> {
+  const byName: Record<string, number> = {};
+  try {
+    const ticksPerMs = 100 / 1000; // USER_HZ
+    for (const tid of readdirSync('/proc/self/task')) {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const name = tid === String(process.pid) ? 'main' : stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).trim();
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      byName[name] = (byName[name] ?? 0) + (Number(fields[11]) + Number(fields[12])) / ticksPerMs;
+    }
+  } catch {
+    // not Linux: no breakdown
+  }
+  return byName;
+}
+let threadsAtStart: Record<string, number> = {};
+
 let start: { cpu: NodeJS.CpuUsage; wall: number; rss: number } | undefined;
 let rssPeak = 0;
+/** Peak heap reserved by V8 and peak memory outside it, to tell where an RSS peak comes from. */
+let heapTotalPeak = 0;
+let externalPeak = 0;
+let heapTotalBaseline = 0;
+let externalBaseline = 0;
+function samplePeaks(): void {
+  const memory = process.memoryUsage();
+  rssPeak = Math.max(rssPeak, memory.rss);
+  heapTotalPeak = Math.max(heapTotalPeak, memory.heapTotal);
+  externalPeak = Math.max(externalPeak, memory.external + memory.arrayBuffers);
+}
 let heapBaseline = 0;
 let sampler: NodeJS.Timeout | undefined;
 const eld = monitorEventLoopDelay({ resolution: 5 });
@@ -67,10 +105,11 @@ process.on('message', (message: { type: string }) => {
     const memory = process.memoryUsage();
     heapBaseline = memory.heapUsed + memory.arrayBuffers;
     start = { cpu: process.cpuUsage(), wall: wallNow(), rss: memory.rss };
+    threadsAtStart = threadCpuMs();
     rssPeak = start.rss;
-    sampler = setInterval(() => {
-      rssPeak = Math.max(rssPeak, process.memoryUsage.rss());
-    }, 50);
+    heapTotalPeak = heapTotalBaseline = memory.heapTotal;
+    externalPeak = externalBaseline = memory.external + memory.arrayBuffers;
+    sampler = setInterval(samplePeaks, 50);
     eld.enable();
     process.send!({ type: 'started' });
     return;
@@ -79,7 +118,7 @@ process.on('message', (message: { type: string }) => {
     const cpu = process.cpuUsage(start.cpu);
     clearInterval(sampler);
     eld.disable();
-    rssPeak = Math.max(rssPeak, process.memoryUsage.rss());
+    samplePeaks();
     const report: BridgeReport = {
       impl,
       cpuUserMs: cpu.user / 1000,
@@ -87,6 +126,9 @@ process.on('message', (message: { type: string }) => {
       wallMs: wallNow() - start.wall,
       rssBaselineBytes: start.rss,
       rssPeakBytes: rssPeak,
+      threadCpuMs: Object.fromEntries(Object.entries(threadCpuMs()).map(([name, ms]) => [name, ms - (threadsAtStart[name] ?? 0)])),
+      heapTotalGrowthBytes: heapTotalPeak - heapTotalBaseline,
+      externalGrowthBytes: externalPeak - externalBaseline,
       heapBaselineBytes: heapBaseline,
       eventLoopDelayP99Ms: eld.percentile(99) / 1e6,
       calls,

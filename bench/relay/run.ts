@@ -7,6 +7,9 @@
  * implementation and round, alternating.
  *
  *   pnpm bench:relay [--calls 20] [--seconds 32] [--speed 1] [--rounds 1] [--trace demo-call]
+ *                    [--impl both|all|switchboard|sdk|floor] [--cpu-prof] [--json]
+ *
+ * `--impl all` adds the floor (`floor.ts`): a bare relay that does only the unavoidable work.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { cpus } from 'node:os';
@@ -33,14 +36,25 @@ const rounds = Number(values.rounds);
 const tracePath = values.trace!.endsWith('.jsonl') ? values.trace! : `${bundledTracesDir()}/${values.trace}.jsonl`;
 const trace = await loadTrace(tracePath);
 const seconds = Math.min(Number(values.seconds), trace.header.expect.durationMs / 1000);
-const impls: Impl[] = values.impl === 'both' ? ['switchboard', 'sdk'] : [values.impl as Impl];
+const impls: Impl[] =
+  values.impl === 'both' ? ['switchboard', 'sdk'] : values.impl === 'all' ? ['switchboard', 'sdk', 'floor'] : [values.impl as Impl];
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
+
+const IMPL_LABELS: Record<Impl, string> = {
+  switchboard: 'Switchboard TwilioRealtimeTransport',
+  sdk: 'SDK TwilioRealtimeTransportLayer',
+  floor: 'floor (bare relay, reference)',
+};
+const mb = (bytes: number) => (bytes / 1e6).toFixed(1);
 
 type Message = { type: string; [key: string]: unknown };
 
 function start(file: string, args: string[], profile = false): ChildProcess {
   const execArgv = ['--import', 'tsx', '--expose-gc', ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${here('../out/profiles')}`] : [])];
-  return fork(here(file), args, { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // The bridge loads the Switchboard packages as published (their built `dist`), as the SDK's are:
+  // its tsconfig has no path mapping to the workspace sources.
+  const env = file === './bridge.ts' ? { ...process.env, TSX_TSCONFIG_PATH: here('./tsconfig.bridge.json') } : process.env;
+  return fork(here(file), args, { execArgv, env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
 }
 
 function next(child: ChildProcess, type: string): Promise<Message> {
@@ -183,7 +197,9 @@ for (let round = 0; round < rounds; round++) {
     row.heapPerCallKb = Math.max(0, sample.heapUsedBytes - report.heapBaselineBytes) / Math.max(1, sample.openCalls) / 1024;
     rows.push(row);
     console.error(
-      `  round ${round + 1} ${impl}: ${row.cpuMsPerCallSecond.toFixed(2)} CPU-ms per call-second (user ${report.cpuUserMs.toFixed(0)} ms, system ${report.cpuSystemMs.toFixed(0)} ms)`,
+      `  round ${round + 1} ${impl}: ${row.cpuMsPerCallSecond.toFixed(2)} CPU-ms per call-second (user ${report.cpuUserMs.toFixed(0)} ms, system ${report.cpuSystemMs.toFixed(0)} ms); ` +
+        `peak growth: RSS ${mb(report.rssPeakBytes - report.rssBaselineBytes)}, V8 heap ${mb(report.heapTotalGrowthBytes)}, outside the heap ${mb(report.externalGrowthBytes)} MB` +
+        `; threads: ${Object.entries(report.threadCpuMs).filter(([, ms]) => ms > 0).map(([name, ms]) => `${name} ${ms.toFixed(0)}`).join(', ')} ms`,
     );
   }
 }
@@ -215,7 +231,7 @@ if (values.json) {
   const fmt = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : '–');
   const header = ['implementation', 'CPU-ms/call-s', 'µs/frame', 'RSS MB/call', 'heap KB/call', 'in lost B', 'out lost B', 'trunc err p50/p99 ms', 'fwd delay p99 ms', 'loop delay p99 ms', 'errors'];
   const lines = summary.map((s) => [
-    s.impl === 'sdk' ? 'SDK TwilioRealtimeTransportLayer' : 'Switchboard TwilioRealtimeTransport',
+    IMPL_LABELS[s.impl],
     fmt(s.cpuMsPerCallSecond),
     fmt(s.usPerFrame, 1),
     fmt(s.rssPerCallMb),
@@ -243,6 +259,10 @@ if (values.json) {
       '',
       '',
     ]);
+  }
+  const floor = summary.find((s) => s.impl === 'floor');
+  if (floor && sdk) {
+    lines.push(['ratio (floor / SDK)', fmt(floor.cpuMsPerCallSecond / sdk.cpuMsPerCallSecond), fmt(floor.usPerFrame / sdk.usPerFrame), '', '', '', '', '', '', '', '']);
   }
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
   const row = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');

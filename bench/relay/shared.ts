@@ -14,7 +14,8 @@ export function payloadKey(text: string): number {
   return hash >>> 0;
 }
 
-export type Impl = 'switchboard' | 'sdk';
+/** `floor` is the bare relay of `floor.ts`, measured for reference only. */
+export type Impl = 'switchboard' | 'sdk' | 'floor';
 
 export type BridgeReport = {
   impl: Impl;
@@ -23,6 +24,12 @@ export type BridgeReport = {
   wallMs: number;
   rssBaselineBytes: number;
   rssPeakBytes: number;
+  /** CPU ms per thread name during the run (Linux only; empty elsewhere). */
+  threadCpuMs: Record<string, number>;
+  /** Growth of the heap V8 reserved (peak − baseline). */
+  heapTotalGrowthBytes: number;
+  /** Growth of memory outside the V8 heap: buffers, array buffers (peak − baseline). */
+  externalGrowthBytes: number;
   /** Heap + array buffers after a full collection, before the calls. */
   heapBaselineBytes: number;
   eventLoopDelayP99Ms: number;

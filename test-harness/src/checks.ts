@@ -6,6 +6,32 @@ import { base64Decode, bytesPerMs, concatBytes, inboundTranscoder, silence, type
 import { z } from 'zod';
 import type { CarrierChunk } from './caller.js';
 import { traceFormat, type ReplayResult } from './replay.js';
+import { compareAudio, linearSamples, type Similarity } from './similarity.js';
+
+/**
+ * Where the carrier's wire format differs from the trace's (the peer converted the trace's μ-law
+ * into, say, L16 16 kHz) or the model's differs from the carrier's, audio cannot match byte for
+ * byte. It must then match as sound: the same length within {@link LENGTH_TOLERANCE} (plus one
+ * frame), and at least {@link MIN_SNR_DB} dB signal-to-noise ratio against the original once
+ * aligned (resampling filters delay audio by a few ms).
+ */
+export const LENGTH_TOLERANCE = 0.01;
+export const MIN_SNR_DB = 20;
+
+function sameFormat(a: AudioFormat, b: AudioFormat): boolean {
+  return a.encoding === b.encoding && a.sampleRate === b.sampleRate;
+}
+
+/** Linear PCM of audio in the model's format. */
+function modelLinear(bytes: Uint8Array, type: string, rate = 24000): { samples: Int16Array; sampleRate: number } {
+  const format: AudioFormat =
+    type === 'audio/pcmu' ? { encoding: 'pcmu', sampleRate: 8000, channels: 1 } : type === 'audio/pcma' ? { encoding: 'pcma', sampleRate: 8000, channels: 1 } : { encoding: 'l16', sampleRate: rate, channels: 1 };
+  return { samples: linearSamples(bytes, format), sampleRate: format.sampleRate };
+}
+
+function describeSimilarity(s: Similarity): string {
+  return `${s.actualMs.toFixed(0)} of ${s.expectedMs.toFixed(0)} ms, SNR ${Number.isFinite(s.snrDb) ? s.snrDb.toFixed(1) : '∞'} dB at lag ${s.lagMs.toFixed(2)} ms`;
+}
 
 export type CheckStatus = 'pass' | 'fail' | 'n/a';
 export type CheckOutcome = { status: CheckStatus; detail: string };
@@ -35,13 +61,9 @@ function firstDifference(a: Uint8Array, b: Uint8Array): number {
   return a.length === b.length ? -1 : n;
 }
 
-/**
- * The audio the model must receive for a trace: every media payload in order, timestamp gaps
- * filled with silence, converted the way the adapter converts (G.711 passes through).
- */
-export function expectedModelInput(result: ReplayResult): { bytes: Uint8Array; exact: boolean } {
+/** The caller's audio of a trace in the trace's format: every media payload in order, timestamp gaps as silence. */
+export function traceInputAudio(result: ReplayResult): Uint8Array {
   const format: AudioFormat = traceFormat(result.trace);
-  const transcoder = inboundTranscoder(format);
   const parts: Uint8Array[] = [];
   let last: { ts: number; ms: number } | undefined;
   for (const { frame } of result.trace.frames) {
@@ -56,17 +78,28 @@ export function expectedModelInput(result: ReplayResult): { bytes: Uint8Array; e
     const ts = media.timestamp === undefined ? undefined : Number(media.timestamp);
     if (ts !== undefined && last && ts >= last.ts) {
       const gap = ts - (last.ts + last.ms);
-      if (gap >= 1) parts.push(transcoder.convert(silence(format, Math.min(gap, 10_000))));
+      if (gap >= 1) parts.push(silence(format, Math.min(gap, 10_000)));
     }
     if (ts !== undefined) last = { ts, ms: (payload.byteLength / (format.encoding === 'l16' ? 2 : 1) / format.sampleRate) * 1000 };
-    parts.push(transcoder.convert(payload).slice());
+    parts.push(payload);
   }
-  return { bytes: concatBytes(parts), exact: transcoder.passthrough };
+  return concatBytes(parts);
+}
+
+/**
+ * The audio the model must receive for a trace, converted the way the adapter converts (G.711
+ * passes through): `exact` when it must match byte for byte.
+ */
+export function expectedModelInput(result: ReplayResult): { bytes: Uint8Array; exact: boolean } {
+  const format = traceFormat(result.trace);
+  const transcoder = inboundTranscoder(format);
+  const converted = transcoder.convert(traceInputAudio(result)).slice();
+  return { bytes: converted, exact: transcoder.passthrough && sameFormat(format, result.carrierFormat) };
 }
 
 /** The most padding an adapter may add after an item's audio: up to one whole frame (bytes). */
 function largestPadding(result: ReplayResult): number {
-  const format = traceFormat(result.trace);
+  const format = result.carrierFormat;
   const rules = result.capabilities.frame ?? {};
   const unit = Math.max(rules.multipleOf ?? 1, rules.ms ? Math.round(rules.ms * bytesPerMs(format)) : 1, rules.minBytes ?? 1);
   return unit;
@@ -112,10 +145,15 @@ const inputLossless: ConformanceCheck = {
       if (at === -1) return pass(`${received.byteLength} bytes`);
       return fail(`expected ${expected.bytes.byteLength} bytes, model got ${received.byteLength}; first difference at byte ${at}`);
     }
-    const ratio = received.byteLength / Math.max(1, expected.bytes.byteLength);
-    return Math.abs(1 - ratio) <= 0.01
-      ? pass(`${received.byteLength} bytes (resampled)`)
-      : fail(`expected about ${expected.bytes.byteLength} bytes, model got ${received.byteLength}`);
+    // Converted on the way (carrier format or resampling): the same sound, the same length.
+    const original = { samples: linearSamples(traceInputAudio(result), traceFormat(result.trace)), sampleRate: traceFormat(result.trace).sampleRate };
+    const similarity = compareAudio(original, modelLinear(received, result.model.inputFormat.type));
+    const frameMs = largestPadding(result) / bytesPerMs(result.carrierFormat);
+    if (Math.abs(similarity.actualMs - similarity.expectedMs) > similarity.expectedMs * LENGTH_TOLERANCE + frameMs) {
+      return fail(`length differs: ${describeSimilarity(similarity)}`);
+    }
+    if (similarity.snrDb < MIN_SNR_DB) return fail(`audio differs: ${describeSimilarity(similarity)} (< ${MIN_SNR_DB} dB)`);
+    return pass(`converted: ${describeSimilarity(similarity)}`);
   },
 };
 
@@ -134,7 +172,7 @@ const outputLossless: ConformanceCheck = {
     const interrupted = new Set(result.model.truncations.filter((t) => t.accepted).map((t) => t.itemId));
     for (const r of result.model.responses) if (r.status === 'cancelled') interrupted.add(r.itemId);
     const byItem = chunksByItem(result.carrier.chunks);
-    const exact = result.model.outputFormat.type !== 'audio/pcm';
+    const exact = result.model.outputFormat.type !== 'audio/pcm' && sameFormat(result.carrierFormat, traceFormat(result.trace));
     const maxPad = largestPadding(result);
     let total = 0;
     for (const [itemId, parts] of sent) {
@@ -142,12 +180,20 @@ const outputLossless: ConformanceCheck = {
       const carrierBytes = concatBytes((byItem.get(itemId) ?? []).map((c) => c.bytes));
       total += carrierBytes.byteLength;
       if (!exact) {
-        // Resampled: compare durations (carrier ms vs model ms of 24 kHz PCM16).
-        const carrierMs = (byItem.get(itemId) ?? []).reduce((n, c) => n + c.durationMs, 0);
-        const modelMs = modelBytes.byteLength / 48;
-        const frameMs = (maxPad / 8) + 1;
+        // Converted (resampled, or another G.711 law): the same sound, as long as the model's
+        // audio (up to one frame of padding), shorter only where a barge-in cut it.
+        const model = modelLinear(modelBytes, result.model.outputFormat.type);
+        const carrier = { samples: linearSamples(carrierBytes, result.carrierFormat), sampleRate: result.carrierFormat.sampleRate };
+        const carrierMs = (carrier.samples.length * 1000) / carrier.sampleRate;
+        const modelMs = (model.samples.length * 1000) / model.sampleRate;
+        const frameMs = maxPad / bytesPerMs(result.carrierFormat) + 1;
         if (!interrupted.has(itemId) && carrierMs < modelMs - 1) return fail(`item ${itemId}: carrier got ${carrierMs.toFixed(1)} of ${modelMs.toFixed(1)} ms`);
         if (carrierMs > modelMs + frameMs) return fail(`item ${itemId}: carrier got ${carrierMs.toFixed(1)} ms for ${modelMs.toFixed(1)} ms of model audio`);
+        if (carrierMs >= 100) {
+          const heard = Math.min(model.samples.length, Math.round((carrierMs * model.sampleRate) / 1000));
+          const similarity = compareAudio({ samples: model.samples.subarray(0, heard), sampleRate: model.sampleRate }, carrier);
+          if (similarity.snrDb < MIN_SNR_DB) return fail(`item ${itemId}: audio differs: ${describeSimilarity(similarity)} (< ${MIN_SNR_DB} dB)`);
+        }
         continue;
       }
       const common = Math.min(modelBytes.byteLength, carrierBytes.byteLength);

@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
 import { existsSync } from 'node:fs';
-import { formatReport, loadAdapter, runConformance } from './run.js';
+import { formatReport, loadAdapters, runConformance } from './run.js';
 import { DEFAULT_SPEED } from './replay.js';
 import { runSimulatorCommand } from './simulator/cli.js';
 import { bundledTracesDir, loadTraces } from './trace.js';
@@ -53,23 +53,29 @@ async function main(argv: string[]): Promise<number> {
   }
   const local = resolve(values.adapter);
   const specifier = existsSync(local) ? pathToFileURL(local).href : values.adapter;
-  const adapter = await loadAdapter(specifier);
+  const adapters = await loadAdapters(specifier);
   const traces = [];
   for (const source of values.trace ?? [bundledTracesDir()]) traces.push(...(await loadTraces(source)));
   const tty = process.stderr.isTTY && !values.json && !values.quiet;
   let lastTrace = '';
-  const progress = (line: string) => {
-    if (tty) process.stderr.write(`\r${line.padEnd(40)}`);
-    else if (!values.quiet && !values.json) {
-      const name = line.slice(0, line.indexOf(':'));
-      if (name !== lastTrace) process.stderr.write(`replaying ${name}\n`);
-      lastTrace = name;
-    }
-  };
-  const report = await runConformance(adapter, traces, { speed, onProgress: progress });
-  if (tty) process.stderr.write(`\r${' '.repeat(40)}\r`);
-  console.log(values.json ? JSON.stringify(report, null, 2) : formatReport(report));
-  return report.passed ? 0 : 1;
+  const reports = [];
+  for (const adapter of adapters) {
+    const progress = (line: string) => {
+      if (tty) process.stderr.write(`\r${`${adapter.name} ${line}`.padEnd(50)}`);
+      else if (!values.quiet && !values.json) {
+        const name = line.slice(0, line.indexOf(':'));
+        if (name !== lastTrace) process.stderr.write(`replaying ${name} (${adapter.name})\n`);
+        lastTrace = name;
+      }
+    };
+    const report = await runConformance(adapter, traces, { speed, onProgress: progress });
+    if (tty) process.stderr.write(`\r${' '.repeat(50)}\r`);
+    reports.push(report);
+    if (!values.json) console.log(`${formatReport(report)}\n`);
+  }
+  // One adapter: its report, as before; several (a package with presets): an array of them.
+  if (values.json) console.log(JSON.stringify(reports.length === 1 ? reports[0] : reports, null, 2));
+  return reports.every((r) => r.passed) ? 0 : 1;
 }
 
 main(process.argv.slice(2)).then(

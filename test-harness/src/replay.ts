@@ -4,9 +4,8 @@
  * `clear`), and drives a `RealtimeSession` against the realtime simulator. Everything observed is
  * returned for the checks.
  */
-import { performance } from 'node:perf_hooks';
 import { RealtimeAgent, RealtimeSession, tool, type RealtimeTransportLayer } from '@openai/agents-realtime';
-import type { AudioFormat, ConformanceAdapter } from '@switchboard/core';
+import { scaledClock, type AudioFormat, type ConformanceAdapter } from '@switchboard/core';
 import { TwilioMediaStreamProtocol } from '@switchboard/twilio';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { CallerSimulator, type CallerLog } from './caller.js';
@@ -47,6 +46,8 @@ export type ReplayResult = {
   adapter: string;
   capabilities: ConformanceAdapter['capabilities'];
   trace: Trace;
+  /** The audio format on the carrier's wire: the adapter's `carrierFormat`, else the trace's. */
+  carrierFormat: AudioFormat;
   speed: number;
   /** Every event the transport emitted, in order. */
   emitted: RecordedEmit[];
@@ -93,9 +94,10 @@ export async function replayTrace(adapter: ConformanceAdapter, trace: Trace, opt
   const hazards = new Set(trace.header.hazards);
   const clearEchoDelayMs = hazards.has('marks-after-clear') ? 300 : 0;
   const drainMs = options.drainMs ?? 3000;
-  const t0 = performance.now();
-  /** Stream ms since the replay started. */
-  const now = () => (performance.now() - t0) * speed;
+  /** Stream ms since the replay started; the bridge's timers run on it too. */
+  const clock = scaledClock(speed);
+  const now = () => clock.now();
+  const carrierFormat = adapter.carrierFormat ?? traceFormat(trace);
   const realDelay = (streamMs: number) => Math.max(0, streamMs / speed);
   const failures: string[] = [];
 
@@ -158,7 +160,7 @@ export async function replayTrace(adapter: ConformanceAdapter, trace: Trace, opt
       send(...args);
     };
     try {
-      transport = adapter.createTransport({ connection: socket, url: `${simulator.url}?model=gpt-realtime`, now });
+      transport = adapter.createTransport({ connection: socket, url: `${simulator.url}?model=gpt-realtime`, now, clock });
     } catch (error) {
       failures.push(`createTransport threw: ${(error as Error).message}`);
       socket.close();
@@ -186,7 +188,7 @@ export async function replayTrace(adapter: ConformanceAdapter, trace: Trace, opt
     peer: adapter.createPeerSimulator(),
     ackOnClear: adapter.capabilities.ackOnClear,
     twilioFrames: adapter.twilioFrames ?? false,
-    format: traceFormat(trace),
+    format: carrierFormat,
     speed,
     now,
     clearEchoDelayMs,
@@ -214,6 +216,7 @@ export async function replayTrace(adapter: ConformanceAdapter, trace: Trace, opt
     adapter: adapter.name,
     capabilities: adapter.capabilities,
     trace,
+    carrierFormat,
     speed,
     emitted,
     model,

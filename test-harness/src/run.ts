@@ -71,14 +71,32 @@ export function formatReport(report: ConformanceReport): string {
   return out.join('\n');
 }
 
-/** Loads an adapter module: its `conformance` export, or its default export. */
-export async function loadAdapter(specifier: string, from: string = process.cwd()): Promise<ConformanceAdapter> {
-  const mod = (await import(resolveFrom(specifier, from))) as { conformance?: ConformanceAdapter; default?: ConformanceAdapter | { conformance?: ConformanceAdapter } };
-  const candidate = mod.conformance ?? (mod.default as { conformance?: ConformanceAdapter })?.conformance ?? mod.default;
-  if (!candidate || typeof (candidate as ConformanceAdapter).createTransport !== 'function' || typeof (candidate as ConformanceAdapter).createPeerSimulator !== 'function') {
-    throw new Error(`${specifier} does not export a conformance adapter (an object with createTransport and createPeerSimulator, as \`conformance\` or default)`);
+type AdapterExport = ConformanceAdapter | readonly ConformanceAdapter[];
+
+function isAdapter(value: unknown): value is ConformanceAdapter {
+  const candidate = value as ConformanceAdapter | undefined;
+  return !!candidate && typeof candidate.createTransport === 'function' && typeof candidate.createPeerSimulator === 'function';
+}
+
+/**
+ * Loads the adapters of a module: its `conformance` export, or its default export (or the default
+ * export's `conformance`). A package with several wire dialects (presets) exports an array.
+ */
+export async function loadAdapters(specifier: string, from: string = process.cwd()): Promise<ConformanceAdapter[]> {
+  const mod = (await import(resolveFrom(specifier, from))) as { conformance?: AdapterExport; default?: AdapterExport | { conformance?: AdapterExport } };
+  const candidate: unknown = mod.conformance ?? (mod.default as { conformance?: AdapterExport })?.conformance ?? mod.default;
+  const list = Array.isArray(candidate) ? (candidate as unknown[]) : [candidate];
+  if (list.length === 0 || !list.every(isAdapter)) {
+    throw new Error(
+      `${specifier} does not export a conformance adapter (an object with createTransport and createPeerSimulator, or an array of them, as \`conformance\` or default)`,
+    );
   }
-  return candidate as ConformanceAdapter;
+  return list;
+}
+
+/** Loads a module's adapter; the first one when the module exports several. */
+export async function loadAdapter(specifier: string, from: string = process.cwd()): Promise<ConformanceAdapter> {
+  return (await loadAdapters(specifier, from))[0]!;
 }
 
 /**

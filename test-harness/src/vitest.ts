@@ -18,7 +18,24 @@ export type DescribeConformanceOptions = RunConformanceOptions & {
   concurrency?: number;
 };
 
-export function describeConformance(adapter: ConformanceAdapter, options: DescribeConformanceOptions = {}): void {
+/**
+ * The conformance suite for an adapter, or for each of several (a package's presets). Traces of
+ * all adapters share one concurrency limit.
+ */
+export function describeConformance(adapter: ConformanceAdapter | readonly ConformanceAdapter[], options: DescribeConformanceOptions = {}): void {
+  const adapters = Array.isArray(adapter) ? (adapter as readonly ConformanceAdapter[]) : [adapter as ConformanceAdapter];
+  const limit = Math.max(1, options.concurrency ?? 3);
+  let running = 0;
+  const queue: Array<() => void> = [];
+  const slot = () => (running < limit ? (running++, Promise.resolve()) : new Promise<void>((resolve) => queue.push(() => (running++, resolve()))));
+  const release = () => {
+    running--;
+    queue.shift()?.();
+  };
+  for (const one of adapters) describeOne(one, options, slot, release);
+}
+
+function describeOne(adapter: ConformanceAdapter, options: DescribeConformanceOptions, slot: () => Promise<void>, release: () => void): void {
   const sources = options.traces === undefined ? [bundledTracesDir()] : Array.isArray(options.traces) ? options.traces : [options.traces];
   describe(`conformance: ${adapter.name}`, async () => {
     const traces: Trace[] = [];
@@ -26,15 +43,7 @@ export function describeConformance(adapter: ConformanceAdapter, options: Descri
     const selected = options.only ? traces.filter((t) => options.only!.includes(t.header.name)) : traces;
     // Traces replay a few at a time (each has its own simulator and bridge), longest first; every
     // check awaits its trace. More at once would crowd the event loop and blur the timing checks.
-    const limit = Math.max(1, options.concurrency ?? 3);
     const replays = new Map<string, Promise<ReturnType<typeof runChecks>>>();
-    let running = 0;
-    const queue: Array<() => void> = [];
-    const slot = () => (running < limit ? (running++, Promise.resolve()) : new Promise<void>((resolve) => queue.push(() => (running++, resolve()))));
-    const release = () => {
-      running--;
-      queue.shift()?.();
-    };
     const replayOf = (trace: Trace) => {
       let pending = replays.get(trace.header.name);
       if (!pending) {

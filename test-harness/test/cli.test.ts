@@ -32,6 +32,17 @@ describe('switchboard-conformance CLI', () => {
     expect(report.traces[0]!.outcomes.find((o) => o.id === 'dtmf.order')!.status).toBe('pass');
   }, 120_000);
 
+  it('runs every adapter of a module that exports several (a package with presets)', () => {
+    const several = fileURLToPath(new URL('./fixtures/two-adapters.mjs', import.meta.url));
+    const run = cli(['run', '--adapter', several, '--trace', trace, '--json']);
+    expect(run.status, run.stderr).toBe(0);
+    const reports = JSON.parse(run.stdout) as Array<{ adapter: string; passed: boolean }>;
+    expect(reports.map((r) => [r.adapter, r.passed])).toEqual([
+      ['twilio', true],
+      ['twilio-again', true],
+    ]);
+  }, 240_000);
+
   it('exits non-zero when an adapter module fails a check', () => {
     const barge = fileURLToPath(new URL('../traces/barge-in.jsonl', import.meta.url));
     const run = cli(['run', '--adapter', broken, '--trace', barge]);

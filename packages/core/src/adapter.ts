@@ -1,6 +1,7 @@
 import type { RealtimeTransportLayer } from '@openai/agents-realtime';
+import type { Clock } from './clock.js';
 import type { MediaConnection, WebSocketLike } from './connection.js';
-import type { ProtocolCapabilities, PeerSimulator } from './types.js';
+import type { AudioFormat, ProtocolCapabilities, PeerSimulator } from './types.js';
 
 /** What a conformance run hands an adapter to build the transport of one call. */
 export type AdapterTransportOptions = {
@@ -10,6 +11,8 @@ export type AdapterTransportOptions = {
   url: string;
   /** Clock for playback accounting; a replay faster than real time passes a scaled clock. */
   now?: () => number;
+  /** Clock for timers too (pacing, padding); a replay faster than real time passes a scaled one. */
+  clock?: Clock;
 };
 
 /**
@@ -22,6 +25,16 @@ export interface ConformanceAdapter {
   readonly capabilities: ProtocolCapabilities;
   /** True when the carrier speaks Twilio Media Streams JSON: traces are then replayed frame for frame. */
   readonly twilioFrames?: boolean;
+  /**
+   * The audio format on the carrier's wire in a conformance run, when it is not the traces' own
+   * (μ-law 8 kHz). The peer simulator then converts the traces' audio into it, and the harness
+   * reads the bridge's audio in it.
+   */
+  readonly carrierFormat?: AudioFormat;
   createTransport(options: AdapterTransportOptions): RealtimeTransportLayer;
+  /**
+   * The carrier side for a conformance run: `encodeInbound` takes the traces' audio (μ-law 8 kHz)
+   * and sends it in {@link carrierFormat}; `decodeOutbound` returns audio in `carrierFormat`.
+   */
   createPeerSimulator(): PeerSimulator;
 }

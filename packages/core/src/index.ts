@@ -7,4 +7,5 @@ export * from './ledger.js';
 export * from './metrics.js';
 export * from './transport.js';
 export * from './adapter.js';
+export * from './clock.js';
 export { logger } from './log.js';

@@ -119,6 +119,17 @@ export class PlaybackLedger {
   }
 
   /**
+   * Audio sent but, by the schedule, not yet played: how much the carrier still has queued, in
+   * ms. Without acks this is the playout clock's estimate; with acks the schedule restarts at each.
+   */
+  queuedMs(): number {
+    const now = this.#now();
+    let end = this.#anchor;
+    for (const c of this.#chunks) end = Math.max(c.sentAt, end) + c.durationMs;
+    return Math.max(0, end - now);
+  }
+
+  /**
    * The response ended: once all of its audio is played its items are forgotten, so a long call
    * keeps no bookkeeping for turns the caller has heard in full.
    */

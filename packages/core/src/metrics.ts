@@ -26,7 +26,7 @@ export type CallMetrics = {
   outputDroppedNoStreamBytes: number;
   /** Carrier audio that could not be sent (socket closed or failing), carrier-format bytes. */
   outputUnsentBytes: number;
-  /** Carrier audio held for framing and discarded by a barge-in, carrier-format bytes. */
+  /** Carrier audio held for framing or pacing and discarded by a barge-in, carrier-format bytes. */
   interruptedBytesDiscarded: number;
   /** Silence sent to the model while the caller's line was inactive during speech, ms. */
   inactivityPaddedMs: number;
@@ -35,6 +35,8 @@ export type CallMetrics = {
   /** Playback acks that belonged to an earlier generation (after a clear) or to no mark of ours. */
   staleAcks: number;
   dtmfDigits: number;
+  /** Times the carrier paused the outbound flow (its queue was full). */
+  flowPauses: number;
   bargeIns: number;
   truncations: Array<{ itemId: string; contentIndex: number; audioEndMs: number; sentMs: number }>;
   /** For each turn: ms from the model's `speech_stopped` to the first audio frame sent to the carrier. */
@@ -62,6 +64,7 @@ export function createMetrics(): CallMetrics {
     malformedFrames: 0,
     staleAcks: 0,
     dtmfDigits: 0,
+    flowPauses: 0,
     bargeIns: 0,
     truncations: [],
     responseLatenciesMs: [],

@@ -18,6 +18,7 @@ import {
   type ModelAudioFormat,
   type Transcoder,
 } from './codec.js';
+import { systemClock, type Clock } from './clock.js';
 import { toMediaConnection, type MediaConnection, type MediaFrame, type WebSocketLike } from './connection.js';
 import { ConfigError, ProtocolError, SwitchboardError } from './errors.js';
 import { PlaybackLedger, type PlaybackKey } from './ledger.js';
@@ -52,8 +53,13 @@ export type TelephonyRealtimeTransportOptions = OpenAIRealtimeWebSocketOptions &
   inputAudioInactivityTimeoutMs?: number | null;
   /** Type of the raw carrier frame event on `*`. Default `<protocol.name>_message`. */
   rawEventType?: string;
-  /** Clock used for playback accounting. Default `Date.now`. */
+  /** Clock used for playback accounting. Default `clock.now`, else `Date.now`. */
   now?: () => number;
+  /**
+   * Clock for playback accounting and the transport's timers (output pacing, inactivity
+   * padding). Default: the wall clock. A replay faster than real time passes a scaled clock.
+   */
+  clock?: Clock;
 };
 
 /** `call_start` as emitted on the transport (and on `*`). */
@@ -95,6 +101,7 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
   readonly connection: MediaConnection;
 
   readonly #ledger: PlaybackLedger;
+  readonly #clock: Clock;
   readonly #now: () => number;
   readonly #rawEventType: string;
   readonly #earlyMediaMaxMs: number;
@@ -121,7 +128,7 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
   #sessionReady = false;
   #lastSessionConfig: Partial<RealtimeSessionConfig> | undefined;
   #speechActive = false;
-  #inactivityTimer: ReturnType<typeof setTimeout> | undefined;
+  #inactivityTimer: unknown;
   #lastInboundAt = 0;
   /** Silence already sent for the current hole in the carrier's audio (inactivity padding), ms. */
   #paddedInHoleMs = 0;
@@ -131,6 +138,14 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
   #activeResponseId: string | undefined;
   #cancelled = new Set<string>();
   #speechStoppedAt: number | undefined;
+  /**
+   * Audio waiting to leave, in order, while the carrier paused the flow or pacing holds it back
+   * (`capabilities.pacing`). Empty otherwise: audio then leaves as it comes.
+   */
+  #queue: Array<{ frames: Uint8Array[]; key: PlaybackKey }> = [];
+  #queuedBytes = 0;
+  #paused = false;
+  #pumpTimer: unknown;
 
   #ended = false;
   #closing = false;
@@ -148,16 +163,22 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
       inputAudioInactivityTimeoutMs,
       rawEventType,
       now,
+      clock,
       ...wsOptions
     } = options;
     checkNonNegative('earlyMediaMaxMs', earlyMediaMaxMs);
     checkNonNegative('maxGapPadMs', maxGapPadMs);
     checkNonNegative('reorderWindow', reorderWindow);
     if (inputAudioInactivityTimeoutMs !== null) checkNonNegative('inputAudioInactivityTimeoutMs', inputAudioInactivityTimeoutMs);
+    const pacing = protocol.capabilities?.pacing;
+    if (pacing !== undefined && !(Number.isFinite(pacing.leadMs) && pacing.leadMs > 0)) {
+      throw new ConfigError(`\`capabilities.pacing.leadMs\` of protocol ${protocol.name} must be a positive number, got ${String(pacing.leadMs)}.`);
+    }
     super(wsOptions);
     this.protocol = protocol;
     this.connection = toMediaConnection(connection);
-    this.#now = now ?? Date.now;
+    this.#clock = clock ?? systemClock;
+    this.#now = now ?? (clock ? () => clock.now() : Date.now);
     this.#ledger = new PlaybackLedger({ now: this.#now });
     this.#rawEventType = rawEventType ?? `${protocol.name}_message`;
     this.#earlyMediaMaxMs = earlyMediaMaxMs ?? DEFAULT_EARLY_MEDIA_MS;
@@ -208,6 +229,22 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
         this.#disarmInactivity();
       }
     });
+
+    // A carrier that announces nothing: what opening the socket means, once the caller of this
+    // constructor has attached its listeners.
+    if (protocol.open) {
+      queueMicrotask(() => {
+        if (this.#ended) return;
+        let events: CallEvent[];
+        try {
+          events = protocol.open!();
+        } catch (error) {
+          this.#emitError(error);
+          return;
+        }
+        for (const event of events) this.#safely(() => this.#onCallEvent(event));
+      });
+    }
   }
 
   // Typed events: the SDK's, plus call_start, dtmf and call_end.
@@ -242,6 +279,11 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
   /** The audio format the model session is configured with. */
   get modelAudioFormat(): ModelAudioFormat {
     return this.#modelFormat;
+  }
+
+  /** Bytes of model audio waiting in the transport for the carrier (paused flow or pacing). */
+  get outputQueuedBytes(): number {
+    return this.#queuedBytes;
   }
 
   /** Bytes of carrier audio waiting for the model socket. */
@@ -411,6 +453,9 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
         if (this.#ledger.ack(event.name) !== 'acked') this.metrics.staleAcks++;
         return;
       case 'playback_cleared':
+        return;
+      case 'flow_control':
+        this.#onFlowControl(event.paused);
         return;
       case 'call_end':
         try {
@@ -598,7 +643,7 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
   #armInactivity(delayMs: number): void {
     if (this.#inactivityMs === null) return;
     this.#disarmInactivity();
-    this.#inactivityTimer = setTimeout(() => {
+    this.#inactivityTimer = this.#clock.setTimeout(() => {
       this.#inactivityTimer = undefined;
       if (!this.#speechActive || this.#ended || !this.#sessionReady || this.status !== 'connected') return;
       const quietFor = this.#now() - this.#lastInboundAt;
@@ -615,7 +660,7 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
 
   #disarmInactivity(): void {
     if (this.#inactivityTimer !== undefined) {
-      clearTimeout(this.#inactivityTimer);
+      this.#clock.clearTimeout(this.#inactivityTimer);
       this.#inactivityTimer = undefined;
     }
   }
@@ -632,16 +677,26 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
 
   #sendAudioFrames(frames: Uint8Array[], key: PlaybackKey): void {
     if (frames.length === 0) return;
-    // The audio and its mark leave in one socket write where the connection can batch.
+    if (this.#queue.length > 0 || this.#paused || this.protocol.capabilities.pacing) {
+      this.#queue.push({ frames: [...frames], key });
+      for (const frame of frames) this.#queuedBytes += frame.byteLength;
+      this.#pump();
+      return;
+    }
+    this.#writeAudio(frames, key, true);
+  }
+
+  /** Sends frames now: the audio and its mark leave in one socket write where the connection can batch. */
+  #writeAudio(frames: Uint8Array[], key: PlaybackKey, withMark: boolean): void {
     this.#safely(() => this.connection.cork?.());
     try {
-      this.#sendAudioAndMark(frames, key);
+      this.#sendAudioAndMark(frames, key, withMark);
     } finally {
       this.#safely(() => this.connection.uncork?.());
     }
   }
 
-  #sendAudioAndMark(frames: Uint8Array[], key: PlaybackKey): void {
+  #sendAudioAndMark(frames: Uint8Array[], key: PlaybackKey, markAfter: boolean): void {
     let bytes = 0;
     let unsent = 0;
     for (const frame of frames) {
@@ -655,9 +710,72 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
       this.metrics.responseLatenciesMs.push(this.#now() - this.#speechStoppedAt);
       this.#speechStoppedAt = undefined;
     }
-    const withMark = this.protocol.capabilities.playbackAck === 'mark';
+    const withMark = markAfter && this.protocol.capabilities.playbackAck === 'mark';
     const mark = this.#ledger.recordSent(key, durationMs(this.#format, bytes), withMark);
     if (mark) this.#sendCommand({ type: 'mark', name: mark });
+  }
+
+  /**
+   * Sends queued audio while the carrier accepts it: everything when only a paused flow held it,
+   * up to `pacing.leadMs` ahead of the playout clock otherwise, then waits until half of that
+   * lead has played. A chunk's mark follows its last frame.
+   */
+  #pump(): void {
+    if (this.#pumpTimer !== undefined) {
+      this.#clock.clearTimeout(this.#pumpTimer);
+      this.#pumpTimer = undefined;
+    }
+    const pacing = this.protocol.capabilities.pacing;
+    while (this.#queue.length > 0 && !this.#paused && !this.#ended) {
+      const chunk = this.#queue[0]!;
+      let room = pacing ? pacing.leadMs - this.#ledger.queuedMs() : Infinity;
+      if (room <= 0) break;
+      const batch: Uint8Array[] = [];
+      while (chunk.frames.length > 0) {
+        const ms = durationMs(this.#format, chunk.frames[0]!.byteLength);
+        if (batch.length > 0 && ms > room) break;
+        batch.push(chunk.frames.shift()!);
+        room -= ms;
+        this.#queuedBytes -= batch[batch.length - 1]!.byteLength;
+      }
+      const last = chunk.frames.length === 0;
+      if (last) this.#queue.shift();
+      this.#writeAudio(batch, chunk.key, last);
+    }
+    if (this.#queue.length > 0 && !this.#paused && !this.#ended && pacing) {
+      const wait = Math.max(1, this.#ledger.queuedMs() - pacing.leadMs / 2);
+      this.#pumpTimer = this.#clock.setTimeout(() => {
+        this.#pumpTimer = undefined;
+        this.#safely(() => this.#pump());
+      }, wait);
+    }
+  }
+
+  #onFlowControl(paused: boolean): void {
+    if (paused === this.#paused) return;
+    this.#paused = paused;
+    log('carrier flow %s', paused ? 'paused' : 'resumed');
+    if (paused) {
+      this.metrics.flowPauses++;
+      if (this.#pumpTimer !== undefined) {
+        this.#clock.clearTimeout(this.#pumpTimer);
+        this.#pumpTimer = undefined;
+      }
+    } else {
+      this.#pump();
+    }
+  }
+
+  /** Drops the audio waiting to leave; returns its size in bytes. */
+  #dropQueue(): number {
+    const bytes = this.#queuedBytes;
+    this.#queue = [];
+    this.#queuedBytes = 0;
+    if (this.#pumpTimer !== undefined) {
+      this.#clock.clearTimeout(this.#pumpTimer);
+      this.#pumpTimer = undefined;
+    }
+    return bytes;
   }
 
   /** End of an audio part: send what the framer holds, padded to a whole frame. */
@@ -705,13 +823,14 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
     // Truncate what was not heard; clear while the carrier may still be playing (an ack is out).
     // Frame padding is not part of an item: one heard up to its own audio keeps its transcript.
     const unheard = items.filter((item) => item.playedMs < item.contentMs);
-    const playing = unheard.length > 0 || items.some((item) => item.awaitingAck) || this.#framer.pendingBytes > 0;
+    const playing =
+      unheard.length > 0 || items.some((item) => item.awaitingAck) || this.#framer.pendingBytes > 0 || this.#queuedBytes > 0;
     const generating = this.#activeResponseId !== undefined && !this.#cancelled.has(this.#activeResponseId);
     if (!playing && !generating) return;
 
     this.metrics.bargeIns++;
     if (options.clear && playing && this.protocol.capabilities.clear) this.#sendCommand({ type: 'clear' });
-    this.metrics.interruptedBytesDiscarded += this.#framer.pendingBytes;
+    this.metrics.interruptedBytesDiscarded += this.#framer.pendingBytes + this.#dropQueue();
     this.#ledger.clear();
     this.#framer.reset();
     this.#outbound.reset();
@@ -765,6 +884,8 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
       }
     }
     this.#reorder.clear();
+    // Audio the carrier never got because the call ended first.
+    this.metrics.outputUnsentBytes += this.#dropQueue();
     // Early media never sent because the model socket never opened.
     this.metrics.earlyMediaDroppedBytes += this.#earlyBytes;
     this.#early = [];

@@ -42,6 +42,12 @@ export type CallEvent =
   | { type: 'playback_ack'; name: string }
   /** The carrier confirmed a `clear`. */
   | { type: 'playback_cleared' }
+  /**
+   * The carrier asks the bridge to stop (`paused: true`) or to resume (`false`) sending audio,
+   * because its playback queue is full (Asterisk `MEDIA_XOFF` / `MEDIA_XON`). Outbound audio waits
+   * in the transport meanwhile; nothing is dropped.
+   */
+  | { type: 'flow_control'; paused: boolean }
   | { type: 'call_end'; reason?: string };
 
 export type CallEventType = CallEvent['type'];
@@ -78,6 +84,12 @@ export type ProtocolCapabilities = {
   dtmfIn: boolean;
   dtmfOut: boolean;
   frame?: FrameRules;
+  /**
+   * Keep at most `leadMs` of audio queued at the carrier; the rest waits in the transport and
+   * leaves as the playout clock drains the carrier's queue. For carriers with a bounded queue
+   * (Vonage: 3072 messages) or no acknowledgements, where a short queue keeps a barge-in small.
+   */
+  pacing?: { leadMs: number };
 };
 
 /**
@@ -102,6 +114,11 @@ export interface MediaStreamProtocol {
    * absent, the frame itself is used. May reuse the parse of the last `decode`.
    */
   rawMessage?(frame: string | Uint8Array): unknown;
+  /**
+   * Events the opening of the media socket itself implies, for carriers that announce nothing
+   * (a call that starts on connect). Called once, right after the transport is created.
+   */
+  open?(): CallEvent[];
 }
 
 /** The provider side of a protocol, for tests and for developing offline. */

@@ -8,6 +8,6 @@ export const conformance: ConformanceAdapter = {
   name: 'twilio',
   capabilities: new TwilioMediaStreamProtocol().capabilities,
   twilioFrames: true,
-  createTransport: ({ connection, url, now }) => new TwilioRealtimeTransport({ twilioWebSocket: connection, url, now }),
+  createTransport: ({ connection, url, now, clock }) => new TwilioRealtimeTransport({ twilioWebSocket: connection, url, now, clock }),
   createPeerSimulator: () => new TwilioPeerSimulator(),
 };

@@ -72,6 +72,8 @@ type TestWire =
   | { e: 'dtmf'; digit: string }
   | { e: 'ack'; name: string }
   | { e: 'stop' }
+  | { e: 'xoff' }
+  | { e: 'xon' }
   | { e: 'play'; b64: string }
   | { e: 'mark'; name: string }
   | { e: 'clear' };
@@ -132,6 +134,10 @@ export class TestProtocol implements MediaStreamProtocol {
         return [{ type: 'playback_ack', name: w.name }];
       case 'stop':
         return [{ type: 'call_end', reason: 'stop' }];
+      case 'xoff':
+        return [{ type: 'flow_control', paused: true }];
+      case 'xon':
+        return [{ type: 'flow_control', paused: false }];
       default:
         throw new ProtocolError(this.name, `unknown event ${String((w as { e?: unknown }).e)}`, { frame });
     }
@@ -156,7 +162,39 @@ export const wire = {
   dtmf: (digit: string) => JSON.stringify({ e: 'dtmf', digit }),
   ack: (name: string) => JSON.stringify({ e: 'ack', name }),
   stop: () => JSON.stringify({ e: 'stop' }),
+  xoff: () => JSON.stringify({ e: 'xoff' }),
+  xon: () => JSON.stringify({ e: 'xon' }),
 };
+
+/** A clock the test moves by hand: `advance` runs the timers that fall due, in order. */
+export class ManualClock {
+  time = 1_000_000;
+  #timers: Array<{ at: number; callback: () => void; id: number }> = [];
+  #ids = 0;
+  now = (): number => this.time;
+  setTimeout = (callback: () => void, delayMs: number): unknown => {
+    const id = ++this.#ids;
+    this.#timers.push({ at: this.time + Math.max(0, delayMs), callback, id });
+    return id;
+  };
+  clearTimeout = (handle: unknown): void => {
+    this.#timers = this.#timers.filter((t) => t.id !== handle);
+  };
+  get pending(): number {
+    return this.#timers.length;
+  }
+  advance(ms: number): void {
+    const end = this.time + ms;
+    for (;;) {
+      const due = this.#timers.filter((t) => t.at <= end).sort((a, b) => a.at - b.at || a.id - b.id)[0];
+      if (!due) break;
+      this.#timers = this.#timers.filter((t) => t !== due);
+      this.time = Math.max(this.time, due.at);
+      due.callback();
+    }
+    this.time = end;
+  }
+}
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read arbitrary event fields
 type ClientEvent = { type: string; [key: string]: any };

@@ -1,0 +1,202 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  ConfigError,
+  TelephonyRealtimeTransport,
+  type CallEvent,
+  type ProtocolCapabilities,
+  type TelephonyRealtimeTransportOptions,
+} from '../src/index.js';
+import { FakeCarrier, FakeRealtimeServer, ManualClock, TestProtocol, tick, until, wire } from './helpers/fakes.js';
+
+const mulaw = (n: number, fill: number) => new Uint8Array(n).fill(fill);
+
+let server: FakeRealtimeServer;
+let url: string;
+let carrier: FakeCarrier;
+let clock: ManualClock;
+let transport: TelephonyRealtimeTransport | undefined;
+
+beforeEach(async () => {
+  server = new FakeRealtimeServer();
+  url = await server.start();
+  carrier = new FakeCarrier();
+  clock = new ManualClock();
+});
+
+afterEach(async () => {
+  transport?.close();
+  transport = undefined;
+  await server.stop();
+});
+
+async function connected(capabilities: Partial<ProtocolCapabilities>, options: Partial<TelephonyRealtimeTransportOptions> = {}) {
+  transport = new TelephonyRealtimeTransport({
+    connection: carrier,
+    protocol: new TestProtocol(capabilities),
+    url,
+    clock,
+    inputAudioInactivityTimeoutMs: null,
+    ...options,
+  });
+  carrier.deliver(wire.start());
+  await transport.connect({ apiKey: 'sk-test' });
+  return transport;
+}
+
+const audioMs = () =>
+  carrier
+    .commands()
+    .filter((c) => c.type === 'audio')
+    .reduce((ms, c) => ms + (c as { payload: Uint8Array }).payload.byteLength / 8, 0);
+
+/** Sends `seconds` of model audio in 100 ms deltas and waits until the transport has taken all of it. */
+async function modelSpeaks(t: TelephonyRealtimeTransport, seconds: number): Promise<void> {
+  const deltas = Array.from({ length: seconds * 10 }, (_, i) => mulaw(800, i + 1));
+  server.respond('resp_1', 'item_1', deltas, { done: false });
+  await until(() => audioMs() + t.outputQueuedBytes / 8 >= seconds * 1000);
+}
+
+describe('output pacing (capabilities.pacing)', () => {
+  it('keeps at most the lead queued at the carrier and sends the rest as the playout clock drains it', async () => {
+    const t = await connected({ playbackAck: 'none', pacing: { leadMs: 200 } });
+    await modelSpeaks(t, 3);
+    expect(audioMs()).toBe(200);
+    expect(t.outputQueuedBytes).toBe(2800 * 8);
+    // Every advance of the clock lets out what the carrier played meanwhile, never more than the lead.
+    for (let i = 0; i < 60; i++) {
+      clock.advance(50);
+      const played = Math.min(3000, (i + 1) * 50);
+      expect(audioMs() - played).toBeLessThanOrEqual(200);
+    }
+    expect(audioMs()).toBe(3000);
+    expect(t.outputQueuedBytes).toBe(0);
+    expect(clock.pending).toBe(0);
+    // In order: the payloads are the deltas' fills, 1, 1, ..., 2, 2, ...
+    const fills = carrier.commands().flatMap((c) => (c.type === 'audio' ? [c.payload[0]!] : []));
+    expect(fills).toEqual([...fills].sort((a, b) => a - b));
+  });
+
+  it('still sends a mark after each delta’s last frame where the carrier acknowledges', async () => {
+    const t = await connected({ playbackAck: 'mark', pacing: { leadMs: 100 } });
+    await modelSpeaks(t, 1);
+    clock.advance(2000);
+    const commands = carrier.commands();
+    expect(commands.filter((c) => c.type === 'mark')).toHaveLength(10);
+    // A mark never splits a delta's frames: it follows 100 ms of audio each time.
+    let sinceMark = 0;
+    for (const c of commands) {
+      if (c.type === 'audio') sinceMark += c.payload.byteLength / 8;
+      if (c.type === 'mark') {
+        expect(sinceMark).toBe(100);
+        sinceMark = 0;
+      }
+    }
+    expect(t.outputQueuedBytes).toBe(0);
+  });
+
+  it('on barge-in drops the queued audio, counts it, and truncates at what the playout clock says was heard', async () => {
+    const t = await connected({ playbackAck: 'none', pacing: { leadMs: 200 } });
+    await modelSpeaks(t, 2);
+    clock.advance(500);
+    server.send({ type: 'input_audio_buffer.speech_started', item_id: 'u1', audio_start_ms: 0 });
+    const truncate = (await server.waitFor((e) => e.type === 'conversation.item.truncate')) as unknown as { audio_end_ms: number };
+    expect(truncate.audio_end_ms).toBe(500);
+    expect(t.outputQueuedBytes).toBe(0);
+    // 2 s sent by the model: 700 ms went to the carrier (500 played + the 200 ms lead), the rest was dropped.
+    expect(t.metrics.interruptedBytesDiscarded).toBe(1300 * 8);
+    expect(carrier.commands().at(-1)).toEqual({ type: 'clear' });
+    clock.advance(5000);
+    expect(audioMs()).toBe(700);
+  });
+
+  it('counts audio still queued when the call ends as unsent, and leaves no timer behind', async () => {
+    const t = await connected({ playbackAck: 'none', pacing: { leadMs: 200 } });
+    await modelSpeaks(t, 1);
+    carrier.deliver(wire.stop());
+    expect(t.metrics.outputUnsentBytes).toBe(800 * 8);
+    expect(clock.pending).toBe(0);
+  });
+
+  it('rejects a pacing lead that is not a positive number', () => {
+    expect(
+      () => new TelephonyRealtimeTransport({ connection: carrier, protocol: new TestProtocol({ pacing: { leadMs: 0 } }), url }),
+    ).toThrow(ConfigError);
+  });
+});
+
+describe('flow control (flow_control events)', () => {
+  it('holds audio while the carrier has paused the flow and sends all of it, in order, on resume', async () => {
+    const t = await connected({ playbackAck: 'mark' });
+    carrier.deliver(wire.xoff());
+    server.respond('resp_1', 'item_1', [mulaw(800, 1), mulaw(800, 2)], { done: false });
+    await until(() => t.outputQueuedBytes === 1600);
+    expect(audioMs()).toBe(0);
+    expect(t.metrics.flowPauses).toBe(1);
+    carrier.deliver(wire.xon());
+    expect(audioMs()).toBe(200);
+    expect(t.outputQueuedBytes).toBe(0);
+    const kinds = carrier.commands().map((c) => c.type);
+    expect(kinds.filter((k) => k === 'mark')).toHaveLength(2);
+    // Audio sent after the resume no longer queues.
+    server.delta('resp_1', 'item_1', mulaw(800, 3));
+    await until(() => audioMs() === 300);
+    expect(t.outputQueuedBytes).toBe(0);
+  });
+
+  it('a barge-in while paused drops what waits and the resume sends nothing stale', async () => {
+    const t = await connected({ playbackAck: 'mark' });
+    carrier.deliver(wire.xoff());
+    server.respond('resp_1', 'item_1', [mulaw(800, 1)], { done: false });
+    await until(() => t.outputQueuedBytes === 800);
+    t.interrupt();
+    expect(t.outputQueuedBytes).toBe(0);
+    expect(t.metrics.interruptedBytesDiscarded).toBe(800);
+    carrier.deliver(wire.xon());
+    expect(audioMs()).toBe(0);
+  });
+});
+
+describe('calls that start on connect (protocol.open)', () => {
+  class OpensOnConnect extends TestProtocol {
+    opened = 0;
+    open(): CallEvent[] {
+      this.opened++;
+      return [
+        {
+          type: 'call_start',
+          streamId: 'on-connect',
+          format: { encoding: 'l16', sampleRate: 16000, channels: 1 },
+          customParameters: {},
+          raw: null,
+        },
+      ];
+    }
+  }
+
+  it('emits call_start once, after the creator attached its listeners, with the format open() gave', async () => {
+    const protocol = new OpensOnConnect();
+    const t = new TelephonyRealtimeTransport({ connection: carrier, protocol, url, inputAudioInactivityTimeoutMs: null });
+    transport = t;
+    const starts: string[] = [];
+    t.on('call_start', (event) => starts.push(event.streamId));
+    await tick();
+    expect(starts).toEqual(['on-connect']);
+    expect(protocol.opened).toBe(1);
+    expect(t.carrierFormat).toEqual({ encoding: 'l16', sampleRate: 16000, channels: 1 });
+    expect(t.modelAudioFormat).toEqual({ type: 'audio/pcm', rate: 24000 });
+  });
+
+  it('turns an open() that throws into an error event', async () => {
+    class Broken extends TestProtocol {
+      open(): CallEvent[] {
+        throw new Error('no format configured');
+      }
+    }
+    const t = new TelephonyRealtimeTransport({ connection: carrier, protocol: new Broken(), url, inputAudioInactivityTimeoutMs: null });
+    transport = t;
+    const errors: unknown[] = [];
+    t.on('error', (e) => errors.push(e.error));
+    await tick();
+    expect((errors[0] as Error).message).toBe('no format configured');
+  });
+});
