@@ -5,7 +5,15 @@
  * returned for the checks.
  */
 import { RealtimeAgent, RealtimeSession, tool, type RealtimeTransportLayer } from '@openai/agents-realtime';
-import { scaledClock, type AudioFormat, type ConformanceAdapter } from '@switchboard/core';
+import { performance } from 'node:perf_hooks';
+import {
+  scaledClock,
+  type AudioFormat,
+  type BridgeObservation,
+  type Clock,
+  type ConformanceAdapter,
+  type RemoteBridgeCall,
+} from '@switchboard/core';
 import { TwilioMediaStreamProtocol } from '@switchboard/twilio';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { CallerSimulator, type CallerLog } from './caller.js';
@@ -137,30 +145,126 @@ export async function replayTrace(adapter: ConformanceAdapter, trace: Trace, opt
     });
   });
 
-  // The bridge: a loopback WebSocket server whose connection handler builds the adapter.
-  const bridge = new WebSocketServer({ host: '127.0.0.1', port: 0 });
-  await new Promise<void>((resolve) => bridge.once('listening', () => resolve()));
-  const bridgePort = (bridge.address() as { port: number }).port;
+  const modelUrl = `${simulator.url}?model=gpt-realtime`;
+  let bridge: Bridge;
+  try {
+    bridge = adapter.startRemoteCall
+      ? await remoteBridge(adapter, modelUrl, speed, now)
+      : await localBridge(adapter, modelUrl, now, clock, failures);
+  } catch (error) {
+    await simulator.stop();
+    throw error;
+  }
+
+  // The carrier side.
+  const caller = new CallerSimulator({
+    peer: adapter.createPeerSimulator(),
+    ackOnClear: adapter.capabilities.ackOnClear,
+    twilioFrames: adapter.twilioFrames ?? false,
+    format: carrierFormat,
+    speed,
+    now,
+    clearEchoDelayMs,
+    currentItem: () => streamingItem,
+    frameSentAt: bridge.frameSentAt,
+  });
+  let played: Awaited<ReturnType<CallerSimulator['play']>> = { framesSent: 0, malformedSent: 0, lastFrameAt: undefined };
+  try {
+    await caller.connect(bridge.mediaUrl);
+    played = await caller.play(trace, {
+      injectMalformedAt: options.injectMalformed === false ? -1 : Math.floor(trace.frames.length / 4),
+      onProgress: options.onProgress,
+    });
+  } catch (error) {
+    failures.push(`the carrier could not play the call: ${(error as Error)?.message ?? String(error)}`);
+  }
+
+  // Let the call wind down: the carrier hangs up (Twilio closes its socket after `stop`).
+  await sleep(realDelay(hazards.has('no-stop') ? 200 : 100));
+  caller.hangUp();
+  const deadline = performance.now() + Math.max(2000, realDelay(drainMs));
+  while (performance.now() < deadline && (!bridge.ended() || (model && modelClosedAt === undefined))) {
+    await sleep(10);
+  }
+  if (model && modelClosedAt === undefined) {
+    await Promise.race([(model as SimulatedSession).closed, sleep(500)]);
+  }
+  const seen = await bridge.observe(Math.max(1000, deadline - performance.now()));
+  failures.push(...seen.failures);
+
+  const result: ReplayResult = {
+    adapter: adapter.name,
+    capabilities: adapter.capabilities,
+    trace,
+    carrierFormat,
+    speed,
+    emitted: seen.emitted,
+    model,
+    timeline,
+    firstModelAudioAt,
+    lastFrameAt: played.lastFrameAt,
+    carrier: { ...caller.log, framesSent: played.framesSent, malformedSent: played.malformedSent },
+    callEndedAt: seen.callEndedAt,
+    modelClosedAt,
+    bridgeSocketListeners: seen.carrierListenersLeft,
+    transportStatus: seen.transportStatus,
+    metrics: seen.metrics,
+    failures,
+    durationMs: now(),
+  };
+
+  caller.dispose();
+  await bridge.close();
+  await simulator.stop();
+  return result;
+}
+
+/** The bridge side of a replay: where the carrier connects, and what the bridge saw. */
+type Bridge = {
+  mediaUrl: string;
+  /** When the bridge sent its n-th frame to the carrier (stream ms), where known. */
+  frameSentAt?: (index: number) => number | undefined;
+  /** Whether the transport has ended the call, as far as can be known before `observe` (true when it cannot be). */
+  ended(): boolean;
+  /** What the bridge observed, times in stream ms. */
+  observe(timeoutMs: number): Promise<BridgeObservation>;
+  close(): Promise<void>;
+};
+
+/**
+ * The bridge in this process: a loopback WebSocket server whose connection handler builds the
+ * adapter's transport and runs a `RealtimeSession` on it.
+ */
+async function localBridge(
+  adapter: ConformanceAdapter,
+  modelUrl: string,
+  now: () => number,
+  clock: Clock,
+  failures: string[],
+): Promise<Bridge> {
+  const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+  const port = (server.address() as { port: number }).port;
   const emitted: RecordedEmit[] = [];
   let transport: (RealtimeTransportLayer & { metrics?: unknown }) | undefined;
   let session: RealtimeSession | undefined;
   let bridgeSocket: WebSocket | undefined;
   let callEndedAt: number | undefined;
-
   let baselineListeners = 0;
   // When the bridge sent each frame: the carrier reads what the caller heard at the moment the
   // bridge sent its `clear`, so loopback latency does not count against the adapter.
-  const bridgeSentAt: number[] = [];
-  bridge.on('connection', (socket) => {
+  const sentAt: number[] = [];
+  server.on('connection', (socket) => {
     bridgeSocket = socket;
     baselineListeners = socketListeners(socket);
     const send = socket.send.bind(socket) as (...args: unknown[]) => void;
     (socket as unknown as { send: (...args: unknown[]) => void }).send = (...args: unknown[]) => {
-      bridgeSentAt.push(now());
+      sentAt.push(now());
       send(...args);
     };
     try {
-      transport = adapter.createTransport({ connection: socket, url: `${simulator.url}?model=gpt-realtime`, now, clock });
+      if (!adapter.createTransport) throw new Error('the adapter has neither createTransport nor startRemoteCall');
+      transport = adapter.createTransport({ connection: socket, url: modelUrl, now, clock });
     } catch (error) {
       failures.push(`createTransport threw: ${(error as Error).message}`);
       socket.close();
@@ -182,63 +286,48 @@ export async function replayTrace(adapter: ConformanceAdapter, trace: Trace, opt
       failures.push(`session.connect failed: ${(error as Error)?.message ?? String(error)}`);
     });
   });
-
-  // The carrier side.
-  const caller = new CallerSimulator({
-    peer: adapter.createPeerSimulator(),
-    ackOnClear: adapter.capabilities.ackOnClear,
-    twilioFrames: adapter.twilioFrames ?? false,
-    format: carrierFormat,
-    speed,
-    now,
-    clearEchoDelayMs,
-    currentItem: () => streamingItem,
-    frameSentAt: (index) => bridgeSentAt[index],
-  });
-  await caller.connect(`ws://127.0.0.1:${bridgePort}/media`);
-  const played = await caller.play(trace, {
-    injectMalformedAt: options.injectMalformed === false ? -1 : Math.floor(trace.frames.length / 4),
-    onProgress: options.onProgress,
-  });
-
-  // Let the call wind down: the carrier hangs up (Twilio closes its socket after `stop`).
-  await sleep(realDelay(hazards.has('no-stop') ? 200 : 100));
-  caller.hangUp();
-  const deadline = performance.now() + Math.max(2000, realDelay(drainMs));
-  while (performance.now() < deadline && (callEndedAt === undefined || (model && modelClosedAt === undefined))) {
-    await sleep(10);
-  }
-  if (model && modelClosedAt === undefined) {
-    await Promise.race([(model as SimulatedSession).closed, sleep(500)]);
-  }
-
-  const result: ReplayResult = {
-    adapter: adapter.name,
-    capabilities: adapter.capabilities,
-    trace,
-    carrierFormat,
-    speed,
-    emitted,
-    model,
-    timeline,
-    firstModelAudioAt,
-    lastFrameAt: played.lastFrameAt,
-    carrier: { ...caller.log, framesSent: played.framesSent, malformedSent: played.malformedSent },
-    callEndedAt,
-    modelClosedAt,
-    bridgeSocketListeners: bridgeSocket ? socketListeners(bridgeSocket) - baselineListeners : 0,
-    transportStatus: (transport as { status?: string } | undefined)?.status ?? 'none',
-    metrics: transport?.metrics ? structuredClone(transport.metrics as Record<string, unknown>) : undefined,
-    failures,
-    durationMs: now(),
+  return {
+    mediaUrl: `ws://127.0.0.1:${port}/media`,
+    frameSentAt: (index) => sentAt[index],
+    ended: () => callEndedAt !== undefined,
+    observe: async () => ({
+      emitted,
+      callEndedAt,
+      carrierListenersLeft: bridgeSocket ? socketListeners(bridgeSocket) - baselineListeners : 0,
+      transportStatus: (transport as { status?: string } | undefined)?.status ?? 'none',
+      metrics: transport?.metrics ? structuredClone(transport.metrics as Record<string, unknown>) : undefined,
+      failures: [],
+    }),
+    close: async () => {
+      session?.close();
+      for (const client of server.clients) client.terminate();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
   };
+}
 
-  session?.close();
-  caller.dispose();
-  for (const client of bridge.clients) client.terminate();
-  await new Promise<void>((resolve) => bridge.close(() => resolve()));
-  await simulator.stop();
-  return result;
+/**
+ * A bridge in another process (a Worker in workerd): the adapter starts the call and reports
+ * what its transport emitted, on the wall clock, which is turned into stream time here.
+ */
+async function remoteBridge(adapter: ConformanceAdapter, modelUrl: string, speed: number, now: () => number): Promise<Bridge> {
+  const wallOrigin = Date.now() - now() / speed;
+  const toStream = (wall: number) => (wall - wallOrigin) * speed;
+  const call: RemoteBridgeCall = await adapter.startRemoteCall!({ modelUrl, speed });
+  return {
+    mediaUrl: call.mediaUrl,
+    // Only `observe` can tell: it waits for the call's end itself.
+    ended: () => true,
+    observe: async (timeoutMs) => {
+      const seen = await call.observe(timeoutMs);
+      return {
+        ...seen,
+        emitted: seen.emitted.map((e) => ({ ...e, at: toStream(e.at) })),
+        callEndedAt: seen.callEndedAt === undefined ? undefined : toStream(seen.callEndedAt),
+      };
+    },
+    close: async () => undefined,
+  };
 }
 
 /** Records every event the transport emits, without changing what it emits. */

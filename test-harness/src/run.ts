@@ -46,7 +46,11 @@ export async function runConformance(
   options: RunConformanceOptions = {},
 ): Promise<ConformanceReport> {
   const reports: TraceReport[] = [];
-  for (const trace of traces) reports.push(await runTrace(adapter, trace, options));
+  try {
+    for (const trace of traces) reports.push(await runTrace(adapter, trace, options));
+  } finally {
+    await adapter.dispose?.();
+  }
   return {
     adapter: adapter.name,
     speed: options.speed ?? DEFAULT_SPEED,
@@ -75,7 +79,11 @@ type AdapterExport = ConformanceAdapter | readonly ConformanceAdapter[];
 
 function isAdapter(value: unknown): value is ConformanceAdapter {
   const candidate = value as ConformanceAdapter | undefined;
-  return !!candidate && typeof candidate.createTransport === 'function' && typeof candidate.createPeerSimulator === 'function';
+  return (
+    !!candidate &&
+    (typeof candidate.createTransport === 'function' || typeof candidate.startRemoteCall === 'function') &&
+    typeof candidate.createPeerSimulator === 'function'
+  );
 }
 
 /**
@@ -88,7 +96,7 @@ export async function loadAdapters(specifier: string, from: string = process.cwd
   const list = Array.isArray(candidate) ? (candidate as unknown[]) : [candidate];
   if (list.length === 0 || !list.every(isAdapter)) {
     throw new Error(
-      `${specifier} does not export a conformance adapter (an object with createTransport and createPeerSimulator, or an array of them, as \`conformance\` or default)`,
+      `${specifier} does not export a conformance adapter (an object with createPeerSimulator and createTransport or startRemoteCall, or an array of them, as \`conformance\` or default)`,
     );
   }
   return list;

@@ -2,7 +2,7 @@
  * `describeConformance()`: the conformance checks as a vitest suite, one `describe` per trace and
  * one `it` per check. An adapter's own tests call it with the adapter's `conformance` export.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConformanceAdapter } from '@switchboard/core';
 import { CHECKS, runChecks } from './checks.js';
 import { replayTrace, type ReplayResult } from './replay.js';
@@ -58,6 +58,9 @@ function describeOne(adapter: ConformanceAdapter, options: DescribeConformanceOp
       }
       return pending;
     };
+    afterAll(async () => {
+      await adapter.dispose?.();
+    }, 60_000);
     beforeAll(() => {
       const longestFirst = [...selected].sort((a, b) => b.header.expect.durationMs - a.header.expect.durationMs);
       for (const trace of longestFirst) void replayOf(trace).catch(() => undefined);

@@ -15,10 +15,36 @@ export type AdapterTransportOptions = {
   clock?: Clock;
 };
 
+/** What a bridge running outside the harness's process saw of one call, for the checks. */
+export type BridgeObservation = {
+  /** Every event the transport emitted, in order; `at` is wall-clock time (`Date.now()`). */
+  emitted: Array<{ at: number; name: string; args: unknown[] }>;
+  /** When the transport emitted `call_end` (wall-clock ms). */
+  callEndedAt?: number;
+  /** The transport's `status` after the call. */
+  transportStatus: string;
+  /** Listeners the transport left on the carrier socket after the call. */
+  carrierListenersLeft: number;
+  metrics?: Record<string, unknown>;
+  /** Errors the bridge itself ran into (not the transport's `error` events). */
+  failures: string[];
+};
+
+/** One call on a bridge that runs outside the harness's process (a Worker in workerd, a server). */
+export interface RemoteBridgeCall {
+  /** Where the carrier side (the harness's caller) opens its media WebSocket. */
+  readonly mediaUrl: string;
+  /** What the bridge observed; resolves once the call ended there, or with what it has after `timeoutMs`. */
+  observe(timeoutMs: number): Promise<BridgeObservation>;
+}
+
 /**
  * What a telephony adapter exports so the conformance harness can test it: a factory for its
  * transport and the carrier side of its protocol. `@switchboard/twilio` exports one as
- * `conformance`; a third-party adapter does the same.
+ * `conformance`; a third-party adapter does the same. An adapter whose bridge cannot run inside
+ * the harness's Node process (a Cloudflare Worker) gives `startRemoteCall` instead of
+ * `createTransport`: the harness then drives the call over the network and reads back what the
+ * bridge observed.
  */
 export interface ConformanceAdapter {
   readonly name: string;
@@ -31,7 +57,14 @@ export interface ConformanceAdapter {
    * reads the bridge's audio in it.
    */
   readonly carrierFormat?: AudioFormat;
-  createTransport(options: AdapterTransportOptions): RealtimeTransportLayer;
+  createTransport?(options: AdapterTransportOptions): RealtimeTransportLayer;
+  /**
+   * Starts one call on an out-of-process bridge whose model endpoint is `modelUrl` (the realtime
+   * simulator's), replaying at `speed` (its clock should run that much faster).
+   */
+  startRemoteCall?(options: { modelUrl: string; speed: number }): Promise<RemoteBridgeCall>;
+  /** Releases what the adapter started for remote calls (a workerd process). */
+  dispose?(): Promise<void>;
   /**
    * The carrier side for a conformance run: `encodeInbound` takes the traces' audio (μ-law 8 kHz)
    * and sends it in {@link carrierFormat}; `decodeOutbound` returns audio in `carrierFormat`.
