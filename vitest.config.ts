@@ -8,6 +8,10 @@ export default defineConfig({
     alias: {
       '@switchboard/core': src('./packages/core/src/index.ts'),
       '@switchboard/twilio': src('./packages/twilio/src/index.ts'),
+      '@switchboard/websocket': src('./packages/websocket/src/index.ts'),
+      '@switchboard/sip': src('./packages/sip/src/index.ts'),
+      '@switchboard/cloudflare/conformance': src('./packages/cloudflare/src/conformance.ts'),
+      '@switchboard/cloudflare': src('./packages/cloudflare/src/index.ts'),
       '@switchboard/conformance/vitest': src('./test-harness/src/vitest.ts'),
       '@switchboard/conformance': src('./test-harness/src/index.ts'),
     },

@@ -2,15 +2,23 @@
 // Checks every published package as npm would ship it: publint (package.json, exports, files)
 // and Are The Types Wrong (ESM + CJS type resolution). Run after `pnpm build`.
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+// Every package under packages/ (each is published), and the harness: a test tool with a
+// `./vitest` subpath, which old `moduleResolution: node` (node10) cannot see. A package with
+// subpath exports says so the same way, with `"attwProfile": "node16"` under `switchboard` in
+// its package.json.
 const packages = [
-  { dir: 'packages/core' },
-  { dir: 'packages/twilio' },
-  // A test tool with a `./vitest` subpath: old `moduleResolution: node` (node10) has no subpaths.
+  ...readdirSync('packages', { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && existsSync(join('packages', entry.name, 'package.json')))
+    .map((entry) => ({ dir: join('packages', entry.name) }))
+    .sort((a, b) => a.dir.localeCompare(b.dir)),
   { dir: 'test-harness', attwProfile: 'node16' },
-];
+].map(({ dir, attwProfile }) => ({
+  dir,
+  attwProfile: attwProfile ?? JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).switchboard?.attwProfile,
+}));
 
 const bin = (name) => join(process.cwd(), 'node_modules', '.bin', name);
 let failed = 0;

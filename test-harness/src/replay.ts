@@ -56,6 +56,8 @@ export type ReplayResult = {
   trace: Trace;
   /** The audio format on the carrier's wire: the adapter's `carrierFormat`, else the trace's. */
   carrierFormat: AudioFormat;
+  /** Whether the carrier's wire carries its own stream id (the adapter's `carriesStreamId`). */
+  carriesStreamId: boolean;
   speed: number;
   /** Every event the transport emitted, in order. */
   emitted: RecordedEmit[];
@@ -172,6 +174,7 @@ export async function replayTrace(adapter: ConformanceAdapter, trace: Trace, opt
   try {
     await caller.connect(bridge.mediaUrl);
     played = await caller.play(trace, {
+      realTimeSilence: adapter.mediaTimestamps === false,
       injectMalformedAt: options.injectMalformed === false ? -1 : Math.floor(trace.frames.length / 4),
       onProgress: options.onProgress,
     });
@@ -191,12 +194,15 @@ export async function replayTrace(adapter: ConformanceAdapter, trace: Trace, opt
   }
   const seen = await bridge.observe(Math.max(1000, deadline - performance.now()));
   failures.push(...seen.failures);
+  // A bridge in another process tells only now when it sent each frame: judge its clears at that moment.
+  if (seen.framesSentAt) caller.rejudgeClears((index) => seen.framesSentAt![index]);
 
   const result: ReplayResult = {
     adapter: adapter.name,
     capabilities: adapter.capabilities,
     trace,
     carrierFormat,
+    carriesStreamId: adapter.carriesStreamId ?? true,
     speed,
     emitted: seen.emitted,
     model,
@@ -227,7 +233,7 @@ type Bridge = {
   /** Whether the transport has ended the call, as far as can be known before `observe` (true when it cannot be). */
   ended(): boolean;
   /** What the bridge observed, times in stream ms. */
-  observe(timeoutMs: number): Promise<BridgeObservation>;
+  observe(timeoutMs: number): Promise<RemoteObservation>;
   close(): Promise<void>;
 };
 
@@ -307,11 +313,20 @@ async function localBridge(
 }
 
 /**
+ * What a bridge in another process may report beyond a {@link BridgeObservation}: when it sent
+ * each frame to the carrier (wall-clock ms, in the order sent), so that its clears are judged at
+ * the moment it sent them, as a local bridge's are, and not when loopback delivered them.
+ */
+export type RemoteObservation = BridgeObservation & { framesSentAt?: number[] };
+
+/**
  * A bridge in another process (a Worker in workerd): the adapter starts the call and reports
  * what its transport emitted, on the wall clock, which is turned into stream time here.
  */
 async function remoteBridge(adapter: ConformanceAdapter, modelUrl: string, speed: number, now: () => number): Promise<Bridge> {
-  const wallOrigin = Date.now() - now() / speed;
+  // Sub-millisecond wall time: the bridge's own clock may be whole milliseconds (workerd's is), and
+  // a whole-millisecond origin here would shift every remote event up to `speed` stream ms later.
+  const wallOrigin = performance.timeOrigin + performance.now() - now() / speed;
   const toStream = (wall: number) => (wall - wallOrigin) * speed;
   const call: RemoteBridgeCall = await adapter.startRemoteCall!({ modelUrl, speed });
   return {
@@ -319,9 +334,10 @@ async function remoteBridge(adapter: ConformanceAdapter, modelUrl: string, speed
     // Only `observe` can tell: it waits for the call's end itself.
     ended: () => true,
     observe: async (timeoutMs) => {
-      const seen = await call.observe(timeoutMs);
+      const seen: RemoteObservation = await call.observe(timeoutMs);
       return {
         ...seen,
+        ...(seen.framesSentAt ? { framesSentAt: seen.framesSentAt.map(toStream) } : {}),
         emitted: seen.emitted.map((e) => ({ ...e, at: toStream(e.at) })),
         callEndedAt: seen.callEndedAt === undefined ? undefined : toStream(seen.callEndedAt),
       };

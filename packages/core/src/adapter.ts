@@ -57,6 +57,17 @@ export interface ConformanceAdapter {
    * reads the bridge's audio in it.
    */
   readonly carrierFormat?: AudioFormat;
+  /**
+   * Whether the carrier's wire carries a stream id of its own (Twilio's `streamSid`). Default
+   * true. When false (Vonage, jambonz), `call_start.streamId` need only be present.
+   */
+  readonly carriesStreamId?: boolean;
+  /**
+   * Whether the carrier's media frames carry timestamps (Twilio's `media.timestamp`). Default
+   * true. A carrier without them streams audio in real time, silence included, so where a trace's
+   * timestamps jump the harness sends silence in real time instead of nothing.
+   */
+  readonly mediaTimestamps?: boolean;
   createTransport?(options: AdapterTransportOptions): RealtimeTransportLayer;
   /**
    * Starts one call on an out-of-process bridge whose model endpoint is `modelUrl` (the realtime

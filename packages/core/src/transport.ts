@@ -8,7 +8,7 @@ import {
 } from '@openai/agents-realtime';
 import { base64Encode } from './audio/base64.js';
 import { Framer } from './audio/framer.js';
-import { bytesPerMs, bytesPerSample, durationMs, silence, silenceByte } from './audio/pcm.js';
+import { bytesPerMs, bytesPerSample, concatBytes, durationMs, silence, silenceByte } from './audio/pcm.js';
 import {
   inboundTranscoder,
   modelBytesPerMs,
@@ -56,8 +56,8 @@ export type TelephonyRealtimeTransportOptions = OpenAIRealtimeWebSocketOptions &
   /** Clock used for playback accounting. Default `clock.now`, else `Date.now`. */
   now?: () => number;
   /**
-   * Clock for playback accounting and the transport's timers (output pacing, inactivity
-   * padding). Default: the wall clock. A replay faster than real time passes a scaled clock.
+   * Clock for playback accounting and output pacing. Default: the wall clock. A replay faster
+   * than real time passes a scaled clock. (Inactivity padding always waits on the wall clock.)
    */
   clock?: Clock;
 };
@@ -643,7 +643,9 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
   #armInactivity(delayMs: number): void {
     if (this.#inactivityMs === null) return;
     this.#disarmInactivity();
-    this.#inactivityTimer = this.#clock.setTimeout(() => {
+    // On the wall clock, whatever clock the transport keeps: it guards against a carrier that went
+    // quiet in real time, and a replay's scaled clock would turn ordinary scheduling delays into silence.
+    this.#inactivityTimer = systemClock.setTimeout(() => {
       this.#inactivityTimer = undefined;
       if (!this.#speechActive || this.#ended || !this.#sessionReady || this.status !== 'connected') return;
       const quietFor = this.#now() - this.#lastInboundAt;
@@ -660,7 +662,7 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
 
   #disarmInactivity(): void {
     if (this.#inactivityTimer !== undefined) {
-      this.#clock.clearTimeout(this.#inactivityTimer);
+      systemClock.clearTimeout(this.#inactivityTimer);
       this.#inactivityTimer = undefined;
     }
   }
@@ -678,8 +680,16 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
   #sendAudioFrames(frames: Uint8Array[], key: PlaybackKey): void {
     if (frames.length === 0) return;
     if (this.#queue.length > 0 || this.#paused || this.protocol.capabilities.pacing) {
-      this.#queue.push({ frames: [...frames], key });
-      for (const frame of frames) this.#queuedBytes += frame.byteLength;
+      // Queued in units of the carrier's frame duration, so pacing can hold to its lead exactly
+      // even where the carrier takes large frames.
+      const unit = this.#frameUnitBytes();
+      const units: Uint8Array[] = [];
+      for (const frame of frames) {
+        this.#queuedBytes += frame.byteLength;
+        if (unit === undefined || frame.byteLength <= unit) units.push(frame);
+        else for (let at = 0; at < frame.byteLength; at += unit) units.push(frame.subarray(at, at + unit));
+      }
+      this.#queue.push({ frames: units, key });
       this.#pump();
       return;
     }
@@ -728,8 +738,10 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
     const pacing = this.protocol.capabilities.pacing;
     while (this.#queue.length > 0 && !this.#paused && !this.#ended) {
       const chunk = this.#queue[0]!;
-      let room = pacing ? pacing.leadMs - this.#ledger.queuedMs() : Infinity;
-      if (room <= 0) break;
+      const queuedMs = pacing ? this.#ledger.queuedMs() : 0;
+      let room = pacing ? pacing.leadMs - queuedMs : Infinity;
+      // A frame that would overshoot the lead waits, unless the carrier has nothing left to play.
+      if (room < durationMs(this.#format, chunk.frames[0]!.byteLength) && queuedMs > 0) break;
       const batch: Uint8Array[] = [];
       while (chunk.frames.length > 0) {
         const ms = durationMs(this.#format, chunk.frames[0]!.byteLength);
@@ -740,7 +752,7 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
       }
       const last = chunk.frames.length === 0;
       if (last) this.#queue.shift();
-      this.#writeAudio(batch, chunk.key, last);
+      this.#writeAudio(this.#joinFrames(batch), chunk.key, last);
     }
     if (this.#queue.length > 0 && !this.#paused && !this.#ended && pacing) {
       const wait = Math.max(1, this.#ledger.queuedMs() - pacing.leadMs / 2);
@@ -749,6 +761,31 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
         this.#safely(() => this.#pump());
       }, wait);
     }
+  }
+
+  /** Bytes of one `frame.ms` of the carrier's audio, when the carrier sets a frame duration. */
+  #frameUnitBytes(): number | undefined {
+    const ms = this.protocol.capabilities.frame?.ms;
+    return ms ? Math.round(ms * bytesPerMs(this.#format)) : undefined;
+  }
+
+  /** Consecutive queued units joined back into frames as large as the carrier takes. */
+  #joinFrames(units: Uint8Array[]): Uint8Array[] {
+    const maxBytes = this.protocol.capabilities.frame?.maxBytes ?? Infinity;
+    const frames: Uint8Array[] = [];
+    let group: Uint8Array[] = [];
+    let size = 0;
+    for (const unit of units) {
+      if (group.length > 0 && size + unit.byteLength > maxBytes) {
+        frames.push(group.length === 1 ? group[0]! : concatBytes(group));
+        group = [];
+        size = 0;
+      }
+      group.push(unit);
+      size += unit.byteLength;
+    }
+    if (group.length > 0) frames.push(group.length === 1 ? group[0]! : concatBytes(group));
+    return frames;
   }
 
   #onFlowControl(paused: boolean): void {

@@ -117,6 +117,20 @@ describe('output pacing (capabilities.pacing)', () => {
     expect(clock.pending).toBe(0);
   });
 
+  it('holds to the lead where the carrier takes large frames, joining what fits into one', async () => {
+    const t = await connected({ playbackAck: 'none', pacing: { leadMs: 100 }, frame: { ms: 20, maxBytes: 65500 } });
+    server.respond('resp_1', 'item_1', [mulaw(4000, 1)], { done: false });
+    await until(() => audioMs() + t.outputQueuedBytes / 8 >= 500);
+    const sizes = () => carrier.commands().flatMap((c) => (c.type === 'audio' ? [c.payload.byteLength] : []));
+    // 500 ms in one delta: 100 ms leave at once, as one frame; the rest as the clock drains it.
+    expect(sizes()).toEqual([800]);
+    clock.advance(50);
+    expect(audioMs()).toBeLessThanOrEqual(150);
+    clock.advance(1000);
+    expect(audioMs()).toBe(500);
+    expect(Math.max(...sizes())).toBeLessThanOrEqual(800);
+  });
+
   it('rejects a pacing lead that is not a positive number', () => {
     expect(
       () => new TelephonyRealtimeTransport({ connection: carrier, protocol: new TestProtocol({ pacing: { leadMs: 0 } }), url }),

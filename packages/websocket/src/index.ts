@@ -1,0 +1,29 @@
+export { RawWebSocketProtocol, DEFAULT_FRAME_MS, DEFAULT_MAX_MESSAGE_BYTES } from './protocol.js';
+export type { RawWebSocketProtocolOptions } from './protocol.js';
+export { RawWebSocketPeerSimulator } from './peer.js';
+export type { RawWebSocketPeerSimulatorOptions } from './peer.js';
+export { RawWebSocketRealtimeTransport } from './transport.js';
+export type { RawWebSocketRealtimeTransportOptions } from './transport.js';
+export { presets, vonagePreset, asteriskPreset, jambonzPreset, genericPreset, ASTERISK_MAX_MESSAGE_BYTES } from './presets/index.js';
+export type { RawWebSocketPresetName } from './presets/index.js';
+export {
+  callStart,
+  controlError,
+  isJsonObject,
+  newStreamId,
+  optionalNumber,
+  optionalString,
+  parseJsonObject,
+  readDigit,
+  stringParameters,
+} from './preset.js';
+export type {
+  RawWebSocketPreset,
+  PresetCallState,
+  PeerCallState,
+  StartOn,
+  ControlCommand,
+  ControlEvent,
+} from './preset.js';
+export { AudioConverter, L16_RATES, checkFormat, isSupportedFormat } from './formats.js';
+export { conformance } from './conformance.js';

@@ -1,0 +1,142 @@
+/**
+ * jambonz `listen` verb with bidirectional streaming audio, and FreeSWITCH mod_audio_fork.
+ *
+ * Carrier → bridge: one text frame of JSON call metadata first (jambonz: `callSid`, `from`, `to`,
+ * `direction`, …, `sampleRate`, `mixType`, plus the verb's `metadata`), then binary L16 frames;
+ * with `passDtmf`, `{"event":"dtmf","dtmf":"5","duration":"1600"}` (duration in 8 kHz samples,
+ * as FreeSWITCH reports it); `{"type":"playDone",…}` after a non-streaming `playAudio`.
+ * Bridge → carrier: binary L16 at `bidirectionalAudio.sampleRate` (set it to `sampleRate`),
+ * `{"type":"killAudio"}` to stop playback, `{"type":"disconnect"}` to end the listen.
+ * No playback acknowledgements: the core's playout clock stands in, and output is paced.
+ */
+import { ConfigError, type AudioFormat, type CallEvent, type OutboundCommand } from '@switchboard/core';
+import { L16_8K, L16_RATES } from '../formats.js';
+import {
+  callStart,
+  controlError,
+  newStreamId,
+  optionalNumber,
+  optionalString,
+  parseJsonObject,
+  readDigit,
+  stringParameters,
+  type ControlCommand,
+  type ControlEvent,
+  type DtmfEvent,
+  type PresetCallState,
+  type RawWebSocketPreset,
+} from '../preset.js';
+
+const NAME = 'jambonz';
+/** Metadata fields with a meaning of their own: the rest become custom parameters. */
+const START_FIELDS = ['callSid', 'from', 'to', 'sampleRate', 'mixType'];
+/** Messages that need no action here: `playDone` follows a non-streaming playAudio, `mark` a mark this bridge never sends. */
+const IGNORED_TYPES = new Set(['playDone', 'mark']);
+/** FreeSWITCH reports DTMF durations in samples at 8 kHz. */
+const DTMF_SAMPLES_PER_MS = 8;
+
+function fail(message: string, frame: string): never {
+  throw controlError(NAME, message, frame);
+}
+
+function readSampleRate(message: Record<string, unknown>, call: PresetCallState, text: string): AudioFormat {
+  const rate = optionalNumber(NAME, message, 'sampleRate', text);
+  if (rate === undefined) return call.format.encoding === 'l16' ? call.format : L16_8K;
+  if (!L16_RATES.includes(rate)) fail(`unsupported sampleRate ${rate} (${L16_RATES.join(', ')})`, text);
+  return { encoding: 'l16', sampleRate: rate, channels: 1 };
+}
+
+/** The metadata frame: any JSON object that is neither an `event` nor a `type` message. */
+function decodeMetadata(message: Record<string, unknown>, text: string, call: PresetCallState): CallEvent {
+  const mixType = message['mixType'];
+  if (mixType !== undefined && mixType !== 'mono') {
+    fail(`mixType ${JSON.stringify(String(mixType).slice(0, 20))} is not supported: set "mixType": "mono" on the listen verb`, text);
+  }
+  const callSid = optionalString(NAME, message, 'callSid', text);
+  return callStart({
+    streamId: callSid ?? newStreamId(NAME),
+    callId: callSid,
+    from: optionalString(NAME, message, 'from', text),
+    to: optionalString(NAME, message, 'to', text),
+    format: readSampleRate(message, call, text),
+    customParameters: stringParameters(message, START_FIELDS),
+    raw: message,
+  });
+}
+
+export const jambonzPreset: RawWebSocketPreset = {
+  name: NAME,
+  defaultFormat: L16_8K,
+  startOn: 'message',
+  capabilities: { playbackAck: 'none', ackOnClear: 'none', clear: true, dtmfIn: true, dtmfOut: false },
+  leadMs: 1000,
+
+  decodeControl(text, call) {
+    const message = parseJsonObject(NAME, text);
+    const event = message['event'];
+    const type = message['type'];
+    if (event === undefined && type === undefined) return [decodeMetadata(message, text, call)];
+    if (event === 'dtmf') {
+      const dtmf: DtmfEvent = { type: 'dtmf', digit: readDigit(NAME, message['dtmf'], text) };
+      const samples = optionalNumber(NAME, message, 'duration', text);
+      if (samples !== undefined) dtmf.durationMs = samples / DTMF_SAMPLES_PER_MS;
+      return [dtmf];
+    }
+    if (typeof type === 'string' && IGNORED_TYPES.has(type)) return [];
+    const what = event !== undefined ? `event ${JSON.stringify(String(event).slice(0, 40))}` : `type ${JSON.stringify(String(type).slice(0, 40))}`;
+    fail(`unknown ${what}`, text);
+  },
+
+  encodeControl(command: ControlCommand) {
+    switch (command.type) {
+      case 'clear':
+        return ['{"type":"killAudio"}'];
+      case 'hangup':
+        // Ends the listen verb; the jambonz application goes on with its next verb.
+        return ['{"type":"disconnect"}'];
+      default:
+        return [];
+    }
+  },
+
+  peer: {
+    encodeEvent(event: ControlEvent, peer) {
+      switch (event.type) {
+        case 'call_start': {
+          if (peer.format.encoding !== 'l16') {
+            throw new ConfigError(`jambonz streams L16, not ${peer.format.encoding}.`);
+          }
+          const metadata: Record<string, unknown> = {};
+          if (event.callId !== undefined) metadata['callSid'] = event.callId;
+          if (event.from !== undefined) metadata['from'] = event.from;
+          if (event.to !== undefined) metadata['to'] = event.to;
+          const custom = stringParameters(event.customParameters, START_FIELDS);
+          return [JSON.stringify({ ...metadata, ...custom, sampleRate: peer.format.sampleRate, mixType: 'mono' })];
+        }
+        case 'dtmf':
+          return [
+            JSON.stringify({
+              event: 'dtmf',
+              dtmf: event.digit,
+              duration: String(Math.round((event.durationMs ?? 100) * DTMF_SAMPLES_PER_MS)),
+            }),
+          ];
+        default:
+          // No acks or flow control; a hang-up closes the socket.
+          return [];
+      }
+    },
+
+    decodeControl(text): OutboundCommand[] {
+      const message = parseJsonObject(NAME, text);
+      switch (message['type']) {
+        case 'killAudio':
+          return [{ type: 'clear' }];
+        case 'disconnect':
+          return [{ type: 'hangup' }];
+        default:
+          fail('unknown message (a streaming listen takes "killAudio" and "disconnect")', text);
+      }
+    },
+  },
+};
