@@ -6,7 +6,11 @@
  */
 import { performance } from 'node:perf_hooks';
 import {
+  base64Decode,
+  base64Encode,
   bytesPerMs,
+  durationMs,
+  silence,
   decodeALaw,
   decodeMuLaw,
   pcm16FromBytes,
@@ -101,6 +105,8 @@ export class CallerSimulator {
   #timers = new Set<NodeJS.Timeout>();
   #socket: WebSocket | undefined;
   #framesReceived = 0;
+  /** For each clear in `log.clears`: the index of the frame that carried it, and the chunks received before it. */
+  #clearFrames: Array<{ frameIndex: number; chunkCount: number }> = [];
 
   constructor(options: CallerSimulatorOptions) {
     this.#options = options;
@@ -137,9 +143,15 @@ export class CallerSimulator {
       onFrameSent?: (frame: Record<string, unknown>, at: number) => void;
       /** Stop after this much of the trace (stream ms). */
       untilMs?: number;
+      /**
+       * The carrier streams in real time with no timestamps (Vonage, Asterisk): where the trace's
+       * timestamps jump, send silence frames on the clock instead of nothing.
+       */
+      realTimeSilence?: boolean;
     } = {},
   ): Promise<{ framesSent: number; malformedSent: number; lastFrameAt: number | undefined }> {
-    const frames = options.untilMs === undefined ? trace.frames : trace.frames.filter((f) => f.t <= options.untilMs!);
+    const recorded = options.untilMs === undefined ? trace.frames : trace.frames.filter((f) => f.t <= options.untilMs!);
+    const frames = options.realTimeSilence ? this.#withSilenceInGaps(recorded) : recorded;
     const socket = this.#socket;
     if (!socket) throw new Error('CallerSimulator: connect() first');
     const { peer, twilioFrames } = this.#options;
@@ -190,6 +202,42 @@ export class CallerSimulator {
     return { framesSent, malformedSent, lastFrameAt };
   }
 
+  /**
+   * The trace with a silent media frame every 20 ms wherever its media timestamps jump: what a
+   * carrier that streams continuously would have sent. Injected malformed frames keep their index
+   * among the recorded frames only approximately, which is all they need.
+   */
+  #withSilenceInGaps(frames: Trace['frames']): Trace['frames'] {
+    const out: Trace['frames'] = [];
+    let format: AudioFormat = this.#twilio.defaultFormat;
+    let last: { t: number; ts: number; ms: number; chunk: number } | undefined;
+    for (const entry of frames) {
+      const frame = entry.frame;
+      if (frame.event === 'start') {
+        for (const event of this.#twilio.decode(JSON.stringify(frame))) if (event.type === 'call_start') format = event.format;
+        last = undefined;
+      } else if (frame.event === 'media') {
+        const media = frame.media as { payload: string; timestamp?: string; chunk?: string };
+        const ts = media.timestamp === undefined ? undefined : Number(media.timestamp);
+        if (ts !== undefined) {
+          const ms = durationMs(format, base64Decode(media.payload).byteLength);
+          if (last) {
+            const silent = base64Encode(silence(format, 20));
+            for (let at = last.ts + last.ms, i = 1; at + 20 <= ts; at += 20, i++) {
+              out.push({
+                t: Math.min(entry.t, last.t + i * 20),
+                frame: { ...frame, media: { ...media, payload: silent, timestamp: String(at), chunk: String(last.chunk) } },
+              });
+            }
+          }
+          last = { t: entry.t, ts, ms, chunk: Number(media.chunk ?? 0) };
+        }
+      }
+      out.push(entry);
+    }
+    return out;
+  }
+
   /** The caller hangs up: closes the media socket. */
   hangUp(): void {
     if (this.#socket && this.#socket.readyState === WebSocket.OPEN) this.#socket.close(1000, 'caller hung up');
@@ -225,8 +273,32 @@ export class CallerSimulator {
     if (this.#socket?.readyState === WebSocket.OPEN) this.#socket.send(frame);
   }
 
+  /**
+   * Judges every clear again at the moment the bridge sent it, once those moments are known (a
+   * bridge in another process reports them after the call): `sentAtOf(frameIndex)` gives the
+   * stream time the bridge sent its `frameIndex`-th frame. What the caller heard is unchanged.
+   */
+  rejudgeClears(sentAtOf: (frameIndex: number) => number | undefined): void {
+    const cutBy = new Map<CarrierChunk, number>();
+    this.log.clears.forEach((clear, k) => {
+      const { frameIndex, chunkCount } = this.#clearFrames[k]!;
+      const sentAt = Math.min(clear.at, sentAtOf(frameIndex) ?? clear.sentAt);
+      const playedByItem: Record<string, number> = {};
+      for (const chunk of this.log.chunks.slice(0, chunkCount)) {
+        const cut = cutBy.get(chunk);
+        if (cut !== undefined && cut < k) continue;
+        if (cut === undefined && Math.max(0, clear.at - chunk.startAt) < chunk.durationMs) cutBy.set(chunk, k);
+        const heardWhenSent = Math.min(chunk.durationMs, Math.max(0, sentAt - chunk.startAt));
+        if (chunk.itemId) playedByItem[chunk.itemId] = (playedByItem[chunk.itemId] ?? 0) + heardWhenSent;
+      }
+      clear.sentAt = sentAt;
+      clear.playedByItem = playedByItem;
+    });
+  }
+
   #onFrame(frame: string | Uint8Array): void {
     const sentAt = this.#options.frameSentAt?.(this.#framesReceived);
+    const frameIndex = this.#framesReceived;
     this.#framesReceived++;
     let commands: OutboundCommand[];
     try {
@@ -235,16 +307,18 @@ export class CallerSimulator {
       this.log.rejected.push({ at: this.now(), error: (error as Error).message });
       return;
     }
-    for (const command of commands) this.#onCommand(command, sentAt);
+    for (const command of commands) this.#onCommand(command, sentAt, frameIndex);
   }
 
-  #onCommand(command: OutboundCommand, sentAt: number | undefined): void {
+  #onCommand(command: OutboundCommand, sentAt: number | undefined, frameIndex: number): void {
     const at = this.now();
     this.#options.onCommand?.(command, at);
     switch (command.type) {
       case 'audio': {
         const durationMs = command.payload.byteLength / this.#bytesPerMs;
-        const startAt = Math.max(at, this.#queueEnd);
+        // Playback starts when the bridge sent the audio, where known: the loopback's latency
+        // (scaled up by a fast replay) is no part of the bridge's accounting, as for `clear`.
+        const startAt = Math.max(Math.min(at, sentAt ?? at), this.#queueEnd);
         this.#queueEnd = startAt + durationMs;
         this.log.chunks.push({ receivedAt: at, startAt, durationMs, bytes: command.payload, itemId: this.#options.currentItem?.() });
         return;
@@ -260,6 +334,7 @@ export class CallerSimulator {
         return;
       }
       case 'clear':
+        this.#clearFrames.push({ frameIndex, chunkCount: this.log.chunks.length });
         this.#clear(at, Math.min(at, sentAt ?? at));
         return;
       default:
