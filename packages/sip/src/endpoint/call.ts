@@ -1,0 +1,365 @@
+import { EventEmitter } from 'node:events';
+import { CallControlError, ConfigError, logger } from '@switchboard/core';
+import { customParametersOf } from './protocol.js';
+import type { RtpSession } from './rtp/session.js';
+import type { NegotiatedMedia } from './sdp.js';
+import {
+  bodyText,
+  newBranch,
+  parseNameAddr,
+  parseSipUri,
+  serializeSipMessage,
+  SipHeaders,
+  type SipRequest,
+  type SipResponse,
+} from './sip/message.js';
+import type { SipSource, SipTarget, SipTransportName } from './sip/sockets.js';
+import type { InviteServerTransaction } from './sip/transactions.js';
+import type { SipCallControl, SipRealtimeTransport } from './transport.js';
+
+const log = logger('sip:endpoint');
+const decoder = new TextDecoder();
+
+/** Why a call ended. */
+export type SipCallEndReason =
+  /** The far end sent BYE. */
+  | 'bye'
+  /** `hangup()` or the transport was closed (a BYE was sent). */
+  | 'hangup'
+  /** The 200 OK was never acknowledged (a BYE was sent). */
+  | 'ack_timeout'
+  /** The far end's answer to our offer (in the ACK) was missing or unacceptable (a BYE was sent). */
+  | 'no_answer_sdp'
+  /** The endpoint was closed. */
+  | 'endpoint_closed';
+
+/** Progress of a transfer, from the NOTIFYs of the REFER's subscription (RFC 3515). */
+export type SipTransferProgress = { status: number; reason: string; final: boolean };
+
+export interface SipCallEvents {
+  /** The caller acknowledged the 200 OK. */
+  confirmed: [];
+  /** The call is over (the transport has been closed too). */
+  ended: [event: { reason: SipCallEndReason }];
+  /** A NOTIFY reported the progress of a transfer. */
+  transfer: [progress: SipTransferProgress];
+}
+
+/** What a call needs from its endpoint. */
+export interface CallContext {
+  readonly advertisedAddress: string;
+  readonly port: number;
+  readonly userAgent: string;
+  contact(transport: SipTransportName): string;
+  /** Sends a request in a client transaction; resolves with its final response (408 on timeout). */
+  sendRequest(request: SipRequest, target: SipTarget): Promise<SipResponse>;
+  /** The call is over: forget its dialog. */
+  release(call: SipCall): void;
+}
+
+export type SipCallInit = {
+  invite: SipRequest;
+  source: SipSource;
+  localTag: string;
+  rtp: RtpSession;
+  media: NegotiatedMedia | undefined;
+  inviteTransaction: InviteServerTransaction;
+  hangupAfterTransfer: boolean;
+};
+
+/**
+ * One answered SIP call: its dialog (RFC 3261 §12), its RTP session and the transport to hand to
+ * a `RealtimeSession`. Hang up with {@link hangup}, transfer with {@link transfer} (REFER),
+ * send digits with {@link sendDtmf} (RFC 4733).
+ */
+export class SipCall extends EventEmitter<SipCallEvents> implements SipCallControl {
+  /** The SIP Call-ID. */
+  readonly callId: string;
+  /** The caller's URI (From) and the called URI (To). */
+  readonly from: string;
+  readonly to: string;
+  /** The INVITE's Request-URI. */
+  readonly requestUri: string;
+  /** Every header field of the INVITE (Authorization included; never log it). */
+  readonly headers: SipHeaders;
+  /** Where the INVITE came from. */
+  readonly remote: { transport: SipTransportName; address: string; port: number };
+  /** The call's RTP session (a `MediaConnection`). */
+  readonly rtp: RtpSession;
+  /** The INVITE's `X-` headers, without the prefix (the transport's `call_start` carries them too). */
+  readonly customParameters: Record<string, string>;
+  /** The authenticated user, when digest authentication is on. */
+  username: string | undefined;
+
+  readonly #context: CallContext;
+  readonly #source: SipSource;
+  readonly #localTag: string;
+  readonly #remoteTag: string;
+  readonly #localUri: string;
+  readonly #remoteUri: string;
+  readonly #remoteTarget: string;
+  readonly #routeSet: string[];
+  readonly #hangupAfterTransfer: boolean;
+  #localSeq = Math.floor(Math.random() * 10_000) + 1;
+  #remoteSeq: number;
+  #media: NegotiatedMedia | undefined;
+  #transport: SipRealtimeTransport | undefined;
+  #state: 'answered' | 'confirmed' | 'ending' | 'ended' = 'answered';
+  #endReason: SipCallEndReason | undefined;
+  #invites = new Map<number, InviteServerTransaction>();
+  #bye: Promise<void> | undefined;
+  #sdpVersion = 1;
+  readonly sessionId = String(Math.floor(Math.random() * 1e9));
+
+  constructor(context: CallContext, init: SipCallInit) {
+    super();
+    const { invite, source } = init;
+    this.#context = context;
+    this.#source = source;
+    this.#localTag = init.localTag;
+    this.callId = invite.headers.get('call-id')!;
+    this.requestUri = invite.uri;
+    this.headers = invite.headers.clone();
+    this.customParameters = customParametersOf(invite);
+    const from = parseNameAddr(invite.headers.get('from')!)!;
+    const to = parseNameAddr(invite.headers.get('to')!)!;
+    this.from = from.uri;
+    this.to = to.uri;
+    this.#remoteTag = from.params['tag'] ?? '';
+    this.#remoteUri = invite.headers.get('from')!;
+    this.#localUri = `${invite.headers.get('to')!};tag=${init.localTag}`;
+    const contact = invite.headers.list('contact')[0];
+    this.#remoteTarget = (contact && parseNameAddr(contact)?.uri) || from.uri;
+    this.#routeSet = invite.headers.list('record-route');
+    this.#remoteSeq = Number(invite.headers.get('cseq')!.trim().split(/\s+/)[0]);
+    this.remote = { transport: source.transport, address: source.address, port: source.port };
+    this.rtp = init.rtp;
+    this.#media = init.media;
+    this.#hangupAfterTransfer = init.hangupAfterTransfer;
+    this.#invites.set(this.#remoteSeq, init.inviteTransaction);
+    this.rtp.onClose(() => this.#onMediaClosed());
+  }
+
+  /** The transport for this call's `RealtimeSession` (set before the `call` event). */
+  get transport(): SipRealtimeTransport {
+    if (!this.#transport) throw new ConfigError('The call has no transport yet (its SDP answer is still awaited).');
+    return this.#transport;
+  }
+
+  get hasTransport(): boolean {
+    return this.#transport !== undefined;
+  }
+
+  /** The negotiated audio stream (undefined until an INVITE without SDP gets its answer in the ACK). */
+  get media(): NegotiatedMedia | undefined {
+    return this.#media ? { ...this.#media } : undefined;
+  }
+
+  get state(): 'answered' | 'confirmed' | 'ending' | 'ended' {
+    return this.#state;
+  }
+
+  get endReason(): SipCallEndReason | undefined {
+    return this.#endReason;
+  }
+
+
+  /** The dialog's key: Call-ID, local tag, remote tag. */
+  get dialogKey(): string {
+    return dialogKey(this.callId, this.#localTag, this.#remoteTag);
+  }
+
+  get localTag(): string {
+    return this.#localTag;
+  }
+
+  /** Next o= version of our SDP. */
+  nextSdpVersion(): number {
+    return this.#sdpVersion++;
+  }
+
+  /** @internal */
+  attachTransport(transport: SipRealtimeTransport, media: NegotiatedMedia): void {
+    this.#transport = transport;
+    this.#media = media;
+  }
+
+  /** @internal The ACK of a 2xx arrived. */
+  onAck(ack: SipRequest): { confirmed: boolean; body: string | undefined } {
+    const seq = Number((ack.headers.get('cseq') ?? '').trim().split(/\s+/)[0]);
+    const tx = this.#invites.get(seq);
+    tx?.ack2xx();
+    this.#invites.delete(seq);
+    const first = this.#state === 'answered';
+    if (first) {
+      this.#state = 'confirmed';
+      this.emit('confirmed');
+    }
+    return { confirmed: first, body: ack.body.byteLength > 0 ? bodyText(ack) : undefined };
+  }
+
+  /** @internal A re-INVITE (or the INVITE itself) whose 2xx is awaiting its ACK. */
+  trackInvite(seq: number, tx: InviteServerTransaction): void {
+    this.#invites.set(seq, tx);
+  }
+
+  /** @internal The 2xx went unacknowledged for 64×T1. */
+  ackTimedOut(): void {
+    if (this.#state !== 'answered') return;
+    log('call %s: no ACK for the 200 OK, hanging up', this.callId);
+    void this.#end('ack_timeout', true);
+  }
+
+  /** @internal Checks the CSeq of an in-dialog request (RFC 3261 §12.2.2); false: answer 500. */
+  acceptRemoteSeq(request: SipRequest): boolean {
+    const seq = Number((request.headers.get('cseq') ?? '').trim().split(/\s+/)[0]);
+    if (request.method === 'ACK' || request.method === 'CANCEL') return true;
+    if (seq < this.#remoteSeq) return false;
+    this.#remoteSeq = seq;
+    return true;
+  }
+
+  /** @internal Hands an in-dialog SIP request to the media protocol (re-INVITE, BYE, INFO). */
+  deliverToMedia(request: SipRequest): void {
+    this.rtp.deliver(decoder.decode(serializeSipMessage(request)));
+  }
+
+  /** @internal The far end hung up. */
+  remoteBye(request: SipRequest): void {
+    if (this.#state === 'ended' || this.#state === 'ending') return;
+    this.#state = 'ending';
+    this.#endReason = 'bye';
+    // The transport ends the call with reason `bye`, then the media closes.
+    this.deliverToMedia(request);
+    this.#finish('bye');
+  }
+
+  /** @internal A NOTIFY of our REFER's subscription. */
+  onNotify(request: SipRequest): void {
+    const event = (request.headers.get('event') ?? '').split(';')[0]!.trim().toLowerCase();
+    if (event !== 'refer') return;
+    const fragment = /^SIP\/2\.0\s+(\d{3})\s*(.*)$/im.exec(bodyText(request));
+    if (!fragment) return;
+    const status = Number(fragment[1]);
+    const terminated = /^\s*terminated/i.test(request.headers.get('subscription-state') ?? '');
+    const progress: SipTransferProgress = { status, reason: fragment[2]!.trim(), final: status >= 200 || terminated };
+    this.emit('transfer', progress);
+    if (status >= 200 && status < 300 && this.#hangupAfterTransfer) void this.hangup();
+  }
+
+  /** @internal The far end's SDP answer (in the ACK) was missing or unacceptable. */
+  answerFailed(): Promise<void> {
+    return this.#end('no_answer_sdp', true);
+  }
+
+  /** @internal The endpoint is closing. */
+  endpointClosing(): Promise<void> {
+    return this.#end('endpoint_closed', true);
+  }
+
+  /** Sends DTMF digits as RFC 4733 events; false when the call did not negotiate telephone-event. */
+  sendDtmf(digits: string): boolean {
+    if (!this.#transport || this.#state === 'ended' || this.#state === 'ending') return false;
+    return this.#transport.sendDtmf(digits);
+  }
+
+  /** Ends the call: a BYE to the far end, then the media and the transport close. */
+  hangup(): Promise<void> {
+    return this.#end('hangup', true);
+  }
+
+  /**
+   * Transfers the call (RFC 3515): a REFER with `Refer-To: target` (`sip:`, `sips:` or `tel:`).
+   * Resolves when the far end accepts it (202); its progress arrives as `transfer` events, and
+   * the call hangs up once the transfer succeeded (unless `hangupAfterTransfer` is off).
+   */
+  async transfer(target: string, options: { referredBy?: string } = {}): Promise<void> {
+    if (!/^(sips?|tel):[^\s<>]+$/i.test(target)) throw new ConfigError(`The transfer target must be a sip:, sips: or tel: URI, got ${JSON.stringify(target)}.`);
+    if (this.#state === 'ended' || this.#state === 'ending') throw new CallControlError('The call has ended: nothing to transfer.');
+    const headers: Array<[string, string]> = [
+      ['Refer-To', `<${target}>`],
+      ['Referred-By', options.referredBy ? `<${options.referredBy}>` : `<${parseNameAddr(this.#localUri)!.uri}>`],
+    ];
+    const response = await this.#request('REFER', headers);
+    if (response.status < 200 || response.status >= 300) {
+      throw new CallControlError(`The far end refused the transfer: ${response.status} ${response.reason}`, { status: response.status });
+    }
+  }
+
+  async #end(reason: SipCallEndReason, sendBye: boolean): Promise<void> {
+    if (this.#state === 'ended' || this.#state === 'ending') return this.#bye ?? Promise.resolve();
+    this.#endReason = reason;
+    this.#state = 'ending';
+    const bye = sendBye ? this.#request('BYE').then(() => undefined) : Promise.resolve();
+    this.#bye = bye.catch((error: unknown) => log('BYE failed: %s', (error as Error)?.message));
+    this.#finish(reason);
+    return this.#bye;
+  }
+
+  #finish(reason: SipCallEndReason): void {
+    for (const tx of this.#invites.values()) tx.ack2xx();
+    this.#invites.clear();
+    // The media stops now; the transport sees its connection close and ends the call.
+    this.rtp.close(1000, reason);
+    this.#state = 'ended';
+    this.#context.release(this);
+    try {
+      this.emit('ended', { reason });
+    } catch (error) {
+      log('ended listener failed: %s', (error as Error)?.message);
+    }
+  }
+
+  #onMediaClosed(): void {
+    // The application closed the transport (session.close()): hang up.
+    if (this.#state === 'answered' || this.#state === 'confirmed') void this.#end('hangup', true);
+  }
+
+  /** A request within the dialog (RFC 3261 §12.2.1.1), sent in a client transaction. */
+  #request(method: string, extra: Array<[string, string]> = [], body?: Uint8Array): Promise<SipResponse> {
+    const loose = this.#routeSet.length === 0 || /;lr\b/i.test(this.#routeSet[0]!);
+    const routes = [...this.#routeSet];
+    let uri = this.#remoteTarget;
+    if (!loose) {
+      // A strict router: it goes in the Request-URI, the remote target last in the Route.
+      uri = parseNameAddr(routes.shift()!)?.uri ?? uri;
+      routes.push(`<${this.#remoteTarget}>`);
+    }
+    const transport = this.#source.transport;
+    const headers = new SipHeaders([
+      ['Via', `SIP/2.0/${transport.toUpperCase()} ${hostPort(this.#context.advertisedAddress, this.#context.port)};branch=${newBranch()};rport`],
+      ['Max-Forwards', '70'],
+      ['From', this.#localUri],
+      ['To', this.#remoteUri],
+      ['Call-ID', this.callId],
+      ['CSeq', `${++this.#localSeq} ${method}`],
+      ['Contact', this.#context.contact(transport)],
+      ...routes.map((route): [string, string] => ['Route', route]),
+      ['User-Agent', this.#context.userAgent],
+      ...extra,
+    ]);
+    const request: SipRequest = { type: 'request', method, uri, headers, body: body ?? new Uint8Array(0) };
+    return this.#context.sendRequest(request, this.#nextHop(routes[0] ?? `<${uri}>`, transport));
+  }
+
+  /** Where in-dialog requests go: over TCP the connection the call came on; else the first route or the remote target. */
+  #nextHop(first: string, transport: SipTransportName): SipTarget {
+    if (transport === 'tcp' && this.#source.connection && !this.#source.connection.destroyed) return this.#source;
+    const uri = parseSipUri(parseNameAddr(first)?.uri ?? first);
+    if (!uri) return this.#source;
+    const wanted = (uri.params['transport'] ?? transport).toLowerCase();
+    return {
+      transport: wanted === 'tcp' ? 'tcp' : 'udp',
+      address: uri.host.replace(/^\[|\]$/g, ''),
+      port: uri.port ?? (uri.scheme === 'sips' ? 5061 : 5060),
+    };
+  }
+}
+
+export function dialogKey(callId: string, localTag: string, remoteTag: string): string {
+  return `${callId}|${localTag}|${remoteTag}`;
+}
+
+export function hostPort(address: string, port: number): string {
+  return `${address.includes(':') ? `[${address}]` : address}:${port}`;
+}

@@ -1,0 +1,17 @@
+import type { ConformanceAdapter } from '@switchboard/core';
+import { RtpPeerSimulator } from './peer.js';
+import { RtpMediaProtocol } from './protocol.js';
+import { SipRealtimeTransport } from './transport.js';
+
+/**
+ * The self-hosted SIP/RTP endpoint as the conformance harness loads it: the same RTP protocol,
+ * jitter buffer and packetizer as a UDP call, over the harness's WebSocket (RTP packets as binary
+ * frames, the dialog's INVITE and BYE as text frames, as SIP over WebSocket carries them). The
+ * peer simulator plays the phone: it offers PCMU, telephone-event and CN and sends RTP.
+ */
+export const conformance: ConformanceAdapter = {
+  name: 'sip/rtp',
+  capabilities: new RtpMediaProtocol().capabilities,
+  createTransport: ({ connection, url, now, clock }) => new SipRealtimeTransport({ connection, url, now, clock }),
+  createPeerSimulator: () => new RtpPeerSimulator(),
+};

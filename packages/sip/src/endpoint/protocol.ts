@@ -1,0 +1,569 @@
+import {
+  ProtocolError,
+  type AudioFormat,
+  type CallEvent,
+  type MediaStreamProtocol,
+  type OutboundCommand,
+  type ProtocolCapabilities,
+} from '@switchboard/core';
+import { JitterBuffer, type JitterBufferStats } from './rtp/jitter.js';
+import {
+  PT_CN,
+  PT_PCMU,
+  RtpFormatError,
+  comfortNoisePayload,
+  dtmfDigit,
+  dtmfEventCode,
+  isRtcp,
+  parseRtp,
+  parseTelephoneEvent,
+  random16,
+  random32,
+  serializeRtp,
+  serializeTelephoneEvent,
+  tsDelta,
+  type RtpPacket,
+} from './rtp/packet.js';
+import { SdpError, negotiateOffer, type MediaPreferences, type NegotiatedMedia } from './sdp.js';
+import { SipParseError, bodyText, canonicalName, parseNameAddr, parseSipMessage, type SipRequest } from './sip/message.js';
+
+const NAME = 'sip';
+
+/** PCMU, telephone-event 101 and CN: what the protocol assumes before any SDP says otherwise. */
+export const DEFAULT_MEDIA: NegotiatedMedia = {
+  codec: 'pcmu',
+  format: { encoding: 'pcmu', sampleRate: 8000, channels: 1 },
+  payloadType: PT_PCMU,
+  telephoneEventPayloadType: 101,
+  comfortNoisePayloadType: PT_CN,
+  ptimeMs: 20,
+  direction: 'sendrecv',
+  mediaIndex: 0,
+};
+
+/** Default audio kept queued at the far end (ms): one packet in flight and one ready. */
+export const DEFAULT_LEAD_MS = 40;
+/** Default jitter buffer depth, packets. */
+export const DEFAULT_JITTER_DEPTH = 3;
+
+export type RtpMediaProtocolOptions = {
+  /** The negotiated stream (codec, payload types, packet time). Default {@link DEFAULT_MEDIA}. */
+  media?: NegotiatedMedia;
+  /**
+   * The INVITE that set the call up: {@link RtpMediaProtocol.open} then announces the call
+   * (`call_start` with its Call-ID, From, To and X- headers) as soon as the transport exists.
+   */
+  invite?: SipRequest | string;
+  /** What INVITEs carried on the media connection itself may negotiate. */
+  preferences?: MediaPreferences;
+  /** Packets held while waiting for a missing one before it counts as lost. Default 3. */
+  jitterDepth?: number;
+  /**
+   * Audio kept queued at the far end, ms: the transport's output pacing sends one packet per
+   * packet time beyond it, which is RTP's own media clock. Default 40.
+   */
+  leadMs?: number;
+  /** The clock RTP timestamps follow (ms). Default `performance.now`. */
+  now?: () => number;
+  /** Outbound DTMF: tone and pause per digit (ms), RFC 4733 volume (dBm0, positive). */
+  dtmf?: { toneMs?: number; gapMs?: number; volume?: number };
+  /** Outbound SSRC. Default: random. */
+  ssrc?: number;
+};
+
+/** Counters of the call's RTP, inbound and outbound. */
+export type RtpStats = JitterBufferStats & {
+  packetsIn: number;
+  packetsOut: number;
+  /** Inbound packets with a payload type the call did not negotiate (dropped). */
+  unknownPayloadType: number;
+  /** RTCP packets received (not interpreted). */
+  rtcpIn: number;
+  /** Times the remote SSRC changed. */
+  ssrcChanges: number;
+  dtmfIn: number;
+  dtmfOut: number;
+};
+
+type AudioEvent = Extract<CallEvent, { type: 'audio' }>;
+type CallStartEvent = Extract<CallEvent, { type: 'call_start' }>;
+
+/** Header fields whose values never leave in `call_start.raw`. */
+const SECRET_HEADERS = new Set(['authorization', 'proxy-authorization']);
+
+/** The `X-` header fields of a request, without the prefix (repeated ones joined with `, `). */
+export function customParametersOf(request: SipRequest): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of request.headers.entries()) {
+    if (!/^x-/i.test(name) || name.length <= 2) continue;
+    const key = name.slice(2);
+    out[key] = Object.hasOwn(out, key) ? `${out[key]}, ${value}` : value;
+  }
+  return out;
+}
+
+/**
+ * `call_start` for an INVITE: the Call-ID, From and To URIs, every `X-` header as a custom
+ * parameter (without its `X-` prefix), the stream id (the SDP `a=label`, else the Call-ID).
+ */
+export function callStartFromInvite(invite: SipRequest, media: NegotiatedMedia): CallStartEvent {
+  const callId = invite.headers.get('call-id') ?? '';
+  const customParameters = customParametersOf(invite);
+  const event: CallStartEvent = {
+    type: 'call_start',
+    callId,
+    streamId: media.label ?? callId,
+    format: { ...media.format },
+    customParameters,
+    raw: {
+      method: invite.method,
+      requestUri: invite.uri,
+      headers: invite.headers.entries().map(([name, value]) => [name, SECRET_HEADERS.has(canonicalName(name)) ? '<redacted>' : value]),
+      sdp: bodyText(invite),
+    },
+  };
+  const from = parseNameAddr(invite.headers.get('from') ?? '')?.uri;
+  if (from) event.from = from;
+  const to = parseNameAddr(invite.headers.get('to') ?? '')?.uri;
+  if (to) event.to = to;
+  return event;
+}
+
+/**
+ * A SIP call's media as a {@link MediaStreamProtocol}: binary frames are RTP packets (audio,
+ * RFC 4733 telephone events, comfort noise; RTCP is counted and skipped), text frames are the SIP
+ * requests of the call's dialog (INVITE → `call_start`, BYE → `call_end`, INFO → `dtmf`), as SIP
+ * over WebSocket carries them.
+ *
+ * Inbound packets go through a small jitter buffer (order, loss, duplicates); audio leaves with an
+ * audio-only sequence (so the transport counts loss) and an RTP-derived timestamp (so it pads
+ * silence the sender suppressed). Outbound audio becomes one RTP packet per packet time with its
+ * own SSRC, sequence and timestamp; the transport's output pacing releases them on RTP's clock.
+ * There are no playback acknowledgements: the transport's playout clock estimates playback.
+ *
+ * Pure apart from reading `now` for RTP timestamps: no timers, no I/O.
+ */
+export class RtpMediaProtocol implements MediaStreamProtocol {
+  readonly name = NAME;
+  readonly #preferences: MediaPreferences;
+  readonly #leadMs: number;
+  readonly #now: () => number;
+  readonly #dtmf: { toneMs: number; gapMs: number; volume: number };
+  readonly #invite: SipRequest | undefined;
+  #media: NegotiatedMedia;
+  #opened = false;
+  #started = false;
+  #stats: Omit<RtpStats, keyof JitterBufferStats>;
+  #jitterTotals: JitterBufferStats = { received: 0, released: 0, reordered: 0, lost: 0, late: 0, duplicates: 0, resyncs: 0 };
+
+  // Inbound.
+  readonly #jitterDepth: number;
+  #jitter: JitterBuffer<RtpPacket>;
+  #remoteSsrc: number | undefined;
+  /** Last inbound timestamp seen (32-bit) and its unwrapped value. */
+  #lastTs32: number | undefined;
+  #extTs = 0;
+  /** Unwrapped timestamp that maps to `#offsetMs`. */
+  #originTs = 0;
+  #offsetMs = 0;
+  /** End of the last audio delivered, ms (where a new source continues). */
+  #audioEndMs = 0;
+  #audioSeq = 0;
+  #dtmfDone: number[] = [];
+  #dtmfPending: { ts: number; digit: string; duration: number } | undefined;
+  #lastDecoded: { frame: Uint8Array; info: unknown } | undefined;
+
+  // Outbound.
+  readonly #ssrc: number;
+  #seq = random16();
+  readonly #tsBase = random32();
+  readonly #t0: number;
+  /** Samples since `#t0` where the next packet continues; undefined before the first. */
+  #nextTs: number | undefined;
+  #newTalkspurt = true;
+
+  constructor(options: RtpMediaProtocolOptions = {}) {
+    this.#media = { ...(options.media ?? DEFAULT_MEDIA) };
+    this.#preferences = options.preferences ?? {};
+    this.#leadMs = options.leadMs ?? DEFAULT_LEAD_MS;
+    this.#now = options.now ?? (() => performance.now());
+    this.#dtmf = { toneMs: options.dtmf?.toneMs ?? 100, gapMs: options.dtmf?.gapMs ?? 70, volume: options.dtmf?.volume ?? 10 };
+    this.#jitterDepth = options.jitterDepth ?? DEFAULT_JITTER_DEPTH;
+    this.#jitter = new JitterBuffer(this.#jitterDepth);
+    this.#ssrc = (options.ssrc ?? random32()) >>> 0;
+    this.#t0 = this.#now();
+    this.#stats = { packetsIn: 0, packetsOut: 0, unknownPayloadType: 0, rtcpIn: 0, ssrcChanges: 0, dtmfIn: 0, dtmfOut: 0 };
+    if (options.invite !== undefined) {
+      const invite = typeof options.invite === 'string' ? parseSipMessage(options.invite) : options.invite;
+      if (invite.type !== 'request' || invite.method !== 'INVITE') throw new TypeError('`invite` must be a SIP INVITE request');
+      this.#invite = invite;
+    }
+  }
+
+  get capabilities(): ProtocolCapabilities {
+    const ptime = this.#media.ptimeMs;
+    return {
+      playbackAck: 'none',
+      ackOnClear: 'none',
+      clear: this.#media.comfortNoisePayloadType !== undefined,
+      dtmfIn: true,
+      dtmfOut: this.#media.telephoneEventPayloadType !== undefined,
+      frame: { ms: ptime, maxBytes: ptime * 8 },
+      pacing: { leadMs: this.#leadMs },
+    };
+  }
+
+  get defaultFormat(): AudioFormat {
+    return { ...this.#media.format };
+  }
+
+  /** The stream as negotiated (updated by INVITEs carried on the connection). */
+  get media(): NegotiatedMedia {
+    return { ...this.#media };
+  }
+
+  /** The outbound SSRC. */
+  get ssrc(): number {
+    return this.#ssrc;
+  }
+
+  get stats(): RtpStats {
+    const jitter = this.#jitter.stats;
+    const totals = this.#jitterTotals;
+    return {
+      ...this.#stats,
+      received: totals.received + jitter.received,
+      released: totals.released + jitter.released,
+      reordered: totals.reordered + jitter.reordered,
+      lost: totals.lost + jitter.lost,
+      late: totals.late + jitter.late,
+      duplicates: totals.duplicates + jitter.duplicates,
+      resyncs: totals.resyncs + jitter.resyncs,
+    };
+  }
+
+  /** The call the INVITE given at construction announces. */
+  open(): CallEvent[] {
+    if (this.#opened || !this.#invite) return [];
+    this.#opened = true;
+    this.#started = true;
+    return [callStartFromInvite(this.#invite, this.#media)];
+  }
+
+  decode(frame: string | Uint8Array): CallEvent[] {
+    if (typeof frame === 'string') return this.#decodeSip(frame);
+    this.#lastDecoded = undefined;
+    if (isRtcp(frame)) {
+      this.#stats.rtcpIn++;
+      this.#lastDecoded = { frame, info: { rtcp: { packetType: frame[1], bytes: frame.byteLength } } };
+      return [];
+    }
+    let packet: RtpPacket;
+    try {
+      packet = parseRtp(frame);
+    } catch (error) {
+      throw new ProtocolError(NAME, `malformed RTP packet: ${(error as Error).message}`, { frame, cause: error });
+    }
+    this.#stats.packetsIn++;
+    this.#lastDecoded = {
+      frame,
+      info: {
+        rtp: {
+          payloadType: packet.payloadType,
+          marker: packet.marker,
+          sequence: packet.sequence,
+          timestamp: packet.timestamp,
+          ssrc: packet.ssrc,
+          payloadBytes: packet.payload.byteLength,
+        },
+      },
+    };
+    const events: CallEvent[] = [];
+    if (this.#remoteSsrc !== packet.ssrc) {
+      if (this.#remoteSsrc !== undefined) {
+        // A new source (a re-INVITE, a media server switching): what the old one left goes
+        // first, then the new one continues where its audio ended.
+        this.#stats.ssrcChanges++;
+        this.#releaseAll(events);
+        this.#restartInbound(this.#audioEndMs);
+      }
+      this.#remoteSsrc = packet.ssrc;
+    }
+    for (const released of this.#jitter.push(packet.sequence, packet)) this.#onPacket(released.item, released.lostBefore, events);
+    return events;
+  }
+
+  encode(command: OutboundCommand): Array<string | Uint8Array> {
+    switch (command.type) {
+      case 'audio':
+        return this.#encodeAudio(command.payload);
+      case 'dtmf':
+        return this.#encodeDtmf(command.digits);
+      case 'clear':
+        return this.#encodeClear();
+      default:
+        // No marks (no playback acks on RTP); hang-up is a BYE, sent by the call's dialog.
+        return [];
+    }
+  }
+
+  rawMessage(frame: string | Uint8Array): unknown {
+    if (typeof frame === 'string') return frame;
+    if (this.#lastDecoded?.frame === frame) {
+      const info = this.#lastDecoded.info;
+      this.#lastDecoded = undefined;
+      return info;
+    }
+    return { bytes: frame.byteLength };
+  }
+
+  // -----------------------------------------------------------------------------------------------
+  // Inbound
+
+  #decodeSip(text: string): CallEvent[] {
+    let message;
+    try {
+      message = parseSipMessage(text);
+    } catch (error) {
+      throw new ProtocolError(NAME, `text frame is not a SIP message: ${(error as SipParseError).message}`, { frame: text, cause: error });
+    }
+    if (message.type === 'response') return [];
+    switch (message.method) {
+      case 'INVITE':
+        return this.#onInvite(message, text);
+      case 'BYE': {
+        const events: CallEvent[] = [];
+        this.#releaseAll(events);
+        events.push({ type: 'call_end', reason: 'bye' });
+        return events;
+      }
+      case 'INFO':
+        return this.#onInfo(message);
+      default:
+        return [];
+    }
+  }
+
+  #onInvite(invite: SipRequest, text: string): CallEvent[] {
+    if (invite.body.byteLength === 0) {
+      // A re-INVITE without an offer (a session refresh): nothing changes for the media.
+      if (this.#started) return [];
+      throw new ProtocolError(NAME, 'INVITE without an SDP offer on the media connection', { frame: text });
+    }
+    let media: NegotiatedMedia;
+    try {
+      media = negotiateOffer(bodyText(invite), this.#preferences);
+    } catch (error) {
+      throw new ProtocolError(NAME, `INVITE with an SDP offer that cannot be answered: ${(error as SdpError).message}`, { frame: text, cause: error });
+    }
+    const previous = this.#media;
+    this.#media = media;
+    const changed =
+      !this.#started ||
+      media.label !== previous.label ||
+      media.codec !== previous.codec ||
+      media.payloadType !== previous.payloadType;
+    if (!changed) return [];
+    const events: CallEvent[] = [];
+    this.#releaseAll(events);
+    this.#restartInbound(0);
+    this.#remoteSsrc = undefined;
+    this.#started = true;
+    this.#opened = true;
+    events.push(callStartFromInvite(invite, media));
+    return events;
+  }
+
+  /** SIP INFO DTMF: `application/dtmf-relay` (`Signal=5`, `Duration=160`) or `application/dtmf` (`5`). */
+  #onInfo(info: SipRequest): CallEvent[] {
+    const type = (info.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+    const body = bodyText(info);
+    let digit: string | undefined;
+    let durationMs: number | undefined;
+    if (type === 'application/dtmf-relay') {
+      const signal = /^\s*signal\s*=\s*(\S)\s*$/im.exec(body)?.[1];
+      const duration = /^\s*duration\s*=\s*(\d+)\s*$/im.exec(body)?.[1];
+      digit = signal;
+      if (duration !== undefined) durationMs = Number(duration);
+    } else if (type === 'application/dtmf') {
+      digit = body.trim();
+    } else {
+      return [];
+    }
+    if (digit === undefined || dtmfEventCode(digit) === undefined) {
+      throw new ProtocolError(NAME, 'INFO without a DTMF digit', { frame: body });
+    }
+    this.#stats.dtmfIn++;
+    const event: CallEvent = { type: 'dtmf', digit: digit.toUpperCase() };
+    if (durationMs !== undefined) event.durationMs = durationMs;
+    return [event];
+  }
+
+  /** Empties the jitter buffer (end of a stream) and settles a digit whose end never came. */
+  #releaseAll(events: CallEvent[]): void {
+    for (const released of this.#jitter.flush()) this.#onPacket(released.item, released.lostBefore, events);
+    this.#settleDtmf(events);
+  }
+
+  /** A new numbering of the inbound stream; its audio continues at `offsetMs`. */
+  #restartInbound(offsetMs: number): void {
+    const stats = this.#jitter.stats;
+    for (const key of Object.keys(this.#jitterTotals) as Array<keyof JitterBufferStats>) this.#jitterTotals[key] += stats[key];
+    this.#jitter = new JitterBuffer(this.#jitterDepth);
+    this.#lastTs32 = undefined;
+    this.#offsetMs = offsetMs;
+    this.#audioEndMs = offsetMs;
+    this.#dtmfDone = [];
+    this.#dtmfPending = undefined;
+    if (offsetMs === 0) this.#audioSeq = 0;
+  }
+
+  #unwrap(ts32: number): number {
+    if (this.#lastTs32 === undefined) {
+      this.#lastTs32 = ts32;
+      this.#extTs = ts32;
+      this.#originTs = ts32;
+      return ts32;
+    }
+    this.#extTs += tsDelta(ts32, this.#lastTs32);
+    this.#lastTs32 = ts32;
+    return this.#extTs;
+  }
+
+  #onPacket(packet: RtpPacket, lostBefore: number, events: CallEvent[]): void {
+    const media = this.#media;
+    const ts = this.#unwrap(packet.timestamp);
+    const rate = media.format.sampleRate / 1000;
+    if (packet.payloadType === media.payloadType) {
+      if (this.#dtmfPending && ts > this.#dtmfPending.ts + this.#dtmfPending.duration + media.format.sampleRate) this.#settleDtmf(events);
+      if (packet.payload.byteLength === 0) return;
+      this.#audioSeq += 1 + lostBefore;
+      const timestampMs = this.#offsetMs + (ts - this.#originTs) / rate;
+      const event: AudioEvent = { type: 'audio', payload: packet.payload, sequence: this.#audioSeq, timestampMs };
+      this.#audioEndMs = timestampMs + packet.payload.byteLength / rate;
+      events.push(event);
+      return;
+    }
+    if (lostBefore > 0) this.#audioSeq += lostBefore;
+    if (packet.payloadType === media.telephoneEventPayloadType) {
+      this.#onTelephoneEvent(packet, ts, events);
+      return;
+    }
+    if (packet.payloadType === media.comfortNoisePayloadType) return; // silence: the timestamp gap is padded
+    this.#stats.unknownPayloadType++;
+  }
+
+  #onTelephoneEvent(packet: RtpPacket, ts: number, events: CallEvent[]): void {
+    let event;
+    try {
+      event = parseTelephoneEvent(packet.payload);
+    } catch (error) {
+      throw new ProtocolError(NAME, (error as RtpFormatError).message, { frame: packet.payload, cause: error });
+    }
+    const digit = dtmfDigit(event.event);
+    if (digit === undefined || this.#dtmfDone.includes(ts)) return; // not a digit, or its end retransmitted
+    const pending = this.#dtmfPending;
+    if (pending && pending.ts !== ts) this.#settleDtmf(events); // the previous event's end was lost
+    if (!event.end) {
+      this.#dtmfPending = { ts, digit, duration: event.duration };
+      return;
+    }
+    this.#dtmfPending = undefined;
+    this.#emitDtmf(ts, digit, event.duration, events);
+  }
+
+  #settleDtmf(events: CallEvent[]): void {
+    const pending = this.#dtmfPending;
+    if (!pending) return;
+    this.#dtmfPending = undefined;
+    this.#emitDtmf(pending.ts, pending.digit, pending.duration, events);
+  }
+
+  #emitDtmf(ts: number, digit: string, duration: number, events: CallEvent[]): void {
+    this.#dtmfDone.push(ts);
+    if (this.#dtmfDone.length > 16) this.#dtmfDone.shift();
+    this.#stats.dtmfIn++;
+    const event: CallEvent = { type: 'dtmf', digit };
+    if (duration > 0) event.durationMs = duration / (this.#media.format.sampleRate / 1000);
+    events.push(event);
+  }
+
+  // -----------------------------------------------------------------------------------------------
+  // Outbound
+
+  /** Samples of the media clock since the protocol was created. */
+  #clockSamples(): number {
+    return Math.floor(((this.#now() - this.#t0) * this.#media.format.sampleRate) / 1000);
+  }
+
+  #packet(payloadType: number, marker: boolean, samples: number, payload: Uint8Array): Uint8Array {
+    this.#stats.packetsOut++;
+    const packet = serializeRtp({ payloadType, marker, sequence: this.#seq, timestamp: (this.#tsBase + samples) >>> 0, ssrc: this.#ssrc, payload });
+    this.#seq = (this.#seq + 1) & 0xffff;
+    return packet;
+  }
+
+  #encodeAudio(payload: Uint8Array): Uint8Array[] {
+    if (payload.byteLength === 0) return [];
+    const media = this.#media;
+    const frameBytes = media.ptimeMs * (media.format.sampleRate / 1000);
+    const out: Uint8Array[] = [];
+    for (let offset = 0; offset < payload.byteLength; offset += frameBytes) {
+      const chunk = payload.subarray(offset, Math.min(payload.byteLength, offset + frameBytes));
+      const clock = this.#clockSamples();
+      let ts = this.#nextTs;
+      let marker = false;
+      // A talkspurt starts (RFC 3550 §5.1 marker bit) at the first packet, after a clear or a
+      // digit, and after the line went quiet: its timestamp then follows the media clock.
+      if (ts === undefined || this.#newTalkspurt || clock > ts + 2 * frameBytes) {
+        ts = Math.max(ts ?? 0, clock);
+        marker = true;
+        this.#newTalkspurt = false;
+      }
+      out.push(this.#packet(media.payloadType, marker, ts, chunk));
+      this.#nextTs = ts + chunk.byteLength;
+    }
+    return out;
+  }
+
+  /** RFC 4733 events, one per digit: a first packet, updates every packet time, three end packets. */
+  #encodeDtmf(digits: string): Uint8Array[] {
+    const pt = this.#media.telephoneEventPayloadType;
+    if (pt === undefined) return [];
+    const rate = this.#media.format.sampleRate / 1000;
+    const frame = this.#media.ptimeMs * rate;
+    const tone = Math.max(frame, Math.round(this.#dtmf.toneMs * rate));
+    const gap = Math.round(this.#dtmf.gapMs * rate);
+    const out: Uint8Array[] = [];
+    let start = Math.max(this.#nextTs ?? 0, this.#clockSamples());
+    for (const ch of digits) {
+      const code = dtmfEventCode(ch);
+      if (code === undefined) continue;
+      const volume = this.#dtmf.volume;
+      for (let duration = frame; duration < tone; duration += frame) {
+        out.push(this.#packet(pt, duration === frame, start, serializeTelephoneEvent({ event: code, end: false, volume, duration })));
+      }
+      for (let i = 0; i < 3; i++) out.push(this.#packet(pt, tone <= frame && i === 0, start, serializeTelephoneEvent({ event: code, end: true, volume, duration: tone })));
+      this.#stats.dtmfOut++;
+      start += tone + gap;
+    }
+    if (out.length > 0) {
+      this.#nextTs = start;
+      this.#newTalkspurt = true;
+    }
+    return out;
+  }
+
+  /**
+   * A barge-in: the bridge stops sending (what is queued is dropped by the transport) and marks
+   * the start of silence with a comfort-noise packet (RFC 3389), where CN was negotiated.
+   */
+  #encodeClear(): Uint8Array[] {
+    this.#newTalkspurt = true;
+    const pt = this.#media.comfortNoisePayloadType;
+    if (pt === undefined) return [];
+    const ts = Math.max(this.#nextTs ?? 0, this.#clockSamples());
+    return [this.#packet(pt, false, ts, comfortNoisePayload())];
+  }
+}
+

@@ -1,0 +1,2 @@
+export * from './openai/index.js';
+export * from './endpoint/index.js';

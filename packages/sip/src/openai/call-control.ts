@@ -1,0 +1,203 @@
+/**
+ * Call control of OpenAI SIP calls through the `openai` SDK:
+ * `POST /v1/realtime/calls/{call_id}/accept | reject | refer | hangup`.
+ */
+import {
+  OpenAIRealtimeSIP,
+  type RealtimeAgent,
+  type RealtimeContextData,
+  type RealtimeSessionConfig,
+  type RealtimeSessionOptions,
+} from '@openai/agents-realtime';
+import { CallControlError, ConfigError, logger } from '@switchboard/core';
+import { APIConnectionTimeoutError } from 'openai';
+import type { CallAcceptParams } from 'openai/resources/realtime/calls';
+import { createOpenAIClient, type OpenAICallsClient, type OpenAIClientOptions, type OpenAIRequestOptions } from './client.js';
+
+const log = logger('sip:openai');
+
+export type { CallAcceptParams };
+
+export type OpenAISipCallControlOptions = OpenAIClientOptions & {
+  /**
+   * An `openai` client (or anything with the same `realtime.calls` methods). When absent, one is
+   * created from `apiKey` / `baseURL` / `maxRetries`.
+   */
+  client?: OpenAICallsClient;
+  /** Abort each request after this many ms. Default 10 000. */
+  timeoutMs?: number;
+};
+
+/** The outcome of a call-control request. `alreadyEnded`: OpenAI no longer knows the call (HTTP 404). */
+export type OpenAISipCallResult = { alreadyEnded: boolean };
+
+export type OpenAISipRejectOptions = {
+  /** SIP final response code sent to the caller (400–699). Default: OpenAI's (603 Decline). */
+  statusCode?: number;
+};
+
+type Operation = 'accept' | 'reject' | 'refer' | 'hangup';
+
+const DEFAULT_TIMEOUT_MS = 10_000;
+const MAX_PROVIDER_MESSAGE = 300;
+
+function checkCallId(callId: unknown, operation: Operation): asserts callId is string {
+  if (typeof callId !== 'string' || callId.trim().length === 0) {
+    throw new ConfigError(`OpenAISipCallControl.${operation}: callId must be a non-empty string`);
+  }
+}
+
+/** Keys never reach a message, even the partly masked ones an API error may quote. */
+function redact(text: string): string {
+  return text.replace(/\b(sk|ek|rk)-[A-Za-z0-9_*.-]+/g, '$1-…').replace(/Bearer\s+\S+/gi, 'Bearer …');
+}
+
+/**
+ * Turns a session config into the accept payload, as `OpenAIRealtimeSIP.buildInitialConfig`
+ * does: the agent's instructions, tools and prompt, the session options' model and config, then
+ * `overrides`. Attach later with the same agent and options and the session starts identical.
+ * Rejects turn-detection fields the Calls API refuses for SIP (`threshold`,
+ * `prefix_padding_ms`, `silence_duration_ms`).
+ */
+export async function buildOpenAISipAcceptConfig<TContext = unknown>(
+  agent: RealtimeAgent<TContext> | RealtimeAgent<RealtimeContextData<TContext>>,
+  sessionOptions: Partial<RealtimeSessionOptions<TContext>> = {},
+  overrides: Partial<RealtimeSessionConfig> = {},
+): Promise<CallAcceptParams> {
+  const payload = await OpenAIRealtimeSIP.buildInitialConfig(agent, sessionOptions, overrides);
+  return payload as unknown as CallAcceptParams;
+}
+
+/**
+ * Accept, reject, transfer (SIP REFER) and hang up OpenAI SIP calls. A call OpenAI no longer
+ * knows (HTTP 404: the caller hung up, the call was already ended or never answered in time)
+ * resolves with `alreadyEnded: true`, so hanging up twice is harmless. Every other failure is a
+ * `CallControlError` with the HTTP status and OpenAI's error code.
+ */
+export class OpenAISipCallControl {
+  /** The client requests go through. */
+  readonly client: OpenAICallsClient;
+  readonly #timeoutMs: number;
+
+  constructor(options: OpenAISipCallControlOptions = {}) {
+    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
+      throw new ConfigError('OpenAISipCallControl: timeoutMs must be a positive number');
+    }
+    this.#timeoutMs = timeoutMs;
+    if (options.client !== undefined) {
+      if (typeof options.client?.realtime?.calls?.accept !== 'function') {
+        throw new ConfigError('OpenAISipCallControl: client must be an `openai` client (client.realtime.calls is missing)');
+      }
+      this.client = options.client;
+    } else {
+      this.client = createOpenAIClient(options);
+    }
+  }
+
+  /** Answers the call with this session configuration (`type: 'realtime'` is added when missing). */
+  accept(callId: string, config: Omit<CallAcceptParams, 'type'> & { type?: 'realtime' }): Promise<OpenAISipCallResult> {
+    checkCallId(callId, 'accept');
+    if (typeof config !== 'object' || config === null) {
+      throw new ConfigError('OpenAISipCallControl.accept: config must be a session configuration object');
+    }
+    const body = { ...config, type: 'realtime' } as CallAcceptParams;
+    return this.#run('accept', callId, (options) => this.client.realtime.calls.accept(callId, body, options));
+  }
+
+  /**
+   * Answers the call with the session an agent and its session options produce (see
+   * {@link buildOpenAISipAcceptConfig}). Resolves with the payload that was sent.
+   */
+  async acceptAgent<TContext = unknown>(
+    callId: string,
+    agent: RealtimeAgent<TContext> | RealtimeAgent<RealtimeContextData<TContext>>,
+    sessionOptions: Partial<RealtimeSessionOptions<TContext>> = {},
+    overrides: Partial<RealtimeSessionConfig> = {},
+  ): Promise<OpenAISipCallResult & { config: CallAcceptParams }> {
+    checkCallId(callId, 'accept');
+    const config = await buildOpenAISipAcceptConfig(agent, sessionOptions, overrides);
+    const result = await this.accept(callId, config);
+    return { ...result, config };
+  }
+
+  /** Declines the call with a SIP status code (default 603 Decline). */
+  reject(callId: string, options: OpenAISipRejectOptions = {}): Promise<OpenAISipCallResult> {
+    checkCallId(callId, 'reject');
+    const statusCode = options?.statusCode;
+    if (statusCode !== undefined && (!Number.isInteger(statusCode) || statusCode < 400 || statusCode > 699)) {
+      throw new ConfigError('OpenAISipCallControl.reject: statusCode must be a SIP failure code between 400 and 699');
+    }
+    const body = statusCode === undefined ? {} : { status_code: statusCode };
+    return this.#run('reject', callId, (request) => this.client.realtime.calls.reject(callId, body, request));
+  }
+
+  /**
+   * Transfers the call (SIP REFER) to a `tel:` or `sip:`/`sips:` URI. A bare number such as
+   * `+15551230000` is sent as `tel:+15551230000`.
+   */
+  refer(callId: string, target: string): Promise<OpenAISipCallResult> {
+    checkCallId(callId, 'refer');
+    const targetUri = referTarget(target);
+    return this.#run('refer', callId, (request) => this.client.realtime.calls.refer(callId, { target_uri: targetUri }, request));
+  }
+
+  /** Ends the call. */
+  hangup(callId: string): Promise<OpenAISipCallResult> {
+    checkCallId(callId, 'hangup');
+    return this.#run('hangup', callId, (request) => this.client.realtime.calls.hangup(callId, request));
+  }
+
+  async #run(
+    operation: Operation,
+    callId: string,
+    send: (options: OpenAIRequestOptions) => PromiseLike<unknown>,
+  ): Promise<OpenAISipCallResult> {
+    try {
+      await send({ timeout: this.#timeoutMs });
+      log('%s %s: ok', operation, callId);
+      return { alreadyEnded: false };
+    } catch (error) {
+      const status = (error as { status?: unknown })?.status;
+      if (status === 404) {
+        log('%s %s: the call is gone (404)', operation, callId);
+        return { alreadyEnded: true };
+      }
+      throw toCallControlError(operation, callId, error);
+    }
+  }
+}
+
+/** The REFER target as a URI. */
+export function referTarget(target: unknown): string {
+  const text = typeof target === 'string' ? target.trim() : '';
+  if (/^(tel|sips?):\S+$/i.test(text)) return text;
+  if (/^\+?[0-9][0-9().\- ]*$/.test(text)) return `tel:${text.replace(/[().\- ]/g, '')}`;
+  throw new ConfigError('OpenAISipCallControl.refer: target must be a tel: or sip: URI, or a phone number');
+}
+
+function toCallControlError(operation: Operation, callId: string, error: unknown): CallControlError {
+  const err = error as { status?: unknown; code?: unknown; message?: unknown; name?: unknown };
+  const status = typeof err?.status === 'number' ? err.status : undefined;
+  if (status === undefined) {
+    const kind = (error as { constructor?: { name?: unknown } } | null)?.constructor?.name;
+    const timedOut =
+      error instanceof APIConnectionTimeoutError ||
+      kind === 'APIConnectionTimeoutError' ||
+      err?.name === 'TimeoutError' ||
+      (typeof err?.message === 'string' && /timed? ?out/i.test(err.message));
+    return new CallControlError(
+      timedOut
+        ? `OpenAI ${operation} of call ${callId} timed out`
+        : `OpenAI ${operation} of call ${callId} failed: the request did not complete`,
+      { cause: error },
+    );
+  }
+  const code = typeof err.code === 'string' || typeof err.code === 'number' ? err.code : undefined;
+  const providerMessage = typeof err.message === 'string' ? redact(err.message).slice(0, MAX_PROVIDER_MESSAGE) : '';
+  let message = `OpenAI rejected ${operation} of call ${callId} (HTTP ${status}${code !== undefined ? `, code ${code}` : ''})`;
+  if (providerMessage) message += `: ${providerMessage}`;
+  const options: { cause: unknown; status: number; providerCode?: number | string } = { cause: error, status };
+  if (code !== undefined) options.providerCode = code;
+  return new CallControlError(message, options);
+}

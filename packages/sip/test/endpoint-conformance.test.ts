@@ -1,0 +1,6 @@
+import { conformance } from '../src/endpoint/index.js';
+import { describeConformance } from '@switchboard/conformance/vitest';
+
+// The self-hosted SIP/RTP endpoint's media path against every trace of the bundled corpus,
+// every check.
+describeConformance(conformance);

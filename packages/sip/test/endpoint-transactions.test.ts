@@ -1,0 +1,365 @@
+/**
+ * The endpoint's SIP mechanics against a bare UDP user agent, with short RFC 3261 timers:
+ * retransmissions, ACK handling, CANCEL/BYE/OPTIONS answers, hang-up, transfer, allow list.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { SipEndpoint, type SipCall, type SipEndpointOptions } from '../src/endpoint/index.js';
+import { bodyText } from '../src/endpoint/sip/message.js';
+import { RawUa, msg, offer, request, toTagOf, token } from './sipp/raw-ua.js';
+
+const T1 = 40;
+const TIMERS = { t1: T1, t2: 8 * T1, t4: 10 * T1 };
+
+async function endpointWith(options: SipEndpointOptions = {}): Promise<SipEndpoint> {
+  const endpoint = new SipEndpoint({
+    host: '127.0.0.1',
+    port: 0,
+    transports: ['udp'],
+    timers: TIMERS,
+    rtp: { ports: { min: 30000, max: 40000 } },
+    // No model here: the transport only buffers the caller's audio.
+    transport: { url: 'ws://127.0.0.1:9/v1/realtime' },
+    onInvite: (invite) => {
+      const status = invite.customParameters['Reject'];
+      return status ? { status: Number(status) } : true;
+    },
+    ...options,
+  });
+  await endpoint.listen();
+  return endpoint;
+}
+
+function branchOf(text: string): string {
+  return /branch=([^;\s]+)/.exec(text)![1]!;
+}
+
+describe('SipEndpoint transactions and dialogs', () => {
+  let endpoint: SipEndpoint;
+  let ua: RawUa;
+  const calls: SipCall[] = [];
+
+  beforeAll(async () => {
+    endpoint = await endpointWith();
+    endpoint.on('call', (call) => calls.push(call));
+  });
+
+  afterEach(() => {
+    ua?.close();
+    ua = undefined as unknown as RawUa;
+  });
+
+  afterAll(async () => {
+    await endpoint.close();
+  });
+
+  function nextCall(ep = endpoint): Promise<SipCall> {
+    return new Promise((resolve) => ep.once('call', resolve));
+  }
+
+  async function establish(ep = endpoint, headers: string[] = []) {
+    const callId = token('call-');
+    const fromTag = token('f');
+    const invite = request({ method: 'INVITE', port: ep.port, ua, callId, fromTag, cseq: 1, body: offer(ua), headers });
+    const called = nextCall(ep);
+    ua.send(invite, ep.port);
+    const ok = await ua.response(200, 'INVITE');
+    const toTag = toTagOf(ok);
+    ua.send(request({ method: 'ACK', port: ep.port, ua, callId, fromTag, toTag, cseq: 1 }), ep.port);
+    const call = await called;
+    return { callId, fromTag, toTag, call, invite, ok };
+  }
+
+  it('retransmits the 200 OK with T1 doubling up to T2 until the ACK, then stops', async () => {
+    ua = await RawUa.open();
+    const callId = token('call-');
+    const fromTag = token('f');
+    ua.send(request({ method: 'INVITE', port: endpoint.port, ua, callId, fromTag, cseq: 1, body: offer(ua) }), endpoint.port);
+    await ua.response(100, 'INVITE');
+    await ua.response(180, 'INVITE');
+    const times: number[] = [];
+    for (let i = 0; i < 6; i++) times.push((await ua.response(200, 'INVITE')).at);
+    const gaps = times.slice(1).map((t, i) => t - times[i]!);
+    // 40, 80, 160, 320, 320 ms (T1, doubling, capped at T2).
+    const expected = [T1, 2 * T1, 4 * T1, 8 * T1, 8 * T1];
+    for (const [i, gap] of gaps.entries()) {
+      expect(gap).toBeGreaterThan(expected[i]! * 0.8);
+      expect(gap).toBeLessThan(expected[i]! + 100);
+    }
+    const toTag = toTagOf(ua.inbox.at(-1)!);
+    ua.send(request({ method: 'ACK', port: endpoint.port, ua, callId, fromTag, toTag, cseq: 1 }), endpoint.port);
+    const after = await ua.quiet(3 * 8 * T1);
+    expect(after.filter((r) => r.message?.type === 'response')).toHaveLength(0);
+    const call = calls.find((c) => c.callId === callId)!;
+    expect(call.state).toBe('confirmed');
+    void call.hangup();
+  });
+
+  it('hangs up with a BYE when the 200 OK is never acknowledged (64×T1)', async () => {
+    ua = await RawUa.open();
+    const callId = token('call-');
+    ua.send(request({ method: 'INVITE', port: endpoint.port, ua, callId, fromTag: token('f'), cseq: 1, body: offer(ua) }), endpoint.port);
+    const ok = await ua.response(200, 'INVITE');
+    const bye = await ua.request('BYE', 64 * T1 + 2000);
+    expect(bye.at - ok.at).toBeGreaterThan(64 * T1 - 50);
+    const call = calls.find((c) => c.callId === callId)!;
+    expect(call.endReason).toBe('ack_timeout');
+    // The BYE is in the dialog: our From tag in its To, the endpoint's tag in its From.
+    const byeMsg = msg(bye);
+    expect(byeMsg.headers.get('to')).toContain(`tag=`);
+    expect(byeMsg.headers.get('from')).toContain(`tag=${toTagOf(ok)}`);
+    expect(byeMsg.type === 'request' && byeMsg.uri).toBe(`sip:raw@127.0.0.1:${ua.port}`);
+  });
+
+  it('answers a retransmitted BYE from its cache and ends the call once', async () => {
+    ua = await RawUa.open();
+    const { callId, fromTag, toTag, call } = await establish();
+    let ended = 0;
+    call.on('ended', () => ended++);
+    const bye = request({ method: 'BYE', port: endpoint.port, ua, callId, fromTag, toTag, cseq: 2 });
+    ua.send(bye, endpoint.port);
+    const first = await ua.response(200, 'BYE');
+    ua.send(bye, endpoint.port);
+    const second = await ua.response(200, 'BYE');
+    expect(second.text).toBe(first.text);
+    expect(ended).toBe(1);
+    expect(call.endReason).toBe('bye');
+    expect(call.transport.status).toBe('disconnected');
+    expect(call.transport.callStart?.callId).toBe(callId);
+    // A BYE for the ended dialog, in a new transaction: 481.
+    ua.send(request({ method: 'BYE', port: endpoint.port, ua, callId, fromTag, toTag, cseq: 3 }), endpoint.port);
+    await ua.response(481, 'BYE');
+  });
+
+  it('retransmits a 3xx–6xx to an INVITE until its ACK, which the transaction absorbs', async () => {
+    ua = await RawUa.open();
+    const callId = token('call-');
+    const fromTag = token('f');
+    const invite = request({ method: 'INVITE', port: endpoint.port, ua, callId, fromTag, cseq: 1, body: offer(ua), headers: ['X-Reject: 486'] });
+    ua.send(invite, endpoint.port);
+    const busy = await ua.response(486, 'INVITE');
+    await ua.response(486, 'INVITE');
+    await ua.response(486, 'INVITE');
+    const ack = request({ method: 'ACK', port: endpoint.port, ua, callId, fromTag, toTag: toTagOf(busy), cseq: 1, branch: branchOf(invite) });
+    ua.send(ack, endpoint.port);
+    const after = await ua.quiet(10 * T1);
+    expect(after.filter((r) => r.message?.type === 'response' && r.message.status === 486).length).toBeLessThanOrEqual(1);
+    expect(await ua.quiet(8 * T1 + 100)).toHaveLength(0);
+    expect(calls.some((c) => c.callId === callId)).toBe(false);
+  });
+
+  it('answers what it does not do with the right status', async () => {
+    ua = await RawUa.open();
+    const port = endpoint.port;
+    const base = { port, ua, fromTag: token('f') };
+    const cases: Array<[string, number, (r: ReturnType<typeof msg>) => void]> = [
+      [request({ ...base, method: 'CANCEL', callId: token('c'), cseq: 1 }), 481, () => undefined],
+      [request({ ...base, method: 'BYE', callId: token('c'), cseq: 1 }), 481, () => undefined],
+      [request({ ...base, method: 'FROBNICATE', callId: token('c'), cseq: 1 }), 501, () => undefined],
+      [request({ ...base, method: 'REGISTER', callId: token('c'), cseq: 1 }), 405, (r) => expect(r.headers.get('allow')).toContain('INVITE')],
+      [request({ ...base, method: 'OPTIONS', callId: token('c'), cseq: 1, headers: ['Require: 100rel, timer'] }), 420, (r) => expect(r.headers.get('unsupported')).toBe('100rel, timer')],
+      [request({ ...base, method: 'INVITE', callId: token('c'), cseq: 1, body: 'hello', contentType: 'text/plain' }), 415, (r) => expect(r.headers.get('accept')).toBe('application/sdp')],
+      [request({ ...base, method: 'INVITE', callId: token('c'), cseq: 1, body: offer(ua, '18') }), 488, () => undefined],
+      [request({ ...base, method: 'INVITE', callId: token('c'), cseq: 1, body: offer(ua).replace('RTP/AVP', 'RTP/SAVP') }), 488, () => undefined],
+      [request({ ...base, method: 'OPTIONS', callId: token('c'), cseq: 1, uri: 'http://example.com/' }), 416, () => undefined],
+      [request({ ...base, method: 'OPTIONS', callId: token('c'), cseq: 1 }).replace('SIP/2.0\r\n', 'SIP/3.0\r\n'), 505, () => undefined],
+      [request({ ...base, method: 'OPTIONS', callId: token('c'), cseq: 1 }), 200, (r) => expect(r.headers.get('allow')).toContain('BYE')],
+    ];
+    for (const [text, status, check] of cases) {
+      ua.send(text, port);
+      const response = await ua.next((r) => r.message?.type === 'response' && r.message.status >= 200);
+      const message = msg(response);
+      expect(message.type === 'response' && message.status, text.split('\r\n')[0]).toBe(status);
+      // Every final response to a request outside a dialog carries a To tag (RFC 3261 §8.2.6.2).
+      expect(message.headers.get('to')).toContain(';tag=');
+      check(message);
+    }
+  });
+
+  it('hangs up with a BYE, retransmitted until answered', async () => {
+    ua = await RawUa.open();
+    const { call, fromTag, toTag } = await establish();
+    const done = call.hangup();
+    const bye1 = await ua.request('BYE');
+    const bye2 = await ua.request('BYE');
+    expect(branchOf(bye2.text)).toBe(branchOf(bye1.text));
+    const bye = msg(bye1);
+    expect(bye.headers.get('from')).toContain(`tag=${toTag}`);
+    expect(bye.headers.get('to')).toContain(`tag=${fromTag}`);
+    if (bye.type !== 'request') throw new Error('not a request');
+    const reply = [
+      'SIP/2.0 200 OK',
+      ...bye.headers.getAll('via').map((v) => `Via: ${v}`),
+      `From: ${bye.headers.get('from')}`,
+      `To: ${bye.headers.get('to')}`,
+      `Call-ID: ${bye.headers.get('call-id')}`,
+      `CSeq: ${bye.headers.get('cseq')}`,
+      'Content-Length: 0',
+      '',
+      '',
+    ].join('\r\n');
+    ua.send(reply, endpoint.port);
+    await done;
+    expect(call.state).toBe('ended');
+    expect(call.endReason).toBe('hangup');
+    expect(call.transport.status).toBe('disconnected');
+    expect(call.rtp.closed).toBe(true);
+  });
+
+  it('transfers with REFER, follows the NOTIFYs, and hangs up when the transfer succeeded', async () => {
+    ua = await RawUa.open();
+    const { call, callId, fromTag, toTag } = await establish();
+    const progress: Array<{ status: number; final: boolean }> = [];
+    call.on('transfer', (p) => progress.push({ status: p.status, final: p.final }));
+    const transferred = call.transfer('sip:bob@example.com');
+    const refer = msg(await ua.request('REFER'));
+    expect(refer.headers.get('refer-to')).toBe('<sip:bob@example.com>');
+    expect(refer.headers.get('referred-by')).toContain('sip:agent@');
+    const answer = (status: number, reason: string, of: typeof refer) =>
+      [
+        `SIP/2.0 ${status} ${reason}`,
+        ...of.headers.getAll('via').map((v) => `Via: ${v}`),
+        `From: ${of.headers.get('from')}`,
+        `To: ${of.headers.get('to')}`,
+        `Call-ID: ${of.headers.get('call-id')}`,
+        `CSeq: ${of.headers.get('cseq')}`,
+        'Content-Length: 0',
+        '',
+        '',
+      ].join('\r\n');
+    ua.send(answer(202, 'Accepted', refer), endpoint.port);
+    await transferred;
+    const notify = (cseq: number, fragment: string, state: string) =>
+      request({
+        method: 'NOTIFY',
+        port: endpoint.port,
+        ua,
+        callId,
+        fromTag,
+        toTag,
+        cseq,
+        headers: ['Event: refer', `Subscription-State: ${state}`],
+        body: `${fragment}\r\n`,
+        contentType: 'message/sipfrag;version=2.0',
+      });
+    ua.send(notify(2, 'SIP/2.0 100 Trying', 'active;expires=60'), endpoint.port);
+    await ua.response(200, 'NOTIFY');
+    ua.send(notify(3, 'SIP/2.0 200 OK', 'terminated;reason=noresource'), endpoint.port);
+    await ua.response(200, 'NOTIFY');
+    const bye = msg(await ua.request('BYE'));
+    ua.send(answer(200, 'OK', bye), endpoint.port);
+    expect(progress).toEqual([
+      { status: 100, final: false },
+      { status: 200, final: true },
+    ]);
+    expect(call.endReason).toBe('hangup');
+  });
+
+  it('refuses a transfer target that is not a URI, and reports a refused REFER', async () => {
+    ua = await RawUa.open();
+    const { call } = await establish();
+    await expect(call.transfer('bob')).rejects.toThrow(/sip:, sips: or tel:/);
+    const transferred = call.transfer('tel:+15550001111');
+    const refer = msg(await ua.request('REFER'));
+    ua.send(
+      [
+        'SIP/2.0 603 Decline',
+        ...refer.headers.getAll('via').map((v) => `Via: ${v}`),
+        `From: ${refer.headers.get('from')}`,
+        `To: ${refer.headers.get('to')}`,
+        `Call-ID: ${refer.headers.get('call-id')}`,
+        `CSeq: ${refer.headers.get('cseq')}`,
+        'Content-Length: 0',
+        '',
+        '',
+      ].join('\r\n'),
+      endpoint.port,
+    );
+    await expect(transferred).rejects.toThrow(/603/);
+    void call.hangup();
+  });
+
+  it('hangs up when the application closes the transport', async () => {
+    ua = await RawUa.open();
+    const { call } = await establish();
+    call.transport.close();
+    await ua.request('BYE');
+    expect(call.state).toBe('ended');
+    expect(call.endReason).toBe('hangup');
+  });
+
+  it('turns SIP INFO digits into dtmf events', async () => {
+    ua = await RawUa.open();
+    const { call, callId, fromTag, toTag } = await establish();
+    const digits: Array<{ digit: string; durationMs?: number }> = [];
+    call.transport.on('dtmf', (e) => digits.push({ digit: e.digit, durationMs: e.durationMs }));
+    ua.send(request({ method: 'INFO', port: endpoint.port, ua, callId, fromTag, toTag, cseq: 2, body: 'Signal=5\r\nDuration=160\r\n', contentType: 'application/dtmf-relay' }), endpoint.port);
+    await ua.response(200, 'INFO');
+    ua.send(request({ method: 'INFO', port: endpoint.port, ua, callId, fromTag, toTag, cseq: 3, body: '#', contentType: 'application/dtmf' }), endpoint.port);
+    await ua.response(200, 'INFO');
+    expect(digits).toEqual([{ digit: '5', durationMs: 160 }, { digit: '#', durationMs: undefined }]);
+    // A CSeq lower than the last one is out of order (RFC 3261 §12.2.2).
+    ua.send(request({ method: 'INFO', port: endpoint.port, ua, callId, fromTag, toTag, cseq: 1, body: '1', contentType: 'application/dtmf' }), endpoint.port);
+    await ua.response(500, 'INFO');
+    void call.hangup();
+  });
+
+  it('offers in the 200 OK when the INVITE has no SDP, and starts the call from the answer in the ACK', async () => {
+    ua = await RawUa.open();
+    const callId = token('call-');
+    const fromTag = token('f');
+    const called = nextCall();
+    ua.send(request({ method: 'INVITE', port: endpoint.port, ua, callId, fromTag, cseq: 1 }), endpoint.port);
+    const ok = await ua.response(200, 'INVITE');
+    const sdp = bodyText(msg(ok));
+    expect(sdp).toMatch(/m=audio \d+ RTP\/AVP 0 8 101 13/);
+    ua.send(request({ method: 'ACK', port: endpoint.port, ua, callId, fromTag, toTag: toTagOf(ok), cseq: 1, body: offer(ua, '8 101') }), endpoint.port);
+    const call = await called;
+    expect(call.media?.codec).toBe('pcma');
+    expect(call.transport.callStart?.format.encoding).toBe('pcma');
+    void call.hangup();
+  });
+
+  it('answers a re-INVITE; a new codec starts a new stream on the transport', async () => {
+    ua = await RawUa.open();
+    const { call, callId, fromTag, toTag } = await establish();
+    const starts: string[] = [];
+    call.transport.on('call_start', (e) => starts.push(e.format.encoding));
+    ua.send(request({ method: 'INVITE', port: endpoint.port, ua, callId, fromTag, toTag, cseq: 2, body: offer(ua, '8 101') }), endpoint.port);
+    const ok = await ua.response(200, 'INVITE');
+    expect(bodyText(msg(ok))).toMatch(/RTP\/AVP 8 101/);
+    expect(bodyText(msg(ok))).toMatch(/o=- \d+ 2 IN IP4/);
+    ua.send(request({ method: 'ACK', port: endpoint.port, ua, callId, fromTag, toTag, cseq: 2 }), endpoint.port);
+    expect(starts).toEqual(['pcma']);
+    expect(call.transport.carrierFormat.encoding).toBe('pcma');
+    // A refresh with the same offer changes nothing.
+    ua.send(request({ method: 'INVITE', port: endpoint.port, ua, callId, fromTag, toTag, cseq: 3, body: offer(ua, '8 101') }), endpoint.port);
+    await ua.response(200, 'INVITE');
+    expect(starts).toEqual(['pcma']);
+    void call.hangup();
+    expect(endpoint.calls).not.toContain(call);
+  });
+
+  it('reads only allowed source addresses', async () => {
+    ua = await RawUa.open();
+    const closed = await endpointWith({ allow: ['10.0.0.0/8', '2001:db8::/32'] });
+    const open = await endpointWith({ allow: ['10.0.0.0/8', '127.0.0.0/8'] });
+    try {
+      ua.send(request({ method: 'OPTIONS', port: closed.port, ua, callId: token('c'), fromTag: token('f'), cseq: 1 }), closed.port);
+      ua.send(request({ method: 'OPTIONS', port: open.port, ua, callId: token('c'), fromTag: token('f'), cseq: 1 }), open.port);
+      await ua.response(200, 'OPTIONS');
+      expect(await ua.quiet(200)).toHaveLength(0);
+      expect(closed.counters.dropped).toBe(1);
+      expect(closed.counters.requests).toBe(0);
+      expect(open.counters.requests).toBe(1);
+    } finally {
+      await closed.close();
+      await open.close();
+    }
+  });
+
+  it('settles every transaction and timer once the calls are over', async () => {
+    await new Promise((resolve) => setTimeout(resolve, 64 * T1 + 500));
+    expect(endpoint.calls).toHaveLength(0);
+    expect(endpoint.transactions).toBe(0);
+  }, 10_000);
+});
