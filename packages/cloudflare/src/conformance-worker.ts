@@ -1,0 +1,186 @@
+/**
+ * The Worker the conformance adapter runs in workerd: `/media` answers the carrier's upgrade with
+ * `handleMediaUpgrade` (the deployment path), under the conformance harness's agent and session
+ * settings; `/__observe/<call>` reports what the transport emitted during that call.
+ *
+ * Query of `/media`: `call` (an id of the harness's choosing), `model` (the realtime simulator's
+ * URL), `speed` (the replay speed: the transport's clock runs that much faster).
+ */
+import { RealtimeAgent, RealtimeSession, tool } from '@openai/agents-realtime';
+import {
+  TelephonyRealtimeTransport,
+  scaledClock,
+  type MediaConnection,
+  type TelephonyRealtimeTransportOptions,
+} from '@switchboard/core';
+import { z } from 'zod';
+import { enableLogging } from './logging.js';
+import { serialize } from './observation.js';
+import { handleMediaUpgrade } from './media.js';
+
+type Env = { DEBUG?: string };
+
+type Recorded = { at: number; name: string; args: unknown[] };
+
+type CallRecord = {
+  emitted: Recorded[];
+  callEndedAt?: number;
+  transport?: TelephonyRealtimeTransport;
+  /** Listeners the transport holds on the carrier socket. */
+  listeners: number;
+  /** When each frame went to the carrier (wall-clock ms, in order): the harness judges clears at these moments. */
+  framesSentAt: number[];
+  failures: string[];
+};
+
+const calls = new Map<string, CallRecord>();
+
+/** The harness's agent: answers briefly, has a `weather` tool the simulator's script calls. */
+function conformanceAgent(): RealtimeAgent {
+  return new RealtimeAgent({
+    name: 'Conformance agent',
+    instructions: 'Answer briefly.',
+    tools: [
+      tool({
+        name: 'weather',
+        description: 'Weather in a city.',
+        parameters: z.object({ location: z.string() }),
+        execute: async ({ location }) => `The weather in ${location} is sunny.`,
+      }),
+    ],
+  });
+}
+
+/**
+ * Counts the listeners the transport registers on the carrier connection and has not removed, and
+ * notes when each frame was sent.
+ */
+function counting(connection: MediaConnection, record: CallRecord): MediaConnection {
+  const track =
+    <H>(register: (handler: H) => () => void) =>
+    (handler: H) => {
+      const off = register(handler);
+      record.listeners++;
+      let removed = false;
+      return () => {
+        if (!removed) {
+          removed = true;
+          record.listeners--;
+        }
+        off();
+      };
+    };
+  return {
+    send: (frame) => {
+      connection.send(frame);
+      record.framesSentAt.push(Date.now());
+    },
+    close: (code, reason) => connection.close(code, reason),
+    onMessage: track((handler) => connection.onMessage(handler)),
+    onClose: track((handler) => connection.onClose(handler)),
+    onError: track((handler) => connection.onError(handler)),
+    get bufferedAmount() {
+      return connection.bufferedAmount;
+    },
+    get closed() {
+      return connection.closed;
+    },
+  };
+}
+
+/** Records every event the transport emits, with the wall-clock time, without changing what it emits. */
+function instrument(transport: TelephonyRealtimeTransport, record: CallRecord): void {
+  const target = transport as unknown as { emit: (name: string, ...args: unknown[]) => boolean };
+  const original = target.emit.bind(transport);
+  target.emit = (name: string, ...args: unknown[]) => {
+    record.emitted.push({ at: Date.now(), name, args });
+    // workerd's clock counts whole milliseconds: the call ended no later than the end of this one.
+    if (name === 'call_end') record.callEndedAt ??= Date.now() + 1;
+    return original(name, ...args);
+  };
+}
+
+async function media(request: Request, url: URL): Promise<Response> {
+  const id = url.searchParams.get('call') ?? '';
+  const modelUrl = url.searchParams.get('model') ?? '';
+  const speed = Number(url.searchParams.get('speed') ?? '1');
+  if (!id || !modelUrl || !(speed > 0)) return new Response('call, model and speed are required', { status: 400 });
+  const record: CallRecord = { emitted: [], listeners: 0, framesSentAt: [], failures: [] };
+  calls.set(id, record);
+  const clock = scaledClock(speed);
+  return handleMediaUpgrade(request, {
+    apiKey: 'sk-conformance',
+    url: modelUrl,
+    transportOptions: { clock },
+    createTransport: (options: TelephonyRealtimeTransportOptions) => {
+      const transport = new TelephonyRealtimeTransport({ ...options, connection: counting(options.connection as MediaConnection, record) });
+      record.transport = transport;
+      instrument(transport, record);
+      transport.on('error', ({ error }) => {
+        const code = (error as { code?: unknown })?.code;
+        if (typeof code === 'string' && code.startsWith('model_')) record.failures.push(`model connection: ${(error as Error).message}`);
+      });
+      return transport;
+    },
+    // The bridge, not the model, cancels on barge-in: the harness checks it.
+    session: (transport) => {
+      const session = new RealtimeSession(conformanceAgent(), {
+        transport,
+        model: 'gpt-realtime',
+        config: { audio: { input: { turnDetection: { type: 'server_vad', interruptResponse: false } } } },
+      });
+      session.on('error', () => {
+        // Recorded through the transport's own `error` events.
+      });
+      return session;
+    },
+  });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+async function observe(id: string, timeoutMs: number): Promise<Response> {
+  const record = calls.get(id);
+  if (!record) return new Response(`no call ${id}`, { status: 404 });
+  const deadline = Date.now() + timeoutMs;
+  while (record.callEndedAt === undefined && Date.now() < deadline) await sleep(20);
+  calls.delete(id);
+  const transport = record.transport;
+  const failures = [...record.failures];
+  const events: string[] = [];
+  for (const entry of record.emitted) {
+    try {
+      // Each event on its own: one that cannot be serialized must not cost the others.
+      events.push(serialize(entry));
+    } catch (error) {
+      failures.push(`event '${entry.name}' could not be serialized: ${(error as Error).message}`);
+    }
+  }
+  if (record.callEndedAt === undefined) failures.push(`the call had not ended after ${timeoutMs} ms`);
+  const rest = serialize({
+    callEndedAt: record.callEndedAt,
+    transportStatus: transport?.status ?? 'none',
+    carrierListenersLeft: record.listeners,
+    metrics: transport?.metrics,
+    framesSentAt: record.framesSentAt,
+    failures,
+  });
+  const body = `{"emitted":[${events.join(',')}],${rest.slice(1)}`;
+  return new Response(body, { headers: { 'content-type': 'application/json' } });
+}
+
+export default {
+  async fetch(request: Request, env: Env): Promise<Response> {
+    enableLogging(env.DEBUG);
+    const url = new URL(request.url);
+    if (url.pathname === '/media') return media(request, url);
+    if (url.pathname.startsWith('/__observe/')) {
+      const timeout = Number(url.searchParams.get('timeout') ?? '5000');
+      return observe(decodeURIComponent(url.pathname.slice('/__observe/'.length)), Number.isFinite(timeout) ? timeout : 5000);
+    }
+    if (url.pathname === '/__health') return new Response('ok');
+    return new Response('not found', { status: 404 });
+  },
+};

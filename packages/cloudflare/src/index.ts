@@ -1,0 +1,30 @@
+export {
+  CloudflareRealtimeTransport,
+  ModelUnreachableError,
+  ModelUpgradeError,
+  fetchUpgradeOptions,
+  fetchUpgradeWebSocket,
+  sdkRequestHeaders,
+  upgradeUrl,
+} from './model.js';
+export type { CloudflareRealtimeTransportOptions, CreateWebSocket, CreateWebSocketArgs, FetchUpgradeWebSocketOptions } from './model.js';
+export { CLOSE_BRIDGE_FAILED, handleMediaUpgrade, isWebSocketUpgrade, mediaStreamUrl } from './media.js';
+export type {
+  MediaCall,
+  MediaTransportContext,
+  MediaTransportOptions,
+  MediaUpgradeOptions,
+  MediaUpgradeVerification,
+} from './media.js';
+export { createCallDurableObject, forwardToCallObject } from './durable-object.js';
+export type { CallDurableObject, CallDurableObjectClass, CallObjectStatus } from './durable-object.js';
+export { enableLogging } from './logging.js';
+export { acceptWebSocket, createWebSocketPair, upgradeResponse } from './workers.js';
+export type {
+  DurableObjectNamespaceLike,
+  DurableObjectStateLike,
+  WorkersFetch,
+  WorkersResponse,
+  WorkersWebSocket,
+  WorkersWebSocketPair,
+} from './workers.js';

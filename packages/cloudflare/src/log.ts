@@ -1,0 +1,4 @@
+import { logger } from '@switchboard/core';
+
+/** `switchboard:cloudflare`. Never pass audio or secrets to it. */
+export const log = logger('cloudflare');

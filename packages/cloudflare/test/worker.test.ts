@@ -1,0 +1,245 @@
+/**
+ * The media handler in real workerd (the bare runtime: no nodejs_compat): bad carrier frames,
+ * signatures on the upgrade, a model that refuses the upgrade, and a call in a Durable Object.
+ * The realtime simulator on 127.0.0.1 is the model; the Twilio peer simulator is the caller.
+ */
+import { createServer, type Server } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { concatBytes, type CallEvent } from '@switchboard/core';
+import { RealtimeSimulator } from '@switchboard/conformance';
+import { TwilioPeerSimulator, computeTwilioSignature } from '@switchboard/twilio';
+import { bundleWorker, reviveObservation, startWorkerd, type WorkerdProcess } from '../src/conformance.js';
+
+const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
+const AUTH_TOKEN = 'test-auth-token';
+
+let worker: WorkerdProcess;
+let simulator: RealtimeSimulator;
+let refusing: Server;
+let refusingUrl: string;
+
+beforeAll(async () => {
+  const script = await bundleWorker({ entry: here('./fixtures/worker.ts'), tsconfig: here('../tsconfig.json') });
+  worker = await startWorkerd({
+    script,
+    bindings: { TWILIO_AUTH_TOKEN: AUTH_TOKEN, DEBUG: process.env.DEBUG ?? '' },
+    durableObjects: { CALLS: 'CallObject' },
+  });
+  simulator = new RealtimeSimulator();
+  await simulator.start();
+  // A model endpoint that refuses every upgrade with 401 and an OpenAI-style error body.
+  refusing = createServer((_req, res) => {
+    res.writeHead(401, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ error: { type: 'invalid_request_error', code: 'invalid_api_key', message: 'Incorrect API key provided.' } }));
+  });
+  refusing.on('upgrade', (_req, socket) => {
+    const body = JSON.stringify({ error: { code: 'invalid_api_key', message: 'Incorrect API key provided.' } });
+    socket.end(`HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+  });
+  await new Promise<void>((resolve) => refusing.listen(0, '127.0.0.1', resolve));
+  refusingUrl = `ws://127.0.0.1:${(refusing.address() as { port: number }).port}/v1/realtime?model=gpt-realtime`;
+}, 120_000);
+
+afterAll(async () => {
+  await worker?.dispose();
+  await simulator?.stop();
+  await new Promise<void>((resolve) => (refusing ? refusing.close(() => resolve()) : resolve()));
+});
+
+function wsUrl(path: string, query: Record<string, string>): string {
+  const url = new URL(`${path}?${new URLSearchParams(query)}`, worker.url);
+  url.protocol = 'ws:';
+  return url.href;
+}
+
+/** Opens the carrier socket; resolves with it once open, or rejects with the HTTP status of a refusal. */
+function connect(url: string, headers: Record<string, string> = {}): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(url, { headers });
+    socket.once('open', () => resolve(socket));
+    socket.once('unexpected-response', (_req, res) => reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode })));
+    socket.once('error', reject);
+  });
+}
+
+function closed(socket: WebSocket): Promise<{ code: number; reason: string }> {
+  return new Promise((resolve) => socket.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+}
+
+/** μ-law frames of a quiet tone: 20 ms each. */
+function frames(count: number): Uint8Array[] {
+  return Array.from({ length: count }, (_, i) => new Uint8Array(160).map((_, j) => 0x70 + ((i + j) % 8)));
+}
+
+const startEvent: CallEvent = {
+  type: 'call_start',
+  callId: 'CA00000000000000000000000000000001',
+  streamId: 'MZ00000000000000000000000000000001',
+  format: { encoding: 'pcmu', sampleRate: 8000, channels: 1 },
+  customParameters: { caller: 'test' },
+  raw: undefined,
+};
+
+function send(socket: WebSocket, peer: TwilioPeerSimulator, event: CallEvent): void {
+  for (const frame of peer.encodeInbound(event)) socket.send(frame);
+}
+
+async function observe(call: string): Promise<{ emitted: Array<{ name: string; args: unknown[] }>; ended: boolean }> {
+  const response = await fetch(new URL(`/__observe/${call}?timeout=5000`, worker.url));
+  expect(response.status).toBe(200);
+  return reviveObservation(await response.text()) as unknown as { emitted: Array<{ name: string; args: unknown[] }>; ended: boolean };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function waitFor(condition: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await sleep(10);
+  }
+}
+
+describe('handleMediaUpgrade in workerd', () => {
+  it('answers a request that is no upgrade with 426', async () => {
+    const response = await fetch(new URL('/media', worker.url));
+    expect(response.status).toBe(426);
+    expect(await response.text()).toBe('Expected a WebSocket upgrade');
+  });
+
+  it('turns a malformed carrier frame into an error event, and the call goes on', async () => {
+    const modelSession = simulator.nextSession();
+    const socket = await connect(wsUrl('/media', { call: 'malformed', model: `${simulator.url}?model=gpt-realtime` }));
+    const model = await modelSession;
+    expect(model.connection).toMatchObject({ auth: 'bearer', protocol: 'realtime', model: 'gpt-realtime' });
+    const peer = new TwilioPeerSimulator();
+    const audio = frames(30);
+    send(socket, peer, startEvent);
+    for (const frame of audio.slice(0, 10)) send(socket, peer, { type: 'audio', payload: frame });
+    socket.send('{"event":"media","media":'); // truncated JSON
+    socket.send(JSON.stringify({ event: 'media', streamSid: startEvent.streamId, media: { payload: 42 } }));
+    for (const frame of audio.slice(10)) send(socket, peer, { type: 'audio', payload: frame });
+    await waitFor(() => concatBytes(model.inputAudio).byteLength >= 30 * 160);
+    send(socket, peer, { type: 'call_end' });
+    const seen = await observe('malformed');
+    socket.close();
+
+    expect(concatBytes(model.inputAudio)).toEqual(concatBytes(audio));
+    const errors = seen.emitted.filter((e) => e.name === 'error').map((e) => (e.args[0] as { error: Error & { code?: string } }).error);
+    expect(errors).toHaveLength(2);
+    for (const error of errors) {
+      expect(error.name).toBe('ProtocolError');
+      expect(error.code).toBe('protocol_error');
+    }
+    expect(seen.emitted.filter((e) => e.name === 'call_start')).toHaveLength(1);
+    expect(seen.ended).toBe(true);
+    await model.closed;
+  });
+
+  it('completes the close handshake when the caller hangs up without a stop', async () => {
+    const modelSession = simulator.nextSession();
+    const socket = await connect(wsUrl('/media', { call: 'hangup', model: simulator.url }));
+    const model = await modelSession;
+    const peer = new TwilioPeerSimulator();
+    send(socket, peer, startEvent);
+    for (const frame of frames(5)) send(socket, peer, { type: 'audio', payload: frame });
+    await waitFor(() => concatBytes(model.inputAudio).byteLength >= 5 * 160);
+    const started = Date.now();
+    const done = closed(socket);
+    socket.close(1000, 'caller hung up');
+    // `ws` waits 30 s for the peer's close frame: the Worker must answer it.
+    expect(await done).toMatchObject({ code: 1000 });
+    expect(Date.now() - started).toBeLessThan(2000);
+    const seen = await observe('hangup');
+    expect(seen.emitted.find((e) => e.name === 'call_end')?.args[0]).toMatchObject({ reason: 'carrier_closed' });
+    await model.closed;
+  });
+
+  it('answers 403 to a media upgrade with a bad or missing Twilio signature', async () => {
+    const url = wsUrl('/signed', { call: 'unsigned', model: simulator.url });
+    await expect(connect(url)).rejects.toMatchObject({ status: 403 });
+    await expect(connect(url, { 'X-Twilio-Signature': 'bm90IGEgc2lnbmF0dXJl' })).rejects.toMatchObject({ status: 403 });
+    // Signed for another URL.
+    const other = await computeTwilioSignature(AUTH_TOKEN, url.replace('/signed', '/elsewhere'));
+    await expect(connect(url, { 'X-Twilio-Signature': other })).rejects.toMatchObject({ status: 403 });
+  });
+
+  it('accepts a media upgrade signed for its wss URL', async () => {
+    const url = wsUrl('/signed', { call: 'signed', model: simulator.url });
+    const modelSession = simulator.nextSession();
+    const socket = await connect(url, { 'X-Twilio-Signature': await computeTwilioSignature(AUTH_TOKEN, url) });
+    const model = await modelSession;
+    const peer = new TwilioPeerSimulator();
+    send(socket, peer, startEvent);
+    send(socket, peer, { type: 'call_end' });
+    const seen = await observe('signed');
+    expect(seen.emitted.some((e) => e.name === 'call_start')).toBe(true);
+    socket.close();
+    await model.closed;
+  });
+
+  it('reports a refused model upgrade as an error event and closes the carrier socket with a reason', async () => {
+    const socket = await connect(wsUrl('/media', { call: 'refused', model: refusingUrl }));
+    const { code, reason } = await closed(socket);
+    expect(code).toBe(1011);
+    expect(reason).toBe('model connection refused (401)');
+    const seen = await observe('refused');
+    const errors = seen.emitted.filter((e) => e.name === 'error').map((e) => (e.args[0] as { error: Error & Record<string, unknown> }).error);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ name: 'ModelUpgradeError', code: 'model_upgrade_refused', status: 401 });
+    expect(String(errors[0]!['body'])).toContain('invalid_api_key');
+    expect(seen.emitted.filter((e) => e.name === 'call_end')).toHaveLength(1);
+  });
+
+  it('closes the carrier socket with a reason when the session cannot be created', async () => {
+    const socket = await connect(wsUrl('/broken', { call: 'broken', model: simulator.url }));
+    expect(await closed(socket)).toEqual({ code: 1011, reason: 'call setup failed' });
+    const seen = await observe('broken');
+    expect(seen.emitted.find((e) => e.name === 'error')?.args[0]).toMatchObject({
+      error: { code: 'call_setup_failed', message: 'The call could not be set up: no agent for this number' },
+    });
+  });
+
+  it('reports a model endpoint at the wrong path (404) the same way', async () => {
+    const socket = await connect(wsUrl('/media', { call: 'not-found', model: simulator.url.replace('/v1/realtime', '/nowhere') }));
+    const { code, reason } = await closed(socket);
+    expect(code).toBe(1011);
+    expect(reason).toBe('model connection refused (404)');
+    const seen = await observe('not-found');
+    expect(seen.emitted.find((e) => e.name === 'error')?.args[0]).toMatchObject({ error: { code: 'model_upgrade_refused', status: 404 } });
+  });
+
+  it('reports an unreachable model endpoint with its own code', async () => {
+    // Nothing listens on port 1.
+    const socket = await connect(wsUrl('/media', { call: 'unreachable', model: 'ws://127.0.0.1:1/v1/realtime' }));
+    expect(await closed(socket)).toEqual({ code: 1011, reason: 'model connection failed (model_unreachable)' });
+    const seen = await observe('unreachable');
+    expect(seen.emitted.find((e) => e.name === 'error')?.args[0]).toMatchObject({ error: { name: 'ModelUnreachableError', code: 'model_unreachable' } });
+  });
+});
+
+describe('createCallDurableObject in workerd', () => {
+  it('bridges a call inside a Durable Object, reports its status, and refuses a second call meanwhile', async () => {
+    const modelSession = simulator.nextSession();
+    const socket = await connect(wsUrl('/object/media', { name: 'CA-object-1', call: 'object', model: simulator.url }));
+    const model = await modelSession;
+    const peer = new TwilioPeerSimulator();
+    send(socket, peer, startEvent);
+    for (const frame of frames(10)) send(socket, peer, { type: 'audio', payload: frame });
+    await waitFor(() => concatBytes(model.inputAudio).byteLength >= 10 * 160);
+
+    await expect(connect(wsUrl('/object/media', { name: 'CA-object-1', call: 'object-2', model: simulator.url }))).rejects.toMatchObject({
+      status: 409,
+    });
+    const status = await (await fetch(new URL('/object/media?name=CA-object-1', worker.url))).json();
+    expect(status).toMatchObject({ active: true, callId: startEvent.callId, streamId: startEvent.streamId, metrics: { framesIn: 12 } });
+
+    send(socket, peer, { type: 'call_end' });
+    await model.closed;
+    await waitFor(() => socket.readyState === WebSocket.CLOSED);
+    const after = await (await fetch(new URL('/object/media?name=CA-object-1', worker.url))).json();
+    expect(after).toMatchObject({ active: false });
+  });
+});
