@@ -8,7 +8,7 @@ import {
 } from '@openai/agents-realtime';
 import { base64Encode } from './audio/base64.js';
 import { Framer } from './audio/framer.js';
-import { bytesPerMs, bytesPerSample, concatBytes, durationMs, silence, silenceByte } from './audio/pcm.js';
+import { bytesPerSample, concatBytes, durationMs, silence, silenceByte } from './audio/pcm.js';
 import {
   inboundTranscoder,
   modelBytesPerMs,
@@ -482,6 +482,8 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
       this.#bargeIn(true, { clear: false });
       this.#ledger.clear();
       this.#current = undefined;
+      // The old stream's queue went with it: a pause it asked for does not hold the new one.
+      this.#paused = false;
     }
     if (!sameFormat(event.format, this.#format)) {
       const model = modelFormatFor(event.format);
@@ -672,8 +674,7 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
 
   #createFramer(format: AudioFormat): Framer {
     const rules = this.protocol.capabilities.frame ?? {};
-    let multipleOf = rules.multipleOf ?? bytesPerSample(format);
-    if (rules.ms) multipleOf = Math.max(multipleOf, Math.round(rules.ms * bytesPerMs(format)));
+    const multipleOf = Math.max(rules.multipleOf ?? bytesPerSample(format), this.#frameUnitBytes(format) ?? 0);
     return new Framer({ minBytes: rules.minBytes, maxBytes: rules.maxBytes, multipleOf }, silenceByte(format));
   }
 
@@ -755,7 +756,11 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
       this.#writeAudio(this.#joinFrames(batch), chunk.key, last);
     }
     if (this.#queue.length > 0 && !this.#paused && !this.#ended && pacing) {
-      const wait = Math.max(1, this.#ledger.queuedMs() - pacing.leadMs / 2);
+      // Wake once the carrier's queue is down to half the lead, or lower where the next frame would
+      // not fit in the room that leaves (to empty for a frame longer than the lead): sooner only polls.
+      const next = durationMs(this.#format, this.#queue[0]!.frames[0]!.byteLength);
+      const target = Math.min(pacing.leadMs / 2, Math.max(0, pacing.leadMs - next));
+      const wait = Math.max(1, this.#ledger.queuedMs() - target);
       this.#pumpTimer = this.#clock.setTimeout(() => {
         this.#pumpTimer = undefined;
         this.#safely(() => this.#pump());
@@ -763,10 +768,13 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
     }
   }
 
-  /** Bytes of one `frame.ms` of the carrier's audio, when the carrier sets a frame duration. */
-  #frameUnitBytes(): number | undefined {
+  /**
+   * Bytes of one `frame.ms` of the carrier's audio, in whole samples (an L16 frame never splits a
+   * sample), when the carrier sets a frame duration.
+   */
+  #frameUnitBytes(format: AudioFormat = this.#format): number | undefined {
     const ms = this.protocol.capabilities.frame?.ms;
-    return ms ? Math.round(ms * bytesPerMs(this.#format)) : undefined;
+    return ms ? Math.max(1, Math.round((ms * format.sampleRate) / 1000)) * bytesPerSample(format) : undefined;
   }
 
   /** Consecutive queued units joined back into frames as large as the carrier takes. */
@@ -921,8 +929,9 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
       }
     }
     this.#reorder.clear();
-    // Audio the carrier never got because the call ended first.
-    this.metrics.outputUnsentBytes += this.#dropQueue();
+    // Audio the carrier never got because the call ended first: queued, or short of a whole frame.
+    this.metrics.outputUnsentBytes += this.#dropQueue() + this.#framer.pendingBytes;
+    this.#framer.reset();
     // Early media never sent because the model socket never opened.
     this.metrics.earlyMediaDroppedBytes += this.#earlyBytes;
     this.#early = [];

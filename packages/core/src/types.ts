@@ -45,7 +45,8 @@ export type CallEvent =
   /**
    * The carrier asks the bridge to stop (`paused: true`) or to resume (`false`) sending audio,
    * because its playback queue is full (Asterisk `MEDIA_XOFF` / `MEDIA_XON`). Outbound audio waits
-   * in the transport meanwhile; nothing is dropped.
+   * in the transport meanwhile; nothing is dropped. A pause lasts until the carrier resumes the
+   * flow, a new `call_start` replaces the stream, or the call ends (what waits is then counted).
    */
   | { type: 'flow_control'; paused: boolean }
   | { type: 'call_end'; reason?: string };

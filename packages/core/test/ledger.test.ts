@@ -122,4 +122,22 @@ describe('PlaybackLedger', () => {
     ledger.recordSent(key('b', 'r2'), 20, false);
     expect(ledger.snapshot().map((i) => i.itemId)).toEqual(['b']);
   });
+
+  it('queuedMs: what the carrier has not played yet by the schedule, restarted by a late ack and emptied by a clear', () => {
+    const { clock, ledger } = ledgerAt();
+    const first = ledger.recordSent(key('a'), 100, true)!;
+    ledger.recordSent(key('a'), 100, true);
+    expect(ledger.queuedMs()).toBe(200);
+    clock.now += 150;
+    expect(ledger.queuedMs()).toBe(50);
+    // The first chunk's ack comes 80 ms late: the second chunk starts playing only now.
+    clock.now += 30;
+    ledger.ack(first);
+    expect(ledger.queuedMs()).toBe(100);
+    clock.now += 500;
+    expect(ledger.queuedMs()).toBe(0);
+    ledger.recordSent(key('b'), 100, false);
+    ledger.clear();
+    expect(ledger.queuedMs()).toBe(0);
+  });
 });

@@ -131,6 +131,60 @@ describe('output pacing (capabilities.pacing)', () => {
     expect(Math.max(...sizes())).toBeLessThanOrEqual(800);
   });
 
+  it('with a lead shorter than two frames, wakes once per frame instead of polling every millisecond', async () => {
+    const t = await connected({ playbackAck: 'none', pacing: { leadMs: 20 } });
+    let wakeUps = 0;
+    const setTimeout = clock.setTimeout;
+    clock.setTimeout = (callback, delayMs) => setTimeout(() => (wakeUps++, callback()), delayMs);
+    server.respond('resp_1', 'item_1', [mulaw(1600, 1)], { done: false });
+    await until(() => audioMs() + t.outputQueuedBytes / 8 >= 200);
+    expect(audioMs()).toBe(20);
+    clock.advance(200);
+    expect(audioMs()).toBe(200);
+    // Nine frames waited for the one before them to play: one wake-up each.
+    expect(wakeUps).toBe(9);
+    expect(clock.pending).toBe(0);
+  });
+
+  it('on a second start drops the audio still waiting, counts it, and sends none of it to the new stream', async () => {
+    const t = await connected({ playbackAck: 'none', pacing: { leadMs: 200 } });
+    await modelSpeaks(t, 1);
+    expect(audioMs()).toBe(200);
+    carrier.deliver(wire.start('S2'));
+    expect(t.outputQueuedBytes).toBe(0);
+    expect(t.metrics.interruptedBytesDiscarded).toBe(800 * 8);
+    expect(clock.pending).toBe(0);
+    clock.advance(5000);
+    expect(audioMs()).toBe(200);
+  });
+
+  it('counts model audio short of a whole frame as unsent when the call ends', async () => {
+    const t = await connected({ playbackAck: 'none', pacing: { leadMs: 200 } });
+    server.respond('resp_1', 'item_1', [mulaw(200, 1)], { done: false });
+    await until(() => audioMs() === 20);
+    carrier.deliver(wire.stop());
+    // 200 bytes: one 160-byte frame sent, 40 held by the framer for the next delta that never came.
+    expect(t.metrics.outputUnsentBytes).toBe(40);
+  });
+
+  it('keeps L16 frames to whole samples where a frame duration is not a whole number of samples', async () => {
+    transport = new TelephonyRealtimeTransport({
+      connection: carrier,
+      protocol: new TestProtocol({ playbackAck: 'none', pacing: { leadMs: 100 } }),
+      url,
+      clock,
+      inputAudioInactivityTimeoutMs: null,
+    });
+    carrier.deliver(wire.start('S1', 'l16', 11025)); // 20 ms = 220.5 samples
+    await transport.connect({ apiKey: 'sk-test' });
+    server.respond('resp_1', 'item_1', [new Uint8Array(4800), new Uint8Array(4800)]);
+    await until(() => carrier.commands().some((c) => c.type === 'audio'));
+    clock.advance(1000);
+    const sizes = carrier.commands().flatMap((c) => (c.type === 'audio' ? [c.payload.byteLength] : []));
+    expect(sizes.length).toBeGreaterThan(1);
+    expect(sizes.every((n) => n % 2 === 0)).toBe(true);
+  });
+
   it('rejects a pacing lead that is not a positive number', () => {
     expect(
       () => new TelephonyRealtimeTransport({ connection: carrier, protocol: new TestProtocol({ pacing: { leadMs: 0 } }), url }),
@@ -157,6 +211,19 @@ describe('flow control (flow_control events)', () => {
     expect(t.outputQueuedBytes).toBe(0);
   });
 
+  it('a new stream starts unpaused: a pause the old stream asked for does not hold the new one’s audio', async () => {
+    const t = await connected({ playbackAck: 'mark' });
+    carrier.deliver(wire.xoff());
+    server.respond('resp_1', 'item_1', [mulaw(800, 1)], { done: false });
+    await until(() => t.outputQueuedBytes === 800);
+    carrier.deliver(wire.start('S2'));
+    expect(t.outputQueuedBytes).toBe(0);
+    expect(t.metrics.interruptedBytesDiscarded).toBe(800);
+    server.respond('resp_2', 'item_2', [mulaw(800, 2)], { done: false });
+    await until(() => audioMs() === 100);
+    expect(t.outputQueuedBytes).toBe(0);
+  });
+
   it('a barge-in while paused drops what waits and the resume sends nothing stale', async () => {
     const t = await connected({ playbackAck: 'mark' });
     carrier.deliver(wire.xoff());
@@ -165,6 +232,38 @@ describe('flow control (flow_control events)', () => {
     t.interrupt();
     expect(t.outputQueuedBytes).toBe(0);
     expect(t.metrics.interruptedBytesDiscarded).toBe(800);
+    carrier.deliver(wire.xon());
+    expect(audioMs()).toBe(0);
+  });
+});
+
+describe('flow control and pacing together', () => {
+  it('a barge-in while paused and paced drops what waits, and the resume sends only the next response', async () => {
+    const t = await connected({ playbackAck: 'none', pacing: { leadMs: 200 } });
+    await modelSpeaks(t, 1);
+    carrier.deliver(wire.xoff());
+    clock.advance(100);
+    expect(audioMs()).toBe(200);
+    t.interrupt();
+    expect(t.outputQueuedBytes).toBe(0);
+    expect(carrier.commands().at(-1)).toEqual({ type: 'clear' });
+    expect(clock.pending).toBe(0);
+    carrier.deliver(wire.xon());
+    expect(audioMs()).toBe(200);
+    server.respond('resp_2', 'item_2', [mulaw(800, 9)], { done: false });
+    await until(() => audioMs() === 300);
+    expect(t.outputQueuedBytes).toBe(0);
+  });
+
+  it('when the call ends while paused, counts the held audio as unsent and leaves no timer', async () => {
+    const t = await connected({ playbackAck: 'mark', pacing: { leadMs: 200 } });
+    carrier.deliver(wire.xoff());
+    server.respond('resp_1', 'item_1', [mulaw(800, 1), mulaw(800, 2)], { done: false });
+    await until(() => t.outputQueuedBytes === 1600);
+    carrier.deliver(wire.stop());
+    expect(t.metrics.outputUnsentBytes).toBe(1600);
+    expect(t.outputQueuedBytes).toBe(0);
+    expect(clock.pending).toBe(0);
     carrier.deliver(wire.xon());
     expect(audioMs()).toBe(0);
   });

@@ -7,6 +7,7 @@ export type { RawWebSocketRealtimeTransportOptions } from './transport.js';
 export { presets, vonagePreset, asteriskPreset, jambonzPreset, genericPreset, ASTERISK_MAX_MESSAGE_BYTES } from './presets/index.js';
 export type { RawWebSocketPresetName } from './presets/index.js';
 export {
+  callFields,
   callStart,
   controlError,
   isJsonObject,
@@ -14,7 +15,9 @@ export {
   optionalNumber,
   optionalString,
   parseJsonObject,
+  readCallStart,
   readDigit,
+  readDtmf,
   stringParameters,
 } from './preset.js';
 export type {

@@ -1,5 +1,5 @@
 import { ProtocolError } from '@switchboard/core';
-import type { AudioFormat, CallEvent, OutboundCommand, ProtocolCapabilities } from '@switchboard/core';
+import type { AudioFormat, CallEvent, CallStartEvent, DtmfEvent, OutboundCommand, ProtocolCapabilities } from '@switchboard/core';
 
 /**
  * How a call starts on the socket: `message`, with the carrier's first control message (which
@@ -11,8 +11,6 @@ export type StartOn = 'message' | 'connect';
 export type ControlCommand = Exclude<OutboundCommand, { type: 'audio' }>;
 /** Every event except audio: what control messages announce. */
 export type ControlEvent = Exclude<CallEvent, { type: 'audio' }>;
-export type CallStart = Extract<CallEvent, { type: 'call_start' }>;
-export type DtmfEvent = Extract<CallEvent, { type: 'dtmf' }>;
 
 /** What a preset's bridge side sees of the call. */
 export interface PresetCallState {
@@ -150,8 +148,8 @@ export function callStart(fields: {
   to?: string | undefined;
   customParameters: Record<string, string>;
   raw: unknown;
-}): CallStart {
-  const event: CallStart = {
+}): CallStartEvent {
+  const event: CallStartEvent = {
     type: 'call_start',
     streamId: fields.streamId,
     format: fields.format,
@@ -162,4 +160,56 @@ export function callStart(fields: {
   if (fields.from !== undefined) event.from = fields.from;
   if (fields.to !== undefined) event.to = fields.to;
   return event;
+}
+
+/**
+ * The `call_start` of a start message that is a JSON object: the call id from the `callId` field
+ * named, the stream id from the `streamId` field named (else the call id, else a fresh one), the
+ * caller and callee from `from` and `to`; the whole message is `raw`.
+ */
+export function readCallStart(
+  provider: string,
+  message: JsonObject,
+  frame: string,
+  start: { callId: string; streamId?: string; format: AudioFormat; customParameters: Record<string, string> },
+): CallStartEvent {
+  const callId = optionalString(provider, message, start.callId, frame);
+  const streamId = start.streamId === undefined ? undefined : optionalString(provider, message, start.streamId, frame);
+  return callStart({
+    streamId: streamId ?? callId ?? newStreamId(provider),
+    callId,
+    from: optionalString(provider, message, 'from', frame),
+    to: optionalString(provider, message, 'to', frame),
+    format: start.format,
+    customParameters: start.customParameters,
+    raw: message,
+  });
+}
+
+/**
+ * A `dtmf` event from a control message: the digit from the `digit` field named, the duration
+ * (optional) from the `duration` field named, given in `unitsPerMs` units to the ms (default 1).
+ */
+export function readDtmf(
+  provider: string,
+  message: JsonObject,
+  frame: string,
+  keys: { digit: string; duration: string; unitsPerMs?: number },
+): DtmfEvent {
+  const dtmf: DtmfEvent = { type: 'dtmf', digit: readDigit(provider, message[keys.digit], frame) };
+  const duration = optionalNumber(provider, message, keys.duration, frame);
+  if (duration !== undefined) dtmf.durationMs = duration / (keys.unitsPerMs ?? 1);
+  return dtmf;
+}
+
+/**
+ * The carrier's side of {@link readCallStart}: a `call_start`'s call id (as the `callIdKey`
+ * field), caller and callee as start-message fields, leaving out those it does not have.
+ */
+export function callFields(event: CallStartEvent, callIdKey: string): Record<string, string> {
+  const fields: Record<string, string> = {};
+  if (event.callId !== undefined) fields[callIdKey] = event.callId;
+  if (event.from !== undefined) fields['from'] = event.from;
+  if (event.to !== undefined) fields['to'] = event.to;
+  return fields;
 }

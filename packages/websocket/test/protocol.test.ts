@@ -1,6 +1,6 @@
 import { ConfigError, ProtocolError, type CallEvent } from '@switchboard/core';
 import { describe, expect, it } from 'vitest';
-import { ASTERISK_MAX_MESSAGE_BYTES, RawWebSocketProtocol, type RawWebSocketPreset } from '../src/index.js';
+import { ASTERISK_MAX_MESSAGE_BYTES, RawWebSocketProtocol, callFields, readCallStart, readDtmf, type RawWebSocketPreset } from '../src/index.js';
 
 const L16_16K = { encoding: 'l16', sampleRate: 16000, channels: 1 } as const;
 const L16_8K = { encoding: 'l16', sampleRate: 8000, channels: 1 } as const;
@@ -477,5 +477,28 @@ describe('options', () => {
     expect(protocol.rawMessage('MEDIA_XON')).toBe('MEDIA_XON');
     const frame = bytes(4);
     expect(protocol.rawMessage(frame)).toBe(frame);
+  });
+});
+
+describe('preset helpers', () => {
+  it('readCallStart takes the stream id from its field, else the call id, else a fresh one, and round-trips with callFields', () => {
+    const format = L16_16K;
+    const message = { id: 'c-1', from: '+1555', to: '+1666', extra: 'x' };
+    const start = readCallStart('hello', message, '{}', { callId: 'id', format, customParameters: { extra: 'x' } });
+    expect(start).toEqual({ type: 'call_start', streamId: 'c-1', callId: 'c-1', from: '+1555', to: '+1666', format, customParameters: { extra: 'x' }, raw: message });
+    expect(callFields(start, 'id')).toEqual({ id: 'c-1', from: '+1555', to: '+1666' });
+    expect(readCallStart('hello', { id: 'c-1', sid: 's-1' }, '{}', { callId: 'id', streamId: 'sid', format, customParameters: {} }).streamId).toBe('s-1');
+    const anonymous = readCallStart('hello', {}, '{}', { callId: 'id', format, customParameters: {} });
+    expect(anonymous.streamId).toMatch(/^hello-/);
+    expect(anonymous).not.toHaveProperty('callId');
+    expect(callFields(anonymous, 'id')).toEqual({});
+    expect(thrown(() => readCallStart('hello', { id: 7 }, '{"id":7}', { callId: 'id', format, customParameters: {} })).message).toMatch(/"id" must be a string/);
+  });
+
+  it('readDtmf reads the digit and a duration in the carrier’s unit, and refuses a bad digit or duration', () => {
+    expect(readDtmf('hello', { d: '5', t: '1600' }, '{}', { digit: 'd', duration: 't', unitsPerMs: 8 })).toEqual({ type: 'dtmf', digit: '5', durationMs: 200 });
+    expect(readDtmf('hello', { d: 'a' }, '{}', { digit: 'd', duration: 't' })).toEqual({ type: 'dtmf', digit: 'A' });
+    expect(thrown(() => readDtmf('hello', { d: '55' }, '{}', { digit: 'd', duration: 't' })).message).toMatch(/digit/);
+    expect(thrown(() => readDtmf('hello', { d: '5', t: 'long' }, '{}', { digit: 'd', duration: 't' })).message).toMatch(/"t" must be a number/);
   });
 });

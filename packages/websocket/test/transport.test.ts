@@ -1,8 +1,8 @@
 import { RealtimeAgent, RealtimeSession } from '@openai/agents-realtime';
-import { ConfigError, ProtocolError, type Clock } from '@switchboard/core';
+import { ConfigError, ProtocolError } from '@switchboard/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
-import { FakeCarrier, FakeRealtimeServer, tick, until } from '../../core/test/helpers/fakes.js';
+import { FakeCarrier, FakeRealtimeServer, ManualClock, tick, until } from '../../core/test/helpers/fakes.js';
 import {
   RawWebSocketPeerSimulator,
   RawWebSocketRealtimeTransport,
@@ -22,32 +22,6 @@ const VONAGE_CONNECTED = JSON.stringify({
 });
 const ASTERISK_START = 'MEDIA_START connection_id:c0ffee channel:PJSIP/alice-00000001 format:ulaw optimal_frame_size:160 ptime:20';
 const JAMBONZ_METADATA = JSON.stringify({ callSid: 'js-1', from: '+15085551212', to: '+15085551313', direction: 'inbound', sampleRate: 8000, mixType: 'mono' });
-
-/** A clock whose time and timers move only when the test says so. */
-class ManualClock implements Clock {
-  time = 1_000_000;
-  #timers: Array<{ at: number; callback: () => void }> = [];
-  now = () => this.time;
-  setTimeout(callback: () => void, delayMs: number): unknown {
-    const timer = { at: this.time + delayMs, callback };
-    this.#timers.push(timer);
-    return timer;
-  }
-  clearTimeout(handle: unknown): void {
-    this.#timers = this.#timers.filter((t) => t !== handle);
-  }
-  advance(ms: number): void {
-    const end = this.time + ms;
-    for (;;) {
-      const due = this.#timers.filter((t) => t.at <= end).sort((a, b) => a.at - b.at)[0];
-      if (!due) break;
-      this.#timers = this.#timers.filter((t) => t !== due);
-      this.time = Math.max(this.time, due.at);
-      due.callback();
-    }
-    this.time = end;
-  }
-}
 
 let server: FakeRealtimeServer;
 let url: string;
@@ -80,6 +54,16 @@ function errorsOf(t: RawWebSocketRealtimeTransport): unknown[] {
   const errors: unknown[] = [];
   t.on('error', (e) => errors.push(e.error));
   return errors;
+}
+
+/** An Asterisk call on a manual clock (paced, the preset's default), connected to the model. */
+async function pacedAsteriskCall() {
+  const clock = new ManualClock();
+  const t = makeTransport('asterisk', { clock });
+  carrier.deliver(ASTERISK_START);
+  await t.connect({ apiKey: 'sk-test' });
+  await server.waitFor(isFullUpdate);
+  return { t, clock };
 }
 
 describe('RawWebSocketRealtimeTransport', () => {
@@ -183,11 +167,7 @@ describe('RawWebSocketRealtimeTransport', () => {
   });
 
   it('paces Asterisk output to the lead, without acks, on the transport clock', async () => {
-    const clock = new ManualClock();
-    const t = makeTransport('asterisk', { clock });
-    carrier.deliver(ASTERISK_START);
-    await t.connect({ apiKey: 'sk-test' });
-    await server.waitFor(isFullUpdate);
+    const { t, clock } = await pacedAsteriskCall();
     // Five 400 ms deltas of μ-law: one second (the lead) leaves at once, the rest as the playout
     // clock drains the carrier's queue, half a lead at a time.
     server.respond('resp_1', 'item_1', Array.from({ length: 5 }, () => new Uint8Array(3200)), { done: false });
@@ -202,6 +182,35 @@ describe('RawWebSocketRealtimeTransport', () => {
     clock.advance(500);
     expect(binary()).toHaveLength(100);
     expect(t.outputQueuedBytes).toBe(0);
+  });
+
+  it('on a barge-in while Asterisk has paused the flow, flushes, drops what waits, and resumes with the next reply only', async () => {
+    const { t, clock } = await pacedAsteriskCall();
+    server.respond('resp_1', 'item_1', Array.from({ length: 5 }, () => new Uint8Array(3200).fill(1)), { done: false });
+    await until(() => t.outputQueuedBytes === 8000);
+    carrier.deliver('MEDIA_XOFF');
+    clock.advance(600);
+    expect(binary()).toHaveLength(50); // paused: nothing more leaves, however long the lead has played
+    server.send({ type: 'input_audio_buffer.speech_started', item_id: 'u1', audio_start_ms: 0 });
+    await server.waitFor((e) => e.type === 'conversation.item.truncate');
+    expect(text().at(-1)).toBe('FLUSH_MEDIA');
+    expect(t.outputQueuedBytes).toBe(0);
+    expect(t.metrics.interruptedBytesDiscarded).toBe(8000);
+    carrier.deliver('MEDIA_XON'); // chan_websocket resumes once the flush emptied its queue
+    server.respond('resp_2', 'item_2', [new Uint8Array(800).fill(2)], { done: false });
+    await until(() => binary().length === 55);
+    expect(binary().slice(50).every((f) => f.byteLength === 160 && f[0] === 2)).toBe(true);
+    expect(t.outputQueuedBytes).toBe(0);
+  });
+
+  it('counts what waits behind MEDIA_XOFF as unsent when Asterisk hangs up, and leaves no timer', async () => {
+    const { t, clock } = await pacedAsteriskCall();
+    carrier.deliver('MEDIA_XOFF');
+    server.respond('resp_1', 'item_1', [new Uint8Array(1600)], { done: false });
+    await until(() => t.outputQueuedBytes === 1600);
+    carrier.close();
+    expect(t.metrics.outputUnsentBytes).toBe(1600);
+    expect(clock.pending).toBe(0);
   });
 
   it('bridges a jambonz listen: metadata frame, killAudio on barge-in, disconnect on hang-up', async () => {

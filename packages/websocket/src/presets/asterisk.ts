@@ -13,20 +13,18 @@
  * up) on a message larger than 65500 bytes.
  */
 import { ConfigError, type AudioFormat, type CallEvent, type OutboundCommand } from '@switchboard/core';
-import { MULAW_8K } from '../formats.js';
+import { MULAW_8K, frameBytes } from '../formats.js';
 import {
   callStart,
   controlError,
   isJsonObject,
   newStreamId,
-  optionalNumber,
   optionalString,
   parseJsonObject,
-  readDigit,
+  readDtmf,
   stringParameters,
   type ControlCommand,
   type ControlEvent,
-  type DtmfEvent,
   type PresetCallState,
   type RawWebSocketPreset,
 } from '../preset.js';
@@ -150,12 +148,8 @@ export const asteriskPreset: RawWebSocketPreset = {
     switch (control.name) {
       case 'MEDIA_START':
         return [decodeMediaStart(control, text, call)];
-      case 'DTMF_END': {
-        const dtmf: DtmfEvent = { type: 'dtmf', digit: readDigit(NAME, control.fields['digit'], text) };
-        const duration = optionalNumber(NAME, control.fields, 'duration', text);
-        if (duration !== undefined) dtmf.durationMs = duration;
-        return [dtmf];
-      }
+      case 'DTMF_END':
+        return [readDtmf(NAME, control.fields, text, { digit: 'digit', duration: 'duration' })];
       case 'MEDIA_XOFF':
         return [{ type: 'flow_control', paused: true }];
       case 'MEDIA_XON':
@@ -184,7 +178,7 @@ export const asteriskPreset: RawWebSocketPreset = {
         case 'call_start': {
           const connectionId = event.streamId || newStreamId(NAME);
           const format = formatNameOf(peer.format);
-          const frameSize = Math.round((peer.format.sampleRate / 50) * (peer.format.encoding === 'l16' ? 2 : 1));
+          const frameSize = frameBytes(peer.format, 20);
           if (!peer.json) {
             // The text form has no channel id or variables: the channel name stands for the call.
             const channel = event.callId ?? `WebSocket/${connectionId}`;

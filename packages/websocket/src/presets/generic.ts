@@ -11,18 +11,17 @@
 import type { AudioFormat, CallEvent, OutboundCommand } from '@switchboard/core';
 import { L16_16K, formatName, isSupportedFormat } from '../formats.js';
 import {
-  callStart,
+  callFields,
   controlError,
   isJsonObject,
   newStreamId,
-  optionalNumber,
   optionalString,
   parseJsonObject,
-  readDigit,
+  readCallStart,
+  readDtmf,
   stringParameters,
   type ControlCommand,
   type ControlEvent,
-  type DtmfEvent,
   type PresetCallState,
   type RawWebSocketPreset,
 } from '../preset.js';
@@ -52,15 +51,11 @@ function readFormat(value: unknown, call: PresetCallState, frame: string): Audio
 function decodeStart(message: Record<string, unknown>, text: string, call: PresetCallState): CallEvent {
   const metadata = message['metadata'];
   if (metadata !== undefined && !isJsonObject(metadata)) fail('"metadata" must be an object', text);
-  const callId = optionalString(NAME, message, 'callId', text);
-  return callStart({
-    streamId: optionalString(NAME, message, 'streamId', text) ?? callId ?? newStreamId(NAME),
-    callId,
-    from: optionalString(NAME, message, 'from', text),
-    to: optionalString(NAME, message, 'to', text),
+  return readCallStart(NAME, message, text, {
+    callId: 'callId',
+    streamId: 'streamId',
     format: readFormat(message['format'], call, text),
     customParameters: stringParameters(metadata ?? {}),
-    raw: message,
   });
 }
 
@@ -82,12 +77,8 @@ export const genericPreset: RawWebSocketPreset = {
     switch (type) {
       case 'start':
         return [decodeStart(message, text, call)];
-      case 'dtmf': {
-        const dtmf: DtmfEvent = { type: 'dtmf', digit: readDigit(NAME, message['digit'], text) };
-        const durationMs = optionalNumber(NAME, message, 'durationMs', text);
-        if (durationMs !== undefined) dtmf.durationMs = durationMs;
-        return [dtmf];
-      }
+      case 'dtmf':
+        return [readDtmf(NAME, message, text, { digit: 'digit', duration: 'durationMs' })];
       case 'mark':
         return [{ type: 'playback_ack', name: readName(message, text) }];
       case 'cleared':
@@ -118,13 +109,15 @@ export const genericPreset: RawWebSocketPreset = {
     encodeEvent(event: ControlEvent, peer) {
       switch (event.type) {
         case 'call_start': {
-          const start: Record<string, unknown> = { type: 'start', streamId: event.streamId || newStreamId(NAME) };
-          if (event.callId !== undefined) start['callId'] = event.callId;
-          if (event.from !== undefined) start['from'] = event.from;
-          if (event.to !== undefined) start['to'] = event.to;
-          start['format'] = { encoding: peer.format.encoding, sampleRate: peer.format.sampleRate };
-          start['metadata'] = { ...event.customParameters };
-          return [JSON.stringify(start)];
+          return [
+            JSON.stringify({
+              type: 'start',
+              streamId: event.streamId || newStreamId(NAME),
+              ...callFields(event, 'callId'),
+              format: { encoding: peer.format.encoding, sampleRate: peer.format.sampleRate },
+              metadata: { ...event.customParameters },
+            }),
+          ];
         }
         case 'dtmf':
           return [JSON.stringify({ type: 'dtmf', digit: event.digit, ...(event.durationMs !== undefined ? { durationMs: event.durationMs } : {}) })];

@@ -12,17 +12,15 @@
 import { ConfigError, type AudioFormat, type CallEvent, type OutboundCommand } from '@switchboard/core';
 import { L16_8K, L16_RATES } from '../formats.js';
 import {
-  callStart,
+  callFields,
   controlError,
-  newStreamId,
   optionalNumber,
-  optionalString,
   parseJsonObject,
-  readDigit,
+  readCallStart,
+  readDtmf,
   stringParameters,
   type ControlCommand,
   type ControlEvent,
-  type DtmfEvent,
   type PresetCallState,
   type RawWebSocketPreset,
 } from '../preset.js';
@@ -52,15 +50,10 @@ function decodeMetadata(message: Record<string, unknown>, text: string, call: Pr
   if (mixType !== undefined && mixType !== 'mono') {
     fail(`mixType ${JSON.stringify(String(mixType).slice(0, 20))} is not supported: set "mixType": "mono" on the listen verb`, text);
   }
-  const callSid = optionalString(NAME, message, 'callSid', text);
-  return callStart({
-    streamId: callSid ?? newStreamId(NAME),
-    callId: callSid,
-    from: optionalString(NAME, message, 'from', text),
-    to: optionalString(NAME, message, 'to', text),
+  return readCallStart(NAME, message, text, {
+    callId: 'callSid',
     format: readSampleRate(message, call, text),
     customParameters: stringParameters(message, START_FIELDS),
-    raw: message,
   });
 }
 
@@ -76,12 +69,7 @@ export const jambonzPreset: RawWebSocketPreset = {
     const event = message['event'];
     const type = message['type'];
     if (event === undefined && type === undefined) return [decodeMetadata(message, text, call)];
-    if (event === 'dtmf') {
-      const dtmf: DtmfEvent = { type: 'dtmf', digit: readDigit(NAME, message['dtmf'], text) };
-      const samples = optionalNumber(NAME, message, 'duration', text);
-      if (samples !== undefined) dtmf.durationMs = samples / DTMF_SAMPLES_PER_MS;
-      return [dtmf];
-    }
+    if (event === 'dtmf') return [readDtmf(NAME, message, text, { digit: 'dtmf', duration: 'duration', unitsPerMs: DTMF_SAMPLES_PER_MS })];
     if (typeof type === 'string' && IGNORED_TYPES.has(type)) return [];
     const what = event !== undefined ? `event ${JSON.stringify(String(event).slice(0, 40))}` : `type ${JSON.stringify(String(type).slice(0, 40))}`;
     fail(`unknown ${what}`, text);
@@ -106,12 +94,8 @@ export const jambonzPreset: RawWebSocketPreset = {
           if (peer.format.encoding !== 'l16') {
             throw new ConfigError(`jambonz streams L16, not ${peer.format.encoding}.`);
           }
-          const metadata: Record<string, unknown> = {};
-          if (event.callId !== undefined) metadata['callSid'] = event.callId;
-          if (event.from !== undefined) metadata['from'] = event.from;
-          if (event.to !== undefined) metadata['to'] = event.to;
           const custom = stringParameters(event.customParameters, START_FIELDS);
-          return [JSON.stringify({ ...metadata, ...custom, sampleRate: peer.format.sampleRate, mixType: 'mono' })];
+          return [JSON.stringify({ ...callFields(event, 'callSid'), ...custom, sampleRate: peer.format.sampleRate, mixType: 'mono' })];
         }
         case 'dtmf':
           return [

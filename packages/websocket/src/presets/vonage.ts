@@ -8,21 +8,18 @@
  * Bridge → carrier: binary L16, `{"action":"clear"}`, `{"action":"notify","payload":{...}}`.
  * Vonage queues at most 3072 messages (about a minute), so output is paced.
  */
-import { ConfigError, type AudioFormat, type CallEvent, type OutboundCommand } from '@switchboard/core';
+import { ConfigError, type AudioFormat, type OutboundCommand } from '@switchboard/core';
 import { L16_16K } from '../formats.js';
 import {
-  callStart,
+  callFields,
   controlError,
   isJsonObject,
-  newStreamId,
-  optionalNumber,
-  optionalString,
   parseJsonObject,
-  readDigit,
+  readCallStart,
+  readDtmf,
   stringParameters,
   type ControlCommand,
   type ControlEvent,
-  type DtmfEvent,
   type PresetCallState,
   type RawWebSocketPreset,
 } from '../preset.js';
@@ -48,19 +45,6 @@ function readContentType(value: unknown, call: PresetCallState, frame: string): 
   return { encoding: 'l16', sampleRate, channels: 1 };
 }
 
-function decodeConnected(message: Record<string, unknown>, text: string, call: PresetCallState): CallEvent {
-  const uuid = optionalString(NAME, message, 'uuid', text);
-  return callStart({
-    streamId: uuid ?? newStreamId(NAME),
-    callId: uuid,
-    from: optionalString(NAME, message, 'from', text),
-    to: optionalString(NAME, message, 'to', text),
-    format: readContentType(message['content-type'], call, text),
-    customParameters: stringParameters(message, START_FIELDS),
-    raw: message,
-  });
-}
-
 export const vonagePreset: RawWebSocketPreset = {
   name: NAME,
   defaultFormat: L16_16K,
@@ -74,13 +58,15 @@ export const vonagePreset: RawWebSocketPreset = {
     if (typeof event !== 'string') fail('control message without a string "event"', text);
     switch (event) {
       case 'websocket:connected':
-        return [decodeConnected(message, text, call)];
-      case 'websocket:dtmf': {
-        const dtmf: DtmfEvent = { type: 'dtmf', digit: readDigit(NAME, message['digit'], text) };
-        const duration = optionalNumber(NAME, message, 'duration', text);
-        if (duration !== undefined) dtmf.durationMs = duration;
-        return [dtmf];
-      }
+        return [
+          readCallStart(NAME, message, text, {
+            callId: 'uuid',
+            format: readContentType(message['content-type'], call, text),
+            customParameters: stringParameters(message, START_FIELDS),
+          }),
+        ];
+      case 'websocket:dtmf':
+        return [readDtmf(NAME, message, text, { digit: 'digit', duration: 'duration' })];
       case 'websocket:cleared':
         return [{ type: 'playback_cleared' }];
       case 'websocket:notify': {
@@ -114,12 +100,10 @@ export const vonagePreset: RawWebSocketPreset = {
           if (encoding !== 'l16' || !VONAGE_RATES.includes(sampleRate)) {
             throw new ConfigError(`Vonage streams L16 at 8000 or 16000 Hz, not ${encoding}@${sampleRate}.`);
           }
-          const headers: Record<string, string> = {};
-          if (event.callId !== undefined) headers['uuid'] = event.callId;
-          if (event.from !== undefined) headers['from'] = event.from;
-          if (event.to !== undefined) headers['to'] = event.to;
           const custom = stringParameters(event.customParameters, START_FIELDS);
-          return [JSON.stringify({ event: 'websocket:connected', 'content-type': `audio/l16;rate=${sampleRate}`, ...headers, ...custom })];
+          return [
+            JSON.stringify({ event: 'websocket:connected', 'content-type': `audio/l16;rate=${sampleRate}`, ...callFields(event, 'uuid'), ...custom }),
+          ];
         }
         case 'dtmf':
           return [
