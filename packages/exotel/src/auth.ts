@@ -1,0 +1,63 @@
+/**
+ * Checking who opened the media WebSocket. Exotel authenticates a Voicebot stream either by IP
+ * allow-listing or by Basic credentials written into the stream URL
+ * (`wss://<API_KEY>:<API_TOKEN>@bot.example.com/media`), which it sends as
+ * `Authorization: Basic base64(API_KEY:API_TOKEN)` on the upgrade request
+ * (https://developer.exotel.com/docs/agentstream/stream-voicebot-applet, "Authentication").
+ */
+import { ConfigError, WebhookSignatureError, base64Encode } from '@switchboard/core';
+
+export type ExotelHeaders = Record<string, string | readonly string[] | undefined> | Headers;
+
+export type VerifyExotelUpgradeOptions = {
+  /** Headers of the WebSocket upgrade request (a plain object as Node gives them, or a `Headers`). */
+  headers: ExotelHeaders;
+  /** The user name written into the stream URL (your API key). */
+  apiKey: string;
+  /** The password written into the stream URL (your API token). */
+  apiToken: string;
+};
+
+const encoder = new TextEncoder();
+
+function authorization(headers: ExotelHeaders): string | undefined {
+  if (typeof Headers !== 'undefined' && headers instanceof Headers) return headers.get('authorization') ?? undefined;
+  for (const [name, value] of Object.entries(headers as Record<string, string | readonly string[] | undefined>)) {
+    if (name.toLowerCase() !== 'authorization') continue;
+    const first = typeof value === 'string' ? value : value?.[0];
+    if (first !== undefined) return first;
+  }
+  return undefined;
+}
+
+function constantTimeEqual(a: string, b: string): boolean {
+  const ab = encoder.encode(a);
+  const bb = encoder.encode(b);
+  let diff = ab.length ^ bb.length;
+  const n = Math.max(ab.length, bb.length);
+  for (let i = 0; i < n; i++) diff |= (ab[i] ?? 0) ^ (bb[i] ?? 0);
+  return diff === 0;
+}
+
+/** True when the upgrade request carries the Basic credentials of the stream URL. */
+export function verifyExotelUpgrade(options: VerifyExotelUpgradeOptions): boolean {
+  if (typeof options?.apiKey !== 'string' || options.apiKey.length === 0 || typeof options.apiToken !== 'string' || options.apiToken.length === 0) {
+    throw new ConfigError('Exotel upgrade verification needs the apiKey and apiToken written into the stream URL');
+  }
+  const header = authorization(options.headers);
+  if (header === undefined) return false;
+  const match = /^\s*basic\s+(\S+)\s*$/i.exec(header);
+  if (!match) return false;
+  const expected = base64Encode(encoder.encode(`${options.apiKey}:${options.apiToken}`));
+  return constantTimeEqual(match[1]!, expected);
+}
+
+/** Like {@link verifyExotelUpgrade}, but throws a `WebhookSignatureError` when the credentials are missing or wrong. */
+export function assertExotelUpgrade(options: VerifyExotelUpgradeOptions): void {
+  const missing = authorization(options.headers) === undefined;
+  if (!verifyExotelUpgrade(options)) {
+    throw new WebhookSignatureError(
+      missing ? 'missing Authorization header: the stream URL carries no credentials, or the request did not come from Exotel' : 'the Authorization header does not carry the expected credentials',
+    );
+  }
+}

@@ -1,0 +1,241 @@
+import {
+  ConfigError,
+  ProtocolError,
+  Resampler,
+  base64Decode,
+  base64Encode,
+  decodeALaw,
+  decodeMuLaw,
+  durationMs,
+  pcm16FromBytes,
+  pcm16ToBytes,
+} from '@switchboard/core';
+import type { AudioFormat, CallEvent, OutboundCommand, PeerSimulator } from '@switchboard/core';
+import { isJsonObject, type JsonObject } from './json.js';
+import { EXOTEL_FRAME_RULES } from './protocol.js';
+
+export type ExotelPeerSimulatorOptions = {
+  /** `stream_sid` used when a `call_start` event carries an empty `streamId`. Generated when absent. */
+  streamSid?: string;
+  /** `call_sid` used when a `call_start` event has no `callId`. Generated when absent. */
+  callSid?: string;
+  /** `account_sid` put in `start` and `stop`. Default a made-up one. */
+  accountSid?: string;
+  /** Sampling rate of the stream (`?sample-rate=`): 8000 (default), 16000 or 24000. */
+  sampleRate?: 8000 | 16000 | 24000;
+  /**
+   * The format of the audio events passed to `encodeInbound` (μ-law, A-law or L16 at any rate),
+   * converted to slin at `sampleRate`. Default: slin at `sampleRate` already.
+   */
+  inputFormat?: AudioFormat;
+};
+
+/** Code of the ProtocolError raised for an outbound frame Exotel would not accept. */
+export const EXOTEL_INVALID_FRAME_CODE = 'exotel_invalid_frame';
+/** Code of the ProtocolError raised for an audio chunk outside Exotel's size rules. */
+export const EXOTEL_INVALID_CHUNK_CODE = 'exotel_invalid_chunk';
+
+function invalid(message: string, frame: unknown, code = EXOTEL_INVALID_FRAME_CODE): never {
+  throw new ProtocolError('exotel', message, { frame, code });
+}
+
+function exactKeys(value: JsonObject, keys: readonly string[], where: string, frame: string): void {
+  for (const key of Object.keys(value)) if (!keys.includes(key)) invalid(`unexpected field ${JSON.stringify(key.slice(0, 40))} in ${where}`, frame);
+  for (const key of keys) if (!Object.hasOwn(value, key)) invalid(`missing field ${JSON.stringify(key)} in ${where}`, frame);
+}
+
+function randomHex(bytes: number): string {
+  let out = '';
+  for (const b of globalThis.crypto.getRandomValues(new Uint8Array(bytes))) out += b.toString(16).padStart(2, '0');
+  return out;
+}
+
+/** Caller audio in any telephony format → slin (16-bit little-endian PCM) at one rate, chunk by chunk. */
+class ToSlin {
+  readonly #from: AudioFormat;
+  readonly #resampler: Resampler | undefined;
+  constructor(from: AudioFormat, toRate: number) {
+    this.#from = from;
+    this.#resampler = from.sampleRate === toRate ? undefined : new Resampler(from.sampleRate, toRate);
+  }
+  convert(bytes: Uint8Array): Uint8Array {
+    const encoding = this.#from.encoding;
+    if (encoding === 'l16' && !this.#resampler) return bytes;
+    let samples = encoding === 'pcmu' ? decodeMuLaw(bytes) : encoding === 'pcma' ? decodeALaw(bytes) : pcm16FromBytes(bytes);
+    if (this.#resampler) samples = this.#resampler.process(samples);
+    return pcm16ToBytes(samples);
+  }
+}
+
+/**
+ * Exotel's side of a Voicebot stream, for tests and offline development.
+ *
+ * `encodeInbound` writes what Exotel sends (`connected`, `start` with string counters and
+ * `sample_rate`, `media`, `dtmf`, `mark`, `stop`), converting caller audio to slin;
+ * `decodeOutbound` accepts `media`, `mark` and `clear` for the active `stream_sid` and REJECTS any
+ * media chunk outside Exotel's rules (under 3200 bytes, over 100 000 bytes, not a multiple of 320
+ * bytes) with a `ProtocolError` of code `exotel_invalid_chunk`: Exotel would play it with gaps.
+ */
+export class ExotelPeerSimulator implements PeerSimulator {
+  readonly #options: ExotelPeerSimulatorOptions;
+  readonly #accountSid: string;
+  readonly #rate: number;
+  readonly #input: AudioFormat;
+  #converter: ToSlin;
+  #connected = false;
+  #sequenceNumber = 0;
+  #chunk = 0;
+  #clockMs = 0;
+  #streamSid: string | undefined;
+  #callSid: string | undefined;
+
+  constructor(options: ExotelPeerSimulatorOptions = {}) {
+    this.#options = options;
+    this.#accountSid = options.accountSid ?? `exotel${randomHex(8)}`;
+    this.#rate = options.sampleRate ?? 8000;
+    if (![8000, 16000, 24000].includes(this.#rate)) throw new ConfigError('ExotelPeerSimulator: sampleRate must be 8000, 16000 or 24000');
+    this.#input = options.inputFormat ?? { encoding: 'l16', sampleRate: this.#rate, channels: 1 };
+    this.#converter = new ToSlin(this.#input, this.#rate);
+  }
+
+  /** The wire format: slin at the stream's rate. */
+  get format(): AudioFormat {
+    return { encoding: 'l16', sampleRate: this.#rate, channels: 1 };
+  }
+
+  get streamSid(): string | undefined {
+    return this.#streamSid;
+  }
+
+  encodeInbound(event: CallEvent): Array<string | Uint8Array> {
+    const frames: string[] = [];
+    if (!this.#connected) {
+      this.#connected = true;
+      frames.push('{"event":"connected"}');
+    }
+    switch (event.type) {
+      case 'call_start':
+        frames.push(this.#start(event));
+        break;
+      case 'audio': {
+        const slin = this.#converter.convert(event.payload);
+        if (slin.byteLength === 0) break;
+        this.#chunk += 1;
+        const timestamp = this.#clockMs;
+        this.#clockMs += durationMs(this.format, slin.byteLength);
+        frames.push(
+          this.#frame('media', { media: { chunk: String(this.#chunk), timestamp: String(Math.round(timestamp)), payload: base64Encode(slin) } }),
+        );
+        break;
+      }
+      case 'dtmf': {
+        const dtmf: Record<string, string> = { digit: event.digit };
+        if (event.durationMs !== undefined) dtmf['duration'] = String(event.durationMs);
+        frames.push(this.#frame('dtmf', { dtmf }));
+        break;
+      }
+      case 'playback_ack':
+        frames.push(this.#frame('mark', { mark: { name: event.name } }));
+        break;
+      case 'call_end':
+        frames.push(this.#frame('stop', { stop: { call_sid: this.#activeCall(), account_sid: this.#accountSid, reason: event.reason ?? 'callended' } }));
+        break;
+      case 'playback_cleared':
+      case 'flow_control':
+        break;
+    }
+    return frames;
+  }
+
+  decodeOutbound(frame: string | Uint8Array): OutboundCommand[] {
+    if (typeof frame !== 'string') invalid('stream frames must be JSON text, not binary', frame);
+    let message: unknown;
+    try {
+      message = JSON.parse(frame);
+    } catch {
+      invalid('frame is not valid JSON', frame);
+    }
+    if (!isJsonObject(message)) invalid('frame is not a JSON object', frame);
+    const event = message['event'];
+    let command: OutboundCommand;
+    if (event === 'media') {
+      exactKeys(message, ['event', 'stream_sid', 'media'], 'the frame', frame);
+      const media = message['media'];
+      if (!isJsonObject(media)) invalid('media is not an object', frame);
+      exactKeys(media, ['payload'], 'media', frame);
+      const payload = media['payload'];
+      if (typeof payload !== 'string') invalid('media.payload is not a string', frame);
+      let bytes: Uint8Array;
+      try {
+        bytes = base64Decode(payload);
+      } catch {
+        invalid('media.payload is not valid base64', frame);
+      }
+      const { minBytes, maxBytes, multipleOf } = EXOTEL_FRAME_RULES;
+      const n = bytes.byteLength;
+      if (n < minBytes || n > maxBytes || n % multipleOf !== 0) {
+        invalid(`media chunk of ${n} bytes: Exotel needs ${minBytes} to ${maxBytes} bytes in multiples of ${multipleOf}`, frame, EXOTEL_INVALID_CHUNK_CODE);
+      }
+      command = { type: 'audio', payload: bytes };
+    } else if (event === 'mark') {
+      exactKeys(message, ['event', 'stream_sid', 'mark'], 'the frame', frame);
+      const mark = message['mark'];
+      if (!isJsonObject(mark)) invalid('mark is not an object', frame);
+      exactKeys(mark, ['name'], 'mark', frame);
+      const name = mark['name'];
+      if (typeof name !== 'string' || name.length === 0) invalid('mark.name is not a non-empty string', frame);
+      command = { type: 'mark', name };
+    } else if (event === 'clear') {
+      exactKeys(message, ['event', 'stream_sid'], 'the frame', frame);
+      command = { type: 'clear' };
+    } else {
+      invalid(
+        typeof event === 'string' ? `unsupported event ${JSON.stringify(event.slice(0, 40))} (only media, mark and clear)` : 'frame has no string "event" field',
+        frame,
+      );
+    }
+    const sid = message['stream_sid'];
+    if (typeof sid !== 'string') invalid('stream_sid is not a string', frame);
+    if (this.#streamSid === undefined) invalid('no stream is active yet (no start was sent)', frame);
+    if (sid !== this.#streamSid) invalid('stream_sid does not match the active stream', frame);
+    return [command];
+  }
+
+  #frame(event: string, body: Record<string, unknown>): string {
+    return JSON.stringify({ event, sequence_number: this.#next(), stream_sid: this.#activeStream(), ...body });
+  }
+
+  #next(): string {
+    this.#sequenceNumber += 1;
+    return String(this.#sequenceNumber);
+  }
+
+  #activeStream(): string {
+    this.#streamSid ??= this.#options.streamSid ?? randomHex(16);
+    return this.#streamSid;
+  }
+
+  #activeCall(): string {
+    this.#callSid ??= this.#options.callSid ?? randomHex(16);
+    return this.#callSid;
+  }
+
+  #start(event: Extract<CallEvent, { type: 'call_start' }>): string {
+    this.#streamSid = event.streamId || this.#options.streamSid || randomHex(16);
+    this.#callSid = event.callId ?? this.#options.callSid ?? randomHex(16);
+    // A new stream: counters restart and the converter forgets the old stream's filter state.
+    this.#chunk = 0;
+    this.#clockMs = 0;
+    this.#converter = new ToSlin(this.#input, this.#rate);
+    const start: Record<string, unknown> = {
+      stream_sid: this.#streamSid,
+      call_sid: this.#callSid,
+      account_sid: this.#accountSid,
+    };
+    if (event.from !== undefined) start['from'] = event.from;
+    if (event.to !== undefined) start['to'] = event.to;
+    start['custom_parameters'] = { ...event.customParameters };
+    start['media_format'] = { encoding: 'audio/x-raw', sample_rate: String(this.#rate), bit_rate: '16' };
+    return JSON.stringify({ event: 'start', sequence_number: this.#next(), stream_sid: this.#streamSid, start });
+  }
+}

@@ -1,0 +1,16 @@
+export { PlivoMediaStreamProtocol, plivoContentType, plivoEncoding, parseExtraHeaders } from './protocol.js';
+export { PlivoPeerSimulator, PLIVO_INVALID_FRAME_CODE } from './peer.js';
+export type { PlivoPeerSimulatorOptions } from './peer.js';
+export { PlivoCallControl } from './call-control.js';
+export type { PlivoCallControlOptions, PlivoTransferTarget, PlivoCallActionResult } from './call-control.js';
+export {
+  computePlivoSignatureV3,
+  validatePlivoSignatureV3,
+  assertPlivoSignatureV3,
+  plivoSignatureV3Base,
+  readPlivoSignatureHeaders,
+} from './signature.js';
+export type { PlivoSignedParams, PlivoSignatureV3Options, ValidatePlivoSignatureV3Options, PlivoHeaders } from './signature.js';
+export { PlivoRealtimeTransport } from './transport.js';
+export type { PlivoRealtimeTransportOptions } from './transport.js';
+export { conformance } from './conformance.js';

@@ -1,0 +1,196 @@
+import { ProtocolError, base64Decode, base64Encode, bytesPerMs } from '@switchboard/core';
+import type { AudioFormat, CallEvent, OutboundCommand, PeerSimulator } from '@switchboard/core';
+import { isJsonObject, type JsonObject } from './json.js';
+import { plivoContentType, plivoEncoding } from './protocol.js';
+
+export type PlivoPeerSimulatorOptions = {
+  /** Stream id used when a `call_start` event carries an empty `streamId`. Generated when absent. */
+  streamId?: string;
+  /** Call id (`start.callId`) used when a `call_start` event has no `callId`. Generated when absent. */
+  callId?: string;
+  /** `start.accountId`. Default a made-up `MA…` id. */
+  accountId?: string;
+  /** Wall-clock time of the first media frame, epoch ms (`media.timestamp`). Default: when the peer is created. */
+  epochMs?: number;
+};
+
+/** Code of the ProtocolError raised for an outbound frame Plivo would not accept. */
+export const PLIVO_INVALID_FRAME_CODE = 'plivo_invalid_frame';
+
+function invalid(message: string, frame: unknown): never {
+  throw new ProtocolError('plivo', message, { frame, code: PLIVO_INVALID_FRAME_CODE });
+}
+
+function exactKeys(value: JsonObject, required: readonly string[], optional: readonly string[], where: string, frame: string): void {
+  for (const key of Object.keys(value)) {
+    if (!required.includes(key) && !optional.includes(key)) invalid(`unexpected field ${JSON.stringify(key.slice(0, 40))} in ${where}`, frame);
+  }
+  for (const key of required) if (!Object.hasOwn(value, key)) invalid(`missing field ${JSON.stringify(key)} in ${where}`, frame);
+}
+
+function serializeExtraHeaders(params: Record<string, string>): string {
+  return Object.entries(params)
+    .map(([key, value]) => `${key}=${value}`)
+    .join(';');
+}
+
+/**
+ * Plivo's side of a bidirectional audio stream, for tests and offline development.
+ *
+ * `encodeInbound` writes what Plivo sends: `start` (custom parameters as `extra_headers`), media
+ * with numeric `sequenceNumber` and `chunk` and an epoch-ms `timestamp`, `dtmf`, `playedStream`
+ * for an acknowledged checkpoint and `clearedAudio` for a confirmed clear. Plivo ends a stream by
+ * closing the socket, so `call_end` writes nothing. `decodeOutbound` accepts `playAudio` (whose
+ * `contentType` and `sampleRate` must be the stream's), `checkpoint` and `clearAudio` for the
+ * active stream, and throws a `ProtocolError` (code `plivo_invalid_frame`) for anything else.
+ */
+export class PlivoPeerSimulator implements PeerSimulator {
+  readonly #options: PlivoPeerSimulatorOptions;
+  readonly #accountId: string;
+  readonly #epochMs: number;
+  #sequenceNumber = 0;
+  #chunk = 0;
+  #clockMs = 0;
+  #streamId: string | undefined;
+  #callId: string | undefined;
+  #extraHeaders = '';
+  #format: AudioFormat = { encoding: 'l16', sampleRate: 8000, channels: 1 };
+
+  constructor(options: PlivoPeerSimulatorOptions = {}) {
+    this.#options = options;
+    this.#accountId = options.accountId ?? 'MAZDQ1ZJY0ZDA2ZTJMZA';
+    this.#epochMs = options.epochMs ?? Date.now();
+  }
+
+  /** The id of the stream announced by the last `start`, if any. */
+  get streamId(): string | undefined {
+    return this.#streamId;
+  }
+
+  get callId(): string | undefined {
+    return this.#callId;
+  }
+
+  encodeInbound(event: CallEvent): Array<string | Uint8Array> {
+    switch (event.type) {
+      case 'call_start':
+        return [this.#start(event)];
+      case 'audio':
+        return [this.#media(event)];
+      case 'dtmf':
+        return [JSON.stringify({ event: 'dtmf', sequenceNumber: this.#next(), streamId: this.#activeStream(), dtmf: { digit: event.digit } })];
+      case 'playback_ack':
+        return [JSON.stringify({ event: 'playedStream', sequenceNumber: this.#next(), streamId: this.#activeStream(), name: event.name })];
+      case 'playback_cleared':
+        return [JSON.stringify({ event: 'clearedAudio', sequenceNumber: this.#next(), streamId: this.#activeStream() })];
+      case 'call_end':
+      case 'flow_control':
+        return [];
+    }
+  }
+
+  decodeOutbound(frame: string | Uint8Array): OutboundCommand[] {
+    if (typeof frame !== 'string') invalid('stream frames must be JSON text, not binary', frame);
+    let message: unknown;
+    try {
+      message = JSON.parse(frame);
+    } catch {
+      invalid('frame is not valid JSON', frame);
+    }
+    if (!isJsonObject(message)) invalid('frame is not a JSON object', frame);
+    if (this.#streamId === undefined) invalid('no stream is active yet (no start was sent)', frame);
+    const event = message['event'];
+    if (event === 'playAudio') {
+      exactKeys(message, ['event', 'media'], ['streamId'], 'playAudio', frame);
+      this.#checkStream(message, false, frame);
+      const media = message['media'];
+      if (!isJsonObject(media)) invalid('playAudio.media is not an object', frame);
+      exactKeys(media, ['contentType', 'sampleRate', 'payload'], [], 'playAudio.media', frame);
+      const { contentType, sampleRate, payload } = media;
+      if (typeof contentType !== 'string' || plivoEncoding(contentType) === undefined) invalid('media.contentType must be audio/x-l16 or audio/x-mulaw', frame);
+      if (plivoEncoding(contentType) !== this.#format.encoding) {
+        invalid(`media.contentType ${contentType} is not the stream's ${plivoContentType(this.#format)}`, frame);
+      }
+      if (typeof sampleRate !== 'number') invalid('media.sampleRate must be a number', frame);
+      if (sampleRate !== this.#format.sampleRate) invalid(`media.sampleRate ${sampleRate} is not the stream's ${this.#format.sampleRate}`, frame);
+      if (typeof payload !== 'string') invalid('media.payload is not a string', frame);
+      let bytes: Uint8Array;
+      try {
+        bytes = base64Decode(payload);
+      } catch {
+        invalid('media.payload is not valid base64', frame);
+      }
+      if (this.#format.encoding === 'l16' && bytes.byteLength % 2 !== 0) invalid(`L16 payload of ${bytes.byteLength} bytes is not whole samples`, frame);
+      return bytes.byteLength === 0 ? [] : [{ type: 'audio', payload: bytes }];
+    }
+    if (event === 'checkpoint') {
+      exactKeys(message, ['event', 'streamId', 'name'], [], 'checkpoint', frame);
+      this.#checkStream(message, true, frame);
+      const name = message['name'];
+      if (typeof name !== 'string' || name.length === 0) invalid('checkpoint.name is not a non-empty string', frame);
+      return [{ type: 'mark', name }];
+    }
+    if (event === 'clearAudio') {
+      exactKeys(message, ['event', 'streamId'], [], 'clearAudio', frame);
+      this.#checkStream(message, true, frame);
+      return [{ type: 'clear' }];
+    }
+    invalid(
+      typeof event === 'string'
+        ? `unsupported event ${JSON.stringify(event.slice(0, 40))} (only playAudio, checkpoint, clearAudio)`
+        : 'frame has no string "event" field',
+      frame,
+    );
+  }
+
+  #checkStream(message: JsonObject, required: boolean, frame: string): void {
+    const id = message['streamId'];
+    if (id === undefined && !required) return;
+    if (typeof id !== 'string') invalid('streamId is not a string', frame);
+    if (id !== this.#streamId) invalid('streamId does not match the active stream', frame);
+  }
+
+  #next(): number {
+    this.#sequenceNumber += 1;
+    return this.#sequenceNumber;
+  }
+
+  #activeStream(): string {
+    this.#streamId ??= this.#options.streamId ?? globalThis.crypto.randomUUID();
+    return this.#streamId;
+  }
+
+  #start(event: Extract<CallEvent, { type: 'call_start' }>): string {
+    this.#streamId = event.streamId || this.#options.streamId || globalThis.crypto.randomUUID();
+    this.#callId = event.callId ?? this.#options.callId ?? globalThis.crypto.randomUUID();
+    this.#format = { ...event.format };
+    this.#extraHeaders = serializeExtraHeaders(event.customParameters);
+    this.#chunk = 0;
+    const message: Record<string, unknown> = {
+      event: 'start',
+      sequenceNumber: this.#next(),
+      start: {
+        callId: this.#callId,
+        streamId: this.#streamId,
+        accountId: this.#accountId,
+        tracks: ['inbound'],
+        mediaFormat: { encoding: plivoContentType(event.format), sampleRate: event.format.sampleRate },
+      },
+      extra_headers: this.#extraHeaders,
+    };
+    return JSON.stringify(message);
+  }
+
+  #media(event: Extract<CallEvent, { type: 'audio' }>): string {
+    this.#chunk += 1;
+    const timestamp = this.#epochMs + this.#clockMs;
+    this.#clockMs += Math.round(event.payload.byteLength / bytesPerMs(this.#format));
+    return JSON.stringify({
+      event: 'media',
+      sequenceNumber: this.#next(),
+      streamId: this.#activeStream(),
+      media: { track: 'inbound', timestamp: String(timestamp), chunk: this.#chunk, payload: base64Encode(event.payload) },
+      extra_headers: this.#extraHeaders,
+    });
+  }
+}

@@ -1,0 +1,161 @@
+/**
+ * Validation of Plivo's `X-Plivo-Signature-V3` with Web Crypto (Node >= 20 and workerd).
+ *
+ * Plivo sends `X-Plivo-Signature-V3` (HMAC-SHA256 with the account's or subaccount's auth token;
+ * `X-Plivo-Signature-Ma-V3` uses the main account's token) and `X-Plivo-Signature-V3-Nonce`
+ * (https://docs.plivo.com/docs/voice/xml/request/validation). The signed text, as Plivo's server
+ * SDKs build it (plivo-python `plivo/utils/signature_v3.py`, plivo-node `lib/utils/v3Security.js`):
+ *
+ * - the URL without its query: `scheme://host[:port]/path`;
+ * - GET: the query parameters (and any given), sorted by name and then value, as `name=value`
+ *   joined by `&`, after a `?` when there are any;
+ * - POST: the URL's query parameters the same way; then, when the body has parameters, `?` +
+ *   that query + (`.` when the query is not empty) + every body parameter as `namevalue`, sorted
+ *   by name and then value, with no separator;
+ * - then `.` + the nonce.
+ *
+ * The signature is the base64 of that HMAC. The header may carry several signatures separated by
+ * commas (token rotation): any one matching is enough. V3 signs no timestamp, so there is no
+ * freshness window; replay protection, where wanted, means remembering nonces.
+ */
+import { ConfigError, WebhookSignatureError, base64Encode } from '@switchboard/core';
+
+/** Parameters of a signed request. A repeated name carries an array of values. */
+export type PlivoSignedParams = Record<string, string | readonly string[]> | URLSearchParams;
+
+export type PlivoSignatureV3Options = {
+  authToken: string;
+  /** The request method: Plivo signs GET and POST callbacks. */
+  method: 'GET' | 'POST' | (string & {});
+  /** The full URL Plivo requested (the answer/callback URL), query string included. */
+  url: string;
+  /** The form-encoded POST parameters (or extra GET parameters). */
+  params?: PlivoSignedParams;
+  /** The `X-Plivo-Signature-V3-Nonce` header. */
+  nonce: string | undefined | null;
+};
+
+export type ValidatePlivoSignatureV3Options = PlivoSignatureV3Options & {
+  /** The `X-Plivo-Signature-V3` (or `X-Plivo-Signature-Ma-V3`) header. */
+  signature: string | undefined | null;
+};
+
+const encoder = new TextEncoder();
+
+function compareCodeUnits(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function toMap(params: PlivoSignedParams | undefined, into = new Map<string, string[]>()): Map<string, string[]> {
+  if (params === undefined) return into;
+  const add = (name: string, value: string) => {
+    const list = into.get(name);
+    if (list) list.push(value);
+    else into.set(name, [value]);
+  };
+  if (params instanceof URLSearchParams) {
+    for (const [name, value] of params) add(name, value);
+  } else {
+    for (const [name, value] of Object.entries(params)) {
+      if (typeof value === 'string') add(name, value);
+      else if (Array.isArray(value)) for (const v of value) add(name, String(v));
+      else throw new ConfigError(`Plivo signature: parameter ${name} must be a string or an array of strings`);
+    }
+  }
+  return into;
+}
+
+function sortedPairs(map: Map<string, string[]>, join: (name: string, value: string) => string): string[] {
+  const out: string[] = [];
+  for (const name of [...map.keys()].sort(compareCodeUnits)) {
+    for (const value of [...map.get(name)!].sort(compareCodeUnits)) out.push(join(name, value));
+  }
+  return out;
+}
+
+/** The text Plivo signs for this request, before `.` + nonce. */
+export function plivoSignatureV3Base(method: string, url: string, params?: PlivoSignedParams): string {
+  const match = /^([A-Za-z][A-Za-z0-9+.-]*:)\/\/([^/?#]*)([^?#]*)(?:\?([^#]*))?/.exec(url);
+  if (!match) throw new ConfigError('Plivo signature: url must be an absolute URL');
+  const [, scheme = '', authority = '', path = '', query = ''] = match;
+  const base = `${scheme}//${authority}${path}`;
+  const queryMap = toMap(new URLSearchParams(query));
+  const upper = method.toUpperCase();
+  if (upper === 'GET') {
+    const all = toMap(params, queryMap);
+    const q = sortedPairs(all, (n, v) => `${n}=${v}`).join('&');
+    return q.length > 0 ? `${base}?${q}` : base;
+  }
+  if (upper !== 'POST') throw new ConfigError(`Plivo signature: method must be GET or POST, got ${JSON.stringify(method)}`);
+  const q = sortedPairs(queryMap, (n, v) => `${n}=${v}`).join('&');
+  const body = toMap(params);
+  if (body.size === 0) return q.length > 0 ? `${base}?${q}` : base;
+  return `${base}?${q}${q.length > 0 ? '.' : ''}${sortedPairs(body, (n, v) => n + v).join('')}`;
+}
+
+function checkToken(authToken: unknown): asserts authToken is string {
+  if (typeof authToken !== 'string' || authToken.length === 0) throw new ConfigError('Plivo signature validation needs a non-empty authToken');
+}
+
+/** The signature Plivo puts in `X-Plivo-Signature-V3` for this request and nonce. */
+export async function computePlivoSignatureV3(options: PlivoSignatureV3Options): Promise<string> {
+  checkToken(options.authToken);
+  if (typeof options.nonce !== 'string' || options.nonce.length === 0) throw new ConfigError('Plivo signature: nonce must be a non-empty string');
+  const key = await globalThis.crypto.subtle.importKey('raw', encoder.encode(options.authToken), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+  const text = `${plivoSignatureV3Base(options.method, options.url, options.params)}.${options.nonce}`;
+  const mac = await globalThis.crypto.subtle.sign('HMAC', key, encoder.encode(text));
+  return base64Encode(new Uint8Array(mac));
+}
+
+/** Compares two strings in time that depends only on their lengths. */
+function constantTimeEqual(a: string, b: string): boolean {
+  const ab = encoder.encode(a);
+  const bb = encoder.encode(b);
+  let diff = ab.length ^ bb.length;
+  const n = Math.max(ab.length, bb.length);
+  for (let i = 0; i < n; i++) diff |= (ab[i] ?? 0) ^ (bb[i] ?? 0);
+  return diff === 0;
+}
+
+/** True when `signature` (one or several, comma-separated) holds Plivo's V3 signature of the request. */
+export async function validatePlivoSignatureV3(options: ValidatePlivoSignatureV3Options): Promise<boolean> {
+  checkToken(options.authToken);
+  const { signature, nonce } = options;
+  if (typeof signature !== 'string' || signature.length === 0 || typeof nonce !== 'string' || nonce.length === 0) return false;
+  const expected = await computePlivoSignatureV3(options);
+  let valid = false;
+  for (const candidate of signature.split(',')) valid = constantTimeEqual(expected, candidate.trim()) || valid;
+  return valid;
+}
+
+/** Like {@link validatePlivoSignatureV3}, but throws a `WebhookSignatureError` when it does not verify. */
+export async function assertPlivoSignatureV3(options: ValidatePlivoSignatureV3Options): Promise<void> {
+  checkToken(options.authToken);
+  if (typeof options.signature !== 'string' || options.signature.length === 0 || typeof options.nonce !== 'string' || options.nonce.length === 0) {
+    throw new WebhookSignatureError('missing X-Plivo-Signature-V3 or X-Plivo-Signature-V3-Nonce header: the request did not come from Plivo');
+  }
+  if (!(await validatePlivoSignatureV3(options))) {
+    throw new WebhookSignatureError('X-Plivo-Signature-V3 does not match the request URL, parameters and nonce');
+  }
+}
+
+export type PlivoHeaders = Record<string, string | readonly string[] | undefined> | Headers;
+
+function header(headers: PlivoHeaders, name: string): string | undefined {
+  if (typeof Headers !== 'undefined' && headers instanceof Headers) return headers.get(name) ?? undefined;
+  for (const [key, value] of Object.entries(headers as Record<string, string | readonly string[] | undefined>)) {
+    if (key.toLowerCase() !== name) continue;
+    const first = typeof value === 'string' ? value : value?.[0];
+    if (first !== undefined) return first;
+  }
+  return undefined;
+}
+
+/** `X-Plivo-Signature-V3`, `X-Plivo-Signature-Ma-V3` and `X-Plivo-Signature-V3-Nonce`, looked up case-insensitively. */
+export function readPlivoSignatureHeaders(headers: PlivoHeaders): { signature: string | undefined; mainAccountSignature: string | undefined; nonce: string | undefined } {
+  return {
+    signature: header(headers, 'x-plivo-signature-v3'),
+    mainAccountSignature: header(headers, 'x-plivo-signature-ma-v3'),
+    nonce: header(headers, 'x-plivo-signature-v3-nonce'),
+  };
+}

@@ -1,0 +1,6 @@
+import { describeConformance } from '@switchboard/conformance/vitest';
+import { conformance } from '../src/index.js';
+
+// Every trace of the bundled corpus, every check. Plivo never returns checkpoints on a clear; it
+// confirms with clearedAudio (ackOnClear 'confirm').
+describeConformance(conformance);

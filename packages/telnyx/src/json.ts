@@ -1,0 +1,48 @@
+/** Small readers for Telnyx's JSON frames. */
+
+export type JsonObject = Record<string, unknown>;
+
+/** True for a JSON object (not null, not an array). */
+export function isJsonObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Reads one of Telnyx's counters (`sequence_number`, `media.chunk`): a JSON string holding a
+ * decimal integer, or a plain JSON number. Anything else yields `undefined`.
+ */
+export function readCounter(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
+  if (typeof value === 'string' && /^\d{1,15}$/.test(value)) return Number(value);
+  return undefined;
+}
+
+export function nonEmptyString(value: unknown): string | undefined {
+  return typeof value === 'string' && value.length > 0 ? value : undefined;
+}
+
+/** An object's values as strings (numbers and booleans stringified, objects as JSON, null as ''). */
+export function stringRecord(value: unknown): Record<string, string> {
+  if (!isJsonObject(value)) return {};
+  // Object.fromEntries defines own properties, so a key named `__proto__` stays a key.
+  return Object.fromEntries(
+    Object.entries(value).map(([key, v]): [string, string] => {
+      if (typeof v === 'string') return [key, v];
+      if (v === null || v === undefined) return [key, ''];
+      if (typeof v === 'object') return [key, JSON.stringify(v)];
+      return [key, String(v)];
+    }),
+  );
+}
+
+/** Swaps the two bytes of every 16-bit sample (big-endian ↔ little-endian), into a new array. */
+export function swapBytes16(bytes: Uint8Array): Uint8Array {
+  const out = new Uint8Array(bytes.byteLength);
+  const n = bytes.byteLength - (bytes.byteLength % 2);
+  for (let i = 0; i < n; i += 2) {
+    out[i] = bytes[i + 1]!;
+    out[i + 1] = bytes[i]!;
+  }
+  if (n < bytes.byteLength) out[n] = bytes[n]!;
+  return out;
+}

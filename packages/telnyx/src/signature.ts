@@ -1,0 +1,115 @@
+/**
+ * Verification of Telnyx webhook signatures with Web Crypto (Node >= 20 and workerd).
+ *
+ * Telnyx signs every webhook with Ed25519: `telnyx-signature-ed25519` is the base64 signature of
+ * `${telnyx-timestamp}|${raw body}`, `telnyx-timestamp` the Unix time in seconds; the public key
+ * is on the Mission Control portal (Keys & Credentials → Public Key), base64.
+ * Sources: https://developers.telnyx.com/docs/development/api-fundamentals/webhooks (the delivery
+ * contract: verify Ed25519, reject outside a replay window), the header descriptions in
+ * https://developers.telnyx.com/api-reference/callbacks/texml-stream, and the SDKs' verifiers
+ * (team-telnyx/telnyx-python PR #242: signed payload `{timestamp}|{payload}`, 300 s tolerance).
+ */
+import { ConfigError, WebhookSignatureError, base64Decode, concatBytes } from '@switchboard/core';
+
+/** Reject timestamps further than this from now, in seconds (replay protection); default 300. */
+export const TELNYX_DEFAULT_TOLERANCE_SECONDS = 300;
+
+export type TelnyxPublicKey = string | Uint8Array | CryptoKey;
+
+export type VerifyTelnyxWebhookOptions = {
+  /** The account's Ed25519 public key: base64 of the 32 raw bytes (as the portal shows it), the bytes, or a `CryptoKey`. */
+  publicKey: TelnyxPublicKey;
+  /** The raw request body, exactly as received (before any JSON parsing). */
+  body: string | Uint8Array;
+  /** The `telnyx-signature-ed25519` header. */
+  signature: string | undefined | null;
+  /** The `telnyx-timestamp` header (Unix seconds). */
+  timestamp: string | undefined | null;
+  /** Largest accepted distance between the timestamp and now, in seconds. Default 300. */
+  toleranceSeconds?: number;
+  /** Clock, ms since the epoch. Default `Date.now`. */
+  now?: () => number;
+};
+
+export type TelnyxHeaders = Record<string, string | readonly string[] | undefined> | Headers;
+
+export type TelnyxWebhookVerdict = { valid: true } | { valid: false; reason: 'missing' | 'malformed' | 'stale' | 'mismatch' };
+
+const encoder = new TextEncoder();
+
+async function importKey(publicKey: TelnyxPublicKey): Promise<CryptoKey> {
+  if (typeof CryptoKey !== 'undefined' && publicKey instanceof CryptoKey) return publicKey;
+  let raw: Uint8Array;
+  if (typeof publicKey === 'string') {
+    try {
+      raw = base64Decode(publicKey.trim());
+    } catch {
+      throw new ConfigError('Telnyx webhook verification: publicKey is not valid base64');
+    }
+  } else if (publicKey instanceof Uint8Array) {
+    raw = publicKey;
+  } else {
+    throw new ConfigError('Telnyx webhook verification: publicKey must be base64, bytes or a CryptoKey');
+  }
+  if (raw.byteLength !== 32) throw new ConfigError(`Telnyx webhook verification: an Ed25519 public key has 32 bytes, got ${raw.byteLength}`);
+  return globalThis.crypto.subtle.importKey('raw', new Uint8Array(raw), { name: 'Ed25519' }, false, ['verify']);
+}
+
+/** Verifies one webhook and says why it failed. Throws only a `ConfigError` for a bad key. */
+export async function checkTelnyxWebhook(options: VerifyTelnyxWebhookOptions): Promise<TelnyxWebhookVerdict> {
+  const key = await importKey(options.publicKey);
+  const { signature, timestamp } = options;
+  if (typeof signature !== 'string' || signature.length === 0 || typeof timestamp !== 'string' || timestamp.length === 0) {
+    return { valid: false, reason: 'missing' };
+  }
+  if (!/^\d{1,12}$/.test(timestamp.trim())) return { valid: false, reason: 'malformed' };
+  const tolerance = options.toleranceSeconds ?? TELNYX_DEFAULT_TOLERANCE_SECONDS;
+  if (!Number.isFinite(tolerance) || tolerance < 0) throw new ConfigError('Telnyx webhook verification: toleranceSeconds must be a non-negative number');
+  const nowSeconds = (options.now ?? Date.now)() / 1000;
+  if (Math.abs(nowSeconds - Number(timestamp.trim())) > tolerance) return { valid: false, reason: 'stale' };
+
+  let signatureBytes: Uint8Array;
+  try {
+    signatureBytes = base64Decode(signature.trim());
+  } catch {
+    return { valid: false, reason: 'malformed' };
+  }
+  if (signatureBytes.byteLength !== 64) return { valid: false, reason: 'malformed' };
+  const body = typeof options.body === 'string' ? encoder.encode(options.body) : options.body;
+  const signed = concatBytes([encoder.encode(`${timestamp}|`), body]);
+  const ok = await globalThis.crypto.subtle.verify('Ed25519', key, new Uint8Array(signatureBytes), new Uint8Array(signed));
+  return ok ? { valid: true } : { valid: false, reason: 'mismatch' };
+}
+
+/** True when the webhook carries a valid, fresh Telnyx signature. */
+export async function verifyTelnyxWebhook(options: VerifyTelnyxWebhookOptions): Promise<boolean> {
+  return (await checkTelnyxWebhook(options)).valid;
+}
+
+const REASONS: Record<Exclude<TelnyxWebhookVerdict, { valid: true }>['reason'], string> = {
+  missing: 'missing telnyx-signature-ed25519 or telnyx-timestamp header: the request did not come from Telnyx',
+  malformed: 'telnyx-signature-ed25519 or telnyx-timestamp is malformed',
+  stale: 'telnyx-timestamp is outside the allowed window (a replayed or delayed webhook)',
+  mismatch: 'telnyx-signature-ed25519 does not match the timestamp and body',
+};
+
+/** Like {@link verifyTelnyxWebhook}, but throws a `WebhookSignatureError` saying why it failed. */
+export async function assertTelnyxWebhook(options: VerifyTelnyxWebhookOptions): Promise<void> {
+  const verdict = await checkTelnyxWebhook(options);
+  if (!verdict.valid) throw new WebhookSignatureError(REASONS[verdict.reason]);
+}
+
+function header(headers: TelnyxHeaders, name: string): string | undefined {
+  if (typeof Headers !== 'undefined' && headers instanceof Headers) return headers.get(name) ?? undefined;
+  for (const [key, value] of Object.entries(headers as Record<string, string | readonly string[] | undefined>)) {
+    if (key.toLowerCase() !== name) continue;
+    const first = typeof value === 'string' ? value : value?.[0];
+    if (first !== undefined) return first;
+  }
+  return undefined;
+}
+
+/** The two signature headers of a request, looked up case-insensitively. */
+export function readTelnyxSignatureHeaders(headers: TelnyxHeaders): { signature: string | undefined; timestamp: string | undefined } {
+  return { signature: header(headers, 'telnyx-signature-ed25519'), timestamp: header(headers, 'telnyx-timestamp') };
+}

@@ -1,0 +1,36 @@
+import type { OpenAIRealtimeWebSocketOptions } from '@openai/agents-realtime';
+import {
+  ConfigError,
+  TelephonyRealtimeTransport,
+  type MediaConnection,
+  type TelephonyRealtimeTransportOptions,
+  type WebSocketLike,
+} from '@switchboard/core';
+import { TelnyxMediaStreamProtocol, type TelnyxMediaStreamProtocolOptions } from './protocol.js';
+
+/** Options of {@link TelnyxRealtimeTransport}: the SDK WebSocket transport's, the core's call options, and the stream's codec setup. */
+export type TelnyxRealtimeTransportOptions = OpenAIRealtimeWebSocketOptions &
+  Omit<TelephonyRealtimeTransportOptions, 'connection' | 'protocol' | keyof OpenAIRealtimeWebSocketOptions> &
+  TelnyxMediaStreamProtocolOptions & {
+    /** The WebSocket Telnyx opened to your `stream_url`. */
+    telnyxWebSocket: WebSocketLike | MediaConnection;
+  };
+
+/**
+ * Bridges a Telnyx media stream (`stream_bidirectional_mode: "rtp"`) to the OpenAI Realtime API.
+ * Pass it as `transport` to a `RealtimeSession`. Raw Telnyx frames appear on `*` (and the
+ * session's `transport_event`) as `{ type: 'telnyx_message', message }`.
+ */
+export class TelnyxRealtimeTransport extends TelephonyRealtimeTransport {
+  constructor(options: TelnyxRealtimeTransportOptions) {
+    if (!options || typeof options !== 'object' || !options.telnyxWebSocket) {
+      throw new ConfigError('TelnyxRealtimeTransport needs `telnyxWebSocket`: the WebSocket Telnyx connected to your stream_url.');
+    }
+    const { telnyxWebSocket, bidirectionalCodec, l16ByteOrder, useMediaTimestamps, ...rest } = options;
+    const protocolOptions: TelnyxMediaStreamProtocolOptions = {};
+    if (bidirectionalCodec !== undefined) protocolOptions.bidirectionalCodec = bidirectionalCodec;
+    if (l16ByteOrder !== undefined) protocolOptions.l16ByteOrder = l16ByteOrder;
+    if (useMediaTimestamps !== undefined) protocolOptions.useMediaTimestamps = useMediaTimestamps;
+    super({ ...rest, connection: telnyxWebSocket, protocol: new TelnyxMediaStreamProtocol(protocolOptions), rawEventType: 'telnyx_message' });
+  }
+}
