@@ -123,6 +123,8 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
   #reorder = new Map<number, Extract<CallEvent, { type: 'audio' }>>();
   #lastTimestampMs: number | undefined;
   #lastDurationMs = 0;
+  /** Duration of the last frame delivered, ms (what a lost frame is taken to have lasted). */
+  #lastFrameMs = 0;
   #early: Uint8Array[] = [];
   #earlyBytes = 0;
   #sessionReady = false;
@@ -476,6 +478,7 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
     this.#expectedSeq = undefined;
     this.#lastTimestampMs = undefined;
     this.#lastDurationMs = 0;
+    this.#lastFrameMs = 0;
     if (second) {
       // A new stream: whatever the old one was still playing is gone. Tell the model what the
       // caller heard, and stop a response that would play into the new stream mid-sentence.
@@ -528,7 +531,7 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
     if (this.#reorder.size > this.#reorderWindow) {
       // Give up on the missing frames: they are lost.
       const first = Math.min(...this.#reorder.keys());
-      this.metrics.framesMissing += first - expected;
+      this.#giveUp(first - expected, this.#reorder.get(first)!);
       this.#expectedSeq = first;
       this.#drainReorder();
     }
@@ -551,11 +554,22 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
     if (this.#reorder.size === 0) return;
     const seqs = [...this.#reorder.keys()].sort((a, b) => a - b);
     for (const seq of seqs) {
-      if (this.#expectedSeq !== undefined && seq > this.#expectedSeq) this.metrics.framesMissing += seq - this.#expectedSeq;
-      this.#deliver(this.#reorder.get(seq)!);
+      const event = this.#reorder.get(seq)!;
+      if (this.#expectedSeq !== undefined && seq > this.#expectedSeq) this.#giveUp(seq - this.#expectedSeq, event);
+      this.#deliver(event);
       this.#expectedSeq = seq + 1;
     }
     this.#reorder.clear();
+  }
+
+  /**
+   * `missing` frames before `next` never came. They are counted; where the carrier gives no
+   * timestamps (which would show the hole and pad it), their time is filled with silence of the
+   * last frame's length, so the model's timeline keeps the caller's.
+   */
+  #giveUp(missing: number, next: Extract<CallEvent, { type: 'audio' }>): void {
+    this.metrics.framesMissing += missing;
+    if (next.timestampMs === undefined && this.#lastFrameMs > 0) this.#padGap(missing * this.#lastFrameMs);
   }
 
   #deliver(event: Extract<CallEvent, { type: 'audio' }>): void {
@@ -574,6 +588,7 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
     }
     if (this.#inbound.passthrough) this.#forward(payload, trustedBase64(event.payloadBase64, payload.byteLength));
     else this.#forward(this.#inbound.convert(payload));
+    this.#lastFrameMs = durationMs(this.#format, payload.byteLength);
     this.#lastInboundAt = this.#now();
     this.#paddedInHoleMs = 0;
     if (this.#speechActive && this.#inactivityTimer === undefined) this.#armInactivity(this.#inactivityMs ?? 0);

@@ -171,6 +171,18 @@ describe('input', () => {
     expect(t.metrics.gapsPaddedMs).toBe(20);
   });
 
+  it('fills a lost frame with silence of the last frame’s length where the carrier gives no timestamps', async () => {
+    const t = await connected({ reorderWindow: 2 });
+    carrier.deliver(wire.audio(mulaw(160, 1), 1));
+    for (const seq of [3, 4, 5]) carrier.deliver(wire.audio(mulaw(160, seq), seq));
+    await until(() => server.inputAudio().byteLength >= 5 * 160);
+    expect(t.metrics.framesMissing).toBe(1);
+    expect(t.metrics.gapsPaddedMs).toBe(20);
+    // In order: frame 1, 20 ms of μ-law silence where frame 2 was, frames 3 to 5.
+    const fills = Array.from(server.inputAudio().filter((_, i) => i % 160 === 0));
+    expect(fills).toEqual([1, 0xff, 3, 4, 5]);
+  });
+
   it('drops a duplicate or late frame and counts it', async () => {
     const t = await connected();
     carrier.deliver(wire.audio(mulaw(160, 1), 1, 0));
