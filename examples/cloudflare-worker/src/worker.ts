@@ -58,10 +58,14 @@ function callOptions(env: Env, context?: Context): MediaUpgradeOptions {
 /** One Durable Object per call: export the class under the binding's `class_name`. */
 export const CallObject = createCallDurableObject<Env>((env) => callOptions(env));
 
-/** The media URL Twilio should connect to: wss:// in production, ws:// for `wrangler dev` on localhost. */
+/**
+ * The media URL Twilio should connect to: ws:// only for `wrangler dev` reached on localhost.
+ * Any other host gets wss://, even when the Worker sees http:// (`wrangler dev` behind a tunnel).
+ */
 function streamUrl(request: Request, path: string): string {
   const url = new URL(path, request.url);
-  url.protocol = url.protocol === 'http:' ? 'ws:' : 'wss:';
+  const loopback = url.hostname === 'localhost' || url.hostname === '127.0.0.1';
+  url.protocol = url.protocol === 'http:' && loopback ? 'ws:' : 'wss:';
   return url.href;
 }
 

@@ -4,6 +4,7 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -111,6 +112,36 @@ describe('examples/cloudflare-worker', () => {
     expect(twiml).toContain(`<Stream url="${new URL(`/calls/${CALL_SID}/media`, worker.url).href.replace(/^http/, 'ws')}">`);
     expect(twiml).toContain('<Parameter name="from" value="+15550001111"/>');
     expect((await signedPost('/incoming-call', { CallSid: CALL_SID }, 'bad')).status).toBe(403);
+  });
+
+  it('escapes the caller number in the TwiML', async () => {
+    const twiml = await (await signedPost('/incoming-call', { CallSid: CALL_SID, From: 'sip:"a"&<b>@x.test' })).text();
+    expect(twiml).toContain('<Parameter name="from" value="sip:&quot;a&quot;&amp;&lt;b&gt;@x.test"/>');
+  });
+
+  it('names a wss:// stream URL for a public host reached over http (wrangler dev behind a tunnel)', async () => {
+    // The Worker sees http://<public host>/… as `wrangler dev` does behind a tunnel; Twilio connects only to wss://.
+    const form = new URLSearchParams({ CallSid: CALL_SID, From: '+15550001111' }).toString();
+    const signature = await computeTwilioSignature(AUTH_TOKEN, 'http://agent.example.com/incoming-call', new URLSearchParams(form));
+    const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const request = httpRequest(
+        new URL('/incoming-call', worker.url),
+        {
+          method: 'POST',
+          headers: { host: 'agent.example.com', 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': signature },
+        },
+        (response) => {
+          let text = '';
+          response.setEncoding('utf8');
+          response.on('data', (chunk: string) => (text += chunk));
+          response.on('end', () => resolve({ status: response.statusCode ?? 0, body: text }));
+        },
+      );
+      request.once('error', reject);
+      request.end(form);
+    });
+    expect(status).toBe(200);
+    expect(body).toContain(`<Stream url="wss://agent.example.com/calls/${CALL_SID}/media">`);
   });
 
   it('bridges a call on /media: caller audio reaches the model, the agent answers the caller', async () => {

@@ -72,7 +72,7 @@ export async function bundleWorker(options: BundleWorkerOptions): Promise<string
       {
         name: 'node-builtins',
         setup(build) {
-          build.onResolve({ filter: /^[a-z_:/]+$/ }, (args) => {
+          build.onResolve({ filter: /^[a-z0-9_:/]+$/ }, (args) => {
             const bare = args.path.replace(/^node:/, '');
             const isBuiltin = args.path.startsWith('node:') || builtins.has(bare.split('/')[0]!);
             if (!isBuiltin) return undefined;
@@ -124,7 +124,15 @@ export async function startWorkerd(options: WorkerdOptions): Promise<WorkerdProc
     cf: false,
     log: new Log(process.env.DEBUG ? LogLevel.DEBUG : LogLevel.WARN),
   });
-  const url = await mf.ready;
+  let url: URL;
+  try {
+    url = await mf.ready;
+  } catch (error) {
+    // A runtime that failed to start still holds miniflare's loopback server: release it, or the
+    // Node process never exits. dispose() rethrows the start failure; the caller gets it below.
+    await mf.dispose().catch(() => undefined);
+    throw error;
+  }
   return { url, dispose: () => mf.dispose() };
 }
 
@@ -134,7 +142,19 @@ export type CloudflareConformanceOptions = {
   compatibilityDate?: string;
   /** The conformance Worker's entry; default the one shipped with this package. */
   entry?: string;
+  /**
+   * How long past the observation's own timeout the Worker may take to answer before the call is
+   * reported as unobserved (a hung Worker must not hang the run). Default 10 000 ms.
+   */
+  observeGraceMs?: number;
 };
+
+const DEFAULT_OBSERVE_GRACE_MS = 10_000;
+
+/** The observation of a call the Worker could not report. */
+function unobserved(failure: string): BridgeObservation {
+  return { emitted: [], transportStatus: 'unknown', carrierListenersLeft: 0, failures: [failure] };
+}
 
 /** The conformance Worker next to this module: built JavaScript, or the TypeScript source in a workspace. */
 function defaultEntry(): { entry: string; tsconfig?: string } {
@@ -202,16 +222,19 @@ export function createConformanceAdapter(options: CloudflareConformanceOptions =
       return {
         mediaUrl: mediaUrl.href,
         async observe(timeoutMs) {
-          const response = await fetch(new URL(`/__observe/${id}?timeout=${Math.round(timeoutMs)}`, worker.url));
-          if (!response.ok) {
-            return {
-              emitted: [],
-              transportStatus: 'unknown',
-              carrierListenersLeft: 0,
-              failures: [`the Worker had no observation of the call: ${response.status} ${await response.text()}`],
-            };
+          const waitMs = Math.max(0, Math.round(timeoutMs));
+          const graceMs = options.observeGraceMs ?? DEFAULT_OBSERVE_GRACE_MS;
+          let text: string;
+          try {
+            const response = await fetch(new URL(`/__observe/${id}?timeout=${waitMs}`, worker.url), {
+              signal: AbortSignal.timeout(waitMs + graceMs),
+            });
+            text = await response.text();
+            if (!response.ok) return unobserved(`the Worker had no observation of the call: ${response.status} ${text}`);
+          } catch (error) {
+            return unobserved(`the Worker did not report the call within ${waitMs + graceMs} ms: ${(error as Error)?.message ?? String(error)}`);
           }
-          return reviveObservation(await response.text());
+          return reviveObservation(text);
         },
       };
     },

@@ -3,7 +3,7 @@
  * runs the bridge. The call's state then lives in one addressable place (other requests about the
  * same call reach the same object), at the price of an object that stays awake for the whole call.
  */
-import { handleMediaUpgrade, isWebSocketUpgrade, type MediaCall, type MediaUpgradeOptions } from './media.js';
+import { isWebSocketUpgrade, upgradeMedia, type MediaCall, type MediaUpgradeOptions } from './media.js';
 import { log } from './log.js';
 import type { DurableObjectNamespaceLike, DurableObjectStateLike } from './workers.js';
 
@@ -26,7 +26,8 @@ export type CallObjectStatus = {
  * {@link MediaUpgradeOptions} for a call from the object's `env` (secrets, agent). Export the
  * class from the Worker's main module under the `class_name` of its binding.
  *
- * A second upgrade while a call is active is answered 409. A plain `GET` to the object returns a
+ * A second upgrade while a call is active is answered 409; the object takes the next call once the
+ * current one ended or could not be set up. A plain `GET` to the object returns a
  * {@link CallObjectStatus} as JSON.
  */
 export function createCallDurableObject<Env = unknown>(
@@ -47,28 +48,30 @@ export function createCallDurableObject<Env = unknown>(
       if (!isWebSocketUpgrade(request)) return Response.json(this.#status());
       if (this.#busy) return new Response('This call object already carries a call', { status: 409 });
       this.#busy = true;
-      let response: Response;
       try {
         const options = await configure(this.#env, request);
         const state = this.#state;
-        response = await handleMediaUpgrade(request, {
+        const previous = this.#call;
+        const { response, ended } = await upgradeMedia(request, {
           ...options,
           context: options.context ?? (state.waitUntil ? { waitUntil: (p) => state.waitUntil!(p) } : undefined),
           onCall: (call) => {
             this.#call = call;
-            void call.ended.then(() => {
-              this.#busy = false;
-              log('call object %s: call ended', state.id.toString().slice(0, 8));
-            });
             options.onCall?.(call);
           },
         });
+        // A new call was accepted: the last call's status no longer applies, even if this one fails to start.
+        if (response.status === 101 && this.#call === previous) this.#call = undefined;
+        // Free for the next call once this one is over, including one that could not be set up.
+        void ended.then(() => {
+          this.#busy = false;
+          if (response.status === 101) log('call object %s: call ended', state.id.toString().slice(0, 8));
+        });
+        return response;
       } catch (error) {
         this.#busy = false;
         throw error;
       }
-      if (response.status !== 101) this.#busy = false;
-      return response;
     }
 
     #status(): CallObjectStatus {

@@ -116,25 +116,36 @@ export function mediaStreamUrl(request: Request): string {
  * and a reason that names the status.
  */
 export async function handleMediaUpgrade(request: Request, options: MediaUpgradeOptions): Promise<Response> {
+  return (await upgradeMedia(request, options)).response;
+}
+
+/**
+ * {@link handleMediaUpgrade}, plus when the call it accepted is over: `ended` resolves once the
+ * call ended or could not be set up (before `onCall`, which then never comes), and at once when no
+ * socket was accepted. Internal: the Durable Object frees itself for the next call with it.
+ */
+export async function upgradeMedia(request: Request, options: MediaUpgradeOptions): Promise<{ response: Response; ended: Promise<void> }> {
   checkOptions(options);
   if (!isWebSocketUpgrade(request)) {
-    return new Response('Expected a WebSocket upgrade', { status: 426, headers: { Upgrade: 'websocket' } });
+    return { response: new Response('Expected a WebSocket upgrade', { status: 426, headers: { Upgrade: 'websocket' } }), ended: Promise.resolve() };
   }
   if (!(await verified(request, options.verification))) {
     log('media upgrade rejected: verification failed');
-    return new Response('Forbidden', { status: 403 });
+    return { response: new Response('Forbidden', { status: 403 }), ended: Promise.resolve() };
   }
 
   const pair = createWebSocketPair();
   const socket = pair[1];
   acceptWebSocket(socket);
+  let ended: Promise<void>;
   try {
-    startCall(socket, request, options);
+    ended = startCall(socket, request, options);
   } catch (error) {
     log('call setup failed: %s', (error as Error)?.message);
     safeClose(socket, CLOSE_BRIDGE_FAILED, 'call setup failed');
+    ended = Promise.resolve();
   }
-  return upgradeResponse(pair[0], protocolHeader(request));
+  return { response: upgradeResponse(pair[0], protocolHeader(request)), ended };
 }
 
 /** Twilio offers no subprotocol; a carrier that does gets its first one echoed. */
@@ -144,7 +155,8 @@ function protocolHeader(request: Request): HeadersInit | undefined {
   return first ? { 'Sec-WebSocket-Protocol': first } : undefined;
 }
 
-function startCall(socket: WorkersWebSocket, request: Request, options: MediaUpgradeOptions): void {
+/** Starts the call on the accepted socket; the promise resolves when it is over (see `upgradeMedia`). */
+function startCall(socket: WorkersWebSocket, request: Request, options: MediaUpgradeOptions): Promise<void> {
   const protocol = options.protocol ? options.protocol() : new TwilioMediaStreamProtocol();
   const transportOptions: TelephonyRealtimeTransportOptions = {
     ...(options.transportOptions ?? {}),
@@ -173,6 +185,8 @@ function startCall(socket: WorkersWebSocket, request: Request, options: MediaUpg
       options.onCall?.({ transport, session, ended });
     } catch (error) {
       failCall(socket, transport, error, 'call setup failed');
+      // Over, even if a custom transport's close() did not emit call_end.
+      resolveEnded();
       return;
     }
     try {
@@ -186,8 +200,10 @@ function startCall(socket: WorkersWebSocket, request: Request, options: MediaUpg
       // A caller who hung up while the model socket was opening is no failure.
       if (callEnded) log('call ended before the model connected');
       else failCall(socket, transport, error);
+      resolveEnded();
     }
   })();
+  return ended;
 }
 
 async function createSession(transport: TelephonyRealtimeTransport, request: Request, options: MediaUpgradeOptions): Promise<RealtimeSession> {

@@ -6,7 +6,7 @@
 import { OpenAIRealtimeWebSocket, type OpenAIRealtimeWebSocketOptions } from '@openai/agents-realtime';
 import { ConfigError, SwitchboardError } from '@switchboard/core';
 import { log } from './log.js';
-import type { WorkersFetch, WorkersResponse } from './workers.js';
+import { acceptWebSocket, type WorkersFetch, type WorkersResponse } from './workers.js';
 
 /** What the SDK hands a `createWebSocket` factory. */
 export type CreateWebSocketArgs = { url: string; apiKey: string };
@@ -137,14 +137,17 @@ async function openModelSocket(
   if (response.status !== 101 || !socket) {
     let body: string | undefined;
     try {
-      body = (await response.text()).slice(0, MAX_BODY_CHARS) || undefined;
+      // An endpoint that echoes the request must not put the key on the error.
+      body = (await response.text()).split(apiKey).join('[redacted]').slice(0, MAX_BODY_CHARS) || undefined;
     } catch {
       // No readable body: the status says enough.
     }
     log('model upgrade refused: %d', response.status);
     throw new ModelUpgradeError(response.status, response.statusText ?? '', body);
   }
-  socket.accept();
+  // Accepted like the carrier's socket: a close from the model endpoint is answered, which the SDK
+  // does not do.
+  acceptWebSocket(socket);
   log('model socket open');
   return socket as never;
 }

@@ -60,11 +60,24 @@ describe('no Node built-ins in the Worker', () => {
     expect(error.imports[0]).toMatch(/^events \(from .*bare\.ts\)$/);
     // With nodejs_compat the same import is left to the runtime.
     await expect(bundleWorker({ entry: bare, nodeCompat: true })).resolves.toContain('node:events');
+    // Built-ins whose names have digits too.
+    const digits = entry('digits.ts', "import { getHeapStatistics } from 'v8';\nimport { constants } from 'node:http2';\nexport default { fetch: () => new Response(String(getHeapStatistics()) + constants.HTTP2_HEADER_PATH) };\n");
+    const digitsError = (await bundleWorker({ entry: digits }).catch((e: unknown) => e)) as NodeBuiltinImportError;
+    expect(digitsError).toBeInstanceOf(NodeBuiltinImportError);
+    expect(digitsError.imports.map((i) => i.split(' ')[0])).toEqual(['v8', 'node:http2']);
+    const compat = await bundleWorker({ entry: digits, nodeCompat: true });
+    expect(compat).toContain('node:v8');
+    expect(compat).toContain('node:http2');
   });
 
   it('has workerd refuse a Node built-in without nodejs_compat (the flag every test here runs without)', async () => {
     const script = "import { Buffer } from 'node:buffer';\nexport default { fetch: () => new Response(typeof Buffer) };\n";
+    const servers = () => process.getActiveResourcesInfo().filter((name) => name === 'TCPServerWrap').length;
+    const before = servers();
     await expect(startWorkerd({ script })).rejects.toThrow();
+    // The failed start left no server behind (it would keep the Node process alive).
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(servers()).toBe(before);
     const compat = await startWorkerd({ script, compatibilityFlags: ['nodejs_compat'] });
     try {
       expect(await (await fetch(compat.url)).text()).toBe('function');

@@ -3,12 +3,14 @@
  * makes, what a refusal looks like, and the SDK transports driven through it.
  */
 import { EventEmitter } from 'node:events';
+import createDebug from 'debug';
 import { describe, expect, it, vi } from 'vitest';
 import { ConfigError, SwitchboardError } from '@switchboard/core';
 import { TwilioRealtimeTransport } from '@switchboard/twilio';
 import {
   CloudflareRealtimeTransport,
   ModelUnreachableError,
+  enableLogging,
   ModelUpgradeError,
   fetchUpgradeOptions,
   fetchUpgradeWebSocket,
@@ -86,6 +88,14 @@ describe('fetchUpgradeWebSocket', () => {
     expect((error as ModelUpgradeError).message).toBe('The model endpoint refused the WebSocket upgrade: 401 Unauthorized.');
     expect((error as ModelUpgradeError).body).toContain('invalid_api_key');
     expect((error as ModelUpgradeError).message).not.toContain('sk-bad');
+  });
+
+  it('keeps the key out of the body of a refusal that echoes the request', async () => {
+    const { fetch } = stubFetch(() => new Response('bad request: Authorization: Bearer sk-live-secret was refused', { status: 400 }));
+    const error = (await fetchUpgradeWebSocket({ fetch })({ url: 'wss://x.test/v1/realtime', apiKey: 'sk-live-secret' }).catch((e: unknown) => e)) as ModelUpgradeError;
+    expect(error).toBeInstanceOf(ModelUpgradeError);
+    expect(error.body).toBe('bad request: Authorization: Bearer [redacted] was refused');
+    expect(JSON.stringify({ ...error, message: error.message })).not.toContain('sk-live-secret');
   });
 
   it('treats a 101 without a socket as refused', async () => {
@@ -178,5 +188,23 @@ describe('handleMediaUpgrade outside a Worker', () => {
     const request = new Request('https://example.test/media');
     await expect(handleMediaUpgrade(request, { apiKey: '', agent })).rejects.toThrow(ConfigError);
     await expect(handleMediaUpgrade(request, { apiKey: 'sk' })).rejects.toThrow(/agent` or `session/);
+  });
+});
+
+describe('enableLogging', () => {
+  it('switches on what it is given, everything when called bare, and nothing for an unset var', () => {
+    const saved = createDebug.disable();
+    try {
+      enableLogging(undefined);
+      enableLogging('');
+      expect(createDebug.enabled('switchboard:cloudflare')).toBe(false);
+      enableLogging('switchboard:core');
+      expect(createDebug.enabled('switchboard:core')).toBe(true);
+      expect(createDebug.enabled('switchboard:cloudflare')).toBe(false);
+      enableLogging();
+      expect(createDebug.enabled('switchboard:cloudflare')).toBe(true);
+    } finally {
+      createDebug.enable(saved);
+    }
   });
 });

@@ -3,14 +3,17 @@
  * signatures on the upgrade, a model that refuses the upgrade, and a call in a Durable Object.
  * The realtime simulator on 127.0.0.1 is the model; the Twilio peer simulator is the caller.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebSocket } from 'ws';
+import { WebSocket, WebSocketServer } from 'ws';
 import { concatBytes, type CallEvent } from '@switchboard/core';
 import { RealtimeSimulator } from '@switchboard/conformance';
 import { TwilioPeerSimulator, computeTwilioSignature } from '@switchboard/twilio';
-import { bundleWorker, reviveObservation, startWorkerd, type WorkerdProcess } from '../src/conformance.js';
+import { bundleWorker, createConformanceAdapter, reviveObservation, startWorkerd, type WorkerdProcess } from '../src/conformance.js';
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 const AUTH_TOKEN = 'test-auth-token';
@@ -193,6 +196,31 @@ describe('handleMediaUpgrade in workerd', () => {
     expect(seen.emitted.filter((e) => e.name === 'call_end')).toHaveLength(1);
   });
 
+  it('answers the close handshake of a model endpoint that closes the socket', async () => {
+    // A model endpoint that accepts the upgrade, then closes the socket itself.
+    const server = new WebSocketServer({ host: '127.0.0.1', port: 0, handleProtocols: (protocols) => [...protocols][0] ?? false });
+    await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+    const modelClosed = new Promise<{ code: number; ms: number }>((resolve) => {
+      server.once('connection', (model) => {
+        const started = Date.now();
+        model.once('close', (code) => resolve({ code, ms: Date.now() - started }));
+        model.close(1000, 'session over');
+      });
+    });
+    const port = (server.address() as { port: number }).port;
+    try {
+      const socket = await connect(wsUrl('/media', { call: 'model-closes', model: `ws://127.0.0.1:${port}/v1/realtime` }));
+      // `ws` waits 30 s for the peer's close frame and then reports 1006: the Worker must answer it.
+      expect(await modelClosed).toMatchObject({ code: 1000 });
+      expect((await modelClosed).ms).toBeLessThan(2000);
+      socket.close();
+      await observe('model-closes');
+    } finally {
+      for (const client of server.clients) client.terminate();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
   it('closes the carrier socket with a reason when the session cannot be created', async () => {
     const socket = await connect(wsUrl('/broken', { call: 'broken', model: simulator.url }));
     expect(await closed(socket)).toEqual({ code: 1011, reason: 'call setup failed' });
@@ -241,5 +269,56 @@ describe('createCallDurableObject in workerd', () => {
     await waitFor(() => socket.readyState === WebSocket.CLOSED);
     const after = await (await fetch(new URL('/object/media?name=CA-object-1', worker.url))).json();
     expect(after).toMatchObject({ active: false });
+  });
+
+  it('takes the next call after one whose setup failed, and does not report the call before it', async () => {
+    const name = 'CA-object-retry';
+    const status = async () => (await (await fetch(new URL(`/object/media?name=${name}`, worker.url))).json()) as Record<string, unknown>;
+    const place = async (call: string) => {
+      const modelSession = simulator.nextSession();
+      const socket = await connect(wsUrl('/object/media', { name, call, model: simulator.url }));
+      const model = await modelSession;
+      const peer = new TwilioPeerSimulator();
+      send(socket, peer, startEvent);
+      send(socket, peer, { type: 'call_end' });
+      await model.closed;
+      await waitFor(() => socket.readyState === WebSocket.CLOSED);
+    };
+
+    await place('retry-1');
+    expect(await status()).toMatchObject({ active: false, callId: startEvent.callId });
+
+    const broken = await connect(wsUrl('/object/media', { name, call: 'retry-broken', model: simulator.url, broken: '1' }));
+    expect(await closed(broken)).toEqual({ code: 1011, reason: 'call setup failed' });
+    // Free again, and without the status of the call before the failed one.
+    let after: Record<string, unknown> = {};
+    const deadline = Date.now() + 5000;
+    while (Date.now() < deadline && (after = await status()).active !== false) await sleep(20);
+    expect(after).toEqual({ active: false });
+
+    // Not 409: the object takes the next call.
+    await place('retry-2');
+    expect(await status()).toMatchObject({ active: false, callId: startEvent.callId });
+  });
+});
+
+describe('the conformance adapter', () => {
+  it('reports a call the Worker never answers for instead of waiting for it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'switchboard-hung-'));
+    const entry = join(dir, 'hung.js');
+    // A Worker whose observation never comes (a pending timer keeps workerd from cancelling it).
+    writeFileSync(entry, 'export default { fetch: () => new Promise((resolve) => setTimeout(() => resolve(new Response("late")), 600_000)) };\n');
+    const adapter = createConformanceAdapter({ entry, observeGraceMs: 300 });
+    try {
+      const call = await adapter.startRemoteCall!({ modelUrl: simulator.url, speed: 1 });
+      const started = Date.now();
+      const seen = await call.observe(100);
+      expect(Date.now() - started).toBeLessThan(5000);
+      expect(seen.failures).toHaveLength(1);
+      expect(seen.failures[0]).toMatch(/^the Worker did not report the call within 400 ms/);
+    } finally {
+      await adapter.dispose?.();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
