@@ -151,6 +151,8 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
 
   #ended = false;
   #closing = false;
+  /** The model socket has been open at least once (so its closing is news). */
+  #modelWasConnected = false;
 
   constructor(options: TelephonyRealtimeTransportOptions) {
     if (!options || typeof options !== 'object') throw new ConfigError('TelephonyRealtimeTransport needs an options object.');
@@ -225,11 +227,14 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
       this.#speechStoppedAt = this.#now();
     });
     this.on('connection_change', (status) => {
-      if (status !== 'connected') {
-        this.#sessionReady = false;
-        this.#activeResponseId = undefined;
-        this.#disarmInactivity();
+      if (status === 'connected') {
+        this.#modelWasConnected = true;
+        return;
       }
+      this.#sessionReady = false;
+      this.#activeResponseId = undefined;
+      this.#disarmInactivity();
+      if (status === 'disconnected' && this.#modelWasConnected) this.#onModelLost();
     });
 
     // A carrier that announces nothing: what opening the socket means, once the caller of this
@@ -926,6 +931,17 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
     } finally {
       this.#safely(() => this.#closeModel());
     }
+  }
+
+  /**
+   * The model socket closed while the call was still on (the service dropped it, a network
+   * failure): the caller would be left on a silent line. Say so, and end the call.
+   */
+  #onModelLost(): void {
+    if (this.#closing || this.#ended) return;
+    log('model socket closed during the call');
+    this.#emitError(new SwitchboardError('model_disconnected', 'The model connection closed during the call; ending the call.'));
+    this.close();
   }
 
   #onCarrierError(error: unknown): void {

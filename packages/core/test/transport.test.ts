@@ -542,6 +542,19 @@ describe('lifecycle', () => {
     await until(() => server.closedSockets === 1);
   });
 
+  it('ends the call and says why when the model socket drops mid-call', async () => {
+    const t = await connected();
+    const errors: Array<{ code?: string }> = [];
+    const ends: string[] = [];
+    t.on('error', (e) => errors.push(e.error as { code?: string }));
+    t.on('call_end', (e) => ends.push(e.reason));
+    await server.stop(); // the service goes away
+    await until(() => carrier.closed);
+    expect(errors.map((e) => e.code)).toContain('model_disconnected');
+    expect(ends).toEqual(['closed']);
+    expect(t.status).toBe('disconnected');
+  });
+
   it('close() closes the carrier socket', async () => {
     const t = await connected();
     t.close();
