@@ -154,6 +154,8 @@ describe('SDP offer/answer', () => {
     expect(() => negotiateOffer(OFFER.replace('18 8 0 96 101 13', '18 96'))).toThrow(SdpError);
     expect(() => negotiateOffer(OFFER.replace('m=audio 49170 RTP/AVP', 'm=audio 49170 RTP/SAVP'))).toThrow(/RTP\/SAVP/);
     expect(() => negotiateOffer('not sdp')).toThrow(SdpError);
+    // A port no UDP packet can go to is refused (488), not accepted to fail every RTP send.
+    expect(() => negotiateOffer(OFFER.replace('m=audio 49170', 'm=audio 70000'))).toThrow(/port 70000/);
     // A held stream (0.0.0.0) negotiates, with nowhere to send.
     expect(negotiateOffer(OFFER.replace(/c=IN IP4 192\.0\.2\.10/, 'c=IN IP4 0.0.0.0')).remoteAddress).toBeUndefined();
   });
@@ -205,6 +207,22 @@ describe('digest authentication', () => {
     expect(await auth.verify(invite('Digest username="alice", garbage'))).toMatchObject({ ok: false, badRequest: true });
     // A nonce this endpoint never issued.
     expect(await auth.verify(invite(answer('nonce="AAAA"', md5, 'wonderland')))).toMatchObject({ ok: false, stale: false });
+  });
+
+  it('accepts a response without qop once per nonce, so a captured one cannot be replayed', async () => {
+    const auth = new DigestAuthenticator({ realm: 'switchboard.test', algorithms: ['MD5'], credentials: () => 'wonderland' });
+    const nonce = /nonce="([^"]+)"/.exec(auth.challenge()[0]!)![1]!;
+    const ha1 = md5('alice:switchboard.test:wonderland');
+    const ha2 = md5('INVITE:sip:agent@example.com');
+    const legacy = `Digest username="alice", realm="switchboard.test", nonce="${nonce}", uri="sip:agent@example.com", response="${md5(`${ha1}:${nonce}:${ha2}`)}"`;
+    expect(await auth.verify(invite(legacy))).toEqual({ ok: true, username: 'alice' });
+    // The same Authorization again (a replay, or a client reusing the nonce): a fresh challenge.
+    expect(await auth.verify(invite(legacy))).toMatchObject({ ok: false, stale: true });
+    // A nonce already counted with qop=auth cannot then be used without it.
+    const nonce2 = /nonce="([^"]+)"/.exec(auth.challenge()[0]!)![1]!;
+    expect(await auth.verify(invite(answer(`nonce="${nonce2}"`, md5, 'wonderland')))).toMatchObject({ ok: true });
+    const legacy2 = legacy.replaceAll(nonce, nonce2).replace(/response="[^"]+"/, `response="${md5(`${ha1}:${nonce2}:${ha2}`)}"`);
+    expect(await auth.verify(invite(legacy2))).toMatchObject({ ok: false, stale: true });
   });
 
   it('takes HA1 instead of the password, and marks an expired nonce stale', async () => {

@@ -73,9 +73,34 @@ describe('JitterBuffer', () => {
     expect(jb.push(65535, 2).map((r) => r.sequence)).toEqual([65535]);
     expect(jb.push(0, 3).map((r) => r.sequence)).toEqual([65536]);
     expect(jb.push(1, 4).map((r) => r.sequence)).toEqual([65537]);
-    // A jump of thousands is a new numbering, not thousands of losses.
-    expect(jb.push(20000, 5).map((r) => r.item)).toEqual([5]);
-    expect(jb.stats).toMatchObject({ lost: 0, resyncs: 1 });
+    // A jump of thousands, confirmed by the next packet in sequence, is a new numbering, not
+    // thousands of losses.
+    expect(jb.push(20000, 5)).toEqual([]);
+    expect(jb.push(20001, 6).map((r) => r.item)).toEqual([5, 6]);
+    expect(jb.stats).toMatchObject({ lost: 0, resyncs: 1, strays: 0 });
+  });
+
+  it('drops a single packet far behind the numbering instead of rewinding to it, and counts no loss', () => {
+    const jb = new JitterBuffer<number>(3);
+    for (let seq = 1000; seq <= 1200; seq++) jb.push(seq, seq);
+    // A copy of a packet from seconds ago (a very late duplicate, a stray source).
+    expect(jb.push(1050, -1)).toEqual([]);
+    // The stream goes on where it was, without waiting or counting 150 packets as lost.
+    expect(jb.push(1201, 1201).map((r) => [r.item, r.lostBefore])).toEqual([[1201, 0]]);
+    expect(jb.push(1202, 1202).map((r) => [r.item, r.lostBefore])).toEqual([[1202, 0]]);
+    expect(jb.stats).toMatchObject({ lost: 0, resyncs: 0, strays: 1 });
+  });
+
+  it('drops a single packet far ahead of the numbering until a second one confirms the jump', () => {
+    const jb = new JitterBuffer<number>(3);
+    jb.push(10, 10);
+    expect(jb.push(30000, -1)).toEqual([]);
+    expect(jb.push(11, 11).map((r) => r.item)).toEqual([11]);
+    expect(jb.stats).toMatchObject({ lost: 0, resyncs: 0, strays: 1 });
+    // The stray still waiting at the end of the stream is counted too.
+    jb.push(40000, -2);
+    jb.flush();
+    expect(jb.stats.strays).toBe(2);
   });
 
   it('flushes what it holds at the end of a stream, counting the holes', () => {
@@ -105,6 +130,21 @@ describe('RtpMediaProtocol inbound', () => {
       [3, 40],
     ]);
     expect(protocol.stats).toMatchObject({ packetsIn: 3, reordered: 1, lost: 0 });
+  });
+
+  it('does not replay stale audio or pad silence for a single packet far behind the stream', () => {
+    const protocol = new RtpMediaProtocol();
+    const events: CallEvent[] = [];
+    for (let i = 0; i <= 200; i++) events.push(...protocol.decode(rtp(1000 + i, 160 * i)));
+    events.push(...protocol.decode(rtp(1050, 160 * 50, { payload: pcmu(20, 0x11) })));
+    for (let i = 201; i <= 205; i++) events.push(...protocol.decode(rtp(1000 + i, 160 * i)));
+    const out = audio(events);
+    // Every audio event in order, contiguous, without the stale copy.
+    expect(out).toHaveLength(206);
+    expect(out.map((e) => e.sequence)).toEqual(out.map((_, i) => i + 1));
+    expect(out.map((e) => e.timestampMs)).toEqual(out.map((_, i) => 20 * i));
+    expect(out.some((e) => e.payload[0] === 0x11)).toBe(false);
+    expect(protocol.stats).toMatchObject({ lost: 0, strays: 1 });
   });
 
   it('surfaces an RFC 4733 digit once, despite the three end packets', () => {
@@ -137,6 +177,43 @@ describe('RtpMediaProtocol inbound', () => {
     expect(protocol.decode(serializeRtp({ payloadType: 18, marker: false, sequence: 5001, timestamp: 777_937, ssrc: 0x9999, payload: pcmu(20) }))).toEqual([]);
     expect(protocol.decode(Uint8Array.of(0x80, 200, 0, 6, 0, 0, 0, 1, ...new Uint8Array(20)))).toEqual([]);
     expect(protocol.stats).toMatchObject({ ssrcChanges: 1, unknownPayloadType: 1, rtcpIn: 1 });
+  });
+
+  it('a malformed telephone-event packet costs only itself, never the audio released with it', () => {
+    const protocol = new RtpMediaProtocol();
+    const badEvent = (sequence: number, timestamp: number) =>
+      serializeRtp({ payloadType: 101, marker: true, sequence, timestamp, ssrc: 0x1234, payload: Uint8Array.of(1, 2) });
+    const got: CallEvent[] = [...protocol.decode(rtp(1, 0)), ...protocol.decode(rtp(3, 320))];
+    // It fills the hole packet 3 waits behind: refused on arrival, not when the hole is released.
+    expect(() => protocol.decode(badEvent(2, 160))).toThrow(ProtocolError);
+    for (const seq of [4, 5, 6]) got.push(...protocol.decode(rtp(seq, 160 * (seq - 1))));
+    expect(audio(got).map((e) => e.timestampMs)).toEqual([0, 40, 60, 80, 100]);
+    expect(protocol.stats.lost).toBe(1);
+    // Held behind another hole when the call ends: the BYE still flushes the audio and ends the call.
+    const end: CallEvent[] = [...protocol.decode(rtp(8, 160 * 7))];
+    expect(() => protocol.decode(badEvent(9, 160 * 8))).toThrow(ProtocolError);
+    end.push(...protocol.decode('BYE sip:agent@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5062;branch=z9hG4bKbye\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:c@d>;tag=2\r\nCall-ID: x\r\nCSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n'));
+    expect(end.map((e) => e.type)).toEqual(['audio', 'call_end']);
+  });
+
+  it('reads the packets a re-INVITE leaves in the jitter buffer with the old stream\'s payload types', () => {
+    const peer = new RtpPeerSimulator();
+    const protocol = new RtpMediaProtocol();
+    protocol.decode(rtp(1, 0));
+    expect(protocol.decode(rtp(3, 320))).toEqual([]); // held: 2 is missing
+    const [invite] = peer.encodeInbound({
+      type: 'call_start',
+      callId: 'call-2',
+      streamId: 'stream-2',
+      format: { encoding: 'pcma', sampleRate: 8000, channels: 1 },
+      customParameters: {},
+      raw: null,
+    });
+    const events = protocol.decode(invite as string);
+    expect(events.map((e) => e.type)).toEqual(['audio', 'call_start']);
+    expect(audio(events)[0]!.timestampMs).toBe(40);
+    expect(protocol.stats.unknownPayloadType).toBe(0);
+    expect(protocol.media.codec).toBe('pcma');
   });
 
   it('throws ProtocolError for a malformed packet or a text frame that is not SIP', () => {

@@ -2,9 +2,10 @@
  * The endpoint's SIP mechanics against a bare UDP user agent, with short RFC 3261 timers:
  * retransmissions, ACK handling, CANCEL/BYE/OPTIONS answers, hang-up, transfer, allow list.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { connect, createServer, type AddressInfo } from 'node:net';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { SipEndpoint, type SipCall, type SipEndpointOptions } from '../src/endpoint/index.js';
-import { bodyText } from '../src/endpoint/sip/message.js';
+import { bodyText, type SipMessage } from '../src/endpoint/sip/message.js';
 import { RawUa, msg, offer, request, toTagOf, token } from './sipp/raw-ua.js';
 
 const T1 = 40;
@@ -31,6 +32,21 @@ async function endpointWith(options: SipEndpointOptions = {}): Promise<SipEndpoi
 
 function branchOf(text: string): string {
   return /branch=([^;\s]+)/.exec(text)![1]!;
+}
+
+/** The raw UA's answer to a request the endpoint sent (BYE, REFER). */
+function answerTo(of: SipMessage, status = 200, reason = 'OK'): string {
+  return [
+    `SIP/2.0 ${status} ${reason}`,
+    ...of.headers.getAll('via').map((v) => `Via: ${v}`),
+    `From: ${of.headers.get('from')}`,
+    `To: ${of.headers.get('to')}`,
+    `Call-ID: ${of.headers.get('call-id')}`,
+    `CSeq: ${of.headers.get('cseq')}`,
+    'Content-Length: 0',
+    '',
+    '',
+  ].join('\r\n');
 }
 
 describe('SipEndpoint transactions and dialogs', () => {
@@ -110,6 +126,49 @@ describe('SipEndpoint transactions and dialogs', () => {
     expect(byeMsg.type === 'request' && byeMsg.uri).toBe(`sip:raw@127.0.0.1:${ua.port}`);
   });
 
+  it('hanging up before the ACK keeps the 200 OK going and sends the BYE only once the ACK came', async () => {
+    ua = await RawUa.open();
+    const callId = token('call-');
+    const fromTag = token('f');
+    const called = nextCall();
+    ua.send(request({ method: 'INVITE', port: endpoint.port, ua, callId, fromTag, cseq: 1, body: offer(ua) }), endpoint.port);
+    const ok = await ua.response(200, 'INVITE');
+    const call = await called;
+    const done = call.hangup();
+    // The media stops at once; the caller may not even have the 200 OK: it goes on, with no BYE yet.
+    expect(call.state).toBe('ended');
+    expect(call.rtp.closed).toBe(true);
+    const meanwhile = await ua.quiet(4 * T1);
+    expect(meanwhile.some((r) => r.message?.type === 'request' && r.message.method === 'BYE')).toBe(false);
+    expect(meanwhile.some((r) => r.message?.type === 'response' && r.message.status === 200)).toBe(true);
+    ua.send(request({ method: 'ACK', port: endpoint.port, ua, callId, fromTag, toTag: toTagOf(ok), cseq: 1 }), endpoint.port);
+    const bye = msg(await ua.request('BYE'));
+    expect(bye.headers.get('from')).toContain(`tag=${toTagOf(ok)}`);
+    ua.send(answerTo(bye), endpoint.port);
+    await done;
+    // The 200 OK retransmissions stopped with the ACK.
+    expect((await ua.quiet(3 * 8 * T1)).filter((r) => r.message?.type === 'response')).toHaveLength(0);
+    expect(endpoint.calls).not.toContain(call);
+  });
+
+  it('answers 482 to a copy of an answered INVITE that came another way (a merged request)', async () => {
+    ua = await RawUa.open();
+    const callId = token('call-');
+    const fromTag = token('f');
+    const invite = request({ method: 'INVITE', port: endpoint.port, ua, callId, fromTag, cseq: 1, body: offer(ua) });
+    ua.send(invite, endpoint.port);
+    const ok = await ua.response(200, 'INVITE');
+    // The same request forked through another proxy: same Call-ID, From tag and CSeq, another branch.
+    ua.send(invite.replace(branchOf(invite), token('z9hG4bK')), endpoint.port);
+    await ua.response(482, 'INVITE');
+    const call = calls.find((c) => c.callId === callId)!;
+    const confirmed = new Promise<void>((resolve) => call.once('confirmed', () => resolve()));
+    ua.send(request({ method: 'ACK', port: endpoint.port, ua, callId, fromTag, toTag: toTagOf(ok), cseq: 1 }), endpoint.port);
+    await confirmed;
+    expect(calls.filter((c) => c.callId === callId)).toHaveLength(1);
+    void call.hangup();
+  });
+
   it('answers a retransmitted BYE from its cache and ends the call once', async () => {
     ua = await RawUa.open();
     const { callId, fromTag, toTag, call } = await establish();
@@ -186,23 +245,34 @@ describe('SipEndpoint transactions and dialogs', () => {
     expect(bye.headers.get('from')).toContain(`tag=${toTag}`);
     expect(bye.headers.get('to')).toContain(`tag=${fromTag}`);
     if (bye.type !== 'request') throw new Error('not a request');
-    const reply = [
-      'SIP/2.0 200 OK',
-      ...bye.headers.getAll('via').map((v) => `Via: ${v}`),
-      `From: ${bye.headers.get('from')}`,
-      `To: ${bye.headers.get('to')}`,
-      `Call-ID: ${bye.headers.get('call-id')}`,
-      `CSeq: ${bye.headers.get('cseq')}`,
-      'Content-Length: 0',
-      '',
-      '',
-    ].join('\r\n');
-    ua.send(reply, endpoint.port);
+    ua.send(answerTo(bye), endpoint.port);
     await done;
     expect(call.state).toBe('ended');
     expect(call.endReason).toBe('hangup');
     expect(call.transport.status).toBe('disconnected');
     expect(call.rtp.closed).toBe(true);
+  });
+
+  it('copies Record-Route into the 180 and the 200 OK, and sends its BYE along that route set', async () => {
+    ua = await RawUa.open();
+    // The first proxy is the raw UA itself, so the BYE arrives here.
+    const routes = [`<sip:127.0.0.1:${ua.port};lr>`, '<sip:edge.invalid;lr>'];
+    const callId = token('call-');
+    const fromTag = token('f');
+    const called = nextCall();
+    ua.send(request({ method: 'INVITE', port: endpoint.port, ua, callId, fromTag, cseq: 1, body: offer(ua), headers: routes.map((r) => `Record-Route: ${r}`) }), endpoint.port);
+    const ringing = msg(await ua.response(180, 'INVITE'));
+    const ok = await ua.response(200, 'INVITE');
+    expect(ringing.headers.getAll('record-route')).toEqual(routes);
+    expect(msg(ok).headers.getAll('record-route')).toEqual(routes);
+    ua.send(request({ method: 'ACK', port: endpoint.port, ua, callId, fromTag, toTag: toTagOf(ok), cseq: 1, headers: routes.map((r) => `Route: ${r}`) }), endpoint.port);
+    const call = await called;
+    const done = call.hangup();
+    const bye = msg(await ua.request('BYE'));
+    expect(bye.headers.getAll('route')).toEqual(routes);
+    expect(bye.type === 'request' && bye.uri).toBe(`sip:raw@127.0.0.1:${ua.port}`);
+    ua.send(answerTo(bye), endpoint.port);
+    await done;
   });
 
   it('transfers with REFER, follows the NOTIFYs, and hangs up when the transfer succeeded', async () => {
@@ -214,19 +284,7 @@ describe('SipEndpoint transactions and dialogs', () => {
     const refer = msg(await ua.request('REFER'));
     expect(refer.headers.get('refer-to')).toBe('<sip:bob@example.com>');
     expect(refer.headers.get('referred-by')).toContain('sip:agent@');
-    const answer = (status: number, reason: string, of: typeof refer) =>
-      [
-        `SIP/2.0 ${status} ${reason}`,
-        ...of.headers.getAll('via').map((v) => `Via: ${v}`),
-        `From: ${of.headers.get('from')}`,
-        `To: ${of.headers.get('to')}`,
-        `Call-ID: ${of.headers.get('call-id')}`,
-        `CSeq: ${of.headers.get('cseq')}`,
-        'Content-Length: 0',
-        '',
-        '',
-      ].join('\r\n');
-    ua.send(answer(202, 'Accepted', refer), endpoint.port);
+    ua.send(answerTo(refer, 202, 'Accepted'), endpoint.port);
     await transferred;
     const notify = (cseq: number, fragment: string, state: string) =>
       request({
@@ -246,7 +304,7 @@ describe('SipEndpoint transactions and dialogs', () => {
     ua.send(notify(3, 'SIP/2.0 200 OK', 'terminated;reason=noresource'), endpoint.port);
     await ua.response(200, 'NOTIFY');
     const bye = msg(await ua.request('BYE'));
-    ua.send(answer(200, 'OK', bye), endpoint.port);
+    ua.send(answerTo(bye), endpoint.port);
     expect(progress).toEqual([
       { status: 100, final: false },
       { status: 200, final: true },
@@ -260,20 +318,7 @@ describe('SipEndpoint transactions and dialogs', () => {
     await expect(call.transfer('bob')).rejects.toThrow(/sip:, sips: or tel:/);
     const transferred = call.transfer('tel:+15550001111');
     const refer = msg(await ua.request('REFER'));
-    ua.send(
-      [
-        'SIP/2.0 603 Decline',
-        ...refer.headers.getAll('via').map((v) => `Via: ${v}`),
-        `From: ${refer.headers.get('from')}`,
-        `To: ${refer.headers.get('to')}`,
-        `Call-ID: ${refer.headers.get('call-id')}`,
-        `CSeq: ${refer.headers.get('cseq')}`,
-        'Content-Length: 0',
-        '',
-        '',
-      ].join('\r\n'),
-      endpoint.port,
-    );
+    ua.send(answerTo(refer, 603, 'Decline'), endpoint.port);
     await expect(transferred).rejects.toThrow(/603/);
     void call.hangup();
   });
@@ -339,6 +384,30 @@ describe('SipEndpoint transactions and dialogs', () => {
     expect(endpoint.calls).not.toContain(call);
   });
 
+  it('takes a re-INVITE\'s Contact as the new remote target and its offer as the call\'s stream', async () => {
+    ua = await RawUa.open();
+    const moved = await RawUa.open();
+    try {
+      const { call, callId, fromTag, toTag } = await establish();
+      // A PBX moves the call: the re-INVITE names another contact and another codec.
+      ua.send(
+        request({ method: 'INVITE', port: endpoint.port, ua, callId, fromTag, toTag, cseq: 2, body: offer(ua, '8 101') }).replace(
+          `Contact: <sip:raw@127.0.0.1:${ua.port}>`,
+          `Contact: <sip:raw@127.0.0.1:${moved.port}>`,
+        ),
+        endpoint.port,
+      );
+      await ua.response(200, 'INVITE');
+      ua.send(request({ method: 'ACK', port: endpoint.port, ua, callId, fromTag, toTag, cseq: 2 }), endpoint.port);
+      expect(call.media?.codec).toBe('pcma');
+      void call.hangup();
+      const bye = msg(await moved.request('BYE'));
+      expect(bye.type === 'request' && bye.uri).toBe(`sip:raw@127.0.0.1:${moved.port}`);
+    } finally {
+      moved.close();
+    }
+  });
+
   it('reads only allowed source addresses', async () => {
     ua = await RawUa.open();
     const closed = await endpointWith({ allow: ['10.0.0.0/8', '2001:db8::/32'] });
@@ -354,6 +423,130 @@ describe('SipEndpoint transactions and dialogs', () => {
     } finally {
       await closed.close();
       await open.close();
+    }
+  });
+
+  it('answers over a new TCP connection to the Via port once the request\'s connection closed', async () => {
+    // The caller's listening port, named in its Via; its request comes from another (ephemeral) one.
+    const received: string[] = [];
+    const listener = createServer((socket) => socket.on('data', (chunk) => received.push(chunk.toString('utf8'))));
+    await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+    const listenPort = (listener.address() as AddressInfo).port;
+    let decide!: (status: number) => void;
+    const decision = new Promise<number>((resolve) => (decide = resolve));
+    const tcp = await endpointWith({ transports: ['tcp'], ringing: false, onInvite: async () => ({ status: await decision }) });
+    const client = connect({ host: '127.0.0.1', port: tcp.port });
+    try {
+      await new Promise<void>((resolve) => client.once('connect', () => resolve()));
+      const trying = new Promise<void>((resolve) => client.on('data', (chunk) => chunk.toString('utf8').startsWith('SIP/2.0 100') && resolve()));
+      client.write(
+        [
+          `INVITE sip:agent@127.0.0.1:${tcp.port};transport=tcp SIP/2.0`,
+          `Via: SIP/2.0/TCP 127.0.0.1:${listenPort};branch=${token('z9hG4bK')}`,
+          `From: <sip:caller@127.0.0.1:${listenPort}>;tag=${token('f')}`,
+          `To: <sip:agent@127.0.0.1:${tcp.port}>`,
+          `Call-ID: ${token('tcp-')}`,
+          'CSeq: 1 INVITE',
+          `Contact: <sip:caller@127.0.0.1:${listenPort};transport=tcp>`,
+          'Max-Forwards: 70',
+          'Content-Length: 0',
+          '',
+          '',
+        ].join('\r\n'),
+      );
+      await trying;
+      client.destroy();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      decide(486);
+      const deadline = Date.now() + 3000;
+      while (!received.join('').includes('SIP/2.0 486') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(received.join('')).toContain('SIP/2.0 486');
+    } finally {
+      client.destroy();
+      await tcp.close();
+      await new Promise((resolve) => listener.close(resolve));
+    }
+  });
+
+  it('answers 500 with the To tag of its 180 when deciding on the INVITE fails', async () => {
+    ua = await RawUa.open();
+    const failing = await endpointWith({
+      onInvite: () => {
+        throw new Error('the routing database is down');
+      },
+    });
+    const errors: unknown[] = [];
+    failing.on('error', (error) => errors.push(error));
+    try {
+      ua.send(request({ method: 'INVITE', port: failing.port, ua, callId: token('call-'), fromTag: token('f'), cseq: 1, body: offer(ua) }), failing.port);
+      const ringing = await ua.response(180, 'INVITE');
+      const failed = await ua.response(500, 'INVITE');
+      expect(toTagOf(failed)).toBe(toTagOf(ringing));
+      expect(errors).toHaveLength(1);
+    } finally {
+      await failing.close();
+    }
+  });
+
+  it('reads no request from a host it connected to itself unless the allow list lets it in', async () => {
+    ua = await RawUa.open();
+    // The caller (allowed) names a Contact over TCP on a host the allow list leaves out.
+    const evilRequests: string[] = [];
+    const evil = createServer((socket) => {
+      socket.once('data', () => {
+        // Answer our BYE with a request of its own, on the connection the endpoint opened.
+        socket.write(
+          [
+            `OPTIONS sip:agent@127.0.0.1 SIP/2.0`,
+            `Via: SIP/2.0/TCP 127.0.0.2:5060;branch=${token('z9hG4bK')}`,
+            `From: <sip:evil@127.0.0.2>;tag=${token('f')}`,
+            'To: <sip:agent@127.0.0.1>',
+            `Call-ID: ${token('evil-')}`,
+            'CSeq: 1 OPTIONS',
+            'Max-Forwards: 70',
+            'Content-Length: 0',
+            '',
+            '',
+          ].join('\r\n'),
+        );
+        socket.on('data', (chunk) => evilRequests.push(chunk.toString('utf8')));
+      });
+    });
+    await new Promise<void>((resolve) => evil.listen(0, '127.0.0.2', resolve));
+    const evilPort = (evil.address() as AddressInfo).port;
+    const guarded = await endpointWith({ allow: ['127.0.0.1/32'] });
+    try {
+      const callId = token('call-');
+      const fromTag = token('f');
+      const called = new Promise<SipCall>((resolve) => guarded.once('call', resolve));
+      const invite = request({ method: 'INVITE', port: guarded.port, ua, callId, fromTag, cseq: 1, body: offer(ua) }).replace(
+        `Contact: <sip:raw@127.0.0.1:${ua.port}>`,
+        `Contact: <sip:evil@127.0.0.2:${evilPort};transport=tcp>`,
+      );
+      ua.send(invite, guarded.port);
+      const ok = await ua.response(200, 'INVITE');
+      ua.send(request({ method: 'ACK', port: guarded.port, ua, callId, fromTag, toTag: toTagOf(ok), cseq: 1 }), guarded.port);
+      const call = await called;
+      void call.hangup();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(evilRequests.join('')).not.toContain('SIP/2.0 200');
+      expect(guarded.counters.dropped).toBeGreaterThan(0);
+    } finally {
+      await guarded.close();
+      await new Promise((resolve) => evil.close(resolve));
+    }
+  });
+
+  it('leaves no timer behind once closed', async () => {
+    const quiet = new SipEndpoint({ host: '127.0.0.1', port: 0, transports: ['udp', 'tcp'] });
+    await quiet.listen();
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      await quiet.close();
+      // The wait for the calls' BYEs (at most 2 s) must not outlive close() and hold the process up.
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      vi.useRealTimers();
     }
   });
 

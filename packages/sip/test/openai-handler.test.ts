@@ -99,7 +99,7 @@ describe('OpenAISipWebhookHandler: the flow', () => {
     expect(attached!.transport.callStart).toMatchObject({
       callId: 'rtc_flow1',
       from: 'sip:+15551230001@pstn.example.net',
-      customParameters: { 'X-Customer-Id': 'cust-42' },
+      customParameters: { 'Customer-Id': 'cust-42, ignored-second' },
     });
     const [simulated] = sessionsFor('rtc_flow1');
     expect(simulated).toBeDefined();
@@ -195,6 +195,34 @@ describe('OpenAISipWebhookHandler: the flow', () => {
     await retried.session;
     expect(api.requestsFor('accept')).toHaveLength(2);
     expect(sessionsFor('rtc_retry')).toHaveLength(1);
+  });
+
+  it('a retry racing a delivery that then fails is not answered 200: both fail, and the next retry accepts', async () => {
+    api.ring('rtc_race');
+    const webhook = handler();
+    const event = incomingCallEvent('rtc_race');
+    const first = signedDelivery(event, { id: 'msg_race' });
+    const retry = signedDelivery(event, { id: 'msg_race' });
+    const other = signedDelivery(incomingCallEvent('rtc_race'), { id: 'msg_race_2' });
+    api.failures.push(503);
+    const results = await Promise.all([
+      webhook.handle(first.body, first.headers),
+      webhook.handle(retry.body, retry.headers),
+      webhook.handle(other.body, other.headers),
+    ]);
+    // Answering a duplicate 200 while the delivery it duplicates was failing would end OpenAI's retries.
+    expect(results.map((r) => [r.status, r.outcome])).toEqual([
+      [500, 'failed'],
+      [500, 'failed'],
+      [500, 'failed'],
+    ]);
+    expect(api.requestsFor('accept')).toHaveLength(1);
+    const retried = await webhook.handle(retry.body, retry.headers);
+    expect(retried.outcome).toBe('accepted');
+    await retried.session;
+    expect((await webhook.handle(other.body, other.headers)).outcome).toBe('duplicate');
+    expect(api.requestsFor('accept')).toHaveLength(2);
+    expect(sessionsFor('rtc_race')).toHaveLength(1);
   });
 
   it('an attach failure after accepting goes to onError; the session promise resolves undefined', async () => {
@@ -348,6 +376,29 @@ describe('OpenAISipWebhookHandler: adapters', () => {
     const get = await webhook.fetch(new Request('http://127.0.0.1/openai/webhook'));
     expect(get.status).toBe(405);
     expect(api.requestsFor('accept')).toHaveLength(1);
+  });
+
+  it('fetch: refuses an oversized body with 413 without holding all of it', async () => {
+    const webhook = handler();
+    const delivery = signedDelivery(incomingCallEvent('rtc_big'));
+    const big = `${delivery.body}${' '.repeat(2 * 1024 * 1024)}`;
+    const declared = await webhook.fetch(new Request('http://127.0.0.1/openai/webhook', { method: 'POST', headers: delivery.headers, body: big }));
+    expect(declared.status).toBe(413);
+    // Streamed without a Content-Length: cut off once past the limit.
+    let pulled = 0;
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        pulled += 64 * 1024;
+        if (pulled > 64 * 1024 * 1024) controller.close();
+        else controller.enqueue(new Uint8Array(64 * 1024).fill(0x20));
+      },
+    });
+    const streamed = await webhook.fetch(
+      new Request('http://127.0.0.1/openai/webhook', { method: 'POST', headers: delivery.headers, body: stream, duplex: 'half' } as RequestInit),
+    );
+    expect(streamed.status).toBe(413);
+    expect(pulled).toBeLessThan(4 * 1024 * 1024);
+    expect(api.requestsFor('accept')).toHaveLength(0);
   });
 
   it('Fastify plugin: keeps the raw body for its route only, verifies, accepts and attaches', async () => {

@@ -72,7 +72,8 @@ describe('OpenAISipTransport', () => {
       format: { encoding: 'pcmu', sampleRate: 8000, channels: 1 },
       from: 'sip:+15551230001@pstn.example.net',
       to: 'sip:+15559870002@sip.api.openai.com',
-      customParameters: { 'X-Customer-Id': 'cust-42', 'x-campaign': 'spring' },
+      // The X- headers without the prefix, a repeated one's values joined, as the endpoint reports them.
+      customParameters: { 'Customer-Id': 'cust-42, ignored-second', campaign: 'spring' },
       raw: call.event,
       sip: {
         callId: 'dlg-4f2a9c@10.0.0.7',
@@ -200,7 +201,7 @@ describe('attachOpenAISipSession', () => {
     const simulated: SimulatedSession = await connected;
     expect(simulated.connection).toMatchObject({ callId: 'rtc_s1', auth: 'bearer' });
     expect(session.transport).toBe(transport);
-    expect(transport.callStart?.customParameters).toEqual({ 'X-Customer-Id': 'cust-42', 'x-campaign': 'spring' });
+    expect(transport.callStart?.customParameters).toEqual({ 'Customer-Id': 'cust-42, ignored-second', campaign: 'spring' });
     const ended = new Promise((resolve) => transport.once('call_end', resolve));
     await simulated.close();
     await ended;

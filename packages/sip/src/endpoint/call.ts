@@ -97,7 +97,7 @@ export class SipCall extends EventEmitter<SipCallEvents> implements SipCallContr
   readonly #remoteTag: string;
   readonly #localUri: string;
   readonly #remoteUri: string;
-  readonly #remoteTarget: string;
+  #remoteTarget: string;
   readonly #routeSet: string[];
   readonly #hangupAfterTransfer: boolean;
   #localSeq = Math.floor(Math.random() * 10_000) + 1;
@@ -108,11 +108,15 @@ export class SipCall extends EventEmitter<SipCallEvents> implements SipCallContr
   #endReason: SipCallEndReason | undefined;
   #invites = new Map<number, InviteServerTransaction>();
   #bye: Promise<void> | undefined;
+  /** Settles once the INVITE's 2xx was acknowledged, or given up on: no BYE goes before (RFC 3261 §15). */
+  readonly #ackSettled: Promise<void>;
+  #settleAck!: () => void;
   #sdpVersion = 1;
   readonly sessionId = String(Math.floor(Math.random() * 1e9));
 
   constructor(context: CallContext, init: SipCallInit) {
     super();
+    this.#ackSettled = new Promise<void>((resolve) => (this.#settleAck = resolve));
     const { invite, source } = init;
     this.#context = context;
     this.#source = source;
@@ -190,12 +194,24 @@ export class SipCall extends EventEmitter<SipCallEvents> implements SipCallContr
     const tx = this.#invites.get(seq);
     tx?.ack2xx();
     this.#invites.delete(seq);
+    this.#settleAck();
     const first = this.#state === 'answered';
     if (first) {
       this.#state = 'confirmed';
       this.emit('confirmed');
     }
     return { confirmed: first, body: ack.body.byteLength > 0 ? bodyText(ack) : undefined };
+  }
+
+  /**
+   * @internal A re-INVITE is being answered: its Contact is the dialog's remote target from now
+   * on (a target refresh, RFC 3261 §12.2.2), and its offer, when it made one, the call's stream.
+   */
+  refresh(request: SipRequest, media: NegotiatedMedia | undefined): void {
+    const contact = request.headers.list('contact')[0];
+    const target = contact ? parseNameAddr(contact)?.uri : undefined;
+    if (target) this.#remoteTarget = target;
+    if (media && this.#transport) this.#media = media;
   }
 
   /** @internal A re-INVITE (or the INVITE itself) whose 2xx is awaiting its ACK. */
@@ -205,6 +221,7 @@ export class SipCall extends EventEmitter<SipCallEvents> implements SipCallContr
 
   /** @internal The 2xx went unacknowledged for 64×T1. */
   ackTimedOut(): void {
+    this.#settleAck();
     if (this.#state !== 'answered') return;
     log('call %s: no ACK for the 200 OK, hanging up', this.callId);
     void this.#end('ack_timeout', true);
@@ -254,6 +271,8 @@ export class SipCall extends EventEmitter<SipCallEvents> implements SipCallContr
 
   /** @internal The endpoint is closing. */
   endpointClosing(): Promise<void> {
+    // No time to wait for an ACK: the BYE goes now.
+    this.#settleAck();
     return this.#end('endpoint_closed', true);
   }
 
@@ -288,21 +307,30 @@ export class SipCall extends EventEmitter<SipCallEvents> implements SipCallContr
 
   async #end(reason: SipCallEndReason, sendBye: boolean): Promise<void> {
     if (this.#state === 'ended' || this.#state === 'ending') return this.#bye ?? Promise.resolve();
+    // Hanging up before the ACK of our 200 OK: the 200 OK keeps being retransmitted and the BYE
+    // waits for the ACK (or its timeout), so the caller is not sent a BYE for a dialog it may not
+    // have yet (RFC 3261 §15). The media stops now all the same.
+    const awaitAck = sendBye && this.#state === 'answered';
     this.#endReason = reason;
     this.#state = 'ending';
-    const bye = sendBye ? this.#request('BYE').then(() => undefined) : Promise.resolve();
+    const bye = sendBye ? (awaitAck ? this.#ackSettled : Promise.resolve()).then(() => this.#request('BYE')).then(() => undefined) : Promise.resolve();
     this.#bye = bye.catch((error: unknown) => log('BYE failed: %s', (error as Error)?.message));
-    this.#finish(reason);
+    this.#finish(reason, awaitAck);
     return this.#bye;
   }
 
-  #finish(reason: SipCallEndReason): void {
-    for (const tx of this.#invites.values()) tx.ack2xx();
-    this.#invites.clear();
+  #finish(reason: SipCallEndReason, awaitAck = false): void {
+    if (awaitAck) {
+      // The dialog stays known until the ACK came (its transaction stops the retransmissions).
+      void this.#ackSettled.then(() => this.#context.release(this));
+    } else {
+      for (const tx of this.#invites.values()) tx.ack2xx();
+      this.#invites.clear();
+    }
     // The media stops now; the transport sees its connection close and ends the call.
     this.rtp.close(1000, reason);
     this.#state = 'ended';
-    this.#context.release(this);
+    if (!awaitAck) this.#context.release(this);
     try {
       this.emit('ended', { reason });
     } catch (error) {

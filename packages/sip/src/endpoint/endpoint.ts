@@ -162,6 +162,11 @@ function defaultAddress(host: string): string {
   return '127.0.0.1';
 }
 
+/** What tells a merged request (RFC 3261 §8.2.2.2): Call-ID, From tag and CSeq number. */
+function mergeKeyOf(request: SipRequest): string {
+  return `${request.headers.get('call-id')}|${tagOf(request.headers.get('from')) ?? ''}|${parseCSeq(request.headers.get('cseq'))?.seq ?? ''}`;
+}
+
 function sanitize(text: string): string {
   return text.replace(/[^\x20-\x7e]|["\\]/g, '').slice(0, 120);
 }
@@ -197,7 +202,7 @@ export class SipEndpoint extends EventEmitter<SipEndpointEvents> {
   readonly #serverTx = new Map<string, InviteServerTransaction | NonInviteServerTransaction>();
   readonly #clientTx = new Map<string, NonInviteClientTransaction>();
   readonly #pending = new Map<string, Pending>();
-  /** INVITEs in progress by Call-ID, From tag and CSeq (merged-request detection, RFC 3261 §8.2.2.2). */
+  /** INVITE transactions alive by Call-ID, From tag and CSeq (merged-request detection, RFC 3261 §8.2.2.2). */
   readonly #merge = new Map<string, string>();
   readonly #dialogs = new Map<string, SipCall>();
   #advertised: string;
@@ -265,7 +270,9 @@ export class SipEndpoint extends EventEmitter<SipEndpointEvents> {
       pending.cancelled = true;
       pending.rtp?.close();
     }
-    await Promise.race([Promise.all(byes), new Promise((resolve) => setTimeout(resolve, Math.min(2000, 4 * this.#timers.t1)))]);
+    let wait: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([Promise.all(byes), new Promise((resolve) => (wait = setTimeout(resolve, Math.min(2000, 4 * this.#timers.t1))))]);
+    clearTimeout(wait);
     for (const tx of this.#clientTx.values()) tx.dispose();
     for (const tx of this.#serverTx.values()) tx.dispose();
     this.#timerSet.clear();
@@ -364,6 +371,8 @@ export class SipEndpoint extends EventEmitter<SipEndpointEvents> {
     };
     const onTerminated = () => {
       if (this.#serverTx.get(key) === tx) this.#serverTx.delete(key);
+      // A copy of an INVITE that came another way is merged (482) for as long as its transaction lives.
+      if (message.method === 'INVITE' && this.#merge.get(mergeKeyOf(message)) === key) this.#merge.delete(mergeKeyOf(message));
     };
     const common = { send, reliable, timers: this.#timers, timerSet: this.#timerSet, onTerminated };
     const tx = message.method === 'INVITE' ? new InviteServerTransaction(message, common) : new NonInviteServerTransaction(message, common);
@@ -463,8 +472,7 @@ export class SipEndpoint extends EventEmitter<SipEndpointEvents> {
   // New calls
 
   async #onInvite(request: SipRequest, source: SipSource, tx: InviteServerTransaction, key: string): Promise<void> {
-    const cseq = parseCSeq(request.headers.get('cseq'))!;
-    const mergeKey = `${request.headers.get('call-id')}|${tagOf(request.headers.get('from')) ?? ''}|${cseq.seq}`;
+    const mergeKey = mergeKeyOf(request);
     const other = this.#merge.get(mergeKey);
     if (other !== undefined && other !== key && this.#serverTx.has(other)) {
       this.#finalize(tx, request, 482);
@@ -475,9 +483,12 @@ export class SipEndpoint extends EventEmitter<SipEndpointEvents> {
     this.#pending.set(key, pending);
     try {
       await this.#answer(request, source, tx, pending);
+    } catch (error) {
+      // The 500 carries the To tag the 180 did: one tag for every response to the INVITE (RFC 3261 §8.2.6.2).
+      this.#finalize(tx, request, 500, { toTag: pending.localTag });
+      throw error;
     } finally {
       this.#pending.delete(key);
-      if (this.#merge.get(mergeKey) === key) this.#merge.delete(mergeKey);
       if (pending.cancelled) pending.rtp?.close();
     }
   }
@@ -513,7 +524,12 @@ export class SipEndpoint extends EventEmitter<SipEndpointEvents> {
       }
     }
 
-    if (this.#options.ringing !== false) tx.respond(createResponse(request, 180, { toTag: pending.localTag, headers: [['Contact', this.#contact(source.transport)]] }));
+    // Responses that set the dialog up carry the proxies' Record-Route, in order (RFC 3261 §12.1.1):
+    // the caller builds its route set from them.
+    const recordRoute = request.headers.getAll('record-route').map((value): SipHeader => ['Record-Route', value]);
+    if (this.#options.ringing !== false) {
+      tx.respond(createResponse(request, 180, { toTag: pending.localTag, headers: [...recordRoute, ['Contact', this.#contact(source.transport)]] }));
+    }
 
     if (this.#options.onInvite) {
       const invite: SipInvite = {
@@ -590,6 +606,7 @@ export class SipEndpoint extends EventEmitter<SipEndpointEvents> {
       createResponse(request, 200, {
         toTag: pending.localTag,
         headers: [
+          ...recordRoute,
           ['Contact', this.#contact(source.transport)],
           ['Allow', ALLOW],
           ['Content-Type', 'application/sdp'],
@@ -703,8 +720,8 @@ export class SipEndpoint extends EventEmitter<SipEndpointEvents> {
       sessionVersion: call.nextSdpVersion(),
     };
     let sdp: string;
+    let media: NegotiatedMedia | undefined;
     if (request.body.byteLength > 0) {
-      let media: NegotiatedMedia;
       let offer;
       try {
         offer = parseSdp(bodyText(request));
@@ -720,6 +737,7 @@ export class SipEndpoint extends EventEmitter<SipEndpointEvents> {
       sdp = buildOffer(local, this.#options.media);
     }
     const seq = parseCSeq(request.headers.get('cseq'))!.seq;
+    call.refresh(request, media);
     call.trackInvite(seq, tx);
     tx.respond(
       createResponse(request, 200, {

@@ -24,6 +24,7 @@ import {
   tsDelta,
   type RtpPacket,
 } from './rtp/packet.js';
+import { sipCustomParameters } from '../openai/sip-headers.js';
 import { SdpError, negotiateOffer, type MediaPreferences, type NegotiatedMedia } from './sdp.js';
 import { SipParseError, bodyText, canonicalName, parseNameAddr, parseSipMessage, type SipRequest } from './sip/message.js';
 
@@ -93,13 +94,7 @@ const SECRET_HEADERS = new Set(['authorization', 'proxy-authorization']);
 
 /** The `X-` header fields of a request, without the prefix (repeated ones joined with `, `). */
 export function customParametersOf(request: SipRequest): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of request.headers.entries()) {
-    if (!/^x-/i.test(name) || name.length <= 2) continue;
-    const key = name.slice(2);
-    out[key] = Object.hasOwn(out, key) ? `${out[key]}, ${value}` : value;
-  }
-  return out;
+  return sipCustomParameters(request.headers.entries());
 }
 
 /**
@@ -154,7 +149,7 @@ export class RtpMediaProtocol implements MediaStreamProtocol {
   #opened = false;
   #started = false;
   #stats: Omit<RtpStats, keyof JitterBufferStats>;
-  #jitterTotals: JitterBufferStats = { received: 0, released: 0, reordered: 0, lost: 0, late: 0, duplicates: 0, resyncs: 0 };
+  #jitterTotals: JitterBufferStats = { received: 0, released: 0, reordered: 0, lost: 0, late: 0, duplicates: 0, resyncs: 0, strays: 0 };
 
   // Inbound.
   readonly #jitterDepth: number;
@@ -239,6 +234,7 @@ export class RtpMediaProtocol implements MediaStreamProtocol {
       late: totals.late + jitter.late,
       duplicates: totals.duplicates + jitter.duplicates,
       resyncs: totals.resyncs + jitter.resyncs,
+      strays: totals.strays + jitter.strays,
     };
   }
 
@@ -278,6 +274,11 @@ export class RtpMediaProtocol implements MediaStreamProtocol {
         },
       },
     };
+    if (packet.payloadType === this.#media.telephoneEventPayloadType && packet.payload.byteLength < 4) {
+      // Refused before the jitter buffer: released later, it would take the packets released with
+      // it down too. Its sequence number then counts as lost.
+      throw new ProtocolError(NAME, `telephone-event payload of ${packet.payload.byteLength} bytes, expected 4`, { frame });
+    }
     const events: CallEvent[] = [];
     if (this.#remoteSsrc !== packet.ssrc) {
       if (this.#remoteSsrc !== undefined) {
@@ -357,15 +358,19 @@ export class RtpMediaProtocol implements MediaStreamProtocol {
       throw new ProtocolError(NAME, `INVITE with an SDP offer that cannot be answered: ${(error as SdpError).message}`, { frame: text, cause: error });
     }
     const previous = this.#media;
-    this.#media = media;
     const changed =
       !this.#started ||
       media.label !== previous.label ||
       media.codec !== previous.codec ||
       media.payloadType !== previous.payloadType;
-    if (!changed) return [];
+    if (!changed) {
+      this.#media = media;
+      return [];
+    }
     const events: CallEvent[] = [];
+    // What the old stream left is read with its own payload types, then the new one starts.
     this.#releaseAll(events);
+    this.#media = media;
     this.#restartInbound(0);
     this.#remoteSsrc = undefined;
     this.#started = true;

@@ -142,6 +142,11 @@ export function negotiateOffer(offer: SessionDescription | string, preferences: 
   let reason = 'no audio stream';
   for (const [index, media] of session.media.entries()) {
     if (media.type !== 'audio' || media.port === 0) continue;
+    if (!Number.isInteger(media.port) || media.port < 1 || media.port > 65535) {
+      // Nothing could ever be sent there: every RTP packet would fail.
+      reason = `audio port ${String(media.port)} is not a UDP port`;
+      continue;
+    }
     if (!isRtpAvp(media.protocol)) {
       reason = `audio over ${media.protocol} is not supported (plain RTP/AVP only)`;
       continue;

@@ -181,6 +181,38 @@ export type OpenAISipFastifyPluginOptions = {
 };
 
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' };
+/** Largest webhook body read, in bytes (a `realtime.call.incoming` is a few kilobytes). */
+const DEFAULT_BODY_LIMIT = 1024 * 1024;
+
+/**
+ * The request body, or undefined past `limit` bytes: the signature can only be checked on the
+ * whole body, so an unauthenticated sender must not make this process hold an unbounded one.
+ */
+async function readLimitedBody(request: Request, limit: number): Promise<Uint8Array | undefined> {
+  const declared = Number(request.headers.get('content-length') ?? '');
+  if (Number.isFinite(declared) && declared > limit) return undefined;
+  if (!request.body) return new Uint8Array(0);
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > limit) {
+      await reader.cancel().catch(() => undefined);
+      return undefined;
+    }
+    chunks.push(value);
+  }
+  const body = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return body;
+}
 
 function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -199,6 +231,8 @@ export class OpenAISipWebhookHandler<TContext = unknown> {
   readonly #secret: string;
   readonly #options: OpenAISipWebhookHandlerOptions<TContext>;
   readonly #dedup: OpenAISipDedupStore | undefined;
+  /** The outcome of each delivery being handled in this process, by de-duplication key. */
+  readonly #inFlight = new Map<string, Promise<OpenAISipWebhookResult<TContext>>>();
 
   constructor(options: OpenAISipWebhookHandlerOptions<TContext>) {
     if (typeof options !== 'object' || options === null) throw new ConfigError('OpenAISipWebhookHandler: options are required');
@@ -264,33 +298,52 @@ export class OpenAISipWebhookHandler<TContext = unknown> {
 
     const keys = [`webhook:${webhook.webhookId}`, `call:${call.callId}`];
     const claimed: string[] = [];
+    // A duplicate that arrives while this delivery is still being handled here waits for its
+    // outcome: answering it 200 at once would end OpenAI's retries even if this one then fails.
+    let settle!: (result: OpenAISipWebhookResult<TContext>) => void;
+    const outcome = new Promise<OpenAISipWebhookResult<TContext>>((resolve) => (settle = resolve));
+    const finish = (result: OpenAISipWebhookResult<TContext>): OpenAISipWebhookResult<TContext> => {
+      settle(result);
+      for (const key of claimed) if (this.#inFlight.get(key) === outcome) this.#inFlight.delete(key);
+      return result;
+    };
     if (this.#dedup) {
       try {
         for (const key of keys) {
           if (!(await this.#dedup.claim(key))) {
+            const earlier = await this.#inFlight.get(key);
+            if (earlier !== undefined && earlier.status >= 500) {
+              // The delivery this one duplicates failed and was forgotten: fail too, so it is retried.
+              await this.#release(claimed);
+              return finish(this.#result(500, 'failed', { call, error: earlier.error }));
+            }
             log('duplicate delivery %s for call %s', webhook.webhookId, call.callId);
-            return this.#result(200, 'duplicate', { call });
+            return finish(this.#result(200, 'duplicate', { call }));
           }
           claimed.push(key);
+          this.#inFlight.set(key, outcome);
         }
       } catch (error) {
         await this.#release(claimed);
         this.#report(error, call);
-        return this.#result(500, 'failed', { call, error });
+        return finish(this.#result(500, 'failed', { call, error }));
       }
     }
 
     try {
-      return await this.#decide(call);
+      return finish(await this.#decide(call));
     } catch (error) {
       // Let OpenAI's retry of this delivery go through.
       await this.#release(claimed);
       this.#report(error, call);
-      return this.#result(500, 'failed', { call, error });
+      return finish(this.#result(500, 'failed', { call, error }));
     }
   }
 
-  /** A fetch-style handler: `Request` in, `Response` out (Node 20+, Workers, Deno, Bun, Hono, ...). */
+  /**
+   * A fetch-style handler: `Request` in, `Response` out (Node 20+, Workers, Deno, Bun, Hono, ...).
+   * A body over 1 MiB is answered 413 unread.
+   */
   readonly fetch = async (request: Request): Promise<Response> => {
     if (request.method !== 'POST') {
       return new Response(JSON.stringify({ ok: false, error: 'method not allowed' }), {
@@ -298,7 +351,10 @@ export class OpenAISipWebhookHandler<TContext = unknown> {
         headers: { ...JSON_HEADERS, allow: 'POST' },
       });
     }
-    const body = new Uint8Array(await request.arrayBuffer());
+    const body = await readLimitedBody(request, DEFAULT_BODY_LIMIT);
+    if (body === undefined) {
+      return new Response(JSON.stringify({ ok: false, error: 'body too large' }), { status: 413, headers: JSON_HEADERS });
+    }
     const result = await this.handle(body, request.headers);
     return new Response(result.body, { status: result.status, headers: JSON_HEADERS });
   };
@@ -330,7 +386,7 @@ export class OpenAISipWebhookHandler<TContext = unknown> {
   fastifyPlugin(options: OpenAISipFastifyPluginOptions = {}): (instance: OpenAISipFastifyInstance) => Promise<void> {
     const path = options.path ?? '/openai/webhook';
     if (typeof path !== 'string' || !path.startsWith('/')) throw new ConfigError('fastifyPlugin: path must start with "/"');
-    const bodyLimit = options.bodyLimit ?? 1024 * 1024;
+    const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
     if (!Number.isInteger(bodyLimit) || bodyLimit <= 0) throw new ConfigError('fastifyPlugin: bodyLimit must be a positive integer');
     return async (instance) => {
       instance.removeAllContentTypeParsers();

@@ -58,6 +58,21 @@ export function customSipHeaders(headers: readonly OpenAISipHeader[]): Record<st
   return result;
 }
 
+/**
+ * The `X-` headers as the `customParameters` of a `call_start`: the prefix dropped, the values of
+ * a repeated name joined with `, `. Both SIP paths (OpenAI SIP and the self-hosted endpoint)
+ * report a call's headers this way.
+ */
+export function sipCustomParameters(headers: Iterable<readonly [name: string, value: string]>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of headers) {
+    if (!/^x-/i.test(name) || name.length <= 2) continue;
+    const key = name.slice(2);
+    out[key] = Object.hasOwn(out, key) ? `${out[key]}, ${value}` : value;
+  }
+  return out;
+}
+
 function unquote(text: string): string {
   const trimmed = text.trim();
   if (trimmed.length >= 2 && trimmed.startsWith('"') && trimmed.endsWith('"')) {

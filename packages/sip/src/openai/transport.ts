@@ -21,7 +21,7 @@ import {
   type CallStartEvent,
 } from '@switchboard/core';
 import type { OpenAISipCallControl, OpenAISipCallResult } from './call-control.js';
-import type { OpenAISipAddress, OpenAISipHeader } from './sip-headers.js';
+import { sipCustomParameters, type OpenAISipAddress, type OpenAISipHeader } from './sip-headers.js';
 import type { OpenAISipCall } from './webhook.js';
 
 const log = logger('sip:openai');
@@ -102,10 +102,10 @@ export function openAIRealtimeCallUrl(url: string, callId: string): string {
  * only (`sendAudio` throws, `interrupt()` clears OpenAI's output buffer).
  *
  * On top of the SDK it emits `call_start` when the socket opens (call id, `From`/`To` URIs,
- * `X-` headers as `customParameters`) and `call_end` when it closes, like the other Switchboard
- * transports (also on `*`, so `transport_event` on the session sees them). The constructor's
- * `url` is the endpoint to attach to (default `wss://api.openai.com/v1/realtime`): the call id
- * is added to it, so a local simulator works as well as the real service.
+ * `X-` headers as `customParameters`, without the prefix) and `call_end` when it closes, like the
+ * other Switchboard transports (also on `*`, so `transport_event` on the session sees them). The
+ * constructor's `url` is the endpoint to attach to (default `wss://api.openai.com/v1/realtime`):
+ * the call id is added to it, so a local simulator works as well as the real service.
  */
 export class OpenAISipTransport extends OpenAIRealtimeSIP {
   /** The call from the webhook, when given. */
@@ -226,7 +226,7 @@ export class OpenAISipTransport extends OpenAIRealtimeSIP {
       callId,
       streamId: callId,
       format: { ...OPENAI_SIP_NOMINAL_FORMAT },
-      customParameters: { ...(call?.customHeaders ?? {}) },
+      customParameters: sipCustomParameters((call?.sipHeaders ?? []).map((h) => [h.name, h.value] as const)),
       raw: call?.event ?? null,
       sip: { headers: call ? call.sipHeaders.map((h) => ({ ...h })) : [] },
     };

@@ -16,6 +16,11 @@ export type JitterBufferStats = {
   duplicates: number;
   /** Jumps in the sequence numbers too large to be loss (a restarted sender): the buffer resynchronised. */
   resyncs: number;
+  /**
+   * Packets far outside the numbering (a very late copy, a stray source) that no packet in
+   * sequence followed: dropped, without counting the numbers between as lost.
+   */
+  strays: number;
 };
 
 /** One released packet: `lostBefore` sequence numbers were given up on just before it. */
@@ -35,12 +40,14 @@ const RECENT = 128;
  */
 export class JitterBuffer<T> {
   readonly depth: number;
-  readonly stats: JitterBufferStats = { received: 0, released: 0, reordered: 0, lost: 0, late: 0, duplicates: 0, resyncs: 0 };
+  readonly stats: JitterBufferStats = { received: 0, released: 0, reordered: 0, lost: 0, late: 0, duplicates: 0, resyncs: 0, strays: 0 };
   /** Next extended sequence number to release; undefined before the first packet. */
   #next: number | undefined;
   /** Highest extended sequence number accepted. */
   #highest: number | undefined;
   #held = new Map<number, T>();
+  /** A packet far outside the numbering, kept until the next one shows whether the sender restarted. */
+  #probation: { ext: number; item: T } | undefined;
   #recent = new Set<number>();
   #recentOrder: number[] = [];
 
@@ -68,18 +75,34 @@ export class JitterBuffer<T> {
     const ext = this.#next + seqDelta(sequence16, this.#next & 0xffff);
     const ahead = ext - this.#next;
     if (ahead > MAX_DROPOUT || ahead < -MAX_MISORDER) {
-      // The sender restarted its numbering: keep what is held, in order, then follow it.
+      // One packet far off is a stray until the next one follows it in sequence (RFC 3550
+      // appendix A.1): only then did the sender restart its numbering.
+      const candidate = this.#probation;
+      if (candidate === undefined || ext !== candidate.ext + 1) {
+        if (candidate !== undefined) this.stats.strays++;
+        this.#probation = { ext, item };
+        return out;
+      }
+      // Keep what is held, in order, then follow the new numbering from the first of the two.
+      this.#probation = undefined;
       this.stats.resyncs++;
       this.flush(out);
-      this.#next = ext;
-      this.#highest = undefined;
-    } else if (ahead < 0) {
-      if (this.#recent.has(ext)) this.stats.duplicates++;
-      else this.stats.late++;
-      return out;
-    } else if (this.#held.has(ext)) {
-      this.stats.duplicates++;
-      return out;
+      this.#next = candidate.ext;
+      this.#highest = candidate.ext;
+      this.stats.received++;
+      this.#held.set(candidate.ext, candidate.item);
+    } else {
+      // A packet within the numbering: the stray kept on probation was no restart.
+      this.#dropStray();
+      if (ahead < 0) {
+        if (this.#recent.has(ext)) this.stats.duplicates++;
+        else this.stats.late++;
+        return out;
+      }
+      if (this.#held.has(ext)) {
+        this.stats.duplicates++;
+        return out;
+      }
     }
     this.stats.received++;
     if (this.#highest !== undefined && ext < this.#highest) this.stats.reordered++;
@@ -99,6 +122,7 @@ export class JitterBuffer<T> {
 
   /** Releases everything held, in order, counting the holes between (the stream ended). */
   flush(out: Array<Released<T>> = []): Array<Released<T>> {
+    this.#dropStray();
     while (this.#held.size > 0) {
       const first = Math.min(...this.#held.keys());
       const lost = first - this.#next!;
@@ -111,11 +135,18 @@ export class JitterBuffer<T> {
 
   /** Forgets the stream (a new source): the next packet starts a new numbering. */
   reset(): void {
+    this.#dropStray();
     this.#next = undefined;
     this.#highest = undefined;
     this.#held.clear();
     this.#recent.clear();
     this.#recentOrder = [];
+  }
+
+  #dropStray(): void {
+    if (this.#probation === undefined) return;
+    this.#probation = undefined;
+    this.stats.strays++;
   }
 
   #drain(out: Array<Released<T>>, lostBefore: number): void {

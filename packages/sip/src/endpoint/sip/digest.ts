@@ -147,7 +147,12 @@ export class DigestAuthenticator {
     if (given.length !== wanted.length || !timingSafeEqual(given, wanted)) return { ok: false, stale: false, reason: 'wrong credentials' };
     // Right credentials on an expired nonce: ask again without prompting the user (stale=true).
     if (nonceState === 'expired') return { ok: false, stale: true, reason: 'nonce expired' };
-    if (qop === 'auth' && !this.#countUp(nonce, parseInt(p['nc']!, 16))) return { ok: false, stale: true, reason: 'nonce count replayed' };
+    if (qop === 'auth') {
+      if (!this.#countUp(nonce, parseInt(p['nc']!, 16))) return { ok: false, stale: true, reason: 'nonce count replayed' };
+    } else if (this.#counts.has(nonce) || !this.#countUp(nonce, Number.MAX_SAFE_INTEGER)) {
+      // Without qop there is no count to tell a replay from a new request: the nonce is good once.
+      return { ok: false, stale: true, reason: 'nonce reused without qop' };
+    }
     return { ok: true, username };
   }
 

@@ -146,12 +146,13 @@ export class SipSockets {
 
   /**
    * Where the response to a request goes (RFC 3261 §18.2.2, RFC 3581): over TCP, back on its
-   * connection; over UDP, to the source address, at the `rport` port when the client asked for
-   * it, else at the Via port (5060 by default).
+   * connection, or once that closed, on a new one to the Via port (5060 by default); over UDP, to
+   * the source address, at the `rport` port when the client asked for it, else at the Via port.
    */
   responseTarget(request: SipRequest, source: SipSource): SipTarget {
-    if (source.transport === 'tcp') return source;
     const via = parseVia(request.headers.list('via')[0] ?? '');
+    // The port a closed connection came from is no place to connect to.
+    if (source.transport === 'tcp') return { ...source, port: via?.port ?? 5060 };
     const port = via && 'rport' in via.params ? source.port : (via?.port ?? 5060);
     return { transport: 'udp', address: source.address, port };
   }
@@ -199,6 +200,12 @@ export class SipSockets {
       } catch (handlerError) {
         log('malformed-message handler failed: %s', (handlerError as Error).message);
       }
+      return;
+    }
+    if (message.type === 'request' && source.transport === 'tcp' && !this.#options.allow(source.address)) {
+      // A connection this side opened (to a Contact or a Route) is no way around the allow list:
+      // the responses it carries are read, requests from a source not allowed are not.
+      this.counters.dropped++;
       return;
     }
     try {
