@@ -15,6 +15,7 @@ export default defineConfig({
       '@switchboard/telnyx': src('./packages/telnyx/src/index.ts'),
       '@switchboard/plivo': src('./packages/plivo/src/index.ts'),
       '@switchboard/exotel': src('./packages/exotel/src/index.ts'),
+      '@switchboard/vonage': src('./packages/vonage/src/index.ts'),
       '@switchboard/conformance/vitest': src('./test-harness/src/vitest.ts'),
       '@switchboard/conformance': src('./test-harness/src/index.ts'),
     },

@@ -8,4 +8,5 @@ export * from './metrics.js';
 export * from './transport.js';
 export * from './adapter.js';
 export * from './clock.js';
+export * from './detect.js';
 export { logger } from './log.js';

@@ -1,3 +1,21 @@
 export * from './parts.js';
 export * from './transport.js';
 export * from './conformance.js';
+export {
+  SignalWirePeerSimulator,
+  signalwireConformance,
+  connectStreamCxml,
+  validateSignalWireSignature,
+  assertSignalWireSignature,
+  readSignalWireSignatureHeader,
+  validateSignalWireStreamAuthorization,
+  assertSignalWireStreamAuthorization,
+} from './signalwire.js';
+export type {
+  SignalWirePeerSimulatorOptions,
+  SignalWireStreamCodec,
+  ConnectStreamCxmlOptions,
+  ValidateSignalWireSignatureOptions,
+  ValidateSignalWireStreamAuthorizationOptions,
+} from './signalwire.js';
+export { twilioCandidate, signalwireCandidate } from './candidates.js';

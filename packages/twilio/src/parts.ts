@@ -1,4 +1,5 @@
 export { TwilioMediaStreamProtocol, readTwilioCounter } from './protocol.js';
+export type { TwilioDialect, TwilioMediaStreamProtocolOptions } from './protocol.js';
 export {
   TwilioPeerSimulator,
   generateTwilioSid,

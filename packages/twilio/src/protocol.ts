@@ -1,4 +1,4 @@
-import { ProtocolError, base64Decode, base64Encode } from '@switchboard/core';
+import { ConfigError, ProtocolError, base64Decode, base64Encode } from '@switchboard/core';
 import type {
   AudioFormat,
   CallEvent,
@@ -7,7 +7,25 @@ import type {
   ProtocolCapabilities,
 } from '@switchboard/core';
 
-const PROVIDER = 'twilio';
+/**
+ * Carriers that speak Twilio Media Streams: Twilio itself, and SignalWire's cXML `<Stream>`
+ * (https://developer.signalwire.com/compatibility-api/cxml/voice/stream): the same
+ * `connected/start/media/dtmf/mark/stop` envelope and the same `media`/`mark`/`clear` commands,
+ * plus L16 at 16 or 24 kHz (`codec="L16@16000h"`, `mediaFormat.encoding` `audio/x-L16`) and a DTMF
+ * `duration`. The dialect names the protocol: raw frames are `<dialect>_message` events and
+ * errors carry it as their provider.
+ */
+export type TwilioDialect = 'twilio' | 'signalwire';
+
+export type TwilioMediaStreamProtocolOptions = {
+  /** Default `twilio`. */
+  dialect?: TwilioDialect;
+};
+
+const DIALECTS: readonly TwilioDialect[] = ['twilio', 'signalwire'];
+
+/** Throws the protocol's `ProtocolError`. */
+type Fail = (message: string, frame: unknown) => never;
 
 /** μ-law 8 kHz mono: what Twilio always streams, and the fallback when `start` names no format. */
 const MULAW_8K: AudioFormat = { encoding: 'pcmu', sampleRate: 8000, channels: 1 };
@@ -33,12 +51,8 @@ export function readTwilioCounter(value: unknown): number | undefined {
   return undefined;
 }
 
-function fail(message: string, frame: unknown): never {
-  throw new ProtocolError(PROVIDER, message, { frame });
-}
-
 /** Maps `start.mediaFormat` to an {@link AudioFormat}; throws on formats the bridge cannot play. */
-function readMediaFormat(value: unknown, frame: string): AudioFormat {
+function readMediaFormat(value: unknown, frame: string, fail: Fail): AudioFormat {
   if (value === undefined || value === null) return { ...MULAW_8K };
   if (!isJsonObject(value)) fail('start.mediaFormat is not an object', frame);
 
@@ -94,14 +108,15 @@ function nonEmptyString(value: unknown): string | undefined {
 
 /**
  * Twilio Media Streams (`<Connect><Stream>`, bidirectional), also spoken by SignalWire's
- * cXML `<Stream>` including its L16 codecs.
+ * cXML `<Stream>` including its L16 codecs (`{ dialect: 'signalwire' }`).
  *
  * Pure: the only state is the active stream sid (needed on every outbound frame) and a
  * one-entry cache of the last parsed frame, so the transport's raw `twilio_message` event does
  * not parse the same JSON twice.
  */
 export class TwilioMediaStreamProtocol implements MediaStreamProtocol {
-  readonly name = 'twilio';
+  /** The dialect: `twilio` or `signalwire`. */
+  readonly name: TwilioDialect;
   readonly capabilities: ProtocolCapabilities = {
     playbackAck: 'mark',
     ackOnClear: 'echo-pending',
@@ -118,12 +133,21 @@ export class TwilioMediaStreamProtocol implements MediaStreamProtocol {
   #lastFrame: string | undefined;
   #lastParsed: unknown;
 
+  constructor(options: TwilioMediaStreamProtocolOptions = {}) {
+    const dialect = options?.dialect ?? 'twilio';
+    if (!DIALECTS.includes(dialect)) {
+      throw new ConfigError(`Unknown Media Streams dialect ${JSON.stringify(dialect)}: use 'twilio' or 'signalwire'.`);
+    }
+    this.name = dialect;
+  }
+
   /** The sid of the active stream, once a `start` has been decoded. */
   get streamSid(): string | undefined {
     return this.#streamSid;
   }
 
   decode(frame: string | Uint8Array): CallEvent[] {
+    const fail: Fail = this.#fail;
     if (typeof frame !== 'string') {
       fail('received a binary frame; Twilio Media Streams send JSON text frames', frame);
     }
@@ -138,6 +162,12 @@ export class TwilioMediaStreamProtocol implements MediaStreamProtocol {
     this.#remember(frame, message);
 
     if (!isJsonObject(message)) fail('frame is not a JSON object', frame);
+    // SignalWire documents its messages inside a `rawEvent` envelope; the envelope's inner event
+    // is the Twilio-shaped one.
+    if (this.name === 'signalwire' && message['event'] === undefined && isJsonObject(message['rawEvent'])) {
+      message = message['rawEvent'];
+      if (!isJsonObject(message)) fail('frame is not a JSON object', frame);
+    }
     const event = message['event'];
     if (typeof event !== 'string') fail('frame has no string "event" field', frame);
 
@@ -154,7 +184,9 @@ export class TwilioMediaStreamProtocol implements MediaStreamProtocol {
         const dtmf = message['dtmf'];
         const digit = isJsonObject(dtmf) ? dtmf['digit'] : undefined;
         if (typeof digit !== 'string' || digit.length === 0) fail('dtmf message without a dtmf.digit', frame);
-        return [{ type: 'dtmf', digit }];
+        // SignalWire adds the key press's duration in ms; Twilio sends none.
+        const durationMs = isJsonObject(dtmf) ? readTwilioCounter(dtmf['duration']) : undefined;
+        return [durationMs === undefined ? { type: 'dtmf', digit } : { type: 'dtmf', digit, durationMs }];
       }
       case 'start':
         return [this.#decodeStart(message, frame)];
@@ -211,14 +243,19 @@ export class TwilioMediaStreamProtocol implements MediaStreamProtocol {
     this.#lastParsed = parsed;
   }
 
+  readonly #fail: Fail = (message, frame) => {
+    throw new ProtocolError(this.name, message, { frame });
+  };
+
   #sidFor(what: string): string {
     if (this.#streamSidJson === undefined) {
-      throw new ProtocolError(PROVIDER, `cannot send ${what} before the stream's start message (no streamSid yet)`);
+      throw new ProtocolError(this.name, `cannot send ${what} before the stream's start message (no streamSid yet)`);
     }
     return this.#streamSidJson;
   }
 
   #decodeStart(message: JsonObject, frame: string): CallEvent {
+    const fail: Fail = this.#fail;
     const startValue = message['start'];
     if (startValue !== undefined && !isJsonObject(startValue)) fail('start message with a non-object start field', frame);
     const start: JsonObject = startValue ?? {};
@@ -229,7 +266,7 @@ export class TwilioMediaStreamProtocol implements MediaStreamProtocol {
     const event: Extract<CallEvent, { type: 'call_start' }> = {
       type: 'call_start',
       streamId: streamSid,
-      format: readMediaFormat(start['mediaFormat'], frame),
+      format: readMediaFormat(start['mediaFormat'], frame, fail),
       customParameters: readCustomParameters(start['customParameters']),
       raw: message,
     };
@@ -247,6 +284,7 @@ export class TwilioMediaStreamProtocol implements MediaStreamProtocol {
   }
 
   #decodeMedia(message: JsonObject, frame: string): CallEvent[] {
+    const fail: Fail = this.#fail;
     const media = message['media'];
     if (!isJsonObject(media)) fail('media message without a media object', frame);
     // A bidirectional stream only carries the caller's track; anything else is not caller audio.

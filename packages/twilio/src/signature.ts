@@ -113,8 +113,8 @@ export function twilioSignatureUrlVariants(url: string): string[] {
   return [url];
 }
 
-/** Compares two strings in time that depends only on their lengths. */
-function constantTimeEqual(a: string, b: string): boolean {
+/** Compares two strings in time that depends only on their lengths. @internal */
+export function constantTimeEqual(a: string, b: string): boolean {
   const ab = encoder.encode(a);
   const bb = encoder.encode(b);
   let diff = ab.length ^ bb.length;

@@ -6,7 +6,7 @@ import {
   type TelephonyRealtimeTransportOptions,
   type WebSocketLike,
 } from '@switchboard/core';
-import { TwilioMediaStreamProtocol } from './protocol.js';
+import { TwilioMediaStreamProtocol, type TwilioDialect } from './protocol.js';
 
 /**
  * Options of {@link TwilioRealtimeTransport}: the same as the Agents SDK's
@@ -16,6 +16,11 @@ export type TwilioRealtimeTransportOptions = OpenAIRealtimeWebSocketOptions &
   Omit<TelephonyRealtimeTransportOptions, 'connection' | 'protocol' | keyof OpenAIRealtimeWebSocketOptions> & {
     /** The WebSocket Twilio opened to your server for `<Connect><Stream>`. */
     twilioWebSocket: WebSocketLike | MediaConnection;
+    /**
+     * The carrier speaking Media Streams: `twilio` (default) or `signalwire` (its cXML
+     * `<Connect><Stream>`). It names the raw frame event: `twilio_message` / `signalwire_message`.
+     */
+    dialect?: TwilioDialect;
   };
 
 /**
@@ -28,7 +33,29 @@ export class TwilioRealtimeTransport extends TelephonyRealtimeTransport {
     if (!options || typeof options !== 'object' || !options.twilioWebSocket) {
       throw new ConfigError('TwilioRealtimeTransport needs `twilioWebSocket`: the WebSocket Twilio connected to your server.');
     }
-    const { twilioWebSocket, ...rest } = options;
-    super({ ...rest, connection: twilioWebSocket, protocol: new TwilioMediaStreamProtocol(), rawEventType: 'twilio_message' });
+    const { twilioWebSocket, dialect, ...rest } = options;
+    const protocol = new TwilioMediaStreamProtocol({ dialect: dialect ?? 'twilio' });
+    super({ ...rest, connection: twilioWebSocket, protocol, rawEventType: `${protocol.name}_message` });
+  }
+}
+
+/** Options of {@link SignalWireRealtimeTransport}: those of {@link TwilioRealtimeTransport}, with SignalWire's socket. */
+export type SignalWireRealtimeTransportOptions = Omit<TwilioRealtimeTransportOptions, 'twilioWebSocket' | 'dialect'> & {
+  /** The WebSocket SignalWire opened to your server for cXML `<Connect><Stream>`. */
+  signalwireWebSocket: WebSocketLike | MediaConnection;
+};
+
+/**
+ * Bridges a SignalWire cXML `<Connect><Stream>` WebSocket to the OpenAI Realtime API: the
+ * Twilio transport in its `signalwire` dialect. μ-law 8 kHz passes through to the model; L16 at
+ * 16 or 24 kHz (`codec="L16@16000h"`) is resampled. Raw frames appear as `signalwire_message`.
+ */
+export class SignalWireRealtimeTransport extends TwilioRealtimeTransport {
+  constructor(options: SignalWireRealtimeTransportOptions) {
+    if (!options || typeof options !== 'object' || !options.signalwireWebSocket) {
+      throw new ConfigError('SignalWireRealtimeTransport needs `signalwireWebSocket`: the WebSocket SignalWire connected to your server.');
+    }
+    const { signalwireWebSocket, ...rest } = options;
+    super({ ...rest, twilioWebSocket: signalwireWebSocket, dialect: 'signalwire' });
   }
 }

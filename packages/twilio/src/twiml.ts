@@ -42,39 +42,39 @@ export type ConnectStreamTwimlOptions = {
 /** Twilio's rule for `<Parameter>`: name and value together must stay under this many characters. */
 const MAX_PARAMETER_CHARS = 500;
 
-function checkStreamUrl(raw: string): void {
-  if (typeof raw !== 'string' || raw.length === 0) throw new ConfigError('connectStreamTwiml: url is required');
+function checkStreamUrl(raw: string, fn: string): void {
+  if (typeof raw !== 'string' || raw.length === 0) throw new ConfigError(`${fn}: url is required`);
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    throw new ConfigError('connectStreamTwiml: url is not an absolute URL');
+    throw new ConfigError(`${fn}: url is not an absolute URL`);
   }
   if (url.protocol === 'ws:') {
     const host = url.hostname;
     if (host !== 'localhost' && host !== '127.0.0.1') {
-      throw new ConfigError('connectStreamTwiml: url must use wss:// (ws:// is only allowed for localhost and 127.0.0.1)');
+      throw new ConfigError(`${fn}: url must use wss:// (ws:// is only allowed for localhost and 127.0.0.1)`);
     }
   } else if (url.protocol !== 'wss:') {
-    throw new ConfigError('connectStreamTwiml: url must use wss://');
+    throw new ConfigError(`${fn}: url must use wss://`);
   }
   if (raw.includes('?')) {
     throw new ConfigError(
-      'connectStreamTwiml: Twilio does not accept a query string in the <Stream> url; pass the values as `parameters` (they arrive in start.customParameters)',
+      `${fn}: the <Stream> url takes no query string; pass the values as \`parameters\` (they arrive in start.customParameters)`,
     );
   }
-  if (raw.includes('#')) throw new ConfigError('connectStreamTwiml: url must not contain a fragment (#)');
+  if (raw.includes('#')) throw new ConfigError(`${fn}: url must not contain a fragment (#)`);
 }
 
-function checkHttpUrl(raw: string, what: string): void {
+function checkHttpUrl(raw: string, what: string, fn: string): void {
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    throw new ConfigError(`connectStreamTwiml: ${what} is not an absolute URL`);
+    throw new ConfigError(`${fn}: ${what} is not an absolute URL`);
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new ConfigError(`connectStreamTwiml: ${what} must be an http:// or https:// URL`);
+    throw new ConfigError(`${fn}: ${what} must be an http:// or https:// URL`);
   }
 }
 
@@ -84,35 +84,46 @@ function checkHttpUrl(raw: string, what: string): void {
  * Every attribute and text is XML-escaped; options Twilio would reject throw a `ConfigError`.
  */
 export function connectStreamTwiml(options: ConnectStreamTwimlOptions): string {
-  checkStreamUrl(options.url);
+  return connectStreamDocument(options, '', 'connectStreamTwiml');
+}
+
+/**
+ * The document `<Response>[<Say>]<Connect><Stream …>…</Stream></Connect></Response>` shared by
+ * TwiML and SignalWire's cXML; `extraAttributes` (already escaped) follow the common ones.
+ * @internal
+ */
+export function connectStreamDocument(options: ConnectStreamTwimlOptions, extraAttributes: string, fn: string): string {
+  if (!options || typeof options !== 'object') throw new ConfigError(`${fn}: options are required`);
+  checkStreamUrl(options.url, fn);
 
   let attributes = ` url="${escapeXml(options.url)}"`;
   if (options.name !== undefined) {
     if (typeof options.name !== 'string' || options.name.length === 0) {
-      throw new ConfigError('connectStreamTwiml: name must be a non-empty string');
+      throw new ConfigError(`${fn}: name must be a non-empty string`);
     }
     attributes += ` name="${escapeXml(options.name)}"`;
   }
   if (options.statusCallback !== undefined) {
-    checkHttpUrl(options.statusCallback, 'statusCallback');
+    checkHttpUrl(options.statusCallback, 'statusCallback', fn);
     attributes += ` statusCallback="${escapeXml(options.statusCallback)}"`;
   }
   if (options.statusCallbackMethod !== undefined) {
     if (options.statusCallbackMethod !== 'GET' && options.statusCallbackMethod !== 'POST') {
-      throw new ConfigError('connectStreamTwiml: statusCallbackMethod must be GET or POST');
+      throw new ConfigError(`${fn}: statusCallbackMethod must be GET or POST`);
     }
     attributes += ` statusCallbackMethod="${options.statusCallbackMethod}"`;
   }
+  attributes += extraAttributes;
 
   let parameters = '';
   for (const [name, value] of Object.entries(options.parameters ?? {})) {
-    if (name.length === 0) throw new ConfigError('connectStreamTwiml: parameter names must not be empty');
+    if (name.length === 0) throw new ConfigError(`${fn}: parameter names must not be empty`);
     if (typeof value !== 'string') {
-      throw new ConfigError(`connectStreamTwiml: parameter ${JSON.stringify(name.slice(0, 40))} must have a string value`);
+      throw new ConfigError(`${fn}: parameter ${JSON.stringify(name.slice(0, 40))} must have a string value`);
     }
     if (name.length + value.length >= MAX_PARAMETER_CHARS) {
       throw new ConfigError(
-        `connectStreamTwiml: parameter ${JSON.stringify(name.slice(0, 40))} is too long; Twilio requires name and value together to be under ${MAX_PARAMETER_CHARS} characters`,
+        `${fn}: parameter ${JSON.stringify(name.slice(0, 40))} is too long; name and value together must be under ${MAX_PARAMETER_CHARS} characters`,
       );
     }
     parameters += `<Parameter name="${escapeXml(name)}" value="${escapeXml(value)}"/>`;
@@ -120,7 +131,7 @@ export function connectStreamTwiml(options: ConnectStreamTwimlOptions): string {
 
   let say = '';
   if (options.say !== undefined) {
-    if (typeof options.say !== 'string') throw new ConfigError('connectStreamTwiml: say must be a string');
+    if (typeof options.say !== 'string') throw new ConfigError(`${fn}: say must be a string`);
     if (options.say.length > 0) say = `<Say>${escapeXml(options.say)}</Say>`;
   }
 

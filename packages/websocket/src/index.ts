@@ -30,3 +30,11 @@ export type {
 } from './preset.js';
 export { AudioConverter, L16_RATES, checkFormat, isSupportedFormat } from './formats.js';
 export { conformance } from './conformance.js';
+export {
+  rawWebSocketCandidate,
+  rawWebSocketCandidates,
+  vonageCandidate,
+  asteriskCandidate,
+  jambonzCandidate,
+  genericCandidate,
+} from './candidates.js';

@@ -2,7 +2,8 @@
  * Vonage Voice API WebSocket (NCCO `connect` to a `websocket` endpoint).
  *
  * Carrier → bridge: `{"event":"websocket:connected","content-type":"audio/l16;rate=16000", ...headers}`
- * first (the NCCO endpoint's `headers`, echoed), then binary L16 frames of 20 ms;
+ * first (the NCCO endpoint's `headers`, echoed; older accounts send it without `event`), then
+ * binary L16 frames of 20 ms;
  * `websocket:dtmf` (digit, duration in ms), `websocket:cleared` (after a clear),
  * `websocket:notify` (a notify's payload, once the audio queued before it has played).
  * Bridge → carrier: binary L16, `{"action":"clear"}`, `{"action":"notify","payload":{...}}`.
@@ -54,7 +55,10 @@ export const vonagePreset: RawWebSocketPreset = {
 
   decodeControl(text, call) {
     const message = parseJsonObject(NAME, text);
-    const event = message['event'];
+    // The first message's older form has no "event": just the content-type and the NCCO's
+    // headers (https://developer.nexmo.com/voice/voice-api/guides/websockets).
+    const legacyStart = message['event'] === undefined && !call.started && typeof message['content-type'] === 'string';
+    const event = legacyStart ? 'websocket:connected' : message['event'];
     if (typeof event !== 'string') fail('control message without a string "event"', text);
     switch (event) {
       case 'websocket:connected':

@@ -1,0 +1,222 @@
+/**
+ * Call control through the Vonage Voice API
+ * (https://developer.vonage.com/en/api/voice, servers `https://api.nexmo.com/v1/calls`):
+ *
+ * - `PUT /v1/calls/{uuid}` `{"action":"hangup"}` ends the call (204 No Content; 404 when the call
+ *   is unknown or gone);
+ * - `PUT /v1/calls/{uuid}` `{"action":"transfer","destination":{"type":"ncco","ncco":[…]}}` (or
+ *   `"url":["https://…"]`, a URL returning an NCCO) moves it to a new NCCO;
+ * - `PUT /v1/calls/{uuid}/dtmf` `{"digits":"…"}` plays DTMF into it.
+ *
+ * Every request carries an application JWT (`Authorization: Bearer …`, see `jwt.ts`).
+ */
+import { CallControlError, ConfigError, logger } from '@switchboard/core';
+import { checkTtl, createVonageJwt, importVonagePrivateKey } from './jwt.js';
+import type { NccoAction } from './ncco.js';
+
+const log = logger('vonage');
+
+export type VonageCallControlOptions = {
+  /** The Vonage application's id. */
+  applicationId: string;
+  /** The application's private key: PEM text (PKCS#8 as Vonage generates it, or PKCS#1), or a CryptoKey. */
+  privateKey: string | CryptoKey;
+  /** Voice API origin; default `https://api.nexmo.com` (regional ones: `https://api-us.vonage.com`, …). */
+  baseUrl?: string;
+  /** The `fetch` to use; default the global one. */
+  fetch?: typeof fetch;
+  /** Abort each request after this many ms; default 10 000. */
+  timeoutMs?: number;
+  /** Lifetime of each request's JWT, in seconds; default 300. */
+  tokenTtlSeconds?: number;
+  /** Clock in ms for the JWT's `iat`; default `Date.now`. */
+  now?: () => number;
+};
+
+/**
+ * Where to move the call: an NCCO of your own, a URL that returns one, or a number or SIP URI to
+ * connect (`from`: the caller id shown, a number of your Vonage account).
+ */
+export type VonageTransferTarget = { ncco: NccoAction[] } | { url: string } | { to: string; from?: string };
+
+export type VonageCallUpdateResult = { alreadyEnded: boolean; body?: unknown };
+
+const DEFAULT_BASE_URL = 'https://api.nexmo.com';
+const DEFAULT_TIMEOUT_MS = 10_000;
+const MAX_PROVIDER_MESSAGE = 300;
+const CALL_UUID = /^[0-9A-Za-z][0-9A-Za-z_-]{0,127}$/;
+const DTMF_DIGITS = /^[0-9*#A-Da-d]+$/;
+/** A refusal that says the call is already over: resolved as done, not thrown. */
+const ENDED = /\b(already\s+(completed|ended|terminated|hung\s*up|disconnected)|call\s+(has\s+)?(ended|completed|terminated))\b/i;
+
+type FetchFn = (input: string, init: RequestInit) => Promise<Response>;
+
+function nonEmpty(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0;
+}
+
+function checkUuid(uuid: unknown, what: string): asserts uuid is string {
+  if (!nonEmpty(uuid) || !CALL_UUID.test(uuid)) throw new ConfigError(`VonageCallControl.${what}: the call uuid must be the call's UUID (letters, digits, "-")`);
+}
+
+/**
+ * Hang-up, transfer and DTMF of a live call through the Vonage Voice API. A call that already
+ * ended (HTTP 404, or a refusal saying it is completed) resolves with `alreadyEnded: true`, so
+ * hanging up twice is harmless. Failures are `CallControlError`s; neither the key nor the token
+ * ever appears in a message.
+ */
+export class VonageCallControl {
+  readonly #applicationId: string;
+  readonly #key: Promise<CryptoKey>;
+  readonly #baseUrl: string;
+  readonly #fetch: FetchFn;
+  readonly #timeoutMs: number;
+  readonly #ttl: number;
+  readonly #now: () => number;
+
+  constructor(options: VonageCallControlOptions) {
+    if (!options || typeof options !== 'object' || !nonEmpty(options.applicationId)) {
+      throw new ConfigError('VonageCallControl: applicationId is required');
+    }
+    this.#applicationId = options.applicationId;
+    const privateKey = options.privateKey;
+    if (typeof privateKey === 'string') {
+      if (privateKey.length === 0) throw new ConfigError('VonageCallControl: privateKey is required');
+      this.#key = importVonagePrivateKey(privateKey);
+      // Reported on first use; keep an unused failure from being unhandled meanwhile.
+      this.#key.catch(() => undefined);
+    } else if (privateKey && typeof privateKey === 'object') {
+      this.#key = Promise.resolve(privateKey);
+    } else {
+      throw new ConfigError('VonageCallControl: privateKey is required (PEM text or a CryptoKey)');
+    }
+
+    const baseUrl = options.baseUrl ?? DEFAULT_BASE_URL;
+    let parsed: URL;
+    try {
+      parsed = new URL(baseUrl);
+    } catch {
+      throw new ConfigError('VonageCallControl: baseUrl is not an absolute URL');
+    }
+    if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new ConfigError('VonageCallControl: baseUrl must be an http(s) URL');
+    this.#baseUrl = baseUrl.replace(/\/+$/, '');
+
+    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) throw new ConfigError('VonageCallControl: timeoutMs must be a positive number');
+    this.#timeoutMs = timeoutMs;
+    this.#ttl = checkTtl(options.tokenTtlSeconds, 'VonageCallControl');
+    this.#now = options.now ?? Date.now;
+
+    const custom = options.fetch;
+    if (custom !== undefined && typeof custom !== 'function') throw new ConfigError('VonageCallControl: fetch must be a function');
+    // Called as a plain function: some runtimes reject a fetch invoked as a method of another object.
+    this.#fetch = custom ? (input, init) => custom(input, init) : (input, init) => globalThis.fetch(input, init);
+  }
+
+  /** Ends the call. */
+  async hangup(uuid: string): Promise<{ alreadyEnded: boolean }> {
+    checkUuid(uuid, 'hangup');
+    const { alreadyEnded } = await this.#put(`/v1/calls/${encodeURIComponent(uuid)}`, { action: 'hangup' }, uuid);
+    return { alreadyEnded };
+  }
+
+  /**
+   * Moves the call to a new NCCO: yours (`{ ncco }`), one fetched from a URL (`{ url }`), or a
+   * `connect` to a number or SIP URI (`{ to, from? }`). The WebSocket leg of the current NCCO ends.
+   */
+  async transfer(uuid: string, target: VonageTransferTarget): Promise<{ alreadyEnded: boolean }> {
+    checkUuid(uuid, 'transfer');
+    let destination: Record<string, unknown>;
+    if (target && 'ncco' in target) {
+      if (!Array.isArray(target.ncco) || target.ncco.length === 0) throw new ConfigError('VonageCallControl.transfer: ncco must be a non-empty array of actions');
+      destination = { type: 'ncco', ncco: target.ncco };
+    } else if (target && 'url' in target) {
+      let url: URL | undefined;
+      try {
+        url = new URL(target.url);
+      } catch {
+        url = undefined;
+      }
+      if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) throw new ConfigError('VonageCallControl.transfer: url must be an absolute http(s) URL');
+      destination = { type: 'ncco', url: [target.url] };
+    } else if (target && 'to' in target) {
+      const to = typeof target.to === 'string' ? target.to.trim() : '';
+      if (to.length === 0) throw new ConfigError('VonageCallControl.transfer: `to` must be a phone number or SIP URI');
+      if (target.from !== undefined && !nonEmpty(target.from)) throw new ConfigError('VonageCallControl.transfer: from must be a non-empty string');
+      // Vonage writes numbers in E.164 without the leading "+".
+      const endpoint = /^sips?:/i.test(to) ? { type: 'sip', uri: to } : { type: 'phone', number: to.replace(/^\+/, '') };
+      const connect: Record<string, unknown> = { action: 'connect', endpoint: [endpoint] };
+      if (target.from !== undefined) connect['from'] = target.from.replace(/^\+/, '');
+      destination = { type: 'ncco', ncco: [connect] };
+    } else {
+      throw new ConfigError('VonageCallControl.transfer: target must be { ncco }, { url } or { to }');
+    }
+    const { alreadyEnded } = await this.#put(`/v1/calls/${encodeURIComponent(uuid)}`, { action: 'transfer', destination }, uuid);
+    return { alreadyEnded };
+  }
+
+  /** Plays DTMF digits (`0-9`, `*`, `#`, `A-D`) into the call. */
+  async sendDtmf(uuid: string, digits: string): Promise<{ alreadyEnded: boolean }> {
+    checkUuid(uuid, 'sendDtmf');
+    if (typeof digits !== 'string' || !DTMF_DIGITS.test(digits)) throw new ConfigError('VonageCallControl.sendDtmf: digits must be 0-9, *, #, A-D');
+    const { alreadyEnded } = await this.#put(`/v1/calls/${encodeURIComponent(uuid)}/dtmf`, { digits }, uuid);
+    return { alreadyEnded };
+  }
+
+  /** Any `PUT /v1/calls/{uuid}` with the given JSON body (`mute`, `earmuff`, …). */
+  async update(uuid: string, body: Record<string, unknown>): Promise<VonageCallUpdateResult> {
+    checkUuid(uuid, 'update');
+    if (!body || typeof body !== 'object' || Array.isArray(body)) throw new ConfigError('VonageCallControl.update: body must be an object');
+    return this.#put(`/v1/calls/${encodeURIComponent(uuid)}`, body, uuid);
+  }
+
+  async #put(path: string, body: unknown, uuid: string): Promise<VonageCallUpdateResult> {
+    const token = await createVonageJwt({
+      applicationId: this.#applicationId,
+      privateKey: await this.#key,
+      ttlSeconds: this.#ttl,
+      now: this.#now,
+    });
+    let response: Response;
+    try {
+      response = await this.#fetch(`${this.#baseUrl}${path}`, {
+        method: 'PUT',
+        headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', Accept: 'application/json' },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(this.#timeoutMs),
+      });
+    } catch (error) {
+      const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
+      throw new CallControlError(
+        timedOut
+          ? `Vonage call update for ${uuid} timed out after ${this.#timeoutMs} ms`
+          : `Vonage call update for ${uuid} failed: the request did not complete`,
+        { cause: error },
+      );
+    }
+
+    const text = await response.text().catch(() => '');
+    let json: unknown;
+    try {
+      json = text ? (JSON.parse(text) as unknown) : undefined;
+    } catch {
+      json = undefined;
+    }
+    if (response.ok) return { alreadyEnded: false, body: json };
+
+    const info = typeof json === 'object' && json !== null ? (json as Record<string, unknown>) : {};
+    const title = typeof info['title'] === 'string' ? info['title'] : '';
+    const detail = typeof info['detail'] === 'string' ? info['detail'] : '';
+    if (response.status === 404 || ((response.status === 400 || response.status === 409 || response.status === 410) && ENDED.test(`${title} ${detail}`))) {
+      log('call %s already ended (HTTP %d)', uuid, response.status);
+      return { alreadyEnded: true };
+    }
+    const type = typeof info['type'] === 'string' || typeof info['type'] === 'number' ? info['type'] : undefined;
+    let message = `Vonage rejected the call update for ${uuid} (HTTP ${response.status})`;
+    const providerMessage = [title, detail].filter(Boolean).join(': ').slice(0, MAX_PROVIDER_MESSAGE);
+    if (providerMessage) message += `: ${providerMessage}`;
+    const errorOptions: { status: number; providerCode?: number | string } = { status: response.status };
+    if (type !== undefined) errorOptions.providerCode = type;
+    throw new CallControlError(message, errorOptions);
+  }
+}

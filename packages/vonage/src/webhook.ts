@@ -1,0 +1,189 @@
+/**
+ * Verification of Vonage's signed webhooks, with Web Crypto.
+ *
+ * Signed Voice API webhooks carry `Authorization: Bearer <jwt>`: an HS256 token signed with the
+ * account's signature secret, whose `payload_hash` claim is the SHA-256 (hex) of the payload and
+ * whose `iat` says when it was issued
+ * (https://developer.vonage.com/en/getting-started/concepts/webhooks#decoding-signed-webhooks,
+ * https://developer.vonage.com/en/voice/voice-api/guides/signed-webhooks). For a POST the payload
+ * is the JSON body; for a GET, the query parameters as a compact JSON object in their order
+ * (https://api.support.vonage.com/hc/en-us/articles/19033783342876).
+ */
+import { ConfigError, WebhookSignatureError } from '@switchboard/core';
+import { base64UrlDecode, bufferSource, decodeJsonSegment } from './jwt.js';
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** The claims of a verified webhook token. */
+export type VonageWebhookClaims = {
+  iat: number;
+  exp?: number;
+  nbf?: number;
+  jti?: string;
+  iss?: string;
+  api_key?: string;
+  application_id?: string;
+  payload_hash?: string;
+  [claim: string]: unknown;
+};
+
+export type VonageWebhookHeaders = Record<string, string | readonly string[] | undefined> | Headers;
+
+export type VerifyVonageWebhookOptions = {
+  /** The account's signature secret (Dashboard → Settings), the HS256 key. */
+  signatureSecret: string;
+  /** The request's `Authorization` header (`Bearer <jwt>`), or give `headers`. */
+  authorization?: string | null;
+  /** The request's headers, to read `Authorization` from. */
+  headers?: VonageWebhookHeaders;
+  /** The raw body of a POST webhook, exactly as received. */
+  body?: string | Uint8Array;
+  /** The query parameters of a GET webhook (in the order received). */
+  query?: URLSearchParams | Record<string, string>;
+  /** Oldest `iat` accepted, in seconds before now. Default 300. */
+  maxAgeSeconds?: number;
+  /** Tolerated clock difference, in seconds (an `iat` this far in the future passes). Default 60. */
+  clockSkewSeconds?: number;
+  /** Clock in ms; default `Date.now`. */
+  now?: () => number;
+  /** When given, the token's `application_id` must be this. */
+  applicationId?: string;
+  /** When given, the token's `api_key` must be this. */
+  apiKey?: string;
+  /** Refuse a token without `payload_hash`. Default true. */
+  requirePayloadHash?: boolean;
+};
+
+const DEFAULT_MAX_AGE_SECONDS = 300;
+const DEFAULT_SKEW_SECONDS = 60;
+
+function fail(message: string): never {
+  throw new WebhookSignatureError(message);
+}
+
+/** The `Authorization` header, looked up case-insensitively (first value when repeated). */
+export function readVonageAuthorization(headers: VonageWebhookHeaders): string | undefined {
+  if (typeof Headers !== 'undefined' && headers instanceof Headers) return headers.get('authorization') ?? undefined;
+  for (const [name, value] of Object.entries(headers as Record<string, string | readonly string[] | undefined>)) {
+    if (name.toLowerCase() !== 'authorization') continue;
+    const first = typeof value === 'string' ? value : value?.[0];
+    if (first !== undefined) return first;
+  }
+  return undefined;
+}
+
+async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const digest = new Uint8Array(await globalThis.crypto.subtle.digest('SHA-256', bufferSource(bytes)));
+  let hex = '';
+  for (const b of digest) hex += b.toString(16).padStart(2, '0');
+  return hex;
+}
+
+/** Compares two strings in time that depends only on their lengths. */
+function constantTimeEqual(a: string, b: string): boolean {
+  const ab = encoder.encode(a);
+  const bb = encoder.encode(b);
+  let diff = ab.length ^ bb.length;
+  const n = Math.max(ab.length, bb.length);
+  for (let i = 0; i < n; i++) diff |= (ab[i] ?? 0) ^ (bb[i] ?? 0);
+  return diff === 0;
+}
+
+/** The payload texts whose hash may be `payload_hash`: the raw body, its compact JSON form, the query as JSON. */
+function payloadVariants(options: VerifyVonageWebhookOptions): Uint8Array[] {
+  const variants: Uint8Array[] = [];
+  if (options.body !== undefined) {
+    const raw = typeof options.body === 'string' ? encoder.encode(options.body) : options.body;
+    variants.push(raw);
+    try {
+      const compact = JSON.stringify(JSON.parse(typeof options.body === 'string' ? options.body : decoder.decode(options.body)));
+      if (compact !== undefined) variants.push(encoder.encode(compact));
+    } catch {
+      // Not JSON: only the raw body can match.
+    }
+  }
+  if (options.query !== undefined) {
+    const entries = options.query instanceof URLSearchParams ? [...options.query] : Object.entries(options.query);
+    variants.push(encoder.encode(JSON.stringify(Object.fromEntries(entries))));
+  }
+  return variants;
+}
+
+/**
+ * Verifies a signed Vonage webhook and returns its claims: the `Authorization: Bearer` token must
+ * be an HS256 JWT signed with `signatureSecret`, issued (`iat`) at most `maxAgeSeconds` ago and
+ * not expired, and its `payload_hash` must be the SHA-256 of the body (or of the query, for a
+ * GET). Throws a `WebhookSignatureError` saying which check failed (never quoting the secret or
+ * the token); a `ConfigError` for a missing secret.
+ */
+export async function verifyVonageWebhook(options: VerifyVonageWebhookOptions): Promise<VonageWebhookClaims> {
+  if (!options || typeof options.signatureSecret !== 'string' || options.signatureSecret.length === 0) {
+    throw new ConfigError('verifyVonageWebhook needs the account\'s non-empty signatureSecret');
+  }
+  const maxAge = options.maxAgeSeconds ?? DEFAULT_MAX_AGE_SECONDS;
+  const skew = options.clockSkewSeconds ?? DEFAULT_SKEW_SECONDS;
+  if (!(Number.isFinite(maxAge) && maxAge > 0)) throw new ConfigError('verifyVonageWebhook: maxAgeSeconds must be a positive number');
+  if (!(Number.isFinite(skew) && skew >= 0)) throw new ConfigError('verifyVonageWebhook: clockSkewSeconds must be zero or more');
+
+  const authorization = options.authorization ?? (options.headers ? readVonageAuthorization(options.headers) : undefined);
+  if (typeof authorization !== 'string' || authorization.length === 0) fail('missing Authorization header: the webhook is not signed');
+  const match = /^Bearer[ \t]+([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)[ \t]*$/i.exec(authorization);
+  if (!match) fail('the Authorization header is not "Bearer <jwt>"');
+  const [headerPart, payloadPart, signaturePart] = match[1]!.split('.') as [string, string, string];
+
+  const header = decodeJsonSegment(headerPart);
+  if (!header) fail('the token header is not base64url JSON');
+  if (header['alg'] !== 'HS256') fail('the token is not signed with HS256');
+
+  let signature: Uint8Array;
+  try {
+    signature = base64UrlDecode(signaturePart);
+  } catch {
+    fail('the token signature is not base64url');
+  }
+  const key = await globalThis.crypto.subtle.importKey('raw', encoder.encode(options.signatureSecret), { name: 'HMAC', hash: 'SHA-256' }, false, [
+    'verify',
+  ]);
+  const valid = await globalThis.crypto.subtle.verify('HMAC', key, bufferSource(signature), encoder.encode(`${headerPart}.${payloadPart}`));
+  if (!valid) fail('the token signature does not verify with the signature secret');
+
+  const claims = decodeJsonSegment(payloadPart);
+  if (!claims) fail('the token claims are not base64url JSON');
+  const now = Math.floor((options.now ?? Date.now)() / 1000);
+  const iat = claims['iat'];
+  if (typeof iat !== 'number' || !Number.isFinite(iat)) fail('the token has no numeric iat claim');
+  if (iat > now + skew) fail('the token was issued in the future (iat)');
+  if (now - iat > maxAge) fail(`the token is stale: issued ${now - iat} s ago, more than ${maxAge} s`);
+  const exp = claims['exp'];
+  if (exp !== undefined && (typeof exp !== 'number' || exp + skew < now)) fail('the token has expired (exp)');
+  const nbf = claims['nbf'];
+  if (nbf !== undefined && (typeof nbf !== 'number' || nbf - skew > now)) fail('the token is not valid yet (nbf)');
+  if (options.applicationId !== undefined && claims['application_id'] !== options.applicationId) fail('the token is for another application (application_id)');
+  if (options.apiKey !== undefined && claims['api_key'] !== options.apiKey) fail('the token is for another account (api_key)');
+
+  const payloadHash = claims['payload_hash'];
+  if (payloadHash === undefined) {
+    if (options.requirePayloadHash ?? true) fail('the token has no payload_hash claim');
+  } else {
+    if (typeof payloadHash !== 'string') fail('the payload_hash claim is not a string');
+    const variants = payloadVariants(options);
+    if (variants.length === 0) throw new ConfigError('verifyVonageWebhook: pass the raw `body` (POST) or the `query` (GET) to check payload_hash');
+    let matched = false;
+    // Every variant is hashed and compared, so the time taken does not say which one matched.
+    for (const variant of variants) matched = constantTimeEqual(await sha256Hex(variant), payloadHash.toLowerCase()) || matched;
+    if (!matched) fail('the payload does not match the token\'s payload_hash (tampered, or not the raw body)');
+  }
+  return claims as VonageWebhookClaims;
+}
+
+/** Like {@link verifyVonageWebhook}, answering true or false instead of throwing a `WebhookSignatureError`. */
+export async function isValidVonageWebhook(options: VerifyVonageWebhookOptions): Promise<boolean> {
+  try {
+    await verifyVonageWebhook(options);
+    return true;
+  } catch (error) {
+    if (error instanceof WebhookSignatureError) return false;
+    throw error;
+  }
+}

@@ -1,0 +1,161 @@
+import { createPublicKey, createVerify } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { CallControlError, ConfigError } from '@switchboard/core';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { VonageCallControl, talkAction } from '../src/index.js';
+import { rsaKeyPair } from './helpers.js';
+
+const keys = rsaKeyPair();
+const APP = 'aaaaaaaa-bbbb-cccc-dddd-0123456789ab';
+const CALL = '63f61863-4a51-4f6b-86e1-46edebcf9356';
+
+type Seen = { method: string; path: string; authorization: string; contentType: string; body: unknown };
+const seen: Seen[] = [];
+let reply: (req: IncomingMessage, res: ServerResponse) => void;
+let server: Server;
+let baseUrl: string;
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    let text = '';
+    req.on('data', (chunk) => (text += chunk));
+    req.on('end', () => {
+      seen.push({
+        method: req.method ?? '',
+        path: req.url ?? '',
+        authorization: req.headers.authorization ?? '',
+        contentType: req.headers['content-type'] ?? '',
+        body: text ? JSON.parse(text) : undefined,
+      });
+      reply(req, res);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  baseUrl = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+});
+afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+beforeEach(() => {
+  seen.length = 0;
+  reply = (req, res) => {
+    if (req.url?.endsWith('/dtmf')) {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ message: 'DTMF sent', uuid: CALL }));
+    } else {
+      res.writeHead(204).end();
+    }
+  };
+});
+
+const controls = (extra: Partial<ConstructorParameters<typeof VonageCallControl>[0]> = {}) =>
+  new VonageCallControl({ applicationId: APP, privateKey: keys.privateKey, baseUrl, ...extra });
+
+/** The bearer token verifies with the application's public key and carries the application's claims. */
+function checkToken(authorization: string): Record<string, unknown> {
+  const match = /^Bearer (.+)$/.exec(authorization);
+  expect(match).not.toBeNull();
+  const [header, payload, signature] = match![1]!.split('.');
+  const ok = createVerify('RSA-SHA256').update(`${header}.${payload}`).verify(createPublicKey(keys.publicKey), Buffer.from(signature!, 'base64url'));
+  expect(ok).toBe(true);
+  const claims = JSON.parse(Buffer.from(payload!, 'base64url').toString('utf8'));
+  expect(claims).toMatchObject({ application_id: APP, iat: expect.any(Number), exp: expect.any(Number), jti: expect.any(String) });
+  return claims;
+}
+
+describe('VonageCallControl', () => {
+  it('hangs up with PUT /v1/calls/{uuid} {"action":"hangup"} and an application JWT', async () => {
+    expect(await controls().hangup(CALL)).toEqual({ alreadyEnded: false });
+    expect(seen).toHaveLength(1);
+    const [request] = seen;
+    expect(request).toMatchObject({ method: 'PUT', path: `/v1/calls/${CALL}`, contentType: 'application/json', body: { action: 'hangup' } });
+    checkToken(request!.authorization);
+  });
+
+  it('transfers to an NCCO, to an NCCO URL, or to a number or SIP URI', async () => {
+    const calls = controls();
+    const ncco = [talkAction('Transferring you.'), { action: 'connect', endpoint: [{ type: 'phone', number: '447700900002' }] }];
+    await calls.transfer(CALL, { ncco });
+    await calls.transfer(CALL, { url: 'https://example.com/ncco.json' });
+    await calls.transfer(CALL, { to: '+447700900002', from: '+447700900000' });
+    await calls.transfer(CALL, { to: 'sip:agent@pbx.example.com' });
+    expect(seen.map((s) => [s.method, s.path])).toEqual(Array(4).fill(['PUT', `/v1/calls/${CALL}`]));
+    expect(seen.map((s) => s.body)).toEqual([
+      { action: 'transfer', destination: { type: 'ncco', ncco } },
+      { action: 'transfer', destination: { type: 'ncco', url: ['https://example.com/ncco.json'] } },
+      {
+        action: 'transfer',
+        destination: { type: 'ncco', ncco: [{ action: 'connect', endpoint: [{ type: 'phone', number: '447700900002' }], from: '447700900000' }] },
+      },
+      { action: 'transfer', destination: { type: 'ncco', ncco: [{ action: 'connect', endpoint: [{ type: 'sip', uri: 'sip:agent@pbx.example.com' }] }] } },
+    ]);
+    // A fresh token per request.
+    const jtis = seen.map((s) => checkToken(s.authorization)['jti']);
+    expect(new Set(jtis).size).toBe(4);
+  });
+
+  it('plays DTMF with PUT /v1/calls/{uuid}/dtmf {"digits":…}', async () => {
+    expect(await controls().sendDtmf(CALL, '1713#')).toEqual({ alreadyEnded: false });
+    expect(seen[0]).toMatchObject({ method: 'PUT', path: `/v1/calls/${CALL}/dtmf`, body: { digits: '1713#' } });
+    checkToken(seen[0]!.authorization);
+    expect((await controls().update(CALL, { action: 'mute' })).alreadyEnded).toBe(false);
+    expect(seen[1]!.body).toEqual({ action: 'mute' });
+  });
+
+  it('resolves as already ended on 404, or on a refusal saying the call is completed', async () => {
+    reply = (_req, res) =>
+      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ type: 'https://developer.nexmo.com/api-errors#not-found', title: 'Not Found' }));
+    expect(await controls().hangup(CALL)).toEqual({ alreadyEnded: true });
+    expect(await controls().sendDtmf(CALL, '1')).toEqual({ alreadyEnded: true });
+    reply = (_req, res) =>
+      res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ title: 'Bad Request', detail: 'The call is already completed' }));
+    expect(await controls().hangup(CALL)).toEqual({ alreadyEnded: true });
+  });
+
+  it('throws a CallControlError with the status and Vonage’s error, never the key or the token', async () => {
+    reply = (_req, res) =>
+      res
+        .writeHead(401, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ type: 'https://developer.nexmo.com/api-errors#unauthorized', title: 'Unauthorized', detail: 'Invalid token' }));
+    const error = (await controls().hangup(CALL).catch((e: unknown) => e)) as CallControlError;
+    expect(error).toBeInstanceOf(CallControlError);
+    expect(error.status).toBe(401);
+    expect(error.providerCode).toBe('https://developer.nexmo.com/api-errors#unauthorized');
+    expect(error.message).toContain('Unauthorized: Invalid token');
+    expect(error.message).not.toContain(seen[0]!.authorization.slice(7, 40));
+    expect(error.message).not.toMatch(/PRIVATE KEY/);
+    reply = (_req, res) => res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ title: 'Bad Request', detail: 'Invalid digits' }));
+    await expect(controls().sendDtmf(CALL, '1')).rejects.toMatchObject({ status: 400 });
+  });
+
+  it('times out a request that hangs, as a CallControlError', async () => {
+    reply = () => undefined; // never answers
+    const error = await controls({ timeoutMs: 50 }).hangup(CALL).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CallControlError);
+    expect((error as Error).message).toMatch(/timed out after 50 ms/);
+  });
+
+  it('uses the injected fetch and https://api.nexmo.com by default', async () => {
+    const urls: string[] = [];
+    const calls = new VonageCallControl({
+      applicationId: APP,
+      privateKey: keys.privateKey,
+      fetch: async (input) => {
+        urls.push(String(input));
+        return new Response(null, { status: 204 });
+      },
+    });
+    await calls.hangup(CALL);
+    expect(urls).toEqual([`https://api.nexmo.com/v1/calls/${CALL}`]);
+  });
+
+  it('refuses bad options and arguments with a ConfigError before any request', async () => {
+    expect(() => new VonageCallControl({ applicationId: '', privateKey: keys.privateKey })).toThrow(ConfigError);
+    expect(() => new VonageCallControl({ applicationId: APP, privateKey: '' })).toThrow(ConfigError);
+    expect(() => controls({ baseUrl: 'api.nexmo.com' })).toThrow(ConfigError);
+    expect(() => controls({ timeoutMs: 0 })).toThrow(ConfigError);
+    await expect(controls().hangup('../accounts')).rejects.toBeInstanceOf(ConfigError);
+    await expect(controls().sendDtmf(CALL, '12x')).rejects.toBeInstanceOf(ConfigError);
+    await expect(controls().transfer(CALL, { ncco: [] })).rejects.toBeInstanceOf(ConfigError);
+    await expect(controls().transfer(CALL, { url: 'ftp://x' })).rejects.toBeInstanceOf(ConfigError);
+    await expect(controls({ privateKey: 'nope' }).hangup(CALL)).rejects.toBeInstanceOf(ConfigError);
+    expect(seen).toHaveLength(0);
+  });
+});

@@ -1,0 +1,76 @@
+import { ConfigError } from '@switchboard/core';
+import { describe, expect, it } from 'vitest';
+import { VONAGE_MAX_HEADER_BYTES, connectWebSocketAction, connectWebSocketNcco, talkAction } from '../src/index.js';
+
+describe('connectWebSocketAction', () => {
+  it('builds the connect → websocket action of Vonage’s NCCO reference (L16 16 kHz by default)', () => {
+    expect(connectWebSocketAction({ uri: 'wss://example.com/socket', headers: { app: 'demo' } })).toEqual({
+      action: 'connect',
+      endpoint: [{ type: 'websocket', uri: 'wss://example.com/socket', 'content-type': 'audio/l16;rate=16000', headers: { app: 'demo' } }],
+    });
+  });
+
+  it('takes 8 kHz, event options, and copies the answer webhook’s call fields into the headers', () => {
+    const answer = new URLSearchParams({ to: '447700900001', from: '447700900000', uuid: 'aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee', conversation_uuid: 'CON-1', region_url: 'x' });
+    const action = connectWebSocketAction({
+      uri: 'ws://127.0.0.1:3000/socket',
+      sampleRate: 8000,
+      answer,
+      headers: { tenant: 'acme', to: 'override' },
+      eventUrl: 'https://example.com/webhooks/event',
+      eventMethod: 'POST',
+      eventType: 'synchronous',
+    });
+    expect(action).toEqual({
+      action: 'connect',
+      endpoint: [
+        {
+          type: 'websocket',
+          uri: 'ws://127.0.0.1:3000/socket',
+          'content-type': 'audio/l16;rate=8000',
+          headers: { uuid: 'aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee', from: '447700900000', to: 'override', conversation_uuid: 'CON-1', tenant: 'acme' },
+        },
+      ],
+      eventUrl: ['https://example.com/webhooks/event'],
+      eventMethod: 'POST',
+      eventType: 'synchronous',
+    });
+    // A POST answer webhook's JSON body works the same way.
+    expect(connectWebSocketAction({ uri: 'wss://h.example/s', answer: { uuid: 'u-1', from: 123 } }).endpoint[0]!.headers).toEqual({ uuid: 'u-1' });
+  });
+
+  it('omits empty headers and refuses what Vonage would refuse', () => {
+    expect(connectWebSocketAction({ uri: 'wss://h.example/s' }).endpoint[0]).not.toHaveProperty('headers');
+    expect(() => connectWebSocketAction({ uri: 'https://h.example/s' })).toThrow(ConfigError);
+    expect(() => connectWebSocketAction({ uri: '/socket' })).toThrow(/absolute/);
+    expect(() => connectWebSocketAction({ uri: 'wss://h.example/s', sampleRate: 24000 as 16000 })).toThrow(/8000 or 16000/);
+    expect(() => connectWebSocketAction({ uri: 'wss://h.example/s', headers: { big: 'x'.repeat(VONAGE_MAX_HEADER_BYTES) } })).toThrow(/512/);
+    expect(() => connectWebSocketAction({ uri: 'wss://h.example/s', headers: { o: {} as string } })).toThrow(ConfigError);
+    expect(() => connectWebSocketAction({ uri: 'wss://h.example/s', eventUrl: 'ftp://h.example/e' })).toThrow(ConfigError);
+  });
+});
+
+describe('talkAction and connectWebSocketNcco', () => {
+  it('speaks first, then connects', () => {
+    expect(connectWebSocketNcco({ uri: 'wss://h.example/s', say: 'Connecting you now.' })).toEqual([
+      { action: 'talk', text: 'Connecting you now.' },
+      { action: 'connect', endpoint: [{ type: 'websocket', uri: 'wss://h.example/s', 'content-type': 'audio/l16;rate=16000' }] },
+    ]);
+    expect(connectWebSocketNcco({ uri: 'wss://h.example/s' })).toHaveLength(1);
+  });
+
+  it('keeps the talk options given and checks them', () => {
+    expect(talkAction({ text: 'Hi', language: 'en-GB', style: 2, bargeIn: true, loop: 1, level: 0.5, premium: false })).toEqual({
+      action: 'talk',
+      text: 'Hi',
+      language: 'en-GB',
+      style: 2,
+      premium: false,
+      bargeIn: true,
+      loop: 1,
+      level: 0.5,
+    });
+    expect(() => talkAction('')).toThrow(ConfigError);
+    expect(() => talkAction({ text: 'x', level: 2 })).toThrow(/level/);
+  });
+});
