@@ -8,5 +8,6 @@ export * from './metrics.js';
 export * from './transport.js';
 export * from './adapter.js';
 export * from './clock.js';
+export * from './json.js';
 export * from './detect.js';
 export { logger } from './log.js';

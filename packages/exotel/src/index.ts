@@ -6,3 +6,4 @@ export type { VerifyExotelUpgradeOptions, ExotelHeaders } from './auth.js';
 export { ExotelRealtimeTransport } from './transport.js';
 export type { ExotelRealtimeTransportOptions } from './transport.js';
 export { conformance } from './conformance.js';
+export * from './candidates.js';

@@ -11,7 +11,7 @@ import {
   pcm16ToBytes,
 } from '@switchboard/core';
 import type { AudioFormat, CallEvent, OutboundCommand, PeerSimulator } from '@switchboard/core';
-import { isJsonObject, type JsonObject } from './json.js';
+import { isJsonObject, type JsonObject } from '@switchboard/core';
 import { EXOTEL_FRAME_RULES } from './protocol.js';
 
 export type ExotelPeerSimulatorOptions = {

@@ -14,3 +14,4 @@ export type { PlivoSignedParams, PlivoSignatureV3Options, ValidatePlivoSignature
 export { PlivoRealtimeTransport } from './transport.js';
 export type { PlivoRealtimeTransportOptions } from './transport.js';
 export { conformance } from './conformance.js';
+export * from './candidates.js';

@@ -1,6 +1,6 @@
 import { ProtocolError, base64Decode, base64Encode, bytesPerMs } from '@switchboard/core';
 import type { AudioFormat, CallEvent, OutboundCommand, PeerSimulator } from '@switchboard/core';
-import { isJsonObject, type JsonObject } from './json.js';
+import { isJsonObject, type JsonObject } from '@switchboard/core';
 import { plivoContentType, plivoEncoding } from './protocol.js';
 
 export type PlivoPeerSimulatorOptions = {

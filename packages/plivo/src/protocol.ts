@@ -9,7 +9,7 @@
  */
 import { ProtocolError, base64Decode, base64Encode } from '@switchboard/core';
 import type { AudioFormat, CallEvent, MediaStreamProtocol, OutboundCommand, ProtocolCapabilities } from '@switchboard/core';
-import { isJsonObject, nonEmptyString, readCounter, stringRecord, type JsonObject } from './json.js';
+import { isJsonObject, nonEmptyString, readCounter, stringRecord, type JsonObject } from '@switchboard/core';
 
 const PROVIDER = 'plivo';
 

@@ -15,3 +15,4 @@ export type { VerifyTelnyxWebhookOptions, TelnyxPublicKey, TelnyxHeaders, Telnyx
 export { TelnyxRealtimeTransport } from './transport.js';
 export type { TelnyxRealtimeTransportOptions } from './transport.js';
 export { conformance } from './conformance.js';
+export * from './candidates.js';

@@ -1,6 +1,7 @@
 import { ConfigError, ProtocolError, base64Decode, base64Encode, bytesPerMs, durationMs } from '@switchboard/core';
 import type { AudioFormat, CallEvent, OutboundCommand, PeerSimulator } from '@switchboard/core';
-import { isJsonObject, swapBytes16, type JsonObject } from './json.js';
+import { isJsonObject, type JsonObject } from '@switchboard/core';
+import { swapBytes16 } from './bytes.js';
 import { telnyxCodecName, telnyxEncoding, type L16ByteOrder, type TelnyxCodec } from './protocol.js';
 
 export type TelnyxPeerSimulatorOptions = {

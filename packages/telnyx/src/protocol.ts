@@ -17,7 +17,8 @@ import {
   encodeMuLaw,
 } from '@switchboard/core';
 import type { AudioFormat, CallEvent, MediaStreamProtocol, OutboundCommand, ProtocolCapabilities } from '@switchboard/core';
-import { isJsonObject, nonEmptyString, readCounter, stringRecord, swapBytes16, type JsonObject } from './json.js';
+import { isJsonObject, nonEmptyString, readCounter, stringRecord, type JsonObject } from '@switchboard/core';
+import { swapBytes16 } from './bytes.js';
 
 const PROVIDER = 'telnyx';
 

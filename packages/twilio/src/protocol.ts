@@ -1,4 +1,4 @@
-import { ConfigError, ProtocolError, base64Decode, base64Encode } from '@switchboard/core';
+import { ConfigError, ProtocolError, base64Decode, base64Encode, isJsonObject, type JsonObject } from '@switchboard/core';
 import type {
   AudioFormat,
   CallEvent,
@@ -33,12 +33,7 @@ const MULAW_8K: AudioFormat = { encoding: 'pcmu', sampleRate: 8000, channels: 1 
 /** Sample rates SignalWire offers for L16 streams (`L16@16000h`, `L16@24000h`) plus 8 kHz. */
 const L16_RATES = new Set([8000, 16000, 24000]);
 
-type JsonObject = Record<string, unknown>;
-
-/** True for a JSON object (not null, not an array). */
-export function isJsonObject(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+export { isJsonObject };
 
 /**
  * Reads one of Twilio's counters (`sequenceNumber`, `chunk`, `timestamp`). Twilio sends them

@@ -1,4 +1,4 @@
-import { ProtocolError } from '@switchboard/core';
+import { ProtocolError, isJsonObject, type JsonObject } from '@switchboard/core';
 import type { AudioFormat, CallEvent, CallStartEvent, DtmfEvent, OutboundCommand, ProtocolCapabilities } from '@switchboard/core';
 
 /**
@@ -67,11 +67,7 @@ export interface RawWebSocketPreset {
   };
 }
 
-type JsonObject = Record<string, unknown>;
-
-export function isJsonObject(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+export { isJsonObject };
 
 /** A `ProtocolError` of `provider` about `frame` (quoted in a short, redacted excerpt). */
 export function controlError(provider: string, message: string, frame?: unknown): ProtocolError {

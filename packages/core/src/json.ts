@@ -1,4 +1,4 @@
-/** Small readers for Exotel's JSON frames. */
+/** Small readers for carriers' JSON frames, shared by the provider packages. */
 
 export type JsonObject = Record<string, unknown>;
 
@@ -8,8 +8,8 @@ export function isJsonObject(value: unknown): value is JsonObject {
 }
 
 /**
- * Reads one of Exotel's counters (`sequence_number`, `media.chunk`, `sample_rate`): a JSON string holding a
- * decimal integer, or a plain JSON number. Anything else yields `undefined`.
+ * Reads a carrier's counter (a sequence number, a chunk number, a rate): a non-negative JSON
+ * integer, or a string holding a decimal integer. Anything else yields `undefined`.
  */
 export function readCounter(value: unknown): number | undefined {
   if (typeof value === 'number') return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
@@ -17,6 +17,7 @@ export function readCounter(value: unknown): number | undefined {
   return undefined;
 }
 
+/** The value when it is a non-empty string. */
 export function nonEmptyString(value: unknown): string | undefined {
   return typeof value === 'string' && value.length > 0 ? value : undefined;
 }
