@@ -9,5 +9,6 @@ export * from './transport.js';
 export * from './adapter.js';
 export * from './clock.js';
 export * from './json.js';
+export * from './rest.js';
 export * from './detect.js';
 export { logger } from './log.js';

@@ -17,6 +17,25 @@ export function readCounter(value: unknown): number | undefined {
   return undefined;
 }
 
+/** Longest text frame {@link parseJsonObjectFrame} reads. */
+const MAX_JSON_FRAME = 100_000;
+
+/**
+ * A text frame parsed as a JSON object, or `undefined` when it is not one: binary, longer than
+ * 100 000 characters, not starting with `{`, not JSON, or JSON that is not an object. For
+ * detection candidates, which look at frames of any carrier and must never throw.
+ */
+export function parseJsonObjectFrame(frame: unknown): JsonObject | undefined {
+  if (typeof frame !== 'string' || frame.length > MAX_JSON_FRAME || !frame.trimStart().startsWith('{')) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(frame);
+  } catch {
+    return undefined;
+  }
+  return isJsonObject(value) ? value : undefined;
+}
+
 /** The value when it is a non-empty string. */
 export function nonEmptyString(value: unknown): string | undefined {
   return typeof value === 'string' && value.length > 0 ? value : undefined;

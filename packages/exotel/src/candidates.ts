@@ -4,20 +4,14 @@
  * top level, which no other carrier's do. Its first frame, `connected`, carries nothing that
  * tells it apart: detect with `maxFrames: 2` so the `start` that follows decides.
  */
-import { isJsonObject, type MediaFrame, type ProtocolCandidate } from '@switchboard/core';
+import { parseJsonObjectFrame, type MediaFrame, type ProtocolCandidate } from '@switchboard/core';
 import { ExotelMediaStreamProtocol } from './protocol.js';
 
 export const exotelCandidate: ProtocolCandidate = {
   name: 'exotel',
   matches(frame: MediaFrame) {
-    if (typeof frame !== 'string' || frame.length > 100_000 || !frame.trimStart().startsWith('{')) return false;
-    let value: unknown;
-    try {
-      value = JSON.parse(frame);
-    } catch {
-      return false;
-    }
-    return isJsonObject(value) && typeof value['event'] === 'string' && typeof value['stream_sid'] === 'string';
+    const value = parseJsonObjectFrame(frame);
+    return value !== undefined && typeof value['event'] === 'string' && typeof value['stream_sid'] === 'string';
   },
   create: () => new ExotelMediaStreamProtocol(),
 };

@@ -8,7 +8,7 @@
  * - DTMF: `POST /v1/Account/{auth_id}/Call/{call_uuid}/DTMF/` with `digits`, `leg`
  *   (http://plivo.com/docs/api/call/dtmf/)
  */
-import { CallControlError, ConfigError, base64Encode, logger } from '@switchboard/core';
+import { ConfigError, basicAuthorization, carrierRequest, isJsonObject, logger, restClientConfig, type RestClientConfig } from '@switchboard/core';
 
 const log = logger('plivo');
 
@@ -30,12 +30,8 @@ export type PlivoTransferTarget = { url: string; method?: 'GET' | 'POST' };
 export type PlivoCallActionResult = { alreadyEnded: boolean; body?: unknown };
 
 const DEFAULT_BASE_URL = 'https://api.plivo.com';
-const DEFAULT_TIMEOUT_MS = 10_000;
-const MAX_PROVIDER_MESSAGE = 300;
 const AUTH_ID = /^[A-Za-z0-9]{10,40}$/;
 const DTMF_DIGITS = /^[0-9*#wW]+$/;
-
-type FetchFn = (input: string, init: RequestInit) => Promise<Response>;
 
 function nonEmpty(value: unknown): value is string {
   return typeof value === 'string' && value.length > 0;
@@ -49,9 +45,7 @@ function nonEmpty(value: unknown): value is string {
 export class PlivoCallControl {
   readonly #authId: string;
   readonly #authorization: string;
-  readonly #baseUrl: string;
-  readonly #fetch: FetchFn;
-  readonly #timeoutMs: number;
+  readonly #rest: RestClientConfig;
 
   constructor(options: PlivoCallControlOptions) {
     if (!options || !nonEmpty(options.authId) || !AUTH_ID.test(options.authId)) {
@@ -59,22 +53,8 @@ export class PlivoCallControl {
     }
     if (!nonEmpty(options.authToken)) throw new ConfigError('PlivoCallControl: authToken is required');
     this.#authId = options.authId;
-    this.#authorization = `Basic ${base64Encode(new TextEncoder().encode(`${options.authId}:${options.authToken}`))}`;
-    const baseUrl = options.baseUrl ?? DEFAULT_BASE_URL;
-    let parsed: URL;
-    try {
-      parsed = new URL(baseUrl);
-    } catch {
-      throw new ConfigError('PlivoCallControl: baseUrl is not an absolute URL');
-    }
-    if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new ConfigError('PlivoCallControl: baseUrl must be an http(s) URL');
-    this.#baseUrl = baseUrl.replace(/\/+$/, '');
-    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new ConfigError('PlivoCallControl: timeoutMs must be a positive number');
-    this.#timeoutMs = timeoutMs;
-    const custom = options.fetch;
-    if (custom !== undefined && typeof custom !== 'function') throw new ConfigError('PlivoCallControl: fetch must be a function');
-    this.#fetch = custom ? (input, init) => custom(input, init) : (input, init) => globalThis.fetch(input, init);
+    this.#authorization = basicAuthorization(options.authId, options.authToken);
+    this.#rest = restClientConfig('PlivoCallControl', options, DEFAULT_BASE_URL);
   }
 
   /** Ends the call. */
@@ -110,40 +90,22 @@ export class PlivoCallControl {
 
   async #request(method: 'POST' | 'DELETE', callUuid: string, sub: string, body: Record<string, string> | undefined, what: string): Promise<PlivoCallActionResult> {
     if (!nonEmpty(callUuid) || !/^[A-Za-z0-9-]{8,64}$/.test(callUuid)) throw new ConfigError('PlivoCallControl: callUuid must be the call\'s UUID');
-    const url = `${this.#baseUrl}/v1/Account/${this.#authId}/Call/${callUuid}/${sub}`;
     log('call control %s', what);
-    const headers: Record<string, string> = { Authorization: this.#authorization, Accept: 'application/json' };
-    const init: RequestInit = { method, headers, signal: AbortSignal.timeout(this.#timeoutMs) };
-    if (body !== undefined) {
-      headers['Content-Type'] = 'application/json';
-      init.body = JSON.stringify(body);
-    }
-    let response: Response;
-    try {
-      response = await this.#fetch(url, init);
-    } catch (error) {
-      const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
-      throw new CallControlError(timedOut ? `Plivo ${what} timed out after ${this.#timeoutMs} ms` : `Plivo ${what} failed: the request did not complete`, {
-        cause: error,
-      });
-    }
-    const text = await response.text().catch(() => '');
-    let json: unknown;
-    try {
-      json = text ? (JSON.parse(text) as unknown) : undefined;
-    } catch {
-      json = undefined;
-    }
-    if (response.ok) return { alreadyEnded: false, body: json };
-    // A call that is no longer live is not found: {"api_id":"…","error":"not found"}.
-    if (response.status === 404) {
-      log('call control %s: the call had already ended', what);
-      return { alreadyEnded: true };
-    }
-    const info = typeof json === 'object' && json !== null ? (json as Record<string, unknown>) : {};
-    const providerMessage = typeof info['error'] === 'string' ? info['error'].slice(0, MAX_PROVIDER_MESSAGE) : '';
-    throw new CallControlError(`Plivo rejected the ${what} (HTTP ${response.status})${providerMessage ? `: ${providerMessage}` : ''}`, {
-      status: response.status,
+    const result = await carrierRequest(this.#rest, {
+      path: `/v1/Account/${this.#authId}/Call/${callUuid}/${sub}`,
+      method,
+      authorization: this.#authorization,
+      json: body,
+      what: `Plivo ${what}`,
+      rejected: `Plivo rejected the ${what}`,
+      // A call that is no longer live is not found: {"api_id":"…","error":"not found"}.
+      isAlreadyEnded: (failure) => failure.status === 404,
+      readError: (failure) => {
+        const error = isJsonObject(failure.body) ? failure.body['error'] : undefined;
+        return { text: typeof error === 'string' ? error : '' };
+      },
     });
+    if (result.alreadyEnded) log('call control %s: the call had already ended', what);
+    return result;
   }
 }

@@ -4,20 +4,14 @@
  * a camelCase `streamId` (inside `start`, or at the top level of later frames) where Twilio has
  * `streamSid`, Telnyx `stream_id` and Exotel `stream_sid`.
  */
-import { isJsonObject, type MediaFrame, type ProtocolCandidate } from '@switchboard/core';
+import { isJsonObject, parseJsonObjectFrame, type MediaFrame, type ProtocolCandidate } from '@switchboard/core';
 import { PlivoMediaStreamProtocol } from './protocol.js';
 
 export const plivoCandidate: ProtocolCandidate = {
   name: 'plivo',
   matches(frame: MediaFrame) {
-    if (typeof frame !== 'string' || frame.length > 100_000 || !frame.trimStart().startsWith('{')) return false;
-    let value: unknown;
-    try {
-      value = JSON.parse(frame);
-    } catch {
-      return false;
-    }
-    if (!isJsonObject(value) || typeof value['event'] !== 'string') return false;
+    const value = parseJsonObjectFrame(frame);
+    if (value === undefined || typeof value['event'] !== 'string') return false;
     const start = value['start'];
     const streamId = (isJsonObject(start) ? start['streamId'] : undefined) ?? value['streamId'];
     return typeof streamId === 'string' && value['streamSid'] === undefined;

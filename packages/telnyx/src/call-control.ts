@@ -3,7 +3,7 @@
  * (https://developers.telnyx.com/api/call-control): `POST /v2/calls/{call_control_id}/actions/<action>`
  * with a JSON body and `Authorization: Bearer <API key>`.
  */
-import { CallControlError, ConfigError, logger } from '@switchboard/core';
+import { ConfigError, carrierRequest, isJsonObject, logger, restClientConfig, type RestClientConfig, type RestFailure } from '@switchboard/core';
 
 const log = logger('telnyx');
 
@@ -33,11 +33,7 @@ export type TelnyxCallActionResult = { alreadyEnded: boolean; body?: unknown };
 /** Telnyx's error code for a command sent to a call that is no longer active. */
 export const TELNYX_CALL_ENDED_CODE = '90018';
 const DEFAULT_BASE_URL = 'https://api.telnyx.com';
-const DEFAULT_TIMEOUT_MS = 10_000;
-const MAX_PROVIDER_MESSAGE = 300;
 const DTMF_DIGITS = /^[0-9A-Da-d*#wW]+$/;
-
-type FetchFn = (input: string, init: RequestInit) => Promise<Response>;
 
 function nonEmpty(value: unknown): value is string {
   return typeof value === 'string' && value.length > 0;
@@ -48,6 +44,12 @@ function pathSegment(id: string): string {
   return encodeURIComponent(id).replace(/%3A/gi, ':');
 }
 
+/** The error objects of a Telnyx error body: `{"errors":[{"code":"90018","title":"Call has already ended","detail":"…"}]}`. */
+function errorsOf(failure: RestFailure): Record<string, unknown>[] {
+  const errors = isJsonObject(failure.body) ? failure.body['errors'] : undefined;
+  return Array.isArray(errors) ? errors.filter(isJsonObject) : [];
+}
+
 /**
  * Call Control for the call a media stream belongs to (`start.call_control_id`, the transport's
  * `callStart.callId`). A command for a call that already ended (HTTP 422, Telnyx code 90018)
@@ -55,28 +57,12 @@ function pathSegment(id: string): string {
  */
 export class TelnyxCallControl {
   readonly #authorization: string;
-  readonly #baseUrl: string;
-  readonly #fetch: FetchFn;
-  readonly #timeoutMs: number;
+  readonly #rest: RestClientConfig;
 
   constructor(options: TelnyxCallControlOptions) {
     if (!options || !nonEmpty(options.apiKey)) throw new ConfigError('TelnyxCallControl: apiKey (a Telnyx API key) is required');
     this.#authorization = `Bearer ${options.apiKey}`;
-    const baseUrl = options.baseUrl ?? DEFAULT_BASE_URL;
-    let parsed: URL;
-    try {
-      parsed = new URL(baseUrl);
-    } catch {
-      throw new ConfigError('TelnyxCallControl: baseUrl is not an absolute URL');
-    }
-    if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new ConfigError('TelnyxCallControl: baseUrl must be an http(s) URL');
-    this.#baseUrl = baseUrl.replace(/\/+$/, '');
-    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new ConfigError('TelnyxCallControl: timeoutMs must be a positive number');
-    this.#timeoutMs = timeoutMs;
-    const custom = options.fetch;
-    if (custom !== undefined && typeof custom !== 'function') throw new ConfigError('TelnyxCallControl: fetch must be a function');
-    this.#fetch = custom ? (input, init) => custom(input, init) : (input, init) => globalThis.fetch(input, init);
+    this.#rest = restClientConfig('TelnyxCallControl', options, DEFAULT_BASE_URL);
   }
 
   /** Ends the call (`actions/hangup`). */
@@ -117,52 +103,24 @@ export class TelnyxCallControl {
   async action(callControlId: string, action: string, body: Record<string, unknown>): Promise<TelnyxCallActionResult> {
     if (!nonEmpty(callControlId)) throw new ConfigError('TelnyxCallControl: callControlId must be a non-empty string');
     if (!/^[a-z_]+$/.test(action)) throw new ConfigError(`TelnyxCallControl: invalid action ${JSON.stringify(action)}`);
-    const url = `${this.#baseUrl}/v2/calls/${pathSegment(callControlId)}/actions/${action}`;
     log('call control %s', action);
-
-    let response: Response;
-    try {
-      response = await this.#fetch(url, {
-        method: 'POST',
-        headers: { Authorization: this.#authorization, 'Content-Type': 'application/json', Accept: 'application/json' },
-        body: JSON.stringify(body),
-        signal: AbortSignal.timeout(this.#timeoutMs),
-      });
-    } catch (error) {
-      const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
-      throw new CallControlError(
-        timedOut ? `Telnyx ${action} timed out after ${this.#timeoutMs} ms` : `Telnyx ${action} failed: the request did not complete`,
-        { cause: error },
-      );
-    }
-
-    const text = await response.text().catch(() => '');
-    let json: unknown;
-    try {
-      json = text ? (JSON.parse(text) as unknown) : undefined;
-    } catch {
-      json = undefined;
-    }
-    if (response.ok) return { alreadyEnded: false, body: json };
-
-    // Errors come as {"errors":[{"code":"90018","title":"Call has already ended","detail":"…"}]}.
-    const errors = typeof json === 'object' && json !== null && Array.isArray((json as { errors?: unknown }).errors) ? (json as { errors: unknown[] }).errors : [];
-    const first = (errors.find((e) => typeof e === 'object' && e !== null) ?? {}) as Record<string, unknown>;
-    const codes = errors.map((e) => (typeof e === 'object' && e !== null ? String((e as Record<string, unknown>)['code'] ?? '') : ''));
-    if (codes.includes(TELNYX_CALL_ENDED_CODE)) {
-      log('call control %s: the call had already ended', action);
-      return { alreadyEnded: true };
-    }
-    const code = typeof first['code'] === 'string' || typeof first['code'] === 'number' ? first['code'] : undefined;
-    const title = typeof first['title'] === 'string' ? first['title'] : '';
-    const detail = typeof first['detail'] === 'string' ? first['detail'] : '';
-    const providerMessage = [title, detail].filter(Boolean).join(': ').slice(0, MAX_PROVIDER_MESSAGE);
-    let message = `Telnyx rejected ${action} (HTTP ${response.status}`;
-    if (code !== undefined) message += `, code ${code}`;
-    message += ')';
-    if (providerMessage) message += `: ${providerMessage}`;
-    const errorOptions: { status: number; providerCode?: number | string } = { status: response.status };
-    if (code !== undefined) errorOptions.providerCode = code;
-    throw new CallControlError(message, errorOptions);
+    const result = await carrierRequest(this.#rest, {
+      path: `/v2/calls/${pathSegment(callControlId)}/actions/${action}`,
+      method: 'POST',
+      authorization: this.#authorization,
+      json: body,
+      what: `Telnyx ${action}`,
+      rejected: `Telnyx rejected ${action}`,
+      isAlreadyEnded: (failure) => errorsOf(failure).some((e) => String(e['code'] ?? '') === TELNYX_CALL_ENDED_CODE),
+      readError: (failure) => {
+        const first = errorsOf(failure)[0] ?? {};
+        const code = typeof first['code'] === 'string' || typeof first['code'] === 'number' ? first['code'] : undefined;
+        const title = typeof first['title'] === 'string' ? first['title'] : '';
+        const detail = typeof first['detail'] === 'string' ? first['detail'] : '';
+        return { code, text: [title, detail].filter(Boolean).join(': ') };
+      },
+    });
+    if (result.alreadyEnded) log('call control %s: the call had already ended', action);
+    return result;
   }
 }

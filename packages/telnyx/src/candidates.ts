@@ -4,20 +4,14 @@
  * top level, which no other carrier's do. Its first frame, `connected`, carries nothing that
  * tells it apart: detect with `maxFrames: 2` so the `start` that follows decides.
  */
-import { isJsonObject, type MediaFrame, type ProtocolCandidate } from '@switchboard/core';
+import { parseJsonObjectFrame, type MediaFrame, type ProtocolCandidate } from '@switchboard/core';
 import { TelnyxMediaStreamProtocol } from './protocol.js';
 
 export const telnyxCandidate: ProtocolCandidate = {
   name: 'telnyx',
   matches(frame: MediaFrame) {
-    if (typeof frame !== 'string' || frame.length > 100_000 || !frame.trimStart().startsWith('{')) return false;
-    let value: unknown;
-    try {
-      value = JSON.parse(frame);
-    } catch {
-      return false;
-    }
-    return isJsonObject(value) && typeof value['event'] === 'string' && typeof value['stream_id'] === 'string';
+    const value = parseJsonObjectFrame(frame);
+    return value !== undefined && typeof value['event'] === 'string' && typeof value['stream_id'] === 'string';
   },
   create: () => new TelnyxMediaStreamProtocol(),
 };

@@ -1,4 +1,4 @@
-import { CallControlError, ConfigError, base64Encode } from '@switchboard/core';
+import { ConfigError, basicAuthorization, carrierRequest, isJsonObject, restClientConfig, type RestClientConfig, type RestFailure } from '@switchboard/core';
 import { escapeXml } from './twiml.js';
 
 export type TwilioCallControlOptions = {
@@ -27,13 +27,15 @@ const CALL_SID = /^CA[0-9a-fA-F]{32}$/;
 /** Twilio's error code for "the requested resource was not found": the call is gone. */
 const NOT_FOUND_CODE = 20404;
 const DEFAULT_BASE_URL = 'https://api.twilio.com';
-const DEFAULT_TIMEOUT_MS = 10_000;
-const MAX_PROVIDER_MESSAGE = 300;
-
-type FetchFn = (input: string, init: RequestInit) => Promise<Response>;
 
 function nonEmpty(value: unknown): value is string {
   return typeof value === 'string' && value.length > 0;
+}
+
+/** The `code` of a Twilio error body (`{"code":20404,"message":"…","status":404}`). */
+function errorCode(failure: RestFailure): number | string | undefined {
+  const code = isJsonObject(failure.body) ? failure.body['code'] : undefined;
+  return typeof code === 'number' || typeof code === 'string' ? code : undefined;
 }
 
 /**
@@ -44,9 +46,7 @@ function nonEmpty(value: unknown): value is string {
 export class TwilioCallControl {
   readonly #accountSid: string;
   readonly #authorization: string;
-  readonly #baseUrl: string;
-  readonly #fetch: FetchFn;
-  readonly #timeoutMs: number;
+  readonly #rest: RestClientConfig;
 
   constructor(options: TwilioCallControlOptions) {
     if (!nonEmpty(options?.accountSid) || !ACCOUNT_SID.test(options.accountSid)) {
@@ -68,30 +68,9 @@ export class TwilioCallControl {
     } else {
       throw new ConfigError('TwilioCallControl: credentials missing; pass authToken, or apiKeySid and apiKeySecret');
     }
-    this.#authorization = `Basic ${base64Encode(new TextEncoder().encode(`${user}:${password}`))}`;
+    this.#authorization = basicAuthorization(user, password);
 
-    const baseUrl = options.baseUrl ?? DEFAULT_BASE_URL;
-    let parsed: URL;
-    try {
-      parsed = new URL(baseUrl);
-    } catch {
-      throw new ConfigError('TwilioCallControl: baseUrl is not an absolute URL');
-    }
-    if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
-      throw new ConfigError('TwilioCallControl: baseUrl must be an http(s) URL');
-    }
-    this.#baseUrl = baseUrl.replace(/\/+$/, '');
-
-    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
-      throw new ConfigError('TwilioCallControl: timeoutMs must be a positive number');
-    }
-    this.#timeoutMs = timeoutMs;
-
-    const custom = options.fetch;
-    if (custom !== undefined && typeof custom !== 'function') throw new ConfigError('TwilioCallControl: fetch must be a function');
-    // Called as a plain function: some runtimes reject a fetch invoked as a method of another object.
-    this.#fetch = custom ? (input, init) => custom(input, init) : (input, init) => globalThis.fetch(input, init);
+    this.#rest = restClientConfig('TwilioCallControl', options, DEFAULT_BASE_URL);
   }
 
   /** Ends the call (`Status=completed`). */
@@ -135,51 +114,18 @@ export class TwilioCallControl {
       if (typeof value !== 'string') throw new ConfigError(`TwilioCallControl: parameter ${name} must be a string`);
       body.append(name, value);
     }
-    const url = `${this.#baseUrl}/2010-04-01/Accounts/${this.#accountSid}/Calls/${callSid}.json`;
-
-    let response: Response;
-    try {
-      response = await this.#fetch(url, {
-        method: 'POST',
-        headers: {
-          Authorization: this.#authorization,
-          'Content-Type': 'application/x-www-form-urlencoded',
-          Accept: 'application/json',
-        },
-        body: body.toString(),
-        signal: AbortSignal.timeout(this.#timeoutMs),
-      });
-    } catch (error) {
-      const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
-      throw new CallControlError(
-        timedOut
-          ? `Twilio call update for ${callSid} timed out after ${this.#timeoutMs} ms`
-          : `Twilio call update for ${callSid} failed: the request did not complete`,
-        { cause: error },
-      );
-    }
-
-    const text = await response.text().catch(() => '');
-    let json: unknown;
-    try {
-      json = text ? (JSON.parse(text) as unknown) : undefined;
-    } catch {
-      json = undefined;
-    }
-
-    if (response.ok) return { alreadyEnded: false, body: json };
-
-    const info = typeof json === 'object' && json !== null ? (json as Record<string, unknown>) : {};
-    const code = typeof info['code'] === 'number' || typeof info['code'] === 'string' ? info['code'] : undefined;
-    if (response.status === 404 && Number(code) === NOT_FOUND_CODE) return { alreadyEnded: true };
-
-    const providerMessage = typeof info['message'] === 'string' ? info['message'].slice(0, MAX_PROVIDER_MESSAGE) : '';
-    let message = `Twilio rejected the call update for ${callSid} (HTTP ${response.status}`;
-    if (code !== undefined) message += `, code ${code}`;
-    message += ')';
-    if (providerMessage) message += `: ${providerMessage}`;
-    const errorOptions: { status: number; providerCode?: number | string } = { status: response.status };
-    if (code !== undefined) errorOptions.providerCode = code;
-    throw new CallControlError(message, errorOptions);
+    return carrierRequest(this.#rest, {
+      path: `/2010-04-01/Accounts/${this.#accountSid}/Calls/${callSid}.json`,
+      method: 'POST',
+      authorization: this.#authorization,
+      form: body,
+      what: `Twilio call update for ${callSid}`,
+      rejected: `Twilio rejected the call update for ${callSid}`,
+      isAlreadyEnded: (failure) => failure.status === 404 && Number(errorCode(failure)) === NOT_FOUND_CODE,
+      readError: (failure) => {
+        const message = isJsonObject(failure.body) ? failure.body['message'] : undefined;
+        return { code: errorCode(failure), text: typeof message === 'string' ? message : '' };
+      },
+    });
   }
 }

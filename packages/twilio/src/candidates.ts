@@ -11,8 +11,8 @@
  * (raw frames as `signalwire_message`). List it before the Twilio candidate; a SignalWire call it
  * misses is still served by the Twilio candidate, with raw frames named `twilio_message`.
  */
-import type { MediaFrame, ProtocolCandidate } from '@switchboard/core';
-import { TwilioMediaStreamProtocol, isJsonObject } from './protocol.js';
+import { isJsonObject, parseJsonObjectFrame, type MediaFrame, type ProtocolCandidate } from '@switchboard/core';
+import { TwilioMediaStreamProtocol } from './protocol.js';
 
 const EVENTS = new Set(['connected', 'start', 'media', 'dtmf', 'mark', 'stop']);
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -21,14 +21,8 @@ type Message = Record<string, unknown>;
 
 /** The frame as a Media Streams message (SignalWire's `rawEvent` envelope opened), or undefined. */
 function readMessage(frame: MediaFrame): { message: Message; enveloped: boolean } | undefined {
-  if (typeof frame !== 'string' || frame.length > 100_000 || !frame.trimStart().startsWith('{')) return undefined;
-  let value: unknown;
-  try {
-    value = JSON.parse(frame);
-  } catch {
-    return undefined;
-  }
-  if (!isJsonObject(value)) return undefined;
+  const value = parseJsonObjectFrame(frame);
+  if (value === undefined) return undefined;
   if (value['event'] === undefined && isJsonObject(value['rawEvent'])) return { message: value['rawEvent'], enveloped: true };
   return { message: value, enveloped: false };
 }

@@ -10,7 +10,7 @@
  *
  * Every request carries an application JWT (`Authorization: Bearer …`, see `jwt.ts`).
  */
-import { CallControlError, ConfigError, logger } from '@switchboard/core';
+import { ConfigError, carrierRequest, isJsonObject, logger, restClientConfig, type RestClientConfig, type RestFailure } from '@switchboard/core';
 import { checkTtl, createVonageJwt, importVonagePrivateKey } from './jwt.js';
 import type { NccoAction } from './ncco.js';
 
@@ -42,14 +42,10 @@ export type VonageTransferTarget = { ncco: NccoAction[] } | { url: string } | { 
 export type VonageCallUpdateResult = { alreadyEnded: boolean; body?: unknown };
 
 const DEFAULT_BASE_URL = 'https://api.nexmo.com';
-const DEFAULT_TIMEOUT_MS = 10_000;
-const MAX_PROVIDER_MESSAGE = 300;
 const CALL_UUID = /^[0-9A-Za-z][0-9A-Za-z_-]{0,127}$/;
 const DTMF_DIGITS = /^[0-9*#A-Da-d]+$/;
 /** A refusal that says the call is already over: resolved as done, not thrown. */
 const ENDED = /\b(already\s+(completed|ended|terminated|hung\s*up|disconnected)|call\s+(has\s+)?(ended|completed|terminated))\b/i;
-
-type FetchFn = (input: string, init: RequestInit) => Promise<Response>;
 
 function nonEmpty(value: unknown): value is string {
   return typeof value === 'string' && value.length > 0;
@@ -57,6 +53,21 @@ function nonEmpty(value: unknown): value is string {
 
 function checkUuid(uuid: unknown, what: string): asserts uuid is string {
   if (!nonEmpty(uuid) || !CALL_UUID.test(uuid)) throw new ConfigError(`VonageCallControl.${what}: the call uuid must be the call's UUID (letters, digits, "-")`);
+}
+
+/** `title` and `detail` of a Vonage error body (`{"type":"https://…#unauthorized","title":"Unauthorized","detail":"…"}`). */
+function titleAndDetail(failure: RestFailure): [string, string] {
+  const info = isJsonObject(failure.body) ? failure.body : {};
+  const title = typeof info['title'] === 'string' ? info['title'] : '';
+  const detail = typeof info['detail'] === 'string' ? info['detail'] : '';
+  return [title, detail];
+}
+
+/** A 404, or a refusal saying the call is already over. */
+function isAlreadyEnded(failure: RestFailure): boolean {
+  if (failure.status === 404) return true;
+  if (failure.status !== 400 && failure.status !== 409 && failure.status !== 410) return false;
+  return ENDED.test(titleAndDetail(failure).join(' '));
 }
 
 /**
@@ -68,9 +79,7 @@ function checkUuid(uuid: unknown, what: string): asserts uuid is string {
 export class VonageCallControl {
   readonly #applicationId: string;
   readonly #key: Promise<CryptoKey>;
-  readonly #baseUrl: string;
-  readonly #fetch: FetchFn;
-  readonly #timeoutMs: number;
+  readonly #rest: RestClientConfig;
   readonly #ttl: number;
   readonly #now: () => number;
 
@@ -91,26 +100,9 @@ export class VonageCallControl {
       throw new ConfigError('VonageCallControl: privateKey is required (PEM text or a CryptoKey)');
     }
 
-    const baseUrl = options.baseUrl ?? DEFAULT_BASE_URL;
-    let parsed: URL;
-    try {
-      parsed = new URL(baseUrl);
-    } catch {
-      throw new ConfigError('VonageCallControl: baseUrl is not an absolute URL');
-    }
-    if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new ConfigError('VonageCallControl: baseUrl must be an http(s) URL');
-    this.#baseUrl = baseUrl.replace(/\/+$/, '');
-
-    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) throw new ConfigError('VonageCallControl: timeoutMs must be a positive number');
-    this.#timeoutMs = timeoutMs;
+    this.#rest = restClientConfig('VonageCallControl', options, DEFAULT_BASE_URL);
     this.#ttl = checkTtl(options.tokenTtlSeconds, 'VonageCallControl');
     this.#now = options.now ?? Date.now;
-
-    const custom = options.fetch;
-    if (custom !== undefined && typeof custom !== 'function') throw new ConfigError('VonageCallControl: fetch must be a function');
-    // Called as a plain function: some runtimes reject a fetch invoked as a method of another object.
-    this.#fetch = custom ? (input, init) => custom(input, init) : (input, init) => globalThis.fetch(input, init);
   }
 
   /** Ends the call. */
@@ -177,46 +169,22 @@ export class VonageCallControl {
       ttlSeconds: this.#ttl,
       now: this.#now,
     });
-    let response: Response;
-    try {
-      response = await this.#fetch(`${this.#baseUrl}${path}`, {
-        method: 'PUT',
-        headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', Accept: 'application/json' },
-        body: JSON.stringify(body),
-        signal: AbortSignal.timeout(this.#timeoutMs),
-      });
-    } catch (error) {
-      const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
-      throw new CallControlError(
-        timedOut
-          ? `Vonage call update for ${uuid} timed out after ${this.#timeoutMs} ms`
-          : `Vonage call update for ${uuid} failed: the request did not complete`,
-        { cause: error },
-      );
-    }
-
-    const text = await response.text().catch(() => '');
-    let json: unknown;
-    try {
-      json = text ? (JSON.parse(text) as unknown) : undefined;
-    } catch {
-      json = undefined;
-    }
-    if (response.ok) return { alreadyEnded: false, body: json };
-
-    const info = typeof json === 'object' && json !== null ? (json as Record<string, unknown>) : {};
-    const title = typeof info['title'] === 'string' ? info['title'] : '';
-    const detail = typeof info['detail'] === 'string' ? info['detail'] : '';
-    if (response.status === 404 || ((response.status === 400 || response.status === 409 || response.status === 410) && ENDED.test(`${title} ${detail}`))) {
-      log('call %s already ended (HTTP %d)', uuid, response.status);
-      return { alreadyEnded: true };
-    }
-    const type = typeof info['type'] === 'string' || typeof info['type'] === 'number' ? info['type'] : undefined;
-    let message = `Vonage rejected the call update for ${uuid} (HTTP ${response.status})`;
-    const providerMessage = [title, detail].filter(Boolean).join(': ').slice(0, MAX_PROVIDER_MESSAGE);
-    if (providerMessage) message += `: ${providerMessage}`;
-    const errorOptions: { status: number; providerCode?: number | string } = { status: response.status };
-    if (type !== undefined) errorOptions.providerCode = type;
-    throw new CallControlError(message, errorOptions);
+    const result = await carrierRequest(this.#rest, {
+      path,
+      method: 'PUT',
+      authorization: `Bearer ${token}`,
+      json: body,
+      what: `Vonage call update for ${uuid}`,
+      rejected: `Vonage rejected the call update for ${uuid}`,
+      isAlreadyEnded,
+      readError: (failure) => {
+        const type = isJsonObject(failure.body) ? failure.body['type'] : undefined;
+        const code = typeof type === 'string' || typeof type === 'number' ? type : undefined;
+        // The type is a documentation URL: kept as the provider code, left out of the message.
+        return { code, quoteCode: false, text: titleAndDetail(failure).filter(Boolean).join(': ') };
+      },
+    });
+    if (result.alreadyEnded) log('call %s already ended', uuid);
+    return result;
   }
 }
