@@ -4,10 +4,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConformanceAdapter } from '@switchboard/core';
-import { CHECKS, runChecks } from './checks.js';
-import { replayTrace, type ReplayResult } from './replay.js';
+import { CHECKS, type runChecks } from './checks.js';
 import { bundledTracesDir, loadTraces, type Trace } from './trace.js';
-import type { RunConformanceOptions } from './run.js';
+import { replayAndCheck, type RunConformanceOptions } from './run.js';
 
 export type DescribeConformanceOptions = RunConformanceOptions & {
   /** Trace files or directories; default: the bundled corpus. */
@@ -48,11 +47,8 @@ function describeOne(adapter: ConformanceAdapter, options: DescribeConformanceOp
       let pending = replays.get(trace.header.name);
       if (!pending) {
         pending = slot()
-          .then(() => replayTrace(adapter, trace, options))
-          .then((result: ReplayResult) => {
-            options.onReplay?.(result);
-            return runChecks(result, options.checks);
-          })
+          .then(() => replayAndCheck(adapter, trace, options))
+          .then(({ outcomes }) => outcomes)
           .finally(release);
         replays.set(trace.header.name, pending);
       }

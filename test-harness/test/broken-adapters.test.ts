@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { bundledTracesDir, loadTrace, runTrace, type TraceReport } from '@switchboard/conformance';
 import { join } from 'node:path';
-import { dropsEarlyMedia, neverClears, truncatesAtSent } from './fixtures/broken-adapters.js';
+import { dropsEarlyMedia, neverClears, truncatesAtSent, truncatesAtSentOnce } from './fixtures/broken-adapters.js';
 
 const status = (report: TraceReport, id: string) => report.outcomes.find((o) => o.id === id)?.status;
 
@@ -27,4 +27,18 @@ describe('the checks catch broken adapters', () => {
     expect(status(report, 'bargein.truncate')).toBe('fail');
     expect(status(report, 'bargein.clear')).toBe('pass');
   }, 120_000);
+
+  it('a failure of timing checks alone is replayed once: a defect fails both times, a one-off failure only the first', async () => {
+    const trace = await loadTrace(join(bundledTracesDir(), 'barge-in.jsonl'));
+    const once = truncatesAtSentOnce();
+    const report = await runTrace(once, trace);
+    expect(once.calls).toBe(2);
+    const truncate = report.outcomes.find((o) => o.id === 'bargein.truncate')!;
+    expect(truncate.status).toBe('pass');
+    expect(truncate.detail).toMatch(/second replay; the first failed/);
+    // With the second replay turned off, the first verdict stands.
+    const strict = truncatesAtSentOnce();
+    expect(status(await runTrace(strict, trace, { retryTiming: false }), 'bargein.truncate')).toBe('fail');
+    expect(strict.calls).toBe(1);
+  }, 240_000);
 });
