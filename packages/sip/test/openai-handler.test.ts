@@ -205,11 +205,15 @@ describe('OpenAISipWebhookHandler: the flow', () => {
     const retry = signedDelivery(event, { id: 'msg_race' });
     const other = signedDelivery(incomingCallEvent('rtc_race'), { id: 'msg_race_2' });
     api.failures.push(503);
+    // The failing accept stays in flight long enough for the other two deliveries to arrive
+    // while it is, however slowly a loaded machine verifies them.
+    api.delayMs = 500;
     const results = await Promise.all([
       webhook.handle(first.body, first.headers),
       webhook.handle(retry.body, retry.headers),
       webhook.handle(other.body, other.headers),
     ]);
+    api.delayMs = 0;
     // Answering a duplicate 200 while the delivery it duplicates was failing would end OpenAI's retries.
     expect(results.map((r) => [r.status, r.outcome])).toEqual([
       [500, 'failed'],
