@@ -594,7 +594,7 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
     if (this.#inbound.passthrough) this.#forward(payload, trustedBase64(event.payloadBase64, payload.byteLength));
     else this.#forward(this.#inbound.convert(payload));
     this.#lastFrameMs = durationMs(this.#format, payload.byteLength);
-    this.#lastInboundAt = this.#now();
+    this.#lastInboundAt = systemClock.now();
     this.#paddedInHoleMs = 0;
     if (this.#speechActive && this.#inactivityTimer === undefined) this.#armInactivity(this.#inactivityMs ?? 0);
   }
@@ -665,12 +665,13 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
   #armInactivity(delayMs: number): void {
     if (this.#inactivityMs === null) return;
     this.#disarmInactivity();
-    // On the wall clock, whatever clock the transport keeps: it guards against a carrier that went
-    // quiet in real time, and a replay's scaled clock would turn ordinary scheduling delays into silence.
+    // On the wall clock (the timer and the quiet time alike), whatever clock the transport keeps:
+    // it guards against a carrier that went quiet in real time, and a replay's scaled clock would
+    // turn ordinary scheduling delays into silence.
     this.#inactivityTimer = systemClock.setTimeout(() => {
       this.#inactivityTimer = undefined;
       if (!this.#speechActive || this.#ended || !this.#sessionReady || this.status !== 'connected') return;
-      const quietFor = this.#now() - this.#lastInboundAt;
+      const quietFor = systemClock.now() - this.#lastInboundAt;
       if (quietFor < this.#inactivityMs!) {
         this.#armInactivity(this.#inactivityMs! - quietFor);
         return;

@@ -97,8 +97,10 @@ describe('SipEndpoint transactions and dialogs', () => {
     const gaps = times.slice(1).map((t, i) => t - times[i]!);
     // 40, 80, 160, 320, 320 ms (T1, doubling, capped at T2).
     const expected = [T1, 2 * T1, 4 * T1, 8 * T1, 8 * T1];
+    // Each gap as the caller saw it; a late delivery of one retransmission shortens the next gap,
+    // hence the 20 ms of slack below (still far from the next doubling's value).
     for (const [i, gap] of gaps.entries()) {
-      expect(gap).toBeGreaterThan(expected[i]! * 0.8);
+      expect(gap).toBeGreaterThan(expected[i]! * 0.8 - 20);
       expect(gap).toBeLessThan(expected[i]! + 100);
     }
     const toTag = toTagOf(ua.inbox.at(-1)!);
