@@ -54,3 +54,45 @@ export function stringRecord(value: unknown): Record<string, string> {
     }),
   );
 }
+
+/**
+ * A JSON protocol's parse of the frame it just decoded, handed once to `rawMessage` (the raw
+ * `<provider>_message` event) so a frame is parsed once, not twice. One use only: holding the
+ * parse until the next frame would keep it alive long enough to be promoted out of the young
+ * generation, call after call.
+ */
+export class FrameParse {
+  #frame: string | undefined;
+  #parsed: unknown;
+
+  /** `JSON.parse(frame)`, remembered for `rawMessage`. Throws the parser's error for non-JSON (the text itself is remembered then). */
+  parse(frame: string): unknown {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(frame);
+    } catch (error) {
+      this.#frame = frame;
+      this.#parsed = frame;
+      throw error;
+    }
+    this.#frame = frame;
+    this.#parsed = parsed;
+    return parsed;
+  }
+
+  /** The frame as a plain value: the remembered parse when it is the last decoded frame, else a fresh one (the text when not JSON). */
+  rawMessage(frame: string | Uint8Array): unknown {
+    if (typeof frame !== 'string') return frame;
+    if (frame === this.#frame) {
+      const parsed = this.#parsed;
+      this.#frame = undefined;
+      this.#parsed = undefined;
+      return parsed;
+    }
+    try {
+      return JSON.parse(frame) as unknown;
+    } catch {
+      return frame;
+    }
+  }
+}

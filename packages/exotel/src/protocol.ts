@@ -7,7 +7,7 @@
  * back must come in chunks of at least 3.2 KB, at most 100 KB, and a multiple of 320 bytes;
  * other sizes play with gaps.
  */
-import { ProtocolError, base64Decode, base64Encode } from '@switchboard/core';
+import { ProtocolError, base64Decode, base64Encode, FrameParse } from '@switchboard/core';
 import type { AudioFormat, CallEvent, FrameRules, MediaStreamProtocol, OutboundCommand, ProtocolCapabilities } from '@switchboard/core';
 import { isJsonObject, nonEmptyString, readCounter, stringRecord, type JsonObject } from '@switchboard/core';
 
@@ -70,8 +70,7 @@ export class ExotelMediaStreamProtocol implements MediaStreamProtocol {
 
   #streamSidJson: string | undefined;
   #streamSid: string | undefined;
-  #lastFrame: string | undefined;
-  #lastParsed: unknown;
+  readonly #parses = new FrameParse();
 
   /** The `stream_sid` of the active stream, once a `start` has been decoded. */
   get streamSid(): string | undefined {
@@ -82,12 +81,10 @@ export class ExotelMediaStreamProtocol implements MediaStreamProtocol {
     if (typeof frame !== 'string') fail('received a binary frame; Exotel streams send JSON text frames', frame);
     let message: unknown;
     try {
-      message = JSON.parse(frame);
+      message = this.#parses.parse(frame);
     } catch {
-      this.#remember(frame, frame);
       fail('frame is not valid JSON', frame);
     }
-    this.#remember(frame, message);
     if (!isJsonObject(message)) fail('frame is not a JSON object', frame);
     const event = message['event'];
     if (typeof event !== 'string') fail('frame has no string "event" field', frame);
@@ -124,18 +121,7 @@ export class ExotelMediaStreamProtocol implements MediaStreamProtocol {
   }
 
   rawMessage(frame: string | Uint8Array): unknown {
-    if (typeof frame !== 'string') return frame;
-    if (frame === this.#lastFrame) {
-      const parsed = this.#lastParsed;
-      this.#lastFrame = undefined;
-      this.#lastParsed = undefined;
-      return parsed;
-    }
-    try {
-      return JSON.parse(frame) as unknown;
-    } catch {
-      return frame;
-    }
+    return this.#parses.rawMessage(frame);
   }
 
   encode(command: OutboundCommand): Array<string | Uint8Array> {
@@ -161,10 +147,6 @@ export class ExotelMediaStreamProtocol implements MediaStreamProtocol {
     return this.#streamSidJson;
   }
 
-  #remember(frame: string, parsed: unknown): void {
-    this.#lastFrame = frame;
-    this.#lastParsed = parsed;
-  }
 
   #decodeStart(message: JsonObject, frame: string): CallEvent {
     const startValue = message['start'];

@@ -7,7 +7,7 @@
  * own way: `playAudio`, `checkpoint` → `playedStream` (sent only once the audio before it really
  * played), `clearAudio` → `clearedAudio` (queued checkpoints are never returned).
  */
-import { ProtocolError, base64Decode, base64Encode } from '@switchboard/core';
+import { ProtocolError, base64Decode, base64Encode, FrameParse } from '@switchboard/core';
 import type { AudioFormat, CallEvent, MediaStreamProtocol, OutboundCommand, ProtocolCapabilities } from '@switchboard/core';
 import { isJsonObject, nonEmptyString, readCounter, stringRecord, type JsonObject } from '@switchboard/core';
 
@@ -99,8 +99,7 @@ export class PlivoMediaStreamProtocol implements MediaStreamProtocol {
   #format: AudioFormat = { ...L16_8K };
   /** `"contentType":…,"sampleRate":…` for playAudio frames, per the stream's format. */
   #mediaHeader = `"contentType":"audio/x-l16","sampleRate":8000`;
-  #lastFrame: string | undefined;
-  #lastParsed: unknown;
+  readonly #parses = new FrameParse();
 
   /** The id of the active stream, once a `start` has been decoded. */
   get streamId(): string | undefined {
@@ -111,12 +110,10 @@ export class PlivoMediaStreamProtocol implements MediaStreamProtocol {
     if (typeof frame !== 'string') fail('received a binary frame; Plivo audio streams send JSON text frames', frame);
     let message: unknown;
     try {
-      message = JSON.parse(frame);
+      message = this.#parses.parse(frame);
     } catch {
-      this.#remember(frame, frame);
       fail('frame is not valid JSON', frame);
     }
-    this.#remember(frame, message);
     if (!isJsonObject(message)) fail('frame is not a JSON object', frame);
     const event = message['event'];
     if (typeof event !== 'string') fail('frame has no string "event" field', frame);
@@ -148,18 +145,7 @@ export class PlivoMediaStreamProtocol implements MediaStreamProtocol {
   }
 
   rawMessage(frame: string | Uint8Array): unknown {
-    if (typeof frame !== 'string') return frame;
-    if (frame === this.#lastFrame) {
-      const parsed = this.#lastParsed;
-      this.#lastFrame = undefined;
-      this.#lastParsed = undefined;
-      return parsed;
-    }
-    try {
-      return JSON.parse(frame) as unknown;
-    } catch {
-      return frame;
-    }
+    return this.#parses.rawMessage(frame);
   }
 
   encode(command: OutboundCommand): Array<string | Uint8Array> {
@@ -184,10 +170,6 @@ export class PlivoMediaStreamProtocol implements MediaStreamProtocol {
     return this.#streamIdJson;
   }
 
-  #remember(frame: string, parsed: unknown): void {
-    this.#lastFrame = frame;
-    this.#lastParsed = parsed;
-  }
 
   #decodeStart(message: JsonObject, frame: string): CallEvent {
     const startValue = message['start'];

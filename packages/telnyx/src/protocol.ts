@@ -14,8 +14,7 @@ import {
   decodeALaw,
   decodeMuLaw,
   encodeALaw,
-  encodeMuLaw,
-} from '@switchboard/core';
+  encodeMuLaw, FrameParse } from '@switchboard/core';
 import type { AudioFormat, CallEvent, MediaStreamProtocol, OutboundCommand, ProtocolCapabilities } from '@switchboard/core';
 import { isJsonObject, nonEmptyString, readCounter, stringRecord, type JsonObject } from '@switchboard/core';
 import { swapBytes16 } from './bytes.js';
@@ -146,8 +145,7 @@ export class TelnyxMediaStreamProtocol implements MediaStreamProtocol {
   #streamId: string | undefined;
   /** The call's format as the core sees it (inbound), once a `start` was decoded. */
   #format: AudioFormat = { ...MULAW_8K };
-  #lastFrame: string | undefined;
-  #lastParsed: unknown;
+  readonly #parses = new FrameParse();
 
   constructor(options: TelnyxMediaStreamProtocolOptions = {}) {
     if (typeof options !== 'object' || options === null) throw new ConfigError('TelnyxMediaStreamProtocol: options must be an object');
@@ -174,12 +172,10 @@ export class TelnyxMediaStreamProtocol implements MediaStreamProtocol {
     if (typeof frame !== 'string') fail('received a binary frame; Telnyx media streams send JSON text frames', frame);
     let message: unknown;
     try {
-      message = JSON.parse(frame);
+      message = this.#parses.parse(frame);
     } catch {
-      this.#remember(frame, frame);
       fail('frame is not valid JSON', frame);
     }
-    this.#remember(frame, message);
     if (!isJsonObject(message)) fail('frame is not a JSON object', frame);
     const event = message['event'];
     if (typeof event !== 'string') fail('frame has no string "event" field', frame);
@@ -214,18 +210,7 @@ export class TelnyxMediaStreamProtocol implements MediaStreamProtocol {
   }
 
   rawMessage(frame: string | Uint8Array): unknown {
-    if (typeof frame !== 'string') return frame;
-    if (frame === this.#lastFrame) {
-      const parsed = this.#lastParsed;
-      this.#lastFrame = undefined;
-      this.#lastParsed = undefined;
-      return parsed;
-    }
-    try {
-      return JSON.parse(frame) as unknown;
-    } catch {
-      return frame;
-    }
+    return this.#parses.rawMessage(frame);
   }
 
   encode(command: OutboundCommand): Array<string | Uint8Array> {
@@ -256,10 +241,6 @@ export class TelnyxMediaStreamProtocol implements MediaStreamProtocol {
     return this.#bidirectional === 'pcmu' ? encodeMuLaw(decodeALaw(payload)) : encodeALaw(decodeMuLaw(payload));
   }
 
-  #remember(frame: string, parsed: unknown): void {
-    this.#lastFrame = frame;
-    this.#lastParsed = parsed;
-  }
 
   #decodeStart(message: JsonObject, frame: string): CallEvent {
     const startValue = message['start'];

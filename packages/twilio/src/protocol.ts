@@ -1,4 +1,4 @@
-import { ConfigError, ProtocolError, base64Decode, base64Encode, isJsonObject, type JsonObject } from '@switchboard/core';
+import { ConfigError, ProtocolError, base64Decode, base64Encode, isJsonObject, type JsonObject, FrameParse } from '@switchboard/core';
 import type {
   AudioFormat,
   CallEvent,
@@ -125,8 +125,7 @@ export class TwilioMediaStreamProtocol implements MediaStreamProtocol {
   #streamSid: string | undefined;
   /** `streamSid` as a JSON string literal, ready to splice into outbound frames. */
   #streamSidJson: string | undefined;
-  #lastFrame: string | undefined;
-  #lastParsed: unknown;
+  readonly #parses = new FrameParse();
 
   constructor(options: TwilioMediaStreamProtocolOptions = {}) {
     const dialect = options?.dialect ?? 'twilio';
@@ -148,13 +147,11 @@ export class TwilioMediaStreamProtocol implements MediaStreamProtocol {
     }
     let message: unknown;
     try {
-      message = JSON.parse(frame);
+      message = this.#parses.parse(frame);
     } catch {
       // The parser's own message quotes the input, so it is not kept as the cause.
-      this.#remember(frame, frame);
       fail('frame is not valid JSON', frame);
     }
-    this.#remember(frame, message);
 
     if (!isJsonObject(message)) fail('frame is not a JSON object', frame);
     // SignalWire documents its messages inside a `rawEvent` envelope; the envelope's inner event
@@ -196,20 +193,7 @@ export class TwilioMediaStreamProtocol implements MediaStreamProtocol {
   }
 
   rawMessage(frame: string | Uint8Array): unknown {
-    if (typeof frame !== 'string') return frame;
-    if (frame === this.#lastFrame) {
-      // One use: holding the parse until the next frame would keep it alive long enough to be
-      // promoted out of the young generation, call after call.
-      const parsed = this.#lastParsed;
-      this.#lastFrame = undefined;
-      this.#lastParsed = undefined;
-      return parsed;
-    }
-    try {
-      return JSON.parse(frame) as unknown;
-    } catch {
-      return frame;
-    }
+    return this.#parses.rawMessage(frame);
   }
 
   encode(command: OutboundCommand): Array<string | Uint8Array> {
@@ -233,10 +217,6 @@ export class TwilioMediaStreamProtocol implements MediaStreamProtocol {
     }
   }
 
-  #remember(frame: string, parsed: unknown): void {
-    this.#lastFrame = frame;
-    this.#lastParsed = parsed;
-  }
 
   readonly #fail: Fail = (message, frame) => {
     throw new ProtocolError(this.name, message, { frame });
