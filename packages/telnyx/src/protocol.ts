@@ -14,7 +14,9 @@ import {
   decodeALaw,
   decodeMuLaw,
   encodeALaw,
-  encodeMuLaw, FrameParse } from '@switchboard/core';
+  encodeMuLaw,
+  FrameParse,
+} from '@switchboard/core';
 import type { AudioFormat, CallEvent, MediaStreamProtocol, OutboundCommand, ProtocolCapabilities } from '@switchboard/core';
 import { isJsonObject, nonEmptyString, readCounter, stringRecord, type JsonObject } from '@switchboard/core';
 import { swapBytes16 } from './bytes.js';
