@@ -206,6 +206,7 @@ class Call {
     this.placed = []; // { slot, samples, key }
     this.events = []; // { slot, kind, data }
     this.holes = []; // [fromSlot, toSlot)
+    this.late = []; // { from: media frame index, by: frames }
     this.stop = true;
   }
   quiet(ms) {
@@ -231,6 +232,34 @@ class Call {
     this.stop = false;
     return this;
   }
+  /**
+   * Delivers media frames out of order, as a carrier without ordered delivery does: from media
+   * frame `first` on, every `every`-th frame arrives `by[k]` frames late (cycling through `by`).
+   */
+  outOfOrder(first, every, by) {
+    for (let m = first, k = 0; m < 1e9 && m < this.cursor; m += every, k++) this.late.push({ from: m, by: by[k % by.length] });
+    return this;
+  }
+}
+
+/**
+ * Moves each late media frame `by` media slots later. The slots keep their times; the frames
+ * (with their sequenceNumber, chunk and timestamp) change places.
+ */
+function applyLateFrames(frames, late) {
+  const slots = [];
+  frames.forEach((f, i) => {
+    if (f.frame.event === 'media') slots.push(i);
+  });
+  const media = slots.map((i) => frames[i].frame);
+  for (const { from, by } of late) {
+    if (from + by >= media.length) continue;
+    const [moved] = media.splice(from, 1);
+    media.splice(from + by, 0, moved);
+  }
+  slots.forEach((i, k) => {
+    frames[i] = { t: frames[i].t, frame: media[k] };
+  });
 }
 
 function buildTrace(def) {
@@ -359,6 +388,8 @@ function buildTrace(def) {
       },
     });
   }
+
+  if (call.late.length > 0) applyLateFrames(frames, call.late);
 
   // Utterances as heard through the line: the placed speech, minus any part lost in a hole.
   const utterances = [];
@@ -555,6 +586,55 @@ function corpus() {
       name: 'long-call',
       description: 'A call of five minutes and ten seconds with a caller utterance about every 20 s.',
       hazards: ['long-call'],
+      call,
+    });
+  }
+  {
+    // Telnyx does not promise ordered media: frames arrive late, within the reorder window a
+    // bridge keeps (a frame every 9 arrives 1 to 3 frames late).
+    const call = new Call('out-of-order').quiet(500).say('weather').quiet(6000).say('thanks').quiet(6000);
+    call.outOfOrder(5, 9, [1, 3, 2]);
+    defs.push({
+      name: 'out-of-order',
+      description:
+        'The baseline call with media frames delivered out of order: one frame in nine arrives one to three frames late, with its own chunk, timestamp and sequence number.',
+      hazards: ['out-of-order'],
+      call,
+    });
+  }
+  {
+    // Plivo drops the checkpoints pending at a clearAudio without echoing them: the replayer
+    // drops them on every carrier for this trace, and the call barges in twice.
+    const call = new Call('clear-without-echo').quiet(500).say('weather').quiet(1800).say('sorry').quiet(1800).say('like').quiet(6000);
+    defs.push({
+      name: 'clear-without-echo',
+      description:
+        'Two barge-ins in a row; the carrier never echoes the marks pending at a clear, and the reply after the second plays to the end.',
+      hazards: ['barge-in', 'clear-without-echo'],
+      call,
+    });
+  }
+  {
+    // The model's audio comes in deltas of uneven sizes (the replayer's UNEVEN_DELTAS_MS): the
+    // carrier's frame rules (Exotel: 3.2 KB to 100 KB in multiples of 320 B) must hold for all.
+    const call = new Call('uneven-deltas').quiet(500).say('weather').quiet(1800).say('sorry').quiet(6000);
+    defs.push({
+      name: 'uneven-deltas',
+      description:
+        'A barge-in call whose agent audio arrives in deltas of uneven sizes, from a few samples to seconds: every frame the bridge sends must still follow the carrier rules.',
+      hazards: ['barge-in', 'uneven-deltas'],
+      call,
+    });
+  }
+  {
+    // An 18 s reply generated at twice real time, to a carrier that never acknowledges a mark:
+    // the bridge's own playout clock must pace it and place the barge-in 9 s into it.
+    const call = new Call('long-reply-no-acks').quiet(500).say('weather').quiet(800 + 9000).say('sorry').quiet(6000);
+    defs.push({
+      name: 'long-reply-no-acks',
+      description:
+        'The first reply lasts 18 s and the carrier acknowledges no mark; the caller barges in about 9 s into it, then lets the next reply play out.',
+      hazards: ['barge-in', 'long-reply', 'no-mark-acks'],
       call,
     });
   }

@@ -55,6 +55,8 @@ export type CallerLog = {
   rejected: Array<{ at: number; error: string }>;
   /** Commands other than audio, mark and clear (hang-up, DTMF). */
   otherCommands: Array<{ at: number; command: OutboundCommand }>;
+  /** The most audio ever queued at the carrier, not yet played, when a chunk arrived (stream ms). */
+  maxQueuedMs: number;
   closedAt: number | undefined;
 };
 
@@ -73,6 +75,14 @@ export type CallerSimulatorOptions = {
   now?: () => number;
   /** Delay before echoing the marks pending at a `clear`, stream ms (a slow carrier). Default 0. */
   clearEchoDelayMs?: number;
+  /**
+   * Whether the carrier echoes the marks pending at a `clear` where its protocol says it does
+   * (`ackOnClear: 'echo-pending'`). False drops them silently, as Plivo does with checkpoints.
+   * Default true.
+   */
+  echoOnClear?: boolean;
+  /** Whether the carrier acknowledges marks at all. False: it never does (a carrier without marks, or one that loses them). Default true. */
+  markAcks?: boolean;
   /** Which model item is being streamed right now (attributes carrier audio to items). */
   currentItem?: () => string | undefined;
   /**
@@ -93,8 +103,41 @@ export const MALFORMED_FRAMES: readonly string[] = [
 
 type PendingMark = { name: string; timer: NodeJS.Timeout | undefined };
 
+/** How far ahead among the trace's frames a late media frame is looked for. */
+const LATE_LOOKAHEAD = 16;
+
+/** A media frame's `media.chunk` as a number (NaN when it has none). */
+function mediaChunk(frame: Record<string, unknown>): number {
+  return Number((frame.media as { chunk?: string } | undefined)?.chunk);
+}
+
+/**
+ * The frames with every stream's media in chunk order: each media frame's slot (its `t` and place
+ * among the other frames) keeps its time but takes the media that belongs there.
+ */
+export function inChunkOrder(frames: Trace['frames']): Trace['frames'] {
+  const out = frames.slice();
+  let slots: number[] = [];
+  const flush = () => {
+    const media = slots.map((i) => out[i]!.frame);
+    if (media.every((f) => Number.isFinite(mediaChunk(f)))) {
+      media.sort((a, b) => mediaChunk(a) - mediaChunk(b));
+      slots.forEach((i, k) => {
+        out[i] = { t: out[i]!.t, frame: media[k]! };
+      });
+    }
+    slots = [];
+  };
+  out.forEach((entry, i) => {
+    if (entry.frame.event === 'start') flush();
+    else if (entry.frame.event === 'media') slots.push(i);
+  });
+  flush();
+  return out;
+}
+
 export class CallerSimulator {
-  readonly log: CallerLog = { chunks: [], clears: [], marksSent: 0, acksSent: 0, rejected: [], otherCommands: [], closedAt: undefined };
+  readonly log: CallerLog = { chunks: [], clears: [], marksSent: 0, acksSent: 0, rejected: [], otherCommands: [], maxQueuedMs: 0, closedAt: undefined };
   readonly now: () => number;
   readonly speed: number;
   readonly #options: CallerSimulatorOptions;
@@ -148,9 +191,15 @@ export class CallerSimulator {
        * timestamps jump, send silence frames on the clock instead of nothing.
        */
       realTimeSilence?: boolean;
+      /**
+       * The carrier's media frames carry no sequence number, so it can only deliver them in order
+       * (one ordered connection): media frames a trace delivers out of order are sent in order.
+       */
+      inOrder?: boolean;
     } = {},
   ): Promise<{ framesSent: number; malformedSent: number; lastFrameAt: number | undefined }> {
-    const recorded = options.untilMs === undefined ? trace.frames : trace.frames.filter((f) => f.t <= options.untilMs!);
+    const all = options.inOrder ? inChunkOrder(trace.frames) : trace.frames;
+    const recorded = options.untilMs === undefined ? all : all.filter((f) => f.t <= options.untilMs!);
     const frames = options.realTimeSilence ? this.#withSilenceInGaps(recorded) : recorded;
     const socket = this.#socket;
     if (!socket) throw new Error('CallerSimulator: connect() first');
@@ -161,6 +210,9 @@ export class CallerSimulator {
     let lastProgress = -1;
     const total = frames.at(-1)?.t ?? 0;
     const origin = this.now();
+    const encode = (frame: Record<string, unknown>) => this.#twilio.decode(JSON.stringify(frame)).flatMap((event) => peer.encodeInbound(event));
+    /** What the carrier encoded ahead of delivery: frames of a trace that arrive late. */
+    const encodedEarly = new Map<Record<string, unknown>, Array<string | Uint8Array>>();
     await new Promise<void>((resolve) => {
       let i = 0;
       const pump = () => {
@@ -171,13 +223,29 @@ export class CallerSimulator {
             malformedSent += MALFORMED_FRAMES.length;
           }
           const frame = frames[i]!.frame;
-          const text = JSON.stringify(frame);
           if (twilioFrames) {
+            const text = JSON.stringify(frame);
             // Keep the carrier side's notion of the active stream in step with the recorded frames.
             if (frame.event === 'start') for (const event of this.#twilio.decode(text)) peer.encodeInbound(event);
             this.#send(text);
           } else {
-            for (const event of this.#twilio.decode(text)) for (const out of peer.encodeInbound(event)) this.#send(out);
+            let out = encodedEarly.get(frame);
+            encodedEarly.delete(frame);
+            if (!out) {
+              // A carrier encodes audio in the order it was spoken (its resampler has state), whatever
+              // order it then delivers it in: frames spoken earlier but delivered later go first.
+              if (frame.event === 'media') {
+                const late = [];
+                for (let j = i + 1; j < Math.min(frames.length, i + LATE_LOOKAHEAD); j++) {
+                  const next = frames[j]!.frame;
+                  if (next.event === 'start') break;
+                  if (next.event === 'media' && mediaChunk(next) < mediaChunk(frame) && !encodedEarly.has(next)) late.push(next);
+                }
+                for (const next of late.sort((a, b) => mediaChunk(a) - mediaChunk(b))) encodedEarly.set(next, encode(next));
+              }
+              out = encode(frame);
+            }
+            for (const wire of out) this.#send(wire);
           }
           framesSent++;
           lastFrameAt = this.now();
@@ -204,33 +272,44 @@ export class CallerSimulator {
 
   /**
    * The trace with a silent media frame every 20 ms wherever its media timestamps jump: what a
-   * carrier that streams continuously would have sent. Injected malformed frames keep their index
-   * among the recorded frames only approximately, which is all they need.
+   * carrier that streams continuously would have sent. A jump is a gap only between frames whose
+   * chunks follow each other; a frame that comes late (out of order) leaves no gap behind it. The
+   * carrier numbers the silence it sends, so later chunks move up by the frames inserted.
+   * Injected malformed frames keep their index among the recorded frames only approximately,
+   * which is all they need.
    */
   #withSilenceInGaps(frames: Trace['frames']): Trace['frames'] {
     const out: Trace['frames'] = [];
     let format: AudioFormat = this.#twilio.defaultFormat;
     let last: { t: number; ts: number; ms: number; chunk: number } | undefined;
+    let inserted = 0;
     for (const entry of frames) {
       const frame = entry.frame;
       if (frame.event === 'start') {
         for (const event of this.#twilio.decode(JSON.stringify(frame))) if (event.type === 'call_start') format = event.format;
         last = undefined;
+        inserted = 0;
       } else if (frame.event === 'media') {
         const media = frame.media as { payload: string; timestamp?: string; chunk?: string };
         const ts = media.timestamp === undefined ? undefined : Number(media.timestamp);
-        if (ts !== undefined) {
+        const chunk = media.chunk === undefined ? (last?.chunk ?? 0) + 1 : Number(media.chunk);
+        if (ts !== undefined && (!last || chunk > last.chunk)) {
           const ms = durationMs(format, base64Decode(media.payload).byteLength);
-          if (last) {
+          if (last && chunk === last.chunk + 1) {
             const silent = base64Encode(silence(format, 20));
             for (let at = last.ts + last.ms, i = 1; at + 20 <= ts; at += 20, i++) {
+              inserted++;
               out.push({
                 t: Math.min(entry.t, last.t + i * 20),
-                frame: { ...frame, media: { ...media, payload: silent, timestamp: String(at), chunk: String(last.chunk) } },
+                frame: { ...frame, media: { ...media, payload: silent, timestamp: String(at), chunk: String(last.chunk + inserted) } },
               });
             }
           }
-          last = { t: entry.t, ts, ms, chunk: Number(media.chunk ?? 0) };
+          last = { t: entry.t, ts, ms, chunk };
+        }
+        if (inserted > 0) {
+          out.push({ t: entry.t, frame: { ...frame, media: { ...media, chunk: String(chunk + inserted) } } });
+          continue;
         }
       }
       out.push(entry);
@@ -279,15 +358,12 @@ export class CallerSimulator {
    * stream time the bridge sent its `frameIndex`-th frame. What the caller heard is unchanged.
    */
   rejudgeClears(sentAtOf: (frameIndex: number) => number | undefined): void {
-    const cutBy = new Map<CarrierChunk, number>();
     this.log.clears.forEach((clear, k) => {
       const { frameIndex, chunkCount } = this.#clearFrames[k]!;
       const sentAt = Math.min(clear.at, sentAtOf(frameIndex) ?? clear.sentAt);
       const playedByItem: Record<string, number> = {};
-      for (const chunk of this.log.chunks.slice(0, chunkCount)) {
-        const cut = cutBy.get(chunk);
-        if (cut !== undefined && cut < k) continue;
-        if (cut === undefined && Math.max(0, clear.at - chunk.startAt) < chunk.durationMs) cutBy.set(chunk, k);
+      // The chunks of this clear's generation: those received since the clear before it.
+      for (const chunk of this.log.chunks.slice(this.#clearFrames[k - 1]?.chunkCount ?? 0, chunkCount)) {
         const heardWhenSent = Math.min(chunk.durationMs, Math.max(0, sentAt - chunk.startAt));
         if (chunk.itemId) playedByItem[chunk.itemId] = (playedByItem[chunk.itemId] ?? 0) + heardWhenSent;
       }
@@ -320,12 +396,14 @@ export class CallerSimulator {
         // (scaled up by a fast replay) is no part of the bridge's accounting, as for `clear`.
         const startAt = Math.max(Math.min(at, sentAt ?? at), this.#queueEnd);
         this.#queueEnd = startAt + durationMs;
+        this.log.maxQueuedMs = Math.max(this.log.maxQueuedMs, this.#queueEnd - Math.min(at, sentAt ?? at));
         this.log.chunks.push({ receivedAt: at, startAt, durationMs, bytes: command.payload, itemId: this.#options.currentItem?.() });
         return;
       }
       case 'mark': {
         this.log.marksSent++;
         const mark: PendingMark = { name: command.name, timer: undefined };
+        if (this.#options.markAcks === false) return;
         this.#pending.push(mark);
         mark.timer = this.#after(Math.max(at, this.#queueEnd) - at, () => {
           this.#pending = this.#pending.filter((m) => m !== mark);
@@ -345,8 +423,8 @@ export class CallerSimulator {
   #clear(at: number, sentAt: number): void {
     const playedByItem: Record<string, number> = {};
     let discardedMs = 0;
-    for (const chunk of this.log.chunks) {
-      if (chunk.playedMs !== undefined) continue;
+    // Only the chunks received since the previous clear: earlier ones were played or cut by it.
+    for (const chunk of this.log.chunks.slice(this.#clearFrames.at(-2)?.chunkCount ?? 0)) {
       // The caller hears until the clear arrives; the bridge is judged at the moment it sent it.
       const heard = Math.min(chunk.durationMs, Math.max(0, at - chunk.startAt));
       if (heard < chunk.durationMs) {
@@ -361,7 +439,7 @@ export class CallerSimulator {
     const pending = this.#pending;
     this.#pending = [];
     for (const mark of pending) if (mark.timer) clearTimeout(mark.timer);
-    if (this.#options.ackOnClear === 'echo-pending') {
+    if (this.#options.ackOnClear === 'echo-pending' && this.#options.echoOnClear !== false) {
       this.#after(this.#options.clearEchoDelayMs ?? 0, () => {
         for (const mark of pending) this.#ack(mark.name);
       });

@@ -447,6 +447,25 @@ const carrierFrames: ConformanceCheck = {
   },
 };
 
+/** How far beyond its declared lead (and one frame) a paced bridge may run at the carrier, stream ms. */
+const PACING_SLACK_MS = 60;
+
+const carrierPacing: ConformanceCheck = {
+  id: 'carrier.pacing',
+  title: 'a paced carrier never holds more than the declared lead of unplayed audio',
+  run(result) {
+    const pacing = result.capabilities.pacing;
+    if (!pacing) return na('the adapter declares no pacing');
+    if (result.carrier.chunks.length === 0) return na('the carrier got no audio');
+    const frameMs = largestPadding(result) / bytesPerMs(result.carrierFormat);
+    const bound = pacing.leadMs + frameMs + PACING_SLACK_MS;
+    const most = result.carrier.maxQueuedMs;
+    return most <= bound
+      ? pass(`at most ${most.toFixed(0)} ms queued (lead ${pacing.leadMs} ms)`)
+      : fail(`${most.toFixed(0)} ms of audio queued at the carrier, more than the ${pacing.leadMs} ms lead declared`);
+  },
+};
+
 const modelProtocol: ConformanceCheck = {
   id: 'model.protocol',
   title: 'every event sent to the model is valid Realtime protocol',
@@ -471,6 +490,7 @@ export const CHECKS: readonly ConformanceCheck[] = [
   malformed,
   eventShapes,
   carrierFrames,
+  carrierPacing,
   modelProtocol,
 ];
 

@@ -18,8 +18,14 @@ import { TwilioMediaStreamProtocol } from '@switchboard/twilio';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { CallerSimulator, type CallerLog } from './caller.js';
 import { z } from 'zod';
-import { RealtimeSimulator, type RealtimeSimulatorOptions, type SimulatedSession } from './simulator/index.js';
+import { longReplyScript, RealtimeSimulator, type RealtimeSimulatorOptions, type SimulatedSession } from './simulator/index.js';
 import type { Trace } from './trace.js';
+
+/**
+ * Sizes of the model's audio deltas, ms, for a trace with the `uneven-deltas` hazard: a few
+ * samples, sizes that are no whole frame, and deltas of several seconds.
+ */
+export const UNEVEN_DELTAS_MS: readonly number[] = [7.3, 0.4, 131, 2600, 19.9, 1, 333.3, 4100, 55];
 
 /** Default replay speed: fast enough for CI, slow enough that loopback latency stays small on the stream clock. */
 export const DEFAULT_SPEED = 5;
@@ -114,6 +120,8 @@ export async function replayTrace(adapter: ConformanceAdapter, trace: Trace, opt
   const simulator = new RealtimeSimulator({
     speed,
     ...(hazards.has('early-media') ? { acceptDelayMs: 1500 } : {}),
+    ...(hazards.has('long-reply') ? { script: longReplyScript() } : {}),
+    ...(hazards.has('uneven-deltas') ? { deltaMs: UNEVEN_DELTAS_MS } : {}),
     ...options.simulator,
   });
   await simulator.start();
@@ -167,6 +175,8 @@ export async function replayTrace(adapter: ConformanceAdapter, trace: Trace, opt
     speed,
     now,
     clearEchoDelayMs,
+    echoOnClear: !hazards.has('clear-without-echo'),
+    markAcks: !hazards.has('no-mark-acks'),
     currentItem: () => streamingItem,
     frameSentAt: bridge.frameSentAt,
   });
@@ -175,6 +185,7 @@ export async function replayTrace(adapter: ConformanceAdapter, trace: Trace, opt
     await caller.connect(bridge.mediaUrl);
     played = await caller.play(trace, {
       realTimeSilence: adapter.mediaTimestamps === false,
+      inOrder: adapter.mediaSequence === false,
       injectMalformedAt: options.injectMalformed === false ? -1 : Math.floor(trace.frames.length / 4),
       onProgress: options.onProgress,
     });

@@ -23,6 +23,11 @@ export const TRACE_HAZARDS = [
   'early-media',
   'second-start',
   'long-call',
+  'out-of-order',
+  'clear-without-echo',
+  'uneven-deltas',
+  'long-reply',
+  'no-mark-acks',
 ] as const;
 
 /** A span of caller speech on the trace clock (ms, the same clock as `TraceFrame.t`). */

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { bundledTracesDir, loadTrace, runTrace, type TraceReport } from '@switchboard/conformance';
 import { join } from 'node:path';
-import { dropsEarlyMedia, neverClears, truncatesAtSent, truncatesAtSentOnce } from './fixtures/broken-adapters.js';
+import { conformance as twilio } from '@switchboard/twilio';
+import { claimsPacingButFloods, dropsEarlyMedia, ignoresFrameOrder, neverClears, truncatesAtSent, truncatesAtSentOnce } from './fixtures/broken-adapters.js';
 
 const status = (report: TraceReport, id: string) => report.outcomes.find((o) => o.id === id)?.status;
 
@@ -41,4 +42,30 @@ describe('the checks catch broken adapters', () => {
     expect(status(await runTrace(strict, trace, { retryTiming: false }), 'bargein.truncate')).toBe('fail');
     expect(strict.calls).toBe(1);
   }, 240_000);
+
+  it('an adapter without a reorder window fails input.lossless on the out-of-order trace', async () => {
+    const trace = await loadTrace(join(bundledTracesDir(), 'out-of-order.jsonl'));
+    const report = await runTrace(ignoresFrameOrder, trace);
+    expect(status(report, 'input.lossless')).toBe('fail');
+    expect(status(report, 'output.lossless')).toBe('pass');
+  }, 120_000);
+
+  it('an adapter that declares pacing but floods the carrier fails carrier.pacing on the long reply', async () => {
+    const trace = await loadTrace(join(bundledTracesDir(), 'long-reply-no-acks.jsonl'));
+    const report = await runTrace(claimsPacingButFloods, trace);
+    const pacing = report.outcomes.find((o) => o.id === 'carrier.pacing')!;
+    expect(pacing.status).toBe('fail');
+    expect(pacing.detail).toMatch(/more than the 1000 ms lead/);
+    // Its own playout clock still truncates right without a single mark acknowledged.
+    expect(status(report, 'bargein.truncate')).toBe('pass');
+  }, 120_000);
+
+  it('judges each barge-in on the audio of its own generation when the carrier echoes no marks', async () => {
+    const trace = await loadTrace(join(bundledTracesDir(), 'clear-without-echo.jsonl'));
+    const report = await runTrace(twilio, trace, { retryTiming: false });
+    const truncate = report.outcomes.find((o) => o.id === 'bargein.truncate')!;
+    expect(truncate.status).toBe('pass');
+    expect(truncate.detail).toMatch(/over 2 truncation\(s\)/);
+    expect(report.outcomes.find((o) => o.id === 'bargein.clear')!.detail).toBe('2 barge-in(s)');
+  }, 120_000);
 });

@@ -12,7 +12,9 @@ import { base64Encode, encodeMuLaw, pcm16ToBytes } from '@switchboard/core';
 import {
   agentAssetsDirectory,
   defaultScript,
+  deltaSizes,
   loadAgentReplies,
+  longReplyScript,
   RealtimeSimulator,
   renderTurnAudio,
   type SimulatedSession,
@@ -270,6 +272,23 @@ describe('RealtimeSimulator protocol', () => {
     expect(done.response).toMatchObject({ status: 'completed', usage: { total_tokens: expect.any(Number) } });
   });
 
+  it('sends deltas of uneven sizes from a list, in whole samples, cycling, with nothing lost', async () => {
+    const sim = await startSimulator({ script: [toneTurn(1000)], speed: 4, deltaMs: [0.1, 7.3, 250] });
+    const { client, session } = await pcmuClient(sim);
+    const from = client.received.length;
+    client.send({ type: 'response.create' });
+    await client.waitForType('response.done', from);
+    const sizes = client.ofType('response.output_audio.delta').map((e) => Buffer.from(String(e.delta), 'base64').byteLength);
+    // μ-law 8 kHz: 0.1 ms rounds up to one sample (1 byte), 7.3 ms to 58, 250 ms to 2000.
+    expect(sizes.slice(0, 6)).toEqual([1, 58, 2000, 1, 58, 2000]);
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(8000);
+    expect(session.responses[0]).toMatchObject({ status: 'completed', audioBytesSent: 8000 });
+    // PCM16 counts whole 2-byte samples and ends with what is left.
+    expect(deltaSizes([0.01, 1], { type: 'audio/pcm', rate: 24000 }, 101)).toEqual([2, 48, 2, 48, 1]);
+    expect(() => new RealtimeSimulator({ deltaMs: [] })).toThrow(/non-empty list/);
+    expect(() => new RealtimeSimulator({ deltaMs: [10, -1] })).toThrow(/deltaMs\[1\]/);
+  });
+
   it('stops the deltas on response.cancel and closes the response as cancelled', async () => {
     const sim = await startSimulator({ script: [toneTurn(5000)], generationSpeed: 2, deltaMs: 100 });
     const { client, session } = await pcmuClient(sim);
@@ -508,6 +527,13 @@ describe('agent reply assets', () => {
     expect(script[0]).toEqual(replies[0]);
     expect(script[1]).toEqual({ kind: 'function_call', name: 'weather', arguments: { location: 'Paris' } });
     expect(script.slice(2)).toEqual(replies.slice(1));
+    // The long-reply script joins every reply, 400 ms apart, into its first turn.
+    const long = longReplyScript();
+    const first = long[0]!;
+    expect(first.kind).toBe('audio');
+    const total = replies.reduce((n, r) => n + (r.kind === 'audio' ? r.audio.length : 0), 0);
+    if (first.kind === 'audio') expect(first.audio.length).toBe(total + (replies.length - 1) * 9600);
+    expect(long.slice(1)).toEqual(script.slice(1));
   });
 
   it('explains clearly when the assets folder is missing', () => {

@@ -12,18 +12,23 @@ import {
   type Trace,
   type TraceFrame,
 } from '../src/trace.js';
+import { inChunkOrder } from '../src/caller.js';
 
 const CORPUS = [
   'barge-in',
+  'clear-without-echo',
   'demo-call',
   'dtmf',
   'early-media',
   'long-call',
+  'long-reply-no-acks',
   'marks-after-clear',
   'no-stop',
+  'out-of-order',
   'second-start',
   'timestamp-gap',
   'two-turn',
+  'uneven-deltas',
 ] as const;
 
 /** The digits each trace with the `dtmf` hazard presses. */
@@ -39,6 +44,11 @@ const REPLY_DELAY_MS = 800;
 /** Its replies last 2.5-4 s of audio. */
 const REPLY_MIN_MS = 2500;
 const REPLY_MAX_MS = 4000;
+/** With the `long-reply` hazard the first reply joins all five, 400 ms apart: about 18 s. */
+const LONG_REPLY_MIN_MS = 17000;
+const LONG_REPLY_MAX_MS = 18500;
+/** The most frames a late frame of the `out-of-order` hazard trails its place by. */
+const MAX_LATE_FRAMES = 3;
 
 const cache = new Map<string, Promise<Trace>>();
 function corpusTrace(name: string): Promise<Trace> {
@@ -151,7 +161,9 @@ describe('bundled trace corpus', () => {
 
     it('sends frames with exactly the fields and string counters Twilio uses', async () => {
       const trace = await corpusTrace(name);
-      const { frames } = trace;
+      // Counters are checked in the order the caller produced the frames: a trace with the
+      // out-of-order hazard delivers some late (checked below).
+      const frames = inChunkOrder(trace.frames);
       expect(frames[0]).toEqual({
         t: 0,
         frame: { event: 'connected', protocol: 'Call', version: '1.0.0' },
@@ -322,6 +334,17 @@ describe('bundled trace corpus', () => {
       expect(x.gapMs !== undefined).toBe(has('timestamp-gap'));
       expect(x.durationMs >= 300_000).toBe(has('long-call'));
 
+      // Out of order: some media frames arrive after later ones, each at most a few frames late,
+      // and nothing else about them changes.
+      const media = mediaOf(trace);
+      const late = media.map((m, i) => media.slice(i + 1).filter((n) => n.stream === m.stream && n.chunk < m.chunk).length);
+      expect(late.some((n) => n > 0)).toBe(has('out-of-order'));
+      expect(Math.max(...late)).toBeLessThanOrEqual(MAX_LATE_FRAMES);
+      if (has('out-of-order')) {
+        expect(inChunkOrder(trace.frames).map((f) => f.t)).toEqual(trace.frames.map((f) => f.t));
+        for (const m of media) expect(m.timestamp).toBe((m.chunk - 1) * FRAME_MS);
+      }
+
       // The agent replies REPLY_DELAY_MS after the caller stops and talks for 2.5-4 s: a turn
       // starting inside that window interrupts it.
       const holes = holesOf(mediaOf(trace));
@@ -331,14 +354,22 @@ describe('bundled trace corpus', () => {
         const next = x.utterances[i]!;
         if (holes.some(([a, b]) => a === prev.endMs && b === next.startMs)) continue; // one utterance cut by a gap
         const pause = next.startMs - prev.endMs;
-        if (pause < REPLY_DELAY_MS + REPLY_MIN_MS) {
+        const long = has('long-reply') && i === 1;
+        if (pause < REPLY_DELAY_MS + (long ? LONG_REPLY_MIN_MS : REPLY_MIN_MS)) {
           expect(pause, 'caller speaks over the reply, not before it').toBeGreaterThan(REPLY_DELAY_MS);
           bargeIns++;
         } else {
-          expect(pause).toBeGreaterThanOrEqual(REPLY_DELAY_MS + REPLY_MAX_MS);
+          expect(pause).toBeGreaterThanOrEqual(REPLY_DELAY_MS + (long ? LONG_REPLY_MAX_MS : REPLY_MAX_MS));
         }
       }
       expect(bargeIns > 0).toBe(has('barge-in'));
+      // Without an echo of pending marks, the bridge must get a second barge-in right as well.
+      if (has('clear-without-echo')) expect(bargeIns).toBeGreaterThanOrEqual(2);
+      // The long reply is interrupted deep into it, where a drifting playout clock shows.
+      if (has('long-reply')) {
+        const [first, second] = x.utterances;
+        expect(second!.startMs - first!.endMs - REPLY_DELAY_MS).toBeGreaterThanOrEqual(8000);
+      }
 
       if (has('early-media')) {
         // Speech from the first media frame through at least the 75 frames sent before the

@@ -68,6 +68,12 @@ export interface ConformanceAdapter {
    * timestamps jump the harness sends silence in real time instead of nothing.
    */
   readonly mediaTimestamps?: boolean;
+  /**
+   * Whether the carrier's media frames carry a sequence number (Twilio's `media.chunk`, RTP's
+   * sequence). Default true. A carrier without one sends over a single ordered connection and
+   * cannot deliver media out of order, so the harness sends a trace's out-of-order media in order.
+   */
+  readonly mediaSequence?: boolean;
   createTransport?(options: AdapterTransportOptions): RealtimeTransportLayer;
   /**
    * Starts one call on an out-of-process bridge whose model endpoint is `modelUrl` (the realtime

@@ -7,6 +7,7 @@ export * from './ledger.js';
 export * from './metrics.js';
 export * from './transport.js';
 export * from './adapter.js';
+export { PeerMediaCounter } from './peer.js';
 export * from './clock.js';
 export * from './json.js';
 export * from './rest.js';

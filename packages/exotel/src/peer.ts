@@ -9,6 +9,7 @@ import {
   durationMs,
   pcm16FromBytes,
   pcm16ToBytes,
+  PeerMediaCounter,
 } from '@switchboard/core';
 import type { AudioFormat, CallEvent, OutboundCommand, PeerSimulator } from '@switchboard/core';
 import { isJsonObject, type JsonObject } from '@switchboard/core';
@@ -84,8 +85,7 @@ export class ExotelPeerSimulator implements PeerSimulator {
   #converter: ToSlin;
   #connected = false;
   #sequenceNumber = 0;
-  #chunk = 0;
-  #clockMs = 0;
+  readonly #counter = new PeerMediaCounter();
   #streamSid: string | undefined;
   #callSid: string | undefined;
 
@@ -120,11 +120,9 @@ export class ExotelPeerSimulator implements PeerSimulator {
       case 'audio': {
         const slin = this.#converter.convert(event.payload);
         if (slin.byteLength === 0) break;
-        this.#chunk += 1;
-        const timestamp = this.#clockMs;
-        this.#clockMs += durationMs(this.format, slin.byteLength);
+        const { chunk, timestampMs } = this.#counter.next(event, durationMs(this.format, slin.byteLength));
         frames.push(
-          this.#frame('media', { media: { chunk: String(this.#chunk), timestamp: String(Math.round(timestamp)), payload: base64Encode(slin) } }),
+          this.#frame('media', { media: { chunk: String(chunk), timestamp: String(Math.round(timestampMs)), payload: base64Encode(slin) } }),
         );
         break;
       }
@@ -224,8 +222,7 @@ export class ExotelPeerSimulator implements PeerSimulator {
     this.#streamSid = event.streamId || this.#options.streamSid || randomHex(16);
     this.#callSid = event.callId ?? this.#options.callSid ?? randomHex(16);
     // A new stream: counters restart and the converter forgets the old stream's filter state.
-    this.#chunk = 0;
-    this.#clockMs = 0;
+    this.#counter.reset();
     this.#converter = new ToSlin(this.#input, this.#rate);
     const start: Record<string, unknown> = {
       stream_sid: this.#streamSid,

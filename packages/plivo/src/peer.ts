@@ -1,4 +1,4 @@
-import { ProtocolError, base64Decode, base64Encode, bytesPerMs } from '@switchboard/core';
+import { ProtocolError, base64Decode, base64Encode, bytesPerMs, PeerMediaCounter } from '@switchboard/core';
 import type { AudioFormat, CallEvent, OutboundCommand, PeerSimulator } from '@switchboard/core';
 import { isJsonObject, type JsonObject } from '@switchboard/core';
 import { plivoContentType, plivoEncoding } from './protocol.js';
@@ -49,8 +49,7 @@ export class PlivoPeerSimulator implements PeerSimulator {
   readonly #accountId: string;
   readonly #epochMs: number;
   #sequenceNumber = 0;
-  #chunk = 0;
-  #clockMs = 0;
+  readonly #counter = new PeerMediaCounter();
   #streamId: string | undefined;
   #callId: string | undefined;
   #extraHeaders = '';
@@ -165,7 +164,7 @@ export class PlivoPeerSimulator implements PeerSimulator {
     this.#callId = event.callId ?? this.#options.callId ?? globalThis.crypto.randomUUID();
     this.#format = { ...event.format };
     this.#extraHeaders = serializeExtraHeaders(event.customParameters);
-    this.#chunk = 0;
+    this.#counter.reset();
     const message: Record<string, unknown> = {
       event: 'start',
       sequenceNumber: this.#next(),
@@ -182,14 +181,13 @@ export class PlivoPeerSimulator implements PeerSimulator {
   }
 
   #media(event: Extract<CallEvent, { type: 'audio' }>): string {
-    this.#chunk += 1;
-    const timestamp = this.#epochMs + this.#clockMs;
-    this.#clockMs += Math.round(event.payload.byteLength / bytesPerMs(this.#format));
+    const position = this.#counter.next(event, Math.round(event.payload.byteLength / bytesPerMs(this.#format)));
+    const timestamp = this.#epochMs + position.timestampMs;
     return JSON.stringify({
       event: 'media',
       sequenceNumber: this.#next(),
       streamId: this.#activeStream(),
-      media: { track: 'inbound', timestamp: String(timestamp), chunk: this.#chunk, payload: base64Encode(event.payload) },
+      media: { track: 'inbound', timestamp: String(timestamp), chunk: position.chunk, payload: base64Encode(event.payload) },
       extra_headers: this.#extraHeaders,
     });
   }

@@ -1,4 +1,4 @@
-import { ConfigError, ProtocolError, base64Decode, base64Encode, bytesPerMs, durationMs } from '@switchboard/core';
+import { ConfigError, ProtocolError, base64Decode, base64Encode, bytesPerMs, durationMs, PeerMediaCounter } from '@switchboard/core';
 import type { AudioFormat, CallEvent, OutboundCommand, PeerSimulator } from '@switchboard/core';
 import { isJsonObject, type JsonObject } from '@switchboard/core';
 import { swapBytes16 } from './bytes.js';
@@ -67,8 +67,9 @@ export class TelnyxPeerSimulator implements PeerSimulator {
   readonly #bigEndian: boolean;
   #connected = false;
   #sequenceNumber = 0;
-  #chunk = 0;
-  #clockMs = 0;
+  readonly #counter = new PeerMediaCounter();
+  /** Media frames sent in this stream (for `swapEvery`). */
+  #mediaFrames = 0;
   #streamId: string | undefined;
   #callControlId: string | undefined;
   #format: AudioFormat = { encoding: 'pcmu', sampleRate: 8000, channels: 1 };
@@ -106,10 +107,11 @@ export class TelnyxPeerSimulator implements PeerSimulator {
     }
     if (event.type === 'audio') {
       const frame = this.#media(event);
+      this.#mediaFrames += 1;
       if (this.#held !== undefined) {
         frames.push(frame, this.#held);
         this.#held = undefined;
-      } else if (this.#swapEvery > 0 && this.#chunk % this.#swapEvery === Math.floor(this.#swapEvery / 2)) {
+      } else if (this.#swapEvery > 0 && this.#mediaFrames % this.#swapEvery === Math.floor(this.#swapEvery / 2)) {
         this.#held = frame;
       } else {
         frames.push(frame);
@@ -221,8 +223,8 @@ export class TelnyxPeerSimulator implements PeerSimulator {
     this.#format = { ...event.format };
     const bidirectional = this.#options.bidirectionalCodec;
     this.#outEncoding = bidirectional ? telnyxEncoding(bidirectional)! : event.format.encoding;
-    this.#chunk = 0;
-    this.#clockMs = 0;
+    this.#counter.reset();
+    this.#mediaFrames = 0;
     const start: Record<string, unknown> = {
       user_id: this.#userId,
       call_control_id: this.#callControlId,
@@ -237,15 +239,13 @@ export class TelnyxPeerSimulator implements PeerSimulator {
   }
 
   #media(event: Extract<CallEvent, { type: 'audio' }>): string {
-    this.#chunk += 1;
-    const timestamp = this.#clockMs;
-    this.#clockMs += Math.round(event.payload.byteLength / bytesPerMs(this.#format));
+    const { chunk, timestampMs: timestamp } = this.#counter.next(event, Math.round(event.payload.byteLength / bytesPerMs(this.#format)));
     const payload = this.#format.encoding === 'l16' && this.#bigEndian ? swapBytes16(event.payload) : event.payload;
     return JSON.stringify({
       event: 'media',
       sequence_number: this.#nextSequence(),
       stream_id: this.#activeStream(),
-      media: { track: 'inbound', chunk: String(this.#chunk), timestamp: String(timestamp), payload: base64Encode(payload) },
+      media: { track: 'inbound', chunk: String(chunk), timestamp: String(timestamp), payload: base64Encode(payload) },
     });
   }
 }

@@ -19,8 +19,10 @@ function adapter(
     name: `websocket/${preset}`,
     capabilities: new RawWebSocketProtocol(options).capabilities,
     carrierFormat,
-    // Raw audio has no timestamps: the gateway streams in real time, silence included.
+    // Raw audio has no timestamps: the gateway streams in real time, silence included. Nor has it
+    // sequence numbers: one ordered socket carries it, so it cannot arrive out of order.
     mediaTimestamps: false,
+    mediaSequence: false,
     carriesStreamId: wire.carriesStreamId ?? true,
     createTransport: ({ connection, url, now, clock }) =>
       new RawWebSocketRealtimeTransport({ websocket: connection, preset: options, url, now, clock }),

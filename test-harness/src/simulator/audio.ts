@@ -23,6 +23,24 @@ export function formatDurationMs(format: SimulatorAudioFormat, byteLength: numbe
 }
 
 /**
+ * The byte size of each audio delta of a reply `totalBytes` long: `deltaMs` of audio each, or,
+ * for a list, its sizes in turn, cycled. Every size is whole samples, at least one.
+ */
+export function deltaSizes(deltaMs: number | readonly number[], format: SimulatorAudioFormat, totalBytes: number): number[] {
+  const pattern = typeof deltaMs === 'number' ? [deltaMs] : deltaMs;
+  const sampleBytes = format.type === 'audio/pcm' ? 2 : 1;
+  const samplesPerMs = formatRate(format) / 1000;
+  const sizes: number[] = [];
+  for (let left = totalBytes, i = 0; left > 0; i++) {
+    const ms = pattern[i % pattern.length]!;
+    const size = Math.min(left, Math.max(1, Math.round(ms * samplesPerMs)) * sampleBytes);
+    sizes.push(size);
+    left -= size;
+  }
+  return sizes;
+}
+
+/**
  * 24 kHz PCM resampled to 8 kHz with the filter delay removed, so sample i of the result
  * lines up with sample 3i of the input.
  */

@@ -13,8 +13,8 @@ export {
   type SimulatorTruncation,
   type SimulatorViolation,
 } from './session.js';
-export { agentAssetsDirectory, defaultScript, loadAgentReplies, MODEL_SAMPLE_RATE, type SimulatorTurn } from './script.js';
+export { agentAssetsDirectory, defaultScript, loadAgentReplies, longReplyScript, MODEL_SAMPLE_RATE, type SimulatorTurn } from './script.js';
 export { EnergyVad, DEFAULT_VAD_OPTIONS, VAD_WINDOW_MS, type VadEvent, type VadOptions } from './vad.js';
-export { renderTurnAudio, formatBytesPerMs, formatDurationMs, formatRate } from './audio.js';
+export { renderTurnAudio, deltaSizes, formatBytesPerMs, formatDurationMs, formatRate } from './audio.js';
 export { audioFormatSchema, clientEventSchemas, sessionConfigSchema, type SimulatorAudioFormat } from './schemas.js';
 export { parseSimulatorArgs, runSimulatorCommand, SIMULATOR_USAGE } from './cli.js';

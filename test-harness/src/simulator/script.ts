@@ -126,3 +126,25 @@ export function defaultScript(): SimulatorTurn[] {
   if (!first) throw new Error('@switchboard/conformance: no agent replies found');
   return [first, { kind: 'function_call', name: 'weather', arguments: { location: 'Paris' } }, ...rest];
 }
+
+/** Gap between the recorded replies joined into {@link longReplyScript}'s first turn, ms. */
+const LONG_REPLY_GAP_MS = 400;
+
+/**
+ * The default script with a long first reply: every recorded reply in turn, 400 ms apart, as one
+ * turn (about 17 s). Far longer than a carrier's playout lead, it is generated faster than real
+ * time, so a bridge that does not pace or keep a playout clock of its own shows it.
+ */
+export function longReplyScript(): SimulatorTurn[] {
+  const replies = loadAgentReplies().filter((t): t is Extract<SimulatorTurn, { kind: 'audio' }> => t.kind === 'audio');
+  const gap = new Int16Array(Math.round((LONG_REPLY_GAP_MS * MODEL_SAMPLE_RATE) / 1000));
+  const parts = replies.flatMap((r, i) => (i === 0 ? [r.audio] : [gap, r.audio]));
+  const audio = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    audio.set(part, at);
+    at += part.length;
+  }
+  const [, ...rest] = defaultScript();
+  return [{ kind: 'audio', transcript: replies.map((r) => r.transcript).join(' '), audio }, ...rest];
+}

@@ -23,8 +23,12 @@ export interface RealtimeSimulatorOptions {
   speed?: number;
   /** How much faster than real time reply audio is streamed. Default 2. */
   generationSpeed?: number;
-  /** Milliseconds of audio per response.output_audio.delta. Default 100. */
-  deltaMs?: number;
+  /**
+   * Milliseconds of audio per response.output_audio.delta. Default 100. A list sends deltas of
+   * uneven sizes, its entries in turn and cycled (each rounded to whole samples, at least one):
+   * the real API's deltas vary in size.
+   */
+  deltaMs?: number | readonly number[];
   /** Delay between speech_stopped and response.created (divided by speed). Default 300. */
   responseLatencyMs?: number;
   /** Delay before a WebSocket upgrade is accepted (divided by speed). Default 0. */
@@ -48,6 +52,11 @@ function nonNegative(name: string, value: number | undefined, fallback: number):
   if (value === undefined) return fallback;
   if (!Number.isFinite(value) || value < 0) throw new RangeError(`RealtimeSimulator: ${name} must be a non-negative number`);
   return value;
+}
+
+function deltaPattern(list: readonly number[]): number[] {
+  if (!Array.isArray(list) || list.length === 0) throw new RangeError('RealtimeSimulator: deltaMs must be a positive number or a non-empty list of them');
+  return list.map((ms, i) => positive(`deltaMs[${i}]`, ms, 0));
 }
 
 function firstHeader(value: string | string[] | undefined): string | undefined {
@@ -94,7 +103,10 @@ export class RealtimeSimulator extends EventEmitter {
       script: [...script],
       speed: positive('speed', options.speed, 1),
       generationSpeed: positive('generationSpeed', options.generationSpeed, 2),
-      deltaMs: positive('deltaMs', options.deltaMs, 100),
+      deltaMs:
+        typeof options.deltaMs === 'object'
+          ? deltaPattern(options.deltaMs)
+          : positive('deltaMs', options.deltaMs, 100),
       responseLatencyMs: nonNegative('responseLatencyMs', options.responseLatencyMs, 300),
       vad,
     };

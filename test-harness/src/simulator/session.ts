@@ -18,7 +18,7 @@ import {
   type ClientEvent,
   type SimulatorAudioFormat,
 } from './schemas.js';
-import { decodeInput, formatBytesPerMs, formatDurationMs, formatRate, PCM_24K, renderTurnAudio } from './audio.js';
+import { decodeInput, deltaSizes, formatBytesPerMs, formatDurationMs, formatRate, PCM_24K, renderTurnAudio } from './audio.js';
 import { EnergyVad, type ResolvedVadOptions, type VadEvent } from './vad.js';
 import type { SimulatorTurn } from './script.js';
 
@@ -29,7 +29,8 @@ export interface SimulatedSessionSettings {
   script: readonly SimulatorTurn[];
   speed: number;
   generationSpeed: number;
-  deltaMs: number;
+  /** Audio per delta, ms; a list gives uneven sizes, used in turn and cycled. */
+  deltaMs: number | readonly number[];
   responseLatencyMs: number;
   vad: ResolvedVadOptions;
 }
@@ -153,7 +154,8 @@ interface ActiveResponse {
   item: Item;
   audio: Uint8Array;
   offset: number;
-  chunkBytes: number;
+  /** Size of each delta in bytes, in order (the last cycles on when the audio is longer). */
+  chunkSizes: number[];
   words: string[];
   wordsSent: number;
   deltaCount: number;
@@ -902,16 +904,16 @@ export class SimulatedSession extends EventEmitter {
       record.callId = item.call_id as string;
       this.#callIds.add(record.callId);
     }
-    const chunkBytes = Math.max(1, Math.round(this.#settings.deltaMs * formatBytesPerMs(format)));
+    const chunkSizes = deltaSizes(this.#settings.deltaMs, format, audio.length);
     const words = turn.kind === 'audio' ? turn.transcript.split(/(?<=\s)/).filter((w) => w.length > 0) : [];
-    const deltaCount = Math.max(1, Math.ceil(audio.length / chunkBytes));
+    const deltaCount = Math.max(1, chunkSizes.length);
     const active: ActiveResponse = {
       record,
       turn,
       item,
       audio,
       offset: 0,
-      chunkBytes,
+      chunkSizes,
       words,
       wordsSent: 0,
       deltaCount,
@@ -946,16 +948,22 @@ export class SimulatedSession extends EventEmitter {
     this.#sendDelta(active);
   }
 
-  #deltaIntervalMs(): number {
-    return this.#settings.deltaMs / (this.#settings.generationSpeed * this.#settings.speed);
+  /** Real ms until the next delta: the audio just sent (`ms`, default one regular delta) at generation speed. */
+  #deltaIntervalMs(ms?: number): number {
+    const deltaMs = this.#settings.deltaMs;
+    const step = ms ?? (typeof deltaMs === 'number' ? deltaMs : (deltaMs[0] ?? 100));
+    return step / (this.#settings.generationSpeed * this.#settings.speed);
   }
 
   #sendDelta(active: ActiveResponse): void {
     active.timer = null;
     if (this.#active !== active) return;
     const { record } = active;
+    let sentMs: number | undefined;
     if (active.offset < active.audio.length) {
-      const chunk = active.audio.subarray(active.offset, active.offset + active.chunkBytes);
+      const size = active.chunkSizes[active.deltasSent] ?? active.chunkSizes.at(-1) ?? active.audio.length;
+      const chunk = active.audio.subarray(active.offset, active.offset + size);
+      sentMs = formatDurationMs(record.format, chunk.length);
       active.offset += chunk.length;
       active.deltasSent += 1;
       this.#send({
@@ -991,7 +999,7 @@ export class SimulatedSession extends EventEmitter {
       this.#finishAudio(active);
       return;
     }
-    active.timer = this.#timer(() => this.#sendDelta(active), this.#deltaIntervalMs());
+    active.timer = this.#timer(() => this.#sendDelta(active), this.#deltaIntervalMs(sentMs));
   }
 
   #finishAudio(active: ActiveResponse): void {
