@@ -66,6 +66,12 @@ export type DetectMediaProtocolOptions = {
   maxFrames?: number;
   /** Abort the wait (rejects with the signal's reason). */
   signal?: AbortSignal;
+  /**
+   * Most frames kept for the replay while no handler is registered on the returned connection
+   * (the carrier keeps streaming while you create the transport). Frames beyond it are dropped
+   * and counted in `connection.droppedFrames`. Default 1000 (20 s of 20 ms frames).
+   */
+  maxBufferedFrames?: number;
 };
 
 export type DetectedMediaProtocol = {
@@ -77,12 +83,21 @@ export type DetectedMediaProtocol = {
    * The carrier socket, to hand to the transport in place of the original: the first handler
    * registered with `onMessage` (and any registered in the same turn) receives the frames the
    * detection read, in order and in a microtask after registration, then the live frames. Until
-   * a handler registers, every frame is kept: create the transport right away.
+   * a handler registers, frames are kept up to `maxBufferedFrames`: create the transport right away.
    */
-  connection: MediaConnection;
+  connection: ReplayedMediaConnection;
 };
 
+/** The connection {@link detectMediaProtocol} returns. */
+export interface ReplayedMediaConnection extends MediaConnection {
+  /** Frames dropped because more than `maxBufferedFrames` arrived before a handler registered. */
+  readonly droppedFrames: number;
+}
+
 const DEFAULT_TIMEOUT_MS = 10_000;
+const DEFAULT_MAX_BUFFERED_FRAMES = 1000;
+/** The longest delay timers take; a longer one fires at once. */
+const MAX_TIMEOUT_MS = 2_147_483_647;
 
 /**
  * Waits for the carrier's first frame(s) on `socket`, picks the protocol with
@@ -109,12 +124,18 @@ export function detectMediaProtocol(
     }
   }
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) throw new ConfigError(`\`timeoutMs\` must be a positive number, got ${String(timeoutMs)}.`);
+  if (!(Number.isFinite(timeoutMs) && timeoutMs > 0 && timeoutMs <= MAX_TIMEOUT_MS)) {
+    throw new ConfigError(`\`timeoutMs\` must be a positive number of ms up to ${MAX_TIMEOUT_MS}, got ${String(timeoutMs)}.`);
+  }
   const maxFrames = options.maxFrames ?? 1;
   if (!(Number.isInteger(maxFrames) && maxFrames >= 1)) throw new ConfigError(`\`maxFrames\` must be a whole number of at least 1, got ${String(maxFrames)}.`);
+  const maxBuffered = options.maxBufferedFrames ?? Math.max(DEFAULT_MAX_BUFFERED_FRAMES, maxFrames);
+  if (!(Number.isInteger(maxBuffered) && maxBuffered >= maxFrames)) {
+    throw new ConfigError(`\`maxBufferedFrames\` must be a whole number of at least \`maxFrames\` (${maxFrames}), got ${String(maxBuffered)}.`);
+  }
 
   const inner = toMediaConnection(socket);
-  const replay = new ReplayingConnection(inner);
+  const replay = new ReplayingConnection(inner, maxBuffered);
 
   return new Promise<DetectedMediaProtocol>((resolve, reject) => {
     let settled = false;
@@ -197,8 +218,10 @@ export function detectMediaProtocol(
  * registered, then delivers them (in a microtask, so the registering constructor finishes first)
  * before the live ones.
  */
-class ReplayingConnection implements MediaConnection {
+class ReplayingConnection implements ReplayedMediaConnection {
   readonly #inner: MediaConnection;
+  readonly #maxBuffered: number;
+  #dropped = 0;
   readonly #handlers = new Set<(frame: MediaFrame) => void>();
   #buffer: MediaFrame[] | null = [];
   #count = 0;
@@ -206,8 +229,9 @@ class ReplayingConnection implements MediaConnection {
   #detachInner: (() => void) | undefined;
   #flushScheduled = false;
 
-  constructor(inner: MediaConnection) {
+  constructor(inner: MediaConnection, maxBuffered: number) {
     this.#inner = inner;
+    this.#maxBuffered = maxBuffered;
     this.#detachInner = inner.onMessage((frame) => this.#receive(frame));
     if (typeof inner.cork === 'function' && typeof inner.uncork === 'function') {
       this.cork = () => inner.cork!();
@@ -217,6 +241,10 @@ class ReplayingConnection implements MediaConnection {
 
   cork?: () => void;
   uncork?: () => void;
+
+  get droppedFrames(): number {
+    return this.#dropped;
+  }
 
   /** Frames read so far while buffering. */
   get bufferedCount(): number {
@@ -281,6 +309,12 @@ class ReplayingConnection implements MediaConnection {
 
   #receive(frame: MediaFrame): void {
     if (this.#buffer !== null) {
+      if (this.#handlers.size === 0 && this.#buffer.length >= this.#maxBuffered) {
+        // Nobody reads the socket yet: keep the first frames (the start message), count the rest.
+        if (this.#dropped === 0) log('no handler after %d buffered frames: dropping the frames that follow', this.#buffer.length);
+        this.#dropped++;
+        return;
+      }
       this.#buffer.push(frame);
       this.#count++;
       this.#observer?.(frame, this.#count);

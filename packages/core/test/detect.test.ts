@@ -92,6 +92,28 @@ describe('detectMediaProtocol', () => {
     expect(seen).toEqual(['{"hello":true}', wire.start('S2')]);
   });
 
+  it('keeps at most maxBufferedFrames frames until the transport registers, and counts the frames it drops', async () => {
+    const detecting = detectMediaProtocol(carrier, [testCandidate], { maxBufferedFrames: 3 });
+    carrier.deliver(wire.start('S3'));
+    const { connection } = await detecting;
+    for (let i = 0; i < 5; i++) carrier.deliver(`{"n":${i}}`);
+    expect(connection.droppedFrames).toBe(3);
+    const seen: MediaFrame[] = [];
+    connection.onMessage((frame) => seen.push(frame));
+    await Promise.resolve();
+    // The start message and the first frames after it are kept, in order; live frames follow.
+    carrier.deliver('{"n":"live"}');
+    expect(seen).toEqual([wire.start('S3'), '{"n":0}', '{"n":1}', '{"n":"live"}']);
+    expect(connection.droppedFrames).toBe(3);
+  });
+
+  it('refuses a timeout longer than timers can wait, and a buffer smaller than maxFrames', () => {
+    // A delay past 2^31-1 ms would fire at once and fail every detection.
+    expect(() => detectMediaProtocol(carrier, [testCandidate], { timeoutMs: 3_000_000_000 })).toThrow(ConfigError);
+    expect(() => detectMediaProtocol(carrier, [testCandidate], { maxFrames: 3, maxBufferedFrames: 2 })).toThrow(ConfigError);
+    expect(() => detectMediaProtocol(carrier, [testCandidate], { maxBufferedFrames: 1.5 })).toThrow(ConfigError);
+  });
+
   it('rejects with a typed error when nothing matches, and leaves no listener on the socket', async () => {
     const detecting = detectMediaProtocol(carrier, [testCandidate, binaryCandidate], { maxFrames: 2 });
     carrier.deliver('GARBAGE');

@@ -22,8 +22,36 @@ export const EXOTEL_FRAME_RULES: Readonly<Required<Pick<FrameRules, 'minBytes' |
 
 const SLIN_8K: AudioFormat = { encoding: 'l16', sampleRate: 8000, channels: 1 };
 const RATES = new Set([8000, 16000, 24000]);
-/** Names Exotel and its docs use for raw 16-bit PCM. */
-const SLIN_NAMES = new Set(['audio/x-raw', 'raw/slin', 'slin', 'slin16', 'audio/l16', 'audio/x-l16', 'l16', 'pcm', 'audio/pcm', 'raw']);
+/**
+ * Names Exotel and its docs use for raw 16-bit PCM. `base64` is what many live Voicebot streams
+ * send (`{"encoding":"base64","sample_rate":"8000","bit_rate":"128kbps"}`): it names the payload's
+ * transport encoding, the audio being slin all the same.
+ */
+const SLIN_NAMES = new Set(['audio/x-raw', 'raw/slin', 'slin', 'slin16', 'audio/l16', 'audio/x-l16', 'l16', 'pcm', 'audio/pcm', 'raw', 'base64']);
+const DTMF_DIGIT = /^[0-9*#A-Da-d]$/;
+
+/** `8000`, `"8000"`, `"8kHz"`, `"16 khz"` → Hz; anything else `undefined`. */
+function readSampleRate(value: unknown): number | undefined {
+  const plain = readCounter(value);
+  if (plain !== undefined) return plain;
+  if (typeof value !== 'string') return undefined;
+  const match = /^\s*(\d{1,3})\s*khz\s*$/i.exec(value);
+  return match ? Number(match[1]) * 1000 : undefined;
+}
+
+/**
+ * Checks `bit_rate`. Exotel writes either the sample width (`"16"`) or the stream's bit rate
+ * (`"128kbps"`, which is 16-bit samples at 8 kHz). Only a sample width other than 16 is refused.
+ */
+function checkBitRate(value: unknown, frame: string): void {
+  if (value === undefined || value === null) return;
+  if (typeof value !== 'string' && typeof value !== 'number') fail('start.media_format.bit_rate is not a string or a number', frame);
+  if (typeof value === 'string' && /^\s*\d+(\.\d+)?\s*[km]?bps\s*$/i.test(value)) return;
+  const bits = readCounter(typeof value === 'string' ? value.trim() : value);
+  if (bits === undefined) fail('start.media_format.bit_rate is neither a sample width nor a bit rate', frame);
+  // Small values are bits per sample; large ones a bit rate in bit/s or kbit/s.
+  if (bits <= 64 && bits !== 16) fail('start.media_format.bit_rate must be 16 (slin is 16-bit PCM)', frame, 'exotel_unsupported_format');
+}
 
 function fail(message: string, frame: unknown, code?: string): never {
   throw new ProtocolError(PROVIDER, message, code === undefined ? { frame } : { frame, code });
@@ -42,11 +70,10 @@ function readMediaFormat(value: unknown, frame: string): AudioFormat {
     }
   }
   const rawRate = value['sample_rate'];
-  const sampleRate = rawRate === undefined ? 8000 : readCounter(rawRate);
+  const sampleRate = rawRate === undefined || rawRate === null ? 8000 : readSampleRate(rawRate);
   if (sampleRate === undefined) fail('start.media_format.sample_rate is not an integer', frame);
   if (!RATES.has(sampleRate)) fail(`sample_rate ${sampleRate} is not supported: 8000, 16000 or 24000`, frame, 'exotel_unsupported_format');
-  const bitRate = value['bit_rate'];
-  if (bitRate !== undefined && readCounter(bitRate) !== 16) fail('start.media_format.bit_rate must be 16 (slin is 16-bit PCM)', frame, 'exotel_unsupported_format');
+  checkBitRate(value['bit_rate'], frame);
   return { encoding: 'l16', sampleRate, channels: 1 };
 }
 
@@ -102,8 +129,9 @@ export class ExotelMediaStreamProtocol implements MediaStreamProtocol {
       }
       case 'dtmf': {
         const dtmf = message['dtmf'];
-        const digit = isJsonObject(dtmf) ? dtmf['digit'] : undefined;
-        if (typeof digit !== 'string' || digit.length === 0) fail('dtmf frame without a string dtmf.digit', frame);
+        const raw = isJsonObject(dtmf) ? dtmf['digit'] : undefined;
+        if (typeof raw !== 'string' || !DTMF_DIGIT.test(raw)) fail('dtmf frame without a string dtmf.digit of 0-9, *, #, A-D', frame);
+        const digit = raw.toUpperCase();
         const duration = readCounter((dtmf as JsonObject)['duration']);
         return [duration === undefined ? { type: 'dtmf', digit } : { type: 'dtmf', digit, durationMs: duration }];
       }

@@ -28,6 +28,13 @@ describe('exotelCandidate', () => {
     expect(events.find((e) => e.type === 'call_start')).toMatchObject({ streamId: 'stream-1' });
   });
 
+  it('does not claim a Vonage first frame whose NCCO headers carry a "stream_sid" header', () => {
+    // Vonage echoes the NCCO endpoint's headers at the top level of websocket:connected.
+    const vonage = JSON.stringify({ event: 'websocket:connected', 'content-type': 'audio/l16;rate=16000', stream_sid: 'abc', start: { stream_sid: 'abc' } });
+    expect(exotelCandidate.matches(vonage)).toBe(false);
+    expect(exotelCandidate.matches(JSON.stringify({ event: 'websocket:dtmf', digit: '5', stream_sid: 'abc' }))).toBe(false);
+  });
+
   it('leaves other carriers’ first frames, binary frames and junk alone', () => {
     for (const frame of [...OTHERS, new Uint8Array([1, 2, 3]), 'not json', '[]', '{"event":1}']) {
       expect(exotelCandidate.matches(frame), String(frame)).toBe(false);

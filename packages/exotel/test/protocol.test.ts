@@ -94,6 +94,32 @@ describe('ExotelMediaStreamProtocol.decode', () => {
     expect(new ExotelMediaStreamProtocol().decode(startFrame(null))[0]).toMatchObject({ format: { encoding: 'l16', sampleRate: 8000 } });
   });
 
+  it('reads the start of live Voicebot streams: encoding "base64", bit_rate "128kbps", numeric or kHz sample rates', () => {
+    // The media_format many live streams carry (and Exotel's earlier documentation showed).
+    const live = { encoding: 'base64', sample_rate: '8000', bit_rate: '128kbps' };
+    expect(new ExotelMediaStreamProtocol().decode(startFrame(live))[0]).toMatchObject({
+      type: 'call_start',
+      streamId: SID,
+      callId: CALL,
+      format: { encoding: 'l16', sampleRate: 8000, channels: 1 },
+    });
+    expect(new ExotelMediaStreamProtocol().decode(startFrame({ encoding: 'base64', sample_rate: 16000, bit_rate: '256kbps' }))[0]).toMatchObject({
+      format: { sampleRate: 16000 },
+    });
+    expect(new ExotelMediaStreamProtocol().decode(startFrame({ encoding: 'audio/x-l16', sample_rate: '16kHz', bit_rate: '128kbps' }))[0]).toMatchObject({
+      format: { sampleRate: 16000 },
+    });
+  });
+
+  it('refuses a dtmf digit that is not one of 0-9, *, #, A-D as a string', () => {
+    expect(started().decode(`{"event":"dtmf","stream_sid":"${SID}","dtmf":{"digit":"a"}}`)).toEqual([{ type: 'dtmf', digit: 'A' }]);
+    for (const digit of ['"55"', '"x"', '"hello"', '7', 'true', '""']) {
+      const error = catchError(() => started().decode(`{"event":"dtmf","stream_sid":"${SID}","dtmf":{"digit":${digit}}}`));
+      expect(error, digit).toBeInstanceOf(ProtocolError);
+      expect(error).toMatchObject({ provider: 'exotel', code: 'protocol_error' });
+    }
+  });
+
   it('gives media its chunk as sequence', () => {
     const audio = slin(100);
     const frame = JSON.stringify({ event: 'media', sequence_number: '3', stream_sid: SID, media: { chunk: '2', timestamp: '200', payload: b64(audio) } });
@@ -131,6 +157,9 @@ describe('ExotelMediaStreamProtocol.decode', () => {
     ['start at 44.1 kHz', startFrame({ encoding: 'audio/x-raw', sample_rate: '44100' }), 'exotel_unsupported_format'],
     ['start with 8-bit samples', startFrame({ encoding: 'audio/x-raw', sample_rate: '8000', bit_rate: '8' }), 'exotel_unsupported_format'],
     ['start with a sample rate of the wrong type', startFrame({ encoding: 'audio/x-raw', sample_rate: ['8000'] })],
+    ['start with a bit rate of the wrong type', startFrame({ encoding: 'base64', sample_rate: '8000', bit_rate: { kbps: 128 } })],
+    ['start with an unreadable bit rate', startFrame({ encoding: 'base64', sample_rate: '8000', bit_rate: 'fast' })],
+    ['start at 44.1 kHz written in kHz', startFrame({ encoding: 'base64', sample_rate: '44kHz' }), 'exotel_unsupported_format'],
   ];
 
   it.each(malformed)('throws a ProtocolError for %s', (_name, frame, code) => {

@@ -28,6 +28,13 @@ describe('plivoCandidate', () => {
     expect(events.find((e) => e.type === 'call_start')).toMatchObject({ streamId: 'stream-1' });
   });
 
+  it('does not claim a Vonage first frame whose NCCO headers carry a "streamId" header', () => {
+    // Vonage echoes the NCCO endpoint's headers at the top level of websocket:connected.
+    const vonage = JSON.stringify({ event: 'websocket:connected', 'content-type': 'audio/l16;rate=16000', streamId: 'abc', start: { streamId: 'abc' } });
+    expect(plivoCandidate.matches(vonage)).toBe(false);
+    expect(plivoCandidate.matches(JSON.stringify({ event: 'websocket:dtmf', digit: '5', streamId: 'abc' }))).toBe(false);
+  });
+
   it('leaves other carriers’ first frames, binary frames and junk alone', () => {
     for (const frame of [...OTHERS, new Uint8Array([1, 2, 3]), 'not json', '[]', '{"event":1}']) {
       expect(plivoCandidate.matches(frame), String(frame)).toBe(false);

@@ -28,6 +28,13 @@ describe('telnyxCandidate', () => {
     expect(events.find((e) => e.type === 'call_start')).toMatchObject({ streamId: 'stream-1' });
   });
 
+  it('does not claim a Vonage first frame whose NCCO headers carry a "stream_id" header', () => {
+    // Vonage echoes the NCCO endpoint's headers at the top level of websocket:connected.
+    const vonage = JSON.stringify({ event: 'websocket:connected', 'content-type': 'audio/l16;rate=16000', stream_id: 'abc', start: { stream_id: 'abc' } });
+    expect(telnyxCandidate.matches(vonage)).toBe(false);
+    expect(telnyxCandidate.matches(JSON.stringify({ event: 'websocket:dtmf', digit: '5', stream_id: 'abc' }))).toBe(false);
+  });
+
   it('leaves other carriers’ first frames, binary frames and junk alone', () => {
     for (const frame of [...OTHERS, new Uint8Array([1, 2, 3]), 'not json', '[]', '{"event":1}']) {
       expect(telnyxCandidate.matches(frame), String(frame)).toBe(false);

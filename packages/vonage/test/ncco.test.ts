@@ -1,5 +1,6 @@
 import { ConfigError } from '@switchboard/core';
 import { describe, expect, it } from 'vitest';
+import { RawWebSocketProtocol } from '@switchboard/websocket';
 import { VONAGE_MAX_HEADER_BYTES, connectWebSocketAction, connectWebSocketNcco, talkAction } from '../src/index.js';
 
 describe('connectWebSocketAction', () => {
@@ -47,6 +48,23 @@ describe('connectWebSocketAction', () => {
     expect(() => connectWebSocketAction({ uri: 'wss://h.example/s', headers: { big: 'x'.repeat(VONAGE_MAX_HEADER_BYTES) } })).toThrow(/512/);
     expect(() => connectWebSocketAction({ uri: 'wss://h.example/s', headers: { o: {} as string } })).toThrow(ConfigError);
     expect(() => connectWebSocketAction({ uri: 'wss://h.example/s', eventUrl: 'ftp://h.example/e' })).toThrow(ConfigError);
+  });
+});
+
+describe('headers echoed on the socket', () => {
+  it('a number the NCCO gives as a header still starts the call, as text', () => {
+    // The helper takes numbers as header values; Vonage echoes them as JSON numbers.
+    const action = connectWebSocketAction({ uri: 'wss://example.com/socket', headers: { from: 447700900000, to: 447700900001, attempt: 2 } });
+    const first = JSON.stringify({ event: 'websocket:connected', 'content-type': action.endpoint[0]!['content-type'], ...action.endpoint[0]!.headers });
+    const events = new RawWebSocketProtocol('vonage').decode(first);
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({
+      type: 'call_start',
+      from: '447700900000',
+      to: '447700900001',
+      customParameters: { attempt: '2' },
+      format: { encoding: 'l16', sampleRate: 16000 },
+    });
   });
 });
 

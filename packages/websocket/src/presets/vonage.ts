@@ -46,6 +46,19 @@ function readContentType(value: unknown, call: PresetCallState, frame: string): 
   return { encoding: 'l16', sampleRate, channels: 1 };
 }
 
+/**
+ * The first message with `uuid`, `from` and `to` as text: they are NCCO headers the application
+ * wrote, and a number there (`"from": 447700900000`) must not keep the call from starting.
+ */
+function callFieldsAsText(message: Record<string, unknown>): Record<string, unknown> {
+  const fields = { ...message };
+  for (const key of ['uuid', 'from', 'to']) {
+    const value = fields[key];
+    if ((typeof value === 'number' && Number.isFinite(value)) || typeof value === 'boolean') fields[key] = String(value);
+  }
+  return fields;
+}
+
 export const vonagePreset: RawWebSocketPreset = {
   name: NAME,
   defaultFormat: L16_16K,
@@ -63,7 +76,7 @@ export const vonagePreset: RawWebSocketPreset = {
     switch (event) {
       case 'websocket:connected':
         return [
-          readCallStart(NAME, message, text, {
+          readCallStart(NAME, callFieldsAsText(message), text, {
             callId: 'uuid',
             format: readContentType(message['content-type'], call, text),
             customParameters: stringParameters(message, START_FIELDS),
