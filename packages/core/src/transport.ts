@@ -201,6 +201,12 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
       this.connection.onClose((code, reason) => this.#onCarrierClose(code, reason)),
       this.connection.onError((error) => this.#onCarrierError(error)),
     );
+    if (this.connection.closed) {
+      // The carrier hung up before this transport listened (while the bridge detected the
+      // protocol or awaited something): no close event will come, so end the call here, once the
+      // caller has had the chance to listen for `call_end`.
+      queueMicrotask(() => this.#safely(() => this.#onCarrierClose()));
+    }
 
     this.on('response.output_audio.delta', (event) => {
       this.#current = { responseId: event.response_id, itemId: event.item_id, contentIndex: event.content_index };

@@ -538,7 +538,19 @@ describe('lifecycle', () => {
     expect(carrier.listenerCount).toBe(0);
   });
 
-  it('closes the model socket when the carrier socket closes without a stop', async () => {
+  it('ends the call at once when the carrier socket closed before the transport was built', async () => {
+    // No close event will ever reach this transport's listener.
+    carrier.close();
+    const t = makeTransport();
+    const events: string[] = [];
+    t.on('call_start', () => events.push('call_start'));
+    t.on('call_end', (e) => events.push(`call_end:${e.reason}`));
+    await tick();
+    expect(events).toEqual(['call_end:carrier_closed']);
+    expect(carrier.listenerCount).toBe(0);
+  });
+
+    it('closes the model socket when the carrier socket closes without a stop', async () => {
     const t = await connected();
     carrier.close();
     await until(() => t.status === 'disconnected');
