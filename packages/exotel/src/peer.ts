@@ -29,6 +29,12 @@ export type ExotelPeerSimulatorOptions = {
    * converted to slin at `sampleRate`. Default: slin at `sampleRate` already.
    */
   inputFormat?: AudioFormat;
+  /**
+   * How `start.media_format` reads: `documented` (`{"encoding":"audio/x-raw","sample_rate":"8000","bit_rate":"16"}`,
+   * as the protocol page shows it) or `live` (`{"encoding":"base64","sample_rate":"8000","bit_rate":"128kbps"}`,
+   * as live Voicebot streams send it). Default `documented`.
+   */
+  startFormat?: 'documented' | 'live';
 };
 
 /** Code of the ProtocolError raised for an outbound frame Exotel would not accept. */
@@ -232,7 +238,10 @@ export class ExotelPeerSimulator implements PeerSimulator {
     if (event.from !== undefined) start['from'] = event.from;
     if (event.to !== undefined) start['to'] = event.to;
     start['custom_parameters'] = { ...event.customParameters };
-    start['media_format'] = { encoding: 'audio/x-raw', sample_rate: String(this.#rate), bit_rate: '16' };
+    start['media_format'] =
+      this.#options.startFormat === 'live'
+        ? { encoding: 'base64', sample_rate: String(this.#rate), bit_rate: `${(this.#rate * 16) / 1000}kbps` }
+        : { encoding: 'audio/x-raw', sample_rate: String(this.#rate), bit_rate: '16' };
     return JSON.stringify({ event: 'start', sequence_number: this.#next(), stream_sid: this.#streamSid, start });
   }
 }

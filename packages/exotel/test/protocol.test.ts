@@ -192,6 +192,19 @@ describe('ExotelPeerSimulator', () => {
     raw: null,
   };
 
+  it('writes the start as documented or as live streams send it, and the protocol reads both', () => {
+    for (const [startFormat, mediaFormat] of [
+      ['documented', { encoding: 'audio/x-raw', sample_rate: '16000', bit_rate: '16' }],
+      ['live', { encoding: 'base64', sample_rate: '16000', bit_rate: '256kbps' }],
+    ] as const) {
+      const peer = new ExotelPeerSimulator({ sampleRate: 16000, startFormat });
+      const frames = peer.encodeInbound(start) as string[];
+      expect(JSON.parse(frames.at(-1)!).start.media_format).toEqual(mediaFormat);
+      const events = frames.flatMap((f) => new ExotelMediaStreamProtocol().decode(f));
+      expect(events.find((e) => e.type === 'call_start')).toMatchObject({ format: { encoding: 'l16', sampleRate: 16000 } });
+    }
+  });
+
   it('converts the caller’s μ-law to slin and writes frames the protocol decodes', () => {
     const peer = new ExotelPeerSimulator({ inputFormat: { encoding: 'pcmu', sampleRate: 8000, channels: 1 } });
     const protocol = new ExotelMediaStreamProtocol();
