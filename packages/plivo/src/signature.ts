@@ -16,9 +16,11 @@
  *
  * The signature is the base64 of that HMAC. The header may carry several signatures separated by
  * commas (token rotation): any one matching is enough. V3 signs no timestamp, so there is no
- * freshness window; replay protection, where wanted, means remembering nonces.
+ * freshness window; pass a {@link PlivoReplayGuard} as `replayGuard` to refuse a delivery seen
+ * before.
  */
 import { ConfigError, WebhookSignatureError, base64Encode } from '@switchboard/core';
+import type { PlivoReplayGuard } from './replay.js';
 
 /** Parameters of a signed request. A repeated name carries an array of values. */
 export type PlivoSignedParams = Record<string, string | readonly string[]> | URLSearchParams;
@@ -38,6 +40,11 @@ export type PlivoSignatureV3Options = {
 export type ValidatePlivoSignatureV3Options = PlivoSignatureV3Options & {
   /** The `X-Plivo-Signature-V3` (or `X-Plivo-Signature-Ma-V3`) header. */
   signature: string | undefined | null;
+  /**
+   * Refuse a delivery whose nonce was already accepted (V3 signs no timestamp, so this is the only
+   * replay protection). Remembered only once the signature verified.
+   */
+  replayGuard?: PlivoReplayGuard;
 };
 
 const encoder = new TextEncoder();
@@ -117,26 +124,52 @@ function constantTimeEqual(a: string, b: string): boolean {
   return diff === 0;
 }
 
-/** True when `signature` (one or several, comma-separated) holds Plivo's V3 signature of the request. */
-export async function validatePlivoSignatureV3(options: ValidatePlivoSignatureV3Options): Promise<boolean> {
-  checkToken(options.authToken);
-  const { signature, nonce } = options;
-  if (typeof signature !== 'string' || signature.length === 0 || typeof nonce !== 'string' || nonce.length === 0) return false;
+/** The signature that matched (the expected one), or undefined. Every candidate is compared. */
+async function matchingSignature(options: ValidatePlivoSignatureV3Options): Promise<string | undefined> {
   const expected = await computePlivoSignatureV3(options);
   let valid = false;
-  for (const candidate of signature.split(',')) valid = constantTimeEqual(expected, candidate.trim()) || valid;
-  return valid;
+  for (const candidate of (options.signature ?? '').split(',')) valid = constantTimeEqual(expected, candidate.trim()) || valid;
+  return valid ? expected : undefined;
 }
 
-/** Like {@link validatePlivoSignatureV3}, but throws a `WebhookSignatureError` when it does not verify. */
+function checkReplayGuard(guard: unknown): asserts guard is PlivoReplayGuard | undefined {
+  if (guard === undefined) return;
+  const g = guard as Partial<PlivoReplayGuard> | null;
+  if (typeof g !== 'object' || g === null || typeof g.accept !== 'function' || typeof g.assertFresh !== 'function') {
+    throw new ConfigError('Plivo signature: replayGuard must be a PlivoReplayGuard');
+  }
+}
+
+/**
+ * True when `signature` (one or several, comma-separated) holds Plivo's V3 signature of the
+ * request, and, with a `replayGuard`, the delivery was not seen before.
+ */
+export async function validatePlivoSignatureV3(options: ValidatePlivoSignatureV3Options): Promise<boolean> {
+  checkToken(options.authToken);
+  checkReplayGuard(options.replayGuard);
+  const { signature, nonce } = options;
+  if (typeof signature !== 'string' || signature.length === 0 || typeof nonce !== 'string' || nonce.length === 0) return false;
+  const matched = await matchingSignature(options);
+  if (matched === undefined) return false;
+  return options.replayGuard === undefined ? true : options.replayGuard.accept(nonce, matched);
+}
+
+/**
+ * Like {@link validatePlivoSignatureV3}, but throws a `WebhookSignatureError` saying why: missing
+ * headers, a signature that does not match, or (with a `replayGuard`) a replayed delivery.
+ */
 export async function assertPlivoSignatureV3(options: ValidatePlivoSignatureV3Options): Promise<void> {
   checkToken(options.authToken);
-  if (typeof options.signature !== 'string' || options.signature.length === 0 || typeof options.nonce !== 'string' || options.nonce.length === 0) {
+  checkReplayGuard(options.replayGuard);
+  const { signature, nonce } = options;
+  if (typeof signature !== 'string' || signature.length === 0 || typeof nonce !== 'string' || nonce.length === 0) {
     throw new WebhookSignatureError('missing X-Plivo-Signature-V3 or X-Plivo-Signature-V3-Nonce header: the request did not come from Plivo');
   }
-  if (!(await validatePlivoSignatureV3(options))) {
+  const matched = await matchingSignature(options);
+  if (matched === undefined) {
     throw new WebhookSignatureError('X-Plivo-Signature-V3 does not match the request URL, parameters and nonce');
   }
+  await options.replayGuard?.assertFresh(nonce, matched);
 }
 
 export type PlivoHeaders = Record<string, string | readonly string[] | undefined> | Headers;

@@ -40,7 +40,8 @@ export type TelnyxMediaStreamProtocolOptions = {
   bidirectionalCodec?: TelnyxCodec;
   /**
    * Byte order of L16 payloads. Default `big-endian`: RTP's L16 is in network byte order
-   * (RFC 3551, section 4.5.11), and Telnyx sends RTP payloads as they are.
+   * (RFC 3551, section 4.5.11) and Telnyx sends RTP payloads as they are. Telnyx's documentation
+   * does not state the byte order itself, hence the option.
    */
   l16ByteOrder?: L16ByteOrder;
   /**

@@ -58,15 +58,18 @@ async function importKey(publicKey: TelnyxPublicKey): Promise<CryptoKey> {
 /** Verifies one webhook and says why it failed. Throws only a `ConfigError` for a bad key. */
 export async function checkTelnyxWebhook(options: VerifyTelnyxWebhookOptions): Promise<TelnyxWebhookVerdict> {
   const key = await importKey(options.publicKey);
-  const { signature, timestamp } = options;
-  if (typeof signature !== 'string' || signature.length === 0 || typeof timestamp !== 'string' || timestamp.length === 0) {
+  const { signature } = options;
+  // One reading of the header for both the window and the signed text: what Telnyx signed is the
+  // timestamp itself, without the whitespace a proxy or a hand-built Headers object may leave.
+  const timestamp = typeof options.timestamp === 'string' ? options.timestamp.trim() : undefined;
+  if (typeof signature !== 'string' || signature.length === 0 || timestamp === undefined || timestamp.length === 0) {
     return { valid: false, reason: 'missing' };
   }
-  if (!/^\d{1,12}$/.test(timestamp.trim())) return { valid: false, reason: 'malformed' };
+  if (!/^\d{1,12}$/.test(timestamp)) return { valid: false, reason: 'malformed' };
   const tolerance = options.toleranceSeconds ?? TELNYX_DEFAULT_TOLERANCE_SECONDS;
   if (!Number.isFinite(tolerance) || tolerance < 0) throw new ConfigError('Telnyx webhook verification: toleranceSeconds must be a non-negative number');
   const nowSeconds = (options.now ?? Date.now)() / 1000;
-  if (Math.abs(nowSeconds - Number(timestamp.trim())) > tolerance) return { valid: false, reason: 'stale' };
+  if (Math.abs(nowSeconds - Number(timestamp)) > tolerance) return { valid: false, reason: 'stale' };
 
   let signatureBytes: Uint8Array;
   try {

@@ -73,6 +73,12 @@ describe('verifyTelnyxWebhook', () => {
     await expect(verifyTelnyxWebhook({ ...options, publicKey: 'c2hvcnQ=' })).rejects.toThrow(ConfigError);
   });
 
+  it('verifies the timestamp Telnyx signed when the header arrives with surrounding whitespace', async () => {
+    const { options } = await fixture();
+    expect(await checkTelnyxWebhook({ ...options, timestamp: ` ${TIMESTAMP}\t` })).toEqual({ valid: true });
+    expect(await checkTelnyxWebhook({ ...options, timestamp: '   ' })).toEqual({ valid: false, reason: 'missing' });
+  });
+
   it('reads the two headers case-insensitively from Node headers or a Headers object', () => {
     expect(readTelnyxSignatureHeaders({ 'Telnyx-Signature-Ed25519': 'sig', 'telnyx-timestamp': ['123', '456'] })).toEqual({ signature: 'sig', timestamp: '123' });
     expect(readTelnyxSignatureHeaders(new Headers({ 'telnyx-signature-ed25519': 's', 'Telnyx-Timestamp': '9' }))).toEqual({ signature: 's', timestamp: '9' });

@@ -30,6 +30,9 @@ type Fail = (message: string, frame: unknown) => never;
 /** μ-law 8 kHz mono: what Twilio always streams, and the fallback when `start` names no format. */
 const MULAW_8K: AudioFormat = { encoding: 'pcmu', sampleRate: 8000, channels: 1 };
 
+/** Digits SignalWire plays from a `dtmf` frame. */
+const DTMF_DIGITS = /^[0-9*#A-Da-d]+$/;
+
 /** Sample rates SignalWire offers for L16 streams (`L16@16000h`, `L16@24000h`) plus 8 kHz. */
 const L16_RATES = new Set([8000, 16000, 24000]);
 
@@ -112,17 +115,12 @@ function nonEmptyString(value: unknown): string | undefined {
 export class TwilioMediaStreamProtocol implements MediaStreamProtocol {
   /** The dialect: `twilio` or `signalwire`. */
   readonly name: TwilioDialect;
-  readonly capabilities: ProtocolCapabilities = {
-    playbackAck: 'mark',
-    ackOnClear: 'echo-pending',
-    clear: true,
-    dtmfIn: true,
-    dtmfOut: false,
-    frame: { ms: 20 },
-  };
+  readonly capabilities: ProtocolCapabilities;
   readonly defaultFormat: AudioFormat = { ...MULAW_8K };
 
   #streamSid: string | undefined;
+  /** The stream's format, once a `start` was decoded: L16 payloads must hold whole samples. */
+  #format: AudioFormat = { ...MULAW_8K };
   /** `streamSid` as a JSON string literal, ready to splice into outbound frames. */
   #streamSidJson: string | undefined;
   readonly #parses = new FrameParse();
@@ -133,6 +131,16 @@ export class TwilioMediaStreamProtocol implements MediaStreamProtocol {
       throw new ConfigError(`Unknown Media Streams dialect ${JSON.stringify(dialect)}: use 'twilio' or 'signalwire'.`);
     }
     this.name = dialect;
+    this.capabilities = {
+      playbackAck: 'mark',
+      ackOnClear: 'echo-pending',
+      clear: true,
+      dtmfIn: true,
+      // SignalWire plays DTMF sent on a bidirectional stream (`{"event":"dtmf","dtmf":{"digit":"5"}}`);
+      // Twilio accepts only media, mark and clear.
+      dtmfOut: dialect === 'signalwire',
+      frame: { ms: 20 },
+    };
   }
 
   /** The sid of the active stream, once a `start` has been decoded. */
@@ -207,16 +215,29 @@ export class TwilioMediaStreamProtocol implements MediaStreamProtocol {
         return [`{"event":"mark","streamSid":${this.#sidFor('mark')},"mark":{"name":${JSON.stringify(command.name)}}}`];
       case 'clear':
         return [`{"event":"clear","streamSid":${this.#sidFor('clear')}}`];
-      case 'hangup':
       case 'dtmf':
-        // Neither exists on the media stream: hang-up goes through TwilioCallControl, and
-        // Twilio does not accept DTMF from the bridge.
+        return this.#encodeDtmf(command.digits);
+      case 'hangup':
+        // Not on the media stream: hang-up goes through TwilioCallControl.
         return [];
       default:
         return [];
     }
   }
 
+
+  /**
+   * SignalWire: one `dtmf` frame per digit (0-9, `*`, `#`, A-D). Twilio does not accept DTMF from
+   * the bridge, so nothing is sent there.
+   */
+  #encodeDtmf(digits: string): string[] {
+    if (this.name !== 'signalwire') return [];
+    if (typeof digits !== 'string' || !DTMF_DIGITS.test(digits)) {
+      throw new ProtocolError(this.name, `cannot send DTMF ${JSON.stringify(String(digits).slice(0, 20))}: digits must be 0-9, *, # or A-D`);
+    }
+    const sid = this.#sidFor('dtmf');
+    return [...digits.toUpperCase()].map((digit) => `{"event":"dtmf","streamSid":${sid},"dtmf":{"digit":"${digit}"}}`);
+  }
 
   readonly #fail: Fail = (message, frame) => {
     throw new ProtocolError(this.name, message, { frame });
@@ -238,10 +259,11 @@ export class TwilioMediaStreamProtocol implements MediaStreamProtocol {
     const streamSid = nonEmptyString(start['streamSid']) ?? nonEmptyString(message['streamSid']);
     if (streamSid === undefined) fail('start message without a streamSid', frame);
 
+    const format = readMediaFormat(start['mediaFormat'], frame, fail);
     const event: Extract<CallEvent, { type: 'call_start' }> = {
       type: 'call_start',
       streamId: streamSid,
-      format: readMediaFormat(start['mediaFormat'], frame, fail),
+      format,
       customParameters: readCustomParameters(start['customParameters']),
       raw: message,
     };
@@ -255,6 +277,7 @@ export class TwilioMediaStreamProtocol implements MediaStreamProtocol {
 
     this.#streamSid = streamSid;
     this.#streamSidJson = JSON.stringify(streamSid);
+    this.#format = format;
     return event;
   }
 
@@ -272,6 +295,10 @@ export class TwilioMediaStreamProtocol implements MediaStreamProtocol {
       bytes = base64Decode(payload);
     } catch {
       fail('media.payload is not valid base64', frame);
+    }
+    // Half a sample cannot be played or resampled: the frame is refused (and counted), not cut.
+    if (this.#format.encoding === 'l16' && bytes.byteLength % 2 !== 0) {
+      fail(`L16 media.payload of ${bytes.byteLength} bytes is not whole 16-bit samples`, frame);
     }
     const audio: Extract<CallEvent, { type: 'audio' }> = { type: 'audio', payload: bytes, payloadBase64: payload };
     const sequence = readTwilioCounter(media['chunk']);

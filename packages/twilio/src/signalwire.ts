@@ -14,7 +14,10 @@
  */
 import {
   ConfigError,
+  ProtocolError,
   Resampler,
+  isJsonObject,
+  type JsonObject,
   WebhookSignatureError,
   decodeALaw,
   decodeMuLaw,
@@ -28,7 +31,7 @@ import {
   type OutboundCommand,
   type PeerSimulator,
 } from '@switchboard/core';
-import { TwilioPeerSimulator } from './peer.js';
+import { TWILIO_INVALID_MESSAGE_CODE, TwilioPeerSimulator } from './peer.js';
 import { TwilioMediaStreamProtocol } from './protocol.js';
 import { constantTimeEqual, validateTwilioSignature, type TwilioHeaders, type TwilioSignedParams } from './signature.js';
 import { SignalWireRealtimeTransport } from './transport.js';
@@ -272,7 +275,32 @@ export class SignalWirePeerSimulator implements PeerSimulator {
   }
 
   decodeOutbound(frame: string | Uint8Array): OutboundCommand[] {
+    // SignalWire, unlike Twilio, plays DTMF sent on the stream: `{"event":"dtmf","streamSid","dtmf":{"digit"}}`.
+    if (typeof frame === 'string' && /^\s*\{/.test(frame)) {
+      let message: unknown;
+      try {
+        message = JSON.parse(frame);
+      } catch {
+        message = undefined;
+      }
+      if (isJsonObject(message) && message['event'] === 'dtmf') return [this.#decodeDtmf(message, frame)];
+    }
     return this.#twilio.decodeOutbound(frame);
+  }
+
+  #decodeDtmf(message: JsonObject, frame: string): OutboundCommand {
+    const invalid = (why: string): never => {
+      throw new ProtocolError('signalwire', why, { frame, code: TWILIO_INVALID_MESSAGE_CODE });
+    };
+    const keys = Object.keys(message).sort().join(',');
+    if (keys !== 'dtmf,event,streamSid') invalid('a dtmf frame has exactly event, streamSid and dtmf');
+    if (this.#twilio.streamSid === undefined) invalid('no stream is active yet (no start was sent)');
+    if (message['streamSid'] !== this.#twilio.streamSid) invalid('streamSid does not match the active stream');
+    const dtmf = message['dtmf'];
+    if (!isJsonObject(dtmf) || Object.keys(dtmf).join(',') !== 'digit') invalid('dtmf must be { digit }');
+    const digit = (dtmf as JsonObject)['digit'];
+    if (typeof digit !== 'string' || !/^[0-9*#A-D]$/.test(digit)) invalid('dtmf.digit must be one of 0-9, *, #, A-D');
+    return { type: 'dtmf', digits: digit as string };
   }
 }
 

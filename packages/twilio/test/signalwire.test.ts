@@ -90,6 +90,34 @@ describe('the signalwire dialect of the Media Streams protocol', () => {
     expect(() => new TwilioMediaStreamProtocol().decode(SW_START_ENVELOPED)).toThrow(ProtocolError);
   });
 
+  it('sends DTMF on the stream, one documented dtmf frame per digit; Twilio’s dialect sends none', () => {
+    const protocol = new TwilioMediaStreamProtocol({ dialect: 'signalwire' });
+    expect(protocol.capabilities.dtmfOut).toBe(true);
+    protocol.decode(SW_START);
+    expect(protocol.encode({ type: 'dtmf', digits: '1#b' }).map((f) => JSON.parse(f as string))).toEqual([
+      { event: 'dtmf', streamSid: SW_STREAM, dtmf: { digit: '1' } },
+      { event: 'dtmf', streamSid: SW_STREAM, dtmf: { digit: '#' } },
+      { event: 'dtmf', streamSid: SW_STREAM, dtmf: { digit: 'B' } },
+    ]);
+    expect(() => protocol.encode({ type: 'dtmf', digits: '12x' })).toThrow(ProtocolError);
+    expect(() => new TwilioMediaStreamProtocol({ dialect: 'signalwire' }).encode({ type: 'dtmf', digits: '1' })).toThrow(/before the stream/);
+    const twilio = new TwilioMediaStreamProtocol();
+    expect(twilio.capabilities.dtmfOut).toBe(false);
+    twilio.decode(TWILIO_START);
+    expect(twilio.encode({ type: 'dtmf', digits: '1' })).toEqual([]);
+  });
+
+  it('refuses an L16 media payload that is not whole 16-bit samples, instead of dropping half a sample', () => {
+    const protocol = new TwilioMediaStreamProtocol({ dialect: 'signalwire' });
+    protocol.decode(SW_START);
+    expect(() => protocol.decode(swMedia(new Uint8Array(961), 1, 0))).toThrow(/not whole 16-bit samples/);
+    expect(protocol.decode(swMedia(new Uint8Array(960), 2, 20))).toHaveLength(1);
+    // μ-law bytes are whole samples whatever their count.
+    const mulaw = new TwilioMediaStreamProtocol({ dialect: 'signalwire' });
+    mulaw.decode(TWILIO_START);
+    expect(mulaw.decode(swMedia(new Uint8Array(161), 1, 0))).toHaveLength(1);
+  });
+
   it('names itself in errors, and refuses an unknown dialect', () => {
     const error = (() => {
       try {
@@ -134,6 +162,27 @@ describe('SignalWirePeerSimulator', () => {
     }
     expect(Math.abs(bytes - 32000)).toBeLessThanOrEqual(200);
     expect(() => new SignalWirePeerSimulator({ format: { encoding: 'l16', sampleRate: 44100, channels: 1 } })).toThrow(ConfigError);
+  });
+});
+
+describe('SignalWirePeerSimulator DTMF', () => {
+  it('accepts the DTMF frames the protocol sends and rejects malformed ones', () => {
+    const peer = new SignalWirePeerSimulator({ streamSid: SW_STREAM });
+    const protocol = new TwilioMediaStreamProtocol({ dialect: 'signalwire' });
+    const reject = (frame: string) => expect(() => peer.decodeOutbound(frame)).toThrow(ProtocolError);
+    reject(`{"event":"dtmf","streamSid":"${SW_STREAM}","dtmf":{"digit":"1"}}`); // no stream yet
+    const frames = peer.encodeInbound({ type: 'call_start', streamId: SW_STREAM, format: { encoding: 'pcmu', sampleRate: 8000, channels: 1 }, customParameters: {}, raw: null });
+    for (const f of frames) protocol.decode(f as string);
+    expect(protocol.encode({ type: 'dtmf', digits: '9*' }).flatMap((f) => peer.decodeOutbound(f))).toEqual([
+      { type: 'dtmf', digits: '9' },
+      { type: 'dtmf', digits: '*' },
+    ]);
+    reject(`{"event":"dtmf","streamSid":"other","dtmf":{"digit":"1"}}`);
+    reject(`{"event":"dtmf","streamSid":"${SW_STREAM}","dtmf":{"digit":"12"}}`);
+    reject(`{"event":"dtmf","streamSid":"${SW_STREAM}","dtmf":{"digit":"1","duration":100}}`);
+    reject(`{"event":"dtmf","dtmf":{"digit":"1"}}`);
+    // Everything else is still checked as Twilio checks it.
+    expect(peer.decodeOutbound(`{"event":"clear","streamSid":"${SW_STREAM}"}`)).toEqual([{ type: 'clear' }]);
   });
 });
 
