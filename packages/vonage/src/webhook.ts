@@ -105,9 +105,20 @@ function payloadVariants(options: VerifyVonageWebhookOptions): Uint8Array[] {
   }
   if (options.query !== undefined) {
     const entries = options.query instanceof URLSearchParams ? [...options.query] : Object.entries(options.query);
-    variants.push(encoder.encode(JSON.stringify(Object.fromEntries(entries))));
+    variants.push(encoder.encode(queryJson(entries)));
   }
   return variants;
+}
+
+/**
+ * The query as a compact JSON object with its keys in the order received. Written out by hand: a
+ * JavaScript object would move integer-like keys (`"1"`, `"42"`) to the front. A repeated key
+ * keeps its first place and its last value.
+ */
+function queryJson(entries: Array<[string, string]>): string {
+  const values = new Map<string, string>();
+  for (const [key, value] of entries) values.set(key, value);
+  return `{${[...values].map(([key, value]) => `${JSON.stringify(key)}:${JSON.stringify(value)}`).join(',')}}`;
 }
 
 /**

@@ -56,6 +56,13 @@ describe('verifyVonageWebhook', () => {
     expect(await isValidVonageWebhook({ signatureSecret: SECRET, headers: { authorization: `Bearer ${token(claims())}` }, body: BODY, now })).toBe(true);
   });
 
+  it('hashes a GET query in the order received, integer-like keys included', async () => {
+    const query = new URLSearchParams([['uuid', 'u-1'], ['10', 'ten'], ['dtmf', '5']]);
+    // Key order as received; JSON.stringify of an object would put "10" first.
+    const getToken = token(claims({ payload_hash: sha256('{"uuid":"u-1","10":"ten","dtmf":"5"}') }));
+    await expect(verifyVonageWebhook({ signatureSecret: SECRET, authorization: `Bearer ${getToken}`, query, now })).resolves.toBeTruthy();
+  });
+
   it('checks the payload: a tampered body fails; re-serialised JSON or a GET query verify', async () => {
     const tampered = BODY.replace('answered', 'completed');
     expect((await rejection(verify(`Bearer ${token(claims())}`, { body: tampered }))).message).toMatch(/payload_hash/);
