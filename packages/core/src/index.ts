@@ -12,4 +12,5 @@ export * from './clock.js';
 export * from './json.js';
 export * from './rest.js';
 export * from './detect.js';
+export * from './replay.js';
 export { logger } from './log.js';

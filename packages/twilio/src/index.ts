@@ -19,3 +19,5 @@ export type {
   ValidateSignalWireStreamAuthorizationOptions,
 } from './signalwire.js';
 export { twilioCandidate, signalwireCandidate } from './candidates.js';
+export { ReplayGuard, MemoryNonceStore } from '@switchboard/core';
+export type { NonceStore, ReplayGuardOptions, MemoryNonceStoreOptions } from '@switchboard/core';

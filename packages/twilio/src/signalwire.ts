@@ -19,6 +19,7 @@ import {
   isJsonObject,
   type JsonObject,
   WebhookSignatureError,
+  type ReplayGuard,
   decodeALaw,
   decodeMuLaw,
   encodeALaw,
@@ -33,7 +34,7 @@ import {
 } from '@switchboard/core';
 import { TWILIO_INVALID_MESSAGE_CODE, TwilioPeerSimulator } from './peer.js';
 import { TwilioMediaStreamProtocol } from './protocol.js';
-import { constantTimeEqual, validateTwilioSignature, type TwilioHeaders, type TwilioSignedParams } from './signature.js';
+import { constantTimeEqual, throwUnlessValid, twilioSignatureVerdict, type TwilioHeaders, type TwilioSignedParams } from './signature.js';
 import { SignalWireRealtimeTransport } from './transport.js';
 import { connectStreamDocument, escapeXml, type ConnectStreamTwimlOptions } from './twiml.js';
 
@@ -94,6 +95,12 @@ export type ValidateSignalWireSignatureOptions = {
   url: string;
   /** The form-encoded POST parameters; omit for GET requests. */
   params?: TwilioSignedParams;
+  /**
+   * Refuse a delivery already accepted (same URL and parameters, hence the same signature) within
+   * the guard's TTL. Remembered only once the signature verified; the key is the signature, so
+   * `replayGuard.forget(signature)` lets SignalWire's retry through after handling failed.
+   */
+  replayGuard?: ReplayGuard;
 };
 
 function checkSigningKey(signingKey: unknown): asserts signingKey is string {
@@ -102,26 +109,27 @@ function checkSigningKey(signingKey: unknown): asserts signingKey is string {
   }
 }
 
+function signalwireVerdict(options: ValidateSignalWireSignatureOptions) {
+  checkSigningKey(options?.signingKey);
+  const { signingKey, ...rest } = options;
+  return twilioSignatureVerdict({ ...rest, authToken: signingKey });
+}
+
 /**
  * True when `signature` is SignalWire's signature of a Compatibility (cXML) webhook: Twilio's
  * scheme keyed with the project's Signing Key (the URL is also tried with its default port added
- * or removed).
+ * or removed); with a `replayGuard`, also that the delivery was not accepted before.
  */
 export async function validateSignalWireSignature(options: ValidateSignalWireSignatureOptions): Promise<boolean> {
-  checkSigningKey(options?.signingKey);
-  const params = options.params === undefined ? {} : { params: options.params };
-  return validateTwilioSignature({ authToken: options.signingKey, signature: options.signature, url: options.url, ...params });
+  return (await signalwireVerdict(options)) === 'valid';
 }
 
-/** Like {@link validateSignalWireSignature}, throwing a `WebhookSignatureError` when it does not verify. */
+/**
+ * Like {@link validateSignalWireSignature}, throwing a `WebhookSignatureError` when the header is
+ * missing, does not match, or (with a `replayGuard`) the delivery was replayed.
+ */
 export async function assertSignalWireSignature(options: ValidateSignalWireSignatureOptions): Promise<void> {
-  checkSigningKey(options?.signingKey);
-  if (typeof options.signature !== 'string' || options.signature.length === 0) {
-    throw new WebhookSignatureError('missing X-SignalWire-Signature header: the request did not come from SignalWire');
-  }
-  if (!(await validateSignalWireSignature(options))) {
-    throw new WebhookSignatureError('X-SignalWire-Signature does not match the request URL and parameters');
-  }
+  throwUnlessValid(await signalwireVerdict(options), 'X-SignalWire-Signature', 'SignalWire');
 }
 
 function header(headers: TwilioHeaders, name: string): string | undefined {

@@ -5,8 +5,14 @@
  * the POST parameters sorted by name. Only form-encoded bodies (and requests without a body,
  * such as the media WebSocket upgrade) are supported: JSON webhooks signed through a
  * `bodySHA256` query parameter are not.
+ *
+ * The signature carries no timestamp, so a captured request verifies for ever: pass a
+ * `ReplayGuard` (from `@switchboard/core`) as `replayGuard` to refuse a delivery seen before. Its
+ * key is the verified signature, which commits to the URL and every parameter. Headers are not
+ * signed, so none (`I-Twilio-Idempotency-Token` included) takes part in the key: a replayer could
+ * change them at will.
  */
-import { ConfigError, WebhookSignatureError, base64Encode } from '@switchboard/core';
+import { ConfigError, WebhookSignatureError, base64Encode, type ReplayGuard } from '@switchboard/core';
 
 /** Form parameters of a signed request. A repeated name carries an array of values. */
 export type TwilioSignedParams = Record<string, string | readonly string[]> | URLSearchParams;
@@ -19,6 +25,12 @@ export type ValidateTwilioSignatureOptions = {
   url: string;
   /** The form-encoded POST parameters; omit for GET requests and WebSocket upgrades. */
   params?: TwilioSignedParams;
+  /**
+   * Refuse a delivery already accepted (same URL and parameters, hence the same signature) within
+   * the guard's TTL. Remembered only once the signature verified; the key is the signature, so
+   * `replayGuard.forget(signature)` lets the carrier's retry through after handling failed.
+   */
+  replayGuard?: ReplayGuard;
 };
 
 export type TwilioHeaders = Record<string, string | readonly string[] | undefined> | Headers;
@@ -123,15 +135,26 @@ export function constantTimeEqual(a: string, b: string): boolean {
   return diff === 0;
 }
 
+/** What a signature check found. @internal */
+export type TwilioSignatureVerdict = 'missing' | 'mismatch' | 'replayed' | 'valid';
+
+function checkReplayGuard(guard: unknown): void {
+  if (guard === undefined) return;
+  const g = guard as Partial<ReplayGuard> | null;
+  if (typeof g !== 'object' || g === null || typeof g.check !== 'function') {
+    throw new ConfigError('replayGuard must be a ReplayGuard from @switchboard/core');
+  }
+}
+
 /**
- * True when `signature` is Twilio's signature of `url` and `params` under `authToken`. The URL
- * is also tried with its default port (:443 for https/wss, :80 for http/ws) added or removed.
- * Form-encoded bodies only; `bodySHA256` JSON webhooks are not supported.
+ * Checks Twilio's scheme (shared with SignalWire's Compatibility webhooks); with a `replayGuard`,
+ * a verified delivery is then remembered, keyed by its signature. @internal
  */
-export async function validateTwilioSignature(options: ValidateTwilioSignatureOptions): Promise<boolean> {
+export async function twilioSignatureVerdict(options: ValidateTwilioSignatureOptions): Promise<TwilioSignatureVerdict> {
   checkAuthToken(options.authToken);
+  checkReplayGuard(options.replayGuard);
   const signature = options.signature;
-  if (typeof signature !== 'string' || signature.length === 0) return false;
+  if (typeof signature !== 'string' || signature.length === 0) return 'missing';
   const key = await hmacKey(options.authToken);
   let valid = false;
   // Every variant is computed and compared, so the time taken does not say which one matched.
@@ -139,21 +162,43 @@ export async function validateTwilioSignature(options: ValidateTwilioSignatureOp
     const expected = await sign(key, signedText(url, options.params));
     valid = constantTimeEqual(expected, signature) || valid;
   }
-  return valid;
+  if (!valid) return 'mismatch';
+  if (options.replayGuard !== undefined && !(await options.replayGuard.check(signature))) return 'replayed';
+  return 'valid';
+}
+
+/**
+ * Throws the `WebhookSignatureError` that says why a check failed: a missing header, a signature
+ * that does not match, or a replayed delivery. None of the messages contains a key or signature.
+ * @internal
+ */
+export function throwUnlessValid(verdict: TwilioSignatureVerdict, header: string, carrier: string): void {
+  if (verdict === 'missing') throw new WebhookSignatureError(`missing ${header} header: the request did not come from ${carrier}`);
+  if (verdict === 'mismatch') throw new WebhookSignatureError(`${header} does not match the request URL and parameters`);
+  if (verdict === 'replayed') {
+    throw new WebhookSignatureError(
+      `${header} was already accepted for this URL and these parameters: the request was replayed (the signature carries no timestamp, so a repeated delivery is refused)`,
+    );
+  }
+}
+
+/**
+ * True when `signature` is Twilio's signature of `url` and `params` under `authToken` (and, with a
+ * `replayGuard`, the delivery was not accepted before). The URL is also tried with its default
+ * port (:443 for https/wss, :80 for http/ws) added or removed. Form-encoded bodies only;
+ * `bodySHA256` JSON webhooks are not supported.
+ */
+export async function validateTwilioSignature(options: ValidateTwilioSignatureOptions): Promise<boolean> {
+  return (await twilioSignatureVerdict(options)) === 'valid';
 }
 
 /**
  * Like {@link validateTwilioSignature}, but throws a `WebhookSignatureError` when the header is
- * missing or does not match (two different messages; neither contains the token or signature).
+ * missing, does not match, or (with a `replayGuard`) the delivery was replayed (three different
+ * messages; none contains the token or signature).
  */
 export async function assertTwilioSignature(options: ValidateTwilioSignatureOptions): Promise<void> {
-  if (typeof options.signature !== 'string' || options.signature.length === 0) {
-    checkAuthToken(options.authToken);
-    throw new WebhookSignatureError('missing X-Twilio-Signature header: the request did not come from Twilio');
-  }
-  if (!(await validateTwilioSignature(options))) {
-    throw new WebhookSignatureError('X-Twilio-Signature does not match the request URL and parameters');
-  }
+  throwUnlessValid(await twilioSignatureVerdict(options), 'X-Twilio-Signature', 'Twilio');
 }
 
 /** The `X-Twilio-Signature` header, looked up case-insensitively (first value when repeated). */
