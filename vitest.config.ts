@@ -17,6 +17,7 @@ export default defineConfig({
       '@switchboard/exotel': src('./packages/exotel/src/index.ts'),
       '@switchboard/vonage': src('./packages/vonage/src/index.ts'),
       '@switchboard/conformance/vitest': src('./test-harness/src/vitest.ts'),
+      '@switchboard/conformance/testing': src('./test-harness/src/testing/index.ts'),
       '@switchboard/conformance': src('./test-harness/src/index.ts'),
     },
   },

@@ -2,7 +2,6 @@ import {
   ConfigError,
   ProtocolError,
   Resampler,
-  base64Decode,
   base64Encode,
   decodeALaw,
   decodeMuLaw,
@@ -12,7 +11,7 @@ import {
   PeerMediaCounter,
 } from '@switchboard/core';
 import type { AudioFormat, CallEvent, OutboundCommand, PeerSimulator } from '@switchboard/core';
-import { isJsonObject, type JsonObject } from '@switchboard/core';
+import { assertTextFrame, checkExactKeys, checkOutboundStreamId, readFrameObject, readOutboundMark, readOutboundMedia, rejectOutboundEvent } from '@switchboard/core';
 import { EXOTEL_FRAME_RULES } from './protocol.js';
 
 export type ExotelPeerSimulatorOptions = {
@@ -44,11 +43,6 @@ export const EXOTEL_INVALID_CHUNK_CODE = 'exotel_invalid_chunk';
 
 function invalid(message: string, frame: unknown, code = EXOTEL_INVALID_FRAME_CODE): never {
   throw new ProtocolError('exotel', message, { frame, code });
-}
-
-function exactKeys(value: JsonObject, keys: readonly string[], where: string, frame: string): void {
-  for (const key of Object.keys(value)) if (!keys.includes(key)) invalid(`unexpected field ${JSON.stringify(key.slice(0, 40))} in ${where}`, frame);
-  for (const key of keys) if (!Object.hasOwn(value, key)) invalid(`missing field ${JSON.stringify(key)} in ${where}`, frame);
 }
 
 function randomHex(bytes: number): string {
@@ -152,29 +146,13 @@ export class ExotelPeerSimulator implements PeerSimulator {
   }
 
   decodeOutbound(frame: string | Uint8Array): OutboundCommand[] {
-    if (typeof frame !== 'string') invalid('stream frames must be JSON text, not binary', frame);
-    let message: unknown;
-    try {
-      message = JSON.parse(frame);
-    } catch {
-      invalid('frame is not valid JSON', frame);
-    }
-    if (!isJsonObject(message)) invalid('frame is not a JSON object', frame);
+    assertTextFrame(frame, invalid, 'stream frames must be JSON text, not binary');
+    const message = readFrameObject(frame, invalid);
     const event = message['event'];
     let command: OutboundCommand;
     if (event === 'media') {
-      exactKeys(message, ['event', 'stream_sid', 'media'], 'the frame', frame);
-      const media = message['media'];
-      if (!isJsonObject(media)) invalid('media is not an object', frame);
-      exactKeys(media, ['payload'], 'media', frame);
-      const payload = media['payload'];
-      if (typeof payload !== 'string') invalid('media.payload is not a string', frame);
-      let bytes: Uint8Array;
-      try {
-        bytes = base64Decode(payload);
-      } catch {
-        invalid('media.payload is not valid base64', frame);
-      }
+      checkExactKeys(message, ['event', 'stream_sid', 'media'], [], 'the frame', frame, invalid);
+      const bytes = readOutboundMedia(message, frame, invalid);
       const { minBytes, maxBytes, multipleOf } = EXOTEL_FRAME_RULES;
       const n = bytes.byteLength;
       if (n < minBytes || n > maxBytes || n % multipleOf !== 0) {
@@ -182,26 +160,15 @@ export class ExotelPeerSimulator implements PeerSimulator {
       }
       command = { type: 'audio', payload: bytes };
     } else if (event === 'mark') {
-      exactKeys(message, ['event', 'stream_sid', 'mark'], 'the frame', frame);
-      const mark = message['mark'];
-      if (!isJsonObject(mark)) invalid('mark is not an object', frame);
-      exactKeys(mark, ['name'], 'mark', frame);
-      const name = mark['name'];
-      if (typeof name !== 'string' || name.length === 0) invalid('mark.name is not a non-empty string', frame);
-      command = { type: 'mark', name };
+      checkExactKeys(message, ['event', 'stream_sid', 'mark'], [], 'the frame', frame, invalid);
+      command = { type: 'mark', name: readOutboundMark(message, frame, invalid, { nonEmpty: true }) };
     } else if (event === 'clear') {
-      exactKeys(message, ['event', 'stream_sid'], 'the frame', frame);
+      checkExactKeys(message, ['event', 'stream_sid'], [], 'the frame', frame, invalid);
       command = { type: 'clear' };
     } else {
-      invalid(
-        typeof event === 'string' ? `unsupported event ${JSON.stringify(event.slice(0, 40))} (only media, mark and clear)` : 'frame has no string "event" field',
-        frame,
-      );
+      rejectOutboundEvent(event, 'media, mark and clear', frame, invalid);
     }
-    const sid = message['stream_sid'];
-    if (typeof sid !== 'string') invalid('stream_sid is not a string', frame);
-    if (this.#streamSid === undefined) invalid('no stream is active yet (no start was sent)', frame);
-    if (sid !== this.#streamSid) invalid('stream_sid does not match the active stream', frame);
+    checkOutboundStreamId(message, 'stream_sid', this.#streamSid, frame, invalid);
     return [command];
   }
 

@@ -7,9 +7,11 @@
  * back must come in chunks of at least 3.2 KB, at most 100 KB, and a multiple of 320 bytes;
  * other sizes play with gaps.
  */
-import { ProtocolError, base64Decode, base64Encode, FrameParse } from '@switchboard/core';
-import type { AudioFormat, CallEvent, FrameRules, MediaStreamProtocol, OutboundCommand, ProtocolCapabilities } from '@switchboard/core';
-import { isJsonObject, nonEmptyString, readCounter, stringRecord, type JsonObject } from '@switchboard/core';
+import { ProtocolError, base64Encode, FrameParse } from '@switchboard/core';
+import type { AudioFormat, CallEvent, FrameRules, MediaStreamProtocol, OutboundCommand, ProtocolCapabilities, StreamCommandWriters } from '@switchboard/core';
+import { isJsonObject, readCounter, stringRecord, type JsonObject } from '@switchboard/core';
+import { ActiveStreamId, assertTextFrame, callStartEvent, decodeDtmfFrame, decodeMarkFrame, decodeMediaPayload } from '@switchboard/core';
+import { decodeStopFrame, encodeStreamCommand, readFrameEvent, readFrameObject, readStartObject, readStartStreamId } from '@switchboard/core';
 
 const PROVIDER = 'exotel';
 
@@ -28,7 +30,6 @@ const RATES = new Set([8000, 16000, 24000]);
  * transport encoding, the audio being slin all the same.
  */
 const SLIN_NAMES = new Set(['audio/x-raw', 'raw/slin', 'slin', 'slin16', 'audio/l16', 'audio/x-l16', 'l16', 'pcm', 'audio/pcm', 'raw', 'base64']);
-const DTMF_DIGIT = /^[0-9*#A-Da-d]$/;
 
 /** `8000`, `"8000"`, `"8kHz"`, `"16 khz"` → Hz; anything else `undefined`. */
 function readSampleRate(value: unknown): number | undefined {
@@ -95,51 +96,34 @@ export class ExotelMediaStreamProtocol implements MediaStreamProtocol {
   };
   readonly defaultFormat: AudioFormat = { ...SLIN_8K };
 
-  #streamSidJson: string | undefined;
-  #streamSid: string | undefined;
+  readonly #stream = new ActiveStreamId(PROVIDER, 'stream_sid');
   readonly #parses = new FrameParse();
+  readonly #writers: StreamCommandWriters = {
+    audio: (payload) => `{"event":"media","stream_sid":${this.#stream.json('media')},"media":{"payload":"${base64Encode(payload)}"}}`,
+    mark: (name) => `{"event":"mark","stream_sid":${this.#stream.json('mark')},"mark":{"name":${JSON.stringify(name)}}}`,
+    clear: () => `{"event":"clear","stream_sid":${this.#stream.json('clear')}}`,
+    // No DTMF out, and no hang-up: closing the socket ends the applet (the flow goes on to the next one).
+  };
 
   /** The `stream_sid` of the active stream, once a `start` has been decoded. */
   get streamSid(): string | undefined {
-    return this.#streamSid;
+    return this.#stream.id;
   }
 
   decode(frame: string | Uint8Array): CallEvent[] {
-    if (typeof frame !== 'string') fail('received a binary frame; Exotel streams send JSON text frames', frame);
-    let message: unknown;
-    try {
-      message = this.#parses.parse(frame);
-    } catch {
-      fail('frame is not valid JSON', frame);
-    }
-    if (!isJsonObject(message)) fail('frame is not a JSON object', frame);
-    const event = message['event'];
-    if (typeof event !== 'string') fail('frame has no string "event" field', frame);
-
-    switch (event) {
+    assertTextFrame(frame, fail, 'received a binary frame; Exotel streams send JSON text frames');
+    const message = readFrameObject(frame, fail, this.#parses);
+    switch (readFrameEvent(message, frame, fail)) {
       case 'media':
         return this.#decodeMedia(message, frame);
       case 'start':
         return [this.#decodeStart(message, frame)];
-      case 'mark': {
-        const mark = message['mark'];
-        const name = isJsonObject(mark) ? mark['name'] : undefined;
-        if (typeof name !== 'string') fail('mark frame without a string mark.name', frame);
-        return [{ type: 'playback_ack', name }];
-      }
-      case 'dtmf': {
-        const dtmf = message['dtmf'];
-        const raw = isJsonObject(dtmf) ? dtmf['digit'] : undefined;
-        if (typeof raw !== 'string' || !DTMF_DIGIT.test(raw)) fail('dtmf frame without a string dtmf.digit of 0-9, *, #, A-D', frame);
-        const digit = raw.toUpperCase();
-        const duration = readCounter((dtmf as JsonObject)['duration']);
-        return [duration === undefined ? { type: 'dtmf', digit } : { type: 'dtmf', digit, durationMs: duration }];
-      }
-      case 'stop': {
-        const stop = message['stop'];
-        const reason = isJsonObject(stop) ? nonEmptyString(stop['reason']) : undefined;
-        return [{ type: 'call_end', reason: reason ?? 'stop' }];
-      }
+      case 'mark':
+        return [decodeMarkFrame(message, frame, fail)];
+      case 'dtmf':
+        return [decodeDtmfFrame(message, frame, fail, { digits: 'keypad', duration: true })];
+      case 'stop':
+        return [decodeStopFrame(message, { readReason: true })];
       case 'connected':
       case 'clear':
         return [];
@@ -153,55 +137,22 @@ export class ExotelMediaStreamProtocol implements MediaStreamProtocol {
   }
 
   encode(command: OutboundCommand): Array<string | Uint8Array> {
-    switch (command.type) {
-      case 'audio':
-        if (command.payload.byteLength === 0) return [];
-        return [`{"event":"media","stream_sid":${this.#sidFor('media')},"media":{"payload":"${base64Encode(command.payload)}"}}`];
-      case 'mark':
-        return [`{"event":"mark","stream_sid":${this.#sidFor('mark')},"mark":{"name":${JSON.stringify(command.name)}}}`];
-      case 'clear':
-        return [`{"event":"clear","stream_sid":${this.#sidFor('clear')}}`];
-      case 'hangup':
-      case 'dtmf':
-        // Closing the socket ends the applet (the flow goes on to the next one); no DTMF out.
-        return [];
-      default:
-        return [];
-    }
+    return encodeStreamCommand(command, this.#writers);
   }
-
-  #sidFor(what: string): string {
-    if (this.#streamSidJson === undefined) throw new ProtocolError(PROVIDER, `cannot send ${what} before the stream's start message (no stream_sid yet)`);
-    return this.#streamSidJson;
-  }
-
 
   #decodeStart(message: JsonObject, frame: string): CallEvent {
-    const startValue = message['start'];
-    if (startValue !== undefined && !isJsonObject(startValue)) fail('start frame with a non-object start field', frame);
-    const start: JsonObject = startValue ?? {};
-    const rawSid = start['stream_sid'] ?? message['stream_sid'];
-    if (rawSid !== undefined && typeof rawSid !== 'string') fail('start frame with a non-string stream_sid', frame);
-    const streamSid = nonEmptyString(rawSid);
-    if (streamSid === undefined) fail('start frame without a stream_sid', frame);
-    const format = readMediaFormat(start['media_format'], frame);
-
-    const event: Extract<CallEvent, { type: 'call_start' }> = {
-      type: 'call_start',
+    const start = readStartObject(message, frame, fail);
+    const streamSid = readStartStreamId(start['stream_sid'] ?? message['stream_sid'], 'stream_sid', frame, fail);
+    const event = callStartEvent({
       streamId: streamSid,
-      format,
+      format: readMediaFormat(start['media_format'], frame),
       customParameters: stringRecord(start['custom_parameters']),
       raw: message,
-    };
-    const callSid = nonEmptyString(start['call_sid']);
-    if (callSid !== undefined) event.callId = callSid;
-    const from = nonEmptyString(start['from']);
-    if (from !== undefined) event.from = from;
-    const to = nonEmptyString(start['to']);
-    if (to !== undefined) event.to = to;
-
-    this.#streamSid = streamSid;
-    this.#streamSidJson = JSON.stringify(streamSid);
+      callId: start['call_sid'],
+      from: start['from'],
+      to: start['to'],
+    });
+    this.#stream.set(streamSid);
     return event;
   }
 
@@ -211,12 +162,7 @@ export class ExotelMediaStreamProtocol implements MediaStreamProtocol {
     if (media['track'] === 'outbound') return [];
     const payload = media['payload'];
     if (typeof payload !== 'string') fail('media frame without a string media.payload', frame);
-    let bytes: Uint8Array;
-    try {
-      bytes = base64Decode(payload);
-    } catch {
-      fail('media.payload is not valid base64', frame);
-    }
+    const bytes = decodeMediaPayload(payload, frame, fail);
     if (bytes.byteLength % 2 !== 0) fail(`slin media.payload of ${bytes.byteLength} bytes is not whole 16-bit samples`, frame);
     const audio: Extract<CallEvent, { type: 'audio' }> = { type: 'audio', payload: bytes };
     const sequence = readCounter(media['chunk']);

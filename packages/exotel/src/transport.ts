@@ -1,19 +1,11 @@
-import type { OpenAIRealtimeWebSocketOptions } from '@openai/agents-realtime';
-import {
-  ConfigError,
-  TelephonyRealtimeTransport,
-  type MediaConnection,
-  type TelephonyRealtimeTransportOptions,
-  type WebSocketLike,
-} from '@switchboard/core';
+import { TelephonyRealtimeTransport, takeCarrierSocket, type CarrierTransportOptions, type MediaConnection, type WebSocketLike } from '@switchboard/core';
 import { ExotelMediaStreamProtocol } from './protocol.js';
 
 /** Options of {@link ExotelRealtimeTransport}: the SDK WebSocket transport's plus the core's call options. */
-export type ExotelRealtimeTransportOptions = OpenAIRealtimeWebSocketOptions &
-  Omit<TelephonyRealtimeTransportOptions, 'connection' | 'protocol' | keyof OpenAIRealtimeWebSocketOptions> & {
-    /** The WebSocket Exotel's Voicebot applet opened to your stream URL. */
-    exotelWebSocket: WebSocketLike | MediaConnection;
-  };
+export type ExotelRealtimeTransportOptions = CarrierTransportOptions & {
+  /** The WebSocket Exotel's Voicebot applet opened to your stream URL. */
+  exotelWebSocket: WebSocketLike | MediaConnection;
+};
 
 /**
  * Bridges an Exotel Voicebot stream to the OpenAI Realtime API. Pass it as `transport` to a
@@ -26,10 +18,11 @@ export type ExotelRealtimeTransportOptions = OpenAIRealtimeWebSocketOptions &
  */
 export class ExotelRealtimeTransport extends TelephonyRealtimeTransport {
   constructor(options: ExotelRealtimeTransportOptions) {
-    if (!options || typeof options !== 'object' || !options.exotelWebSocket) {
-      throw new ConfigError('ExotelRealtimeTransport needs `exotelWebSocket`: the WebSocket Exotel connected to your stream URL.');
-    }
-    const { exotelWebSocket, ...rest } = options;
-    super({ ...rest, connection: exotelWebSocket, protocol: new ExotelMediaStreamProtocol(), rawEventType: 'exotel_message' });
+    const { socket, rest } = takeCarrierSocket(
+      options,
+      'exotelWebSocket',
+      'ExotelRealtimeTransport needs `exotelWebSocket`: the WebSocket Exotel connected to your stream URL.',
+    );
+    super({ ...rest, connection: socket, protocol: new ExotelMediaStreamProtocol(), rawEventType: 'exotel_message' });
   }
 }

@@ -1,4 +1,5 @@
 import { Buffer } from 'node:buffer';
+import { expectProtocolError, malformedFrameCases, type MalformedFrame } from '@switchboard/conformance/testing';
 import { describe, expect, it } from 'vitest';
 import { ProtocolError, decodeMuLaw, pcm16ToBytes } from '@switchboard/core';
 import type { CallEvent, OutboundCommand } from '@switchboard/core';
@@ -44,15 +45,6 @@ function started(format?: unknown): ExotelMediaStreamProtocol {
   const protocol = new ExotelMediaStreamProtocol();
   protocol.decode(startFrame(format));
   return protocol;
-}
-
-function catchError(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the call to throw');
 }
 
 describe('ExotelMediaStreamProtocol.decode', () => {
@@ -114,9 +106,7 @@ describe('ExotelMediaStreamProtocol.decode', () => {
   it('refuses a dtmf digit that is not one of 0-9, *, #, A-D as a string', () => {
     expect(started().decode(`{"event":"dtmf","stream_sid":"${SID}","dtmf":{"digit":"a"}}`)).toEqual([{ type: 'dtmf', digit: 'A' }]);
     for (const digit of ['"55"', '"x"', '"hello"', '7', 'true', '""']) {
-      const error = catchError(() => started().decode(`{"event":"dtmf","stream_sid":"${SID}","dtmf":{"digit":${digit}}}`));
-      expect(error, digit).toBeInstanceOf(ProtocolError);
-      expect(error).toMatchObject({ provider: 'exotel', code: 'protocol_error' });
+      expectProtocolError(() => started().decode(`{"event":"dtmf","stream_sid":"${SID}","dtmf":{"digit":${digit}}}`), { provider: 'exotel', code: 'protocol_error' });
     }
   });
 
@@ -141,7 +131,7 @@ describe('ExotelMediaStreamProtocol.decode', () => {
     expect(protocol.decode(`{"event":"stop","stream_sid":"${SID}"}`)).toEqual([{ type: 'call_end', reason: 'stop' }]);
   });
 
-  const malformed: Array<[string, string | Uint8Array, string?]> = [
+  const malformed: MalformedFrame[] = [
     ['a binary frame', new Uint8Array([1, 2])],
     ['text that is not JSON', 'hello'],
     ['a frame without event', `{"stream_sid":"${SID}"}`],
@@ -162,10 +152,8 @@ describe('ExotelMediaStreamProtocol.decode', () => {
     ['start at 44.1 kHz written in kHz', startFrame({ encoding: 'base64', sample_rate: '44kHz' }), 'exotel_unsupported_format'],
   ];
 
-  it.each(malformed)('throws a ProtocolError for %s', (_name, frame, code) => {
-    const error = catchError(() => started().decode(frame));
-    expect(error).toBeInstanceOf(ProtocolError);
-    expect(error).toMatchObject({ provider: 'exotel', code: code ?? 'protocol_error' });
+  it.each(malformedFrameCases({ provider: 'exotel', frames: malformed, decode: (frame) => started().decode(frame) }))('throws a ProtocolError for %s', (_name, check) => {
+    check();
   });
 });
 
@@ -231,9 +219,7 @@ describe('ExotelPeerSimulator', () => {
     const media = (bytes: number) => JSON.stringify({ event: 'media', stream_sid: SID, media: { payload: b64(new Uint8Array(bytes)) } });
     for (const ok of [3200, 3520, 99_840]) expect(peer.decodeOutbound(media(ok))).toEqual([{ type: 'audio', payload: new Uint8Array(ok) }]);
     for (const bad of [320, 3199, 3210, 3360 + 2, 100_160, 102_400]) {
-      const error = catchError(() => peer.decodeOutbound(media(bad)));
-      expect(error).toBeInstanceOf(ProtocolError);
-      expect(error).toMatchObject({ code: EXOTEL_INVALID_CHUNK_CODE });
+      expectProtocolError(() => peer.decodeOutbound(media(bad)), { code: EXOTEL_INVALID_CHUNK_CODE });
     }
     expect(EXOTEL_FRAME_RULES).toEqual({ minBytes: 3200, maxBytes: 100_000, multipleOf: 320 });
   });
@@ -241,11 +227,7 @@ describe('ExotelPeerSimulator', () => {
   it('accepts the protocol’s mark and clear for the active stream and rejects other frames', () => {
     const peer = new ExotelPeerSimulator();
     const protocol = started();
-    const reject = (frame: string | Uint8Array) => {
-      const error = catchError(() => peer.decodeOutbound(frame));
-      expect(error).toBeInstanceOf(ProtocolError);
-      expect(error).toMatchObject({ code: EXOTEL_INVALID_FRAME_CODE });
-    };
+    const reject = (frame: string | Uint8Array) => expectProtocolError(() => peer.decodeOutbound(frame), { code: EXOTEL_INVALID_FRAME_CODE });
     reject(protocol.encode({ type: 'clear' })[0]!); // no start yet
     peer.encodeInbound({ ...start, format: { encoding: 'l16', sampleRate: 8000, channels: 1 } });
     const commands: OutboundCommand[] = [{ type: 'audio', payload: slin(200) }, { type: 'mark', name: 'sb0.1' }, { type: 'clear' }];

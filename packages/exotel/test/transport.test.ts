@@ -1,33 +1,15 @@
-import { RealtimeAgent, RealtimeSession } from '@openai/agents-realtime';
 import { ConfigError, ProtocolError, type CallEvent, type OutboundCommand } from '@switchboard/core';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FakeCarrier, FakeRealtimeServer, until } from '../../core/test/helpers/fakes.js';
+import { describe, expect, it } from 'vitest';
+import { until } from '../../core/test/helpers/fakes.js';
+import { connectSession, errorsOf, useTransportRig } from '../../core/test/helpers/rig.js';
 import { ExotelPeerSimulator, ExotelRealtimeTransport, type ExotelRealtimeTransportOptions } from '../src/index.js';
 
 const SID = 'b2e4e7f0a1c34d5e9f8a7b6c5d4e3f21';
 const CALL = 'c1d2e3f4a5b6c7d8e9f0a1b2c3d41a2b';
 
-let model: FakeRealtimeServer;
-let modelUrl: string;
-let carrier: FakeCarrier;
-let transport: ExotelRealtimeTransport | undefined;
-
-beforeEach(async () => {
-  model = new FakeRealtimeServer();
-  modelUrl = await model.start();
-  carrier = new FakeCarrier();
-});
-
-afterEach(async () => {
-  transport?.close();
-  transport = undefined;
-  await model.stop();
-});
-
-function makeTransport(options: Partial<ExotelRealtimeTransportOptions> = {}): ExotelRealtimeTransport {
-  transport = new ExotelRealtimeTransport({ exotelWebSocket: carrier, url: modelUrl, inputAudioInactivityTimeoutMs: null, ...options });
-  return transport;
-}
+const rig = useTransportRig(
+  (carrier, url, options: Partial<ExotelRealtimeTransportOptions> = {}) => new ExotelRealtimeTransport({ exotelWebSocket: carrier, url, inputAudioInactivityTimeoutMs: null, ...options }),
+);
 
 const start: CallEvent = {
   type: 'call_start',
@@ -37,10 +19,6 @@ const start: CallEvent = {
   format: { encoding: 'l16', sampleRate: 8000, channels: 1 },
   raw: null,
 };
-
-function send(peer: ExotelPeerSimulator, ...events: CallEvent[]): void {
-  for (const event of events) for (const f of peer.encodeInbound(event)) carrier.deliver(f);
-}
 
 /** Model audio (PCM16 24 kHz) of `ms` milliseconds. */
 const pcm24k = (ms: number, value = 1000) => {
@@ -55,33 +33,33 @@ describe('ExotelRealtimeTransport', () => {
   });
 
   it('resamples slin 8 kHz to PCM16 24 kHz for the model', async () => {
-    const t = makeTransport();
+    const t = rig.make();
     const peer = new ExotelPeerSimulator();
-    send(peer, start);
+    rig.send(peer, start);
     await t.connect({ apiKey: 'sk-test' });
     t.updateSessionConfig({});
-    const update = (await model.waitFor((e) => e.type === 'session.update' && !!e.session?.audio)) as unknown as { session: { audio: { input: { format: unknown } } } };
+    const update = (await rig.model.waitFor((e) => e.type === 'session.update' && !!e.session?.audio)) as unknown as { session: { audio: { input: { format: unknown } } } };
     expect(update.session.audio.input.format).toEqual({ type: 'audio/pcm', rate: 24000 });
-    send(peer, { type: 'audio', payload: new Uint8Array(1600).fill(3) });
-    await until(() => model.inputAudio().byteLength > 0);
+    rig.send(peer, { type: 'audio', payload: new Uint8Array(1600).fill(3) });
+    await until(() => rig.model.inputAudio().byteLength > 0);
   });
 
   it('sends the model’s audio only in chunks Exotel plays without gaps, with marks, and clears on barge-in', async () => {
-    const t = makeTransport();
+    const t = rig.make();
     const errors: unknown[] = [];
     t.on('error', (e) => errors.push(e));
     const peer = new ExotelPeerSimulator();
-    send(peer, start);
+    rig.send(peer, start);
     await t.connect({ apiKey: 'sk-test' });
     // Deltas of awkward sizes: 35 ms, 90 ms, 410 ms, 3 ms.
-    model.respond('resp_1', 'item_1', [pcm24k(35), pcm24k(90), pcm24k(410), pcm24k(3)]);
-    await until(() => carrier.sent.filter((f) => String(f).includes('"mark"')).length >= 2);
-    model.respond('resp_2', 'item_2', [pcm24k(700)], { done: false });
-    await until(() => carrier.sent.filter((f) => String(f).includes('"mark"')).length >= 3);
-    model.send({ type: 'input_audio_buffer.speech_started', item_id: 'u1', audio_start_ms: 0 });
-    await until(() => carrier.sent.some((f) => String(f).includes('"clear"')));
+    rig.model.respond('resp_1', 'item_1', [pcm24k(35), pcm24k(90), pcm24k(410), pcm24k(3)]);
+    await until(() => rig.carrier.sent.filter((f) => String(f).includes('"mark"')).length >= 2);
+    rig.model.respond('resp_2', 'item_2', [pcm24k(700)], { done: false });
+    await until(() => rig.carrier.sent.filter((f) => String(f).includes('"mark"')).length >= 3);
+    rig.model.send({ type: 'input_audio_buffer.speech_started', item_id: 'u1', audio_start_ms: 0 });
+    await until(() => rig.carrier.sent.some((f) => String(f).includes('"clear"')));
     // The peer rejects any chunk outside the rules: decoding everything proves the framing.
-    const commands: OutboundCommand[] = carrier.sent.flatMap((f) => peer.decodeOutbound(f));
+    const commands: OutboundCommand[] = rig.carrier.sent.flatMap((f) => peer.decodeOutbound(f));
     const audio = commands.filter((c): c is Extract<OutboundCommand, { type: 'audio' }> => c.type === 'audio');
     expect(audio.length).toBeGreaterThan(1);
     for (const c of audio) {
@@ -96,20 +74,19 @@ describe('ExotelRealtimeTransport', () => {
   });
 
   it('turns bad frames into ProtocolError events and goes on with the call', async () => {
-    const t = makeTransport();
-    const errors: unknown[] = [];
-    t.on('error', (e) => errors.push((e as { error: unknown }).error));
+    const t = rig.make();
+    const errors = errorsOf(t);
     const peer = new ExotelPeerSimulator();
     await t.connect({ apiKey: 'sk-test' });
-    send(peer, start);
-    carrier.deliver('{"event":"media","media":{"payload":true}}');
-    carrier.deliver(JSON.stringify({ event: 'start', start: { call_sid: CALL } }));
-    carrier.deliver(JSON.stringify({ event: 'start', stream_sid: 'S2', start: { media_format: { encoding: 'audio/x-mulaw', sample_rate: '8000' } } }));
-    carrier.deliver('{"event":"dtmf","dtmf":{"digit":5}}');
+    rig.send(peer, start);
+    rig.carrier.deliver('{"event":"media","media":{"payload":true}}');
+    rig.carrier.deliver(JSON.stringify({ event: 'start', start: { call_sid: CALL } }));
+    rig.carrier.deliver(JSON.stringify({ event: 'start', stream_sid: 'S2', start: { media_format: { encoding: 'audio/x-mulaw', sample_rate: '8000' } } }));
+    rig.carrier.deliver('{"event":"dtmf","dtmf":{"digit":5}}');
     const dtmf: unknown[] = [];
     t.on('dtmf', (e) => dtmf.push(e));
-    send(peer, { type: 'audio', payload: new Uint8Array(320).fill(1) }, { type: 'dtmf', digit: '9', durationMs: 80 });
-    await until(() => dtmf.length === 1 && model.inputAudio().byteLength > 0);
+    rig.send(peer, { type: 'audio', payload: new Uint8Array(320).fill(1) }, { type: 'dtmf', digit: '9', durationMs: 80 });
+    await until(() => dtmf.length === 1 && rig.model.inputAudio().byteLength > 0);
     expect(errors).toHaveLength(4);
     expect(errors.every((e) => e instanceof ProtocolError)).toBe(true);
     expect(dtmf).toEqual([{ type: 'dtmf', digit: '9', durationMs: 80 }]);
@@ -117,16 +94,13 @@ describe('ExotelRealtimeTransport', () => {
   });
 
   it('emits every raw frame as exotel_message and ends the call on stop', async () => {
-    const t = makeTransport();
-    const session = new RealtimeSession(new RealtimeAgent({ name: 'a' }), { transport: t });
-    const seen: Array<{ type: string; [k: string]: unknown }> = [];
-    session.on('transport_event', (e) => seen.push(e as never));
+    const t = rig.make();
     const ends: unknown[] = [];
     t.on('call_end', (e) => ends.push(e));
-    await session.connect({ apiKey: 'sk-test' });
-    send(new ExotelPeerSimulator(), start, { type: 'call_end' });
+    const { session, rawEvents } = await connectSession(t);
+    rig.send(new ExotelPeerSimulator(), start, { type: 'call_end' });
     await until(() => ends.length === 1);
-    expect(seen.filter((e) => e.type === 'exotel_message').map((e) => (e.message as { event: string }).event)).toEqual(['connected', 'start', 'stop']);
+    expect(rawEvents('exotel_message')).toEqual(['connected', 'start', 'stop']);
     expect(ends).toEqual([{ type: 'call_end', reason: 'callended' }]);
     session.close();
   });

@@ -1,6 +1,7 @@
-import { ProtocolError, base64Decode, base64Encode, bytesPerMs, PeerMediaCounter } from '@switchboard/core';
+import { ProtocolError, base64Encode, bytesPerMs, PeerMediaCounter } from '@switchboard/core';
 import type { AudioFormat, CallEvent, OutboundCommand, PeerSimulator } from '@switchboard/core';
-import { isJsonObject, type JsonObject } from '@switchboard/core';
+import { isJsonObject } from '@switchboard/core';
+import { assertTextFrame, checkExactKeys, checkOutboundStreamId, decodeMediaPayload, readFrameObject, rejectOutboundEvent } from '@switchboard/core';
 import { plivoContentType, plivoEncoding } from './protocol.js';
 
 export type PlivoPeerSimulatorOptions = {
@@ -19,13 +20,6 @@ export const PLIVO_INVALID_FRAME_CODE = 'plivo_invalid_frame';
 
 function invalid(message: string, frame: unknown): never {
   throw new ProtocolError('plivo', message, { frame, code: PLIVO_INVALID_FRAME_CODE });
-}
-
-function exactKeys(value: JsonObject, required: readonly string[], optional: readonly string[], where: string, frame: string): void {
-  for (const key of Object.keys(value)) {
-    if (!required.includes(key) && !optional.includes(key)) invalid(`unexpected field ${JSON.stringify(key.slice(0, 40))} in ${where}`, frame);
-  }
-  for (const key of required) if (!Object.hasOwn(value, key)) invalid(`missing field ${JSON.stringify(key)} in ${where}`, frame);
 }
 
 function serializeExtraHeaders(params: Record<string, string>): string {
@@ -89,22 +83,16 @@ export class PlivoPeerSimulator implements PeerSimulator {
   }
 
   decodeOutbound(frame: string | Uint8Array): OutboundCommand[] {
-    if (typeof frame !== 'string') invalid('stream frames must be JSON text, not binary', frame);
-    let message: unknown;
-    try {
-      message = JSON.parse(frame);
-    } catch {
-      invalid('frame is not valid JSON', frame);
-    }
-    if (!isJsonObject(message)) invalid('frame is not a JSON object', frame);
+    assertTextFrame(frame, invalid, 'stream frames must be JSON text, not binary');
+    const message = readFrameObject(frame, invalid);
     if (this.#streamId === undefined) invalid('no stream is active yet (no start was sent)', frame);
     const event = message['event'];
     if (event === 'playAudio') {
-      exactKeys(message, ['event', 'media'], ['streamId'], 'playAudio', frame);
-      this.#checkStream(message, false, frame);
+      checkExactKeys(message, ['event', 'media'], ['streamId'], 'playAudio', frame, invalid);
+      checkOutboundStreamId(message, 'streamId', this.#streamId, frame, invalid, { required: false });
       const media = message['media'];
       if (!isJsonObject(media)) invalid('playAudio.media is not an object', frame);
-      exactKeys(media, ['contentType', 'sampleRate', 'payload'], [], 'playAudio.media', frame);
+      checkExactKeys(media, ['contentType', 'sampleRate', 'payload'], [], 'playAudio.media', frame, invalid);
       const { contentType, sampleRate, payload } = media;
       if (typeof contentType !== 'string' || plivoEncoding(contentType) === undefined) invalid('media.contentType must be audio/x-l16 or audio/x-mulaw', frame);
       if (plivoEncoding(contentType) !== this.#format.encoding) {
@@ -113,40 +101,23 @@ export class PlivoPeerSimulator implements PeerSimulator {
       if (typeof sampleRate !== 'number') invalid('media.sampleRate must be a number', frame);
       if (sampleRate !== this.#format.sampleRate) invalid(`media.sampleRate ${sampleRate} is not the stream's ${this.#format.sampleRate}`, frame);
       if (typeof payload !== 'string') invalid('media.payload is not a string', frame);
-      let bytes: Uint8Array;
-      try {
-        bytes = base64Decode(payload);
-      } catch {
-        invalid('media.payload is not valid base64', frame);
-      }
+      const bytes = decodeMediaPayload(payload, frame, invalid);
       if (this.#format.encoding === 'l16' && bytes.byteLength % 2 !== 0) invalid(`L16 payload of ${bytes.byteLength} bytes is not whole samples`, frame);
       return bytes.byteLength === 0 ? [] : [{ type: 'audio', payload: bytes }];
     }
     if (event === 'checkpoint') {
-      exactKeys(message, ['event', 'streamId', 'name'], [], 'checkpoint', frame);
-      this.#checkStream(message, true, frame);
+      checkExactKeys(message, ['event', 'streamId', 'name'], [], 'checkpoint', frame, invalid);
+      checkOutboundStreamId(message, 'streamId', this.#streamId, frame, invalid);
       const name = message['name'];
       if (typeof name !== 'string' || name.length === 0) invalid('checkpoint.name is not a non-empty string', frame);
       return [{ type: 'mark', name }];
     }
     if (event === 'clearAudio') {
-      exactKeys(message, ['event', 'streamId'], [], 'clearAudio', frame);
-      this.#checkStream(message, true, frame);
+      checkExactKeys(message, ['event', 'streamId'], [], 'clearAudio', frame, invalid);
+      checkOutboundStreamId(message, 'streamId', this.#streamId, frame, invalid);
       return [{ type: 'clear' }];
     }
-    invalid(
-      typeof event === 'string'
-        ? `unsupported event ${JSON.stringify(event.slice(0, 40))} (only playAudio, checkpoint, clearAudio)`
-        : 'frame has no string "event" field',
-      frame,
-    );
-  }
-
-  #checkStream(message: JsonObject, required: boolean, frame: string): void {
-    const id = message['streamId'];
-    if (id === undefined && !required) return;
-    if (typeof id !== 'string') invalid('streamId is not a string', frame);
-    if (id !== this.#streamId) invalid('streamId does not match the active stream', frame);
+    rejectOutboundEvent(event, 'playAudio, checkpoint, clearAudio', frame, invalid);
   }
 
   #next(): number {

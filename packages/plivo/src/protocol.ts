@@ -7,9 +7,11 @@
  * own way: `playAudio`, `checkpoint` → `playedStream` (sent only once the audio before it really
  * played), `clearAudio` → `clearedAudio` (queued checkpoints are never returned).
  */
-import { ProtocolError, base64Decode, base64Encode, FrameParse } from '@switchboard/core';
-import type { AudioFormat, CallEvent, MediaStreamProtocol, OutboundCommand, ProtocolCapabilities } from '@switchboard/core';
-import { isJsonObject, nonEmptyString, readCounter, stringRecord, type JsonObject } from '@switchboard/core';
+import { ProtocolError, base64Encode, FrameParse } from '@switchboard/core';
+import type { AudioFormat, CallEvent, MediaStreamProtocol, OutboundCommand, ProtocolCapabilities, StreamCommandWriters } from '@switchboard/core';
+import { isJsonObject, readCounter, stringRecord, type JsonObject } from '@switchboard/core';
+import { ActiveStreamId, assertTextFrame, callStartEvent, decodeDtmfFrame, decodeMediaPayload, decodeStopFrame } from '@switchboard/core';
+import { encodeStreamCommand, readFrameEvent, readFrameObject, readStartObject, readStartStreamId } from '@switchboard/core';
 
 const PROVIDER = 'plivo';
 
@@ -94,31 +96,27 @@ export class PlivoMediaStreamProtocol implements MediaStreamProtocol {
   };
   readonly defaultFormat: AudioFormat = { ...L16_8K };
 
-  #streamId: string | undefined;
-  #streamIdJson: string | undefined;
+  readonly #stream = new ActiveStreamId(PROVIDER, 'streamId');
   #format: AudioFormat = { ...L16_8K };
   /** `"contentType":…,"sampleRate":…` for playAudio frames, per the stream's format. */
   #mediaHeader = `"contentType":"audio/x-l16","sampleRate":8000`;
   readonly #parses = new FrameParse();
+  readonly #writers: StreamCommandWriters = {
+    audio: (payload) => `{"event":"playAudio","media":{${this.#mediaHeader},"payload":"${base64Encode(payload)}"}}`,
+    mark: (name) => `{"event":"checkpoint","streamId":${this.#stream.json('checkpoint')},"name":${JSON.stringify(name)}}`,
+    clear: () => `{"event":"clearAudio","streamId":${this.#stream.json('clearAudio')}}`,
+    // Hang-up and DTMF go through PlivoCallControl.
+  };
 
   /** The id of the active stream, once a `start` has been decoded. */
   get streamId(): string | undefined {
-    return this.#streamId;
+    return this.#stream.id;
   }
 
   decode(frame: string | Uint8Array): CallEvent[] {
-    if (typeof frame !== 'string') fail('received a binary frame; Plivo audio streams send JSON text frames', frame);
-    let message: unknown;
-    try {
-      message = this.#parses.parse(frame);
-    } catch {
-      fail('frame is not valid JSON', frame);
-    }
-    if (!isJsonObject(message)) fail('frame is not a JSON object', frame);
-    const event = message['event'];
-    if (typeof event !== 'string') fail('frame has no string "event" field', frame);
-
-    switch (event) {
+    assertTextFrame(frame, fail, 'received a binary frame; Plivo audio streams send JSON text frames');
+    const message = readFrameObject(frame, fail, this.#parses);
+    switch (readFrameEvent(message, frame, fail)) {
       case 'media':
         return this.#decodeMedia(message, frame);
       case 'start':
@@ -130,15 +128,11 @@ export class PlivoMediaStreamProtocol implements MediaStreamProtocol {
       }
       case 'clearedAudio':
         return [{ type: 'playback_cleared' }];
-      case 'dtmf': {
-        const dtmf = message['dtmf'];
-        const digit = isJsonObject(dtmf) ? dtmf['digit'] : undefined;
-        if (typeof digit !== 'string' || digit.length === 0) fail('dtmf frame without a string dtmf.digit', frame);
-        return [{ type: 'dtmf', digit }];
-      }
+      case 'dtmf':
+        return [decodeDtmfFrame(message, frame, fail, { digits: 'any', duration: false })];
       case 'stop':
         // Plivo ends a stream by closing the socket; a `stop` is honoured should one come.
-        return [{ type: 'call_end', reason: 'stop' }];
+        return [decodeStopFrame(message)];
       default:
         return [];
     }
@@ -149,54 +143,23 @@ export class PlivoMediaStreamProtocol implements MediaStreamProtocol {
   }
 
   encode(command: OutboundCommand): Array<string | Uint8Array> {
-    switch (command.type) {
-      case 'audio':
-        if (command.payload.byteLength === 0) return [];
-        return [`{"event":"playAudio","media":{${this.#mediaHeader},"payload":"${base64Encode(command.payload)}"}}`];
-      case 'mark':
-        return [`{"event":"checkpoint","streamId":${this.#idFor('checkpoint')},"name":${JSON.stringify(command.name)}}`];
-      case 'clear':
-        return [`{"event":"clearAudio","streamId":${this.#idFor('clearAudio')}}`];
-      case 'hangup':
-      case 'dtmf':
-        return [];
-      default:
-        return [];
-    }
+    return encodeStreamCommand(command, this.#writers);
   }
-
-  #idFor(what: string): string {
-    if (this.#streamIdJson === undefined) throw new ProtocolError(PROVIDER, `cannot send ${what} before the stream's start message (no streamId yet)`);
-    return this.#streamIdJson;
-  }
-
 
   #decodeStart(message: JsonObject, frame: string): CallEvent {
-    const startValue = message['start'];
-    if (startValue !== undefined && !isJsonObject(startValue)) fail('start frame with a non-object start field', frame);
-    const start: JsonObject = startValue ?? {};
-    const rawId = start['streamId'] ?? message['streamId'];
-    if (rawId !== undefined && typeof rawId !== 'string') fail('start frame with a non-string streamId', frame);
-    const streamId = nonEmptyString(rawId);
-    if (streamId === undefined) fail('start frame without a streamId', frame);
+    const start = readStartObject(message, frame, fail);
+    const streamId = readStartStreamId(start['streamId'] ?? message['streamId'], 'streamId', frame, fail);
     const format = readMediaFormat(start['mediaFormat'], frame);
-
-    const event: Extract<CallEvent, { type: 'call_start' }> = {
-      type: 'call_start',
+    const event = callStartEvent({
       streamId,
       format,
       customParameters: parseExtraHeaders(message['extra_headers'] ?? start['extra_headers']),
       raw: message,
-    };
-    const callId = nonEmptyString(start['callId']);
-    if (callId !== undefined) event.callId = callId;
-    const from = nonEmptyString(start['from']);
-    if (from !== undefined) event.from = from;
-    const to = nonEmptyString(start['to']);
-    if (to !== undefined) event.to = to;
-
-    this.#streamId = streamId;
-    this.#streamIdJson = JSON.stringify(streamId);
+      callId: start['callId'],
+      from: start['from'],
+      to: start['to'],
+    });
+    this.#stream.set(streamId);
     this.#format = format;
     this.#mediaHeader = `"contentType":"${plivoContentType(format)}","sampleRate":${format.sampleRate}`;
     return event;
@@ -208,12 +171,7 @@ export class PlivoMediaStreamProtocol implements MediaStreamProtocol {
     if (media['track'] === 'outbound') return [];
     const payload = media['payload'];
     if (typeof payload !== 'string') fail('media frame without a string media.payload', frame);
-    let bytes: Uint8Array;
-    try {
-      bytes = base64Decode(payload);
-    } catch {
-      fail('media.payload is not valid base64', frame);
-    }
+    const bytes = decodeMediaPayload(payload, frame, fail);
     if (this.#format.encoding === 'l16' && bytes.byteLength % 2 !== 0) fail(`L16 media.payload of ${bytes.byteLength} bytes is not whole 16-bit samples`, frame);
     const audio: Extract<CallEvent, { type: 'audio' }> = { type: 'audio', payload: bytes, payloadBase64: payload };
     const sequence = readCounter(media['chunk']);

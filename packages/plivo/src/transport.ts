@@ -1,19 +1,11 @@
-import type { OpenAIRealtimeWebSocketOptions } from '@openai/agents-realtime';
-import {
-  ConfigError,
-  TelephonyRealtimeTransport,
-  type MediaConnection,
-  type TelephonyRealtimeTransportOptions,
-  type WebSocketLike,
-} from '@switchboard/core';
+import { TelephonyRealtimeTransport, takeCarrierSocket, type CarrierTransportOptions, type MediaConnection, type WebSocketLike } from '@switchboard/core';
 import { PlivoMediaStreamProtocol } from './protocol.js';
 
 /** Options of {@link PlivoRealtimeTransport}: the SDK WebSocket transport's plus the core's call options. */
-export type PlivoRealtimeTransportOptions = OpenAIRealtimeWebSocketOptions &
-  Omit<TelephonyRealtimeTransportOptions, 'connection' | 'protocol' | keyof OpenAIRealtimeWebSocketOptions> & {
-    /** The WebSocket Plivo opened for `<Stream bidirectional="true">`. */
-    plivoWebSocket: WebSocketLike | MediaConnection;
-  };
+export type PlivoRealtimeTransportOptions = CarrierTransportOptions & {
+  /** The WebSocket Plivo opened for `<Stream bidirectional="true">`. */
+  plivoWebSocket: WebSocketLike | MediaConnection;
+};
 
 /**
  * Bridges a Plivo audio stream (`<Stream bidirectional="true">`) to the OpenAI Realtime API.
@@ -22,10 +14,11 @@ export type PlivoRealtimeTransportOptions = OpenAIRealtimeWebSocketOptions &
  */
 export class PlivoRealtimeTransport extends TelephonyRealtimeTransport {
   constructor(options: PlivoRealtimeTransportOptions) {
-    if (!options || typeof options !== 'object' || !options.plivoWebSocket) {
-      throw new ConfigError('PlivoRealtimeTransport needs `plivoWebSocket`: the WebSocket Plivo connected to your <Stream> URL.');
-    }
-    const { plivoWebSocket, ...rest } = options;
-    super({ ...rest, connection: plivoWebSocket, protocol: new PlivoMediaStreamProtocol(), rawEventType: 'plivo_message' });
+    const { socket, rest } = takeCarrierSocket(
+      options,
+      'plivoWebSocket',
+      'PlivoRealtimeTransport needs `plivoWebSocket`: the WebSocket Plivo connected to your <Stream> URL.',
+    );
+    super({ ...rest, connection: socket, protocol: new PlivoMediaStreamProtocol(), rawEventType: 'plivo_message' });
   }
 }

@@ -2,19 +2,19 @@ import { Buffer } from 'node:buffer';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CallControlError, ConfigError } from '@switchboard/core';
 import { PlivoCallControl } from '../src/call-control.js';
-import { FakeRestServer } from './fake-rest.js';
+import { startFakeRest, type FakeRest } from '@switchboard/conformance/testing';
 
 const AUTH_ID = 'MAZDQ1ZJY0ZDA2ZTJMZA';
 const AUTH_TOKEN = 'ZWI3ZGU0ZjM2NTljZTk1ZWE5NGE0OGE0MDBiNDE3';
 const CALL = '1ed7fd89-df77-4ebf-8196-d5cf7222c918';
 const BASIC = `Basic ${Buffer.from(`${AUTH_ID}:${AUTH_TOKEN}`).toString('base64')}`;
 
-let api: FakeRestServer;
+let api: FakeRest;
 let calls: PlivoCallControl;
 
 beforeEach(async () => {
-  api = new FakeRestServer();
-  calls = new PlivoCallControl({ authId: AUTH_ID, authToken: AUTH_TOKEN, baseUrl: await api.start() });
+  api = await startFakeRest();
+  calls = new PlivoCallControl({ authId: AUTH_ID, authToken: AUTH_TOKEN, baseUrl: api.url });
 });
 
 afterEach(async () => {

@@ -1,4 +1,5 @@
 import { Buffer } from 'node:buffer';
+import { expectProtocolError, malformedFrameCases, type MalformedFrame } from '@switchboard/conformance/testing';
 import { describe, expect, it } from 'vitest';
 import { ProtocolError } from '@switchboard/core';
 import type { CallEvent, OutboundCommand } from '@switchboard/core';
@@ -40,15 +41,6 @@ function started(format?: unknown): PlivoMediaStreamProtocol {
   const protocol = new PlivoMediaStreamProtocol();
   protocol.decode(startFrame(format));
   return protocol;
-}
-
-function catchError(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the call to throw');
 }
 
 describe('PlivoMediaStreamProtocol.decode', () => {
@@ -117,7 +109,7 @@ describe('PlivoMediaStreamProtocol.decode', () => {
   });
 
   const payload = b64(mulawFrame(5));
-  const malformed: Array<[string, string | Uint8Array, string?]> = [
+  const malformed: MalformedFrame[] = [
     ['a binary frame', new Uint8Array([1])],
     ['text that is not JSON', '{"event":'],
     ['JSON null', 'null'],
@@ -138,10 +130,8 @@ describe('PlivoMediaStreamProtocol.decode', () => {
     ['start with a numeric encoding', startFrame({ encoding: 1, sampleRate: 8000 })],
   ];
 
-  it.each(malformed)('throws a ProtocolError for %s', (_name, frame, code) => {
-    const error = catchError(() => started().decode(frame));
-    expect(error).toBeInstanceOf(ProtocolError);
-    expect(error).toMatchObject({ provider: 'plivo', code: code ?? 'protocol_error' });
+  it.each(malformedFrameCases({ provider: 'plivo', frames: malformed, decode: (frame) => started().decode(frame) }))('throws a ProtocolError for %s', (_name, check) => {
+    check();
   });
 
   it('rejects an odd-length L16 payload', () => {
@@ -207,11 +197,7 @@ describe('PlivoPeerSimulator', () => {
   it('accepts what the protocol encodes and rejects what Plivo would not take', () => {
     const peer = new PlivoPeerSimulator();
     const protocol = started();
-    const reject = (frame: string | Uint8Array) => {
-      const error = catchError(() => peer.decodeOutbound(frame));
-      expect(error).toBeInstanceOf(ProtocolError);
-      expect(error).toMatchObject({ code: PLIVO_INVALID_FRAME_CODE });
-    };
+    const reject = (frame: string | Uint8Array) => expectProtocolError(() => peer.decodeOutbound(frame), { code: PLIVO_INVALID_FRAME_CODE });
     reject(protocol.encode({ type: 'clear' })[0]!); // before start
     peer.encodeInbound(start);
     const commands: OutboundCommand[] = [{ type: 'audio', payload: mulawFrame(4) }, { type: 'mark', name: 'sb0.1' }, { type: 'clear' }];

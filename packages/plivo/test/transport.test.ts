@@ -1,33 +1,15 @@
-import { RealtimeAgent, RealtimeSession } from '@openai/agents-realtime';
 import { ConfigError, ProtocolError, concatBytes, type CallEvent, type OutboundCommand } from '@switchboard/core';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FakeCarrier, FakeRealtimeServer, until } from '../../core/test/helpers/fakes.js';
+import { describe, expect, it } from 'vitest';
+import { until } from '../../core/test/helpers/fakes.js';
+import { connectSession, errorsOf, useTransportRig } from '../../core/test/helpers/rig.js';
 import { PlivoPeerSimulator, PlivoRealtimeTransport, type PlivoRealtimeTransportOptions } from '../src/index.js';
 
 const STREAM = '87654321-4321-4321-4321-cba987654321';
 const CALL = '12345678-1234-1234-1234-123456789abc';
 
-let model: FakeRealtimeServer;
-let modelUrl: string;
-let carrier: FakeCarrier;
-let transport: PlivoRealtimeTransport | undefined;
-
-beforeEach(async () => {
-  model = new FakeRealtimeServer();
-  modelUrl = await model.start();
-  carrier = new FakeCarrier();
-});
-
-afterEach(async () => {
-  transport?.close();
-  transport = undefined;
-  await model.stop();
-});
-
-function makeTransport(options: Partial<PlivoRealtimeTransportOptions> = {}): PlivoRealtimeTransport {
-  transport = new PlivoRealtimeTransport({ plivoWebSocket: carrier, url: modelUrl, inputAudioInactivityTimeoutMs: null, ...options });
-  return transport;
-}
+const rig = useTransportRig(
+  (carrier, url, options: Partial<PlivoRealtimeTransportOptions> = {}) => new PlivoRealtimeTransport({ plivoWebSocket: carrier, url, inputAudioInactivityTimeoutMs: null, ...options }),
+);
 
 const start: CallEvent = {
   type: 'call_start',
@@ -40,16 +22,6 @@ const start: CallEvent = {
 
 const frame = (seed: number) => new Uint8Array(160).map((_, i) => (seed * 11 + i) & 0x7f);
 
-function send(peer: PlivoPeerSimulator, ...events: CallEvent[]): void {
-  for (const event of events) for (const f of peer.encodeInbound(event)) carrier.deliver(f);
-}
-
-function errorsOf(t: PlivoRealtimeTransport): unknown[] {
-  const errors: unknown[] = [];
-  t.on('error', (e) => errors.push((e as { error: unknown }).error));
-  return errors;
-}
-
 describe('PlivoRealtimeTransport', () => {
   it('refuses a missing socket with a ConfigError that names the option', () => {
     expect(() => new PlivoRealtimeTransport({} as PlivoRealtimeTransportOptions)).toThrow(/plivoWebSocket/);
@@ -57,31 +29,31 @@ describe('PlivoRealtimeTransport', () => {
   });
 
   it('forwards μ-law audio in order and switches the model to audio/pcmu on start', async () => {
-    const t = makeTransport();
+    const t = rig.make();
     const peer = new PlivoPeerSimulator();
-    send(peer, start);
+    rig.send(peer, start);
     await t.connect({ apiKey: 'sk-test' });
     t.updateSessionConfig({});
-    const update = (await model.waitFor((e) => e.type === 'session.update' && !!e.session?.audio)) as unknown as { session: { audio: { input: { format: unknown } } } };
+    const update = (await rig.model.waitFor((e) => e.type === 'session.update' && !!e.session?.audio)) as unknown as { session: { audio: { input: { format: unknown } } } };
     expect(update.session.audio.input.format).toEqual({ type: 'audio/pcmu' });
     const audio = [frame(1), frame(2), frame(3)];
-    send(peer, ...audio.map((payload): CallEvent => ({ type: 'audio', payload })));
-    await until(() => model.inputAudio().byteLength === 480);
-    expect(model.inputAudio()).toEqual(concatBytes(audio));
+    rig.send(peer, ...audio.map((payload): CallEvent => ({ type: 'audio', payload })));
+    await until(() => rig.model.inputAudio().byteLength === 480);
+    expect(rig.model.inputAudio()).toEqual(concatBytes(audio));
   });
 
   it('turns bad frames (wrong codec, missing stream id, wrong field types) into ProtocolError events and goes on', async () => {
-    const t = makeTransport();
+    const t = rig.make();
     const errors = errorsOf(t);
     const peer = new PlivoPeerSimulator();
     await t.connect({ apiKey: 'sk-test' });
-    send(peer, start, { type: 'audio', payload: frame(1) });
-    carrier.deliver('{"event":"media","media":{"payload":["x"]}}');
-    carrier.deliver('{"event":"dtmf","dtmf":"5"}');
-    carrier.deliver(JSON.stringify({ event: 'start', start: { callId: CALL } }));
-    carrier.deliver(JSON.stringify({ event: 'start', start: { streamId: 'S2', mediaFormat: { encoding: 'audio/x-alaw', sampleRate: 8000 } } }));
-    send(peer, { type: 'audio', payload: frame(2) }, { type: 'dtmf', digit: '3' });
-    await until(() => model.inputAudio().byteLength === 320);
+    rig.send(peer, start, { type: 'audio', payload: frame(1) });
+    rig.carrier.deliver('{"event":"media","media":{"payload":["x"]}}');
+    rig.carrier.deliver('{"event":"dtmf","dtmf":"5"}');
+    rig.carrier.deliver(JSON.stringify({ event: 'start', start: { callId: CALL } }));
+    rig.carrier.deliver(JSON.stringify({ event: 'start', start: { streamId: 'S2', mediaFormat: { encoding: 'audio/x-alaw', sampleRate: 8000 } } }));
+    rig.send(peer, { type: 'audio', payload: frame(2) }, { type: 'dtmf', digit: '3' });
+    await until(() => rig.model.inputAudio().byteLength === 320);
     expect(errors).toHaveLength(4);
     expect(errors.every((e) => e instanceof ProtocolError)).toBe(true);
     expect(t.streamId).toBe(STREAM);
@@ -89,44 +61,41 @@ describe('PlivoRealtimeTransport', () => {
   });
 
   it('clears with clearAudio, takes clearedAudio as the confirmation and plays the next reply normally', async () => {
-    const t = makeTransport();
+    const t = rig.make();
     const errors = errorsOf(t);
     const peer = new PlivoPeerSimulator();
-    send(peer, start);
+    rig.send(peer, start);
     await t.connect({ apiKey: 'sk-test' });
-    model.respond('resp_1', 'item_1', [new Uint8Array(1600).fill(1)], { done: false });
-    await until(() => carrier.sent.length >= 2);
-    model.send({ type: 'input_audio_buffer.speech_started', item_id: 'u1', audio_start_ms: 0 });
-    await until(() => carrier.sent.some((f) => String(f).includes('"clearAudio"')));
+    rig.model.respond('resp_1', 'item_1', [new Uint8Array(1600).fill(1)], { done: false });
+    await until(() => rig.carrier.sent.length >= 2);
+    rig.model.send({ type: 'input_audio_buffer.speech_started', item_id: 'u1', audio_start_ms: 0 });
+    await until(() => rig.carrier.sent.some((f) => String(f).includes('"clearAudio"')));
     // Plivo never returns the dropped checkpoint: only clearedAudio comes back.
-    send(peer, { type: 'playback_cleared' });
-    const truncate = (await model.waitFor((e) => e.type === 'conversation.item.truncate')) as unknown as { item_id: string; audio_end_ms: number };
+    rig.send(peer, { type: 'playback_cleared' });
+    const truncate = (await rig.model.waitFor((e) => e.type === 'conversation.item.truncate')) as unknown as { item_id: string; audio_end_ms: number };
     expect(truncate.item_id).toBe('item_1');
-    model.finish('resp_1', 'item_1', 'cancelled');
-    const before = carrier.sent.length;
-    model.respond('resp_2', 'item_2', [new Uint8Array(800).fill(2)]);
-    await until(() => carrier.sent.slice(before).some((f) => String(f).includes('"checkpoint"')));
-    const commands: OutboundCommand[] = carrier.sent.flatMap((f) => peer.decodeOutbound(f));
+    rig.model.finish('resp_1', 'item_1', 'cancelled');
+    const before = rig.carrier.sent.length;
+    rig.model.respond('resp_2', 'item_2', [new Uint8Array(800).fill(2)]);
+    await until(() => rig.carrier.sent.slice(before).some((f) => String(f).includes('"checkpoint"')));
+    const commands: OutboundCommand[] = rig.carrier.sent.flatMap((f) => peer.decodeOutbound(f));
     expect(commands.map((c) => c.type)).toEqual(['audio', 'mark', 'clear', 'audio', 'mark']);
     const mark = commands.at(-1) as Extract<OutboundCommand, { type: 'mark' }>;
-    send(peer, { type: 'playback_ack', name: mark.name });
+    rig.send(peer, { type: 'playback_ack', name: mark.name });
     await until(() => t.metrics.staleAcks === 0 && errors.length === 0);
     expect(errors).toEqual([]);
   });
 
   it('emits every raw frame as plivo_message and ends the call when Plivo closes the socket', async () => {
-    const t = makeTransport();
-    const session = new RealtimeSession(new RealtimeAgent({ name: 'a' }), { transport: t });
-    const seen: Array<{ type: string; [k: string]: unknown }> = [];
-    session.on('transport_event', (e) => seen.push(e as never));
+    const t = rig.make();
     const ends: unknown[] = [];
     t.on('call_end', (e) => ends.push(e));
-    await session.connect({ apiKey: 'sk-test' });
-    send(new PlivoPeerSimulator(), start, { type: 'dtmf', digit: '#' });
-    await until(() => seen.filter((e) => e.type === 'plivo_message').length === 2);
-    expect(seen.filter((e) => e.type === 'plivo_message').map((e) => (e.message as { event: string }).event)).toEqual(['start', 'dtmf']);
+    const { session, seen, rawEvents } = await connectSession(t);
+    rig.send(new PlivoPeerSimulator(), start, { type: 'dtmf', digit: '#' });
+    await until(() => rawEvents('plivo_message').length === 2);
+    expect(rawEvents('plivo_message')).toEqual(['start', 'dtmf']);
     expect(seen.some((e) => e.type === 'dtmf' && e.digit === '#')).toBe(true);
-    carrier.close();
+    rig.carrier.close();
     await until(() => ends.length === 1);
     expect(ends).toEqual([{ type: 'call_end', reason: 'carrier_closed' }]);
     session.close();

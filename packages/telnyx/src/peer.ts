@@ -1,6 +1,6 @@
-import { ConfigError, ProtocolError, base64Decode, base64Encode, bytesPerMs, durationMs, PeerMediaCounter } from '@switchboard/core';
+import { ConfigError, ProtocolError, base64Encode, bytesPerMs, durationMs, PeerMediaCounter } from '@switchboard/core';
 import type { AudioFormat, CallEvent, OutboundCommand, PeerSimulator } from '@switchboard/core';
-import { isJsonObject, type JsonObject } from '@switchboard/core';
+import { assertTextFrame, checkExactKeys, readFrameObject, readOutboundMark, readOutboundMedia, rejectOutboundEvent } from '@switchboard/core';
 import { swapBytes16 } from './bytes.js';
 import { telnyxCodecName, telnyxEncoding, type L16ByteOrder, type TelnyxCodec } from './protocol.js';
 
@@ -37,13 +37,6 @@ function invalid(message: string, frame: unknown): never {
 
 function uuid(): string {
   return globalThis.crypto.randomUUID();
-}
-
-function exactKeys(value: JsonObject, required: readonly string[], optional: readonly string[], where: string, frame: string): void {
-  for (const key of Object.keys(value)) {
-    if (!required.includes(key) && !optional.includes(key)) invalid(`unexpected field ${JSON.stringify(key.slice(0, 40))} in ${where}`, frame);
-  }
-  for (const key of required) if (!Object.hasOwn(value, key)) invalid(`missing field ${JSON.stringify(key)} in ${where}`, frame);
 }
 
 /**
@@ -145,32 +138,16 @@ export class TelnyxPeerSimulator implements PeerSimulator {
   }
 
   decodeOutbound(frame: string | Uint8Array): OutboundCommand[] {
-    if (typeof frame !== 'string') invalid('media stream frames must be JSON text, not binary', frame);
-    let message: unknown;
-    try {
-      message = JSON.parse(frame);
-    } catch {
-      invalid('frame is not valid JSON', frame);
-    }
-    if (!isJsonObject(message)) invalid('frame is not a JSON object', frame);
+    assertTextFrame(frame, invalid, 'media stream frames must be JSON text, not binary');
+    const message = readFrameObject(frame, invalid);
     const event = message['event'];
     // The stream id is not needed on frames to Telnyx; when present it must name the stream.
     if (message['stream_id'] !== undefined && message['stream_id'] !== this.#streamId) invalid('stream_id does not match the active stream', frame);
     if (this.#streamId === undefined) invalid('no stream is active yet (no start was sent)', frame);
 
     if (event === 'media') {
-      exactKeys(message, ['event', 'media'], ['stream_id'], 'the frame', frame);
-      const media = message['media'];
-      if (!isJsonObject(media)) invalid('media is not an object', frame);
-      exactKeys(media, ['payload'], [], 'media', frame);
-      const payload = media['payload'];
-      if (typeof payload !== 'string') invalid('media.payload is not a string', frame);
-      let bytes: Uint8Array;
-      try {
-        bytes = base64Decode(payload);
-      } catch {
-        invalid('media.payload is not valid base64', frame);
-      }
+      checkExactKeys(message, ['event', 'media'], ['stream_id'], 'the frame', frame, invalid);
+      const bytes = readOutboundMedia(message, frame, invalid);
       const out: AudioFormat = { encoding: this.#outEncoding, sampleRate: this.#format.sampleRate, channels: 1 };
       if (out.encoding === 'l16' && bytes.byteLength % 2 !== 0) invalid(`L16 payload of ${bytes.byteLength} bytes is not whole samples`, frame);
       const ms = durationMs(out, bytes.byteLength);
@@ -180,22 +157,14 @@ export class TelnyxPeerSimulator implements PeerSimulator {
       return [{ type: 'audio', payload: out.encoding === 'l16' && this.#bigEndian ? swapBytes16(bytes) : bytes }];
     }
     if (event === 'mark') {
-      exactKeys(message, ['event', 'mark'], ['stream_id'], 'the frame', frame);
-      const mark = message['mark'];
-      if (!isJsonObject(mark)) invalid('mark is not an object', frame);
-      exactKeys(mark, ['name'], [], 'mark', frame);
-      const name = mark['name'];
-      if (typeof name !== 'string' || name.length === 0) invalid('mark.name is not a non-empty string', frame);
-      return [{ type: 'mark', name }];
+      checkExactKeys(message, ['event', 'mark'], ['stream_id'], 'the frame', frame, invalid);
+      return [{ type: 'mark', name: readOutboundMark(message, frame, invalid, { nonEmpty: true }) }];
     }
     if (event === 'clear') {
-      exactKeys(message, ['event'], ['stream_id'], 'the frame', frame);
+      checkExactKeys(message, ['event'], ['stream_id'], 'the frame', frame, invalid);
       return [{ type: 'clear' }];
     }
-    invalid(
-      typeof event === 'string' ? `unsupported event ${JSON.stringify(event.slice(0, 40))} (only media, mark and clear)` : 'frame has no string "event" field',
-      frame,
-    );
+    rejectOutboundEvent(event, 'media, mark and clear', frame, invalid);
   }
 
   #frame(event: string, body: Record<string, unknown>): string {

@@ -9,7 +9,6 @@
 import {
   ConfigError,
   ProtocolError,
-  base64Decode,
   base64Encode,
   decodeALaw,
   decodeMuLaw,
@@ -17,8 +16,10 @@ import {
   encodeMuLaw,
   FrameParse,
 } from '@switchboard/core';
-import type { AudioFormat, CallEvent, MediaStreamProtocol, OutboundCommand, ProtocolCapabilities } from '@switchboard/core';
-import { isJsonObject, nonEmptyString, readCounter, stringRecord, type JsonObject } from '@switchboard/core';
+import type { AudioFormat, CallEvent, MediaStreamProtocol, OutboundCommand, ProtocolCapabilities, StreamCommandWriters } from '@switchboard/core';
+import { isJsonObject, readCounter, stringRecord, type JsonObject } from '@switchboard/core';
+import { assertTextFrame, callStartEvent, decodeDtmfFrame, decodeMarkFrame, decodeMediaPayload, decodeStopFrame } from '@switchboard/core';
+import { encodeStreamCommand, readFrameEvent, readFrameObject, readStartObject, readStartStreamId } from '@switchboard/core';
 import { swapBytes16 } from './bytes.js';
 
 const PROVIDER = 'telnyx';
@@ -149,6 +150,12 @@ export class TelnyxMediaStreamProtocol implements MediaStreamProtocol {
   /** The call's format as the core sees it (inbound), once a `start` was decoded. */
   #format: AudioFormat = { ...MULAW_8K };
   readonly #parses = new FrameParse();
+  readonly #writers: StreamCommandWriters = {
+    audio: (payload) => `{"event":"media","media":{"payload":"${base64Encode(this.#toWire(payload))}"}}`,
+    mark: (name) => `{"event":"mark","mark":{"name":${JSON.stringify(name)}}}`,
+    clear: () => '{"event":"clear"}',
+    // Neither hang-up nor DTMF exists on the media stream: both go through TelnyxCallControl.
+  };
 
   constructor(options: TelnyxMediaStreamProtocolOptions = {}) {
     if (typeof options !== 'object' || options === null) throw new ConfigError('TelnyxMediaStreamProtocol: options must be an object');
@@ -172,36 +179,19 @@ export class TelnyxMediaStreamProtocol implements MediaStreamProtocol {
   }
 
   decode(frame: string | Uint8Array): CallEvent[] {
-    if (typeof frame !== 'string') fail('received a binary frame; Telnyx media streams send JSON text frames', frame);
-    let message: unknown;
-    try {
-      message = this.#parses.parse(frame);
-    } catch {
-      fail('frame is not valid JSON', frame);
-    }
-    if (!isJsonObject(message)) fail('frame is not a JSON object', frame);
-    const event = message['event'];
-    if (typeof event !== 'string') fail('frame has no string "event" field', frame);
-
-    switch (event) {
+    assertTextFrame(frame, fail, 'received a binary frame; Telnyx media streams send JSON text frames');
+    const message = readFrameObject(frame, fail, this.#parses);
+    switch (readFrameEvent(message, frame, fail)) {
       case 'media':
         return this.#decodeMedia(message, frame);
       case 'start':
         return [this.#decodeStart(message, frame)];
-      case 'mark': {
-        const mark = message['mark'];
-        const name = isJsonObject(mark) ? mark['name'] : undefined;
-        if (typeof name !== 'string') fail('mark frame without a string mark.name', frame);
-        return [{ type: 'playback_ack', name }];
-      }
-      case 'dtmf': {
-        const dtmf = message['dtmf'];
-        const digit = isJsonObject(dtmf) ? dtmf['digit'] : undefined;
-        if (typeof digit !== 'string' || digit.length === 0) fail('dtmf frame without a string dtmf.digit', frame);
-        return [{ type: 'dtmf', digit }];
-      }
+      case 'mark':
+        return [decodeMarkFrame(message, frame, fail)];
+      case 'dtmf':
+        return [decodeDtmfFrame(message, frame, fail, { digits: 'any', duration: false })];
       case 'stop':
-        return [{ type: 'call_end', reason: 'stop' }];
+        return [decodeStopFrame(message)];
       case 'error':
         return this.#decodeError(message, frame);
       case 'connected':
@@ -217,22 +207,7 @@ export class TelnyxMediaStreamProtocol implements MediaStreamProtocol {
   }
 
   encode(command: OutboundCommand): Array<string | Uint8Array> {
-    switch (command.type) {
-      case 'audio': {
-        if (command.payload.byteLength === 0) return [];
-        return [`{"event":"media","media":{"payload":"${base64Encode(this.#toWire(command.payload))}"}}`];
-      }
-      case 'mark':
-        return [`{"event":"mark","mark":{"name":${JSON.stringify(command.name)}}}`];
-      case 'clear':
-        return ['{"event":"clear"}'];
-      case 'hangup':
-      case 'dtmf':
-        // Neither exists on the media stream: both go through TelnyxCallControl.
-        return [];
-      default:
-        return [];
-    }
+    return encodeStreamCommand(command, this.#writers);
   }
 
   /** Core audio (the inbound format, L16 little-endian) as the payload Telnyx expects back. */
@@ -246,13 +221,8 @@ export class TelnyxMediaStreamProtocol implements MediaStreamProtocol {
 
 
   #decodeStart(message: JsonObject, frame: string): CallEvent {
-    const startValue = message['start'];
-    if (startValue !== undefined && !isJsonObject(startValue)) fail('start frame with a non-object start field', frame);
-    const start: JsonObject = startValue ?? {};
-    const rawId = message['stream_id'] ?? start['stream_id'];
-    if (rawId !== undefined && typeof rawId !== 'string') fail('start frame with a non-string stream_id', frame);
-    const streamId = nonEmptyString(rawId);
-    if (streamId === undefined) fail('start frame without a stream_id', frame);
+    const start = readStartObject(message, frame, fail);
+    const streamId = readStartStreamId(message['stream_id'] ?? start['stream_id'], 'stream_id', frame, fail);
 
     const format = readMediaFormat(start['media_format'], frame);
     const inL16 = format.encoding === 'l16';
@@ -266,19 +236,15 @@ export class TelnyxMediaStreamProtocol implements MediaStreamProtocol {
       );
     }
 
-    const event: Extract<CallEvent, { type: 'call_start' }> = {
-      type: 'call_start',
+    const event = callStartEvent({
       streamId,
       format,
       customParameters: stringRecord(start['custom_parameters']),
       raw: message,
-    };
-    const callControlId = nonEmptyString(start['call_control_id']);
-    if (callControlId !== undefined) event.callId = callControlId;
-    const from = nonEmptyString(start['from']);
-    if (from !== undefined) event.from = from;
-    const to = nonEmptyString(start['to']);
-    if (to !== undefined) event.to = to;
+      callId: start['call_control_id'],
+      from: start['from'],
+      to: start['to'],
+    });
 
     this.#streamId = streamId;
     this.#format = format;
@@ -293,12 +259,7 @@ export class TelnyxMediaStreamProtocol implements MediaStreamProtocol {
     if (track === 'outbound' || track === 'outbound_track') return [];
     const payload = media['payload'];
     if (typeof payload !== 'string') fail('media frame without a string media.payload', frame);
-    let bytes: Uint8Array;
-    try {
-      bytes = base64Decode(payload);
-    } catch {
-      fail('media.payload is not valid base64', frame);
-    }
+    const bytes = decodeMediaPayload(payload, frame, fail);
     const l16 = this.#format.encoding === 'l16';
     if (l16 && bytes.byteLength % 2 !== 0) fail(`L16 media.payload of ${bytes.byteLength} bytes is not whole 16-bit samples`, frame);
     const audio: Extract<CallEvent, { type: 'audio' }> =

@@ -1,16 +1,8 @@
-import type { OpenAIRealtimeWebSocketOptions } from '@openai/agents-realtime';
-import {
-  ConfigError,
-  TelephonyRealtimeTransport,
-  type MediaConnection,
-  type TelephonyRealtimeTransportOptions,
-  type WebSocketLike,
-} from '@switchboard/core';
+import { TelephonyRealtimeTransport, takeCarrierSocket, type CarrierTransportOptions, type MediaConnection, type WebSocketLike } from '@switchboard/core';
 import { TelnyxMediaStreamProtocol, type TelnyxMediaStreamProtocolOptions } from './protocol.js';
 
 /** Options of {@link TelnyxRealtimeTransport}: the SDK WebSocket transport's, the core's call options, and the stream's codec setup. */
-export type TelnyxRealtimeTransportOptions = OpenAIRealtimeWebSocketOptions &
-  Omit<TelephonyRealtimeTransportOptions, 'connection' | 'protocol' | keyof OpenAIRealtimeWebSocketOptions> &
+export type TelnyxRealtimeTransportOptions = CarrierTransportOptions &
   TelnyxMediaStreamProtocolOptions & {
     /** The WebSocket Telnyx opened to your `stream_url`. */
     telnyxWebSocket: WebSocketLike | MediaConnection;
@@ -23,14 +15,16 @@ export type TelnyxRealtimeTransportOptions = OpenAIRealtimeWebSocketOptions &
  */
 export class TelnyxRealtimeTransport extends TelephonyRealtimeTransport {
   constructor(options: TelnyxRealtimeTransportOptions) {
-    if (!options || typeof options !== 'object' || !options.telnyxWebSocket) {
-      throw new ConfigError('TelnyxRealtimeTransport needs `telnyxWebSocket`: the WebSocket Telnyx connected to your stream_url.');
-    }
-    const { telnyxWebSocket, bidirectionalCodec, l16ByteOrder, useMediaTimestamps, ...rest } = options;
+    const { socket, rest: withProtocolOptions } = takeCarrierSocket(
+      options,
+      'telnyxWebSocket',
+      'TelnyxRealtimeTransport needs `telnyxWebSocket`: the WebSocket Telnyx connected to your stream_url.',
+    );
+    const { bidirectionalCodec, l16ByteOrder, useMediaTimestamps, ...rest } = withProtocolOptions;
     const protocolOptions: TelnyxMediaStreamProtocolOptions = {};
     if (bidirectionalCodec !== undefined) protocolOptions.bidirectionalCodec = bidirectionalCodec;
     if (l16ByteOrder !== undefined) protocolOptions.l16ByteOrder = l16ByteOrder;
     if (useMediaTimestamps !== undefined) protocolOptions.useMediaTimestamps = useMediaTimestamps;
-    super({ ...rest, connection: telnyxWebSocket, protocol: new TelnyxMediaStreamProtocol(protocolOptions), rawEventType: 'telnyx_message' });
+    super({ ...rest, connection: socket, protocol: new TelnyxMediaStreamProtocol(protocolOptions), rawEventType: 'telnyx_message' });
   }
 }

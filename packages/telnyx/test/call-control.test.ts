@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CallControlError, ConfigError } from '@switchboard/core';
 import { TelnyxCallControl } from '../src/call-control.js';
-import { FakeRestServer } from './fake-rest.js';
+import { startFakeRest, type FakeRest } from '@switchboard/conformance/testing';
 
 const API_KEY = 'KEY0188A1B2C3D4E5F60718293A4B5C6D_test';
 const CALL = 'v3:T02llQxIyaRkhfRKxgAP8nY511EhFLizdvdUKJiSw8d6A9BborherQ';
@@ -12,13 +12,13 @@ const ALREADY_ENDED = {
   body: { errors: [{ code: '90018', title: 'Call has already ended', detail: 'This call is no longer active and can\'t receive commands.' }] },
 };
 
-let api: FakeRestServer;
+let api: FakeRest;
 let baseUrl: string;
 let calls: TelnyxCallControl;
 
 beforeEach(async () => {
-  api = new FakeRestServer();
-  baseUrl = await api.start();
+  api = await startFakeRest();
+  baseUrl = api.url;
   calls = new TelnyxCallControl({ apiKey: API_KEY, baseUrl });
 });
 

@@ -1,33 +1,15 @@
-import { RealtimeAgent, RealtimeSession } from '@openai/agents-realtime';
 import { ConfigError, ProtocolError, concatBytes, type CallEvent, type OutboundCommand } from '@switchboard/core';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FakeCarrier, FakeRealtimeServer, until } from '../../core/test/helpers/fakes.js';
+import { describe, expect, it } from 'vitest';
+import { until } from '../../core/test/helpers/fakes.js';
+import { connectSession, errorsOf, useTransportRig } from '../../core/test/helpers/rig.js';
 import { TelnyxPeerSimulator, TelnyxRealtimeTransport, type TelnyxRealtimeTransportOptions } from '../src/index.js';
 
 const STREAM = '32DE0DEA-53CB-4B21-89A4-9E1819C043BC';
 const CALL = 'v2:T02llQxIyaRkhfRKxgAP8nY511EhFLizdvdUKJiSw8d6A9BborherQ';
 
-let model: FakeRealtimeServer;
-let modelUrl: string;
-let carrier: FakeCarrier;
-let transport: TelnyxRealtimeTransport | undefined;
-
-beforeEach(async () => {
-  model = new FakeRealtimeServer();
-  modelUrl = await model.start();
-  carrier = new FakeCarrier();
-});
-
-afterEach(async () => {
-  transport?.close();
-  transport = undefined;
-  await model.stop();
-});
-
-function makeTransport(options: Partial<TelnyxRealtimeTransportOptions> = {}): TelnyxRealtimeTransport {
-  transport = new TelnyxRealtimeTransport({ telnyxWebSocket: carrier, url: modelUrl, inputAudioInactivityTimeoutMs: null, ...options });
-  return transport;
-}
+const rig = useTransportRig(
+  (carrier, url, options: Partial<TelnyxRealtimeTransportOptions> = {}) => new TelnyxRealtimeTransport({ telnyxWebSocket: carrier, url, inputAudioInactivityTimeoutMs: null, ...options }),
+);
 
 const start: CallEvent = {
   type: 'call_start',
@@ -42,16 +24,6 @@ function frame(seed: number): Uint8Array {
   return new Uint8Array(160).map((_, i) => (seed * 7 + i) & 0x7f);
 }
 
-function send(peer: TelnyxPeerSimulator, ...events: CallEvent[]): void {
-  for (const event of events) for (const f of peer.encodeInbound(event)) carrier.deliver(f);
-}
-
-function errorsOf(t: TelnyxRealtimeTransport): unknown[] {
-  const errors: unknown[] = [];
-  t.on('error', (e) => errors.push((e as { error: unknown }).error));
-  return errors;
-}
-
 describe('TelnyxRealtimeTransport', () => {
   it('refuses a missing socket with a ConfigError that names the option', () => {
     expect(() => new TelnyxRealtimeTransport({} as TelnyxRealtimeTransportOptions)).toThrow(ConfigError);
@@ -59,38 +31,38 @@ describe('TelnyxRealtimeTransport', () => {
   });
 
   it('puts media frames Telnyx delivered out of order back in order before the model hears them', async () => {
-    const t = makeTransport();
+    const t = rig.make();
     const peer = new TelnyxPeerSimulator({ swapEvery: 4 });
     await t.connect({ apiKey: 'sk-test' });
-    send(peer, start);
+    rig.send(peer, start);
     const audio = Array.from({ length: 12 }, (_, i) => frame(i));
     const order: number[] = [];
     for (const payload of audio) {
       for (const f of peer.encodeInbound({ type: 'audio', payload })) {
         order.push(Number(JSON.parse(f as string).media.chunk));
-        carrier.deliver(f);
+        rig.carrier.deliver(f);
       }
     }
     expect(order).not.toEqual([...order].sort((a, b) => a - b)); // the wire really was out of order
-    await until(() => model.inputAudio().byteLength === 12 * 160);
-    expect(model.inputAudio()).toEqual(concatBytes(audio));
+    await until(() => rig.model.inputAudio().byteLength === 12 * 160);
+    expect(rig.model.inputAudio()).toEqual(concatBytes(audio));
     expect(t.metrics.lateFramesDropped).toBe(0);
     expect(t.metrics.framesMissing).toBe(0);
   });
 
   it('turns bad frames into ProtocolError events and goes on with the call', async () => {
-    const t = makeTransport();
+    const t = rig.make();
     const errors = errorsOf(t);
     const peer = new TelnyxPeerSimulator();
     await t.connect({ apiKey: 'sk-test' });
-    send(peer, start, { type: 'audio', payload: frame(1) });
-    carrier.deliver('not json');
-    carrier.deliver('{"event":"media","media":{"payload":12}}');
-    carrier.deliver('{"event":"dtmf","dtmf":{"digit":4}}');
-    carrier.deliver(JSON.stringify({ event: 'start', start: { call_control_id: CALL } })); // no stream id
-    carrier.deliver(JSON.stringify({ event: 'start', stream_id: 'S2', start: { media_format: { encoding: 'G722', sample_rate: 16000 } } }));
-    send(peer, { type: 'audio', payload: frame(2) }, { type: 'dtmf', digit: '9' });
-    await until(() => model.inputAudio().byteLength === 320);
+    rig.send(peer, start, { type: 'audio', payload: frame(1) });
+    rig.carrier.deliver('not json');
+    rig.carrier.deliver('{"event":"media","media":{"payload":12}}');
+    rig.carrier.deliver('{"event":"dtmf","dtmf":{"digit":4}}');
+    rig.carrier.deliver(JSON.stringify({ event: 'start', start: { call_control_id: CALL } })); // no stream id
+    rig.carrier.deliver(JSON.stringify({ event: 'start', stream_id: 'S2', start: { media_format: { encoding: 'G722', sample_rate: 16000 } } }));
+    rig.send(peer, { type: 'audio', payload: frame(2) }, { type: 'dtmf', digit: '9' });
+    await until(() => rig.model.inputAudio().byteLength === 320);
     expect(errors).toHaveLength(5);
     expect(errors.every((e) => e instanceof ProtocolError)).toBe(true);
     expect((errors[4] as Error).message).toMatch(/not supported/);
@@ -100,34 +72,31 @@ describe('TelnyxRealtimeTransport', () => {
   });
 
   it('emits call_start, dtmf and every raw frame as telnyx_message through a RealtimeSession', async () => {
-    const t = makeTransport();
-    const session = new RealtimeSession(new RealtimeAgent({ name: 'a' }), { transport: t });
-    const seen: Array<{ type: string; [k: string]: unknown }> = [];
-    session.on('transport_event', (e) => seen.push(e as never));
+    const t = rig.make();
     const starts: unknown[] = [];
     t.on('call_start', (e) => starts.push(e));
-    await session.connect({ apiKey: 'sk-test' });
-    send(new TelnyxPeerSimulator(), start, { type: 'dtmf', digit: '5' });
-    await until(() => seen.filter((e) => e.type === 'telnyx_message').length === 3);
-    expect(seen.filter((e) => e.type === 'telnyx_message').map((e) => (e.message as { event: string }).event)).toEqual(['connected', 'start', 'dtmf']);
+    const { session, seen, rawEvents } = await connectSession(t);
+    rig.send(new TelnyxPeerSimulator(), start, { type: 'dtmf', digit: '5' });
+    await until(() => rawEvents('telnyx_message').length === 3);
+    expect(rawEvents('telnyx_message')).toEqual(['connected', 'start', 'dtmf']);
     expect(starts).toEqual([expect.objectContaining({ callId: CALL, streamId: STREAM, customParameters: { customer_id: 'customer_123' } })]);
     expect(seen.some((e) => e.type === 'dtmf' && e.digit === '5')).toBe(true);
     session.close();
   });
 
   it('sends Telnyx only frames it plays (whole 20 ms chunks, marks, clear) and configures the model for PCMU', async () => {
-    const t = makeTransport();
+    const t = rig.make();
     const peer = new TelnyxPeerSimulator();
-    send(peer, start);
+    rig.send(peer, start);
     await t.connect({ apiKey: 'sk-test' });
     t.updateSessionConfig({});
-    const update = (await model.waitFor((e) => e.type === 'session.update' && !!e.session?.audio)) as unknown as { session: { audio: { output: { format: unknown } } } };
+    const update = (await rig.model.waitFor((e) => e.type === 'session.update' && !!e.session?.audio)) as unknown as { session: { audio: { output: { format: unknown } } } };
     expect(update.session.audio.output.format).toEqual({ type: 'audio/pcmu' });
-    model.respond('resp_1', 'item_1', [new Uint8Array(250).fill(1), new Uint8Array(330).fill(2)], { done: false });
-    await until(() => carrier.sent.length >= 2);
-    model.send({ type: 'input_audio_buffer.speech_started', item_id: 'u1', audio_start_ms: 0 });
-    await until(() => carrier.sent.some((f) => f === '{"event":"clear"}'));
-    const commands: OutboundCommand[] = carrier.sent.flatMap((f) => peer.decodeOutbound(f));
+    rig.model.respond('resp_1', 'item_1', [new Uint8Array(250).fill(1), new Uint8Array(330).fill(2)], { done: false });
+    await until(() => rig.carrier.sent.length >= 2);
+    rig.model.send({ type: 'input_audio_buffer.speech_started', item_id: 'u1', audio_start_ms: 0 });
+    await until(() => rig.carrier.sent.some((f) => f === '{"event":"clear"}'));
+    const commands: OutboundCommand[] = rig.carrier.sent.flatMap((f) => peer.decodeOutbound(f));
     expect(commands.some((c) => c.type === 'mark')).toBe(true);
     const audio = commands.filter((c): c is Extract<OutboundCommand, { type: 'audio' }> => c.type === 'audio');
     expect(audio.length).toBeGreaterThan(0);

@@ -1,6 +1,6 @@
-import { ProtocolError, base64Decode, base64Encode } from '@switchboard/core';
+import { ProtocolError, base64Encode, rejectOutboundEvent } from '@switchboard/core';
 import type { AudioFormat, CallEvent, OutboundCommand, PeerSimulator } from '@switchboard/core';
-import { isJsonObject } from './protocol.js';
+import { assertTextFrame, checkExactKeys, checkOutboundStreamId, readFrameObject, readOutboundMark, readOutboundMedia } from '@switchboard/core';
 
 /** `start.mediaFormat` as it appears on the wire. */
 export type TwilioMediaFormat = { encoding: string; sampleRate: number; channels: number };
@@ -57,14 +57,9 @@ function invalid(message: string, frame: unknown): never {
   throw new ProtocolError('twilio', `warning 31951: ${message}`, { frame, code: TWILIO_INVALID_MESSAGE_CODE });
 }
 
-function exactKeys(value: Record<string, unknown>, keys: readonly string[], where: string, frame: string): void {
-  const actual = Object.keys(value);
-  for (const key of actual) {
-    if (!keys.includes(key)) invalid(`unexpected field ${JSON.stringify(key.slice(0, 40))} in ${where}`, frame);
-  }
-  for (const key of keys) {
-    if (!Object.hasOwn(value, key)) invalid(`missing field ${JSON.stringify(key)} in ${where}`, frame);
-  }
+/** Twilio's warning 31950, for a binary frame from the bridge. */
+function binaryFrame(message: string, frame: unknown): never {
+  throw new ProtocolError('twilio', `warning 31950: ${message}`, { frame, code: TWILIO_BINARY_FRAME_CODE });
 }
 
 /**
@@ -156,60 +151,24 @@ export class TwilioPeerSimulator implements PeerSimulator {
   }
 
   decodeOutbound(frame: string | Uint8Array): OutboundCommand[] {
-    if (typeof frame !== 'string') {
-      throw new ProtocolError('twilio', 'warning 31950: Media Streams messages must be text frames, not binary', {
-        frame,
-        code: TWILIO_BINARY_FRAME_CODE,
-      });
-    }
-    let message: unknown;
-    try {
-      message = JSON.parse(frame);
-    } catch {
-      invalid('message is not valid JSON', frame);
-    }
-    if (!isJsonObject(message)) invalid('message is not a JSON object', frame);
-
+    assertTextFrame(frame, binaryFrame, 'Media Streams messages must be text frames, not binary');
+    const message = readFrameObject(frame, invalid);
     const event = message['event'];
     let command: OutboundCommand;
     if (event === 'media') {
-      exactKeys(message, ['event', 'streamSid', 'media'], 'the message', frame);
-      const media = message['media'];
-      if (!isJsonObject(media)) invalid('media is not an object', frame);
-      exactKeys(media, ['payload'], 'media', frame);
-      const payload = media['payload'];
-      if (typeof payload !== 'string') invalid('media.payload is not a string', frame);
-      let bytes: Uint8Array;
-      try {
-        bytes = base64Decode(payload);
-      } catch {
-        invalid('media.payload is not valid base64', frame);
-      }
-      command = { type: 'audio', payload: bytes };
+      checkExactKeys(message, ['event', 'streamSid', 'media'], [], 'the message', frame, invalid);
+      command = { type: 'audio', payload: readOutboundMedia(message, frame, invalid) };
     } else if (event === 'mark') {
-      exactKeys(message, ['event', 'streamSid', 'mark'], 'the message', frame);
-      const mark = message['mark'];
-      if (!isJsonObject(mark)) invalid('mark is not an object', frame);
-      exactKeys(mark, ['name'], 'mark', frame);
-      const name = mark['name'];
-      if (typeof name !== 'string') invalid('mark.name is not a string', frame);
-      command = { type: 'mark', name };
+      checkExactKeys(message, ['event', 'streamSid', 'mark'], [], 'the message', frame, invalid);
+      // Twilio takes an empty mark name.
+      command = { type: 'mark', name: readOutboundMark(message, frame, invalid, { nonEmpty: false }) };
     } else if (event === 'clear') {
-      exactKeys(message, ['event', 'streamSid'], 'the message', frame);
+      checkExactKeys(message, ['event', 'streamSid'], [], 'the message', frame, invalid);
       command = { type: 'clear' };
     } else {
-      invalid(
-        typeof event === 'string'
-          ? `unsupported event ${JSON.stringify(event.slice(0, 40))} (only media, mark and clear)`
-          : 'message has no string "event" field',
-        frame,
-      );
+      rejectOutboundEvent(event, 'media, mark and clear', frame, invalid);
     }
-
-    const streamSid = message['streamSid'];
-    if (typeof streamSid !== 'string') invalid('streamSid is not a string', frame);
-    if (this.#streamSid === undefined) invalid('no stream is active yet (no start was sent)', frame);
-    if (streamSid !== this.#streamSid) invalid('streamSid does not match the active stream', frame);
+    checkOutboundStreamId(message, 'streamSid', this.#streamSid, frame, invalid);
     return [command];
   }
 

@@ -1,11 +1,8 @@
-import { ConfigError, ProtocolError, base64Decode, base64Encode, isJsonObject, type JsonObject, FrameParse } from '@switchboard/core';
-import type {
-  AudioFormat,
-  CallEvent,
-  MediaStreamProtocol,
-  OutboundCommand,
-  ProtocolCapabilities,
-} from '@switchboard/core';
+import { ConfigError, ProtocolError, base64Encode, isJsonObject, nonEmptyString, readCounter, stringRecord, FrameParse } from '@switchboard/core';
+import { ActiveStreamId, assertTextFrame, callStartEvent, decodeDtmfFrame, decodeMarkFrame, decodeMediaPayload } from '@switchboard/core';
+import { decodeStopFrame, encodeStreamCommand, readFrameEvent, readFrameObject, readStartObject } from '@switchboard/core';
+import type { AudioFormat, CallEvent, FailFrame, JsonObject, MediaStreamProtocol, OutboundCommand, ProtocolCapabilities } from '@switchboard/core';
+import type { StreamCommandWriters } from '@switchboard/core';
 
 /**
  * Carriers that speak Twilio Media Streams: Twilio itself, and SignalWire's cXML `<Stream>`
@@ -24,9 +21,6 @@ export type TwilioMediaStreamProtocolOptions = {
 
 const DIALECTS: readonly TwilioDialect[] = ['twilio', 'signalwire'];
 
-/** Throws the protocol's `ProtocolError`. */
-type Fail = (message: string, frame: unknown) => never;
-
 /** μ-law 8 kHz mono: what Twilio always streams, and the fallback when `start` names no format. */
 const MULAW_8K: AudioFormat = { encoding: 'pcmu', sampleRate: 8000, channels: 1 };
 
@@ -44,13 +38,11 @@ export { isJsonObject };
  * else yields `undefined`.
  */
 export function readTwilioCounter(value: unknown): number | undefined {
-  if (typeof value === 'number') return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
-  if (typeof value === 'string' && /^\d{1,15}$/.test(value)) return Number(value);
-  return undefined;
+  return readCounter(value);
 }
 
 /** Maps `start.mediaFormat` to an {@link AudioFormat}; throws on formats the bridge cannot play. */
-function readMediaFormat(value: unknown, frame: string, fail: Fail): AudioFormat {
+function readMediaFormat(value: unknown, frame: string, fail: FailFrame): AudioFormat {
   if (value === undefined || value === null) return { ...MULAW_8K };
   if (!isJsonObject(value)) fail('start.mediaFormat is not an object', frame);
 
@@ -86,24 +78,6 @@ function readMediaFormat(value: unknown, frame: string, fail: Fail): AudioFormat
   return { encoding, sampleRate: 8000, channels: 1 };
 }
 
-/** `start.customParameters` as strings (Twilio sends strings; other values are stringified). */
-function readCustomParameters(value: unknown): Record<string, string> {
-  if (!isJsonObject(value)) return {};
-  // Object.fromEntries defines own properties, so a parameter named `__proto__` stays a parameter.
-  return Object.fromEntries(
-    Object.entries(value).map(([key, v]): [string, string] => {
-      if (typeof v === 'string') return [key, v];
-      if (v === null || v === undefined) return [key, ''];
-      if (typeof v === 'object') return [key, JSON.stringify(v)];
-      return [key, String(v)];
-    }),
-  );
-}
-
-function nonEmptyString(value: unknown): string | undefined {
-  return typeof value === 'string' && value.length > 0 ? value : undefined;
-}
-
 /**
  * Twilio Media Streams (`<Connect><Stream>`, bidirectional), also spoken by SignalWire's
  * cXML `<Stream>` including its L16 codecs (`{ dialect: 'signalwire' }`).
@@ -118,12 +92,17 @@ export class TwilioMediaStreamProtocol implements MediaStreamProtocol {
   readonly capabilities: ProtocolCapabilities;
   readonly defaultFormat: AudioFormat = { ...MULAW_8K };
 
-  #streamSid: string | undefined;
+  readonly #stream: ActiveStreamId;
   /** The stream's format, once a `start` was decoded: L16 payloads must hold whole samples. */
   #format: AudioFormat = { ...MULAW_8K };
-  /** `streamSid` as a JSON string literal, ready to splice into outbound frames. */
-  #streamSidJson: string | undefined;
   readonly #parses = new FrameParse();
+  readonly #writers: StreamCommandWriters = {
+    audio: (payload) => `{"event":"media","streamSid":${this.#stream.json('media')},"media":{"payload":"${base64Encode(payload)}"}}`,
+    mark: (name) => `{"event":"mark","streamSid":${this.#stream.json('mark')},"mark":{"name":${JSON.stringify(name)}}}`,
+    clear: () => `{"event":"clear","streamSid":${this.#stream.json('clear')}}`,
+    dtmf: (digits) => this.#encodeDtmf(digits),
+    // Hang-up is not on the media stream: it goes through TwilioCallControl.
+  };
 
   constructor(options: TwilioMediaStreamProtocolOptions = {}) {
     const dialect = options?.dialect ?? 'twilio';
@@ -131,6 +110,7 @@ export class TwilioMediaStreamProtocol implements MediaStreamProtocol {
       throw new ConfigError(`Unknown Media Streams dialect ${JSON.stringify(dialect)}: use 'twilio' or 'signalwire'.`);
     }
     this.name = dialect;
+    this.#stream = new ActiveStreamId(dialect, 'streamSid');
     this.capabilities = {
       playbackAck: 'mark',
       ackOnClear: 'echo-pending',
@@ -145,53 +125,30 @@ export class TwilioMediaStreamProtocol implements MediaStreamProtocol {
 
   /** The sid of the active stream, once a `start` has been decoded. */
   get streamSid(): string | undefined {
-    return this.#streamSid;
+    return this.#stream.id;
   }
 
   decode(frame: string | Uint8Array): CallEvent[] {
-    const fail: Fail = this.#fail;
-    if (typeof frame !== 'string') {
-      fail('received a binary frame; Twilio Media Streams send JSON text frames', frame);
-    }
-    let message: unknown;
-    try {
-      message = this.#parses.parse(frame);
-    } catch {
-      // The parser's own message quotes the input, so it is not kept as the cause.
-      fail('frame is not valid JSON', frame);
-    }
-
-    if (!isJsonObject(message)) fail('frame is not a JSON object', frame);
+    const fail: FailFrame = this.#fail;
+    assertTextFrame(frame, fail, 'received a binary frame; Twilio Media Streams send JSON text frames');
+    let message = readFrameObject(frame, fail, this.#parses);
     // SignalWire documents its messages inside a `rawEvent` envelope; the envelope's inner event
     // is the Twilio-shaped one.
-    if (this.name === 'signalwire' && message['event'] === undefined && isJsonObject(message['rawEvent'])) {
-      message = message['rawEvent'];
-      if (!isJsonObject(message)) fail('frame is not a JSON object', frame);
-    }
-    const event = message['event'];
-    if (typeof event !== 'string') fail('frame has no string "event" field', frame);
+    const inner = message['rawEvent'];
+    if (this.name === 'signalwire' && message['event'] === undefined && isJsonObject(inner)) message = inner;
 
-    switch (event) {
+    switch (readFrameEvent(message, frame, fail)) {
       case 'media':
         return this.#decodeMedia(message, frame);
-      case 'mark': {
-        const mark = message['mark'];
-        const name = isJsonObject(mark) ? mark['name'] : undefined;
-        if (typeof name !== 'string') fail('mark message without a string mark.name', frame);
-        return [{ type: 'playback_ack', name }];
-      }
-      case 'dtmf': {
-        const dtmf = message['dtmf'];
-        const digit = isJsonObject(dtmf) ? dtmf['digit'] : undefined;
-        if (typeof digit !== 'string' || digit.length === 0) fail('dtmf message without a dtmf.digit', frame);
+      case 'mark':
+        return [decodeMarkFrame(message, frame, fail)];
+      case 'dtmf':
         // SignalWire adds the key press's duration in ms; Twilio sends none.
-        const durationMs = isJsonObject(dtmf) ? readTwilioCounter(dtmf['duration']) : undefined;
-        return [durationMs === undefined ? { type: 'dtmf', digit } : { type: 'dtmf', digit, durationMs }];
-      }
+        return [decodeDtmfFrame(message, frame, fail, { digits: 'any', duration: true })];
       case 'start':
         return [this.#decodeStart(message, frame)];
       case 'stop':
-        return [{ type: 'call_end', reason: 'stop' }];
+        return [decodeStopFrame(message)];
       case 'connected':
         return [];
       default:
@@ -205,26 +162,8 @@ export class TwilioMediaStreamProtocol implements MediaStreamProtocol {
   }
 
   encode(command: OutboundCommand): Array<string | Uint8Array> {
-    switch (command.type) {
-      case 'audio':
-        if (command.payload.byteLength === 0) return [];
-        return [
-          `{"event":"media","streamSid":${this.#sidFor('media')},"media":{"payload":"${base64Encode(command.payload)}"}}`,
-        ];
-      case 'mark':
-        return [`{"event":"mark","streamSid":${this.#sidFor('mark')},"mark":{"name":${JSON.stringify(command.name)}}}`];
-      case 'clear':
-        return [`{"event":"clear","streamSid":${this.#sidFor('clear')}}`];
-      case 'dtmf':
-        return this.#encodeDtmf(command.digits);
-      case 'hangup':
-        // Not on the media stream: hang-up goes through TwilioCallControl.
-        return [];
-      default:
-        return [];
-    }
+    return encodeStreamCommand(command, this.#writers);
   }
-
 
   /**
    * SignalWire: one `dtmf` frame per digit (0-9, `*`, `#`, A-D). Twilio does not accept DTMF from
@@ -235,54 +174,40 @@ export class TwilioMediaStreamProtocol implements MediaStreamProtocol {
     if (typeof digits !== 'string' || !DTMF_DIGITS.test(digits)) {
       throw new ProtocolError(this.name, `cannot send DTMF ${JSON.stringify(String(digits).slice(0, 20))}: digits must be 0-9, *, # or A-D`);
     }
-    const sid = this.#sidFor('dtmf');
+    const sid = this.#stream.json('dtmf');
     return [...digits.toUpperCase()].map((digit) => `{"event":"dtmf","streamSid":${sid},"dtmf":{"digit":"${digit}"}}`);
   }
 
-  readonly #fail: Fail = (message, frame) => {
+  readonly #fail: FailFrame = (message, frame) => {
     throw new ProtocolError(this.name, message, { frame });
   };
 
-  #sidFor(what: string): string {
-    if (this.#streamSidJson === undefined) {
-      throw new ProtocolError(this.name, `cannot send ${what} before the stream's start message (no streamSid yet)`);
-    }
-    return this.#streamSidJson;
-  }
-
   #decodeStart(message: JsonObject, frame: string): CallEvent {
-    const fail: Fail = this.#fail;
-    const startValue = message['start'];
-    if (startValue !== undefined && !isJsonObject(startValue)) fail('start message with a non-object start field', frame);
-    const start: JsonObject = startValue ?? {};
-
+    const fail: FailFrame = this.#fail;
+    const start = readStartObject(message, frame, fail);
+    // Lenient, unlike the other carriers: a missing or malformed start.streamSid falls back to
+    // the envelope's.
     const streamSid = nonEmptyString(start['streamSid']) ?? nonEmptyString(message['streamSid']);
-    if (streamSid === undefined) fail('start message without a streamSid', frame);
+    if (streamSid === undefined) fail('start frame without a streamSid', frame);
 
     const format = readMediaFormat(start['mediaFormat'], frame, fail);
-    const event: Extract<CallEvent, { type: 'call_start' }> = {
-      type: 'call_start',
+    const event = callStartEvent({
       streamId: streamSid,
       format,
-      customParameters: readCustomParameters(start['customParameters']),
+      customParameters: stringRecord(start['customParameters']),
       raw: message,
-    };
-    const callSid = nonEmptyString(start['callSid']);
-    if (callSid !== undefined) event.callId = callSid;
-    // Twilio's start carries no caller numbers; dialects that do put them next to callSid.
-    const from = nonEmptyString(start['from']);
-    if (from !== undefined) event.from = from;
-    const to = nonEmptyString(start['to']);
-    if (to !== undefined) event.to = to;
-
-    this.#streamSid = streamSid;
-    this.#streamSidJson = JSON.stringify(streamSid);
+      callId: start['callSid'],
+      // Twilio's start carries no caller numbers; dialects that do put them next to callSid.
+      from: start['from'],
+      to: start['to'],
+    });
+    this.#stream.set(streamSid);
     this.#format = format;
     return event;
   }
 
   #decodeMedia(message: JsonObject, frame: string): CallEvent[] {
-    const fail: Fail = this.#fail;
+    const fail: FailFrame = this.#fail;
     const media = message['media'];
     if (!isJsonObject(media)) fail('media message without a media object', frame);
     // A bidirectional stream only carries the caller's track; anything else is not caller audio.
@@ -290,12 +215,7 @@ export class TwilioMediaStreamProtocol implements MediaStreamProtocol {
     const payload = media['payload'];
     if (typeof payload !== 'string') fail('media message without a string media.payload', frame);
 
-    let bytes: Uint8Array;
-    try {
-      bytes = base64Decode(payload);
-    } catch {
-      fail('media.payload is not valid base64', frame);
-    }
+    const bytes = decodeMediaPayload(payload, frame, fail);
     // Half a sample cannot be played or resampled: the frame is refused (and counted), not cut.
     if (this.#format.encoding === 'l16' && bytes.byteLength % 2 !== 0) {
       fail(`L16 media.payload of ${bytes.byteLength} bytes is not whole 16-bit samples`, frame);

@@ -1,9 +1,8 @@
-import type { OpenAIRealtimeWebSocketOptions } from '@openai/agents-realtime';
 import {
-  ConfigError,
   TelephonyRealtimeTransport,
+  takeCarrierSocket,
+  type CarrierTransportOptions,
   type MediaConnection,
-  type TelephonyRealtimeTransportOptions,
   type WebSocketLike,
 } from '@switchboard/core';
 import { TwilioMediaStreamProtocol, type TwilioDialect } from './protocol.js';
@@ -12,16 +11,15 @@ import { TwilioMediaStreamProtocol, type TwilioDialect } from './protocol.js';
  * Options of {@link TwilioRealtimeTransport}: the same as the Agents SDK's
  * `TwilioRealtimeTransportLayer` (so migrating is an import change), plus the core's call options.
  */
-export type TwilioRealtimeTransportOptions = OpenAIRealtimeWebSocketOptions &
-  Omit<TelephonyRealtimeTransportOptions, 'connection' | 'protocol' | keyof OpenAIRealtimeWebSocketOptions> & {
-    /** The WebSocket Twilio opened to your server for `<Connect><Stream>`. */
-    twilioWebSocket: WebSocketLike | MediaConnection;
-    /**
-     * The carrier speaking Media Streams: `twilio` (default) or `signalwire` (its cXML
-     * `<Connect><Stream>`). It names the raw frame event: `twilio_message` / `signalwire_message`.
-     */
-    dialect?: TwilioDialect;
-  };
+export type TwilioRealtimeTransportOptions = CarrierTransportOptions & {
+  /** The WebSocket Twilio opened to your server for `<Connect><Stream>`. */
+  twilioWebSocket: WebSocketLike | MediaConnection;
+  /**
+   * The carrier speaking Media Streams: `twilio` (default) or `signalwire` (its cXML
+   * `<Connect><Stream>`). It names the raw frame event: `twilio_message` / `signalwire_message`.
+   */
+  dialect?: TwilioDialect;
+};
 
 /**
  * Bridges a Twilio Media Streams WebSocket (`<Connect><Stream>`) to the OpenAI Realtime API.
@@ -30,12 +28,14 @@ export type TwilioRealtimeTransportOptions = OpenAIRealtimeWebSocketOptions &
  */
 export class TwilioRealtimeTransport extends TelephonyRealtimeTransport {
   constructor(options: TwilioRealtimeTransportOptions) {
-    if (!options || typeof options !== 'object' || !options.twilioWebSocket) {
-      throw new ConfigError('TwilioRealtimeTransport needs `twilioWebSocket`: the WebSocket Twilio connected to your server.');
-    }
-    const { twilioWebSocket, dialect, ...rest } = options;
+    const { socket, rest: withDialect } = takeCarrierSocket(
+      options,
+      'twilioWebSocket',
+      'TwilioRealtimeTransport needs `twilioWebSocket`: the WebSocket Twilio connected to your server.',
+    );
+    const { dialect, ...rest } = withDialect;
     const protocol = new TwilioMediaStreamProtocol({ dialect: dialect ?? 'twilio' });
-    super({ ...rest, connection: twilioWebSocket, protocol, rawEventType: `${protocol.name}_message` });
+    super({ ...rest, connection: socket, protocol, rawEventType: `${protocol.name}_message` });
   }
 }
 
@@ -52,10 +52,11 @@ export type SignalWireRealtimeTransportOptions = Omit<TwilioRealtimeTransportOpt
  */
 export class SignalWireRealtimeTransport extends TwilioRealtimeTransport {
   constructor(options: SignalWireRealtimeTransportOptions) {
-    if (!options || typeof options !== 'object' || !options.signalwireWebSocket) {
-      throw new ConfigError('SignalWireRealtimeTransport needs `signalwireWebSocket`: the WebSocket SignalWire connected to your server.');
-    }
-    const { signalwireWebSocket, ...rest } = options;
-    super({ ...rest, twilioWebSocket: signalwireWebSocket, dialect: 'signalwire' });
+    const { socket, rest } = takeCarrierSocket(
+      options,
+      'signalwireWebSocket',
+      'SignalWireRealtimeTransport needs `signalwireWebSocket`: the WebSocket SignalWire connected to your server.',
+    );
+    super({ ...rest, twilioWebSocket: socket, dialect: 'signalwire' });
   }
 }

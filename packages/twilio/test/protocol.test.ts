@@ -1,4 +1,5 @@
 import { Buffer } from 'node:buffer';
+import { expectProtocolError, malformedFrameCases, type MalformedFrame } from '@switchboard/conformance/testing';
 import { describe, expect, it } from 'vitest';
 import { ProtocolError } from '@switchboard/core';
 import type { CallEvent, OutboundCommand } from '@switchboard/core';
@@ -41,15 +42,6 @@ function started(): TwilioMediaStreamProtocol {
   const protocol = new TwilioMediaStreamProtocol();
   protocol.decode(startFrame());
   return protocol;
-}
-
-function catchError(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the call to throw');
 }
 
 describe('TwilioMediaStreamProtocol.decode', () => {
@@ -180,7 +172,7 @@ describe('TwilioMediaStreamProtocol.decode', () => {
   });
 
   const longPayload = b64(mulawFrame(5));
-  const malformed: Array<[string, string | Uint8Array]> = [
+  const malformed: MalformedFrame[] = [
     ['a binary frame', new Uint8Array([1, 2, 3])],
     ['text that is not JSON', `{"event":"media","media":{"payload":"${longPayload}"`],
     ['a JSON array', '[1,2,3]'],
@@ -201,16 +193,14 @@ describe('TwilioMediaStreamProtocol.decode', () => {
     ['start with stereo audio', startFrame({}, { mediaFormat: { encoding: 'audio/x-mulaw', sampleRate: 8000, channels: 2 } })],
   ];
 
-  it.each(malformed)('throws a twilio ProtocolError for %s, without the payload in the message', (_label, frame) => {
-    const error = catchError(() => started().decode(frame));
-    expect(error).toBeInstanceOf(ProtocolError);
-    const protocolError = error as ProtocolError;
-    expect(protocolError.provider).toBe('twilio');
-    expect(protocolError.message).toMatch(/^\[twilio\] /);
-    expect(protocolError.message).not.toContain(longPayload);
-    expect(protocolError.message).not.toContain(longPayload.slice(0, 24));
-    expect(protocolError.frameExcerpt ?? '').not.toContain(longPayload);
-  });
+  // The provider and the "[twilio] " prefix are checked; neither the message nor the excerpt
+  // carries the payload or its first 24 characters.
+  it.each(malformedFrameCases({ provider: 'twilio', frames: malformed, secrets: [longPayload, longPayload.slice(0, 24)], decode: (frame) => started().decode(frame) }))(
+    'throws a twilio ProtocolError for %s, without the payload in the message',
+    (_label, check) => {
+      check();
+    },
+  );
 
   it('keeps decoding after a malformed frame', () => {
     const protocol = started();
@@ -252,9 +242,7 @@ describe('TwilioMediaStreamProtocol.encode', () => {
       { type: 'mark', name: 'm' },
       { type: 'clear' },
     ] satisfies OutboundCommand[]) {
-      const error = catchError(() => protocol.encode(command));
-      expect(error).toBeInstanceOf(ProtocolError);
-      expect((error as ProtocolError).provider).toBe('twilio');
+      expectProtocolError(() => protocol.encode(command), { provider: 'twilio' });
     }
   });
 
@@ -421,21 +409,16 @@ describe('TwilioPeerSimulator', () => {
     ];
 
     it.each(invalidFrames)('%s', (_label, frame) => {
-      const error = catchError(() => peerWithStream().decodeOutbound(frame));
-      expect(error).toBeInstanceOf(ProtocolError);
-      expect((error as ProtocolError).code).toBe('twilio_31951');
-      expect((error as ProtocolError).message).not.toContain(payload);
+      const error = expectProtocolError(() => peerWithStream().decodeOutbound(frame), { code: 'twilio_31951' });
+      expect(error.message).not.toContain(payload);
     });
 
     it('frames sent before any stream started', () => {
-      const error = catchError(() => new TwilioPeerSimulator().decodeOutbound(`{"event":"clear","streamSid":"${STREAM}"}`));
-      expect((error as ProtocolError).code).toBe('twilio_31951');
+      expectProtocolError(() => new TwilioPeerSimulator().decodeOutbound(`{"event":"clear","streamSid":"${STREAM}"}`), { code: 'twilio_31951' });
     });
 
     it('binary frames, as warning 31950', () => {
-      const error = catchError(() => peerWithStream().decodeOutbound(new Uint8Array([0xff, 0x7f])));
-      expect(error).toBeInstanceOf(ProtocolError);
-      expect((error as ProtocolError).code).toBe('twilio_31950');
+      expectProtocolError(() => peerWithStream().decodeOutbound(new Uint8Array([0xff, 0x7f])), { code: 'twilio_31950' });
     });
   });
 });

@@ -1,13 +1,14 @@
 import { RealtimeAgent, RealtimeSession } from '@openai/agents-realtime';
 import { ConfigError, type AudioFormat } from '@switchboard/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { WebSocket, WebSocketServer } from 'ws';
+import type { WebSocket } from 'ws';
+import { openCarrierSocket, type CarrierSocketPair } from '@switchboard/conformance/testing';
 import { FakeRealtimeServer, until } from '../../core/test/helpers/fakes.js';
 import { TwilioPeerSimulator, TwilioRealtimeTransport, type TwilioRealtimeTransportOptions } from '../src/index.js';
 
 let model: FakeRealtimeServer;
 let modelUrl: string;
-let bridge: WebSocketServer;
+let socketPair: CarrierSocketPair;
 let twilio: WebSocket;
 let transport: TwilioRealtimeTransport | undefined;
 let peer: TwilioPeerSimulator;
@@ -16,19 +17,15 @@ let bridgeSide: Promise<WebSocket>;
 beforeEach(async () => {
   model = new FakeRealtimeServer();
   modelUrl = await model.start();
-  bridge = new WebSocketServer({ host: '127.0.0.1', port: 0 });
-  await new Promise<void>((r) => bridge.once('listening', () => r()));
-  bridgeSide = new Promise((resolve) => bridge.once('connection', resolve));
-  twilio = new WebSocket(`ws://127.0.0.1:${(bridge.address() as { port: number }).port}/media-stream`);
-  await new Promise<void>((r) => twilio.once('open', () => r()));
+  socketPair = await openCarrierSocket('/media-stream');
+  ({ carrier: twilio, bridgeSide } = socketPair);
   peer = new TwilioPeerSimulator({ callSid: 'CA' + 'a'.repeat(32), streamSid: 'MZ' + 'b'.repeat(32) });
 });
 
 afterEach(async () => {
   transport?.close();
   transport = undefined;
-  twilio.terminate();
-  await new Promise<void>((r) => bridge.close(() => r()));
+  await socketPair.close();
   await model.stop();
 });
 

@@ -1,7 +1,8 @@
 import { RealtimeAgent, RealtimeSession } from '@openai/agents-realtime';
 import { ConfigError, detectMediaProtocol } from '@switchboard/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { WebSocket, WebSocketServer } from 'ws';
+import type { WebSocket } from 'ws';
+import { openCarrierSocket, type CarrierSocketPair } from '@switchboard/conformance/testing';
 import { FakeRealtimeServer, until } from '../../core/test/helpers/fakes.js';
 import {
   VonageCallControl,
@@ -33,7 +34,7 @@ function connectedFrame(): string {
 
 let model: FakeRealtimeServer;
 let modelUrl: string;
-let bridge: WebSocketServer;
+let socketPair: CarrierSocketPair;
 let vonage: WebSocket;
 let bridgeSide: Promise<WebSocket>;
 let transport: VonageRealtimeTransport | undefined;
@@ -43,11 +44,8 @@ const text: string[] = [];
 beforeEach(async () => {
   model = new FakeRealtimeServer();
   modelUrl = await model.start();
-  bridge = new WebSocketServer({ host: '127.0.0.1', port: 0 });
-  await new Promise<void>((r) => bridge.once('listening', () => r()));
-  bridgeSide = new Promise((resolve) => bridge.once('connection', resolve));
-  vonage = new WebSocket(`ws://127.0.0.1:${(bridge.address() as { port: number }).port}/socket`);
-  await new Promise<void>((r) => vonage.once('open', () => r()));
+  socketPair = await openCarrierSocket('/socket');
+  ({ carrier: vonage, bridgeSide } = socketPair);
   binary.length = 0;
   text.length = 0;
   vonage.on('message', (data, isBinary) => {
@@ -59,8 +57,7 @@ beforeEach(async () => {
 afterEach(async () => {
   transport?.close();
   transport = undefined;
-  vonage.terminate();
-  await new Promise<void>((r) => bridge.close(() => r()));
+  await socketPair.close();
   await model.stop();
 });
 

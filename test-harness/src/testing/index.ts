@@ -1,0 +1,15 @@
+/**
+ * `@switchboard/conformance/testing`: small helpers for the unit tests of a carrier adapter, next
+ * to the conformance suite. Free of any test framework: a failed check throws a `node:assert`
+ * `AssertionError`, and table helpers return named cases for `it.each` or any loop.
+ */
+export { startFakeRest, type FakeRest, type FakeRestReply, type RecordedRequest } from './fake-rest.js';
+export {
+  expectProtocolError,
+  malformedFrameCases,
+  type MalformedFrame,
+  type MalformedFrameCasesOptions,
+  type ProtocolErrorExpectation,
+} from './protocol-errors.js';
+export { protocolCandidateCases, OTHER_CARRIER_FIRST_FRAMES, JUNK_FRAMES, type ProtocolCandidateCasesOptions } from './candidates.js';
+export { openCarrierSocket, type CarrierSocketPair } from './sockets.js';
