@@ -273,46 +273,87 @@ export class CallerSimulator {
   /**
    * The trace with a silent media frame every 20 ms wherever its media timestamps jump: what a
    * carrier that streams continuously would have sent. A jump is a gap only between frames whose
-   * chunks follow each other; a frame that comes late (out of order) leaves no gap behind it. The
-   * carrier numbers the silence it sends, so later chunks move up by the frames inserted.
-   * Injected malformed frames keep their index among the recorded frames only approximately,
-   * which is all they need.
+   * chunks follow each other, taken in chunk order: a frame that comes late (out of order) leaves
+   * no gap behind it, and a gap next to a late frame is still one. The silence goes out before the
+   * first frame delivered after the gap. The carrier numbers the silence it sends, so the chunks
+   * after a gap move up by the frames inserted. Injected malformed frames keep their index among
+   * the recorded frames only approximately, which is all they need.
    */
   #withSilenceInGaps(frames: Trace['frames']): Trace['frames'] {
     const out: Trace['frames'] = [];
     let format: AudioFormat = this.#twilio.defaultFormat;
-    let last: { t: number; ts: number; ms: number; chunk: number } | undefined;
-    let inserted = 0;
+    let stream: Trace['frames'] = [];
     for (const entry of frames) {
+      if (entry.frame.event !== 'start') {
+        stream.push(entry);
+        continue;
+      }
+      out.push(...this.#fillGaps(stream, format));
+      stream = [];
+      for (const event of this.#twilio.decode(JSON.stringify(entry.frame))) if (event.type === 'call_start') format = event.format;
+      out.push(entry);
+    }
+    out.push(...this.#fillGaps(stream, format));
+    return out;
+  }
+
+  /** {@link #withSilenceInGaps} for the frames of one stream (between two `start`s). */
+  #fillGaps(frames: Trace['frames'], format: AudioFormat): Trace['frames'] {
+    type Media = { payload: string; timestamp?: string; chunk?: string };
+    type Timed = { entry: Trace['frames'][number]; chunk: number; ts: number; ms: number };
+    // Each media frame's chunk; a frame without one follows the highest numbered so far.
+    const chunkOf = new Map<Trace['frames'][number], number>();
+    const timed: Timed[] = [];
+    let highest = 0;
+    for (const entry of frames) {
+      if (entry.frame.event !== 'media') continue;
+      const media = entry.frame.media as Media;
+      const chunk = media.chunk === undefined ? highest + 1 : Number(media.chunk);
+      highest = Math.max(highest, chunk);
+      chunkOf.set(entry, chunk);
+      if (media.timestamp !== undefined) {
+        timed.push({ entry, chunk, ts: Number(media.timestamp), ms: durationMs(format, base64Decode(media.payload).byteLength) });
+      }
+    }
+    // The gaps, in chunk order: silent frames missing before `chunk`, after the frame `after`.
+    timed.sort((a, b) => a.chunk - b.chunk);
+    const gaps: Array<{ chunk: number; after: Timed; count: number; shift: number }> = [];
+    let shift = 0;
+    for (let k = 1; k < timed.length; k++) {
+      const [a, b] = [timed[k - 1]!, timed[k]!];
+      if (b.chunk !== a.chunk + 1) continue;
+      let count = 0;
+      for (let at = a.ts + a.ms; at + 20 <= b.ts; at += 20) count++;
+      if (count === 0) continue;
+      shift += count;
+      gaps.push({ chunk: b.chunk, after: a, count, shift });
+    }
+    /** Frames inserted before `chunk`. */
+    const shiftOf = (chunk: number) => gaps.filter((g) => g.chunk <= chunk).at(-1)?.shift ?? 0;
+
+    const out: Trace['frames'] = [];
+    const silent = base64Encode(silence(format, 20));
+    let next = 0;
+    for (const entry of frames) {
+      const chunk = chunkOf.get(entry);
+      if (chunk === undefined) {
+        out.push(entry);
+        continue;
+      }
       const frame = entry.frame;
-      if (frame.event === 'start') {
-        for (const event of this.#twilio.decode(JSON.stringify(frame))) if (event.type === 'call_start') format = event.format;
-        last = undefined;
-        inserted = 0;
-      } else if (frame.event === 'media') {
-        const media = frame.media as { payload: string; timestamp?: string; chunk?: string };
-        const ts = media.timestamp === undefined ? undefined : Number(media.timestamp);
-        const chunk = media.chunk === undefined ? (last?.chunk ?? 0) + 1 : Number(media.chunk);
-        if (ts !== undefined && (!last || chunk > last.chunk)) {
-          const ms = durationMs(format, base64Decode(media.payload).byteLength);
-          if (last && chunk === last.chunk + 1) {
-            const silent = base64Encode(silence(format, 20));
-            for (let at = last.ts + last.ms, i = 1; at + 20 <= ts; at += 20, i++) {
-              inserted++;
-              out.push({
-                t: Math.min(entry.t, last.t + i * 20),
-                frame: { ...frame, media: { ...media, payload: silent, timestamp: String(at), chunk: String(last.chunk + inserted) } },
-              });
-            }
-          }
-          last = { t: entry.t, ts, ms, chunk };
-        }
-        if (inserted > 0) {
-          out.push({ t: entry.t, frame: { ...frame, media: { ...media, chunk: String(chunk + inserted) } } });
-          continue;
+      const media = frame.media as Media;
+      for (; next < gaps.length && gaps[next]!.chunk <= chunk; next++) {
+        const { chunk: gapChunk, after, count } = gaps[next]!;
+        const first = gapChunk - 1 + shiftOf(gapChunk - 1);
+        for (let i = 1; i <= count; i++) {
+          out.push({
+            t: Math.min(entry.t, after.entry.t + i * 20),
+            frame: { ...frame, media: { ...media, payload: silent, timestamp: String(after.ts + after.ms + (i - 1) * 20), chunk: String(first + i) } },
+          });
         }
       }
-      out.push(entry);
+      const moved = shiftOf(chunk);
+      out.push(moved > 0 ? { t: entry.t, frame: { ...frame, media: { ...media, chunk: String(chunk + moved) } } } : entry);
     }
     return out;
   }

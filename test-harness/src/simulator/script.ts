@@ -132,7 +132,7 @@ const LONG_REPLY_GAP_MS = 400;
 
 /**
  * The default script with a long first reply: every recorded reply in turn, 400 ms apart, as one
- * turn (about 17 s). Far longer than a carrier's playout lead, it is generated faster than real
+ * turn (about 18 s). Far longer than a carrier's playout lead, it is generated faster than real
  * time, so a bridge that does not pace or keep a playout clock of its own shows it.
  */
 export function longReplyScript(): SimulatorTurn[] {
