@@ -83,8 +83,8 @@ export type CallerSimulatorOptions = {
   echoOnClear?: boolean;
   /** Whether the carrier acknowledges marks at all. False: it never does (a carrier without marks, or one that loses them). Default true. */
   markAcks?: boolean;
-  /** Which model item is being streamed right now (attributes carrier audio to items). */
-  currentItem?: () => string | undefined;
+  /** The model item of the next `durationMs` of audio the carrier got (attributes carrier audio to items). */
+  currentItem?: (durationMs: number) => string | undefined;
   /**
    * When the bridge sent its n-th frame (stream ms), if known: a `clear` then cuts playback where
    * it stood when the bridge decided, not when the frame arrived.
@@ -438,7 +438,7 @@ export class CallerSimulator {
         const startAt = Math.max(Math.min(at, sentAt ?? at), this.#queueEnd);
         this.#queueEnd = startAt + durationMs;
         this.log.maxQueuedMs = Math.max(this.log.maxQueuedMs, this.#queueEnd - Math.min(at, sentAt ?? at));
-        this.log.chunks.push({ receivedAt: at, startAt, durationMs, bytes: command.payload, itemId: this.#options.currentItem?.() });
+        this.log.chunks.push({ receivedAt: at, startAt, durationMs, bytes: command.payload, itemId: this.#options.currentItem?.(durationMs) });
         return;
       }
       case 'mark': {

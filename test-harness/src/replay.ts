@@ -18,7 +18,7 @@ import { TwilioMediaStreamProtocol } from '@switchboard/twilio';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { CallerSimulator, type CallerLog } from './caller.js';
 import { z } from 'zod';
-import { longReplyScript, RealtimeSimulator, type RealtimeSimulatorOptions, type SimulatedSession } from './simulator/index.js';
+import { formatDurationMs, longReplyScript, RealtimeSimulator, type RealtimeSimulatorOptions, type SimulatedSession } from './simulator/index.js';
 import type { Trace } from './trace.js';
 
 /**
@@ -127,15 +127,18 @@ export async function replayTrace(adapter: ConformanceAdapter, trace: Trace, opt
   await simulator.start();
   let model: SimulatedSession | null = null;
   let modelClosedAt: number | undefined;
-  let streamingItem: string | undefined;
+  const attribution = new OutputAttribution();
   let firstModelAudioAt: number | undefined;
   const timeline: ModelTimelineEntry[] = [];
   simulator.on('session', (session) => {
     model ??= session;
     if (session !== model) return;
-    session.on('server_event', (event: { type?: string; item_id?: string; response?: { id?: string; status?: string } }) => {
+    session.on('server_event', (event: { type?: string; item_id?: string; delta_bytes?: number; response?: { id?: string; status?: string } }) => {
       if (event.type === 'response.output_audio.delta') {
-        streamingItem = event.item_id;
+        // The session records an audio delta by its size (`delta_bytes`), not its payload.
+        if (event.item_id && typeof event.delta_bytes === 'number') {
+          attribution.modelSent(event.item_id, formatDurationMs(session.outputFormat, event.delta_bytes));
+        }
         return;
       }
       if (event.type && TIMELINE_EVENTS.has(event.type)) {
@@ -147,6 +150,7 @@ export async function replayTrace(adapter: ConformanceAdapter, trace: Trace, opt
       if (type === 'input_audio_buffer.append') firstModelAudioAt ??= now();
       else if (type === 'response.cancel') timeline.push({ at: now(), type: `client:${type}` });
       else if (type === 'conversation.item.truncate') {
+        if (event.item_id) attribution.cut([event.item_id]);
         timeline.push({ at: now(), type: `client:${type}`, itemId: event.item_id, audioEndMs: event.audio_end_ms });
       }
     });
@@ -177,7 +181,10 @@ export async function replayTrace(adapter: ConformanceAdapter, trace: Trace, opt
     clearEchoDelayMs,
     echoOnClear: !hazards.has('clear-without-echo'),
     markAcks: !hazards.has('no-mark-acks'),
-    currentItem: () => streamingItem,
+    currentItem: (durationMs) => attribution.carrierPlays(durationMs),
+    onCommand: (command) => {
+      if (command.type === 'clear') attribution.clear();
+    },
     frameSentAt: bridge.frameSentAt,
   });
   let played: Awaited<ReturnType<CallerSimulator['play']>> = { framesSent: 0, malformedSent: 0, lastFrameAt: undefined };
@@ -355,6 +362,50 @@ async function remoteBridge(adapter: ConformanceAdapter, modelUrl: string, speed
     },
     close: async () => undefined,
   };
+}
+
+/**
+ * Which model item each chunk of the carrier's audio belongs to. The carrier gets the model's
+ * audio in the order the model sent it, however long the bridge holds it (a paced bridge holds
+ * seconds), so chunks are matched to the model's audio first in, first out, by duration. An item
+ * ends at its last chunk (frame padding and a resampler's tail stay with it). Once the bridge cuts
+ * an item (a truncate) or the carrier is told to clear, the audio of that item, and at a clear of
+ * every item so far, is no longer expected: later deltas of them are not counted.
+ */
+export class OutputAttribution {
+  #queue: Array<{ itemId: string; ms: number }> = [];
+  readonly #cut = new Set<string>();
+  readonly #seen = new Set<string>();
+
+  /** The model sent `ms` of audio for `itemId`. */
+  modelSent(itemId: string, ms: number): void {
+    if (this.#cut.has(itemId)) return;
+    this.#seen.add(itemId);
+    const last = this.#queue.at(-1);
+    if (last?.itemId === itemId) last.ms += ms;
+    else this.#queue.push({ itemId, ms });
+  }
+
+  /** The bridge cut these items: what is left of them will not play. */
+  cut(itemIds: Iterable<string>): void {
+    for (const id of itemIds) this.#cut.add(id);
+    this.#queue = this.#queue.filter((entry) => !this.#cut.has(entry.itemId));
+  }
+
+  /** The carrier was told to clear: nothing the model sent so far will play any more. */
+  clear(): void {
+    this.cut([...this.#seen]);
+  }
+
+  /** The item of the next `durationMs` of audio the carrier got, if any is expected. */
+  carrierPlays(durationMs: number): string | undefined {
+    const head = this.#queue[0];
+    if (!head) return undefined;
+    head.ms -= durationMs;
+    // Within a millisecond of its end (resampling rounds), or past it (padding): the item is done.
+    if (head.ms < 1) this.#queue.shift();
+    return head.itemId;
+  }
 }
 
 /** Records every event the transport emits, without changing what it emits. */
