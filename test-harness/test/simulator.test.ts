@@ -282,6 +282,9 @@ describe('RealtimeSimulator protocol', () => {
     // μ-law 8 kHz: 0.1 ms rounds up to one sample (1 byte), 7.3 ms to 58, 250 ms to 2000.
     expect(sizes.slice(0, 6)).toEqual([1, 58, 2000, 1, 58, 2000]);
     expect(sizes.reduce((a, b) => a + b, 0)).toBe(8000);
+    // The session records each delta by its exact size, base64 padding left out.
+    const recorded = session.serverEvents.filter((e) => e.event.type === 'response.output_audio.delta').map((e) => e.event.delta_bytes);
+    expect(recorded).toEqual(sizes);
     expect(session.responses[0]).toMatchObject({ status: 'completed', audioBytesSent: 8000 });
     // PCM16 counts whole 2-byte samples and ends with what is left.
     expect(deltaSizes([0.01, 1], { type: 'audio/pcm', rate: 24000 }, 101)).toEqual([2, 48, 2, 48, 1]);

@@ -329,7 +329,9 @@ export class SimulatedSession extends EventEmitter {
     let recorded: Json = full;
     if (typeof full.delta === 'string' && full.type === 'response.output_audio.delta') {
       const { delta, ...rest } = full;
-      recorded = { ...rest, delta_bytes: Math.floor((delta.length * 3) / 4) };
+      // The payload's size: base64's length less its padding.
+      const padding = delta.endsWith('==') ? 2 : delta.endsWith('=') ? 1 : 0;
+      recorded = { ...rest, delta_bytes: Math.floor((delta.length * 3) / 4) - padding };
     }
     this.serverEvents.push({ at: this.now(), event: recorded });
     this.emit('server_event', recorded);
