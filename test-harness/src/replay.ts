@@ -399,11 +399,13 @@ export class OutputAttribution {
 
   /** The item of the next `durationMs` of audio the carrier got, if any is expected. */
   carrierPlays(durationMs: number): string | undefined {
+    // An item is done once the model has moved on to the next and less than a millisecond of it is
+    // left (resampling rounds) or none (padding). While it is the last the model sent, more of it
+    // may still come, and audio beyond it is its padding.
+    while (this.#queue.length > 1 && this.#queue[0]!.ms < 1) this.#queue.shift();
     const head = this.#queue[0];
     if (!head) return undefined;
     head.ms -= durationMs;
-    // Within a millisecond of its end (resampling rounds), or past it (padding): the item is done.
-    if (head.ms < 1) this.#queue.shift();
     return head.itemId;
   }
 }

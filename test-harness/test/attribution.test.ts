@@ -13,7 +13,18 @@ describe('OutputAttribution', () => {
     expect(a.carrierPlays(60)).toBe('item_1');
     expect(a.carrierPlays(20)).toBe('item_2');
     expect(a.carrierPlays(30)).toBe('item_2');
-    expect(a.carrierPlays(20)).toBeUndefined();
+    // Beyond the last item the model sent: its padding.
+    expect(a.carrierPlays(20)).toBe('item_2');
+  });
+
+  it('keeps an item open while the model is still sending it, however small what is left', () => {
+    const a = new OutputAttribution();
+    a.modelSent('item_1', 7.25);
+    a.modelSent('item_1', 0.375);
+    expect(a.carrierPlays(7.25)).toBe('item_1');
+    expect(a.carrierPlays(0.375)).toBe('item_1');
+    a.modelSent('item_1', 131);
+    expect(a.carrierPlays(131)).toBe('item_1');
   });
 
   it('expects nothing more of an item the bridge cut, nor of any item once the carrier clears', () => {
@@ -28,6 +39,13 @@ describe('OutputAttribution', () => {
     a.modelSent('item_2', 40);
     a.modelSent('item_3', 20);
     expect(a.carrierPlays(20)).toBe('item_3');
+  });
+
+  it('expects nothing while no audio of a live item is pending', () => {
+    const a = new OutputAttribution();
+    expect(a.carrierPlays(20)).toBeUndefined();
+    a.modelSent('item_1', 20);
+    a.clear();
     expect(a.carrierPlays(20)).toBeUndefined();
   });
 });
