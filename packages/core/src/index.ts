@@ -16,4 +16,5 @@ export * from './carrier-transport.js';
 export * from './rest.js';
 export * from './detect.js';
 export * from './replay.js';
+export { readHeader, constantTimeEqual, type RequestHeaders } from './http.js';
 export { logger } from './log.js';

@@ -5,7 +5,7 @@
  * `Authorization: Basic base64(API_KEY:API_TOKEN)` on the upgrade request
  * (https://developer.exotel.com/docs/agentstream/stream-voicebot-applet, "Authentication").
  */
-import { ConfigError, WebhookSignatureError, base64Encode } from '@switchboard/core';
+import { ConfigError, WebhookSignatureError, base64Encode, constantTimeEqual, readHeader } from '@switchboard/core';
 
 export type ExotelHeaders = Record<string, string | readonly string[] | undefined> | Headers;
 
@@ -21,22 +21,7 @@ export type VerifyExotelUpgradeOptions = {
 const encoder = new TextEncoder();
 
 function authorization(headers: ExotelHeaders): string | undefined {
-  if (typeof Headers !== 'undefined' && headers instanceof Headers) return headers.get('authorization') ?? undefined;
-  for (const [name, value] of Object.entries(headers as Record<string, string | readonly string[] | undefined>)) {
-    if (name.toLowerCase() !== 'authorization') continue;
-    const first = typeof value === 'string' ? value : value?.[0];
-    if (first !== undefined) return first;
-  }
-  return undefined;
-}
-
-function constantTimeEqual(a: string, b: string): boolean {
-  const ab = encoder.encode(a);
-  const bb = encoder.encode(b);
-  let diff = ab.length ^ bb.length;
-  const n = Math.max(ab.length, bb.length);
-  for (let i = 0; i < n; i++) diff |= (ab[i] ?? 0) ^ (bb[i] ?? 0);
-  return diff === 0;
+  return readHeader(headers, 'authorization');
 }
 
 /** True when the upgrade request carries the Basic credentials of the stream URL. */

@@ -19,7 +19,7 @@
  * freshness window; pass a {@link PlivoReplayGuard} as `replayGuard` to refuse a delivery seen
  * before.
  */
-import { ConfigError, WebhookSignatureError, base64Encode } from '@switchboard/core';
+import { ConfigError, WebhookSignatureError, base64Encode, readHeader, constantTimeEqual } from '@switchboard/core';
 import type { PlivoReplayGuard } from './replay.js';
 
 /** Parameters of a signed request. A repeated name carries an array of values. */
@@ -114,16 +114,6 @@ export async function computePlivoSignatureV3(options: PlivoSignatureV3Options):
   return base64Encode(new Uint8Array(mac));
 }
 
-/** Compares two strings in time that depends only on their lengths. */
-function constantTimeEqual(a: string, b: string): boolean {
-  const ab = encoder.encode(a);
-  const bb = encoder.encode(b);
-  let diff = ab.length ^ bb.length;
-  const n = Math.max(ab.length, bb.length);
-  for (let i = 0; i < n; i++) diff |= (ab[i] ?? 0) ^ (bb[i] ?? 0);
-  return diff === 0;
-}
-
 /** The signature that matched (the expected one), or undefined. Every candidate is compared. */
 async function matchingSignature(options: ValidatePlivoSignatureV3Options): Promise<string | undefined> {
   const expected = await computePlivoSignatureV3(options);
@@ -174,21 +164,12 @@ export async function assertPlivoSignatureV3(options: ValidatePlivoSignatureV3Op
 
 export type PlivoHeaders = Record<string, string | readonly string[] | undefined> | Headers;
 
-function header(headers: PlivoHeaders, name: string): string | undefined {
-  if (typeof Headers !== 'undefined' && headers instanceof Headers) return headers.get(name) ?? undefined;
-  for (const [key, value] of Object.entries(headers as Record<string, string | readonly string[] | undefined>)) {
-    if (key.toLowerCase() !== name) continue;
-    const first = typeof value === 'string' ? value : value?.[0];
-    if (first !== undefined) return first;
-  }
-  return undefined;
-}
 
 /** `X-Plivo-Signature-V3`, `X-Plivo-Signature-Ma-V3` and `X-Plivo-Signature-V3-Nonce`, looked up case-insensitively. */
 export function readPlivoSignatureHeaders(headers: PlivoHeaders): { signature: string | undefined; mainAccountSignature: string | undefined; nonce: string | undefined } {
   return {
-    signature: header(headers, 'x-plivo-signature-v3'),
-    mainAccountSignature: header(headers, 'x-plivo-signature-ma-v3'),
-    nonce: header(headers, 'x-plivo-signature-v3-nonce'),
+    signature: readHeader(headers, 'x-plivo-signature-v3'),
+    mainAccountSignature: readHeader(headers, 'x-plivo-signature-ma-v3'),
+    nonce: readHeader(headers, 'x-plivo-signature-v3-nonce'),
   };
 }

@@ -9,7 +9,7 @@
  * https://developers.telnyx.com/api-reference/callbacks/texml-stream, and the SDKs' verifiers
  * (team-telnyx/telnyx-python PR #242: signed payload `{timestamp}|{payload}`, 300 s tolerance).
  */
-import { ConfigError, WebhookSignatureError, base64Decode, concatBytes } from '@switchboard/core';
+import { ConfigError, WebhookSignatureError, base64Decode, concatBytes, readHeader } from '@switchboard/core';
 
 /** Reject timestamps further than this from now, in seconds (replay protection); default 300. */
 export const TELNYX_DEFAULT_TOLERANCE_SECONDS = 300;
@@ -102,17 +102,8 @@ export async function assertTelnyxWebhook(options: VerifyTelnyxWebhookOptions): 
   if (!verdict.valid) throw new WebhookSignatureError(REASONS[verdict.reason]);
 }
 
-function header(headers: TelnyxHeaders, name: string): string | undefined {
-  if (typeof Headers !== 'undefined' && headers instanceof Headers) return headers.get(name) ?? undefined;
-  for (const [key, value] of Object.entries(headers as Record<string, string | readonly string[] | undefined>)) {
-    if (key.toLowerCase() !== name) continue;
-    const first = typeof value === 'string' ? value : value?.[0];
-    if (first !== undefined) return first;
-  }
-  return undefined;
-}
 
 /** The two signature headers of a request, looked up case-insensitively. */
 export function readTelnyxSignatureHeaders(headers: TelnyxHeaders): { signature: string | undefined; timestamp: string | undefined } {
-  return { signature: header(headers, 'telnyx-signature-ed25519'), timestamp: header(headers, 'telnyx-timestamp') };
+  return { signature: readHeader(headers, 'telnyx-signature-ed25519'), timestamp: readHeader(headers, 'telnyx-timestamp') };
 }

@@ -31,6 +31,7 @@ import {
   type ConformanceAdapter,
   type OutboundCommand,
   type PeerSimulator,
+  readHeader
 } from '@switchboard/core';
 import { TWILIO_INVALID_MESSAGE_CODE, TwilioPeerSimulator } from './peer.js';
 import { TwilioMediaStreamProtocol } from './protocol.js';
@@ -132,19 +133,10 @@ export async function assertSignalWireSignature(options: ValidateSignalWireSigna
   throwUnlessValid(await signalwireVerdict(options), 'X-SignalWire-Signature', 'SignalWire');
 }
 
-function header(headers: TwilioHeaders, name: string): string | undefined {
-  if (typeof Headers !== 'undefined' && headers instanceof Headers) return headers.get(name) ?? undefined;
-  for (const [key, value] of Object.entries(headers as Record<string, string | readonly string[] | undefined>)) {
-    if (key.toLowerCase() !== name) continue;
-    const first = typeof value === 'string' ? value : value?.[0];
-    if (first !== undefined) return first;
-  }
-  return undefined;
-}
 
 /** The `X-SignalWire-Signature` header, else the legacy `X-Twilio-Signature` (case-insensitive). */
 export function readSignalWireSignatureHeader(headers: TwilioHeaders): string | undefined {
-  return header(headers, 'x-signalwire-signature') ?? header(headers, 'x-twilio-signature');
+  return readHeader(headers, 'x-signalwire-signature') ?? readHeader(headers, 'x-twilio-signature');
 }
 
 export type ValidateSignalWireStreamAuthorizationOptions = {
@@ -162,7 +154,7 @@ export function validateSignalWireStreamAuthorization(options: ValidateSignalWir
   if (typeof options?.bearerToken !== 'string' || options.bearerToken.length === 0) {
     throw new ConfigError('validateSignalWireStreamAuthorization needs the non-empty bearerToken given to <Stream authBearerToken>');
   }
-  const value = header(options.headers ?? {}, 'authorization');
+  const value = readHeader(options.headers ?? {}, 'authorization');
   const match = value === undefined ? null : /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(value);
   return match !== null && constantTimeEqual(match[1]!, options.bearerToken);
 }

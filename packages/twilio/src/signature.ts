@@ -12,7 +12,7 @@
  * signed, so none (`I-Twilio-Idempotency-Token` included) takes part in the key: a replayer could
  * change them at will.
  */
-import { ConfigError, WebhookSignatureError, base64Encode, type ReplayGuard } from '@switchboard/core';
+import { ConfigError, WebhookSignatureError, base64Encode, type ReplayGuard, constantTimeEqual, readHeader } from '@switchboard/core';
 
 /** Form parameters of a signed request. A repeated name carries an array of values. */
 export type TwilioSignedParams = Record<string, string | readonly string[]> | URLSearchParams;
@@ -126,14 +126,7 @@ export function twilioSignatureUrlVariants(url: string): string[] {
 }
 
 /** Compares two strings in time that depends only on their lengths. @internal */
-export function constantTimeEqual(a: string, b: string): boolean {
-  const ab = encoder.encode(a);
-  const bb = encoder.encode(b);
-  let diff = ab.length ^ bb.length;
-  const n = Math.max(ab.length, bb.length);
-  for (let i = 0; i < n; i++) diff |= (ab[i] ?? 0) ^ (bb[i] ?? 0);
-  return diff === 0;
-}
+export { constantTimeEqual };
 
 /** What a signature check found. @internal */
 export type TwilioSignatureVerdict = 'missing' | 'mismatch' | 'replayed' | 'valid';
@@ -203,13 +196,7 @@ export async function assertTwilioSignature(options: ValidateTwilioSignatureOpti
 
 /** The `X-Twilio-Signature` header, looked up case-insensitively (first value when repeated). */
 export function readTwilioSignatureHeader(headers: TwilioHeaders): string | undefined {
-  if (typeof Headers !== 'undefined' && headers instanceof Headers) return headers.get('x-twilio-signature') ?? undefined;
-  for (const [name, value] of Object.entries(headers as Record<string, string | readonly string[] | undefined>)) {
-    if (name.toLowerCase() !== 'x-twilio-signature') continue;
-    const first = typeof value === 'string' ? value : value?.[0];
-    if (first !== undefined) return first;
-  }
-  return undefined;
+  return readHeader(headers, 'x-twilio-signature');
 }
 
 /**

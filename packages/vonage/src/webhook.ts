@@ -9,7 +9,7 @@
  * is the JSON body; for a GET, the query parameters as a compact JSON object in their order
  * (https://api.support.vonage.com/hc/en-us/articles/19033783342876).
  */
-import { ConfigError, WebhookSignatureError } from '@switchboard/core';
+import { ConfigError, WebhookSignatureError, constantTimeEqual, readHeader } from '@switchboard/core';
 import { base64UrlDecode, bufferSource, decodeJsonSegment } from './jwt.js';
 
 const encoder = new TextEncoder();
@@ -64,13 +64,7 @@ function fail(message: string): never {
 
 /** The `Authorization` header, looked up case-insensitively (first value when repeated). */
 export function readVonageAuthorization(headers: VonageWebhookHeaders): string | undefined {
-  if (typeof Headers !== 'undefined' && headers instanceof Headers) return headers.get('authorization') ?? undefined;
-  for (const [name, value] of Object.entries(headers as Record<string, string | readonly string[] | undefined>)) {
-    if (name.toLowerCase() !== 'authorization') continue;
-    const first = typeof value === 'string' ? value : value?.[0];
-    if (first !== undefined) return first;
-  }
-  return undefined;
+  return readHeader(headers, 'authorization');
 }
 
 async function sha256Hex(bytes: Uint8Array): Promise<string> {
@@ -78,16 +72,6 @@ async function sha256Hex(bytes: Uint8Array): Promise<string> {
   let hex = '';
   for (const b of digest) hex += b.toString(16).padStart(2, '0');
   return hex;
-}
-
-/** Compares two strings in time that depends only on their lengths. */
-function constantTimeEqual(a: string, b: string): boolean {
-  const ab = encoder.encode(a);
-  const bb = encoder.encode(b);
-  let diff = ab.length ^ bb.length;
-  const n = Math.max(ab.length, bb.length);
-  for (let i = 0; i < n; i++) diff |= (ab[i] ?? 0) ^ (bb[i] ?? 0);
-  return diff === 0;
 }
 
 /** The payload texts whose hash may be `payload_hash`: the raw body, its compact JSON form, the query as JSON. */
