@@ -26,8 +26,11 @@ export type RunConformanceOptions = ReplayOptions & {
   checks?: Partial<CheckOptions>;
   /** Called with each trace's replay (for custom assertions). */
   onReplay?: (result: ReplayResult) => void;
-  /** Replay a trace once more when only timing checks failed (see `replayAndCheck`). Default true. */
-  retryTiming?: boolean;
+  /**
+   * Replay a trace again while only timing checks fail (see `replayAndCheck`): `true` (the
+   * default) allows up to {@link TIMING_REPLAYS} replays in all, a number that many, `false` one.
+   */
+  retryTiming?: boolean | number;
 };
 
 /**
@@ -38,36 +41,53 @@ export type RunConformanceOptions = ReplayOptions & {
  */
 export const TIMING_CHECKS: ReadonlySet<string> = new Set(['bargein.clear', 'bargein.truncate', 'bargein.cancel']);
 
+/** Replays in all, at most, of a trace whose only failures are timing checks. */
+export const TIMING_REPLAYS = 3;
+
 export type CheckedReplay = {
   result: ReplayResult;
   outcomes: ReturnType<typeof runChecks>;
-  /** 2 when the trace was replayed a second time (see {@link replayAndCheck}). */
+  /** How many times the trace was replayed (see {@link replayAndCheck}). */
   replays: number;
 };
 
+function replayLimit(retry: RunConformanceOptions['retryTiming']): number {
+  if (retry === false) return 1;
+  if (retry === undefined || retry === true) return TIMING_REPLAYS;
+  if (!Number.isInteger(retry) || retry < 1) throw new RangeError(`retryTiming must be a boolean or a whole number of replays >= 1, got ${retry}`);
+  return retry;
+}
+
 /**
- * Replays a trace and runs every check. When the only failures are timing checks, the trace is
- * replayed once more and the second replay's verdict stands, its detail naming the first
- * failure: a defect fails twice, a stall of the machine seldom does. `retryTiming: false` turns
- * this off.
+ * Replays a trace and runs every check. While the only failures are timing checks, the trace is
+ * replayed again, up to {@link TIMING_REPLAYS} times in all, and the last replay's verdict stands,
+ * its detail naming the earlier failures: a defect fails every time, a stall of the loaded
+ * machine seldom does twice in a row. Any other failure ends the replays at once.
  */
 export async function replayAndCheck(adapter: ConformanceAdapter, trace: Trace, options: RunConformanceOptions = {}): Promise<CheckedReplay> {
+  const limit = replayLimit(options.retryTiming);
   const once = async () => {
     const result = await replayTrace(adapter, trace, options);
     options.onReplay?.(result);
     return { result, outcomes: runChecks(result, options.checks) };
   };
-  const first = await once();
-  const failed = first.outcomes.filter((o) => o.outcome.status === 'fail');
-  if (options.retryTiming === false || failed.length === 0 || !failed.every((o) => TIMING_CHECKS.has(o.check.id))) {
-    return { ...first, replays: 1 };
+  const earlier: { replay: number; failed: ReturnType<typeof runChecks> }[] = [];
+  let replay = await once();
+  let replays = 1;
+  for (;;) {
+    const failed = replay.outcomes.filter((o) => o.outcome.status === 'fail');
+    if (replays >= limit || failed.length === 0 || !failed.every((o) => TIMING_CHECKS.has(o.check.id))) break;
+    earlier.push({ replay: replays, failed });
+    replay = await once();
+    replays++;
   }
-  const second = await once();
-  const outcomes = second.outcomes.map(({ check, outcome }) => {
-    const before = failed.find((o) => o.check.id === check.id);
-    return before ? { check, outcome: { ...outcome, detail: `${outcome.detail} (second replay; the first failed: ${before.outcome.detail})`.trim() } } : { check, outcome };
+  if (earlier.length === 0) return { ...replay, replays };
+  const outcomes = replay.outcomes.map(({ check, outcome }) => {
+    const before = earlier.flatMap(({ replay: n, failed }) => failed.filter((o) => o.check.id === check.id).map((o) => `replay ${n}: ${o.outcome.detail}`));
+    if (before.length === 0) return { check, outcome };
+    return { check, outcome: { ...outcome, detail: `${outcome.detail} (replay ${replays} of ${replays}; earlier failures: ${before.join('; ')})`.trim() } };
   });
-  return { result: second.result, outcomes, replays: 2 };
+  return { result: replay.result, outcomes, replays };
 }
 
 export async function runTrace(adapter: ConformanceAdapter, trace: Trace, options: RunConformanceOptions = {}): Promise<TraceReport> {
