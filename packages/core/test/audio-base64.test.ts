@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { base64Decode, base64Encode } from '../src/audio/index.js';
+import { base64Decode, base64Encode, base64UrlDecode, base64UrlEncode } from '../src/audio/index.js';
 import { prng } from './helpers/random.js';
 
 
@@ -114,5 +114,29 @@ describe('base64', () => {
         expect(fresh.base64Encode(bytes)).toBe(referenceEncode(bytes));
       }
     });
+  });
+});
+
+describe('base64url', () => {
+  it('encodes without padding, with - and _ for + and /', () => {
+    expect(base64UrlEncode(new Uint8Array([0xfb, 0xff]))).toBe('-_8');
+    expect(base64UrlEncode(text('f'))).toBe('Zg');
+    expect(base64UrlEncode(new Uint8Array(0))).toBe('');
+  });
+
+  it('round-trips every length up to 64', () => {
+    const random = prng(7);
+    for (let length = 0; length <= 64; length++) {
+      const bytes = randomBytes(random, length);
+      const encoded = base64UrlEncode(bytes);
+      expect(encoded).toMatch(/^[A-Za-z0-9_-]*$/);
+      expect(base64UrlDecode(encoded)).toEqual(bytes);
+    }
+  });
+
+  it('refuses padding, the standard alphabet and impossible lengths', () => {
+    for (const bad of ['Zg==', '-_8=', '+/8', 'ab c', 'abcde']) {
+      expect(() => base64UrlDecode(bad), bad).toThrow(TypeError);
+    }
   });
 });

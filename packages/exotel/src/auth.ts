@@ -5,9 +5,10 @@
  * `Authorization: Basic base64(API_KEY:API_TOKEN)` on the upgrade request
  * (https://developer.exotel.com/docs/agentstream/stream-voicebot-applet, "Authentication").
  */
-import { ConfigError, WebhookSignatureError, base64Encode, constantTimeEqual, readHeader } from '@switchboard/core';
+import { ConfigError, WebhookSignatureError, base64Encode, constantTimeEqual, readHeader, type RequestHeaders } from '@switchboard/core';
 
-export type ExotelHeaders = Record<string, string | readonly string[] | undefined> | Headers;
+/** Request headers: a plain object (Node) or a `Headers` (fetch); the same as core's `RequestHeaders`. */
+export type ExotelHeaders = RequestHeaders;
 
 export type VerifyExotelUpgradeOptions = {
   /** Headers of the WebSocket upgrade request (a plain object as Node gives them, or a `Headers`). */

@@ -11,7 +11,7 @@
  * the check holds behind proxies that rewrite them. Query parameters are compared whatever their
  * order. Web Crypto only: runs on Node ≥ 20, Cloudflare Workers and Deno.
  */
-import { ConfigError, WebhookSignatureError, base64Decode, base64Encode } from '@switchboard/core';
+import { ConfigError, WebhookSignatureError, base64UrlDecode, base64UrlEncode } from '@switchboard/core';
 
 /** The query parameter that carries `<expiry>.<signature>`: one of Exotel's three custom parameters. */
 export const EXOTEL_STREAM_URL_SIGNATURE_PARAM = 'sig';
@@ -73,10 +73,6 @@ function parseUrl(url: string | URL, what: string): URL {
   }
 }
 
-function base64Url(bytes: Uint8Array): string {
-  return base64Encode(bytes).replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_');
-}
-
 /** What is signed: the expiry, the path, and the query without the signature, parameters sorted. */
 function signingInput(url: URL, expiresAt: number): Uint8Array<ArrayBuffer> {
   const params = [...url.searchParams].filter(([key]) => key !== EXOTEL_STREAM_URL_SIGNATURE_PARAM);
@@ -113,7 +109,7 @@ export async function signExotelStreamUrl(options: SignExotelStreamUrlOptions): 
   const expiresAt = Math.floor((options.now ?? Date.now)() / 1000) + ttl;
   const key = await hmacKey(options.secret, 'sign');
   const signature = new Uint8Array(await globalThis.crypto.subtle.sign('HMAC', key, signingInput(url, expiresAt)));
-  url.searchParams.append(EXOTEL_STREAM_URL_SIGNATURE_PARAM, `${expiresAt}.${base64Url(signature)}`);
+  url.searchParams.append(EXOTEL_STREAM_URL_SIGNATURE_PARAM, `${expiresAt}.${base64UrlEncode(signature)}`);
   return url.href;
 }
 
@@ -145,7 +141,7 @@ export async function verifyExotelStreamUrl(options: VerifyExotelStreamUrlOption
   const expiresAt = Number(match[1]);
   let signature: Uint8Array;
   try {
-    signature = base64Decode(`${match[2]!.replace(/-/g, '+').replace(/_/g, '/')}=`);
+    signature = base64UrlDecode(match[2]!);
   } catch {
     return refuse('tampered', 'the signature is not base64url');
   }

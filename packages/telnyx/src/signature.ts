@@ -9,7 +9,7 @@
  * https://developers.telnyx.com/api-reference/callbacks/texml-stream, and the SDKs' verifiers
  * (team-telnyx/telnyx-python PR #242: signed payload `{timestamp}|{payload}`, 300 s tolerance).
  */
-import { ConfigError, WebhookSignatureError, base64Decode, concatBytes, readHeader } from '@switchboard/core';
+import { ConfigError, WebhookSignatureError, base64Decode, concatBytes, readHeader, type RequestHeaders } from '@switchboard/core';
 
 /** Reject timestamps further than this from now, in seconds (replay protection); default 300. */
 export const TELNYX_DEFAULT_TOLERANCE_SECONDS = 300;
@@ -31,7 +31,8 @@ export type VerifyTelnyxWebhookOptions = {
   now?: () => number;
 };
 
-export type TelnyxHeaders = Record<string, string | readonly string[] | undefined> | Headers;
+/** Request headers: a plain object (Node) or a `Headers` (fetch); the same as core's `RequestHeaders`. */
+export type TelnyxHeaders = RequestHeaders;
 
 export type TelnyxWebhookVerdict = { valid: true } | { valid: false; reason: 'missing' | 'malformed' | 'stale' | 'mismatch' };
 

@@ -9,7 +9,7 @@
  * when `exp` is absent
  * (https://api.support.vonage.com/hc/en-us/articles/360000958407-How-long-is-my-JSON-Web-Token-valid-for).
  */
-import { ConfigError, base64Decode, base64Encode } from '@switchboard/core';
+import { ConfigError, base64Decode, base64UrlDecode, base64UrlEncode } from '@switchboard/core';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -17,18 +17,6 @@ const decoder = new TextDecoder();
 /** The bytes as Web Crypto takes them (backed by an ArrayBuffer, copied only when not). */
 export function bufferSource(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
   return bytes.buffer instanceof ArrayBuffer ? (bytes as Uint8Array<ArrayBuffer>) : new Uint8Array(bytes);
-}
-
-/** base64url without padding (RFC 7515 §2). */
-export function base64UrlEncode(bytes: Uint8Array): string {
-  return base64Encode(bytes).replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_');
-}
-
-/** Decodes base64url (padding optional); throws on anything else. */
-export function base64UrlDecode(text: string): Uint8Array {
-  if (!/^[A-Za-z0-9_-]*$/.test(text) || text.length % 4 === 1) throw new TypeError('not base64url');
-  const padded = text.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (text.length % 4)) % 4);
-  return base64Decode(padded);
 }
 
 /** A JSON value as base64url. */

@@ -9,8 +9,8 @@
  * is the JSON body; for a GET, the query parameters as a compact JSON object in their order
  * (https://api.support.vonage.com/hc/en-us/articles/19033783342876).
  */
-import { ConfigError, WebhookSignatureError, constantTimeEqual, readHeader } from '@switchboard/core';
-import { base64UrlDecode, bufferSource, decodeJsonSegment } from './jwt.js';
+import { ConfigError, WebhookSignatureError, base64UrlDecode, constantTimeEqual, readHeader, type RequestHeaders } from '@switchboard/core';
+import { bufferSource, decodeJsonSegment } from './jwt.js';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -28,7 +28,8 @@ export type VonageWebhookClaims = {
   [claim: string]: unknown;
 };
 
-export type VonageWebhookHeaders = Record<string, string | readonly string[] | undefined> | Headers;
+/** Request headers: a plain object (Node) or a `Headers` (fetch); the same as core's `RequestHeaders`. */
+export type VonageWebhookHeaders = RequestHeaders;
 
 export type VerifyVonageWebhookOptions = {
   /** The account's signature secret (Dashboard → Settings), the HS256 key. */

@@ -1,6 +1,6 @@
 /**
  * Base64 (RFC 4648, standard alphabet) in plain script, for Node and workerd alike (no Buffer,
- * no atob/btoa).
+ * no atob/btoa), and base64url without padding on top of it.
  *
  * Encoding writes ASCII codes into a byte array, two characters per table lookup, then makes
  * one string of it. Decoding maps characters through a 256-entry table and rejects anything
@@ -116,4 +116,19 @@ export function base64Decode(text: string): Uint8Array {
     }
   }
   return out;
+}
+
+/** Base64url of `bytes` (RFC 4648 §5, URL- and filename-safe alphabet), without padding (RFC 7515 §2). */
+export function base64UrlEncode(bytes: Uint8Array): string {
+  return base64Encode(bytes).replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_');
+}
+
+/**
+ * Bytes of an unpadded base64url text (as {@link base64UrlEncode} writes it). `=` padding, `+`, `/`,
+ * whitespace and impossible lengths are rejected with a TypeError.
+ */
+export function base64UrlDecode(text: string): Uint8Array {
+  if (!/^[A-Za-z0-9_-]*$/.test(text) || text.length % 4 === 1) throw new TypeError('not base64url');
+  const padded = text.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (text.length % 4)) % 4);
+  return base64Decode(padded);
 }
