@@ -158,3 +158,16 @@ export class ReplayGuard {
     return this.#prefix + key;
   }
 }
+
+/**
+ * Throws a `ConfigError` unless `guard` is `undefined` or a {@link ReplayGuard} (anything with a
+ * `check(key)` method, so a guard from another copy of this package is accepted too). For carrier
+ * packages that take a `replayGuard` option; `where` prefixes the message (e.g. `Plivo signature`).
+ */
+export function assertReplayGuardOption(guard: unknown, where?: string): asserts guard is ReplayGuard | undefined {
+  if (guard === undefined) return;
+  const g = guard as Partial<ReplayGuard> | null;
+  if (typeof g !== 'object' || g === null || typeof g.check !== 'function') {
+    throw new ConfigError(`${where === undefined ? '' : `${where}: `}replayGuard must be a ReplayGuard from @switchboard/core`);
+  }
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, MemoryNonceStore, REPLAY_DEFAULT_TTL_MS, ReplayGuard, type NonceStore } from '../src/index.js';
+import { ConfigError, MemoryNonceStore, REPLAY_DEFAULT_TTL_MS, ReplayGuard, assertReplayGuardOption, type NonceStore } from '../src/index.js';
 
 /** A clock the test moves by hand. */
 function manualClock(start = 1_787_000_000_000) {
@@ -124,5 +124,18 @@ describe('MemoryNonceStore', () => {
     expect(() => new MemoryNonceStore({ maxEntries: -1 })).toThrow(ConfigError);
     expect(() => new MemoryNonceStore({ maxEntries: 2.5 })).toThrow(ConfigError);
     expect(() => new MemoryNonceStore({ now: 5 as unknown as () => number })).toThrow(ConfigError);
+  });
+});
+
+describe('assertReplayGuardOption', () => {
+  it('accepts undefined and anything with a check method', () => {
+    expect(() => assertReplayGuardOption(undefined)).not.toThrow();
+    expect(() => assertReplayGuardOption(new ReplayGuard())).not.toThrow();
+    expect(() => assertReplayGuardOption({ check: async () => true })).not.toThrow();
+  });
+
+  it('refuses anything else with a ConfigError, prefixed by where it was given', () => {
+    for (const bad of [{}, null, 'guard', { check: 1 }]) expect(() => assertReplayGuardOption(bad)).toThrow(ConfigError);
+    expect(() => assertReplayGuardOption({}, 'Plivo signature')).toThrow(/^Plivo signature: replayGuard must be a ReplayGuard/);
   });
 });

@@ -11,7 +11,7 @@ export {
   readPlivoSignatureHeaders,
 } from './signature.js';
 export type { PlivoSignedParams, PlivoSignatureV3Options, ValidatePlivoSignatureV3Options, PlivoHeaders } from './signature.js';
-export { PlivoReplayGuard, MemoryPlivoNonceStore, PLIVO_REPLAY_DEFAULT_TTL_MS, PLIVO_REPLAY_DEFAULT_MAX_ENTRIES } from './replay.js';
+export { PlivoReplayGuard, MemoryPlivoNonceStore } from './replay.js';
 export type { PlivoNonceStore, PlivoReplayGuardOptions, MemoryPlivoNonceStoreOptions } from './replay.js';
 export { PlivoRealtimeTransport } from './transport.js';
 export type { PlivoRealtimeTransportOptions } from './transport.js';

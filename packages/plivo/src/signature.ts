@@ -16,11 +16,19 @@
  *
  * The signature is the base64 of that HMAC. The header may carry several signatures separated by
  * commas (token rotation): any one matching is enough. V3 signs no timestamp, so there is no
- * freshness window; pass a {@link PlivoReplayGuard} as `replayGuard` to refuse a delivery seen
- * before.
+ * freshness window; pass a `ReplayGuard` from `@switchboard/core` (or a `PlivoReplayGuard`, which
+ * prefixes its keys with `plivo:`) as `replayGuard` to refuse a delivery seen before.
  */
-import { ConfigError, WebhookSignatureError, base64Encode, readHeader, constantTimeEqual } from '@switchboard/core';
-import type { PlivoReplayGuard } from './replay.js';
+import {
+  ConfigError,
+  WebhookSignatureError,
+  assertReplayGuardOption,
+  base64Encode,
+  constantTimeEqual,
+  readHeader,
+  type ReplayGuard,
+  type RequestHeaders,
+} from '@switchboard/core';
 
 /** Parameters of a signed request. A repeated name carries an array of values. */
 export type PlivoSignedParams = Record<string, string | readonly string[]> | URLSearchParams;
@@ -42,9 +50,11 @@ export type ValidatePlivoSignatureV3Options = PlivoSignatureV3Options & {
   signature: string | undefined | null;
   /**
    * Refuse a delivery whose nonce was already accepted (V3 signs no timestamp, so this is the only
-   * replay protection). Remembered only once the signature verified.
+   * replay protection). Remembered only once the signature verified, keyed
+   * `${nonce}.${signature}` (the signature that matched); `replayGuard.forget(key)` accepts that
+   * delivery once more. A `ReplayGuard` from `@switchboard/core`, such as a `PlivoReplayGuard`.
    */
-  replayGuard?: PlivoReplayGuard;
+  replayGuard?: ReplayGuard;
 };
 
 const encoder = new TextEncoder();
@@ -122,12 +132,22 @@ async function matchingSignature(options: ValidatePlivoSignatureV3Options): Prom
   return valid ? expected : undefined;
 }
 
-function checkReplayGuard(guard: unknown): asserts guard is PlivoReplayGuard | undefined {
-  if (guard === undefined) return;
-  const g = guard as Partial<PlivoReplayGuard> | null;
-  if (typeof g !== 'object' || g === null || typeof g.accept !== 'function' || typeof g.assertFresh !== 'function') {
-    throw new ConfigError('Plivo signature: replayGuard must be a PlivoReplayGuard');
-  }
+/** What a V3 signature check found. */
+type PlivoSignatureVerdict = 'missing' | 'mismatch' | 'replayed' | 'valid';
+
+/**
+ * Checks the V3 signature; with a `replayGuard`, a verified delivery is then remembered, keyed by
+ * its nonce and the signature that matched.
+ */
+async function plivoSignatureVerdict(options: ValidatePlivoSignatureV3Options): Promise<PlivoSignatureVerdict> {
+  checkToken(options.authToken);
+  assertReplayGuardOption(options.replayGuard, 'Plivo signature');
+  const { signature, nonce } = options;
+  if (typeof signature !== 'string' || signature.length === 0 || typeof nonce !== 'string' || nonce.length === 0) return 'missing';
+  const matched = await matchingSignature(options);
+  if (matched === undefined) return 'mismatch';
+  if (options.replayGuard !== undefined && !(await options.replayGuard.check(`${nonce}.${matched}`))) return 'replayed';
+  return 'valid';
 }
 
 /**
@@ -135,13 +155,7 @@ function checkReplayGuard(guard: unknown): asserts guard is PlivoReplayGuard | u
  * request, and, with a `replayGuard`, the delivery was not seen before.
  */
 export async function validatePlivoSignatureV3(options: ValidatePlivoSignatureV3Options): Promise<boolean> {
-  checkToken(options.authToken);
-  checkReplayGuard(options.replayGuard);
-  const { signature, nonce } = options;
-  if (typeof signature !== 'string' || signature.length === 0 || typeof nonce !== 'string' || nonce.length === 0) return false;
-  const matched = await matchingSignature(options);
-  if (matched === undefined) return false;
-  return options.replayGuard === undefined ? true : options.replayGuard.accept(nonce, matched);
+  return (await plivoSignatureVerdict(options)) === 'valid';
 }
 
 /**
@@ -149,21 +163,20 @@ export async function validatePlivoSignatureV3(options: ValidatePlivoSignatureV3
  * headers, a signature that does not match, or (with a `replayGuard`) a replayed delivery.
  */
 export async function assertPlivoSignatureV3(options: ValidatePlivoSignatureV3Options): Promise<void> {
-  checkToken(options.authToken);
-  checkReplayGuard(options.replayGuard);
-  const { signature, nonce } = options;
-  if (typeof signature !== 'string' || signature.length === 0 || typeof nonce !== 'string' || nonce.length === 0) {
+  const verdict = await plivoSignatureVerdict(options);
+  if (verdict === 'missing') {
     throw new WebhookSignatureError('missing X-Plivo-Signature-V3 or X-Plivo-Signature-V3-Nonce header: the request did not come from Plivo');
   }
-  const matched = await matchingSignature(options);
-  if (matched === undefined) {
-    throw new WebhookSignatureError('X-Plivo-Signature-V3 does not match the request URL, parameters and nonce');
+  if (verdict === 'mismatch') throw new WebhookSignatureError('X-Plivo-Signature-V3 does not match the request URL, parameters and nonce');
+  if (verdict === 'replayed') {
+    throw new WebhookSignatureError(
+      'X-Plivo-Signature-V3-Nonce was already used: the request was replayed (Plivo signs no timestamp, so a repeated nonce is refused)',
+    );
   }
-  await options.replayGuard?.assertFresh(nonce, matched);
 }
 
-export type PlivoHeaders = Record<string, string | readonly string[] | undefined> | Headers;
-
+/** Request headers: a plain object as Node gives them, or a `Headers`. */
+export type PlivoHeaders = RequestHeaders;
 
 /** `X-Plivo-Signature-V3`, `X-Plivo-Signature-Ma-V3` and `X-Plivo-Signature-V3-Nonce`, looked up case-insensitively. */
 export function readPlivoSignatureHeaders(headers: PlivoHeaders): { signature: string | undefined; mainAccountSignature: string | undefined; nonce: string | undefined } {

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, WebhookSignatureError } from '@switchboard/core';
+import { ConfigError, MemoryNonceStore, ReplayGuard, WebhookSignatureError } from '@switchboard/core';
 import {
   MemoryPlivoNonceStore,
   PlivoReplayGuard,
@@ -98,6 +98,32 @@ describe('PlivoReplayGuard with assertPlivoSignatureV3', () => {
     expect(() => new PlivoReplayGuard({ store: {} as PlivoNonceStore })).toThrow(ConfigError);
     expect(() => new MemoryPlivoNonceStore({ maxEntries: -1 })).toThrow(ConfigError);
     await expect(assertPlivoSignatureV3({ ...delivery('5'), replayGuard: {} as PlivoReplayGuard })).rejects.toThrow(ConfigError);
+  });
+});
+
+describe("core's ReplayGuard with the Plivo checks", () => {
+  it('is accepted as replayGuard, keyed by nonce and matched signature, and refuses a replay', async () => {
+    const keys: string[] = [];
+    const memory = new MemoryNonceStore();
+    const replayGuard = new ReplayGuard({
+      store: { remember: (key, ttlMs) => (keys.push(key), memory.remember(key, ttlMs)), forget: (key) => memory.forget(key) },
+    });
+    const first = delivery('66666666666666666666');
+    await expect(assertPlivoSignatureV3({ ...first, replayGuard })).resolves.toBeUndefined();
+    await expect(assertPlivoSignatureV3({ ...first, replayGuard })).rejects.toThrow(/replayed/);
+    expect(await validatePlivoSignatureV3({ ...first, replayGuard })).toBe(false);
+    expect(keys[0]).toBe(`66666666666666666666.${first.signature}`);
+    // Forgetting the key accepts the delivery once more.
+    await replayGuard.forget(keys[0]!);
+    expect(await validatePlivoSignatureV3({ ...first, replayGuard })).toBe(true);
+  });
+
+  it('keys a PlivoReplayGuard under plivo: by default', async () => {
+    const keys: string[] = [];
+    const replayGuard = new PlivoReplayGuard({ store: { remember: (key) => (keys.push(key), true) } });
+    const first = delivery('77777777777777777777');
+    await assertPlivoSignatureV3({ ...first, replayGuard });
+    expect(keys).toEqual([`plivo:77777777777777777777.${first.signature}`]);
   });
 });
 

@@ -12,7 +12,16 @@
  * signed, so none (`I-Twilio-Idempotency-Token` included) takes part in the key: a replayer could
  * change them at will.
  */
-import { ConfigError, WebhookSignatureError, base64Encode, type ReplayGuard, constantTimeEqual, readHeader } from '@switchboard/core';
+import {
+  ConfigError,
+  WebhookSignatureError,
+  assertReplayGuardOption,
+  base64Encode,
+  constantTimeEqual,
+  readHeader,
+  type ReplayGuard,
+  type RequestHeaders,
+} from '@switchboard/core';
 
 /** Form parameters of a signed request. A repeated name carries an array of values. */
 export type TwilioSignedParams = Record<string, string | readonly string[]> | URLSearchParams;
@@ -33,7 +42,8 @@ export type ValidateTwilioSignatureOptions = {
   replayGuard?: ReplayGuard;
 };
 
-export type TwilioHeaders = Record<string, string | readonly string[] | undefined> | Headers;
+/** Request headers: a plain object as Node gives them, or a `Headers`. */
+export type TwilioHeaders = RequestHeaders;
 
 export type ValidateTwilioWebSocketUpgradeOptions = {
   authToken: string;
@@ -125,19 +135,8 @@ export function twilioSignatureUrlVariants(url: string): string[] {
   return [url];
 }
 
-/** Compares two strings in time that depends only on their lengths. @internal */
-export { constantTimeEqual };
-
 /** What a signature check found. @internal */
 export type TwilioSignatureVerdict = 'missing' | 'mismatch' | 'replayed' | 'valid';
-
-function checkReplayGuard(guard: unknown): void {
-  if (guard === undefined) return;
-  const g = guard as Partial<ReplayGuard> | null;
-  if (typeof g !== 'object' || g === null || typeof g.check !== 'function') {
-    throw new ConfigError('replayGuard must be a ReplayGuard from @switchboard/core');
-  }
-}
 
 /**
  * Checks Twilio's scheme (shared with SignalWire's Compatibility webhooks); with a `replayGuard`,
@@ -145,7 +144,7 @@ function checkReplayGuard(guard: unknown): void {
  */
 export async function twilioSignatureVerdict(options: ValidateTwilioSignatureOptions): Promise<TwilioSignatureVerdict> {
   checkAuthToken(options.authToken);
-  checkReplayGuard(options.replayGuard);
+  assertReplayGuardOption(options.replayGuard);
   const signature = options.signature;
   if (typeof signature !== 'string' || signature.length === 0) return 'missing';
   const key = await hmacKey(options.authToken);
