@@ -75,12 +75,6 @@ export type CallerSimulatorOptions = {
   now?: () => number;
   /** Delay before echoing the marks pending at a `clear`, stream ms (a slow carrier). Default 0. */
   clearEchoDelayMs?: number;
-  /**
-   * Whether the carrier echoes the marks pending at a `clear` where its protocol says it does
-   * (`ackOnClear: 'echo-pending'`). False drops them silently, as Plivo does with checkpoints.
-   * Default true.
-   */
-  echoOnClear?: boolean;
   /** Whether the carrier acknowledges marks at all. False: it never does (a carrier without marks, or one that loses them). Default true. */
   markAcks?: boolean;
   /** The model item of the next `durationMs` of audio the carrier got (attributes carrier audio to items). */
@@ -213,6 +207,15 @@ export class CallerSimulator {
     const encode = (frame: Record<string, unknown>) => this.#twilio.decode(JSON.stringify(frame)).flatMap((event) => peer.encodeInbound(event));
     /** What the carrier encoded ahead of delivery: frames of a trace that arrive late. */
     const encodedEarly = new Map<Record<string, unknown>, Array<string | Uint8Array>>();
+    // Each frame's chunk (NaN for all but media), and whether any stream delivers media out of
+    // chunk order: only then can a frame have late ones after it.
+    const chunks = frames.map((f) => (f.frame.event === 'media' ? mediaChunk(f.frame) : NaN));
+    let reordered = false;
+    for (let k = 0, highest = -Infinity; k < frames.length && !reordered; k++) {
+      if (frames[k]!.frame.event === 'start') highest = -Infinity;
+      else if (chunks[k]! < highest) reordered = true;
+      else if (chunks[k]! > highest) highest = chunks[k]!;
+    }
     await new Promise<void>((resolve) => {
       let i = 0;
       const pump = () => {
@@ -234,14 +237,14 @@ export class CallerSimulator {
             if (!out) {
               // A carrier encodes audio in the order it was spoken (its resampler has state), whatever
               // order it then delivers it in: frames spoken earlier but delivered later go first.
-              if (frame.event === 'media') {
-                const late = [];
+              if (reordered && frame.event === 'media') {
+                const late: number[] = [];
                 for (let j = i + 1; j < Math.min(frames.length, i + LATE_LOOKAHEAD); j++) {
                   const next = frames[j]!.frame;
                   if (next.event === 'start') break;
-                  if (next.event === 'media' && mediaChunk(next) < mediaChunk(frame) && !encodedEarly.has(next)) late.push(next);
+                  if (next.event === 'media' && chunks[j]! < chunks[i]! && !encodedEarly.has(next)) late.push(j);
                 }
-                for (const next of late.sort((a, b) => mediaChunk(a) - mediaChunk(b))) encodedEarly.set(next, encode(next));
+                for (const j of late.sort((a, b) => chunks[a]! - chunks[b]!)) encodedEarly.set(frames[j]!.frame, encode(frames[j]!.frame));
               }
               out = encode(frame);
             }
@@ -315,9 +318,10 @@ export class CallerSimulator {
         timed.push({ entry, chunk, ts: Number(media.timestamp), ms: durationMs(format, base64Decode(media.payload).byteLength) });
       }
     }
-    // The gaps, in chunk order: silent frames missing before `chunk`, after the frame `after`.
+    // The gaps, in chunk order: silent frames missing before `chunk`, after the frame `after`;
+    // the first of them takes the chunk after `first`, and `shift` frames are inserted up to `chunk`.
     timed.sort((a, b) => a.chunk - b.chunk);
-    const gaps: Array<{ chunk: number; after: Timed; count: number; shift: number }> = [];
+    const gaps: Array<{ chunk: number; after: Timed; count: number; first: number; shift: number }> = [];
     let shift = 0;
     for (let k = 1; k < timed.length; k++) {
       const [a, b] = [timed[k - 1]!, timed[k]!];
@@ -325,11 +329,20 @@ export class CallerSimulator {
       let count = 0;
       for (let at = a.ts + a.ms; at + 20 <= b.ts; at += 20) count++;
       if (count === 0) continue;
+      gaps.push({ chunk: b.chunk, after: a, count, first: a.chunk + shift, shift: shift + count });
       shift += count;
-      gaps.push({ chunk: b.chunk, after: a, count, shift });
     }
-    /** Frames inserted before `chunk`. */
-    const shiftOf = (chunk: number) => gaps.filter((g) => g.chunk <= chunk).at(-1)?.shift ?? 0;
+    /** Frames inserted before `chunk`: the shift of the last gap at or below it (gaps ascend by chunk). */
+    const shiftOf = (chunk: number) => {
+      let lo = 0;
+      let hi = gaps.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (gaps[mid]!.chunk <= chunk) lo = mid + 1;
+        else hi = mid;
+      }
+      return gaps[lo - 1]?.shift ?? 0;
+    };
 
     const out: Trace['frames'] = [];
     const silent = base64Encode(silence(format, 20));
@@ -343,8 +356,7 @@ export class CallerSimulator {
       const frame = entry.frame;
       const media = frame.media as Media;
       for (; next < gaps.length && gaps[next]!.chunk <= chunk; next++) {
-        const { chunk: gapChunk, after, count } = gaps[next]!;
-        const first = gapChunk - 1 + shiftOf(gapChunk - 1);
+        const { after, count, first } = gaps[next]!;
         for (let i = 1; i <= count; i++) {
           out.push({
             t: Math.min(entry.t, after.entry.t + i * 20),
@@ -402,14 +414,8 @@ export class CallerSimulator {
     this.log.clears.forEach((clear, k) => {
       const { frameIndex, chunkCount } = this.#clearFrames[k]!;
       const sentAt = Math.min(clear.at, sentAtOf(frameIndex) ?? clear.sentAt);
-      const playedByItem: Record<string, number> = {};
-      // The chunks of this clear's generation: those received since the clear before it.
-      for (const chunk of this.log.chunks.slice(this.#clearFrames[k - 1]?.chunkCount ?? 0, chunkCount)) {
-        const heardWhenSent = Math.min(chunk.durationMs, Math.max(0, sentAt - chunk.startAt));
-        if (chunk.itemId) playedByItem[chunk.itemId] = (playedByItem[chunk.itemId] ?? 0) + heardWhenSent;
-      }
       clear.sentAt = sentAt;
-      clear.playedByItem = playedByItem;
+      clear.playedByItem = this.#playedByItem(this.#clearFrames[k - 1]?.chunkCount ?? 0, chunkCount, sentAt);
     });
   }
 
@@ -452,35 +458,52 @@ export class CallerSimulator {
         });
         return;
       }
-      case 'clear':
+      case 'clear': {
+        // This clear's generation: the chunks received since the clear before it.
+        const from = this.#clearFrames.at(-1)?.chunkCount ?? 0;
         this.#clearFrames.push({ frameIndex, chunkCount: this.log.chunks.length });
-        this.#clear(at, Math.min(at, sentAt ?? at));
+        this.#clear(at, Math.min(at, sentAt ?? at), from);
         return;
+      }
       default:
         this.log.otherCommands.push({ at, command });
     }
   }
 
-  #clear(at: number, sentAt: number): void {
+  /**
+   * What the caller had heard of each item at `sentAt`, ms, over the chunks `from` to `to` of
+   * `log.chunks` (one clear's generation).
+   */
+  #playedByItem(from: number, to: number, sentAt: number): Record<string, number> {
     const playedByItem: Record<string, number> = {};
+    for (let i = from; i < to; i++) {
+      const chunk = this.log.chunks[i]!;
+      const heardWhenSent = Math.min(chunk.durationMs, Math.max(0, sentAt - chunk.startAt));
+      if (chunk.itemId) playedByItem[chunk.itemId] = (playedByItem[chunk.itemId] ?? 0) + heardWhenSent;
+    }
+    return playedByItem;
+  }
+
+  /** A `clear` at `at` (sent at `sentAt`) cuts the chunks received since `from`, the previous clear's end. */
+  #clear(at: number, sentAt: number, from: number): void {
     let discardedMs = 0;
     // Only the chunks received since the previous clear: earlier ones were played or cut by it.
-    for (const chunk of this.log.chunks.slice(this.#clearFrames.at(-2)?.chunkCount ?? 0)) {
+    const to = this.log.chunks.length;
+    for (let i = from; i < to; i++) {
+      const chunk = this.log.chunks[i]!;
       // The caller hears until the clear arrives; the bridge is judged at the moment it sent it.
       const heard = Math.min(chunk.durationMs, Math.max(0, at - chunk.startAt));
       if (heard < chunk.durationMs) {
         chunk.playedMs = heard;
         discardedMs += chunk.durationMs - heard;
       }
-      const heardWhenSent = Math.min(chunk.durationMs, Math.max(0, sentAt - chunk.startAt));
-      if (chunk.itemId) playedByItem[chunk.itemId] = (playedByItem[chunk.itemId] ?? 0) + heardWhenSent;
     }
-    this.log.clears.push({ at, sentAt, playedByItem, discardedMs });
+    this.log.clears.push({ at, sentAt, playedByItem: this.#playedByItem(from, to, sentAt), discardedMs });
     this.#queueEnd = at;
     const pending = this.#pending;
     this.#pending = [];
     for (const mark of pending) if (mark.timer) clearTimeout(mark.timer);
-    if (this.#options.ackOnClear === 'echo-pending' && this.#options.echoOnClear !== false) {
+    if (this.#options.ackOnClear === 'echo-pending') {
       this.#after(this.#options.clearEchoDelayMs ?? 0, () => {
         for (const mark of pending) this.#ack(mark.name);
       });

@@ -173,13 +173,13 @@ export async function replayTrace(adapter: ConformanceAdapter, trace: Trace, opt
   // The carrier side.
   const caller = new CallerSimulator({
     peer: adapter.createPeerSimulator(),
-    ackOnClear: adapter.capabilities.ackOnClear,
+    // A carrier that drops the marks pending at a clear (`clear-without-echo`) acknowledges none of them.
+    ackOnClear: hazards.has('clear-without-echo') && adapter.capabilities.ackOnClear === 'echo-pending' ? 'none' : adapter.capabilities.ackOnClear,
     twilioFrames: adapter.twilioFrames ?? false,
     format: carrierFormat,
     speed,
     now,
     clearEchoDelayMs,
-    echoOnClear: !hazards.has('clear-without-echo'),
     markAcks: !hazards.has('no-mark-acks'),
     currentItem: (durationMs) => attribution.carrierPlays(durationMs),
     onCommand: (command) => {

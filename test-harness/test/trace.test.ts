@@ -111,7 +111,14 @@ function mediaOf(trace: Trace): MediaInfo[] {
  * it that carry a later chunk.
  */
 function framesLate(media: readonly Pick<MediaInfo, 'stream' | 'chunk'>[]): number[] {
+  // The highest chunk of each stream so far: a frame not below it trails nothing.
+  const highest = new Map<number, number>();
   return media.map((m, i) => {
+    const top = highest.get(m.stream) ?? -Infinity;
+    if (!(m.chunk < top)) {
+      if (m.chunk > top) highest.set(m.stream, m.chunk);
+      return 0;
+    }
     let late = 0;
     for (let j = 0; j < i; j++) if (media[j]!.stream === m.stream && media[j]!.chunk > m.chunk) late++;
     return late;

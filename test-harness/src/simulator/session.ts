@@ -154,11 +154,10 @@ interface ActiveResponse {
   item: Item;
   audio: Uint8Array;
   offset: number;
-  /** Size of each delta in bytes, in order (the last cycles on when the audio is longer). */
+  /** Size of each delta in bytes, in order; they add up to the audio's length. */
   chunkSizes: number[];
   words: string[];
   wordsSent: number;
-  deltaCount: number;
   deltasSent: number;
   timer: NodeJS.Timeout | null;
 }
@@ -908,7 +907,6 @@ export class SimulatedSession extends EventEmitter {
     }
     const chunkSizes = deltaSizes(this.#settings.deltaMs, format, audio.length);
     const words = turn.kind === 'audio' ? turn.transcript.split(/(?<=\s)/).filter((w) => w.length > 0) : [];
-    const deltaCount = Math.max(1, chunkSizes.length);
     const active: ActiveResponse = {
       record,
       turn,
@@ -918,7 +916,6 @@ export class SimulatedSession extends EventEmitter {
       chunkSizes,
       words,
       wordsSent: 0,
-      deltaCount,
       deltasSent: 0,
       timer: null,
     };
@@ -963,7 +960,8 @@ export class SimulatedSession extends EventEmitter {
     const { record } = active;
     let sentMs: number | undefined;
     if (active.offset < active.audio.length) {
-      const size = active.chunkSizes[active.deltasSent] ?? active.chunkSizes.at(-1) ?? active.audio.length;
+      // `offset` is the sum of the deltas sent so far, so a delta is left while audio is.
+      const size = active.chunkSizes[active.deltasSent]!;
       const chunk = active.audio.subarray(active.offset, active.offset + size);
       sentMs = formatDurationMs(record.format, chunk.length);
       active.offset += chunk.length;
@@ -983,7 +981,7 @@ export class SimulatedSession extends EventEmitter {
       const state = this.#items.get(record.itemId);
       if (state) state.audioMsSent = record.audioMsSent;
       this.outputAudio.push({ at, responseId: record.id, itemId: record.itemId, bytes: chunk.slice() });
-      const wordsDue = Math.min(active.words.length, Math.ceil((active.deltasSent / active.deltaCount) * active.words.length));
+      const wordsDue = Math.min(active.words.length, Math.ceil((active.deltasSent / active.chunkSizes.length) * active.words.length));
       if (wordsDue > active.wordsSent) {
         const delta = active.words.slice(active.wordsSent, wordsDue).join('');
         active.wordsSent = wordsDue;
