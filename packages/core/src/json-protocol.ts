@@ -70,7 +70,11 @@ export type DtmfFrameRules = {
   duration: boolean;
 };
 
-const KEYPAD_DIGIT = /^[0-9*#A-Da-d]$/;
+/**
+ * One key of a telephone keypad: 0-9, `*`, `#` or A-D (either case). The one copy of the keypad
+ * rule, for reading `dtmf` frames and for checking digits before they are sent.
+ */
+export const KEYPAD_DIGIT = /^[0-9*#A-Da-d]$/;
 
 /** A `dtmf` frame (`{"event":"dtmf","dtmf":{"digit":…}}`), read by the carrier's `rules`. */
 export function decodeDtmfFrame(message: JsonObject, frame: string, fail: FailFrame, rules: DtmfFrameRules): CallEvent {

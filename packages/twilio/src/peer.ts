@@ -1,5 +1,5 @@
-import { ProtocolError, base64Encode, rejectOutboundEvent } from '@switchboard/core';
-import type { AudioFormat, CallEvent, OutboundCommand, PeerSimulator } from '@switchboard/core';
+import { KEYPAD_DIGIT, PeerMediaCounter, ProtocolError, base64Encode, isJsonObject, rejectOutboundEvent } from '@switchboard/core';
+import type { AudioFormat, CallEvent, JsonObject, OutboundCommand, PeerSimulator } from '@switchboard/core';
 import { assertTextFrame, checkExactKeys, checkOutboundStreamId, readFrameObject, readOutboundMark, readOutboundMedia } from '@switchboard/core';
 
 /** `start.mediaFormat` as it appears on the wire. */
@@ -19,6 +19,11 @@ export type TwilioPeerSimulatorOptions = {
   mediaFormat?: TwilioMediaFormat;
   /** `start.tracks`; default `["inbound"]` (a bidirectional `<Connect><Stream>`). */
   tracks?: string[];
+  /**
+   * @internal Take `{"event":"dtmf","streamSid","dtmf":{"digit"}}` from the bridge, one upper-case
+   * keypad digit per frame, as SignalWire does (its peer sets this); Twilio refuses DTMF.
+   */
+  acceptDtmf?: boolean;
 };
 
 /** Code of the Twilio warning raised for an invalid message from the bridge. */
@@ -62,6 +67,19 @@ function binaryFrame(message: string, frame: unknown): never {
   throw new ProtocolError('twilio', `warning 31950: ${message}`, { frame, code: TWILIO_BINARY_FRAME_CODE });
 }
 
+/** The digit of an outbound `dtmf` frame: `dtmf` must be an object holding only `digit`, one upper-case keypad key. */
+function readOutboundDtmfDigit(message: JsonObject, frame: string): string {
+  const dtmf = message['dtmf'];
+  if (!isJsonObject(dtmf)) invalid('dtmf is not an object', frame);
+  checkExactKeys(dtmf, ['digit'], [], 'dtmf', frame, invalid);
+  const digit = dtmf['digit'];
+  // The bridge upper-cases what it sends, so a lower-case letter is refused.
+  if (typeof digit !== 'string' || !KEYPAD_DIGIT.test(digit) || digit !== digit.toUpperCase()) {
+    invalid('dtmf.digit is not one of 0-9, *, #, A-D', frame);
+  }
+  return digit;
+}
+
 /**
  * Twilio's side of a bidirectional Media Stream, for tests and offline development.
  *
@@ -75,8 +93,7 @@ export class TwilioPeerSimulator implements PeerSimulator {
   readonly #accountSid: string;
   #connected = false;
   #sequenceNumber = 0;
-  #chunk = 0;
-  #clockMs = 0;
+  readonly #mediaCounter = new PeerMediaCounter();
   #streamSid: string | undefined;
   #callSid: string | undefined;
   #format: AudioFormat = { encoding: 'pcmu', sampleRate: 8000, channels: 1 };
@@ -165,8 +182,11 @@ export class TwilioPeerSimulator implements PeerSimulator {
     } else if (event === 'clear') {
       checkExactKeys(message, ['event', 'streamSid'], [], 'the message', frame, invalid);
       command = { type: 'clear' };
+    } else if (event === 'dtmf' && this.#options.acceptDtmf) {
+      checkExactKeys(message, ['event', 'streamSid', 'dtmf'], [], 'the message', frame, invalid);
+      command = { type: 'dtmf', digits: readOutboundDtmfDigit(message, frame) };
     } else {
-      rejectOutboundEvent(event, 'media, mark and clear', frame, invalid);
+      rejectOutboundEvent(event, this.#options.acceptDtmf ? 'media, mark, clear and dtmf' : 'media, mark and clear', frame, invalid);
     }
     checkOutboundStreamId(message, 'streamSid', this.#streamSid, frame, invalid);
     return [command];
@@ -193,8 +213,7 @@ export class TwilioPeerSimulator implements PeerSimulator {
     this.#callSid = event.callId ?? this.#options.callSid ?? generateTwilioSid('CA');
     this.#format = { ...event.format };
     // A new stream restarts its media counters; sequenceNumber counts the whole connection.
-    this.#chunk = 0;
-    this.#clockMs = 0;
+    this.#mediaCounter.reset();
 
     const start: Record<string, unknown> = {
       accountSid: this.#accountSid,
@@ -212,16 +231,14 @@ export class TwilioPeerSimulator implements PeerSimulator {
   }
 
   #media(event: Extract<CallEvent, { type: 'audio' }>): string {
-    this.#chunk = event.sequence ?? this.#chunk + 1;
-    const timestamp = event.timestampMs ?? this.#clockMs;
-    this.#clockMs = timestamp + Math.round(event.payload.byteLength / bytesPerMs(this.#format));
+    const { chunk, timestampMs } = this.#mediaCounter.next(event, Math.round(event.payload.byteLength / bytesPerMs(this.#format)));
     return JSON.stringify({
       event: 'media',
       sequenceNumber: this.#nextSequence(),
       media: {
         track: 'inbound',
-        chunk: String(this.#chunk),
-        timestamp: String(timestamp),
+        chunk: String(chunk),
+        timestamp: String(timestampMs),
         payload: base64Encode(event.payload),
       },
       streamSid: this.#activeStream(),

@@ -1,4 +1,4 @@
-import { ConfigError, ProtocolError, base64Encode, isJsonObject, nonEmptyString, readCounter, stringRecord, FrameParse } from '@switchboard/core';
+import { ConfigError, KEYPAD_DIGIT, ProtocolError, base64Encode, isJsonObject, nonEmptyString, readCounter, stringRecord, FrameParse } from '@switchboard/core';
 import { ActiveStreamId, assertTextFrame, callStartEvent, decodeDtmfFrame, decodeMarkFrame, decodeMediaPayload } from '@switchboard/core';
 import { decodeStopFrame, encodeStreamCommand, readFrameEvent, readFrameObject, readStartObject } from '@switchboard/core';
 import type { AudioFormat, CallEvent, FailFrame, JsonObject, MediaStreamProtocol, OutboundCommand, ProtocolCapabilities } from '@switchboard/core';
@@ -24,22 +24,15 @@ const DIALECTS: readonly TwilioDialect[] = ['twilio', 'signalwire'];
 /** μ-law 8 kHz mono: what Twilio always streams, and the fallback when `start` names no format. */
 const MULAW_8K: AudioFormat = { encoding: 'pcmu', sampleRate: 8000, channels: 1 };
 
-/** Digits SignalWire plays from a `dtmf` frame. */
-const DTMF_DIGITS = /^[0-9*#A-Da-d]+$/;
-
 /** Sample rates SignalWire offers for L16 streams (`L16@16000h`, `L16@24000h`) plus 8 kHz. */
 const L16_RATES = new Set([8000, 16000, 24000]);
-
-export { isJsonObject };
 
 /**
  * Reads one of Twilio's counters (`sequenceNumber`, `chunk`, `timestamp`). Twilio sends them
  * as JSON strings holding decimal integers; plain JSON numbers are accepted too. Anything
- * else yields `undefined`.
+ * else yields `undefined`. Core's `readCounter`, under the name this package has exported.
  */
-export function readTwilioCounter(value: unknown): number | undefined {
-  return readCounter(value);
-}
+export const readTwilioCounter = readCounter;
 
 /** Maps `start.mediaFormat` to an {@link AudioFormat}; throws on formats the bridge cannot play. */
 function readMediaFormat(value: unknown, frame: string, fail: FailFrame): AudioFormat {
@@ -58,12 +51,12 @@ function readMediaFormat(value: unknown, frame: string, fail: FailFrame): AudioF
   else fail(`unsupported start.mediaFormat.encoding ${JSON.stringify(mediaType.slice(0, 40))}`, frame);
 
   const channels = value['channels'];
-  if (channels !== undefined && readTwilioCounter(channels) !== 1) {
+  if (channels !== undefined && readCounter(channels) !== 1) {
     fail('start.mediaFormat.channels must be 1 (telephony audio is mono)', frame);
   }
 
   const rawRate = value['sampleRate'];
-  const sampleRate = rawRate === undefined ? undefined : readTwilioCounter(rawRate);
+  const sampleRate = rawRate === undefined ? undefined : readCounter(rawRate);
   if (rawRate !== undefined && sampleRate === undefined) fail('start.mediaFormat.sampleRate is not an integer', frame);
 
   if (encoding === 'l16') {
@@ -171,7 +164,8 @@ export class TwilioMediaStreamProtocol implements MediaStreamProtocol {
    */
   #encodeDtmf(digits: string): string[] {
     if (this.name !== 'signalwire') return [];
-    if (typeof digits !== 'string' || !DTMF_DIGITS.test(digits)) {
+    // Digits SignalWire plays from a `dtmf` frame: keypad keys, one per frame.
+    if (typeof digits !== 'string' || digits.length === 0 || ![...digits].every((digit) => KEYPAD_DIGIT.test(digit))) {
       throw new ProtocolError(this.name, `cannot send DTMF ${JSON.stringify(String(digits).slice(0, 20))}: digits must be 0-9, *, # or A-D`);
     }
     const sid = this.#stream.json('dtmf');
@@ -221,9 +215,9 @@ export class TwilioMediaStreamProtocol implements MediaStreamProtocol {
       fail(`L16 media.payload of ${bytes.byteLength} bytes is not whole 16-bit samples`, frame);
     }
     const audio: Extract<CallEvent, { type: 'audio' }> = { type: 'audio', payload: bytes, payloadBase64: payload };
-    const sequence = readTwilioCounter(media['chunk']);
+    const sequence = readCounter(media['chunk']);
     if (sequence !== undefined) audio.sequence = sequence;
-    const timestampMs = readTwilioCounter(media['timestamp']);
+    const timestampMs = readCounter(media['timestamp']);
     if (timestampMs !== undefined) audio.timestampMs = timestampMs;
     return [audio];
   }

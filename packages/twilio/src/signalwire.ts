@@ -14,10 +14,7 @@
  */
 import {
   ConfigError,
-  ProtocolError,
   Resampler,
-  isJsonObject,
-  type JsonObject,
   WebhookSignatureError,
   type ReplayGuard,
   decodeALaw,
@@ -31,11 +28,12 @@ import {
   type ConformanceAdapter,
   type OutboundCommand,
   type PeerSimulator,
+  constantTimeEqual,
   readHeader
 } from '@switchboard/core';
-import { TWILIO_INVALID_MESSAGE_CODE, TwilioPeerSimulator } from './peer.js';
+import { TwilioPeerSimulator } from './peer.js';
 import { TwilioMediaStreamProtocol } from './protocol.js';
-import { constantTimeEqual, throwUnlessValid, twilioSignatureVerdict, type TwilioHeaders, type TwilioSignedParams } from './signature.js';
+import { throwUnlessValid, twilioSignatureVerdict, type TwilioHeaders, type TwilioSignedParams } from './signature.js';
 import { SignalWireRealtimeTransport } from './transport.js';
 import { connectStreamDocument, escapeXml, type ConnectStreamTwimlOptions } from './twiml.js';
 
@@ -222,7 +220,7 @@ function checkStreamFormat(format: AudioFormat, what: string): AudioFormat {
  * SignalWire's side of a bidirectional cXML stream, for tests and offline development: Twilio's
  * frames with SignalWire's ids (UUIDs) and `audio/x-L16` media format; audio events are converted
  * from `inputFormat` into the wire `format`. What the bridge sends is checked as strictly as
- * {@link TwilioPeerSimulator} checks it.
+ * {@link TwilioPeerSimulator} checks it, and `dtmf` frames (one keypad digit each) are taken too.
  */
 export class SignalWirePeerSimulator implements PeerSimulator {
   readonly #options: SignalWirePeerSimulatorOptions;
@@ -240,6 +238,8 @@ export class SignalWirePeerSimulator implements PeerSimulator {
       streamSid: options.streamSid ?? globalThis.crypto.randomUUID(),
       callSid: options.callSid ?? globalThis.crypto.randomUUID(),
       accountSid: options.accountSid ?? globalThis.crypto.randomUUID(),
+      // SignalWire, unlike Twilio, plays DTMF sent on the stream: `{"event":"dtmf","streamSid","dtmf":{"digit"}}`.
+      acceptDtmf: true,
     });
     this.#wire = this.#options.format ?? MULAW_8K;
     this.#converter = new FormatConverter(this.#options.inputFormat ?? this.#wire, this.#wire);
@@ -275,32 +275,7 @@ export class SignalWirePeerSimulator implements PeerSimulator {
   }
 
   decodeOutbound(frame: string | Uint8Array): OutboundCommand[] {
-    // SignalWire, unlike Twilio, plays DTMF sent on the stream: `{"event":"dtmf","streamSid","dtmf":{"digit"}}`.
-    if (typeof frame === 'string' && /^\s*\{/.test(frame)) {
-      let message: unknown;
-      try {
-        message = JSON.parse(frame);
-      } catch {
-        message = undefined;
-      }
-      if (isJsonObject(message) && message['event'] === 'dtmf') return [this.#decodeDtmf(message, frame)];
-    }
     return this.#twilio.decodeOutbound(frame);
-  }
-
-  #decodeDtmf(message: JsonObject, frame: string): OutboundCommand {
-    const invalid = (why: string): never => {
-      throw new ProtocolError('signalwire', why, { frame, code: TWILIO_INVALID_MESSAGE_CODE });
-    };
-    const keys = Object.keys(message).sort().join(',');
-    if (keys !== 'dtmf,event,streamSid') invalid('a dtmf frame has exactly event, streamSid and dtmf');
-    if (this.#twilio.streamSid === undefined) invalid('no stream is active yet (no start was sent)');
-    if (message['streamSid'] !== this.#twilio.streamSid) invalid('streamSid does not match the active stream');
-    const dtmf = message['dtmf'];
-    if (!isJsonObject(dtmf) || Object.keys(dtmf).join(',') !== 'digit') invalid('dtmf must be { digit }');
-    const digit = (dtmf as JsonObject)['digit'];
-    if (typeof digit !== 'string' || !/^[0-9*#A-D]$/.test(digit)) invalid('dtmf.digit must be one of 0-9, *, #, A-D');
-    return { type: 'dtmf', digits: digit as string };
   }
 }
 

@@ -181,6 +181,8 @@ describe('SignalWirePeerSimulator DTMF', () => {
     reject(`{"event":"dtmf","streamSid":"${SW_STREAM}","dtmf":{"digit":"12"}}`);
     reject(`{"event":"dtmf","streamSid":"${SW_STREAM}","dtmf":{"digit":"1","duration":100}}`);
     reject(`{"event":"dtmf","dtmf":{"digit":"1"}}`);
+    reject(`{"event":"dtmf","streamSid":"${SW_STREAM}","dtmf":{"digit":"b"}}`);
+    reject(`{"event":"dtmf","streamSid":"${SW_STREAM}","dtmf":"1"}`);
     // Everything else is still checked as Twilio checks it.
     expect(peer.decodeOutbound(`{"event":"clear","streamSid":"${SW_STREAM}"}`)).toEqual([{ type: 'clear' }]);
   });

@@ -1,4 +1,4 @@
-import { ProtocolError, isJsonObject, type JsonObject } from '@switchboard/core';
+import { KEYPAD_DIGIT, ProtocolError, isJsonObject, type JsonObject } from '@switchboard/core';
 import type { AudioFormat, CallEvent, CallStartEvent, DtmfEvent, OutboundCommand, ProtocolCapabilities } from '@switchboard/core';
 
 /**
@@ -87,12 +87,22 @@ export function parseJsonObject(provider: string, text: string): JsonObject {
   return value;
 }
 
-/** A non-empty string field, `undefined` when absent; a `ProtocolError` for any other type. */
-export function optionalString(provider: string, message: JsonObject, key: string, frame: string): string | undefined {
+/**
+ * A non-empty string field, `undefined` when absent; a `ProtocolError` for any other type. With
+ * `scalarsAsText`, a finite number or a boolean is taken too, as its text (`447700900000`).
+ */
+export function optionalString(
+  provider: string,
+  message: JsonObject,
+  key: string,
+  frame: string,
+  options: { scalarsAsText?: boolean } = {},
+): string | undefined {
   const value = message[key];
   if (value === undefined || value === null || value === '') return undefined;
-  if (typeof value !== 'string') throw controlError(provider, `"${key}" must be a string`, frame);
-  return value;
+  if (typeof value === 'string') return value;
+  if (options.scalarsAsText && ((typeof value === 'number' && Number.isFinite(value)) || typeof value === 'boolean')) return String(value);
+  throw controlError(provider, `"${key}" must be a string`, frame);
 }
 
 /** A number field, given as a JSON number or a decimal string; `undefined` when absent. */
@@ -104,11 +114,9 @@ export function optionalNumber(provider: string, message: JsonObject, key: strin
   return number;
 }
 
-const DTMF_DIGIT = /^[0-9*#A-Da-d]$/;
-
 /** A DTMF digit (0-9, *, #, A-D); a `ProtocolError` for anything else. */
 export function readDigit(provider: string, value: unknown, frame: string): string {
-  if (typeof value !== 'string' || !DTMF_DIGIT.test(value)) {
+  if (typeof value !== 'string' || !KEYPAD_DIGIT.test(value)) {
     throw controlError(provider, 'DTMF message without a valid digit (0-9, *, #, A-D)', frame);
   }
   return value.toUpperCase();
@@ -161,21 +169,24 @@ export function callStart(fields: {
 /**
  * The `call_start` of a start message that is a JSON object: the call id from the `callId` field
  * named, the stream id from the `streamId` field named (else the call id, else a fresh one), the
- * caller and callee from `from` and `to`; the whole message is `raw`.
+ * caller and callee from `from` and `to`; the whole message, as received, is `raw`. With
+ * `scalarsAsText` those fields may be numbers or booleans, read as text (for carriers that echo
+ * values the application wrote, such as Vonage's NCCO headers).
  */
 export function readCallStart(
   provider: string,
   message: JsonObject,
   frame: string,
-  start: { callId: string; streamId?: string; format: AudioFormat; customParameters: Record<string, string> },
+  start: { callId: string; streamId?: string; format: AudioFormat; customParameters: Record<string, string>; scalarsAsText?: boolean },
 ): CallStartEvent {
-  const callId = optionalString(provider, message, start.callId, frame);
-  const streamId = start.streamId === undefined ? undefined : optionalString(provider, message, start.streamId, frame);
+  const text = { scalarsAsText: start.scalarsAsText ?? false };
+  const callId = optionalString(provider, message, start.callId, frame, text);
+  const streamId = start.streamId === undefined ? undefined : optionalString(provider, message, start.streamId, frame, text);
   return callStart({
     streamId: streamId ?? callId ?? newStreamId(provider),
     callId,
-    from: optionalString(provider, message, 'from', frame),
-    to: optionalString(provider, message, 'to', frame),
+    from: optionalString(provider, message, 'from', frame, text),
+    to: optionalString(provider, message, 'to', frame, text),
     format: start.format,
     customParameters: start.customParameters,
     raw: message,

@@ -71,6 +71,15 @@ describe('vonage', () => {
     expect(protocol.streamId).toBe('63f61863-4a51-4f6b-86e1-46edebcf9356');
   });
 
+  it('reads numeric uuid, from and to as text, keeping the message as received as raw', () => {
+    const message = { event: 'websocket:connected', 'content-type': 'audio/l16;rate=16000', uuid: 7, from: 447700900000, to: true };
+    const [event] = new RawWebSocketProtocol('vonage').decode(JSON.stringify(message));
+    expect(event).toMatchObject({ type: 'call_start', streamId: '7', callId: '7', from: '447700900000', to: 'true', raw: message });
+    expect(thrown(() => new RawWebSocketProtocol('vonage').decode(JSON.stringify({ ...message, from: { n: 1 } }))).message).toMatch(/"from" must be a string/);
+    // Other presets keep refusing a number where a string belongs.
+    expect(() => readCallStart('hello', { id: 7 }, '{}', { callId: 'id', format: PCMU, customParameters: {} })).toThrow(/"id" must be a string/);
+  });
+
   it('reads 8 kHz streams and names a stream without a uuid header itself', () => {
     const protocol = new RawWebSocketProtocol('vonage');
     const [event] = protocol.decode('{"event":"websocket:connected","content-type":"audio/l16;rate=8000"}');

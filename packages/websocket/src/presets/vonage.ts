@@ -46,19 +46,6 @@ function readContentType(value: unknown, call: PresetCallState, frame: string): 
   return { encoding: 'l16', sampleRate, channels: 1 };
 }
 
-/**
- * The first message with `uuid`, `from` and `to` as text: they are NCCO headers the application
- * wrote, and a number there (`"from": 447700900000`) must not keep the call from starting.
- */
-function callFieldsAsText(message: Record<string, unknown>): Record<string, unknown> {
-  const fields = { ...message };
-  for (const key of ['uuid', 'from', 'to']) {
-    const value = fields[key];
-    if ((typeof value === 'number' && Number.isFinite(value)) || typeof value === 'boolean') fields[key] = String(value);
-  }
-  return fields;
-}
-
 export const vonagePreset: RawWebSocketPreset = {
   name: NAME,
   defaultFormat: L16_16K,
@@ -76,10 +63,13 @@ export const vonagePreset: RawWebSocketPreset = {
     switch (event) {
       case 'websocket:connected':
         return [
-          readCallStart(NAME, callFieldsAsText(message), text, {
+          readCallStart(NAME, message, text, {
             callId: 'uuid',
             format: readContentType(message['content-type'], call, text),
             customParameters: stringParameters(message, START_FIELDS),
+            // `uuid`, `from` and `to` are NCCO headers the application wrote: a number there
+            // (`"from": 447700900000`) must not keep the call from starting.
+            scalarsAsText: true,
           }),
         ];
       case 'websocket:dtmf':
