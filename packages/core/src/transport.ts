@@ -331,10 +331,18 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
   }
 
   override close(): void {
+    this.end('closed');
+  }
+
+  /**
+   * Ends the call: `call_end` with `reason` (`shutdown` when a server drains), a normal close
+   * (1000) to the carrier, and the model session closed. Idempotent: the first reason wins.
+   */
+  end(reason = 'closed'): void {
     if (this.#closing) return;
     this.#closing = true;
     try {
-      this.#endCall('closed');
+      this.#endCall(reason);
       if (!this.connection.closed) {
         try {
           this.connection.close(1000, 'call ended');
