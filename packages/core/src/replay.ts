@@ -136,27 +136,51 @@ export class ReplayGuard {
 
   /**
    * Records the delivery identified by `key` (a verified signature, or whatever the carrier makes
-   * unique). Resolves `true` the first time, `false` for a replay within `ttlMs`.
+   * unique). Resolves `true` the first time, `false` for a replay within `ttlMs`. A key that is not
+   * a non-empty string identifies no delivery and is never new: it resolves `false`, and the store
+   * is not asked. A key longer than {@link REPLAY_MAX_KEY_LENGTH} characters is remembered as its
+   * SHA-256 (`sha256:` and 64 hex digits), so a store holds at most that much per delivery.
    */
   async check(key: string): Promise<boolean> {
-    return (await this.#store.remember(this.#key(key), this.#ttlMs)) === true;
+    const stored = await this.#key(key);
+    if (stored === undefined) return false;
+    return (await this.#store.remember(stored, this.#ttlMs)) === true;
   }
 
   /**
    * Forgets a delivery accepted by {@link check}, so the carrier's retry of it is accepted: call it
    * when handling the request failed. Needs a store with a `forget` method (the in-memory one has
-   * it); a `ConfigError` otherwise.
+   * it); a `ConfigError` otherwise. A key {@link check} would refuse is not looked up.
    */
   async forget(key: string): Promise<void> {
     const forget = this.#store.forget;
     if (forget === undefined) throw new ConfigError('replay guard: the store has no forget(key) method');
-    await forget.call(this.#store, this.#key(key));
+    const stored = await this.#key(key);
+    if (stored === undefined) return;
+    await forget.call(this.#store, stored);
   }
 
-  #key(key: string): string {
-    if (typeof key !== 'string' || key.length === 0) throw new ConfigError('replay guard: key must be a non-empty string');
-    return this.#prefix + key;
+  /** The key as the store sees it: prefixed, long keys hashed; undefined for a key that is none. */
+  async #key(key: unknown): Promise<string | undefined> {
+    if (typeof key !== 'string' || key.length === 0) return undefined;
+    const text = key.length > REPLAY_MAX_KEY_LENGTH ? await sha256Key(key) : key;
+    return this.#prefix + text;
   }
+}
+
+/**
+ * Longest key a {@link ReplayGuard} hands its store as it is: 256 characters. Carrier keys (a
+ * signature, a nonce and a signature) are far shorter; a longer one is stored as its SHA-256.
+ */
+export const REPLAY_MAX_KEY_LENGTH = 256;
+
+const keyEncoder = new TextEncoder();
+
+async function sha256Key(key: string): Promise<string> {
+  const digest = new Uint8Array(await globalThis.crypto.subtle.digest('SHA-256', keyEncoder.encode(key)));
+  let hex = 'sha256:';
+  for (const byte of digest) hex += byte.toString(16).padStart(2, '0');
+  return hex;
 }
 
 /**
