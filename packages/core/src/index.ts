@@ -18,3 +18,4 @@ export * from './detect.js';
 export * from './replay.js';
 export { readHeader, constantTimeEqual, type RequestHeaders } from './http.js';
 export { logger } from './log.js';
+export * from './drain.js';
