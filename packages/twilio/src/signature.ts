@@ -68,13 +68,14 @@ function hmacKey(authToken: string): Promise<CryptoKey> {
 }
 
 /**
- * The text that is signed: the URL, then every parameter name followed by its value, names in
- * ascending order. Like Twilio's own validators, the values of a repeated name are taken once
- * each, in ascending order.
+ * The form parameters by name, or undefined when they cannot be what Twilio signed: only a
+ * `URLSearchParams` or an object whose values are strings or arrays of strings qualifies (a body
+ * parser may hand over numbers, nested objects or bytes for a forged request). No parameters
+ * (`undefined`, `null`) is an empty map.
  */
-function signedText(url: string, params: TwilioSignedParams | undefined): string {
-  if (params === undefined) return url;
+function groupParams(params: unknown): Map<string, string[]> | undefined {
   const grouped = new Map<string, string[]>();
+  if (params === undefined || params === null) return grouped;
   const add = (name: string, value: string) => {
     const values = grouped.get(name);
     if (values) values.push(value);
@@ -82,12 +83,23 @@ function signedText(url: string, params: TwilioSignedParams | undefined): string
   };
   if (params instanceof URLSearchParams) {
     for (const [name, value] of params) add(name, value);
-  } else {
-    for (const [name, value] of Object.entries(params)) {
-      if (typeof value === 'string') add(name, value);
-      else for (const v of value) add(name, v);
-    }
+    return grouped;
   }
+  if (typeof params !== 'object' || Array.isArray(params) || ArrayBuffer.isView(params) || params instanceof ArrayBuffer) return undefined;
+  for (const [name, value] of Object.entries(params)) {
+    if (typeof value === 'string') add(name, value);
+    else if (Array.isArray(value) && value.every((v) => typeof v === 'string')) for (const v of value as string[]) add(name, v);
+    else return undefined;
+  }
+  return grouped;
+}
+
+/**
+ * The text that is signed: the URL, then every parameter name followed by its value, names in
+ * ascending order. Like Twilio's own validators, the values of a repeated name are taken once
+ * each, in ascending order.
+ */
+function signedText(url: string, grouped: Map<string, string[]>): string {
   let text = url;
   for (const name of [...grouped.keys()].sort(compareCodeUnits)) {
     for (const value of [...new Set(grouped.get(name))].sort(compareCodeUnits)) text += name + value;
@@ -107,7 +119,10 @@ async function sign(key: CryptoKey, text: string): Promise<string> {
 /** The signature Twilio puts in `X-Twilio-Signature` for this URL and these form parameters. */
 export async function computeTwilioSignature(authToken: string, url: string, params?: TwilioSignedParams): Promise<string> {
   checkAuthToken(authToken);
-  return sign(await hmacKey(authToken), signedText(url, params));
+  if (typeof url !== 'string') throw new ConfigError('computeTwilioSignature: url must be a string');
+  const grouped = groupParams(params);
+  if (grouped === undefined) throw new ConfigError('computeTwilioSignature: params must be URLSearchParams or an object of strings and string arrays');
+  return sign(await hmacKey(authToken), signedText(url, grouped));
 }
 
 const DEFAULT_PORTS: Record<string, string> = { 'https:': '443', 'wss:': '443', 'http:': '80', 'ws:': '80' };
@@ -143,15 +158,19 @@ export type TwilioSignatureVerdict = 'missing' | 'mismatch' | 'replayed' | 'vali
  * a verified delivery is then remembered, keyed by its signature. @internal
  */
 export async function twilioSignatureVerdict(options: ValidateTwilioSignatureOptions): Promise<TwilioSignatureVerdict> {
-  checkAuthToken(options.authToken);
+  checkAuthToken(options?.authToken);
   assertReplayGuardOption(options.replayGuard);
   const signature = options.signature;
   if (typeof signature !== 'string' || signature.length === 0) return 'missing';
+  // The URL and the parameters come from the request: when they cannot be what Twilio signed,
+  // the signature does not match them.
+  const grouped = groupParams(options.params);
+  if (typeof options.url !== 'string' || grouped === undefined) return 'mismatch';
   const key = await hmacKey(options.authToken);
   let valid = false;
   // Every variant is computed and compared, so the time taken does not say which one matched.
   for (const url of twilioSignatureUrlVariants(options.url)) {
-    const expected = await sign(key, signedText(url, options.params));
+    const expected = await sign(key, signedText(url, grouped));
     valid = constantTimeEqual(expected, signature) || valid;
   }
   if (!valid) return 'mismatch';
