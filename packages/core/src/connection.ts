@@ -24,6 +24,15 @@ export interface MediaConnection {
    */
   cork?(): void;
   uncork?(): void;
+  /**
+   * Optional: sends a WebSocket ping. With {@link onPong}, lets a transport tell a quiet carrier
+   * from a dead one.
+   */
+  ping?(): void;
+  /** Optional: registers a pong handler; returns a function that removes it. */
+  onPong?(handler: () => void): () => void;
+  /** Optional: drops the socket at once, without a closing handshake (a peer that stopped answering). */
+  terminate?(): void;
 }
 
 /** The part of Node's `ws` WebSocket the wrapper uses. */
@@ -36,6 +45,8 @@ export interface NodeWsLike {
   on(event: 'close', listener: (code: number, reason: unknown) => void): unknown;
   on(event: 'error', listener: (error: unknown) => void): unknown;
   off(event: string, listener: (...args: never[]) => void): unknown;
+  ping?(): void;
+  terminate?(): void;
 }
 
 /** The part of a WHATWG WebSocket the wrapper uses. */
@@ -133,6 +144,17 @@ function wrapNodeWs(ws: NodeWsLike): MediaConnection {
       return () => void ws.off('error', handler);
     },
     close: (code, reason) => ws.close(code, reason),
+    ...(typeof ws.ping === 'function'
+      ? {
+          ping: () => ws.ping!(),
+          onPong(handler: () => void) {
+            const listener = () => handler();
+            (ws.on as (event: string, listener: () => void) => unknown)('pong', listener);
+            return () => void ws.off('pong', listener);
+          },
+        }
+      : {}),
+    ...(typeof ws.terminate === 'function' ? { terminate: () => ws.terminate!() } : {}),
     get bufferedAmount() {
       return ws.bufferedAmount;
     },

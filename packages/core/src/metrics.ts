@@ -20,6 +20,11 @@ export type CallMetrics = {
   lateFramesDropped: number;
   /** Inbound frames never received (sequence numbers skipped). */
   framesMissing: number;
+  /**
+   * Times a carrier timestamp could not be right (far behind the stream, or ahead of real time)
+   * and the timeline was resynchronised instead of padding a gap that was not there.
+   */
+  timestampResyncs: number;
   /** Model audio of cancelled responses that arrived after the interruption (dropped), model-format bytes. */
   lateAudioDroppedBytes: number;
   /** Model audio received before the carrier stream started (nowhere to play it), model-format bytes. */
@@ -37,6 +42,8 @@ export type CallMetrics = {
   dtmfDigits: number;
   /** Times the carrier paused the outbound flow (its queue was full). */
   flowPauses: number;
+  /** Times output was held because the carrier socket's buffer was over `outputHighWaterBytes`. */
+  backpressureHolds: number;
   bargeIns: number;
   truncations: Array<{ itemId: string; contentIndex: number; audioEndMs: number; sentMs: number }>;
   /** For each turn: ms from the model's `speech_stopped` to the first audio frame sent to the carrier. */
@@ -56,6 +63,7 @@ export function createMetrics(): CallMetrics {
     gapsUnpaddedMs: 0,
     lateFramesDropped: 0,
     framesMissing: 0,
+    timestampResyncs: 0,
     lateAudioDroppedBytes: 0,
     outputDroppedNoStreamBytes: 0,
     outputUnsentBytes: 0,
@@ -65,6 +73,7 @@ export function createMetrics(): CallMetrics {
     staleAcks: 0,
     dtmfDigits: 0,
     flowPauses: 0,
+    backpressureHolds: 0,
     bargeIns: 0,
     truncations: [],
     responseLatenciesMs: [],

@@ -1,66 +1,28 @@
 import {
   OpenAIRealtimeWebSocket,
   type OpenAIRealtimeEventTypes,
-  type OpenAIRealtimeWebSocketOptions,
   type RealtimeSessionConfig,
   type RealtimeTransportLayerConnectOptions,
   type TransportLayerAudio,
 } from '@openai/agents-realtime';
 import { base64Encode } from './audio/base64.js';
-import { Framer } from './audio/framer.js';
-import { bytesPerSample, concatBytes, durationMs, silence, silenceByte } from './audio/pcm.js';
-import {
-  inboundTranscoder,
-  modelBytesPerMs,
-  modelFormatFor,
-  outboundTranscoder,
-  sameModelFormat,
-  type ModelAudioFormat,
-  type Transcoder,
-} from './codec.js';
+import { modelBytesPerMs, type ModelAudioFormat } from './codec.js';
 import { systemClock, type Clock } from './clock.js';
-import { toMediaConnection, type MediaConnection, type MediaFrame, type WebSocketLike } from './connection.js';
+import { toMediaConnection, type MediaConnection, type MediaFrame } from './connection.js';
 import { ConfigError, ProtocolError, SwitchboardError } from './errors.js';
-import { PlaybackLedger, type PlaybackKey } from './ledger.js';
+import { PlaybackLedger } from './ledger.js';
 import { logger } from './log.js';
 import { createMetrics, type CallMetrics } from './metrics.js';
+import { Responses } from './transport/barge-in.js';
+import { InputPath } from './transport/input.js';
+import { CallLifecycle } from './transport/lifecycle.js';
+import { resolveOptions, type TelephonyRealtimeTransportOptions } from './transport/options.js';
+import { OutputPath } from './transport/output.js';
 import type { AudioFormat, CallEvent, MediaStreamProtocol, OutboundCommand } from './types.js';
 
-const log = logger('core');
+export { TRANSPORT_DEFAULTS, type TelephonyRealtimeTransportOptions } from './transport/options.js';
 
-export type TelephonyRealtimeTransportOptions = OpenAIRealtimeWebSocketOptions & {
-  /** The carrier socket: a `ws` socket, a WHATWG WebSocket, or a {@link MediaConnection}. */
-  connection: MediaConnection | WebSocketLike;
-  /** The carrier's wire format. */
-  protocol: MediaStreamProtocol;
-  /**
-   * How much carrier audio to keep while the model socket is not yet open, in ms. The oldest
-   * audio is dropped (and counted) beyond it. Default 10 000.
-   */
-  earlyMediaMaxMs?: number;
-  /** Longest timestamp gap filled with silence, in ms. Default 10 000. */
-  maxGapPadMs?: number;
-  /**
-   * How many out-of-order frames to hold while waiting for a missing sequence number before
-   * giving it up as lost. Default 5 (100 ms of 20 ms frames).
-   */
-  reorderWindow?: number;
-  /**
-   * While the model hears the caller speaking, if no carrier audio arrives for this long, send
-   * one second of silence so the model's turn detection can end the turn. `null` disables it.
-   * Default 750.
-   */
-  inputAudioInactivityTimeoutMs?: number | null;
-  /** Type of the raw carrier frame event on `*`. Default `<protocol.name>_message`. */
-  rawEventType?: string;
-  /** Clock used for playback accounting. Default `clock.now`, else `Date.now`. */
-  now?: () => number;
-  /**
-   * Clock for playback accounting and output pacing. Default: the wall clock. A replay faster
-   * than real time passes a scaled clock. (Inactivity padding always waits on the wall clock.)
-   */
-  clock?: Clock;
-};
+const log = logger('core');
 
 /** `call_start` as emitted on the transport (and on `*`). */
 export type CallStartEvent = Extract<CallEvent, { type: 'call_start' }>;
@@ -76,23 +38,15 @@ export type TelephonyTransportEventTypes = OpenAIRealtimeEventTypes & {
 type EventName = keyof TelephonyTransportEventTypes;
 type Listener<K extends EventName> = (...args: TelephonyTransportEventTypes[K]) => void;
 
-const DEFAULT_EARLY_MEDIA_MS = 10_000;
-const DEFAULT_MAX_GAP_MS = 10_000;
-const DEFAULT_REORDER_WINDOW = 5;
-const DEFAULT_INACTIVITY_MS = 750;
-const INACTIVITY_SILENCE_MS = 1000;
-
-type OutputState = {
-  responseId: string;
-  itemId: string;
-  contentIndex: number;
-};
-
 /**
  * A `RealtimeTransportLayer` that bridges one phone call to the OpenAI Realtime API. It holds all
  * call logic shared by every carrier: format negotiation, early media, input reordering and gap
- * padding, output framing with playback marks, barge-in with exact truncation, call events and
- * metrics. A carrier only supplies its {@link MediaStreamProtocol}.
+ * padding, output framing with playback marks, barge-in with exact truncation, call events,
+ * timeouts and metrics. A carrier only supplies its {@link MediaStreamProtocol}.
+ *
+ * The class composes one unit per concern: the input path (`transport/input.ts`), the output path
+ * (`transport/output.ts`), responses and barge-in (`transport/barge-in.ts`) and the call's life on
+ * its sockets (`transport/lifecycle.ts`).
  */
 export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
   /** Per-call counters. */
@@ -104,80 +58,44 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
   readonly #clock: Clock;
   readonly #now: () => number;
   readonly #rawEventType: string;
-  readonly #earlyMediaMaxMs: number;
-  readonly #maxGapPadMs: number;
-  readonly #reorderWindow: number;
-  readonly #inactivityMs: number | null;
-  readonly #detach: Array<() => void> = [];
+  readonly #input: InputPath;
+  readonly #output: OutputPath;
+  readonly #responses: Responses;
+  readonly #life: CallLifecycle;
 
-  #format: AudioFormat;
-  #modelFormat: ModelAudioFormat;
-  #inbound: Transcoder;
-  #outbound: Transcoder;
-  #framer: Framer;
   #streamId: string | undefined;
   #callStart: CallStartEvent | undefined;
-
-  // Input state.
-  #expectedSeq: number | undefined;
-  #reorder = new Map<number, Extract<CallEvent, { type: 'audio' }>>();
-  #lastTimestampMs: number | undefined;
-  #lastDurationMs = 0;
-  /** Duration of the last frame delivered, ms (what a lost frame is taken to have lasted). */
-  #lastFrameMs = 0;
-  #early: Uint8Array[] = [];
-  #earlyBytes = 0;
   #sessionReady = false;
   #lastSessionConfig: Partial<RealtimeSessionConfig> | undefined;
-  #speechActive = false;
-  #inactivityTimer: unknown;
-  #lastInboundAt = 0;
-  /** Silence already sent for the current hole in the carrier's audio (inactivity padding), ms. */
-  #paddedInHoleMs = 0;
-
-  // Output state.
-  #current: OutputState | undefined;
-  #activeResponseId: string | undefined;
-  #cancelled = new Set<string>();
-  #speechStoppedAt: number | undefined;
-  /**
-   * Audio waiting to leave, in order, while the carrier paused the flow or pacing holds it back
-   * (`capabilities.pacing`). Empty otherwise: audio then leaves as it comes.
-   */
-  #queue: Array<{ frames: Uint8Array[]; key: PlaybackKey }> = [];
-  #queuedBytes = 0;
-  #paused = false;
-  #pumpTimer: unknown;
-
-  #ended = false;
   #closing = false;
+  #endReason: string | undefined;
   /** The model socket has been open at least once (so its closing is news). */
   #modelWasConnected = false;
+  /** Why `connect()` failed, when the transport itself gave up on it. */
+  #connectFailure: SwitchboardError | undefined;
 
   constructor(options: TelephonyRealtimeTransportOptions) {
     if (!options || typeof options !== 'object') throw new ConfigError('TelephonyRealtimeTransport needs an options object.');
     if (!options.protocol) throw new ConfigError('TelephonyRealtimeTransport needs a `protocol`.');
     if (!options.connection) throw new ConfigError('TelephonyRealtimeTransport needs the carrier `connection` (its WebSocket).');
+    const resolved = resolveOptions(options);
     const {
       connection,
       protocol,
-      earlyMediaMaxMs,
-      maxGapPadMs,
-      reorderWindow,
-      inputAudioInactivityTimeoutMs,
+      earlyMediaMaxMs: _earlyMediaMaxMs,
+      maxGapPadMs: _maxGapPadMs,
+      reorderWindow: _reorderWindow,
+      inputAudioInactivityTimeoutMs: _inactivity,
+      modelConnectTimeoutMs: _connectTimeout,
+      carrierIdleTimeoutMs: _idle,
+      pingIntervalMs: _ping,
+      outputHighWaterBytes: _highWater,
+      outputMaxBufferedBytes: _maxBuffered,
       rawEventType,
       now,
       clock,
       ...wsOptions
     } = options;
-    checkNonNegative('earlyMediaMaxMs', earlyMediaMaxMs);
-    checkNonNegative('maxGapPadMs', maxGapPadMs);
-    checkNonNegative('reorderWindow', reorderWindow);
-    if (inputAudioInactivityTimeoutMs !== null) checkNonNegative('inputAudioInactivityTimeoutMs', inputAudioInactivityTimeoutMs);
-    const pacing = protocol.capabilities?.pacing;
-    if (pacing !== undefined && !(Number.isFinite(pacing.leadMs) && pacing.leadMs > 0)) {
-      throw new ConfigError(`\`capabilities.pacing.leadMs\` of protocol ${protocol.name} must be a positive number, got ${String(pacing.leadMs)}.`);
-    }
     super(wsOptions);
     this.protocol = protocol;
     this.connection = toMediaConnection(connection);
@@ -185,52 +103,92 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
     this.#now = now ?? (clock ? () => clock.now() : Date.now);
     this.#ledger = new PlaybackLedger({ now: this.#now });
     this.#rawEventType = rawEventType ?? `${protocol.name}_message`;
-    this.#earlyMediaMaxMs = earlyMediaMaxMs ?? DEFAULT_EARLY_MEDIA_MS;
-    this.#maxGapPadMs = maxGapPadMs ?? DEFAULT_MAX_GAP_MS;
-    this.#reorderWindow = reorderWindow ?? DEFAULT_REORDER_WINDOW;
-    this.#inactivityMs = inputAudioInactivityTimeoutMs === undefined ? DEFAULT_INACTIVITY_MS : inputAudioInactivityTimeoutMs;
 
-    this.#format = protocol.defaultFormat;
-    this.#modelFormat = modelFormatFor(this.#format);
-    this.#inbound = inboundTranscoder(this.#format);
-    this.#outbound = outboundTranscoder(this.#format);
-    this.#framer = this.#createFramer(this.#format);
-
-    this.#detach.push(
-      this.connection.onMessage((frame) => this.#onCarrierFrame(frame)),
-      this.connection.onClose((code, reason) => this.#onCarrierClose(code, reason)),
-      this.connection.onError((error) => this.#onCarrierError(error)),
+    const format = protocol.defaultFormat;
+    this.#input = new InputPath(
+      {
+        metrics: this.metrics,
+        now: this.#now,
+        modelReady: () => this.#sessionReady && this.status === 'connected',
+        append: (bytes, base64) => this.#appendToModel(bytes, base64),
+        emitError: (error) => this.#emitError(error),
+        ended: () => this.#life.ended,
+      },
+      {
+        earlyMediaMaxMs: resolved.earlyMediaMaxMs,
+        maxGapPadMs: resolved.maxGapPadMs,
+        reorderWindow: resolved.reorderWindow,
+        inactivityMs: resolved.inactivityMs,
+      },
+      format,
     );
+    this.#output = new OutputPath(
+      {
+        metrics: this.metrics,
+        protocol,
+        connection: this.connection,
+        ledger: this.#ledger,
+        clock: this.#clock,
+        now: this.#now,
+        emitError: (error) => this.#emitError(error),
+        ended: () => this.#life.ended,
+        overflow: (bytes) => this.#onOverflow(bytes),
+      },
+      { highWaterBytes: resolved.outputHighWaterBytes, maxBufferedBytes: resolved.outputMaxBufferedBytes },
+      format,
+    );
+    this.#responses = new Responses({
+      metrics: this.metrics,
+      protocol,
+      ledger: this.#ledger,
+      output: this.#output,
+      cancelResponse: () => this._cancelResponse(),
+      truncate: (itemId, contentIndex, audioEndMs) =>
+        this.sendEvent({ type: 'conversation.item.truncate', item_id: itemId, content_index: contentIndex, audio_end_ms: audioEndMs }),
+      interrupted: () => this.emit('audio_interrupted'),
+      safely: (fn) => this.#safely(fn),
+    });
+    this.#life = new CallLifecycle(
+      {
+        connection: this.connection,
+        onFrame: (frame) => this.#onCarrierFrame(frame),
+        onCarrierClose: (code, reason) => this.#onCarrierClose(code, reason),
+        onCarrierError: (error) => this.#onCarrierError(error),
+        onCarrierIdle: (quietMs) => this.#onCarrierIdle(quietMs),
+        onModelConnectTimeout: (ms) => this.#onModelConnectTimeout(ms),
+        emitError: (error) => this.#emitError(error),
+      },
+      {
+        modelConnectTimeoutMs: resolved.modelConnectTimeoutMs,
+        carrierIdleTimeoutMs: resolved.carrierIdleTimeoutMs,
+        pingIntervalMs: resolved.pingIntervalMs,
+      },
+    );
+    this.#life.attach();
     if (this.connection.closed) {
       // The carrier hung up before this transport listened (while the bridge detected the
       // protocol or awaited something): no close event will come, so end the call here, once the
       // caller has had the chance to listen for `call_end`.
-      queueMicrotask(() => this.#safely(() => this.#onCarrierClose()));
+      queueMicrotask(() => {
+        this.#safely(() => this.#onCarrierClose());
+        this.#life.release();
+      });
     }
 
     this.on('response.output_audio.delta', (event) => {
-      this.#current = { responseId: event.response_id, itemId: event.item_id, contentIndex: event.content_index };
+      this.#responses.current = { responseId: event.response_id, itemId: event.item_id, contentIndex: event.content_index };
     });
     this.on('response.output_audio.done', () => this.#flushOutput());
     this.on('response.created', (event) => {
-      if (event.response.id) this.#activeResponseId = event.response.id;
+      if (event.response.id) this.#responses.created(event.response.id);
     });
     this.on('response.done', (event) => {
-      const id = event.response.id;
-      if (id) {
-        this.#cancelled.delete(id);
-        this.#ledger.responseDone(id);
-        if (this.#activeResponseId === id) this.#activeResponseId = undefined;
-      }
+      if (event.response.id) this.#responses.done(event.response.id);
     });
-    this.on('input_audio_buffer.speech_started', () => {
-      this.#speechActive = true;
-      this.#armInactivity(this.#inactivityMs ?? 0);
-    });
+    this.on('input_audio_buffer.speech_started', () => this.#input.speechStarted());
     this.on('input_audio_buffer.speech_stopped', () => {
-      this.#speechActive = false;
-      this.#disarmInactivity();
-      this.#speechStoppedAt = this.#now();
+      this.#input.speechStopped();
+      this.#output.speechStopped();
     });
     this.on('connection_change', (status) => {
       if (status === 'connected') {
@@ -238,8 +196,8 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
         return;
       }
       this.#sessionReady = false;
-      this.#activeResponseId = undefined;
-      this.#disarmInactivity();
+      this.#responses.disconnected();
+      this.#input.disarmInactivity();
       if (status === 'disconnected' && this.#modelWasConnected) this.#onModelLost();
     });
 
@@ -247,7 +205,7 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
     // constructor has attached its listeners.
     if (protocol.open) {
       queueMicrotask(() => {
-        if (this.#ended) return;
+        if (this.#life.ended) return;
         let events: CallEvent[];
         try {
           events = protocol.open!();
@@ -286,27 +244,49 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
 
   /** The carrier's audio format (the protocol's default until `call_start`). */
   get carrierFormat(): AudioFormat {
-    return this.#format;
+    return this.#input.format;
   }
 
   /** The audio format the model session is configured with. */
   get modelAudioFormat(): ModelAudioFormat {
-    return this.#modelFormat;
+    return this.#input.modelFormat;
   }
 
-  /** Bytes of model audio waiting in the transport for the carrier (paused flow or pacing). */
+  /** Bytes of model audio waiting in the transport for the carrier (paused flow, pacing, full socket). */
   get outputQueuedBytes(): number {
-    return this.#queuedBytes;
+    return this.#output.queuedBytes;
   }
 
   /** Bytes of carrier audio waiting for the model socket. */
   get earlyMediaBufferedBytes(): number {
-    return this.#earlyBytes;
+    return this.#input.earlyBytes;
   }
 
+  /** Why the call ended, once it did. */
+  get endReason(): string | undefined {
+    return this.#endReason;
+  }
+
+  /**
+   * Connects to the model. Fails with a `SwitchboardError` coded `model_connect_timeout` when the
+   * socket does not open and the service does not send `session.created` within
+   * `modelConnectTimeoutMs`, or `model_connect_failed` when the connection fails; either way the
+   * call ends with that reason (the carrier socket is closed normally).
+   */
   override async connect(options: RealtimeTransportLayerConnectOptions): Promise<void> {
-    if (this.#ended) throw new SwitchboardError('call_ended', 'The call has already ended; create a new transport for a new call.');
-    await super.connect(options);
+    if (this.#life.ended) throw new SwitchboardError('call_ended', 'The call has already ended; create a new transport for a new call.');
+    this.#life.startModelDeadline();
+    try {
+      await super.connect(options);
+    } catch (error) {
+      const failure =
+        this.#connectFailure ??
+        new SwitchboardError('model_connect_failed', `The model connection failed: ${describe(error)}; ending the call.`, { cause: error });
+      this.#connectFailure = failure;
+      this.end(failure.code);
+      throw failure;
+    }
+    if (this.#connectFailure) throw this.#connectFailure;
   }
 
   /**
@@ -316,8 +296,9 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
   override buildSessionPayload(config: Partial<RealtimeSessionConfig>) {
     const payload = super.buildSessionPayload(config);
     const audio = (payload.audio ??= {}) as { input?: { format?: unknown }; output?: { format?: unknown } };
-    audio.input = { ...(audio.input ?? {}), format: { ...this.#modelFormat } };
-    audio.output = { ...(audio.output ?? {}), format: { ...this.#modelFormat } };
+    const model = this.#input.modelFormat;
+    audio.input = { ...(audio.input ?? {}), format: { ...model } };
+    audio.output = { ...(audio.output ?? {}), format: { ...model } };
     return payload;
   }
 
@@ -326,7 +307,7 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
     super.updateSessionConfig(config);
     if (!this.#sessionReady) {
       this.#sessionReady = true;
-      this.#flushEarlyMedia();
+      this.#input.flushEarly();
     }
   }
 
@@ -339,21 +320,18 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
    * (1000) to the carrier, and the model session closed. Idempotent: the first reason wins.
    */
   end(reason = 'closed'): void {
-    if (this.#closing) return;
-    this.#closing = true;
-    try {
-      this.#endCall(reason);
-      if (!this.connection.closed) {
-        try {
-          this.connection.close(1000, 'call ended');
-        } catch (error) {
-          log('carrier close failed: %s', (error as Error)?.message);
-        }
-      }
-      super.close();
-    } finally {
-      this.#closing = false;
+    this.#finish(reason, { code: 1000, text: 'call ended' });
+  }
+
+  /**
+   * Changes the carrier idle timeout for the rest of the call, counting from the carrier's last
+   * frame (`null`: none). For a SIP call on hold, whose peer may send no media for a while.
+   */
+  setCarrierIdleTimeout(timeoutMs: number | null): void {
+    if (timeoutMs !== null && !(typeof timeoutMs === 'number' && Number.isFinite(timeoutMs) && timeoutMs > 0)) {
+      throw new ConfigError(`The carrier idle timeout must be a positive number of ms or null, got ${String(timeoutMs)}.`);
     }
+    this.#life.setIdleTimeout(timeoutMs);
   }
 
   /**
@@ -361,22 +339,22 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
    * every item at what the caller actually heard. A no-op when nothing is playing or generating.
    */
   override interrupt(cancelOngoingResponse = true): void {
-    this.#bargeIn(cancelOngoingResponse);
+    this.#responses.bargeIn(cancelOngoingResponse);
   }
 
   override _interrupt(_elapsedTime: number, cancelOngoingResponse = true): void {
-    this.#bargeIn(cancelOngoingResponse);
+    this.#responses.bargeIn(cancelOngoingResponse);
   }
 
   /** Sends DTMF digits to the carrier, where the carrier's stream supports it. */
   sendDtmf(digits: string): boolean {
     if (!this.protocol.capabilities.dtmfOut) return false;
-    return this.#sendCommand({ type: 'dtmf', digits });
+    return this.#output.send({ type: 'dtmf', digits });
   }
 
   /** Asks the carrier to hang up over the media stream, where the protocol supports it. */
   hangup(): boolean {
-    return this.#sendCommand({ type: 'hangup' });
+    return this.#output.send({ type: 'hangup' });
   }
 
   /**
@@ -390,6 +368,7 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
     try {
       delta = audioDelta(event.data);
       if (!delta) {
+        if (this.#life.awaitingModel && isSessionCreated(event.data)) this.#life.modelReady();
         super._onMessage(event);
         return;
       }
@@ -399,27 +378,25 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
     }
     // Where this audio goes is settled before any listener runs: a listener that throws must not
     // file the audio under the previous item.
-    this.#current = { responseId: delta.response_id, itemId: delta.item_id, contentIndex: delta.content_index };
+    this.#responses.current = { responseId: delta.response_id, itemId: delta.item_id, contentIndex: delta.content_index };
     // `*` gets its own copy, as the SDK gives it (the fields are strings and numbers).
     this.#safely(() => this.emit('*', { ...delta }));
     this.#safely(() => this.emit('response.output_audio.delta', delta as never));
   }
 
   protected override _onAudio(event: TransportLayerAudio): void {
-    const responseId = event.responseId;
-    if (this.#cancelled.has(responseId)) {
+    if (this.#responses.isCancelled(event.responseId)) {
       this.metrics.lateAudioDroppedBytes += event.data.byteLength;
       return;
     }
-    const current = this.#current;
-    if (!this.#streamId || !current) {
+    const current = this.#responses.current;
+    if (!this.#streamId || !current || this.#life.ended) {
       this.metrics.outputDroppedNoStreamBytes += event.data.byteLength;
       this.#safely(() => super._onAudio(event));
       return;
     }
-    this.#ledger.addContent(current, event.data.byteLength / modelBytesPerMs(this.#modelFormat));
-    const carrierBytes = this.#outbound.convert(new Uint8Array(event.data));
-    this.#sendAudioFrames(this.#framer.push(carrierBytes), current);
+    this.#ledger.addContent(current, event.data.byteLength / modelBytesPerMs(this.#input.modelFormat));
+    this.#output.push(current, new Uint8Array(event.data));
     this.#safely(() => super._onAudio(event));
   }
 
@@ -427,6 +404,7 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
   // Carrier → model
 
   #onCarrierFrame(frame: MediaFrame): void {
+    if (this.#life.ended) return;
     this.metrics.framesIn++;
     let events: CallEvent[];
     try {
@@ -436,7 +414,7 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
       this.#emitError(
         error instanceof ProtocolError
           ? error
-          : new ProtocolError(this.protocol.name, `could not decode frame: ${(error as Error)?.message ?? error}`, { cause: error, frame }),
+          : new ProtocolError(this.protocol.name, `could not decode frame: ${describe(error)}`, { cause: error, frame }),
       );
       return;
     }
@@ -449,8 +427,8 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
   }
 
   #emitRaw(frame: MediaFrame): void {
-    const message = this.protocol.rawMessage ? this.protocol.rawMessage(frame) : frame;
     try {
+      const message = this.protocol.rawMessage ? this.protocol.rawMessage(frame) : frame;
       this.emit('*', { type: this.#rawEventType, message });
     } catch (error) {
       // A listener that throws must not cost the frame its audio.
@@ -461,7 +439,7 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
   #onCallEvent(event: CallEvent): void {
     switch (event.type) {
       case 'audio':
-        this.#onInboundAudio(event);
+        this.#input.onAudio(event);
         return;
       case 'call_start':
         this.#onCallStart(event);
@@ -476,187 +454,35 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
       case 'playback_cleared':
         return;
       case 'flow_control':
-        this.#onFlowControl(event.paused);
+        this.#output.flowControl(event.paused);
         return;
       case 'call_end':
-        try {
-          this.#flushReorder();
-          this.#endCall(event.reason ?? 'carrier_stop');
-        } finally {
-          this.#safely(() => this.#closeModel());
-        }
+        this.#input.flushReorder();
+        this.#finish(event.reason ?? 'carrier_stop');
         return;
     }
   }
 
   #onCallStart(event: CallStartEvent): void {
     const second = this.#streamId !== undefined;
-    this.#flushReorder();
+    this.#input.newStream();
     this.#streamId = event.streamId;
     this.#callStart = event;
-    this.#expectedSeq = undefined;
-    this.#lastTimestampMs = undefined;
-    this.#lastDurationMs = 0;
-    this.#lastFrameMs = 0;
     if (second) {
       // A new stream: whatever the old one was still playing is gone. Tell the model what the
       // caller heard, and stop a response that would play into the new stream mid-sentence.
-      this.#bargeIn(true, { clear: false });
-      this.#ledger.clear();
-      this.#current = undefined;
-      // The old stream's queue went with it: a pause it asked for does not hold the new one.
-      this.#paused = false;
+      this.#responses.newStream();
+      this.#output.newStream();
     }
-    if (!sameFormat(event.format, this.#format)) {
-      const model = modelFormatFor(event.format);
-      this.#format = event.format;
-      this.#inbound = inboundTranscoder(event.format);
-      this.#outbound = outboundTranscoder(event.format);
-      this.#framer = this.#createFramer(event.format);
-      if (!sameModelFormat(this.#modelFormat, model)) {
-        this.#modelFormat = model;
-        // Audio kept before the carrier announced its format was decoded with the wrong codec.
-        this.metrics.earlyMediaDroppedBytes += this.#earlyBytes;
-        this.#early = [];
-        this.#earlyBytes = 0;
-        if (this.#sessionReady && this.#lastSessionConfig && this.status === 'connected') {
-          log('carrier format %s@%d: updating the model session format', event.format.encoding, event.format.sampleRate);
-          super.updateSessionConfig(this.#lastSessionConfig);
-        }
+    if (!sameFormat(event.format, this.#input.format)) {
+      this.#output.setFormat(event.format);
+      if (this.#input.setFormat(event.format) && this.#sessionReady && this.#lastSessionConfig && this.status === 'connected') {
+        log('carrier format %s@%d: updating the model session format', event.format.encoding, event.format.sampleRate);
+        super.updateSessionConfig(this.#lastSessionConfig);
       }
     }
     log('call_start stream=%s format=%s@%d', event.streamId, event.format.encoding, event.format.sampleRate);
     this.#emitExtra('call_start', event);
-  }
-
-  #onInboundAudio(event: Extract<CallEvent, { type: 'audio' }>): void {
-    const seq = event.sequence;
-    if (seq === undefined) {
-      this.#deliver(event);
-      return;
-    }
-    const expected = this.#expectedSeq;
-    if (expected === undefined || seq === expected) {
-      this.#expectedSeq = seq + 1;
-      this.#deliver(event);
-      if (this.#reorder.size > 0) this.#drainReorder();
-      return;
-    }
-    if (seq < expected) {
-      this.metrics.lateFramesDropped++;
-      return;
-    }
-    this.#reorder.set(seq, event);
-    if (this.#reorder.size > this.#reorderWindow) {
-      // Give up on the missing frames: they are lost.
-      const first = Math.min(...this.#reorder.keys());
-      this.#giveUp(first - expected, this.#reorder.get(first)!);
-      this.#expectedSeq = first;
-      this.#drainReorder();
-    }
-  }
-
-  #drainReorder(): void {
-    let next = this.#expectedSeq!;
-    let event = this.#reorder.get(next);
-    while (event) {
-      this.#reorder.delete(next);
-      this.#deliver(event);
-      next++;
-      event = this.#reorder.get(next);
-    }
-    this.#expectedSeq = next;
-  }
-
-  /** Delivers every held frame in order (at the end of a stream). */
-  #flushReorder(): void {
-    if (this.#reorder.size === 0) return;
-    const seqs = [...this.#reorder.keys()].sort((a, b) => a - b);
-    for (const seq of seqs) {
-      const event = this.#reorder.get(seq)!;
-      if (this.#expectedSeq !== undefined && seq > this.#expectedSeq) this.#giveUp(seq - this.#expectedSeq, event);
-      this.#deliver(event);
-      this.#expectedSeq = seq + 1;
-    }
-    this.#reorder.clear();
-  }
-
-  /**
-   * `missing` frames before `next` never came. They are counted; where the carrier gives no
-   * timestamps (which would show the hole and pad it), their time is filled with silence of the
-   * last frame's length, so the model's timeline keeps the caller's.
-   */
-  #giveUp(missing: number, next: Extract<CallEvent, { type: 'audio' }>): void {
-    this.metrics.framesMissing += missing;
-    if (next.timestampMs === undefined && this.#lastFrameMs > 0) this.#padGap(missing * this.#lastFrameMs);
-  }
-
-  #deliver(event: Extract<CallEvent, { type: 'audio' }>): void {
-    const payload = event.payload;
-    this.metrics.audioBytesIn += payload.byteLength;
-    const ts = event.timestampMs;
-    if (ts !== undefined) {
-      const last = this.#lastTimestampMs;
-      if (last !== undefined && ts >= last) {
-        // Silence already sent for this hole (inactivity padding) counts towards the gap.
-        const gap = ts - (last + this.#lastDurationMs) - this.#paddedInHoleMs;
-        if (gap >= 1) this.#padGap(gap);
-      }
-      this.#lastTimestampMs = ts;
-      this.#lastDurationMs = durationMs(this.#format, payload.byteLength);
-    }
-    if (this.#inbound.passthrough) this.#forward(payload, trustedBase64(event.payloadBase64, payload.byteLength));
-    else this.#forward(this.#inbound.convert(payload));
-    this.#lastFrameMs = durationMs(this.#format, payload.byteLength);
-    this.#lastInboundAt = systemClock.now();
-    this.#paddedInHoleMs = 0;
-    if (this.#speechActive && this.#inactivityTimer === undefined) this.#armInactivity(this.#inactivityMs ?? 0);
-  }
-
-  #padGap(gapMs: number): void {
-    const padMs = Math.min(gapMs, this.#maxGapPadMs);
-    this.metrics.gapsPaddedMs += padMs;
-    if (gapMs > padMs) this.metrics.gapsUnpaddedMs += gapMs - padMs;
-    this.#forward(this.#inbound.convert(silence(this.#format, padMs)));
-  }
-
-  /**
-   * Sends model-format audio to the model, or keeps it while the model socket is not ready.
-   * `base64` is the same audio already encoded, when the carrier sent it so.
-   */
-  #forward(bytes: Uint8Array, base64?: string): void {
-    if (bytes.byteLength === 0) return;
-    if (this.#sessionReady && this.status === 'connected') {
-      this.#appendToModel(bytes, base64);
-      return;
-    }
-    this.#early.push(bytes.slice());
-    this.#earlyBytes += bytes.byteLength;
-    this.metrics.earlyMediaBytes += bytes.byteLength;
-    const max = this.#earlyMediaMaxMs * modelBytesPerMs(this.#modelFormat);
-    while (this.#earlyBytes > max && this.#early.length > 0) {
-      const dropped = this.#early.shift()!;
-      this.#earlyBytes -= dropped.byteLength;
-      this.metrics.earlyMediaDroppedBytes += dropped.byteLength;
-    }
-  }
-
-  #flushEarlyMedia(): void {
-    if (this.#early.length === 0) return;
-    const chunks = this.#early;
-    this.#early = [];
-    this.#earlyBytes = 0;
-    log('sending %d early media chunks', chunks.length);
-    for (let i = 0; i < chunks.length; i++) {
-      try {
-        this.#appendToModel(chunks[i]!);
-      } catch (error) {
-        // The model socket failed under us: count what could not be sent.
-        for (const rest of chunks.slice(i)) this.metrics.earlyMediaDroppedBytes += rest.byteLength;
-        this.#emitError(error);
-        return;
-      }
-    }
   }
 
   /**
@@ -671,268 +497,17 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
     socket.send(`{"type":"input_audio_buffer.append","audio":"${base64 ?? base64Encode(bytes)}"}`);
   }
 
-  /**
-   * While the caller is speaking, a line that goes quiet for `inputAudioInactivityTimeoutMs` gets
-   * one second of silence, so the model's turn detection can end the turn. One timer per quiet
-   * spell: frames only record when they arrived.
-   */
-  #armInactivity(delayMs: number): void {
-    if (this.#inactivityMs === null) return;
-    this.#disarmInactivity();
-    // On the wall clock (the timer and the quiet time alike), whatever clock the transport keeps:
-    // it guards against a carrier that went quiet in real time, and a replay's scaled clock would
-    // turn ordinary scheduling delays into silence.
-    this.#inactivityTimer = systemClock.setTimeout(() => {
-      this.#inactivityTimer = undefined;
-      if (!this.#speechActive || this.#ended || !this.#sessionReady || this.status !== 'connected') return;
-      const quietFor = systemClock.now() - this.#lastInboundAt;
-      if (quietFor < this.#inactivityMs!) {
-        this.#armInactivity(this.#inactivityMs! - quietFor);
-        return;
-      }
-      const pad = this.#inbound.convert(silence(this.#format, INACTIVITY_SILENCE_MS));
-      this.metrics.inactivityPaddedMs += INACTIVITY_SILENCE_MS;
-      this.#paddedInHoleMs += INACTIVITY_SILENCE_MS;
-      this.#safely(() => this.#appendToModel(pad));
-    }, delayMs);
-  }
-
-  #disarmInactivity(): void {
-    if (this.#inactivityTimer !== undefined) {
-      systemClock.clearTimeout(this.#inactivityTimer);
-      this.#inactivityTimer = undefined;
-    }
-  }
-
   // ---------------------------------------------------------------------------------------------
   // Model → carrier
 
-  #createFramer(format: AudioFormat): Framer {
-    const rules = this.protocol.capabilities.frame ?? {};
-    const multipleOf = Math.max(rules.multipleOf ?? bytesPerSample(format), this.#frameUnitBytes(format) ?? 0);
-    return new Framer({ minBytes: rules.minBytes, maxBytes: rules.maxBytes, multipleOf }, silenceByte(format));
-  }
-
-  #sendAudioFrames(frames: Uint8Array[], key: PlaybackKey): void {
-    if (frames.length === 0) return;
-    if (this.#queue.length > 0 || this.#paused || this.protocol.capabilities.pacing) {
-      // Queued in units of the carrier's frame duration, so pacing can hold to its lead exactly
-      // even where the carrier takes large frames.
-      const unit = this.#frameUnitBytes();
-      const units: Uint8Array[] = [];
-      for (const frame of frames) {
-        this.#queuedBytes += frame.byteLength;
-        if (unit === undefined || frame.byteLength <= unit) units.push(frame);
-        else for (let at = 0; at < frame.byteLength; at += unit) units.push(frame.subarray(at, at + unit));
-      }
-      this.#queue.push({ frames: units, key });
-      this.#pump();
-      return;
-    }
-    this.#writeAudio(frames, key, true);
-  }
-
-  /** Sends frames now: the audio and its mark leave in one socket write where the connection can batch. */
-  #writeAudio(frames: Uint8Array[], key: PlaybackKey, withMark: boolean): void {
-    this.#safely(() => this.connection.cork?.());
-    try {
-      this.#sendAudioAndMark(frames, key, withMark);
-    } finally {
-      this.#safely(() => this.connection.uncork?.());
-    }
-  }
-
-  #sendAudioAndMark(frames: Uint8Array[], key: PlaybackKey, markAfter: boolean): void {
-    let bytes = 0;
-    let unsent = 0;
-    for (const frame of frames) {
-      if (unsent === 0 && this.#sendCommand({ type: 'audio', payload: frame })) bytes += frame.byteLength;
-      else unsent += frame.byteLength;
-    }
-    this.metrics.outputUnsentBytes += unsent;
-    if (bytes === 0) return;
-    this.metrics.audioBytesOut += bytes;
-    if (this.#speechStoppedAt !== undefined) {
-      this.metrics.responseLatenciesMs.push(this.#now() - this.#speechStoppedAt);
-      this.#speechStoppedAt = undefined;
-    }
-    const withMark = markAfter && this.protocol.capabilities.playbackAck === 'mark';
-    const mark = this.#ledger.recordSent(key, durationMs(this.#format, bytes), withMark);
-    if (mark) this.#sendCommand({ type: 'mark', name: mark });
-  }
-
-  /**
-   * Sends queued audio while the carrier accepts it: everything when only a paused flow held it,
-   * up to `pacing.leadMs` ahead of the playout clock otherwise, then waits until half of that
-   * lead has played. A chunk's mark follows its last frame.
-   */
-  #pump(): void {
-    if (this.#pumpTimer !== undefined) {
-      this.#clock.clearTimeout(this.#pumpTimer);
-      this.#pumpTimer = undefined;
-    }
-    const pacing = this.protocol.capabilities.pacing;
-    while (this.#queue.length > 0 && !this.#paused && !this.#ended) {
-      const chunk = this.#queue[0]!;
-      const queuedMs = pacing ? this.#ledger.queuedMs() : 0;
-      let room = pacing ? pacing.leadMs - queuedMs : Infinity;
-      // A frame that would overshoot the lead waits, unless the carrier has nothing left to play.
-      if (room < durationMs(this.#format, chunk.frames[0]!.byteLength) && queuedMs > 0) break;
-      const batch: Uint8Array[] = [];
-      while (chunk.frames.length > 0) {
-        const ms = durationMs(this.#format, chunk.frames[0]!.byteLength);
-        if (batch.length > 0 && ms > room) break;
-        batch.push(chunk.frames.shift()!);
-        room -= ms;
-        this.#queuedBytes -= batch[batch.length - 1]!.byteLength;
-      }
-      const last = chunk.frames.length === 0;
-      if (last) this.#queue.shift();
-      this.#writeAudio(this.#joinFrames(batch), chunk.key, last);
-    }
-    if (this.#queue.length > 0 && !this.#paused && !this.#ended && pacing) {
-      // Wake once the carrier's queue is down to half the lead, or lower where the next frame would
-      // not fit in the room that leaves (to empty for a frame longer than the lead): sooner only polls.
-      const next = durationMs(this.#format, this.#queue[0]!.frames[0]!.byteLength);
-      const target = Math.min(pacing.leadMs / 2, Math.max(0, pacing.leadMs - next));
-      const wait = Math.max(1, this.#ledger.queuedMs() - target);
-      this.#pumpTimer = this.#clock.setTimeout(() => {
-        this.#pumpTimer = undefined;
-        this.#safely(() => this.#pump());
-      }, wait);
-    }
-  }
-
-  /**
-   * Bytes of one `frame.ms` of the carrier's audio, in whole samples (an L16 frame never splits a
-   * sample), when the carrier sets a frame duration.
-   */
-  #frameUnitBytes(format: AudioFormat = this.#format): number | undefined {
-    const ms = this.protocol.capabilities.frame?.ms;
-    return ms ? Math.max(1, Math.round((ms * format.sampleRate) / 1000)) * bytesPerSample(format) : undefined;
-  }
-
-  /** Consecutive queued units joined back into frames as large as the carrier takes. */
-  #joinFrames(units: Uint8Array[]): Uint8Array[] {
-    const maxBytes = this.protocol.capabilities.frame?.maxBytes ?? Infinity;
-    const frames: Uint8Array[] = [];
-    let group: Uint8Array[] = [];
-    let size = 0;
-    for (const unit of units) {
-      if (group.length > 0 && size + unit.byteLength > maxBytes) {
-        frames.push(group.length === 1 ? group[0]! : concatBytes(group));
-        group = [];
-        size = 0;
-      }
-      group.push(unit);
-      size += unit.byteLength;
-    }
-    if (group.length > 0) frames.push(group.length === 1 ? group[0]! : concatBytes(group));
-    return frames;
-  }
-
-  #onFlowControl(paused: boolean): void {
-    if (paused === this.#paused) return;
-    this.#paused = paused;
-    log('carrier flow %s', paused ? 'paused' : 'resumed');
-    if (paused) {
-      this.metrics.flowPauses++;
-      if (this.#pumpTimer !== undefined) {
-        this.#clock.clearTimeout(this.#pumpTimer);
-        this.#pumpTimer = undefined;
-      }
-    } else {
-      this.#pump();
-    }
-  }
-
-  /** Drops the audio waiting to leave; returns its size in bytes. */
-  #dropQueue(): number {
-    const bytes = this.#queuedBytes;
-    this.#queue = [];
-    this.#queuedBytes = 0;
-    if (this.#pumpTimer !== undefined) {
-      this.#clock.clearTimeout(this.#pumpTimer);
-      this.#pumpTimer = undefined;
-    }
-    return bytes;
-  }
-
   /** End of an audio part: send what the framer holds, padded to a whole frame. */
   #flushOutput(): void {
-    const current = this.#current;
-    if (!current || this.#cancelled.has(current.responseId)) {
-      this.#outbound.reset();
-      this.#framer.reset();
+    const current = this.#responses.current;
+    if (!current || this.#responses.isCancelled(current.responseId)) {
+      this.#output.reset();
       return;
     }
-    const tail = this.#outbound.flush();
-    const frames = tail.byteLength > 0 ? this.#framer.push(tail) : [];
-    frames.push(...this.#framer.flush(true));
-    this.#sendAudioFrames(frames, current);
-  }
-
-  #sendCommand(command: OutboundCommand): boolean {
-    if (this.connection.closed) return false;
-    let frames: Array<string | Uint8Array>;
-    try {
-      frames = this.protocol.encode(command);
-    } catch (error) {
-      this.#emitError(error);
-      return false;
-    }
-    if (frames.length === 0) return false;
-    try {
-      for (const frame of frames) {
-        this.connection.send(frame);
-        this.metrics.framesOut++;
-      }
-    } catch (error) {
-      this.#emitError(error);
-      return false;
-    }
-    return true;
-  }
-
-  /**
-   * Stops what the caller would still hear and tells the model where the caller stopped hearing.
-   * `clear: false` when the carrier's stream itself is gone (a new `start`): nothing to clear.
-   */
-  #bargeIn(cancelOngoingResponse: boolean, options: { clear: boolean } = { clear: true }): void {
-    const items = this.#ledger.snapshot();
-    // Truncate what was not heard; clear while the carrier may still be playing (an ack is out).
-    // Frame padding is not part of an item: one heard up to its own audio keeps its transcript.
-    const unheard = items.filter((item) => item.playedMs < item.contentMs);
-    const playing =
-      unheard.length > 0 || items.some((item) => item.awaitingAck) || this.#framer.pendingBytes > 0 || this.#queuedBytes > 0;
-    const generating = this.#activeResponseId !== undefined && !this.#cancelled.has(this.#activeResponseId);
-    if (!playing && !generating) return;
-
-    this.metrics.bargeIns++;
-    if (options.clear && playing && this.protocol.capabilities.clear) this.#sendCommand({ type: 'clear' });
-    this.metrics.interruptedBytesDiscarded += this.#framer.pendingBytes + this.#dropQueue();
-    this.#ledger.clear();
-    this.#framer.reset();
-    this.#outbound.reset();
-    if (generating) {
-      this.#cancelled.add(this.#activeResponseId!);
-      if (cancelOngoingResponse) this.#safely(() => this._cancelResponse());
-    }
-    this.#safely(() => this.emit('audio_interrupted'));
-    for (const item of unheard) {
-      // Never past the model's own audio: frame padding is not part of the item.
-      const audioEndMs = Math.max(0, Math.floor(Math.min(item.playedMs, item.contentMs)));
-      this.metrics.truncations.push({ itemId: item.itemId, contentIndex: item.contentIndex, audioEndMs, sentMs: item.sentMs });
-      log('truncate item=%s at %dms of %dms sent', item.itemId, audioEndMs, Math.round(item.sentMs));
-      this.#safely(() =>
-        this.sendEvent({
-          type: 'conversation.item.truncate',
-          item_id: item.itemId,
-          content_index: item.contentIndex,
-          audio_end_ms: audioEndMs,
-        }),
-      );
-    }
+    this.#output.flush(current);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -940,12 +515,8 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
 
   #onCarrierClose(code?: number, reason?: string): void {
     log('carrier socket closed (%s %s)', code, reason ?? '');
-    try {
-      this.#flushReorder();
-      this.#endCall('carrier_closed');
-    } finally {
-      this.#safely(() => this.#closeModel());
-    }
+    this.#input.flushReorder();
+    this.#finish('carrier_closed');
   }
 
   /**
@@ -953,41 +524,78 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
    * failure): the caller would be left on a silent line. Say so, and end the call.
    */
   #onModelLost(): void {
-    if (this.#closing || this.#ended) return;
+    if (this.#closing || this.#life.ended) return;
     log('model socket closed during the call');
     this.#emitError(new SwitchboardError('model_disconnected', 'The model connection closed during the call; ending the call.'));
-    this.close();
+    this.end('model_disconnected');
   }
 
   #onCarrierError(error: unknown): void {
     this.#emitError(new SwitchboardError('carrier_socket_error', 'The carrier socket reported an error.', { cause: error }));
   }
 
-  #endCall(reason: string): void {
-    if (this.#ended) return;
-    this.#ended = true;
-    this.#disarmInactivity();
-    for (const detach of this.#detach.splice(0)) {
-      try {
-        detach();
-      } catch {
-        // A socket that cannot remove a listener is going away anyway.
-      }
-    }
-    this.#reorder.clear();
-    // Audio the carrier never got because the call ended first: queued, or short of a whole frame.
-    this.metrics.outputUnsentBytes += this.#dropQueue() + this.#framer.pendingBytes;
-    this.#framer.reset();
-    // Early media never sent because the model socket never opened.
-    this.metrics.earlyMediaDroppedBytes += this.#earlyBytes;
-    this.#early = [];
-    this.#earlyBytes = 0;
-    this.#emitExtra('call_end', { type: 'call_end', reason });
+  #onCarrierIdle(quietMs: number): void {
+    log('carrier sent nothing for %d ms: ending the call', quietMs);
+    this.#emitError(
+      new SwitchboardError('carrier_idle', `The carrier sent nothing for ${Math.round(quietMs)} ms (no frame, no pong); ending the call.`),
+    );
+    // A peer that sends nothing will not answer a closing handshake either.
+    this.#finish('carrier_idle', { code: 1001, text: 'carrier idle', terminate: true });
   }
 
-  #closeModel(): void {
+  #onModelConnectTimeout(timeoutMs: number): void {
+    const failure = new SwitchboardError(
+      'model_connect_timeout',
+      `The model did not finish connecting (socket open and session.created) within ${timeoutMs} ms; ending the call.`,
+    );
+    this.#connectFailure = failure;
+    this.#emitError(failure);
+    this.end(failure.code);
+  }
+
+  #onOverflow(bufferedBytes: number): void {
+    if (this.#life.ended) return;
+    log('carrier is not reading: %d bytes waiting; ending the call', bufferedBytes);
+    this.#emitError(
+      new SwitchboardError(
+        'carrier_backpressure',
+        `The carrier stopped reading: ${bufferedBytes} bytes of audio waiting for it; ending the call.`,
+      ),
+    );
+    this.#finish('carrier_backpressure', { code: 1008, text: 'not reading', terminate: true });
+  }
+
+  /**
+   * Ends the call once: every unit stops, what never left is counted, `call_end` is emitted, the
+   * carrier socket is closed (`close` given) or dropped (`terminate`), and the model closed.
+   */
+  #finish(reason: string, close?: { code: number; text: string; terminate?: boolean }): void {
     if (this.#closing) return;
-    this.close();
+    this.#closing = true;
+    try {
+      if (this.#life.end()) {
+        this.#endReason = reason;
+        this.#input.end();
+        // Audio the carrier never got because the call ended first: queued, or short of a whole frame.
+        this.metrics.outputUnsentBytes += this.#output.end();
+        this.#emitExtra('call_end', { type: 'call_end', reason });
+      }
+      if (!this.connection.closed) {
+        try {
+          if (close?.terminate && this.connection.terminate) this.connection.terminate();
+          else this.connection.close(close?.code ?? 1000, close?.text ?? 'call ended');
+        } catch (error) {
+          log('carrier close failed: %s', (error as Error)?.message);
+        }
+      }
+      try {
+        super.close();
+      } catch (error) {
+        this.#emitError(error);
+      }
+    } finally {
+      this.#closing = false;
+    }
   }
 
   #emitExtra(name: 'call_start' | 'dtmf' | 'call_end', event: { type: string; [key: string]: unknown }): void {
@@ -1012,15 +620,25 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
   }
 }
 
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+/** A short description of anything thrown, which never throws itself. */
+function describe(error: unknown): string {
+  try {
+    if (error instanceof Error) return error.message;
+    if (typeof error === 'object' && error !== null && 'message' in error) return String((error as { message: unknown }).message);
+    return String(error);
+  } catch {
+    return 'unknown error';
+  }
+}
 
-/**
- * A protocol's base64 form of a payload, when it is strict base64 of exactly that payload: it is
- * written into the model's JSON as is, so nothing else may pass.
- */
-function trustedBase64(text: string | undefined, byteLength: number): string | undefined {
-  if (text === undefined || text.length !== Math.ceil(byteLength / 3) * 4 || !BASE64.test(text)) return undefined;
-  return text;
+/** True for a `session.created` message (checked cheaply first). */
+function isSessionCreated(data: unknown): boolean {
+  if (typeof data !== 'string' || !data.includes('"session.created"')) return false;
+  try {
+    return (JSON.parse(data) as { type?: unknown }).type === 'session.created';
+  } catch {
+    return false;
+  }
 }
 
 type AudioDeltaEvent = {
@@ -1059,8 +677,3 @@ function sameFormat(a: AudioFormat, b: AudioFormat): boolean {
   return a.encoding === b.encoding && a.sampleRate === b.sampleRate;
 }
 
-function checkNonNegative(name: string, value: number | undefined): void {
-  if (value !== undefined && !(Number.isFinite(value) && value >= 0)) {
-    throw new ConfigError(`\`${name}\` must be a non-negative number, got ${String(value)}.`);
-  }
-}
