@@ -3,7 +3,6 @@
  * call, with either Switchboard's TwilioRealtimeTransport or the Agents SDK's
  * TwilioRealtimeTransportLayer. It measures only itself: CPU, peak RSS, event-loop delay.
  */
-import { readdirSync, readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { writeHeapSnapshot } from 'node:v8';
 import { TwilioRealtimeTransportLayer } from '@openai/agents-extensions';
@@ -11,6 +10,7 @@ import { RealtimeSession, type RealtimeTransportLayer } from '@openai/agents/rea
 import { conformanceAgent } from '@switchboard/conformance';
 import { TwilioRealtimeTransport } from '@switchboard/twilio';
 import { WebSocketServer } from 'ws';
+import { collectGarbage, threadCpuMs } from '../shared.js';
 import { floorRelay } from './floor.js';
 import { wallNow, type BridgeReport, type Impl } from './shared.js';
 
@@ -51,25 +51,6 @@ wss.on('connection', (socket, request) => {
 await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
 const port = (wss.address() as { port: number }).port;
 
-/**
- * CPU time (user + system, ms) of this process's threads grouped by thread name, where the OS
- * tells it (Linux `/proc`): the main thread against V8's GC and compiler threads and libuv's pool.
- */
-function threadCpuMs(): Record<string, number> {
-  const byName: Record<string, number> = {};
-  try {
-    const ticksPerMs = 100 / 1000; // USER_HZ
-    for (const tid of readdirSync('/proc/self/task')) {
-      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-      const name = tid === String(process.pid) ? 'main' : stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).trim();
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      byName[name] = (byName[name] ?? 0) + (Number(fields[11]) + Number(fields[12])) / ticksPerMs;
-    }
-  } catch {
-    // not Linux: no breakdown
-  }
-  return byName;
-}
 let threadsAtStart: Record<string, number> = {};
 
 let start: { cpu: NodeJS.CpuUsage; wall: number; rss: number } | undefined;
@@ -92,7 +73,7 @@ const eld = monitorEventLoopDelay({ resolution: 5 });
 process.on('message', (message: { type: string }) => {
   if (message.type === 'sample') {
     // Mid-call: what the live calls hold after a full collection.
-    (globalThis as { gc?: () => void }).gc?.();
+    collectGarbage();
     const memory = process.memoryUsage();
     if (process.env.RELAY_HEAP_SNAPSHOT) writeHeapSnapshot(`${process.env.RELAY_HEAP_SNAPSHOT}-${impl}.heapsnapshot`);
     process.send!({ type: 'sample', heapUsedBytes: memory.heapUsed + memory.arrayBuffers, rssBytes: memory.rss, openCalls: wss.clients.size });
@@ -101,7 +82,7 @@ process.on('message', (message: { type: string }) => {
   if (message.type === 'start') {
     calls = 0;
     errors = 0;
-    (globalThis as { gc?: () => void }).gc?.();
+    collectGarbage();
     const memory = process.memoryUsage();
     heapBaseline = memory.heapUsed + memory.arrayBuffers;
     start = { cpu: process.cpuUsage(), wall: wallNow(), rss: memory.rss };

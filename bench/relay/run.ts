@@ -11,11 +11,12 @@
  *
  * `--impl all` adds the floor (`floor.ts`): a bare relay that does only the unavoidable work.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { bundledTracesDir, loadTrace } from '@switchboard/conformance';
+import { nextMessage, startChild, type Message } from '../shared.js';
 import { median, percentile, type BridgeReport, type CallerCallReport, type Impl, type SimulatorCallReport } from './shared.js';
 
 const { values } = parseArgs({
@@ -47,29 +48,12 @@ const IMPL_LABELS: Record<Impl, string> = {
 };
 const mb = (bytes: number) => (bytes / 1e6).toFixed(1);
 
-type Message = { type: string; [key: string]: unknown };
-
 function start(file: string, args: string[], profile = false): ChildProcess {
-  const execArgv = ['--import', 'tsx', '--expose-gc', ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${here('../out/profiles')}`] : [])];
-  // The bridge loads the Switchboard packages as published (their built `dist`), as the SDK's are:
-  // its tsconfig has no path mapping to the workspace sources.
-  const env = file === './bridge.ts' ? { ...process.env, TSX_TSCONFIG_PATH: here('./tsconfig.bridge.json') } : process.env;
-  return fork(here(file), args, { execArgv, env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // The bridge loads the Switchboard packages as published (their built `dist`), as the SDK's are.
+  return startChild(here(file), args, { dist: file === './bridge.ts', ...(profile ? { cpuProfileDir: here('../out/profiles') } : {}) });
 }
 
-function next(child: ChildProcess, type: string): Promise<Message> {
-  return new Promise((resolve, reject) => {
-    const onMessage = (message: Message) => {
-      if (message.type !== type) return;
-      child.off('message', onMessage);
-      child.off('exit', onExit);
-      resolve(message);
-    };
-    const onExit = (code: number | null) => reject(new Error(`${type}: process exited (${code}) first`));
-    child.on('message', onMessage);
-    child.on('exit', onExit);
-  });
-}
+const next = (child: ChildProcess, type: string): Promise<Message> => nextMessage(child, type);
 
 type Row = {
   impl: Impl;
