@@ -63,8 +63,13 @@ function compareCodeUnits(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-function toMap(params: PlivoSignedParams | undefined, into = new Map<string, string[]>()): Map<string, string[]> {
-  if (params === undefined) return into;
+/**
+ * The parameters by name, added to `into`; undefined when they cannot be what Plivo signed (only a
+ * `URLSearchParams` or an object of strings and string arrays qualifies). None (`undefined`,
+ * `null`) adds nothing.
+ */
+function toMap(params: unknown, into = new Map<string, string[]>()): Map<string, string[]> | undefined {
+  if (params === undefined || params === null) return into;
   const add = (name: string, value: string) => {
     const list = into.get(name);
     if (list) list.push(value);
@@ -72,12 +77,13 @@ function toMap(params: PlivoSignedParams | undefined, into = new Map<string, str
   };
   if (params instanceof URLSearchParams) {
     for (const [name, value] of params) add(name, value);
-  } else {
-    for (const [name, value] of Object.entries(params)) {
-      if (typeof value === 'string') add(name, value);
-      else if (Array.isArray(value)) for (const v of value) add(name, String(v));
-      else throw new ConfigError(`Plivo signature: parameter ${name} must be a string or an array of strings`);
-    }
+    return into;
+  }
+  if (typeof params !== 'object' || Array.isArray(params) || ArrayBuffer.isView(params) || params instanceof ArrayBuffer) return undefined;
+  for (const [name, value] of Object.entries(params)) {
+    if (typeof value === 'string') add(name, value);
+    else if (Array.isArray(value) && value.every((v) => typeof v === 'string')) for (const v of value as string[]) add(name, v);
+    else return undefined;
   }
   return into;
 }
@@ -90,45 +96,68 @@ function sortedPairs(map: Map<string, string[]>, join: (name: string, value: str
   return out;
 }
 
-/** The text Plivo signs for this request, before `.` + nonce. */
-export function plivoSignatureV3Base(method: string, url: string, params?: PlivoSignedParams): string {
+/** Why a request cannot be signed, or the signed text (before `.` + nonce). */
+type SignedBase = { base: string } | { error: string };
+
+function signedBase(method: unknown, url: unknown, params: unknown): SignedBase {
+  if (typeof url !== 'string') return { error: 'url must be an absolute URL' };
   const match = /^([A-Za-z][A-Za-z0-9+.-]*:)\/\/([^/?#]*)([^?#]*)(?:\?([^#]*))?/.exec(url);
-  if (!match) throw new ConfigError('Plivo signature: url must be an absolute URL');
+  if (!match) return { error: 'url must be an absolute URL' };
   const [, scheme = '', authority = '', path = '', query = ''] = match;
   const base = `${scheme}//${authority}${path}`;
-  const queryMap = toMap(new URLSearchParams(query));
-  const upper = method.toUpperCase();
+  const queryMap = toMap(new URLSearchParams(query))!;
+  const upper = typeof method === 'string' ? method.toUpperCase() : undefined;
   if (upper === 'GET') {
     const all = toMap(params, queryMap);
+    if (all === undefined) return { error: 'params must be URLSearchParams or an object of strings and string arrays' };
     const q = sortedPairs(all, (n, v) => `${n}=${v}`).join('&');
-    return q.length > 0 ? `${base}?${q}` : base;
+    return { base: q.length > 0 ? `${base}?${q}` : base };
   }
-  if (upper !== 'POST') throw new ConfigError(`Plivo signature: method must be GET or POST, got ${JSON.stringify(method)}`);
+  if (upper !== 'POST') return { error: `method must be GET or POST, got ${typeof method === 'string' ? JSON.stringify(method.slice(0, 16)) : typeof method}` };
   const q = sortedPairs(queryMap, (n, v) => `${n}=${v}`).join('&');
   const body = toMap(params);
-  if (body.size === 0) return q.length > 0 ? `${base}?${q}` : base;
-  return `${base}?${q}${q.length > 0 ? '.' : ''}${sortedPairs(body, (n, v) => n + v).join('')}`;
+  if (body === undefined) return { error: 'params must be URLSearchParams or an object of strings and string arrays' };
+  if (body.size === 0) return { base: q.length > 0 ? `${base}?${q}` : base };
+  return { base: `${base}?${q}${q.length > 0 ? '.' : ''}${sortedPairs(body, (n, v) => n + v).join('')}` };
+}
+
+/**
+ * The text Plivo signs for this request, before `.` + nonce. Throws a `ConfigError` for a method
+ * other than GET or POST, a URL that is not absolute, or parameters that are not strings.
+ */
+export function plivoSignatureV3Base(method: string, url: string, params?: PlivoSignedParams): string {
+  const signed = signedBase(method, url, params);
+  if ('error' in signed) throw new ConfigError(`Plivo signature: ${signed.error}`);
+  return signed.base;
 }
 
 function checkToken(authToken: unknown): asserts authToken is string {
   if (typeof authToken !== 'string' || authToken.length === 0) throw new ConfigError('Plivo signature validation needs a non-empty authToken');
 }
 
-/** The signature Plivo puts in `X-Plivo-Signature-V3` for this request and nonce. */
-export async function computePlivoSignatureV3(options: PlivoSignatureV3Options): Promise<string> {
-  checkToken(options.authToken);
-  if (typeof options.nonce !== 'string' || options.nonce.length === 0) throw new ConfigError('Plivo signature: nonce must be a non-empty string');
-  const key = await globalThis.crypto.subtle.importKey('raw', encoder.encode(options.authToken), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
-  const text = `${plivoSignatureV3Base(options.method, options.url, options.params)}.${options.nonce}`;
+async function hmacBase64(authToken: string, text: string): Promise<string> {
+  const key = await globalThis.crypto.subtle.importKey('raw', encoder.encode(authToken), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
   const mac = await globalThis.crypto.subtle.sign('HMAC', key, encoder.encode(text));
   return base64Encode(new Uint8Array(mac));
 }
 
-/** The signature that matched (the expected one), or undefined. Every candidate is compared. */
-async function matchingSignature(options: ValidatePlivoSignatureV3Options): Promise<string | undefined> {
-  const expected = await computePlivoSignatureV3(options);
+/** The signature Plivo puts in `X-Plivo-Signature-V3` for this request and nonce. */
+export async function computePlivoSignatureV3(options: PlivoSignatureV3Options): Promise<string> {
+  checkToken(options.authToken);
+  if (typeof options.nonce !== 'string' || options.nonce.length === 0) throw new ConfigError('Plivo signature: nonce must be a non-empty string');
+  return hmacBase64(options.authToken, `${plivoSignatureV3Base(options.method, options.url, options.params)}.${options.nonce}`);
+}
+
+/**
+ * The signature that matched (the expected one), or undefined. Every candidate is compared. A
+ * request whose method, URL or parameters cannot be signed matches nothing.
+ */
+async function matchingSignature(options: ValidatePlivoSignatureV3Options & { signature: string; nonce: string }): Promise<string | undefined> {
+  const signed = signedBase(options.method, options.url, options.params);
+  if ('error' in signed) return undefined;
+  const expected = await hmacBase64(options.authToken, `${signed.base}.${options.nonce}`);
   let valid = false;
-  for (const candidate of (options.signature ?? '').split(',')) valid = constantTimeEqual(expected, candidate.trim()) || valid;
+  for (const candidate of options.signature.split(',')) valid = constantTimeEqual(expected, candidate.trim()) || valid;
   return valid ? expected : undefined;
 }
 
@@ -140,11 +169,11 @@ type PlivoSignatureVerdict = 'missing' | 'mismatch' | 'replayed' | 'valid';
  * its nonce and the signature that matched.
  */
 async function plivoSignatureVerdict(options: ValidatePlivoSignatureV3Options): Promise<PlivoSignatureVerdict> {
-  checkToken(options.authToken);
+  checkToken(options?.authToken);
   assertReplayGuardOption(options.replayGuard, 'Plivo signature');
   const { signature, nonce } = options;
   if (typeof signature !== 'string' || signature.length === 0 || typeof nonce !== 'string' || nonce.length === 0) return 'missing';
-  const matched = await matchingSignature(options);
+  const matched = await matchingSignature({ ...options, signature, nonce });
   if (matched === undefined) return 'mismatch';
   if (options.replayGuard !== undefined && !(await options.replayGuard.check(`${nonce}.${matched}`))) return 'replayed';
   return 'valid';
