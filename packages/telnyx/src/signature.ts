@@ -39,7 +39,12 @@ export type TelnyxWebhookVerdict = { valid: true } | { valid: false; reason: 'mi
 const encoder = new TextEncoder();
 
 async function importKey(publicKey: TelnyxPublicKey): Promise<CryptoKey> {
-  if (typeof CryptoKey !== 'undefined' && publicKey instanceof CryptoKey) return publicKey;
+  if (typeof CryptoKey !== 'undefined' && publicKey instanceof CryptoKey) {
+    if (publicKey.algorithm?.name !== 'Ed25519' || !publicKey.usages.includes('verify')) {
+      throw new ConfigError('Telnyx webhook verification: publicKey is a CryptoKey that cannot verify Ed25519 signatures');
+    }
+    return publicKey;
+  }
   let raw: Uint8Array;
   if (typeof publicKey === 'string') {
     try {
@@ -53,12 +58,29 @@ async function importKey(publicKey: TelnyxPublicKey): Promise<CryptoKey> {
     throw new ConfigError('Telnyx webhook verification: publicKey must be base64, bytes or a CryptoKey');
   }
   if (raw.byteLength !== 32) throw new ConfigError(`Telnyx webhook verification: an Ed25519 public key has 32 bytes, got ${raw.byteLength}`);
-  return globalThis.crypto.subtle.importKey('raw', new Uint8Array(raw), { name: 'Ed25519' }, false, ['verify']);
+  try {
+    return await globalThis.crypto.subtle.importKey('raw', new Uint8Array(raw), { name: 'Ed25519' }, false, ['verify']);
+  } catch (cause) {
+    throw new ConfigError('Telnyx webhook verification: publicKey is not an Ed25519 public key Web Crypto can import', { cause });
+  }
 }
 
-/** Verifies one webhook and says why it failed. Throws only a `ConfigError` for a bad key. */
+/** Base64 of a 64-byte signature is 88 characters; anything much longer is not one. */
+const MAX_SIGNATURE_LENGTH = 128;
+
+/**
+ * Verifies one webhook and says why it failed. Throws only a `ConfigError`, for a bad key or
+ * option; whatever the request carries (headers of any type, a body that is not a string or
+ * bytes, a signature that is not base64 or not 64 bytes) is a verdict.
+ */
 export async function checkTelnyxWebhook(options: VerifyTelnyxWebhookOptions): Promise<TelnyxWebhookVerdict> {
+  if (typeof options !== 'object' || options === null) throw new ConfigError('Telnyx webhook verification needs { publicKey, body, signature, timestamp }');
   const key = await importKey(options.publicKey);
+  const tolerance = options.toleranceSeconds ?? TELNYX_DEFAULT_TOLERANCE_SECONDS;
+  if (typeof tolerance !== 'number' || !Number.isFinite(tolerance) || tolerance < 0) {
+    throw new ConfigError('Telnyx webhook verification: toleranceSeconds must be a non-negative number');
+  }
+  if (options.now !== undefined && typeof options.now !== 'function') throw new ConfigError('Telnyx webhook verification: now must be a function');
   const { signature } = options;
   // One reading of the header for both the window and the signed text: what Telnyx signed is the
   // timestamp itself, without the whitespace a proxy or a hand-built Headers object may leave.
@@ -67,11 +89,13 @@ export async function checkTelnyxWebhook(options: VerifyTelnyxWebhookOptions): P
     return { valid: false, reason: 'missing' };
   }
   if (!/^\d{1,12}$/.test(timestamp)) return { valid: false, reason: 'malformed' };
-  const tolerance = options.toleranceSeconds ?? TELNYX_DEFAULT_TOLERANCE_SECONDS;
-  if (!Number.isFinite(tolerance) || tolerance < 0) throw new ConfigError('Telnyx webhook verification: toleranceSeconds must be a non-negative number');
+  // The raw body as received: a parsed JSON body (or anything else) cannot be what Telnyx signed.
+  const { body } = options;
+  if (typeof body !== 'string' && !(body instanceof Uint8Array)) return { valid: false, reason: 'malformed' };
   const nowSeconds = (options.now ?? Date.now)() / 1000;
   if (Math.abs(nowSeconds - Number(timestamp)) > tolerance) return { valid: false, reason: 'stale' };
 
+  if (signature.length > MAX_SIGNATURE_LENGTH) return { valid: false, reason: 'malformed' };
   let signatureBytes: Uint8Array;
   try {
     signatureBytes = base64Decode(signature.trim());
@@ -79,9 +103,15 @@ export async function checkTelnyxWebhook(options: VerifyTelnyxWebhookOptions): P
     return { valid: false, reason: 'malformed' };
   }
   if (signatureBytes.byteLength !== 64) return { valid: false, reason: 'malformed' };
-  const body = typeof options.body === 'string' ? encoder.encode(options.body) : options.body;
-  const signed = concatBytes([encoder.encode(`${timestamp}|`), body]);
-  const ok = await globalThis.crypto.subtle.verify('Ed25519', key, new Uint8Array(signatureBytes), new Uint8Array(signed));
+  const bytes = typeof body === 'string' ? encoder.encode(body) : body;
+  const signed = concatBytes([encoder.encode(`${timestamp}|`), bytes]);
+  let ok: boolean;
+  try {
+    ok = await globalThis.crypto.subtle.verify('Ed25519', key, new Uint8Array(signatureBytes), new Uint8Array(signed));
+  } catch (cause) {
+    // The signature is 64 bytes and the data any bytes: only the key can be at fault.
+    throw new ConfigError('Telnyx webhook verification: publicKey cannot verify Ed25519 signatures', { cause });
+  }
   return ok ? { valid: true } : { valid: false, reason: 'mismatch' };
 }
 
@@ -92,7 +122,7 @@ export async function verifyTelnyxWebhook(options: VerifyTelnyxWebhookOptions): 
 
 const REASONS: Record<Exclude<TelnyxWebhookVerdict, { valid: true }>['reason'], string> = {
   missing: 'missing telnyx-signature-ed25519 or telnyx-timestamp header: the request did not come from Telnyx',
-  malformed: 'telnyx-signature-ed25519 or telnyx-timestamp is malformed',
+  malformed: 'telnyx-signature-ed25519 or telnyx-timestamp is malformed, or the body is not the raw request body (a string or bytes)',
   stale: 'telnyx-timestamp is outside the allowed window (a replayed or delayed webhook)',
   mismatch: 'telnyx-signature-ed25519 does not match the timestamp and body',
 };

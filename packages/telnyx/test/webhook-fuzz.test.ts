@@ -1,0 +1,70 @@
+import fc from 'fast-check';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { base64Encode } from '@switchboard/core';
+import { assertTelnyxWebhook, checkTelnyxWebhook, readTelnyxSignatureHeaders, verifyTelnyxWebhook, type TelnyxHeaders } from '../src/index.js';
+import { FUZZ_RUNS, anyBody, anyHeaders, anySignature, anyValue, expectInvalid } from '../../core/test/helpers/webhook-fuzz.js';
+
+const encoder = new TextEncoder();
+const NOW_MS = 1_787_000_000_000;
+const NOW_S = NOW_MS / 1000;
+let keys: CryptoKeyPair;
+let publicKey: string;
+
+beforeAll(async () => {
+  keys = (await crypto.subtle.generateKey({ name: 'Ed25519' }, true, ['sign', 'verify'])) as CryptoKeyPair;
+  publicKey = base64Encode(new Uint8Array(await crypto.subtle.exportKey('raw', keys.publicKey)));
+});
+
+/** Timestamps: fresh ones (so the signature is really checked), stale, malformed, any value. */
+const anyTimestamp = fc.oneof(
+  fc.integer({ min: NOW_S - 200, max: NOW_S + 200 }).map(String),
+  fc.integer({ min: NOW_S - 200, max: NOW_S + 200 }).map((t) => ` ${t}\t`),
+  fc.constantFrom('', '0', '-1', '1e9', '9'.repeat(20), 'NaN'),
+  fc.string(),
+  anyValue,
+);
+
+/** Signatures: 64 random bytes in base64 (well formed, so the body and key are reached), or anything. */
+const anyEd25519Signature = fc.oneof(fc.uint8Array({ minLength: 64, maxLength: 64 }).map(base64Encode), anySignature);
+
+describe('fuzz: Telnyx verifiers answer invalid, never anything else', () => {
+  it('checkTelnyxWebhook / verifyTelnyxWebhook / assertTelnyxWebhook with any body, signature and timestamp', async () => {
+    await fc.assert(
+      fc.asyncProperty(anyBody, anyEd25519Signature, anyTimestamp, async (body, signature, timestamp) => {
+        const options = { publicKey, body: body as string, signature: signature as string, timestamp: timestamp as string, now: () => NOW_MS };
+        const verdict = await checkTelnyxWebhook(options);
+        expect(verdict.valid).toBe(false);
+        expect(['missing', 'malformed', 'stale', 'mismatch']).toContain((verdict as { reason: string }).reason);
+        await expectInvalid(() => verifyTelnyxWebhook(options));
+        await expectInvalid(() => assertTelnyxWebhook(options));
+      }),
+      { numRuns: FUZZ_RUNS },
+    );
+  });
+
+  it('with the signature headers read from any header map', async () => {
+    await fc.assert(
+      fc.asyncProperty(anyHeaders(['telnyx-signature-ed25519', 'telnyx-timestamp']), anyBody, async (headers, body) => {
+        const read = readTelnyxSignatureHeaders(headers as TelnyxHeaders);
+        await expectInvalid(() => assertTelnyxWebhook({ publicKey, body: body as string, ...read, now: () => NOW_MS }));
+      }),
+      { numRuns: FUZZ_RUNS },
+    );
+  });
+});
+
+describe('fuzz: signed webhooks still verify', () => {
+  it('any body, as text or bytes, signed at any time within the window', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.string({ unit: 'binary' }), fc.integer({ min: -300, max: 300 }), fc.boolean(), async (body, skew, asBytes) => {
+        const timestamp = String(NOW_S + skew);
+        const signature = base64Encode(new Uint8Array(await crypto.subtle.sign('Ed25519', keys.privateKey, encoder.encode(`${timestamp}|${body}`))));
+        const headers = new Headers({ 'Telnyx-Signature-Ed25519': signature, 'Telnyx-Timestamp': timestamp });
+        const options = { publicKey, body: asBytes ? encoder.encode(body) : body, ...readTelnyxSignatureHeaders(headers), now: () => NOW_MS };
+        expect(await verifyTelnyxWebhook(options)).toBe(true);
+        expect(await verifyTelnyxWebhook({ ...options, publicKey: keys.publicKey })).toBe(true);
+      }),
+      { numRuns: FUZZ_RUNS },
+    );
+  });
+});
