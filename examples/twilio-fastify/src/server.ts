@@ -1,13 +1,16 @@
 /**
  * A Fastify server that answers Twilio calls with an OpenAI realtime voice agent.
  *
- *   GET  /               health check
+ *   GET  /               health check (503 while the server drains)
  *   ALL  /incoming-call  the Twilio number's voice webhook: TwiML that connects the call to
- *                        a bidirectional Media Stream on /media-stream
+ *                        a bidirectional Media Stream on /media-stream (503 while draining, so
+ *                        that Twilio asks the number's fallback URL)
  *   WS   /media-stream   the Media Stream: one RealtimeSession per call over a
  *                        TwilioRealtimeTransport
  *
- * Run it with `pnpm start` (see README.md for the environment variables).
+ * Run it with `pnpm start` (see README.md for the environment variables). On SIGTERM or SIGINT it
+ * drains: no new calls, live calls get SHUTDOWN_DEADLINE_MS (default 30 s) to end, then the rest
+ * are hung up with `call_end` reason `shutdown` and the process exits 0.
  */
 import { existsSync, realpathSync } from 'node:fs';
 import process from 'node:process';
@@ -15,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import fastifyFormBody from '@fastify/formbody';
 import fastifyWs from '@fastify/websocket';
 import { RealtimeSession, type RealtimeAgent, type RealtimeItem } from '@openai/agents/realtime';
-import type { CallEndEvent } from '@switchboard/core';
+import { CallRegistry, DEFAULT_DRAIN_DEADLINE_MS, connectOrEnd, drainOnSignals, type CallEndEvent } from '@switchboard/core';
 import {
   TwilioRealtimeTransport,
   connectStreamTwiml,
@@ -52,6 +55,12 @@ export type ServerOptions = {
    * scaled clock when it plays the call faster than real time.
    */
   now?: () => number;
+  /**
+   * The server's live calls. `drain()` on it (what SIGTERM does under `pnpm start`) makes the
+   * routes refuse new calls with 503 and hangs up the live ones at its deadline. Default: a new
+   * registry of its own.
+   */
+  calls?: CallRegistry<TwilioRealtimeTransport>;
 };
 
 /** One call on the server: what `onCall` receives. */
@@ -84,6 +93,7 @@ export async function buildServer(options: ServerOptions = {}): Promise<FastifyI
   };
   // The simulator cannot serve MCP servers: only the real API gets the hosted DeepWiki tool.
   const agent = createAgent({ hostedMcp: options.realtimeUrl === undefined });
+  const calls = options.calls ?? new CallRegistry<TwilioRealtimeTransport>();
 
   const app = Fastify({ logger: false });
   await app.register(fastifyFormBody);
@@ -91,9 +101,18 @@ export async function buildServer(options: ServerOptions = {}): Promise<FastifyI
 
   const hostOf = (request: FastifyRequest) => publicHost ?? request.headers.host ?? 'localhost';
 
-  app.get('/', async () => ({ message: 'Twilio Media Stream Server is running!' }));
+  app.get('/', async (_request, reply) => {
+    // Load balancers stop sending calls to an instance whose health check fails.
+    if (calls.draining) return reply.code(503).send({ message: 'Shutting down' });
+    return { message: 'Twilio Media Stream Server is running!' };
+  });
 
   app.all('/incoming-call', async (request, reply) => {
+    if (calls.draining) {
+      // An error answer makes Twilio request the number's fallback URL (another instance).
+      log(`refused ${request.method} /incoming-call: the server is shutting down`);
+      return reply.code(503).type('text/plain').send('Shutting down\n');
+    }
     const host = hostOf(request);
     if (authToken) {
       const valid = await validateTwilioSignature({
@@ -117,8 +136,14 @@ export async function buildServer(options: ServerOptions = {}): Promise<FastifyI
     return reply.type('text/xml').send(twiml);
   });
 
-  let calls = 0;
+  let callCount = 0;
   await app.register(async (scope) => {
+    // Runs before the upgrade: while draining, a new stream gets a plain 503 and no WebSocket.
+    scope.addHook('onRequest', async (request, reply) => {
+      if (!calls.draining) return;
+      log(`refused a ${request.url.split('?')[0]} upgrade: the server is shutting down`);
+      return reply.code(503).type('text/plain').send('Shutting down\n');
+    });
     if (authToken) {
       // Runs before the upgrade: a rejected request gets a plain 403 and no WebSocket.
       scope.addHook('preValidation', async (request, reply) => {
@@ -135,9 +160,9 @@ export async function buildServer(options: ServerOptions = {}): Promise<FastifyI
       });
     }
     scope.get('/media-stream', { websocket: true }, (socket) => {
-      const id = ++calls;
+      const id = ++callCount;
       try {
-        startCall(socket, { id, agent, apiKey, log: (line) => log(`[call ${id}] ${line}`), options });
+        startCall(socket, { id, agent, apiKey, calls, log: (line) => log(`[call ${id}] ${line}`), options });
       } catch (error) {
         log(`[call ${id}] could not start the call: ${errorMessage(error)}`);
         try {
@@ -155,7 +180,14 @@ export async function buildServer(options: ServerOptions = {}): Promise<FastifyI
 /** Wires one Media Stream to a new RealtimeSession and connects it to the model at once. */
 function startCall(
   socket: WebSocket,
-  call: { id: number; agent: RealtimeAgent; apiKey: string; log: (line: string) => void; options: ServerOptions },
+  call: {
+    id: number;
+    agent: RealtimeAgent;
+    apiKey: string;
+    calls: CallRegistry<TwilioRealtimeTransport>;
+    log: (line: string) => void;
+    options: ServerOptions;
+  },
 ): void {
   const { log, options } = call;
   // Created the moment the socket opens, so no frame Twilio sends is missed.
@@ -164,6 +196,11 @@ function startCall(
     ...(options.realtimeUrl ? { url: options.realtimeUrl } : {}),
     ...(options.now ? { now: options.now } : {}),
   });
+  // A stream that slipped in as the drain began is hung up at once (call_end `shutdown`).
+  if (!call.calls.add(transport)) {
+    log('refused: the server is shutting down');
+    return;
+  }
   const session = new RealtimeSession(call.agent, {
     transport,
     model: 'gpt-realtime',
@@ -238,19 +275,24 @@ function startCall(
     log(`onCall threw: ${errorMessage(error)}`);
   }
 
-  // Connect right away: Twilio is already streaming, and early audio is kept until the model is ready.
-  session.connect({ apiKey: call.apiKey }).then(
-    () => log(ended ? 'the call ended before the model connected' : 'connected to the realtime model'),
-    (error: unknown) => {
-      if (ended) return;
-      log(`could not connect to the realtime model: ${errorMessage(error)}`);
-      try {
-        session.close();
-      } catch {
-        // Nothing left to close.
-      }
+  // Connect right away: Twilio is already streaming, and early audio is kept until the model is
+  // ready. A failed connection hangs up this call only (call_end `model_connect_failed`); it never
+  // rejects, so it cannot become an unhandled rejection, which would end the whole process.
+  let failed = false;
+  void connectOrEnd(
+    session,
+    transport,
+    { apiKey: call.apiKey },
+    {
+      onError: (error) => {
+        failed = true;
+        log(`could not connect to the realtime model: ${errorMessage(error)}; hanging up`);
+      },
     },
-  );
+  ).then((connected) => {
+    if (connected) log('connected to the realtime model');
+    else if (!failed) log('the call ended before the model connected');
+  });
 }
 
 /** `agent: "…"` or `caller: "…"` once a message item is final, else undefined. */
@@ -327,23 +369,30 @@ async function main(): Promise<void> {
   }
   const port = Number(process.env.PORT || 5050);
   const host = process.env.HOST || 'localhost';
+  const deadlineMs = Number(process.env.SHUTDOWN_DEADLINE_MS || DEFAULT_DRAIN_DEADLINE_MS);
+  const calls = new CallRegistry<TwilioRealtimeTransport>({ deadlineMs });
   const app = await buildServer({
     openaiApiKey: OPENAI_API_KEY,
     realtimeUrl: REALTIME_URL,
     twilioAuthToken: TWILIO_AUTH_TOKEN,
     publicHost: PUBLIC_HOST,
+    calls,
   });
   await app.listen({ port, host });
-  console.log(`Server is listening on http://${host}:${port}`);
+  const address = app.server.address();
+  console.log(`Server is listening on http://${host}:${typeof address === 'object' && address ? address.port : port}`);
   if (!TWILIO_AUTH_TOKEN) console.log('TWILIO_AUTH_TOKEN is not set: requests are not checked for a Twilio signature.');
-  const shutdown = () => {
-    app.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  };
-  process.once('SIGINT', shutdown);
-  process.once('SIGTERM', shutdown);
+  // SIGTERM (a deploy, a scale-down) or SIGINT (Ctrl+C): refuse new calls, let the live ones
+  // finish until the deadline, hang up the rest, close the server, exit 0 (130 after SIGINT).
+  // A second signal hangs up every call at once. Listening for the signals also keeps the
+  // Agents SDK from exiting the process on them before the calls are drained.
+  drainOnSignals(calls, {
+    onSignal: (signal) => console.log(`${signal}: shutting down; waiting up to ${deadlineMs} ms for ${calls.size} live call(s)`),
+    onDrained: async (result) => {
+      console.log(`drained: ${result.endedNaturally} call(s) ended on their own, ${result.endedByShutdown} hung up at the deadline`);
+      await app.close();
+    },
+  });
 }
 
 function isMain(): boolean {

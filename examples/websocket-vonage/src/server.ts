@@ -2,22 +2,25 @@
  * A Node server that answers Vonage calls with an OpenAI realtime voice agent, over Vonage's
  * WebSocket audio (binary L16 16 kHz plus JSON control messages).
  *
- *   GET       /                 health check
+ *   GET       /                 health check (503 while the server drains)
  *   GET|POST  /webhooks/answer  the Vonage application's answer URL: an NCCO that connects the call
  *                               to the /socket WebSocket, L16 16 kHz, with the call's uuid, from and
- *                               to as headers (Vonage echoes them in its first message)
+ *                               to as headers (Vonage echoes them in its first message);
+ *                               503 while draining
  *   POST      /webhooks/event   the event URL: call status updates, logged
  *   WS        /socket           the call's audio: one RealtimeSession per call over a
  *                               RawWebSocketRealtimeTransport with the `vonage` preset
  *
- * Run it with `pnpm start` (see README.md for the environment variables).
+ * Run it with `pnpm start` (see README.md for the environment variables). On SIGTERM or SIGINT it
+ * drains: no new calls, live calls get SHUTDOWN_DEADLINE_MS (default 30 s) to end, then the rest
+ * are hung up with `call_end` reason `shutdown` and the process exits 0.
  */
 import { existsSync, realpathSync } from 'node:fs';
 import http from 'node:http';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 import { RealtimeAgent, RealtimeSession, tool } from '@openai/agents/realtime';
-import type { CallEndEvent, Clock } from '@switchboard/core';
+import { CallRegistry, DEFAULT_DRAIN_DEADLINE_MS, connectOrEnd, drainOnSignals, type CallEndEvent, type Clock } from '@switchboard/core';
 import { RawWebSocketRealtimeTransport } from '@switchboard/websocket';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { z } from 'zod';
@@ -37,6 +40,12 @@ export type ServerOptions = {
   onCall?: (call: CallHandle) => void;
   /** Clock for the calls' playback accounting and pacing. Default: the wall clock. A replay faster than real time passes a scaled one. */
   clock?: Clock;
+  /**
+   * The server's live calls. `drain()` on it (what SIGTERM does under `pnpm start`) makes the
+   * routes refuse new calls with 503 and hangs up the live ones at its deadline. Default: a new
+   * registry of its own (`app.calls`).
+   */
+  calls?: CallRegistry<RawWebSocketRealtimeTransport>;
 };
 
 /** One call on the server: what `onCall` receives. */
@@ -92,6 +101,8 @@ export function connectNcco(options: { socketUrl: string; sampleRate: number; he
 /** The server of this example: HTTP webhooks and the media WebSocket on one port. */
 export type App = {
   readonly server: http.Server;
+  /** The live calls (see `ServerOptions.calls`). */
+  readonly calls: CallRegistry<RawWebSocketRealtimeTransport>;
   /** Starts listening; resolves with the port (pass 0 for any free port). */
   listen(port: number, host?: string): Promise<number>;
   /** Stops listening and drops every media socket (their calls end). */
@@ -113,6 +124,7 @@ export function buildServer(options: ServerOptions = {}): App {
     }
   };
   const agent = createAgent();
+  const calls = options.calls ?? new CallRegistry<RawWebSocketRealtimeTransport>();
 
   const server = http.createServer((request, response) => {
     handleHttp(request, response).catch((error: unknown) => {
@@ -125,10 +137,18 @@ export function buildServer(options: ServerOptions = {}): App {
   async function handleHttp(request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
     const url = new URL(request.url ?? '/', 'http://localhost');
     if (url.pathname === '/' && request.method === 'GET') {
-      sendJson(response, 200, { message: 'Vonage WebSocket server is running!' });
+      // Load balancers stop sending calls to an instance whose health check fails.
+      if (calls.draining) sendJson(response, 503, { message: 'Shutting down' });
+      else sendJson(response, 200, { message: 'Vonage WebSocket server is running!' });
       return;
     }
     if (url.pathname === '/webhooks/answer' && (request.method === 'GET' || request.method === 'POST')) {
+      if (calls.draining) {
+        // No new call on an instance that is going away (see "Shutting down" in README.md).
+        log(`refused ${request.method} /webhooks/answer: the server is shutting down`);
+        response.writeHead(503, { 'content-type': 'text/plain' }).end('Shutting down\n');
+        return;
+      }
       // Vonage calls the answer URL with GET and query parameters, or POST and a JSON body.
       const params = request.method === 'POST' ? await readJson(request) : Object.fromEntries(url.searchParams);
       const headers: Record<string, string> = {};
@@ -160,15 +180,20 @@ export function buildServer(options: ServerOptions = {}): App {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
       return;
     }
+    if (calls.draining) {
+      log(`refused a ${SOCKET_PATH} upgrade: the server is shutting down`);
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
     sockets.handleUpgrade(request, socket, head, (ws) => sockets.emit('connection', ws, request));
   });
 
-  let calls = 0;
+  let callCount = 0;
   sockets.on('connection', (socket: WebSocket) => {
-    const id = ++calls;
+    const id = ++callCount;
     const callLog = (line: string) => log(`[call ${id}] ${line}`);
     try {
-      startCall(socket, { id, agent, apiKey, log: callLog, options });
+      startCall(socket, { id, agent, apiKey, calls, log: callLog, options });
     } catch (error) {
       callLog(`could not start the call: ${errorMessage(error)}`);
       socket.close(1011, 'internal error');
@@ -177,6 +202,7 @@ export function buildServer(options: ServerOptions = {}): App {
 
   return {
     server,
+    calls,
     listen: (port, host = 'localhost') =>
       new Promise<number>((resolve, reject) => {
         server.once('error', reject);
@@ -199,7 +225,14 @@ export function buildServer(options: ServerOptions = {}): App {
 /** Wires one media socket to a new RealtimeSession and connects it to the model at once. */
 function startCall(
   socket: WebSocket,
-  call: { id: number; agent: RealtimeAgent; apiKey: string; log: (line: string) => void; options: ServerOptions },
+  call: {
+    id: number;
+    agent: RealtimeAgent;
+    apiKey: string;
+    calls: CallRegistry<RawWebSocketRealtimeTransport>;
+    log: (line: string) => void;
+    options: ServerOptions;
+  },
 ): void {
   const { log, options } = call;
   // Created the moment the socket opens, so no frame Vonage sends is missed.
@@ -209,6 +242,11 @@ function startCall(
     ...(options.realtimeUrl ? { url: options.realtimeUrl } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
   });
+  // A socket that slipped in as the drain began is hung up at once (call_end `shutdown`).
+  if (!call.calls.add(transport)) {
+    log('refused: the server is shutting down');
+    return;
+  }
   const session = new RealtimeSession(call.agent, {
     transport,
     model: 'gpt-realtime',
@@ -254,19 +292,24 @@ function startCall(
     log(`onCall threw: ${errorMessage(error)}`);
   }
 
-  // Connect right away: Vonage is already streaming, and early audio is kept until the model is ready.
-  session.connect({ apiKey: call.apiKey }).then(
-    () => log(ended ? 'the call ended before the model connected' : 'connected to the realtime model'),
-    (error: unknown) => {
-      if (ended) return;
-      log(`could not connect to the realtime model: ${errorMessage(error)}`);
-      try {
-        session.close();
-      } catch {
-        // Nothing left to close.
-      }
+  // Connect right away: Vonage is already streaming, and early audio is kept until the model is
+  // ready. A failed connection hangs up this call only (call_end `model_connect_failed`); it never
+  // rejects, so it cannot become an unhandled rejection, which would end the whole process.
+  let failed = false;
+  void connectOrEnd(
+    session,
+    transport,
+    { apiKey: call.apiKey },
+    {
+      onError: (error) => {
+        failed = true;
+        log(`could not connect to the realtime model: ${errorMessage(error)}; hanging up`);
+      },
     },
-  );
+  ).then((connected) => {
+    if (connected) log('connected to the realtime model');
+    else if (!failed) log('the call ended before the model connected');
+  });
 }
 
 function sendJson(response: http.ServerResponse, status: number, body: unknown): void {
@@ -334,12 +377,22 @@ async function main(): Promise<void> {
   }
   const port = Number(process.env.PORT || 3000);
   const host = process.env.HOST || 'localhost';
-  const app = buildServer({ openaiApiKey: OPENAI_API_KEY, realtimeUrl: REALTIME_URL, publicHost: PUBLIC_HOST });
-  await app.listen(port, host);
-  console.log(`Server is listening on http://${host}:${port}`);
-  const shutdown = () => void app.close().then(() => process.exit(0));
-  process.once('SIGINT', shutdown);
-  process.once('SIGTERM', shutdown);
+  const deadlineMs = Number(process.env.SHUTDOWN_DEADLINE_MS || DEFAULT_DRAIN_DEADLINE_MS);
+  const calls = new CallRegistry<RawWebSocketRealtimeTransport>({ deadlineMs });
+  const app = buildServer({ openaiApiKey: OPENAI_API_KEY, realtimeUrl: REALTIME_URL, publicHost: PUBLIC_HOST, calls });
+  const listening = await app.listen(port, host);
+  console.log(`Server is listening on http://${host}:${listening}`);
+  // SIGTERM (a deploy, a scale-down) or SIGINT (Ctrl+C): refuse new calls, let the live ones
+  // finish until the deadline, hang up the rest, close the server, exit 0 (130 after SIGINT).
+  // A second signal hangs up every call at once. Listening for the signals also keeps the
+  // Agents SDK from exiting the process on them before the calls are drained.
+  drainOnSignals(calls, {
+    onSignal: (signal) => console.log(`${signal}: shutting down; waiting up to ${deadlineMs} ms for ${calls.size} live call(s)`),
+    onDrained: async (result) => {
+      console.log(`drained: ${result.endedNaturally} call(s) ended on their own, ${result.endedByShutdown} hung up at the deadline`);
+      await app.close();
+    },
+  });
 }
 
 function isMain(): boolean {
