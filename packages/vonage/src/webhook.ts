@@ -75,24 +75,31 @@ async function sha256Hex(bytes: Uint8Array): Promise<string> {
   return hex;
 }
 
-/** The payload texts whose hash may be `payload_hash`: the raw body, its compact JSON form, the query as JSON. */
-function payloadVariants(options: VerifyVonageWebhookOptions): Uint8Array[] {
+/**
+ * The payload texts whose hash may be `payload_hash`: the raw body, its compact JSON form, the
+ * query as JSON. A body that is not a string or bytes, or a query that is not `URLSearchParams` or
+ * an object, gives none (it cannot be what Vonage hashed); `given` says whether any was passed.
+ */
+function payloadVariants(options: VerifyVonageWebhookOptions): { variants: Uint8Array[]; given: boolean } {
   const variants: Uint8Array[] = [];
-  if (options.body !== undefined) {
-    const raw = typeof options.body === 'string' ? encoder.encode(options.body) : options.body;
+  const { body, query } = options;
+  if (typeof body === 'string' || body instanceof Uint8Array) {
+    const raw = typeof body === 'string' ? encoder.encode(body) : body;
     variants.push(raw);
     try {
-      const compact = JSON.stringify(JSON.parse(typeof options.body === 'string' ? options.body : decoder.decode(options.body)));
+      const compact = JSON.stringify(JSON.parse(typeof body === 'string' ? body : decoder.decode(body)));
       if (compact !== undefined) variants.push(encoder.encode(compact));
     } catch {
       // Not JSON: only the raw body can match.
     }
   }
-  if (options.query !== undefined) {
-    const entries = options.query instanceof URLSearchParams ? [...options.query] : Object.entries(options.query);
-    variants.push(encoder.encode(queryJson(entries)));
+  if (query instanceof URLSearchParams) {
+    variants.push(encoder.encode(queryJson([...query])));
+  } else if (typeof query === 'object' && query !== null && !Array.isArray(query) && !ArrayBuffer.isView(query)) {
+    const text = queryJsonOf(Object.entries(query as Record<string, unknown>));
+    if (text !== undefined) variants.push(encoder.encode(text));
   }
-  return variants;
+  return { variants, given: body !== undefined || query !== undefined };
 }
 
 /**
@@ -104,6 +111,22 @@ function queryJson(entries: Array<[string, string]>): string {
   const values = new Map<string, string>();
   for (const [key, value] of entries) values.set(key, value);
   return `{${[...values].map(([key, value]) => `${JSON.stringify(key)}:${JSON.stringify(value)}`).join(',')}}`;
+}
+
+/** {@link queryJson} of a parsed query object, whose values may be of any JSON type; undefined when one is not JSON. */
+function queryJsonOf(entries: Array<[string, unknown]>): string | undefined {
+  const parts: string[] = [];
+  for (const [key, value] of entries) {
+    let json: string | undefined;
+    try {
+      json = JSON.stringify(value);
+    } catch {
+      json = undefined;
+    }
+    if (json === undefined) return undefined;
+    parts.push(`${JSON.stringify(key)}:${json}`);
+  }
+  return `{${parts.join(',')}}`;
 }
 
 /**
@@ -121,6 +144,7 @@ export async function verifyVonageWebhook(options: VerifyVonageWebhookOptions): 
   const skew = options.clockSkewSeconds ?? DEFAULT_SKEW_SECONDS;
   if (!(Number.isFinite(maxAge) && maxAge > 0)) throw new ConfigError('verifyVonageWebhook: maxAgeSeconds must be a positive number');
   if (!(Number.isFinite(skew) && skew >= 0)) throw new ConfigError('verifyVonageWebhook: clockSkewSeconds must be zero or more');
+  if (options.now !== undefined && typeof options.now !== 'function') throw new ConfigError('verifyVonageWebhook: now must be a function');
 
   const authorization = options.authorization ?? (options.headers ? readVonageAuthorization(options.headers) : undefined);
   if (typeof authorization !== 'string' || authorization.length === 0) fail('missing Authorization header: the webhook is not signed');
@@ -163,8 +187,9 @@ export async function verifyVonageWebhook(options: VerifyVonageWebhookOptions): 
     if (options.requirePayloadHash ?? true) fail('the token has no payload_hash claim');
   } else {
     if (typeof payloadHash !== 'string') fail('the payload_hash claim is not a string');
-    const variants = payloadVariants(options);
-    if (variants.length === 0) throw new ConfigError('verifyVonageWebhook: pass the raw `body` (POST) or the `query` (GET) to check payload_hash');
+    const { variants, given } = payloadVariants(options);
+    if (!given) throw new ConfigError('verifyVonageWebhook: pass the raw `body` (POST) or the `query` (GET) to check payload_hash');
+    if (variants.length === 0) fail('the body is not the raw request body (a string or bytes) and there is no query object: nothing can match payload_hash');
     let matched = false;
     // Every variant is hashed and compared, so the time taken does not say which one matched.
     for (const variant of variants) matched = constantTimeEqual(await sha256Hex(variant), payloadHash.toLowerCase()) || matched;

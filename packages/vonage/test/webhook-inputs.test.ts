@@ -1,0 +1,61 @@
+import { createHash, createHmac } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, WebhookSignatureError } from '@switchboard/core';
+import { isValidVonageWebhook, readVonageAuthorization, verifyVonageWebhook, type VerifyVonageWebhookOptions, type VonageWebhookHeaders } from '../src/index.js';
+
+const SECRET = 'signature-secret-of-the-account';
+const NOW_S = 1_760_000_000;
+const now = () => NOW_S * 1000;
+const BODY = '{"uuid":"63f61863-4a51-4f6b-86e1-46edebcf9356","status":"answered"}';
+const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+
+function bearer(payload: string): string {
+  const claims = { iat: NOW_S - 2, payload_hash: createHash('sha256').update(payload).digest('hex') };
+  const input = `${b64url({ alg: 'HS256', typ: 'JWT' })}.${b64url(claims)}`;
+  return `Bearer ${input}.${createHmac('sha256', SECRET).update(input).digest('base64url')}`;
+}
+
+describe('Vonage checks on what a request can carry', () => {
+  it('answers invalid for a body that is not a string or bytes, instead of hashing "[object Object]"', async () => {
+    const authorization = bearer(BODY);
+    for (const body of [JSON.parse(BODY), null, 42, [BODY], new ArrayBuffer(2)]) {
+      const options = { signatureSecret: SECRET, authorization, body: body as string, now };
+      expect(await isValidVonageWebhook(options)).toBe(false);
+      await expect(verifyVonageWebhook(options)).rejects.toThrow(WebhookSignatureError);
+      await expect(verifyVonageWebhook(options)).rejects.toThrow(/not the raw request body/);
+    }
+    expect(await isValidVonageWebhook({ signatureSecret: SECRET, authorization, body: BODY, now })).toBe(true);
+  });
+
+  it('answers invalid for a query that is null, a string or an array, and never throws a TypeError for it', async () => {
+    const authorization = bearer('{"a":"1"}');
+    for (const query of [null, 'a=1', [['a', '1']], 42]) {
+      const options = { signatureSecret: SECRET, authorization, query: query as Record<string, string>, now };
+      expect(await isValidVonageWebhook(options)).toBe(false);
+      await expect(verifyVonageWebhook(options)).rejects.toBeInstanceOf(WebhookSignatureError);
+    }
+    expect(await isValidVonageWebhook({ signatureSecret: SECRET, authorization, query: { a: '1' }, now })).toBe(true);
+    expect(await isValidVonageWebhook({ signatureSecret: SECRET, authorization, query: new URLSearchParams('a=1'), now })).toBe(true);
+  });
+
+  it('reads a query value of another JSON type as its JSON, and one that is not JSON as no match', async () => {
+    const authorization = bearer('{"a":["1","2"]}');
+    expect(await isValidVonageWebhook({ signatureSecret: SECRET, authorization, query: { a: ['1', '2'] } as unknown as Record<string, string>, now })).toBe(true);
+    expect(await isValidVonageWebhook({ signatureSecret: SECRET, authorization, query: { a: undefined } as unknown as Record<string, string>, now })).toBe(false);
+  });
+
+  it('reads header maps that are not objects, or an Authorization that is not a string, as unsigned', async () => {
+    for (const headers of [null, 42, 'Bearer x', { authorization: 42 }, { authorization: [Object.create(null)] }]) {
+      expect(readVonageAuthorization(headers as VonageWebhookHeaders)).toBeUndefined();
+      const options: VerifyVonageWebhookOptions = { signatureSecret: SECRET, headers: headers as VonageWebhookHeaders, body: BODY, now };
+      await expect(verifyVonageWebhook(options)).rejects.toThrow(/missing Authorization/);
+    }
+  });
+
+  it('keeps ConfigError for the developer’s own mistakes: no secret, no body or query at all, a clock that is not a function', async () => {
+    const authorization = bearer(BODY);
+    await expect(verifyVonageWebhook({ signatureSecret: '', authorization, body: BODY })).rejects.toBeInstanceOf(ConfigError);
+    await expect(verifyVonageWebhook({ signatureSecret: SECRET, authorization, now })).rejects.toBeInstanceOf(ConfigError);
+    await expect(isValidVonageWebhook({ signatureSecret: SECRET, authorization, body: BODY, now: 1 as unknown as () => number })).rejects.toBeInstanceOf(ConfigError);
+  });
+});
