@@ -156,6 +156,7 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
         onCarrierError: (error) => this.#onCarrierError(error),
         onCarrierIdle: (quietMs) => this.#onCarrierIdle(quietMs),
         onModelConnectTimeout: (ms) => this.#onModelConnectTimeout(ms),
+        callEnded: () => new SwitchboardError('call_ended', `The call ended (${this.#endReason ?? 'closed'}) before the model session was set up.`),
         emitError: (error) => this.#emitError(error),
       },
       {
@@ -275,14 +276,23 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
    */
   override async connect(options: RealtimeTransportLayerConnectOptions): Promise<void> {
     if (this.#life.ended) throw new SwitchboardError('call_ended', 'The call has already ended; create a new transport for a new call.');
-    this.#life.startModelDeadline();
+    const ready = this.#life.startModelDeadline();
+    // Settled while the socket is still opening, it must not count as unhandled.
+    ready.catch(() => undefined);
     try {
       await super.connect(options);
+      // The socket is open; the session is set up once the service said so.
+      await ready;
     } catch (error) {
-      const failure =
-        this.#connectFailure ??
-        new SwitchboardError('model_connect_failed', `The model connection failed: ${describe(error)}; ending the call.`, { cause: error });
-      this.#connectFailure = failure;
+      let failure = this.#connectFailure;
+      if (!failure) {
+        failure = this.#life.ended
+          ? error instanceof SwitchboardError && error.code === 'call_ended'
+            ? error
+            : new SwitchboardError('call_ended', `The call ended (${this.#endReason ?? 'closed'}) before the model session was set up.`, { cause: error })
+          : new SwitchboardError('model_connect_failed', `The model connection failed: ${describe(error)}; ending the call.`, { cause: error });
+        this.#connectFailure = failure;
+      }
       this.end(failure.code);
       throw failure;
     }
@@ -543,7 +553,7 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
     this.#finish('carrier_idle', { code: 1001, text: 'carrier idle', terminate: true });
   }
 
-  #onModelConnectTimeout(timeoutMs: number): void {
+  #onModelConnectTimeout(timeoutMs: number): SwitchboardError {
     const failure = new SwitchboardError(
       'model_connect_timeout',
       `The model did not finish connecting (socket open and session.created) within ${timeoutMs} ms; ending the call.`,
@@ -551,6 +561,7 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
     this.#connectFailure = failure;
     this.#emitError(failure);
     this.end(failure.code);
+    return failure;
   }
 
   #onOverflow(bufferedBytes: number): void {

@@ -12,8 +12,10 @@ export interface LifecycleHost {
   onCarrierError(error: unknown): void;
   /** The carrier sent nothing (no frame, no pong) for the idle timeout. */
   onCarrierIdle(quietMs: number): void;
-  /** The model did not finish connecting (socket and `session.created`) in time. */
-  onModelConnectTimeout(timeoutMs: number): void;
+  /** The model did not finish connecting (socket and `session.created`) in time: ends the call, returns why. */
+  onModelConnectTimeout(timeoutMs: number): Error;
+  /** The error a pending `connect()` fails with when the call ends first. */
+  callEnded(): Error;
   emitError(error: unknown): void;
 }
 
@@ -41,6 +43,7 @@ export class CallLifecycle {
   #lastActivity = systemClock.now();
   #pingTimer: unknown;
   #connectTimer: unknown;
+  #modelWaiter: { resolve: () => void; reject: (error: Error) => void } | undefined;
 
   constructor(host: LifecycleHost, options: LifecycleOptions) {
     this.#host = host;
@@ -90,25 +93,46 @@ export class CallLifecycle {
     if (!this.#ended) this.#armIdle(timeoutMs === null ? 0 : Math.max(0, timeoutMs - (systemClock.now() - this.#lastActivity)));
   }
 
-  /** `connect()` started: the model has `modelConnectTimeoutMs` to open and send `session.created`. */
-  startModelDeadline(): void {
+  /**
+   * `connect()` started: the model has `modelConnectTimeoutMs` to open and send `session.created`.
+   * The promise settles when it did (or at once without a deadline), and rejects when the deadline
+   * passed or the call ended first.
+   */
+  startModelDeadline(): Promise<void> {
     const ms = this.#options.modelConnectTimeoutMs;
-    this.#clearConnect();
-    if (ms === null || this.#ended) return;
-    this.#connectTimer = systemClock.setTimeout(() => {
-      this.#connectTimer = undefined;
-      if (!this.#ended) this.#host.onModelConnectTimeout(ms);
-    }, ms);
+    this.#settleModel();
+    if (ms === null || this.#ended) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      this.#modelWaiter = { resolve, reject };
+      this.#connectTimer = systemClock.setTimeout(() => {
+        this.#connectTimer = undefined;
+        if (this.#ended) return;
+        // Ends the call, which settles the waiter with the call's end; the deadline's own error wins.
+        const waiter = this.#modelWaiter;
+        this.#modelWaiter = undefined;
+        const error = this.#host.onModelConnectTimeout(ms);
+        waiter?.reject(error);
+      }, ms);
+    });
   }
 
   /** The model session is set up (`session.created`). */
   modelReady(): void {
-    this.#clearConnect();
+    this.#settleModel();
   }
 
-  /** Whether the model deadline is still running. */
+  /** Whether `connect()` waits for the model's `session.created`. */
   get awaitingModel(): boolean {
-    return this.#connectTimer !== undefined;
+    return this.#modelWaiter !== undefined;
+  }
+
+  #settleModel(error?: Error): void {
+    this.#clearConnect();
+    const waiter = this.#modelWaiter;
+    this.#modelWaiter = undefined;
+    if (!waiter) return;
+    if (error) waiter.reject(error);
+    else waiter.resolve();
   }
 
   /**
@@ -119,6 +143,7 @@ export class CallLifecycle {
     if (this.#ended) return false;
     this.#ended = true;
     this.#clearIdle();
+    if (this.#modelWaiter) this.#settleModel(this.#host.callEnded());
     this.#clearConnect();
     if (this.#pingTimer !== undefined) {
       systemClock.clearTimeout(this.#pingTimer);
