@@ -25,11 +25,18 @@ function authorization(headers: ExotelHeaders): string | undefined {
   return readHeader(headers, 'authorization');
 }
 
-/** True when the upgrade request carries the Basic credentials of the stream URL. */
-export function verifyExotelUpgrade(options: VerifyExotelUpgradeOptions): boolean {
+function checkCredentials(options: VerifyExotelUpgradeOptions): void {
   if (typeof options?.apiKey !== 'string' || options.apiKey.length === 0 || typeof options.apiToken !== 'string' || options.apiToken.length === 0) {
     throw new ConfigError('Exotel upgrade verification needs the apiKey and apiToken written into the stream URL');
   }
+}
+
+/**
+ * True when the upgrade request carries the Basic credentials of the stream URL. Headers that are
+ * missing, not a header map, or hold an `Authorization` that is not a string answer false.
+ */
+export function verifyExotelUpgrade(options: VerifyExotelUpgradeOptions): boolean {
+  checkCredentials(options);
   const header = authorization(options.headers);
   if (header === undefined) return false;
   const match = /^\s*basic\s+(\S+)\s*$/i.exec(header);
@@ -40,6 +47,7 @@ export function verifyExotelUpgrade(options: VerifyExotelUpgradeOptions): boolea
 
 /** Like {@link verifyExotelUpgrade}, but throws a `WebhookSignatureError` when the credentials are missing or wrong. */
 export function assertExotelUpgrade(options: VerifyExotelUpgradeOptions): void {
+  checkCredentials(options);
   const missing = authorization(options.headers) === undefined;
   if (!verifyExotelUpgrade(options)) {
     throw new WebhookSignatureError(

@@ -64,9 +64,16 @@ function checkSecret(secret: unknown, what: string): asserts secret is string {
   }
 }
 
+function checkClock(now: unknown, what: string): void {
+  if (now !== undefined && typeof now !== 'function') throw new ConfigError(`${what}: now must be a function returning ms since the epoch`);
+}
+
 function parseUrl(url: string | URL, what: string): URL {
   try {
     // A path such as `req.url` is read against a placeholder origin: only path and query count.
+    // It is appended, not resolved, so a path that starts with `//` stays a path (resolving would
+    // read it as a host).
+    if (typeof url === 'string' && url.startsWith('/')) return new URL(`http://localhost${url}`);
     return new URL(url instanceof URL ? url.href : url, 'http://localhost');
   } catch {
     throw new ConfigError(`${what}: url is not a URL`);
@@ -92,6 +99,7 @@ async function hmacKey(secret: string, usage: 'sign' | 'verify'): Promise<Crypto
 export async function signExotelStreamUrl(options: SignExotelStreamUrlOptions): Promise<string> {
   if (!options || typeof options !== 'object') throw new ConfigError('signExotelStreamUrl needs { url, secret, expiresInSeconds }');
   checkSecret(options.secret, 'signExotelStreamUrl');
+  checkClock(options.now, 'signExotelStreamUrl');
   const ttl = options.expiresInSeconds;
   if (!(Number.isInteger(ttl) && ttl > 0 && ttl <= 31_536_000)) {
     throw new ConfigError('signExotelStreamUrl: expiresInSeconds must be a whole number of seconds from 1 to 31536000');
@@ -126,6 +134,7 @@ function refuse(reason: ExotelStreamUrlFailure, message: string): ExotelStreamUr
 export async function verifyExotelStreamUrl(options: VerifyExotelStreamUrlOptions): Promise<ExotelStreamUrlCheck> {
   if (!options || typeof options !== 'object') throw new ConfigError('verifyExotelStreamUrl needs { url, secret }');
   checkSecret(options.secret, 'verifyExotelStreamUrl');
+  checkClock(options.now, 'verifyExotelStreamUrl');
   if (typeof options.url !== 'string' && !(options.url instanceof URL)) return refuse('missing', 'the request has no URL to verify');
   let url: URL;
   try {
