@@ -51,25 +51,41 @@ export type VerifyOpenAIWebhookOptions = {
 const REQUIRED_HEADERS = ['webhook-id', 'webhook-timestamp', 'webhook-signature'] as const;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** Lower-cased header names; repeated signature headers are joined (their entries are space-separated). */
+/** Anything with a WHATWG `Headers`-like `forEach`, such as a `Headers` from another realm or library. */
+function isHeadersLike(headers: object): headers is { forEach(callback: (value: unknown, name: unknown) => void): void } {
+  return typeof (headers as { forEach?: unknown }).forEach === 'function' && !Array.isArray(headers);
+}
+
+/**
+ * Lower-cased header names; repeated signature headers are joined (their entries are
+ * space-separated). Only string values count: a value of another type (a number, an object, an
+ * array entry that is not a string) is left out, and something that is not a header map has none.
+ */
 export function normalizeWebhookHeaders(headers: OpenAIWebhookHeaders): Record<string, string> {
-  const result: Record<string, string> = {};
-  if (typeof Headers !== 'undefined' && headers instanceof Headers) {
-    headers.forEach((value, name) => {
-      result[name.toLowerCase()] = value;
-    });
-    return result;
-  }
-  for (const [name, value] of Object.entries(headers as Record<string, string | readonly string[] | undefined>)) {
-    if (value === undefined || value === null) continue;
+  const result: Record<string, string> = Object.create(null) as Record<string, string>;
+  if (typeof headers !== 'object' || headers === null) return result;
+  const add = (name: string, values: readonly unknown[]) => {
     const lower = name.toLowerCase();
-    const values = typeof value === 'string' ? [value] : [...value];
-    if (values.length === 0) continue;
     if (lower === 'webhook-signature') {
-      result[lower] = [result[lower], ...values].filter((v) => v !== undefined && v.length > 0).join(' ');
-    } else if (!(lower in result)) {
-      result[lower] = values[0]!;
+      const texts = values.filter((v): v is string => typeof v === 'string' && v.length > 0);
+      if (texts.length > 0) result[lower] = [result[lower], ...texts].filter((v) => v !== undefined).join(' ');
+    } else if (!(lower in result) && typeof values[0] === 'string') {
+      result[lower] = values[0];
     }
+  };
+  try {
+    if (isHeadersLike(headers)) {
+      headers.forEach((value, name) => {
+        if (typeof name === 'string') add(name, [value]);
+      });
+      return result;
+    }
+    for (const name of Object.keys(headers)) {
+      const value: unknown = (headers as Record<string, unknown>)[name];
+      add(name, Array.isArray(value) ? value : [value]);
+    }
+  } catch {
+    // A header map whose reading throws has no usable headers past that point.
   }
   return result;
 }
@@ -110,6 +126,7 @@ export async function verifyOpenAIWebhook(
   headers: OpenAIWebhookHeaders,
   options: VerifyOpenAIWebhookOptions,
 ): Promise<VerifiedOpenAIWebhook> {
+  if (typeof options !== 'object' || options === null) throw new ConfigError('verifyOpenAIWebhook needs options: { secret } or { client }');
   const tolerance = checkTolerance(options.toleranceSeconds);
   const client =
     options.client ??
@@ -136,12 +153,24 @@ export async function verifyOpenAIWebhook(
       throw new OpenAIWebhookSignatureError(400, 'the webhook body is not UTF-8 text', { cause });
     }
   } else {
-    throw new ConfigError('verifyOpenAIWebhook: the body must be the raw request body as a string or bytes, not parsed JSON');
+    // What a framework hands over can depend on the request's Content-Type: a body that is not the
+    // raw text or bytes cannot be what OpenAI signed.
+    throw new OpenAIWebhookSignatureError(
+      400,
+      'the webhook body is not the raw request body (a string or bytes): it cannot be verified (keep the raw body for this route, not parsed JSON)',
+    );
   }
 
   let parsed: unknown;
   try {
-    parsed = await client.webhooks.unwrap(payload, normalized, secret, tolerance);
+    // Only the three Standard Webhooks headers: other names and values the request carried may
+    // not even be valid HTTP headers, and are not part of the signature.
+    const signed = {
+      'webhook-id': normalized['webhook-id']!,
+      'webhook-timestamp': normalized['webhook-timestamp']!,
+      'webhook-signature': normalized['webhook-signature']!,
+    };
+    parsed = await client.webhooks.unwrap(payload, signed, secret, tolerance);
   } catch (error) {
     if (isSignatureFailure(error)) {
       throw new OpenAIWebhookSignatureError(401, `webhook signature rejected: ${(error as Error).message}`, { cause: error });

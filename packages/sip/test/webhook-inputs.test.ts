@@ -1,0 +1,55 @@
+import OpenAI from 'openai';
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '@switchboard/core';
+import { OpenAIWebhookSignatureError, verifyOpenAIWebhook, type OpenAIWebhookHeaders, type VerifyOpenAIWebhookOptions } from '../src/openai/index.js';
+import { normalizeWebhookHeaders } from '../src/openai/webhook.js';
+import { WEBHOOK_SECRET, incomingCallEvent, signedDelivery } from './openai-fakes.js';
+
+const client = new OpenAI({ apiKey: 'sk-unused', webhookSecret: WEBHOOK_SECRET });
+const loose = (headers: unknown) => headers as OpenAIWebhookHeaders;
+
+async function status(promise: Promise<unknown>): Promise<number> {
+  const error = await promise.then(() => undefined, (e: unknown) => e);
+  expect(error).toBeInstanceOf(OpenAIWebhookSignatureError);
+  return (error as OpenAIWebhookSignatureError).status;
+}
+
+describe('OpenAI webhook checks on what a request can carry', () => {
+  it('answers 400 for header maps that are missing or not objects', async () => {
+    const { body } = signedDelivery(incomingCallEvent('rtc_x'));
+    for (const headers of [undefined, null, 42, 'webhook-id: x', [['webhook-id', 'x']]]) {
+      expect(await status(verifyOpenAIWebhook(body, loose(headers), { client }))).toBe(400);
+    }
+  });
+
+  it('answers 400 for Standard Webhooks headers whose values are not strings', async () => {
+    const delivery = signedDelivery(incomingCallEvent('rtc_x'));
+    for (const value of [42, true, { a: 1 }, [7], [null], Object.create(null), new Uint8Array([49])]) {
+      for (const name of ['webhook-id', 'webhook-timestamp', 'webhook-signature']) {
+        const headers = loose({ ...delivery.headers, [name]: value });
+        expect(await status(verifyOpenAIWebhook(delivery.body, headers, { client }))).toBe(400);
+      }
+    }
+  });
+
+  it('keeps only string values and joins repeated signatures, whatever else the map holds', () => {
+    const normalized = normalizeWebhookHeaders(loose({ 'Webhook-Signature': ['v1,a', 7, 'v1,b'], 'webhook-id': [5, 'x'], 'WEBHOOK-TIMESTAMP': '1', other: { x: 1 }, __proto__: 'p' }));
+    expect({ ...normalized }).toEqual({ 'webhook-signature': 'v1,a v1,b', 'webhook-timestamp': '1' });
+    expect(normalizeWebhookHeaders(loose(null))).toEqual({});
+  });
+
+  it('verifies a signed delivery whatever other headers came with it, valid HTTP header names or not', async () => {
+    const delivery = signedDelivery(incomingCallEvent('rtc_ok'));
+    const headers = loose({ ...delivery.headers, 'not a header name': 'x', 'x-bad-value': 'line\nbreak', 'x-number': 5 });
+    const verified = await verifyOpenAIWebhook(delivery.body, headers, { client });
+    expect(verified.webhookId).toBe(delivery.headers['webhook-id']);
+  });
+
+  it('answers 400 for a body that is not the raw text or bytes; a missing options object is a ConfigError', async () => {
+    const delivery = signedDelivery(incomingCallEvent('rtc_x'));
+    for (const body of [JSON.parse(delivery.body), null, undefined, 42, new ArrayBuffer(3)]) {
+      expect(await status(verifyOpenAIWebhook(body as string, delivery.headers, { client }))).toBe(400);
+    }
+    await expect(verifyOpenAIWebhook(delivery.body, delivery.headers, undefined as unknown as VerifyOpenAIWebhookOptions)).rejects.toBeInstanceOf(ConfigError);
+  });
+});
