@@ -14,28 +14,30 @@ import { PlaybackLedger } from './ledger.js';
 import { logger } from './log.js';
 import { createMetrics, type CallMetrics } from './metrics.js';
 import { Responses } from './transport/barge-in.js';
+import { faults, describe } from './transport/faults.js';
 import { InputPath } from './transport/input.js';
 import { CallLifecycle } from './transport/lifecycle.js';
-import { resolveOptions, type TelephonyRealtimeTransportOptions } from './transport/options.js';
+import { splitOptions, type TelephonyRealtimeTransportOptions } from './transport/options.js';
 import { OutputPath } from './transport/output.js';
 import type { AudioFormat, CallEvent, MediaStreamProtocol, OutboundCommand } from './types.js';
 
+import {
+  audioDelta,
+  isSessionCreated,
+  sameFormat,
+  type AudioDeltaEvent,
+  type CallStartEvent,
+  type TelephonyTransportEventTypes,
+} from './transport/events.js';
+
 export { TRANSPORT_DEFAULTS, type TelephonyRealtimeTransportOptions } from './transport/options.js';
+export type { CallEndEvent, CallStartEvent, DtmfEvent, TelephonyTransportEventTypes } from './transport/events.js';
 
 const log = logger('core');
 
-/** `call_start` as emitted on the transport (and on `*`). */
-export type CallStartEvent = Extract<CallEvent, { type: 'call_start' }>;
-export type DtmfEvent = Extract<CallEvent, { type: 'dtmf' }>;
-export type CallEndEvent = { type: 'call_end'; reason: string };
-
-/** The SDK transport's events, plus the call's own. */
-export type TelephonyTransportEventTypes = OpenAIRealtimeEventTypes & {
-  call_start: [event: CallStartEvent];
-  dtmf: [event: DtmfEvent];
-  call_end: [event: CallEndEvent];
-};
 type EventName = keyof TelephonyTransportEventTypes;
+/** How the carrier socket is let go when a call ends: a close handshake with a code, or dropped. */
+type CarrierClose = { code: number; text: string; terminate?: boolean };
 type Listener<K extends EventName> = (...args: TelephonyTransportEventTypes[K]) => void;
 
 /**
@@ -78,24 +80,8 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
     if (!options || typeof options !== 'object') throw new ConfigError('TelephonyRealtimeTransport needs an options object.');
     if (!options.protocol) throw new ConfigError('TelephonyRealtimeTransport needs a `protocol`.');
     if (!options.connection) throw new ConfigError('TelephonyRealtimeTransport needs the carrier `connection` (its WebSocket).');
-    const resolved = resolveOptions(options);
-    const {
-      connection,
-      protocol,
-      earlyMediaMaxMs: _earlyMediaMaxMs,
-      maxGapPadMs: _maxGapPadMs,
-      reorderWindow: _reorderWindow,
-      inputAudioInactivityTimeoutMs: _inactivity,
-      modelConnectTimeoutMs: _connectTimeout,
-      carrierIdleTimeoutMs: _idle,
-      pingIntervalMs: _ping,
-      outputHighWaterBytes: _highWater,
-      outputMaxBufferedBytes: _maxBuffered,
-      rawEventType,
-      now,
-      clock,
-      ...wsOptions
-    } = options;
+    const { resolved, wsOptions } = splitOptions(options);
+    const { connection, protocol, rawEventType, now, clock } = options;
     super(wsOptions);
     this.protocol = protocol;
     this.connection = toMediaConnection(connection);
@@ -114,12 +100,7 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
         emitError: (error) => this.#emitError(error),
         ended: () => this.#life.ended,
       },
-      {
-        earlyMediaMaxMs: resolved.earlyMediaMaxMs,
-        maxGapPadMs: resolved.maxGapPadMs,
-        reorderWindow: resolved.reorderWindow,
-        inactivityMs: resolved.inactivityMs,
-      },
+      resolved,
       format,
     );
     this.#output = new OutputPath(
@@ -132,9 +113,9 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
         now: this.#now,
         emitError: (error) => this.#emitError(error),
         ended: () => this.#life.ended,
-        overflow: (bytes) => this.#onOverflow(bytes),
+        overflow: (bytes) => this.#fail(faults.carrierBackpressure(bytes), { code: 1008, text: 'not reading', terminate: true }),
       },
-      { highWaterBytes: resolved.outputHighWaterBytes, maxBufferedBytes: resolved.outputMaxBufferedBytes },
+      resolved,
       format,
     );
     this.#responses = new Responses({
@@ -154,16 +135,13 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
         onFrame: (frame) => this.#onCarrierFrame(frame),
         onCarrierClose: (code, reason) => this.#onCarrierClose(code, reason),
         onCarrierError: (error) => this.#onCarrierError(error),
-        onCarrierIdle: (quietMs) => this.#onCarrierIdle(quietMs),
+        // A peer that sends nothing will not answer a closing handshake either.
+        onCarrierIdle: (quietMs) => this.#fail(faults.carrierIdle(quietMs), { code: 1001, text: 'carrier idle', terminate: true }),
         onModelConnectTimeout: (ms) => this.#onModelConnectTimeout(ms),
-        callEnded: () => new SwitchboardError('call_ended', `The call ended (${this.#endReason ?? 'closed'}) before the model session was set up.`),
+        callEnded: () => faults.callEnded(this.#endReason),
         emitError: (error) => this.#emitError(error),
       },
-      {
-        modelConnectTimeoutMs: resolved.modelConnectTimeoutMs,
-        carrierIdleTimeoutMs: resolved.carrierIdleTimeoutMs,
-        pingIntervalMs: resolved.pingIntervalMs,
-      },
+      resolved,
     );
     this.#life.attach();
     if (this.connection.closed) {
@@ -286,11 +264,8 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
     } catch (error) {
       let failure = this.#connectFailure;
       if (!failure) {
-        failure = this.#life.ended
-          ? error instanceof SwitchboardError && error.code === 'call_ended'
-            ? error
-            : new SwitchboardError('call_ended', `The call ended (${this.#endReason ?? 'closed'}) before the model session was set up.`, { cause: error })
-          : new SwitchboardError('model_connect_failed', `The model connection failed: ${describe(error)}; ending the call.`, { cause: error });
+        if (!this.#life.ended) failure = faults.modelConnectFailed(error);
+        else failure = error instanceof SwitchboardError && error.code === 'call_ended' ? error : faults.callEnded(this.#endReason, error);
         this.#connectFailure = failure;
       }
       this.end(failure.code);
@@ -534,53 +509,33 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
    * failure): the caller would be left on a silent line. Say so, and end the call.
    */
   #onModelLost(): void {
-    if (this.#closing || this.#life.ended) return;
-    log('model socket closed during the call');
-    this.#emitError(new SwitchboardError('model_disconnected', 'The model connection closed during the call; ending the call.'));
-    this.end('model_disconnected');
+    if (!this.#closing) this.#fail(faults.modelLost());
   }
 
   #onCarrierError(error: unknown): void {
-    this.#emitError(new SwitchboardError('carrier_socket_error', 'The carrier socket reported an error.', { cause: error }));
-  }
-
-  #onCarrierIdle(quietMs: number): void {
-    log('carrier sent nothing for %d ms: ending the call', quietMs);
-    this.#emitError(
-      new SwitchboardError('carrier_idle', `The carrier sent nothing for ${Math.round(quietMs)} ms (no frame, no pong); ending the call.`),
-    );
-    // A peer that sends nothing will not answer a closing handshake either.
-    this.#finish('carrier_idle', { code: 1001, text: 'carrier idle', terminate: true });
+    this.#emitError(faults.carrierSocket(error));
   }
 
   #onModelConnectTimeout(timeoutMs: number): SwitchboardError {
-    const failure = new SwitchboardError(
-      'model_connect_timeout',
-      `The model did not finish connecting (socket open and session.created) within ${timeoutMs} ms; ending the call.`,
-    );
+    const failure = faults.modelConnectTimeout(timeoutMs);
     this.#connectFailure = failure;
-    this.#emitError(failure);
-    this.end(failure.code);
+    this.#fail(failure);
     return failure;
   }
 
-  #onOverflow(bufferedBytes: number): void {
+  /** Ends the call because of `fault` (its code is the reason), once the application was told. */
+  #fail(fault: SwitchboardError, close?: CarrierClose): void {
     if (this.#life.ended) return;
-    log('carrier is not reading: %d bytes waiting; ending the call', bufferedBytes);
-    this.#emitError(
-      new SwitchboardError(
-        'carrier_backpressure',
-        `The carrier stopped reading: ${bufferedBytes} bytes of audio waiting for it; ending the call.`,
-      ),
-    );
-    this.#finish('carrier_backpressure', { code: 1008, text: 'not reading', terminate: true });
+    log('%s', fault.message);
+    this.#emitError(fault);
+    this.#finish(fault.code, close);
   }
 
   /**
    * Ends the call once: every unit stops, what never left is counted, `call_end` is emitted, the
    * carrier socket is closed (`close` given) or dropped (`terminate`), and the model closed.
    */
-  #finish(reason: string, close?: { code: number; text: string; terminate?: boolean }): void {
+  #finish(reason: string, close?: CarrierClose): void {
     if (this.#closing) return;
     this.#closing = true;
     try {
@@ -629,62 +584,5 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
       this.#emitError(error);
     }
   }
-}
-
-/** A short description of anything thrown, which never throws itself. */
-function describe(error: unknown): string {
-  try {
-    if (error instanceof Error) return error.message;
-    if (typeof error === 'object' && error !== null && 'message' in error) return String((error as { message: unknown }).message);
-    return String(error);
-  } catch {
-    return 'unknown error';
-  }
-}
-
-/** True for a `session.created` message (checked cheaply first). */
-function isSessionCreated(data: unknown): boolean {
-  if (typeof data !== 'string' || !data.includes('"session.created"')) return false;
-  try {
-    return (JSON.parse(data) as { type?: unknown }).type === 'session.created';
-  } catch {
-    return false;
-  }
-}
-
-type AudioDeltaEvent = {
-  type: 'response.output_audio.delta';
-  event_id: string;
-  response_id: string;
-  item_id: string;
-  output_index: number;
-  content_index: number;
-  delta: string;
-};
-
-/** The message as an audio delta with every field the SDK's schema requires, or undefined. */
-function audioDelta(data: unknown): AudioDeltaEvent | undefined {
-  const text = typeof data === 'string' ? data : String(data);
-  // Cheap test first: most model messages are not audio deltas.
-  if (!text.includes('"response.output_audio.delta"')) return undefined;
-  let value: Partial<AudioDeltaEvent>;
-  try {
-    value = JSON.parse(text) as Partial<AudioDeltaEvent>;
-  } catch {
-    return undefined;
-  }
-  return value.type === 'response.output_audio.delta' &&
-    typeof value.event_id === 'string' &&
-    typeof value.response_id === 'string' &&
-    typeof value.item_id === 'string' &&
-    typeof value.output_index === 'number' &&
-    typeof value.content_index === 'number' &&
-    typeof value.delta === 'string'
-    ? (value as AudioDeltaEvent)
-    : undefined;
-}
-
-function sameFormat(a: AudioFormat, b: AudioFormat): boolean {
-  return a.encoding === b.encoding && a.sampleRate === b.sampleRate;
 }
 

@@ -4,6 +4,7 @@ import { systemClock } from '../clock.js';
 import { logger } from '../log.js';
 import type { CallMetrics } from '../metrics.js';
 import type { AudioFormat, CallEvent } from '../types.js';
+import type { ResolvedOptions } from './options.js';
 
 const log = logger('core');
 
@@ -36,12 +37,7 @@ export interface InputHost {
   ended(): boolean;
 }
 
-export type InputOptions = {
-  earlyMediaMaxMs: number;
-  maxGapPadMs: number;
-  reorderWindow: number;
-  inactivityMs: number | null;
-};
+export type InputOptions = Pick<ResolvedOptions, 'earlyMediaMaxMs' | 'maxGapPadMs' | 'reorderWindow' | 'inactivityMs'>;
 
 /**
  * Carrier audio on its way to the model: early media kept until the model session is ready,

@@ -1,6 +1,7 @@
 import { systemClock } from '../clock.js';
 import type { MediaConnection, MediaFrame } from '../connection.js';
 import { logger } from '../log.js';
+import type { ResolvedOptions } from './options.js';
 
 const log = logger('core');
 
@@ -19,11 +20,7 @@ export interface LifecycleHost {
   emitError(error: unknown): void;
 }
 
-export type LifecycleOptions = {
-  modelConnectTimeoutMs: number | null;
-  carrierIdleTimeoutMs: number | null;
-  pingIntervalMs: number | null;
-};
+export type LifecycleOptions = Pick<ResolvedOptions, 'modelConnectTimeoutMs' | 'carrierIdleTimeoutMs' | 'pingIntervalMs'>;
 
 /**
  * A call's life on its carrier socket: the listeners (the error listener stays until the socket

@@ -97,6 +97,31 @@ export const TRANSPORT_DEFAULTS: ResolvedOptions = {
   outputMaxBufferedBytes: 4 * 1024 * 1024,
 };
 
+/** The transport's own options, resolved, and the rest for the SDK's WebSocket transport. */
+export function splitOptions(options: TelephonyRealtimeTransportOptions): { resolved: ResolvedOptions; wsOptions: OpenAIRealtimeWebSocketOptions } {
+  const resolved = resolveOptions(options);
+  const wsOptions: Record<string, unknown> = { ...options };
+  for (const key of OWN_OPTIONS) delete wsOptions[key];
+  return { resolved, wsOptions: wsOptions as OpenAIRealtimeWebSocketOptions };
+}
+
+const OWN_OPTIONS = [
+  'connection',
+  'protocol',
+  'earlyMediaMaxMs',
+  'maxGapPadMs',
+  'reorderWindow',
+  'inputAudioInactivityTimeoutMs',
+  'modelConnectTimeoutMs',
+  'carrierIdleTimeoutMs',
+  'pingIntervalMs',
+  'outputHighWaterBytes',
+  'outputMaxBufferedBytes',
+  'rawEventType',
+  'now',
+  'clock',
+] as const satisfies ReadonlyArray<keyof TelephonyRealtimeTransportOptions>;
+
 /** Longest delay a timer can wait (2^31 - 1 ms). */
 const MAX_TIMER_MS = 2_147_483_647;
 

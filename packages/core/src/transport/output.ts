@@ -7,6 +7,7 @@ import type { PlaybackKey, PlaybackLedger } from '../ledger.js';
 import { logger } from '../log.js';
 import type { CallMetrics } from '../metrics.js';
 import type { AudioFormat, MediaStreamProtocol, OutboundCommand } from '../types.js';
+import type { ResolvedOptions } from './options.js';
 
 const log = logger('core');
 
@@ -28,12 +29,7 @@ export interface OutputHost {
   overflow(bufferedBytes: number): void;
 }
 
-export type OutputOptions = {
-  /** Socket bytes not yet written above which audio is held in the transport. */
-  highWaterBytes: number;
-  /** Socket plus held bytes above which the call ends; `null`: never. */
-  maxBufferedBytes: number | null;
-};
+export type OutputOptions = Pick<ResolvedOptions, 'outputHighWaterBytes' | 'outputMaxBufferedBytes'>;
 
 /**
  * Model audio on its way to the carrier: transcoding, framing to the carrier's frame rules,
@@ -167,7 +163,7 @@ export class OutputPath {
   }
 
   #socketFull(): boolean {
-    return this.#host.connection.bufferedAmount > this.#options.highWaterBytes;
+    return this.#host.connection.bufferedAmount > this.#options.outputHighWaterBytes;
   }
 
   #sendAudioFrames(frames: Uint8Array[], key: PlaybackKey): void {
@@ -192,7 +188,7 @@ export class OutputPath {
 
   /** True (and the host told) when more audio waits for the carrier than the transport may hold. */
   #overflowed(): boolean {
-    const max = this.#options.maxBufferedBytes;
+    const max = this.#options.outputMaxBufferedBytes;
     if (max === null) return false;
     const buffered = this.#host.connection.bufferedAmount + this.#queuedBytes;
     if (buffered <= max) return false;

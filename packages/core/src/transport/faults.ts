@@ -1,0 +1,34 @@
+import { SwitchboardError } from '../errors.js';
+
+/**
+ * Why a call ended on a fault: each is emitted as an `error` event, and its `code` is the
+ * `call_end` reason.
+ */
+export const faults = {
+  modelLost: () => new SwitchboardError('model_disconnected', 'The model connection closed during the call; ending the call.'),
+  modelConnectTimeout: (timeoutMs: number) =>
+    new SwitchboardError(
+      'model_connect_timeout',
+      `The model did not finish connecting (socket open and session.created) within ${timeoutMs} ms; ending the call.`,
+    ),
+  modelConnectFailed: (cause: unknown) =>
+    new SwitchboardError('model_connect_failed', `The model connection failed: ${describe(cause)}; ending the call.`, { cause }),
+  callEnded: (reason: string | undefined, cause?: unknown) =>
+    new SwitchboardError('call_ended', `The call ended (${reason ?? 'closed'}) before the model session was set up.`, { cause }),
+  carrierSocket: (cause: unknown) => new SwitchboardError('carrier_socket_error', 'The carrier socket reported an error.', { cause }),
+  carrierIdle: (quietMs: number) =>
+    new SwitchboardError('carrier_idle', `The carrier sent nothing for ${Math.round(quietMs)} ms (no frame, no pong); ending the call.`),
+  carrierBackpressure: (bufferedBytes: number) =>
+    new SwitchboardError('carrier_backpressure', `The carrier stopped reading: ${bufferedBytes} bytes of audio waiting for it; ending the call.`),
+};
+
+/** A short description of anything thrown, which never throws itself. */
+export function describe(error: unknown): string {
+  try {
+    if (error instanceof Error) return error.message;
+    if (typeof error === 'object' && error !== null && 'message' in error) return String((error as { message: unknown }).message);
+    return String(error);
+  } catch {
+    return 'unknown error';
+  }
+}
