@@ -9,11 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startWorkerd, type WorkerdProcess } from '@switchboard/cloudflare/conformance';
 import { CallerSimulator, RealtimeSimulator, bundledTracesDir, loadTraces, type Trace } from '@switchboard/conformance';
 import { concatBytes } from '@switchboard/core';
 import { TwilioPeerSimulator, computeTwilioSignature } from '@switchboard/twilio';
+import { ModelGate, PeerCall, until } from '../../twilio-fastify/test/helpers.js';
 
 const exampleDir = fileURLToPath(new URL('..', import.meta.url));
 const AUTH_TOKEN = 'example-auth-token';
@@ -23,6 +24,8 @@ const CALL_SID = 'CA0123456789abcdef0123456789abcdef';
 let script: string;
 let worker: WorkerdProcess;
 let simulator: RealtimeSimulator;
+/** Between the Worker and the simulator: can drop a model connection. */
+let gate: ModelGate;
 let trace: Trace;
 
 /** Bundles the Worker with wrangler itself, as `npm run deploy` does, into a temporary folder. */
@@ -45,12 +48,14 @@ beforeAll(async () => {
   script = await wranglerBuild();
   simulator = new RealtimeSimulator({ speed: SPEED });
   await simulator.start();
+  gate = new ModelGate(simulator.port);
+  const gatePort = await gate.start();
   worker = await startWorkerd({
     script,
     compatibilityDate: '2025-09-01',
     bindings: {
       OPENAI_API_KEY: 'sk-example',
-      OPENAI_REALTIME_URL: simulator.url,
+      OPENAI_REALTIME_URL: simulator.url.replace(`:${simulator.port}/`, `:${gatePort}/`),
       TWILIO_AUTH_TOKEN: AUTH_TOKEN,
       CALLS_IN_DURABLE_OBJECTS: 'true',
       DEBUG: process.env.DEBUG ?? '',
@@ -62,6 +67,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await worker?.dispose();
+  await gate?.stop();
   await simulator?.stop();
 });
 
@@ -161,5 +167,37 @@ describe('examples/cloudflare-worker', () => {
     expect(caller.log.chunks.length).toBeGreaterThan(0);
     const status = (await (await fetch(new URL(`/calls/${CALL_SID}`, worker.url))).json()) as Record<string, unknown>;
     expect(status).toMatchObject({ active: false, streamId: expect.stringMatching(/^MZ/), metrics: { dtmfDigits: trace.header.expect.dtmf.length } });
+  });
+
+  it('hangs up only the call whose model connection fails; the Worker bridges the next call', async () => {
+    // The Worker's console (its call_end log line) reaches this process through miniflare's console.log.
+    const logged: string[] = [];
+    const spy = vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => void logged.push(args.join(' ')));
+    try {
+      gate.refuseNext(1);
+      const url = new URL('/media', worker.url).href.replace(/^http/, 'ws');
+      const first = await PeerCall.open(url, new TwilioPeerSimulator(), { 'X-Twilio-Signature': await computeTwilioSignature(AUTH_TOKEN, url) });
+      first.start({
+        type: 'call_start',
+        callId: CALL_SID,
+        streamId: 'MZ' + 'c'.repeat(32),
+        format: { encoding: 'pcmu', sampleRate: 8000, channels: 1 },
+        customParameters: {},
+        raw: {},
+      });
+      // The model endpoint dropped the connection: that call is hung up with a normal close.
+      expect(await first.closed).toEqual({ code: 1000, reason: 'call ended' });
+      expect(gate.refused).toBe(1);
+      await until(() => logged.some((line) => line.includes('call ended:')), "the Worker's call_end");
+      expect(logged.filter((line) => line.includes('call ended:'))).toEqual(['call ended: model_connect_failed']);
+    } finally {
+      spy.mockRestore();
+    }
+
+    // The next call is bridged as usual.
+    const { caller, model } = await call(new URL('/media', worker.url).href.replace(/^http/, 'ws'));
+    expect(concatBytes(model.inputAudio).byteLength).toBeGreaterThan(8000 * 5);
+    expect(model.responses.length).toBeGreaterThan(0);
+    expect(caller.log.chunks.length).toBeGreaterThan(0);
   });
 });
