@@ -308,9 +308,9 @@ export type DrainOnSignalsOptions = {
   onSignal?: (signal: string) => void;
   /**
    * Called once the drain is over, before the process exits: close the server, flush logs. May
-   * return a promise; the exit waits for it. Default: nothing.
+   * return a promise (Fastify's `app.close()`); the exit waits for it. Default: nothing.
    */
-  onDrained?: (result: DrainResult, signal: string) => void | Promise<void>;
+  onDrained?: (result: DrainResult, signal: string) => unknown;
   /**
    * Exit the process after `onDrained`: with `process.exitCode` when it is set, else 0 after
    * SIGTERM and 130 after SIGINT (what the Agents SDK does without the drain). 1 when `onDrained`
