@@ -239,7 +239,8 @@ export class RtpPeerSimulator implements PeerSimulator {
       stream.seq = (stream.seq + (event.sequence - stream.lastChunk - 1)) & 0xffff;
     }
     if (event.sequence !== undefined) stream.lastChunk = event.sequence;
-    let ts = event.timestampMs !== undefined ? Math.round(event.timestampMs * 8) : stream.nextTs;
+    // The event's own time where it has one (a trace's media timestamp), else right after what went before.
+    let ts = event.timestampMs !== undefined && Number.isFinite(event.timestampMs) ? Math.round(event.timestampMs * 8) : stream.nextTs;
     const frame = this.#ptime * 8;
     const out: Uint8Array[] = [];
     for (let offset = 0; offset < payload.byteLength; offset += frame) {
@@ -261,6 +262,9 @@ export class RtpPeerSimulator implements PeerSimulator {
     const ts = stream.nextTs;
     const out = [this.#packet(this.#eventPt, true, ts, serializeTelephoneEvent({ event: code, end: false, volume: 10, duration: Math.min(duration, this.#ptime * 8) }))];
     for (let i = 0; i < 3; i++) out.push(this.#packet(this.#eventPt, false, ts, serializeTelephoneEvent({ event: code, end: true, volume: 10, duration })));
+    // The tone took its time on the media clock: what follows starts after it. (A second digit at
+    // the same timestamp would read as a retransmission of the first one's end.)
+    stream.nextTs = ts + duration;
     return out;
   }
 }

@@ -82,6 +82,12 @@ export type RtpStats = JitterBufferStats & {
   rtcpIn: number;
   /** Times the remote SSRC changed. */
   ssrcChanges: number;
+  /**
+   * Times the inbound timestamps started a new time base within one source: the sender restarted
+   * its numbering, a talkspurt started behind the previous packet, or a timestamp fell before the
+   * stream's first. The packet then continues where the last audio ended.
+   */
+  timestampRebases: number;
   dtmfIn: number;
   dtmfOut: number;
 };
@@ -187,7 +193,7 @@ export class RtpMediaProtocol implements MediaStreamProtocol {
     this.#jitter = new JitterBuffer(this.#jitterDepth);
     this.#ssrc = (options.ssrc ?? random32()) >>> 0;
     this.#t0 = this.#now();
-    this.#stats = { packetsIn: 0, packetsOut: 0, unknownPayloadType: 0, rtcpIn: 0, ssrcChanges: 0, dtmfIn: 0, dtmfOut: 0 };
+    this.#stats = { packetsIn: 0, packetsOut: 0, unknownPayloadType: 0, rtcpIn: 0, ssrcChanges: 0, timestampRebases: 0, dtmfIn: 0, dtmfOut: 0 };
     if (options.invite !== undefined) {
       const invite = typeof options.invite === 'string' ? parseSipMessage(options.invite) : options.invite;
       if (invite.type !== 'request' || invite.method !== 'INVITE') throw new TypeError('`invite` must be a SIP INVITE request');
@@ -290,7 +296,7 @@ export class RtpMediaProtocol implements MediaStreamProtocol {
       }
       this.#remoteSsrc = packet.ssrc;
     }
-    for (const released of this.#jitter.push(packet.sequence, packet)) this.#onPacket(released.item, released.lostBefore, events);
+    for (const released of this.#jitter.push(packet.sequence, packet)) this.#onPacket(released.item, released.lostBefore, released.restart, events);
     return events;
   }
 
@@ -406,7 +412,7 @@ export class RtpMediaProtocol implements MediaStreamProtocol {
 
   /** Empties the jitter buffer (end of a stream) and settles a digit whose end never came. */
   #releaseAll(events: CallEvent[]): void {
-    for (const released of this.#jitter.flush()) this.#onPacket(released.item, released.lostBefore, events);
+    for (const released of this.#jitter.flush()) this.#onPacket(released.item, released.lostBefore, released.restart, events);
     this.#settleDtmf(events);
   }
 
@@ -423,26 +429,53 @@ export class RtpMediaProtocol implements MediaStreamProtocol {
     if (offsetMs === 0) this.#audioSeq = 0;
   }
 
-  #unwrap(ts32: number): number {
-    if (this.#lastTs32 === undefined) {
-      this.#lastTs32 = ts32;
-      this.#extTs = ts32;
-      this.#originTs = ts32;
-      return ts32;
+  /**
+   * A packet's timestamp on the stream's unwrapped timeline (samples). RTP timestamps are 32-bit
+   * and wrap: each step is read as the shorter way round from the previous packet (a jump of half
+   * the range or more counts as backwards), so the timeline runs on across a wrap.
+   *
+   * The timeline never goes below its origin, so `timestampMs` is never negative: where the
+   * sender's clock evidently restarted (a new numbering, a talkspurt starting behind the previous
+   * packet, a timestamp before the origin) the packet starts a new time base that continues where
+   * the last audio ended. Any other jump goes on as it is: the transport pads a hole the real time
+   * allows (suppressed silence) and resynchronises a timestamp that cannot be right.
+   */
+  #timestampOf(packet: RtpPacket, restart: boolean, events: CallEvent[]): number {
+    const last = this.#lastTs32;
+    if (last !== undefined) {
+      const step = tsDelta(packet.timestamp, last);
+      if (restart || this.#extTs + step < this.#originTs || (packet.marker && step < 0)) {
+        this.#rebase(events);
+      } else {
+        this.#extTs += step;
+        this.#lastTs32 = packet.timestamp;
+        return this.#extTs;
+      }
     }
-    this.#extTs += tsDelta(ts32, this.#lastTs32);
-    this.#lastTs32 = ts32;
+    this.#lastTs32 = packet.timestamp;
+    this.#extTs = packet.timestamp;
+    this.#originTs = packet.timestamp;
     return this.#extTs;
   }
 
-  #onPacket(packet: RtpPacket, lostBefore: number, events: CallEvent[]): void {
+  /** A new time base within the source: the next packet continues where the last audio ended. */
+  #rebase(events: CallEvent[]): void {
+    this.#stats.timestampRebases++;
+    // A digit still waiting for its end is read on the old timeline.
+    this.#settleDtmf(events);
+    this.#lastTs32 = undefined;
+    this.#offsetMs = this.#audioEndMs;
+  }
+
+  #onPacket(packet: RtpPacket, lostBefore: number, restart: boolean, events: CallEvent[]): void {
     const media = this.#media;
-    const ts = this.#unwrap(packet.timestamp);
+    const ts = this.#timestampOf(packet, restart, events);
     const rate = media.format.sampleRate / 1000;
     if (packet.payloadType === media.payloadType) {
       if (this.#dtmfPending && ts > this.#dtmfPending.ts + this.#dtmfPending.duration + media.format.sampleRate) this.#settleDtmf(events);
       if (packet.payload.byteLength === 0) return;
       this.#audioSeq += 1 + lostBefore;
+      // Never negative: the timeline does not go below its origin (see #timestampOf).
       const timestampMs = this.#offsetMs + (ts - this.#originTs) / rate;
       const event: AudioEvent = { type: 'audio', payload: packet.payload, sequence: this.#audioSeq, timestampMs };
       this.#audioEndMs = timestampMs + packet.payload.byteLength / rate;

@@ -23,8 +23,11 @@ export type JitterBufferStats = {
   strays: number;
 };
 
-/** One released packet: `lostBefore` sequence numbers were given up on just before it. */
-export type Released<T> = { item: T; sequence: number; lostBefore: number };
+/**
+ * One released packet: `lostBefore` sequence numbers were given up on just before it; `restart`
+ * marks the first packet of a new numbering (the sender restarted: its timestamps did too).
+ */
+export type Released<T> = { item: T; sequence: number; lostBefore: number; restart: boolean };
 
 /** A gap this large is a restarted sender, not loss (RFC 3550 appendix A.1 uses the same bounds). */
 const MAX_DROPOUT = 3000;
@@ -50,6 +53,8 @@ export class JitterBuffer<T> {
   #probation: { ext: number; item: T } | undefined;
   #recent = new Set<number>();
   #recentOrder: number[] = [];
+  /** The extended sequence number a new numbering starts at, until it is released. */
+  #restartAt: number | undefined;
 
   constructor(depth = 3) {
     if (!Number.isInteger(depth) || depth < 0) throw new RangeError(`jitter buffer depth must be a whole number >= 0, got ${depth}`);
@@ -89,6 +94,7 @@ export class JitterBuffer<T> {
       this.flush(out);
       this.#next = candidate.ext;
       this.#highest = candidate.ext;
+      this.#restartAt = candidate.ext;
       this.stats.received++;
       this.#held.set(candidate.ext, candidate.item);
     } else {
@@ -141,6 +147,7 @@ export class JitterBuffer<T> {
     this.#held.clear();
     this.#recent.clear();
     this.#recentOrder = [];
+    this.#restartAt = undefined;
   }
 
   #dropStray(): void {
@@ -155,7 +162,9 @@ export class JitterBuffer<T> {
     let item = this.#held.get(next);
     while (item !== undefined || this.#held.has(next)) {
       this.#held.delete(next);
-      out.push({ item: item as T, sequence: next, lostBefore: lost });
+      const restart = next === this.#restartAt;
+      if (restart) this.#restartAt = undefined;
+      out.push({ item: item as T, sequence: next, lostBefore: lost, restart });
       this.#remember(next);
       this.stats.released++;
       lost = 0;
