@@ -60,7 +60,6 @@ describe('pnpm start on SIGTERM', () => {
     expect(await upgradeStatus(socketUrl)).toBe(503);
     expect((await fetch(`${base}/`)).status).toBe(503);
     expect((await fetch(`${base}/webhooks/event`, { method: 'POST', body: JSON.stringify({ uuid: 'uuid-2', status: 'answered' }) })).status).toBe(204);
-    expect(stayingA.closedWith).toBeUndefined();
 
     // The calls still live at the deadline are hung up normally, and the process exits by itself.
     const exit = await Promise.race([
