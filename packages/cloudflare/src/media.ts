@@ -13,8 +13,9 @@ import {
   type MediaStreamProtocol,
   type TelephonyRealtimeTransportOptions,
 } from '@switchboard/core';
-import { TwilioMediaStreamProtocol, validateTwilioWebSocketUpgrade } from '@switchboard/twilio';
+import { TWILIO_MAX_PAYLOAD, TwilioMediaStreamProtocol, validateTwilioWebSocketUpgrade } from '@switchboard/twilio';
 import { log } from './log.js';
+import { MEDIA_MAX_PAYLOAD_OTHER_PROTOCOLS, checkMaxPayload, limitMessageSize } from './max-payload.js';
 import { fetchUpgradeOptions, ModelUpgradeError, type FetchUpgradeWebSocketOptions } from './model.js';
 import { acceptWebSocket, createWebSocketPair, upgradeResponse, type WorkersWebSocket } from './workers.js';
 
@@ -66,6 +67,13 @@ export type MediaUpgradeOptions = {
   session?: (transport: TelephonyRealtimeTransport, request: Request) => RealtimeSession | Promise<RealtimeSession>;
   /** Upgrade request checks: a bad signature answers 403 and no socket is accepted. */
   verification?: MediaUpgradeVerification;
+  /**
+   * Largest carrier message accepted, in bytes (UTF-8 for text): a larger one closes that socket
+   * with 1009 and is dropped. Default `TWILIO_MAX_PAYLOAD` (64 KiB) with the default Twilio
+   * protocol, 1 MiB with a `protocol` of your own: give its carrier's bound (`EXOTEL_MAX_PAYLOAD`,
+   * `RAW_WEBSOCKET_MAX_PAYLOAD`, ...).
+   */
+  maxPayload?: number;
   /** Transport options (`earlyMediaMaxMs`, `clock`, ...). */
   transportOptions?: MediaTransportOptions;
   /**
@@ -162,7 +170,7 @@ function startCall(socket: WorkersWebSocket, request: Request, options: MediaUpg
     ...(options.transportOptions ?? {}),
     ...(options.url !== undefined ? { url: options.url } : {}),
     ...fetchUpgradeOptions(options.modelConnection),
-    connection: toMediaConnection(socket),
+    connection: limitMessageSize(toMediaConnection(socket), mediaMaxPayload(options)),
     protocol,
   };
   const transport = options.createTransport
@@ -271,8 +279,14 @@ async function verified(request: Request, verification: MediaUpgradeVerification
   }
 }
 
+/** The bound on carrier messages: the option, else the default protocol's or a generous one. */
+function mediaMaxPayload(options: MediaUpgradeOptions): number {
+  return options.maxPayload ?? (options.protocol ? MEDIA_MAX_PAYLOAD_OTHER_PROTOCOLS : TWILIO_MAX_PAYLOAD);
+}
+
 function checkOptions(options: MediaUpgradeOptions): void {
   if (!options || typeof options !== 'object') throw new ConfigError('handleMediaUpgrade needs an options object.');
+  checkMaxPayload(options.maxPayload, 'handleMediaUpgrade');
   if (options.apiKey === undefined || options.apiKey === '') throw new ConfigError('handleMediaUpgrade needs `apiKey` (for example env.OPENAI_API_KEY).');
   if (!options.agent && !options.session) throw new ConfigError('handleMediaUpgrade needs `agent` or `session`.');
   if (options.verification?.twilio && !options.verification.twilio.authToken) {

@@ -21,3 +21,4 @@ export type {
 export { twilioCandidate, signalwireCandidate } from './candidates.js';
 export { ReplayGuard, MemoryNonceStore } from '@switchboard/core';
 export type { NonceStore, ReplayGuardOptions, MemoryNonceStoreOptions } from '@switchboard/core';
+export { TWILIO_MAX_PAYLOAD, SIGNALWIRE_MAX_PAYLOAD } from './max-payload.js';

@@ -1,0 +1,77 @@
+/**
+ * A bound on the size of the carrier's messages for sockets accepted inside a Worker. `ws` on Node
+ * has `maxPayload`; a Workers `WebSocket` has no such option (only the platform's own, much larger
+ * limit), so the bound is kept here: the first message over it closes the socket with 1009
+ * (message too big) and is not handed on, nor is anything after it.
+ */
+import { ConfigError, type MediaConnection, type MediaFrame } from '@switchboard/core';
+import { log } from './log.js';
+
+/** Close code for a message larger than the bound (RFC 6455: message too big). */
+export const CLOSE_MESSAGE_TOO_BIG = 1009;
+
+/** Default bound for any protocol other than the default Twilio one: 1 MiB. */
+export const MEDIA_MAX_PAYLOAD_OTHER_PROTOCOLS = 1024 * 1024;
+
+const encoder = new TextEncoder();
+
+/** The frame's size in bytes as it crossed the wire (UTF-8 for text), computed only when it could matter. */
+function exceeds(frame: MediaFrame, max: number): boolean {
+  if (typeof frame !== 'string') return frame.byteLength > max;
+  // A UTF-16 code unit is 1 to 3 bytes of UTF-8.
+  if (frame.length > max) return true;
+  if (frame.length * 3 <= max) return false;
+  return encoder.encode(frame).byteLength > max;
+}
+
+/** Checks a `maxPayload` option: a positive whole number of bytes. */
+export function checkMaxPayload(value: unknown, where: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
+    throw new ConfigError(`${where}: maxPayload must be a positive whole number of bytes`);
+  }
+  return value;
+}
+
+/**
+ * `connection`, with every message larger than `maxPayload` bytes refused: the socket is closed
+ * with 1009 and the message dropped, as `ws` does on Node.
+ */
+export function limitMessageSize(connection: MediaConnection, maxPayload: number): MediaConnection {
+  let tooBig = false;
+  const bounded: MediaConnection = {
+    send: (frame) => connection.send(frame),
+    onMessage: (handler) =>
+      connection.onMessage((frame) => {
+        if (tooBig) return;
+        if (exceeds(frame, maxPayload)) {
+          tooBig = true;
+          log('closing the carrier socket: a message over %d bytes', maxPayload);
+          try {
+            connection.close(CLOSE_MESSAGE_TOO_BIG, 'message too big');
+          } catch (error) {
+            log('close failed: %s', (error as Error)?.message);
+          }
+          return;
+        }
+        handler(frame);
+      }),
+    onClose: (handler) => connection.onClose(handler),
+    onError: (handler) => connection.onError(handler),
+    close: (code, reason) => connection.close(code, reason),
+    get bufferedAmount() {
+      return connection.bufferedAmount;
+    },
+    get closed() {
+      return connection.closed;
+    },
+  };
+  if (connection.cork && connection.uncork) {
+    bounded.cork = () => connection.cork!();
+    bounded.uncork = () => connection.uncork!();
+  }
+  if (connection.ping) bounded.ping = () => connection.ping!();
+  if (connection.onPong) bounded.onPong = (handler) => connection.onPong!(handler);
+  if (connection.terminate) bounded.terminate = () => connection.terminate!();
+  return bounded;
+}
