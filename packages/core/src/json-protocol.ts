@@ -21,9 +21,13 @@ export function assertTextFrame(frame: string | Uint8Array, fail: FailFrame, mes
 
 /**
  * A text frame parsed as a JSON object. With `parses`, the parse is remembered for the
- * protocol's `rawMessage`; without, the frame is parsed plainly (a simulator's check).
+ * protocol's `rawMessage`, and a frame longer than its `maxChars` is refused unparsed; without,
+ * the frame is parsed plainly (a simulator's check).
  */
 export function readFrameObject(frame: string, fail: FailFrame, parses?: FrameParse): JsonObject {
+  if (parses !== undefined && frame.length > parses.maxChars) {
+    fail(`text frame of ${frame.length} characters is longer than the ${parses.maxChars}-character limit`, frame);
+  }
   let message: unknown;
   try {
     message = parses ? parses.parse(frame) : JSON.parse(frame);

@@ -41,7 +41,10 @@ export function nonEmptyString(value: unknown): string | undefined {
   return typeof value === 'string' && value.length > 0 ? value : undefined;
 }
 
-/** An object's values as strings (numbers and booleans stringified, objects as JSON, null as ''). */
+/**
+ * An object's values as strings (numbers and booleans stringified, objects as JSON at any depth,
+ * null as '').
+ */
 export function stringRecord(value: unknown): Record<string, string> {
   if (!isJsonObject(value)) return {};
   // Object.fromEntries defines own properties, so a key named `__proto__` stays a key.
@@ -49,11 +52,73 @@ export function stringRecord(value: unknown): Record<string, string> {
     Object.entries(value).map(([key, v]): [string, string] => {
       if (typeof v === 'string') return [key, v];
       if (v === null || v === undefined) return [key, ''];
-      if (typeof v === 'object') return [key, JSON.stringify(v)];
+      if (typeof v === 'object') return [key, jsonText(v)];
       return [key, String(v)];
     }),
   );
 }
+
+/**
+ * The JSON text of a value parsed from JSON (objects, arrays, strings, finite numbers, booleans,
+ * null), at any depth: `JSON.stringify` itself recurses and overflows the stack on a value nested
+ * a few thousand levels deep, which a peer can send in a few kilobytes. The same text as
+ * `JSON.stringify` for every such value.
+ */
+export function jsonText(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? 'null';
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+  }
+  // Too deep for the native writer: the same output, with an explicit stack.
+  const out: string[] = [];
+  type Frame = { keys: string[] | undefined; items: unknown[] | Record<string, unknown>; at: number };
+  const stack: Frame[] = [];
+  const open = (v: unknown): void => {
+    if (Array.isArray(v)) {
+      out.push('[');
+      stack.push({ keys: undefined, items: v, at: 0 });
+    } else if (typeof v === 'object' && v !== null) {
+      out.push('{');
+      stack.push({ keys: Object.keys(v), items: v as Record<string, unknown>, at: 0 });
+    } else {
+      out.push(typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? JSON.stringify(v) : 'null');
+    }
+  };
+  open(value);
+  while (stack.length > 0) {
+    const frame = stack[stack.length - 1]!;
+    if (frame.keys === undefined) {
+      const items = frame.items as unknown[];
+      if (frame.at >= items.length) {
+        out.push(']');
+        stack.pop();
+        continue;
+      }
+      if (frame.at > 0) out.push(',');
+      open(items[frame.at++]);
+    } else {
+      const keys = frame.keys;
+      if (frame.at >= keys.length) {
+        out.push('}');
+        stack.pop();
+        continue;
+      }
+      const key = keys[frame.at++]!;
+      if (frame.at > 1) out.push(',');
+      out.push(JSON.stringify(key), ':');
+      open((frame.items as Record<string, unknown>)[key]);
+    }
+  }
+  return out.join('');
+}
+
+/**
+ * Longest text frame a carrier's JSON protocol reads by default: 1 MiB of characters. Carriers send
+ * 20 ms media frames and start frames of a few kilobytes; a frame of many megabytes is refused
+ * before it is parsed, so a peer cannot make the bridge parse and hold it.
+ */
+export const MAX_TEXT_FRAME_CHARS = 1024 * 1024;
 
 /**
  * A JSON protocol's parse of the frame it just decoded, handed once to `rawMessage` (the raw
@@ -62,8 +127,15 @@ export function stringRecord(value: unknown): Record<string, string> {
  * generation, call after call.
  */
 export class FrameParse {
+  /** Longest text frame the protocol parses, in characters: a longer one is refused unread. */
+  readonly maxChars: number;
   #frame: string | undefined;
   #parsed: unknown;
+
+  /** `maxChars`: default {@link MAX_TEXT_FRAME_CHARS} (1 MiB). */
+  constructor(options: { maxChars?: number } = {}) {
+    this.maxChars = options.maxChars ?? MAX_TEXT_FRAME_CHARS;
+  }
 
   /** `JSON.parse(frame)`, remembered for `rawMessage`. Throws the parser's error for non-JSON (the text itself is remembered then). */
   parse(frame: string): unknown {
