@@ -13,3 +13,28 @@ export {
 } from './protocol-errors.js';
 export { protocolCandidateCases, OTHER_CARRIER_FIRST_FRAMES, JUNK_FRAMES, type ProtocolCandidateCasesOptions } from './candidates.js';
 export { openCarrierSocket, type CarrierSocketPair } from './sockets.js';
+export {
+  fuzzRandom,
+  nextFuzzSeed,
+  randomFuzzSeed,
+  fuzzCorpus,
+  fuzzFrame,
+  fuzzSequence,
+  type FuzzRandom,
+  type FuzzCorpus,
+  type FuzzCorpusOptions,
+} from './fuzz-frames.js';
+export {
+  fuzzSeedFrames,
+  callEventProblem,
+  callEventsProblem,
+  decodeProblem,
+  fuzzSequenceFrames,
+  runFuzz,
+  type FuzzSeedCallOptions,
+  type FuzzDecoder,
+  type FuzzTarget,
+  type FuzzRunOptions,
+  type FuzzFailure,
+  type FuzzReport,
+} from './fuzz.js';
