@@ -1,4 +1,4 @@
-import { KEYPAD_DIGIT, ProtocolError, isJsonObject, type JsonObject } from '@switchboard/core';
+import { KEYPAD_DIGIT, ProtocolError, excerpt, isJsonObject, jsonText, type JsonObject } from '@switchboard/core';
 import type { AudioFormat, CallEvent, CallStartEvent, DtmfEvent, OutboundCommand, ProtocolCapabilities } from '@switchboard/core';
 
 /**
@@ -123,8 +123,8 @@ export function readDigit(provider: string, value: unknown, frame: string): stri
 }
 
 /**
- * Fields as call parameters: strings as they are, numbers and booleans as text, objects as JSON;
- * `null` and `undefined` are left out, and so are the `skip` keys.
+ * Fields as call parameters: strings as they are, numbers and booleans as text, objects as JSON
+ * (at any depth); `null` and `undefined` are left out, and so are the `skip` keys.
  */
 export function stringParameters(fields: JsonObject, skip: readonly string[] = []): Record<string, string> {
   // Object.fromEntries defines own properties, so a parameter named `__proto__` stays a parameter.
@@ -133,7 +133,7 @@ export function stringParameters(fields: JsonObject, skip: readonly string[] = [
       .filter(([key, value]) => !skip.includes(key) && value !== null && value !== undefined)
       .map(([key, value]): [string, string] => [
         key,
-        typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value),
+        typeof value === 'string' ? value : typeof value === 'object' ? jsonText(value) : String(value),
       ]),
   );
 }
@@ -195,7 +195,8 @@ export function readCallStart(
 
 /**
  * A `dtmf` event from a control message: the digit from the `digit` field named, the duration
- * (optional) from the `duration` field named, given in `unitsPerMs` units to the ms (default 1).
+ * (optional, not negative) from the `duration` field named, given in `unitsPerMs` units to the ms
+ * (default 1).
  */
 export function readDtmf(
   provider: string,
@@ -205,8 +206,15 @@ export function readDtmf(
 ): DtmfEvent {
   const dtmf: DtmfEvent = { type: 'dtmf', digit: readDigit(provider, message[keys.digit], frame) };
   const duration = optionalNumber(provider, message, keys.duration, frame);
+  if (duration !== undefined && duration < 0) throw controlError(provider, `"${keys.duration}" must not be negative`, frame);
   if (duration !== undefined) dtmf.durationMs = duration / (keys.unitsPerMs ?? 1);
   return dtmf;
+}
+
+/** A field's value as short text for an error message (`"stereo"`, `["a"]`), whatever its type or depth. */
+export function shortText(value: unknown, max = 40): string {
+  const text = typeof value === 'string' ? value : excerpt(value);
+  return JSON.stringify(text.length > max ? text.slice(0, max) : text);
 }
 
 /**

@@ -2,6 +2,7 @@ import {
   ConfigError,
   ProtocolError,
   logger,
+  toProtocolError,
   type AudioFormat,
   type CallEvent,
   type MediaStreamProtocol,
@@ -165,11 +166,19 @@ export class RawWebSocketProtocol implements MediaStreamProtocol {
 
   #decodeControl(text: string): CallEvent[] {
     if (text.length > this.maxMessageBytes) this.#fail(`text frame of ${text.length} characters is larger than the ${this.maxMessageBytes}-byte limit`);
-    const events = this.preset.decodeControl(text, this.#call);
+    let events: CallEvent[];
+    try {
+      events = this.preset.decodeControl(text, this.#call);
+    } catch (error) {
+      // A preset of the user's own may throw anything: decode throws nothing but a ProtocolError.
+      throw toProtocolError(this.name, error, text);
+    }
     let started = false;
     for (const event of events) {
       if (event.type === 'call_start') {
-        if (!isSupportedFormat(event.format)) this.#fail(`start message with unsupported format ${formatName(event.format)}`, text);
+        const format = event.format as AudioFormat | undefined;
+        if (typeof format !== 'object' || format === null) this.#fail('start message without a format', text);
+        if (!isSupportedFormat(format)) this.#fail(`start message with unsupported format ${formatName(format)}`, text);
         this.#started(event);
         started = true;
       }

@@ -18,6 +18,7 @@ import {
   parseJsonObject,
   readCallStart,
   readDtmf,
+  shortText,
   stringParameters,
   type ControlCommand,
   type ControlEvent,
@@ -48,7 +49,7 @@ function readSampleRate(message: Record<string, unknown>, call: PresetCallState,
 function decodeMetadata(message: Record<string, unknown>, text: string, call: PresetCallState): CallEvent {
   const mixType = message['mixType'];
   if (mixType !== undefined && mixType !== 'mono') {
-    fail(`mixType ${JSON.stringify(String(mixType).slice(0, 20))} is not supported: set "mixType": "mono" on the listen verb`, text);
+    fail(`mixType ${shortText(mixType, 20)} is not supported: set "mixType": "mono" on the listen verb`, text);
   }
   return readCallStart(NAME, message, text, {
     callId: 'callSid',
@@ -71,7 +72,8 @@ export const jambonzPreset: RawWebSocketPreset = {
     if (event === undefined && type === undefined) return [decodeMetadata(message, text, call)];
     if (event === 'dtmf') return [readDtmf(NAME, message, text, { digit: 'dtmf', duration: 'duration', unitsPerMs: DTMF_SAMPLES_PER_MS })];
     if (typeof type === 'string' && IGNORED_TYPES.has(type)) return [];
-    const what = event !== undefined ? `event ${JSON.stringify(String(event).slice(0, 40))}` : `type ${JSON.stringify(String(type).slice(0, 40))}`;
+    // Any JSON value may stand there: String() of an array nested thousands deep overflows the stack.
+    const what = event !== undefined ? `event ${shortText(event)}` : `type ${shortText(type)}`;
     fail(`unknown ${what}`, text);
   },
 
