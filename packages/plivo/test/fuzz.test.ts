@@ -1,0 +1,66 @@
+/**
+ * Fuzzing Plivo's decoder: random and mutated frames, frames of several megabytes, valid frames
+ * out of order. Every frame decodes into well-formed events or is refused with a ProtocolError.
+ * Below, the frames fuzzing found, as plain examples.
+ */
+import { describe, expect, it } from 'vitest';
+import { fuzzSeedFrames, type FuzzTarget } from '@switchboard/conformance/testing';
+import { MAX_TEXT_FRAME_CHARS, ProtocolError } from '@switchboard/core';
+import { checkDecodeContract, checkHugeFrames } from '../../core/test/helpers/fuzz.js';
+import { PlivoMediaStreamProtocol, PlivoPeerSimulator } from '../src/index.js';
+
+const L16_8K = { encoding: 'l16', sampleRate: 8000, channels: 1 } as const;
+const target: FuzzTarget = {
+  name: 'plivo',
+  seeds: fuzzSeedFrames(new PlivoPeerSimulator(), { format: L16_8K }),
+  create: () => new PlivoMediaStreamProtocol(),
+};
+
+function thrown(run: () => unknown): unknown {
+  try {
+    run();
+  } catch (error) {
+    return error;
+  }
+  throw new Error('nothing was thrown');
+}
+
+describe('fuzzing plivo decode', () => {
+  it('decodes random, mutated and reordered frames into well-formed events, or refuses them with a ProtocolError', () => {
+    checkDecodeContract(target);
+  });
+
+  it('does the same for frames of several megabytes', () => {
+    checkHugeFrames(target);
+  });
+});
+
+describe('frames fuzzing found', () => {
+  const start = String(target.seeds.find((frame) => String(frame).includes('"event":"start"')));
+
+  it('refuses a 10 MB text frame that is not JSON with a short excerpt', () => {
+    const error = thrown(() => new PlivoMediaStreamProtocol().decode('x'.repeat(10 * 1024 * 1024)));
+    expect(error).toBeInstanceOf(ProtocolError);
+    expect((error as ProtocolError).frameExcerpt!.length).toBeLessThan(300);
+  });
+
+  it('refuses, unparsed, a start frame longer than the text frame limit', () => {
+    const long = start.replace('"start":{', `"start":{"padding":"${'x'.repeat(MAX_TEXT_FRAME_CHARS)}",`);
+    const error = thrown(() => new PlivoMediaStreamProtocol().decode(long));
+    expect(error).toBeInstanceOf(ProtocolError);
+    expect((error as ProtocolError).message).toMatch(/longer than the 1048576-character limit/);
+  });
+
+  it('passes on a custom parameter nested deeper than JSON.stringify can write', () => {
+    const depth = 50_000;
+    const deep = `${'['.repeat(depth)}1${']'.repeat(depth)}`;
+    const message = JSON.parse(start) as Record<string, unknown> & { start: Record<string, unknown> };
+    // Plivo's extra headers may come as an object, at the top level of the start frame.
+    const frame = JSON.stringify({ ...message, extra_headers: '__DEEP__' }).replace('"__DEEP__"', `{"deep":${deep},"who":"fuzz"}`);
+    const [event] = new PlivoMediaStreamProtocol().decode(frame);
+    expect(event?.type).toBe('call_start');
+    const parameters = (event as { customParameters: Record<string, string> }).customParameters;
+    expect(parameters['deep']).toBe(deep);
+    expect(parameters['who']).toBe('fuzz');
+  });
+});
