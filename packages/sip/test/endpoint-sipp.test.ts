@@ -197,6 +197,42 @@ describe.skipIf(!SIPP)('SipEndpoint with sipp', () => {
     expect(call.transport.rtpStats.released).toBe(capture.packets);
   }, 30_000);
 
+  it('hangs up with a BYE a call whose caller sends no RTP, once the RTP timeout passed', async () => {
+    const quick = await start({ rtp: { ports: { min: 20000, max: 30000 }, timeoutMs: 300 } });
+    try {
+      const before = calls.length;
+      const run = await runSipp({ scenario: 'uac-silent.xml', port: quick.port, timeoutS: 30 });
+      expect(run.code, explain(run)).toBe(0);
+      expect(run.messages).toMatch(/^BYE sip:caller@/m);
+      expect(calls.length).toBe(before + 1);
+      const call = calls.at(-1)!;
+      expect(call.endReason).toBe('rtp_timeout');
+      expect(call.state).toBe('ended');
+      expect(quick.calls).toEqual([]);
+    } finally {
+      await quick.close();
+    }
+  }, 60_000);
+
+  it('keeps a held call up without RTP beyond the RTP timeout, and hangs up once it resumed and stayed quiet', async () => {
+    // Long enough that sipp's re-INVITE comes in time on a loaded machine; the hold lasts longer.
+    const timeoutMs = 800;
+    const quick = await start({ rtp: { ports: { min: 20000, max: 30000 }, timeoutMs } });
+    try {
+      const before = calls.length;
+      const run = await runSipp({ scenario: 'uac-hold.xml', port: quick.port, pauseMs: 3 * timeoutMs, timeoutS: 30 });
+      expect(run.code, explain(run)).toBe(0);
+      // Exactly one BYE: the one after the resume.
+      expect(run.messages.match(/^BYE sip:/gm)?.length).toBe(1);
+      expect(calls.length).toBe(before + 1);
+      const call = calls.at(-1)!;
+      expect(call.endReason).toBe('rtp_timeout');
+      expect(call.held).toBe(false);
+    } finally {
+      await quick.close();
+    }
+  }, 60_000);
+
   it('challenges an INVITE with digest authentication (MD5, qop=auth) and answers the authenticated one', async () => {
     const secured = await start({ auth: { realm: 'switchboard.test', algorithms: ['MD5'], credentials: (user) => (user === 'alice' ? 'wonderland' : undefined) } });
     try {

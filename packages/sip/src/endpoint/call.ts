@@ -31,7 +31,9 @@ export type SipCallEndReason =
   /** The far end's answer to our offer (in the ACK) was missing or unacceptable (a BYE was sent). */
   | 'no_answer_sdp'
   /** The endpoint was closed. */
-  | 'endpoint_closed';
+  | 'endpoint_closed'
+  /** No RTP or RTCP came for the RTP timeout (or the hold timeout while on hold): a BYE was sent. */
+  | 'rtp_timeout';
 
 /** Progress of a transfer, from the NOTIFYs of the REFER's subscription (RFC 3515). */
 export type SipTransferProgress = { status: number; reason: string; final: boolean };
@@ -65,7 +67,19 @@ export type SipCallInit = {
   media: NegotiatedMedia | undefined;
   inviteTransaction: InviteServerTransaction;
   hangupAfterTransfer: boolean;
+  /** How long the media may stay quiet before the call ends (ms, `null`: no limit), and while on hold. */
+  rtpTimeouts: RtpTimeouts;
 };
+
+export type RtpTimeouts = { activeMs: number | null; holdMs: number | null };
+
+/**
+ * True when the caller may send no RTP on this stream: its offer holds the call (RFC 3264 §8.4:
+ * `sendonly` or `inactive`; `recvonly`; or RFC 2543's `c=0.0.0.0`).
+ */
+export function isHeld(media: NegotiatedMedia): boolean {
+  return media.direction !== 'sendrecv' || media.remoteAddress === undefined;
+}
 
 /**
  * One answered SIP call: its dialog (RFC 3261 §12), its RTP session and the transport to hand to
@@ -100,6 +114,8 @@ export class SipCall extends EventEmitter<SipCallEvents> implements SipCallContr
   #remoteTarget: string;
   readonly #routeSet: string[];
   readonly #hangupAfterTransfer: boolean;
+  readonly #rtpTimeouts: RtpTimeouts;
+  #held = false;
   #localSeq = Math.floor(Math.random() * 10_000) + 1;
   #remoteSeq: number;
   #media: NegotiatedMedia | undefined;
@@ -140,6 +156,8 @@ export class SipCall extends EventEmitter<SipCallEvents> implements SipCallContr
     this.rtp = init.rtp;
     this.#media = init.media;
     this.#hangupAfterTransfer = init.hangupAfterTransfer;
+    this.#rtpTimeouts = init.rtpTimeouts;
+    this.#held = init.media !== undefined && isHeld(init.media);
     this.#invites.set(this.#remoteSeq, init.inviteTransaction);
     this.rtp.onClose(() => this.#onMediaClosed());
   }
@@ -167,6 +185,20 @@ export class SipCall extends EventEmitter<SipCallEvents> implements SipCallContr
     return this.#endReason;
   }
 
+  /**
+   * True while the caller holds the call (its last offer made the stream `sendonly`, `inactive`
+   * or `recvonly` from its side, or had no address): no RTP may come, and the endpoint's
+   * `rtp.holdTimeoutMs` applies instead of `rtp.timeoutMs`.
+   */
+  get held(): boolean {
+    return this.#held;
+  }
+
+  /** The quiet media the call allows now (ms, `null`: no limit): the RTP timeout, or the hold timeout on hold. */
+  get rtpTimeoutMs(): number | null {
+    return this.#held ? this.#rtpTimeouts.holdMs : this.#rtpTimeouts.activeMs;
+  }
+
 
   /** The dialog's key: Call-ID, local tag, remote tag. */
   get dialogKey(): string {
@@ -186,6 +218,9 @@ export class SipCall extends EventEmitter<SipCallEvents> implements SipCallContr
   attachTransport(transport: SipRealtimeTransport, media: NegotiatedMedia): void {
     this.#transport = transport;
     this.#media = media;
+    // The transport starts with the RTP timeout; a call that starts on hold gets the hold timeout.
+    this.#held = isHeld(media);
+    if (this.#held) this.#applyRtpTimeout();
   }
 
   /** @internal The ACK of a 2xx arrived. */
@@ -212,6 +247,23 @@ export class SipCall extends EventEmitter<SipCallEvents> implements SipCallContr
     const target = contact ? parseNameAddr(contact)?.uri : undefined;
     if (target) this.#remoteTarget = target;
     if (media && this.#transport) this.#media = media;
+    if (media) this.#setHeld(isHeld(media));
+  }
+
+  /** On hold or back: the transport's carrier idle timeout becomes the hold or the RTP timeout. */
+  #setHeld(held: boolean): void {
+    if (held === this.#held) return;
+    log('call %s %s', this.callId, held ? 'on hold' : 'resumed');
+    this.#held = held;
+    this.#applyRtpTimeout();
+  }
+
+  #applyRtpTimeout(): void {
+    const transport = this.#transport;
+    if (!transport || this.#state === 'ending' || this.#state === 'ended') return;
+    // Counted from the media's last frame: the re-INVITE, handed to the media right after, is one,
+    // so a resumed call has the whole RTP timeout from the resume.
+    transport.setCarrierIdleTimeout(this.rtpTimeoutMs);
   }
 
   /** @internal A re-INVITE (or the INVITE itself) whose 2xx is awaiting its ACK. */
@@ -339,8 +391,12 @@ export class SipCall extends EventEmitter<SipCallEvents> implements SipCallContr
   }
 
   #onMediaClosed(): void {
-    // The application closed the transport (session.close()): hang up.
-    if (this.#state === 'answered' || this.#state === 'confirmed') void this.#end('hangup', true);
+    if (this.#state !== 'answered' && this.#state !== 'confirmed') return;
+    // The transport ended the call: no RTP came for the RTP timeout (the core's carrier idle
+    // timeout), or the application closed it (session.close()). Either way the far end gets a BYE.
+    const reason: SipCallEndReason = this.#transport?.endReason === 'carrier_idle' ? 'rtp_timeout' : 'hangup';
+    if (reason === 'rtp_timeout') log('call %s: no RTP for %s ms, hanging up', this.callId, String(this.rtpTimeoutMs));
+    void this.#end(reason, true);
   }
 
   /** A request within the dialog (RFC 3261 §12.2.1.1), sent in a client transaction. */

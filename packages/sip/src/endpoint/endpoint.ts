@@ -3,7 +3,7 @@ import { networkInterfaces } from 'node:os';
 import { isIP } from 'node:net';
 import { ConfigError, logger } from '@switchboard/core';
 import { AddressFilter } from './addresses.js';
-import { SipCall, dialogKey, hostPort, type CallContext } from './call.js';
+import { SipCall, dialogKey, hostPort, type CallContext, type RtpTimeouts } from './call.js';
 import { RtpMediaProtocol, customParametersOf, type RtpMediaProtocolOptions } from './protocol.js';
 import { RtpSession, type RtpPortRange } from './rtp/session.js';
 import {
@@ -109,6 +109,21 @@ export type SipEndpointOptions = {
     advertisedAddress?: string;
     /** Follow the caller's RTP to where it actually comes from (NAT). Default true. */
     latch?: boolean;
+    /**
+     * The RTP timeout (Asterisk's `rtptimeout`), ms: a call whose far end sends no RTP and no
+     * RTCP for this long is hung up with a BYE (end reason `rtp_timeout`). A phone or trunk
+     * sends 50 packets a second, and one that suppresses silence still sends RTCP every few
+     * seconds: 20 s of nothing is a caller that is gone (a crashed phone, a lost BYE, a NAT
+     * binding that expired). `null`: never. Default 20 000.
+     */
+    timeoutMs?: number | null;
+    /**
+     * The RTP timeout while the caller holds the call (Asterisk's `rtpholdtimeout`), ms: an
+     * offer that makes the stream `sendonly`, `inactive` or `recvonly` from the caller's side (or
+     * has no address) means no RTP may come. Back to `timeoutMs` once the caller resumes.
+     * `null`: no limit on hold. Default `null`.
+     */
+    holdTimeoutMs?: number | null;
   } & Pick<RtpMediaProtocolOptions, 'jitterDepth' | 'leadMs' | 'dtmf'>;
   /**
    * Decides whether to answer an INVITE (after authentication), while the caller hears ringing.
@@ -121,8 +136,11 @@ export type SipEndpointOptions = {
   maxCalls?: number;
   /** Hang up once a transfer reports success. Default true. */
   hangupAfterTransfer?: boolean;
-  /** Options of every call's transport: the model's `url`, `apiKey`, `clock`, early-media bounds, ... */
-  transport?: Omit<SipRealtimeTransportOptions, 'connection' | 'protocol' | 'call'>;
+  /**
+   * Options of every call's transport: the model's `url`, `apiKey`, `clock`, early-media bounds, ...
+   * (The transport's carrier idle timeout is the endpoint's `rtp.timeoutMs` and `rtp.holdTimeoutMs`.)
+   */
+  transport?: Omit<SipRealtimeTransportOptions, 'connection' | 'protocol' | 'call' | 'carrierIdleTimeoutMs'>;
   /** RFC 3261 timers (ms). Default T1 500, T2 4000, T4 5000. */
   timers?: Partial<SipTimers>;
   /** User-Agent and Server header value. Default `switchboard`. */
@@ -153,6 +171,20 @@ export interface SipEndpointEvents {
 }
 
 type Pending = { cancelled: boolean; localTag: string; rtp?: RtpSession };
+
+/** Default RTP timeout, ms (see {@link SipEndpointOptions.rtp}). */
+export const DEFAULT_RTP_TIMEOUT_MS = 20_000;
+/** Longest delay a timer can wait (2^31 - 1 ms). */
+const MAX_TIMER_MS = 2_147_483_647;
+
+function rtpTimeout(name: string, value: number | null | undefined, fallback: number | null): number | null {
+  if (value === undefined) return fallback;
+  if (value === null) return null;
+  if (!(typeof value === 'number' && Number.isFinite(value) && value > 0 && value <= MAX_TIMER_MS)) {
+    throw new ConfigError(`\`rtp.${name}\` must be a positive number of ms up to ${MAX_TIMER_MS}, or null; got ${String(value)}.`);
+  }
+  return value;
+}
 
 function defaultAddress(host: string): string {
   if (isIP(host) && host !== '0.0.0.0' && host !== '::') return host;
@@ -199,6 +231,7 @@ export class SipEndpoint extends EventEmitter<SipEndpointEvents> {
   readonly #allow: AddressFilter | undefined;
   readonly #auth: DigestAuthenticator | undefined;
   readonly #authMethods: Set<string>;
+  readonly #rtpTimeouts: RtpTimeouts;
   readonly #serverTx = new Map<string, InviteServerTransaction | NonInviteServerTransaction>();
   readonly #clientTx = new Map<string, NonInviteClientTransaction>();
   readonly #pending = new Map<string, Pending>();
@@ -228,6 +261,10 @@ export class SipEndpoint extends EventEmitter<SipEndpointEvents> {
       throw new ConfigError(`\`auth\`: ${(error as Error).message}`);
     }
     this.#authMethods = new Set((options.auth?.methods ?? ['INVITE']).map((m) => m.toUpperCase()));
+    this.#rtpTimeouts = {
+      activeMs: rtpTimeout('timeoutMs', options.rtp?.timeoutMs, DEFAULT_RTP_TIMEOUT_MS),
+      holdMs: rtpTimeout('holdTimeoutMs', options.rtp?.holdTimeoutMs, null),
+    };
     this.#advertised = options.advertisedAddress ?? defaultAddress(options.host ?? '0.0.0.0');
     this.#sockets = new SipSockets({
       host: options.host ?? '0.0.0.0',
@@ -582,6 +619,7 @@ export class SipEndpoint extends EventEmitter<SipEndpointEvents> {
       media,
       inviteTransaction: tx,
       hangupAfterTransfer: this.#options.hangupAfterTransfer ?? true,
+      rtpTimeouts: this.#rtpTimeouts,
     });
     call.username = username;
     const local = {
@@ -632,7 +670,13 @@ export class SipEndpoint extends EventEmitter<SipEndpointEvents> {
       ...(rtpOptions.dtmf ? { dtmf: rtpOptions.dtmf } : {}),
       ...(now ? { now } : {}),
     });
-    const transport = new SipRealtimeTransport({ ...transportOptions, connection: call.rtp, protocol, call });
+    const transport = new SipRealtimeTransport({
+      ...transportOptions,
+      carrierIdleTimeoutMs: this.#rtpTimeouts.activeMs,
+      connection: call.rtp,
+      protocol,
+      call,
+    });
     call.attachTransport(transport, media);
   }
 

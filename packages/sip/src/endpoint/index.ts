@@ -1,4 +1,4 @@
-export { SipEndpoint } from './endpoint.js';
+export { SipEndpoint, DEFAULT_RTP_TIMEOUT_MS } from './endpoint.js';
 export type { SipEndpointOptions, SipEndpointAuthOptions, SipEndpointCounters, SipEndpointEvents, SipInvite, SipInviteDecision } from './endpoint.js';
 export { SipCall } from './call.js';
 export type { SipCallEndReason, SipCallEvents, SipTransferProgress } from './call.js';

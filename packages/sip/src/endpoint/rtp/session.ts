@@ -67,6 +67,7 @@ export class RtpSession implements MediaConnection {
   readonly #messageHandlers = new Set<(frame: MediaFrame) => void>();
   readonly #closeHandlers = new Set<(code?: number, reason?: string) => void>();
   readonly #errorHandlers = new Set<(error: unknown) => void>();
+  readonly #rtcpHandlers = new Set<() => void>();
 
   private constructor(rtp: Socket, rtcp: Socket | undefined, options: RtpSessionOptions) {
     this.#rtp = rtp;
@@ -175,6 +176,17 @@ export class RtpSession implements MediaConnection {
     return () => this.#errorHandlers.delete(handler);
   }
 
+  /**
+   * Called for each RTCP packet from the far end (on the RTCP port). RTCP is what a WebSocket's
+   * pong is to the transport: the far end is there although no media comes (a caller whose
+   * phone suppresses silence still reports every few seconds), so the transport's idle timeout,
+   * the endpoint's RTP timeout, hears it. RTCP multiplexed on the RTP port arrives as a frame.
+   */
+  onPong(handler: () => void): () => void {
+    this.#rtcpHandlers.add(handler);
+    return () => this.#rtcpHandlers.delete(handler);
+  }
+
   close(code?: number, reason?: string): void {
     if (this.#closed) return;
     this.#closed = true;
@@ -195,6 +207,7 @@ export class RtpSession implements MediaConnection {
     this.#messageHandlers.clear();
     this.#closeHandlers.clear();
     this.#errorHandlers.clear();
+    this.#rtcpHandlers.clear();
   }
 
   get bufferedAmount(): number {
@@ -207,7 +220,7 @@ export class RtpSession implements MediaConnection {
 
   /** Listeners attached (for leak checks). */
   get listenerCount(): number {
-    return this.#messageHandlers.size + this.#closeHandlers.size + this.#errorHandlers.size;
+    return this.#messageHandlers.size + this.#closeHandlers.size + this.#errorHandlers.size + this.#rtcpHandlers.size;
   }
 
   #onPacket(data: Buffer, rinfo: RemoteInfo, rtcp: boolean): void {
@@ -221,6 +234,13 @@ export class RtpSession implements MediaConnection {
     }
     if (rtcp) {
       this.counters.rtcpIn++;
+      for (const handler of [...this.#rtcpHandlers]) {
+        try {
+          handler();
+        } catch (error) {
+          log('rtcp handler failed: %s', (error as Error)?.message);
+        }
+      }
       return;
     }
     if (this.#latch && !this.#latched && (!remote || remote.address !== address || remote.port !== rinfo.port)) {
