@@ -16,3 +16,4 @@ export { TelnyxRealtimeTransport } from './transport.js';
 export type { TelnyxRealtimeTransportOptions } from './transport.js';
 export { conformance } from './conformance.js';
 export * from './candidates.js';
+export { TELNYX_MAX_PAYLOAD } from './max-payload.js';

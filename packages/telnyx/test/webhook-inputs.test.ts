@@ -34,7 +34,7 @@ describe('Telnyx checks on what a request can carry', () => {
   it('reads header maps that are not objects, or values that are not strings, as missing', async () => {
     const { options } = await fixture();
     for (const headers of [undefined, null, 42, 'telnyx-timestamp', { 'telnyx-signature-ed25519': [42], 'telnyx-timestamp': Number(TIMESTAMP) }]) {
-      const read = readTelnyxSignatureHeaders(headers as TelnyxHeaders);
+      const read = readTelnyxSignatureHeaders(headers as unknown as TelnyxHeaders);
       expect(read).toEqual({ signature: undefined, timestamp: undefined });
       expect(await checkTelnyxWebhook({ ...options, ...read })).toEqual({ valid: false, reason: 'missing' });
     }
