@@ -17,3 +17,4 @@ export { PlivoRealtimeTransport } from './transport.js';
 export type { PlivoRealtimeTransportOptions } from './transport.js';
 export { conformance } from './conformance.js';
 export * from './candidates.js';
+export { PLIVO_MAX_PAYLOAD } from './max-payload.js';

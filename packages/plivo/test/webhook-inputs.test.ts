@@ -55,7 +55,7 @@ describe('Plivo V3 checks on what a request can carry', () => {
 
   it('reads header maps that are not objects, or values that are not strings, as missing headers', () => {
     for (const headers of [undefined, null, 42, 'x', { 'x-plivo-signature-v3': 42, 'x-plivo-signature-v3-nonce': [7] }]) {
-      expect(readPlivoSignatureHeaders(headers as PlivoHeaders)).toEqual({ signature: undefined, mainAccountSignature: undefined, nonce: undefined });
+      expect(readPlivoSignatureHeaders(headers as unknown as PlivoHeaders)).toEqual({ signature: undefined, mainAccountSignature: undefined, nonce: undefined });
     }
   });
 
