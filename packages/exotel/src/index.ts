@@ -20,3 +20,4 @@ export { ExotelRealtimeTransport } from './transport.js';
 export type { ExotelRealtimeTransportOptions } from './transport.js';
 export { conformance } from './conformance.js';
 export * from './candidates.js';
+export { EXOTEL_MAX_PAYLOAD } from './max-payload.js';
