@@ -38,3 +38,4 @@ export {
   jambonzCandidate,
   genericCandidate,
 } from './candidates.js';
+export { RAW_WEBSOCKET_MAX_PAYLOAD } from './max-payload.js';
