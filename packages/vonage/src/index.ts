@@ -26,3 +26,4 @@ export type { VonageCallControlOptions, VonageTransferTarget, VonageCallUpdateRe
 export { verifyVonageWebhook, isValidVonageWebhook, readVonageAuthorization } from './webhook.js';
 export type { VerifyVonageWebhookOptions, VonageWebhookClaims, VonageWebhookHeaders } from './webhook.js';
 export { vonageCandidate, vonagePreset, RawWebSocketPeerSimulator } from '@switchboard/websocket';
+export { VONAGE_MAX_PAYLOAD } from './max-payload.js';
