@@ -67,7 +67,7 @@ describe('a failed model connection', () => {
         raw: {},
       });
       const closed = await first.closed;
-      expect(closed.code).toBe(1000);
+      expect(closed.code).toBe(1011); // the bridge failed: not a normal close
       expect(calls).toHaveLength(1);
       expect(await calls[0]!.ended).toMatchObject({ reason: 'model_connect_failed' });
       expect(lines.some((line) => line.startsWith('[call 1] could not connect to the realtime model'))).toBe(true);

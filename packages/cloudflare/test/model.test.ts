@@ -148,7 +148,12 @@ describe('transports on a fetch-upgrade socket', () => {
     const { fetch } = stubFetch(() => upgraded(socket));
     const carrier = Object.assign(new EventEmitter(), { readyState: 1, bufferedAmount: 0, send: vi.fn(), close: vi.fn() });
     const transport = new TwilioRealtimeTransport({ twilioWebSocket: carrier as never, ...fetchUpgradeOptions({ fetch }) });
-    await transport.connect({ apiKey: 'sk-secret', url: 'wss://api.openai.com/v1/realtime?model=gpt-realtime' });
+    const connecting = transport.connect({ apiKey: 'sk-secret', url: 'wss://api.openai.com/v1/realtime?model=gpt-realtime' });
+    // connect() resolves once the service has set the session up.
+    while (socket.sent.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    const created = { type: 'session.created', event_id: 'evt_1', session: { type: 'realtime', id: 'sess_1', tracing: null } };
+    socket.dispatchEvent(new MessageEvent('message', { data: JSON.stringify(created) }));
+    await connecting;
     const update = JSON.parse(socket.sent[0]!) as { session: { audio: { input: { format: unknown }; output: { format: unknown } } } };
     expect(update.session.audio.input.format).toEqual({ type: 'audio/pcmu' });
     expect(update.session.audio.output.format).toEqual({ type: 'audio/pcmu' });

@@ -38,6 +38,13 @@ const log = logger('core');
 type EventName = keyof TelephonyTransportEventTypes;
 /** How the carrier socket is let go when a call ends: a close handshake with a code, or dropped. */
 type CarrierClose = { code: number; text: string; terminate?: boolean };
+
+/** The carrier's close when the model could not be reached: 1011, with a reason naming why. */
+function bridgeFailed(error: SwitchboardError): CarrierClose {
+  const status = (error as { status?: unknown }).status;
+  const text = typeof status === 'number' ? `model connection refused (${status})` : `model connection failed (${error.code})`;
+  return { code: 1011, text: text.slice(0, 120) };
+}
 type Listener<K extends EventName> = (...args: TelephonyTransportEventTypes[K]) => void;
 
 /**
@@ -113,7 +120,7 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
         now: this.#now,
         emitError: (error) => this.#emitError(error),
         ended: () => this.#life.ended,
-        overflow: (bytes) => this.#fail(faults.carrierBackpressure(bytes), { code: 1008, text: 'not reading', terminate: true }),
+        overflow: (bytes) => this.#fail(faults.carrierBackpressure(bytes), 'carrier_backpressure', { code: 1008, text: 'not reading', terminate: true }),
       },
       resolved,
       format,
@@ -136,7 +143,7 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
         onCarrierClose: (code, reason) => this.#onCarrierClose(code, reason),
         onCarrierError: (error) => this.#onCarrierError(error),
         // A peer that sends nothing will not answer a closing handshake either.
-        onCarrierIdle: (quietMs) => this.#fail(faults.carrierIdle(quietMs), { code: 1001, text: 'carrier idle', terminate: true }),
+        onCarrierIdle: (quietMs) => this.#fail(faults.carrierIdle(quietMs), 'carrier_idle', { code: 1001, text: 'carrier idle', terminate: true }),
         onModelConnectTimeout: (ms) => this.#onModelConnectTimeout(ms),
         callEnded: () => faults.callEnded(this.#endReason),
         emitError: (error) => this.#emitError(error),
@@ -264,8 +271,13 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
     } catch (error) {
       let failure = this.#connectFailure;
       if (!failure) {
-        if (!this.#life.ended) failure = faults.modelConnectFailed(error);
-        else failure = error instanceof SwitchboardError && error.code === 'call_ended' ? error : faults.callEnded(this.#endReason, error);
+        if (this.#life.ended) {
+          failure = error instanceof SwitchboardError && error.code === 'call_ended' ? error : faults.callEnded(this.#endReason, error);
+        } else {
+          // A typed error (a refused upgrade with its status, ...) is passed on as it is.
+          failure = error instanceof SwitchboardError ? error : faults.modelConnectFailed(error);
+          this.#fail(failure, 'model_connect_failed', bridgeFailed(failure));
+        }
         this.#connectFailure = failure;
       }
       this.end(failure.code);
@@ -519,16 +531,16 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
   #onModelConnectTimeout(timeoutMs: number): SwitchboardError {
     const failure = faults.modelConnectTimeout(timeoutMs);
     this.#connectFailure = failure;
-    this.#fail(failure);
+    this.#fail(failure, failure.code, bridgeFailed(failure));
     return failure;
   }
 
-  /** Ends the call because of `fault` (its code is the reason), once the application was told. */
-  #fail(fault: SwitchboardError, close?: CarrierClose): void {
+  /** Ends the call because of `fault` (by default its code is the reason), once the application was told. */
+  #fail(fault: SwitchboardError, reason = fault.code, close?: CarrierClose): void {
     if (this.#life.ended) return;
     log('%s', fault.message);
     this.#emitError(fault);
-    this.#finish(fault.code, close);
+    this.#finish(reason, close);
   }
 
   /**
