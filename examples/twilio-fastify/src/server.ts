@@ -20,6 +20,7 @@ import fastifyWs from '@fastify/websocket';
 import { RealtimeSession, type RealtimeAgent, type RealtimeItem } from '@openai/agents/realtime';
 import { CallRegistry, DEFAULT_DRAIN_DEADLINE_MS, connectOrEnd, drainOnSignals, type CallEndEvent } from '@switchboard/core';
 import {
+  TWILIO_MAX_PAYLOAD,
   TwilioRealtimeTransport,
   connectStreamTwiml,
   readTwilioSignatureHeader,
@@ -97,7 +98,9 @@ export async function buildServer(options: ServerOptions = {}): Promise<FastifyI
 
   const app = Fastify({ logger: false });
   await app.register(fastifyFormBody);
-  await app.register(fastifyWs);
+  // Twilio's messages are small JSON (a 20 ms media frame is under 1 KB): a message over 64 KiB
+  // closes that one socket with 1009 instead of being buffered (`ws` would take 100 MiB).
+  await app.register(fastifyWs, { options: { maxPayload: TWILIO_MAX_PAYLOAD } });
 
   const hostOf = (request: FastifyRequest) => publicHost ?? request.headers.host ?? 'localhost';
 

@@ -21,7 +21,7 @@ import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 import { RealtimeAgent, RealtimeSession, tool } from '@openai/agents/realtime';
 import { CallRegistry, DEFAULT_DRAIN_DEADLINE_MS, connectOrEnd, drainOnSignals, type CallEndEvent, type Clock } from '@switchboard/core';
-import { RawWebSocketRealtimeTransport } from '@switchboard/websocket';
+import { RAW_WEBSOCKET_MAX_PAYLOAD, RawWebSocketRealtimeTransport } from '@switchboard/websocket';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { z } from 'zod';
 
@@ -173,7 +173,9 @@ export function buildServer(options: ServerOptions = {}): App {
     response.writeHead(404, { 'content-type': 'text/plain' }).end('Not found\n');
   }
 
-  const sockets = new WebSocketServer({ noServer: true });
+  // Vonage sends 20 ms binary frames and small JSON events: a message over 128 KiB closes that one
+  // socket with 1009 instead of being buffered (`ws` would take 100 MiB).
+  const sockets = new WebSocketServer({ noServer: true, maxPayload: RAW_WEBSOCKET_MAX_PAYLOAD });
   server.on('upgrade', (request, socket, head) => {
     const path = new URL(request.url ?? '/', 'http://localhost').pathname;
     if (path !== SOCKET_PATH) {
