@@ -392,10 +392,15 @@ export class RtpMediaProtocol implements MediaStreamProtocol {
     let digit: string | undefined;
     let durationMs: number | undefined;
     if (type === 'application/dtmf-relay') {
-      const signal = /^\s*signal\s*=\s*(\S)\s*$/im.exec(body)?.[1];
-      const duration = /^\s*duration\s*=\s*(\d+)\s*$/im.exec(body)?.[1];
-      digit = signal;
-      if (duration !== undefined) durationMs = Number(duration);
+      // Line by line: a multi-line pattern starting with `^\s*` rescans the whole body from every
+      // line, quadratic in a body of blank lines.
+      for (const line of body.split('\n')) {
+        const field = /^\s*(signal|duration)\s*=\s*(\S+)\s*$/i.exec(line);
+        if (!field) continue;
+        const name = field[1]!.toLowerCase();
+        if (name === 'signal' && digit === undefined && field[2]!.length === 1) digit = field[2];
+        if (name === 'duration' && durationMs === undefined && /^\d{1,9}$/.test(field[2]!)) durationMs = Number(field[2]);
+      }
     } else if (type === 'application/dtmf') {
       digit = body.trim();
     } else {

@@ -97,9 +97,22 @@ function payloadList(media: MediaDescription): number[] {
     .filter((p) => p <= 127);
 }
 
+/**
+ * sdp-transform turns every field that looks like a number into one (`a=rtpmap:8 48000/8000` has
+ * the codec 48000), and leaves an empty field as `''`: fields are read as text or as numbers here.
+ */
+function text(value: unknown): string {
+  return typeof value === 'string' ? value : typeof value === 'number' ? String(value) : '';
+}
+
+/** A UDP port (1-65535), or undefined. */
+function udpPort(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= 65535 ? value : undefined;
+}
+
 function rtpmapOf(media: MediaDescription, pt: number): { codec: string; rate: number } | undefined {
-  const entry = (media.rtp ?? []).find((r) => r.payload === pt);
-  if (entry) return { codec: entry.codec, rate: entry.rate ?? 0 };
+  const entry = (Array.isArray(media.rtp) ? media.rtp : []).find((r) => r?.payload === pt);
+  if (entry) return { codec: text(entry.codec), rate: typeof entry.rate === 'number' ? entry.rate : 0 };
   return STATIC[pt];
 }
 
@@ -114,16 +127,17 @@ function reverse(direction: MediaDirection): MediaDirection {
   return direction;
 }
 
-function isRtpAvp(protocol: string): boolean {
-  return /^RTP\/AVPF?$/i.test(protocol.trim());
+function isRtpAvp(protocol: unknown): boolean {
+  return /^RTP\/AVPF?$/i.test(text(protocol).trim());
 }
 
 function remoteOf(session: SessionDescription, media: MediaDescription): Pick<NegotiatedMedia, 'remoteAddress' | 'remotePort' | 'remoteRtcpPort'> {
-  const ip = media.connection?.ip ?? session.connection?.ip;
+  const ip = text(media.connection?.ip ?? session.connection?.ip);
   // 0.0.0.0 is the RFC 2543 way to put a stream on hold: nowhere to send.
   if (!ip || ip === '0.0.0.0' || media.port === 0) return {};
   const out: Pick<NegotiatedMedia, 'remoteAddress' | 'remotePort' | 'remoteRtcpPort'> = { remoteAddress: ip.split('/')[0]!, remotePort: media.port };
-  out.remoteRtcpPort = media.rtcp?.port ?? media.port + 1;
+  // An a=rtcp without a usable port (`a=rtcp:`, `a=rtcp:0`) leaves RTCP where RFC 3550 puts it.
+  out.remoteRtcpPort = udpPort(media.rtcp?.port) ?? (media.port < 65535 ? media.port + 1 : media.port);
   return out;
 }
 
@@ -141,7 +155,7 @@ export function negotiateOffer(offer: SessionDescription | string, preferences: 
   const accepted = preferences.codecs ?? ['pcmu', 'pcma'];
   let reason = 'no audio stream';
   for (const [index, media] of session.media.entries()) {
-    if (media.type !== 'audio' || media.port === 0) continue;
+    if (typeof media !== 'object' || media === null || media.type !== 'audio' || media.port === 0) continue;
     if (!Number.isInteger(media.port) || media.port < 1 || media.port > 65535) {
       // Nothing could ever be sent there: every RTP packet would fail.
       reason = `audio port ${String(media.port)} is not a UDP port`;

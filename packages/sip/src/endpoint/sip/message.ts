@@ -153,6 +153,9 @@ export const SIP_LIMITS = {
   maxBodyBytes: 256 * 1024,
 };
 
+/** The longest message text that can fit the header and body limits (CRLF CRLF between them). */
+const MAX_MESSAGE_CHARS = SIP_LIMITS.maxHeaderBytes + SIP_LIMITS.maxBodyBytes + 4;
+
 const TOKEN = /^[A-Za-z0-9\-.!%*_+`'~]+$/;
 const VERSION = /^SIP\/(\d+)\.(\d+)$/i;
 // Visible characters, tabs and spaces, plus any non-ASCII (UTF-8 text is allowed in values).
@@ -200,6 +203,10 @@ export type ParseOptions = {
  * 505) can be sent. Never throws anything else.
  */
 export function parseSipMessage(input: Uint8Array | string, options: ParseOptions = {}): SipMessage {
+  // Past both limits nothing can be parsed: a huge text is refused before it is encoded.
+  if (typeof input === 'string' && input.length > MAX_MESSAGE_CHARS && input.trimStart().length > MAX_MESSAGE_CHARS) {
+    throw new SipParseError('message too large');
+  }
   try {
     return parseUnsafe(typeof input === 'string' ? encoder.encode(input) : input, options.framing ?? 'datagram');
   } catch (error) {
