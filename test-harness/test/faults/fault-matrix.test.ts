@@ -202,6 +202,40 @@ describe('fault matrix (loopback sockets, one call per fault)', () => {
 
       await expectCleanProcess(before);
     });
+
+    it('a WebSocket that the service closes before session.created (an error event, then a close): connect() rejects with model_connect_failed, call_end model_connect_failed', async () => {
+      const before = begin();
+      const server = await ModelServer.start({ sessionCreated: false });
+      cleanups.push(() => server.close());
+      // What the service does with a session it will not set up: says why, then closes.
+      void server.nextConnection().then((model) => {
+        model.send({ type: 'error', error: { type: 'invalid_request_error', code: 'model_not_found', message: 'The model does not exist.' } });
+        model.ws.close(1008, 'invalid_request_error');
+      });
+      const bridge = await Bridge.start(() => ({ url: server.url, modelConnectTimeoutMs: 60_000 }));
+      cleanups.push(() => bridge.close());
+
+      const { call, carrier } = await placeCall(bridge);
+      const failure = await call.transport.connect({ apiKey: 'sk-test' }).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+
+      // The model connection failed during its handshake: a failed connection (which connectOrEnd
+      // reports to the application), not a call whose model went away mid-call.
+      expect(failure).toBeInstanceOf(SwitchboardError);
+      expect((failure as SwitchboardError).code).toBe('model_connect_failed');
+      expect(call.ends).toEqual(['model_connect_failed']);
+      expect(call.errors).toContain('model_connect_failed');
+      expect((await within(carrier.closed, 'the carrier socket to close')).code).not.toBe(1006);
+      await within(server.connections[0]!.closed, 'the model socket to close');
+      const metrics = call.transport.metrics;
+      expect(metrics.modelAudioBytesSent + metrics.earlyMediaDroppedBytes).toBe(metrics.audioBytesIn);
+      await within(call.socketClosed, 'the bridge side of the media socket to close');
+      expect(call.socketListeners()).toBe(0);
+
+      await expectCleanProcess(before);
+    });
   });
 
   it('3. the carrier drops mid-reply: call_end carrier_closed, the model session closed, every byte received accounted for', async () => {
@@ -230,6 +264,38 @@ describe('fault matrix (loopback sockets, one call per fault)', () => {
     await expectCleanProcess(before);
   });
 
+  it('3b. the carrier drops while the model session is being set up: connect() rejects with call_ended naming carrier_closed, the model socket closed', async () => {
+    const before = begin();
+    // The socket opens; the session is never set up while the call lasts.
+    const server = await ModelServer.start({ sessionCreated: false });
+    cleanups.push(() => server.close());
+    const bridge = await Bridge.start(() => ({ url: server.url, modelConnectTimeoutMs: 60_000 }));
+    cleanups.push(() => bridge.close());
+
+    const { call, carrier } = await placeCall(bridge);
+    const connecting = call.transport.connect({ apiKey: 'sk-test' }).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    await until(() => server.connections.length === 1, 'the model socket to open');
+    carrier.terminate();
+
+    const failure = await within(connecting, 'connect() to settle');
+    expect(call.ends).toEqual(['carrier_closed']);
+    expect(failure).toBeInstanceOf(SwitchboardError);
+    expect((failure as SwitchboardError).code).toBe('call_ended');
+    // Why the call ended, for whoever reads the failure.
+    expect((failure as SwitchboardError).message).toContain('carrier_closed');
+    await within(server.connections[0]!.closed, 'the model socket to close');
+    // The caller's audio never reached a session that was set up: sent to the open socket, or counted as dropped.
+    const metrics = call.transport.metrics;
+    expect(metrics.modelAudioBytesSent + metrics.earlyMediaDroppedBytes).toBe(metrics.audioBytesIn);
+    await within(call.socketClosed, 'the bridge side of the media socket to close');
+    expect(call.socketListeners()).toBe(0);
+
+    await expectCleanProcess(before);
+  });
+
   it('4. a half-open carrier (no reads, no pongs): call_end carrier_idle, the socket dropped, the model session closed', async () => {
     const before = begin();
     const simulator = new RealtimeSimulator();
@@ -241,6 +307,7 @@ describe('fault matrix (loopback sockets, one call per fault)', () => {
 
     const { call, carrier } = await placeCall(bridge);
     await call.transport.connect({ apiKey: 'sk-test' });
+    await until(() => call.transport.metrics.modelAudioBytesSent > 0, 'the caller’s audio to reach the model');
     // A quiet line whose peer answers pings stays up for longer than the idle timeout.
     carrier.stopStreaming();
     await until(() => carrier.pings >= 15, 'pings on the quiet line');
@@ -376,33 +443,36 @@ describe('fault matrix (loopback sockets, one call per fault)', () => {
     await expectCleanProcess(before);
   });
 
-  it('7. SIGTERM with two live calls: both end with shutdown and a normal close, the model sockets close, the server exits 0 by itself', async () => {
+  it('7. SIGTERM with two live calls (and one still connecting): all end with shutdown and a normal close, the model sockets close, the server exits 0 by itself', async () => {
     const before = begin();
-    const server = await ModelServer.start();
+    // The third call's model never sets its session up: that call is still connecting at SIGTERM.
+    const server = await ModelServer.start({ sessionCreated: (n) => n <= 2 });
     cleanups.push(() => server.close());
-    const child = new ChildServer({ MODEL_URL: server.url, DRAIN_DEADLINE_MS: '500' });
+    const child = new ChildServer({ MODEL_URL: server.url, DRAIN_DEADLINE_MS: '500', MODEL_CONNECT_TIMEOUT_MS: '120000' });
     cleanups.push(() => child.dispose());
     const url = `ws://127.0.0.1:${await child.port()}/media-stream`;
 
     const carriers: CarrierClient[] = [];
-    for (const n of [1, 2]) {
+    for (const n of [1, 2, 3]) {
       const carrier = await CarrierClient.open(url);
       cleanups.push(() => carrier.terminate());
       carrier.start();
       carriers.push(carrier);
-      await until(() => child.said({ call: n, connected: true }), `call ${n} to connect`, 60_000);
+      if (n <= 2) await until(() => child.said({ call: n, connected: true }), `call ${n} to connect`, 60_000);
     }
-    expect(server.connections).toHaveLength(2);
+    await until(() => server.connections.length === 3, 'the third call’s model socket to open', 60_000);
 
     child.signal('SIGTERM');
     expect(await within(child.exited, `the server to exit by itself:\n${child.output()}`, 60_000)).toEqual({ code: 0, signal: null });
     for (const carrier of carriers) expect(await within(carrier.closed, 'the carrier socket to close')).toEqual(NORMAL_CLOSE);
-    expect(child.said({ signal: 'SIGTERM', live: 2 })).toBe(true);
+    expect(child.said({ signal: 'SIGTERM', live: 3 })).toBe(true);
     expect(child.events.filter((event) => 'call_end' in event).sort((a, b) => Number(a.call) - Number(b.call))).toEqual([
       { call: 1, call_end: 'shutdown' },
       { call: 2, call_end: 'shutdown' },
+      { call: 3, call_end: 'shutdown' },
     ]);
-    expect(child.said({ drained: { endedNaturally: 0, endedByShutdown: 2, refused: 0 } })).toBe(true);
+    expect(child.said({ call: 3, connected: true })).toBe(false);
+    expect(child.said({ drained: { endedNaturally: 0, endedByShutdown: 3, refused: 0 } })).toBe(true);
     // Each model socket got a closing handshake (a close frame, not a dropped connection).
     for (const model of server.connections) {
       await within(model.closed, 'the model socket to close');

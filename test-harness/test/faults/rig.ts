@@ -175,10 +175,7 @@ export class BridgeCall {
       this.ends.push(event.reason);
       this.framesInAtEnd ??= transport.metrics.framesIn;
     });
-    transport.on('error', (event) => {
-      const error = event.error as { code?: unknown; message?: unknown } | undefined;
-      this.errors.push(typeof error?.code === 'string' ? error.code : String(error?.message ?? error));
-    });
+    transport.on('error', (event) => this.errors.push(describeError(event.error)));
     transport.on('response.output_audio.delta', (event) => {
       this.deltaBytes += base64Bytes(event.delta);
     });
@@ -208,6 +205,15 @@ export class BridgeCall {
   socketListeners(): number {
     return socketListenerCount(this.socket) - this.listenersBefore;
   }
+}
+
+/** An `error` event's error as a short string: its code (`SwitchboardError`, `ProtocolError`, the service's `error` event), else its message. */
+function describeError(error: unknown): string {
+  const value = error as { code?: unknown; message?: unknown; error?: { code?: unknown; message?: unknown } } | undefined;
+  if (typeof value?.code === 'string') return value.code;
+  if (typeof value?.error?.code === 'string') return value.error.code;
+  if (typeof value?.message === 'string') return value.message;
+  return String(error);
 }
 
 function socketListenerCount(socket: WebSocket): number {
@@ -477,7 +483,7 @@ export class ModelServer {
   readonly #wss: WebSocketServer;
   #waiting: Array<(connection: ModelConnection) => void> = [];
 
-  private constructor(wss: WebSocketServer, options: { sessionCreated: boolean }) {
+  private constructor(wss: WebSocketServer, options: { sessionCreated: (n: number) => boolean }) {
     this.#wss = wss;
     wss.on('connection', (ws) => {
       const connection = new ModelConnection(ws);
@@ -491,15 +497,20 @@ export class ModelServer {
         }
         connection.receive(event);
       });
-      if (options.sessionCreated) connection.send({ type: 'session.created', session });
+      if (options.sessionCreated(this.connections.length)) connection.send({ type: 'session.created', session });
       for (const resolve of this.#waiting.splice(0)) resolve(connection);
     });
   }
 
-  static async start(options: { sessionCreated?: boolean } = {}): Promise<ModelServer> {
+  /**
+   * `sessionCreated`: whether the n-th connection (from 1) is answered with `session.created`, or
+   * whether every one is. Default: every one.
+   */
+  static async start(options: { sessionCreated?: boolean | ((n: number) => boolean) } = {}): Promise<ModelServer> {
     const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
     await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
-    return new ModelServer(wss, { sessionCreated: options.sessionCreated ?? true });
+    const answer = options.sessionCreated ?? true;
+    return new ModelServer(wss, { sessionCreated: typeof answer === 'function' ? answer : () => answer });
   }
 
   get url(): string {
