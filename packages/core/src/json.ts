@@ -152,7 +152,10 @@ export class FrameParse {
     return parsed;
   }
 
-  /** The frame as a plain value: the remembered parse when it is the last decoded frame, else a fresh one (the text when not JSON). */
+  /**
+   * The frame as a plain value: the remembered parse when it is the last decoded frame, else a
+   * fresh one (the text when not JSON, or longer than `maxChars`).
+   */
   rawMessage(frame: string | Uint8Array): unknown {
     if (typeof frame !== 'string') return frame;
     if (frame === this.#frame) {
@@ -161,6 +164,7 @@ export class FrameParse {
       this.#parsed = undefined;
       return parsed;
     }
+    if (frame.length > this.maxChars) return frame;
     try {
       return JSON.parse(frame) as unknown;
     } catch {

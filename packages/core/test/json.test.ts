@@ -37,3 +37,11 @@ describe('text frame limit', () => {
     expect(new FrameParse().maxChars).toBe(MAX_TEXT_FRAME_CHARS);
   });
 });
+
+describe('FrameParse.rawMessage', () => {
+  it('gives a frame longer than the limit back as text, unparsed', () => {
+    const parses = new FrameParse({ maxChars: 20 });
+    expect(parses.rawMessage('{"event":"start","x":1}')).toBe('{"event":"start","x":1}');
+    expect(parses.rawMessage('{"event":"start"}')).toEqual({ event: 'start' });
+  });
+});
