@@ -233,6 +233,21 @@ describe.skipIf(!SIPP)('SipEndpoint with sipp', () => {
     }
   }, 60_000);
 
+  it('hangs up with a BYE a call whose session timer the caller never refreshes (RFC 4028)', async () => {
+    const quick = await start({ rtp: { ports: { min: 20000, max: 30000 }, timeoutMs: null }, sessionTimers: { minSeconds: 1 } });
+    try {
+      const before = calls.length;
+      const run = await runSipp({ scenario: 'uac-session-timer.xml', port: quick.port, timeoutS: 30 });
+      expect(run.code, explain(run)).toBe(0);
+      expect(calls.length).toBe(before + 1);
+      const call = calls.at(-1)!;
+      expect(call.sessionExpires).toBe(1);
+      expect(call.endReason).toBe('session_expired');
+    } finally {
+      await quick.close();
+    }
+  }, 60_000);
+
   it('challenges an INVITE with digest authentication (MD5, qop=auth) and answers the authenticated one', async () => {
     const secured = await start({ auth: { realm: 'switchboard.test', algorithms: ['MD5'], credentials: (user) => (user === 'alice' ? 'wonderland' : undefined) } });
     try {

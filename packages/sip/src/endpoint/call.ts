@@ -15,6 +15,7 @@ import {
 } from './sip/message.js';
 import type { SipSource, SipTarget, SipTransportName } from './sip/sockets.js';
 import type { InviteServerTransaction } from './sip/transactions.js';
+import { expiryDelayMs } from './session-timer.js';
 import type { SipCallControl, SipRealtimeTransport } from './transport.js';
 
 const log = logger('sip:endpoint');
@@ -33,7 +34,9 @@ export type SipCallEndReason =
   /** The endpoint was closed. */
   | 'endpoint_closed'
   /** No RTP or RTCP came for the RTP timeout (or the hold timeout while on hold): a BYE was sent. */
-  | 'rtp_timeout';
+  | 'rtp_timeout'
+  /** The caller asked for a session timer (RFC 4028) and did not refresh the session in time: a BYE was sent. */
+  | 'session_expired';
 
 /** Progress of a transfer, from the NOTIFYs of the REFER's subscription (RFC 3515). */
 export type SipTransferProgress = { status: number; reason: string; final: boolean };
@@ -116,6 +119,10 @@ export class SipCall extends EventEmitter<SipCallEvents> implements SipCallContr
   readonly #hangupAfterTransfer: boolean;
   readonly #rtpTimeouts: RtpTimeouts;
   #held = false;
+  /** The session interval the caller refreshes within (RFC 4028), s, and its expiry timer. */
+  #sessionExpires: number | undefined;
+  #sessionTimer: ReturnType<typeof setTimeout> | undefined;
+  #sessionCheck: ReturnType<typeof setImmediate> | undefined;
   #localSeq = Math.floor(Math.random() * 10_000) + 1;
   #remoteSeq: number;
   #media: NegotiatedMedia | undefined;
@@ -192,6 +199,42 @@ export class SipCall extends EventEmitter<SipCallEvents> implements SipCallContr
    */
   get held(): boolean {
     return this.#held;
+  }
+
+  /**
+   * The session interval (RFC 4028 `Session-Expires`, s) the caller refreshes the call within,
+   * when it asked for one; undefined without a session timer.
+   */
+  get sessionExpires(): number | undefined {
+    return this.#sessionExpires;
+  }
+
+  /**
+   * @internal A 2xx to an INVITE or re-INVITE set the session interval (or, undefined, turned the
+   * session timer off): the call hangs up with a BYE unless refreshed before it nearly expires.
+   */
+  sessionRefreshed(seconds: number | undefined): void {
+    this.#clearSessionTimer();
+    this.#sessionExpires = seconds;
+    if (seconds === undefined || this.#state === 'ending' || this.#state === 'ended') return;
+    this.#sessionTimer = setTimeout(() => {
+      this.#sessionTimer = undefined;
+      // A timer that fires late fires before the requests that arrived meanwhile are read: read
+      // those first (a refresh among them restarts the timer and cancels this check).
+      this.#sessionCheck = setImmediate(() => {
+        this.#sessionCheck = undefined;
+        if (this.#state !== 'answered' && this.#state !== 'confirmed') return;
+        log('call %s: the session (%d s) was not refreshed, hanging up', this.callId, seconds);
+        void this.#end('session_expired', true);
+      });
+    }, expiryDelayMs(seconds));
+  }
+
+  #clearSessionTimer(): void {
+    if (this.#sessionTimer !== undefined) clearTimeout(this.#sessionTimer);
+    if (this.#sessionCheck !== undefined) clearImmediate(this.#sessionCheck);
+    this.#sessionTimer = undefined;
+    this.#sessionCheck = undefined;
   }
 
   /** The quiet media the call allows now (ms, `null`: no limit): the RTP timeout, or the hold timeout on hold. */
@@ -372,6 +415,7 @@ export class SipCall extends EventEmitter<SipCallEvents> implements SipCallContr
   }
 
   #finish(reason: SipCallEndReason, awaitAck = false): void {
+    this.#clearSessionTimer();
     if (awaitAck) {
       // The dialog stays known until the ACK came (its transaction stops the retransmissions).
       void this.#ackSettled.then(() => this.#context.release(this));

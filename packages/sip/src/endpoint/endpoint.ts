@@ -43,9 +43,13 @@ import {
   serverTransactionKey,
   type SipTimers,
 } from './sip/transactions.js';
+import { DEFAULT_MIN_SE_SECONDS, readSessionTimer, type SessionTimerOffer } from './session-timer.js';
 import { SipRealtimeTransport, type SipRealtimeTransportOptions } from './transport.js';
 
 const log = logger('sip:endpoint');
+
+/** RFC 4028 §6: the reason phrase of 422. */
+const TOO_SMALL = 'Session Interval Too Small';
 
 /** Methods the endpoint accepts (the Allow header). */
 const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, NOTIFY';
@@ -143,6 +147,15 @@ export type SipEndpointOptions = {
   transport?: Omit<SipRealtimeTransportOptions, 'connection' | 'protocol' | 'call' | 'carrierIdleTimeoutMs'>;
   /** RFC 3261 timers (ms). Default T1 500, T2 4000, T4 5000. */
   timers?: Partial<SipTimers>;
+  /**
+   * Session timers (RFC 4028): a caller that asks for one (`Session-Expires`, `Supported: timer`)
+   * refreshes the call with re-INVITEs, and a call it stops refreshing is hung up with a BYE
+   * (reason `session_expired`) shortly before the interval ends. `minSeconds` is the smallest
+   * interval accepted (smaller: 422 with `Min-SE`). The endpoint never refreshes itself: a caller
+   * that wants it to (`refresher=uas`) gets no session timer. `false`: not supported (a `Require:
+   * timer` gets 420). Default `{ minSeconds: 90 }`.
+   */
+  sessionTimers?: false | { minSeconds?: number };
   /** User-Agent and Server header value. Default `switchboard`. */
   userAgent?: string;
   /** User part of the Contact URI. Default `switchboard`. */
@@ -171,6 +184,15 @@ export interface SipEndpointEvents {
 }
 
 type Pending = { cancelled: boolean; localTag: string; rtp?: RtpSession };
+
+function minSessionExpires(option: SipEndpointOptions['sessionTimers']): number | undefined {
+  if (option === false) return undefined;
+  const value = option?.minSeconds ?? DEFAULT_MIN_SE_SECONDS;
+  if (!(typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= 2_147_483)) {
+    throw new ConfigError(`\`sessionTimers.minSeconds\` must be a whole number of seconds from 1, got ${String(value)}.`);
+  }
+  return value;
+}
 
 /** Default RTP timeout, ms (see {@link SipEndpointOptions.rtp}). */
 export const DEFAULT_RTP_TIMEOUT_MS = 20_000;
@@ -232,6 +254,8 @@ export class SipEndpoint extends EventEmitter<SipEndpointEvents> {
   readonly #auth: DigestAuthenticator | undefined;
   readonly #authMethods: Set<string>;
   readonly #rtpTimeouts: RtpTimeouts;
+  /** The smallest session interval accepted (RFC 4028 Min-SE), s; undefined: session timers off. */
+  readonly #minSE: number | undefined;
   readonly #serverTx = new Map<string, InviteServerTransaction | NonInviteServerTransaction>();
   readonly #clientTx = new Map<string, NonInviteClientTransaction>();
   readonly #pending = new Map<string, Pending>();
@@ -265,6 +289,7 @@ export class SipEndpoint extends EventEmitter<SipEndpointEvents> {
       activeMs: rtpTimeout('timeoutMs', options.rtp?.timeoutMs, DEFAULT_RTP_TIMEOUT_MS),
       holdMs: rtpTimeout('holdTimeoutMs', options.rtp?.holdTimeoutMs, null),
     };
+    this.#minSE = minSessionExpires(options.sessionTimers);
     this.#advertised = options.advertisedAddress ?? defaultAddress(options.host ?? '0.0.0.0');
     this.#sockets = new SipSockets({
       host: options.host ?? '0.0.0.0',
@@ -432,9 +457,9 @@ export class SipEndpoint extends EventEmitter<SipEndpointEvents> {
       this.#finalize(tx, request, 416);
       return;
     }
-    const require = request.headers.list('require');
-    if (require.length > 0) {
-      this.#finalize(tx, request, 420, { headers: [['Unsupported', require.join(', ')]] });
+    const unsupported = request.headers.list('require').filter((option) => !(this.#minSE !== undefined && option.trim().toLowerCase() === 'timer'));
+    if (unsupported.length > 0) {
+      this.#finalize(tx, request, 420, { headers: [['Unsupported', unsupported.join(', ')]] });
       return;
     }
     const toTag = tagOf(request.headers.get('to'));
@@ -447,7 +472,7 @@ export class SipEndpoint extends EventEmitter<SipEndpointEvents> {
         await this.#onInvite(request, source, tx as InviteServerTransaction, key);
         return;
       case 'OPTIONS':
-        this.#finalize(tx, request, 200, { headers: [['Allow', ALLOW], ['Accept', 'application/sdp']] });
+        this.#finalize(tx, request, 200, { headers: [['Allow', ALLOW], ['Accept', 'application/sdp'], ...this.#sessionTimerHeaders(undefined)] });
         return;
       case 'BYE':
         this.#finalize(tx, request, 481);
@@ -561,6 +586,11 @@ export class SipEndpoint extends EventEmitter<SipEndpointEvents> {
       }
     }
 
+    const sessionTimer = this.#sessionTimerOf(request);
+    if (sessionTimer && 'tooSmall' in sessionTimer) {
+      return this.#finalize(tx, request, 422, { reason: TOO_SMALL, toTag: pending.localTag, headers: [['Min-SE', String(sessionTimer.minSeconds)]] });
+    }
+
     // Responses that set the dialog up carry the proxies' Record-Route, in order (RFC 3261 §12.1.1):
     // the caller builds its route set from them.
     const recordRoute = request.headers.getAll('record-route').map((value): SipHeader => ['Record-Route', value]);
@@ -647,11 +677,13 @@ export class SipEndpoint extends EventEmitter<SipEndpointEvents> {
           ...recordRoute,
           ['Contact', this.#contact(source.transport)],
           ['Allow', ALLOW],
+          ...this.#sessionTimerHeaders(sessionTimer),
           ['Content-Type', 'application/sdp'],
         ],
         body: textBody(sdp),
       }),
     );
+    call.sessionRefreshed(sessionTimer?.seconds);
     pending.rtp = undefined;
     log('call %s answered: %s, RTP port %d', call.callId, media ? media.codec : 'offer sent', rtp.localPort);
     if (media) this.#emitCall(call);
@@ -745,7 +777,7 @@ export class SipEndpoint extends EventEmitter<SipEndpointEvents> {
         call.onNotify(request);
         return;
       case 'OPTIONS':
-        respond(200, [['Allow', ALLOW], ['Accept', 'application/sdp']]);
+        respond(200, [['Allow', ALLOW], ['Accept', 'application/sdp'], ...this.#sessionTimerHeaders(undefined)]);
         return;
       case 'PRACK':
         respond(481);
@@ -756,6 +788,11 @@ export class SipEndpoint extends EventEmitter<SipEndpointEvents> {
   }
 
   #onReInvite(call: SipCall, request: SipRequest, source: SipSource, tx: InviteServerTransaction): void {
+    const sessionTimer = this.#sessionTimerOf(request);
+    if (sessionTimer && 'tooSmall' in sessionTimer) {
+      tx.respond(createResponse(request, 422, { reason: TOO_SMALL, headers: [['Min-SE', String(sessionTimer.minSeconds)]] }));
+      return;
+    }
     const rtpOptions = this.#options.rtp ?? {};
     const local = {
       address: rtpOptions.advertisedAddress ?? this.#advertised,
@@ -788,13 +825,29 @@ export class SipEndpoint extends EventEmitter<SipEndpointEvents> {
         headers: [
           ['Contact', this.#contact(source.transport)],
           ['Allow', ALLOW],
+          ...this.#sessionTimerHeaders(sessionTimer),
           ['Content-Type', 'application/sdp'],
         ],
         body: textBody(sdp),
       }),
     );
+    // A re-INVITE refreshes the session (RFC 4028): its interval from now, or none if it asked for none.
+    call.sessionRefreshed(sessionTimer?.seconds);
     // The media protocol starts a new stream when the re-INVITE changed it.
     call.deliverToMedia(request);
+  }
+
+  /** The session timer an INVITE asks for (RFC 4028), when session timers are on. */
+  #sessionTimerOf(request: SipRequest): SessionTimerOffer | undefined {
+    return this.#minSE === undefined ? undefined : readSessionTimer(request, this.#minSE);
+  }
+
+  /** `Supported: timer` while session timers are on; the interval and `Require: timer` when one runs. */
+  #sessionTimerHeaders(timer: SessionTimerOffer | undefined): SipHeader[] {
+    if (this.#minSE === undefined) return [];
+    const headers: SipHeader[] = [['Supported', 'timer']];
+    if (timer && 'seconds' in timer) headers.push(['Session-Expires', `${timer.seconds};refresher=uac`], ['Require', 'timer']);
+    return headers;
   }
 
   // -----------------------------------------------------------------------------------------------

@@ -1,0 +1,234 @@
+/**
+ * Session timers (RFC 4028), the answering side: the caller refreshes with re-INVITEs; a call it
+ * stops refreshing is hung up with a BYE before the interval ends.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError } from '@switchboard/core';
+import { SipEndpoint, type SipCall, type SipEndpointOptions } from '../src/endpoint/index.js';
+import type { SipMessage } from '../src/endpoint/sip/message.js';
+import { expiryDelayMs, readSessionTimer } from '../src/endpoint/session-timer.js';
+import { parseSipMessage, type SipRequest } from '../src/endpoint/sip/message.js';
+import { RawUa, msg, offer, request, toTagOf, token, type Received } from './sipp/raw-ua.js';
+
+const T1 = 40;
+/** How long a test waits for something that must happen (a loaded machine may be slow). */
+const DEADLINE = 15_000;
+const TIMER = ['Supported: timer'];
+
+async function endpointWith(options: SipEndpointOptions = {}): Promise<SipEndpoint> {
+  const endpoint = new SipEndpoint({
+    host: '127.0.0.1',
+    port: 0,
+    transports: ['udp'],
+    timers: { t1: T1, t2: 8 * T1, t4: 10 * T1 },
+    // Only the session timer ends these calls: no RTP timeout.
+    rtp: { ports: { min: 30000, max: 40000 }, timeoutMs: null },
+    transport: { url: 'ws://127.0.0.1:9/v1/realtime' },
+    sessionTimers: { minSeconds: 1 },
+    ...options,
+  });
+  await endpoint.listen();
+  return endpoint;
+}
+
+function answerTo(of: SipMessage, status = 200, reason = 'OK'): string {
+  return [
+    `SIP/2.0 ${status} ${reason}`,
+    ...of.headers.getAll('via').map((v) => `Via: ${v}`),
+    `From: ${of.headers.get('from')}`,
+    `To: ${of.headers.get('to')}`,
+    `Call-ID: ${of.headers.get('call-id')}`,
+    `CSeq: ${of.headers.get('cseq')}`,
+    'Content-Length: 0',
+    '',
+    '',
+  ].join('\r\n');
+}
+
+async function until(condition: () => boolean, what: string): Promise<void> {
+  const end = performance.now() + DEADLINE;
+  while (!condition()) {
+    if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+function isBye(r: Received): boolean {
+  return r.message?.type === 'request' && r.message.method === 'BYE';
+}
+
+describe('readSessionTimer', () => {
+  const invite = (...headers: string[]): SipRequest =>
+    parseSipMessage(
+      ['INVITE sip:a@127.0.0.1 SIP/2.0', 'Via: SIP/2.0/UDP 127.0.0.1:5062;branch=z9hG4bKst', 'From: <sip:b@c>;tag=1', 'To: <sip:a@127.0.0.1>', 'Call-ID: st', 'CSeq: 1 INVITE', ...headers, 'Content-Length: 0', '', ''].join('\r\n'),
+    ) as SipRequest;
+
+  it('runs a timer the caller refreshes; none where the caller cannot or wants us to refresh', () => {
+    expect(readSessionTimer(invite('Supported: timer', 'Session-Expires: 1800'), 90)).toEqual({ seconds: 1800 });
+    expect(readSessionTimer(invite('k: timer, 100rel', 'x: 1800;refresher=uac'), 90)).toEqual({ seconds: 1800 });
+    expect(readSessionTimer(invite('Require: timer', 'Session-Expires: 600;refresher=UAC'), 90)).toEqual({ seconds: 600 });
+    expect(readSessionTimer(invite('Supported: timer', 'Session-Expires: 1800;refresher=uas'), 90)).toBeUndefined();
+    expect(readSessionTimer(invite('Session-Expires: 1800'), 90)).toBeUndefined();
+    expect(readSessionTimer(invite('Supported: timer'), 90)).toBeUndefined();
+    expect(readSessionTimer(invite('Supported: timer', 'Session-Expires: soon'), 90)).toBeUndefined();
+    expect(readSessionTimer(invite('Supported: timer', 'Session-Expires: 60'), 90)).toEqual({ tooSmall: true, minSeconds: 90 });
+    expect(readSessionTimer(invite('Supported: timer', 'Session-Expires: 99999999999'), 90)).toBeUndefined();
+  });
+
+  it('hangs up a little before the session expires: by the smaller of 32 s and a third of it', () => {
+    expect(expiryDelayMs(1800)).toBe(1768_000);
+    expect(expiryDelayMs(90)).toBe(60_000);
+    expect(expiryDelayMs(3)).toBe(2000);
+  });
+});
+
+describe('SipEndpoint session timers', () => {
+  let endpoint: SipEndpoint;
+  let ua: RawUa;
+
+  beforeAll(async () => {
+    endpoint = await endpointWith();
+    endpoint.on('call', () => undefined);
+  });
+
+  afterEach(() => {
+    ua?.close();
+    ua = undefined as unknown as RawUa;
+  });
+
+  afterAll(async () => {
+    await endpoint.close();
+  });
+
+  async function establish(ep: SipEndpoint, headers: string[]) {
+    const callId = token('call-');
+    const fromTag = token('f');
+    const called = new Promise<SipCall>((resolve) => ep.once('call', resolve));
+    ua.send(request({ method: 'INVITE', port: ep.port, ua, callId, fromTag, cseq: 1, body: offer(ua), headers }), ep.port);
+    const ok = msg(await ua.response(200, 'INVITE', DEADLINE));
+    const toTag = toTagOf({ at: 0, text: '', message: ok });
+    ua.send(request({ method: 'ACK', port: ep.port, ua, callId, fromTag, toTag, cseq: 1 }), ep.port);
+    const call = await called;
+    let cseq = 1;
+    const reinvite = async (extra: string[]): Promise<SipMessage> => {
+      cseq++;
+      ua.send(request({ method: 'INVITE', port: ep.port, ua, callId, fromTag, toTag, cseq, body: offer(ua), headers: extra }), ep.port);
+      const response = msg(await ua.next((r) => r.message?.type === 'response' && (r.message.headers.get('cseq') ?? '') === `${cseq} INVITE` && r.message.status >= 200, DEADLINE));
+      if (response.type === 'response' && response.status === 200) ua.send(request({ method: 'ACK', port: ep.port, ua, callId, fromTag, toTag, cseq }), ep.port);
+      return response;
+    };
+    return { call, ok, reinvite };
+  }
+
+  async function byeFromEndpoint(ep: SipEndpoint): Promise<SipMessage> {
+    const bye = msg(await ua.request('BYE', DEADLINE));
+    ua.send(answerTo(bye), ep.port);
+    return bye;
+  }
+
+  /** Hangs up from the endpoint's side, the BYE answered. */
+  async function hangUp(call: SipCall, ep = endpoint): Promise<void> {
+    const done = call.hangup();
+    await byeFromEndpoint(ep);
+    await done;
+  }
+
+  it('answers with the interval and Require: timer, and hangs up with a BYE when the caller never refreshes', async () => {
+    ua = await RawUa.open();
+    const { call, ok } = await establish(endpoint, [...TIMER, 'Session-Expires: 1;refresher=uac']);
+    expect(ok.headers.get('session-expires')).toBe('1;refresher=uac');
+    expect(ok.headers.list('require')).toContain('timer');
+    expect(ok.headers.list('supported')).toContain('timer');
+    expect(call.sessionExpires).toBe(1);
+    await byeFromEndpoint(endpoint);
+    await until(() => call.state === 'ended', 'the call to end');
+    expect(call.endReason).toBe('session_expired');
+  });
+
+  it('keeps a call the caller refreshes with re-INVITEs, and hangs up once the refreshes stop', async () => {
+    ua = await RawUa.open();
+    const { call, reinvite } = await establish(endpoint, [...TIMER, 'Session-Expires: 2']);
+    // Refreshes every 200 ms for twice the interval.
+    const t0 = performance.now();
+    while (performance.now() - t0 < 4000) {
+      const response = await reinvite([...TIMER, 'Session-Expires: 2;refresher=uac']);
+      expect(response.type === 'response' && response.status).toBe(200);
+      expect(response.headers.get('session-expires')).toBe('2;refresher=uac');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect(ua.inbox.some(isBye)).toBe(false);
+    expect(call.state).toBe('confirmed');
+    await byeFromEndpoint(endpoint);
+    await until(() => call.state === 'ended', 'the call to end');
+    expect(call.endReason).toBe('session_expired');
+  }, 30_000);
+
+  it('turns the timer off when a re-INVITE asks for none', async () => {
+    ua = await RawUa.open();
+    const { call, reinvite } = await establish(endpoint, [...TIMER, 'Session-Expires: 1']);
+    const response = await reinvite([]);
+    expect(response.headers.get('session-expires')).toBeUndefined();
+    expect(call.sessionExpires).toBeUndefined();
+    const quiet = await ua.quiet(1500);
+    expect(quiet.some(isBye)).toBe(false);
+    expect(call.state).toBe('confirmed');
+    await hangUp(call);
+  });
+
+  it('answers 422 with Min-SE to an interval below the minimum, to an INVITE and a re-INVITE', async () => {
+    const strict = await endpointWith({ sessionTimers: { minSeconds: 90 } });
+    strict.on('call', () => undefined);
+    try {
+      ua = await RawUa.open();
+      const callId = token('call-');
+      ua.send(request({ method: 'INVITE', port: strict.port, ua, callId, fromTag: token('f'), cseq: 1, body: offer(ua), headers: [...TIMER, 'Session-Expires: 30'] }), strict.port);
+      const refused = msg(await ua.response(422, 'INVITE', DEADLINE));
+      expect(refused.type === 'response' && refused.reason).toBe('Session Interval Too Small');
+      expect(refused.headers.get('min-se')).toBe('90');
+      expect(strict.calls).toEqual([]);
+
+      const { call, reinvite } = await establish(strict, [...TIMER, 'Session-Expires: 1800']);
+      expect(call.sessionExpires).toBe(1800);
+      const again = await reinvite([...TIMER, 'Session-Expires: 10']);
+      expect(again.type === 'response' && again.status).toBe(422);
+      expect(call.sessionExpires).toBe(1800);
+      await hangUp(call, strict);
+    } finally {
+      await strict.close();
+    }
+  });
+
+  it('runs no timer for a caller without the extension or one that wants the endpoint to refresh', async () => {
+    ua = await RawUa.open();
+    const plain = await establish(endpoint, ['Session-Expires: 1']);
+    expect(plain.ok.headers.get('session-expires')).toBeUndefined();
+    expect(plain.ok.headers.list('require')).toEqual([]);
+    expect(plain.call.sessionExpires).toBeUndefined();
+    const uas = await establish(endpoint, [...TIMER, 'Session-Expires: 1;refresher=uas']);
+    expect(uas.ok.headers.get('session-expires')).toBeUndefined();
+    const quiet = await ua.quiet(1500);
+    expect(quiet.some(isBye)).toBe(false);
+    await hangUp(plain.call);
+    await hangUp(uas.call);
+  });
+
+  it('accepts Require: timer; with session timers off it is an unsupported extension (420)', async () => {
+    ua = await RawUa.open();
+    const { call } = await establish(endpoint, ['Require: timer', 'Session-Expires: 1800']);
+    expect(call.sessionExpires).toBe(1800);
+    await hangUp(call);
+    const off = await endpointWith({ sessionTimers: false });
+    off.on('call', () => undefined);
+    try {
+      ua.send(request({ method: 'INVITE', port: off.port, ua, callId: token('call-'), fromTag: token('f'), cseq: 1, body: offer(ua), headers: ['Require: timer', 'Session-Expires: 1800'] }), off.port);
+      const refused = msg(await ua.response(420, 'INVITE', DEADLINE));
+      expect(refused.headers.get('unsupported')).toBe('timer');
+    } finally {
+      await off.close();
+    }
+  });
+
+  it('refuses a minimum that is no whole number of seconds', () => {
+    for (const minSeconds of [0, -1, 1.5, Number.NaN]) expect(() => new SipEndpoint({ sessionTimers: { minSeconds } })).toThrow(ConfigError);
+  });
+});
