@@ -8,7 +8,7 @@ import { concatBytes, type CallEvent, type MediaConnection, type MediaFrame } fr
 import { RealtimeSimulator, type SimulatedSession } from '@switchboard/conformance';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RtpMediaProtocol, RtpPeerSimulator, SipRealtimeTransport } from '../src/endpoint/index.js';
+import { JitterBuffer, RtpMediaProtocol, RtpPeerSimulator, SipRealtimeTransport } from '../src/endpoint/index.js';
 import { parseRtp, parseTelephoneEvent, serializeRtp, type RtpPacket } from '../src/endpoint/rtp/packet.js';
 
 type AudioEvent = Extract<CallEvent, { type: 'audio' }>;
@@ -35,6 +35,21 @@ function audio(events: CallEvent[]): AudioEvent[] {
 function decodeAll(protocol: RtpMediaProtocol, packets: Uint8Array[]): AudioEvent[] {
   return audio(packets.flatMap((p) => protocol.decode(p)));
 }
+
+describe('JitterBuffer restarts', () => {
+  it('marks the first packet of a new numbering, once', () => {
+    const jb = new JitterBuffer<number>(3);
+    const released = [10, 11, 12, 30_000, 30_001, 30_002].flatMap((seq) => jb.push(seq, seq));
+    expect(released.map((r) => [r.item, r.restart])).toEqual([
+      [10, false],
+      [11, false],
+      [12, false],
+      [30_000, true],
+      [30_001, false],
+      [30_002, false],
+    ]);
+  });
+});
 
 describe('RtpMediaProtocol inbound timeline', () => {
   it('runs on across a 32-bit wrap in the middle of a call', () => {
