@@ -69,15 +69,24 @@ async function expectCleanProcess(before: Map<string, number>): Promise<void> {
   expect(guard.unhandled).toEqual([]);
 }
 
-/** A carrier connects to the bridge and starts its stream (silence every 20 ms unless `stream` is false). */
-async function placeCall(bridge: Bridge, options: { stream?: boolean } = {}): Promise<{ call: BridgeCall; carrier: CarrierClient }> {
+/** A carrier connects to the bridge and starts its stream: `start`, then silence every 20 ms. */
+async function placeCall(bridge: Bridge): Promise<{ call: BridgeCall; carrier: CarrierClient }> {
   const pending = bridge.nextCall();
   const carrier = await CarrierClient.open(bridge.url);
   cleanups.push(() => carrier.terminate());
   const call = await pending;
-  carrier.start(options.stream ?? true);
+  carrier.start();
   await until(() => call.transport.streamId !== undefined, 'the stream to start');
   return { call, carrier };
+}
+
+/**
+ * Every byte the caller said that the bridge took in went to the model socket or is counted as
+ * dropped (μ-law passes through, so carrier and model bytes are the same).
+ */
+function expectCallerAudioAccounted(call: BridgeCall): void {
+  const metrics = call.transport.metrics;
+  expect(metrics.modelAudioBytesSent + metrics.earlyMediaDroppedBytes).toBe(metrics.audioBytesIn);
 }
 
 /** What a normal close of the carrier's socket by the bridge looks like from the carrier. */
@@ -137,6 +146,7 @@ describe('fault matrix (loopback sockets, one call per fault)', () => {
     expect(carrier.mediaBytes).toBe(call.transport.metrics.audioBytesOut);
     expect(carrier.refused).toEqual([]);
     expect(call.transport.outputQueuedBytes).toBe(0);
+    expectCallerAudioAccounted(call);
 
     await expectCleanProcess(before);
   });
@@ -180,7 +190,8 @@ describe('fault matrix (loopback sockets, one call per fault)', () => {
       const before = begin();
       const server = await ModelServer.start({ sessionCreated: false });
       cleanups.push(() => server.close());
-      const bridge = await Bridge.start(() => ({ url: server.url, modelConnectTimeoutMs: 500 }));
+      // Long enough for the upgrade to be answered on a loaded machine: the socket does open.
+      const bridge = await Bridge.start(() => ({ url: server.url, modelConnectTimeoutMs: 1500 }));
       cleanups.push(() => bridge.close());
 
       const { call, carrier } = await placeCall(bridge);
@@ -193,9 +204,8 @@ describe('fault matrix (loopback sockets, one call per fault)', () => {
       await within(server.connections[0]!.closed, 'the model socket to close');
       // The socket was open, so the caller's audio went to it (after the session.update the SDK
       // sends on open); whatever came after the end is counted as dropped. Nothing in between.
-      const metrics = call.transport.metrics;
-      expect(metrics.modelAudioBytesSent + metrics.earlyMediaDroppedBytes).toBe(metrics.audioBytesIn);
-      expect(server.connections[0]!.appendedBytes).toBe(metrics.modelAudioBytesSent);
+      expectCallerAudioAccounted(call);
+      expect(server.connections[0]!.appendedBytes).toBe(call.transport.metrics.modelAudioBytesSent);
       expect(call.transport.earlyMediaBufferedBytes).toBe(0);
       await within(call.socketClosed, 'the bridge side of the media socket to close');
       expect(call.socketListeners()).toBe(0);
@@ -229,8 +239,7 @@ describe('fault matrix (loopback sockets, one call per fault)', () => {
       expect(call.errors).toContain('model_connect_failed');
       expect((await within(carrier.closed, 'the carrier socket to close')).code).not.toBe(1006);
       await within(server.connections[0]!.closed, 'the model socket to close');
-      const metrics = call.transport.metrics;
-      expect(metrics.modelAudioBytesSent + metrics.earlyMediaDroppedBytes).toBe(metrics.audioBytesIn);
+      expectCallerAudioAccounted(call);
       await within(call.socketClosed, 'the bridge side of the media socket to close');
       expect(call.socketListeners()).toBe(0);
 
@@ -260,6 +269,7 @@ describe('fault matrix (loopback sockets, one call per fault)', () => {
     expect(call.socketListeners()).toBe(0);
     expect(call.accountedBytes()).toBe(call.deltaBytes);
     expect(call.transport.outputQueuedBytes).toBe(0);
+    expectCallerAudioAccounted(call);
 
     await expectCleanProcess(before);
   });
@@ -288,8 +298,7 @@ describe('fault matrix (loopback sockets, one call per fault)', () => {
     expect((failure as SwitchboardError).message).toContain('carrier_closed');
     await within(server.connections[0]!.closed, 'the model socket to close');
     // The caller's audio never reached a session that was set up: sent to the open socket, or counted as dropped.
-    const metrics = call.transport.metrics;
-    expect(metrics.modelAudioBytesSent + metrics.earlyMediaDroppedBytes).toBe(metrics.audioBytesIn);
+    expectCallerAudioAccounted(call);
     await within(call.socketClosed, 'the bridge side of the media socket to close');
     expect(call.socketListeners()).toBe(0);
 
@@ -301,7 +310,7 @@ describe('fault matrix (loopback sockets, one call per fault)', () => {
     const simulator = new RealtimeSimulator();
     await simulator.start();
     cleanups.push(() => simulator.stop());
-    const idleMs = 1000;
+    const idleMs = 1500;
     const bridge = await Bridge.start(() => ({ url: simulator.url, carrierIdleTimeoutMs: idleMs, pingIntervalMs: 100 }));
     cleanups.push(() => bridge.close());
 
@@ -310,7 +319,7 @@ describe('fault matrix (loopback sockets, one call per fault)', () => {
     await until(() => call.transport.metrics.modelAudioBytesSent > 0, 'the caller’s audio to reach the model');
     // A quiet line whose peer answers pings stays up for longer than the idle timeout.
     carrier.stopStreaming();
-    await until(() => carrier.pings >= 15, 'pings on the quiet line');
+    await until(() => carrier.pings >= 20, 'pings on the quiet line');
     expect(call.ended).toBe(false);
 
     // The peer's host goes away without a word: nothing read, nothing answered.
@@ -324,6 +333,7 @@ describe('fault matrix (loopback sockets, one call per fault)', () => {
     await until(() => simulator.sessions.length === 1 && simulator.openSessions.length === 0, 'the model session to close');
     carrier.resumeReading();
     expect((await within(carrier.closed, 'the carrier to see the socket go')).code).toBe(1006);
+    expectCallerAudioAccounted(call);
 
     await expectCleanProcess(before);
   });
@@ -425,6 +435,7 @@ describe('fault matrix (loopback sockets, one call per fault)', () => {
     await until(() => carrier.clears === rounds, 'a clear per barge-in at the carrier');
     expect(carrier.mediaBytes).toBe(metrics.audioBytesOut);
     expect(carrier.refused).toEqual([]);
+    expectCallerAudioAccounted(call);
     // Nothing grows with the number of barge-ins.
     expect(socketListeners()).toBe(listenersAtWarmUp);
     expect(processListeners()).toBe(processListenersAtWarmUp);
@@ -466,11 +477,14 @@ describe('fault matrix (loopback sockets, one call per fault)', () => {
     expect(await within(child.exited, `the server to exit by itself:\n${child.output()}`, 60_000)).toEqual({ code: 0, signal: null });
     for (const carrier of carriers) expect(await within(carrier.closed, 'the carrier socket to close')).toEqual(NORMAL_CLOSE);
     expect(child.said({ signal: 'SIGTERM', live: 3 })).toBe(true);
-    expect(child.events.filter((event) => 'call_end' in event).sort((a, b) => Number(a.call) - Number(b.call))).toEqual([
+    const ends = child.events.filter((event) => 'call_end' in event).sort((a, b) => Number(a.call) - Number(b.call));
+    expect(ends.map(({ call, call_end }) => ({ call, call_end }))).toEqual([
       { call: 1, call_end: 'shutdown' },
       { call: 2, call_end: 'shutdown' },
       { call: 3, call_end: 'shutdown' },
     ]);
+    // Each call's audio went to its model socket or is counted as dropped (the third's never had a session).
+    for (const end of ends) expect(Number(end.modelAudioBytesSent) + Number(end.earlyMediaDroppedBytes)).toBe(end.audioBytesIn);
     expect(child.said({ call: 3, connected: true })).toBe(false);
     expect(child.said({ drained: { endedNaturally: 0, endedByShutdown: 3, refused: 0 } })).toBe(true);
     // Each model socket got a closing handshake (a close frame, not a dropped connection).
@@ -519,6 +533,7 @@ describe('fault matrix (loopback sockets, one call per fault)', () => {
       expect(call.socketListeners()).toBe(0);
       expect((await within(carrier.closed, 'the carrier socket to close')).code).toBe(1000);
       await within(model.closed, 'the model socket to close');
+      expectCallerAudioAccounted(call);
 
       await expectCleanProcess(before);
     });

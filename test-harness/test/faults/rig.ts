@@ -315,9 +315,8 @@ export class CarrierClient {
   }
 
   /** `connected` and `start`, then 20 ms of silence every 20 ms until the call closes or {@link stopStreaming}. */
-  start(stream = true): void {
+  start(): void {
     this.send({ type: 'call_start', callId: '', streamId: '', format: PCMU, customParameters: {}, raw: {} });
-    if (!stream) return;
     const frame = silence(PCMU, 20);
     this.#timer = setInterval(() => this.send({ type: 'audio', payload: frame }), 20);
   }
