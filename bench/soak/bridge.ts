@@ -13,7 +13,7 @@ import { RealtimeSession, type RealtimeTransportLayer } from '@openai/agents/rea
 import { conformanceAgent } from '@switchboard/conformance';
 import { WebSocketServer } from 'ws';
 import { collectGarbage, type Message } from '../shared.js';
-import { loadCarrier, type BridgeReport, type Sample } from './common.js';
+import { LOSS_COUNTERS, loadCarrier, type BridgeReport, type Sample } from './common.js';
 import { formatSummary, sampleLine, summarise } from './stats.js';
 
 export type BridgeConfig = { carrier: string; simulatorUrl: string; sampleSeconds: number; runMs: number; json: boolean };
@@ -28,12 +28,14 @@ let callsCompleted = 0;
 let live = 0;
 const metrics: Record<string, number> = {};
 const errors: Record<string, number> = {};
+const endReasons: Record<string, number> = {};
+const lossyCalls: BridgeReport['lossyCalls'] = [];
+const count = (table: Record<string, number>, key: string) => (table[key] = (table[key] ?? 0) + 1);
 
-function countError(error: unknown): void {
+/** The code of an `error` event (or of what `connect()` rejected with), else its name. */
+function errorCode(error: unknown): string {
   const inner = (error as { error?: unknown })?.error ?? error;
-  const code = (inner as { code?: unknown })?.code ?? (inner as { name?: unknown })?.name ?? 'unknown';
-  const key = String(code);
-  errors[key] = (errors[key] ?? 0) + 1;
+  return String((inner as { code?: unknown })?.code ?? (inner as { name?: unknown })?.name ?? 'unknown');
 }
 
 /** Adds one call's metrics to the totals: numbers summed, lists counted (`<name>.count`). */
@@ -53,12 +55,31 @@ wss.on('connection', (socket, request) => {
   const transport = adapter.createTransport!({ connection: socket, url: `${config.simulatorUrl}?model=gpt-realtime&call=${call}` }) as RealtimeTransportLayer & {
     metrics?: Record<string, unknown>;
   };
+  const startedAt = performance.now();
+  const callErrors: string[] = [];
+  let endReason = 'none';
+  (transport as unknown as { on(name: 'call_end', listener: (event: { reason?: string }) => void): void }).on('call_end', (event) => {
+    endReason = event.reason ?? 'unknown';
+  });
   const session = new RealtimeSession(agent, { transport, model: 'gpt-realtime' });
-  session.on('error', countError);
-  session.connect({ apiKey: 'sk-bench' }).catch(countError);
+  const record = (error: unknown) => {
+    const code = errorCode(error);
+    count(errors, code);
+    if (callErrors.length < 5) callErrors.push(code);
+  };
+  session.on('error', record);
+  // A failed connect surfaces as the session's `error` event too: counted once, there, if it did.
+  session.connect({ apiKey: 'sk-bench' }).catch((error: unknown) => {
+    if (callErrors.length === 0) record(error);
+  });
   socket.once('close', () => {
     session.close();
     fold(transport.metrics);
+    count(endReasons, endReason);
+    const losses = Object.fromEntries(LOSS_COUNTERS.map((key) => [key, Number(transport.metrics?.[key] ?? 0)]).filter(([, n]) => (n as number) > 0));
+    if (Object.keys(losses).length > 0 && lossyCalls.length < 20) {
+      lossyCalls.push({ call, endReason, seconds: (performance.now() - startedAt) / 1000, errors: callErrors, losses });
+    }
     live--;
     callsCompleted++;
   });
@@ -154,6 +175,8 @@ async function stop(): Promise<void> {
     callsCompleted,
     metrics,
     errors,
+    endReasons,
+    lossyCalls,
     cpuMs: (cpu.user + cpu.system) / 1000,
     wallMs: performance.now() - t0,
     gcExposed,

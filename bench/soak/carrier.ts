@@ -153,8 +153,10 @@ class Call {
     const playing = this.#queueEnd > now;
     if (now >= this.#endAt) {
       this.#endingSince ??= now;
-      // Hang up once the line is quiet: the reply played out and nothing new for a moment.
-      const quiet = !playing && now - this.#lastAudioAt >= 1500 && now - this.#listeningSince >= 1500 && this.#digits.length === 0;
+      // Hang up once the line is quiet: the reply to the last utterance played out (or never came)
+      // and nothing new for a moment.
+      const waited = now - this.#listeningSince;
+      const quiet = !playing && now - this.#lastAudioAt >= 1500 && waited >= (this.#heardSinceSpoke ? 1500 : 8000) && this.#digits.length === 0;
       if (quiet) this.#hangUp(false);
       else if (now - this.#endingSince > HANG_UP_PATIENCE_MS) this.#hangUp(playing);
       return;
@@ -196,6 +198,11 @@ class Call {
   }
 
   #onFrame(frame: string | Uint8Array): void {
+    if (this.#hungUp) {
+      // Sent by the bridge before it read the caller's stop: nobody hears it.
+      this.#add('framesAfterHangUp');
+      return;
+    }
     let commands: OutboundCommand[];
     try {
       commands = this.#peer.decodeOutbound(frame);
@@ -251,6 +258,7 @@ class Call {
     else if (!this.#hungUp) totals.closedByBridge++;
     else totals.callsCompleted++;
     this.#hungUp = true;
+    this.#add('marksUnacknowledged', this.#pendingMarks.length);
     for (const [key, n] of Object.entries(this.#stats)) totals[key as keyof CarrierTotals] += n;
     totals.callSeconds += (performance.now() - this.#startedAt) / 1000;
     live--;
@@ -261,7 +269,8 @@ class Call {
 }
 
 function finish(): void {
-  process.send!({ type: 'report', totals }, () => process.exit(0));
+  const cpu = process.cpuUsage();
+  process.send!({ type: 'report', totals, cpuMs: (cpu.user + cpu.system) / 1000 }, () => process.exit(0));
 }
 
 // The first calls arrive over a few seconds, as calls do.

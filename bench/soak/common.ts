@@ -12,7 +12,7 @@ export async function loadCarrier(spec: string): Promise<ConformanceAdapter> {
   const [pkg, name] = spec.split(':') as [string, string | undefined];
   const specifier = pkg.includes('/') ? pkg : `@switchboard/${pkg}`;
   const adapters = await loadAdapters(specifier, benchPath('..'));
-  const adapter = name === undefined ? adapters[0] : adapters.find((a) => a.name === name);
+  const adapter = name === undefined ? adapters[0] : adapters.find((a) => a.name === name || a.name.endsWith(`/${name}`));
   if (!adapter) throw new Error(`soak: ${specifier} has no adapter named ${name} (it has ${adapters.map((a) => a.name).join(', ')})`);
   if (!adapter.createTransport) throw new Error(`soak: the ${adapter.name} adapter runs its bridge out of process (no createTransport); the soak needs one in Node`);
   return adapter;
@@ -68,6 +68,10 @@ export type CarrierTotals = {
   clearsReceived: number;
   /** Frames from the bridge that the carrier would refuse (its peer's `decodeOutbound` threw). */
   framesRejected: number;
+  /** Marks still waiting for their audio to play when the call closed. */
+  marksUnacknowledged: number;
+  /** Frames from the bridge that arrived after the caller's stop, in the closing handshake. */
+  framesAfterHangUp: number;
   /** Calls hung up while the bridge's audio was still playing (after the wait for a quiet moment ran out). */
   hungUpMidReply: number;
   /** Seconds of all calls together. */
@@ -91,6 +95,8 @@ export function emptyCarrierTotals(): CarrierTotals {
     acksSent: 0,
     clearsReceived: 0,
     framesRejected: 0,
+    marksUnacknowledged: 0,
+    framesAfterHangUp: 0,
     hungUpMidReply: 0,
     callSeconds: 0,
   };
@@ -109,6 +115,20 @@ export type SimulatorTotals = {
   open: number;
 };
 
+/**
+ * Counters of `transport.metrics` that are audio lost or refused: each must stay 0. (Audio a
+ * barge-in discards, `interruptedBytesDiscarded` and `lateAudioDroppedBytes`, is dropped by design.)
+ */
+export const LOSS_COUNTERS = [
+  'earlyMediaDroppedBytes',
+  'outputDroppedNoStreamBytes',
+  'outputUnsentBytes',
+  'lateFramesDropped',
+  'framesMissing',
+  'gapsUnpaddedMs',
+  'malformedFrames',
+] as const;
+
 /** The bridge's report at the end of the run. */
 export type BridgeReport = {
   carrier: string;
@@ -123,6 +143,10 @@ export type BridgeReport = {
   metrics: Record<string, number>;
   /** `error` events the sessions emitted, by code (or name). */
   errors: Record<string, number>;
+  /** Why the calls ended (the transport's `call_end` reason), by reason. */
+  endReasons: Record<string, number>;
+  /** The first calls that lost audio (a loss counter above 0), with why they ended and their errors. */
+  lossyCalls: Array<{ call: string; endReason: string; seconds: number; errors: string[]; losses: Record<string, number> }>;
   cpuMs: number;
   wallMs: number;
   gcExposed: boolean;

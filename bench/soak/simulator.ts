@@ -29,7 +29,8 @@ process.on('message', (message: { type: string }) => {
   if (message.type !== 'report') return;
   totals.open = simulator.sessions.length;
   const memory = process.memoryUsage();
-  process.send!({ type: 'report', totals: { ...totals }, rssBytes: memory.rss }, () => undefined);
+  const cpu = process.cpuUsage();
+  process.send!({ type: 'report', totals: { ...totals }, rssBytes: memory.rss, cpuMs: (cpu.user + cpu.system) / 1000 }, () => undefined);
 });
 process.on('disconnect', () => {
   void simulator.stop().then(() => process.exit(0));
