@@ -184,7 +184,16 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
       this.#sessionReady = false;
       this.#responses.disconnected();
       this.#input.disarmInactivity();
-      if (status === 'disconnected' && this.#modelWasConnected) this.#onModelLost();
+      if (status !== 'disconnected' || !this.#modelWasConnected || this.#closing || this.#life.ended) return;
+      if (this.#life.awaitingModel) {
+        // The service closed the socket before it set the session up: the model could not be
+        // reached for this call, which is not a call that lost its model halfway.
+        const failure = faults.modelConnectFailed(new Error('the service closed the connection before session.created'));
+        this.#connectFailure = failure;
+        this.#fail(failure, 'model_connect_failed', bridgeFailed(failure));
+      } else {
+        this.#onModelLost();
+      }
     });
 
     // A carrier that announces nothing: what opening the socket means, once the caller of this
@@ -551,8 +560,9 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
     if (this.#closing) return;
     this.#closing = true;
     try {
+      // Set first: ending the lifecycle settles a pending connect() with this reason.
+      if (!this.#life.ended) this.#endReason = reason;
       if (this.#life.end()) {
-        this.#endReason = reason;
         this.#input.end();
         // Audio the carrier never got because the call ended first: queued, or short of a whole frame.
         this.metrics.outputUnsentBytes += this.#output.end();

@@ -342,7 +342,7 @@ describe('connectOrEnd', () => {
       const connected = await connectOrEnd(c.session, c.transport, { apiKey: 'sk-test' }, { onError: (error) => errors.push(error) });
       expect(connected).toBe(false);
       expect(c.ends).toEqual(['model_connect_failed']);
-      expect(c.closes).toEqual([1000]);
+      expect(c.closes).toEqual([1011]); // the bridge failed: a 1011 close naming why
       expect(errors).toHaveLength(1);
       await flush();
       expect(rejections).toEqual([]);
