@@ -31,6 +31,11 @@ export type CallMetrics = {
   outputDroppedNoStreamBytes: number;
   /** Carrier audio that could not be sent (socket closed or failing), carrier-format bytes. */
   outputUnsentBytes: number;
+  /**
+   * Bytes still in the carrier socket's send buffer when the call ended by dropping the socket
+   * (`carrier_idle`, `carrier_backpressure`): wire bytes, framing included, already counted as sent.
+   */
+  carrierBufferDroppedBytes: number;
   /** Carrier audio held for framing or pacing and discarded by a barge-in, carrier-format bytes. */
   interruptedBytesDiscarded: number;
   /** Silence sent to the model while the caller's line was inactive during speech, ms. */
@@ -67,6 +72,7 @@ export function createMetrics(): CallMetrics {
     lateAudioDroppedBytes: 0,
     outputDroppedNoStreamBytes: 0,
     outputUnsentBytes: 0,
+    carrierBufferDroppedBytes: 0,
     interruptedBytesDiscarded: 0,
     inactivityPaddedMs: 0,
     malformedFrames: 0,

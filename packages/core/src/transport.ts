@@ -570,7 +570,11 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
       }
       if (!this.connection.closed) {
         try {
-          if (close?.terminate && this.connection.terminate) this.connection.terminate();
+          if (close?.terminate && this.connection.terminate) {
+            // What the socket still held never reaches the carrier now.
+            this.metrics.carrierBufferDroppedBytes += this.connection.bufferedAmount;
+            this.connection.terminate();
+          }
           else this.connection.close(close?.code ?? 1000, close?.text ?? 'call ended');
         } catch (error) {
           log('carrier close failed: %s', (error as Error)?.message);

@@ -360,6 +360,8 @@ describe('fault matrix (loopback sockets, one call per fault)', () => {
     expect(call.errors).toContain('carrier_backpressure');
     const metrics = call.transport.metrics;
     expect(metrics.backpressureHolds).toBeGreaterThanOrEqual(1);
+    // What the dropped socket still held is counted too, not only what the transport held.
+    expect(metrics.carrierBufferDroppedBytes).toBeGreaterThan(0);
     expect(metrics.outputUnsentBytes).toBeGreaterThan(0);
     // Held audio is what the bound limits: it never went much past it.
     expect(metrics.outputUnsentBytes).toBeLessThanOrEqual(maxBuffered + 8000);
