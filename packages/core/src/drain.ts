@@ -58,8 +58,8 @@ export type ConnectOrEndOptions = {
 /**
  * Connects `session` (a `RealtimeSession`) and, if that fails, ends only this call:
  * `transport.end('model_connect_failed')` emits `call_end` with that reason (or keeps the reason
- * the transport already ended the call with, such as `model_connect_timeout`) and hangs up with a
- * normal close (1000) of the carrier socket. Never rejects, so it is safe in a socket handler
+ * the transport already ended the call with, such as `model_connect_timeout`) and hangs up: the
+ * transport closes the carrier socket with 1011 and a reason naming the failure. Never rejects, so it is safe in a socket handler
  * without `catch`: a rejected `session.connect()` that nobody handles is an unhandled rejection,
  * and the Agents SDK ends the whole process on one (exit code 1), with every other call on it.
  *
