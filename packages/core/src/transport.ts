@@ -9,12 +9,12 @@ import { base64Encode } from './audio/base64.js';
 import { modelBytesPerMs, type ModelAudioFormat } from './codec.js';
 import { systemClock, type Clock } from './clock.js';
 import { toMediaConnection, type MediaConnection, type MediaFrame } from './connection.js';
-import { ConfigError, ProtocolError, SwitchboardError } from './errors.js';
+import { ConfigError, SwitchboardError, toProtocolError } from './errors.js';
 import { PlaybackLedger } from './ledger.js';
 import { logger } from './log.js';
 import { createMetrics, type CallMetrics } from './metrics.js';
 import { Responses } from './transport/barge-in.js';
-import { faults, describe } from './transport/faults.js';
+import { faults } from './transport/faults.js';
 import { InputPath } from './transport/input.js';
 import { CallLifecycle } from './transport/lifecycle.js';
 import { splitOptions, type TelephonyRealtimeTransportOptions } from './transport/options.js';
@@ -417,11 +417,7 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
       events = this.protocol.decode(frame);
     } catch (error) {
       this.metrics.malformedFrames++;
-      this.#emitError(
-        error instanceof ProtocolError
-          ? error
-          : new ProtocolError(this.protocol.name, `could not decode frame: ${describe(error)}`, { cause: error, frame }),
-      );
+      this.#emitError(toProtocolError(this.protocol.name, error, frame));
       return;
     }
     try {

@@ -1,4 +1,4 @@
-import { SwitchboardError } from '../errors.js';
+import { describeError, SwitchboardError } from '../errors.js';
 
 /**
  * Why a call ended on a fault: each is emitted as an `error` event, and its `code` is the
@@ -12,7 +12,7 @@ export const faults = {
       `The model did not finish connecting (socket open and session.created) within ${timeoutMs} ms; ending the call.`,
     ),
   modelConnectFailed: (cause: unknown) =>
-    new SwitchboardError('model_connect_failed', `The model connection failed: ${describe(cause)}; ending the call.`, { cause }),
+    new SwitchboardError('model_connect_failed', `The model connection failed: ${describeError(cause)}; ending the call.`, { cause }),
   callEnded: (reason: string | undefined, cause?: unknown) =>
     new SwitchboardError('call_ended', `The call ended (${reason ?? 'closed'}) before the model session was set up.`, { cause }),
   carrierSocket: (cause: unknown) => new SwitchboardError('carrier_socket_error', 'The carrier socket reported an error.', { cause }),
@@ -21,14 +21,3 @@ export const faults = {
   carrierBackpressure: (bufferedBytes: number) =>
     new SwitchboardError('carrier_backpressure', `The carrier stopped reading: ${bufferedBytes} bytes of audio waiting for it; ending the call.`),
 };
-
-/** A short description of anything thrown, which never throws itself. */
-export function describe(error: unknown): string {
-  try {
-    if (error instanceof Error) return error.message;
-    if (typeof error === 'object' && error !== null && 'message' in error) return String((error as { message: unknown }).message);
-    return String(error);
-  } catch {
-    return 'unknown error';
-  }
-}
