@@ -237,10 +237,17 @@ class ReplayingConnection implements ReplayedMediaConnection {
       this.cork = () => inner.cork!();
       this.uncork = () => inner.uncork!();
     }
+    // What lets a transport tell a quiet carrier from a dead one, and drop a dead one.
+    if (typeof inner.ping === 'function') this.ping = () => inner.ping!();
+    if (typeof inner.onPong === 'function') this.onPong = (handler) => inner.onPong!(handler);
+    if (typeof inner.terminate === 'function') this.terminate = () => inner.terminate!();
   }
 
   cork?: () => void;
   uncork?: () => void;
+  ping?: () => void;
+  onPong?: (handler: () => void) => () => void;
+  terminate?: () => void;
 
   get droppedFrames(): number {
     return this.#dropped;

@@ -17,7 +17,7 @@ import { Responses } from './transport/barge-in.js';
 import { faults } from './transport/faults.js';
 import { InputPath } from './transport/input.js';
 import { CallLifecycle } from './transport/lifecycle.js';
-import { splitOptions, type TelephonyRealtimeTransportOptions } from './transport/options.js';
+import { MAX_TIMER_MS, splitOptions, type TelephonyRealtimeTransportOptions } from './transport/options.js';
 import { OutputPath } from './transport/output.js';
 import type { AudioFormat, CallEvent, MediaStreamProtocol, OutboundCommand } from './types.js';
 
@@ -82,6 +82,7 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
   #modelWasConnected = false;
   /** Why `connect()` failed, when the transport itself gave up on it. */
   #connectFailure: SwitchboardError | undefined;
+  #connecting = false;
 
   constructor(options: TelephonyRealtimeTransportOptions) {
     if (!options || typeof options !== 'object') throw new ConfigError('TelephonyRealtimeTransport needs an options object.');
@@ -270,6 +271,17 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
    */
   override async connect(options: RealtimeTransportLayerConnectOptions): Promise<void> {
     if (this.#life.ended) throw new SwitchboardError('call_ended', 'The call has already ended; create a new transport for a new call.');
+    // Already connected or connecting: the SDK refuses it, and the call it belongs to goes on.
+    if (this.#connecting || this.status !== 'disconnected') return super.connect(options);
+    this.#connecting = true;
+    try {
+      await this.#connectOnce(options);
+    } finally {
+      this.#connecting = false;
+    }
+  }
+
+  async #connectOnce(options: RealtimeTransportLayerConnectOptions): Promise<void> {
     const ready = this.#life.startModelDeadline();
     // Settled while the socket is still opening, it must not count as unhandled.
     ready.catch(() => undefined);
@@ -334,8 +346,8 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
    * frame (`null`: none). For a SIP call on hold, whose peer may send no media for a while.
    */
   setCarrierIdleTimeout(timeoutMs: number | null): void {
-    if (timeoutMs !== null && !(typeof timeoutMs === 'number' && Number.isFinite(timeoutMs) && timeoutMs > 0)) {
-      throw new ConfigError(`The carrier idle timeout must be a positive number of ms or null, got ${String(timeoutMs)}.`);
+    if (timeoutMs !== null && !(typeof timeoutMs === 'number' && Number.isFinite(timeoutMs) && timeoutMs > 0 && timeoutMs <= MAX_TIMER_MS)) {
+      throw new ConfigError(`The carrier idle timeout must be a positive number of ms up to ${MAX_TIMER_MS}, or null; got ${String(timeoutMs)}.`);
     }
     this.#life.setIdleTimeout(timeoutMs);
   }
@@ -459,8 +471,11 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
         this.#output.flowControl(event.paused);
         return;
       case 'call_end':
-        this.#input.flushReorder();
-        this.#finish(event.reason ?? 'carrier_stop');
+        try {
+          this.#input.flushReorder();
+        } finally {
+          this.#finish(event.reason ?? 'carrier_stop');
+        }
         return;
     }
   }
@@ -517,8 +532,13 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
 
   #onCarrierClose(code?: number, reason?: string): void {
     log('carrier socket closed (%s %s)', code, reason ?? '');
-    this.#input.flushReorder();
-    this.#finish('carrier_closed');
+    try {
+      this.#input.flushReorder();
+    } catch (error) {
+      this.#emitError(error);
+    } finally {
+      this.#finish('carrier_closed');
+    }
   }
 
   /**

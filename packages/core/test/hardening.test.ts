@@ -153,10 +153,12 @@ describe('carrier idle timeout', () => {
   });
 
   it('keeps a call whose carrier keeps sending', async () => {
-    const t = await connected({ carrierIdleTimeoutMs: 150 });
-    for (let i = 0; i < 20; i++) {
+    // Frames every ~50 ms against a 3 s timeout: generous for a stalled machine.
+    const t = await connected({ carrierIdleTimeoutMs: 3000 });
+    const started = Date.now();
+    for (let i = 0; Date.now() - started < 4000; i++) {
       carrier.deliver(wire.audio(mulaw(160, 1), i, i * 20));
-      await tick(30);
+      await tick(50);
     }
     expect(t.endReason).toBeUndefined();
   });
@@ -193,7 +195,7 @@ describe('carrier idle timeout', () => {
       });
 
     it('keeps a quiet carrier that answers pings, and drops a half-open one', async () => {
-      const pending = bridge({ carrierIdleTimeoutMs: 400, pingIntervalMs: 100 });
+      const pending = bridge({ carrierIdleTimeoutMs: 1500, pingIntervalMs: 100 });
       const client = new WebSocket(`ws://127.0.0.1:${port}`);
       client.on('error', () => undefined);
       await new Promise((resolve) => client.once('open', resolve));
@@ -201,8 +203,10 @@ describe('carrier idle timeout', () => {
       const { ends } = record(t);
       client.send(wire.start());
       await t.connect({ apiKey: 'sk-test' });
-      // Quiet but alive: ws answers every ping with a pong.
-      await tick(1000);
+      // Quiet but alive: ws answers every ping with a pong, well past the idle timeout.
+      const pongs = { n: 0 };
+      [...wss.clients][0]!.on('pong', () => pongs.n++);
+      await until(() => pongs.n >= 30);
       expect(ends).toEqual([]);
       // Half-open: the peer stops reading and answering.
       (client as unknown as { _socket: Socket })._socket.pause();
@@ -227,11 +231,11 @@ describe('carrier idle timeout', () => {
       await t.connect({ apiKey: 'sk-test' });
       const serverSocket = [...wss.clients][0]!;
       const serverClosed = new Promise((resolve) => serverSocket.once('close', resolve));
+      // The peer hangs up and, in the same breath, sends a frame ws must reject (RSV1 set, no
+      // extension negotiated): ws reports it after the call ended, while the socket closes.
       client.send(wire.stop());
-      await until(() => ends.length > 0);
-      // The bridge is closing the socket; the peer now sends a frame ws must reject (RSV1 set,
-      // no extension negotiated): an 'error' on a socket whose call is over.
       (client as unknown as { _socket: Socket })._socket.write(Buffer.from([0xc1, 0x80, 0, 0, 0, 0]));
+      await until(() => ends.length > 0);
       await serverClosed;
       await tick(20);
       expect(ends).toEqual(['stop']);
@@ -367,4 +371,65 @@ describe('input timeline', () => {
     expect(server.inputAudio().byteLength).toBe(caller);
     expect(t.metrics.gapsPaddedMs).toBe(500);
   });
+
+  it('moves the stream position past a frame that wobbles a little backwards (no phantom silence)', async () => {
+    const t = await connected({ reorderWindow: 0 });
+    const stamps = [0, 21, 40, 60, 80];
+    for (const [i, ts] of stamps.entries()) {
+      carrier.deliver(wire.audio(mulaw(160, i + 1), undefined, ts));
+      clock += 20;
+    }
+    await until(() => server.inputAudio().byteLength >= 800);
+    await tick(50);
+    expect(t.metrics.gapsPaddedMs).toBeLessThanOrEqual(1);
+    expect(server.inputAudio().byteLength).toBeLessThanOrEqual(800 + 8);
+  });
+
+  it('pads lost chunks (no timestamps) no further than real time allows: a counter jump is not a minute of audio', async () => {
+    const t = await connected({ reorderWindow: 0 });
+    carrier.deliver(wire.audio(mulaw(160, 1), 1));
+    clock += 20;
+    carrier.deliver(wire.audio(mulaw(160, 2), 100_002)); // the counter jumps; 20 ms passed
+    await until(() => server.inputAudio().byteLength >= 320);
+    await tick(50);
+    expect(t.metrics.framesMissing).toBe(100_000);
+    expect(t.metrics.gapsPaddedMs).toBeLessThanOrEqual(1020);
+    expect(t.metrics.gapsPaddedMs + t.metrics.gapsUnpaddedMs).toBe(2_000_000);
+    expect(server.inputAudio().byteLength).toBeLessThanOrEqual(320 + 1020 * 8);
+  });
+
+  it('pads chunks that really went missing in full', async () => {
+    const t = await connected({ reorderWindow: 0 });
+    carrier.deliver(wire.audio(mulaw(160, 1), 1));
+    clock += 120;
+    carrier.deliver(wire.audio(mulaw(160, 2), 7)); // five frames lost over 100 ms
+    await until(() => server.inputAudio().byteLength >= 320 + 800);
+    expect(t.metrics.gapsPaddedMs).toBe(100);
+    expect(t.metrics.gapsUnpaddedMs).toBe(0);
+  });
 });
+
+describe('connect() called twice', () => {
+  it('refuses the second connect without touching the live call', async () => {
+    const t = await connected();
+    const { ends } = record(t);
+    await expect(t.connect({ apiKey: 'sk-test' })).rejects.toThrow();
+    await tick(50);
+    expect(ends).toEqual([]);
+    expect(t.status).toBe('connected');
+    expect(carrier.closed).toBe(false);
+  });
+});
+
+describe('a paced carrier and a long reply', () => {
+  it('holds a reply longer than the output bound without ending the call while the socket drains', async () => {
+    const protocol = new TestProtocol({ pacing: { leadMs: 200 } });
+    const t = await connected({ protocol, outputHighWaterBytes: 1000, outputMaxBufferedBytes: 4000 });
+    // 2 s of μ-law (16 000 bytes), far above the 4 000-byte bound, held on purpose by pacing.
+    server.respond('resp_1', 'item_1', Array.from({ length: 20 }, (_, i) => mulaw(800, i + 1)), { done: false });
+    await until(() => t.outputQueuedBytes > 4000);
+    await tick(50);
+    expect(t.endReason).toBeUndefined();
+  });
+});
+

@@ -15,9 +15,10 @@ export type TelephonyTransportEventTypes = OpenAIRealtimeEventTypes & {
 
 /** True for a `session.created` message (checked cheaply first). */
 export function isSessionCreated(data: unknown): boolean {
-  if (typeof data !== 'string' || !data.includes('"session.created"')) return false;
+  const text = typeof data === 'string' ? data : String(data);
+  if (!text.includes('"session.created"')) return false;
   try {
-    return (JSON.parse(data) as { type?: unknown }).type === 'session.created';
+    return (JSON.parse(text) as { type?: unknown }).type === 'session.created';
   } catch {
     return false;
   }

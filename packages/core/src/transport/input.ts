@@ -10,6 +10,8 @@ const log = logger('core');
 
 type AudioEvent = Extract<CallEvent, { type: 'audio' }>;
 
+/** Longest piece of silence padding sent at once, ms. */
+const PAD_PIECE_MS = 1000;
 /** Silence sent to the model when the caller's line goes quiet during speech, ms. */
 export const INACTIVITY_SILENCE_MS = 1000;
 /**
@@ -65,6 +67,8 @@ export class InputPath {
   #arrivalLead: number | undefined;
   /** Duration of the last frame delivered, ms (what a lost frame is taken to have lasted). */
   #lastFrameMs = 0;
+  /** When the last frame was delivered, on the transport's clock. */
+  #lastDeliveredAt: number | undefined;
 
   // Early media.
   #early: Uint8Array[] = [];
@@ -121,6 +125,7 @@ export class InputPath {
     this.#tsOffset = 0;
     this.#arrivalLead = undefined;
     this.#lastFrameMs = 0;
+    this.#lastDeliveredAt = undefined;
     this.#paddedAheadMs = 0;
   }
 
@@ -233,8 +238,16 @@ export class InputPath {
    * last frame's length, so the model's timeline keeps the caller's.
    */
   #giveUp(missing: number, next: AudioEvent): void {
-    this.#host.metrics.framesMissing += missing;
-    if (next.timestampMs === undefined && this.#lastFrameMs > 0) this.#padGap(missing * this.#lastFrameMs);
+    const metrics = this.#host.metrics;
+    metrics.framesMissing += missing;
+    if (next.timestampMs !== undefined || this.#lastFrameMs <= 0) return;
+    // No more silence than the real time since the last frame allows (a counter that jumps is
+    // not seconds of lost audio); the rest is counted as unpadded.
+    const lostMs = missing * this.#lastFrameMs;
+    const sinceLast = this.#lastDeliveredAt === undefined ? lostMs : this.#host.now() - this.#lastDeliveredAt + AHEAD_OF_REAL_TIME_MS;
+    const padMs = Math.min(lostMs, Math.max(0, sinceLast));
+    if (lostMs > padMs) metrics.gapsUnpaddedMs += lostMs - padMs;
+    if (padMs >= 1) this.#padGap(padMs);
   }
 
   #deliver(event: AudioEvent): void {
@@ -246,6 +259,7 @@ export class InputPath {
     if (this.#inbound.passthrough) this.#forward(payload, trustedBase64(event.payloadBase64, payload.byteLength));
     else this.#forward(this.#inbound.convert(payload));
     this.#lastFrameMs = frameMs;
+    this.#lastDeliveredAt = this.#host.now();
     this.#lastInboundAt = systemClock.now();
     if (this.#speechActive && this.#inactivityTimer === undefined) this.#armInactivity(this.#options.inactivityMs ?? 0);
   }
@@ -270,7 +284,9 @@ export class InputPath {
         this.#tsOffset += next - ts;
         ts = next;
       } else if (jump < 0) {
-        // A late frame (or a little overlap): it is sent, but the stream's position stays.
+        // A late frame (or one that overlaps the last a little): it is sent, and the stream's
+        // position moves only as far as it reaches past it.
+        this.#nextTs = Math.max(next, ts + frameMs);
         return;
       } else if (jump >= 1) {
         // Silence the model already has for this hole counts towards it.
@@ -289,7 +305,10 @@ export class InputPath {
     const padMs = Math.min(gapMs, this.#options.maxGapPadMs);
     metrics.gapsPaddedMs += padMs;
     if (gapMs > padMs) metrics.gapsUnpaddedMs += gapMs - padMs;
-    this.#forward(this.#inbound.convert(silence(this.#format, padMs)));
+    // In pieces of at most a second: a long hole is no single multi-megabyte allocation and append.
+    for (let left = padMs; left > 0; left -= PAD_PIECE_MS) {
+      this.#forward(this.#inbound.convert(silence(this.#format, Math.min(left, PAD_PIECE_MS))));
+    }
   }
 
   /**

@@ -64,7 +64,11 @@ export class CallLifecycle {
     this.#detachRest.push(
       connection.onClose((code, reason) => {
         this.#detachAll();
-        this.#host.onCarrierClose(code, reason);
+        try {
+          this.#host.onCarrierClose(code, reason);
+        } catch (error) {
+          this.#host.emitError(error);
+        }
       }),
       connection.onError((error) => {
         if (this.#ended) {

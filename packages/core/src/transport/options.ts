@@ -62,7 +62,11 @@ export type TelephonyRealtimeTransportOptions = OpenAIRealtimeWebSocketOptions &
   outputMaxBufferedBytes?: number | null;
   /** Type of the raw carrier frame event on `*`. Default `<protocol.name>_message`. */
   rawEventType?: string;
-  /** Clock used for playback accounting. Default `clock.now`, else `Date.now`. */
+  /**
+   * Clock used for playback accounting and for judging carrier timestamps against real time (a
+   * gap is only padded when this much time really passed). Default `clock.now`, else `Date.now`.
+   * A replay faster than real time must pass its scaled clock, or real gaps read as bad timestamps.
+   */
   now?: () => number;
   /**
    * Clock for playback accounting and output pacing. Default: the wall clock. A replay faster
@@ -123,7 +127,7 @@ const OWN_OPTIONS = [
 ] as const satisfies ReadonlyArray<keyof TelephonyRealtimeTransportOptions>;
 
 /** Longest delay a timer can wait (2^31 - 1 ms). */
-const MAX_TIMER_MS = 2_147_483_647;
+export const MAX_TIMER_MS = 2_147_483_647;
 
 /** Checks the transport's own options and applies their defaults; throws `ConfigError`. */
 export function resolveOptions(options: TelephonyRealtimeTransportOptions): ResolvedOptions {

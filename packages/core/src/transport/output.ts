@@ -186,11 +186,17 @@ export class OutputPath {
     this.#writeAudio(frames, key, true);
   }
 
-  /** True (and the host told) when more audio waits for the carrier than the transport may hold. */
+  /**
+   * True (and the host told) when more audio waits for a carrier that is not reading than the
+   * transport may hold: the socket's own buffer, plus what the transport holds while that buffer
+   * is over its high-water mark. Audio held on purpose (pacing, a carrier's paused flow) while
+   * the socket drains does not count: a long reply is not a carrier that stopped reading.
+   */
   #overflowed(): boolean {
     const max = this.#options.outputMaxBufferedBytes;
     if (max === null) return false;
-    const buffered = this.#host.connection.bufferedAmount + this.#queuedBytes;
+    const socket = this.#host.connection.bufferedAmount;
+    const buffered = socket > this.#options.outputHighWaterBytes ? socket + this.#queuedBytes : socket;
     if (buffered <= max) return false;
     this.#host.overflow(buffered);
     return true;
