@@ -57,6 +57,8 @@ export type CallerLog = {
   otherCommands: Array<{ at: number; command: OutboundCommand }>;
   /** The most audio ever queued at the carrier, not yet played, when a chunk arrived (stream ms). */
   maxQueuedMs: number;
+  /** When the caller ended the call: sent the trace's `stop`, or hung up without one (stream ms). */
+  endedAt: number | undefined;
   closedAt: number | undefined;
 };
 
@@ -131,7 +133,7 @@ export function inChunkOrder(frames: Trace['frames']): Trace['frames'] {
 }
 
 export class CallerSimulator {
-  readonly log: CallerLog = { chunks: [], clears: [], marksSent: 0, acksSent: 0, rejected: [], otherCommands: [], maxQueuedMs: 0, closedAt: undefined };
+  readonly log: CallerLog = { chunks: [], clears: [], marksSent: 0, acksSent: 0, rejected: [], otherCommands: [], maxQueuedMs: 0, endedAt: undefined, closedAt: undefined };
   readonly now: () => number;
   readonly speed: number;
   readonly #options: CallerSimulatorOptions;
@@ -252,6 +254,7 @@ export class CallerSimulator {
           }
           framesSent++;
           lastFrameAt = this.now();
+          if (frame.event === 'stop') this.log.endedAt ??= lastFrameAt;
           options.onFrameSent?.(frame, lastFrameAt);
           i++;
         }
@@ -372,7 +375,10 @@ export class CallerSimulator {
 
   /** The caller hangs up: closes the media socket. */
   hangUp(): void {
-    if (this.#socket && this.#socket.readyState === WebSocket.OPEN) this.#socket.close(1000, 'caller hung up');
+    if (this.#socket && this.#socket.readyState === WebSocket.OPEN) {
+      this.log.endedAt ??= this.now();
+      this.#socket.close(1000, 'caller hung up');
+    }
   }
 
   /** Stops every timer and drops the socket. */

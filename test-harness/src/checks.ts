@@ -7,6 +7,7 @@ import { z } from 'zod';
 import type { CarrierChunk } from './caller.js';
 import { traceFormat, type ReplayResult } from './replay.js';
 import { compareAudio, linearSamples, type Similarity } from './similarity.js';
+import { formatDurationMs } from './simulator/index.js';
 
 /**
  * Where the carrier's wire format differs from the trace's (the peer converted the trace's μ-law
@@ -170,6 +171,26 @@ const inputLossless: ConformanceCheck = {
   },
 };
 
+/**
+ * Whether the end of the call cut item `itemId` short: the caller hung up (or sent its `stop`)
+ * while the model was still sending the item, or while the caller was still hearing it (or
+ * earlier audio, where none of it came). A reply that ran late (a stall of the model or of a
+ * bridge that paces its output) may still be on its way when the caller hangs up; what the caller
+ * cannot hear any more is not lost. An item whose audio stopped coming while the call went on,
+ * the model done with it, is not excused.
+ */
+function endOfCallCut(result: ReplayResult, itemId: string, chunks: CarrierChunk[], frameMs: number): boolean {
+  const endedAt = result.carrier.endedAt;
+  if (endedAt === undefined) return false;
+  const slack = frameMs + PACING_SLACK_MS;
+  const responseId = result.model?.responses.find((r) => r.itemId === itemId)?.id;
+  if (responseId === undefined) return false;
+  const done = result.timeline.find((e) => e.type === 'response.done' && e.responseId === responseId);
+  if (!done || done.at >= endedAt - slack) return true;
+  const heard = chunks.length > 0 ? chunks : result.carrier.chunks.filter((c) => c.receivedAt <= endedAt);
+  return heard.length > 0 && Math.max(...heard.map((c) => c.startAt + c.durationMs)) >= endedAt - slack;
+}
+
 const outputLossless: ConformanceCheck = {
   id: 'output.lossless',
   title: 'model audio reaches the carrier complete and in order',
@@ -187,11 +208,21 @@ const outputLossless: ConformanceCheck = {
     const byItem = chunksByItem(result.carrier.chunks);
     const exact = result.model.outputFormat.type !== 'audio/pcm' && sameFormat(result.carrierFormat, traceFormat(result.trace));
     const maxPad = largestPadding(result);
+    const carrierFrameMs = maxPad / bytesPerMs(result.carrierFormat);
     let total = 0;
+    const endedEarly: string[] = [];
     for (const [itemId, parts] of sent) {
       const modelBytes = concatBytes(parts);
-      const carrierBytes = concatBytes((byItem.get(itemId) ?? []).map((c) => c.bytes));
+      const chunks = byItem.get(itemId) ?? [];
+      const carrierBytes = concatBytes(chunks.map((c) => c.bytes));
       total += carrierBytes.byteLength;
+      // An item the caller hung up on needs only be a clean prefix.
+      const short = () => {
+        if (interrupted.has(itemId)) return false;
+        if (!endOfCallCut(result, itemId, chunks, carrierFrameMs)) return true;
+        endedEarly.push(itemId);
+        return false;
+      };
       if (!exact) {
         // Converted (resampled, or another G.711 law): the same sound, as long as the model's
         // audio (up to one frame of padding), shorter only where a barge-in cut it.
@@ -202,7 +233,7 @@ const outputLossless: ConformanceCheck = {
         // Beyond the model's audio: padding to a whole frame, and the resampling filter's tail
         // (the filter delays audio by a few ms; the end of an item flushes it out).
         const frameMs = maxPad / bytesPerMs(result.carrierFormat) + resamplerDelayMs(model.sampleRate, carrier.sampleRate) + 1;
-        if (!interrupted.has(itemId) && carrierMs < modelMs - 1) return fail(`item ${itemId}: carrier got ${carrierMs.toFixed(1)} of ${modelMs.toFixed(1)} ms`);
+        if (carrierMs < modelMs - 1 && short()) return fail(`item ${itemId}: carrier got ${carrierMs.toFixed(1)} of ${modelMs.toFixed(1)} ms`);
         if (carrierMs > modelMs + frameMs) return fail(`item ${itemId}: carrier got ${carrierMs.toFixed(1)} ms for ${modelMs.toFixed(1)} ms of model audio`);
         if (carrierMs >= 100) {
           const heard = Math.min(model.samples.length, Math.round((carrierMs * model.sampleRate) / 1000));
@@ -214,7 +245,7 @@ const outputLossless: ConformanceCheck = {
       const common = Math.min(modelBytes.byteLength, carrierBytes.byteLength);
       const at = firstDifference(modelBytes.subarray(0, common), carrierBytes.subarray(0, common));
       if (at !== -1) return fail(`item ${itemId}: audio differs at byte ${at}`);
-      if (!interrupted.has(itemId) && carrierBytes.byteLength < modelBytes.byteLength) {
+      if (carrierBytes.byteLength < modelBytes.byteLength && short()) {
         return fail(`item ${itemId}: model sent ${modelBytes.byteLength} bytes, carrier got ${carrierBytes.byteLength}`);
       }
       // Beyond the model's audio only padding to a whole frame may follow.
@@ -222,7 +253,8 @@ const outputLossless: ConformanceCheck = {
         return fail(`item ${itemId}: carrier got ${carrierBytes.byteLength - modelBytes.byteLength} bytes more than the model sent`);
       }
     }
-    return pass(`${sent.size} items, ${total} bytes`);
+    const cutByEnd = endedEarly.length > 0 ? `; ${endedEarly.length} cut short by the end of the call` : '';
+    return pass(`${sent.size} items, ${total} bytes${cutByEnd}`);
   },
 };
 
@@ -252,6 +284,28 @@ const bargeInClear: ConformanceCheck = {
 /** Truncates more than this far (stream ms) from any clear belong to no barge-in. */
 const TRUNCATE_WINDOW_MS = 1000;
 
+/**
+ * Items of responses that were cancelled, with what the model sent of each and what the caller
+ * heard of it (ms), where a clear did not already judge them. A bridge that cancels a response
+ * drops its audio still on the way; when the caller heard less than the model sent, the model
+ * must be told with a truncate, clear or no clear (nothing may have been left to play).
+ */
+function cancelledItems(result: ReplayResult, judged: ReadonlySet<string>): Array<{ itemId: string; sentMs: number; heardMs: number }> {
+  const model = result.model;
+  if (!model) return [];
+  const byItem = chunksByItem(result.carrier.chunks);
+  const out: Array<{ itemId: string; sentMs: number; heardMs: number }> = [];
+  for (const response of model.responses) {
+    // A response the session ended with the call (no cancel reason) was not cancelled at a barge-in.
+    if (response.status !== 'cancelled' || !response.cancelReason || response.kind !== 'audio' || judged.has(response.itemId)) continue;
+    const sentMs = model.outputAudio.filter((c) => c.itemId === response.itemId).reduce((n, c) => n + formatDurationMs(model.outputFormat, c.bytes.byteLength), 0);
+    if (sentMs === 0) continue;
+    const heardMs = (byItem.get(response.itemId) ?? []).reduce((n, c) => n + (c.playedMs ?? c.durationMs), 0);
+    out.push({ itemId: response.itemId, sentMs, heardMs: Math.min(heardMs, sentMs) });
+  }
+  return out;
+}
+
 const bargeInTruncate: ConformanceCheck = {
   id: 'bargein.truncate',
   title: 'truncate at what the caller heard (within tolerance, never beyond sent)',
@@ -259,17 +313,15 @@ const bargeInTruncate: ConformanceCheck = {
     if (!result.model) return fail('the model was never connected');
     const truncates = result.timeline.filter((e) => e.type === 'client:conversation.item.truncate');
     const clears = result.carrier.clears;
-    if (clears.length === 0) {
-      if (truncates.length > 0) return fail(`${truncates.length} truncate(s) without any barge-in`);
-      return bargeIns(result).length > 0 ? fail('no clear, so nothing to compare') : noBargeIn(result);
-    }
     const rejected = result.model.truncations.filter((t) => !t.accepted);
-    if (rejected.length > 0) return fail(`the model rejected a truncate of ${rejected[0]!.itemId} at ${rejected[0]!.audioEndMs} ms`);
+    if (clears.length > 0 && rejected.length > 0) return fail(`the model rejected a truncate of ${rejected[0]!.itemId} at ${rejected[0]!.audioEndMs} ms`);
     const byItem = chunksByItem(result.carrier.chunks);
     const matched = new Set<(typeof truncates)[number]>();
     const errors: number[] = [];
+    const judged = new Set<string>();
     for (const clear of clears) {
       for (const [itemId, heard] of Object.entries(clear.playedByItem)) {
+        judged.add(itemId);
         const received = (byItem.get(itemId) ?? []).filter((c) => c.receivedAt <= clear.at).reduce((n, c) => n + c.durationMs, 0);
         const candidates = truncates.filter((t) => t.itemId === itemId && !matched.has(t) && Math.abs(t.at - clear.at) <= TRUNCATE_WINDOW_MS);
         const t = candidates.sort((a, b) => Math.abs(a.at - clear.at) - Math.abs(b.at - clear.at))[0];
@@ -284,6 +336,26 @@ const bargeInTruncate: ConformanceCheck = {
           return fail(`item ${itemId}: truncated at ${t.audioEndMs} ms, caller heard ${Math.round(heard)} ms`);
         }
       }
+    }
+    // A cancelled response no clear judged: the audio the bridge dropped must be truncated away.
+    for (const { itemId, sentMs, heardMs } of cancelledItems(result, judged)) {
+      const candidates = truncates.filter((t) => t.itemId === itemId && !matched.has(t));
+      const t = candidates.sort((a, b) => Math.abs((a.audioEndMs ?? 0) - heardMs) - Math.abs((b.audioEndMs ?? 0) - heardMs))[0];
+      if (!t) {
+        if (sentMs - heardMs <= options.truncateToleranceMs) continue; // heard (nearly) in full
+        return fail(`item ${itemId}: the model sent ${Math.round(sentMs)} ms before its response was cancelled, the caller heard ${Math.round(heardMs)} ms, no truncate`);
+      }
+      matched.add(t);
+      const error = Math.abs((t.audioEndMs ?? 0) - heardMs);
+      errors.push(error);
+      if (error > options.truncateToleranceMs) return fail(`item ${itemId}: truncated at ${t.audioEndMs} ms, caller heard ${Math.round(heardMs)} ms`);
+    }
+    if (rejected.length > 0) return fail(`the model rejected a truncate of ${rejected[0]!.itemId} at ${rejected[0]!.audioEndMs} ms`);
+    if (clears.length === 0) {
+      const unmatched = truncates.filter((t) => !matched.has(t));
+      if (unmatched.length > 0) return fail(`${unmatched.length} truncate(s) without any barge-in`);
+      if (bargeIns(result).length > 0) return fail('no clear, so nothing to compare');
+      if (errors.length === 0) return noBargeIn(result);
     }
     const orphans = truncates.filter((t) => !matched.has(t));
     if (orphans.length > 0) return fail(`truncate of ${orphans[0]!.itemId} at ${orphans[0]!.audioEndMs} ms belongs to no barge-in`);

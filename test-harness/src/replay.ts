@@ -7,6 +7,7 @@
 import { RealtimeAgent, RealtimeSession, tool, type RealtimeTransportLayer } from '@openai/agents-realtime';
 import { performance } from 'node:perf_hooks';
 import {
+  Resampler,
   scaledClock,
   type AudioFormat,
   type BridgeObservation,
@@ -18,7 +19,7 @@ import { TwilioMediaStreamProtocol } from '@switchboard/twilio';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { CallerSimulator, type CallerLog } from './caller.js';
 import { z } from 'zod';
-import { formatDurationMs, longReplyScript, RealtimeSimulator, type RealtimeSimulatorOptions, type SimulatedSession } from './simulator/index.js';
+import { formatDurationMs, formatRate, longReplyScript, RealtimeSimulator, type RealtimeSimulatorOptions, type SimulatedSession } from './simulator/index.js';
 import type { Trace } from './trace.js';
 
 /**
@@ -128,6 +129,16 @@ export async function replayTrace(adapter: ConformanceAdapter, trace: Trace, opt
   let model: SimulatedSession | null = null;
   let modelClosedAt: number | undefined;
   const attribution = new OutputAttribution();
+  // What the attribution was told, in order, to tell it again once the bridge's record is known.
+  const attributionLog: AttributionStep[] = [];
+  const modelSent = (itemId: string, ms: number) => {
+    attributionLog.push({ step: 'sent', itemId, ms });
+    attribution.modelSent(itemId, ms);
+  };
+  const cut = (itemIds: string[]) => {
+    attributionLog.push({ step: 'cut', itemIds });
+    attribution.cut(itemIds);
+  };
   let firstModelAudioAt: number | undefined;
   const timeline: ModelTimelineEntry[] = [];
   simulator.on('session', (session) => {
@@ -137,7 +148,7 @@ export async function replayTrace(adapter: ConformanceAdapter, trace: Trace, opt
       if (event.type === 'response.output_audio.delta') {
         // The session records an audio delta by its size (`delta_bytes`), not its payload.
         if (event.item_id && typeof event.delta_bytes === 'number') {
-          attribution.modelSent(event.item_id, formatDurationMs(session.outputFormat, event.delta_bytes));
+          modelSent(event.item_id, formatDurationMs(session.outputFormat, event.delta_bytes));
         }
         return;
       }
@@ -150,7 +161,7 @@ export async function replayTrace(adapter: ConformanceAdapter, trace: Trace, opt
       if (type === 'input_audio_buffer.append') firstModelAudioAt ??= now();
       else if (type === 'response.cancel') timeline.push({ at: now(), type: `client:${type}` });
       else if (type === 'conversation.item.truncate') {
-        if (event.item_id) attribution.cut([event.item_id]);
+        if (event.item_id) cut([event.item_id]);
         timeline.push({ at: now(), type: `client:${type}`, itemId: event.item_id, audioEndMs: event.audio_end_ms });
       }
     });
@@ -181,9 +192,14 @@ export async function replayTrace(adapter: ConformanceAdapter, trace: Trace, opt
     now,
     clearEchoDelayMs,
     markAcks: !hazards.has('no-mark-acks'),
-    currentItem: (durationMs) => attribution.carrierPlays(durationMs),
+    currentItem: (durationMs) => {
+      attributionLog.push({ step: 'plays', ms: durationMs });
+      return attribution.carrierPlays(durationMs);
+    },
     onCommand: (command) => {
-      if (command.type === 'clear') attribution.clear();
+      if (command.type !== 'clear') return;
+      attributionLog.push({ step: 'clear' });
+      attribution.clear();
     },
     frameSentAt: bridge.frameSentAt,
   });
@@ -212,8 +228,32 @@ export async function replayTrace(adapter: ConformanceAdapter, trace: Trace, opt
   }
   const seen = await bridge.observe(Math.max(1000, deadline - performance.now()));
   failures.push(...seen.failures);
-  // A bridge in another process tells only now when it sent each frame: judge its clears at that moment.
+  // The audio of a response the bridge cancelled that reached it after the barge-in is dropped by
+  // design: once the bridge's record shows such a response, the carrier's chunks are attributed
+  // again without it (the live attribution expected it, and would hand later items' audio to it).
+  const sessionSeen = model as SimulatedSession | null;
+  const limits = sessionSeen ? bridgeCancelLimits(seen.emitted, (base64) => formatDurationMs(sessionSeen.outputFormat, base64Length(base64))) : new Map<string, number>();
+  if (limits.size > 0 && sessionSeen) {
+    const modelRate = formatRate(sessionSeen.outputFormat);
+    const slack = modelRate === carrierFormat.sampleRate ? 0 : (new Resampler(modelRate, carrierFormat.sampleRate).delaySamples * 1000) / carrierFormat.sampleRate;
+    const again = new OutputAttribution({ limits, limitSlackMs: slack });
+    const chunks = caller.log.chunks;
+    let next = 0;
+    for (const step of attributionLog) {
+      if (step.step === 'sent') again.modelSent(step.itemId, step.ms);
+      else if (step.step === 'cut') again.cut(step.itemIds);
+      else if (step.step === 'clear') again.clear();
+      else {
+        const itemId = again.carrierPlays(step.ms);
+        const chunk = chunks[next++];
+        if (chunk) chunk.itemId = itemId;
+      }
+    }
+  }
+  // A bridge in another process tells only now when it sent each frame: judge its clears at that
+  // moment; and clears are judged again on chunks attributed again.
   if (seen.framesSentAt) caller.rejudgeClears((index) => seen.framesSentAt![index]);
+  else if (limits.size > 0) caller.rejudgeClears((index) => bridge.frameSentAt?.(index));
 
   const result: ReplayResult = {
     adapter: adapter.name,
@@ -371,16 +411,37 @@ async function remoteBridge(adapter: ConformanceAdapter, modelUrl: string, speed
  * ends at its last chunk (frame padding and a resampler's tail stay with it). Once the bridge cuts
  * an item (a truncate) or the carrier is told to clear, the audio of that item, and at a clear of
  * every item so far, is no longer expected: later deltas of them are not counted.
+ *
+ * `limits` caps what is expected of an item, ms: the audio of a response the bridge cancelled at
+ * a barge-in that reached the bridge only after it (see {@link bridgeCancelLimits}) is dropped by
+ * design. A capped item closes once less than `limitSlackMs` of it is left (the resampler's tail
+ * that the bridge discarded with the rest).
  */
 export class OutputAttribution {
   #queue: Array<{ itemId: string; ms: number }> = [];
   readonly #cut = new Set<string>();
   readonly #seen = new Set<string>();
+  readonly #limits: ReadonlyMap<string, number>;
+  readonly #limitSlackMs: number;
+  /** Audio counted so far per capped item, ms. */
+  readonly #counted = new Map<string, number>();
+
+  constructor(options: { limits?: ReadonlyMap<string, number>; limitSlackMs?: number } = {}) {
+    this.#limits = options.limits ?? new Map();
+    this.#limitSlackMs = options.limitSlackMs ?? 0;
+  }
 
   /** The model sent `ms` of audio for `itemId`. */
   modelSent(itemId: string, ms: number): void {
     if (this.#cut.has(itemId)) return;
     this.#seen.add(itemId);
+    const limit = this.#limits.get(itemId);
+    if (limit !== undefined) {
+      const counted = this.#counted.get(itemId) ?? 0;
+      ms = Math.min(ms, Math.max(0, limit - counted));
+      this.#counted.set(itemId, counted + ms);
+      if (ms <= 0) return;
+    }
     const last = this.#queue.at(-1);
     if (last?.itemId === itemId) last.ms += ms;
     else this.#queue.push({ itemId, ms });
@@ -402,12 +463,54 @@ export class OutputAttribution {
     // An item is done once the model has moved on to the next and less than a millisecond of it is
     // left (resampling rounds) or none (padding). While it is the last the model sent, more of it
     // may still come, and audio beyond it is its padding.
-    while (this.#queue.length > 1 && this.#queue[0]!.ms < 1) this.#queue.shift();
+    while (this.#queue.length > 1 && this.#queue[0]!.ms < 1 + (this.#limits.has(this.#queue[0]!.itemId) ? this.#limitSlackMs : 0)) this.#queue.shift();
     const head = this.#queue[0];
     if (!head) return undefined;
     head.ms -= durationMs;
     return head.itemId;
   }
+}
+
+type AttributionStep =
+  | { step: 'sent'; itemId: string; ms: number }
+  | { step: 'cut'; itemIds: string[] }
+  | { step: 'clear' }
+  | { step: 'plays'; ms: number };
+
+/** Bytes encoded by a base64 text. */
+function base64Length(text: string): number {
+  const padding = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
+  return Math.floor((text.length * 3) / 4) - padding;
+}
+
+/**
+ * For each item of a response the bridge cancelled at a barge-in and then dropped audio of: the
+ * ms of that item the bridge had before the barge-in, which is all the carrier can get. Read from
+ * the events the bridge's transport emitted, in the order it handled them: the response it had
+ * seen created and not yet done when it emitted `audio_interrupted` is the one it cancelled, and
+ * its audio deltas handled after that moment are dropped (`deltaMs` gives a delta's length).
+ */
+export function bridgeCancelLimits(emitted: readonly RecordedEmit[], deltaMs: (base64: string) => number): Map<string, number> {
+  let active: string | undefined;
+  const cancelled = new Set<string>();
+  const forwarded = new Map<string, number>();
+  const limits = new Map<string, number>();
+  for (const { name, args } of emitted) {
+    const event = args[0] as { response?: { id?: string }; response_id?: string; item_id?: string; delta?: string } | undefined;
+    if (name === 'response.created') {
+      active = event?.response?.id;
+    } else if (name === 'response.done') {
+      if (event?.response?.id === active) active = undefined;
+    } else if (name === 'audio_interrupted') {
+      if (active !== undefined) cancelled.add(active);
+      active = undefined;
+    } else if (name === 'response.output_audio.delta' && event?.item_id && typeof event.delta === 'string') {
+      const ms = deltaMs(event.delta);
+      if (event.response_id !== undefined && cancelled.has(event.response_id)) limits.set(event.item_id, forwarded.get(event.item_id) ?? 0);
+      else forwarded.set(event.item_id, (forwarded.get(event.item_id) ?? 0) + ms);
+    }
+  }
+  return limits;
 }
 
 /** Records every event the transport emits, without changing what it emits. */

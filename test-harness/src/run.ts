@@ -49,6 +49,8 @@ export type CheckedReplay = {
   outcomes: ReturnType<typeof runChecks>;
   /** How many times the trace was replayed (see {@link replayAndCheck}). */
   replays: number;
+  /** The failures of each replay before the last (timing checks only), in order. */
+  earlier: Array<{ replay: number; failed: Array<{ id: string; detail: string }> }>;
 };
 
 function replayLimit(retry: RunConformanceOptions['retryTiming']): number {
@@ -81,13 +83,14 @@ export async function replayAndCheck(adapter: ConformanceAdapter, trace: Trace, 
     replay = await once();
     replays++;
   }
-  if (earlier.length === 0) return { ...replay, replays };
+  const earlierFailures = earlier.map(({ replay: n, failed }) => ({ replay: n, failed: failed.map((o) => ({ id: o.check.id, detail: o.outcome.detail })) }));
+  if (earlier.length === 0) return { ...replay, replays, earlier: earlierFailures };
   const outcomes = replay.outcomes.map(({ check, outcome }) => {
     const before = earlier.flatMap(({ replay: n, failed }) => failed.filter((o) => o.check.id === check.id).map((o) => `replay ${n}: ${o.outcome.detail}`));
     if (before.length === 0) return { check, outcome };
     return { check, outcome: { ...outcome, detail: `${outcome.detail} (replay ${replays} of ${replays}; earlier failures: ${before.join('; ')})`.trim() } };
   });
-  return { result: replay.result, outcomes, replays };
+  return { result: replay.result, outcomes, replays, earlier: earlierFailures };
 }
 
 export async function runTrace(adapter: ConformanceAdapter, trace: Trace, options: RunConformanceOptions = {}): Promise<TraceReport> {

@@ -1,7 +1,13 @@
 /**
  * `describeConformance()`: the conformance checks as a vitest suite, one `describe` per trace and
  * one `it` per check. An adapter's own tests call it with the adapter's `conformance` export.
+ *
+ * Three environment variables serve runs of many suites at once (the repository's stress run):
+ * `SWITCHBOARD_CONFORMANCE_TRACES` and `SWITCHBOARD_CONFORMANCE_ADAPTERS` (comma-separated names)
+ * narrow the suite to those traces and adapters; `SWITCHBOARD_CONFORMANCE_REPORT` names a file to
+ * which one JSON line per trace is appended once its checks ran (see {@link ConformanceReportLine}).
  */
+import { appendFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConformanceAdapter } from '@switchboard/core';
 import { CHECKS, type runChecks } from './checks.js';
@@ -17,6 +23,35 @@ export type DescribeConformanceOptions = RunConformanceOptions & {
   concurrency?: number;
 };
 
+/** One line of the `SWITCHBOARD_CONFORMANCE_REPORT` file: how one trace went for one adapter. */
+export type ConformanceReportLine = {
+  adapter: string;
+  trace: string;
+  /** Replays in all (more than one when only timing checks failed, see `replayAndCheck`). */
+  replays: number;
+  /** The checks failed by the last replay, with their detail. */
+  failed: Array<{ id: string; detail: string }>;
+  /** The failures of the replays before it. */
+  earlier: Array<{ replay: number; failed: Array<{ id: string; detail: string }> }>;
+  /** Wall time of all its replays, ms; stream time of the last one, ms. */
+  wallMs: number;
+  streamMs: number;
+  /** The transport's metrics after the last replay, when it exposes them. */
+  metrics?: Record<string, unknown>;
+};
+
+/** A comma-separated list from the environment, or undefined when the variable is unset or empty. */
+function envList(name: string): string[] | undefined {
+  const value = typeof process === 'undefined' ? undefined : process.env[name];
+  const list = value?.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  return list && list.length > 0 ? list : undefined;
+}
+
+function report(line: ConformanceReportLine): void {
+  const file = process.env.SWITCHBOARD_CONFORMANCE_REPORT;
+  if (file) appendFileSync(file, `${JSON.stringify(line)}\n`);
+}
+
 /**
  * The conformance suite for an adapter, or for each of several (a package's presets). Traces of
  * all adapters share one concurrency limit.
@@ -31,7 +66,11 @@ export function describeConformance(adapter: ConformanceAdapter | readonly Confo
     running--;
     queue.shift()?.();
   };
-  for (const one of adapters) describeOne(one, options, slot, release);
+  const only = envList('SWITCHBOARD_CONFORMANCE_ADAPTERS');
+  for (const one of adapters) {
+    if (only && !only.includes(one.name)) describe.skip(`conformance: ${one.name}`, () => it('not selected', () => undefined));
+    else describeOne(one, options, slot, release);
+  }
 }
 
 function describeOne(adapter: ConformanceAdapter, options: DescribeConformanceOptions, slot: () => Promise<void>, release: () => void): void {
@@ -39,7 +78,8 @@ function describeOne(adapter: ConformanceAdapter, options: DescribeConformanceOp
   describe(`conformance: ${adapter.name}`, async () => {
     const traces: Trace[] = [];
     for (const source of sources) traces.push(...(await loadTraces(source)));
-    const selected = options.only ? traces.filter((t) => options.only!.includes(t.header.name)) : traces;
+    const fromEnv = envList('SWITCHBOARD_CONFORMANCE_TRACES');
+    const selected = traces.filter((t) => (!options.only || options.only.includes(t.header.name)) && (!fromEnv || fromEnv.includes(t.header.name)));
     // Traces replay a few at a time (each has its own simulator and bridge), longest first; every
     // check awaits its trace. More at once would crowd the event loop and blur the timing checks.
     const replays = new Map<string, Promise<ReturnType<typeof runChecks>>>();
@@ -47,8 +87,28 @@ function describeOne(adapter: ConformanceAdapter, options: DescribeConformanceOp
       let pending = replays.get(trace.header.name);
       if (!pending) {
         pending = slot()
-          .then(() => replayAndCheck(adapter, trace, options))
-          .then(({ outcomes }) => outcomes)
+          .then(async () => {
+            const started = performance.now();
+            let checked: Awaited<ReturnType<typeof replayAndCheck>>;
+            try {
+              checked = await replayAndCheck(adapter, trace, options);
+            } catch (error) {
+              const detail = `the replay failed: ${(error as Error)?.message ?? String(error)}`;
+              report({ adapter: adapter.name, trace: trace.header.name, replays: 1, failed: [{ id: 'replay', detail }], earlier: [], wallMs: Math.round(performance.now() - started), streamMs: 0 });
+              throw error;
+            }
+            report({
+              adapter: adapter.name,
+              trace: trace.header.name,
+              replays: checked.replays,
+              failed: checked.outcomes.filter((o) => o.outcome.status === 'fail').map((o) => ({ id: o.check.id, detail: o.outcome.detail })),
+              earlier: checked.earlier,
+              wallMs: Math.round(performance.now() - started),
+              streamMs: Math.round(checked.result.durationMs),
+              ...(checked.result.metrics ? { metrics: checked.result.metrics } : {}),
+            });
+            return checked.outcomes;
+          })
           .finally(release);
         replays.set(trace.header.name, pending);
       }
@@ -61,6 +121,8 @@ function describeOne(adapter: ConformanceAdapter, options: DescribeConformanceOp
       const longestFirst = [...selected].sort((a, b) => b.header.expect.durationMs - a.header.expect.durationMs);
       for (const trace of longestFirst) void replayOf(trace).catch(() => undefined);
     });
+    // A file whose every trace was filtered out still holds a test, so that vitest reports it as skipped.
+    if (selected.length === 0) it.skip('no selected trace', () => undefined);
     for (const trace of selected) {
       describe(trace.header.name, () => {
         for (const check of CHECKS) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { OutputAttribution } from '../src/replay.js';
+import { bridgeCancelLimits, OutputAttribution, type RecordedEmit } from '../src/replay.js';
 
 describe('OutputAttribution', () => {
   it('gives the carrier’s chunks to the items in the order the model sent them, however late they play', () => {
@@ -47,5 +47,60 @@ describe('OutputAttribution', () => {
     a.modelSent('item_1', 20);
     a.clear();
     expect(a.carrierPlays(20)).toBeUndefined();
+  });
+
+  it('expects of a capped item only what the bridge forwarded, and hands the next item none of its chunks', () => {
+    // The bridge forwarded 100 ms of item 1 before it cancelled the response; 60 ms more were
+    // dropped on arrival. The resampler's tail (2 ms) went with them.
+    const a = new OutputAttribution({ limits: new Map([['item_1', 100]]), limitSlackMs: 2.25 });
+    a.modelSent('item_1', 80);
+    a.modelSent('item_1', 80);
+    a.modelSent('item_2', 40);
+    expect([40, 40, 18].map((ms) => a.carrierPlays(ms))).toEqual(['item_1', 'item_1', 'item_1']);
+    expect(a.carrierPlays(20)).toBe('item_2');
+    expect(a.carrierPlays(20)).toBe('item_2');
+    // Without the cap, item 2's first chunk would have gone to item 1.
+    const uncapped = new OutputAttribution();
+    uncapped.modelSent('item_1', 160);
+    uncapped.modelSent('item_2', 40);
+    expect([40, 40, 18, 20].map((ms) => uncapped.carrierPlays(ms)).at(-1)).toBe('item_1');
+  });
+});
+
+describe('bridgeCancelLimits', () => {
+  const emit = (name: string, event?: Record<string, unknown>): RecordedEmit => ({ at: 0, name, args: event ? [event] : [] });
+  const delta = (responseId: string, itemId: string, ms: number) => emit('response.output_audio.delta', { response_id: responseId, item_id: itemId, delta: 'x'.repeat(ms) });
+  const limits = (events: RecordedEmit[]) => Object.fromEntries(bridgeCancelLimits(events, (b64) => b64.length));
+
+  it('caps the item of the response generating at a barge-in at the audio the bridge had before it', () => {
+    const events = [
+      emit('response.created', { response: { id: 'r1' } }),
+      delta('r1', 'i1', 100),
+      delta('r1', 'i1', 30),
+      emit('audio_interrupted'),
+      delta('r1', 'i1', 70), // on its way when the bridge cancelled: dropped
+      emit('response.done', { response: { id: 'r1' } }),
+      emit('response.created', { response: { id: 'r2' } }),
+      delta('r2', 'i2', 50),
+    ];
+    expect(limits(events)).toEqual({ i1: 130 });
+  });
+
+  it('caps nothing when no audio came after the barge-in, or when no response was generating', () => {
+    expect(limits([emit('response.created', { response: { id: 'r1' } }), delta('r1', 'i1', 100), emit('audio_interrupted'), emit('response.done', { response: { id: 'r1' } })])).toEqual({});
+    // Done before the barge-in: nothing was cancelled, the next response is expected in full.
+    const events = [
+      emit('response.created', { response: { id: 'r1' } }),
+      delta('r1', 'i1', 100),
+      emit('response.done', { response: { id: 'r1' } }),
+      emit('audio_interrupted'),
+      emit('response.created', { response: { id: 'r2' } }),
+      delta('r2', 'i2', 50),
+    ];
+    expect(limits(events)).toEqual({});
+  });
+
+  it('caps at zero the item of a response cancelled before any of its audio reached the bridge', () => {
+    expect(limits([emit('response.created', { response: { id: 'r1' } }), emit('audio_interrupted'), delta('r1', 'i1', 40)])).toEqual({ i1: 0 });
   });
 });

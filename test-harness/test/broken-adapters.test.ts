@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { bundledTracesDir, loadTrace, runTrace, type TraceReport } from '@switchboard/conformance';
 import { join } from 'node:path';
 import { conformance as twilio } from '@switchboard/twilio';
-import { claimsPacingButFloods, dropsEarlyMedia, ignoresFrameOrder, neverClears, truncatesAtSent, truncatesAtSentFor } from './fixtures/broken-adapters.js';
+import { conformance as vonage } from '@switchboard/vonage';
+import { claimsPacingButFloods, dropsEarlyMedia, ignoresFrameOrder, losesAudioMidCall, neverClears, truncatesAtSent, truncatesAtSentFor } from './fixtures/broken-adapters.js';
 
 const status = (report: TraceReport, id: string) => report.outcomes.find((o) => o.id === id)?.status;
 
@@ -88,5 +89,30 @@ describe('the checks catch broken adapters', () => {
     expect(truncate.status).toBe('pass');
     expect(truncate.detail).toMatch(/over 2 truncation\(s\)/);
     expect(report.outcomes.find((o) => o.id === 'bargein.clear')!.detail).toBe('2 barge-in(s)');
+  }, 120_000);
+
+  it('an adapter that stops forwarding the model’s audio while the call goes on fails output.lossless', async () => {
+    const trace = await loadTrace(join(bundledTracesDir(), 'two-turn.jsonl'));
+    const report = await runTrace(losesAudioMidCall, trace);
+    const output = report.outcomes.find((o) => o.id === 'output.lossless')!;
+    expect(output.status).toBe('fail');
+    expect(output.detail).toMatch(/model sent \d+ bytes, carrier got \d+/);
+  }, 120_000);
+
+  it('a caller who hangs up during a paced reply is no loss: the rest of the reply is excused', async () => {
+    // The model generates the long reply at once, the bridge holds all but a second of it, and the
+    // caller sends its stop 4 s into it.
+    const long = await loadTrace(join(bundledTracesDir(), 'long-reply-no-acks.jsonl'));
+    const stop = long.frames.at(-1)!;
+    const hungUp = {
+      ...long,
+      header: { ...long.header, hazards: ['long-reply', 'no-mark-acks'] },
+      frames: [...long.frames.filter((f) => f.t <= 7000 && f.frame.event !== 'stop'), { t: 7000, frame: stop.frame }],
+    };
+    const report = await runTrace(vonage, hungUp, { retryTiming: false, simulator: { generationSpeed: 50 } });
+    const output = report.outcomes.find((o) => o.id === 'output.lossless')!;
+    expect(output.status, output.detail).toBe('pass');
+    expect(output.detail).toMatch(/cut short by the end of the call/);
+    expect(status(report, 'lifecycle.close')).toBe('pass');
   }, 120_000);
 });
