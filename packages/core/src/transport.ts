@@ -405,6 +405,8 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
   protected override _onAudio(event: TransportLayerAudio): void {
     if (this.#responses.isCancelled(event.responseId)) {
       this.metrics.lateAudioDroppedBytes += event.data.byteLength;
+      const current = this.#responses.current;
+      if (current && current.responseId === event.responseId) this.#responses.lateAudio(current);
       return;
     }
     const current = this.#responses.current;

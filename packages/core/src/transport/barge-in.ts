@@ -32,7 +32,12 @@ export class Responses {
   /** The part the model's audio currently belongs to. */
   current: PlaybackKey | undefined;
   #active: string | undefined;
-  readonly #cancelled = new Set<string>();
+  /**
+   * Cancelled responses, and for each the items the caller had heard in full when it was
+   * cancelled (no truncate sent): item key → heard ms. Audio of such an item that arrives after
+   * the barge-in is dropped, so the item is truncated then, once, at what was heard.
+   */
+  readonly #cancelled = new Map<string, Map<string, number | 'done'>>();
 
   constructor(host: BargeInHost) {
     this.#host = host;
@@ -57,6 +62,25 @@ export class Responses {
     return this.#cancelled.has(responseId);
   }
 
+  /**
+   * Audio of a cancelled response arrived (and is dropped): the model keeps it in the item unless
+   * told where the caller stopped, so the item is truncated at what was heard — once, and only
+   * where the barge-in did not already truncate it.
+   */
+  lateAudio(key: PlaybackKey): void {
+    const items = this.#cancelled.get(key.responseId);
+    if (!items) return;
+    const id = itemKey(key);
+    const heard = items.get(id);
+    if (heard === 'done') return;
+    items.set(id, 'done');
+    // An item never heard at all (its audio all came late) is truncated at its start.
+    const audioEndMs = heard ?? 0;
+    this.#host.metrics.truncations.push({ itemId: key.itemId, contentIndex: key.contentIndex, audioEndMs, sentMs: audioEndMs });
+    log('truncate item=%s at %dms: its audio after the barge-in was dropped', key.itemId, audioEndMs);
+    this.#host.safely(() => this.#host.truncate(key.itemId, key.contentIndex, audioEndMs));
+  }
+
   /** A new carrier stream: what the old one was playing is gone with it. */
   newStream(): void {
     this.bargeIn(true, { clear: false });
@@ -75,7 +99,8 @@ export class Responses {
     // Frame padding is not part of an item: one heard up to its own audio keeps its transcript.
     const unheard = items.filter((item) => item.playedMs < item.contentMs);
     const playing = unheard.length > 0 || items.some((item) => item.awaitingAck) || output.pendingBytes > 0 || output.queuedBytes > 0;
-    const generating = this.#active !== undefined && !this.#cancelled.has(this.#active);
+    const active = this.#active;
+    const generating = active !== undefined && !this.#cancelled.has(active);
     if (!playing && !generating) return;
 
     metrics.bargeIns++;
@@ -83,7 +108,13 @@ export class Responses {
     metrics.interruptedBytesDiscarded += output.discard();
     ledger.clear();
     if (generating) {
-      this.#cancelled.add(this.#active!);
+      // What of this response the caller heard in full (no truncate below): kept for late audio.
+      const heard = new Map<string, number | 'done'>();
+      for (const item of items) {
+        if (item.responseId !== active) continue;
+        heard.set(itemKey(item), item.playedMs < item.contentMs ? 'done' : Math.max(0, Math.floor(item.contentMs)));
+      }
+      this.#cancelled.set(active, heard);
       if (cancelOngoingResponse) this.#host.safely(() => this.#host.cancelResponse());
     }
     this.#host.safely(() => this.#host.interrupted());
@@ -95,4 +126,8 @@ export class Responses {
       this.#host.safely(() => this.#host.truncate(item.itemId, item.contentIndex, audioEndMs));
     }
   }
+}
+
+function itemKey(key: PlaybackKey): string {
+  return `${key.itemId}\u0000${key.contentIndex}`;
 }
