@@ -42,6 +42,12 @@ type Chunk = {
 
 export type AckResult = 'acked' | 'stale' | 'unknown';
 
+/**
+ * Content of an item not (yet) sent that still counts as all sent: what resampling and framing
+ * round away. Audio held back to send is whole carrier frames, far above it.
+ */
+const UNSENT_TOLERANCE_MS = 5;
+
 export class PlaybackLedger {
   #generation = 0;
   #markSeq = 0;
@@ -214,7 +220,11 @@ export class PlaybackLedger {
     if (this.#doneResponses.size === 0) return;
     const open = new Set<string>();
     for (const [id, item] of this.#items) {
-      if (this.#doneResponses.has(item.responseId) && item.pending === 0) this.#items.delete(id);
+      // Heard in full: nothing awaiting playback, and nothing of it still held back to send
+      // (a paced bridge holds most of a reply; its response can be done before it all left).
+      if (this.#doneResponses.has(item.responseId) && item.pending === 0 && item.contentMs - item.sentMs < UNSENT_TOLERANCE_MS) {
+        this.#items.delete(id);
+      }
       else open.add(item.responseId);
     }
     for (const responseId of this.#doneResponses) if (!open.has(responseId)) this.#doneResponses.delete(responseId);

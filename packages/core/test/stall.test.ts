@@ -106,11 +106,11 @@ describe('a stalled bridge', () => {
 
   // A bridge that paces its output holds most of a reply while the carrier plays the rest. When
   // the reply's response is done at a moment the carrier has played everything sent so far (the
-  // pump ran late: an underrun), the playback ledger forgets the item although the bridge still
-  // holds audio of it; the audio sent next is filed under a new entry with no content, so a
-  // barge-in clears and discards the rest without truncating the item. Marked as failing until
-  // the ledger keeps such an item; turn `it.fails` into `it` then.
-  it.fails('truncates a paced reply whose response ended during an underrun', async () => {
+  // pump ran late: an underrun), the playback ledger used to forget the item although the bridge still
+  // held audio of it; the audio sent next was filed under a new entry with no content, so a
+  // barge-in would clear and discard the rest without truncating the item. The ledger keeps an
+  // item until all of its audio has been sent.
+  it('truncates a paced reply whose response ended during an underrun', async () => {
     const carrier = new FakeCarrier();
     const clock = new ManualClock();
     const t = new TelephonyRealtimeTransport({
