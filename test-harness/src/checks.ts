@@ -203,8 +203,7 @@ const outputLossless: ConformanceCheck = {
       sent.set(chunk.itemId, list);
     }
     if (sent.size === 0) return na('the model sent no audio');
-    const interrupted = new Set(result.model.truncations.filter((t) => t.accepted).map((t) => t.itemId));
-    for (const r of result.model.responses) if (r.status === 'cancelled') interrupted.add(r.itemId);
+    const interrupted = interruptedItems(result, { callEnd: true });
     const byItem = chunksByItem(result.carrier.chunks);
     const exact = result.model.outputFormat.type !== 'audio/pcm' && sameFormat(result.carrierFormat, traceFormat(result.trace));
     const maxPad = largestPadding(result);
@@ -284,26 +283,46 @@ const bargeInClear: ConformanceCheck = {
 /** Truncates more than this far (stream ms) from any clear belong to no barge-in. */
 const TRUNCATE_WINDOW_MS = 1000;
 
-/**
- * Items of responses that were cancelled, with what the model sent of each and what the caller
- * heard of it (ms), where a clear did not already judge them. A bridge that cancels a response
- * drops its audio still on the way; when the caller heard less than the model sent, the model
- * must be told with a truncate, clear or no clear (nothing may have been left to play).
- */
-function cancelledItems(result: ReplayResult, judged: ReadonlySet<string>): Array<{ itemId: string; sentMs: number; heardMs: number }> {
+/** What the model sent of each item, ms. */
+function modelSentMs(result: ReplayResult): Map<string, number> {
+  const sent = new Map<string, number>();
   const model = result.model;
-  if (!model) return [];
-  const byItem = chunksByItem(result.carrier.chunks);
-  const out: Array<{ itemId: string; sentMs: number; heardMs: number }> = [];
-  for (const response of model.responses) {
-    // A response the session ended with the call (no cancel reason) was not cancelled at a barge-in.
-    if (response.status !== 'cancelled' || !response.cancelReason || response.kind !== 'audio' || judged.has(response.itemId)) continue;
-    const sentMs = model.outputAudio.filter((c) => c.itemId === response.itemId).reduce((n, c) => n + formatDurationMs(model.outputFormat, c.bytes.byteLength), 0);
-    if (sentMs === 0) continue;
-    const heardMs = (byItem.get(response.itemId) ?? []).reduce((n, c) => n + (c.playedMs ?? c.durationMs), 0);
-    out.push({ itemId: response.itemId, sentMs, heardMs: Math.min(heardMs, sentMs) });
+  if (!model) return sent;
+  for (const chunk of model.outputAudio) sent.set(chunk.itemId, (sent.get(chunk.itemId) ?? 0) + formatDurationMs(model.outputFormat, chunk.bytes.byteLength));
+  return sent;
+}
+
+/**
+ * The items a clear cut: at each clear, the item the carrier was receiving (the last one it got
+ * audio of since the clear before). An item followed by another's audio before the clear had
+ * been delivered in full, as far as the bridge goes: a clear does not excuse what it lacks.
+ */
+function itemsCutByClears(result: ReplayResult): Set<string> {
+  const cut = new Set<string>();
+  let last: string | undefined;
+  let next = 0;
+  const chunks = result.carrier.chunks;
+  for (const clear of result.carrier.clears) {
+    for (; next < chunks.length && chunks[next]!.receivedAt <= clear.at; next++) last = chunks[next]!.itemId ?? last;
+    if (last) cut.add(last);
+    last = undefined;
   }
-  return out;
+  return cut;
+}
+
+/**
+ * Items whose audio a barge-in stopped short: cut by a clear, cancelled at a barge-in (the
+ * response cancelled, or audio of it dropped after the bridge cancelled it), or truncated; with
+ * `callEnd`, also a response the model was still generating when the call ended. What the carrier
+ * got of them need only be a clean prefix; `bargein.truncate` judges what the model was told.
+ */
+function interruptedItems(result: ReplayResult, options: { callEnd: boolean }): Set<string> {
+  const model = result.model;
+  const items = new Set<string>(Object.keys(result.droppedAfterCancel ?? {}));
+  for (const t of model?.truncations ?? []) if (t.accepted) items.add(t.itemId);
+  for (const r of model?.responses ?? []) if (r.status === 'cancelled' && (options.callEnd || r.cancelReason)) items.add(r.itemId);
+  for (const id of itemsCutByClears(result)) items.add(id);
+  return items;
 }
 
 const bargeInTruncate: ConformanceCheck = {
@@ -314,50 +333,47 @@ const bargeInTruncate: ConformanceCheck = {
     const truncates = result.timeline.filter((e) => e.type === 'client:conversation.item.truncate');
     const clears = result.carrier.clears;
     const rejected = result.model.truncations.filter((t) => !t.accepted);
-    if (clears.length > 0 && rejected.length > 0) return fail(`the model rejected a truncate of ${rejected[0]!.itemId} at ${rejected[0]!.audioEndMs} ms`);
+    if (rejected.length > 0 && (clears.length > 0 || truncates.length > 0)) {
+      return fail(`the model rejected a truncate of ${rejected[0]!.itemId} at ${rejected[0]!.audioEndMs} ms`);
+    }
+    const sent = modelSentMs(result);
     const byItem = chunksByItem(result.carrier.chunks);
+    // Every item a barge-in stopped short, with what the caller heard of it: at a clear, what it
+    // had heard when the bridge sent the clear; otherwise all the carrier got of it.
+    const judged = new Map<string, { heardMs: number; clearAt?: number }>();
+    for (const clear of clears) {
+      for (const [itemId, heard] of Object.entries(clear.playedByItem)) if (!judged.has(itemId)) judged.set(itemId, { heardMs: heard, clearAt: clear.at });
+    }
+    for (const itemId of interruptedItems(result, { callEnd: false })) {
+      if (judged.has(itemId)) continue;
+      const heardMs = (byItem.get(itemId) ?? []).reduce((n, c) => n + (c.playedMs ?? c.durationMs), 0);
+      judged.set(itemId, { heardMs });
+    }
     const matched = new Set<(typeof truncates)[number]>();
     const errors: number[] = [];
-    const judged = new Set<string>();
-    for (const clear of clears) {
-      for (const [itemId, heard] of Object.entries(clear.playedByItem)) {
-        judged.add(itemId);
-        const received = (byItem.get(itemId) ?? []).filter((c) => c.receivedAt <= clear.at).reduce((n, c) => n + c.durationMs, 0);
-        const candidates = truncates.filter((t) => t.itemId === itemId && !matched.has(t) && Math.abs(t.at - clear.at) <= TRUNCATE_WINDOW_MS);
-        const t = candidates.sort((a, b) => Math.abs(a.at - clear.at) - Math.abs(b.at - clear.at))[0];
-        if (!t) {
-          if (heard >= received - 1) continue; // heard in full: nothing to truncate
-          return fail(`item ${itemId}: caller heard ${Math.round(heard)} of ${Math.round(received)} ms, no truncate`);
-        }
-        matched.add(t);
-        const error = Math.abs((t.audioEndMs ?? 0) - heard);
-        errors.push(error);
-        if (error > options.truncateToleranceMs) {
-          return fail(`item ${itemId}: truncated at ${t.audioEndMs} ms, caller heard ${Math.round(heard)} ms`);
-        }
-      }
-    }
-    // A cancelled response no clear judged: the audio the bridge dropped must be truncated away.
-    for (const { itemId, sentMs, heardMs } of cancelledItems(result, judged)) {
-      const candidates = truncates.filter((t) => t.itemId === itemId && !matched.has(t));
-      const t = candidates.sort((a, b) => Math.abs((a.audioEndMs ?? 0) - heardMs) - Math.abs((b.audioEndMs ?? 0) - heardMs))[0];
+    for (const [itemId, { heardMs, clearAt }] of judged) {
+      const sentMs = sent.get(itemId) ?? 0;
+      const heard = Math.min(heardMs, sentMs);
+      const open = truncates.filter((t) => t.itemId === itemId && !matched.has(t));
+      // The truncate nearest the clear (a barge-in's own), else the one nearest what was heard
+      // (sent when audio of the item arrived after the barge-in).
+      const near = clearAt === undefined ? [] : open.filter((t) => Math.abs(t.at - clearAt) <= TRUNCATE_WINDOW_MS).sort((a, b) => Math.abs(a.at - clearAt) - Math.abs(b.at - clearAt));
+      const t = near[0] ?? open.sort((a, b) => Math.abs((a.audioEndMs ?? 0) - heard) - Math.abs((b.audioEndMs ?? 0) - heard))[0];
       if (!t) {
-        if (sentMs - heardMs <= options.truncateToleranceMs) continue; // heard (nearly) in full
-        return fail(`item ${itemId}: the model sent ${Math.round(sentMs)} ms before its response was cancelled, the caller heard ${Math.round(heardMs)} ms, no truncate`);
+        if (heard >= sentMs - Math.max(1, options.truncateToleranceMs)) continue; // heard in full: nothing to truncate
+        return fail(`item ${itemId}: caller heard ${Math.round(heard)} of the ${Math.round(sentMs)} ms the model sent, no truncate`);
       }
       matched.add(t);
-      const error = Math.abs((t.audioEndMs ?? 0) - heardMs);
+      const error = Math.abs((t.audioEndMs ?? 0) - heard);
       errors.push(error);
-      if (error > options.truncateToleranceMs) return fail(`item ${itemId}: truncated at ${t.audioEndMs} ms, caller heard ${Math.round(heardMs)} ms`);
+      if (error > options.truncateToleranceMs) return fail(`item ${itemId}: truncated at ${t.audioEndMs} ms, caller heard ${Math.round(heard)} ms`);
     }
-    if (rejected.length > 0) return fail(`the model rejected a truncate of ${rejected[0]!.itemId} at ${rejected[0]!.audioEndMs} ms`);
+    const orphans = truncates.filter((t) => !matched.has(t));
     if (clears.length === 0) {
-      const unmatched = truncates.filter((t) => !matched.has(t));
-      if (unmatched.length > 0) return fail(`${unmatched.length} truncate(s) without any barge-in`);
+      if (orphans.length > 0) return fail(`${orphans.length} truncate(s) without any barge-in`);
       if (bargeIns(result).length > 0) return fail('no clear, so nothing to compare');
       if (errors.length === 0) return noBargeIn(result);
     }
-    const orphans = truncates.filter((t) => !matched.has(t));
     if (orphans.length > 0) return fail(`truncate of ${orphans[0]!.itemId} at ${orphans[0]!.audioEndMs} ms belongs to no barge-in`);
     if (errors.length === 0) return na('every cleared item had been heard in full');
     return pass(`max error ${Math.max(...errors).toFixed(1)} ms over ${errors.length} truncation(s)`);

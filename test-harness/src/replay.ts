@@ -85,6 +85,11 @@ export type ReplayResult = {
   transportStatus: string;
   /** The transport's metrics, when it exposes them. */
   metrics: Record<string, unknown> | undefined;
+  /**
+   * Items of responses the bridge cancelled at a barge-in and then dropped audio of (it came after
+   * the barge-in): for each, the ms of it the bridge had before (see {@link bridgeCancelLimits}).
+   */
+  droppedAfterCancel: Record<string, number>;
   /** Errors the replay itself ran into (not the adapter's `error` events). */
   failures: string[];
   durationMs: number;
@@ -273,6 +278,7 @@ export async function replayTrace(adapter: ConformanceAdapter, trace: Trace, opt
     bridgeSocketListeners: seen.carrierListenersLeft,
     transportStatus: seen.transportStatus,
     metrics: seen.metrics,
+    droppedAfterCancel: Object.fromEntries(limits),
     failures,
     durationMs: now(),
   };

@@ -44,6 +44,16 @@ export const TIMING_CHECKS: ReadonlySet<string> = new Set(['bargein.clear', 'bar
 /** Replays in all, at most, of a trace whose only failures are timing checks. */
 export const TIMING_REPLAYS = 3;
 
+/**
+ * The speed of the `replay`-th replay of a trace (from 1): each replay after the first runs at
+ * half the speed of the one before, down to real time (never faster than `speed`), so that the
+ * stall of a loaded machine counts for less on the replay's clock each time.
+ */
+export function retrySpeed(speed: number, replay: number): number {
+  if (replay <= 1) return speed;
+  return Math.max(Math.min(speed, 1), speed / 2 ** (replay - 1));
+}
+
 export type CheckedReplay = {
   result: ReplayResult;
   outcomes: ReturnType<typeof runChecks>;
@@ -62,26 +72,28 @@ function replayLimit(retry: RunConformanceOptions['retryTiming']): number {
 
 /**
  * Replays a trace and runs every check. While the only failures are timing checks, the trace is
- * replayed again, up to {@link TIMING_REPLAYS} times in all, and the last replay's verdict stands,
- * its detail naming the earlier failures: a defect fails every time, a stall of the loaded
- * machine seldom does twice in a row. Any other failure ends the replays at once.
+ * replayed again, up to {@link TIMING_REPLAYS} times in all, each time slower (see
+ * {@link retrySpeed}), and the last replay's verdict stands, its detail naming the earlier
+ * failures: a defect fails every time, a stall of the loaded machine seldom does twice in a row,
+ * less so at a lower speed. Any other failure ends the replays at once.
  */
 export async function replayAndCheck(adapter: ConformanceAdapter, trace: Trace, options: RunConformanceOptions = {}): Promise<CheckedReplay> {
   const limit = replayLimit(options.retryTiming);
-  const once = async () => {
-    const result = await replayTrace(adapter, trace, options);
+  const base = options.speed ?? DEFAULT_SPEED;
+  const once = async (replay: number) => {
+    const result = await replayTrace(adapter, trace, { ...options, speed: retrySpeed(base, replay) });
     options.onReplay?.(result);
     return { result, outcomes: runChecks(result, options.checks) };
   };
   const earlier: { replay: number; failed: ReturnType<typeof runChecks> }[] = [];
-  let replay = await once();
+  let replay = await once(1);
   let replays = 1;
   for (;;) {
     const failed = replay.outcomes.filter((o) => o.outcome.status === 'fail');
     if (replays >= limit || failed.length === 0 || !failed.every((o) => TIMING_CHECKS.has(o.check.id))) break;
     earlier.push({ replay: replays, failed });
-    replay = await once();
     replays++;
+    replay = await once(replays);
   }
   const earlierFailures = earlier.map(({ replay: n, failed }) => ({ replay: n, failed: failed.map((o) => ({ id: o.check.id, detail: o.outcome.detail })) }));
   if (earlier.length === 0) return { ...replay, replays, earlier: earlierFailures };

@@ -43,10 +43,13 @@ describe('the checks catch broken adapters', () => {
     expect(status(await runTrace(twice, trace), 'bargein.truncate')).toBe('pass');
     expect(twice.calls).toBe(3);
     const always = truncatesAtSentFor(Infinity);
-    const failed = (await runTrace(always, trace)).outcomes.find((o) => o.id === 'bargein.truncate')!;
+    const speeds: number[] = [];
+    const failed = (await runTrace(always, trace, { onReplay: (result) => speeds.push(result.speed) })).outcomes.find((o) => o.id === 'bargein.truncate')!;
     expect(failed.status).toBe('fail');
     expect(failed.detail).toMatch(/replay 3 of 3; earlier failures: replay 1: .*; replay 2: /);
     expect(always.calls).toBe(3);
+    // Each replay after the first runs at half the speed of the one before: a stall counts for less.
+    expect(speeds).toEqual([5, 2.5, 1.25]);
     // With retries turned off, the first verdict stands; a number sets the replays in all.
     const strict = truncatesAtSentFor(1);
     expect(status(await runTrace(strict, trace, { retryTiming: false }), 'bargein.truncate')).toBe('fail');

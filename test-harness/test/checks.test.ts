@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CHECKS, DEFAULT_CHECK_OPTIONS, type CarrierChunk, type ReplayResult } from '@switchboard/conformance';
+import { CHECKS, DEFAULT_CHECK_OPTIONS, retrySpeed, type CarrierChunk, type ReplayResult } from '@switchboard/conformance';
 
 // The checks on small hand-made replays: what the carrier got, what the model sent, and when the
 // caller hung up, in μ-law at 8 kHz (8 bytes per ms) so that audio compares byte for byte.
@@ -20,6 +20,8 @@ type Scenario = {
   /** When the caller ended the call. */
   endedAt: number;
   truncateAt?: number;
+  /** A clear the carrier got at `at`, when the caller had heard `heardMs` of the item. */
+  clear?: { at: number; heardMs: number };
 };
 
 function replay(s: Scenario): ReplayResult {
@@ -49,7 +51,7 @@ function replay(s: Scenario): ReplayResult {
       { at: s.doneAt ?? s.playAt, type: 'response.done', responseId: 'r1', status: s.status ?? 'completed' },
       ...(s.truncateAt === undefined ? [] : [{ at: s.playAt + s.gotMs, type: 'client:conversation.item.truncate', itemId: 'i1', audioEndMs: s.truncateAt }]),
     ],
-    carrier: { chunks, clears: [], marksSent: 0, acksSent: 0, rejected: [], otherCommands: [], maxQueuedMs: 0, endedAt: s.endedAt, closedAt: s.endedAt, framesSent: 0, malformedSent: 0 },
+    carrier: { chunks, clears: s.clear ? [{ at: s.clear.at, sentAt: s.clear.at, playedByItem: { i1: s.clear.heardMs }, discardedMs: 0 }] : [], marksSent: 0, acksSent: 0, rejected: [], otherCommands: [], maxQueuedMs: 0, endedAt: s.endedAt, closedAt: s.endedAt, framesSent: 0, malformedSent: 0 },
   } as unknown as ReplayResult;
 }
 
@@ -88,7 +90,7 @@ describe('bargein.truncate without a clear', () => {
     const result = replay({ sentMs: 1500, status: 'cancelled', cancelReason: 'client_cancelled', gotMs: 1300, playAt: 1000, doneAt: 2400, endedAt: 9000 });
     expect(check('bargein.truncate', result)).toMatchObject({
       status: 'fail',
-      detail: 'item i1: the model sent 1500 ms before its response was cancelled, the caller heard 1300 ms, no truncate',
+      detail: 'item i1: caller heard 1300 of the 1500 ms the model sent, no truncate',
     });
   });
 
@@ -104,5 +106,22 @@ describe('bargein.truncate without a clear', () => {
     expect(check('bargein.truncate', ended).status).toBe('n/a');
     const heard = replay({ sentMs: 1300, status: 'cancelled', cancelReason: 'client_cancelled', gotMs: 1300, playAt: 1000, doneAt: 2400, endedAt: 9000 });
     expect(check('bargein.truncate', heard).status).toBe('n/a');
+  });
+
+  it('judges an item a clear cut against what the model sent, not what the carrier got', () => {
+    // A paced bridge held the last 400 ms of a 2 s reply; the caller spoke 1.5 s into it and the
+    // bridge cleared, discarding what it held, but told the model nothing.
+    const result = replay({ sentMs: 2000, gotMs: 1600, playAt: 1000, doneAt: 1500, endedAt: 9000, clear: { at: 2500, heardMs: 1500 } });
+    expect(check('output.lossless', result).status).toBe('pass');
+    expect(check('bargein.truncate', result)).toMatchObject({ status: 'fail', detail: 'item i1: caller heard 1500 of the 2000 ms the model sent, no truncate' });
+  });
+});
+
+describe('retrySpeed', () => {
+  it('halves the speed of each replay after the first, down to real time', () => {
+    expect([1, 2, 3, 4, 5].map((n) => retrySpeed(5, n))).toEqual([5, 2.5, 1.25, 1, 1]);
+    // A replay at real time or slower keeps its speed.
+    expect(retrySpeed(1, 3)).toBe(1);
+    expect(retrySpeed(0.5, 2)).toBe(0.5);
   });
 });
