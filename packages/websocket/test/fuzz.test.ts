@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { fuzzSeedFrames, type FuzzTarget } from '@switchboard/conformance/testing';
 import { ProtocolError, type AudioFormat } from '@switchboard/core';
-import { checkDecodeContract, checkHugeFrames } from '../../core/test/helpers/fuzz.js';
+import { describeDecodeFuzz, thrown } from '../../core/test/helpers/fuzz.js';
 import { RawWebSocketPeerSimulator, RawWebSocketProtocol, presets, type RawWebSocketPresetName } from '../src/index.js';
 
 const L16_8K: AudioFormat = { encoding: 'l16', sampleRate: 8000, channels: 1 };
@@ -23,14 +23,6 @@ function target(preset: RawWebSocketPresetName, format: AudioFormat): FuzzTarget
 
 const targets = [target('vonage', L16_16K), target('asterisk', MULAW_8K), target('jambonz', L16_8K), target('generic', L16_16K)];
 
-function thrown(run: () => unknown): unknown {
-  try {
-    run();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('nothing was thrown');
-}
 
 /** A protocol of `preset` whose call started with `start`. */
 function started(preset: RawWebSocketPresetName, start: string): RawWebSocketProtocol {
@@ -39,15 +31,7 @@ function started(preset: RawWebSocketPresetName, start: string): RawWebSocketPro
   return protocol;
 }
 
-describe.each(targets)('fuzzing the $name preset', (t) => {
-  it('decodes random, mutated and reordered frames into well-formed events, or refuses them with a ProtocolError', () => {
-    checkDecodeContract(t);
-  });
-
-  it('does the same for frames of several megabytes', () => {
-    checkHugeFrames(t);
-  });
-});
+describeDecodeFuzz('fuzzing the $name preset', targets);
 
 describe('frames fuzzing found', () => {
   const deep = (depth: number) => `${'['.repeat(depth)}1${']'.repeat(depth)}`;

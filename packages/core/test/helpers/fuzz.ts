@@ -5,6 +5,7 @@
  * shrinks to a short sequence and reports the seed that replays it.
  */
 import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
 import {
   decodeProblem,
   fuzzCorpus,
@@ -14,7 +15,7 @@ import {
   type FuzzCorpus,
   type FuzzTarget,
 } from '@switchboard/conformance/testing';
-import { excerpt, type MediaFrame } from '../../src/index.js';
+import { excerpt, ProtocolError, type MediaFrame } from '../../src/index.js';
 
 /** Runs per property: each run is a sequence of up to a few dozen frames, so a file stays at a few seconds. */
 export const FUZZ_RUNS = 300;
@@ -78,3 +79,34 @@ export function checkHugeFrames(target: FuzzTarget, options: { numRuns?: number;
     { numRuns: options.numRuns ?? 12 },
   );
 }
+
+/** What `run` threw (a test fails when it throws nothing). */
+export function thrown(run: () => unknown): unknown {
+  try {
+    run();
+  } catch (error) {
+    return error;
+  }
+  throw new Error('nothing was thrown');
+}
+
+/** The decoder contract on random, mutated and reordered frames and on frames of several MB, as a suite per target. */
+export function describeDecodeFuzz(title: string, targets: readonly FuzzTarget[], options: { hugeRuns?: number } = {}): void {
+  describe.each(targets)(title, (target) => {
+    it('decodes random, mutated and reordered frames into well-formed events, or refuses them with a ProtocolError', () => {
+      checkDecodeContract(target);
+    });
+
+    it('does the same for frames of several megabytes', () => {
+      checkHugeFrames(target, options.hugeRuns === undefined ? {} : { numRuns: options.hugeRuns });
+    });
+  });
+}
+
+/** A 10 MB text frame that is not JSON is refused with a ProtocolError whose excerpt stays short. */
+export function expectJunkFrameRefused(decoder: { decode(frame: MediaFrame): unknown }): void {
+  const error = thrown(() => decoder.decode('x'.repeat(10 * 1024 * 1024)));
+  expect(error).toBeInstanceOf(ProtocolError);
+  expect((error as ProtocolError).frameExcerpt!.length).toBeLessThan(300);
+}
+
