@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
@@ -26,5 +27,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Most of the suite waits on replays that run in real time, not on the CPU: at least three
+    // files at once, even on a 2-core machine (where vitest would otherwise run one).
+    maxWorkers: Math.max(3, availableParallelism() - 1),
   },
 });
