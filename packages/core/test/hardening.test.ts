@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import { SwitchboardError, TelephonyRealtimeTransport, type TelephonyRealtimeTransportOptions } from '../src/index.js';
 import { FakeCarrier, FakeRealtimeServer, TestProtocol, tick, wire } from './helpers/fakes.js';
+import { useTransportRig } from './helpers/rig.js';
 
 // Generous deadlines: these tests wait for conditions, and must hold on a loaded machine.
 const until = async (cond: () => boolean, timeoutMs = 20_000) => {
@@ -22,10 +23,22 @@ let clock: number;
 let transport: TelephonyRealtimeTransport | undefined;
 const cleanups: Array<() => unknown> = [];
 
-beforeEach(async () => {
-  server = new FakeRealtimeServer();
-  url = await server.start();
-  carrier = new FakeCarrier();
+const rig = useTransportRig<TelephonyRealtimeTransport, Partial<TelephonyRealtimeTransportOptions>>(
+  (connection, modelUrl, options) =>
+    new TelephonyRealtimeTransport({
+      connection,
+      protocol: new TestProtocol(),
+      url: modelUrl,
+      now: () => clock,
+      inputAudioInactivityTimeoutMs: null,
+      ...options,
+    }),
+);
+
+beforeEach(() => {
+  server = rig.model;
+  url = rig.modelUrl;
+  carrier = rig.carrier;
   clock = 1_000_000;
 });
 
@@ -33,20 +46,9 @@ afterEach(async () => {
   transport?.close();
   transport = undefined;
   for (const cleanup of cleanups.splice(0)) await cleanup();
-  await server.stop();
 });
 
-function makeTransport(options: Partial<TelephonyRealtimeTransportOptions> = {}) {
-  transport = new TelephonyRealtimeTransport({
-    connection: carrier,
-    protocol: new TestProtocol(),
-    url,
-    now: () => clock,
-    inputAudioInactivityTimeoutMs: null,
-    ...options,
-  });
-  return transport;
-}
+const makeTransport = (options: Partial<TelephonyRealtimeTransportOptions> = {}) => rig.make(options);
 
 async function connected(options: Partial<TelephonyRealtimeTransportOptions> = {}) {
   const t = makeTransport(options);
