@@ -1,0 +1,214 @@
+/**
+ * A small HTTP server on 127.0.0.1 (port 0) that records every request it receives and answers
+ * with a configurable JSON response. Point an SDK client (or our own code) at `url` and compare
+ * what arrived in `requests`.
+ *
+ *   const server = await startHttpCapture();
+ *   server.respond({ status: 200, body: { sid: 'CA1' } });
+ *   ... make requests to server.url ...
+ *   server.requests[0].method, .path, .query, .headers, .rawBody, .body
+ *   await server.close();
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export type QueryValue = string | string[];
+
+export interface CapturedRequest {
+  method: string;
+  /** Path without the query string, exactly as sent (not percent-decoded). */
+  path: string;
+  /** The request target as sent: path plus `?query` if any. */
+  target: string;
+  /** Query parameters, decoded; a name sent more than once maps to an array. */
+  query: Record<string, QueryValue>;
+  /** Header names lower-cased; repeated headers joined with ", " (as Node does). */
+  headers: Record<string, string>;
+  /** The body bytes as received. */
+  rawBytes: Uint8Array;
+  /** The body as UTF-8 text. */
+  rawBody: string;
+  /**
+   * The body parsed by its content type: JSON -> the value (or undefined when it does not parse),
+   * application/x-www-form-urlencoded -> Record<string, string | string[]>, otherwise the text.
+   * An empty body is undefined.
+   */
+  body: unknown;
+}
+
+export interface CaptureResponse {
+  status?: number;
+  /** Serialised as JSON unless it is a string (sent as is). Default `{}`. */
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export type Responder = (req: CapturedRequest) => CaptureResponse;
+
+export interface HttpCapture {
+  /** Base URL, e.g. `http://127.0.0.1:40123` (no trailing slash). */
+  readonly url: string;
+  readonly port: number;
+  readonly requests: CapturedRequest[];
+  /** Sets the answer for the following requests (a fixed response or a function of the request). */
+  respond(response: CaptureResponse | Responder): void;
+  /** Resolves once at least `count` requests were recorded; rejects after `timeoutMs`. */
+  waitForRequests(count: number, timeoutMs?: number): Promise<CapturedRequest[]>;
+  /** Forgets the recorded requests. */
+  clear(): void;
+  close(): Promise<void>;
+}
+
+export interface HttpCaptureOptions {
+  /** Initial response. Default: status 200, body `{}`. */
+  response?: CaptureResponse | Responder;
+  /** Largest body recorded; a larger request is answered 413 and still recorded (truncated). Default 1 MiB. */
+  maxBodyBytes?: number;
+}
+
+function toQuery(params: URLSearchParams): Record<string, QueryValue> {
+  const out: Record<string, QueryValue> = {};
+  for (const [key, value] of params) {
+    const prev = out[key];
+    if (prev === undefined) out[key] = value;
+    else if (Array.isArray(prev)) prev.push(value);
+    else out[key] = [prev, value];
+  }
+  return out;
+}
+
+function parseBody(contentType: string | undefined, text: string): unknown {
+  if (text.length === 0) return undefined;
+  const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type === 'application/json' || type.endsWith('+json')) {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      return undefined;
+    }
+  }
+  if (type === 'application/x-www-form-urlencoded') return toQuery(new URLSearchParams(text));
+  return text;
+}
+
+function headersOf(req: IncomingMessage): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(req.headers)) {
+    if (value === undefined) continue;
+    out[key.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return out;
+}
+
+export async function startHttpCapture(options: HttpCaptureOptions = {}): Promise<HttpCapture> {
+  const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
+  const requests: CapturedRequest[] = [];
+  let responder: CaptureResponse | Responder = options.response ?? { status: 200, body: {} };
+  const waiters = new Set<() => void>();
+  const cancels = new Set<() => void>();
+
+  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    req.on('data', (chunk: Buffer) => {
+      if (size + chunk.length > maxBodyBytes) {
+        tooLarge = true;
+        chunks.push(chunk.subarray(0, Math.max(0, maxBodyBytes - size)));
+        size = maxBodyBytes;
+        return;
+      }
+      size += chunk.length;
+      chunks.push(chunk);
+    });
+    req.on('error', () => res.destroy());
+    req.on('end', () => {
+      const bytes = new Uint8Array(Buffer.concat(chunks));
+      const rawBody = Buffer.from(bytes).toString('utf8');
+      const target = req.url ?? '/';
+      const parsed = new URL(target, 'http://127.0.0.1');
+      const headers = headersOf(req);
+      const captured: CapturedRequest = {
+        method: req.method ?? 'GET',
+        path: target.split('?')[0]!,
+        target,
+        query: toQuery(parsed.searchParams),
+        headers,
+        rawBytes: bytes,
+        rawBody,
+        body: parseBody(headers['content-type'], rawBody),
+      };
+      requests.push(captured);
+      for (const wake of [...waiters]) wake();
+
+      let answer: CaptureResponse;
+      try {
+        answer = tooLarge
+          ? { status: 413, body: { error: 'body too large' } }
+          : typeof responder === 'function'
+            ? responder(captured)
+            : responder;
+      } catch (err) {
+        answer = { status: 500, body: { error: String(err) } };
+      }
+      const payload = typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body ?? {});
+      const outHeaders: Record<string, string> = {
+        'content-type': 'application/json',
+        ...(answer.headers ?? {}),
+      };
+      res.writeHead(answer.status ?? 200, outHeaders);
+      res.end(payload);
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    requests,
+    respond(response) {
+      responder = response;
+    },
+    waitForRequests(count, timeoutMs = 30_000) {
+      if (requests.length >= count) return Promise.resolve(requests.slice());
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          if (requests.length >= count) {
+            clearTimeout(timer);
+            waiters.delete(check);
+            cancels.delete(cancel);
+            resolve(requests.slice());
+          }
+        };
+        const fail = (why: string) => {
+          clearTimeout(timer);
+          waiters.delete(check);
+          cancels.delete(cancel);
+          reject(new Error(`expected ${count} request(s), got ${requests.length}: ${why}`));
+        };
+        const cancel = () => fail('server closed');
+        const timer = setTimeout(() => fail(`not within ${timeoutMs} ms`), timeoutMs);
+        waiters.add(check);
+        cancels.add(cancel);
+      });
+    },
+    clear() {
+      requests.length = 0;
+    },
+    close() {
+      for (const cancel of [...cancels]) cancel();
+      return new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}
