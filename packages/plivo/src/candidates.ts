@@ -11,7 +11,7 @@ import { isJsonObject, parseJsonObjectFrame, type MediaFrame, type ProtocolCandi
 import { PlivoMediaStreamProtocol } from './protocol.js';
 
 /** The events Plivo sends on an audio stream. */
-const EVENTS = new Set(['start', 'media', 'dtmf', 'playedStream', 'clearedAudio', 'stop']);
+const EVENTS = new Set(['start', 'media', 'dtmf', 'playedStream', 'played', 'clearedAudio', 'stop']);
 
 export const plivoCandidate: ProtocolCandidate = {
   name: 'plivo',

@@ -5,7 +5,8 @@
  * Plivo), https://plivo.com/docs/voice/xml/the-stream-element/play-audio-event and
  * https://plivo.com/docs/voice/xml/the-stream-element/checkpoint-event. Plivo names everything its
  * own way: `playAudio`, `checkpoint` → `playedStream` (sent only once the audio before it really
- * played), `clearAudio` → `clearedAudio` (queued checkpoints are never returned).
+ * played; Plivo's FAQ calls the same message `played`, accepted too), `clearAudio` →
+ * `clearedAudio` (queued checkpoints are never returned).
  */
 import { ProtocolError, base64Encode, FrameParse } from '@switchboard/core';
 import type { AudioFormat, CallEvent, MediaStreamProtocol, OutboundCommand, ProtocolCapabilities, StreamCommandWriters } from '@switchboard/core';
@@ -121,9 +122,12 @@ export class PlivoMediaStreamProtocol implements MediaStreamProtocol {
         return this.#decodeMedia(message, frame);
       case 'start':
         return [this.#decodeStart(message, frame)];
-      case 'playedStream': {
+      // Plivo's checkpoint and Stream Event Protocol pages name the acknowledgement
+      // `playedStream`; its support FAQ shows `played`. Both acknowledge the checkpoint `name`.
+      case 'playedStream':
+      case 'played': {
         const name = message['name'];
-        if (typeof name !== 'string') fail('playedStream frame without a string name', frame);
+        if (typeof name !== 'string') fail(`${message['event'] as string} frame without a string name`, frame);
         return [{ type: 'playback_ack', name }];
       }
       case 'clearedAudio':

@@ -108,6 +108,19 @@ describe('PlivoMediaStreamProtocol.decode', () => {
     expect(protocol.decode('{"event":"transcript"}')).toEqual([]);
   });
 
+  it('acknowledges a checkpoint named by `played` as well as by `playedStream`', () => {
+    // Plivo's checkpoint docs name the acknowledgement `playedStream`, its support FAQ ("How do I
+    // know if the buffered audio is played") `played`: either one means the audio before the
+    // checkpoint played, and ignoring one of them would leave every checkpoint unacknowledged.
+    const protocol = started();
+    expect(protocol.decode(`{"event":"played","streamId":"${STREAM}","name":"item_1:320:g1:m4"}`)).toEqual([
+      { type: 'playback_ack', name: 'item_1:320:g1:m4' },
+    ]);
+    expect(protocol.decode(`{"event":"playedStream","sequenceNumber":9,"streamId":"${STREAM}","name":"item_1:640:g1:m5"}`)).toEqual([
+      { type: 'playback_ack', name: 'item_1:640:g1:m5' },
+    ]);
+  });
+
   const payload = b64(mulawFrame(5));
   const malformed: MalformedFrame[] = [
     ['a binary frame', new Uint8Array([1])],
@@ -119,6 +132,7 @@ describe('PlivoMediaStreamProtocol.decode', () => {
     ['media with invalid base64', `{"event":"media","media":{"payload":"%%${payload}"}}`],
     ['dtmf without a digit', '{"event":"dtmf","dtmf":{}}'],
     ['playedStream without a name', '{"event":"playedStream","name":7}'],
+    ['played without a name', '{"event":"played","streamId":"S"}'],
     ['start without a stream id', JSON.stringify({ event: 'start', start: { callId: CALL } })],
     ['start with a numeric stream id', JSON.stringify({ event: 'start', start: { streamId: 5 } })],
     ['start with a non-object start', '{"event":"start","start":[]}'],
