@@ -11,7 +11,7 @@
  * Every request carries an application JWT (`Authorization: Bearer …`, see `jwt.ts`).
  */
 import { ConfigError, carrierRequest, isJsonObject, logger, restClientConfig, type RestClientConfig, type RestFailure } from '@switchboard/core';
-import { checkTtl, createVonageJwt, importVonagePrivateKey } from './jwt.js';
+import { checkTtl, createVonageJwt, resolvePrivateKey, type VonagePrivateKey } from './jwt.js';
 import type { NccoAction } from './ncco.js';
 
 const log = logger('vonage');
@@ -19,8 +19,11 @@ const log = logger('vonage');
 export type VonageCallControlOptions = {
   /** The Vonage application's id. */
   applicationId: string;
-  /** The application's private key: PEM text (PKCS#8 as Vonage generates it, or PKCS#1), or a CryptoKey. */
-  privateKey: string | CryptoKey;
+  /**
+   * The application's private key: PEM text (PKCS#8 as Vonage generates it, or PKCS#1), the key
+   * file's bytes (`readFileSync('private.key')`), or a CryptoKey.
+   */
+  privateKey: VonagePrivateKey | CryptoKey;
   /** Voice API origin; default `https://api.nexmo.com` (regional ones: `https://api-us.vonage.com`, …). */
   baseUrl?: string;
   /** The `fetch` to use; default the global one. */
@@ -88,17 +91,19 @@ export class VonageCallControl {
       throw new ConfigError('VonageCallControl: applicationId is required');
     }
     this.#applicationId = options.applicationId;
-    const privateKey = options.privateKey;
-    if (typeof privateKey === 'string') {
-      if (privateKey.length === 0) throw new ConfigError('VonageCallControl: privateKey is required');
-      this.#key = importVonagePrivateKey(privateKey);
-      // Reported on first use; keep an unused failure from being unhandled meanwhile.
-      this.#key.catch(() => undefined);
-    } else if (privateKey && typeof privateKey === 'object') {
-      this.#key = Promise.resolve(privateKey);
-    } else {
-      throw new ConfigError('VonageCallControl: privateKey is required (PEM text or a CryptoKey)');
+    const privateKey: unknown = options.privateKey;
+    if ((typeof privateKey === 'string' || privateKey instanceof Uint8Array) && privateKey.length === 0) {
+      throw new ConfigError('VonageCallControl: privateKey is required');
     }
+    if (!privateKey || (typeof privateKey !== 'string' && typeof privateKey !== 'object')) {
+      throw new ConfigError('VonageCallControl: privateKey is required (PEM text, the key file\'s bytes, or a CryptoKey)');
+    }
+    if (typeof privateKey === 'object' && !(privateKey instanceof Uint8Array) && !('algorithm' in privateKey)) {
+      throw new ConfigError('VonageCallControl: privateKey must be PEM text, the key file\'s bytes, or a CryptoKey');
+    }
+    this.#key = resolvePrivateKey(privateKey, 'VonageCallControl');
+    // Reported on first use; keep an unused failure from being unhandled meanwhile.
+    this.#key.catch(() => undefined);
 
     this.#rest = restClientConfig('VonageCallControl', options, DEFAULT_BASE_URL);
     this.#ttl = checkTtl(options.tokenTtlSeconds, 'VonageCallControl');

@@ -20,7 +20,7 @@ export type {
   VonageWebSocketEndpoint,
 } from './ncco.js';
 export { createVonageJwt, importVonagePrivateKey, VONAGE_MAX_JWT_TTL_SECONDS } from './jwt.js';
-export type { CreateVonageJwtOptions } from './jwt.js';
+export type { CreateVonageJwtOptions, VonagePrivateKey } from './jwt.js';
 export { VonageCallControl } from './call-control.js';
 export type { VonageCallControlOptions, VonageTransferTarget, VonageCallUpdateResult } from './call-control.js';
 export { verifyVonageWebhook, isValidVonageWebhook, readVonageAuthorization } from './webhook.js';

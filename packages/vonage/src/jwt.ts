@@ -70,12 +70,24 @@ function pkcs1ToPkcs8(pkcs1: Uint8Array): Uint8Array {
 
 const PEM = /-----BEGIN ([A-Z ]+)-----([\s\S]*?)-----END \1-----/;
 
+/** The application's private key as the Vonage SDKs take it: PEM text, or the key file's bytes (a `Buffer` from `readFile`). */
+export type VonagePrivateKey = string | Uint8Array;
+
 /**
  * Imports the application's private key (the PEM Vonage generates: PKCS#8 `PRIVATE KEY`; a
- * PKCS#1 `RSA PRIVATE KEY` is accepted too) for RS256 signing. Literal `\n` sequences, as
- * environment variables often carry them, are read as line breaks.
+ * PKCS#1 `RSA PRIVATE KEY` is accepted too) for RS256 signing: PEM text, or the key file's bytes
+ * as read from disk. Literal `\n` sequences, as environment variables often carry them, are read
+ * as line breaks.
  */
-export async function importVonagePrivateKey(pem: string): Promise<CryptoKey> {
+export async function importVonagePrivateKey(key: VonagePrivateKey): Promise<CryptoKey> {
+  let pem: unknown = key;
+  if (key instanceof Uint8Array) {
+    try {
+      pem = new TextDecoder('utf-8', { fatal: true }).decode(key);
+    } catch {
+      throw new ConfigError('Vonage private key: the key bytes are not PEM text (UTF-8)');
+    }
+  }
   if (typeof pem !== 'string' || pem.length === 0) throw new ConfigError('Vonage private key: expected the PEM text of the application\'s private key');
   const match = PEM.exec(pem.replace(/\\n/g, '\n'));
   if (!match) throw new ConfigError('Vonage private key: no PEM block found (-----BEGIN PRIVATE KEY----- …)');
@@ -98,14 +110,26 @@ export async function importVonagePrivateKey(pem: string): Promise<CryptoKey> {
   }
 }
 
+/** True for a Web Crypto key (checked by shape, so a key from another realm counts). */
+function isCryptoKey(value: unknown): value is CryptoKey {
+  return typeof value === 'object' && value !== null && !(value instanceof Uint8Array) && typeof (value as CryptoKey).type === 'string' && typeof (value as CryptoKey).algorithm === 'object';
+}
+
+/** The signing key from PEM text, key-file bytes or a CryptoKey; a ConfigError for anything else. */
+export async function resolvePrivateKey(key: unknown, what: string): Promise<CryptoKey> {
+  if (typeof key === 'string' || key instanceof Uint8Array) return importVonagePrivateKey(key);
+  if (isCryptoKey(key)) return key;
+  throw new ConfigError(`${what}: privateKey must be PEM text, the key file's bytes, or a CryptoKey`);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Application JWT
 
 export type CreateVonageJwtOptions = {
   /** The Vonage application's id. */
   applicationId: string;
-  /** The application's private key: PEM text, or a key from {@link importVonagePrivateKey}. */
-  privateKey: string | CryptoKey;
+  /** The application's private key: PEM text, the key file's bytes, or a key from {@link importVonagePrivateKey}. */
+  privateKey: VonagePrivateKey | CryptoKey;
   /** Seconds until the token expires (`exp - iat`). Default 300; at most 86 400. */
   ttlSeconds?: number;
   /** Clock in ms; default `Date.now`. */
@@ -137,8 +161,7 @@ export async function createVonageJwt(options: CreateVonageJwtOptions): Promise<
     throw new ConfigError('createVonageJwt: applicationId is required');
   }
   const ttl = checkTtl(options.ttlSeconds, 'createVonageJwt');
-  const key = typeof options.privateKey === 'string' ? await importVonagePrivateKey(options.privateKey) : options.privateKey;
-  if (!key || typeof key !== 'object') throw new ConfigError('createVonageJwt: privateKey must be PEM text or a CryptoKey');
+  const key = await resolvePrivateKey(options.privateKey, 'createVonageJwt');
   const iat = Math.floor((options.now ?? Date.now)() / 1000);
   const payload = {
     ...(options.claims ?? {}),

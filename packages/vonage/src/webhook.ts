@@ -7,7 +7,9 @@
  * (https://developer.vonage.com/en/getting-started/concepts/webhooks#decoding-signed-webhooks,
  * https://developer.vonage.com/en/voice/voice-api/guides/signed-webhooks). For a POST the payload
  * is the JSON body; for a GET, the query parameters as a compact JSON object in their order
- * (https://api.support.vonage.com/hc/en-us/articles/19033783342876).
+ * (https://api.support.vonage.com/hc/en-us/articles/19033783342876). Vonage's Node.js snippet for
+ * signed webhooks hashes the query and the body merged into one object instead; that reading is
+ * accepted with `mergeQueryIntoBody`.
  */
 import { ConfigError, WebhookSignatureError, base64UrlDecode, constantTimeEqual, readHeader, type RequestHeaders } from '@switchboard/core';
 import { bufferSource, decodeJsonSegment } from './jwt.js';
@@ -54,6 +56,13 @@ export type VerifyVonageWebhookOptions = {
   apiKey?: string;
   /** Refuse a token without `payload_hash`. Default true. */
   requirePayloadHash?: boolean;
+  /**
+   * For a POST whose URL also has a query (pass both `body` and `query`): accept a `payload_hash`
+   * of the query and the JSON body merged into one object (query fields first, body fields over
+   * them), as Vonage's Node.js snippet computes it, besides the hash of the body alone.
+   * Default false: the body alone, as Vonage's support article describes it.
+   */
+  mergeQueryIntoBody?: boolean;
 };
 
 const DEFAULT_MAX_AGE_SECONDS = 300;
@@ -76,44 +85,81 @@ async function sha256Hex(bytes: Uint8Array): Promise<string> {
 }
 
 /**
- * The payload texts whose hash may be `payload_hash`: the raw body, its compact JSON form, the
- * query as JSON. A body that is not a string or bytes, or a query that is not `URLSearchParams` or
- * an object, gives none (it cannot be what Vonage hashed); `given` says whether any was passed.
+ * The payload texts whose hash may be `payload_hash`: the raw body and its compact JSON form (a
+ * POST), the query as JSON (a GET: no body, or an empty one), and, with `mergeQueryIntoBody`, the
+ * query and the body merged. A query never stands in for a body that has content: the hash of the
+ * query alone would leave that body unchecked. A body that is not a string or bytes, or a query
+ * that is not `URLSearchParams` or an object, gives none (it cannot be what Vonage hashed);
+ * `given` says whether any was passed.
  */
 function payloadVariants(options: VerifyVonageWebhookOptions): { variants: Uint8Array[]; given: boolean } {
   const variants: Uint8Array[] = [];
   const { body, query } = options;
+  let parsedBody: unknown;
+  let hasBody = false;
   if (typeof body === 'string' || body instanceof Uint8Array) {
     const raw = typeof body === 'string' ? encoder.encode(body) : body;
-    variants.push(raw);
+    hasBody = raw.byteLength > 0;
+    if (hasBody || query === undefined) variants.push(raw);
     try {
-      const compact = JSON.stringify(JSON.parse(typeof body === 'string' ? body : decoder.decode(body)));
+      parsedBody = JSON.parse(typeof body === 'string' ? body : decoder.decode(body));
+      const compact = JSON.stringify(parsedBody);
       if (compact !== undefined) variants.push(encoder.encode(compact));
     } catch {
       // Not JSON: only the raw body can match.
     }
+  } else if (body !== undefined && body !== null) {
+    hasBody = true;
   }
-  if (query instanceof URLSearchParams) {
-    variants.push(encoder.encode(queryJson([...query])));
-  } else if (typeof query === 'object' && query !== null && !Array.isArray(query) && !ArrayBuffer.isView(query)) {
-    const text = queryJsonOf(Object.entries(query as Record<string, unknown>));
+  const entries = queryEntries(query);
+  if (entries !== undefined && !hasBody) {
+    const text = queryJsonOf(entries);
     if (text !== undefined) variants.push(encoder.encode(text));
+  }
+  if (options.mergeQueryIntoBody === true && entries !== undefined && isPlainObject(parsedBody)) {
+    const merged = mergedJson(entries, parsedBody);
+    if (merged !== undefined) variants.push(encoder.encode(merged));
   }
   return { variants, given: body !== undefined || query !== undefined };
 }
 
-/**
- * The query as a compact JSON object with its keys in the order received. Written out by hand: a
- * JavaScript object would move integer-like keys (`"1"`, `"42"`) to the front. A repeated key
- * keeps its first place and its last value.
- */
-function queryJson(entries: Array<[string, string]>): string {
-  const values = new Map<string, string>();
-  for (const [key, value] of entries) values.set(key, value);
-  return `{${[...values].map(([key, value]) => `${JSON.stringify(key)}:${JSON.stringify(value)}`).join(',')}}`;
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** {@link queryJson} of a parsed query object, whose values may be of any JSON type; undefined when one is not JSON. */
+/** The query's entries in the order received (a repeated key keeps its first place and its last value), or undefined when it is not a query. */
+function queryEntries(query: unknown): Array<[string, unknown]> | undefined {
+  if (query instanceof URLSearchParams) {
+    const values = new Map<string, string>();
+    for (const [key, value] of query) values.set(key, value);
+    return [...values];
+  }
+  if (isPlainObject(query) && !ArrayBuffer.isView(query)) return Object.entries(query);
+  return undefined;
+}
+
+/**
+ * The query and the body as one JSON object, the way a JavaScript server merges them
+ * (`Object.assign(query, body)` then `JSON.stringify`): query keys first, body values over them,
+ * integer-like keys first in ascending order as JavaScript objects order them.
+ */
+function mergedJson(entries: Array<[string, unknown]>, body: Record<string, unknown>): string | undefined {
+  const merged: Record<string, unknown> = {};
+  for (const [key, value] of entries) merged[key] = value;
+  for (const [key, value] of Object.entries(body)) merged[key] = value;
+  try {
+    return JSON.stringify(merged);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The query as a compact JSON object with its keys in the order received. Written out by hand: a
+ * JavaScript object would move integer-like keys (`"1"`, `"42"`) to the front. Values of another
+ * JSON type (a parsed query object may hold arrays) are written as their JSON; undefined when one
+ * is not JSON.
+ */
 function queryJsonOf(entries: Array<[string, unknown]>): string | undefined {
   const parts: string[] = [];
   for (const [key, value] of entries) {

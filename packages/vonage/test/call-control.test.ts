@@ -156,6 +156,13 @@ describe('VonageCallControl', () => {
     await expect(controls().transfer(CALL, { ncco: [] })).rejects.toBeInstanceOf(ConfigError);
     await expect(controls().transfer(CALL, { url: 'ftp://x' })).rejects.toBeInstanceOf(ConfigError);
     await expect(controls({ privateKey: 'nope' }).hangup(CALL)).rejects.toBeInstanceOf(ConfigError);
+    expect(() => new VonageCallControl({ applicationId: APP, privateKey: new Uint8Array(0) })).toThrow(ConfigError);
+    expect(() => new VonageCallControl({ applicationId: APP, privateKey: { pem: 'x' } as unknown as string })).toThrow(ConfigError);
     expect(seen).toHaveLength(0);
+  });
+
+  it('takes the private key file as bytes, as the Vonage SDK does', async () => {
+    await controls({ privateKey: Buffer.from(keys.privateKey) }).hangup(CALL);
+    expect(seen).toHaveLength(1);
   });
 });

@@ -52,6 +52,14 @@ describe('createVonageJwt', () => {
     expect(verifiesWith(await createVonageJwt({ applicationId: APP, privateKey: key }), keys.publicKey)).toBe(true);
   });
 
+  it('takes the key file as bytes (a Buffer from readFile, as the Vonage SDK takes it), and refuses other objects with a ConfigError', async () => {
+    const bytes = new TextEncoder().encode(keys.privateKey);
+    expect(verifiesWith(await createVonageJwt({ applicationId: APP, privateKey: bytes }), keys.publicKey)).toBe(true);
+    expect(verifiesWith(await createVonageJwt({ applicationId: APP, privateKey: Buffer.from(keys.pkcs1PrivateKey) }), keys.publicKey)).toBe(true);
+    await expect(createVonageJwt({ applicationId: APP, privateKey: { pem: keys.privateKey } as unknown as string })).rejects.toBeInstanceOf(ConfigError);
+    await expect(importVonagePrivateKey(Uint8Array.from([0xff, 0xfe, 0x00]))).rejects.toBeInstanceOf(ConfigError);
+  });
+
   it('refuses what is not a usable private key, without quoting it', async () => {
     await expect(importVonagePrivateKey('')).rejects.toBeInstanceOf(ConfigError);
     await expect(importVonagePrivateKey('not a key')).rejects.toThrow(/PEM/);

@@ -74,6 +74,31 @@ describe('verifyVonageWebhook', () => {
     await expect(verifyVonageWebhook({ signatureSecret: SECRET, authorization: `Bearer ${getToken}`, now })).rejects.toBeInstanceOf(ConfigError);
   });
 
+  it('a token over the query alone does not vouch for a POST body that has content', async () => {
+    // A signed GET's token replayed on a POST to the same URL with a body of the sender's choosing.
+    const query = new URLSearchParams({ uuid: 'u-1' });
+    const getToken = token(claims({ payload_hash: sha256('{"uuid":"u-1"}') }));
+    const forged = JSON.stringify({ uuid: 'u-1', status: 'completed' });
+    expect((await rejection(verify(`Bearer ${getToken}`, { body: forged, query }))).message).toMatch(/payload_hash/);
+    // An empty body (a GET handler that passes both) still verifies by its query.
+    await expect(verify(`Bearer ${getToken}`, { body: '', query })).resolves.toBeTruthy();
+    await expect(verify(`Bearer ${getToken}`, { body: new Uint8Array(0), query })).resolves.toBeTruthy();
+  });
+
+  it('mergeQueryIntoBody: a hash of the query and the body merged verifies only when asked for', async () => {
+    const query = new URLSearchParams({ tenant: 'acme', 2: 'two' });
+    // What a JavaScript server computes with Object.assign(query, body): integer-like keys first.
+    const merged = JSON.stringify(Object.assign(Object.fromEntries(query), JSON.parse(BODY) as object));
+    expect(merged.startsWith('{"2":"two","tenant":"acme","start_time":null')).toBe(true);
+    const mergedToken = `Bearer ${token(claims({ payload_hash: sha256(merged) }))}`;
+    await rejection(verify(mergedToken, { query }));
+    await expect(verify(mergedToken, { query, mergeQueryIntoBody: true })).resolves.toBeTruthy();
+    await expect(verify(mergedToken, { query: Object.fromEntries(query), mergeQueryIntoBody: true })).resolves.toBeTruthy();
+    // The body-only hash still verifies with the option on; a tampered body fails either way.
+    await expect(verify(`Bearer ${token(claims())}`, { query, mergeQueryIntoBody: true })).resolves.toBeTruthy();
+    await rejection(verify(mergedToken, { query, mergeQueryIntoBody: true, body: BODY.replace('answered', 'completed') }));
+  });
+
   it('rejects a token signed with another secret, or tampered claims', async () => {
     expect((await rejection(verify(`Bearer ${token(claims(), { secret: 'other' })}`))).message).toMatch(/signature/);
     const [h, , s] = token(claims()).split('.');
