@@ -6,14 +6,21 @@ import type { OutputPath } from './output.js';
 
 const log = logger('core');
 
+/** A `response.cancel` this transport sends: its own event id, so that the service's answer can be told apart. */
+export type CancelEvent = { type: 'response.cancel'; event_id: string; response_id: string };
+
+/** How many of its cancels the transport remembers, waiting for a possible refusal. */
+const REMEMBERED_CANCELS = 32;
+const REFUSAL_CODE = 'response_cancel_not_active';
+
 /** What barge-in needs from the transport it belongs to. */
 export interface BargeInHost {
   readonly metrics: CallMetrics;
   readonly protocol: MediaStreamProtocol;
   readonly ledger: PlaybackLedger;
   readonly output: OutputPath;
-  /** Sends `response.cancel` for the response in flight. */
-  cancelResponse(): void;
+  /** Sends this `response.cancel` (for the response in flight) to the model. */
+  cancelResponse(event: CancelEvent): void;
   /** Tells the model where the caller stopped hearing an item. */
   truncate(itemId: string, contentIndex: number, audioEndMs: number): void;
   /** Emits `audio_interrupted`. */
@@ -38,9 +45,45 @@ export class Responses {
    * the barge-in is dropped, so the item is truncated then, once, at what was heard.
    */
   readonly #cancelled = new Map<string, Map<string, number | 'done'>>();
+  /** Event ids of the cancels sent, oldest first (a bounded few). */
+  readonly #cancelIds = new Set<string>();
+  readonly #cancelPrefix = `sb_cancel_${Math.random().toString(36).slice(2, 8)}_`;
+  #cancels = 0;
 
   constructor(host: BargeInHost) {
     this.#host = host;
+  }
+
+  /**
+   * Whether a model message is the service refusing one of this transport's own cancels
+   * (`response_cancel_not_active`, naming the cancel's event id): the response was over, done or
+   * cancelled by the server's own turn detection, by the time the cancel arrived. Nothing is
+   * wrong then — the caller had stopped hearing it and its items were truncated — so the refusal
+   * is no error of the call. Any other error, a refusal of someone else's cancel included, is not
+   * matched.
+   */
+  refusedOwnCancel(data: unknown): boolean {
+    if (this.#cancelIds.size === 0) return false;
+    const text = typeof data === 'string' ? data : String(data);
+    if (!text.includes(REFUSAL_CODE)) return false;
+    let event: { type?: unknown; error?: { code?: unknown; event_id?: unknown } | null };
+    try {
+      event = JSON.parse(text) as typeof event;
+    } catch {
+      return false;
+    }
+    const error = event?.type === 'error' ? event.error : undefined;
+    if (!error || error.code !== REFUSAL_CODE || typeof error.event_id !== 'string') return false;
+    if (!this.#cancelIds.delete(error.event_id)) return false;
+    log('cancel %s: the response was already over', error.event_id);
+    return true;
+  }
+
+  #sendCancel(responseId: string): void {
+    const eventId = `${this.#cancelPrefix}${++this.#cancels}`;
+    this.#cancelIds.add(eventId);
+    if (this.#cancelIds.size > REMEMBERED_CANCELS) this.#cancelIds.delete(this.#cancelIds.values().next().value!);
+    this.#host.cancelResponse({ type: 'response.cancel', event_id: eventId, response_id: responseId });
   }
 
   created(responseId: string): void {
@@ -115,7 +158,9 @@ export class Responses {
         heard.set(itemKey(item), item.playedMs < item.contentMs ? 'done' : Math.max(0, Math.floor(item.contentMs)));
       }
       this.#cancelled.set(active, heard);
-      if (cancelOngoingResponse) this.#host.safely(() => this.#host.cancelResponse());
+      // Named by id: a cancel that crosses the response's end (or a newer response) touches
+      // nothing else, and its refusal is recognised (see `refusedOwnCancel`).
+      if (cancelOngoingResponse) this.#host.safely(() => this.#sendCancel(active));
     }
     this.#host.safely(() => this.#host.interrupted());
     for (const item of unheard) {
