@@ -131,7 +131,7 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
       protocol,
       ledger: this.#ledger,
       output: this.#output,
-      cancelResponse: () => this._cancelResponse(),
+      cancelResponse: (event) => this.sendEvent(event),
       truncate: (itemId, contentIndex, audioEndMs) =>
         this.sendEvent({ type: 'conversation.item.truncate', item_id: itemId, content_index: contentIndex, audio_end_ms: audioEndMs }),
       interrupted: () => this.emit('audio_interrupted'),
@@ -387,6 +387,8 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
       delta = audioDelta(event.data);
       if (!delta) {
         if (this.#life.awaitingModel && isSessionCreated(event.data)) this.#life.modelReady();
+        // The service refusing a barge-in's cancel that crossed the response's end is no error.
+        if (this.#responses.refusedOwnCancel(event.data)) return;
         super._onMessage(event);
         return;
       }
