@@ -5,25 +5,34 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { RealtimeCallIncomingWebhookEvent } from 'openai/resources/webhooks';
 
 export const WEBHOOK_SECRET = `whsec_${randomBytes(24).toString('base64')}`;
 export const API_KEY = 'sk-test-local-fake';
 
-/** Standard Webhooks signature: HMAC-SHA256 over `${id}.${timestamp}.${body}`, key = base64 after `whsec_`. */
-export function sign(secret: string, id: string, timestamp: number, body: string): string {
-  const key = Buffer.from(secret.slice('whsec_'.length), 'base64');
-  return `v1,${createHmac('sha256', key).update(`${id}.${timestamp}.${body}`).digest('base64')}`;
+/**
+ * The HMAC key of a signing secret, as OpenAI reads it: the base64 after `whsec_`, or (without
+ * that prefix) the secret's own UTF-8 bytes.
+ */
+export function signingKey(secret: string): Buffer {
+  return secret.startsWith('whsec_') ? Buffer.from(secret.slice('whsec_'.length), 'base64') : Buffer.from(secret, 'utf8');
+}
+
+/** Standard Webhooks signature: `v1,` + base64 HMAC-SHA256 over `${id}.${timestamp}.${body}`. */
+export function sign(secret: string, id: string, timestamp: number | string, body: string): string {
+  return `v1,${createHmac('sha256', signingKey(secret)).update(`${id}.${timestamp}.${body}`).digest('base64')}`;
 }
 
 export type SignedDelivery = { body: string; headers: Record<string, string> };
 
 let deliveries = 0;
 
+/** A `realtime.call.incoming` event, typed as the `openai` SDK declares it. */
 export function incomingCallEvent(
   callId: string,
   sipHeaders: Array<{ name: string; value: string }> = defaultSipHeaders(),
-  extra: Record<string, unknown> = {},
-): Record<string, unknown> {
+  extra: Partial<RealtimeCallIncomingWebhookEvent.Data> & Record<string, unknown> = {},
+): RealtimeCallIncomingWebhookEvent {
   return {
     object: 'event',
     id: `evt_${randomBytes(8).toString('hex')}`,

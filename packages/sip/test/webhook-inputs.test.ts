@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError } from '@switchboard/core';
 import { OpenAIWebhookSignatureError, verifyOpenAIWebhook, type OpenAIWebhookHeaders, type VerifyOpenAIWebhookOptions } from '../src/openai/index.js';
 import { normalizeWebhookHeaders } from '../src/openai/webhook.js';
-import { WEBHOOK_SECRET, incomingCallEvent, signedDelivery } from './openai-fakes.js';
+import { WEBHOOK_SECRET, incomingCallEvent, sign, signedDelivery } from './openai-fakes.js';
 
 const client = new OpenAI({ apiKey: 'sk-unused', webhookSecret: WEBHOOK_SECRET });
 const loose = (headers: unknown) => headers as OpenAIWebhookHeaders;
@@ -51,5 +51,32 @@ describe('OpenAI webhook checks on what a request can carry', () => {
       expect(await status(verifyOpenAIWebhook(body as string, delivery.headers, { client }))).toBe(400);
     }
     await expect(verifyOpenAIWebhook(delivery.body, delivery.headers, undefined as unknown as VerifyOpenAIWebhookOptions)).rejects.toBeInstanceOf(ConfigError);
+  });
+
+  it('strips HTTP whitespace around header values, so webhookId is the id that was signed', async () => {
+    const ts = Math.floor(Date.now() / 1000);
+    const body = JSON.stringify(incomingCallEvent('rtc_ws'));
+    const headers = { 'webhook-id': ' msg_ws\t', 'webhook-timestamp': ` ${ts}`, 'webhook-signature': [` ${sign(WEBHOOK_SECRET, 'msg_ws', ts, body)} `, ' '] };
+    expect({ ...normalizeWebhookHeaders(headers) }).toEqual({
+      'webhook-id': 'msg_ws',
+      'webhook-timestamp': String(ts),
+      'webhook-signature': sign(WEBHOOK_SECRET, 'msg_ws', ts, body),
+    });
+    expect((await verifyOpenAIWebhook(body, headers, { client })).webhookId).toBe('msg_ws');
+    // Only HTTP whitespace: a no-break space is part of the value.
+    expect(normalizeWebhookHeaders({ 'webhook-id': '\u00a0msg' })['webhook-id']).toBe('\u00a0msg');
+    // Linear in the value's length, whatever its whitespace.
+    const long = `a${' '.repeat(200_000)}a`;
+    expect(normalizeWebhookHeaders({ 'webhook-id': long })['webhook-id']).toBe(long);
+  });
+
+  it('keeps a leading byte-order mark of a body given as bytes: bytes and text get the same verdict', async () => {
+    const ts = Math.floor(Date.now() / 1000);
+    const text = `\uFEFF${JSON.stringify(incomingCallEvent('rtc_bom'))}`;
+    const headers = { 'webhook-id': 'msg_bom', 'webhook-timestamp': String(ts), 'webhook-signature': sign(WEBHOOK_SECRET, 'msg_bom', ts, text) };
+    // The signature covers the mark; the JSON with it in front does not parse: a ProtocolError either way.
+    for (const body of [text, new TextEncoder().encode(text)]) {
+      await expect(verifyOpenAIWebhook(body, headers, { client })).rejects.toMatchObject({ code: 'webhook_invalid_body' });
+    }
   });
 });

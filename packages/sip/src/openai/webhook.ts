@@ -48,8 +48,20 @@ export type VerifyOpenAIWebhookOptions = {
   toleranceSeconds?: number;
 };
 
+const isHttpWhitespace = (code: number): boolean => code === 0x20 || code === 0x09 || code === 0x0a || code === 0x0d;
+
+/** Strips HTTP whitespace (space, tab, CR, LF) around a header value, as WHATWG `Headers` does. Linear time. */
+function trimHttp(value: string): string {
+  let start = 0;
+  let end = value.length;
+  while (start < end && isHttpWhitespace(value.charCodeAt(start))) start++;
+  while (end > start && isHttpWhitespace(value.charCodeAt(end - 1))) end--;
+  return start === 0 && end === value.length ? value : value.slice(start, end);
+}
+
 const REQUIRED_HEADERS = ['webhook-id', 'webhook-timestamp', 'webhook-signature'] as const;
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+// `ignoreBOM`: a leading byte-order mark is part of the signed text and must stay in it.
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** Anything with a WHATWG `Headers`-like `forEach`, such as a `Headers` from another realm or library. */
 function isHeadersLike(headers: object): headers is { forEach(callback: (value: unknown, name: unknown) => void): void } {
@@ -57,9 +69,11 @@ function isHeadersLike(headers: object): headers is { forEach(callback: (value: 
 }
 
 /**
- * Lower-cased header names; repeated signature headers are joined (their entries are
- * space-separated). Only string values count: a value of another type (a number, an object, an
- * array entry that is not a string) is left out, and something that is not a header map has none.
+ * Lower-cased header names, values without surrounding whitespace (as HTTP and WHATWG `Headers`
+ * read them, so `webhookId` is the id that was signed); repeated signature headers are joined
+ * (their entries are space-separated). Only string values count: a value of another type (a
+ * number, an object, an array entry that is not a string) is left out, and something that is not
+ * a header map has none.
  */
 export function normalizeWebhookHeaders(headers: OpenAIWebhookHeaders): Record<string, string> {
   const result: Record<string, string> = Object.create(null) as Record<string, string>;
@@ -67,10 +81,10 @@ export function normalizeWebhookHeaders(headers: OpenAIWebhookHeaders): Record<s
   const add = (name: string, values: readonly unknown[]) => {
     const lower = name.toLowerCase();
     if (lower === 'webhook-signature') {
-      const texts = values.filter((v): v is string => typeof v === 'string' && v.length > 0);
+      const texts = values.filter((v): v is string => typeof v === 'string').map(trimHttp).filter((v) => v.length > 0);
       if (texts.length > 0) result[lower] = [result[lower], ...texts].filter((v) => v !== undefined).join(' ');
     } else if (!(lower in result) && typeof values[0] === 'string') {
-      result[lower] = values[0];
+      result[lower] = trimHttp(values[0]);
     }
   };
   try {
