@@ -15,6 +15,8 @@ import {
   encodeALaw,
   encodeMuLaw,
   FrameParse,
+  pcm16FromBytes,
+  pcm16ToBytes,
 } from '@switchboard/core';
 import type { AudioFormat, CallEvent, MediaStreamProtocol, OutboundCommand, ProtocolCapabilities, StreamCommandWriters } from '@switchboard/core';
 import { isJsonObject, readCounter, stringRecord, type JsonObject } from '@switchboard/core';
@@ -34,9 +36,11 @@ export type TelnyxMediaStreamProtocolOptions = {
   /**
    * The `stream_bidirectional_codec` the stream was started with: the codec Telnyx expects back.
    * Default `PCMU`, Telnyx's own default. The caller's audio arrives in the codec of
-   * `start.media_format` whatever this says (an EU trunk may send PCMA); G.711 audio is converted
-   * between the two laws on the way out. L16 in needs L16 out, at the same sampling rate
-   * (`stream_bidirectional_sampling_rate`).
+   * `start.media_format` whatever this says (an EU trunk may send PCMA). When the caller's law and
+   * this one differ, the call is bridged as 16-bit PCM at 8 kHz: the caller's G.711 is expanded
+   * (exactly) to PCM, the model speaks PCM, and the reply is encoded into this law from PCM, never
+   * converted from the other law (a μ-law → A-law tandem costs about 4 dB of SNR). L16 in needs L16
+   * out, at the same sampling rate (`stream_bidirectional_sampling_rate`).
    */
   bidirectionalCodec?: TelnyxCodec;
   /**
@@ -147,8 +151,14 @@ export class TelnyxMediaStreamProtocol implements MediaStreamProtocol {
   readonly #bigEndian: boolean;
   readonly #useTimestamps: boolean;
   #streamId: string | undefined;
-  /** The call's format as the core sees it (inbound), once a `start` was decoded. */
+  /** The call's format as the core sees it, once a `start` was decoded. */
   #format: AudioFormat = { ...MULAW_8K };
+  /**
+   * The caller's G.711 law when it is not the law Telnyx expects back: the core then sees 16-bit
+   * PCM at 8 kHz, which the protocol expands from this law on the way in and encodes into the
+   * bidirectional law on the way out.
+   */
+  #crossLaw: 'pcmu' | 'pcma' | undefined;
   readonly #parses = new FrameParse();
   readonly #writers: StreamCommandWriters = {
     audio: (payload) => `{"event":"media","media":{"payload":"${base64Encode(this.#toWire(payload))}"}}`,
@@ -210,13 +220,25 @@ export class TelnyxMediaStreamProtocol implements MediaStreamProtocol {
     return encodeStreamCommand(command, this.#writers);
   }
 
-  /** Core audio (the inbound format, L16 little-endian) as the payload Telnyx expects back. */
+  /** Core audio (the call's format; L16 is little-endian) as the payload Telnyx expects back. */
   #toWire(payload: Uint8Array): Uint8Array {
-    const format = this.#format;
-    if (format.encoding === 'l16') return this.#bigEndian ? swapBytes16(payload) : payload;
-    if (format.encoding === this.#bidirectional) return payload;
-    // The other G.711 law: Telnyx plays back what stream_bidirectional_codec says.
-    return this.#bidirectional === 'pcmu' ? encodeMuLaw(decodeALaw(payload)) : encodeALaw(decodeMuLaw(payload));
+    if (this.#crossLaw !== undefined) {
+      // PCM from the core, encoded into the law Telnyx plays back (stream_bidirectional_codec).
+      const samples = pcm16FromBytes(payload.byteLength % 2 === 0 ? payload : payload.subarray(0, payload.byteLength - 1));
+      return this.#bidirectional === 'pcma' ? encodeALaw(samples) : encodeMuLaw(samples);
+    }
+    if (this.#format.encoding === 'l16') return this.#bigEndian ? swapBytes16(payload) : payload;
+    return payload;
+  }
+
+  /** The caller's audio as the core expects it: L16 little-endian, or G.711 as received. */
+  #fromWire(bytes: Uint8Array, payload: string): Extract<CallEvent, { type: 'audio' }> {
+    if (this.#crossLaw !== undefined) {
+      const samples = this.#crossLaw === 'pcma' ? decodeALaw(bytes) : decodeMuLaw(bytes);
+      return { type: 'audio', payload: pcm16ToBytes(samples) };
+    }
+    if (this.#format.encoding === 'l16' && this.#bigEndian) return { type: 'audio', payload: swapBytes16(bytes) };
+    return { type: 'audio', payload: bytes, payloadBase64: payload };
   }
 
 
@@ -236,9 +258,13 @@ export class TelnyxMediaStreamProtocol implements MediaStreamProtocol {
       );
     }
 
+    // G.711 one way and the other law back: bridged as PCM, so the reply is encoded from PCM.
+    const crossLaw = isG711(format.encoding) && format.encoding !== this.#bidirectional ? (format.encoding as 'pcmu' | 'pcma') : undefined;
+    const coreFormat: AudioFormat = crossLaw === undefined ? format : { encoding: 'l16', sampleRate: 8000, channels: 1 };
+
     const event = callStartEvent({
       streamId,
-      format,
+      format: coreFormat,
       customParameters: stringRecord(start['custom_parameters']),
       raw: message,
       callId: start['call_control_id'],
@@ -247,7 +273,8 @@ export class TelnyxMediaStreamProtocol implements MediaStreamProtocol {
     });
 
     this.#streamId = streamId;
-    this.#format = format;
+    this.#format = coreFormat;
+    this.#crossLaw = crossLaw;
     return event;
   }
 
@@ -260,10 +287,10 @@ export class TelnyxMediaStreamProtocol implements MediaStreamProtocol {
     const payload = media['payload'];
     if (typeof payload !== 'string') fail('media frame without a string media.payload', frame);
     const bytes = decodeMediaPayload(payload, frame, fail);
-    const l16 = this.#format.encoding === 'l16';
-    if (l16 && bytes.byteLength % 2 !== 0) fail(`L16 media.payload of ${bytes.byteLength} bytes is not whole 16-bit samples`, frame);
-    const audio: Extract<CallEvent, { type: 'audio' }> =
-      l16 && this.#bigEndian ? { type: 'audio', payload: swapBytes16(bytes) } : { type: 'audio', payload: bytes, payloadBase64: payload };
+    if (this.#format.encoding === 'l16' && this.#crossLaw === undefined && bytes.byteLength % 2 !== 0) {
+      fail(`L16 media.payload of ${bytes.byteLength} bytes is not whole 16-bit samples`, frame);
+    }
+    const audio = this.#fromWire(bytes, payload);
     // `media.chunk` counts media frames: the core reorders by it.
     const sequence = readCounter(media['chunk']);
     if (sequence !== undefined) audio.sequence = sequence;

@@ -1,7 +1,7 @@
 import { Buffer } from 'node:buffer';
 import { expectProtocolError, malformedFrameCases, type MalformedFrame } from '@switchboard/conformance/testing';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, ProtocolError, decodeALaw, encodeMuLaw } from '@switchboard/core';
+import { ConfigError, ProtocolError, decodeALaw, decodeMuLaw, encodeALaw, encodeMuLaw, pcm16FromBytes, pcm16ToBytes } from '@switchboard/core';
 import type { CallEvent, OutboundCommand } from '@switchboard/core';
 import { TelnyxMediaStreamProtocol } from '../src/protocol.js';
 import { TELNYX_INVALID_FRAME_CODE, TelnyxPeerSimulator } from '../src/peer.js';
@@ -83,7 +83,8 @@ describe('TelnyxMediaStreamProtocol.decode', () => {
   });
 
   it('takes the codec from start.media_format: PCMA, and L16 at 16 and 24 kHz', () => {
-    expect(new TelnyxMediaStreamProtocol().decode(startFrame({ encoding: 'PCMA', sample_rate: 8000, channels: 1 }))[0]).toMatchObject({
+    const pcma = new TelnyxMediaStreamProtocol({ bidirectionalCodec: 'PCMA' });
+    expect(pcma.decode(startFrame({ encoding: 'PCMA', sample_rate: 8000, channels: 1 }))[0]).toMatchObject({
       format: { encoding: 'pcma', sampleRate: 8000 },
     });
     const l16 = new TelnyxMediaStreamProtocol({ bidirectionalCodec: 'L16' });
@@ -216,15 +217,32 @@ describe('TelnyxMediaStreamProtocol.encode', () => {
     expect(protocol.encode({ type: 'dtmf', digits: '12' })).toEqual([]);
   });
 
-  it('sends PCMU back on a PCMA call, as Telnyx expects by default', () => {
-    const protocol = started({}, { encoding: 'PCMA', sample_rate: 8000 });
+  it('bridges a PCMA call as PCM when PCMU goes back (the default): A-law expanded in, μ-law encoded from PCM out', () => {
+    const protocol = new TelnyxMediaStreamProtocol();
+    expect(protocol.decode(startFrame({ encoding: 'PCMA', sample_rate: 8000 }))[0]).toMatchObject({
+      format: { encoding: 'l16', sampleRate: 8000, channels: 1 },
+    });
     const alaw = mulawFrame(3);
-    const [frame] = protocol.encode({ type: 'audio', payload: alaw });
+    const [audio] = protocol.decode(JSON.stringify({ event: 'media', stream_id: STREAM, media: { chunk: '1', payload: b64(alaw) } }));
+    expect(audio).toEqual({ type: 'audio', payload: pcm16ToBytes(decodeALaw(alaw)), sequence: 1 });
+    const pcm = pcm16ToBytes(new Int16Array(160).map((_, i) => Math.round(9000 * Math.sin(i / 5))));
+    const [frame] = protocol.encode({ type: 'audio', payload: pcm });
     const sent = Buffer.from(JSON.parse(frame as string).media.payload, 'base64');
-    expect(new Uint8Array(sent)).toEqual(encodeMuLaw(decodeALaw(alaw)));
-    // Told that PCMA goes back, it passes the bytes through.
+    expect(new Uint8Array(sent)).toEqual(encodeMuLaw(pcm16FromBytes(pcm)));
+    // Told that PCMA goes back, the A-law passes through both ways.
     const same = started({ bidirectionalCodec: 'PCMA' }, { encoding: 'PCMA', sample_rate: 8000 });
     expect(JSON.parse(same.encode({ type: 'audio', payload: alaw })[0] as string).media.payload).toBe(b64(alaw));
+  });
+
+  it('bridges a PCMU call as PCM when PCMA goes back: A-law encoded from PCM, not converted from μ-law', () => {
+    const protocol = started({ bidirectionalCodec: 'PCMA' });
+    const pcm = pcm16ToBytes(new Int16Array(160).map((_, i) => Math.round(9000 * Math.sin(i / 5))));
+    const [frame] = protocol.encode({ type: 'audio', payload: pcm });
+    const sent = Buffer.from(JSON.parse(frame as string).media.payload, 'base64');
+    expect(new Uint8Array(sent)).toEqual(encodeALaw(pcm16FromBytes(pcm)));
+    const mulaw = mulawFrame(4);
+    const [audio] = protocol.decode(JSON.stringify({ event: 'media', stream_id: STREAM, media: { chunk: '2', payload: b64(mulaw) } }));
+    expect(audio).toEqual({ type: 'audio', payload: pcm16ToBytes(decodeMuLaw(mulaw)), sequence: 2 });
   });
 
   it('sends L16 in network byte order', () => {
