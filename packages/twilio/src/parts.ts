@@ -16,10 +16,18 @@ export {
   validateTwilioWebSocketUpgrade,
   assertTwilioWebSocketUpgrade,
   readTwilioSignatureHeader,
+  readTwilioSignatureSettingsHeader,
+  parseTwilioSignatureSettings,
+  computeTwilioBodySHA256,
   twilioSignatureUrlVariants,
+  twilioSignatureUrlCandidates,
 } from './signature.js';
 export type {
   TwilioSignedParams,
+  TwilioSignatureAlgorithm,
+  TwilioSignatureSettings,
+  TwilioRequestBody,
+  ComputeTwilioSignatureOptions,
   TwilioHeaders,
   ValidateTwilioSignatureOptions,
   ValidateTwilioWebSocketUpgradeOptions,

@@ -33,7 +33,13 @@ import {
 } from '@switchboard/core';
 import { TwilioPeerSimulator } from './peer.js';
 import { TwilioMediaStreamProtocol } from './protocol.js';
-import { throwUnlessValid, twilioSignatureVerdict, type TwilioHeaders, type TwilioSignedParams } from './signature.js';
+import {
+  throwUnlessValid,
+  twilioSignatureVerdict,
+  type TwilioHeaders,
+  type TwilioRequestBody,
+  type TwilioSignedParams,
+} from './signature.js';
 import { SignalWireRealtimeTransport } from './transport.js';
 import { connectStreamDocument, escapeXml, type ConnectStreamTwimlOptions } from './twiml.js';
 
@@ -92,8 +98,14 @@ export type ValidateSignalWireSignatureOptions = {
   signature: string | undefined | null;
   /** The full URL SignalWire requested, query string included. */
   url: string;
-  /** The form-encoded POST parameters; omit for GET requests. */
+  /** The form-encoded POST parameters; omit for GET requests. Not used when the URL carries `bodySHA256`. */
   params?: TwilioSignedParams;
+  /**
+   * The raw request body. Required when the URL carries a `bodySHA256` query parameter (a JSON
+   * body, signed through the URL alone): the body must hash to it, and without a body such a
+   * request does not verify. Not used otherwise.
+   */
+  body?: TwilioRequestBody | null;
   /**
    * Refuse a delivery already accepted (same URL and parameters, hence the same signature) within
    * the guard's TTL. Remembered only once the signature verified; the key is the signature, so
@@ -110,14 +122,18 @@ function checkSigningKey(signingKey: unknown): asserts signingKey is string {
 
 function signalwireVerdict(options: ValidateSignalWireSignatureOptions) {
   checkSigningKey(options?.signingKey);
-  const { signingKey, ...rest } = options;
-  return twilioSignatureVerdict({ ...rest, authToken: signingKey });
+  const { signingKey, signature, url, params, body, replayGuard } = options;
+  // SignalWire's helper library signs the values of a repeated name in the order given, Twilio's
+  // sorted and once each: both are accepted. SignalWire has no SharedKey settings.
+  return twilioSignatureVerdict({ authToken: signingKey, signature, url, params, body, replayGuard }, { valuesInGivenOrder: true, noSettings: true });
 }
 
 /**
  * True when `signature` is SignalWire's signature of a Compatibility (cXML) webhook: Twilio's
- * scheme keyed with the project's Signing Key (the URL is also tried with its default port added
- * or removed); with a `replayGuard`, also that the delivery was not accepted before.
+ * scheme keyed with the project's Signing Key, HMAC-SHA1 (the URL is also tried in the forms
+ * Twilio's checks accept, and the values of a repeated parameter in the order given as well as
+ * sorted); a URL with `bodySHA256` verifies only with the `body` that hashes to it; with a
+ * `replayGuard`, also that the delivery was not accepted before.
  */
 export async function validateSignalWireSignature(options: ValidateSignalWireSignatureOptions): Promise<boolean> {
   return (await signalwireVerdict(options)) === 'valid';
