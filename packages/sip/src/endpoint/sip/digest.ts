@@ -19,11 +19,19 @@ export type DigestOptions = {
   realm: string;
   /** The secret of a user, or undefined for an unknown user. */
   credentials: (username: string, realm: string) => DigestSecret | undefined | Promise<DigestSecret | undefined>;
-  /** Algorithms offered, in order. Default `['SHA-256', 'MD5']`: one challenge each (RFC 8760 §2.4). */
+  /**
+   * Algorithms offered, in order of preference: one challenge each (RFC 8760 §2.4). Default
+   * `['MD5']`: many user agents answer only MD5 and give up on a 401 that also carries a challenge
+   * they cannot answer (baresip 1.0 on libre 1.1 does), so SHA-256 is offered only when asked
+   * for, e.g. `['SHA-256', 'MD5']` for phones that skip unknown algorithms as RFC 8760 §2.4 says.
+   */
   algorithms?: DigestAlgorithm[];
   /** How long a nonce stays valid, ms. Default 300 000. */
   nonceTtlMs?: number;
 };
+
+/** Offered unless `algorithms` says otherwise: what every SIP user agent can answer. */
+export const DEFAULT_DIGEST_ALGORITHMS: readonly DigestAlgorithm[] = ['MD5'];
 
 export type DigestVerdict =
   | { ok: true; username: string }
@@ -83,7 +91,7 @@ export class DigestAuthenticator {
     if (/["\\\r\n]/.test(options.realm)) throw new TypeError('the realm may not contain quotes, backslashes or line breaks');
     this.#options = options;
     this.realm = options.realm;
-    this.algorithms = options.algorithms ?? ['SHA-256', 'MD5'];
+    this.algorithms = options.algorithms ? [...options.algorithms] : [...DEFAULT_DIGEST_ALGORITHMS];
     if (this.algorithms.length === 0 || this.algorithms.some((a) => !(a in HASH))) throw new TypeError('digest algorithms must be MD5 and/or SHA-256');
     this.#ttlMs = options.nonceTtlMs ?? 300_000;
   }
