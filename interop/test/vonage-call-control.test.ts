@@ -90,6 +90,7 @@ describe('Vonage Voice API call control, @vonage/server-sdk vs VonageCallControl
 
   it('transfer to an NCCO that connects a WebSocket: our endpoint goes through as we wrote it', async () => {
     const action = connectWebSocketAction({ uri: 'wss://bridge.example.com/socket', headers: { tenant: 'acme' } });
+    // `as never`: the SDK's NCCO types want its enum members, which no plain JSON object is (see vonage-ncco.test.ts).
     const [theirs, mine] = await both(() => sdk.voice.transferCallWithNCCO(CALL, [action as never]), () => ours.transfer(CALL, { ncco: [action] }));
     // The SDK passes a websocket endpoint through unchanged, so the same NCCO gives the same body.
     expectSameRequest(theirs, mine);

@@ -38,9 +38,11 @@ export type VonageCallControlOptions = {
 
 /**
  * Where to move the call: an NCCO of your own, a URL that returns one, or a number or SIP URI to
- * connect (`from`: the caller id shown, a number of your Vonage account).
+ * connect (`from`: the caller id shown, a number of your Vonage account). The NCCO may come from
+ * this package's helpers or from `@vonage/voice`'s `NCCOBuilder` (whose action type admits any
+ * object); every action must be an object with a string `action`.
  */
-export type VonageTransferTarget = { ncco: NccoAction[] } | { url: string } | { to: string; from?: string };
+export type VonageTransferTarget = { ncco: ReadonlyArray<NccoAction | Record<string, unknown>> } | { url: string } | { to: string; from?: string };
 
 export type VonageCallUpdateResult = { alreadyEnded: boolean; body?: unknown };
 
@@ -126,6 +128,10 @@ export class VonageCallControl {
     let destination: Record<string, unknown>;
     if (target && 'ncco' in target) {
       if (!Array.isArray(target.ncco) || target.ncco.length === 0) throw new ConfigError('VonageCallControl.transfer: ncco must be a non-empty array of actions');
+      for (const action of target.ncco as unknown[]) {
+        const name = typeof action === 'object' && action !== null && !Array.isArray(action) ? (action as Record<string, unknown>)['action'] : undefined;
+        if (typeof name !== 'string' || name.length === 0) throw new ConfigError('VonageCallControl.transfer: every NCCO action must be an object with a string "action"');
+      }
       destination = { type: 'ncco', ncco: target.ncco };
     } else if (target && 'url' in target) {
       let url: URL | undefined;

@@ -4,7 +4,7 @@
  *
  * - `connect` to a `websocket` endpoint: https://developer.vonage.com/en/voice/voice-api/ncco-reference#connect
  *   and https://developer.vonage.com/en/voice/voice-api/concepts/websockets — `uri`,
- *   `content-type` `audio/l16;rate=16000` (or `8000`), and `headers` (at most 512 bytes), which
+ *   `content-type` `audio/l16;rate=16000` (or `8000`, `24000`), and `headers` (at most 512 bytes), which
  *   Vonage echoes in the socket's first text frame (`websocket:connected`).
  * - `talk`: https://developer.vonage.com/en/voice/voice-api/ncco-reference#talk
  * - The answer webhook's parameters (`uuid`, `from`, `to`, `conversation_uuid`):
@@ -12,8 +12,11 @@
  */
 import { ConfigError } from '@switchboard/core';
 
-/** Sample rates a Vonage WebSocket streams L16 at. */
-export type VonageSampleRate = 8000 | 16000;
+/**
+ * Sample rates a Vonage WebSocket streams L16 at: 8000 and 16000 (Vonage's WebSocket guide), and
+ * 24000, which Vonage's SDKs offer since 2026 (`@vonage/voice` `WebsocketBitrate.RATE_24000`).
+ */
+export type VonageSampleRate = 8000 | 16000 | 24000;
 
 export type VonageWebSocketEndpoint = {
   type: 'websocket';
@@ -53,7 +56,10 @@ export type VonageAnswerParams = URLSearchParams | Record<string, unknown>;
 export type ConnectWebSocketOptions = {
   /** The bridge's media WebSocket, `wss://…` (`ws://` for local testing). */
   uri: string;
-  /** L16 sample rate of the stream. Default 16000 (wideband; what speech models prefer). */
+  /**
+   * L16 sample rate of the stream: 8000, 16000 or 24000. Default 16000 (wideband, documented
+   * on Vonage's WebSocket guide; 24000 is offered by Vonage's SDKs, not yet by that guide).
+   */
   sampleRate?: VonageSampleRate;
   /**
    * Echoed in the socket's first frame; `uuid`, `from` and `to` become the call's `callId`,
@@ -107,7 +113,7 @@ export function connectWebSocketAction(options: ConnectWebSocketOptions): Vonage
   if (!options || typeof options !== 'object') throw new ConfigError('connectWebSocketAction needs options with a `uri`');
   const uri = checkUrl(options.uri, 'connectWebSocketAction: uri', ['wss:', 'ws:']);
   const sampleRate = options.sampleRate ?? 16000;
-  if (sampleRate !== 16000 && sampleRate !== 8000) throw new ConfigError('connectWebSocketAction: sampleRate must be 8000 or 16000');
+  if (sampleRate !== 16000 && sampleRate !== 8000 && sampleRate !== 24000) throw new ConfigError('connectWebSocketAction: sampleRate must be 8000, 16000 or 24000');
 
   const headers: Record<string, string | number | boolean> = { ...answerFields(options.answer) };
   for (const [name, value] of Object.entries(options.headers ?? {})) {

@@ -154,6 +154,8 @@ describe('VonageCallControl', () => {
     await expect(controls().hangup('../accounts')).rejects.toBeInstanceOf(ConfigError);
     await expect(controls().sendDtmf(CALL, '12x')).rejects.toBeInstanceOf(ConfigError);
     await expect(controls().transfer(CALL, { ncco: [] })).rejects.toBeInstanceOf(ConfigError);
+    await expect(controls().transfer(CALL, { ncco: [{ text: 'no action' }] })).rejects.toBeInstanceOf(ConfigError);
+    await expect(controls().transfer(CALL, { ncco: [{ action: 'talk', text: 'hi' }, null as unknown as { action: string }] })).rejects.toBeInstanceOf(ConfigError);
     await expect(controls().transfer(CALL, { url: 'ftp://x' })).rejects.toBeInstanceOf(ConfigError);
     await expect(controls({ privateKey: 'nope' }).hangup(CALL)).rejects.toBeInstanceOf(ConfigError);
     expect(() => new VonageCallControl({ applicationId: APP, privateKey: new Uint8Array(0) })).toThrow(ConfigError);

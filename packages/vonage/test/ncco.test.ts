@@ -44,7 +44,7 @@ describe('connectWebSocketAction', () => {
     expect(connectWebSocketAction({ uri: 'wss://h.example/s' }).endpoint[0]).not.toHaveProperty('headers');
     expect(() => connectWebSocketAction({ uri: 'https://h.example/s' })).toThrow(ConfigError);
     expect(() => connectWebSocketAction({ uri: '/socket' })).toThrow(/absolute/);
-    expect(() => connectWebSocketAction({ uri: 'wss://h.example/s', sampleRate: 24000 as 16000 })).toThrow(/8000 or 16000/);
+    expect(() => connectWebSocketAction({ uri: 'wss://h.example/s', sampleRate: 12000 as 16000 })).toThrow(/8000, 16000 or 24000/);
     expect(() => connectWebSocketAction({ uri: 'wss://h.example/s', headers: { big: 'x'.repeat(VONAGE_MAX_HEADER_BYTES) } })).toThrow(/512/);
     expect(() => connectWebSocketAction({ uri: 'wss://h.example/s', headers: { o: {} as string } })).toThrow(ConfigError);
     expect(() => connectWebSocketAction({ uri: 'wss://h.example/s', eventUrl: 'ftp://h.example/e' })).toThrow(ConfigError);
@@ -65,6 +65,17 @@ describe('headers echoed on the socket', () => {
       customParameters: { attempt: '2' },
       format: { encoding: 'l16', sampleRate: 16000 },
     });
+  });
+});
+
+describe('24 kHz', () => {
+  it('an endpoint at audio/l16;rate=24000 (offered by Vonage’s SDKs) is written, and its socket starts an L16 24 kHz call', () => {
+    const action = connectWebSocketAction({ uri: 'wss://example.com/socket', sampleRate: 24000 });
+    expect(action.endpoint[0]!['content-type']).toBe('audio/l16;rate=24000');
+    const first = JSON.stringify({ event: 'websocket:connected', 'content-type': 'audio/l16;rate=24000', uuid: 'u-1' });
+    const events = new RawWebSocketProtocol('vonage').decode(first);
+    expect(events[0]).toMatchObject({ type: 'call_start', callId: 'u-1', format: { encoding: 'l16', sampleRate: 24000 } });
+    expect(() => new RawWebSocketProtocol('vonage').decode(first.replace('24000', '12000'))).toThrow(/unsupported rate/);
   });
 });
 

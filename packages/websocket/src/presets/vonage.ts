@@ -8,6 +8,9 @@
  * `websocket:notify` (a notify's payload, once the audio queued before it has played).
  * Bridge → carrier: binary L16, `{"action":"clear"}`, `{"action":"notify","payload":{...}}`.
  * Vonage queues at most 3072 messages (about a minute), so output is paced.
+ *
+ * Rates: 8000 and 16000 as Vonage's WebSocket guide lists them, and 24000, which Vonage's SDKs
+ * offer for the endpoint since 2026 (`@vonage/voice` `WebsocketBitrate.RATE_24000`).
  */
 import { ConfigError, type AudioFormat, type OutboundCommand } from '@switchboard/core';
 import { L16_16K } from '../formats.js';
@@ -26,7 +29,7 @@ import {
 } from '../preset.js';
 
 const NAME = 'vonage';
-const VONAGE_RATES = [8000, 16000];
+const VONAGE_RATES = [8000, 16000, 24000];
 /** Header names with a meaning of their own: the rest become custom parameters. */
 const START_FIELDS = ['event', 'content-type', 'uuid', 'from', 'to'];
 
@@ -42,7 +45,7 @@ function readContentType(value: unknown, call: PresetCallState, frame: string): 
   if (type !== 'audio/l16') fail(`unsupported content-type ${JSON.stringify(value.slice(0, 40))} (Vonage streams audio/l16)`, frame);
   const rate = params.find((param) => param.startsWith('rate='))?.slice(5);
   const sampleRate = rate === undefined ? 8000 : Number(rate);
-  if (!VONAGE_RATES.includes(sampleRate)) fail(`unsupported rate in content-type ${JSON.stringify(value.slice(0, 40))} (8000 or 16000)`, frame);
+  if (!VONAGE_RATES.includes(sampleRate)) fail(`unsupported rate in content-type ${JSON.stringify(value.slice(0, 40))} (8000, 16000 or 24000)`, frame);
   return { encoding: 'l16', sampleRate, channels: 1 };
 }
 
@@ -105,7 +108,7 @@ export const vonagePreset: RawWebSocketPreset = {
         case 'call_start': {
           const { encoding, sampleRate } = peer.format;
           if (encoding !== 'l16' || !VONAGE_RATES.includes(sampleRate)) {
-            throw new ConfigError(`Vonage streams L16 at 8000 or 16000 Hz, not ${encoding}@${sampleRate}.`);
+            throw new ConfigError(`Vonage streams L16 at 8000, 16000 or 24000 Hz, not ${encoding}@${sampleRate}.`);
           }
           const custom = stringParameters(event.customParameters, START_FIELDS);
           return [
