@@ -15,7 +15,9 @@
  */
 import { createHmac } from 'node:crypto';
 import { parse as parseQuery, stringify as stringifyQuery } from 'node:querystring';
-import { RestClient } from '@signalwire/compatibility-api';
+// The package's exports map names no types, so TypeScript does not find its declarations.
+// @ts-expect-error -- untyped under moduleResolution "bundler"; the shape used is declared below
+import * as signalwireSdk from '@signalwire/compatibility-api';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ReplayGuard, WebhookSignatureError } from '@switchboard/core';
@@ -38,6 +40,15 @@ const PARAMS: Record<string, string> = {
 };
 
 type Params = Record<string, string | string[]>;
+
+/** The part of the library these tests call (see its compatibility-api.d.ts). */
+type SignalWireCompatibility = {
+  RestClient: {
+    validateRequest(token: string, signature: string, url: string, params: Params): boolean;
+    validateRequestWithBody(token: string, signature: string, url: string, body: string): boolean;
+  };
+};
+const { RestClient } = signalwireSdk as unknown as SignalWireCompatibility;
 
 /** The signature as SignalWire's scheme describes it: values of a repeated name in the order given. */
 function swSign(key: string, url: string, params: Params): string {
