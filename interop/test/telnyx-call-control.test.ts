@@ -1,0 +1,165 @@
+/**
+ * `TelnyxCallControl` against the `telnyx` SDK: both clients send the same commands to one local
+ * HTTP server, and the requests must agree on what Telnyx reads (method, path, authorization,
+ * content type, the JSON body). Headers that only name the client (user agent, the SDK's
+ * `x-stainless-*` telemetry) are not compared.
+ */
+import Telnyx from 'telnyx';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { CallControlError } from '@switchboard/core';
+import { TELNYX_CALL_ENDED_CODE, TelnyxCallControl } from '@switchboard/telnyx';
+import { startHttpCapture, type CapturedRequest, type HttpCapture } from './support/http-capture.js';
+
+const API_KEY = 'KEY0123456789ABCDEF_interop';
+/** Call control ids as Telnyx issues them (v2 and v3), and one that needs escaping in a path. */
+const IDS = ['v3:u5OAKGEPT3Dx8SZSSDRWEMdNH2OripQhO', 'v2:T02llQxIyaRkhfRKxgAP8nY511EhFLizdvdUKJiSw8d6A9BborherQ', 'v3:a/b c?d'];
+
+let server: HttpCapture;
+let sdk: Telnyx;
+let ours: TelnyxCallControl;
+
+beforeAll(async () => {
+  server = await startHttpCapture();
+  // The SDK's base URL includes the API version; ours is the origin (it writes /v2 itself).
+  sdk = new Telnyx({ apiKey: API_KEY, baseURL: `${server.url}/v2`, maxRetries: 0 });
+  ours = new TelnyxCallControl({ apiKey: API_KEY, baseUrl: server.url });
+});
+afterAll(async () => {
+  await server.close();
+});
+beforeEach(() => {
+  server.clear();
+  server.respond({ status: 200, body: { data: { result: 'ok' } } });
+});
+
+/** What Telnyx reads from a request. */
+function wire(request: CapturedRequest) {
+  return {
+    method: request.method,
+    target: request.target,
+    authorization: request.headers['authorization'],
+    contentType: request.headers['content-type']?.split(';')[0]?.trim(),
+    accept: request.headers['accept'],
+    body: request.body,
+  };
+}
+
+/** Runs the SDK's request, then ours, and returns both as Telnyx reads them. */
+async function both(viaSdk: () => Promise<unknown>, viaOurs: () => Promise<unknown>) {
+  await viaSdk();
+  await viaOurs();
+  const [theirs, mine] = await server.waitForRequests(2);
+  return { sdk: wire(theirs!), ours: wire(mine!) };
+}
+
+describe('TelnyxCallControl against telnyx (SDK) calls.actions', () => {
+  it.each(IDS)('hangup of %s: the same request', async (id) => {
+    const { sdk: a, ours: b } = await both(
+      () => sdk.calls.actions.hangup(id, {}),
+      () => ours.hangup(id),
+    );
+    expect(b).toEqual(a);
+    expect(a).toMatchObject({ method: 'POST', authorization: `Bearer ${API_KEY}`, contentType: 'application/json', body: {} });
+  });
+
+  it('transfer: the same request, with and without a caller id and extra fields', async () => {
+    const id = IDS[0]!;
+    const plain = await both(
+      () => sdk.calls.actions.transfer(id, { to: '+13125550001' }),
+      () => ours.transfer(id, { to: '+13125550001' }),
+    );
+    expect(plain.ours).toEqual(plain.sdk);
+    expect(plain.sdk.target).toBe(`/v2/calls/${id}/actions/transfer`);
+    server.clear();
+    const full = await both(
+      () => sdk.calls.actions.transfer(id, { to: 'sip:agent@example.com', from: '+13125550000', timeout_secs: 20, client_state: 'c3RhdGU=' }),
+      () => ours.transfer(id, { to: 'sip:agent@example.com', from: '+13125550000', extra: { timeout_secs: 20, client_state: 'c3RhdGU=' } }),
+    );
+    expect(full.ours).toEqual(full.sdk);
+  });
+
+  it('send_dtmf: the same request, with and without a digit duration', async () => {
+    const id = IDS[1]!;
+    const plain = await both(
+      () => sdk.calls.actions.sendDtmf(id, { digits: '1234#' }),
+      () => ours.sendDtmf(id, '1234#'),
+    );
+    expect(plain.ours).toEqual(plain.sdk);
+    expect(plain.sdk.target).toBe(`/v2/calls/${id}/actions/send_dtmf`);
+    server.clear();
+    const timed = await both(
+      () => sdk.calls.actions.sendDtmf(id, { digits: '1w2W*#', duration_millis: 250 }),
+      () => ours.sendDtmf(id, '1w2W*#', { durationMs: 250 }),
+    );
+    expect(timed.ours).toEqual(timed.sdk);
+    expect(timed.sdk.body).toEqual({ digits: '1w2W*#', duration_millis: 250 });
+  });
+
+  it('answer and streaming_start with a bidirectional RTP stream (as the README starts one): the same request', async () => {
+    const id = IDS[0]!;
+    const answer = await both(
+      () =>
+        sdk.calls.actions.answer(id, {
+          stream_url: 'wss://agent.example.com/media',
+          stream_track: 'inbound_track',
+          stream_bidirectional_mode: 'rtp',
+          stream_bidirectional_codec: 'PCMU',
+        }),
+      () =>
+        ours.action(id, 'answer', {
+          stream_url: 'wss://agent.example.com/media',
+          stream_track: 'inbound_track',
+          stream_bidirectional_mode: 'rtp',
+          stream_bidirectional_codec: 'PCMU',
+        }),
+    );
+    expect(answer.ours).toEqual(answer.sdk);
+    server.clear();
+    const stream = await both(
+      () =>
+        sdk.calls.actions.startStreaming(id, {
+          stream_url: 'wss://agent.example.com/media',
+          stream_track: 'inbound_track',
+          stream_bidirectional_mode: 'rtp',
+          stream_bidirectional_codec: 'L16',
+          stream_bidirectional_sampling_rate: 16000,
+          stream_codec: 'L16',
+        }),
+      () =>
+        ours.action(id, 'streaming_start', {
+          stream_url: 'wss://agent.example.com/media',
+          stream_track: 'inbound_track',
+          stream_bidirectional_mode: 'rtp',
+          stream_bidirectional_codec: 'L16',
+          stream_bidirectional_sampling_rate: 16000,
+          stream_codec: 'L16',
+        }),
+    );
+    expect(stream.ours).toEqual(stream.sdk);
+    expect(stream.sdk.target).toBe(`/v2/calls/${id}/actions/streaming_start`);
+  });
+
+  it('a command to a call that already ended (422, code 90018): the SDK throws, we resolve alreadyEnded — on purpose', async () => {
+    // Hanging up a call the caller already left is the normal end of most calls; the SDK reports
+    // it as an UnprocessableEntityError. Both read the same error body: the SDK's error carries
+    // code 90018, which is what makes ours resolve `{ alreadyEnded: true }` instead of throwing.
+    const ended = { errors: [{ code: TELNYX_CALL_ENDED_CODE, title: 'Call has already ended', detail: 'This call is no longer active and can not receive commands.' }] };
+    server.respond({ status: 422, body: ended });
+    const id = IDS[0]!;
+    const thrown = await sdk.calls.actions.hangup(id, {}).then(
+      () => undefined,
+      (error: unknown) => error as { status?: number; error?: unknown },
+    );
+    expect(thrown?.status).toBe(422);
+    expect(thrown?.error).toEqual(ended);
+    await expect(ours.hangup(id)).resolves.toEqual({ alreadyEnded: true });
+    const [theirs, mine] = await server.waitForRequests(2);
+    expect(wire(mine!)).toEqual(wire(theirs!));
+
+    // Any other 422 is an error for both.
+    server.clear();
+    server.respond({ status: 422, body: { errors: [{ code: '90015', title: 'Invalid value', detail: 'to is invalid' }] } });
+    await expect(sdk.calls.actions.transfer(id, { to: 'nowhere' })).rejects.toMatchObject({ status: 422 });
+    await expect(ours.transfer(id, { to: 'nowhere' })).rejects.toBeInstanceOf(CallControlError);
+  });
+});
