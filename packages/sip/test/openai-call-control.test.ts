@@ -3,7 +3,7 @@ import { RealtimeAgent, tool } from '@openai/agents-realtime';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { CallControlError, ConfigError } from '@switchboard/core';
-import { OpenAISipCallControl, buildOpenAISipAcceptConfig } from '../src/openai/index.js';
+import { OpenAISipCallControl, OpenAISipCallControlError, buildOpenAISipAcceptConfig } from '../src/openai/index.js';
 import { API_KEY, FakeOpenAICallsApi } from './openai-fakes.js';
 
 const api = new FakeOpenAICallsApi();
@@ -140,6 +140,30 @@ describe('OpenAISipCallControl', () => {
     expect(server.status).toBe(500);
   });
 
+  it('the error is an OpenAISipCallControlError: operation, call id, OpenAI\'s error object and request id', async () => {
+    api.ring('rtc_t1');
+    await calls.accept('rtc_t1', {});
+    const error = await calls.accept('rtc_t1', {}).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OpenAISipCallControlError);
+    expect(error).toBeInstanceOf(CallControlError);
+    expect(error).toMatchObject({
+      name: 'OpenAISipCallControlError',
+      code: 'call_control_error',
+      operation: 'accept',
+      callId: 'rtc_t1',
+      status: 400,
+      providerCode: 'call_already_accepted',
+      requestId: `req_fake_${api.requests.length}`,
+      timedOut: false,
+      openaiError: { message: 'accept: the call was already answered', type: 'invalid_request_error', param: null, code: 'call_already_accepted' },
+    });
+
+    const badKey = new OpenAISipCallControl({ apiKey: 'sk-wrong-key-123456', baseURL: api.baseURL, maxRetries: 0 });
+    const unauthorized = (await badKey.hangup('rtc_t1').catch((e: unknown) => e)) as OpenAISipCallControlError;
+    expect(unauthorized.openaiError).toMatchObject({ code: 'invalid_api_key' });
+    expect(unauthorized.openaiError!.message).not.toMatch(/sk-tes/);
+  });
+
   it('reports a request that never completes as a CallControlError without status', async () => {
     const unreachable = new OpenAISipCallControl({ apiKey: API_KEY, baseURL: 'http://127.0.0.1:9/v1', maxRetries: 0 });
     const error = (await unreachable.hangup('rtc_x').catch((e: unknown) => e)) as CallControlError;
@@ -154,6 +178,8 @@ describe('OpenAISipCallControl', () => {
       const timeout = (await slow.hangup('rtc_slow').catch((e: unknown) => e)) as CallControlError;
       expect(timeout).toBeInstanceOf(CallControlError);
       expect(timeout.message).toMatch(/timed out/);
+      expect(timeout).toMatchObject({ timedOut: true, operation: 'hangup', callId: 'rtc_slow' });
+      expect((timeout as OpenAISipCallControlError).openaiError).toBeUndefined();
     } finally {
       api.delayMs = 0;
     }

@@ -156,7 +156,9 @@ export class FakeOpenAICallsApi {
     if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
 
     const send = (status: number, payload?: unknown) => {
-      res.writeHead(status, payload === undefined ? {} : { 'content-type': 'application/json' });
+      const headers: Record<string, string> = { 'x-request-id': `req_fake_${this.requests.length}` };
+      if (payload !== undefined) headers['content-type'] = 'application/json';
+      res.writeHead(status, headers);
       res.end(payload === undefined ? undefined : JSON.stringify(payload));
     };
     const error = (status: number, message: string, code: string | null = null) =>

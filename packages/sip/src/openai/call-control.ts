@@ -9,9 +9,9 @@ import {
   type RealtimeSessionConfig,
   type RealtimeSessionOptions,
 } from '@openai/agents-realtime';
-import { CallControlError, ConfigError, logger } from '@switchboard/core';
-import { APIConnectionTimeoutError } from 'openai';
+import { ConfigError, logger } from '@switchboard/core';
 import type { CallAcceptParams } from 'openai/resources/realtime/calls';
+import { toCallControlError, type OpenAISipCallOperation } from './call-control-error.js';
 import { createOpenAIClient, type OpenAICallsClient, type OpenAIClientOptions, type OpenAIRequestOptions } from './client.js';
 
 const log = logger('sip:openai');
@@ -36,20 +36,14 @@ export type OpenAISipRejectOptions = {
   statusCode?: number;
 };
 
-type Operation = 'accept' | 'reject' | 'refer' | 'hangup';
+type Operation = OpenAISipCallOperation;
 
 const DEFAULT_TIMEOUT_MS = 10_000;
-const MAX_PROVIDER_MESSAGE = 300;
 
 function checkCallId(callId: unknown, operation: Operation): asserts callId is string {
   if (typeof callId !== 'string' || callId.trim().length === 0) {
     throw new ConfigError(`OpenAISipCallControl.${operation}: callId must be a non-empty string`);
   }
-}
-
-/** Keys never reach a message, even the partly masked ones an API error may quote. */
-function redact(text: string): string {
-  return text.replace(/\b(sk|ek|rk)-[A-Za-z0-9_*.-]+/g, '$1-…').replace(/Bearer\s+\S+/gi, 'Bearer …');
 }
 
 /**
@@ -71,8 +65,9 @@ export async function buildOpenAISipAcceptConfig<TContext = unknown>(
 /**
  * Accept, reject, transfer (SIP REFER) and hang up OpenAI SIP calls. A call OpenAI no longer
  * knows (HTTP 404: the caller hung up, the call was already ended or never answered in time)
- * resolves with `alreadyEnded: true`, so hanging up twice is harmless. Every other failure is a
- * `CallControlError` with the HTTP status and OpenAI's error code.
+ * resolves with `alreadyEnded: true`, so hanging up twice is harmless. Every other failure is an
+ * `OpenAISipCallControlError` (a core `CallControlError`) with the HTTP status, OpenAI's error
+ * code and error object, and the request id.
  */
 export class OpenAISipCallControl {
   /** The client requests go through. */
@@ -174,30 +169,4 @@ export function referTarget(target: unknown): string {
   if (/^(tel|sips?):\S+$/i.test(text)) return text;
   if (/^\+?[0-9][0-9().\- ]*$/.test(text)) return `tel:${text.replace(/[().\- ]/g, '')}`;
   throw new ConfigError('OpenAISipCallControl.refer: target must be a tel: or sip: URI, or a phone number');
-}
-
-function toCallControlError(operation: Operation, callId: string, error: unknown): CallControlError {
-  const err = error as { status?: unknown; code?: unknown; message?: unknown; name?: unknown };
-  const status = typeof err?.status === 'number' ? err.status : undefined;
-  if (status === undefined) {
-    const kind = (error as { constructor?: { name?: unknown } } | null)?.constructor?.name;
-    const timedOut =
-      error instanceof APIConnectionTimeoutError ||
-      kind === 'APIConnectionTimeoutError' ||
-      err?.name === 'TimeoutError' ||
-      (typeof err?.message === 'string' && /timed? ?out/i.test(err.message));
-    return new CallControlError(
-      timedOut
-        ? `OpenAI ${operation} of call ${callId} timed out`
-        : `OpenAI ${operation} of call ${callId} failed: the request did not complete`,
-      { cause: error },
-    );
-  }
-  const code = typeof err.code === 'string' || typeof err.code === 'number' ? err.code : undefined;
-  const providerMessage = typeof err.message === 'string' ? redact(err.message).slice(0, MAX_PROVIDER_MESSAGE) : '';
-  let message = `OpenAI rejected ${operation} of call ${callId} (HTTP ${status}${code !== undefined ? `, code ${code}` : ''})`;
-  if (providerMessage) message += `: ${providerMessage}`;
-  const options: { cause: unknown; status: number; providerCode?: number | string } = { cause: error, status };
-  if (code !== undefined) options.providerCode = code;
-  return new CallControlError(message, options);
 }

@@ -27,6 +27,8 @@ export type {
   OpenAIWebhookHeaders,
 } from './webhook.js';
 export { OpenAISipCallControl, buildOpenAISipAcceptConfig } from './call-control.js';
+export { OpenAISipCallControlError } from './call-control-error.js';
+export type { OpenAISipCallOperation, OpenAIErrorBody } from './call-control-error.js';
 export type { OpenAISipCallControlOptions, OpenAISipCallResult, OpenAISipRejectOptions, CallAcceptParams } from './call-control.js';
 export {
   OpenAISipTransport,
