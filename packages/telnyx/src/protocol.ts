@@ -58,8 +58,11 @@ export type TelnyxMediaStreamProtocolOptions = {
 };
 
 const MULAW_8K: AudioFormat = { encoding: 'pcmu', sampleRate: 8000, channels: 1 };
-/** Sampling rates of L16 streams (`stream_bidirectional_sampling_rate`). */
-const L16_RATES = new Set([8000, 16000, 24000]);
+/**
+ * Sampling rates of L16 streams: the values of `stream_bidirectional_sampling_rate` in Telnyx's
+ * API (the `telnyx` SDK's `StreamBidirectionalSamplingRate`).
+ */
+const L16_RATES = new Set([8000, 16000, 22050, 24000, 48000]);
 /** Codecs Telnyx can stream that the bridge cannot: named so the error says so plainly. */
 const UNSUPPORTED_CODECS = new Set(['G722', 'OPUS', 'AMR-WB', 'AMRWB', 'AMR_WB', 'G729', 'MP3']);
 
@@ -114,7 +117,7 @@ function readMediaFormat(value: unknown, frame: string): AudioFormat {
   if (rawRate !== undefined && sampleRate === undefined) fail('start.media_format.sample_rate is not an integer', frame);
   if (encoding === 'l16') {
     if (sampleRate === undefined || !L16_RATES.has(sampleRate)) {
-      fail('L16 streams need start.media_format.sample_rate 8000, 16000 or 24000', frame, 'telnyx_unsupported_codec');
+      fail('L16 streams need start.media_format.sample_rate 8000, 16000, 22050, 24000 or 48000', frame, 'telnyx_unsupported_codec');
     }
     return { encoding, sampleRate, channels: 1 };
   }

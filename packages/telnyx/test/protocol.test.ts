@@ -92,6 +92,14 @@ describe('TelnyxMediaStreamProtocol.decode', () => {
     expect(l16.decode(startFrame({ encoding: 'l16', sample_rate: '24000' }))[0]).toMatchObject({ format: { encoding: 'l16', sampleRate: 24000 } });
   });
 
+  it('takes L16 at every stream_bidirectional_sampling_rate of the API (the telnyx SDK lists 22050 and 48000 too)', () => {
+    for (const rate of [8000, 16000, 22050, 24000, 48000]) {
+      const l16 = new TelnyxMediaStreamProtocol({ bidirectionalCodec: 'L16' });
+      expect(l16.decode(startFrame({ encoding: 'L16', sample_rate: rate, channels: 1 }))[0]).toMatchObject({ format: { encoding: 'l16', sampleRate: rate } });
+    }
+    expect(() => new TelnyxMediaStreamProtocol({ bidirectionalCodec: 'L16' }).decode(startFrame({ encoding: 'L16', sample_rate: 44100 }))).toThrow(/22050, 24000 or 48000/);
+  });
+
   it('stringifies custom parameter values and reads the stream id from start when the top level has none', () => {
     const frame = JSON.stringify({
       event: 'start',

@@ -102,4 +102,23 @@ describe('TelnyxRealtimeTransport', () => {
     expect(audio.length).toBeGreaterThan(0);
     expect(audio.every((c) => c.payload.byteLength % 160 === 0)).toBe(true);
   });
+
+  it('bridges an L16 stream at 22050 Hz: the model hears PCM16 24 kHz, Telnyx gets whole 20 ms chunks', async () => {
+    const t = rig.make({ bidirectionalCodec: 'L16' });
+    const peer = new TelnyxPeerSimulator({ bidirectionalCodec: 'L16' });
+    await t.connect({ apiKey: 'sk-test' });
+    rig.send(peer, { ...start, format: { encoding: 'l16', sampleRate: 22050, channels: 1 } });
+    await until(() => t.callStart !== undefined);
+    expect(t.modelAudioFormat).toEqual({ type: 'audio/pcm', rate: 24000 });
+    // 200 ms of caller audio (20 ms = 441 samples) reach the model as about 200 ms at 24 kHz.
+    for (let i = 0; i < 10; i++) rig.send(peer, { type: 'audio', payload: new Uint8Array(882).fill(i + 1) });
+    await until(() => rig.model.inputAudio().byteLength >= 9000);
+    rig.model.respond('resp_1', 'item_1', [new Uint8Array(24000 * 2 * 0.1).fill(3)], { done: false });
+    await until(() => rig.carrier.sent.some((f) => typeof f === 'string' && f.startsWith('{"event":"media"')));
+    const audio = rig.carrier.sent
+      .flatMap((f) => peer.decodeOutbound(f))
+      .filter((c): c is Extract<OutboundCommand, { type: 'audio' }> => c.type === 'audio');
+    expect(audio.length).toBeGreaterThan(0);
+    expect(audio.every((c) => c.payload.byteLength % 882 === 0)).toBe(true);
+  });
 });
