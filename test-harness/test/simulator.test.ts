@@ -252,6 +252,7 @@ describe('RealtimeSimulator protocol', () => {
     const collapsed = types.filter((t, i) => t !== types[i - 1]);
     expect(collapsed).toEqual([
       'response.created',
+      'rate_limits.updated',
       'response.output_item.added',
       'conversation.item.added',
       'response.content_part.added',
@@ -262,6 +263,7 @@ describe('RealtimeSimulator protocol', () => {
       'response.output_item.done',
       'conversation.item.done',
       'response.done',
+      'rate_limits.updated',
     ]);
     const ids = client.received.map((e) => e.event_id);
     expect(ids.every((id) => typeof id === 'string')).toBe(true);
@@ -307,7 +309,20 @@ describe('RealtimeSimulator protocol', () => {
     expect(done.response).toMatchObject({ status: 'cancelled', output: [{ status: 'incomplete', type: 'message' }] });
     const itemDone = client.ofType('response.output_item.done')[0]!;
     expect(itemDone.item).toMatchObject({ status: 'incomplete' });
-    expect(client.ofType('response.output_audio.done')).toEqual([]);
+    // The part is closed as the service closes it, with what was said so far, before response.done.
+    const tail = client.received.slice(client.received.indexOf(client.ofType('response.output_audio.done')[0]!)).map((e) => e.type);
+    expect(tail).toEqual([
+      'response.output_audio.done',
+      'response.output_audio_transcript.done',
+      'response.content_part.done',
+      'response.output_item.done',
+      'conversation.item.done',
+      'response.done',
+      'rate_limits.updated',
+    ]);
+    const sentWords = client.ofType('response.output_audio_transcript.delta').map((e) => e.delta).join('');
+    expect(client.ofType('response.output_audio_transcript.done')[0]).toMatchObject({ transcript: sentWords });
+    expect(client.ofType('response.content_part.done')[0]).toMatchObject({ part: { type: 'audio', transcript: sentWords } });
     expect(session.responses).toMatchObject([{ status: 'cancelled', cancelReason: 'client_cancelled', audioBytesSent: deltasAtDone * 800 }]);
     expect(session.cancels).toMatchObject([{ active: true }]);
     expect(session.violations).toEqual([]);
@@ -341,7 +356,7 @@ describe('RealtimeSimulator protocol', () => {
     const from = client.received.length;
     client.send({ type: 'conversation.item.truncate', event_id: 'tr_bad', item_id: response.itemId, content_index: 0, audio_end_ms: sentMs + 500 });
     const error = await client.waitForType('error', from);
-    expect(error.error).toMatchObject({ type: 'invalid_request_error', event_id: 'tr_bad', param: null });
+    expect(error.error).toMatchObject({ type: 'invalid_request_error', event_id: 'tr_bad', param: 'audio_end_ms' });
     expect(session.violations).toHaveLength(1);
     expect(session.violations[0]!.event).toMatchObject({ type: 'conversation.item.truncate', audio_end_ms: sentMs + 500 });
 
@@ -376,8 +391,17 @@ describe('RealtimeSimulator protocol', () => {
     expect(session.violations).toHaveLength(bad.length);
     const errorEventIds = client.ofType('error').map((e) => (e.error as { event_id: string | null }).event_id);
     expect(errorEventIds).toEqual(['e_unknown', 'e_rate', 'e_legacy', 'e_string', 'e_b64', 'e_fraction', null]);
+    expect(client.ofType('error').map((e) => (e.error as { param: string | null }).param)).toEqual([
+      'type',
+      'session.audio.input.format.rate',
+      'session.input_audio_format',
+      'session.audio.output.format',
+      'audio',
+      'audio_end_ms',
+      null,
+    ]);
     for (const e of client.ofType('error')) {
-      expect(e.error).toMatchObject({ type: 'invalid_request_error', code: expect.any(String), message: expect.any(String), param: null });
+      expect(e.error).toMatchObject({ type: 'invalid_request_error', code: expect.any(String), message: expect.any(String) });
     }
     expect(session.sessionUpdates).toEqual([]);
     expect(session.inputAudio).toEqual([]);

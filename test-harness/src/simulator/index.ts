@@ -8,6 +8,7 @@ export {
   type SimulatorCancel,
   type SimulatorErrorSent,
   type SimulatorFunctionCallOutput,
+  type SimulatorInputTurn,
   type SimulatorOutputChunk,
   type SimulatorSpeechEvent,
   type SimulatorTruncation,
@@ -16,5 +17,7 @@ export {
 export { agentAssetsDirectory, defaultScript, loadAgentReplies, longReplyScript, MODEL_SAMPLE_RATE, type SimulatorTurn } from './script.js';
 export { EnergyVad, DEFAULT_VAD_OPTIONS, VAD_WINDOW_MS, type VadEvent, type VadOptions } from './vad.js';
 export { renderTurnAudio, deltaSizes, formatBytesPerMs, formatDurationMs, formatRate } from './audio.js';
-export { audioFormatSchema, clientEventSchemas, sessionConfigSchema, type SimulatorAudioFormat } from './schemas.js';
+export { audioFormatSchema, clientEventSchemas, sessionConfigSchema, turnDetectionSchema, type SimulatorAudioFormat } from './schemas.js';
+export { BUILT_IN_VOICES, IDLE_TIMEOUT_MS, SPEED_RANGE } from './session-schema.js';
+export { checkSessionRules, formatParam, validateClientEvent, type ServiceError, type ValidationResult } from './validate.js';
 export { parseSimulatorArgs, runSimulatorCommand, SIMULATOR_USAGE } from './cli.js';

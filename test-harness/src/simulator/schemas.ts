@@ -1,91 +1,22 @@
 /**
  * Zod schemas for the client events of the OpenAI Realtime GA protocol, as the simulator
- * accepts them. Session fields are loose (the SDK spreads provider data into the payload and
- * the real API adds fields over time) but the audio formats are strict: a transport that
- * sends a legacy string format or an unsupported PCM rate must be caught here.
+ * accepts them. The session configuration is in `session-schema.ts`; turning a failed check into
+ * the service's error event is in `validate.ts`.
  */
 import { z } from 'zod';
+import { sessionConfigSchema } from './session-schema.js';
 
-/** A GA audio format. PCM is 24 kHz only; G.711 is always 8 kHz. */
-export const audioFormatSchema = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('audio/pcm'), rate: z.literal(24000).optional() }),
-  z.strictObject({ type: z.literal('audio/pcmu') }),
-  z.strictObject({ type: z.literal('audio/pcma') }),
-]);
-
-export type SimulatorAudioFormat =
-  | { type: 'audio/pcm'; rate: 24000 }
-  | { type: 'audio/pcmu' }
-  | { type: 'audio/pcma' };
+export {
+  audioFormatSchema,
+  LEGACY_SESSION_KEYS,
+  normaliseFormat,
+  sessionConfigSchema,
+  turnDetectionSchema,
+  type SessionConfigInput,
+  type SimulatorAudioFormat,
+} from './session-schema.js';
 
 const nonNegativeInt = z.number().int().nonnegative();
-
-export const turnDetectionSchema = z.looseObject({
-  type: z.enum(['server_vad', 'semantic_vad']),
-  create_response: z.boolean().optional(),
-  interrupt_response: z.boolean().optional(),
-  threshold: z.number().min(0).max(1).optional(),
-  prefix_padding_ms: nonNegativeInt.optional(),
-  silence_duration_ms: nonNegativeInt.optional(),
-  idle_timeout_ms: nonNegativeInt.nullable().optional(),
-  eagerness: z.enum(['low', 'medium', 'high', 'auto']).optional(),
-});
-
-const toolSchema = z.looseObject({
-  type: z.string(),
-  name: z.string().optional(),
-  description: z.string().optional(),
-  parameters: z.unknown().optional(),
-});
-
-export const sessionConfigSchema = z.looseObject({
-  type: z.literal('realtime'),
-  model: z.string().optional(),
-  instructions: z.string().optional(),
-  output_modalities: z.array(z.enum(['audio', 'text'])).optional(),
-  audio: z
-    .looseObject({
-      input: z
-        .looseObject({
-          format: audioFormatSchema.optional(),
-          noise_reduction: z
-            .looseObject({ type: z.enum(['near_field', 'far_field']) })
-            .nullable()
-            .optional(),
-          transcription: z.looseObject({}).nullable().optional(),
-          turn_detection: turnDetectionSchema.nullable().optional(),
-        })
-        .optional(),
-      output: z
-        .looseObject({
-          format: audioFormatSchema.optional(),
-          voice: z.string().optional(),
-          speed: z.number().min(0.25).max(1.5).optional(),
-        })
-        .optional(),
-    })
-    .optional(),
-  tools: z.array(toolSchema).optional(),
-  tool_choice: z.union([z.string(), z.looseObject({})]).optional(),
-  tracing: z.union([z.literal('auto'), z.looseObject({}), z.null()]).optional(),
-  max_output_tokens: z.union([z.number().int().positive(), z.literal('inf')]).optional(),
-});
-
-/**
- * Top-level session keys of the beta protocol. The GA API rejects them, so a transport that
- * still sends them would fail against the real service even if this simulator ignored them.
- */
-export const LEGACY_SESSION_KEYS = [
-  'modalities',
-  'input_audio_format',
-  'output_audio_format',
-  'input_audio_transcription',
-  'input_audio_noise_reduction',
-  'turn_detection',
-  'voice',
-  'speed',
-] as const;
-
 const eventId = z.string().optional();
 
 const contentPartSchema = z.looseObject({
@@ -176,7 +107,6 @@ export const clientEventSchemas = {
 
 export type ClientEventType = keyof typeof clientEventSchemas;
 export type ClientEvent<T extends ClientEventType = ClientEventType> = z.infer<(typeof clientEventSchemas)[T]>;
-export type SessionConfigInput = z.infer<typeof sessionConfigSchema>;
 
 export function isClientEventType(type: string): type is ClientEventType {
   return Object.prototype.hasOwnProperty.call(clientEventSchemas, type);
@@ -187,9 +117,4 @@ export function describeIssues(error: z.ZodError): string {
   return error.issues
     .map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(root)'}: ${issue.message}`)
     .join('; ');
-}
-
-/** Normalises a validated format (fills the implicit PCM rate). */
-export function normaliseFormat(format: z.infer<typeof audioFormatSchema>): SimulatorAudioFormat {
-  return format.type === 'audio/pcm' ? { type: 'audio/pcm', rate: 24000 } : { type: format.type };
 }

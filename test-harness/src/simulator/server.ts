@@ -8,7 +8,7 @@ import type { Duplex } from 'node:stream';
 import createDebug from 'debug';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { defaultScript, type SimulatorTurn } from './script.js';
-import { SimulatedSession, type SimulatedConnectionInfo, type SimulatedSessionSettings } from './session.js';
+import { SimulatedSession, type SimulatedConnectionInfo, type SimulatedSessionSettings, type SimulatorInputTurn } from './session.js';
 import { DEFAULT_VAD_OPTIONS, type VadOptions } from './vad.js';
 
 const log = createDebug('switchboard:conformance:simulator');
@@ -36,6 +36,12 @@ export interface RealtimeSimulatorOptions {
   /** Energy VAD settings (stream time). */
   vad?: VadOptions;
   /**
+   * What input audio transcription reports for each committed user turn, when the session turns
+   * transcription on (`audio.input.transcription`): a fixed text, or one per turn. Default: a
+   * placeholder naming the turn and its length (the simulator does not recognise speech).
+   */
+  inputTranscript?: string | ((turn: SimulatorInputTurn) => string);
+  /**
    * Require `Authorization: Bearer <key>` or an `openai-insecure-api-key.<key>` subprotocol;
    * other upgrades get 401. Default true.
    */
@@ -57,6 +63,13 @@ function nonNegative(name: string, value: number | undefined, fallback: number):
 function deltaPattern(list: readonly number[]): number[] {
   if (!Array.isArray(list) || list.length === 0) throw new RangeError('RealtimeSimulator: deltaMs must be a positive number or a non-empty list of them');
   return list.map((ms, i) => positive(`deltaMs[${i}]`, ms, 0));
+}
+
+function transcriptFunction(option: RealtimeSimulatorOptions['inputTranscript']): (turn: SimulatorInputTurn) => string {
+  if (typeof option === 'function') return (turn) => String(option(turn));
+  if (typeof option === 'string') return () => option;
+  if (option !== undefined) throw new TypeError('RealtimeSimulator: inputTranscript must be a string or a function');
+  return (turn) => `[caller turn ${turn.index + 1}, ${(turn.audioMs / 1000).toFixed(1)} s of audio]`;
 }
 
 function firstHeader(value: string | string[] | undefined): string | undefined {
@@ -109,6 +122,7 @@ export class RealtimeSimulator extends EventEmitter {
           : positive('deltaMs', options.deltaMs, 100),
       responseLatencyMs: nonNegative('responseLatencyMs', options.responseLatencyMs, 300),
       vad,
+      inputTranscript: transcriptFunction(options.inputTranscript),
     };
     this.#acceptDelayMs = nonNegative('acceptDelayMs', options.acceptDelayMs, 0) / this.#settings.speed;
     this.#requireAuth = options.requireAuth ?? true;
