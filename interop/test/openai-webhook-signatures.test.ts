@@ -187,6 +187,39 @@ describe('our signer -> the openai SDK verifier, and the SDK verdict -> ours', (
     expect(rows).toHaveLength(cases().length);
   });
 
+  it('repeated signature headers joined with ", " (as Node and Headers join them), on a runtime without Buffer', async () => {
+    // Without a global Buffer (workerd, browsers) the SDK decodes base64 with atob, which refuses
+    // the "=," a ", " join leaves on every entry but the last: given the joined value, the SDK
+    // only finds a valid signature in the last place. We split such a value into its entries.
+    const ts = nowSeconds();
+    const body = eventBody();
+    const good = sign(SECRET, 'msg_j', ts, body);
+    const old = sign(OLD_SECRET, 'msg_j', ts, body);
+    const joined = new Headers({ 'webhook-id': 'msg_j', 'webhook-timestamp': String(ts) });
+    joined.append('webhook-signature', good);
+    joined.append('webhook-signature', old);
+    const nodeStyle = headersFor('msg_j', ts, `${good}, ${old}`);
+    const saved = globalThis.Buffer;
+    const verdicts: Array<[string, unknown]> = [];
+    try {
+      (globalThis as { Buffer?: unknown }).Buffer = undefined;
+      for (const [name, headers] of [['Headers', joined], ['Node', nodeStyle]] as const) {
+        verdicts.push([`sdk ${name}`, await sdkVerdict(body, headers, SECRET)]);
+        verdicts.push([`ours ${name}`, (await ourVerdict(body, headers, SECRET)).verdict]);
+      }
+    } finally {
+      globalThis.Buffer = saved;
+    }
+    expect(verdicts).toEqual([
+      ['sdk Headers', 'rejected'],
+      ['ours Headers', 'accepted'],
+      ['sdk Node', 'rejected'],
+      ['ours Node', 'accepted'],
+    ]);
+    // With Buffer (Node), the SDK's lenient base64 reads past the comma and accepts as well.
+    expect(await sdkVerdict(body, nodeStyle, SECRET)).toBe('accepted');
+  });
+
   it('return the webhook-id the SDK verified: whitespace around a header value is not part of it', async () => {
     const ts = nowSeconds();
     const body = eventBody();

@@ -70,6 +70,14 @@ describe('OpenAI webhook checks on what a request can carry', () => {
     expect(normalizeWebhookHeaders({ 'webhook-id': long })['webhook-id']).toBe(long);
   });
 
+  it('splits a signature header that was repeated and joined with ", " into its entries', () => {
+    expect(normalizeWebhookHeaders({ 'webhook-signature': 'v1,AAA=, v1,BBB=,\tv1,CCC=' })['webhook-signature']).toBe('v1,AAA= v1,BBB= v1,CCC=');
+    expect(normalizeWebhookHeaders({ 'webhook-signature': ['v1,AAA=', 'v1,BBB=  v1,CCC='] })['webhook-signature']).toBe('v1,AAA= v1,BBB= v1,CCC=');
+    const headers = new Headers({ 'webhook-signature': 'v1,AAA=' });
+    headers.append('webhook-signature', 'v1,BBB=');
+    expect(normalizeWebhookHeaders(headers)['webhook-signature']).toBe('v1,AAA= v1,BBB=');
+  });
+
   it('keeps a leading byte-order mark of a body given as bytes: bytes and text get the same verdict', async () => {
     const ts = Math.floor(Date.now() / 1000);
     const text = `\uFEFF${JSON.stringify(incomingCallEvent('rtc_bom'))}`;

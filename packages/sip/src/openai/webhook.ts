@@ -69,9 +69,18 @@ function isHeadersLike(headers: object): headers is { forEach(callback: (value: 
 }
 
 /**
+ * The entries of a `webhook-signature` value. They are space-separated; a header that arrived
+ * more than once was joined with `, ` by Node or by WHATWG `Headers` (`v1,AAA=, v1,BBB=`), so a
+ * comma before whitespace separates entries too (the `,` inside `v1,…` is never followed by one).
+ */
+function signatureEntries(value: string): string[] {
+  return value.split(/[\t\n\r ]+/).map((entry) => (entry.endsWith(',') ? entry.slice(0, -1) : entry)).filter((entry) => entry.length > 0);
+}
+
+/**
  * Lower-cased header names, values without surrounding whitespace (as HTTP and WHATWG `Headers`
  * read them, so `webhookId` is the id that was signed); repeated signature headers are joined
- * (their entries are space-separated). Only string values count: a value of another type (a
+ * (their entries are space-separated, whichever way the repeats were joined). Only string values count: a value of another type (a
  * number, an object, an array entry that is not a string) is left out, and something that is not
  * a header map has none.
  */
@@ -81,8 +90,8 @@ export function normalizeWebhookHeaders(headers: OpenAIWebhookHeaders): Record<s
   const add = (name: string, values: readonly unknown[]) => {
     const lower = name.toLowerCase();
     if (lower === 'webhook-signature') {
-      const texts = values.filter((v): v is string => typeof v === 'string').map(trimHttp).filter((v) => v.length > 0);
-      if (texts.length > 0) result[lower] = [result[lower], ...texts].filter((v) => v !== undefined).join(' ');
+      const entries = values.filter((v): v is string => typeof v === 'string').flatMap(signatureEntries);
+      if (entries.length > 0) result[lower] = [result[lower], ...entries].filter((v) => v !== undefined).join(' ');
     } else if (!(lower in result) && typeof values[0] === 'string') {
       result[lower] = trimHttp(values[0]);
     }
