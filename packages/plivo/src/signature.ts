@@ -15,7 +15,10 @@
  * - then `.` + the nonce.
  *
  * The signature is the base64 of that HMAC. The header may carry several signatures separated by
- * commas (token rotation): any one matching is enough. V3 signs no timestamp, so there is no
+ * commas (token rotation): any one matching is enough. Where Plivo's server SDKs read a URL
+ * differently, a request is checked against each reading: a URL with credentials
+ * (`https://user:pass@host/…`) with them (plivo-python) and without them (plivo-node 4.79), and a
+ * URL holding characters outside ASCII as UTF-8 (as computed here) and encoded twice (both SDKs). V3 signs no timestamp, so there is no
  * freshness window; pass a `ReplayGuard` from `@switchboard/core` (or a `PlivoReplayGuard`, which
  * prefixes its keys with `plivo:`) as `replayGuard` to refuse a delivery seen before.
  */
@@ -99,11 +102,53 @@ function sortedPairs(map: Map<string, string[]>, join: (name: string, value: str
 /** Why a request cannot be signed, or the signed text (before `.` + nonce). */
 type SignedBase = { base: string } | { error: string };
 
-function signedBase(method: unknown, url: unknown, params: unknown): SignedBase {
-  if (typeof url !== 'string') return { error: 'url must be an absolute URL' };
+/** `scheme://authority/path?query` of an absolute URL, or undefined. */
+function splitUrl(url: unknown): { scheme: string; authority: string; path: string; query: string } | undefined {
+  if (typeof url !== 'string') return undefined;
   const match = /^([A-Za-z][A-Za-z0-9+.-]*:)\/\/([^/?#]*)([^?#]*)(?:\?([^#]*))?/.exec(url);
-  if (!match) return { error: 'url must be an absolute URL' };
+  if (!match) return undefined;
   const [, scheme = '', authority = '', path = '', query = ''] = match;
+  return { scheme, authority, path, query };
+}
+
+/**
+ * The URL as plivo-node reads it when it carries credentials (`https://user:pass@host/…`): its
+ * URL parser keeps the host and port only. plivo-python signs the credentials with the host, as
+ * {@link signedBase} does, so a request is checked against both readings. Undefined when the URL
+ * has no credentials.
+ */
+function withoutUserinfo(url: unknown): string | undefined {
+  if (typeof url !== 'string') return undefined;
+  const bare = url.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/?#]*@/, '$1');
+  return bare === url ? undefined : bare;
+}
+
+/**
+ * The URL as both Plivo server SDKs sign it when it holds characters outside ASCII (a path
+ * written `/plivo/réponse` rather than `/plivo/r%C3%A9ponse`): they take its UTF-8 bytes as
+ * characters and encode those once more, so `é` is signed as the UTF-8 of `Ã©`. Undefined for an
+ * ASCII URL, where both readings are the same.
+ */
+function latin1OfUtf8(url: unknown): string | undefined {
+  if (typeof url !== 'string' || !/[^\x00-\x7f]/.test(url)) return undefined;
+  let out = '';
+  for (const byte of encoder.encode(url)) out += String.fromCharCode(byte);
+  return out;
+}
+
+/** Every URL a request may have been signed for: as given, then the SDKs' other readings. */
+function urlReadings(url: unknown): unknown[] {
+  const readings: unknown[] = [url];
+  for (const variant of [withoutUserinfo(url), latin1OfUtf8(url)]) if (variant !== undefined) readings.push(variant);
+  const both = withoutUserinfo(latin1OfUtf8(url));
+  if (both !== undefined) readings.push(both);
+  return readings;
+}
+
+function signedBase(method: unknown, url: unknown, params: unknown): SignedBase {
+  const parts = splitUrl(url);
+  if (parts === undefined) return { error: 'url must be an absolute URL' };
+  const { scheme, authority, path, query } = parts;
   const base = `${scheme}//${authority}${path}`;
   const queryMap = toMap(new URLSearchParams(query))!;
   const upper = typeof method === 'string' ? method.toUpperCase() : undefined;
@@ -155,10 +200,20 @@ export async function computePlivoSignatureV3(options: PlivoSignatureV3Options):
 async function matchingSignature(options: ValidatePlivoSignatureV3Options & { signature: string; nonce: string }): Promise<string | undefined> {
   const signed = signedBase(options.method, options.url, options.params);
   if ('error' in signed) return undefined;
-  const expected = await hmacBase64(options.authToken, `${signed.base}.${options.nonce}`);
-  let valid = false;
-  for (const candidate of options.signature.split(',')) valid = constantTimeEqual(expected, candidate.trim()) || valid;
-  return valid ? expected : undefined;
+  const bases = [signed.base];
+  for (const url of urlReadings(options.url).slice(1)) {
+    const other = signedBase(options.method, url, options.params);
+    if (!('error' in other)) bases.push(other.base);
+  }
+  const candidates = options.signature.split(',').map((c) => c.trim());
+  let matched: string | undefined;
+  for (const base of bases) {
+    const expected = await hmacBase64(options.authToken, `${base}.${options.nonce}`);
+    let valid = false;
+    for (const candidate of candidates) valid = constantTimeEqual(expected, candidate) || valid;
+    if (valid) matched ??= expected;
+  }
+  return matched;
 }
 
 /** What a V3 signature check found. */

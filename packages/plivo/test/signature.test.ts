@@ -82,6 +82,30 @@ describe('Plivo V3 signature', () => {
     await expect(validatePlivoSignatureV3({ ...options, authToken: '' })).rejects.toThrow(ConfigError);
   });
 
+  it('accepts a URL with credentials signed with them (plivo-python) or without them (plivo-node)', async () => {
+    const withCredentials = 'https://plivo:s3cret@voice.example.com/plivo/answer?tenant=acme&b=2';
+    const asPython = expected(plivoSignatureV3Base('POST', withCredentials, PARAMS));
+    const asNode = expected(POST_BASE); // the same request, the host alone
+    expect(asPython).not.toBe(asNode);
+    for (const signature of [asPython, asNode]) {
+      expect(await validatePlivoSignatureV3({ authToken: TOKEN, method: 'POST', url: withCredentials, params: PARAMS, nonce: NONCE, signature })).toBe(true);
+    }
+    // Without credentials in the URL, the credentialed reading is never tried.
+    expect(await validatePlivoSignatureV3({ authToken: TOKEN, method: 'POST', url: URL_, params: PARAMS, nonce: NONCE, signature: asPython })).toBe(false);
+  });
+
+  it('accepts a URL holding characters outside ASCII signed as UTF-8 or, as both Plivo SDKs do, encoded twice', async () => {
+    const url = 'https://voice.example.com/plivo/réponse?b=2';
+    const once = expected(plivoSignatureV3Base('POST', url, PARAMS));
+    // The SDKs read the URL's UTF-8 bytes as characters and encode them again: é → Ã©.
+    const twice = expected(plivoSignatureV3Base('POST', 'https://voice.example.com/plivo/r\u00c3\u00a9ponse?b=2', PARAMS));
+    for (const signature of [once, twice]) {
+      expect(await validatePlivoSignatureV3({ authToken: TOKEN, method: 'POST', url, params: PARAMS, nonce: NONCE, signature })).toBe(true);
+    }
+    // Parameters are not read twice: a changed value still fails.
+    expect(await validatePlivoSignatureV3({ authToken: TOKEN, method: 'POST', url, params: { ...PARAMS, To: '+1' }, nonce: NONCE, signature: twice })).toBe(false);
+  });
+
   it('reads the headers case-insensitively', () => {
     expect(readPlivoSignatureHeaders({ 'X-Plivo-Signature-V3': 's', 'x-plivo-signature-ma-v3': 'm', 'X-Plivo-Signature-V3-Nonce': ['n'] })).toEqual({
       signature: 's',
