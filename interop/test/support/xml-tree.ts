@@ -25,8 +25,13 @@ function decodeEntities(text: string): string {
   });
 }
 
-/** Parses a document and returns its root element. */
-export function parseXml(xml: string): XmlElement {
+/**
+ * Parses a document and returns its root element. As an XML parser does, line ends become `\n`
+ * and, in attribute values, a literal tab or line end becomes a space (a character reference such
+ * as `&#10;` keeps the character).
+ */
+export function parseXml(source: string): XmlElement {
+  const xml = source.replace(/\r\n?/g, '\n');
   let i = 0;
   const stack: XmlElement[] = [];
   let root: XmlElement | undefined;
@@ -75,7 +80,7 @@ export function parseXml(xml: string): XmlElement {
     for (const attr of match[2]!.matchAll(/([A-Za-z_][\w.:-]*)\s*=\s*(?:"([^"]*)"|'([^']*)')/g)) {
       const name = attr[1]!;
       if (name in element.attributes) throw new Error(`attribute ${name} repeated`);
-      element.attributes[name] = decodeEntities(attr[2] ?? attr[3] ?? '');
+      element.attributes[name] = decodeEntities((attr[2] ?? attr[3] ?? '').replace(/[\t\n]/g, ' '));
     }
     const parent = stack[stack.length - 1];
     if (parent) parent.children.push(element);
