@@ -91,7 +91,8 @@ describe('SipEndpoint RTP timeout', () => {
     const reinvite = async (sdp: string) => {
       cseq++;
       ua.send(request({ method: 'INVITE', port: ep.port, ua, callId, fromTag, toTag, cseq, body: sdp }), ep.port);
-      await ua.response(200, 'INVITE', DEADLINE);
+      // This re-INVITE's 200 OK: not a retransmission of an earlier one (a slow machine's ACK may be late).
+      await ua.next((r) => r.message?.type === 'response' && r.message.status === 200 && r.message.headers.get('cseq') === `${cseq} INVITE`, DEADLINE);
       ua.send(request({ method: 'ACK', port: ep.port, ua, callId, fromTag, toTag, cseq }), ep.port);
     };
     return { call, callId, fromTag, toTag, rtpPort, reinvite };

@@ -235,7 +235,7 @@ describe('RtpMediaProtocol inbound', () => {
       raw: null,
     });
     const [start] = protocol.decode(invite as string);
-    expect(start).toMatchObject({ type: 'call_start', callId: 'call-1', streamId: 'stream-1', format: { encoding: 'pcma' }, customParameters: { caller: '+1555', 'Account-Id': '42' } });
+    expect(start).toMatchObject({ type: 'call_start', callId: 'call-1', streamId: 'call-1/stream-1', format: { encoding: 'pcma' }, customParameters: { caller: '+1555', 'Account-Id': '42' } });
     expect(protocol.media.codec).toBe('pcma');
     const [bye] = peer.encodeInbound({ type: 'call_end' });
     expect(protocol.decode(bye as string)).toEqual([{ type: 'call_end', reason: 'bye' }]);

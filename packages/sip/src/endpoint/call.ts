@@ -130,6 +130,8 @@ export class SipCall extends EventEmitter<SipCallEvents> implements SipCallContr
   #state: 'answered' | 'confirmed' | 'ending' | 'ended' = 'answered';
   #endReason: SipCallEndReason | undefined;
   #invites = new Map<number, InviteServerTransaction>();
+  /** CSeq numbers of re-INVITEs without an offer: their ACK carries the answer to ours. */
+  #awaitingAnswer = new Set<number>();
   #bye: Promise<void> | undefined;
   /** Settles once the INVITE's 2xx was acknowledged, or given up on: no BYE goes before (RFC 3261 §15). */
   readonly #ackSettled: Promise<void>;
@@ -266,27 +268,32 @@ export class SipCall extends EventEmitter<SipCallEvents> implements SipCallContr
     if (this.#held) this.#applyRtpTimeout();
   }
 
-  /** @internal The ACK of a 2xx arrived. */
-  onAck(ack: SipRequest): { confirmed: boolean; body: string | undefined } {
+  /**
+   * @internal The ACK of a 2xx arrived. `answersOffer`: it is the ACK of a re-INVITE without an
+   * offer (the first one of its CSeq), whose answer (`body`) the stream follows from now on.
+   */
+  onAck(ack: SipRequest): { confirmed: boolean; body: string | undefined; answersOffer: boolean } {
     const seq = Number((ack.headers.get('cseq') ?? '').trim().split(/\s+/)[0]);
     const tx = this.#invites.get(seq);
     tx?.ack2xx();
     this.#invites.delete(seq);
+    const answersOffer = this.#awaitingAnswer.delete(seq) && this.#state !== 'ending' && this.#state !== 'ended';
     this.#settleAck();
     const first = this.#state === 'answered';
     if (first) {
       this.#state = 'confirmed';
       this.emit('confirmed');
     }
-    return { confirmed: first, body: ack.body.byteLength > 0 ? bodyText(ack) : undefined };
+    return { confirmed: first, body: ack.body.byteLength > 0 ? bodyText(ack) : undefined, answersOffer };
   }
 
   /**
    * @internal A re-INVITE is being answered: its Contact is the dialog's remote target from now
    * on (a target refresh, RFC 3261 §12.2.2), and its offer, when it made one, the call's stream.
+   * Without a request: the answer to our offer (in the re-INVITE's ACK) sets the stream.
    */
-  refresh(request: SipRequest, media: NegotiatedMedia | undefined): void {
-    const contact = request.headers.list('contact')[0];
+  refresh(request: SipRequest | undefined, media: NegotiatedMedia | undefined): void {
+    const contact = request?.headers.list('contact')[0];
     const target = contact ? parseNameAddr(contact)?.uri : undefined;
     if (target) this.#remoteTarget = target;
     if (media && this.#transport) this.#media = media;
@@ -309,9 +316,14 @@ export class SipCall extends EventEmitter<SipCallEvents> implements SipCallContr
     transport.setCarrierIdleTimeout(this.rtpTimeoutMs);
   }
 
-  /** @internal A re-INVITE (or the INVITE itself) whose 2xx is awaiting its ACK. */
-  trackInvite(seq: number, tx: InviteServerTransaction): void {
+  /**
+   * @internal A re-INVITE (or the INVITE itself) whose 2xx is awaiting its ACK; `awaitsAnswer`:
+   * the 2xx carries our offer, and the ACK the answer.
+   */
+  trackInvite(seq: number, tx: InviteServerTransaction, awaitsAnswer = false): void {
     this.#invites.set(seq, tx);
+    if (awaitsAnswer) this.#awaitingAnswer.add(seq);
+    else this.#awaitingAnswer.delete(seq);
   }
 
   /** @internal The 2xx went unacknowledged for 64×T1. */

@@ -12,6 +12,9 @@ import { SipRealtimeTransport } from './transport.js';
 export const conformance: ConformanceAdapter = {
   name: 'sip/rtp',
   capabilities: new RtpMediaProtocol().capabilities,
+  // SIP has no stream id of its own: the transport's is the Call-ID and the SDP label together
+  // (a label alone repeats from call to call).
+  carriesStreamId: false,
   createTransport: ({ connection, url, now, clock }) => new SipRealtimeTransport({ connection, url, now, clock }),
   createPeerSimulator: () => new RtpPeerSimulator(),
 };

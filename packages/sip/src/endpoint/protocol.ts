@@ -25,7 +25,7 @@ import {
   type RtpPacket,
 } from './rtp/packet.js';
 import { sipCustomParameters } from '../openai/sip-headers.js';
-import { SdpError, negotiateOffer, type MediaPreferences, type NegotiatedMedia } from './sdp.js';
+import { SdpError, negotiateOffer, sendsAudio, type MediaPreferences, type NegotiatedMedia } from './sdp.js';
 import { SipParseError, bodyText, canonicalName, parseNameAddr, parseSipMessage, type SipRequest } from './sip/message.js';
 
 const NAME = 'sip';
@@ -48,7 +48,7 @@ export const DEFAULT_LEAD_MS = 40;
 export const DEFAULT_JITTER_DEPTH = 3;
 
 export type RtpMediaProtocolOptions = {
-  /** The negotiated stream (codec, payload types, packet time). Default {@link DEFAULT_MEDIA}. */
+  /** The negotiated stream (codec, payload types, packet time). Default: `invite`'s offer, else {@link DEFAULT_MEDIA}. */
   media?: NegotiatedMedia;
   /**
    * The INVITE that set the call up: {@link RtpMediaProtocol.open} then announces the call
@@ -104,16 +104,28 @@ export function customParametersOf(request: SipRequest): Record<string, string> 
 }
 
 /**
- * `call_start` for an INVITE: the Call-ID, From and To URIs, every `X-` header as a custom
- * parameter (without its `X-` prefix), the stream id (the SDP `a=label`, else the Call-ID).
+ * The stream id of a call's `stream`-th stream (from 1): the Call-ID, then `/` and the SDP
+ * `a=label` when the offer names the stream, then `#2`, `#3`, ... for the streams a re-INVITE
+ * started. A label alone is no id: RFC 4574 labels are unique within one session, and many user
+ * agents send the same one on every call.
  */
-export function callStartFromInvite(invite: SipRequest, media: NegotiatedMedia): CallStartEvent {
+export function streamIdOf(callId: string, media: Pick<NegotiatedMedia, 'label'>, stream = 1): string {
+  const base = callId || 'sip';
+  const labelled = media.label !== undefined ? `${base}/${media.label}` : base;
+  return stream > 1 ? `${labelled}#${stream}` : labelled;
+}
+
+/**
+ * `call_start` for an INVITE: the Call-ID, From and To URIs, every `X-` header as a custom
+ * parameter (without its `X-` prefix), the stream id ({@link streamIdOf}).
+ */
+export function callStartFromInvite(invite: SipRequest, media: NegotiatedMedia, stream = 1): CallStartEvent {
   const callId = invite.headers.get('call-id') ?? '';
   const customParameters = customParametersOf(invite);
   const event: CallStartEvent = {
     type: 'call_start',
     callId,
-    streamId: media.label ?? callId,
+    streamId: streamIdOf(callId, media, stream),
     format: { ...media.format },
     customParameters,
     raw: {
@@ -154,6 +166,8 @@ export class RtpMediaProtocol implements MediaStreamProtocol {
   #media: NegotiatedMedia;
   #opened = false;
   #started = false;
+  /** Streams announced so far (each `call_start` is one). */
+  #streams = 0;
   #stats: Omit<RtpStats, keyof JitterBufferStats>;
   #jitterTotals: JitterBufferStats = { received: 0, released: 0, reordered: 0, lost: 0, late: 0, duplicates: 0, resyncs: 0, strays: 0 };
 
@@ -182,6 +196,8 @@ export class RtpMediaProtocol implements MediaStreamProtocol {
   /** Samples since `#t0` where the next packet continues; undefined before the first. */
   #nextTs: number | undefined;
   #newTalkspurt = true;
+  /** False while the stream lets us send nothing (the caller holds the call): no RTP leaves. */
+  #sending = true;
 
   constructor(options: RtpMediaProtocolOptions = {}) {
     this.#media = { ...(options.media ?? DEFAULT_MEDIA) };
@@ -198,6 +214,14 @@ export class RtpMediaProtocol implements MediaStreamProtocol {
       const invite = typeof options.invite === 'string' ? parseSipMessage(options.invite) : options.invite;
       if (invite.type !== 'request' || invite.method !== 'INVITE') throw new TypeError('`invite` must be a SIP INVITE request');
       this.#invite = invite;
+      // Without the negotiated stream, the INVITE's own offer gives it (the defaults otherwise).
+      if (options.media === undefined && invite.body.byteLength > 0) {
+        try {
+          this.#media = negotiateOffer(bodyText(invite), this.#preferences);
+        } catch {
+          // An offer that cannot be answered: the defaults stand.
+        }
+      }
     }
   }
 
@@ -249,7 +273,12 @@ export class RtpMediaProtocol implements MediaStreamProtocol {
     if (this.#opened || !this.#invite) return [];
     this.#opened = true;
     this.#started = true;
-    return [callStartFromInvite(this.#invite, this.#media)];
+    this.#streams++;
+    const events: CallEvent[] = [callStartFromInvite(this.#invite, this.#media, this.#streams)];
+    // A call that starts on hold: the transport holds the model's audio until the caller resumes.
+    this.#sending = sendsAudio(this.#media);
+    if (!this.#sending) events.push({ type: 'flow_control', paused: true });
+    return events;
   }
 
   decode(frame: string | Uint8Array): CallEvent[] {
@@ -301,6 +330,9 @@ export class RtpMediaProtocol implements MediaStreamProtocol {
   }
 
   encode(command: OutboundCommand): Array<string | Uint8Array> {
+    // On hold nothing is sent, not even a digit or comfort noise (RFC 3264 §8.4); audio the
+    // transport hands over anyway is reported unsent, so it never counts as heard.
+    if (!this.#sending) return [];
     switch (command.type) {
       case 'audio':
         return this.#encodeAudio(command.payload);
@@ -338,6 +370,10 @@ export class RtpMediaProtocol implements MediaStreamProtocol {
     switch (message.method) {
       case 'INVITE':
         return this.#onInvite(message, text);
+      case 'ACK':
+        // The answer to the offer we made for a re-INVITE without one: read like an offer (the
+        // direction it states is the caller's; ours is the reverse).
+        return message.body.byteLength > 0 && this.#started ? this.#onInvite(message, text) : [];
       case 'BYE': {
         const events: CallEvent[] = [];
         this.#releaseAll(events);
@@ -369,20 +405,37 @@ export class RtpMediaProtocol implements MediaStreamProtocol {
       media.label !== previous.label ||
       media.codec !== previous.codec ||
       media.payloadType !== previous.payloadType;
-    if (!changed) {
-      this.#media = media;
-      return [];
-    }
+    const sending = sendsAudio(media);
     const events: CallEvent[] = [];
-    // What the old stream left is read with its own payload types, then the new one starts.
-    this.#releaseAll(events);
-    this.#media = media;
-    this.#restartInbound(0);
-    this.#remoteSsrc = undefined;
-    this.#started = true;
-    this.#opened = true;
-    events.push(callStartFromInvite(invite, media));
+    if (changed) {
+      // What the old stream left is read with its own payload types, then the new one starts.
+      this.#releaseAll(events);
+      this.#media = media;
+      this.#restartInbound(0);
+      this.#remoteSsrc = undefined;
+      this.#started = true;
+      this.#opened = true;
+      this.#streams++;
+      events.push(callStartFromInvite(invite, media, this.#streams));
+      // A new stream starts unpaused in the transport: pause it again if it is held.
+      if (!sending) events.push({ type: 'flow_control', paused: true });
+    } else {
+      this.#media = media;
+      if (sending !== this.#sending) events.push({ type: 'flow_control', paused: !sending });
+    }
+    if (sending !== this.#sending) this.#onHold(!sending);
     return events;
+  }
+
+  /**
+   * On hold (the caller's offer made the stream `sendonly` or `inactive` from its side, or gave
+   * it no address) or back: the `flow_control` event makes the transport hold the model's audio,
+   * so its playout clock stops with the audio; the first packet after the resume starts a new
+   * talkspurt (marker bit, timestamp on the media clock, the sequence going on).
+   */
+  #onHold(held: boolean): void {
+    this.#sending = !held;
+    this.#newTalkspurt = true;
   }
 
   /** SIP INFO DTMF: `application/dtmf-relay` (`Signal=5`, `Duration=160`) or `application/dtmf` (`5`). */

@@ -41,6 +41,10 @@ export type NegotiatedMedia = {
   remotePort?: number;
   /** The remote RTCP port (a=rtcp, else RTP + 1). */
   remoteRtcpPort?: number;
+  /** The address family of `remoteAddress` (the c= line's `IP4`/`IP6`, or the address's form). */
+  remoteFamily?: 4 | 6;
+  /** The c= address was `0.0.0.0`: the RFC 2543 way to hold a stream (nothing may be sent). */
+  nullAddress?: true;
   /** The endpoint's direction (the answer's, or ours in an offer). */
   direction: MediaDirection;
   /** The stream's `a=label` (RFC 4574), when the remote side names it. */
@@ -48,6 +52,15 @@ export type NegotiatedMedia = {
   /** Index of the audio m-line in the remote description. */
   mediaIndex: number;
 };
+
+/**
+ * True when the endpoint may send RTP on the stream: its direction is `sendrecv` or `sendonly`
+ * (the caller's offer did not make it `sendonly` or `inactive` from its side) and the offer did
+ * not give `0.0.0.0` as the address (RFC 3264 §8.4 and RFC 2543 hold).
+ */
+export function sendsAudio(media: Pick<NegotiatedMedia, 'direction' | 'nullAddress'>): boolean {
+  return (media.direction === 'sendrecv' || media.direction === 'sendonly') && media.nullAddress !== true;
+}
 
 /** Our side of the description: where we receive. */
 export type LocalMedia = {
@@ -131,11 +144,17 @@ function isRtpAvp(protocol: unknown): boolean {
   return /^RTP\/AVPF?$/i.test(text(protocol).trim());
 }
 
-function remoteOf(session: SessionDescription, media: MediaDescription): Pick<NegotiatedMedia, 'remoteAddress' | 'remotePort' | 'remoteRtcpPort'> {
-  const ip = text(media.connection?.ip ?? session.connection?.ip);
+type Remote = Pick<NegotiatedMedia, 'remoteAddress' | 'remotePort' | 'remoteRtcpPort' | 'remoteFamily' | 'nullAddress'>;
+
+function remoteOf(session: SessionDescription, media: MediaDescription): Remote {
+  const connection = media.connection ?? session.connection;
+  const ip = text(connection?.ip);
   // 0.0.0.0 is the RFC 2543 way to put a stream on hold: nowhere to send.
-  if (!ip || ip === '0.0.0.0' || media.port === 0) return {};
-  const out: Pick<NegotiatedMedia, 'remoteAddress' | 'remotePort' | 'remoteRtcpPort'> = { remoteAddress: ip.split('/')[0]!, remotePort: media.port };
+  if (ip === '0.0.0.0' || ip === '::') return { nullAddress: true };
+  if (!ip || media.port === 0) return {};
+  const address = ip.split('/')[0]!;
+  const family = Number(connection?.version) === 6 || address.includes(':') ? 6 : 4;
+  const out: Remote = { remoteAddress: address, remotePort: media.port, remoteFamily: family };
   // An a=rtcp without a usable port (`a=rtcp:`, `a=rtcp:0`) leaves RTCP where RFC 3550 puts it.
   out.remoteRtcpPort = udpPort(media.rtcp?.port) ?? (media.port < 65535 ? media.port + 1 : media.port);
   return out;

@@ -4,7 +4,7 @@
  * hands in with {@link RtpSession.deliver}.
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
-import { isIPv6 } from 'node:net';
+import { isIPv4, isIPv6 } from 'node:net';
 import { logger, type MediaConnection, type MediaFrame } from '@switchboard/core';
 
 const log = logger('sip:rtp');
@@ -43,6 +43,16 @@ function unmapped(address: string): string {
   return address.replace(/^::ffff:/i, '');
 }
 
+/**
+ * The address families a session bound to `host` can send to: IPv4 from an IPv4 address (or a
+ * name), IPv6 from a specific IPv6 address, both from `::` (IPv4 through mapped addresses).
+ */
+export function rtpFamilies(host: string): ReadonlySet<4 | 6> {
+  if (!isIPv6(host)) return new Set([4]);
+  // `::` (every address, IPv4 included unless the system makes IPv6 sockets IPv6-only).
+  return new Set(/^[0:]+$/.test(host) ? [4, 6] : [6]);
+}
+
 /** Binds a UDP socket; rejects on failure. */
 function bind(socket: Socket, port: number, host: string): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -59,6 +69,8 @@ export class RtpSession implements MediaConnection {
   readonly counters: RtpSessionCounters = { packetsIn: 0, packetsOut: 0, bytesIn: 0, bytesOut: 0, foreignDropped: 0, unsent: 0, rtcpIn: 0 };
   readonly #rtp: Socket;
   readonly #rtcp: Socket | undefined;
+  /** An IPv6 socket: IPv4 destinations go as IPv4-mapped addresses. */
+  readonly #ipv6: boolean;
   readonly #latch: boolean;
   readonly #trusted: Set<string>;
   #remote: { address: string; port: number } | undefined;
@@ -72,6 +84,7 @@ export class RtpSession implements MediaConnection {
   private constructor(rtp: Socket, rtcp: Socket | undefined, options: RtpSessionOptions) {
     this.#rtp = rtp;
     this.#rtcp = rtcp;
+    this.#ipv6 = rtp.address().family === 'IPv6';
     this.#latch = options.latch ?? true;
     this.#trusted = new Set((options.trustedAddresses ?? []).map(unmapped));
     rtp.on('message', (data, rinfo) => this.#onPacket(data, rinfo, false));
@@ -153,7 +166,8 @@ export class RtpSession implements MediaConnection {
     }
     this.counters.packetsOut++;
     this.counters.bytesOut += frame.byteLength;
-    this.#rtp.send(frame, remote.port, remote.address, (error) => {
+    const address = this.#ipv6 && isIPv4(remote.address) ? `::ffff:${remote.address}` : remote.address;
+    this.#rtp.send(frame, remote.port, address, (error) => {
       if (error) {
         this.counters.unsent++;
         log('rtp send failed: %s', error.message);
