@@ -7,7 +7,8 @@
 // Exits 1 when a check failed (2 on a usage error).
 //
 //   pnpm test:stress [--hogs N] [--nice N] [--stall-ms MS] [--stall-every MS] [--repeat N]
-//                    [--adapter a,b] [--trace x,y] [--file path] [--max-workers N] [--keep-report]
+//                    [--adapter a,b] [--trace x,y] [--turn-detection all|rotate|MODE] [--file path]
+//                    [--max-workers N] [--keep-report]
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { availableParallelism, cpus, setPriority, tmpdir } from 'node:os';
@@ -23,12 +24,15 @@ const usage = `usage: pnpm test:stress [options]
   --repeat N        run the matrix N times (default 1)
   --adapter a,b     only these adapters (conformance adapter names, e.g. vonage,websocket/generic)
   --trace x,y       only these traces (e.g. uneven-deltas,timestamp-gap)
+  --turn-detection S the replays' turn detection: rotate (default: one mode per trace), all
+                    (every trace in every mode, three times the replays), or one of
+                    server_vad, server_vad_interrupt, semantic_vad
   --file path       only this conformance test file (repeatable)
   --max-workers N   vitest workers (default: vitest's)
   --keep-report     keep the per-trace report (JSON lines) and print its path`;
 
 function parseArgs(argv) {
-  const options = { hogs: cpus().length, nice: 0, stallMs: 0, stallEvery: 3000, repeat: 1, adapters: '', traces: '', files: [], maxWorkers: undefined, keep: false };
+  const options = { hogs: cpus().length, nice: 0, stallMs: 0, stallEvery: 3000, repeat: 1, adapters: '', traces: '', turnDetection: '', files: [], maxWorkers: undefined, keep: false };
   const int = (name, value, min, max) => {
     const n = Number(value);
     if (!Number.isInteger(n) || n < min || n > max) fail(`${name} must be a whole number from ${min} to ${max}, got ${value}`);
@@ -48,6 +52,12 @@ function parseArgs(argv) {
       case '--repeat': options.repeat = int(arg, value(), 1, 1000); break;
       case '--adapter': options.adapters = value(); break;
       case '--trace': options.traces = value(); break;
+      case '--turn-detection': {
+        const v = value();
+        if (!['rotate', 'all', 'server_vad', 'server_vad_interrupt', 'semantic_vad'].includes(v)) fail(`--turn-detection must be rotate, all, server_vad, server_vad_interrupt or semantic_vad, got ${v}`);
+        options.turnDetection = v;
+        break;
+      }
       case '--file': options.files.push(value()); break;
       case '--max-workers': options.maxWorkers = int(arg, value(), 1, 256); break;
       case '--keep-report': options.keep = true; break;
@@ -214,23 +224,26 @@ function summarize(lines, context) {
   out.push('');
   out.push('── stress summary ──');
   out.push(`load: ${context.hogs} CPU hog(s) at nice ${context.nice} on ${availableParallelism()} core(s)` + (context.stalls.count > 0 ? `; ${context.stalls.count} freezes of a test process, ${seconds(context.stalls.totalMs)} in all, longest ${context.stalls.maxMs} ms` : ''));
-  out.push(`matrix: ${lines.length} adapter × trace run(s) (${adapters.size} adapter(s) × ${traces.size} trace(s)${context.repeat > 1 ? `, ${context.repeat} rounds` : ''}) in ${seconds(context.wallMs)}`);
+  out.push(`matrix: ${lines.length} adapter × trace × turn-detection run(s) (${adapters.size} adapter(s) × ${traces.size} trace(s)${context.repeat > 1 ? `, ${context.repeat} rounds` : ''}) in ${seconds(context.wallMs)}`);
   out.push(`replays: ${lines.reduce((n, l) => n + l.replays, 0)} in all; ${extraReplays} extra replay(s) of timing checks on ${retried.length} run(s)`);
+  const byMode = new Map();
+  for (const l of lines) byMode.set(l.turnDetection ?? '?', (byMode.get(l.turnDetection ?? '?') ?? 0) + 1);
+  out.push(`turn detection: ${[...byMode].sort().map(([mode, n]) => `${mode} ${n} run(s)`).join(', ')}`);
   const byAdapter = new Map();
   for (const l of lines) byAdapter.set(l.adapter, (byAdapter.get(l.adapter) ?? 0) + l.wallMs);
   out.push(`replay time per adapter: ${[...byAdapter].sort((a, b) => b[1] - a[1]).map(([a, ms]) => `${a} ${seconds(ms)}`).join(', ')}`);
   const slowest = [...lines].sort((a, b) => b.wallMs - a.wallMs).slice(0, 3);
-  out.push(`slowest runs: ${slowest.map((l) => `${l.adapter}/${l.trace} ${seconds(l.wallMs)} (${seconds(l.streamMs)} of stream)`).join(', ')}`);
+  out.push(`slowest runs: ${slowest.map((l) => `${l.adapter}/${l.trace} [${l.turnDetection}] ${seconds(l.wallMs)} (${seconds(l.streamMs)} of stream)`).join(', ')}`);
   if (retried.length > 0) {
     out.push('retried (timing checks; the last replay stands):');
     for (const l of retried) {
       const first = l.earlier.map((e) => `replay ${e.replay}: ${e.failed.map((f) => f.id).join(', ')}`).join('; ');
-      out.push(`  ${l.adapter} / ${l.trace}: ${l.replays} replays, ${l.failed.length === 0 ? 'passed' : 'FAILED'} (${first})`);
+      out.push(`  ${l.adapter} / ${l.trace} [${l.turnDetection}]: ${l.replays} replays, ${l.failed.length === 0 ? 'passed' : 'FAILED'} (${first})`);
     }
   }
   if (failed.length > 0) {
     out.push(`${failed.length} failed run(s):`);
-    for (const l of failed) for (const f of l.failed) out.push(`  ${l.adapter} / ${l.trace} / ${f.id}: ${f.detail}`);
+    for (const l of failed) for (const f of l.failed) out.push(`  ${l.adapter} / ${l.trace} [${l.turnDetection}] / ${f.id}: ${f.detail}`);
   }
   out.push(context.vitestCode === 0 && failed.length === 0 ? 'stress: every check passed' : `stress: FAILED (vitest exit ${context.vitestCode}, ${failed.length} failed run(s))`);
   return out.join('\n');
@@ -246,6 +259,7 @@ async function main() {
     SWITCHBOARD_CONFORMANCE_REPORT: reportFile,
     ...(options.adapters ? { SWITCHBOARD_CONFORMANCE_ADAPTERS: options.adapters } : {}),
     ...(options.traces ? { SWITCHBOARD_CONFORMANCE_TRACES: options.traces } : {}),
+    ...(options.turnDetection ? { SWITCHBOARD_CONFORMANCE_TURN_DETECTION: options.turnDetection } : {}),
   };
   console.log(`stress: ${files.length} conformance file(s): ${files.join(' ')}`);
   console.log(`stress: ${options.hogs} CPU hog(s) at nice ${options.nice}${options.stallMs > 0 ? `, freezes of up to ${options.stallMs} ms about every ${options.stallEvery} ms` : ''}`);

@@ -5,9 +5,24 @@
 import { Resampler, base64Decode, bytesPerMs, concatBytes, inboundTranscoder, silence, type AudioFormat } from '@switchboard/core';
 import { z } from 'zod';
 import type { CarrierChunk } from './caller.js';
+import {
+  DEFAULT_CHECK_OPTIONS,
+  PACING_SLACK_MS,
+  chunksByItem,
+  emittedOf,
+  fail,
+  largestPadding,
+  na,
+  pass,
+  type CheckOptions,
+  type CheckOutcome,
+  type ConformanceCheck,
+} from './check-kit.js';
+import { bargeInCancel, bargeInClear, bargeInErrors, bargeInTruncate, interruptedItems } from './checks-bargein.js';
 import { traceFormat, type ReplayResult } from './replay.js';
 import { compareAudio, linearSamples, type Similarity } from './similarity.js';
-import { formatDurationMs } from './simulator/index.js';
+
+export { DEFAULT_CHECK_OPTIONS, type CheckOptions, type CheckOutcome, type CheckStatus, type ConformanceCheck } from './check-kit.js';
 
 /**
  * Where the carrier's wire format differs from the trace's (the peer converted the trace's μ-law
@@ -38,28 +53,6 @@ function resamplerDelayMs(from: number, to: number): number {
 function describeSimilarity(s: Similarity): string {
   return `${s.actualMs.toFixed(0)} of ${s.expectedMs.toFixed(0)} ms, SNR ${Number.isFinite(s.snrDb) ? s.snrDb.toFixed(1) : '∞'} dB at lag ${s.lagMs.toFixed(2)} ms`;
 }
-
-export type CheckStatus = 'pass' | 'fail' | 'n/a';
-export type CheckOutcome = { status: CheckStatus; detail: string };
-
-export type ConformanceCheck = {
-  id: string;
-  title: string;
-  run(result: ReplayResult, options: CheckOptions): CheckOutcome;
-};
-
-export type CheckOptions = {
-  /** Largest allowed difference between `audio_end_ms` and what the caller heard, ms. Default 40. */
-  truncateToleranceMs: number;
-  /** Longest time from the model's `speech_started` to the carrier's `clear`, in real ms. Default 250. */
-  clearWithinMs: number;
-};
-
-export const DEFAULT_CHECK_OPTIONS: CheckOptions = { truncateToleranceMs: 40, clearWithinMs: 250 };
-
-const pass = (detail = ''): CheckOutcome => ({ status: 'pass', detail });
-const fail = (detail: string): CheckOutcome => ({ status: 'fail', detail });
-const na = (detail = ''): CheckOutcome => ({ status: 'n/a', detail });
 
 function firstDifference(a: Uint8Array, b: Uint8Array): number {
   const n = Math.min(a.length, b.length);
@@ -109,42 +102,6 @@ export function expectedModelInput(result: ReplayResult): { bytes: Uint8Array; e
   const transcoder = inboundTranscoder(format);
   const converted = transcoder.convert(traceInputAudio(result)).slice();
   return { bytes: converted, exact: transcoder.passthrough && sameFormat(format, result.carrierFormat) };
-}
-
-/** The most padding an adapter may add after an item's audio: up to one whole frame (bytes). */
-function largestPadding(result: ReplayResult): number {
-  const format = result.carrierFormat;
-  const rules = result.capabilities.frame ?? {};
-  const unit = Math.max(rules.multipleOf ?? 1, rules.ms ? Math.round(rules.ms * bytesPerMs(format)) : 1, rules.minBytes ?? 1);
-  return unit;
-}
-
-/** Carrier chunks grouped by model item, in arrival order. */
-function chunksByItem(chunks: CarrierChunk[]): Map<string, CarrierChunk[]> {
-  const byItem = new Map<string, CarrierChunk[]>();
-  for (const chunk of chunks) {
-    if (!chunk.itemId) continue;
-    const list = byItem.get(chunk.itemId) ?? [];
-    list.push(chunk);
-    byItem.set(chunk.itemId, list);
-  }
-  return byItem;
-}
-
-/** Barge-ins: the model heard the caller start speaking while the carrier still had audio to play. */
-function bargeIns(result: ReplayResult): number[] {
-  const starts = result.timeline.filter((e) => e.type === 'input_audio_buffer.speech_started').map((e) => e.at);
-  return starts.filter((at) => result.carrier.chunks.some((c) => c.receivedAt <= at && c.startAt + c.durationMs > at + 1));
-}
-
-function responseInFlightAt(result: ReplayResult, at: number): string | undefined {
-  let active: string | undefined;
-  for (const e of result.timeline) {
-    if (e.at > at) break;
-    if (e.type === 'response.created') active = e.responseId;
-    else if (e.type === 'response.done' && e.responseId === active) active = undefined;
-  }
-  return active;
 }
 
 const inputLossless: ConformanceCheck = {
@@ -256,151 +213,6 @@ const outputLossless: ConformanceCheck = {
     return pass(`${sent.size} items, ${total} bytes${cutByEnd}`);
   },
 };
-
-/** A trace that declares a barge-in must produce one: otherwise the barge-in checks prove nothing. */
-function noBargeIn(result: ReplayResult): CheckOutcome {
-  return result.trace.header.hazards.includes('barge-in')
-    ? fail('the trace declares a barge-in, but the caller never spoke over queued audio')
-    : na('no barge-in in this call');
-}
-
-const bargeInClear: ConformanceCheck = {
-  id: 'bargein.clear',
-  title: 'barge-in clears the carrier buffer promptly',
-  run(result, options) {
-    const barges = bargeIns(result);
-    if (barges.length === 0) return noBargeIn(result);
-    const bound = options.clearWithinMs * result.speed;
-    for (const at of barges) {
-      const clear = result.carrier.clears.find((c) => c.at >= at - 1);
-      if (!clear) return fail(`caller spoke at ${Math.round(at)} ms while audio was queued; the carrier never got a clear`);
-      if (clear.at - at > bound) return fail(`clear came ${Math.round((clear.at - at) / result.speed)} ms (real) after speech started`);
-    }
-    return pass(`${barges.length} barge-in(s)`);
-  },
-};
-
-/** Truncates more than this far (stream ms) from any clear belong to no barge-in. */
-const TRUNCATE_WINDOW_MS = 1000;
-
-/** What the model sent of each item, ms. */
-function modelSentMs(result: ReplayResult): Map<string, number> {
-  const sent = new Map<string, number>();
-  const model = result.model;
-  if (!model) return sent;
-  for (const chunk of model.outputAudio) sent.set(chunk.itemId, (sent.get(chunk.itemId) ?? 0) + formatDurationMs(model.outputFormat, chunk.bytes.byteLength));
-  return sent;
-}
-
-/**
- * The items a clear cut: at each clear, the item the carrier was receiving (the last one it got
- * audio of since the clear before). An item followed by another's audio before the clear had
- * been delivered in full, as far as the bridge goes: a clear does not excuse what it lacks.
- */
-function itemsCutByClears(result: ReplayResult): Set<string> {
-  const cut = new Set<string>();
-  let last: string | undefined;
-  let next = 0;
-  const chunks = result.carrier.chunks;
-  for (const clear of result.carrier.clears) {
-    for (; next < chunks.length && chunks[next]!.receivedAt <= clear.at; next++) last = chunks[next]!.itemId ?? last;
-    if (last) cut.add(last);
-    last = undefined;
-  }
-  return cut;
-}
-
-/**
- * Items whose audio a barge-in stopped short: cut by a clear, cancelled at a barge-in (the
- * response cancelled, or audio of it dropped after the bridge cancelled it), or truncated; with
- * `callEnd`, also a response the model was still generating when the call ended. What the carrier
- * got of them need only be a clean prefix; `bargein.truncate` judges what the model was told.
- */
-function interruptedItems(result: ReplayResult, options: { callEnd: boolean }): Set<string> {
-  const model = result.model;
-  const items = new Set<string>(Object.keys(result.droppedAfterCancel ?? {}));
-  for (const t of model?.truncations ?? []) if (t.accepted) items.add(t.itemId);
-  for (const r of model?.responses ?? []) if (r.status === 'cancelled' && (options.callEnd || r.cancelReason)) items.add(r.itemId);
-  for (const id of itemsCutByClears(result)) items.add(id);
-  return items;
-}
-
-const bargeInTruncate: ConformanceCheck = {
-  id: 'bargein.truncate',
-  title: 'truncate at what the caller heard (within tolerance, never beyond sent)',
-  run(result, options) {
-    if (!result.model) return fail('the model was never connected');
-    const truncates = result.timeline.filter((e) => e.type === 'client:conversation.item.truncate');
-    const clears = result.carrier.clears;
-    const rejected = result.model.truncations.filter((t) => !t.accepted);
-    if (rejected.length > 0 && (clears.length > 0 || truncates.length > 0)) {
-      return fail(`the model rejected a truncate of ${rejected[0]!.itemId} at ${rejected[0]!.audioEndMs} ms`);
-    }
-    const sent = modelSentMs(result);
-    const byItem = chunksByItem(result.carrier.chunks);
-    // Every item a barge-in stopped short, with what the caller heard of it: at a clear, what it
-    // had heard when the bridge sent the clear; otherwise all the carrier got of it.
-    const judged = new Map<string, { heardMs: number; clearAt?: number }>();
-    for (const clear of clears) {
-      for (const [itemId, heard] of Object.entries(clear.playedByItem)) if (!judged.has(itemId)) judged.set(itemId, { heardMs: heard, clearAt: clear.at });
-    }
-    for (const itemId of interruptedItems(result, { callEnd: false })) {
-      if (judged.has(itemId)) continue;
-      const heardMs = (byItem.get(itemId) ?? []).reduce((n, c) => n + (c.playedMs ?? c.durationMs), 0);
-      judged.set(itemId, { heardMs });
-    }
-    const matched = new Set<(typeof truncates)[number]>();
-    const errors: number[] = [];
-    for (const [itemId, { heardMs, clearAt }] of judged) {
-      const sentMs = sent.get(itemId) ?? 0;
-      const heard = Math.min(heardMs, sentMs);
-      const open = truncates.filter((t) => t.itemId === itemId && !matched.has(t));
-      // The truncate nearest the clear (a barge-in's own), else the one nearest what was heard
-      // (sent when audio of the item arrived after the barge-in).
-      const near = clearAt === undefined ? [] : open.filter((t) => Math.abs(t.at - clearAt) <= TRUNCATE_WINDOW_MS).sort((a, b) => Math.abs(a.at - clearAt) - Math.abs(b.at - clearAt));
-      const t = near[0] ?? open.sort((a, b) => Math.abs((a.audioEndMs ?? 0) - heard) - Math.abs((b.audioEndMs ?? 0) - heard))[0];
-      if (!t) {
-        if (heard >= sentMs - Math.max(1, options.truncateToleranceMs)) continue; // heard in full: nothing to truncate
-        return fail(`item ${itemId}: caller heard ${Math.round(heard)} of the ${Math.round(sentMs)} ms the model sent, no truncate`);
-      }
-      matched.add(t);
-      const error = Math.abs((t.audioEndMs ?? 0) - heard);
-      errors.push(error);
-      if (error > options.truncateToleranceMs) return fail(`item ${itemId}: truncated at ${t.audioEndMs} ms, caller heard ${Math.round(heard)} ms`);
-    }
-    const orphans = truncates.filter((t) => !matched.has(t));
-    if (clears.length === 0) {
-      if (orphans.length > 0) return fail(`${orphans.length} truncate(s) without any barge-in`);
-      if (bargeIns(result).length > 0) return fail('no clear, so nothing to compare');
-      if (errors.length === 0) return noBargeIn(result);
-    }
-    if (orphans.length > 0) return fail(`truncate of ${orphans[0]!.itemId} at ${orphans[0]!.audioEndMs} ms belongs to no barge-in`);
-    if (errors.length === 0) return na('every cleared item had been heard in full');
-    return pass(`max error ${Math.max(...errors).toFixed(1)} ms over ${errors.length} truncation(s)`);
-  },
-};
-
-const bargeInCancel: ConformanceCheck = {
-  id: 'bargein.cancel',
-  title: 'barge-in cancels the response in flight',
-  run(result) {
-    const barges = bargeIns(result);
-    if (barges.length === 0) return noBargeIn(result);
-    let cancelled = 0;
-    for (const at of barges) {
-      const responseId = responseInFlightAt(result, at);
-      if (!responseId) continue;
-      const status = result.model?.responses.find((r) => r.id === responseId)?.status;
-      if (status !== 'cancelled') return fail(`response ${responseId} was generating at barge-in and ended ${status ?? 'unknown'}`);
-      cancelled++;
-    }
-    return cancelled === 0 ? na('no response was generating at barge-in') : pass(`${cancelled} cancelled`);
-  },
-};
-
-function emittedOf(result: ReplayResult, name: string): unknown[][] {
-  return result.emitted.filter((e) => e.name === name).map((e) => e.args);
-}
 
 const dtmfOrder: ConformanceCheck = {
   id: 'dtmf.order',
@@ -535,9 +347,6 @@ const carrierFrames: ConformanceCheck = {
   },
 };
 
-/** How far beyond its declared lead (and one frame) a paced bridge may run at the carrier, stream ms. */
-const PACING_SLACK_MS = 60;
-
 const carrierPacing: ConformanceCheck = {
   id: 'carrier.pacing',
   title: 'a paced carrier never holds more than the declared lead of unplayed audio',
@@ -572,6 +381,7 @@ export const CHECKS: readonly ConformanceCheck[] = [
   bargeInClear,
   bargeInTruncate,
   bargeInCancel,
+  bargeInErrors,
   dtmfOrder,
   metadataFirst,
   lifecycle,

@@ -10,15 +10,20 @@ import { formatReport, loadAdapters, runConformance } from './run.js';
 import { DEFAULT_SPEED } from './replay.js';
 import { runSimulatorCommand } from './simulator/cli.js';
 import { bundledTracesDir, loadTraces } from './trace.js';
+import { parseTurnDetectionSelection, turnDetectionFromEnv, type TurnDetectionSelection } from './turn-detection.js';
 
 const USAGE = `Usage:
-  switchboard-conformance run --adapter <module> [--trace <file|dir>] [--speed N] [--json]
+  switchboard-conformance run --adapter <module> [--trace <file|dir>] [--speed N]
+                             [--turn-detection rotate|all|server_vad|server_vad_interrupt|semantic_vad] [--json]
   switchboard-conformance simulator [--port 8787] [--host 127.0.0.1] [--speed 1]
 
 run        replays the trace corpus (default: the bundled Twilio traces) into the adapter and
            prints a table of checks; exits 1 when a check fails.
            <module> is a package name or a path to a module exporting \`conformance\`
            (createTransport + createPeerSimulator).
+           --turn-detection: the session's turn detection per trace; default rotate (one
+           mode per trace, in turn), all (every trace in every mode), or one mode. Default
+           from SWITCHBOARD_CONFORMANCE_TURN_DETECTION when set.
 simulator  starts the realtime simulator: an offline stand-in for the OpenAI Realtime API.`;
 
 async function main(argv: string[]): Promise<number> {
@@ -37,6 +42,7 @@ async function main(argv: string[]): Promise<number> {
       adapter: { type: 'string' },
       trace: { type: 'string', multiple: true },
       speed: { type: 'string' },
+      'turn-detection': { type: 'string' },
       json: { type: 'boolean', default: false },
       quiet: { type: 'boolean', default: false },
     },
@@ -49,6 +55,14 @@ async function main(argv: string[]): Promise<number> {
   const speed = values.speed === undefined ? DEFAULT_SPEED : Number(values.speed);
   if (!(speed > 0)) {
     console.error('--speed must be a positive number');
+    return 2;
+  }
+  let turnDetectionModes: TurnDetectionSelection;
+  try {
+    const given = values['turn-detection'];
+    turnDetectionModes = given !== undefined ? parseTurnDetectionSelection(given) : (turnDetectionFromEnv() ?? 'rotate');
+  } catch (error) {
+    console.error(`--turn-detection: ${(error as Error).message}`);
     return 2;
   }
   const local = resolve(values.adapter);
@@ -68,7 +82,7 @@ async function main(argv: string[]): Promise<number> {
         lastTrace = name;
       }
     };
-    const report = await runConformance(adapter, traces, { speed, onProgress: progress });
+    const report = await runConformance(adapter, traces, { speed, turnDetectionModes, onProgress: progress });
     if (tty) process.stderr.write(`\r${' '.repeat(50)}\r`);
     reports.push(report);
     if (!values.json) console.log(`${formatReport(report)}\n`);

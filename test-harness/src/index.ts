@@ -4,3 +4,4 @@ export * from './caller.js';
 export * from './replay.js';
 export * from './checks.js';
 export * from './run.js';
+export * from './turn-detection.js';

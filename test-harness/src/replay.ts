@@ -21,12 +21,16 @@ import { CallerSimulator, type CallerLog } from './caller.js';
 import { z } from 'zod';
 import { formatDurationMs, formatRate, longReplyScript, RealtimeSimulator, type RealtimeSimulatorOptions, type SimulatedSession } from './simulator/index.js';
 import type { Trace } from './trace.js';
+import { base64Length, bridgeCancelLimits, OutputAttribution, type AttributionStep } from './attribution.js';
+import { modeOfSessionUpdates, turnDetectionConfig, type TurnDetectionMode } from './turn-detection.js';
 
 /**
  * Sizes of the model's audio deltas, ms, for a trace with the `uneven-deltas` hazard: a few
  * samples, sizes that are no whole frame, and deltas of several seconds.
  */
 export const UNEVEN_DELTAS_MS: readonly number[] = [7.3, 0.4, 131, 2600, 19.9, 1, 333.3, 4100, 55];
+
+export { bridgeCancelLimits, OutputAttribution } from './attribution.js';
 
 /** Default replay speed: fast enough for CI, slow enough that loopback latency stays small on the stream clock. */
 export const DEFAULT_SPEED = 5;
@@ -42,6 +46,18 @@ export type ReplayOptions = {
   drainMs?: number;
   /** Called with progress lines (for the CLI). */
   onProgress?: (line: string) => void;
+  /**
+   * The session's turn detection (see `turnDetectionConfig`). Default `server_vad`: the bridge,
+   * not the model, cancels the reply at a barge-in. A bridge in another process (`startRemoteCall`)
+   * is told the mode and may set up its own session otherwise: the result says what it ran.
+   */
+  turnDetection?: TurnDetectionMode;
+  /**
+   * Puts something between the bridge and the model (say, a relay that adds latency): given the
+   * simulator's URL, the URL the bridge connects to instead, and how to take it down after the
+   * call. Default: the bridge connects to the simulator directly.
+   */
+  modelLink?: (simulatorUrl: string) => Promise<{ url: string; close(): Promise<void> }>;
 };
 
 /** Model-side events on the replay clock (stream ms). Client events are prefixed `client:`. */
@@ -66,6 +82,10 @@ export type ReplayResult = {
   /** Whether the carrier's wire carries its own stream id (the adapter's `carriesStreamId`). */
   carriesStreamId: boolean;
   speed: number;
+  /** The turn detection asked for. */
+  turnDetection: TurnDetectionMode;
+  /** The turn detection the session set up (from its `session.update`s), when it set one. */
+  sessionTurnDetection: TurnDetectionMode | undefined;
   /** Every event the transport emitted, in order. */
   emitted: RecordedEmit[];
   /** The realtime simulator's record of the model side (null when the model never connected). */
@@ -113,6 +133,7 @@ export function conformanceAgent(): RealtimeAgent {
 
 export async function replayTrace(adapter: ConformanceAdapter, trace: Trace, options: ReplayOptions = {}): Promise<ReplayResult> {
   const speed = options.speed ?? DEFAULT_SPEED;
+  const turnDetection = options.turnDetection ?? 'server_vad';
   const hazards = new Set(trace.header.hazards);
   const clearEchoDelayMs = hazards.has('marks-after-clear') ? 300 : 0;
   const drainMs = options.drainMs ?? 3000;
@@ -161,10 +182,10 @@ export async function replayTrace(adapter: ConformanceAdapter, trace: Trace, opt
         timeline.push({ at: now(), type: event.type, itemId: event.item_id, responseId: event.response?.id, status: event.response?.status });
       }
     });
-    session.on('client_event', (event: { type?: string; item_id?: string; audio_end_ms?: number }) => {
+    session.on('client_event', (event: { type?: string; item_id?: string; audio_end_ms?: number; response_id?: string }) => {
       const type = event.type;
       if (type === 'input_audio_buffer.append') firstModelAudioAt ??= now();
-      else if (type === 'response.cancel') timeline.push({ at: now(), type: `client:${type}` });
+      else if (type === 'response.cancel') timeline.push({ at: now(), type: `client:${type}`, ...(event.response_id ? { responseId: event.response_id } : {}) });
       else if (type === 'conversation.item.truncate') {
         if (event.item_id) cut([event.item_id]);
         timeline.push({ at: now(), type: `client:${type}`, itemId: event.item_id, audioEndMs: event.audio_end_ms });
@@ -175,13 +196,16 @@ export async function replayTrace(adapter: ConformanceAdapter, trace: Trace, opt
     });
   });
 
-  const modelUrl = `${simulator.url}?model=gpt-realtime`;
+  let link: { url: string; close(): Promise<void> } | undefined;
   let bridge: Bridge;
   try {
+    link = options.modelLink ? await options.modelLink(simulator.url) : undefined;
+    const modelUrl = `${link?.url ?? simulator.url}?model=gpt-realtime`;
     bridge = adapter.startRemoteCall
-      ? await remoteBridge(adapter, modelUrl, speed, now)
-      : await localBridge(adapter, modelUrl, now, clock, failures);
+      ? await remoteBridge(adapter, modelUrl, speed, now, turnDetection)
+      : await localBridge(adapter, modelUrl, now, clock, failures, turnDetection);
   } catch (error) {
+    await link?.close();
     await simulator.stop();
     throw error;
   }
@@ -267,6 +291,8 @@ export async function replayTrace(adapter: ConformanceAdapter, trace: Trace, opt
     carrierFormat,
     carriesStreamId: adapter.carriesStreamId ?? true,
     speed,
+    turnDetection,
+    sessionTurnDetection: sessionSeen ? modeOfSessionUpdates(sessionSeen.sessionUpdates) : undefined,
     emitted: seen.emitted,
     model,
     timeline,
@@ -285,6 +311,7 @@ export async function replayTrace(adapter: ConformanceAdapter, trace: Trace, opt
 
   caller.dispose();
   await bridge.close();
+  await link?.close();
   await simulator.stop();
   return result;
 }
@@ -311,6 +338,7 @@ async function localBridge(
   now: () => number,
   clock: Clock,
   failures: string[],
+  turnDetection: TurnDetectionMode,
 ): Promise<Bridge> {
   const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));
@@ -343,11 +371,12 @@ async function localBridge(
     instrument(transport, emitted, now, () => {
       callEndedAt ??= now();
     });
-    // The bridge, not the model, is responsible for cancelling on barge-in: the check sees it.
+    // With `server_vad` the bridge, not the model, cancels the reply at a barge-in; in the other
+    // modes the model does, as the service does by default, and the bridge must not race it.
     session = new RealtimeSession(conformanceAgent(), {
       transport,
       model: 'gpt-realtime',
-      config: { audio: { input: { turnDetection: { type: 'server_vad', interruptResponse: false } } } },
+      config: { audio: { input: { turnDetection: turnDetectionConfig(turnDetection) } } },
     });
     session.on('error', () => {
       // Recorded through the transport's own `error` events.
@@ -387,12 +416,14 @@ export type RemoteObservation = BridgeObservation & { framesSentAt?: number[] };
  * A bridge in another process (a Worker in workerd): the adapter starts the call and reports
  * what its transport emitted, on the wall clock, which is turned into stream time here.
  */
-async function remoteBridge(adapter: ConformanceAdapter, modelUrl: string, speed: number, now: () => number): Promise<Bridge> {
+async function remoteBridge(adapter: ConformanceAdapter, modelUrl: string, speed: number, now: () => number, turnDetection: TurnDetectionMode): Promise<Bridge> {
   // Sub-millisecond wall time: the bridge's own clock may be whole milliseconds (workerd's is), and
   // a whole-millisecond origin here would shift every remote event up to `speed` stream ms later.
   const wallOrigin = performance.timeOrigin + performance.now() - now() / speed;
   const toStream = (wall: number) => (wall - wallOrigin) * speed;
-  const call: RemoteBridgeCall = await adapter.startRemoteCall!({ modelUrl, speed });
+  // The mode rides along for a bridge that reads it; the session's own updates say what it ran.
+  const start: { modelUrl: string; speed: number; turnDetection: TurnDetectionMode } = { modelUrl, speed, turnDetection };
+  const call: RemoteBridgeCall = await adapter.startRemoteCall!(start);
   return {
     mediaUrl: call.mediaUrl,
     // Only `observe` can tell: it waits for the call's end itself.
@@ -408,115 +439,6 @@ async function remoteBridge(adapter: ConformanceAdapter, modelUrl: string, speed
     },
     close: async () => undefined,
   };
-}
-
-/**
- * Which model item each chunk of the carrier's audio belongs to. The carrier gets the model's
- * audio in the order the model sent it, however long the bridge holds it (a paced bridge holds
- * seconds), so chunks are matched to the model's audio first in, first out, by duration. An item
- * ends at its last chunk (frame padding and a resampler's tail stay with it). Once the bridge cuts
- * an item (a truncate) or the carrier is told to clear, the audio of that item, and at a clear of
- * every item so far, is no longer expected: later deltas of them are not counted.
- *
- * `limits` caps what is expected of an item, ms: the audio of a response the bridge cancelled at
- * a barge-in that reached the bridge only after it (see {@link bridgeCancelLimits}) is dropped by
- * design. A capped item closes once less than `limitSlackMs` of it is left (the resampler's tail
- * that the bridge discarded with the rest).
- */
-export class OutputAttribution {
-  #queue: Array<{ itemId: string; ms: number }> = [];
-  readonly #cut = new Set<string>();
-  readonly #seen = new Set<string>();
-  readonly #limits: ReadonlyMap<string, number>;
-  readonly #limitSlackMs: number;
-  /** Audio counted so far per capped item, ms. */
-  readonly #counted = new Map<string, number>();
-
-  constructor(options: { limits?: ReadonlyMap<string, number>; limitSlackMs?: number } = {}) {
-    this.#limits = options.limits ?? new Map();
-    this.#limitSlackMs = options.limitSlackMs ?? 0;
-  }
-
-  /** The model sent `ms` of audio for `itemId`. */
-  modelSent(itemId: string, ms: number): void {
-    if (this.#cut.has(itemId)) return;
-    this.#seen.add(itemId);
-    const limit = this.#limits.get(itemId);
-    if (limit !== undefined) {
-      const counted = this.#counted.get(itemId) ?? 0;
-      ms = Math.min(ms, Math.max(0, limit - counted));
-      this.#counted.set(itemId, counted + ms);
-      if (ms <= 0) return;
-    }
-    const last = this.#queue.at(-1);
-    if (last?.itemId === itemId) last.ms += ms;
-    else this.#queue.push({ itemId, ms });
-  }
-
-  /** The bridge cut these items: what is left of them will not play. */
-  cut(itemIds: Iterable<string>): void {
-    for (const id of itemIds) this.#cut.add(id);
-    this.#queue = this.#queue.filter((entry) => !this.#cut.has(entry.itemId));
-  }
-
-  /** The carrier was told to clear: nothing the model sent so far will play any more. */
-  clear(): void {
-    this.cut([...this.#seen]);
-  }
-
-  /** The item of the next `durationMs` of audio the carrier got, if any is expected. */
-  carrierPlays(durationMs: number): string | undefined {
-    // An item is done once the model has moved on to the next and less than a millisecond of it is
-    // left (resampling rounds) or none (padding). While it is the last the model sent, more of it
-    // may still come, and audio beyond it is its padding.
-    while (this.#queue.length > 1 && this.#queue[0]!.ms < 1 + (this.#limits.has(this.#queue[0]!.itemId) ? this.#limitSlackMs : 0)) this.#queue.shift();
-    const head = this.#queue[0];
-    if (!head) return undefined;
-    head.ms -= durationMs;
-    return head.itemId;
-  }
-}
-
-type AttributionStep =
-  | { step: 'sent'; itemId: string; ms: number }
-  | { step: 'cut'; itemIds: string[] }
-  | { step: 'clear' }
-  | { step: 'plays'; ms: number };
-
-/** Bytes encoded by a base64 text. */
-function base64Length(text: string): number {
-  const padding = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
-  return Math.floor((text.length * 3) / 4) - padding;
-}
-
-/**
- * For each item of a response the bridge cancelled at a barge-in and then dropped audio of: the
- * ms of that item the bridge had before the barge-in, which is all the carrier can get. Read from
- * the events the bridge's transport emitted, in the order it handled them: the response it had
- * seen created and not yet done when it emitted `audio_interrupted` is the one it cancelled, and
- * its audio deltas handled after that moment are dropped (`deltaMs` gives a delta's length).
- */
-export function bridgeCancelLimits(emitted: readonly RecordedEmit[], deltaMs: (base64: string) => number): Map<string, number> {
-  let active: string | undefined;
-  const cancelled = new Set<string>();
-  const forwarded = new Map<string, number>();
-  const limits = new Map<string, number>();
-  for (const { name, args } of emitted) {
-    const event = args[0] as { response?: { id?: string }; response_id?: string; item_id?: string; delta?: string } | undefined;
-    if (name === 'response.created') {
-      active = event?.response?.id;
-    } else if (name === 'response.done') {
-      if (event?.response?.id === active) active = undefined;
-    } else if (name === 'audio_interrupted') {
-      if (active !== undefined) cancelled.add(active);
-      active = undefined;
-    } else if (name === 'response.output_audio.delta' && event?.item_id && typeof event.delta === 'string') {
-      const ms = deltaMs(event.delta);
-      if (event.response_id !== undefined && cancelled.has(event.response_id)) limits.set(event.item_id, forwarded.get(event.item_id) ?? 0);
-      else forwarded.set(event.item_id, (forwarded.get(event.item_id) ?? 0) + ms);
-    }
-  }
-  return limits;
 }
 
 /** Records every event the transport emits, without changing what it emits. */

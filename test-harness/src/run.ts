@@ -6,9 +6,14 @@ import type { ConformanceAdapter } from '@switchboard/core';
 import { runChecks, type CheckOptions, type CheckOutcome } from './checks.js';
 import { DEFAULT_SPEED, replayTrace, type ReplayOptions, type ReplayResult } from './replay.js';
 import type { Trace } from './trace.js';
+import { turnDetectionModes, type TurnDetectionMode, type TurnDetectionSelection } from './turn-detection.js';
 
 export type TraceReport = {
   trace: string;
+  /** The turn detection the replay asked for (see `turnDetectionConfig`). */
+  turnDetection: TurnDetectionMode;
+  /** The turn detection the session set up, when it set one. */
+  sessionTurnDetection?: TurnDetectionMode;
   outcomes: Array<{ id: string; title: string } & CheckOutcome>;
   /** Selected transport metrics (when the transport exposes them). */
   metrics: Record<string, unknown> | undefined;
@@ -24,6 +29,12 @@ export type ConformanceReport = {
 
 export type RunConformanceOptions = ReplayOptions & {
   checks?: Partial<CheckOptions>;
+  /**
+   * `runConformance`: the turn detection of the replays — `rotate` (the default: one mode per
+   * trace, rotated across the traces), `all` (every trace in every mode), or one mode. A single
+   * replay (`replayAndCheck`, `runTrace`) runs `turnDetection` (default `server_vad`).
+   */
+  turnDetectionModes?: TurnDetectionSelection;
   /** Called with each trace's replay (for custom assertions). */
   onReplay?: (result: ReplayResult) => void;
   /**
@@ -109,21 +120,32 @@ export async function runTrace(adapter: ConformanceAdapter, trace: Trace, option
   const { result, outcomes } = await replayAndCheck(adapter, trace, options);
   return {
     trace: trace.header.name,
+    turnDetection: result.turnDetection,
+    ...(result.sessionTurnDetection ? { sessionTurnDetection: result.sessionTurnDetection } : {}),
     outcomes: outcomes.map(({ check, outcome }) => ({ id: check.id, title: check.title, ...outcome })),
     metrics: result.metrics,
     durationMs: result.durationMs,
   };
 }
 
-/** Replays every trace into the adapter and runs every check on each. */
+/**
+ * Replays every trace into the adapter, in the turn-detection modes `turnDetectionModes` selects
+ * (by default one per trace, rotated), and runs every check on each replay.
+ */
 export async function runConformance(
   adapter: ConformanceAdapter,
   traces: Trace[],
   options: RunConformanceOptions = {},
 ): Promise<ConformanceReport> {
   const reports: TraceReport[] = [];
+  const selection = options.turnDetectionModes ?? options.turnDetection ?? 'rotate';
+  const names = traces.map((t) => t.header.name);
   try {
-    for (const trace of traces) reports.push(await runTrace(adapter, trace, options));
+    for (const trace of traces) {
+      for (const mode of turnDetectionModes(selection, adapter.name, trace.header.name, names)) {
+        reports.push(await runTrace(adapter, trace, { ...options, turnDetection: mode }));
+      }
+    }
   } finally {
     await adapter.dispose?.();
   }
@@ -137,17 +159,22 @@ export async function runConformance(
 
 const MARK: Record<CheckOutcome['status'], string> = { pass: 'pass', fail: 'FAIL', 'n/a': '–' };
 
-/** The report as a text table: one row per trace, one column per check, then the failures. */
+/**
+ * The report as a text table: one row per trace (and turn-detection mode), one column per check,
+ * the mode last, then the failures.
+ */
 export function formatReport(report: ConformanceReport): string {
   const ids = report.traces[0]?.outcomes.map((o) => o.id) ?? [];
-  const header = ['trace', ...ids];
-  const rows = report.traces.map((t) => [t.trace, ...t.outcomes.map((o) => MARK[o.status])]);
+  const header = ['trace', ...ids, 'turn detection'];
+  const mode = (t: TraceReport) => (t.sessionTurnDetection && t.sessionTurnDetection !== t.turnDetection ? `${t.sessionTurnDetection} (asked ${t.turnDetection})` : t.turnDetection);
+  const rows = report.traces.map((t) => [t.trace, ...t.outcomes.map((o) => MARK[o.status]), mode(t)]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
   const out = [`adapter: ${report.adapter}   speed: ${report.speed}x`, line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
-  const failures = report.traces.flatMap((t) => t.outcomes.filter((o) => o.status === 'fail').map((o) => `  ${t.trace} / ${o.id}: ${o.detail}`));
+  const failures = report.traces.flatMap((t) => t.outcomes.filter((o) => o.status === 'fail').map((o) => `  ${t.trace} / ${o.id} [${t.turnDetection}]: ${o.detail}`));
   out.push('');
-  out.push(failures.length === 0 ? `all checks passed on ${report.traces.length} trace(s)` : `${failures.length} failure(s):\n${failures.join('\n')}`);
+  const replays = new Set(report.traces.map((t) => t.trace)).size === report.traces.length ? '' : ` (${report.traces.length} replays)`;
+  out.push(failures.length === 0 ? `all checks passed on ${new Set(report.traces.map((t) => t.trace)).size} trace(s)${replays}` : `${failures.length} failure(s):\n${failures.join('\n')}`);
   return out.join('\n');
 }
 

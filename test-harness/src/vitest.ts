@@ -2,10 +2,15 @@
  * `describeConformance()`: the conformance checks as a vitest suite, one `describe` per trace and
  * one `it` per check. An adapter's own tests call it with the adapter's `conformance` export.
  *
- * Three environment variables serve runs of many suites at once (the repository's stress run):
+ * Each trace replays under one turn detection (see `turn-detection.ts`): by default the modes
+ * rotate across the traces, the mode named in the suite (`barge-in [semantic_vad]`).
+ *
+ * Environment variables serve runs of many suites at once (the repository's stress run):
  * `SWITCHBOARD_CONFORMANCE_TRACES` and `SWITCHBOARD_CONFORMANCE_ADAPTERS` (comma-separated names)
- * narrow the suite to those traces and adapters; `SWITCHBOARD_CONFORMANCE_REPORT` names a file to
- * which one JSON line per trace is appended once its checks ran (see {@link ConformanceReportLine}).
+ * narrow the suite to those traces and adapters; `SWITCHBOARD_CONFORMANCE_TURN_DETECTION` picks the
+ * modes (`rotate`, `all`, or one mode for every trace); `SWITCHBOARD_CONFORMANCE_REPORT` names a
+ * file to which one JSON line per replayed trace and mode is appended once its checks ran (see
+ * {@link ConformanceReportLine}).
  */
 import { appendFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +18,7 @@ import type { ConformanceAdapter } from '@switchboard/core';
 import { CHECKS, type runChecks } from './checks.js';
 import { bundledTracesDir, loadTraces, type Trace } from './trace.js';
 import { replayAndCheck, type RunConformanceOptions } from './run.js';
+import { turnDetectionFromEnv, turnDetectionModes, type TurnDetectionMode, type TurnDetectionSelection } from './turn-detection.js';
 
 export type DescribeConformanceOptions = RunConformanceOptions & {
   /** Trace files or directories; default: the bundled corpus. */
@@ -21,12 +27,21 @@ export type DescribeConformanceOptions = RunConformanceOptions & {
   only?: string[];
   /** How many traces replay at once. Default 3. */
   concurrency?: number;
+  /**
+   * The turn detection of the replays: `rotate` (the default: one mode per trace, rotated), `all`
+   * (every trace in every mode: three times the replays), or one mode for every trace.
+   * `SWITCHBOARD_CONFORMANCE_TURN_DETECTION` overrides it.
+   */
+  turnDetectionModes?: TurnDetectionSelection;
 };
 
 /** One line of the `SWITCHBOARD_CONFORMANCE_REPORT` file: how one trace went for one adapter. */
 export type ConformanceReportLine = {
   adapter: string;
   trace: string;
+  /** The turn detection the replays asked for, and the one the session set up (when it differs). */
+  turnDetection: TurnDetectionMode;
+  sessionTurnDetection?: TurnDetectionMode;
   /** Replays in all (more than one when only timing checks failed, see `replayAndCheck`). */
   replays: number;
   /** The checks failed by the last replay, with their detail. */
@@ -80,26 +95,33 @@ function describeOne(adapter: ConformanceAdapter, options: DescribeConformanceOp
     for (const source of sources) traces.push(...(await loadTraces(source)));
     const fromEnv = envList('SWITCHBOARD_CONFORMANCE_TRACES');
     const selected = traces.filter((t) => (!options.only || options.only.includes(t.header.name)) && (!fromEnv || fromEnv.includes(t.header.name)));
+    // Modes rotate over the whole corpus, so that a filter leaves each trace its mode.
+    const selection = turnDetectionFromEnv() ?? options.turnDetectionModes ?? 'rotate';
+    const names = traces.map((t) => t.header.name);
     // Traces replay a few at a time (each has its own simulator and bridge), longest first; every
     // check awaits its trace. More at once would crowd the event loop and blur the timing checks.
     const replays = new Map<string, Promise<ReturnType<typeof runChecks>>>();
-    const replayOf = (trace: Trace) => {
-      let pending = replays.get(trace.header.name);
+    const replayOf = (trace: Trace, mode: TurnDetectionMode) => {
+      const key = `${trace.header.name}\u0000${mode}`;
+      let pending = replays.get(key);
       if (!pending) {
         pending = slot()
           .then(async () => {
             const started = performance.now();
             let checked: Awaited<ReturnType<typeof replayAndCheck>>;
             try {
-              checked = await replayAndCheck(adapter, trace, options);
+              checked = await replayAndCheck(adapter, trace, { ...options, turnDetection: mode });
             } catch (error) {
               const detail = `the replay failed: ${(error as Error)?.message ?? String(error)}`;
-              report({ adapter: adapter.name, trace: trace.header.name, replays: 1, failed: [{ id: 'replay', detail }], earlier: [], wallMs: Math.round(performance.now() - started), streamMs: 0 });
+              report({ adapter: adapter.name, trace: trace.header.name, turnDetection: mode, replays: 1, failed: [{ id: 'replay', detail }], earlier: [], wallMs: Math.round(performance.now() - started), streamMs: 0 });
               throw error;
             }
+            const session = checked.result.sessionTurnDetection;
             report({
               adapter: adapter.name,
               trace: trace.header.name,
+              turnDetection: mode,
+              ...(session && session !== mode ? { sessionTurnDetection: session } : {}),
               replays: checked.replays,
               failed: checked.outcomes.filter((o) => o.outcome.status === 'fail').map((o) => ({ id: o.check.id, detail: o.outcome.detail })),
               earlier: checked.earlier,
@@ -110,24 +132,25 @@ function describeOne(adapter: ConformanceAdapter, options: DescribeConformanceOp
             return checked.outcomes;
           })
           .finally(release);
-        replays.set(trace.header.name, pending);
+        replays.set(key, pending);
       }
       return pending;
     };
     afterAll(async () => {
       await adapter.dispose?.();
     }, 60_000);
+    const runs = selected.flatMap((trace) => turnDetectionModes(selection, adapter.name, trace.header.name, names).map((mode) => ({ trace, mode })));
     beforeAll(() => {
-      const longestFirst = [...selected].sort((a, b) => b.header.expect.durationMs - a.header.expect.durationMs);
-      for (const trace of longestFirst) void replayOf(trace).catch(() => undefined);
+      const longestFirst = [...runs].sort((a, b) => b.trace.header.expect.durationMs - a.trace.header.expect.durationMs);
+      for (const { trace, mode } of longestFirst) void replayOf(trace, mode).catch(() => undefined);
     });
     // A file whose every trace was filtered out still holds a test, so that vitest reports it as skipped.
-    if (selected.length === 0) it.skip('no selected trace', () => undefined);
-    for (const trace of selected) {
-      describe(trace.header.name, () => {
+    if (runs.length === 0) it.skip('no selected trace', () => undefined);
+    for (const { trace, mode } of runs) {
+      describe(`${trace.header.name} [${mode}]`, () => {
         for (const check of CHECKS) {
           it(`${check.id}: ${check.title}`, async () => {
-            const outcomes = await replayOf(trace);
+            const outcomes = await replayOf(trace, mode);
             const outcome = outcomes.find((o) => o.check.id === check.id)!.outcome;
             expect(outcome.status, outcome.detail).not.toBe('fail');
           }, 600_000);
