@@ -12,12 +12,18 @@ import { Baresip, baresipAvailable, chirp, waitFor, writeWav } from './support/b
 
 const BARESIP = baresipAvailable();
 
-/** The SDP bodies of the 200 OKs to INVITEs in a baresip SIP trace (`-s`), in order. */
+/**
+ * The SDP bodies of the 200 OKs to INVITEs in a baresip SIP trace (`-s`), one per INVITE (a 200
+ * OK retransmitted before its ACK arrived counts once), in order.
+ */
 function inviteAnswers(trace: string): string[] {
-  return trace
-    .split('\u001b[36;1m#')
-    .filter((message) => /^SIP\/2\.0 200 /m.test(message) && /^CSeq: \d+ INVITE/m.test(message))
-    .map((message) => message.slice(message.search(/^v=0/m)));
+  const answers = new Map<string, string>();
+  for (const message of trace.split('\u001b[36;1m#')) {
+    const cseq = /^CSeq: (\d+) INVITE/m.exec(message)?.[1];
+    if (!cseq || !/^SIP\/2\.0 200 /m.test(message) || answers.has(cseq)) continue;
+    answers.set(cseq, message.slice(message.search(/^v=0/m)));
+  }
+  return [...answers.values()];
 }
 
 describe.skipIf(!BARESIP)('SipEndpoint with baresip: digits, hang-up, hold, authentication', () => {

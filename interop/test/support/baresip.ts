@@ -116,6 +116,9 @@ function configText(ctrlPort: number): string {
     // No RTP jitter buffer: on 127.0.0.1 nothing is reordered, and a jitter buffer keeps the last
     // packets of a talkspurt until the next one comes (they would never be heard).
     'jitter_buffer_delay 0-0',
+    // Room for 2 s of received audio: a busy machine delays the thread that reads it, which then
+    // catches up; a small buffer would drop what it cannot hold meanwhile.
+    'audio_buffer 20-2000',
     'module_path /usr/lib/baresip/modules',
     'module g711.so',
     'module aufile.so',
