@@ -366,7 +366,7 @@ export class SimulatedSession extends EventEmitter {
       case 'conversation.item.delete':
         return this.#items.delete(event as ClientEvent<'conversation.item.delete'>, recorded, clientEventId);
       case 'output_audio_buffer.clear':
-        return this.#onOutputClear(event as ClientEvent<'output_audio_buffer.clear'>);
+        return this.#onOutputClear(event as ClientEvent<'output_audio_buffer.clear'>, clientEventId);
     }
   }
 
@@ -551,9 +551,16 @@ export class SimulatedSession extends EventEmitter {
     this.#generator.cancel('client_cancelled');
   }
 
-  #onOutputClear(event: ClientEvent<'output_audio_buffer.clear'>): void {
-    const responseId = event.response_id ?? this.#generator.active?.id;
-    this.#send({ type: 'output_audio_buffer.cleared', ...(responseId ? { response_id: responseId } : {}) });
+  /** SIP/WebRTC: `cleared` names the response whose audio was dropped (the last one when none runs). */
+  #onOutputClear(event: ClientEvent<'output_audio_buffer.clear'>, clientEventId: string | null): void {
+    const responseId = event.response_id ?? this.#generator.active?.id ?? this.responses[this.responses.length - 1]?.id;
+    if (responseId === undefined) {
+      // Nothing was ever played: no violation, the client may clear defensively.
+      this.#sendError({ code: 'response_not_found', message: 'output_audio_buffer.clear: no response has produced audio in this session.', param: null }, clientEventId);
+      return;
+    }
+    this.#send({ type: 'output_audio_buffer.cleared', response_id: responseId });
   }
+
 }
 
