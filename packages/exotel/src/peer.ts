@@ -6,6 +6,7 @@ import {
   decodeALaw,
   decodeMuLaw,
   durationMs,
+  encodeMuLaw,
   pcm16FromBytes,
   pcm16ToBytes,
   PeerMediaCounter,
@@ -24,8 +25,14 @@ export type ExotelPeerSimulatorOptions = {
   /** Sampling rate of the stream (`?sample-rate=`): 8000 (default), 16000 or 24000. */
   sampleRate?: 8000 | 16000 | 24000;
   /**
+   * The stream's codec: `slin` (16-bit PCM, default) or `mulaw` (G.711 μ-law, ExoML's
+   * `audio/x-mulaw;rate=8000`; `sampleRate` must then be 8000). Outbound chunks are held to the
+   * same byte rules either way.
+   */
+  mediaEncoding?: 'slin' | 'mulaw';
+  /**
    * The format of the audio events passed to `encodeInbound` (μ-law, A-law or L16 at any rate),
-   * converted to slin at `sampleRate`. Default: slin at `sampleRate` already.
+   * converted to the stream's codec and rate. Default: already the stream's format.
    */
   inputFormat?: AudioFormat;
   /**
@@ -51,20 +58,22 @@ function randomHex(bytes: number): string {
   return out;
 }
 
-/** Caller audio in any telephony format → slin (16-bit little-endian PCM) at one rate, chunk by chunk. */
-class ToSlin {
+/** Caller audio in any telephony format → the stream's format (slin at its rate, or μ-law 8 kHz), chunk by chunk. */
+class ToWire {
   readonly #from: AudioFormat;
+  readonly #to: AudioFormat;
   readonly #resampler: Resampler | undefined;
-  constructor(from: AudioFormat, toRate: number) {
+  constructor(from: AudioFormat, to: AudioFormat) {
     this.#from = from;
-    this.#resampler = from.sampleRate === toRate ? undefined : new Resampler(from.sampleRate, toRate);
+    this.#to = to;
+    this.#resampler = from.sampleRate === to.sampleRate ? undefined : new Resampler(from.sampleRate, to.sampleRate);
   }
   convert(bytes: Uint8Array): Uint8Array {
     const encoding = this.#from.encoding;
-    if (encoding === 'l16' && !this.#resampler) return bytes;
+    if (encoding === this.#to.encoding && !this.#resampler) return bytes;
     let samples = encoding === 'pcmu' ? decodeMuLaw(bytes) : encoding === 'pcma' ? decodeALaw(bytes) : pcm16FromBytes(bytes);
     if (this.#resampler) samples = this.#resampler.process(samples);
-    return pcm16ToBytes(samples);
+    return this.#to.encoding === 'pcmu' ? encodeMuLaw(samples) : pcm16ToBytes(samples);
   }
 }
 
@@ -72,7 +81,8 @@ class ToSlin {
  * Exotel's side of a Voicebot stream, for tests and offline development.
  *
  * `encodeInbound` writes what Exotel sends (`connected`, `start` with string counters and
- * `sample_rate`, `media`, `dtmf`, `mark`, `stop`), converting caller audio to slin;
+ * `sample_rate`, `media`, `dtmf`, `mark`, `stop`), converting caller audio to the stream's codec
+ * (slin, or μ-law with `mediaEncoding: 'mulaw'`);
  * `decodeOutbound` accepts `media`, `mark` and `clear` for the active `stream_sid` and REJECTS any
  * media chunk outside Exotel's rules (under 3200 bytes, over 100 000 bytes, not a multiple of 320
  * bytes) with a `ProtocolError` of code `exotel_invalid_chunk`: Exotel would play it with gaps.
@@ -81,8 +91,9 @@ export class ExotelPeerSimulator implements PeerSimulator {
   readonly #options: ExotelPeerSimulatorOptions;
   readonly #accountSid: string;
   readonly #rate: number;
+  readonly #mulaw: boolean;
   readonly #input: AudioFormat;
-  #converter: ToSlin;
+  #converter: ToWire;
   #connected = false;
   #sequenceNumber = 0;
   readonly #counter = new PeerMediaCounter();
@@ -94,13 +105,17 @@ export class ExotelPeerSimulator implements PeerSimulator {
     this.#accountSid = options.accountSid ?? `exotel${randomHex(8)}`;
     this.#rate = options.sampleRate ?? 8000;
     if (![8000, 16000, 24000].includes(this.#rate)) throw new ConfigError('ExotelPeerSimulator: sampleRate must be 8000, 16000 or 24000');
-    this.#input = options.inputFormat ?? { encoding: 'l16', sampleRate: this.#rate, channels: 1 };
-    this.#converter = new ToSlin(this.#input, this.#rate);
+    const encoding = options.mediaEncoding ?? 'slin';
+    if (encoding !== 'slin' && encoding !== 'mulaw') throw new ConfigError('ExotelPeerSimulator: mediaEncoding must be "slin" or "mulaw"');
+    this.#mulaw = encoding === 'mulaw';
+    if (this.#mulaw && this.#rate !== 8000) throw new ConfigError('ExotelPeerSimulator: a μ-law stream runs at 8000 Hz');
+    this.#input = options.inputFormat ?? this.format;
+    this.#converter = new ToWire(this.#input, this.format);
   }
 
-  /** The wire format: slin at the stream's rate. */
+  /** The wire format: slin at the stream's rate, or μ-law 8 kHz. */
   get format(): AudioFormat {
-    return { encoding: 'l16', sampleRate: this.#rate, channels: 1 };
+    return { encoding: this.#mulaw ? 'pcmu' : 'l16', sampleRate: this.#rate, channels: 1 };
   }
 
   get streamSid(): string | undefined {
@@ -118,11 +133,11 @@ export class ExotelPeerSimulator implements PeerSimulator {
         frames.push(this.#start(event));
         break;
       case 'audio': {
-        const slin = this.#converter.convert(event.payload);
-        if (slin.byteLength === 0) break;
-        const { chunk, timestampMs } = this.#counter.next(event, durationMs(this.format, slin.byteLength));
+        const wire = this.#converter.convert(event.payload);
+        if (wire.byteLength === 0) break;
+        const { chunk, timestampMs } = this.#counter.next(event, durationMs(this.format, wire.byteLength));
         frames.push(
-          this.#frame('media', { media: { chunk: String(chunk), timestamp: String(Math.round(timestampMs)), payload: base64Encode(slin) } }),
+          this.#frame('media', { media: { chunk: String(chunk), timestamp: String(Math.round(timestampMs)), payload: base64Encode(wire) } }),
         );
         break;
       }
@@ -196,7 +211,7 @@ export class ExotelPeerSimulator implements PeerSimulator {
     this.#callSid = event.callId ?? this.#options.callSid ?? randomHex(16);
     // A new stream: counters restart and the converter forgets the old stream's filter state.
     this.#counter.reset();
-    this.#converter = new ToSlin(this.#input, this.#rate);
+    this.#converter = new ToWire(this.#input, this.format);
     const start: Record<string, unknown> = {
       stream_sid: this.#streamSid,
       call_sid: this.#callSid,
@@ -205,10 +220,11 @@ export class ExotelPeerSimulator implements PeerSimulator {
     if (event.from !== undefined) start['from'] = event.from;
     if (event.to !== undefined) start['to'] = event.to;
     start['custom_parameters'] = { ...event.customParameters };
+    const bits = this.#mulaw ? 8 : 16;
     start['media_format'] =
       this.#options.startFormat === 'live'
-        ? { encoding: 'base64', sample_rate: String(this.#rate), bit_rate: `${(this.#rate * 16) / 1000}kbps` }
-        : { encoding: 'audio/x-raw', sample_rate: String(this.#rate), bit_rate: '16' };
+        ? { encoding: 'base64', sample_rate: String(this.#rate), bit_rate: `${(this.#rate * bits) / 1000}kbps` }
+        : { encoding: this.#mulaw ? 'audio/x-mulaw' : 'audio/x-raw', sample_rate: String(this.#rate), bit_rate: String(bits) };
     return JSON.stringify({ event: 'start', sequence_number: this.#next(), stream_sid: this.#streamSid, start });
   }
 }

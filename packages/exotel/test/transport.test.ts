@@ -81,7 +81,7 @@ describe('ExotelRealtimeTransport', () => {
     rig.send(peer, start);
     rig.carrier.deliver('{"event":"media","media":{"payload":true}}');
     rig.carrier.deliver(JSON.stringify({ event: 'start', start: { call_sid: CALL } }));
-    rig.carrier.deliver(JSON.stringify({ event: 'start', stream_sid: 'S2', start: { media_format: { encoding: 'audio/x-mulaw', sample_rate: '8000' } } }));
+    rig.carrier.deliver(JSON.stringify({ event: 'start', stream_sid: 'S2', start: { media_format: { encoding: 'audio/x-alaw', sample_rate: '8000' } } }));
     rig.carrier.deliver('{"event":"dtmf","dtmf":{"digit":5}}');
     const dtmf: unknown[] = [];
     t.on('dtmf', (e) => dtmf.push(e));
