@@ -6,6 +6,7 @@
  */
 import { createHash, createHmac } from 'node:crypto';
 import { parse as parseQuery, stringify as stringifyQuery } from 'node:querystring';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, ReplayGuard, WebhookSignatureError } from '@switchboard/core';
 import {
@@ -20,6 +21,7 @@ import {
   validateTwilioSignature,
 } from '../src/index.js';
 import { reencodeQueryLegacy } from '../src/signature-url.js';
+import { FUZZ_RUNS, anyBody, anySignature, anyUrl, anyValue, expectInvalid } from '../../core/test/helpers/webhook-fuzz.js';
 
 const TOKEN = '9f3c2b1a0e8d7c6b5a4f3e2d1c0b9a88';
 const SHARED_SECRET = 'sk-secret-0123456789abcdef';
@@ -222,5 +224,34 @@ describe('SignalWire: repeated parameters', () => {
     const sorted = hmac('sha1', TOKEN, `${url}CallbackxEventansweredEventinitiated`);
     expect(await validateSignalWireSignature({ signingKey: TOKEN, signature: sorted, url, params })).toBe(true);
     expect(await validateSignalWireSignature({ signingKey: TOKEN, signature, url, params: { ...params, Event: ['answered', 'initiated'] } })).toBe(false);
+  });
+});
+
+describe('fuzz: bodies, settings headers and escaped URLs', () => {
+  it('any body, settings header and URL (with bodySHA256 or not) answer invalid, never anything else', async () => {
+    const url = fc.oneof(anyUrl, fc.string().map((h) => `https://h.example/p?bodySHA256=${encodeURIComponent(h)}`));
+    const settings = fc.oneof(fc.string(), fc.constantFrom('algorithm=HMAC_SHA256', 'algorithm=', 'key=,algorithm=x'), anyValue);
+    await fc.assert(
+      fc.asyncProperty(anySignature, url, anyBody, settings, async (signature, u, body, signatureSettings) => {
+        const options = { authToken: TOKEN, signature: signature as string, url: u as string, body: body as string, signatureSettings: signatureSettings as string };
+        await expectInvalid(() => validateTwilioSignature(options));
+        await expectInvalid(() => assertTwilioSignature(options));
+        const sw = { signingKey: TOKEN, signature: signature as string, url: u as string, body: body as string };
+        await expectInvalid(() => validateSignalWireSignature(sw));
+      }),
+      { numRuns: FUZZ_RUNS },
+    );
+  });
+
+  it('a JSON webhook signed for any URL and body verifies, with either algorithm', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.webUrl({ withQueryParameters: true }), fc.oneof(fc.string(), fc.uint8Array({ maxLength: 64 })), fc.boolean(), async (base, body, sha256) => {
+        const url = `${base}${base.includes('?') ? '&' : '?'}bodySHA256=${await computeTwilioBodySHA256(body)}`;
+        const algorithm = sha256 ? 'HMAC_SHA256' : 'HMAC_SHA1';
+        const signature = await computeTwilioSignature(TOKEN, url, undefined, { algorithm });
+        expect(await validateTwilioSignature({ authToken: TOKEN, signature, url, body, algorithm })).toBe(true);
+      }),
+      { numRuns: FUZZ_RUNS },
+    );
   });
 });
