@@ -11,22 +11,21 @@ import {
   PT_CN,
   PT_PCMU,
   RtpFormatError,
-  comfortNoisePayload,
   dtmfDigit,
   dtmfEventCode,
   isRtcp,
   parseRtp,
   parseTelephoneEvent,
-  random16,
   random32,
-  serializeRtp,
-  serializeTelephoneEvent,
   tsDelta,
   type RtpPacket,
 } from './rtp/packet.js';
-import { sipCustomParameters } from '../openai/sip-headers.js';
+import { RtpSender } from './rtp/sender.js';
+import { callStartFromInvite } from './call-start.js';
 import { SdpError, negotiateOffer, sendsAudio, type MediaPreferences, type NegotiatedMedia } from './sdp.js';
-import { SipParseError, bodyText, canonicalName, parseNameAddr, parseSipMessage, type SipRequest } from './sip/message.js';
+import { SipParseError, bodyText, parseSipMessage, type SipRequest } from './sip/message.js';
+
+export { callStartFromInvite, customParametersOf, streamIdOf } from './call-start.js';
 
 const NAME = 'sip';
 
@@ -93,54 +92,6 @@ export type RtpStats = JitterBufferStats & {
 };
 
 type AudioEvent = Extract<CallEvent, { type: 'audio' }>;
-type CallStartEvent = Extract<CallEvent, { type: 'call_start' }>;
-
-/** Header fields whose values never leave in `call_start.raw`. */
-const SECRET_HEADERS = new Set(['authorization', 'proxy-authorization']);
-
-/** The `X-` header fields of a request, without the prefix (repeated ones joined with `, `). */
-export function customParametersOf(request: SipRequest): Record<string, string> {
-  return sipCustomParameters(request.headers.entries());
-}
-
-/**
- * The stream id of a call's `stream`-th stream (from 1): the Call-ID, then `/` and the SDP
- * `a=label` when the offer names the stream, then `#2`, `#3`, ... for the streams a re-INVITE
- * started. A label alone is no id: RFC 4574 labels are unique within one session, and many user
- * agents send the same one on every call.
- */
-export function streamIdOf(callId: string, media: Pick<NegotiatedMedia, 'label'>, stream = 1): string {
-  const base = callId || 'sip';
-  const labelled = media.label !== undefined ? `${base}/${media.label}` : base;
-  return stream > 1 ? `${labelled}#${stream}` : labelled;
-}
-
-/**
- * `call_start` for an INVITE: the Call-ID, From and To URIs, every `X-` header as a custom
- * parameter (without its `X-` prefix), the stream id ({@link streamIdOf}).
- */
-export function callStartFromInvite(invite: SipRequest, media: NegotiatedMedia, stream = 1): CallStartEvent {
-  const callId = invite.headers.get('call-id') ?? '';
-  const customParameters = customParametersOf(invite);
-  const event: CallStartEvent = {
-    type: 'call_start',
-    callId,
-    streamId: streamIdOf(callId, media, stream),
-    format: { ...media.format },
-    customParameters,
-    raw: {
-      method: invite.method,
-      requestUri: invite.uri,
-      headers: invite.headers.entries().map(([name, value]) => [name, SECRET_HEADERS.has(canonicalName(name)) ? '<redacted>' : value]),
-      sdp: bodyText(invite),
-    },
-  };
-  const from = parseNameAddr(invite.headers.get('from') ?? '')?.uri;
-  if (from) event.from = from;
-  const to = parseNameAddr(invite.headers.get('to') ?? '')?.uri;
-  if (to) event.to = to;
-  return event;
-}
 
 /**
  * A SIP call's media as a {@link MediaStreamProtocol}: binary frames are RTP packets (audio,
@@ -161,7 +112,6 @@ export class RtpMediaProtocol implements MediaStreamProtocol {
   readonly #preferences: MediaPreferences;
   readonly #leadMs: number;
   readonly #now: () => number;
-  readonly #dtmf: { toneMs: number; gapMs: number; volume: number };
   readonly #invite: SipRequest | undefined;
   #media: NegotiatedMedia;
   #opened = false;
@@ -189,13 +139,7 @@ export class RtpMediaProtocol implements MediaStreamProtocol {
   #lastDecoded: { frame: Uint8Array; info: unknown } | undefined;
 
   // Outbound.
-  readonly #ssrc: number;
-  #seq = random16();
-  readonly #tsBase = random32();
-  readonly #t0: number;
-  /** Samples since `#t0` where the next packet continues; undefined before the first. */
-  #nextTs: number | undefined;
-  #newTalkspurt = true;
+  readonly #sender: RtpSender;
   /** False while the stream lets us send nothing (the caller holds the call): no RTP leaves. */
   #sending = true;
 
@@ -204,12 +148,16 @@ export class RtpMediaProtocol implements MediaStreamProtocol {
     this.#preferences = options.preferences ?? {};
     this.#leadMs = options.leadMs ?? DEFAULT_LEAD_MS;
     this.#now = options.now ?? (() => performance.now());
-    this.#dtmf = { toneMs: options.dtmf?.toneMs ?? 100, gapMs: options.dtmf?.gapMs ?? 70, volume: options.dtmf?.volume ?? 10 };
     this.#jitterDepth = options.jitterDepth ?? DEFAULT_JITTER_DEPTH;
     this.#jitter = new JitterBuffer(this.#jitterDepth);
-    this.#ssrc = (options.ssrc ?? random32()) >>> 0;
-    this.#t0 = this.#now();
     this.#stats = { packetsIn: 0, packetsOut: 0, unknownPayloadType: 0, rtcpIn: 0, ssrcChanges: 0, timestampRebases: 0, dtmfIn: 0, dtmfOut: 0 };
+    this.#sender = new RtpSender({
+      ssrc: (options.ssrc ?? random32()) >>> 0,
+      now: this.#now,
+      dtmf: { toneMs: options.dtmf?.toneMs ?? 100, gapMs: options.dtmf?.gapMs ?? 70, volume: options.dtmf?.volume ?? 10 },
+      media: () => this.#media,
+      stats: this.#stats,
+    });
     if (options.invite !== undefined) {
       const invite = typeof options.invite === 'string' ? parseSipMessage(options.invite) : options.invite;
       if (invite.type !== 'request' || invite.method !== 'INVITE') throw new TypeError('`invite` must be a SIP INVITE request');
@@ -249,7 +197,7 @@ export class RtpMediaProtocol implements MediaStreamProtocol {
 
   /** The outbound SSRC. */
   get ssrc(): number {
-    return this.#ssrc;
+    return this.#sender.ssrc;
   }
 
   get stats(): RtpStats {
@@ -335,11 +283,11 @@ export class RtpMediaProtocol implements MediaStreamProtocol {
     if (!this.#sending) return [];
     switch (command.type) {
       case 'audio':
-        return this.#encodeAudio(command.payload);
+        return this.#sender.audio(command.payload);
       case 'dtmf':
-        return this.#encodeDtmf(command.digits);
+        return this.#sender.dtmf(command.digits);
       case 'clear':
-        return this.#encodeClear();
+        return this.#sender.clear();
       default:
         // No marks (no playback acks on RTP); hang-up is a BYE, sent by the call's dialog.
         return [];
@@ -435,7 +383,7 @@ export class RtpMediaProtocol implements MediaStreamProtocol {
    */
   #onHold(held: boolean): void {
     this.#sending = !held;
-    this.#newTalkspurt = true;
+    this.#sender.newTalkspurt();
   }
 
   /** SIP INFO DTMF: `application/dtmf-relay` (`Signal=5`, `Duration=160`) or `application/dtmf` (`5`). */
@@ -583,83 +531,4 @@ export class RtpMediaProtocol implements MediaStreamProtocol {
     if (duration > 0) event.durationMs = duration / (this.#media.format.sampleRate / 1000);
     events.push(event);
   }
-
-  // -----------------------------------------------------------------------------------------------
-  // Outbound
-
-  /** Samples of the media clock since the protocol was created. */
-  #clockSamples(): number {
-    return Math.floor(((this.#now() - this.#t0) * this.#media.format.sampleRate) / 1000);
-  }
-
-  #packet(payloadType: number, marker: boolean, samples: number, payload: Uint8Array): Uint8Array {
-    this.#stats.packetsOut++;
-    const packet = serializeRtp({ payloadType, marker, sequence: this.#seq, timestamp: (this.#tsBase + samples) >>> 0, ssrc: this.#ssrc, payload });
-    this.#seq = (this.#seq + 1) & 0xffff;
-    return packet;
-  }
-
-  #encodeAudio(payload: Uint8Array): Uint8Array[] {
-    if (payload.byteLength === 0) return [];
-    const media = this.#media;
-    const frameBytes = media.ptimeMs * (media.format.sampleRate / 1000);
-    const out: Uint8Array[] = [];
-    for (let offset = 0; offset < payload.byteLength; offset += frameBytes) {
-      const chunk = payload.subarray(offset, Math.min(payload.byteLength, offset + frameBytes));
-      const clock = this.#clockSamples();
-      let ts = this.#nextTs;
-      let marker = false;
-      // A talkspurt starts (RFC 3550 §5.1 marker bit) at the first packet, after a clear or a
-      // digit, and after the line went quiet: its timestamp then follows the media clock.
-      if (ts === undefined || this.#newTalkspurt || clock > ts + 2 * frameBytes) {
-        ts = Math.max(ts ?? 0, clock);
-        marker = true;
-        this.#newTalkspurt = false;
-      }
-      out.push(this.#packet(media.payloadType, marker, ts, chunk));
-      this.#nextTs = ts + chunk.byteLength;
-    }
-    return out;
-  }
-
-  /** RFC 4733 events, one per digit: a first packet, updates every packet time, three end packets. */
-  #encodeDtmf(digits: string): Uint8Array[] {
-    const pt = this.#media.telephoneEventPayloadType;
-    if (pt === undefined) return [];
-    const rate = this.#media.format.sampleRate / 1000;
-    const frame = this.#media.ptimeMs * rate;
-    const tone = Math.max(frame, Math.round(this.#dtmf.toneMs * rate));
-    const gap = Math.round(this.#dtmf.gapMs * rate);
-    const out: Uint8Array[] = [];
-    let start = Math.max(this.#nextTs ?? 0, this.#clockSamples());
-    for (const ch of digits) {
-      const code = dtmfEventCode(ch);
-      if (code === undefined) continue;
-      const volume = this.#dtmf.volume;
-      for (let duration = frame; duration < tone; duration += frame) {
-        out.push(this.#packet(pt, duration === frame, start, serializeTelephoneEvent({ event: code, end: false, volume, duration })));
-      }
-      for (let i = 0; i < 3; i++) out.push(this.#packet(pt, tone <= frame && i === 0, start, serializeTelephoneEvent({ event: code, end: true, volume, duration: tone })));
-      this.#stats.dtmfOut++;
-      start += tone + gap;
-    }
-    if (out.length > 0) {
-      this.#nextTs = start;
-      this.#newTalkspurt = true;
-    }
-    return out;
-  }
-
-  /**
-   * A barge-in: the bridge stops sending (what is queued is dropped by the transport) and marks
-   * the start of silence with a comfort-noise packet (RFC 3389), where CN was negotiated.
-   */
-  #encodeClear(): Uint8Array[] {
-    this.#newTalkspurt = true;
-    const pt = this.#media.comfortNoisePayloadType;
-    if (pt === undefined) return [];
-    const ts = Math.max(this.#nextTs ?? 0, this.#clockSamples());
-    return [this.#packet(pt, false, ts, comfortNoisePayload())];
-  }
 }
-
