@@ -75,7 +75,6 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
   #streamId: string | undefined;
   #callStart: CallStartEvent | undefined;
   #sessionReady = false;
-  #lastSessionConfig: Partial<RealtimeSessionConfig> | undefined;
   #closing = false;
   #endReason: string | undefined;
   /** The model socket has been open at least once (so its closing is news). */
@@ -321,7 +320,6 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
   }
 
   override updateSessionConfig(config: Partial<RealtimeSessionConfig>): void {
-    this.#lastSessionConfig = config;
     super.updateSessionConfig(config);
     if (!this.#sessionReady) {
       this.#sessionReady = true;
@@ -497,13 +495,27 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
     }
     if (!sameFormat(event.format, this.#input.format)) {
       this.#output.setFormat(event.format);
-      if (this.#input.setFormat(event.format) && this.#sessionReady && this.#lastSessionConfig && this.status === 'connected') {
+      if (this.#input.setFormat(event.format) && this.#sessionReady && this.status === 'connected') {
         log('carrier format %s@%d: updating the model session format', event.format.encoding, event.format.sampleRate);
-        super.updateSessionConfig(this.#lastSessionConfig);
+        this.#sendFormatUpdate();
       }
     }
     log('call_start stream=%s format=%s@%d', event.streamId, event.format.encoding, event.format.sampleRate);
     this.#emitExtra('call_start', event);
+  }
+
+  /**
+   * Tells the model the call's new audio formats, and nothing else. The service merges a
+   * `session.update` field by field; sending the whole session again would also re-send the voice
+   * and speed the session was first given, which the service refuses once the model has spoken
+   * (a voice change) or while a response runs (a speed change) — and the format with them.
+   */
+  #sendFormatUpdate(): void {
+    const format = this.#input.modelFormat;
+    this.sendEvent({
+      type: 'session.update',
+      session: { type: 'realtime', audio: { input: { format: { ...format } }, output: { format: { ...format } } } },
+    });
   }
 
   /**
