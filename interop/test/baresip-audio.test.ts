@@ -14,15 +14,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compareAudio } from '../../test-harness/src/similarity.js';
 import { linearOf, matchFrames } from './support/baresip-audio.js';
 import { EndpointRig } from './support/baresip-rig.js';
-import { Baresip, baresipAvailable, chirp, waitFor, writeWav } from './support/baresip.js';
+import { Baresip, baresipSkipReason, chirp, titled, waitFor, writeWav } from './support/baresip.js';
 
-const BARESIP = baresipAvailable();
+const SKIP = baresipSkipReason();
 
-describe.skipIf(!BARESIP)('SipEndpoint with baresip: audio both ways', () => {
+describe.skipIf(SKIP !== undefined)(titled('SipEndpoint with baresip: audio both ways', SKIP), () => {
   let rig: EndpointRig;
   let port: number;
   let dir: string;
-  const chirpSamples = chirp({ leadMs: 200, toneMs: 800, totalMs: 15_000 });
+  const chirpSamples = chirp({ leadMs: 200, toneMs: 800, totalMs: 60_000 });
   const running: Baresip[] = [];
 
   beforeAll(async () => {
@@ -92,6 +92,6 @@ describe.skipIf(!BARESIP)('SipEndpoint with baresip: audio both ways', () => {
       await baresip.as(`${lower}-tap`, 'hangup');
       await waitFor('both calls to end', () => caller.call.state === 'ended' && tap.call.state === 'ended');
       expect(caller.call.endReason).toBe('bye');
-    }, 60_000);
+    }, 90_000);
   }
 });

@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EndpointRig, shortReplies } from './support/baresip-rig.js';
-import { Baresip, baresipAvailable, chirp, waitFor, writeWav } from './support/baresip.js';
+import { Baresip, baresipSkipReason, chirp, titled, waitFor, writeWav } from './support/baresip.js';
 
-const BARESIP = baresipAvailable();
+const SKIP = baresipSkipReason();
 
 /**
  * The SDP bodies of the 200 OKs to INVITEs in a baresip SIP trace (`-s`), one per INVITE (a 200
@@ -26,7 +26,7 @@ function inviteAnswers(trace: string): string[] {
   return [...answers.values()];
 }
 
-describe.skipIf(!BARESIP)('SipEndpoint with baresip: digits, hang-up, hold, authentication', () => {
+describe.skipIf(SKIP !== undefined)(titled('SipEndpoint with baresip: digits, hang-up, hold, authentication', SKIP), () => {
   let rig: EndpointRig;
   let port: number;
   let dir: string;
@@ -44,9 +44,9 @@ describe.skipIf(!BARESIP)('SipEndpoint with baresip: digits, hang-up, hold, auth
     dir = mkdtempSync(join(tmpdir(), 'baresip-calls-'));
     // aufile ends the call at the end of its file: long enough for any test here.
     silence = join(dir, 'silence.wav');
-    writeWav(silence, new Int16Array(8000 * 30));
+    writeWav(silence, new Int16Array(8000 * 60));
     speech = join(dir, 'chirp.wav');
-    writeWav(speech, chirp({ leadMs: 200, toneMs: 800, totalMs: 30_000 }));
+    writeWav(speech, chirp({ leadMs: 200, toneMs: 800, totalMs: 60_000 }));
     // Replies of 4 s: long enough that a hold lands while one is being sent.
     rig = await EndpointRig.start(shortReplies(4000));
     port = (await rig.endpoint()).port;
@@ -73,7 +73,7 @@ describe.skipIf(!BARESIP)('SipEndpoint with baresip: digits, hang-up, hold, auth
     expect(record.call.transport.rtpStats.dtmfIn).toBe(digits.length);
     await ua.command('hangup');
     await waitFor('the call to end', () => record.call.state === 'ended');
-  });
+  }, 90_000);
 
   it.concurrent('baresip hangs up: the call ends with reason bye; the endpoint hangs up: baresip gets a BYE', async () => {
     const domain = `127.0.0.1:${port}`;
@@ -118,7 +118,7 @@ describe.skipIf(!BARESIP)('SipEndpoint with baresip: digits, hang-up, hold, auth
       expect(byes[0]).toMatch(/^UDP 127\.0\.0\.1:\d+ -> 127\.0\.0\.1:\d+/m);
     }
     expect(ua.events.filter((e) => e.type === 'CALL_CLOSED').map((e) => e.accountaor?.split('@')[0]).sort()).toEqual(['sip:closed', 'sip:hangs-up', 'sip:hung-up']);
-  });
+  }, 90_000);
 
   it.concurrent('hold and resume from baresip: recvonly answered while held, nothing sent while held, audio again once resumed', async () => {
     const domain = `127.0.0.1:${port}`;
@@ -133,7 +133,7 @@ describe.skipIf(!BARESIP)('SipEndpoint with baresip: digits, hang-up, hold, auth
     await waitFor('the model\'s reply to start', () => call.rtp.counters.packetsOut > 0, 30_000);
     const reply = model.responses[0]!;
     expect((await ua.command('hold')).ok).toBe(true);
-    await waitFor('the endpoint to see the hold', () => call.held, 20_000);
+    await waitFor('the endpoint to see the hold', () => call.held, 30_000);
     const whenHeld = call.rtp.counters.packetsOut;
     // Most of the reply was still to be sent (a reply's audio leaves in 20 ms packets)...
     expect(whenHeld, 'the hold came after the reply was sent: nothing to tell').toBeLessThan(reply.audioMsTotal / 20 - 50);
@@ -142,7 +142,7 @@ describe.skipIf(!BARESIP)('SipEndpoint with baresip: digits, hang-up, hold, auth
     await new Promise((resolve) => setTimeout(resolve, 1000));
     const beforeResume = call.rtp.counters.packetsOut;
     expect((await ua.command('resume')).ok).toBe(true);
-    await waitFor('the endpoint to see the resume', () => !call.held, 20_000);
+    await waitFor('the endpoint to see the resume', () => !call.held, 30_000);
 
     // The initial answer, the hold's and the resume's, as baresip received them.
     const answers = await waitFor('baresip to receive the answer to its resume', () => {
@@ -163,7 +163,7 @@ describe.skipIf(!BARESIP)('SipEndpoint with baresip: digits, hang-up, hold, auth
 
     // Nothing may go to a caller that holds the call (RFC 3264 §8.4: a recvonly stream sends no media).
     expect(beforeResume - whenHeld, `packets sent while held (${whenHeld} before the hold)`).toBe(0);
-  });
+  }, 90_000);
 
   it.concurrent('digest authentication with the defaults: baresip (MD5 only) authenticates; a wrong password is refused', async () => {
     const secured = await rig.endpoint({ auth: { realm: 'switchboard.test', credentials: (user) => (user === 'alice' ? 'wonderland' : undefined) } });
@@ -177,7 +177,7 @@ describe.skipIf(!BARESIP)('SipEndpoint with baresip: digits, hang-up, hold, auth
     });
     await ua.dial('alice', `sip:agent@${domain}`);
     await ua.dial('mallory', `sip:agent@${domain}`);
-    const outcome = await ua.waitForEvent('alice', 'CALL_ESTABLISHED', 20_000, undefined, ['CALL_CLOSED']);
+    const outcome = await ua.waitForEvent('alice', 'CALL_ESTABLISHED', 30_000, undefined, ['CALL_CLOSED']);
     expect(outcome.type, `alice's call: ${outcome.type} ${outcome.param ?? ''}`).toBe('CALL_ESTABLISHED');
     const established = outcome;
     const record = await rig.call(established.id!);
@@ -189,5 +189,5 @@ describe.skipIf(!BARESIP)('SipEndpoint with baresip: digits, hang-up, hold, auth
     expect(secured.counters.challenges).toBe(3);
     await ua.as('alice', 'hangup');
     await waitFor('the call to end', () => record.call.state === 'ended');
-  });
+  }, 90_000);
 });

@@ -67,12 +67,12 @@ export class EndpointRig {
   }
 
   /** The endpoint's call with this SIP Call-ID, once it came. */
-  call(callId: string, timeoutMs = 20_000): Promise<CallRecord> {
+  call(callId: string, timeoutMs = 30_000): Promise<CallRecord> {
     return waitFor(`the endpoint's call ${callId}`, () => this.calls.find((c) => c.call.callId === callId), timeoutMs);
   }
 
   /** The model session of the call with this SIP Call-ID, once it connected. */
-  modelOf(callId: string, timeoutMs = 20_000): Promise<SimulatedSession> {
+  modelOf(callId: string, timeoutMs = 30_000): Promise<SimulatedSession> {
     const query = `sip_call=${encodeURIComponent(callId)}`;
     return waitFor(`the model session of call ${callId}`, () => this.simulator.sessions.find((s) => s.connection.url.includes(query)), timeoutMs);
   }
