@@ -63,16 +63,25 @@ describe('readSessionTimer', () => {
       ['INVITE sip:a@127.0.0.1 SIP/2.0', 'Via: SIP/2.0/UDP 127.0.0.1:5062;branch=z9hG4bKst', 'From: <sip:b@c>;tag=1', 'To: <sip:a@127.0.0.1>', 'Call-ID: st', 'CSeq: 1 INVITE', ...headers, 'Content-Length: 0', '', ''].join('\r\n'),
     ) as SipRequest;
 
-  it('runs a timer the caller refreshes; none where the caller cannot or wants us to refresh', () => {
-    expect(readSessionTimer(invite('Supported: timer', 'Session-Expires: 1800'), 90)).toEqual({ seconds: 1800 });
-    expect(readSessionTimer(invite('k: timer, 100rel', 'x: 1800;refresher=uac'), 90)).toEqual({ seconds: 1800 });
-    expect(readSessionTimer(invite('Require: timer', 'Session-Expires: 600;refresher=UAC'), 90)).toEqual({ seconds: 600 });
+  it('runs a timer the caller refreshes; none where the caller cannot or wants us to refresh and takes no UPDATE', () => {
+    expect(readSessionTimer(invite('Supported: timer', 'Session-Expires: 1800'), 90)).toEqual({ seconds: 1800, refresher: 'uac' });
+    expect(readSessionTimer(invite('k: timer, 100rel', 'x: 1800;refresher=uac'), 90)).toEqual({ seconds: 1800, refresher: 'uac' });
+    expect(readSessionTimer(invite('Require: timer', 'Session-Expires: 600;refresher=UAC'), 90)).toEqual({ seconds: 600, refresher: 'uac' });
     expect(readSessionTimer(invite('Supported: timer', 'Session-Expires: 1800;refresher=uas'), 90)).toBeUndefined();
     expect(readSessionTimer(invite('Session-Expires: 1800'), 90)).toBeUndefined();
     expect(readSessionTimer(invite('Supported: timer'), 90)).toBeUndefined();
     expect(readSessionTimer(invite('Supported: timer', 'Session-Expires: soon'), 90)).toBeUndefined();
     expect(readSessionTimer(invite('Supported: timer', 'Session-Expires: 60'), 90)).toEqual({ tooSmall: true, minSeconds: 90 });
     expect(readSessionTimer(invite('Supported: timer', 'Session-Expires: 99999999999'), 90)).toBeUndefined();
+  });
+
+  it('makes us the refresher where the caller asks for it or cannot refresh, when it takes UPDATE', () => {
+    const allow = 'Allow: INVITE, ACK, CANCEL, BYE, UPDATE';
+    expect(readSessionTimer(invite('Supported: timer', allow, 'Session-Expires: 1800;refresher=uas'), 90)).toEqual({ seconds: 1800, refresher: 'uas' });
+    // A proxy asked for the timer on behalf of a caller without the extension.
+    expect(readSessionTimer(invite(allow, 'Session-Expires: 1800'), 90)).toEqual({ seconds: 1800, refresher: 'uas' });
+    // Such a caller cannot take a 422: it gets our minimum.
+    expect(readSessionTimer(invite(allow, 'Session-Expires: 60'), 90)).toEqual({ seconds: 90, refresher: 'uas' });
   });
 
   it('hangs up a little before the session expires: by the smaller of 32 s and a third of it', () => {
@@ -211,6 +220,31 @@ describe('SipEndpoint session timers', () => {
     await hangUp(plain.call);
     await hangUp(uas.call);
   });
+
+  it('refreshes with UPDATE at half the interval when the caller wants the endpoint to, and hangs up when a refresh finds no dialog', async () => {
+    ua = await RawUa.open();
+    const { call, ok } = await establish(endpoint, [...TIMER, 'Allow: INVITE, ACK, CANCEL, BYE, UPDATE', 'Session-Expires: 2;refresher=uas']);
+    expect(ok.headers.get('session-expires')).toBe('2;refresher=uas');
+    // We refresh: nothing for the caller to be required to do.
+    expect(ok.headers.list('require')).toEqual([]);
+    expect(call.sessionRefresher).toBe('uas');
+    // Two refreshes answered: the call stays up well past its first interval.
+    for (let i = 0; i < 2; i++) {
+      const update = msg(await ua.request('UPDATE', DEADLINE));
+      expect(update.headers.get('session-expires')).toBe('2;refresher=uas');
+      expect(update.headers.get('call-id')).toBe(call.callId);
+      expect(update.headers.get('cseq')).toMatch(/^\d+ UPDATE$/);
+      ua.send(answerTo(update).replace('Content-Length: 0', 'Session-Expires: 2;refresher=uas\r\nContent-Length: 0'), endpoint.port);
+    }
+    expect(ua.inbox.some(isBye)).toBe(false);
+    expect(call.state).toBe('confirmed');
+    // The third finds the dialog gone at the far end: the endpoint hangs up.
+    const last = msg(await ua.request('UPDATE', DEADLINE));
+    ua.send(answerTo(last, 481, 'Call/Transaction Does Not Exist'), endpoint.port);
+    await byeFromEndpoint(endpoint);
+    await until(() => call.state === 'ended', 'the call to end');
+    expect(call.endReason).toBe('session_expired');
+  }, 30_000);
 
   it('accepts Require: timer; with session timers off it is an unsupported extension (420)', async () => {
     ua = await RawUa.open();

@@ -183,7 +183,7 @@ export async function answerInvite(host: EndpointHost, request: SipRequest, sour
       body: textBody(sdp),
     }),
   );
-  call.sessionRefreshed(sessionTimer?.seconds);
+  call.sessionRefreshed(sessionTimer && 'seconds' in sessionTimer ? sessionTimer : undefined);
   pending.rtp = undefined;
   log('call %s answered: %s, RTP port %d', call.callId, media ? media.codec : 'offer sent', rtp.localPort);
   if (media) host.emitCall(call);

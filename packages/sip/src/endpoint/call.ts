@@ -15,7 +15,7 @@ import {
 } from './sip/message.js';
 import type { SipSource, SipTarget, SipTransportName } from './sip/sockets.js';
 import type { InviteServerTransaction } from './sip/transactions.js';
-import { expiryDelayMs } from './session-timer.js';
+import { SessionTimer } from './session-timer.js';
 import type { SipCallControl, SipRealtimeTransport } from './transport.js';
 
 const log = logger('sip:endpoint');
@@ -119,10 +119,8 @@ export class SipCall extends EventEmitter<SipCallEvents> implements SipCallContr
   readonly #hangupAfterTransfer: boolean;
   readonly #rtpTimeouts: RtpTimeouts;
   #held = false;
-  /** The session interval the caller refreshes within (RFC 4028), s, and its expiry timer. */
-  #sessionExpires: number | undefined;
-  #sessionTimer: ReturnType<typeof setTimeout> | undefined;
-  #sessionCheck: ReturnType<typeof setImmediate> | undefined;
+  /** The session timer (RFC 4028). */
+  readonly #session: SessionTimer;
   #localSeq = Math.floor(Math.random() * 10_000) + 1;
   #remoteSeq: number;
   #media: NegotiatedMedia | undefined;
@@ -169,6 +167,15 @@ export class SipCall extends EventEmitter<SipCallEvents> implements SipCallContr
     this.#held = init.media !== undefined && isHeld(init.media);
     this.#invites.set(this.#remoteSeq, init.inviteTransaction);
     this.rtp.onClose(() => this.#onMediaClosed());
+    this.#session = new SessionTimer({
+      live: () => this.#state === 'answered' || this.#state === 'confirmed',
+      expired: () => void this.#end('session_expired', true),
+      refresh: async (headers) => {
+        const response = await this.#request('UPDATE', headers);
+        return { status: response.status, sessionExpires: response.headers.get('session-expires') };
+      },
+      log: (format, ...args) => log(`call %s: ${format}`, this.callId, ...args),
+    });
   }
 
   /** The transport for this call's `RealtimeSession` (set before the `call` event). */
@@ -204,39 +211,25 @@ export class SipCall extends EventEmitter<SipCallEvents> implements SipCallContr
   }
 
   /**
-   * The session interval (RFC 4028 `Session-Expires`, s) the caller refreshes the call within,
-   * when it asked for one; undefined without a session timer.
+   * The session interval (RFC 4028 `Session-Expires`, s) the call is refreshed within, when a
+   * session timer runs; undefined without one.
    */
   get sessionExpires(): number | undefined {
-    return this.#sessionExpires;
+    return this.#session.seconds;
+  }
+
+  /** Who refreshes the session: the caller (`uac`, by re-INVITE) or the endpoint (`uas`, by UPDATE). */
+  get sessionRefresher(): 'uac' | 'uas' | undefined {
+    return this.#session.refresher;
   }
 
   /**
-   * @internal A 2xx to an INVITE or re-INVITE set the session interval (or, undefined, turned the
-   * session timer off): the call hangs up with a BYE unless refreshed before it nearly expires.
+   * @internal A 2xx to an INVITE or re-INVITE set the session timer (or, undefined, turned it
+   * off): the call hangs up with a BYE unless refreshed before the session nearly expires; when
+   * we are the refresher, we send an UPDATE at half the interval.
    */
-  sessionRefreshed(seconds: number | undefined): void {
-    this.#clearSessionTimer();
-    this.#sessionExpires = seconds;
-    if (seconds === undefined || this.#state === 'ending' || this.#state === 'ended') return;
-    this.#sessionTimer = setTimeout(() => {
-      this.#sessionTimer = undefined;
-      // A timer that fires late fires before the requests that arrived meanwhile are read: read
-      // those first (a refresh among them restarts the timer and cancels this check).
-      this.#sessionCheck = setImmediate(() => {
-        this.#sessionCheck = undefined;
-        if (this.#state !== 'answered' && this.#state !== 'confirmed') return;
-        log('call %s: the session (%d s) was not refreshed, hanging up', this.callId, seconds);
-        void this.#end('session_expired', true);
-      });
-    }, expiryDelayMs(seconds));
-  }
-
-  #clearSessionTimer(): void {
-    if (this.#sessionTimer !== undefined) clearTimeout(this.#sessionTimer);
-    if (this.#sessionCheck !== undefined) clearImmediate(this.#sessionCheck);
-    this.#sessionTimer = undefined;
-    this.#sessionCheck = undefined;
+  sessionRefreshed(timer: { seconds: number; refresher: 'uac' | 'uas' } | undefined): void {
+    this.#session.set(timer);
   }
 
   /** The quiet media the call allows now (ms, `null`: no limit): the RTP timeout, or the hold timeout on hold. */
@@ -427,7 +420,7 @@ export class SipCall extends EventEmitter<SipCallEvents> implements SipCallContr
   }
 
   #finish(reason: SipCallEndReason, awaitAck = false): void {
-    this.#clearSessionTimer();
+    this.#session.clear();
     if (awaitAck) {
       // The dialog stays known until the ACK came (its transaction stops the retransmissions).
       void this.#ackSettled.then(() => this.#context.release(this));

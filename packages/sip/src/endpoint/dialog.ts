@@ -89,7 +89,7 @@ function onReInvite(host: EndpointHost, call: SipCall, request: SipRequest, sour
     }),
   );
   // A re-INVITE refreshes the session (RFC 4028): its interval from now, or none if it asked for none.
-  call.sessionRefreshed(sessionTimer?.seconds);
+  call.sessionRefreshed(sessionTimer && 'seconds' in sessionTimer ? sessionTimer : undefined);
   // The media protocol starts a new stream when the re-INVITE changed it, and holds or resumes
   // the model's audio when it put the call on hold or back.
   call.deliverToMedia(request);

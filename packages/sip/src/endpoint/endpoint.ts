@@ -446,7 +446,11 @@ export class SipEndpoint extends EventEmitter<SipEndpointEvents> {
   #sessionTimerHeaders(timer: SessionTimerOffer | undefined): SipHeader[] {
     if (this.#minSE === undefined) return [];
     const headers: SipHeader[] = [['Supported', 'timer']];
-    if (timer && 'seconds' in timer) headers.push(['Session-Expires', `${timer.seconds};refresher=uac`], ['Require', 'timer']);
+    if (timer && 'seconds' in timer) {
+      headers.push(['Session-Expires', `${timer.seconds};refresher=${timer.refresher}`]);
+      // The caller refreshes: it must know it has to (RFC 4028 §9).
+      if (timer.refresher === 'uac') headers.push(['Require', 'timer']);
+    }
     return headers;
   }
 
