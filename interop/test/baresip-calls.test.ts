@@ -30,7 +30,6 @@ describe.skipIf(SKIP !== undefined)(titled('SipEndpoint with baresip: digits, ha
   let rig: EndpointRig;
   let port: number;
   let dir: string;
-  let silence: string;
   let speech: string;
   const running: Baresip[] = [];
 
@@ -43,8 +42,6 @@ describe.skipIf(SKIP !== undefined)(titled('SipEndpoint with baresip: digits, ha
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'baresip-calls-'));
     // aufile ends the call at the end of its file: long enough for any test here.
-    silence = join(dir, 'silence.wav');
-    writeWav(silence, new Int16Array(8000 * 60));
     speech = join(dir, 'chirp.wav');
     writeWav(speech, chirp({ leadMs: 200, toneMs: 800, totalMs: 60_000 }));
     // Replies of 4 s: long enough that a hold lands while one is being sent.
@@ -60,7 +57,7 @@ describe.skipIf(SKIP !== undefined)(titled('SipEndpoint with baresip: digits, ha
 
   it.concurrent('RFC 4733 digits from baresip arrive as dtmf events, each once, in order', async () => {
     const domain = `127.0.0.1:${port}`;
-    const ua = await baresip({ accounts: [{ user: 'dtmf', domain, source: { wav: silence } }] });
+    const ua = await baresip({ accounts: [{ user: 'dtmf', domain }] });
     await ua.dial('dtmf', `sip:agent@${domain}`);
     const id = (await ua.waitForEvent('dtmf', 'CALL_ESTABLISHED')).id!;
     const record = await rig.call(id);
@@ -79,9 +76,9 @@ describe.skipIf(SKIP !== undefined)(titled('SipEndpoint with baresip: digits, ha
     const domain = `127.0.0.1:${port}`;
     const ua = await baresip({
       accounts: [
-        { user: 'hangs-up', domain, source: { wav: silence } },
-        { user: 'hung-up', domain, source: { wav: silence } },
-        { user: 'closed', domain, source: { wav: silence } },
+        { user: 'hangs-up', domain },
+        { user: 'hung-up', domain },
+        { user: 'closed', domain },
       ],
       sipTrace: true,
     });
@@ -165,18 +162,23 @@ describe.skipIf(SKIP !== undefined)(titled('SipEndpoint with baresip: digits, ha
     expect(beforeResume - whenHeld, `packets sent while held (${whenHeld} before the hold)`).toBe(0);
   }, 90_000);
 
-  it.concurrent('digest authentication with the defaults: baresip (MD5 only) authenticates; a wrong password is refused', async () => {
-    const secured = await rig.endpoint({ auth: { realm: 'switchboard.test', credentials: (user) => (user === 'alice' ? 'wonderland' : undefined) } });
+  it.concurrent('digest authentication with the defaults: baresip (MD5 only) authenticates, a wrong password is refused; SHA-256 offered too, baresip 1.0 gives up', async () => {
+    const credentials = (user: string) => (user === 'alice' || user === 'carol' ? 'wonderland' : undefined);
+    const secured = await rig.endpoint({ auth: { realm: 'switchboard.test', credentials } });
+    // SHA-256 offered too, as RFC 8760 suggests (the default before MD5 alone).
+    const both = await rig.endpoint({ auth: { realm: 'switchboard.test', algorithms: ['SHA-256', 'MD5'], credentials } });
     const domain = `127.0.0.1:${secured.port}`;
     const ua = await baresip({
       accounts: [
-        { user: 'alice', domain, password: 'wonderland', source: { wav: silence } },
-        { user: 'mallory', domain, password: 'guess', source: { wav: silence } },
+        { user: 'alice', domain, password: 'wonderland' },
+        { user: 'mallory', domain, password: 'guess' },
+        { user: 'carol', domain: `127.0.0.1:${both.port}`, password: 'wonderland' },
       ],
       sipTrace: true,
     });
     await ua.dial('alice', `sip:agent@${domain}`);
     await ua.dial('mallory', `sip:agent@${domain}`);
+    await ua.dial('carol', `sip:agent@127.0.0.1:${both.port}`);
     const outcome = await ua.waitForEvent('alice', 'CALL_ESTABLISHED', 30_000, undefined, ['CALL_CLOSED']);
     expect(outcome.type, `alice's call: ${outcome.type} ${outcome.param ?? ''}`).toBe('CALL_ESTABLISHED');
     const established = outcome;
@@ -187,6 +189,13 @@ describe.skipIf(SKIP !== undefined)(titled('SipEndpoint with baresip: digits, ha
     expect(rig.calls.some((c) => c.call.from.startsWith('sip:mallory@'))).toBe(false);
     // alice answered one challenge; mallory one, then got a second 401 and gave up.
     expect(secured.counters.challenges).toBe(3);
+    // Why MD5 alone is the default: baresip 1.0 (libre 1.1) gives up on a 401 that carries a
+    // challenge it cannot answer, whatever the order, instead of skipping it.
+    const carol = await ua.waitForEvent('carol', 'CALL_CLOSED', 30_000, undefined, ['CALL_ESTABLISHED']);
+    if (/^baresip v1\.0\./m.test(ua.output)) {
+      expect(`${carol.type} ${carol.param ?? ''}`).toBe('CALL_CLOSED Function not implemented');
+      expect(both.counters.challenges).toBe(1);
+    }
     await ua.as('alice', 'hangup');
     await waitFor('the call to end', () => record.call.state === 'ended');
   }, 90_000);

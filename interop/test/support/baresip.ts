@@ -4,7 +4,8 @@
  * modules (no sound card), and is steered over its ctrl_tcp socket (netstring-framed JSON
  * commands, responses and call events).
  *
- * Audio per account: `aufile` plays a WAV (8 kHz mono S16) as the microphone, `ausine` a tone;
+ * Audio per account: `aufile` plays a WAV (8 kHz mono S16) as the microphone (silence unless a
+ * test gives one; baresip 1.0's `ausine` only makes 48 kHz stereo, which G.711 calls refuse);
  * `aubridge` connects one call's loudspeaker to another call's microphone inside the same
  * process, which is how a test hears what baresip decoded (baresip 1.0 has no file recorder
  * among the modules Debian ships).
@@ -45,7 +46,7 @@ export function titled(title: string, skipReason: string | undefined): string {
   return skipReason ? `${title} (skipped: ${skipReason})` : title;
 }
 
-export type BaresipAudioSource = { wav: string } | { sineHz: number } | { bridge: string };
+export type BaresipAudioSource = { wav: string } | { bridge: string };
 
 export type BaresipAccount = {
   /** User part of the account's address, also the digest user name. */
@@ -56,7 +57,7 @@ export type BaresipAccount = {
   password?: string;
   /** Codecs offered, in order (`PCMU`, `PCMA`). Default: every codec loaded. */
   codecs?: Array<'PCMU' | 'PCMA'>;
-  /** The microphone. Default: a 440 Hz sine. */
+  /** The microphone. Default: two minutes of silence. */
   source?: BaresipAudioSource;
   /** The loudspeaker: an aubridge device name. Default: a bridge device nobody reads. */
   playerBridge?: string;
@@ -99,25 +100,24 @@ async function freeTcpPort(): Promise<number> {
   });
 }
 
-function accountLine(account: BaresipAccount): string {
+function accountLine(account: BaresipAccount, silence: string): string {
   const params = ['regint=0', 'answermode=manual', 'mwi=no', 'call_transfer=no', 'ptime=20'];
   if (account.password !== undefined) params.push(`auth_pass=${account.password}`);
   if (account.codecs) params.push(`audio_codecs=${account.codecs.join(',')}`);
-  const source = account.source ?? { sineHz: 440 };
+  const source = account.source ?? { wav: silence };
   if ('wav' in source) params.push(`audio_source=aufile,${source.wav}`);
-  else if ('sineHz' in source) params.push(`audio_source=ausine,${source.sineHz}`);
   else params.push(`audio_source=aubridge,${source.bridge}`);
   params.push(`audio_player=aubridge,${account.playerBridge ?? `sink-${account.user}`}`);
   return `<sip:${account.user}@${account.domain}>;${params.join(';')}`;
 }
 
-function configText(ctrlPort: number): string {
+function configText(ctrlPort: number, silence: string): string {
   return [
     'poll_method epoll',
     'sip_listen 127.0.0.1:0',
     'net_interface 127.0.0.1',
     'audio_player aubridge,nowhere',
-    'audio_source ausine,440',
+    `audio_source aufile,${silence}`,
     'audio_alert aubridge,nowhere',
     'rtp_ports 40000-49999',
     // No RTP jitter buffer: on 127.0.0.1 nothing is reordered, and a jitter buffer keeps the last
@@ -129,7 +129,6 @@ function configText(ctrlPort: number): string {
     'module_path /usr/lib/baresip/modules',
     'module g711.so',
     'module aufile.so',
-    'module ausine.so',
     'module aubridge.so',
     'module_app account.so',
     'module_app menu.so',
@@ -198,8 +197,11 @@ export class Baresip {
   async #launch(options: BaresipOptions): Promise<void> {
     this.#accounts = options.accounts;
     const ctrlPort = await freeTcpPort();
-    writeFileSync(join(this.dir, 'config'), configText(ctrlPort));
-    writeFileSync(join(this.dir, 'accounts'), options.accounts.map(accountLine).join('\n') + '\n');
+    // aufile ends a call at the end of its file: two minutes outlast any test.
+    const silence = join(this.dir, 'silence.wav');
+    writeWav(silence, new Int16Array(8000 * 120));
+    writeFileSync(join(this.dir, 'config'), configText(ctrlPort, silence));
+    writeFileSync(join(this.dir, 'accounts'), options.accounts.map((account) => accountLine(account, silence)).join('\n') + '\n');
     writeFileSync(join(this.dir, 'contacts'), '');
     const args = ['-f', this.dir, '-t', String(options.quitAfterS ?? 120)];
     if (options.sipTrace) args.push('-s');
