@@ -1,6 +1,6 @@
 import { ConfigError, ProtocolError, concatBytes, type CallEvent, type OutboundCommand } from '@switchboard/core';
 import { describe, expect, it } from 'vitest';
-import { until } from '../../core/test/helpers/fakes.js';
+import { ManualClock, until } from '../../core/test/helpers/fakes.js';
 import { connectSession, errorsOf, useTransportRig } from '../../core/test/helpers/rig.js';
 import { PlivoPeerSimulator, PlivoRealtimeTransport, type PlivoRealtimeTransportOptions } from '../src/index.js';
 
@@ -84,6 +84,23 @@ describe('PlivoRealtimeTransport', () => {
     rig.send(peer, { type: 'playback_ack', name: mark.name });
     await until(() => t.metrics.staleAcks === 0 && errors.length === 0);
     expect(errors).toEqual([]);
+  });
+
+  it('a checkpoint acknowledged as `played` (the name in Plivo\'s FAQ) counts: the barge-in truncates at what it says was heard', async () => {
+    // The playout clock stands still, so only the acknowledgement can say the audio played.
+    const clock = new ManualClock();
+    const t = rig.make({ now: clock.now, clock });
+    rig.send(new PlivoPeerSimulator(), start);
+    await t.connect({ apiKey: 'sk-test' });
+    // Two deltas of 500 ms of μ-law, each followed by its checkpoint.
+    rig.model.respond('resp_1', 'item_1', [new Uint8Array(4000).fill(1), new Uint8Array(4000).fill(2)], { done: false });
+    const checkpoints = () => rig.carrier.sent.map((f) => JSON.parse(String(f)) as { event: string; name?: string }).filter((m) => m.event === 'checkpoint');
+    await until(() => checkpoints().length === 2);
+    rig.carrier.deliver(JSON.stringify({ event: 'played', streamId: STREAM, name: checkpoints()[0]!.name }));
+    rig.model.send({ type: 'input_audio_buffer.speech_started', item_id: 'u1', audio_start_ms: 0 });
+    const truncate = (await rig.model.waitFor((e) => e.type === 'conversation.item.truncate')) as unknown as { item_id: string; audio_end_ms: number };
+    expect(truncate.item_id).toBe('item_1');
+    expect(truncate.audio_end_ms).toBe(500);
   });
 
   it('emits every raw frame as plivo_message and ends the call when Plivo closes the socket', async () => {
