@@ -7,6 +7,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { SipEndpoint, type SipCall, type SipEndpointOptions, type SipInvite } from '../src/endpoint/index.js';
 import { rtpFamilies } from '../src/endpoint/rtp/session.js';
 import { RawUa, msg, offer, request, toTagOf, token, type Received } from './sipp/raw-ua.js';
+import { haveSipp, runSipp, type SippRun } from './sipp/sipp.js';
+
+const SIPP = haveSipp();
 
 const T1 = 40;
 /** How long a test waits for something that must happen (a loaded machine may be slow). */
@@ -155,6 +158,43 @@ describe('SipEndpoint maxCalls', () => {
     expect(ep.calls.map((c) => c.callId)).toEqual([third.callId]);
   }, 60_000);
 
+  it.skipIf(!SIPP)('holds to maxCalls against a burst of sipp callers', async () => {
+    const MAX = 3;
+    const BURST = 12;
+    let settingUp = 0;
+    let most = 0;
+    let burstDone = false;
+    const ep = (endpoint = await endpointWith({
+      maxCalls: MAX,
+      // Slow: every admitted INVITE waits in onInvite until the whole burst has been answered
+      // one way or the other, so the calls admitted all overlap.
+      onInvite: async () => {
+        settingUp++;
+        most = Math.max(most, settingUp + ep.calls.length);
+        await until(() => (burstDone ||= ep.counters.busy + settingUp >= BURST), 'the burst to arrive');
+        settingUp--;
+        return true;
+      },
+    }));
+    const answered: SipCall[] = [];
+    ep.on('call', (call) => {
+      answered.push(call);
+      most = Math.max(most, settingUp + ep.calls.length);
+    });
+    const run: SippRun = await runSipp({
+      scenario: 'uac-burst.xml',
+      port: ep.port,
+      pauseMs: 300,
+      // All the calls at once: 12 of them at 1000 a second, up to 100 open at a time.
+      args: ['-m', String(BURST), '-r', '1000', '-l', '100'],
+    });
+    expect(run.code, `sipp exited ${run.code}\n${run.stdout.slice(-4000)}\n${run.stderr.slice(-2000)}`).toBe(0);
+    expect(answered).toHaveLength(MAX);
+    expect(ep.counters.busy).toBe(BURST - MAX);
+    expect(most).toBeLessThanOrEqual(MAX);
+    expect(run.messages.match(/^SIP\/2\.0 486 /gm)?.length ?? 0).toBeGreaterThanOrEqual(BURST - MAX);
+  }, 60_000);
+
   it('refuses a maxCalls that is not a whole number', () => {
     expect(() => new SipEndpoint({ maxCalls: -1 })).toThrow(/maxCalls/);
     expect(() => new SipEndpoint({ maxCalls: 1.5 })).toThrow(/maxCalls/);
@@ -201,6 +241,27 @@ describe('SipEndpoint offers it cannot send to', () => {
     expect(again.type === 'response' && again.status).toBe(488);
     expect(calls[0]!.rtp.remote).toEqual({ address: '127.0.0.1', port: u.rtpPort });
     expect(calls[0]!.state).toBe('confirmed');
+  }, 30_000);
+
+  it('takes both families with RTP bound to ::, and sends to an IPv4 caller through a mapped address', async () => {
+    const ep = (endpoint = await endpointWith({ rtp: { host: '::', ports: { min: 30000, max: 40000 }, timeoutMs: null } }));
+    const calls: SipCall[] = [];
+    ep.on('call', (call) => calls.push(call));
+    const u = (ua = await RawUa.open());
+    const v6 = token('v6-');
+    u.send(request({ method: 'INVITE', port: ep.port, ua: u, callId: v6, fromTag: token('f'), cseq: 1, body: ipv6(offer(u)) }), ep.port);
+    await until(() => finals(u).get(v6) !== undefined, 'the answer to the IPv6 offer');
+    expect(finals(u).get(v6)).toBe(200);
+    const callId = token('v4-');
+    const fromTag = token('f');
+    u.send(request({ method: 'INVITE', port: ep.port, ua: u, callId, fromTag, cseq: 1, body: offer(u) }), ep.port);
+    const ok = await u.next((r) => r.message?.type === 'response' && r.message.status === 200 && r.message.headers.get('call-id') === callId, DEADLINE);
+    u.send(request({ method: 'ACK', port: ep.port, ua: u, callId, fromTag, toTag: toTagOf(ok), cseq: 1 }), ep.port);
+    await until(() => calls.some((c) => c.callId === callId), 'the IPv4 call');
+    const call = calls.find((c) => c.callId === callId)!;
+    expect(call.sendDtmf('5')).toBe(true);
+    await until(() => u.rtpInbox.length >= 3, 'the digit\'s RTP at the IPv4 caller');
+    expect(call.rtp.counters.unsent).toBe(0);
   }, 30_000);
 
   it('knows which address families an RTP socket can send to', () => {
