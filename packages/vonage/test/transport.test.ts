@@ -111,6 +111,24 @@ describe('VonageRealtimeTransport', () => {
     session.close();
   });
 
+  it('a 24 kHz endpoint (audio/l16;rate=24000) streams PCM16 24 kHz both ways in 20 ms frames of 960 bytes', async () => {
+    const t = new VonageRealtimeTransport({ vonageWebSocket: await bridgeSide, url: modelUrl, inputAudioInactivityTimeoutMs: null });
+    transport = t;
+    const session = new RealtimeSession(new RealtimeAgent({ name: 'a' }), { transport: t });
+    const action = connectWebSocketNcco({ uri: 'wss://bridge.example.com/socket', sampleRate: 24000, headers: { uuid: CALL_UUID } })[0] as VonageConnectAction;
+    vonage.send(JSON.stringify({ event: 'websocket:connected', 'content-type': action.endpoint[0]!['content-type'], ...action.endpoint[0]!.headers }));
+    await until(() => t.callStart !== undefined);
+    expect(t.callStart).toMatchObject({ callId: CALL_UUID, format: { encoding: 'l16', sampleRate: 24000, channels: 1 } });
+    await session.connect({ apiKey: 'sk-test' });
+    for (let i = 0; i < 5; i++) vonage.send(new Uint8Array(960).fill(0x10));
+    await until(() => model.inputAudio().byteLength >= 4800);
+    model.respond('resp_1', 'item_1', [new Uint8Array(4800).fill(1)], { done: false });
+    await until(() => text.some((f) => f.includes('"action":"notify"')));
+    expect(binary.length).toBe(5);
+    expect(binary.every((f) => f.byteLength === 960)).toBe(true);
+    session.close();
+  });
+
   it('hangs up through call control with the call uuid the NCCO put in the headers', async () => {
     const t = new VonageRealtimeTransport({ vonageWebSocket: await bridgeSide, url: modelUrl });
     transport = t;
