@@ -186,14 +186,16 @@ const BARGE_IN_EVENTS = new Set(['response.cancel', 'conversation.item.truncate'
  * The model's `error` events that the session saw (the transport emitted them as `error`) and that a
  * barge-in caused: a refused cancel (`response_cancel_not_active`: the response was over, or the
  * server's own turn detection had cancelled it), or an error naming one of the bridge's cancels or
- * truncates by event id, or the one the model sent for a cancel or truncate it rejected.
+ * truncates by event id, or the one the model sent for a cancel it rejected as invalid.
  */
 export function bargeInErrorEvents(result: ReplayResult): Array<{ at: number; code: string; message: string }> {
   const clientTypes = new Map<string, string>();
   for (const { event } of result.model?.events ?? []) {
     if (typeof event.event_id === 'string' && typeof event.type === 'string') clientTypes.set(event.event_id, event.type);
   }
-  const rejected = (result.model?.violations ?? []).filter((v) => BARGE_IN_EVENTS.has((v.event as { type?: string } | null)?.type ?? ''));
+  // A truncate the model rejected is `bargein.truncate`'s to judge (with its retries); a cancel it
+  // rejected is this check's.
+  const rejected = (result.model?.violations ?? []).filter((v) => (v.event as { type?: string } | null)?.type === 'response.cancel');
   const found: Array<{ at: number; code: string; message: string }> = [];
   for (const { at, name, args } of result.emitted) {
     if (name !== 'error') continue;
