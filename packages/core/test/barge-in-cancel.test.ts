@@ -1,7 +1,8 @@
 import { RealtimeAgent, RealtimeSession } from '@openai/agents-realtime';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TelephonyRealtimeTransport } from '../src/index.js';
-import { FakeCarrier, FakeRealtimeServer, TestProtocol, tick, until, wire } from './helpers/fakes.js';
+import { TestProtocol, tick, until, wire } from './helpers/fakes.js';
+import { useTransportRig } from './helpers/rig.js';
 
 // A barge-in's `response.cancel` can cross the end of the response on the wire: the model
 // finished the reply (or, with `interrupt_response`, cancelled it itself) just before the cancel
@@ -10,32 +11,27 @@ import { FakeCarrier, FakeRealtimeServer, TestProtocol, tick, until, wire } from
 
 const mulaw = (n: number, fill: number) => new Uint8Array(n).fill(fill);
 
-let server: FakeRealtimeServer;
-let url: string;
-let carrier: FakeCarrier;
 let clock: number;
-let transport: TelephonyRealtimeTransport | undefined;
 let session: RealtimeSession | undefined;
 
-beforeEach(async () => {
-  server = new FakeRealtimeServer();
-  url = await server.start();
-  carrier = new FakeCarrier();
+const rig = useTransportRig(
+  (connection, url) => new TelephonyRealtimeTransport({ connection, protocol: new TestProtocol(), url, now: () => clock, inputAudioInactivityTimeoutMs: null }),
+);
+
+beforeEach(() => {
   clock = 1_000_000;
 });
 
-afterEach(async () => {
+// Runs before the rig closes the transport and stops the model (after-hooks run last-first).
+afterEach(() => {
   session?.close();
   session = undefined;
-  transport?.close();
-  transport = undefined;
-  await server.stop();
 });
 
 /** A call with a RealtimeSession on it, as users run one; every `error` the session sees is kept. */
 async function call(turnDetection: { type: 'server_vad' | 'semantic_vad'; interruptResponse: boolean }) {
-  transport = new TelephonyRealtimeTransport({ connection: carrier, protocol: new TestProtocol(), url, now: () => clock, inputAudioInactivityTimeoutMs: null });
-  carrier.deliver(wire.start());
+  const transport = rig.make();
+  rig.carrier.deliver(wire.start());
   const errors: unknown[] = [];
   session = new RealtimeSession(new RealtimeAgent({ name: 'a' }), {
     transport,
@@ -44,7 +40,7 @@ async function call(turnDetection: { type: 'server_vad' | 'semantic_vad'; interr
   });
   session.on('error', (e) => errors.push(e));
   await session.connect({ apiKey: 'sk-test' });
-  await until(() => server.ofType('session.update').some((e) => (e.session as any)?.audio?.input?.turn_detection));
+  await until(() => rig.model.ofType('session.update').some((e) => (e.session as any)?.audio?.input?.turn_detection));
   // The SDK reads the session's turn detection from `session.updated`: wait until it has it.
   await until(() => (transport as unknown as { _rawSessionConfig: any })._rawSessionConfig?.audio?.input?.turn_detection !== undefined);
   return { t: transport, errors };
@@ -52,13 +48,13 @@ async function call(turnDetection: { type: 'server_vad' | 'semantic_vad'; interr
 
 /** The model streams `n` deltas of 100 ms for `id` (not done), and the carrier got them. */
 async function reply(id: string, itemId: string, n: number) {
-  const before = carrier.commands().filter((c) => c.type === 'audio').length;
-  server.respond(id, itemId, Array.from({ length: n }, (_, i) => mulaw(800, i)), { done: false });
-  await until(() => carrier.commands().filter((c) => c.type === 'audio').length >= before + n);
+  const before = rig.carrier.commands().filter((c) => c.type === 'audio').length;
+  rig.model.respond(id, itemId, Array.from({ length: n }, (_, i) => mulaw(800, i)), { done: false });
+  await until(() => rig.carrier.commands().filter((c) => c.type === 'audio').length >= before + n);
 }
 
 function refuse(cancel: { event_id?: string; response_id?: string }) {
-  server.send({
+  rig.model.send({
     type: 'error',
     error: {
       type: 'invalid_request_error',
@@ -75,19 +71,19 @@ describe('barge-in: a cancel that crosses the end of the response', () => {
     const { t, errors } = await call({ type: 'server_vad', interruptResponse: false });
     await reply('resp_1', 'item_1', 5);
     clock += 120;
-    server.send({ type: 'input_audio_buffer.speech_started', item_id: 'u1', audio_start_ms: 0 });
-    const cancel = (await server.waitFor((e) => e.type === 'response.cancel')) as { event_id?: string; response_id?: string };
+    rig.model.send({ type: 'input_audio_buffer.speech_started', item_id: 'u1', audio_start_ms: 0 });
+    const cancel = (await rig.model.waitFor((e) => e.type === 'response.cancel')) as { event_id?: string; response_id?: string };
     expect(cancel.response_id).toBe('resp_1');
     expect(typeof cancel.event_id).toBe('string');
     // The caller stopped hearing the reply at once, and the model learns where.
-    expect(carrier.commands().some((c) => c.type === 'clear')).toBe(true);
-    const truncate = (await server.waitFor((e) => e.type === 'conversation.item.truncate')) as any;
+    expect(rig.carrier.commands().some((c) => c.type === 'clear')).toBe(true);
+    const truncate = (await rig.model.waitFor((e) => e.type === 'conversation.item.truncate')) as any;
     expect(truncate.audio_end_ms).toBe(120);
     // The model had finished the reply before the cancel reached it.
-    server.finish('resp_1', 'item_1', 'completed');
+    rig.model.finish('resp_1', 'item_1', 'completed');
     refuse(cancel);
     // A later error of another kind still comes through: the refusal was handled before it.
-    server.send({ type: 'error', error: { type: 'invalid_request_error', code: 'something_else', message: 'later', param: null, event_id: null } });
+    rig.model.send({ type: 'error', error: { type: 'invalid_request_error', code: 'something_else', message: 'later', param: null, event_id: null } });
     await until(() => errors.length > 0);
     expect(errors.map((e: any) => e.error?.error?.error?.code ?? e.error?.error?.code)).toEqual(['something_else']);
     expect(t.metrics.truncations).toEqual([{ itemId: 'item_1', contentIndex: 0, audioEndMs: 120, sentMs: 500 }]);
@@ -96,8 +92,8 @@ describe('barge-in: a cancel that crosses the end of the response', () => {
   it('leaves alone a refusal of a cancel it did not send, and one without an event id', async () => {
     const { t, errors } = await call({ type: 'server_vad', interruptResponse: false });
     await reply('resp_1', 'item_1', 2);
-    server.send({ type: 'input_audio_buffer.speech_started', item_id: 'u1', audio_start_ms: 0 });
-    await server.waitFor((e) => e.type === 'response.cancel');
+    rig.model.send({ type: 'input_audio_buffer.speech_started', item_id: 'u1', audio_start_ms: 0 });
+    await rig.model.waitFor((e) => e.type === 'response.cancel');
     // The application's own cancel, refused: that one is the application's to see.
     t.sendEvent({ type: 'response.cancel', event_id: 'app_cancel_1' });
     refuse({ event_id: 'app_cancel_1' });
@@ -115,16 +111,16 @@ describe('barge-in: a cancel that crosses the end of the response', () => {
       const { t, errors } = await call(turnDetection);
       await reply('resp_1', 'item_1', 5);
       clock += 80;
-      server.send({ type: 'input_audio_buffer.speech_started', item_id: 'u1', audio_start_ms: 0 });
-      server.finish('resp_1', 'item_1', 'cancelled');
-      const truncate = (await server.waitFor((e) => e.type === 'conversation.item.truncate')) as any;
+      rig.model.send({ type: 'input_audio_buffer.speech_started', item_id: 'u1', audio_start_ms: 0 });
+      rig.model.finish('resp_1', 'item_1', 'cancelled');
+      const truncate = (await rig.model.waitFor((e) => e.type === 'conversation.item.truncate')) as any;
       expect(truncate.audio_end_ms).toBe(80);
-      expect(carrier.commands().some((c) => c.type === 'clear')).toBe(true);
+      expect(rig.carrier.commands().some((c) => c.type === 'clear')).toBe(true);
       // An application-level interrupt right after (a guardrail, a DTMF menu) crosses the
       // server's own cancel: nothing is generating any more, so nothing is cancelled again.
       t.interrupt();
       await tick(30);
-      expect(server.ofType('response.cancel')).toHaveLength(0);
+      expect(rig.model.ofType('response.cancel')).toHaveLength(0);
       expect(errors).toHaveLength(0);
     });
   }
