@@ -4,7 +4,9 @@
  * settings; `/__observe/<call>` reports what the transport emitted during that call.
  *
  * Query of `/media`: `call` (an id of the harness's choosing), `model` (the realtime simulator's
- * URL), `speed` (the replay speed: the transport's clock runs that much faster).
+ * URL), `speed` (the replay speed: the transport's clock runs that much faster), and optionally
+ * `turnDetection` (`server_vad`, the default, `server_vad_interrupt` or `semantic_vad`: the
+ * session's turn detection, see {@link sessionTurnDetection}).
  */
 import { RealtimeAgent, RealtimeSession, tool } from '@openai/agents-realtime';
 import {
@@ -100,11 +102,37 @@ function instrument(transport: TelephonyRealtimeTransport, record: CallRecord): 
   };
 }
 
+type TurnDetectionMode = 'server_vad' | 'server_vad_interrupt' | 'semantic_vad';
+
+/**
+ * The session's turn detection for a mode the harness asks for. `server_vad` leaves the reply to
+ * the bridge (it cancels at a barge-in, which the harness checks); the other two are the
+ * service's defaults, in which the server cancels the reply itself.
+ */
+function sessionTurnDetection(mode: TurnDetectionMode): { type: 'server_vad' | 'semantic_vad'; interruptResponse: boolean } {
+  switch (mode) {
+    case 'server_vad':
+      return { type: 'server_vad', interruptResponse: false };
+    case 'server_vad_interrupt':
+      return { type: 'server_vad', interruptResponse: true };
+    case 'semantic_vad':
+      return { type: 'semantic_vad', interruptResponse: true };
+  }
+}
+
+function isTurnDetectionMode(value: string): value is TurnDetectionMode {
+  return value === 'server_vad' || value === 'server_vad_interrupt' || value === 'semantic_vad';
+}
+
 async function media(request: Request, url: URL): Promise<Response> {
   const id = url.searchParams.get('call') ?? '';
   const modelUrl = url.searchParams.get('model') ?? '';
   const speed = Number(url.searchParams.get('speed') ?? '1');
   if (!id || !modelUrl || !(speed > 0)) return new Response('call, model and speed are required', { status: 400 });
+  const mode = url.searchParams.get('turnDetection') ?? 'server_vad';
+  if (!isTurnDetectionMode(mode)) {
+    return new Response('turnDetection must be server_vad, server_vad_interrupt or semantic_vad', { status: 400 });
+  }
   const record: CallRecord = { emitted: [], listeners: 0, framesSentAt: [], failures: [] };
   calls.set(id, record);
   const clock = scaledClock(speed);
@@ -122,12 +150,12 @@ async function media(request: Request, url: URL): Promise<Response> {
       });
       return transport;
     },
-    // The bridge, not the model, cancels on barge-in: the harness checks it.
+    // Under `server_vad` the bridge, not the model, cancels on barge-in: the harness checks it.
     session: (transport) => {
       const session = new RealtimeSession(conformanceAgent(), {
         transport,
         model: 'gpt-realtime',
-        config: { audio: { input: { turnDetection: { type: 'server_vad', interruptResponse: false } } } },
+        config: { audio: { input: { turnDetection: sessionTurnDetection(mode) } } },
       });
       session.on('error', () => {
         // Recorded through the transport's own `error` events.

@@ -213,10 +213,11 @@ export function createConformanceAdapter(options: CloudflareConformanceOptions =
     name: options.nodeCompat ? 'cloudflare (nodejs_compat)' : 'cloudflare',
     capabilities: new TwilioMediaStreamProtocol().capabilities,
     twilioFrames: true,
-    async startRemoteCall({ modelUrl, speed }): Promise<RemoteBridgeCall> {
+    async startRemoteCall({ modelUrl, speed, turnDetection }): Promise<RemoteBridgeCall> {
       const worker = await start();
       const id = randomUUID();
       const query = new URLSearchParams({ call: id, model: modelUrl, speed: String(speed) });
+      if (turnDetection) query.set('turnDetection', turnDetection);
       const mediaUrl = new URL(`/media?${query}`, worker.url);
       mediaUrl.protocol = 'ws:';
       return {

@@ -77,9 +77,17 @@ export interface ConformanceAdapter {
   createTransport?(options: AdapterTransportOptions): RealtimeTransportLayer;
   /**
    * Starts one call on an out-of-process bridge whose model endpoint is `modelUrl` (the realtime
-   * simulator's), replaying at `speed` (its clock should run that much faster).
+   * simulator's), replaying at `speed` (its clock should run that much faster). `turnDetection`
+   * is the turn detection the bridge's session should run (default `server_vad`): `server_vad`
+   * with `interruptResponse: false` (the bridge cancels the reply at a barge-in),
+   * `server_vad_interrupt` (`server_vad`, the server cancels it) or `semantic_vad` (the server
+   * cancels it).
    */
-  startRemoteCall?(options: { modelUrl: string; speed: number }): Promise<RemoteBridgeCall>;
+  startRemoteCall?(options: {
+    modelUrl: string;
+    speed: number;
+    turnDetection?: 'server_vad' | 'server_vad_interrupt' | 'semantic_vad';
+  }): Promise<RemoteBridgeCall>;
   /** Releases what the adapter started for remote calls (a workerd process). */
   dispose?(): Promise<void>;
   /**
