@@ -13,6 +13,11 @@ export type PlivoPeerSimulatorOptions = {
   accountId?: string;
   /** Wall-clock time of the first media frame, epoch ms (`media.timestamp`). Default: when the peer is created. */
   epochMs?: number;
+  /**
+   * The event that acknowledges a played checkpoint: `playedStream` (Plivo's checkpoint and
+   * stream-event pages) or `played` (the name in Plivo's support FAQ). Default `playedStream`.
+   */
+  checkpointEvent?: 'playedStream' | 'played';
 };
 
 /** Code of the ProtocolError raised for an outbound frame Plivo would not accept. */
@@ -33,7 +38,7 @@ function serializeExtraHeaders(params: Record<string, string>): string {
  *
  * `encodeInbound` writes what Plivo sends: `start` (custom parameters as `extra_headers`), media
  * with numeric `sequenceNumber` and `chunk` and an epoch-ms `timestamp`, `dtmf`, `playedStream`
- * for an acknowledged checkpoint and `clearedAudio` for a confirmed clear. Plivo ends a stream by
+ * (or `played`, see {@link PlivoPeerSimulatorOptions.checkpointEvent}) for an acknowledged checkpoint and `clearedAudio` for a confirmed clear. Plivo ends a stream by
  * closing the socket, so `call_end` writes nothing. `decodeOutbound` accepts `playAudio` (whose
  * `contentType` and `sampleRate` must be the stream's), `checkpoint` and `clearAudio` for the
  * active stream, and throws a `ProtocolError` (code `plivo_invalid_frame`) for anything else.
@@ -42,6 +47,7 @@ export class PlivoPeerSimulator implements PeerSimulator {
   readonly #options: PlivoPeerSimulatorOptions;
   readonly #accountId: string;
   readonly #epochMs: number;
+  readonly #checkpointEvent: 'playedStream' | 'played';
   #sequenceNumber = 0;
   readonly #counter = new PeerMediaCounter();
   #streamId: string | undefined;
@@ -53,6 +59,7 @@ export class PlivoPeerSimulator implements PeerSimulator {
     this.#options = options;
     this.#accountId = options.accountId ?? 'MAZDQ1ZJY0ZDA2ZTJMZA';
     this.#epochMs = options.epochMs ?? Date.now();
+    this.#checkpointEvent = options.checkpointEvent ?? 'playedStream';
   }
 
   /** The id of the stream announced by the last `start`, if any. */
@@ -73,7 +80,7 @@ export class PlivoPeerSimulator implements PeerSimulator {
       case 'dtmf':
         return [JSON.stringify({ event: 'dtmf', sequenceNumber: this.#next(), streamId: this.#activeStream(), dtmf: { digit: event.digit } })];
       case 'playback_ack':
-        return [JSON.stringify({ event: 'playedStream', sequenceNumber: this.#next(), streamId: this.#activeStream(), name: event.name })];
+        return [JSON.stringify({ event: this.#checkpointEvent, sequenceNumber: this.#next(), streamId: this.#activeStream(), name: event.name })];
       case 'playback_cleared':
         return [JSON.stringify({ event: 'clearedAudio', sequenceNumber: this.#next(), streamId: this.#activeStream() })];
       case 'call_end':
