@@ -3,40 +3,14 @@
  * authentication, waiting for their RTP port), not only answered ones; offers the RTP socket
  * cannot send to are refused; every call gets a stream id of its own.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { SipEndpoint, type SipCall, type SipEndpointOptions, type SipInvite } from '../src/endpoint/index.js';
+import { describe, expect, it } from 'vitest';
+import { SipEndpoint, type SipCall, type SipInvite } from '../src/endpoint/index.js';
 import { rtpFamilies } from '../src/endpoint/rtp/session.js';
 import { RawUa, msg, offer, request, toTagOf, token, type Received } from './sipp/raw-ua.js';
 import { haveSipp, runSipp, type SippRun } from './sipp/sipp.js';
+import { DEADLINE, until, useEndpoints } from './support/endpoint.js';
 
 const SIPP = haveSipp();
-
-const T1 = 40;
-/** How long a test waits for something that must happen (a loaded machine may be slow). */
-const DEADLINE = 20_000;
-
-async function endpointWith(options: SipEndpointOptions = {}): Promise<SipEndpoint> {
-  const endpoint = new SipEndpoint({
-    host: '127.0.0.1',
-    port: 0,
-    transports: ['udp'],
-    timers: { t1: T1, t2: 8 * T1, t4: 10 * T1 },
-    rtp: { ports: { min: 30000, max: 40000 }, timeoutMs: null },
-    // No model here: the transport only buffers the caller's audio.
-    transport: { url: 'ws://127.0.0.1:9/v1/realtime' },
-    ...options,
-  });
-  await endpoint.listen();
-  return endpoint;
-}
-
-async function until(condition: () => boolean, what: string): Promise<void> {
-  const end = performance.now() + DEADLINE;
-  while (!condition()) {
-    if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 /** Final responses to INVITEs the raw UA received, by Call-ID (the first of each). */
 function finals(ua: RawUa): Map<string, number> {
@@ -64,32 +38,24 @@ function ackAll(ua: RawUa, port: number, fromTags: Map<string, string>): void {
 }
 
 describe('SipEndpoint maxCalls', () => {
-  let endpoint: SipEndpoint | undefined;
-  let ua: RawUa | undefined;
-
-  afterEach(async () => {
-    await endpoint?.close();
-    ua?.close();
-    endpoint = undefined;
-    ua = undefined;
-  });
+  const open = useEndpoints();
 
   it('never sets up more than maxCalls calls from a burst of INVITEs held in a slow onInvite; the rest get 486', async () => {
     const MAX = 4;
     const BURST = 16;
     const waiting: Array<() => void> = [];
     const invites: SipInvite[] = [];
-    const ep = (endpoint = await endpointWith({
+    const ep = await open.endpoint({
       maxCalls: MAX,
       // Slow: nothing is decided until the test lets it.
       onInvite: (invite) => {
         invites.push(invite);
         return new Promise<boolean>((resolve) => waiting.push(() => resolve(true)));
       },
-    }));
+    });
     const calls: SipCall[] = [];
     ep.on('call', (call) => calls.push(call));
-    const u = (ua = await RawUa.open());
+    const u = await open.ua();
     const fromTags = new Map<string, string>();
     for (let i = 0; i < BURST; i++) {
       const callId = token('burst-');
@@ -125,12 +91,12 @@ describe('SipEndpoint maxCalls', () => {
 
   it('gives the place back when the INVITE is refused, cancelled or challenged', async () => {
     const waiting = new Map<string, (decision: boolean) => void>();
-    const ep = (endpoint = await endpointWith({
+    const ep = await open.endpoint({
       maxCalls: 1,
       onInvite: (invite) => new Promise<boolean>((resolve) => waiting.set(invite.callId, resolve)),
-    }));
+    });
     ep.on('call', () => undefined);
-    const u = (ua = await RawUa.open());
+    const u = await open.ua();
     const send = (callId: string, fromTag = token('f'), branch = token('z9hG4bK')) => {
       const text = request({ method: 'INVITE', port: ep.port, ua: u, callId, fromTag, cseq: 1, body: offer(u), branch });
       u.send(text, ep.port);
@@ -164,7 +130,7 @@ describe('SipEndpoint maxCalls', () => {
     let settingUp = 0;
     let most = 0;
     let burstDone = false;
-    const ep = (endpoint = await endpointWith({
+    const ep = await open.endpoint({
       maxCalls: MAX,
       // Slow: every admitted INVITE waits in onInvite until the whole burst has been answered
       // one way or the other, so the calls admitted all overlap.
@@ -175,7 +141,7 @@ describe('SipEndpoint maxCalls', () => {
         settingUp--;
         return true;
       },
-    }));
+    });
     const answered: SipCall[] = [];
     ep.on('call', (call) => {
       answered.push(call);
@@ -202,25 +168,17 @@ describe('SipEndpoint maxCalls', () => {
 });
 
 describe('SipEndpoint offers it cannot send to', () => {
-  let endpoint: SipEndpoint | undefined;
-  let ua: RawUa | undefined;
-
-  afterEach(async () => {
-    await endpoint?.close();
-    ua?.close();
-    endpoint = undefined;
-    ua = undefined;
-  });
+  const open = useEndpoints();
 
   function ipv6(sdp: string): string {
     return sdp.replace('c=IN IP4 127.0.0.1', 'c=IN IP6 ::1');
   }
 
   it('answers an IPv6 offer to an IPv4-only endpoint with 488 and Warning 301; a re-INVITE too, and the call keeps its stream', async () => {
-    const ep = (endpoint = await endpointWith());
+    const ep = await open.endpoint();
     const calls: SipCall[] = [];
     ep.on('call', (call) => calls.push(call));
-    const u = (ua = await RawUa.open());
+    const u = await open.ua();
     const refused = token('v6-');
     u.send(request({ method: 'INVITE', port: ep.port, ua: u, callId: refused, fromTag: token('f'), cseq: 1, body: ipv6(offer(u)) }), ep.port);
     const response = msg(await u.next((r) => r.message?.type === 'response' && r.message.status >= 200, DEADLINE));
@@ -244,10 +202,10 @@ describe('SipEndpoint offers it cannot send to', () => {
   }, 30_000);
 
   it('takes both families with RTP bound to ::, and sends to an IPv4 caller through a mapped address', async () => {
-    const ep = (endpoint = await endpointWith({ rtp: { host: '::', ports: { min: 30000, max: 40000 }, timeoutMs: null } }));
+    const ep = await open.endpoint({ rtp: { host: '::', ports: { min: 30000, max: 40000 }, timeoutMs: null } });
     const calls: SipCall[] = [];
     ep.on('call', (call) => calls.push(call));
-    const u = (ua = await RawUa.open());
+    const u = await open.ua();
     const v6 = token('v6-');
     u.send(request({ method: 'INVITE', port: ep.port, ua: u, callId: v6, fromTag: token('f'), cseq: 1, body: ipv6(offer(u)) }), ep.port);
     await until(() => finals(u).get(v6) !== undefined, 'the answer to the IPv6 offer');
@@ -273,19 +231,13 @@ describe('SipEndpoint offers it cannot send to', () => {
 });
 
 describe('SipEndpoint stream ids', () => {
-  let endpoint: SipEndpoint | undefined;
-  let ua: RawUa | undefined;
-
-  afterEach(async () => {
-    await endpoint?.close();
-    ua?.close();
-  });
+  const open = useEndpoints();
 
   it('gives every call a stream id of its own, even when the caller labels every stream alike', async () => {
-    const ep = (endpoint = await endpointWith());
+    const ep = await open.endpoint();
     const starts: string[] = [];
     ep.on('call', (call) => call.transport.on('call_start', (event) => starts.push(event.streamId)));
-    const u = (ua = await RawUa.open());
+    const u = await open.ua();
     const labelled = offer(u, '0 101 13', ['a=label:1']);
     const received: Received[] = [];
     for (let i = 0; i < 3; i++) {

@@ -3,23 +3,13 @@
  * and does not count as heard, and the resume continues the stream (sequence, timestamps on the
  * media clock, the marker bit) so that a barge-in afterwards truncates at what was heard.
  */
-import { RealtimeAgent, RealtimeSession } from '@openai/agents-realtime';
 import type { CallEvent } from '@switchboard/core';
 import { RealtimeSimulator, longReplyScript, type SimulatedSession } from '@switchboard/conformance';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RtpMediaProtocol, SipEndpoint, type SipCall } from '../src/endpoint/index.js';
 import { PT_PCMU, parseRtp } from '../src/endpoint/rtp/packet.js';
-import { RawUa, msg, offer, request, toTagOf, token } from './sipp/raw-ua.js';
-
-const DEADLINE = 20_000;
-
-async function until(condition: () => boolean, what: string): Promise<void> {
-  const end = performance.now() + DEADLINE;
-  while (!condition()) {
-    if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+import { RawUa, msg, offer, token } from './sipp/raw-ua.js';
+import { dial, endpointWithModel, until } from './support/endpoint.js';
 
 const SDP = (direction: string, address = '127.0.0.1') =>
   ['v=0', `o=- 1 1 IN IP4 ${address}`, 's=-', `c=IN IP4 ${address}`, 't=0 0', 'm=audio 40000 RTP/AVP 0 101', 'a=rtpmap:0 PCMU/8000', 'a=rtpmap:101 telephone-event/8000', `a=${direction}`, ''].join('\r\n');
@@ -115,24 +105,7 @@ describe('a held call over real UDP with a model', () => {
   beforeAll(async () => {
     simulator = new RealtimeSimulator({ script: longReplyScript(), generationSpeed: 4 });
     await simulator.start();
-    endpoint = new SipEndpoint({
-      host: '127.0.0.1',
-      port: 0,
-      transports: ['udp'],
-      rtp: { ports: { min: 40000, max: 50000 }, timeoutMs: null },
-      transport: { url: `${simulator.url}?model=gpt-realtime` },
-    });
-    endpoint.on('call', (call) => {
-      const session = new RealtimeSession(new RealtimeAgent({ name: 'Test agent', instructions: 'Answer briefly.' }), {
-        transport: call.transport,
-        model: 'gpt-realtime',
-        config: { audio: { input: { turnDetection: { type: 'server_vad', interruptResponse: false } } } },
-      });
-      session.on('error', () => undefined);
-      void session.connect({ apiKey: 'sk-test' }).catch(() => undefined);
-      call.on('ended', () => session.close());
-    });
-    await endpoint.listen();
+    endpoint = await endpointWithModel(simulator.url, { ports: { min: 40000, max: 50000 }, timeoutMs: null });
   });
 
   afterEach(() => {
@@ -151,28 +124,30 @@ describe('a held call over real UDP with a model', () => {
   }
 
   async function setUp(u: RawUa) {
-    const callId = token('hold-');
-    const fromTag = token('f');
-    const called = new Promise<SipCall>((resolve) => endpoint.once('call', resolve));
     const model = simulator.nextSession();
-    u.send(request({ method: 'INVITE', port: endpoint.port, ua: u, callId, fromTag, cseq: 1, body: offer(u) }), endpoint.port);
-    const ok = await u.response(200, 'INVITE', DEADLINE);
-    const toTag = toTagOf(ok);
-    u.send(request({ method: 'ACK', port: endpoint.port, ua: u, callId, fromTag, toTag, cseq: 1 }), endpoint.port);
-    const call = await called;
+    const { call, callId, reinvite } = await dial(u, endpoint, { callId: token('hold-') });
     const session: SimulatedSession = await model;
     await until(() => call.transport.status === 'connected' && session.sessionUpdates.length > 0, 'the model session');
-    let cseq = 1;
-    /** A re-INVITE (with an offer, or none when `sdp` is undefined); resolves with its 200 OK. */
-    const reinvite = async (sdp: string | undefined, ackBody?: string) => {
-      cseq++;
-      const seq = cseq;
-      u.send(request({ method: 'INVITE', port: endpoint.port, ua: u, callId, fromTag, toTag, cseq: seq, ...(sdp ? { body: sdp } : {}) }), endpoint.port);
-      const answer = await u.next((r) => r.message?.type === 'response' && r.message.status === 200 && r.message.headers.get('cseq') === `${seq} INVITE`, DEADLINE);
-      u.send(request({ method: 'ACK', port: endpoint.port, ua: u, callId, fromTag, toTag, cseq: seq, ...(ackBody ? { body: ackBody } : {}) }), endpoint.port);
-      return answer;
+    return {
+      call,
+      session,
+      callId,
+      /** A re-INVITE (with an offer, or none when `sdp` is undefined); resolves with its 200 OK. */
+      reinvite: (sdp: string | undefined, ackBody?: string) => reinvite(sdp, { status: 200, ...(ackBody ? { ackBody } : {}) }),
     };
-    return { call, session, reinvite, callId };
+  }
+
+  /**
+   * The held call sends no RTP from now while the model generates `ms` more of its reply (or
+   * finishes it), and a little after.
+   */
+  async function expectNothingSentWhileGenerating(call: SipCall, session: SimulatedSession, ms: number) {
+    const sentAtHold = call.rtp.counters.packetsOut;
+    const generated = () => session.responses[0]?.audioMsSent ?? 0;
+    const generatedAtHold = generated();
+    await until(() => generated() >= generatedAtHold + ms || session.responses[0]?.status !== 'in_progress', 'the model to generate more audio');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(call.rtp.counters.packetsOut).toBe(sentAtHold);
   }
 
   it('sends no RTP on hold, resumes the stream with a marker, and truncates a barge-in at what the caller heard', async () => {
@@ -184,14 +159,9 @@ describe('a held call over real UDP with a model', () => {
     const answer = await reinvite(offer(u).replace('a=sendrecv', 'a=sendonly'));
     expect(new TextDecoder().decode(msg(answer).body)).toContain('a=recvonly');
     expect(call.held).toBe(true);
-    // The hold took effect before its 200 OK left: whatever was sent so far left before it.
-    const sentAtHold = call.rtp.counters.packetsOut;
-    // The model goes on generating a good second of the reply meanwhile; none of it may leave.
-    const generated = () => session.responses[0]?.audioMsSent ?? 0;
-    const generatedAtHold = generated();
-    await until(() => generated() >= generatedAtHold + 1500 || session.responses[0]?.status !== 'in_progress', 'the model to generate more audio');
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(call.rtp.counters.packetsOut).toBe(sentAtHold);
+    // The hold took effect before its 200 OK left: whatever was sent so far left before it. The
+    // model goes on generating a good second of the reply meanwhile; none of it may leave.
+    await expectNothingSentWhileGenerating(call, session, 1500);
     await new Promise((resolve) => setTimeout(resolve, 100));
     const heardBeforeHold = audioIn(u);
 
@@ -227,12 +197,7 @@ describe('a held call over real UDP with a model', () => {
     const ok = await reinvite(undefined, offer(u).replace('a=sendrecv', 'a=sendonly'));
     expect(new TextDecoder().decode(msg(ok).body)).toContain('a=sendrecv');
     await until(() => call.held, 'the hold from the ACK');
-    const sentAtHold = call.rtp.counters.packetsOut;
-    const generated = () => session.responses[0]?.audioMsSent ?? 0;
-    const generatedAtHold = generated();
-    await until(() => generated() >= generatedAtHold + 1000 || session.responses[0]?.status !== 'in_progress', 'the model to generate more audio');
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(call.rtp.counters.packetsOut).toBe(sentAtHold);
+    await expectNothingSentWhileGenerating(call, session, 1000);
 
     const heard = audioIn(u).length;
     await reinvite(undefined, offer(u));

@@ -4,58 +4,21 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ConfigError } from '@switchboard/core';
-import { SipEndpoint, type SipCall, type SipEndpointOptions } from '../src/endpoint/index.js';
+import { SipEndpoint, type SipEndpointOptions } from '../src/endpoint/index.js';
 import { serializeRtp } from '../src/endpoint/rtp/packet.js';
-import type { SipMessage } from '../src/endpoint/sip/message.js';
-import { RawUa, msg, offer, request, toTagOf, token } from './sipp/raw-ua.js';
+import { RawUa, msg, offer } from './sipp/raw-ua.js';
+import { NO_MODEL, RTP_PORTS, byeFrom, dial, endpointWith as endpointWithoutModel, until } from './support/endpoint.js';
 
-const T1 = 40;
 /** The RTP timeout of these tests, ms. */
 const RTP_TIMEOUT = 300;
-/** How long a test waits for something that must happen (a loaded machine may be slow). */
-const DEADLINE = 15_000;
 
-async function endpointWith(options: SipEndpointOptions = {}): Promise<SipEndpoint> {
-  const endpoint = new SipEndpoint({
-    host: '127.0.0.1',
-    port: 0,
-    transports: ['udp'],
-    timers: { t1: T1, t2: 8 * T1, t4: 10 * T1 },
-    ...options,
-    rtp: { ports: { min: 30000, max: 40000 }, timeoutMs: RTP_TIMEOUT, ...options.rtp },
-    // No model here: the transport only buffers the caller's audio.
-    transport: { url: 'ws://127.0.0.1:9/v1/realtime' },
-  });
-  await endpoint.listen();
-  return endpoint;
-}
-
-/** The raw UA's answer to a request the endpoint sent. */
-function answerTo(of: SipMessage, status = 200, reason = 'OK'): string {
-  return [
-    `SIP/2.0 ${status} ${reason}`,
-    ...of.headers.getAll('via').map((v) => `Via: ${v}`),
-    `From: ${of.headers.get('from')}`,
-    `To: ${of.headers.get('to')}`,
-    `Call-ID: ${of.headers.get('call-id')}`,
-    `CSeq: ${of.headers.get('cseq')}`,
-    'Content-Length: 0',
-    '',
-    '',
-  ].join('\r\n');
+/** An endpoint without a model whose RTP timeout is `RTP_TIMEOUT` unless `options.rtp` says otherwise. */
+function endpointWith(options: SipEndpointOptions = {}): Promise<SipEndpoint> {
+  return endpointWithoutModel({ ...options, rtp: { ports: RTP_PORTS, timeoutMs: RTP_TIMEOUT, ...options.rtp }, transport: { url: NO_MODEL } });
 }
 
 function held(sdp: string, direction: 'sendonly' | 'inactive' | 'recvonly'): string {
   return sdp.replace('a=sendrecv', `a=${direction}`);
-}
-
-/** Polls `condition` until it holds, or fails after `DEADLINE`. */
-async function until(condition: () => boolean, what: string): Promise<void> {
-  const end = performance.now() + DEADLINE;
-  while (!condition()) {
-    if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 describe('SipEndpoint RTP timeout', () => {
@@ -78,24 +41,10 @@ describe('SipEndpoint RTP timeout', () => {
 
   /** INVITE, 200 OK, ACK: the call, its dialog, and where the endpoint takes RTP. */
   async function establish(ep: SipEndpoint, body = offer(ua)) {
-    const callId = token('call-');
-    const fromTag = token('f');
-    const called = new Promise<SipCall>((resolve) => ep.once('call', resolve));
-    ua.send(request({ method: 'INVITE', port: ep.port, ua, callId, fromTag, cseq: 1, body }), ep.port);
-    const ok = await ua.response(200, 'INVITE', DEADLINE);
-    const toTag = toTagOf(ok);
-    ua.send(request({ method: 'ACK', port: ep.port, ua, callId, fromTag, toTag, cseq: 1 }), ep.port);
-    const call = await called;
-    const rtpPort = Number(/m=audio (\d+)/.exec(new TextDecoder().decode(msg(ok).body))![1]);
-    let cseq = 1;
-    const reinvite = async (sdp: string) => {
-      cseq++;
-      ua.send(request({ method: 'INVITE', port: ep.port, ua, callId, fromTag, toTag, cseq, body: sdp }), ep.port);
-      // This re-INVITE's 200 OK: not a retransmission of an earlier one (a slow machine's ACK may be late).
-      await ua.next((r) => r.message?.type === 'response' && r.message.status === 200 && r.message.headers.get('cseq') === `${cseq} INVITE`, DEADLINE);
-      ua.send(request({ method: 'ACK', port: ep.port, ua, callId, fromTag, toTag, cseq }), ep.port);
-    };
-    return { call, callId, fromTag, toTag, rtpPort, reinvite };
+    const dialog = await dial(ua, ep, { body });
+    const rtpPort = Number(/m=audio (\d+)/.exec(new TextDecoder().decode(msg(dialog.ok).body))![1]);
+    const reinvite = async (sdp: string) => void (await dialog.reinvite(sdp, { status: 200 }));
+    return { ...dialog, rtpPort, reinvite };
   }
 
   /**
@@ -113,19 +62,12 @@ describe('SipEndpoint RTP timeout', () => {
     return () => clearInterval(timer);
   }
 
-  /** The BYE the endpoint sends, answered. */
-  async function byeFromEndpoint(ep: SipEndpoint): Promise<SipMessage> {
-    const bye = msg(await ua.request('BYE', DEADLINE));
-    ua.send(answerTo(bye), ep.port);
-    return bye;
-  }
-
   it('hangs up with a BYE when no RTP comes for the RTP timeout', async () => {
     ua = await RawUa.open();
     const { call, callId } = await establish(endpoint);
     expect(call.held).toBe(false);
     expect(call.rtpTimeoutMs).toBe(RTP_TIMEOUT);
-    const bye = await byeFromEndpoint(endpoint);
+    const bye = await byeFrom(ua, endpoint);
     expect(bye.headers.get('call-id')).toBe(callId);
     await until(() => call.state === 'ended', 'the call to end');
     expect(call.endReason).toBe('rtp_timeout');
@@ -145,7 +87,7 @@ describe('SipEndpoint RTP timeout', () => {
     }
     expect(ua.inbox.some((r) => r.message?.type === 'request' && r.message.method === 'BYE')).toBe(false);
     expect(call.state).toBe('confirmed');
-    await byeFromEndpoint(endpoint);
+    await byeFrom(ua, endpoint);
     await until(() => call.state === 'ended', 'the call to end');
     expect(call.endReason).toBe('rtp_timeout');
   });
@@ -163,7 +105,7 @@ describe('SipEndpoint RTP timeout', () => {
     expect(ua.inbox.some((r) => r.message?.type === 'request' && r.message.method === 'BYE')).toBe(false);
     expect(call.state).toBe('confirmed');
     expect(call.rtp.counters.rtcpIn).toBeGreaterThan(0);
-    await byeFromEndpoint(endpoint);
+    await byeFrom(ua, endpoint);
     await until(() => call.state === 'ended', 'the call to end');
     expect(call.endReason).toBe('rtp_timeout');
   });
@@ -189,7 +131,7 @@ describe('SipEndpoint RTP timeout', () => {
     await reinvite(offer(ua));
     expect(call.held).toBe(false);
     expect(timeouts).toEqual([null, RTP_TIMEOUT]);
-    await byeFromEndpoint(endpoint);
+    await byeFrom(ua, endpoint);
     await until(() => call.state === 'ended', 'the call to end');
     expect(call.endReason).toBe('rtp_timeout');
   });
@@ -206,7 +148,7 @@ describe('SipEndpoint RTP timeout', () => {
     expect(during.some((r) => r.message?.type === 'request' && r.message.method === 'BYE')).toBe(false);
     await reinvite(offer(ua));
     expect(call.held).toBe(false);
-    await byeFromEndpoint(endpoint);
+    await byeFrom(ua, endpoint);
     await until(() => call.state === 'ended', 'the call to end');
     expect(call.endReason).toBe('rtp_timeout');
   });
@@ -227,7 +169,7 @@ describe('SipEndpoint RTP timeout', () => {
       await reinvite(held(offer(ua), 'sendonly'));
       stop();
       expect(timeouts).toEqual([2 * RTP_TIMEOUT]);
-      await byeFromEndpoint(ep);
+      await byeFrom(ua, ep);
       await until(() => call.state === 'ended', 'the call to end');
       expect(call.endReason).toBe('rtp_timeout');
       expect(call.held).toBe(true);

@@ -2,7 +2,6 @@
  * RTP: the jitter buffer, the media protocol in both directions, the peer simulator's checks, and
  * a real UDP call whose outbound RTP is paced at 20 ms and cut by a barge-in.
  */
-import { RealtimeAgent, RealtimeSession } from '@openai/agents-realtime';
 import { ProtocolError, base64Decode, type CallEvent } from '@switchboard/core';
 import { RealtimeSimulator, bundledTracesDir, loadTrace } from '@switchboard/conformance';
 import { join } from 'node:path';
@@ -17,6 +16,7 @@ import {
   type RtpPacket,
 } from '../src/endpoint/rtp/packet.js';
 import { RawUa, msg, offer, request, toTagOf, token } from './sipp/raw-ua.js';
+import { endpointWithModel } from './support/endpoint.js';
 
 function pcmu(ms: number, fill = 0x55): Uint8Array {
   return new Uint8Array(ms * 8).fill(fill);
@@ -316,24 +316,7 @@ describe('a call over real UDP', () => {
   beforeAll(async () => {
     simulator = new RealtimeSimulator();
     await simulator.start();
-    endpoint = new SipEndpoint({
-      host: '127.0.0.1',
-      port: 0,
-      transports: ['udp'],
-      rtp: { ports: { min: 40000, max: 50000 } },
-      transport: { url: `${simulator.url}?model=gpt-realtime` },
-    });
-    endpoint.on('call', (call) => {
-      const session = new RealtimeSession(new RealtimeAgent({ name: 'Test agent', instructions: 'Answer briefly.' }), {
-        transport: call.transport,
-        model: 'gpt-realtime',
-        config: { audio: { input: { turnDetection: { type: 'server_vad', interruptResponse: false } } } },
-      });
-      session.on('error', () => undefined);
-      void session.connect({ apiKey: 'sk-test' }).catch(() => undefined);
-      call.on('ended', () => session.close());
-    });
-    await endpoint.listen();
+    endpoint = await endpointWithModel(simulator.url, { ports: { min: 40000, max: 50000 } });
     ua = await RawUa.open();
   });
 

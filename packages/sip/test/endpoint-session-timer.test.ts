@@ -8,49 +8,14 @@ import { SipEndpoint, type SipCall, type SipEndpointOptions } from '../src/endpo
 import type { SipMessage } from '../src/endpoint/sip/message.js';
 import { expiryDelayMs, readSessionTimer } from '../src/endpoint/session-timer.js';
 import { parseSipMessage, type SipRequest } from '../src/endpoint/sip/message.js';
-import { RawUa, msg, offer, request, toTagOf, token, type Received } from './sipp/raw-ua.js';
+import { RawUa, answerTo, msg, offer, request, token, type Received } from './sipp/raw-ua.js';
+import { DEADLINE, byeFrom, dial, endpointWith as endpointWithoutModel, until } from './support/endpoint.js';
 
-const T1 = 40;
-/** How long a test waits for something that must happen (a loaded machine may be slow). */
-const DEADLINE = 15_000;
 const TIMER = ['Supported: timer'];
 
-async function endpointWith(options: SipEndpointOptions = {}): Promise<SipEndpoint> {
-  const endpoint = new SipEndpoint({
-    host: '127.0.0.1',
-    port: 0,
-    transports: ['udp'],
-    timers: { t1: T1, t2: 8 * T1, t4: 10 * T1 },
-    // Only the session timer ends these calls: no RTP timeout.
-    rtp: { ports: { min: 30000, max: 40000 }, timeoutMs: null },
-    transport: { url: 'ws://127.0.0.1:9/v1/realtime' },
-    sessionTimers: { minSeconds: 1 },
-    ...options,
-  });
-  await endpoint.listen();
-  return endpoint;
-}
-
-function answerTo(of: SipMessage, status = 200, reason = 'OK'): string {
-  return [
-    `SIP/2.0 ${status} ${reason}`,
-    ...of.headers.getAll('via').map((v) => `Via: ${v}`),
-    `From: ${of.headers.get('from')}`,
-    `To: ${of.headers.get('to')}`,
-    `Call-ID: ${of.headers.get('call-id')}`,
-    `CSeq: ${of.headers.get('cseq')}`,
-    'Content-Length: 0',
-    '',
-    '',
-  ].join('\r\n');
-}
-
-async function until(condition: () => boolean, what: string): Promise<void> {
-  const end = performance.now() + DEADLINE;
-  while (!condition()) {
-    if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+/** An endpoint without a model that only the session timer hangs up (no RTP timeout). */
+function endpointWith(options: SipEndpointOptions = {}): Promise<SipEndpoint> {
+  return endpointWithoutModel({ sessionTimers: { minSeconds: 1 }, ...options });
 }
 
 function isBye(r: Received): boolean {
@@ -110,35 +75,15 @@ describe('SipEndpoint session timers', () => {
   });
 
   async function establish(ep: SipEndpoint, headers: string[]) {
-    const callId = token('call-');
-    const fromTag = token('f');
-    const called = new Promise<SipCall>((resolve) => ep.once('call', resolve));
-    ua.send(request({ method: 'INVITE', port: ep.port, ua, callId, fromTag, cseq: 1, body: offer(ua), headers }), ep.port);
-    const ok = msg(await ua.response(200, 'INVITE', DEADLINE));
-    const toTag = toTagOf({ at: 0, text: '', message: ok });
-    ua.send(request({ method: 'ACK', port: ep.port, ua, callId, fromTag, toTag, cseq: 1 }), ep.port);
-    const call = await called;
-    let cseq = 1;
-    const reinvite = async (extra: string[]): Promise<SipMessage> => {
-      cseq++;
-      ua.send(request({ method: 'INVITE', port: ep.port, ua, callId, fromTag, toTag, cseq, body: offer(ua), headers: extra }), ep.port);
-      const response = msg(await ua.next((r) => r.message?.type === 'response' && (r.message.headers.get('cseq') ?? '') === `${cseq} INVITE` && r.message.status >= 200, DEADLINE));
-      if (response.type === 'response' && response.status === 200) ua.send(request({ method: 'ACK', port: ep.port, ua, callId, fromTag, toTag, cseq }), ep.port);
-      return response;
-    };
-    return { call, ok, reinvite };
-  }
-
-  async function byeFromEndpoint(ep: SipEndpoint): Promise<SipMessage> {
-    const bye = msg(await ua.request('BYE', DEADLINE));
-    ua.send(answerTo(bye), ep.port);
-    return bye;
+    const dialog = await dial(ua, ep, { headers });
+    const reinvite = async (extra: string[]): Promise<SipMessage> => msg(await dialog.reinvite(offer(ua), { headers: extra }));
+    return { call: dialog.call, ok: msg(dialog.ok), reinvite };
   }
 
   /** Hangs up from the endpoint's side, the BYE answered. */
   async function hangUp(call: SipCall, ep = endpoint): Promise<void> {
     const done = call.hangup();
-    await byeFromEndpoint(ep);
+    await byeFrom(ua, ep);
     await done;
   }
 
@@ -149,7 +94,7 @@ describe('SipEndpoint session timers', () => {
     expect(ok.headers.list('require')).toContain('timer');
     expect(ok.headers.list('supported')).toContain('timer');
     expect(call.sessionExpires).toBe(1);
-    await byeFromEndpoint(endpoint);
+    await byeFrom(ua, endpoint);
     await until(() => call.state === 'ended', 'the call to end');
     expect(call.endReason).toBe('session_expired');
   });
@@ -167,7 +112,7 @@ describe('SipEndpoint session timers', () => {
     }
     expect(ua.inbox.some(isBye)).toBe(false);
     expect(call.state).toBe('confirmed');
-    await byeFromEndpoint(endpoint);
+    await byeFrom(ua, endpoint);
     await until(() => call.state === 'ended', 'the call to end');
     expect(call.endReason).toBe('session_expired');
   }, 30_000);
@@ -241,7 +186,7 @@ describe('SipEndpoint session timers', () => {
     // The third finds the dialog gone at the far end: the endpoint hangs up.
     const last = msg(await ua.request('UPDATE', DEADLINE));
     ua.send(answerTo(last, 481, 'Call/Transaction Does Not Exist'), endpoint.port);
-    await byeFromEndpoint(endpoint);
+    await byeFrom(ua, endpoint);
     await until(() => call.state === 'ended', 'the call to end');
     expect(call.endReason).toBe('session_expired');
   }, 30_000);

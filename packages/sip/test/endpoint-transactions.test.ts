@@ -5,49 +5,25 @@
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { SipEndpoint, type SipCall, type SipEndpointOptions } from '../src/endpoint/index.js';
-import { bodyText, type SipMessage } from '../src/endpoint/sip/message.js';
+import { bodyText } from '../src/endpoint/sip/message.js';
 import { TimerSet } from '../src/endpoint/sip/transactions.js';
-import { RawUa, msg, offer, request, toTagOf, token } from './sipp/raw-ua.js';
+import { RawUa, answerTo, msg, offer, request, toTagOf, token } from './sipp/raw-ua.js';
+import { RTP_PORTS, T1, endpointWith as endpointWithoutModel } from './support/endpoint.js';
 
-const T1 = 40;
-const TIMERS = { t1: T1, t2: 8 * T1, t4: 10 * T1 };
-
-async function endpointWith(options: SipEndpointOptions = {}): Promise<SipEndpoint> {
-  const endpoint = new SipEndpoint({
-    host: '127.0.0.1',
-    port: 0,
-    transports: ['udp'],
-    timers: TIMERS,
-    rtp: { ports: { min: 30000, max: 40000 } },
-    // No model here: the transport only buffers the caller's audio.
-    transport: { url: 'ws://127.0.0.1:9/v1/realtime' },
+/** An endpoint without a model, with the default RTP timeout; an INVITE whose custom parameter Reject names a status is refused with it. */
+function endpointWith(options: SipEndpointOptions = {}): Promise<SipEndpoint> {
+  return endpointWithoutModel({
+    rtp: { ports: RTP_PORTS },
     onInvite: (invite) => {
       const status = invite.customParameters['Reject'];
       return status ? { status: Number(status) } : true;
     },
     ...options,
   });
-  await endpoint.listen();
-  return endpoint;
 }
 
 function branchOf(text: string): string {
   return /branch=([^;\s]+)/.exec(text)![1]!;
-}
-
-/** The raw UA's answer to a request the endpoint sent (BYE, REFER). */
-function answerTo(of: SipMessage, status = 200, reason = 'OK'): string {
-  return [
-    `SIP/2.0 ${status} ${reason}`,
-    ...of.headers.getAll('via').map((v) => `Via: ${v}`),
-    `From: ${of.headers.get('from')}`,
-    `To: ${of.headers.get('to')}`,
-    `Call-ID: ${of.headers.get('call-id')}`,
-    `CSeq: ${of.headers.get('cseq')}`,
-    'Content-Length: 0',
-    '',
-    '',
-  ].join('\r\n');
 }
 
 describe('SipEndpoint transactions and dialogs', () => {

@@ -156,6 +156,21 @@ export function request(spec: RequestSpec): string {
   return `${lines.join('\r\n')}\r\n\r\n${body}`;
 }
 
+/** The raw UA's answer (no body) to a request the endpoint sent (BYE, REFER, UPDATE, …). */
+export function answerTo(of: SipMessage, status = 200, reason = 'OK'): string {
+  return [
+    `SIP/2.0 ${status} ${reason}`,
+    ...of.headers.getAll('via').map((v) => `Via: ${v}`),
+    `From: ${of.headers.get('from')}`,
+    `To: ${of.headers.get('to')}`,
+    `Call-ID: ${of.headers.get('call-id')}`,
+    `CSeq: ${of.headers.get('cseq')}`,
+    'Content-Length: 0',
+    '',
+    '',
+  ].join('\r\n');
+}
+
 /** An SDP offer for the raw UA's RTP socket. */
 export function offer(ua: RawUa, payloads = '0 101 13', extra: string[] = []): string {
   const lines = ['v=0', 'o=- 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', `m=audio ${ua.rtpPort} RTP/AVP ${payloads}`];
