@@ -1,9 +1,12 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import OpenAI from 'openai';
 import { RealtimeAgent, tool } from '@openai/agents-realtime';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { CallControlError, ConfigError } from '@switchboard/core';
 import { OpenAISipCallControl, OpenAISipCallControlError, buildOpenAISipAcceptConfig } from '../src/openai/index.js';
+import { wasUnprocessed } from '../src/openai/retry.js';
 import { API_KEY, FakeOpenAICallsApi } from './openai-fakes.js';
 
 const api = new FakeOpenAICallsApi();
@@ -202,5 +205,131 @@ describe('OpenAISipCallControl', () => {
     api.ring('rtc/../weird id');
     await expect(calls.hangup('rtc/../weird id')).resolves.toEqual({ alreadyEnded: false });
     expect(api.requests[0]!.path).toBe('/v1/realtime/calls/rtc%2F..%2Fweird%20id/hangup');
+  });
+});
+
+/**
+ * A capture server for the retry tests: it records each request and answers as the test's script
+ * says, or holds it without answering (the request reached OpenAI, the answer was lost).
+ */
+type Scripted = 'hold' | { status: number; body?: unknown; headers?: Record<string, string> };
+
+class CaptureServer {
+  readonly seen: Array<{ operation: string; retryCount: string | undefined }> = [];
+  script: (operation: string, index: number) => Scripted = () => ({ status: 200, body: '' });
+  #server: Server | undefined;
+  url = '';
+
+  async start(): Promise<void> {
+    const server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        const operation = /\/(accept|reject|refer|hangup)$/.exec(req.url ?? '')?.[1] ?? '';
+        const index = this.seen.filter((r) => r.operation === operation).length;
+        this.seen.push({ operation, retryCount: req.headers['x-stainless-retry-count'] as string | undefined });
+        const answer = this.script(operation, index);
+        if (answer === 'hold') return;
+        const text = typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body ?? {});
+        res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
+        res.end(text);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    this.#server = server;
+    this.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
+  }
+
+  async stop(): Promise<void> {
+    const server = this.#server;
+    if (!server) return;
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  }
+
+  count(operation: string): number {
+    return this.seen.filter((r) => r.operation === operation).length;
+  }
+}
+
+const alreadyAccepted = {
+  status: 400,
+  body: { error: { message: 'The call was already accepted.', type: 'invalid_request_error', param: null, code: 'call_already_accepted' } },
+};
+
+describe('OpenAISipCallControl retries', () => {
+  const capture = new CaptureServer();
+  // Long enough for a prompt answer on a loaded machine; only held requests wait it out.
+  const timeoutMs = 1500;
+  beforeAll(async () => {
+    await capture.start();
+  });
+  afterAll(async () => {
+    await capture.stop();
+  });
+  beforeEach(() => {
+    capture.seen.length = 0;
+  });
+
+  it('an accept that timed out is not sent again by default: it may have answered the call', async () => {
+    // The first accept reaches OpenAI, which answers the call, but its answer never arrives; a
+    // second accept would be refused as already accepted.
+    capture.script = (operation, index) => (operation === 'accept' && index === 0 ? 'hold' : alreadyAccepted);
+    const calls = new OpenAISipCallControl({ apiKey: API_KEY, baseURL: capture.url, timeoutMs });
+    const error = (await calls.accept('rtc_held', {}).catch((e: unknown) => e)) as OpenAISipCallControlError;
+    expect(error).toBeInstanceOf(OpenAISipCallControlError);
+    expect(error).toMatchObject({ operation: 'accept', callId: 'rtc_held', timedOut: true });
+    expect(error.status).toBeUndefined();
+    expect(capture.count('accept')).toBe(1);
+  });
+
+  it("retryPolicy { accept: 'sdk' } retries as the SDK does, and the retry finds the call already accepted", async () => {
+    capture.script = (operation, index) => (operation === 'accept' && index === 0 ? 'hold' : alreadyAccepted);
+    const calls = new OpenAISipCallControl({ apiKey: API_KEY, baseURL: capture.url, timeoutMs, retryPolicy: { accept: 'sdk' } });
+    const error = (await calls.accept('rtc_held', {}).catch((e: unknown) => e)) as OpenAISipCallControlError;
+    expect(error).toMatchObject({ status: 400, providerCode: 'call_already_accepted', timedOut: false });
+    expect(capture.seen.map((r) => r.retryCount)).toEqual(['0', '1']);
+  });
+
+  it('an accept OpenAI did not act on (429) is sent again; one answered with a 5xx is not', async () => {
+    capture.script = (operation, index) =>
+      index === 0 ? { status: 429, body: { error: { message: 'slow down', type: 'rate_limit', param: null, code: null } }, headers: { 'retry-after-ms': '1' } } : { status: 200, body: '' };
+    const calls = new OpenAISipCallControl({ apiKey: API_KEY, baseURL: capture.url, timeoutMs });
+    await expect(calls.accept('rtc_busy', {})).resolves.toEqual({ alreadyEnded: false });
+    expect(capture.count('accept')).toBe(2);
+
+    capture.seen.length = 0;
+    capture.script = (_operation, index) => (index === 0 ? { status: 503, body: { error: { message: 'busy', type: 'server_error', param: null, code: null } } } : { status: 200, body: '' });
+    const failed = (await calls.accept('rtc_503', {}).catch((e: unknown) => e)) as OpenAISipCallControlError;
+    expect(failed).toMatchObject({ operation: 'accept', status: 503 });
+    expect(capture.count('accept')).toBe(1);
+  });
+
+  it('a hang-up that timed out is sent again (a repeated hang-up is harmless)', async () => {
+    capture.script = (operation, index) => (operation === 'hangup' && index === 0 ? 'hold' : { status: 200, body: '' });
+    const calls = new OpenAISipCallControl({ apiKey: API_KEY, baseURL: capture.url, timeoutMs });
+    await expect(calls.hangup('rtc_h')).resolves.toEqual({ alreadyEnded: false });
+    expect(capture.seen.map((r) => r.retryCount)).toEqual(['0', '1']);
+  });
+
+  it('reads the SDK\'s own errors: a refused connection was not processed, a timeout may have been', async () => {
+    // A port that was just free: nothing listens on it.
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const refused = await new OpenAI({ apiKey: API_KEY, baseURL: `http://127.0.0.1:${port}/v1`, maxRetries: 0 }).realtime.calls.hangup('rtc_x').catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(OpenAI.APIConnectionError);
+    expect(wasUnprocessed(refused)).toBe(true);
+    capture.script = () => 'hold';
+    const timedOut = await new OpenAI({ apiKey: API_KEY, baseURL: capture.url, maxRetries: 0, timeout: 200 }).realtime.calls.hangup('rtc_x').catch((e: unknown) => e);
+    expect(timedOut).toBeInstanceOf(OpenAI.APIConnectionTimeoutError);
+    expect(wasUnprocessed(timedOut)).toBe(false);
+  });
+
+  it('validates retryPolicy', () => {
+    expect(() => new OpenAISipCallControl({ apiKey: API_KEY, retryPolicy: { accept: 'always' as never } })).toThrow(ConfigError);
+    expect(() => new OpenAISipCallControl({ apiKey: API_KEY, retryPolicy: { answer: 'never' } as never })).toThrow(ConfigError);
   });
 });

@@ -13,10 +13,21 @@ import { ConfigError, logger } from '@switchboard/core';
 import type { CallAcceptParams } from 'openai/resources/realtime/calls';
 import { toCallControlError, type OpenAISipCallOperation } from './call-control-error.js';
 import { createOpenAIClient, type OpenAICallsClient, type OpenAIClientOptions, type OpenAIRequestOptions } from './client.js';
+import {
+  DEFAULT_OPENAI_SIP_RETRY_POLICIES,
+  isRetryPolicy,
+  retryDelayMs,
+  sleep,
+  wasUnprocessed,
+  type OpenAISipRetryPolicies,
+  type OpenAISipRetryPolicy,
+} from './retry.js';
 
 const log = logger('sip:openai');
 
 export type { CallAcceptParams };
+export type { OpenAISipRetryPolicies, OpenAISipRetryPolicy };
+export { DEFAULT_OPENAI_SIP_RETRY_POLICIES };
 
 export type OpenAISipCallControlOptions = OpenAIClientOptions & {
   /**
@@ -26,6 +37,16 @@ export type OpenAISipCallControlOptions = OpenAIClientOptions & {
   client?: OpenAICallsClient;
   /** Abort each request after this many ms. Default 10 000. */
   timeoutMs?: number;
+  /**
+   * Which failures of each operation are retried, up to `maxRetries` times (the client's, when
+   * a client is given): `'sdk'` (the SDK's rules: connection errors, timeouts, 408, 409, 429,
+   * 5xx), `'unprocessed'` (only when OpenAI did not act on the request: 408, 409, 429,
+   * `x-should-retry: true`, a connection that never opened) or `'never'`. Default
+   * `{ accept: 'unprocessed', refer: 'unprocessed', reject: 'sdk', hangup: 'sdk' }`: a second
+   * accept after one that reached OpenAI is refused (`call_already_accepted`), which would
+   * report an answered call as failed.
+   */
+  retryPolicy?: Partial<OpenAISipRetryPolicies>;
 };
 
 /** The outcome of a call-control request. `alreadyEnded`: OpenAI no longer knows the call (HTTP 404). */
@@ -39,6 +60,8 @@ export type OpenAISipRejectOptions = {
 type Operation = OpenAISipCallOperation;
 
 const DEFAULT_TIMEOUT_MS = 10_000;
+/** The `openai` SDK's default. */
+const SDK_DEFAULT_MAX_RETRIES = 2;
 
 function checkCallId(callId: unknown, operation: Operation): asserts callId is string {
   if (typeof callId !== 'string' || callId.trim().length === 0) {
@@ -73,6 +96,8 @@ export class OpenAISipCallControl {
   /** The client requests go through. */
   readonly client: OpenAICallsClient;
   readonly #timeoutMs: number;
+  readonly #maxRetries: number;
+  readonly #retryPolicy: OpenAISipRetryPolicies;
 
   constructor(options: OpenAISipCallControlOptions = {}) {
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -80,6 +105,20 @@ export class OpenAISipCallControl {
       throw new ConfigError('OpenAISipCallControl: timeoutMs must be a positive number');
     }
     this.#timeoutMs = timeoutMs;
+    const policy = options.retryPolicy ?? {};
+    if (typeof policy !== 'object' || policy === null) throw new ConfigError('OpenAISipCallControl: retryPolicy must be an object');
+    for (const [operation, value] of Object.entries(policy)) {
+      if (!(operation in DEFAULT_OPENAI_SIP_RETRY_POLICIES)) {
+        throw new ConfigError(`OpenAISipCallControl: retryPolicy has no operation ${JSON.stringify(operation)} (accept, reject, refer, hangup)`);
+      }
+      if (value !== undefined && !isRetryPolicy(value)) {
+        throw new ConfigError(`OpenAISipCallControl: retryPolicy.${operation} must be 'sdk', 'unprocessed' or 'never'`);
+      }
+    }
+    this.#retryPolicy = { ...DEFAULT_OPENAI_SIP_RETRY_POLICIES };
+    for (const [operation, value] of Object.entries(policy) as Array<[keyof OpenAISipRetryPolicies, OpenAISipRetryPolicy | undefined]>) {
+      if (value !== undefined) this.#retryPolicy[operation] = value;
+    }
     if (options.client !== undefined) {
       if (typeof options.client?.realtime?.calls?.accept !== 'function') {
         throw new ConfigError('OpenAISipCallControl: client must be an `openai` client (client.realtime.calls is missing)');
@@ -88,6 +127,10 @@ export class OpenAISipCallControl {
     } else {
       this.client = createOpenAIClient(options);
     }
+    const clientRetries = (this.client as { maxRetries?: unknown }).maxRetries;
+    const maxRetries = options.maxRetries ?? (typeof clientRetries === 'number' ? clientRetries : SDK_DEFAULT_MAX_RETRIES);
+    if (!Number.isInteger(maxRetries) || maxRetries < 0) throw new ConfigError('OpenAISipCallControl: maxRetries must be a non-negative integer');
+    this.#maxRetries = maxRetries;
   }
 
   /** Answers the call with this session configuration (`type: 'realtime'` is added when missing). */
@@ -148,17 +191,28 @@ export class OpenAISipCallControl {
     callId: string,
     send: (options: OpenAIRequestOptions) => PromiseLike<unknown>,
   ): Promise<OpenAISipCallResult> {
-    try {
-      await send({ timeout: this.#timeoutMs });
-      log('%s %s: ok', operation, callId);
-      return { alreadyEnded: false };
-    } catch (error) {
-      const status = (error as { status?: unknown })?.status;
-      if (status === 404) {
-        log('%s %s: the call is gone (404)', operation, callId);
-        return { alreadyEnded: true };
+    const policy = this.#retryPolicy[operation];
+    // Under 'sdk' the SDK retries; otherwise each attempt is one request, retried (or not) here.
+    const request: OpenAIRequestOptions = { timeout: this.#timeoutMs, maxRetries: policy === 'sdk' ? this.#maxRetries : 0 };
+    for (let retry = 0; ; retry++) {
+      try {
+        await send(request);
+        log('%s %s: ok', operation, callId);
+        return { alreadyEnded: false };
+      } catch (error) {
+        const status = (error as { status?: unknown })?.status;
+        if (status === 404) {
+          log('%s %s: the call is gone (404)', operation, callId);
+          return { alreadyEnded: true };
+        }
+        if (policy === 'unprocessed' && retry < this.#maxRetries && wasUnprocessed(error)) {
+          const delayMs = retryDelayMs(error, retry);
+          log('%s %s: not processed (%s), retrying in %d ms', operation, callId, typeof status === 'number' ? status : 'no connection', Math.round(delayMs));
+          await sleep(delayMs);
+          continue;
+        }
+        throw toCallControlError(operation, callId, error);
       }
-      throw toCallControlError(operation, callId, error);
     }
   }
 }

@@ -26,10 +26,17 @@ export type {
   VerifyOpenAIWebhookOptions,
   OpenAIWebhookHeaders,
 } from './webhook.js';
-export { OpenAISipCallControl, buildOpenAISipAcceptConfig } from './call-control.js';
+export { OpenAISipCallControl, buildOpenAISipAcceptConfig, DEFAULT_OPENAI_SIP_RETRY_POLICIES } from './call-control.js';
 export { OpenAISipCallControlError } from './call-control-error.js';
 export type { OpenAISipCallOperation, OpenAIErrorBody } from './call-control-error.js';
-export type { OpenAISipCallControlOptions, OpenAISipCallResult, OpenAISipRejectOptions, CallAcceptParams } from './call-control.js';
+export type {
+  OpenAISipCallControlOptions,
+  OpenAISipCallResult,
+  OpenAISipRejectOptions,
+  OpenAISipRetryPolicies,
+  OpenAISipRetryPolicy,
+  CallAcceptParams,
+} from './call-control.js';
 export {
   OpenAISipTransport,
   attachOpenAISipSession,
