@@ -1,7 +1,7 @@
 import { ConfigError, ProtocolError, base64Encode, bytesPerMs, durationMs, PeerMediaCounter } from '@switchboard/core';
 import type { AudioFormat, CallEvent, OutboundCommand, PeerSimulator } from '@switchboard/core';
 import { assertTextFrame, checkExactKeys, readFrameObject, readOutboundMark, readOutboundMedia, rejectOutboundEvent } from '@switchboard/core';
-import { swapBytes16 } from './bytes.js';
+import { swapBytes16 } from '@switchboard/core';
 import { telnyxCodecName, telnyxEncoding, type L16ByteOrder, type TelnyxCodec } from './protocol.js';
 
 export type TelnyxPeerSimulatorOptions = {

@@ -22,7 +22,7 @@ import type { AudioFormat, CallEvent, MediaStreamProtocol, OutboundCommand, Prot
 import { isJsonObject, readCounter, stringRecord, type JsonObject } from '@switchboard/core';
 import { assertTextFrame, callStartEvent, decodeDtmfFrame, decodeMarkFrame, decodeMediaPayload, decodeStopFrame } from '@switchboard/core';
 import { encodeStreamCommand, readFrameEvent, readFrameObject, readStartObject, readStartStreamId } from '@switchboard/core';
-import { swapBytes16 } from './bytes.js';
+import { swapBytes16 } from '@switchboard/core';
 
 const PROVIDER = 'telnyx';
 

@@ -33,6 +33,22 @@ export function pcm16ToBytes(samples: Int16Array): Uint8Array {
   return out;
 }
 
+/**
+ * Swaps the two bytes of every 16-bit sample, into a new array: big-endian L16 (RTP's network
+ * byte order) to the little-endian PCM the core works in, and back. A trailing odd byte is copied
+ * as it is.
+ */
+export function swapBytes16(bytes: Uint8Array): Uint8Array {
+  const out = new Uint8Array(bytes.byteLength);
+  const even = bytes.byteLength & ~1;
+  for (let i = 0; i < even; i += 2) {
+    out[i] = bytes[i + 1]!;
+    out[i + 1] = bytes[i]!;
+  }
+  if (even < bytes.byteLength) out[even] = bytes[even]!;
+  return out;
+}
+
 /** Bytes per sample: 1 for G.711 (pcmu, pcma), 2 for 16-bit linear (l16). */
 export function bytesPerSample(format: AudioFormat): number {
   return format.encoding === 'l16' ? 2 : 1;
