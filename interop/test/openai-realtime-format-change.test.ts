@@ -13,12 +13,12 @@ import {
   TelephonyRealtimeTransport,
   type AudioFormat,
   type CallEvent,
-  type MediaConnection,
-  type MediaFrame,
   type MediaStreamProtocol,
   type OutboundCommand,
 } from '@switchboard/core';
 import { RealtimeSimulator, type SimulatedSession } from '@switchboard/conformance';
+import { FakeCarrier } from '../../packages/core/test/helpers/fakes.js';
+import { waitUntil } from './support/wait.js';
 
 /** A JSON carrier wire of the test's own: `start` (with a codec), `media`, `stop`. */
 class RestartingCarrierProtocol implements MediaStreamProtocol {
@@ -45,46 +45,6 @@ class RestartingCarrierProtocol implements MediaStreamProtocol {
   }
 }
 
-class MemoryCarrier implements MediaConnection {
-  readonly sent: MediaFrame[] = [];
-  closed = false;
-  readonly bufferedAmount = 0;
-  readonly #message = new Set<(frame: MediaFrame) => void>();
-  readonly #close = new Set<(code?: number, reason?: string) => void>();
-  send(frame: MediaFrame): void {
-    this.sent.push(frame);
-  }
-  onMessage(handler: (frame: MediaFrame) => void): () => void {
-    this.#message.add(handler);
-    return () => void this.#message.delete(handler);
-  }
-  onClose(handler: (code?: number, reason?: string) => void): () => void {
-    this.#close.add(handler);
-    return () => void this.#close.delete(handler);
-  }
-  onError(): () => void {
-    return () => undefined;
-  }
-  close(code = 1000, reason = ''): void {
-    if (this.closed) return;
-    this.closed = true;
-    for (const handler of [...this.#close]) handler(code, reason);
-  }
-  deliver(message: object): void {
-    for (const handler of [...this.#message]) handler(JSON.stringify(message));
-  }
-}
-
-async function waitUntil<T>(what: string, probe: () => T | undefined | false, deadlineMs = 20_000): Promise<T> {
-  const end = Date.now() + deadlineMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 const running: Array<{ stop(): Promise<void> } | { close(): void }> = [];
 afterEach(async () => {
   for (const item of running.splice(0).reverse()) {
@@ -99,7 +59,7 @@ describe('a carrier format change after the model has spoken', () => {
     const sim = new RealtimeSimulator({ script: [{ kind: 'audio', transcript: 'Hello.', audio: reply }], speed: 4 });
     await sim.start();
     running.push(sim);
-    const carrier = new MemoryCarrier();
+    const carrier = new FakeCarrier();
     const transport = new TelephonyRealtimeTransport({
       connection: carrier,
       protocol: new RestartingCarrierProtocol(),
@@ -108,7 +68,7 @@ describe('a carrier format change after the model has spoken', () => {
     });
     running.push(transport);
     transport.on('error', () => undefined);
-    carrier.deliver({ event: 'start', stream: 'first', codec: 'pcmu' });
+    carrier.deliver(JSON.stringify({ event: 'start', stream: 'first', codec: 'pcmu' }));
     const nextSession = sim.nextSession();
     await transport.connect({ apiKey: 'test', initialSessionConfig: { audio: { output: { voice: 'cedar', speed: 1 } } } });
     const model: SimulatedSession = await nextSession;
@@ -123,7 +83,7 @@ describe('a carrier format change after the model has spoken', () => {
     const updatesBefore = model.events.filter((e) => e.event.type === 'session.update').length;
 
     // The carrier restarts the stream in A-law.
-    carrier.deliver({ event: 'start', stream: 'second', codec: 'pcma' });
+    carrier.deliver(JSON.stringify({ event: 'start', stream: 'second', codec: 'pcma' }));
     await waitUntil('the format update', () => model.events.filter((e) => e.event.type === 'session.update').length > updatesBefore);
     await waitUntil('the answer to it', () => model.serverEvents.some((e) => e.event.type === 'error') || model.outputFormat.type === 'audio/pcma');
 

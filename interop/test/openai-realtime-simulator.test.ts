@@ -22,6 +22,7 @@ import type {
 } from 'openai/resources/realtime/realtime';
 import { BUILT_IN_VOICES, RealtimeSimulator, type SimulatedSession, type SimulatorTurn } from '@switchboard/conformance';
 import { base64Encode, encodeMuLaw } from '@switchboard/core';
+import { waitUntil } from './support/wait.js';
 
 // ---------------------------------------------------------------------------------------------
 // Type-level: the required fields of the SDK's server events
@@ -133,16 +134,6 @@ function speechMuLaw(burstMs: number, silenceMs: number): Uint8Array {
 
 function audioTurn(ms: number): SimulatorTurn {
   return { kind: 'audio', transcript: 'A scripted reply for the interop test.', audio: tone24k(ms) };
-}
-
-async function waitUntil<T>(what: string, probe: () => T | undefined | false, deadlineMs = 20_000): Promise<T> {
-  const end = Date.now() + deadlineMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 interface Rig {

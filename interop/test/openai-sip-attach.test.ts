@@ -11,6 +11,7 @@ import { buildRealtimeURL } from 'openai/realtime/internal-base';
 import { OpenAIRealtimeWS } from 'openai/realtime/ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OPENAI_REALTIME_URL, OpenAISipTransport, openAIRealtimeCallUrl } from '@switchboard/sip';
+import { waitUntil } from './support/wait.js';
 
 const API_KEY = 'sk-interop-attach-0001';
 const CALL_IDS = ['rtc_c3b9c0f2a1d24c7f', 'rtc_with space&and=equals', 'rtc_ü/?#'];
@@ -47,14 +48,6 @@ async function startUpgradeCapture(): Promise<{ server: Server; port: number; up
   return { server, port: (server.address() as AddressInfo).port, upgrades };
 }
 
-async function waitFor(predicate: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 describe('the WebSocket upgrade request', () => {
   let capture: Awaited<ReturnType<typeof startUpgradeCapture>>;
   beforeAll(async () => {
@@ -78,13 +71,13 @@ describe('the WebSocket upgrade request', () => {
     );
     const sdkErrors: unknown[] = [];
     sdkSocket.on('error', (error) => sdkErrors.push(error));
-    await waitFor(() => capture.upgrades.length === 1, 'the SDK\'s upgrade request');
-    await waitFor(() => sdkErrors.length > 0 || sdkSocket.socket.readyState === sdkSocket.socket.CLOSED, 'the SDK socket to give up');
+    await waitUntil('the SDK\'s upgrade request', () => capture.upgrades.length === 1);
+    await waitUntil('the SDK socket to give up', () => sdkErrors.length > 0 || sdkSocket.socket.readyState === sdkSocket.socket.CLOSED);
 
     const transport = new OpenAISipTransport({ url: `ws://127.0.0.1:${capture.port}/v1/realtime` });
     transport.on('error', () => undefined);
     await expect(transport.connect({ apiKey: API_KEY, callId })).rejects.toBeDefined();
-    await waitFor(() => capture.upgrades.length === 2, 'our upgrade request');
+    await waitUntil('our upgrade request', () => capture.upgrades.length === 2);
     transport.close();
 
     const [theirs, ours] = capture.upgrades as [Upgrade, Upgrade];
