@@ -13,7 +13,7 @@ import type { RealtimeAudioConfig, RealtimeAudioConfigInput } from 'openai/resou
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CallControlError } from '@switchboard/core';
 import { OpenAISipCallControl, OpenAISipCallControlError, buildOpenAISipAcceptConfig } from '@switchboard/sip';
-import { startHttpCapture, type CapturedRequest, type HttpCapture } from './support/http-capture.js';
+import { sdkThenOurs, startHttpCapture, type CapturedRequest, type HttpCapture } from './support/http-capture.js';
 
 const API_KEY = 'sk-interop-call-control-0001';
 let server: HttpCapture;
@@ -48,11 +48,9 @@ function comparable(request: CapturedRequest) {
 
 /** Runs the SDK's request, then ours, and returns what the server received from each. */
 async function both(sdkCall: () => Promise<unknown>, ourCall: () => Promise<unknown>): Promise<[CapturedRequest, CapturedRequest]> {
-  await sdkCall();
-  await ourCall();
-  const [theirs, mine] = await server.waitForRequests(2);
+  const pair = await sdkThenOurs(server, sdkCall, ourCall);
   expect(server.requests).toHaveLength(2);
-  return [theirs!, mine!];
+  return pair;
 }
 
 function expectSameRequest(theirs: CapturedRequest, mine: CapturedRequest): void {

@@ -13,7 +13,7 @@ import plivo from 'plivo';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CallControlError } from '@switchboard/core';
 import { PlivoCallControl } from '@switchboard/plivo';
-import { startHttpCapture, type CapturedRequest, type HttpCapture } from './support/http-capture.js';
+import { apiView, sdkThenOurs, startHttpCapture, type HttpCapture } from './support/http-capture.js';
 
 const AUTH_ID = 'MAXXXXXXXXXXXXXXXXXX';
 const AUTH_TOKEN = 'ZWI3ZGU0ZjM2NTljZTk1ZWE5NGE0OGE0MDBiNDE3';
@@ -56,21 +56,12 @@ beforeEach(() => {
 });
 
 /** What Plivo reads from a request. */
-function wire(request: CapturedRequest) {
-  return {
-    method: request.method,
-    target: request.target,
-    authorization: request.headers['authorization'],
-    contentType: request.headers['content-type']?.split(';')[0]?.trim(),
-    body: request.body,
-  };
-}
+const wire = apiView;
 
+/** Runs the SDK's request, then ours, and returns both as Plivo reads them. */
 async function both(viaSdk: () => Promise<unknown>, viaOurs: () => Promise<unknown>) {
-  await viaSdk();
-  await viaOurs();
-  const [theirs, mine] = await server.waitForRequests(2);
-  return { sdk: wire(theirs!), ours: wire(mine!) };
+  const [theirs, mine] = await sdkThenOurs(server, viaSdk, viaOurs);
+  return { sdk: wire(theirs), ours: wire(mine) };
 }
 
 describe('PlivoCallControl against plivo (SDK) calls', () => {

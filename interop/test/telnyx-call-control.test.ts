@@ -8,7 +8,7 @@ import Telnyx from 'telnyx';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CallControlError } from '@switchboard/core';
 import { TELNYX_CALL_ENDED_CODE, TelnyxCallControl } from '@switchboard/telnyx';
-import { startHttpCapture, type CapturedRequest, type HttpCapture } from './support/http-capture.js';
+import { apiView, sdkThenOurs, startHttpCapture, type CapturedRequest, type HttpCapture } from './support/http-capture.js';
 
 const API_KEY = 'KEY0123456789ABCDEF_interop';
 /** Call control ids as Telnyx issues them (v2 and v3), and one that needs escaping in a path. */
@@ -32,24 +32,15 @@ beforeEach(() => {
   server.respond({ status: 200, body: { data: { result: 'ok' } } });
 });
 
-/** What Telnyx reads from a request. */
+/** What Telnyx reads from a request: what any carrier's API reads, and Accept. */
 function wire(request: CapturedRequest) {
-  return {
-    method: request.method,
-    target: request.target,
-    authorization: request.headers['authorization'],
-    contentType: request.headers['content-type']?.split(';')[0]?.trim(),
-    accept: request.headers['accept'],
-    body: request.body,
-  };
+  return { ...apiView(request), accept: request.headers['accept'] };
 }
 
 /** Runs the SDK's request, then ours, and returns both as Telnyx reads them. */
 async function both(viaSdk: () => Promise<unknown>, viaOurs: () => Promise<unknown>) {
-  await viaSdk();
-  await viaOurs();
-  const [theirs, mine] = await server.waitForRequests(2);
-  return { sdk: wire(theirs!), ours: wire(mine!) };
+  const [theirs, mine] = await sdkThenOurs(server, viaSdk, viaOurs);
+  return { sdk: wire(theirs), ours: wire(mine) };
 }
 
 describe('TelnyxCallControl against telnyx (SDK) calls.actions', () => {
@@ -97,43 +88,30 @@ describe('TelnyxCallControl against telnyx (SDK) calls.actions', () => {
 
   it('answer and streaming_start with a bidirectional RTP stream (as the README starts one): the same request', async () => {
     const id = IDS[0]!;
+    // Both clients are given the same fields.
+    const answerFields = {
+      stream_url: 'wss://agent.example.com/media',
+      stream_track: 'inbound_track',
+      stream_bidirectional_mode: 'rtp',
+      stream_bidirectional_codec: 'PCMU',
+    } as const;
     const answer = await both(
-      () =>
-        sdk.calls.actions.answer(id, {
-          stream_url: 'wss://agent.example.com/media',
-          stream_track: 'inbound_track',
-          stream_bidirectional_mode: 'rtp',
-          stream_bidirectional_codec: 'PCMU',
-        }),
-      () =>
-        ours.action(id, 'answer', {
-          stream_url: 'wss://agent.example.com/media',
-          stream_track: 'inbound_track',
-          stream_bidirectional_mode: 'rtp',
-          stream_bidirectional_codec: 'PCMU',
-        }),
+      () => sdk.calls.actions.answer(id, answerFields),
+      () => ours.action(id, 'answer', answerFields),
     );
     expect(answer.ours).toEqual(answer.sdk);
     server.clear();
+    const streamFields = {
+      stream_url: 'wss://agent.example.com/media',
+      stream_track: 'inbound_track',
+      stream_bidirectional_mode: 'rtp',
+      stream_bidirectional_codec: 'L16',
+      stream_bidirectional_sampling_rate: 16000,
+      stream_codec: 'L16',
+    } as const;
     const stream = await both(
-      () =>
-        sdk.calls.actions.startStreaming(id, {
-          stream_url: 'wss://agent.example.com/media',
-          stream_track: 'inbound_track',
-          stream_bidirectional_mode: 'rtp',
-          stream_bidirectional_codec: 'L16',
-          stream_bidirectional_sampling_rate: 16000,
-          stream_codec: 'L16',
-        }),
-      () =>
-        ours.action(id, 'streaming_start', {
-          stream_url: 'wss://agent.example.com/media',
-          stream_track: 'inbound_track',
-          stream_bidirectional_mode: 'rtp',
-          stream_bidirectional_codec: 'L16',
-          stream_bidirectional_sampling_rate: 16000,
-          stream_codec: 'L16',
-        }),
+      () => sdk.calls.actions.startStreaming(id, streamFields),
+      () => ours.action(id, 'streaming_start', streamFields),
     );
     expect(stream.ours).toEqual(stream.sdk);
     expect(stream.sdk.target).toBe(`/v2/calls/${id}/actions/streaming_start`);

@@ -16,7 +16,7 @@ import twilio from 'twilio';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CallControlError } from '@switchboard/core';
 import { TwilioCallControl } from '@switchboard/twilio';
-import { startHttpCapture, type CapturedRequest, type HttpCapture } from './support/http-capture.js';
+import { sdkThenOurs, startHttpCapture, type CapturedRequest, type HttpCapture } from './support/http-capture.js';
 import { parseXml } from './support/xml-tree.js';
 
 const ACCOUNT_SID = 'AC25e16e9a716a4a1786a7c83f58e30482';
@@ -79,12 +79,7 @@ function wire(request: CapturedRequest) {
 }
 
 /** Runs the library's operation, then ours, and returns the two requests as the server saw them. */
-async function bothRequests(sdk: () => Promise<unknown>, mine: () => Promise<unknown>): Promise<[CapturedRequest, CapturedRequest]> {
-  await sdk();
-  await mine();
-  const [theirs, our] = await server.waitForRequests(2);
-  return [theirs!, our!];
-}
+const bothRequests = (sdk: () => Promise<unknown>, mine: () => Promise<unknown>) => sdkThenOurs(server, sdk, mine);
 
 describe('TwilioCallControl and the twilio library make the same requests', () => {
   it('hang up: POST Status=completed to the call resource, Basic auth of account sid and token', async () => {

@@ -9,7 +9,7 @@ import { Vonage } from '@vonage/server-sdk';
 import { NCCOBuilder, Talk } from '@vonage/voice';
 import { VonageCallControl, connectWebSocketAction } from '@switchboard/vonage';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startHttpCapture, type CapturedRequest, type HttpCapture } from './support/http-capture.js';
+import { sdkThenOurs, startHttpCapture, type CapturedRequest, type HttpCapture } from './support/http-capture.js';
 
 const APPLICATION_ID = 'aaaaaaaa-bbbb-4ccc-8ddd-0123456789ab';
 const CALL = '63f61863-4a51-4f6b-86e1-46edebcf9356';
@@ -46,12 +46,7 @@ function bearerClaims(req: CapturedRequest): Record<string, unknown> {
 }
 
 /** Runs the SDK's call, then ours, and returns the two requests the server saw. */
-async function both(theirs: () => Promise<unknown>, mine: () => Promise<unknown>): Promise<[CapturedRequest, CapturedRequest]> {
-  await theirs();
-  await mine();
-  const [a, b] = await server.waitForRequests(2);
-  return [a!, b!];
-}
+const both = (theirs: () => Promise<unknown>, mine: () => Promise<unknown>) => sdkThenOurs(server, theirs, mine);
 
 /** Checks what must be the same on both requests. */
 function expectSameRequest(theirs: CapturedRequest, mine: CapturedRequest): void {

@@ -212,3 +212,28 @@ export async function startHttpCapture(options: HttpCaptureOptions = {}): Promis
     },
   };
 }
+
+/**
+ * Runs the SDK's request, then ours, one after the other (so that they arrive in that order), and
+ * resolves with the two requests as the server received them: `[the SDK's, ours]`.
+ */
+export async function sdkThenOurs(server: HttpCapture, viaSdk: () => Promise<unknown>, viaOurs: () => Promise<unknown>): Promise<[CapturedRequest, CapturedRequest]> {
+  await viaSdk();
+  await viaOurs();
+  const [theirs, ours] = await server.waitForRequests(2);
+  return [theirs!, ours!];
+}
+
+/**
+ * What a carrier's REST API reads from a request: the method, the target (path and query as
+ * sent), the Authorization header, the body's media type (without parameters) and the body.
+ */
+export function apiView(request: CapturedRequest) {
+  return {
+    method: request.method,
+    target: request.target,
+    authorization: request.headers['authorization'],
+    contentType: request.headers['content-type']?.split(';')[0]?.trim(),
+    body: request.body,
+  };
+}
