@@ -13,26 +13,27 @@ import { RealtimeAgent, RealtimeSession } from '@openai/agents-realtime';
 import type { RealtimeErrorEvent, ResponseCancelEvent } from 'openai/resources/realtime/realtime';
 import { afterEach, expect, it } from 'vitest';
 import { TelephonyRealtimeTransport } from '@switchboard/core';
-import { FakeCarrier, FakeRealtimeServer, TestProtocol, until, wire } from '../../packages/core/test/helpers/fakes.js';
+import { TestProtocol, until, wire } from '../../packages/core/test/helpers/fakes.js';
+import { useTransportRig } from '../../packages/core/test/helpers/rig.js';
 
 /** Every field of the SDK's cancel event: the compiler checks the list is exactly its keys. */
 const CANCEL_FIELDS = ['type', 'event_id', 'response_id'] as const satisfies ReadonlyArray<keyof ResponseCancelEvent>;
 type Missing = Exclude<keyof ResponseCancelEvent, (typeof CANCEL_FIELDS)[number]>;
 const allFields: [Missing] extends [never] ? true : false = true;
 
-let server: FakeRealtimeServer | undefined;
+const rig = useTransportRig(
+  (connection, url) => new TelephonyRealtimeTransport({ connection, protocol: new TestProtocol(), url, inputAudioInactivityTimeoutMs: null }),
+);
 let session: RealtimeSession | undefined;
-afterEach(async () => {
+// Runs before the rig closes the transport and stops the model (after-hooks run last-first).
+afterEach(() => {
   session?.close();
-  await server?.stop();
 });
 
 it('sends a cancel shaped as the SDK types it, and takes the SDK-typed refusal of it as no error', async () => {
   expect(allFields).toBe(true);
-  server = new FakeRealtimeServer();
-  const url = await server.start();
-  const carrier = new FakeCarrier();
-  const transport = new TelephonyRealtimeTransport({ connection: carrier, protocol: new TestProtocol(), url, inputAudioInactivityTimeoutMs: null });
+  const { model: server, carrier } = rig;
+  const transport = rig.make();
   carrier.deliver(wire.start());
   session = new RealtimeSession(new RealtimeAgent({ name: 'a' }), {
     transport,
@@ -42,7 +43,7 @@ it('sends a cancel shaped as the SDK types it, and takes the SDK-typed refusal o
   const errors: unknown[] = [];
   session.on('error', (e) => errors.push(e));
   await session.connect({ apiKey: 'sk-test' });
-  await until(() => server!.ofType('session.update').length > 0);
+  await until(() => server.ofType('session.update').length > 0);
 
   server.respond('resp_1', 'item_1', [new Uint8Array(800).fill(1), new Uint8Array(800).fill(2)], { done: false });
   await until(() => carrier.commands().some((c) => c.type === 'audio'));
