@@ -1,5 +1,5 @@
 export { TwilioMediaStreamProtocol, readTwilioCounter } from './protocol.js';
-export type { TwilioDialect, TwilioMediaStreamProtocolOptions } from './protocol.js';
+export type { TwilioDialect, TwilioMediaStreamProtocolOptions, L16ByteOrder } from './protocol.js';
 export {
   TwilioPeerSimulator,
   generateTwilioSid,

@@ -1,4 +1,4 @@
-import { ConfigError, KEYPAD_DIGIT, ProtocolError, base64Encode, isJsonObject, nonEmptyString, readCounter, stringRecord, FrameParse } from '@switchboard/core';
+import { ConfigError, KEYPAD_DIGIT, ProtocolError, base64Encode, isJsonObject, nonEmptyString, readCounter, stringRecord, swapBytes16, FrameParse } from '@switchboard/core';
 import { ActiveStreamId, assertTextFrame, callStartEvent, decodeDtmfFrame, decodeMarkFrame, decodeMediaPayload } from '@switchboard/core';
 import { decodeStopFrame, encodeStreamCommand, readFrameEvent, readFrameObject, readStartObject } from '@switchboard/core';
 import type { AudioFormat, CallEvent, FailFrame, JsonObject, MediaStreamProtocol, OutboundCommand, ProtocolCapabilities } from '@switchboard/core';
@@ -14,12 +14,25 @@ import type { StreamCommandWriters } from '@switchboard/core';
  */
 export type TwilioDialect = 'twilio' | 'signalwire';
 
+/** Byte order of 16-bit L16 samples on the wire. */
+export type L16ByteOrder = 'little-endian' | 'big-endian';
+
 export type TwilioMediaStreamProtocolOptions = {
   /** Default `twilio`. */
   dialect?: TwilioDialect;
+  /**
+   * SignalWire only: the byte order of L16 payloads (`codec="L16@16000h"` / `L16@24000h`).
+   * Default `little-endian`, what this dialect has always assumed: neither SignalWire's
+   * documentation nor its SDK states the order. With `big-endian`, inbound payloads are swapped
+   * to the core's little-endian and outbound ones back. Twilio never streams L16, so the
+   * `twilio` dialect refuses `big-endian` with a `ConfigError` (`little-endian` is accepted: it
+   * changes nothing).
+   */
+  l16ByteOrder?: L16ByteOrder;
 };
 
 const DIALECTS: readonly TwilioDialect[] = ['twilio', 'signalwire'];
+const L16_BYTE_ORDERS: readonly L16ByteOrder[] = ['little-endian', 'big-endian'];
 
 /** μ-law 8 kHz mono: what Twilio always streams, and the fallback when `start` names no format. */
 const MULAW_8K: AudioFormat = { encoding: 'pcmu', sampleRate: 8000, channels: 1 };
@@ -88,9 +101,12 @@ export class TwilioMediaStreamProtocol implements MediaStreamProtocol {
   readonly #stream: ActiveStreamId;
   /** The stream's format, once a `start` was decoded: L16 payloads must hold whole samples. */
   #format: AudioFormat = { ...MULAW_8K };
+  /** L16 payloads are big-endian on the wire (`l16ByteOrder: 'big-endian'`), swapped at the edge. */
+  readonly #bigEndian: boolean;
   readonly #parses = new FrameParse();
   readonly #writers: StreamCommandWriters = {
-    audio: (payload) => `{"event":"media","streamSid":${this.#stream.json('media')},"media":{"payload":"${base64Encode(payload)}"}}`,
+    audio: (payload) =>
+      `{"event":"media","streamSid":${this.#stream.json('media')},"media":{"payload":"${base64Encode(this.#toWire(payload))}"}}`,
     mark: (name) => `{"event":"mark","streamSid":${this.#stream.json('mark')},"mark":{"name":${JSON.stringify(name)}}}`,
     clear: () => `{"event":"clear","streamSid":${this.#stream.json('clear')}}`,
     dtmf: (digits) => this.#encodeDtmf(digits),
@@ -102,6 +118,14 @@ export class TwilioMediaStreamProtocol implements MediaStreamProtocol {
     if (!DIALECTS.includes(dialect)) {
       throw new ConfigError(`Unknown Media Streams dialect ${JSON.stringify(dialect)}: use 'twilio' or 'signalwire'.`);
     }
+    const order = options?.l16ByteOrder ?? 'little-endian';
+    if (!L16_BYTE_ORDERS.includes(order)) {
+      throw new ConfigError(`l16ByteOrder must be 'little-endian' or 'big-endian', got ${JSON.stringify(String(order).slice(0, 40))}.`);
+    }
+    if (dialect === 'twilio' && order === 'big-endian') {
+      throw new ConfigError("l16ByteOrder 'big-endian' applies to the 'signalwire' dialect only: Twilio never streams L16.");
+    }
+    this.#bigEndian = order === 'big-endian';
     this.name = dialect;
     this.#stream = new ActiveStreamId(dialect, 'streamSid');
     this.capabilities = {
@@ -172,6 +196,11 @@ export class TwilioMediaStreamProtocol implements MediaStreamProtocol {
     return [...digits.toUpperCase()].map((digit) => `{"event":"dtmf","streamSid":${sid},"dtmf":{"digit":"${digit}"}}`);
   }
 
+  /** Core audio (L16 little-endian, or G.711) as the stream carries it. */
+  #toWire(payload: Uint8Array): Uint8Array {
+    return this.#bigEndian && this.#format.encoding === 'l16' ? swapBytes16(payload) : payload;
+  }
+
   readonly #fail: FailFrame = (message, frame) => {
     throw new ProtocolError(this.name, message, { frame });
   };
@@ -214,7 +243,12 @@ export class TwilioMediaStreamProtocol implements MediaStreamProtocol {
     if (this.#format.encoding === 'l16' && bytes.byteLength % 2 !== 0) {
       fail(`L16 media.payload of ${bytes.byteLength} bytes is not whole 16-bit samples`, frame);
     }
-    const audio: Extract<CallEvent, { type: 'audio' }> = { type: 'audio', payload: bytes, payloadBase64: payload };
+    // Big-endian L16 is swapped to the core's little-endian; the wire's base64 then no longer
+    // matches the payload, so it is not passed on.
+    const audio: Extract<CallEvent, { type: 'audio' }> =
+      this.#bigEndian && this.#format.encoding === 'l16'
+        ? { type: 'audio', payload: swapBytes16(bytes) }
+        : { type: 'audio', payload: bytes, payloadBase64: payload };
     const sequence = readCounter(media['chunk']);
     if (sequence !== undefined) audio.sequence = sequence;
     const timestampMs = readCounter(media['timestamp']);

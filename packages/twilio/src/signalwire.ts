@@ -23,6 +23,7 @@ import {
   encodeMuLaw,
   pcm16FromBytes,
   pcm16ToBytes,
+  swapBytes16,
   type AudioFormat,
   type CallEvent,
   type ConformanceAdapter,
@@ -32,7 +33,7 @@ import {
   readHeader
 } from '@switchboard/core';
 import { TwilioPeerSimulator } from './peer.js';
-import { TwilioMediaStreamProtocol } from './protocol.js';
+import { TwilioMediaStreamProtocol, type L16ByteOrder } from './protocol.js';
 import {
   throwUnlessValid,
   twilioSignatureVerdict,
@@ -212,6 +213,12 @@ export type SignalWirePeerSimulatorOptions = {
   format?: AudioFormat;
   /** The format of the audio events passed to `encodeInbound`, converted to `format`. Default: `format`. */
   inputFormat?: AudioFormat;
+  /**
+   * Byte order of L16 payloads on the wire. Default `little-endian` (the transport's default).
+   * Audio events passed to `encodeInbound`, and the audio `decodeOutbound` returns, stay
+   * little-endian; only the wire carries big-endian samples.
+   */
+  l16ByteOrder?: L16ByteOrder;
   /** Ids used when a `call_start` has none. Generated (UUIDs, as SignalWire's) when absent. */
   streamSid?: string;
   callSid?: string;
@@ -243,8 +250,14 @@ export class SignalWirePeerSimulator implements PeerSimulator {
   readonly #twilio: TwilioPeerSimulator;
   #wire: AudioFormat;
   #converter: FormatConverter;
+  readonly #bigEndian: boolean;
 
   constructor(options: SignalWirePeerSimulatorOptions = {}) {
+    const order = options.l16ByteOrder ?? 'little-endian';
+    if (order !== 'little-endian' && order !== 'big-endian') {
+      throw new ConfigError(`SignalWirePeerSimulator: l16ByteOrder must be 'little-endian' or 'big-endian', got ${JSON.stringify(String(order).slice(0, 40))}.`);
+    }
+    this.#bigEndian = order === 'big-endian';
     this.#options = {
       ...options,
       ...(options.format ? { format: checkStreamFormat(options.format, '`format`') } : {}),
@@ -283,7 +296,8 @@ export class SignalWirePeerSimulator implements PeerSimulator {
       });
     }
     if (event.type === 'audio') {
-      const payload = this.#converter.convert(event.payload);
+      const converted = this.#converter.convert(event.payload);
+      const payload = this.#swaps() ? swapBytes16(converted) : converted;
       const { payloadBase64: _ignored, ...rest } = event;
       return payload.byteLength === 0 ? [] : this.#twilio.encodeInbound({ ...rest, payload });
     }
@@ -291,7 +305,14 @@ export class SignalWirePeerSimulator implements PeerSimulator {
   }
 
   decodeOutbound(frame: string | Uint8Array): OutboundCommand[] {
-    return this.#twilio.decodeOutbound(frame);
+    const commands = this.#twilio.decodeOutbound(frame);
+    if (!this.#swaps()) return commands;
+    return commands.map((command) => (command.type === 'audio' ? { type: 'audio', payload: swapBytes16(command.payload) } : command));
+  }
+
+  /** True when the wire carries big-endian L16 that must be swapped to and from little-endian. */
+  #swaps(): boolean {
+    return this.#bigEndian && this.#wire.encoding === 'l16';
   }
 }
 

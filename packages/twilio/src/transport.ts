@@ -5,7 +5,7 @@ import {
   type MediaConnection,
   type WebSocketLike,
 } from '@switchboard/core';
-import { TwilioMediaStreamProtocol, type TwilioDialect } from './protocol.js';
+import { TwilioMediaStreamProtocol, type L16ByteOrder, type TwilioDialect, type TwilioMediaStreamProtocolOptions } from './protocol.js';
 
 /**
  * Options of {@link TwilioRealtimeTransport}: the same as the Agents SDK's
@@ -19,6 +19,12 @@ export type TwilioRealtimeTransportOptions = CarrierTransportOptions & {
    * `<Connect><Stream>`). It names the raw frame event: `twilio_message` / `signalwire_message`.
    */
   dialect?: TwilioDialect;
+  /**
+   * With `dialect: 'signalwire'`: the byte order of L16 payloads. Default `little-endian`
+   * (SignalWire does not document it); see {@link TwilioMediaStreamProtocolOptions.l16ByteOrder}.
+   * `big-endian` with the `twilio` dialect is a `ConfigError`.
+   */
+  l16ByteOrder?: L16ByteOrder;
 };
 
 /**
@@ -33,13 +39,18 @@ export class TwilioRealtimeTransport extends TelephonyRealtimeTransport {
       'twilioWebSocket',
       'TwilioRealtimeTransport needs `twilioWebSocket`: the WebSocket Twilio connected to your server.',
     );
-    const { dialect, ...rest } = withDialect;
-    const protocol = new TwilioMediaStreamProtocol({ dialect: dialect ?? 'twilio' });
+    const { dialect, l16ByteOrder, ...rest } = withDialect;
+    const protocolOptions: TwilioMediaStreamProtocolOptions = { dialect: dialect ?? 'twilio' };
+    if (l16ByteOrder !== undefined) protocolOptions.l16ByteOrder = l16ByteOrder;
+    const protocol = new TwilioMediaStreamProtocol(protocolOptions);
     super({ ...rest, connection: socket, protocol, rawEventType: `${protocol.name}_message` });
   }
 }
 
-/** Options of {@link SignalWireRealtimeTransport}: those of {@link TwilioRealtimeTransport}, with SignalWire's socket. */
+/**
+ * Options of {@link SignalWireRealtimeTransport}: those of {@link TwilioRealtimeTransport}, with
+ * SignalWire's socket (and `l16ByteOrder`, default `little-endian`).
+ */
 export type SignalWireRealtimeTransportOptions = Omit<TwilioRealtimeTransportOptions, 'twilioWebSocket' | 'dialect'> & {
   /** The WebSocket SignalWire opened to your server for cXML `<Connect><Stream>`. */
   signalwireWebSocket: WebSocketLike | MediaConnection;
@@ -48,7 +59,8 @@ export type SignalWireRealtimeTransportOptions = Omit<TwilioRealtimeTransportOpt
 /**
  * Bridges a SignalWire cXML `<Connect><Stream>` WebSocket to the OpenAI Realtime API: the
  * Twilio transport in its `signalwire` dialect. μ-law 8 kHz passes through to the model; L16 at
- * 16 or 24 kHz (`codec="L16@16000h"`) is resampled. Raw frames appear as `signalwire_message`.
+ * 16 or 24 kHz (`codec="L16@16000h"`) is resampled, its samples read in `l16ByteOrder`
+ * (default little-endian). Raw frames appear as `signalwire_message`.
  */
 export class SignalWireRealtimeTransport extends TwilioRealtimeTransport {
   constructor(options: SignalWireRealtimeTransportOptions) {
