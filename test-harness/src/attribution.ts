@@ -12,6 +12,14 @@ import type { RecordedEmit } from './replay.js';
  * an item (a truncate) or the carrier is told to clear, the audio of that item, and at a clear of
  * every item so far, is no longer expected: later deltas of them are not counted.
  *
+ * Cuts and clears take effect where the bridge put them in the carrier's stream, not where the
+ * replayer happened to see them: the frames of an item the bridge sent before its truncate are
+ * that item's even when a starved carrier reads them after the model got the truncate, and a
+ * clear the carrier reads late cuts only the items the model had begun before the bridge sent it
+ * (not the next reply, already under way). Times are stream ms on one clock: when the model sent
+ * a delta or got a truncate, when the bridge sent a frame or a clear. Where a time is not given,
+ * the step takes effect at once.
+ *
  * `limits` caps what is expected of an item, ms: the audio of a response the bridge cancelled at
  * a barge-in that reached the bridge only after it (see {@link bridgeCancelLimits}) is dropped by
  * design. A capped item closes once less than `limitSlackMs` of it is left (the resampler's tail
@@ -20,7 +28,10 @@ import type { RecordedEmit } from './replay.js';
 export class OutputAttribution {
   #queue: Array<{ itemId: string; ms: number }> = [];
   readonly #cut = new Set<string>();
-  readonly #seen = new Set<string>();
+  /** Items the model sent audio of, and when it began (undefined: not told). */
+  readonly #seen = new Map<string, number | undefined>();
+  /** Truncates the model got whose place in the carrier's stream is not reached yet. */
+  #pendingCuts: Array<{ itemIds: string[]; at: number }> = [];
   readonly #limits: ReadonlyMap<string, number>;
   readonly #limitSlackMs: number;
   /** Audio counted so far per capped item, ms. */
@@ -31,10 +42,10 @@ export class OutputAttribution {
     this.#limitSlackMs = options.limitSlackMs ?? 0;
   }
 
-  /** The model sent `ms` of audio for `itemId`. */
-  modelSent(itemId: string, ms: number): void {
+  /** The model sent `ms` of audio for `itemId` (at `at`). */
+  modelSent(itemId: string, ms: number, at?: number): void {
     if (this.#cut.has(itemId)) return;
-    this.#seen.add(itemId);
+    if (!this.#seen.has(itemId)) this.#seen.set(itemId, at);
     const limit = this.#limits.get(itemId);
     if (limit !== undefined) {
       const counted = this.#counted.get(itemId) ?? 0;
@@ -47,19 +58,31 @@ export class OutputAttribution {
     else this.#queue.push({ itemId, ms });
   }
 
-  /** The bridge cut these items: what is left of them will not play. */
-  cut(itemIds: Iterable<string>): void {
-    for (const id of itemIds) this.#cut.add(id);
-    this.#queue = this.#queue.filter((entry) => !this.#cut.has(entry.itemId));
+  /**
+   * The bridge cut these items (the model got their truncate at `at`): what is left of them will
+   * not play. Their audio the bridge sent before the truncate (frames sent up to `at`) still does.
+   */
+  cut(itemIds: Iterable<string>, at?: number): void {
+    const ids = [...itemIds];
+    for (const id of ids) this.#cut.add(id);
+    if (at === undefined) this.#drop(ids);
+    else this.#pendingCuts.push({ itemIds: ids, at });
   }
 
-  /** The carrier was told to clear: nothing the model sent so far will play any more. */
-  clear(): void {
-    this.cut([...this.#seen]);
+  /**
+   * The carrier was told to clear (the bridge sent the clear at `sentAt`): nothing the model had
+   * begun sending by then will play any more.
+   */
+  clear(sentAt?: number): void {
+    this.#applyCuts(sentAt);
+    const ids = [...this.#seen].filter(([, began]) => sentAt === undefined || began === undefined || began < sentAt).map(([id]) => id);
+    for (const id of ids) this.#cut.add(id);
+    this.#drop(ids);
   }
 
-  /** The item of the next `durationMs` of audio the carrier got, if any is expected. */
-  carrierPlays(durationMs: number): string | undefined {
+  /** The item of the next `durationMs` of audio the carrier got (the bridge sent it at `sentAt`), if any is expected. */
+  carrierPlays(durationMs: number, sentAt?: number): string | undefined {
+    this.#applyCuts(sentAt);
     // An item is done once the model has moved on to the next and less than a millisecond of it is
     // left (resampling rounds) or none (padding). While it is the last the model sent, more of it
     // may still come, and audio beyond it is its padding.
@@ -69,13 +92,54 @@ export class OutputAttribution {
     head.ms -= durationMs;
     return head.itemId;
   }
+
+  /** Applies the truncates the bridge sent before `sentAt` (all of them when it is not known). */
+  #applyCuts(sentAt: number | undefined): void {
+    if (this.#pendingCuts.length === 0) return;
+    const due = this.#pendingCuts.filter((cut) => sentAt === undefined || cut.at < sentAt);
+    if (due.length === 0) return;
+    this.#pendingCuts = this.#pendingCuts.filter((cut) => !due.includes(cut));
+    this.#drop(due.flatMap((cut) => cut.itemIds));
+  }
+
+  #drop(itemIds: readonly string[]): void {
+    if (itemIds.length === 0) return;
+    const ids = new Set(itemIds);
+    this.#queue = this.#queue.filter((entry) => !ids.has(entry.itemId));
+  }
 }
 
+/**
+ * What the replayer told the attribution, in order, to tell it again once the bridge's record is
+ * known. `frame` is the index of the carrier frame that carried the audio or the clear; `at` and
+ * `sentAt` as for {@link OutputAttribution}.
+ */
 export type AttributionStep =
-  | { step: 'sent'; itemId: string; ms: number }
-  | { step: 'cut'; itemIds: string[] }
-  | { step: 'clear' }
-  | { step: 'plays'; ms: number };
+  | { step: 'sent'; itemId: string; ms: number; at?: number }
+  | { step: 'cut'; itemIds: string[]; at?: number }
+  | { step: 'clear'; frame?: number; sentAt?: number }
+  | { step: 'plays'; ms: number; frame?: number; sentAt?: number };
+
+/**
+ * Attributes the carrier's audio again from the steps recorded: the item of each `plays` step, in
+ * order. `sentAtOf` gives when the bridge sent a frame where a step lacks it (a bridge in another
+ * process reports it only after the call).
+ */
+export function attributeAgain(
+  steps: readonly AttributionStep[],
+  options: { limits?: ReadonlyMap<string, number>; limitSlackMs?: number; sentAtOf?: (frame: number) => number | undefined } = {},
+): Array<string | undefined> {
+  const attribution = new OutputAttribution(options);
+  const sentAt = (step: { frame?: number; sentAt?: number }) => step.sentAt ?? (step.frame === undefined ? undefined : options.sentAtOf?.(step.frame));
+  const items: Array<string | undefined> = [];
+  for (const step of steps) {
+    if (step.step === 'sent') attribution.modelSent(step.itemId, step.ms, step.at);
+    else if (step.step === 'cut') attribution.cut(step.itemIds, step.at);
+    else if (step.step === 'clear') attribution.clear(sentAt(step));
+    else items.push(attribution.carrierPlays(step.ms, sentAt(step)));
+  }
+  return items;
+}
 
 /** Bytes encoded by a base64 text. */
 export function base64Length(text: string): number {

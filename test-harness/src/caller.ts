@@ -21,6 +21,7 @@ import {
 } from '@switchboard/core';
 import { TwilioMediaStreamProtocol } from '@switchboard/twilio';
 import { WebSocket } from 'ws';
+import { base64Length } from './attribution.js';
 import type { Trace } from './trace.js';
 
 /** One audio chunk as the carrier played it. Times are stream ms on the caller's clock. */
@@ -60,7 +61,33 @@ export type CallerLog = {
   /** When the caller ended the call: sent the trace's `stop`, or hung up without one (stream ms). */
   endedAt: number | undefined;
   closedAt: number | undefined;
+  /**
+   * When the caller's audio stopped going out for a while: every pause of at least
+   * {@link PAUSE_LOG_MS} real ms between two media frames actually sent, in order.
+   */
+  pauses: CallerPause[];
+  /** The furthest the caller's sending fell behind the trace's clock, stream ms (a starved replayer sends late, then in a burst). */
+  maxBehindMs: number;
 };
+
+/** A pause in the caller's audio, as actually sent (see {@link CallerLog.pauses}). */
+export type CallerPause = {
+  /** When media went out again (stream ms). */
+  at: number;
+  /** How long no media went out, real ms. */
+  realMs: number;
+  /** How much caller audio had gone out before the pause, ms of audio (the position in the caller's stream). */
+  audioMs: number;
+  /**
+   * How late the first frame after the pause went out against the trace's clock, stream ms: a
+   * pause the trace itself holds (a carrier that sends nothing in a silence) is not late, one of a
+   * starved replayer is.
+   */
+  behindMs: number;
+};
+
+/** The shortest pause in the caller's sending that {@link CallerLog.pauses} records, real ms. */
+export const PAUSE_LOG_MS = 100;
 
 export type CallerSimulatorOptions = {
   /** The carrier side of the adapter's protocol. */
@@ -79,15 +106,19 @@ export type CallerSimulatorOptions = {
   clearEchoDelayMs?: number;
   /** Whether the carrier acknowledges marks at all. False: it never does (a carrier without marks, or one that loses them). Default true. */
   markAcks?: boolean;
-  /** The model item of the next `durationMs` of audio the carrier got (attributes carrier audio to items). */
-  currentItem?: (durationMs: number) => string | undefined;
+  /**
+   * The model item of the next `durationMs` of audio the carrier got (attributes carrier audio to
+   * items); `frame` is the carrier frame that carried it: its index, and when the bridge sent it
+   * where known (see `frameSentAt`).
+   */
+  currentItem?: (durationMs: number, frame: { index: number; sentAt: number | undefined }) => string | undefined;
   /**
    * When the bridge sent its n-th frame (stream ms), if known: a `clear` then cuts playback where
    * it stood when the bridge decided, not when the frame arrived.
    */
   frameSentAt?: (index: number) => number | undefined;
-  /** Observes every command the bridge sends. */
-  onCommand?: (command: OutboundCommand, at: number) => void;
+  /** Observes every command the bridge sends, with the frame that carried it (as for `currentItem`). */
+  onCommand?: (command: OutboundCommand, at: number, frame: { index: number; sentAt: number | undefined }) => void;
 };
 
 /** Frames a broken or hostile carrier might send: not JSON, bad base64, a dtmf without a digit. */
@@ -133,7 +164,19 @@ export function inChunkOrder(frames: Trace['frames']): Trace['frames'] {
 }
 
 export class CallerSimulator {
-  readonly log: CallerLog = { chunks: [], clears: [], marksSent: 0, acksSent: 0, rejected: [], otherCommands: [], maxQueuedMs: 0, endedAt: undefined, closedAt: undefined };
+  readonly log: CallerLog = {
+    chunks: [],
+    clears: [],
+    marksSent: 0,
+    acksSent: 0,
+    rejected: [],
+    otherCommands: [],
+    maxQueuedMs: 0,
+    endedAt: undefined,
+    closedAt: undefined,
+    pauses: [],
+    maxBehindMs: 0,
+  };
   readonly now: () => number;
   readonly speed: number;
   readonly #options: CallerSimulatorOptions;
@@ -218,6 +261,27 @@ export class CallerSimulator {
       else if (chunks[k]! < highest) reordered = true;
       else if (chunks[k]! > highest) highest = chunks[k]!;
     }
+    // The caller's audio as it actually goes out: when the last media frame went out, and how much
+    // audio went before it (in each stream's own format).
+    let format: AudioFormat = this.#twilio.defaultFormat;
+    let lastMediaAt: number | undefined;
+    let audioMs = 0;
+    const sentMedia = (entry: Trace['frames'][number], at: number) => {
+      const frame = entry.frame;
+      if (frame.event === 'start') {
+        for (const event of this.#twilio.decode(JSON.stringify(frame))) if (event.type === 'call_start') format = event.format;
+        return;
+      }
+      const media = frame.media as { payload?: unknown; track?: unknown } | undefined;
+      if (frame.event !== 'media' || media?.track === 'outbound' || typeof media?.payload !== 'string') return;
+      const behindMs = Math.max(0, at - origin - entry.t);
+      this.log.maxBehindMs = Math.max(this.log.maxBehindMs, behindMs);
+      if (lastMediaAt !== undefined && (at - lastMediaAt) / this.speed >= PAUSE_LOG_MS) {
+        this.log.pauses.push({ at, realMs: (at - lastMediaAt) / this.speed, audioMs, behindMs });
+      }
+      lastMediaAt = at;
+      audioMs += durationMs(format, base64Length(media.payload));
+    };
     await new Promise<void>((resolve) => {
       let i = 0;
       const pump = () => {
@@ -254,6 +318,7 @@ export class CallerSimulator {
           }
           framesSent++;
           lastFrameAt = this.now();
+          sentMedia(frames[i]!, lastFrameAt);
           if (frame.event === 'stop') this.log.endedAt ??= lastFrameAt;
           options.onFrameSent?.(frame, lastFrameAt);
           i++;
@@ -441,7 +506,7 @@ export class CallerSimulator {
 
   #onCommand(command: OutboundCommand, sentAt: number | undefined, frameIndex: number): void {
     const at = this.now();
-    this.#options.onCommand?.(command, at);
+    this.#options.onCommand?.(command, at, { index: frameIndex, sentAt });
     switch (command.type) {
       case 'audio': {
         const durationMs = command.payload.byteLength / this.#bytesPerMs;
@@ -450,7 +515,7 @@ export class CallerSimulator {
         const startAt = Math.max(Math.min(at, sentAt ?? at), this.#queueEnd);
         this.#queueEnd = startAt + durationMs;
         this.log.maxQueuedMs = Math.max(this.log.maxQueuedMs, this.#queueEnd - Math.min(at, sentAt ?? at));
-        this.log.chunks.push({ receivedAt: at, startAt, durationMs, bytes: command.payload, itemId: this.#options.currentItem?.(durationMs) });
+        this.log.chunks.push({ receivedAt: at, startAt, durationMs, bytes: command.payload, itemId: this.#options.currentItem?.(durationMs, { index: frameIndex, sentAt }) });
         return;
       }
       case 'mark': {

@@ -21,7 +21,7 @@ import { CallerSimulator, type CallerLog } from './caller.js';
 import { z } from 'zod';
 import { formatDurationMs, formatRate, longReplyScript, RealtimeSimulator, type RealtimeSimulatorOptions, type SimulatedSession } from './simulator/index.js';
 import type { Trace } from './trace.js';
-import { base64Length, bridgeCancelLimits, OutputAttribution, type AttributionStep } from './attribution.js';
+import { attributeAgain, base64Length, bridgeCancelLimits, OutputAttribution, type AttributionStep } from './attribution.js';
 import { modeOfSessionUpdates, turnDetectionConfig, type TurnDetectionMode } from './turn-detection.js';
 
 /**
@@ -31,6 +31,13 @@ import { modeOfSessionUpdates, turnDetectionConfig, type TurnDetectionMode } fro
 export const UNEVEN_DELTAS_MS: readonly number[] = [7.3, 0.4, 131, 2600, 19.9, 1, 333.3, 4100, 55];
 
 export { bridgeCancelLimits, OutputAttribution } from './attribution.js';
+
+/**
+ * How long, at most, the end of a call may take to show everywhere once the caller hung up (real
+ * ms): call_end, the carrier socket closed on the bridge's side, the model socket closed. Only a
+ * bridge that never winds down waits it out.
+ */
+export const WIND_DOWN_MS = 30_000;
 
 /** Default replay speed: fast enough for CI, slow enough that loopback latency stays small on the stream clock. */
 export const DEFAULT_SPEED = 5;
@@ -42,7 +49,10 @@ export type ReplayOptions = {
   simulator?: Partial<RealtimeSimulatorOptions>;
   /** Send a few malformed frames a quarter into the call. Default true. */
   injectMalformed?: boolean;
-  /** How long to wait, after the last frame, for the call to wind down (stream ms). Default 3000. */
+  /**
+   * The longest wait, after the caller hung up, for the call to wind down (stream ms; never less
+   * than {@link WIND_DOWN_MS} real ms): the wait ends as soon as it has. Default 3000.
+   */
   drainMs?: number;
   /** Called with progress lines (for the CLI). */
   onProgress?: (line: string) => void;
@@ -157,13 +167,17 @@ export async function replayTrace(adapter: ConformanceAdapter, trace: Trace, opt
   const attribution = new OutputAttribution();
   // What the attribution was told, in order, to tell it again once the bridge's record is known.
   const attributionLog: AttributionStep[] = [];
+  // Each step on the stream clock: a cut or a clear takes effect where the bridge sent it in the
+  // carrier's stream, however late a starved carrier reads the frames before it.
   const modelSent = (itemId: string, ms: number) => {
-    attributionLog.push({ step: 'sent', itemId, ms });
-    attribution.modelSent(itemId, ms);
+    const at = now();
+    attributionLog.push({ step: 'sent', itemId, ms, at });
+    attribution.modelSent(itemId, ms, at);
   };
   const cut = (itemIds: string[]) => {
-    attributionLog.push({ step: 'cut', itemIds });
-    attribution.cut(itemIds);
+    const at = now();
+    attributionLog.push({ step: 'cut', itemIds, at });
+    attribution.cut(itemIds, at);
   };
   let firstModelAudioAt: number | undefined;
   const timeline: ModelTimelineEntry[] = [];
@@ -221,14 +235,14 @@ export async function replayTrace(adapter: ConformanceAdapter, trace: Trace, opt
     now,
     clearEchoDelayMs,
     markAcks: !hazards.has('no-mark-acks'),
-    currentItem: (durationMs) => {
-      attributionLog.push({ step: 'plays', ms: durationMs });
-      return attribution.carrierPlays(durationMs);
+    currentItem: (durationMs, frame) => {
+      attributionLog.push({ step: 'plays', ms: durationMs, frame: frame.index, sentAt: frame.sentAt });
+      return attribution.carrierPlays(durationMs, frame.sentAt);
     },
-    onCommand: (command) => {
+    onCommand: (command, _at, frame) => {
       if (command.type !== 'clear') return;
-      attributionLog.push({ step: 'clear' });
-      attribution.clear();
+      attributionLog.push({ step: 'clear', frame: frame.index, sentAt: frame.sentAt });
+      attribution.clear(frame.sentAt);
     },
     frameSentAt: bridge.frameSentAt,
   });
@@ -245,39 +259,31 @@ export async function replayTrace(adapter: ConformanceAdapter, trace: Trace, opt
     failures.push(`the carrier could not play the call: ${(error as Error)?.message ?? String(error)}`);
   }
 
-  // Let the call wind down: the carrier hangs up (Twilio closes its socket after `stop`).
+  // Let the call wind down: the carrier hangs up (Twilio closes its socket after `stop`). Then wait
+  // for the end of the call everywhere (call_end, the carrier socket closed on the bridge's side,
+  // the model socket closed) before looking: on a starved machine the closing handshakes alone
+  // may take seconds, and a bridge that does wind down is judged only once it had the time.
   await sleep(realDelay(hazards.has('no-stop') ? 200 : 100));
   caller.hangUp();
-  const deadline = performance.now() + Math.max(2000, realDelay(drainMs));
+  const deadline = performance.now() + Math.max(WIND_DOWN_MS, realDelay(drainMs));
   while (performance.now() < deadline && (!bridge.ended() || (model && modelClosedAt === undefined))) {
     await sleep(10);
-  }
-  if (model && modelClosedAt === undefined) {
-    await Promise.race([(model as SimulatedSession).closed, sleep(500)]);
   }
   const seen = await bridge.observe(Math.max(1000, deadline - performance.now()));
   failures.push(...seen.failures);
   // The audio of a response the bridge cancelled that reached it after the barge-in is dropped by
   // design: once the bridge's record shows such a response, the carrier's chunks are attributed
   // again without it (the live attribution expected it, and would hand later items' audio to it).
+  // So they are where a bridge in another process reports only now when it sent each frame.
   const sessionSeen = model as SimulatedSession | null;
   const limits = sessionSeen ? bridgeCancelLimits(seen.emitted, (base64) => formatDurationMs(sessionSeen.outputFormat, base64Length(base64))) : new Map<string, number>();
-  if (limits.size > 0 && sessionSeen) {
+  if ((limits.size > 0 || seen.framesSentAt) && sessionSeen) {
     const modelRate = formatRate(sessionSeen.outputFormat);
     const slack = modelRate === carrierFormat.sampleRate ? 0 : (new Resampler(modelRate, carrierFormat.sampleRate).delaySamples * 1000) / carrierFormat.sampleRate;
-    const again = new OutputAttribution({ limits, limitSlackMs: slack });
-    const chunks = caller.log.chunks;
-    let next = 0;
-    for (const step of attributionLog) {
-      if (step.step === 'sent') again.modelSent(step.itemId, step.ms);
-      else if (step.step === 'cut') again.cut(step.itemIds);
-      else if (step.step === 'clear') again.clear();
-      else {
-        const itemId = again.carrierPlays(step.ms);
-        const chunk = chunks[next++];
-        if (chunk) chunk.itemId = itemId;
-      }
-    }
+    const items = attributeAgain(attributionLog, { limits, limitSlackMs: slack, sentAtOf: (frame) => seen.framesSentAt?.[frame] });
+    caller.log.chunks.forEach((chunk, i) => {
+      chunk.itemId = items[i];
+    });
   }
   // A bridge in another process tells only now when it sent each frame: judge its clears at that
   // moment; and clears are judged again on chunks attributed again.
@@ -321,7 +327,10 @@ type Bridge = {
   mediaUrl: string;
   /** When the bridge sent its n-th frame to the carrier (stream ms), where known. */
   frameSentAt?: (index: number) => number | undefined;
-  /** Whether the transport has ended the call, as far as can be known before `observe` (true when it cannot be). */
+  /**
+   * Whether the call is over on the bridge, as far as can be known before `observe` (true when it
+   * cannot be): the transport emitted `call_end` and the carrier socket closed on its side.
+   */
   ended(): boolean;
   /** What the bridge observed, times in stream ms. */
   observe(timeoutMs: number): Promise<RemoteObservation>;
@@ -388,7 +397,9 @@ async function localBridge(
   return {
     mediaUrl: `ws://127.0.0.1:${port}/media`,
     frameSentAt: (index) => sentAt[index],
-    ended: () => callEndedAt !== undefined,
+    // The carrier socket's close reaches the bridge after the closing handshake: the transport lets
+    // go of its last listeners only then.
+    ended: () => callEndedAt !== undefined && (bridgeSocket === undefined || bridgeSocket.readyState === bridgeSocket.CLOSED),
     observe: async () => ({
       emitted,
       callEndedAt,

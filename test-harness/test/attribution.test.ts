@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { attributeAgain, type AttributionStep } from '../src/attribution.js';
 import { bridgeCancelLimits, OutputAttribution, type RecordedEmit } from '../src/replay.js';
 
 describe('OutputAttribution', () => {
@@ -102,5 +103,69 @@ describe('bridgeCancelLimits', () => {
 
   it('caps at zero the item of a response cancelled before any of its audio reached the bridge', () => {
     expect(limits([emit('response.created', { response: { id: 'r1' } }), emit('audio_interrupted'), delta('r1', 'i1', 40)])).toEqual({ i1: 0 });
+  });
+});
+
+describe('OutputAttribution on a loaded machine: cuts and clears where the bridge sent them', () => {
+  /** `n` carrier frames of `ms` each, sent by the bridge from `sentAt` on, 20 ms apart. */
+  const frames = (a: OutputAttribution, n: number, ms: number, sentAt: number) => Array.from({ length: n }, (_, k) => a.carrierPlays(ms, sentAt + k * 20));
+
+  it('gives an item the frames the bridge sent before its truncate, however late the carrier reads them', () => {
+    // The first reply played out long ago; the second had 100 ms (five frames) on their way to the
+    // carrier when the caller barged in. The truncate reached the model before the carrier, starved,
+    // read those frames: they are still the second reply's, not the first's.
+    const a = new OutputAttribution();
+    a.modelSent('item_1', 3671.125, 3568);
+    expect(new Set(frames(a, 184, 20, 3580))).toEqual(new Set(['item_1']));
+    a.modelSent('item_2', 100, 10861);
+    a.modelSent('item_2', 100, 10900);
+    a.cut(['item_2'], 10995);
+    expect(frames(a, 5, 20, 10870)).toEqual(['item_2', 'item_2', 'item_2', 'item_2', 'item_2']);
+    a.clear(10990);
+    a.modelSent('item_3', 100, 13918);
+    expect(frames(a, 5, 20, 13930)).toEqual(['item_3', 'item_3', 'item_3', 'item_3', 'item_3']);
+  });
+
+  it('cuts at a clear only the items the model had begun before the bridge sent it', () => {
+    // The carrier reads the barge-in's clear late, after the model began its next reply: that
+    // reply's audio is not cut with the one the clear stopped.
+    const a = new OutputAttribution();
+    a.modelSent('item_1', 2400, 10861);
+    expect(new Set(frames(a, 60, 20, 10870))).toEqual(new Set(['item_1']));
+    a.cut(['item_1'], 12095);
+    a.modelSent('item_2', 100, 13918);
+    a.clear(12082);
+    a.modelSent('item_2', 100, 14018);
+    expect(frames(a, 10, 20, 13930)).toEqual(Array.from({ length: 10 }, () => 'item_2'));
+  });
+
+  it('still cuts what a truncate stopped once the carrier is past the point where the bridge sent it', () => {
+    // No clear (the carrier's stream was replaced): the item's unsent rest is not expected, and the
+    // next item's frames, sent after the truncate, are the next item's.
+    const a = new OutputAttribution();
+    a.modelSent('item_1', 1000, 0);
+    expect(new Set(frames(a, 10, 20, 10))).toEqual(new Set(['item_1']));
+    a.cut(['item_1'], 250);
+    a.modelSent('item_1', 100, 260); // in flight when the model got the truncate: not expected
+    a.modelSent('item_2', 100, 400);
+    expect(frames(a, 5, 20, 410)).toEqual(['item_2', 'item_2', 'item_2', 'item_2', 'item_2']);
+  });
+});
+
+describe('attributeAgain', () => {
+  it('places cuts and clears by when the bridge sent each frame, when that is known only after the call', () => {
+    // A bridge in another process: live, the frames' send times were unknown, and the truncate seen
+    // before the carrier read the second reply's first frames handed them to the first reply.
+    const steps: AttributionStep[] = [
+      { step: 'sent', itemId: 'item_1', ms: 100, at: 0 },
+      ...Array.from({ length: 5 }, (_, k) => ({ step: 'plays' as const, ms: 20, frame: k })),
+      { step: 'sent', itemId: 'item_2', ms: 100, at: 500 },
+      { step: 'cut', itemIds: ['item_2'], at: 700 },
+      ...Array.from({ length: 5 }, (_, k) => ({ step: 'plays' as const, ms: 20, frame: 5 + k })),
+      { step: 'clear', frame: 10 },
+    ];
+    const sentAt = [10, 30, 50, 70, 90, 510, 530, 550, 570, 590, 690];
+    expect(attributeAgain(steps).slice(5)).toEqual(['item_1', 'item_1', 'item_1', 'item_1', 'item_1']);
+    expect(attributeAgain(steps, { sentAtOf: (frame) => sentAt[frame] }).slice(5)).toEqual(['item_2', 'item_2', 'item_2', 'item_2', 'item_2']);
   });
 });
