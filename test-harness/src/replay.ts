@@ -22,6 +22,7 @@ import { z } from 'zod';
 import { formatDurationMs, formatRate, longReplyScript, RealtimeSimulator, type RealtimeSimulatorOptions, type SimulatedSession } from './simulator/index.js';
 import type { Trace } from './trace.js';
 import { attributeAgain, base64Length, bridgeCancelLimits, OutputAttribution, type AttributionStep } from './attribution.js';
+import { replyGate } from './reply-gate.js';
 import { modeOfSessionUpdates, turnDetectionConfig, type TurnDetectionMode } from './turn-detection.js';
 
 /**
@@ -251,6 +252,10 @@ export async function replayTrace(adapter: ConformanceAdapter, trace: Trace, opt
     await caller.connect(bridge.mediaUrl);
     played = await caller.play(trace, {
       realTimeSilence: adapter.mediaTimestamps === false,
+      // A barge-in needs a reply to speak over: on a starved machine the caller waits for it.
+      ...(hazards.has('barge-in')
+        ? { holdAt: replyGate({ utterances: trace.header.expect.utterances, chunksReceived: () => caller.log.chunks.length, realNow: () => performance.now() }) }
+        : {}),
       inOrder: adapter.mediaSequence === false,
       injectMalformedAt: options.injectMalformed === false ? -1 : Math.floor(trace.frames.length / 4),
       onProgress: options.onProgress,

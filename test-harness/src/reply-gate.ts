@@ -1,0 +1,67 @@
+/**
+ * The caller of a barge-in trace speaks over the reply: it starts its next utterance while the
+ * agent's answer to the previous one is playing. On a starved machine the replayer, the bridge
+ * and the simulated model all run late, and the caller can reach its next utterance before any of
+ * the reply has reached the carrier: the call then holds no barge-in at all, through no fault of
+ * the bridge. The reply gate holds the caller's next utterance until reply audio has reached the
+ * carrier, as a caller who interrupts an answer waits for the answer to begin.
+ */
+import type { TraceUtterance } from './trace.js';
+
+/** How long the gate holds an utterance at most, real ms: a bridge that forwards no audio at all holds the replay no longer. */
+export const REPLY_GATE_MAX_HOLD_MS = 5000;
+
+export type ReplyGateOptions = {
+  /** The trace's utterances (speech segments, trace ms), in order. */
+  utterances: readonly TraceUtterance[];
+  /** How many audio chunks the carrier has received so far. */
+  chunksReceived: () => number;
+  /** Real time, ms (the longest hold is counted on it). */
+  realNow: () => number;
+  /** The longest hold of one utterance, real ms. Default {@link REPLY_GATE_MAX_HOLD_MS}. */
+  maxHoldMs?: number;
+};
+
+/**
+ * A `holdAt` for `CallerSimulator.play`: asked, in order, before each frame goes out (with the
+ * frame's trace time), whether to hold it. Each utterance after the first is held at its start
+ * until the carrier has received audio since the caller sent the end of the utterance before (the
+ * reply, or more of a reply still playing), or for `maxHoldMs` at most. Frames before an
+ * utterance's start, and every frame when the reply came in time, go out unheld.
+ */
+export function replyGate(options: ReplyGateOptions): (t: number) => boolean {
+  const { utterances, chunksReceived, realNow } = options;
+  const maxHoldMs = options.maxHoldMs ?? REPLY_GATE_MAX_HOLD_MS;
+  /** The utterance the gate guards next. */
+  let next = 1;
+  /** Chunks the carrier had received when the caller sent the end of the utterance before `next`. */
+  let before: number | undefined;
+  let holdingSince: number | undefined;
+  const pass = () => {
+    next++;
+    before = undefined;
+    holdingSince = undefined;
+  };
+  return (t) => {
+    while (next < utterances.length && t >= utterances[next]!.startMs) {
+      // No frame went out between the two utterances (they touch): nothing to wait for.
+      if (before === undefined) {
+        pass();
+        continue;
+      }
+      if (chunksReceived() > before) {
+        pass();
+        continue;
+      }
+      const now = realNow();
+      holdingSince ??= now;
+      if (now - holdingSince >= maxHoldMs) {
+        pass();
+        continue;
+      }
+      return true;
+    }
+    if (next < utterances.length && before === undefined && t >= utterances[next - 1]!.endMs) before = chunksReceived();
+    return false;
+  };
+}
