@@ -68,6 +68,8 @@ export type CallerLog = {
   pauses: CallerPause[];
   /** The furthest the caller's sending fell behind the trace's clock, stream ms (a starved replayer sends late, then in a burst). */
   maxBehindMs: number;
+  /** The last media frame sent: when (stream ms), and the caller's audio up to its end, ms (see {@link CallerPause.audioMs}). */
+  lastMedia: { at: number; audioMs: number } | undefined;
 };
 
 /** A pause in the caller's audio, as actually sent (see {@link CallerLog.pauses}). */
@@ -76,7 +78,10 @@ export type CallerPause = {
   at: number;
   /** How long no media went out, real ms. */
   realMs: number;
-  /** How much caller audio had gone out before the pause, ms of audio (the position in the caller's stream). */
+  /**
+   * Where the caller's audio stood when it paused, ms: the audio sent before it, with the silence
+   * of the trace's timestamp gaps (which the bridge pads), as in the audio the model must get.
+   */
   audioMs: number;
   /**
    * How late the first frame after the pause went out against the trace's clock, stream ms: a
@@ -88,6 +93,9 @@ export type CallerPause = {
 
 /** The shortest pause in the caller's sending that {@link CallerLog.pauses} records, real ms. */
 export const PAUSE_LOG_MS = 100;
+
+/** The longest timestamp gap counted as silence in the caller's position (as `traceInputAudio` counts it), ms. */
+const MAX_GAP_MS = 10_000;
 
 export type CallerSimulatorOptions = {
   /** The carrier side of the adapter's protocol. */
@@ -129,9 +137,6 @@ export const MALFORMED_FRAMES: readonly string[] = [
 ];
 
 type PendingMark = { name: string; timer: NodeJS.Timeout | undefined };
-
-/** How often a held caller looks again whether to go on, real ms. */
-const HOLD_POLL_MS = 5;
 
 /** How far ahead among the trace's frames a late media frame is looked for. */
 const LATE_LOOKAHEAD = 16;
@@ -179,6 +184,7 @@ export class CallerSimulator {
     closedAt: undefined,
     pauses: [],
     maxBehindMs: 0,
+    lastMedia: undefined,
   };
   readonly now: () => number;
   readonly speed: number;
@@ -238,11 +244,6 @@ export class CallerSimulator {
        * (one ordered connection): media frames a trace delivers out of order are sent in order.
        */
       inOrder?: boolean;
-      /**
-       * Asked before each frame goes out, with its trace time: true holds it (and the rest of the
-       * call, which then goes on at the trace's pace from where it was held). See `replyGate`.
-       */
-      holdAt?: (t: number) => boolean;
     } = {},
   ): Promise<{ framesSent: number; malformedSent: number; lastFrameAt: number | undefined }> {
     const all = options.inOrder ? inChunkOrder(trace.frames) : trace.frames;
@@ -256,7 +257,7 @@ export class CallerSimulator {
     let lastFrameAt: number | undefined;
     let lastProgress = -1;
     const total = frames.at(-1)?.t ?? 0;
-    let origin = this.now();
+    const origin = this.now();
     const encode = (frame: Record<string, unknown>) => this.#twilio.decode(JSON.stringify(frame)).flatMap((event) => peer.encodeInbound(event));
     /** What the carrier encoded ahead of delivery: frames of a trace that arrive late. */
     const encodedEarly = new Map<Record<string, unknown>, Array<string | Uint8Array>>();
@@ -269,43 +270,42 @@ export class CallerSimulator {
       else if (chunks[k]! < highest) reordered = true;
       else if (chunks[k]! > highest) highest = chunks[k]!;
     }
-    // The caller's audio as it actually goes out: when the last media frame went out, and how much
-    // audio went before it (in each stream's own format).
+    // The caller's audio as it actually goes out: when each media frame went out, and where the
+    // caller's audio stood (each stream in its own format, timestamp gaps counted as the silence
+    // the bridge pads them with, as `traceInputAudio` counts them).
     let format: AudioFormat = this.#twilio.defaultFormat;
-    let lastMediaAt: number | undefined;
     let audioMs = 0;
+    let lastTs: { ts: number; ms: number } | undefined;
     const sentMedia = (entry: Trace['frames'][number], at: number) => {
       const frame = entry.frame;
       if (frame.event === 'start') {
         for (const event of this.#twilio.decode(JSON.stringify(frame))) if (event.type === 'call_start') format = event.format;
+        lastTs = undefined;
         return;
       }
-      const media = frame.media as { payload?: unknown; track?: unknown } | undefined;
+      const media = frame.media as { payload?: unknown; track?: unknown; timestamp?: unknown } | undefined;
       if (frame.event !== 'media' || media?.track === 'outbound' || typeof media?.payload !== 'string') return;
       const behindMs = Math.max(0, at - origin - entry.t);
       this.log.maxBehindMs = Math.max(this.log.maxBehindMs, behindMs);
-      if (lastMediaAt !== undefined && (at - lastMediaAt) / this.speed >= PAUSE_LOG_MS) {
-        this.log.pauses.push({ at, realMs: (at - lastMediaAt) / this.speed, audioMs, behindMs });
+      const ms = durationMs(format, base64Length(media.payload));
+      const ts = media.timestamp === undefined ? NaN : Number(media.timestamp);
+      if (Number.isFinite(ts)) {
+        const gap = lastTs && ts >= lastTs.ts ? ts - (lastTs.ts + lastTs.ms) : 0;
+        if (gap >= 1) audioMs += Math.min(MAX_GAP_MS, gap);
+        lastTs = { ts, ms };
       }
-      lastMediaAt = at;
-      audioMs += durationMs(format, base64Length(media.payload));
+      const last = this.log.lastMedia;
+      if (last !== undefined && (at - last.at) / this.speed >= PAUSE_LOG_MS) {
+        this.log.pauses.push({ at, realMs: (at - last.at) / this.speed, audioMs, behindMs });
+      }
+      audioMs += ms;
+      this.log.lastMedia = { at, audioMs };
     };
     await new Promise<void>((resolve) => {
       let i = 0;
-      let held = false;
       const pump = () => {
-        let at = this.now() - origin;
+        const at = this.now() - origin;
         while (i < frames.length && frames[i]!.t <= at) {
-          if (options.holdAt?.(frames[i]!.t)) {
-            held = true;
-            break;
-          }
-          if (held) {
-            // Released: the call goes on from this frame at the trace's pace.
-            held = false;
-            origin = this.now() - frames[i]!.t;
-            at = frames[i]!.t;
-          }
           if (i === options.injectMalformedAt) {
             for (const bad of MALFORMED_FRAMES) this.#send(bad);
             malformedSent += MALFORMED_FRAMES.length;
@@ -353,7 +353,7 @@ export class CallerSimulator {
           resolve();
           return;
         }
-        setTimeout(pump, held ? HOLD_POLL_MS : Math.min(20, Math.max(0, (frames[i]!.t - at) / this.speed)));
+        setTimeout(pump, Math.min(20, Math.max(0, (frames[i]!.t - at) / this.speed)));
       };
       pump();
     });

@@ -2,9 +2,10 @@
  * Conformance checks. Each reads one {@link ReplayResult} and says pass, fail, or n/a (the trace
  * does not exercise it). Ids are stable: tools and CI refer to them.
  */
-import { Resampler, base64Decode, bytesPerMs, concatBytes, inboundTranscoder, silence, type AudioFormat } from '@switchboard/core';
+import { bytesPerMs, concatBytes } from '@switchboard/core';
 import { z } from 'zod';
 import type { CarrierChunk } from './caller.js';
+import { MIN_SNR_DB, describeSimilarity, firstDifference, modelLinear, resamplerDelayMs, sameFormat } from './check-audio.js';
 import {
   DEFAULT_CHECK_OPTIONS,
   PACING_SLACK_MS,
@@ -19,114 +20,13 @@ import {
   type ConformanceCheck,
 } from './check-kit.js';
 import { bargeInCancel, bargeInClear, bargeInErrors, bargeInTruncate, interruptedItems } from './checks-bargein.js';
+import { inputLossless } from './checks-input.js';
 import { traceFormat, type ReplayResult } from './replay.js';
-import { compareAudio, linearSamples, type Similarity } from './similarity.js';
+import { compareAudio, linearSamples } from './similarity.js';
 
 export { DEFAULT_CHECK_OPTIONS, type CheckOptions, type CheckOutcome, type CheckStatus, type ConformanceCheck } from './check-kit.js';
-
-/**
- * Where the carrier's wire format differs from the trace's (the peer converted the trace's μ-law
- * into, say, L16 16 kHz) or the model's differs from the carrier's, audio cannot match byte for
- * byte. It must then match as sound: the same length within {@link LENGTH_TOLERANCE} (plus one
- * frame), and at least {@link MIN_SNR_DB} dB signal-to-noise ratio against the original once
- * aligned (resampling filters delay audio by a few ms).
- */
-export const LENGTH_TOLERANCE = 0.01;
-export const MIN_SNR_DB = 20;
-
-function sameFormat(a: AudioFormat, b: AudioFormat): boolean {
-  return a.encoding === b.encoding && a.sampleRate === b.sampleRate;
-}
-
-/** Linear PCM of audio in the model's format. */
-function modelLinear(bytes: Uint8Array, type: string, rate = 24000): { samples: Int16Array; sampleRate: number } {
-  const format: AudioFormat =
-    type === 'audio/pcmu' ? { encoding: 'pcmu', sampleRate: 8000, channels: 1 } : type === 'audio/pcma' ? { encoding: 'pcma', sampleRate: 8000, channels: 1 } : { encoding: 'l16', sampleRate: rate, channels: 1 };
-  return { samples: linearSamples(bytes, format), sampleRate: format.sampleRate };
-}
-
-/** The delay a resampling filter from `from` to `to` Hz adds, ms (0 for equal rates). */
-function resamplerDelayMs(from: number, to: number): number {
-  return from === to ? 0 : (new Resampler(from, to).delaySamples * 1000) / to;
-}
-
-function describeSimilarity(s: Similarity): string {
-  return `${s.actualMs.toFixed(0)} of ${s.expectedMs.toFixed(0)} ms, SNR ${Number.isFinite(s.snrDb) ? s.snrDb.toFixed(1) : '∞'} dB at lag ${s.lagMs.toFixed(2)} ms`;
-}
-
-function firstDifference(a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return i;
-  return a.length === b.length ? -1 : n;
-}
-
-type TraceMedia = { payload: string; timestamp?: string; chunk?: string; track?: string };
-
-/**
- * The caller's audio of a trace in the trace's format: every media payload in the order the
- * caller produced it (by `media.chunk` where a trace delivers frames out of order), timestamp
- * gaps as silence.
- */
-export function traceInputAudio(result: ReplayResult): Uint8Array {
-  const format: AudioFormat = traceFormat(result.trace);
-  // Streams in order of their `start`; within each, frames by chunk number.
-  const streams: TraceMedia[][] = [[]];
-  for (const { frame } of result.trace.frames) {
-    if (frame.event === 'start') streams.push([]);
-    else if (frame.event === 'media' && (frame.media as TraceMedia).track !== 'outbound') streams.at(-1)!.push(frame.media as TraceMedia);
-  }
-  const parts: Uint8Array[] = [];
-  for (const stream of streams) {
-    if (stream.every((m) => m.chunk !== undefined)) stream.sort((a, b) => Number(a.chunk) - Number(b.chunk));
-    let last: { ts: number; ms: number } | undefined;
-    for (const media of stream) {
-      const payload = base64Decode(media.payload);
-      const ts = media.timestamp === undefined ? undefined : Number(media.timestamp);
-      if (ts !== undefined && last && ts >= last.ts) {
-        const gap = ts - (last.ts + last.ms);
-        if (gap >= 1) parts.push(silence(format, Math.min(gap, 10_000)));
-      }
-      if (ts !== undefined) last = { ts, ms: (payload.byteLength / (format.encoding === 'l16' ? 2 : 1) / format.sampleRate) * 1000 };
-      parts.push(payload);
-    }
-  }
-  return concatBytes(parts);
-}
-
-/**
- * The audio the model must receive for a trace, converted the way the adapter converts (G.711
- * passes through): `exact` when it must match byte for byte.
- */
-export function expectedModelInput(result: ReplayResult): { bytes: Uint8Array; exact: boolean } {
-  const format = traceFormat(result.trace);
-  const transcoder = inboundTranscoder(format);
-  const converted = transcoder.convert(traceInputAudio(result)).slice();
-  return { bytes: converted, exact: transcoder.passthrough && sameFormat(format, result.carrierFormat) };
-}
-
-const inputLossless: ConformanceCheck = {
-  id: 'input.lossless',
-  title: 'caller audio reaches the model complete and in order',
-  run(result) {
-    if (!result.model) return fail('the model was never connected');
-    const expected = expectedModelInput(result);
-    const received = concatBytes(result.model.inputAudio);
-    if (expected.exact) {
-      const at = firstDifference(expected.bytes, received);
-      if (at === -1) return pass(`${received.byteLength} bytes`);
-      return fail(`expected ${expected.bytes.byteLength} bytes, model got ${received.byteLength}; first difference at byte ${at}`);
-    }
-    // Converted on the way (carrier format or resampling): the same sound, the same length.
-    const original = { samples: linearSamples(traceInputAudio(result), traceFormat(result.trace)), sampleRate: traceFormat(result.trace).sampleRate };
-    const similarity = compareAudio(original, modelLinear(received, result.model.inputFormat.type));
-    const frameMs = largestPadding(result) / bytesPerMs(result.carrierFormat);
-    if (Math.abs(similarity.actualMs - similarity.expectedMs) > similarity.expectedMs * LENGTH_TOLERANCE + frameMs) {
-      return fail(`length differs: ${describeSimilarity(similarity)}`);
-    }
-    if (similarity.snrDb < MIN_SNR_DB) return fail(`audio differs: ${describeSimilarity(similarity)} (< ${MIN_SNR_DB} dB)`);
-    return pass(`converted: ${describeSimilarity(similarity)}`);
-  },
-};
+export { LENGTH_TOLERANCE, MIN_SNR_DB } from './check-audio.js';
+export { EARLY_MEDIA_KEPT_MS, INACTIVITY_LIMIT_MS, INACTIVITY_PAD_MS, expectedModelInput, traceInputAudio } from './checks-input.js';
 
 /**
  * Whether the end of the call cut item `itemId` short: the caller hung up (or sent its `stop`)
