@@ -7,10 +7,18 @@ import { chunksByItem, emittedOf, fail, na, pass, type CheckOutcome, type Confor
 import type { ReplayResult } from './replay.js';
 import { formatDurationMs } from './simulator/index.js';
 
-/** Barge-ins: the model heard the caller start speaking while the carrier still had audio to play. */
+/**
+ * Barge-ins: the model heard the caller start speaking while the carrier still had audio to play:
+ * audio the bridge had sent by then (its playback starts when the bridge sent it, or when the
+ * carrier got it if that was sooner) that had not played out, neither by when it was sent nor by
+ * when the carrier got it. A starved carrier reads the bridge's frames late: audio still on its
+ * way to it is audio the caller speaks over all the same.
+ */
 function bargeIns(result: ReplayResult): number[] {
   const starts = result.timeline.filter((e) => e.type === 'input_audio_buffer.speech_started').map((e) => e.at);
-  return starts.filter((at) => result.carrier.chunks.some((c) => c.receivedAt <= at && c.startAt + c.durationMs > at + 1));
+  return starts.filter((at) =>
+    result.carrier.chunks.some((c) => Math.min(c.receivedAt, c.startAt) <= at && Math.max(c.receivedAt, c.startAt) + c.durationMs > at + 1),
+  );
 }
 
 function responseInFlightAt(result: ReplayResult, at: number): string | undefined {
@@ -38,9 +46,10 @@ export const bargeInClear: ConformanceCheck = {
     if (barges.length === 0) return noBargeIn(result);
     const bound = options.clearWithinMs * result.speed;
     for (const at of barges) {
-      const clear = result.carrier.clears.find((c) => c.at >= at - 1);
+      // When the bridge sent the clear: how late a starved carrier read it is no part of the bridge.
+      const clear = result.carrier.clears.find((c) => c.sentAt >= at - 1);
       if (!clear) return fail(`caller spoke at ${Math.round(at)} ms while audio was queued; the carrier never got a clear`);
-      if (clear.at - at > bound) return fail(`clear came ${Math.round((clear.at - at) / result.speed)} ms (real) after speech started`);
+      if (clear.sentAt - at > bound) return fail(`clear came ${Math.round((clear.sentAt - at) / result.speed)} ms (real) after speech started`);
     }
     return pass(`${barges.length} barge-in(s)`);
   },
@@ -108,7 +117,7 @@ export const bargeInTruncate: ConformanceCheck = {
     // had heard when the bridge sent the clear; otherwise all the carrier got of it.
     const judged = new Map<string, { heardMs: number; clearAt?: number }>();
     for (const clear of clears) {
-      for (const [itemId, heard] of Object.entries(clear.playedByItem)) if (!judged.has(itemId)) judged.set(itemId, { heardMs: heard, clearAt: clear.at });
+      for (const [itemId, heard] of Object.entries(clear.playedByItem)) if (!judged.has(itemId)) judged.set(itemId, { heardMs: heard, clearAt: clear.sentAt });
     }
     for (const itemId of interruptedItems(result, { callEnd: false })) {
       if (judged.has(itemId)) continue;

@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest';
+import { CHECKS, DEFAULT_CHECK_OPTIONS, type CarrierChunk, type ReplayResult } from '@switchboard/conformance';
+
+// The barge-in checks on hand-made replays of a starved carrier: it reads the bridge's frames
+// late, so what the caller hears is reckoned from when the bridge sent them.
+
+const check = (id: string, result: ReplayResult) => CHECKS.find((c) => c.id === id)!.run(result, DEFAULT_CHECK_OPTIONS);
+
+/**
+ * A 2 s reply sent from 1000 ms on in 100 ms chunks, every chunk read by the carrier `lagMs` after
+ * the bridge sent it; the bridge sent 1000 ms of it, then paced the rest (held back). The caller
+ * speaks at `speechAt`; the bridge sends its clear right after, which the carrier reads late too.
+ */
+function starved(options: { lagMs: number; speechAt: number; sentMs?: number }): ReplayResult {
+  const { lagMs, speechAt } = options;
+  const sentMs = options.sentMs ?? 1000;
+  const chunks: CarrierChunk[] = [];
+  for (let at = 0; at < sentMs; at += 100) {
+    const sentAt = 1000 + at;
+    chunks.push({ receivedAt: sentAt + lagMs, startAt: sentAt, durationMs: 100, bytes: new Uint8Array(800), itemId: 'i1' });
+  }
+  const clearSentAt = speechAt + 5;
+  const heard = Math.min(sentMs, clearSentAt - 1000);
+  return {
+    adapter: 'hand-made',
+    capabilities: { playbackAck: 'mark', ackOnClear: 'confirm', clear: true, dtmfIn: true, dtmfOut: false },
+    trace: { header: { name: 'hand-made', description: '', source: '', hazards: ['barge-in'], expect: {} }, frames: [] },
+    carrierFormat: { encoding: 'pcmu', sampleRate: 8000, channels: 1 },
+    carriesStreamId: true,
+    speed: 5,
+    emitted: [],
+    droppedAfterCancel: {},
+    model: {
+      outputFormat: { type: 'audio/pcmu' },
+      outputAudio: [{ at: 900, responseId: 'r1', itemId: 'i1', bytes: new Uint8Array(2000 * 8) }],
+      responses: [{ id: 'r1', itemId: 'i1', kind: 'audio', status: 'cancelled', cancelReason: 'client_cancelled' }],
+      truncations: [{ itemId: 'i1', contentIndex: 0, audioEndMs: heard, at: clearSentAt + 2, accepted: true, audioMsSent: 2000 }],
+      cancels: [{ responseId: 'r1', active: true }],
+      events: [],
+      violations: [],
+    },
+    timeline: [
+      { at: 900, type: 'response.created', responseId: 'r1' },
+      { at: speechAt, type: 'input_audio_buffer.speech_started' },
+      { at: clearSentAt + 1, type: 'client:response.cancel', responseId: 'r1' },
+      { at: clearSentAt + 2, type: 'client:conversation.item.truncate', itemId: 'i1', audioEndMs: heard },
+      { at: clearSentAt + 3, type: 'response.done', responseId: 'r1', status: 'cancelled' },
+    ],
+    carrier: {
+      chunks,
+      clears: [{ at: clearSentAt + lagMs, sentAt: clearSentAt, playedByItem: { i1: heard }, discardedMs: 0 }],
+      marksSent: 0,
+      acksSent: 0,
+      rejected: [],
+      otherCommands: [],
+      maxQueuedMs: 0,
+      endedAt: 9000,
+      closedAt: 9000,
+      framesSent: 0,
+      malformedSent: 0,
+    },
+  } as unknown as ReplayResult;
+}
+
+describe('barge-in checks on a carrier that reads late', () => {
+  it('count a barge-in over audio the bridge had sent, however late the carrier read it', () => {
+    // The caller speaks 600 ms into the reply; the carrier, 800 ms behind, has read none of it yet.
+    const result = starved({ lagMs: 800, speechAt: 1600 });
+    for (const id of ['bargein.clear', 'bargein.cancel', 'bargein.truncate']) {
+      const outcome = check(id, result);
+      expect(outcome.status, `${id}: ${outcome.detail}`).toBe('pass');
+    }
+  });
+
+  it('count a barge-in over audio the carrier got but, by when it was sent, has played out', () => {
+    // Pacing held the reply back (the bridge had sent 400 ms): by the time the bridge sent them
+    // those chunks have played when the caller speaks, but the carrier read them only just now.
+    const result = starved({ lagMs: 500, speechAt: 1450, sentMs: 400 });
+    expect(check('bargein.clear', result).status).toBe('pass');
+  });
+
+  it('judge the clear by when the bridge sent it, not when the starved carrier read it', () => {
+    const outcome = check('bargein.clear', starved({ lagMs: 2000, speechAt: 1600 }));
+    expect(outcome.status, outcome.detail).toBe('pass');
+  });
+
+  it('still find no barge-in when the caller spoke after the reply had played out', () => {
+    const result = starved({ lagMs: 50, speechAt: 2500 });
+    expect(check('bargein.clear', result)).toMatchObject({ status: 'fail', detail: expect.stringMatching(/never spoke over queued audio/) });
+  });
+});
