@@ -8,17 +8,22 @@ import type { ReplayResult } from './replay.js';
 import { formatDurationMs } from './simulator/index.js';
 
 /**
- * Barge-ins: the model heard the caller start speaking while the carrier still had audio to play:
- * audio the bridge had sent by then (its playback starts when the bridge sent it, or when the
- * carrier got it if that was sooner) that had not played out, neither by when it was sent nor by
- * when the carrier got it. A starved carrier reads the bridge's frames late: audio still on its
- * way to it is audio the caller speaks over all the same.
+ * Barge-ins: the model heard the caller start speaking while the carrier still had audio to play.
+ * A chunk plays from when the bridge sent it (or when the carrier got it, if sooner): one playing
+ * when the caller spoke is spoken over, whether or not the carrier had read it yet. A starved
+ * carrier reads the bridge's frames late, and acknowledges them late: audio the bridge sent before
+ * the caller spoke that the carrier read only after is still playing as far as the bridge can
+ * tell, and counts as spoken over where the bridge cleared it (it may also have learnt, from an
+ * acknowledgement that beat the caller's speech to it, that it had played).
  */
 function bargeIns(result: ReplayResult): number[] {
   const starts = result.timeline.filter((e) => e.type === 'input_audio_buffer.speech_started').map((e) => e.at);
-  return starts.filter((at) =>
-    result.carrier.chunks.some((c) => Math.min(c.receivedAt, c.startAt) <= at && Math.max(c.receivedAt, c.startAt) + c.durationMs > at + 1),
-  );
+  const chunks = result.carrier.chunks;
+  return starts.filter((at, k) => {
+    if (chunks.some((c) => Math.min(c.receivedAt, c.startAt) <= at && c.startAt + c.durationMs > at + 1)) return true;
+    const next = starts[k + 1] ?? Infinity;
+    return chunks.some((c) => c.startAt <= at && c.receivedAt > at) && result.carrier.clears.some((c) => c.sentAt >= at - 1 && c.sentAt < next);
+  });
 }
 
 function responseInFlightAt(result: ReplayResult, at: number): string | undefined {

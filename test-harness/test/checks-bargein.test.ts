@@ -89,3 +89,13 @@ describe('barge-in checks on a carrier that reads late', () => {
     expect(check('bargein.clear', result)).toMatchObject({ status: 'fail', detail: expect.stringMatching(/never spoke over queued audio/) });
   });
 });
+
+describe('barge-in checks on a carrier that read late and acknowledged at once', () => {
+  it('count no barge-in over audio in flight that the bridge did not clear', () => {
+    // The carrier read the last chunks after the caller spoke, but acknowledged them before the
+    // bridge heard of the speech: the bridge rightly saw nothing playing.
+    const result = starved({ lagMs: 500, speechAt: 1450, sentMs: 400 });
+    const noClear = { ...result, carrier: { ...result.carrier, clears: [] } } as ReplayResult;
+    expect(check('bargein.clear', noClear)).toMatchObject({ status: 'fail', detail: expect.stringMatching(/never spoke over queued audio/) });
+  });
+});
