@@ -8,19 +8,19 @@ import type { ReplayResult } from './replay.js';
 import { formatDurationMs } from './simulator/index.js';
 
 /**
- * Barge-ins: the model heard the caller start speaking while the carrier still had audio to play.
- * A chunk plays from when the bridge sent it (or when the carrier got it, if sooner): one playing
- * when the caller spoke is spoken over, whether or not the carrier had read it yet. A starved
- * carrier reads the bridge's frames late, and acknowledges them late: audio the bridge sent before
- * the caller spoke that the carrier read only after is still playing as far as the bridge can
- * tell, and counts as spoken over where the bridge cleared it (it may also have learnt, from an
- * acknowledgement that beat the caller's speech to it, that it had played).
+ * Barge-ins: the model heard the caller start speaking while the carrier still had audio to play
+ * (a chunk plays from when the bridge sent it, or from when the carrier got it if that was
+ * sooner). A starved carrier reads the bridge's frames late: audio the bridge sent before the
+ * caller spoke that the carrier read only after counts as spoken over where the bridge cleared it.
+ * Where it did not, the bridge may have been right: by the time a starved bridge heard of the
+ * speech, that audio had played by its own reckoning (its playout clock, or an acknowledgement
+ * that beat the speech to it).
  */
 function bargeIns(result: ReplayResult): number[] {
   const starts = result.timeline.filter((e) => e.type === 'input_audio_buffer.speech_started').map((e) => e.at);
   const chunks = result.carrier.chunks;
   return starts.filter((at, k) => {
-    if (chunks.some((c) => Math.min(c.receivedAt, c.startAt) <= at && c.startAt + c.durationMs > at + 1)) return true;
+    if (chunks.some((c) => c.receivedAt <= at && c.startAt + c.durationMs > at + 1)) return true;
     const next = starts[k + 1] ?? Infinity;
     return chunks.some((c) => c.startAt <= at && c.receivedAt > at) && result.carrier.clears.some((c) => c.sentAt >= at - 1 && c.sentAt < next);
   });

@@ -99,3 +99,13 @@ describe('barge-in checks on a carrier that read late and acknowledged at once',
     expect(check('bargein.clear', noClear)).toMatchObject({ status: 'fail', detail: expect.stringMatching(/never spoke over queued audio/) });
   });
 });
+
+describe('barge-in checks on a starved bridge', () => {
+  it('count no barge-in over audio the carrier read late and the bridge did not clear, however it played', () => {
+    // The caller spoke 600 ms into the reply, by when the bridge sent it; the carrier read it
+    // late, and the bridge, told of the speech late too, found it played by its own clock.
+    const result = starved({ lagMs: 800, speechAt: 1600 });
+    const noClear = { ...result, carrier: { ...result.carrier, clears: [] } } as ReplayResult;
+    expect(check('bargein.clear', noClear)).toMatchObject({ status: 'fail', detail: expect.stringMatching(/never spoke over queued audio/) });
+  });
+});
