@@ -138,6 +138,9 @@ export const MALFORMED_FRAMES: readonly string[] = [
 
 type PendingMark = { name: string; timer: NodeJS.Timeout | undefined };
 
+/** How often a held caller looks again whether to go on, real ms. */
+const HOLD_POLL_MS = 5;
+
 /** How far ahead among the trace's frames a late media frame is looked for. */
 const LATE_LOOKAHEAD = 16;
 
@@ -244,6 +247,11 @@ export class CallerSimulator {
        * (one ordered connection): media frames a trace delivers out of order are sent in order.
        */
       inOrder?: boolean;
+      /**
+       * Asked before each frame goes out, with its trace time: true holds it (and the rest of the
+       * call, which then goes on at the trace's pace from where it was held). See `replyGate`.
+       */
+      holdAt?: (t: number) => boolean;
     } = {},
   ): Promise<{ framesSent: number; malformedSent: number; lastFrameAt: number | undefined }> {
     const all = options.inOrder ? inChunkOrder(trace.frames) : trace.frames;
@@ -257,7 +265,7 @@ export class CallerSimulator {
     let lastFrameAt: number | undefined;
     let lastProgress = -1;
     const total = frames.at(-1)?.t ?? 0;
-    const origin = this.now();
+    let origin = this.now();
     const encode = (frame: Record<string, unknown>) => this.#twilio.decode(JSON.stringify(frame)).flatMap((event) => peer.encodeInbound(event));
     /** What the carrier encoded ahead of delivery: frames of a trace that arrive late. */
     const encodedEarly = new Map<Record<string, unknown>, Array<string | Uint8Array>>();
@@ -303,9 +311,20 @@ export class CallerSimulator {
     };
     await new Promise<void>((resolve) => {
       let i = 0;
+      let held = false;
       const pump = () => {
-        const at = this.now() - origin;
+        let at = this.now() - origin;
         while (i < frames.length && frames[i]!.t <= at) {
+          if (options.holdAt?.(frames[i]!.t)) {
+            held = true;
+            break;
+          }
+          if (held) {
+            // Released: the call goes on from this frame at the trace's pace.
+            held = false;
+            origin = this.now() - frames[i]!.t;
+            at = frames[i]!.t;
+          }
           if (i === options.injectMalformedAt) {
             for (const bad of MALFORMED_FRAMES) this.#send(bad);
             malformedSent += MALFORMED_FRAMES.length;
@@ -353,7 +372,7 @@ export class CallerSimulator {
           resolve();
           return;
         }
-        setTimeout(pump, Math.min(20, Math.max(0, (frames[i]!.t - at) / this.speed)));
+        setTimeout(pump, held ? HOLD_POLL_MS : Math.min(20, Math.max(0, (frames[i]!.t - at) / this.speed)));
       };
       pump();
     });
