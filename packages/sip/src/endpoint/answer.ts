@@ -6,6 +6,7 @@
 import { ConfigError, logger } from '@switchboard/core';
 import { SipCall } from './call.js';
 import type { EndpointHost } from './host.js';
+import type { SessionTimerOffer } from './session-timer.js';
 import { ALLOW, TOO_SMALL, sanitize, type SipInvite } from './options.js';
 import { RtpMediaProtocol, customParametersOf } from './protocol.js';
 import { RtpSession } from './rtp/session.js';
@@ -170,11 +171,26 @@ export async function answerInvite(host: EndpointHost, request: SipRequest, sour
   host.addDialog(call);
   host.counters.calls++;
   tx.onAckTimeout = () => call.ackTimedOut();
+  answerWithSdp(host, { request, source, tx, call, sdp, sessionTimer, toTag: pending.localTag, recordRoute });
+  pending.rtp = undefined;
+  log('call %s answered: %s, RTP port %d', call.callId, media ? media.codec : 'offer sent', rtp.localPort);
+  if (media) host.emitCall(call);
+}
+
+/**
+ * Answers an INVITE (or re-INVITE) 200 OK with our SDP and the session-timer headers, and restarts
+ * the call's session timer: its interval from now, or none if the request asked for none (RFC 4028).
+ */
+export function answerWithSdp(
+  host: EndpointHost,
+  answer: { request: SipRequest; source: SipSource; tx: InviteServerTransaction; call: SipCall; sdp: string; sessionTimer: SessionTimerOffer | undefined; toTag?: string; recordRoute?: SipHeader[] },
+): void {
+  const { request, source, tx, call, sdp, sessionTimer } = answer;
   tx.respond(
     createResponse(request, 200, {
-      toTag: pending.localTag,
+      ...(answer.toTag !== undefined ? { toTag: answer.toTag } : {}),
       headers: [
-        ...recordRoute,
+        ...(answer.recordRoute ?? []),
         ['Contact', host.contact(source.transport)],
         ['Allow', ALLOW],
         ...host.sessionTimerHeaders(sessionTimer),
@@ -184,9 +200,6 @@ export async function answerInvite(host: EndpointHost, request: SipRequest, sour
     }),
   );
   call.sessionRefreshed(sessionTimer && 'seconds' in sessionTimer ? sessionTimer : undefined);
-  pending.rtp = undefined;
-  log('call %s answered: %s, RTP port %d', call.callId, media ? media.codec : 'offer sent', rtp.localPort);
-  if (media) host.emitCall(call);
 }
 
 function attachTransport(host: EndpointHost, call: SipCall, invite: SipRequest, media: NegotiatedMedia): void {

@@ -5,12 +5,12 @@
  * same way.
  */
 import { logger } from '@switchboard/core';
-import { readAnswer, readOffer } from './answer.js';
+import { answerWithSdp, readAnswer, readOffer } from './answer.js';
 import type { SipCall } from './call.js';
 import type { EndpointHost, ServerTransaction } from './host.js';
 import { ALLOW, KNOWN_METHODS, TOO_SMALL } from './options.js';
 import { buildAnswer, buildOffer, type NegotiatedMedia } from './sdp.js';
-import { createResponse, parseCSeq, textBody, type SipHeader, type SipRequest } from './sip/message.js';
+import { createResponse, parseCSeq, type SipHeader, type SipRequest } from './sip/message.js';
 import type { SipSource } from './sip/sockets.js';
 import type { InviteServerTransaction } from './sip/transactions.js';
 
@@ -77,19 +77,8 @@ function onReInvite(host: EndpointHost, call: SipCall, request: SipRequest, sour
   const seq = parseCSeq(request.headers.get('cseq'))!.seq;
   call.refresh(request, media);
   call.trackInvite(seq, tx, !offered);
-  tx.respond(
-    createResponse(request, 200, {
-      headers: [
-        ['Contact', host.contact(source.transport)],
-        ['Allow', ALLOW],
-        ...host.sessionTimerHeaders(sessionTimer),
-        ['Content-Type', 'application/sdp'],
-      ],
-      body: textBody(sdp),
-    }),
-  );
-  // A re-INVITE refreshes the session (RFC 4028): its interval from now, or none if it asked for none.
-  call.sessionRefreshed(sessionTimer && 'seconds' in sessionTimer ? sessionTimer : undefined);
+  // A re-INVITE refreshes the session (RFC 4028) as it is answered.
+  answerWithSdp(host, { request, source, tx, call, sdp, sessionTimer });
   // The media protocol starts a new stream when the re-INVITE changed it, and holds or resumes
   // the model's audio when it put the call on hold or back.
   call.deliverToMedia(request);
