@@ -70,6 +70,16 @@ export type CallerLog = {
   maxBehindMs: number;
   /** The last media frame sent: when (stream ms), and the caller's audio up to its end, ms (see {@link CallerPause.audioMs}). */
   lastMedia: { at: number; audioMs: number } | undefined;
+  /** Every mark the bridge sent (stream ms, name), and every acknowledgement the carrier sent back. */
+  marks: Array<{ at: number; name: string }>;
+  acks: Array<{ at: number; name: string }>;
+  /**
+   * Every frame on the carrier's socket, both ways, with when (stream ms): `sent` by the carrier
+   * (as on the wire, after the adapter's peer encoded it), `received` from the bridge.
+   */
+  wire: Array<{ at: number; dir: 'sent' | 'received'; data: string | Uint8Array }>;
+  /** Each trace frame as it went out (the trace's own form, before any encoding), with when (stream ms). */
+  traceFramesSent: Array<{ at: number; frame: Record<string, unknown> }>;
 };
 
 /** A pause in the caller's audio, as actually sent (see {@link CallerLog.pauses}). */
@@ -188,6 +198,10 @@ export class CallerSimulator {
     pauses: [],
     maxBehindMs: 0,
     lastMedia: undefined,
+    marks: [],
+    acks: [],
+    wire: [],
+    traceFramesSent: [],
   };
   readonly now: () => number;
   readonly speed: number;
@@ -357,6 +371,7 @@ export class CallerSimulator {
           framesSent++;
           lastFrameAt = this.now();
           sentMedia(frames[i]!, lastFrameAt);
+          this.log.traceFramesSent.push({ at: lastFrameAt, frame });
           if (frame.event === 'stop') this.log.endedAt ??= lastFrameAt;
           options.onFrameSent?.(frame, lastFrameAt);
           i++;
@@ -511,7 +526,9 @@ export class CallerSimulator {
   }
 
   #send(frame: string | Uint8Array): void {
-    if (this.#socket?.readyState === WebSocket.OPEN) this.#socket.send(frame);
+    if (this.#socket?.readyState !== WebSocket.OPEN) return;
+    this.log.wire.push({ at: this.now(), dir: 'sent', data: frame });
+    this.#socket.send(frame);
   }
 
   /**
@@ -532,6 +549,7 @@ export class CallerSimulator {
     const sentAt = this.#options.frameSentAt?.(this.#framesReceived);
     const frameIndex = this.#framesReceived;
     this.#framesReceived++;
+    this.log.wire.push({ at: this.now(), dir: 'received', data: frame });
     let commands: OutboundCommand[];
     try {
       commands = this.#options.peer.decodeOutbound(frame);
@@ -558,6 +576,7 @@ export class CallerSimulator {
       }
       case 'mark': {
         this.log.marksSent++;
+        this.log.marks.push({ at, name: command.name });
         const mark: PendingMark = { name: command.name, timer: undefined };
         if (this.#options.markAcks === false) return;
         this.#pending.push(mark);
@@ -623,6 +642,7 @@ export class CallerSimulator {
 
   #ack(name: string): void {
     this.log.acksSent++;
+    this.log.acks.push({ at: this.now(), name });
     for (const frame of this.#options.peer.encodeInbound({ type: 'playback_ack', name })) this.#send(frame);
   }
 
