@@ -12,6 +12,11 @@ export type CheckOutcome = { status: CheckStatus; detail: string };
 export type ConformanceCheck = {
   id: string;
   title: string;
+  /**
+   * The declared capability under which the check cannot be exercised and is n/a for the adapter
+   * (`dtmfIn: false`), when there is one. Other checks apply to every adapter.
+   */
+  naWhen?: string;
   run(result: ReplayResult, options: CheckOptions): CheckOutcome;
 };
 
@@ -27,6 +32,9 @@ export const DEFAULT_CHECK_OPTIONS: CheckOptions = { truncateToleranceMs: 40, cl
 export const pass = (detail = ''): CheckOutcome => ({ status: 'pass', detail });
 export const fail = (detail: string): CheckOutcome => ({ status: 'fail', detail });
 export const na = (detail = ''): CheckOutcome => ({ status: 'n/a', detail });
+
+/** n/a because of a capability the adapter declares (or omits): the detail names it. */
+export const notDeclared = (capability: string): CheckOutcome => na(`the adapter declares ${capability}`);
 
 /** The most padding an adapter may add after an item's audio: up to one whole frame (bytes). */
 export function largestPadding(result: ReplayResult): number {

@@ -3,7 +3,7 @@
  * heard, the response in flight is cancelled, and none of it surfaces an error to the session.
  */
 import type { CarrierChunk } from './caller.js';
-import { chunksByItem, emittedOf, fail, na, pass, type CheckOutcome, type ConformanceCheck } from './check-kit.js';
+import { chunksByItem, emittedOf, fail, na, notDeclared, pass, type CheckOutcome, type ConformanceCheck } from './check-kit.js';
 import type { ReplayResult } from './replay.js';
 import { formatDurationMs } from './simulator/index.js';
 
@@ -46,7 +46,10 @@ function noBargeIn(result: ReplayResult): CheckOutcome {
 export const bargeInClear: ConformanceCheck = {
   id: 'bargein.clear',
   title: 'barge-in clears the carrier buffer promptly',
+  naWhen: 'clear: false',
   run(result, options) {
+    // A carrier that cannot be cleared plays out what it holds; the truncate says what was heard.
+    if (!result.capabilities.clear) return notDeclared('clear: false');
     const barges = bargeIns(result);
     if (barges.length === 0) return noBargeIn(result);
     const bound = options.clearWithinMs * result.speed;
@@ -151,7 +154,11 @@ export const bargeInTruncate: ConformanceCheck = {
     const orphans = truncates.filter((t) => !matched.has(t));
     if (clears.length === 0) {
       if (orphans.length > 0) return fail(`${orphans.length} truncate(s) without any barge-in`);
-      if (bargeIns(result).length > 0) return fail('no clear, so nothing to compare');
+      const barged = bargeIns(result).length > 0;
+      // A carrier that cannot be cleared plays all it got: the items a barge-in stopped short were
+      // judged above against all of it; one it stopped nothing of was heard in full.
+      if (barged && !result.capabilities.clear && errors.length === 0) return na('the carrier cannot clear (clear: false) and the caller heard every item in full');
+      if (barged && result.capabilities.clear) return fail('no clear, so nothing to compare');
       if (errors.length === 0) return noBargeIn(result);
     }
     if (orphans.length > 0) return fail(`truncate of ${orphans[0]!.itemId} at ${orphans[0]!.audioEndMs} ms belongs to no barge-in`);

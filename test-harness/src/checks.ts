@@ -14,6 +14,7 @@ import {
   fail,
   largestPadding,
   na,
+  notDeclared,
   pass,
   type CheckOptions,
   type CheckOutcome,
@@ -117,8 +118,11 @@ const outputLossless: ConformanceCheck = {
 const dtmfOrder: ConformanceCheck = {
   id: 'dtmf.order',
   title: 'DTMF digits surface as events, in order',
+  naWhen: 'dtmfIn: false',
   run(result) {
     const expected = result.trace.header.expect.dtmf;
+    // A carrier without DTMF on its stream cannot pass the caller's digits to the bridge.
+    if (!result.capabilities.dtmfIn) return notDeclared('dtmfIn: false');
     if (expected.length === 0) return na('no DTMF in this call');
     const digits = emittedOf(result, 'dtmf').map((args) => (args[0] as { digit?: string })?.digit);
     return JSON.stringify(digits) === JSON.stringify(expected)
@@ -250,9 +254,10 @@ const carrierFrames: ConformanceCheck = {
 const carrierPacing: ConformanceCheck = {
   id: 'carrier.pacing',
   title: 'a paced carrier never holds more than the declared lead of unplayed audio',
+  naWhen: 'no pacing',
   run(result) {
     const pacing = result.capabilities.pacing;
-    if (!pacing) return na('the adapter declares no pacing');
+    if (!pacing) return notDeclared('no pacing');
     if (result.carrier.chunks.length === 0) return na('the carrier got no audio');
     const frameMs = largestPadding(result) / bytesPerMs(result.carrierFormat);
     const bound = pacing.leadMs + frameMs + PACING_SLACK_MS;
