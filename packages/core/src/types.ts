@@ -128,4 +128,12 @@ export interface PeerSimulator {
   encodeInbound(event: CallEvent): Array<string | Uint8Array>;
   /** What a frame the bridge sent asks the carrier to do. */
   decodeOutbound(frame: string | Uint8Array): OutboundCommand[];
+  /**
+   * Frames this carrier's bridge must refuse as malformed (each decodes to a `ProtocolError`):
+   * the carrier's own characteristic bad inputs, such as a media frame whose payload is not
+   * base64 or a binary frame of odd length for L16. The conformance harness sends them a quarter
+   * into every replayed call (`errors.malformed`). Optional: without it the harness sends its
+   * default set for a JSON carrier or for a binary one.
+   */
+  malformedFrames?(): Array<string | Uint8Array>;
 }
