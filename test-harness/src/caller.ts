@@ -22,6 +22,7 @@ import {
 import { TwilioMediaStreamProtocol } from '@switchboard/twilio';
 import { WebSocket } from 'ws';
 import { base64Length } from './attribution.js';
+import { MALFORMED_JSON_FRAMES, malformedFramesFor } from './malformed.js';
 import type { Trace } from './trace.js';
 
 /** One audio chunk as the carrier played it. Times are stream ms on the caller's clock. */
@@ -78,6 +79,8 @@ export type CallerLog = {
    * (as on the wire, after the adapter's peer encoded it), `received` from the bridge.
    */
   wire: Array<{ at: number; dir: 'sent' | 'received'; data: string | Uint8Array }>;
+  /** The malformed frames the caller sent (`errors.malformed`), in order, with when each went out (stream ms). */
+  malformed: Array<{ at: number; frame: string | Uint8Array }>;
   /** Each trace frame as it went out (the trace's own form, before any encoding), with when (stream ms). */
   traceFramesSent: Array<{ at: number; frame: Record<string, unknown> }>;
 };
@@ -139,12 +142,8 @@ export type CallerSimulatorOptions = {
   onCommand?: (command: OutboundCommand, at: number, frame: { index: number; sentAt: number | undefined }) => void;
 };
 
-/** Frames a broken or hostile carrier might send: not JSON, bad base64, a dtmf without a digit. */
-export const MALFORMED_FRAMES: readonly string[] = [
-  'this is not json',
-  '{"event":"media","streamSid":"MZ00000000000000000000000000000000","media":{"payload":"%%% not base64 %%%"}}',
-  '{"event":"dtmf","streamSid":"MZ00000000000000000000000000000000"}',
-];
+/** The default malformed frames of a JSON carrier (see `malformed.ts`). */
+export const MALFORMED_FRAMES: readonly string[] = MALFORMED_JSON_FRAMES;
 
 type PendingMark = { name: string; timer: NodeJS.Timeout | undefined };
 
@@ -201,6 +200,7 @@ export class CallerSimulator {
     marks: [],
     acks: [],
     wire: [],
+    malformed: [],
     traceFramesSent: [],
   };
   readonly now: () => number;
@@ -276,6 +276,8 @@ export class CallerSimulator {
     const { peer, twilioFrames } = this.#options;
     let framesSent = 0;
     let malformedSent = 0;
+    /** Whether the carrier's frames include binary ones (its media): the default malformed frames follow. */
+    let binarySent = false;
     let lastFrameAt: number | undefined;
     let lastProgress = -1;
     const total = frames.at(-1)?.t ?? 0;
@@ -340,8 +342,13 @@ export class CallerSimulator {
             at = frames[i]!.t;
           }
           if (i === options.injectMalformedAt) {
-            for (const bad of MALFORMED_FRAMES) this.#send(bad);
-            malformedSent += MALFORMED_FRAMES.length;
+            // The carrier's own malformed frames, else the defaults for a JSON or a binary carrier.
+            const malformed = malformedFramesFor(peer, { binary: binarySent, format: this.#options.format });
+            for (const bad of malformed) {
+              this.log.malformed.push({ at: this.now(), frame: bad });
+              this.#send(bad);
+            }
+            malformedSent += malformed.length;
           }
           const frame = frames[i]!.frame;
           if (twilioFrames) {
@@ -366,7 +373,10 @@ export class CallerSimulator {
               }
               out = encode(frame);
             }
-            for (const wire of out) this.#send(wire);
+            for (const wire of out) {
+              if (typeof wire !== 'string') binarySent = true;
+              this.#send(wire);
+            }
           }
           framesSent++;
           lastFrameAt = this.now();
