@@ -1,9 +1,5 @@
-import { createRequire } from 'node:module';
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import type { ConformanceAdapter } from '@switchboard/core';
-import { runChecks, type CheckOptions, type CheckOutcome } from './checks.js';
+import { ConfigError, type ConformanceAdapter } from '@switchboard/core';
+import { CHECKS, runChecks, type CheckOptions, type CheckOutcome } from './checks.js';
 import { DEFAULT_SPEED, replayTrace, type ReplayOptions, type ReplayResult } from './replay.js';
 import type { Trace } from './trace.js';
 import { turnDetectionModes, type TurnDetectionMode, type TurnDetectionSelection } from './turn-detection.js';
@@ -18,6 +14,10 @@ export type TraceReport = {
   /** Selected transport metrics (when the transport exposes them). */
   metrics: Record<string, unknown> | undefined;
   durationMs: number;
+  /** How many times the trace was replayed (more than one when only timing checks failed). */
+  replays: number;
+  /** The failures of each replay before the last (timing checks only), in order. */
+  earlier: Array<{ replay: number; failed: Array<{ id: string; detail: string }> }>;
 };
 
 export type ConformanceReport = {
@@ -42,6 +42,21 @@ export type RunConformanceOptions = ReplayOptions & {
    * default) allows up to {@link TIMING_REPLAYS} replays in all, a number that many, `false` one.
    */
   retryTiming?: boolean | number;
+  /**
+   * Trace names and check ids to run, and no others: a trace name narrows the traces, a check id
+   * the checks (left out of the report). Default: everything. `runConformance` refuses a name that
+   * is neither (a `ConfigError` listing the known ones).
+   */
+  only?: readonly string[];
+  /** Trace names and check ids to leave out (after `only`). Default: none. */
+  skip?: readonly string[];
+  /**
+   * `runConformance`: how many replays (traces, or trace × turn-detection mode) run at once.
+   * Default 1. The report keeps the traces' order whatever the concurrency.
+   */
+  concurrency?: number;
+  /** `runConformance`: called with each trace's checked replay, in the order they finish. */
+  onChecked?: (report: TraceReport, checked: CheckedReplay, trace: Trace) => void;
 };
 
 /**
@@ -90,11 +105,12 @@ function replayLimit(retry: RunConformanceOptions['retryTiming']): number {
  */
 export async function replayAndCheck(adapter: ConformanceAdapter, trace: Trace, options: RunConformanceOptions = {}): Promise<CheckedReplay> {
   const limit = replayLimit(options.retryTiming);
+  const keep = checkSelection(options);
   const base = options.speed ?? DEFAULT_SPEED;
   const once = async (replay: number) => {
     const result = await replayTrace(adapter, trace, { ...options, speed: retrySpeed(base, replay) });
     options.onReplay?.(result);
-    return { result, outcomes: runChecks(result, options.checks) };
+    return { result, outcomes: runChecks(result, options.checks).filter((o) => keep(o.check.id)) };
   };
   const earlier: { replay: number; failed: ReturnType<typeof runChecks> }[] = [];
   let replay = await once(1);
@@ -116,8 +132,16 @@ export async function replayAndCheck(adapter: ConformanceAdapter, trace: Trace, 
   return { result: replay.result, outcomes, replays, earlier: earlierFailures };
 }
 
-export async function runTrace(adapter: ConformanceAdapter, trace: Trace, options: RunConformanceOptions = {}): Promise<TraceReport> {
-  const { result, outcomes } = await replayAndCheck(adapter, trace, options);
+/** The ids of the checks a run selects with `only` and `skip` (names that are not check ids are trace names). */
+function checkSelection(options: Pick<RunConformanceOptions, 'only' | 'skip'>): (id: string) => boolean {
+  const ids = new Set(CHECKS.map((c) => c.id));
+  const only = (options.only ?? []).filter((name) => ids.has(name));
+  const skip = new Set(options.skip ?? []);
+  return (id) => (only.length === 0 || only.includes(id)) && !skip.has(id);
+}
+
+function traceReport(trace: Trace, checked: CheckedReplay): TraceReport {
+  const { result, outcomes } = checked;
   return {
     trace: trace.header.name,
     turnDetection: result.turnDetection,
@@ -125,7 +149,53 @@ export async function runTrace(adapter: ConformanceAdapter, trace: Trace, option
     outcomes: outcomes.map(({ check, outcome }) => ({ id: check.id, title: check.title, ...outcome })),
     metrics: result.metrics,
     durationMs: result.durationMs,
+    replays: checked.replays,
+    earlier: checked.earlier,
   };
+}
+
+export async function runTrace(adapter: ConformanceAdapter, trace: Trace, options: RunConformanceOptions = {}): Promise<TraceReport> {
+  return traceReport(trace, await replayAndCheck(adapter, trace, options));
+}
+
+/**
+ * The traces `only` and `skip` select (names that are not trace names are check ids). Throws a
+ * `ConfigError` for a name that is neither a trace's name nor a check's id, listing both.
+ */
+export function selectTraces(traces: readonly Trace[], options: Pick<RunConformanceOptions, 'only' | 'skip'>): Trace[] {
+  const traceNames = [...new Set(traces.map((t) => t.header.name))];
+  const checkIds = CHECKS.map((c) => c.id);
+  for (const [flag, names] of [['only', options.only], ['skip', options.skip]] as const) {
+    const unknown = (names ?? []).filter((name) => !traceNames.includes(name) && !checkIds.includes(name));
+    if (unknown.length > 0) {
+      throw new ConfigError(
+        `${flag}: unknown trace or check ${unknown.map((n) => JSON.stringify(n)).join(', ')}; traces: ${traceNames.join(', ') || '(none)'}; checks: ${checkIds.join(', ')}`,
+      );
+    }
+  }
+  const only = (options.only ?? []).filter((name) => traceNames.includes(name));
+  const skip = new Set(options.skip ?? []);
+  return traces.filter((t) => (only.length === 0 || only.includes(t.header.name)) && !skip.has(t.header.name));
+}
+
+/** Runs `jobs` with at most `limit` at once; the results keep the jobs' order. */
+async function pool<T>(jobs: Array<() => Promise<T>>, limit: number): Promise<T[]> {
+  const results: T[] = new Array(jobs.length);
+  let next = 0;
+  let failed = false;
+  const worker = async () => {
+    while (!failed && next < jobs.length) {
+      const index = next++;
+      try {
+        results[index] = await jobs[index]!();
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(Math.max(1, limit), jobs.length) }, worker));
+  return results;
 }
 
 /**
@@ -137,15 +207,23 @@ export async function runConformance(
   traces: Trace[],
   options: RunConformanceOptions = {},
 ): Promise<ConformanceReport> {
-  const reports: TraceReport[] = [];
+  const concurrency = options.concurrency ?? 1;
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new ConfigError(`concurrency must be a whole number >= 1, got ${concurrency}`);
+  let reports: TraceReport[];
   const selection = options.turnDetectionModes ?? options.turnDetection ?? 'rotate';
+  // The rotation of turn-detection modes goes by the whole corpus, so a trace keeps its mode when `only` leaves out others.
   const names = traces.map((t) => t.header.name);
   try {
-    for (const trace of traces) {
-      for (const mode of turnDetectionModes(selection, adapter.name, trace.header.name, names)) {
-        reports.push(await runTrace(adapter, trace, { ...options, turnDetection: mode }));
-      }
-    }
+    const selected = selectTraces(traces, options);
+    const jobs = selected.flatMap((trace) =>
+      turnDetectionModes(selection, adapter.name, trace.header.name, names).map((mode) => async () => {
+        const checked = await replayAndCheck(adapter, trace, { ...options, turnDetection: mode });
+        const report = traceReport(trace, checked);
+        options.onChecked?.(report, checked, trace);
+        return report;
+      }),
+    );
+    reports = await pool(jobs, concurrency);
   } finally {
     await adapter.dispose?.();
   }
@@ -178,72 +256,4 @@ export function formatReport(report: ConformanceReport): string {
   return out.join('\n');
 }
 
-type AdapterExport = ConformanceAdapter | readonly ConformanceAdapter[];
-
-function isAdapter(value: unknown): value is ConformanceAdapter {
-  const candidate = value as ConformanceAdapter | undefined;
-  return (
-    !!candidate &&
-    (typeof candidate.createTransport === 'function' || typeof candidate.startRemoteCall === 'function') &&
-    typeof candidate.createPeerSimulator === 'function'
-  );
-}
-
-/**
- * Loads the adapters of a module: its `conformance` export, or its default export (or the default
- * export's `conformance`). A package with several wire dialects (presets) exports an array.
- */
-export async function loadAdapters(specifier: string, from: string = process.cwd()): Promise<ConformanceAdapter[]> {
-  const mod = (await import(resolveFrom(specifier, from))) as { conformance?: AdapterExport; default?: AdapterExport | { conformance?: AdapterExport } };
-  const candidate: unknown = mod.conformance ?? (mod.default as { conformance?: AdapterExport })?.conformance ?? mod.default;
-  const list = Array.isArray(candidate) ? (candidate as unknown[]) : [candidate];
-  if (list.length === 0 || !list.every(isAdapter)) {
-    throw new Error(
-      `${specifier} does not export a conformance adapter (an object with createPeerSimulator and createTransport or startRemoteCall, or an array of them, as \`conformance\` or default)`,
-    );
-  }
-  return list;
-}
-
-/** Loads a module's adapter; the first one when the module exports several. */
-export async function loadAdapter(specifier: string, from: string = process.cwd()): Promise<ConformanceAdapter> {
-  return (await loadAdapters(specifier, from))[0]!;
-}
-
-/**
- * Resolves a package name as the project in `from` sees it (not as this package does), preferring
- * the package's ESM entry; paths and URLs pass through.
- */
-function resolveFrom(specifier: string, from: string): string {
-  if (/^(file|node|data):/.test(specifier)) return specifier;
-  const require = createRequire(join(from, 'package.json'));
-  try {
-    const manifestPath = require.resolve(`${specifier}/package.json`);
-    const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as {
-      exports?: Record<string, unknown> | string;
-      module?: string;
-      main?: string;
-    };
-    const root = typeof manifest.exports === 'object' ? (manifest.exports['.'] ?? manifest.exports) : manifest.exports;
-    const entry = esmEntry(root) ?? manifest.module ?? manifest.main;
-    if (entry) return pathToFileURL(join(dirname(manifestPath), entry)).href;
-  } catch {
-    // Not a package name with a readable manifest: try plain resolution.
-  }
-  try {
-    return pathToFileURL(require.resolve(specifier)).href;
-  } catch {
-    return specifier;
-  }
-}
-
-function esmEntry(target: unknown): string | undefined {
-  if (typeof target === 'string') return target;
-  if (!target || typeof target !== 'object') return undefined;
-  const conditions = target as Record<string, unknown>;
-  for (const key of ['import', 'node', 'default']) {
-    const found = esmEntry(conditions[key]);
-    if (found) return found;
-  }
-  return undefined;
-}
+export { isAdapter, loadAdapter, loadAdapters } from './load-adapter.js';

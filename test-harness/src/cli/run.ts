@@ -1,78 +1,139 @@
 /**
  * `switchboard-conformance run`: replays traces into an adapter and prints the table of checks.
+ *
+ * Usage and setup errors throw a `ConfigError` (exit code 2, see `cli.ts`); a failed check
+ * returns 1. New options go in `RUN_OPTIONS` and `RUN_USAGE`; what is done with the reports once
+ * the runs are over goes after them in `runCommand`.
  */
 import { parseArgs } from 'node:util';
-import { pathToFileURL } from 'node:url';
-import { resolve } from 'node:path';
 import { existsSync } from 'node:fs';
-import { formatReport, loadAdapters, runConformance } from '../run.js';
+import { availableParallelism } from 'node:os';
+import { ConfigError } from '@switchboard/core';
+import { formatReport, loadAdapters, runConformance, selectTraces, type ConformanceReport } from '../run.js';
 import { DEFAULT_SPEED } from '../replay.js';
-import { bundledTracesDir, loadTraces } from '../trace.js';
+import { bundledTracesDir, loadTraces, type Trace } from '../trace.js';
 import { parseTurnDetectionSelection, turnDetectionFromEnv, type TurnDetectionSelection } from '../turn-detection.js';
 
-export const USAGE = `Usage:
-  switchboard-conformance run --adapter <module> [--trace <file|dir>] [--speed N]
-                             [--turn-detection rotate|all|server_vad|server_vad_interrupt|semantic_vad] [--json]
-  switchboard-conformance simulator [--port 8787] [--host 127.0.0.1] [--speed 1]
+/** Traces replayed at once per adapter unless `--concurrency` says otherwise: one core left free, at most 4. */
+export function defaultConcurrency(): number {
+  return Math.max(1, Math.min(4, availableParallelism() - 1));
+}
 
-run        replays the trace corpus (default: the bundled Twilio traces) into the adapter and
-           prints a table of checks; exits 1 when a check fails.
-           <module> is a package name or a path to a module exporting \`conformance\`
-           (createTransport + createPeerSimulator).
-           --turn-detection: the session's turn detection per trace; default rotate (one
-           mode per trace, in turn), all (every trace in every mode), or one mode. Default
-           from SWITCHBOARD_CONFORMANCE_TURN_DETECTION when set.
-simulator  starts the realtime simulator: an offline stand-in for the OpenAI Realtime API.`;
+export const RUN_USAGE = `Usage: switchboard-conformance run --adapter <module> [options]
+
+Replays recorded calls (traces) into an adapter against the realtime simulator and prints a
+table of checks (adapter × trace × check). Exits 0 when every check passed, 1 when one failed,
+2 on a usage or setup error.
+
+  --adapter <module>     the adapter: a path to a module (relative to the working directory),
+                         a package directory, a package name or subpath as this project sees
+                         it (@acme/carrier, found at @acme/carrier/conformance when its root
+                         export has no adapter). The module exports \`conformance\` (or a default
+                         export): { name, capabilities, createTransport | startRemoteCall,
+                         createPeerSimulator }, or an array of them. Required.
+  --trace <file|dir>     a trace (.jsonl, .jsonl.gz) or a directory of them; repeatable.
+                         Default: the bundled corpus.
+  --only <names>         run only these traces and checks (trace names, check ids;
+                         comma-separated, repeatable). Checks left out are left out of the table.
+  --skip <names>         leave out these traces and checks (comma-separated, repeatable).
+  --speed N              replay speed, N × real time (default ${DEFAULT_SPEED}).
+  --concurrency N        traces replayed at once per adapter (default ${defaultConcurrency()} here:
+                         max(1, min(4, CPUs - 1))).
+  --turn-detection M     rotate (default: one mode per trace, in turn), all (every trace in
+                         every mode), or server_vad | server_vad_interrupt | semantic_vad.
+                         Default from SWITCHBOARD_CONFORMANCE_TURN_DETECTION when set.
+  --json                 print the full report as JSON (an array for several adapters), with
+                         each trace's replays and earlier timing failures.
+  --quiet                no progress lines on stderr.
+  --help                 show this text.
+
+Examples:
+  switchboard-conformance run --adapter @switchboard/twilio
+  switchboard-conformance run --adapter ./dist/adapter.js --trace ./traces --only dtmf,dtmf.order
+  node --import tsx ./node_modules/.bin/switchboard-conformance run --adapter ./src/adapter.ts
+`;
+
+export const RUN_OPTIONS = {
+  adapter: { type: 'string' },
+  trace: { type: 'string', multiple: true },
+  only: { type: 'string', multiple: true },
+  skip: { type: 'string', multiple: true },
+  speed: { type: 'string' },
+  concurrency: { type: 'string' },
+  'turn-detection': { type: 'string' },
+  json: { type: 'boolean', default: false },
+  quiet: { type: 'boolean', default: false },
+} as const;
+
+function parseRunArgs(rest: string[]) {
+  try {
+    return parseArgs({ args: rest, options: RUN_OPTIONS, allowPositionals: false }).values;
+  } catch (error) {
+    // node:util's messages are one sentence plus advice; the first line is the point.
+    throw new ConfigError(`run: ${(error as Error).message.split('\n')[0]} (switchboard-conformance run --help)`);
+  }
+}
+
+/** `a,b` `--flag c` → [a, b, c]. */
+function names(values: string[] | undefined): string[] | undefined {
+  const list = (values ?? []).flatMap((v) => v.split(',')).map((s) => s.trim()).filter((s) => s.length > 0);
+  return list.length > 0 ? list : undefined;
+}
+
+function positiveNumber(flag: string, given: string | undefined, fallback: number, integer = false): number {
+  if (given === undefined) return fallback;
+  const value = Number(given);
+  if (!(value > 0) || !Number.isFinite(value) || (integer && !Number.isInteger(value))) {
+    throw new ConfigError(`--${flag} must be a positive ${integer ? 'whole ' : ''}number, got ${JSON.stringify(given)}`);
+  }
+  return value;
+}
+
+async function readTraces(sources: string[]): Promise<Trace[]> {
+  const traces: Trace[] = [];
+  for (const source of sources) {
+    if (!existsSync(source)) throw new ConfigError(`trace not found: ${source}`);
+    try {
+      traces.push(...(await loadTraces(source)));
+    } catch (error) {
+      throw new ConfigError(`cannot read the trace ${source}: ${(error as Error).message.split('\n')[0]}`, { cause: error });
+    }
+  }
+  return traces;
+}
 
 export async function runCommand(rest: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: rest,
-    options: {
-      adapter: { type: 'string' },
-      trace: { type: 'string', multiple: true },
-      speed: { type: 'string' },
-      'turn-detection': { type: 'string' },
-      json: { type: 'boolean', default: false },
-      quiet: { type: 'boolean', default: false },
-    },
-  });
-  if (!values.adapter) {
-    console.error('--adapter is required\n');
-    console.error(USAGE);
-    return 2;
-  }
-  const speed = values.speed === undefined ? DEFAULT_SPEED : Number(values.speed);
-  if (!(speed > 0)) {
-    console.error('--speed must be a positive number');
-    return 2;
-  }
+  const values = parseRunArgs(rest);
+  if (!values.adapter) throw new ConfigError('run: --adapter is required (switchboard-conformance run --help)');
+  const speed = positiveNumber('speed', values.speed, DEFAULT_SPEED);
+  const concurrency = positiveNumber('concurrency', values.concurrency, defaultConcurrency(), true);
   let turnDetectionModes: TurnDetectionSelection;
   try {
     const given = values['turn-detection'];
     turnDetectionModes = given !== undefined ? parseTurnDetectionSelection(given) : (turnDetectionFromEnv() ?? 'rotate');
   } catch (error) {
-    console.error(`--turn-detection: ${(error as Error).message}`);
-    return 2;
+    throw new ConfigError(`--turn-detection: ${(error as Error).message}`);
   }
-  const local = resolve(values.adapter);
-  const specifier = existsSync(local) ? pathToFileURL(local).href : values.adapter;
-  const adapters = await loadAdapters(specifier);
-  const traces = [];
-  for (const source of values.trace ?? [bundledTracesDir()]) traces.push(...(await loadTraces(source)));
+  const only = names(values.only);
+  const skip = names(values.skip);
+  const traces = await readTraces(values.trace ?? [bundledTracesDir()]);
+  if (selectTraces(traces, { only, skip }).length === 0) throw new ConfigError('nothing to run: no trace is left after --only and --skip');
+  const adapters = await loadAdapters(values.adapter);
+
   const tty = process.stderr.isTTY && !values.json && !values.quiet;
-  let lastTrace = '';
-  const reports = [];
+  const reports: ConformanceReport[] = [];
   for (const adapter of adapters) {
+    const announced = new Set<string>();
     const progress = (line: string) => {
-      if (tty) process.stderr.write(`\r${`${adapter.name} ${line}`.padEnd(50)}`);
+      if (tty) process.stderr.write(`\r${`${adapter.name} ${line}`.slice(0, 78).padEnd(50)}`);
       else if (!values.quiet && !values.json) {
         const name = line.slice(0, line.indexOf(':'));
-        if (name !== lastTrace) process.stderr.write(`replaying ${name} (${adapter.name})\n`);
-        lastTrace = name;
+        if (!announced.has(name)) process.stderr.write(`replaying ${name} (${adapter.name})\n`);
+        announced.add(name);
       }
     };
-    const report = await runConformance(adapter, traces, { speed, turnDetectionModes, onProgress: progress });
-    if (tty) process.stderr.write(`\r${' '.repeat(50)}\r`);
+    const report = await runConformance(adapter, traces, { speed, turnDetectionModes, concurrency, only, skip, onProgress: progress });
+    if (tty) process.stderr.write(`\r${' '.repeat(78)}\r`);
     reports.push(report);
     if (!values.json) console.log(`${formatReport(report)}\n`);
   }
@@ -80,4 +141,3 @@ export async function runCommand(rest: string[]): Promise<number> {
   if (values.json) console.log(JSON.stringify(reports.length === 1 ? reports[0] : reports, null, 2));
   return reports.every((r) => r.passed) ? 0 : 1;
 }
-
