@@ -19,3 +19,4 @@ export * from './replay.js';
 export { readHeader, constantTimeEqual, type RequestHeaders } from './http.js';
 export { logger } from './log.js';
 export * from './drain.js';
+export * from './recorder/index.js';

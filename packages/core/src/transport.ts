@@ -19,6 +19,7 @@ import { InputPath } from './transport/input.js';
 import { CallLifecycle } from './transport/lifecycle.js';
 import { MAX_TIMER_MS, splitOptions, type TelephonyRealtimeTransportOptions } from './transport/options.js';
 import { OutputPath } from './transport/output.js';
+import { CallRecorder } from './recorder/recorder.js';
 import type { AudioFormat, CallEvent, MediaStreamProtocol, OutboundCommand } from './types.js';
 
 import {
@@ -71,6 +72,7 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
   readonly #output: OutputPath;
   readonly #responses: Responses;
   readonly #life: CallLifecycle;
+  readonly #recorder: CallRecorder | undefined;
 
   #streamId: string | undefined;
   #callStart: CallStartEvent | undefined;
@@ -88,12 +90,26 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
     if (!options.protocol) throw new ConfigError('TelephonyRealtimeTransport needs a `protocol`.');
     if (!options.connection) throw new ConfigError('TelephonyRealtimeTransport needs the carrier `connection` (its WebSocket).');
     const { resolved, wsOptions } = splitOptions(options);
-    const { connection, protocol, rawEventType, now, clock } = options;
+    const { connection, protocol, rawEventType, now, clock, record } = options;
     super(wsOptions);
     this.protocol = protocol;
-    this.connection = toMediaConnection(connection);
     this.#clock = clock ?? systemClock;
     this.#now = now ?? (clock ? () => clock.now() : Date.now);
+    let recordingFailed = false;
+    this.#recorder = record
+      ? new CallRecorder(record, {
+          carrier: protocol.name,
+          format: protocol.defaultFormat,
+          now: this.#now,
+          // Counted in `recording.stats`; the application hears of it once per call.
+          onError: (error) => {
+            if (recordingFailed) return;
+            recordingFailed = true;
+            this.#emitError(error);
+          },
+        })
+      : undefined;
+    this.connection = this.#recorder ? this.#recorder.wrap(toMediaConnection(connection)) : toMediaConnection(connection);
     this.#ledger = new PlaybackLedger({ now: this.#now });
     this.#rawEventType = rawEventType ?? `${protocol.name}_message`;
 
@@ -255,6 +271,11 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
   /** Bytes of carrier audio waiting for the model socket. */
   get earlyMediaBufferedBytes(): number {
     return this.#input.earlyBytes;
+  }
+
+  /** The call's recording (the `record` option), with its `stats`; undefined when not recording. */
+  get recording(): CallRecorder | undefined {
+    return this.#recorder;
   }
 
   /** Why the call ended, once it did. */
@@ -434,6 +455,7 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
       this.#emitError(toProtocolError(this.protocol.name, error, frame));
       return;
     }
+    this.#recorder?.decoded(events);
     try {
       this.#emitRaw(frame);
       for (const event of events) this.#onCallEvent(event);
@@ -599,6 +621,7 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
         // Audio the carrier never got because the call ended first: queued, or short of a whole frame.
         this.metrics.outputUnsentBytes += this.#output.end();
         this.#emitExtra('call_end', { type: 'call_end', reason });
+        this.#recorder?.end();
       }
       if (!this.connection.closed) {
         try {

@@ -3,6 +3,7 @@ import type { Clock } from '../clock.js';
 import type { MediaConnection, WebSocketLike } from '../connection.js';
 import { ConfigError } from '../errors.js';
 import type { MediaStreamProtocol } from '../types.js';
+import { checkRecordingOptions, type CallRecordingOptions } from '../recorder/recorder.js';
 
 export type TelephonyRealtimeTransportOptions = OpenAIRealtimeWebSocketOptions & {
   /** The carrier socket: a `ws` socket, a WHATWG WebSocket, or a {@link MediaConnection}. */
@@ -74,6 +75,12 @@ export type TelephonyRealtimeTransportOptions = OpenAIRealtimeWebSocketOptions &
    * wait on the wall clock.)
    */
   clock?: Clock;
+  /**
+   * Records the call as a conformance trace (every carrier frame with its arrival time, every
+   * frame the bridge sent), redacted by default, to `record.sink`. Off by default. See "Recording
+   * calls" in the README.
+   */
+  record?: CallRecordingOptions;
 };
 
 /** The transport's own options with their defaults applied. */
@@ -124,6 +131,7 @@ const OWN_OPTIONS = [
   'rawEventType',
   'now',
   'clock',
+  'record',
 ] as const satisfies ReadonlyArray<keyof TelephonyRealtimeTransportOptions>;
 
 /** Longest delay a timer can wait (2^31 - 1 ms). */
@@ -132,6 +140,7 @@ export const MAX_TIMER_MS = 2_147_483_647;
 /** Checks the transport's own options and applies their defaults; throws `ConfigError`. */
 export function resolveOptions(options: TelephonyRealtimeTransportOptions): ResolvedOptions {
   const d = TRANSPORT_DEFAULTS;
+  if (options.record !== undefined) checkRecordingOptions(options.record);
   const resolved: ResolvedOptions = {
     earlyMediaMaxMs: nonNegative('earlyMediaMaxMs', options.earlyMediaMaxMs) ?? d.earlyMediaMaxMs,
     maxGapPadMs: nonNegative('maxGapPadMs', options.maxGapPadMs) ?? d.maxGapPadMs,
