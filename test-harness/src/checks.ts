@@ -2,7 +2,7 @@
  * Conformance checks. Each reads one {@link ReplayResult} and says pass, fail, or n/a (the trace
  * does not exercise it). Ids are stable: tools and CI refer to them.
  */
-import { bytesPerMs, concatBytes } from '@switchboard/core';
+import { bytesPerMs, concatBytes, excerpt } from '@switchboard/core';
 import { z } from 'zod';
 import type { CarrierChunk } from './caller.js';
 import { MIN_SNR_DB, describeSimilarity, firstDifference, modelLinear, resamplerDelayMs, sameFormat } from './check-audio.js';
@@ -22,7 +22,9 @@ import {
 } from './check-kit.js';
 import { bargeInCancel, bargeInClear, bargeInErrors, bargeInTruncate, interruptedItems } from './checks-bargein.js';
 import { inputLossless } from './checks-input.js';
+import { describeMalformedFrame } from './malformed.js';
 import { traceFormat, type ReplayResult } from './replay.js';
+import { traceExpect } from './trace.js';
 import { compareAudio, linearSamples } from './similarity.js';
 
 export { DEFAULT_CHECK_OPTIONS, type CheckOptions, type CheckOutcome, type CheckStatus, type ConformanceCheck } from './check-kit.js';
@@ -120,7 +122,7 @@ const dtmfOrder: ConformanceCheck = {
   title: 'DTMF digits surface as events, in order',
   naWhen: 'dtmfIn: false',
   run(result) {
-    const expected = result.trace.header.expect.dtmf;
+    const expected = traceExpect(result.trace).dtmf;
     // A carrier without DTMF on its stream cannot pass the caller's digits to the bridge.
     if (!result.capabilities.dtmfIn) return notDeclared('dtmfIn: false');
     if (expected.length === 0) return na('no DTMF in this call');
@@ -136,20 +138,23 @@ const metadataFirst: ConformanceCheck = {
   title: 'call metadata arrives before the first audio',
   run(result) {
     const starts = result.emitted.filter((e) => e.name === 'call_start');
-    const expect = result.trace.header.expect;
-    if (starts.length !== expect.streamSids.length) return fail(`expected ${expect.streamSids.length} call_start event(s), got ${starts.length}`);
+    const expect = traceExpect(result.trace);
+    // Each start with its own ids and parameters; a redacted id (`""`) or unknown parameters (a
+    // capture that begins mid-call, parameters redacted) are not compared.
+    const expected = expect.starts ?? expect.streamSids.map((streamSid) => ({ streamSid, callSid: expect.callSid, customParameters: expect.customParameters }));
+    if (starts.length !== expected.length) return fail(`expected ${expected.length} call_start event(s), got ${starts.length}`);
     const first = starts[0]!;
     if (result.firstModelAudioAt !== undefined && first.at > result.firstModelAudioAt) return fail('call_start came after audio reached the model');
     for (const [i, start] of starts.entries()) {
       const event = start.args[0] as { callId?: string; streamId?: string; customParameters?: Record<string, string> };
-      if (result.carriesStreamId) {
-        if (event.streamId !== expect.streamSids[i]) return fail(`call_start ${i + 1}: stream id ${event.streamId}, expected ${expect.streamSids[i]}`);
-      } else if (!event.streamId) {
-        return fail(`call_start ${i + 1}: no stream id`);
+      const want = expected[i]!;
+      if (!event.streamId) return fail(`call_start ${i + 1}: no stream id`);
+      if (result.carriesStreamId && want.streamSid !== '' && event.streamId !== want.streamSid) {
+        return fail(`call_start ${i + 1}: stream id ${event.streamId}, expected ${want.streamSid}`);
       }
-      if (event.callId !== expect.callSid) return fail(`call_start ${i + 1}: call id ${event.callId}, expected ${expect.callSid}`);
-      if (JSON.stringify(event.customParameters) !== JSON.stringify(expect.customParameters)) {
-        return fail(`call_start ${i + 1}: custom parameters ${JSON.stringify(event.customParameters)}`);
+      if (want.callSid !== '' && event.callId !== want.callSid) return fail(`call_start ${i + 1}: call id ${event.callId}, expected ${want.callSid}`);
+      if (want.customParameters && JSON.stringify(event.customParameters) !== JSON.stringify(want.customParameters)) {
+        return fail(`call_start ${i + 1}: custom parameters ${JSON.stringify(event.customParameters)}, expected ${JSON.stringify(want.customParameters)}`);
       }
     }
     return pass(`${starts.length} start(s), ${Object.keys(expect.customParameters).length} parameter(s)`);
@@ -169,23 +174,60 @@ const lifecycle: ConformanceCheck = {
   },
 };
 
+/** Stream ms an error event may seem to precede the frame it answers (a remote bridge's clock). */
+const MALFORMED_CLOCK_SLACK_MS = 50;
+
+/**
+ * Which malformed frame each `ProtocolError` answers: an error whose frame excerpt is that of a frame
+ * the caller sent belongs to it; the others, in order, to the earliest frame sent before them that
+ * has none yet (the bridge decodes its frames in order). Returns the frames left without one.
+ */
+function unansweredMalformed(sent: Array<{ at: number; frame: string | Uint8Array }>, errors: Array<{ at: number; excerpt?: string }>): number[] {
+  const answered = new Set<number>();
+  const excerpts = sent.map((s) => excerpt(s.frame));
+  const rest = errors.filter((error) => {
+    const k = error.excerpt === undefined ? -1 : excerpts.findIndex((e, i) => !answered.has(i) && e === error.excerpt);
+    if (k === -1) return true;
+    answered.add(k);
+    return false;
+  });
+  for (const error of rest) {
+    const k = sent.findIndex((s, i) => !answered.has(i) && s.at <= error.at + MALFORMED_CLOCK_SLACK_MS);
+    if (k !== -1) answered.add(k);
+  }
+  return sent.map((_, i) => i).filter((i) => !answered.has(i));
+}
+
 const malformed: ConformanceCheck = {
   id: 'errors.malformed',
   title: 'malformed frames become error events and the call goes on',
   run(result) {
     if (result.carrier.malformedSent === 0) return na('no malformed frames were sent');
-    const errors = emittedOf(result, 'error');
-    const protocolErrors = errors.filter((args) => {
-      const error = (args[0] as { error?: { name?: string; code?: string } })?.error;
-      return error?.name === 'ProtocolError' || (typeof error?.code === 'string' && error.code.includes('protocol'));
-    });
-    if (protocolErrors.length < result.carrier.malformedSent) {
+    const sent = result.carrier.malformed ?? [];
+    const first = sent[0]?.at ?? -Infinity;
+    const protocolErrors: Array<{ at: number; excerpt?: string }> = [];
+    for (const { at, name, args } of result.emitted) {
+      if (name !== 'error') continue;
+      const error = (args[0] as { error?: { name?: string; code?: string; frameExcerpt?: unknown } })?.error;
+      const isProtocol = error?.name === 'ProtocolError' || (typeof error?.code === 'string' && error.code.includes('protocol'));
+      // Errors before the first malformed frame answer something else.
+      if (!isProtocol || at < first - MALFORMED_CLOCK_SLACK_MS) continue;
+      protocolErrors.push({ at, ...(typeof error.frameExcerpt === 'string' ? { excerpt: error.frameExcerpt } : {}) });
+    }
+    if (sent.length > 0) {
+      const missing = unansweredMalformed(sent, protocolErrors);
+      if (missing.length > 0) {
+        const k = missing[0]!;
+        const others = missing.length > 1 ? ` (and ${missing.length - 1} more)` : '';
+        return fail(`malformed frame ${k + 1} of ${sent.length}, ${describeMalformedFrame(sent[k]!.frame)}, gave no ProtocolError${others}`);
+      }
+    } else if (protocolErrors.length < result.carrier.malformedSent) {
       return fail(`${result.carrier.malformedSent} malformed frames, ${protocolErrors.length} ProtocolError event(s)`);
     }
     if (result.callEndedAt !== undefined && result.lastFrameAt !== undefined && result.callEndedAt < result.lastFrameAt - 1) {
       return fail('the call ended before the carrier finished');
     }
-    return pass(`${protocolErrors.length} error event(s)`);
+    return pass(`${protocolErrors.length} error event(s) for ${result.carrier.malformedSent} malformed frame(s)`);
   },
 };
 
@@ -299,6 +341,8 @@ export const CHECKS: readonly ConformanceCheck[] = [
 
 export function runChecks(result: ReplayResult, options: Partial<CheckOptions> = {}): Array<{ check: ConformanceCheck; outcome: CheckOutcome }> {
   const resolved = { ...DEFAULT_CHECK_OPTIONS, ...options };
+  // A trace of another carrier than the adapter's was not replayed: nothing can be judged.
+  if (result.notReplayed !== undefined) return CHECKS.map((check) => ({ check, outcome: na(result.notReplayed!) }));
   return CHECKS.map((check) => {
     try {
       return { check, outcome: check.run(result, resolved) };
