@@ -11,6 +11,7 @@ import { availableParallelism } from 'node:os';
 import { ConfigError } from '@switchboard/core';
 import { formatReport, loadAdapters, runConformance, selectTraces, type ConformanceReport } from '../run.js';
 import { DEFAULT_SPEED } from '../replay.js';
+import { reportSink } from '../report/sink.js';
 import { bundledTracesDir, loadTraces, type Trace } from '../trace.js';
 import { parseTurnDetectionSelection, turnDetectionFromEnv, type TurnDetectionSelection } from '../turn-detection.js';
 
@@ -44,6 +45,11 @@ table of checks (adapter × trace × check). Exits 0 when every check passed, 1 
                          Default from SWITCHBOARD_CONFORMANCE_TURN_DETECTION when set.
   --json                 print the full report as JSON (an array for several adapters), with
                          each trace's replays and earlier timing failures.
+  --html <file>          also write the calls as one self-contained HTML page: per trace and
+                         adapter, the verdicts and a timeline of the call (both voices, turns,
+                         marks, clears, truncations, DTMF, gaps, latency, failed checks).
+  --dump <dir>           also write per call (adapter/trace/turn detection) both audio tracks
+                         as WAV, the timeline as JSON and the frames each side sent (JSONL).
   --quiet                no progress lines on stderr.
   --help                 show this text.
 
@@ -63,6 +69,8 @@ export const RUN_OPTIONS = {
   'turn-detection': { type: 'string' },
   json: { type: 'boolean', default: false },
   quiet: { type: 'boolean', default: false },
+  html: { type: 'string' },
+  dump: { type: 'string' },
 } as const;
 
 function parseRunArgs(rest: string[]) {
@@ -122,6 +130,7 @@ export async function runCommand(rest: string[]): Promise<number> {
 
   const tty = process.stderr.isTTY && !values.json && !values.quiet;
   const reports: ConformanceReport[] = [];
+  const sink = reportSink({ html: values.html, dump: values.dump });
   for (const adapter of adapters) {
     const announced = new Set<string>();
     const progress = (line: string) => {
@@ -132,11 +141,12 @@ export async function runCommand(rest: string[]): Promise<number> {
         announced.add(name);
       }
     };
-    const report = await runConformance(adapter, traces, { speed, turnDetectionModes, concurrency, only, skip, onProgress: progress });
+    const report = await runConformance(adapter, traces, { speed, turnDetectionModes, concurrency, only, skip, onProgress: progress, onChecked: sink.onChecked(adapter.name) });
     if (tty) process.stderr.write(`\r${' '.repeat(78)}\r`);
     reports.push(report);
     if (!values.json) console.log(`${formatReport(report)}\n`);
   }
+  for (const path of await sink.finish()) if (!values.quiet) process.stderr.write(`wrote ${path}\n`);
   // One adapter: its report, as before; several (a package with presets): an array of them.
   if (values.json) console.log(JSON.stringify(reports.length === 1 ? reports[0] : reports, null, 2));
   return reports.every((r) => r.passed) ? 0 : 1;

@@ -25,3 +25,4 @@ export async function writeHtmlReport(path: string, calls: ReportCall[], title?:
   await mkdir(dirname(path), { recursive: true });
   await writeFile(path, renderHtmlReport(calls, title));
 }
+export { reportCallOf, reportSink, type ReportSink } from './sink.js';
