@@ -101,11 +101,12 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
           carrier: protocol.name,
           format: protocol.defaultFormat,
           now: this.#now,
-          // Counted in `recording.stats`; the application hears of it once per call.
+          // Counted in `recording.stats`; the application hears of it once per call, after the
+          // constructor returned (the header is written in it) and outside the sink's call.
           onError: (error) => {
             if (recordingFailed) return;
             recordingFailed = true;
-            this.#emitError(error);
+            queueMicrotask(() => this.#emitError(error));
           },
         })
       : undefined;

@@ -93,6 +93,8 @@ export class CallRecorder {
   /** Frames the bridge sent while a carrier frame was being handled: written after it. */
   #held: Array<{ frame: MediaFrame; t: number }> = [];
   #ended = false;
+  /** `end()` came while a carrier frame was being handled: end once it is written. */
+  #endAfterFrame = false;
 
   constructor(options: CallRecordingOptions, context: CallRecorderContext) {
     checkRecordingOptions(options);
@@ -200,8 +202,8 @@ export class CallRecorder {
   end(): void {
     if (this.#ended) return;
     if (this.#pending) {
-      // Called while the carrier's last frame is being handled: end once it is written.
-      queueMicrotask(() => this.end());
+      // Called while the carrier's last frame is being handled (a `stop`): end once it is written.
+      this.#endAfterFrame = true;
       return;
     }
     this.#ended = true;
@@ -226,6 +228,7 @@ export class CallRecorder {
     const held = this.#held;
     this.#held = [];
     for (const { frame, t } of held) this.#guarded(() => this.#writeSent(frame, t));
+    if (this.#endAfterFrame) this.end();
   }
 
   /** ms since the first recorded frame, never less than the line before. */

@@ -1,0 +1,241 @@
+import { conformance as telnyx, TelnyxRealtimeTransport } from '@switchboard/telnyx';
+import { TwilioPeerSimulator, TwilioRealtimeTransport } from '@switchboard/twilio';
+import { conformance as vonage, VonageRealtimeTransport } from '@switchboard/vonage';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  base64Decode,
+  CallRecorder,
+  ConfigError,
+  encodeMuLaw,
+  type CallEvent,
+  type CallRecordingOptions,
+  type PeerSimulator,
+  type RecordingSink,
+  type TelephonyRealtimeTransport,
+} from '../src/index.js';
+import { FakeCarrier } from './helpers/fakes.js';
+
+/** A sink that keeps every line, parsed. */
+class MemorySink implements RecordingSink {
+  text = '';
+  ended = 0;
+  write(line: string): boolean {
+    this.text += line;
+    return true;
+  }
+  end(): void {
+    this.ended++;
+  }
+  get lines(): Array<Record<string, unknown>> {
+    return this.text
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+  }
+}
+
+const transports: TelephonyRealtimeTransport[] = [];
+afterEach(() => {
+  for (const t of transports.splice(0)) t.close();
+});
+function track<T extends TelephonyRealtimeTransport>(transport: T): T {
+  transports.push(transport);
+  return transport;
+}
+
+function deliver(carrier: FakeCarrier, peer: PeerSimulator, ...events: CallEvent[]): void {
+  for (const event of events) for (const frame of peer.encodeInbound(event)) carrier.deliver(frame);
+}
+
+/** 20 ms of a loud μ-law tone: something a listener could hear. */
+function tone(n: number): Uint8Array {
+  const samples = new Int16Array(160);
+  for (let i = 0; i < 160; i++) samples[i] = Math.round(9000 * Math.sin((2 * Math.PI * 300 * (i + 160 * n)) / 8000));
+  return encodeMuLaw(samples);
+}
+
+const START: CallEvent = {
+  type: 'call_start',
+  callId: 'CA11111111111111111111111111111111',
+  streamId: 'MZ22222222222222222222222222222222',
+  format: { encoding: 'pcmu', sampleRate: 8000, channels: 1 },
+  customParameters: { caller: '+14155550123', plan: 'gold' },
+  from: '+14155550123',
+  to: '+15005550006',
+  raw: null,
+};
+
+function twilioCall(record: Omit<CallRecordingOptions, 'sink'> = {}, sink: RecordingSink = new MemorySink()) {
+  const carrier = new FakeCarrier();
+  const transport = track(new TwilioRealtimeTransport({ twilioWebSocket: carrier, url: 'ws://127.0.0.1:9/unused', record: { ...record, sink } }));
+  return { carrier, transport, peer: new TwilioPeerSimulator() };
+}
+
+describe('the call recorder on a Twilio transport', () => {
+  it('writes a Twilio trace: header, then every carrier frame with its time, redacted', () => {
+    const sink = new MemorySink();
+    const { carrier, transport, peer } = twilioCall({ name: 'prod-call' }, sink);
+    const audio = [tone(0), tone(1), tone(2)];
+    deliver(carrier, peer, START, ...audio.map((payload): CallEvent => ({ type: 'audio', payload })), { type: 'dtmf', digit: '5' }, { type: 'call_end' });
+    expect(transport.endReason).toBeDefined();
+    const [header, ...lines] = sink.lines;
+    const trace = header!['trace'] as Record<string, unknown>;
+    expect(trace).toMatchObject({ name: 'prod-call', carrier: 'twilio', source: '@switchboard/core recorder', redacted: ['phone-numbers', 'custom-parameters', 'audio:noise'] });
+    expect(new Date(trace['recordedAt'] as string).toISOString()).toBe(trace['recordedAt']);
+    const frames = lines.map((l) => l['frame'] as Record<string, unknown>);
+    expect(frames.map((f) => f['event'])).toEqual(['connected', 'start', 'media', 'media', 'media', 'dtmf', 'stop']);
+    const times = lines.map((l) => l['t'] as number);
+    expect(times[0]).toBe(0);
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+    const start = frames[1]!['start'] as Record<string, unknown>;
+    expect(start['customParameters']).toEqual({ caller: '[redacted]', plan: '[redacted]' });
+    expect(start['callSid']).toBe(START.callId);
+    expect(JSON.stringify(sink.lines)).not.toContain('4155550123');
+    // The audio is masked: same length, other bytes.
+    for (let i = 0; i < 3; i++) {
+      const payload = base64Decode((frames[2 + i]!['media'] as { payload: string }).payload);
+      expect(payload.byteLength).toBe(160);
+      expect(payload).not.toEqual(audio[i]);
+    }
+    expect(sink.ended).toBe(1);
+    expect(transport.recording!.stats).toMatchObject({ truncated: false, writeErrors: 0, framesDropped: 0, audioUnmasked: 0 });
+  });
+
+  it('keeps the audio and the values when redaction is off', () => {
+    const sink = new MemorySink();
+    const { carrier, peer } = twilioCall({ redact: false }, sink);
+    const payload = tone(0);
+    deliver(carrier, peer, START, { type: 'audio', payload });
+    const media = sink.lines.find((l) => (l['frame'] as { event?: string } | undefined)?.event === 'media')!;
+    expect(base64Decode((media['frame'] as { media: { payload: string } }).media.payload)).toEqual(payload);
+    expect((sink.lines[0]!['trace'] as { redacted: string[] }).redacted).toEqual([]);
+  });
+
+  it('replaces the audio by silence when asked', () => {
+    const sink = new MemorySink();
+    const { carrier, peer } = twilioCall({ redact: { audio: 'silence' } }, sink);
+    deliver(carrier, peer, START, { type: 'audio', payload: tone(0) });
+    const media = sink.lines.find((l) => (l['frame'] as { event?: string } | undefined)?.event === 'media')!;
+    expect(base64Decode((media['frame'] as { media: { payload: string } }).media.payload)).toEqual(new Uint8Array(160).fill(0xff));
+  });
+
+  it('writes what the bridge sent after the carrier frame it answered, as sent lines', () => {
+    const sink = new MemorySink();
+    const { carrier, transport, peer } = twilioCall({}, sink);
+    // A bridge that answers every DTMF digit with a mark, from inside the frame's handling.
+    transport.on('dtmf', () => transport.connection.send(JSON.stringify({ event: 'mark', streamSid: START.streamId, mark: { name: 'digit' } })));
+    transport.connection.send(new Uint8Array([1, 2, 3]));
+    transport.connection.send('not json');
+    deliver(carrier, peer, START, { type: 'dtmf', digit: '1' });
+    const kinds = sink.lines.slice(1).map((l) => Object.keys(l).find((k) => k !== 't'));
+    expect(kinds).toEqual(['sentBinary', 'sentText', 'frame', 'frame', 'frame', 'sent']);
+    expect(sink.lines.at(-1)!['sent']).toEqual({ event: 'mark', streamSid: START.streamId, mark: { name: 'digit' } });
+    expect(sink.lines[1]!['sentBinary']).toBe('AQID');
+    expect(sink.lines[2]!['sentText']).toBe('not json');
+    // The carrier still got everything.
+    expect(carrier.sent).toHaveLength(3);
+  });
+
+  it('stops at maxBytes, says so in one last line, and counts what it dropped', () => {
+    const sink = new MemorySink();
+    const { carrier, transport, peer } = twilioCall({ maxBytes: 4096 }, sink);
+    deliver(carrier, peer, START);
+    for (let i = 0; i < 50; i++) deliver(carrier, peer, { type: 'audio', payload: tone(i) });
+    const stats = transport.recording!.stats;
+    expect(stats.truncated).toBe(true);
+    expect(stats.framesDropped).toBeGreaterThan(0);
+    deliver(carrier, peer, { type: 'call_end' });
+    expect(transport.recording!.stats.framesDropped).toBe(stats.framesDropped);
+    expect(sink.text.length).toBeLessThanOrEqual(4096);
+    const last = sink.lines.at(-1)!;
+    expect(last['truncated']).toEqual({ framesDropped: transport.recording!.stats.framesDropped, bytesDropped: transport.recording!.stats.bytesDropped });
+    // The call itself got every frame.
+    expect(transport.metrics.framesIn).toBe(53);
+  });
+
+  it('a sink that throws never breaks the call: counted, reported once as a typed error', async () => {
+    const sink: RecordingSink = {
+      write() {
+        throw new Error('disk full');
+      },
+    };
+    const { carrier, transport, peer } = twilioCall({}, sink);
+    const errors: unknown[] = [];
+    transport.on('error', (event) => errors.push((event as { error: unknown }).error));
+    const digits: string[] = [];
+    transport.on('dtmf', (event) => digits.push(event.digit));
+    deliver(carrier, peer, START, { type: 'audio', payload: tone(0) }, { type: 'dtmf', digit: '7' }, { type: 'dtmf', digit: '8' });
+    expect(digits).toEqual(['7', '8']);
+    expect(transport.recording!.stats.writeErrors).toBeGreaterThanOrEqual(5);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    const failures = errors.filter((e) => (e as { code?: string }).code === 'recording_failed');
+    expect(failures).toHaveLength(1);
+  });
+
+  it('a sink that pushes back or rejects is counted and never awaited', async () => {
+    const rejecting: RecordingSink = { write: () => Promise.reject(new Error('gone')) };
+    const a = twilioCall({}, rejecting);
+    deliver(a.carrier, a.peer, START, { type: 'dtmf', digit: '1' });
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(a.transport.recording!.stats.writeErrors).toBe(4);
+    const full: RecordingSink = { write: () => false };
+    const b = twilioCall({}, full);
+    deliver(b.carrier, b.peer, START);
+    expect(b.transport.recording!.stats).toMatchObject({ backpressuredWrites: 3, linesWritten: 3, writeErrors: 0 });
+  });
+
+  it('refuses a record option without a sink, or with a bad bound', () => {
+    const carrier = new FakeCarrier();
+    expect(() => new TwilioRealtimeTransport({ twilioWebSocket: carrier, record: {} as CallRecordingOptions })).toThrow(ConfigError);
+    expect(() => new TwilioRealtimeTransport({ twilioWebSocket: carrier, record: { sink: new MemorySink(), maxBytes: 10 } })).toThrow(ConfigError);
+    expect(() => new CallRecorder({ sink: new MemorySink(), redact: { audio: 'loud' as 'noise' } }, { carrier: 'x', format: START.format })).toThrow(ConfigError);
+  });
+});
+
+describe('the call recorder on other carriers', () => {
+  it('a Telnyx call is a telnyx trace of its own JSON frames, audio masked', () => {
+    const sink = new MemorySink();
+    const carrier = new FakeCarrier();
+    const transport = track(new TelnyxRealtimeTransport({ telnyxWebSocket: carrier, url: 'ws://127.0.0.1:9/unused', record: { sink } }));
+    const payload = tone(0);
+    deliver(carrier, telnyx.createPeerSimulator(), START, { type: 'audio', payload }, { type: 'call_end' });
+    expect((sink.lines[0]!['trace'] as { carrier: string }).carrier).toBe('telnyx');
+    const frames = sink.lines.slice(1).map((l) => l['frame'] as Record<string, unknown>);
+    expect(frames.every((f) => typeof f === 'object')).toBe(true);
+    const media = frames.find((f) => f['event'] === 'media')!;
+    const recorded = base64Decode((media['media'] as { payload: string }).payload);
+    expect(recorded.byteLength).toBe(160);
+    expect(recorded).not.toEqual(payload);
+    const start = frames.find((f) => f['event'] === 'start')!;
+    expect(JSON.stringify(start)).not.toContain('4155550123');
+    expect(JSON.stringify(start)).not.toContain('gold');
+    expect(transport.recording!.stats.audioUnmasked).toBe(0);
+  });
+
+  it('a Vonage call is a vonage trace: its JSON text frames and binary audio, masked in place', () => {
+    const sink = new MemorySink();
+    const carrier = new FakeCarrier();
+    const transport = track(new VonageRealtimeTransport({ vonageWebSocket: carrier, url: 'ws://127.0.0.1:9/unused', record: { sink } }));
+    const peer = vonage.createPeerSimulator();
+    const sent: Array<string | Uint8Array> = [];
+    for (const event of [START, { type: 'audio', payload: tone(0) } as CallEvent, { type: 'audio', payload: tone(1) } as CallEvent]) {
+      for (const frame of peer.encodeInbound(event)) {
+        sent.push(frame);
+        carrier.deliver(frame);
+      }
+    }
+    expect((sink.lines[0]!['trace'] as { carrier: string }).carrier).toBe('vonage');
+    const lines = sink.lines.slice(1);
+    expect(lines[0]!['frame']).toMatchObject({ event: 'websocket:connected', plan: '[redacted]' });
+    const binaries = lines.filter((l) => typeof l['binary'] === 'string').map((l) => base64Decode(l['binary'] as string));
+    const original = sent.filter((f): f is Uint8Array => typeof f !== 'string');
+    expect(binaries).toHaveLength(original.length);
+    expect(original.length).toBeGreaterThan(0);
+    binaries.forEach((bytes, i) => {
+      expect(bytes.byteLength).toBe(original[i]!.byteLength);
+      expect(bytes).not.toEqual(original[i]);
+    });
+    // Each frame's audio was found where the decoded payload sits (not masked blindly).
+    expect(transport.recording!.stats.audioUnmasked).toBe(0);
+  });
+});
