@@ -15,15 +15,16 @@ import {
   decodeMuLaw,
   pcm16FromBytes,
   type AudioFormat,
+  type MediaStreamProtocol,
   type OutboundCommand,
   type PeerSimulator,
   type ProtocolCapabilities,
 } from '@switchboard/core';
-import { TwilioMediaStreamProtocol } from '@switchboard/twilio';
 import { WebSocket } from 'ws';
 import { base64Length } from './attribution.js';
 import { MALFORMED_JSON_FRAMES, malformedFramesFor } from './malformed.js';
 import type { Trace } from './trace.js';
+import { readTwilioFrame, TWILIO_FORMAT } from './twilio-frames.js';
 
 /** One audio chunk as the carrier played it. Times are stream ms on the caller's clock. */
 export type CarrierChunk = {
@@ -207,7 +208,6 @@ export class CallerSimulator {
   readonly speed: number;
   readonly #options: CallerSimulatorOptions;
   readonly #bytesPerMs: number;
-  readonly #twilio = new TwilioMediaStreamProtocol();
   #queueEnd = 0;
   #pending: PendingMark[] = [];
   #timers = new Set<NodeJS.Timeout>();
@@ -282,7 +282,7 @@ export class CallerSimulator {
     let lastProgress = -1;
     const total = frames.at(-1)?.t ?? 0;
     let origin = this.now();
-    const encode = (frame: Record<string, unknown>) => this.#twilio.decode(JSON.stringify(frame)).flatMap((event) => peer.encodeInbound(event));
+    const encode = (frame: Record<string, unknown>) => readTwilioFrame(frame).flatMap((event) => peer.encodeInbound(event));
     /** What the carrier encoded ahead of delivery: frames of a trace that arrive late. */
     const encodedEarly = new Map<Record<string, unknown>, Array<string | Uint8Array>>();
     // Each frame's chunk (NaN for all but media), and whether any stream delivers media out of
@@ -297,13 +297,13 @@ export class CallerSimulator {
     // The caller's audio as it actually goes out: when each media frame went out, and where the
     // caller's audio stood (each stream in its own format, timestamp gaps counted as the silence
     // the bridge pads them with, as `traceInputAudio` counts them).
-    let format: AudioFormat = this.#twilio.defaultFormat;
+    let format: AudioFormat = TWILIO_FORMAT;
     let audioMs = 0;
     let lastTs: { ts: number; ms: number } | undefined;
     const sentMedia = (entry: Trace['frames'][number], at: number) => {
       const frame = entry.frame;
       if (frame.event === 'start') {
-        for (const event of this.#twilio.decode(JSON.stringify(frame))) if (event.type === 'call_start') format = event.format;
+        for (const event of readTwilioFrame(frame)) if (event.type === 'call_start') format = event.format;
         lastTs = undefined;
         return;
       }
@@ -354,7 +354,7 @@ export class CallerSimulator {
           if (twilioFrames) {
             const text = JSON.stringify(frame);
             // Keep the carrier side's notion of the active stream in step with the recorded frames.
-            if (frame.event === 'start') for (const event of this.#twilio.decode(text)) peer.encodeInbound(event);
+            if (frame.event === 'start') for (const event of readTwilioFrame(frame)) peer.encodeInbound(event);
             this.#send(text);
           } else {
             let out = encodedEarly.get(frame);
@@ -415,7 +415,7 @@ export class CallerSimulator {
    */
   #withSilenceInGaps(frames: Trace['frames']): Trace['frames'] {
     const out: Trace['frames'] = [];
-    let format: AudioFormat = this.#twilio.defaultFormat;
+    let format: AudioFormat = TWILIO_FORMAT;
     let stream: Trace['frames'] = [];
     for (const entry of frames) {
       if (entry.frame.event !== 'start') {
@@ -424,7 +424,7 @@ export class CallerSimulator {
       }
       out.push(...this.#fillGaps(stream, format));
       stream = [];
-      for (const event of this.#twilio.decode(JSON.stringify(entry.frame))) if (event.type === 'call_start') format = event.format;
+      for (const event of readTwilioFrame(entry.frame)) if (event.type === 'call_start') format = event.format;
       out.push(entry);
     }
     out.push(...this.#fillGaps(stream, format));
@@ -499,6 +499,71 @@ export class CallerSimulator {
       out.push(moved > 0 ? { t: entry.t, frame: { ...frame, media: { ...media, chunk: String(chunk + moved) } } } : entry);
     }
     return out;
+  }
+
+  /**
+   * Sends a trace of the adapter's own carrier frame for frame, as recorded (text, JSON or binary),
+   * on the trace's clock: the carrier side only keeps its notion of the stream in step with the
+   * frames (`protocol` reads them). Malformed frames (the peer's own, else the defaults for a JSON
+   * or a binary carrier) go out before frame `injectMalformedAt`. Resolves after the last frame.
+   */
+  async playVerbatim(
+    lines: ReadonlyArray<{ t: number; data: string | Uint8Array }>,
+    options: { protocol?: MediaStreamProtocol; injectMalformedAt?: number; onProgress?: (line: string) => void; name?: string } = {},
+  ): Promise<{ framesSent: number; malformedSent: number; lastFrameAt: number | undefined }> {
+    const socket = this.#socket;
+    if (!socket) throw new Error('CallerSimulator: connect() first');
+    const { peer } = this.#options;
+    const binary = lines.some((l) => typeof l.data !== 'string');
+    let framesSent = 0;
+    let malformedSent = 0;
+    let lastFrameAt: number | undefined;
+    const origin = this.now();
+    const total = lines.at(-1)?.t ?? 0;
+    let lastProgress = -1;
+    await new Promise<void>((resolve) => {
+      let i = 0;
+      const pump = () => {
+        const at = this.now() - origin;
+        while (i < lines.length && lines[i]!.t <= at) {
+          if (i === options.injectMalformedAt) {
+            const malformed = malformedFramesFor(peer, { binary, format: this.#options.format });
+            for (const bad of malformed) {
+              this.log.malformed.push({ at: this.now(), frame: bad });
+              this.#send(bad);
+            }
+            malformedSent += malformed.length;
+          }
+          const { data } = lines[i]!;
+          let events: ReturnType<MediaStreamProtocol['decode']> = [];
+          try {
+            events = options.protocol?.decode(data) ?? [];
+          } catch {
+            // Not for the carrier side to judge: the bridge gets the frame as recorded.
+          }
+          for (const event of events) if (event.type === 'call_start') peer.encodeInbound(event);
+          this.#send(data);
+          framesSent++;
+          lastFrameAt = this.now();
+          if (events.some((e) => e.type === 'call_end')) this.log.endedAt ??= lastFrameAt;
+          i++;
+        }
+        if (options.onProgress && total > 0) {
+          const step = Math.floor((Math.min(at, total) / total) * 10);
+          if (step !== lastProgress) {
+            lastProgress = step;
+            options.onProgress(`${options.name ?? 'trace'}: ${step * 10}%`);
+          }
+        }
+        if (i >= lines.length || socket.readyState !== WebSocket.OPEN) {
+          resolve();
+          return;
+        }
+        setTimeout(pump, Math.min(20, Math.max(0, (lines[i]!.t - at) / this.speed)));
+      };
+      pump();
+    });
+    return { framesSent, malformedSent, lastFrameAt };
   }
 
   /** The caller hangs up: closes the media socket. */

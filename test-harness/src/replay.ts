@@ -13,14 +13,15 @@ import {
   type BridgeObservation,
   type Clock,
   type ConformanceAdapter,
+  type MediaStreamProtocol,
   type RemoteBridgeCall,
 } from '@switchboard/core';
-import { TwilioMediaStreamProtocol } from '@switchboard/twilio';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { CallerSimulator, type CallerLog } from './caller.js';
 import { z } from 'zod';
 import { formatDurationMs, formatRate, longReplyScript, RealtimeSimulator, type RealtimeSimulatorOptions, type SimulatedSession } from './simulator/index.js';
-import type { Trace } from './trace.js';
+import { inboundLines, replayableFrames, traceCarrier, traceExpect, traceHazards, type Trace } from './trace.js';
+import { TWILIO_FORMAT } from './twilio-frames.js';
 import { attributeAgain, base64Length, bridgeCancelLimits, OutputAttribution, type AttributionStep } from './attribution.js';
 import { replyGate } from './reply-gate.js';
 import { modeOfSessionUpdates, turnDetectionConfig, type TurnDetectionMode } from './turn-detection.js';
@@ -124,6 +125,11 @@ export type ReplayResult = {
   /** Errors the replay itself ran into (not the adapter's `error` events). */
   failures: string[];
   durationMs: number;
+  /**
+   * Why the trace was not replayed through this adapter (a trace of another carrier: "a telnyx
+   * trace"): every check is then n/a with this detail.
+   */
+  notReplayed?: string;
 };
 
 /** The agent every replay runs (and the relay benchmark): a weather tool the simulator's script calls. */
@@ -145,7 +151,15 @@ export function conformanceAgent(): RealtimeAgent {
 export async function replayTrace(adapter: ConformanceAdapter, trace: Trace, options: ReplayOptions = {}): Promise<ReplayResult> {
   const speed = options.speed ?? DEFAULT_SPEED;
   const turnDetection = options.turnDetection ?? 'server_vad';
-  const hazards = new Set(trace.header.hazards);
+  // A trace of another carrier replays only through an adapter of that carrier, frame for frame.
+  const carrierName = traceCarrier(trace);
+  const verbatim = carrierName !== 'twilio';
+  if (verbatim && adapter.traceCarrier !== carrierName) return notReplayed(adapter, trace, `a ${carrierName} trace`, turnDetection);
+  const protocol = verbatim ? adapter.createProtocol?.() : undefined;
+  if (verbatim && !protocol) return notReplayed(adapter, trace, `a ${carrierName} trace, and the adapter has no createProtocol() to read it`, turnDetection);
+  // The facts (and hazards) of the trace, read with the carrier's own protocol where it is not Twilio's.
+  traceExpect(trace, protocol ? { protocol } : {});
+  const hazards = new Set(traceHazards(trace, protocol ? { protocol } : {}));
   const clearEchoDelayMs = hazards.has('marks-after-clear') ? 300 : 0;
   const drainMs = options.drainMs ?? 3000;
   /** Stream ms since the replay started; the bridge's timers run on it too. */
@@ -250,14 +264,17 @@ export async function replayTrace(adapter: ConformanceAdapter, trace: Trace, opt
   let played: Awaited<ReturnType<CallerSimulator['play']>> = { framesSent: 0, malformedSent: 0, lastFrameAt: undefined };
   try {
     await caller.connect(bridge.mediaUrl);
-    played = await caller.play(trace, {
+    const injectMalformedAt = options.injectMalformed === false ? -1 : Math.floor(trace.frames.length / 4);
+    played = verbatim
+      ? await caller.playVerbatim(inboundLines(trace), { ...(protocol ? { protocol: adapter.createProtocol!() } : {}), injectMalformedAt, onProgress: options.onProgress, name: trace.header.name })
+      : await caller.play({ ...trace, frames: replayableFrames(trace) }, {
       realTimeSilence: adapter.mediaTimestamps === false,
       // A barge-in needs a reply to speak over: on a starved machine the caller waits for it.
       ...(hazards.has('barge-in')
-        ? { holdAt: replyGate({ utterances: trace.header.expect.utterances, chunksReceived: () => caller.log.chunks.length, realNow: () => performance.now() }) }
+        ? { holdAt: replyGate({ utterances: traceExpect(trace).utterances, chunksReceived: () => caller.log.chunks.length, realNow: () => performance.now() }) }
         : {}),
       inOrder: adapter.mediaSequence === false,
-      injectMalformedAt: options.injectMalformed === false ? -1 : Math.floor(trace.frames.length / 4),
+      injectMalformedAt,
       onProgress: options.onProgress,
     });
   } catch (error) {
@@ -468,14 +485,63 @@ function instrument(transport: RealtimeTransportLayer, into: RecordedEmit[], now
   };
 }
 
-/** The audio format the trace's `start` announces. */
-export function traceFormat(trace: Trace, protocol = new TwilioMediaStreamProtocol()): AudioFormat {
-  for (const { frame } of trace.frames) {
-    if (frame.event !== 'start') continue;
-    const [event] = protocol.decode(JSON.stringify(frame));
-    if (event?.type === 'call_start') return event.format;
-  }
-  return protocol.defaultFormat;
+/**
+ * The audio format the trace's first `start` announces (Twilio's μ-law 8 kHz for a capture that
+ * has none). A trace of another carrier is read with its protocol (`protocol`, or the one a replay
+ * read it with before).
+ */
+export function traceFormat(trace: Trace, protocol?: MediaStreamProtocol): AudioFormat {
+  const starts = traceExpect(trace, protocol ? { protocol } : {}).starts ?? [];
+  return starts.find((s) => !s.synthesized && s.format)?.format ?? TWILIO_FORMAT;
+}
+
+/** The result of a replay that did not happen (see `ReplayResult.notReplayed`). */
+function notReplayed(adapter: ConformanceAdapter, trace: Trace, reason: string, turnDetection: TurnDetectionMode): ReplayResult {
+  return {
+    adapter: adapter.name,
+    capabilities: adapter.capabilities,
+    trace,
+    carrierFormat: adapter.carrierFormat ?? TWILIO_FORMAT,
+    carriesStreamId: adapter.carriesStreamId ?? true,
+    speed: 0,
+    turnDetection,
+    sessionTurnDetection: undefined,
+    emitted: [],
+    model: null,
+    timeline: [],
+    firstModelAudioAt: undefined,
+    lastFrameAt: undefined,
+    carrier: {
+      chunks: [],
+      clears: [],
+      marksSent: 0,
+      acksSent: 0,
+      rejected: [],
+      otherCommands: [],
+      maxQueuedMs: 0,
+      endedAt: undefined,
+      closedAt: undefined,
+      pauses: [],
+      maxBehindMs: 0,
+      lastMedia: undefined,
+      marks: [],
+      acks: [],
+      wire: [],
+      malformed: [],
+      traceFramesSent: [],
+      framesSent: 0,
+      malformedSent: 0,
+    },
+    callEndedAt: undefined,
+    modelClosedAt: undefined,
+    bridgeSocketListeners: 0,
+    transportStatus: 'none',
+    metrics: undefined,
+    droppedAfterCancel: {},
+    failures: [],
+    durationMs: 0,
+    notReplayed: reason,
+  };
 }
 
 function socketListeners(socket: WebSocket): number {

@@ -16,7 +16,7 @@ import { appendFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConformanceAdapter } from '@switchboard/core';
 import { CHECKS, type runChecks } from './checks.js';
-import { bundledTracesDir, loadTraces, type Trace } from './trace.js';
+import { bundledTracesDir, loadTraces, traceExpect, type Trace } from './trace.js';
 import { replayAndCheck, type RunConformanceOptions } from './run.js';
 import { turnDetectionFromEnv, turnDetectionModes, type TurnDetectionMode, type TurnDetectionSelection } from './turn-detection.js';
 
@@ -141,7 +141,7 @@ function describeOne(adapter: ConformanceAdapter, options: DescribeConformanceOp
     }, 60_000);
     const runs = selected.flatMap((trace) => turnDetectionModes(selection, adapter.name, trace.header.name, names).map((mode) => ({ trace, mode })));
     beforeAll(() => {
-      const longestFirst = [...runs].sort((a, b) => b.trace.header.expect.durationMs - a.trace.header.expect.durationMs);
+      const longestFirst = [...runs].sort((a, b) => traceExpect(b.trace).durationMs - traceExpect(a.trace).durationMs);
       for (const { trace, mode } of longestFirst) void replayOf(trace, mode).catch(() => undefined);
     });
     // A file whose every trace was filtered out still holds a test, so that vitest reports it as skipped.

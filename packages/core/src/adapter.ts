@@ -1,7 +1,7 @@
 import type { RealtimeTransportLayer } from '@openai/agents-realtime';
 import type { Clock } from './clock.js';
 import type { MediaConnection, WebSocketLike } from './connection.js';
-import type { AudioFormat, ProtocolCapabilities, PeerSimulator } from './types.js';
+import type { AudioFormat, MediaStreamProtocol, ProtocolCapabilities, PeerSimulator } from './types.js';
 
 /** What a conformance run hands an adapter to build the transport of one call. */
 export type AdapterTransportOptions = {
@@ -51,6 +51,18 @@ export interface ConformanceAdapter {
   readonly capabilities: ProtocolCapabilities;
   /** True when the carrier speaks Twilio Media Streams JSON: traces are then replayed frame for frame. */
   readonly twilioFrames?: boolean;
+  /**
+   * The wire dialect whose recorded frames this adapter's bridge reads verbatim (a trace header's
+   * `carrier`): `'twilio'` for an adapter with `twilioFrames`, `'telnyx'` for Telnyx, and so on. A
+   * trace of another carrier than Twilio replays only through an adapter with the same
+   * `traceCarrier`; through any other, each of its checks is n/a.
+   */
+  readonly traceCarrier?: string;
+  /**
+   * A decoder of this carrier's frames (a fresh protocol instance), so that the harness can read
+   * the facts of a trace recorded in this carrier's format (`traceCarrier`).
+   */
+  createProtocol?(): MediaStreamProtocol;
   /**
    * The audio format on the carrier's wire in a conformance run, when it is not the traces' own
    * (μ-law 8 kHz). The peer simulator then converts the traces' audio into it, and the harness
