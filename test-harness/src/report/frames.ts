@@ -4,7 +4,7 @@
  * marks, clears), each with its time. Nothing here throws on a malformed frame: it is skipped.
  */
 import { base64Decode, type AudioFormat } from '@switchboard/core';
-import { TwilioMediaStreamProtocol } from '@switchboard/twilio';
+import { TWILIO_FORMAT, readTwilioFrame } from '../twilio-frames.js';
 import { decodeCarrierAudio } from './audio.js';
 import type { TimelineMarker, TimelineSpan } from './model.js';
 
@@ -25,12 +25,8 @@ function decodeBase64(payload: unknown): Uint8Array | undefined {
 }
 
 /** The format a `start` frame announces, or undefined when it announces none we read. */
-export function startFormat(frame: Record<string, unknown>, protocol = new TwilioMediaStreamProtocol()): AudioFormat | undefined {
-  try {
-    for (const event of protocol.decode(JSON.stringify(frame))) if (event.type === 'call_start') return event.format;
-  } catch {
-    // Not a start we can read.
-  }
+export function startFormat(frame: Record<string, unknown>): AudioFormat | undefined {
+  for (const event of readTwilioFrame(frame)) if (event.type === 'call_start') return event.format;
   return undefined;
 }
 
@@ -49,16 +45,15 @@ export type CarrierSide = {
  * carrier's `mark` echoes (a replay logs its acknowledgements itself).
  */
 export function readCarrierFrames(frames: TimedFrame[], options: { marks: boolean } = { marks: true }): CarrierSide {
-  const protocol = new TwilioMediaStreamProtocol();
   let format: AudioFormat | undefined;
-  let current: AudioFormat = protocol.defaultFormat;
-  const out: CarrierSide = { audio: [], markers: [], spans: [], facts: [], format: protocol.defaultFormat };
+  let current: AudioFormat = TWILIO_FORMAT;
+  const out: CarrierSide = { audio: [], markers: [], spans: [], facts: [], format: TWILIO_FORMAT };
   let last: { ts: number; ms: number; at: number } | undefined;
   for (const { at, frame } of frames) {
     const event = frame.event;
     if (event === 'start') {
       const start = record(frame.start);
-      current = startFormat(frame, protocol) ?? current;
+      current = startFormat(frame) ?? current;
       format ??= current;
       last = undefined;
       const params = record(start.customParameters);
@@ -91,7 +86,7 @@ export function readCarrierFrames(frames: TimedFrame[], options: { marks: boolea
       out.markers.push({ at, lane: 'carrier', kind: 'stop', label: 'stop', detail: 'the carrier ended the stream' });
     }
   }
-  out.format = format ?? protocol.defaultFormat;
+  out.format = format ?? TWILIO_FORMAT;
   return out;
 }
 
