@@ -160,6 +160,21 @@ export class ExotelPeerSimulator implements PeerSimulator {
     return frames;
   }
 
+  /**
+   * Frames an Exotel bridge must refuse as malformed (for `errors.malformed` of the conformance
+   * harness): a media payload that is not base64, a mark without a name, a dtmf without a digit,
+   * and a binary frame (Exotel sends JSON text only).
+   */
+  malformedFrames(): Array<string | Uint8Array> {
+    const sid = JSON.stringify(this.#streamSid ?? '00000000000000000000000000000000');
+    return [
+      `{"event":"media","stream_sid":${sid},"media":{"payload":"%%% not base64 %%%"}}`,
+      `{"event":"mark","stream_sid":${sid},"mark":{}}`,
+      `{"event":"dtmf","stream_sid":${sid},"dtmf":{}}`,
+      Uint8Array.of(0x7b, 0x7d),
+    ];
+  }
+
   decodeOutbound(frame: string | Uint8Array): OutboundCommand[] {
     assertTextFrame(frame, invalid, 'stream frames must be JSON text, not binary');
     const message = readFrameObject(frame, invalid);

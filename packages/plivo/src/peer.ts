@@ -89,6 +89,21 @@ export class PlivoPeerSimulator implements PeerSimulator {
     }
   }
 
+  /**
+   * Frames a Plivo bridge must refuse as malformed (for `errors.malformed` of the conformance
+   * harness): a media payload that is not base64, a playback checkpoint without its name, a dtmf
+   * without a digit, and a binary frame (Plivo sends JSON text only).
+   */
+  malformedFrames(): Array<string | Uint8Array> {
+    const id = JSON.stringify(this.#streamId ?? '00000000-0000-0000-0000-000000000000');
+    return [
+      `{"event":"media","streamId":${id},"media":{"track":"inbound","payload":"%%% not base64 %%%"}}`,
+      `{"event":"${this.#checkpointEvent}","streamId":${id}}`,
+      `{"event":"dtmf","streamId":${id},"dtmf":{}}`,
+      Uint8Array.of(0x7b, 0x7d),
+    ];
+  }
+
   decodeOutbound(frame: string | Uint8Array): OutboundCommand[] {
     assertTextFrame(frame, invalid, 'stream frames must be JSON text, not binary');
     const message = readFrameObject(frame, invalid);

@@ -137,6 +137,21 @@ export class TelnyxPeerSimulator implements PeerSimulator {
     return frames;
   }
 
+  /**
+   * Frames a Telnyx bridge must refuse as malformed (for `errors.malformed` of the conformance
+   * harness): a media payload that is not base64, a media frame without its media object, a dtmf
+   * without a digit, and a binary frame (Telnyx sends JSON text only).
+   */
+  malformedFrames(): Array<string | Uint8Array> {
+    const id = JSON.stringify(this.#streamId ?? '00000000-0000-0000-0000-000000000000');
+    return [
+      `{"event":"media","stream_id":${id},"media":{"track":"inbound","payload":"%%% not base64 %%%"}}`,
+      `{"event":"media","stream_id":${id}}`,
+      `{"event":"dtmf","stream_id":${id},"dtmf":{}}`,
+      Uint8Array.of(0x7b, 0x7d),
+    ];
+  }
+
   decodeOutbound(frame: string | Uint8Array): OutboundCommand[] {
     assertTextFrame(frame, invalid, 'media stream frames must be JSON text, not binary');
     const message = readFrameObject(frame, invalid);

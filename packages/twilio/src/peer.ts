@@ -167,6 +167,22 @@ export class TwilioPeerSimulator implements PeerSimulator {
     return frames;
   }
 
+  /**
+   * Frames a Twilio bridge must refuse as malformed (for `errors.malformed` of the conformance
+   * harness): a media payload that is not base64, a mark without a name, a dtmf without a digit,
+   * and a binary frame (Twilio sends JSON text only). Unknown events are not among them: Twilio
+   * may add events, and a bridge ignores them.
+   */
+  malformedFrames(): Array<string | Uint8Array> {
+    const sid = JSON.stringify(this.#streamSid ?? 'MZ00000000000000000000000000000000');
+    return [
+      `{"event":"media","streamSid":${sid},"media":{"track":"inbound","payload":"%%% not base64 %%%"}}`,
+      `{"event":"mark","streamSid":${sid},"mark":{}}`,
+      `{"event":"dtmf","streamSid":${sid},"dtmf":{}}`,
+      Uint8Array.of(0x7b, 0x7d),
+    ];
+  }
+
   decodeOutbound(frame: string | Uint8Array): OutboundCommand[] {
     assertTextFrame(frame, binaryFrame, 'Media Streams messages must be text frames, not binary');
     const message = readFrameObject(frame, invalid);

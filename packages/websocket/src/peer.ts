@@ -89,6 +89,26 @@ export class RawWebSocketPeerSimulator implements PeerSimulator {
     return this.preset.peer.encodeEvent(event, this.#state());
   }
 
+  /**
+   * Frames a bridge must refuse as malformed from this carrier (for `errors.malformed` of the
+   * conformance harness): text that is no control message, a control message the preset does not
+   * know (Vonage, jambonz and Asterisk each in their own form), and, with L16 on the wire, a binary
+   * frame of odd length (half a sample).
+   */
+  malformedFrames(): Array<string | Uint8Array> {
+    const frames: Array<string | Uint8Array> = ['this is not a control message'];
+    const unknown: Record<string, string> = {
+      vonage: '{"event":"websocket:unknown"}',
+      jambonz: '{"event":"unknown"}',
+      asterisk: this.#options.json ? '{"event":"MEDIA_UNKNOWN"}' : 'MEDIA_UNKNOWN',
+      generic: '{"type":"unknown"}',
+    };
+    const own = unknown[this.preset.name];
+    if (own !== undefined) frames.push(own);
+    if (this.#wire.encoding === 'l16') frames.push(Uint8Array.of(0x00, 0x10, 0x00));
+    return frames;
+  }
+
   decodeOutbound(frame: string | Uint8Array): OutboundCommand[] {
     if (typeof frame === 'string') return this.preset.peer.decodeControl(frame, this.#state());
     if (frame.byteLength > this.maxMessageBytes) {

@@ -111,6 +111,15 @@ export class RtpPeerSimulator implements PeerSimulator {
     }
   }
 
+  /**
+   * Frames a bridge must refuse as malformed on an RTP media connection (for `errors.malformed` of
+   * the conformance harness): a packet shorter than the RTP header, a packet of RTP version 1, and
+   * a text frame that is no SIP message.
+   */
+  malformedFrames(): Array<string | Uint8Array> {
+    return [Uint8Array.of(0x80, 0x00, 0x00), Uint8Array.of(0x40, 0x00, 0x00, 0x01, 0, 0, 0, 0, 0, 0, 0, 1, 0xff, 0xff), 'this is not a SIP message'];
+  }
+
   decodeOutbound(frame: string | Uint8Array): OutboundCommand[] {
     if (typeof frame === 'string') throw new ProtocolError(NAME, 'the bridge sent a text frame; only RTP is expected', { frame });
     if (isRtcp(frame)) return [];
