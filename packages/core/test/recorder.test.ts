@@ -103,9 +103,10 @@ describe('the call recorder on a Twilio transport', () => {
 
   it('keeps the audio and the values when redaction is off', () => {
     const sink = new MemorySink();
-    const { carrier, peer } = twilioCall({ redact: false }, sink);
+    const { carrier, transport, peer } = twilioCall({ redact: false }, sink);
     const payload = tone(0);
     deliver(carrier, peer, START, { type: 'audio', payload });
+    transport.close();
     const media = sink.lines.find((l) => (l['frame'] as { event?: string } | undefined)?.event === 'media')!;
     expect(base64Decode((media['frame'] as { media: { payload: string } }).media.payload)).toEqual(payload);
     expect((sink.lines[0]!['trace'] as { redacted: string[] }).redacted).toEqual([]);
@@ -113,8 +114,9 @@ describe('the call recorder on a Twilio transport', () => {
 
   it('replaces the audio by silence when asked', () => {
     const sink = new MemorySink();
-    const { carrier, peer } = twilioCall({ redact: { audio: 'silence' } }, sink);
+    const { carrier, transport, peer } = twilioCall({ redact: { audio: 'silence' } }, sink);
     deliver(carrier, peer, START, { type: 'audio', payload: tone(0) });
+    transport.close();
     const media = sink.lines.find((l) => (l['frame'] as { event?: string } | undefined)?.event === 'media')!;
     expect(base64Decode((media['frame'] as { media: { payload: string } }).media.payload)).toEqual(new Uint8Array(160).fill(0xff));
   });
@@ -127,6 +129,7 @@ describe('the call recorder on a Twilio transport', () => {
     transport.connection.send(new Uint8Array([1, 2, 3]));
     transport.connection.send('not json');
     deliver(carrier, peer, START, { type: 'dtmf', digit: '1' });
+    transport.end();
     const kinds = sink.lines.slice(1).map((l) => Object.keys(l).find((k) => k !== 't'));
     expect(kinds).toEqual(['sentBinary', 'sentText', 'frame', 'frame', 'frame', 'sent']);
     expect(sink.lines.at(-1)!['sent']).toEqual({ event: 'mark', streamSid: START.streamId, mark: { name: 'digit' } });
@@ -147,7 +150,9 @@ describe('the call recorder on a Twilio transport', () => {
     deliver(carrier, peer, { type: 'call_end' });
     expect(transport.recording!.stats.framesDropped).toBe(stats.framesDropped);
     expect(sink.text.length).toBeLessThanOrEqual(4096);
+    // The last line written is a frame line that also says the recording was truncated.
     const last = sink.lines.at(-1)!;
+    expect((last['frame'] as { event: string }).event).toBe('media');
     expect(last['truncated']).toEqual({ framesDropped: transport.recording!.stats.framesDropped, bytesDropped: transport.recording!.stats.bytesDropped });
     // The call itself got every frame.
     expect(transport.metrics.framesIn).toBe(53);
@@ -176,11 +181,13 @@ describe('the call recorder on a Twilio transport', () => {
     const rejecting: RecordingSink = { write: () => Promise.reject(new Error('gone')) };
     const a = twilioCall({}, rejecting);
     deliver(a.carrier, a.peer, START, { type: 'dtmf', digit: '1' });
+    a.transport.close();
     await new Promise((resolve) => setTimeout(resolve, 0));
     expect(a.transport.recording!.stats.writeErrors).toBe(4);
     const full: RecordingSink = { write: () => false };
     const b = twilioCall({}, full);
     deliver(b.carrier, b.peer, START);
+    b.transport.close();
     expect(b.transport.recording!.stats).toMatchObject({ backpressuredWrites: 3, linesWritten: 3, writeErrors: 0 });
   });
 
@@ -224,6 +231,7 @@ describe('the call recorder on other carriers', () => {
         carrier.deliver(frame);
       }
     }
+    transport.close();
     expect((sink.lines[0]!['trace'] as { carrier: string }).carrier).toBe('vonage');
     const lines = sink.lines.slice(1);
     expect(lines[0]!['frame']).toMatchObject({ event: 'websocket:connected', plan: '[redacted]' });

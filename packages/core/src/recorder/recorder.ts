@@ -20,7 +20,7 @@ import { BoundedLineWriter, type RecordingSink, type RecordingStats } from './si
 /** Default bound of a recording, bytes: 50 MiB, about three hours of a Twilio call. */
 export const RECORDING_DEFAULT_MAX_BYTES = 50 * 1024 * 1024;
 
-/** Room kept below `maxBytes` for the line that says the recording was truncated. */
+/** Room kept below `maxBytes` for the note that the recording was truncated. */
 const TRUNCATION_RESERVE = 256;
 
 /** Options of a call recording (the transport's `record` option). */
@@ -28,8 +28,9 @@ export type CallRecordingOptions = {
   /** Where the lines go: anything with `write(line)`, e.g. Node's `fs.createWriteStream(path)`. */
   sink: RecordingSink;
   /**
-   * Most bytes written, header included. Past it no more frames are written, and at the end of
-   * the call one last line says so: `{"t":…,"truncated":{"framesDropped":…,"bytesDropped":…}}`.
+   * Most bytes written, header included. Past it no more frames are written, and the last line
+   * written says so with an extra key, `"truncated":{"framesDropped":…,"bytesDropped":…}` (each
+   * line is handed to the sink when the next one is, the last when the call ends).
    * Default {@link RECORDING_DEFAULT_MAX_BYTES} (50 MiB).
    */
   maxBytes?: number;
@@ -196,7 +197,8 @@ export class CallRecorder {
   }
 
   /**
-   * Ends the recording: the truncation line when frames were dropped, then the sink's `end()`.
+   * Ends the recording: the last line (saying the recording was truncated when frames were
+   * dropped), then the sink's `end()`.
    * The transport calls it once the call ended, after the frame that ended it was written.
    */
   end(): void {
@@ -207,11 +209,6 @@ export class CallRecorder {
       return;
     }
     this.#ended = true;
-    const stats = this.#writer.stats;
-    if (stats.truncated) {
-      const line = { t: this.#lastT, truncated: { framesDropped: stats.framesDropped, bytesDropped: stats.bytesDropped } };
-      this.#writer.force(`${JSON.stringify(line)}\n`);
-    }
     this.#writer.end(this.#endSink);
   }
 

@@ -68,6 +68,12 @@ export class BoundedLineWriter {
   readonly #maxBytes: number;
   readonly #onError: (error: unknown) => void;
   #ended = false;
+  /**
+   * The last frame line, handed over when the next one is (or at the end): a recording that was
+   * truncated says so on its last line, as an extra `truncated` key, so that it stays a trace
+   * every reader parses.
+   */
+  #held: { line: string; bytes: number } | undefined;
 
   constructor(sink: RecordingSink, maxBytes: number, onError: (error: unknown) => void) {
     this.#sink = sink;
@@ -80,22 +86,31 @@ export class BoundedLineWriter {
   }
 
   /**
-   * Writes `line` (a JSON line without its newline) when it fits in the budget with `reserve`
-   * bytes left over; otherwise counts it as dropped and returns false.
+   * Writes `line` (a JSON object on one line, without its newline) when it fits in the budget
+   * with `reserve` bytes left over; otherwise counts it as dropped and returns false.
    */
   write(line: string, reserve = 0): boolean {
     if (this.#ended) return false;
-    const text = `${line}\n`;
-    const bytes = utf8Length(text);
-    if (this.stats.truncated || this.stats.bytesWritten + bytes + reserve > this.#maxBytes) {
+    const bytes = utf8Length(line) + 1;
+    const held = this.#held?.bytes ?? 0;
+    if (this.stats.truncated || this.stats.bytesWritten + held + bytes + reserve > this.#maxBytes) {
       // Once one frame did not fit, none after it is written either: a recording has no holes.
       this.stats.truncated = true;
       this.stats.framesDropped++;
       this.stats.bytesDropped += bytes;
       return false;
     }
-    this.force(text, bytes);
+    this.#flushHeld();
+    this.#held = { line, bytes };
     return true;
+  }
+
+  #flushHeld(note?: string): void {
+    const held = this.#held;
+    if (!held) return;
+    this.#held = undefined;
+    if (note === undefined) this.force(`${held.line}\n`, held.bytes);
+    else this.force(`${held.line.slice(0, -1)},${note}}\n`);
   }
 
   /** Writes a line whatever the budget (the header, the truncation line). */
@@ -112,9 +127,14 @@ export class BoundedLineWriter {
     }
   }
 
-  /** Ends the sink (when `endSink`), once. */
+  /**
+   * Writes the last line — with `"truncated":{"framesDropped":…,"bytesDropped":…}` when frames
+   * were dropped — then ends the sink (when `endSink`), once.
+   */
   end(endSink: boolean): void {
     if (this.#ended) return;
+    const { truncated, framesDropped, bytesDropped } = this.stats;
+    this.#flushHeld(truncated ? `"truncated":${JSON.stringify({ framesDropped, bytesDropped })}` : undefined);
     this.#ended = true;
     if (!endSink || typeof this.#sink.end !== 'function') return;
     try {
