@@ -1,3 +1,4 @@
+import { RtpPeerSimulator, SipRealtimeTransport } from '@switchboard/sip';
 import { conformance as telnyx, TelnyxRealtimeTransport } from '@switchboard/telnyx';
 import { TwilioPeerSimulator, TwilioRealtimeTransport } from '@switchboard/twilio';
 import { conformance as vonage, VonageRealtimeTransport } from '@switchboard/vonage';
@@ -245,5 +246,32 @@ describe('the call recorder on other carriers', () => {
     });
     // Each frame's audio was found where the decoded payload sits (not masked blindly).
     expect(transport.recording!.stats.audioUnmasked).toBe(0);
+  });
+
+  it('a SIP call is a sip trace: RTP headers kept, only the audio after them masked', () => {
+    const sink = new MemorySink();
+    const carrier = new FakeCarrier();
+    const transport = track(new SipRealtimeTransport({ connection: carrier, url: 'ws://127.0.0.1:9/unused', record: { sink } }));
+    const peer = new RtpPeerSimulator();
+    const sent: Array<string | Uint8Array> = [];
+    for (let i = 0; i < 4; i++) {
+      const event: CallEvent = i === 0 ? START : { type: 'audio', payload: tone(i) };
+      for (const frame of peer.encodeInbound(event)) {
+        sent.push(frame);
+        carrier.deliver(frame);
+      }
+    }
+    transport.close();
+    expect((sink.lines[0]!['trace'] as { carrier: string }).carrier).toBe('sip');
+    expect(sink.text).not.toContain('4155550123');
+    const original = sent.filter((f): f is Uint8Array => typeof f !== 'string');
+    const binaries = sink.lines.filter((l) => typeof l['binary'] === 'string').map((l) => base64Decode(l['binary'] as string));
+    expect(original.length).toBeGreaterThan(0);
+    expect(binaries).toHaveLength(original.length);
+    binaries.forEach((bytes, i) => {
+      expect(bytes.byteLength).toBe(original[i]!.byteLength);
+      expect(bytes.subarray(0, 12)).toEqual(original[i]!.subarray(0, 12));
+      expect(bytes.subarray(12)).not.toEqual(original[i]!.subarray(12));
+    });
   });
 });
