@@ -22,7 +22,7 @@ export function timelineColumns(durationMs: number): number {
 
 const LEFT = 92;
 const RIGHT = 16;
-const LANE_HEIGHT: Record<Lane, number> = { checks: 26, caller: 84, model: 58, agent: 84, carrier: 44, bridge: 40 };
+const LANE_HEIGHT: Record<Lane, number> = { checks: 26, caller: 84, model: 62, agent: 84, carrier: 52, bridge: 52 };
 const LANE_TITLE: Record<Lane, string> = { checks: 'failed checks', caller: 'caller', model: 'model', agent: 'agent (heard)', carrier: 'carrier', bridge: 'bridge' };
 /** Marker kinds drawn as plain ticks in one path (there may be thousands). */
 const TICKS = new Set<TimelineMarker['kind']>(['mark', 'ack']);
@@ -41,7 +41,7 @@ svg.timeline{display:block;font:11px system-ui,sans-serif}
 .wave{fill:none;stroke-width:1}.wave.caller{stroke:#2563eb}.wave.agent{stroke:#c2410c}.midline{stroke:#cfd6e0}
 .axis line{stroke:#9aa5b4}.axis text{fill:#5f6b7a}
 .span.turn{fill:#dbe7ff;stroke:#6b8fd6}.span.turn.cancelled{fill:#ffe2d5;stroke:#d97a4a}.span.speech{fill:#2563eb;opacity:.12}
-.span.gap{fill:#9ca3af;opacity:.35}.span.pause{fill:#a855f7;opacity:.18}.span.latency{fill:#16a34a;opacity:.22}.span.discarded{fill:#c2410c;opacity:.15}
+.span.gap{fill:#9ca3af;opacity:.35}.span.pause{fill:#a855f7;opacity:.18}.span.latency{fill:#16a34a;opacity:.45}.span.discarded{fill:#c2410c;opacity:.15}
 .span-label{fill:#1d2330}.marker line{stroke-width:1.5}.marker text{fill:#1d2330}
 .k-clear line{stroke:#dc2626}.k-truncate line{stroke:#9333ea}.k-cancel line{stroke:#ea580c}.k-dtmf line{stroke:#0891b2}
 .k-start line,.k-stop line,.k-call_start line,.k-call_end line,.k-hangup line{stroke:#374151}.k-error line,.k-malformed line{stroke:#b91c1c;stroke-dasharray:2 2}
@@ -147,7 +147,7 @@ export function renderTimelineSvg(t: CallTimeline, index = 0): string {
     if (TICKS.has(marker.kind)) continue;
     const n = slot.get(marker.lane) ?? 0;
     slot.set(marker.lane, n + 1);
-    out.push(renderMarker(marker, tops.get(marker.lane)!, LANE_HEIGHT[marker.lane], msToX, n));
+    out.push(renderMarker(marker, tops.get(marker.lane)!, LANE_HEIGHT[marker.lane], msToX, n, LEFT + columns));
   }
   // Failed checks: a flag in their lane and a line through every lane.
   t.failures.forEach((failure, k) => {
@@ -186,13 +186,19 @@ function renderSpan(span: TimelineSpan, top: number, msToX: (ms: number) => numb
   const lane = LANE_HEIGHT[span.lane];
   const [y, h] = span.kind === 'turn' ? [top + 20, 16] : span.kind === 'latency' ? [top + lane - 14, 10] : [top + 18, lane - 20];
   const cls = `span ${span.kind}${span.status === 'cancelled' ? ' cancelled' : ''}`;
-  const label = x2 - x1 > span.label.length * 5.6 + 6 && (span.kind === 'turn' || span.kind === 'latency' || span.kind === 'gap') ? `<text class="span-label" x="${(x1 + 3).toFixed(1)}" y="${y + (span.kind === 'latency' ? 9 : 12)}">${esc(span.label)}</text>` : '';
-  return `<g class="${cls}" data-kind="${span.kind}"><title>${esc(span.label)}${span.detail ? ` — ${esc(span.detail)}` : ''}</title><rect class="${cls}" x="${x1.toFixed(1)}" y="${y}" width="${(x2 - x1).toFixed(1)}" height="${h}"/>${label}</g>`;
+  // Latency is labelled however short (its figure is the point); other spans where the label fits.
+  const label = span.kind === 'latency' || (x2 - x1 > span.label.length * 5.6 + 6 && (span.kind === 'turn' || span.kind === 'gap')) ? `<text class="span-label" x="${(x1 + 3).toFixed(1)}" y="${y + (span.kind === 'latency' ? 9 : 12)}">${esc(span.label)}</text>` : '';
+  return `<g class="span-g" data-kind="${span.kind}"><title>${esc(span.label)}${span.detail ? ` — ${esc(span.detail)}` : ''}</title><rect class="${cls}" x="${x1.toFixed(1)}" y="${y}" width="${(x2 - x1).toFixed(1)}" height="${h}"/>${label}</g>`;
 }
 
-function renderMarker(marker: TimelineMarker, top: number, height: number, msToX: (ms: number) => number, n: number): string {
+function renderMarker(marker: TimelineMarker, top: number, height: number, msToX: (ms: number) => number, n: number, right: number): string {
   const x = msToX(marker.at).toFixed(1);
-  const label = LABELLED.has(marker.kind) ? `<text x="${Number(x) + 3}" y="${top + 28 + (n % 3) * 11}">${esc(marker.label)}</text>` : '';
+  // Labels take turns on the rows the lane has room for; near the right edge they end at the marker.
+  const rows = Math.max(1, Math.floor((height - 22) / 11));
+  const nearEnd = Number(x) + marker.label.length * 5.8 > right;
+  const label = LABELLED.has(marker.kind)
+    ? `<text x="${nearEnd ? Number(x) - 3 : Number(x) + 3}"${nearEnd ? ' text-anchor="end"' : ''} y="${top + 28 + (n % rows) * 11}">${esc(marker.label)}</text>`
+    : '';
   return `<g class="marker k-${marker.kind}" data-kind="${marker.kind}" data-lane="${marker.lane}" data-at="${Math.round(marker.at)}"><title>${esc(marker.label)} at ${Math.round(marker.at)} ms${marker.detail ? ` — ${esc(marker.detail)}` : ''}</title><line x1="${x}" x2="${x}" y1="${top + 18}" y2="${top + height - 2}"/>${label}</g>`;
 }
 

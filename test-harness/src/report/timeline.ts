@@ -3,7 +3,6 @@
  * truncations against what the caller had heard, DTMF, gaps, latency, and where each failed check
  * went wrong. Times are the replay's stream ms.
  */
-import { MALFORMED_FRAMES } from '../caller.js';
 import type { ReplayResult } from '../replay.js';
 import { decodeCarrierAudio, placeAudio } from './audio.js';
 import { readCarrierFrames } from './frames.js';
@@ -53,7 +52,7 @@ export function replayTimeline(call: ReportCall): CallTimeline {
     const from = pause.at - pause.realMs * result.speed;
     spans.push({ from, to: pause.at, lane: 'caller', kind: 'pause', label: 'caller paused', detail: `no media went out for ${fmt(pause.realMs)} (real time)` });
   }
-  const malformed = log.wire.filter((w) => w.dir === 'sent' && typeof w.data === 'string' && MALFORMED_FRAMES.includes(w.data));
+  const malformed = log.malformed ?? [];
   if (malformed.length > 0) {
     markers.push({ at: malformed[0]!.at, lane: 'carrier', kind: 'malformed', label: `${malformed.length} malformed`, detail: `the carrier sent ${malformed.length} malformed frames` });
   }
@@ -130,7 +129,7 @@ export function replayTimeline(call: ReportCall): CallTimeline {
         at: entry.at,
         lane: 'model',
         kind: 'truncate',
-        label: `truncate ${entry.audioEndMs ?? '?'} ms`,
+        label: `truncate ${entry.audioEndMs ?? '?'} ms${heard === undefined ? '' : ` (heard ${Math.round(heard)})`}`,
         detail: `the bridge truncated ${entry.itemId ?? ''} at ${entry.audioEndMs ?? '?'} ms; the caller had heard ${heard === undefined ? 'an unknown amount' : fmt(heard)}${off}`,
       });
     }
