@@ -213,6 +213,8 @@ export function createConformanceAdapter(options: CloudflareConformanceOptions =
     name: options.nodeCompat ? 'cloudflare (nodejs_compat)' : 'cloudflare',
     capabilities: new TwilioMediaStreamProtocol().capabilities,
     twilioFrames: true,
+    traceCarrier: 'twilio',
+    createProtocol: () => new TwilioMediaStreamProtocol(),
     async startRemoteCall({ modelUrl, speed, turnDetection }): Promise<RemoteBridgeCall> {
       const worker = await start();
       const id = randomUUID();

@@ -14,6 +14,8 @@ const TRACE_FORMAT: AudioFormat = { encoding: 'pcmu', sampleRate: 8000, channels
  */
 export const conformance: ConformanceAdapter = {
   name: 'exotel',
+  traceCarrier: 'exotel',
+  createProtocol: () => new ExotelMediaStreamProtocol(),
   capabilities: new ExotelMediaStreamProtocol().capabilities,
   carrierFormat: SLIN_8K,
   // media.timestamp is not read: Exotel streams continuously, silence included.

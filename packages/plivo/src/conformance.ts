@@ -10,6 +10,8 @@ import { PlivoRealtimeTransport } from './transport.js';
  */
 export const conformance: ConformanceAdapter = {
   name: 'plivo',
+  traceCarrier: 'plivo',
+  createProtocol: () => new PlivoMediaStreamProtocol(),
   capabilities: new PlivoMediaStreamProtocol().capabilities,
   carrierFormat: { encoding: 'pcmu', sampleRate: 8000, channels: 1 },
   // media.timestamp is wall-clock time, not read for gaps: Plivo streams continuously, silence included.

@@ -10,6 +10,9 @@ import { TelnyxRealtimeTransport } from './transport.js';
  */
 export const conformance: ConformanceAdapter = {
   name: 'telnyx',
+  // A trace recorded from Telnyx (header `carrier: "telnyx"`) replays through this adapter frame for frame.
+  traceCarrier: 'telnyx',
+  createProtocol: () => new TelnyxMediaStreamProtocol(),
   capabilities: new TelnyxMediaStreamProtocol().capabilities,
   carrierFormat: { encoding: 'pcmu', sampleRate: 8000, channels: 1 },
   // Frames are ordered by media.chunk; media.timestamp is not read (its unit is not documented),

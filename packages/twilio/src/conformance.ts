@@ -8,6 +8,8 @@ export const conformance: ConformanceAdapter = {
   name: 'twilio',
   capabilities: new TwilioMediaStreamProtocol().capabilities,
   twilioFrames: true,
+  traceCarrier: 'twilio',
+  createProtocol: () => new TwilioMediaStreamProtocol(),
   createTransport: ({ connection, url, now, clock }) => new TwilioRealtimeTransport({ twilioWebSocket: connection, url, now, clock }),
   createPeerSimulator: () => new TwilioPeerSimulator(),
 };
