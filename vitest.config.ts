@@ -1,8 +1,58 @@
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
+import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 const src = (p: string) => fileURLToPath(new URL(p, import.meta.url));
+const root = src('.');
+
+/**
+ * Seconds a test file takes on a busy 2-core machine, roughly, for the files that take long
+ * (from the JSON report of a whole run: `endTime - startTime` per file). Only the order matters.
+ */
+const SLOW_FILES: Array<[RegExp, number]> = [
+  [/^test-harness\/test\/broken-adapters\.test\.ts$/, 60],
+  [/^test-harness\/test\/broken-adapters-retry\.test\.ts$/, 50],
+  [/^test-harness\/test\/outside-adapter/, 40],
+  [/^test-harness\/test\/cli[^/]*\.test\.ts$/, 30],
+  [/^packages\/sip\/test\/endpoint-sipp\.test\.ts$/, 27],
+  [/^test-harness\/test\/trace\.test\.ts$/, 22],
+  [/^test-harness\/test\/faults\//, 20],
+  [/^test-harness\/test\/(report|view)[^/]*\.test\.ts$/, 15],
+];
+
+/** A file that replays the whole bundled corpus into an adapter (`describeConformance` without `only`). */
+const CONFORMANCE_FILE_SECONDS = 25;
+
+function expectedSeconds(file: string): number {
+  const path = relative(root, file).split('\\').join('/');
+  for (const [pattern, seconds] of SLOW_FILES) if (pattern.test(path)) return seconds;
+  let text = '';
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return 0;
+  }
+  if (/describeConformance\(/.test(text)) return /\bonly:/.test(text) ? 5 : CONFORMANCE_FILE_SECONDS;
+  return 0;
+}
+
+/**
+ * Longest files first, so that no long file starts last and runs alone at the end: a clean clone
+ * has no timings from an earlier run, and vitest's own order (largest file first) would start the
+ * conformance files, each a few lines long and the longest of the suite, last. The files not known
+ * to be long keep vitest's order after them.
+ */
+class LongestFirst extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const sorted = await super.sort(files);
+    const weighed = sorted.map((spec, index) => ({ spec, index, seconds: expectedSeconds(spec.moduleId) }));
+    weighed.sort((a, b) => b.seconds - a.seconds || a.index - b.index);
+    return weighed.map((w) => w.spec);
+  }
+}
 
 export default defineConfig({
   resolve: {
@@ -27,6 +77,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    sequence: { sequencer: LongestFirst },
     // Most of the suite waits on replays that run in real time, not on the CPU: at least three
     // files at once, even on a 2-core machine (where vitest would otherwise run one).
     maxWorkers: Math.max(3, availableParallelism() - 1),

@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConformanceAdapter } from '@switchboard/core';
 import { CHECKS, type runChecks } from './checks.js';
 import { bundledTracesDir, loadTraces, traceExpect, type Trace } from './trace.js';
+import { DEFAULT_SPEED } from './replay.js';
 import { replayAndCheck, type RunConformanceOptions } from './run.js';
 import { turnDetectionFromEnv, turnDetectionModes, type TurnDetectionMode, type TurnDetectionSelection } from './turn-detection.js';
 
@@ -28,12 +29,40 @@ export type DescribeConformanceOptions = RunConformanceOptions & {
   /** How many traces replay at once. Default 3. */
   concurrency?: number;
   /**
+   * The replay speed of each trace (1 is real time). Default: `speed` for every trace when it is
+   * set, else {@link conformanceSpeed} (5×, and 15× for a call of a minute or more that declares no
+   * barge-in).
+   */
+  traceSpeed?: (trace: Trace) => number;
+  /**
    * The turn detection of the replays: `rotate` (the default: one mode per trace, rotated), `all`
    * (every trace in every mode: three times the replays), or one mode for every trace.
    * `SWITCHBOARD_CONFORMANCE_TURN_DETECTION` overrides it.
    */
   turnDetectionModes?: TurnDetectionSelection;
 };
+
+/** How many times the default speed a long trace without a barge-in replays (see {@link conformanceSpeed}). */
+export const CALM_TRACE_SPEEDUP = 3;
+
+/** The stream length (ms) from which a trace without a barge-in replays faster (see {@link conformanceSpeed}). */
+export const CALM_TRACE_MIN_MS = 60_000;
+
+/**
+ * The default replay speed of a trace in `describeConformance`: {@link DEFAULT_SPEED} (5×), and
+ * {@link CALM_TRACE_SPEEDUP} times that for a trace of at least {@link CALM_TRACE_MIN_MS} whose
+ * header declares no `barge-in` hazard: the bundled `long-call` (310 s of stream) replays in 21 s
+ * rather than 62. Such a trace exercises no check judged on the replay's clock (the barge-in
+ * checks, see `TIMING_CHECKS`) unless a stall of the machine delays a reply into the caller's
+ * next utterance, and then the trace is replayed again at half the speed (see `retrySpeed`); the
+ * other checks compare bytes, order and events, or wait in real time. Declare `barge-in` in the
+ * header of a long trace with barge-ins to keep it at the default speed.
+ */
+export function conformanceSpeed(trace: Trace): number {
+  const durationMs = trace.frames.at(-1)?.t ?? 0;
+  const calm = !trace.header.hazards.includes('barge-in') && durationMs >= CALM_TRACE_MIN_MS;
+  return calm ? DEFAULT_SPEED * CALM_TRACE_SPEEDUP : DEFAULT_SPEED;
+}
 
 /** One line of the `SWITCHBOARD_CONFORMANCE_REPORT` file: how one trace went for one adapter. */
 export type ConformanceReportLine = {
@@ -42,6 +71,8 @@ export type ConformanceReportLine = {
   /** The turn detection the replays asked for, and the one the session set up (when it differs). */
   turnDetection: TurnDetectionMode;
   sessionTurnDetection?: TurnDetectionMode;
+  /** The speed of the first replay (see {@link conformanceSpeed}). */
+  speed: number;
   /** Replays in all (more than one when only timing checks failed, see `replayAndCheck`). */
   replays: number;
   /** The checks failed by the last replay, with their detail. */
@@ -81,14 +112,22 @@ export function describeConformance(adapter: ConformanceAdapter | readonly Confo
     running--;
     queue.shift()?.();
   };
+  const { speed } = options;
+  const traceSpeed = options.traceSpeed ?? (speed === undefined ? conformanceSpeed : () => speed);
   const only = envList('SWITCHBOARD_CONFORMANCE_ADAPTERS');
   for (const one of adapters) {
     if (only && !only.includes(one.name)) describe.skip(`conformance: ${one.name}`, () => it('not selected', () => undefined));
-    else describeOne(one, options, slot, release);
+    else describeOne(one, options, traceSpeed, slot, release);
   }
 }
 
-function describeOne(adapter: ConformanceAdapter, options: DescribeConformanceOptions, slot: () => Promise<void>, release: () => void): void {
+function describeOne(
+  adapter: ConformanceAdapter,
+  options: DescribeConformanceOptions,
+  traceSpeed: (trace: Trace) => number,
+  slot: () => Promise<void>,
+  release: () => void,
+): void {
   const sources = options.traces === undefined ? [bundledTracesDir()] : Array.isArray(options.traces) ? options.traces : [options.traces];
   describe(`conformance: ${adapter.name}`, async () => {
     const traces: Trace[] = [];
@@ -108,12 +147,13 @@ function describeOne(adapter: ConformanceAdapter, options: DescribeConformanceOp
         pending = slot()
           .then(async () => {
             const started = performance.now();
+            const speed = traceSpeed(trace);
             let checked: Awaited<ReturnType<typeof replayAndCheck>>;
             try {
-              checked = await replayAndCheck(adapter, trace, { ...options, turnDetection: mode });
+              checked = await replayAndCheck(adapter, trace, { ...options, speed, turnDetection: mode });
             } catch (error) {
               const detail = `the replay failed: ${(error as Error)?.message ?? String(error)}`;
-              report({ adapter: adapter.name, trace: trace.header.name, turnDetection: mode, replays: 1, failed: [{ id: 'replay', detail }], earlier: [], wallMs: Math.round(performance.now() - started), streamMs: 0 });
+              report({ adapter: adapter.name, trace: trace.header.name, turnDetection: mode, speed, replays: 1, failed: [{ id: 'replay', detail }], earlier: [], wallMs: Math.round(performance.now() - started), streamMs: 0 });
               throw error;
             }
             const session = checked.result.sessionTurnDetection;
@@ -122,6 +162,7 @@ function describeOne(adapter: ConformanceAdapter, options: DescribeConformanceOp
               trace: trace.header.name,
               turnDetection: mode,
               ...(session && session !== mode ? { sessionTurnDetection: session } : {}),
+              speed,
               replays: checked.replays,
               failed: checked.outcomes.filter((o) => o.outcome.status === 'fail').map((o) => ({ id: o.check.id, detail: o.outcome.detail })),
               earlier: checked.earlier,
