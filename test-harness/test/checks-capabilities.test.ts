@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { ProtocolCapabilities } from '@switchboard/core';
 import { CHECKS, DEFAULT_CHECK_OPTIONS, type CarrierChunk, type ReplayResult } from '@switchboard/conformance';
@@ -7,6 +8,7 @@ import { CHECKS, DEFAULT_CHECK_OPTIONS, type CarrierChunk, type ReplayResult } f
 
 const BYTES_PER_MS = 8;
 const audio = (ms: number) => Uint8Array.from({ length: ms * BYTES_PER_MS }, (_, i) => i % 251);
+const SID = 'MZ00000000000000000000000000000001';
 const FULL: ProtocolCapabilities = { playbackAck: 'mark', ackOnClear: 'echo-pending', clear: true, dtmfIn: true, dtmfOut: false };
 
 type Call = {
@@ -29,7 +31,13 @@ function replay(call: Call): ReplayResult {
   return {
     adapter: 'hand-made',
     capabilities: { ...FULL, ...call.capabilities },
-    trace: { header: { name: 'hand-made', description: '', source: '', hazards: cancelled ? ['barge-in'] : [], expect: { dtmf: call.dtmf ?? [] } }, frames: [] },
+    trace: {
+      header: { name: 'hand-made', description: '', source: '', hazards: cancelled ? ['barge-in'] : [], expect: { dtmf: call.dtmf ?? [] } },
+      frames: [
+        { t: 0, frame: { event: 'start', streamSid: SID, start: { streamSid: SID, callSid: 'CA1', customParameters: {}, mediaFormat: { encoding: 'audio/x-mulaw', sampleRate: 8000, channels: 1 } } } },
+        ...(call.dtmf ?? []).map((digit, i) => ({ t: 100 + i * 100, frame: { event: 'dtmf', streamSid: SID, dtmf: { track: 'inbound_track', digit } } })),
+      ],
+    },
     carrierFormat: { encoding: 'pcmu', sampleRate: 8000, channels: 1 },
     carriesStreamId: true,
     speed: 5,
@@ -104,5 +112,15 @@ describe('every capability that makes a check n/a is named on the check', () => 
       'dtmf.order': 'dtmfIn: false',
       'carrier.pacing': 'no pacing',
     });
+  });
+
+  it("and the README's check table says the same", () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const rows = readme.split('\n').filter((line) => /^\| `[a-z]+\.[a-z]+` \|/.test(line));
+    const table = Object.fromEntries(rows.map((row) => {
+      const cells = row.split(' | ');
+      return [cells[0]!.replace(/[|` ]/g, ''), cells.at(-1)!.replace(/[|`]/g, '').trim()];
+    }));
+    expect(table).toEqual(Object.fromEntries(CHECKS.map((c) => [c.id, c.naWhen ?? '–'])));
   });
 });
