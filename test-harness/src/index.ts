@@ -6,3 +6,4 @@ export * from './replay.js';
 export * from './checks.js';
 export * from './run.js';
 export * from './turn-detection.js';
+export * from './report/index.js';
