@@ -15,6 +15,7 @@ import {
   decodeMuLaw,
   pcm16FromBytes,
   type AudioFormat,
+  type CallEvent,
   type MediaStreamProtocol,
   type OutboundCommand,
   type PeerSimulator,
@@ -114,6 +115,11 @@ const MAX_GAP_MS = 10_000;
 export type CallerSimulatorOptions = {
   /** The carrier side of the adapter's protocol. */
   peer: PeerSimulator;
+  /**
+   * A fresh carrier side of the same protocol: after a second `start`, one for the old stream
+   * reads the bridge's frames that still name it. Without it, such frames are rejected.
+   */
+  createPeer?: () => PeerSimulator;
   /** How the carrier treats pending marks on `clear`. */
   ackOnClear: ProtocolCapabilities['ackOnClear'];
   /** Send the trace's Twilio frames verbatim (the adapter speaks Twilio Media Streams). */
@@ -213,6 +219,9 @@ export class CallerSimulator {
   #timers = new Set<NodeJS.Timeout>();
   #socket: WebSocket | undefined;
   #framesReceived = 0;
+  /** The last `start` told to the carrier side, and the carrier side of the stream before it (see `#fromPreviousStream`). */
+  #lastStart: CallEvent | undefined;
+  #previousStream: PeerSimulator | undefined;
   /** For each clear in `log.clears`: the index of the frame that carried it, and the chunks received before it. */
   #clearFrames: Array<{ frameIndex: number; chunkCount: number }> = [];
 
@@ -282,7 +291,7 @@ export class CallerSimulator {
     let lastProgress = -1;
     const total = frames.at(-1)?.t ?? 0;
     let origin = this.now();
-    const encode = (frame: Record<string, unknown>) => readTwilioFrame(frame).flatMap((event) => peer.encodeInbound(event));
+    const encode = (frame: Record<string, unknown>) => readTwilioFrame(frame).flatMap((event) => this.#encodeInbound(event));
     /** What the carrier encoded ahead of delivery: frames of a trace that arrive late. */
     const encodedEarly = new Map<Record<string, unknown>, Array<string | Uint8Array>>();
     // Each frame's chunk (NaN for all but media), and whether any stream delivers media out of
@@ -354,7 +363,7 @@ export class CallerSimulator {
           if (twilioFrames) {
             const text = JSON.stringify(frame);
             // Keep the carrier side's notion of the active stream in step with the recorded frames.
-            if (frame.event === 'start') for (const event of readTwilioFrame(frame)) peer.encodeInbound(event);
+            if (frame.event === 'start') for (const event of readTwilioFrame(frame)) this.#encodeInbound(event);
             this.#send(text);
           } else {
             let out = encodedEarly.get(frame);
@@ -541,7 +550,7 @@ export class CallerSimulator {
           } catch {
             // Not for the carrier side to judge: the bridge gets the frame as recorded.
           }
-          for (const event of events) if (event.type === 'call_start') peer.encodeInbound(event);
+          for (const event of events) if (event.type === 'call_start') this.#encodeInbound(event);
           this.#send(data);
           framesSent++;
           lastFrameAt = this.now();
@@ -628,11 +637,49 @@ export class CallerSimulator {
     let commands: OutboundCommand[];
     try {
       commands = this.#options.peer.decodeOutbound(frame);
+      // The bridge has moved to the new stream (or its frames name none): the old one is over.
+      this.#previousStream = undefined;
     } catch (error) {
-      this.log.rejected.push({ at: this.now(), error: (error as Error).message });
-      return;
+      const old = this.#fromPreviousStream(frame);
+      if (!old) {
+        this.log.rejected.push({ at: this.now(), error: (error as Error).message });
+        return;
+      }
+      commands = old;
     }
     for (const command of commands) this.#onCommand(command, sentAt, frameIndex);
+  }
+
+  /**
+   * What a frame the bridge sent for the stream before a second `start` asks: until the bridge
+   * has answered on the new stream, its frames may still name the old one (they were on their
+   * way when the `start` went out), as they would on a real carrier. Undefined when the frame is
+   * no valid frame of the old stream either.
+   */
+  #fromPreviousStream(frame: string | Uint8Array): OutboundCommand[] | undefined {
+    try {
+      return this.#previousStream?.decodeOutbound(frame);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Tells the carrier side of a `start` (and every other event it encodes), keeping the old stream's side for a second `start`. */
+  #encodeInbound(event: CallEvent): Array<string | Uint8Array> {
+    if (event.type === 'call_start') {
+      const createPeer = this.#options.createPeer;
+      if (this.#lastStart && createPeer) {
+        try {
+          const old = createPeer();
+          old.encodeInbound(this.#lastStart);
+          this.#previousStream = old;
+        } catch {
+          this.#previousStream = undefined;
+        }
+      }
+      this.#lastStart = event;
+    }
+    return this.#options.peer.encodeInbound(event);
   }
 
   #onCommand(command: OutboundCommand, sentAt: number | undefined, frameIndex: number): void {

@@ -242,6 +242,7 @@ export async function replayTrace(adapter: ConformanceAdapter, trace: Trace, opt
   // The carrier side.
   const caller = new CallerSimulator({
     peer: adapter.createPeerSimulator(),
+    createPeer: () => adapter.createPeerSimulator(),
     // A carrier that drops the marks pending at a clear (`clear-without-echo`) acknowledges none of them.
     ackOnClear: hazards.has('clear-without-echo') && adapter.capabilities.ackOnClear === 'echo-pending' ? 'none' : adapter.capabilities.ackOnClear,
     twilioFrames: adapter.twilioFrames ?? false,
