@@ -125,7 +125,13 @@ export async function runCommand(rest: string[]): Promise<number> {
   const only = names(values.only);
   const skip = names(values.skip);
   const traces = await readTraces(values.trace ?? [bundledTracesDir()]);
-  if (selectTraces(traces, { only, skip }).length === 0) throw new ConfigError('nothing to run: no trace is left after --only and --skip');
+  let selected: Trace[];
+  try {
+    selected = selectTraces(traces, { only, skip });
+  } catch (error) {
+    throw new ConfigError(`--${(error as Error).message}`); // the option as the user typed it
+  }
+  if (selected.length === 0) throw new ConfigError('nothing to run: no trace is left after --only and --skip');
   const adapters = await loadAdapters(values.adapter);
 
   const tty = process.stderr.isTTY && !values.json && !values.quiet;
