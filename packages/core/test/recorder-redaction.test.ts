@@ -36,6 +36,9 @@ describe('recording redaction', () => {
       to: '+15005550006',
       media: { payload: audio },
       short: '+1234567',
+      // 30 bytes of audio in base64 that happen to hold "+12345678".
+      small: `AAAA+12345678${'A'.repeat(27)}`,
+      sixteen: '+123456789012345',
     };
     const out = state.json(frame) as typeof frame;
     expect(out.note).toBe('call from +00000000000 about order 12345');
@@ -44,6 +47,8 @@ describe('recording redaction', () => {
     expect(out.to).toBe('+00000000000');
     expect(out.media.payload).toBe(audio);
     expect(out.short).toBe('+1234567');
+    expect(out.small).toBe(frame.small);
+    expect(out.sixteen).toBe('+000000000000000');
     expect(JSON.stringify(out)).not.toMatch(/4155550123|442071838750|447700900123|5005550006/);
     // The input is not changed.
     expect(frame.note).toContain('+14155550123');

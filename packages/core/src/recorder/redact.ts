@@ -75,8 +75,13 @@ const E164 = /\+[0-9]{8,15}(?![0-9])/g;
 const PHONE_KEYS = new Set(['from', 'to', 'caller', 'callee', 'called', 'calling', 'caller_id', 'callerid', 'ani', 'dnis', 'caller_number', 'callee_number', 'from_number', 'to_number']);
 const PARAM_CONTAINERS = new Set(['customparameters', 'custom_parameters', 'channel_variables', 'metadata', 'extra_headers', 'extraheaders']);
 const ID_KEYS = new Set(['accountsid', 'callsid', 'streamsid', 'call_sid', 'stream_sid', 'call_control_id', 'call_session_id', 'call_leg_id', 'stream_id', 'streamid', 'callid', 'call_id', 'uuid', 'conversation_uuid']);
-/** A long run of base64 characters is audio (or a key) and is never searched for numbers. */
-const BLOB = /^[A-Za-z0-9+/]{64,}={0,2}$/;
+/**
+ * Base64 (audio, a key) is never searched for numbers: a string of whole base64 quanta, at least
+ * 16 characters, with a letter or a slash in it (a phone number alone has neither).
+ */
+function isBlob(text: string): boolean {
+  return text.length >= 16 && text.length % 4 === 0 && /^[A-Za-z0-9+/]+={0,2}$/.test(text) && /[A-Za-z/]/.test(text);
+}
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -131,7 +136,7 @@ export class RedactionState {
 
   /** A text frame (or a string field) with phone numbers and `name=value` parameters redacted. */
   text(text: string): string {
-    if (BLOB.test(text)) return text;
+    if (isBlob(text)) return text;
     let out = text;
     if (this.#options.phoneNumbers) {
       out = out.replace(E164, zeroed);
