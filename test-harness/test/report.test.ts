@@ -13,7 +13,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { replayAndCheck } from '../src/run.js';
 import { viewCommand } from '../src/cli/view.js';
 import type { ReplayResult } from '../src/replay.js';
-import { DUMP_FILES, escapeHtml, renderHtmlReport, replayTimeline, writeCallDump, type ReportCall } from '../src/report/index.js';
+import { DUMP_FILES, escapeHtml, renderHtmlReport, replayTimeline, reportCallOf, writeCallDump, type ReportCall } from '../src/report/index.js';
 import { parseRecording, readRecording, recordingTimeline } from '../src/report/recording.js';
 import { renderTimelinesPage } from '../src/report/render.js';
 import { loadTraces } from '../src/trace.js';
@@ -82,6 +82,16 @@ describe('the timeline of a replay', () => {
     expect(html).toContain(`id="fail-0-bargein.clear" data-check="bargein.clear" data-at="${Math.round(clear.at)}"`);
     expect(html).toMatch(/<tr class="fail" data-check="input\.lossless">.*no moment/);
     expect(html).not.toContain('id="fail-0-input.lossless"');
+  });
+
+  it('takes the moment a check gives itself over the one its subject suggests', () => {
+    const timed = failing(['bargein.clear']);
+    timed.outcomes = timed.outcomes.map((o) => (o.id === 'bargein.clear' ? { ...o, at: 1234.5 } : o));
+    expect(replayTimeline(timed).failures).toEqual([expect.objectContaining({ id: 'bargein.clear', at: 1234.5 })]);
+    const report = { trace: call.trace, turnDetection: call.turnDetection, outcomes: timed.outcomes, metrics: undefined, durationMs: 1, replays: 1 };
+    const fromRun = reportCallOf(call.adapter, report as unknown as Parameters<typeof reportCallOf>[1], { result, outcomes: [], replays: 1, earlier: [] });
+    expect(fromRun.outcomes.find((o) => o.id === 'bargein.clear')).toMatchObject({ status: 'fail', at: 1234.5 });
+    expect(fromRun.outcomes.find((o) => o.id === 'input.lossless')).not.toHaveProperty('at');
   });
 
   it('draws a self-contained page: no script, no outside resource, the waveforms as paths', () => {
@@ -189,6 +199,7 @@ describe('the dump', () => {
     expect(await viewCommand([path, '--out', page])).toBe(0);
     const html = await readFile(page, 'utf8');
     expect(html).toContain('Recorded call: recorded-barge-in');
+    expect(html).toMatch(/<td class="status">not checked<\/td>/);
     expect(html).toMatch(/data-kind="clear"/);
     expect(await viewCommand([join(output, 'missing.jsonl')])).toBe(2);
     expect(await viewCommand([])).toBe(2);

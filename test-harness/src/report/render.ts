@@ -57,8 +57,10 @@ export function renderTimelinesPage(title: string, timelines: CallTimeline[]): s
   const summary = timelines
     .map((t, i) => {
       const count = (s: string) => t.verdicts.filter((v) => v.status === s).length;
-      const cls = count('fail') > 0 ? 'fail' : 'pass';
-      return `<tr class="${cls}"><td><a href="#call-${i}">${esc(t.adapter)}</a></td><td>${esc(t.trace)}</td><td>${esc(t.turnDetection)}</td><td class="status">${count('fail') > 0 ? `${count('fail')} failed` : 'passed'}</td><td>${count('pass')} pass · ${count('fail')} fail · ${count('n/a')} n/a</td></tr>`;
+      const cls = t.verdicts.length === 0 ? 'na' : count('fail') > 0 ? 'fail' : 'pass';
+      const verdict = t.verdicts.length === 0 ? 'not checked' : count('fail') > 0 ? `${count('fail')} failed` : 'passed';
+      const checks = t.verdicts.length === 0 ? 'a recording: drawn, not replayed' : `${count('pass')} pass · ${count('fail')} fail · ${count('n/a')} n/a`;
+      return `<tr class="${cls}"><td><a href="#call-${i}">${esc(t.adapter)}</a></td><td>${esc(t.trace)}</td><td>${esc(t.turnDetection)}</td><td class="status">${verdict}</td><td>${checks}</td></tr>`;
     })
     .join('\n');
   return `<!doctype html>

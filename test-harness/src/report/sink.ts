@@ -17,7 +17,11 @@ export function reportCallOf(adapter: string, report: TraceReport, checked: Chec
     trace: report.trace,
     turnDetection: report.turnDetection,
     result: checked.result,
-    outcomes: report.outcomes.map(({ id, title, status, detail }) => ({ id, title, status, detail })),
+    // A check that can say when it went wrong (an `at`, stream ms) is flagged there on the timeline.
+    outcomes: report.outcomes.map((o) => {
+      const at = (o as { at?: unknown }).at;
+      return { id: o.id, title: o.title, status: o.status, detail: o.detail, ...(typeof at === 'number' ? { at } : {}) };
+    }),
   };
 }
 
