@@ -13,6 +13,7 @@ import { ConfigError } from '@switchboard/core';
 import { parseSimulatorArgs, runSimulatorCommand, SIMULATOR_USAGE } from './simulator/cli.js';
 import { runCommand, RUN_USAGE } from './cli/run.js';
 import { viewCommand, VIEW_USAGE } from './cli/view.js';
+import { traceCommand, TRACE_USAGE } from './cli/trace.js';
 import { TraceParseError } from './trace.js';
 
 type Command = { summary: string; usage: string; run(argv: string[]): Promise<number> };
@@ -20,6 +21,7 @@ type Command = { summary: string; usage: string; run(argv: string[]): Promise<nu
 const COMMANDS: Record<string, Command> = {
   run: { summary: 'replay traces into an adapter and print the table of checks', usage: RUN_USAGE, run: runCommand },
   simulator: { summary: 'start the realtime simulator (an offline stand-in for the OpenAI Realtime API)', usage: SIMULATOR_USAGE, run: simulatorCommand },
+  trace: { summary: 'check trace files against the format (validate), or say what a trace holds (inspect)', usage: TRACE_USAGE, run: traceCommand },
   view: { summary: 'draw one recorded call (a trace or recording) as an HTML page, without a replay', usage: VIEW_USAGE, run: viewCommand },
 };
 

@@ -1,0 +1,203 @@
+/**
+ * `switchboard-conformance trace validate|inspect`: checks trace files against the format, and
+ * says what a trace holds and which checks it can exercise, without replaying it.
+ */
+import { parseArgs } from 'node:util';
+import { ConfigError } from '@switchboard/core';
+import {
+  derivedHazards,
+  loadTrace,
+  traceCarrier,
+  traceExpect,
+  traceLines,
+  TraceParseError,
+  type Trace,
+  type TraceExpect,
+} from '../trace.js';
+
+export const TRACE_USAGE = `Usage: switchboard-conformance trace <validate|inspect> <file...> [options]
+
+  validate <file...> [--strict]
+      Checks each trace (.jsonl or .jsonl.gz) against the trace format: every line, the header,
+      and a declared expect block against the frames. Prints one line per file; an error names
+      the file and the line. --strict also refuses unknown keys in the header, its expect block
+      and on frame lines. Exits 0 when every file is valid, 1 when one is not, 2 on a usage error.
+
+  inspect <file...> [--json]
+      Says what each trace holds: carrier, duration, frames by event, call and stream ids, custom
+      parameters per start, DTMF, where the caller speaks, gaps, hazards (declared and derived
+      from the frames), and which checks it can exercise. --json prints the same as JSON (an
+      array). Exits 0, or 1 when a file cannot be read as a trace.
+
+  --help   show this text.
+
+A trace of another carrier than Twilio is read by that carrier's protocol when it is replayed:
+inspect shows its frames but cannot derive its facts.
+`;
+
+type Inspection = {
+  name: string;
+  path: string;
+  carrier: string;
+  durationMs: number;
+  framesByEvent: Record<string, number>;
+  sentByBridge: number;
+  starts: Array<{ streamSid: string; callSid: string; customParameters: Record<string, string> | null; synthesized: boolean }>;
+  dtmf: string[];
+  inboundMediaBytes: number;
+  utterances: Array<{ startMs: number; endMs: number }>;
+  gapMs: number;
+  hazards: { declared: string[]; derived: string[] };
+  /** Check id -> why the trace alone cannot exercise it (checks not listed can be exercised). */
+  cannotExercise: Record<string, string>;
+  canExercise: string[];
+};
+
+const CHECK_IDS = [
+  'input.lossless',
+  'output.lossless',
+  'bargein.clear',
+  'bargein.truncate',
+  'bargein.cancel',
+  'bargein.errors',
+  'dtmf.order',
+  'metadata.first',
+  'lifecycle.close',
+  'errors.malformed',
+  'events.schema',
+  'carrier.frames',
+  'carrier.pacing',
+  'model.protocol',
+];
+
+/** Which checks a trace cannot exercise, whatever the adapter, and why. */
+function notExercised(trace: Trace, facts: TraceExpect, readable: boolean): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!readable) {
+    for (const id of CHECK_IDS) out[id] = `a ${traceCarrier(trace)} trace: its adapter's protocol reads it when it is replayed`;
+    return out;
+  }
+  if (facts.inboundMediaBytes === 0) out['input.lossless'] = 'no caller audio';
+  if (facts.utterances.length === 0) {
+    for (const id of ['output.lossless', 'carrier.frames']) out[id] = 'no caller speech, so no reply to carry';
+  }
+  if (!trace.header.hazards.includes('barge-in')) {
+    for (const id of ['bargein.clear', 'bargein.truncate', 'bargein.cancel', 'bargein.errors']) {
+      out[id] = facts.utterances.length < 2 ? 'no barge-in: fewer than two caller utterances' : 'only if the caller speaks over a reply (no barge-in declared)';
+    }
+  }
+  if (facts.dtmf.length === 0) out['dtmf.order'] = 'no DTMF';
+  out['carrier.pacing'] = 'only for an adapter that declares pacing';
+  return out;
+}
+
+function inspect(trace: Trace): Inspection {
+  const readable = traceCarrier(trace) === 'twilio';
+  const facts = traceExpect(trace);
+  const framesByEvent: Record<string, number> = {};
+  let sentByBridge = 0;
+  for (const line of traceLines(trace)) {
+    const kind = 'frame' in line ? (typeof line.frame.event === 'string' ? line.frame.event : '(no event)') : 'binary' in line ? '(binary)' : 'text' in line ? '(text)' : undefined;
+    if (kind === undefined) sentByBridge++;
+    else framesByEvent[kind] = (framesByEvent[kind] ?? 0) + 1;
+  }
+  const cannotExercise = notExercised(trace, facts, readable);
+  return {
+    name: trace.header.name,
+    path: trace.path ?? '',
+    carrier: traceCarrier(trace),
+    durationMs: facts.durationMs,
+    framesByEvent,
+    sentByBridge,
+    starts: (facts.starts ?? []).map((s) => ({ streamSid: s.streamSid, callSid: s.callSid, customParameters: s.customParameters ?? null, synthesized: s.synthesized })),
+    dtmf: facts.dtmf,
+    inboundMediaBytes: facts.inboundMediaBytes,
+    utterances: facts.utterances,
+    gapMs: facts.gapMs ?? 0,
+    hazards: { declared: trace.header.hazards, derived: derivedHazards(trace) },
+    cannotExercise,
+    canExercise: CHECK_IDS.filter((id) => !(id in cannotExercise)),
+  };
+}
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+const orDash = (items: string[]) => (items.length > 0 ? items.join(', ') : '—');
+
+function describe(i: Inspection): string {
+  const rows: Array<[string, string]> = [
+    ['carrier', i.carrier],
+    ['duration', seconds(i.durationMs)],
+    ['frames', `${Object.values(i.framesByEvent).reduce((a, b) => a + b, 0)} from the carrier (${Object.entries(i.framesByEvent).map(([k, v]) => `${k} ${v}`).join(', ')}), ${i.sentByBridge} sent by the bridge`],
+    ...i.starts.map((s, k): [string, string] => [
+      `start ${k + 1}`,
+      `${s.synthesized ? '(none in the trace: the replayer sends one) ' : ''}stream ${s.streamSid || '(redacted)'}, call ${s.callSid || '(redacted)'}, parameters ${
+        s.customParameters === null ? '(unknown)' : orDash(Object.entries(s.customParameters).map(([key, v]) => `${key}=${v}`))
+      }`,
+    ]),
+    ['caller audio', `${i.inboundMediaBytes} bytes`],
+    ['dtmf', orDash(i.dtmf)],
+    ['utterances', i.utterances.length === 0 ? '—' : `${i.utterances.length}: ${i.utterances.map((u) => `${seconds(u.startMs)}–${seconds(u.endMs)}`).join(', ')}`],
+    ['gaps', i.gapMs > 0 ? `${i.gapMs} ms of media missing` : '—'],
+    ['hazards', `declared: ${orDash(i.hazards.declared)}; from the frames: ${orDash(i.hazards.derived)}`],
+    ['exercises', orDash(i.canExercise)],
+    ...Object.entries(i.cannotExercise).map(([id, why]): [string, string] => [`  not ${id}`, why]),
+  ];
+  const width = Math.max(...rows.map(([k]) => k.length));
+  return [`${i.name} (${i.path})`, ...rows.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`)].join('\n') + '\n';
+}
+
+/** One line for a file that is not a valid trace. */
+function problem(file: string, error: unknown): string {
+  if (error instanceof TraceParseError) return error.path ? error.message : `${file}: ${error.message}`;
+  const code = (error as { code?: string })?.code;
+  if (code === 'ENOENT') return `${file}: no such file`;
+  if (code === 'EISDIR') return `${file}: a directory, not a trace file`;
+  return `${file}: ${(error as Error)?.message ?? String(error)}`;
+}
+
+export async function traceCommand(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (sub === undefined || sub === '--help' || sub === '-h') {
+    process.stdout.write(TRACE_USAGE);
+    return sub === undefined ? 2 : 0;
+  }
+  if (sub !== 'validate' && sub !== 'inspect') throw new ConfigError(`trace: unknown subcommand ${JSON.stringify(sub)}; use validate or inspect (switchboard-conformance trace --help)`);
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: rest,
+      allowPositionals: true,
+      options: { strict: { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    });
+  } catch (error) {
+    throw new ConfigError(`trace ${sub}: ${(error as Error).message}`);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    process.stdout.write(TRACE_USAGE);
+    return 0;
+  }
+  if (positionals.length === 0) throw new ConfigError(`trace ${sub}: give at least one trace file (switchboard-conformance trace --help)`);
+  if (sub === 'validate' && values.json) throw new ConfigError('trace validate: --json is an option of inspect');
+  if (sub === 'inspect' && values.strict) throw new ConfigError('trace inspect: --strict is an option of validate');
+
+  let bad = 0;
+  const inspections: Inspection[] = [];
+  for (const file of positionals) {
+    let trace: Trace;
+    try {
+      trace = await loadTrace(file, { strict: values.strict === true });
+    } catch (error) {
+      bad++;
+      process.stderr.write(`${sub === 'validate' ? 'invalid ' : ''}${problem(file, error)}\n`);
+      continue;
+    }
+    if (sub === 'validate') {
+      const frames = traceLines(trace).length;
+      process.stdout.write(`ok ${file}: ${trace.header.name}, ${traceCarrier(trace)}, ${frames} frame line(s), ${seconds(traceExpect(trace).durationMs)}\n`);
+    } else if (values.json) inspections.push(inspect(trace));
+    else process.stdout.write(describe(inspect(trace)));
+  }
+  if (sub === 'inspect' && values.json) process.stdout.write(`${JSON.stringify(inspections, null, 2)}\n`);
+  return bad > 0 ? 1 : 0;
+}

@@ -1,0 +1,100 @@
+// `switchboard-conformance trace validate|inspect`, spawned as its users run it: the built bin.
+// Build first (`pnpm --filter @switchboard/conformance build`); the test command does.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { bundledTracesDir } from '../src/trace.js';
+import { realCaptures } from './captures.js';
+
+const bin = fileURLToPath(new URL('../bin/switchboard-conformance.js', import.meta.url));
+const telnyx = fileURLToPath(new URL('./fixtures/telnyx-capture.jsonl.gz', import.meta.url));
+const corpus = (name: string) => {
+  const plain = join(bundledTracesDir(), `${name}.jsonl`);
+  return existsSync(plain) ? plain : `${plain}.gz`;
+};
+
+type Run = { status: number | null; stdout: string; stderr: string };
+
+function cli(args: string[]): Promise<Run> {
+  if (!existsSync(fileURLToPath(new URL('../dist/cli.js', import.meta.url)))) throw new Error('the CLI is not built: run `pnpm build` first');
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('error', reject);
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
+  });
+}
+
+const scratch = mkdtempSync(join(tmpdir(), 'switchboard-trace-cli-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+describe.concurrent('switchboard-conformance trace', () => {
+  it('validate passes bundled, compressed and carrier traces and captures without expect', async () => {
+    const fragment = (await realCaptures())[0]!;
+    const file = join(scratch, 'fragment.jsonl');
+    writeFileSync(file, fragment.text);
+    const run = await cli(['trace', 'validate', corpus('two-turn'), telnyx, file]);
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout.trim().split('\n')).toHaveLength(3);
+    expect(run.stdout).toMatch(/^ok .*two-turn.*twilio, 804 frame line\(s\), 16\.02 s$/m);
+    expect(run.stdout).toMatch(/telnyx-capture, telnyx/);
+  });
+
+  it('validate names the file and the line of each error, and exits 1', async () => {
+    const bad = join(scratch, 'bad.jsonl');
+    writeFileSync(bad, '{"trace":{}}\n{"t":0,"frame":{"event":"connected"}}\n{"t":-5,"frame":{"event":"stop"}}\n');
+    const contradicted = join(scratch, 'contradicted.jsonl');
+    writeFileSync(contradicted, '{"trace":{"expect":{"dtmf":["1"]}}}\n{"t":0,"frame":{"event":"connected"}}\n');
+    const run = await cli(['trace', 'validate', bad, contradicted, join(scratch, 'missing.jsonl')]);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain(`${bad}: line 3: t must be a number >= 0`);
+    expect(run.stderr).toContain(`${contradicted}: line 1: expect.dtmf: declared ["1"], but the frames give []`);
+    expect(run.stderr).toContain('missing.jsonl: no such file');
+    expect(run.stderr).not.toMatch(/^\s+at /m);
+  });
+
+  it('validate --strict refuses unknown keys that a plain validate lets through', async () => {
+    const extra = join(scratch, 'extra.jsonl');
+    writeFileSync(extra, '{"trace":{}}\n{"t":0,"frame":{"event":"connected"},"dir":"in"}\n');
+    expect((await cli(['trace', 'validate', extra])).status).toBe(0);
+    const strict = await cli(['trace', 'validate', extra, '--strict']);
+    expect(strict.status).toBe(1);
+    expect(strict.stderr).toContain('line 2: unknown key(s) on a frame line: dir');
+  });
+
+  it('inspect summarizes a trace, and --json says the same as data', async () => {
+    const text = await cli(['trace', 'inspect', corpus('dtmf')]);
+    expect(text.status, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/dtmf +1, 2, 3, #/);
+    expect(text.stdout).toMatch(/hazards +declared: dtmf; from the frames: dtmf/);
+    const json = await cli(['trace', 'inspect', '--json', corpus('second-start')]);
+    expect(json.status, json.stderr).toBe(0);
+    const [report] = JSON.parse(json.stdout) as Array<{ name: string; starts: unknown[]; canExercise: string[]; cannotExercise: Record<string, string>; hazards: { derived: string[] } }>;
+    expect(report!.name).toBe('second-start');
+    expect(report!.starts).toHaveLength(2);
+    expect(report!.hazards.derived).toEqual(['second-start']);
+    expect(report!.canExercise).toContain('metadata.first');
+    expect(report!.cannotExercise['dtmf.order']).toBe('no DTMF');
+  });
+
+  it('answers a usage error with exit code 2, and --help with the usage', async () => {
+    const none = await cli(['trace', 'validate']);
+    expect(none.status).toBe(2);
+    expect(none.stderr).toMatch(/give at least one trace file/);
+    expect((await cli(['trace', 'frobnicate', 'x'])).status).toBe(2);
+    expect((await cli(['trace', 'inspect', '--bogus', 'x'])).status).toBe(2);
+    const help = await cli(['trace', '--help']);
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: switchboard-conformance trace <validate\|inspect>/);
+  });
+});
