@@ -140,6 +140,17 @@ describe('the call recorder on a Twilio transport', () => {
     expect(carrier.sent).toHaveLength(3);
   });
 
+  it('does not record a frame the socket refused', () => {
+    const sink = new MemorySink();
+    const { carrier, transport, peer } = twilioCall({}, sink);
+    deliver(carrier, peer, START);
+    carrier.closed = true;
+    expect(() => transport.connection.send('{"event":"clear"}')).toThrow();
+    carrier.closed = false;
+    transport.end();
+    expect(sink.lines.some((l) => 'sent' in l)).toBe(false);
+  });
+
   it('stops at maxBytes, says so in one last line, and counts what it dropped', () => {
     const sink = new MemorySink();
     const { carrier, transport, peer } = twilioCall({ maxBytes: 4096 }, sink);

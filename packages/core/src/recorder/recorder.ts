@@ -141,8 +141,9 @@ export class CallRecorder {
     let taken = false;
     const wrapped: MediaConnection = {
       send(frame) {
-        recorder.sent(frame);
+        // Recorded once the socket took it: a send that throws (a closed socket) sent nothing.
         connection.send(frame);
+        recorder.sent(frame);
       },
       onMessage(handler) {
         if (taken) return connection.onMessage(handler);
