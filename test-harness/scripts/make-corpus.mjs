@@ -2,8 +2,8 @@
 // Generates the conformance corpus of @switchboard/conformance:
 //   - assets/agent/reply-N.wav + replies.json: the scripted voice of the realtime simulator
 //     (24 kHz mono 16-bit PCM);
-//   - traces/*.jsonl: Twilio Media Streams calls, one JSON line per frame Twilio sends, with
-//     synthesized caller speech as 8 kHz mu-law.
+//   - traces/*.jsonl (*.jsonl.gz above 1 MB): Twilio Media Streams calls, one JSON line per frame
+//     Twilio sends, with synthesized caller speech as 8 kHz mu-law.
 //
 // Requirements: espeak-ng and sox on PATH (apt-get install -y espeak-ng sox).
 // Usage: node test-harness/scripts/make-corpus.mjs
@@ -14,6 +14,7 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -426,8 +427,11 @@ function buildTrace(def) {
 
   const header = { trace: { name, description, source: SOURCE, hazards, expect } };
   const text = [header, ...frames].map((o) => JSON.stringify(o)).join('\n') + '\n';
-  const file = path.join(TRACES_DIR, `${name}.jsonl`);
-  writeFileSync(file, text);
+  // A call of more than 1 MB of JSON ships gzip-compressed (the parser reads `.jsonl.gz` as is).
+  const compress = text.length > 1_000_000;
+  const file = path.join(TRACES_DIR, `${name}.jsonl${compress ? '.gz' : ''}`);
+  rmSync(path.join(TRACES_DIR, `${name}.jsonl${compress ? '' : '.gz'}`), { force: true });
+  writeFileSync(file, compress ? gzipSync(text, { level: 9 }) : text);
 
   // Self-check: decode what was written and compare speech to quiet levels.
   const decoded = int16FromBuffer(

@@ -1,9 +1,9 @@
-import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   bundledTracesDir,
+  readTraceText,
   loadTrace,
   loadTraces,
   parseTrace,
@@ -53,10 +53,16 @@ const LONG_REPLY_MAX_MS = 18500;
 const MAX_LATE_FRAMES = 3;
 
 const cache = new Map<string, Promise<Trace>>();
+/** A bundled trace's file: `<name>.jsonl`, or `<name>.jsonl.gz` for the long ones. */
+function corpusFile(name: string): string {
+  const plain = join(bundledTracesDir(), `${name}.jsonl`);
+  return existsSync(plain) ? plain : `${plain}.gz`;
+}
+
 function corpusTrace(name: string): Promise<Trace> {
   let p = cache.get(name);
   if (!p) {
-    p = loadTrace(join(bundledTracesDir(), `${name}.jsonl`));
+    p = loadTrace(corpusFile(name));
     cache.set(name, p);
   }
   return p;
@@ -158,7 +164,14 @@ describe('bundled trace corpus', () => {
   it('loadTraces(dir) parses every bundled trace, sorted by file name', async () => {
     const traces = await loadTraces(bundledTracesDir());
     expect(traces.map((t) => t.header.name)).toEqual([...CORPUS]);
-    for (const t of traces) expect(t.path).toBe(join(bundledTracesDir(), `${t.header.name}.jsonl`));
+    for (const t of traces) expect(t.path).toBe(corpusFile(t.header.name));
+  });
+
+  it('ships the long call gzip-compressed, and reads it as it reads the others', async () => {
+    expect(corpusFile('long-call')).toMatch(/long-call\.jsonl\.gz$/);
+    const trace = await corpusTrace('long-call');
+    expect(trace.header.name).toBe('long-call');
+    expect(trace.frames.length).toBe(15503);
   });
 
   it('loadTraces(file) returns just that trace', async () => {
@@ -169,7 +182,7 @@ describe('bundled trace corpus', () => {
   describe.each(CORPUS)('%s', (name) => {
     it('serializes back to the exact bytes of its file', async () => {
       const trace = await corpusTrace(name);
-      const text = await readFile(trace.path!, 'utf8');
+      const text = await readTraceText(trace.path!);
       expect(serializeTrace(trace)).toBe(text);
     });
 
