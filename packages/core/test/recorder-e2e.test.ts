@@ -1,9 +1,8 @@
 /**
- * Record in production, replay in CI: a bundled call replayed through the Twilio transport with
+ * Record in production, replay in CI: a bundled call replayed through a carrier's transport with
  * the recorder on, written by `fs.createWriteStream`, then the recording replayed by the built
- * CLI (`switchboard-conformance run --adapter @switchboard/twilio --trace <recording>`), which
- * must pass. Needs the harness and core built (`pnpm --filter @switchboard/conformance --filter
- * @switchboard/core build`).
+ * CLI (`switchboard-conformance run --adapter <package> --trace <recording>`), which must pass.
+ * Needs the packages built (`pnpm build`; the test command builds them first).
  */
 import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
@@ -12,9 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundledTracesDir, loadTrace, parseTrace, replayTrace, traceExpect } from '@switchboard/conformance';
+import { conformance as telnyx, TelnyxRealtimeTransport } from '@switchboard/telnyx';
 import { conformance as twilio, TwilioRealtimeTransport } from '@switchboard/twilio';
 import { afterAll, describe, expect, it } from 'vitest';
-import { base64Decode, type ConformanceAdapter } from '../src/index.js';
+import { base64Decode, type CallRecordingOptions, type ConformanceAdapter } from '../src/index.js';
 
 const harnessDir = fileURLToPath(new URL('../../../test-harness/', import.meta.url));
 let dir: string | undefined;
@@ -23,11 +23,15 @@ afterAll(async () => {
 });
 
 /** Runs the CLI; resolves with its exit code and output, or kills it after `timeoutMs`. */
-function runCli(args: string[], timeoutMs: number): Promise<{ code: number | null; output: string }> {
+function runCli(args: string[], timeoutMs: number): Promise<{ code: number | null; output: string; stdout: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['bin/switchboard-conformance.js', ...args], { cwd: harnessDir, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
-    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => {
+      output += d.toString();
+      stdout += d.toString();
+    });
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('error', (error) => {
@@ -36,28 +40,33 @@ function runCli(args: string[], timeoutMs: number): Promise<{ code: number | nul
     });
     child.on('close', (code) => {
       clearTimeout(timer);
-      resolve({ code, output });
+      resolve({ code, output, stdout });
     });
   });
 }
 
+/**
+ * Replays the bundled `dtmf` trace through `adapter` with the transport `withRecording` builds
+ * recording to a file; returns the file and its text once the recorder ended the stream.
+ */
+async function record(name: string, adapter: ConformanceAdapter, withRecording: (record: CallRecordingOptions) => ConformanceAdapter['createTransport']) {
+  dir ??= await mkdtemp(join(tmpdir(), 'switchboard-recording-'));
+  const file = join(dir, `${name}.jsonl`);
+  const stream = createWriteStream(file);
+  const closed = new Promise<void>((resolve) => stream.on('close', () => resolve()));
+  const recording: ConformanceAdapter = { ...adapter, createTransport: withRecording({ sink: stream, name, source: 'production' }) };
+  const original = await loadTrace(join(bundledTracesDir(), 'dtmf.jsonl'));
+  await replayTrace(recording, original, { injectMalformed: false });
+  // The recorder ends the stream when the call ends.
+  await closed;
+  return { file, text: await readFile(file, 'utf8'), original };
+}
+
 describe('a recorded call replays in CI', () => {
   it('records a Twilio call as a Twilio trace that the CLI replays and passes', async () => {
-    dir = await mkdtemp(join(tmpdir(), 'switchboard-recording-'));
-    const file = join(dir, 'recorded-dtmf.jsonl');
-    const stream = createWriteStream(file);
-    const closed = new Promise<void>((resolve) => stream.on('close', () => resolve()));
-    const recording: ConformanceAdapter = {
-      ...twilio,
-      createTransport: ({ connection, url, now, clock }) =>
-        new TwilioRealtimeTransport({ twilioWebSocket: connection, url, now, clock, record: { sink: stream, name: 'recorded-dtmf', source: 'production' } }),
-    };
-    const original = await loadTrace(join(bundledTracesDir(), 'dtmf.jsonl'));
-    await replayTrace(recording, original, { injectMalformed: false });
-    // The recorder ends the stream when the call ends.
-    await closed;
-
-    const text = await readFile(file, 'utf8');
+    const { file, text, original } = await record('recorded-dtmf', twilio, (record) => ({ connection, url, now, clock }) =>
+      new TwilioRealtimeTransport({ twilioWebSocket: connection, url, now, clock, record }),
+    );
     const recorded = parseTrace(text, file);
     expect(recorded.header).toMatchObject({ name: 'recorded-dtmf', source: 'production', carrier: 'twilio', redacted: ['phone-numbers', 'custom-parameters', 'audio:noise'] });
     const events = recorded.frames.map((f) => f.frame['event']);
@@ -85,5 +94,21 @@ describe('a recorded call replays in CI', () => {
     const { code, output } = await runCli(['run', '--adapter', '@switchboard/twilio', '--trace', file], 120_000);
     expect(output).toContain('recorded-dtmf');
     expect(code, output).toBe(0);
+  }, 180_000);
+
+  it('records a Telnyx call in its own format, which the CLI replays through the Telnyx adapter and passes', async () => {
+    const { file, text } = await record('recorded-telnyx', telnyx, (record) => ({ connection, url, now, clock }) =>
+      new TelnyxRealtimeTransport({ telnyxWebSocket: connection, url, now, clock, record }),
+    );
+    const recorded = parseTrace(text, file);
+    expect(recorded.header.carrier).toBe('telnyx');
+    expect(recorded.frames.some((f) => f.frame['event'] === 'media' && typeof (f.frame['media'] as { payload?: unknown }).payload === 'string')).toBe(true);
+    const { code, output, stdout } = await runCli(['run', '--adapter', '@switchboard/telnyx', '--trace', file, '--json'], 120_000);
+    expect(code, output).toBe(0);
+    // Replayed and checked, not set aside (n/a) as another carrier's trace.
+    const report = JSON.parse(stdout) as { traces: Array<{ trace: string; outcomes: Array<{ id: string; status: string }> }> };
+    expect(report.traces.map((t) => t.trace)).toEqual(['recorded-telnyx']);
+    const passed = report.traces[0]!.outcomes.filter((o) => o.status === 'pass').map((o) => o.id);
+    expect(passed).toEqual(expect.arrayContaining(['input.lossless', 'output.lossless', 'dtmf.order']));
   }, 180_000);
 });
