@@ -49,6 +49,8 @@ export function readCarrierFrames(frames: TimedFrame[], options: { marks: boolea
   let current: AudioFormat = TWILIO_FORMAT;
   const out: CarrierSide = { audio: [], markers: [], spans: [], facts: [], format: TWILIO_FORMAT };
   let last: { ts: number; ms: number; at: number } | undefined;
+  /** Each audio piece's media timestamp (NaN without one), parallel to `out.audio`. */
+  const stamps: number[] = [];
   for (const { at, frame } of frames) {
     const event = frame.event;
     if (event === 'start') {
@@ -69,6 +71,7 @@ export function readCarrierFrames(frames: TimedFrame[], options: { marks: boolea
       const ms = (bytes.byteLength / (current.encoding === 'l16' ? 2 : 1) / current.sampleRate) * 1000;
       out.audio.push({ at, samples: decodeCarrierAudio(current, bytes), sampleRate: current.sampleRate });
       const ts = Number(media.timestamp);
+      stamps.push(media.timestamp === undefined ? NaN : ts);
       if (media.timestamp !== undefined && Number.isFinite(ts)) {
         const gap = last && ts > last.ts ? ts - (last.ts + last.ms) : 0;
         if (last && gap >= 1) {
@@ -87,7 +90,24 @@ export function readCarrierFrames(frames: TimedFrame[], options: { marks: boolea
     }
   }
   out.format = format ?? TWILIO_FORMAT;
+  placeByTimestamp(out.audio, stamps);
   return out;
+}
+
+/**
+ * Moves each piece of audio to where its media timestamp puts it: a frame sent late, or in a burst
+ * after a stall, is drawn where it belongs in the caller's speech, not stacked on its neighbours.
+ * The offset from timestamp to time is the smallest one from that frame on, so a pause that holds
+ * the rest of the call (or a new stream whose timestamps restart) moves what follows, and only that.
+ */
+function placeByTimestamp(audio: CarrierSide['audio'], stamps: number[]): void {
+  let offset = Infinity;
+  for (let i = audio.length - 1; i >= 0; i--) {
+    const ts = stamps[i]!;
+    if (!Number.isFinite(ts)) continue;
+    offset = Math.min(offset, audio[i]!.at - ts);
+    audio[i]!.at = ts + offset;
+  }
 }
 
 /** What a bridge sent a Twilio carrier (a recording's `sent` lines), read for the timeline. */

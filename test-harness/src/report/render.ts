@@ -22,7 +22,9 @@ export function timelineColumns(durationMs: number): number {
 
 const LEFT = 92;
 const RIGHT = 16;
-const LANE_HEIGHT: Record<Lane, number> = { checks: 26, caller: 84, model: 62, agent: 84, carrier: 52, bridge: 52 };
+const LANE_HEIGHT: Record<Lane, number> = { checks: 26, caller: 84, model: 62, agent: 84, carrier: 66, bridge: 52 };
+/** Room kept at the bottom of a lane (the carrier's rows of mark and ack ticks). */
+const LANE_RESERVED: Partial<Record<Lane, number>> = { carrier: 20 };
 const LANE_TITLE: Record<Lane, string> = { checks: 'failed checks', caller: 'caller', model: 'model', agent: 'agent (heard)', carrier: 'carrier', bridge: 'bridge' };
 /** Marker kinds drawn as plain ticks in one path (there may be thousands). */
 const TICKS = new Set<TimelineMarker['kind']>(['mark', 'ack']);
@@ -140,16 +142,16 @@ export function renderTimelineSvg(t: CallTimeline, index = 0): string {
   for (const kind of ['mark', 'ack'] as const) {
     const list = t.markers.filter((m) => m.kind === kind);
     if (list.length === 0) continue;
-    const top = tops.get('carrier')! + (kind === 'mark' ? 22 : 33);
+    const top = tops.get('carrier')! + LANE_HEIGHT.carrier - (kind === 'mark' ? 19 : 10);
     const d = list.map((m) => `M${msToX(m.at).toFixed(1)} ${top}v8`).join('');
     out.push(`<path class="ticks ${kind}" data-kind="${kind}" data-count="${list.length}" d="${d}"><title>${list.length} ${kind === 'mark' ? 'marks sent by the bridge' : 'acknowledgements from the carrier'}</title></path>`);
   }
-  const slot = new Map<Lane, number>();
+  const placer = new Map<Lane, LabelRows>();
   for (const marker of t.markers) {
     if (TICKS.has(marker.kind)) continue;
-    const n = slot.get(marker.lane) ?? 0;
-    slot.set(marker.lane, n + 1);
-    out.push(renderMarker(marker, tops.get(marker.lane)!, LANE_HEIGHT[marker.lane], msToX, n, LEFT + columns));
+    let rows = placer.get(marker.lane);
+    if (!rows) placer.set(marker.lane, (rows = new LabelRows(Math.max(1, Math.floor((LANE_HEIGHT[marker.lane] - 22 - (LANE_RESERVED[marker.lane] ?? 0)) / 11)), LEFT + columns)));
+    out.push(renderMarker(marker, tops.get(marker.lane)!, LANE_HEIGHT[marker.lane], msToX, rows));
   }
   // Failed checks: a flag in their lane and a line through every lane.
   t.failures.forEach((failure, k) => {
@@ -193,14 +195,33 @@ function renderSpan(span: TimelineSpan, top: number, msToX: (ms: number) => numb
   return `<g class="span-g" data-kind="${span.kind}"><title>${esc(span.label)}${span.detail ? ` — ${esc(span.detail)}` : ''}</title><rect class="${cls}" x="${x1.toFixed(1)}" y="${y}" width="${(x2 - x1).toFixed(1)}" height="${h}"/>${label}</g>`;
 }
 
-function renderMarker(marker: TimelineMarker, top: number, height: number, msToX: (ms: number) => number, n: number, right: number): string {
+/**
+ * Where markers' labels go in one lane: the first row whose last label ends before this one
+ * starts; none when every row is taken there (the marker's tooltip still says it). Near the right
+ * edge a label ends at its marker.
+ */
+class LabelRows {
+  readonly #ends: number[];
+  readonly #right: number;
+  constructor(rows: number, right: number) {
+    this.#ends = new Array<number>(rows).fill(-Infinity);
+    this.#right = right;
+  }
+  place(x: number, text: string): { row: number; x: number; end: boolean } | undefined {
+    const width = text.length * 5.8 + 6;
+    const end = x + width > this.#right;
+    const [from, to] = end ? [x - width, x] : [x, x + width];
+    const row = this.#ends.findIndex((e) => e <= from);
+    if (row < 0) return undefined;
+    this.#ends[row] = to;
+    return { row, x: end ? x - 3 : x + 3, end };
+  }
+}
+
+function renderMarker(marker: TimelineMarker, top: number, height: number, msToX: (ms: number) => number, rows: LabelRows): string {
   const x = msToX(marker.at).toFixed(1);
-  // Labels take turns on the rows the lane has room for; near the right edge they end at the marker.
-  const rows = Math.max(1, Math.floor((height - 22) / 11));
-  const nearEnd = Number(x) + marker.label.length * 5.8 > right;
-  const label = LABELLED.has(marker.kind)
-    ? `<text x="${nearEnd ? Number(x) - 3 : Number(x) + 3}"${nearEnd ? ' text-anchor="end"' : ''} y="${top + 28 + (n % rows) * 11}">${esc(marker.label)}</text>`
-    : '';
+  const at = LABELLED.has(marker.kind) ? rows.place(Number(x), marker.label) : undefined;
+  const label = at ? `<text x="${at.x.toFixed(1)}"${at.end ? ' text-anchor="end"' : ''} y="${top + 28 + at.row * 11}">${esc(marker.label)}</text>` : '';
   return `<g class="marker k-${marker.kind}" data-kind="${marker.kind}" data-lane="${marker.lane}" data-at="${Math.round(marker.at)}"><title>${esc(marker.label)} at ${Math.round(marker.at)} ms${marker.detail ? ` — ${esc(marker.detail)}` : ''}</title><line x1="${x}" x2="${x}" y1="${top + 18}" y2="${top + height - 2}"/>${label}</g>`;
 }
 
