@@ -15,7 +15,7 @@ import type { ChildProcess } from 'node:child_process';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { bundledTracesDir, loadTrace } from '@switchboard/conformance';
+import { bundledTracesDir, loadTrace, traceExpect } from '@switchboard/conformance';
 import { nextMessage, startChild, type Message } from '../shared.js';
 import { median, percentile, type BridgeReport, type CallerCallReport, type Impl, type SimulatorCallReport } from './shared.js';
 
@@ -36,7 +36,7 @@ const speed = Number(values.speed);
 const rounds = Number(values.rounds);
 const tracePath = values.trace!.endsWith('.jsonl') ? values.trace! : `${bundledTracesDir()}/${values.trace}.jsonl`;
 const trace = await loadTrace(tracePath);
-const seconds = Math.min(Number(values.seconds), trace.header.expect.durationMs / 1000);
+const seconds = Math.min(Number(values.seconds), traceExpect(trace).durationMs / 1000);
 const impls: Impl[] =
   values.impl === 'both' ? ['switchboard', 'sdk'] : values.impl === 'all' ? ['switchboard', 'sdk', 'floor'] : [values.impl as Impl];
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));

@@ -3,7 +3,7 @@
  * μ-law 8 kHz), cut into 20 ms frames, and the traces' comfort noise for the quiet between them.
  */
 import { base64Decode } from '@switchboard/core';
-import { bundledTracesDir, loadTrace } from '@switchboard/conformance';
+import { bundledTracesDir, loadTrace, traceExpect } from '@switchboard/conformance';
 
 /** 20 ms of μ-law at 8 kHz. */
 export const FRAME_BYTES = 160;
@@ -33,7 +33,7 @@ export async function loadSpeech(): Promise<Speech> {
       if (bytes.byteLength !== FRAME_BYTES) continue;
       frames[Math.round(Number(media.timestamp) / FRAME_MS)] = bytes;
     }
-    const spoken = trace.header.expect.utterances;
+    const spoken = traceExpect(trace).utterances;
     // A little of the lead-in and tail, as a caller's breath around the words.
     for (const { startMs, endMs } of spoken) {
       const slice = frames.slice(Math.max(0, Math.floor(startMs / FRAME_MS) - 5), Math.ceil(endMs / FRAME_MS) + 3).filter((f) => f !== undefined);
@@ -41,7 +41,7 @@ export async function loadSpeech(): Promise<Speech> {
     }
     // The longest quiet stretch of all the traces is the noise loop.
     let from = 0;
-    for (const { startMs, endMs } of [...spoken, { startMs: trace.header.expect.durationMs, endMs: Infinity }]) {
+    for (const { startMs, endMs } of [...spoken, { startMs: traceExpect(trace).durationMs, endMs: Infinity }]) {
       const quiet = frames.slice(from + 10, Math.floor(startMs / FRAME_MS) - 10).filter((f) => f !== undefined);
       if (quiet.length > noise.length) noise = quiet;
       from = Math.ceil(endMs / FRAME_MS);

@@ -22,6 +22,7 @@ import {
   bundledTracesDir,
   loadAgentReplies,
   loadTrace,
+  traceExpect,
   traceFormat,
   type SimulatedSession,
   type SimulatorTurn,
@@ -121,7 +122,7 @@ async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
   const { speed } = args;
   const trace = await loadTrace(join(bundledTracesDir(), `${TRACE_NAME}.jsonl`));
-  const totalMs = trace.header.expect.durationMs;
+  const totalMs = traceExpect(trace).durationMs;
   const shownFrom = process.env.INIT_CWD ?? process.cwd();
 
   // The call clock: stream ms since the caller's first frame, `speed` times real time.
@@ -171,10 +172,10 @@ async function main(): Promise<number> {
   const webhookUrl = `${base}/incoming-call`;
   const form = {
     AccountSid: 'AC' + '0'.repeat(32),
-    CallSid: trace.header.expect.callSid,
+    CallSid: traceExpect(trace).callSid,
     CallStatus: 'ringing',
     Direction: 'inbound',
-    From: trace.header.expect.customParameters.caller ?? '+15551230000',
+    From: traceExpect(trace).customParameters.caller ?? '+15551230000',
     To: '+15557654321',
   };
   const forged = await fetch(webhookUrl, {
@@ -240,7 +241,7 @@ async function main(): Promise<number> {
   });
 
   function callerLine(audioStartMs: number): string | undefined {
-    const utterances = trace.header.expect.utterances;
+    const utterances = traceExpect(trace).utterances;
     if (utterances.length !== CALLER_LINES.length) return undefined;
     let best = -1;
     for (const [i, u] of utterances.entries()) {

@@ -6,6 +6,7 @@ import {
   bundledTracesDir,
   loadAgentReplies,
   loadTrace,
+  traceExpect,
   traceFormat,
   type SimulatedSession,
   type SimulatorTurn,
@@ -236,21 +237,21 @@ describe('a simulated call', () => {
     // call_start with Twilio's metadata.
     expect(starts).toHaveLength(1);
     expect(starts[0]).toMatchObject({
-      callId: trace.header.expect.callSid,
-      streamId: trace.header.expect.streamSids[0],
-      customParameters: trace.header.expect.customParameters,
+      callId: traceExpect(trace).callSid,
+      streamId: traceExpect(trace).streamSids[0],
+      customParameters: traceExpect(trace).customParameters,
     });
-    expect(lines.some((line) => line.includes(`call ${trace.header.expect.callSid} started`))).toBe(true);
+    expect(lines.some((line) => line.includes(`call ${traceExpect(trace).callSid} started`))).toBe(true);
 
     // The model heard every byte the caller sent (μ-law passes through), in μ-law.
     expect(model.inputFormat.type).toBe('audio/pcmu');
-    expect(inputBytes(model)).toBe(trace.header.expect.inboundMediaBytes);
+    expect(inputBytes(model)).toBe(traceExpect(trace).inboundMediaBytes);
     expect(model.speechEvents.filter((e) => e.type === 'speech_started')).toHaveLength(2);
 
     // The caller heard the agent.
     expect(caller.log.chunks.length).toBeGreaterThan(0);
     expect(caller.log.rejected).toEqual([]);
-    expect(peak(caller.heardAudio(trace.header.expect.durationMs).samples)).toBeGreaterThan(1000);
+    expect(peak(caller.heardAudio(traceExpect(trace).durationMs).samples)).toBeGreaterThan(1000);
     expect(call.transport.metrics.audioBytesOut).toBeGreaterThan(0);
 
     // The second turn calls the weather tool; its background result starts no new response.

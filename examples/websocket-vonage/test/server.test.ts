@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { CallerSimulator, RealtimeSimulator, bundledTracesDir, loadTrace, type SimulatedSession } from '@switchboard/conformance';
+import { CallerSimulator, RealtimeSimulator, bundledTracesDir, loadTrace, type SimulatedSession, traceExpect } from '@switchboard/conformance';
 import { scaledClock, type AudioFormat, type PeerSimulator } from '@switchboard/core';
 import { RawWebSocketPeerSimulator } from '@switchboard/websocket';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -133,7 +133,7 @@ describe('a simulated Vonage call', () => {
     // The model heard the whole call, as PCM16 24 kHz: 6 bytes for every μ-law byte of the trace.
     expect(model.inputFormat.type).toBe('audio/pcm');
     const heardByModel = model.inputAudio.reduce((n, chunk) => n + chunk.byteLength, 0);
-    expect(Math.abs(heardByModel - trace.header.expect.inboundMediaBytes * 6)).toBeLessThanOrEqual(2 * 960);
+    expect(Math.abs(heardByModel - traceExpect(trace).inboundMediaBytes * 6)).toBeLessThanOrEqual(2 * 960);
     expect(model.speechEvents.filter((e) => e.type === 'speech_started')).toHaveLength(2);
     expect(model.functionCallOutputs.map((o) => o.output)).toContain('The weather in Paris is sunny.');
 
@@ -143,7 +143,7 @@ describe('a simulated Vonage call', () => {
     expect(caller.log.chunks.every((chunk) => chunk.bytes.byteLength === 640)).toBe(true);
     expect(caller.log.acksSent).toBeGreaterThan(0);
     let peak = 0;
-    for (const s of caller.heardAudio(trace.header.expect.durationMs).samples) peak = Math.max(peak, Math.abs(s));
+    for (const s of caller.heardAudio(traceExpect(trace).durationMs).samples) peak = Math.max(peak, Math.abs(s));
     expect(peak).toBeGreaterThan(1000);
 
     expect(ended.reason).toBe('carrier_closed');
