@@ -178,7 +178,10 @@ export function selectTraces(traces: readonly Trace[], options: Pick<RunConforma
   return traces.filter((t) => (only.length === 0 || only.includes(t.header.name)) && !skip.has(t.header.name));
 }
 
-/** Runs `jobs` with at most `limit` at once; the results keep the jobs' order. */
+/**
+ * Runs `jobs` with at most `limit` at once; the results keep the jobs' order. After a job throws,
+ * no new job starts, and the error is thrown once the jobs under way have settled.
+ */
 async function pool<T>(jobs: Array<() => Promise<T>>, limit: number): Promise<T[]> {
   const results: T[] = new Array(jobs.length);
   let next = 0;
@@ -194,7 +197,9 @@ async function pool<T>(jobs: Array<() => Promise<T>>, limit: number): Promise<T[
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(Math.max(1, limit), jobs.length) }, worker));
+  const settled = await Promise.allSettled(Array.from({ length: Math.min(Math.max(1, limit), jobs.length) }, worker));
+  const rejected = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (rejected) throw rejected.reason;
   return results;
 }
 
