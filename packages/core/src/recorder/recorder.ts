@@ -293,41 +293,49 @@ export class CallRecorder {
     }
     const start = this.#rtp ? rtpHeaderLength(frame) : 0;
     out.set(maskedInOrder(frame.subarray(start), this.#format, mode, 'same', this.#random), start);
-    if (audio.length > 0) this.#writer.stats.audioUnmasked++;
     return out;
   }
 
-  /** A JSON frame with the string field that holds the caller's audio (base64) masked. */
+  /**
+   * A JSON frame with the string field that holds the caller's audio (base64) masked: the field
+   * whose bytes are the decoded payload (or its byte-swapped L16). Where no field is (a protocol
+   * that transforms its audio further), the longest base64 field is masked instead and the frame
+   * counted in `audioNotFound`: a recording never keeps the caller's voice by mistake.
+   */
   #maskJson(frame: unknown, audio: ReadonlyArray<{ payload: Uint8Array }>): unknown {
     const mode = this.#redaction.audio as 'noise' | 'silence';
-    let found = 0;
-    const visit = (value: unknown): unknown => {
-      if (typeof value === 'string') {
-        for (const { payload } of audio) {
-          if (value.length !== Math.ceil(payload.byteLength / 3) * 4 || value.length === 0) continue;
-          let bytes: Uint8Array;
-          try {
-            bytes = base64Decode(value);
-          } catch {
-            continue;
-          }
-          const order = bytes.byteLength === payload.byteLength ? byteOrderOf(bytes, payload, 0, this.#format) : undefined;
-          if (order === undefined) continue;
-          found++;
-          return base64Encode(maskedInOrder(payload, this.#format, mode, order, this.#random));
-        }
-        return value;
+    let found = false;
+    let longest: { holder: Record<string, unknown> | unknown[]; key: string | number; text: string } | undefined;
+    const mask = (value: string): string | undefined => {
+      for (const { payload } of audio) {
+        if (value.length === 0 || value.length !== Math.ceil(payload.byteLength / 3) * 4) continue;
+        const bytes = decodeOrUndefined(value);
+        const order = bytes && bytes.byteLength === payload.byteLength ? byteOrderOf(bytes, payload, 0, this.#format) : undefined;
+        if (order === undefined) continue;
+        found = true;
+        return base64Encode(maskedInOrder(payload, this.#format, mode, order, this.#random));
       }
-      if (Array.isArray(value)) return value.map(visit);
-      if (typeof value === 'object' && value !== null) {
-        const record = value as Record<string, unknown>;
-        for (const key of Object.keys(record)) record[key] = visit(record[key]);
-      }
-      return value;
+      return undefined;
     };
-    const out = visit(frame);
-    if (found === 0) this.#writer.stats.audioUnmasked++;
-    return out;
+    const visit = (holder: Record<string, unknown> | unknown[], key: string | number): void => {
+      const value = (holder as Record<string | number, unknown>)[key];
+      if (typeof value === 'string') {
+        const masked = mask(value);
+        if (masked !== undefined) (holder as Record<string | number, unknown>)[key] = masked;
+        else if (value.length >= 4 && (!longest || value.length > longest.text.length) && isBase64(value)) longest = { holder, key, text: value };
+        return;
+      }
+      if (Array.isArray(value)) value.forEach((_, i) => visit(value, i));
+      else if (typeof value === 'object' && value !== null) for (const k of Object.keys(value)) visit(value as Record<string, unknown>, k);
+    };
+    const root = { frame };
+    visit(root, 'frame');
+    if (!found) {
+      this.#writer.stats.audioNotFound++;
+      const bytes = longest ? decodeOrUndefined(longest.text) : undefined;
+      if (longest && bytes) (longest.holder as Record<string | number, unknown>)[longest.key] = base64Encode(maskedInOrder(bytes, this.#format, mode, 'same', this.#random));
+    }
+    return root.frame;
   }
 
   #guarded(fn: () => void): void {
@@ -338,6 +346,18 @@ export class CallRecorder {
       this.#writer.stats.framesDropped++;
     }
   }
+}
+
+function decodeOrUndefined(text: string): Uint8Array | undefined {
+  try {
+    return base64Decode(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function isBase64(text: string): boolean {
+  return text.length % 4 === 0 && /^[A-Za-z0-9+/]+={0,2}$/.test(text);
 }
 
 /** The frame parsed, when it is a JSON object; undefined otherwise. */

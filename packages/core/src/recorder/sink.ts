@@ -33,12 +33,16 @@ export type RecordingStats = {
   writeErrors: number;
   /** Writes the sink answered with `false` (backpressure). The line was still handed over. */
   backpressuredWrites: number;
-  /** Caller audio frames the recorder could not find the audio of, written without their audio field masked. */
-  audioUnmasked: number;
+  /**
+   * JSON frames the carrier's protocol read caller audio from, but in which no field held that
+   * audio byte for byte (a protocol that transforms it further): their longest base64 field was
+   * masked instead.
+   */
+  audioNotFound: number;
 };
 
 export function emptyStats(): RecordingStats {
-  return { linesWritten: 0, bytesWritten: 0, framesDropped: 0, bytesDropped: 0, truncated: false, writeErrors: 0, backpressuredWrites: 0, audioUnmasked: 0 };
+  return { linesWritten: 0, bytesWritten: 0, framesDropped: 0, bytesDropped: 0, truncated: false, writeErrors: 0, backpressuredWrites: 0, audioNotFound: 0 };
 }
 
 /** UTF-8 length of a string, without encoding it. */
