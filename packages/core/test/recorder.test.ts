@@ -1,6 +1,9 @@
+import { conformance as exotel, ExotelRealtimeTransport } from '@switchboard/exotel';
+import { conformance as plivo, PlivoRealtimeTransport } from '@switchboard/plivo';
 import { RtpPeerSimulator, SipRealtimeTransport } from '@switchboard/sip';
 import { conformance as telnyx, TelnyxRealtimeTransport } from '@switchboard/telnyx';
-import { TwilioPeerSimulator, TwilioRealtimeTransport } from '@switchboard/twilio';
+import { signalwireConformance, SignalWireRealtimeTransport, TwilioPeerSimulator, TwilioRealtimeTransport } from '@switchboard/twilio';
+import { conformance as websocketAdapters, RawWebSocketRealtimeTransport, type RawWebSocketPresetName } from '@switchboard/websocket';
 import { conformance as vonage, VonageRealtimeTransport } from '@switchboard/vonage';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -11,6 +14,8 @@ import {
   encodeMuLaw,
   type CallEvent,
   type CallRecordingOptions,
+  type ConformanceAdapter,
+  type MediaConnection,
   type PeerSimulator,
   type RecordingSink,
   type TelephonyRealtimeTransport,
@@ -303,5 +308,56 @@ describe('the call recorder on other carriers', () => {
       expect(bytes.subarray(0, 12)).toEqual(original[i]!.subarray(0, 12));
       expect(bytes.subarray(12)).not.toEqual(original[i]!.subarray(12));
     });
+  });
+
+  const unused = 'ws://127.0.0.1:9/unused';
+  const preset = (name: RawWebSocketPresetName): [string, ConformanceAdapter, (c: MediaConnection, record: CallRecordingOptions) => TelephonyRealtimeTransport] => {
+    const adapter = websocketAdapters.find((a) => a.name === `websocket/${name}`)!;
+    return [name, adapter, (c, record) => new RawWebSocketRealtimeTransport({ websocket: c, preset: { preset: name, format: adapter.carrierFormat! }, url: unused, record })];
+  };
+  const carriers: Array<[string, ConformanceAdapter, (c: MediaConnection, record: CallRecordingOptions) => TelephonyRealtimeTransport]> = [
+    ['signalwire', signalwireConformance, (c, record) => new SignalWireRealtimeTransport({ signalwireWebSocket: c, url: unused, record })],
+    ['plivo', plivo, (c, record) => new PlivoRealtimeTransport({ plivoWebSocket: c, url: unused, record })],
+    ['exotel', exotel, (c, record) => new ExotelRealtimeTransport({ exotelWebSocket: c, url: unused, record })],
+    preset('asterisk'),
+    preset('jambonz'),
+    preset('generic'),
+  ];
+
+  it.each(carriers)('a %s call: every frame in its own format, the audio found and masked, numbers and parameters hidden', (carrierName, adapter, create) => {
+    const sink = new MemorySink();
+    const carrier = new FakeCarrier();
+    const transport = track(create(carrier, { sink }));
+    const peer = adapter.createPeerSimulator();
+    const sent: Array<string | Uint8Array> = [];
+    for (const event of [START, ...[0, 1, 2].map((n): CallEvent => ({ type: 'audio', payload: tone(n) }))]) {
+      for (const frame of peer.encodeInbound(event)) {
+        sent.push(frame);
+        carrier.deliver(frame);
+      }
+    }
+    transport.close();
+    expect((sink.lines[0]!['trace'] as { carrier: string }).carrier).toBe(transport.protocol.name);
+    expect(transport.protocol.name).toContain(carrierName);
+    const inbound = sink.lines.slice(1).filter((l) => 'frame' in l || 'binary' in l || 'text' in l);
+    expect(inbound).toHaveLength(sent.length);
+    inbound.forEach((line, i) => {
+      const original = sent[i]!;
+      if (typeof original === 'string') expect('frame' in line || 'text' in line).toBe(true);
+      else expect(base64Decode(line['binary'] as string).byteLength).toBe(original.byteLength);
+    });
+    // No audio frame was written as it came, and none needed the fallback.
+    const audioFrames = sent.filter((f) => typeof f !== 'string' || f.includes('"media"') || f.includes('"payload"'));
+    expect(audioFrames.length).toBeGreaterThan(0);
+    const recordedText = sink.text;
+    for (const frame of audioFrames) {
+      if (typeof frame === 'string') {
+        const payload = /"payload":"([^"]+)"/.exec(frame)?.[1];
+        if (payload && payload.length > 16) expect(recordedText).not.toContain(payload);
+      } else expect(recordedText).not.toContain(base64Encode(frame));
+    }
+    expect(transport.recording!.stats.audioNotFound).toBe(0);
+    expect(recordedText).not.toContain('4155550123');
+    expect(recordedText).not.toContain('gold');
   });
 });
