@@ -43,12 +43,12 @@ export type RunConformanceOptions = ReplayOptions & {
    */
   retryTiming?: boolean | number;
   /**
-   * Trace names and check ids to run, and no others: a trace name narrows the traces, a check id
-   * the checks (left out of the report). Default: everything. `runConformance` refuses a name that
-   * is neither (a `ConfigError` listing the known ones).
+   * `runConformance`: trace names and check ids to run, and no others: a trace name narrows the
+   * traces, a check id the checks (left out of the report). Default: everything. A name that is
+   * neither is refused (a `ConfigError` listing the known ones).
    */
   only?: readonly string[];
-  /** Trace names and check ids to leave out (after `only`). Default: none. */
+  /** `runConformance`: trace names and check ids to leave out (after `only`). Default: none. */
   skip?: readonly string[];
   /**
    * `runConformance`: how many replays (traces, or trace × turn-detection mode) run at once.
@@ -104,8 +104,12 @@ function replayLimit(retry: RunConformanceOptions['retryTiming']): number {
  * less so at a lower speed. Any other failure ends the replays at once.
  */
 export async function replayAndCheck(adapter: ConformanceAdapter, trace: Trace, options: RunConformanceOptions = {}): Promise<CheckedReplay> {
+  return checkedReplay(adapter, trace, options, () => true);
+}
+
+/** {@link replayAndCheck} with only the checks `keep` selects: the others are neither reported nor retried for. */
+async function checkedReplay(adapter: ConformanceAdapter, trace: Trace, options: RunConformanceOptions, keep: (id: string) => boolean): Promise<CheckedReplay> {
   const limit = replayLimit(options.retryTiming);
-  const keep = checkSelection(options);
   const base = options.speed ?? DEFAULT_SPEED;
   const once = async (replay: number) => {
     const result = await replayTrace(adapter, trace, { ...options, speed: retrySpeed(base, replay) });
@@ -220,9 +224,10 @@ export async function runConformance(
   const names = traces.map((t) => t.header.name);
   try {
     const selected = selectTraces(traces, options);
+    const keep = checkSelection(options);
     const jobs = selected.flatMap((trace) =>
       turnDetectionModes(selection, adapter.name, trace.header.name, names).map((mode) => async () => {
-        const checked = await replayAndCheck(adapter, trace, { ...options, turnDetection: mode });
+        const checked = await checkedReplay(adapter, trace, { ...options, turnDetection: mode }, keep);
         const report = traceReport(trace, checked);
         options.onChecked?.(report, checked, trace);
         return report;

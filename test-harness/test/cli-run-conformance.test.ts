@@ -2,7 +2,7 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, type ConformanceAdapter } from '@switchboard/core';
-import { loadTraces, runConformance, selectTraces, type Trace } from '../src/index.js';
+import { CHECKS, loadTraces, replayAndCheck, runConformance, selectTraces, type Trace } from '../src/index.js';
 import { conformance as fixtures } from './fixtures/two-adapters.mjs';
 
 const trace = (name: string) => fileURLToPath(new URL(`../traces/${name}.jsonl`, import.meta.url));
@@ -47,4 +47,10 @@ describe('runConformance options', () => {
     expect(disposed).toBe(true);
     await expect(runConformance(adapter, traces, { concurrency: 0 })).rejects.toThrow(/concurrency must be a whole number >= 1/);
   });
+
+  it('leaves replayAndCheck reporting every check (describeConformance looks each one up)', async () => {
+    const [dtmf] = await loadTraces(trace('dtmf'));
+    const checked = await replayAndCheck(adapter, dtmf!, { only: ['dtmf'], skip: ['dtmf.order'] });
+    expect(checked.outcomes.map((o) => o.check.id)).toEqual(CHECKS.map((c) => c.id));
+  }, 120_000);
 });
