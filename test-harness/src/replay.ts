@@ -13,7 +13,6 @@ import {
   type BridgeObservation,
   type Clock,
   type ConformanceAdapter,
-  type MediaStreamProtocol,
   type RemoteBridgeCall,
 } from '@switchboard/core';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -21,7 +20,7 @@ import { CallerSimulator, type CallerLog } from './caller.js';
 import { z } from 'zod';
 import { formatDurationMs, formatRate, longReplyScript, RealtimeSimulator, type RealtimeSimulatorOptions, type SimulatedSession } from './simulator/index.js';
 import { inboundLines, replayableFrames, traceCarrier, traceExpect, traceHazards, type Trace } from './trace.js';
-import { TWILIO_FORMAT } from './twilio-frames.js';
+import { notReplayed, traceFormat } from './replay-trace.js';
 import { attributeAgain, base64Length, bridgeCancelLimits, OutputAttribution, type AttributionStep } from './attribution.js';
 import { replyGate } from './reply-gate.js';
 import { modeOfSessionUpdates, turnDetectionConfig, type TurnDetectionMode } from './turn-detection.js';
@@ -33,6 +32,7 @@ import { modeOfSessionUpdates, turnDetectionConfig, type TurnDetectionMode } fro
 export const UNEVEN_DELTAS_MS: readonly number[] = [7.3, 0.4, 131, 2600, 19.9, 1, 333.3, 4100, 55];
 
 export { bridgeCancelLimits, OutputAttribution } from './attribution.js';
+export { traceFormat } from './replay-trace.js';
 
 /**
  * How long, at most, the end of a call may take to show everywhere once the caller hung up (real
@@ -483,65 +483,6 @@ function instrument(transport: RealtimeTransportLayer, into: RecordedEmit[], now
     into.push({ at: now(), name, args });
     if (name === 'call_end') onCallEnd();
     return original(name, ...args);
-  };
-}
-
-/**
- * The audio format the trace's first `start` announces (Twilio's μ-law 8 kHz for a capture that
- * has none). A trace of another carrier is read with its protocol (`protocol`, or the one a replay
- * read it with before).
- */
-export function traceFormat(trace: Trace, protocol?: MediaStreamProtocol): AudioFormat {
-  const starts = traceExpect(trace, protocol ? { protocol } : {}).starts ?? [];
-  return starts.find((s) => !s.synthesized && s.format)?.format ?? TWILIO_FORMAT;
-}
-
-/** The result of a replay that did not happen (see `ReplayResult.notReplayed`). */
-function notReplayed(adapter: ConformanceAdapter, trace: Trace, reason: string, turnDetection: TurnDetectionMode): ReplayResult {
-  return {
-    adapter: adapter.name,
-    capabilities: adapter.capabilities,
-    trace,
-    carrierFormat: adapter.carrierFormat ?? TWILIO_FORMAT,
-    carriesStreamId: adapter.carriesStreamId ?? true,
-    speed: 0,
-    turnDetection,
-    sessionTurnDetection: undefined,
-    emitted: [],
-    model: null,
-    timeline: [],
-    firstModelAudioAt: undefined,
-    lastFrameAt: undefined,
-    carrier: {
-      chunks: [],
-      clears: [],
-      marksSent: 0,
-      acksSent: 0,
-      rejected: [],
-      otherCommands: [],
-      maxQueuedMs: 0,
-      endedAt: undefined,
-      closedAt: undefined,
-      pauses: [],
-      maxBehindMs: 0,
-      lastMedia: undefined,
-      marks: [],
-      acks: [],
-      wire: [],
-      malformed: [],
-      traceFramesSent: [],
-      framesSent: 0,
-      malformedSent: 0,
-    },
-    callEndedAt: undefined,
-    modelClosedAt: undefined,
-    bridgeSocketListeners: 0,
-    transportStatus: 'none',
-    metrics: undefined,
-    droppedAfterCancel: {},
-    failures: [],
-    durationMs: 0,
-    notReplayed: reason,
   };
 }
 
