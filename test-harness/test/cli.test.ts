@@ -150,12 +150,15 @@ describe.concurrent('switchboard-conformance CLI', () => {
     writeFileSync(junk, 'this is not JSON\n');
     const notAnAdapter = join(scratch, 'not-an-adapter.mjs');
     writeFileSync(notAnAdapter, 'export const answer = 42;\n');
-    const [missingModule, missingPackage, notAdapter, missingTrace, badTrace] = await Promise.all([
+    const empty = join(scratch, 'no-traces');
+    mkdirSync(empty);
+    const [missingModule, missingPackage, notAdapter, missingTrace, badTrace, noTrace] = await Promise.all([
       cli(['run', '--adapter', './no-such-adapter.mjs'], scratch),
       cli(['run', '--adapter', '@acme/no-such-package'], scratch),
       cli(['run', '--adapter', notAnAdapter, '--trace', dtmf]),
       cli(['run', '--adapter', outsideAdapter, '--trace', join(scratch, 'missing.jsonl')]),
       cli(['run', '--adapter', outsideAdapter, '--trace', junk]),
+      cli(['run', '--adapter', outsideAdapter, '--trace', empty]),
     ]);
     // A relative path is the working directory's, not the CLI's.
     expectSetupError(missingModule, new RegExp(`adapter module not found: \\./no-such-adapter\\.mjs \\(looked for ${escape(join(scratch, 'no-such-adapter.mjs'))}\\)`));
@@ -163,6 +166,7 @@ describe.concurrent('switchboard-conformance CLI', () => {
     expectSetupError(notAdapter, /does not export a conformance adapter/);
     expectSetupError(missingTrace, /trace not found: .*missing\.jsonl/);
     expectSetupError(badTrace, /cannot read the trace .*junk\.jsonl/);
+    expectSetupError(noTrace, /no trace \(\.jsonl, \.jsonl\.gz\) in .*no-traces/);
   }, 240_000);
 
   it('explains a TypeScript source and a directory that is not a package', async () => {

@@ -124,7 +124,9 @@ export async function runCommand(rest: string[]): Promise<number> {
   }
   const only = names(values.only);
   const skip = names(values.skip);
-  const traces = await readTraces(values.trace ?? [bundledTracesDir()]);
+  const sources = values.trace ?? [bundledTracesDir()];
+  const traces = await readTraces(sources);
+  if (traces.length === 0) throw new ConfigError(`no trace (.jsonl, .jsonl.gz) in ${sources.join(', ')}`);
   let selected: Trace[];
   try {
     selected = selectTraces(traces, { only, skip });
