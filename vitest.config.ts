@@ -13,10 +13,10 @@ const root = src('.');
  * (from the JSON report of a whole run: `endTime - startTime` per file). Only the order matters.
  */
 const SLOW_FILES: Array<[RegExp, number]> = [
+  [/^test-harness\/test\/outside-adapter/, 70],
   [/^test-harness\/test\/broken-adapters\.test\.ts$/, 60],
   [/^test-harness\/test\/broken-adapters-retry\.test\.ts$/, 50],
-  [/^test-harness\/test\/outside-adapter/, 40],
-  [/^test-harness\/test\/cli[^/]*\.test\.ts$/, 30],
+  [/^test-harness\/test\/cli[^/]*\.test\.ts$/, 45],
   [/^packages\/sip\/test\/endpoint-sipp\.test\.ts$/, 27],
   [/^test-harness\/test\/trace\.test\.ts$/, 22],
   [/^test-harness\/test\/faults\//, 20],
