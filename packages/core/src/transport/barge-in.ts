@@ -138,16 +138,20 @@ export class Responses {
   bargeIn(cancelOngoingResponse: boolean, options: { clear: boolean } = { clear: true }): void {
     const { ledger, output, metrics, protocol } = this.#host;
     const items = ledger.snapshot();
+    // What of an item the caller hears in the end: what was played, where the carrier can clear
+    // the rest; where it cannot, everything it was sent plays out.
+    const canClear = protocol.capabilities.clear;
+    const heardMs = (item: (typeof items)[number]) => (canClear ? item.playedMs : item.sentMs);
     // Truncate what was not heard; clear while the carrier may still be playing (an ack is out).
     // Frame padding is not part of an item: one heard up to its own audio keeps its transcript.
-    const unheard = items.filter((item) => item.playedMs < item.contentMs);
+    const unheard = items.filter((item) => heardMs(item) < item.contentMs);
     const playing = unheard.length > 0 || items.some((item) => item.awaitingAck) || output.pendingBytes > 0 || output.queuedBytes > 0;
     const active = this.#active;
     const generating = active !== undefined && !this.#cancelled.has(active);
     if (!playing && !generating) return;
 
     metrics.bargeIns++;
-    if (options.clear && playing && protocol.capabilities.clear) output.send({ type: 'clear' });
+    if (options.clear && playing && canClear) output.send({ type: 'clear' });
     metrics.interruptedBytesDiscarded += output.discard();
     ledger.clear();
     if (generating) {
@@ -155,7 +159,7 @@ export class Responses {
       const heard = new Map<string, number | 'done'>();
       for (const item of items) {
         if (item.responseId !== active) continue;
-        heard.set(itemKey(item), item.playedMs < item.contentMs ? 'done' : Math.max(0, Math.floor(item.contentMs)));
+        heard.set(itemKey(item), heardMs(item) < item.contentMs ? 'done' : Math.max(0, Math.floor(item.contentMs)));
       }
       this.#cancelled.set(active, heard);
       // Named by id: a cancel that crosses the response's end (or a newer response) touches
@@ -165,7 +169,7 @@ export class Responses {
     this.#host.safely(() => this.#host.interrupted());
     for (const item of unheard) {
       // Never past the model's own audio: frame padding is not part of the item.
-      const audioEndMs = Math.max(0, Math.floor(Math.min(item.playedMs, item.contentMs)));
+      const audioEndMs = Math.max(0, Math.floor(Math.min(heardMs(item), item.contentMs)));
       metrics.truncations.push({ itemId: item.itemId, contentIndex: item.contentIndex, audioEndMs, sentMs: item.sentMs });
       log('truncate item=%s at %dms of %dms sent', item.itemId, audioEndMs, Math.round(item.sentMs));
       this.#host.safely(() => this.#host.truncate(item.itemId, item.contentIndex, audioEndMs));
