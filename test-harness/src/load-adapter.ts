@@ -87,7 +87,9 @@ async function importOrExplain(url: string, given: string): Promise<Record<strin
     return (await import(url)) as Record<string, unknown>;
   } catch (error) {
     const path = url.startsWith('file:') ? fileURLToPath(url) : url;
-    if (TYPESCRIPT.has(extname(path))) {
+    const code = (error as { code?: unknown } | undefined)?.code;
+    // Node without a TypeScript loader refuses the file (a loader that failed on it says why itself).
+    if (TYPESCRIPT.has(extname(path)) && typeof code === 'string' && /^ERR_(UNKNOWN_FILE_EXTENSION|UNSUPPORTED_.*TYPE_STRIPPING|UNSUPPORTED_TYPESCRIPT_SYNTAX|INVALID_TYPESCRIPT_SYNTAX)$/.test(code)) {
       throw new ConfigError(
         `${given} is TypeScript source, which Node cannot import as it is: build it to JavaScript and name the built module, or run the CLI under a TypeScript loader (node --import tsx ./node_modules/.bin/switchboard-conformance run ...)`,
         { cause: error },
@@ -116,6 +118,8 @@ function findPackageDir(name: string, from: string): string | undefined {
   for (let dir = resolve(from); ; dir = dirname(dir)) {
     const candidate = join(dir, 'node_modules', name);
     if (existsSync(join(candidate, 'package.json'))) return candidate;
+    // The package being developed here names itself (as Node's self-reference does).
+    if (existsSync(join(dir, 'package.json')) && readNameOf(join(dir, 'package.json')) === name) return dir;
     if (dirname(dir) === dir) break;
   }
   try {
@@ -164,6 +168,14 @@ async function loadPackageDir(dir: string, manifest: Manifest, given: string, su
     throw new ConfigError(`${given}: neither the package's root export nor its ./conformance subpath exports a conformance adapter`);
   }
   throw new ConfigError(`${given} ${NOT_AN_ADAPTER}; the package has no ./conformance subpath either`);
+}
+
+function readNameOf(path: string): string | undefined {
+  try {
+    return (JSON.parse(readFileSync(path, 'utf8')) as Manifest).name;
+  } catch {
+    return undefined;
+  }
 }
 
 function readManifest(path: string): Manifest {

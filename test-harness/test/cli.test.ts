@@ -217,7 +217,7 @@ describe.concurrent('switchboard-conformance CLI', () => {
     }
   }, 240_000);
 
-  it("finds a package's conformance subpath when its root export has no adapter", async () => {
+  it("finds a package's conformance subpath when its root export has no adapter, and a package from its own folder", async () => {
     // A package as an adapter author might publish it: the transport at the root, the adapter for
     // the harness under ./conformance.
     const pkg = join(scratch, 'project', 'node_modules', '@acme', 'carrier');
@@ -229,9 +229,17 @@ describe.concurrent('switchboard-conformance CLI', () => {
     writeFileSync(join(pkg, 'index.mjs'), 'export const transportName = "acme";\n');
     writeFileSync(join(pkg, 'conformance.mjs'), `export { conformance } from ${JSON.stringify(pathToFileURL(outsideAdapter).href)};\n`);
     const project = join(scratch, 'project');
-    const run = await cli(['run', '--adapter', '@acme/carrier', '--trace', dtmf, '--only', 'dtmf.order', '--json'], project);
-    expect(run.status, run.stderr).toBe(0);
-    expect((JSON.parse(run.stdout) as JsonReport).adapter).toBe('larkline');
+    // And the package an author is developing, named from its own folder (as Node's self-reference).
+    const self = join(scratch, 'self');
+    mkdirSync(self);
+    writeFileSync(join(self, 'package.json'), JSON.stringify({ name: '@acme/self', version: '1.0.0', type: 'module', exports: { '.': './index.mjs' } }));
+    writeFileSync(join(self, 'index.mjs'), `export { conformance } from ${JSON.stringify(pathToFileURL(outsideAdapter).href)};\n`);
+    const args = ['--trace', dtmf, '--only', 'dtmf.order', '--json'];
+    const runs = await Promise.all([cli(['run', '--adapter', '@acme/carrier', ...args], project), cli(['run', '--adapter', '@acme/self', ...args], self)]);
+    for (const run of runs) {
+      expect(run.status, run.stderr).toBe(0);
+      expect((JSON.parse(run.stdout) as JsonReport).adapter).toBe('larkline');
+    }
   }, 240_000);
 });
 
