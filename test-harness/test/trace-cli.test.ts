@@ -87,6 +87,17 @@ describe.concurrent('switchboard-conformance trace', () => {
     expect(report!.cannotExercise['dtmf.order']).toBe('no DTMF');
   });
 
+  it("inspect --adapter reads another carrier's trace with that adapter's protocol", async () => {
+    const bare = await cli(['trace', 'inspect', telnyx, '--json']);
+    expect(bare.status, bare.stderr).toBe(0);
+    expect((JSON.parse(bare.stdout) as Array<{ canExercise: string[] }>)[0]!.canExercise).toEqual([]);
+    const read = await cli(['trace', 'inspect', telnyx, '--adapter', '@switchboard/telnyx']);
+    expect(read.status, read.stderr).toBe(0);
+    expect(read.stdout).toMatch(/dtmf +5$/m);
+    expect(read.stdout).toMatch(/parameters customer_id=customer_123/);
+    expect(read.stdout).toMatch(/from the frames: dtmf, out-of-order/);
+  });
+
   it('answers a usage error with exit code 2, and --help with the usage', async () => {
     const none = await cli(['trace', 'validate']);
     expect(none.status).toBe(2);

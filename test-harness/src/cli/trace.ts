@@ -3,7 +3,8 @@
  * says what a trace holds and which checks it can exercise, without replaying it.
  */
 import { parseArgs } from 'node:util';
-import { ConfigError } from '@switchboard/core';
+import { ConfigError, type MediaStreamProtocol } from '@switchboard/core';
+import { loadAdapters } from '../load-adapter.js';
 import {
   derivedHazards,
   loadTrace,
@@ -29,10 +30,11 @@ export const TRACE_USAGE = `Usage: switchboard-conformance trace <validate|inspe
       from the frames), and which checks it can exercise. --json prints the same as JSON (an
       array). Exits 0, or 1 when a file cannot be read as a trace.
 
-  --help   show this text.
-
-A trace of another carrier than Twilio is read by that carrier's protocol when it is replayed:
-inspect shows its frames but cannot derive its facts.
+  --adapter <module>   (both) read traces of another carrier than Twilio with the protocol of
+                       the adapter whose traceCarrier is theirs (its createProtocol()): their
+                       facts are derived, and a declared expect block is checked. Without it,
+                       such a trace's frames are checked but its facts are not derived.
+  --help               show this text.
 `;
 
 type Inspection = {
@@ -91,9 +93,9 @@ function notExercised(trace: Trace, facts: TraceExpect, readable: boolean): Reco
   return out;
 }
 
-function inspect(trace: Trace): Inspection {
-  const readable = traceCarrier(trace) === 'twilio';
-  const facts = traceExpect(trace);
+function inspect(trace: Trace, protocol: MediaStreamProtocol | undefined): Inspection {
+  const readable = traceCarrier(trace) === 'twilio' || protocol !== undefined;
+  const facts = traceExpect(trace, protocol ? { protocol } : {});
   const framesByEvent: Record<string, number> = {};
   let sentByBridge = 0;
   for (const line of traceLines(trace)) {
@@ -114,7 +116,7 @@ function inspect(trace: Trace): Inspection {
     inboundMediaBytes: facts.inboundMediaBytes,
     utterances: facts.utterances,
     gapMs: facts.gapMs ?? 0,
-    hazards: { declared: trace.header.hazards, derived: derivedHazards(trace) },
+    hazards: { declared: trace.header.hazards, derived: derivedHazards(trace, protocol ? { protocol } : {}) },
     cannotExercise,
     canExercise: CHECK_IDS.filter((id) => !(id in cannotExercise)),
   };
@@ -167,7 +169,7 @@ export async function traceCommand(argv: string[]): Promise<number> {
     parsed = parseArgs({
       args: rest,
       allowPositionals: true,
-      options: { strict: { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      options: { strict: { type: 'boolean' }, json: { type: 'boolean' }, adapter: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
     });
   } catch (error) {
     throw new ConfigError(`trace ${sub}: ${(error as Error).message}`);
@@ -181,12 +183,22 @@ export async function traceCommand(argv: string[]): Promise<number> {
   if (sub === 'validate' && values.json) throw new ConfigError('trace validate: --json is an option of inspect');
   if (sub === 'inspect' && values.strict) throw new ConfigError('trace inspect: --strict is an option of validate');
 
+  const adapters = values.adapter === undefined ? [] : await loadAdapters(values.adapter);
+  /** A decoder of a trace's frames, where the adapter speaks its carrier (Twilio traces need none). */
+  const protocolFor = (trace: Trace): MediaStreamProtocol | undefined => {
+    const carrier = traceCarrier(trace);
+    if (carrier === 'twilio') return undefined;
+    return adapters.find((a) => (a.traceCarrier ?? (a.twilioFrames ? 'twilio' : undefined)) === carrier)?.createProtocol?.();
+  };
   let bad = 0;
   const inspections: Inspection[] = [];
   for (const file of positionals) {
     let trace: Trace;
     try {
       trace = await loadTrace(file, { strict: values.strict === true });
+      const protocol = protocolFor(trace);
+      // A carrier trace's declared expect is checked once its carrier's protocol reads it.
+      if (protocol) traceExpect(trace, { protocol });
     } catch (error) {
       bad++;
       process.stderr.write(`${sub === 'validate' ? 'invalid ' : ''}${problem(file, error)}\n`);
@@ -195,8 +207,8 @@ export async function traceCommand(argv: string[]): Promise<number> {
     if (sub === 'validate') {
       const frames = traceLines(trace).length;
       process.stdout.write(`ok ${file}: ${trace.header.name}, ${traceCarrier(trace)}, ${frames} frame line(s), ${seconds(traceExpect(trace).durationMs)}\n`);
-    } else if (values.json) inspections.push(inspect(trace));
-    else process.stdout.write(describe(inspect(trace)));
+    } else if (values.json) inspections.push(inspect(trace, protocolFor(trace)));
+    else process.stdout.write(describe(inspect(trace, protocolFor(trace))));
   }
   if (sub === 'inspect' && values.json) process.stdout.write(`${JSON.stringify(inspections, null, 2)}\n`);
   return bad > 0 ? 1 : 0;
