@@ -20,8 +20,8 @@ import { SpeechFinder } from './speech.js';
 /**
  * How far a declared utterance boundary may sit from the detected one, ms. The detector works in
  * 20 ms windows and needs a window to be clearly louder than the line: a soft consonant at an
- * utterance's edge can sit in the window before or after (measured on the bundled corpus: at
- * most 3 windows). What relies on utterances (the caller's reply gate, the barge-in traces) acts
+ * utterance's edge can sit in the window before or after (measured on the bundled corpus: within
+ * 60 ms, see test/trace-facts.test.ts; twice that leaves room for other voices and lines). What relies on utterances (the caller's reply gate, the barge-in traces) acts
  * on the start of a turn and tolerates far more: a turn is at least a second long, and the
  * simulator's VAD adds 300 ms of prefix padding and waits 500 ms of silence.
  */
