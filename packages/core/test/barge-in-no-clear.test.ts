@@ -42,7 +42,7 @@ async function bargeInAfter(playedMs: number) {
   clock += playedMs;
   rig.model.send({ type: 'input_audio_buffer.speech_started', item_id: 'u1', audio_start_ms: 0 });
   await rig.model.waitFor((e) => e.type === 'response.cancel');
-  const truncates = rig.model.ofType('conversation.item.truncate') as Array<{ audio_end_ms: number }>;
+  const truncates = rig.model.ofType('conversation.item.truncate') as unknown as Array<{ audio_end_ms: number }>;
   return { truncates, clears: rig.carrier.commands().filter((c) => c.type === 'clear').length };
 }
 
