@@ -14,9 +14,10 @@
 //   and the longest files first (`SLOW_FILES` there, and every file that replays the whole corpus
 //   with `describeConformance`), so that no long file starts last. A new file that takes more than
 //   ~15 s belongs in `SLOW_FILES`; better, make it take seconds.
-// - `describeConformance` replays three traces at once at 5x, and a long trace without a barge-in
-//   (`long-call`: 310 s of stream) at 15x (`conformanceSpeed` in test-harness/src/vitest.ts); a
-//   trace whose only failures are timing checks is replayed again, slower.
+// - `describeConformance` replays three traces at once, at 5x; a trace whose only failures are
+//   timing checks is replayed again, slower. Each conformance file lasts as long as its longest
+//   replay, `long-call` (310 s of stream: 62 s); faster, a stall of a busy machine delays a reply
+//   into the caller's next utterance often enough to fail more than the timing checks.
 // The times of the steps are printed; vitest's JSON report (kept in the temp directory named at
 // the end) has each file's startTime and endTime.
 import { spawn, spawnSync } from 'node:child_process';

@@ -29,9 +29,9 @@ export type DescribeConformanceOptions = RunConformanceOptions & {
   /** How many traces replay at once. Default 3. */
   concurrency?: number;
   /**
-   * The replay speed of each trace (1 is real time). Default: `speed` for every trace when it is
-   * set, else {@link conformanceSpeed} (5×, and 15× for a call of a minute or more that declares no
-   * barge-in).
+   * The replay speed of each trace (1 is real time), where traces need different speeds. Default:
+   * `speed` (5×) for every trace. Each replay after the first of a trace whose only failures are
+   * timing checks runs at half the speed of the one before (see `retrySpeed`).
    */
   traceSpeed?: (trace: Trace) => number;
   /**
@@ -42,28 +42,6 @@ export type DescribeConformanceOptions = RunConformanceOptions & {
   turnDetectionModes?: TurnDetectionSelection;
 };
 
-/** How many times the default speed a long trace without a barge-in replays (see {@link conformanceSpeed}). */
-export const CALM_TRACE_SPEEDUP = 3;
-
-/** The stream length (ms) from which a trace without a barge-in replays faster (see {@link conformanceSpeed}). */
-export const CALM_TRACE_MIN_MS = 60_000;
-
-/**
- * The default replay speed of a trace in `describeConformance`: {@link DEFAULT_SPEED} (5×), and
- * {@link CALM_TRACE_SPEEDUP} times that for a trace of at least {@link CALM_TRACE_MIN_MS} whose
- * header declares no `barge-in` hazard: the bundled `long-call` (310 s of stream) replays in 21 s
- * rather than 62. Such a trace exercises no check judged on the replay's clock (the barge-in
- * checks, see `TIMING_CHECKS`) unless a stall of the machine delays a reply into the caller's
- * next utterance, and then the trace is replayed again at half the speed (see `retrySpeed`); the
- * other checks compare bytes, order and events, or wait in real time. Declare `barge-in` in the
- * header of a long trace with barge-ins to keep it at the default speed.
- */
-export function conformanceSpeed(trace: Trace): number {
-  const durationMs = trace.frames.at(-1)?.t ?? 0;
-  const calm = !trace.header.hazards.includes('barge-in') && durationMs >= CALM_TRACE_MIN_MS;
-  return calm ? DEFAULT_SPEED * CALM_TRACE_SPEEDUP : DEFAULT_SPEED;
-}
-
 /** One line of the `SWITCHBOARD_CONFORMANCE_REPORT` file: how one trace went for one adapter. */
 export type ConformanceReportLine = {
   adapter: string;
@@ -71,7 +49,7 @@ export type ConformanceReportLine = {
   /** The turn detection the replays asked for, and the one the session set up (when it differs). */
   turnDetection: TurnDetectionMode;
   sessionTurnDetection?: TurnDetectionMode;
-  /** The speed of the first replay (see {@link conformanceSpeed}). */
+  /** The speed of the trace's first replay (see `traceSpeed`). */
   speed: number;
   /** Replays in all (more than one when only timing checks failed, see `replayAndCheck`). */
   replays: number;
@@ -113,7 +91,7 @@ export function describeConformance(adapter: ConformanceAdapter | readonly Confo
     queue.shift()?.();
   };
   const { speed } = options;
-  const traceSpeed = options.traceSpeed ?? (speed === undefined ? conformanceSpeed : () => speed);
+  const traceSpeed = options.traceSpeed ?? (() => speed ?? DEFAULT_SPEED);
   const only = envList('SWITCHBOARD_CONFORMANCE_ADAPTERS');
   for (const one of adapters) {
     if (only && !only.includes(one.name)) describe.skip(`conformance: ${one.name}`, () => it('not selected', () => undefined));
