@@ -113,7 +113,9 @@ const typecheck = background('typecheck', 'typecheck');
 const packageChecks = background('package checks (publint, attw)', 'lint:packages');
 
 const reportFile = join(mkdtempSync(join(tmpdir(), 'switchboard-test-')), 'vitest.json');
-const vitest = spawn(join('node_modules', '.bin', 'vitest'), ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${reportFile}`], { stdio: 'inherit', env: process.env });
+// Arguments after the script's name go to vitest (`pnpm test --no-isolate`, `pnpm test packages/core`).
+const vitestArgs = process.argv.slice(2).filter((a) => a !== '--');
+const vitest = spawn(join('node_modules', '.bin', 'vitest'), ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${reportFile}`, ...vitestArgs], { stdio: 'inherit', env: process.env });
 console.log('\n▶ vitest');
 const vitestStarted = performance.now();
 const vitestOk = await new Promise((resolve) => {
