@@ -18,7 +18,9 @@ import { TRANSPORT_DEFAULTS, base64Decode, bytesPerMs, concatBytes, durationMs, 
 import { LENGTH_TOLERANCE, MIN_SNR_DB, describeSimilarity, firstDifference, modelAudioFormat, modelLinear, sameFormat } from './check-audio.js';
 import { fail, largestPadding, pass, type CheckOutcome, type ConformanceCheck } from './check-kit.js';
 import { traceFormat, type ReplayResult } from './replay.js';
-import { compareAudio, linearSamples } from './similarity.js';
+import { compareAudio, linearSamples, resampleAll } from './similarity.js';
+import { traceCarrier } from './trace.js';
+import { traceInputStreams } from './trace/facts.js';
 
 /** Silence a transport sends when the caller's line goes quiet during speech, ms: one piece per quiet spell. */
 export const INACTIVITY_PAD_MS = 1000;
@@ -52,6 +54,7 @@ type TraceMedia = { payload: string; timestamp?: string; chunk?: string; track?:
  * gaps as silence.
  */
 export function traceInputAudio(result: ReplayResult): Uint8Array {
+  if (traceCarrier(result.trace) !== 'twilio') return carrierInputAudio(result.trace);
   const format: AudioFormat = traceFormat(result.trace);
   // Streams in order of their `start`; within each, frames by chunk number.
   const streams: TraceMedia[][] = [[]];
@@ -78,6 +81,30 @@ export function traceInputAudio(result: ReplayResult): Uint8Array {
 }
 
 /**
+ * The caller's audio of another carrier's trace, as its own protocol decoded the frames (binary
+ * and text lines included; the replay read them with the adapter's `createProtocol()`): within
+ * each stream in sequence order where every piece has a number, timestamp gaps as silence, all in
+ * the format of the trace's first `start`.
+ */
+function carrierInputAudio(trace: ReplayResult['trace']): Uint8Array {
+  const format = traceFormat(trace);
+  const parts: Uint8Array[] = [];
+  for (const stream of traceInputStreams(trace)) {
+    const media = stream.media.every((m) => m.seq !== undefined) ? [...stream.media].sort((a, b) => a.seq! - b.seq!) : stream.media;
+    let last: { ts: number; ms: number } | undefined;
+    for (const m of media) {
+      if (m.ts !== undefined && last && m.ts >= last.ts) {
+        const gap = m.ts - (last.ts + last.ms);
+        if (gap >= 1) parts.push(silence(format, Math.min(gap, 10_000)));
+      }
+      if (m.ts !== undefined) last = { ts: m.ts, ms: m.ms };
+      parts.push(m.bytes);
+    }
+  }
+  return concatBytes(parts);
+}
+
+/**
  * The audio the model must receive for a trace, converted the way the adapter converts (G.711
  * passes through): `exact` when it must match byte for byte.
  */
@@ -86,6 +113,17 @@ export function expectedModelInput(result: ReplayResult): { bytes: Uint8Array; e
   const transcoder = inboundTranscoder(format);
   const converted = transcoder.convert(traceInputAudio(result)).slice();
   return { bytes: converted, exact: transcoder.passthrough && sameFormat(format, result.carrierFormat) };
+}
+
+/**
+ * The caller's audio (at `rate`) without what a conversion to the model's higher `modelRate` and
+ * back cannot carry: the top of its band, where a resampling filter rolls off. The model's audio
+ * is compared at the caller's rate, so it went through both filters (the bridge's up, the
+ * comparison's down); audio with energy up to its Nyquist frequency (wideband L16, or the
+ * recorder's noise in place of a caller's voice) would otherwise differ there by design.
+ */
+function withinBothRates(samples: Int16Array, rate: number, modelRate: number): Int16Array {
+  return modelRate > rate ? resampleAll(resampleAll(samples, rate, modelRate), modelRate, rate) : samples;
 }
 
 /** A verdict on the model's input, before excuses. */
@@ -107,10 +145,11 @@ function compareInput(result: ReplayResult, received: Uint8Array, skipMs = 0): C
     return { ok: false, detail: `expected ${bytes.byteLength} bytes, model got ${received.byteLength}; first difference at byte ${at}` };
   }
   // Converted on the way (carrier format or resampling): the same sound, the same length.
-  const all = linearSamples(traceInputAudio(result), traceFmt);
+  const actual = modelLinear(received, model.inputFormat.type);
+  const all = withinBothRates(linearSamples(traceInputAudio(result), traceFmt), traceFmt.sampleRate, actual.sampleRate);
   const skipSamples = Math.min(all.length, Math.round((skipMs * traceFmt.sampleRate) / 1000));
   const original = { samples: all.subarray(skipSamples), sampleRate: traceFmt.sampleRate };
-  const similarity = compareAudio(original, modelLinear(received, model.inputFormat.type));
+  const similarity = compareAudio(original, actual);
   const frameMs = largestPadding(result) / bytesPerMs(result.carrierFormat);
   if (Math.abs(similarity.actualMs - similarity.expectedMs) > similarity.expectedMs * LENGTH_TOLERANCE + frameMs) {
     return { ok: false, detail: `length differs: ${describeSimilarity(similarity)}` };

@@ -3,7 +3,7 @@
  * the digits, the caller's audio (bytes, gaps, where the caller speaks), the duration, and the
  * hazards the frames show. A declared `expect` block is checked against these facts.
  */
-import type { CallEvent, MediaStreamProtocol } from '@switchboard/core';
+import type { AudioFormat, CallEvent, MediaStreamProtocol } from '@switchboard/core';
 import { readTwilioFrame, TWILIO_FORMAT, twilioStreamSid } from '../twilio-frames.js';
 import {
   inboundLines,
@@ -30,9 +30,16 @@ export const UTTERANCE_TOLERANCE_MS = 120;
 /** Hazards the frames can show by themselves. */
 export const DERIVED_HAZARDS = ['dtmf', 'second-start', 'no-stop', 'timestamp-gap', 'out-of-order', 'fragment'] as const;
 
-type Facts = { expect: TraceExpect; hazards: string[] };
+/** The caller's audio of one stream as the frames carry it, in arrival order. */
+export type TraceInputStream = { format: AudioFormat; media: TraceMedia[] };
 
-const cache = new WeakMap<Trace, Facts>();
+/** One piece of the caller's audio: when it arrived, its counters (when the carrier has them), its bytes and length. */
+export type TraceMedia = { at: number; seq: number | undefined; ts: number | undefined; bytes: Uint8Array; ms: number };
+
+type Facts = { expect: TraceExpect; hazards: string[]; input: TraceInputStream[] };
+
+/** Facts per trace, with the protocol that read them (a protocol has state: it reads a trace once). */
+const cache = new WeakMap<Trace, { facts: Facts; protocol: MediaStreamProtocol | undefined }>();
 
 /** What decodes a trace's frames into the core's events: Twilio's by the harness's own reader, others by the adapter's protocol. */
 type Decoder = (line: { data: string | Uint8Array; frame?: Record<string, unknown> }) => CallEvent[];
@@ -81,9 +88,18 @@ export function derivedHazards(trace: Trace, options: { protocol?: MediaStreamPr
   return traceFacts(trace, options.protocol).hazards;
 }
 
+/**
+ * The caller's audio as the frames carry it, stream by stream (each `start` opens one), in the
+ * format its `start` announced, read like `traceExpect` (with `protocol` for another carrier's
+ * trace).
+ */
+export function traceInputStreams(trace: Trace, options: { protocol?: MediaStreamProtocol } = {}): TraceInputStream[] {
+  return traceFacts(trace, options.protocol).input;
+}
+
 function traceFacts(trace: Trace, protocol?: MediaStreamProtocol): Facts {
   const cached = cache.get(trace);
-  if (cached && (traceCarrier(trace) === 'twilio' || !protocol)) return cached;
+  if (cached && (traceCarrier(trace) === 'twilio' || !protocol || protocol === cached.protocol)) return cached.facts;
   const decode = decoderFor(trace, protocol);
   const facts = deriveFacts(trace, decode);
   const declared = trace.header.expect;
@@ -92,18 +108,16 @@ function traceFacts(trace: Trace, protocol?: MediaStreamProtocol): Facts {
     // A synthesizer knows exactly where it placed the speech: its utterances, once they agree, stand.
     if (declared.utterances) facts.expect.utterances = declared.utterances.map((u) => ({ ...u }));
   }
-  cache.set(trace, facts);
+  cache.set(trace, { facts, protocol });
   return facts;
 }
-
-type Media = { at: number; seq: number | undefined; ts: number | undefined; bytes: Uint8Array; ms: number };
 
 function deriveFacts(trace: Trace, decode: Decoder | undefined): Facts {
   const lines = inboundLines(trace);
   const redactedParameters = trace.header.redacted?.includes('custom-parameters') ?? false;
   const starts: TraceStart[] = [];
   const dtmf: string[] = [];
-  const streams: Media[][] = [];
+  const streams: TraceInputStream[] = [];
   let format = TWILIO_FORMAT;
   let stopped = false;
   let inboundMediaBytes = 0;
@@ -119,18 +133,18 @@ function deriveFacts(trace: Trace, decode: Decoder | undefined): Facts {
           format: event.format,
         });
         format = event.format;
-        streams.push([]);
+        streams.push({ format, media: [] });
         continue;
       }
       if (starts.length === 0 && (event.type === 'audio' || event.type === 'dtmf')) {
         // A capture that begins mid-call: the replayer sends a `start` of its own first.
         starts.push({ t: line.t, streamSid: (line.frame && twilioStreamSid(line.frame)) ?? '', callSid: '', customParameters: undefined, synthesized: true });
-        streams.push([]);
+        streams.push({ format, media: [] });
       }
       if (event.type === 'audio') {
         inboundMediaBytes += event.payload.byteLength;
         const ms = (event.payload.byteLength / (format.encoding === 'l16' ? 2 : 1) / format.sampleRate) * 1000;
-        streams.at(-1)!.push({ at: line.t, seq: event.sequence, ts: event.timestampMs, bytes: event.payload, ms });
+        streams.at(-1)!.media.push({ at: line.t, seq: event.sequence, ts: event.timestampMs, bytes: event.payload, ms });
       } else if (event.type === 'dtmf') dtmf.push(event.digit);
       else if (event.type === 'call_end') stopped = true;
     }
@@ -140,22 +154,35 @@ function deriveFacts(trace: Trace, decode: Decoder | undefined): Facts {
   const speech = new SpeechFinder();
   let gapMs = 0;
   let outOfOrder = false;
-  for (const stream of streams) {
+  for (const { format, media: stream } of streams) {
     const inOrder = stream.every((m) => m.seq !== undefined) ? [...stream].sort((a, b) => a.seq! - b.seq!) : stream;
     for (let k = 1; k < stream.length; k++) {
       if (stream[k]!.seq !== undefined && stream[k - 1]!.seq !== undefined && stream[k]!.seq! < stream[k - 1]!.seq!) outOfOrder = true;
     }
     // A frame never arrives before its audio was spoken: the earliest arrival against its timestamp anchors the stream.
+    // A carrier without timestamps (raw audio) streams continuously: its audio's own length places each frame.
+    const untimed = stream.every((m) => m.ts === undefined);
+    const position = new Map<TraceMedia, number>();
+    let played = 0;
+    for (const m of untimed ? inOrder : []) {
+      position.set(m, played);
+      played += m.ms;
+    }
+    const placed = (m: TraceMedia) => (untimed ? position.get(m) : m.ts);
     let anchor = Infinity;
-    for (const m of stream) if (m.ts !== undefined) anchor = Math.min(anchor, m.at - m.ts);
-    let last: Media | undefined;
+    for (const m of stream) {
+      const at = placed(m);
+      if (at !== undefined) anchor = Math.min(anchor, m.at - at);
+    }
+    let last: TraceMedia | undefined;
     for (const m of inOrder) {
       if (last?.ts !== undefined && m.ts !== undefined && m.ts >= last.ts) {
         const gap = m.ts - (last.ts + last.ms);
         if (gap >= 1) gapMs += Math.min(gap, 10_000);
       }
       last = m;
-      speech.add(m.ts !== undefined && Number.isFinite(anchor) ? anchor + m.ts : m.at, m.bytes, format);
+      const at = placed(m);
+      speech.add(at !== undefined && Number.isFinite(anchor) ? anchor + at : m.at, m.bytes, format);
     }
   }
 
@@ -181,7 +208,7 @@ function deriveFacts(trace: Trace, decode: Decoder | undefined): Facts {
     if (outOfOrder) hazards.push('out-of-order');
     if (first?.synthesized) hazards.push('fragment');
   }
-  return { expect, hazards };
+  return { expect, hazards, input: streams };
 }
 
 const show = (value: unknown) => JSON.stringify(value);

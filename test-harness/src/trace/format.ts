@@ -197,6 +197,13 @@ function headerSchema(strict: boolean) {
 
 const LINE_KINDS = ['frame', 'binary', 'text', 'sent', 'sentBinary', 'sentText'] as const;
 
+/**
+ * The key a recorder adds to the last line of a recording it cut short at its size limit:
+ * `"truncated":{"framesDropped":…,"bytesDropped":…}`. Known to `strict` parsing, on the last line only.
+ */
+const TRUNCATED_KEY = 'truncated';
+const truncatedSchema = z.strictObject({ framesDropped: ms, bytesDropped: ms });
+
 function describeIssues(error: z.ZodError): string {
   return error.issues.map((i) => (i.path.length > 0 ? `${i.path.map(String).join('.')}: ${i.message}` : i.message)).join('; ');
 }
@@ -236,8 +243,12 @@ function parseLine(value: unknown, carrier: string, strict: boolean, line: numbe
     );
   }
   if (strict) {
-    const extra = Object.keys(value).filter((k) => k !== 't' && k !== kinds[0]);
+    const extra = Object.keys(value).filter((k) => k !== 't' && k !== kinds[0] && k !== TRUNCATED_KEY);
     if (extra.length > 0) throw new TraceParseError(`unknown key(s) on a frame line: ${extra.join(', ')}`, line, path);
+    if (TRUNCATED_KEY in value) {
+      const result = truncatedSchema.safeParse(value[TRUNCATED_KEY]);
+      if (!result.success) throw new TraceParseError(`bad ${TRUNCATED_KEY}: ${describeIssues(result.error)}`, line, path);
+    }
   }
   const kind = kinds[0]!;
   switch (kind) {
@@ -302,11 +313,16 @@ export function parseTraceLines(text: string, path?: string, options: ParseTrace
   const lines: TraceLine[] = [];
   const lineNumbers: number[] = [];
   let lastT = -Infinity;
+  /** The line with the recorder's `truncated` key, once one had it. */
+  let truncatedAt: number | undefined;
   for (let i = body; i < rows.length; i++) {
     const raw = rows[i] ?? '';
     if (raw.trim() === '') continue;
     const lineNo = i + 1;
-    const parsed = parseLine(parseJsonLine(raw, lineNo, path), carrier, strict, lineNo, path);
+    const value = parseJsonLine(raw, lineNo, path);
+    if (strict && truncatedAt !== undefined) throw new TraceParseError(`${TRUNCATED_KEY} is for the last line only`, truncatedAt, path);
+    if (isObject(value) && TRUNCATED_KEY in value) truncatedAt = lineNo;
+    const parsed = parseLine(value, carrier, strict, lineNo, path);
     if (parsed.t < lastT) throw new TraceParseError(`t goes backwards (${parsed.t} after ${lastT})`, lineNo, path);
     lastT = parsed.t;
     lines.push(parsed);
