@@ -327,6 +327,9 @@ export const signalwireConformance: ConformanceAdapter = {
   name: 'signalwire',
   capabilities: new TwilioMediaStreamProtocol({ dialect: 'signalwire' }).capabilities,
   carrierFormat: L16_16K,
+  // A recording of a SignalWire call (carrier "signalwire") replays frame for frame.
+  traceCarrier: 'signalwire',
+  createProtocol: () => new TwilioMediaStreamProtocol({ dialect: 'signalwire' }),
   createTransport: ({ connection, url, now, clock }) => new SignalWireRealtimeTransport({ signalwireWebSocket: connection, url, now, clock }),
   createPeerSimulator: () => new SignalWirePeerSimulator({ format: L16_16K, inputFormat: MULAW_8K }),
 };

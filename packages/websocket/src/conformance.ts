@@ -24,6 +24,9 @@ function adapter(
     mediaTimestamps: false,
     mediaSequence: false,
     carriesStreamId: wire.carriesStreamId ?? true,
+    // A recording of this preset's calls (its protocol's name as the trace's carrier) replays frame for frame.
+    traceCarrier: preset,
+    createProtocol: () => new RawWebSocketProtocol(options),
     createTransport: ({ connection, url, now, clock }) =>
       new RawWebSocketRealtimeTransport({ websocket: connection, preset: options, url, now, clock }),
     createPeerSimulator: () => new RawWebSocketPeerSimulator({ preset, format: carrierFormat, inputFormat: TRACE_FORMAT, ...peer }),

@@ -15,6 +15,10 @@ export const conformance: ConformanceAdapter = {
   // SIP has no stream id of its own: the transport's is the Call-ID and the SDP label together
   // (a label alone repeats from call to call).
   carriesStreamId: false,
+  // A recording of a call over this WebSocket (the INVITE and BYE as text lines, RTP as binary
+  // lines, carrier "sip") replays frame for frame.
+  traceCarrier: 'sip',
+  createProtocol: () => new RtpMediaProtocol(),
   createTransport: ({ connection, url, now, clock }) => new SipRealtimeTransport({ connection, url, now, clock }),
   createPeerSimulator: () => new RtpPeerSimulator(),
 };
