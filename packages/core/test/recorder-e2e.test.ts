@@ -5,22 +5,16 @@
  * Needs the packages built (`pnpm build`; the test command builds them first).
  */
 import { spawn } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bundledTracesDir, loadTrace, parseTrace, replayTrace, traceExpect } from '@switchboard/conformance';
+import { parseTrace, traceExpect } from '@switchboard/conformance';
 import { conformance as telnyx, TelnyxRealtimeTransport } from '@switchboard/telnyx';
 import { conformance as twilio, TwilioRealtimeTransport } from '@switchboard/twilio';
 import { afterAll, describe, expect, it } from 'vitest';
-import { base64Decode, type CallRecordingOptions, type ConformanceAdapter } from '../src/index.js';
+import { base64Decode } from '../src/index.js';
+import { recordCall as record, removeRecordings } from './helpers/recording.js';
 
 const harnessDir = fileURLToPath(new URL('../../../test-harness/', import.meta.url));
-let dir: string | undefined;
-afterAll(async () => {
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
+afterAll(removeRecordings);
 
 /** Runs the CLI; resolves with its exit code and output, or kills it after `timeoutMs`. */
 function runCli(args: string[], timeoutMs: number): Promise<{ code: number | null; output: string; stdout: string }> {
@@ -43,23 +37,6 @@ function runCli(args: string[], timeoutMs: number): Promise<{ code: number | nul
       resolve({ code, output, stdout });
     });
   });
-}
-
-/**
- * Replays the bundled `dtmf` trace through `adapter` with the transport `withRecording` builds
- * recording to a file; returns the file and its text once the recorder ended the stream.
- */
-async function record(name: string, adapter: ConformanceAdapter, withRecording: (record: CallRecordingOptions) => ConformanceAdapter['createTransport']) {
-  dir ??= await mkdtemp(join(tmpdir(), 'switchboard-recording-'));
-  const file = join(dir, `${name}.jsonl`);
-  const stream = createWriteStream(file);
-  const closed = new Promise<void>((resolve) => stream.on('close', () => resolve()));
-  const recording: ConformanceAdapter = { ...adapter, createTransport: withRecording({ sink: stream, name, source: 'production' }) };
-  const original = await loadTrace(join(bundledTracesDir(), 'dtmf.jsonl'));
-  await replayTrace(recording, original, { injectMalformed: false });
-  // The recorder ends the stream when the call ends.
-  await closed;
-  return { file, text: await readFile(file, 'utf8'), original };
 }
 
 describe('a recorded call replays in CI', () => {

@@ -57,9 +57,14 @@ describe('recording redaction', () => {
   it("hides the call's from/to wherever they appear, once its call_start was decoded", () => {
     const state = new RedactionState(resolveRedaction({}));
     state.learn(start({ from: 'sip:alice@example.com', to: '+15005550006' }));
+    // A URI stays a URI of its scheme, so that a SIP request still parses.
     expect(state.text('INVITE sip:bot@x SIP/2.0\r\nFrom: <sip:alice@example.com>;tag=1\r\n')).toBe(
-      `INVITE sip:bot@x SIP/2.0\r\nFrom: <${REDACTED}>;tag=1\r\n`,
+      'INVITE sip:bot@x SIP/2.0\r\nFrom: <sip:redacted@redacted.invalid>;tag=1\r\n',
     );
+    expect(state.text('caller alice')).toBe('caller alice');
+    const named = new RedactionState(resolveRedaction({}));
+    named.learn(start({ from: 'Alice Example' }));
+    expect(named.text('from Alice Example')).toBe(`from ${REDACTED}`);
   });
 
   it('replaces custom parameter values and keeps their names; a keep list spares some', () => {

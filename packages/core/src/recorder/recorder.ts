@@ -250,7 +250,7 @@ export class CallRecorder {
       // A binary frame keeps its bytes only when audio is kept, or when the protocol read it and
       // found something else in it (a DTMF event): a frame it did not read, or read nothing from
       // yet (held by a jitter buffer), is masked all the same.
-      const other = pending.decoded && events.length > 0 && audio.length === 0;
+      const other = (pending.decoded && events.length > 0 && audio.length === 0) || (this.#rtp && isTelephoneEvent(frame));
       const bytes = this.#redaction.audio === 'keep' || other ? frame : this.#maskBinary(frame, audio);
       this.#writer.write(JSON.stringify({ t, binary: base64Encode(bytes) }), TRUNCATION_RESERVE);
       return;
@@ -370,6 +370,21 @@ function parseObject(text: string): Record<string, unknown> | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Whether an RTP packet carries RFC 4733 telephone events rather than audio: a dynamic payload
+ * type (96-127, where telephone-event always sits) and a payload of whole 4-byte event blocks, a
+ * few at most (a redundant packet repeats earlier events). A jitter buffer may hold such a packet,
+ * so that nothing was decoded from it yet; masking it would change the caller's digits.
+ */
+function isTelephoneEvent(frame: Uint8Array): boolean {
+  const header = rtpHeaderLength(frame);
+  if (header === 0 || (frame[1]! & 0x7f) < 96) return false;
+  // Padding (the P bit): its last byte counts the padding bytes.
+  const padding = frame[0]! & 0x20 ? frame[frame.byteLength - 1]! : 0;
+  const payload = frame.byteLength - header - padding;
+  return payload > 0 && payload % 4 === 0 && payload <= 64;
 }
 
 /** Length of the RTP header when the frame looks like RTP (version 2, long enough), else 0. */

@@ -92,6 +92,16 @@ function zeroed(match: string): string {
   return `+${'0'.repeat(match.length - 1)}`;
 }
 
+/**
+ * What replaces a caller or callee the call named: a URI stays a URI of the same scheme (a SIP
+ * request still parses, so that its recording replays), anything else becomes {@link REDACTED}.
+ */
+function personStandIn(person: string): string {
+  const scheme = /^(sips?|tel):/i.exec(person)?.[1];
+  if (!scheme) return REDACTED;
+  return scheme.toLowerCase() === 'tel' ? `${scheme}:+0` : `${scheme}:redacted@redacted.invalid`;
+}
+
 /** What the call has told so far (its `call_start`s), to find again in its frames. */
 export class RedactionState {
   readonly #options: ResolvedRedaction;
@@ -140,7 +150,7 @@ export class RedactionState {
     let out = text;
     if (this.#options.phoneNumbers) {
       out = out.replace(E164, zeroed);
-      for (const person of this.#people) if (out.includes(person)) out = out.split(person).join(REDACTED);
+      for (const person of this.#people) if (out.includes(person)) out = out.split(person).join(personStandIn(person));
     }
     for (const pattern of this.#pairPatterns) out = out.replace(pattern, `$1${REDACTED}`);
     return out;
