@@ -265,7 +265,8 @@ export async function replayTrace(adapter: ConformanceAdapter, trace: Trace, opt
   let played: Awaited<ReturnType<CallerSimulator['play']>> = { framesSent: 0, malformedSent: 0, lastFrameAt: undefined };
   try {
     await caller.connect(bridge.mediaUrl);
-    const injectMalformedAt = options.injectMalformed === false ? -1 : Math.floor(trace.frames.length / 4);
+    // A quarter into the call: of all the carrier's lines when they go out as recorded (binary and text ones too).
+    const injectMalformedAt = options.injectMalformed === false ? -1 : Math.floor((verbatim ? inboundLines(trace).length : trace.frames.length) / 4);
     played = verbatim
       ? await caller.playVerbatim(inboundLines(trace), { ...(protocol ? { protocol: adapter.createProtocol!() } : {}), injectMalformedAt, onProgress: options.onProgress, name: trace.header.name })
       : await caller.play({ ...trace, frames: replayableFrames(trace) }, {

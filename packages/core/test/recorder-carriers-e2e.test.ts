@@ -83,5 +83,12 @@ describe('a recording of a binary carrier', () => {
     expect(failures(own)).toEqual([]);
     expect(statuses(own)).toMatchObject({ 'input.lossless': 'pass', 'dtmf.order': 'pass', 'metadata.first': 'pass', 'lifecycle.close': 'pass' });
     expect(other.result.notReplayed).toBe('a sip trace');
+    // The malformed frames go out a quarter into the call, counted in all its lines, binary ones included: after the INVITE.
+    const wire = own.result.carrier.wire;
+    const inviteAt = wire.findIndex((w) => w.dir === 'sent' && typeof w.data === 'string' && w.data.startsWith('INVITE '));
+    const malformedAt = wire.findIndex((w) => w.data === own.result.carrier.malformed[0]?.frame);
+    const inbound = recorded.lines!.filter((l) => 'frame' in l || 'binary' in l || 'text' in l).length;
+    expect(inviteAt).toBe(0);
+    expect(wire.slice(0, malformedAt).filter((w) => w.dir === 'sent').length).toBe(Math.floor(inbound / 4));
   }, 120_000);
 });
