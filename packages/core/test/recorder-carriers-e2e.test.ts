@@ -2,12 +2,13 @@
  * Recordings of binary carriers replay frame for frame: a call recorded over Vonage (L16 16 kHz
  * binary audio, JSON control) and over the generic raw WebSocket preset (L16 24 kHz) replays
  * through the adapter of the same carrier with no check failing, and through Twilio's as n/a; so
- * does a SIP call carried over a WebSocket (its INVITE and BYE as text, RTP packets as binary).
+ * do a SIP call carried over a WebSocket (its INVITE and BYE as text, RTP packets as binary) and a
+ * SignalWire call (Twilio's JSON with L16 payloads).
  * In-process (`replayAndCheck`), not through the CLI.
  */
 import { parseTrace, replayAndCheck, traceExpect, type CheckedReplay } from '@switchboard/conformance';
 import { conformance as sip, SipRealtimeTransport } from '@switchboard/sip';
-import { conformance as twilio } from '@switchboard/twilio';
+import { conformance as twilio, SignalWireRealtimeTransport, signalwireConformance as signalwire } from '@switchboard/twilio';
 import { conformance as vonage, VonageRealtimeTransport } from '@switchboard/vonage';
 import { conformance as websocketAdapters, RawWebSocketRealtimeTransport } from '@switchboard/websocket';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -90,5 +91,17 @@ describe('a recording of a binary carrier', () => {
     const inbound = recorded.lines!.filter((l) => 'frame' in l || 'binary' in l || 'text' in l).length;
     expect(inviteAt).toBe(0);
     expect(wire.slice(0, malformedAt).filter((w) => w.dir === 'sent').length).toBe(Math.floor(inbound / 4));
+  }, 120_000);
+
+  it('of a SignalWire call (L16 16 kHz in JSON) replays frame for frame through the SignalWire adapter', async () => {
+    const { recorded, own, other } = await recordAndReplay('recorded-signalwire', signalwire, (record) => ({ connection, url, now, clock }) =>
+      new SignalWireRealtimeTransport({ signalwireWebSocket: connection, url, now, clock, record }),
+    );
+    expect(recorded.header.carrier).toBe('signalwire');
+    expect(traceExpect(recorded, { protocol: signalwire.createProtocol!() }).starts?.[0]?.format).toEqual({ encoding: 'l16', sampleRate: 16000, channels: 1 });
+    expect(own.result.notReplayed).toBeUndefined();
+    expect(failures(own)).toEqual([]);
+    expect(statuses(own)).toMatchObject({ 'input.lossless': 'pass', 'dtmf.order': 'pass', 'metadata.first': 'pass' });
+    expect(other.result.notReplayed).toBe('a signalwire trace');
   }, 120_000);
 });
