@@ -66,6 +66,20 @@ describe('a recording of a binary carrier', () => {
     expect(other.outcomes.every((o) => o.outcome.status === 'n/a')).toBe(true);
   }, 120_000);
 
+  it('of an Asterisk (μ-law, JSON control) and a jambonz call (L16 8 kHz) replays frame for frame through that preset', async () => {
+    const replays = (['asterisk', 'jambonz'] as const).map(async (preset) => {
+      const adapter = websocketAdapters.find((a) => a.name === `websocket/${preset}`)!;
+      const { recorded, own, other } = await recordAndReplay(`recorded-${preset}`, adapter, (record) => ({ connection, url, now, clock }) =>
+        new RawWebSocketRealtimeTransport({ websocket: connection, preset: { preset, format: adapter.carrierFormat! }, url, now, clock, record }),
+      );
+      return { preset, carrier: recorded.header.carrier, notReplayed: own.result.notReplayed, failures: failures(own), lossless: statuses(own)['input.lossless'], other: other.result.notReplayed };
+    });
+    expect(await Promise.all(replays)).toEqual([
+      { preset: 'asterisk', carrier: 'asterisk', notReplayed: undefined, failures: [], lossless: 'pass', other: 'a asterisk trace' },
+      { preset: 'jambonz', carrier: 'jambonz', notReplayed: undefined, failures: [], lossless: 'pass', other: 'a jambonz trace' },
+    ]);
+  }, 120_000);
+
   it('of a SIP call over a WebSocket (INVITE as text, RTP as binary) replays frame for frame through the SIP adapter', async () => {
     const { recorded, original, own, other } = await recordAndReplay('recorded-sip', sip, (record) => ({ connection, url, now, clock }) =>
       new SipRealtimeTransport({ connection, url, now, clock, record }),
