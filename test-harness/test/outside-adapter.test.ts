@@ -70,6 +70,8 @@ describe('an outside adapter installed from the packed tarballs', () => {
   beforeAll(async () => {
     const packages = workspacePackages();
     const wanted = withWorkspaceDeps(['@switchboard/core', '@switchboard/conformance'], packages);
+    // The harness needs no carrier package: a third party installs only the core and the harness.
+    expect([...wanted].sort()).toEqual(['@switchboard/conformance', '@switchboard/core']);
     for (const name of wanted) {
       if (!existsSync(join(packages.get(name)!, 'dist'))) throw new Error(`${name} is not built: run \`pnpm build\` first (the test command does)`);
     }
