@@ -431,6 +431,32 @@ export class CallerSimulator {
     const origin = this.now();
     const total = lines.at(-1)?.t ?? 0;
     let lastProgress = -1;
+    // The caller's audio as it goes out (as in `play`): where it stood, and the pauses in its sending.
+    let format: AudioFormat = this.#options.format;
+    let audioMs = 0;
+    let lastTs: { ts: number; ms: number } | undefined;
+    const sentAudio = (events: ReturnType<MediaStreamProtocol['decode']>, at: number, t: number) => {
+      for (const event of events) {
+        if (event.type === 'call_start') {
+          format = event.format;
+          lastTs = undefined;
+        }
+        if (event.type !== 'audio') continue;
+        this.log.maxBehindMs = Math.max(this.log.maxBehindMs, Math.max(0, at - origin - t));
+        const ms = durationMs(format, event.payload.byteLength);
+        if (event.timestampMs !== undefined) {
+          const gap = lastTs && event.timestampMs >= lastTs.ts ? event.timestampMs - (lastTs.ts + lastTs.ms) : 0;
+          if (gap >= 1) audioMs += Math.min(MAX_GAP_MS, gap);
+          lastTs = { ts: event.timestampMs, ms };
+        }
+        const last = this.log.lastMedia;
+        if (last !== undefined && (at - last.at) / this.speed >= PAUSE_LOG_MS) {
+          this.log.pauses.push({ at, realMs: (at - last.at) / this.speed, audioMs, behindMs: Math.max(0, at - origin - t) });
+        }
+        audioMs += ms;
+        this.log.lastMedia = { at, audioMs };
+      }
+    };
     await new Promise<void>((resolve) => {
       let i = 0;
       const pump = () => {
@@ -455,6 +481,7 @@ export class CallerSimulator {
           this.#send(data);
           framesSent++;
           lastFrameAt = this.now();
+          sentAudio(events, lastFrameAt, lines[i]!.t);
           if (events.some((e) => e.type === 'call_end')) this.log.endedAt ??= lastFrameAt;
           i++;
         }

@@ -8,6 +8,7 @@ import { conformance as sip } from '@switchboard/sip';
 import { conformance as websocketAdapters } from '@switchboard/websocket';
 import { describe, expect, it } from 'vitest';
 import { traceInputAudio } from '../src/checks.js';
+import { replayAndCheck } from '../src/run.js';
 import type { ReplayResult } from '../src/replay.js';
 import { parseTrace, traceExpect, traceHazards, TraceParseError } from '../src/trace.js';
 
@@ -32,13 +33,15 @@ function frame(k: number): Uint8Array {
  * A call of 175 frames (3.5 s). The gateway sends its audio in bursts of five frames, each burst
  * once its last frame was spoken: arrival times say little about where audio sits in the call.
  */
-function vonageTrace(extraLastLine = ''): string {
+function vonageTrace(extraLastLine = '', stall?: { from: number; to: number }): string {
   const lines = [JSON.stringify({ trace: { name: 'vonage-bursts', carrier: 'vonage' } })];
   lines.push(JSON.stringify({ t: 0, frame: { event: 'websocket:connected', 'content-type': 'audio/l16;rate=16000', uuid: 'call-1' } }));
   const frames: Uint8Array[] = [];
   for (let k = 0; k < 175; k++) {
     frames.push(frame(k));
-    lines.push(JSON.stringify({ t: Math.ceil((k + 1) / 5) * 100, binary: base64Encode(frames[k]!) }));
+    // A stall: the frames of [from, to) held up, arriving at once with the burst of frame `to`.
+    const late = stall && k >= stall.from ? (k < stall.to ? Math.ceil((stall.to + 1) / 5) * 100 - Math.ceil((k + 1) / 5) * 100 : 0) : 0;
+    lines.push(JSON.stringify({ t: Math.ceil((k + 1) / 5) * 100 + late, binary: base64Encode(frames[k]!) }));
     if (k === 140) lines.push(JSON.stringify({ t: Math.ceil((k + 1) / 5) * 100, frame: { event: 'websocket:dtmf', digit: '7', duration: 250 } }));
   }
   const last = lines.pop()!;
@@ -130,4 +133,17 @@ describe('strict parsing of a truncated recording', () => {
     expect(() => parseTrace(vonageTrace('"truncated":{"frames":1}'), undefined, { strict: true })).toThrow(/bad truncated/);
     expect(() => parseTrace(vonageTrace('"other":1'), undefined, { strict: true })).toThrow(/unknown key\(s\) on a frame line: other/);
   });
+});
+
+describe('a binary carrier trace replayed frame for frame', () => {
+  it('excuses the inactivity padding of a stall in its frames, as for a Twilio trace', async () => {
+    // Frames 60-119 (1.2-2.4 s, while the caller speaks) arrive together at 2.5 s: the line is quiet for 1.3 s.
+    const trace = parseTrace(vonageTrace('', { from: 60, to: 120 }));
+    const checked = await replayAndCheck(vonage, trace, { speed: 1, retryTiming: false });
+    const lossless = checked.outcomes.find((o) => o.check.id === 'input.lossless')!.outcome;
+    expect(lossless.status, lossless.detail).toBe('pass');
+    // The caller logs the pause in its sending; the padding it explains is excused, not ignored.
+    expect(checked.result.carrier.pauses.some((p) => p.realMs >= 500)).toBe(true);
+    if (Number(checked.result.metrics?.['inactivityPaddedMs'] ?? 0) > 0) expect(lossless.detail).toContain('inactivity padding');
+  }, 60_000);
 });
