@@ -4,7 +4,7 @@
  * limit), so the bound is kept here: the first message over it closes the socket with 1009
  * (message too big) and is not handed on, nor is anything after it.
  */
-import { ConfigError, type MediaConnection, type MediaFrame } from '@switchboard/core';
+import { ConfigError, interceptConnection, type MediaConnection, type MediaFrame } from '@switchboard/core';
 import { log } from './log.js';
 
 /** Close code for a message larger than the bound (RFC 6455: message too big). */
@@ -39,39 +39,20 @@ export function checkMaxPayload(value: unknown, where: string): number | undefin
  */
 export function limitMessageSize(connection: MediaConnection, maxPayload: number): MediaConnection {
   let tooBig = false;
-  const bounded: MediaConnection = {
-    send: (frame) => connection.send(frame),
-    onMessage: (handler) =>
-      connection.onMessage((frame) => {
-        if (tooBig) return;
-        if (exceeds(frame, maxPayload)) {
-          tooBig = true;
-          log('closing the carrier socket: a message over %d bytes', maxPayload);
-          try {
-            connection.close(CLOSE_MESSAGE_TOO_BIG, 'message too big');
-          } catch (error) {
-            log('close failed: %s', (error as Error)?.message);
-          }
-          return;
+  return interceptConnection(connection, {
+    onMessage: (handler) => (frame) => {
+      if (tooBig) return;
+      if (exceeds(frame, maxPayload)) {
+        tooBig = true;
+        log('closing the carrier socket: a message over %d bytes', maxPayload);
+        try {
+          connection.close(CLOSE_MESSAGE_TOO_BIG, 'message too big');
+        } catch (error) {
+          log('close failed: %s', (error as Error)?.message);
         }
-        handler(frame);
-      }),
-    onClose: (handler) => connection.onClose(handler),
-    onError: (handler) => connection.onError(handler),
-    close: (code, reason) => connection.close(code, reason),
-    get bufferedAmount() {
-      return connection.bufferedAmount;
+        return;
+      }
+      handler(frame);
     },
-    get closed() {
-      return connection.closed;
-    },
-  };
-  if (connection.cork && connection.uncork) {
-    bounded.cork = () => connection.cork!();
-    bounded.uncork = () => connection.uncork!();
-  }
-  if (connection.ping) bounded.ping = () => connection.ping!();
-  if (connection.onPong) bounded.onPong = (handler) => connection.onPong!(handler);
-  if (connection.terminate) bounded.terminate = () => connection.terminate!();
-  return bounded;
+  });
 }

@@ -35,6 +35,44 @@ export interface MediaConnection {
   terminate?(): void;
 }
 
+/**
+ * `connection` with its sends and its frame handler passed through `send` and `onMessage`;
+ * everything else (close, errors, cork, ping, terminate) goes straight to the connection. For
+ * code that watches or filters a carrier socket without owning it (a recorder, a size limit).
+ */
+export function interceptConnection(
+  connection: MediaConnection,
+  hooks: {
+    /** Sends `frame` (call `send(frame)` to pass it on). Default: passes it on. */
+    send?: (frame: MediaFrame, send: (frame: MediaFrame) => void) => void;
+    /** The handler to register in place of `handler`. Default: `handler` itself. */
+    onMessage?: (handler: (frame: MediaFrame) => void) => (frame: MediaFrame) => void;
+  },
+): MediaConnection {
+  const pass = (frame: MediaFrame) => connection.send(frame);
+  const wrapped: MediaConnection = {
+    send: hooks.send ? (frame) => hooks.send!(frame, pass) : pass,
+    onMessage: (handler) => connection.onMessage(hooks.onMessage ? hooks.onMessage(handler) : handler),
+    onClose: (handler) => connection.onClose(handler),
+    onError: (handler) => connection.onError(handler),
+    close: (code, reason) => connection.close(code, reason),
+    get bufferedAmount() {
+      return connection.bufferedAmount;
+    },
+    get closed() {
+      return connection.closed;
+    },
+  };
+  if (connection.cork && connection.uncork) {
+    wrapped.cork = () => connection.cork!();
+    wrapped.uncork = () => connection.uncork!();
+  }
+  if (connection.ping) wrapped.ping = () => connection.ping!();
+  if (connection.onPong) wrapped.onPong = (handler) => connection.onPong!(handler);
+  if (connection.terminate) wrapped.terminate = () => connection.terminate!();
+  return wrapped;
+}
+
 /** The part of Node's `ws` WebSocket the wrapper uses. */
 export interface NodeWsLike {
   readonly readyState: number;

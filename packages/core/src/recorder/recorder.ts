@@ -10,7 +10,7 @@
  * into the call and never waits for its sink.
  */
 import { base64Decode, base64Encode } from '../audio/base64.js';
-import type { MediaConnection, MediaFrame } from '../connection.js';
+import { interceptConnection, type MediaConnection, type MediaFrame } from '../connection.js';
 import { ConfigError, SwitchboardError } from '../errors.js';
 import type { AudioFormat, CallEvent } from '../types.js';
 import { byteOrderOf, maskedInOrder } from './audio.js';
@@ -139,40 +139,25 @@ export class CallRecorder {
     const recorder = this;
     // Only the first frame handler (the transport's) records: a second listener sees the same frames.
     let taken = false;
-    const wrapped: MediaConnection = {
-      send(frame) {
+    return interceptConnection(connection, {
+      send(frame, send) {
         // Recorded once the socket took it: a send that throws (a closed socket) sent nothing.
-        connection.send(frame);
+        send(frame);
         recorder.sent(frame);
       },
       onMessage(handler) {
-        if (taken) return connection.onMessage(handler);
+        if (taken) return handler;
         taken = true;
-        return connection.onMessage((frame) => {
+        return (frame) => {
           recorder.#arrived(frame);
           try {
             handler(frame);
           } finally {
             recorder.#settle();
           }
-        });
+        };
       },
-      onClose: (handler) => connection.onClose(handler),
-      onError: (handler) => connection.onError(handler),
-      close: (code, reason) => connection.close(code, reason),
-      get bufferedAmount() {
-        return connection.bufferedAmount;
-      },
-      get closed() {
-        return connection.closed;
-      },
-    };
-    if (connection.cork) wrapped.cork = () => connection.cork!();
-    if (connection.uncork) wrapped.uncork = () => connection.uncork!();
-    if (connection.ping) wrapped.ping = () => connection.ping!();
-    if (connection.onPong) wrapped.onPong = (handler) => connection.onPong!(handler);
-    if (connection.terminate) wrapped.terminate = () => connection.terminate!();
-    return wrapped;
+    });
   }
 
   /** What the carrier's protocol decoded from the frame being handled (the transport calls this). */
