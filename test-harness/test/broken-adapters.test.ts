@@ -57,11 +57,13 @@ describe('the checks catch broken adapters', () => {
 
   it('judges each barge-in on the audio of its own generation when the carrier echoes no marks', async () => {
     const trace = await loadTrace(join(bundledTracesDir(), 'clear-without-echo.jsonl'));
-    const report = await runTrace(twilio, trace, { retryTiming: false });
+    // A stall of a loaded machine can move a barge-in on the replay's clock: the timing checks get
+    // their usual slower replays, and the last one is judged.
+    const report = await runTrace(twilio, trace);
     const truncate = report.outcomes.find((o) => o.id === 'bargein.truncate')!;
-    expect(truncate.status).toBe('pass');
+    expect(truncate.status, truncate.detail).toBe('pass');
     expect(truncate.detail).toMatch(/over 2 truncation\(s\)/);
-    expect(report.outcomes.find((o) => o.id === 'bargein.clear')!.detail).toBe('2 barge-in(s)');
+    expect(report.outcomes.find((o) => o.id === 'bargein.clear')!.detail).toMatch(/^2 barge-in\(s\)/);
   }, 120_000);
 
   it('an adapter that stops forwarding the model’s audio while the call goes on fails output.lossless', async () => {
