@@ -56,6 +56,21 @@ class LongestFirst extends BaseSequencer {
   }
 }
 
+/** Unit files that run with a shared module cache (see `projects` below). */
+const SHARED_PACKAGES = '{core,twilio,telnyx,plivo,exotel,websocket}';
+const SHARED_FILES = [`packages/${SHARED_PACKAGES}/test/**/*.test.ts`];
+/** Of those, the ones that replay calls or stub process-wide state: each keeps its own module graph. */
+const ISOLATED_FILES = ['**/*conformance*.test.ts', '**/*e2e*.test.ts', 'packages/core/test/drain.test.ts', 'node_modules/**'];
+/** Every other file: each with a fresh module graph. */
+const CALL_FILES = [
+  'packages/{cloudflare,sip,vonage}/test/**/*.test.ts',
+  `packages/${SHARED_PACKAGES}/test/**/*{conformance,e2e}*.test.ts`,
+  'packages/core/test/drain.test.ts',
+  'test-harness/test/**/*.test.ts',
+  'examples/*/test/**/*.test.ts',
+  'interop/test/**/*.test.ts',
+];
+
 export default defineConfig({
   resolve: {
     alias: {
@@ -75,7 +90,14 @@ export default defineConfig({
     },
   },
   test: {
-    include: ['packages/*/test/**/*.test.ts', 'test-harness/test/**/*.test.ts', 'examples/*/test/**/*.test.ts', 'interop/test/**/*.test.ts'],
+    // Two kinds of files. The unit files of core and the JSON carriers share their workers' module
+    // cache (`isolate: false`): loading the SDK and the packages again for each of them was most of
+    // the suite's CPU. Everything that replays calls, starts workerd or real SIP agents, or stubs
+    // process-wide state keeps a fresh module graph per file.
+    projects: [
+      { extends: true, test: { name: 'unit', include: SHARED_FILES, exclude: ISOLATED_FILES, isolate: false } },
+      { extends: true, test: { name: 'calls', include: CALL_FILES, exclude: ['node_modules/**'], isolate: true } },
+    ],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
