@@ -58,7 +58,13 @@ class LongestFirst extends BaseSequencer {
 
 /** Unit files that run with a shared module cache (see `projects` below). */
 const SHARED_PACKAGES = '{core,twilio,telnyx,plivo,exotel,websocket}';
-const SHARED_FILES = [`packages/${SHARED_PACKAGES}/test/**/*.test.ts`];
+/** Unit files elsewhere: no replay, no child process, no process-wide stub. */
+const SHARED_SINGLE_FILES = [
+  'packages/vonage/test/{call-control,jwt,max-payload,ncco,transport,webhook,webhook-fuzz,webhook-inputs}.test.ts',
+  'packages/sip/test/{endpoint-message,endpoint-rtp-timeline,fuzz,openai-call-control,openai-handler,openai-transport,openai-webhook,webhook-fuzz,webhook-inputs}.test.ts',
+  'test-harness/test/{attribution,caller-pauses,caller,checks-bargein,checks-capabilities,checks,fuzz,input-lossless,malformed-frames,reply-gate,similarity,simulator,testing,trace-facts,trace}.test.ts',
+];
+const SHARED_FILES = [`packages/${SHARED_PACKAGES}/test/**/*.test.ts`, ...SHARED_SINGLE_FILES];
 /** Of those, the ones that replay calls or stub process-wide state: each keeps its own module graph. */
 const ISOLATED_FILES = ['**/*conformance*.test.ts', '**/*e2e*.test.ts', 'packages/core/test/drain.test.ts', 'node_modules/**'];
 /** Every other file: each with a fresh module graph. */
@@ -96,7 +102,7 @@ export default defineConfig({
     // process-wide state keeps a fresh module graph per file.
     projects: [
       { extends: true, test: { name: 'unit', include: SHARED_FILES, exclude: ISOLATED_FILES, isolate: false } },
-      { extends: true, test: { name: 'calls', include: CALL_FILES, exclude: ['node_modules/**'], isolate: true } },
+      { extends: true, test: { name: 'calls', include: CALL_FILES, exclude: [...SHARED_SINGLE_FILES, 'node_modules/**'], isolate: true } },
     ],
     testTimeout: 60_000,
     hookTimeout: 60_000,
