@@ -188,8 +188,9 @@ export function inChunkOrder(frames: Trace['frames']): Trace['frames'] {
   return out;
 }
 
-export class CallerSimulator {
-  readonly log: CallerLog = {
+/** A caller's log before anything happened on the call. */
+export function emptyCallerLog(): CallerLog {
+  return {
     chunks: [],
     clears: [],
     marksSent: 0,
@@ -208,6 +209,10 @@ export class CallerSimulator {
     malformed: [],
     traceFramesSent: [],
   };
+}
+
+export class CallerSimulator {
+  readonly log: CallerLog = emptyCallerLog();
   readonly now: () => number;
   readonly speed: number;
   readonly #options: CallerSimulatorOptions;

@@ -3,6 +3,7 @@
  * result of a replay that does not happen (a trace of another carrier than the adapter's).
  */
 import type { AudioFormat, ConformanceAdapter, MediaStreamProtocol } from '@switchboard/core';
+import { emptyCallerLog } from './caller.js';
 import type { ReplayResult } from './replay.js';
 import { traceExpect, type Trace } from './trace.js';
 import type { TurnDetectionMode } from './turn-detection.js';
@@ -35,23 +36,7 @@ export function notReplayed(adapter: ConformanceAdapter, trace: Trace, reason: s
     firstModelAudioAt: undefined,
     lastFrameAt: undefined,
     carrier: {
-      chunks: [],
-      clears: [],
-      marksSent: 0,
-      acksSent: 0,
-      rejected: [],
-      otherCommands: [],
-      maxQueuedMs: 0,
-      endedAt: undefined,
-      closedAt: undefined,
-      pauses: [],
-      maxBehindMs: 0,
-      lastMedia: undefined,
-      marks: [],
-      acks: [],
-      wire: [],
-      malformed: [],
-      traceFramesSent: [],
+      ...emptyCallerLog(),
       framesSent: 0,
       malformedSent: 0,
     },
