@@ -53,6 +53,9 @@ export type SipSocketsOptions = {
 const MAX_STREAM_BUFFER = 512 * 1024;
 
 /** The listening sockets of an endpoint. */
+/** Tries at an ephemeral port free for both UDP and TCP. */
+const EPHEMERAL_ATTEMPTS = 10;
+
 export class SipSockets {
   readonly #options: SipSocketsOptions;
   #udp: UdpSocket | undefined;
@@ -75,6 +78,24 @@ export class SipSockets {
   }
 
   async listen(): Promise<void> {
+    // With an ephemeral port, the number UDP got may be taken for TCP by another program: then
+    // both start again on a new number, a few times.
+    const ephemeral = !this.#options.port && this.#options.transports.includes('udp') && this.#options.transports.includes('tcp');
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.#listenOnce();
+        return;
+      } catch (error) {
+        const udp = this.#udp;
+        this.#udp = undefined;
+        if (udp) await new Promise<void>((resolve) => udp.close(() => resolve()));
+        if (!ephemeral || (error as NodeJS.ErrnoException)?.code !== 'EADDRINUSE' || attempt >= EPHEMERAL_ATTEMPTS) throw error;
+        log('tcp port %s already taken: both transports try another', (error as { port?: number }).port);
+      }
+    }
+  }
+
+  async #listenOnce(): Promise<void> {
     const { host, transports } = this.#options;
     let port = this.#options.port;
     if (transports.includes('udp')) {
