@@ -1,22 +1,21 @@
 // The `switchboard-conformance` CLI as its users run it: the built bin, spawned in a working
 // directory of their own. Build first (`pnpm build`, or `pnpm --filter @switchboard/conformance
 // build`); the test command does. Replays use the two shortest traces and run concurrently.
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnCli, type CliRun } from './cli-spawn.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const testDir = fileURLToPath(new URL('.', import.meta.url));
-const bin = fileURLToPath(new URL('../bin/switchboard-conformance.js', import.meta.url));
 const dtmf = fileURLToPath(new URL('../traces/dtmf.jsonl', import.meta.url));
 const noStop = fileURLToPath(new URL('../traces/no-stop.jsonl', import.meta.url));
 const outsideAdapter = fileURLToPath(new URL('./outside-adapter/index.mjs', import.meta.url));
 const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
 
-type Run = { status: number | null; stdout: string; stderr: string };
+type Run = CliRun;
 
 // Spawns at once: each is a Node process, and the suite runs on loaded 2-core machines.
 const MAX_SPAWNS = 3;
@@ -27,31 +26,13 @@ async function cli(args: string[], cwd = root): Promise<Run> {
   if (spawned >= MAX_SPAWNS) await new Promise<void>((resolve) => waiting.push(resolve));
   spawned++;
   try {
-    return await spawnCli(args, cwd);
+    return await spawnCli(args, { cwd, timeoutMs: 150_000 });
   } finally {
     spawned--;
     waiting.shift()?.();
   }
 }
 
-function spawnCli(args: string[], cwd: string): Promise<Run> {
-  if (!existsSync(fileURLToPath(new URL('../dist/cli.js', import.meta.url)))) {
-    throw new Error('the CLI is not built: run `pnpm build` first (the test command does)');
-  }
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 150_000);
-    child.on('error', reject);
-    child.on('close', (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr });
-    });
-  });
-}
 
 /** A usage or setup error: exit code 2, one line on stderr naming the problem, no stack trace. */
 function expectSetupError(run: Run, message: RegExp): void {

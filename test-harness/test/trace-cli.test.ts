@@ -1,6 +1,5 @@
 // `switchboard-conformance trace validate|inspect`, spawned as its users run it: the built bin.
 // Build first (`pnpm --filter @switchboard/conformance build`); the test command does.
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,32 +7,17 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { bundledTracesDir } from '../src/trace.js';
 import { realCaptures } from './captures.js';
+import { spawnCli, type CliRun } from './cli-spawn.js';
 
-const bin = fileURLToPath(new URL('../bin/switchboard-conformance.js', import.meta.url));
 const telnyx = fileURLToPath(new URL('./fixtures/telnyx-capture.jsonl.gz', import.meta.url));
 const corpus = (name: string) => {
   const plain = join(bundledTracesDir(), `${name}.jsonl`);
   return existsSync(plain) ? plain : `${plain}.gz`;
 };
 
-type Run = { status: number | null; stdout: string; stderr: string };
+type Run = CliRun;
 
-function cli(args: string[]): Promise<Run> {
-  if (!existsSync(fileURLToPath(new URL('../dist/cli.js', import.meta.url)))) throw new Error('the CLI is not built: run `pnpm build` first');
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('error', reject);
-    child.on('close', (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr });
-    });
-  });
-}
+const cli = (args: string[]): Promise<Run> => spawnCli(args);
 
 const scratch = mkdtempSync(join(tmpdir(), 'switchboard-trace-cli-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
