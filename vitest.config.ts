@@ -66,7 +66,12 @@ const SHARED_SINGLE_FILES = [
 ];
 const SHARED_FILES = [`packages/${SHARED_PACKAGES}/test/**/*.test.ts`, ...SHARED_SINGLE_FILES];
 /** Of those, the ones that replay calls or stub process-wide state: each keeps its own module graph. */
-const ISOLATED_FILES = ['**/*conformance*.test.ts', '**/*e2e*.test.ts', 'packages/core/test/drain.test.ts', 'node_modules/**'];
+const ISOLATED_FILES = [
+  '**/*conformance*.test.ts',
+  '**/*e2e*.test.ts',
+  'packages/core/test/drain.test.ts',
+  'node_modules/**',
+];
 /** Every other file: each with a fresh module graph. */
 const CALL_FILES = [
   'packages/{cloudflare,sip,vonage}/test/**/*.test.ts',
@@ -102,7 +107,15 @@ export default defineConfig({
     // process-wide state keeps a fresh module graph per file.
     projects: [
       { extends: true, test: { name: 'unit', include: SHARED_FILES, exclude: ISOLATED_FILES, isolate: false } },
-      { extends: true, test: { name: 'calls', include: CALL_FILES, exclude: [...SHARED_SINGLE_FILES, 'node_modules/**'], isolate: true } },
+      {
+        extends: true,
+        test: {
+          name: 'calls',
+          include: CALL_FILES,
+          exclude: [...SHARED_SINGLE_FILES, 'node_modules/**'],
+          isolate: true,
+        },
+      },
     ],
     testTimeout: 60_000,
     hookTimeout: 60_000,

@@ -10,7 +10,8 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 
-const USAGE = 'usage: pnpm fuzz [--frames N] [--seed S] [--protocol NAME[,NAME...]] [--jobs N] [--max-frame-ms MS] [--max-bytes BYTES]';
+const USAGE =
+  'usage: pnpm fuzz [--frames N] [--seed S] [--protocol NAME[,NAME...]] [--jobs N] [--max-frame-ms MS] [--max-bytes BYTES]';
 
 // ---------------------------------------------------------------------------------------------
 // Targets
@@ -31,7 +32,10 @@ const TARGETS = {
     const { fuzzSeedFrames } = await testing();
     const seeds = fuzzSeedFrames(new SignalWirePeerSimulator({ format: L16_16K }), { format: L16_16K });
     // SignalWire's documented envelope around the same messages.
-    const enveloped = seeds.filter((f) => typeof f === 'string').slice(0, 4).map((f) => `{"rawEvent":${f}}`);
+    const enveloped = seeds
+      .filter((f) => typeof f === 'string')
+      .slice(0, 4)
+      .map((f) => `{"rawEvent":${f}}`);
     return { seeds: [...seeds, ...enveloped], create: () => new TwilioMediaStreamProtocol({ dialect: 'signalwire' }) };
   },
   async telnyx() {
@@ -42,12 +46,18 @@ const TARGETS = {
   async plivo() {
     const { PlivoMediaStreamProtocol, PlivoPeerSimulator } = await import('@switchboard/plivo');
     const { fuzzSeedFrames } = await testing();
-    return { seeds: fuzzSeedFrames(new PlivoPeerSimulator(), { format: L16_8K }), create: () => new PlivoMediaStreamProtocol() };
+    return {
+      seeds: fuzzSeedFrames(new PlivoPeerSimulator(), { format: L16_8K }),
+      create: () => new PlivoMediaStreamProtocol(),
+    };
   },
   async exotel() {
     const { ExotelMediaStreamProtocol, ExotelPeerSimulator } = await import('@switchboard/exotel');
     const { fuzzSeedFrames } = await testing();
-    return { seeds: fuzzSeedFrames(new ExotelPeerSimulator(), { format: L16_8K }), create: () => new ExotelMediaStreamProtocol() };
+    return {
+      seeds: fuzzSeedFrames(new ExotelPeerSimulator(), { format: L16_8K }),
+      create: () => new ExotelMediaStreamProtocol(),
+    };
   },
   vonage: () => preset('vonage', L16_16K),
   asterisk: () => preset('asterisk', MULAW_8K),
@@ -66,13 +76,19 @@ const TARGETS = {
       seeds: [...seeds, ...seeds.map((f) => new TextEncoder().encode(f))],
       create: () => ({ decode: (frame) => parseSipMessage(frame) }),
       accepts: (error) => error instanceof SipParseError,
-      check: (message) => (message && (message.type === 'request' || message.type === 'response') && message.body instanceof Uint8Array ? undefined : 'not a SIP message'),
+      check: (message) =>
+        message && (message.type === 'request' || message.type === 'response') && message.body instanceof Uint8Array
+          ? undefined
+          : 'not a SIP message',
     };
   },
   async sdp() {
-    const { RtpPeerSimulator, buildAnswer, buildOffer, negotiateOffer, parseSdp, SdpError } = await import('@switchboard/sip');
+    const { RtpPeerSimulator, buildAnswer, buildOffer, negotiateOffer, parseSdp, SdpError } =
+      await import('@switchboard/sip');
     const { fuzzSeedFrames } = await testing();
-    const invites = fuzzSeedFrames(new RtpPeerSimulator()).filter((f) => typeof f === 'string' && f.startsWith('INVITE'));
+    const invites = fuzzSeedFrames(new RtpPeerSimulator()).filter(
+      (f) => typeof f === 'string' && f.startsWith('INVITE'),
+    );
     const bodies = invites.map((f) => f.slice(f.indexOf('\r\n\r\n') + 4));
     const decoder = new TextDecoder();
     return {
@@ -82,14 +98,24 @@ const TARGETS = {
         decode(frame) {
           const offer = parseSdp(typeof frame === 'string' ? frame : decoder.decode(frame));
           const media = negotiateOffer(offer);
-          const answer = buildAnswer(offer, media, { address: '127.0.0.1', port: 40002, sessionId: '2', sessionVersion: 1 });
+          const answer = buildAnswer(offer, media, {
+            address: '127.0.0.1',
+            port: 40002,
+            sessionId: '2',
+            sessionVersion: 1,
+          });
           if (typeof answer !== 'string') throw new TypeError('buildAnswer returned no text');
           return media;
         },
       }),
       accepts: (error) => error instanceof SdpError,
       check: (media) =>
-        media && Number.isInteger(media.payloadType) && media.payloadType >= 0 && media.payloadType <= 127 && Number.isInteger(media.ptimeMs) && media.ptimeMs > 0
+        media &&
+        Number.isInteger(media.payloadType) &&
+        media.payloadType >= 0 &&
+        media.payloadType <= 127 &&
+        Number.isInteger(media.ptimeMs) &&
+        media.ptimeMs > 0
           ? undefined
           : 'not a negotiated stream',
     };
@@ -100,9 +126,27 @@ const TARGETS = {
     const { plivoCandidate } = await import('@switchboard/plivo');
     const { exotelCandidate } = await import('@switchboard/exotel');
     const { rawWebSocketCandidates } = await import('@switchboard/websocket');
-    const candidates = [signalwireCandidate, twilioCandidate, telnyxCandidate, plivoCandidate, exotelCandidate, ...rawWebSocketCandidates];
+    const candidates = [
+      signalwireCandidate,
+      twilioCandidate,
+      telnyxCandidate,
+      plivoCandidate,
+      exotelCandidate,
+      ...rawWebSocketCandidates,
+    ];
     const seeds = [];
-    for (const name of ['twilio', 'signalwire', 'telnyx', 'plivo', 'exotel', 'vonage', 'asterisk', 'jambonz', 'generic']) seeds.push(...(await TARGETS[name]()).seeds);
+    for (const name of [
+      'twilio',
+      'signalwire',
+      'telnyx',
+      'plivo',
+      'exotel',
+      'vonage',
+      'asterisk',
+      'jambonz',
+      'generic',
+    ])
+      seeds.push(...(await TARGETS[name]()).seeds);
     return {
       seeds,
       // Every candidate must answer a boolean and never throw (detectProtocol would hide a throw);
@@ -111,7 +155,8 @@ const TARGETS = {
         decode(frame) {
           for (const candidate of candidates) {
             const matched = candidate.matches(frame);
-            if (typeof matched !== 'boolean') throw new TypeError(`${candidate.name}.matches returned ${typeof matched}`);
+            if (typeof matched !== 'boolean')
+              throw new TypeError(`${candidate.name}.matches returned ${typeof matched}`);
             if (matched) return candidate.create().decode(frame);
           }
           return [];
@@ -126,7 +171,8 @@ async function preset(name, format) {
   const { fuzzSeedFrames } = await testing();
   const seeds = fuzzSeedFrames(new RawWebSocketPeerSimulator({ preset: name, format }), { format });
   // Asterisk speaks plain text or, with f(json), JSON.
-  if (name === 'asterisk') seeds.push(...fuzzSeedFrames(new RawWebSocketPeerSimulator({ preset: name, format, json: true }), { format }));
+  if (name === 'asterisk')
+    seeds.push(...fuzzSeedFrames(new RawWebSocketPeerSimulator({ preset: name, format, json: true }), { format }));
   return { seeds, create: () => new RawWebSocketProtocol(name) };
 }
 
@@ -139,11 +185,27 @@ async function fuzzOne(name, options) {
   const { runFuzz } = await testing();
   const target = { name, ...(await TARGETS[name]()) };
   const chunk = 50_000;
-  const report = { name, seed: options.seed, frames: 0, decoded: 0, refused: 0, failures: [], elapsedMs: 0, slowest: { ms: 0, size: 0, seed: options.seed } };
+  const report = {
+    name,
+    seed: options.seed,
+    frames: 0,
+    decoded: 0,
+    refused: 0,
+    failures: [],
+    elapsedMs: 0,
+    slowest: { ms: 0, size: 0, seed: options.seed },
+  };
   // In chunks, each starting where the last one's seeds stopped, so progress can be shown.
   let seed = options.seed;
   while (report.frames < options.frames && report.failures.length === 0) {
-    const part = runFuzz(target, { frames: Math.min(chunk, options.frames - report.frames), seed, maxFrameMs: options.maxFrameMs, maxBytes: options.maxBytes, hugeRate: options.hugeRate, maxFailures: 5 });
+    const part = runFuzz(target, {
+      frames: Math.min(chunk, options.frames - report.frames),
+      seed,
+      maxFrameMs: options.maxFrameMs,
+      maxBytes: options.maxBytes,
+      hugeRate: options.hugeRate,
+      maxFailures: 5,
+    });
     report.frames += part.frames;
     report.decoded += part.decoded;
     report.refused += part.refused;
@@ -160,7 +222,15 @@ async function fuzzOne(name, options) {
 // Command line
 
 function parseArgs(argv) {
-  const options = { frames: 1_000_000, seed: undefined, protocols: Object.keys(TARGETS), jobs: 2, maxFrameMs: 2000, maxBytes: 8 * 1024 * 1024, hugeRate: 1 / 10_000 };
+  const options = {
+    frames: 1_000_000,
+    seed: undefined,
+    protocols: Object.keys(TARGETS),
+    jobs: 2,
+    maxFrameMs: 2000,
+    maxBytes: 8 * 1024 * 1024,
+    hugeRate: 1 / 10_000,
+  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = () => {
@@ -181,7 +251,8 @@ function parseArgs(argv) {
     else if (arg === '--max-bytes') options.maxBytes = number(1024);
     else if (arg === '--protocol') {
       const names = value().split(',').filter(Boolean);
-      for (const name of names) if (!Object.hasOwn(TARGETS, name)) usage(`unknown protocol ${name}: one of ${Object.keys(TARGETS).join(', ')}`);
+      for (const name of names)
+        if (!Object.hasOwn(TARGETS, name)) usage(`unknown protocol ${name}: one of ${Object.keys(TARGETS).join(', ')}`);
       options.protocols = names;
     } else if (arg === '--help' || arg === '-h') {
       console.log(`${USAGE}\nprotocols: ${Object.keys(TARGETS).join(', ')}`);
@@ -200,11 +271,15 @@ function usage(message) {
 
 function runInWorker(name, options) {
   return new Promise((resolve) => {
-    const worker = new Worker(fileURLToPath(import.meta.url), { workerData: { name, options }, resourceLimits: { stackSizeMb: 1 } });
+    const worker = new Worker(fileURLToPath(import.meta.url), {
+      workerData: { name, options },
+      resourceLimits: { stackSizeMb: 1 },
+    });
     let settled = false;
     worker.on('message', (message) => {
       if (message.progress) {
-        if (process.stderr.isTTY) process.stderr.write(`\r  ${name}: ${message.progress.frames.toLocaleString('en')} frames…   `);
+        if (process.stderr.isTTY)
+          process.stderr.write(`\r  ${name}: ${message.progress.frames.toLocaleString('en')} frames…   `);
         return;
       }
       settled = true;
@@ -230,7 +305,9 @@ function crashed(name, options, error) {
     refused: 0,
     elapsedMs: 0,
     slowest: { ms: 0, size: 0, seed: options.seed },
-    failures: [{ seed: options.seed, index: -1, problem: `the fuzz run itself failed: ${error}`, excerpt: '', size: 0 }],
+    failures: [
+      { seed: options.seed, index: -1, problem: `the fuzz run itself failed: ${error}`, excerpt: '', size: 0 },
+    ],
   };
 }
 
@@ -245,15 +322,20 @@ function printReport(report, options) {
   );
   for (const failure of report.failures) {
     console.log(`  FAIL seed ${failure.seed}, frame ${failure.index}: ${failure.problem}`);
-    if (failure.excerpt) console.log(`       frame (${fmt(failure.size)} chars/bytes): ${JSON.stringify(failure.excerpt)}`);
-    console.log(`       replay: pnpm fuzz --protocol ${report.name} --seed ${failure.seed} --frames ${Math.max(1, failure.index + 1)} --max-frame-ms ${options.maxFrameMs}`);
+    if (failure.excerpt)
+      console.log(`       frame (${fmt(failure.size)} chars/bytes): ${JSON.stringify(failure.excerpt)}`);
+    console.log(
+      `       replay: pnpm fuzz --protocol ${report.name} --seed ${failure.seed} --frames ${Math.max(1, failure.index + 1)} --max-frame-ms ${options.maxFrameMs}`,
+    );
   }
 }
 
 async function main() {
   const options = parseArgs(process.argv.slice(2));
   const { frames, seed, maxFrameMs, maxBytes, hugeRate } = options;
-  console.log(`fuzzing ${options.protocols.join(', ')}: ${fmt(frames)} frames each, seed ${seed}, ${options.jobs} job(s), frames up to ${fmt(maxBytes)} bytes, ${maxFrameMs} ms per frame at most`);
+  console.log(
+    `fuzzing ${options.protocols.join(', ')}: ${fmt(frames)} frames each, seed ${seed}, ${options.jobs} job(s), frames up to ${fmt(maxBytes)} bytes, ${maxFrameMs} ms per frame at most`,
+  );
   const queue = [...options.protocols];
   const reports = new Map();
   const started = Date.now();
@@ -270,7 +352,9 @@ async function main() {
   );
   const failures = [...reports.values()].reduce((n, r) => n + r.failures.length, 0);
   const total = [...reports.values()].reduce((n, r) => n + r.frames, 0);
-  console.log(`\n${fmt(total)} frames over ${reports.size} protocol(s) in ${((Date.now() - started) / 1000).toFixed(1)} s, seed ${seed}: ${failures} failure(s)`);
+  console.log(
+    `\n${fmt(total)} frames over ${reports.size} protocol(s) in ${((Date.now() - started) / 1000).toFixed(1)} s, seed ${seed}: ${failures} failure(s)`,
+  );
   process.exit(failures === 0 ? 0 : 1);
 }
 

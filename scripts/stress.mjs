@@ -32,10 +32,23 @@ const usage = `usage: pnpm test:stress [options]
   --keep-report     keep the per-trace report (JSON lines) and print its path`;
 
 function parseArgs(argv) {
-  const options = { hogs: cpus().length, nice: 0, stallMs: 0, stallEvery: 3000, repeat: 1, adapters: '', traces: '', turnDetection: '', files: [], maxWorkers: undefined, keep: false };
+  const options = {
+    hogs: cpus().length,
+    nice: 0,
+    stallMs: 0,
+    stallEvery: 3000,
+    repeat: 1,
+    adapters: '',
+    traces: '',
+    turnDetection: '',
+    files: [],
+    maxWorkers: undefined,
+    keep: false,
+  };
   const int = (name, value, min, max) => {
     const n = Number(value);
-    if (!Number.isInteger(n) || n < min || n > max) fail(`${name} must be a whole number from ${min} to ${max}, got ${value}`);
+    if (!Number.isInteger(n) || n < min || n > max)
+      fail(`${name} must be a whole number from ${min} to ${max}, got ${value}`);
     return n;
   };
   for (let i = 0; i < argv.length; i++) {
@@ -45,25 +58,52 @@ function parseArgs(argv) {
       return argv[++i];
     };
     switch (arg) {
-      case '--hogs': options.hogs = int(arg, value(), 0, 256); break;
-      case '--nice': options.nice = int(arg, value(), -20, 19); break;
-      case '--stall-ms': options.stallMs = int(arg, value(), 0, 60_000); break;
-      case '--stall-every': options.stallEvery = int(arg, value(), 10, 600_000); break;
-      case '--repeat': options.repeat = int(arg, value(), 1, 1000); break;
-      case '--adapter': options.adapters = value(); break;
-      case '--trace': options.traces = value(); break;
+      case '--hogs':
+        options.hogs = int(arg, value(), 0, 256);
+        break;
+      case '--nice':
+        options.nice = int(arg, value(), -20, 19);
+        break;
+      case '--stall-ms':
+        options.stallMs = int(arg, value(), 0, 60_000);
+        break;
+      case '--stall-every':
+        options.stallEvery = int(arg, value(), 10, 600_000);
+        break;
+      case '--repeat':
+        options.repeat = int(arg, value(), 1, 1000);
+        break;
+      case '--adapter':
+        options.adapters = value();
+        break;
+      case '--trace':
+        options.traces = value();
+        break;
       case '--turn-detection': {
         const v = value();
-        if (!['rotate', 'all', 'server_vad', 'server_vad_interrupt', 'semantic_vad'].includes(v)) fail(`--turn-detection must be rotate, all, server_vad, server_vad_interrupt or semantic_vad, got ${v}`);
+        if (!['rotate', 'all', 'server_vad', 'server_vad_interrupt', 'semantic_vad'].includes(v))
+          fail(`--turn-detection must be rotate, all, server_vad, server_vad_interrupt or semantic_vad, got ${v}`);
         options.turnDetection = v;
         break;
       }
-      case '--file': options.files.push(value()); break;
-      case '--max-workers': options.maxWorkers = int(arg, value(), 1, 256); break;
-      case '--keep-report': options.keep = true; break;
-      case '--': break;
-      case '-h': case '--help': console.log(usage); process.exit(0); break;
-      default: fail(`unknown option ${arg}`);
+      case '--file':
+        options.files.push(value());
+        break;
+      case '--max-workers':
+        options.maxWorkers = int(arg, value(), 1, 256);
+        break;
+      case '--keep-report':
+        options.keep = true;
+        break;
+      case '--':
+        break;
+      case '-h':
+      case '--help':
+        console.log(usage);
+        process.exit(0);
+        break;
+      default:
+        fail(`unknown option ${arg}`);
     }
   }
   return options;
@@ -97,7 +137,11 @@ function conformanceFiles() {
 function startHogs(count, nice) {
   const hogs = [];
   for (let i = 0; i < count; i++) {
-    const child = spawn(process.execPath, ['-e', 'let x = 0; for (;;) { x = (x * 1103515245 + 12345) % 2147483648; }'], { stdio: 'ignore' });
+    const child = spawn(
+      process.execPath,
+      ['-e', 'let x = 0; for (;;) { x = (x * 1103515245 + 12345) % 2147483648; }'],
+      { stdio: 'ignore' },
+    );
     if (nice !== 0 && child.pid !== undefined) {
       try {
         setPriority(child.pid, nice);
@@ -223,29 +267,57 @@ function summarize(lines, context) {
   const traces = new Set(lines.map((l) => l.trace));
   out.push('');
   out.push('── stress summary ──');
-  out.push(`load: ${context.hogs} CPU hog(s) at nice ${context.nice} on ${availableParallelism()} core(s)` + (context.stalls.count > 0 ? `; ${context.stalls.count} freezes of a test process, ${seconds(context.stalls.totalMs)} in all, longest ${context.stalls.maxMs} ms` : ''));
-  out.push(`matrix: ${lines.length} adapter × trace × turn-detection run(s) (${adapters.size} adapter(s) × ${traces.size} trace(s)${context.repeat > 1 ? `, ${context.repeat} rounds` : ''}) in ${seconds(context.wallMs)}`);
-  out.push(`replays: ${lines.reduce((n, l) => n + l.replays, 0)} in all; ${extraReplays} extra replay(s) of timing checks on ${retried.length} run(s)`);
+  out.push(
+    `load: ${context.hogs} CPU hog(s) at nice ${context.nice} on ${availableParallelism()} core(s)` +
+      (context.stalls.count > 0
+        ? `; ${context.stalls.count} freezes of a test process, ${seconds(context.stalls.totalMs)} in all, longest ${context.stalls.maxMs} ms`
+        : ''),
+  );
+  out.push(
+    `matrix: ${lines.length} adapter × trace × turn-detection run(s) (${adapters.size} adapter(s) × ${traces.size} trace(s)${context.repeat > 1 ? `, ${context.repeat} rounds` : ''}) in ${seconds(context.wallMs)}`,
+  );
+  out.push(
+    `replays: ${lines.reduce((n, l) => n + l.replays, 0)} in all; ${extraReplays} extra replay(s) of timing checks on ${retried.length} run(s)`,
+  );
   const byMode = new Map();
   for (const l of lines) byMode.set(l.turnDetection ?? '?', (byMode.get(l.turnDetection ?? '?') ?? 0) + 1);
-  out.push(`turn detection: ${[...byMode].sort().map(([mode, n]) => `${mode} ${n} run(s)`).join(', ')}`);
+  out.push(
+    `turn detection: ${[...byMode]
+      .sort()
+      .map(([mode, n]) => `${mode} ${n} run(s)`)
+      .join(', ')}`,
+  );
   const byAdapter = new Map();
   for (const l of lines) byAdapter.set(l.adapter, (byAdapter.get(l.adapter) ?? 0) + l.wallMs);
-  out.push(`replay time per adapter: ${[...byAdapter].sort((a, b) => b[1] - a[1]).map(([a, ms]) => `${a} ${seconds(ms)}`).join(', ')}`);
+  out.push(
+    `replay time per adapter: ${[...byAdapter]
+      .sort((a, b) => b[1] - a[1])
+      .map(([a, ms]) => `${a} ${seconds(ms)}`)
+      .join(', ')}`,
+  );
   const slowest = [...lines].sort((a, b) => b.wallMs - a.wallMs).slice(0, 3);
-  out.push(`slowest runs: ${slowest.map((l) => `${l.adapter}/${l.trace} [${l.turnDetection}] ${seconds(l.wallMs)} (${seconds(l.streamMs)} of stream)`).join(', ')}`);
+  out.push(
+    `slowest runs: ${slowest.map((l) => `${l.adapter}/${l.trace} [${l.turnDetection}] ${seconds(l.wallMs)} (${seconds(l.streamMs)} of stream)`).join(', ')}`,
+  );
   if (retried.length > 0) {
     out.push('retried (timing checks; the last replay stands):');
     for (const l of retried) {
       const first = l.earlier.map((e) => `replay ${e.replay}: ${e.failed.map((f) => f.id).join(', ')}`).join('; ');
-      out.push(`  ${l.adapter} / ${l.trace} [${l.turnDetection}]: ${l.replays} replays, ${l.failed.length === 0 ? 'passed' : 'FAILED'} (${first})`);
+      out.push(
+        `  ${l.adapter} / ${l.trace} [${l.turnDetection}]: ${l.replays} replays, ${l.failed.length === 0 ? 'passed' : 'FAILED'} (${first})`,
+      );
     }
   }
   if (failed.length > 0) {
     out.push(`${failed.length} failed run(s):`);
-    for (const l of failed) for (const f of l.failed) out.push(`  ${l.adapter} / ${l.trace} [${l.turnDetection}] / ${f.id}: ${f.detail}`);
+    for (const l of failed)
+      for (const f of l.failed) out.push(`  ${l.adapter} / ${l.trace} [${l.turnDetection}] / ${f.id}: ${f.detail}`);
   }
-  out.push(context.vitestCode === 0 && failed.length === 0 ? 'stress: every check passed' : `stress: FAILED (vitest exit ${context.vitestCode}, ${failed.length} failed run(s))`);
+  out.push(
+    context.vitestCode === 0 && failed.length === 0
+      ? 'stress: every check passed'
+      : `stress: FAILED (vitest exit ${context.vitestCode}, ${failed.length} failed run(s))`,
+  );
   return out.join('\n');
 }
 
@@ -262,7 +334,9 @@ async function main() {
     ...(options.turnDetection ? { SWITCHBOARD_CONFORMANCE_TURN_DETECTION: options.turnDetection } : {}),
   };
   console.log(`stress: ${files.length} conformance file(s): ${files.join(' ')}`);
-  console.log(`stress: ${options.hogs} CPU hog(s) at nice ${options.nice}${options.stallMs > 0 ? `, freezes of up to ${options.stallMs} ms about every ${options.stallEvery} ms` : ''}`);
+  console.log(
+    `stress: ${options.hogs} CPU hog(s) at nice ${options.nice}${options.stallMs > 0 ? `, freezes of up to ${options.stallMs} ms about every ${options.stallEvery} ms` : ''}`,
+  );
 
   const stalls = { count: 0, totalMs: 0, maxMs: 0 };
   const hogs = startHogs(options.hogs, options.nice);
@@ -287,7 +361,8 @@ async function main() {
       if (options.repeat > 1) console.log(`\nstress: round ${round} of ${options.repeat}`);
       const code = await runVitest(files, env, options.maxWorkers, (child) => {
         test = child;
-        if (options.stallMs > 0 && child.pid !== undefined) stopStalls = startStalls(child.pid, options.stallMs, options.stallEvery, stalls);
+        if (options.stallMs > 0 && child.pid !== undefined)
+          stopStalls = startStalls(child.pid, options.stallMs, options.stallEvery, stalls);
       });
       stopStalls();
       if (code !== 0) vitestCode = code;

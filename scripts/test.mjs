@@ -25,7 +25,10 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { setPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const pnpm = process.env.npm_execpath && process.env.npm_execpath.includes('pnpm') ? [process.execPath, process.env.npm_execpath] : ['npx', '-y', 'pnpm@10'];
+const pnpm =
+  process.env.npm_execpath && process.env.npm_execpath.includes('pnpm')
+    ? [process.execPath, process.env.npm_execpath]
+    : ['npx', '-y', 'pnpm@10'];
 const run = (label, cmd, args) => {
   console.log(`\n▶ ${label}`);
   const result = spawnSync(cmd, args, { stdio: 'inherit', env: process.env });
@@ -35,7 +38,10 @@ const run = (label, cmd, args) => {
 /** Starts a step in the background; its output is kept and printed by `report()`. */
 const background = (label, script) => {
   const started = performance.now();
-  const child = spawn(pnpm[0], [...pnpm.slice(1), 'run', script], { env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(pnpm[0], [...pnpm.slice(1), 'run', script], {
+    env: process.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   // Lower priority before the step starts its own processes (they inherit it): the replays first.
   try {
     if (child.pid !== undefined) setPriority(child.pid, 10);
@@ -74,10 +80,21 @@ const background = (label, script) => {
  * tests), which puts five packages in a row; in levels they build side by side.
  */
 function buildLevels() {
-  const dirs = [...readdirSync('packages').map((d) => join('packages', d)), 'test-harness'].filter((d) => existsSync(join(d, 'package.json')));
-  const manifests = dirs.map((dir) => ({ dir, json: JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) })).filter((m) => m.json.scripts?.build);
+  const dirs = [...readdirSync('packages').map((d) => join('packages', d)), 'test-harness'].filter((d) =>
+    existsSync(join(d, 'package.json')),
+  );
+  const manifests = dirs
+    .map((dir) => ({ dir, json: JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) }))
+    .filter((m) => m.json.scripts?.build);
   const names = new Set(manifests.map((m) => m.json.name));
-  const needs = new Map(manifests.map((m) => [m.json.name, Object.keys({ ...m.json.dependencies, ...m.json.peerDependencies, ...m.json.optionalDependencies }).filter((n) => names.has(n))]));
+  const needs = new Map(
+    manifests.map((m) => [
+      m.json.name,
+      Object.keys({ ...m.json.dependencies, ...m.json.peerDependencies, ...m.json.optionalDependencies }).filter((n) =>
+        names.has(n),
+      ),
+    ]),
+  );
   const built = new Set();
   const levels = [];
   while (built.size < manifests.length) {
@@ -93,7 +110,14 @@ function build() {
   const levels = buildLevels();
   if (!levels) return run('build', pnpm[0], [...pnpm.slice(1), 'run', 'build']);
   return levels.every((level, i) =>
-    run(`build ${i + 1}/${levels.length}: ${level.map((d) => d.split('/').pop()).join(', ')}`, pnpm[0], [...pnpm.slice(1), '-r', '--no-sort', ...level.flatMap((d) => ['--filter', d]), 'run', 'build']),
+    run(`build ${i + 1}/${levels.length}: ${level.map((d) => d.split('/').pop()).join(', ')}`, pnpm[0], [
+      ...pnpm.slice(1),
+      '-r',
+      '--no-sort',
+      ...level.flatMap((d) => ['--filter', d]),
+      'run',
+      'build',
+    ]),
   );
 }
 
@@ -115,7 +139,11 @@ const packageChecks = background('package checks (publint, attw)', 'lint:package
 const reportFile = join(mkdtempSync(join(tmpdir(), 'switchboard-test-')), 'vitest.json');
 // Arguments after the script's name go to vitest (`pnpm test --no-isolate`, `pnpm test packages/core`).
 const vitestArgs = process.argv.slice(2).filter((a) => a !== '--');
-const vitest = spawn(join('node_modules', '.bin', 'vitest'), ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${reportFile}`, ...vitestArgs], { stdio: 'inherit', env: process.env });
+const vitest = spawn(
+  join('node_modules', '.bin', 'vitest'),
+  ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${reportFile}`, ...vitestArgs],
+  { stdio: 'inherit', env: process.env },
+);
 console.log('\n▶ vitest');
 const vitestStarted = performance.now();
 const vitestOk = await new Promise((resolve) => {
@@ -125,10 +153,19 @@ const vitestOk = await new Promise((resolve) => {
 let tests = { passed: 0, failed: 0, skipped: 0 };
 try {
   const json = JSON.parse(readFileSync(reportFile, 'utf8'));
-  tests = { passed: json.numPassedTests, failed: json.numFailedTests, skipped: json.numPendingTests + (json.numTodoTests ?? 0) };
-  const files = json.testResults.map((f) => ({ file: f.name.startsWith(process.cwd()) ? f.name.slice(process.cwd().length + 1) : f.name, ms: f.endTime - f.startTime }));
+  tests = {
+    passed: json.numPassedTests,
+    failed: json.numFailedTests,
+    skipped: json.numPendingTests + (json.numTodoTests ?? 0),
+  };
+  const files = json.testResults.map((f) => ({
+    file: f.name.startsWith(process.cwd()) ? f.name.slice(process.cwd().length + 1) : f.name,
+    ms: f.endTime - f.startTime,
+  }));
   files.sort((a, b) => b.ms - a.ms);
-  console.log(`\n▶ vitest: ${((performance.now() - vitestStarted) / 1000).toFixed(0)} s; the longest files (report: ${reportFile}):`);
+  console.log(
+    `\n▶ vitest: ${((performance.now() - vitestStarted) / 1000).toFixed(0)} s; the longest files (report: ${reportFile}):`,
+  );
   for (const { file, ms } of files.slice(0, 8)) console.log(`${(ms / 1000).toFixed(0).padStart(5)} s  ${file}`);
 } catch {
   tests.failed += 1;
@@ -140,6 +177,8 @@ step(await packageChecks.report());
 
 const passed = tests.passed + steps.passed;
 const failed = tests.failed + steps.failed;
-console.log(`\n${tests.passed} tests passed, ${tests.failed} failed; ${steps.passed} of ${steps.passed + steps.failed} build/typecheck/package steps ok`);
+console.log(
+  `\n${tests.passed} tests passed, ${tests.failed} failed; ${steps.passed} of ${steps.passed + steps.failed} build/typecheck/package steps ok`,
+);
 console.log(`${passed} passed, ${failed} failed${tests.skipped ? `, ${tests.skipped} skipped` : ''}`);
 process.exit(failed === 0 ? 0 : 1);

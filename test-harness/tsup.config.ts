@@ -2,6 +2,11 @@ import { defineConfig } from 'tsup';
 import { packageBuild } from '../tsup.base.js';
 
 export default defineConfig([
-  packageBuild({ entry: { index: 'src/index.ts', vitest: 'src/vitest.ts', testing: 'src/testing/index.ts' }, platform: 'node', external: ['vitest'], shims: true }),
-  packageBuild({ entry: ['src/cli.ts'], format: ['esm'], platform: 'node', dts: false, clean: false, }),
+  packageBuild({
+    entry: { index: 'src/index.ts', vitest: 'src/vitest.ts', testing: 'src/testing/index.ts' },
+    platform: 'node',
+    external: ['vitest'],
+    shims: true,
+  }),
+  packageBuild({ entry: ['src/cli.ts'], format: ['esm'], platform: 'node', dts: false, clean: false }),
 ]);

@@ -58,7 +58,8 @@ export function libsamplerate(type: ConverterTypeName): Method {
           for (let i = 0; i < n; i++) input[i] = chunk[i]! / 32768;
           src.full(input, output, written);
           const frames = written.frames;
-          if (frames < 0 || frames >= output.length) throw new Error(`libsamplerate-js: unexpected output count ${frames}`);
+          if (frames < 0 || frames >= output.length)
+            throw new Error(`libsamplerate-js: unexpected output count ${frames}`);
           const out = new Int16Array(frames);
           for (let i = 0; i < frames; i++) {
             const v = output[i]! * 32768;

@@ -305,7 +305,10 @@ function environment(): void {
   const cpus = os.cpus();
   console.log('## Environment\n');
   console.log(`- node ${process.version} (V8 ${process.versions.v8}), ${process.platform}/${process.arch}`);
-  const load = os.loadavg().map((x) => x.toFixed(2)).join(' / ');
+  const load = os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' / ');
   console.log(`- CPU: ${cpus[0]?.model ?? 'unknown'} × ${cpus.length}; load average at start ${load} (1 / 5 / 15 min)`);
   console.log(`- @alexanderolsen/libsamplerate-js ${lsr.version}`);
   console.log(

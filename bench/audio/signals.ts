@@ -93,6 +93,7 @@ export function sweep(f0: number, f1: number, duration: number, amplitude = 1600
 /** `length` samples of `source` looped (the speech with its leading silence), for the timing runs. */
 export function looped(source: Int16Array, length: number): Int16Array {
   const out = new Int16Array(length);
-  for (let at = 0; at < length; at += source.length) out.set(source.subarray(0, Math.min(source.length, length - at)), at);
+  for (let at = 0; at < length; at += source.length)
+    out.set(source.subarray(0, Math.min(source.length, length - at)), at);
   return out;
 }

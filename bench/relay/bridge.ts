@@ -76,7 +76,12 @@ process.on('message', (message: { type: string }) => {
     collectGarbage();
     const memory = process.memoryUsage();
     if (process.env.RELAY_HEAP_SNAPSHOT) writeHeapSnapshot(`${process.env.RELAY_HEAP_SNAPSHOT}-${impl}.heapsnapshot`);
-    process.send!({ type: 'sample', heapUsedBytes: memory.heapUsed + memory.arrayBuffers, rssBytes: memory.rss, openCalls: wss.clients.size });
+    process.send!({
+      type: 'sample',
+      heapUsedBytes: memory.heapUsed + memory.arrayBuffers,
+      rssBytes: memory.rss,
+      openCalls: wss.clients.size,
+    });
     return;
   }
   if (message.type === 'start') {
@@ -107,7 +112,9 @@ process.on('message', (message: { type: string }) => {
       wallMs: wallNow() - start.wall,
       rssBaselineBytes: start.rss,
       rssPeakBytes: rssPeak,
-      threadCpuMs: Object.fromEntries(Object.entries(threadCpuMs()).map(([name, ms]) => [name, ms - (threadsAtStart[name] ?? 0)])),
+      threadCpuMs: Object.fromEntries(
+        Object.entries(threadCpuMs()).map(([name, ms]) => [name, ms - (threadsAtStart[name] ?? 0)]),
+      ),
       heapTotalGrowthBytes: heapTotalPeak - heapTotalBaseline,
       externalGrowthBytes: externalPeak - externalBaseline,
       heapBaselineBytes: heapBaseline,

@@ -20,7 +20,13 @@ async function oneCall(index: number): Promise<CallerCallReport> {
   const call = String(index);
   const sends: Array<[number, number]> = [];
   let mediaBytesSent = 0;
-  const caller = new CallerSimulator({ peer: new TwilioPeerSimulator(), ackOnClear: 'echo-pending', twilioFrames: true, format, speed });
+  const caller = new CallerSimulator({
+    peer: new TwilioPeerSimulator(),
+    ackOnClear: 'echo-pending',
+    twilioFrames: true,
+    format,
+    speed,
+  });
   const t0 = wallNow() - caller.now() / speed;
   const toWall = (streamMs: number) => t0 + streamMs / speed;
   await caller.connect(`${bridgeUrl}/media-stream?call=${call}`);

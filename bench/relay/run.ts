@@ -17,7 +17,14 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { bundledTracesDir, loadTrace, traceExpect } from '@switchboard/conformance';
 import { nextMessage, startChild, type Message } from '../shared.js';
-import { median, percentile, type BridgeReport, type CallerCallReport, type Impl, type SimulatorCallReport } from './shared.js';
+import {
+  median,
+  percentile,
+  type BridgeReport,
+  type CallerCallReport,
+  type Impl,
+  type SimulatorCallReport,
+} from './shared.js';
 
 const { values } = parseArgs({
   options: {
@@ -38,7 +45,11 @@ const tracePath = values.trace!.endsWith('.jsonl') ? values.trace! : `${bundledT
 const trace = await loadTrace(tracePath);
 const seconds = Math.min(Number(values.seconds), traceExpect(trace).durationMs / 1000);
 const impls: Impl[] =
-  values.impl === 'both' ? ['switchboard', 'sdk'] : values.impl === 'all' ? ['switchboard', 'sdk', 'floor'] : [values.impl as Impl];
+  values.impl === 'both'
+    ? ['switchboard', 'sdk']
+    : values.impl === 'all'
+      ? ['switchboard', 'sdk', 'floor']
+      : [values.impl as Impl];
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
 
 const IMPL_LABELS: Record<Impl, string> = {
@@ -50,7 +61,10 @@ const mb = (bytes: number) => (bytes / 1e6).toFixed(1);
 
 function start(file: string, args: string[], profile = false): ChildProcess {
   // The bridge loads the Switchboard packages as published (their built `dist`), as the SDK's are.
-  return startChild(here(file), args, { dist: file === './bridge.ts', ...(profile ? { cpuProfileDir: here('../out/profiles') } : {}) });
+  return startChild(here(file), args, {
+    dist: file === './bridge.ts',
+    ...(profile ? { cpuProfileDir: here('../out/profiles') } : {}),
+  });
 }
 
 const next = (child: ChildProcess, type: string): Promise<Message> => nextMessage(child, type);
@@ -108,7 +122,8 @@ function analyse(bridge: BridgeReport, callers: CallerCallReport[], model: Simul
     const audible = sim.responses.filter((r) => r.audioBytesSent > 0 && r.firstAudioAt !== null);
     const matchOf = (firstAt: number) =>
       audible.reduce<(typeof audible)[number] | undefined>(
-        (best, r) => (best === undefined || Math.abs(r.firstAudioAt! - firstAt) < Math.abs(best.firstAudioAt! - firstAt) ? r : best),
+        (best, r) =>
+          best === undefined || Math.abs(r.firstAudioAt! - firstAt) < Math.abs(best.firstAudioAt! - firstAt) ? r : best,
         undefined,
       );
     const received = new Map<string, number>();
@@ -153,7 +168,9 @@ function analyse(bridge: BridgeReport, callers: CallerCallReport[], model: Simul
 const simulator = start('./simulator.ts', [String(speed)]);
 const { url: simulatorUrl } = (await next(simulator, 'ready')) as unknown as { url: string };
 const rows: Row[] = [];
-console.error(`relay bench: ${calls} calls × ${seconds.toFixed(1)} s of "${trace.header.name}" at ${speed}× real time, ${rounds} round(s)`);
+console.error(
+  `relay bench: ${calls} calls × ${seconds.toFixed(1)} s of "${trace.header.name}" at ${speed}× real time, ${rounds} round(s)`,
+);
 for (let round = 0; round < rounds; round++) {
   const order = round % 2 === 0 ? impls : [...impls].reverse();
   for (const impl of order) {
@@ -178,12 +195,16 @@ for (let round = 0; round < rounds; round++) {
     bridge.disconnect(); // the bridge exits on disconnect (and writes its profile, with --cpu-prof)
     await new Promise((resolve) => bridge.once('exit', resolve));
     const row = analyse(report, callerReports, modelReports);
-    row.heapPerCallKb = Math.max(0, sample.heapUsedBytes - report.heapBaselineBytes) / Math.max(1, sample.openCalls) / 1024;
+    row.heapPerCallKb =
+      Math.max(0, sample.heapUsedBytes - report.heapBaselineBytes) / Math.max(1, sample.openCalls) / 1024;
     rows.push(row);
     console.error(
       `  round ${round + 1} ${impl}: ${row.cpuMsPerCallSecond.toFixed(2)} CPU-ms per call-second (user ${report.cpuUserMs.toFixed(0)} ms, system ${report.cpuSystemMs.toFixed(0)} ms); ` +
         `peak growth: RSS ${mb(report.rssPeakBytes - report.rssBaselineBytes)}, V8 heap ${mb(report.heapTotalGrowthBytes)}, outside the heap ${mb(report.externalGrowthBytes)} MB` +
-        `; threads: ${Object.entries(report.threadCpuMs).filter(([, ms]) => ms > 0).map(([name, ms]) => `${name} ${ms.toFixed(0)}`).join(', ')} ms`,
+        `; threads: ${Object.entries(report.threadCpuMs)
+          .filter(([, ms]) => ms > 0)
+          .map(([name, ms]) => `${name} ${ms.toFixed(0)}`)
+          .join(', ')} ms`,
     );
   }
 }
@@ -213,7 +234,19 @@ if (values.json) {
   console.log(JSON.stringify({ calls, seconds, speed, rounds, trace: trace.header.name, summary, rows }, null, 2));
 } else {
   const fmt = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : '–');
-  const header = ['implementation', 'CPU-ms/call-s', 'µs/frame', 'RSS MB/call', 'heap KB/call', 'in lost B', 'out lost B', 'trunc err p50/p99 ms', 'fwd delay p99 ms', 'loop delay p99 ms', 'errors'];
+  const header = [
+    'implementation',
+    'CPU-ms/call-s',
+    'µs/frame',
+    'RSS MB/call',
+    'heap KB/call',
+    'in lost B',
+    'out lost B',
+    'trunc err p50/p99 ms',
+    'fwd delay p99 ms',
+    'loop delay p99 ms',
+    'errors',
+  ];
   const lines = summary.map((s) => [
     IMPL_LABELS[s.impl],
     fmt(s.cpuMsPerCallSecond),
@@ -246,11 +279,25 @@ if (values.json) {
   }
   const floor = summary.find((s) => s.impl === 'floor');
   if (floor && sdk) {
-    lines.push(['ratio (floor / SDK)', fmt(floor.cpuMsPerCallSecond / sdk.cpuMsPerCallSecond), fmt(floor.usPerFrame / sdk.usPerFrame), '', '', '', '', '', '', '', '']);
+    lines.push([
+      'ratio (floor / SDK)',
+      fmt(floor.cpuMsPerCallSecond / sdk.cpuMsPerCallSecond),
+      fmt(floor.usPerFrame / sdk.usPerFrame),
+      '',
+      '',
+      '',
+      '',
+      '',
+      '',
+      '',
+      '',
+    ]);
   }
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
   const row = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
-  console.log(`\n${calls} concurrent calls × ${seconds.toFixed(1)} s ("${trace.header.name}") at ${speed}× real time, ${rounds} round(s), median`);
+  console.log(
+    `\n${calls} concurrent calls × ${seconds.toFixed(1)} s ("${trace.header.name}") at ${speed}× real time, ${rounds} round(s), median`,
+  );
   console.log(`node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}`);
   console.log(row(header));
   console.log(row(widths.map((w) => '-'.repeat(w))));

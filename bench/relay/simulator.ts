@@ -22,7 +22,10 @@ process.on('message', (message: { type: string }) => {
   if (message.type !== 'report') return;
   const calls: SimulatorCallReport[] = sessions.map(({ session, base, call }) => ({
     call,
-    appends: session.inputAudio.map((bytes, i) => [payloadKey(base64Encode(bytes)), base + session.inputAudioReceivedAt[i]!]),
+    appends: session.inputAudio.map((bytes, i) => [
+      payloadKey(base64Encode(bytes)),
+      base + session.inputAudioReceivedAt[i]!,
+    ]),
     inputBytes: session.inputAudio.reduce((n, b) => n + b.byteLength, 0),
     responses: session.responses.map((r) => ({
       itemId: r.itemId,
@@ -30,7 +33,12 @@ process.on('message', (message: { type: string }) => {
       audioBytesSent: r.audioBytesSent,
       firstAudioAt: r.firstAudioAt == null ? null : base + r.firstAudioAt,
     })),
-    truncations: session.truncations.map((t) => ({ itemId: t.itemId, audioEndMs: t.audioEndMs, at: base + t.at, accepted: t.accepted })),
+    truncations: session.truncations.map((t) => ({
+      itemId: t.itemId,
+      audioEndMs: t.audioEndMs,
+      at: base + t.at,
+      accepted: t.accepted,
+    })),
     violations: session.violations.length,
   }));
   process.send!({ type: 'report', calls }, () => undefined);

@@ -16,7 +16,13 @@ import { collectGarbage, type Message } from '../shared.js';
 import { LOSS_COUNTERS, loadCarrier, type BridgeReport, type Sample } from './common.js';
 import { formatSummary, sampleLine, summarise } from './stats.js';
 
-export type BridgeConfig = { carrier: string; simulatorUrl: string; sampleSeconds: number; runMs: number; json: boolean };
+export type BridgeConfig = {
+  carrier: string;
+  simulatorUrl: string;
+  sampleSeconds: number;
+  runMs: number;
+  json: boolean;
+};
 
 const config = JSON.parse(process.argv[2]!) as BridgeConfig;
 const adapter = await loadCarrier(config.carrier);
@@ -52,15 +58,21 @@ wss.on('connection', (socket, request) => {
   callsStarted++;
   live++;
   const call = new URL(request.url ?? '/', 'http://x').searchParams.get('call') ?? String(callsStarted);
-  const transport = adapter.createTransport!({ connection: socket, url: `${config.simulatorUrl}?model=gpt-realtime&call=${call}` }) as RealtimeTransportLayer & {
+  const transport = adapter.createTransport!({
+    connection: socket,
+    url: `${config.simulatorUrl}?model=gpt-realtime&call=${call}`,
+  }) as RealtimeTransportLayer & {
     metrics?: Record<string, unknown>;
   };
   const startedAt = performance.now();
   const callErrors: string[] = [];
   let endReason = 'none';
-  (transport as unknown as { on(name: 'call_end', listener: (event: { reason?: string }) => void): void }).on('call_end', (event) => {
-    endReason = event.reason ?? 'unknown';
-  });
+  (transport as unknown as { on(name: 'call_end', listener: (event: { reason?: string }) => void): void }).on(
+    'call_end',
+    (event) => {
+      endReason = event.reason ?? 'unknown';
+    },
+  );
   const session = new RealtimeSession(agent, { transport, model: 'gpt-realtime' });
   const record = (error: unknown) => {
     const code = errorCode(error);
@@ -76,7 +88,9 @@ wss.on('connection', (socket, request) => {
     session.close();
     fold(transport.metrics);
     count(endReasons, endReason);
-    const losses = Object.fromEntries(LOSS_COUNTERS.map((key) => [key, Number(transport.metrics?.[key] ?? 0)]).filter(([, n]) => (n as number) > 0));
+    const losses = Object.fromEntries(
+      LOSS_COUNTERS.map((key) => [key, Number(transport.metrics?.[key] ?? 0)]).filter(([, n]) => (n as number) > 0),
+    );
     if (Object.keys(losses).length > 0 && lossyCalls.length < 20) {
       lossyCalls.push({ call, endReason, seconds: (performance.now() - startedAt) / 1000, errors: callErrors, losses });
     }
@@ -164,7 +178,9 @@ async function stop(): Promise<void> {
   eld.disable();
   snapshot('end');
   const summary = summarise(samples, config.runMs);
-  print(`\nbridge memory (${gcExposed ? 'each sample after a full collection' : 'no --expose-gc: samples without a forced collection'})`);
+  print(
+    `\nbridge memory (${gcExposed ? 'each sample after a full collection' : 'no --expose-gc: samples without a forced collection'})`,
+  );
   print(formatSummary(summary, baseline!, afterHangUp));
   const report: BridgeReport = {
     carrier: adapter.name,

@@ -80,7 +80,9 @@ class Call {
     totals.callsStarted++;
     live++;
     this.#socket = new WebSocket(`${config.bridgeUrl}/media?call=${id}`, { perMessageDeflate: false });
-    this.#socket.on('message', (data, isBinary) => this.#onFrame(isBinary ? new Uint8Array(data as Buffer) : String(data)));
+    this.#socket.on('message', (data, isBinary) =>
+      this.#onFrame(isBinary ? new Uint8Array(data as Buffer) : String(data)),
+    );
     this.#socket.on('error', () => undefined);
     this.#socket.once('open', () => this.#onOpen());
     this.#socket.once('close', () => this.#onClose());
@@ -123,7 +125,8 @@ class Call {
       this.#sendMedia();
       this.#nextFrameAt += FRAME_MS;
     }
-    while (this.#pendingMarks.length > 0 && this.#pendingMarks[0]!.at <= now) this.#ack(this.#pendingMarks.shift()!.name);
+    while (this.#pendingMarks.length > 0 && this.#pendingMarks[0]!.at <= now)
+      this.#ack(this.#pendingMarks.shift()!.name);
     while (this.#digits.length > 0 && this.#digits[0]!.at <= now) {
       this.#send(this.#peer.encodeInbound({ type: 'dtmf', digit: this.#digits.shift()!.digit }));
       this.#add('dtmfDigitsSent');
@@ -156,7 +159,11 @@ class Call {
       // Hang up once the line is quiet: the reply to the last utterance played out (or never came)
       // and nothing new for a moment.
       const waited = now - this.#listeningSince;
-      const quiet = !playing && now - this.#lastAudioAt >= 1500 && waited >= (this.#heardSinceSpoke ? 1500 : 8000) && this.#digits.length === 0;
+      const quiet =
+        !playing &&
+        now - this.#lastAudioAt >= 1500 &&
+        waited >= (this.#heardSinceSpoke ? 1500 : 8000) &&
+        this.#digits.length === 0;
       if (quiet) this.#hangUp(false);
       else if (now - this.#endingSince > HANG_UP_PATIENCE_MS) this.#hangUp(playing);
       return;
@@ -176,12 +183,15 @@ class Call {
       return;
     }
     // Quiet: a pause after the reply, or a longer wait when no reply came (a tool call, a lost turn).
-    this.#nextActionAt ??= this.#heardSinceSpoke ? now + between(800, 3000) : this.#listeningSince + between(6000, 9000);
+    this.#nextActionAt ??= this.#heardSinceSpoke
+      ? now + between(800, 3000)
+      : this.#listeningSince + between(6000, 9000);
     if (now < this.#nextActionAt) return;
     this.#nextActionAt = undefined;
     if (!this.#speakNext && adapter.capabilities.dtmfIn && random() < config.dtmfChance) {
       const count = 1 + Math.floor(random() * 3);
-      for (let i = 0; i < count; i++) this.#digits.push({ digit: '0123456789*#'[Math.floor(random() * 12)]!, at: now + i * 250 });
+      for (let i = 0; i < count; i++)
+        this.#digits.push({ digit: '0123456789*#'[Math.floor(random() * 12)]!, at: now + i * 250 });
       // Keys get no spoken answer: the caller speaks after them.
       this.#speakNext = true;
       this.#heardSinceSpoke = true;
@@ -232,7 +242,8 @@ class Call {
         const pending = this.#pendingMarks;
         this.#pendingMarks = [];
         if (adapter.capabilities.ackOnClear === 'echo-pending') for (const mark of pending) this.#ack(mark.name);
-        else if (adapter.capabilities.ackOnClear === 'confirm') this.#send(this.#peer.encodeInbound({ type: 'playback_cleared' }));
+        else if (adapter.capabilities.ackOnClear === 'confirm')
+          this.#send(this.#peer.encodeInbound({ type: 'playback_cleared' }));
       }
     }
   }

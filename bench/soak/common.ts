@@ -12,9 +12,16 @@ export async function loadCarrier(spec: string): Promise<ConformanceAdapter> {
   const [pkg, name] = spec.split(':') as [string, string | undefined];
   const specifier = pkg.includes('/') ? pkg : `@switchboard/${pkg}`;
   const adapters = await loadAdapters(specifier, benchPath('..'));
-  const adapter = name === undefined ? adapters[0] : adapters.find((a) => a.name === name || a.name.endsWith(`/${name}`));
-  if (!adapter) throw new Error(`soak: ${specifier} has no adapter named ${name} (it has ${adapters.map((a) => a.name).join(', ')})`);
-  if (!adapter.createTransport) throw new Error(`soak: the ${adapter.name} adapter runs its bridge out of process (no createTransport); the soak needs one in Node`);
+  const adapter =
+    name === undefined ? adapters[0] : adapters.find((a) => a.name === name || a.name.endsWith(`/${name}`));
+  if (!adapter)
+    throw new Error(
+      `soak: ${specifier} has no adapter named ${name} (it has ${adapters.map((a) => a.name).join(', ')})`,
+    );
+  if (!adapter.createTransport)
+    throw new Error(
+      `soak: the ${adapter.name} adapter runs its bridge out of process (no createTransport); the soak needs one in Node`,
+    );
   return adapter;
 }
 
@@ -146,7 +153,13 @@ export type BridgeReport = {
   /** Why the calls ended (the transport's `call_end` reason), by reason. */
   endReasons: Record<string, number>;
   /** The first calls that lost audio (a loss counter above 0), with why they ended and their errors. */
-  lossyCalls: Array<{ call: string; endReason: string; seconds: number; errors: string[]; losses: Record<string, number> }>;
+  lossyCalls: Array<{
+    call: string;
+    endReason: string;
+    seconds: number;
+    errors: string[];
+    losses: Record<string, number>;
+  }>;
   cpuMs: number;
   wallMs: number;
   gcExposed: boolean;

@@ -35,7 +35,9 @@ function parse(path: string): Parsed {
   const meta = raw.snapshot.meta;
   const nf = meta.node_fields.length;
   const ef = meta.edge_fields.length;
-  const [typeI, nameI, idI, sizeI, edgeCountI] = ['type', 'name', 'id', 'self_size', 'edge_count'].map((f) => meta.node_fields.indexOf(f)) as [number, number, number, number, number];
+  const [typeI, nameI, idI, sizeI, edgeCountI] = ['type', 'name', 'id', 'self_size', 'edge_count'].map((f) =>
+    meta.node_fields.indexOf(f),
+  ) as [number, number, number, number, number];
   const types = meta.node_types[0];
   const count = raw.nodes.length / nf;
   const firstEdge = new Array<number>(count + 1);
@@ -91,7 +93,9 @@ const rows = [...new Set([...ca.keys(), ...cb.keys()])]
 const total = rows.reduce((n, r) => n + r.bytes, 0);
 console.log(`heap growth ${(total / 1e6).toFixed(2)} MB (self sizes), top ${values.top} by bytes:`);
 for (const r of rows.slice(0, Number(values.top))) {
-  console.log(`${(r.bytes / 1024).toFixed(0).padStart(9)} KB  ${String(r.count).padStart(8)} objects  (${r.after} now)  ${r.key.slice(0, 100)}`);
+  console.log(
+    `${(r.bytes / 1024).toFixed(0).padStart(9)} KB  ${String(r.count).padStart(8)} objects  (${r.after} now)  ${r.key.slice(0, 100)}`,
+  );
 }
 
 if (values.retainers) {
@@ -99,7 +103,9 @@ if (values.retainers) {
   const idsBefore = new Set<number>();
   for (let n = 0; n < a.raw.nodes.length / a.nodeFields; n++) idsBefore.add(a.idOf(n));
   const count = b.raw.nodes.length / b.nodeFields;
-  const [edgeTypeI, edgeNameI, edgeToI] = ['type', 'name_or_index', 'to_node'].map((f) => b.raw.snapshot.meta.edge_fields.indexOf(f)) as [number, number, number];
+  const [edgeTypeI, edgeNameI, edgeToI] = ['type', 'name_or_index', 'to_node'].map((f) =>
+    b.raw.snapshot.meta.edge_fields.indexOf(f),
+  ) as [number, number, number];
   const edgeTypes = b.raw.snapshot.meta.edge_types[0];
   // Reverse edges: for each node, who points at it (skipping weak edges).
   const retainers: Array<Array<[number, string]>> = Array.from({ length: count }, () => []);
@@ -134,7 +140,7 @@ if (values.retainers) {
       }
     }
     const path: string[] = [];
-    for (let node = root; node >= 0 && node !== n; ) {
+    for (let node = root; node >= 0 && node !== n;) {
       const [to, label] = previous.get(node)!;
       path.push(`${b.typeOf(node)} ${b.nameOf(node).slice(0, 60)} --${label}-->`);
       node = to;

@@ -60,7 +60,9 @@ const { url: simulatorUrl } = await nextMessage<Message & { url: string }>(simul
 const bridgeConfig: BridgeConfig = { carrier, simulatorUrl, sampleSeconds, runMs, json };
 const bridge = startChild(benchPath('./soak/bridge.ts'), [JSON.stringify(bridgeConfig)], { dist: true });
 const { url: bridgeUrl } = await nextMessage<Message & { url: string }>(bridge, 'ready');
-log(`soak: ${calls} concurrent ${carrier} calls for ${minutes} min, each ${values['min-call-seconds']}–${values['max-call-seconds']} s, samples every ${sampleSeconds} s`);
+log(
+  `soak: ${calls} concurrent ${carrier} calls for ${minutes} min, each ${values['min-call-seconds']}–${values['max-call-seconds']} s, samples every ${sampleSeconds} s`,
+);
 bridge.send({ type: 'start' });
 await nextMessage(bridge, 'started');
 
@@ -76,7 +78,9 @@ const carrierConfig: CarrierConfig = {
   dtmfChance: Number(values.dtmf),
 };
 const callers = startChild(benchPath('./soak/carrier.ts'), [JSON.stringify(carrierConfig)], { dist: true });
-const { totals: carrierTotals, cpuMs: callersCpuMs } = await nextMessage<Message & { totals: CarrierTotals; cpuMs: number }>(callers, 'report');
+const { totals: carrierTotals, cpuMs: callersCpuMs } = await nextMessage<
+  Message & { totals: CarrierTotals; cpuMs: number }
+>(callers, 'report');
 await exited(callers);
 
 bridge.send({ type: 'stop' });
@@ -94,7 +98,11 @@ await Promise.all([exited(bridge), exited(simulator)]);
 const summary = summarise(report.samples, runMs);
 const losses = Object.fromEntries(LOSS_COUNTERS.map((key) => [key, report.metrics[key] ?? 0]));
 const lost = Object.values(losses).some((n) => n > 0);
-const refused = carrierTotals.framesRejected + simulatorTotals.violations + carrierTotals.connectFailures + carrierTotals.closedByBridge;
+const refused =
+  carrierTotals.framesRejected +
+  simulatorTotals.violations +
+  carrierTotals.connectFailures +
+  carrierTotals.closedByBridge;
 /** Below this the second half is still JIT warm-up and early-heap growth: memory is not judged. */
 const MIN_JUDGED_MINUTES = 5;
 const judged = report.gcExposed && minutes >= MIN_JUDGED_MINUTES;
@@ -133,7 +141,10 @@ if (json) {
     `marks: ${carrierTotals.marksReceived} received, ${carrierTotals.acksSent} acknowledged (pending marks echoed on clear included), ${carrierTotals.marksUnacknowledged} pending when their call closed; stale acks at the transports ${n('staleAcks')}`,
     `refused: ${carrierTotals.framesRejected} bridge frames refused by the carrier's peer, ${simulatorTotals.violations} protocol violations at the simulator; session errors ${JSON.stringify(report.errors)}`,
     `calls ended by: ${JSON.stringify(report.endReasons)}; frames from the bridge after the caller's stop: ${carrierTotals.framesAfterHangUp}`,
-    ...report.lossyCalls.map((c) => `  lost audio on call ${c.call} (${c.seconds.toFixed(0)} s, ended by ${c.endReason}, errors ${c.errors.join(' ') || 'none'}): ${JSON.stringify(c.losses)}`),
+    ...report.lossyCalls.map(
+      (c) =>
+        `  lost audio on call ${c.call} (${c.seconds.toFixed(0)} s, ended by ${c.endReason}, errors ${c.errors.join(' ') || 'none'}): ${JSON.stringify(c.losses)}`,
+    ),
     `simulator: ${simulatorTotals.sessions} sessions, ${simulatorTotals.responses} responses, ${simulatorTotals.cancels} cancels, ${simulatorTotals.truncations} truncations, ${simulatorTotals.open} open at the end, RSS ${(simulatorRss / 1e6).toFixed(0)} MB`,
     `calls hung up while audio still played: ${carrierTotals.hungUpMidReply} (their unsent audio counts in outputUnsentBytes)`,
     ...(report.heapSnapshots.length > 0 ? [`heap snapshots: ${report.heapSnapshots.join(', ')}`] : []),

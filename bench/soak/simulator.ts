@@ -6,7 +6,15 @@ import { RealtimeSimulator, type SimulatedSession } from '@switchboard/conforman
 import type { SimulatorTotals } from './common.js';
 
 const simulator = new RealtimeSimulator({ speed: 1 });
-const totals: SimulatorTotals = { sessions: 0, violations: 0, responses: 0, cancels: 0, truncations: 0, errorsSent: 0, open: 0 };
+const totals: SimulatorTotals = {
+  sessions: 0,
+  violations: 0,
+  responses: 0,
+  cancels: 0,
+  truncations: 0,
+  errorsSent: 0,
+  open: 0,
+};
 
 function forget(session: SimulatedSession): void {
   totals.violations += session.violations.length;
@@ -30,7 +38,10 @@ process.on('message', (message: { type: string }) => {
   totals.open = simulator.sessions.length;
   const memory = process.memoryUsage();
   const cpu = process.cpuUsage();
-  process.send!({ type: 'report', totals: { ...totals }, rssBytes: memory.rss, cpuMs: (cpu.user + cpu.system) / 1000 }, () => undefined);
+  process.send!(
+    { type: 'report', totals: { ...totals }, rssBytes: memory.rss, cpuMs: (cpu.user + cpu.system) / 1000 },
+    () => undefined,
+  );
 });
 process.on('disconnect', () => {
   void simulator.stop().then(() => process.exit(0));

@@ -36,7 +36,9 @@ export async function loadSpeech(): Promise<Speech> {
     const spoken = traceExpect(trace).utterances;
     // A little of the lead-in and tail, as a caller's breath around the words.
     for (const { startMs, endMs } of spoken) {
-      const slice = frames.slice(Math.max(0, Math.floor(startMs / FRAME_MS) - 5), Math.ceil(endMs / FRAME_MS) + 3).filter((f) => f !== undefined);
+      const slice = frames
+        .slice(Math.max(0, Math.floor(startMs / FRAME_MS) - 5), Math.ceil(endMs / FRAME_MS) + 3)
+        .filter((f) => f !== undefined);
       if (slice.length > 0) utterances.push(slice);
     }
     // The longest quiet stretch of all the traces is the noise loop.
@@ -47,6 +49,7 @@ export async function loadSpeech(): Promise<Speech> {
       from = Math.ceil(endMs / FRAME_MS);
     }
   }
-  if (utterances.length === 0 || noise.length === 0) throw new Error('soak: the bundled traces gave no speech or no quiet to play');
+  if (utterances.length === 0 || noise.length === 0)
+    throw new Error('soak: the bundled traces gave no speech or no quiet to play');
   return { utterances, noise };
 }

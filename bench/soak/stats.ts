@@ -57,10 +57,16 @@ export function summarise(samples: Sample[], runMs: number): MemorySummary {
       lastMb: values.at(-1) ?? NaN,
       minMb: Math.min(...values),
       maxMb: Math.max(...values),
-      slopeMbPerMin: slope(minutes, late.map((s) => s[name] / MB)),
+      slopeMbPerMin: slope(
+        minutes,
+        late.map((s) => s[name] / MB),
+      ),
     };
   }
-  const callsPerMin = slope(minutes, late.map((s) => s.callsCompleted));
+  const callsPerMin = slope(
+    minutes,
+    late.map((s) => s.callsCompleted),
+  );
   return {
     series,
     slopeSamples: late.length,
@@ -70,7 +76,10 @@ export function summarise(samples: Sample[], runMs: number): MemorySummary {
 }
 
 export function isFlat(summary: MemorySummary): boolean {
-  return summary.series.heapUsed.slopeMbPerMin <= FLAT_HEAP_MB_PER_MIN && summary.series.rss.slopeMbPerMin <= FLAT_RSS_MB_PER_MIN;
+  return (
+    summary.series.heapUsed.slopeMbPerMin <= FLAT_HEAP_MB_PER_MIN &&
+    summary.series.rss.slopeMbPerMin <= FLAT_RSS_MB_PER_MIN
+  );
 }
 
 const clock = (ms: number) => {
@@ -93,11 +102,30 @@ export function formatSummary(summary: MemorySummary, baseline: Sample, afterHan
   const f = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : '–');
   const rows = SERIES.map((name) => {
     const s = summary.series[name];
-    return [name, f(s.firstMb), f(s.lastMb), f(s.minMb), f(s.maxMb), f(s.slopeMbPerMin, 3), f(baseline[name] / MB), f(afterHangUp[name] / MB)];
+    return [
+      name,
+      f(s.firstMb),
+      f(s.lastMb),
+      f(s.minMb),
+      f(s.maxMb),
+      f(s.slopeMbPerMin, 3),
+      f(baseline[name] / MB),
+      f(afterHangUp[name] / MB),
+    ];
   });
-  const header = ['series (MB)', 'first', 'last', 'min', 'max', 'slope MB/min (2nd half)', 'before calls', 'after hang-up'];
+  const header = [
+    'series (MB)',
+    'first',
+    'last',
+    'min',
+    'max',
+    'slope MB/min (2nd half)',
+    'before calls',
+    'after hang-up',
+  ];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   return [
     line(header),
     line(widths.map((w) => '-'.repeat(w))),

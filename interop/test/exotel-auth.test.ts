@@ -44,7 +44,14 @@ describe('Exotel Basic credentials on the upgrade (the documented scheme)', () =
   function upgradeFrom(url: URL): Promise<IncomingMessage> {
     upgrades = [];
     return new Promise((resolve, reject) => {
-      const req = request(url, { headers: { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==' } });
+      const req = request(url, {
+        headers: {
+          Connection: 'Upgrade',
+          Upgrade: 'websocket',
+          'Sec-WebSocket-Version': '13',
+          'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==',
+        },
+      });
       req.on('upgrade', (_res, socket) => socket.destroy());
       req.on('response', (res) => res.resume());
       req.on('error', () => undefined);
@@ -54,8 +61,16 @@ describe('Exotel Basic credentials on the upgrade (the documented scheme)', () =
   }
 
   it('accepts the header computed by hand from the documentation', () => {
-    expect(verifyExotelUpgrade({ headers: { authorization: documented(KEY, TOKEN) }, apiKey: KEY, apiToken: TOKEN })).toBe(true);
-    expect(verifyExotelUpgrade({ headers: new Headers({ Authorization: documented(KEY, TOKEN) }), apiKey: KEY, apiToken: TOKEN })).toBe(true);
+    expect(
+      verifyExotelUpgrade({ headers: { authorization: documented(KEY, TOKEN) }, apiKey: KEY, apiToken: TOKEN }),
+    ).toBe(true);
+    expect(
+      verifyExotelUpgrade({
+        headers: new Headers({ Authorization: documented(KEY, TOKEN) }),
+        apiKey: KEY,
+        apiToken: TOKEN,
+      }),
+    ).toBe(true);
   });
 
   it('accepts the header Node’s client writes from wss://KEY:TOKEN@host (credentials percent-encoded in the URL)', async () => {
@@ -70,9 +85,19 @@ describe('Exotel Basic credentials on the upgrade (the documented scheme)', () =
   });
 
   it('refuses other credentials, another scheme and no header', () => {
-    expect(verifyExotelUpgrade({ headers: { authorization: documented(KEY, 'wrong') }, apiKey: KEY, apiToken: TOKEN })).toBe(false);
-    expect(verifyExotelUpgrade({ headers: { authorization: documented('other', TOKEN) }, apiKey: KEY, apiToken: TOKEN })).toBe(false);
-    expect(verifyExotelUpgrade({ headers: { authorization: `Bearer ${Buffer.from(`${KEY}:${TOKEN}`).toString('base64')}` }, apiKey: KEY, apiToken: TOKEN })).toBe(false);
+    expect(
+      verifyExotelUpgrade({ headers: { authorization: documented(KEY, 'wrong') }, apiKey: KEY, apiToken: TOKEN }),
+    ).toBe(false);
+    expect(
+      verifyExotelUpgrade({ headers: { authorization: documented('other', TOKEN) }, apiKey: KEY, apiToken: TOKEN }),
+    ).toBe(false);
+    expect(
+      verifyExotelUpgrade({
+        headers: { authorization: `Bearer ${Buffer.from(`${KEY}:${TOKEN}`).toString('base64')}` },
+        apiKey: KEY,
+        apiToken: TOKEN,
+      }),
+    ).toBe(false);
     expect(verifyExotelUpgrade({ headers: {}, apiKey: KEY, apiToken: TOKEN })).toBe(false);
   });
 });
@@ -89,18 +114,52 @@ describe('signed stream URLs (our scheme) recomputed with node:crypto', () => {
   }
 
   it('what we sign is what the description gives', async () => {
-    const signed = new URL(await signExotelStreamUrl({ url: 'wss://agent.example.com/media?sample-rate=16000&lang=hi', secret: SECRET, expiresInSeconds: 60, now: () => NOW }));
+    const signed = new URL(
+      await signExotelStreamUrl({
+        url: 'wss://agent.example.com/media?sample-rate=16000&lang=hi',
+        secret: SECRET,
+        expiresInSeconds: 60,
+        now: () => NOW,
+      }),
+    );
     const expiresAt = NOW / 1000 + 60;
-    expect(signed.searchParams.get('sig')).toBe(byHand('/media', [['sample-rate', '16000'], ['lang', 'hi']], expiresAt));
+    expect(signed.searchParams.get('sig')).toBe(
+      byHand(
+        '/media',
+        [
+          ['sample-rate', '16000'],
+          ['lang', 'hi'],
+        ],
+        expiresAt,
+      ),
+    );
   });
 
   it('a URL signed by hand verifies; a changed parameter, another secret or an old expiry does not', async () => {
     const expiresAt = NOW / 1000 + 30;
-    const sig = byHand('/media', [['lang', 'hi'], ['tenant', 'acme']], expiresAt);
+    const sig = byHand(
+      '/media',
+      [
+        ['lang', 'hi'],
+        ['tenant', 'acme'],
+      ],
+      expiresAt,
+    );
     const path = `/media?tenant=acme&lang=hi&sig=${sig}`;
-    expect(await verifyExotelStreamUrl({ url: path, secret: SECRET, now: () => NOW })).toEqual({ valid: true, expiresAt: expiresAt * 1000 });
-    expect(await verifyExotelStreamUrl({ url: path.replace('acme', 'evil'), secret: SECRET, now: () => NOW })).toMatchObject({ valid: false, reason: 'tampered' });
-    expect(await verifyExotelStreamUrl({ url: path, secret: 'another-secret-of-16+', now: () => NOW })).toMatchObject({ valid: false, reason: 'tampered' });
-    expect(await verifyExotelStreamUrl({ url: path, secret: SECRET, now: () => NOW + 31_000 })).toMatchObject({ valid: false, reason: 'expired' });
+    expect(await verifyExotelStreamUrl({ url: path, secret: SECRET, now: () => NOW })).toEqual({
+      valid: true,
+      expiresAt: expiresAt * 1000,
+    });
+    expect(
+      await verifyExotelStreamUrl({ url: path.replace('acme', 'evil'), secret: SECRET, now: () => NOW }),
+    ).toMatchObject({ valid: false, reason: 'tampered' });
+    expect(await verifyExotelStreamUrl({ url: path, secret: 'another-secret-of-16+', now: () => NOW })).toMatchObject({
+      valid: false,
+      reason: 'tampered',
+    });
+    expect(await verifyExotelStreamUrl({ url: path, secret: SECRET, now: () => NOW + 31_000 })).toMatchObject({
+      valid: false,
+      reason: 'expired',
+    });
   });
 });

@@ -22,7 +22,13 @@ type Missing = Exclude<keyof ResponseCancelEvent, (typeof CANCEL_FIELDS)[number]
 const allFields: [Missing] extends [never] ? true : false = true;
 
 const rig = useTransportRig(
-  (connection, url) => new TelephonyRealtimeTransport({ connection, protocol: new TestProtocol(), url, inputAudioInactivityTimeoutMs: null }),
+  (connection, url) =>
+    new TelephonyRealtimeTransport({
+      connection,
+      protocol: new TestProtocol(),
+      url,
+      inputAudioInactivityTimeoutMs: null,
+    }),
 );
 let session: RealtimeSession | undefined;
 // Runs before the rig closes the transport and stops the model (after-hooks run last-first).
@@ -57,7 +63,13 @@ it('sends a cancel shaped as the SDK types it, and takes the SDK-typed refusal o
   const refusal = (eventId: string): RealtimeErrorEvent => ({
     type: 'error',
     event_id: `evt_refusal_${eventId}`,
-    error: { type: 'invalid_request_error', code: 'response_cancel_not_active', message: 'Cancellation failed: response resp_1 is not in progress.', param: null, event_id: eventId },
+    error: {
+      type: 'invalid_request_error',
+      code: 'response_cancel_not_active',
+      message: 'Cancellation failed: response resp_1 is not in progress.',
+      param: null,
+      event_id: eventId,
+    },
   });
   server.send({ ...refusal(cancel.event_id as string) });
   server.send({ ...refusal('someone_else') });

@@ -24,13 +24,32 @@ import { waitUntil } from './support/wait.js';
 class RestartingCarrierProtocol implements MediaStreamProtocol {
   readonly name = 'restarting';
   readonly defaultFormat: AudioFormat = { encoding: 'pcmu', sampleRate: 8000, channels: 1 };
-  readonly capabilities = { playbackAck: 'none', ackOnClear: 'none', clear: true, dtmfIn: false, dtmfOut: false } as const;
+  readonly capabilities = {
+    playbackAck: 'none',
+    ackOnClear: 'none',
+    clear: true,
+    dtmfIn: false,
+    dtmfOut: false,
+  } as const;
 
   decode(frame: string | Uint8Array): CallEvent[] {
-    const message = JSON.parse(String(frame)) as { event: string; stream?: string; codec?: 'pcmu' | 'pcma'; audio?: string };
+    const message = JSON.parse(String(frame)) as {
+      event: string;
+      stream?: string;
+      codec?: 'pcmu' | 'pcma';
+      audio?: string;
+    };
     switch (message.event) {
       case 'start':
-        return [{ type: 'call_start', streamId: message.stream ?? 's', format: { encoding: message.codec ?? 'pcmu', sampleRate: 8000, channels: 1 }, customParameters: {}, raw: message }];
+        return [
+          {
+            type: 'call_start',
+            streamId: message.stream ?? 's',
+            format: { encoding: message.codec ?? 'pcmu', sampleRate: 8000, channels: 1 },
+            customParameters: {},
+            raw: message,
+          },
+        ];
       case 'media':
         return [{ type: 'audio', payload: base64Decode(message.audio ?? '') }];
       case 'stop':
@@ -41,7 +60,9 @@ class RestartingCarrierProtocol implements MediaStreamProtocol {
   }
 
   encode(command: OutboundCommand): string[] {
-    return command.type === 'audio' ? [JSON.stringify({ event: 'media', audio: base64Encode(command.payload) })] : [JSON.stringify({ event: command.type })];
+    return command.type === 'audio'
+      ? [JSON.stringify({ event: 'media', audio: base64Encode(command.payload) })]
+      : [JSON.stringify({ event: command.type })];
   }
 }
 
@@ -70,22 +91,37 @@ describe('a carrier format change after the model has spoken', () => {
     transport.on('error', () => undefined);
     carrier.deliver(JSON.stringify({ event: 'start', stream: 'first', codec: 'pcmu' }));
     const nextSession = sim.nextSession();
-    await transport.connect({ apiKey: 'test', initialSessionConfig: { audio: { output: { voice: 'cedar', speed: 1 } } } });
+    await transport.connect({
+      apiKey: 'test',
+      initialSessionConfig: { audio: { output: { voice: 'cedar', speed: 1 } } },
+    });
     const model: SimulatedSession = await nextSession;
     await waitUntil('the session', () => model.sessionUpdates.some((u) => 'audio' in u));
     expect(model.outputFormat).toEqual({ type: 'audio/pcmu' });
 
     // The application picks the voice (and pace) for this caller before the greeting.
-    transport.sendEvent({ type: 'session.update', session: { type: 'realtime', audio: { output: { voice: 'marin', speed: 1.1 } } } });
-    await waitUntil('the new voice', () => (model.session.audio as { output: { voice: unknown } }).output.voice === 'marin');
+    transport.sendEvent({
+      type: 'session.update',
+      session: { type: 'realtime', audio: { output: { voice: 'marin', speed: 1.1 } } },
+    });
+    await waitUntil(
+      'the new voice',
+      () => (model.session.audio as { output: { voice: unknown } }).output.voice === 'marin',
+    );
     transport.sendEvent({ type: 'response.create' });
     await waitUntil('the greeting', () => model.responses[0]?.status === 'completed');
     const updatesBefore = model.events.filter((e) => e.event.type === 'session.update').length;
 
     // The carrier restarts the stream in A-law.
     carrier.deliver(JSON.stringify({ event: 'start', stream: 'second', codec: 'pcma' }));
-    await waitUntil('the format update', () => model.events.filter((e) => e.event.type === 'session.update').length > updatesBefore);
-    await waitUntil('the answer to it', () => model.serverEvents.some((e) => e.event.type === 'error') || model.outputFormat.type === 'audio/pcma');
+    await waitUntil(
+      'the format update',
+      () => model.events.filter((e) => e.event.type === 'session.update').length > updatesBefore,
+    );
+    await waitUntil(
+      'the answer to it',
+      () => model.serverEvents.some((e) => e.event.type === 'error') || model.outputFormat.type === 'audio/pcma',
+    );
 
     expect(model.violations).toEqual([]);
     expect(model.outputFormat).toEqual({ type: 'audio/pcma' });

@@ -17,16 +17,24 @@ const API_KEY = 'sk-interop-attach-0001';
 const CALL_IDS = ['rtc_c3b9c0f2a1d24c7f', 'rtc_with space&and=equals', 'rtc_ü/?#'];
 
 describe('the attach URL', () => {
-  it('is the SDK\'s sideband URL for the same call id, on the default endpoint', () => {
+  it("is the SDK's sideband URL for the same call id, on the default endpoint", () => {
     const client = new OpenAI({ apiKey: API_KEY });
     for (const callId of CALL_IDS) {
-      expect(openAIRealtimeCallUrl(OPENAI_REALTIME_URL, callId)).toBe(buildRealtimeURL(client, { callID: callId }).toString());
+      expect(openAIRealtimeCallUrl(OPENAI_REALTIME_URL, callId)).toBe(
+        buildRealtimeURL(client, { callID: callId }).toString(),
+      );
     }
   });
 
-  it('is the SDK\'s for an endpoint behind a proxy path with its own query, and replaces a call_id already there', () => {
-    const client = new OpenAI({ apiKey: API_KEY, baseURL: 'https://gateway.example.com/openai/v1?tenant=acme&call_id=stale' });
-    const ours = openAIRealtimeCallUrl('wss://gateway.example.com/openai/v1/realtime?tenant=acme&call_id=stale', 'rtc_1');
+  it("is the SDK's for an endpoint behind a proxy path with its own query, and replaces a call_id already there", () => {
+    const client = new OpenAI({
+      apiKey: API_KEY,
+      baseURL: 'https://gateway.example.com/openai/v1?tenant=acme&call_id=stale',
+    });
+    const ours = openAIRealtimeCallUrl(
+      'wss://gateway.example.com/openai/v1/realtime?tenant=acme&call_id=stale',
+      'rtc_1',
+    );
     expect(ours).toBe(buildRealtimeURL(client, { callID: 'rtc_1' }).toString());
   });
 });
@@ -60,7 +68,7 @@ describe('the WebSocket upgrade request', () => {
     });
   });
 
-  it('OpenAISipTransport asks for what the openai SDK\'s OpenAIRealtimeWS({ callID }) asks for', async () => {
+  it("OpenAISipTransport asks for what the openai SDK's OpenAIRealtimeWS({ callID }) asks for", async () => {
     const callId = 'rtc_upgrade_1';
     // The SDK only builds wss:// URLs; its socket is handed a plain TCP connection to the capture
     // server instead (the ws library's createConnection option), so the request is the same.
@@ -71,8 +79,11 @@ describe('the WebSocket upgrade request', () => {
     );
     const sdkErrors: unknown[] = [];
     sdkSocket.on('error', (error) => sdkErrors.push(error));
-    await waitUntil('the SDK\'s upgrade request', () => capture.upgrades.length === 1);
-    await waitUntil('the SDK socket to give up', () => sdkErrors.length > 0 || sdkSocket.socket.readyState === sdkSocket.socket.CLOSED);
+    await waitUntil("the SDK's upgrade request", () => capture.upgrades.length === 1);
+    await waitUntil(
+      'the SDK socket to give up',
+      () => sdkErrors.length > 0 || sdkSocket.socket.readyState === sdkSocket.socket.CLOSED,
+    );
 
     const transport = new OpenAISipTransport({ url: `ws://127.0.0.1:${capture.port}/v1/realtime` });
     transport.on('error', () => undefined);

@@ -43,11 +43,21 @@ const INCIDENTAL = new Set(['host', 'connection', 'content-length', 'x-stainless
 
 function comparable(request: CapturedRequest) {
   const headers = Object.fromEntries(Object.entries(request.headers).filter(([name]) => !INCIDENTAL.has(name)));
-  return { method: request.method, path: request.path, query: request.query, headers, body: request.body, empty: request.rawBody.length === 0 };
+  return {
+    method: request.method,
+    path: request.path,
+    query: request.query,
+    headers,
+    body: request.body,
+    empty: request.rawBody.length === 0,
+  };
 }
 
 /** Runs the SDK's request, then ours, and returns what the server received from each. */
-async function both(sdkCall: () => Promise<unknown>, ourCall: () => Promise<unknown>): Promise<[CapturedRequest, CapturedRequest]> {
+async function both(
+  sdkCall: () => Promise<unknown>,
+  ourCall: () => Promise<unknown>,
+): Promise<[CapturedRequest, CapturedRequest]> {
   const pair = await sdkThenOurs(server, sdkCall, ourCall);
   expect(server.requests).toHaveLength(2);
   return pair;
@@ -98,7 +108,7 @@ const agent = new RealtimeAgent({
 });
 
 describe('the same call-control request from the openai SDK and from OpenAISipCallControl', () => {
-  it('accept: path, headers and JSON body are the SDK\'s', async () => {
+  it("accept: path, headers and JSON body are the SDK's", async () => {
     const config = {
       type: 'realtime',
       model: 'gpt-realtime',
@@ -123,7 +133,11 @@ describe('the same call-control request from the openai SDK and from OpenAISipCa
   });
 
   it('accept without `type`: we add `type: "realtime"`, which the SDK\'s type requires of the caller', async () => {
-    const { type: _type, ...withoutType } = { type: 'realtime', model: 'gpt-realtime', instructions: 'Hi.' } satisfies CallAcceptParams;
+    const { type: _type, ...withoutType } = {
+      type: 'realtime',
+      model: 'gpt-realtime',
+      instructions: 'Hi.',
+    } satisfies CallAcceptParams;
     const [theirs, mine] = await both(
       () => sdk.realtime.calls.accept('rtc_accept_2', { type: 'realtime', ...withoutType }),
       () => ours.accept('rtc_accept_2', withoutType),
@@ -131,12 +145,15 @@ describe('the same call-control request from the openai SDK and from OpenAISipCa
     expectSameRequest(theirs, mine);
   });
 
-  it('acceptAgent: the body is a CallAcceptParams (checked at compile time, `noise_reduction: null` aside) with the agent\'s instructions and tools', async () => {
+  it("acceptAgent: the body is a CallAcceptParams (checked at compile time, `noise_reduction: null` aside) with the agent's instructions and tools", async () => {
     const sessionOptions = {
       model: 'gpt-realtime',
       config: {
         audio: {
-          input: { format: { type: 'audio/pcmu' as const }, turnDetection: { type: 'semantic_vad' as const, eagerness: 'low' as const } },
+          input: {
+            format: { type: 'audio/pcmu' as const },
+            turnDetection: { type: 'semantic_vad' as const, eagerness: 'low' as const },
+          },
           output: { format: { type: 'audio/pcmu' as const }, voice: 'marin' },
         },
       },
@@ -167,7 +184,12 @@ describe('the same call-control request from the openai SDK and from OpenAISipCa
           type: 'function',
           name: 'book_slot',
           description: 'Book an appointment slot',
-          parameters: { type: 'object', properties: { day: { type: 'string' } }, required: ['day'], additionalProperties: false },
+          parameters: {
+            type: 'object',
+            properties: { day: { type: 'string' } },
+            required: ['day'],
+            additionalProperties: false,
+          },
         },
       ],
     } satisfies CallAcceptParamsAsDocumented;
@@ -251,12 +273,18 @@ describe('non-2xx answers: what the SDK reads, our typed error carries', () => {
   });
 
   async function sdkError(call: () => Promise<unknown>): Promise<APIError> {
-    const error = await call().then(() => undefined, (e: unknown) => e);
+    const error = await call().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(APIError);
     return error as APIError;
   }
   async function ourError(call: () => Promise<unknown>): Promise<OpenAISipCallControlError> {
-    const error = await call().then(() => undefined, (e: unknown) => e);
+    const error = await call().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(OpenAISipCallControlError);
     expect(error).toBeInstanceOf(CallControlError);
     return error as OpenAISipCallControlError;
@@ -264,16 +292,27 @@ describe('non-2xx answers: what the SDK reads, our typed error carries', () => {
 
   it('400, 401, 409, 429 and 500 with OpenAI error bodies: status, code, type, param, message and request id', async () => {
     const answers = [
-      { status: 400, body: errorBody('invalid_value', "Invalid value for 'audio.output.voice'.", 'audio.output.voice') },
+      {
+        status: 400,
+        body: errorBody('invalid_value', "Invalid value for 'audio.output.voice'.", 'audio.output.voice'),
+      },
       { status: 401, body: errorBody('invalid_api_key', 'Incorrect API key provided: sk-inter*****0001.') },
       { status: 409, body: errorBody('call_already_accepted', 'The call was already accepted.') },
-      { status: 429, body: { error: { message: 'Rate limit reached.', type: 'requests', param: null, code: 'rate_limit_exceeded' } } },
-      { status: 500, body: { error: { message: 'The server had an error.', type: 'server_error', param: null, code: null } } },
+      {
+        status: 429,
+        body: { error: { message: 'Rate limit reached.', type: 'requests', param: null, code: 'rate_limit_exceeded' } },
+      },
+      {
+        status: 500,
+        body: { error: { message: 'The server had an error.', type: 'server_error', param: null, code: null } },
+      },
     ];
     for (const [index, answer] of answers.entries()) {
       const requestId = `req_${index}abc`;
       server.respond({ ...answer, headers: { 'x-request-id': requestId } });
-      const theirs = await sdkError(() => sdk.realtime.calls.accept('rtc_err', { type: 'realtime', model: 'gpt-realtime' }));
+      const theirs = await sdkError(() =>
+        sdk.realtime.calls.accept('rtc_err', { type: 'realtime', model: 'gpt-realtime' }),
+      );
       const mine = await ourError(() => ours.accept('rtc_err', { model: 'gpt-realtime' }));
       const what = `HTTP ${answer.status}`;
       expect.soft(mine.status, what).toBe(theirs.status);
@@ -294,8 +333,12 @@ describe('non-2xx answers: what the SDK reads, our typed error carries', () => {
     }
   });
 
-  it('a non-JSON error body (a proxy\'s HTML page): the status, and no OpenAI error object', async () => {
-    server.respond({ status: 502, body: '<html><body>Bad gateway</body></html>', headers: { 'content-type': 'text/html' } });
+  it("a non-JSON error body (a proxy's HTML page): the status, and no OpenAI error object", async () => {
+    server.respond({
+      status: 502,
+      body: '<html><body>Bad gateway</body></html>',
+      headers: { 'content-type': 'text/html' },
+    });
     const theirs = await sdkError(() => sdk.realtime.calls.hangup('rtc_502'));
     const mine = await ourError(() => ours.hangup('rtc_502'));
     expect(mine.status).toBe(theirs.status);
@@ -319,7 +362,11 @@ describe('non-2xx answers: what the SDK reads, our typed error carries', () => {
       let seen = 0;
       server.respond(() =>
         seen++ % 2 === 0
-          ? { status: 503, body: { error: { message: 'busy', type: 'server_error', param: null, code: null } }, headers: { 'retry-after-ms': '1' } }
+          ? {
+              status: 503,
+              body: { error: { message: 'busy', type: 'server_error', param: null, code: null } },
+              headers: { 'retry-after-ms': '1' },
+            }
           : { status: 200, body: '' },
       );
     };

@@ -33,7 +33,12 @@ const sdk = new OpenAI({ apiKey: 'sk-interop-unused', webhookSecret: SECRET });
 type SdkVerdict = 'accepted' | 'rejected' | 'not-json' | 'error';
 type OurVerdict = 'accepted' | 401 | 400 | 'protocol-error' | 'other';
 
-async function sdkVerdict(body: string, headers: OpenAIWebhookHeaders, secret: string, tolerance = 300): Promise<SdkVerdict> {
+async function sdkVerdict(
+  body: string,
+  headers: OpenAIWebhookHeaders,
+  secret: string,
+  tolerance = 300,
+): Promise<SdkVerdict> {
   try {
     await sdk.webhooks.unwrap(body, headers as Record<string, string>, secret, tolerance);
     return 'accepted';
@@ -96,7 +101,13 @@ describe('our signer -> the openai SDK verifier, and the SDK verdict -> ours', (
     headersObject.append('webhook-signature', good);
     const forty = Array.from({ length: 39 }, (_, i) => sign(OLD_SECRET, `msg_${i}`, ts, body));
     return [
-      { name: 'a correctly signed delivery', body, headers: headersFor('msg_1', ts, good), sdk: 'accepted', ours: 'accepted' },
+      {
+        name: 'a correctly signed delivery',
+        body,
+        headers: headersFor('msg_1', ts, good),
+        sdk: 'accepted',
+        ours: 'accepted',
+      },
       {
         name: 'a secret without the whsec_ prefix (its UTF-8 bytes are the key)',
         body,
@@ -108,18 +119,53 @@ describe('our signer -> the openai SDK verifier, and the SDK verdict -> ours', (
       {
         name: 'a prefix-less secret read as base64 (the Standard Webhooks library reading) is not what OpenAI uses',
         body,
-        headers: headersFor('msg_1', ts, `v1,${createHmac('sha256', Buffer.from(rawSecret, 'base64')).update(`msg_1.${ts}.${body}`).digest('base64')}`),
+        headers: headersFor(
+          'msg_1',
+          ts,
+          `v1,${createHmac('sha256', Buffer.from(rawSecret, 'base64')).update(`msg_1.${ts}.${body}`).digest('base64')}`,
+        ),
         secret: rawSecret,
         sdk: 'rejected',
         ours: 401,
       },
-      { name: 'a tampered body', body: body.replace('rtc_interop_1', 'rtc_interop_2'), headers: headersFor('msg_1', ts, good), sdk: 'rejected', ours: 401 },
-      { name: 'the wrong secret', body, headers: headersFor('msg_1', ts, good), secret: OLD_SECRET, sdk: 'rejected', ours: 401 },
+      {
+        name: 'a tampered body',
+        body: body.replace('rtc_interop_1', 'rtc_interop_2'),
+        headers: headersFor('msg_1', ts, good),
+        sdk: 'rejected',
+        ours: 401,
+      },
+      {
+        name: 'the wrong secret',
+        body,
+        headers: headersFor('msg_1', ts, good),
+        secret: OLD_SECRET,
+        sdk: 'rejected',
+        ours: 401,
+      },
       { name: 'a tampered webhook-id', body, headers: headersFor('msg_2', ts, good), sdk: 'rejected', ours: 401 },
       { name: 'a tampered timestamp', body, headers: headersFor('msg_1', ts - 1, good), sdk: 'rejected', ours: 401 },
-      { name: 'rotation: old and new signatures, new last', body, headers: headersFor('msg_1', ts, `${old} ${good}`), sdk: 'accepted', ours: 'accepted' },
-      { name: 'rotation: new and old signatures, new first', body, headers: headersFor('msg_1', ts, `${good} ${old}`), sdk: 'accepted', ours: 'accepted' },
-      { name: 'rotation: only the old secret signed', body, headers: headersFor('msg_1', ts, old), sdk: 'rejected', ours: 401 },
+      {
+        name: 'rotation: old and new signatures, new last',
+        body,
+        headers: headersFor('msg_1', ts, `${old} ${good}`),
+        sdk: 'accepted',
+        ours: 'accepted',
+      },
+      {
+        name: 'rotation: new and old signatures, new first',
+        body,
+        headers: headersFor('msg_1', ts, `${good} ${old}`),
+        sdk: 'accepted',
+        ours: 'accepted',
+      },
+      {
+        name: 'rotation: only the old secret signed',
+        body,
+        headers: headersFor('msg_1', ts, old),
+        sdk: 'rejected',
+        ours: 401,
+      },
       {
         name: 'an asymmetric v1a entry next to the v1 signature',
         body,
@@ -127,11 +173,41 @@ describe('our signer -> the openai SDK verifier, and the SDK verdict -> ours', (
         sdk: 'accepted',
         ours: 'accepted',
       },
-      { name: 'a signature without its v1, tag', body, headers: headersFor('msg_1', ts, good.slice(3)), sdk: 'accepted', ours: 'accepted' },
-      { name: 'an upper-case V1, tag', body, headers: headersFor('msg_1', ts, `V1,${good.slice(3)}`), sdk: 'rejected', ours: 401 },
-      { name: 'forty entries, the valid one last', body, headers: headersFor('msg_1', ts, [...forty, good].join(' ')), sdk: 'accepted', ours: 'accepted' },
-      { name: 'forty entries, none valid', body, headers: headersFor('msg_1', ts, [...forty, old].join(' ')), sdk: 'rejected', ours: 401 },
-      { name: 'a signature that is not base64', body, headers: headersFor('msg_1', ts, 'v1,@@@@ v1,'), sdk: 'rejected', ours: 401 },
+      {
+        name: 'a signature without its v1, tag',
+        body,
+        headers: headersFor('msg_1', ts, good.slice(3)),
+        sdk: 'accepted',
+        ours: 'accepted',
+      },
+      {
+        name: 'an upper-case V1, tag',
+        body,
+        headers: headersFor('msg_1', ts, `V1,${good.slice(3)}`),
+        sdk: 'rejected',
+        ours: 401,
+      },
+      {
+        name: 'forty entries, the valid one last',
+        body,
+        headers: headersFor('msg_1', ts, [...forty, good].join(' ')),
+        sdk: 'accepted',
+        ours: 'accepted',
+      },
+      {
+        name: 'forty entries, none valid',
+        body,
+        headers: headersFor('msg_1', ts, [...forty, old].join(' ')),
+        sdk: 'rejected',
+        ours: 401,
+      },
+      {
+        name: 'a signature that is not base64',
+        body,
+        headers: headersFor('msg_1', ts, 'v1,@@@@ v1,'),
+        sdk: 'rejected',
+        ours: 401,
+      },
       {
         name: 'repeated webhook-signature headers in a Headers object',
         body,
@@ -162,7 +238,13 @@ describe('our signer -> the openai SDK verifier, and the SDK verdict -> ours', (
         sdk: 'not-json',
         ours: 'protocol-error',
       },
-      { name: 'a signed body that is not JSON', body: 'not json', headers: headersFor('msg_1', ts, sign(SECRET, 'msg_1', ts, 'not json')), sdk: 'not-json', ours: 'protocol-error' },
+      {
+        name: 'a signed body that is not JSON',
+        body: 'not json',
+        headers: headersFor('msg_1', ts, sign(SECRET, 'msg_1', ts, 'not json')),
+        sdk: 'not-json',
+        ours: 'protocol-error',
+      },
       {
         name: 'header values with surrounding whitespace',
         body,
@@ -170,7 +252,13 @@ describe('our signer -> the openai SDK verifier, and the SDK verdict -> ours', (
         sdk: 'accepted',
         ours: 'accepted',
       },
-      { name: 'no webhook-signature header', body, headers: { 'webhook-id': 'msg_1', 'webhook-timestamp': String(ts) }, sdk: 'error', ours: 400 },
+      {
+        name: 'no webhook-signature header',
+        body,
+        headers: { 'webhook-id': 'msg_1', 'webhook-timestamp': String(ts) },
+        sdk: 'error',
+        ours: 400,
+      },
     ];
   };
 
@@ -203,7 +291,10 @@ describe('our signer -> the openai SDK verifier, and the SDK verdict -> ours', (
     const verdicts: Array<[string, unknown]> = [];
     try {
       (globalThis as { Buffer?: unknown }).Buffer = undefined;
-      for (const [name, headers] of [['Headers', joined], ['Node', nodeStyle]] as const) {
+      for (const [name, headers] of [
+        ['Headers', joined],
+        ['Node', nodeStyle],
+      ] as const) {
         verdicts.push([`sdk ${name}`, await sdkVerdict(body, headers, SECRET)]);
         verdicts.push([`ours ${name}`, (await ourVerdict(body, headers, SECRET)).verdict]);
       }
@@ -223,7 +314,11 @@ describe('our signer -> the openai SDK verifier, and the SDK verdict -> ours', (
   it('return the webhook-id the SDK verified: whitespace around a header value is not part of it', async () => {
     const ts = nowSeconds();
     const body = eventBody();
-    const headers = { 'webhook-id': '  msg_ws ', 'webhook-timestamp': String(ts), 'webhook-signature': sign(SECRET, 'msg_ws', ts, body) };
+    const headers = {
+      'webhook-id': '  msg_ws ',
+      'webhook-timestamp': String(ts),
+      'webhook-signature': sign(SECRET, 'msg_ws', ts, body),
+    };
     expect(await sdkVerdict(body, headers, SECRET)).toBe('accepted');
     expect(await ourVerdict(body, headers, SECRET)).toEqual({ verdict: 'accepted', webhookId: 'msg_ws' });
   });
@@ -244,7 +339,9 @@ describe('our signer -> the openai SDK verifier, and the SDK verdict -> ours', (
         const headers = headersFor('msg_t', ts, sign(SECRET, 'msg_t', ts, body));
         const what = `timestamp ${offset >= 0 ? '+' : ''}${offset} s, tolerance ${tolerance} s`;
         expect.soft(await sdkVerdict(body, headers, SECRET, tolerance), what).toBe(expected);
-        expect.soft((await ourVerdict(body, headers, SECRET, tolerance)).verdict, what).toBe(expected === 'accepted' ? 'accepted' : 401);
+        expect
+          .soft((await ourVerdict(body, headers, SECRET, tolerance)).verdict, what)
+          .toBe(expected === 'accepted' ? 'accepted' : 401);
       }
     }
     // Our default is the SDK's default.
@@ -257,7 +354,9 @@ describe('our signer -> the openai SDK verifier, and the SDK verdict -> ours', (
   it('agree on random deliveries, and on any one-character change to a signed body (property)', async () => {
     const secretArb = fc.oneof(
       fc.uint8Array({ minLength: 16, maxLength: 48 }).map((b) => `whsec_${Buffer.from(b).toString('base64')}`),
-      fc.string({ unit: 'grapheme-ascii', minLength: 8, maxLength: 40 }).filter((s) => !s.startsWith('whsec_') && s.trim() === s && s.length > 0),
+      fc
+        .string({ unit: 'grapheme-ascii', minLength: 8, maxLength: 40 })
+        .filter((s) => !s.startsWith('whsec_') && s.trim() === s && s.length > 0),
     );
     await fc.assert(
       fc.asyncProperty(
@@ -334,7 +433,10 @@ describe('the realtime.call.incoming event, typed by the SDK', () => {
   // call's `event` is exactly the SDK's incoming-call event.
   const asOurs = (event: UnwrapWebhookEvent): OpenAIWebhookEvent => event;
   type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-  const eventTypeIsTheSdks: Same<OpenAISipCall['event'], Extract<UnwrapWebhookEvent, { type: 'realtime.call.incoming' }>> = true;
+  const eventTypeIsTheSdks: Same<
+    OpenAISipCall['event'],
+    Extract<UnwrapWebhookEvent, { type: 'realtime.call.incoming' }>
+  > = true;
 
   it('what the SDK unwraps, parseOpenAISipCall reads: call id, SIP headers, media security', async () => {
     expect(eventTypeIsTheSdks).toBe(true);

@@ -67,7 +67,12 @@ async function both(viaSdk: () => Promise<unknown>, viaOurs: () => Promise<unkno
 describe('PlivoCallControl against plivo (SDK) calls', () => {
   it('transfer: the same request (legs, aleg_url, aleg_method as JSON)', async () => {
     const { sdk: a, ours: b } = await both(
-      () => sdk.calls.transfer(CALL, { legs: 'aleg', alegUrl: 'https://agent.example.com/plivo/queue.xml', alegMethod: 'POST' } as TransferParams),
+      () =>
+        sdk.calls.transfer(CALL, {
+          legs: 'aleg',
+          alegUrl: 'https://agent.example.com/plivo/queue.xml',
+          alegMethod: 'POST',
+        } as TransferParams),
       () => ours.transfer(CALL, { url: 'https://agent.example.com/plivo/queue.xml' }),
     );
     expect(b).toEqual(a);
@@ -80,7 +85,12 @@ describe('PlivoCallControl against plivo (SDK) calls', () => {
     });
     server.clear();
     const get = await both(
-      () => sdk.calls.transfer(CALL, { legs: 'aleg', alegUrl: 'https://agent.example.com/q', alegMethod: 'GET' } as TransferParams),
+      () =>
+        sdk.calls.transfer(CALL, {
+          legs: 'aleg',
+          alegUrl: 'https://agent.example.com/q',
+          alegMethod: 'GET',
+        } as TransferParams),
       () => ours.transfer(CALL, { url: 'https://agent.example.com/q', method: 'GET' }),
     );
     expect(get.ours).toEqual(get.sdk);
@@ -94,7 +104,11 @@ describe('PlivoCallControl against plivo (SDK) calls', () => {
         () => ours.sendDtmf(CALL, '12w3#', { leg }),
       );
       expect(b).toEqual(a);
-      expect(a).toMatchObject({ method: 'POST', target: `/v1/Account/${AUTH_ID}/Call/${CALL}/DTMF/`, body: { digits: '12w3#', leg } });
+      expect(a).toMatchObject({
+        method: 'POST',
+        target: `/v1/Account/${AUTH_ID}/Call/${CALL}/DTMF/`,
+        body: { digits: '12w3#', leg },
+      });
     }
   });
 
@@ -104,7 +118,11 @@ describe('PlivoCallControl against plivo (SDK) calls', () => {
       () => sdk.calls.hangup(CALL),
       () => ours.hangup(CALL),
     );
-    expect({ method: b.method, target: b.target, authorization: b.authorization }).toEqual({ method: a.method, target: a.target, authorization: a.authorization });
+    expect({ method: b.method, target: b.target, authorization: b.authorization }).toEqual({
+      method: a.method,
+      target: a.target,
+      authorization: a.authorization,
+    });
     expect(a.target).toBe(`/v1/Account/${AUTH_ID}/Call/${CALL}/`);
     // A DELETE carries nothing for Plivo to read: the SDK's `{}` (with a JSON content type) and no
     // body at all ask for the same thing.

@@ -19,15 +19,31 @@ type Request = { method: 'GET' | 'POST'; url: string; params: Params };
 
 /** The SDK's verdict. It sorts array values in place, so it gets a copy. */
 function sdkAccepts(request: Request, signature: string, nonce = NONCE, token = TOKEN): boolean {
-  return plivo.validateV3Signature(request.method, request.url, nonce, token, signature, structuredClone(request.params)) === true;
+  return (
+    plivo.validateV3Signature(request.method, request.url, nonce, token, signature, structuredClone(request.params)) ===
+    true
+  );
 }
 
 function oursAccepts(request: Request, signature: string, nonce = NONCE, token = TOKEN): Promise<boolean> {
-  return validatePlivoSignatureV3({ authToken: token, method: request.method, url: request.url, params: request.params, nonce, signature });
+  return validatePlivoSignatureV3({
+    authToken: token,
+    method: request.method,
+    url: request.url,
+    params: request.params,
+    nonce,
+    signature,
+  });
 }
 
 function sign(request: Request, nonce = NONCE, token = TOKEN): Promise<string> {
-  return computePlivoSignatureV3({ authToken: token, method: request.method, url: request.url, params: request.params, nonce });
+  return computePlivoSignatureV3({
+    authToken: token,
+    method: request.method,
+    url: request.url,
+    params: request.params,
+    nonce,
+  });
 }
 
 /** Requests as Plivo makes them: answer and status callbacks, with and without a query. */
@@ -48,35 +64,70 @@ const REQUESTS: Array<[string, Request]> = [
       },
     },
   ],
-  ['POST with a query on the URL', { method: 'POST', url: 'https://agent.example.com/plivo/answer?tenant=acme&b=2', params: { CallUUID: 'c1', Event: 'Hangup' } }],
-  ['POST without parameters, query only', { method: 'POST', url: 'https://agent.example.com/plivo/status?x=1', params: {} }],
+  [
+    'POST with a query on the URL',
+    {
+      method: 'POST',
+      url: 'https://agent.example.com/plivo/answer?tenant=acme&b=2',
+      params: { CallUUID: 'c1', Event: 'Hangup' },
+    },
+  ],
+  [
+    'POST without parameters, query only',
+    { method: 'POST', url: 'https://agent.example.com/plivo/status?x=1', params: {} },
+  ],
   ['POST without parameters or query', { method: 'POST', url: 'https://agent.example.com/plivo/status', params: {} }],
-  ['POST to a port and a trailing slash', { method: 'POST', url: 'https://agent.example.com:8443/plivo/answer/', params: { CallUUID: 'c1' } }],
-  ['POST with a repeated parameter', { method: 'POST', url: 'https://agent.example.com/plivo/answer', params: { Digits: ['9', '1'], CallUUID: 'c1' } }],
-  ['POST with a repeated query name', { method: 'POST', url: 'https://agent.example.com/plivo/answer?a=2&a=1', params: { CallUUID: 'c1' } }],
-  ['POST with escaped query and unicode values', { method: 'POST', url: 'https://agent.example.com/plivo/answer?q=a%20b+c&n=J%C3%A9', params: { CallerName: 'José Müller 😀' } }],
-  ['GET with a query', { method: 'GET', url: 'https://agent.example.com/plivo/answer?CallUUID=c1&From=%2B14155551234', params: {} }],
-  ['GET with extra parameters', { method: 'GET', url: 'https://agent.example.com/plivo/answer?b=2&a=1', params: { c: '3' } }],
+  [
+    'POST to a port and a trailing slash',
+    { method: 'POST', url: 'https://agent.example.com:8443/plivo/answer/', params: { CallUUID: 'c1' } },
+  ],
+  [
+    'POST with a repeated parameter',
+    { method: 'POST', url: 'https://agent.example.com/plivo/answer', params: { Digits: ['9', '1'], CallUUID: 'c1' } },
+  ],
+  [
+    'POST with a repeated query name',
+    { method: 'POST', url: 'https://agent.example.com/plivo/answer?a=2&a=1', params: { CallUUID: 'c1' } },
+  ],
+  [
+    'POST with escaped query and unicode values',
+    {
+      method: 'POST',
+      url: 'https://agent.example.com/plivo/answer?q=a%20b+c&n=J%C3%A9',
+      params: { CallerName: 'José Müller 😀' },
+    },
+  ],
+  [
+    'GET with a query',
+    { method: 'GET', url: 'https://agent.example.com/plivo/answer?CallUUID=c1&From=%2B14155551234', params: {} },
+  ],
+  [
+    'GET with extra parameters',
+    { method: 'GET', url: 'https://agent.example.com/plivo/answer?b=2&a=1', params: { c: '3' } },
+  ],
   ['GET without a query', { method: 'GET', url: 'http://agent.example.com/plivo/answer', params: {} }],
 ];
 
 describe('Plivo V3 signatures against plivo (SDK) validateV3Signature', () => {
-  it.each(REQUESTS)('%s: our signature passes the SDK and our validator; tampering fails both', async (_name, request) => {
-    const signature = await sign(request);
-    expect(sdkAccepts(request, signature)).toBe(true);
-    expect(await oursAccepts(request, signature)).toBe(true);
+  it.each(REQUESTS)(
+    '%s: our signature passes the SDK and our validator; tampering fails both',
+    async (_name, request) => {
+      const signature = await sign(request);
+      expect(sdkAccepts(request, signature)).toBe(true);
+      expect(await oursAccepts(request, signature)).toBe(true);
 
-    const tampered: Array<[string, Request, string, string]> = [
-      ['another nonce', request, '05429567804466091623', TOKEN],
-      ['another token', request, NONCE, `${TOKEN}x`],
-      ['an added parameter', { ...request, params: { ...request.params, Injected: '1' } }, NONCE, TOKEN],
-      ['another path', { ...request, url: request.url.replace('/plivo/', '/plivo2/') }, NONCE, TOKEN],
-    ];
-    for (const [what, changed, nonce, token] of tampered) {
-      expect([what, sdkAccepts(changed, signature, nonce, token)]).toEqual([what, false]);
-      expect([what, await oursAccepts(changed, signature, nonce, token)]).toEqual([what, false]);
-    }
-  });
+      const tampered: Array<[string, Request, string, string]> = [
+        ['another nonce', request, '05429567804466091623', TOKEN],
+        ['another token', request, NONCE, `${TOKEN}x`],
+        ['an added parameter', { ...request, params: { ...request.params, Injected: '1' } }, NONCE, TOKEN],
+        ['another path', { ...request, url: request.url.replace('/plivo/', '/plivo2/') }, NONCE, TOKEN],
+      ];
+      for (const [what, changed, nonce, token] of tampered) {
+        expect([what, sdkAccepts(changed, signature, nonce, token)]).toEqual([what, false]);
+        expect([what, await oursAccepts(changed, signature, nonce, token)]).toEqual([what, false]);
+      }
+    },
+  );
 
   it('random requests: what we sign the SDK accepts, and a changed value fails both', async () => {
     const text = fc.string({ unit: 'grapheme', minLength: 1, maxLength: 12 });
@@ -90,7 +141,11 @@ describe('Plivo V3 signatures against plivo (SDK) validateV3Signature', () => {
         fc.dictionary(name, text, { maxKeys: 6 }),
         async (method, path, query, params) => {
           const search = query.map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&');
-          const request: Request = { method, url: `https://agent.example.com/${path.join('/')}${search ? `?${search}` : ''}`, params: { ...params } };
+          const request: Request = {
+            method,
+            url: `https://agent.example.com/${path.join('/')}${search ? `?${search}` : ''}`,
+            params: { ...params },
+          };
           const signature = await sign(request);
           expect(sdkAccepts(request, signature)).toBe(true);
           expect(await oursAccepts(request, signature)).toBe(true);
@@ -112,9 +167,21 @@ describe('Plivo V3 signatures against plivo (SDK) validateV3Signature', () => {
     // encoded once more. The signature the SDK accepts is made by signing the text it reads; the
     // SDK confirms it, and ours must accept it as well as its own.
     const cases: Array<[string, Request, string]> = [
-      ['a URL with credentials', { method: 'POST', url: 'https://plivo:s3cret@agent.example.com/plivo/answer?b=2', params: { CallUUID: 'c1' } }, 'https://agent.example.com/plivo/answer?b=2'],
-      ['a URL with a non-ASCII path', { method: 'POST', url: 'https://agent.example.com/plivo/réponse', params: { CallUUID: 'c1' } }, 'https://agent.example.com/plivo/r\u00c3\u00a9ponse'],
-      ['a GET URL with a non-ASCII query', { method: 'GET', url: 'https://agent.example.com/plivo/answer?city=Zürich', params: {} }, 'https://agent.example.com/plivo/answer?city=Z\u00c3\u00bcrich'],
+      [
+        'a URL with credentials',
+        { method: 'POST', url: 'https://plivo:s3cret@agent.example.com/plivo/answer?b=2', params: { CallUUID: 'c1' } },
+        'https://agent.example.com/plivo/answer?b=2',
+      ],
+      [
+        'a URL with a non-ASCII path',
+        { method: 'POST', url: 'https://agent.example.com/plivo/réponse', params: { CallUUID: 'c1' } },
+        'https://agent.example.com/plivo/r\u00c3\u00a9ponse',
+      ],
+      [
+        'a GET URL with a non-ASCII query',
+        { method: 'GET', url: 'https://agent.example.com/plivo/answer?city=Zürich', params: {} },
+        'https://agent.example.com/plivo/answer?city=Z\u00c3\u00bcrich',
+      ],
     ];
     for (const [what, request, sdkReading] of cases) {
       const sdkSignature = await sign({ ...request, url: sdkReading });
@@ -130,8 +197,19 @@ describe('Plivo V3 signatures against plivo (SDK) validateV3Signature', () => {
     const signature = await sign(request);
     // Plivo calls back with GET or POST; a framework may hand over the method in lower case. The
     // SDK throws for anything but upper case; we read the method in any case.
-    expect(() => plivo.validateV3Signature('post', request.url, NONCE, TOKEN, signature, structuredClone(request.params))).toThrow();
-    expect(await validatePlivoSignatureV3({ authToken: TOKEN, method: 'post', url: request.url, params: request.params, nonce: NONCE, signature })).toBe(true);
+    expect(() =>
+      plivo.validateV3Signature('post', request.url, NONCE, TOKEN, signature, structuredClone(request.params)),
+    ).toThrow();
+    expect(
+      await validatePlivoSignatureV3({
+        authToken: TOKEN,
+        method: 'post',
+        url: request.url,
+        params: request.params,
+        nonce: NONCE,
+        signature,
+      }),
+    ).toBe(true);
     // During a token rotation the header carries several signatures separated by commas; a space
     // after the comma makes the SDK miss the second one, we trim it.
     const old = await sign(request, NONCE, 'MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNk');
@@ -145,7 +223,16 @@ describe('Plivo V3 signatures against plivo (SDK) validateV3Signature', () => {
     const [, request] = REQUESTS[1]!;
     const signature = await sign(request);
     const replayGuard = new PlivoReplayGuard();
-    const check = () => validatePlivoSignatureV3({ authToken: TOKEN, method: request.method, url: request.url, params: request.params, nonce: NONCE, signature, replayGuard });
+    const check = () =>
+      validatePlivoSignatureV3({
+        authToken: TOKEN,
+        method: request.method,
+        url: request.url,
+        params: request.params,
+        nonce: NONCE,
+        signature,
+        replayGuard,
+      });
     expect(sdkAccepts(request, signature)).toBe(true);
     expect(sdkAccepts(request, signature)).toBe(true);
     expect(await check()).toBe(true);

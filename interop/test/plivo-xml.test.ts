@@ -13,20 +13,29 @@ import { plivoEncoding } from '@switchboard/plivo';
 const HOST = 'agent.example.com';
 
 type XmlNode = { [name: string]: unknown };
-type ParseString = (xml: string, options: Record<string, unknown>, callback: (error: Error | null, result: XmlNode) => void) => void;
+type ParseString = (
+  xml: string,
+  options: Record<string, unknown>,
+  callback: (error: Error | null, result: XmlNode) => void,
+) => void;
 
 /** xml2js, as the plivo SDK depends on it: parses both documents the same way. */
-const parseString = (createRequire(createRequire(import.meta.url).resolve('plivo'))('xml2js') as { parseString: ParseString }).parseString;
+const parseString = (
+  createRequire(createRequire(import.meta.url).resolve('plivo'))('xml2js') as { parseString: ParseString }
+).parseString;
 
 function parse(xml: string): Promise<XmlNode> {
-  return new Promise((resolve, reject) => parseString(xml, { explicitArray: true }, (error, result) => (error ? reject(error) : resolve(result))));
+  return new Promise((resolve, reject) =>
+    parseString(xml, { explicitArray: true }, (error, result) => (error ? reject(error) : resolve(result))),
+  );
 }
 
 /** The answer the README's example sends, with `${publicHost}` filled in. */
 function readmeStreamXml(): string {
   const readme = readFileSync(new URL('../../packages/plivo/README.md', import.meta.url), 'utf8');
   const match = /'(<Response><Stream[^']*)'\s*\+\s*`([^`]*<\/Response>)`/.exec(readme);
-  if (!match) throw new Error('the README no longer answers with a <Response><Stream> built as expected; update this test');
+  if (!match)
+    throw new Error('the README no longer answers with a <Response><Stream> built as expected; update this test');
   return (match[1]! + match[2]!).replaceAll('${publicHost}', HOST);
 }
 
@@ -42,7 +51,12 @@ describe('the README <Stream> against plivo (SDK) Response.addStream', () => {
 
     // The SDK throws for an attribute it does not know for <Stream>. (Its typings declare
     // Response a function; it is called as a constructor, as its README shows.)
-    const response = new (plivo.Response as unknown as new () => { addStream(body: string, attributes: Record<string, string>): unknown; toXML(): string })();
+    const response = new (
+      plivo.Response as unknown as new () => {
+        addStream(body: string, attributes: Record<string, string>): unknown;
+        toXML(): string;
+      }
+    )();
     response.addStream(url, attributes);
     const theirs = response.toXML();
     expect(await parse(ours)).toEqual(await parse(theirs));

@@ -54,7 +54,7 @@ const CASES: Array<[string, ConnectStreamCxmlOptions]> = [
       statusCallback: 'https://agent.example.com/status?a=1&b=2',
       statusCallbackMethod: 'POST',
       say: 'Connecting you to the assistant & friends.',
-      parameters: { tenant: 'acme', note: `quotes " and ' and <tags>` , multiline: 'a\nb\tc' },
+      parameters: { tenant: 'acme', note: `quotes " and ' and <tags>`, multiline: 'a\nb\tc' },
       codec: 'PCMU@8000h',
     },
   ],

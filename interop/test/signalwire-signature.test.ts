@@ -60,7 +60,8 @@ function swSign(key: string, url: string, params: Params): string {
   return createHmac('sha1', key).update(text, 'utf8').digest('base64');
 }
 
-const sdkAccepts = (signature: string, url: string, params: Params) => RestClient.validateRequest(SIGNING_KEY, signature, url, params);
+const sdkAccepts = (signature: string, url: string, params: Params) =>
+  RestClient.validateRequest(SIGNING_KEY, signature, url, params);
 
 describe('SignalWire deliveries the SDK accepts, we accept', () => {
   it('a form-encoded cXML webhook, the header read as X-SignalWire-Signature or X-Twilio-Signature', async () => {
@@ -68,7 +69,9 @@ describe('SignalWire deliveries the SDK accepts, we accept', () => {
     expect(sdkAccepts(signature, URL_, PARAMS)).toBe(true);
     for (const headers of [{ 'X-SignalWire-Signature': signature }, { 'x-twilio-signature': signature }]) {
       const header = readSignalWireSignatureHeader(headers);
-      await expect(assertSignalWireSignature({ signingKey: SIGNING_KEY, signature: header, url: URL_, params: PARAMS })).resolves.toBeUndefined();
+      await expect(
+        assertSignalWireSignature({ signingKey: SIGNING_KEY, signature: header, url: URL_, params: PARAMS }),
+      ).resolves.toBeUndefined();
     }
   });
 
@@ -81,10 +84,15 @@ describe('SignalWire deliveries the SDK accepts, we accept', () => {
 
   it('the default port written out or left out', async () => {
     const withPort = 'https://example.signalwire.app:443/cxml/voice?tenant=acme';
-    for (const [signed, received] of [[withPort, URL_], [URL_, withPort]] as const) {
+    for (const [signed, received] of [
+      [withPort, URL_],
+      [URL_, withPort],
+    ] as const) {
       const signature = swSign(SIGNING_KEY, signed, PARAMS);
       expect(sdkAccepts(signature, received, PARAMS)).toBe(true);
-      expect(await validateSignalWireSignature({ signingKey: SIGNING_KEY, signature, url: received, params: PARAMS })).toBe(true);
+      expect(
+        await validateSignalWireSignature({ signingKey: SIGNING_KEY, signature, url: received, params: PARAMS }),
+      ).toBe(true);
     }
   });
 
@@ -95,7 +103,9 @@ describe('SignalWire deliveries the SDK accepts, we accept', () => {
     expect(RestClient.validateRequestWithBody(SIGNING_KEY, signature, url, body)).toBe(true);
     expect(await validateSignalWireSignature({ signingKey: SIGNING_KEY, signature, url, body })).toBe(true);
     expect(RestClient.validateRequestWithBody(SIGNING_KEY, signature, url, `${body} `)).toBe(false);
-    expect(await validateSignalWireSignature({ signingKey: SIGNING_KEY, signature, url, body: `${body} ` })).toBe(false);
+    expect(await validateSignalWireSignature({ signingKey: SIGNING_KEY, signature, url, body: `${body} ` })).toBe(
+      false,
+    );
     await expect(assertSignalWireSignature({ signingKey: SIGNING_KEY, signature, url })).rejects.toThrow(/bodySHA256/);
   });
 
@@ -140,7 +150,9 @@ describe('we sign, the SignalWire SDK verifies', () => {
     expect(sdkAccepts(signature, URL_, PARAMS)).toBe(true);
     const body = '{"a":"ü"}';
     const url = `https://example.signalwire.app/events?bodySHA256=${await computeTwilioBodySHA256(body)}`;
-    expect(RestClient.validateRequestWithBody(SIGNING_KEY, await computeTwilioSignature(SIGNING_KEY, url), url, body)).toBe(true);
+    expect(
+      RestClient.validateRequestWithBody(SIGNING_KEY, await computeTwilioSignature(SIGNING_KEY, url), url, body),
+    ).toBe(true);
   });
 
   it('where we differ: our signer follows Twilio for repeated values (sorted, once each); SignalWire’s library wants them as given', async () => {
@@ -164,7 +176,9 @@ describe('tampered and replayed SignalWire deliveries', () => {
     for (const [sig, url, params] of cases) {
       expect(sdkAccepts(sig, url, params)).toBe(false);
       expect(await validateSignalWireSignature({ signingKey: SIGNING_KEY, signature: sig, url, params })).toBe(false);
-      await expect(assertSignalWireSignature({ signingKey: SIGNING_KEY, signature: sig, url, params })).rejects.toBeInstanceOf(WebhookSignatureError);
+      await expect(
+        assertSignalWireSignature({ signingKey: SIGNING_KEY, signature: sig, url, params }),
+      ).rejects.toBeInstanceOf(WebhookSignatureError);
     }
   });
 

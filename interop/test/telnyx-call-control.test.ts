@@ -8,11 +8,21 @@ import Telnyx from 'telnyx';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CallControlError } from '@switchboard/core';
 import { TELNYX_CALL_ENDED_CODE, TelnyxCallControl } from '@switchboard/telnyx';
-import { apiView, sdkThenOurs, startHttpCapture, type CapturedRequest, type HttpCapture } from './support/http-capture.js';
+import {
+  apiView,
+  sdkThenOurs,
+  startHttpCapture,
+  type CapturedRequest,
+  type HttpCapture,
+} from './support/http-capture.js';
 
 const API_KEY = 'KEY0123456789ABCDEF_interop';
 /** Call control ids as Telnyx issues them (v2 and v3), and one that needs escaping in a path. */
-const IDS = ['v3:u5OAKGEPT3Dx8SZSSDRWEMdNH2OripQhO', 'v2:T02llQxIyaRkhfRKxgAP8nY511EhFLizdvdUKJiSw8d6A9BborherQ', 'v3:a/b c?d'];
+const IDS = [
+  'v3:u5OAKGEPT3Dx8SZSSDRWEMdNH2OripQhO',
+  'v2:T02llQxIyaRkhfRKxgAP8nY511EhFLizdvdUKJiSw8d6A9BborherQ',
+  'v3:a/b c?d',
+];
 
 let server: HttpCapture;
 let sdk: Telnyx;
@@ -50,7 +60,12 @@ describe('TelnyxCallControl against telnyx (SDK) calls.actions', () => {
       () => ours.hangup(id),
     );
     expect(b).toEqual(a);
-    expect(a).toMatchObject({ method: 'POST', authorization: `Bearer ${API_KEY}`, contentType: 'application/json', body: {} });
+    expect(a).toMatchObject({
+      method: 'POST',
+      authorization: `Bearer ${API_KEY}`,
+      contentType: 'application/json',
+      body: {},
+    });
   });
 
   it('transfer: the same request, with and without a caller id and extra fields', async () => {
@@ -63,8 +78,19 @@ describe('TelnyxCallControl against telnyx (SDK) calls.actions', () => {
     expect(plain.sdk.target).toBe(`/v2/calls/${id}/actions/transfer`);
     server.clear();
     const full = await both(
-      () => sdk.calls.actions.transfer(id, { to: 'sip:agent@example.com', from: '+13125550000', timeout_secs: 20, client_state: 'c3RhdGU=' }),
-      () => ours.transfer(id, { to: 'sip:agent@example.com', from: '+13125550000', extra: { timeout_secs: 20, client_state: 'c3RhdGU=' } }),
+      () =>
+        sdk.calls.actions.transfer(id, {
+          to: 'sip:agent@example.com',
+          from: '+13125550000',
+          timeout_secs: 20,
+          client_state: 'c3RhdGU=',
+        }),
+      () =>
+        ours.transfer(id, {
+          to: 'sip:agent@example.com',
+          from: '+13125550000',
+          extra: { timeout_secs: 20, client_state: 'c3RhdGU=' },
+        }),
     );
     expect(full.ours).toEqual(full.sdk);
   });
@@ -121,7 +147,15 @@ describe('TelnyxCallControl against telnyx (SDK) calls.actions', () => {
     // Hanging up a call the caller already left is the normal end of most calls; the SDK reports
     // it as an UnprocessableEntityError. Both read the same error body: the SDK's error carries
     // code 90018, which is what makes ours resolve `{ alreadyEnded: true }` instead of throwing.
-    const ended = { errors: [{ code: TELNYX_CALL_ENDED_CODE, title: 'Call has already ended', detail: 'This call is no longer active and can not receive commands.' }] };
+    const ended = {
+      errors: [
+        {
+          code: TELNYX_CALL_ENDED_CODE,
+          title: 'Call has already ended',
+          detail: 'This call is no longer active and can not receive commands.',
+        },
+      ],
+    };
     server.respond({ status: 422, body: ended });
     const id = IDS[0]!;
     const thrown = await sdk.calls.actions.hangup(id, {}).then(
@@ -136,7 +170,10 @@ describe('TelnyxCallControl against telnyx (SDK) calls.actions', () => {
 
     // Any other 422 is an error for both.
     server.clear();
-    server.respond({ status: 422, body: { errors: [{ code: '90015', title: 'Invalid value', detail: 'to is invalid' }] } });
+    server.respond({
+      status: 422,
+      body: { errors: [{ code: '90015', title: 'Invalid value', detail: 'to is invalid' }] },
+    });
     await expect(sdk.calls.actions.transfer(id, { to: 'nowhere' })).rejects.toMatchObject({ status: 422 });
     await expect(ours.transfer(id, { to: 'nowhere' })).rejects.toBeInstanceOf(CallControlError);
   });

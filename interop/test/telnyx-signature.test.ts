@@ -14,7 +14,8 @@ import { describe, expect, it } from 'vitest';
 import { checkTelnyxWebhook, verifyTelnyxWebhook } from '@switchboard/telnyx';
 
 const encoder = new TextEncoder();
-const b64 = (bytes: ArrayBuffer | Uint8Array) => Buffer.from(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes)).toString('base64');
+const b64 = (bytes: ArrayBuffer | Uint8Array) =>
+  Buffer.from(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes)).toString('base64');
 
 type Signer = { publicKey: string; sign(timestamp: string, body: string): Promise<string> };
 
@@ -23,7 +24,8 @@ async function signer(): Promise<Signer> {
   const publicKey = b64(await crypto.subtle.exportKey('raw', keys.publicKey));
   return {
     publicKey,
-    sign: async (timestamp, body) => b64(await crypto.subtle.sign('Ed25519', keys.privateKey, encoder.encode(`${timestamp}|${body}`))),
+    sign: async (timestamp, body) =>
+      b64(await crypto.subtle.sign('Ed25519', keys.privateKey, encoder.encode(`${timestamp}|${body}`))),
   };
 }
 
@@ -41,7 +43,12 @@ async function sdkAccepts(publicKey: string, body: string, headers: Record<strin
 }
 
 async function oursAccepts(publicKey: string, body: string, headers: Record<string, string>): Promise<boolean> {
-  return verifyTelnyxWebhook({ publicKey, body, signature: headers['telnyx-signature-ed25519'], timestamp: headers['telnyx-timestamp'] });
+  return verifyTelnyxWebhook({
+    publicKey,
+    body,
+    signature: headers['telnyx-signature-ed25519'],
+    timestamp: headers['telnyx-timestamp'],
+  });
 }
 
 const BODY =
@@ -61,17 +68,29 @@ describe('Telnyx webhook signatures against telnyx (SDK) webhooks.unwrap', () =>
     // Headers as a framework may spell them: both look them up case-insensitively.
     const spelled = { 'Telnyx-Signature-Ed25519': signature, 'Telnyx-Timestamp': timestamp };
     expect(await sdkAccepts(key.publicKey, BODY, spelled)).toBe(true);
-    expect(await checkTelnyxWebhook({ publicKey: key.publicKey, body: BODY, signature, timestamp })).toEqual({ valid: true });
+    expect(await checkTelnyxWebhook({ publicKey: key.publicKey, body: BODY, signature, timestamp })).toEqual({
+      valid: true,
+    });
 
     const other = await signer();
     const refused: Array<[string, string, Record<string, string>, string]> = [
       ['a changed body', BODY.replace('incoming', 'outgoing'), headers, key.publicKey],
       ['a body with a trailing newline', `${BODY}\n`, headers, key.publicKey],
-      ['another timestamp, within the window', BODY, { ...headers, 'telnyx-timestamp': String(Number(timestamp) - 1) }, key.publicKey],
+      [
+        'another timestamp, within the window',
+        BODY,
+        { ...headers, 'telnyx-timestamp': String(Number(timestamp) - 1) },
+        key.publicKey,
+      ],
       ['another key', BODY, headers, other.publicKey],
       ['no signature', BODY, { 'telnyx-timestamp': timestamp }, key.publicKey],
       ['no timestamp', BODY, { 'telnyx-signature-ed25519': signature }, key.publicKey],
-      ['a signature of 63 bytes', BODY, { ...headers, 'telnyx-signature-ed25519': b64(Buffer.from(signature, 'base64').subarray(1)) }, key.publicKey],
+      [
+        'a signature of 63 bytes',
+        BODY,
+        { ...headers, 'telnyx-signature-ed25519': b64(Buffer.from(signature, 'base64').subarray(1)) },
+        key.publicKey,
+      ],
       ['a timestamp that is not seconds', BODY, { ...headers, 'telnyx-timestamp': `${timestamp}.5` }, key.publicKey],
     ];
     for (const [what, body, h, publicKey] of refused) {
@@ -86,10 +105,15 @@ describe('Telnyx webhook signatures against telnyx (SDK) webhooks.unwrap', () =>
       const timestamp = String(Math.floor(Date.now() / 1000) + offset);
       const headers = { 'telnyx-signature-ed25519': await key.sign(timestamp, BODY), 'telnyx-timestamp': timestamp };
       expect([offset, await sdkAccepts(key.publicKey, BODY, headers)]).toEqual([offset, false]);
-      expect([offset, await checkTelnyxWebhook({ publicKey: key.publicKey, body: BODY, signature: headers['telnyx-signature-ed25519'], timestamp })]).toEqual([
+      expect([
         offset,
-        { valid: false, reason: 'stale' },
-      ]);
+        await checkTelnyxWebhook({
+          publicKey: key.publicKey,
+          body: BODY,
+          signature: headers['telnyx-signature-ed25519'],
+          timestamp,
+        }),
+      ]).toEqual([offset, { valid: false, reason: 'stale' }]);
     }
     // Well inside the window on either side: both accept (the windows agree, ±300 s).
     for (const offset of [-200, 200]) {
@@ -111,7 +135,14 @@ describe('Telnyx webhook signatures against telnyx (SDK) webhooks.unwrap', () =>
         expect(await sdkAccepts(key.publicKey, body, headers)).toBe(true);
         expect(await oursAccepts(key.publicKey, body, headers)).toBe(true);
         // The same body as bytes (as a raw-body middleware hands it over) verifies too.
-        expect(await verifyTelnyxWebhook({ publicKey: key.publicKey, body: encoder.encode(body), signature: headers['telnyx-signature-ed25519'], timestamp })).toBe(true);
+        expect(
+          await verifyTelnyxWebhook({
+            publicKey: key.publicKey,
+            body: encoder.encode(body),
+            signature: headers['telnyx-signature-ed25519'],
+            timestamp,
+          }),
+        ).toBe(true);
         const chars = [...body, 'x'];
         const i = at % chars.length;
         chars[i] = chars[i] === 'y' ? 'z' : 'y';
@@ -132,9 +163,18 @@ describe('Telnyx webhook signatures against telnyx (SDK) webhooks.unwrap', () =>
     const timestamp = nowSeconds();
     const signature = await key.sign(timestamp, BODY);
     const loose: Array<[string, Record<string, string>]> = [
-      ['a timestamp with whitespace around it', { 'telnyx-signature-ed25519': signature, 'telnyx-timestamp': ` ${timestamp} ` }],
-      ['a signature with whitespace around it', { 'telnyx-signature-ed25519': ` ${signature} `, 'telnyx-timestamp': timestamp }],
-      ['a signature without base64 padding', { 'telnyx-signature-ed25519': signature.replace(/=+$/, ''), 'telnyx-timestamp': timestamp }],
+      [
+        'a timestamp with whitespace around it',
+        { 'telnyx-signature-ed25519': signature, 'telnyx-timestamp': ` ${timestamp} ` },
+      ],
+      [
+        'a signature with whitespace around it',
+        { 'telnyx-signature-ed25519': ` ${signature} `, 'telnyx-timestamp': timestamp },
+      ],
+      [
+        'a signature without base64 padding',
+        { 'telnyx-signature-ed25519': signature.replace(/=+$/, ''), 'telnyx-timestamp': timestamp },
+      ],
     ];
     for (const [what, headers] of loose) {
       expect([what, await sdkAccepts(key.publicKey, BODY, headers)]).toEqual([what, false]);

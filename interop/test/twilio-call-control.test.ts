@@ -62,7 +62,12 @@ function sdkClient(auth: 'token' | 'apiKey' = 'token') {
 function ours(auth: 'token' | 'apiKey' = 'token') {
   return auth === 'token'
     ? new TwilioCallControl({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, baseUrl: server.url })
-    : new TwilioCallControl({ accountSid: ACCOUNT_SID, apiKeySid: API_KEY_SID, apiKeySecret: API_KEY_SECRET, baseUrl: server.url });
+    : new TwilioCallControl({
+        accountSid: ACCOUNT_SID,
+        apiKeySid: API_KEY_SID,
+        apiKeySecret: API_KEY_SECRET,
+        baseUrl: server.url,
+      });
 }
 
 /** What must agree: method, path, query, media type, Authorization, Accept, and the form fields. */
@@ -103,7 +108,9 @@ describe('TwilioCallControl and the twilio library make the same requests', () =
       () => ours('apiKey').hangup(CALL_SID),
     );
     expect(wire(our)).toEqual(wire(theirs));
-    expect(our.headers['authorization']).toBe(`Basic ${Buffer.from(`${API_KEY_SID}:${API_KEY_SECRET}`).toString('base64')}`);
+    expect(our.headers['authorization']).toBe(
+      `Basic ${Buffer.from(`${API_KEY_SID}:${API_KEY_SECRET}`).toString('base64')}`,
+    );
   });
 
   it('transfer to a number: a Twiml update whose document matches the library’s VoiceResponse', async () => {
@@ -168,8 +175,14 @@ describe('TwilioCallControl and the twilio library make the same requests', () =
 describe('where the answers differ on purpose', () => {
   it('a call that already ended (404, code 20404): the library throws, we resolve alreadyEnded', async () => {
     // Hanging up a call the caller already left is the normal end of a call, not an error.
-    server.respond({ status: 404, body: { code: 20404, message: 'The requested resource was not found', status: 404 } });
-    const error = await sdkClient().calls(CALL_SID).update({ status: 'completed' }).catch((e: unknown) => e);
+    server.respond({
+      status: 404,
+      body: { code: 20404, message: 'The requested resource was not found', status: 404 },
+    });
+    const error = await sdkClient()
+      .calls(CALL_SID)
+      .update({ status: 'completed' })
+      .catch((e: unknown) => e);
     expect((error as { code?: number; status?: number }).code).toBe(20404);
     expect((error as { status?: number }).status).toBe(404);
     await expect(ours().hangup(CALL_SID)).resolves.toEqual({ alreadyEnded: true });
@@ -179,9 +192,14 @@ describe('where the answers differ on purpose', () => {
 
   it('other failures: both reject, ours as a CallControlError with the status and Twilio code', async () => {
     server.respond({ status: 400, body: { code: 21220, message: 'Invalid parameter', status: 400 } });
-    const error = await sdkClient().calls(CALL_SID).update({ status: 'completed' }).catch((e: unknown) => e);
+    const error = await sdkClient()
+      .calls(CALL_SID)
+      .update({ status: 'completed' })
+      .catch((e: unknown) => e);
     expect((error as { code?: number }).code).toBe(21220);
-    const ourError = await ours().hangup(CALL_SID).catch((e: unknown) => e);
+    const ourError = await ours()
+      .hangup(CALL_SID)
+      .catch((e: unknown) => e);
     expect(ourError).toBeInstanceOf(CallControlError);
     expect(ourError).toMatchObject({ status: 400 });
     expect(String((ourError as Error).message)).not.toContain(AUTH_TOKEN);

@@ -31,7 +31,13 @@ const PARAMS: Record<string, string> = {
 };
 
 /** The helper library's view of a request: validateRequest, or validateRequestWithBody for JSON. */
-function sdkAccepts(secret: string, signature: string, url: string, params: Record<string, string | string[]>, algorithm?: string): boolean {
+function sdkAccepts(
+  secret: string,
+  signature: string,
+  url: string,
+  params: Record<string, string | string[]>,
+  algorithm?: string,
+): boolean {
   return twilio.validateRequest(secret, signature, url, params, algorithm);
 }
 
@@ -42,7 +48,14 @@ describe('twilio SDK signs, we verify', () => {
     // As a framework hands it over: the header read from the request, the body as URLSearchParams.
     const headers = { 'x-twilio-signature': signature };
     const form = new URLSearchParams(PARAMS);
-    await expect(assertTwilioSignature({ authToken: AUTH_TOKEN, signature: readTwilioSignatureHeader(headers), url: URL_, params: form })).resolves.toBeUndefined();
+    await expect(
+      assertTwilioSignature({
+        authToken: AUTH_TOKEN,
+        signature: readTwilioSignatureHeader(headers),
+        url: URL_,
+        params: form,
+      }),
+    ).resolves.toBeUndefined();
   });
 
   it('repeated parameters and non-ASCII values', async () => {
@@ -54,8 +67,20 @@ describe('twilio SDK signs, we verify', () => {
   it('the media WebSocket upgrade (the wss:// URL, no parameters)', async () => {
     const url = 'wss://voice.example.com/media-stream';
     const signature = twilio.getExpectedTwilioSignature(AUTH_TOKEN, url, {});
-    expect(await validateTwilioWebSocketUpgrade({ authToken: AUTH_TOKEN, url, headers: { 'X-Twilio-Signature': signature } })).toBe(true);
-    expect(await validateTwilioWebSocketUpgrade({ authToken: AUTH_TOKEN, url: `${url}2`, headers: { 'X-Twilio-Signature': signature } })).toBe(false);
+    expect(
+      await validateTwilioWebSocketUpgrade({
+        authToken: AUTH_TOKEN,
+        url,
+        headers: { 'X-Twilio-Signature': signature },
+      }),
+    ).toBe(true);
+    expect(
+      await validateTwilioWebSocketUpgrade({
+        authToken: AUTH_TOKEN,
+        url: `${url}2`,
+        headers: { 'X-Twilio-Signature': signature },
+      }),
+    ).toBe(false);
   });
 
   it('a JSON webhook: the URL carries bodySHA256 and is signed alone; the body must hash to it', async () => {
@@ -79,7 +104,15 @@ describe('twilio SDK signs, we verify', () => {
     expect(algorithm).toBe(twilio.HMAC_SHA256);
     const signature = twilio.getExpectedTwilioSignature(SHARED_KEY_SECRET, URL_, PARAMS, algorithm);
     expect(sdkAccepts(SHARED_KEY_SECRET, signature, URL_, PARAMS, algorithm)).toBe(true);
-    expect(await validateTwilioSignature({ authToken: SHARED_KEY_SECRET, signature, url: URL_, params: PARAMS, signatureSettings: settings })).toBe(true);
+    expect(
+      await validateTwilioSignature({
+        authToken: SHARED_KEY_SECRET,
+        signature,
+        url: URL_,
+        params: PARAMS,
+        signatureSettings: settings,
+      }),
+    ).toBe(true);
     // One call for both kinds of delivery: the header picks the SharedKey, its absence the auth token.
     const both = { authToken: AUTH_TOKEN, sharedKeySecret: SHARED_KEY_SECRET, url: URL_, params: PARAMS };
     expect(await validateTwilioSignature({ ...both, signature, signatureSettings: settings })).toBe(true);
@@ -92,7 +125,9 @@ describe('twilio SDK signs, we verify', () => {
     const url = `https://voice.example.com/events?bodySHA256=${twilio.getExpectedBodyHash(body)}`;
     const signature = twilio.getExpectedTwilioSignature(SHARED_KEY_SECRET, url, {}, twilio.HMAC_SHA256);
     expect(twilio.validateRequestWithBody(SHARED_KEY_SECRET, signature, url, body, twilio.HMAC_SHA256)).toBe(true);
-    expect(await validateTwilioSignature({ authToken: SHARED_KEY_SECRET, signature, url, body, algorithm: 'HMAC_SHA256' })).toBe(true);
+    expect(
+      await validateTwilioSignature({ authToken: SHARED_KEY_SECRET, signature, url, body, algorithm: 'HMAC_SHA256' }),
+    ).toBe(true);
   });
 
   it('an algorithm neither side supports is refused by both', async () => {
@@ -106,7 +141,15 @@ describe('twilio SDK signs, we verify', () => {
     } finally {
       console.warn = warn;
     }
-    expect(await validateTwilioSignature({ authToken: SHARED_KEY_SECRET, signature, url: URL_, params: PARAMS, signatureSettings: settings })).toBe(false);
+    expect(
+      await validateTwilioSignature({
+        authToken: SHARED_KEY_SECRET,
+        signature,
+        url: URL_,
+        params: PARAMS,
+        signatureSettings: settings,
+      }),
+    ).toBe(false);
   });
 });
 
@@ -146,14 +189,18 @@ describe('tampered and replayed deliveries', () => {
     for (const [url, params] of cases) {
       expect(sdkAccepts(AUTH_TOKEN, signature, url, params), url).toBe(false);
       expect(await validateTwilioSignature({ authToken: AUTH_TOKEN, signature, url, params }), url).toBe(false);
-      await expect(assertTwilioSignature({ authToken: AUTH_TOKEN, signature, url, params })).rejects.toBeInstanceOf(WebhookSignatureError);
+      await expect(assertTwilioSignature({ authToken: AUTH_TOKEN, signature, url, params })).rejects.toBeInstanceOf(
+        WebhookSignatureError,
+      );
     }
   });
 
   it('another key or a truncated signature: refused by both', async () => {
     for (const bad of [twilio.getExpectedTwilioSignature('another-token', URL_, PARAMS), signature.slice(0, -4), '']) {
       expect(sdkAccepts(AUTH_TOKEN, bad, URL_, PARAMS)).toBe(false);
-      expect(await validateTwilioSignature({ authToken: AUTH_TOKEN, signature: bad, url: URL_, params: PARAMS })).toBe(false);
+      expect(await validateTwilioSignature({ authToken: AUTH_TOKEN, signature: bad, url: URL_, params: PARAMS })).toBe(
+        false,
+      );
     }
   });
 
@@ -169,12 +216,16 @@ describe('tampered and replayed deliveries', () => {
 
 describe('URL forms: the SDK decides which forms a signature may be computed over', () => {
   it("real deliveries whose query holds ', :, @, / or spaces", async () => {
-    const received = "https://Voice.Example.com/hook?name=O'Brien&at=2024-05-01T10:00:00Z&mail=a@b.example&next=/x/y&say=hi there";
+    const received =
+      "https://Voice.Example.com/hook?name=O'Brien&at=2024-05-01T10:00:00Z&mail=a@b.example&next=/x/y&say=hi there";
     const forms = [received, new URL(received).href, legacyQuery(new URL(received).href)];
     for (const signed of forms) {
       const signature = twilio.getExpectedTwilioSignature(AUTH_TOKEN, signed, PARAMS);
       expect(sdkAccepts(AUTH_TOKEN, signature, received, PARAMS), signed).toBe(true);
-      expect(await validateTwilioSignature({ authToken: AUTH_TOKEN, signature, url: received, params: PARAMS }), signed).toBe(true);
+      expect(
+        await validateTwilioSignature({ authToken: AUTH_TOKEN, signature, url: received, params: PARAMS }),
+        signed,
+      ).toBe(true);
     }
   });
 
@@ -213,9 +264,13 @@ describe('URL forms: the SDK decides which forms a signature may be computed ove
     const atPort = 'https://voice.example.com:8443/hook';
     const portless = twilio.getExpectedTwilioSignature(AUTH_TOKEN, 'https://voice.example.com/hook', PARAMS);
     expect(sdkAccepts(AUTH_TOKEN, portless, atPort, PARAMS)).toBe(true);
-    expect(await validateTwilioSignature({ authToken: AUTH_TOKEN, signature: portless, url: atPort, params: PARAMS })).toBe(false);
+    expect(
+      await validateTwilioSignature({ authToken: AUTH_TOKEN, signature: portless, url: atPort, params: PARAMS }),
+    ).toBe(false);
     const withPort = twilio.getExpectedTwilioSignature(AUTH_TOKEN, atPort, PARAMS);
-    expect(await validateTwilioSignature({ authToken: AUTH_TOKEN, signature: withPort, url: atPort, params: PARAMS })).toBe(true);
+    expect(
+      await validateTwilioSignature({ authToken: AUTH_TOKEN, signature: withPort, url: atPort, params: PARAMS }),
+    ).toBe(true);
 
     // For wss:// the library writes :80 as the default port; wss's default is 443, which we use.
     const wss = 'wss://voice.example.com/media';

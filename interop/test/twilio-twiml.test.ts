@@ -66,7 +66,13 @@ describe('connectStreamTwiml builds what twiml.VoiceResponse builds', () => {
     const connect = tree.children[0] as ReturnType<typeof parseXml>;
     const stream = connect.children[0] as ReturnType<typeof parseXml>;
     expect(stream.name).toBe('Stream');
-    expect(stream.children).toEqual(Object.entries(parameters).map(([name, value]) => ({ name: 'Parameter', attributes: { name, value }, children: [] })));
+    expect(stream.children).toEqual(
+      Object.entries(parameters).map(([name, value]) => ({
+        name: 'Parameter',
+        attributes: { name, value },
+        children: [],
+      })),
+    );
   });
 
   it('both write an XML declaration with UTF-8', () => {

@@ -66,7 +66,10 @@ function expectSameRequest(theirs: CapturedRequest, mine: CapturedRequest): void
 
 describe('Vonage Voice API call control, @vonage/server-sdk vs VonageCallControl', () => {
   it('hangup: PUT /v1/calls/{uuid} {"action":"hangup"}', async () => {
-    const [theirs, mine] = await both(() => sdk.voice.hangupCall(CALL), () => ours.hangup(CALL));
+    const [theirs, mine] = await both(
+      () => sdk.voice.hangupCall(CALL),
+      () => ours.hangup(CALL),
+    );
     expectSameRequest(theirs, mine);
     expect(mine.method).toBe('PUT');
     expect(mine.path).toBe(`/v1/calls/${CALL}`);
@@ -80,35 +83,51 @@ describe('Vonage Voice API call control, @vonage/server-sdk vs VonageCallControl
       () => ours.transfer(CALL, { ncco: [{ action: 'talk', text: 'Goodbye.' }] }),
     );
     expectSameRequest(theirs, mine);
-    expect(mine.body).toEqual({ action: 'transfer', destination: { type: 'ncco', ncco: [{ action: 'talk', text: 'Goodbye.' }] } });
+    expect(mine.body).toEqual({
+      action: 'transfer',
+      destination: { type: 'ncco', ncco: [{ action: 'talk', text: 'Goodbye.' }] },
+    });
   });
 
   it('transfer to an NCCO that connects a WebSocket: our endpoint goes through as we wrote it', async () => {
     const action = connectWebSocketAction({ uri: 'wss://bridge.example.com/socket', headers: { tenant: 'acme' } });
     // `as never`: the SDK's NCCO types want its enum members, which no plain JSON object is (see vonage-ncco.test.ts).
-    const [theirs, mine] = await both(() => sdk.voice.transferCallWithNCCO(CALL, [action as never]), () => ours.transfer(CALL, { ncco: [action] }));
+    const [theirs, mine] = await both(
+      () => sdk.voice.transferCallWithNCCO(CALL, [action as never]),
+      () => ours.transfer(CALL, { ncco: [action] }),
+    );
     // The SDK passes a websocket endpoint through unchanged, so the same NCCO gives the same body.
     expectSameRequest(theirs, mine);
-    const endpoint = (mine.body as { destination: { ncco: Array<{ endpoint: Array<Record<string, unknown>> }> } }).destination.ncco[0]!.endpoint[0]!;
+    const endpoint = (mine.body as { destination: { ncco: Array<{ endpoint: Array<Record<string, unknown>> }> } })
+      .destination.ncco[0]!.endpoint[0]!;
     expect(endpoint['content-type']).toBe('audio/l16;rate=16000');
   });
 
   it('transfer to an NCCO URL: {"destination":{"type":"ncco","url":[…]}}', async () => {
     const url = 'https://bridge.example.com/ncco/next';
-    const [theirs, mine] = await both(() => sdk.voice.transferCallWithURL(CALL, url), () => ours.transfer(CALL, { url }));
+    const [theirs, mine] = await both(
+      () => sdk.voice.transferCallWithURL(CALL, url),
+      () => ours.transfer(CALL, { url }),
+    );
     expectSameRequest(theirs, mine);
     expect(mine.body).toEqual({ action: 'transfer', destination: { type: 'ncco', url: [url] } });
   });
 
   it('transfer to a number or a SIP URI: the connect action the SDK sends for the same endpoint', async () => {
     const [theirs, mine] = await both(
-      () => sdk.voice.transferCallWithNCCO(CALL, [{ action: 'connect', from: '447700900000', endpoint: [{ type: 'phone', number: '447700900002' }] } as never]),
+      () =>
+        sdk.voice.transferCallWithNCCO(CALL, [
+          { action: 'connect', from: '447700900000', endpoint: [{ type: 'phone', number: '447700900002' }] } as never,
+        ]),
       () => ours.transfer(CALL, { to: '+447700900002', from: '+447700900000' }),
     );
     expectSameRequest(theirs, mine);
     server.clear();
     const [sipTheirs, sipMine] = await both(
-      () => sdk.voice.transferCallWithNCCO(CALL, [{ action: 'connect', endpoint: [{ type: 'sip', uri: 'sip:agent@pbx.example.com' }] } as never]),
+      () =>
+        sdk.voice.transferCallWithNCCO(CALL, [
+          { action: 'connect', endpoint: [{ type: 'sip', uri: 'sip:agent@pbx.example.com' }] } as never,
+        ]),
       () => ours.transfer(CALL, { to: 'sip:agent@pbx.example.com' }),
     );
     // The SDK adds an empty "standardHeaders" object to every SIP endpoint; Vonage's NCCO
@@ -120,7 +139,10 @@ describe('Vonage Voice API call control, @vonage/server-sdk vs VonageCallControl
   });
 
   it('DTMF: PUT /v1/calls/{uuid}/dtmf {"digits":…}', async () => {
-    const [theirs, mine] = await both(() => sdk.voice.playDTMF(CALL, '12*#'), () => ours.sendDtmf(CALL, '12*#'));
+    const [theirs, mine] = await both(
+      () => sdk.voice.playDTMF(CALL, '12*#'),
+      () => ours.sendDtmf(CALL, '12*#'),
+    );
     expectSameRequest(theirs, mine);
     expect(mine.path).toBe(`/v1/calls/${CALL}/dtmf`);
     expect(mine.body).toEqual({ digits: '12*#' });
@@ -149,7 +171,10 @@ describe('Vonage Voice API call control, @vonage/server-sdk vs VonageCallControl
   });
 
   it('a call that already ended: the SDK rejects on 404; ours resolves { alreadyEnded: true }', async () => {
-    server.respond({ status: 404, body: { type: 'https://developer.nexmo.com/api-errors#not-found', title: 'Not Found', detail: 'Call not found' } });
+    server.respond({
+      status: 404,
+      body: { type: 'https://developer.nexmo.com/api-errors#not-found', title: 'Not Found', detail: 'Call not found' },
+    });
     try {
       await expect(sdk.voice.hangupCall(CALL)).rejects.toBeDefined();
       await expect(ours.hangup(CALL)).resolves.toEqual({ alreadyEnded: true });

@@ -45,12 +45,20 @@ function asDocumented(ncco: unknown): unknown {
 
 describe('NCCO against @vonage/voice', () => {
   it('compile time: our connect and talk actions satisfy the SDK’s types (as JSON writes them)', () => {
-    const connect = connectWebSocketAction({ uri: URI, headers: HEADERS, eventUrl: 'https://bridge.example.com/events', eventMethod: 'POST', eventType: 'synchronous' });
+    const connect = connectWebSocketAction({
+      uri: URI,
+      headers: HEADERS,
+      eventUrl: 'https://bridge.example.com/events',
+      eventMethod: 'POST',
+      eventType: 'synchronous',
+    });
     connect satisfies Wire<ConnectAction>;
     connect.endpoint[0]! satisfies Wire<WebsocketEndpoint>;
     // The SDK types talk's `level` and `style` as strings; Vonage's NCCO reference documents
     // numbers (level -1…1, style an integer), which is what we write.
-    talkAction({ text: 'Hello.', language: 'en-GB', bargeIn: true, loop: 2, premium: false }) satisfies Wire<Omit<TalkAction, 'level' | 'style'>>;
+    talkAction({ text: 'Hello.', language: 'en-GB', bargeIn: true, loop: 2, premium: false }) satisfies Wire<
+      Omit<TalkAction, 'level' | 'style'>
+    >;
     connectWebSocketNcco({ uri: URI, say: 'Hello.' }) satisfies Array<Wire<Action> | NccoAction>;
     // Every content type we write is one of the SDK's WebsocketBitrate values.
     const rates: Record<VonageSampleRate, `${WebsocketBitrate}`> = {
@@ -59,7 +67,9 @@ describe('NCCO against @vonage/voice', () => {
       24000: WebsocketBitrate.RATE_24000,
     };
     for (const [rate, contentType] of Object.entries(rates)) {
-      expect(connectWebSocketAction({ uri: URI, sampleRate: Number(rate) as VonageSampleRate }).endpoint[0]!['content-type']).toBe(contentType);
+      expect(
+        connectWebSocketAction({ uri: URI, sampleRate: Number(rate) as VonageSampleRate }).endpoint[0]!['content-type'],
+      ).toBe(contentType);
     }
   });
 
@@ -70,10 +80,27 @@ describe('NCCO against @vonage/voice', () => {
   });
 
   it('run time: the SDK’s builder gives the same NCCO, but for the name of the content type', () => {
-    const endpoint: WebsocketEndpoint = { type: 'websocket', uri: URI, contentType: WebsocketBitrate.RATE_16000, headers: HEADERS };
+    const endpoint: WebsocketEndpoint = {
+      type: 'websocket',
+      uri: URI,
+      contentType: WebsocketBitrate.RATE_16000,
+      headers: HEADERS,
+    };
     const theirs = new NCCOBuilder()
       .addAction(new Talk('Connecting you now.'))
-      .addAction(new Connect(endpoint, undefined, undefined, ConnectEventType.SYNCHRONOUS, undefined, undefined, undefined, 'https://bridge.example.com/events', 'POST'))
+      .addAction(
+        new Connect(
+          endpoint,
+          undefined,
+          undefined,
+          ConnectEventType.SYNCHRONOUS,
+          undefined,
+          undefined,
+          undefined,
+          'https://bridge.example.com/events',
+          'POST',
+        ),
+      )
       .build();
     const ours = connectWebSocketNcco({
       uri: URI,

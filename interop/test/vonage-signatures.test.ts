@@ -23,10 +23,15 @@ const PUBLIC_PEM = publicKey.export({ type: 'spki', format: 'pem' }) as string;
 
 const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
-const decode = (segment: string) => JSON.parse(Buffer.from(segment, 'base64url').toString('utf8')) as Record<string, unknown>;
+const decode = (segment: string) =>
+  JSON.parse(Buffer.from(segment, 'base64url').toString('utf8')) as Record<string, unknown>;
 
 /** An HS256 token as Vonage signs webhooks, computed here without either library. */
-function webhookToken(claims: Record<string, unknown>, secret = SECRET, header: Record<string, unknown> = { alg: 'HS256', typ: 'JWT' }): string {
+function webhookToken(
+  claims: Record<string, unknown>,
+  secret = SECRET,
+  header: Record<string, unknown> = { alg: 'HS256', typ: 'JWT' },
+): string {
   const input = `${b64url(header)}.${b64url(claims)}`;
   return `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`;
 }
@@ -46,8 +51,14 @@ describe('Vonage application JWT (RS256) against @vonage/jwt', () => {
     expect(verifySignature(ours, PUBLIC_PEM)).toBe(true);
 
     const theirs = tokenGenerate(APPLICATION_ID, PRIVATE_PEM);
-    const [oursHeader, oursClaims] = ours.split('.').map((part, i) => (i < 2 ? decode(part) : part)) as [Record<string, unknown>, Record<string, unknown>];
-    const [theirHeader, theirClaims] = theirs.split('.').map((part, i) => (i < 2 ? decode(part) : part)) as [Record<string, unknown>, Record<string, unknown>];
+    const [oursHeader, oursClaims] = ours.split('.').map((part, i) => (i < 2 ? decode(part) : part)) as [
+      Record<string, unknown>,
+      Record<string, unknown>,
+    ];
+    const [theirHeader, theirClaims] = theirs.split('.').map((part, i) => (i < 2 ? decode(part) : part)) as [
+      Record<string, unknown>,
+      Record<string, unknown>,
+    ];
     expect(oursHeader).toEqual(theirHeader); // {"alg":"RS256","typ":"JWT"}
     expect(Object.keys(oursClaims).sort()).toEqual(Object.keys(theirClaims).sort()); // application_id, exp, iat, jti
     expect(oursClaims['application_id']).toBe(theirClaims['application_id']);
@@ -58,12 +69,18 @@ describe('Vonage application JWT (RS256) against @vonage/jwt', () => {
 
     // Independent of both libraries: RSASSA-PKCS1-v1_5 with SHA-256 over "<header>.<claims>".
     const [h, c, s] = ours.split('.') as [string, string, string];
-    expect(rsaVerify('sha256', Buffer.from(`${h}.${c}`), createPublicKey(PUBLIC_PEM), Buffer.from(s, 'base64url'))).toBe(true);
+    expect(
+      rsaVerify('sha256', Buffer.from(`${h}.${c}`), createPublicKey(PUBLIC_PEM), Buffer.from(s, 'base64url')),
+    ).toBe(true);
   });
 
   it('extra claims (sub, acl) come out as the SDK writes them, and cannot replace the fixed ones', async () => {
     const acl = { paths: { '/*/users/**': {}, '/*/conversations/**': {} } };
-    const ours = await createVonageJwt({ applicationId: APPLICATION_ID, privateKey: PRIVATE_PEM, claims: { sub: 'alice', acl, application_id: 'other' } });
+    const ours = await createVonageJwt({
+      applicationId: APPLICATION_ID,
+      privateKey: PRIVATE_PEM,
+      claims: { sub: 'alice', acl, application_id: 'other' },
+    });
     const theirs = tokenGenerate(APPLICATION_ID, PRIVATE_PEM, { subject: 'alice', acl });
     const mine = decode(ours.split('.')[1]!);
     const sdk = decode(theirs.split('.')[1]!);
@@ -77,10 +94,17 @@ describe('Vonage application JWT (RS256) against @vonage/jwt', () => {
     const ours = await createVonageJwt({ applicationId: APPLICATION_ID, privateKey: PRIVATE_PEM });
     expect(verifySignature(tamper(ours, 1), PUBLIC_PEM)).toBe(false);
     expect(verifySignature(tamper(ours, 2), PUBLIC_PEM)).toBe(false);
-    const other = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ type: 'spki', format: 'pem' }) as string;
+    const other = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({
+      type: 'spki',
+      format: 'pem',
+    }) as string;
     expect(verifySignature(ours, other)).toBe(false);
     // Issued ten minutes ago with a five-minute lifetime: jsonwebtoken checks exp.
-    const stale = await createVonageJwt({ applicationId: APPLICATION_ID, privateKey: PRIVATE_PEM, now: () => Date.now() - 600_000 });
+    const stale = await createVonageJwt({
+      applicationId: APPLICATION_ID,
+      privateKey: PRIVATE_PEM,
+      now: () => Date.now() - 600_000,
+    });
     expect(verifySignature(stale, PUBLIC_PEM)).toBe(false);
   });
 
@@ -97,7 +121,13 @@ describe('Vonage application JWT (RS256) against @vonage/jwt', () => {
 });
 
 describe('Vonage signed webhooks (HS256) judged by @vonage/jwt and by verifyVonageWebhook', () => {
-  const body = JSON.stringify({ from: '447700900000', to: '447700900001', uuid: 'u-1', status: 'answered', timestamp: '2026-01-01T00:00:00.000Z' });
+  const body = JSON.stringify({
+    from: '447700900000',
+    to: '447700900001',
+    uuid: 'u-1',
+    status: 'answered',
+    timestamp: '2026-01-01T00:00:00.000Z',
+  });
   const claims = (extra: Record<string, unknown> = {}) => ({
     iat: Math.floor(Date.now() / 1000) - 1,
     jti: '5a1b4a0b-1111-4222-8333-944455556666',
@@ -117,7 +147,11 @@ describe('Vonage signed webhooks (HS256) judged by @vonage/jwt and by verifyVona
   });
 
   it('another secret, a tampered signature or tampered claims fail both', async () => {
-    for (const token of [webhookToken(claims(), 'another-secret'), tamper(webhookToken(claims()), 2), tamper(webhookToken(claims()), 1)]) {
+    for (const token of [
+      webhookToken(claims(), 'another-secret'),
+      tamper(webhookToken(claims()), 2),
+      tamper(webhookToken(claims()), 1),
+    ]) {
       expect(verifySignature(token, SECRET)).toBe(false);
       expect(await ours(token)).toBe(false);
     }
@@ -156,7 +190,9 @@ describe('Vonage signed webhooks (HS256) judged by @vonage/jwt and by verifyVona
     expect(await ours(none)).toBe(false);
     const confused = webhookToken(claims(), PUBLIC_PEM);
     expect(verifySignature(confused, PUBLIC_PEM)).toBe(false);
-    expect(await isValidVonageWebhook({ signatureSecret: PUBLIC_PEM, authorization: `Bearer ${confused}`, body })).toBe(true); // a secret is a secret: the caller picks it
+    expect(await isValidVonageWebhook({ signatureSecret: PUBLIC_PEM, authorization: `Bearer ${confused}`, body })).toBe(
+      true,
+    ); // a secret is a secret: the caller picks it
   });
 
   it('payload_hash of a POST whose URL has a query: body alone by default; query and body merged (the Node snippet) with mergeQueryIntoBody', async () => {

@@ -54,7 +54,10 @@ function run(cmd, args, input) {
 }
 
 function requireTools() {
-  for (const [cmd, arg] of [['espeak-ng', '--version'], ['sox', '--version']]) {
+  for (const [cmd, arg] of [
+    ['espeak-ng', '--version'],
+    ['sox', '--version'],
+  ]) {
     try {
       execFileSync(cmd, [arg], { stdio: 'ignore' });
     } catch {
@@ -112,9 +115,24 @@ function callerSpeech(text) {
   const wav = path.join(tmp, 'caller.wav');
   run('espeak-ng', ['-v', CALLER_VOICE, '-s', String(CALLER_WPM), '-w', wav, text]);
   const raw = run('sox', [
-    '-D', wav,
-    '-t', 'raw', '-e', 'signed-integer', '-b', '16', '-r', String(RATE), '-c', '1', '-',
-    'highpass', '120', 'gain', '-n', String(SPEECH_PEAK_DB),
+    '-D',
+    wav,
+    '-t',
+    'raw',
+    '-e',
+    'signed-integer',
+    '-b',
+    '16',
+    '-r',
+    String(RATE),
+    '-c',
+    '1',
+    '-',
+    'highpass',
+    '120',
+    'gain',
+    '-n',
+    String(SPEECH_PEAK_DB),
   ]);
   const s = int16FromBuffer(raw);
   const threshold = 0.01 * 32768;
@@ -146,9 +164,33 @@ function makeAgentReplies() {
     run('espeak-ng', ['-v', AGENT_VOICE, '-s', String(r.wpm ?? AGENT_WPM), '-w', src, r.transcript]);
     // Trim leading and trailing silence, normalize, keep 40 ms of room at each end.
     run('sox', [
-      '-D', src, '-r', '24000', '-c', '1', '-b', '16', '-e', 'signed-integer', out,
-      'silence', '1', '0.01', '0.5%', 'reverse', 'silence', '1', '0.01', '0.5%', 'reverse',
-      'gain', '-n', '-3', 'pad', '0.04', '0.04',
+      '-D',
+      src,
+      '-r',
+      '24000',
+      '-c',
+      '1',
+      '-b',
+      '16',
+      '-e',
+      'signed-integer',
+      out,
+      'silence',
+      '1',
+      '0.01',
+      '0.5%',
+      'reverse',
+      'silence',
+      '1',
+      '0.01',
+      '0.5%',
+      'reverse',
+      'gain',
+      '-n',
+      '-3',
+      'pad',
+      '0.04',
+      '0.04',
     ]);
     const seconds = Number(String(run('soxi', ['-D', out])).trim());
     if (!(seconds >= 2.5 && seconds <= 4)) {
@@ -171,8 +213,7 @@ const UTTERANCES = {
   sorry: 'Sorry, wait, one more thing.',
   account: 'I want to enter my account number.',
   hello: 'Hello? Hello, is anybody there? I need some help.',
-  reference:
-    'I am calling about the reference number on my letter, seven four two nine one, from last week.',
+  reference: 'I am calling about the reference number on my letter, seven four two nine one, from last week.',
   order: 'Can you tell me where my order is?',
   hours: 'What time do you open tomorrow?',
   weekend: 'Okay, and what about the weekend?',
@@ -238,7 +279,8 @@ class Call {
    * frame `first` on, every `every`-th frame arrives `by[k]` frames late (cycling through `by`).
    */
   outOfOrder(first, every, by) {
-    for (let m = first, k = 0; m < 1e9 && m < this.cursor; m += every, k++) this.late.push({ from: m, by: by[k % by.length] });
+    for (let m = first, k = 0; m < 1e9 && m < this.cursor; m += every, k++)
+      this.late.push({ from: m, by: by[k % by.length] });
     return this;
   }
 }
@@ -288,8 +330,28 @@ function buildTrace(def) {
     'sox',
     [
       '-D',
-      '-t', 'raw', '-e', 'signed-integer', '-b', '16', '-r', String(RATE), '-c', '1', '-',
-      '-t', 'raw', '-e', 'mu-law', '-b', '8', '-r', String(RATE), '-c', '1', '-',
+      '-t',
+      'raw',
+      '-e',
+      'signed-integer',
+      '-b',
+      '16',
+      '-r',
+      String(RATE),
+      '-c',
+      '1',
+      '-',
+      '-t',
+      'raw',
+      '-e',
+      'mu-law',
+      '-b',
+      '8',
+      '-r',
+      String(RATE),
+      '-c',
+      '1',
+      '-',
     ],
     int16ToBuffer(line),
   );
@@ -439,20 +501,45 @@ function buildTrace(def) {
       'sox',
       [
         '-D',
-        '-t', 'raw', '-e', 'mu-law', '-b', '8', '-r', String(RATE), '-c', '1', '-',
-        '-t', 'raw', '-e', 'signed-integer', '-b', '16', '-',
+        '-t',
+        'raw',
+        '-e',
+        'mu-law',
+        '-b',
+        '8',
+        '-r',
+        String(RATE),
+        '-c',
+        '1',
+        '-',
+        '-t',
+        'raw',
+        '-e',
+        'signed-integer',
+        '-b',
+        '16',
+        '-',
       ],
       mulaw,
     ),
   );
   const speechMask = new Uint8Array(n);
   for (const u of utterances) speechMask.fill(1, (u.startMs * RATE) / 1000, (u.endMs * RATE) / 1000);
-  let sp = 0, spN = 0, qu = 0, quN = 0;
+  let sp = 0,
+    spN = 0,
+    qu = 0,
+    quN = 0;
   for (let slot = 0; slot < totalSlots; slot++) {
     if (inHole(slot)) continue;
     for (let i = slot * FRAME_SAMPLES; i < (slot + 1) * FRAME_SAMPLES; i++) {
       const v = decoded[i] * decoded[i];
-      if (speechMask[i]) { sp += v; spN++; } else { qu += v; quN++; }
+      if (speechMask[i]) {
+        sp += v;
+        spN++;
+      } else {
+        qu += v;
+        quN++;
+      }
     }
   }
   const speechDb = dbfs(Math.sqrt(sp / spN));
@@ -477,8 +564,7 @@ function corpus() {
     const call = new Call('two-turn').quiet(500).say('weather').quiet(6000).say('thanks').quiet(6000);
     defs.push({
       name: 'two-turn',
-      description:
-        'A caller asks about the weather, waits through the reply, says thanks and the call stops.',
+      description: 'A caller asks about the weather, waits through the reply, says thanks and the call stops.',
       hazards: [],
       call,
     });
@@ -487,8 +573,7 @@ function corpus() {
     const call = new Call('barge-in').quiet(500).say('weather').quiet(1800).say('sorry').quiet(6000);
     defs.push({
       name: 'barge-in',
-      description:
-        'The caller starts speaking again 1.8 s after the first question, while the reply is playing.',
+      description: 'The caller starts speaking again 1.8 s after the first question, while the reply is playing.',
       hazards: ['barge-in'],
       call,
     });
@@ -541,8 +626,7 @@ function corpus() {
     const call = new Call('early-media').say('hello').quiet(6000).say('thanks').quiet(6000);
     defs.push({
       name: 'early-media',
-      description:
-        'The caller speaks from the very first media frame, before the model connection is ready.',
+      description: 'The caller speaks from the very first media frame, before the model connection is ready.',
       hazards: ['early-media'],
       call,
     });
@@ -609,7 +693,14 @@ function corpus() {
   {
     // Plivo drops the checkpoints pending at a clearAudio without echoing them: the replayer
     // drops them on every carrier for this trace, and the call barges in twice.
-    const call = new Call('clear-without-echo').quiet(500).say('weather').quiet(1800).say('sorry').quiet(1800).say('like').quiet(6000);
+    const call = new Call('clear-without-echo')
+      .quiet(500)
+      .say('weather')
+      .quiet(1800)
+      .say('sorry')
+      .quiet(1800)
+      .say('like')
+      .quiet(6000);
     defs.push({
       name: 'clear-without-echo',
       description:
@@ -633,7 +724,12 @@ function corpus() {
   {
     // An 18 s reply generated at twice real time, to a carrier that never acknowledges a mark:
     // the bridge's own playout clock must pace it and place the barge-in 9 s into it.
-    const call = new Call('long-reply-no-acks').quiet(500).say('weather').quiet(800 + 9000).say('sorry').quiet(6000);
+    const call = new Call('long-reply-no-acks')
+      .quiet(500)
+      .say('weather')
+      .quiet(800 + 9000)
+      .say('sorry')
+      .quiet(6000);
     defs.push({
       name: 'long-reply-no-acks',
       description:

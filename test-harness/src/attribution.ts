@@ -75,7 +75,9 @@ export class OutputAttribution {
    */
   clear(sentAt?: number): void {
     this.#applyCuts(sentAt);
-    const ids = [...this.#seen].filter(([, began]) => sentAt === undefined || began === undefined || began < sentAt).map(([id]) => id);
+    const ids = [...this.#seen]
+      .filter(([, began]) => sentAt === undefined || began === undefined || began < sentAt)
+      .map(([id]) => id);
     for (const id of ids) this.#cut.add(id);
     this.#drop(ids);
   }
@@ -86,7 +88,11 @@ export class OutputAttribution {
     // An item is done once the model has moved on to the next and less than a millisecond of it is
     // left (resampling rounds) or none (padding). While it is the last the model sent, more of it
     // may still come, and audio beyond it is its padding.
-    while (this.#queue.length > 1 && this.#queue[0]!.ms < 1 + (this.#limits.has(this.#queue[0]!.itemId) ? this.#limitSlackMs : 0)) this.#queue.shift();
+    while (
+      this.#queue.length > 1 &&
+      this.#queue[0]!.ms < 1 + (this.#limits.has(this.#queue[0]!.itemId) ? this.#limitSlackMs : 0)
+    )
+      this.#queue.shift();
     const head = this.#queue[0];
     if (!head) return undefined;
     head.ms -= durationMs;
@@ -127,10 +133,15 @@ export type AttributionStep =
  */
 export function attributeAgain(
   steps: readonly AttributionStep[],
-  options: { limits?: ReadonlyMap<string, number>; limitSlackMs?: number; sentAtOf?: (frame: number) => number | undefined } = {},
+  options: {
+    limits?: ReadonlyMap<string, number>;
+    limitSlackMs?: number;
+    sentAtOf?: (frame: number) => number | undefined;
+  } = {},
 ): Array<string | undefined> {
   const attribution = new OutputAttribution(options);
-  const sentAt = (step: { frame?: number; sentAt?: number }) => step.sentAt ?? (step.frame === undefined ? undefined : options.sentAtOf?.(step.frame));
+  const sentAt = (step: { frame?: number; sentAt?: number }) =>
+    step.sentAt ?? (step.frame === undefined ? undefined : options.sentAtOf?.(step.frame));
   const items: Array<string | undefined> = [];
   for (const step of steps) {
     if (step.step === 'sent') attribution.modelSent(step.itemId, step.ms, step.at);
@@ -154,13 +165,17 @@ export function base64Length(text: string): number {
  * seen created and not yet done when it emitted `audio_interrupted` is the one it cancelled, and
  * its audio deltas handled after that moment are dropped (`deltaMs` gives a delta's length).
  */
-export function bridgeCancelLimits(emitted: readonly RecordedEmit[], deltaMs: (base64: string) => number): Map<string, number> {
+export function bridgeCancelLimits(
+  emitted: readonly RecordedEmit[],
+  deltaMs: (base64: string) => number,
+): Map<string, number> {
   let active: string | undefined;
   const cancelled = new Set<string>();
   const forwarded = new Map<string, number>();
   const limits = new Map<string, number>();
   for (const { name, args } of emitted) {
-    const event = args[0] as { response?: { id?: string }; response_id?: string; item_id?: string; delta?: string } | undefined;
+    const event = args[0] as
+      { response?: { id?: string }; response_id?: string; item_id?: string; delta?: string } | undefined;
     if (name === 'response.created') {
       active = event?.response?.id;
     } else if (name === 'response.done') {
@@ -170,7 +185,8 @@ export function bridgeCancelLimits(emitted: readonly RecordedEmit[], deltaMs: (b
       active = undefined;
     } else if (name === 'response.output_audio.delta' && event?.item_id && typeof event.delta === 'string') {
       const ms = deltaMs(event.delta);
-      if (event.response_id !== undefined && cancelled.has(event.response_id)) limits.set(event.item_id, forwarded.get(event.item_id) ?? 0);
+      if (event.response_id !== undefined && cancelled.has(event.response_id))
+        limits.set(event.item_id, forwarded.get(event.item_id) ?? 0);
       else forwarded.set(event.item_id, (forwarded.get(event.item_id) ?? 0) + ms);
     }
   }

@@ -48,7 +48,12 @@ function fillGaps(frames: Trace['frames'], format: AudioFormat): Trace['frames']
     highest = Math.max(highest, chunk);
     chunkOf.set(entry, chunk);
     if (media.timestamp !== undefined) {
-      timed.push({ entry, chunk, ts: Number(media.timestamp), ms: durationMs(format, base64Decode(media.payload).byteLength) });
+      timed.push({
+        entry,
+        chunk,
+        ts: Number(media.timestamp),
+        ms: durationMs(format, base64Decode(media.payload).byteLength),
+      });
     }
   }
   // The gaps, in chunk order: silent frames missing before `chunk`, after the frame `after`;
@@ -93,12 +98,22 @@ function fillGaps(frames: Trace['frames'], format: AudioFormat): Trace['frames']
       for (let i = 1; i <= count; i++) {
         out.push({
           t: Math.min(entry.t, after.entry.t + i * 20),
-          frame: { ...frame, media: { ...media, payload: silent, timestamp: String(after.ts + after.ms + (i - 1) * 20), chunk: String(first + i) } },
+          frame: {
+            ...frame,
+            media: {
+              ...media,
+              payload: silent,
+              timestamp: String(after.ts + after.ms + (i - 1) * 20),
+              chunk: String(first + i),
+            },
+          },
         });
       }
     }
     const moved = shiftOf(chunk);
-    out.push(moved > 0 ? { t: entry.t, frame: { ...frame, media: { ...media, chunk: String(chunk + moved) } } } : entry);
+    out.push(
+      moved > 0 ? { t: entry.t, frame: { ...frame, media: { ...media, chunk: String(chunk + moved) } } } : entry,
+    );
   }
   return out;
 }

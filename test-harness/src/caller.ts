@@ -294,7 +294,8 @@ export class CallerSimulator {
     let lastProgress = -1;
     const total = frames.at(-1)?.t ?? 0;
     let origin = this.now();
-    const encode = (frame: Record<string, unknown>) => readTwilioFrame(frame).flatMap((event) => this.#encodeInbound(event));
+    const encode = (frame: Record<string, unknown>) =>
+      readTwilioFrame(frame).flatMap((event) => this.#encodeInbound(event));
     /** What the carrier encoded ahead of delivery: frames of a trace that arrive late. */
     const encodedEarly = new Map<Record<string, unknown>, Array<string | Uint8Array>>();
     // Each frame's chunk (NaN for all but media), and whether any stream delivers media out of
@@ -381,7 +382,8 @@ export class CallerSimulator {
                   if (next.event === 'start') break;
                   if (next.event === 'media' && chunks[j]! < chunks[i]! && !encodedEarly.has(next)) late.push(j);
                 }
-                for (const j of late.sort((a, b) => chunks[a]! - chunks[b]!)) encodedEarly.set(frames[j]!.frame, encode(frames[j]!.frame));
+                for (const j of late.sort((a, b) => chunks[a]! - chunks[b]!))
+                  encodedEarly.set(frames[j]!.frame, encode(frames[j]!.frame));
               }
               out = encode(frame);
             }
@@ -424,7 +426,12 @@ export class CallerSimulator {
    */
   async playVerbatim(
     lines: ReadonlyArray<{ t: number; data: string | Uint8Array }>,
-    options: { protocol?: MediaStreamProtocol; injectMalformedAt?: number; onProgress?: (line: string) => void; name?: string } = {},
+    options: {
+      protocol?: MediaStreamProtocol;
+      injectMalformedAt?: number;
+      onProgress?: (line: string) => void;
+      name?: string;
+    } = {},
   ): Promise<{ framesSent: number; malformedSent: number; lastFrameAt: number | undefined }> {
     const socket = this.#socket;
     if (!socket) throw new Error('CallerSimulator: connect() first');
@@ -456,7 +463,12 @@ export class CallerSimulator {
         }
         const last = this.log.lastMedia;
         if (last !== undefined && (at - last.at) / this.speed >= PAUSE_LOG_MS) {
-          this.log.pauses.push({ at, realMs: (at - last.at) / this.speed, audioMs, behindMs: Math.max(0, at - origin - t) });
+          this.log.pauses.push({
+            at,
+            realMs: (at - last.at) / this.speed,
+            audioMs,
+            behindMs: Math.max(0, at - origin - t),
+          });
         }
         audioMs += ms;
         this.log.lastMedia = { at, audioMs };
@@ -533,7 +545,12 @@ export class CallerSimulator {
     const end = totalMs ?? Math.max(0, ...this.log.chunks.map((c) => c.startAt + (c.playedMs ?? c.durationMs)));
     const out = new Int16Array(Math.ceil((end * rate) / 1000));
     for (const chunk of this.log.chunks) {
-      const pcm = format.encoding === 'pcmu' ? decodeMuLaw(chunk.bytes) : format.encoding === 'pcma' ? decodeALaw(chunk.bytes) : pcm16FromBytes(chunk.bytes);
+      const pcm =
+        format.encoding === 'pcmu'
+          ? decodeMuLaw(chunk.bytes)
+          : format.encoding === 'pcma'
+            ? decodeALaw(chunk.bytes)
+            : pcm16FromBytes(chunk.bytes);
       const playedSamples = Math.round(((chunk.playedMs ?? chunk.durationMs) * rate) / 1000);
       const at = Math.round((chunk.startAt * rate) / 1000);
       const n = Math.max(0, Math.min(playedSamples, pcm.length, out.length - at));
@@ -626,7 +643,13 @@ export class CallerSimulator {
         const startAt = Math.max(Math.min(at, sentAt ?? at), this.#queueEnd);
         this.#queueEnd = startAt + durationMs;
         this.log.maxQueuedMs = Math.max(this.log.maxQueuedMs, this.#queueEnd - Math.min(at, sentAt ?? at));
-        this.log.chunks.push({ receivedAt: at, startAt, durationMs, bytes: command.payload, itemId: this.#options.currentItem?.(durationMs, { index: frameIndex, sentAt }) });
+        this.log.chunks.push({
+          receivedAt: at,
+          startAt,
+          durationMs,
+          bytes: command.payload,
+          itemId: this.#options.currentItem?.(durationMs, { index: frameIndex, sentAt }),
+        });
         return;
       }
       case 'mark': {
@@ -702,10 +725,13 @@ export class CallerSimulator {
   }
 
   #after(streamMs: number, fn: () => void): NodeJS.Timeout {
-    const timer = setTimeout(() => {
-      this.#timers.delete(timer);
-      fn();
-    }, Math.max(0, streamMs / this.speed));
+    const timer = setTimeout(
+      () => {
+        this.#timers.delete(timer);
+        fn();
+      },
+      Math.max(0, streamMs / this.speed),
+    );
     this.#timers.add(timer);
     return timer;
   }

@@ -27,7 +27,11 @@ export function modelAudioFormat(type: string, rate = 24000): AudioFormat {
 }
 
 /** Linear PCM of audio in the model's format. */
-export function modelLinear(bytes: Uint8Array, type: string, rate = 24000): { samples: Int16Array; sampleRate: number } {
+export function modelLinear(
+  bytes: Uint8Array,
+  type: string,
+  rate = 24000,
+): { samples: Int16Array; sampleRate: number } {
   const format = modelAudioFormat(type, rate);
   return { samples: linearSamples(bytes, format), sampleRate: format.sampleRate };
 }

@@ -40,7 +40,11 @@ export const notDeclared = (capability: string): CheckOutcome => na(`the adapter
 export function largestPadding(result: ReplayResult): number {
   const format = result.carrierFormat;
   const rules = result.capabilities.frame ?? {};
-  const unit = Math.max(rules.multipleOf ?? 1, rules.ms ? Math.round(rules.ms * bytesPerMs(format)) : 1, rules.minBytes ?? 1);
+  const unit = Math.max(
+    rules.multipleOf ?? 1,
+    rules.ms ? Math.round(rules.ms * bytesPerMs(format)) : 1,
+    rules.minBytes ?? 1,
+  );
   return unit;
 }
 

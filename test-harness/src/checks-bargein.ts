@@ -3,7 +3,16 @@
  * heard, the response in flight is cancelled, and none of it surfaces an error to the session.
  */
 import type { CarrierChunk } from './caller.js';
-import { chunksByItem, emittedOf, fail, na, notDeclared, pass, type CheckOutcome, type ConformanceCheck } from './check-kit.js';
+import {
+  chunksByItem,
+  emittedOf,
+  fail,
+  na,
+  notDeclared,
+  pass,
+  type CheckOutcome,
+  type ConformanceCheck,
+} from './check-kit.js';
 import type { ReplayResult } from './replay.js';
 import { formatDurationMs } from './simulator/index.js';
 
@@ -22,7 +31,10 @@ function bargeIns(result: ReplayResult): number[] {
   return starts.filter((at, k) => {
     if (chunks.some((c) => c.receivedAt <= at && c.startAt + c.durationMs > at + 1)) return true;
     const next = starts[k + 1] ?? Infinity;
-    return chunks.some((c) => c.startAt <= at && c.receivedAt > at) && result.carrier.clears.some((c) => c.sentAt >= at - 1 && c.sentAt < next);
+    return (
+      chunks.some((c) => c.startAt <= at && c.receivedAt > at) &&
+      result.carrier.clears.some((c) => c.sentAt >= at - 1 && c.sentAt < next)
+    );
   });
 }
 
@@ -56,8 +68,10 @@ export const bargeInClear: ConformanceCheck = {
     for (const at of barges) {
       // When the bridge sent the clear: how late a starved carrier read it is no part of the bridge.
       const clear = result.carrier.clears.find((c) => c.sentAt >= at - 1);
-      if (!clear) return fail(`caller spoke at ${Math.round(at)} ms while audio was queued; the carrier never got a clear`);
-      if (clear.sentAt - at > bound) return fail(`clear came ${Math.round((clear.sentAt - at) / result.speed)} ms (real) after speech started`);
+      if (!clear)
+        return fail(`caller spoke at ${Math.round(at)} ms while audio was queued; the carrier never got a clear`);
+      if (clear.sentAt - at > bound)
+        return fail(`clear came ${Math.round((clear.sentAt - at) / result.speed)} ms (real) after speech started`);
     }
     return pass(`${barges.length} barge-in(s)`);
   },
@@ -71,7 +85,11 @@ function modelSentMs(result: ReplayResult): Map<string, number> {
   const sent = new Map<string, number>();
   const model = result.model;
   if (!model) return sent;
-  for (const chunk of model.outputAudio) sent.set(chunk.itemId, (sent.get(chunk.itemId) ?? 0) + formatDurationMs(model.outputFormat, chunk.bytes.byteLength));
+  for (const chunk of model.outputAudio)
+    sent.set(
+      chunk.itemId,
+      (sent.get(chunk.itemId) ?? 0) + formatDurationMs(model.outputFormat, chunk.bytes.byteLength),
+    );
   return sent;
 }
 
@@ -103,7 +121,8 @@ export function interruptedItems(result: ReplayResult, options: { callEnd: boole
   const model = result.model;
   const items = new Set<string>(Object.keys(result.droppedAfterCancel ?? {}));
   for (const t of model?.truncations ?? []) if (t.accepted) items.add(t.itemId);
-  for (const r of model?.responses ?? []) if (r.status === 'cancelled' && (options.callEnd || r.cancelReason)) items.add(r.itemId);
+  for (const r of model?.responses ?? [])
+    if (r.status === 'cancelled' && (options.callEnd || r.cancelReason)) items.add(r.itemId);
   for (const id of itemsCutByClears(result)) items.add(id);
   return items;
 }
@@ -125,7 +144,8 @@ export const bargeInTruncate: ConformanceCheck = {
     // had heard when the bridge sent the clear; otherwise all the carrier got of it.
     const judged = new Map<string, { heardMs: number; clearAt?: number }>();
     for (const clear of clears) {
-      for (const [itemId, heard] of Object.entries(clear.playedByItem)) if (!judged.has(itemId)) judged.set(itemId, { heardMs: heard, clearAt: clear.sentAt });
+      for (const [itemId, heard] of Object.entries(clear.playedByItem))
+        if (!judged.has(itemId)) judged.set(itemId, { heardMs: heard, clearAt: clear.sentAt });
     }
     for (const itemId of interruptedItems(result, { callEnd: false })) {
       if (judged.has(itemId)) continue;
@@ -140,16 +160,26 @@ export const bargeInTruncate: ConformanceCheck = {
       const open = truncates.filter((t) => t.itemId === itemId && !matched.has(t));
       // The truncate nearest the clear (a barge-in's own), else the one nearest what was heard
       // (sent when audio of the item arrived after the barge-in).
-      const near = clearAt === undefined ? [] : open.filter((t) => Math.abs(t.at - clearAt) <= TRUNCATE_WINDOW_MS).sort((a, b) => Math.abs(a.at - clearAt) - Math.abs(b.at - clearAt));
-      const t = near[0] ?? open.sort((a, b) => Math.abs((a.audioEndMs ?? 0) - heard) - Math.abs((b.audioEndMs ?? 0) - heard))[0];
+      const near =
+        clearAt === undefined
+          ? []
+          : open
+              .filter((t) => Math.abs(t.at - clearAt) <= TRUNCATE_WINDOW_MS)
+              .sort((a, b) => Math.abs(a.at - clearAt) - Math.abs(b.at - clearAt));
+      const t =
+        near[0] ??
+        open.sort((a, b) => Math.abs((a.audioEndMs ?? 0) - heard) - Math.abs((b.audioEndMs ?? 0) - heard))[0];
       if (!t) {
         if (heard >= sentMs - Math.max(1, options.truncateToleranceMs)) continue; // heard in full: nothing to truncate
-        return fail(`item ${itemId}: caller heard ${Math.round(heard)} of the ${Math.round(sentMs)} ms the model sent, no truncate`);
+        return fail(
+          `item ${itemId}: caller heard ${Math.round(heard)} of the ${Math.round(sentMs)} ms the model sent, no truncate`,
+        );
       }
       matched.add(t);
       const error = Math.abs((t.audioEndMs ?? 0) - heard);
       errors.push(error);
-      if (error > options.truncateToleranceMs) return fail(`item ${itemId}: truncated at ${t.audioEndMs} ms, caller heard ${Math.round(heard)} ms`);
+      if (error > options.truncateToleranceMs)
+        return fail(`item ${itemId}: truncated at ${t.audioEndMs} ms, caller heard ${Math.round(heard)} ms`);
     }
     const orphans = truncates.filter((t) => !matched.has(t));
     if (clears.length === 0) {
@@ -157,11 +187,13 @@ export const bargeInTruncate: ConformanceCheck = {
       const barged = bargeIns(result).length > 0;
       // A carrier that cannot be cleared plays all it got: the items a barge-in stopped short were
       // judged above against all of it; one it stopped nothing of was heard in full.
-      if (barged && !result.capabilities.clear && errors.length === 0) return na('the carrier cannot clear (clear: false) and the caller heard every item in full');
+      if (barged && !result.capabilities.clear && errors.length === 0)
+        return na('the carrier cannot clear (clear: false) and the caller heard every item in full');
       if (barged && result.capabilities.clear) return fail('no clear, so nothing to compare');
       if (errors.length === 0) return noBargeIn(result);
     }
-    if (orphans.length > 0) return fail(`truncate of ${orphans[0]!.itemId} at ${orphans[0]!.audioEndMs} ms belongs to no barge-in`);
+    if (orphans.length > 0)
+      return fail(`truncate of ${orphans[0]!.itemId} at ${orphans[0]!.audioEndMs} ms belongs to no barge-in`);
     if (errors.length === 0) return na('every cleared item had been heard in full');
     return pass(`max error ${Math.max(...errors).toFixed(1)} ms over ${errors.length} truncation(s)`);
   },
@@ -173,7 +205,9 @@ export const bargeInTruncate: ConformanceCheck = {
  * the bridge did cancel; the network made the response's end come first.
  */
 function cancelCrossedEnd(result: ReplayResult, responseId: string, at: number): boolean {
-  const sent = result.timeline.some((e) => e.type === 'client:response.cancel' && e.responseId === responseId && e.at >= at - 1);
+  const sent = result.timeline.some(
+    (e) => e.type === 'client:response.cancel' && e.responseId === responseId && e.at >= at - 1,
+  );
   return sent && (result.model?.cancels ?? []).some((c) => c.responseId === responseId && !c.active);
 }
 
@@ -212,16 +246,23 @@ const BARGE_IN_EVENTS = new Set(['response.cancel', 'conversation.item.truncate'
 export function bargeInErrorEvents(result: ReplayResult): Array<{ at: number; code: string; message: string }> {
   const clientTypes = new Map<string, string>();
   for (const { event } of result.model?.events ?? []) {
-    if (typeof event.event_id === 'string' && typeof event.type === 'string') clientTypes.set(event.event_id, event.type);
+    if (typeof event.event_id === 'string' && typeof event.type === 'string')
+      clientTypes.set(event.event_id, event.type);
   }
   // A truncate the model rejected is `bargein.truncate`'s to judge (with its retries); a cancel it
   // rejected is this check's.
-  const rejected = (result.model?.violations ?? []).filter((v) => (v.event as { type?: string } | null)?.type === 'response.cancel');
+  const rejected = (result.model?.violations ?? []).filter(
+    (v) => (v.event as { type?: string } | null)?.type === 'response.cancel',
+  );
   const found: Array<{ at: number; code: string; message: string }> = [];
   for (const { at, name, args } of result.emitted) {
     if (name !== 'error') continue;
     // A model error reaches the session as `{ type: 'error', error: <the model's error event> }`.
-    const event = (args[0] as { error?: { type?: unknown; error?: { code?: unknown; message?: unknown; event_id?: unknown } | null } } | undefined)?.error;
+    const event = (
+      args[0] as
+        | { error?: { type?: unknown; error?: { code?: unknown; message?: unknown; event_id?: unknown } | null } }
+        | undefined
+    )?.error;
     if (event?.type !== 'error' || !event.error) continue;
     const code = typeof event.error.code === 'string' ? event.error.code : '';
     const message = typeof event.error.message === 'string' ? event.error.message : '';
@@ -244,11 +285,15 @@ export const bargeInErrors: ConformanceCheck = {
     const where = `turn detection ${mode}${result.sessionTurnDetection && result.sessionTurnDetection !== result.turnDetection ? ` (asked for ${result.turnDetection})` : ''}`;
     if (errors.length > 0) {
       const first = errors[0]!;
-      return fail(`${errors.length} error event(s) from barge-in, first at ${Math.round(first.at)} ms: ${first.code || 'error'}: ${first.message} (${where})`);
+      return fail(
+        `${errors.length} error event(s) from barge-in, first at ${Math.round(first.at)} ms: ${first.code || 'error'}: ${first.message} (${where})`,
+      );
     }
     const barges = bargeIns(result);
     // A barge-in that did not happen (a stall moved it) is the timing checks' to report.
     if (barges.length === 0) return na(`no barge-in in this call (${where})`);
-    return pass(`${barges.length} barge-in(s), ${emittedOf(result, 'error').length} error event(s) in all, none from barge-in (${where})`);
+    return pass(
+      `${barges.length} barge-in(s), ${emittedOf(result, 'error').length} error event(s) in all, none from barge-in (${where})`,
+    );
   },
 };

@@ -14,8 +14,25 @@
  *   Accepted when the transport kept at least the core's default bound (10 s) and the model got
  *   exactly the rest: the call's audio without that much of its start.
  */
-import { TRANSPORT_DEFAULTS, base64Decode, bytesPerMs, concatBytes, durationMs, inboundTranscoder, silence, type AudioFormat } from '@switchboard/core';
-import { LENGTH_TOLERANCE, MIN_SNR_DB, describeSimilarity, firstDifference, modelAudioFormat, modelLinear, sameFormat } from './check-audio.js';
+import {
+  TRANSPORT_DEFAULTS,
+  base64Decode,
+  bytesPerMs,
+  concatBytes,
+  durationMs,
+  inboundTranscoder,
+  silence,
+  type AudioFormat,
+} from '@switchboard/core';
+import {
+  LENGTH_TOLERANCE,
+  MIN_SNR_DB,
+  describeSimilarity,
+  firstDifference,
+  modelAudioFormat,
+  modelLinear,
+  sameFormat,
+} from './check-audio.js';
 import { fail, largestPadding, pass, type CheckOutcome, type ConformanceCheck } from './check-kit.js';
 import { traceFormat, type ReplayResult } from './replay.js';
 import { compareAudio, linearSamples, resampleAll } from './similarity.js';
@@ -60,7 +77,8 @@ export function traceInputAudio(result: ReplayResult): Uint8Array {
   const streams: TraceMedia[][] = [[]];
   for (const { frame } of result.trace.frames) {
     if (frame.event === 'start') streams.push([]);
-    else if (frame.event === 'media' && (frame.media as TraceMedia).track !== 'outbound') streams.at(-1)!.push(frame.media as TraceMedia);
+    else if (frame.event === 'media' && (frame.media as TraceMedia).track !== 'outbound')
+      streams.at(-1)!.push(frame.media as TraceMedia);
   }
   const parts: Uint8Array[] = [];
   for (const stream of streams) {
@@ -73,7 +91,8 @@ export function traceInputAudio(result: ReplayResult): Uint8Array {
         const gap = ts - (last.ts + last.ms);
         if (gap >= 1) parts.push(silence(format, Math.min(gap, 10_000)));
       }
-      if (ts !== undefined) last = { ts, ms: (payload.byteLength / (format.encoding === 'l16' ? 2 : 1) / format.sampleRate) * 1000 };
+      if (ts !== undefined)
+        last = { ts, ms: (payload.byteLength / (format.encoding === 'l16' ? 2 : 1) / format.sampleRate) * 1000 };
       parts.push(payload);
     }
   }
@@ -90,7 +109,9 @@ function carrierInputAudio(trace: ReplayResult['trace']): Uint8Array {
   const format = traceFormat(trace);
   const parts: Uint8Array[] = [];
   for (const stream of traceInputStreams(trace)) {
-    const media = stream.media.every((m) => m.seq !== undefined) ? [...stream.media].sort((a, b) => a.seq! - b.seq!) : stream.media;
+    const media = stream.media.every((m) => m.seq !== undefined)
+      ? [...stream.media].sort((a, b) => a.seq! - b.seq!)
+      : stream.media;
     let last: { ts: number; ms: number } | undefined;
     for (const m of media) {
       if (m.ts !== undefined && last && m.ts >= last.ts) {
@@ -142,7 +163,10 @@ function compareInput(result: ReplayResult, received: Uint8Array, skipMs = 0): C
     const bytes = expected.bytes.subarray(skip);
     const at = firstDifference(bytes, received);
     if (at === -1) return { ok: true, detail: `${received.byteLength} bytes` };
-    return { ok: false, detail: `expected ${bytes.byteLength} bytes, model got ${received.byteLength}; first difference at byte ${at}` };
+    return {
+      ok: false,
+      detail: `expected ${bytes.byteLength} bytes, model got ${received.byteLength}; first difference at byte ${at}`,
+    };
   }
   // Converted on the way (carrier format or resampling): the same sound, the same length.
   const actual = modelLinear(received, model.inputFormat.type);
@@ -154,7 +178,8 @@ function compareInput(result: ReplayResult, received: Uint8Array, skipMs = 0): C
   if (Math.abs(similarity.actualMs - similarity.expectedMs) > similarity.expectedMs * LENGTH_TOLERANCE + frameMs) {
     return { ok: false, detail: `length differs: ${describeSimilarity(similarity)}` };
   }
-  if (similarity.snrDb < MIN_SNR_DB) return { ok: false, detail: `audio differs: ${describeSimilarity(similarity)} (< ${MIN_SNR_DB} dB)` };
+  if (similarity.snrDb < MIN_SNR_DB)
+    return { ok: false, detail: `audio differs: ${describeSimilarity(similarity)} (< ${MIN_SNR_DB} dB)` };
   return { ok: true, detail: `converted: ${describeSimilarity(similarity)}` };
 }
 
@@ -174,7 +199,9 @@ function isSilent(bytes: Uint8Array, format: AudioFormat): boolean {
 
 /** Where the caller's audio stopped for at least the inactivity limit: its position in the call's audio (ms) and for how long (real ms). */
 function quietSpells(result: ReplayResult): Array<{ audioMs: number; realMs: number; end: boolean }> {
-  const spells = result.carrier.pauses.filter((p) => p.realMs >= INACTIVITY_LIMIT_MS).map((p) => ({ audioMs: p.audioMs, realMs: p.realMs, end: false }));
+  const spells = result.carrier.pauses
+    .filter((p) => p.realMs >= INACTIVITY_LIMIT_MS)
+    .map((p) => ({ audioMs: p.audioMs, realMs: p.realMs, end: false }));
   // After its last frame the caller is quiet until the call has ended on the bridge.
   const last = result.carrier.lastMedia;
   if (last && result.callEndedAt !== undefined) {
@@ -208,13 +235,17 @@ function excuses(result: ReplayResult): Excuses {
     const ms = durationMs(format, droppedBytes);
     const keptMs = durationMs(format, Math.max(0, metric(result, 'earlyMediaBytes') - droppedBytes));
     if (keptMs < EARLY_MEDIA_KEPT_MS - FRAME_SLACK_MS) {
-      unexplained.push(`${ms.toFixed(0)} ms of early media dropped while only ${keptMs.toFixed(0)} ms were kept (at least ${EARLY_MEDIA_KEPT_MS} ms must be)`);
+      unexplained.push(
+        `${ms.toFixed(0)} ms of early media dropped while only ${keptMs.toFixed(0)} ms were kept (at least ${EARLY_MEDIA_KEPT_MS} ms must be)`,
+      );
     } else if (result.firstModelAudioAt === undefined || ms + keptMs > result.firstModelAudioAt + FRAME_SLACK_MS) {
       // All of it came before the model took any audio, on the replay's clock.
       unexplained.push(`${ms.toFixed(0)} ms of early media dropped, more than came before the model took audio`);
     } else {
       droppedMs = ms;
-      notes.push(`${ms.toFixed(0)} ms of early media dropped beyond the ${keptMs.toFixed(0)} ms kept while the model connected (earlyMediaDroppedBytes)`);
+      notes.push(
+        `${ms.toFixed(0)} ms of early media dropped beyond the ${keptMs.toFixed(0)} ms kept while the model connected (earlyMediaDroppedBytes)`,
+      );
     }
   }
 
@@ -236,14 +267,19 @@ function excuses(result: ReplayResult): Excuses {
     const spell = spells.findIndex((s, k) => !used.has(k) && Math.abs(s.audioMs - at) <= PAD_POSITION_SLACK_MS);
     if (spell === -1) {
       const near = result.carrier.pauses.filter((p) => Math.abs(p.audioMs - at) <= PAD_POSITION_SLACK_MS);
-      const longest = near.length > 0 ? `${Math.max(...near.map((p) => p.realMs)).toFixed(0)} ms` : `under ${INACTIVITY_LIMIT_MS} ms`;
-      unexplained.push(`${INACTIVITY_PAD_MS} ms of inactivity padding at ${at.toFixed(0)} ms of the call's audio, where the caller's audio kept coming (its longest pause there: ${longest} real)`);
+      const longest =
+        near.length > 0 ? `${Math.max(...near.map((p) => p.realMs)).toFixed(0)} ms` : `under ${INACTIVITY_LIMIT_MS} ms`;
+      unexplained.push(
+        `${INACTIVITY_PAD_MS} ms of inactivity padding at ${at.toFixed(0)} ms of the call's audio, where the caller's audio kept coming (its longest pause there: ${longest} real)`,
+      );
       return;
     }
     used.add(spell);
     skip.add(index);
     const s = spells[spell]!;
-    notes.push(`${INACTIVITY_PAD_MS} ms of inactivity padding at ${at.toFixed(0)} ms of the call's audio, where the caller's audio ${s.end ? 'had ended' : 'stopped'} for ${s.realMs.toFixed(0)} ms real`);
+    notes.push(
+      `${INACTIVITY_PAD_MS} ms of inactivity padding at ${at.toFixed(0)} ms of the call's audio, where the caller's audio ${s.end ? 'had ended' : 'stopped'} for ${s.realMs.toFixed(0)} ms real`,
+    );
   });
   const received = concatBytes(model.inputAudio.filter((_, i) => !skip.has(i)));
   return { received, droppedMs, notes, unexplained };
@@ -256,7 +292,8 @@ export const inputLossless: ConformanceCheck = {
     if (!result.model) return fail('the model was never connected');
     const plain = compareInput(result, concatBytes(result.model.inputAudio));
     if (plain.ok) return pass(plain.detail);
-    if (metric(result, 'inactivityPaddedMs') === 0 && metric(result, 'earlyMediaDroppedBytes') === 0) return fail(plain.detail);
+    if (metric(result, 'inactivityPaddedMs') === 0 && metric(result, 'earlyMediaDroppedBytes') === 0)
+      return fail(plain.detail);
     const excused = excuses(result);
     if (excused.notes.length > 0 && excused.unexplained.length === 0) {
       const again = compareInput(result, excused.received, excused.droppedMs);

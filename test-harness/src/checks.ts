@@ -5,7 +5,14 @@
 import { bytesPerMs, concatBytes, excerpt } from '@switchboard/core';
 import { z } from 'zod';
 import type { CarrierChunk } from './caller.js';
-import { MIN_SNR_DB, describeSimilarity, firstDifference, modelLinear, resamplerDelayMs, sameFormat } from './check-audio.js';
+import {
+  MIN_SNR_DB,
+  describeSimilarity,
+  firstDifference,
+  modelLinear,
+  resamplerDelayMs,
+  sameFormat,
+} from './check-audio.js';
 import {
   DEFAULT_CHECK_OPTIONS,
   PACING_SLACK_MS,
@@ -27,9 +34,21 @@ import { traceFormat, type ReplayResult } from './replay.js';
 import { traceExpect } from './trace.js';
 import { compareAudio, linearSamples } from './similarity.js';
 
-export { DEFAULT_CHECK_OPTIONS, type CheckOptions, type CheckOutcome, type CheckStatus, type ConformanceCheck } from './check-kit.js';
+export {
+  DEFAULT_CHECK_OPTIONS,
+  type CheckOptions,
+  type CheckOutcome,
+  type CheckStatus,
+  type ConformanceCheck,
+} from './check-kit.js';
 export { LENGTH_TOLERANCE, MIN_SNR_DB } from './check-audio.js';
-export { EARLY_MEDIA_KEPT_MS, INACTIVITY_LIMIT_MS, INACTIVITY_PAD_MS, expectedModelInput, traceInputAudio } from './checks-input.js';
+export {
+  EARLY_MEDIA_KEPT_MS,
+  INACTIVITY_LIMIT_MS,
+  INACTIVITY_PAD_MS,
+  expectedModelInput,
+  traceInputAudio,
+} from './checks-input.js';
 
 /**
  * Whether the end of the call cut item `itemId` short: the caller hung up (or sent its `stop`)
@@ -65,7 +84,8 @@ const outputLossless: ConformanceCheck = {
     if (sent.size === 0) return na('the model sent no audio');
     const interrupted = interruptedItems(result, { callEnd: true });
     const byItem = chunksByItem(result.carrier.chunks);
-    const exact = result.model.outputFormat.type !== 'audio/pcm' && sameFormat(result.carrierFormat, traceFormat(result.trace));
+    const exact =
+      result.model.outputFormat.type !== 'audio/pcm' && sameFormat(result.carrierFormat, traceFormat(result.trace));
     const maxPad = largestPadding(result);
     const carrierFrameMs = maxPad / bytesPerMs(result.carrierFormat);
     let total = 0;
@@ -86,18 +106,30 @@ const outputLossless: ConformanceCheck = {
         // Converted (resampled, or another G.711 law): the same sound, as long as the model's
         // audio (up to one frame of padding), shorter only where a barge-in cut it.
         const model = modelLinear(modelBytes, result.model.outputFormat.type);
-        const carrier = { samples: linearSamples(carrierBytes, result.carrierFormat), sampleRate: result.carrierFormat.sampleRate };
+        const carrier = {
+          samples: linearSamples(carrierBytes, result.carrierFormat),
+          sampleRate: result.carrierFormat.sampleRate,
+        };
         const carrierMs = (carrier.samples.length * 1000) / carrier.sampleRate;
         const modelMs = (model.samples.length * 1000) / model.sampleRate;
         // Beyond the model's audio: padding to a whole frame, and the resampling filter's tail
         // (the filter delays audio by a few ms; the end of an item flushes it out).
-        const frameMs = maxPad / bytesPerMs(result.carrierFormat) + resamplerDelayMs(model.sampleRate, carrier.sampleRate) + 1;
-        if (carrierMs < modelMs - 1 && short()) return fail(`item ${itemId}: carrier got ${carrierMs.toFixed(1)} of ${modelMs.toFixed(1)} ms`);
-        if (carrierMs > modelMs + frameMs) return fail(`item ${itemId}: carrier got ${carrierMs.toFixed(1)} ms for ${modelMs.toFixed(1)} ms of model audio`);
+        const frameMs =
+          maxPad / bytesPerMs(result.carrierFormat) + resamplerDelayMs(model.sampleRate, carrier.sampleRate) + 1;
+        if (carrierMs < modelMs - 1 && short())
+          return fail(`item ${itemId}: carrier got ${carrierMs.toFixed(1)} of ${modelMs.toFixed(1)} ms`);
+        if (carrierMs > modelMs + frameMs)
+          return fail(
+            `item ${itemId}: carrier got ${carrierMs.toFixed(1)} ms for ${modelMs.toFixed(1)} ms of model audio`,
+          );
         if (carrierMs >= 100) {
           const heard = Math.min(model.samples.length, Math.round((carrierMs * model.sampleRate) / 1000));
-          const similarity = compareAudio({ samples: model.samples.subarray(0, heard), sampleRate: model.sampleRate }, carrier);
-          if (similarity.snrDb < MIN_SNR_DB) return fail(`item ${itemId}: audio differs: ${describeSimilarity(similarity)} (< ${MIN_SNR_DB} dB)`);
+          const similarity = compareAudio(
+            { samples: model.samples.subarray(0, heard), sampleRate: model.sampleRate },
+            carrier,
+          );
+          if (similarity.snrDb < MIN_SNR_DB)
+            return fail(`item ${itemId}: audio differs: ${describeSimilarity(similarity)} (< ${MIN_SNR_DB} dB)`);
         }
         continue;
       }
@@ -105,11 +137,15 @@ const outputLossless: ConformanceCheck = {
       const at = firstDifference(modelBytes.subarray(0, common), carrierBytes.subarray(0, common));
       if (at !== -1) return fail(`item ${itemId}: audio differs at byte ${at}`);
       if (carrierBytes.byteLength < modelBytes.byteLength && short()) {
-        return fail(`item ${itemId}: model sent ${modelBytes.byteLength} bytes, carrier got ${carrierBytes.byteLength}`);
+        return fail(
+          `item ${itemId}: model sent ${modelBytes.byteLength} bytes, carrier got ${carrierBytes.byteLength}`,
+        );
       }
       // Beyond the model's audio only padding to a whole frame may follow.
       if (carrierBytes.byteLength - modelBytes.byteLength >= maxPad) {
-        return fail(`item ${itemId}: carrier got ${carrierBytes.byteLength - modelBytes.byteLength} bytes more than the model sent`);
+        return fail(
+          `item ${itemId}: carrier got ${carrierBytes.byteLength - modelBytes.byteLength} bytes more than the model sent`,
+        );
       }
     }
     const cutByEnd = endedEarly.length > 0 ? `; ${endedEarly.length} cut short by the end of the call` : '';
@@ -141,10 +177,18 @@ const metadataFirst: ConformanceCheck = {
     const expect = traceExpect(result.trace);
     // Each start with its own ids and parameters; a redacted id (`""`) or unknown parameters (a
     // capture that begins mid-call, parameters redacted) are not compared.
-    const expected = expect.starts ?? expect.streamSids.map((streamSid) => ({ streamSid, callSid: expect.callSid, customParameters: expect.customParameters }));
-    if (starts.length !== expected.length) return fail(`expected ${expected.length} call_start event(s), got ${starts.length}`);
+    const expected =
+      expect.starts ??
+      expect.streamSids.map((streamSid) => ({
+        streamSid,
+        callSid: expect.callSid,
+        customParameters: expect.customParameters,
+      }));
+    if (starts.length !== expected.length)
+      return fail(`expected ${expected.length} call_start event(s), got ${starts.length}`);
     const first = starts[0]!;
-    if (result.firstModelAudioAt !== undefined && first.at > result.firstModelAudioAt) return fail('call_start came after audio reached the model');
+    if (result.firstModelAudioAt !== undefined && first.at > result.firstModelAudioAt)
+      return fail('call_start came after audio reached the model');
     for (const [i, start] of starts.entries()) {
       const event = start.args[0] as { callId?: string; streamId?: string; customParameters?: Record<string, string> };
       const want = expected[i]!;
@@ -152,9 +196,12 @@ const metadataFirst: ConformanceCheck = {
       if (result.carriesStreamId && want.streamSid !== '' && event.streamId !== want.streamSid) {
         return fail(`call_start ${i + 1}: stream id ${event.streamId}, expected ${want.streamSid}`);
       }
-      if (want.callSid !== '' && event.callId !== want.callSid) return fail(`call_start ${i + 1}: call id ${event.callId}, expected ${want.callSid}`);
+      if (want.callSid !== '' && event.callId !== want.callSid)
+        return fail(`call_start ${i + 1}: call id ${event.callId}, expected ${want.callSid}`);
       if (want.customParameters && JSON.stringify(event.customParameters) !== JSON.stringify(want.customParameters)) {
-        return fail(`call_start ${i + 1}: custom parameters ${JSON.stringify(event.customParameters)}, expected ${JSON.stringify(want.customParameters)}`);
+        return fail(
+          `call_start ${i + 1}: custom parameters ${JSON.stringify(event.customParameters)}, expected ${JSON.stringify(want.customParameters)}`,
+        );
       }
     }
     return pass(`${starts.length} start(s), ${Object.keys(expect.customParameters).length} parameter(s)`);
@@ -167,9 +214,11 @@ const lifecycle: ConformanceCheck = {
   run(result) {
     const ends = emittedOf(result, 'call_end');
     if (ends.length !== 1) return fail(`expected one call_end event, got ${ends.length}`);
-    if (result.model && result.modelClosedAt === undefined) return fail('the model socket stayed open after the call ended');
+    if (result.model && result.modelClosedAt === undefined)
+      return fail('the model socket stayed open after the call ended');
     if (result.transportStatus !== 'disconnected') return fail(`transport status is ${result.transportStatus}`);
-    if (result.bridgeSocketListeners > 0) return fail(`${result.bridgeSocketListeners} listener(s) left on the carrier socket`);
+    if (result.bridgeSocketListeners > 0)
+      return fail(`${result.bridgeSocketListeners} listener(s) left on the carrier socket`);
     return pass(`call_end: ${(ends[0]![0] as { reason?: string })?.reason ?? '?'}`);
   },
 };
@@ -182,7 +231,10 @@ const MALFORMED_CLOCK_SLACK_MS = 50;
  * the caller sent belongs to it; the others, in order, to the earliest frame sent before them that
  * has none yet (the bridge decodes its frames in order). Returns the frames left without one.
  */
-function unansweredMalformed(sent: Array<{ at: number; frame: string | Uint8Array }>, errors: Array<{ at: number; excerpt?: string }>): number[] {
+function unansweredMalformed(
+  sent: Array<{ at: number; frame: string | Uint8Array }>,
+  errors: Array<{ at: number; excerpt?: string }>,
+): number[] {
   const answered = new Set<number>();
   const excerpts = sent.map((s) => excerpt(s.frame));
   const rest = errors.filter((error) => {
@@ -209,7 +261,8 @@ const malformed: ConformanceCheck = {
     for (const { at, name, args } of result.emitted) {
       if (name !== 'error') continue;
       const error = (args[0] as { error?: { name?: string; code?: string; frameExcerpt?: unknown } })?.error;
-      const isProtocol = error?.name === 'ProtocolError' || (typeof error?.code === 'string' && error.code.includes('protocol'));
+      const isProtocol =
+        error?.name === 'ProtocolError' || (typeof error?.code === 'string' && error.code.includes('protocol'));
       // Errors before the first malformed frame answer something else.
       if (!isProtocol || at < first - MALFORMED_CLOCK_SLACK_MS) continue;
       protocolErrors.push({ at, ...(typeof error.frameExcerpt === 'string' ? { excerpt: error.frameExcerpt } : {}) });
@@ -219,12 +272,18 @@ const malformed: ConformanceCheck = {
       if (missing.length > 0) {
         const k = missing[0]!;
         const others = missing.length > 1 ? ` (and ${missing.length - 1} more)` : '';
-        return fail(`malformed frame ${k + 1} of ${sent.length}, ${describeMalformedFrame(sent[k]!.frame)}, gave no ProtocolError${others}`);
+        return fail(
+          `malformed frame ${k + 1} of ${sent.length}, ${describeMalformedFrame(sent[k]!.frame)}, gave no ProtocolError${others}`,
+        );
       }
     } else if (protocolErrors.length < result.carrier.malformedSent) {
       return fail(`${result.carrier.malformedSent} malformed frames, ${protocolErrors.length} ProtocolError event(s)`);
     }
-    if (result.callEndedAt !== undefined && result.lastFrameAt !== undefined && result.callEndedAt < result.lastFrameAt - 1) {
+    if (
+      result.callEndedAt !== undefined &&
+      result.lastFrameAt !== undefined &&
+      result.callEndedAt < result.lastFrameAt - 1
+    ) {
       return fail('the call ended before the carrier finished');
     }
     return pass(`${protocolErrors.length} error event(s) for ${result.carrier.malformedSent} malformed frame(s)`);
@@ -234,7 +293,9 @@ const malformed: ConformanceCheck = {
 const transportError = z.object({ type: z.literal('error'), error: z.unknown() });
 const EVENT_SCHEMAS: Record<string, z.ZodType<unknown[]>> = {
   '*': z.tuple([z.looseObject({ type: z.string() })]),
-  audio: z.tuple([z.looseObject({ type: z.literal('audio'), data: z.instanceof(ArrayBuffer), responseId: z.string() })]),
+  audio: z.tuple([
+    z.looseObject({ type: z.literal('audio'), data: z.instanceof(ArrayBuffer), responseId: z.string() }),
+  ]),
   audio_interrupted: z.tuple([]),
   audio_done: z.tuple([]),
   error: z.tuple([transportError]),
@@ -245,7 +306,10 @@ const EVENT_SCHEMAS: Record<string, z.ZodType<unknown[]>> = {
   output_text_delta: z.tuple([z.looseObject({ delta: z.string(), itemId: z.string(), responseId: z.string() })]),
   turn_started: z.tuple([z.looseObject({ type: z.literal('response_started') })]),
   turn_done: z.tuple([
-    z.looseObject({ type: z.literal('response_done'), response: z.looseObject({ id: z.string(), output: z.array(z.unknown()) }) }),
+    z.looseObject({
+      type: z.literal('response_done'),
+      response: z.looseObject({ id: z.string(), output: z.array(z.unknown()) }),
+    }),
   ]),
   usage_update: z.tuple([z.object({}).loose()]),
   item_update: z.tuple([z.looseObject({ itemId: z.string(), type: z.string() })]),
@@ -317,7 +381,9 @@ const modelProtocol: ConformanceCheck = {
     if (!result.model) return fail('the model was never connected');
     const violations = result.model.violations;
     if (result.failures.length > 0) return fail(result.failures[0]!);
-    return violations.length === 0 ? pass(`${result.model.events.length} client events`) : fail(`${violations[0]!.code}: ${violations[0]!.issues}`);
+    return violations.length === 0
+      ? pass(`${result.model.events.length} client events`)
+      : fail(`${violations[0]!.code}: ${violations[0]!.issues}`);
   },
 };
 
@@ -339,7 +405,10 @@ export const CHECKS: readonly ConformanceCheck[] = [
   modelProtocol,
 ];
 
-export function runChecks(result: ReplayResult, options: Partial<CheckOptions> = {}): Array<{ check: ConformanceCheck; outcome: CheckOutcome }> {
+export function runChecks(
+  result: ReplayResult,
+  options: Partial<CheckOptions> = {},
+): Array<{ check: ConformanceCheck; outcome: CheckOutcome }> {
   const resolved = { ...DEFAULT_CHECK_OPTIONS, ...options };
   // A trace of another carrier than the adapter's was not replayed: nothing can be judged.
   if (result.notReplayed !== undefined) return CHECKS.map((check) => ({ check, outcome: na(result.notReplayed!) }));

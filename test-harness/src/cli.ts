@@ -20,9 +20,21 @@ type Command = { summary: string; usage: string; run(argv: string[]): Promise<nu
 
 const COMMANDS: Record<string, Command> = {
   run: { summary: 'replay traces into an adapter and print the table of checks', usage: RUN_USAGE, run: runCommand },
-  simulator: { summary: 'start the realtime simulator (an offline stand-in for the OpenAI Realtime API)', usage: SIMULATOR_USAGE, run: simulatorCommand },
-  trace: { summary: 'check trace files against the format (validate), or say what a trace holds (inspect)', usage: TRACE_USAGE, run: traceCommand },
-  view: { summary: 'draw one recorded call (a trace or recording) as an HTML page, without a replay', usage: VIEW_USAGE, run: viewCommand },
+  simulator: {
+    summary: 'start the realtime simulator (an offline stand-in for the OpenAI Realtime API)',
+    usage: SIMULATOR_USAGE,
+    run: simulatorCommand,
+  },
+  trace: {
+    summary: 'check trace files against the format (validate), or say what a trace holds (inspect)',
+    usage: TRACE_USAGE,
+    run: traceCommand,
+  },
+  view: {
+    summary: 'draw one recorded call (a trace or recording) as an HTML page, without a replay',
+    usage: VIEW_USAGE,
+    run: viewCommand,
+  },
 };
 
 async function simulatorCommand(argv: string[]): Promise<number> {
@@ -69,13 +81,18 @@ async function main(argv: string[]): Promise<number> {
   }
   if (name === 'help') {
     const topic = rest[0] === undefined ? undefined : COMMANDS[rest[0]];
-    if (rest[0] !== undefined && !topic) throw new ConfigError(`unknown command ${JSON.stringify(rest[0])}; commands: ${Object.keys(COMMANDS).join(', ')}`);
+    if (rest[0] !== undefined && !topic)
+      throw new ConfigError(
+        `unknown command ${JSON.stringify(rest[0])}; commands: ${Object.keys(COMMANDS).join(', ')}`,
+      );
     process.stdout.write(topic ? ensureNewline(topic.usage) : usage());
     return 0;
   }
   const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   if (!command) {
-    throw new ConfigError(`unknown command ${JSON.stringify(name)}; commands: ${Object.keys(COMMANDS).join(', ')} (switchboard-conformance --help)`);
+    throw new ConfigError(
+      `unknown command ${JSON.stringify(name)}; commands: ${Object.keys(COMMANDS).join(', ')} (switchboard-conformance --help)`,
+    );
   }
   const end = rest.indexOf('--');
   if ((end < 0 ? rest : rest.slice(0, end)).some(isHelp)) {
@@ -89,7 +106,11 @@ const ensureNewline = (text: string) => (text.endsWith('\n') ? text : `${text}\n
 
 /** A usage or setup error: said in one line, exit code 2. */
 function isSetupError(error: unknown): error is Error {
-  return error instanceof ConfigError || error instanceof TraceParseError || (error as { code?: unknown })?.code === 'config_error';
+  return (
+    error instanceof ConfigError ||
+    error instanceof TraceParseError ||
+    (error as { code?: unknown })?.code === 'config_error'
+  );
 }
 
 main(process.argv.slice(2)).then(

@@ -26,7 +26,8 @@ export function isAdapter(value: unknown): value is ConformanceAdapter {
 /** The adapters a module exports: `conformance`, the default export's `conformance`, or the default export. */
 function adaptersOf(mod: Record<string, unknown>): ConformanceAdapter[] | undefined {
   const fallback = mod.default as { conformance?: AdapterExport } | AdapterExport | undefined;
-  const candidate: unknown = mod.conformance ?? (fallback as { conformance?: AdapterExport } | undefined)?.conformance ?? fallback;
+  const candidate: unknown =
+    mod.conformance ?? (fallback as { conformance?: AdapterExport } | undefined)?.conformance ?? fallback;
   const list = Array.isArray(candidate) ? (candidate as unknown[]) : [candidate];
   return list.length > 0 && list.every(isAdapter) ? list : undefined;
 }
@@ -70,7 +71,9 @@ async function loadPath(path: string, given: string): Promise<ConformanceAdapter
   if (statSync(path).isDirectory()) {
     const manifestPath = join(path, 'package.json');
     if (!existsSync(manifestPath)) {
-      throw new ConfigError(`${given} is a directory without a package.json: name the adapter's module file, or a package directory`);
+      throw new ConfigError(
+        `${given} is a directory without a package.json: name the adapter's module file, or a package directory`,
+      );
     }
     return loadPackageDir(path, readManifest(manifestPath), given, undefined);
   }
@@ -89,7 +92,13 @@ async function importOrExplain(url: string, given: string): Promise<Record<strin
     const path = url.startsWith('file:') ? fileURLToPath(url) : url;
     const code = (error as { code?: unknown } | undefined)?.code;
     // Node without a TypeScript loader refuses the file (a loader that failed on it says why itself).
-    if (TYPESCRIPT.has(extname(path)) && typeof code === 'string' && /^ERR_(UNKNOWN_FILE_EXTENSION|UNSUPPORTED_.*TYPE_STRIPPING|UNSUPPORTED_TYPESCRIPT_SYNTAX|INVALID_TYPESCRIPT_SYNTAX)$/.test(code)) {
+    if (
+      TYPESCRIPT.has(extname(path)) &&
+      typeof code === 'string' &&
+      /^ERR_(UNKNOWN_FILE_EXTENSION|UNSUPPORTED_.*TYPE_STRIPPING|UNSUPPORTED_TYPESCRIPT_SYNTAX|INVALID_TYPESCRIPT_SYNTAX)$/.test(
+        code,
+      )
+    ) {
       throw new ConfigError(
         `${given} is TypeScript source, which Node cannot import as it is: build it to JavaScript and name the built module, or run the CLI under a TypeScript loader (node --import tsx ./node_modules/.bin/switchboard-conformance run ...)`,
         { cause: error },
@@ -133,7 +142,9 @@ async function loadPackage(specifier: string, from: string): Promise<Conformance
   const [name, subpath] = splitPackage(specifier);
   const dir = findPackageDir(name, from);
   if (!dir) {
-    throw new ConfigError(`adapter package not found: ${name} (from ${from}); install it in this project, or give a path to the adapter's module`);
+    throw new ConfigError(
+      `adapter package not found: ${name} (from ${from}); install it in this project, or give a path to the adapter's module`,
+    );
   }
   return loadPackageDir(dir, readManifest(join(dir, 'package.json')), specifier, subpath === '.' ? undefined : subpath);
 }
@@ -142,13 +153,20 @@ async function loadPackage(specifier: string, from: string): Promise<Conformance
  * Loads a package's adapter: the given subpath, or its root export and, when that exports no
  * adapter, its `./conformance` subpath.
  */
-async function loadPackageDir(dir: string, manifest: Manifest, given: string, subpath: string | undefined): Promise<ConformanceAdapter[]> {
+async function loadPackageDir(
+  dir: string,
+  manifest: Manifest,
+  given: string,
+  subpath: string | undefined,
+): Promise<ConformanceAdapter[]> {
   if (subpath !== undefined) {
     const entry = exportEntry(manifest, subpath) ?? (manifest.exports === undefined ? subpath : undefined);
     if (!entry) throw new ConfigError(`${given}: the package ${manifest.name ?? dir} exports no ${subpath}`);
     return loadFile(join(dir, entry), given);
   }
-  const root = exportEntry(manifest, '.') ?? (manifest.exports === undefined ? (manifest.module ?? manifest.main ?? 'index.js') : undefined);
+  const root =
+    exportEntry(manifest, '.') ??
+    (manifest.exports === undefined ? (manifest.module ?? manifest.main ?? 'index.js') : undefined);
   const conformance = exportEntry(manifest, './conformance');
   let rootError: unknown;
   if (root) {
@@ -162,10 +180,14 @@ async function loadPackageDir(dir: string, manifest: Manifest, given: string, su
     }
   }
   if (conformance) {
-    const adapters = adaptersOf(await importOrExplain(pathToFileURL(join(dir, conformance)).href, `${given}/conformance`));
+    const adapters = adaptersOf(
+      await importOrExplain(pathToFileURL(join(dir, conformance)).href, `${given}/conformance`),
+    );
     if (adapters) return adapters;
     if (rootError) throw rootError;
-    throw new ConfigError(`${given}: neither the package's root export nor its ./conformance subpath exports a conformance adapter`);
+    throw new ConfigError(
+      `${given}: neither the package's root export nor its ./conformance subpath exports a conformance adapter`,
+    );
   }
   throw new ConfigError(`${given} ${NOT_AN_ADAPTER}; the package has no ./conformance subpath either`);
 }
@@ -190,7 +212,10 @@ function readManifest(path: string): Manifest {
 function exportEntry(manifest: Manifest, subpath: string): string | undefined {
   const exportsField = manifest.exports;
   if (exportsField === undefined || exportsField === null) return undefined;
-  const isSubpathMap = typeof exportsField === 'object' && !Array.isArray(exportsField) && Object.keys(exportsField).some((k) => k.startsWith('.'));
+  const isSubpathMap =
+    typeof exportsField === 'object' &&
+    !Array.isArray(exportsField) &&
+    Object.keys(exportsField).some((k) => k.startsWith('.'));
   if (!isSubpathMap) return subpath === '.' ? esmEntry(exportsField) : undefined;
   return esmEntry((exportsField as Record<string, unknown>)[subpath]);
 }

@@ -26,7 +26,10 @@ const ODD_L16_FRAME = Uint8Array.of(0x00, 0x10, 0x00);
  * The malformed frames a replay sends: the peer's own when it has them, else the defaults for a
  * carrier whose media frames are binary (`binary`) or JSON.
  */
-export function malformedFramesFor(peer: PeerSimulator, carrier: { binary: boolean; format: AudioFormat }): Array<string | Uint8Array> {
+export function malformedFramesFor(
+  peer: PeerSimulator,
+  carrier: { binary: boolean; format: AudioFormat },
+): Array<string | Uint8Array> {
   const own = peer.malformedFrames?.();
   if (own && own.length > 0) return own;
   if (!carrier.binary) return [...MALFORMED_JSON_FRAMES];

@@ -20,7 +20,12 @@ export function traceFormat(trace: Trace, protocol?: MediaStreamProtocol): Audio
 }
 
 /** The result of a replay that did not happen (see `ReplayResult.notReplayed`). */
-export function notReplayed(adapter: ConformanceAdapter, trace: Trace, reason: string, turnDetection: TurnDetectionMode): ReplayResult {
+export function notReplayed(
+  adapter: ConformanceAdapter,
+  trace: Trace,
+  reason: string,
+  turnDetection: TurnDetectionMode,
+): ReplayResult {
   return {
     adapter: adapter.name,
     capabilities: adapter.capabilities,

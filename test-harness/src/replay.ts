@@ -18,10 +18,23 @@ import {
 import { WebSocketServer, type WebSocket } from 'ws';
 import { CallerSimulator, type CallerLog } from './caller.js';
 import { z } from 'zod';
-import { formatDurationMs, formatRate, longReplyScript, RealtimeSimulator, type RealtimeSimulatorOptions, type SimulatedSession } from './simulator/index.js';
+import {
+  formatDurationMs,
+  formatRate,
+  longReplyScript,
+  RealtimeSimulator,
+  type RealtimeSimulatorOptions,
+  type SimulatedSession,
+} from './simulator/index.js';
 import { inboundLines, replayableFrames, traceCarrier, traceExpect, traceHazards, type Trace } from './trace.js';
 import { notReplayed, traceFormat } from './replay-trace.js';
-import { attributeAgain, base64Length, bridgeCancelLimits, OutputAttribution, type AttributionStep } from './attribution.js';
+import {
+  attributeAgain,
+  base64Length,
+  bridgeCancelLimits,
+  OutputAttribution,
+  type AttributionStep,
+} from './attribution.js';
 import { replyGate } from './reply-gate.js';
 import { modeOfSessionUpdates, turnDetectionConfig, type TurnDetectionMode } from './turn-detection.js';
 
@@ -73,7 +86,14 @@ export type ReplayOptions = {
 };
 
 /** Model-side events on the replay clock (stream ms). Client events are prefixed `client:`. */
-export type ModelTimelineEntry = { at: number; type: string; itemId?: string; responseId?: string; status?: string; audioEndMs?: number };
+export type ModelTimelineEntry = {
+  at: number;
+  type: string;
+  itemId?: string;
+  responseId?: string;
+  status?: string;
+  audioEndMs?: number;
+};
 
 const TIMELINE_EVENTS = new Set([
   'input_audio_buffer.speech_started',
@@ -148,15 +168,26 @@ export function conformanceAgent(): RealtimeAgent {
   });
 }
 
-export async function replayTrace(adapter: ConformanceAdapter, trace: Trace, options: ReplayOptions = {}): Promise<ReplayResult> {
+export async function replayTrace(
+  adapter: ConformanceAdapter,
+  trace: Trace,
+  options: ReplayOptions = {},
+): Promise<ReplayResult> {
   const speed = options.speed ?? DEFAULT_SPEED;
   const turnDetection = options.turnDetection ?? 'server_vad';
   // A trace of another carrier replays only through an adapter of that carrier, frame for frame.
   const carrierName = traceCarrier(trace);
   const verbatim = carrierName !== 'twilio';
-  if (verbatim && adapter.traceCarrier !== carrierName) return notReplayed(adapter, trace, `a ${carrierName} trace`, turnDetection);
+  if (verbatim && adapter.traceCarrier !== carrierName)
+    return notReplayed(adapter, trace, `a ${carrierName} trace`, turnDetection);
   const protocol = verbatim ? adapter.createProtocol?.() : undefined;
-  if (verbatim && !protocol) return notReplayed(adapter, trace, `a ${carrierName} trace, and the adapter has no createProtocol() to read it`, turnDetection);
+  if (verbatim && !protocol)
+    return notReplayed(
+      adapter,
+      trace,
+      `a ${carrierName} trace, and the adapter has no createProtocol() to read it`,
+      turnDetection,
+    );
   // The facts (and hazards) of the trace, read with the carrier's own protocol where it is not Twilio's.
   traceExpect(trace, protocol ? { protocol } : {});
   const hazards = new Set(traceHazards(trace, protocol ? { protocol } : {}));
@@ -199,27 +230,49 @@ export async function replayTrace(adapter: ConformanceAdapter, trace: Trace, opt
   simulator.on('session', (session) => {
     model ??= session;
     if (session !== model) return;
-    session.on('server_event', (event: { type?: string; item_id?: string; delta_bytes?: number; response?: { id?: string; status?: string } }) => {
-      if (event.type === 'response.output_audio.delta') {
-        // The session records an audio delta by its size (`delta_bytes`), not its payload.
-        if (event.item_id && typeof event.delta_bytes === 'number') {
-          modelSent(event.item_id, formatDurationMs(session.outputFormat, event.delta_bytes));
+    session.on(
+      'server_event',
+      (event: {
+        type?: string;
+        item_id?: string;
+        delta_bytes?: number;
+        response?: { id?: string; status?: string };
+      }) => {
+        if (event.type === 'response.output_audio.delta') {
+          // The session records an audio delta by its size (`delta_bytes`), not its payload.
+          if (event.item_id && typeof event.delta_bytes === 'number') {
+            modelSent(event.item_id, formatDurationMs(session.outputFormat, event.delta_bytes));
+          }
+          return;
         }
-        return;
-      }
-      if (event.type && TIMELINE_EVENTS.has(event.type)) {
-        timeline.push({ at: now(), type: event.type, itemId: event.item_id, responseId: event.response?.id, status: event.response?.status });
-      }
-    });
-    session.on('client_event', (event: { type?: string; item_id?: string; audio_end_ms?: number; response_id?: string }) => {
-      const type = event.type;
-      if (type === 'input_audio_buffer.append') firstModelAudioAt ??= now();
-      else if (type === 'response.cancel') timeline.push({ at: now(), type: `client:${type}`, ...(event.response_id ? { responseId: event.response_id } : {}) });
-      else if (type === 'conversation.item.truncate') {
-        if (event.item_id) cut([event.item_id]);
-        timeline.push({ at: now(), type: `client:${type}`, itemId: event.item_id, audioEndMs: event.audio_end_ms });
-      }
-    });
+        if (event.type && TIMELINE_EVENTS.has(event.type)) {
+          timeline.push({
+            at: now(),
+            type: event.type,
+            itemId: event.item_id,
+            responseId: event.response?.id,
+            status: event.response?.status,
+          });
+        }
+      },
+    );
+    session.on(
+      'client_event',
+      (event: { type?: string; item_id?: string; audio_end_ms?: number; response_id?: string }) => {
+        const type = event.type;
+        if (type === 'input_audio_buffer.append') firstModelAudioAt ??= now();
+        else if (type === 'response.cancel')
+          timeline.push({
+            at: now(),
+            type: `client:${type}`,
+            ...(event.response_id ? { responseId: event.response_id } : {}),
+          });
+        else if (type === 'conversation.item.truncate') {
+          if (event.item_id) cut([event.item_id]);
+          timeline.push({ at: now(), type: `client:${type}`, itemId: event.item_id, audioEndMs: event.audio_end_ms });
+        }
+      },
+    );
     void session.closed.then(() => {
       modelClosedAt = now();
     });
@@ -244,7 +297,10 @@ export async function replayTrace(adapter: ConformanceAdapter, trace: Trace, opt
     peer: adapter.createPeerSimulator(),
     createPeer: () => adapter.createPeerSimulator(),
     // A carrier that drops the marks pending at a clear (`clear-without-echo`) acknowledges none of them.
-    ackOnClear: hazards.has('clear-without-echo') && adapter.capabilities.ackOnClear === 'echo-pending' ? 'none' : adapter.capabilities.ackOnClear,
+    ackOnClear:
+      hazards.has('clear-without-echo') && adapter.capabilities.ackOnClear === 'echo-pending'
+        ? 'none'
+        : adapter.capabilities.ackOnClear,
     twilioFrames: adapter.twilioFrames ?? false,
     format: carrierFormat,
     speed,
@@ -262,23 +318,44 @@ export async function replayTrace(adapter: ConformanceAdapter, trace: Trace, opt
     },
     frameSentAt: bridge.frameSentAt,
   });
-  let played: Awaited<ReturnType<CallerSimulator['play']>> = { framesSent: 0, malformedSent: 0, lastFrameAt: undefined };
+  let played: Awaited<ReturnType<CallerSimulator['play']>> = {
+    framesSent: 0,
+    malformedSent: 0,
+    lastFrameAt: undefined,
+  };
   try {
     await caller.connect(bridge.mediaUrl);
     // A quarter into the call: of all the carrier's lines when they go out as recorded (binary and text ones too).
-    const injectMalformedAt = options.injectMalformed === false ? -1 : Math.floor((verbatim ? inboundLines(trace).length : trace.frames.length) / 4);
+    const injectMalformedAt =
+      options.injectMalformed === false
+        ? -1
+        : Math.floor((verbatim ? inboundLines(trace).length : trace.frames.length) / 4);
     played = verbatim
-      ? await caller.playVerbatim(inboundLines(trace), { ...(protocol ? { protocol: adapter.createProtocol!() } : {}), injectMalformedAt, onProgress: options.onProgress, name: trace.header.name })
-      : await caller.play({ ...trace, frames: replayableFrames(trace) }, {
-      realTimeSilence: adapter.mediaTimestamps === false,
-      // A barge-in needs a reply to speak over: on a starved machine the caller waits for it.
-      ...(hazards.has('barge-in')
-        ? { holdAt: replyGate({ utterances: traceExpect(trace).utterances, chunksReceived: () => caller.log.chunks.length, realNow: () => performance.now() }) }
-        : {}),
-      inOrder: adapter.mediaSequence === false,
-      injectMalformedAt,
-      onProgress: options.onProgress,
-    });
+      ? await caller.playVerbatim(inboundLines(trace), {
+          ...(protocol ? { protocol: adapter.createProtocol!() } : {}),
+          injectMalformedAt,
+          onProgress: options.onProgress,
+          name: trace.header.name,
+        })
+      : await caller.play(
+          { ...trace, frames: replayableFrames(trace) },
+          {
+            realTimeSilence: adapter.mediaTimestamps === false,
+            // A barge-in needs a reply to speak over: on a starved machine the caller waits for it.
+            ...(hazards.has('barge-in')
+              ? {
+                  holdAt: replyGate({
+                    utterances: traceExpect(trace).utterances,
+                    chunksReceived: () => caller.log.chunks.length,
+                    realNow: () => performance.now(),
+                  }),
+                }
+              : {}),
+            inOrder: adapter.mediaSequence === false,
+            injectMalformedAt,
+            onProgress: options.onProgress,
+          },
+        );
   } catch (error) {
     failures.push(`the carrier could not play the call: ${(error as Error)?.message ?? String(error)}`);
   }
@@ -300,11 +377,20 @@ export async function replayTrace(adapter: ConformanceAdapter, trace: Trace, opt
   // again without it (the live attribution expected it, and would hand later items' audio to it).
   // So they are where a bridge in another process reports only now when it sent each frame.
   const sessionSeen = model as SimulatedSession | null;
-  const limits = sessionSeen ? bridgeCancelLimits(seen.emitted, (base64) => formatDurationMs(sessionSeen.outputFormat, base64Length(base64))) : new Map<string, number>();
+  const limits = sessionSeen
+    ? bridgeCancelLimits(seen.emitted, (base64) => formatDurationMs(sessionSeen.outputFormat, base64Length(base64)))
+    : new Map<string, number>();
   if ((limits.size > 0 || seen.framesSentAt) && sessionSeen) {
     const modelRate = formatRate(sessionSeen.outputFormat);
-    const slack = modelRate === carrierFormat.sampleRate ? 0 : (new Resampler(modelRate, carrierFormat.sampleRate).delaySamples * 1000) / carrierFormat.sampleRate;
-    const items = attributeAgain(attributionLog, { limits, limitSlackMs: slack, sentAtOf: (frame) => seen.framesSentAt?.[frame] });
+    const slack =
+      modelRate === carrierFormat.sampleRate
+        ? 0
+        : (new Resampler(modelRate, carrierFormat.sampleRate).delaySamples * 1000) / carrierFormat.sampleRate;
+    const items = attributeAgain(attributionLog, {
+      limits,
+      limitSlackMs: slack,
+      sentAtOf: (frame) => seen.framesSentAt?.[frame],
+    });
     caller.log.chunks.forEach((chunk, i) => {
       chunk.itemId = items[i];
     });
@@ -423,7 +509,8 @@ async function localBridge(
     frameSentAt: (index) => sentAt[index],
     // The carrier socket's close reaches the bridge after the closing handshake: the transport lets
     // go of its last listeners only then.
-    ended: () => callEndedAt !== undefined && (bridgeSocket === undefined || bridgeSocket.readyState === bridgeSocket.CLOSED),
+    ended: () =>
+      callEndedAt !== undefined && (bridgeSocket === undefined || bridgeSocket.readyState === bridgeSocket.CLOSED),
     observe: async () => ({
       emitted,
       callEndedAt,
@@ -451,13 +538,23 @@ export type RemoteObservation = BridgeObservation & { framesSentAt?: number[] };
  * A bridge in another process (a Worker in workerd): the adapter starts the call and reports
  * what its transport emitted, on the wall clock, which is turned into stream time here.
  */
-async function remoteBridge(adapter: ConformanceAdapter, modelUrl: string, speed: number, now: () => number, turnDetection: TurnDetectionMode): Promise<Bridge> {
+async function remoteBridge(
+  adapter: ConformanceAdapter,
+  modelUrl: string,
+  speed: number,
+  now: () => number,
+  turnDetection: TurnDetectionMode,
+): Promise<Bridge> {
   // Sub-millisecond wall time: the bridge's own clock may be whole milliseconds (workerd's is), and
   // a whole-millisecond origin here would shift every remote event up to `speed` stream ms later.
   const wallOrigin = performance.timeOrigin + performance.now() - now() / speed;
   const toStream = (wall: number) => (wall - wallOrigin) * speed;
   // The mode rides along for a bridge that reads it; the session's own updates say what it ran.
-  const start: { modelUrl: string; speed: number; turnDetection: TurnDetectionMode } = { modelUrl, speed, turnDetection };
+  const start: { modelUrl: string; speed: number; turnDetection: TurnDetectionMode } = {
+    modelUrl,
+    speed,
+    turnDetection,
+  };
   const call: RemoteBridgeCall = await adapter.startRemoteCall!(start);
   return {
     mediaUrl: call.mediaUrl,
@@ -477,7 +574,12 @@ async function remoteBridge(adapter: ConformanceAdapter, modelUrl: string, speed
 }
 
 /** Records every event the transport emits, without changing what it emits. */
-function instrument(transport: RealtimeTransportLayer, into: RecordedEmit[], now: () => number, onCallEnd: () => void): void {
+function instrument(
+  transport: RealtimeTransportLayer,
+  into: RecordedEmit[],
+  now: () => number,
+  onCallEnd: () => void,
+): void {
   const target = transport as unknown as { emit: (name: string, ...args: unknown[]) => boolean };
   const original = target.emit.bind(transport);
   target.emit = (name: string, ...args: unknown[]) => {

@@ -92,7 +92,8 @@ export type CheckedReplay = {
 function replayLimit(retry: RunConformanceOptions['retryTiming']): number {
   if (retry === false) return 1;
   if (retry === undefined || retry === true) return TIMING_REPLAYS;
-  if (!Number.isInteger(retry) || retry < 1) throw new RangeError(`retryTiming must be a boolean or a whole number of replays >= 1, got ${retry}`);
+  if (!Number.isInteger(retry) || retry < 1)
+    throw new RangeError(`retryTiming must be a boolean or a whole number of replays >= 1, got ${retry}`);
   return retry;
 }
 
@@ -103,12 +104,21 @@ function replayLimit(retry: RunConformanceOptions['retryTiming']): number {
  * failures: a defect fails every time, a stall of the loaded machine seldom does twice in a row,
  * less so at a lower speed. Any other failure ends the replays at once.
  */
-export async function replayAndCheck(adapter: ConformanceAdapter, trace: Trace, options: RunConformanceOptions = {}): Promise<CheckedReplay> {
+export async function replayAndCheck(
+  adapter: ConformanceAdapter,
+  trace: Trace,
+  options: RunConformanceOptions = {},
+): Promise<CheckedReplay> {
   return checkedReplay(adapter, trace, options, () => true);
 }
 
 /** {@link replayAndCheck} with only the checks `keep` selects: the others are neither reported nor retried for. */
-async function checkedReplay(adapter: ConformanceAdapter, trace: Trace, options: RunConformanceOptions, keep: (id: string) => boolean): Promise<CheckedReplay> {
+async function checkedReplay(
+  adapter: ConformanceAdapter,
+  trace: Trace,
+  options: RunConformanceOptions,
+  keep: (id: string) => boolean,
+): Promise<CheckedReplay> {
   const limit = replayLimit(options.retryTiming);
   const base = options.speed ?? DEFAULT_SPEED;
   const once = async (replay: number) => {
@@ -126,12 +136,23 @@ async function checkedReplay(adapter: ConformanceAdapter, trace: Trace, options:
     replays++;
     replay = await once(replays);
   }
-  const earlierFailures = earlier.map(({ replay: n, failed }) => ({ replay: n, failed: failed.map((o) => ({ id: o.check.id, detail: o.outcome.detail })) }));
+  const earlierFailures = earlier.map(({ replay: n, failed }) => ({
+    replay: n,
+    failed: failed.map((o) => ({ id: o.check.id, detail: o.outcome.detail })),
+  }));
   if (earlier.length === 0) return { ...replay, replays, earlier: earlierFailures };
   const outcomes = replay.outcomes.map(({ check, outcome }) => {
-    const before = earlier.flatMap(({ replay: n, failed }) => failed.filter((o) => o.check.id === check.id).map((o) => `replay ${n}: ${o.outcome.detail}`));
+    const before = earlier.flatMap(({ replay: n, failed }) =>
+      failed.filter((o) => o.check.id === check.id).map((o) => `replay ${n}: ${o.outcome.detail}`),
+    );
     if (before.length === 0) return { check, outcome };
-    return { check, outcome: { ...outcome, detail: `${outcome.detail} (replay ${replays} of ${replays}; earlier failures: ${before.join('; ')})`.trim() } };
+    return {
+      check,
+      outcome: {
+        ...outcome,
+        detail: `${outcome.detail} (replay ${replays} of ${replays}; earlier failures: ${before.join('; ')})`.trim(),
+      },
+    };
   });
   return { result: replay.result, outcomes, replays, earlier: earlierFailures };
 }
@@ -158,7 +179,11 @@ function traceReport(trace: Trace, checked: CheckedReplay): TraceReport {
   };
 }
 
-export async function runTrace(adapter: ConformanceAdapter, trace: Trace, options: RunConformanceOptions = {}): Promise<TraceReport> {
+export async function runTrace(
+  adapter: ConformanceAdapter,
+  trace: Trace,
+  options: RunConformanceOptions = {},
+): Promise<TraceReport> {
   return traceReport(trace, await replayAndCheck(adapter, trace, options));
 }
 
@@ -169,7 +194,10 @@ export async function runTrace(adapter: ConformanceAdapter, trace: Trace, option
 export function selectTraces(traces: readonly Trace[], options: Pick<RunConformanceOptions, 'only' | 'skip'>): Trace[] {
   const traceNames = [...new Set(traces.map((t) => t.header.name))];
   const checkIds = CHECKS.map((c) => c.id);
-  for (const [flag, names] of [['only', options.only], ['skip', options.skip]] as const) {
+  for (const [flag, names] of [
+    ['only', options.only],
+    ['skip', options.skip],
+  ] as const) {
     const unknown = (names ?? []).filter((name) => !traceNames.includes(name) && !checkIds.includes(name));
     if (unknown.length > 0) {
       throw new ConfigError(
@@ -217,7 +245,8 @@ export async function runConformance(
   options: RunConformanceOptions = {},
 ): Promise<ConformanceReport> {
   const concurrency = options.concurrency ?? 1;
-  if (!Number.isInteger(concurrency) || concurrency < 1) throw new ConfigError(`concurrency must be a whole number >= 1, got ${concurrency}`);
+  if (!Number.isInteger(concurrency) || concurrency < 1)
+    throw new ConfigError(`concurrency must be a whole number >= 1, got ${concurrency}`);
   let reports: TraceReport[];
   const selection = options.turnDetectionModes ?? options.turnDetection ?? 'rotate';
   // The rotation of turn-detection modes goes by the whole corpus, so a trace keeps its mode when `only` leaves out others.
@@ -254,15 +283,34 @@ const MARK: Record<CheckOutcome['status'], string> = { pass: 'pass', fail: 'FAIL
 export function formatReport(report: ConformanceReport): string {
   const ids = report.traces[0]?.outcomes.map((o) => o.id) ?? [];
   const header = ['trace', ...ids, 'turn detection'];
-  const mode = (t: TraceReport) => (t.sessionTurnDetection && t.sessionTurnDetection !== t.turnDetection ? `${t.sessionTurnDetection} (asked ${t.turnDetection})` : t.turnDetection);
+  const mode = (t: TraceReport) =>
+    t.sessionTurnDetection && t.sessionTurnDetection !== t.turnDetection
+      ? `${t.sessionTurnDetection} (asked ${t.turnDetection})`
+      : t.turnDetection;
   const rows = report.traces.map((t) => [t.trace, ...t.outcomes.map((o) => MARK[o.status]), mode(t)]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
-  const out = [`adapter: ${report.adapter}   speed: ${report.speed}x`, line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
-  const failures = report.traces.flatMap((t) => t.outcomes.filter((o) => o.status === 'fail').map((o) => `  ${t.trace} / ${o.id} [${t.turnDetection}]: ${o.detail}`));
+  const out = [
+    `adapter: ${report.adapter}   speed: ${report.speed}x`,
+    line(header),
+    line(widths.map((w) => '-'.repeat(w))),
+    ...rows.map(line),
+  ];
+  const failures = report.traces.flatMap((t) =>
+    t.outcomes
+      .filter((o) => o.status === 'fail')
+      .map((o) => `  ${t.trace} / ${o.id} [${t.turnDetection}]: ${o.detail}`),
+  );
   out.push('');
-  const replays = new Set(report.traces.map((t) => t.trace)).size === report.traces.length ? '' : ` (${report.traces.length} replays)`;
-  out.push(failures.length === 0 ? `all checks passed on ${new Set(report.traces.map((t) => t.trace)).size} trace(s)${replays}` : `${failures.length} failure(s):\n${failures.join('\n')}`);
+  const replays =
+    new Set(report.traces.map((t) => t.trace)).size === report.traces.length
+      ? ''
+      : ` (${report.traces.length} replays)`;
+  out.push(
+    failures.length === 0
+      ? `all checks passed on ${new Set(report.traces.map((t) => t.trace)).size} trace(s)${replays}`
+      : `${failures.length} failure(s):\n${failures.join('\n')}`,
+  );
   return out.join('\n');
 }
 

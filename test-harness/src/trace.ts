@@ -23,5 +23,13 @@ export {
   type TraceUtterance,
 } from './trace/format.js';
 export { DERIVED_HAZARDS, UTTERANCE_TOLERANCE_MS, derivedHazards, traceExpect, traceHazards } from './trace/facts.js';
-export { bundledTracesDir, isTraceFile, loadTrace, loadTraces, parseTrace, readTraceText, traceFileStem } from './trace/files.js';
+export {
+  bundledTracesDir,
+  isTraceFile,
+  loadTrace,
+  loadTraces,
+  parseTrace,
+  readTraceText,
+  traceFileStem,
+} from './trace/files.js';
 export { replayableFrames, RECORDED_MARK_PREFIX } from './trace/replayable.js';

@@ -10,7 +10,11 @@
 export type TurnDetectionMode = 'server_vad' | 'server_vad_interrupt' | 'semantic_vad';
 
 /** Every mode, in rotation order. */
-export const TURN_DETECTION_MODES: readonly TurnDetectionMode[] = ['server_vad', 'server_vad_interrupt', 'semantic_vad'];
+export const TURN_DETECTION_MODES: readonly TurnDetectionMode[] = [
+  'server_vad',
+  'server_vad_interrupt',
+  'semantic_vad',
+];
 
 /**
  * Which modes a suite runs: one mode for every replay, `rotate` (one mode per adapter × trace,
@@ -46,7 +50,10 @@ export function turnDetectionFromEnv(): TurnDetectionSelection | undefined {
  * leaves the reply to the bridge (`interruptResponse: false`); the other two are what the service
  * does by default: the server cancels the reply itself at `speech_started`.
  */
-export function turnDetectionConfig(mode: TurnDetectionMode): { type: 'server_vad' | 'semantic_vad'; interruptResponse: boolean } {
+export function turnDetectionConfig(mode: TurnDetectionMode): {
+  type: 'server_vad' | 'semantic_vad';
+  interruptResponse: boolean;
+} {
   switch (mode) {
     case 'server_vad':
       return { type: 'server_vad', interruptResponse: false };
@@ -101,7 +108,12 @@ export function rotatedTurnDetection(adapter: string, trace: string, traces: rea
 }
 
 /** The modes an adapter × trace replay runs under a selection (`all`: every mode, in order). */
-export function turnDetectionModes(selection: TurnDetectionSelection, adapter: string, trace: string, traces: readonly string[]): TurnDetectionMode[] {
+export function turnDetectionModes(
+  selection: TurnDetectionSelection,
+  adapter: string,
+  trace: string,
+  traces: readonly string[],
+): TurnDetectionMode[] {
   if (selection === 'all') return [...TURN_DETECTION_MODES];
   if (selection === 'rotate') return [rotatedTurnDetection(adapter, trace, traces)];
   return [selection];

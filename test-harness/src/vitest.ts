@@ -19,7 +19,12 @@ import { CHECKS, type runChecks } from './checks.js';
 import { bundledTracesDir, loadTraces, traceExpect, type Trace } from './trace.js';
 import { DEFAULT_SPEED } from './replay.js';
 import { replayAndCheck, type RunConformanceOptions } from './run.js';
-import { turnDetectionFromEnv, turnDetectionModes, type TurnDetectionMode, type TurnDetectionSelection } from './turn-detection.js';
+import {
+  turnDetectionFromEnv,
+  turnDetectionModes,
+  type TurnDetectionMode,
+  type TurnDetectionSelection,
+} from './turn-detection.js';
 
 export type DescribeConformanceOptions = RunConformanceOptions & {
   /** Trace files or directories; default: the bundled corpus. */
@@ -67,7 +72,10 @@ export type ConformanceReportLine = {
 /** A comma-separated list from the environment, or undefined when the variable is unset or empty. */
 function envList(name: string): string[] | undefined {
   const value = typeof process === 'undefined' ? undefined : process.env[name];
-  const list = value?.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  const list = value
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
   return list && list.length > 0 ? list : undefined;
 }
 
@@ -80,12 +88,20 @@ function report(line: ConformanceReportLine): void {
  * The conformance suite for an adapter, or for each of several (a package's presets). Traces of
  * all adapters share one concurrency limit.
  */
-export function describeConformance(adapter: ConformanceAdapter | readonly ConformanceAdapter[], options: DescribeConformanceOptions = {}): void {
-  const adapters = Array.isArray(adapter) ? (adapter as readonly ConformanceAdapter[]) : [adapter as ConformanceAdapter];
+export function describeConformance(
+  adapter: ConformanceAdapter | readonly ConformanceAdapter[],
+  options: DescribeConformanceOptions = {},
+): void {
+  const adapters = Array.isArray(adapter)
+    ? (adapter as readonly ConformanceAdapter[])
+    : [adapter as ConformanceAdapter];
   const limit = Math.max(1, options.concurrency ?? 3);
   let running = 0;
   const queue: Array<() => void> = [];
-  const slot = () => (running < limit ? (running++, Promise.resolve()) : new Promise<void>((resolve) => queue.push(() => (running++, resolve()))));
+  const slot = () =>
+    running < limit
+      ? (running++, Promise.resolve())
+      : new Promise<void>((resolve) => queue.push(() => (running++, resolve())));
   const release = () => {
     running--;
     queue.shift()?.();
@@ -94,7 +110,8 @@ export function describeConformance(adapter: ConformanceAdapter | readonly Confo
   const traceSpeed = options.traceSpeed ?? (() => speed ?? DEFAULT_SPEED);
   const only = envList('SWITCHBOARD_CONFORMANCE_ADAPTERS');
   for (const one of adapters) {
-    if (only && !only.includes(one.name)) describe.skip(`conformance: ${one.name}`, () => it('not selected', () => undefined));
+    if (only && !only.includes(one.name))
+      describe.skip(`conformance: ${one.name}`, () => it('not selected', () => undefined));
     else describeOne(one, options, traceSpeed, slot, release);
   }
 }
@@ -106,12 +123,19 @@ function describeOne(
   slot: () => Promise<void>,
   release: () => void,
 ): void {
-  const sources = options.traces === undefined ? [bundledTracesDir()] : Array.isArray(options.traces) ? options.traces : [options.traces];
+  const sources =
+    options.traces === undefined
+      ? [bundledTracesDir()]
+      : Array.isArray(options.traces)
+        ? options.traces
+        : [options.traces];
   describe(`conformance: ${adapter.name}`, async () => {
     const traces: Trace[] = [];
     for (const source of sources) traces.push(...(await loadTraces(source)));
     const fromEnv = envList('SWITCHBOARD_CONFORMANCE_TRACES');
-    const selected = traces.filter((t) => (!options.only || options.only.includes(t.header.name)) && (!fromEnv || fromEnv.includes(t.header.name)));
+    const selected = traces.filter(
+      (t) => (!options.only || options.only.includes(t.header.name)) && (!fromEnv || fromEnv.includes(t.header.name)),
+    );
     // Modes rotate over the whole corpus, so that a filter leaves each trace its mode.
     const selection = turnDetectionFromEnv() ?? options.turnDetectionModes ?? 'rotate';
     const names = traces.map((t) => t.header.name);
@@ -131,7 +155,17 @@ function describeOne(
               checked = await replayAndCheck(adapter, trace, { ...options, speed, turnDetection: mode });
             } catch (error) {
               const detail = `the replay failed: ${(error as Error)?.message ?? String(error)}`;
-              report({ adapter: adapter.name, trace: trace.header.name, turnDetection: mode, speed, replays: 1, failed: [{ id: 'replay', detail }], earlier: [], wallMs: Math.round(performance.now() - started), streamMs: 0 });
+              report({
+                adapter: adapter.name,
+                trace: trace.header.name,
+                turnDetection: mode,
+                speed,
+                replays: 1,
+                failed: [{ id: 'replay', detail }],
+                earlier: [],
+                wallMs: Math.round(performance.now() - started),
+                streamMs: 0,
+              });
               throw error;
             }
             const session = checked.result.sessionTurnDetection;
@@ -142,7 +176,9 @@ function describeOne(
               ...(session && session !== mode ? { sessionTurnDetection: session } : {}),
               speed,
               replays: checked.replays,
-              failed: checked.outcomes.filter((o) => o.outcome.status === 'fail').map((o) => ({ id: o.check.id, detail: o.outcome.detail })),
+              failed: checked.outcomes
+                .filter((o) => o.outcome.status === 'fail')
+                .map((o) => ({ id: o.check.id, detail: o.outcome.detail })),
               earlier: checked.earlier,
               wallMs: Math.round(performance.now() - started),
               streamMs: Math.round(checked.result.durationMs),
@@ -158,7 +194,9 @@ function describeOne(
     afterAll(async () => {
       await adapter.dispose?.();
     }, 60_000);
-    const runs = selected.flatMap((trace) => turnDetectionModes(selection, adapter.name, trace.header.name, names).map((mode) => ({ trace, mode })));
+    const runs = selected.flatMap((trace) =>
+      turnDetectionModes(selection, adapter.name, trace.header.name, names).map((mode) => ({ trace, mode })),
+    );
     beforeAll(() => {
       const longestFirst = [...runs].sort((a, b) => traceExpect(b.trace).durationMs - traceExpect(a.trace).durationMs);
       for (const { trace, mode } of longestFirst) void replayOf(trace, mode).catch(() => undefined);

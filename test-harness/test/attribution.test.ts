@@ -69,8 +69,13 @@ describe('OutputAttribution', () => {
 });
 
 describe('bridgeCancelLimits', () => {
-  const emit = (name: string, event?: Record<string, unknown>): RecordedEmit => ({ at: 0, name, args: event ? [event] : [] });
-  const delta = (responseId: string, itemId: string, ms: number) => emit('response.output_audio.delta', { response_id: responseId, item_id: itemId, delta: 'x'.repeat(ms) });
+  const emit = (name: string, event?: Record<string, unknown>): RecordedEmit => ({
+    at: 0,
+    name,
+    args: event ? [event] : [],
+  });
+  const delta = (responseId: string, itemId: string, ms: number) =>
+    emit('response.output_audio.delta', { response_id: responseId, item_id: itemId, delta: 'x'.repeat(ms) });
   const limits = (events: RecordedEmit[]) => Object.fromEntries(bridgeCancelLimits(events, (b64) => b64.length));
 
   it('caps the item of the response generating at a barge-in at the audio the bridge had before it', () => {
@@ -88,7 +93,14 @@ describe('bridgeCancelLimits', () => {
   });
 
   it('caps nothing when no audio came after the barge-in, or when no response was generating', () => {
-    expect(limits([emit('response.created', { response: { id: 'r1' } }), delta('r1', 'i1', 100), emit('audio_interrupted'), emit('response.done', { response: { id: 'r1' } })])).toEqual({});
+    expect(
+      limits([
+        emit('response.created', { response: { id: 'r1' } }),
+        delta('r1', 'i1', 100),
+        emit('audio_interrupted'),
+        emit('response.done', { response: { id: 'r1' } }),
+      ]),
+    ).toEqual({});
     // Done before the barge-in: nothing was cancelled, the next response is expected in full.
     const events = [
       emit('response.created', { response: { id: 'r1' } }),
@@ -102,13 +114,16 @@ describe('bridgeCancelLimits', () => {
   });
 
   it('caps at zero the item of a response cancelled before any of its audio reached the bridge', () => {
-    expect(limits([emit('response.created', { response: { id: 'r1' } }), emit('audio_interrupted'), delta('r1', 'i1', 40)])).toEqual({ i1: 0 });
+    expect(
+      limits([emit('response.created', { response: { id: 'r1' } }), emit('audio_interrupted'), delta('r1', 'i1', 40)]),
+    ).toEqual({ i1: 0 });
   });
 });
 
 describe('OutputAttribution on a loaded machine: cuts and clears where the bridge sent them', () => {
   /** `n` carrier frames of `ms` each, sent by the bridge from `sentAt` on, 20 ms apart. */
-  const frames = (a: OutputAttribution, n: number, ms: number, sentAt: number) => Array.from({ length: n }, (_, k) => a.carrierPlays(ms, sentAt + k * 20));
+  const frames = (a: OutputAttribution, n: number, ms: number, sentAt: number) =>
+    Array.from({ length: n }, (_, k) => a.carrierPlays(ms, sentAt + k * 20));
 
   it('gives an item the frames the bridge sent before its truncate, however late the carrier reads them', () => {
     // The first reply played out long ago; the second had 100 ms (five frames) on their way to the
@@ -166,6 +181,12 @@ describe('attributeAgain', () => {
     ];
     const sentAt = [10, 30, 50, 70, 90, 510, 530, 550, 570, 590, 690];
     expect(attributeAgain(steps).slice(5)).toEqual(['item_1', 'item_1', 'item_1', 'item_1', 'item_1']);
-    expect(attributeAgain(steps, { sentAtOf: (frame) => sentAt[frame] }).slice(5)).toEqual(['item_2', 'item_2', 'item_2', 'item_2', 'item_2']);
+    expect(attributeAgain(steps, { sentAtOf: (frame) => sentAt[frame] }).slice(5)).toEqual([
+      'item_2',
+      'item_2',
+      'item_2',
+      'item_2',
+      'item_2',
+    ]);
   });
 });

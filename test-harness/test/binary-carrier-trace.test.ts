@@ -35,14 +35,30 @@ function frame(k: number): Uint8Array {
  */
 function vonageTrace(extraLastLine = '', stall?: { from: number; to: number }): string {
   const lines = [JSON.stringify({ trace: { name: 'vonage-bursts', carrier: 'vonage' } })];
-  lines.push(JSON.stringify({ t: 0, frame: { event: 'websocket:connected', 'content-type': 'audio/l16;rate=16000', uuid: 'call-1' } }));
+  lines.push(
+    JSON.stringify({
+      t: 0,
+      frame: { event: 'websocket:connected', 'content-type': 'audio/l16;rate=16000', uuid: 'call-1' },
+    }),
+  );
   const frames: Uint8Array[] = [];
   for (let k = 0; k < 175; k++) {
     frames.push(frame(k));
     // A stall: the frames of [from, to) held up, arriving at once with the burst of frame `to`.
-    const late = stall && k >= stall.from ? (k < stall.to ? Math.ceil((stall.to + 1) / 5) * 100 - Math.ceil((k + 1) / 5) * 100 : 0) : 0;
+    const late =
+      stall && k >= stall.from
+        ? k < stall.to
+          ? Math.ceil((stall.to + 1) / 5) * 100 - Math.ceil((k + 1) / 5) * 100
+          : 0
+        : 0;
     lines.push(JSON.stringify({ t: Math.ceil((k + 1) / 5) * 100 + late, binary: base64Encode(frames[k]!) }));
-    if (k === 140) lines.push(JSON.stringify({ t: Math.ceil((k + 1) / 5) * 100, frame: { event: 'websocket:dtmf', digit: '7', duration: 250 } }));
+    if (k === 140)
+      lines.push(
+        JSON.stringify({
+          t: Math.ceil((k + 1) / 5) * 100,
+          frame: { event: 'websocket:dtmf', digit: '7', duration: 250 },
+        }),
+      );
   }
   const last = lines.pop()!;
   lines.push(extraLastLine ? `${last.slice(0, -1)},${extraLastLine}}` : last);
@@ -51,7 +67,19 @@ function vonageTrace(extraLastLine = '', stall?: { from: number; to: number }): 
 
 /** A SIP call as the SIP adapter's WebSocket carries it: the INVITE as text, then 50 RTP packets of μ-law. */
 function sipTrace(): string {
-  const sdp = ['v=0', 'o=- 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', 'm=audio 40000 RTP/AVP 0 101', 'a=rtpmap:0 PCMU/8000', 'a=rtpmap:101 telephone-event/8000', 'a=ptime:20', 'a=sendrecv', ''].join('\r\n');
+  const sdp = [
+    'v=0',
+    'o=- 1 1 IN IP4 127.0.0.1',
+    's=-',
+    'c=IN IP4 127.0.0.1',
+    't=0 0',
+    'm=audio 40000 RTP/AVP 0 101',
+    'a=rtpmap:0 PCMU/8000',
+    'a=rtpmap:101 telephone-event/8000',
+    'a=ptime:20',
+    'a=sendrecv',
+    '',
+  ].join('\r\n');
   const invite = [
     'INVITE sip:bridge@127.0.0.1 SIP/2.0',
     'Via: SIP/2.0/WS peer.invalid;branch=z9hG4bK0123456789',
@@ -63,7 +91,10 @@ function sipTrace(): string {
     'Content-Type: application/sdp',
     `Content-Length: ${sdp.length}`,
   ].join('\r\n');
-  const lines = [JSON.stringify({ trace: { name: 'sip-rtp', carrier: 'sip' } }), JSON.stringify({ t: 0, text: `${invite}\r\n\r\n${sdp}` })];
+  const lines = [
+    JSON.stringify({ trace: { name: 'sip-rtp', carrier: 'sip' } }),
+    JSON.stringify({ t: 0, text: `${invite}\r\n\r\n${sdp}` }),
+  ];
   for (let k = 0; k < 50; k++) {
     const packet = new Uint8Array(12 + 160);
     const view = new DataView(packet.buffer);
@@ -71,7 +102,9 @@ function sipTrace(): string {
     view.setUint16(2, 1000 + k);
     view.setUint32(4, 5000 + k * 160);
     view.setUint32(8, 0x1234abcd);
-    const samples = new Int16Array(160).map((_, i) => Math.round(8000 * Math.sin((2 * Math.PI * 440 * (k * 160 + i)) / 8000)));
+    const samples = new Int16Array(160).map((_, i) =>
+      Math.round(8000 * Math.sin((2 * Math.PI * 440 * (k * 160 + i)) / 8000)),
+    );
     packet.set(encodeMuLaw(samples), 12);
     lines.push(JSON.stringify({ t: 20 + k * 20, binary: base64Encode(packet) }));
   }
@@ -82,7 +115,9 @@ describe('a trace of a binary carrier', () => {
   it('has the facts its binary frames carry, read by the carrier protocol', () => {
     const trace = parseTrace(vonageTrace());
     const facts = traceExpect(trace, { protocol: vonage.createProtocol!() });
-    expect(facts.starts?.map((s) => [s.streamSid, s.format])).toEqual([['call-1', { encoding: 'l16', sampleRate: 16000, channels: 1 }]]);
+    expect(facts.starts?.map((s) => [s.streamSid, s.format])).toEqual([
+      ['call-1', { encoding: 'l16', sampleRate: 16000, channels: 1 }],
+    ]);
     expect(facts.dtmf).toEqual(['7']);
     expect(facts.inboundMediaBytes).toBe(175 * SAMPLES * 2);
     expect(facts.gapMs).toBeUndefined();
@@ -125,13 +160,21 @@ describe('strict parsing of a truncated recording', () => {
 
   it('refuses it anywhere but the last line, or with other fields', () => {
     const text = vonageTrace(note).trimEnd().split('\n');
-    const moved = [...text.slice(0, -2), `${text.at(-2)!.slice(0, -1)},${note}}`, text.at(-1)!.replace(`,${note}`, '')].join('\n');
+    const moved = [
+      ...text.slice(0, -2),
+      `${text.at(-2)!.slice(0, -1)},${note}}`,
+      text.at(-1)!.replace(`,${note}`, ''),
+    ].join('\n');
     expect(() => parseTrace(moved, undefined, { strict: true })).toThrow(/truncated is for the last line only/);
     expect(() => parseTrace(moved)).not.toThrow();
     const odd = vonageTrace('"truncated":{"framesDropped":-1,"bytesDropped":0}');
     expect(() => parseTrace(odd, undefined, { strict: true })).toThrow(TraceParseError);
-    expect(() => parseTrace(vonageTrace('"truncated":{"frames":1}'), undefined, { strict: true })).toThrow(/bad truncated/);
-    expect(() => parseTrace(vonageTrace('"other":1'), undefined, { strict: true })).toThrow(/unknown key\(s\) on a frame line: other/);
+    expect(() => parseTrace(vonageTrace('"truncated":{"frames":1}'), undefined, { strict: true })).toThrow(
+      /bad truncated/,
+    );
+    expect(() => parseTrace(vonageTrace('"other":1'), undefined, { strict: true })).toThrow(
+      /unknown key\(s\) on a frame line: other/,
+    );
   });
 });
 
@@ -144,6 +187,7 @@ describe('a binary carrier trace replayed frame for frame', () => {
     expect(lossless.status, lossless.detail).toBe('pass');
     // The caller logs the pause in its sending; the padding it explains is excused, not ignored.
     expect(checked.result.carrier.pauses.some((p) => p.realMs >= 500)).toBe(true);
-    if (Number(checked.result.metrics?.['inactivityPaddedMs'] ?? 0) > 0) expect(lossless.detail).toContain('inactivity padding');
+    if (Number(checked.result.metrics?.['inactivityPaddedMs'] ?? 0) > 0)
+      expect(lossless.detail).toContain('inactivity padding');
   }, 60_000);
 });

@@ -22,7 +22,9 @@ describe('the checks catch broken adapters', () => {
     expect(twice.calls).toBe(3);
     const always = truncatesAtSentFor(Infinity);
     const speeds: number[] = [];
-    const failed = (await runTrace(always, trace, { onReplay: (result) => speeds.push(result.speed) })).outcomes.find((o) => o.id === 'bargein.truncate')!;
+    const failed = (await runTrace(always, trace, { onReplay: (result) => speeds.push(result.speed) })).outcomes.find(
+      (o) => o.id === 'bargein.truncate',
+    )!;
     expect(failed.status).toBe('fail');
     expect(failed.detail).toMatch(/replay 3 of 3; earlier failures: replay 1: .*; replay 2: /);
     expect(always.calls).toBe(3);
@@ -37,5 +39,4 @@ describe('the checks catch broken adapters', () => {
     expect(two.calls).toBe(2);
     await expect(runTrace(truncatesAtSentFor(1), trace, { retryTiming: 0 })).rejects.toThrow(RangeError);
   }, 600_000);
-
 });

@@ -3,7 +3,14 @@ import { bundledTracesDir, loadTrace, runTrace, type TraceReport } from '@switch
 import { join } from 'node:path';
 import { conformance as twilio } from '@switchboard/twilio';
 import { conformance as vonage } from '@switchboard/vonage';
-import { claimsPacingButFloods, dropsEarlyMedia, ignoresFrameOrder, losesAudioMidCall, neverClears, truncatesAtSent } from './fixtures/broken-adapters.js';
+import {
+  claimsPacingButFloods,
+  dropsEarlyMedia,
+  ignoresFrameOrder,
+  losesAudioMidCall,
+  neverClears,
+  truncatesAtSent,
+} from './fixtures/broken-adapters.js';
 
 const status = (report: TraceReport, id: string) => report.outcomes.find((o) => o.id === id)?.status;
 
@@ -33,7 +40,13 @@ describe('the checks catch broken adapters', () => {
   it('a failure outside the timing checks is not replayed', async () => {
     const trace = await loadTrace(join(bundledTracesDir(), 'early-media.jsonl'));
     let calls = 0;
-    const counted = { ...dropsEarlyMedia, createTransport: (o: Parameters<NonNullable<typeof dropsEarlyMedia.createTransport>>[0]) => (calls++, dropsEarlyMedia.createTransport!(o)) };
+    const counted = {
+      ...dropsEarlyMedia,
+      createTransport: (o: Parameters<NonNullable<typeof dropsEarlyMedia.createTransport>>[0]) => (
+        calls++,
+        dropsEarlyMedia.createTransport!(o)
+      ),
+    };
     expect(status(await runTrace(counted, trace), 'input.lossless')).toBe('fail');
     expect(calls).toBe(1);
   }, 120_000);

@@ -13,13 +13,37 @@ const PAYLOAD = Buffer.alloc(160, 0x55).toString('base64');
 const start = {
   event: 'start',
   streamSid: SID,
-  start: { streamSid: SID, callSid: 'CA2', tracks: ['inbound'], customParameters: {}, mediaFormat: { encoding: 'audio/x-mulaw', sampleRate: 8000, channels: 1 } },
+  start: {
+    streamSid: SID,
+    callSid: 'CA2',
+    tracks: ['inbound'],
+    customParameters: {},
+    mediaFormat: { encoding: 'audio/x-mulaw', sampleRate: 8000, channels: 1 },
+  },
 };
-const media = (t: number, n: number) => ({ t, frame: { event: 'media', streamSid: SID, media: { track: 'inbound', chunk: String(n + 1), timestamp: String(t), payload: PAYLOAD } } });
+const media = (t: number, n: number) => ({
+  t,
+  frame: {
+    event: 'media',
+    streamSid: SID,
+    media: { track: 'inbound', chunk: String(n + 1), timestamp: String(t), payload: PAYLOAD },
+  },
+});
 
 function trace(frames: Trace['frames']): Trace {
-  const expect = { dtmf: [], customParameters: {}, callSid: 'CA2', streamSids: [SID], inboundMediaBytes: 0, utterances: [], durationMs: frames.at(-1)!.t };
-  return { header: { name: 'pauses', description: '', source: 'test', hazards: [], expect }, frames: [{ t: 0, frame: start }, ...frames] };
+  const expect = {
+    dtmf: [],
+    customParameters: {},
+    callSid: 'CA2',
+    streamSids: [SID],
+    inboundMediaBytes: 0,
+    utterances: [],
+    durationMs: frames.at(-1)!.t,
+  };
+  return {
+    header: { name: 'pauses', description: '', source: 'test', hazards: [], expect },
+    frames: [{ t: 0, frame: start }, ...frames],
+  };
 }
 
 let server: WebSocketServer | undefined;
@@ -31,10 +55,20 @@ afterEach(async () => {
   server = undefined;
 });
 
-async function play(played: Trace, speed: number, onFrameSent?: (frame: Record<string, unknown>) => void): Promise<CallerSimulator> {
+async function play(
+  played: Trace,
+  speed: number,
+  onFrameSent?: (frame: Record<string, unknown>) => void,
+): Promise<CallerSimulator> {
   server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
   await new Promise<void>((resolve) => server!.once('listening', () => resolve()));
-  caller = new CallerSimulator({ peer: new TwilioPeerSimulator(), ackOnClear: 'echo-pending', twilioFrames: false, format: { encoding: 'pcmu', sampleRate: 8000, channels: 1 }, speed });
+  caller = new CallerSimulator({
+    peer: new TwilioPeerSimulator(),
+    ackOnClear: 'echo-pending',
+    twilioFrames: false,
+    format: { encoding: 'pcmu', sampleRate: 8000, channels: 1 },
+    speed,
+  });
   await caller.connect(`ws://127.0.0.1:${(server.address() as { port: number }).port}/media`);
   await caller.play(played, { ...(onFrameSent ? { onFrameSent } : {}) });
   return caller;
@@ -60,7 +94,10 @@ it('logs a stall of its own sending as a pause it fell behind in, where its audi
 
 it('counts a timestamp gap of the trace in where its audio stood', async () => {
   // 10 frames, 300 ms with nothing (the timestamps jump), 10 more: real time, so the gap is a pause.
-  const frames = [...Array.from({ length: 10 }, (_, n) => media(n * 20, n)), ...Array.from({ length: 10 }, (_, n) => media(500 + n * 20, 10 + n))];
+  const frames = [
+    ...Array.from({ length: 10 }, (_, n) => media(n * 20, n)),
+    ...Array.from({ length: 10 }, (_, n) => media(500 + n * 20, 10 + n)),
+  ];
   const played = await play(trace(frames), 1);
   expect(played.log.lastMedia?.audioMs).toBe(700);
   // Any pause after the gap stands past it.

@@ -24,7 +24,11 @@ const start = {
 /** A media frame of 20 ms of μ-law: `chunk` and `timestamp` as Twilio writes them. */
 const media = (t: number, chunk: number, timestamp: number) => ({
   t,
-  frame: { event: 'media', streamSid: SID, media: { track: 'inbound', chunk: String(chunk), timestamp: String(timestamp), payload: PAYLOAD } },
+  frame: {
+    event: 'media',
+    streamSid: SID,
+    media: { track: 'inbound', chunk: String(chunk), timestamp: String(timestamp), payload: PAYLOAD },
+  },
 });
 
 function trace(frames: Trace['frames']): Trace {
@@ -34,7 +38,15 @@ function trace(frames: Trace['frames']): Trace {
       description: 'a gap',
       source: 'test',
       hazards: [],
-      expect: { dtmf: [], customParameters: {}, callSid: 'CA1', streamSids: [SID], inboundMediaBytes: 0, utterances: [], durationMs: frames.at(-1)!.t },
+      expect: {
+        dtmf: [],
+        customParameters: {},
+        callSid: 'CA1',
+        streamSids: [SID],
+        inboundMediaBytes: 0,
+        utterances: [],
+        durationMs: frames.at(-1)!.t,
+      },
     },
     frames: [{ t: 0, frame: start }, ...frames],
   };
@@ -55,7 +67,13 @@ async function mediaReceived(played: Trace): Promise<Array<[number, number]>> {
   await new Promise<void>((resolve) => server!.once('listening', () => resolve()));
   const received: Array<[number, number]> = [];
   const connected = new Promise<WebSocket>((resolve) => server!.once('connection', resolve));
-  caller = new CallerSimulator({ peer: new TwilioPeerSimulator(), ackOnClear: 'echo-pending', twilioFrames: false, format: { encoding: 'pcmu', sampleRate: 8000, channels: 1 }, speed: 10 });
+  caller = new CallerSimulator({
+    peer: new TwilioPeerSimulator(),
+    ackOnClear: 'echo-pending',
+    twilioFrames: false,
+    format: { encoding: 'pcmu', sampleRate: 8000, channels: 1 },
+    speed: 10,
+  });
   await caller.connect(`ws://127.0.0.1:${(server.address() as { port: number }).port}/media`);
   const socket = await connected;
   socket.on('message', (data) => {
@@ -72,20 +90,26 @@ const CONTINUOUS = Array.from({ length: 10 }, (_, i): [number, number] => [i + 1
 
 describe('CallerSimulator, a carrier that streams silence through gaps', () => {
   it('fills a gap of five frames with silence and numbers the frames after it on', async () => {
-    const received = await mediaReceived(trace([media(0, 1, 0), media(20, 2, 20), media(40, 3, 40), media(160, 4, 160), media(180, 5, 180)]));
+    const received = await mediaReceived(
+      trace([media(0, 1, 0), media(20, 2, 20), media(40, 3, 40), media(160, 4, 160), media(180, 5, 180)]),
+    );
     expect(received).toEqual(CONTINUOUS);
   });
 
   it('still fills the gap when the first frame after it arrives late', async () => {
     // Chunk 4 follows the gap, but chunk 5 overtakes it.
-    const received = await mediaReceived(trace([media(0, 1, 0), media(20, 2, 20), media(40, 3, 40), media(160, 5, 180), media(180, 4, 160)]));
+    const received = await mediaReceived(
+      trace([media(0, 1, 0), media(20, 2, 20), media(40, 3, 40), media(160, 5, 180), media(180, 4, 160)]),
+    );
     expect(received.map(([chunk]) => chunk)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 10, 9]);
     expect([...received].sort((a, b) => a[0] - b[0])).toEqual(CONTINUOUS);
   });
 
   it('still fills the gap when the last frame before it arrives late', async () => {
     // Chunk 3 precedes the gap, but chunk 4 (after the gap) overtakes it.
-    const received = await mediaReceived(trace([media(0, 1, 0), media(20, 2, 20), media(160, 4, 160), media(180, 3, 40), media(200, 5, 180)]));
+    const received = await mediaReceived(
+      trace([media(0, 1, 0), media(20, 2, 20), media(160, 4, 160), media(180, 3, 40), media(200, 5, 180)]),
+    );
     expect([...received].sort((a, b) => a[0] - b[0])).toEqual(CONTINUOUS);
     // The late frame keeps its own number: it comes before the gap.
     expect(received.slice(0, 8).map(([chunk]) => chunk)).toEqual([1, 2, 4, 5, 6, 7, 8, 9]);

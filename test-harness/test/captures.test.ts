@@ -7,7 +7,14 @@ import { conformance as twilio } from '@switchboard/twilio';
 import { conformance as vonage } from '@switchboard/vonage';
 import { conformance as websocket } from '@switchboard/websocket';
 import { replayAndCheck, type CheckedReplay } from '../src/run.js';
-import { parseTrace, RECORDED_MARK_PREFIX, replayableFrames, traceExpect, traceHazards, TraceParseError } from '../src/trace.js';
+import {
+  parseTrace,
+  RECORDED_MARK_PREFIX,
+  replayableFrames,
+  traceExpect,
+  traceHazards,
+  TraceParseError,
+} from '../src/trace.js';
 import { realCaptures, type Capture } from './captures.js';
 
 /** Every shipped adapter that runs in this process (the Worker adapter replays Twilio frames exactly as `twilio` does). */
@@ -45,7 +52,10 @@ describe('facts of real captures, derived from their frames alone', () => {
 
   it('each start keeps its own custom parameters', () => {
     const facts = traceExpect(byName('capture-second-start').trace);
-    expect(facts.starts!.map((s) => s.customParameters)).toEqual([{ caller: '+15551230000', campaign: 'demo' }, { caller: '+15559870000', transferred: 'yes' }]);
+    expect(facts.starts!.map((s) => s.customParameters)).toEqual([
+      { caller: '+15551230000', campaign: 'demo' },
+      { caller: '+15559870000', transferred: 'yes' },
+    ]);
     expect(traceHazards(byName('capture-second-start').trace)).toContain('second-start');
   });
 
@@ -68,7 +78,10 @@ describe('facts of real captures, derived from their frames alone', () => {
     const extra = parseTrace(
       [
         ...trace.frames.map((f) => JSON.stringify(f)),
-        JSON.stringify({ t, frame: { event: 'mark', streamSid: trace.frames[1]!.frame.streamSid, mark: { name: 'm-1' } } }),
+        JSON.stringify({
+          t,
+          frame: { event: 'mark', streamSid: trace.frames[1]!.frame.streamSid, mark: { name: 'm-1' } },
+        }),
         JSON.stringify({ t, frame: { event: 'clear', streamSid: trace.frames[1]!.frame.streamSid } }),
         JSON.stringify({ t, frame: { event: 'media', media: { track: 'outbound', payload: 'AAAA' } } }),
         JSON.stringify({ t, sent: { event: 'clear', streamSid: trace.frames[1]!.frame.streamSid } }),
@@ -82,13 +95,20 @@ describe('facts of real captures, derived from their frames alone', () => {
 
 describe('a declared expect block must agree with the frames', () => {
   const text = byName('capture-non-speech').text;
-  const withExpect = (expect: Record<string, unknown>) => text.replace(/^\{"trace":\{/, `{"trace":{"expect":${JSON.stringify(expect)},`);
+  const withExpect = (expect: Record<string, unknown>) =>
+    text.replace(/^\{"trace":\{/, `{"trace":{"expect":${JSON.stringify(expect)},`);
 
   it('is refused naming the field and both values when it contradicts them', () => {
     expect(() => parseTrace(withExpect({ dtmf: ['9'] }))).toThrow(TraceParseError);
-    expect(() => parseTrace(withExpect({ dtmf: ['9'] }))).toThrow('line 1: expect.dtmf: declared ["9"], but the frames give []');
-    expect(() => parseTrace(withExpect({ callSid: 'CA1' }))).toThrow('expect.callSid: declared "CA1", but the frames give "CA0a1b2c3d4e5f60718293a4b5c6d7e8f9"');
-    expect(() => parseTrace(withExpect({ utterances: [{ startMs: 100, endMs: 900 }] }))).toThrow(/expect\.utterances: declared \[\{"startMs":100,"endMs":900\}\], but the frames give \[\]/);
+    expect(() => parseTrace(withExpect({ dtmf: ['9'] }))).toThrow(
+      'line 1: expect.dtmf: declared ["9"], but the frames give []',
+    );
+    expect(() => parseTrace(withExpect({ callSid: 'CA1' }))).toThrow(
+      'expect.callSid: declared "CA1", but the frames give "CA0a1b2c3d4e5f60718293a4b5c6d7e8f9"',
+    );
+    expect(() => parseTrace(withExpect({ utterances: [{ startMs: 100, endMs: 900 }] }))).toThrow(
+      /expect\.utterances: declared \[\{"startMs":100,"endMs":900\}\], but the frames give \[\]/,
+    );
   });
 
   it('is taken when it agrees', () => {
@@ -124,20 +144,28 @@ function replayed(adapter: ConformanceAdapter, capture: Capture): Promise<Checke
 }
 
 describe('real captures replay through every adapter', () => {
-  const cases = ADAPTERS.flatMap((adapter) => captures.map((capture) => [adapter.name, capture.name, adapter, capture] as const));
+  const cases = ADAPTERS.flatMap((adapter) =>
+    captures.map((capture) => [adapter.name, capture.name, adapter, capture] as const),
+  );
   // Start every replay now: they run CONCURRENT at a time while the cases wait for theirs.
   for (const [, , adapter, capture] of cases) void replayed(adapter, capture).catch(() => undefined);
 
-  it.each(cases)('%s × %s: no check fails', async (_a, _c, adapter, capture) => {
-    const { result, outcomes } = await replayed(adapter, capture);
-    expect(result.failures).toEqual([]);
-    const failed = outcomes.filter((o) => o.outcome.status === 'fail').map((o) => `${o.check.id}: ${o.outcome.detail}`);
-    expect(failed).toEqual([]);
-    if (capture.name === 'capture-non-speech') {
-      for (const o of outcomes) if (o.check.id.startsWith('bargein.')) expect(o.outcome.status).toBe('n/a');
-    }
-    if (capture.name === 'capture-second-start') {
-      expect(outcomes.find((o) => o.check.id === 'metadata.first')!.outcome.status).toBe('pass');
-    }
-  }, 240_000);
+  it.each(cases)(
+    '%s × %s: no check fails',
+    async (_a, _c, adapter, capture) => {
+      const { result, outcomes } = await replayed(adapter, capture);
+      expect(result.failures).toEqual([]);
+      const failed = outcomes
+        .filter((o) => o.outcome.status === 'fail')
+        .map((o) => `${o.check.id}: ${o.outcome.detail}`);
+      expect(failed).toEqual([]);
+      if (capture.name === 'capture-non-speech') {
+        for (const o of outcomes) if (o.check.id.startsWith('bargein.')) expect(o.outcome.status).toBe('n/a');
+      }
+      if (capture.name === 'capture-second-start') {
+        expect(outcomes.find((o) => o.check.id === 'metadata.first')!.outcome.status).toBe('pass');
+      }
+    },
+    240_000,
+  );
 });

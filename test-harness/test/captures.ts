@@ -14,7 +14,10 @@ const line = (value: unknown) => JSON.stringify(value);
 
 /** A trace file's text: the header (no `expect`) and the frames. */
 export function captureText(header: Obj | undefined, frames: readonly TraceFrame[]): string {
-  return [...(header ? [line({ trace: header })] : []), ...frames.map((f) => line({ t: f.t, frame: f.frame }))].join('\n') + '\n';
+  return (
+    [...(header ? [line({ trace: header })] : []), ...frames.map((f) => line({ t: f.t, frame: f.frame }))].join('\n') +
+    '\n'
+  );
 }
 
 /** The frames up to `untilMs`, then a `stop` there (unless `stop` is false). */
@@ -32,7 +35,8 @@ const blankIds = (value: unknown): unknown => {
   if (Array.isArray(value)) return value.map(blankIds);
   if (value === null || typeof value !== 'object') return value;
   const out: Obj = {};
-  for (const [k, v] of Object.entries(value as Obj)) out[k] = /^(streamSid|callSid|accountSid)$/.test(k) ? '' : k === 'customParameters' ? {} : blankIds(v);
+  for (const [k, v] of Object.entries(value as Obj))
+    out[k] = /^(streamSid|callSid|accountSid)$/.test(k) ? '' : k === 'customParameters' ? {} : blankIds(v);
   return out;
 };
 
@@ -52,9 +56,12 @@ function nonSpeechSamples(totalMs: number): Int16Array {
   for (let i = 0; i < out.length; i++) {
     const sec = i / 8000;
     let v: number;
-    if (sec < 1) v = 0.25 * Math.sin(2 * Math.PI * 440 * sec); // a steady tone (hold music, a ring-back)
-    else if (sec < 2) v = 0.02 * rand(); // line noise
-    else if (sec < 3) v = 0.15 * (Math.sin(2 * Math.PI * 770 * sec) + Math.sin(2 * Math.PI * 1336 * sec)); // an in-band DTMF tone
+    if (sec < 1)
+      v = 0.25 * Math.sin(2 * Math.PI * 440 * sec); // a steady tone (hold music, a ring-back)
+    else if (sec < 2)
+      v = 0.02 * rand(); // line noise
+    else if (sec < 3)
+      v = 0.15 * (Math.sin(2 * Math.PI * 770 * sec) + Math.sin(2 * Math.PI * 1336 * sec)); // an in-band DTMF tone
     else v = 0.05 * rand(); // louder hiss
     out[i] = Math.round(v * 32767);
   }
@@ -106,7 +113,8 @@ export async function realCaptures(): Promise<Capture[]> {
     'capture-no-stop',
     { description: 'no stop, legacy connected/start' },
     cut(twoTurn, SHORT_MS, false).map((f) => {
-      if (f.frame.event === 'connected') return { t: f.t, frame: { event: 'connected', protocol: 'Call', version: '0.2.0' } };
+      if (f.frame.event === 'connected')
+        return { t: f.t, frame: { event: 'connected', protocol: 'Call', version: '0.2.0' } };
       if (f.frame.event !== 'start') return f;
       const { tracks: _tracks, customParameters: _params, ...start } = f.frame.start as Obj;
       return { t: f.t, frame: { ...f.frame, start } };
@@ -115,7 +123,11 @@ export async function realCaptures(): Promise<Capture[]> {
 
   // 5. No speech at all: a tone, line noise, an in-band DTMF tone, hiss.
   const samples = nonSpeechSamples(4000);
-  const sid = { streamSid: 'MZ5f1e0c2a9b8d7e6f5a4b3c2d1e0f9a8b', callSid: 'CA0a1b2c3d4e5f60718293a4b5c6d7e8f9', accountSid: 'AC00112233445566778899aabbccddeeff' };
+  const sid = {
+    streamSid: 'MZ5f1e0c2a9b8d7e6f5a4b3c2d1e0f9a8b',
+    callSid: 'CA0a1b2c3d4e5f60718293a4b5c6d7e8f9',
+    accountSid: 'AC00112233445566778899aabbccddeeff',
+  };
   const frames: TraceFrame[] = [
     { t: 0, frame: { event: 'connected', protocol: 'Call', version: '1.0.0' } },
     {
@@ -123,7 +135,12 @@ export async function realCaptures(): Promise<Capture[]> {
       frame: {
         event: 'start',
         sequenceNumber: '1',
-        start: { ...sid, tracks: ['inbound'], customParameters: {}, mediaFormat: { encoding: 'audio/x-mulaw', sampleRate: 8000, channels: 1 } },
+        start: {
+          ...sid,
+          tracks: ['inbound'],
+          customParameters: {},
+          mediaFormat: { encoding: 'audio/x-mulaw', sampleRate: 8000, channels: 1 },
+        },
         streamSid: sid.streamSid,
       },
     },
@@ -134,12 +151,25 @@ export async function realCaptures(): Promise<Capture[]> {
       frame: {
         event: 'media',
         sequenceNumber: String(k + 2),
-        media: { track: 'inbound', chunk: String(k + 1), timestamp: String(k * 20), payload: muLawPayload(samples.subarray(k * 160, k * 160 + 160)) },
+        media: {
+          track: 'inbound',
+          chunk: String(k + 1),
+          timestamp: String(k * 20),
+          payload: muLawPayload(samples.subarray(k * 160, k * 160 + 160)),
+        },
         streamSid: sid.streamSid,
       },
     });
   }
-  frames.push({ t: 4000, frame: { event: 'stop', sequenceNumber: String(frames.length), stop: { accountSid: sid.accountSid, callSid: sid.callSid }, streamSid: sid.streamSid } });
+  frames.push({
+    t: 4000,
+    frame: {
+      event: 'stop',
+      sequenceNumber: String(frames.length),
+      stop: { accountSid: sid.accountSid, callSid: sid.callSid },
+      streamSid: sid.streamSid,
+    },
+  });
   const nonSpeech = capture('capture-non-speech', { source: 'tones and noise, no speech' }, frames);
 
   return [fragment, redacted, twoStarts, noStop, nonSpeech];

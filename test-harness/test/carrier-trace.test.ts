@@ -23,13 +23,22 @@ describe('a trace recorded in Telnyx frames', () => {
     const trace = await loadTrace(FIXTURE);
     const [own, other] = await Promise.all([replayAndCheck(telnyx, trace), replayAndCheck(twilio, trace)]);
     expect(own.result.failures).toEqual([]);
-    expect(own.outcomes.filter((o) => o.outcome.status === 'fail').map((o) => `${o.check.id}: ${o.outcome.detail}`)).toEqual([]);
+    expect(
+      own.outcomes.filter((o) => o.outcome.status === 'fail').map((o) => `${o.check.id}: ${o.outcome.detail}`),
+    ).toEqual([]);
     const status = Object.fromEntries(own.outcomes.map((o) => [o.check.id, o.outcome.status]));
-    expect(status).toMatchObject({ 'input.lossless': 'pass', 'metadata.first': 'pass', 'dtmf.order': 'pass', 'lifecycle.close': 'pass' });
+    expect(status).toMatchObject({
+      'input.lossless': 'pass',
+      'metadata.first': 'pass',
+      'dtmf.order': 'pass',
+      'lifecycle.close': 'pass',
+    });
     // The bridge got the recorded frames themselves, out of order as Telnyx delivered them.
     expect(own.result.carrier.framesSent).toBe(trace.frames.length);
 
     expect(other.result.notReplayed).toBe('a telnyx trace');
-    expect(other.outcomes.map((o) => o.outcome)).toEqual(other.outcomes.map(() => ({ status: 'n/a', detail: 'a telnyx trace' })));
+    expect(other.outcomes.map((o) => o.outcome)).toEqual(
+      other.outcomes.map(() => ({ status: 'n/a', detail: 'a telnyx trace' })),
+    );
   }, 120_000);
 });

@@ -17,14 +17,23 @@ function starved(options: { lagMs: number; speechAt: number; sentMs?: number }):
   const chunks: CarrierChunk[] = [];
   for (let at = 0; at < sentMs; at += 100) {
     const sentAt = 1000 + at;
-    chunks.push({ receivedAt: sentAt + lagMs, startAt: sentAt, durationMs: 100, bytes: new Uint8Array(800), itemId: 'i1' });
+    chunks.push({
+      receivedAt: sentAt + lagMs,
+      startAt: sentAt,
+      durationMs: 100,
+      bytes: new Uint8Array(800),
+      itemId: 'i1',
+    });
   }
   const clearSentAt = speechAt + 5;
   const heard = Math.min(sentMs, clearSentAt - 1000);
   return {
     adapter: 'hand-made',
     capabilities: { playbackAck: 'mark', ackOnClear: 'confirm', clear: true, dtmfIn: true, dtmfOut: false },
-    trace: { header: { name: 'hand-made', description: '', source: '', hazards: ['barge-in'], expect: {} }, frames: [] },
+    trace: {
+      header: { name: 'hand-made', description: '', source: '', hazards: ['barge-in'], expect: {} },
+      frames: [],
+    },
     carrierFormat: { encoding: 'pcmu', sampleRate: 8000, channels: 1 },
     carriesStreamId: true,
     speed: 5,
@@ -34,7 +43,9 @@ function starved(options: { lagMs: number; speechAt: number; sentMs?: number }):
       outputFormat: { type: 'audio/pcmu' },
       outputAudio: [{ at: 900, responseId: 'r1', itemId: 'i1', bytes: new Uint8Array(2000 * 8) }],
       responses: [{ id: 'r1', itemId: 'i1', kind: 'audio', status: 'cancelled', cancelReason: 'client_cancelled' }],
-      truncations: [{ itemId: 'i1', contentIndex: 0, audioEndMs: heard, at: clearSentAt + 2, accepted: true, audioMsSent: 2000 }],
+      truncations: [
+        { itemId: 'i1', contentIndex: 0, audioEndMs: heard, at: clearSentAt + 2, accepted: true, audioMsSent: 2000 },
+      ],
       cancels: [{ responseId: 'r1', active: true }],
       events: [],
       violations: [],
@@ -86,7 +97,10 @@ describe('barge-in checks on a carrier that reads late', () => {
 
   it('still find no barge-in when the caller spoke after the reply had played out', () => {
     const result = starved({ lagMs: 50, speechAt: 2500 });
-    expect(check('bargein.clear', result)).toMatchObject({ status: 'fail', detail: expect.stringMatching(/never spoke over queued audio/) });
+    expect(check('bargein.clear', result)).toMatchObject({
+      status: 'fail',
+      detail: expect.stringMatching(/never spoke over queued audio/),
+    });
   });
 });
 
@@ -96,7 +110,10 @@ describe('barge-in checks on a carrier that read late and acknowledged at once',
     // bridge heard of the speech: the bridge rightly saw nothing playing.
     const result = starved({ lagMs: 500, speechAt: 1450, sentMs: 400 });
     const noClear = { ...result, carrier: { ...result.carrier, clears: [] } } as ReplayResult;
-    expect(check('bargein.clear', noClear)).toMatchObject({ status: 'fail', detail: expect.stringMatching(/never spoke over queued audio/) });
+    expect(check('bargein.clear', noClear)).toMatchObject({
+      status: 'fail',
+      detail: expect.stringMatching(/never spoke over queued audio/),
+    });
   });
 });
 
@@ -106,6 +123,9 @@ describe('barge-in checks on a starved bridge', () => {
     // late, and the bridge, told of the speech late too, found it played by its own clock.
     const result = starved({ lagMs: 800, speechAt: 1600 });
     const noClear = { ...result, carrier: { ...result.carrier, clears: [] } } as ReplayResult;
-    expect(check('bargein.clear', noClear)).toMatchObject({ status: 'fail', detail: expect.stringMatching(/never spoke over queued audio/) });
+    expect(check('bargein.clear', noClear)).toMatchObject({
+      status: 'fail',
+      detail: expect.stringMatching(/never spoke over queued audio/),
+    });
   });
 });

@@ -16,7 +16,10 @@ describe('runConformance options', () => {
   it('replays `concurrency` traces at once and reports them in trace order', async () => {
     const traces = await shortTraces();
     let created = 0;
-    const counted: ConformanceAdapter = { ...adapter, createTransport: (options) => (created++, adapter.createTransport!(options)) };
+    const counted: ConformanceAdapter = {
+      ...adapter,
+      createTransport: (options) => (created++, adapter.createTransport!(options)),
+    };
     const createdWhenChecked: number[] = [];
     const report = await runConformance(counted, traces, {
       concurrency: 2,
@@ -41,11 +44,17 @@ describe('runConformance options', () => {
     expect(selectTraces(traces, { only: ['dtmf.order'] }).map((t) => t.header.name)).toEqual(['no-stop', 'dtmf']);
     expect(selectTraces(traces, { skip: ['dtmf'] }).map((t) => t.header.name)).toEqual(['no-stop']);
     expect(() => selectTraces(traces, { skip: ['dtmf-order'] })).toThrow(ConfigError);
-    expect(() => selectTraces(traces, { only: ['nope'] })).toThrow(/only: unknown trace or check "nope"; traces: no-stop, dtmf; checks: input\.lossless, /);
+    expect(() => selectTraces(traces, { only: ['nope'] })).toThrow(
+      /only: unknown trace or check "nope"; traces: no-stop, dtmf; checks: input\.lossless, /,
+    );
     let disposed = false;
-    await expect(runConformance({ ...adapter, dispose: async () => void (disposed = true) }, traces, { only: ['nope'] })).rejects.toThrow(ConfigError);
+    await expect(
+      runConformance({ ...adapter, dispose: async () => void (disposed = true) }, traces, { only: ['nope'] }),
+    ).rejects.toThrow(ConfigError);
     expect(disposed).toBe(true);
-    await expect(runConformance(adapter, traces, { concurrency: 0 })).rejects.toThrow(/concurrency must be a whole number >= 1/);
+    await expect(runConformance(adapter, traces, { concurrency: 0 })).rejects.toThrow(
+      /concurrency must be a whole number >= 1/,
+    );
   });
 
   it('leaves replayAndCheck reporting every check (describeConformance looks each one up)', async () => {

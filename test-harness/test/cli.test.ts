@@ -33,7 +33,6 @@ async function cli(args: string[], cwd = root): Promise<Run> {
   }
 }
 
-
 /** A usage or setup error: exit code 2, one line on stderr naming the problem, no stack trace. */
 function expectSetupError(run: Run, message: RegExp): void {
   expect(run.status, run.stderr).toBe(2);
@@ -46,7 +45,12 @@ function expectSetupError(run: Run, message: RegExp): void {
 type JsonReport = {
   adapter: string;
   passed: boolean;
-  traces: Array<{ trace: string; replays: number; earlier: unknown[]; outcomes: Array<{ id: string; status: string }> }>;
+  traces: Array<{
+    trace: string;
+    replays: number;
+    earlier: unknown[];
+    outcomes: Array<{ id: string; status: string }>;
+  }>;
 };
 
 describe.concurrent('switchboard-conformance CLI', () => {
@@ -142,7 +146,12 @@ describe.concurrent('switchboard-conformance CLI', () => {
       cli(['run', '--adapter', outsideAdapter, '--trace', empty]),
     ]);
     // A relative path is the working directory's, not the CLI's.
-    expectSetupError(missingModule, new RegExp(`adapter module not found: \\./no-such-adapter\\.mjs \\(looked for ${escape(join(scratch, 'no-such-adapter.mjs'))}\\)`));
+    expectSetupError(
+      missingModule,
+      new RegExp(
+        `adapter module not found: \\./no-such-adapter\\.mjs \\(looked for ${escape(join(scratch, 'no-such-adapter.mjs'))}\\)`,
+      ),
+    );
     expectSetupError(missingPackage, /adapter package not found: @acme\/no-such-package/);
     expectSetupError(notAdapter, /does not export a conformance adapter/);
     expectSetupError(missingTrace, /trace not found: .*missing\.jsonl/);
@@ -152,8 +161,14 @@ describe.concurrent('switchboard-conformance CLI', () => {
 
   it('explains a TypeScript source and a directory that is not a package', async () => {
     const ts = join(scratch, 'adapter.ts');
-    writeFileSync(ts, "import type { ConformanceAdapter } from '@switchboard/core';\nexport const conformance: ConformanceAdapter | undefined = undefined;\n");
-    const [typescript, directory] = await Promise.all([cli(['run', '--adapter', './adapter.ts'], scratch), cli(['run', '--adapter', './fixtures'], testDir)]);
+    writeFileSync(
+      ts,
+      "import type { ConformanceAdapter } from '@switchboard/core';\nexport const conformance: ConformanceAdapter | undefined = undefined;\n",
+    );
+    const [typescript, directory] = await Promise.all([
+      cli(['run', '--adapter', './adapter.ts'], scratch),
+      cli(['run', '--adapter', './fixtures'], testDir),
+    ]);
     expectSetupError(typescript, /adapter\.ts is TypeScript source.*build it.*node --import tsx/);
     expectSetupError(directory, /\.\/fixtures is a directory without a package\.json/);
   }, 240_000);
@@ -175,19 +190,53 @@ describe.concurrent('switchboard-conformance CLI', () => {
 
   it('selects traces and checks with --only and --skip (comma-separated, repeatable) and refuses unknown names', async () => {
     const [selected, unknown] = await Promise.all([
-      cli(['run', '--adapter', outsideAdapter, '--trace', dtmf, '--trace', noStop, '--only', 'dtmf', '--only', 'input.lossless,dtmf.order,no-stop', '--skip', 'dtmf.order,no-stop', '--json']),
+      cli([
+        'run',
+        '--adapter',
+        outsideAdapter,
+        '--trace',
+        dtmf,
+        '--trace',
+        noStop,
+        '--only',
+        'dtmf',
+        '--only',
+        'input.lossless,dtmf.order,no-stop',
+        '--skip',
+        'dtmf.order,no-stop',
+        '--json',
+      ]),
       cli(['run', '--adapter', outsideAdapter, '--trace', dtmf, '--only', 'dtmf,dtmf.ordre']),
     ]);
     expect(selected.status, selected.stderr).toBe(0);
     const report = JSON.parse(selected.stdout) as JsonReport;
     expect(report.traces.map((t) => t.trace)).toEqual(['dtmf']);
     expect(report.traces[0]!.outcomes.map((o) => o.id)).toEqual(['input.lossless']);
-    expectSetupError(unknown, /--only: unknown trace or check "dtmf\.ordre"; traces: dtmf; checks: input\.lossless, .*dtmf\.order/);
-    expectSetupError(await cli(['run', '--adapter', outsideAdapter, '--trace', dtmf, '--skip', 'dtmf']), /nothing to run/);
+    expectSetupError(
+      unknown,
+      /--only: unknown trace or check "dtmf\.ordre"; traces: dtmf; checks: input\.lossless, .*dtmf\.order/,
+    );
+    expectSetupError(
+      await cli(['run', '--adapter', outsideAdapter, '--trace', dtmf, '--skip', 'dtmf']),
+      /nothing to run/,
+    );
   }, 240_000);
 
   it('replays several traces at once with --concurrency; --json gives the replays of each trace', async () => {
-    const run = await cli(['run', '--adapter', outsideAdapter, '--trace', noStop, '--trace', dtmf, '--concurrency', '2', '--only', 'input.lossless', '--json']);
+    const run = await cli([
+      'run',
+      '--adapter',
+      outsideAdapter,
+      '--trace',
+      noStop,
+      '--trace',
+      dtmf,
+      '--concurrency',
+      '2',
+      '--only',
+      'input.lossless',
+      '--json',
+    ]);
     expect(run.status, run.stderr).toBe(0);
     const report = JSON.parse(run.stdout) as JsonReport;
     // The report keeps the traces' order whichever replay ends first.
@@ -205,18 +254,35 @@ describe.concurrent('switchboard-conformance CLI', () => {
     mkdirSync(pkg, { recursive: true });
     writeFileSync(
       join(pkg, 'package.json'),
-      JSON.stringify({ name: '@acme/carrier', version: '1.0.0', type: 'module', exports: { '.': './index.mjs', './conformance': { import: './conformance.mjs' } } }),
+      JSON.stringify({
+        name: '@acme/carrier',
+        version: '1.0.0',
+        type: 'module',
+        exports: { '.': './index.mjs', './conformance': { import: './conformance.mjs' } },
+      }),
     );
     writeFileSync(join(pkg, 'index.mjs'), 'export const transportName = "acme";\n');
-    writeFileSync(join(pkg, 'conformance.mjs'), `export { conformance } from ${JSON.stringify(pathToFileURL(outsideAdapter).href)};\n`);
+    writeFileSync(
+      join(pkg, 'conformance.mjs'),
+      `export { conformance } from ${JSON.stringify(pathToFileURL(outsideAdapter).href)};\n`,
+    );
     const project = join(scratch, 'project');
     // And the package an author is developing, named from its own folder (as Node's self-reference).
     const self = join(scratch, 'self');
     mkdirSync(self);
-    writeFileSync(join(self, 'package.json'), JSON.stringify({ name: '@acme/self', version: '1.0.0', type: 'module', exports: { '.': './index.mjs' } }));
-    writeFileSync(join(self, 'index.mjs'), `export { conformance } from ${JSON.stringify(pathToFileURL(outsideAdapter).href)};\n`);
+    writeFileSync(
+      join(self, 'package.json'),
+      JSON.stringify({ name: '@acme/self', version: '1.0.0', type: 'module', exports: { '.': './index.mjs' } }),
+    );
+    writeFileSync(
+      join(self, 'index.mjs'),
+      `export { conformance } from ${JSON.stringify(pathToFileURL(outsideAdapter).href)};\n`,
+    );
     const args = ['--trace', dtmf, '--only', 'dtmf.order', '--json'];
-    const runs = await Promise.all([cli(['run', '--adapter', '@acme/carrier', ...args], project), cli(['run', '--adapter', '@acme/self', ...args], self)]);
+    const runs = await Promise.all([
+      cli(['run', '--adapter', '@acme/carrier', ...args], project),
+      cli(['run', '--adapter', '@acme/self', ...args], self),
+    ]);
     for (const run of runs) {
       expect(run.status, run.stderr).toBe(0);
       expect((JSON.parse(run.stdout) as JsonReport).adapter).toBe('larkline');

@@ -8,7 +8,13 @@ import { detectProtocol, type CallEvent, type MediaFrame, type ProtocolCandidate
 import { ExotelPeerSimulator, exotelCandidate } from '@switchboard/exotel';
 import { PlivoPeerSimulator, plivoCandidate } from '@switchboard/plivo';
 import { TelnyxPeerSimulator, telnyxCandidate } from '@switchboard/telnyx';
-import { SignalWirePeerSimulator, TwilioMediaStreamProtocol, TwilioPeerSimulator, signalwireCandidate, twilioCandidate } from '@switchboard/twilio';
+import {
+  SignalWirePeerSimulator,
+  TwilioMediaStreamProtocol,
+  TwilioPeerSimulator,
+  signalwireCandidate,
+  twilioCandidate,
+} from '@switchboard/twilio';
 import { RawWebSocketPeerSimulator, rawWebSocketCandidates } from '@switchboard/websocket';
 import { describe, expect, it } from 'vitest';
 import { checkDecodeContract } from '../../packages/core/test/helpers/fuzz.js';
@@ -56,7 +62,13 @@ describe('fuzz generation', () => {
 });
 
 describe('callEventProblem', () => {
-  const start: CallEvent = { type: 'call_start', streamId: 's', format: { encoding: 'pcmu', sampleRate: 8000, channels: 1 }, customParameters: { a: 'b' }, raw: null };
+  const start: CallEvent = {
+    type: 'call_start',
+    streamId: 's',
+    format: { encoding: 'pcmu', sampleRate: 8000, channels: 1 },
+    customParameters: { a: 'b' },
+    raw: null,
+  };
 
   it('takes well-formed events', () => {
     const events: CallEvent[] = [
@@ -91,7 +103,10 @@ describe('callEventProblem', () => {
 
 describe('runFuzz', () => {
   it('finds nothing wrong with a decoder that keeps the contract', () => {
-    const report = runFuzz({ name: 'twilio', seeds: twilioSeeds, create: () => new TwilioMediaStreamProtocol() }, { frames: 3000, seed: 42 });
+    const report = runFuzz(
+      { name: 'twilio', seeds: twilioSeeds, create: () => new TwilioMediaStreamProtocol() },
+      { frames: 3000, seed: 42 },
+    );
     expect(report.failures).toEqual([]);
     expect(report.frames).toBe(3000);
     expect(report.decoded + report.refused).toBe(3000);
@@ -130,7 +145,14 @@ describe('runFuzz', () => {
 });
 
 describe('fuzzing the detection candidates', () => {
-  const candidates: ProtocolCandidate[] = [signalwireCandidate, twilioCandidate, telnyxCandidate, plivoCandidate, exotelCandidate, ...rawWebSocketCandidates];
+  const candidates: ProtocolCandidate[] = [
+    signalwireCandidate,
+    twilioCandidate,
+    telnyxCandidate,
+    plivoCandidate,
+    exotelCandidate,
+    ...rawWebSocketCandidates,
+  ];
   const L16_8K = { encoding: 'l16', sampleRate: 8000, channels: 1 } as const;
   const L16_16K = { encoding: 'l16', sampleRate: 16000, channels: 1 } as const;
   const seeds: MediaFrame[] = [

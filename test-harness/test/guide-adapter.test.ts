@@ -16,10 +16,16 @@ describe('the adapter guide', () => {
     expect(block).toBe(fixture);
   });
 
-  it.each(protocolCandidateCases(acmeCandidate, { peer: new AcmePeerSimulator(), streamIdField: 'stream' }))('candidate: %s', (_title, check) => check());
+  it.each(protocolCandidateCases(acmeCandidate, { peer: new AcmePeerSimulator(), streamIdField: 'stream' }))(
+    'candidate: %s',
+    (_title, check) => check(),
+  );
 
   it('decodes any frame into events or a ProtocolError', () => {
-    const report = runFuzz({ name: 'acme', seeds: fuzzSeedFrames(new AcmePeerSimulator()), create: () => new AcmeProtocol() }, { frames: 2000, seed: 1 });
+    const report = runFuzz(
+      { name: 'acme', seeds: fuzzSeedFrames(new AcmePeerSimulator()), create: () => new AcmeProtocol() },
+      { frames: 2000, seed: 1 },
+    );
     expect(report.failures).toEqual([]);
   });
 });

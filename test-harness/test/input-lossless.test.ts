@@ -30,7 +30,10 @@ type Scenario = {
 function replay(s: Scenario): ReplayResult {
   const traceFrames = Array.from({ length: s.frames }, (_, n) => ({
     t: n * FRAME_MS,
-    frame: { event: 'media', media: { payload: base64Encode(frame(n)), timestamp: String(n * FRAME_MS), chunk: String(n + 1) } },
+    frame: {
+      event: 'media',
+      media: { payload: base64Encode(frame(n)), timestamp: String(n * FRAME_MS), chunk: String(n + 1) },
+    },
   }));
   const lastMediaAt = s.lastMediaAt ?? s.frames * FRAME_MS;
   return {
@@ -41,16 +44,26 @@ function replay(s: Scenario): ReplayResult {
     carriesStreamId: true,
     speed: SPEED,
     emitted: [],
-    model: { inputFormat: { type: 'audio/pcmu' }, inputAudio: s.appends.map((a) => (typeof a === 'number' ? frame(a) : pad(a.pad))) },
+    model: {
+      inputFormat: { type: 'audio/pcmu' },
+      inputAudio: s.appends.map((a) => (typeof a === 'number' ? frame(a) : pad(a.pad))),
+    },
     timeline: [],
     firstModelAudioAt: s.firstModelAudioAt ?? 100,
     callEndedAt: s.callEndedAt ?? lastMediaAt + 50,
-    carrier: { chunks: [], clears: [], pauses: s.pauses ?? [], maxBehindMs: 0, lastMedia: { at: lastMediaAt, audioMs: s.frames * FRAME_MS } },
+    carrier: {
+      chunks: [],
+      clears: [],
+      pauses: s.pauses ?? [],
+      maxBehindMs: 0,
+      lastMedia: { at: lastMediaAt, audioMs: s.frames * FRAME_MS },
+    },
     metrics: { inactivityPaddedMs: 0, earlyMediaBytes: 0, earlyMediaDroppedBytes: 0, ...s.metrics },
   } as unknown as ReplayResult;
 }
 
-const inputLossless = (result: ReplayResult) => CHECKS.find((c) => c.id === 'input.lossless')!.run(result, DEFAULT_CHECK_OPTIONS);
+const inputLossless = (result: ReplayResult) =>
+  CHECKS.find((c) => c.id === 'input.lossless')!.run(result, DEFAULT_CHECK_OPTIONS);
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
 
 describe('input.lossless and inactivity padding', () => {
@@ -69,34 +82,60 @@ describe('input.lossless and inactivity padding', () => {
       }),
     );
     expect(outcome.status).toBe('pass');
-    expect(outcome.detail).toMatch(/1000 ms of inactivity padding at 1000 ms of the call's audio, where the caller's audio stopped for 900 ms real/);
+    expect(outcome.detail).toMatch(
+      /1000 ms of inactivity padding at 1000 ms of the call's audio, where the caller's audio stopped for 900 ms real/,
+    );
   });
 
   it('fails padding where the caller’s audio kept coming', () => {
     const outcome = inputLossless(
-      replay({ frames: 100, appends: [...range(0, 50), { pad: 1000 }, ...range(50, 100)], metrics: { inactivityPaddedMs: 1000 }, pauses: [{ at: 5500, realMs: 300, audioMs: 1000, behindMs: 1500 }] }),
+      replay({
+        frames: 100,
+        appends: [...range(0, 50), { pad: 1000 }, ...range(50, 100)],
+        metrics: { inactivityPaddedMs: 1000 },
+        pauses: [{ at: 5500, realMs: 300, audioMs: 1000, behindMs: 1500 }],
+      }),
     );
     expect(outcome.status).toBe('fail');
     expect(outcome.detail).toMatch(/expected 16000 bytes, model got 24000/);
-    expect(outcome.detail).toMatch(/padding at 1000 ms of the call's audio, where the caller's audio kept coming \(its longest pause there: 300 ms real\)/);
+    expect(outcome.detail).toMatch(
+      /padding at 1000 ms of the call's audio, where the caller's audio kept coming \(its longest pause there: 300 ms real\)/,
+    );
   });
 
   it('fails padding away from where the caller paused', () => {
     const outcome = inputLossless(
-      replay({ frames: 100, appends: [...range(0, 20), { pad: 1000 }, ...range(20, 100)], metrics: { inactivityPaddedMs: 1000 }, pauses: [{ at: 5500, realMs: 900, audioMs: 1000, behindMs: 4500 }] }),
+      replay({
+        frames: 100,
+        appends: [...range(0, 20), { pad: 1000 }, ...range(20, 100)],
+        metrics: { inactivityPaddedMs: 1000 },
+        pauses: [{ at: 5500, realMs: 900, audioMs: 1000, behindMs: 4500 }],
+      }),
     );
     expect(outcome.status).toBe('fail');
   });
 
   it('fails silence the transport does not report as inactivity padding', () => {
-    const outcome = inputLossless(replay({ frames: 100, appends: [...range(0, 50), { pad: 1000 }, ...range(50, 100)], pauses: [{ at: 5500, realMs: 900, audioMs: 1000, behindMs: 4500 }] }));
+    const outcome = inputLossless(
+      replay({
+        frames: 100,
+        appends: [...range(0, 50), { pad: 1000 }, ...range(50, 100)],
+        pauses: [{ at: 5500, realMs: 900, audioMs: 1000, behindMs: 4500 }],
+      }),
+    );
     expect(outcome.status).toBe('fail');
   });
 
   it('accepts padding after the caller’s last frame while the call was ending', () => {
     // The caller sent its last frame at 2000 ms; the call ended 1.2 s (real) later.
     const outcome = inputLossless(
-      replay({ frames: 100, appends: [...range(0, 100), { pad: 1000 }], metrics: { inactivityPaddedMs: 1000 }, lastMediaAt: 2000, callEndedAt: 2000 + 1200 * SPEED }),
+      replay({
+        frames: 100,
+        appends: [...range(0, 100), { pad: 1000 }],
+        metrics: { inactivityPaddedMs: 1000 },
+        lastMediaAt: 2000,
+        callEndedAt: 2000 + 1200 * SPEED,
+      }),
     );
     expect(outcome.status).toBe('pass');
     expect(outcome.detail).toMatch(/where the caller's audio had ended for 1200 ms real/);
@@ -104,7 +143,13 @@ describe('input.lossless and inactivity padding', () => {
 
   it('fails padding after the last frame of a call that ended at once', () => {
     const outcome = inputLossless(
-      replay({ frames: 100, appends: [...range(0, 100), { pad: 1000 }], metrics: { inactivityPaddedMs: 1000 }, lastMediaAt: 2000, callEndedAt: 2000 + 100 * SPEED }),
+      replay({
+        frames: 100,
+        appends: [...range(0, 100), { pad: 1000 }],
+        metrics: { inactivityPaddedMs: 1000 },
+        lastMediaAt: 2000,
+        callEndedAt: 2000 + 100 * SPEED,
+      }),
     );
     expect(outcome.status).toBe('fail');
   });
@@ -115,24 +160,37 @@ describe('input.lossless and early media', () => {
   const dropped = (kept: number) => ({ earlyMediaBytes: (1600 + kept) * 8, earlyMediaDroppedBytes: 1600 * 8 });
 
   it('accepts early media dropped oldest first beyond the 10 s kept while the model connected', () => {
-    const outcome = inputLossless(replay({ frames: 600, appends: range(80, 600), metrics: dropped(10_000), firstModelAudioAt: 11_700 }));
+    const outcome = inputLossless(
+      replay({ frames: 600, appends: range(80, 600), metrics: dropped(10_000), firstModelAudioAt: 11_700 }),
+    );
     expect(outcome.status).toBe('pass');
     expect(outcome.detail).toMatch(/1600 ms of early media dropped beyond the 10000 ms kept/);
   });
 
   it('fails a transport that keeps less than 10 s of early media', () => {
-    const outcome = inputLossless(replay({ frames: 600, appends: range(80, 600), metrics: dropped(2000), firstModelAudioAt: 3700 }));
+    const outcome = inputLossless(
+      replay({ frames: 600, appends: range(80, 600), metrics: dropped(2000), firstModelAudioAt: 3700 }),
+    );
     expect(outcome.status).toBe('fail');
     expect(outcome.detail).toMatch(/only 2000 ms were kept/);
   });
 
   it('fails early media dropped from anywhere but the start', () => {
-    const outcome = inputLossless(replay({ frames: 600, appends: [...range(0, 100), ...range(180, 600)], metrics: dropped(10_000), firstModelAudioAt: 11_700 }));
+    const outcome = inputLossless(
+      replay({
+        frames: 600,
+        appends: [...range(0, 100), ...range(180, 600)],
+        metrics: dropped(10_000),
+        firstModelAudioAt: 11_700,
+      }),
+    );
     expect(outcome.status).toBe('fail');
   });
 
   it('fails more dropped than came before the model took audio', () => {
-    const outcome = inputLossless(replay({ frames: 600, appends: range(80, 600), metrics: dropped(10_000), firstModelAudioAt: 5000 }));
+    const outcome = inputLossless(
+      replay({ frames: 600, appends: range(80, 600), metrics: dropped(10_000), firstModelAudioAt: 5000 }),
+    );
     expect(outcome.status).toBe('fail');
   });
 });

@@ -8,7 +8,9 @@ import { WebSocket, WebSocketServer, type RawData } from 'ws';
  * client event after it, until the model has sent that response's `response.done`; then they go
  * on, in order. Server events pass at once.
  */
-export async function lateCancelLink(simulatorUrl: string): Promise<{ url: string; held: () => number; close(): Promise<void> }> {
+export async function lateCancelLink(
+  simulatorUrl: string,
+): Promise<{ url: string; held: () => number; close(): Promise<void> }> {
   const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));
   const upstreams = new Set<WebSocket>();

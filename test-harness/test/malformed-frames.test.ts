@@ -22,7 +22,14 @@ const L16: AudioFormat = { encoding: 'l16', sampleRate: 16000, channels: 1 };
 /** Starts a call on `protocol` with what the peer sends for `call_start` and some audio. */
 function started(peer: PeerSimulator, protocol: MediaStreamProtocol): MediaStreamProtocol {
   protocol.open?.();
-  const start = peer.encodeInbound({ type: 'call_start', streamId: 'stream-1', callId: 'call-1', format: MULAW, customParameters: {}, raw: null });
+  const start = peer.encodeInbound({
+    type: 'call_start',
+    streamId: 'stream-1',
+    callId: 'call-1',
+    format: MULAW,
+    customParameters: {},
+    raw: null,
+  });
   const audio = peer.encodeInbound({ type: 'audio', payload: new Uint8Array(160).fill(0xff) });
   for (const frame of [...start, ...audio]) protocol.decode(frame);
   return protocol;
@@ -30,7 +37,14 @@ function started(peer: PeerSimulator, protocol: MediaStreamProtocol): MediaStrea
 
 // Every shipped adapter's peer names its own malformed frames, and its protocol refuses each.
 const websocketProtocols = Object.fromEntries(
-  websocket.map((adapter) => [adapter.name, () => new RawWebSocketProtocol({ preset: adapter.name.split('/')[1] as 'vonage', ...(adapter.carrierFormat ? { format: adapter.carrierFormat } : {}) })]),
+  websocket.map((adapter) => [
+    adapter.name,
+    () =>
+      new RawWebSocketProtocol({
+        preset: adapter.name.split('/')[1] as 'vonage',
+        ...(adapter.carrierFormat ? { format: adapter.carrierFormat } : {}),
+      }),
+  ]),
 );
 const shipped = [
   { adapter: twilio, protocol: () => new TwilioMediaStreamProtocol() },
@@ -42,21 +56,24 @@ const shipped = [
 ];
 
 describe("each shipped adapter's malformed frames", () => {
-  it.each(shipped.map((s) => [s.adapter.name, s] as const))('%s: its peer has its own, and its protocol refuses each with a ProtocolError', (_name, { adapter, protocol }) => {
-    const peer = adapter.createPeerSimulator();
-    const protocolOfCall = started(peer, protocol());
-    const frames = peer.malformedFrames?.() ?? [];
-    expect(frames.length).toBeGreaterThan(0);
-    for (const frame of frames) {
-      let thrown: unknown;
-      try {
-        protocolOfCall.decode(frame);
-      } catch (error) {
-        thrown = error;
+  it.each(shipped.map((s) => [s.adapter.name, s] as const))(
+    '%s: its peer has its own, and its protocol refuses each with a ProtocolError',
+    (_name, { adapter, protocol }) => {
+      const peer = adapter.createPeerSimulator();
+      const protocolOfCall = started(peer, protocol());
+      const frames = peer.malformedFrames?.() ?? [];
+      expect(frames.length).toBeGreaterThan(0);
+      for (const frame of frames) {
+        let thrown: unknown;
+        try {
+          protocolOfCall.decode(frame);
+        } catch (error) {
+          thrown = error;
+        }
+        expect(thrown, describeMalformedFrame(frame)).toBeInstanceOf(ProtocolError);
       }
-      expect(thrown, describeMalformedFrame(frame)).toBeInstanceOf(ProtocolError);
-    }
-  });
+    },
+  );
 });
 
 describe('the default malformed frames', () => {
@@ -77,24 +94,40 @@ describe('the default malformed frames', () => {
 });
 
 describe('errors.malformed names the frame that gave no ProtocolError', () => {
-  const FRAMES: Array<string | Uint8Array> = ['not json', '{"event":"media","media":{"payload":"%%%"}}', Uint8Array.of(0x7b, 0x7d)];
+  const FRAMES: Array<string | Uint8Array> = [
+    'not json',
+    '{"event":"media","media":{"payload":"%%%"}}',
+    Uint8Array.of(0x7b, 0x7d),
+  ];
 
   function replay(errors: Array<{ at: number; frameExcerpt?: string }>): ReplayResult {
     return {
       emitted: errors.map(({ at, frameExcerpt }) => ({
         at,
         name: 'error',
-        args: [{ type: 'error', error: Object.assign(new ProtocolError('acme', 'malformed'), frameExcerpt === undefined ? {} : { frameExcerpt }) }],
+        args: [
+          {
+            type: 'error',
+            error: Object.assign(
+              new ProtocolError('acme', 'malformed'),
+              frameExcerpt === undefined ? {} : { frameExcerpt },
+            ),
+          },
+        ],
       })),
       carrier: { malformedSent: FRAMES.length, malformed: FRAMES.map((frame, i) => ({ at: 1000 + i, frame })) },
       callEndedAt: 9000,
       lastFrameAt: 8000,
     } as unknown as ReplayResult;
   }
-  const check = (result: ReplayResult) => CHECKS.find((c) => c.id === 'errors.malformed')!.run(result, DEFAULT_CHECK_OPTIONS);
+  const check = (result: ReplayResult) =>
+    CHECKS.find((c) => c.id === 'errors.malformed')!.run(result, DEFAULT_CHECK_OPTIONS);
 
   it('passes when every frame gave one', () => {
-    expect(check(replay([{ at: 1001 }, { at: 1002 }, { at: 1003 }]))).toEqual({ status: 'pass', detail: '3 error event(s) for 3 malformed frame(s)' });
+    expect(check(replay([{ at: 1001 }, { at: 1002 }, { at: 1003 }]))).toEqual({
+      status: 'pass',
+      detail: '3 error event(s) for 3 malformed frame(s)',
+    });
   });
 
   it('names the frame left without one, matched by the error’s frame excerpt', () => {
@@ -104,12 +137,16 @@ describe('errors.malformed names the frame that gave no ProtocolError', () => {
     ]);
     expect(check(result)).toEqual({
       status: 'fail',
-      detail: 'malformed frame 2 of 3, "{\\"event\\":\\"media\\",\\"media\\":{\\"payload\\":\\"%%%\\"}}", gave no ProtocolError',
+      detail:
+        'malformed frame 2 of 3, "{\\"event\\":\\"media\\",\\"media\\":{\\"payload\\":\\"%%%\\"}}", gave no ProtocolError',
     });
   });
 
   it('matches errors without an excerpt in order, and names a binary frame by its bytes', () => {
-    expect(check(replay([{ at: 1001 }, { at: 1002 }]))).toEqual({ status: 'fail', detail: 'malformed frame 3 of 3, a binary frame of 2 bytes (7b 7d), gave no ProtocolError' });
+    expect(check(replay([{ at: 1001 }, { at: 1002 }]))).toEqual({
+      status: 'fail',
+      detail: 'malformed frame 3 of 3, a binary frame of 2 bytes (7b 7d), gave no ProtocolError',
+    });
     // An error from before the frames were sent answers something else.
     expect(check(replay([{ at: 10 }, { at: 1001 }, { at: 1002 }])).status).toBe('fail');
   });

@@ -21,5 +21,8 @@ it("sends the peer's own malformed frames and names the one that gave no Protoco
   const result = await replayTrace(adapter, trace);
   expect(result.carrier.malformed.map((m) => m.frame)).toEqual([CONNECTED, 'this is no frame']);
   const outcome = runChecks(result).find((o) => o.check.id === 'errors.malformed')!.outcome;
-  expect(outcome).toEqual({ status: 'fail', detail: `malformed frame 1 of 2, ${JSON.stringify(CONNECTED)}, gave no ProtocolError` });
+  expect(outcome).toEqual({
+    status: 'fail',
+    detail: `malformed frame 1 of 2, ${JSON.stringify(CONNECTED)}, gave no ProtocolError`,
+  });
 }, 120_000);

@@ -4,7 +4,17 @@
 // `switchboard-conformance` CLI. It catches what the workspace hides: a file missing from a
 // package's `files`, an export only the source has, a dependency only the workspace provides.
 import { execFile } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,12 +23,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 const adapterSource = fileURLToPath(new URL('./outside-adapter/', import.meta.url));
 
-type Manifest = { name: string; version: string; dependencies?: Record<string, string>; peerDependencies?: Record<string, string> };
+type Manifest = {
+  name: string;
+  version: string;
+  dependencies?: Record<string, string>;
+  peerDependencies?: Record<string, string>;
+};
 const readManifest = (dir: string) => JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as Manifest;
 
 /** The workspace's published packages by name: packages/* and test-harness. */
 function workspacePackages(): Map<string, string> {
-  const dirs = [...readdirSync(join(repo, 'packages')).map((d) => join(repo, 'packages', d)), join(repo, 'test-harness')];
+  const dirs = [
+    ...readdirSync(join(repo, 'packages')).map((d) => join(repo, 'packages', d)),
+    join(repo, 'test-harness'),
+  ];
   return new Map(dirs.filter((d) => existsSync(join(d, 'package.json'))).map((d) => [readManifest(d).name, d]));
 }
 
@@ -27,12 +45,23 @@ type Run = { code: number; stdout: string; stderr: string };
 /** Runs a command without a shell; resolves with its exit code and output (never rejects). */
 function run(command: string, args: string[], cwd: string, timeout = 120_000): Promise<Run> {
   // The workspace's `pnpm test` leaves its own package's settings in the environment; the temp project is not part of it.
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_(package|lifecycle)_|^npm_config_frozen_lockfile$/i.test(k)));
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !/^npm_(package|lifecycle)_|^npm_config_frozen_lockfile$/i.test(k)),
+  );
   return new Promise((resolve) => {
-    execFile(command, args, { cwd, env, timeout, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-      const code = error ? (typeof (error as { code?: unknown }).code === 'number' ? ((error as { code: number }).code) : -1) : 0;
-      resolve({ code, stdout, stderr: `${stderr}${error && code === -1 ? `\n${error.message}` : ''}` });
-    });
+    execFile(
+      command,
+      args,
+      { cwd, env, timeout, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        const code = error
+          ? typeof (error as { code?: unknown }).code === 'number'
+            ? (error as { code: number }).code
+            : -1
+          : 0;
+        resolve({ code, stdout, stderr: `${stderr}${error && code === -1 ? `\n${error.message}` : ''}` });
+      },
+    );
   });
 }
 
@@ -58,7 +87,8 @@ function installedVersion(dir: string, dep: string): string | undefined {
 
 /** A bundled trace of the installed harness, whether it ships plain or gzipped. */
 function bundledTrace(harness: string, name: string): string {
-  for (const file of [`${name}.jsonl`, `${name}.jsonl.gz`]) if (existsSync(join(harness, 'traces', file))) return join(harness, 'traces', file);
+  for (const file of [`${name}.jsonl`, `${name}.jsonl.gz`])
+    if (existsSync(join(harness, 'traces', file))) return join(harness, 'traces', file);
   throw new Error(`the packed harness has no trace ${name}`);
 }
 
@@ -73,7 +103,8 @@ describe('an outside adapter installed from the packed tarballs', () => {
     // The harness needs no carrier package: a third party installs only the core and the harness.
     expect([...wanted].sort()).toEqual(['@switchboard/conformance', '@switchboard/core']);
     for (const name of wanted) {
-      if (!existsSync(join(packages.get(name)!, 'dist'))) throw new Error(`${name} is not built: run \`pnpm build\` first (the test command does)`);
+      if (!existsSync(join(packages.get(name)!, 'dist')))
+        throw new Error(`${name} is not built: run \`pnpm build\` first (the test command does)`);
     }
     dir = mkdtempSync(join(tmpdir(), 'switchboard-outside-'));
     const tarballs = join(dir, 'tarballs');
@@ -127,7 +158,13 @@ describe('an outside adapter installed from the packed tarballs', () => {
     // Offline from the store `pnpm install` filled. A store filled from a lockfile has no
     // registry metadata to resolve version ranges with: then the metadata alone comes from the
     // registry, the packages still from the store.
-    const common = ['install', '--ignore-workspace', '--no-frozen-lockfile', '--config.auto-install-peers=true', '--reporter=append-only'];
+    const common = [
+      'install',
+      '--ignore-workspace',
+      '--no-frozen-lockfile',
+      '--config.auto-install-peers=true',
+      '--reporter=append-only',
+    ];
     if (store.code === 0 && store.stdout.trim()) common.push('--store-dir', store.stdout.trim());
     let install = await pnpm([...common, '--offline'], app);
     installLog = `--offline: exit ${install.code}\n${install.stdout}${install.stderr}`;
@@ -145,9 +182,17 @@ describe('an outside adapter installed from the packed tarballs', () => {
   it('passes the installed CLI, DTMF n/a for a carrier without DTMF in', async () => {
     const harness = join(app, 'node_modules', '@switchboard', 'conformance');
     const traces = ['dtmf', 'no-stop'].flatMap((name) => ['--trace', bundledTrace(harness, name)]);
-    const result = await run(join(app, 'node_modules', '.bin', 'switchboard-conformance'), ['run', '--adapter', 'larkline-switchboard', ...traces, '--json', '--quiet'], app);
+    const result = await run(
+      join(app, 'node_modules', '.bin', 'switchboard-conformance'),
+      ['run', '--adapter', 'larkline-switchboard', ...traces, '--json', '--quiet'],
+      app,
+    );
     expect(result.code, `${result.stderr}\n${result.stdout}`).toBe(0);
-    const report = JSON.parse(result.stdout) as { adapter: string; passed: boolean; traces: Array<{ trace: string; outcomes: Array<{ id: string; status: string }> }> };
+    const report = JSON.parse(result.stdout) as {
+      adapter: string;
+      passed: boolean;
+      traces: Array<{ trace: string; outcomes: Array<{ id: string; status: string }> }>;
+    };
     expect(report.adapter).toBe('larkline');
     expect(report.passed).toBe(true);
     expect(report.traces.map((t) => t.trace)).toEqual(['dtmf', 'no-stop']);

@@ -35,7 +35,14 @@ describe('replyGate', () => {
 
   it('counts a reply still playing when the utterance ended as audio to speak over', () => {
     let chunks = 50;
-    const hold = replyGate({ utterances: [{ startMs: 500, endMs: 2540 }, { startMs: 12_340, endMs: 13_923 }], chunksReceived: () => chunks, realNow: () => 0 });
+    const hold = replyGate({
+      utterances: [
+        { startMs: 500, endMs: 2540 },
+        { startMs: 12_340, endMs: 13_923 },
+      ],
+      chunksReceived: () => chunks,
+      realNow: () => 0,
+    });
     for (let t = 0; t < 12_340; t += 20) {
       if (t === 5000) chunks += 50; // a long reply, paced out to the carrier
       expect(hold(t)).toBe(false);

@@ -13,7 +13,15 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { replayAndCheck } from '../src/run.js';
 import { viewCommand } from '../src/cli/view.js';
 import type { ReplayResult } from '../src/replay.js';
-import { DUMP_FILES, escapeHtml, renderHtmlReport, replayTimeline, reportCallOf, writeCallDump, type ReportCall } from '../src/report/index.js';
+import {
+  DUMP_FILES,
+  escapeHtml,
+  renderHtmlReport,
+  replayTimeline,
+  reportCallOf,
+  writeCallDump,
+  type ReportCall,
+} from '../src/report/index.js';
 import { parseRecording, readRecording, recordingTimeline } from '../src/report/recording.js';
 import { renderTimelinesPage } from '../src/report/render.js';
 import { loadTraces } from '../src/trace.js';
@@ -33,12 +41,23 @@ beforeAll(async () => {
   const checked = await replayAndCheck(conformance, trace!);
   result = checked.result;
   const outcomes = checked.outcomes.map(({ check, outcome }) => ({ id: check.id, title: check.title, ...outcome }));
-  call = { adapter: conformance.name, trace: trace!.header.name, turnDetection: result.turnDetection, result, outcomes };
+  call = {
+    adapter: conformance.name,
+    trace: trace!.header.name,
+    turnDetection: result.turnDetection,
+    result,
+    outcomes,
+  };
 }, 120_000);
 
 /** The same call with these checks failed. */
 function failing(ids: string[]): ReportCall {
-  return { ...call, outcomes: call.outcomes.map((o) => (ids.includes(o.id) ? { ...o, status: 'fail' as const, detail: `broken: ${o.id}` } : o)) };
+  return {
+    ...call,
+    outcomes: call.outcomes.map((o) =>
+      ids.includes(o.id) ? { ...o, status: 'fail' as const, detail: `broken: ${o.id}` } : o,
+    ),
+  };
 }
 
 const nonZero = (samples: Int16Array) => samples.some((s) => Math.abs(s) > 200);
@@ -88,8 +107,20 @@ describe('the timeline of a replay', () => {
     const timed = failing(['bargein.clear']);
     timed.outcomes = timed.outcomes.map((o) => (o.id === 'bargein.clear' ? { ...o, at: 1234.5 } : o));
     expect(replayTimeline(timed).failures).toEqual([expect.objectContaining({ id: 'bargein.clear', at: 1234.5 })]);
-    const report = { trace: call.trace, turnDetection: call.turnDetection, outcomes: timed.outcomes, metrics: undefined, durationMs: 1, replays: 1 };
-    const fromRun = reportCallOf(call.adapter, report as unknown as Parameters<typeof reportCallOf>[1], { result, outcomes: [], replays: 1, earlier: [] });
+    const report = {
+      trace: call.trace,
+      turnDetection: call.turnDetection,
+      outcomes: timed.outcomes,
+      metrics: undefined,
+      durationMs: 1,
+      replays: 1,
+    };
+    const fromRun = reportCallOf(call.adapter, report as unknown as Parameters<typeof reportCallOf>[1], {
+      result,
+      outcomes: [],
+      replays: 1,
+      earlier: [],
+    });
     expect(fromRun.outcomes.find((o) => o.id === 'bargein.clear')).toMatchObject({ status: 'fail', at: 1234.5 });
     expect(fromRun.outcomes.find((o) => o.id === 'input.lossless')).not.toHaveProperty('at');
   });
@@ -109,15 +140,26 @@ describe('escaping', () => {
   it('shows what an adapter, a trace or a check says as text, never as markup', () => {
     const hostile = '<script>window.__owned=1</script><img src=x onerror="window.__owned=2">';
     const frames = result.carrier.traceFramesSent.map((f) =>
-      f.frame.event === 'start' ? { at: f.at, frame: { ...f.frame, start: { ...(f.frame.start as object), customParameters: { [hostile]: hostile } } } } : f,
+      f.frame.event === 'start'
+        ? {
+            at: f.at,
+            frame: { ...f.frame, start: { ...(f.frame.start as object), customParameters: { [hostile]: hostile } } },
+          }
+        : f,
     );
     const evil: ReportCall = {
       ...call,
       adapter: hostile,
       trace: `"'${hostile}`,
       turnDetection: hostile,
-      result: { ...result, carrier: { ...result.carrier, traceFramesSent: frames }, trace: { ...result.trace, header: { ...result.trace.header, description: hostile } } },
-      outcomes: call.outcomes.map((o, i) => (i === 0 ? { ...o, status: 'fail' as const, title: hostile, detail: hostile } : o)),
+      result: {
+        ...result,
+        carrier: { ...result.carrier, traceFramesSent: frames },
+        trace: { ...result.trace, header: { ...result.trace.header, description: hostile } },
+      },
+      outcomes: call.outcomes.map((o, i) =>
+        i === 0 ? { ...o, status: 'fail' as const, title: hostile, detail: hostile } : o,
+      ),
     };
     const html = renderHtmlReport([evil], hostile);
     expect(html).not.toContain('<script');
@@ -158,17 +200,28 @@ describe('the dump', () => {
     expect(toCarrier.seconds * 8000).toBe(result.carrier.chunks.reduce((n, c) => n + c.bytes.byteLength, 0));
     await wav(DUMP_FILES.agentHeard);
 
-    const timeline = JSON.parse(await readFile(join(folder, DUMP_FILES.timeline), 'utf8')) as { failures: Array<{ id: string; at: number }>; markers: unknown[]; verdicts: unknown[] };
+    const timeline = JSON.parse(await readFile(join(folder, DUMP_FILES.timeline), 'utf8')) as {
+      failures: Array<{ id: string; at: number }>;
+      markers: unknown[];
+      verdicts: unknown[];
+    };
     expect(timeline.failures.map((f) => f.id)).toEqual(['bargein.truncate']);
     expect(typeof timeline.failures[0]!.at).toBe('number');
     expect(timeline.markers.length).toBeGreaterThan(10);
     expect(timeline.verdicts.length).toBe(call.outcomes.length);
 
-    const lines = async (name: string) => (await readFile(join(folder, name), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = async (name: string) =>
+      (await readFile(join(folder, name), 'utf8'))
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
     const carrierLines = await lines(DUMP_FILES.carrierFrames);
     expect(carrierLines.length).toBe(result.carrier.wire.filter((w) => w.dir === 'sent').length);
-    expect(carrierLines.filter((l) => (l.frame as { event?: string } | undefined)?.event === 'media').length).toBeGreaterThan(100);
-    for (const line of carrierLines) expect(Object.keys(line).sort()).toEqual(['t', Object.keys(line).find((k) => k !== 't')!].sort());
+    expect(
+      carrierLines.filter((l) => (l.frame as { event?: string } | undefined)?.event === 'media').length,
+    ).toBeGreaterThan(100);
+    for (const line of carrierLines)
+      expect(Object.keys(line).sort()).toEqual(['t', Object.keys(line).find((k) => k !== 't')!].sort());
     expect(carrierLines.every((l) => 'frame' in l || 'text' in l || 'binary' in l)).toBe(true);
     const bridgeLines = await lines(DUMP_FILES.bridgeFrames);
     expect(bridgeLines.every((l) => typeof l.t === 'number' && typeof l.sent === 'object')).toBe(true);
@@ -180,7 +233,9 @@ describe('the dump', () => {
     const folder = await writeCallDump(join(output, 'recording'), call);
     const carrier = await readFile(join(folder, DUMP_FILES.carrierFrames), 'utf8');
     const bridge = await readFile(join(folder, DUMP_FILES.bridgeFrames), 'utf8');
-    const merged = [...carrier.trim().split('\n'), ...bridge.trim().split('\n')].sort((a, b) => (JSON.parse(a) as { t: number }).t - (JSON.parse(b) as { t: number }).t);
+    const merged = [...carrier.trim().split('\n'), ...bridge.trim().split('\n')].sort(
+      (a, b) => (JSON.parse(a) as { t: number }).t - (JSON.parse(b) as { t: number }).t,
+    );
     const text = `${JSON.stringify({ trace: { name: 'recorded-barge-in', carrier: 'twilio', redacted: ['phone-numbers'] } })}\n${merged.join('\n')}\n`;
     const path = join(output, 'recorded-barge-in.jsonl.gz');
     await writeFile(path, gzipSync(text));
@@ -209,13 +264,31 @@ describe('the dump', () => {
 describe('size', () => {
   it('keeps the page of a five-minute call small', () => {
     const lines: string[] = [JSON.stringify({ trace: { name: 'five-minutes' } })];
-    lines.push(JSON.stringify({ t: 0, frame: { event: 'start', start: { streamSid: 'MZ1', callSid: 'CA1', customParameters: {}, mediaFormat: { encoding: 'audio/x-mulaw', sampleRate: 8000, channels: 1 } } } }));
+    lines.push(
+      JSON.stringify({
+        t: 0,
+        frame: {
+          event: 'start',
+          start: {
+            streamSid: 'MZ1',
+            callSid: 'CA1',
+            customParameters: {},
+            mediaFormat: { encoding: 'audio/x-mulaw', sampleRate: 8000, channels: 1 },
+          },
+        },
+      }),
+    );
     const tone = new Int16Array(160);
     for (let i = 0; i < tone.length; i++) tone[i] = Math.round(8000 * Math.sin(i / 3));
     const payload = base64Encode(encodeMuLaw(tone));
     for (let k = 0; k < 15_000; k++) {
       const t = k * 20;
-      lines.push(JSON.stringify({ t, frame: { event: 'media', media: { track: 'inbound', chunk: String(k + 1), timestamp: String(t), payload } } }));
+      lines.push(
+        JSON.stringify({
+          t,
+          frame: { event: 'media', media: { track: 'inbound', chunk: String(k + 1), timestamp: String(t), payload } },
+        }),
+      );
       lines.push(JSON.stringify({ t: t + 5, sent: { event: 'media', streamSid: 'MZ1', media: { payload } } }));
       lines.push(JSON.stringify({ t: t + 5, sent: { event: 'mark', streamSid: 'MZ1', mark: { name: `m${k}` } } }));
       lines.push(JSON.stringify({ t: t + 25, frame: { event: 'mark', mark: { name: `m${k}` } } }));

@@ -9,7 +9,11 @@ afterEach(() => {
 describe('simulator command', () => {
   it('parses --port, --host and --speed, in both spellings, with defaults', () => {
     expect(parseSimulatorArgs([])).toEqual({ port: 8787, host: '127.0.0.1', speed: 1 });
-    expect(parseSimulatorArgs(['--port', '0', '--host=0.0.0.0', '--speed', '2.5'])).toEqual({ port: 0, host: '0.0.0.0', speed: 2.5 });
+    expect(parseSimulatorArgs(['--port', '0', '--host=0.0.0.0', '--speed', '2.5'])).toEqual({
+      port: 0,
+      host: '0.0.0.0',
+      speed: 2.5,
+    });
     expect(parseSimulatorArgs(['--help'])).toBe('help');
     expect(() => parseSimulatorArgs(['--port', '70000'])).toThrow(/not a TCP port/);
     expect(() => parseSimulatorArgs(['--speed', '0'])).toThrow(/positive/);

@@ -82,7 +82,10 @@ export class RawClient {
     });
   }
 
-  static async connect(url: string, headers: Record<string, string> = { Authorization: 'Bearer test' }): Promise<RawClient> {
+  static async connect(
+    url: string,
+    headers: Record<string, string> = { Authorization: 'Bearer test' },
+  ): Promise<RawClient> {
     const socket = new WebSocket(`${url}?model=gpt-realtime`, { headers });
     const client = new RawClient(socket);
     await new Promise<void>((resolve, reject) => {

@@ -216,14 +216,21 @@ describe('RealtimeSimulator with the OpenAI Agents SDK', () => {
     // The second response.create came after the tool output.
     const types = simulated.events.map((e) => e.event.type);
     const outputIndex = simulated.events.findIndex(
-      (e) => e.event.type === 'conversation.item.create' && (e.event.item as { type?: string }).type === 'function_call_output',
+      (e) =>
+        e.event.type === 'conversation.item.create' &&
+        (e.event.item as { type?: string }).type === 'function_call_output',
     );
     expect(outputIndex).toBeGreaterThan(0);
     expect(types.slice(outputIndex + 1)).toContain('response.create');
     expect(simulated.sessionUpdates.length).toBeGreaterThan(0);
-    const toolNames = simulated.sessionUpdates.flatMap((u) => ((u.tools ?? []) as Array<{ name: string }>).map((t) => t.name));
+    const toolNames = simulated.sessionUpdates.flatMap((u) =>
+      ((u.tools ?? []) as Array<{ name: string }>).map((t) => t.name),
+    );
     expect(toolNames).toContain('weather');
-    expect(simulated.session).toMatchObject({ tools: [{ type: 'function', name: 'weather' }], audio: { input: { turn_detection: { type: 'semantic_vad', interrupt_response: true } } } });
+    expect(simulated.session).toMatchObject({
+      tools: [{ type: 'function', name: 'weather' }],
+      audio: { input: { turn_detection: { type: 'semantic_vad', interrupt_response: true } } },
+    });
     expect(simulated.violations).toEqual([]);
     session.close();
   });
@@ -237,7 +244,10 @@ describe('RealtimeSimulator protocol', () => {
     expect(updated.session).toMatchObject({
       type: 'realtime',
       audio: {
-        input: { format: PCMU, turn_detection: { type: 'server_vad', interrupt_response: true, create_response: true } },
+        input: {
+          format: PCMU,
+          turn_detection: { type: 'server_vad', interrupt_response: true, create_response: true },
+        },
         output: { format: PCMU, voice: 'alloy' },
       },
     });
@@ -269,7 +279,12 @@ describe('RealtimeSimulator protocol', () => {
     expect(ids.every((id) => typeof id === 'string')).toBe(true);
     expect(new Set(ids).size).toBe(ids.length);
     const created = client.received[from]!;
-    expect(created.response).toMatchObject({ object: 'realtime.response', status: 'in_progress', output: [], audio: { output: { format: PCMU } } });
+    expect(created.response).toMatchObject({
+      object: 'realtime.response',
+      status: 'in_progress',
+      output: [],
+      audio: { output: { format: PCMU } },
+    });
     const done = client.ofType('response.done')[0]!;
     expect(done.response).toMatchObject({ status: 'completed', usage: { total_tokens: expect.any(Number) } });
   });
@@ -280,12 +295,16 @@ describe('RealtimeSimulator protocol', () => {
     const from = client.received.length;
     client.send({ type: 'response.create' });
     await client.waitForType('response.done', from);
-    const sizes = client.ofType('response.output_audio.delta').map((e) => Buffer.from(String(e.delta), 'base64').byteLength);
+    const sizes = client
+      .ofType('response.output_audio.delta')
+      .map((e) => Buffer.from(String(e.delta), 'base64').byteLength);
     // μ-law 8 kHz: 0.1 ms rounds up to one sample (1 byte), 7.3 ms to 58, 250 ms to 2000.
     expect(sizes.slice(0, 6)).toEqual([1, 58, 2000, 1, 58, 2000]);
     expect(sizes.reduce((a, b) => a + b, 0)).toBe(8000);
     // The session records each delta by its exact size, base64 padding left out.
-    const recorded = session.serverEvents.filter((e) => e.event.type === 'response.output_audio.delta').map((e) => e.event.delta_bytes);
+    const recorded = session.serverEvents
+      .filter((e) => e.event.type === 'response.output_audio.delta')
+      .map((e) => e.event.delta_bytes);
     expect(recorded).toEqual(sizes);
     expect(session.responses[0]).toMatchObject({ status: 'completed', audioBytesSent: 8000 });
     // PCM16 counts whole 2-byte samples and ends with what is left.
@@ -299,7 +318,10 @@ describe('RealtimeSimulator protocol', () => {
     const { client, session } = await pcmuClient(sim);
     const from = client.received.length;
     client.send({ type: 'response.create' });
-    await client.waitFor((e) => e.type === 'response.output_audio.delta' && client.ofType('response.output_audio.delta').length >= 3, from);
+    await client.waitFor(
+      (e) => e.type === 'response.output_audio.delta' && client.ofType('response.output_audio.delta').length >= 3,
+      from,
+    );
     client.send({ type: 'response.cancel', event_id: 'cancel_1' });
     const done = await client.waitForType('response.done', from);
     const deltasAtDone = client.ofType('response.output_audio.delta').length;
@@ -310,7 +332,9 @@ describe('RealtimeSimulator protocol', () => {
     const itemDone = client.ofType('response.output_item.done')[0]!;
     expect(itemDone.item).toMatchObject({ status: 'incomplete' });
     // The part is closed as the service closes it, with what was said so far, before response.done.
-    const tail = client.received.slice(client.received.indexOf(client.ofType('response.output_audio.done')[0]!)).map((e) => e.type);
+    const tail = client.received
+      .slice(client.received.indexOf(client.ofType('response.output_audio.done')[0]!))
+      .map((e) => e.type);
     expect(tail).toEqual([
       'response.output_audio.done',
       'response.output_audio_transcript.done',
@@ -320,10 +344,17 @@ describe('RealtimeSimulator protocol', () => {
       'response.done',
       'rate_limits.updated',
     ]);
-    const sentWords = client.ofType('response.output_audio_transcript.delta').map((e) => e.delta).join('');
+    const sentWords = client
+      .ofType('response.output_audio_transcript.delta')
+      .map((e) => e.delta)
+      .join('');
     expect(client.ofType('response.output_audio_transcript.done')[0]).toMatchObject({ transcript: sentWords });
-    expect(client.ofType('response.content_part.done')[0]).toMatchObject({ part: { type: 'audio', transcript: sentWords } });
-    expect(session.responses).toMatchObject([{ status: 'cancelled', cancelReason: 'client_cancelled', audioBytesSent: deltasAtDone * 800 }]);
+    expect(client.ofType('response.content_part.done')[0]).toMatchObject({
+      part: { type: 'audio', transcript: sentWords },
+    });
+    expect(session.responses).toMatchObject([
+      { status: 'cancelled', cancelReason: 'client_cancelled', audioBytesSent: deltasAtDone * 800 },
+    ]);
     expect(session.cancels).toMatchObject([{ active: true }]);
     expect(session.violations).toEqual([]);
   });
@@ -354,11 +385,20 @@ describe('RealtimeSimulator protocol', () => {
     expect(sentMs).toBeGreaterThanOrEqual(400);
 
     const from = client.received.length;
-    client.send({ type: 'conversation.item.truncate', event_id: 'tr_bad', item_id: response.itemId, content_index: 0, audio_end_ms: sentMs + 500 });
+    client.send({
+      type: 'conversation.item.truncate',
+      event_id: 'tr_bad',
+      item_id: response.itemId,
+      content_index: 0,
+      audio_end_ms: sentMs + 500,
+    });
     const error = await client.waitForType('error', from);
     expect(error.error).toMatchObject({ type: 'invalid_request_error', event_id: 'tr_bad', param: 'audio_end_ms' });
     expect(session.violations).toHaveLength(1);
-    expect(session.violations[0]!.event).toMatchObject({ type: 'conversation.item.truncate', audio_end_ms: sentMs + 500 });
+    expect(session.violations[0]!.event).toMatchObject({
+      type: 'conversation.item.truncate',
+      audio_end_ms: sentMs + 500,
+    });
 
     const okFrom = client.received.length;
     client.send({ type: 'conversation.item.truncate', item_id: response.itemId, content_index: 0, audio_end_ms: 200 });
@@ -379,11 +419,25 @@ describe('RealtimeSimulator protocol', () => {
     const { client, session } = await rawClient(sim);
     const bad: Array<Record<string, unknown> | string> = [
       { type: 'no.such.event', event_id: 'e_unknown' },
-      { type: 'session.update', event_id: 'e_rate', session: { type: 'realtime', audio: { input: { format: { type: 'audio/pcm', rate: 16000 } } } } },
+      {
+        type: 'session.update',
+        event_id: 'e_rate',
+        session: { type: 'realtime', audio: { input: { format: { type: 'audio/pcm', rate: 16000 } } } },
+      },
       { type: 'session.update', event_id: 'e_legacy', session: { type: 'realtime', input_audio_format: 'g711_ulaw' } },
-      { type: 'session.update', event_id: 'e_string', session: { type: 'realtime', audio: { output: { format: 'g711_ulaw' } } } },
+      {
+        type: 'session.update',
+        event_id: 'e_string',
+        session: { type: 'realtime', audio: { output: { format: 'g711_ulaw' } } },
+      },
       { type: 'input_audio_buffer.append', event_id: 'e_b64', audio: 'not base64!' },
-      { type: 'conversation.item.truncate', event_id: 'e_fraction', item_id: 'x', content_index: 0, audio_end_ms: 12.5 },
+      {
+        type: 'conversation.item.truncate',
+        event_id: 'e_fraction',
+        item_id: 'x',
+        content_index: 0,
+        audio_end_ms: 12.5,
+      },
       'this is not json',
     ];
     for (const event of bad) client.socket.send(typeof event === 'string' ? event : JSON.stringify(event));
@@ -401,7 +455,11 @@ describe('RealtimeSimulator protocol', () => {
       null,
     ]);
     for (const e of client.ofType('error')) {
-      expect(e.error).toMatchObject({ type: 'invalid_request_error', code: expect.any(String), message: expect.any(String) });
+      expect(e.error).toMatchObject({
+        type: 'invalid_request_error',
+        code: expect.any(String),
+        message: expect.any(String),
+      });
     }
     expect(session.sessionUpdates).toEqual([]);
     expect(session.inputAudio).toEqual([]);
@@ -414,13 +472,18 @@ describe('RealtimeSimulator protocol', () => {
     client.send({ type: 'response.create' });
     await client.waitForType('response.created', raceFrom);
     client.send({ type: 'response.create', event_id: 'agents_js_response_create_9' });
-    const busy = await client.waitFor((e) => e.type === 'error' && (e.error as { code: string }).code === 'conversation_already_has_active_response');
+    const busy = await client.waitFor(
+      (e) => e.type === 'error' && (e.error as { code: string }).code === 'conversation_already_has_active_response',
+    );
     expect((busy.error as { event_id: string }).event_id).toBe('agents_js_response_create_9');
     expect(session.violations).toHaveLength(bad.length);
 
     // The session still works.
     const okFrom = client.received.length;
-    client.send({ type: 'session.update', session: { type: 'realtime', audio: { output: { format: { type: 'audio/pcma' } } } } });
+    client.send({
+      type: 'session.update',
+      session: { type: 'realtime', audio: { output: { format: { type: 'audio/pcma' } } } },
+    });
     const updated = await client.waitForType('session.updated', okFrom);
     expect(updated.session).toMatchObject({ audio: { output: { format: { type: 'audio/pcma' } } } });
     expect(session.outputFormat).toEqual({ type: 'audio/pcma' });
@@ -429,7 +492,9 @@ describe('RealtimeSimulator protocol', () => {
   it('places VAD boundaries by stream time, the same for audio sent at once or in real time', async () => {
     const rate = 8000;
     const speech = (ms: number) => tone(ms, rate, [300, 1000], -12);
-    const audio = encodeMuLaw(concat(silence(400, rate), speech(800), silence(1000, rate), speech(600), silence(800, rate)));
+    const audio = encodeMuLaw(
+      concat(silence(400, rate), speech(800), silence(1000, rate), speech(600), silence(800, rate)),
+    );
     const expected = [
       { type: 'speech_started', audioMs: 400 - 300 },
       { type: 'speech_stopped', audioMs: 1200 },
@@ -492,9 +557,14 @@ describe('RealtimeSimulator protocol', () => {
     expect(status).toBe(401);
     expect(sim.sessions).toEqual([]);
     const socket = new WebSocket(sim.url, ['realtime', 'openai-insecure-api-key.test', 'openai-agents-sdk.0.20.0']);
-    const first = await new Promise<Record<string, unknown>>((resolve) => socket.once('message', (d) => resolve(JSON.parse(String(d)))));
+    const first = await new Promise<Record<string, unknown>>((resolve) =>
+      socket.once('message', (d) => resolve(JSON.parse(String(d)))),
+    );
     expect(socket.protocol).toBe('realtime');
-    expect(first).toMatchObject({ type: 'session.created', session: { type: 'realtime', id: expect.stringMatching(/^sess_/) } });
+    expect(first).toMatchObject({
+      type: 'session.created',
+      session: { type: 'realtime', id: expect.stringMatching(/^sess_/) },
+    });
     expect(sim.sessions[0]!.connection).toMatchObject({ auth: 'subprotocol', protocol: 'realtime' });
     socket.close();
   });

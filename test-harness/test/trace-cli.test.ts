@@ -63,7 +63,13 @@ describe.concurrent('switchboard-conformance trace', () => {
     expect(text.stdout).toMatch(/hazards +declared: dtmf; from the frames: dtmf/);
     const json = await cli(['trace', 'inspect', '--json', corpus('second-start')]);
     expect(json.status, json.stderr).toBe(0);
-    const [report] = JSON.parse(json.stdout) as Array<{ name: string; starts: unknown[]; canExercise: string[]; cannotExercise: Record<string, string>; hazards: { derived: string[] } }>;
+    const [report] = JSON.parse(json.stdout) as Array<{
+      name: string;
+      starts: unknown[];
+      canExercise: string[];
+      cannotExercise: Record<string, string>;
+      hazards: { derived: string[] };
+    }>;
     expect(report!.name).toBe('second-start');
     expect(report!.starts).toHaveLength(2);
     expect(report!.hazards.derived).toEqual(['second-start']);

@@ -144,8 +144,7 @@ function holesOf(media: MediaInfo[]): Array<[number, number]> {
   return holes;
 }
 
-const events = (trace: Trace, event: string): TraceFrame[] =>
-  trace.frames.filter((f) => f.frame.event === event);
+const events = (trace: Trace, event: string): TraceFrame[] => trace.frames.filter((f) => f.frame.event === event);
 
 function rmsDb(samples: number[]): number {
   if (samples.length === 0) return -Infinity;
@@ -445,7 +444,12 @@ describe('framesLate', () => {
     // Chunk 2 arrives ten frames late: that is more than a reorder window holds.
     expect(Math.max(...framesLate(media([1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 2, 13])))).toBe(10);
     // Another stream's numbers do not count.
-    expect(framesLate([{ stream: 0, chunk: 5 }, { stream: 1, chunk: 1 }])).toEqual([0, 0]);
+    expect(
+      framesLate([
+        { stream: 0, chunk: 5 },
+        { stream: 1, chunk: 1 },
+      ]),
+    ).toEqual([0, 0]);
   });
 });
 
@@ -528,7 +532,9 @@ describe('parseTrace', () => {
   });
 
   it('shifts a trace whose first line is not at t 0', () => {
-    expect(parseTrace(jsonl({ trace: {} }, { ...connected, t: 5 }, { ...stop, t: 25 })).frames.map((f) => f.t)).toEqual([0, 20]);
+    expect(parseTrace(jsonl({ trace: {} }, { ...connected, t: 5 }, { ...stop, t: 25 })).frames.map((f) => f.t)).toEqual(
+      [0, 20],
+    );
   });
 
   it('takes a header with fields missing, and rejects a misspelt or mistyped one as line 1 only when strict', () => {
@@ -539,17 +545,23 @@ describe('parseTrace', () => {
     const err = errorOf(() => parseTrace(jsonl(typo, connected, stop), undefined, { strict: true }));
     expect(err.line).toBe(1);
     expect(err.message).toContain('hazard');
-    expect(errorOf(() => parseTrace(jsonl({ trace: { ...header.trace, hazards: 'dtmf' } }, connected))).message).toContain('hazards');
+    expect(
+      errorOf(() => parseTrace(jsonl({ trace: { ...header.trace, hazards: 'dtmf' } }, connected))).message,
+    ).toContain('hazards');
   });
 
   it('rejects a frame line with unknown keys only when strict', () => {
     expect(parseTrace(jsonl(header, { ...connected, dir: 'in' }, stop)).frames).toHaveLength(2);
-    expect(errorOf(() => parseTrace(jsonl(header, { ...connected, dir: 'in' }, stop), undefined, { strict: true })).line).toBe(2);
+    expect(
+      errorOf(() => parseTrace(jsonl(header, { ...connected, dir: 'in' }, stop), undefined, { strict: true })).line,
+    ).toBe(2);
   });
 
   it('rejects an empty text and a trace without carrier frames', () => {
     expect(errorOf(() => parseTrace('')).line).toBe(1);
     expect(errorOf(() => parseTrace(jsonl(header))).message).toContain('no carrier frames');
-    expect(errorOf(() => parseTrace(jsonl(header, { t: 0, sent: { event: 'clear' } }))).message).toContain('no carrier frames');
+    expect(errorOf(() => parseTrace(jsonl(header, { t: 0, sent: { event: 'clear' } }))).message).toContain(
+      'no carrier frames',
+    );
   });
 });

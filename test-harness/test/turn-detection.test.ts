@@ -35,7 +35,18 @@ const status = (result: ReplayResult, id: string) => runChecks(result).find((o) 
 
 describe('turn detection in the matrix', () => {
   it('rotates the modes so that every adapter and every trace of the corpus runs each of them', async () => {
-    const adapters = [twilio, signalwireConformance, websocket, vonage, telnyx, plivo, exotel, cloudflare, createConformanceAdapter({ nodeCompat: true }), sipRtp].flat();
+    const adapters = [
+      twilio,
+      signalwireConformance,
+      websocket,
+      vonage,
+      telnyx,
+      plivo,
+      exotel,
+      cloudflare,
+      createConformanceAdapter({ nodeCompat: true }),
+      sipRtp,
+    ].flat();
     const traces = (await loadTraces(bundledTracesDir())).map((t) => t.header.name);
     expect(traces.length).toBeGreaterThanOrEqual(TURN_DETECTION_MODES.length);
     const byTrace = new Map<string, Set<TurnDetectionMode>>();
@@ -80,8 +91,15 @@ describe('turn detection in the matrix', () => {
     expect(modeOfSessionUpdates([])).toBeUndefined();
     expect(modeOfSessionUpdates([update({ type: 'server_vad', interrupt_response: false })])).toBe('server_vad');
     expect(modeOfSessionUpdates([update({ type: 'server_vad' })])).toBe('server_vad_interrupt');
-    expect(modeOfSessionUpdates([update({ type: 'semantic_vad', interrupt_response: true }), { type: 'realtime', instructions: 'x' }])).toBe('semantic_vad');
-    expect(modeOfSessionUpdates([update({ type: 'server_vad', interrupt_response: false }), update(null)])).toBeUndefined();
+    expect(
+      modeOfSessionUpdates([
+        update({ type: 'semantic_vad', interrupt_response: true }),
+        { type: 'realtime', instructions: 'x' },
+      ]),
+    ).toBe('semantic_vad');
+    expect(
+      modeOfSessionUpdates([update({ type: 'server_vad', interrupt_response: false }), update(null)]),
+    ).toBeUndefined();
   });
 });
 
@@ -104,11 +122,14 @@ describe('a barge-in surfaces no error to the session', () => {
         const held = link?.held() ?? 0;
         // Over queued audio: where the model cancels, the bridge then truncates what was not heard.
         const truncated = result.timeline.some((e) => e.type === 'client:conversation.item.truncate');
-        const bargedIn = status(result, 'bargein.cancel').status === 'pass' && (turnDetection === 'server_vad' ? held > 0 : truncated);
+        const bargedIn =
+          status(result, 'bargein.cancel').status === 'pass' && (turnDetection === 'server_vad' ? held > 0 : truncated);
         if (bargedIn || attempt >= 3) return { result, held };
       }
     };
-    const [bridge, server, semantic] = await Promise.all((['server_vad', 'server_vad_interrupt', 'semantic_vad'] as const).map(replay));
+    const [bridge, server, semantic] = await Promise.all(
+      (['server_vad', 'server_vad_interrupt', 'semantic_vad'] as const).map(replay),
+    );
     const bridgeCancels = bridge!.result;
     const serverCancels = server!.result;
     const semanticResult = semantic!.result;
@@ -120,8 +141,13 @@ describe('a barge-in surfaces no error to the session', () => {
     expect(cancels.length).toBeGreaterThanOrEqual(1);
     expect(bridgeCancels.model!.cancels.some((c) => !c.active)).toBe(true);
     expect(bridgeCancels.model!.errors.map((e) => e.code)).toContain('response_cancel_not_active');
-    expect(status(bridgeCancels, 'bargein.errors'), status(bridgeCancels, 'bargein.errors').detail).toMatchObject({ status: 'pass' });
-    expect(status(bridgeCancels, 'bargein.cancel')).toMatchObject({ status: 'pass', detail: expect.stringMatching(/just after the response ended/) });
+    expect(status(bridgeCancels, 'bargein.errors'), status(bridgeCancels, 'bargein.errors').detail).toMatchObject({
+      status: 'pass',
+    });
+    expect(status(bridgeCancels, 'bargein.cancel')).toMatchObject({
+      status: 'pass',
+      detail: expect.stringMatching(/just after the response ended/),
+    });
     // (Clear and truncate are timing checks: the conformance suite judges them, with its retries.)
 
     // With interrupt_response (server_vad's default, and semantic VAD's), the model cancels its own
@@ -132,8 +158,11 @@ describe('a barge-in surfaces no error to the session', () => {
     ] as const) {
       expect(result.sessionTurnDetection).toBe(mode);
       expect(result.model!.events.filter((e) => e.event.type === 'response.cancel')).toEqual([]);
-      expect(result.model!.responses.some((r) => r.status === 'cancelled' && r.cancelReason === 'turn_detected')).toBe(true);
-      for (const id of ['bargein.errors', 'bargein.cancel']) expect(status(result, id), `${mode} ${id}`).toMatchObject({ status: 'pass' });
+      expect(result.model!.responses.some((r) => r.status === 'cancelled' && r.cancelReason === 'turn_detected')).toBe(
+        true,
+      );
+      for (const id of ['bargein.errors', 'bargein.cancel'])
+        expect(status(result, id), `${mode} ${id}`).toMatchObject({ status: 'pass' });
       expect(result.timeline.some((e) => e.type === 'client:conversation.item.truncate')).toBe(true);
     }
     expect(server!.held + semantic!.held).toBe(0);

@@ -7,7 +7,11 @@ import { describeConformance } from '@switchboard/conformance/vitest';
 // describeConformance reports a check that is n/a as skipped, with its reason, not as passed: here
 // a Twilio adapter that declares no DTMF in, on a call without a barge-in.
 
-const adapter: ConformanceAdapter = { ...twilio, name: 'twilio without dtmf in', capabilities: { ...twilio.capabilities, dtmfIn: false } };
+const adapter: ConformanceAdapter = {
+  ...twilio,
+  name: 'twilio without dtmf in',
+  capabilities: { ...twilio.capabilities, dtmfIn: false },
+};
 describeConformance(adapter, { only: ['no-stop'], turnDetectionModes: 'server_vad' });
 
 function tests(task: RunnerTask): RunnerTask[] {

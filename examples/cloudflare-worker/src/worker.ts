@@ -97,7 +97,8 @@ export default {
     if (pathname === '/media') return handleMediaUpgrade(request, callOptions(env, ctx));
     const call = /^\/calls\/(CA[0-9a-f]{32})(\/media)?$/i.exec(pathname);
     if (call) return forwardToCallObject(request, env.CALLS, call[1]);
-    if (pathname === '/') return new Response('Switchboard phone agent: point a Twilio number at POST /incoming-call\n');
+    if (pathname === '/')
+      return new Response('Switchboard phone agent: point a Twilio number at POST /incoming-call\n');
     return new Response('Not found', { status: 404 });
   },
 };

@@ -11,7 +11,14 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startWorkerd, type WorkerdProcess } from '@switchboard/cloudflare/conformance';
-import { CallerSimulator, RealtimeSimulator, bundledTracesDir, loadTraces, traceExpect, type Trace } from '@switchboard/conformance';
+import {
+  CallerSimulator,
+  RealtimeSimulator,
+  bundledTracesDir,
+  loadTraces,
+  traceExpect,
+  type Trace,
+} from '@switchboard/conformance';
 import { concatBytes } from '@switchboard/core';
 import { TwilioPeerSimulator, computeTwilioSignature } from '@switchboard/twilio';
 import { ModelGate, PeerCall, until } from '../../twilio-fastify/test/helpers.js';
@@ -32,12 +39,22 @@ let trace: Trace;
 async function wranglerBuild(): Promise<string> {
   const outdir = mkdtempSync(join(tmpdir(), 'switchboard-worker-'));
   try {
-    await promisify(execFile)(join(exampleDir, 'node_modules', '.bin', 'wrangler'), ['deploy', '--dry-run', '--outdir', outdir], {
-      cwd: exampleDir,
-      // No banner: it would check the registry for a newer wrangler. Nothing here leaves the machine.
-      env: { ...process.env, WRANGLER_BUILD_CONDITIONS: 'worker,browser', WRANGLER_SEND_METRICS: 'false', WRANGLER_HIDE_BANNER: 'true', NO_COLOR: '1' },
-      timeout: 120_000,
-    });
+    await promisify(execFile)(
+      join(exampleDir, 'node_modules', '.bin', 'wrangler'),
+      ['deploy', '--dry-run', '--outdir', outdir],
+      {
+        cwd: exampleDir,
+        // No banner: it would check the registry for a newer wrangler. Nothing here leaves the machine.
+        env: {
+          ...process.env,
+          WRANGLER_BUILD_CONDITIONS: 'worker,browser',
+          WRANGLER_SEND_METRICS: 'false',
+          WRANGLER_HIDE_BANNER: 'true',
+          NO_COLOR: '1',
+        },
+        timeout: 120_000,
+      },
+    );
     return readFileSync(join(outdir, 'worker.js'), 'utf8');
   } finally {
     rmSync(outdir, { recursive: true, force: true });
@@ -115,7 +132,9 @@ describe('examples/cloudflare-worker', () => {
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe('text/xml');
     const twiml = await response.text();
-    expect(twiml).toContain(`<Stream url="${new URL(`/calls/${CALL_SID}/media`, worker.url).href.replace(/^http/, 'ws')}">`);
+    expect(twiml).toContain(
+      `<Stream url="${new URL(`/calls/${CALL_SID}/media`, worker.url).href.replace(/^http/, 'ws')}">`,
+    );
     expect(twiml).toContain('<Parameter name="from" value="+15550001111"/>');
     expect((await signedPost('/incoming-call', { CallSid: CALL_SID }, 'bad')).status).toBe(403);
   });
@@ -128,13 +147,21 @@ describe('examples/cloudflare-worker', () => {
   it('names a wss:// stream URL for a public host reached over http (wrangler dev behind a tunnel)', async () => {
     // The Worker sees http://<public host>/… as `wrangler dev` does behind a tunnel; Twilio connects only to wss://.
     const form = new URLSearchParams({ CallSid: CALL_SID, From: '+15550001111' }).toString();
-    const signature = await computeTwilioSignature(AUTH_TOKEN, 'http://agent.example.com/incoming-call', new URLSearchParams(form));
+    const signature = await computeTwilioSignature(
+      AUTH_TOKEN,
+      'http://agent.example.com/incoming-call',
+      new URLSearchParams(form),
+    );
     const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
       const request = httpRequest(
         new URL('/incoming-call', worker.url),
         {
           method: 'POST',
-          headers: { host: 'agent.example.com', 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': signature },
+          headers: {
+            host: 'agent.example.com',
+            'content-type': 'application/x-www-form-urlencoded',
+            'x-twilio-signature': signature,
+          },
         },
         (response) => {
           let text = '';
@@ -166,7 +193,11 @@ describe('examples/cloudflare-worker', () => {
     expect(concatBytes(model.inputAudio).byteLength).toBeGreaterThan(8000 * 5);
     expect(caller.log.chunks.length).toBeGreaterThan(0);
     const status = (await (await fetch(new URL(`/calls/${CALL_SID}`, worker.url))).json()) as Record<string, unknown>;
-    expect(status).toMatchObject({ active: false, streamId: expect.stringMatching(/^MZ/), metrics: { dtmfDigits: traceExpect(trace).dtmf.length } });
+    expect(status).toMatchObject({
+      active: false,
+      streamId: expect.stringMatching(/^MZ/),
+      metrics: { dtmfDigits: traceExpect(trace).dtmf.length },
+    });
   });
 
   it('hangs up only the call whose model connection fails; the Worker bridges the next call', async () => {
@@ -176,7 +207,9 @@ describe('examples/cloudflare-worker', () => {
     try {
       gate.refuseNext(1);
       const url = new URL('/media', worker.url).href.replace(/^http/, 'ws');
-      const first = await PeerCall.open(url, new TwilioPeerSimulator(), { 'X-Twilio-Signature': await computeTwilioSignature(AUTH_TOKEN, url) });
+      const first = await PeerCall.open(url, new TwilioPeerSimulator(), {
+        'X-Twilio-Signature': await computeTwilioSignature(AUTH_TOKEN, url),
+      });
       first.start({
         type: 'call_start',
         callId: CALL_SID,

@@ -39,7 +39,9 @@ export function createAgent(options: AgentOptions): RealtimeAgent {
     name: 'Greeter',
     instructions: 'You are a friendly assistant. When you use a tool always first say what you are about to do.',
     tools: [
-      ...(options.hostedMcp ? [hostedMcpTool({ serverLabel: 'deepwiki', serverUrl: 'https://mcp.deepwiki.com/sse' })] : []),
+      ...(options.hostedMcp
+        ? [hostedMcpTool({ serverLabel: 'deepwiki', serverUrl: 'https://mcp.deepwiki.com/sse' })]
+        : []),
       secretTool,
       weatherTool,
     ],

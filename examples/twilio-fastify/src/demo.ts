@@ -58,7 +58,8 @@ function parseArgs(argv: string[]): Args {
     else if (arg === '--speed' || arg.startsWith('--speed=')) {
       const value = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : argv[++i];
       const speed = Number(value);
-      if (!Number.isFinite(speed) || speed <= 0 || speed > 20) fail(`--speed must be a number between 0 and 20, got ${String(value)}`);
+      if (!Number.isFinite(speed) || speed <= 0 || speed > 20)
+        fail(`--speed must be a number between 0 and 20, got ${String(value)}`);
       args.speed = speed;
     } else if (arg === '--help' || arg === '-h') {
       console.log('usage: demo [--speed N] [--verbose]');
@@ -92,7 +93,13 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 function demoScript(): SimulatorTurn[] {
   const [greeting, , sunny, lookUp, goodbye] = loadAgentReplies();
   if (!greeting || !sunny || !lookUp || !goodbye) throw new Error('the recorded agent replies are missing');
-  return [greeting, { kind: 'function_call', name: 'weather', arguments: { location: 'Paris' } }, sunny, lookUp, goodbye];
+  return [
+    greeting,
+    { kind: 'function_call', name: 'weather', arguments: { location: 'Paris' } },
+    sunny,
+    lookUp,
+    goodbye,
+  ];
 }
 
 /** The caller's side as one track: every media payload of the trace at its time. */
@@ -130,7 +137,9 @@ async function main(): Promise<number> {
   const now = () => (performance.now() - t0) * speed;
   const print = (line: string) => console.log(`[${clock(now())}] ${line}`);
 
-  console.log(`Switchboard demo: a simulated Twilio call to the example server (speed ${speed}x, about ${Math.round(totalMs / 1000 / speed)} s)`);
+  console.log(
+    `Switchboard demo: a simulated Twilio call to the example server (speed ${speed}x, about ${Math.round(totalMs / 1000 / speed)} s)`,
+  );
   console.log('');
 
   const simulator = new RealtimeSimulator({ speed, script: demoScript() });
@@ -193,7 +202,9 @@ async function main(): Promise<number> {
     body: new URLSearchParams(form),
   });
   const twiml = await webhook.text();
-  console.log(`POST /incoming-call signed by "Twilio"                → ${webhook.status} ${webhook.statusText}, TwiML:`);
+  console.log(
+    `POST /incoming-call signed by "Twilio"                → ${webhook.status} ${webhook.statusText}, TwiML:`,
+  );
   console.log('  ' + twiml.replace(/></g, '>\n<').split('\n').join('\n  '));
   const streamUrl = /<Stream url="([^"]+)"/.exec(twiml)?.[1];
   if (webhook.status !== 200 || !streamUrl) {
@@ -216,7 +227,8 @@ async function main(): Promise<number> {
       else if (event.type === 'input_audio_buffer.speech_started') {
         const line = callerLine(event.audio_start_ms ?? now());
         print(`caller     speaking${line ? `: "${line}"` : ''}`);
-      } else if (event.type === 'input_audio_buffer.speech_stopped') print('caller     stopped speaking (the model ends the turn)');
+      } else if (event.type === 'input_audio_buffer.speech_stopped')
+        print('caller     stopped speaking (the model ends the turn)');
     });
     void session.closed.then(() => {
       modelClosedAt = now();
@@ -245,7 +257,11 @@ async function main(): Promise<number> {
     if (utterances.length !== CALLER_LINES.length) return undefined;
     let best = -1;
     for (const [i, u] of utterances.entries()) {
-      if (Math.abs(u.startMs - audioStartMs) < 1000 && (best < 0 || Math.abs(u.startMs - audioStartMs) < Math.abs(utterances[best]!.startMs - audioStartMs))) best = i;
+      if (
+        Math.abs(u.startMs - audioStartMs) < 1000 &&
+        (best < 0 || Math.abs(u.startMs - audioStartMs) < Math.abs(utterances[best]!.startMs - audioStartMs))
+      )
+        best = i;
     }
     return best >= 0 ? CALLER_LINES[best] : undefined;
   }
@@ -271,7 +287,9 @@ async function main(): Promise<number> {
       queueMicrotask(() => {
         const fresh = transport.metrics.truncations.slice(seen);
         seen = transport.metrics.truncations.length;
-        const cut = fresh.map((t) => `reply truncated at ${t.audioEndMs} ms (of ${Math.round(t.sentMs)} ms sent)`).join('; ');
+        const cut = fresh
+          .map((t) => `reply truncated at ${t.audioEndMs} ms (of ${Math.round(t.sentMs)} ms sent)`)
+          .join('; ');
         print(`barge-in   the caller talks over the agent: Twilio's buffer cleared${cut ? `, ${cut}` : ''}`);
       });
     });
@@ -279,7 +297,9 @@ async function main(): Promise<number> {
       const args = 'arguments' in details.toolCall ? String(details.toolCall.arguments) : '';
       print(`tool       ${tool.name}(${args})`);
     });
-    session.on('agent_tool_end', (_context, _agent, tool, result) => print(`tool       ${tool.name} → "${result}" (a background result: the model uses it on its next turn)`));
+    session.on('agent_tool_end', (_context, _agent, tool, result) =>
+      print(`tool       ${tool.name} → "${result}" (a background result: the model uses it on its next turn)`),
+    );
   }
 
   const streamSignature = await computeTwilioSignature(DEMO_AUTH_TOKEN, streamUrl);
@@ -290,7 +310,9 @@ async function main(): Promise<number> {
     console.error(`demo: the Media Stream WebSocket was refused: ${(error as Error).message}`);
     return 1;
   }
-  console.log(`Media Stream ${streamUrl} (signed upgrade accepted); playing ${TRACE_NAME}.jsonl, ${seconds(totalMs)} of caller audio:`);
+  console.log(
+    `Media Stream ${streamUrl} (signed upgrade accepted); playing ${TRACE_NAME}.jsonl, ${seconds(totalMs)} of caller audio:`,
+  );
   console.log('');
 
   // 3. The call.
@@ -317,9 +339,13 @@ async function main(): Promise<number> {
     const latencies = metrics.responseLatenciesMs.map((v) => `${Math.round(v)} ms`).join(', ') || 'none';
     console.log('Call metrics (transport.metrics)');
     console.log(`  frames in / out             ${metrics.framesIn} / ${metrics.framesOut}`);
-    console.log(`  audio bytes in / out        ${metrics.audioBytesIn} (${ms(metrics.audioBytesIn)}) / ${metrics.audioBytesOut} (${ms(metrics.audioBytesOut)})`);
+    console.log(
+      `  audio bytes in / out        ${metrics.audioBytesIn} (${ms(metrics.audioBytesIn)}) / ${metrics.audioBytesOut} (${ms(metrics.audioBytesOut)})`,
+    );
     console.log(`  sent to the model           ${metrics.modelAudioBytesSent} bytes (μ-law passthrough)`);
-    console.log(`  early media buffered        ${metrics.earlyMediaBytes} bytes (${ms(metrics.earlyMediaBytes)}), dropped ${metrics.earlyMediaDroppedBytes}`);
+    console.log(
+      `  early media buffered        ${metrics.earlyMediaBytes} bytes (${ms(metrics.earlyMediaBytes)}), dropped ${metrics.earlyMediaDroppedBytes}`,
+    );
     console.log(`  gaps padded                 ${metrics.gapsPaddedMs} ms`);
     console.log(`  DTMF digits                 ${metrics.dtmfDigits}`);
     console.log(`  barge-ins                   ${metrics.bargeIns}`);
@@ -337,7 +363,9 @@ async function main(): Promise<number> {
   for (const clear of log.clears) {
     const heardMs = Object.values(clear.playedByItem).at(-1);
     if (heardMs !== undefined) {
-      console.log(`             at the clear the caller had heard ${Math.round(heardMs)} ms of the interrupted reply; ${Math.round(clear.discardedMs)} ms were discarded`);
+      console.log(
+        `             at the clear the caller had heard ${Math.round(heardMs)} ms of the interrupted reply; ${Math.round(clear.discardedMs)} ms were discarded`,
+      );
     }
   }
   if (model) {
@@ -359,9 +387,15 @@ async function main(): Promise<number> {
   await writeFile(mixPath, encodeWav(both, SAMPLE_RATE));
   const callMs = callStartedAt !== undefined && callEndedAt !== undefined ? callEndedAt - callStartedAt : undefined;
   console.log('');
-  console.log(`Wrote ${relative(shownFrom, heardPath)}      what the caller heard (the agent), ${seconds((agentTrack.length * 1000) / heard.sampleRate)}, 8 kHz 16-bit mono`);
-  console.log(`Wrote ${relative(shownFrom, mixPath)}  the whole conversation (caller + agent), ${seconds((both.length * 1000) / SAMPLE_RATE)}`);
-  console.log(`Call duration: ${callMs !== undefined ? seconds(callMs) : 'unknown'} from call_start to call_end; the trace lasts ${seconds(totalMs)}.`);
+  console.log(
+    `Wrote ${relative(shownFrom, heardPath)}      what the caller heard (the agent), ${seconds((agentTrack.length * 1000) / heard.sampleRate)}, 8 kHz 16-bit mono`,
+  );
+  console.log(
+    `Wrote ${relative(shownFrom, mixPath)}  the whole conversation (caller + agent), ${seconds((both.length * 1000) / SAMPLE_RATE)}`,
+  );
+  console.log(
+    `Call duration: ${callMs !== undefined ? seconds(callMs) : 'unknown'} from call_start to call_end; the trace lasts ${seconds(totalMs)}.`,
+  );
 
   await cleanup(caller);
 
@@ -373,7 +407,8 @@ async function main(): Promise<number> {
     console.error('demo: FAILED: the call never ended (no call_end from the transport)');
     return 1;
   }
-  if (args.verbose === false && serverLog.length > 0) console.log(`(${serverLog.length} server log lines; run with --verbose to see them)`);
+  if (args.verbose === false && serverLog.length > 0)
+    console.log(`(${serverLog.length} server log lines; run with --verbose to see them)`);
   console.log('demo: call completed');
   return 0;
 }

@@ -18,7 +18,13 @@ import { fileURLToPath } from 'node:url';
 import fastifyFormBody from '@fastify/formbody';
 import fastifyWs from '@fastify/websocket';
 import { RealtimeSession, type RealtimeAgent, type RealtimeItem } from '@openai/agents/realtime';
-import { CallRegistry, DEFAULT_DRAIN_DEADLINE_MS, connectOrEnd, drainOnSignals, type CallEndEvent } from '@switchboard/core';
+import {
+  CallRegistry,
+  DEFAULT_DRAIN_DEADLINE_MS,
+  connectOrEnd,
+  drainOnSignals,
+  type CallEndEvent,
+} from '@switchboard/core';
 import {
   TWILIO_MAX_PAYLOAD,
   TwilioRealtimeTransport,
@@ -80,7 +86,8 @@ const OFFLINE_API_KEY = 'sk-offline-placeholder';
 
 export async function buildServer(options: ServerOptions = {}): Promise<FastifyInstance> {
   const apiKey = options.openaiApiKey || (options.realtimeUrl ? OFFLINE_API_KEY : undefined);
-  if (!apiKey) throw new Error('buildServer: set `openaiApiKey` (or `realtimeUrl` for an offline stand-in of the Realtime API)');
+  if (!apiKey)
+    throw new Error('buildServer: set `openaiApiKey` (or `realtimeUrl` for an offline stand-in of the Realtime API)');
   const authToken = options.twilioAuthToken || undefined;
   const publicHost = options.publicHost ? normaliseHost(options.publicHost) : undefined;
   const secrets = [options.openaiApiKey, authToken].filter((s): s is string => typeof s === 'string' && s.length > 0);
@@ -217,7 +224,8 @@ function startCall(
   });
 
   transport.on('call_start', (event) => {
-    const params = Object.keys(event.customParameters).length > 0 ? `, parameters ${JSON.stringify(event.customParameters)}` : '';
+    const params =
+      Object.keys(event.customParameters).length > 0 ? `, parameters ${JSON.stringify(event.customParameters)}` : '';
     log(
       `call ${event.callId ?? '(no call sid)'} started: stream ${event.streamId}, ` +
         `audio ${event.format.encoding} ${event.format.sampleRate} Hz${params}`,
@@ -242,7 +250,9 @@ function startCall(
     queueMicrotask(() => {
       const fresh = transport.metrics.truncations.slice(truncationsSeen);
       truncationsSeen = transport.metrics.truncations.length;
-      const cut = fresh.map((t) => `, agent audio truncated at ${t.audioEndMs} ms of ${Math.round(t.sentMs)} ms sent`).join('');
+      const cut = fresh
+        .map((t) => `, agent audio truncated at ${t.audioEndMs} ms of ${Math.round(t.sentMs)} ms sent`)
+        .join('');
       log(`caller barged in: playback cleared${cut}`);
     });
   });
@@ -255,10 +265,16 @@ function startCall(
   session.on('tool_approval_requested', (_context, _agent, request) => {
     const name = (request.approvalItem.rawItem as { name?: string }).name ?? 'a tool';
     log(`approving tool call ${name}`);
-    session.approve(request.approvalItem).catch((error: unknown) => log(`approving ${name} failed: ${errorMessage(error)}`));
+    session
+      .approve(request.approvalItem)
+      .catch((error: unknown) => log(`approving ${name} failed: ${errorMessage(error)}`));
   });
-  session.on('mcp_tools_changed', (tools) => log(`MCP tools available: ${tools.map((t) => t.name).join(', ') || 'none'}`));
-  session.on('mcp_tool_call_completed', (_context, _agent, toolCall) => log(`MCP tool call completed: ${toolCall.name} (${toolCall.status})`));
+  session.on('mcp_tools_changed', (tools) =>
+    log(`MCP tools available: ${tools.map((t) => t.name).join(', ') || 'none'}`),
+  );
+  session.on('mcp_tool_call_completed', (_context, _agent, toolCall) =>
+    log(`MCP tool call completed: ${toolCall.name} (${toolCall.status})`),
+  );
 
   const transcribed = new Set<string>();
   session.on('history_updated', (history) => {
@@ -329,7 +345,10 @@ function formParams(body: unknown): TwilioSignedParams | undefined {
 
 /** `https://abc.ngrok.app/` → `abc.ngrok.app`. */
 function normaliseHost(host: string): string {
-  return host.trim().replace(/^[a-z]+:\/\//i, '').replace(/\/.*$/, '');
+  return host
+    .trim()
+    .replace(/^[a-z]+:\/\//i, '')
+    .replace(/\/.*$/, '');
 }
 
 /** Local development: Twilio's rules (and ours) allow plain ws:// and http:// only here. */
@@ -367,7 +386,9 @@ async function main(): Promise<void> {
   if (existsSync('.env') && typeof process.loadEnvFile === 'function') process.loadEnvFile('.env');
   const { OPENAI_API_KEY, REALTIME_URL, TWILIO_AUTH_TOKEN, PUBLIC_HOST } = process.env;
   if (!OPENAI_API_KEY && !REALTIME_URL) {
-    console.error('Missing OPENAI_API_KEY (or REALTIME_URL for an offline realtime simulator). Set it in the environment or in .env.');
+    console.error(
+      'Missing OPENAI_API_KEY (or REALTIME_URL for an offline realtime simulator). Set it in the environment or in .env.',
+    );
     process.exit(1);
   }
   const port = Number(process.env.PORT || 5050);
@@ -390,9 +411,12 @@ async function main(): Promise<void> {
   // A second signal hangs up every call at once. Listening for the signals also keeps the
   // Agents SDK from exiting the process on them before the calls are drained.
   drainOnSignals(calls, {
-    onSignal: (signal) => console.log(`${signal}: shutting down; waiting up to ${deadlineMs} ms for ${calls.size} live call(s)`),
+    onSignal: (signal) =>
+      console.log(`${signal}: shutting down; waiting up to ${deadlineMs} ms for ${calls.size} live call(s)`),
     onDrained: async (result) => {
-      console.log(`drained: ${result.endedNaturally} call(s) ended on their own, ${result.endedByShutdown} hung up at the deadline`);
+      console.log(
+        `drained: ${result.endedNaturally} call(s) ended on their own, ${result.endedByShutdown} hung up at the deadline`,
+      );
       await app.close();
     },
   });

@@ -207,12 +207,16 @@ export class ServerProcess {
   /** The port from the server's "listening" line. */
   async port(): Promise<number> {
     let port: number | undefined;
-    await until(() => {
-      if (this.exit) throw new Error(`the server exited before listening:\n${this.lines.join('\n')}`);
-      const line = this.lines.find((l) => /listening on http:\/\/[^:]+:\d+/.test(l));
-      port = line ? Number(/:(\d+)\s*$/.exec(line)?.[1]) : undefined;
-      return port !== undefined;
-    }, 'the server to listen', 60_000);
+    await until(
+      () => {
+        if (this.exit) throw new Error(`the server exited before listening:\n${this.lines.join('\n')}`);
+        const line = this.lines.find((l) => /listening on http:\/\/[^:]+:\d+/.test(l));
+        port = line ? Number(/:(\d+)\s*$/.exec(line)?.[1]) : undefined;
+        return port !== undefined;
+      },
+      'the server to listen',
+      60_000,
+    );
     return port!;
   }
 

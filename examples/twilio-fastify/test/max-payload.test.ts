@@ -45,7 +45,11 @@ describe('maxPayload on the media socket', () => {
     await simulator.start();
     cleanups.push(() => simulator.stop());
     const calls: CallHandle[] = [];
-    const app = await buildServer({ realtimeUrl: `${simulator.url}?model=gpt-realtime`, log: () => {}, onCall: (call) => calls.push(call) });
+    const app = await buildServer({
+      realtimeUrl: `${simulator.url}?model=gpt-realtime`,
+      log: () => {},
+      onCall: (call) => calls.push(call),
+    });
     await app.listen({ host: '127.0.0.1', port: 0 });
     cleanups.push(() => app.close());
     const { port } = app.server.address() as { port: number };
@@ -54,7 +58,13 @@ describe('maxPayload on the media socket', () => {
     const big = await open(url);
     const closed = new Promise<number>((resolve) => big.once('close', (code) => resolve(code)));
     for (const frame of new TwilioPeerSimulator().encodeInbound(start(1))) big.send(frame);
-    big.send(JSON.stringify({ event: 'media', streamSid: 'MZ' + '0'.repeat(31) + '1', media: { payload: 'A'.repeat(TWILIO_MAX_PAYLOAD) } }));
+    big.send(
+      JSON.stringify({
+        event: 'media',
+        streamSid: 'MZ' + '0'.repeat(31) + '1',
+        media: { payload: 'A'.repeat(TWILIO_MAX_PAYLOAD) },
+      }),
+    );
     expect(await closed).toBe(1009);
     await until(() => calls.length === 1, 'the first call');
     const ended: CallEndEvent = await calls[0]!.ended;

@@ -73,15 +73,27 @@ describe('HTTP routes', () => {
     const direct = await local.inject({ method: 'POST', url: '/incoming-call', headers: { host: '127.0.0.1:5050' } });
     expect(direct.body).toContain('<Stream url="ws://127.0.0.1:5050/media-stream"/>');
 
-    const proxied = await buildServer({ realtimeUrl: UNUSED_REALTIME_URL, publicHost: 'https://calls.example.com/', log: () => {} });
+    const proxied = await buildServer({
+      realtimeUrl: UNUSED_REALTIME_URL,
+      publicHost: 'https://calls.example.com/',
+      log: () => {},
+    });
     cleanups.push(() => proxied.close());
-    const response = await proxied.inject({ method: 'POST', url: '/incoming-call', headers: { host: '127.0.0.1:5050' } });
+    const response = await proxied.inject({
+      method: 'POST',
+      url: '/incoming-call',
+      headers: { host: '127.0.0.1:5050' },
+    });
     expect(response.body).toContain('<Stream url="wss://calls.example.com/media-stream"/>');
   });
 
   it('accepts a webhook signed with the auth token and rejects a bad or missing signature with 403', async () => {
     const lines: string[] = [];
-    const app = await buildServer({ realtimeUrl: UNUSED_REALTIME_URL, twilioAuthToken: TOKEN, log: (line) => lines.push(line) });
+    const app = await buildServer({
+      realtimeUrl: UNUSED_REALTIME_URL,
+      twilioAuthToken: TOKEN,
+      log: (line) => lines.push(line),
+    });
     cleanups.push(() => app.close());
     const url = 'https://abc.ngrok.app/incoming-call';
     const post = (signature?: string) =>
@@ -111,7 +123,12 @@ describe('HTTP routes', () => {
   });
 
   it('validates the signature against the public host behind a proxy', async () => {
-    const app = await buildServer({ realtimeUrl: UNUSED_REALTIME_URL, twilioAuthToken: TOKEN, publicHost: 'calls.example.com', log: () => {} });
+    const app = await buildServer({
+      realtimeUrl: UNUSED_REALTIME_URL,
+      twilioAuthToken: TOKEN,
+      publicHost: 'calls.example.com',
+      log: () => {},
+    });
     cleanups.push(() => app.close());
     const response = await app.inject({
       method: 'POST',
@@ -150,11 +167,21 @@ describe('media stream upgrade', () => {
 
   it('rejects an upgrade without a valid signature with 403 and starts no call', async () => {
     let calls = 0;
-    const { port, lines } = await listen({ realtimeUrl: UNUSED_REALTIME_URL, twilioAuthToken: TOKEN, onCall: () => calls++ });
+    const { port, lines } = await listen({
+      realtimeUrl: UNUSED_REALTIME_URL,
+      twilioAuthToken: TOKEN,
+      onCall: () => calls++,
+    });
     const url = `ws://127.0.0.1:${port}/media-stream`;
     expect(await upgradeStatus(url, {})).toBe(403);
-    expect(await upgradeStatus(url, { 'x-twilio-signature': await computeTwilioSignature('another-token', url) })).toBe(403);
-    expect(await upgradeStatus(url, { 'x-twilio-signature': await computeTwilioSignature(TOKEN, `ws://127.0.0.1:${port}/other`) })).toBe(403);
+    expect(await upgradeStatus(url, { 'x-twilio-signature': await computeTwilioSignature('another-token', url) })).toBe(
+      403,
+    );
+    expect(
+      await upgradeStatus(url, {
+        'x-twilio-signature': await computeTwilioSignature(TOKEN, `ws://127.0.0.1:${port}/other`),
+      }),
+    ).toBe(403);
     expect(calls).toBe(0);
     expect(lines.filter((line) => line.includes('rejected a /media-stream upgrade'))).toHaveLength(3);
   });
@@ -280,7 +307,9 @@ describe('a simulated call', () => {
     const { model, lines, ended } = await simulatedCall('no-stop', script);
 
     expect(lines).toContain('[call 1] approving tool call secret');
-    expect(model.functionCallOutputs.map((o) => o.output)).toEqual(['The answer to What is the special number? is 42.']);
+    expect(model.functionCallOutputs.map((o) => o.output)).toEqual([
+      'The answer to What is the special number? is 42.',
+    ]);
     // A plain result asks the model to answer: the scripted reply follows the tool call.
     expect(model.responses.map((r) => r.kind)).toEqual(['function_call', 'audio']);
 

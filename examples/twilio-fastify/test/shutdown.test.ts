@@ -71,10 +71,13 @@ describe('pnpm start on SIGTERM', () => {
     // The calls still live at the deadline are hung up normally, and the process exits by itself.
     const exit = await Promise.race([
       server.exited,
-      new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no exit:\n${server.lines.join('\n')}`)), DEADLINE_MS + 60_000)),
+      new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new Error(`no exit:\n${server.lines.join('\n')}`)), DEADLINE_MS + 60_000),
+      ),
     ]);
     expect(exit).toEqual({ code: 0, signal: null });
-    for (const caller of [stayingA, stayingB]) expect(await caller.closed).toEqual({ code: 1000, reason: 'call ended' });
+    for (const caller of [stayingA, stayingB])
+      expect(await caller.closed).toEqual({ code: 1000, reason: 'call ended' });
 
     expect(server.has('[call 1] call ended (stop)')).toBe(true);
     expect(server.has('[call 2] call ended (shutdown)')).toBe(true);
@@ -83,6 +86,9 @@ describe('pnpm start on SIGTERM', () => {
     expect(server.has('refused POST /incoming-call: the server is shutting down')).toBe(true);
     expect(server.has('refused a /media-stream upgrade: the server is shutting down')).toBe(true);
     // Every model session was closed.
-    await until(() => simulator.sessions.length === 3 && simulator.openSessions.length === 0, 'the model sessions to close');
+    await until(
+      () => simulator.sessions.length === 3 && simulator.openSessions.length === 0,
+      'the model sessions to close',
+    );
   });
 });

@@ -20,7 +20,14 @@ import http from 'node:http';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 import { RealtimeAgent, RealtimeSession, tool } from '@openai/agents/realtime';
-import { CallRegistry, DEFAULT_DRAIN_DEADLINE_MS, connectOrEnd, drainOnSignals, type CallEndEvent, type Clock } from '@switchboard/core';
+import {
+  CallRegistry,
+  DEFAULT_DRAIN_DEADLINE_MS,
+  connectOrEnd,
+  drainOnSignals,
+  type CallEndEvent,
+  type Clock,
+} from '@switchboard/core';
 import { RAW_WEBSOCKET_MAX_PAYLOAD, RawWebSocketRealtimeTransport } from '@switchboard/websocket';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { z } from 'zod';
@@ -82,7 +89,11 @@ function createAgent(): RealtimeAgent {
  * The NCCO that connects a call to the media socket: Vonage streams the call as L16 at
  * `sampleRate` and sends `headers` back in its first message (`websocket:connected`).
  */
-export function connectNcco(options: { socketUrl: string; sampleRate: number; headers: Record<string, string> }): unknown[] {
+export function connectNcco(options: {
+  socketUrl: string;
+  sampleRate: number;
+  headers: Record<string, string>;
+}): unknown[] {
   return [
     {
       action: 'connect',
@@ -112,7 +123,8 @@ export type App = {
 /** Builds the server without listening. */
 export function buildServer(options: ServerOptions = {}): App {
   const apiKey = options.openaiApiKey || (options.realtimeUrl ? OFFLINE_API_KEY : undefined);
-  if (!apiKey) throw new Error('buildServer: set `openaiApiKey` (or `realtimeUrl` for an offline stand-in of the Realtime API)');
+  if (!apiKey)
+    throw new Error('buildServer: set `openaiApiKey` (or `realtimeUrl` for an offline stand-in of the Realtime API)');
   const sampleRate = options.sampleRate ?? 16000;
   const secrets = [options.openaiApiKey].filter((s): s is string => typeof s === 'string' && s.length > 0);
   const print = options.log ?? ((line: string) => console.log(line));
@@ -262,7 +274,8 @@ function startCall(
   });
 
   transport.on('call_start', (event) => {
-    const params = Object.keys(event.customParameters).length > 0 ? `, headers ${JSON.stringify(event.customParameters)}` : '';
+    const params =
+      Object.keys(event.customParameters).length > 0 ? `, headers ${JSON.stringify(event.customParameters)}` : '';
     log(
       `call ${event.callId ?? '(no uuid header)'} started: from ${event.from ?? '?'} to ${event.to ?? '?'}, ` +
         `audio ${event.format.encoding} ${event.format.sampleRate} Hz${params}`,
@@ -329,7 +342,9 @@ async function readJson(request: http.IncomingMessage): Promise<Record<string, u
   }
   try {
     const value = JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : {};
   } catch {
     return {};
   }
@@ -337,7 +352,10 @@ async function readJson(request: http.IncomingMessage): Promise<Record<string, u
 
 /** `https://abc.ngrok.app/` → `abc.ngrok.app`. */
 function normaliseHost(host: string): string {
-  return host.trim().replace(/^[a-z]+:\/\//i, '').replace(/\/.*$/, '');
+  return host
+    .trim()
+    .replace(/^[a-z]+:\/\//i, '')
+    .replace(/\/.*$/, '');
 }
 
 /** Local development: plain ws:// only here. */
@@ -374,7 +392,9 @@ async function main(): Promise<void> {
   if (existsSync('.env') && typeof process.loadEnvFile === 'function') process.loadEnvFile('.env');
   const { OPENAI_API_KEY, REALTIME_URL, PUBLIC_HOST } = process.env;
   if (!OPENAI_API_KEY && !REALTIME_URL) {
-    console.error('Missing OPENAI_API_KEY (or REALTIME_URL for an offline realtime simulator). Set it in the environment or in .env.');
+    console.error(
+      'Missing OPENAI_API_KEY (or REALTIME_URL for an offline realtime simulator). Set it in the environment or in .env.',
+    );
     process.exit(1);
   }
   const port = Number(process.env.PORT || 3000);
@@ -389,9 +409,12 @@ async function main(): Promise<void> {
   // A second signal hangs up every call at once. Listening for the signals also keeps the
   // Agents SDK from exiting the process on them before the calls are drained.
   drainOnSignals(calls, {
-    onSignal: (signal) => console.log(`${signal}: shutting down; waiting up to ${deadlineMs} ms for ${calls.size} live call(s)`),
+    onSignal: (signal) =>
+      console.log(`${signal}: shutting down; waiting up to ${deadlineMs} ms for ${calls.size} live call(s)`),
     onDrained: async (result) => {
-      console.log(`drained: ${result.endedNaturally} call(s) ended on their own, ${result.endedByShutdown} hung up at the deadline`);
+      console.log(
+        `drained: ${result.endedNaturally} call(s) ended on their own, ${result.endedByShutdown} hung up at the deadline`,
+      );
       await app.close();
     },
   });

@@ -47,14 +47,19 @@ describe('maxPayload on the audio socket', () => {
     await simulator.start();
     cleanups.push(() => simulator.stop());
     const calls: CallHandle[] = [];
-    const app = buildServer({ realtimeUrl: `${simulator.url}?model=gpt-realtime`, log: () => {}, onCall: (call) => calls.push(call) });
+    const app = buildServer({
+      realtimeUrl: `${simulator.url}?model=gpt-realtime`,
+      log: () => {},
+      onCall: (call) => calls.push(call),
+    });
     const port = await app.listen(0, '127.0.0.1');
     cleanups.push(() => app.close());
     const url = `ws://127.0.0.1:${port}/socket`;
 
     const big = await open(url);
     const closed = new Promise<number>((resolve) => big.once('close', (code) => resolve(code)));
-    for (const frame of new RawWebSocketPeerSimulator({ preset: 'vonage' }).encodeInbound(start('call-1'))) big.send(frame);
+    for (const frame of new RawWebSocketPeerSimulator({ preset: 'vonage' }).encodeInbound(start('call-1')))
+      big.send(frame);
     big.send(new Uint8Array(RAW_WEBSOCKET_MAX_PAYLOAD + 2));
     expect(await closed).toBe(1009);
     await until(() => calls.length === 1, 'the first call');
@@ -67,7 +72,9 @@ describe('maxPayload on the audio socket', () => {
     for (const frame of peer.encodeInbound(start('call-2'))) next.send(frame);
     const model = await modelSession;
     // 200 ms of L16 16 kHz, in 20 ms frames.
-    for (let i = 0; i < 10; i++) for (const frame of peer.encodeInbound({ type: 'audio', payload: new Uint8Array(640).fill(i + 1) })) next.send(frame);
+    for (let i = 0; i < 10; i++)
+      for (const frame of peer.encodeInbound({ type: 'audio', payload: new Uint8Array(640).fill(i + 1) }))
+        next.send(frame);
     await until(() => concatBytes(model.inputAudio).byteLength > 0, 'the second call’s audio at the model');
     expect(calls).toHaveLength(2);
   });

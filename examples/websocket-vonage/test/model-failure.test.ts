@@ -59,7 +59,14 @@ describe('a failed model connection', () => {
       // The first call: Vonage connects and streams; the model connection fails.
       const first = await PeerCall.open(url, new RawWebSocketPeerSimulator({ preset: 'vonage', format: L16_16K }));
       cleanups.push(() => first.dispose());
-      first.start({ type: 'call_start', callId: 'uuid-1', streamId: 'uuid-1', format: L16_16K, customParameters: {}, raw: {} });
+      first.start({
+        type: 'call_start',
+        callId: 'uuid-1',
+        streamId: 'uuid-1',
+        format: L16_16K,
+        customParameters: {},
+        raw: {},
+      });
       expect((await first.closed).code).toBe(1011); // the bridge failed: not a normal close
       expect(calls).toHaveLength(1);
       expect(await calls[0]!.ended).toMatchObject({ reason: 'model_connect_failed' });

@@ -1,5 +1,12 @@
 import { join } from 'node:path';
-import { CallerSimulator, RealtimeSimulator, bundledTracesDir, loadTrace, type SimulatedSession, traceExpect } from '@switchboard/conformance';
+import {
+  CallerSimulator,
+  RealtimeSimulator,
+  bundledTracesDir,
+  loadTrace,
+  type SimulatedSession,
+  traceExpect,
+} from '@switchboard/conformance';
 import { scaledClock, type AudioFormat, type PeerSimulator } from '@switchboard/core';
 import { RawWebSocketPeerSimulator } from '@switchboard/websocket';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -11,7 +18,12 @@ const SPEED = 5;
 const UNUSED_REALTIME_URL = 'ws://127.0.0.1:9/v1/realtime';
 const L16_16K: AudioFormat = { encoding: 'l16', sampleRate: 16000, channels: 1 };
 const PCMU: AudioFormat = { encoding: 'pcmu', sampleRate: 8000, channels: 1 };
-const CALL = { uuid: '63f61863-4a51-4f6b-86e1-46edebcf9356', conversation_uuid: 'CON-f972836a-550f-45fa-956c-12a2ab5b7d22', from: '447700900000', to: '447700900001' };
+const CALL = {
+  uuid: '63f61863-4a51-4f6b-86e1-46edebcf9356',
+  conversation_uuid: 'CON-f972836a-550f-45fa-956c-12a2ab5b7d22',
+  from: '447700900000',
+  to: '447700900001',
+};
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
@@ -55,15 +67,29 @@ describe('HTTP routes', () => {
   });
 
   it('reads a POST answer webhook, uses wss:// on the public host and the configured sample rate', async () => {
-    const { base } = await listen({ realtimeUrl: UNUSED_REALTIME_URL, publicHost: 'https://calls.example.com/', sampleRate: 8000 });
-    const response = await fetch(`${base}/webhooks/answer`, { method: 'POST', body: JSON.stringify({ ...CALL, region_url: 'https://api-us-3.vonage.com' }) });
+    const { base } = await listen({
+      realtimeUrl: UNUSED_REALTIME_URL,
+      publicHost: 'https://calls.example.com/',
+      sampleRate: 8000,
+    });
+    const response = await fetch(`${base}/webhooks/answer`, {
+      method: 'POST',
+      body: JSON.stringify({ ...CALL, region_url: 'https://api-us-3.vonage.com' }),
+    });
     const [connect] = (await response.json()) as Array<{ endpoint: Array<Record<string, unknown>> }>;
-    expect(connect!.endpoint[0]).toMatchObject({ uri: 'wss://calls.example.com/socket', 'content-type': 'audio/l16;rate=8000', headers: CALL });
+    expect(connect!.endpoint[0]).toMatchObject({
+      uri: 'wss://calls.example.com/socket',
+      'content-type': 'audio/l16;rate=8000',
+      headers: CALL,
+    });
   });
 
   it('logs call events, answers 404 elsewhere and refuses upgrades on other paths', async () => {
     const { base, lines } = await listen({ realtimeUrl: UNUSED_REALTIME_URL });
-    const event = await fetch(`${base}/webhooks/event`, { method: 'POST', body: JSON.stringify({ uuid: CALL.uuid, status: 'answered' }) });
+    const event = await fetch(`${base}/webhooks/event`, {
+      method: 'POST',
+      body: JSON.stringify({ uuid: CALL.uuid, status: 'answered' }),
+    });
     expect(event.status).toBe(204);
     expect(lines).toContain(`call ${CALL.uuid}: answered`);
     expect((await fetch(`${base}/nope`)).status).toBe(404);
@@ -110,12 +136,25 @@ describe('a simulated Vonage call', () => {
       encodeInbound: (event) =>
         vonage.encodeInbound(
           event.type === 'call_start'
-            ? { ...event, callId: headers['uuid'], from: headers['from'], to: headers['to'], customParameters: { conversation_uuid: headers['conversation_uuid']! } }
+            ? {
+                ...event,
+                callId: headers['uuid'],
+                from: headers['from'],
+                to: headers['to'],
+                customParameters: { conversation_uuid: headers['conversation_uuid']! },
+              }
             : event,
         ),
       decodeOutbound: (frame) => vonage.decodeOutbound(frame),
     };
-    const caller = new CallerSimulator({ peer, ackOnClear: 'confirm', twilioFrames: false, format: L16_16K, speed: SPEED, now: () => clock.now() });
+    const caller = new CallerSimulator({
+      peer,
+      ackOnClear: 'confirm',
+      twilioFrames: false,
+      format: L16_16K,
+      speed: SPEED,
+      now: () => clock.now(),
+    });
     cleanups.push(() => caller.dispose());
     await caller.connect(uri);
     await caller.play(trace);
@@ -126,9 +165,19 @@ describe('a simulated Vonage call', () => {
     await model.closed;
 
     expect(starts).toEqual([
-      expect.objectContaining({ callId: CALL.uuid, from: CALL.from, to: CALL.to, format: L16_16K, customParameters: { conversation_uuid: CALL.conversation_uuid } }),
+      expect.objectContaining({
+        callId: CALL.uuid,
+        from: CALL.from,
+        to: CALL.to,
+        format: L16_16K,
+        customParameters: { conversation_uuid: CALL.conversation_uuid },
+      }),
     ]);
-    expect(lines.some((line) => line.includes(`call ${CALL.uuid} started: from ${CALL.from} to ${CALL.to}, audio l16 16000 Hz`))).toBe(true);
+    expect(
+      lines.some((line) =>
+        line.includes(`call ${CALL.uuid} started: from ${CALL.from} to ${CALL.to}, audio l16 16000 Hz`),
+      ),
+    ).toBe(true);
 
     // The model heard the whole call, as PCM16 24 kHz: 6 bytes for every μ-law byte of the trace.
     expect(model.inputFormat.type).toBe('audio/pcm');

@@ -39,9 +39,19 @@ describe('pnpm start on SIGTERM', () => {
     // Three live calls, each with its model session open.
     const callers: PeerCall[] = [];
     for (let n = 1; n <= 3; n++) {
-      const caller = await PeerCall.open(socketUrl, new RawWebSocketPeerSimulator({ preset: 'vonage', format: L16_16K }));
+      const caller = await PeerCall.open(
+        socketUrl,
+        new RawWebSocketPeerSimulator({ preset: 'vonage', format: L16_16K }),
+      );
       cleanups.push(() => caller.dispose());
-      caller.start({ type: 'call_start', callId: `uuid-${n}`, streamId: `uuid-${n}`, format: L16_16K, customParameters: {}, raw: {} });
+      caller.start({
+        type: 'call_start',
+        callId: `uuid-${n}`,
+        streamId: `uuid-${n}`,
+        format: L16_16K,
+        customParameters: {},
+        raw: {},
+      });
       callers.push(caller);
       await until(() => server.has(`[call ${n}] connected to the realtime model`), `call ${n} to connect`);
     }
@@ -59,15 +69,25 @@ describe('pnpm start on SIGTERM', () => {
     expect((await fetch(`${base}/webhooks/answer?uuid=uuid-4`)).status).toBe(503);
     expect(await upgradeStatus(socketUrl)).toBe(503);
     expect((await fetch(`${base}/`)).status).toBe(503);
-    expect((await fetch(`${base}/webhooks/event`, { method: 'POST', body: JSON.stringify({ uuid: 'uuid-2', status: 'answered' }) })).status).toBe(204);
+    expect(
+      (
+        await fetch(`${base}/webhooks/event`, {
+          method: 'POST',
+          body: JSON.stringify({ uuid: 'uuid-2', status: 'answered' }),
+        })
+      ).status,
+    ).toBe(204);
 
     // The calls still live at the deadline are hung up normally, and the process exits by itself.
     const exit = await Promise.race([
       server.exited,
-      new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no exit:\n${server.lines.join('\n')}`)), DEADLINE_MS + 60_000)),
+      new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new Error(`no exit:\n${server.lines.join('\n')}`)), DEADLINE_MS + 60_000),
+      ),
     ]);
     expect(exit).toEqual({ code: 0, signal: null });
-    for (const caller of [stayingA, stayingB]) expect(await caller.closed).toEqual({ code: 1000, reason: 'call ended' });
+    for (const caller of [stayingA, stayingB])
+      expect(await caller.closed).toEqual({ code: 1000, reason: 'call ended' });
 
     expect(server.has('[call 1] call ended (carrier_closed)')).toBe(true);
     expect(server.has('[call 2] call ended (shutdown)')).toBe(true);
@@ -75,6 +95,9 @@ describe('pnpm start on SIGTERM', () => {
     expect(server.has('drained: 1 call(s) ended on their own, 2 hung up at the deadline')).toBe(true);
     expect(server.has('refused GET /webhooks/answer: the server is shutting down')).toBe(true);
     expect(server.has('refused a /socket upgrade: the server is shutting down')).toBe(true);
-    await until(() => simulator.sessions.length === 3 && simulator.openSessions.length === 0, 'the model sessions to close');
+    await until(
+      () => simulator.sessions.length === 3 && simulator.openSessions.length === 0,
+      'the model sessions to close',
+    );
   });
 });

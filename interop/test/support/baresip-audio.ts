@@ -12,7 +12,10 @@ export function linearOf(chunks: Uint8Array[], format: SimulatorAudioFormat): Li
   const bytes = concatBytes(chunks);
   if (format.type === 'audio/pcmu') return { samples: decodeMuLaw(bytes), sampleRate: 8000 };
   if (format.type === 'audio/pcma') return { samples: decodeALaw(bytes), sampleRate: 8000 };
-  return { samples: pcm16FromBytes(bytes.byteLength % 2 === 0 ? bytes : bytes.subarray(0, bytes.byteLength - 1)), sampleRate: 24000 };
+  return {
+    samples: pcm16FromBytes(bytes.byteLength % 2 === 0 ? bytes : bytes.subarray(0, bytes.byteLength - 1)),
+    sampleRate: 24000,
+  };
 }
 
 function energy(samples: Int16Array, from: number, length: number): number {

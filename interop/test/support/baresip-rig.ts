@@ -4,7 +4,13 @@
  * found by the SIP Call-ID, which the session puts in the query of its model URL.
  */
 import { RealtimeAgent, RealtimeSession } from '@openai/agents-realtime';
-import { RealtimeSimulator, loadAgentReplies, MODEL_SAMPLE_RATE, type SimulatedSession, type SimulatorTurn } from '@switchboard/conformance';
+import {
+  RealtimeSimulator,
+  loadAgentReplies,
+  MODEL_SAMPLE_RATE,
+  type SimulatedSession,
+  type SimulatorTurn,
+} from '@switchboard/conformance';
 import { SipEndpoint, type SipCall, type SipEndpointOptions } from '@switchboard/sip';
 import { waitFor } from './baresip.js';
 
@@ -74,7 +80,11 @@ export class EndpointRig {
   /** The model session of the call with this SIP Call-ID, once it connected. */
   modelOf(callId: string, timeoutMs = 30_000): Promise<SimulatedSession> {
     const query = `sip_call=${encodeURIComponent(callId)}`;
-    return waitFor(`the model session of call ${callId}`, () => this.simulator.sessions.find((s) => s.connection.url.includes(query)), timeoutMs);
+    return waitFor(
+      `the model session of call ${callId}`,
+      () => this.simulator.sessions.find((s) => s.connection.url.includes(query)),
+      timeoutMs,
+    );
   }
 
   async close(): Promise<void> {

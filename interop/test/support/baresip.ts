@@ -34,7 +34,9 @@ export function haveBaresip(): boolean {
 export function baresipSkipReason(): string | undefined {
   if (haveBaresip()) return undefined;
   if (process.env['CI'] === 'true') {
-    throw new Error('CI: the baresip interop tests need baresip (Debian package `baresip`, installed by .ci/run), and it is not on the PATH');
+    throw new Error(
+      'CI: the baresip interop tests need baresip (Debian package `baresip`, installed by .ci/run), and it is not on the PATH',
+    );
   }
   const reason = 'no baresip on the PATH (apt-get install baresip)';
   console.warn(`baresip interop tests skipped: ${reason}`);
@@ -139,7 +141,12 @@ function configText(ctrlPort: number, silence: string): string {
 }
 
 /** Polls `condition` until it holds, or fails with `what` after `timeoutMs`. */
-export async function waitFor<T>(what: string | (() => string), condition: () => T | undefined | false | null, timeoutMs = 30_000, everyMs = 25): Promise<T> {
+export async function waitFor<T>(
+  what: string | (() => string),
+  condition: () => T | undefined | false | null,
+  timeoutMs = 30_000,
+  everyMs = 25,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = condition();
@@ -201,7 +208,10 @@ export class Baresip {
     const silence = join(this.dir, 'silence.wav');
     writeWav(silence, new Int16Array(8000 * 120));
     writeFileSync(join(this.dir, 'config'), configText(ctrlPort, silence));
-    writeFileSync(join(this.dir, 'accounts'), options.accounts.map((account) => accountLine(account, silence)).join('\n') + '\n');
+    writeFileSync(
+      join(this.dir, 'accounts'),
+      options.accounts.map((account) => accountLine(account, silence)).join('\n') + '\n',
+    );
     writeFileSync(join(this.dir, 'contacts'), '');
     const args = ['-f', this.dir, '-t', String(options.quitAfterS ?? 120)];
     if (options.sipTrace) args.push('-s');
@@ -226,7 +236,10 @@ export class Baresip {
     // Ready once its control socket accepts a connection.
     const deadline = Date.now() + 20_000;
     for (;;) {
-      if (this.#exitCode !== undefined) throw new Error(`baresip exited (${String(this.#exitCode)}) before it was ready:\n${this.#output.slice(-3000)}`);
+      if (this.#exitCode !== undefined)
+        throw new Error(
+          `baresip exited (${String(this.#exitCode)}) before it was ready:\n${this.#output.slice(-3000)}`,
+        );
       try {
         this.#socket = await new Promise<Socket>((resolve, reject) => {
           const socket = createConnection({ host: '127.0.0.1', port: ctrlPort }, () => resolve(socket));
@@ -234,7 +247,8 @@ export class Baresip {
         });
         break;
       } catch {
-        if (Date.now() > deadline) throw new Error(`baresip's control socket never opened:\n${this.#output.slice(-3000)}`);
+        if (Date.now() > deadline)
+          throw new Error(`baresip's control socket never opened:\n${this.#output.slice(-3000)}`);
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
     }
@@ -324,11 +338,25 @@ export class Baresip {
    * The first event of `type` for the account `user` (matching `extra` too), once it came; or
    * the first of the types in `orElse`, if one of those comes first (a call that failed).
    */
-  waitForEvent(user: string, type: string, timeoutMs = 30_000, extra: (event: BaresipEvent) => boolean = () => true, orElse: string[] = []): Promise<BaresipEvent> {
+  waitForEvent(
+    user: string,
+    type: string,
+    timeoutMs = 30_000,
+    extra: (event: BaresipEvent) => boolean = () => true,
+    orElse: string[] = [],
+  ): Promise<BaresipEvent> {
     const types = [type, ...orElse];
     return waitFor(
-      () => `baresip event ${type} for ${user} (events so far: ${this.events.map((e) => `${String(e.accountaor)} ${e.type} ${e.param ?? ''}`).join('; ')})\n${this.#output.slice(-4000)}`,
-      () => this.events.find((e) => types.includes(e.type) && typeof e.accountaor === 'string' && e.accountaor.startsWith(`sip:${user}@`) && (e.type !== type || extra(e))),
+      () =>
+        `baresip event ${type} for ${user} (events so far: ${this.events.map((e) => `${String(e.accountaor)} ${e.type} ${e.param ?? ''}`).join('; ')})\n${this.#output.slice(-4000)}`,
+      () =>
+        this.events.find(
+          (e) =>
+            types.includes(e.type) &&
+            typeof e.accountaor === 'string' &&
+            e.accountaor.startsWith(`sip:${user}@`) &&
+            (e.type !== type || extra(e)),
+        ),
       timeoutMs,
     );
   }

@@ -217,7 +217,11 @@ export async function startHttpCapture(options: HttpCaptureOptions = {}): Promis
  * Runs the SDK's request, then ours, one after the other (so that they arrive in that order), and
  * resolves with the two requests as the server received them: `[the SDK's, ours]`.
  */
-export async function sdkThenOurs(server: HttpCapture, viaSdk: () => Promise<unknown>, viaOurs: () => Promise<unknown>): Promise<[CapturedRequest, CapturedRequest]> {
+export async function sdkThenOurs(
+  server: HttpCapture,
+  viaSdk: () => Promise<unknown>,
+  viaOurs: () => Promise<unknown>,
+): Promise<[CapturedRequest, CapturedRequest]> {
   await viaSdk();
   await viaOurs();
   const [theirs, ours] = await server.waitForRequests(2);

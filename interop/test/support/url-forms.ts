@@ -31,9 +31,22 @@ export function signedUrl(url: string, other: string, form: UrlForm): string | u
 }
 
 /** https:// URLs as received: a host, a port, a path, and a query of `queryChars` (or none). */
-export function receivedUrls(parts: { hosts: string[]; ports: string[]; paths: string[]; queryChars: string[]; maxQueryLength: number }): fc.Arbitrary<string> {
-  const queryText = fc.array(fc.constantFrom(...parts.queryChars), { maxLength: parts.maxQueryLength }).map((chars) => chars.join(''));
+export function receivedUrls(parts: {
+  hosts: string[];
+  ports: string[];
+  paths: string[];
+  queryChars: string[];
+  maxQueryLength: number;
+}): fc.Arbitrary<string> {
+  const queryText = fc
+    .array(fc.constantFrom(...parts.queryChars), { maxLength: parts.maxQueryLength })
+    .map((chars) => chars.join(''));
   return fc
-    .tuple(fc.constantFrom(...parts.hosts), fc.constantFrom(...parts.ports), fc.constantFrom(...parts.paths), fc.option(queryText, { nil: undefined }))
+    .tuple(
+      fc.constantFrom(...parts.hosts),
+      fc.constantFrom(...parts.ports),
+      fc.constantFrom(...parts.paths),
+      fc.option(queryText, { nil: undefined }),
+    )
     .map(([h, p, pa, q]) => `https://${h}${p}${pa}${q === undefined ? '' : `?${q}`}`);
 }

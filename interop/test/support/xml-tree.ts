@@ -74,7 +74,9 @@ export function parseXml(source: string): XmlElement {
       i += match[0].length;
       continue;
     }
-    const match = /^<([A-Za-z_][\w.:-]*)((?:\s+[A-Za-z_][\w.:-]*\s*=\s*(?:"[^"]*"|'[^']*'))*)\s*(\/?)>/.exec(xml.slice(i));
+    const match = /^<([A-Za-z_][\w.:-]*)((?:\s+[A-Za-z_][\w.:-]*\s*=\s*(?:"[^"]*"|'[^']*'))*)\s*(\/?)>/.exec(
+      xml.slice(i),
+    );
     if (!match) throw new Error(`bad start tag at ${i}: ${JSON.stringify(xml.slice(i, i + 40))}`);
     const element: XmlElement = { name: match[1]!, attributes: {}, children: [] };
     for (const attr of match[2]!.matchAll(/([A-Za-z_][\w.:-]*)\s*=\s*(?:"([^"]*)"|'([^']*)')/g)) {

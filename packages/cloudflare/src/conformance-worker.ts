@@ -109,7 +109,10 @@ type TurnDetectionMode = 'server_vad' | 'server_vad_interrupt' | 'semantic_vad';
  * the bridge (it cancels at a barge-in, which the harness checks); the other two are the
  * service's defaults, in which the server cancels the reply itself.
  */
-function sessionTurnDetection(mode: TurnDetectionMode): { type: 'server_vad' | 'semantic_vad'; interruptResponse: boolean } {
+function sessionTurnDetection(mode: TurnDetectionMode): {
+  type: 'server_vad' | 'semantic_vad';
+  interruptResponse: boolean;
+} {
   switch (mode) {
     case 'server_vad':
       return { type: 'server_vad', interruptResponse: false };
@@ -141,12 +144,16 @@ async function media(request: Request, url: URL): Promise<Response> {
     url: modelUrl,
     transportOptions: { clock },
     createTransport: (options: TelephonyRealtimeTransportOptions) => {
-      const transport = new TelephonyRealtimeTransport({ ...options, connection: counting(options.connection as MediaConnection, record) });
+      const transport = new TelephonyRealtimeTransport({
+        ...options,
+        connection: counting(options.connection as MediaConnection, record),
+      });
       record.transport = transport;
       instrument(transport, record);
       transport.on('error', ({ error }) => {
         const code = (error as { code?: unknown })?.code;
-        if (typeof code === 'string' && code.startsWith('model_')) record.failures.push(`model connection: ${(error as Error).message}`);
+        if (typeof code === 'string' && code.startsWith('model_'))
+          record.failures.push(`model connection: ${(error as Error).message}`);
       });
       return transport;
     },
@@ -206,7 +213,10 @@ export default {
     if (url.pathname === '/media') return media(request, url);
     if (url.pathname.startsWith('/__observe/')) {
       const timeout = Number(url.searchParams.get('timeout') ?? '5000');
-      return observe(decodeURIComponent(url.pathname.slice('/__observe/'.length)), Number.isFinite(timeout) ? timeout : 5000);
+      return observe(
+        decodeURIComponent(url.pathname.slice('/__observe/'.length)),
+        Number.isFinite(timeout) ? timeout : 5000,
+      );
     }
     if (url.pathname === '/__health') return new Response('ok');
     return new Response('not found', { status: 404 });

@@ -76,7 +76,8 @@ export async function bundleWorker(options: BundleWorkerOptions): Promise<string
             const bare = args.path.replace(/^node:/, '');
             const isBuiltin = args.path.startsWith('node:') || builtins.has(bare.split('/')[0]!);
             if (!isBuiltin) return undefined;
-            if (options.nodeCompat) return { path: args.path.startsWith('node:') ? args.path : `node:${args.path}`, external: true };
+            if (options.nodeCompat)
+              return { path: args.path.startsWith('node:') ? args.path : `node:${args.path}`, external: true };
             found.push(`${args.path} (from ${args.importer || 'the entry'})`);
             return { path: args.path, external: true };
           });
@@ -175,7 +176,8 @@ export function reviveObservation(text: string): BridgeObservation {
         const bytes = Buffer.from(marked[ARRAY_BUFFER_MARK] as string, 'base64');
         return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
       }
-      if (typeof marked[BYTES_MARK] === 'string') return new Uint8Array(Buffer.from(marked[BYTES_MARK] as string, 'base64'));
+      if (typeof marked[BYTES_MARK] === 'string')
+        return new Uint8Array(Buffer.from(marked[BYTES_MARK] as string, 'base64'));
       if (marked[ERROR_MARK] && typeof marked[ERROR_MARK] === 'object') {
         const fields = marked[ERROR_MARK] as Record<string, unknown>;
         const error = new Error(String(fields['message'] ?? ''));
@@ -233,9 +235,12 @@ export function createConformanceAdapter(options: CloudflareConformanceOptions =
               signal: AbortSignal.timeout(waitMs + graceMs),
             });
             text = await response.text();
-            if (!response.ok) return unobserved(`the Worker had no observation of the call: ${response.status} ${text}`);
+            if (!response.ok)
+              return unobserved(`the Worker had no observation of the call: ${response.status} ${text}`);
           } catch (error) {
-            return unobserved(`the Worker did not report the call within ${waitMs + graceMs} ms: ${(error as Error)?.message ?? String(error)}`);
+            return unobserved(
+              `the Worker did not report the call within ${waitMs + graceMs} ms: ${(error as Error)?.message ?? String(error)}`,
+            );
           }
           return reviveObservation(text);
         },

@@ -90,7 +90,11 @@ export function createCallDurableObject<Env = unknown>(
  * Forwards a request (the media upgrade) to a call object: the one named `name` (for example the
  * call sid, so later requests about the call reach it too), or a new one.
  */
-export function forwardToCallObject(request: Request, namespace: DurableObjectNamespaceLike, name?: string): Promise<Response> {
+export function forwardToCallObject(
+  request: Request,
+  namespace: DurableObjectNamespaceLike,
+  name?: string,
+): Promise<Response> {
   const id = name === undefined ? namespace.newUniqueId() : namespace.idFromName(name);
   return namespace.get(id as never).fetch(request);
 }

@@ -7,7 +7,12 @@ export {
   sdkRequestHeaders,
   upgradeUrl,
 } from './model.js';
-export type { CloudflareRealtimeTransportOptions, CreateWebSocket, CreateWebSocketArgs, FetchUpgradeWebSocketOptions } from './model.js';
+export type {
+  CloudflareRealtimeTransportOptions,
+  CreateWebSocket,
+  CreateWebSocketArgs,
+  FetchUpgradeWebSocketOptions,
+} from './model.js';
 export { CLOSE_BRIDGE_FAILED, handleMediaUpgrade, isWebSocketUpgrade, mediaStreamUrl } from './media.js';
 export { CLOSE_MESSAGE_TOO_BIG, MEDIA_MAX_PAYLOAD_OTHER_PROTOCOLS } from './max-payload.js';
 export type {

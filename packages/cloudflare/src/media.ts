@@ -80,7 +80,10 @@ export type MediaUpgradeOptions = {
    * Builds the transport yourself (a subclass, a wrapped connection) from the options the handler
    * would use. Default: `new TelephonyRealtimeTransport(options)`.
    */
-  createTransport?: (options: TelephonyRealtimeTransportOptions, context: MediaTransportContext) => TelephonyRealtimeTransport;
+  createTransport?: (
+    options: TelephonyRealtimeTransportOptions,
+    context: MediaTransportContext,
+  ) => TelephonyRealtimeTransport;
   /** How the model socket is opened (extra headers, a custom `fetch`). */
   modelConnection?: FetchUpgradeWebSocketOptions;
   /**
@@ -132,10 +135,16 @@ export async function handleMediaUpgrade(request: Request, options: MediaUpgrade
  * call ended or could not be set up (before `onCall`, which then never comes), and at once when no
  * socket was accepted. Internal: the Durable Object frees itself for the next call with it.
  */
-export async function upgradeMedia(request: Request, options: MediaUpgradeOptions): Promise<{ response: Response; ended: Promise<void> }> {
+export async function upgradeMedia(
+  request: Request,
+  options: MediaUpgradeOptions,
+): Promise<{ response: Response; ended: Promise<void> }> {
   checkOptions(options);
   if (!isWebSocketUpgrade(request)) {
-    return { response: new Response('Expected a WebSocket upgrade', { status: 426, headers: { Upgrade: 'websocket' } }), ended: Promise.resolve() };
+    return {
+      response: new Response('Expected a WebSocket upgrade', { status: 426, headers: { Upgrade: 'websocket' } }),
+      ended: Promise.resolve(),
+    };
   }
   if (!(await verified(request, options.verification))) {
     log('media upgrade rejected: verification failed');
@@ -214,7 +223,11 @@ function startCall(socket: WorkersWebSocket, request: Request, options: MediaUpg
   return ended;
 }
 
-async function createSession(transport: TelephonyRealtimeTransport, request: Request, options: MediaUpgradeOptions): Promise<RealtimeSession> {
+async function createSession(
+  transport: TelephonyRealtimeTransport,
+  request: Request,
+  options: MediaUpgradeOptions,
+): Promise<RealtimeSession> {
   if (options.session) {
     const session = await options.session(transport, request);
     if (!(session instanceof RealtimeSession) && typeof (session as { connect?: unknown })?.connect !== 'function') {
@@ -230,13 +243,26 @@ async function createSession(transport: TelephonyRealtimeTransport, request: Req
  * The call cannot go on: tell the application (an `error` event on the transport, which the
  * session re-emits) and the carrier (a close with the reason), then end the call.
  */
-function failCall(socket: WorkersWebSocket, transport: TelephonyRealtimeTransport, error: unknown, setupReason?: string): void {
+function failCall(
+  socket: WorkersWebSocket,
+  transport: TelephonyRealtimeTransport,
+  error: unknown,
+  setupReason?: string,
+): void {
   const wrapped =
     error instanceof SwitchboardError
       ? error
       : setupReason
-        ? new SwitchboardError('call_setup_failed', `The call could not be set up: ${(error as Error)?.message ?? String(error)}`, { cause: error })
-        : new SwitchboardError('model_connect_failed', `The model connection failed: ${(error as Error)?.message ?? String(error)}`, { cause: error });
+        ? new SwitchboardError(
+            'call_setup_failed',
+            `The call could not be set up: ${(error as Error)?.message ?? String(error)}`,
+            { cause: error },
+          )
+        : new SwitchboardError(
+            'model_connect_failed',
+            `The model connection failed: ${(error as Error)?.message ?? String(error)}`,
+            { cause: error },
+          );
   log('call failed: %s', wrapped.code);
   try {
     transport.emit('error', { type: 'error', error: wrapped });
@@ -245,7 +271,9 @@ function failCall(socket: WorkersWebSocket, transport: TelephonyRealtimeTranspor
   }
   const reason =
     setupReason ??
-    (wrapped instanceof ModelUpgradeError ? `model connection refused (${wrapped.status})` : `model connection failed (${wrapped.code})`);
+    (wrapped instanceof ModelUpgradeError
+      ? `model connection refused (${wrapped.status})`
+      : `model connection failed (${wrapped.code})`);
   safeClose(socket, CLOSE_BRIDGE_FAILED, reason);
   try {
     transport.close();
@@ -269,7 +297,8 @@ async function verified(request: Request, verification: MediaUpgradeVerification
     if (verification.twilio) {
       const { authToken, url } = verification.twilio;
       const signedUrl = typeof url === 'function' ? url(request) : (url ?? mediaStreamUrl(request));
-      if (!(await validateTwilioWebSocketUpgrade({ authToken, headers: request.headers, url: signedUrl }))) return false;
+      if (!(await validateTwilioWebSocketUpgrade({ authToken, headers: request.headers, url: signedUrl })))
+        return false;
     }
     if (verification.verify && !(await verification.verify(request))) return false;
     return true;
@@ -287,7 +316,8 @@ function mediaMaxPayload(options: MediaUpgradeOptions): number {
 function checkOptions(options: MediaUpgradeOptions): void {
   if (!options || typeof options !== 'object') throw new ConfigError('handleMediaUpgrade needs an options object.');
   checkMaxPayload(options.maxPayload, 'handleMediaUpgrade');
-  if (options.apiKey === undefined || options.apiKey === '') throw new ConfigError('handleMediaUpgrade needs `apiKey` (for example env.OPENAI_API_KEY).');
+  if (options.apiKey === undefined || options.apiKey === '')
+    throw new ConfigError('handleMediaUpgrade needs `apiKey` (for example env.OPENAI_API_KEY).');
   if (!options.agent && !options.session) throw new ConfigError('handleMediaUpgrade needs `agent` or `session`.');
   if (options.verification?.twilio && !options.verification.twilio.authToken) {
     throw new ConfigError('handleMediaUpgrade: `verification.twilio.authToken` is empty.');

@@ -48,9 +48,13 @@ export class ModelUpgradeError extends SwitchboardError {
  */
 export class ModelUnreachableError extends SwitchboardError {
   constructor(url: string, cause: unknown) {
-    super('model_unreachable', `Could not reach the model endpoint at ${redactUrl(url)}: ${(cause as Error)?.message ?? String(cause)}`, {
-      cause,
-    });
+    super(
+      'model_unreachable',
+      `Could not reach the model endpoint at ${redactUrl(url)}: ${(cause as Error)?.message ?? String(cause)}`,
+      {
+        cause,
+      },
+    );
   }
 }
 
@@ -67,7 +71,8 @@ export type FetchUpgradeWebSocketOptions = {
 /** `wss://` → `https://`, `ws://` → `http://`; http(s) URLs pass unchanged. */
 export function upgradeUrl(url: string): string {
   const match = /^(wss?|https?):\/\//i.exec(url);
-  if (!match) throw new ConfigError(`The model URL must be a ws://, wss://, http:// or https:// URL, got ${redactUrl(url)}`);
+  if (!match)
+    throw new ConfigError(`The model URL must be a ws://, wss://, http:// or https:// URL, got ${redactUrl(url)}`);
   return url.replace(/^ws/i, 'http');
 }
 
@@ -114,10 +119,12 @@ async function openModelSocket(
   defaults: Record<string, string>,
   options: FetchUpgradeWebSocketOptions,
 ): Promise<Awaited<ReturnType<CreateWebSocket>>> {
-  if (typeof apiKey !== 'string' || apiKey.length === 0) throw new ConfigError('The model connection needs an API key.');
+  if (typeof apiKey !== 'string' || apiKey.length === 0)
+    throw new ConfigError('The model connection needs an API key.');
   const target = upgradeUrl(url);
   const doFetch = options.fetch ?? (globalThis.fetch as WorkersFetch | undefined);
-  if (typeof doFetch !== 'function') throw new ConfigError('No fetch() in this runtime: pass `fetch` to fetchUpgradeWebSocket().');
+  if (typeof doFetch !== 'function')
+    throw new ConfigError('No fetch() in this runtime: pass `fetch` to fetchUpgradeWebSocket().');
   const headers: Record<string, string> = {
     ...defaults,
     Authorization: `Bearer ${apiKey}`,
@@ -162,7 +169,10 @@ function redactUrl(url: string): string {
   }
 }
 
-export type CloudflareRealtimeTransportOptions = Omit<OpenAIRealtimeWebSocketOptions, 'createWebSocket' | 'skipOpenEventListeners'> &
+export type CloudflareRealtimeTransportOptions = Omit<
+  OpenAIRealtimeWebSocketOptions,
+  'createWebSocket' | 'skipOpenEventListeners'
+> &
   FetchUpgradeWebSocketOptions;
 
 /**

@@ -79,4 +79,3 @@ export function acceptWebSocket(socket: WorkersWebSocket): void {
   };
   socket.addEventListener('close', onClose);
 }
-

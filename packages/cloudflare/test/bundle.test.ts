@@ -46,14 +46,23 @@ describe('no Node built-ins in the Worker', () => {
   });
 
   it('bundles the conformance Worker, SDK included, for the bare runtime', async () => {
-    const code = await bundleWorker({ entry: fileURLToPath(new URL('../src/conformance-worker.ts', import.meta.url)), tsconfig });
+    const code = await bundleWorker({
+      entry: fileURLToPath(new URL('../src/conformance-worker.ts', import.meta.url)),
+      tsconfig,
+    });
     expect(code).toContain('handleMediaUpgrade');
     expect(code).not.toMatch(/(?:from\s*|import\s*\(\s*|require\s*\(\s*)["']node:/);
   });
 
   it('fails the bundle on any Node built-in, prefixed or not, naming the importer', async () => {
-    const prefixed = entry('prefixed.ts', "import { Buffer } from 'node:buffer';\nexport default { fetch: () => new Response(Buffer.from('x')) };\n");
-    const bare = entry('bare.ts', "import { EventEmitter } from 'events';\nexport default { fetch: () => new Response(String(new EventEmitter())) };\n");
+    const prefixed = entry(
+      'prefixed.ts',
+      "import { Buffer } from 'node:buffer';\nexport default { fetch: () => new Response(Buffer.from('x')) };\n",
+    );
+    const bare = entry(
+      'bare.ts',
+      "import { EventEmitter } from 'events';\nexport default { fetch: () => new Response(String(new EventEmitter())) };\n",
+    );
     await expect(bundleWorker({ entry: prefixed })).rejects.toThrow(NodeBuiltinImportError);
     const error = (await bundleWorker({ entry: bare }).catch((e: unknown) => e)) as NodeBuiltinImportError;
     expect(error).toBeInstanceOf(NodeBuiltinImportError);
@@ -61,7 +70,10 @@ describe('no Node built-ins in the Worker', () => {
     // With nodejs_compat the same import is left to the runtime.
     await expect(bundleWorker({ entry: bare, nodeCompat: true })).resolves.toContain('node:events');
     // Built-ins whose names have digits too.
-    const digits = entry('digits.ts', "import { getHeapStatistics } from 'v8';\nimport { constants } from 'node:http2';\nexport default { fetch: () => new Response(String(getHeapStatistics()) + constants.HTTP2_HEADER_PATH) };\n");
+    const digits = entry(
+      'digits.ts',
+      "import { getHeapStatistics } from 'v8';\nimport { constants } from 'node:http2';\nexport default { fetch: () => new Response(String(getHeapStatistics()) + constants.HTTP2_HEADER_PATH) };\n",
+    );
     const digitsError = (await bundleWorker({ entry: digits }).catch((e: unknown) => e)) as NodeBuiltinImportError;
     expect(digitsError).toBeInstanceOf(NodeBuiltinImportError);
     expect(digitsError.imports.map((i) => i.split(' ')[0])).toEqual(['v8', 'node:http2']);
@@ -71,7 +83,8 @@ describe('no Node built-ins in the Worker', () => {
   });
 
   it('has workerd refuse a Node built-in without nodejs_compat (the flag every test here runs without)', async () => {
-    const script = "import { Buffer } from 'node:buffer';\nexport default { fetch: () => new Response(typeof Buffer) };\n";
+    const script =
+      "import { Buffer } from 'node:buffer';\nexport default { fetch: () => new Response(typeof Buffer) };\n";
     const servers = () => process.getActiveResourcesInfo().filter((name) => name === 'TCPServerWrap').length;
     const before = servers();
     await expect(startWorkerd({ script })).rejects.toThrow();

@@ -49,7 +49,9 @@ describe('limitMessageSize', () => {
   it('refuses a maxPayload that is not a positive whole number', async () => {
     const request = new Request('https://example.test/media', { headers: { Upgrade: 'websocket' } });
     for (const maxPayload of [0, -1, 1.5, Number.NaN, '65536']) {
-      await expect(handleMediaUpgrade(request, { apiKey: 'sk', agent: { name: 'a' } as never, maxPayload: maxPayload as number })).rejects.toBeInstanceOf(ConfigError);
+      await expect(
+        handleMediaUpgrade(request, { apiKey: 'sk', agent: { name: 'a' } as never, maxPayload: maxPayload as number }),
+      ).rejects.toBeInstanceOf(ConfigError);
     }
   });
 });
@@ -61,7 +63,11 @@ describe('maxPayload in workerd', () => {
 
   beforeAll(async () => {
     const script = await bundleWorker({ entry: here('./fixtures/worker.ts'), tsconfig: here('../tsconfig.json') });
-    worker = await startWorkerd({ script, bindings: { TWILIO_AUTH_TOKEN: 'unused', DEBUG: process.env.DEBUG ?? '' }, durableObjects: { CALLS: 'CallObject' } });
+    worker = await startWorkerd({
+      script,
+      bindings: { TWILIO_AUTH_TOKEN: 'unused', DEBUG: process.env.DEBUG ?? '' },
+      durableObjects: { CALLS: 'CallObject' },
+    });
     simulator = new RealtimeSimulator();
     await simulator.start();
   }, 120_000);
@@ -100,12 +106,18 @@ describe('maxPayload in workerd', () => {
     for (const frame of peer.encodeInbound(start(1))) big.send(frame);
     // Just under the bound: no Twilio event, so at most an error event; the socket stays open.
     big.send(JSON.stringify({ event: 'mark', streamSid: streamId(1), pad: 'x'.repeat(TWILIO_MAX_PAYLOAD - 100) }));
-    big.send(JSON.stringify({ event: 'media', streamSid: streamId(1), media: { payload: 'A'.repeat(TWILIO_MAX_PAYLOAD) } }));
+    big.send(
+      JSON.stringify({ event: 'media', streamSid: streamId(1), media: { payload: 'A'.repeat(TWILIO_MAX_PAYLOAD) } }),
+    );
     expect(await closed).toBe(1009);
     // The message under the bound reached the transport (an error event: a mark without a name).
     const response = await fetch(new URL('/__observe/too-big?timeout=5000', worker.url));
-    const seen = reviveObservation(await response.text()) as unknown as { emitted: Array<{ name: string; args: unknown[] }> };
-    const errors = seen.emitted.filter((e) => e.name === 'error').map((e) => (e.args[0] as { error: Error }).error.name);
+    const seen = reviveObservation(await response.text()) as unknown as {
+      emitted: Array<{ name: string; args: unknown[] }>;
+    };
+    const errors = seen.emitted
+      .filter((e) => e.name === 'error')
+      .map((e) => (e.args[0] as { error: Error }).error.name);
     expect(errors).toContain('ProtocolError');
     expect(seen.emitted.find((e) => e.name === 'call_end')).toBeDefined();
 
@@ -117,7 +129,8 @@ describe('maxPayload in workerd', () => {
     const audio = Array.from({ length: 5 }, (_, i) => new Uint8Array(160).fill(0x70 + i));
     for (const payload of audio) for (const frame of other.encodeInbound({ type: 'audio', payload })) next.send(frame);
     const deadline = Date.now() + 20_000;
-    while (concatBytes(model.inputAudio).byteLength < 5 * 160 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    while (concatBytes(model.inputAudio).byteLength < 5 * 160 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
     expect(concatBytes(model.inputAudio)).toEqual(concatBytes(audio));
     next.close();
   });

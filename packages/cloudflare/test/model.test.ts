@@ -48,7 +48,12 @@ function stubFetch(answer: () => Response | Promise<Response>) {
 
 function upgraded(socket: FakeWorkersSocket): Response {
   // A Node Response cannot have status 101: shape one as workerd's.
-  return { status: 101, statusText: 'Switching Protocols', webSocket: socket, text: async () => '' } as unknown as Response;
+  return {
+    status: 101,
+    statusText: 'Switching Protocols',
+    webSocket: socket,
+    text: async () => '',
+  } as unknown as Response;
 }
 
 describe('fetchUpgradeWebSocket', () => {
@@ -80,27 +85,43 @@ describe('fetchUpgradeWebSocket', () => {
   });
 
   it('rejects a refused upgrade with a ModelUpgradeError carrying the status and the body', async () => {
-    const { fetch } = stubFetch(() => new Response('{"error":{"code":"invalid_api_key"}}', { status: 401, statusText: 'Unauthorized' }));
-    const error = await fetchUpgradeWebSocket({ fetch })({ url: 'wss://api.openai.com/v1/realtime', apiKey: 'sk-bad' }).catch((e: unknown) => e);
+    const { fetch } = stubFetch(
+      () => new Response('{"error":{"code":"invalid_api_key"}}', { status: 401, statusText: 'Unauthorized' }),
+    );
+    const error = await fetchUpgradeWebSocket({ fetch })({
+      url: 'wss://api.openai.com/v1/realtime',
+      apiKey: 'sk-bad',
+    }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ModelUpgradeError);
     expect(error).toBeInstanceOf(SwitchboardError);
     expect(error).toMatchObject({ code: 'model_upgrade_refused', status: 401, statusText: 'Unauthorized' });
-    expect((error as ModelUpgradeError).message).toBe('The model endpoint refused the WebSocket upgrade: 401 Unauthorized.');
+    expect((error as ModelUpgradeError).message).toBe(
+      'The model endpoint refused the WebSocket upgrade: 401 Unauthorized.',
+    );
     expect((error as ModelUpgradeError).body).toContain('invalid_api_key');
     expect((error as ModelUpgradeError).message).not.toContain('sk-bad');
   });
 
   it('keeps the key out of the body of a refusal that echoes the request', async () => {
-    const { fetch } = stubFetch(() => new Response('bad request: Authorization: Bearer sk-live-secret was refused', { status: 400 }));
-    const error = (await fetchUpgradeWebSocket({ fetch })({ url: 'wss://x.test/v1/realtime', apiKey: 'sk-live-secret' }).catch((e: unknown) => e)) as ModelUpgradeError;
+    const { fetch } = stubFetch(
+      () => new Response('bad request: Authorization: Bearer sk-live-secret was refused', { status: 400 }),
+    );
+    const error = (await fetchUpgradeWebSocket({ fetch })({
+      url: 'wss://x.test/v1/realtime',
+      apiKey: 'sk-live-secret',
+    }).catch((e: unknown) => e)) as ModelUpgradeError;
     expect(error).toBeInstanceOf(ModelUpgradeError);
     expect(error.body).toBe('bad request: Authorization: Bearer [redacted] was refused');
     expect(JSON.stringify({ ...error, message: error.message })).not.toContain('sk-live-secret');
   });
 
   it('treats a 101 without a socket as refused', async () => {
-    const { fetch } = stubFetch(() => ({ status: 101, statusText: '', webSocket: null, text: async () => '' }) as unknown as Response);
-    await expect(fetchUpgradeWebSocket({ fetch })({ url: 'wss://x.test/v1/realtime', apiKey: 'sk' })).rejects.toMatchObject({
+    const { fetch } = stubFetch(
+      () => ({ status: 101, statusText: '', webSocket: null, text: async () => '' }) as unknown as Response,
+    );
+    await expect(
+      fetchUpgradeWebSocket({ fetch })({ url: 'wss://x.test/v1/realtime', apiKey: 'sk' }),
+    ).rejects.toMatchObject({
       code: 'model_upgrade_refused',
       status: 101,
     });
@@ -110,7 +131,10 @@ describe('fetchUpgradeWebSocket', () => {
     const { fetch } = stubFetch(() => {
       throw new TypeError('connect ECONNREFUSED');
     });
-    const error = await fetchUpgradeWebSocket({ fetch })({ url: 'wss://x.test/v1/realtime?model=m', apiKey: 'sk' }).catch((e: unknown) => e);
+    const error = await fetchUpgradeWebSocket({ fetch })({
+      url: 'wss://x.test/v1/realtime?model=m',
+      apiKey: 'sk',
+    }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ModelUnreachableError);
     expect(error).toMatchObject({ code: 'model_unreachable' });
     expect((error as Error).message).toContain('https://x.test/v1/realtime:');
@@ -123,7 +147,9 @@ describe('fetchUpgradeWebSocket', () => {
       throw new Error('already accepted');
     };
     const { fetch } = stubFetch(() => upgraded(socket));
-    await expect(fetchUpgradeWebSocket({ fetch })({ url: 'wss://x.test/', apiKey: 'sk' })).rejects.toThrow('already accepted');
+    await expect(fetchUpgradeWebSocket({ fetch })({ url: 'wss://x.test/', apiKey: 'sk' })).rejects.toThrow(
+      'already accepted',
+    );
   });
 });
 
@@ -131,7 +157,10 @@ describe('transports on a fetch-upgrade socket', () => {
   it('CloudflareRealtimeTransport connects without an open event and sends the session', async () => {
     const socket = new FakeWorkersSocket();
     const { fetch, calls } = stubFetch(() => upgraded(socket));
-    const transport = new CloudflareRealtimeTransport({ fetch, url: 'wss://api.openai.com/v1/realtime?model=gpt-realtime' });
+    const transport = new CloudflareRealtimeTransport({
+      fetch,
+      url: 'wss://api.openai.com/v1/realtime?model=gpt-realtime',
+    });
     const states: string[] = [];
     transport.on('connection_change', (status) => states.push(status));
     await transport.connect({ apiKey: 'sk-secret' });
@@ -146,15 +175,32 @@ describe('transports on a fetch-upgrade socket', () => {
   it('TwilioRealtimeTransport takes the factory through fetchUpgradeOptions and keeps G.711', async () => {
     const socket = new FakeWorkersSocket();
     const { fetch } = stubFetch(() => upgraded(socket));
-    const carrier = Object.assign(new EventEmitter(), { readyState: 1, bufferedAmount: 0, send: vi.fn(), close: vi.fn() });
-    const transport = new TwilioRealtimeTransport({ twilioWebSocket: carrier as never, ...fetchUpgradeOptions({ fetch }) });
-    const connecting = transport.connect({ apiKey: 'sk-secret', url: 'wss://api.openai.com/v1/realtime?model=gpt-realtime' });
+    const carrier = Object.assign(new EventEmitter(), {
+      readyState: 1,
+      bufferedAmount: 0,
+      send: vi.fn(),
+      close: vi.fn(),
+    });
+    const transport = new TwilioRealtimeTransport({
+      twilioWebSocket: carrier as never,
+      ...fetchUpgradeOptions({ fetch }),
+    });
+    const connecting = transport.connect({
+      apiKey: 'sk-secret',
+      url: 'wss://api.openai.com/v1/realtime?model=gpt-realtime',
+    });
     // connect() resolves once the service has set the session up.
     while (socket.sent.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
-    const created = { type: 'session.created', event_id: 'evt_1', session: { type: 'realtime', id: 'sess_1', tracing: null } };
+    const created = {
+      type: 'session.created',
+      event_id: 'evt_1',
+      session: { type: 'realtime', id: 'sess_1', tracing: null },
+    };
     socket.dispatchEvent(new MessageEvent('message', { data: JSON.stringify(created) }));
     await connecting;
-    const update = JSON.parse(socket.sent[0]!) as { session: { audio: { input: { format: unknown }; output: { format: unknown } } } };
+    const update = JSON.parse(socket.sent[0]!) as {
+      session: { audio: { input: { format: unknown }; output: { format: unknown } } };
+    };
     expect(update.session.audio.input.format).toEqual({ type: 'audio/pcmu' });
     expect(update.session.audio.output.format).toEqual({ type: 'audio/pcmu' });
     transport.close();
@@ -163,7 +209,10 @@ describe('transports on a fetch-upgrade socket', () => {
   it('makes connect() reject with the ModelUpgradeError when the model refuses', async () => {
     const { fetch } = stubFetch(() => new Response('nope', { status: 403, statusText: 'Forbidden' }));
     const transport = new CloudflareRealtimeTransport({ fetch });
-    await expect(transport.connect({ apiKey: 'sk', url: 'wss://x.test/v1/realtime' })).rejects.toMatchObject({ code: 'model_upgrade_refused', status: 403 });
+    await expect(transport.connect({ apiKey: 'sk', url: 'wss://x.test/v1/realtime' })).rejects.toMatchObject({
+      code: 'model_upgrade_refused',
+      status: 403,
+    });
     expect(transport.status).toBe('disconnected');
   });
 });
@@ -177,8 +226,14 @@ describe('handleMediaUpgrade outside a Worker', () => {
   });
 
   it('answers 403 before touching any socket when the signature is bad', async () => {
-    const request = new Request('https://example.test/media', { headers: { Upgrade: 'websocket', 'X-Twilio-Signature': 'AAAA' } });
-    const response = await handleMediaUpgrade(request, { apiKey: 'sk', agent, verification: { twilio: { authToken: 'token' } } });
+    const request = new Request('https://example.test/media', {
+      headers: { Upgrade: 'websocket', 'X-Twilio-Signature': 'AAAA' },
+    });
+    const response = await handleMediaUpgrade(request, {
+      apiKey: 'sk',
+      agent,
+      verification: { twilio: { authToken: 'token' } },
+    });
     expect(response.status).toBe(403);
     const refused = await handleMediaUpgrade(request, { apiKey: 'sk', agent, verification: { verify: () => false } });
     expect(refused.status).toBe(403);
@@ -186,7 +241,9 @@ describe('handleMediaUpgrade outside a Worker', () => {
 
   it('says clearly that a WebSocketPair needs workerd', async () => {
     const request = new Request('https://example.test/media', { headers: { Upgrade: 'websocket' } });
-    await expect(handleMediaUpgrade(request, { apiKey: 'sk', agent })).rejects.toThrow(/WebSocketPair is not available/);
+    await expect(handleMediaUpgrade(request, { apiKey: 'sk', agent })).rejects.toThrow(
+      /WebSocketPair is not available/,
+    );
   });
 
   it('rejects incomplete options with a ConfigError', async () => {

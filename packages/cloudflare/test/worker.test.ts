@@ -13,7 +13,13 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { concatBytes, type CallEvent } from '@switchboard/core';
 import { RealtimeSimulator } from '@switchboard/conformance';
 import { TwilioPeerSimulator, computeTwilioSignature } from '@switchboard/twilio';
-import { bundleWorker, createConformanceAdapter, reviveObservation, startWorkerd, type WorkerdProcess } from '../src/conformance.js';
+import {
+  bundleWorker,
+  createConformanceAdapter,
+  reviveObservation,
+  startWorkerd,
+  type WorkerdProcess,
+} from '../src/conformance.js';
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 const AUTH_TOKEN = 'test-auth-token';
@@ -35,11 +41,17 @@ beforeAll(async () => {
   // A model endpoint that refuses every upgrade with 401 and an OpenAI-style error body.
   refusing = createServer((_req, res) => {
     res.writeHead(401, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ error: { type: 'invalid_request_error', code: 'invalid_api_key', message: 'Incorrect API key provided.' } }));
+    res.end(
+      JSON.stringify({
+        error: { type: 'invalid_request_error', code: 'invalid_api_key', message: 'Incorrect API key provided.' },
+      }),
+    );
   });
   refusing.on('upgrade', (_req, socket) => {
     const body = JSON.stringify({ error: { code: 'invalid_api_key', message: 'Incorrect API key provided.' } });
-    socket.end(`HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+    socket.end(
+      `HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+    );
   });
   await new Promise<void>((resolve) => refusing.listen(0, '127.0.0.1', resolve));
   refusingUrl = `ws://127.0.0.1:${(refusing.address() as { port: number }).port}/v1/realtime?model=gpt-realtime`;
@@ -62,7 +74,9 @@ function connect(url: string, headers: Record<string, string> = {}): Promise<Web
   return new Promise((resolve, reject) => {
     const socket = new WebSocket(url, { headers });
     socket.once('open', () => resolve(socket));
-    socket.once('unexpected-response', (_req, res) => reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode })));
+    socket.once('unexpected-response', (_req, res) =>
+      reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode })),
+    );
     socket.once('error', reject);
   });
 }
@@ -92,7 +106,10 @@ function send(socket: WebSocket, peer: TwilioPeerSimulator, event: CallEvent): v
 async function observe(call: string): Promise<{ emitted: Array<{ name: string; args: unknown[] }>; ended: boolean }> {
   const response = await fetch(new URL(`/__observe/${call}?timeout=5000`, worker.url));
   expect(response.status).toBe(200);
-  return reviveObservation(await response.text()) as unknown as { emitted: Array<{ name: string; args: unknown[] }>; ended: boolean };
+  return reviveObservation(await response.text()) as unknown as {
+    emitted: Array<{ name: string; args: unknown[] }>;
+    ended: boolean;
+  };
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -130,7 +147,9 @@ describe('handleMediaUpgrade in workerd', () => {
     socket.close();
 
     expect(concatBytes(model.inputAudio)).toEqual(concatBytes(audio));
-    const errors = seen.emitted.filter((e) => e.name === 'error').map((e) => (e.args[0] as { error: Error & { code?: string } }).error);
+    const errors = seen.emitted
+      .filter((e) => e.name === 'error')
+      .map((e) => (e.args[0] as { error: Error & { code?: string } }).error);
     expect(errors).toHaveLength(2);
     for (const error of errors) {
       expect(error.name).toBe('ProtocolError');
@@ -189,7 +208,9 @@ describe('handleMediaUpgrade in workerd', () => {
     expect(code).toBe(1011);
     expect(reason).toBe('model connection refused (401)');
     const seen = await observe('refused');
-    const errors = seen.emitted.filter((e) => e.name === 'error').map((e) => (e.args[0] as { error: Error & Record<string, unknown> }).error);
+    const errors = seen.emitted
+      .filter((e) => e.name === 'error')
+      .map((e) => (e.args[0] as { error: Error & Record<string, unknown> }).error);
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatchObject({ name: 'ModelUpgradeError', code: 'model_upgrade_refused', status: 401 });
     expect(String(errors[0]!['body'])).toContain('invalid_api_key');
@@ -198,7 +219,11 @@ describe('handleMediaUpgrade in workerd', () => {
 
   it('answers the close handshake of a model endpoint that closes the socket', async () => {
     // A model endpoint that accepts the upgrade, then closes the socket itself.
-    const server = new WebSocketServer({ host: '127.0.0.1', port: 0, handleProtocols: (protocols) => [...protocols][0] ?? false });
+    const server = new WebSocketServer({
+      host: '127.0.0.1',
+      port: 0,
+      handleProtocols: (protocols) => [...protocols][0] ?? false,
+    });
     await new Promise<void>((resolve) => server.once('listening', () => resolve()));
     const modelClosed = new Promise<{ code: number; ms: number }>((resolve) => {
       server.once('connection', (model) => {
@@ -209,7 +234,9 @@ describe('handleMediaUpgrade in workerd', () => {
     });
     const port = (server.address() as { port: number }).port;
     try {
-      const socket = await connect(wsUrl('/media', { call: 'model-closes', model: `ws://127.0.0.1:${port}/v1/realtime` }));
+      const socket = await connect(
+        wsUrl('/media', { call: 'model-closes', model: `ws://127.0.0.1:${port}/v1/realtime` }),
+      );
       // `ws` waits 30 s for the peer's close frame and then reports 1006: the Worker must answer it.
       expect(await modelClosed).toMatchObject({ code: 1000 });
       expect((await modelClosed).ms).toBeLessThan(2000);
@@ -231,12 +258,16 @@ describe('handleMediaUpgrade in workerd', () => {
   });
 
   it('reports a model endpoint at the wrong path (404) the same way', async () => {
-    const socket = await connect(wsUrl('/media', { call: 'not-found', model: simulator.url.replace('/v1/realtime', '/nowhere') }));
+    const socket = await connect(
+      wsUrl('/media', { call: 'not-found', model: simulator.url.replace('/v1/realtime', '/nowhere') }),
+    );
     const { code, reason } = await closed(socket);
     expect(code).toBe(1011);
     expect(reason).toBe('model connection refused (404)');
     const seen = await observe('not-found');
-    expect(seen.emitted.find((e) => e.name === 'error')?.args[0]).toMatchObject({ error: { code: 'model_upgrade_refused', status: 404 } });
+    expect(seen.emitted.find((e) => e.name === 'error')?.args[0]).toMatchObject({
+      error: { code: 'model_upgrade_refused', status: 404 },
+    });
   });
 
   it('reports an unreachable model endpoint with its own code', async () => {
@@ -244,7 +275,9 @@ describe('handleMediaUpgrade in workerd', () => {
     const socket = await connect(wsUrl('/media', { call: 'unreachable', model: 'ws://127.0.0.1:1/v1/realtime' }));
     expect(await closed(socket)).toEqual({ code: 1011, reason: 'model connection failed (model_unreachable)' });
     const seen = await observe('unreachable');
-    expect(seen.emitted.find((e) => e.name === 'error')?.args[0]).toMatchObject({ error: { name: 'ModelUnreachableError', code: 'model_unreachable' } });
+    expect(seen.emitted.find((e) => e.name === 'error')?.args[0]).toMatchObject({
+      error: { name: 'ModelUnreachableError', code: 'model_unreachable' },
+    });
   });
 });
 
@@ -258,11 +291,18 @@ describe('createCallDurableObject in workerd', () => {
     for (const frame of frames(10)) send(socket, peer, { type: 'audio', payload: frame });
     await waitFor(() => concatBytes(model.inputAudio).byteLength >= 10 * 160);
 
-    await expect(connect(wsUrl('/object/media', { name: 'CA-object-1', call: 'object-2', model: simulator.url }))).rejects.toMatchObject({
+    await expect(
+      connect(wsUrl('/object/media', { name: 'CA-object-1', call: 'object-2', model: simulator.url })),
+    ).rejects.toMatchObject({
       status: 409,
     });
     const status = await (await fetch(new URL('/object/media?name=CA-object-1', worker.url))).json();
-    expect(status).toMatchObject({ active: true, callId: startEvent.callId, streamId: startEvent.streamId, metrics: { framesIn: 12 } });
+    expect(status).toMatchObject({
+      active: true,
+      callId: startEvent.callId,
+      streamId: startEvent.streamId,
+      metrics: { framesIn: 12 },
+    });
 
     send(socket, peer, { type: 'call_end' });
     await model.closed;
@@ -273,7 +313,8 @@ describe('createCallDurableObject in workerd', () => {
 
   it('takes the next call after one whose setup failed, and does not report the call before it', async () => {
     const name = 'CA-object-retry';
-    const status = async () => (await (await fetch(new URL(`/object/media?name=${name}`, worker.url))).json()) as Record<string, unknown>;
+    const status = async () =>
+      (await (await fetch(new URL(`/object/media?name=${name}`, worker.url))).json()) as Record<string, unknown>;
     const place = async (call: string) => {
       const modelSession = simulator.nextSession();
       const socket = await connect(wsUrl('/object/media', { name, call, model: simulator.url }));
@@ -288,7 +329,9 @@ describe('createCallDurableObject in workerd', () => {
     await place('retry-1');
     expect(await status()).toMatchObject({ active: false, callId: startEvent.callId });
 
-    const broken = await connect(wsUrl('/object/media', { name, call: 'retry-broken', model: simulator.url, broken: '1' }));
+    const broken = await connect(
+      wsUrl('/object/media', { name, call: 'retry-broken', model: simulator.url, broken: '1' }),
+    );
     expect(await closed(broken)).toEqual({ code: 1011, reason: 'call setup failed' });
     // Free again, and without the status of the call before the failed one.
     let after: Record<string, unknown> = {};
@@ -307,7 +350,10 @@ describe('the conformance adapter', () => {
     const dir = mkdtempSync(join(tmpdir(), 'switchboard-hung-'));
     const entry = join(dir, 'hung.js');
     // A Worker whose observation never comes (a pending timer keeps workerd from cancelling it).
-    writeFileSync(entry, 'export default { fetch: () => new Promise((resolve) => setTimeout(() => resolve(new Response("late")), 600_000)) };\n');
+    writeFileSync(
+      entry,
+      'export default { fetch: () => new Promise((resolve) => setTimeout(() => resolve(new Response("late")), 600_000)) };\n',
+    );
     const adapter = createConformanceAdapter({ entry, observeGraceMs: 300 });
     try {
       const call = await adapter.startRemoteCall!({ modelUrl: simulator.url, speed: 1 });

@@ -16,7 +16,11 @@ export type CarrierTransportOptions = OpenAIRealtimeWebSocketOptions &
  * (`twilioWebSocket`, `plivoWebSocket`, ...), and the rest. Throws a `ConfigError` saying
  * `missing` when the options are not an object or hold no socket.
  */
-export function takeCarrierSocket<O extends object, K extends keyof O>(options: O, key: K, missing: string): { socket: O[K]; rest: Omit<O, K> } {
+export function takeCarrierSocket<O extends object, K extends keyof O>(
+  options: O,
+  key: K,
+  missing: string,
+): { socket: O[K]; rest: Omit<O, K> } {
   if (!options || typeof options !== 'object' || !options[key]) throw new ConfigError(missing);
   const { [key]: socket, ...rest } = options;
   return { socket, rest };

@@ -136,7 +136,8 @@ function isWhatwg(value: unknown): value is WhatwgWebSocketLike {
 /** Converts whatever a socket library delivers as binary data into one Uint8Array. */
 export function toBytes(data: unknown): Uint8Array {
   // A subclass (Node's Buffer) has different `slice` semantics: hand out a plain view instead.
-  if (data instanceof Uint8Array) return data.constructor === Uint8Array ? data : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  if (data instanceof Uint8Array)
+    return data.constructor === Uint8Array ? data : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   if (data instanceof ArrayBuffer) return new Uint8Array(data);
   if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   if (Array.isArray(data)) {
@@ -173,7 +174,10 @@ function wrapNodeWs(ws: NodeWsLike): MediaConnection {
     },
     onClose(handler) {
       const listener = (code: number, reason: unknown) =>
-        handler(code, reason === undefined ? undefined : typeof reason === 'string' ? reason : textDecoder.decode(toBytes(reason)));
+        handler(
+          code,
+          reason === undefined ? undefined : typeof reason === 'string' ? reason : textDecoder.decode(toBytes(reason)),
+        );
       ws.on('close', listener);
       return () => void ws.off('close', listener);
     },
@@ -248,7 +252,5 @@ export function toMediaConnection(socket: MediaConnection | WebSocketLike): Medi
   if (isMediaConnection(socket)) return socket;
   if (isNodeWs(socket)) return wrapNodeWs(socket);
   if (isWhatwg(socket)) return wrapWhatwg(socket);
-  throw new ConfigError(
-    'Expected a carrier WebSocket (a `ws` socket, a WHATWG WebSocket) or a MediaConnection.',
-  );
+  throw new ConfigError('Expected a carrier WebSocket (a `ws` socket, a WHATWG WebSocket) or a MediaConnection.');
 }

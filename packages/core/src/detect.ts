@@ -28,7 +28,10 @@ export interface ProtocolCandidate {
  * The first candidate (in the order given) that recognises `frame`, or `undefined`. List the more
  * specific candidates first when two may recognise the same frame.
  */
-export function detectProtocol(frame: MediaFrame, candidates: readonly ProtocolCandidate[]): ProtocolCandidate | undefined {
+export function detectProtocol(
+  frame: MediaFrame,
+  candidates: readonly ProtocolCandidate[],
+): ProtocolCandidate | undefined {
   for (const candidate of candidates) {
     let matched = false;
     try {
@@ -125,13 +128,18 @@ export function detectMediaProtocol(
   }
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   if (!(Number.isFinite(timeoutMs) && timeoutMs > 0 && timeoutMs <= MAX_TIMEOUT_MS)) {
-    throw new ConfigError(`\`timeoutMs\` must be a positive number of ms up to ${MAX_TIMEOUT_MS}, got ${String(timeoutMs)}.`);
+    throw new ConfigError(
+      `\`timeoutMs\` must be a positive number of ms up to ${MAX_TIMEOUT_MS}, got ${String(timeoutMs)}.`,
+    );
   }
   const maxFrames = options.maxFrames ?? 1;
-  if (!(Number.isInteger(maxFrames) && maxFrames >= 1)) throw new ConfigError(`\`maxFrames\` must be a whole number of at least 1, got ${String(maxFrames)}.`);
+  if (!(Number.isInteger(maxFrames) && maxFrames >= 1))
+    throw new ConfigError(`\`maxFrames\` must be a whole number of at least 1, got ${String(maxFrames)}.`);
   const maxBuffered = options.maxBufferedFrames ?? Math.max(DEFAULT_MAX_BUFFERED_FRAMES, maxFrames);
   if (!(Number.isInteger(maxBuffered) && maxBuffered >= maxFrames)) {
-    throw new ConfigError(`\`maxBufferedFrames\` must be a whole number of at least \`maxFrames\` (${maxFrames}), got ${String(maxBuffered)}.`);
+    throw new ConfigError(
+      `\`maxBufferedFrames\` must be a whole number of at least \`maxFrames\` (${maxFrames}), got ${String(maxBuffered)}.`,
+    );
   }
 
   const inner = toMediaConnection(socket);
@@ -190,18 +198,26 @@ export function detectMediaProtocol(
       }),
       inner.onClose((code) =>
         finish({
-          error: new ProtocolDetectionError('closed', `The carrier socket closed (code ${code ?? 'none'}) before its protocol was recognised.`, {
-            framesSeen: replay.bufferedCount,
-          }),
+          error: new ProtocolDetectionError(
+            'closed',
+            `The carrier socket closed (code ${code ?? 'none'}) before its protocol was recognised.`,
+            {
+              framesSeen: replay.bufferedCount,
+            },
+          ),
         }),
       ),
     );
     timer = setTimeout(
       () =>
         finish({
-          error: new ProtocolDetectionError('timeout', `No carrier protocol recognised within ${timeoutMs} ms (${replay.bufferedCount} frame(s) read).`, {
-            framesSeen: replay.bufferedCount,
-          }),
+          error: new ProtocolDetectionError(
+            'timeout',
+            `No carrier protocol recognised within ${timeoutMs} ms (${replay.bufferedCount} frame(s) read).`,
+            {
+              framesSeen: replay.bufferedCount,
+            },
+          ),
         }),
       timeoutMs,
     );
@@ -318,7 +334,8 @@ class ReplayingConnection implements ReplayedMediaConnection {
     if (this.#buffer !== null) {
       if (this.#handlers.size === 0 && this.#buffer.length >= this.#maxBuffered) {
         // Nobody reads the socket yet: keep the first frames (the start message), count the rest.
-        if (this.#dropped === 0) log('no handler after %d buffered frames: dropping the frames that follow', this.#buffer.length);
+        if (this.#dropped === 0)
+          log('no handler after %d buffered frames: dropping the frames that follow', this.#buffer.length);
         this.#dropped++;
         return;
       }

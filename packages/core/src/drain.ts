@@ -221,7 +221,13 @@ export class CallRegistry<T extends DrainableCall = DrainableCall> {
     const deadlineMs = checkDeadline('deadlineMs', options.deadlineMs ?? this.#deadlineMs);
     let resolve!: (result: DrainResult) => void;
     const promise = new Promise<DrainResult>((r) => (resolve = r));
-    const drain: Drain = { promise, resolve, timer: undefined, result: { endedNaturally: 0, endedByShutdown: 0, refused: 0 }, done: false };
+    const drain: Drain = {
+      promise,
+      resolve,
+      timer: undefined,
+      result: { endedNaturally: 0, endedByShutdown: 0, refused: 0 },
+      done: false,
+    };
     this.#drain = drain;
     log('draining %d live calls (deadline %s ms)', this.#live.size, deadlineMs);
     // Calls whose carrier socket already closed are over (their call_end is on its way).
@@ -276,7 +282,12 @@ export class CallRegistry<T extends DrainableCall = DrainableCall> {
     if (drain.timer !== undefined) this.#timers.clearTimeout(drain.timer);
     drain.timer = undefined;
     const result = { ...drain.result };
-    log('drained: %d ended on their own, %d ended by shutdown, %d refused', result.endedNaturally, result.endedByShutdown, result.refused);
+    log(
+      'drained: %d ended on their own, %d ended by shutdown, %d refused',
+      result.endedNaturally,
+      result.endedByShutdown,
+      result.refused,
+    );
     drain.resolve(result);
   }
 }
@@ -356,7 +367,10 @@ function nodeProcess(): ProcessLike | undefined {
  *
  * Where there is no `process` (workerd), it installs nothing and returns `installed: false`.
  */
-export function drainOnSignals<T extends DrainableCall>(registry: CallRegistry<T>, options: DrainOnSignalsOptions = {}): SignalDrain {
+export function drainOnSignals<T extends DrainableCall>(
+  registry: CallRegistry<T>,
+  options: DrainOnSignalsOptions = {},
+): SignalDrain {
   const proc = nodeProcess();
   const signals = options.signals ?? ['SIGTERM', 'SIGINT'];
   if (options.deadlineMs !== undefined) checkDeadline('deadlineMs', options.deadlineMs);

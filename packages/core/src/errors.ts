@@ -90,7 +90,14 @@ export function describeError(value: unknown, maxChars = MAX_EXCERPT): string {
       const message: unknown = value.message;
       text = typeof message === 'string' ? message : excerpt(message);
     } else text = excerpt(value);
-    return cut(elideBase64(text.length > EXCERPT_SCAN_CHARS ? text.slice(0, EXCERPT_SCAN_CHARS) : text, text.length > EXCERPT_SCAN_CHARS), maxChars, text.length);
+    return cut(
+      elideBase64(
+        text.length > EXCERPT_SCAN_CHARS ? text.slice(0, EXCERPT_SCAN_CHARS) : text,
+        text.length > EXCERPT_SCAN_CHARS,
+      ),
+      maxChars,
+      text.length,
+    );
   } catch {
     return '<unprintable value>';
   }
@@ -104,7 +111,11 @@ export function describeError(value: unknown, maxChars = MAX_EXCERPT): string {
 export function toProtocolError(provider: string, error: unknown, frame?: unknown): ProtocolError {
   if (error instanceof ProtocolError) return error;
   const name = typeof provider === 'string' ? provider : describeError(provider, 40);
-  return new ProtocolError(name, `could not decode frame: ${describeError(error)}`, frame === undefined ? { cause: error } : { cause: error, frame });
+  return new ProtocolError(
+    name,
+    `could not decode frame: ${describeError(error)}`,
+    frame === undefined ? { cause: error } : { cause: error, frame },
+  );
 }
 
 function binaryLength(value: unknown): number | undefined {

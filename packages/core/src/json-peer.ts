@@ -20,9 +20,11 @@ export function checkExactKeys(
   reject: FailFrame,
 ): void {
   for (const key of Object.keys(value)) {
-    if (!required.includes(key) && !optional.includes(key)) reject(`unexpected field ${JSON.stringify(key.slice(0, 40))} in ${where}`, frame);
+    if (!required.includes(key) && !optional.includes(key))
+      reject(`unexpected field ${JSON.stringify(key.slice(0, 40))} in ${where}`, frame);
   }
-  for (const key of required) if (!Object.hasOwn(value, key)) reject(`missing field ${JSON.stringify(key)} in ${where}`, frame);
+  for (const key of required)
+    if (!Object.hasOwn(value, key)) reject(`missing field ${JSON.stringify(key)} in ${where}`, frame);
 }
 
 /** The audio of an outbound `media` frame: `media` must be an object holding only `payload`, a base64 string. */
@@ -39,7 +41,12 @@ export function readOutboundMedia(message: JsonObject, frame: unknown, reject: F
  * The name of an outbound `mark` frame: `mark` must be an object holding only `name`, a string.
  * `nonEmpty` refuses an empty name too, for carriers that do.
  */
-export function readOutboundMark(message: JsonObject, frame: unknown, reject: FailFrame, options: { nonEmpty: boolean }): string {
+export function readOutboundMark(
+  message: JsonObject,
+  frame: unknown,
+  reject: FailFrame,
+  options: { nonEmpty: boolean },
+): string {
   const mark = message['mark'];
   if (!isJsonObject(mark)) reject('mark is not an object', frame);
   checkExactKeys(mark, ['name'], [], 'mark', frame, reject);
@@ -73,5 +80,10 @@ export function checkOutboundStreamId(
 
 /** Rejects a frame whose `event` the carrier does not take from the bridge; `accepted` lists those it does. */
 export function rejectOutboundEvent(event: unknown, accepted: string, frame: unknown, reject: FailFrame): never {
-  reject(typeof event === 'string' ? `unsupported event ${JSON.stringify(event.slice(0, 40))} (only ${accepted})` : 'frame has no string "event" field', frame);
+  reject(
+    typeof event === 'string'
+      ? `unsupported event ${JSON.stringify(event.slice(0, 40))} (only ${accepted})`
+      : 'frame has no string "event" field',
+    frame,
+  );
 }

@@ -86,7 +86,8 @@ export function decodeDtmfFrame(message: JsonObject, frame: string, fail: FailFr
   const raw = isJsonObject(dtmf) ? dtmf['digit'] : undefined;
   let digit: string;
   if (rules.digits === 'keypad') {
-    if (typeof raw !== 'string' || !KEYPAD_DIGIT.test(raw)) fail('dtmf frame without a string dtmf.digit of 0-9, *, #, A-D', frame);
+    if (typeof raw !== 'string' || !KEYPAD_DIGIT.test(raw))
+      fail('dtmf frame without a string dtmf.digit of 0-9, *, #, A-D', frame);
     digit = raw.toUpperCase();
   } else {
     if (typeof raw !== 'string' || raw.length === 0) fail('dtmf frame without a string dtmf.digit', frame);
@@ -185,7 +186,10 @@ export class ActiveStreamId {
   /** The id as a JSON string literal for an outbound `what` frame; a `ProtocolError` before any `start`. */
   json(what: string): string {
     if (this.#json === undefined) {
-      throw new ProtocolError(this.#provider, `cannot send ${what} before the stream's start message (no ${this.#field} yet)`);
+      throw new ProtocolError(
+        this.#provider,
+        `cannot send ${what} before the stream's start message (no ${this.#field} yet)`,
+      );
     }
     return this.#json;
   }

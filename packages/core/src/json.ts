@@ -26,7 +26,8 @@ const MAX_JSON_FRAME = 100_000;
  * detection candidates, which look at frames of any carrier and must never throw.
  */
 export function parseJsonObjectFrame(frame: unknown): JsonObject | undefined {
-  if (typeof frame !== 'string' || frame.length > MAX_JSON_FRAME || !frame.trimStart().startsWith('{')) return undefined;
+  if (typeof frame !== 'string' || frame.length > MAX_JSON_FRAME || !frame.trimStart().startsWith('{'))
+    return undefined;
   let value: unknown;
   try {
     value = JSON.parse(frame);

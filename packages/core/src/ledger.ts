@@ -222,10 +222,13 @@ export class PlaybackLedger {
     for (const [id, item] of this.#items) {
       // Heard in full: nothing awaiting playback, and nothing of it still held back to send
       // (a paced bridge holds most of a reply; its response can be done before it all left).
-      if (this.#doneResponses.has(item.responseId) && item.pending === 0 && item.contentMs - item.sentMs < UNSENT_TOLERANCE_MS) {
+      if (
+        this.#doneResponses.has(item.responseId) &&
+        item.pending === 0 &&
+        item.contentMs - item.sentMs < UNSENT_TOLERANCE_MS
+      ) {
         this.#items.delete(id);
-      }
-      else open.add(item.responseId);
+      } else open.add(item.responseId);
     }
     for (const responseId of this.#doneResponses) if (!open.has(responseId)) this.#doneResponses.delete(responseId);
   }

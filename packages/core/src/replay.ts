@@ -59,7 +59,8 @@ export class MemoryNonceStore implements NonceStore {
 
   constructor(options: MemoryNonceStoreOptions = {}) {
     this.#maxEntries = positiveInteger(options.maxEntries ?? REPLAY_DEFAULT_MAX_ENTRIES, 'maxEntries');
-    if (options.now !== undefined && typeof options.now !== 'function') throw new ConfigError('replay guard: now must be a function');
+    if (options.now !== undefined && typeof options.now !== 'function')
+      throw new ConfigError('replay guard: now must be a function');
     this.#now = options.now ?? Date.now;
   }
 
@@ -116,13 +117,15 @@ export class ReplayGuard {
   readonly #prefix: string;
 
   constructor(options: ReplayGuardOptions = {}) {
-    if (typeof options !== 'object' || options === null) throw new ConfigError('replay guard: options must be an object');
+    if (typeof options !== 'object' || options === null)
+      throw new ConfigError('replay guard: options must be an object');
     this.#ttlMs = positiveInteger(options.ttlMs ?? REPLAY_DEFAULT_TTL_MS, 'ttlMs');
     const store = options.store ?? new MemoryNonceStore();
     if (typeof store !== 'object' || store === null || typeof store.remember !== 'function') {
       throw new ConfigError('replay guard: store must have a remember(key, ttlMs) method');
     }
-    if (store.forget !== undefined && typeof store.forget !== 'function') throw new ConfigError('replay guard: store.forget must be a method');
+    if (store.forget !== undefined && typeof store.forget !== 'function')
+      throw new ConfigError('replay guard: store.forget must be a method');
     this.#store = store;
     const prefix = options.keyPrefix ?? '';
     if (typeof prefix !== 'string') throw new ConfigError('replay guard: keyPrefix must be a string');
@@ -192,6 +195,8 @@ export function assertReplayGuardOption(guard: unknown, where?: string): asserts
   if (guard === undefined) return;
   const g = guard as Partial<ReplayGuard> | null;
   if (typeof g !== 'object' || g === null || typeof g.check !== 'function') {
-    throw new ConfigError(`${where === undefined ? '' : `${where}: `}replayGuard must be a ReplayGuard from @switchboard/core`);
+    throw new ConfigError(
+      `${where === undefined ? '' : `${where}: `}replayGuard must be a ReplayGuard from @switchboard/core`,
+    );
   }
 }

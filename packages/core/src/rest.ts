@@ -45,15 +45,19 @@ export function restClientConfig(owner: string, options: RestClientOptions, defa
   } catch {
     throw new ConfigError(`${owner}: baseUrl is not an absolute URL`);
   }
-  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new ConfigError(`${owner}: baseUrl must be an http(s) URL`);
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')
+    throw new ConfigError(`${owner}: baseUrl must be an http(s) URL`);
 
   const timeoutMs = options.timeoutMs ?? DEFAULT_REST_TIMEOUT_MS;
-  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new ConfigError(`${owner}: timeoutMs must be a positive number`);
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0)
+    throw new ConfigError(`${owner}: timeoutMs must be a positive number`);
 
   const custom = options.fetch;
   if (custom !== undefined && typeof custom !== 'function') throw new ConfigError(`${owner}: fetch must be a function`);
   // Called as a plain function: some runtimes reject a fetch invoked as a method of another object.
-  const fetchFn: RestFetch = custom ? (input, init) => custom(input, init) : (input, init) => globalThis.fetch(input, init);
+  const fetchFn: RestFetch = custom
+    ? (input, init) => custom(input, init)
+    : (input, init) => globalThis.fetch(input, init);
 
   return { baseUrl: baseUrl.replace(/\/+$/, ''), fetch: fetchFn, timeoutMs };
 }
@@ -123,7 +127,9 @@ export async function carrierRequest(client: RestClientConfig, request: RestRequ
   } catch (error) {
     const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
     throw new CallControlError(
-      timedOut ? `${request.what} timed out after ${client.timeoutMs} ms` : `${request.what} failed: the request did not complete`,
+      timedOut
+        ? `${request.what} timed out after ${client.timeoutMs} ms`
+        : `${request.what} failed: the request did not complete`,
       { cause: error },
     );
   }

@@ -43,7 +43,8 @@ type CarrierClose = { code: number; text: string; terminate?: boolean };
 /** The carrier's close when the model could not be reached: 1011, with a reason naming why. */
 function bridgeFailed(error: SwitchboardError): CarrierClose {
   const status = (error as { status?: unknown }).status;
-  const text = typeof status === 'number' ? `model connection refused (${status})` : `model connection failed (${error.code})`;
+  const text =
+    typeof status === 'number' ? `model connection refused (${status})` : `model connection failed (${error.code})`;
   return { code: 1011, text: text.slice(0, 120) };
 }
 type Listener<K extends EventName> = (...args: TelephonyTransportEventTypes[K]) => void;
@@ -86,9 +87,11 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
   #connecting = false;
 
   constructor(options: TelephonyRealtimeTransportOptions) {
-    if (!options || typeof options !== 'object') throw new ConfigError('TelephonyRealtimeTransport needs an options object.');
+    if (!options || typeof options !== 'object')
+      throw new ConfigError('TelephonyRealtimeTransport needs an options object.');
     if (!options.protocol) throw new ConfigError('TelephonyRealtimeTransport needs a `protocol`.');
-    if (!options.connection) throw new ConfigError('TelephonyRealtimeTransport needs the carrier `connection` (its WebSocket).');
+    if (!options.connection)
+      throw new ConfigError('TelephonyRealtimeTransport needs the carrier `connection` (its WebSocket).');
     const { resolved, wsOptions } = splitOptions(options);
     const { connection, protocol, rawEventType, now, clock, record } = options;
     super(wsOptions);
@@ -110,7 +113,9 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
           },
         })
       : undefined;
-    this.connection = this.#recorder ? this.#recorder.wrap(toMediaConnection(connection)) : toMediaConnection(connection);
+    this.connection = this.#recorder
+      ? this.#recorder.wrap(toMediaConnection(connection))
+      : toMediaConnection(connection);
     this.#ledger = new PlaybackLedger({ now: this.#now });
     this.#rawEventType = rawEventType ?? `${protocol.name}_message`;
 
@@ -137,7 +142,12 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
         now: this.#now,
         emitError: (error) => this.#emitError(error),
         ended: () => this.#life.ended,
-        overflow: (bytes) => this.#fail(faults.carrierBackpressure(bytes), 'carrier_backpressure', { code: 1008, text: 'not reading', terminate: true }),
+        overflow: (bytes) =>
+          this.#fail(faults.carrierBackpressure(bytes), 'carrier_backpressure', {
+            code: 1008,
+            text: 'not reading',
+            terminate: true,
+          }),
       },
       resolved,
       format,
@@ -149,7 +159,12 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
       output: this.#output,
       cancelResponse: (event) => this.sendEvent(event),
       truncate: (itemId, contentIndex, audioEndMs) =>
-        this.sendEvent({ type: 'conversation.item.truncate', item_id: itemId, content_index: contentIndex, audio_end_ms: audioEndMs }),
+        this.sendEvent({
+          type: 'conversation.item.truncate',
+          item_id: itemId,
+          content_index: contentIndex,
+          audio_end_ms: audioEndMs,
+        }),
       interrupted: () => this.emit('audio_interrupted'),
       safely: (fn) => this.#safely(fn),
     });
@@ -160,7 +175,12 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
         onCarrierClose: (code, reason) => this.#onCarrierClose(code, reason),
         onCarrierError: (error) => this.#onCarrierError(error),
         // A peer that sends nothing will not answer a closing handshake either.
-        onCarrierIdle: (quietMs) => this.#fail(faults.carrierIdle(quietMs), 'carrier_idle', { code: 1001, text: 'carrier idle', terminate: true }),
+        onCarrierIdle: (quietMs) =>
+          this.#fail(faults.carrierIdle(quietMs), 'carrier_idle', {
+            code: 1001,
+            text: 'carrier idle',
+            terminate: true,
+          }),
         onModelConnectTimeout: (ms) => this.#onModelConnectTimeout(ms),
         callEnded: () => faults.callEnded(this.#endReason),
         emitError: (error) => this.#emitError(error),
@@ -179,7 +199,11 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
     }
 
     this.on('response.output_audio.delta', (event) => {
-      this.#responses.current = { responseId: event.response_id, itemId: event.item_id, contentIndex: event.content_index };
+      this.#responses.current = {
+        responseId: event.response_id,
+        itemId: event.item_id,
+        contentIndex: event.content_index,
+      };
     });
     this.on('response.output_audio.done', () => this.#flushOutput());
     this.on('response.created', (event) => {
@@ -205,7 +229,9 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
       if (this.#life.awaitingModel) {
         // The service closed the socket before it set the session up: the model could not be
         // reached for this call, which is not a call that lost its model halfway.
-        const failure = faults.modelConnectFailed(new Error('the service closed the connection before session.created'));
+        const failure = faults.modelConnectFailed(
+          new Error('the service closed the connection before session.created'),
+        );
         this.#connectFailure = failure;
         this.#fail(failure, 'model_connect_failed', bridgeFailed(failure));
       } else {
@@ -291,7 +317,8 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
    * call ends with that reason (the carrier socket is closed normally).
    */
   override async connect(options: RealtimeTransportLayerConnectOptions): Promise<void> {
-    if (this.#life.ended) throw new SwitchboardError('call_ended', 'The call has already ended; create a new transport for a new call.');
+    if (this.#life.ended)
+      throw new SwitchboardError('call_ended', 'The call has already ended; create a new transport for a new call.');
     // Already connected or connecting: the SDK refuses it, and the call it belongs to goes on.
     if (this.#connecting || this.status !== 'disconnected') return super.connect(options);
     this.#connecting = true;
@@ -314,7 +341,10 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
       let failure = this.#connectFailure;
       if (!failure) {
         if (this.#life.ended) {
-          failure = error instanceof SwitchboardError && error.code === 'call_ended' ? error : faults.callEnded(this.#endReason, error);
+          failure =
+            error instanceof SwitchboardError && error.code === 'call_ended'
+              ? error
+              : faults.callEnded(this.#endReason, error);
         } else {
           // A typed error (a refused upgrade with its status, ...) is passed on as it is.
           failure = error instanceof SwitchboardError ? error : faults.modelConnectFailed(error);
@@ -366,8 +396,13 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
    * frame (`null`: none). For a SIP call on hold, whose peer may send no media for a while.
    */
   setCarrierIdleTimeout(timeoutMs: number | null): void {
-    if (timeoutMs !== null && !(typeof timeoutMs === 'number' && Number.isFinite(timeoutMs) && timeoutMs > 0 && timeoutMs <= MAX_TIMER_MS)) {
-      throw new ConfigError(`The carrier idle timeout must be a positive number of ms up to ${MAX_TIMER_MS}, or null; got ${String(timeoutMs)}.`);
+    if (
+      timeoutMs !== null &&
+      !(typeof timeoutMs === 'number' && Number.isFinite(timeoutMs) && timeoutMs > 0 && timeoutMs <= MAX_TIMER_MS)
+    ) {
+      throw new ConfigError(
+        `The carrier idle timeout must be a positive number of ms up to ${MAX_TIMER_MS}, or null; got ${String(timeoutMs)}.`,
+      );
     }
     this.#life.setIdleTimeout(timeoutMs);
   }
@@ -418,7 +453,11 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
     }
     // Where this audio goes is settled before any listener runs: a listener that throws must not
     // file the audio under the previous item.
-    this.#responses.current = { responseId: delta.response_id, itemId: delta.item_id, contentIndex: delta.content_index };
+    this.#responses.current = {
+      responseId: delta.response_id,
+      itemId: delta.item_id,
+      contentIndex: delta.content_index,
+    };
     // `*` gets its own copy, as the SDK gives it (the fields are strings and numbers).
     this.#safely(() => this.emit('*', { ...delta }));
     this.#safely(() => this.emit('response.output_audio.delta', delta as never));
@@ -630,8 +669,7 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
             // What the socket still held never reaches the carrier now.
             this.metrics.carrierBufferDroppedBytes += this.connection.bufferedAmount;
             this.connection.terminate();
-          }
-          else this.connection.close(close?.code ?? 1000, close?.text ?? 'call ended');
+          } else this.connection.close(close?.code ?? 1000, close?.text ?? 'call ended');
         } catch (error) {
           log('carrier close failed: %s', (error as Error)?.message);
         }
@@ -667,4 +705,3 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
     }
   }
 }
-

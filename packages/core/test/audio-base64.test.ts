@@ -2,7 +2,6 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { base64Decode, base64Encode, base64UrlDecode, base64UrlEncode } from '../src/audio/index.js';
 import { prng } from './helpers/random.js';
 
-
 function randomBytes(random: () => number, length: number): Uint8Array {
   return Uint8Array.from({ length }, () => Math.floor(random() * 256));
 }

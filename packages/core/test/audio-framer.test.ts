@@ -3,7 +3,6 @@ import { ConfigError } from '../src/errors.js';
 import { Framer, concatBytes, type FramerRules } from '../src/audio/index.js';
 import { prng } from './helpers/random.js';
 
-
 /** Index of the first differing byte, or -1 when equal. */
 function firstDifference(a: Uint8Array, b: Uint8Array): number {
   const n = Math.min(a.length, b.length);
@@ -28,7 +27,13 @@ function allowed(rules: FramerRules): { unit: number; min: number; max: number }
  * Feed random chunks through a framer (reusing one buffer, as a caller would) and return a
  * list of every broken promise: frame sizes, held bytes, and the byte stream itself.
  */
-function checkStream(rules: FramerRules, random: () => number, totalBytes: number, maxChunk: number, pad: boolean): string[] {
+function checkStream(
+  rules: FramerRules,
+  random: () => number,
+  totalBytes: number,
+  maxChunk: number,
+  pad: boolean,
+): string[] {
   const problems: string[] = [];
   const padByte = Math.floor(random() * 256);
   const framer = new Framer(rules, padByte);

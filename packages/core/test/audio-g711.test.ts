@@ -72,7 +72,8 @@ describe('G.711 μ-law', () => {
     for (let s = -32768; s <= 32767; s++) {
       const level = muLawToLinear(linearToMuLaw(s));
       if (level < previous) problems.push(`${s} -> ${level} below ${previous}`);
-      if (Math.abs(s) <= 32124 && Math.abs(level - s) > Math.max(8, Math.abs(s) / 16)) problems.push(`${s} -> ${level}`);
+      if (Math.abs(s) <= 32124 && Math.abs(level - s) > Math.max(8, Math.abs(s) / 16))
+        problems.push(`${s} -> ${level}`);
       previous = level;
     }
     expect(problems).toEqual([]);
@@ -128,7 +129,8 @@ describe('G.711 A-law', () => {
     for (let s = -32768; s <= 32767; s++) {
       const level = aLawToLinear(linearToALaw(s));
       if (level < previous) problems.push(`${s} -> ${level} below ${previous}`);
-      if (Math.abs(s) <= 32256 && Math.abs(level - s) > Math.max(8, Math.abs(s) / 16)) problems.push(`${s} -> ${level}`);
+      if (Math.abs(s) <= 32256 && Math.abs(level - s) > Math.max(8, Math.abs(s) / 16))
+        problems.push(`${s} -> ${level}`);
       previous = level;
     }
     expect(problems).toEqual([]);

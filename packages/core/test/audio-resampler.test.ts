@@ -3,7 +3,6 @@ import { ConfigError } from '../src/errors.js';
 import { Resampler, type ResamplerQuality } from '../src/audio/index.js';
 import { prng } from './helpers/random.js';
 
-
 function sine(frequency: number, rate: number, length: number, amplitude = 10_000): Int16Array {
   return Int16Array.from({ length }, (_, i) => Math.round(amplitude * Math.sin((2 * Math.PI * frequency * i) / rate)));
 }
@@ -51,7 +50,7 @@ function zeroCrossingFrequency(x: ArrayLike<number>, rate: number, from: number,
 
 function run(resampler: Resampler, input: Int16Array, chunkSizes: () => number): Int16Array {
   const parts: Int16Array[] = [];
-  for (let at = 0; at < input.length; ) {
+  for (let at = 0; at < input.length;) {
     const size = Math.min(chunkSizes(), input.length - at);
     parts.push(resampler.process(input.subarray(at, at + size)));
     at += size;

@@ -25,7 +25,13 @@ function riff(chunks: Array<[string, Uint8Array]>): Uint8Array {
   return out;
 }
 
-function fmt(options: { tag?: number; channels?: number; rate?: number; bits?: number; extra?: Uint8Array }): Uint8Array {
+function fmt(options: {
+  tag?: number;
+  channels?: number;
+  rate?: number;
+  bits?: number;
+  extra?: Uint8Array;
+}): Uint8Array {
   const { tag = 1, channels = 1, rate = 8000, bits = 16, extra } = options;
   const body = new Uint8Array(16 + (extra ? 2 + extra.length : 0));
   const view = new DataView(body.buffer);
@@ -128,12 +134,42 @@ describe('WAV', () => {
     ['too short', new Uint8Array(8)],
     ['not RIFF', new TextEncoder().encode('RIFX\0\0\0\0WAVEfmt ')],
     ['not WAVE', riff([['data', int16le([1])]]).fill(0x41, 8, 12)],
-    ['8-bit PCM', riff([['fmt ', fmt({ bits: 8 })], ['data', Uint8Array.of(1, 2)]])],
-    ['32-bit float', riff([['fmt ', fmt({ tag: 3, bits: 32 })], ['data', new Uint8Array(8)]])],
-    ['μ-law', riff([['fmt ', fmt({ tag: 7, bits: 8 })], ['data', new Uint8Array(8)]])],
+    [
+      '8-bit PCM',
+      riff([
+        ['fmt ', fmt({ bits: 8 })],
+        ['data', Uint8Array.of(1, 2)],
+      ]),
+    ],
+    [
+      '32-bit float',
+      riff([
+        ['fmt ', fmt({ tag: 3, bits: 32 })],
+        ['data', new Uint8Array(8)],
+      ]),
+    ],
+    [
+      'μ-law',
+      riff([
+        ['fmt ', fmt({ tag: 7, bits: 8 })],
+        ['data', new Uint8Array(8)],
+      ]),
+    ],
     ['no data chunk', riff([['fmt ', fmt({})]])],
-    ['data before fmt', riff([['data', int16le([1])], ['fmt ', fmt({})]])],
-    ['a truncated fmt chunk', riff([['fmt ', new Uint8Array(10)], ['data', int16le([1])]])],
+    [
+      'data before fmt',
+      riff([
+        ['data', int16le([1])],
+        ['fmt ', fmt({})],
+      ]),
+    ],
+    [
+      'a truncated fmt chunk',
+      riff([
+        ['fmt ', new Uint8Array(10)],
+        ['data', int16le([1])],
+      ]),
+    ],
   ])('rejects %s with a TypeError', (_name, bytes) => {
     expect(() => decodeWav(bytes)).toThrow(TypeError);
   });

@@ -15,7 +15,14 @@ let clock: number;
 let session: RealtimeSession | undefined;
 
 const rig = useTransportRig(
-  (connection, url) => new TelephonyRealtimeTransport({ connection, protocol: new TestProtocol(), url, now: () => clock, inputAudioInactivityTimeoutMs: null }),
+  (connection, url) =>
+    new TelephonyRealtimeTransport({
+      connection,
+      protocol: new TestProtocol(),
+      url,
+      now: () => clock,
+      inputAudioInactivityTimeoutMs: null,
+    }),
 );
 
 beforeEach(() => {
@@ -42,14 +49,23 @@ async function call(turnDetection: { type: 'server_vad' | 'semantic_vad'; interr
   await session.connect({ apiKey: 'sk-test' });
   await until(() => rig.model.ofType('session.update').some((e) => (e.session as any)?.audio?.input?.turn_detection));
   // The SDK reads the session's turn detection from `session.updated`: wait until it has it.
-  await until(() => (transport as unknown as { _rawSessionConfig: any })._rawSessionConfig?.audio?.input?.turn_detection !== undefined);
+  await until(
+    () =>
+      (transport as unknown as { _rawSessionConfig: any })._rawSessionConfig?.audio?.input?.turn_detection !==
+      undefined,
+  );
   return { t: transport, errors };
 }
 
 /** The model streams `n` deltas of 100 ms for `id` (not done), and the carrier got them. */
 async function reply(id: string, itemId: string, n: number) {
   const before = rig.carrier.commands().filter((c) => c.type === 'audio').length;
-  rig.model.respond(id, itemId, Array.from({ length: n }, (_, i) => mulaw(800, i)), { done: false });
+  rig.model.respond(
+    id,
+    itemId,
+    Array.from({ length: n }, (_, i) => mulaw(800, i)),
+    { done: false },
+  );
   await until(() => rig.carrier.commands().filter((c) => c.type === 'audio').length >= before + n);
 }
 
@@ -59,7 +75,9 @@ function refuse(cancel: { event_id?: string; response_id?: string }) {
     error: {
       type: 'invalid_request_error',
       code: 'response_cancel_not_active',
-      message: cancel.response_id ? `Cancellation failed: response ${cancel.response_id} is not in progress.` : 'Cancellation failed: no active response found.',
+      message: cancel.response_id
+        ? `Cancellation failed: response ${cancel.response_id} is not in progress.`
+        : 'Cancellation failed: no active response found.',
       param: null,
       event_id: cancel.event_id ?? null,
     },
@@ -72,7 +90,10 @@ describe('barge-in: a cancel that crosses the end of the response', () => {
     await reply('resp_1', 'item_1', 5);
     clock += 120;
     rig.model.send({ type: 'input_audio_buffer.speech_started', item_id: 'u1', audio_start_ms: 0 });
-    const cancel = (await rig.model.waitFor((e) => e.type === 'response.cancel')) as { event_id?: string; response_id?: string };
+    const cancel = (await rig.model.waitFor((e) => e.type === 'response.cancel')) as {
+      event_id?: string;
+      response_id?: string;
+    };
     expect(cancel.response_id).toBe('resp_1');
     expect(typeof cancel.event_id).toBe('string');
     // The caller stopped hearing the reply at once, and the model learns where.
@@ -83,7 +104,10 @@ describe('barge-in: a cancel that crosses the end of the response', () => {
     rig.model.finish('resp_1', 'item_1', 'completed');
     refuse(cancel);
     // A later error of another kind still comes through: the refusal was handled before it.
-    rig.model.send({ type: 'error', error: { type: 'invalid_request_error', code: 'something_else', message: 'later', param: null, event_id: null } });
+    rig.model.send({
+      type: 'error',
+      error: { type: 'invalid_request_error', code: 'something_else', message: 'later', param: null, event_id: null },
+    });
     await until(() => errors.length > 0);
     expect(errors.map((e: any) => e.error?.error?.error?.code ?? e.error?.error?.code)).toEqual(['something_else']);
     expect(t.metrics.truncations).toEqual([{ itemId: 'item_1', contentIndex: 0, audioEndMs: 120, sentMs: 500 }]);

@@ -13,7 +13,13 @@ let canClear = false;
 
 const rig = useTransportRig(
   (connection, url) =>
-    new TelephonyRealtimeTransport({ connection, protocol: new TestProtocol({ clear: canClear }), url, now: () => clock, inputAudioInactivityTimeoutMs: null }),
+    new TelephonyRealtimeTransport({
+      connection,
+      protocol: new TestProtocol({ clear: canClear }),
+      url,
+      now: () => clock,
+      inputAudioInactivityTimeoutMs: null,
+    }),
 );
 
 beforeEach(() => {
@@ -35,9 +41,18 @@ async function bargeInAfter(playedMs: number) {
   });
   session.on('error', () => undefined);
   await session.connect({ apiKey: 'sk-test' });
-  await until(() => (transport as unknown as { _rawSessionConfig: any })._rawSessionConfig?.audio?.input?.turn_detection !== undefined);
+  await until(
+    () =>
+      (transport as unknown as { _rawSessionConfig: any })._rawSessionConfig?.audio?.input?.turn_detection !==
+      undefined,
+  );
   // Five deltas of 100 ms, all handed to the carrier; no mark comes back.
-  rig.model.respond('resp_1', 'item_1', Array.from({ length: 5 }, (_, i) => new Uint8Array(800).fill(i)), { done: false });
+  rig.model.respond(
+    'resp_1',
+    'item_1',
+    Array.from({ length: 5 }, (_, i) => new Uint8Array(800).fill(i)),
+    { done: false },
+  );
   await until(() => rig.carrier.commands().filter((c) => c.type === 'audio').length >= 5);
   clock += playedMs;
   rig.model.send({ type: 'input_audio_buffer.speech_started', item_id: 'u1', audio_start_ms: 0 });

@@ -110,7 +110,9 @@ describe('detectMediaProtocol', () => {
   it('refuses a timeout longer than timers can wait, and a buffer smaller than maxFrames', () => {
     // A delay past 2^31-1 ms would fire at once and fail every detection.
     expect(() => detectMediaProtocol(carrier, [testCandidate], { timeoutMs: 3_000_000_000 })).toThrow(ConfigError);
-    expect(() => detectMediaProtocol(carrier, [testCandidate], { maxFrames: 3, maxBufferedFrames: 2 })).toThrow(ConfigError);
+    expect(() => detectMediaProtocol(carrier, [testCandidate], { maxFrames: 3, maxBufferedFrames: 2 })).toThrow(
+      ConfigError,
+    );
     expect(() => detectMediaProtocol(carrier, [testCandidate], { maxBufferedFrames: 1.5 })).toThrow(ConfigError);
   });
 

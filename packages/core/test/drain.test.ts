@@ -244,7 +244,12 @@ describe('CallRegistry with real transports', () => {
       closes.push([code, reason]);
       close();
     };
-    const transport = new TelephonyRealtimeTransport({ connection: carrier, protocol: new TestProtocol(), url, inputAudioInactivityTimeoutMs: null });
+    const transport = new TelephonyRealtimeTransport({
+      connection: carrier,
+      protocol: new TestProtocol(),
+      url,
+      inputAudioInactivityTimeoutMs: null,
+    });
     transports.push(transport);
     const ends: string[] = [];
     transport.on('call_end', (event) => ends.push(event.reason));
@@ -324,7 +329,12 @@ describe('connectOrEnd', () => {
       closes.push(code);
       close();
     };
-    const transport = new TelephonyRealtimeTransport({ connection: carrier, protocol: new TestProtocol(), url: modelUrl, inputAudioInactivityTimeoutMs: null });
+    const transport = new TelephonyRealtimeTransport({
+      connection: carrier,
+      protocol: new TestProtocol(),
+      url: modelUrl,
+      inputAudioInactivityTimeoutMs: null,
+    });
     const ends: string[] = [];
     transport.on('call_end', (event) => ends.push(event.reason));
     const session = new RealtimeSession(new RealtimeAgent({ name: 'a' }), { transport });
@@ -339,7 +349,12 @@ describe('connectOrEnd', () => {
     it(`ends only this call with model_connect_failed when the model is ${name}`, async () => {
       const c = call(await url());
       const errors: unknown[] = [];
-      const connected = await connectOrEnd(c.session, c.transport, { apiKey: 'sk-test' }, { onError: (error) => errors.push(error) });
+      const connected = await connectOrEnd(
+        c.session,
+        c.transport,
+        { apiKey: 'sk-test' },
+        { onError: (error) => errors.push(error) },
+      );
       expect(connected).toBe(false);
       expect(c.ends).toEqual(['model_connect_failed']);
       expect(c.closes).toEqual([1011]); // the bridge failed: a 1011 close naming why
@@ -351,11 +366,16 @@ describe('connectOrEnd', () => {
 
   it('survives an onError that throws', async () => {
     const c = call(await refusedUrl());
-    const connected = await connectOrEnd(c.session, c.transport, { apiKey: 'sk-test' }, {
-      onError: () => {
-        throw new Error('logging failed');
+    const connected = await connectOrEnd(
+      c.session,
+      c.transport,
+      { apiKey: 'sk-test' },
+      {
+        onError: () => {
+          throw new Error('logging failed');
+        },
       },
-    });
+    );
     expect(connected).toBe(false);
     expect(c.ends).toEqual(['model_connect_failed']);
   });
@@ -376,7 +396,12 @@ describe('connectOrEnd', () => {
     const c = call(`ws://127.0.0.1:${(closer.address() as { port: number }).port}/v1/realtime`);
     c.transport.on('call_end', () => c.session.close());
     const errors: unknown[] = [];
-    const pending = connectOrEnd(c.session, c.transport, { apiKey: 'sk-test' }, { onError: (error) => errors.push(error) });
+    const pending = connectOrEnd(
+      c.session,
+      c.transport,
+      { apiKey: 'sk-test' },
+      { onError: (error) => errors.push(error) },
+    );
     c.carrier.close();
     expect(await pending).toBe(false);
     expect(c.ends).toEqual(['carrier_closed']);
@@ -400,7 +425,10 @@ class FakeProcess {
     return this;
   }
   off(event: string, listener: (...args: unknown[]) => void): this {
-    this.listeners.set(event, (this.listeners.get(event) ?? []).filter((l) => l !== listener));
+    this.listeners.set(
+      event,
+      (this.listeners.get(event) ?? []).filter((l) => l !== listener),
+    );
     return this;
   }
   exit(code?: number): void {
@@ -515,7 +543,9 @@ describe('drainOnSignals', () => {
   it('a second signal while onDrained is still running exits at once', async () => {
     const proc = new FakeProcess();
     let release!: () => void;
-    withProcess(proc, () => drainOnSignals(new CallRegistry(), { onDrained: () => new Promise<void>((resolve) => (release = resolve)) }));
+    withProcess(proc, () =>
+      drainOnSignals(new CallRegistry(), { onDrained: () => new Promise<void>((resolve) => (release = resolve)) }),
+    );
     proc.emit('SIGTERM');
     await until(() => release !== undefined);
     expect(proc.exits).toEqual([]);
@@ -527,7 +557,9 @@ describe('drainOnSignals', () => {
   it('with exit: false, leaves the process alone', async () => {
     const proc = new FakeProcess();
     let drained = false;
-    withProcess(proc, () => drainOnSignals(new CallRegistry(), { exit: false, signals: ['SIGHUP'], onDrained: () => void (drained = true) }));
+    withProcess(proc, () =>
+      drainOnSignals(new CallRegistry(), { exit: false, signals: ['SIGHUP'], onDrained: () => void (drained = true) }),
+    );
     expect(proc.count('SIGTERM')).toBe(0);
     proc.emit('SIGHUP');
     await until(() => drained);

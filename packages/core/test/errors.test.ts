@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { EXCERPT_SCAN_CHARS, ProtocolError, describeError, excerpt, readFrameObject, toProtocolError, type FailFrame } from '../src/index.js';
+import {
+  EXCERPT_SCAN_CHARS,
+  ProtocolError,
+  describeError,
+  excerpt,
+  readFrameObject,
+  toProtocolError,
+  type FailFrame,
+} from '../src/index.js';
 
 const fail: FailFrame = (message, frame) => {
   throw new ProtocolError('acme', message, { frame });
@@ -56,18 +64,42 @@ describe('frame excerpts', () => {
         throw new Error('getter');
       },
     });
-    const badToString = { toString: () => { throw new Error('toString'); }, toJSON: () => { throw new Error('toJSON'); } };
-    const proxy = new Proxy({}, {
-      ownKeys() {
-        throw new Error('trap');
+    const badToString = {
+      toString: () => {
+        throw new Error('toString');
       },
-      get() {
-        throw new Error('trap');
+      toJSON: () => {
+        throw new Error('toJSON');
       },
-    });
+    };
+    const proxy = new Proxy(
+      {},
+      {
+        ownKeys() {
+          throw new Error('trap');
+        },
+        get() {
+          throw new Error('trap');
+        },
+      },
+    );
     let deep: unknown = 'bottom';
     for (let i = 0; i < 100_000; i++) deep = [deep];
-    const values: unknown[] = [cyclic, getter, badToString, proxy, deep, Object.create(null), 12n, { big: 12n }, Symbol('s'), () => 1, undefined, null, NaN];
+    const values: unknown[] = [
+      cyclic,
+      getter,
+      badToString,
+      proxy,
+      deep,
+      Object.create(null),
+      12n,
+      { big: 12n },
+      Symbol('s'),
+      () => 1,
+      undefined,
+      null,
+      NaN,
+    ];
     for (const value of values) {
       const text = excerpt(value);
       expect(typeof text).toBe('string');
@@ -95,7 +127,11 @@ describe('describeError and toProtocolError', () => {
         throw new Error('getter');
       },
     });
-    const badToString = { toString: () => { throw new Error('toString'); } };
+    const badToString = {
+      toString: () => {
+        throw new Error('toString');
+      },
+    };
     for (const value of [Symbol('s'), badToString, badMessage, 12n, null, undefined, new Error('A'.repeat(TEN_MB))]) {
       const text = describeError(value);
       expect(typeof text).toBe('string');

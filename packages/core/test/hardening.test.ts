@@ -71,7 +71,7 @@ async function silentTcpServer(): Promise<{ url: string; sockets: Socket[] }> {
   const tcp: Server = createServer((socket) => {
     sockets.push(socket);
     socket.on('error', () => undefined);
-    socket.on('close', () => (socket as Socket & { gone?: boolean }).gone = true);
+    socket.on('close', () => ((socket as Socket & { gone?: boolean }).gone = true));
     socket.resume();
   });
   await new Promise<void>((resolve) => tcp.listen(0, '127.0.0.1', resolve));
@@ -103,7 +103,9 @@ describe('model connection deadline', () => {
     expect(t.metrics.earlyMediaDroppedBytes).toBe(160);
     expect(t.earlyMediaBufferedBytes).toBe(0);
     // The half-made socket is gone from the model's side too.
-    await until(() => silent.sockets.length > 0 && silent.sockets.every((s) => (s as Socket & { gone?: boolean }).gone === true));
+    await until(
+      () => silent.sockets.length > 0 && silent.sockets.every((s) => (s as Socket & { gone?: boolean }).gone === true),
+    );
   });
 
   it('fails connect() when the socket opens but the service never sets the session up', async () => {
@@ -112,7 +114,10 @@ describe('model connection deadline', () => {
     cleanups.push(() => new Promise((resolve) => wss.close(resolve)));
     let closedByBridge = false;
     wss.on('connection', (ws) => ws.on('close', () => (closedByBridge = true))); // never sends session.created
-    const t = makeTransport({ url: `ws://127.0.0.1:${(wss.address() as { port: number }).port}/`, modelConnectTimeoutMs: 300 });
+    const t = makeTransport({
+      url: `ws://127.0.0.1:${(wss.address() as { port: number }).port}/`,
+      modelConnectTimeoutMs: 300,
+    });
     const { ends } = record(t);
     carrier.deliver(wire.start());
     await expect(t.connect({ apiKey: 'sk-test' })).rejects.toMatchObject({ code: 'model_connect_timeout' });
@@ -191,7 +196,13 @@ describe('carrier idle timeout', () => {
     const bridge = (options: Partial<TelephonyRealtimeTransportOptions>) =>
       new Promise<TelephonyRealtimeTransport>((resolve) => {
         wss.once('connection', (ws) => {
-          transport = new TelephonyRealtimeTransport({ connection: ws, protocol: new TestProtocol(), url, inputAudioInactivityTimeoutMs: null, ...options });
+          transport = new TelephonyRealtimeTransport({
+            connection: ws,
+            protocol: new TestProtocol(),
+            url,
+            inputAudioInactivityTimeoutMs: null,
+            ...options,
+          });
           resolve(transport);
         });
       });
@@ -257,9 +268,14 @@ describe('output backpressure', () => {
     expect(t.metrics.backpressureHolds).toBe(1);
     carrier.bufferedAmount = 0;
     const sentBytes = () =>
-      (carrier.commands().filter((c) => c.type === 'audio') as Array<{ payload: Uint8Array }>).reduce((n, a) => n + a.payload.byteLength, 0);
+      (carrier.commands().filter((c) => c.type === 'audio') as Array<{ payload: Uint8Array }>).reduce(
+        (n, a) => n + a.payload.byteLength,
+        0,
+      );
     await until(() => sentBytes() === 1600);
-    const audio = (carrier.commands().filter((c) => c.type === 'audio') as Array<{ payload: Uint8Array }>).flatMap((a) => [...a.payload]);
+    const audio = (carrier.commands().filter((c) => c.type === 'audio') as Array<{ payload: Uint8Array }>).flatMap(
+      (a) => [...a.payload],
+    );
     expect(audio.slice(0, 800).every((b) => b === 1) && audio.slice(800).every((b) => b === 2)).toBe(true);
     expect(carrier.commands().filter((c) => c.type === 'mark').length).toBeGreaterThan(0);
     expect(t.outputQueuedBytes).toBe(0);
@@ -428,10 +444,14 @@ describe('a paced carrier and a long reply', () => {
     const protocol = new TestProtocol({ pacing: { leadMs: 200 } });
     const t = await connected({ protocol, outputHighWaterBytes: 1000, outputMaxBufferedBytes: 4000 });
     // 2 s of μ-law (16 000 bytes), far above the 4 000-byte bound, held on purpose by pacing.
-    server.respond('resp_1', 'item_1', Array.from({ length: 20 }, (_, i) => mulaw(800, i + 1)), { done: false });
+    server.respond(
+      'resp_1',
+      'item_1',
+      Array.from({ length: 20 }, (_, i) => mulaw(800, i + 1)),
+      { done: false },
+    );
     await until(() => t.outputQueuedBytes > 4000);
     await tick(50);
     expect(t.endReason).toBeUndefined();
   });
 });
-

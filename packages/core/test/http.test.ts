@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryNonceStore, REPLAY_MAX_KEY_LENGTH, ReplayGuard, constantTimeEqual, readHeader, type RequestHeaders } from '../src/index.js';
+import {
+  MemoryNonceStore,
+  REPLAY_MAX_KEY_LENGTH,
+  ReplayGuard,
+  constantTimeEqual,
+  readHeader,
+  type RequestHeaders,
+} from '../src/index.js';
 
 const loose = (headers: unknown) => headers as RequestHeaders;
 
@@ -30,9 +37,25 @@ describe('readHeader', () => {
   });
 
   it('answers missing when reading the map throws', () => {
-    const throwing = new Proxy({}, { ownKeys: () => { throw new TypeError('revoked'); } });
+    const throwing = new Proxy(
+      {},
+      {
+        ownKeys: () => {
+          throw new TypeError('revoked');
+        },
+      },
+    );
     expect(readHeader(loose(throwing), 'authorization')).toBeUndefined();
-    expect(readHeader(loose({ get: () => { throw new TypeError('bad name'); } }), 'authorization')).toBeUndefined();
+    expect(
+      readHeader(
+        loose({
+          get: () => {
+            throw new TypeError('bad name');
+          },
+        }),
+        'authorization',
+      ),
+    ).toBeUndefined();
   });
 });
 
@@ -64,7 +87,9 @@ describe('constantTimeEqual', () => {
 describe('ReplayGuard keys taken from a request', () => {
   it('refuses a key that is not a non-empty string without asking the store', async () => {
     const asked: string[] = [];
-    const guard = new ReplayGuard({ store: { remember: (key) => (asked.push(key), true), forget: (key) => void asked.push(key) } });
+    const guard = new ReplayGuard({
+      store: { remember: (key) => (asked.push(key), true), forget: (key) => void asked.push(key) },
+    });
     for (const key of [undefined, null, 42, '', ['sig'], {}]) {
       expect(await guard.check(key as string)).toBe(false);
       await guard.forget(key as string);
@@ -75,7 +100,13 @@ describe('ReplayGuard keys taken from a request', () => {
   it('stores a key longer than REPLAY_MAX_KEY_LENGTH as its SHA-256, and still tells a replay apart', async () => {
     const seen: string[] = [];
     const memory = new MemoryNonceStore();
-    const guard = new ReplayGuard({ keyPrefix: 'p:', store: { remember: (key, ttl) => (seen.push(key), memory.remember(key, ttl)), forget: (key) => memory.forget(key) } });
+    const guard = new ReplayGuard({
+      keyPrefix: 'p:',
+      store: {
+        remember: (key, ttl) => (seen.push(key), memory.remember(key, ttl)),
+        forget: (key) => memory.forget(key),
+      },
+    });
     const long = 'n'.repeat(1_000_000);
     expect(await guard.check(long)).toBe(true);
     expect(await guard.check(long)).toBe(false);

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { FrameParse, MAX_TEXT_FRAME_CHARS, ProtocolError, jsonText, readFrameObject, stringRecord, type FailFrame } from '../src/index.js';
+import {
+  FrameParse,
+  MAX_TEXT_FRAME_CHARS,
+  ProtocolError,
+  jsonText,
+  readFrameObject,
+  stringRecord,
+  type FailFrame,
+} from '../src/index.js';
 
 const fail: FailFrame = (message, frame) => {
   throw new ProtocolError('acme', message, { frame });
@@ -7,7 +15,18 @@ const fail: FailFrame = (message, frame) => {
 
 describe('jsonText', () => {
   it('writes what JSON.stringify writes', () => {
-    for (const value of [null, 1, -0.5, 'a"b\u2028', true, [], {}, [1, [2, { a: [3] }]], { b: 1, a: { '': null, __proto__x: 's' }, 10: 2 }, JSON.parse('{"__proto__":{"x":1}}')]) {
+    for (const value of [
+      null,
+      1,
+      -0.5,
+      'a"b\u2028',
+      true,
+      [],
+      {},
+      [1, [2, { a: [3] }]],
+      { b: 1, a: { '': null, __proto__x: 's' }, 10: 2 },
+      JSON.parse('{"__proto__":{"x":1}}'),
+    ]) {
       expect(jsonText(value)).toBe(JSON.stringify(value));
     }
   });
@@ -31,7 +50,9 @@ describe('text frame limit', () => {
   it('refuses a frame longer than the protocol reads, before parsing it', () => {
     const parses = new FrameParse({ maxChars: 20 });
     expect(readFrameObject('{"event":"start"}', fail, parses)).toEqual({ event: 'start' });
-    expect(() => readFrameObject('{"event":"start","x":1}', fail, parses)).toThrow(/23 characters is longer than the 20-character limit/);
+    expect(() => readFrameObject('{"event":"start","x":1}', fail, parses)).toThrow(
+      /23 characters is longer than the 20-character limit/,
+    );
     // Without a FrameParse (a simulator's check) there is no limit.
     expect(readFrameObject('{"event":"start","x":1}', fail)).toEqual({ event: 'start', x: 1 });
     expect(new FrameParse().maxChars).toBe(MAX_TEXT_FRAME_CHARS);

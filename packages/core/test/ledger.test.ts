@@ -14,7 +14,9 @@ describe('PlaybackLedger', () => {
     ledger.recordSent(key('a'), 100, true);
     ledger.recordSent(key('a'), 100, true);
     clock.now += 150;
-    expect(ledger.snapshot()).toEqual([{ ...key('a'), sentMs: 200, contentMs: 0, ackedMs: 0, playedMs: 150, awaitingAck: true }]);
+    expect(ledger.snapshot()).toEqual([
+      { ...key('a'), sentMs: 200, contentMs: 0, ackedMs: 0, playedMs: 150, awaitingAck: true },
+    ]);
   });
 
   it('re-anchors on an ack: a carrier that started late is not credited with time it did not play', () => {

@@ -29,7 +29,10 @@ afterEach(async () => {
   await server.stop();
 });
 
-async function connected(capabilities: Partial<ProtocolCapabilities>, options: Partial<TelephonyRealtimeTransportOptions> = {}) {
+async function connected(
+  capabilities: Partial<ProtocolCapabilities>,
+  options: Partial<TelephonyRealtimeTransportOptions> = {},
+) {
   transport = new TelephonyRealtimeTransport({
     connection: carrier,
     protocol: new TestProtocol(capabilities),
@@ -99,7 +102,9 @@ describe('output pacing (capabilities.pacing)', () => {
     await modelSpeaks(t, 2);
     clock.advance(500);
     server.send({ type: 'input_audio_buffer.speech_started', item_id: 'u1', audio_start_ms: 0 });
-    const truncate = (await server.waitFor((e) => e.type === 'conversation.item.truncate')) as unknown as { audio_end_ms: number };
+    const truncate = (await server.waitFor((e) => e.type === 'conversation.item.truncate')) as unknown as {
+      audio_end_ms: number;
+    };
     expect(truncate.audio_end_ms).toBe(500);
     expect(t.outputQueuedBytes).toBe(0);
     // 2 s sent by the model: 700 ms went to the carrier (500 played + the 200 ms lead), the rest was dropped.
@@ -187,7 +192,12 @@ describe('output pacing (capabilities.pacing)', () => {
 
   it('rejects a pacing lead that is not a positive number', () => {
     expect(
-      () => new TelephonyRealtimeTransport({ connection: carrier, protocol: new TestProtocol({ pacing: { leadMs: 0 } }), url }),
+      () =>
+        new TelephonyRealtimeTransport({
+          connection: carrier,
+          protocol: new TestProtocol({ pacing: { leadMs: 0 } }),
+          url,
+        }),
     ).toThrow(ConfigError);
   });
 });
@@ -288,7 +298,12 @@ describe('calls that start on connect (protocol.open)', () => {
 
   it('emits call_start once, after the creator attached its listeners, with the format open() gave', async () => {
     const protocol = new OpensOnConnect();
-    const t = new TelephonyRealtimeTransport({ connection: carrier, protocol, url, inputAudioInactivityTimeoutMs: null });
+    const t = new TelephonyRealtimeTransport({
+      connection: carrier,
+      protocol,
+      url,
+      inputAudioInactivityTimeoutMs: null,
+    });
     transport = t;
     const starts: string[] = [];
     t.on('call_start', (event) => starts.push(event.streamId));
@@ -305,7 +320,12 @@ describe('calls that start on connect (protocol.open)', () => {
         throw new Error('no format configured');
       }
     }
-    const t = new TelephonyRealtimeTransport({ connection: carrier, protocol: new Broken(), url, inputAudioInactivityTimeoutMs: null });
+    const t = new TelephonyRealtimeTransport({
+      connection: carrier,
+      protocol: new Broken(),
+      url,
+      inputAudioInactivityTimeoutMs: null,
+    });
     transport = t;
     const errors: unknown[] = [];
     t.on('error', (e) => errors.push(e.error));

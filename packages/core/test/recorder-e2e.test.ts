@@ -19,7 +19,10 @@ afterAll(removeRecordings);
 /** Runs the CLI; resolves with its exit code and output, or kills it after `timeoutMs`. */
 function runCli(args: string[], timeoutMs: number): Promise<{ code: number | null; output: string; stdout: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bin/switchboard-conformance.js', ...args], { cwd: harnessDir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['bin/switchboard-conformance.js', ...args], {
+      cwd: harnessDir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     let stdout = '';
     child.stdout.on('data', (d: Buffer) => {
@@ -41,22 +44,44 @@ function runCli(args: string[], timeoutMs: number): Promise<{ code: number | nul
 
 describe('a recorded call replays in CI', () => {
   it('records a Twilio call as a Twilio trace that the CLI replays and passes', async () => {
-    const { file, text, original } = await record('recorded-dtmf', twilio, (record) => ({ connection, url, now, clock }) =>
-      new TwilioRealtimeTransport({ twilioWebSocket: connection, url, now, clock, record }),
+    const { file, text, original } = await record(
+      'recorded-dtmf',
+      twilio,
+      (record) =>
+        ({ connection, url, now, clock }) =>
+          new TwilioRealtimeTransport({ twilioWebSocket: connection, url, now, clock, record }),
     );
     const recorded = parseTrace(text, file);
-    expect(recorded.header).toMatchObject({ name: 'recorded-dtmf', source: 'production', carrier: 'twilio', redacted: ['phone-numbers', 'custom-parameters', 'audio:noise'] });
+    expect(recorded.header).toMatchObject({
+      name: 'recorded-dtmf',
+      source: 'production',
+      carrier: 'twilio',
+      redacted: ['phone-numbers', 'custom-parameters', 'audio:noise'],
+    });
     const events = recorded.frames.map((f) => f.frame['event']);
     const originalEvents = original.frames.map((f) => f.frame['event']);
     // Every frame the carrier sent is there, in order (with the carrier's echoes of the bridge's marks).
     expect(events.filter((e) => e !== 'mark')).toEqual(originalEvents.filter((e) => e !== 'mark'));
     // What the bridge sent is there too, and the caller's audio is not.
-    const lines = text.trim().split('\n').slice(1).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = text
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines.some((l) => (l['sent'] as { event?: string } | undefined)?.event === 'media')).toBe(true);
-    const firstMedia = (frames: typeof original.frames) => frames.find((f) => f.frame['event'] === 'media')!.frame['media'] as { payload: string };
-    expect(base64Decode(firstMedia(recorded.frames).payload).byteLength).toBe(base64Decode(firstMedia(original.frames).payload).byteLength);
-    const loud = original.frames.filter((f) => f.frame['event'] === 'media').map((f) => (f.frame['media'] as { payload: string }).payload);
-    const kept = new Set(recorded.frames.filter((f) => f.frame['event'] === 'media').map((f) => (f.frame['media'] as { payload: string }).payload));
+    const firstMedia = (frames: typeof original.frames) =>
+      frames.find((f) => f.frame['event'] === 'media')!.frame['media'] as { payload: string };
+    expect(base64Decode(firstMedia(recorded.frames).payload).byteLength).toBe(
+      base64Decode(firstMedia(original.frames).payload).byteLength,
+    );
+    const loud = original.frames
+      .filter((f) => f.frame['event'] === 'media')
+      .map((f) => (f.frame['media'] as { payload: string }).payload);
+    const kept = new Set(
+      recorded.frames
+        .filter((f) => f.frame['event'] === 'media')
+        .map((f) => (f.frame['media'] as { payload: string }).payload),
+    );
     expect(loud.filter((p) => kept.has(p)).length).toBeLessThan(loud.length / 10);
     // The noise keeps the speech where it was: the harness's detector finds the same utterances.
     const before = traceExpect(original).utterances;
@@ -74,16 +99,29 @@ describe('a recorded call replays in CI', () => {
   }, 180_000);
 
   it('records a Telnyx call in its own format, which the CLI replays through the Telnyx adapter and passes', async () => {
-    const { file, text } = await record('recorded-telnyx', telnyx, (record) => ({ connection, url, now, clock }) =>
-      new TelnyxRealtimeTransport({ telnyxWebSocket: connection, url, now, clock, record }),
+    const { file, text } = await record(
+      'recorded-telnyx',
+      telnyx,
+      (record) =>
+        ({ connection, url, now, clock }) =>
+          new TelnyxRealtimeTransport({ telnyxWebSocket: connection, url, now, clock, record }),
     );
     const recorded = parseTrace(text, file);
     expect(recorded.header.carrier).toBe('telnyx');
-    expect(recorded.frames.some((f) => f.frame['event'] === 'media' && typeof (f.frame['media'] as { payload?: unknown }).payload === 'string')).toBe(true);
-    const { code, output, stdout } = await runCli(['run', '--adapter', '@switchboard/telnyx', '--trace', file, '--json'], 120_000);
+    expect(
+      recorded.frames.some(
+        (f) => f.frame['event'] === 'media' && typeof (f.frame['media'] as { payload?: unknown }).payload === 'string',
+      ),
+    ).toBe(true);
+    const { code, output, stdout } = await runCli(
+      ['run', '--adapter', '@switchboard/telnyx', '--trace', file, '--json'],
+      120_000,
+    );
     expect(code, output).toBe(0);
     // Replayed and checked, not set aside (n/a) as another carrier's trace.
-    const report = JSON.parse(stdout) as { traces: Array<{ trace: string; outcomes: Array<{ id: string; status: string }> }> };
+    const report = JSON.parse(stdout) as {
+      traces: Array<{ trace: string; outcomes: Array<{ id: string; status: string }> }>;
+    };
     expect(report.traces.map((t) => t.trace)).toEqual(['recorded-telnyx']);
     const passed = report.traces[0]!.outcomes.filter((o) => o.status === 'pass').map((o) => o.id);
     expect(passed).toEqual(expect.arrayContaining(['input.lossless', 'output.lossless', 'dtmf.order']));

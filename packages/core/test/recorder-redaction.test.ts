@@ -68,14 +68,29 @@ describe('recording redaction', () => {
   });
 
   it('replaces custom parameter values and keeps their names; a keep list spares some', () => {
-    const twilio = { event: 'start', start: { callSid: 'CA1', customParameters: { caller: 'Ada Lovelace', campaign: 'spring', tier: 'gold' } } };
+    const twilio = {
+      event: 'start',
+      start: { callSid: 'CA1', customParameters: { caller: 'Ada Lovelace', campaign: 'spring', tier: 'gold' } },
+    };
     const all = new RedactionState(resolveRedaction({}));
-    expect((all.json(twilio) as typeof twilio).start.customParameters).toEqual({ caller: REDACTED, campaign: REDACTED, tier: REDACTED });
+    expect((all.json(twilio) as typeof twilio).start.customParameters).toEqual({
+      caller: REDACTED,
+      campaign: REDACTED,
+      tier: REDACTED,
+    });
     const kept = new RedactionState(resolveRedaction({ customParameters: { keep: ['Campaign'] } }));
-    expect((kept.json(twilio) as typeof twilio).start.customParameters).toEqual({ caller: REDACTED, campaign: 'spring', tier: REDACTED });
+    expect((kept.json(twilio) as typeof twilio).start.customParameters).toEqual({
+      caller: REDACTED,
+      campaign: 'spring',
+      tier: REDACTED,
+    });
     // Off: the values stay, but for a field named like a phone number (phone numbers are still on).
     const off = new RedactionState(resolveRedaction({ customParameters: false }));
-    expect((off.json(twilio) as typeof twilio).start.customParameters).toEqual({ caller: REDACTED, campaign: 'spring', tier: 'gold' });
+    expect((off.json(twilio) as typeof twilio).start.customParameters).toEqual({
+      caller: REDACTED,
+      campaign: 'spring',
+      tier: 'gold',
+    });
     const none = new RedactionState(resolveRedaction(false));
     expect(none.json(twilio)).toEqual(twilio);
   });
@@ -84,13 +99,20 @@ describe('recording redaction', () => {
     const state = new RedactionState(resolveRedaction({}));
     state.learn(start({ customParameters: { caller_name: 'Bob', account: 'AC-991' } }));
     // Vonage / jambonz: the headers are top-level fields of the first message.
-    const vonage = { event: 'websocket:connected', 'content-type': 'audio/l16;rate=16000', caller_name: 'Bob', other: 'Bob' };
+    const vonage = {
+      event: 'websocket:connected',
+      'content-type': 'audio/l16;rate=16000',
+      caller_name: 'Bob',
+      other: 'Bob',
+    };
     expect(state.json(vonage)).toEqual({ ...vonage, caller_name: REDACTED });
     // Plivo: extra_headers as one string.
     const plivo = { event: 'start', start: { extra_headers: 'caller_name=Bob;account=AC-991' } };
     expect((state.json(plivo) as typeof plivo).start.extra_headers).toBe(`caller_name=${REDACTED};account=${REDACTED}`);
     // SIP: X- headers of the INVITE text.
-    expect(state.text('INVITE sip:a@b SIP/2.0\r\nX-Account: AC-991\r\n')).toBe(`INVITE sip:a@b SIP/2.0\r\nX-Account: ${REDACTED}\r\n`);
+    expect(state.text('INVITE sip:a@b SIP/2.0\r\nX-Account: AC-991\r\n')).toBe(
+      `INVITE sip:a@b SIP/2.0\r\nX-Account: ${REDACTED}\r\n`,
+    );
   });
 
   it('blanks call and stream ids only when asked', () => {
@@ -101,7 +123,9 @@ describe('recording redaction', () => {
     const ids = new RedactionState(resolveRedaction({ ids: true }));
     ids.learn(start());
     expect(ids.json(media)).toEqual({ ...media, streamSid: '' });
-    expect(ids.json({ event: 'start', start: { accountSid: 'AC1', callSid: 'CA0123456789abcdef0123456789abcdef' } })).toEqual({
+    expect(
+      ids.json({ event: 'start', start: { accountSid: 'AC1', callSid: 'CA0123456789abcdef0123456789abcdef' } }),
+    ).toEqual({
       event: 'start',
       start: { accountSid: '', callSid: '' },
     });
@@ -134,8 +158,12 @@ describe('masking the caller audio', () => {
 
   it('silence keeps the length and is the encoding silence', () => {
     expect(maskAudio(speech, ulaw, 'silence')).toEqual(new Uint8Array(2400).fill(0xff));
-    expect(maskAudio(new Uint8Array(320).fill(9), { encoding: 'l16', sampleRate: 16000, channels: 1 }, 'silence')).toEqual(new Uint8Array(320));
-    expect(maskAudio(new Uint8Array(160), { encoding: 'pcma', sampleRate: 8000, channels: 1 }, 'silence')).toEqual(new Uint8Array(160).fill(0xd5));
+    expect(
+      maskAudio(new Uint8Array(320).fill(9), { encoding: 'l16', sampleRate: 16000, channels: 1 }, 'silence'),
+    ).toEqual(new Uint8Array(320));
+    expect(maskAudio(new Uint8Array(160), { encoding: 'pcma', sampleRate: 8000, channels: 1 }, 'silence')).toEqual(
+      new Uint8Array(160).fill(0xd5),
+    );
   });
 
   it('noise follows the loudness of every 10 ms and is not the original', () => {

@@ -2,8 +2,17 @@ import { conformance as exotel, ExotelRealtimeTransport } from '@switchboard/exo
 import { conformance as plivo, PlivoRealtimeTransport } from '@switchboard/plivo';
 import { RtpPeerSimulator, SipRealtimeTransport } from '@switchboard/sip';
 import { conformance as telnyx, TelnyxRealtimeTransport } from '@switchboard/telnyx';
-import { signalwireConformance, SignalWireRealtimeTransport, TwilioPeerSimulator, TwilioRealtimeTransport } from '@switchboard/twilio';
-import { conformance as websocketAdapters, RawWebSocketRealtimeTransport, type RawWebSocketPresetName } from '@switchboard/websocket';
+import {
+  signalwireConformance,
+  SignalWireRealtimeTransport,
+  TwilioPeerSimulator,
+  TwilioRealtimeTransport,
+} from '@switchboard/twilio';
+import {
+  conformance as websocketAdapters,
+  RawWebSocketRealtimeTransport,
+  type RawWebSocketPresetName,
+} from '@switchboard/websocket';
 import { conformance as vonage, VonageRealtimeTransport } from '@switchboard/vonage';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -74,7 +83,13 @@ const START: CallEvent = {
 
 function twilioCall(record: Omit<CallRecordingOptions, 'sink'> = {}, sink: RecordingSink = new MemorySink()) {
   const carrier = new FakeCarrier();
-  const transport = track(new TwilioRealtimeTransport({ twilioWebSocket: carrier, url: 'ws://127.0.0.1:9/unused', record: { ...record, sink } }));
+  const transport = track(
+    new TwilioRealtimeTransport({
+      twilioWebSocket: carrier,
+      url: 'ws://127.0.0.1:9/unused',
+      record: { ...record, sink },
+    }),
+  );
   return { carrier, transport, peer: new TwilioPeerSimulator() };
 }
 
@@ -83,11 +98,23 @@ describe('the call recorder on a Twilio transport', () => {
     const sink = new MemorySink();
     const { carrier, transport, peer } = twilioCall({ name: 'prod-call' }, sink);
     const audio = [tone(0), tone(1), tone(2)];
-    deliver(carrier, peer, START, ...audio.map((payload): CallEvent => ({ type: 'audio', payload })), { type: 'dtmf', digit: '5' }, { type: 'call_end' });
+    deliver(
+      carrier,
+      peer,
+      START,
+      ...audio.map((payload): CallEvent => ({ type: 'audio', payload })),
+      { type: 'dtmf', digit: '5' },
+      { type: 'call_end' },
+    );
     expect(transport.endReason).toBeDefined();
     const [header, ...lines] = sink.lines;
     const trace = header!['trace'] as Record<string, unknown>;
-    expect(trace).toMatchObject({ name: 'prod-call', carrier: 'twilio', source: '@switchboard/core recorder', redacted: ['phone-numbers', 'custom-parameters', 'audio:noise'] });
+    expect(trace).toMatchObject({
+      name: 'prod-call',
+      carrier: 'twilio',
+      source: '@switchboard/core recorder',
+      redacted: ['phone-numbers', 'custom-parameters', 'audio:noise'],
+    });
     expect(new Date(trace['recordedAt'] as string).toISOString()).toBe(trace['recordedAt']);
     const frames = lines.map((l) => l['frame'] as Record<string, unknown>);
     expect(frames.map((f) => f['event'])).toEqual(['connected', 'start', 'media', 'media', 'media', 'dtmf', 'stop']);
@@ -105,7 +132,12 @@ describe('the call recorder on a Twilio transport', () => {
       expect(payload).not.toEqual(audio[i]);
     }
     expect(sink.ended).toBe(1);
-    expect(transport.recording!.stats).toMatchObject({ truncated: false, writeErrors: 0, framesDropped: 0, audioNotFound: 0 });
+    expect(transport.recording!.stats).toMatchObject({
+      truncated: false,
+      writeErrors: 0,
+      framesDropped: 0,
+      audioNotFound: 0,
+    });
   });
 
   it('keeps the audio and the values when redaction is off', () => {
@@ -125,14 +157,18 @@ describe('the call recorder on a Twilio transport', () => {
     deliver(carrier, peer, START, { type: 'audio', payload: tone(0) });
     transport.close();
     const media = sink.lines.find((l) => (l['frame'] as { event?: string } | undefined)?.event === 'media')!;
-    expect(base64Decode((media['frame'] as { media: { payload: string } }).media.payload)).toEqual(new Uint8Array(160).fill(0xff));
+    expect(base64Decode((media['frame'] as { media: { payload: string } }).media.payload)).toEqual(
+      new Uint8Array(160).fill(0xff),
+    );
   });
 
   it('writes what the bridge sent after the carrier frame it answered, as sent lines', () => {
     const sink = new MemorySink();
     const { carrier, transport, peer } = twilioCall({}, sink);
     // A bridge that answers every DTMF digit with a mark, from inside the frame's handling.
-    transport.on('dtmf', () => transport.connection.send(JSON.stringify({ event: 'mark', streamSid: START.streamId, mark: { name: 'digit' } })));
+    transport.on('dtmf', () =>
+      transport.connection.send(JSON.stringify({ event: 'mark', streamSid: START.streamId, mark: { name: 'digit' } })),
+    );
     transport.connection.send(new Uint8Array([1, 2, 3]));
     transport.connection.send('not json');
     deliver(carrier, peer, START, { type: 'dtmf', digit: '1' });
@@ -171,7 +207,10 @@ describe('the call recorder on a Twilio transport', () => {
     // The last line written is a frame line that also says the recording was truncated.
     const last = sink.lines.at(-1)!;
     expect((last['frame'] as { event: string }).event).toBe('media');
-    expect(last['truncated']).toEqual({ framesDropped: transport.recording!.stats.framesDropped, bytesDropped: transport.recording!.stats.bytesDropped });
+    expect(last['truncated']).toEqual({
+      framesDropped: transport.recording!.stats.framesDropped,
+      bytesDropped: transport.recording!.stats.bytesDropped,
+    });
     // The call itself got every frame.
     expect(transport.metrics.framesIn).toBe(53);
   });
@@ -187,7 +226,14 @@ describe('the call recorder on a Twilio transport', () => {
     transport.on('error', (event) => errors.push((event as { error: unknown }).error));
     const digits: string[] = [];
     transport.on('dtmf', (event) => digits.push(event.digit));
-    deliver(carrier, peer, START, { type: 'audio', payload: tone(0) }, { type: 'dtmf', digit: '7' }, { type: 'dtmf', digit: '8' });
+    deliver(
+      carrier,
+      peer,
+      START,
+      { type: 'audio', payload: tone(0) },
+      { type: 'dtmf', digit: '7' },
+      { type: 'dtmf', digit: '8' },
+    );
     expect(digits).toEqual(['7', '8']);
     expect(transport.recording!.stats.writeErrors).toBeGreaterThanOrEqual(5);
     await new Promise((resolve) => setTimeout(resolve, 0));
@@ -216,7 +262,9 @@ describe('the call recorder on a Twilio transport', () => {
     const original = tone(3);
     const frame = JSON.stringify({ kind: 'audio', id: 'abcd', data: { samples: base64Encode(original) } });
     // A protocol that hands out audio other than the frame's bytes (here: inverted).
-    recorder.wrap(carrier).onMessage(() => recorder.decoded([{ type: 'audio', payload: original.map((b) => 255 - b) }]));
+    recorder
+      .wrap(carrier)
+      .onMessage(() => recorder.decoded([{ type: 'audio', payload: original.map((b) => 255 - b) }]));
     carrier.deliver(frame);
     recorder.end();
     const line = sink.lines[1]!['frame'] as { id: string; data: { samples: string } };
@@ -229,9 +277,19 @@ describe('the call recorder on a Twilio transport', () => {
 
   it('refuses a record option without a sink, or with a bad bound', () => {
     const carrier = new FakeCarrier();
-    expect(() => new TwilioRealtimeTransport({ twilioWebSocket: carrier, record: {} as CallRecordingOptions })).toThrow(ConfigError);
-    expect(() => new TwilioRealtimeTransport({ twilioWebSocket: carrier, record: { sink: new MemorySink(), maxBytes: 10 } })).toThrow(ConfigError);
-    expect(() => new CallRecorder({ sink: new MemorySink(), redact: { audio: 'loud' as 'noise' } }, { carrier: 'x', format: START.format })).toThrow(ConfigError);
+    expect(() => new TwilioRealtimeTransport({ twilioWebSocket: carrier, record: {} as CallRecordingOptions })).toThrow(
+      ConfigError,
+    );
+    expect(
+      () => new TwilioRealtimeTransport({ twilioWebSocket: carrier, record: { sink: new MemorySink(), maxBytes: 10 } }),
+    ).toThrow(ConfigError);
+    expect(
+      () =>
+        new CallRecorder(
+          { sink: new MemorySink(), redact: { audio: 'loud' as 'noise' } },
+          { carrier: 'x', format: START.format },
+        ),
+    ).toThrow(ConfigError);
   });
 });
 
@@ -239,7 +297,9 @@ describe('the call recorder on other carriers', () => {
   it('a Telnyx call is a telnyx trace of its own JSON frames, audio masked', () => {
     const sink = new MemorySink();
     const carrier = new FakeCarrier();
-    const transport = track(new TelnyxRealtimeTransport({ telnyxWebSocket: carrier, url: 'ws://127.0.0.1:9/unused', record: { sink } }));
+    const transport = track(
+      new TelnyxRealtimeTransport({ telnyxWebSocket: carrier, url: 'ws://127.0.0.1:9/unused', record: { sink } }),
+    );
     const payload = tone(0);
     deliver(carrier, telnyx.createPeerSimulator(), START, { type: 'audio', payload }, { type: 'call_end' });
     expect((sink.lines[0]!['trace'] as { carrier: string }).carrier).toBe('telnyx');
@@ -258,10 +318,16 @@ describe('the call recorder on other carriers', () => {
   it('a Vonage call is a vonage trace: its JSON text frames and binary audio, masked in place', () => {
     const sink = new MemorySink();
     const carrier = new FakeCarrier();
-    const transport = track(new VonageRealtimeTransport({ vonageWebSocket: carrier, url: 'ws://127.0.0.1:9/unused', record: { sink } }));
+    const transport = track(
+      new VonageRealtimeTransport({ vonageWebSocket: carrier, url: 'ws://127.0.0.1:9/unused', record: { sink } }),
+    );
     const peer = vonage.createPeerSimulator();
     const sent: Array<string | Uint8Array> = [];
-    for (const event of [START, { type: 'audio', payload: tone(0) } as CallEvent, { type: 'audio', payload: tone(1) } as CallEvent]) {
+    for (const event of [
+      START,
+      { type: 'audio', payload: tone(0) } as CallEvent,
+      { type: 'audio', payload: tone(1) } as CallEvent,
+    ]) {
       for (const frame of peer.encodeInbound(event)) {
         sent.push(frame);
         carrier.deliver(frame);
@@ -271,7 +337,9 @@ describe('the call recorder on other carriers', () => {
     expect((sink.lines[0]!['trace'] as { carrier: string }).carrier).toBe('vonage');
     const lines = sink.lines.slice(1);
     expect(lines[0]!['frame']).toMatchObject({ event: 'websocket:connected', plan: '[redacted]' });
-    const binaries = lines.filter((l) => typeof l['binary'] === 'string').map((l) => base64Decode(l['binary'] as string));
+    const binaries = lines
+      .filter((l) => typeof l['binary'] === 'string')
+      .map((l) => base64Decode(l['binary'] as string));
     const original = sent.filter((f): f is Uint8Array => typeof f !== 'string');
     expect(binaries).toHaveLength(original.length);
     expect(original.length).toBeGreaterThan(0);
@@ -286,7 +354,9 @@ describe('the call recorder on other carriers', () => {
   it('a SIP call is a sip trace: RTP headers kept, only the audio after them masked', () => {
     const sink = new MemorySink();
     const carrier = new FakeCarrier();
-    const transport = track(new SipRealtimeTransport({ connection: carrier, url: 'ws://127.0.0.1:9/unused', record: { sink } }));
+    const transport = track(
+      new SipRealtimeTransport({ connection: carrier, url: 'ws://127.0.0.1:9/unused', record: { sink } }),
+    );
     const peer = new RtpPeerSimulator();
     const sent: Array<string | Uint8Array> = [];
     for (let i = 0; i < 4; i++) {
@@ -300,7 +370,9 @@ describe('the call recorder on other carriers', () => {
     expect((sink.lines[0]!['trace'] as { carrier: string }).carrier).toBe('sip');
     expect(sink.text).not.toContain('4155550123');
     const original = sent.filter((f): f is Uint8Array => typeof f !== 'string');
-    const binaries = sink.lines.filter((l) => typeof l['binary'] === 'string').map((l) => base64Decode(l['binary'] as string));
+    const binaries = sink.lines
+      .filter((l) => typeof l['binary'] === 'string')
+      .map((l) => base64Decode(l['binary'] as string));
     expect(original.length).toBeGreaterThan(0);
     expect(binaries).toHaveLength(original.length);
     binaries.forEach((bytes, i) => {
@@ -311,12 +383,30 @@ describe('the call recorder on other carriers', () => {
   });
 
   const unused = 'ws://127.0.0.1:9/unused';
-  const preset = (name: RawWebSocketPresetName): [string, ConformanceAdapter, (c: MediaConnection, record: CallRecordingOptions) => TelephonyRealtimeTransport] => {
+  const preset = (
+    name: RawWebSocketPresetName,
+  ): [string, ConformanceAdapter, (c: MediaConnection, record: CallRecordingOptions) => TelephonyRealtimeTransport] => {
     const adapter = websocketAdapters.find((a) => a.name === `websocket/${name}`)!;
-    return [name, adapter, (c, record) => new RawWebSocketRealtimeTransport({ websocket: c, preset: { preset: name, format: adapter.carrierFormat! }, url: unused, record })];
+    return [
+      name,
+      adapter,
+      (c, record) =>
+        new RawWebSocketRealtimeTransport({
+          websocket: c,
+          preset: { preset: name, format: adapter.carrierFormat! },
+          url: unused,
+          record,
+        }),
+    ];
   };
-  const carriers: Array<[string, ConformanceAdapter, (c: MediaConnection, record: CallRecordingOptions) => TelephonyRealtimeTransport]> = [
-    ['signalwire', signalwireConformance, (c, record) => new SignalWireRealtimeTransport({ signalwireWebSocket: c, url: unused, record })],
+  const carriers: Array<
+    [string, ConformanceAdapter, (c: MediaConnection, record: CallRecordingOptions) => TelephonyRealtimeTransport]
+  > = [
+    [
+      'signalwire',
+      signalwireConformance,
+      (c, record) => new SignalWireRealtimeTransport({ signalwireWebSocket: c, url: unused, record }),
+    ],
     ['plivo', plivo, (c, record) => new PlivoRealtimeTransport({ plivoWebSocket: c, url: unused, record })],
     ['exotel', exotel, (c, record) => new ExotelRealtimeTransport({ exotelWebSocket: c, url: unused, record })],
     preset('asterisk'),
@@ -324,40 +414,43 @@ describe('the call recorder on other carriers', () => {
     preset('generic'),
   ];
 
-  it.each(carriers)('a %s call: every frame in its own format, the audio found and masked, numbers and parameters hidden', (carrierName, adapter, create) => {
-    const sink = new MemorySink();
-    const carrier = new FakeCarrier();
-    const transport = track(create(carrier, { sink }));
-    const peer = adapter.createPeerSimulator();
-    const sent: Array<string | Uint8Array> = [];
-    for (const event of [START, ...[0, 1, 2].map((n): CallEvent => ({ type: 'audio', payload: tone(n) }))]) {
-      for (const frame of peer.encodeInbound(event)) {
-        sent.push(frame);
-        carrier.deliver(frame);
+  it.each(carriers)(
+    'a %s call: every frame in its own format, the audio found and masked, numbers and parameters hidden',
+    (carrierName, adapter, create) => {
+      const sink = new MemorySink();
+      const carrier = new FakeCarrier();
+      const transport = track(create(carrier, { sink }));
+      const peer = adapter.createPeerSimulator();
+      const sent: Array<string | Uint8Array> = [];
+      for (const event of [START, ...[0, 1, 2].map((n): CallEvent => ({ type: 'audio', payload: tone(n) }))]) {
+        for (const frame of peer.encodeInbound(event)) {
+          sent.push(frame);
+          carrier.deliver(frame);
+        }
       }
-    }
-    transport.close();
-    expect((sink.lines[0]!['trace'] as { carrier: string }).carrier).toBe(transport.protocol.name);
-    expect(transport.protocol.name).toContain(carrierName);
-    const inbound = sink.lines.slice(1).filter((l) => 'frame' in l || 'binary' in l || 'text' in l);
-    expect(inbound).toHaveLength(sent.length);
-    inbound.forEach((line, i) => {
-      const original = sent[i]!;
-      if (typeof original === 'string') expect('frame' in line || 'text' in line).toBe(true);
-      else expect(base64Decode(line['binary'] as string).byteLength).toBe(original.byteLength);
-    });
-    // No audio frame was written as it came, and none needed the fallback.
-    const audioFrames = sent.filter((f) => typeof f !== 'string' || f.includes('"media"') || f.includes('"payload"'));
-    expect(audioFrames.length).toBeGreaterThan(0);
-    const recordedText = sink.text;
-    for (const frame of audioFrames) {
-      if (typeof frame === 'string') {
-        const payload = /"payload":"([^"]+)"/.exec(frame)?.[1];
-        if (payload && payload.length > 16) expect(recordedText).not.toContain(payload);
-      } else expect(recordedText).not.toContain(base64Encode(frame));
-    }
-    expect(transport.recording!.stats.audioNotFound).toBe(0);
-    expect(recordedText).not.toContain('4155550123');
-    expect(recordedText).not.toContain('gold');
-  });
+      transport.close();
+      expect((sink.lines[0]!['trace'] as { carrier: string }).carrier).toBe(transport.protocol.name);
+      expect(transport.protocol.name).toContain(carrierName);
+      const inbound = sink.lines.slice(1).filter((l) => 'frame' in l || 'binary' in l || 'text' in l);
+      expect(inbound).toHaveLength(sent.length);
+      inbound.forEach((line, i) => {
+        const original = sent[i]!;
+        if (typeof original === 'string') expect('frame' in line || 'text' in line).toBe(true);
+        else expect(base64Decode(line['binary'] as string).byteLength).toBe(original.byteLength);
+      });
+      // No audio frame was written as it came, and none needed the fallback.
+      const audioFrames = sent.filter((f) => typeof f !== 'string' || f.includes('"media"') || f.includes('"payload"'));
+      expect(audioFrames.length).toBeGreaterThan(0);
+      const recordedText = sink.text;
+      for (const frame of audioFrames) {
+        if (typeof frame === 'string') {
+          const payload = /"payload":"([^"]+)"/.exec(frame)?.[1];
+          if (payload && payload.length > 16) expect(recordedText).not.toContain(payload);
+        } else expect(recordedText).not.toContain(base64Encode(frame));
+      }
+      expect(transport.recording!.stats.audioNotFound).toBe(0);
+      expect(recordedText).not.toContain('4155550123');
+      expect(recordedText).not.toContain('gold');
+    },
+  );
 });

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, MemoryNonceStore, REPLAY_DEFAULT_TTL_MS, ReplayGuard, assertReplayGuardOption, type NonceStore } from '../src/index.js';
+import {
+  ConfigError,
+  MemoryNonceStore,
+  REPLAY_DEFAULT_TTL_MS,
+  ReplayGuard,
+  assertReplayGuardOption,
+  type NonceStore,
+} from '../src/index.js';
 
 /** A clock the test moves by hand. */
 function manualClock(start = 1_787_000_000_000) {
@@ -76,7 +83,9 @@ describe('ReplayGuard', () => {
     expect(() => new ReplayGuard({ ttlMs: 0 })).toThrow(ConfigError);
     expect(() => new ReplayGuard({ ttlMs: 1.5 })).toThrow(ConfigError);
     expect(() => new ReplayGuard({ store: {} as NonceStore })).toThrow(ConfigError);
-    expect(() => new ReplayGuard({ store: { remember: () => true, forget: 1 } as unknown as NonceStore })).toThrow(ConfigError);
+    expect(() => new ReplayGuard({ store: { remember: () => true, forget: 1 } as unknown as NonceStore })).toThrow(
+      ConfigError,
+    );
     expect(() => new ReplayGuard({ keyPrefix: 1 as unknown as string })).toThrow(ConfigError);
     expect(() => new ReplayGuard(null as unknown as {})).toThrow(ConfigError);
     // The key comes from the request: an empty one is never new, and no configuration mistake.
@@ -136,7 +145,10 @@ describe('assertReplayGuardOption', () => {
   });
 
   it('refuses anything else with a ConfigError, prefixed by where it was given', () => {
-    for (const bad of [{}, null, 'guard', { check: 1 }]) expect(() => assertReplayGuardOption(bad)).toThrow(ConfigError);
-    expect(() => assertReplayGuardOption({}, 'Plivo signature')).toThrow(/^Plivo signature: replayGuard must be a ReplayGuard/);
+    for (const bad of [{}, null, 'guard', { check: 1 }])
+      expect(() => assertReplayGuardOption(bad)).toThrow(ConfigError);
+    expect(() => assertReplayGuardOption({}, 'Plivo signature')).toThrow(
+      /^Plivo signature: replayGuard must be a ReplayGuard/,
+    );
   });
 });

@@ -27,7 +27,12 @@ beforeAll(async () => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
-      const request: Recorded = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
+      const request: Recorded = {
+        method: req.method ?? '',
+        path: req.url ?? '',
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+      };
       requests.push(request);
       const { status, body } = reply(request);
       res.writeHead(status, body === undefined ? {} : { 'content-type': 'application/json' });
@@ -72,7 +77,10 @@ function client(options: { fetch?: typeof fetch; timeoutMs?: number } = {}) {
 describe('carrierRequest', () => {
   it('sends a JSON body with the authorization header and resolves with the parsed answer', async () => {
     reply = () => ({ status: 200, body: JSON.stringify({ result: 'ok' }) });
-    await expect(carrierRequest(client(), request({ json: { action: 'hangup' } }))).resolves.toEqual({ alreadyEnded: false, body: { result: 'ok' } });
+    await expect(carrierRequest(client(), request({ json: { action: 'hangup' } }))).resolves.toEqual({
+      alreadyEnded: false,
+      body: { result: 'ok' },
+    });
     const [seen] = requests;
     expect(seen).toMatchObject({ method: 'POST', path: '/calls/c1', body: '{"action":"hangup"}' });
     expect(seen!.headers['authorization']).toBe(`Bearer ${SECRET}`);
@@ -81,14 +89,23 @@ describe('carrierRequest', () => {
   });
 
   it('sends a form body as application/x-www-form-urlencoded', async () => {
-    await carrierRequest(client(), request({ form: new URLSearchParams({ Status: 'completed', Twiml: '<Response/>' }) }));
+    await carrierRequest(
+      client(),
+      request({ form: new URLSearchParams({ Status: 'completed', Twiml: '<Response/>' }) }),
+    );
     expect(requests[0]!.headers['content-type']).toBe('application/x-www-form-urlencoded');
-    expect(Object.fromEntries(new URLSearchParams(requests[0]!.body))).toEqual({ Status: 'completed', Twiml: '<Response/>' });
+    expect(Object.fromEntries(new URLSearchParams(requests[0]!.body))).toEqual({
+      Status: 'completed',
+      Twiml: '<Response/>',
+    });
   });
 
   it('sends no body and no content type without one', async () => {
     reply = () => ({ status: 204 });
-    await expect(carrierRequest(client(), request({ method: 'DELETE' }))).resolves.toEqual({ alreadyEnded: false, body: undefined });
+    await expect(carrierRequest(client(), request({ method: 'DELETE' }))).resolves.toEqual({
+      alreadyEnded: false,
+      body: undefined,
+    });
     expect(requests[0]).toMatchObject({ method: 'DELETE', body: '' });
     expect(requests[0]!.headers['content-type']).toBeUndefined();
   });
@@ -131,7 +148,9 @@ describe('carrierRequest', () => {
     const long = 'x'.repeat(1000);
     const error = (await carrierRequest(
       client(),
-      request({ readError: (failure) => ({ code: (failure.body as { type: string }).type, quoteCode: false, text: long }) }),
+      request({
+        readError: (failure) => ({ code: (failure.body as { type: string }).type, quoteCode: false, text: long }),
+      }),
     ).catch((e: unknown) => e)) as CallControlError;
     expect(error.providerCode).toBe('https://docs.example/errors#bad');
     expect(error.message).toBe(`Acme rejected the hang-up (HTTP 400): ${'x'.repeat(300)}`);
@@ -139,7 +158,9 @@ describe('carrierRequest', () => {
 
   it('reports a refusal whose body is not JSON, or that has no hooks', async () => {
     reply = () => ({ status: 500, body: '<html>oops</html>' });
-    const error = (await carrierRequest(client(), request({ isAlreadyEnded: undefined, readError: undefined })).catch((e: unknown) => e)) as CallControlError;
+    const error = (await carrierRequest(client(), request({ isAlreadyEnded: undefined, readError: undefined })).catch(
+      (e: unknown) => e,
+    )) as CallControlError;
     expect(error).toBeInstanceOf(CallControlError);
     expect(error.status).toBe(500);
     expect(error.providerCode).toBeUndefined();
@@ -151,7 +172,9 @@ describe('carrierRequest', () => {
     const failing = (async () => {
       throw cause;
     }) as typeof fetch;
-    const error = (await carrierRequest(client({ fetch: failing }), request()).catch((e: unknown) => e)) as CallControlError;
+    const error = (await carrierRequest(client({ fetch: failing }), request()).catch(
+      (e: unknown) => e,
+    )) as CallControlError;
     expect(error).toBeInstanceOf(CallControlError);
     expect(error.message).toBe('Acme hang-up failed: the request did not complete');
     expect(error.cause).toBe(cause);
@@ -160,8 +183,12 @@ describe('carrierRequest', () => {
 
   it('aborts a request that outlives the timeout', async () => {
     const hanging = ((_input: RequestInfo | URL, init?: RequestInit) =>
-      new Promise<Response>((_resolve, reject) => init?.signal?.addEventListener('abort', () => reject(init.signal?.reason)))) as typeof fetch;
-    const error = (await carrierRequest(client({ fetch: hanging, timeoutMs: 5 }), request()).catch((e: unknown) => e)) as CallControlError;
+      new Promise<Response>((_resolve, reject) =>
+        init?.signal?.addEventListener('abort', () => reject(init.signal?.reason)),
+      )) as typeof fetch;
+    const error = (await carrierRequest(client({ fetch: hanging, timeoutMs: 5 }), request()).catch(
+      (e: unknown) => e,
+    )) as CallControlError;
     expect(error).toBeInstanceOf(CallControlError);
     expect(error.message).toBe('Acme hang-up timed out after 5 ms');
   });
@@ -183,23 +210,37 @@ describe('restClientConfig', () => {
     expect(config.baseUrl).toBe('https://api.acme.example');
     expect(config.timeoutMs).toBe(10_000);
     expect(typeof config.fetch).toBe('function');
-    expect(restClientConfig('AcmeCallControl', { baseUrl: 'http://127.0.0.1:4010//' }, 'https://x.example').baseUrl).toBe('http://127.0.0.1:4010');
+    expect(
+      restClientConfig('AcmeCallControl', { baseUrl: 'http://127.0.0.1:4010//' }, 'https://x.example').baseUrl,
+    ).toBe('http://127.0.0.1:4010');
   });
 
   it.each([
     ['a relative base URL', { baseUrl: 'api.acme.example' }, 'AcmeCallControl: baseUrl is not an absolute URL'],
-    ['a base URL that is not http(s)', { baseUrl: 'ftp://api.acme.example' }, 'AcmeCallControl: baseUrl must be an http(s) URL'],
+    [
+      'a base URL that is not http(s)',
+      { baseUrl: 'ftp://api.acme.example' },
+      'AcmeCallControl: baseUrl must be an http(s) URL',
+    ],
     ['a zero timeout', { timeoutMs: 0 }, 'AcmeCallControl: timeoutMs must be a positive number'],
     ['a NaN timeout', { timeoutMs: Number.NaN }, 'AcmeCallControl: timeoutMs must be a positive number'],
-    ['a fetch that is not a function', { fetch: 'nope' as unknown as typeof fetch }, 'AcmeCallControl: fetch must be a function'],
+    [
+      'a fetch that is not a function',
+      { fetch: 'nope' as unknown as typeof fetch },
+      'AcmeCallControl: fetch must be a function',
+    ],
   ])('throws ConfigError for %s', (_label, options, message) => {
-    expect(() => restClientConfig('AcmeCallControl', options, 'https://api.acme.example')).toThrow(new ConfigError(message));
+    expect(() => restClientConfig('AcmeCallControl', options, 'https://api.acme.example')).toThrow(
+      new ConfigError(message),
+    );
   });
 });
 
 describe('basicAuthorization', () => {
   it('encodes user and password as HTTP Basic', () => {
-    expect(basicAuthorization('MA0000000000', 'tok:en')).toBe(`Basic ${Buffer.from('MA0000000000:tok:en').toString('base64')}`);
+    expect(basicAuthorization('MA0000000000', 'tok:en')).toBe(
+      `Basic ${Buffer.from('MA0000000000:tok:en').toString('base64')}`,
+    );
   });
 });
 

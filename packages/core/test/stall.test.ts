@@ -51,7 +51,12 @@ function stall(ms: number): void {
 describe('a stalled bridge', () => {
   it('takes a stall of its own event loop for no quiet line: what arrived meanwhile is read first', async () => {
     const { carrier, bridgeSide } = await loopbackCarrier();
-    const t = new TelephonyRealtimeTransport({ connection: bridgeSide, protocol: new TestProtocol(), url, inputAudioInactivityTimeoutMs: 300 });
+    const t = new TelephonyRealtimeTransport({
+      connection: bridgeSide,
+      protocol: new TestProtocol(),
+      url,
+      inputAudioInactivityTimeoutMs: 300,
+    });
     cleanups.push(() => t.close());
     carrier.send(wire.start());
     await t.connect({ apiKey: 'sk-test' });
@@ -83,7 +88,12 @@ describe('a stalled bridge', () => {
   // what was heard, so the model does not keep audio the caller never heard.
   it('truncates a cancelled reply at what the caller heard when it drops audio still on the way', async () => {
     const carrier = new FakeCarrier();
-    const t = new TelephonyRealtimeTransport({ connection: carrier, protocol: new TestProtocol(), url, inputAudioInactivityTimeoutMs: null });
+    const t = new TelephonyRealtimeTransport({
+      connection: carrier,
+      protocol: new TestProtocol(),
+      url,
+      inputAudioInactivityTimeoutMs: null,
+    });
     cleanups.push(() => t.close());
     carrier.deliver(wire.start());
     await t.connect({ apiKey: 'sk-test' });

@@ -51,7 +51,9 @@ describe('format negotiation', () => {
     carrier.deliver(wire.start('S1', 'pcmu', 8000));
     const session = new RealtimeSession(new RealtimeAgent({ name: 'a' }), {
       transport: t,
-      config: { audio: { input: { format: { type: 'audio/pcm', rate: 24000 } }, output: { format: 'pcm16', voice: 'verse' } } },
+      config: {
+        audio: { input: { format: { type: 'audio/pcm', rate: 24000 } }, output: { format: 'pcm16', voice: 'verse' } },
+      },
     });
     await session.connect({ apiKey: 'sk-test' });
     const first = (await server.waitFor(isFullUpdate)) as any;
@@ -246,7 +248,10 @@ describe('output and playback ledger', () => {
     expect(marks()).toHaveLength(2);
     server.finish('resp_1', 'item_1');
     await until(() => carrier.commands().filter((c) => c.type === 'audio').length >= 3);
-    const last = carrier.commands().filter((c) => c.type === 'audio').at(-1) as { payload: Uint8Array };
+    const last = carrier
+      .commands()
+      .filter((c) => c.type === 'audio')
+      .at(-1) as { payload: Uint8Array };
     expect(last.payload.byteLength).toBe(160);
     // The held 20 bytes go out first, padded with μ-law silence.
     expect(last.payload.subarray(0, 20).every((b) => b === 2)).toBe(true);
@@ -258,10 +263,19 @@ describe('output and playback ledger', () => {
     const raw: any[] = [];
     t.on('*', (e) => raw.push(e));
     await playResponse('resp_1', 'item_1', 1, { done: false });
-    expect(raw.find((e) => e.type === 'response.output_audio.delta')).toMatchObject({ item_id: 'item_1', response_id: 'resp_1' });
+    expect(raw.find((e) => e.type === 'response.output_audio.delta')).toMatchObject({
+      item_id: 'item_1',
+      response_id: 'resp_1',
+    });
     const audioBefore = carrier.commands().filter((c) => c.type === 'audio').length;
     // No content_index: the SDK's schema rejects it, so no audio may come of it.
-    server.send({ type: 'response.output_audio.delta', response_id: 'resp_1', item_id: 'item_1', output_index: 0, delta: 'AAAA' });
+    server.send({
+      type: 'response.output_audio.delta',
+      response_id: 'resp_1',
+      item_id: 'item_1',
+      output_index: 0,
+      delta: 'AAAA',
+    });
     await until(() => raw.filter((e) => e.type === 'response.output_audio.delta').length === 2);
     await tick(20);
     expect(carrier.commands().filter((c) => c.type === 'audio')).toHaveLength(audioBefore);
@@ -507,7 +521,12 @@ describe('events and bad input', () => {
     carrier.deliver(wire.start('S9'));
     carrier.deliver(wire.dtmf('5'));
     carrier.deliver(wire.dtmf('#'));
-    expect(starts[0]).toMatchObject({ type: 'call_start', streamId: 'S9', callId: 'call-1', customParameters: { who: 'test' } });
+    expect(starts[0]).toMatchObject({
+      type: 'call_start',
+      streamId: 'S9',
+      callId: 'call-1',
+      customParameters: { who: 'test' },
+    });
     expect(digits).toEqual(['5', '#']);
     expect(seen.filter((e) => e.type === 'testcarrier_message')).toHaveLength(3);
     expect(seen.filter((e) => e.type === 'dtmf').map((e) => e.digit)).toEqual(['5', '#']);
@@ -553,7 +572,7 @@ describe('lifecycle', () => {
     expect(carrier.listenerCount).toBe(0);
   });
 
-    it('closes the model socket when the carrier socket closes without a stop', async () => {
+  it('closes the model socket when the carrier socket closes without a stop', async () => {
     const t = await connected();
     carrier.close();
     await until(() => t.status === 'disconnected');

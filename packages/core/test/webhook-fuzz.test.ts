@@ -6,10 +6,14 @@ import { FUZZ_RUNS, anyHeaders, anyValue } from './helpers/webhook-fuzz.js';
 describe('fuzz: the header and comparison helpers every verifier shares', () => {
   it('readHeader answers a string or undefined for any header map', () => {
     fc.assert(
-      fc.property(anyHeaders(['authorization', 'x-twilio-signature']), fc.constantFrom('authorization', 'X-Twilio-Signature', 'missing'), (headers, name) => {
-        const value = readHeader(headers as RequestHeaders, name);
-        expect(value === undefined || typeof value === 'string').toBe(true);
-      }),
+      fc.property(
+        anyHeaders(['authorization', 'x-twilio-signature']),
+        fc.constantFrom('authorization', 'X-Twilio-Signature', 'missing'),
+        (headers, name) => {
+          const value = readHeader(headers as RequestHeaders, name);
+          expect(value === undefined || typeof value === 'string').toBe(true);
+        },
+      ),
       { numRuns: FUZZ_RUNS * 2 },
     );
   });

@@ -5,7 +5,14 @@
  * `Authorization: Basic base64(API_KEY:API_TOKEN)` on the upgrade request
  * (https://developer.exotel.com/docs/agentstream/stream-voicebot-applet, "Authentication").
  */
-import { ConfigError, WebhookSignatureError, base64Encode, constantTimeEqual, readHeader, type RequestHeaders } from '@switchboard/core';
+import {
+  ConfigError,
+  WebhookSignatureError,
+  base64Encode,
+  constantTimeEqual,
+  readHeader,
+  type RequestHeaders,
+} from '@switchboard/core';
 
 /** Request headers: a plain object (Node) or a `Headers` (fetch); the same as core's `RequestHeaders`. */
 export type ExotelHeaders = RequestHeaders;
@@ -26,7 +33,12 @@ function authorization(headers: ExotelHeaders): string | undefined {
 }
 
 function checkCredentials(options: VerifyExotelUpgradeOptions): void {
-  if (typeof options?.apiKey !== 'string' || options.apiKey.length === 0 || typeof options.apiToken !== 'string' || options.apiToken.length === 0) {
+  if (
+    typeof options?.apiKey !== 'string' ||
+    options.apiKey.length === 0 ||
+    typeof options.apiToken !== 'string' ||
+    options.apiToken.length === 0
+  ) {
     throw new ConfigError('Exotel upgrade verification needs the apiKey and apiToken written into the stream URL');
   }
 }
@@ -51,7 +63,9 @@ export function assertExotelUpgrade(options: VerifyExotelUpgradeOptions): void {
   const missing = authorization(options.headers) === undefined;
   if (!verifyExotelUpgrade(options)) {
     throw new WebhookSignatureError(
-      missing ? 'missing Authorization header: the stream URL carries no credentials, or the request did not come from Exotel' : 'the Authorization header does not carry the expected credentials',
+      missing
+        ? 'missing Authorization header: the stream URL carries no credentials, or the request did not come from Exotel'
+        : 'the Authorization header does not carry the expected credentials',
     );
   }
 }

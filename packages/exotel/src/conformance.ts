@@ -20,6 +20,8 @@ export const conformance: ConformanceAdapter = {
   carrierFormat: SLIN_8K,
   // media.timestamp is not read: Exotel streams continuously, silence included.
   mediaTimestamps: false,
-  createTransport: ({ connection, url, now, clock }) => new ExotelRealtimeTransport({ exotelWebSocket: connection, url, now, clock }),
-  createPeerSimulator: () => new ExotelPeerSimulator({ sampleRate: 8000, inputFormat: TRACE_FORMAT, startFormat: 'live' }),
+  createTransport: ({ connection, url, now, clock }) =>
+    new ExotelRealtimeTransport({ exotelWebSocket: connection, url, now, clock }),
+  createPeerSimulator: () =>
+    new ExotelPeerSimulator({ sampleRate: 8000, inputFormat: TRACE_FORMAT, startFormat: 'live' }),
 };

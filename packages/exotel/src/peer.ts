@@ -12,7 +12,15 @@ import {
   PeerMediaCounter,
 } from '@switchboard/core';
 import type { AudioFormat, CallEvent, OutboundCommand, PeerSimulator } from '@switchboard/core';
-import { assertTextFrame, checkExactKeys, checkOutboundStreamId, readFrameObject, readOutboundMark, readOutboundMedia, rejectOutboundEvent } from '@switchboard/core';
+import {
+  assertTextFrame,
+  checkExactKeys,
+  checkOutboundStreamId,
+  readFrameObject,
+  readOutboundMark,
+  readOutboundMedia,
+  rejectOutboundEvent,
+} from '@switchboard/core';
 import { EXOTEL_FRAME_RULES } from './protocol.js';
 
 export type ExotelPeerSimulatorOptions = {
@@ -71,7 +79,8 @@ class ToWire {
   convert(bytes: Uint8Array): Uint8Array {
     const encoding = this.#from.encoding;
     if (encoding === this.#to.encoding && !this.#resampler) return bytes;
-    let samples = encoding === 'pcmu' ? decodeMuLaw(bytes) : encoding === 'pcma' ? decodeALaw(bytes) : pcm16FromBytes(bytes);
+    let samples =
+      encoding === 'pcmu' ? decodeMuLaw(bytes) : encoding === 'pcma' ? decodeALaw(bytes) : pcm16FromBytes(bytes);
     if (this.#resampler) samples = this.#resampler.process(samples);
     return this.#to.encoding === 'pcmu' ? encodeMuLaw(samples) : pcm16ToBytes(samples);
   }
@@ -104,11 +113,14 @@ export class ExotelPeerSimulator implements PeerSimulator {
     this.#options = options;
     this.#accountSid = options.accountSid ?? `exotel${randomHex(8)}`;
     this.#rate = options.sampleRate ?? 8000;
-    if (![8000, 16000, 24000].includes(this.#rate)) throw new ConfigError('ExotelPeerSimulator: sampleRate must be 8000, 16000 or 24000');
+    if (![8000, 16000, 24000].includes(this.#rate))
+      throw new ConfigError('ExotelPeerSimulator: sampleRate must be 8000, 16000 or 24000');
     const encoding = options.mediaEncoding ?? 'slin';
-    if (encoding !== 'slin' && encoding !== 'mulaw') throw new ConfigError('ExotelPeerSimulator: mediaEncoding must be "slin" or "mulaw"');
+    if (encoding !== 'slin' && encoding !== 'mulaw')
+      throw new ConfigError('ExotelPeerSimulator: mediaEncoding must be "slin" or "mulaw"');
     this.#mulaw = encoding === 'mulaw';
-    if (this.#mulaw && this.#rate !== 8000) throw new ConfigError('ExotelPeerSimulator: a μ-law stream runs at 8000 Hz');
+    if (this.#mulaw && this.#rate !== 8000)
+      throw new ConfigError('ExotelPeerSimulator: a μ-law stream runs at 8000 Hz');
     this.#input = options.inputFormat ?? this.format;
     this.#converter = new ToWire(this.#input, this.format);
   }
@@ -137,7 +149,9 @@ export class ExotelPeerSimulator implements PeerSimulator {
         if (wire.byteLength === 0) break;
         const { chunk, timestampMs } = this.#counter.next(event, durationMs(this.format, wire.byteLength));
         frames.push(
-          this.#frame('media', { media: { chunk: String(chunk), timestamp: String(Math.round(timestampMs)), payload: base64Encode(wire) } }),
+          this.#frame('media', {
+            media: { chunk: String(chunk), timestamp: String(Math.round(timestampMs)), payload: base64Encode(wire) },
+          }),
         );
         break;
       }
@@ -151,7 +165,11 @@ export class ExotelPeerSimulator implements PeerSimulator {
         frames.push(this.#frame('mark', { mark: { name: event.name } }));
         break;
       case 'call_end':
-        frames.push(this.#frame('stop', { stop: { call_sid: this.#activeCall(), account_sid: this.#accountSid, reason: event.reason ?? 'callended' } }));
+        frames.push(
+          this.#frame('stop', {
+            stop: { call_sid: this.#activeCall(), account_sid: this.#accountSid, reason: event.reason ?? 'callended' },
+          }),
+        );
         break;
       case 'playback_cleared':
       case 'flow_control':
@@ -186,7 +204,11 @@ export class ExotelPeerSimulator implements PeerSimulator {
       const { minBytes, maxBytes, multipleOf } = EXOTEL_FRAME_RULES;
       const n = bytes.byteLength;
       if (n < minBytes || n > maxBytes || n % multipleOf !== 0) {
-        invalid(`media chunk of ${n} bytes: Exotel needs ${minBytes} to ${maxBytes} bytes in multiples of ${multipleOf}`, frame, EXOTEL_INVALID_CHUNK_CODE);
+        invalid(
+          `media chunk of ${n} bytes: Exotel needs ${minBytes} to ${maxBytes} bytes in multiples of ${multipleOf}`,
+          frame,
+          EXOTEL_INVALID_CHUNK_CODE,
+        );
       }
       command = { type: 'audio', payload: bytes };
     } else if (event === 'mark') {
@@ -239,7 +261,11 @@ export class ExotelPeerSimulator implements PeerSimulator {
     start['media_format'] =
       this.#options.startFormat === 'live'
         ? { encoding: 'base64', sample_rate: String(this.#rate), bit_rate: `${(this.#rate * bits) / 1000}kbps` }
-        : { encoding: this.#mulaw ? 'audio/x-mulaw' : 'audio/x-raw', sample_rate: String(this.#rate), bit_rate: String(bits) };
+        : {
+            encoding: this.#mulaw ? 'audio/x-mulaw' : 'audio/x-raw',
+            sample_rate: String(this.#rate),
+            bit_rate: String(bits),
+          };
     return JSON.stringify({ event: 'start', sequence_number: this.#next(), stream_sid: this.#streamSid, start });
   }
 }

@@ -15,31 +15,77 @@
  * (3200 bytes are 400 ms, at least the 100 ms asked; 320 bytes are two whole 20 ms packets).
  */
 import { ProtocolError, base64Encode, FrameParse } from '@switchboard/core';
-import type { AudioFormat, CallEvent, FrameRules, MediaStreamProtocol, OutboundCommand, ProtocolCapabilities, StreamCommandWriters } from '@switchboard/core';
+import type {
+  AudioFormat,
+  CallEvent,
+  FrameRules,
+  MediaStreamProtocol,
+  OutboundCommand,
+  ProtocolCapabilities,
+  StreamCommandWriters,
+} from '@switchboard/core';
 import { isJsonObject, readCounter, stringRecord, type JsonObject } from '@switchboard/core';
-import { ActiveStreamId, assertTextFrame, callStartEvent, decodeDtmfFrame, decodeMarkFrame, decodeMediaPayload } from '@switchboard/core';
-import { decodeStopFrame, encodeStreamCommand, readFrameEvent, readFrameObject, readStartObject, readStartStreamId } from '@switchboard/core';
+import {
+  ActiveStreamId,
+  assertTextFrame,
+  callStartEvent,
+  decodeDtmfFrame,
+  decodeMarkFrame,
+  decodeMediaPayload,
+} from '@switchboard/core';
+import {
+  decodeStopFrame,
+  encodeStreamCommand,
+  readFrameEvent,
+  readFrameObject,
+  readStartObject,
+  readStartStreamId,
+} from '@switchboard/core';
 
 const PROVIDER = 'exotel';
 
 /** Exotel's chunk rules for audio sent back: ≥ 3.2 KB, ≤ 100 KB, a multiple of 320 bytes. */
-export const EXOTEL_FRAME_RULES: Readonly<Required<Pick<FrameRules, 'minBytes' | 'maxBytes' | 'multipleOf'>>> = Object.freeze({
-  minBytes: 3200,
-  maxBytes: 100_000,
-  multipleOf: 320,
-});
+export const EXOTEL_FRAME_RULES: Readonly<Required<Pick<FrameRules, 'minBytes' | 'maxBytes' | 'multipleOf'>>> =
+  Object.freeze({
+    minBytes: 3200,
+    maxBytes: 100_000,
+    multipleOf: 320,
+  });
 
 const SLIN_8K: AudioFormat = { encoding: 'l16', sampleRate: 8000, channels: 1 };
 const MULAW_8K: AudioFormat = { encoding: 'pcmu', sampleRate: 8000, channels: 1 };
 const RATES = new Set([8000, 16000, 24000]);
 /** Names of G.711 μ-law: ExoML's `audio/x-mulaw` and the usual others. */
-const MULAW_NAMES = new Set(['audio/x-mulaw', 'audio/mulaw', 'audio/basic', 'mulaw', 'ulaw', 'mu-law', 'audio/pcmu', 'pcmu', 'g711_ulaw', 'g711u']);
+const MULAW_NAMES = new Set([
+  'audio/x-mulaw',
+  'audio/mulaw',
+  'audio/basic',
+  'mulaw',
+  'ulaw',
+  'mu-law',
+  'audio/pcmu',
+  'pcmu',
+  'g711_ulaw',
+  'g711u',
+]);
 /**
  * Names Exotel and its docs use for raw 16-bit PCM. `base64` is what many live Voicebot streams
  * send (`{"encoding":"base64","sample_rate":"8000","bit_rate":"128kbps"}`): it names the payload's
  * transport encoding, the audio being slin all the same.
  */
-const SLIN_NAMES = new Set(['audio/x-raw', 'raw/slin', 'slin', 'slin16', 'audio/l16', 'audio/x-l16', 'l16', 'pcm', 'audio/pcm', 'raw', 'base64']);
+const SLIN_NAMES = new Set([
+  'audio/x-raw',
+  'raw/slin',
+  'slin',
+  'slin16',
+  'audio/l16',
+  'audio/x-l16',
+  'l16',
+  'pcm',
+  'audio/pcm',
+  'raw',
+  'base64',
+]);
 
 /** `8000`, `"8000"`, `"8kHz"`, `"16 khz"` → Hz; anything else `undefined`. */
 function readSampleRate(value: unknown): number | undefined {
@@ -58,7 +104,8 @@ function readSampleRate(value: unknown): number | undefined {
  */
 function readBitRate(value: unknown, sampleRate: number, frame: string): { width?: number; hintedWidth?: number } {
   if (value === undefined || value === null) return {};
-  if (typeof value !== 'string' && typeof value !== 'number') fail('start.media_format.bit_rate is not a string or a number', frame);
+  if (typeof value !== 'string' && typeof value !== 'number')
+    fail('start.media_format.bit_rate is not a string or a number', frame);
   const rate = typeof value === 'string' ? /^\s*(\d+(?:\.\d+)?)\s*([km]?)bps\s*$/i.exec(value) : null;
   let bitsPerSecond: number;
   if (rate) {
@@ -89,7 +136,8 @@ function readMediaFormat(value: unknown, frame: string): AudioFormat {
   if (value === undefined || value === null) return { ...SLIN_8K };
   if (!isJsonObject(value)) fail('start.media_format is not an object', frame);
   const rawEncoding = value['encoding'];
-  if (rawEncoding !== undefined && typeof rawEncoding !== 'string') fail('start.media_format.encoding is not a string', frame);
+  if (rawEncoding !== undefined && typeof rawEncoding !== 'string')
+    fail('start.media_format.encoding is not a string', frame);
   let codec: 'slin' | 'mulaw' | undefined;
   let encodingRate: number | undefined;
   if (rawEncoding !== undefined) {
@@ -113,16 +161,24 @@ function readMediaFormat(value: unknown, frame: string): AudioFormat {
   const rawRate = value['sample_rate'];
   const sampleRate = rawRate === undefined || rawRate === null ? (encodingRate ?? 8000) : readSampleRate(rawRate);
   if (sampleRate === undefined) fail('start.media_format.sample_rate is not an integer', frame);
-  if (!RATES.has(sampleRate)) fail(`sample_rate ${sampleRate} is not supported: 8000, 16000 or 24000`, frame, 'exotel_unsupported_format');
+  if (!RATES.has(sampleRate))
+    fail(`sample_rate ${sampleRate} is not supported: 8000, 16000 or 24000`, frame, 'exotel_unsupported_format');
   const { width, hintedWidth } = readBitRate(value['bit_rate'], sampleRate, frame);
   // A name that says nothing of the codec (`base64`): 8 bits a sample at 8 kHz is μ-law.
   if (codec === undefined) codec = (width ?? hintedWidth) === 8 && sampleRate === 8000 ? 'mulaw' : 'slin';
   if (codec === 'mulaw') {
-    if (sampleRate !== 8000) fail(`μ-law at ${sampleRate} Hz is not supported: Exotel streams μ-law at 8000 Hz`, frame, 'exotel_unsupported_format');
-    if (width !== undefined && width !== 8) fail('start.media_format.bit_rate must be 8 for μ-law (8-bit samples)', frame, 'exotel_unsupported_format');
+    if (sampleRate !== 8000)
+      fail(
+        `μ-law at ${sampleRate} Hz is not supported: Exotel streams μ-law at 8000 Hz`,
+        frame,
+        'exotel_unsupported_format',
+      );
+    if (width !== undefined && width !== 8)
+      fail('start.media_format.bit_rate must be 8 for μ-law (8-bit samples)', frame, 'exotel_unsupported_format');
     return { ...MULAW_8K };
   }
-  if (width !== undefined && width !== 16) fail('start.media_format.bit_rate must be 16 (slin is 16-bit PCM)', frame, 'exotel_unsupported_format');
+  if (width !== undefined && width !== 16)
+    fail('start.media_format.bit_rate must be 16 (slin is 16-bit PCM)', frame, 'exotel_unsupported_format');
   return { encoding: 'l16', sampleRate, channels: 1 };
 }
 
@@ -148,8 +204,10 @@ export class ExotelMediaStreamProtocol implements MediaStreamProtocol {
   #encoding: AudioFormat['encoding'] = 'l16';
   readonly #parses = new FrameParse();
   readonly #writers: StreamCommandWriters = {
-    audio: (payload) => `{"event":"media","stream_sid":${this.#stream.json('media')},"media":{"payload":"${base64Encode(payload)}"}}`,
-    mark: (name) => `{"event":"mark","stream_sid":${this.#stream.json('mark')},"mark":{"name":${JSON.stringify(name)}}}`,
+    audio: (payload) =>
+      `{"event":"media","stream_sid":${this.#stream.json('media')},"media":{"payload":"${base64Encode(payload)}"}}`,
+    mark: (name) =>
+      `{"event":"mark","stream_sid":${this.#stream.json('mark')},"mark":{"name":${JSON.stringify(name)}}}`,
     clear: () => `{"event":"clear","stream_sid":${this.#stream.json('clear')}}`,
     // No DTMF out, and no hang-up: closing the socket ends the applet (the flow goes on to the next one).
   };
@@ -213,7 +271,8 @@ export class ExotelMediaStreamProtocol implements MediaStreamProtocol {
     const payload = media['payload'];
     if (typeof payload !== 'string') fail('media frame without a string media.payload', frame);
     const bytes = decodeMediaPayload(payload, frame, fail);
-    if (this.#encoding === 'l16' && bytes.byteLength % 2 !== 0) fail(`slin media.payload of ${bytes.byteLength} bytes is not whole 16-bit samples`, frame);
+    if (this.#encoding === 'l16' && bytes.byteLength % 2 !== 0)
+      fail(`slin media.payload of ${bytes.byteLength} bytes is not whole 16-bit samples`, frame);
     const audio: Extract<CallEvent, { type: 'audio' }> = { type: 'audio', payload: bytes };
     const sequence = readCounter(media['chunk']);
     if (sequence !== undefined) audio.sequence = sequence;

@@ -65,7 +65,8 @@ function checkSecret(secret: unknown, what: string): asserts secret is string {
 }
 
 function checkClock(now: unknown, what: string): void {
-  if (now !== undefined && typeof now !== 'function') throw new ConfigError(`${what}: now must be a function returning ms since the epoch`);
+  if (now !== undefined && typeof now !== 'function')
+    throw new ConfigError(`${what}: now must be a function returning ms since the epoch`);
 }
 
 function parseUrl(url: string | URL, what: string): URL {
@@ -88,7 +89,9 @@ function signingInput(url: URL, expiresAt: number): Uint8Array<ArrayBuffer> {
 }
 
 async function hmacKey(secret: string, usage: 'sign' | 'verify'): Promise<CryptoKey> {
-  return globalThis.crypto.subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, [usage]);
+  return globalThis.crypto.subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, [
+    usage,
+  ]);
 }
 
 /**
@@ -97,21 +100,24 @@ async function hmacKey(secret: string, usage: 'sign' | 'verify'): Promise<Crypto
  * parameters). Resolves with the signed URL as a string.
  */
 export async function signExotelStreamUrl(options: SignExotelStreamUrlOptions): Promise<string> {
-  if (!options || typeof options !== 'object') throw new ConfigError('signExotelStreamUrl needs { url, secret, expiresInSeconds }');
+  if (!options || typeof options !== 'object')
+    throw new ConfigError('signExotelStreamUrl needs { url, secret, expiresInSeconds }');
   checkSecret(options.secret, 'signExotelStreamUrl');
   checkClock(options.now, 'signExotelStreamUrl');
   const ttl = options.expiresInSeconds;
   if (!(Number.isInteger(ttl) && ttl > 0 && ttl <= 31_536_000)) {
     throw new ConfigError('signExotelStreamUrl: expiresInSeconds must be a whole number of seconds from 1 to 31536000');
   }
-  if (typeof options.url !== 'string' && !(options.url instanceof URL)) throw new ConfigError('signExotelStreamUrl: url is required');
+  if (typeof options.url !== 'string' && !(options.url instanceof URL))
+    throw new ConfigError('signExotelStreamUrl: url is required');
   let url: URL;
   try {
     url = new URL(options.url instanceof URL ? options.url.href : options.url);
   } catch {
     throw new ConfigError('signExotelStreamUrl: url must be an absolute ws:// or wss:// URL');
   }
-  if (url.protocol !== 'wss:' && url.protocol !== 'ws:') throw new ConfigError('signExotelStreamUrl: url must be an absolute ws:// or wss:// URL');
+  if (url.protocol !== 'wss:' && url.protocol !== 'ws:')
+    throw new ConfigError('signExotelStreamUrl: url must be an absolute ws:// or wss:// URL');
   url.searchParams.delete(EXOTEL_STREAM_URL_SIGNATURE_PARAM);
 
   const expiresAt = Math.floor((options.now ?? Date.now)() / 1000) + ttl;
@@ -135,7 +141,8 @@ export async function verifyExotelStreamUrl(options: VerifyExotelStreamUrlOption
   if (!options || typeof options !== 'object') throw new ConfigError('verifyExotelStreamUrl needs { url, secret }');
   checkSecret(options.secret, 'verifyExotelStreamUrl');
   checkClock(options.now, 'verifyExotelStreamUrl');
-  if (typeof options.url !== 'string' && !(options.url instanceof URL)) return refuse('missing', 'the request has no URL to verify');
+  if (typeof options.url !== 'string' && !(options.url instanceof URL))
+    return refuse('missing', 'the request has no URL to verify');
   let url: URL;
   try {
     url = parseUrl(options.url, 'verifyExotelStreamUrl');
@@ -143,10 +150,16 @@ export async function verifyExotelStreamUrl(options: VerifyExotelStreamUrlOption
     return refuse('tampered', 'the request URL cannot be read');
   }
   const values = url.searchParams.getAll(EXOTEL_STREAM_URL_SIGNATURE_PARAM);
-  if (values.length === 0) return refuse('missing', `the stream URL carries no "${EXOTEL_STREAM_URL_SIGNATURE_PARAM}" parameter: it was not signed`);
-  if (values.length > 1) return refuse('tampered', `the stream URL carries more than one "${EXOTEL_STREAM_URL_SIGNATURE_PARAM}" parameter`);
+  if (values.length === 0)
+    return refuse(
+      'missing',
+      `the stream URL carries no "${EXOTEL_STREAM_URL_SIGNATURE_PARAM}" parameter: it was not signed`,
+    );
+  if (values.length > 1)
+    return refuse('tampered', `the stream URL carries more than one "${EXOTEL_STREAM_URL_SIGNATURE_PARAM}" parameter`);
   const match = SIGNATURE.exec(values[0]!);
-  if (!match) return refuse('tampered', `the "${EXOTEL_STREAM_URL_SIGNATURE_PARAM}" parameter is not <expiry>.<signature>`);
+  if (!match)
+    return refuse('tampered', `the "${EXOTEL_STREAM_URL_SIGNATURE_PARAM}" parameter is not <expiry>.<signature>`);
   const expiresAt = Number(match[1]);
   let signature: Uint8Array;
   try {
@@ -156,7 +169,8 @@ export async function verifyExotelStreamUrl(options: VerifyExotelStreamUrlOption
   }
 
   const key = await hmacKey(options.secret, 'verify');
-  const bytes = signature.buffer instanceof ArrayBuffer ? (signature as Uint8Array<ArrayBuffer>) : new Uint8Array(signature);
+  const bytes =
+    signature.buffer instanceof ArrayBuffer ? (signature as Uint8Array<ArrayBuffer>) : new Uint8Array(signature);
   // crypto.subtle.verify compares in constant time.
   if (!(await globalThis.crypto.subtle.verify('HMAC', key, bytes, signingInput(url, expiresAt)))) {
     return refuse('tampered', 'the signature does not match the stream URL (changed, or signed with another secret)');

@@ -9,19 +9,39 @@ const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:
 
 describe('verifyExotelUpgrade', () => {
   it('accepts the Basic credentials written into the stream URL (any header case, Headers objects too)', () => {
-    expect(verifyExotelUpgrade({ headers: { authorization: basic(KEY, TOKEN) }, apiKey: KEY, apiToken: TOKEN })).toBe(true);
-    expect(verifyExotelUpgrade({ headers: { Authorization: [`basic  ${Buffer.from(`${KEY}:${TOKEN}`).toString('base64')}`] }, apiKey: KEY, apiToken: TOKEN })).toBe(true);
-    expect(verifyExotelUpgrade({ headers: new Headers({ authorization: basic(KEY, TOKEN) }), apiKey: KEY, apiToken: TOKEN })).toBe(true);
-    expect(() => assertExotelUpgrade({ headers: { authorization: basic(KEY, TOKEN) }, apiKey: KEY, apiToken: TOKEN })).not.toThrow();
+    expect(verifyExotelUpgrade({ headers: { authorization: basic(KEY, TOKEN) }, apiKey: KEY, apiToken: TOKEN })).toBe(
+      true,
+    );
+    expect(
+      verifyExotelUpgrade({
+        headers: { Authorization: [`basic  ${Buffer.from(`${KEY}:${TOKEN}`).toString('base64')}`] },
+        apiKey: KEY,
+        apiToken: TOKEN,
+      }),
+    ).toBe(true);
+    expect(
+      verifyExotelUpgrade({ headers: new Headers({ authorization: basic(KEY, TOKEN) }), apiKey: KEY, apiToken: TOKEN }),
+    ).toBe(true);
+    expect(() =>
+      assertExotelUpgrade({ headers: { authorization: basic(KEY, TOKEN) }, apiKey: KEY, apiToken: TOKEN }),
+    ).not.toThrow();
   });
 
   it('rejects tampered or missing credentials', () => {
-    expect(verifyExotelUpgrade({ headers: { authorization: basic(KEY, `${TOKEN}x`) }, apiKey: KEY, apiToken: TOKEN })).toBe(false);
-    expect(verifyExotelUpgrade({ headers: { authorization: basic('other', TOKEN) }, apiKey: KEY, apiToken: TOKEN })).toBe(false);
-    expect(verifyExotelUpgrade({ headers: { authorization: `Bearer ${TOKEN}` }, apiKey: KEY, apiToken: TOKEN })).toBe(false);
+    expect(
+      verifyExotelUpgrade({ headers: { authorization: basic(KEY, `${TOKEN}x`) }, apiKey: KEY, apiToken: TOKEN }),
+    ).toBe(false);
+    expect(
+      verifyExotelUpgrade({ headers: { authorization: basic('other', TOKEN) }, apiKey: KEY, apiToken: TOKEN }),
+    ).toBe(false);
+    expect(verifyExotelUpgrade({ headers: { authorization: `Bearer ${TOKEN}` }, apiKey: KEY, apiToken: TOKEN })).toBe(
+      false,
+    );
     expect(verifyExotelUpgrade({ headers: {}, apiKey: KEY, apiToken: TOKEN })).toBe(false);
     expect(() => assertExotelUpgrade({ headers: {}, apiKey: KEY, apiToken: TOKEN })).toThrow(/missing Authorization/);
-    expect(() => assertExotelUpgrade({ headers: { authorization: basic(KEY, 'nope') }, apiKey: KEY, apiToken: TOKEN })).toThrow(WebhookSignatureError);
+    expect(() =>
+      assertExotelUpgrade({ headers: { authorization: basic(KEY, 'nope') }, apiKey: KEY, apiToken: TOKEN }),
+    ).toThrow(WebhookSignatureError);
   });
 
   it('refuses to check without credentials (a ConfigError, not a silent pass)', () => {

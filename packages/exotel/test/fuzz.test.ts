@@ -16,7 +16,6 @@ const target: FuzzTarget = {
   create: () => new ExotelMediaStreamProtocol(),
 };
 
-
 describeDecodeFuzz('fuzzing $name decode', [target]);
 
 describe('frames fuzzing found', () => {
@@ -37,7 +36,10 @@ describe('frames fuzzing found', () => {
     const depth = 50_000;
     const deep = `${'['.repeat(depth)}1${']'.repeat(depth)}`;
     const message = JSON.parse(start) as Record<string, unknown> & { start: Record<string, unknown> };
-    const frame = JSON.stringify({ ...message, start: { ...message.start, custom_parameters: '__DEEP__' } }).replace('"__DEEP__"', `{"deep":${deep},"who":"fuzz"}`);
+    const frame = JSON.stringify({ ...message, start: { ...message.start, custom_parameters: '__DEEP__' } }).replace(
+      '"__DEEP__"',
+      `{"deep":${deep},"who":"fuzz"}`,
+    );
     const [event] = new ExotelMediaStreamProtocol().decode(frame);
     expect(event?.type).toBe('call_start');
     const parameters = (event as { customParameters: Record<string, string> }).customParameters;

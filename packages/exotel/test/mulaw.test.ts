@@ -9,7 +9,13 @@ import { ProtocolError, decodeMuLaw, encodeMuLaw, type CallEvent, type OutboundC
 import { describe, expect, it } from 'vitest';
 import { until } from '../../core/test/helpers/fakes.js';
 import { useTransportRig } from '../../core/test/helpers/rig.js';
-import { EXOTEL_FRAME_RULES, ExotelMediaStreamProtocol, ExotelPeerSimulator, ExotelRealtimeTransport, type ExotelRealtimeTransportOptions } from '../src/index.js';
+import {
+  EXOTEL_FRAME_RULES,
+  ExotelMediaStreamProtocol,
+  ExotelPeerSimulator,
+  ExotelRealtimeTransport,
+  type ExotelRealtimeTransportOptions,
+} from '../src/index.js';
 
 const SID = 'b2e4e7f0a1c34d5e9f8a7b6c5d4e3f21';
 
@@ -18,7 +24,15 @@ function startFrame(mediaFormat: unknown): string {
     event: 'start',
     sequence_number: '1',
     stream_sid: SID,
-    start: { stream_sid: SID, call_sid: 'CA1', account_sid: 'AC1', from: '+919876543210', to: '+918047491899', custom_parameters: {}, media_format: mediaFormat },
+    start: {
+      stream_sid: SID,
+      call_sid: 'CA1',
+      account_sid: 'AC1',
+      from: '+919876543210',
+      to: '+918047491899',
+      custom_parameters: {},
+      media_format: mediaFormat,
+    },
   });
 }
 
@@ -28,7 +42,10 @@ describe('Exotel μ-law streams: decode', () => {
   it.each([
     ['the ExoML content type, rate in the encoding', { encoding: 'audio/x-mulaw;rate=8000' }],
     ['the content type and a sample rate', { encoding: 'audio/x-mulaw', sample_rate: '8000', bit_rate: '8' }],
-    ['the live shape: "base64" at 64 kbps (8 bits a sample at 8 kHz)', { encoding: 'base64', sample_rate: '8000', bit_rate: '64kbps' }],
+    [
+      'the live shape: "base64" at 64 kbps (8 bits a sample at 8 kHz)',
+      { encoding: 'base64', sample_rate: '8000', bit_rate: '64kbps' },
+    ],
     ['other names of μ-law', { encoding: 'ulaw', sample_rate: 8000 }],
   ])('reads %s as μ-law 8 kHz', (_name, mediaFormat) => {
     const [event] = new ExotelMediaStreamProtocol().decode(startFrame(mediaFormat));
@@ -36,26 +53,43 @@ describe('Exotel μ-law streams: decode', () => {
   });
 
   it('still reads slin where the format says so, the rate in the encoding included', () => {
-    expect(new ExotelMediaStreamProtocol().decode(startFrame({ encoding: 'audio/L16;rate=16000' }))[0]).toMatchObject({ format: { encoding: 'l16', sampleRate: 16000 } });
-    expect(new ExotelMediaStreamProtocol().decode(startFrame({ encoding: 'base64', sample_rate: '8000', bit_rate: '128kbps' }))[0]).toMatchObject({ format: { encoding: 'l16', sampleRate: 8000 } });
+    expect(new ExotelMediaStreamProtocol().decode(startFrame({ encoding: 'audio/L16;rate=16000' }))[0]).toMatchObject({
+      format: { encoding: 'l16', sampleRate: 16000 },
+    });
+    expect(
+      new ExotelMediaStreamProtocol().decode(
+        startFrame({ encoding: 'base64', sample_rate: '8000', bit_rate: '128kbps' }),
+      )[0],
+    ).toMatchObject({ format: { encoding: 'l16', sampleRate: 8000 } });
   });
 
   it('passes μ-law media through as it came, of any length (one byte a sample)', () => {
     const protocol = new ExotelMediaStreamProtocol();
     protocol.decode(startFrame({ encoding: 'audio/x-mulaw', sample_rate: '8000' }));
     const payload = Uint8Array.from({ length: 801 }, (_, i) => (i * 7) & 0xff);
-    const events = protocol.decode(JSON.stringify({ event: 'media', stream_sid: SID, media: { chunk: '3', timestamp: '200', payload: Buffer.from(payload).toString('base64') } }));
+    const events = protocol.decode(
+      JSON.stringify({
+        event: 'media',
+        stream_sid: SID,
+        media: { chunk: '3', timestamp: '200', payload: Buffer.from(payload).toString('base64') },
+      }),
+    );
     expect(events).toEqual([{ type: 'audio', payload, sequence: 3 }]);
     // A slin stream still refuses half samples.
     const slin = new ExotelMediaStreamProtocol();
     slin.decode(startFrame({ encoding: 'audio/x-raw', sample_rate: '8000' }));
-    expect(() => slin.decode(JSON.stringify({ event: 'media', media: { payload: Buffer.from(payload).toString('base64') } }))).toThrow(ProtocolError);
+    expect(() =>
+      slin.decode(JSON.stringify({ event: 'media', media: { payload: Buffer.from(payload).toString('base64') } })),
+    ).toThrow(ProtocolError);
   });
 });
 
 describe('Exotel μ-law streams: the peer simulator', () => {
   it('writes a μ-law stream the protocol reads, converting the caller’s audio to μ-law', () => {
-    const peer = new ExotelPeerSimulator({ mediaEncoding: 'mulaw', inputFormat: { encoding: 'l16', sampleRate: 8000, channels: 1 } });
+    const peer = new ExotelPeerSimulator({
+      mediaEncoding: 'mulaw',
+      inputFormat: { encoding: 'l16', sampleRate: 8000, channels: 1 },
+    });
     const protocol = new ExotelMediaStreamProtocol();
     const samples = Int16Array.from({ length: 160 }, (_, i) => Math.round(Math.sin(i / 4) * 6000));
     const frames = [
@@ -65,17 +99,32 @@ describe('Exotel μ-law streams: the peer simulator', () => {
     const events = frames.flatMap((f) => protocol.decode(f));
     expect(events[0]).toMatchObject({ type: 'call_start', format: MULAW_8K });
     expect(events[1]).toEqual({ type: 'audio', payload: encodeMuLaw(samples), sequence: 1 });
-    expect(JSON.parse(frames[1] as string).start.media_format).toEqual({ encoding: 'audio/x-mulaw', sample_rate: '8000', bit_rate: '8' });
+    expect(JSON.parse(frames[1] as string).start.media_format).toEqual({
+      encoding: 'audio/x-mulaw',
+      sample_rate: '8000',
+      bit_rate: '8',
+    });
     const live = new ExotelPeerSimulator({ mediaEncoding: 'mulaw', startFormat: 'live' });
-    const liveStart = live.encodeInbound({ type: 'call_start', streamId: SID, customParameters: {}, format: live.format, raw: null })[1] as string;
-    expect(JSON.parse(liveStart).start.media_format).toEqual({ encoding: 'base64', sample_rate: '8000', bit_rate: '64kbps' });
+    const liveStart = live.encodeInbound({
+      type: 'call_start',
+      streamId: SID,
+      customParameters: {},
+      format: live.format,
+      raw: null,
+    })[1] as string;
+    expect(JSON.parse(liveStart).start.media_format).toEqual({
+      encoding: 'base64',
+      sample_rate: '8000',
+      bit_rate: '64kbps',
+    });
     expect(new ExotelMediaStreamProtocol().decode(liveStart)[0]).toMatchObject({ format: MULAW_8K });
     expect(() => new ExotelPeerSimulator({ mediaEncoding: 'mulaw', sampleRate: 16000 })).toThrow(/8000/);
   });
 });
 
 const rig = useTransportRig(
-  (carrier, url, options: Partial<ExotelRealtimeTransportOptions> = {}) => new ExotelRealtimeTransport({ exotelWebSocket: carrier, url, inputAudioInactivityTimeoutMs: null, ...options }),
+  (carrier, url, options: Partial<ExotelRealtimeTransportOptions> = {}) =>
+    new ExotelRealtimeTransport({ exotelWebSocket: carrier, url, inputAudioInactivityTimeoutMs: null, ...options }),
 );
 
 describe('Exotel μ-law streams: the transport, both ways', () => {

@@ -41,7 +41,9 @@ describe('signExotelStreamUrl / verifyExotelStreamUrl', () => {
 
     const check = await verifyExotelStreamUrl({ url: requestPath(url), secret: SECRET, now: at(T0 + 59_000) });
     expect(check).toEqual({ valid: true, expiresAt: T0 + 60_000 });
-    await expect(assertExotelStreamUrl({ url, secret: SECRET, now: at(T0) })).resolves.toEqual({ expiresAt: T0 + 60_000 });
+    await expect(assertExotelStreamUrl({ url, secret: SECRET, now: at(T0) })).resolves.toEqual({
+      expiresAt: T0 + 60_000,
+    });
   });
 
   it('accepts the query parameters in another order, and a URL signed twice keeps one signature', async () => {
@@ -81,17 +83,29 @@ describe('signExotelStreamUrl / verifyExotelStreamUrl', () => {
     expect(error).toBeInstanceOf(ExotelStreamUrlError);
     expect(error).toBeInstanceOf(WebhookSignatureError);
     expect(error).toMatchObject({ reason: 'missing', code: 'webhook_signature_invalid' });
-    const stale = await assertExotelStreamUrl({ url: await signed(), secret: SECRET, now: at(T0 + 120_000) }).catch((e: unknown) => e);
+    const stale = await assertExotelStreamUrl({ url: await signed(), secret: SECRET, now: at(T0 + 120_000) }).catch(
+      (e: unknown) => e,
+    );
     expect(stale).toMatchObject({ reason: 'expired' });
     expect((stale as Error).message).not.toContain(SECRET);
   });
 
   it('refuses bad options with a ConfigError', async () => {
-    await expect(signExotelStreamUrl({ url: 'wss://x.example/m', secret: 'short', expiresInSeconds: 60 })).rejects.toThrow(ConfigError);
-    await expect(signExotelStreamUrl({ url: 'https://x.example/m', secret: SECRET, expiresInSeconds: 60 })).rejects.toThrow(ConfigError);
-    await expect(signExotelStreamUrl({ url: '/media', secret: SECRET, expiresInSeconds: 60 })).rejects.toThrow(ConfigError);
-    await expect(signExotelStreamUrl({ url: 'wss://x.example/m', secret: SECRET, expiresInSeconds: 0 })).rejects.toThrow(ConfigError);
-    await expect(signExotelStreamUrl({ url: 'wss://x.example/m', secret: SECRET, expiresInSeconds: 1.5 })).rejects.toThrow(ConfigError);
+    await expect(
+      signExotelStreamUrl({ url: 'wss://x.example/m', secret: 'short', expiresInSeconds: 60 }),
+    ).rejects.toThrow(ConfigError);
+    await expect(
+      signExotelStreamUrl({ url: 'https://x.example/m', secret: SECRET, expiresInSeconds: 60 }),
+    ).rejects.toThrow(ConfigError);
+    await expect(signExotelStreamUrl({ url: '/media', secret: SECRET, expiresInSeconds: 60 })).rejects.toThrow(
+      ConfigError,
+    );
+    await expect(
+      signExotelStreamUrl({ url: 'wss://x.example/m', secret: SECRET, expiresInSeconds: 0 }),
+    ).rejects.toThrow(ConfigError);
+    await expect(
+      signExotelStreamUrl({ url: 'wss://x.example/m', secret: SECRET, expiresInSeconds: 1.5 }),
+    ).rejects.toThrow(ConfigError);
     await expect(verifyExotelStreamUrl({ url: '/media', secret: '' })).rejects.toThrow(ConfigError);
   });
 });

@@ -8,7 +8,8 @@ const SID = 'b2e4e7f0a1c34d5e9f8a7b6c5d4e3f21';
 const CALL = 'c1d2e3f4a5b6c7d8e9f0a1b2c3d41a2b';
 
 const rig = useTransportRig(
-  (carrier, url, options: Partial<ExotelRealtimeTransportOptions> = {}) => new ExotelRealtimeTransport({ exotelWebSocket: carrier, url, inputAudioInactivityTimeoutMs: null, ...options }),
+  (carrier, url, options: Partial<ExotelRealtimeTransportOptions> = {}) =>
+    new ExotelRealtimeTransport({ exotelWebSocket: carrier, url, inputAudioInactivityTimeoutMs: null, ...options }),
 );
 
 const start: CallEvent = {
@@ -38,7 +39,9 @@ describe('ExotelRealtimeTransport', () => {
     rig.send(peer, start);
     await t.connect({ apiKey: 'sk-test' });
     t.updateSessionConfig({});
-    const update = (await rig.model.waitFor((e) => e.type === 'session.update' && !!e.session?.audio)) as unknown as { session: { audio: { input: { format: unknown } } } };
+    const update = (await rig.model.waitFor((e) => e.type === 'session.update' && !!e.session?.audio)) as unknown as {
+      session: { audio: { input: { format: unknown } } };
+    };
     expect(update.session.audio.input.format).toEqual({ type: 'audio/pcm', rate: 24000 });
     rig.send(peer, { type: 'audio', payload: new Uint8Array(1600).fill(3) });
     await until(() => rig.model.inputAudio().byteLength > 0);
@@ -81,11 +84,21 @@ describe('ExotelRealtimeTransport', () => {
     rig.send(peer, start);
     rig.carrier.deliver('{"event":"media","media":{"payload":true}}');
     rig.carrier.deliver(JSON.stringify({ event: 'start', start: { call_sid: CALL } }));
-    rig.carrier.deliver(JSON.stringify({ event: 'start', stream_sid: 'S2', start: { media_format: { encoding: 'audio/x-alaw', sample_rate: '8000' } } }));
+    rig.carrier.deliver(
+      JSON.stringify({
+        event: 'start',
+        stream_sid: 'S2',
+        start: { media_format: { encoding: 'audio/x-alaw', sample_rate: '8000' } },
+      }),
+    );
     rig.carrier.deliver('{"event":"dtmf","dtmf":{"digit":5}}');
     const dtmf: unknown[] = [];
     t.on('dtmf', (e) => dtmf.push(e));
-    rig.send(peer, { type: 'audio', payload: new Uint8Array(320).fill(1) }, { type: 'dtmf', digit: '9', durationMs: 80 });
+    rig.send(
+      peer,
+      { type: 'audio', payload: new Uint8Array(320).fill(1) },
+      { type: 'dtmf', digit: '9', durationMs: 80 },
+    );
     await until(() => dtmf.length === 1 && rig.model.inputAudio().byteLength > 0);
     expect(errors).toHaveLength(4);
     expect(errors.every((e) => e instanceof ProtocolError)).toBe(true);

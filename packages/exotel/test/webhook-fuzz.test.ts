@@ -19,7 +19,11 @@ const T0 = 1_760_000_000_000;
 /** Stream URLs with a `sig` parameter of the right shape (so the HMAC is really checked), or any URL. */
 const anyStreamUrl = fc.oneof(
   fc
-    .tuple(fc.webUrl({ withQueryParameters: true }), fc.integer({ min: 0, max: 2_000_000_000 }), fc.stringMatching(/^[A-Za-z0-9_-]{43}$/))
+    .tuple(
+      fc.webUrl({ withQueryParameters: true }),
+      fc.integer({ min: 0, max: 2_000_000_000 }),
+      fc.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+    )
     .map(([url, expiry, mac]) => `${url.replace(/#.*$/, '')}${url.includes('?') ? '&' : '?'}sig=${expiry}.${mac}`),
   anyUrl,
 );
@@ -42,7 +46,10 @@ describe('fuzz: Exotel upgrade checks answer invalid, never anything else', () =
         const check = await verifyExotelStreamUrl({ url: url as string, secret: SECRET, now: () => T0 });
         expect(check.valid).toBe(false);
         if (!check.valid) expect(check.error).toBeInstanceOf(ExotelStreamUrlError);
-        await expectInvalid(() => assertExotelStreamUrl({ url: url as string, secret: SECRET, now: () => T0 }), ExotelStreamUrlError);
+        await expectInvalid(
+          () => assertExotelStreamUrl({ url: url as string, secret: SECRET, now: () => T0 }),
+          ExotelStreamUrlError,
+        );
       }),
       { numRuns: FUZZ_RUNS },
     );
@@ -52,15 +59,19 @@ describe('fuzz: Exotel upgrade checks answer invalid, never anything else', () =
 describe('fuzz: genuine requests still pass', () => {
   it('a stream URL signed for any path and query verifies from the request path and as an absolute URL', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.webUrl({ withQueryParameters: true }), fc.integer({ min: 1, max: 3600 }), async (web, ttl) => {
-        const url = web.replace(/^https?:/, 'wss:');
-        const signed = await signExotelStreamUrl({ url, secret: SECRET, expiresInSeconds: ttl, now: () => T0 });
-        const parsed = new URL(signed);
-        for (const given of [signed, `${parsed.pathname}${parsed.search}`]) {
-          const check = await verifyExotelStreamUrl({ url: given, secret: SECRET, now: () => T0 + 500 });
-          expect(check).toEqual({ valid: true, expiresAt: (Math.floor(T0 / 1000) + ttl) * 1000 });
-        }
-      }),
+      fc.asyncProperty(
+        fc.webUrl({ withQueryParameters: true }),
+        fc.integer({ min: 1, max: 3600 }),
+        async (web, ttl) => {
+          const url = web.replace(/^https?:/, 'wss:');
+          const signed = await signExotelStreamUrl({ url, secret: SECRET, expiresInSeconds: ttl, now: () => T0 });
+          const parsed = new URL(signed);
+          for (const given of [signed, `${parsed.pathname}${parsed.search}`]) {
+            const check = await verifyExotelStreamUrl({ url: given, secret: SECRET, now: () => T0 + 500 });
+            expect(check).toEqual({ valid: true, expiresAt: (Math.floor(T0 / 1000) + ttl) * 1000 });
+          }
+        },
+      ),
       { numRuns: FUZZ_RUNS },
     );
   });
@@ -68,7 +79,10 @@ describe('fuzz: genuine requests still pass', () => {
   it('an upgrade carrying the Basic credentials among any other headers', async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.dictionary(fc.stringMatching(/^[a-z][a-z-]{0,15}$/), fc.oneof(fc.string(), fc.integer(), fc.array(fc.string()))),
+        fc.dictionary(
+          fc.stringMatching(/^[a-z][a-z-]{0,15}$/),
+          fc.oneof(fc.string(), fc.integer(), fc.array(fc.string())),
+        ),
         fc.constantFrom('Authorization', 'authorization', 'AUTHORIZATION'),
         fc.constantFrom('Basic', 'basic', 'BASIC'),
         (others, name, scheme) => {

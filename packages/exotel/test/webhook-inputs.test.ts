@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, WebhookSignatureError } from '@switchboard/core';
-import { assertExotelStreamUrl, assertExotelUpgrade, signExotelStreamUrl, verifyExotelStreamUrl, verifyExotelUpgrade, type ExotelHeaders, type VerifyExotelUpgradeOptions } from '../src/index.js';
+import {
+  assertExotelStreamUrl,
+  assertExotelUpgrade,
+  signExotelStreamUrl,
+  verifyExotelStreamUrl,
+  verifyExotelUpgrade,
+  type ExotelHeaders,
+  type VerifyExotelUpgradeOptions,
+} from '../src/index.js';
 
 const KEY = 'api-key';
 const TOKEN = 'api-token';
@@ -9,7 +17,15 @@ const SECRET = 'stream-url-secret-0123456789';
 
 describe('Exotel checks on what a request can carry', () => {
   it('answers false (assert: WebhookSignatureError) for headers that are missing, not a map, or hold a non-string Authorization', () => {
-    for (const headers of [undefined, null, 42, BASIC, { authorization: 42 }, { authorization: [null, BASIC] }, { authorization: { BASIC } }]) {
+    for (const headers of [
+      undefined,
+      null,
+      42,
+      BASIC,
+      { authorization: 42 },
+      { authorization: [null, BASIC] },
+      { authorization: { BASIC } },
+    ]) {
       const options = { apiKey: KEY, apiToken: TOKEN, headers: headers as ExotelHeaders };
       expect(verifyExotelUpgrade(options)).toBe(false);
       expect(() => assertExotelUpgrade(options)).toThrow(WebhookSignatureError);
@@ -23,19 +39,41 @@ describe('Exotel checks on what a request can carry', () => {
   });
 
   it('answers a refusal for stream URLs of any shape, and a ConfigError only for a clock that is not a function', async () => {
-    for (const url of [undefined, null, 42, '', '/media?sig=1.x', 'http://[::1', `/media?sig=${'9'.repeat(13)}.${'A'.repeat(43)}`, '/m?__proto__=1&sig=1.' + 'A'.repeat(43)]) {
+    for (const url of [
+      undefined,
+      null,
+      42,
+      '',
+      '/media?sig=1.x',
+      'http://[::1',
+      `/media?sig=${'9'.repeat(13)}.${'A'.repeat(43)}`,
+      '/m?__proto__=1&sig=1.' + 'A'.repeat(43),
+    ]) {
       const check = await verifyExotelStreamUrl({ url: url as string, secret: SECRET });
       expect(check.valid).toBe(false);
-      await expect(assertExotelStreamUrl({ url: url as string, secret: SECRET })).rejects.toBeInstanceOf(WebhookSignatureError);
+      await expect(assertExotelStreamUrl({ url: url as string, secret: SECRET })).rejects.toBeInstanceOf(
+        WebhookSignatureError,
+      );
     }
-    await expect(verifyExotelStreamUrl({ url: '/media', secret: SECRET, now: 5 as unknown as () => number })).rejects.toBeInstanceOf(ConfigError);
+    await expect(
+      verifyExotelStreamUrl({ url: '/media', secret: SECRET, now: 5 as unknown as () => number }),
+    ).rejects.toBeInstanceOf(ConfigError);
   });
 
   it('verifies a signed URL whose path starts with // from the request path (read as a path, not a host)', async () => {
-    const signed = await signExotelStreamUrl({ url: 'wss://bot.example.com//media?x=1', secret: SECRET, expiresInSeconds: 60, now: () => 1_760_000_000_000 });
+    const signed = await signExotelStreamUrl({
+      url: 'wss://bot.example.com//media?x=1',
+      secret: SECRET,
+      expiresInSeconds: 60,
+      now: () => 1_760_000_000_000,
+    });
     const parsed = new URL(signed);
     expect(parsed.pathname).toBe('//media');
-    const check = await verifyExotelStreamUrl({ url: `${parsed.pathname}${parsed.search}`, secret: SECRET, now: () => 1_760_000_001_000 });
+    const check = await verifyExotelStreamUrl({
+      url: `${parsed.pathname}${parsed.search}`,
+      secret: SECRET,
+      now: () => 1_760_000_001_000,
+    });
     expect(check.valid).toBe(true);
   });
 });

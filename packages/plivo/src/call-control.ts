@@ -8,7 +8,15 @@
  * - DTMF: `POST /v1/Account/{auth_id}/Call/{call_uuid}/DTMF/` with `digits`, `leg`
  *   (http://plivo.com/docs/api/call/dtmf/)
  */
-import { ConfigError, basicAuthorization, carrierRequest, isJsonObject, logger, restClientConfig, type RestClientConfig } from '@switchboard/core';
+import {
+  ConfigError,
+  basicAuthorization,
+  carrierRequest,
+  isJsonObject,
+  logger,
+  restClientConfig,
+  type RestClientConfig,
+} from '@switchboard/core';
 
 const log = logger('plivo');
 
@@ -65,31 +73,52 @@ export class PlivoCallControl {
 
   /** Moves the caller (the A leg) to the Plivo XML at `target.url`; the audio stream ends. */
   async transfer(callUuid: string, target: PlivoTransferTarget): Promise<{ alreadyEnded: boolean }> {
-    if (!target || typeof target !== 'object' || !nonEmpty(target.url)) throw new ConfigError('PlivoCallControl.transfer: target must be { url, method? }');
+    if (!target || typeof target !== 'object' || !nonEmpty(target.url))
+      throw new ConfigError('PlivoCallControl.transfer: target must be { url, method? }');
     let url: URL;
     try {
       url = new URL(target.url);
     } catch {
       throw new ConfigError('PlivoCallControl.transfer: url must be an absolute http(s) URL');
     }
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError('PlivoCallControl.transfer: url must be an absolute http(s) URL');
+    if (url.protocol !== 'https:' && url.protocol !== 'http:')
+      throw new ConfigError('PlivoCallControl.transfer: url must be an absolute http(s) URL');
     const method = target.method ?? 'POST';
-    if (method !== 'GET' && method !== 'POST') throw new ConfigError('PlivoCallControl.transfer: method must be GET or POST');
-    const { alreadyEnded } = await this.#request('POST', callUuid, '', { legs: 'aleg', aleg_url: target.url, aleg_method: method }, 'transfer');
+    if (method !== 'GET' && method !== 'POST')
+      throw new ConfigError('PlivoCallControl.transfer: method must be GET or POST');
+    const { alreadyEnded } = await this.#request(
+      'POST',
+      callUuid,
+      '',
+      { legs: 'aleg', aleg_url: target.url, aleg_method: method },
+      'transfer',
+    );
     return { alreadyEnded };
   }
 
   /** Plays DTMF digits into the call (0-9, `*`, `#`, `w`/`W` waits). */
-  async sendDtmf(callUuid: string, digits: string, options: { leg?: 'aleg' | 'bleg' } = {}): Promise<{ alreadyEnded: boolean }> {
-    if (!nonEmpty(digits) || !DTMF_DIGITS.test(digits)) throw new ConfigError('PlivoCallControl.sendDtmf: digits must be 0-9, *, # or w/W');
+  async sendDtmf(
+    callUuid: string,
+    digits: string,
+    options: { leg?: 'aleg' | 'bleg' } = {},
+  ): Promise<{ alreadyEnded: boolean }> {
+    if (!nonEmpty(digits) || !DTMF_DIGITS.test(digits))
+      throw new ConfigError('PlivoCallControl.sendDtmf: digits must be 0-9, *, # or w/W');
     const leg = options.leg ?? 'aleg';
     if (leg !== 'aleg' && leg !== 'bleg') throw new ConfigError('PlivoCallControl.sendDtmf: leg must be aleg or bleg');
     const { alreadyEnded } = await this.#request('POST', callUuid, 'DTMF/', { digits, leg }, 'DTMF');
     return { alreadyEnded };
   }
 
-  async #request(method: 'POST' | 'DELETE', callUuid: string, sub: string, body: Record<string, string> | undefined, what: string): Promise<PlivoCallActionResult> {
-    if (!nonEmpty(callUuid) || !/^[A-Za-z0-9-]{8,64}$/.test(callUuid)) throw new ConfigError('PlivoCallControl: callUuid must be the call\'s UUID');
+  async #request(
+    method: 'POST' | 'DELETE',
+    callUuid: string,
+    sub: string,
+    body: Record<string, string> | undefined,
+    what: string,
+  ): Promise<PlivoCallActionResult> {
+    if (!nonEmpty(callUuid) || !/^[A-Za-z0-9-]{8,64}$/.test(callUuid))
+      throw new ConfigError("PlivoCallControl: callUuid must be the call's UUID");
     log('call control %s', what);
     const result = await carrierRequest(this.#rest, {
       path: `/v1/Account/${this.#authId}/Call/${callUuid}/${sub}`,

@@ -16,6 +16,7 @@ export const conformance: ConformanceAdapter = {
   carrierFormat: { encoding: 'pcmu', sampleRate: 8000, channels: 1 },
   // media.timestamp is wall-clock time, not read for gaps: Plivo streams continuously, silence included.
   mediaTimestamps: false,
-  createTransport: ({ connection, url, now, clock }) => new PlivoRealtimeTransport({ plivoWebSocket: connection, url, now, clock }),
+  createTransport: ({ connection, url, now, clock }) =>
+    new PlivoRealtimeTransport({ plivoWebSocket: connection, url, now, clock }),
   createPeerSimulator: () => new PlivoPeerSimulator(),
 };

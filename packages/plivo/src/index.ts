@@ -10,7 +10,12 @@ export {
   plivoSignatureV3Base,
   readPlivoSignatureHeaders,
 } from './signature.js';
-export type { PlivoSignedParams, PlivoSignatureV3Options, ValidatePlivoSignatureV3Options, PlivoHeaders } from './signature.js';
+export type {
+  PlivoSignedParams,
+  PlivoSignatureV3Options,
+  ValidatePlivoSignatureV3Options,
+  PlivoHeaders,
+} from './signature.js';
 export { PlivoReplayGuard, MemoryPlivoNonceStore } from './replay.js';
 export type { PlivoNonceStore, PlivoReplayGuardOptions, MemoryPlivoNonceStoreOptions } from './replay.js';
 export { PlivoRealtimeTransport } from './transport.js';

@@ -1,7 +1,14 @@
 import { ProtocolError, base64Encode, bytesPerMs, PeerMediaCounter } from '@switchboard/core';
 import type { AudioFormat, CallEvent, OutboundCommand, PeerSimulator } from '@switchboard/core';
 import { isJsonObject } from '@switchboard/core';
-import { assertTextFrame, checkExactKeys, checkOutboundStreamId, decodeMediaPayload, readFrameObject, rejectOutboundEvent } from '@switchboard/core';
+import {
+  assertTextFrame,
+  checkExactKeys,
+  checkOutboundStreamId,
+  decodeMediaPayload,
+  readFrameObject,
+  rejectOutboundEvent,
+} from '@switchboard/core';
 import { plivoContentType, plivoEncoding } from './protocol.js';
 
 export type PlivoPeerSimulatorOptions = {
@@ -78,11 +85,27 @@ export class PlivoPeerSimulator implements PeerSimulator {
       case 'audio':
         return [this.#media(event)];
       case 'dtmf':
-        return [JSON.stringify({ event: 'dtmf', sequenceNumber: this.#next(), streamId: this.#activeStream(), dtmf: { digit: event.digit } })];
+        return [
+          JSON.stringify({
+            event: 'dtmf',
+            sequenceNumber: this.#next(),
+            streamId: this.#activeStream(),
+            dtmf: { digit: event.digit },
+          }),
+        ];
       case 'playback_ack':
-        return [JSON.stringify({ event: this.#checkpointEvent, sequenceNumber: this.#next(), streamId: this.#activeStream(), name: event.name })];
+        return [
+          JSON.stringify({
+            event: this.#checkpointEvent,
+            sequenceNumber: this.#next(),
+            streamId: this.#activeStream(),
+            name: event.name,
+          }),
+        ];
       case 'playback_cleared':
-        return [JSON.stringify({ event: 'clearedAudio', sequenceNumber: this.#next(), streamId: this.#activeStream() })];
+        return [
+          JSON.stringify({ event: 'clearedAudio', sequenceNumber: this.#next(), streamId: this.#activeStream() }),
+        ];
       case 'call_end':
       case 'flow_control':
         return [];
@@ -116,15 +139,18 @@ export class PlivoPeerSimulator implements PeerSimulator {
       if (!isJsonObject(media)) invalid('playAudio.media is not an object', frame);
       checkExactKeys(media, ['contentType', 'sampleRate', 'payload'], [], 'playAudio.media', frame, invalid);
       const { contentType, sampleRate, payload } = media;
-      if (typeof contentType !== 'string' || plivoEncoding(contentType) === undefined) invalid('media.contentType must be audio/x-l16 or audio/x-mulaw', frame);
+      if (typeof contentType !== 'string' || plivoEncoding(contentType) === undefined)
+        invalid('media.contentType must be audio/x-l16 or audio/x-mulaw', frame);
       if (plivoEncoding(contentType) !== this.#format.encoding) {
         invalid(`media.contentType ${contentType} is not the stream's ${plivoContentType(this.#format)}`, frame);
       }
       if (typeof sampleRate !== 'number') invalid('media.sampleRate must be a number', frame);
-      if (sampleRate !== this.#format.sampleRate) invalid(`media.sampleRate ${sampleRate} is not the stream's ${this.#format.sampleRate}`, frame);
+      if (sampleRate !== this.#format.sampleRate)
+        invalid(`media.sampleRate ${sampleRate} is not the stream's ${this.#format.sampleRate}`, frame);
       if (typeof payload !== 'string') invalid('media.payload is not a string', frame);
       const bytes = decodeMediaPayload(payload, frame, invalid);
-      if (this.#format.encoding === 'l16' && bytes.byteLength % 2 !== 0) invalid(`L16 payload of ${bytes.byteLength} bytes is not whole samples`, frame);
+      if (this.#format.encoding === 'l16' && bytes.byteLength % 2 !== 0)
+        invalid(`L16 payload of ${bytes.byteLength} bytes is not whole samples`, frame);
       return bytes.byteLength === 0 ? [] : [{ type: 'audio', payload: bytes }];
     }
     if (event === 'checkpoint') {
@@ -180,7 +206,12 @@ export class PlivoPeerSimulator implements PeerSimulator {
       event: 'media',
       sequenceNumber: this.#next(),
       streamId: this.#activeStream(),
-      media: { track: 'inbound', timestamp: String(timestamp), chunk: position.chunk, payload: base64Encode(event.payload) },
+      media: {
+        track: 'inbound',
+        timestamp: String(timestamp),
+        chunk: position.chunk,
+        payload: base64Encode(event.payload),
+      },
       extra_headers: this.#extraHeaders,
     });
   }

@@ -9,10 +9,30 @@
  * `clearedAudio` (queued checkpoints are never returned).
  */
 import { ProtocolError, base64Encode, FrameParse } from '@switchboard/core';
-import type { AudioFormat, CallEvent, MediaStreamProtocol, OutboundCommand, ProtocolCapabilities, StreamCommandWriters } from '@switchboard/core';
+import type {
+  AudioFormat,
+  CallEvent,
+  MediaStreamProtocol,
+  OutboundCommand,
+  ProtocolCapabilities,
+  StreamCommandWriters,
+} from '@switchboard/core';
 import { isJsonObject, readCounter, stringRecord, type JsonObject } from '@switchboard/core';
-import { ActiveStreamId, assertTextFrame, callStartEvent, decodeDtmfFrame, decodeMediaPayload, decodeStopFrame } from '@switchboard/core';
-import { encodeStreamCommand, readFrameEvent, readFrameObject, readStartObject, readStartStreamId } from '@switchboard/core';
+import {
+  ActiveStreamId,
+  assertTextFrame,
+  callStartEvent,
+  decodeDtmfFrame,
+  decodeMediaPayload,
+  decodeStopFrame,
+} from '@switchboard/core';
+import {
+  encodeStreamCommand,
+  readFrameEvent,
+  readFrameObject,
+  readStartObject,
+  readStartStreamId,
+} from '@switchboard/core';
 
 const PROVIDER = 'plivo';
 
@@ -49,7 +69,12 @@ export function parseExtraHeaders(value: unknown): Record<string, string> {
     const at = pair.indexOf('=');
     const key = (at === -1 ? pair : pair.slice(0, at)).trim();
     if (key.length === 0) continue;
-    Object.defineProperty(out, key, { value: at === -1 ? '' : pair.slice(at + 1).trim(), enumerable: true, writable: true, configurable: true });
+    Object.defineProperty(out, key, {
+      value: at === -1 ? '' : pair.slice(at + 1).trim(),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   }
   return out;
 }
@@ -59,7 +84,8 @@ function readMediaFormat(value: unknown, frame: string): AudioFormat {
   if (value === undefined || value === null) return { ...L16_8K };
   if (!isJsonObject(value)) fail('start.mediaFormat is not an object', frame);
   const rawEncoding = value['encoding'];
-  if (rawEncoding !== undefined && typeof rawEncoding !== 'string') fail('start.mediaFormat.encoding is not a string', frame);
+  if (rawEncoding !== undefined && typeof rawEncoding !== 'string')
+    fail('start.mediaFormat.encoding is not a string', frame);
   const name = rawEncoding ?? 'audio/x-l16';
   const encoding = plivoEncoding(name);
   if (encoding === undefined) {
@@ -72,8 +98,18 @@ function readMediaFormat(value: unknown, frame: string): AudioFormat {
   const rawRate = value['sampleRate'];
   const sampleRate = rawRate === undefined ? 8000 : readCounter(rawRate);
   if (sampleRate === undefined) fail('start.mediaFormat.sampleRate is not an integer', frame);
-  if (encoding === 'pcmu' && sampleRate !== 8000) fail(`audio/x-mulaw streams are 8000 Hz, start.mediaFormat.sampleRate is ${sampleRate}`, frame, 'plivo_unsupported_format');
-  if (encoding === 'l16' && !L16_RATES.has(sampleRate)) fail(`audio/x-l16 streams are 8000 or 16000 Hz, start.mediaFormat.sampleRate is ${sampleRate}`, frame, 'plivo_unsupported_format');
+  if (encoding === 'pcmu' && sampleRate !== 8000)
+    fail(
+      `audio/x-mulaw streams are 8000 Hz, start.mediaFormat.sampleRate is ${sampleRate}`,
+      frame,
+      'plivo_unsupported_format',
+    );
+  if (encoding === 'l16' && !L16_RATES.has(sampleRate))
+    fail(
+      `audio/x-l16 streams are 8000 or 16000 Hz, start.mediaFormat.sampleRate is ${sampleRate}`,
+      frame,
+      'plivo_unsupported_format',
+    );
   return { encoding, sampleRate, channels: 1 };
 }
 
@@ -104,7 +140,8 @@ export class PlivoMediaStreamProtocol implements MediaStreamProtocol {
   readonly #parses = new FrameParse();
   readonly #writers: StreamCommandWriters = {
     audio: (payload) => `{"event":"playAudio","media":{${this.#mediaHeader},"payload":"${base64Encode(payload)}"}}`,
-    mark: (name) => `{"event":"checkpoint","streamId":${this.#stream.json('checkpoint')},"name":${JSON.stringify(name)}}`,
+    mark: (name) =>
+      `{"event":"checkpoint","streamId":${this.#stream.json('checkpoint')},"name":${JSON.stringify(name)}}`,
     clear: () => `{"event":"clearAudio","streamId":${this.#stream.json('clearAudio')}}`,
     // Hang-up and DTMF go through PlivoCallControl.
   };
@@ -176,7 +213,8 @@ export class PlivoMediaStreamProtocol implements MediaStreamProtocol {
     const payload = media['payload'];
     if (typeof payload !== 'string') fail('media frame without a string media.payload', frame);
     const bytes = decodeMediaPayload(payload, frame, fail);
-    if (this.#format.encoding === 'l16' && bytes.byteLength % 2 !== 0) fail(`L16 media.payload of ${bytes.byteLength} bytes is not whole 16-bit samples`, frame);
+    if (this.#format.encoding === 'l16' && bytes.byteLength % 2 !== 0)
+      fail(`L16 media.payload of ${bytes.byteLength} bytes is not whole 16-bit samples`, frame);
     const audio: Extract<CallEvent, { type: 'audio' }> = { type: 'audio', payload: bytes, payloadBase64: payload };
     const sequence = readCounter(media['chunk']);
     if (sequence !== undefined) audio.sequence = sequence;

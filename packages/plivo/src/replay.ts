@@ -13,7 +13,13 @@
  * give every instance the same {@link PlivoNonceStore} backed by a shared database (with Redis:
  * `SET <prefix><key> 1 NX PX <ttlMs>`, new when the answer is `OK`).
  */
-import { MemoryNonceStore, ReplayGuard, type MemoryNonceStoreOptions, type NonceStore, type ReplayGuardOptions } from '@switchboard/core';
+import {
+  MemoryNonceStore,
+  ReplayGuard,
+  type MemoryNonceStoreOptions,
+  type NonceStore,
+  type ReplayGuardOptions,
+} from '@switchboard/core';
 
 /** Where a {@link PlivoReplayGuard} remembers the deliveries it accepted: core's `NonceStore`. */
 export type PlivoNonceStore = NonceStore;
@@ -34,6 +40,10 @@ export type PlivoReplayGuardOptions = ReplayGuardOptions;
  */
 export class PlivoReplayGuard extends ReplayGuard {
   constructor(options: PlivoReplayGuardOptions = {}) {
-    super(typeof options === 'object' && options !== null ? { ...options, keyPrefix: options.keyPrefix ?? 'plivo:' } : options);
+    super(
+      typeof options === 'object' && options !== null
+        ? { ...options, keyPrefix: options.keyPrefix ?? 'plivo:' }
+        : options,
+    );
   }
 }

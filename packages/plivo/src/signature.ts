@@ -82,10 +82,17 @@ function toMap(params: unknown, into = new Map<string, string[]>()): Map<string,
     for (const [name, value] of params) add(name, value);
     return into;
   }
-  if (typeof params !== 'object' || Array.isArray(params) || ArrayBuffer.isView(params) || params instanceof ArrayBuffer) return undefined;
+  if (
+    typeof params !== 'object' ||
+    Array.isArray(params) ||
+    ArrayBuffer.isView(params) ||
+    params instanceof ArrayBuffer
+  )
+    return undefined;
   for (const [name, value] of Object.entries(params)) {
     if (typeof value === 'string') add(name, value);
-    else if (Array.isArray(value) && value.every((v) => typeof v === 'string')) for (const v of value as string[]) add(name, v);
+    else if (Array.isArray(value) && value.every((v) => typeof v === 'string'))
+      for (const v of value as string[]) add(name, v);
     else return undefined;
   }
   return into;
@@ -158,7 +165,10 @@ function signedBase(method: unknown, url: unknown, params: unknown): SignedBase 
     const q = sortedPairs(all, (n, v) => `${n}=${v}`).join('&');
     return { base: q.length > 0 ? `${base}?${q}` : base };
   }
-  if (upper !== 'POST') return { error: `method must be GET or POST, got ${typeof method === 'string' ? JSON.stringify(method.slice(0, 16)) : typeof method}` };
+  if (upper !== 'POST')
+    return {
+      error: `method must be GET or POST, got ${typeof method === 'string' ? JSON.stringify(method.slice(0, 16)) : typeof method}`,
+    };
   const q = sortedPairs(queryMap, (n, v) => `${n}=${v}`).join('&');
   const body = toMap(params);
   if (body === undefined) return { error: 'params must be URLSearchParams or an object of strings and string arrays' };
@@ -177,11 +187,18 @@ export function plivoSignatureV3Base(method: string, url: string, params?: Plivo
 }
 
 function checkToken(authToken: unknown): asserts authToken is string {
-  if (typeof authToken !== 'string' || authToken.length === 0) throw new ConfigError('Plivo signature validation needs a non-empty authToken');
+  if (typeof authToken !== 'string' || authToken.length === 0)
+    throw new ConfigError('Plivo signature validation needs a non-empty authToken');
 }
 
 async function hmacBase64(authToken: string, text: string): Promise<string> {
-  const key = await globalThis.crypto.subtle.importKey('raw', encoder.encode(authToken), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+  const key = await globalThis.crypto.subtle.importKey(
+    'raw',
+    encoder.encode(authToken),
+    { name: 'HMAC', hash: 'SHA-256' },
+    false,
+    ['sign'],
+  );
   const mac = await globalThis.crypto.subtle.sign('HMAC', key, encoder.encode(text));
   return base64Encode(new Uint8Array(mac));
 }
@@ -189,15 +206,21 @@ async function hmacBase64(authToken: string, text: string): Promise<string> {
 /** The signature Plivo puts in `X-Plivo-Signature-V3` for this request and nonce. */
 export async function computePlivoSignatureV3(options: PlivoSignatureV3Options): Promise<string> {
   checkToken(options.authToken);
-  if (typeof options.nonce !== 'string' || options.nonce.length === 0) throw new ConfigError('Plivo signature: nonce must be a non-empty string');
-  return hmacBase64(options.authToken, `${plivoSignatureV3Base(options.method, options.url, options.params)}.${options.nonce}`);
+  if (typeof options.nonce !== 'string' || options.nonce.length === 0)
+    throw new ConfigError('Plivo signature: nonce must be a non-empty string');
+  return hmacBase64(
+    options.authToken,
+    `${plivoSignatureV3Base(options.method, options.url, options.params)}.${options.nonce}`,
+  );
 }
 
 /**
  * The signature that matched (the expected one), or undefined. Every candidate is compared. A
  * request whose method, URL or parameters cannot be signed matches nothing.
  */
-async function matchingSignature(options: ValidatePlivoSignatureV3Options & { signature: string; nonce: string }): Promise<string | undefined> {
+async function matchingSignature(
+  options: ValidatePlivoSignatureV3Options & { signature: string; nonce: string },
+): Promise<string | undefined> {
   const signed = signedBase(options.method, options.url, options.params);
   if ('error' in signed) return undefined;
   const bases = [signed.base];
@@ -227,7 +250,8 @@ async function plivoSignatureVerdict(options: ValidatePlivoSignatureV3Options): 
   checkToken(options?.authToken);
   assertReplayGuardOption(options.replayGuard, 'Plivo signature');
   const { signature, nonce } = options;
-  if (typeof signature !== 'string' || signature.length === 0 || typeof nonce !== 'string' || nonce.length === 0) return 'missing';
+  if (typeof signature !== 'string' || signature.length === 0 || typeof nonce !== 'string' || nonce.length === 0)
+    return 'missing';
   const matched = await matchingSignature({ ...options, signature, nonce });
   if (matched === undefined) return 'mismatch';
   if (options.replayGuard !== undefined && !(await options.replayGuard.check(`${nonce}.${matched}`))) return 'replayed';
@@ -249,9 +273,12 @@ export async function validatePlivoSignatureV3(options: ValidatePlivoSignatureV3
 export async function assertPlivoSignatureV3(options: ValidatePlivoSignatureV3Options): Promise<void> {
   const verdict = await plivoSignatureVerdict(options);
   if (verdict === 'missing') {
-    throw new WebhookSignatureError('missing X-Plivo-Signature-V3 or X-Plivo-Signature-V3-Nonce header: the request did not come from Plivo');
+    throw new WebhookSignatureError(
+      'missing X-Plivo-Signature-V3 or X-Plivo-Signature-V3-Nonce header: the request did not come from Plivo',
+    );
   }
-  if (verdict === 'mismatch') throw new WebhookSignatureError('X-Plivo-Signature-V3 does not match the request URL, parameters and nonce');
+  if (verdict === 'mismatch')
+    throw new WebhookSignatureError('X-Plivo-Signature-V3 does not match the request URL, parameters and nonce');
   if (verdict === 'replayed') {
     throw new WebhookSignatureError(
       'X-Plivo-Signature-V3-Nonce was already used: the request was replayed (Plivo signs no timestamp, so a repeated nonce is refused)',
@@ -263,7 +290,11 @@ export async function assertPlivoSignatureV3(options: ValidatePlivoSignatureV3Op
 export type PlivoHeaders = RequestHeaders;
 
 /** `X-Plivo-Signature-V3`, `X-Plivo-Signature-Ma-V3` and `X-Plivo-Signature-V3-Nonce`, looked up case-insensitively. */
-export function readPlivoSignatureHeaders(headers: PlivoHeaders): { signature: string | undefined; mainAccountSignature: string | undefined; nonce: string | undefined } {
+export function readPlivoSignatureHeaders(headers: PlivoHeaders): {
+  signature: string | undefined;
+  mainAccountSignature: string | undefined;
+  nonce: string | undefined;
+} {
   return {
     signature: readHeader(headers, 'x-plivo-signature-v3'),
     mainAccountSignature: readHeader(headers, 'x-plivo-signature-ma-v3'),

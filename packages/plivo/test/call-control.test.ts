@@ -35,7 +35,9 @@ describe('PlivoCallControl', () => {
   it('resolves alreadyEnded when Plivo answers 404 for a call that is no longer live', async () => {
     api.reply = () => ({ status: 404, body: { api_id: 'c6a5f2a6-0000-11ef-9f4c-0242ac110002', error: 'not found' } });
     await expect(calls.hangup(CALL)).resolves.toEqual({ alreadyEnded: true });
-    await expect(calls.transfer(CALL, { url: 'https://example.com/transfer.xml' })).resolves.toEqual({ alreadyEnded: true });
+    await expect(calls.transfer(CALL, { url: 'https://example.com/transfer.xml' })).resolves.toEqual({
+      alreadyEnded: true,
+    });
     await expect(calls.sendDtmf(CALL, '1')).resolves.toEqual({ alreadyEnded: true });
   });
 
@@ -46,7 +48,11 @@ describe('PlivoCallControl', () => {
     expect(request!.method).toBe('POST');
     expect(request!.path).toBe(`/v1/Account/${AUTH_ID}/Call/${CALL}/`);
     expect(request!.headers['content-type']).toBe('application/json');
-    expect(JSON.parse(request!.body)).toEqual({ legs: 'aleg', aleg_url: 'https://example.com/agent.xml', aleg_method: 'GET' });
+    expect(JSON.parse(request!.body)).toEqual({
+      legs: 'aleg',
+      aleg_url: 'https://example.com/agent.xml',
+      aleg_method: 'GET',
+    });
   });
 
   it('sends DTMF digits to the A leg', async () => {

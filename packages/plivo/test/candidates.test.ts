@@ -5,5 +5,8 @@ import { plivoCandidate, PlivoPeerSimulator } from '../src/index.js';
 // Recognises its own start frame; leaves alone a Vonage frame whose NCCO headers carry a
 // "streamId" header, other carriers' first frames, binary frames and junk.
 describe('plivoCandidate', () => {
-  it.each(protocolCandidateCases(plivoCandidate, { peer: new PlivoPeerSimulator(), streamIdField: 'streamId' }))('%s', (_title, check) => check());
+  it.each(protocolCandidateCases(plivoCandidate, { peer: new PlivoPeerSimulator(), streamIdField: 'streamId' }))(
+    '%s',
+    (_title, check) => check(),
+  );
 });

@@ -16,7 +16,6 @@ const target: FuzzTarget = {
   create: () => new PlivoMediaStreamProtocol(),
 };
 
-
 describeDecodeFuzz('fuzzing $name decode', [target]);
 
 describe('frames fuzzing found', () => {
@@ -38,7 +37,10 @@ describe('frames fuzzing found', () => {
     const deep = `${'['.repeat(depth)}1${']'.repeat(depth)}`;
     const message = JSON.parse(start) as Record<string, unknown> & { start: Record<string, unknown> };
     // Plivo's extra headers may come as an object, at the top level of the start frame.
-    const frame = JSON.stringify({ ...message, extra_headers: '__DEEP__' }).replace('"__DEEP__"', `{"deep":${deep},"who":"fuzz"}`);
+    const frame = JSON.stringify({ ...message, extra_headers: '__DEEP__' }).replace(
+      '"__DEEP__"',
+      `{"deep":${deep},"who":"fuzz"}`,
+    );
     const [event] = new PlivoMediaStreamProtocol().decode(frame);
     expect(event?.type).toBe('call_start');
     const parameters = (event as { customParameters: Record<string, string> }).customParameters;

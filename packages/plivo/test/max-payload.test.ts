@@ -16,7 +16,10 @@ describe('PLIVO_MAX_PAYLOAD', () => {
       raw: undefined,
     };
     // 100 ms of L16 16 kHz in one frame: five times a 20 ms chunk.
-    const frames = [...peer.encodeInbound(start), ...peer.encodeInbound({ type: 'audio', payload: new Uint8Array(3200) })];
+    const frames = [
+      ...peer.encodeInbound(start),
+      ...peer.encodeInbound({ type: 'audio', payload: new Uint8Array(3200) }),
+    ];
     await expectMaxPayloadHolds(PLIVO_MAX_PAYLOAD, frames);
   });
 });

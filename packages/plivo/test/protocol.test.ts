@@ -47,7 +47,13 @@ describe('PlivoMediaStreamProtocol.decode', () => {
   it('declares checkpoints confirmed (not echoed) on clear and L16 8 kHz, Plivo’s default, before start', () => {
     const protocol = new PlivoMediaStreamProtocol();
     expect(protocol.name).toBe('plivo');
-    expect(protocol.capabilities).toEqual({ playbackAck: 'mark', ackOnClear: 'confirm', clear: true, dtmfIn: true, dtmfOut: false });
+    expect(protocol.capabilities).toEqual({
+      playbackAck: 'mark',
+      ackOnClear: 'confirm',
+      clear: true,
+      dtmfIn: true,
+      dtmfOut: false,
+    });
     expect(protocol.defaultFormat).toEqual({ encoding: 'l16', sampleRate: 8000, channels: 1 });
   });
 
@@ -67,13 +73,19 @@ describe('PlivoMediaStreamProtocol.decode', () => {
   });
 
   it('reads audio/x-l16 at 8 and 16 kHz, and assumes L16 8 kHz without a mediaFormat', () => {
-    expect(new PlivoMediaStreamProtocol().decode(startFrame({ encoding: 'audio/x-l16', sampleRate: 16000 }))[0]).toMatchObject({
+    expect(
+      new PlivoMediaStreamProtocol().decode(startFrame({ encoding: 'audio/x-l16', sampleRate: 16000 }))[0],
+    ).toMatchObject({
       format: { encoding: 'l16', sampleRate: 16000 },
     });
-    expect(new PlivoMediaStreamProtocol().decode(startFrame({ encoding: 'audio/x-l16;rate=8000', sampleRate: '8000' }))[0]).toMatchObject({
+    expect(
+      new PlivoMediaStreamProtocol().decode(startFrame({ encoding: 'audio/x-l16;rate=8000', sampleRate: '8000' }))[0],
+    ).toMatchObject({
       format: { encoding: 'l16', sampleRate: 8000 },
     });
-    expect(new PlivoMediaStreamProtocol().decode(startFrame(null))[0]).toMatchObject({ format: { encoding: 'l16', sampleRate: 8000 } });
+    expect(new PlivoMediaStreamProtocol().decode(startFrame(null))[0]).toMatchObject({
+      format: { encoding: 'l16', sampleRate: 8000 },
+    });
   });
 
   it('parses extra_headers separated by ; or , and keeps a key named __proto__ a key', () => {
@@ -94,17 +106,23 @@ describe('PlivoMediaStreamProtocol.decode', () => {
       media: { track: 'inbound', timestamp: '1705312200000', chunk: 41, payload: b64(audio) },
       extra_headers: DOCS_START.extra_headers,
     });
-    expect(started().decode(frame)).toEqual([{ type: 'audio', payload: audio, payloadBase64: b64(audio), sequence: 41 }]);
+    expect(started().decode(frame)).toEqual([
+      { type: 'audio', payload: audio, payloadBase64: b64(audio), sequence: 41 },
+    ]);
   });
 
   it('decodes dtmf, playedStream and clearedAudio, and ignores what it does not know', () => {
     const protocol = started();
-    expect(protocol.decode(`{"event":"dtmf","streamId":"${STREAM}","dtmf":{"digit":"5"}}`)).toEqual([{ type: 'dtmf', digit: '5' }]);
-    expect(protocol.decode(`{"event":"playedStream","streamId":"${STREAM}","name":"customer greeting audio"}`)).toEqual([
-      { type: 'playback_ack', name: 'customer greeting audio' },
+    expect(protocol.decode(`{"event":"dtmf","streamId":"${STREAM}","dtmf":{"digit":"5"}}`)).toEqual([
+      { type: 'dtmf', digit: '5' },
     ]);
+    expect(protocol.decode(`{"event":"playedStream","streamId":"${STREAM}","name":"customer greeting audio"}`)).toEqual(
+      [{ type: 'playback_ack', name: 'customer greeting audio' }],
+    );
     expect(protocol.decode(`{"event":"clearedAudio","streamId":"${STREAM}"}`)).toEqual([{ type: 'playback_cleared' }]);
-    expect(protocol.decode(`{"event":"media","media":{"track":"outbound","payload":"${b64(mulawFrame())}"}}`)).toEqual([]);
+    expect(protocol.decode(`{"event":"media","media":{"track":"outbound","payload":"${b64(mulawFrame())}"}}`)).toEqual(
+      [],
+    );
     expect(protocol.decode('{"event":"transcript"}')).toEqual([]);
   });
 
@@ -116,9 +134,9 @@ describe('PlivoMediaStreamProtocol.decode', () => {
     expect(protocol.decode(`{"event":"played","streamId":"${STREAM}","name":"item_1:320:g1:m4"}`)).toEqual([
       { type: 'playback_ack', name: 'item_1:320:g1:m4' },
     ]);
-    expect(protocol.decode(`{"event":"playedStream","sequenceNumber":9,"streamId":"${STREAM}","name":"item_1:640:g1:m5"}`)).toEqual([
-      { type: 'playback_ack', name: 'item_1:640:g1:m5' },
-    ]);
+    expect(
+      protocol.decode(`{"event":"playedStream","sequenceNumber":9,"streamId":"${STREAM}","name":"item_1:640:g1:m5"}`),
+    ).toEqual([{ type: 'playback_ack', name: 'item_1:640:g1:m5' }]);
   });
 
   const payload = b64(mulawFrame(5));
@@ -138,19 +156,32 @@ describe('PlivoMediaStreamProtocol.decode', () => {
     ['start with a non-object start', '{"event":"start","start":[]}'],
     ['start with audio/x-alaw', startFrame({ encoding: 'audio/x-alaw', sampleRate: 8000 }), 'plivo_unsupported_format'],
     ['start with opus', startFrame({ encoding: 'audio/opus', sampleRate: 48000 }), 'plivo_unsupported_format'],
-    ['start with μ-law at 16 kHz', startFrame({ encoding: 'audio/x-mulaw', sampleRate: 16000 }), 'plivo_unsupported_format'],
-    ['start with L16 at 24 kHz', startFrame({ encoding: 'audio/x-l16', sampleRate: 24000 }), 'plivo_unsupported_format'],
+    [
+      'start with μ-law at 16 kHz',
+      startFrame({ encoding: 'audio/x-mulaw', sampleRate: 16000 }),
+      'plivo_unsupported_format',
+    ],
+    [
+      'start with L16 at 24 kHz',
+      startFrame({ encoding: 'audio/x-l16', sampleRate: 24000 }),
+      'plivo_unsupported_format',
+    ],
     ['start with a sample rate of the wrong type', startFrame({ encoding: 'audio/x-l16', sampleRate: true })],
     ['start with a numeric encoding', startFrame({ encoding: 1, sampleRate: 8000 })],
   ];
 
-  it.each(malformedFrameCases({ provider: 'plivo', frames: malformed, decode: (frame) => started().decode(frame) }))('throws a ProtocolError for %s', (_name, check) => {
-    check();
-  });
+  it.each(malformedFrameCases({ provider: 'plivo', frames: malformed, decode: (frame) => started().decode(frame) }))(
+    'throws a ProtocolError for %s',
+    (_name, check) => {
+      check();
+    },
+  );
 
   it('rejects an odd-length L16 payload', () => {
     const protocol = started({ encoding: 'audio/x-l16', sampleRate: 8000 });
-    expect(() => protocol.decode(`{"event":"media","media":{"chunk":1,"payload":"${b64(new Uint8Array(3))}"}}`)).toThrow(ProtocolError);
+    expect(() =>
+      protocol.decode(`{"event":"media","media":{"chunk":1,"payload":"${b64(new Uint8Array(3))}"}}`),
+    ).toThrow(ProtocolError);
   });
 });
 
@@ -162,8 +193,15 @@ describe('PlivoMediaStreamProtocol.encode', () => {
       event: 'playAudio',
       media: { contentType: 'audio/x-mulaw', sampleRate: 8000, payload: b64(audio) },
     });
-    expect(JSON.parse(protocol.encode({ type: 'mark', name: 'sb0.1' })[0] as string)).toEqual({ event: 'checkpoint', streamId: STREAM, name: 'sb0.1' });
-    expect(JSON.parse(protocol.encode({ type: 'clear' })[0] as string)).toEqual({ event: 'clearAudio', streamId: STREAM });
+    expect(JSON.parse(protocol.encode({ type: 'mark', name: 'sb0.1' })[0] as string)).toEqual({
+      event: 'checkpoint',
+      streamId: STREAM,
+      name: 'sb0.1',
+    });
+    expect(JSON.parse(protocol.encode({ type: 'clear' })[0] as string)).toEqual({
+      event: 'clearAudio',
+      streamId: STREAM,
+    });
     expect(protocol.encode({ type: 'hangup' })).toEqual([]);
     expect(protocol.encode({ type: 'dtmf', digits: '1' })).toEqual([]);
     const l16 = started({ encoding: 'audio/x-l16', sampleRate: 16000 });
@@ -191,13 +229,25 @@ describe('PlivoPeerSimulator', () => {
   it('writes frames the protocol decodes back to the same events; call_end writes nothing (Plivo closes the socket)', () => {
     const peer = new PlivoPeerSimulator({ epochMs: 1_705_312_200_000 });
     const protocol = new PlivoMediaStreamProtocol();
-    const frames = [start, { type: 'audio', payload: mulawFrame(1) }, { type: 'audio', payload: mulawFrame(2) }].flatMap((e) =>
-      peer.encodeInbound(e as CallEvent),
-    );
+    const frames = [
+      start,
+      { type: 'audio', payload: mulawFrame(1) },
+      { type: 'audio', payload: mulawFrame(2) },
+    ].flatMap((e) => peer.encodeInbound(e as CallEvent));
     const media = JSON.parse(frames[2] as string);
-    expect(media).toMatchObject({ event: 'media', sequenceNumber: 3, streamId: STREAM, media: { chunk: 2, timestamp: '1705312200020' } });
+    expect(media).toMatchObject({
+      event: 'media',
+      sequenceNumber: 3,
+      streamId: STREAM,
+      media: { chunk: 2, timestamp: '1705312200020' },
+    });
     const decoded = frames.flatMap((f) => protocol.decode(f));
-    expect(decoded[0]).toMatchObject({ type: 'call_start', streamId: STREAM, callId: CALL, customParameters: start.customParameters });
+    expect(decoded[0]).toMatchObject({
+      type: 'call_start',
+      streamId: STREAM,
+      callId: CALL,
+      customParameters: start.customParameters,
+    });
     expect(decoded.slice(1).map((e) => (e as { sequence?: number }).sequence)).toEqual([1, 2]);
     const rest = [
       { type: 'dtmf', digit: '7' },
@@ -211,13 +261,25 @@ describe('PlivoPeerSimulator', () => {
   it('accepts what the protocol encodes and rejects what Plivo would not take', () => {
     const peer = new PlivoPeerSimulator();
     const protocol = started();
-    const reject = (frame: string | Uint8Array) => expectProtocolError(() => peer.decodeOutbound(frame), { code: PLIVO_INVALID_FRAME_CODE });
+    const reject = (frame: string | Uint8Array) =>
+      expectProtocolError(() => peer.decodeOutbound(frame), { code: PLIVO_INVALID_FRAME_CODE });
     reject(protocol.encode({ type: 'clear' })[0]!); // before start
     peer.encodeInbound(start);
-    const commands: OutboundCommand[] = [{ type: 'audio', payload: mulawFrame(4) }, { type: 'mark', name: 'sb0.1' }, { type: 'clear' }];
-    for (const command of commands) expect(protocol.encode(command).flatMap((f) => peer.decodeOutbound(f))).toEqual([command]);
-    const media = (over: Record<string, unknown>) => JSON.stringify({ event: 'playAudio', media: { contentType: 'audio/x-mulaw', sampleRate: 8000, payload: b64(mulawFrame()), ...over } });
-    expect(peer.decodeOutbound(JSON.stringify({ event: 'playAudio', streamId: STREAM, media: JSON.parse(media({})).media }))).toHaveLength(1);
+    const commands: OutboundCommand[] = [
+      { type: 'audio', payload: mulawFrame(4) },
+      { type: 'mark', name: 'sb0.1' },
+      { type: 'clear' },
+    ];
+    for (const command of commands)
+      expect(protocol.encode(command).flatMap((f) => peer.decodeOutbound(f))).toEqual([command]);
+    const media = (over: Record<string, unknown>) =>
+      JSON.stringify({
+        event: 'playAudio',
+        media: { contentType: 'audio/x-mulaw', sampleRate: 8000, payload: b64(mulawFrame()), ...over },
+      });
+    expect(
+      peer.decodeOutbound(JSON.stringify({ event: 'playAudio', streamId: STREAM, media: JSON.parse(media({})).media })),
+    ).toHaveLength(1);
     reject(media({ contentType: 'audio/x-l16' }));
     reject(media({ sampleRate: 16000 }));
     reject(media({ sampleRate: '8000' }));

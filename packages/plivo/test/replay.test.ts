@@ -97,7 +97,9 @@ describe('PlivoReplayGuard with assertPlivoSignatureV3', () => {
     expect(() => new PlivoReplayGuard({ ttlMs: 1.5 })).toThrow(ConfigError);
     expect(() => new PlivoReplayGuard({ store: {} as PlivoNonceStore })).toThrow(ConfigError);
     expect(() => new MemoryPlivoNonceStore({ maxEntries: -1 })).toThrow(ConfigError);
-    await expect(assertPlivoSignatureV3({ ...delivery('5'), replayGuard: {} as PlivoReplayGuard })).rejects.toThrow(ConfigError);
+    await expect(assertPlivoSignatureV3({ ...delivery('5'), replayGuard: {} as PlivoReplayGuard })).rejects.toThrow(
+      ConfigError,
+    );
   });
 });
 
@@ -106,7 +108,10 @@ describe("core's ReplayGuard with the Plivo checks", () => {
     const keys: string[] = [];
     const memory = new MemoryNonceStore();
     const replayGuard = new ReplayGuard({
-      store: { remember: (key, ttlMs) => (keys.push(key), memory.remember(key, ttlMs)), forget: (key) => memory.forget(key) },
+      store: {
+        remember: (key, ttlMs) => (keys.push(key), memory.remember(key, ttlMs)),
+        forget: (key) => memory.forget(key),
+      },
     });
     const first = delivery('66666666666666666666');
     await expect(assertPlivoSignatureV3({ ...first, replayGuard })).resolves.toBeUndefined();

@@ -8,7 +8,8 @@ const STREAM = '87654321-4321-4321-4321-cba987654321';
 const CALL = '12345678-1234-1234-1234-123456789abc';
 
 const rig = useTransportRig(
-  (carrier, url, options: Partial<PlivoRealtimeTransportOptions> = {}) => new PlivoRealtimeTransport({ plivoWebSocket: carrier, url, inputAudioInactivityTimeoutMs: null, ...options }),
+  (carrier, url, options: Partial<PlivoRealtimeTransportOptions> = {}) =>
+    new PlivoRealtimeTransport({ plivoWebSocket: carrier, url, inputAudioInactivityTimeoutMs: null, ...options }),
 );
 
 const start: CallEvent = {
@@ -34,7 +35,9 @@ describe('PlivoRealtimeTransport', () => {
     rig.send(peer, start);
     await t.connect({ apiKey: 'sk-test' });
     t.updateSessionConfig({});
-    const update = (await rig.model.waitFor((e) => e.type === 'session.update' && !!e.session?.audio)) as unknown as { session: { audio: { input: { format: unknown } } } };
+    const update = (await rig.model.waitFor((e) => e.type === 'session.update' && !!e.session?.audio)) as unknown as {
+      session: { audio: { input: { format: unknown } } };
+    };
     expect(update.session.audio.input.format).toEqual({ type: 'audio/pcmu' });
     const audio = [frame(1), frame(2), frame(3)];
     rig.send(peer, ...audio.map((payload): CallEvent => ({ type: 'audio', payload })));
@@ -51,7 +54,12 @@ describe('PlivoRealtimeTransport', () => {
     rig.carrier.deliver('{"event":"media","media":{"payload":["x"]}}');
     rig.carrier.deliver('{"event":"dtmf","dtmf":"5"}');
     rig.carrier.deliver(JSON.stringify({ event: 'start', start: { callId: CALL } }));
-    rig.carrier.deliver(JSON.stringify({ event: 'start', start: { streamId: 'S2', mediaFormat: { encoding: 'audio/x-alaw', sampleRate: 8000 } } }));
+    rig.carrier.deliver(
+      JSON.stringify({
+        event: 'start',
+        start: { streamId: 'S2', mediaFormat: { encoding: 'audio/x-alaw', sampleRate: 8000 } },
+      }),
+    );
     rig.send(peer, { type: 'audio', payload: frame(2) }, { type: 'dtmf', digit: '3' });
     await until(() => rig.model.inputAudio().byteLength === 320);
     expect(errors).toHaveLength(4);
@@ -72,7 +80,10 @@ describe('PlivoRealtimeTransport', () => {
     await until(() => rig.carrier.sent.some((f) => String(f).includes('"clearAudio"')));
     // Plivo never returns the dropped checkpoint: only clearedAudio comes back.
     rig.send(peer, { type: 'playback_cleared' });
-    const truncate = (await rig.model.waitFor((e) => e.type === 'conversation.item.truncate')) as unknown as { item_id: string; audio_end_ms: number };
+    const truncate = (await rig.model.waitFor((e) => e.type === 'conversation.item.truncate')) as unknown as {
+      item_id: string;
+      audio_end_ms: number;
+    };
     expect(truncate.item_id).toBe('item_1');
     rig.model.finish('resp_1', 'item_1', 'cancelled');
     const before = rig.carrier.sent.length;
@@ -86,19 +97,27 @@ describe('PlivoRealtimeTransport', () => {
     expect(errors).toEqual([]);
   });
 
-  it('a checkpoint acknowledged as `played` (the name in Plivo\'s FAQ) counts: the barge-in truncates at what it says was heard', async () => {
+  it("a checkpoint acknowledged as `played` (the name in Plivo's FAQ) counts: the barge-in truncates at what it says was heard", async () => {
     // The playout clock stands still, so only the acknowledgement can say the audio played.
     const clock = new ManualClock();
     const t = rig.make({ now: clock.now, clock });
     rig.send(new PlivoPeerSimulator(), start);
     await t.connect({ apiKey: 'sk-test' });
     // Two deltas of 500 ms of μ-law, each followed by its checkpoint.
-    rig.model.respond('resp_1', 'item_1', [new Uint8Array(4000).fill(1), new Uint8Array(4000).fill(2)], { done: false });
-    const checkpoints = () => rig.carrier.sent.map((f) => JSON.parse(String(f)) as { event: string; name?: string }).filter((m) => m.event === 'checkpoint');
+    rig.model.respond('resp_1', 'item_1', [new Uint8Array(4000).fill(1), new Uint8Array(4000).fill(2)], {
+      done: false,
+    });
+    const checkpoints = () =>
+      rig.carrier.sent
+        .map((f) => JSON.parse(String(f)) as { event: string; name?: string })
+        .filter((m) => m.event === 'checkpoint');
     await until(() => checkpoints().length === 2);
     rig.carrier.deliver(JSON.stringify({ event: 'played', streamId: STREAM, name: checkpoints()[0]!.name }));
     rig.model.send({ type: 'input_audio_buffer.speech_started', item_id: 'u1', audio_start_ms: 0 });
-    const truncate = (await rig.model.waitFor((e) => e.type === 'conversation.item.truncate')) as unknown as { item_id: string; audio_end_ms: number };
+    const truncate = (await rig.model.waitFor((e) => e.type === 'conversation.item.truncate')) as unknown as {
+      item_id: string;
+      audio_end_ms: number;
+    };
     expect(truncate.item_id).toBe('item_1');
     expect(truncate.audio_end_ms).toBe(500);
   });

@@ -9,7 +9,17 @@ import {
   type PlivoHeaders,
   type PlivoSignedParams,
 } from '../src/index.js';
-import { FUZZ_RUNS, anyHeaders, anyMethod, anyParams, anySignature, anyUrl, anyValue, expectInvalid, jsonObject } from '../../core/test/helpers/webhook-fuzz.js';
+import {
+  FUZZ_RUNS,
+  anyHeaders,
+  anyMethod,
+  anyParams,
+  anySignature,
+  anyUrl,
+  anyValue,
+  expectInvalid,
+  jsonObject,
+} from '../../core/test/helpers/webhook-fuzz.js';
 
 const TOKEN = 'ZWI3ZGU0ZjM2NTljZTk1ZWE5NGE0OGE0MDBiNDE3';
 const HEADERS = ['x-plivo-signature-v3', 'x-plivo-signature-ma-v3', 'x-plivo-signature-v3-nonce'];
@@ -17,11 +27,25 @@ const HEADERS = ['x-plivo-signature-v3', 'x-plivo-signature-ma-v3', 'x-plivo-sig
 describe('fuzz: Plivo V3 verifiers answer invalid, never anything else', () => {
   it('validatePlivoSignatureV3 / assertPlivoSignatureV3 with any method, URL, parameters, nonce and signature', async () => {
     await fc.assert(
-      fc.asyncProperty(anyMethod, anyUrl, anyParams, fc.oneof(fc.string(), anyValue), anySignature, async (method, url, params, nonce, signature) => {
-        const options = { authToken: TOKEN, method: method as string, url: url as string, params: params as PlivoSignedParams, nonce: nonce as string, signature: signature as string };
-        await expectInvalid(() => validatePlivoSignatureV3(options));
-        await expectInvalid(() => assertPlivoSignatureV3({ ...options, replayGuard: new PlivoReplayGuard() }));
-      }),
+      fc.asyncProperty(
+        anyMethod,
+        anyUrl,
+        anyParams,
+        fc.oneof(fc.string(), anyValue),
+        anySignature,
+        async (method, url, params, nonce, signature) => {
+          const options = {
+            authToken: TOKEN,
+            method: method as string,
+            url: url as string,
+            params: params as PlivoSignedParams,
+            nonce: nonce as string,
+            signature: signature as string,
+          };
+          await expectInvalid(() => validatePlivoSignatureV3(options));
+          await expectInvalid(() => assertPlivoSignatureV3({ ...options, replayGuard: new PlivoReplayGuard() }));
+        },
+      ),
       { numRuns: FUZZ_RUNS },
     );
   });
@@ -31,7 +55,15 @@ describe('fuzz: Plivo V3 verifiers answer invalid, never anything else', () => {
       fc.asyncProperty(anyHeaders(HEADERS), anyUrl, async (headers, url) => {
         const read = readPlivoSignatureHeaders(headers as PlivoHeaders);
         for (const value of Object.values(read)) expect(value === undefined || typeof value === 'string').toBe(true);
-        await expectInvalid(() => validatePlivoSignatureV3({ authToken: TOKEN, method: 'POST', url: url as string, nonce: read.nonce, signature: read.signature }));
+        await expectInvalid(() =>
+          validatePlivoSignatureV3({
+            authToken: TOKEN,
+            method: 'POST',
+            url: url as string,
+            nonce: read.nonce,
+            signature: read.signature,
+          }),
+        );
       }),
       { numRuns: FUZZ_RUNS },
     );
@@ -50,7 +82,9 @@ describe('fuzz: signed requests still verify', () => {
         async (url, method, params, nonce, others) => {
           const signature = await computePlivoSignatureV3({ authToken: TOKEN, method, url, params, nonce });
           const header = [...others, signature].join(', ');
-          expect(await validatePlivoSignatureV3({ authToken: TOKEN, method, url, params, nonce, signature: header })).toBe(true);
+          expect(
+            await validatePlivoSignatureV3({ authToken: TOKEN, method, url, params, nonce, signature: header }),
+          ).toBe(true);
         },
       ),
       { numRuns: FUZZ_RUNS },

@@ -15,7 +15,14 @@ const NONCE = '05429567804466091622';
 const URL_ = 'https://voice.example.com/plivo/answer?tenant=acme';
 
 async function signed(method = 'POST', params: PlivoSignedParams = { CallUUID: 'abc' }) {
-  return { authToken: TOKEN, method, url: URL_, params, nonce: NONCE, signature: await computePlivoSignatureV3({ authToken: TOKEN, method, url: URL_, params, nonce: NONCE }) };
+  return {
+    authToken: TOKEN,
+    method,
+    url: URL_,
+    params,
+    nonce: NONCE,
+    signature: await computePlivoSignatureV3({ authToken: TOKEN, method, url: URL_, params, nonce: NONCE }),
+  };
 }
 
 describe('Plivo V3 checks on what a request can carry', () => {
@@ -32,7 +39,15 @@ describe('Plivo V3 checks on what a request can carry', () => {
 
   it('answers false for a relative, unparsable or non-string URL', async () => {
     const base = await signed();
-    for (const url of ['/plivo/answer?tenant=acme', 'voice.example.com/plivo/answer', 'not a url', '', undefined, 42, Object.create(null)]) {
+    for (const url of [
+      '/plivo/answer?tenant=acme',
+      'voice.example.com/plivo/answer',
+      'not a url',
+      '',
+      undefined,
+      42,
+      Object.create(null),
+    ]) {
       const options = { ...base, url: url as string };
       expect(await validatePlivoSignatureV3(options)).toBe(false);
       await expect(assertPlivoSignatureV3(options)).rejects.toBeInstanceOf(WebhookSignatureError);
@@ -41,7 +56,16 @@ describe('Plivo V3 checks on what a request can carry', () => {
 
   it('answers false for parameters that are not strings or string arrays, or not an object', async () => {
     const base = await signed();
-    for (const params of [{ CallUUID: 5 }, { CallUUID: null }, { CallUUID: { a: 'b' } }, { CallUUID: ['abc', 1] }, 'CallUUID=abc', 42, [['CallUUID', 'abc']], new Uint8Array([1])]) {
+    for (const params of [
+      { CallUUID: 5 },
+      { CallUUID: null },
+      { CallUUID: { a: 'b' } },
+      { CallUUID: ['abc', 1] },
+      'CallUUID=abc',
+      42,
+      [['CallUUID', 'abc']],
+      new Uint8Array([1]),
+    ]) {
       const options = { ...base, params: params as PlivoSignedParams };
       expect(await validatePlivoSignatureV3(options)).toBe(false);
       await expect(assertPlivoSignatureV3(options)).rejects.toBeInstanceOf(WebhookSignatureError);
@@ -54,8 +78,18 @@ describe('Plivo V3 checks on what a request can carry', () => {
   });
 
   it('reads header maps that are not objects, or values that are not strings, as missing headers', () => {
-    for (const headers of [undefined, null, 42, 'x', { 'x-plivo-signature-v3': 42, 'x-plivo-signature-v3-nonce': [7] }]) {
-      expect(readPlivoSignatureHeaders(headers as unknown as PlivoHeaders)).toEqual({ signature: undefined, mainAccountSignature: undefined, nonce: undefined });
+    for (const headers of [
+      undefined,
+      null,
+      42,
+      'x',
+      { 'x-plivo-signature-v3': 42, 'x-plivo-signature-v3-nonce': [7] },
+    ]) {
+      expect(readPlivoSignatureHeaders(headers as unknown as PlivoHeaders)).toEqual({
+        signature: undefined,
+        mainAccountSignature: undefined,
+        nonce: undefined,
+      });
     }
   });
 

@@ -33,7 +33,10 @@ function ackAll(ua: RawUa, port: number, fromTags: Map<string, string>): void {
     const callId = m.headers.get('call-id')!;
     if (acked.has(callId)) continue;
     acked.add(callId);
-    ua.send(request({ method: 'ACK', port, ua, callId, fromTag: fromTags.get(callId)!, toTag: toTagOf(r), cseq: 1 }), port);
+    ua.send(
+      request({ method: 'ACK', port, ua, callId, fromTag: fromTags.get(callId)!, toTag: toTagOf(r), cseq: 1 }),
+      port,
+    );
   }
 }
 
@@ -64,26 +67,49 @@ describe('SipEndpoint maxCalls', () => {
       u.send(request({ method: 'INVITE', port: ep.port, ua: u, callId, fromTag, cseq: 1, body: offer(u) }), ep.port);
     }
     // Every INVITE is either in onInvite or refused.
-    await until(() => invites.length + [...finals(u).values()].filter((s) => s === 486).length >= BURST, 'every INVITE to be admitted or refused');
+    await until(
+      () => invites.length + [...finals(u).values()].filter((s) => s === 486).length >= BURST,
+      'every INVITE to be admitted or refused',
+    );
     expect(invites.length).toBe(MAX);
     expect([...finals(u).values()]).toEqual(Array.from({ length: BURST - MAX }, () => 486));
     expect(ep.counters.busy).toBe(BURST - MAX);
     // Those admitted are answered once onInvite says so.
     for (const release of waiting.splice(0)) release();
-    await until(() => [...finals(u).values()].filter((s) => s === 200).length === MAX, 'the admitted calls to be answered');
+    await until(
+      () => [...finals(u).values()].filter((s) => s === 200).length === MAX,
+      'the admitted calls to be answered',
+    );
     expect(calls).toHaveLength(MAX);
     expect(new Set(calls.map((c) => c.callId))).toEqual(new Set(invites.map((i) => i.callId)));
     ackAll(u, ep.port, fromTags);
 
     // Full: one more is busy. A call that ends frees its place.
     const extra = token('extra-');
-    u.send(request({ method: 'INVITE', port: ep.port, ua: u, callId: extra, fromTag: token('f'), cseq: 1, body: offer(u) }), ep.port);
+    u.send(
+      request({ method: 'INVITE', port: ep.port, ua: u, callId: extra, fromTag: token('f'), cseq: 1, body: offer(u) }),
+      ep.port,
+    );
     await until(() => finals(u).get(extra) === 486, 'the INVITE beyond maxCalls to be refused');
     const byeFor = calls[0]!;
-    u.send(request({ method: 'BYE', port: ep.port, ua: u, callId: byeFor.callId, fromTag: fromTags.get(byeFor.callId)!, toTag: byeFor.localTag, cseq: 2 }), ep.port);
+    u.send(
+      request({
+        method: 'BYE',
+        port: ep.port,
+        ua: u,
+        callId: byeFor.callId,
+        fromTag: fromTags.get(byeFor.callId)!,
+        toTag: byeFor.localTag,
+        cseq: 2,
+      }),
+      ep.port,
+    );
     await until(() => byeFor.state === 'ended', 'the call to end');
     const next = token('next-');
-    u.send(request({ method: 'INVITE', port: ep.port, ua: u, callId: next, fromTag: token('f'), cseq: 1, body: offer(u) }), ep.port);
+    u.send(
+      request({ method: 'INVITE', port: ep.port, ua: u, callId: next, fromTag: token('f'), cseq: 1, body: offer(u) }),
+      ep.port,
+    );
     await until(() => invites.length === MAX + 1, 'the next INVITE to reach onInvite');
     for (const release of waiting.splice(0)) release();
     await until(() => finals(u).get(next) === 200, 'the next call to be answered');
@@ -98,7 +124,16 @@ describe('SipEndpoint maxCalls', () => {
     ep.on('call', () => undefined);
     const u = await open.ua();
     const send = (callId: string, fromTag = token('f'), branch = token('z9hG4bK')) => {
-      const text = request({ method: 'INVITE', port: ep.port, ua: u, callId, fromTag, cseq: 1, body: offer(u), branch });
+      const text = request({
+        method: 'INVITE',
+        port: ep.port,
+        ua: u,
+        callId,
+        fromTag,
+        cseq: 1,
+        body: offer(u),
+        branch,
+      });
       u.send(text, ep.port);
       return { callId, fromTag, branch };
     };
@@ -114,52 +149,70 @@ describe('SipEndpoint maxCalls', () => {
     // Cancelled while onInvite still runs: the place is free at once, not when onInvite returns.
     const second = send(token('c-'));
     await until(() => waiting.has(second.callId), 'the second INVITE in onInvite');
-    u.send(request({ method: 'CANCEL', port: ep.port, ua: u, callId: second.callId, fromTag: second.fromTag, cseq: 1, branch: second.branch }), ep.port);
+    u.send(
+      request({
+        method: 'CANCEL',
+        port: ep.port,
+        ua: u,
+        callId: second.callId,
+        fromTag: second.fromTag,
+        cseq: 1,
+        branch: second.branch,
+      }),
+      ep.port,
+    );
     await until(() => finals(u).get(second.callId) === 487, 'the INVITE cancelled');
     const third = send(token('d-'));
-    await until(() => waiting.has(third.callId), 'the third INVITE in onInvite although the cancelled one has not returned');
+    await until(
+      () => waiting.has(third.callId),
+      'the third INVITE in onInvite although the cancelled one has not returned',
+    );
     waiting.get(second.callId)!(true);
     waiting.get(third.callId)!(true);
     await until(() => finals(u).get(third.callId) === 200, 'the third call answered');
     expect(ep.calls.map((c) => c.callId)).toEqual([third.callId]);
   }, 60_000);
 
-  it.skipIf(!SIPP)('holds to maxCalls against a burst of sipp callers', async () => {
-    const MAX = 3;
-    const BURST = 12;
-    let settingUp = 0;
-    let most = 0;
-    let burstDone = false;
-    const ep = await open.endpoint({
-      maxCalls: MAX,
-      // Slow: every admitted INVITE waits in onInvite until the whole burst has been answered
-      // one way or the other, so the calls admitted all overlap.
-      onInvite: async () => {
-        settingUp++;
+  it.skipIf(!SIPP)(
+    'holds to maxCalls against a burst of sipp callers',
+    async () => {
+      const MAX = 3;
+      const BURST = 12;
+      let settingUp = 0;
+      let most = 0;
+      let burstDone = false;
+      const ep = await open.endpoint({
+        maxCalls: MAX,
+        // Slow: every admitted INVITE waits in onInvite until the whole burst has been answered
+        // one way or the other, so the calls admitted all overlap.
+        onInvite: async () => {
+          settingUp++;
+          most = Math.max(most, settingUp + ep.calls.length);
+          await until(() => (burstDone ||= ep.counters.busy + settingUp >= BURST), 'the burst to arrive');
+          settingUp--;
+          return true;
+        },
+      });
+      const answered: SipCall[] = [];
+      ep.on('call', (call) => {
+        answered.push(call);
         most = Math.max(most, settingUp + ep.calls.length);
-        await until(() => (burstDone ||= ep.counters.busy + settingUp >= BURST), 'the burst to arrive');
-        settingUp--;
-        return true;
-      },
-    });
-    const answered: SipCall[] = [];
-    ep.on('call', (call) => {
-      answered.push(call);
-      most = Math.max(most, settingUp + ep.calls.length);
-    });
-    const run: SippRun = await runSipp({
-      scenario: 'uac-burst.xml',
-      port: ep.port,
-      pauseMs: 300,
-      // All the calls at once: 12 of them at 1000 a second, up to 100 open at a time.
-      args: ['-m', String(BURST), '-r', '1000', '-l', '100'],
-    });
-    expect(run.code, `sipp exited ${run.code}\n${run.stdout.slice(-4000)}\n${run.stderr.slice(-2000)}`).toBe(0);
-    expect(answered).toHaveLength(MAX);
-    expect(ep.counters.busy).toBe(BURST - MAX);
-    expect(most).toBeLessThanOrEqual(MAX);
-    expect(run.messages.match(/^SIP\/2\.0 486 /gm)?.length ?? 0).toBeGreaterThanOrEqual(BURST - MAX);
-  }, 60_000);
+      });
+      const run: SippRun = await runSipp({
+        scenario: 'uac-burst.xml',
+        port: ep.port,
+        pauseMs: 300,
+        // All the calls at once: 12 of them at 1000 a second, up to 100 open at a time.
+        args: ['-m', String(BURST), '-r', '1000', '-l', '100'],
+      });
+      expect(run.code, `sipp exited ${run.code}\n${run.stdout.slice(-4000)}\n${run.stderr.slice(-2000)}`).toBe(0);
+      expect(answered).toHaveLength(MAX);
+      expect(ep.counters.busy).toBe(BURST - MAX);
+      expect(most).toBeLessThanOrEqual(MAX);
+      expect(run.messages.match(/^SIP\/2\.0 486 /gm)?.length ?? 0).toBeGreaterThanOrEqual(BURST - MAX);
+    },
+    60_000,
+  );
 
   it('refuses a maxCalls that is not a whole number', () => {
     expect(() => new SipEndpoint({ maxCalls: -1 })).toThrow(/maxCalls/);
@@ -180,7 +233,18 @@ describe('SipEndpoint offers it cannot send to', () => {
     ep.on('call', (call) => calls.push(call));
     const u = await open.ua();
     const refused = token('v6-');
-    u.send(request({ method: 'INVITE', port: ep.port, ua: u, callId: refused, fromTag: token('f'), cseq: 1, body: ipv6(offer(u)) }), ep.port);
+    u.send(
+      request({
+        method: 'INVITE',
+        port: ep.port,
+        ua: u,
+        callId: refused,
+        fromTag: token('f'),
+        cseq: 1,
+        body: ipv6(offer(u)),
+      }),
+      ep.port,
+    );
     const response = msg(await u.next((r) => r.message?.type === 'response' && r.message.status >= 200, DEADLINE));
     expect(response.type === 'response' && response.status).toBe(488);
     expect(response.headers.get('warning')).toMatch(/^301 127\.0\.0\.1 ".*IPv6.*"$/);
@@ -194,8 +258,17 @@ describe('SipEndpoint offers it cannot send to', () => {
     const toTag = toTagOf(ok);
     u.send(request({ method: 'ACK', port: ep.port, ua: u, callId, fromTag, toTag, cseq: 1 }), ep.port);
     await until(() => calls.length === 1, 'the call');
-    u.send(request({ method: 'INVITE', port: ep.port, ua: u, callId, fromTag, toTag, cseq: 2, body: ipv6(offer(u)) }), ep.port);
-    const again = msg(await u.next((r) => r.message?.type === 'response' && r.message.status >= 200 && r.message.headers.get('cseq') === '2 INVITE', DEADLINE));
+    u.send(
+      request({ method: 'INVITE', port: ep.port, ua: u, callId, fromTag, toTag, cseq: 2, body: ipv6(offer(u)) }),
+      ep.port,
+    );
+    const again = msg(
+      await u.next(
+        (r) =>
+          r.message?.type === 'response' && r.message.status >= 200 && r.message.headers.get('cseq') === '2 INVITE',
+        DEADLINE,
+      ),
+    );
     expect(again.type === 'response' && again.status).toBe(488);
     expect(calls[0]!.rtp.remote).toEqual({ address: '127.0.0.1', port: u.rtpPort });
     expect(calls[0]!.state).toBe('confirmed');
@@ -207,18 +280,32 @@ describe('SipEndpoint offers it cannot send to', () => {
     ep.on('call', (call) => calls.push(call));
     const u = await open.ua();
     const v6 = token('v6-');
-    u.send(request({ method: 'INVITE', port: ep.port, ua: u, callId: v6, fromTag: token('f'), cseq: 1, body: ipv6(offer(u)) }), ep.port);
+    u.send(
+      request({
+        method: 'INVITE',
+        port: ep.port,
+        ua: u,
+        callId: v6,
+        fromTag: token('f'),
+        cseq: 1,
+        body: ipv6(offer(u)),
+      }),
+      ep.port,
+    );
     await until(() => finals(u).get(v6) !== undefined, 'the answer to the IPv6 offer');
     expect(finals(u).get(v6)).toBe(200);
     const callId = token('v4-');
     const fromTag = token('f');
     u.send(request({ method: 'INVITE', port: ep.port, ua: u, callId, fromTag, cseq: 1, body: offer(u) }), ep.port);
-    const ok = await u.next((r) => r.message?.type === 'response' && r.message.status === 200 && r.message.headers.get('call-id') === callId, DEADLINE);
+    const ok = await u.next(
+      (r) => r.message?.type === 'response' && r.message.status === 200 && r.message.headers.get('call-id') === callId,
+      DEADLINE,
+    );
     u.send(request({ method: 'ACK', port: ep.port, ua: u, callId, fromTag, toTag: toTagOf(ok), cseq: 1 }), ep.port);
     await until(() => calls.some((c) => c.callId === callId), 'the IPv4 call');
     const call = calls.find((c) => c.callId === callId)!;
     expect(call.sendDtmf('5')).toBe(true);
-    await until(() => u.rtpInbox.length >= 3, 'the digit\'s RTP at the IPv4 caller');
+    await until(() => u.rtpInbox.length >= 3, "the digit's RTP at the IPv4 caller");
     expect(call.rtp.counters.unsent).toBe(0);
   }, 30_000);
 

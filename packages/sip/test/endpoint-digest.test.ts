@@ -12,16 +12,31 @@ import { parseSipMessage, type SipRequest } from '../src/endpoint/sip/message.js
 import { RawUa, msg, offer, request, token } from './sipp/raw-ua.js';
 
 const REALM = 'switchboard.test';
-const hash = (algorithm: 'MD5' | 'SHA-256', text: string) => createHash(algorithm === 'MD5' ? 'md5' : 'sha256').update(text).digest('hex');
+const hash = (algorithm: 'MD5' | 'SHA-256', text: string) =>
+  createHash(algorithm === 'MD5' ? 'md5' : 'sha256')
+    .update(text)
+    .digest('hex');
 
 type Challenge = { realm: string; nonce: string; algorithm: string; qop?: string };
 
 function parseChallenge(value: string): Challenge {
   const param = (name: string) => new RegExp(`${name}="?([^",]+)"?`).exec(value)?.[1];
-  return { realm: param('realm')!, nonce: param('nonce')!, algorithm: param('algorithm') ?? 'MD5', ...(param('qop') ? { qop: param('qop')! } : {}) };
+  return {
+    realm: param('realm')!,
+    nonce: param('nonce')!,
+    algorithm: param('algorithm') ?? 'MD5',
+    ...(param('qop') ? { qop: param('qop')! } : {}),
+  };
 }
 
-function authorization(c: Challenge, algorithm: 'MD5' | 'SHA-256', method: string, uri: string, user: string, password: string): string {
+function authorization(
+  c: Challenge,
+  algorithm: 'MD5' | 'SHA-256',
+  method: string,
+  uri: string,
+  user: string,
+  password: string,
+): string {
   const ha1 = hash(algorithm, `${user}:${c.realm}:${password}`);
   const ha2 = hash(algorithm, `${method}:${uri}`);
   const cnonce = '1f2e3d4c5b6a7988';
@@ -33,14 +48,27 @@ function authorization(c: Challenge, algorithm: 'MD5' | 'SHA-256', method: strin
  * An MD5-only client that reads every challenge of a 401 and gives up on the response when one
  * names another algorithm (what libre 1.1 does): its Authorization, or undefined when it gives up.
  */
-function strictMd5Client(challenges: string[], method: string, uri: string, user: string, password: string): string | undefined {
+function strictMd5Client(
+  challenges: string[],
+  method: string,
+  uri: string,
+  user: string,
+  password: string,
+): string | undefined {
   const parsed = challenges.map(parseChallenge);
   if (parsed.length === 0 || parsed.some((c) => c.algorithm.toUpperCase() !== 'MD5')) return undefined;
   return authorization(parsed[0]!, 'MD5', method, uri, user, password);
 }
 
 /** A client that answers the first challenge whose algorithm it knows (RFC 8760 §2.4). */
-function preferringClient(challenges: string[], known: Array<'MD5' | 'SHA-256'>, method: string, uri: string, user: string, password: string): string | undefined {
+function preferringClient(
+  challenges: string[],
+  known: Array<'MD5' | 'SHA-256'>,
+  method: string,
+  uri: string,
+  user: string,
+  password: string,
+): string | undefined {
   const c = challenges.map(parseChallenge).find((x) => (known as string[]).includes(x.algorithm.toUpperCase()));
   return c ? authorization(c, c.algorithm.toUpperCase() as 'MD5' | 'SHA-256', method, uri, user, password) : undefined;
 }
@@ -74,7 +102,14 @@ describe('digest authentication defaults', () => {
     expect(answer).toBeDefined();
     expect(await auth.verify(invite(answer))).toEqual({ ok: true, username: 'alice' });
     // A SHA-256 answer is refused where SHA-256 was not offered.
-    const sha = authorization(parseChallenge(auth.challenge()[0]!), 'SHA-256', 'INVITE', 'sip:agent@example.com', 'alice', 'wonderland');
+    const sha = authorization(
+      parseChallenge(auth.challenge()[0]!),
+      'SHA-256',
+      'INVITE',
+      'sip:agent@example.com',
+      'alice',
+      'wonderland',
+    );
     expect(await auth.verify(invite(sha))).toMatchObject({ ok: false, stale: false });
   });
 
@@ -82,15 +117,29 @@ describe('digest authentication defaults', () => {
     const auth = new DigestAuthenticator({ realm: REALM, algorithms: ['SHA-256', 'MD5'], credentials });
     const challenges = auth.challenge();
     expect(challenges.map((c) => parseChallenge(c).algorithm)).toEqual(['SHA-256', 'MD5']);
-    const modern = preferringClient(challenges, ['SHA-256', 'MD5'], 'INVITE', 'sip:agent@example.com', 'alice', 'wonderland');
+    const modern = preferringClient(
+      challenges,
+      ['SHA-256', 'MD5'],
+      'INVITE',
+      'sip:agent@example.com',
+      'alice',
+      'wonderland',
+    );
     expect(modern).toContain('algorithm=SHA-256');
     expect(await auth.verify(invite(modern))).toEqual({ ok: true, username: 'alice' });
-    const legacy = preferringClient(auth.challenge(), ['MD5'], 'INVITE', 'sip:agent@example.com', 'alice', 'wonderland');
+    const legacy = preferringClient(
+      auth.challenge(),
+      ['MD5'],
+      'INVITE',
+      'sip:agent@example.com',
+      'alice',
+      'wonderland',
+    );
     expect(await auth.verify(invite(legacy))).toEqual({ ok: true, username: 'alice' });
     expect(strictMd5Client(auth.challenge(), 'INVITE', 'sip:agent@example.com', 'alice', 'wonderland')).toBeUndefined();
   });
 
-  it('does not keep a reference to the caller\'s list', () => {
+  it("does not keep a reference to the caller's list", () => {
     const algorithms: Array<'MD5' | 'SHA-256'> = ['MD5'];
     const auth = new DigestAuthenticator({ realm: REALM, algorithms, credentials });
     algorithms.unshift('SHA-256');
@@ -129,11 +178,34 @@ describe('SipEndpoint with digest authentication and its defaults', () => {
     const challenge = msg(await ua.response(401, 'INVITE'));
     const values = challenge.headers.getAll('www-authenticate');
     expect(values).toHaveLength(1);
-    ua.send(request({ method: 'ACK', port, ua, callId, fromTag: 'f1', toTag: /tag=([^;>\s]+)/.exec(challenge.headers.get('to') ?? '')?.[1], cseq: 1 }), port);
+    ua.send(
+      request({
+        method: 'ACK',
+        port,
+        ua,
+        callId,
+        fromTag: 'f1',
+        toTag: /tag=([^;>\s]+)/.exec(challenge.headers.get('to') ?? '')?.[1],
+        cseq: 1,
+      }),
+      port,
+    );
 
     const answer = strictMd5Client(values, 'INVITE', uri, 'alice', 'wonderland');
     expect(answer).toBeDefined();
-    ua.send(request({ method: 'INVITE', port, ua, callId, fromTag: 'f1', cseq: 2, body, headers: [`Authorization: ${answer!}`] }), port);
+    ua.send(
+      request({
+        method: 'INVITE',
+        port,
+        ua,
+        callId,
+        fromTag: 'f1',
+        cseq: 2,
+        body,
+        headers: [`Authorization: ${answer!}`],
+      }),
+      port,
+    );
     await ua.response(486, 'INVITE');
     expect(usernames).toEqual(['alice']);
     expect(endpoint.counters.challenges).toBe(1);

@@ -10,7 +10,9 @@ vi.mock('node:net', async (importOriginal) => {
       const server = real.createServer(...args);
       if (taken-- > 0) {
         (server as unknown as { listen: (port: number) => unknown }).listen = (port: number) => {
-          process.nextTick(() => server.emit('error', Object.assign(new Error(`listen EADDRINUSE: ${port}`), { code: 'EADDRINUSE', port })));
+          process.nextTick(() =>
+            server.emit('error', Object.assign(new Error(`listen EADDRINUSE: ${port}`), { code: 'EADDRINUSE', port })),
+          );
           return server;
         };
       }

@@ -12,7 +12,18 @@ import { RawUa, msg, offer, token } from './sipp/raw-ua.js';
 import { dial, endpointWithModel, until } from './support/endpoint.js';
 
 const SDP = (direction: string, address = '127.0.0.1') =>
-  ['v=0', `o=- 1 1 IN IP4 ${address}`, 's=-', `c=IN IP4 ${address}`, 't=0 0', 'm=audio 40000 RTP/AVP 0 101', 'a=rtpmap:0 PCMU/8000', 'a=rtpmap:101 telephone-event/8000', `a=${direction}`, ''].join('\r\n');
+  [
+    'v=0',
+    `o=- 1 1 IN IP4 ${address}`,
+    's=-',
+    `c=IN IP4 ${address}`,
+    't=0 0',
+    'm=audio 40000 RTP/AVP 0 101',
+    'a=rtpmap:0 PCMU/8000',
+    'a=rtpmap:101 telephone-event/8000',
+    `a=${direction}`,
+    '',
+  ].join('\r\n');
 
 function sipRequest(method: string, cseq: number, body: string): string {
   return [
@@ -30,7 +41,9 @@ function sipRequest(method: string, cseq: number, body: string): string {
 }
 
 function flowEvents(events: CallEvent[]): boolean[] {
-  return events.filter((e): e is Extract<CallEvent, { type: 'flow_control' }> => e.type === 'flow_control').map((e) => e.paused);
+  return events
+    .filter((e): e is Extract<CallEvent, { type: 'flow_control' }> => e.type === 'flow_control')
+    .map((e) => e.paused);
 }
 
 describe('RtpMediaProtocol on hold', () => {
@@ -90,7 +103,9 @@ describe('RtpMediaProtocol on hold', () => {
   it('pauses a held stream again after the call_start of a re-INVITE that also changed the codec', () => {
     const protocol = new RtpMediaProtocol({ invite: sipRequest('INVITE', 1, SDP('sendrecv')) });
     protocol.open();
-    const pcma = SDP('sendonly').replace('RTP/AVP 0 101', 'RTP/AVP 8 101').replace('a=rtpmap:0 PCMU/8000', 'a=rtpmap:8 PCMA/8000');
+    const pcma = SDP('sendonly')
+      .replace('RTP/AVP 0 101', 'RTP/AVP 8 101')
+      .replace('a=rtpmap:0 PCMU/8000', 'a=rtpmap:8 PCMA/8000');
     const events = protocol.decode(sipRequest('INVITE', 2, pcma));
     expect(events.map((e) => e.type)).toEqual(['call_start', 'flow_control']);
     expect(flowEvents(events)).toEqual([true]);
@@ -133,7 +148,8 @@ describe('a held call over real UDP with a model', () => {
       session,
       callId,
       /** A re-INVITE (with an offer, or none when `sdp` is undefined); resolves with its 200 OK. */
-      reinvite: (sdp: string | undefined, ackBody?: string) => reinvite(sdp, { status: 200, ...(ackBody ? { ackBody } : {}) }),
+      reinvite: (sdp: string | undefined, ackBody?: string) =>
+        reinvite(sdp, { status: 200, ...(ackBody ? { ackBody } : {}) }),
     };
   }
 
@@ -145,7 +161,10 @@ describe('a held call over real UDP with a model', () => {
     const sentAtHold = call.rtp.counters.packetsOut;
     const generated = () => session.responses[0]?.audioMsSent ?? 0;
     const generatedAtHold = generated();
-    await until(() => generated() >= generatedAtHold + ms || session.responses[0]?.status !== 'in_progress', 'the model to generate more audio');
+    await until(
+      () => generated() >= generatedAtHold + ms || session.responses[0]?.status !== 'in_progress',
+      'the model to generate more audio',
+    );
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(call.rtp.counters.packetsOut).toBe(sentAtHold);
   }

@@ -32,7 +32,15 @@ describe('malformed SIP', () => {
 
   /** A well-formed OPTIONS, for variations. */
   function options(extra: { headers?: string[]; cseq?: number } = {}): string {
-    return request({ method: 'OPTIONS', port: endpoint.port, ua, callId: token('m-'), fromTag: token('f'), cseq: extra.cseq ?? 1, headers: extra.headers ?? [] });
+    return request({
+      method: 'OPTIONS',
+      port: endpoint.port,
+      ua,
+      callId: token('m-'),
+      fromTag: token('f'),
+      cseq: extra.cseq ?? 1,
+      headers: extra.headers ?? [],
+    });
   }
 
   it('answers 400/505 where it can, drops what it cannot, and keeps serving', async () => {
@@ -63,14 +71,30 @@ describe('malformed SIP', () => {
       [replace(/^OPTIONS sip:[^ ]+/, 'OPTIONS sip:agent@host with spaces'), undefined, 'spaces in the Request-URI'],
       [replace(/^OPTIONS/, 'OPT IONS'), undefined, 'broken method'],
       [replace(/^OPTIONS/, 'OPT\u00e9ONS'), undefined, 'non-token method'],
-      [(() => {
-        const [head, tail] = good.split('Max-Forwards: 70');
-        return Buffer.concat([Buffer.from(`${head}Max-Forwards: 70\r\nX-Latin: `), Buffer.from([0xff, 0xfe]), Buffer.from(tail!)]);
-      })(), 400, 'invalid UTF-8 in a header'],
+      [
+        (() => {
+          const [head, tail] = good.split('Max-Forwards: 70');
+          return Buffer.concat([
+            Buffer.from(`${head}Max-Forwards: 70\r\nX-Latin: `),
+            Buffer.from([0xff, 0xfe]),
+            Buffer.from(tail!),
+          ]);
+        })(),
+        400,
+        'invalid UTF-8 in a header',
+      ],
       ['SIP/2.0 200 OK\r\nVia: nonsense\r\n\r\n', undefined, 'a response without CSeq'],
       ['SIP/2.0 999 Nope\r\n\r\n', undefined, 'a status beyond 699'],
-      [replace(/^OPTIONS/, 'ACK').replace('CSeq: 1 OPTIONS', 'CSeq: 1 INVITE'), undefined, 'a malformed ACK is never answered'],
-      [`OPTIONS sip:a@b SIP/2.0\r\n${'X-Long: '.concat('a'.repeat(40_000))}\r\n\r\n`, undefined, 'header section beyond the limit'],
+      [
+        replace(/^OPTIONS/, 'ACK').replace('CSeq: 1 OPTIONS', 'CSeq: 1 INVITE'),
+        undefined,
+        'a malformed ACK is never answered',
+      ],
+      [
+        `OPTIONS sip:a@b SIP/2.0\r\n${'X-Long: '.concat('a'.repeat(40_000))}\r\n\r\n`,
+        undefined,
+        'header section beyond the limit',
+      ],
       ['\r\n\r\n', undefined, 'keep-alive'],
     ];
     const before = { ...endpoint.counters };
@@ -78,7 +102,8 @@ describe('malformed SIP', () => {
       const from = ua.inbox.length;
       ua.send(datagram, endpoint.port);
       // Answered ones are answered within a few ms; give silent drops time to prove silent.
-      const received = status === undefined ? await ua.quiet(60) : [await ua.next((r) => ua.inbox.indexOf(r) >= from, 1000)];
+      const received =
+        status === undefined ? await ua.quiet(60) : [await ua.next((r) => ua.inbox.indexOf(r) >= from, 1000)];
       if (status === undefined) {
         expect(received, label).toHaveLength(0);
       } else {
@@ -96,7 +121,15 @@ describe('malformed SIP', () => {
   });
 
   it('survives thousands of mutated requests and still answers', async () => {
-    const base = request({ method: 'INVITE', port: endpoint.port, ua, callId: 'fuzz@x', fromTag: 'f', cseq: 1, body: 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n' });
+    const base = request({
+      method: 'INVITE',
+      port: endpoint.port,
+      ua,
+      callId: 'fuzz@x',
+      fromTag: 'f',
+      cseq: 1,
+      body: 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n',
+    });
     const bytes = Buffer.from(base);
     let seed = 12345;
     const rand = (n: number) => {
@@ -141,7 +174,9 @@ describe('malformed SIP', () => {
     const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
     socket.write(text.replace(/Content-Length: 0\r\n/, ''));
     await closed;
-    expect(() => frameStreamMessage(new TextEncoder().encode('OPTIONS sip:a SIP/2.0\r\nVia: x\r\n\r\n'))).toThrow(SipParseError);
+    expect(() => frameStreamMessage(new TextEncoder().encode('OPTIONS sip:a SIP/2.0\r\nVia: x\r\n\r\n'))).toThrow(
+      SipParseError,
+    );
     // And UDP still works.
     ua.send(options(), endpoint.port);
     await ua.response(200, 'OPTIONS');

@@ -48,15 +48,26 @@ describe('SIP messages', () => {
     expect(invite.headers.get('Content-Type')).toBe('application/sdp');
     expect(invite.headers.get('subject')).toBe('folded across two lines');
     expect(invite.headers.list('via')).toHaveLength(3);
-    expect(parseVia(invite.headers.list('via')[1]!)).toMatchObject({ transport: 'TCP', host: '[2001:db8::1]', port: 5060, branch: 'z9hG4bKb2' });
+    expect(parseVia(invite.headers.list('via')[1]!)).toMatchObject({
+      transport: 'TCP',
+      host: '[2001:db8::1]',
+      port: 5060,
+      branch: 'z9hG4bKb2',
+    });
     expect(bodyText(invite)).toBe('v=0\r');
-    expect(parseNameAddr(invite.headers.get('from')!)).toMatchObject({ displayName: 'Alice "A" Smith', uri: 'sip:alice@example.com', params: { tag: '1928' } });
+    expect(parseNameAddr(invite.headers.get('from')!)).toMatchObject({
+      displayName: 'Alice "A" Smith',
+      uri: 'sip:alice@example.com',
+      params: { tag: '1928' },
+    });
   });
 
   it('writes what it reads, with Content-Length from the body', () => {
     const invite = request(INVITE);
     const again = request(new TextDecoder().decode(serializeSipMessage(invite)));
-    expect(again.headers.entries().filter(([n]) => !/^(l|content-length)$/i.test(n))).toEqual(invite.headers.entries().filter(([n]) => !/^(l|content-length)$/i.test(n)));
+    expect(again.headers.entries().filter(([n]) => !/^(l|content-length)$/i.test(n))).toEqual(
+      invite.headers.entries().filter(([n]) => !/^(l|content-length)$/i.test(n)),
+    );
     expect(again.headers.get('content-length')).toBe('4');
   });
 
@@ -69,10 +80,22 @@ describe('SIP messages', () => {
   });
 
   it('reads name-addrs, addr-specs and SIP URIs', () => {
-    expect(parseNameAddr('sip:bob@example.com;tag=9')).toMatchObject({ uri: 'sip:bob@example.com', params: { tag: '9' } });
-    expect(parseNameAddr('Bob <sips:bob@example.com:5061;transport=tls>;expires=60')).toMatchObject({ displayName: 'Bob', uri: 'sips:bob@example.com:5061;transport=tls', params: { expires: '60' } });
+    expect(parseNameAddr('sip:bob@example.com;tag=9')).toMatchObject({
+      uri: 'sip:bob@example.com',
+      params: { tag: '9' },
+    });
+    expect(parseNameAddr('Bob <sips:bob@example.com:5061;transport=tls>;expires=60')).toMatchObject({
+      displayName: 'Bob',
+      uri: 'sips:bob@example.com:5061;transport=tls',
+      params: { expires: '60' },
+    });
     expect(parseNameAddr('<sip:bob@example.com')).toBeUndefined();
-    expect(parseSipUri('sip:%2B1555@[2001:db8::5]:5080;transport=tcp;lr')).toMatchObject({ user: '+1555', host: '[2001:db8::5]', port: 5080, params: { transport: 'tcp', lr: null } });
+    expect(parseSipUri('sip:%2B1555@[2001:db8::5]:5080;transport=tcp;lr')).toMatchObject({
+      user: '+1555',
+      host: '[2001:db8::5]',
+      port: 5080,
+      params: { transport: 'tcp', lr: null },
+    });
   });
 
   it('refuses malformed requests with a status, and says when it can be answered', () => {
@@ -119,7 +142,7 @@ const OFFER = [
 ].join('\r\n');
 
 describe('SDP offer/answer', () => {
-  it('takes the first accepted codec in the offer\'s order, telephone-event at 8 kHz, CN, and the offer\'s ptime', () => {
+  it("takes the first accepted codec in the offer's order, telephone-event at 8 kHz, CN, and the offer's ptime", () => {
     const media = negotiateOffer(OFFER);
     expect(media).toMatchObject({
       codec: 'pcma',
@@ -135,12 +158,19 @@ describe('SDP offer/answer', () => {
       mediaIndex: 1,
     });
     const plain = negotiateOffer(OFFER, { codecs: ['pcmu'], comfortNoise: false, telephoneEvent: false });
-    expect([plain.codec, plain.payloadType, plain.telephoneEventPayloadType, plain.comfortNoisePayloadType]).toEqual(['pcmu', 0, undefined, undefined]);
+    expect([plain.codec, plain.payloadType, plain.telephoneEventPayloadType, plain.comfortNoisePayloadType]).toEqual([
+      'pcmu',
+      0,
+      undefined,
+      undefined,
+    ]);
   });
 
   it('answers the audio stream and refuses the others with port 0, in their places', () => {
     const media = negotiateOffer(OFFER);
-    const answer = parseSdp(buildAnswer(OFFER, media, { address: '198.51.100.7', port: 20000, sessionId: '1', sessionVersion: 1 }));
+    const answer = parseSdp(
+      buildAnswer(OFFER, media, { address: '198.51.100.7', port: 20000, sessionId: '1', sessionVersion: 1 }),
+    );
     expect(answer.media.map((m) => [m.type, m.port])).toEqual([
       ['video', 0],
       ['audio', 20000],
@@ -184,7 +214,13 @@ describe('digest authentication', () => {
         '',
       ].join('\r\n'),
     );
-  const answer = (challenge: string, hash: (s: string) => string, password: string, nc = '00000001', algorithm = 'MD5') => {
+  const answer = (
+    challenge: string,
+    hash: (s: string) => string,
+    password: string,
+    nc = '00000001',
+    algorithm = 'MD5',
+  ) => {
     const nonce = /nonce="([^"]+)"/.exec(challenge)![1]!;
     const ha1 = hash(`alice:switchboard.test:${password}`);
     const ha2 = hash('INVITE:sip:agent@example.com');
@@ -193,24 +229,46 @@ describe('digest authentication', () => {
   };
 
   it('challenges with SHA-256 and MD5 when asked, accepts either, refuses a wrong password and a replayed count', async () => {
-    const auth = new DigestAuthenticator({ realm: 'switchboard.test', algorithms: ['SHA-256', 'MD5'], credentials: (user) => (user === 'alice' ? 'wonderland' : undefined) });
+    const auth = new DigestAuthenticator({
+      realm: 'switchboard.test',
+      algorithms: ['SHA-256', 'MD5'],
+      credentials: (user) => (user === 'alice' ? 'wonderland' : undefined),
+    });
     const challenges = auth.challenge();
     expect(challenges.map((c) => /algorithm=([\w-]+)/.exec(c)![1])).toEqual(['SHA-256', 'MD5']);
     expect(await auth.verify(invite())).toMatchObject({ ok: false, stale: false });
-    expect(await auth.verify(invite(answer(challenges[0]!, sha256, 'wonderland', '00000001', 'SHA-256')))).toEqual({ ok: true, username: 'alice' });
+    expect(await auth.verify(invite(answer(challenges[0]!, sha256, 'wonderland', '00000001', 'SHA-256')))).toEqual({
+      ok: true,
+      username: 'alice',
+    });
     // Both challenges carry one nonce: its count goes on across algorithms, and may not repeat.
     const md5Answer = answer(challenges[1]!, md5, 'wonderland', '00000002');
     expect(await auth.verify(invite(md5Answer))).toEqual({ ok: true, username: 'alice' });
     expect(await auth.verify(invite(md5Answer))).toMatchObject({ ok: false, stale: true });
-    expect(await auth.verify(invite(answer(challenges[1]!, md5, 'wonderland', '00000003')))).toMatchObject({ ok: true });
-    expect(await auth.verify(invite(answer(challenges[1]!, md5, 'guess', '00000004')))).toMatchObject({ ok: false, stale: false });
-    expect(await auth.verify(invite('Digest username="alice", garbage'))).toMatchObject({ ok: false, badRequest: true });
+    expect(await auth.verify(invite(answer(challenges[1]!, md5, 'wonderland', '00000003')))).toMatchObject({
+      ok: true,
+    });
+    expect(await auth.verify(invite(answer(challenges[1]!, md5, 'guess', '00000004')))).toMatchObject({
+      ok: false,
+      stale: false,
+    });
+    expect(await auth.verify(invite('Digest username="alice", garbage'))).toMatchObject({
+      ok: false,
+      badRequest: true,
+    });
     // A nonce this endpoint never issued.
-    expect(await auth.verify(invite(answer('nonce="AAAA"', md5, 'wonderland')))).toMatchObject({ ok: false, stale: false });
+    expect(await auth.verify(invite(answer('nonce="AAAA"', md5, 'wonderland')))).toMatchObject({
+      ok: false,
+      stale: false,
+    });
   });
 
   it('accepts a response without qop once per nonce, so a captured one cannot be replayed', async () => {
-    const auth = new DigestAuthenticator({ realm: 'switchboard.test', algorithms: ['MD5'], credentials: () => 'wonderland' });
+    const auth = new DigestAuthenticator({
+      realm: 'switchboard.test',
+      algorithms: ['MD5'],
+      credentials: () => 'wonderland',
+    });
     const nonce = /nonce="([^"]+)"/.exec(auth.challenge()[0]!)![1]!;
     const ha1 = md5('alice:switchboard.test:wonderland');
     const ha2 = md5('INVITE:sip:agent@example.com');
@@ -221,13 +279,20 @@ describe('digest authentication', () => {
     // A nonce already counted with qop=auth cannot then be used without it.
     const nonce2 = /nonce="([^"]+)"/.exec(auth.challenge()[0]!)![1]!;
     expect(await auth.verify(invite(answer(`nonce="${nonce2}"`, md5, 'wonderland')))).toMatchObject({ ok: true });
-    const legacy2 = legacy.replaceAll(nonce, nonce2).replace(/response="[^"]+"/, `response="${md5(`${ha1}:${nonce2}:${ha2}`)}"`);
+    const legacy2 = legacy
+      .replaceAll(nonce, nonce2)
+      .replace(/response="[^"]+"/, `response="${md5(`${ha1}:${nonce2}:${ha2}`)}"`);
     expect(await auth.verify(invite(legacy2))).toMatchObject({ ok: false, stale: true });
   });
 
   it('takes HA1 instead of the password, and marks an expired nonce stale', async () => {
     const ha1 = md5('alice:switchboard.test:wonderland');
-    const auth = new DigestAuthenticator({ realm: 'switchboard.test', algorithms: ['MD5'], nonceTtlMs: 1, credentials: () => ({ ha1: { MD5: ha1 } }) });
+    const auth = new DigestAuthenticator({
+      realm: 'switchboard.test',
+      algorithms: ['MD5'],
+      nonceTtlMs: 1,
+      credentials: () => ({ ha1: { MD5: ha1 } }),
+    });
     const [challenge] = auth.challenge();
     await new Promise((resolve) => setTimeout(resolve, 5));
     expect(await auth.verify(invite(answer(challenge!, md5, 'wonderland')))).toMatchObject({ ok: false, stale: true });
@@ -235,7 +300,11 @@ describe('digest authentication', () => {
   });
 
   it('parses credentials with quoted commas', () => {
-    expect(parseDigestCredentials('Digest username="a,b", realm="r", nc=00000001')).toEqual({ username: 'a,b', realm: 'r', nc: '00000001' });
+    expect(parseDigestCredentials('Digest username="a,b", realm="r", nc=00000001')).toEqual({
+      username: 'a,b',
+      realm: 'r',
+      nc: '00000001',
+    });
     expect(parseDigestCredentials('Basic abc')).toBeUndefined();
   });
 });

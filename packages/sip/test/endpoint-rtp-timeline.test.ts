@@ -25,7 +25,15 @@ function frame(index: number): Uint8Array {
 }
 
 function rtp(sequence: number, timestamp: number, options: Partial<RtpPacket> = {}): Uint8Array {
-  return serializeRtp({ payloadType: 0, marker: false, sequence: sequence & 0xffff, timestamp: timestamp >>> 0, ssrc: 0x1234, payload: frame(sequence), ...options });
+  return serializeRtp({
+    payloadType: 0,
+    marker: false,
+    sequence: sequence & 0xffff,
+    timestamp: timestamp >>> 0,
+    ssrc: 0x1234,
+    payload: frame(sequence),
+    ...options,
+  });
 }
 
 function audio(events: CallEvent[]): AudioEvent[] {
@@ -97,7 +105,7 @@ describe('RtpMediaProtocol inbound timeline', () => {
     expect(protocol.stats).toMatchObject({ resyncs: 1, timestampRebases: 1, lost: 0 });
   });
 
-  it('passes a timestamp jump forward as it is: silence the sender suppressed is the transport\'s to pad', () => {
+  it("passes a timestamp jump forward as it is: silence the sender suppressed is the transport's to pad", () => {
     const out = decodeAll(new RtpMediaProtocol(), [rtp(1, 0), rtp(2, 160), rtp(3, 160 + 8000 * 5, { marker: true })]);
     expect(out.map((e) => e.timestampMs)).toEqual([0, 20, 5020]);
   });
@@ -105,37 +113,60 @@ describe('RtpMediaProtocol inbound timeline', () => {
   it('never emits a negative or non-finite timestamp, whatever the timestamps, numbering, markers and sources', () => {
     const packet = fc.record({
       seqStep: fc.oneof(fc.constant(1), fc.integer({ min: -5, max: 5 }), fc.integer({ min: 0, max: 0xffff })),
-      tsStep: fc.oneof(fc.constant(160), fc.integer({ min: -20_000, max: 20_000 }), fc.integer({ min: 0, max: WRAP - 1 })),
+      tsStep: fc.oneof(
+        fc.constant(160),
+        fc.integer({ min: -20_000, max: 20_000 }),
+        fc.integer({ min: 0, max: WRAP - 1 }),
+      ),
       marker: fc.boolean(),
       ssrc: fc.constantFrom(1, 2),
       payloadType: fc.constantFrom(0, 0, 0, 13, 101),
     });
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 0xffff }), fc.integer({ min: 0, max: WRAP - 1 }), fc.array(packet, { maxLength: 120 }), (seq0, ts0, steps) => {
-        const protocol = new RtpMediaProtocol();
-        let seq = seq0;
-        let ts = ts0;
-        for (const step of steps) {
-          seq = (seq + step.seqStep) & 0xffff;
-          ts = (ts + step.tsStep) >>> 0;
-          const payload = step.payloadType === 101 ? Uint8Array.of(1, 0x0a, 0, 160) : step.payloadType === 13 ? Uint8Array.of(60) : frame(seq);
-          for (const event of audio(protocol.decode(rtp(seq, ts, { marker: step.marker, ssrc: step.ssrc, payloadType: step.payloadType, payload })))) {
-            if (!(Number.isFinite(event.timestampMs) && event.timestampMs! >= 0)) return false;
+      fc.property(
+        fc.integer({ min: 0, max: 0xffff }),
+        fc.integer({ min: 0, max: WRAP - 1 }),
+        fc.array(packet, { maxLength: 120 }),
+        (seq0, ts0, steps) => {
+          const protocol = new RtpMediaProtocol();
+          let seq = seq0;
+          let ts = ts0;
+          for (const step of steps) {
+            seq = (seq + step.seqStep) & 0xffff;
+            ts = (ts + step.tsStep) >>> 0;
+            const payload =
+              step.payloadType === 101
+                ? Uint8Array.of(1, 0x0a, 0, 160)
+                : step.payloadType === 13
+                  ? Uint8Array.of(60)
+                  : frame(seq);
+            for (const event of audio(
+              protocol.decode(
+                rtp(seq, ts, { marker: step.marker, ssrc: step.ssrc, payloadType: step.payloadType, payload }),
+              ),
+            )) {
+              if (!(Number.isFinite(event.timestampMs) && event.timestampMs! >= 0)) return false;
+            }
           }
-        }
-        return true;
-      }),
+          return true;
+        },
+      ),
       { numRuns: 300 },
     );
   });
 
   it('a sender with a steady clock gets timestamps exactly 20 ms apart, wherever its 32-bit clock starts', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 0xffff }), fc.integer({ min: 0, max: WRAP - 1 }), fc.integer({ min: 1, max: 200 }), (seq0, ts0, count) => {
-        const packets = Array.from({ length: count }, (_, i) => rtp(seq0 + i, ts0 + 160 * i, { marker: i === 0 }));
-        const out = decodeAll(new RtpMediaProtocol(), packets);
-        return out.length === count && out.every((e, i) => e.timestampMs === 20 * i);
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 0xffff }),
+        fc.integer({ min: 0, max: WRAP - 1 }),
+        fc.integer({ min: 1, max: 200 }),
+        (seq0, ts0, count) => {
+          const packets = Array.from({ length: count }, (_, i) => rtp(seq0 + i, ts0 + 160 * i, { marker: i === 0 }));
+          const out = decodeAll(new RtpMediaProtocol(), packets);
+          return out.length === count && out.every((e, i) => e.timestampMs === 20 * i);
+        },
+      ),
       { numRuns: 200 },
     );
   });
@@ -218,7 +249,11 @@ describe('the inbound timeline through the transport to the model', () => {
   async function play(packets: Uint8Array[]) {
     let now = 1_000_000;
     const connection = new FakeRtp();
-    const transport = new SipRealtimeTransport({ connection, url: `${simulator.url}?model=gpt-realtime`, now: () => now });
+    const transport = new SipRealtimeTransport({
+      connection,
+      url: `${simulator.url}?model=gpt-realtime`,
+      now: () => now,
+    });
     const session = new RealtimeSession(new RealtimeAgent({ name: 'Test agent', instructions: 'Listen.' }), {
       transport,
       model: 'gpt-realtime',
@@ -232,7 +267,9 @@ describe('the inbound timeline through the transport to the model', () => {
       now += 20;
     }
     // Whatever the jitter buffer still holds goes with the end of the stream.
-    connection.deliver('BYE sip:agent@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5062;branch=z9hG4bKend\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:c@d>;tag=2\r\nCall-ID: x\r\nCSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n');
+    connection.deliver(
+      'BYE sip:agent@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5062;branch=z9hG4bKend\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:c@d>;tag=2\r\nCall-ID: x\r\nCSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n',
+    );
     connection.close();
     await model.closed;
     session.close();
@@ -266,7 +303,9 @@ describe('the inbound timeline through the transport to the model', () => {
   }, 30_000);
 
   it('a sender that restarts its clock mid-call (marker bit, new base behind) costs no silence', async () => {
-    const packets = Array.from({ length: 100 }, (_, i) => (i < 50 ? rtp(10 + i, 2 * HOUR + 160 * i) : rtp(10 + i, 1_000 + 160 * (i - 50), { marker: i === 50 })));
+    const packets = Array.from({ length: 100 }, (_, i) =>
+      i < 50 ? rtp(10 + i, 2 * HOUR + 160 * i) : rtp(10 + i, 1_000 + 160 * (i - 50), { marker: i === 50 }),
+    );
     const { received, metrics } = await play(packets);
     expect(received).toEqual(concatBytes(packets.map((p) => parseRtp(p).payload)));
     expect(metrics.gapsPaddedMs).toBe(0);

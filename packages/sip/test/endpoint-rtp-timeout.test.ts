@@ -14,7 +14,11 @@ const RTP_TIMEOUT = 300;
 
 /** An endpoint without a model whose RTP timeout is `RTP_TIMEOUT` unless `options.rtp` says otherwise. */
 function endpointWith(options: SipEndpointOptions = {}): Promise<SipEndpoint> {
-  return endpointWithoutModel({ ...options, rtp: { ports: RTP_PORTS, timeoutMs: RTP_TIMEOUT, ...options.rtp }, transport: { url: NO_MODEL } });
+  return endpointWithoutModel({
+    ...options,
+    rtp: { ports: RTP_PORTS, timeoutMs: RTP_TIMEOUT, ...options.rtp },
+    transport: { url: NO_MODEL },
+  });
 }
 
 function held(sdp: string, direction: 'sendonly' | 'inactive' | 'recvonly'): string {
@@ -54,7 +58,17 @@ describe('SipEndpoint RTP timeout', () => {
   function keepAlive(rtpPort: number): () => void {
     let seq = 0;
     const send = () => {
-      ua.sendRtp(serializeRtp({ payloadType: 0, marker: seq === 0, sequence: seq, timestamp: 160 * seq, ssrc: 0xabc, payload: new Uint8Array(160).fill(0xff) }), rtpPort);
+      ua.sendRtp(
+        serializeRtp({
+          payloadType: 0,
+          marker: seq === 0,
+          sequence: seq,
+          timestamp: 160 * seq,
+          ssrc: 0xabc,
+          payload: new Uint8Array(160).fill(0xff),
+        }),
+        rtpPort,
+      );
       seq++;
     };
     send();
@@ -82,7 +96,17 @@ describe('SipEndpoint RTP timeout', () => {
     // RTP every 20 ms for four RTP timeouts: the call stays up all along.
     const t0 = performance.now();
     for (let i = 0; performance.now() - t0 < 4 * RTP_TIMEOUT; i++) {
-      ua.sendRtp(serializeRtp({ payloadType: 0, marker: i === 0, sequence: i, timestamp: 160 * i, ssrc: 0xabc, payload: new Uint8Array(160).fill(0xff) }), rtpPort);
+      ua.sendRtp(
+        serializeRtp({
+          payloadType: 0,
+          marker: i === 0,
+          sequence: i,
+          timestamp: 160 * i,
+          ssrc: 0xabc,
+          payload: new Uint8Array(160).fill(0xff),
+        }),
+        rtpPort,
+      );
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     expect(ua.inbox.some((r) => r.message?.type === 'request' && r.message.method === 'BYE')).toBe(false);

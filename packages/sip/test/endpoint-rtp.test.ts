@@ -23,7 +23,15 @@ function pcmu(ms: number, fill = 0x55): Uint8Array {
 }
 
 function rtp(sequence: number, timestamp: number, options: Partial<RtpPacket> = {}): Uint8Array {
-  return serializeRtp({ payloadType: 0, marker: false, sequence, timestamp, ssrc: 0x1234, payload: pcmu(20), ...options });
+  return serializeRtp({
+    payloadType: 0,
+    marker: false,
+    sequence,
+    timestamp,
+    ssrc: 0x1234,
+    payload: pcmu(20),
+    ...options,
+  });
 }
 
 function audio(events: CallEvent[]): Array<Extract<CallEvent, { type: 'audio' }>> {
@@ -150,9 +158,18 @@ describe('RtpMediaProtocol inbound', () => {
   it('surfaces an RFC 4733 digit once, despite the three end packets', () => {
     const protocol = new RtpMediaProtocol();
     const event = (seq: number, end: boolean, duration: number) =>
-      serializeRtp({ payloadType: 101, marker: seq === 11, sequence: seq, timestamp: 800, ssrc: 0x1234, payload: serializeTelephoneEvent({ event: 11, end, volume: 10, duration }) });
+      serializeRtp({
+        payloadType: 101,
+        marker: seq === 11,
+        sequence: seq,
+        timestamp: 800,
+        ssrc: 0x1234,
+        payload: serializeTelephoneEvent({ event: 11, end, volume: 10, duration }),
+      });
     const events = [10, 11, 12, 13, 14, 15].flatMap((seq) =>
-      seq === 10 ? protocol.decode(rtp(10, 640)) : protocol.decode(event(seq, seq >= 13, seq >= 13 ? 800 : 160 * (seq - 10))),
+      seq === 10
+        ? protocol.decode(rtp(10, 640))
+        : protocol.decode(event(seq, seq >= 13, seq >= 13 ? 800 : 160 * (seq - 10))),
     );
     expect(events.filter((e) => e.type === 'dtmf')).toEqual([{ type: 'dtmf', digit: '#', durationMs: 100 }]);
     // Audio after the digit keeps its own sequence: the event packets were no loss.
@@ -163,7 +180,14 @@ describe('RtpMediaProtocol inbound', () => {
   it('still surfaces a digit whose end packets were all lost, when the next one starts', () => {
     const protocol = new RtpMediaProtocol();
     const start = (seq: number, ts: number, code: number) =>
-      serializeRtp({ payloadType: 101, marker: true, sequence: seq, timestamp: ts, ssrc: 1, payload: serializeTelephoneEvent({ event: code, end: false, volume: 10, duration: 160 }) });
+      serializeRtp({
+        payloadType: 101,
+        marker: true,
+        sequence: seq,
+        timestamp: ts,
+        ssrc: 1,
+        payload: serializeTelephoneEvent({ event: code, end: false, volume: 10, duration: 160 }),
+      });
     const events = [...protocol.decode(start(1, 0, 1)), ...protocol.decode(start(2, 2000, 2))];
     expect(events).toEqual([{ type: 'dtmf', digit: '1', durationMs: 20 }]);
   });
@@ -174,7 +198,18 @@ describe('RtpMediaProtocol inbound', () => {
     const next = audio(protocol.decode(rtp(5000, 777_777, { ssrc: 0x9999 })));
     expect(next[0]!.timestampMs).toBe(20);
     expect(next[0]!.sequence).toBe(2);
-    expect(protocol.decode(serializeRtp({ payloadType: 18, marker: false, sequence: 5001, timestamp: 777_937, ssrc: 0x9999, payload: pcmu(20) }))).toEqual([]);
+    expect(
+      protocol.decode(
+        serializeRtp({
+          payloadType: 18,
+          marker: false,
+          sequence: 5001,
+          timestamp: 777_937,
+          ssrc: 0x9999,
+          payload: pcmu(20),
+        }),
+      ),
+    ).toEqual([]);
     expect(protocol.decode(Uint8Array.of(0x80, 200, 0, 6, 0, 0, 0, 1, ...new Uint8Array(20)))).toEqual([]);
     expect(protocol.stats).toMatchObject({ ssrcChanges: 1, unknownPayloadType: 1, rtcpIn: 1 });
   });
@@ -192,11 +227,15 @@ describe('RtpMediaProtocol inbound', () => {
     // Held behind another hole when the call ends: the BYE still flushes the audio and ends the call.
     const end: CallEvent[] = [...protocol.decode(rtp(8, 160 * 7))];
     expect(() => protocol.decode(badEvent(9, 160 * 8))).toThrow(ProtocolError);
-    end.push(...protocol.decode('BYE sip:agent@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5062;branch=z9hG4bKbye\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:c@d>;tag=2\r\nCall-ID: x\r\nCSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n'));
+    end.push(
+      ...protocol.decode(
+        'BYE sip:agent@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5062;branch=z9hG4bKbye\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:c@d>;tag=2\r\nCall-ID: x\r\nCSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n',
+      ),
+    );
     expect(end.map((e) => e.type)).toEqual(['audio', 'call_end']);
   });
 
-  it('reads the packets a re-INVITE leaves in the jitter buffer with the old stream\'s payload types', () => {
+  it("reads the packets a re-INVITE leaves in the jitter buffer with the old stream's payload types", () => {
     const peer = new RtpPeerSimulator();
     const protocol = new RtpMediaProtocol();
     protocol.decode(rtp(1, 0));
@@ -235,7 +274,13 @@ describe('RtpMediaProtocol inbound', () => {
       raw: null,
     });
     const [start] = protocol.decode(invite as string);
-    expect(start).toMatchObject({ type: 'call_start', callId: 'call-1', streamId: 'call-1/stream-1', format: { encoding: 'pcma' }, customParameters: { caller: '+1555', 'Account-Id': '42' } });
+    expect(start).toMatchObject({
+      type: 'call_start',
+      callId: 'call-1',
+      streamId: 'call-1/stream-1',
+      format: { encoding: 'pcma' },
+      customParameters: { caller: '+1555', 'Account-Id': '42' },
+    });
     expect(protocol.media.codec).toBe('pcma');
     const [bye] = peer.encodeInbound({ type: 'call_end' });
     expect(protocol.decode(bye as string)).toEqual([{ type: 'call_end', reason: 'bye' }]);
@@ -243,7 +288,7 @@ describe('RtpMediaProtocol inbound', () => {
 });
 
 describe('RtpMediaProtocol outbound', () => {
-  it('packetizes audio at 20 ms: sequence +1, contiguous timestamps, the marker on a talkspurt\'s first packet', () => {
+  it("packetizes audio at 20 ms: sequence +1, contiguous timestamps, the marker on a talkspurt's first packet", () => {
     let now = 1000;
     const protocol = new RtpMediaProtocol({ now: () => now });
     const first = protocol.encode({ type: 'audio', payload: pcmu(60) }).map((p) => parseRtp(p as Uint8Array));
@@ -301,7 +346,11 @@ describe('RtpMediaProtocol outbound', () => {
     const gap = new RtpPeerSimulator();
     const a = parseRtp(packets[0]!);
     gap.decodeOutbound(packets[0]!);
-    expect(() => gap.decodeOutbound(serializeRtp({ ...a, marker: false, sequence: (a.sequence + 1) & 0xffff, timestamp: a.timestamp + 480 }))).toThrow(/within a talkspurt/);
+    expect(() =>
+      gap.decodeOutbound(
+        serializeRtp({ ...a, marker: false, sequence: (a.sequence + 1) & 0xffff, timestamp: a.timestamp + 480 }),
+      ),
+    ).toThrow(/within a talkspurt/);
     const size = new RtpPeerSimulator();
     expect(() => size.decodeOutbound(serializeRtp({ ...a, payload: pcmu(10) }))).toThrow(/expected 160/);
     expect(() => new RtpPeerSimulator().decodeOutbound(serializeRtp({ ...a, payloadType: 96 }))).toThrow(/not offered/);
@@ -326,13 +375,18 @@ describe('a call over real UDP', () => {
     await simulator?.stop();
   });
 
-  it('paces the model\'s audio at 20 ms per packet, stops it on a barge-in with CN, and sends digits', async () => {
+  it("paces the model's audio at 20 ms per packet, stops it on a barge-in with CN, and sends digits", async () => {
     const trace = await loadTrace(join(bundledTracesDir(), 'barge-in.jsonl'));
-    const frames = trace.frames.filter((f) => f.frame.event === 'media' && f.t <= 6500).map((f) => base64Decode((f.frame.media as { payload: string }).payload));
+    const frames = trace.frames
+      .filter((f) => f.frame.event === 'media' && f.t <= 6500)
+      .map((f) => base64Decode((f.frame.media as { payload: string }).payload));
     const callId = token('call-');
     const fromTag = token('f');
     const called = new Promise<SipCall>((resolve) => endpoint.once('call', resolve));
-    ua.send(request({ method: 'INVITE', port: endpoint.port, ua, callId, fromTag, cseq: 1, body: offer(ua, '0 101 13') }), endpoint.port);
+    ua.send(
+      request({ method: 'INVITE', port: endpoint.port, ua, callId, fromTag, cseq: 1, body: offer(ua, '0 101 13') }),
+      endpoint.port,
+    );
     const ok = await ua.response(200, 'INVITE');
     const toTag = toTagOf(ok);
     const port = Number(/m=audio (\d+)/.exec(new TextDecoder().decode(msg(ok).body))![1]);
@@ -345,7 +399,17 @@ describe('a call over real UDP', () => {
       const due = t0 + i * 20;
       const wait = due - performance.now();
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-      ua.sendRtp(serializeRtp({ payloadType: 0, marker: i === 0, sequence: 500 + i, timestamp: 9000 + i * 160, ssrc: 0xabcdef, payload: frames[i]! }), port);
+      ua.sendRtp(
+        serializeRtp({
+          payloadType: 0,
+          marker: i === 0,
+          sequence: 500 + i,
+          timestamp: 9000 + i * 160,
+          ssrc: 0xabcdef,
+          payload: frames[i]!,
+        }),
+        port,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, 300));
 
@@ -357,13 +421,17 @@ describe('a call over real UDP', () => {
     for (let i = 1; i < packets.length; i++) expect(packets[i]!.sequence).toBe((packets[i - 1]!.sequence + 1) & 0xffff);
     expect(audioPackets.every((p) => p.payload.byteLength === 160)).toBe(true);
     // Paced: about one packet per 20 ms, timestamps contiguous within the talkspurt.
-    const gaps = audioPackets.slice(1).map((p, i) => p.at - audioPackets[i]!.at).filter((_, i) => !audioPackets[i + 1]!.marker);
+    const gaps = audioPackets
+      .slice(1)
+      .map((p, i) => p.at - audioPackets[i]!.at)
+      .filter((_, i) => !audioPackets[i + 1]!.marker);
     const sorted = [...gaps].sort((a, b) => a - b);
     const median = sorted[Math.floor(sorted.length / 2)]!;
     expect(median).toBeGreaterThan(15);
     expect(median).toBeLessThan(25);
     for (let i = 1; i < audioPackets.length; i++) {
-      if (!audioPackets[i]!.marker) expect((audioPackets[i]!.timestamp - audioPackets[i - 1]!.timestamp) >>> 0).toBe(160);
+      if (!audioPackets[i]!.marker)
+        expect((audioPackets[i]!.timestamp - audioPackets[i - 1]!.timestamp) >>> 0).toBe(160);
     }
     // The caller spoke over the reply: the endpoint said so with comfort noise, and the model truncated.
     const metrics = call.transport.metrics;
@@ -377,7 +445,10 @@ describe('a call over real UDP', () => {
     const before = ua.rtpInbox.length;
     expect(call.sendDtmf('7')).toBe(true);
     await new Promise((resolve) => setTimeout(resolve, 100));
-    const dtmf = ua.rtpInbox.slice(before).map((r) => parseRtp(r.bytes)).filter((p) => p.payloadType === 101);
+    const dtmf = ua.rtpInbox
+      .slice(before)
+      .map((r) => parseRtp(r.bytes))
+      .filter((p) => p.payloadType === 101);
     expect(dtmf.map((p) => parseTelephoneEvent(p.payload)).filter((e) => e.end)).toHaveLength(3);
     expect(parseTelephoneEvent(dtmf[0]!.payload).event).toBe(7);
 

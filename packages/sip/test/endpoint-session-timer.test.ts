@@ -25,24 +25,50 @@ function isBye(r: Received): boolean {
 describe('readSessionTimer', () => {
   const invite = (...headers: string[]): SipRequest =>
     parseSipMessage(
-      ['INVITE sip:a@127.0.0.1 SIP/2.0', 'Via: SIP/2.0/UDP 127.0.0.1:5062;branch=z9hG4bKst', 'From: <sip:b@c>;tag=1', 'To: <sip:a@127.0.0.1>', 'Call-ID: st', 'CSeq: 1 INVITE', ...headers, 'Content-Length: 0', '', ''].join('\r\n'),
+      [
+        'INVITE sip:a@127.0.0.1 SIP/2.0',
+        'Via: SIP/2.0/UDP 127.0.0.1:5062;branch=z9hG4bKst',
+        'From: <sip:b@c>;tag=1',
+        'To: <sip:a@127.0.0.1>',
+        'Call-ID: st',
+        'CSeq: 1 INVITE',
+        ...headers,
+        'Content-Length: 0',
+        '',
+        '',
+      ].join('\r\n'),
     ) as SipRequest;
 
   it('runs a timer the caller refreshes; none where the caller cannot or wants us to refresh and takes no UPDATE', () => {
-    expect(readSessionTimer(invite('Supported: timer', 'Session-Expires: 1800'), 90)).toEqual({ seconds: 1800, refresher: 'uac' });
-    expect(readSessionTimer(invite('k: timer, 100rel', 'x: 1800;refresher=uac'), 90)).toEqual({ seconds: 1800, refresher: 'uac' });
-    expect(readSessionTimer(invite('Require: timer', 'Session-Expires: 600;refresher=UAC'), 90)).toEqual({ seconds: 600, refresher: 'uac' });
+    expect(readSessionTimer(invite('Supported: timer', 'Session-Expires: 1800'), 90)).toEqual({
+      seconds: 1800,
+      refresher: 'uac',
+    });
+    expect(readSessionTimer(invite('k: timer, 100rel', 'x: 1800;refresher=uac'), 90)).toEqual({
+      seconds: 1800,
+      refresher: 'uac',
+    });
+    expect(readSessionTimer(invite('Require: timer', 'Session-Expires: 600;refresher=UAC'), 90)).toEqual({
+      seconds: 600,
+      refresher: 'uac',
+    });
     expect(readSessionTimer(invite('Supported: timer', 'Session-Expires: 1800;refresher=uas'), 90)).toBeUndefined();
     expect(readSessionTimer(invite('Session-Expires: 1800'), 90)).toBeUndefined();
     expect(readSessionTimer(invite('Supported: timer'), 90)).toBeUndefined();
     expect(readSessionTimer(invite('Supported: timer', 'Session-Expires: soon'), 90)).toBeUndefined();
-    expect(readSessionTimer(invite('Supported: timer', 'Session-Expires: 60'), 90)).toEqual({ tooSmall: true, minSeconds: 90 });
+    expect(readSessionTimer(invite('Supported: timer', 'Session-Expires: 60'), 90)).toEqual({
+      tooSmall: true,
+      minSeconds: 90,
+    });
     expect(readSessionTimer(invite('Supported: timer', 'Session-Expires: 99999999999'), 90)).toBeUndefined();
   });
 
   it('makes us the refresher where the caller asks for it or cannot refresh, when it takes UPDATE', () => {
     const allow = 'Allow: INVITE, ACK, CANCEL, BYE, UPDATE';
-    expect(readSessionTimer(invite('Supported: timer', allow, 'Session-Expires: 1800;refresher=uas'), 90)).toEqual({ seconds: 1800, refresher: 'uas' });
+    expect(readSessionTimer(invite('Supported: timer', allow, 'Session-Expires: 1800;refresher=uas'), 90)).toEqual({
+      seconds: 1800,
+      refresher: 'uas',
+    });
     // A proxy asked for the timer on behalf of a caller without the extension.
     expect(readSessionTimer(invite(allow, 'Session-Expires: 1800'), 90)).toEqual({ seconds: 1800, refresher: 'uas' });
     // Such a caller cannot take a 422: it gets our minimum.
@@ -76,7 +102,8 @@ describe('SipEndpoint session timers', () => {
 
   async function establish(ep: SipEndpoint, headers: string[]) {
     const dialog = await dial(ua, ep, { headers });
-    const reinvite = async (extra: string[]): Promise<SipMessage> => msg(await dialog.reinvite(offer(ua), { headers: extra }));
+    const reinvite = async (extra: string[]): Promise<SipMessage> =>
+      msg(await dialog.reinvite(offer(ua), { headers: extra }));
     return { call: dialog.call, ok: msg(dialog.ok), reinvite };
   }
 
@@ -135,7 +162,19 @@ describe('SipEndpoint session timers', () => {
     try {
       ua = await RawUa.open();
       const callId = token('call-');
-      ua.send(request({ method: 'INVITE', port: strict.port, ua, callId, fromTag: token('f'), cseq: 1, body: offer(ua), headers: [...TIMER, 'Session-Expires: 30'] }), strict.port);
+      ua.send(
+        request({
+          method: 'INVITE',
+          port: strict.port,
+          ua,
+          callId,
+          fromTag: token('f'),
+          cseq: 1,
+          body: offer(ua),
+          headers: [...TIMER, 'Session-Expires: 30'],
+        }),
+        strict.port,
+      );
       const refused = msg(await ua.response(422, 'INVITE', DEADLINE));
       expect(refused.type === 'response' && refused.reason).toBe('Session Interval Too Small');
       expect(refused.headers.get('min-se')).toBe('90');
@@ -168,7 +207,11 @@ describe('SipEndpoint session timers', () => {
 
   it('refreshes with UPDATE at half the interval when the caller wants the endpoint to, and hangs up when a refresh finds no dialog', async () => {
     ua = await RawUa.open();
-    const { call, ok } = await establish(endpoint, [...TIMER, 'Allow: INVITE, ACK, CANCEL, BYE, UPDATE', 'Session-Expires: 2;refresher=uas']);
+    const { call, ok } = await establish(endpoint, [
+      ...TIMER,
+      'Allow: INVITE, ACK, CANCEL, BYE, UPDATE',
+      'Session-Expires: 2;refresher=uas',
+    ]);
     expect(ok.headers.get('session-expires')).toBe('2;refresher=uas');
     // We refresh: nothing for the caller to be required to do.
     expect(ok.headers.list('require')).toEqual([]);
@@ -179,7 +222,10 @@ describe('SipEndpoint session timers', () => {
       expect(update.headers.get('session-expires')).toBe('2;refresher=uas');
       expect(update.headers.get('call-id')).toBe(call.callId);
       expect(update.headers.get('cseq')).toMatch(/^\d+ UPDATE$/);
-      ua.send(answerTo(update).replace('Content-Length: 0', 'Session-Expires: 2;refresher=uas\r\nContent-Length: 0'), endpoint.port);
+      ua.send(
+        answerTo(update).replace('Content-Length: 0', 'Session-Expires: 2;refresher=uas\r\nContent-Length: 0'),
+        endpoint.port,
+      );
     }
     expect(ua.inbox.some(isBye)).toBe(false);
     expect(call.state).toBe('confirmed');
@@ -199,7 +245,19 @@ describe('SipEndpoint session timers', () => {
     const off = await endpointWith({ sessionTimers: false });
     off.on('call', () => undefined);
     try {
-      ua.send(request({ method: 'INVITE', port: off.port, ua, callId: token('call-'), fromTag: token('f'), cseq: 1, body: offer(ua), headers: ['Require: timer', 'Session-Expires: 1800'] }), off.port);
+      ua.send(
+        request({
+          method: 'INVITE',
+          port: off.port,
+          ua,
+          callId: token('call-'),
+          fromTag: token('f'),
+          cseq: 1,
+          body: offer(ua),
+          headers: ['Require: timer', 'Session-Expires: 1800'],
+        }),
+        off.port,
+      );
       const refused = msg(await ua.response(420, 'INVITE', DEADLINE));
       expect(refused.headers.get('unsupported')).toBe('timer');
     } finally {
@@ -208,6 +266,7 @@ describe('SipEndpoint session timers', () => {
   });
 
   it('refuses a minimum that is no whole number of seconds', () => {
-    for (const minSeconds of [0, -1, 1.5, Number.NaN]) expect(() => new SipEndpoint({ sessionTimers: { minSeconds } })).toThrow(ConfigError);
+    for (const minSeconds of [0, -1, 1.5, Number.NaN])
+      expect(() => new SipEndpoint({ sessionTimers: { minSeconds } })).toThrow(ConfigError);
   });
 });

@@ -16,11 +16,16 @@ const SIPP = haveSipp();
 const PCAP = SIPP && canPlayPcap();
 // A developer's machine may lack sipp (or root); CI installs it (`.ci/run`) and must run these.
 if (process.env.CI === 'true' && !PCAP) {
-  throw new Error('CI: the sipp tests need sipp (Debian package sip-tester, installed by .ci/run) and root for its pcap playback');
+  throw new Error(
+    'CI: the sipp tests need sipp (Debian package sip-tester, installed by .ci/run) and root for its pcap playback',
+  );
 }
 
 /** The caller's side of a corpus trace as RTP: its μ-law frames, and its digits as RFC 4733 events. */
-async function traceCapture(name: string, limitMs = Infinity): Promise<{ pcap: Uint8Array; audio: Uint8Array; digits: string[]; durationMs: number; packets: number }> {
+async function traceCapture(
+  name: string,
+  limitMs = Infinity,
+): Promise<{ pcap: Uint8Array; audio: Uint8Array; digits: string[]; durationMs: number; packets: number }> {
   const trace = await loadTrace(join(bundledTracesDir(), `${name}.jsonl`));
   type Item = { atMs: number; build: (seq: number) => Uint8Array };
   const items: Item[] = [];
@@ -38,7 +43,10 @@ async function traceCapture(name: string, limitMs = Infinity): Promise<{ pcap: U
       const marker = first;
       first = false;
       audio.push(payload);
-      items.push({ atMs: t, build: (seq) => serializeRtp({ payloadType: 0, marker, sequence: seq, timestamp: ts, ssrc, payload }) });
+      items.push({
+        atMs: t,
+        build: (seq) => serializeRtp({ payloadType: 0, marker, sequence: seq, timestamp: ts, ssrc, payload }),
+      });
       position = ts + payload.byteLength;
     } else if (frame.event === 'dtmf') {
       const digit = (frame.dtmf as { digit: string }).digit;
@@ -48,16 +56,47 @@ async function traceCapture(name: string, limitMs = Infinity): Promise<{ pcap: U
       // A 100 ms key press: a first packet, updates every 20 ms, the end three times.
       for (let d = 160; d < 800; d += 160) {
         const duration = d;
-        items.push({ atMs: t + d / 8 - 20, build: (seq) => serializeRtp({ payloadType: 101, marker: duration === 160, sequence: seq, timestamp: ts, ssrc, payload: serializeTelephoneEvent({ event: code, end: false, volume: 10, duration }) }) });
+        items.push({
+          atMs: t + d / 8 - 20,
+          build: (seq) =>
+            serializeRtp({
+              payloadType: 101,
+              marker: duration === 160,
+              sequence: seq,
+              timestamp: ts,
+              ssrc,
+              payload: serializeTelephoneEvent({ event: code, end: false, volume: 10, duration }),
+            }),
+        });
       }
       for (let i = 0; i < 3; i++) {
-        items.push({ atMs: t + 80 + i * 20, build: (seq) => serializeRtp({ payloadType: 101, marker: false, sequence: seq, timestamp: ts, ssrc, payload: serializeTelephoneEvent({ event: code, end: true, volume: 10, duration: 800 }) }) });
+        items.push({
+          atMs: t + 80 + i * 20,
+          build: (seq) =>
+            serializeRtp({
+              payloadType: 101,
+              marker: false,
+              sequence: seq,
+              timestamp: ts,
+              ssrc,
+              payload: serializeTelephoneEvent({ event: code, end: true, volume: 10, duration: 800 }),
+            }),
+        });
       }
     }
   }
   items.sort((a, b) => a.atMs - b.atMs);
-  const packets: PcapPacket[] = items.map((item, index) => ({ atMs: item.atMs, payload: item.build((1000 + index) & 0xffff) }));
-  return { pcap: writePcap(packets), audio: concatBytes(audio), digits, durationMs: items.at(-1)!.atMs, packets: packets.length };
+  const packets: PcapPacket[] = items.map((item, index) => ({
+    atMs: item.atMs,
+    payload: item.build((1000 + index) & 0xffff),
+  }));
+  return {
+    pcap: writePcap(packets),
+    audio: concatBytes(audio),
+    digits,
+    durationMs: items.at(-1)!.atMs,
+    packets: packets.length,
+  };
 }
 
 function explain(run: SippRun): string {
@@ -117,39 +156,48 @@ describe.skipIf(!SIPP)('SipEndpoint with sipp', () => {
     await simulator?.stop();
   });
 
-  it.skipIf(!PCAP)('answers an INVITE with SDP, carries the trace\'s audio and digits to the model in order, ends on BYE', async () => {
-    const capture = await traceCapture('dtmf');
-    const before = calls.length;
-    const modelSession = new Promise<SimulatedSession>((resolve) => simulator.once('session', resolve));
-    const run = await runSipp({ scenario: 'uac-call.xml', port: endpoint.port, files: { 'trace.pcap': capture.pcap }, pauseMs: Math.ceil(capture.durationMs) + 400 });
-    expect(run.code, explain(run)).toBe(0);
-    expect(calls.length).toBe(before + 1);
-    const call = calls.at(-1)!;
-    expect(call.state).toBe('ended');
-    expect(call.endReason).toBe('bye');
-    const transport = call.transport;
-    expect(parametersAtCall.get(call)).toEqual({ caller: '+15551230000', campaign: 'sipp' });
-    expect(transport.callStart?.customParameters).toEqual({ caller: '+15551230000', campaign: 'sipp' });
-    expect(transport.callStart?.from).toMatch(/^sip:\+15551230000@127\.0\.0\.1:\d+$/);
-    expect(transport.callStart?.callId).toBe(call.callId);
-    const model = await modelSession;
-    await model.closed;
-    const received = concatBytes(model.inputAudio);
-    const stats = transport.rtpStats;
-    // Every frame of the trace, in order; a frame lost on the way may only be silence.
-    expect(stats.lost).toBe(transport.metrics.framesMissing);
-    expect(received.byteLength).toBeGreaterThanOrEqual(capture.audio.byteLength);
-    let differing = 0;
-    for (let i = 0; i < capture.audio.byteLength; i++) if (received[i] !== capture.audio[i]) differing++;
-    expect(differing).toBeLessThanOrEqual(stats.lost * 160);
-    expect(stats.duplicates + stats.late).toBe(0);
-    // Each digit once, in order, although every event ended with three end packets.
-    expect(digitsOf.get(call)).toEqual(capture.digits);
-    expect(stats.dtmfIn).toBe(capture.digits.length);
-    // The model's reply went back to sipp as RTP.
-    expect(call.rtp.counters.packetsOut).toBeGreaterThan(0);
-    expect(transport.status).toBe('disconnected');
-  }, 60_000);
+  it.skipIf(!PCAP)(
+    "answers an INVITE with SDP, carries the trace's audio and digits to the model in order, ends on BYE",
+    async () => {
+      const capture = await traceCapture('dtmf');
+      const before = calls.length;
+      const modelSession = new Promise<SimulatedSession>((resolve) => simulator.once('session', resolve));
+      const run = await runSipp({
+        scenario: 'uac-call.xml',
+        port: endpoint.port,
+        files: { 'trace.pcap': capture.pcap },
+        pauseMs: Math.ceil(capture.durationMs) + 400,
+      });
+      expect(run.code, explain(run)).toBe(0);
+      expect(calls.length).toBe(before + 1);
+      const call = calls.at(-1)!;
+      expect(call.state).toBe('ended');
+      expect(call.endReason).toBe('bye');
+      const transport = call.transport;
+      expect(parametersAtCall.get(call)).toEqual({ caller: '+15551230000', campaign: 'sipp' });
+      expect(transport.callStart?.customParameters).toEqual({ caller: '+15551230000', campaign: 'sipp' });
+      expect(transport.callStart?.from).toMatch(/^sip:\+15551230000@127\.0\.0\.1:\d+$/);
+      expect(transport.callStart?.callId).toBe(call.callId);
+      const model = await modelSession;
+      await model.closed;
+      const received = concatBytes(model.inputAudio);
+      const stats = transport.rtpStats;
+      // Every frame of the trace, in order; a frame lost on the way may only be silence.
+      expect(stats.lost).toBe(transport.metrics.framesMissing);
+      expect(received.byteLength).toBeGreaterThanOrEqual(capture.audio.byteLength);
+      let differing = 0;
+      for (let i = 0; i < capture.audio.byteLength; i++) if (received[i] !== capture.audio[i]) differing++;
+      expect(differing).toBeLessThanOrEqual(stats.lost * 160);
+      expect(stats.duplicates + stats.late).toBe(0);
+      // Each digit once, in order, although every event ended with three end packets.
+      expect(digitsOf.get(call)).toEqual(capture.digits);
+      expect(stats.dtmfIn).toBe(capture.digits.length);
+      // The model's reply went back to sipp as RTP.
+      expect(call.rtp.counters.packetsOut).toBeGreaterThan(0);
+      expect(transport.status).toBe('disconnected');
+    },
+    60_000,
+  );
 
   it('answers a retransmitted INVITE once: one call, the copy absorbed by the transaction', async () => {
     const before = calls.length;
@@ -185,17 +233,27 @@ describe.skipIf(!SIPP)('SipEndpoint with sipp', () => {
     expect(endpoint.counters.badRequests).toBe(bad + 3);
   }, 30_000);
 
-  it.skipIf(!PCAP)('carries a call over TCP', async () => {
-    const capture = await traceCapture('no-stop', 2000);
-    const before = calls.length;
-    const run = await runSipp({ scenario: 'uac-call.xml', port: endpoint.port, transport: 'tcp', files: { 'trace.pcap': capture.pcap }, pauseMs: Math.ceil(capture.durationMs) + 300 });
-    expect(run.code, explain(run)).toBe(0);
-    expect(calls.length).toBe(before + 1);
-    const call = calls.at(-1)!;
-    expect(call.remote.transport).toBe('tcp');
-    expect(call.endReason).toBe('bye');
-    expect(call.transport.rtpStats.released).toBe(capture.packets);
-  }, 30_000);
+  it.skipIf(!PCAP)(
+    'carries a call over TCP',
+    async () => {
+      const capture = await traceCapture('no-stop', 2000);
+      const before = calls.length;
+      const run = await runSipp({
+        scenario: 'uac-call.xml',
+        port: endpoint.port,
+        transport: 'tcp',
+        files: { 'trace.pcap': capture.pcap },
+        pauseMs: Math.ceil(capture.durationMs) + 300,
+      });
+      expect(run.code, explain(run)).toBe(0);
+      expect(calls.length).toBe(before + 1);
+      const call = calls.at(-1)!;
+      expect(call.remote.transport).toBe('tcp');
+      expect(call.endReason).toBe('bye');
+      expect(call.transport.rtpStats.released).toBe(capture.packets);
+    },
+    30_000,
+  );
 
   it('hangs up with a BYE a call whose caller sends no RTP, once the RTP timeout passed', async () => {
     const quick = await start({ rtp: { ports: { min: 20000, max: 30000 }, timeoutMs: 300 } });
@@ -234,7 +292,10 @@ describe.skipIf(!SIPP)('SipEndpoint with sipp', () => {
   }, 60_000);
 
   it('hangs up with a BYE a call whose session timer the caller never refreshes (RFC 4028)', async () => {
-    const quick = await start({ rtp: { ports: { min: 20000, max: 30000 }, timeoutMs: null }, sessionTimers: { minSeconds: 1 } });
+    const quick = await start({
+      rtp: { ports: { min: 20000, max: 30000 }, timeoutMs: null },
+      sessionTimers: { minSeconds: 1 },
+    });
     try {
       const before = calls.length;
       const run = await runSipp({ scenario: 'uac-session-timer.xml', port: quick.port, timeoutS: 30 });
@@ -249,17 +310,32 @@ describe.skipIf(!SIPP)('SipEndpoint with sipp', () => {
   }, 60_000);
 
   it('challenges an INVITE with digest authentication (MD5, qop=auth) and answers the authenticated one', async () => {
-    const secured = await start({ auth: { realm: 'switchboard.test', algorithms: ['MD5'], credentials: (user) => (user === 'alice' ? 'wonderland' : undefined) } });
+    const secured = await start({
+      auth: {
+        realm: 'switchboard.test',
+        algorithms: ['MD5'],
+        credentials: (user) => (user === 'alice' ? 'wonderland' : undefined),
+      },
+    });
     try {
       const before = calls.length;
-      const run = await runSipp({ scenario: 'uac-auth.xml', port: secured.port, args: ['-au', 'alice', '-ap', 'wonderland'] });
+      const run = await runSipp({
+        scenario: 'uac-auth.xml',
+        port: secured.port,
+        args: ['-au', 'alice', '-ap', 'wonderland'],
+      });
       expect(run.code, explain(run)).toBe(0);
       expect(secured.counters.challenges).toBe(1);
       expect(calls.length).toBe(before + 1);
       expect(calls.at(-1)!.username).toBe('alice');
 
       // Wrong password: challenged again, never answered (sipp gives up on the unexpected 401).
-      const refused = await runSipp({ scenario: 'uac-auth.xml', port: secured.port, args: ['-au', 'alice', '-ap', 'wrong'], timeoutS: 3 });
+      const refused = await runSipp({
+        scenario: 'uac-auth.xml',
+        port: secured.port,
+        args: ['-au', 'alice', '-ap', 'wrong'],
+        timeoutS: 3,
+      });
       expect(refused.code).not.toBe(0);
       expect(secured.counters.challenges).toBe(3);
       expect(calls.length).toBe(before + 1);

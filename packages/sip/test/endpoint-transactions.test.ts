@@ -69,12 +69,19 @@ describe('SipEndpoint transactions and dialogs', () => {
     // The waits the endpoint schedules (what arrives when depends on how loaded the machine is).
     const waits: number[] = [];
     const schedule = TimerSet.prototype.after;
-    const spy = vi.spyOn(TimerSet.prototype, 'after').mockImplementation(function (this: TimerSet, ms: number, fn: () => void) {
+    const spy = vi.spyOn(TimerSet.prototype, 'after').mockImplementation(function (
+      this: TimerSet,
+      ms: number,
+      fn: () => void,
+    ) {
       waits.push(ms);
       return schedule.call(this, ms, fn);
     });
     try {
-      ua.send(request({ method: 'INVITE', port: endpoint.port, ua, callId, fromTag, cseq: 1, body: offer(ua) }), endpoint.port);
+      ua.send(
+        request({ method: 'INVITE', port: endpoint.port, ua, callId, fromTag, cseq: 1, body: offer(ua) }),
+        endpoint.port,
+      );
       await ua.response(100, 'INVITE');
       await ua.response(180, 'INVITE');
       for (let i = 0; i < 6; i++) await ua.response(200, 'INVITE');
@@ -97,7 +104,10 @@ describe('SipEndpoint transactions and dialogs', () => {
   it('hangs up with a BYE when the 200 OK is never acknowledged (64×T1)', async () => {
     ua = await RawUa.open();
     const callId = token('call-');
-    ua.send(request({ method: 'INVITE', port: endpoint.port, ua, callId, fromTag: token('f'), cseq: 1, body: offer(ua) }), endpoint.port);
+    ua.send(
+      request({ method: 'INVITE', port: endpoint.port, ua, callId, fromTag: token('f'), cseq: 1, body: offer(ua) }),
+      endpoint.port,
+    );
     const ok = await ua.response(200, 'INVITE');
     const bye = await ua.request('BYE', 64 * T1 + 2000);
     expect(bye.at - ok.at).toBeGreaterThan(64 * T1 - 50);
@@ -115,7 +125,10 @@ describe('SipEndpoint transactions and dialogs', () => {
     const callId = token('call-');
     const fromTag = token('f');
     const called = nextCall();
-    ua.send(request({ method: 'INVITE', port: endpoint.port, ua, callId, fromTag, cseq: 1, body: offer(ua) }), endpoint.port);
+    ua.send(
+      request({ method: 'INVITE', port: endpoint.port, ua, callId, fromTag, cseq: 1, body: offer(ua) }),
+      endpoint.port,
+    );
     const ok = await ua.response(200, 'INVITE');
     const call = await called;
     const done = call.hangup();
@@ -125,7 +138,10 @@ describe('SipEndpoint transactions and dialogs', () => {
     const meanwhile = await ua.quiet(4 * T1);
     expect(meanwhile.some((r) => r.message?.type === 'request' && r.message.method === 'BYE')).toBe(false);
     expect(meanwhile.some((r) => r.message?.type === 'response' && r.message.status === 200)).toBe(true);
-    ua.send(request({ method: 'ACK', port: endpoint.port, ua, callId, fromTag, toTag: toTagOf(ok), cseq: 1 }), endpoint.port);
+    ua.send(
+      request({ method: 'ACK', port: endpoint.port, ua, callId, fromTag, toTag: toTagOf(ok), cseq: 1 }),
+      endpoint.port,
+    );
     const bye = msg(await ua.request('BYE'));
     expect(bye.headers.get('from')).toContain(`tag=${toTagOf(ok)}`);
     ua.send(answerTo(bye), endpoint.port);
@@ -147,7 +163,10 @@ describe('SipEndpoint transactions and dialogs', () => {
     await ua.response(482, 'INVITE');
     const call = calls.find((c) => c.callId === callId)!;
     const confirmed = new Promise<void>((resolve) => call.once('confirmed', () => resolve()));
-    ua.send(request({ method: 'ACK', port: endpoint.port, ua, callId, fromTag, toTag: toTagOf(ok), cseq: 1 }), endpoint.port);
+    ua.send(
+      request({ method: 'ACK', port: endpoint.port, ua, callId, fromTag, toTag: toTagOf(ok), cseq: 1 }),
+      endpoint.port,
+    );
     await confirmed;
     expect(calls.filter((c) => c.callId === callId)).toHaveLength(1);
     void call.hangup();
@@ -177,15 +196,35 @@ describe('SipEndpoint transactions and dialogs', () => {
     ua = await RawUa.open();
     const callId = token('call-');
     const fromTag = token('f');
-    const invite = request({ method: 'INVITE', port: endpoint.port, ua, callId, fromTag, cseq: 1, body: offer(ua), headers: ['X-Reject: 486'] });
+    const invite = request({
+      method: 'INVITE',
+      port: endpoint.port,
+      ua,
+      callId,
+      fromTag,
+      cseq: 1,
+      body: offer(ua),
+      headers: ['X-Reject: 486'],
+    });
     ua.send(invite, endpoint.port);
     const busy = await ua.response(486, 'INVITE');
     await ua.response(486, 'INVITE');
     await ua.response(486, 'INVITE');
-    const ack = request({ method: 'ACK', port: endpoint.port, ua, callId, fromTag, toTag: toTagOf(busy), cseq: 1, branch: branchOf(invite) });
+    const ack = request({
+      method: 'ACK',
+      port: endpoint.port,
+      ua,
+      callId,
+      fromTag,
+      toTag: toTagOf(busy),
+      cseq: 1,
+      branch: branchOf(invite),
+    });
     ua.send(ack, endpoint.port);
     const after = await ua.quiet(10 * T1);
-    expect(after.filter((r) => r.message?.type === 'response' && r.message.status === 486).length).toBeLessThanOrEqual(1);
+    expect(after.filter((r) => r.message?.type === 'response' && r.message.status === 486).length).toBeLessThanOrEqual(
+      1,
+    );
     expect(await ua.quiet(8 * T1 + 100)).toHaveLength(0);
     expect(calls.some((c) => c.callId === callId)).toBe(false);
   });
@@ -198,20 +237,60 @@ describe('SipEndpoint transactions and dialogs', () => {
       [request({ ...base, method: 'CANCEL', callId: token('c'), cseq: 1 }), 481, () => undefined],
       [request({ ...base, method: 'BYE', callId: token('c'), cseq: 1 }), 481, () => undefined],
       [request({ ...base, method: 'FROBNICATE', callId: token('c'), cseq: 1 }), 501, () => undefined],
-      [request({ ...base, method: 'REGISTER', callId: token('c'), cseq: 1 }), 405, (r) => expect(r.headers.get('allow')).toContain('INVITE')],
-      [request({ ...base, method: 'OPTIONS', callId: token('c'), cseq: 1, headers: ['Require: 100rel, timer'] }), 420, (r) => expect(r.headers.get('unsupported')).toBe('100rel')],
-      [request({ ...base, method: 'INVITE', callId: token('c'), cseq: 1, body: 'hello', contentType: 'text/plain' }), 415, (r) => expect(r.headers.get('accept')).toBe('application/sdp')],
-      [request({ ...base, method: 'INVITE', callId: token('c'), cseq: 1, body: offer(ua, '18') }), 488, () => undefined],
-      [request({ ...base, method: 'INVITE', callId: token('c'), cseq: 1, body: offer(ua).replace('RTP/AVP', 'RTP/SAVP') }), 488, () => undefined],
-      [request({ ...base, method: 'OPTIONS', callId: token('c'), cseq: 1, uri: 'http://example.com/' }), 416, () => undefined],
-      [request({ ...base, method: 'OPTIONS', callId: token('c'), cseq: 1 }).replace('SIP/2.0\r\n', 'SIP/3.0\r\n'), 505, () => undefined],
-      [request({ ...base, method: 'OPTIONS', callId: token('c'), cseq: 1 }), 200, (r) => expect(r.headers.get('allow')).toContain('BYE')],
+      [
+        request({ ...base, method: 'REGISTER', callId: token('c'), cseq: 1 }),
+        405,
+        (r) => expect(r.headers.get('allow')).toContain('INVITE'),
+      ],
+      [
+        request({ ...base, method: 'OPTIONS', callId: token('c'), cseq: 1, headers: ['Require: 100rel, timer'] }),
+        420,
+        (r) => expect(r.headers.get('unsupported')).toBe('100rel'),
+      ],
+      [
+        request({ ...base, method: 'INVITE', callId: token('c'), cseq: 1, body: 'hello', contentType: 'text/plain' }),
+        415,
+        (r) => expect(r.headers.get('accept')).toBe('application/sdp'),
+      ],
+      [
+        request({ ...base, method: 'INVITE', callId: token('c'), cseq: 1, body: offer(ua, '18') }),
+        488,
+        () => undefined,
+      ],
+      [
+        request({
+          ...base,
+          method: 'INVITE',
+          callId: token('c'),
+          cseq: 1,
+          body: offer(ua).replace('RTP/AVP', 'RTP/SAVP'),
+        }),
+        488,
+        () => undefined,
+      ],
+      [
+        request({ ...base, method: 'OPTIONS', callId: token('c'), cseq: 1, uri: 'http://example.com/' }),
+        416,
+        () => undefined,
+      ],
+      [
+        request({ ...base, method: 'OPTIONS', callId: token('c'), cseq: 1 }).replace('SIP/2.0\r\n', 'SIP/3.0\r\n'),
+        505,
+        () => undefined,
+      ],
+      [
+        request({ ...base, method: 'OPTIONS', callId: token('c'), cseq: 1 }),
+        200,
+        (r) => expect(r.headers.get('allow')).toContain('BYE'),
+      ],
     ];
     for (const [text, status, check] of cases) {
       ua.send(text, port);
       // This request's answer, not a retransmission of the last one's (a slow machine's ACK is late).
       const callId = /^Call-ID: (\S+)$/m.exec(text)![1];
-      const response = await ua.next((r) => r.message?.type === 'response' && r.message.status >= 200 && r.message.headers.get('call-id') === callId);
+      const response = await ua.next(
+        (r) => r.message?.type === 'response' && r.message.status >= 200 && r.message.headers.get('call-id') === callId,
+      );
       const message = msg(response);
       expect(message.type === 'response' && message.status, text.split('\r\n')[0]).toBe(status);
       // Every final response to a request outside a dialog carries a To tag (RFC 3261 §8.2.6.2).
@@ -246,12 +325,36 @@ describe('SipEndpoint transactions and dialogs', () => {
     const callId = token('call-');
     const fromTag = token('f');
     const called = nextCall();
-    ua.send(request({ method: 'INVITE', port: endpoint.port, ua, callId, fromTag, cseq: 1, body: offer(ua), headers: routes.map((r) => `Record-Route: ${r}`) }), endpoint.port);
+    ua.send(
+      request({
+        method: 'INVITE',
+        port: endpoint.port,
+        ua,
+        callId,
+        fromTag,
+        cseq: 1,
+        body: offer(ua),
+        headers: routes.map((r) => `Record-Route: ${r}`),
+      }),
+      endpoint.port,
+    );
     const ringing = msg(await ua.response(180, 'INVITE'));
     const ok = await ua.response(200, 'INVITE');
     expect(ringing.headers.getAll('record-route')).toEqual(routes);
     expect(msg(ok).headers.getAll('record-route')).toEqual(routes);
-    ua.send(request({ method: 'ACK', port: endpoint.port, ua, callId, fromTag, toTag: toTagOf(ok), cseq: 1, headers: routes.map((r) => `Route: ${r}`) }), endpoint.port);
+    ua.send(
+      request({
+        method: 'ACK',
+        port: endpoint.port,
+        ua,
+        callId,
+        fromTag,
+        toTag: toTagOf(ok),
+        cseq: 1,
+        headers: routes.map((r) => `Route: ${r}`),
+      }),
+      endpoint.port,
+    );
     const call = await called;
     const done = call.hangup();
     const bye = msg(await ua.request('BYE'));
@@ -323,13 +426,55 @@ describe('SipEndpoint transactions and dialogs', () => {
     const { call, callId, fromTag, toTag } = await establish();
     const digits: Array<{ digit: string; durationMs?: number }> = [];
     call.transport.on('dtmf', (e) => digits.push({ digit: e.digit, durationMs: e.durationMs }));
-    ua.send(request({ method: 'INFO', port: endpoint.port, ua, callId, fromTag, toTag, cseq: 2, body: 'Signal=5\r\nDuration=160\r\n', contentType: 'application/dtmf-relay' }), endpoint.port);
+    ua.send(
+      request({
+        method: 'INFO',
+        port: endpoint.port,
+        ua,
+        callId,
+        fromTag,
+        toTag,
+        cseq: 2,
+        body: 'Signal=5\r\nDuration=160\r\n',
+        contentType: 'application/dtmf-relay',
+      }),
+      endpoint.port,
+    );
     await ua.response(200, 'INFO');
-    ua.send(request({ method: 'INFO', port: endpoint.port, ua, callId, fromTag, toTag, cseq: 3, body: '#', contentType: 'application/dtmf' }), endpoint.port);
+    ua.send(
+      request({
+        method: 'INFO',
+        port: endpoint.port,
+        ua,
+        callId,
+        fromTag,
+        toTag,
+        cseq: 3,
+        body: '#',
+        contentType: 'application/dtmf',
+      }),
+      endpoint.port,
+    );
     await ua.response(200, 'INFO');
-    expect(digits).toEqual([{ digit: '5', durationMs: 160 }, { digit: '#', durationMs: undefined }]);
+    expect(digits).toEqual([
+      { digit: '5', durationMs: 160 },
+      { digit: '#', durationMs: undefined },
+    ]);
     // A CSeq lower than the last one is out of order (RFC 3261 §12.2.2).
-    ua.send(request({ method: 'INFO', port: endpoint.port, ua, callId, fromTag, toTag, cseq: 1, body: '1', contentType: 'application/dtmf' }), endpoint.port);
+    ua.send(
+      request({
+        method: 'INFO',
+        port: endpoint.port,
+        ua,
+        callId,
+        fromTag,
+        toTag,
+        cseq: 1,
+        body: '1',
+        contentType: 'application/dtmf',
+      }),
+      endpoint.port,
+    );
     await ua.response(500, 'INFO');
     void call.hangup();
   });
@@ -343,7 +488,19 @@ describe('SipEndpoint transactions and dialogs', () => {
     const ok = await ua.response(200, 'INVITE');
     const sdp = bodyText(msg(ok));
     expect(sdp).toMatch(/m=audio \d+ RTP\/AVP 0 8 101 13/);
-    ua.send(request({ method: 'ACK', port: endpoint.port, ua, callId, fromTag, toTag: toTagOf(ok), cseq: 1, body: offer(ua, '8 101') }), endpoint.port);
+    ua.send(
+      request({
+        method: 'ACK',
+        port: endpoint.port,
+        ua,
+        callId,
+        fromTag,
+        toTag: toTagOf(ok),
+        cseq: 1,
+        body: offer(ua, '8 101'),
+      }),
+      endpoint.port,
+    );
     const call = await called;
     expect(call.media?.codec).toBe('pcma');
     expect(call.transport.callStart?.format.encoding).toBe('pcma');
@@ -355,7 +512,10 @@ describe('SipEndpoint transactions and dialogs', () => {
     const { call, callId, fromTag, toTag } = await establish();
     const starts: string[] = [];
     call.transport.on('call_start', (e) => starts.push(e.format.encoding));
-    ua.send(request({ method: 'INVITE', port: endpoint.port, ua, callId, fromTag, toTag, cseq: 2, body: offer(ua, '8 101') }), endpoint.port);
+    ua.send(
+      request({ method: 'INVITE', port: endpoint.port, ua, callId, fromTag, toTag, cseq: 2, body: offer(ua, '8 101') }),
+      endpoint.port,
+    );
     const ok = await ua.response(200, 'INVITE');
     expect(bodyText(msg(ok))).toMatch(/RTP\/AVP 8 101/);
     expect(bodyText(msg(ok))).toMatch(/o=- \d+ 2 IN IP4/);
@@ -363,24 +523,33 @@ describe('SipEndpoint transactions and dialogs', () => {
     expect(starts).toEqual(['pcma']);
     expect(call.transport.carrierFormat.encoding).toBe('pcma');
     // A refresh with the same offer changes nothing.
-    ua.send(request({ method: 'INVITE', port: endpoint.port, ua, callId, fromTag, toTag, cseq: 3, body: offer(ua, '8 101') }), endpoint.port);
+    ua.send(
+      request({ method: 'INVITE', port: endpoint.port, ua, callId, fromTag, toTag, cseq: 3, body: offer(ua, '8 101') }),
+      endpoint.port,
+    );
     await ua.response(200, 'INVITE');
     expect(starts).toEqual(['pcma']);
     void call.hangup();
     expect(endpoint.calls).not.toContain(call);
   });
 
-  it('takes a re-INVITE\'s Contact as the new remote target and its offer as the call\'s stream', async () => {
+  it("takes a re-INVITE's Contact as the new remote target and its offer as the call's stream", async () => {
     ua = await RawUa.open();
     const moved = await RawUa.open();
     try {
       const { call, callId, fromTag, toTag } = await establish();
       // A PBX moves the call: the re-INVITE names another contact and another codec.
       ua.send(
-        request({ method: 'INVITE', port: endpoint.port, ua, callId, fromTag, toTag, cseq: 2, body: offer(ua, '8 101') }).replace(
-          `Contact: <sip:raw@127.0.0.1:${ua.port}>`,
-          `Contact: <sip:raw@127.0.0.1:${moved.port}>`,
-        ),
+        request({
+          method: 'INVITE',
+          port: endpoint.port,
+          ua,
+          callId,
+          fromTag,
+          toTag,
+          cseq: 2,
+          body: offer(ua, '8 101'),
+        }).replace(`Contact: <sip:raw@127.0.0.1:${ua.port}>`, `Contact: <sip:raw@127.0.0.1:${moved.port}>`),
         endpoint.port,
       );
       await ua.response(200, 'INVITE');
@@ -399,8 +568,14 @@ describe('SipEndpoint transactions and dialogs', () => {
     const closed = await endpointWith({ allow: ['10.0.0.0/8', '2001:db8::/32'] });
     const open = await endpointWith({ allow: ['10.0.0.0/8', '127.0.0.0/8'] });
     try {
-      ua.send(request({ method: 'OPTIONS', port: closed.port, ua, callId: token('c'), fromTag: token('f'), cseq: 1 }), closed.port);
-      ua.send(request({ method: 'OPTIONS', port: open.port, ua, callId: token('c'), fromTag: token('f'), cseq: 1 }), open.port);
+      ua.send(
+        request({ method: 'OPTIONS', port: closed.port, ua, callId: token('c'), fromTag: token('f'), cseq: 1 }),
+        closed.port,
+      );
+      ua.send(
+        request({ method: 'OPTIONS', port: open.port, ua, callId: token('c'), fromTag: token('f'), cseq: 1 }),
+        open.port,
+      );
       await ua.response(200, 'OPTIONS');
       expect(await ua.quiet(200)).toHaveLength(0);
       expect(closed.counters.dropped).toBe(1);
@@ -412,7 +587,7 @@ describe('SipEndpoint transactions and dialogs', () => {
     }
   });
 
-  it('answers over a new TCP connection to the Via port once the request\'s connection closed', async () => {
+  it("answers over a new TCP connection to the Via port once the request's connection closed", async () => {
     // The caller's listening port, named in its Via; its request comes from another (ephemeral) one.
     const received: string[] = [];
     const listener = createServer((socket) => socket.on('data', (chunk) => received.push(chunk.toString('utf8'))));
@@ -420,11 +595,17 @@ describe('SipEndpoint transactions and dialogs', () => {
     const listenPort = (listener.address() as AddressInfo).port;
     let decide!: (status: number) => void;
     const decision = new Promise<number>((resolve) => (decide = resolve));
-    const tcp = await endpointWith({ transports: ['tcp'], ringing: false, onInvite: async () => ({ status: await decision }) });
+    const tcp = await endpointWith({
+      transports: ['tcp'],
+      ringing: false,
+      onInvite: async () => ({ status: await decision }),
+    });
     const client = connect({ host: '127.0.0.1', port: tcp.port });
     try {
       await new Promise<void>((resolve) => client.once('connect', () => resolve()));
-      const trying = new Promise<void>((resolve) => client.on('data', (chunk) => chunk.toString('utf8').startsWith('SIP/2.0 100') && resolve()));
+      const trying = new Promise<void>((resolve) =>
+        client.on('data', (chunk) => chunk.toString('utf8').startsWith('SIP/2.0 100') && resolve()),
+      );
       client.write(
         [
           `INVITE sip:agent@127.0.0.1:${tcp.port};transport=tcp SIP/2.0`,
@@ -445,7 +626,8 @@ describe('SipEndpoint transactions and dialogs', () => {
       await new Promise((resolve) => setTimeout(resolve, 50));
       decide(486);
       const deadline = Date.now() + 3000;
-      while (!received.join('').includes('SIP/2.0 486') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      while (!received.join('').includes('SIP/2.0 486') && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 20));
       expect(received.join('')).toContain('SIP/2.0 486');
     } finally {
       client.destroy();
@@ -464,7 +646,18 @@ describe('SipEndpoint transactions and dialogs', () => {
     const errors: unknown[] = [];
     failing.on('error', (error) => errors.push(error));
     try {
-      ua.send(request({ method: 'INVITE', port: failing.port, ua, callId: token('call-'), fromTag: token('f'), cseq: 1, body: offer(ua) }), failing.port);
+      ua.send(
+        request({
+          method: 'INVITE',
+          port: failing.port,
+          ua,
+          callId: token('call-'),
+          fromTag: token('f'),
+          cseq: 1,
+          body: offer(ua),
+        }),
+        failing.port,
+      );
       const ringing = await ua.response(180, 'INVITE');
       const failed = await ua.response(500, 'INVITE');
       expect(toTagOf(failed)).toBe(toTagOf(ringing));
@@ -505,13 +698,21 @@ describe('SipEndpoint transactions and dialogs', () => {
       const callId = token('call-');
       const fromTag = token('f');
       const called = new Promise<SipCall>((resolve) => guarded.once('call', resolve));
-      const invite = request({ method: 'INVITE', port: guarded.port, ua, callId, fromTag, cseq: 1, body: offer(ua) }).replace(
-        `Contact: <sip:raw@127.0.0.1:${ua.port}>`,
-        `Contact: <sip:evil@127.0.0.2:${evilPort};transport=tcp>`,
-      );
+      const invite = request({
+        method: 'INVITE',
+        port: guarded.port,
+        ua,
+        callId,
+        fromTag,
+        cseq: 1,
+        body: offer(ua),
+      }).replace(`Contact: <sip:raw@127.0.0.1:${ua.port}>`, `Contact: <sip:evil@127.0.0.2:${evilPort};transport=tcp>`);
       ua.send(invite, guarded.port);
       const ok = await ua.response(200, 'INVITE');
-      ua.send(request({ method: 'ACK', port: guarded.port, ua, callId, fromTag, toTag: toTagOf(ok), cseq: 1 }), guarded.port);
+      ua.send(
+        request({ method: 'ACK', port: guarded.port, ua, callId, fromTag, toTag: toTagOf(ok), cseq: 1 }),
+        guarded.port,
+      );
       const call = await called;
       void call.hangup();
       await new Promise((resolve) => setTimeout(resolve, 300));

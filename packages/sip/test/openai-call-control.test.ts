@@ -40,7 +40,11 @@ const agent = new RealtimeAgent({
 describe('OpenAISipCallControl', () => {
   it('accepts with the payload given, adding type realtime, over Bearer auth', async () => {
     api.ring('rtc_a1');
-    const result = await calls.accept('rtc_a1', { model: 'gpt-realtime', instructions: 'Hi', audio: { output: { voice: 'marin' } } });
+    const result = await calls.accept('rtc_a1', {
+      model: 'gpt-realtime',
+      instructions: 'Hi',
+      audio: { output: { voice: 'marin' } },
+    });
     expect(result).toEqual({ alreadyEnded: false });
     const [request] = api.requestsFor('accept');
     expect(request).toMatchObject({
@@ -56,7 +60,12 @@ describe('OpenAISipCallControl', () => {
     api.ring('rtc_a2');
     const sessionOptions = {
       model: 'gpt-realtime',
-      config: { audio: { input: { turnDetection: { type: 'semantic_vad' as const, interruptResponse: true } }, output: { voice: 'verse' } } },
+      config: {
+        audio: {
+          input: { turnDetection: { type: 'semantic_vad' as const, interruptResponse: true } },
+          output: { voice: 'verse' },
+        },
+      },
     };
     const result = await calls.acceptAgent('rtc_a2', agent, sessionOptions);
     expect(result.alreadyEnded).toBe(false);
@@ -66,7 +75,10 @@ describe('OpenAISipCallControl', () => {
       type: 'realtime',
       model: 'gpt-realtime',
       instructions: 'Greet the caller and book appointments.',
-      audio: { input: { turn_detection: { type: 'semantic_vad', interrupt_response: true } }, output: { voice: 'verse' } },
+      audio: {
+        input: { turn_detection: { type: 'semantic_vad', interrupt_response: true } },
+        output: { voice: 'verse' },
+      },
     });
     expect(body.tools).toEqual([expect.objectContaining({ type: 'function', name: 'book' })]);
     expect(await buildOpenAISipAcceptConfig(agent, sessionOptions)).toEqual(body);
@@ -75,7 +87,9 @@ describe('OpenAISipCallControl', () => {
   it('refuses turn-detection fields the Calls API rejects for SIP, before sending anything', async () => {
     api.ring('rtc_a3');
     await expect(
-      calls.acceptAgent('rtc_a3', agent, { config: { audio: { input: { turnDetection: { type: 'server_vad', threshold: 0.7 } } } } }),
+      calls.acceptAgent('rtc_a3', agent, {
+        config: { audio: { input: { turnDetection: { type: 'server_vad', threshold: 0.7 } } } },
+      }),
     ).rejects.toThrow(/threshold/);
     expect(api.requests).toHaveLength(0);
   });
@@ -101,7 +115,10 @@ describe('OpenAISipCallControl', () => {
       api.ring(id);
       await calls.accept(id, {});
       await expect(calls.refer(id, target)).resolves.toEqual({ alreadyEnded: false });
-      expect(api.requestsFor('refer').at(-1)).toMatchObject({ path: `/v1/realtime/calls/${id}/refer`, body: { target_uri: expected } });
+      expect(api.requestsFor('refer').at(-1)).toMatchObject({
+        path: `/v1/realtime/calls/${id}/refer`,
+        body: { target_uri: expected },
+      });
     }
     expect(() => calls.refer('rtc_f1', 'mailto:x@example.com')).toThrow(ConfigError);
     expect(() => calls.refer('rtc_f1', '')).toThrow(ConfigError);
@@ -143,7 +160,7 @@ describe('OpenAISipCallControl', () => {
     expect(server.status).toBe(500);
   });
 
-  it('the error is an OpenAISipCallControlError: operation, call id, OpenAI\'s error object and request id', async () => {
+  it("the error is an OpenAISipCallControlError: operation, call id, OpenAI's error object and request id", async () => {
     api.ring('rtc_t1');
     await calls.accept('rtc_t1', {});
     const error = await calls.accept('rtc_t1', {}).catch((e: unknown) => e);
@@ -158,7 +175,12 @@ describe('OpenAISipCallControl', () => {
       providerCode: 'call_already_accepted',
       requestId: `req_fake_${api.requests.length}`,
       timedOut: false,
-      openaiError: { message: 'accept: the call was already answered', type: 'invalid_request_error', param: null, code: 'call_already_accepted' },
+      openaiError: {
+        message: 'accept: the call was already answered',
+        type: 'invalid_request_error',
+        param: null,
+        code: 'call_already_accepted',
+      },
     });
 
     const badKey = new OpenAISipCallControl({ apiKey: 'sk-wrong-key-123456', baseURL: api.baseURL, maxRetries: 0 });
@@ -255,7 +277,14 @@ class CaptureServer {
 
 const alreadyAccepted = {
   status: 400,
-  body: { error: { message: 'The call was already accepted.', type: 'invalid_request_error', param: null, code: 'call_already_accepted' } },
+  body: {
+    error: {
+      message: 'The call was already accepted.',
+      type: 'invalid_request_error',
+      param: null,
+      code: 'call_already_accepted',
+    },
+  },
 };
 
 describe('OpenAISipCallControl retries', () => {
@@ -286,7 +315,12 @@ describe('OpenAISipCallControl retries', () => {
 
   it("retryPolicy { accept: 'sdk' } retries as the SDK does, and the retry finds the call already accepted", async () => {
     capture.script = (operation, index) => (operation === 'accept' && index === 0 ? 'hold' : alreadyAccepted);
-    const calls = new OpenAISipCallControl({ apiKey: API_KEY, baseURL: capture.url, timeoutMs, retryPolicy: { accept: 'sdk' } });
+    const calls = new OpenAISipCallControl({
+      apiKey: API_KEY,
+      baseURL: capture.url,
+      timeoutMs,
+      retryPolicy: { accept: 'sdk' },
+    });
     const error = (await calls.accept('rtc_held', {}).catch((e: unknown) => e)) as OpenAISipCallControlError;
     expect(error).toMatchObject({ status: 400, providerCode: 'call_already_accepted', timedOut: false });
     expect(capture.seen.map((r) => r.retryCount)).toEqual(['0', '1']);
@@ -294,13 +328,22 @@ describe('OpenAISipCallControl retries', () => {
 
   it('an accept OpenAI did not act on (429) is sent again; one answered with a 5xx is not', async () => {
     capture.script = (operation, index) =>
-      index === 0 ? { status: 429, body: { error: { message: 'slow down', type: 'rate_limit', param: null, code: null } }, headers: { 'retry-after-ms': '1' } } : { status: 200, body: '' };
+      index === 0
+        ? {
+            status: 429,
+            body: { error: { message: 'slow down', type: 'rate_limit', param: null, code: null } },
+            headers: { 'retry-after-ms': '1' },
+          }
+        : { status: 200, body: '' };
     const calls = new OpenAISipCallControl({ apiKey: API_KEY, baseURL: capture.url, timeoutMs });
     await expect(calls.accept('rtc_busy', {})).resolves.toEqual({ alreadyEnded: false });
     expect(capture.count('accept')).toBe(2);
 
     capture.seen.length = 0;
-    capture.script = (_operation, index) => (index === 0 ? { status: 503, body: { error: { message: 'busy', type: 'server_error', param: null, code: null } } } : { status: 200, body: '' });
+    capture.script = (_operation, index) =>
+      index === 0
+        ? { status: 503, body: { error: { message: 'busy', type: 'server_error', param: null, code: null } } }
+        : { status: 200, body: '' };
     const failed = (await calls.accept('rtc_503', {}).catch((e: unknown) => e)) as OpenAISipCallControlError;
     expect(failed).toMatchObject({ operation: 'accept', status: 503 });
     expect(capture.count('accept')).toBe(1);
@@ -313,23 +356,40 @@ describe('OpenAISipCallControl retries', () => {
     expect(capture.seen.map((r) => r.retryCount)).toEqual(['0', '1']);
   });
 
-  it('reads the SDK\'s own errors: a refused connection was not processed, a timeout may have been', async () => {
+  it("reads the SDK's own errors: a refused connection was not processed, a timeout may have been", async () => {
     // A port that was just free: nothing listens on it.
     const closed = createServer();
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const port = (closed.address() as AddressInfo).port;
     await new Promise<void>((resolve) => closed.close(() => resolve()));
-    const refused = await new OpenAI({ apiKey: API_KEY, baseURL: `http://127.0.0.1:${port}/v1`, maxRetries: 0 }).realtime.calls.hangup('rtc_x').catch((e: unknown) => e);
+    const refused = await new OpenAI({
+      apiKey: API_KEY,
+      baseURL: `http://127.0.0.1:${port}/v1`,
+      maxRetries: 0,
+    }).realtime.calls
+      .hangup('rtc_x')
+      .catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(OpenAI.APIConnectionError);
     expect(wasUnprocessed(refused)).toBe(true);
     capture.script = () => 'hold';
-    const timedOut = await new OpenAI({ apiKey: API_KEY, baseURL: capture.url, maxRetries: 0, timeout: 200 }).realtime.calls.hangup('rtc_x').catch((e: unknown) => e);
+    const timedOut = await new OpenAI({
+      apiKey: API_KEY,
+      baseURL: capture.url,
+      maxRetries: 0,
+      timeout: 200,
+    }).realtime.calls
+      .hangup('rtc_x')
+      .catch((e: unknown) => e);
     expect(timedOut).toBeInstanceOf(OpenAI.APIConnectionTimeoutError);
     expect(wasUnprocessed(timedOut)).toBe(false);
   });
 
   it('validates retryPolicy', () => {
-    expect(() => new OpenAISipCallControl({ apiKey: API_KEY, retryPolicy: { accept: 'always' as never } })).toThrow(ConfigError);
-    expect(() => new OpenAISipCallControl({ apiKey: API_KEY, retryPolicy: { answer: 'never' } as never })).toThrow(ConfigError);
+    expect(() => new OpenAISipCallControl({ apiKey: API_KEY, retryPolicy: { accept: 'always' as never } })).toThrow(
+      ConfigError,
+    );
+    expect(() => new OpenAISipCallControl({ apiKey: API_KEY, retryPolicy: { answer: 'never' } as never })).toThrow(
+      ConfigError,
+    );
   });
 });

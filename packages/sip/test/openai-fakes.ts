@@ -15,7 +15,9 @@ export const API_KEY = 'sk-test-local-fake';
  * that prefix) the secret's own UTF-8 bytes.
  */
 export function signingKey(secret: string): Buffer {
-  return secret.startsWith('whsec_') ? Buffer.from(secret.slice('whsec_'.length), 'base64') : Buffer.from(secret, 'utf8');
+  return secret.startsWith('whsec_')
+    ? Buffer.from(secret.slice('whsec_'.length), 'base64')
+    : Buffer.from(secret, 'utf8');
 }
 
 /** Standard Webhooks signature: `v1,` + base64 HMAC-SHA256 over `${id}.${timestamp}.${body}`. */
@@ -167,12 +169,15 @@ export class FakeOpenAICallsApi {
     const forced = this.failures.shift();
     if (forced !== undefined) return error(forced, `forced failure ${forced}`, 'forced');
     if (req.method !== 'POST' || !match) return error(404, `no route ${req.method} ${req.url}`);
-    if (record.authorization !== `Bearer ${API_KEY}`) return error(401, 'Incorrect API key provided: sk-tes***ake', 'invalid_api_key');
+    if (record.authorization !== `Bearer ${API_KEY}`)
+      return error(401, 'Incorrect API key provided: sk-tes***ake', 'invalid_api_key');
 
     const state = this.calls.get(record.callId);
-    if (state === undefined || state === 'ended') return error(404, `Call ${record.callId} not found`, 'call_not_found');
+    if (state === undefined || state === 'ended')
+      return error(404, `Call ${record.callId} not found`, 'call_not_found');
 
-    const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+    const isObject = (v: unknown): v is Record<string, unknown> =>
+      typeof v === 'object' && v !== null && !Array.isArray(v);
     switch (record.operation) {
       case 'accept': {
         if (!isObject(body) || body['type'] !== 'realtime') return error(400, "accept: 'type' must be 'realtime'");
@@ -185,7 +190,8 @@ export class FakeOpenAICallsApi {
         if (!isObject(body)) return error(400, 'reject: expected a JSON object');
         const keys = Object.keys(body);
         if (keys.some((k) => k !== 'status_code')) return error(400, `reject: unknown parameter ${keys.join(',')}`);
-        if (body['status_code'] !== undefined && !Number.isInteger(body['status_code'])) return error(400, 'reject: status_code must be an integer');
+        if (body['status_code'] !== undefined && !Number.isInteger(body['status_code']))
+          return error(400, 'reject: status_code must be an integer');
         if (state !== 'ringing') return error(400, 'reject: the call was already answered');
         this.calls.set(record.callId, 'ended');
         return send(200);

@@ -13,7 +13,14 @@ import {
   type OpenAISipCallStartEvent,
   type OpenAISipWebhookHandlerOptions,
 } from '../src/openai/index.js';
-import { API_KEY, FakeOpenAICallsApi, WEBHOOK_SECRET, incomingCallEvent, signedDelivery, waitFor } from './openai-fakes.js';
+import {
+  API_KEY,
+  FakeOpenAICallsApi,
+  WEBHOOK_SECRET,
+  incomingCallEvent,
+  signedDelivery,
+  waitFor,
+} from './openai-fakes.js';
 
 const simulator = new RealtimeSimulator({ speed: 20 });
 const api = new FakeOpenAICallsApi();
@@ -105,7 +112,9 @@ describe('OpenAISipWebhookHandler: the flow', () => {
     expect(simulated).toBeDefined();
     expect(simulated!.connection.url).toBe('/v1/realtime?call_id=rtc_flow1');
     await waitFor(() =>
-      simulated!.sessionUpdates.some((s) => (s as { instructions?: string }).instructions === 'Answer the phone for the clinic.'),
+      simulated!.sessionUpdates.some(
+        (s) => (s as { instructions?: string }).instructions === 'Answer the phone for the clinic.',
+      ),
     );
     expect(attachedSessions.map((a) => a.call.callId)).toContain('rtc_flow1');
     expect(startSeenInOnSession).toBe(attached!.transport.callStart);
@@ -149,8 +158,14 @@ describe('OpenAISipWebhookHandler: the flow', () => {
     expect(tampered.error).toBeInstanceOf(WebhookSignatureError);
     expect(JSON.parse(tampered.body)).toMatchObject({ ok: false, outcome: 'invalid_signature' });
 
-    const stale = signedDelivery(incomingCallEvent('rtc_bad'), { id: 'msg_bad', timestamp: Math.floor(Date.now() / 1000) - 600 });
-    expect(await webhook.handle(stale.body, stale.headers)).toMatchObject({ status: 401, outcome: 'invalid_signature' });
+    const stale = signedDelivery(incomingCallEvent('rtc_bad'), {
+      id: 'msg_bad',
+      timestamp: Math.floor(Date.now() / 1000) - 600,
+    });
+    expect(await webhook.handle(stale.body, stale.headers)).toMatchObject({
+      status: 401,
+      outcome: 'invalid_signature',
+    });
 
     const wrongSecret = signedDelivery(incomingCallEvent('rtc_bad'), {
       id: 'msg_bad',
@@ -249,7 +264,8 @@ describe('OpenAISipWebhookHandler: decisions', () => {
       onIncomingCall: (call) => {
         seen.push(call);
         if (call.customHeaders['X-Customer-Id'] === 'blocked') return { action: 'reject', statusCode: 486 };
-        if (call.callId === 'rtc_raw') return { action: 'accept', config: { instructions: 'raw', model: 'gpt-realtime' } };
+        if (call.callId === 'rtc_raw')
+          return { action: 'accept', config: { instructions: 'raw', model: 'gpt-realtime' } };
         if (call.callId === 'rtc_self') return undefined;
         return { action: 'accept', agent, sessionOptions };
       },
@@ -270,7 +286,11 @@ describe('OpenAISipWebhookHandler: decisions', () => {
     const rawResult = await webhook.handle(raw.body, raw.headers);
     expect(rawResult).toMatchObject({ outcome: 'accepted' });
     expect(rawResult.session).toBeUndefined(); // no agent: accept only
-    expect(api.requestsFor('accept')[0]!.body).toEqual({ instructions: 'raw', model: 'gpt-realtime', type: 'realtime' });
+    expect(api.requestsFor('accept')[0]!.body).toEqual({
+      instructions: 'raw',
+      model: 'gpt-realtime',
+      type: 'realtime',
+    });
 
     api.ring('rtc_self');
     const self = signedDelivery(incomingCallEvent('rtc_self'));
@@ -312,11 +332,26 @@ describe('OpenAISipWebhookHandler: decisions', () => {
   it('other verified events go to onEvent and are answered 200; malformed call events 400', async () => {
     const events: string[] = [];
     const webhook = handler({ onEvent: ({ event }) => void events.push(event.type) });
-    const other = signedDelivery({ object: 'event', id: 'evt_b', type: 'batch.completed', created_at: 1, data: { id: 'b' } });
+    const other = signedDelivery({
+      object: 'event',
+      id: 'evt_b',
+      type: 'batch.completed',
+      created_at: 1,
+      data: { id: 'b' },
+    });
     expect(await webhook.handle(other.body, other.headers)).toMatchObject({ status: 200, outcome: 'ignored' });
     expect(events).toEqual(['batch.completed']);
-    const malformed = signedDelivery({ object: 'event', id: 'evt_m', type: 'realtime.call.incoming', created_at: 1, data: {} });
-    expect(await webhook.handle(malformed.body, malformed.headers)).toMatchObject({ status: 400, outcome: 'bad_request' });
+    const malformed = signedDelivery({
+      object: 'event',
+      id: 'evt_m',
+      type: 'realtime.call.incoming',
+      created_at: 1,
+      data: {},
+    });
+    expect(await webhook.handle(malformed.body, malformed.headers)).toMatchObject({
+      status: 400,
+      outcome: 'bad_request',
+    });
     const notJson = signedDelivery(undefined, { body: '{"truncated":' });
     expect(await webhook.handle(notJson.body, notJson.headers)).toMatchObject({ status: 400, outcome: 'bad_request' });
     expect(api.requests).toHaveLength(0);
@@ -338,16 +373,21 @@ describe('OpenAISipWebhookHandler: decisions', () => {
 
   it('validates its options', () => {
     expect(() => handler({ agent: undefined })).toThrow(ConfigError);
-    expect(() => handler({ webhookSecret: undefined, client: new OpenAI({ apiKey: API_KEY, webhookSecret: null }) })).toThrow(
-      ConfigError,
-    );
+    expect(() =>
+      handler({ webhookSecret: undefined, client: new OpenAI({ apiKey: API_KEY, webhookSecret: null }) }),
+    ).toThrow(ConfigError);
     expect(() => handler({ toleranceSeconds: -1 })).toThrow(ConfigError);
     expect(() => handler({ onIncomingCall: 'x' as never })).toThrow(ConfigError);
   });
 
   it('uses an injected client for verification and call control', async () => {
     const client = new OpenAI({ apiKey: API_KEY, baseURL: api.baseURL, webhookSecret: WEBHOOK_SECRET, maxRetries: 0 });
-    const webhook = new OpenAISipWebhookHandler({ client, agent, realtimeUrl: simulator.url, onError: (e) => errors.push(e) });
+    const webhook = new OpenAISipWebhookHandler({
+      client,
+      agent,
+      realtimeUrl: simulator.url,
+      onError: (e) => errors.push(e),
+    });
     expect(webhook.callControl).toBeInstanceOf(OpenAISipCallControl);
     expect(webhook.callControl.client).toBe(client);
     api.ring('rtc_client');
@@ -367,14 +407,22 @@ describe('OpenAISipWebhookHandler: adapters', () => {
     const webhook = handler();
     const delivery = signedDelivery(incomingCallEvent('rtc_fetch'));
     const response = await webhook.fetch(
-      new Request('http://127.0.0.1/openai/webhook', { method: 'POST', headers: delivery.headers, body: delivery.body }),
+      new Request('http://127.0.0.1/openai/webhook', {
+        method: 'POST',
+        headers: delivery.headers,
+        body: delivery.body,
+      }),
     );
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ ok: true, outcome: 'accepted' });
     await waitFor(() => sessionsFor('rtc_fetch').length === 1);
 
     const tampered = await webhook.fetch(
-      new Request('http://127.0.0.1/openai/webhook', { method: 'POST', headers: delivery.headers, body: `${delivery.body} ` }),
+      new Request('http://127.0.0.1/openai/webhook', {
+        method: 'POST',
+        headers: delivery.headers,
+        body: `${delivery.body} `,
+      }),
     );
     expect(tampered.status).toBe(401);
     const get = await webhook.fetch(new Request('http://127.0.0.1/openai/webhook'));
@@ -386,7 +434,9 @@ describe('OpenAISipWebhookHandler: adapters', () => {
     const webhook = handler();
     const delivery = signedDelivery(incomingCallEvent('rtc_big'));
     const big = `${delivery.body}${' '.repeat(2 * 1024 * 1024)}`;
-    const declared = await webhook.fetch(new Request('http://127.0.0.1/openai/webhook', { method: 'POST', headers: delivery.headers, body: big }));
+    const declared = await webhook.fetch(
+      new Request('http://127.0.0.1/openai/webhook', { method: 'POST', headers: delivery.headers, body: big }),
+    );
     expect(declared.status).toBe(413);
     // Streamed without a Content-Length: cut off once past the limit.
     let pulled = 0;
@@ -398,7 +448,12 @@ describe('OpenAISipWebhookHandler: adapters', () => {
       },
     });
     const streamed = await webhook.fetch(
-      new Request('http://127.0.0.1/openai/webhook', { method: 'POST', headers: delivery.headers, body: stream, duplex: 'half' } as RequestInit),
+      new Request('http://127.0.0.1/openai/webhook', {
+        method: 'POST',
+        headers: delivery.headers,
+        body: stream,
+        duplex: 'half',
+      } as RequestInit),
     );
     expect(streamed.status).toBe(413);
     expect(pulled).toBeLessThan(4 * 1024 * 1024);
@@ -414,12 +469,22 @@ describe('OpenAISipWebhookHandler: adapters', () => {
     app.post('/other', async (request) => ({ parsed: typeof request.body }));
     try {
       const delivery = signedDelivery(incomingCallEvent('rtc_fastify'));
-      const response = await app.inject({ method: 'POST', url: '/openai/webhook', headers: delivery.headers, payload: delivery.body });
+      const response = await app.inject({
+        method: 'POST',
+        url: '/openai/webhook',
+        headers: delivery.headers,
+        payload: delivery.body,
+      });
       expect(response.statusCode).toBe(200);
       expect(response.json()).toEqual({ ok: true, outcome: 'accepted' });
       await waitFor(() => sessionsFor('rtc_fastify').length === 1);
 
-      const duplicate = await app.inject({ method: 'POST', url: '/openai/webhook', headers: delivery.headers, payload: delivery.body });
+      const duplicate = await app.inject({
+        method: 'POST',
+        url: '/openai/webhook',
+        headers: delivery.headers,
+        payload: delivery.body,
+      });
       expect(duplicate.json()).toEqual({ ok: true, outcome: 'duplicate' });
 
       // Whitespace Fastify's JSON parser would have ignored still breaks the signature.
@@ -431,7 +496,12 @@ describe('OpenAISipWebhookHandler: adapters', () => {
       });
       expect(tampered.statusCode).toBe(401);
 
-      const other = await app.inject({ method: 'POST', url: '/other', headers: { 'content-type': 'application/json' }, payload: '{}' });
+      const other = await app.inject({
+        method: 'POST',
+        url: '/other',
+        headers: { 'content-type': 'application/json' },
+        payload: '{}',
+      });
       expect(other.json()).toEqual({ parsed: 'object' });
       expect(api.requestsFor('accept')).toHaveLength(1);
     } finally {
@@ -456,12 +526,22 @@ describe('OpenAISipWebhookHandler: adapters', () => {
     parsedOnly.post('/parsed', webhook.fastifyHandler);
     try {
       const delivery = signedDelivery(incomingCallEvent('rtc_fastify_raw'));
-      const response = await app.inject({ method: 'POST', url: '/raw', headers: delivery.headers, payload: delivery.body });
+      const response = await app.inject({
+        method: 'POST',
+        url: '/raw',
+        headers: delivery.headers,
+        payload: delivery.body,
+      });
       expect(response.statusCode).toBe(200);
       expect(response.json()).toEqual({ ok: true, outcome: 'accepted' });
       await waitFor(() => sessionsFor('rtc_fastify_raw').length === 1);
 
-      const misconfigured = await parsedOnly.inject({ method: 'POST', url: '/parsed', headers: delivery.headers, payload: delivery.body });
+      const misconfigured = await parsedOnly.inject({
+        method: 'POST',
+        url: '/parsed',
+        headers: delivery.headers,
+        payload: delivery.body,
+      });
       expect(misconfigured.statusCode).toBe(500);
       expect(misconfigured.json().error).toMatch(/raw request body/);
     } finally {

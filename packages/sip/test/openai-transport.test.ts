@@ -31,16 +31,23 @@ afterEach(() => {
 });
 
 function callFor(callId: string) {
-  return parseOpenAISipCall(incomingCallEvent(callId, undefined, { sip_media_security: 'srtp' }) as OpenAIWebhookEvent, `msg_${callId}`);
+  return parseOpenAISipCall(
+    incomingCallEvent(callId, undefined, { sip_media_security: 'srtp' }) as OpenAIWebhookEvent,
+    `msg_${callId}`,
+  );
 }
 
 describe('openAIRealtimeCallUrl', () => {
   it('adds or replaces call_id and keeps the rest of the URL', () => {
-    expect(openAIRealtimeCallUrl('wss://api.openai.com/v1/realtime', 'rtc_1')).toBe('wss://api.openai.com/v1/realtime?call_id=rtc_1');
+    expect(openAIRealtimeCallUrl('wss://api.openai.com/v1/realtime', 'rtc_1')).toBe(
+      'wss://api.openai.com/v1/realtime?call_id=rtc_1',
+    );
     expect(openAIRealtimeCallUrl('ws://127.0.0.1:9/v1/realtime?call_id=old&x=1', 'rtc 2')).toBe(
       'ws://127.0.0.1:9/v1/realtime?call_id=rtc+2&x=1',
     );
-    expect(openAIRealtimeCallUrl('https://example.com/v1/realtime', 'a')).toBe('wss://example.com/v1/realtime?call_id=a');
+    expect(openAIRealtimeCallUrl('https://example.com/v1/realtime', 'a')).toBe(
+      'wss://example.com/v1/realtime?call_id=a',
+    );
     expect(() => openAIRealtimeCallUrl('not a url', 'a')).toThrow(ConfigError);
     expect(() => openAIRealtimeCallUrl('ftp://example.com/', 'a')).toThrow(ConfigError);
   });
@@ -102,19 +109,30 @@ describe('OpenAISipTransport', () => {
     await session.connect({ apiKey: API_KEY, callId: 'rtc_t2' });
     const simulated = await connected;
     expect(simulated.connection.callId).toBe('rtc_t2');
-    expect(transport.callStart).toMatchObject({ callId: 'rtc_t2', customParameters: {}, raw: null, sip: { headers: [] } });
+    expect(transport.callStart).toMatchObject({
+      callId: 'rtc_t2',
+      customParameters: {},
+      raw: null,
+      sip: { headers: [] },
+    });
     expect(transport.callStart?.from).toBeUndefined();
 
     // The session config the agent produces reaches the simulator.
-    await waitFor(() => simulated.sessionUpdates.some((s) => (s as { instructions?: string }).instructions === 'Answer the phone.'));
+    await waitFor(() =>
+      simulated.sessionUpdates.some((s) => (s as { instructions?: string }).instructions === 'Answer the phone.'),
+    );
 
     // A response runs end to end; then an interrupt clears OpenAI's output buffer (no truncate).
     const done = new Promise<void>((resolve) => session.once('agent_end', () => resolve()));
     transport.requestResponse();
     await done;
     session.interrupt();
-    await waitFor(() => simulated.events.some((e) => (e.event as { type?: string }).type === 'output_audio_buffer.clear'));
-    expect(simulated.events.some((e) => (e.event as { type?: string }).type === 'conversation.item.truncate')).toBe(false);
+    await waitFor(() =>
+      simulated.events.some((e) => (e.event as { type?: string }).type === 'output_audio_buffer.clear'),
+    );
+    expect(simulated.events.some((e) => (e.event as { type?: string }).type === 'conversation.item.truncate')).toBe(
+      false,
+    );
     expect(() => transport.sendAudio(new ArrayBuffer(8))).toThrow();
     expect(simulated.violations).toEqual([]);
 
@@ -181,7 +199,10 @@ describe('OpenAISipTransport', () => {
     await callControl.accept('rtc_t7', {});
     const transport = new OpenAISipTransport({ call: callFor('rtc_t7'), url: simulator.url, callControl });
     await expect(transport.refer('+15550001111')).resolves.toEqual({ alreadyEnded: false });
-    expect(api.requestsFor('refer').at(-1)).toMatchObject({ callId: 'rtc_t7', body: { target_uri: 'tel:+15550001111' } });
+    expect(api.requestsFor('refer').at(-1)).toMatchObject({
+      callId: 'rtc_t7',
+      body: { target_uri: 'tel:+15550001111' },
+    });
     await expect(transport.hangup()).resolves.toEqual({ alreadyEnded: true });
     expect(() => new OpenAISipTransport({ callId: 'x' }).hangup()).toThrow(ConfigError);
   });
@@ -201,7 +222,10 @@ describe('attachOpenAISipSession', () => {
     const simulated: SimulatedSession = await connected;
     expect(simulated.connection).toMatchObject({ callId: 'rtc_s1', auth: 'bearer' });
     expect(session.transport).toBe(transport);
-    expect(transport.callStart?.customParameters).toEqual({ 'Customer-Id': 'cust-42, ignored-second', campaign: 'spring' });
+    expect(transport.callStart?.customParameters).toEqual({
+      'Customer-Id': 'cust-42, ignored-second',
+      campaign: 'spring',
+    });
     const ended = new Promise((resolve) => transport.once('call_end', resolve));
     await simulated.close();
     await ended;
@@ -215,7 +239,9 @@ describe('attachOpenAISipSession', () => {
     const saved = process.env['OPENAI_API_KEY'];
     delete process.env['OPENAI_API_KEY'];
     try {
-      await expect(attachOpenAISipSession({ call: 'rtc_s3', agent, url: simulator.url })).rejects.toBeInstanceOf(ConfigError);
+      await expect(attachOpenAISipSession({ call: 'rtc_s3', agent, url: simulator.url })).rejects.toBeInstanceOf(
+        ConfigError,
+      );
     } finally {
       if (saved !== undefined) process.env['OPENAI_API_KEY'] = saved;
     }

@@ -69,7 +69,13 @@ describe('verifyOpenAIWebhook', () => {
 
   it('rejects a tampered webhook-id, a wrong secret and a forged signature with 401', async () => {
     const delivery = signedDelivery(incomingCallEvent('rtc_t2'));
-    expect((await rejection(verifyOpenAIWebhook(delivery.body, { ...delivery.headers, 'webhook-id': 'msg_other' }, { client }))).status).toBe(401);
+    expect(
+      (
+        await rejection(
+          verifyOpenAIWebhook(delivery.body, { ...delivery.headers, 'webhook-id': 'msg_other' }, { client }),
+        )
+      ).status,
+    ).toBe(401);
     const other = `whsec_${Buffer.from('another secret entirely!').toString('base64')}`;
     expect((await rejection(verifyOpenAIWebhook(delivery.body, delivery.headers, { secret: other }))).status).toBe(401);
     const forged = { ...delivery.headers, 'webhook-signature': `v1,${Buffer.alloc(32, 7).toString('base64')}` };
@@ -105,18 +111,26 @@ describe('verifyOpenAIWebhook', () => {
 
   it('rejects bytes that are not UTF-8 and parsed JSON, and refuses a missing secret', async () => {
     const delivery = signedDelivery(incomingCallEvent('rtc_u'));
-    const error = await rejection(verifyOpenAIWebhook(new Uint8Array([0xff, 0xfe, 0x7b]), delivery.headers, { client }));
+    const error = await rejection(
+      verifyOpenAIWebhook(new Uint8Array([0xff, 0xfe, 0x7b]), delivery.headers, { client }),
+    );
     expect(error.status).toBe(400);
     // Which body a framework hands over can depend on the request's Content-Type: parsed JSON is a
     // request that cannot be verified (400), not a configuration error.
-    expect((await rejection(verifyOpenAIWebhook(JSON.parse(delivery.body), delivery.headers, { client }))).status).toBe(400);
+    expect((await rejection(verifyOpenAIWebhook(JSON.parse(delivery.body), delivery.headers, { client }))).status).toBe(
+      400,
+    );
     const noSecret = new OpenAI({ apiKey: 'sk-unused', webhookSecret: null });
-    await expect(verifyOpenAIWebhook(delivery.body, delivery.headers, { client: noSecret })).rejects.toBeInstanceOf(ConfigError);
+    await expect(verifyOpenAIWebhook(delivery.body, delivery.headers, { client: noSecret })).rejects.toBeInstanceOf(
+      ConfigError,
+    );
   });
 
   it('gives a ProtocolError for a correctly signed body that is not a JSON event', async () => {
     const delivery = signedDelivery(undefined, { body: 'not json' });
-    await expect(verifyOpenAIWebhook(delivery.body, delivery.headers, { client })).rejects.toBeInstanceOf(ProtocolError);
+    await expect(verifyOpenAIWebhook(delivery.body, delivery.headers, { client })).rejects.toBeInstanceOf(
+      ProtocolError,
+    );
     const array = signedDelivery([1, 2]);
     await expect(verifyOpenAIWebhook(array.body, array.headers, { client })).rejects.toBeInstanceOf(ProtocolError);
   });
@@ -156,9 +170,18 @@ describe('parseOpenAISipCall', () => {
       { name: 'i', value: 'compact-id' },
     ]) as OpenAIWebhookEvent;
     const call = parseOpenAISipCall(event, 'msg_c');
-    expect(call.from).toMatchObject({ uri: 'sip:bob%40home@example.com', user: 'bob@home', host: 'example.com', tag: '77' });
+    expect(call.from).toMatchObject({
+      uri: 'sip:bob%40home@example.com',
+      user: 'bob@home',
+      host: 'example.com',
+      tag: '77',
+    });
     expect(call.from?.displayName).toBeUndefined();
-    expect(call.to).toMatchObject({ uri: 'tel:+442071234567;phone-context=+44', user: '+442071234567', displayName: 'Support' });
+    expect(call.to).toMatchObject({
+      uri: 'tel:+442071234567;phone-context=+44',
+      user: '+442071234567',
+      displayName: 'Support',
+    });
     expect(call.sipCallId).toBe('compact-id');
     expect(call.customHeaders).toEqual({});
   });
@@ -168,15 +191,26 @@ describe('parseOpenAISipCall', () => {
     const call = parseOpenAISipCall(noHeaders, 'm');
     expect(call.sipHeaders).toEqual([]);
     expect(call.from).toBeUndefined();
-    const messy = incomingCallEvent('rtc_m', [{ name: 'From' }, null, { name: 'X-A', value: 'b' }] as never) as OpenAIWebhookEvent;
+    const messy = incomingCallEvent('rtc_m', [
+      { name: 'From' },
+      null,
+      { name: 'X-A', value: 'b' },
+    ] as never) as OpenAIWebhookEvent;
     expect(parseOpenAISipCall(messy, 'm').sipHeaders).toEqual([{ name: 'X-A', value: 'b' }]);
   });
 
   it('throws a ProtocolError for other events or a missing call id', () => {
-    expect(() => parseOpenAISipCall({ id: 'e', type: 'batch.completed', created_at: 1, data: {} }, 'm')).toThrow(ProtocolError);
-    expect(() => parseOpenAISipCall({ id: 'e', type: 'realtime.call.incoming', created_at: 1, data: {} }, 'm')).toThrow(ProtocolError);
+    expect(() => parseOpenAISipCall({ id: 'e', type: 'batch.completed', created_at: 1, data: {} }, 'm')).toThrow(
+      ProtocolError,
+    );
+    expect(() => parseOpenAISipCall({ id: 'e', type: 'realtime.call.incoming', created_at: 1, data: {} }, 'm')).toThrow(
+      ProtocolError,
+    );
     expect(() =>
-      parseOpenAISipCall({ id: 'e', type: 'realtime.call.incoming', created_at: 1, data: { call_id: 'x', sip_headers: 'no' } }, 'm'),
+      parseOpenAISipCall(
+        { id: 'e', type: 'realtime.call.incoming', created_at: 1, data: { call_id: 'x', sip_headers: 'no' } },
+        'm',
+      ),
     ).toThrow(ProtocolError);
   });
 });

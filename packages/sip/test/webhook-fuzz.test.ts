@@ -3,7 +3,14 @@ import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
 import { ProtocolError } from '@switchboard/core';
 import { OpenAIWebhookSignatureError, verifyOpenAIWebhook, type OpenAIWebhookHeaders } from '../src/openai/index.js';
-import { FUZZ_RUNS, anyBody, anyHeaders, anySignature, anyValue, expectInvalid } from '../../core/test/helpers/webhook-fuzz.js';
+import {
+  FUZZ_RUNS,
+  anyBody,
+  anyHeaders,
+  anySignature,
+  anyValue,
+  expectInvalid,
+} from '../../core/test/helpers/webhook-fuzz.js';
 import { WEBHOOK_SECRET, sign } from './openai-fakes.js';
 
 const client = new OpenAI({ apiKey: 'sk-unused', webhookSecret: WEBHOOK_SECRET });
@@ -15,8 +22,15 @@ const anyWebhookHeaders = fc.oneof(
   fc
     .record({
       'webhook-id': fc.oneof(fc.string({ minLength: 1 }), anyValue),
-      'webhook-timestamp': fc.oneof(fc.integer({ min: -60, max: 60 }).map((d) => String(nowSeconds() + d)), fc.string(), anyValue),
-      'webhook-signature': fc.oneof(fc.base64String({ minLength: 4, maxLength: 60 }).map((s) => `v1,${s}`), anySignature),
+      'webhook-timestamp': fc.oneof(
+        fc.integer({ min: -60, max: 60 }).map((d) => String(nowSeconds() + d)),
+        fc.string(),
+        anyValue,
+      ),
+      'webhook-signature': fc.oneof(
+        fc.base64String({ minLength: 4, maxLength: 60 }).map((s) => `v1,${s}`),
+        anySignature,
+      ),
     })
     .map((headers) => ({ ...headers })),
   anyHeaders(NAMES),
@@ -54,8 +68,17 @@ describe('fuzz: signed deliveries still verify', () => {
         async (event, id, skew, asBytes, others) => {
           const body = JSON.stringify(event);
           const timestamp = nowSeconds() + skew;
-          const headers = { ...others, 'Webhook-Id': id, 'WEBHOOK-TIMESTAMP': String(timestamp), 'webhook-signature': sign(WEBHOOK_SECRET, id, timestamp, body) };
-          const verified = await verifyOpenAIWebhook(asBytes ? new TextEncoder().encode(body) : body, headers as OpenAIWebhookHeaders, { client });
+          const headers = {
+            ...others,
+            'Webhook-Id': id,
+            'WEBHOOK-TIMESTAMP': String(timestamp),
+            'webhook-signature': sign(WEBHOOK_SECRET, id, timestamp, body),
+          };
+          const verified = await verifyOpenAIWebhook(
+            asBytes ? new TextEncoder().encode(body) : body,
+            headers as OpenAIWebhookHeaders,
+            { client },
+          );
           expect(verified).toEqual({ webhookId: id, timestamp, event: JSON.parse(body) });
         },
       ),
@@ -65,16 +88,26 @@ describe('fuzz: signed deliveries still verify', () => {
 
   it('a signed body that is not a JSON event is the documented ProtocolError', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.oneof(fc.string(), fc.jsonValue().map((v) => JSON.stringify(v))), async (body) => {
-        const timestamp = nowSeconds();
-        const headers = { 'webhook-id': 'msg_1', 'webhook-timestamp': String(timestamp), 'webhook-signature': sign(WEBHOOK_SECRET, 'msg_1', timestamp, body) };
-        try {
-          const verified = await verifyOpenAIWebhook(body, headers, { client });
-          expect(typeof verified.event.type).toBe('string');
-        } catch (error) {
-          expect(error).toBeInstanceOf(ProtocolError);
-        }
-      }),
+      fc.asyncProperty(
+        fc.oneof(
+          fc.string(),
+          fc.jsonValue().map((v) => JSON.stringify(v)),
+        ),
+        async (body) => {
+          const timestamp = nowSeconds();
+          const headers = {
+            'webhook-id': 'msg_1',
+            'webhook-timestamp': String(timestamp),
+            'webhook-signature': sign(WEBHOOK_SECRET, 'msg_1', timestamp, body),
+          };
+          try {
+            const verified = await verifyOpenAIWebhook(body, headers, { client });
+            expect(typeof verified.event.type).toBe('string');
+          } catch (error) {
+            expect(error).toBeInstanceOf(ProtocolError);
+          }
+        },
+      ),
       { numRuns: FUZZ_RUNS },
     );
   });

@@ -1,7 +1,12 @@
 import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '@switchboard/core';
-import { OpenAIWebhookSignatureError, verifyOpenAIWebhook, type OpenAIWebhookHeaders, type VerifyOpenAIWebhookOptions } from '../src/openai/index.js';
+import {
+  OpenAIWebhookSignatureError,
+  verifyOpenAIWebhook,
+  type OpenAIWebhookHeaders,
+  type VerifyOpenAIWebhookOptions,
+} from '../src/openai/index.js';
 import { normalizeWebhookHeaders } from '../src/openai/webhook.js';
 import { WEBHOOK_SECRET, incomingCallEvent, sign, signedDelivery } from './openai-fakes.js';
 
@@ -9,7 +14,10 @@ const client = new OpenAI({ apiKey: 'sk-unused', webhookSecret: WEBHOOK_SECRET }
 const loose = (headers: unknown) => headers as OpenAIWebhookHeaders;
 
 async function status(promise: Promise<unknown>): Promise<number> {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(error).toBeInstanceOf(OpenAIWebhookSignatureError);
   return (error as OpenAIWebhookSignatureError).status;
 }
@@ -33,14 +41,27 @@ describe('OpenAI webhook checks on what a request can carry', () => {
   });
 
   it('keeps only string values and joins repeated signatures, whatever else the map holds', () => {
-    const normalized = normalizeWebhookHeaders(loose({ 'Webhook-Signature': ['v1,a', 7, 'v1,b'], 'webhook-id': [5, 'x'], 'WEBHOOK-TIMESTAMP': '1', other: { x: 1 }, __proto__: 'p' }));
+    const normalized = normalizeWebhookHeaders(
+      loose({
+        'Webhook-Signature': ['v1,a', 7, 'v1,b'],
+        'webhook-id': [5, 'x'],
+        'WEBHOOK-TIMESTAMP': '1',
+        other: { x: 1 },
+        __proto__: 'p',
+      }),
+    );
     expect({ ...normalized }).toEqual({ 'webhook-signature': 'v1,a v1,b', 'webhook-timestamp': '1' });
     expect(normalizeWebhookHeaders(loose(null))).toEqual({});
   });
 
   it('verifies a signed delivery whatever other headers came with it, valid HTTP header names or not', async () => {
     const delivery = signedDelivery(incomingCallEvent('rtc_ok'));
-    const headers = loose({ ...delivery.headers, 'not a header name': 'x', 'x-bad-value': 'line\nbreak', 'x-number': 5 });
+    const headers = loose({
+      ...delivery.headers,
+      'not a header name': 'x',
+      'x-bad-value': 'line\nbreak',
+      'x-number': 5,
+    });
     const verified = await verifyOpenAIWebhook(delivery.body, headers, { client });
     expect(verified.webhookId).toBe(delivery.headers['webhook-id']);
   });
@@ -50,13 +71,19 @@ describe('OpenAI webhook checks on what a request can carry', () => {
     for (const body of [JSON.parse(delivery.body), null, undefined, 42, new ArrayBuffer(3)]) {
       expect(await status(verifyOpenAIWebhook(body as string, delivery.headers, { client }))).toBe(400);
     }
-    await expect(verifyOpenAIWebhook(delivery.body, delivery.headers, undefined as unknown as VerifyOpenAIWebhookOptions)).rejects.toBeInstanceOf(ConfigError);
+    await expect(
+      verifyOpenAIWebhook(delivery.body, delivery.headers, undefined as unknown as VerifyOpenAIWebhookOptions),
+    ).rejects.toBeInstanceOf(ConfigError);
   });
 
   it('strips HTTP whitespace around header values, so webhookId is the id that was signed', async () => {
     const ts = Math.floor(Date.now() / 1000);
     const body = JSON.stringify(incomingCallEvent('rtc_ws'));
-    const headers = { 'webhook-id': ' msg_ws\t', 'webhook-timestamp': ` ${ts}`, 'webhook-signature': [` ${sign(WEBHOOK_SECRET, 'msg_ws', ts, body)} `, ' '] };
+    const headers = {
+      'webhook-id': ' msg_ws\t',
+      'webhook-timestamp': ` ${ts}`,
+      'webhook-signature': [` ${sign(WEBHOOK_SECRET, 'msg_ws', ts, body)} `, ' '],
+    };
     expect({ ...normalizeWebhookHeaders(headers) }).toEqual({
       'webhook-id': 'msg_ws',
       'webhook-timestamp': String(ts),
@@ -71,8 +98,12 @@ describe('OpenAI webhook checks on what a request can carry', () => {
   });
 
   it('splits a signature header that was repeated and joined with ", " into its entries', () => {
-    expect(normalizeWebhookHeaders({ 'webhook-signature': 'v1,AAA=, v1,BBB=,\tv1,CCC=' })['webhook-signature']).toBe('v1,AAA= v1,BBB= v1,CCC=');
-    expect(normalizeWebhookHeaders({ 'webhook-signature': ['v1,AAA=', 'v1,BBB=  v1,CCC='] })['webhook-signature']).toBe('v1,AAA= v1,BBB= v1,CCC=');
+    expect(normalizeWebhookHeaders({ 'webhook-signature': 'v1,AAA=, v1,BBB=,\tv1,CCC=' })['webhook-signature']).toBe(
+      'v1,AAA= v1,BBB= v1,CCC=',
+    );
+    expect(normalizeWebhookHeaders({ 'webhook-signature': ['v1,AAA=', 'v1,BBB=  v1,CCC='] })['webhook-signature']).toBe(
+      'v1,AAA= v1,BBB= v1,CCC=',
+    );
     const headers = new Headers({ 'webhook-signature': 'v1,AAA=' });
     headers.append('webhook-signature', 'v1,BBB=');
     expect(normalizeWebhookHeaders(headers)['webhook-signature']).toBe('v1,AAA= v1,BBB=');
@@ -81,10 +112,16 @@ describe('OpenAI webhook checks on what a request can carry', () => {
   it('keeps a leading byte-order mark of a body given as bytes: bytes and text get the same verdict', async () => {
     const ts = Math.floor(Date.now() / 1000);
     const text = `\uFEFF${JSON.stringify(incomingCallEvent('rtc_bom'))}`;
-    const headers = { 'webhook-id': 'msg_bom', 'webhook-timestamp': String(ts), 'webhook-signature': sign(WEBHOOK_SECRET, 'msg_bom', ts, text) };
+    const headers = {
+      'webhook-id': 'msg_bom',
+      'webhook-timestamp': String(ts),
+      'webhook-signature': sign(WEBHOOK_SECRET, 'msg_bom', ts, text),
+    };
     // The signature covers the mark; the JSON with it in front does not parse: a ProtocolError either way.
     for (const body of [text, new TextEncoder().encode(text)]) {
-      await expect(verifyOpenAIWebhook(body, headers, { client })).rejects.toMatchObject({ code: 'webhook_invalid_body' });
+      await expect(verifyOpenAIWebhook(body, headers, { client })).rejects.toMatchObject({
+        code: 'webhook_invalid_body',
+      });
     }
   });
 });

@@ -3,7 +3,15 @@
  * (https://developers.telnyx.com/api/call-control): `POST /v2/calls/{call_control_id}/actions/<action>`
  * with a JSON body and `Authorization: Bearer <API key>`.
  */
-import { ConfigError, carrierRequest, isJsonObject, logger, restClientConfig, type RestClientConfig, type RestFailure } from '@switchboard/core';
+import {
+  ConfigError,
+  carrierRequest,
+  isJsonObject,
+  logger,
+  restClientConfig,
+  type RestClientConfig,
+  type RestFailure,
+} from '@switchboard/core';
 
 const log = logger('telnyx');
 
@@ -60,7 +68,8 @@ export class TelnyxCallControl {
   readonly #rest: RestClientConfig;
 
   constructor(options: TelnyxCallControlOptions) {
-    if (!options || !nonEmpty(options.apiKey)) throw new ConfigError('TelnyxCallControl: apiKey (a Telnyx API key) is required');
+    if (!options || !nonEmpty(options.apiKey))
+      throw new ConfigError('TelnyxCallControl: apiKey (a Telnyx API key) is required');
     this.#authorization = `Bearer ${options.apiKey}`;
     this.#rest = restClientConfig('TelnyxCallControl', options, DEFAULT_BASE_URL);
   }
@@ -73,10 +82,12 @@ export class TelnyxCallControl {
 
   /** Transfers the call to a number or SIP URI (`actions/transfer`); the media stream of this leg ends. */
   async transfer(callControlId: string, target: TelnyxTransferTarget): Promise<{ alreadyEnded: boolean }> {
-    if (!target || typeof target !== 'object') throw new ConfigError('TelnyxCallControl.transfer: target must be { to, from? }');
+    if (!target || typeof target !== 'object')
+      throw new ConfigError('TelnyxCallControl.transfer: target must be { to, from? }');
     const to = typeof target.to === 'string' ? target.to.trim() : '';
     if (to.length === 0) throw new ConfigError('TelnyxCallControl.transfer: `to` must be a phone number or SIP URI');
-    if (target.from !== undefined && !nonEmpty(target.from)) throw new ConfigError('TelnyxCallControl.transfer: `from` must be a non-empty string');
+    if (target.from !== undefined && !nonEmpty(target.from))
+      throw new ConfigError('TelnyxCallControl.transfer: `from` must be a non-empty string');
     const body: Record<string, unknown> = { ...(target.extra ?? {}), to };
     if (target.from !== undefined) body['from'] = target.from;
     const { alreadyEnded } = await this.action(callControlId, 'transfer', body);
@@ -84,7 +95,11 @@ export class TelnyxCallControl {
   }
 
   /** Plays DTMF digits into the call (`actions/send_dtmf`): 0-9, A-D, `*`, `#`, and `w`/`W` pauses. */
-  async sendDtmf(callControlId: string, digits: string, options: { durationMs?: number } = {}): Promise<{ alreadyEnded: boolean }> {
+  async sendDtmf(
+    callControlId: string,
+    digits: string,
+    options: { durationMs?: number } = {},
+  ): Promise<{ alreadyEnded: boolean }> {
     if (!nonEmpty(digits) || !DTMF_DIGITS.test(digits)) {
       throw new ConfigError('TelnyxCallControl.sendDtmf: digits must be 0-9, A-D, *, # or w/W pauses');
     }

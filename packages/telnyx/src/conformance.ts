@@ -18,6 +18,7 @@ export const conformance: ConformanceAdapter = {
   // Frames are ordered by media.chunk; media.timestamp is not read (its unit is not documented),
   // so where a trace loses frames the carrier streams silence in real time instead.
   mediaTimestamps: false,
-  createTransport: ({ connection, url, now, clock }) => new TelnyxRealtimeTransport({ telnyxWebSocket: connection, url, now, clock }),
+  createTransport: ({ connection, url, now, clock }) =>
+    new TelnyxRealtimeTransport({ telnyxWebSocket: connection, url, now, clock }),
   createPeerSimulator: () => new TelnyxPeerSimulator({ swapEvery: 16 }),
 };

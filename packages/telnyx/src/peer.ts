@@ -1,6 +1,13 @@
 import { ConfigError, ProtocolError, base64Encode, bytesPerMs, durationMs, PeerMediaCounter } from '@switchboard/core';
 import type { AudioFormat, CallEvent, OutboundCommand, PeerSimulator } from '@switchboard/core';
-import { assertTextFrame, checkExactKeys, readFrameObject, readOutboundMark, readOutboundMedia, rejectOutboundEvent } from '@switchboard/core';
+import {
+  assertTextFrame,
+  checkExactKeys,
+  readFrameObject,
+  readOutboundMark,
+  readOutboundMedia,
+  rejectOutboundEvent,
+} from '@switchboard/core';
 import { swapBytes16 } from '@switchboard/core';
 import { telnyxCodecName, telnyxEncoding, type L16ByteOrder, type TelnyxCodec } from './protocol.js';
 
@@ -74,7 +81,8 @@ export class TelnyxPeerSimulator implements PeerSimulator {
     this.#options = options;
     this.#userId = options.userId ?? uuid();
     const swap = options.swapEvery ?? 0;
-    if (!Number.isInteger(swap) || swap < 0 || swap === 1) throw new ConfigError('TelnyxPeerSimulator: swapEvery must be 0 or an integer ≥ 2');
+    if (!Number.isInteger(swap) || swap < 0 || swap === 1)
+      throw new ConfigError('TelnyxPeerSimulator: swapEvery must be 0 or an integer ≥ 2');
     this.#swapEvery = swap;
     if (options.bidirectionalCodec !== undefined && telnyxEncoding(options.bidirectionalCodec) === undefined) {
       throw new ConfigError('TelnyxPeerSimulator: bidirectionalCodec must be PCMU, PCMA or L16');
@@ -157,17 +165,22 @@ export class TelnyxPeerSimulator implements PeerSimulator {
     const message = readFrameObject(frame, invalid);
     const event = message['event'];
     // The stream id is not needed on frames to Telnyx; when present it must name the stream.
-    if (message['stream_id'] !== undefined && message['stream_id'] !== this.#streamId) invalid('stream_id does not match the active stream', frame);
+    if (message['stream_id'] !== undefined && message['stream_id'] !== this.#streamId)
+      invalid('stream_id does not match the active stream', frame);
     if (this.#streamId === undefined) invalid('no stream is active yet (no start was sent)', frame);
 
     if (event === 'media') {
       checkExactKeys(message, ['event', 'media'], ['stream_id'], 'the frame', frame, invalid);
       const bytes = readOutboundMedia(message, frame, invalid);
       const out: AudioFormat = { encoding: this.#outEncoding, sampleRate: this.#format.sampleRate, channels: 1 };
-      if (out.encoding === 'l16' && bytes.byteLength % 2 !== 0) invalid(`L16 payload of ${bytes.byteLength} bytes is not whole samples`, frame);
+      if (out.encoding === 'l16' && bytes.byteLength % 2 !== 0)
+        invalid(`L16 payload of ${bytes.byteLength} bytes is not whole samples`, frame);
       const ms = durationMs(out, bytes.byteLength);
       if (ms < MIN_CHUNK_MS - 1e-9 || ms > MAX_CHUNK_MS) {
-        invalid(`an RTP chunk must hold 20 ms to 30 s of audio, got ${bytes.byteLength} bytes (${ms.toFixed(2)} ms)`, frame);
+        invalid(
+          `an RTP chunk must hold 20 ms to 30 s of audio, got ${bytes.byteLength} bytes (${ms.toFixed(2)} ms)`,
+          frame,
+        );
       }
       return [{ type: 'audio', payload: out.encoding === 'l16' && this.#bigEndian ? swapBytes16(bytes) : bytes }];
     }
@@ -215,7 +228,11 @@ export class TelnyxPeerSimulator implements PeerSimulator {
       call_session_id: uuid(),
       tags: [],
       custom_parameters: { ...event.customParameters },
-      media_format: { encoding: telnyxCodecName(event.format.encoding), sample_rate: event.format.sampleRate, channels: 1 },
+      media_format: {
+        encoding: telnyxCodecName(event.format.encoding),
+        sample_rate: event.format.sampleRate,
+        channels: 1,
+      },
     };
     if (event.from !== undefined) start['from'] = event.from;
     if (event.to !== undefined) start['to'] = event.to;
@@ -223,7 +240,10 @@ export class TelnyxPeerSimulator implements PeerSimulator {
   }
 
   #media(event: Extract<CallEvent, { type: 'audio' }>): string {
-    const { chunk, timestampMs: timestamp } = this.#counter.next(event, Math.round(event.payload.byteLength / bytesPerMs(this.#format)));
+    const { chunk, timestampMs: timestamp } = this.#counter.next(
+      event,
+      Math.round(event.payload.byteLength / bytesPerMs(this.#format)),
+    );
     const payload = this.#format.encoding === 'l16' && this.#bigEndian ? swapBytes16(event.payload) : event.payload;
     return JSON.stringify({
       event: 'media',

@@ -18,10 +18,30 @@ import {
   pcm16FromBytes,
   pcm16ToBytes,
 } from '@switchboard/core';
-import type { AudioFormat, CallEvent, MediaStreamProtocol, OutboundCommand, ProtocolCapabilities, StreamCommandWriters } from '@switchboard/core';
+import type {
+  AudioFormat,
+  CallEvent,
+  MediaStreamProtocol,
+  OutboundCommand,
+  ProtocolCapabilities,
+  StreamCommandWriters,
+} from '@switchboard/core';
 import { isJsonObject, readCounter, stringRecord, type JsonObject } from '@switchboard/core';
-import { assertTextFrame, callStartEvent, decodeDtmfFrame, decodeMarkFrame, decodeMediaPayload, decodeStopFrame } from '@switchboard/core';
-import { encodeStreamCommand, readFrameEvent, readFrameObject, readStartObject, readStartStreamId } from '@switchboard/core';
+import {
+  assertTextFrame,
+  callStartEvent,
+  decodeDtmfFrame,
+  decodeMarkFrame,
+  decodeMediaPayload,
+  decodeStopFrame,
+} from '@switchboard/core';
+import {
+  encodeStreamCommand,
+  readFrameEvent,
+  readFrameObject,
+  readStartObject,
+  readStartStreamId,
+} from '@switchboard/core';
 import { swapBytes16 } from '@switchboard/core';
 
 const PROVIDER = 'telnyx';
@@ -93,7 +113,8 @@ function readMediaFormat(value: unknown, frame: string): AudioFormat {
   if (value === undefined || value === null) return { ...MULAW_8K };
   if (!isJsonObject(value)) fail('start.media_format is not an object', frame);
   const rawEncoding = value['encoding'];
-  if (rawEncoding !== undefined && typeof rawEncoding !== 'string') fail('start.media_format.encoding is not a string', frame);
+  if (rawEncoding !== undefined && typeof rawEncoding !== 'string')
+    fail('start.media_format.encoding is not a string', frame);
   const name = (rawEncoding ?? 'PCMU').trim();
   const encoding = telnyxEncoding(name);
   if (encoding === undefined) {
@@ -110,19 +131,29 @@ function readMediaFormat(value: unknown, frame: string): AudioFormat {
   }
 
   const channels = value['channels'];
-  if (channels !== undefined && readCounter(channels) !== 1) fail('start.media_format.channels must be 1 (telephony audio is mono)', frame);
+  if (channels !== undefined && readCounter(channels) !== 1)
+    fail('start.media_format.channels must be 1 (telephony audio is mono)', frame);
 
   const rawRate = value['sample_rate'];
   const sampleRate = rawRate === undefined ? undefined : readCounter(rawRate);
-  if (rawRate !== undefined && sampleRate === undefined) fail('start.media_format.sample_rate is not an integer', frame);
+  if (rawRate !== undefined && sampleRate === undefined)
+    fail('start.media_format.sample_rate is not an integer', frame);
   if (encoding === 'l16') {
     if (sampleRate === undefined || !L16_RATES.has(sampleRate)) {
-      fail('L16 streams need start.media_format.sample_rate 8000, 16000, 22050, 24000 or 48000', frame, 'telnyx_unsupported_codec');
+      fail(
+        'L16 streams need start.media_format.sample_rate 8000, 16000, 22050, 24000 or 48000',
+        frame,
+        'telnyx_unsupported_codec',
+      );
     }
     return { encoding, sampleRate, channels: 1 };
   }
   if (sampleRate !== undefined && sampleRate !== 8000) {
-    fail(`G.711 streams must be 8000 Hz, start.media_format.sample_rate is ${sampleRate}`, frame, 'telnyx_unsupported_codec');
+    fail(
+      `G.711 streams must be 8000 Hz, start.media_format.sample_rate is ${sampleRate}`,
+      frame,
+      'telnyx_unsupported_codec',
+    );
   }
   return { encoding, sampleRate: 8000, channels: 1 };
 }
@@ -171,15 +202,20 @@ export class TelnyxMediaStreamProtocol implements MediaStreamProtocol {
   };
 
   constructor(options: TelnyxMediaStreamProtocolOptions = {}) {
-    if (typeof options !== 'object' || options === null) throw new ConfigError('TelnyxMediaStreamProtocol: options must be an object');
+    if (typeof options !== 'object' || options === null)
+      throw new ConfigError('TelnyxMediaStreamProtocol: options must be an object');
     const codec = options.bidirectionalCodec ?? 'PCMU';
     const encoding = typeof codec === 'string' && /^(PCMU|PCMA|L16)$/i.test(codec) ? telnyxEncoding(codec) : undefined;
     if (encoding === undefined) {
-      throw new ConfigError(`TelnyxMediaStreamProtocol: bidirectionalCodec must be PCMU, PCMA or L16, got ${JSON.stringify(codec)}`);
+      throw new ConfigError(
+        `TelnyxMediaStreamProtocol: bidirectionalCodec must be PCMU, PCMA or L16, got ${JSON.stringify(codec)}`,
+      );
     }
     const order = options.l16ByteOrder ?? 'big-endian';
     if (order !== 'big-endian' && order !== 'little-endian') {
-      throw new ConfigError(`TelnyxMediaStreamProtocol: l16ByteOrder must be 'big-endian' or 'little-endian', got ${JSON.stringify(order)}`);
+      throw new ConfigError(
+        `TelnyxMediaStreamProtocol: l16ByteOrder must be 'big-endian' or 'little-endian', got ${JSON.stringify(order)}`,
+      );
     }
     this.#bidirectional = encoding;
     this.#bigEndian = order === 'big-endian';
@@ -227,7 +263,9 @@ export class TelnyxMediaStreamProtocol implements MediaStreamProtocol {
   #toWire(payload: Uint8Array): Uint8Array {
     if (this.#crossLaw !== undefined) {
       // PCM from the core, encoded into the law Telnyx plays back (stream_bidirectional_codec).
-      const samples = pcm16FromBytes(payload.byteLength % 2 === 0 ? payload : payload.subarray(0, payload.byteLength - 1));
+      const samples = pcm16FromBytes(
+        payload.byteLength % 2 === 0 ? payload : payload.subarray(0, payload.byteLength - 1),
+      );
       return this.#bidirectional === 'pcma' ? encodeALaw(samples) : encodeMuLaw(samples);
     }
     if (this.#format.encoding === 'l16') return this.#bigEndian ? swapBytes16(payload) : payload;
@@ -243,7 +281,6 @@ export class TelnyxMediaStreamProtocol implements MediaStreamProtocol {
     if (this.#format.encoding === 'l16' && this.#bigEndian) return { type: 'audio', payload: swapBytes16(bytes) };
     return { type: 'audio', payload: bytes, payloadBase64: payload };
   }
-
 
   #decodeStart(message: JsonObject, frame: string): CallEvent {
     const start = readStartObject(message, frame, fail);
@@ -262,8 +299,12 @@ export class TelnyxMediaStreamProtocol implements MediaStreamProtocol {
     }
 
     // G.711 one way and the other law back: bridged as PCM, so the reply is encoded from PCM.
-    const crossLaw = isG711(format.encoding) && format.encoding !== this.#bidirectional ? (format.encoding as 'pcmu' | 'pcma') : undefined;
-    const coreFormat: AudioFormat = crossLaw === undefined ? format : { encoding: 'l16', sampleRate: 8000, channels: 1 };
+    const crossLaw =
+      isG711(format.encoding) && format.encoding !== this.#bidirectional
+        ? (format.encoding as 'pcmu' | 'pcma')
+        : undefined;
+    const coreFormat: AudioFormat =
+      crossLaw === undefined ? format : { encoding: 'l16', sampleRate: 8000, channels: 1 };
 
     const event = callStartEvent({
       streamId,
@@ -306,7 +347,11 @@ export class TelnyxMediaStreamProtocol implements MediaStreamProtocol {
 
   /** Telnyx reports a problem (often with a frame the bridge sent): an `error` event, not the end of the call. */
   #decodeError(message: JsonObject, frame: string): never {
-    const payload = isJsonObject(message['payload']) ? message['payload'] : isJsonObject(message['error']) ? message['error'] : {};
+    const payload = isJsonObject(message['payload'])
+      ? message['payload']
+      : isJsonObject(message['error'])
+        ? message['error']
+        : {};
     const code = payload['code'];
     const title = typeof payload['title'] === 'string' ? payload['title'].slice(0, 120) : '';
     const detail = typeof payload['detail'] === 'string' ? payload['detail'].slice(0, 200) : '';

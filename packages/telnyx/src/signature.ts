@@ -9,7 +9,14 @@
  * https://developers.telnyx.com/api-reference/callbacks/texml-stream, and the SDKs' verifiers
  * (team-telnyx/telnyx-python PR #242: signed payload `{timestamp}|{payload}`, 300 s tolerance).
  */
-import { ConfigError, WebhookSignatureError, base64Decode, concatBytes, readHeader, type RequestHeaders } from '@switchboard/core';
+import {
+  ConfigError,
+  WebhookSignatureError,
+  base64Decode,
+  concatBytes,
+  readHeader,
+  type RequestHeaders,
+} from '@switchboard/core';
 
 /** Reject timestamps further than this from now, in seconds (replay protection); default 300. */
 export const TELNYX_DEFAULT_TOLERANCE_SECONDS = 300;
@@ -34,14 +41,17 @@ export type VerifyTelnyxWebhookOptions = {
 /** Request headers: a plain object (Node) or a `Headers` (fetch); the same as core's `RequestHeaders`. */
 export type TelnyxHeaders = RequestHeaders;
 
-export type TelnyxWebhookVerdict = { valid: true } | { valid: false; reason: 'missing' | 'malformed' | 'stale' | 'mismatch' };
+export type TelnyxWebhookVerdict =
+  { valid: true } | { valid: false; reason: 'missing' | 'malformed' | 'stale' | 'mismatch' };
 
 const encoder = new TextEncoder();
 
 async function importKey(publicKey: TelnyxPublicKey): Promise<CryptoKey> {
   if (typeof CryptoKey !== 'undefined' && publicKey instanceof CryptoKey) {
     if (publicKey.algorithm?.name !== 'Ed25519' || !publicKey.usages.includes('verify')) {
-      throw new ConfigError('Telnyx webhook verification: publicKey is a CryptoKey that cannot verify Ed25519 signatures');
+      throw new ConfigError(
+        'Telnyx webhook verification: publicKey is a CryptoKey that cannot verify Ed25519 signatures',
+      );
     }
     return publicKey;
   }
@@ -57,11 +67,14 @@ async function importKey(publicKey: TelnyxPublicKey): Promise<CryptoKey> {
   } else {
     throw new ConfigError('Telnyx webhook verification: publicKey must be base64, bytes or a CryptoKey');
   }
-  if (raw.byteLength !== 32) throw new ConfigError(`Telnyx webhook verification: an Ed25519 public key has 32 bytes, got ${raw.byteLength}`);
+  if (raw.byteLength !== 32)
+    throw new ConfigError(`Telnyx webhook verification: an Ed25519 public key has 32 bytes, got ${raw.byteLength}`);
   try {
     return await globalThis.crypto.subtle.importKey('raw', new Uint8Array(raw), { name: 'Ed25519' }, false, ['verify']);
   } catch (cause) {
-    throw new ConfigError('Telnyx webhook verification: publicKey is not an Ed25519 public key Web Crypto can import', { cause });
+    throw new ConfigError('Telnyx webhook verification: publicKey is not an Ed25519 public key Web Crypto can import', {
+      cause,
+    });
   }
 }
 
@@ -74,13 +87,15 @@ const MAX_SIGNATURE_LENGTH = 128;
  * bytes, a signature that is not base64 or not 64 bytes) is a verdict.
  */
 export async function checkTelnyxWebhook(options: VerifyTelnyxWebhookOptions): Promise<TelnyxWebhookVerdict> {
-  if (typeof options !== 'object' || options === null) throw new ConfigError('Telnyx webhook verification needs { publicKey, body, signature, timestamp }');
+  if (typeof options !== 'object' || options === null)
+    throw new ConfigError('Telnyx webhook verification needs { publicKey, body, signature, timestamp }');
   const key = await importKey(options.publicKey);
   const tolerance = options.toleranceSeconds ?? TELNYX_DEFAULT_TOLERANCE_SECONDS;
   if (typeof tolerance !== 'number' || !Number.isFinite(tolerance) || tolerance < 0) {
     throw new ConfigError('Telnyx webhook verification: toleranceSeconds must be a non-negative number');
   }
-  if (options.now !== undefined && typeof options.now !== 'function') throw new ConfigError('Telnyx webhook verification: now must be a function');
+  if (options.now !== undefined && typeof options.now !== 'function')
+    throw new ConfigError('Telnyx webhook verification: now must be a function');
   const { signature } = options;
   // One reading of the header for both the window and the signed text: what Telnyx signed is the
   // timestamp itself, without the whitespace a proxy or a hand-built Headers object may leave.
@@ -122,7 +137,8 @@ export async function verifyTelnyxWebhook(options: VerifyTelnyxWebhookOptions): 
 
 const REASONS: Record<Exclude<TelnyxWebhookVerdict, { valid: true }>['reason'], string> = {
   missing: 'missing telnyx-signature-ed25519 or telnyx-timestamp header: the request did not come from Telnyx',
-  malformed: 'telnyx-signature-ed25519 or telnyx-timestamp is malformed, or the body is not the raw request body (a string or bytes)',
+  malformed:
+    'telnyx-signature-ed25519 or telnyx-timestamp is malformed, or the body is not the raw request body (a string or bytes)',
   stale: 'telnyx-timestamp is outside the allowed window (a replayed or delayed webhook)',
   mismatch: 'telnyx-signature-ed25519 does not match the timestamp and body',
 };
@@ -133,8 +149,13 @@ export async function assertTelnyxWebhook(options: VerifyTelnyxWebhookOptions): 
   if (!verdict.valid) throw new WebhookSignatureError(REASONS[verdict.reason]);
 }
 
-
 /** The two signature headers of a request, looked up case-insensitively. */
-export function readTelnyxSignatureHeaders(headers: TelnyxHeaders): { signature: string | undefined; timestamp: string | undefined } {
-  return { signature: readHeader(headers, 'telnyx-signature-ed25519'), timestamp: readHeader(headers, 'telnyx-timestamp') };
+export function readTelnyxSignatureHeaders(headers: TelnyxHeaders): {
+  signature: string | undefined;
+  timestamp: string | undefined;
+} {
+  return {
+    signature: readHeader(headers, 'telnyx-signature-ed25519'),
+    timestamp: readHeader(headers, 'telnyx-timestamp'),
+  };
 }

@@ -1,4 +1,10 @@
-import { TelephonyRealtimeTransport, takeCarrierSocket, type CarrierTransportOptions, type MediaConnection, type WebSocketLike } from '@switchboard/core';
+import {
+  TelephonyRealtimeTransport,
+  takeCarrierSocket,
+  type CarrierTransportOptions,
+  type MediaConnection,
+  type WebSocketLike,
+} from '@switchboard/core';
 import { TelnyxMediaStreamProtocol, type TelnyxMediaStreamProtocolOptions } from './protocol.js';
 
 /** Options of {@link TelnyxRealtimeTransport}: the SDK WebSocket transport's, the core's call options, and the stream's codec setup. */
@@ -25,6 +31,11 @@ export class TelnyxRealtimeTransport extends TelephonyRealtimeTransport {
     if (bidirectionalCodec !== undefined) protocolOptions.bidirectionalCodec = bidirectionalCodec;
     if (l16ByteOrder !== undefined) protocolOptions.l16ByteOrder = l16ByteOrder;
     if (useMediaTimestamps !== undefined) protocolOptions.useMediaTimestamps = useMediaTimestamps;
-    super({ ...rest, connection: socket, protocol: new TelnyxMediaStreamProtocol(protocolOptions), rawEventType: 'telnyx_message' });
+    super({
+      ...rest,
+      connection: socket,
+      protocol: new TelnyxMediaStreamProtocol(protocolOptions),
+      rawEventType: 'telnyx_message',
+    });
   }
 }

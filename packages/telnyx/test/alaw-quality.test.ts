@@ -4,7 +4,15 @@
  * in the session's format, the transport, the Telnyx protocol, and the A-law bytes on the wire.
  */
 import { Buffer } from 'node:buffer';
-import { Resampler, decodeALaw, decodeMuLaw, encodeALaw, encodeMuLaw, pcm16ToBytes, type CallEvent } from '@switchboard/core';
+import {
+  Resampler,
+  decodeALaw,
+  decodeMuLaw,
+  encodeALaw,
+  encodeMuLaw,
+  pcm16ToBytes,
+  type CallEvent,
+} from '@switchboard/core';
 import { describe, expect, it } from 'vitest';
 import { until } from '../../core/test/helpers/fakes.js';
 import { useTransportRig } from '../../core/test/helpers/rig.js';
@@ -44,7 +52,10 @@ function snrDb(samples: Int16Array, rate = 8000): number {
   }
   // Normal equations, solved by Gaussian elimination (5 unknowns).
   const n = basis.length;
-  const a = basis.map((bi) => [...basis.map((bj) => bi.reduce((s, v, k) => s + v * bj[k]!, 0)), bi.reduce((s, v, k) => s + v * xs[k]!, 0)]);
+  const a = basis.map((bi) => [
+    ...basis.map((bj) => bi.reduce((s, v, k) => s + v * bj[k]!, 0)),
+    bi.reduce((s, v, k) => s + v * xs[k]!, 0),
+  ]);
   for (let c = 0; c < n; c++) {
     for (let r = c + 1; r < n; r++) {
       const m = a[r]![c]! / a[c]![c]!;
@@ -97,35 +108,43 @@ describe('TelnyxRealtimeTransport: the other G.711 law back', () => {
   it.each([
     ['A-law back on a μ-law call', 'pcmu', 'PCMA'],
     ['μ-law back on an A-law call (an EU trunk with the default codec back)', 'pcma', 'PCMU'],
-  ] as const)('%s: encoded from linear audio, as clean as encoding the signal directly', async (_title, callerLaw, back) => {
-    const t = rig.make({ bidirectionalCodec: back });
-    await t.connect({ apiKey: 'sk-test' });
-    rig.send(new TelnyxPeerSimulator({ bidirectionalCodec: back }), start(callerLaw));
-    await until(() => t.callStart !== undefined);
+  ] as const)(
+    '%s: encoded from linear audio, as clean as encoding the signal directly',
+    async (_title, callerLaw, back) => {
+      const t = rig.make({ bidirectionalCodec: back });
+      await t.connect({ apiKey: 'sk-test' });
+      rig.send(new TelnyxPeerSimulator({ bidirectionalCodec: back }), start(callerLaw));
+      await until(() => t.callStart !== undefined);
 
-    // The model speaks the tones in whatever format the transport configured the session with.
-    const wide = tones(24000, 1);
-    const model = t.modelAudioFormat;
-    const rendered = model.type === 'audio/pcm' ? pcm16ToBytes(wide) : model.type === 'audio/pcmu' ? encodeMuLaw(narrow(wide)) : encodeALaw(narrow(wide));
-    const chunk = model.type === 'audio/pcm' ? 960 : 160; // 20 ms
-    const deltas: Uint8Array[] = [];
-    for (let at = 0; at < rendered.length; at += chunk) deltas.push(rendered.subarray(at, at + chunk));
-    rig.model.respond('resp_1', 'item_1', deltas);
+      // The model speaks the tones in whatever format the transport configured the session with.
+      const wide = tones(24000, 1);
+      const model = t.modelAudioFormat;
+      const rendered =
+        model.type === 'audio/pcm'
+          ? pcm16ToBytes(wide)
+          : model.type === 'audio/pcmu'
+            ? encodeMuLaw(narrow(wide))
+            : encodeALaw(narrow(wide));
+      const chunk = model.type === 'audio/pcm' ? 960 : 160; // 20 ms
+      const deltas: Uint8Array[] = [];
+      for (let at = 0; at < rendered.length; at += chunk) deltas.push(rendered.subarray(at, at + chunk));
+      rig.model.respond('resp_1', 'item_1', deltas);
 
-    const wire = () =>
-      rig.carrier.sent
-        .map((f) => JSON.parse(f as string) as { event: string; media?: { payload: string } })
-        .filter((m) => m.event === 'media')
-        .map((m) => new Uint8Array(Buffer.from(m.media!.payload, 'base64')));
-    // One second of 8 kHz G.711, give or take the resampler's edge.
-    await until(() => wire().reduce((n, b) => n + b.byteLength, 0) >= 7800, 20_000);
-    const [decode, encode] = back === 'PCMA' ? [decodeALaw, encodeALaw] : [decodeMuLaw, encodeMuLaw];
-    const sent = decode(Buffer.concat(wire()));
+      const wire = () =>
+        rig.carrier.sent
+          .map((f) => JSON.parse(f as string) as { event: string; media?: { payload: string } })
+          .filter((m) => m.event === 'media')
+          .map((m) => new Uint8Array(Buffer.from(m.media!.payload, 'base64')));
+      // One second of 8 kHz G.711, give or take the resampler's edge.
+      await until(() => wire().reduce((n, b) => n + b.byteLength, 0) >= 7800, 20_000);
+      const [decode, encode] = back === 'PCMA' ? [decodeALaw, encodeALaw] : [decodeMuLaw, encodeMuLaw];
+      const sent = decode(Buffer.concat(wire()));
 
-    const direct = snrDb(decode(encode(narrow(wide))));
-    const measured = snrDb(sent);
-    // G.711 of a clean signal at this level is about 37 dB; a detour through the other law costs about 4 dB.
-    expect(direct).toBeGreaterThan(33);
-    expect(measured).toBeGreaterThan(direct - 1);
-  });
+      const direct = snrDb(decode(encode(narrow(wide))));
+      const measured = snrDb(sent);
+      // G.711 of a clean signal at this level is about 37 dB; a detour through the other law costs about 4 dB.
+      expect(direct).toBeGreaterThan(33);
+      expect(measured).toBeGreaterThan(direct - 1);
+    },
+  );
 });

@@ -9,7 +9,15 @@ const CALL = 'v3:T02llQxIyaRkhfRKxgAP8nY511EhFLizdvdUKJiSw8d6A9BborherQ';
 /** Telnyx's answer to a command for a call that has ended (Call Control error 90018). */
 const ALREADY_ENDED = {
   status: 422,
-  body: { errors: [{ code: '90018', title: 'Call has already ended', detail: 'This call is no longer active and can\'t receive commands.' }] },
+  body: {
+    errors: [
+      {
+        code: '90018',
+        title: 'Call has already ended',
+        detail: "This call is no longer active and can't receive commands.",
+      },
+    ],
+  },
 };
 
 let api: FakeRest;
@@ -49,7 +57,11 @@ describe('TelnyxCallControl', () => {
     await calls.transfer(CALL, { to: 'sip:agent@pbx.example.com', from: '+13125550000', extra: { timeout_secs: 30 } });
     const [request] = api.requests;
     expect(request!.path).toBe(`/v2/calls/${CALL}/actions/transfer`);
-    expect(JSON.parse(request!.body)).toEqual({ to: 'sip:agent@pbx.example.com', from: '+13125550000', timeout_secs: 30 });
+    expect(JSON.parse(request!.body)).toEqual({
+      to: 'sip:agent@pbx.example.com',
+      from: '+13125550000',
+      timeout_secs: 30,
+    });
   });
 
   it('sends DTMF with digits and duration_millis', async () => {
@@ -65,7 +77,10 @@ describe('TelnyxCallControl', () => {
   });
 
   it('throws a CallControlError with status and Telnyx code for other failures, without the key', async () => {
-    api.reply = () => ({ status: 401, body: { errors: [{ code: '10009', title: 'Authentication failed', detail: 'The API key is invalid.' }] } });
+    api.reply = () => ({
+      status: 401,
+      body: { errors: [{ code: '10009', title: 'Authentication failed', detail: 'The API key is invalid.' }] },
+    });
     const error = (await calls.hangup(CALL).catch((e: unknown) => e)) as CallControlError;
     expect(error).toBeInstanceOf(CallControlError);
     expect(error.status).toBe(401);
@@ -85,7 +100,9 @@ describe('TelnyxCallControl', () => {
       apiKey: API_KEY,
       timeoutMs: 20,
       fetch: (_url, init) =>
-        new Promise<Response>((_, reject) => init?.signal?.addEventListener('abort', () => reject(init.signal!.reason))),
+        new Promise<Response>((_, reject) =>
+          init?.signal?.addEventListener('abort', () => reject(init.signal!.reason)),
+        ),
     });
     await expect(hung.hangup(CALL)).rejects.toThrow(/timed out/);
   });

@@ -15,7 +15,6 @@ const target: FuzzTarget = {
   create: () => new TelnyxMediaStreamProtocol(),
 };
 
-
 describeDecodeFuzz('fuzzing $name decode', [target]);
 
 describe('frames fuzzing found', () => {
@@ -36,7 +35,10 @@ describe('frames fuzzing found', () => {
     const depth = 50_000;
     const deep = `${'['.repeat(depth)}1${']'.repeat(depth)}`;
     const message = JSON.parse(start) as Record<string, unknown> & { start: Record<string, unknown> };
-    const frame = JSON.stringify({ ...message, start: { ...message.start, custom_parameters: '__DEEP__' } }).replace('"__DEEP__"', `{"deep":${deep},"who":"fuzz"}`);
+    const frame = JSON.stringify({ ...message, start: { ...message.start, custom_parameters: '__DEEP__' } }).replace(
+      '"__DEEP__"',
+      `{"deep":${deep},"who":"fuzz"}`,
+    );
     const [event] = new TelnyxMediaStreamProtocol().decode(frame);
     expect(event?.type).toBe('call_start');
     const parameters = (event as { customParameters: Record<string, string> }).customParameters;

@@ -18,7 +18,10 @@ describe('TELNYX_MAX_PAYLOAD', () => {
       raw: undefined,
     };
     // 100 ms of L16 16 kHz in one frame: five times a 20 ms frame.
-    const frames = [...peer.encodeInbound(start), ...peer.encodeInbound({ type: 'audio', payload: new Uint8Array(3200) })];
+    const frames = [
+      ...peer.encodeInbound(start),
+      ...peer.encodeInbound({ type: 'audio', payload: new Uint8Array(3200) }),
+    ];
     await expectMaxPayloadHolds(TELNYX_MAX_PAYLOAD, frames);
   });
 });

@@ -1,7 +1,16 @@
 import { Buffer } from 'node:buffer';
 import { expectProtocolError, malformedFrameCases, type MalformedFrame } from '@switchboard/conformance/testing';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, ProtocolError, decodeALaw, decodeMuLaw, encodeALaw, encodeMuLaw, pcm16FromBytes, pcm16ToBytes } from '@switchboard/core';
+import {
+  ConfigError,
+  ProtocolError,
+  decodeALaw,
+  decodeMuLaw,
+  encodeALaw,
+  encodeMuLaw,
+  pcm16FromBytes,
+  pcm16ToBytes,
+} from '@switchboard/core';
 import type { CallEvent, OutboundCommand } from '@switchboard/core';
 import { TelnyxMediaStreamProtocol } from '../src/protocol.js';
 import { TELNYX_INVALID_FRAME_CODE, TelnyxPeerSimulator } from '../src/peer.js';
@@ -42,7 +51,10 @@ function mulawFrame(seed = 0): Uint8Array {
 
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
 
-function started(options: ConstructorParameters<typeof TelnyxMediaStreamProtocol>[0] = {}, format?: unknown): TelnyxMediaStreamProtocol {
+function started(
+  options: ConstructorParameters<typeof TelnyxMediaStreamProtocol>[0] = {},
+  format?: unknown,
+): TelnyxMediaStreamProtocol {
   const protocol = new TelnyxMediaStreamProtocol(options);
   protocol.decode(startFrame(format));
   return protocol;
@@ -88,16 +100,26 @@ describe('TelnyxMediaStreamProtocol.decode', () => {
       format: { encoding: 'pcma', sampleRate: 8000 },
     });
     const l16 = new TelnyxMediaStreamProtocol({ bidirectionalCodec: 'L16' });
-    expect(l16.decode(startFrame({ encoding: 'L16', sample_rate: 16000, channels: 1 }))[0]).toMatchObject({ format: { encoding: 'l16', sampleRate: 16000 } });
-    expect(l16.decode(startFrame({ encoding: 'l16', sample_rate: '24000' }))[0]).toMatchObject({ format: { encoding: 'l16', sampleRate: 24000 } });
+    expect(l16.decode(startFrame({ encoding: 'L16', sample_rate: 16000, channels: 1 }))[0]).toMatchObject({
+      format: { encoding: 'l16', sampleRate: 16000 },
+    });
+    expect(l16.decode(startFrame({ encoding: 'l16', sample_rate: '24000' }))[0]).toMatchObject({
+      format: { encoding: 'l16', sampleRate: 24000 },
+    });
   });
 
   it('takes L16 at every stream_bidirectional_sampling_rate of the API (the telnyx SDK lists 22050 and 48000 too)', () => {
     for (const rate of [8000, 16000, 22050, 24000, 48000]) {
       const l16 = new TelnyxMediaStreamProtocol({ bidirectionalCodec: 'L16' });
-      expect(l16.decode(startFrame({ encoding: 'L16', sample_rate: rate, channels: 1 }))[0]).toMatchObject({ format: { encoding: 'l16', sampleRate: rate } });
+      expect(l16.decode(startFrame({ encoding: 'L16', sample_rate: rate, channels: 1 }))[0]).toMatchObject({
+        format: { encoding: 'l16', sampleRate: rate },
+      });
     }
-    expect(() => new TelnyxMediaStreamProtocol({ bidirectionalCodec: 'L16' }).decode(startFrame({ encoding: 'L16', sample_rate: 44100 }))).toThrow(/22050, 24000 or 48000/);
+    expect(() =>
+      new TelnyxMediaStreamProtocol({ bidirectionalCodec: 'L16' }).decode(
+        startFrame({ encoding: 'L16', sample_rate: 44100 }),
+      ),
+    ).toThrow(/22050, 24000 or 48000/);
   });
 
   it('stringifies custom parameter values and reads the stream id from start when the top level has none', () => {
@@ -119,7 +141,9 @@ describe('TelnyxMediaStreamProtocol.decode', () => {
       stream_id: STREAM,
       media: { track: 'inbound', chunk: '2', timestamp: '5', payload: b64(audio) },
     });
-    expect(started().decode(frame)).toEqual([{ type: 'audio', payload: audio, payloadBase64: b64(audio), sequence: 2 }]);
+    expect(started().decode(frame)).toEqual([
+      { type: 'audio', payload: audio, payloadBase64: b64(audio), sequence: 2 },
+    ]);
   });
 
   it('reads media.timestamp as ms only when asked to', () => {
@@ -144,24 +168,35 @@ describe('TelnyxMediaStreamProtocol.decode', () => {
 
   it('ignores the outbound track, connected and frame types it does not know', () => {
     const protocol = started();
-    expect(protocol.decode(JSON.stringify({ event: 'media', media: { track: 'outbound', chunk: '1', payload: b64(mulawFrame()) } }))).toEqual([]);
+    expect(
+      protocol.decode(
+        JSON.stringify({ event: 'media', media: { track: 'outbound', chunk: '1', payload: b64(mulawFrame()) } }),
+      ),
+    ).toEqual([]);
     expect(protocol.decode('{"event":"transcription","text":"hi"}')).toEqual([]);
   });
 
   it('decodes dtmf, mark callbacks and stop', () => {
     const protocol = started();
-    expect(protocol.decode(`{"event":"dtmf","sequence_number":"5","stream_id":"${STREAM}","dtmf":{"digit":"1"}}`)).toEqual([{ type: 'dtmf', digit: '1' }]);
-    expect(protocol.decode(`{"event":"mark","sequence_number":"6","stream_id":"${STREAM}","mark":{"name":"sb0.3"}}`)).toEqual([
-      { type: 'playback_ack', name: 'sb0.3' },
-    ]);
-    expect(protocol.decode(`{"event":"stop","sequence_number":"7","stream_id":"${STREAM}","stop":{"call_control_id":"${CALL}"}}`)).toEqual([
-      { type: 'call_end', reason: 'stop' },
-    ]);
+    expect(
+      protocol.decode(`{"event":"dtmf","sequence_number":"5","stream_id":"${STREAM}","dtmf":{"digit":"1"}}`),
+    ).toEqual([{ type: 'dtmf', digit: '1' }]);
+    expect(
+      protocol.decode(`{"event":"mark","sequence_number":"6","stream_id":"${STREAM}","mark":{"name":"sb0.3"}}`),
+    ).toEqual([{ type: 'playback_ack', name: 'sb0.3' }]);
+    expect(
+      protocol.decode(
+        `{"event":"stop","sequence_number":"7","stream_id":"${STREAM}","stop":{"call_control_id":"${CALL}"}}`,
+      ),
+    ).toEqual([{ type: 'call_end', reason: 'stop' }]);
   });
 
   it('turns a Telnyx error frame into a ProtocolError that names the code and title', () => {
     const error = expectProtocolError(
-      () => started().decode(`{"event":"error","sequence_number":"8","stream_id":"${STREAM}","payload":{"code":100003,"title":"malformed_frame","detail":"Invalid media payload"}}`),
+      () =>
+        started().decode(
+          `{"event":"error","sequence_number":"8","stream_id":"${STREAM}","payload":{"code":100003,"title":"malformed_frame","detail":"Invalid media payload"}}`,
+        ),
       { provider: 'telnyx', code: 'telnyx_stream_error' },
     );
     expect(error.message).toContain('100003');
@@ -189,16 +224,31 @@ describe('TelnyxMediaStreamProtocol.decode', () => {
     ['start with a numeric encoding', startFrame({ encoding: 7, sample_rate: 8000 })],
     ['start with G722', startFrame({ encoding: 'G722', sample_rate: 16000, channels: 1 }), 'telnyx_unsupported_codec'],
     ['start with OPUS', startFrame({ encoding: 'OPUS', sample_rate: 48000, channels: 1 }), 'telnyx_unsupported_codec'],
-    ['start with AMR-WB', startFrame({ encoding: 'AMR-WB', sample_rate: 16000, channels: 1 }), 'telnyx_unsupported_codec'],
+    [
+      'start with AMR-WB',
+      startFrame({ encoding: 'AMR-WB', sample_rate: 16000, channels: 1 }),
+      'telnyx_unsupported_codec',
+    ],
     ['start with an unknown codec', startFrame({ encoding: 'SPEEX', sample_rate: 8000 }), 'telnyx_unsupported_codec'],
     ['start with PCMU at 16 kHz', startFrame({ encoding: 'PCMU', sample_rate: 16000 }), 'telnyx_unsupported_codec'],
     ['start with a sample rate that is not a number', startFrame({ encoding: 'PCMU', sample_rate: 'fast' })],
     ['start with two channels', startFrame({ encoding: 'PCMU', sample_rate: 8000, channels: 2 })],
-    ['start with L16 when PCMU goes back (the default)', startFrame({ encoding: 'L16', sample_rate: 16000 }), 'telnyx_unsupported_codec'],
+    [
+      'start with L16 when PCMU goes back (the default)',
+      startFrame({ encoding: 'L16', sample_rate: 16000 }),
+      'telnyx_unsupported_codec',
+    ],
   ];
 
   // Neither the message nor the excerpt ever carries long base64 runs (audio).
-  it.each(malformedFrameCases({ provider: 'telnyx', frames: malformed, secrets: payload, decode: (frame) => started().decode(frame) }))('throws a ProtocolError for %s', (_name, check) => {
+  it.each(
+    malformedFrameCases({
+      provider: 'telnyx',
+      frames: malformed,
+      secrets: payload,
+      decode: (frame) => started().decode(frame),
+    }),
+  )('throws a ProtocolError for %s', (_name, check) => {
     check();
   });
 
@@ -217,9 +267,14 @@ describe('TelnyxMediaStreamProtocol.encode', () => {
   it('writes media, mark and clear without the stream id, and nothing for hangup or dtmf', () => {
     const protocol = started();
     const audio = mulawFrame(2);
-    expect(protocol.encode({ type: 'audio', payload: audio })).toEqual([`{"event":"media","media":{"payload":"${b64(audio)}"}}`]);
+    expect(protocol.encode({ type: 'audio', payload: audio })).toEqual([
+      `{"event":"media","media":{"payload":"${b64(audio)}"}}`,
+    ]);
     expect(protocol.encode({ type: 'audio', payload: new Uint8Array(0) })).toEqual([]);
-    expect(JSON.parse(protocol.encode({ type: 'mark', name: 'a"b' })[0] as string)).toEqual({ event: 'mark', mark: { name: 'a"b' } });
+    expect(JSON.parse(protocol.encode({ type: 'mark', name: 'a"b' })[0] as string)).toEqual({
+      event: 'mark',
+      mark: { name: 'a"b' },
+    });
     expect(protocol.encode({ type: 'clear' })).toEqual(['{"event":"clear"}']);
     expect(protocol.encode({ type: 'hangup' })).toEqual([]);
     expect(protocol.encode({ type: 'dtmf', digits: '12' })).toEqual([]);
@@ -231,7 +286,9 @@ describe('TelnyxMediaStreamProtocol.encode', () => {
       format: { encoding: 'l16', sampleRate: 8000, channels: 1 },
     });
     const alaw = mulawFrame(3);
-    const [audio] = protocol.decode(JSON.stringify({ event: 'media', stream_id: STREAM, media: { chunk: '1', payload: b64(alaw) } }));
+    const [audio] = protocol.decode(
+      JSON.stringify({ event: 'media', stream_id: STREAM, media: { chunk: '1', payload: b64(alaw) } }),
+    );
     expect(audio).toEqual({ type: 'audio', payload: pcm16ToBytes(decodeALaw(alaw)), sequence: 1 });
     const pcm = pcm16ToBytes(new Int16Array(160).map((_, i) => Math.round(9000 * Math.sin(i / 5))));
     const [frame] = protocol.encode({ type: 'audio', payload: pcm });
@@ -249,7 +306,9 @@ describe('TelnyxMediaStreamProtocol.encode', () => {
     const sent = Buffer.from(JSON.parse(frame as string).media.payload, 'base64');
     expect(new Uint8Array(sent)).toEqual(encodeALaw(pcm16FromBytes(pcm)));
     const mulaw = mulawFrame(4);
-    const [audio] = protocol.decode(JSON.stringify({ event: 'media', stream_id: STREAM, media: { chunk: '2', payload: b64(mulaw) } }));
+    const [audio] = protocol.decode(
+      JSON.stringify({ event: 'media', stream_id: STREAM, media: { chunk: '2', payload: b64(mulaw) } }),
+    );
     expect(audio).toEqual({ type: 'audio', payload: pcm16ToBytes(decodeMuLaw(mulaw)), sequence: 2 });
   });
 
@@ -299,7 +358,8 @@ describe('TelnyxPeerSimulator', () => {
     peer.encodeInbound(start);
     const chunks: number[] = [];
     for (let i = 0; i < 12; i++) {
-      for (const frame of peer.encodeInbound({ type: 'audio', payload: mulawFrame(i) })) chunks.push(Number(JSON.parse(frame as string).media.chunk));
+      for (const frame of peer.encodeInbound({ type: 'audio', payload: mulawFrame(i) }))
+        chunks.push(Number(JSON.parse(frame as string).media.chunk));
     }
     expect(chunks).toEqual([1, 3, 2, 4, 5, 7, 6, 8, 9, 11, 10, 12]);
     // A held frame goes out before any other event.
@@ -314,7 +374,8 @@ describe('TelnyxPeerSimulator', () => {
   it('accepts what the protocol encodes and rejects what Telnyx would not play', () => {
     const peer = new TelnyxPeerSimulator();
     const protocol = started();
-    const reject = (frame: string | Uint8Array) => expectProtocolError(() => peer.decodeOutbound(frame), { code: TELNYX_INVALID_FRAME_CODE });
+    const reject = (frame: string | Uint8Array) =>
+      expectProtocolError(() => peer.decodeOutbound(frame), { code: TELNYX_INVALID_FRAME_CODE });
     reject(protocol.encode({ type: 'clear' })[0]!); // no stream yet
     peer.encodeInbound(start);
     const commands: OutboundCommand[] = [
@@ -322,7 +383,8 @@ describe('TelnyxPeerSimulator', () => {
       { type: 'mark', name: 'sb0.1' },
       { type: 'clear' },
     ];
-    for (const command of commands) expect(protocol.encode(command).flatMap((f) => peer.decodeOutbound(f))).toEqual([command]);
+    for (const command of commands)
+      expect(protocol.encode(command).flatMap((f) => peer.decodeOutbound(f))).toEqual([command]);
     expect(peer.decodeOutbound(`{"event":"clear","stream_id":"${STREAM}"}`)).toEqual([{ type: 'clear' }]);
     reject(new Uint8Array([1]));
     reject('{"event":"media","media":{"payload":"' + b64(new Uint8Array(80)) + '"}}'); // 10 ms

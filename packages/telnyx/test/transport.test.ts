@@ -8,7 +8,8 @@ const STREAM = '32DE0DEA-53CB-4B21-89A4-9E1819C043BC';
 const CALL = 'v2:T02llQxIyaRkhfRKxgAP8nY511EhFLizdvdUKJiSw8d6A9BborherQ';
 
 const rig = useTransportRig(
-  (carrier, url, options: Partial<TelnyxRealtimeTransportOptions> = {}) => new TelnyxRealtimeTransport({ telnyxWebSocket: carrier, url, inputAudioInactivityTimeoutMs: null, ...options }),
+  (carrier, url, options: Partial<TelnyxRealtimeTransportOptions> = {}) =>
+    new TelnyxRealtimeTransport({ telnyxWebSocket: carrier, url, inputAudioInactivityTimeoutMs: null, ...options }),
 );
 
 const start: CallEvent = {
@@ -60,7 +61,13 @@ describe('TelnyxRealtimeTransport', () => {
     rig.carrier.deliver('{"event":"media","media":{"payload":12}}');
     rig.carrier.deliver('{"event":"dtmf","dtmf":{"digit":4}}');
     rig.carrier.deliver(JSON.stringify({ event: 'start', start: { call_control_id: CALL } })); // no stream id
-    rig.carrier.deliver(JSON.stringify({ event: 'start', stream_id: 'S2', start: { media_format: { encoding: 'G722', sample_rate: 16000 } } }));
+    rig.carrier.deliver(
+      JSON.stringify({
+        event: 'start',
+        stream_id: 'S2',
+        start: { media_format: { encoding: 'G722', sample_rate: 16000 } },
+      }),
+    );
     rig.send(peer, { type: 'audio', payload: frame(2) }, { type: 'dtmf', digit: '9' });
     await until(() => rig.model.inputAudio().byteLength === 320);
     expect(errors).toHaveLength(5);
@@ -79,7 +86,9 @@ describe('TelnyxRealtimeTransport', () => {
     rig.send(new TelnyxPeerSimulator(), start, { type: 'dtmf', digit: '5' });
     await until(() => rawEvents('telnyx_message').length === 3);
     expect(rawEvents('telnyx_message')).toEqual(['connected', 'start', 'dtmf']);
-    expect(starts).toEqual([expect.objectContaining({ callId: CALL, streamId: STREAM, customParameters: { customer_id: 'customer_123' } })]);
+    expect(starts).toEqual([
+      expect.objectContaining({ callId: CALL, streamId: STREAM, customParameters: { customer_id: 'customer_123' } }),
+    ]);
     expect(seen.some((e) => e.type === 'dtmf' && e.digit === '5')).toBe(true);
     session.close();
   });
@@ -90,7 +99,9 @@ describe('TelnyxRealtimeTransport', () => {
     rig.send(peer, start);
     await t.connect({ apiKey: 'sk-test' });
     t.updateSessionConfig({});
-    const update = (await rig.model.waitFor((e) => e.type === 'session.update' && !!e.session?.audio)) as unknown as { session: { audio: { output: { format: unknown } } } };
+    const update = (await rig.model.waitFor((e) => e.type === 'session.update' && !!e.session?.audio)) as unknown as {
+      session: { audio: { output: { format: unknown } } };
+    };
     expect(update.session.audio.output.format).toEqual({ type: 'audio/pcmu' });
     rig.model.respond('resp_1', 'item_1', [new Uint8Array(250).fill(1), new Uint8Array(330).fill(2)], { done: false });
     await until(() => rig.carrier.sent.length >= 2);

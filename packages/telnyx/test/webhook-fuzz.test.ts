@@ -1,8 +1,21 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { base64Encode } from '@switchboard/core';
-import { assertTelnyxWebhook, checkTelnyxWebhook, readTelnyxSignatureHeaders, verifyTelnyxWebhook, type TelnyxHeaders } from '../src/index.js';
-import { FUZZ_RUNS, anyBody, anyHeaders, anySignature, anyValue, expectInvalid } from '../../core/test/helpers/webhook-fuzz.js';
+import {
+  assertTelnyxWebhook,
+  checkTelnyxWebhook,
+  readTelnyxSignatureHeaders,
+  verifyTelnyxWebhook,
+  type TelnyxHeaders,
+} from '../src/index.js';
+import {
+  FUZZ_RUNS,
+  anyBody,
+  anyHeaders,
+  anySignature,
+  anyValue,
+  expectInvalid,
+} from '../../core/test/helpers/webhook-fuzz.js';
 
 const encoder = new TextEncoder();
 const NOW_MS = 1_787_000_000_000;
@@ -31,7 +44,13 @@ describe('fuzz: Telnyx verifiers answer invalid, never anything else', () => {
   it('checkTelnyxWebhook / verifyTelnyxWebhook / assertTelnyxWebhook with any body, signature and timestamp', async () => {
     await fc.assert(
       fc.asyncProperty(anyBody, anyEd25519Signature, anyTimestamp, async (body, signature, timestamp) => {
-        const options = { publicKey, body: body as string, signature: signature as string, timestamp: timestamp as string, now: () => NOW_MS };
+        const options = {
+          publicKey,
+          body: body as string,
+          signature: signature as string,
+          timestamp: timestamp as string,
+          now: () => NOW_MS,
+        };
         const verdict = await checkTelnyxWebhook(options);
         expect(verdict.valid).toBe(false);
         expect(['missing', 'malformed', 'stale', 'mismatch']).toContain((verdict as { reason: string }).reason);
@@ -56,14 +75,28 @@ describe('fuzz: Telnyx verifiers answer invalid, never anything else', () => {
 describe('fuzz: signed webhooks still verify', () => {
   it('any body, as text or bytes, signed at any time within the window', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.string({ unit: 'binary' }), fc.integer({ min: -300, max: 300 }), fc.boolean(), async (body, skew, asBytes) => {
-        const timestamp = String(NOW_S + skew);
-        const signature = base64Encode(new Uint8Array(await crypto.subtle.sign('Ed25519', keys.privateKey, encoder.encode(`${timestamp}|${body}`))));
-        const headers = new Headers({ 'Telnyx-Signature-Ed25519': signature, 'Telnyx-Timestamp': timestamp });
-        const options = { publicKey, body: asBytes ? encoder.encode(body) : body, ...readTelnyxSignatureHeaders(headers), now: () => NOW_MS };
-        expect(await verifyTelnyxWebhook(options)).toBe(true);
-        expect(await verifyTelnyxWebhook({ ...options, publicKey: keys.publicKey })).toBe(true);
-      }),
+      fc.asyncProperty(
+        fc.string({ unit: 'binary' }),
+        fc.integer({ min: -300, max: 300 }),
+        fc.boolean(),
+        async (body, skew, asBytes) => {
+          const timestamp = String(NOW_S + skew);
+          const signature = base64Encode(
+            new Uint8Array(
+              await crypto.subtle.sign('Ed25519', keys.privateKey, encoder.encode(`${timestamp}|${body}`)),
+            ),
+          );
+          const headers = new Headers({ 'Telnyx-Signature-Ed25519': signature, 'Telnyx-Timestamp': timestamp });
+          const options = {
+            publicKey,
+            body: asBytes ? encoder.encode(body) : body,
+            ...readTelnyxSignatureHeaders(headers),
+            now: () => NOW_MS,
+          };
+          expect(await verifyTelnyxWebhook(options)).toBe(true);
+          expect(await verifyTelnyxWebhook({ ...options, publicKey: keys.publicKey })).toBe(true);
+        },
+      ),
       { numRuns: FUZZ_RUNS },
     );
   });

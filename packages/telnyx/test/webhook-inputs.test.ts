@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, WebhookSignatureError, base64Encode } from '@switchboard/core';
-import { assertTelnyxWebhook, checkTelnyxWebhook, readTelnyxSignatureHeaders, verifyTelnyxWebhook, type TelnyxHeaders, type VerifyTelnyxWebhookOptions } from '../src/index.js';
+import {
+  assertTelnyxWebhook,
+  checkTelnyxWebhook,
+  readTelnyxSignatureHeaders,
+  verifyTelnyxWebhook,
+  type TelnyxHeaders,
+  type VerifyTelnyxWebhookOptions,
+} from '../src/index.js';
 
 const encoder = new TextEncoder();
 const BODY = '{"data":{"event_type":"call.answered"}}';
@@ -10,7 +17,9 @@ const TIMESTAMP = String(NOW_MS / 1000);
 async function fixture(): Promise<{ keys: CryptoKeyPair; options: VerifyTelnyxWebhookOptions }> {
   const keys = (await crypto.subtle.generateKey({ name: 'Ed25519' }, true, ['sign', 'verify'])) as CryptoKeyPair;
   const publicKey = base64Encode(new Uint8Array(await crypto.subtle.exportKey('raw', keys.publicKey)));
-  const signature = base64Encode(new Uint8Array(await crypto.subtle.sign('Ed25519', keys.privateKey, encoder.encode(`${TIMESTAMP}|${BODY}`))));
+  const signature = base64Encode(
+    new Uint8Array(await crypto.subtle.sign('Ed25519', keys.privateKey, encoder.encode(`${TIMESTAMP}|${BODY}`))),
+  );
   return { keys, options: { publicKey, body: BODY, signature, timestamp: TIMESTAMP, now: () => NOW_MS } };
 }
 
@@ -28,12 +37,21 @@ describe('Telnyx checks on what a request can carry', () => {
 
   it('answers malformed for a signature far longer than any Ed25519 signature', async () => {
     const { options } = await fixture();
-    expect(await checkTelnyxWebhook({ ...options, signature: `${options.signature} `.repeat(10_000) })).toEqual({ valid: false, reason: 'malformed' });
+    expect(await checkTelnyxWebhook({ ...options, signature: `${options.signature} `.repeat(10_000) })).toEqual({
+      valid: false,
+      reason: 'malformed',
+    });
   });
 
   it('reads header maps that are not objects, or values that are not strings, as missing', async () => {
     const { options } = await fixture();
-    for (const headers of [undefined, null, 42, 'telnyx-timestamp', { 'telnyx-signature-ed25519': [42], 'telnyx-timestamp': Number(TIMESTAMP) }]) {
+    for (const headers of [
+      undefined,
+      null,
+      42,
+      'telnyx-timestamp',
+      { 'telnyx-signature-ed25519': [42], 'telnyx-timestamp': Number(TIMESTAMP) },
+    ]) {
       const read = readTelnyxSignatureHeaders(headers as unknown as TelnyxHeaders);
       expect(read).toEqual({ signature: undefined, timestamp: undefined });
       expect(await checkTelnyxWebhook({ ...options, ...read })).toEqual({ valid: false, reason: 'missing' });
@@ -45,7 +63,11 @@ describe('Telnyx checks on what a request can carry', () => {
     const hmac = await crypto.subtle.generateKey({ name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
     await expect(verifyTelnyxWebhook({ ...options, publicKey: hmac })).rejects.toBeInstanceOf(ConfigError);
     await expect(verifyTelnyxWebhook({ ...options, publicKey: keys.privateKey })).rejects.toBeInstanceOf(ConfigError);
-    await expect(verifyTelnyxWebhook(undefined as unknown as VerifyTelnyxWebhookOptions)).rejects.toBeInstanceOf(ConfigError);
-    await expect(verifyTelnyxWebhook({ ...options, now: 5 as unknown as () => number })).rejects.toBeInstanceOf(ConfigError);
+    await expect(verifyTelnyxWebhook(undefined as unknown as VerifyTelnyxWebhookOptions)).rejects.toBeInstanceOf(
+      ConfigError,
+    );
+    await expect(verifyTelnyxWebhook({ ...options, now: 5 as unknown as () => number })).rejects.toBeInstanceOf(
+      ConfigError,
+    );
   });
 });

@@ -1,4 +1,12 @@
-import { ConfigError, basicAuthorization, carrierRequest, isJsonObject, restClientConfig, type RestClientConfig, type RestFailure } from '@switchboard/core';
+import {
+  ConfigError,
+  basicAuthorization,
+  carrierRequest,
+  isJsonObject,
+  restClientConfig,
+  type RestClientConfig,
+  type RestFailure,
+} from '@switchboard/core';
 import { escapeXml } from './twiml.js';
 
 export type TwilioCallControlOptions = {
@@ -86,7 +94,8 @@ export class TwilioCallControl {
   async transfer(callSid: string, target: TwilioTransferTarget): Promise<{ alreadyEnded: boolean }> {
     let twiml: string;
     if (target && 'twiml' in target) {
-      if (!nonEmpty(target.twiml)) throw new ConfigError('TwilioCallControl.transfer: twiml must be a non-empty string');
+      if (!nonEmpty(target.twiml))
+        throw new ConfigError('TwilioCallControl.transfer: twiml must be a non-empty string');
       twiml = target.twiml;
     } else if (target && 'to' in target) {
       const to = typeof target.to === 'string' ? target.to.trim() : '';

@@ -23,7 +23,8 @@ type Message = Record<string, unknown>;
 function readMessage(frame: MediaFrame): { message: Message; enveloped: boolean } | undefined {
   const value = parseJsonObjectFrame(frame);
   if (value === undefined) return undefined;
-  if (value['event'] === undefined && isJsonObject(value['rawEvent'])) return { message: value['rawEvent'], enveloped: true };
+  if (value['event'] === undefined && isJsonObject(value['rawEvent']))
+    return { message: value['rawEvent'], enveloped: true };
   return { message: value, enveloped: false };
 }
 
@@ -59,7 +60,8 @@ export const signalwireCandidate: ProtocolCandidate = {
     if (read === undefined || !isMediaStreamsMessage(read.message)) return false;
     if (read.enveloped) return true;
     const { message } = read;
-    if (message['event'] === 'connected') return typeof message['version'] === 'string' && /^0\./.test(message['version']);
+    if (message['event'] === 'connected')
+      return typeof message['version'] === 'string' && /^0\./.test(message['version']);
     if (message['event'] === 'start') {
       const start = isJsonObject(message['start']) ? message['start'] : {};
       const format = isJsonObject(start['mediaFormat']) ? start['mediaFormat'] : {};

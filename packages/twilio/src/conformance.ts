@@ -10,6 +10,7 @@ export const conformance: ConformanceAdapter = {
   twilioFrames: true,
   traceCarrier: 'twilio',
   createProtocol: () => new TwilioMediaStreamProtocol(),
-  createTransport: ({ connection, url, now, clock }) => new TwilioRealtimeTransport({ twilioWebSocket: connection, url, now, clock }),
+  createTransport: ({ connection, url, now, clock }) =>
+    new TwilioRealtimeTransport({ twilioWebSocket: connection, url, now, clock }),
   createPeerSimulator: () => new TwilioPeerSimulator(),
 };

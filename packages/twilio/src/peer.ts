@@ -1,6 +1,20 @@
-import { KEYPAD_DIGIT, PeerMediaCounter, ProtocolError, base64Encode, isJsonObject, rejectOutboundEvent } from '@switchboard/core';
+import {
+  KEYPAD_DIGIT,
+  PeerMediaCounter,
+  ProtocolError,
+  base64Encode,
+  isJsonObject,
+  rejectOutboundEvent,
+} from '@switchboard/core';
 import type { AudioFormat, CallEvent, JsonObject, OutboundCommand, PeerSimulator } from '@switchboard/core';
-import { assertTextFrame, checkExactKeys, checkOutboundStreamId, readFrameObject, readOutboundMark, readOutboundMedia } from '@switchboard/core';
+import {
+  assertTextFrame,
+  checkExactKeys,
+  checkOutboundStreamId,
+  readFrameObject,
+  readOutboundMark,
+  readOutboundMedia,
+} from '@switchboard/core';
 
 /** `start.mediaFormat` as it appears on the wire. */
 export type TwilioMediaFormat = { encoding: string; sampleRate: number; channels: number };
@@ -202,7 +216,12 @@ export class TwilioPeerSimulator implements PeerSimulator {
       checkExactKeys(message, ['event', 'streamSid', 'dtmf'], [], 'the message', frame, invalid);
       command = { type: 'dtmf', digits: readOutboundDtmfDigit(message, frame) };
     } else {
-      rejectOutboundEvent(event, this.#options.acceptDtmf ? 'media, mark, clear and dtmf' : 'media, mark and clear', frame, invalid);
+      rejectOutboundEvent(
+        event,
+        this.#options.acceptDtmf ? 'media, mark, clear and dtmf' : 'media, mark and clear',
+        frame,
+        invalid,
+      );
     }
     checkOutboundStreamId(message, 'streamSid', this.#streamSid, frame, invalid);
     return [command];
@@ -247,7 +266,10 @@ export class TwilioPeerSimulator implements PeerSimulator {
   }
 
   #media(event: Extract<CallEvent, { type: 'audio' }>): string {
-    const { chunk, timestampMs } = this.#mediaCounter.next(event, Math.round(event.payload.byteLength / bytesPerMs(this.#format)));
+    const { chunk, timestampMs } = this.#mediaCounter.next(
+      event,
+      Math.round(event.payload.byteLength / bytesPerMs(this.#format)),
+    );
     return JSON.stringify({
       event: 'media',
       sequenceNumber: this.#nextSequence(),

@@ -1,7 +1,39 @@
-import { ConfigError, KEYPAD_DIGIT, ProtocolError, base64Encode, isJsonObject, nonEmptyString, readCounter, stringRecord, swapBytes16, FrameParse } from '@switchboard/core';
-import { ActiveStreamId, assertTextFrame, callStartEvent, decodeDtmfFrame, decodeMarkFrame, decodeMediaPayload } from '@switchboard/core';
-import { decodeStopFrame, encodeStreamCommand, readFrameEvent, readFrameObject, readStartObject } from '@switchboard/core';
-import type { AudioFormat, CallEvent, FailFrame, JsonObject, MediaStreamProtocol, OutboundCommand, ProtocolCapabilities } from '@switchboard/core';
+import {
+  ConfigError,
+  KEYPAD_DIGIT,
+  ProtocolError,
+  base64Encode,
+  isJsonObject,
+  nonEmptyString,
+  readCounter,
+  stringRecord,
+  swapBytes16,
+  FrameParse,
+} from '@switchboard/core';
+import {
+  ActiveStreamId,
+  assertTextFrame,
+  callStartEvent,
+  decodeDtmfFrame,
+  decodeMarkFrame,
+  decodeMediaPayload,
+} from '@switchboard/core';
+import {
+  decodeStopFrame,
+  encodeStreamCommand,
+  readFrameEvent,
+  readFrameObject,
+  readStartObject,
+} from '@switchboard/core';
+import type {
+  AudioFormat,
+  CallEvent,
+  FailFrame,
+  JsonObject,
+  MediaStreamProtocol,
+  OutboundCommand,
+  ProtocolCapabilities,
+} from '@switchboard/core';
 import type { StreamCommandWriters } from '@switchboard/core';
 
 /**
@@ -53,7 +85,8 @@ function readMediaFormat(value: unknown, frame: string, fail: FailFrame): AudioF
   if (!isJsonObject(value)) fail('start.mediaFormat is not an object', frame);
 
   const rawEncoding = value['encoding'];
-  if (rawEncoding !== undefined && typeof rawEncoding !== 'string') fail('start.mediaFormat.encoding is not a string', frame);
+  if (rawEncoding !== undefined && typeof rawEncoding !== 'string')
+    fail('start.mediaFormat.encoding is not a string', frame);
   // Lower-case and drop any `;rate=...` style parameters: only the media type decides the codec.
   const mediaType = (rawEncoding ?? 'audio/x-mulaw').split(';', 1)[0]!.trim().toLowerCase();
 
@@ -120,10 +153,14 @@ export class TwilioMediaStreamProtocol implements MediaStreamProtocol {
     }
     const order = options?.l16ByteOrder ?? 'little-endian';
     if (!L16_BYTE_ORDERS.includes(order)) {
-      throw new ConfigError(`l16ByteOrder must be 'little-endian' or 'big-endian', got ${JSON.stringify(String(order).slice(0, 40))}.`);
+      throw new ConfigError(
+        `l16ByteOrder must be 'little-endian' or 'big-endian', got ${JSON.stringify(String(order).slice(0, 40))}.`,
+      );
     }
     if (dialect === 'twilio' && order === 'big-endian') {
-      throw new ConfigError("l16ByteOrder 'big-endian' applies to the 'signalwire' dialect only: Twilio never streams L16.");
+      throw new ConfigError(
+        "l16ByteOrder 'big-endian' applies to the 'signalwire' dialect only: Twilio never streams L16.",
+      );
     }
     this.#bigEndian = order === 'big-endian';
     this.name = dialect;
@@ -190,7 +227,10 @@ export class TwilioMediaStreamProtocol implements MediaStreamProtocol {
     if (this.name !== 'signalwire') return [];
     // Digits SignalWire plays from a `dtmf` frame: keypad keys, one per frame.
     if (typeof digits !== 'string' || digits.length === 0 || ![...digits].every((digit) => KEYPAD_DIGIT.test(digit))) {
-      throw new ProtocolError(this.name, `cannot send DTMF ${JSON.stringify(String(digits).slice(0, 20))}: digits must be 0-9, *, # or A-D`);
+      throw new ProtocolError(
+        this.name,
+        `cannot send DTMF ${JSON.stringify(String(digits).slice(0, 20))}: digits must be 0-9, *, # or A-D`,
+      );
     }
     const sid = this.#stream.json('dtmf');
     return [...digits.toUpperCase()].map((digit) => `{"event":"dtmf","streamSid":${sid},"dtmf":{"digit":"${digit}"}}`);

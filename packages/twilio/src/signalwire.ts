@@ -30,7 +30,7 @@ import {
   type OutboundCommand,
   type PeerSimulator,
   constantTimeEqual,
-  readHeader
+  readHeader,
 } from '@switchboard/core';
 import { TwilioPeerSimulator } from './peer.js';
 import { TwilioMediaStreamProtocol, type L16ByteOrder } from './protocol.js';
@@ -72,7 +72,9 @@ export function connectStreamCxml(options: ConnectStreamCxmlOptions): string {
   let extra = '';
   if (options?.codec !== undefined) {
     if (typeof options.codec !== 'string' || !CODEC.test(options.codec)) {
-      throw new ConfigError('connectStreamCxml: codec must look like "L16@16000h" (PCMU@8000h, L16@16000h, L16@24000h)');
+      throw new ConfigError(
+        'connectStreamCxml: codec must look like "L16@16000h" (PCMU@8000h, L16@16000h, L16@24000h)',
+      );
     }
     extra += ` codec="${escapeXml(options.codec)}"`;
   }
@@ -117,7 +119,7 @@ export type ValidateSignalWireSignatureOptions = {
 
 function checkSigningKey(signingKey: unknown): asserts signingKey is string {
   if (typeof signingKey !== 'string' || signingKey.length === 0) {
-    throw new ConfigError('SignalWire signature validation needs the project\'s non-empty signingKey');
+    throw new ConfigError("SignalWire signature validation needs the project's non-empty signingKey");
   }
 }
 
@@ -126,7 +128,10 @@ function signalwireVerdict(options: ValidateSignalWireSignatureOptions) {
   const { signingKey, signature, url, params, body, replayGuard } = options;
   // SignalWire's helper library signs the values of a repeated name in the order given, Twilio's
   // sorted and once each: both are accepted. SignalWire has no SharedKey settings.
-  return twilioSignatureVerdict({ authToken: signingKey, signature, url, params, body, replayGuard }, { valuesInGivenOrder: true, noSettings: true });
+  return twilioSignatureVerdict(
+    { authToken: signingKey, signature, url, params, body, replayGuard },
+    { valuesInGivenOrder: true, noSettings: true },
+  );
 }
 
 /**
@@ -148,7 +153,6 @@ export async function assertSignalWireSignature(options: ValidateSignalWireSigna
   throwUnlessValid(await signalwireVerdict(options), 'X-SignalWire-Signature', 'SignalWire');
 }
 
-
 /** The `X-SignalWire-Signature` header, else the legacy `X-Twilio-Signature` (case-insensitive). */
 export function readSignalWireSignatureHeader(headers: TwilioHeaders): string | undefined {
   return readHeader(headers, 'x-signalwire-signature') ?? readHeader(headers, 'x-twilio-signature');
@@ -167,7 +171,9 @@ export type ValidateSignalWireStreamAuthorizationOptions = {
  */
 export function validateSignalWireStreamAuthorization(options: ValidateSignalWireStreamAuthorizationOptions): boolean {
   if (typeof options?.bearerToken !== 'string' || options.bearerToken.length === 0) {
-    throw new ConfigError('validateSignalWireStreamAuthorization needs the non-empty bearerToken given to <Stream authBearerToken>');
+    throw new ConfigError(
+      'validateSignalWireStreamAuthorization needs the non-empty bearerToken given to <Stream authBearerToken>',
+    );
   }
   const value = readHeader(options.headers ?? {}, 'authorization');
   const match = value === undefined ? null : /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(value);
@@ -199,9 +205,14 @@ class FormatConverter {
   convert(bytes: Uint8Array): Uint8Array {
     if (this.from.encoding === this.to.encoding && !this.#resampler) return bytes;
     const encoding = this.from.encoding;
-    let samples = encoding === 'pcmu' ? decodeMuLaw(bytes) : encoding === 'pcma' ? decodeALaw(bytes) : pcm16FromBytes(bytes);
+    let samples =
+      encoding === 'pcmu' ? decodeMuLaw(bytes) : encoding === 'pcma' ? decodeALaw(bytes) : pcm16FromBytes(bytes);
     if (this.#resampler) samples = this.#resampler.process(samples);
-    return this.to.encoding === 'pcmu' ? encodeMuLaw(samples) : this.to.encoding === 'pcma' ? encodeALaw(samples) : pcm16ToBytes(samples);
+    return this.to.encoding === 'pcmu'
+      ? encodeMuLaw(samples)
+      : this.to.encoding === 'pcma'
+        ? encodeALaw(samples)
+        : pcm16ToBytes(samples);
   }
 }
 
@@ -233,7 +244,8 @@ function signalwireEncoding(format: AudioFormat): string {
 function checkStreamFormat(format: AudioFormat, what: string): AudioFormat {
   const ok =
     format &&
-    ((format.encoding === 'l16' && (format.sampleRate === 16000 || format.sampleRate === 24000 || format.sampleRate === 8000)) ||
+    ((format.encoding === 'l16' &&
+      (format.sampleRate === 16000 || format.sampleRate === 24000 || format.sampleRate === 8000)) ||
       ((format.encoding === 'pcmu' || format.encoding === 'pcma') && format.sampleRate === 8000));
   if (!ok) throw new ConfigError(`${what} must be μ-law/A-law at 8000 Hz or L16 at 8000, 16000 or 24000 Hz.`);
   return { encoding: format.encoding, sampleRate: format.sampleRate, channels: 1 };
@@ -255,7 +267,9 @@ export class SignalWirePeerSimulator implements PeerSimulator {
   constructor(options: SignalWirePeerSimulatorOptions = {}) {
     const order = options.l16ByteOrder ?? 'little-endian';
     if (order !== 'little-endian' && order !== 'big-endian') {
-      throw new ConfigError(`SignalWirePeerSimulator: l16ByteOrder must be 'little-endian' or 'big-endian', got ${JSON.stringify(String(order).slice(0, 40))}.`);
+      throw new ConfigError(
+        `SignalWirePeerSimulator: l16ByteOrder must be 'little-endian' or 'big-endian', got ${JSON.stringify(String(order).slice(0, 40))}.`,
+      );
     }
     this.#bigEndian = order === 'big-endian';
     this.#options = {
@@ -307,7 +321,9 @@ export class SignalWirePeerSimulator implements PeerSimulator {
   decodeOutbound(frame: string | Uint8Array): OutboundCommand[] {
     const commands = this.#twilio.decodeOutbound(frame);
     if (!this.#swaps()) return commands;
-    return commands.map((command) => (command.type === 'audio' ? { type: 'audio', payload: swapBytes16(command.payload) } : command));
+    return commands.map((command) =>
+      command.type === 'audio' ? { type: 'audio', payload: swapBytes16(command.payload) } : command,
+    );
   }
 
   /** True when the wire carries big-endian L16 that must be swapped to and from little-endian. */
@@ -330,6 +346,7 @@ export const signalwireConformance: ConformanceAdapter = {
   // A recording of a SignalWire call (carrier "signalwire") replays frame for frame.
   traceCarrier: 'signalwire',
   createProtocol: () => new TwilioMediaStreamProtocol({ dialect: 'signalwire' }),
-  createTransport: ({ connection, url, now, clock }) => new SignalWireRealtimeTransport({ signalwireWebSocket: connection, url, now, clock }),
+  createTransport: ({ connection, url, now, clock }) =>
+    new SignalWireRealtimeTransport({ signalwireWebSocket: connection, url, now, clock }),
   createPeerSimulator: () => new SignalWirePeerSimulator({ format: L16_16K, inputFormat: MULAW_8K }),
 };

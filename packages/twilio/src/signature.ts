@@ -107,7 +107,13 @@ function checkAuthToken(authToken: unknown): asserts authToken is string {
 const HASHES: Record<TwilioSignatureAlgorithm, string> = { HMAC_SHA1: 'SHA-1', HMAC_SHA256: 'SHA-256' };
 
 function hmacKey(secret: string, algorithm: TwilioSignatureAlgorithm = 'HMAC_SHA1'): Promise<CryptoKey> {
-  return globalThis.crypto.subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: HASHES[algorithm] }, false, ['sign']);
+  return globalThis.crypto.subtle.importKey(
+    'raw',
+    encoder.encode(secret),
+    { name: 'HMAC', hash: HASHES[algorithm] },
+    false,
+    ['sign'],
+  );
 }
 
 function isAlgorithm(value: unknown): value is TwilioSignatureAlgorithm {
@@ -203,10 +209,17 @@ function groupParams(params: unknown): Map<string, string[]> | undefined {
     for (const [name, value] of params) add(name, value);
     return grouped;
   }
-  if (typeof params !== 'object' || Array.isArray(params) || ArrayBuffer.isView(params) || params instanceof ArrayBuffer) return undefined;
+  if (
+    typeof params !== 'object' ||
+    Array.isArray(params) ||
+    ArrayBuffer.isView(params) ||
+    params instanceof ArrayBuffer
+  )
+    return undefined;
   for (const [name, value] of Object.entries(params)) {
     if (typeof value === 'string') add(name, value);
-    else if (Array.isArray(value) && value.every((v) => typeof v === 'string')) for (const v of value as string[]) add(name, v);
+    else if (Array.isArray(value) && value.every((v) => typeof v === 'string'))
+      for (const v of value as string[]) add(name, v);
     else return undefined;
   }
   return grouped;
@@ -265,9 +278,13 @@ export async function computeTwilioSignature(
   checkAuthToken(authToken);
   if (typeof url !== 'string') throw new ConfigError('computeTwilioSignature: url must be a string');
   const grouped = groupParams(params);
-  if (grouped === undefined) throw new ConfigError('computeTwilioSignature: params must be URLSearchParams or an object of strings and string arrays');
+  if (grouped === undefined)
+    throw new ConfigError(
+      'computeTwilioSignature: params must be URLSearchParams or an object of strings and string arrays',
+    );
   const algorithm = options?.algorithm ?? 'HMAC_SHA1';
-  if (!isAlgorithm(algorithm)) throw new ConfigError('computeTwilioSignature: algorithm must be HMAC_SHA1 or HMAC_SHA256');
+  if (!isAlgorithm(algorithm))
+    throw new ConfigError('computeTwilioSignature: algorithm must be HMAC_SHA1 or HMAC_SHA256');
   return sign(await hmacKey(authToken, algorithm), signedText(url, grouped));
 }
 
@@ -295,7 +312,10 @@ export async function twilioSignatureVerdict(
   if (options.algorithm !== undefined && !isAlgorithm(options.algorithm)) {
     throw new ConfigError('Twilio signature validation: algorithm must be HMAC_SHA1 or HMAC_SHA256');
   }
-  if (options.sharedKeySecret !== undefined && (typeof options.sharedKeySecret !== 'string' || options.sharedKeySecret.length === 0)) {
+  if (
+    options.sharedKeySecret !== undefined &&
+    (typeof options.sharedKeySecret !== 'string' || options.sharedKeySecret.length === 0)
+  ) {
     throw new ConfigError('Twilio signature validation: sharedKeySecret must be a non-empty string');
   }
   const signature = options.signature;
@@ -348,8 +368,10 @@ export async function twilioSignatureVerdict(
  * or signature. @internal
  */
 export function throwUnlessValid(verdict: TwilioSignatureVerdict, header: string, carrier: string): void {
-  if (verdict === 'missing') throw new WebhookSignatureError(`missing ${header} header: the request did not come from ${carrier}`);
-  if (verdict === 'mismatch') throw new WebhookSignatureError(`${header} does not match the request URL, parameters and body`);
+  if (verdict === 'missing')
+    throw new WebhookSignatureError(`missing ${header} header: the request did not come from ${carrier}`);
+  if (verdict === 'mismatch')
+    throw new WebhookSignatureError(`${header} does not match the request URL, parameters and body`);
   if (verdict === 'body_missing') {
     throw new WebhookSignatureError(
       `the request URL carries bodySHA256 (a JSON webhook): pass the raw request body as \`body\` so that it can be checked against the hash`,

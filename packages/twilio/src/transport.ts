@@ -5,7 +5,12 @@ import {
   type MediaConnection,
   type WebSocketLike,
 } from '@switchboard/core';
-import { TwilioMediaStreamProtocol, type L16ByteOrder, type TwilioDialect, type TwilioMediaStreamProtocolOptions } from './protocol.js';
+import {
+  TwilioMediaStreamProtocol,
+  type L16ByteOrder,
+  type TwilioDialect,
+  type TwilioMediaStreamProtocolOptions,
+} from './protocol.js';
 
 /**
  * Options of {@link TwilioRealtimeTransport}: the same as the Agents SDK's

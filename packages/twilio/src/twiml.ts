@@ -2,7 +2,8 @@ import { ConfigError } from '@switchboard/core';
 
 /** Characters XML 1.0 cannot carry at all, even escaped (C0 controls but tab/LF/CR, lone surrogates, U+FFFE/U+FFFF). */
 // eslint-disable-next-line no-control-regex
-const NOT_XML_CHAR = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const NOT_XML_CHAR =
+  /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 const ESCAPES: Record<string, string> = {
   '&': '&amp;',
@@ -21,7 +22,8 @@ const ESCAPES: Record<string, string> = {
  * characters XML 1.0 cannot represent.
  */
 export function escapeXml(text: string): string {
-  if (NOT_XML_CHAR.test(text)) throw new ConfigError('text contains a character that XML cannot carry (control character or lone surrogate)');
+  if (NOT_XML_CHAR.test(text))
+    throw new ConfigError('text contains a character that XML cannot carry (control character or lone surrogate)');
   return text.replace(/[&<>"'\t\n\r]/g, (ch) => ESCAPES[ch]!);
 }
 

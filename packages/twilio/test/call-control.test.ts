@@ -69,7 +69,9 @@ describe('TwilioCallControl.hangup', () => {
     });
     await control.hangup(CALL);
     expect(calls[0]!.url).toBe(`http://127.0.0.1:4010/2010-04-01/Accounts/${ACCOUNT}/Calls/${CALL}.json`);
-    expect(headersOf(calls[0]!.init)['authorization']).toBe(`Basic ${Buffer.from(`${keySid}:key-secret`).toString('base64')}`);
+    expect(headersOf(calls[0]!.init)['authorization']).toBe(
+      `Basic ${Buffer.from(`${keySid}:key-secret`).toString('base64')}`,
+    );
   });
 
   it('resolves alreadyEnded when Twilio answers 404 with code 20404', async () => {
@@ -99,7 +101,9 @@ describe('TwilioCallControl.transfer', () => {
   it('dials a phone number with a caller id', async () => {
     const { fetch, calls } = fakeFetch(json(200, CALL_RESOURCE));
     const control = new TwilioCallControl({ accountSid: ACCOUNT, authToken: TOKEN, fetch });
-    await expect(control.transfer(CALL, { to: '+15551230003', callerId: '+15551230002' })).resolves.toEqual({ alreadyEnded: false });
+    await expect(control.transfer(CALL, { to: '+15551230003', callerId: '+15551230002' })).resolves.toEqual({
+      alreadyEnded: false,
+    });
     expect(formOf(calls[0]!.init)).toEqual({
       Twiml: '<Response><Dial callerId="+15551230002">+15551230003</Dial></Response>',
     });
@@ -148,7 +152,12 @@ describe('TwilioCallControl.update', () => {
 
   it('maps a Twilio error to CallControlError with status, code and message but never the token', async () => {
     const { fetch } = fakeFetch(
-      json(400, { code: 21220, message: 'Call is not in-progress. Cannot redirect.', more_info: 'https://www.twilio.com/docs/errors/21220', status: 400 }),
+      json(400, {
+        code: 21220,
+        message: 'Call is not in-progress. Cannot redirect.',
+        more_info: 'https://www.twilio.com/docs/errors/21220',
+        status: 400,
+      }),
     );
     const control = new TwilioCallControl({ accountSid: ACCOUNT, authToken: TOKEN, fetch });
     const error = (await control.transfer(CALL, { to: '+15551230003' }).catch((e: unknown) => e)) as CallControlError;

@@ -26,7 +26,10 @@ afterAll(async () => {
 const corpus = fuzzCorpus(fuzzSeedFrames(new TwilioPeerSimulator()), { hugeRate: 0 });
 
 /** Delivers `frames` to a connected transport; what came out of it. */
-async function drive(frames: readonly MediaFrame[], after?: () => Promise<void>): Promise<{ thrown: unknown[]; errors: unknown[]; malformed: number }> {
+async function drive(
+  frames: readonly MediaFrame[],
+  after?: () => Promise<void>,
+): Promise<{ thrown: unknown[]; errors: unknown[]; malformed: number }> {
   const carrier = new FakeCarrier();
   const transport = new TwilioRealtimeTransport({ twilioWebSocket: carrier, url, inputAudioInactivityTimeoutMs: null });
   const errors: unknown[] = [];
@@ -72,12 +75,26 @@ describe('TwilioRealtimeTransport fed fuzzed frames', () => {
 
   it('turns a 10 MB text frame that is not JSON into one error event, and goes on with the call', async () => {
     const peer = new TwilioPeerSimulator();
-    const start = peer.encodeInbound({ type: 'call_start', streamId: 'MZ1', callId: 'CA1', format: { encoding: 'pcmu', sampleRate: 8000, channels: 1 }, customParameters: {}, raw: null });
+    const start = peer.encodeInbound({
+      type: 'call_start',
+      streamId: 'MZ1',
+      callId: 'CA1',
+      format: { encoding: 'pcmu', sampleRate: 8000, channels: 1 },
+      customParameters: {},
+      raw: null,
+    });
     const audio = peer.encodeInbound({ type: 'audio', payload: new Uint8Array(160).fill(0x55) });
     const appended = model.ofType('input_audio_buffer.append').length;
-    const frames = [...start, 'x'.repeat(10 * 1024 * 1024), `{"event":"media","media":{"payload":"${'A'.repeat(10 * 1024 * 1024)}`, ...audio];
+    const frames = [
+      ...start,
+      'x'.repeat(10 * 1024 * 1024),
+      `{"event":"media","media":{"payload":"${'A'.repeat(10 * 1024 * 1024)}`,
+      ...audio,
+    ];
     // The audio after the bad frames reaches the model.
-    const outcome = await drive(frames, () => until(() => model.ofType('input_audio_buffer.append').length > appended, 20_000));
+    const outcome = await drive(frames, () =>
+      until(() => model.ofType('input_audio_buffer.append').length > appended, 20_000),
+    );
     expectOnlyProtocolErrors(outcome);
     expect(outcome.errors).toHaveLength(2);
     for (const error of outcome.errors) expect((error as ProtocolError).frameExcerpt!.length).toBeLessThan(300);

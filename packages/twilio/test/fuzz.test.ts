@@ -25,7 +25,6 @@ const signalwire: FuzzTarget = {
   create: () => new TwilioMediaStreamProtocol({ dialect: 'signalwire' }),
 };
 
-
 describeDecodeFuzz('fuzzing $name decode', [twilio, signalwire]);
 
 describe('frames fuzzing found', () => {
@@ -45,7 +44,10 @@ describe('frames fuzzing found', () => {
   it('passes on a custom parameter nested deeper than JSON.stringify can write', () => {
     const message = JSON.parse(start) as { start: { customParameters: Record<string, unknown> } };
     const depth = 50_000;
-    const frame = JSON.stringify(message).replace('"customParameters":{', `"customParameters":{"deep":${'['.repeat(depth)}1${']'.repeat(depth)},`);
+    const frame = JSON.stringify(message).replace(
+      '"customParameters":{',
+      `"customParameters":{"deep":${'['.repeat(depth)}1${']'.repeat(depth)},`,
+    );
     const [event] = new TwilioMediaStreamProtocol().decode(frame);
     expect(event?.type).toBe('call_start');
     const parameters = (event as { customParameters: Record<string, string> }).customParameters;

@@ -1,12 +1,24 @@
 import { describe, expect, it } from 'vitest';
 import type { AudioFormat, CallEvent } from '@switchboard/core';
-import { SIGNALWIRE_MAX_PAYLOAD, SignalWirePeerSimulator, TWILIO_MAX_PAYLOAD, TwilioPeerSimulator } from '../src/index.js';
+import {
+  SIGNALWIRE_MAX_PAYLOAD,
+  SignalWirePeerSimulator,
+  TWILIO_MAX_PAYLOAD,
+  TwilioPeerSimulator,
+} from '../src/index.js';
 import { expectMaxPayloadHolds } from '../../core/test/helpers/max-payload.js';
 
 /** A call start with many long custom parameters, as a `<Stream>` with `<Parameter>`s sends it. */
 function start(format: AudioFormat): CallEvent {
   const customParameters = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`param${i}`, 'v'.repeat(200)]));
-  return { type: 'call_start', callId: 'CA' + '1'.repeat(32), streamId: 'MZ' + '1'.repeat(32), format, customParameters, raw: undefined };
+  return {
+    type: 'call_start',
+    callId: 'CA' + '1'.repeat(32),
+    streamId: 'MZ' + '1'.repeat(32),
+    format,
+    customParameters,
+    raw: undefined,
+  };
 }
 
 describe('TWILIO_MAX_PAYLOAD / SIGNALWIRE_MAX_PAYLOAD', () => {
@@ -28,7 +40,10 @@ describe('TWILIO_MAX_PAYLOAD / SIGNALWIRE_MAX_PAYLOAD', () => {
   it('let SignalWire’s largest messages through (L16 at 24 kHz)', async () => {
     const format = { encoding: 'l16', sampleRate: 24000, channels: 1 } as const;
     const peer = new SignalWirePeerSimulator({ format });
-    const frames = [...peer.encodeInbound(start(format)), ...peer.encodeInbound({ type: 'audio', payload: new Uint8Array(4800) })];
+    const frames = [
+      ...peer.encodeInbound(start(format)),
+      ...peer.encodeInbound({ type: 'audio', payload: new Uint8Array(4800) }),
+    ];
     await expectMaxPayloadHolds(SIGNALWIRE_MAX_PAYLOAD, frames);
   });
 });

@@ -97,16 +97,24 @@ describe('TwilioMediaStreamProtocol.decode', () => {
 
   it('decodes SignalWire L16 16 kHz and 24 kHz starts and A-law', () => {
     const protocol = new TwilioMediaStreamProtocol();
-    const l16 = protocol.decode(startFrame({}, { mediaFormat: { encoding: 'audio/L16', sampleRate: 16000, channels: 1 } }));
+    const l16 = protocol.decode(
+      startFrame({}, { mediaFormat: { encoding: 'audio/L16', sampleRate: 16000, channels: 1 } }),
+    );
     expect(l16[0]).toMatchObject({ format: { encoding: 'l16', sampleRate: 16000, channels: 1 } });
-    const l16x = protocol.decode(startFrame({}, { mediaFormat: { encoding: 'AUDIO/X-L16', sampleRate: 24000, channels: 1 } }));
+    const l16x = protocol.decode(
+      startFrame({}, { mediaFormat: { encoding: 'AUDIO/X-L16', sampleRate: 24000, channels: 1 } }),
+    );
     expect(l16x[0]).toMatchObject({ format: { encoding: 'l16', sampleRate: 24000 } });
-    const alaw = protocol.decode(startFrame({}, { mediaFormat: { encoding: 'audio/x-alaw', sampleRate: 8000, channels: 1 } }));
+    const alaw = protocol.decode(
+      startFrame({}, { mediaFormat: { encoding: 'audio/x-alaw', sampleRate: 8000, channels: 1 } }),
+    );
     expect(alaw[0]).toMatchObject({ format: { encoding: 'pcma', sampleRate: 8000 } });
   });
 
   it('keeps from and to when a dialect puts them in start', () => {
-    const [event] = new TwilioMediaStreamProtocol().decode(startFrame({}, { from: '+15551230001', to: '+15551230002' }));
+    const [event] = new TwilioMediaStreamProtocol().decode(
+      startFrame({}, { from: '+15551230001', to: '+15551230002' }),
+    );
     expect(event).toMatchObject({ from: '+15551230001', to: '+15551230002' });
   });
 
@@ -123,14 +131,19 @@ describe('TwilioMediaStreamProtocol.decode', () => {
     const events = protocol.decode(startFrame({ streamSid: STREAM_2 }, { streamSid: STREAM_2 }));
     expect(events).toEqual([expect.objectContaining({ type: 'call_start', streamId: STREAM_2 })]);
     expect(protocol.streamSid).toBe(STREAM_2);
-    expect(JSON.parse(protocol.encode({ type: 'clear' })[0] as string)).toEqual({ event: 'clear', streamSid: STREAM_2 });
+    expect(JSON.parse(protocol.encode({ type: 'clear' })[0] as string)).toEqual({
+      event: 'clear',
+      streamSid: STREAM_2,
+    });
   });
 
   it('decodes media with string counters into audio with sequence and timestamp', () => {
     const audio = mulawFrame();
     const frame = `{"event":"media","sequenceNumber":"4","media":{"track":"inbound","chunk":"2","timestamp":"25","payload":"${b64(audio)}"},"streamSid":"${STREAM}"}`;
     const events = started().decode(frame);
-    expect(events).toEqual([{ type: 'audio', payload: audio, payloadBase64: b64(audio), sequence: 2, timestampMs: 25 }]);
+    expect(events).toEqual([
+      { type: 'audio', payload: audio, payloadBase64: b64(audio), sequence: 2, timestampMs: 25 },
+    ]);
     expect(events[0]).toMatchObject({ payload: expect.any(Uint8Array) });
   });
 
@@ -157,13 +170,19 @@ describe('TwilioMediaStreamProtocol.decode', () => {
   it('decodes dtmf, mark echoes and stop', () => {
     const protocol = started();
     expect(
-      protocol.decode(`{"event":"dtmf","streamSid":"${STREAM}","sequenceNumber":"5","dtmf":{"track":"inbound_track","digit":"#"}}`),
+      protocol.decode(
+        `{"event":"dtmf","streamSid":"${STREAM}","sequenceNumber":"5","dtmf":{"track":"inbound_track","digit":"#"}}`,
+      ),
     ).toEqual([{ type: 'dtmf', digit: '#' }]);
-    expect(protocol.decode(`{"event":"mark","sequenceNumber":"4","streamSid":"${STREAM}","mark":{"name":"item_abc:320:g1:m4"}}`)).toEqual([
-      { type: 'playback_ack', name: 'item_abc:320:g1:m4' },
-    ]);
     expect(
-      protocol.decode(`{"event":"stop","sequenceNumber":"9","streamSid":"${STREAM}","stop":{"accountSid":"${ACCOUNT}","callSid":"${CALL}"}}`),
+      protocol.decode(
+        `{"event":"mark","sequenceNumber":"4","streamSid":"${STREAM}","mark":{"name":"item_abc:320:g1:m4"}}`,
+      ),
+    ).toEqual([{ type: 'playback_ack', name: 'item_abc:320:g1:m4' }]);
+    expect(
+      protocol.decode(
+        `{"event":"stop","sequenceNumber":"9","streamSid":"${STREAM}","stop":{"accountSid":"${ACCOUNT}","callSid":"${CALL}"}}`,
+      ),
     ).toEqual([{ type: 'call_end', reason: 'stop' }]);
   });
 
@@ -188,24 +207,39 @@ describe('TwilioMediaStreamProtocol.decode', () => {
     ['mark without a name', `{"event":"mark","mark":{}}`],
     ['start without any stream sid', '{"event":"start","start":{"callSid":"CA1"}}'],
     ['start with a non-object start', `{"event":"start","start":"x","streamSid":"${STREAM}"}`],
-    ['start with an unknown encoding', startFrame({}, { mediaFormat: { encoding: 'audio/opus', sampleRate: 48000, channels: 1 } })],
-    ['start with L16 at an unsupported rate', startFrame({}, { mediaFormat: { encoding: 'audio/l16', sampleRate: 44100, channels: 1 } })],
-    ['start with stereo audio', startFrame({}, { mediaFormat: { encoding: 'audio/x-mulaw', sampleRate: 8000, channels: 2 } })],
+    [
+      'start with an unknown encoding',
+      startFrame({}, { mediaFormat: { encoding: 'audio/opus', sampleRate: 48000, channels: 1 } }),
+    ],
+    [
+      'start with L16 at an unsupported rate',
+      startFrame({}, { mediaFormat: { encoding: 'audio/l16', sampleRate: 44100, channels: 1 } }),
+    ],
+    [
+      'start with stereo audio',
+      startFrame({}, { mediaFormat: { encoding: 'audio/x-mulaw', sampleRate: 8000, channels: 2 } }),
+    ],
   ];
 
   // The provider and the "[twilio] " prefix are checked; neither the message nor the excerpt
   // carries the payload or its first 24 characters.
-  it.each(malformedFrameCases({ provider: 'twilio', frames: malformed, secrets: [longPayload, longPayload.slice(0, 24)], decode: (frame) => started().decode(frame) }))(
-    'throws a twilio ProtocolError for %s, without the payload in the message',
-    (_label, check) => {
-      check();
-    },
-  );
+  it.each(
+    malformedFrameCases({
+      provider: 'twilio',
+      frames: malformed,
+      secrets: [longPayload, longPayload.slice(0, 24)],
+      decode: (frame) => started().decode(frame),
+    }),
+  )('throws a twilio ProtocolError for %s, without the payload in the message', (_label, check) => {
+    check();
+  });
 
   it('keeps decoding after a malformed frame', () => {
     const protocol = started();
     expect(() => protocol.decode('not json')).toThrow(ProtocolError);
-    expect(protocol.decode(`{"event":"mark","mark":{"name":"after"}}`)).toEqual([{ type: 'playback_ack', name: 'after' }]);
+    expect(protocol.decode(`{"event":"mark","mark":{"name":"after"}}`)).toEqual([
+      { type: 'playback_ack', name: 'after' },
+    ]);
   });
 });
 
@@ -309,7 +343,11 @@ describe('TwilioPeerSimulator', () => {
     });
     const media = peer.encodeInbound({ type: 'audio', payload: mulawFrame() }).map((f) => JSON.parse(f as string));
     expect(media).toHaveLength(1);
-    expect(media[0]).toMatchObject({ event: 'media', sequenceNumber: '2', media: { track: 'inbound', chunk: '1', timestamp: '0' } });
+    expect(media[0]).toMatchObject({
+      event: 'media',
+      sequenceNumber: '2',
+      media: { track: 'inbound', chunk: '1', timestamp: '0' },
+    });
     const again = peer.encodeInbound(callStart(STREAM_2)).map((f) => JSON.parse(f as string));
     expect(again).toHaveLength(1);
     expect(again[0]).toMatchObject({ event: 'start', sequenceNumber: '3', streamSid: STREAM_2 });
@@ -397,8 +435,14 @@ describe('TwilioPeerSimulator', () => {
       ['a JSON array', '[]'],
       ['an event Twilio does not accept', `{"event":"dtmf","streamSid":"${STREAM}","dtmf":{"digit":"1"}}`],
       ['a message without event', `{"streamSid":"${STREAM}"}`],
-      ['media with a sequenceNumber', `{"event":"media","streamSid":"${STREAM}","sequenceNumber":"3","media":{"payload":"${payload}"}}`],
-      ['media with a track', `{"event":"media","streamSid":"${STREAM}","media":{"payload":"${payload}","track":"outbound"}}`],
+      [
+        'media with a sequenceNumber',
+        `{"event":"media","streamSid":"${STREAM}","sequenceNumber":"3","media":{"payload":"${payload}"}}`,
+      ],
+      [
+        'media with a track',
+        `{"event":"media","streamSid":"${STREAM}","media":{"payload":"${payload}","track":"outbound"}}`,
+      ],
       ['media without payload', `{"event":"media","streamSid":"${STREAM}","media":{}}`],
       ['media with invalid base64', `{"event":"media","streamSid":"${STREAM}","media":{"payload":"@@@"}}`],
       ['a mark with an extra field', `{"event":"mark","streamSid":"${STREAM}","mark":{"name":"m","at":1}}`],
@@ -414,11 +458,15 @@ describe('TwilioPeerSimulator', () => {
     });
 
     it('frames sent before any stream started', () => {
-      expectProtocolError(() => new TwilioPeerSimulator().decodeOutbound(`{"event":"clear","streamSid":"${STREAM}"}`), { code: 'twilio_31951' });
+      expectProtocolError(() => new TwilioPeerSimulator().decodeOutbound(`{"event":"clear","streamSid":"${STREAM}"}`), {
+        code: 'twilio_31951',
+      });
     });
 
     it('binary frames, as warning 31950', () => {
-      expectProtocolError(() => peerWithStream().decodeOutbound(new Uint8Array([0xff, 0x7f])), { code: 'twilio_31950' });
+      expectProtocolError(() => peerWithStream().decodeOutbound(new Uint8Array([0xff, 0x7f])), {
+        code: 'twilio_31950',
+      });
     });
   });
 });

@@ -17,7 +17,12 @@ function manualClock(start = 1_787_000_000_000) {
 
 /** Twilio's scheme, computed independently: base64(HMAC-SHA1(key, url + sorted name/value pairs)). */
 function sign(key: string, url: string, params: Record<string, string>): string {
-  const text = url + Object.keys(params).sort().map((name) => name + params[name]).join('');
+  const text =
+    url +
+    Object.keys(params)
+      .sort()
+      .map((name) => name + params[name])
+      .join('');
   return createHmac('sha1', key).update(text, 'utf8').digest('base64');
 }
 
@@ -48,15 +53,31 @@ const checks: Check[] = [
     name: 'Twilio',
     header: 'X-Twilio-Signature',
     delivery: (params = PARAMS) => ({ signature: sign(AUTH_TOKEN, TWILIO_URL, params), url: TWILIO_URL, params }),
-    validate: (d, replayGuard) => validateTwilioSignature({ authToken: AUTH_TOKEN, ...d, ...(replayGuard === undefined ? {} : { replayGuard }) }),
-    assert: (d, replayGuard) => assertTwilioSignature({ authToken: AUTH_TOKEN, ...d, ...(replayGuard === undefined ? {} : { replayGuard }) }),
+    validate: (d, replayGuard) =>
+      validateTwilioSignature({ authToken: AUTH_TOKEN, ...d, ...(replayGuard === undefined ? {} : { replayGuard }) }),
+    assert: (d, replayGuard) =>
+      assertTwilioSignature({ authToken: AUTH_TOKEN, ...d, ...(replayGuard === undefined ? {} : { replayGuard }) }),
   },
   {
     name: 'SignalWire',
     header: 'X-SignalWire-Signature',
-    delivery: (params = PARAMS) => ({ signature: sign(SIGNING_KEY, SIGNALWIRE_URL, params), url: SIGNALWIRE_URL, params }),
-    validate: (d, replayGuard) => validateSignalWireSignature({ signingKey: SIGNING_KEY, ...d, ...(replayGuard === undefined ? {} : { replayGuard }) }),
-    assert: (d, replayGuard) => assertSignalWireSignature({ signingKey: SIGNING_KEY, ...d, ...(replayGuard === undefined ? {} : { replayGuard }) }),
+    delivery: (params = PARAMS) => ({
+      signature: sign(SIGNING_KEY, SIGNALWIRE_URL, params),
+      url: SIGNALWIRE_URL,
+      params,
+    }),
+    validate: (d, replayGuard) =>
+      validateSignalWireSignature({
+        signingKey: SIGNING_KEY,
+        ...d,
+        ...(replayGuard === undefined ? {} : { replayGuard }),
+      }),
+    assert: (d, replayGuard) =>
+      assertSignalWireSignature({
+        signingKey: SIGNING_KEY,
+        ...d,
+        ...(replayGuard === undefined ? {} : { replayGuard }),
+      }),
   },
 ];
 
@@ -128,6 +149,7 @@ describe('replay guard shared by the Twilio and SignalWire endpoints', () => {
     expect(ReExportedReplayGuard).toBe(ReplayGuard);
     const replayGuard = new ReExportedReplayGuard({ keyPrefix: 'webhooks:' });
     for (const { delivery, assert } of checks) await expect(assert(delivery(), replayGuard)).resolves.toBeUndefined();
-    for (const { delivery, assert } of checks) await expect(assert(delivery(), replayGuard)).rejects.toThrow(/replayed/);
+    for (const { delivery, assert } of checks)
+      await expect(assert(delivery(), replayGuard)).rejects.toThrow(/replayed/);
   });
 });

@@ -1,4 +1,14 @@
-import { ConfigError, base64Decode, base64Encode, concatBytes, pcm16FromBytes, swapBytes16, type AudioFormat, type CallEvent, type OutboundCommand } from '@switchboard/core';
+import {
+  ConfigError,
+  base64Decode,
+  base64Encode,
+  concatBytes,
+  pcm16FromBytes,
+  swapBytes16,
+  type AudioFormat,
+  type CallEvent,
+  type OutboundCommand,
+} from '@switchboard/core';
 import { describe, expect, it } from 'vitest';
 import { FakeCarrier, until } from '../../core/test/helpers/fakes.js';
 import { useTransportRig } from '../../core/test/helpers/rig.js';
@@ -23,7 +33,9 @@ const AMPLITUDE = 8000;
 
 /** A 440 Hz sine of `count` samples at `rate`, starting at sample `from` (so chunks join up). */
 function sine(rate: number, count: number, from = 0): Int16Array {
-  return Int16Array.from({ length: count }, (_, i) => Math.round(AMPLITUDE * Math.sin((2 * Math.PI * 440 * (from + i)) / rate)));
+  return Int16Array.from({ length: count }, (_, i) =>
+    Math.round(AMPLITUDE * Math.sin((2 * Math.PI * 440 * (from + i)) / rate)),
+  );
 }
 
 /** Samples written with an explicit byte order (DataView), independent of the code under test. */
@@ -54,12 +66,26 @@ const start = (sampleRate = 16000, encoding = 'audio/x-L16') =>
   JSON.stringify({
     event: 'start',
     sequenceNumber: '1',
-    start: { streamSid: STREAM, accountSid: 'b08dacad-2f6c-4de1-93d6-cc732e0c69c5', callSid: CALL, tracks: ['inbound'], mediaFormat: { encoding, sampleRate, channels: 1 } },
+    start: {
+      streamSid: STREAM,
+      accountSid: 'b08dacad-2f6c-4de1-93d6-cc732e0c69c5',
+      callSid: CALL,
+      tracks: ['inbound'],
+      mediaFormat: { encoding, sampleRate, channels: 1 },
+    },
   });
 const media = (payload: Uint8Array) =>
-  JSON.stringify({ event: 'media', sequenceNumber: '2', media: { track: 'inbound', chunk: '1', timestamp: '0', payload: base64Encode(payload) }, streamSid: STREAM });
+  JSON.stringify({
+    event: 'media',
+    sequenceNumber: '2',
+    media: { track: 'inbound', chunk: '1', timestamp: '0', payload: base64Encode(payload) },
+    streamSid: STREAM,
+  });
 
-function started(options: ConstructorParameters<typeof TwilioMediaStreamProtocol>[0], startFrame = start()): TwilioMediaStreamProtocol {
+function started(
+  options: ConstructorParameters<typeof TwilioMediaStreamProtocol>[0],
+  startFrame = start(),
+): TwilioMediaStreamProtocol {
   const protocol = new TwilioMediaStreamProtocol(options);
   protocol.decode(startFrame);
   return protocol;
@@ -99,12 +125,19 @@ describe('SignalWire L16 byte order (l16ByteOrder)', () => {
     expect(maxStep(heard)).toBeGreaterThan(10_000);
     expect([...heard]).not.toEqual([...tone]);
     // A little-endian stream, what the default expects, passes through untouched.
-    expect(decodeAudio(protocol, littleEndian)).toMatchObject({ payload: littleEndian, payloadBase64: base64Encode(littleEndian) });
+    expect(decodeAudio(protocol, littleEndian)).toMatchObject({
+      payload: littleEndian,
+      payloadBase64: base64Encode(littleEndian),
+    });
   });
 
   it('sends the model’s little-endian audio back big-endian with the option, unchanged without it', () => {
-    expect(encodedPayload(started({ dialect: 'signalwire', l16ByteOrder: 'big-endian' }), littleEndian)).toEqual(bigEndian);
-    expect(encodedPayload(started({ dialect: 'signalwire', l16ByteOrder: 'little-endian' }), littleEndian)).toEqual(littleEndian);
+    expect(encodedPayload(started({ dialect: 'signalwire', l16ByteOrder: 'big-endian' }), littleEndian)).toEqual(
+      bigEndian,
+    );
+    expect(encodedPayload(started({ dialect: 'signalwire', l16ByteOrder: 'little-endian' }), littleEndian)).toEqual(
+      littleEndian,
+    );
     expect(encodedPayload(started({ dialect: 'signalwire' }), littleEndian)).toEqual(littleEndian);
   });
 
@@ -116,23 +149,50 @@ describe('SignalWire L16 byte order (l16ByteOrder)', () => {
   });
 
   it('refuses a byte order it does not know, and big-endian for Twilio (which never streams L16), with a ConfigError', () => {
-    expect(() => new TwilioMediaStreamProtocol({ dialect: 'signalwire', l16ByteOrder: 'middle' as never })).toThrow(ConfigError);
-    expect(() => new TwilioMediaStreamProtocol({ dialect: 'signalwire', l16ByteOrder: 'middle' as never })).toThrow(/l16ByteOrder/);
+    expect(() => new TwilioMediaStreamProtocol({ dialect: 'signalwire', l16ByteOrder: 'middle' as never })).toThrow(
+      ConfigError,
+    );
+    expect(() => new TwilioMediaStreamProtocol({ dialect: 'signalwire', l16ByteOrder: 'middle' as never })).toThrow(
+      /l16ByteOrder/,
+    );
     expect(() => new TwilioMediaStreamProtocol({ l16ByteOrder: 'big-endian' })).toThrow(ConfigError);
-    expect(() => new TwilioMediaStreamProtocol({ dialect: 'twilio', l16ByteOrder: 'big-endian' })).toThrow(/signalwire/);
+    expect(() => new TwilioMediaStreamProtocol({ dialect: 'twilio', l16ByteOrder: 'big-endian' })).toThrow(
+      /signalwire/,
+    );
     expect(new TwilioMediaStreamProtocol({ dialect: 'twilio', l16ByteOrder: 'little-endian' }).name).toBe('twilio');
     expect(() => new SignalWirePeerSimulator({ l16ByteOrder: 'BE' as never })).toThrow(ConfigError);
     const carrier = new FakeCarrier();
-    expect(() => new SignalWireRealtimeTransport({ signalwireWebSocket: carrier, l16ByteOrder: 'network' as never })).toThrow(ConfigError);
-    expect(() => new TwilioRealtimeTransport({ twilioWebSocket: carrier, l16ByteOrder: 'big-endian' })).toThrow(ConfigError);
+    expect(
+      () => new SignalWireRealtimeTransport({ signalwireWebSocket: carrier, l16ByteOrder: 'network' as never }),
+    ).toThrow(ConfigError);
+    expect(() => new TwilioRealtimeTransport({ twilioWebSocket: carrier, l16ByteOrder: 'big-endian' })).toThrow(
+      ConfigError,
+    );
   });
 
   it('the peer simulator puts big-endian samples on the wire and hands back little-endian ones', () => {
-    const peer = new SignalWirePeerSimulator({ format: L16_16K, l16ByteOrder: 'big-endian', streamSid: STREAM, callSid: CALL });
-    peer.encodeInbound({ type: 'call_start', streamId: STREAM, callId: CALL, format: L16_16K, customParameters: {}, raw: null });
+    const peer = new SignalWirePeerSimulator({
+      format: L16_16K,
+      l16ByteOrder: 'big-endian',
+      streamSid: STREAM,
+      callSid: CALL,
+    });
+    peer.encodeInbound({
+      type: 'call_start',
+      streamId: STREAM,
+      callId: CALL,
+      format: L16_16K,
+      customParameters: {},
+      raw: null,
+    });
     const [frame] = peer.encodeInbound({ type: 'audio', payload: littleEndian });
-    expect(base64Decode((JSON.parse(frame as string) as { media: { payload: string } }).media.payload)).toEqual(bigEndian);
-    const bridged = started({ dialect: 'signalwire', l16ByteOrder: 'big-endian' }).encode({ type: 'audio', payload: littleEndian });
+    expect(base64Decode((JSON.parse(frame as string) as { media: { payload: string } }).media.payload)).toEqual(
+      bigEndian,
+    );
+    const bridged = started({ dialect: 'signalwire', l16ByteOrder: 'big-endian' }).encode({
+      type: 'audio',
+      payload: littleEndian,
+    });
     expect(peer.decodeOutbound(bridged[0]!)).toEqual([{ type: 'audio', payload: littleEndian }]);
   });
 
@@ -148,7 +208,12 @@ describe('SignalWire L16 byte order (l16ByteOrder)', () => {
 
 const rig = useTransportRig(
   (carrier, url, options: Partial<SignalWireRealtimeTransportOptions> = {}) =>
-    new SignalWireRealtimeTransport({ signalwireWebSocket: carrier, url, inputAudioInactivityTimeoutMs: null, ...options }),
+    new SignalWireRealtimeTransport({
+      signalwireWebSocket: carrier,
+      url,
+      inputAudioInactivityTimeoutMs: null,
+      ...options,
+    }),
 );
 
 describe('SignalWireRealtimeTransport with l16ByteOrder: big-endian', () => {
@@ -156,12 +221,20 @@ describe('SignalWireRealtimeTransport with l16ByteOrder: big-endian', () => {
     const t = rig.make({ l16ByteOrder: 'big-endian' });
     const peer = new SignalWirePeerSimulator({ format: L16_16K, l16ByteOrder: 'big-endian' });
     await t.connect({ apiKey: 'sk-test' });
-    rig.send(peer, { type: 'call_start', streamId: STREAM, callId: CALL, format: L16_16K, customParameters: {}, raw: null });
+    rig.send(peer, {
+      type: 'call_start',
+      streamId: STREAM,
+      callId: CALL,
+      format: L16_16K,
+      customParameters: {},
+      raw: null,
+    });
     await until(() => t.callStart !== undefined);
     expect(t.modelAudioFormat).toEqual({ type: 'audio/pcm', rate: 24000 });
 
     // 200 ms of the tone, 20 ms per frame, as little-endian events the peer sends big-endian.
-    for (let i = 0; i < 10; i++) rig.send(peer, { type: 'audio', payload: samplesToBytes(sine(16000, 320, i * 320), true) });
+    for (let i = 0; i < 10; i++)
+      rig.send(peer, { type: 'audio', payload: samplesToBytes(sine(16000, 320, i * 320), true) });
     await until(() => rig.model.inputAudio().byteLength >= 9000, 20_000);
     // Resampled to 24 kHz: still a smooth 440 Hz tone at full level (byte-swapped input would jump by tens of thousands).
     const heard = pcm16FromBytes(rig.model.inputAudio()).subarray(64);
@@ -173,8 +246,12 @@ describe('SignalWireRealtimeTransport with l16ByteOrder: big-endian', () => {
     rig.model.respond('resp_1', 'item_1', [samplesToBytes(sine(24000, 2400), true)], { done: false });
     // The audio goes out ahead of the mark that follows it.
     await until(() => rig.carrier.sent.some((f) => typeof f === 'string' && f.startsWith('{"event":"mark"')), 20_000);
-    const mediaFrames = rig.carrier.sent.filter((f): f is string => typeof f === 'string' && f.startsWith('{"event":"media"'));
-    const onWire = concatBytes(mediaFrames.map((f) => base64Decode((JSON.parse(f) as { media: { payload: string } }).media.payload)));
+    const mediaFrames = rig.carrier.sent.filter(
+      (f): f is string => typeof f === 'string' && f.startsWith('{"event":"media"'),
+    );
+    const onWire = concatBytes(
+      mediaFrames.map((f) => base64Decode((JSON.parse(f) as { media: { payload: string } }).media.payload)),
+    );
     expect(onWire.byteLength).toBeGreaterThan(2000);
     const wireTone = bytesToSamples(onWire, false).subarray(64);
     expect(peak(wireTone)).toBeGreaterThan(AMPLITUDE * 0.8);

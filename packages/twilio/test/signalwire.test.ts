@@ -75,11 +75,18 @@ describe('the signalwire dialect of the Media Streams protocol', () => {
     expect(protocol.name).toBe('signalwire');
     expect(protocol.decode(SW_CONNECTED)).toEqual([]);
     expect(protocol.decode(SW_START)).toEqual([
-      expect.objectContaining({ type: 'call_start', streamId: SW_STREAM, callId: SW_CALL, format: { encoding: 'l16', sampleRate: 24000, channels: 1 } }),
+      expect.objectContaining({
+        type: 'call_start',
+        streamId: SW_STREAM,
+        callId: SW_CALL,
+        format: { encoding: 'l16', sampleRate: 24000, channels: 1 },
+      }),
     ]);
     expect(protocol.decode(SW_DTMF)).toEqual([{ type: 'dtmf', digit: '8', durationMs: 2700 }]);
     const pcm = new Uint8Array(960).fill(7);
-    expect(protocol.decode(swMedia(pcm, 1, 0))).toEqual([expect.objectContaining({ type: 'audio', payload: pcm, sequence: 1, timestampMs: 0 })]);
+    expect(protocol.decode(swMedia(pcm, 1, 0))).toEqual([
+      expect.objectContaining({ type: 'audio', payload: pcm, sequence: 1, timestampMs: 0 }),
+    ]);
     expect(protocol.encode({ type: 'clear' })).toEqual([`{"event":"clear","streamSid":"${SW_STREAM}"}`]);
   });
 
@@ -100,7 +107,9 @@ describe('the signalwire dialect of the Media Streams protocol', () => {
       { event: 'dtmf', streamSid: SW_STREAM, dtmf: { digit: 'B' } },
     ]);
     expect(() => protocol.encode({ type: 'dtmf', digits: '12x' })).toThrow(ProtocolError);
-    expect(() => new TwilioMediaStreamProtocol({ dialect: 'signalwire' }).encode({ type: 'dtmf', digits: '1' })).toThrow(/before the stream/);
+    expect(() =>
+      new TwilioMediaStreamProtocol({ dialect: 'signalwire' }).encode({ type: 'dtmf', digits: '1' }),
+    ).toThrow(/before the stream/);
     const twilio = new TwilioMediaStreamProtocol();
     expect(twilio.capabilities.dtmfOut).toBe(false);
     twilio.decode(TWILIO_START);
@@ -156,12 +165,20 @@ describe('SignalWirePeerSimulator', () => {
     // One second of μ-law in 20 ms frames becomes about one second of L16 16 kHz.
     let bytes = 0;
     for (let i = 0; i < 50; i++) {
-      for (const frame of peer.encodeInbound({ type: 'audio', payload: new Uint8Array(160).fill(0x7f), timestampMs: i * 20, sequence: i + 1 })) {
-        for (const event of protocol.decode(frame as string)) if (event.type === 'audio') bytes += event.payload.byteLength;
+      for (const frame of peer.encodeInbound({
+        type: 'audio',
+        payload: new Uint8Array(160).fill(0x7f),
+        timestampMs: i * 20,
+        sequence: i + 1,
+      })) {
+        for (const event of protocol.decode(frame as string))
+          if (event.type === 'audio') bytes += event.payload.byteLength;
       }
     }
     expect(Math.abs(bytes - 32000)).toBeLessThanOrEqual(200);
-    expect(() => new SignalWirePeerSimulator({ format: { encoding: 'l16', sampleRate: 44100, channels: 1 } })).toThrow(ConfigError);
+    expect(() => new SignalWirePeerSimulator({ format: { encoding: 'l16', sampleRate: 44100, channels: 1 } })).toThrow(
+      ConfigError,
+    );
   });
 });
 
@@ -171,7 +188,13 @@ describe('SignalWirePeerSimulator DTMF', () => {
     const protocol = new TwilioMediaStreamProtocol({ dialect: 'signalwire' });
     const reject = (frame: string) => expect(() => peer.decodeOutbound(frame)).toThrow(ProtocolError);
     reject(`{"event":"dtmf","streamSid":"${SW_STREAM}","dtmf":{"digit":"1"}}`); // no stream yet
-    const frames = peer.encodeInbound({ type: 'call_start', streamId: SW_STREAM, format: { encoding: 'pcmu', sampleRate: 8000, channels: 1 }, customParameters: {}, raw: null });
+    const frames = peer.encodeInbound({
+      type: 'call_start',
+      streamId: SW_STREAM,
+      format: { encoding: 'pcmu', sampleRate: 8000, channels: 1 },
+      customParameters: {},
+      raw: null,
+    });
     for (const f of frames) protocol.decode(f as string);
     expect(protocol.encode({ type: 'dtmf', digits: '9*' }).flatMap((f) => peer.decodeOutbound(f))).toEqual([
       { type: 'dtmf', digits: '9' },
@@ -218,11 +241,17 @@ describe('SignalWireRealtimeTransport', () => {
   });
 
   it('refuses a missing socket with a clear error', () => {
-    expect(() => new SignalWireRealtimeTransport({} as SignalWireRealtimeTransportOptions)).toThrow(/signalwireWebSocket/);
+    expect(() => new SignalWireRealtimeTransport({} as SignalWireRealtimeTransportOptions)).toThrow(
+      /signalwireWebSocket/,
+    );
   });
 
   it('bridges SignalWire’s L16 24 kHz stream: metadata, DTMF, signalwire_message, audio both ways', async () => {
-    const t = new SignalWireRealtimeTransport({ signalwireWebSocket: await bridgeSide, url: modelUrl, inputAudioInactivityTimeoutMs: null });
+    const t = new SignalWireRealtimeTransport({
+      signalwireWebSocket: await bridgeSide,
+      url: modelUrl,
+      inputAudioInactivityTimeoutMs: null,
+    });
     transport = t;
     const session = new RealtimeSession(new RealtimeAgent({ name: 'a' }), { transport: t });
     const events: any[] = [];
@@ -251,7 +280,9 @@ describe('SignalWireRealtimeTransport', () => {
     expect(media.every((m) => m.streamSid === SW_STREAM)).toBe(true);
 
     await until(() => events.some((e) => e.type === 'dtmf'));
-    expect(starts).toEqual([expect.objectContaining({ callId: SW_CALL, format: { encoding: 'l16', sampleRate: 24000, channels: 1 } })]);
+    expect(starts).toEqual([
+      expect.objectContaining({ callId: SW_CALL, format: { encoding: 'l16', sampleRate: 24000, channels: 1 } }),
+    ]);
     expect(events.find((e) => e.type === 'dtmf')).toMatchObject({ digit: '8', durationMs: 2700 });
     expect(events.filter((e) => e.type === 'signalwire_message').map((e) => e.message.event)).toEqual(
       expect.arrayContaining(['dtmf', 'media']),
@@ -294,10 +325,21 @@ describe('connectStreamCxml', () => {
 describe('SignalWire signatures', () => {
   const signingKey = 'PSK_test_signing_key';
   const url = 'https://voice.example.com/signalwire/voice';
-  const params = { CallSid: SW_CALL, AccountSid: 'b08dacad-2f6c-4de1-93d6-cc732e0c69c5', From: '+15550001111', To: '+15550002222' };
+  const params = {
+    CallSid: SW_CALL,
+    AccountSid: 'b08dacad-2f6c-4de1-93d6-cc732e0c69c5',
+    From: '+15550001111',
+    To: '+15550002222',
+  };
   // Independently computed: base64(HMAC-SHA1(key, url + names and values sorted by name)).
   const signature = createHmac('sha1', signingKey)
-    .update(url + Object.keys(params).sort().map((k) => k + params[k as keyof typeof params]).join(''))
+    .update(
+      url +
+        Object.keys(params)
+          .sort()
+          .map((k) => k + params[k as keyof typeof params])
+          .join(''),
+    )
     .digest('base64');
 
   it('accepts a Compatibility webhook signed with the project’s Signing Key', async () => {
@@ -306,11 +348,19 @@ describe('SignalWire signatures', () => {
   });
 
   it('rejects tampered parameters, another key, or a missing header with a WebhookSignatureError', async () => {
-    expect(await validateSignalWireSignature({ signingKey, signature, url, params: { ...params, To: '+15559999999' } })).toBe(false);
+    expect(
+      await validateSignalWireSignature({ signingKey, signature, url, params: { ...params, To: '+15559999999' } }),
+    ).toBe(false);
     expect(await validateSignalWireSignature({ signingKey: 'other', signature, url, params })).toBe(false);
-    await expect(assertSignalWireSignature({ signingKey, signature: undefined, url, params })).rejects.toBeInstanceOf(WebhookSignatureError);
-    await expect(assertSignalWireSignature({ signingKey, signature: 'AAAA', url, params })).rejects.toThrow(/X-SignalWire-Signature/);
-    await expect(validateSignalWireSignature({ signingKey: '', signature, url, params })).rejects.toBeInstanceOf(ConfigError);
+    await expect(assertSignalWireSignature({ signingKey, signature: undefined, url, params })).rejects.toBeInstanceOf(
+      WebhookSignatureError,
+    );
+    await expect(assertSignalWireSignature({ signingKey, signature: 'AAAA', url, params })).rejects.toThrow(
+      /X-SignalWire-Signature/,
+    );
+    await expect(validateSignalWireSignature({ signingKey: '', signature, url, params })).rejects.toBeInstanceOf(
+      ConfigError,
+    );
   });
 
   it('reads X-SignalWire-Signature, else the legacy X-Twilio-Signature', () => {
@@ -320,10 +370,16 @@ describe('SignalWire signatures', () => {
   });
 
   it('checks the stream’s authBearerToken on the WebSocket upgrade', () => {
-    expect(validateSignalWireStreamAuthorization({ headers: { authorization: 'Bearer s3cret' }, bearerToken: 's3cret' })).toBe(true);
-    expect(validateSignalWireStreamAuthorization({ headers: { authorization: 'Bearer wrong' }, bearerToken: 's3cret' })).toBe(false);
+    expect(
+      validateSignalWireStreamAuthorization({ headers: { authorization: 'Bearer s3cret' }, bearerToken: 's3cret' }),
+    ).toBe(true);
+    expect(
+      validateSignalWireStreamAuthorization({ headers: { authorization: 'Bearer wrong' }, bearerToken: 's3cret' }),
+    ).toBe(false);
     expect(validateSignalWireStreamAuthorization({ headers: {}, bearerToken: 's3cret' })).toBe(false);
-    expect(() => assertSignalWireStreamAuthorization({ headers: { authorization: 'Basic x' }, bearerToken: 's3cret' })).toThrow(WebhookSignatureError);
+    expect(() =>
+      assertSignalWireStreamAuthorization({ headers: { authorization: 'Basic x' }, bearerToken: 's3cret' }),
+    ).toThrow(WebhookSignatureError);
     expect(() => validateSignalWireStreamAuthorization({ headers: {}, bearerToken: '' })).toThrow(ConfigError);
   });
 });

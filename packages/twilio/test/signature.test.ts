@@ -57,17 +57,24 @@ describe('computeTwilioSignature', () => {
     const url = 'https://voice.example.com/status';
     const text = `${url}Callbackx` + 'Eventanswered' + 'Eventcompleted' + 'Eventinitiated';
     const expected = expectedSignature(TOKEN, text);
-    expect(await computeTwilioSignature(TOKEN, url, { Event: ['initiated', 'completed', 'answered'], Callback: 'x' })).toBe(expected);
-    expect(await computeTwilioSignature(TOKEN, url, { Event: ['completed', 'answered', 'initiated', 'answered'], Callback: 'x' })).toBe(
-      expected,
-    );
+    expect(
+      await computeTwilioSignature(TOKEN, url, { Event: ['initiated', 'completed', 'answered'], Callback: 'x' }),
+    ).toBe(expected);
+    expect(
+      await computeTwilioSignature(TOKEN, url, {
+        Event: ['completed', 'answered', 'initiated', 'answered'],
+        Callback: 'x',
+      }),
+    ).toBe(expected);
     const form = new URLSearchParams('Event=initiated&Callback=x&Event=answered&Event=completed');
     expect(await computeTwilioSignature(TOKEN, url, form)).toBe(expected);
   });
 
   it('handles non-ASCII values as UTF-8', async () => {
     const url = 'https://voice.example.com/sms';
-    expect(await computeTwilioSignature(TOKEN, url, { Body: 'héllo ✓' })).toBe(expectedSignature(TOKEN, `${url}Bodyhéllo ✓`));
+    expect(await computeTwilioSignature(TOKEN, url, { Body: 'héllo ✓' })).toBe(
+      expectedSignature(TOKEN, `${url}Bodyhéllo ✓`),
+    );
   });
 
   it('refuses an empty auth token', async () => {
@@ -84,26 +91,48 @@ describe('validateTwilioSignature', () => {
 
   it('rejects a signature made with another token, for another URL or for other parameters', async () => {
     expect(
-      await validateTwilioSignature({ authToken: TOKEN, signature: expectedSignature('other-token', SIGNED_TEXT), url: WEBHOOK_URL, params: PARAMS }),
+      await validateTwilioSignature({
+        authToken: TOKEN,
+        signature: expectedSignature('other-token', SIGNED_TEXT),
+        url: WEBHOOK_URL,
+        params: PARAMS,
+      }),
     ).toBe(false);
     expect(
-      await validateTwilioSignature({ authToken: TOKEN, signature, url: 'https://voice.example.com/twilio/voice?tenant=evil', params: PARAMS }),
+      await validateTwilioSignature({
+        authToken: TOKEN,
+        signature,
+        url: 'https://voice.example.com/twilio/voice?tenant=evil',
+        params: PARAMS,
+      }),
     ).toBe(false);
     expect(
-      await validateTwilioSignature({ authToken: TOKEN, signature, url: WEBHOOK_URL, params: { ...PARAMS, CallStatus: 'completed' } }),
+      await validateTwilioSignature({
+        authToken: TOKEN,
+        signature,
+        url: WEBHOOK_URL,
+        params: { ...PARAMS, CallStatus: 'completed' },
+      }),
     ).toBe(false);
     expect(await validateTwilioSignature({ authToken: TOKEN, signature, url: WEBHOOK_URL })).toBe(false);
   });
 
   it('rejects missing, empty and garbled signatures', async () => {
     for (const bad of [undefined, null, '', 'not-a-signature', signature.slice(0, -2)]) {
-      expect(await validateTwilioSignature({ authToken: TOKEN, signature: bad, url: WEBHOOK_URL, params: PARAMS })).toBe(false);
+      expect(
+        await validateTwilioSignature({ authToken: TOKEN, signature: bad, url: WEBHOOK_URL, params: PARAMS }),
+      ).toBe(false);
     }
   });
 
   it('accepts a signature made over the URL with the default https port written out', async () => {
-    const signedWithPort = expectedSignature(TOKEN, SIGNED_TEXT.replace('voice.example.com/', 'voice.example.com:443/'));
-    expect(await validateTwilioSignature({ authToken: TOKEN, signature: signedWithPort, url: WEBHOOK_URL, params: PARAMS })).toBe(true);
+    const signedWithPort = expectedSignature(
+      TOKEN,
+      SIGNED_TEXT.replace('voice.example.com/', 'voice.example.com:443/'),
+    );
+    expect(
+      await validateTwilioSignature({ authToken: TOKEN, signature: signedWithPort, url: WEBHOOK_URL, params: PARAMS }),
+    ).toBe(true);
   });
 
   it('accepts a signature made without the port when the URL has :443', async () => {
@@ -117,13 +146,18 @@ describe('validateTwilioSignature', () => {
   });
 
   it('refuses to validate without an auth token', async () => {
-    await expect(validateTwilioSignature({ authToken: '', signature, url: WEBHOOK_URL })).rejects.toBeInstanceOf(ConfigError);
+    await expect(validateTwilioSignature({ authToken: '', signature, url: WEBHOOK_URL })).rejects.toBeInstanceOf(
+      ConfigError,
+    );
   });
 });
 
 describe('twilioSignatureUrlVariants', () => {
   it('adds or removes only the default port of the scheme', () => {
-    expect(twilioSignatureUrlVariants('https://h.example/p?q=1')).toEqual(['https://h.example/p?q=1', 'https://h.example:443/p?q=1']);
+    expect(twilioSignatureUrlVariants('https://h.example/p?q=1')).toEqual([
+      'https://h.example/p?q=1',
+      'https://h.example:443/p?q=1',
+    ]);
     expect(twilioSignatureUrlVariants('wss://h.example:443/m')).toEqual(['wss://h.example:443/m', 'wss://h.example/m']);
     expect(twilioSignatureUrlVariants('http://h.example')).toEqual(['http://h.example', 'http://h.example:80']);
     expect(twilioSignatureUrlVariants('https://[::1]:443/p')).toEqual(['https://[::1]:443/p', 'https://[::1]/p']);
@@ -134,15 +168,22 @@ describe('twilioSignatureUrlVariants', () => {
 describe('assertTwilioSignature', () => {
   it('resolves for a valid signature', async () => {
     const signature = expectedSignature(TOKEN, SIGNED_TEXT);
-    await expect(assertTwilioSignature({ authToken: TOKEN, signature, url: WEBHOOK_URL, params: PARAMS })).resolves.toBeUndefined();
+    await expect(
+      assertTwilioSignature({ authToken: TOKEN, signature, url: WEBHOOK_URL, params: PARAMS }),
+    ).resolves.toBeUndefined();
   });
 
   it('tells a missing header from a mismatch, without revealing the token or the signature', async () => {
-    const missing = await assertTwilioSignature({ authToken: TOKEN, signature: undefined, url: WEBHOOK_URL }).catch((e: unknown) => e);
-    const wrongSignature = expectedSignature('other-token', SIGNED_TEXT);
-    const mismatch = await assertTwilioSignature({ authToken: TOKEN, signature: wrongSignature, url: WEBHOOK_URL, params: PARAMS }).catch(
+    const missing = await assertTwilioSignature({ authToken: TOKEN, signature: undefined, url: WEBHOOK_URL }).catch(
       (e: unknown) => e,
     );
+    const wrongSignature = expectedSignature('other-token', SIGNED_TEXT);
+    const mismatch = await assertTwilioSignature({
+      authToken: TOKEN,
+      signature: wrongSignature,
+      url: WEBHOOK_URL,
+      params: PARAMS,
+    }).catch((e: unknown) => e);
     expect(missing).toBeInstanceOf(WebhookSignatureError);
     expect(mismatch).toBeInstanceOf(WebhookSignatureError);
     const missingMessage = (missing as Error).message;
@@ -162,23 +203,45 @@ describe('validateTwilioWebSocketUpgrade', () => {
   const signature = expectedSignature(TOKEN, url);
 
   it('reads X-Twilio-Signature whatever its case and checks it against the bare wss URL', async () => {
-    expect(await validateTwilioWebSocketUpgrade({ authToken: TOKEN, url, headers: { 'x-twilio-signature': signature } })).toBe(true);
-    expect(await validateTwilioWebSocketUpgrade({ authToken: TOKEN, url, headers: { 'X-Twilio-Signature': signature } })).toBe(true);
-    expect(await validateTwilioWebSocketUpgrade({ authToken: TOKEN, url, headers: { 'X-TWILIO-SIGNATURE': [signature] } })).toBe(true);
-    expect(await validateTwilioWebSocketUpgrade({ authToken: TOKEN, url, headers: new Headers({ 'X-Twilio-Signature': signature }) })).toBe(
-      true,
-    );
+    expect(
+      await validateTwilioWebSocketUpgrade({ authToken: TOKEN, url, headers: { 'x-twilio-signature': signature } }),
+    ).toBe(true);
+    expect(
+      await validateTwilioWebSocketUpgrade({ authToken: TOKEN, url, headers: { 'X-Twilio-Signature': signature } }),
+    ).toBe(true);
+    expect(
+      await validateTwilioWebSocketUpgrade({ authToken: TOKEN, url, headers: { 'X-TWILIO-SIGNATURE': [signature] } }),
+    ).toBe(true);
+    expect(
+      await validateTwilioWebSocketUpgrade({
+        authToken: TOKEN,
+        url,
+        headers: new Headers({ 'X-Twilio-Signature': signature }),
+      }),
+    ).toBe(true);
   });
 
   it('accepts an upgrade signed over the URL with :443', async () => {
     const signedWithPort = expectedSignature(TOKEN, 'wss://voice.example.com:443/media');
-    expect(await validateTwilioWebSocketUpgrade({ authToken: TOKEN, url, headers: { 'x-twilio-signature': signedWithPort } })).toBe(true);
+    expect(
+      await validateTwilioWebSocketUpgrade({
+        authToken: TOKEN,
+        url,
+        headers: { 'x-twilio-signature': signedWithPort },
+      }),
+    ).toBe(true);
   });
 
   it('rejects an upgrade without the header or with a wrong signature', async () => {
-    expect(await validateTwilioWebSocketUpgrade({ authToken: TOKEN, url, headers: { host: 'voice.example.com' } })).toBe(false);
-    expect(await validateTwilioWebSocketUpgrade({ authToken: TOKEN, url, headers: { 'x-twilio-signature': undefined } })).toBe(false);
+    expect(
+      await validateTwilioWebSocketUpgrade({ authToken: TOKEN, url, headers: { host: 'voice.example.com' } }),
+    ).toBe(false);
+    expect(
+      await validateTwilioWebSocketUpgrade({ authToken: TOKEN, url, headers: { 'x-twilio-signature': undefined } }),
+    ).toBe(false);
     const otherPath = expectedSignature(TOKEN, 'wss://voice.example.com/other');
-    expect(await validateTwilioWebSocketUpgrade({ authToken: TOKEN, url, headers: { 'x-twilio-signature': otherPath } })).toBe(false);
+    expect(
+      await validateTwilioWebSocketUpgrade({ authToken: TOKEN, url, headers: { 'x-twilio-signature': otherPath } }),
+    ).toBe(false);
   });
 });

@@ -46,7 +46,12 @@ beforeEach(() => {
 
 async function makeTransport(options: Partial<TwilioRealtimeTransportOptions> = {}) {
   const socket = await bridgeSide;
-  transport = new TwilioRealtimeTransport({ twilioWebSocket: socket, url: modelUrl, inputAudioInactivityTimeoutMs: null, ...options });
+  transport = new TwilioRealtimeTransport({
+    twilioWebSocket: socket,
+    url: modelUrl,
+    inputAudioInactivityTimeoutMs: null,
+    ...options,
+  });
   return transport;
 }
 
@@ -79,7 +84,9 @@ describe('TwilioRealtimeTransport', () => {
     await until(() => events.filter((e) => e.type === 'twilio_message').length >= 3);
     const raw = events.filter((e) => e.type === 'twilio_message').map((e) => e.message.event);
     expect(raw).toEqual(['connected', 'start', 'dtmf']);
-    expect(events.find((e) => e.type === 'twilio_message' && e.message.event === 'start').message.start.customParameters).toEqual({
+    expect(
+      events.find((e) => e.type === 'twilio_message' && e.message.event === 'start').message.start.customParameters,
+    ).toEqual({
       caller: '+15550001111',
     });
     expect(events.some((e) => e.type === 'dtmf' && e.digit === '7')).toBe(true);
@@ -120,7 +127,9 @@ describe('TwilioRealtimeTransport', () => {
     model.send({ type: 'input_audio_buffer.speech_started', item_id: 'u1', audio_start_ms: 0 });
     await until(() => received.some((c) => c.type === 'clear'));
     expect(rejected).toEqual([]);
-    expect(received.filter((c) => c.type === 'audio').every((c) => c.type === 'audio' && c.payload.byteLength % 160 === 0)).toBe(true);
+    expect(
+      received.filter((c) => c.type === 'audio').every((c) => c.type === 'audio' && c.payload.byteLength % 160 === 0),
+    ).toBe(true);
   });
 
   it('pads with a second of silence when Twilio stops sending media while the caller is speaking', async () => {
@@ -132,7 +141,12 @@ describe('TwilioRealtimeTransport', () => {
     await until(() => model.inputAudio().byteLength === 160);
     model.send({ type: 'input_audio_buffer.speech_started', item_id: 'u1', audio_start_ms: 0 });
     await until(() => model.inputAudio().byteLength === 160 + 8000);
-    expect(model.inputAudio().subarray(160).every((b) => b === 0xff)).toBe(true);
+    expect(
+      model
+        .inputAudio()
+        .subarray(160)
+        .every((b) => b === 0xff),
+    ).toBe(true);
     expect(t.metrics.inactivityPaddedMs).toBe(1000);
   });
 });

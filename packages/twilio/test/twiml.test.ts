@@ -67,7 +67,9 @@ describe('connectStreamTwiml', () => {
     const fits = 'x'.repeat(499 - name.length);
     expect(connectStreamTwiml({ url: 'wss://h.example/m', parameters: { [name]: fits } })).toContain(`value="${fits}"`);
     const tooLong = 'x'.repeat(500 - name.length);
-    expect(() => connectStreamTwiml({ url: 'wss://h.example/m', parameters: { [name]: tooLong } })).toThrow(ConfigError);
+    expect(() => connectStreamTwiml({ url: 'wss://h.example/m', parameters: { [name]: tooLong } })).toThrow(
+      ConfigError,
+    );
   });
 
   it('rejects a non-string parameter value, an empty name and a bad status callback', () => {

@@ -13,7 +13,15 @@ import {
   type TwilioHeaders,
   type TwilioSignedParams,
 } from '../src/index.js';
-import { FUZZ_RUNS, anyHeaders, anyParams, anySignature, anyUrl, expectInvalid, jsonObject } from '../../core/test/helpers/webhook-fuzz.js';
+import {
+  FUZZ_RUNS,
+  anyHeaders,
+  anyParams,
+  anySignature,
+  anyUrl,
+  expectInvalid,
+  jsonObject,
+} from '../../core/test/helpers/webhook-fuzz.js';
 
 const TOKEN = '9f3c2b1a0e8d7c6b5a4f3e2d1c0b9a88';
 const SIGNATURE_HEADERS = ['x-twilio-signature', 'x-signalwire-signature', 'authorization'];
@@ -25,7 +33,12 @@ describe('fuzz: Twilio and SignalWire verifiers answer invalid, never anything e
   it('validateTwilioSignature / assertTwilioSignature with any signature, URL and parameters', async () => {
     await fc.assert(
       fc.asyncProperty(anySignature, anyUrl, anyParams, async (signature, url, params) => {
-        const options = { authToken: TOKEN, signature: signature as string, url: url as string, params: params as TwilioSignedParams };
+        const options = {
+          authToken: TOKEN,
+          signature: signature as string,
+          url: url as string,
+          params: params as TwilioSignedParams,
+        };
         await expectInvalid(() => validateTwilioSignature(options));
         await expectInvalid(() => assertTwilioSignature(options));
       }),
@@ -46,14 +59,25 @@ describe('fuzz: Twilio and SignalWire verifiers answer invalid, never anything e
 
   it('SignalWire signatures and the stream Authorization with any input', async () => {
     await fc.assert(
-      fc.asyncProperty(anySignature, anyUrl, anyParams, anyHeaders(SIGNATURE_HEADERS), async (signature, url, params, headers) => {
-        const options = { signingKey: TOKEN, signature: signature as string, url: url as string, params: params as TwilioSignedParams };
-        await expectInvalid(() => validateSignalWireSignature(options));
-        await expectInvalid(() => assertSignalWireSignature(options));
-        const auth = { bearerToken: TOKEN, headers: headers as TwilioHeaders };
-        await expectInvalid(() => validateSignalWireStreamAuthorization(auth));
-        await expectInvalid(() => assertSignalWireStreamAuthorization(auth));
-      }),
+      fc.asyncProperty(
+        anySignature,
+        anyUrl,
+        anyParams,
+        anyHeaders(SIGNATURE_HEADERS),
+        async (signature, url, params, headers) => {
+          const options = {
+            signingKey: TOKEN,
+            signature: signature as string,
+            url: url as string,
+            params: params as TwilioSignedParams,
+          };
+          await expectInvalid(() => validateSignalWireSignature(options));
+          await expectInvalid(() => assertSignalWireSignature(options));
+          const auth = { bearerToken: TOKEN, headers: headers as TwilioHeaders };
+          await expectInvalid(() => validateSignalWireStreamAuthorization(auth));
+          await expectInvalid(() => assertSignalWireStreamAuthorization(auth));
+        },
+      ),
       { numRuns: FUZZ_RUNS },
     );
   });
@@ -62,14 +86,23 @@ describe('fuzz: Twilio and SignalWire verifiers answer invalid, never anything e
 describe('fuzz: signed requests still verify', () => {
   it('a webhook signed for any URL and form parameters', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.webUrl({ withQueryParameters: true }), formParams, fc.boolean(), async (url, params, asSearchParams) => {
-        const signature = await computeTwilioSignature(TOKEN, url, params);
-        const given: TwilioSignedParams = asSearchParams
-          ? new URLSearchParams(Object.entries(params).flatMap(([name, value]) => (typeof value === 'string' ? [[name, value]] : value.map((v) => [name, v]))))
-          : params;
-        expect(await validateTwilioSignature({ authToken: TOKEN, signature, url, params: given })).toBe(true);
-        expect(await validateSignalWireSignature({ signingKey: TOKEN, signature, url, params: given })).toBe(true);
-      }),
+      fc.asyncProperty(
+        fc.webUrl({ withQueryParameters: true }),
+        formParams,
+        fc.boolean(),
+        async (url, params, asSearchParams) => {
+          const signature = await computeTwilioSignature(TOKEN, url, params);
+          const given: TwilioSignedParams = asSearchParams
+            ? new URLSearchParams(
+                Object.entries(params).flatMap(([name, value]) =>
+                  typeof value === 'string' ? [[name, value]] : value.map((v) => [name, v]),
+                ),
+              )
+            : params;
+          expect(await validateTwilioSignature({ authToken: TOKEN, signature, url, params: given })).toBe(true);
+          expect(await validateSignalWireSignature({ signingKey: TOKEN, signature, url, params: given })).toBe(true);
+        },
+      ),
       { numRuns: FUZZ_RUNS },
     );
   });
@@ -78,14 +111,22 @@ describe('fuzz: signed requests still verify', () => {
     await fc.assert(
       fc.asyncProperty(
         fc.webUrl().map((u) => u.replace(/^https?:/, 'wss:')),
-        fc.dictionary(fc.stringMatching(/^[a-z][a-z-]{0,15}$/), fc.oneof(fc.string(), fc.integer(), fc.array(fc.string()))),
+        fc.dictionary(
+          fc.stringMatching(/^[a-z][a-z-]{0,15}$/),
+          fc.oneof(fc.string(), fc.integer(), fc.array(fc.string())),
+        ),
         fc.constantFrom('x-twilio-signature', 'X-Twilio-Signature', 'X-TWILIO-SIGNATURE'),
         async (url, others, name) => {
           const signature = await computeTwilioSignature(TOKEN, url);
           const { ['x-twilio-signature']: _signature, authorization: _authorization, ...rest } = others;
           const headers = { ...rest, [name]: signature } as TwilioHeaders;
           expect(await validateTwilioWebSocketUpgrade({ authToken: TOKEN, headers, url })).toBe(true);
-          expect(validateSignalWireStreamAuthorization({ bearerToken: TOKEN, headers: { ...rest, Authorization: `Bearer ${TOKEN}` } as TwilioHeaders })).toBe(true);
+          expect(
+            validateSignalWireStreamAuthorization({
+              bearerToken: TOKEN,
+              headers: { ...rest, Authorization: `Bearer ${TOKEN}` } as TwilioHeaders,
+            }),
+          ).toBe(true);
         },
       ),
       { numRuns: FUZZ_RUNS },

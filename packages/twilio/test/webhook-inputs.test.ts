@@ -33,7 +33,9 @@ describe('Twilio signature checks on what a request can carry', () => {
   it('answers false for a parameter set that is no object (a raw body, bytes, an array)', async () => {
     const signature = await computeTwilioSignature(TOKEN, URL_);
     for (const value of ['CallSid=CA1', new Uint8Array([1]), [['a', '1']], 42]) {
-      expect(await validateTwilioSignature({ authToken: TOKEN, signature, url: URL_, params: params(value) })).toBe(false);
+      expect(await validateTwilioSignature({ authToken: TOKEN, signature, url: URL_, params: params(value) })).toBe(
+        false,
+      );
     }
   });
 
@@ -52,11 +54,27 @@ describe('Twilio signature checks on what a request can carry', () => {
 
   it('answers false for upgrade headers that are missing, not a map, or hold a signature that is not a string', async () => {
     const signature = await computeTwilioSignature(TOKEN, WSS);
-    for (const value of [undefined, null, 42, 'x-twilio-signature', { 'x-twilio-signature': 42 }, { 'x-twilio-signature': [null, signature] }, { 'x-twilio-signature': { signature } }]) {
+    for (const value of [
+      undefined,
+      null,
+      42,
+      'x-twilio-signature',
+      { 'x-twilio-signature': 42 },
+      { 'x-twilio-signature': [null, signature] },
+      { 'x-twilio-signature': { signature } },
+    ]) {
       expect(await validateTwilioWebSocketUpgrade({ authToken: TOKEN, headers: headers(value), url: WSS })).toBe(false);
-      await expect(assertTwilioWebSocketUpgrade({ authToken: TOKEN, headers: headers(value), url: WSS })).rejects.toBeInstanceOf(WebhookSignatureError);
+      await expect(
+        assertTwilioWebSocketUpgrade({ authToken: TOKEN, headers: headers(value), url: WSS }),
+      ).rejects.toBeInstanceOf(WebhookSignatureError);
     }
-    expect(await validateTwilioWebSocketUpgrade({ authToken: TOKEN, headers: { 'X-Twilio-Signature': [signature, 'other'] }, url: WSS })).toBe(true);
+    expect(
+      await validateTwilioWebSocketUpgrade({
+        authToken: TOKEN,
+        headers: { 'X-Twilio-Signature': [signature, 'other'] },
+        url: WSS,
+      }),
+    ).toBe(true);
   });
 });
 
@@ -68,10 +86,21 @@ describe('SignalWire checks on what a request can carry', () => {
   });
 
   it('answers false for upgrade headers that are not a map or whose Authorization is not a string', () => {
-    for (const value of [null, 42, 'Bearer tok', { authorization: ['Bearer tok'.length] }, { authorization: Object.create(null) }, { authorization: [Object.create(null)] }]) {
+    for (const value of [
+      null,
+      42,
+      'Bearer tok',
+      { authorization: ['Bearer tok'.length] },
+      { authorization: Object.create(null) },
+      { authorization: [Object.create(null)] },
+    ]) {
       expect(validateSignalWireStreamAuthorization({ bearerToken: 'tok', headers: headers(value) })).toBe(false);
-      expect(() => assertSignalWireStreamAuthorization({ bearerToken: 'tok', headers: headers(value) })).toThrow(WebhookSignatureError);
+      expect(() => assertSignalWireStreamAuthorization({ bearerToken: 'tok', headers: headers(value) })).toThrow(
+        WebhookSignatureError,
+      );
     }
-    expect(validateSignalWireStreamAuthorization({ bearerToken: 'tok', headers: { authorization: ['Bearer tok'] } })).toBe(true);
+    expect(
+      validateSignalWireStreamAuthorization({ bearerToken: 'tok', headers: { authorization: ['Bearer tok'] } }),
+    ).toBe(true);
   });
 });

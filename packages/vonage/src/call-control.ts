@@ -10,7 +10,15 @@
  *
  * Every request carries an application JWT (`Authorization: Bearer …`, see `jwt.ts`).
  */
-import { ConfigError, carrierRequest, isJsonObject, logger, restClientConfig, type RestClientConfig, type RestFailure } from '@switchboard/core';
+import {
+  ConfigError,
+  carrierRequest,
+  isJsonObject,
+  logger,
+  restClientConfig,
+  type RestClientConfig,
+  type RestFailure,
+} from '@switchboard/core';
 import { checkTtl, createVonageJwt, resolvePrivateKey, type VonagePrivateKey } from './jwt.js';
 import type { NccoAction } from './ncco.js';
 
@@ -42,7 +50,8 @@ export type VonageCallControlOptions = {
  * this package's helpers or from `@vonage/voice`'s `NCCOBuilder` (whose action type admits any
  * object); every action must be an object with a string `action`.
  */
-export type VonageTransferTarget = { ncco: ReadonlyArray<NccoAction | Record<string, unknown>> } | { url: string } | { to: string; from?: string };
+export type VonageTransferTarget =
+  { ncco: ReadonlyArray<NccoAction | Record<string, unknown>> } | { url: string } | { to: string; from?: string };
 
 export type VonageCallUpdateResult = { alreadyEnded: boolean; body?: unknown };
 
@@ -50,14 +59,16 @@ const DEFAULT_BASE_URL = 'https://api.nexmo.com';
 const CALL_UUID = /^[0-9A-Za-z][0-9A-Za-z_-]{0,127}$/;
 const DTMF_DIGITS = /^[0-9*#A-Da-d]+$/;
 /** A refusal that says the call is already over: resolved as done, not thrown. */
-const ENDED = /\b(already\s+(completed|ended|terminated|hung\s*up|disconnected)|call\s+(has\s+)?(ended|completed|terminated))\b/i;
+const ENDED =
+  /\b(already\s+(completed|ended|terminated|hung\s*up|disconnected)|call\s+(has\s+)?(ended|completed|terminated))\b/i;
 
 function nonEmpty(value: unknown): value is string {
   return typeof value === 'string' && value.length > 0;
 }
 
 function checkUuid(uuid: unknown, what: string): asserts uuid is string {
-  if (!nonEmpty(uuid) || !CALL_UUID.test(uuid)) throw new ConfigError(`VonageCallControl.${what}: the call uuid must be the call's UUID (letters, digits, "-")`);
+  if (!nonEmpty(uuid) || !CALL_UUID.test(uuid))
+    throw new ConfigError(`VonageCallControl.${what}: the call uuid must be the call's UUID (letters, digits, "-")`);
 }
 
 /** `title` and `detail` of a Vonage error body (`{"type":"https://…#unauthorized","title":"Unauthorized","detail":"…"}`). */
@@ -98,10 +109,12 @@ export class VonageCallControl {
       throw new ConfigError('VonageCallControl: privateKey is required');
     }
     if (!privateKey || (typeof privateKey !== 'string' && typeof privateKey !== 'object')) {
-      throw new ConfigError('VonageCallControl: privateKey is required (PEM text, the key file\'s bytes, or a CryptoKey)');
+      throw new ConfigError(
+        "VonageCallControl: privateKey is required (PEM text, the key file's bytes, or a CryptoKey)",
+      );
     }
     if (typeof privateKey === 'object' && !(privateKey instanceof Uint8Array) && !('algorithm' in privateKey)) {
-      throw new ConfigError('VonageCallControl: privateKey must be PEM text, the key file\'s bytes, or a CryptoKey');
+      throw new ConfigError("VonageCallControl: privateKey must be PEM text, the key file's bytes, or a CryptoKey");
     }
     this.#key = resolvePrivateKey(privateKey, 'VonageCallControl');
     // Reported on first use; keep an unused failure from being unhandled meanwhile.
@@ -127,10 +140,17 @@ export class VonageCallControl {
     checkUuid(uuid, 'transfer');
     let destination: Record<string, unknown>;
     if (target && 'ncco' in target) {
-      if (!Array.isArray(target.ncco) || target.ncco.length === 0) throw new ConfigError('VonageCallControl.transfer: ncco must be a non-empty array of actions');
+      if (!Array.isArray(target.ncco) || target.ncco.length === 0)
+        throw new ConfigError('VonageCallControl.transfer: ncco must be a non-empty array of actions');
       for (const action of target.ncco as unknown[]) {
-        const name = typeof action === 'object' && action !== null && !Array.isArray(action) ? (action as Record<string, unknown>)['action'] : undefined;
-        if (typeof name !== 'string' || name.length === 0) throw new ConfigError('VonageCallControl.transfer: every NCCO action must be an object with a string "action"');
+        const name =
+          typeof action === 'object' && action !== null && !Array.isArray(action)
+            ? (action as Record<string, unknown>)['action']
+            : undefined;
+        if (typeof name !== 'string' || name.length === 0)
+          throw new ConfigError(
+            'VonageCallControl.transfer: every NCCO action must be an object with a string "action"',
+          );
       }
       destination = { type: 'ncco', ncco: target.ncco };
     } else if (target && 'url' in target) {
@@ -140,28 +160,37 @@ export class VonageCallControl {
       } catch {
         url = undefined;
       }
-      if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) throw new ConfigError('VonageCallControl.transfer: url must be an absolute http(s) URL');
+      if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:'))
+        throw new ConfigError('VonageCallControl.transfer: url must be an absolute http(s) URL');
       destination = { type: 'ncco', url: [target.url] };
     } else if (target && 'to' in target) {
       const to = typeof target.to === 'string' ? target.to.trim() : '';
       if (to.length === 0) throw new ConfigError('VonageCallControl.transfer: `to` must be a phone number or SIP URI');
-      if (target.from !== undefined && !nonEmpty(target.from)) throw new ConfigError('VonageCallControl.transfer: from must be a non-empty string');
+      if (target.from !== undefined && !nonEmpty(target.from))
+        throw new ConfigError('VonageCallControl.transfer: from must be a non-empty string');
       // Vonage writes numbers in E.164 without the leading "+".
-      const endpoint = /^sips?:/i.test(to) ? { type: 'sip', uri: to } : { type: 'phone', number: to.replace(/^\+/, '') };
+      const endpoint = /^sips?:/i.test(to)
+        ? { type: 'sip', uri: to }
+        : { type: 'phone', number: to.replace(/^\+/, '') };
       const connect: Record<string, unknown> = { action: 'connect', endpoint: [endpoint] };
       if (target.from !== undefined) connect['from'] = target.from.replace(/^\+/, '');
       destination = { type: 'ncco', ncco: [connect] };
     } else {
       throw new ConfigError('VonageCallControl.transfer: target must be { ncco }, { url } or { to }');
     }
-    const { alreadyEnded } = await this.#put(`/v1/calls/${encodeURIComponent(uuid)}`, { action: 'transfer', destination }, uuid);
+    const { alreadyEnded } = await this.#put(
+      `/v1/calls/${encodeURIComponent(uuid)}`,
+      { action: 'transfer', destination },
+      uuid,
+    );
     return { alreadyEnded };
   }
 
   /** Plays DTMF digits (`0-9`, `*`, `#`, `A-D`) into the call. */
   async sendDtmf(uuid: string, digits: string): Promise<{ alreadyEnded: boolean }> {
     checkUuid(uuid, 'sendDtmf');
-    if (typeof digits !== 'string' || !DTMF_DIGITS.test(digits)) throw new ConfigError('VonageCallControl.sendDtmf: digits must be 0-9, *, #, A-D');
+    if (typeof digits !== 'string' || !DTMF_DIGITS.test(digits))
+      throw new ConfigError('VonageCallControl.sendDtmf: digits must be 0-9, *, #, A-D');
     const { alreadyEnded } = await this.#put(`/v1/calls/${encodeURIComponent(uuid)}/dtmf`, { digits }, uuid);
     return { alreadyEnded };
   }
@@ -169,7 +198,8 @@ export class VonageCallControl {
   /** Any `PUT /v1/calls/{uuid}` with the given JSON body (`mute`, `earmuff`, …). */
   async update(uuid: string, body: Record<string, unknown>): Promise<VonageCallUpdateResult> {
     checkUuid(uuid, 'update');
-    if (!body || typeof body !== 'object' || Array.isArray(body)) throw new ConfigError('VonageCallControl.update: body must be an object');
+    if (!body || typeof body !== 'object' || Array.isArray(body))
+      throw new ConfigError('VonageCallControl.update: body must be an object');
     return this.#put(`/v1/calls/${encodeURIComponent(uuid)}`, body, uuid);
   }
 

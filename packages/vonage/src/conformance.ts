@@ -14,5 +14,11 @@ export const conformance: ConformanceAdapter = {
   ...base,
   name: 'vonage',
   createTransport: ({ connection, url, now, clock }) =>
-    new VonageRealtimeTransport({ vonageWebSocket: connection, url, now, clock, ...(base.carrierFormat ? { format: base.carrierFormat } : {}) }),
+    new VonageRealtimeTransport({
+      vonageWebSocket: connection,
+      url,
+      now,
+      clock,
+      ...(base.carrierFormat ? { format: base.carrierFormat } : {}),
+    }),
 };

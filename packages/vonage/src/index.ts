@@ -1,12 +1,7 @@
 export { VonageRealtimeTransport } from './transport.js';
 export type { VonageRealtimeTransportOptions } from './transport.js';
 export { conformance } from './conformance.js';
-export {
-  connectWebSocketAction,
-  connectWebSocketNcco,
-  talkAction,
-  VONAGE_MAX_HEADER_BYTES,
-} from './ncco.js';
+export { connectWebSocketAction, connectWebSocketNcco, talkAction, VONAGE_MAX_HEADER_BYTES } from './ncco.js';
 export type {
   ConnectWebSocketOptions,
   ConnectWebSocketNccoOptions,

@@ -28,7 +28,9 @@ export function base64UrlJson(value: unknown): string {
 export function decodeJsonSegment(segment: string): Record<string, unknown> | undefined {
   try {
     const value: unknown = JSON.parse(decoder.decode(base64UrlDecode(segment)));
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
   } catch {
     return undefined;
   }
@@ -55,7 +57,9 @@ function der(tag: number, content: Uint8Array | number[]): Uint8Array {
 }
 
 /** rsaEncryption (1.2.840.113549.1.1.1) with NULL parameters. */
-const RSA_ALGORITHM = Uint8Array.from([0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00]);
+const RSA_ALGORITHM = Uint8Array.from([
+  0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00,
+]);
 
 /** Wraps a PKCS#1 RSAPrivateKey in a PKCS#8 PrivateKeyInfo, which Web Crypto imports. */
 function pkcs1ToPkcs8(pkcs1: Uint8Array): Uint8Array {
@@ -88,12 +92,15 @@ export async function importVonagePrivateKey(key: VonagePrivateKey): Promise<Cry
       throw new ConfigError('Vonage private key: the key bytes are not PEM text (UTF-8)');
     }
   }
-  if (typeof pem !== 'string' || pem.length === 0) throw new ConfigError('Vonage private key: expected the PEM text of the application\'s private key');
+  if (typeof pem !== 'string' || pem.length === 0)
+    throw new ConfigError("Vonage private key: expected the PEM text of the application's private key");
   const match = PEM.exec(pem.replace(/\\n/g, '\n'));
   if (!match) throw new ConfigError('Vonage private key: no PEM block found (-----BEGIN PRIVATE KEY----- …)');
   const label = match[1]!;
   if (label !== 'PRIVATE KEY' && label !== 'RSA PRIVATE KEY') {
-    throw new ConfigError(`Vonage private key: a "${label}" cannot sign; use the application's unencrypted private key`);
+    throw new ConfigError(
+      `Vonage private key: a "${label}" cannot sign; use the application's unencrypted private key`,
+    );
   }
   let bytes: Uint8Array;
   try {
@@ -103,7 +110,13 @@ export async function importVonagePrivateKey(key: VonagePrivateKey): Promise<Cry
   }
   const pkcs8 = label === 'RSA PRIVATE KEY' ? pkcs1ToPkcs8(bytes) : bytes;
   try {
-    return await globalThis.crypto.subtle.importKey('pkcs8', bufferSource(pkcs8), { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, false, ['sign']);
+    return await globalThis.crypto.subtle.importKey(
+      'pkcs8',
+      bufferSource(pkcs8),
+      { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' },
+      false,
+      ['sign'],
+    );
   } catch (cause) {
     // The cause says nothing about the key material, only why the import failed.
     throw new ConfigError('Vonage private key: not an RSA private key Web Crypto can import', { cause });
@@ -112,7 +125,13 @@ export async function importVonagePrivateKey(key: VonagePrivateKey): Promise<Cry
 
 /** True for a Web Crypto key (checked by shape, so a key from another realm counts). */
 function isCryptoKey(value: unknown): value is CryptoKey {
-  return typeof value === 'object' && value !== null && !(value instanceof Uint8Array) && typeof (value as CryptoKey).type === 'string' && typeof (value as CryptoKey).algorithm === 'object';
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !(value instanceof Uint8Array) &&
+    typeof (value as CryptoKey).type === 'string' &&
+    typeof (value as CryptoKey).algorithm === 'object'
+  );
 }
 
 /** The signing key from PEM text, key-file bytes or a CryptoKey; a ConfigError for anything else. */

@@ -93,14 +93,16 @@ function checkUrl(raw: unknown, what: string, schemes: readonly string[]): strin
   } catch {
     throw new ConfigError(`${what} is not an absolute URL`);
   }
-  if (!schemes.includes(url.protocol)) throw new ConfigError(`${what} must be a ${schemes.map((s) => `${s}//`).join(' or ')} URL`);
+  if (!schemes.includes(url.protocol))
+    throw new ConfigError(`${what} must be a ${schemes.map((s) => `${s}//`).join(' or ')} URL`);
   return raw;
 }
 
 function answerFields(answer: VonageAnswerParams | undefined): Record<string, string> {
   const fields: Record<string, string> = {};
   if (answer === undefined) return fields;
-  const read = (key: string): unknown => (answer instanceof URLSearchParams ? answer.get(key) ?? undefined : answer[key]);
+  const read = (key: string): unknown =>
+    answer instanceof URLSearchParams ? (answer.get(key) ?? undefined) : answer[key];
   for (const key of ANSWER_FIELDS) {
     const value = read(key);
     if (typeof value === 'string' && value.length > 0) fields[key] = value;
@@ -110,33 +112,42 @@ function answerFields(answer: VonageAnswerParams | undefined): Record<string, st
 
 /** A `connect` action that streams the call to the bridge's WebSocket. */
 export function connectWebSocketAction(options: ConnectWebSocketOptions): VonageConnectAction {
-  if (!options || typeof options !== 'object') throw new ConfigError('connectWebSocketAction needs options with a `uri`');
+  if (!options || typeof options !== 'object')
+    throw new ConfigError('connectWebSocketAction needs options with a `uri`');
   const uri = checkUrl(options.uri, 'connectWebSocketAction: uri', ['wss:', 'ws:']);
   const sampleRate = options.sampleRate ?? 16000;
-  if (sampleRate !== 16000 && sampleRate !== 8000 && sampleRate !== 24000) throw new ConfigError('connectWebSocketAction: sampleRate must be 8000, 16000 or 24000');
+  if (sampleRate !== 16000 && sampleRate !== 8000 && sampleRate !== 24000)
+    throw new ConfigError('connectWebSocketAction: sampleRate must be 8000, 16000 or 24000');
 
   const headers: Record<string, string | number | boolean> = { ...answerFields(options.answer) };
   for (const [name, value] of Object.entries(options.headers ?? {})) {
     if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
-      throw new ConfigError(`connectWebSocketAction: header ${JSON.stringify(name.slice(0, 40))} must be a string, number or boolean`);
+      throw new ConfigError(
+        `connectWebSocketAction: header ${JSON.stringify(name.slice(0, 40))} must be a string, number or boolean`,
+      );
     }
     headers[name] = value;
   }
   const headerBytes = encoder.encode(JSON.stringify(headers)).byteLength;
   if (headerBytes > VONAGE_MAX_HEADER_BYTES) {
-    throw new ConfigError(`connectWebSocketAction: headers are ${headerBytes} bytes as JSON; Vonage accepts at most ${VONAGE_MAX_HEADER_BYTES}`);
+    throw new ConfigError(
+      `connectWebSocketAction: headers are ${headerBytes} bytes as JSON; Vonage accepts at most ${VONAGE_MAX_HEADER_BYTES}`,
+    );
   }
 
   const endpoint: VonageWebSocketEndpoint = { type: 'websocket', uri, 'content-type': `audio/l16;rate=${sampleRate}` };
   if (Object.keys(headers).length > 0) endpoint.headers = headers;
   const action: VonageConnectAction = { action: 'connect', endpoint: [endpoint] };
-  if (options.eventUrl !== undefined) action.eventUrl = [checkUrl(options.eventUrl, 'connectWebSocketAction: eventUrl', ['https:', 'http:'])];
+  if (options.eventUrl !== undefined)
+    action.eventUrl = [checkUrl(options.eventUrl, 'connectWebSocketAction: eventUrl', ['https:', 'http:'])];
   if (options.eventMethod !== undefined) {
-    if (options.eventMethod !== 'GET' && options.eventMethod !== 'POST') throw new ConfigError('connectWebSocketAction: eventMethod must be GET or POST');
+    if (options.eventMethod !== 'GET' && options.eventMethod !== 'POST')
+      throw new ConfigError('connectWebSocketAction: eventMethod must be GET or POST');
     action.eventMethod = options.eventMethod;
   }
   if (options.eventType !== undefined) {
-    if (options.eventType !== 'synchronous') throw new ConfigError('connectWebSocketAction: eventType can only be "synchronous"');
+    if (options.eventType !== 'synchronous')
+      throw new ConfigError('connectWebSocketAction: eventType can only be "synchronous"');
     action.eventType = options.eventType;
   }
   return action;
@@ -147,7 +158,8 @@ export type TalkOptions = Omit<VonageTalkAction, 'action'>;
 /** A `talk` action: text spoken to the caller (`bargeIn` lets a key press or speech cut it short). */
 export function talkAction(options: string | TalkOptions): VonageTalkAction {
   const fields: TalkOptions = typeof options === 'string' ? { text: options } : options;
-  if (!fields || typeof fields.text !== 'string' || fields.text.length === 0) throw new ConfigError('talkAction: text must be a non-empty string');
+  if (!fields || typeof fields.text !== 'string' || fields.text.length === 0)
+    throw new ConfigError('talkAction: text must be a non-empty string');
   const action: VonageTalkAction = { action: 'talk', text: fields.text };
   if (fields.language !== undefined) action.language = fields.language;
   if (fields.style !== undefined) action.style = fields.style;
@@ -155,7 +167,8 @@ export function talkAction(options: string | TalkOptions): VonageTalkAction {
   if (fields.bargeIn !== undefined) action.bargeIn = fields.bargeIn;
   if (fields.loop !== undefined) action.loop = fields.loop;
   if (fields.level !== undefined) {
-    if (!(Number.isFinite(fields.level) && fields.level >= -1 && fields.level <= 1)) throw new ConfigError('talkAction: level must be between -1 and 1');
+    if (!(Number.isFinite(fields.level) && fields.level >= -1 && fields.level <= 1))
+      throw new ConfigError('talkAction: level must be between -1 and 1');
     action.level = fields.level;
   }
   return action;

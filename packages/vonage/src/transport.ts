@@ -34,7 +34,9 @@ export type VonageRealtimeTransportOptions = OpenAIRealtimeWebSocketOptions &
 export class VonageRealtimeTransport extends RawWebSocketRealtimeTransport {
   constructor(options: VonageRealtimeTransportOptions) {
     if (!options || typeof options !== 'object' || !options.vonageWebSocket) {
-      throw new ConfigError('VonageRealtimeTransport needs `vonageWebSocket`: the WebSocket Vonage connected to your server.');
+      throw new ConfigError(
+        'VonageRealtimeTransport needs `vonageWebSocket`: the WebSocket Vonage connected to your server.',
+      );
     }
     const { vonageWebSocket, format, frameMs, leadMs, ...rest } = options;
     const preset: RawWebSocketProtocolOptions = { preset: 'vonage' };

@@ -11,7 +11,14 @@
  * signed webhooks hashes the query and the body merged into one object instead; that reading is
  * accepted with `mergeQueryIntoBody`.
  */
-import { ConfigError, WebhookSignatureError, base64UrlDecode, constantTimeEqual, readHeader, type RequestHeaders } from '@switchboard/core';
+import {
+  ConfigError,
+  WebhookSignatureError,
+  base64UrlDecode,
+  constantTimeEqual,
+  readHeader,
+  type RequestHeaders,
+} from '@switchboard/core';
 import { bufferSource, decodeJsonSegment } from './jwt.js';
 
 const encoder = new TextEncoder();
@@ -184,16 +191,21 @@ function queryJsonOf(entries: Array<[string, unknown]>): string | undefined {
  */
 export async function verifyVonageWebhook(options: VerifyVonageWebhookOptions): Promise<VonageWebhookClaims> {
   if (!options || typeof options.signatureSecret !== 'string' || options.signatureSecret.length === 0) {
-    throw new ConfigError('verifyVonageWebhook needs the account\'s non-empty signatureSecret');
+    throw new ConfigError("verifyVonageWebhook needs the account's non-empty signatureSecret");
   }
   const maxAge = options.maxAgeSeconds ?? DEFAULT_MAX_AGE_SECONDS;
   const skew = options.clockSkewSeconds ?? DEFAULT_SKEW_SECONDS;
-  if (!(Number.isFinite(maxAge) && maxAge > 0)) throw new ConfigError('verifyVonageWebhook: maxAgeSeconds must be a positive number');
-  if (!(Number.isFinite(skew) && skew >= 0)) throw new ConfigError('verifyVonageWebhook: clockSkewSeconds must be zero or more');
-  if (options.now !== undefined && typeof options.now !== 'function') throw new ConfigError('verifyVonageWebhook: now must be a function');
+  if (!(Number.isFinite(maxAge) && maxAge > 0))
+    throw new ConfigError('verifyVonageWebhook: maxAgeSeconds must be a positive number');
+  if (!(Number.isFinite(skew) && skew >= 0))
+    throw new ConfigError('verifyVonageWebhook: clockSkewSeconds must be zero or more');
+  if (options.now !== undefined && typeof options.now !== 'function')
+    throw new ConfigError('verifyVonageWebhook: now must be a function');
 
-  const authorization = options.authorization ?? (options.headers ? readVonageAuthorization(options.headers) : undefined);
-  if (typeof authorization !== 'string' || authorization.length === 0) fail('missing Authorization header: the webhook is not signed');
+  const authorization =
+    options.authorization ?? (options.headers ? readVonageAuthorization(options.headers) : undefined);
+  if (typeof authorization !== 'string' || authorization.length === 0)
+    fail('missing Authorization header: the webhook is not signed');
   const match = /^Bearer[ \t]+([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)[ \t]*$/i.exec(authorization);
   if (!match) fail('the Authorization header is not "Bearer <jwt>"');
   const [headerPart, payloadPart, signaturePart] = match[1]!.split('.') as [string, string, string];
@@ -208,10 +220,19 @@ export async function verifyVonageWebhook(options: VerifyVonageWebhookOptions): 
   } catch {
     fail('the token signature is not base64url');
   }
-  const key = await globalThis.crypto.subtle.importKey('raw', encoder.encode(options.signatureSecret), { name: 'HMAC', hash: 'SHA-256' }, false, [
-    'verify',
-  ]);
-  const valid = await globalThis.crypto.subtle.verify('HMAC', key, bufferSource(signature), encoder.encode(`${headerPart}.${payloadPart}`));
+  const key = await globalThis.crypto.subtle.importKey(
+    'raw',
+    encoder.encode(options.signatureSecret),
+    { name: 'HMAC', hash: 'SHA-256' },
+    false,
+    ['verify'],
+  );
+  const valid = await globalThis.crypto.subtle.verify(
+    'HMAC',
+    key,
+    bufferSource(signature),
+    encoder.encode(`${headerPart}.${payloadPart}`),
+  );
   if (!valid) fail('the token signature does not verify with the signature secret');
 
   const claims = decodeJsonSegment(payloadPart);
@@ -225,8 +246,10 @@ export async function verifyVonageWebhook(options: VerifyVonageWebhookOptions): 
   if (exp !== undefined && (typeof exp !== 'number' || exp + skew < now)) fail('the token has expired (exp)');
   const nbf = claims['nbf'];
   if (nbf !== undefined && (typeof nbf !== 'number' || nbf - skew > now)) fail('the token is not valid yet (nbf)');
-  if (options.applicationId !== undefined && claims['application_id'] !== options.applicationId) fail('the token is for another application (application_id)');
-  if (options.apiKey !== undefined && claims['api_key'] !== options.apiKey) fail('the token is for another account (api_key)');
+  if (options.applicationId !== undefined && claims['application_id'] !== options.applicationId)
+    fail('the token is for another application (application_id)');
+  if (options.apiKey !== undefined && claims['api_key'] !== options.apiKey)
+    fail('the token is for another account (api_key)');
 
   const payloadHash = claims['payload_hash'];
   if (payloadHash === undefined) {
@@ -234,12 +257,19 @@ export async function verifyVonageWebhook(options: VerifyVonageWebhookOptions): 
   } else {
     if (typeof payloadHash !== 'string') fail('the payload_hash claim is not a string');
     const { variants, given } = payloadVariants(options);
-    if (!given) throw new ConfigError('verifyVonageWebhook: pass the raw `body` (POST) or the `query` (GET) to check payload_hash');
-    if (variants.length === 0) fail('the body is not the raw request body (a string or bytes) and there is no query object: nothing can match payload_hash');
+    if (!given)
+      throw new ConfigError(
+        'verifyVonageWebhook: pass the raw `body` (POST) or the `query` (GET) to check payload_hash',
+      );
+    if (variants.length === 0)
+      fail(
+        'the body is not the raw request body (a string or bytes) and there is no query object: nothing can match payload_hash',
+      );
     let matched = false;
     // Every variant is hashed and compared, so the time taken does not say which one matched.
-    for (const variant of variants) matched = constantTimeEqual(await sha256Hex(variant), payloadHash.toLowerCase()) || matched;
-    if (!matched) fail('the payload does not match the token\'s payload_hash (tampered, or not the raw body)');
+    for (const variant of variants)
+      matched = constantTimeEqual(await sha256Hex(variant), payloadHash.toLowerCase()) || matched;
+    if (!matched) fail("the payload does not match the token's payload_hash (tampered, or not the raw body)");
   }
   return claims as VonageWebhookClaims;
 }

@@ -38,7 +38,9 @@ beforeEach(() => {
   seen.length = 0;
   reply = (req, res) => {
     if (req.url?.endsWith('/dtmf')) {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ message: 'DTMF sent', uuid: CALL }));
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ message: 'DTMF sent', uuid: CALL }));
     } else {
       res.writeHead(204).end();
     }
@@ -53,10 +55,17 @@ function checkToken(authorization: string): Record<string, unknown> {
   const match = /^Bearer (.+)$/.exec(authorization);
   expect(match).not.toBeNull();
   const [header, payload, signature] = match![1]!.split('.');
-  const ok = createVerify('RSA-SHA256').update(`${header}.${payload}`).verify(createPublicKey(keys.publicKey), Buffer.from(signature!, 'base64url'));
+  const ok = createVerify('RSA-SHA256')
+    .update(`${header}.${payload}`)
+    .verify(createPublicKey(keys.publicKey), Buffer.from(signature!, 'base64url'));
   expect(ok).toBe(true);
   const claims = JSON.parse(Buffer.from(payload!, 'base64url').toString('utf8'));
-  expect(claims).toMatchObject({ application_id: APP, iat: expect.any(Number), exp: expect.any(Number), jti: expect.any(String) });
+  expect(claims).toMatchObject({
+    application_id: APP,
+    iat: expect.any(Number),
+    exp: expect.any(Number),
+    jti: expect.any(String),
+  });
   return claims;
 }
 
@@ -65,13 +74,21 @@ describe('VonageCallControl', () => {
     expect(await controls().hangup(CALL)).toEqual({ alreadyEnded: false });
     expect(seen).toHaveLength(1);
     const [request] = seen;
-    expect(request).toMatchObject({ method: 'PUT', path: `/v1/calls/${CALL}`, contentType: 'application/json', body: { action: 'hangup' } });
+    expect(request).toMatchObject({
+      method: 'PUT',
+      path: `/v1/calls/${CALL}`,
+      contentType: 'application/json',
+      body: { action: 'hangup' },
+    });
     checkToken(request!.authorization);
   });
 
   it('transfers to an NCCO, to an NCCO URL, or to a number or SIP URI', async () => {
     const calls = controls();
-    const ncco = [talkAction('Transferring you.'), { action: 'connect', endpoint: [{ type: 'phone', number: '447700900002' }] }];
+    const ncco = [
+      talkAction('Transferring you.'),
+      { action: 'connect', endpoint: [{ type: 'phone', number: '447700900002' }] },
+    ];
     await calls.transfer(CALL, { ncco });
     await calls.transfer(CALL, { url: 'https://example.com/ncco.json' });
     await calls.transfer(CALL, { to: '+447700900002', from: '+447700900000' });
@@ -82,9 +99,18 @@ describe('VonageCallControl', () => {
       { action: 'transfer', destination: { type: 'ncco', url: ['https://example.com/ncco.json'] } },
       {
         action: 'transfer',
-        destination: { type: 'ncco', ncco: [{ action: 'connect', endpoint: [{ type: 'phone', number: '447700900002' }], from: '447700900000' }] },
+        destination: {
+          type: 'ncco',
+          ncco: [{ action: 'connect', endpoint: [{ type: 'phone', number: '447700900002' }], from: '447700900000' }],
+        },
       },
-      { action: 'transfer', destination: { type: 'ncco', ncco: [{ action: 'connect', endpoint: [{ type: 'sip', uri: 'sip:agent@pbx.example.com' }] }] } },
+      {
+        action: 'transfer',
+        destination: {
+          type: 'ncco',
+          ncco: [{ action: 'connect', endpoint: [{ type: 'sip', uri: 'sip:agent@pbx.example.com' }] }],
+        },
+      },
     ]);
     // A fresh token per request.
     const jtis = seen.map((s) => checkToken(s.authorization)['jti']);
@@ -101,11 +127,15 @@ describe('VonageCallControl', () => {
 
   it('resolves as already ended on 404, or on a refusal saying the call is completed', async () => {
     reply = (_req, res) =>
-      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ type: 'https://developer.nexmo.com/api-errors#not-found', title: 'Not Found' }));
+      res
+        .writeHead(404, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ type: 'https://developer.nexmo.com/api-errors#not-found', title: 'Not Found' }));
     expect(await controls().hangup(CALL)).toEqual({ alreadyEnded: true });
     expect(await controls().sendDtmf(CALL, '1')).toEqual({ alreadyEnded: true });
     reply = (_req, res) =>
-      res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ title: 'Bad Request', detail: 'The call is already completed' }));
+      res
+        .writeHead(400, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ title: 'Bad Request', detail: 'The call is already completed' }));
     expect(await controls().hangup(CALL)).toEqual({ alreadyEnded: true });
   });
 
@@ -113,21 +143,34 @@ describe('VonageCallControl', () => {
     reply = (_req, res) =>
       res
         .writeHead(401, { 'content-type': 'application/json' })
-        .end(JSON.stringify({ type: 'https://developer.nexmo.com/api-errors#unauthorized', title: 'Unauthorized', detail: 'Invalid token' }));
-    const error = (await controls().hangup(CALL).catch((e: unknown) => e)) as CallControlError;
+        .end(
+          JSON.stringify({
+            type: 'https://developer.nexmo.com/api-errors#unauthorized',
+            title: 'Unauthorized',
+            detail: 'Invalid token',
+          }),
+        );
+    const error = (await controls()
+      .hangup(CALL)
+      .catch((e: unknown) => e)) as CallControlError;
     expect(error).toBeInstanceOf(CallControlError);
     expect(error.status).toBe(401);
     expect(error.providerCode).toBe('https://developer.nexmo.com/api-errors#unauthorized');
     expect(error.message).toContain('Unauthorized: Invalid token');
     expect(error.message).not.toContain(seen[0]!.authorization.slice(7, 40));
     expect(error.message).not.toMatch(/PRIVATE KEY/);
-    reply = (_req, res) => res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ title: 'Bad Request', detail: 'Invalid digits' }));
+    reply = (_req, res) =>
+      res
+        .writeHead(400, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ title: 'Bad Request', detail: 'Invalid digits' }));
     await expect(controls().sendDtmf(CALL, '1')).rejects.toMatchObject({ status: 400 });
   });
 
   it('times out a request that hangs, as a CallControlError', async () => {
     reply = () => undefined; // never answers
-    const error = await controls({ timeoutMs: 50 }).hangup(CALL).catch((e: unknown) => e);
+    const error = await controls({ timeoutMs: 50 })
+      .hangup(CALL)
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CallControlError);
     expect((error as Error).message).toMatch(/timed out after 50 ms/);
   });
@@ -155,11 +198,15 @@ describe('VonageCallControl', () => {
     await expect(controls().sendDtmf(CALL, '12x')).rejects.toBeInstanceOf(ConfigError);
     await expect(controls().transfer(CALL, { ncco: [] })).rejects.toBeInstanceOf(ConfigError);
     await expect(controls().transfer(CALL, { ncco: [{ text: 'no action' }] })).rejects.toBeInstanceOf(ConfigError);
-    await expect(controls().transfer(CALL, { ncco: [{ action: 'talk', text: 'hi' }, null as unknown as { action: string }] })).rejects.toBeInstanceOf(ConfigError);
+    await expect(
+      controls().transfer(CALL, { ncco: [{ action: 'talk', text: 'hi' }, null as unknown as { action: string }] }),
+    ).rejects.toBeInstanceOf(ConfigError);
     await expect(controls().transfer(CALL, { url: 'ftp://x' })).rejects.toBeInstanceOf(ConfigError);
     await expect(controls({ privateKey: 'nope' }).hangup(CALL)).rejects.toBeInstanceOf(ConfigError);
     expect(() => new VonageCallControl({ applicationId: APP, privateKey: new Uint8Array(0) })).toThrow(ConfigError);
-    expect(() => new VonageCallControl({ applicationId: APP, privateKey: { pem: 'x' } as unknown as string })).toThrow(ConfigError);
+    expect(() => new VonageCallControl({ applicationId: APP, privateKey: { pem: 'x' } as unknown as string })).toThrow(
+      ConfigError,
+    );
     expect(seen).toHaveLength(0);
   });
 

@@ -14,7 +14,9 @@ function decode(segment: string): Record<string, unknown> {
 /** Verifies an RS256 JWT with the public key, independently of the code under test. */
 function verifiesWith(token: string, publicKeyPem: string): boolean {
   const [header, payload, signature] = token.split('.');
-  return createVerify('RSA-SHA256').update(`${header}.${payload}`).verify(createPublicKey(publicKeyPem), Buffer.from(signature!, 'base64url'));
+  return createVerify('RSA-SHA256')
+    .update(`${header}.${payload}`)
+    .verify(createPublicKey(publicKeyPem), Buffer.from(signature!, 'base64url'));
 }
 
 describe('createVonageJwt', () => {
@@ -25,7 +27,12 @@ describe('createVonageJwt', () => {
     expect(signature).toMatch(/^[A-Za-z0-9_-]+$/);
     expect(decode(header!)).toEqual({ alg: 'RS256', typ: 'JWT' });
     const claims = decode(payload!);
-    expect(claims).toEqual({ application_id: APP, iat: 1_760_000_000, exp: 1_760_000_300, jti: expect.stringMatching(/^[0-9a-f-]{36}$/) });
+    expect(claims).toEqual({
+      application_id: APP,
+      iat: 1_760_000_000,
+      exp: 1_760_000_300,
+      jti: expect.stringMatching(/^[0-9a-f-]{36}$/),
+    });
     expect(verifiesWith(token, keys.publicKey)).toBe(true);
     expect(verifiesWith(token, rsaKeyPair().publicKey)).toBe(false);
   });
@@ -33,15 +40,26 @@ describe('createVonageJwt', () => {
   it('gives every token its own jti, takes a lifetime and extra claims, never overriding the required ones', async () => {
     const a = decode((await createVonageJwt({ applicationId: APP, privateKey: keys.privateKey })).split('.')[1]!);
     const b = decode(
-      (await createVonageJwt({ applicationId: APP, privateKey: keys.privateKey, ttlSeconds: 3600, claims: { sub: 'alice', application_id: 'evil', jti: 'fixed' } })).split('.')[1]!,
+      (
+        await createVonageJwt({
+          applicationId: APP,
+          privateKey: keys.privateKey,
+          ttlSeconds: 3600,
+          claims: { sub: 'alice', application_id: 'evil', jti: 'fixed' },
+        })
+      ).split('.')[1]!,
     );
     expect(a['jti']).not.toBe(b['jti']);
     expect(b['jti']).not.toBe('fixed');
     expect(b['application_id']).toBe(APP);
     expect(b['sub']).toBe('alice');
     expect((b['exp'] as number) - (b['iat'] as number)).toBe(3600);
-    await expect(createVonageJwt({ applicationId: APP, privateKey: keys.privateKey, ttlSeconds: 86_401 })).rejects.toBeInstanceOf(ConfigError);
-    await expect(createVonageJwt({ applicationId: '', privateKey: keys.privateKey })).rejects.toBeInstanceOf(ConfigError);
+    await expect(
+      createVonageJwt({ applicationId: APP, privateKey: keys.privateKey, ttlSeconds: 86_401 }),
+    ).rejects.toBeInstanceOf(ConfigError);
+    await expect(createVonageJwt({ applicationId: '', privateKey: keys.privateKey })).rejects.toBeInstanceOf(
+      ConfigError,
+    );
   });
 
   it('imports PKCS#1 keys and keys with escaped line breaks, as environment variables carry them', async () => {
@@ -55,8 +73,15 @@ describe('createVonageJwt', () => {
   it('takes the key file as bytes (a Buffer from readFile, as the Vonage SDK takes it), and refuses other objects with a ConfigError', async () => {
     const bytes = new TextEncoder().encode(keys.privateKey);
     expect(verifiesWith(await createVonageJwt({ applicationId: APP, privateKey: bytes }), keys.publicKey)).toBe(true);
-    expect(verifiesWith(await createVonageJwt({ applicationId: APP, privateKey: Buffer.from(keys.pkcs1PrivateKey) }), keys.publicKey)).toBe(true);
-    await expect(createVonageJwt({ applicationId: APP, privateKey: { pem: keys.privateKey } as unknown as string })).rejects.toBeInstanceOf(ConfigError);
+    expect(
+      verifiesWith(
+        await createVonageJwt({ applicationId: APP, privateKey: Buffer.from(keys.pkcs1PrivateKey) }),
+        keys.publicKey,
+      ),
+    ).toBe(true);
+    await expect(
+      createVonageJwt({ applicationId: APP, privateKey: { pem: keys.privateKey } as unknown as string }),
+    ).rejects.toBeInstanceOf(ConfigError);
     await expect(importVonagePrivateKey(Uint8Array.from([0xff, 0xfe, 0x00]))).rejects.toBeInstanceOf(ConfigError);
   });
 

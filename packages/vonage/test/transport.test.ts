@@ -25,11 +25,20 @@ const CALL_UUID = '63f61863-4a51-4f6b-86e1-46edebcf9356';
 function connectedFrame(): string {
   const ncco = connectWebSocketNcco({
     uri: 'wss://bridge.example.com/socket',
-    answer: new URLSearchParams({ uuid: CALL_UUID, from: '447700900000', to: '447700900001', conversation_uuid: 'CON-1' }),
+    answer: new URLSearchParams({
+      uuid: CALL_UUID,
+      from: '447700900000',
+      to: '447700900001',
+      conversation_uuid: 'CON-1',
+    }),
     headers: { app: 'demo' },
   });
   const endpoint = (ncco[0] as VonageConnectAction).endpoint[0]!;
-  return JSON.stringify({ event: 'websocket:connected', 'content-type': endpoint['content-type'], ...endpoint.headers });
+  return JSON.stringify({
+    event: 'websocket:connected',
+    'content-type': endpoint['content-type'],
+    ...endpoint.headers,
+  });
 }
 
 let model: FakeRealtimeServer;
@@ -68,7 +77,11 @@ describe('VonageRealtimeTransport', () => {
   });
 
   it('bridges a call from the websocket:connected frame: metadata, L16 16 kHz both ways, notify marks, clear', async () => {
-    const t = new VonageRealtimeTransport({ vonageWebSocket: await bridgeSide, url: modelUrl, inputAudioInactivityTimeoutMs: null });
+    const t = new VonageRealtimeTransport({
+      vonageWebSocket: await bridgeSide,
+      url: modelUrl,
+      inputAudioInactivityTimeoutMs: null,
+    });
     transport = t;
     const session = new RealtimeSession(new RealtimeAgent({ name: 'a' }), { transport: t });
     const starts: any[] = [];
@@ -112,13 +125,30 @@ describe('VonageRealtimeTransport', () => {
   });
 
   it('a 24 kHz endpoint (audio/l16;rate=24000) streams PCM16 24 kHz both ways in 20 ms frames of 960 bytes', async () => {
-    const t = new VonageRealtimeTransport({ vonageWebSocket: await bridgeSide, url: modelUrl, inputAudioInactivityTimeoutMs: null });
+    const t = new VonageRealtimeTransport({
+      vonageWebSocket: await bridgeSide,
+      url: modelUrl,
+      inputAudioInactivityTimeoutMs: null,
+    });
     transport = t;
     const session = new RealtimeSession(new RealtimeAgent({ name: 'a' }), { transport: t });
-    const action = connectWebSocketNcco({ uri: 'wss://bridge.example.com/socket', sampleRate: 24000, headers: { uuid: CALL_UUID } })[0] as VonageConnectAction;
-    vonage.send(JSON.stringify({ event: 'websocket:connected', 'content-type': action.endpoint[0]!['content-type'], ...action.endpoint[0]!.headers }));
+    const action = connectWebSocketNcco({
+      uri: 'wss://bridge.example.com/socket',
+      sampleRate: 24000,
+      headers: { uuid: CALL_UUID },
+    })[0] as VonageConnectAction;
+    vonage.send(
+      JSON.stringify({
+        event: 'websocket:connected',
+        'content-type': action.endpoint[0]!['content-type'],
+        ...action.endpoint[0]!.headers,
+      }),
+    );
     await until(() => t.callStart !== undefined);
-    expect(t.callStart).toMatchObject({ callId: CALL_UUID, format: { encoding: 'l16', sampleRate: 24000, channels: 1 } });
+    expect(t.callStart).toMatchObject({
+      callId: CALL_UUID,
+      format: { encoding: 'l16', sampleRate: 24000, channels: 1 },
+    });
     await session.connect({ apiKey: 'sk-test' });
     for (let i = 0; i < 5; i++) vonage.send(new Uint8Array(960).fill(0x10));
     await until(() => model.inputAudio().byteLength >= 4800);

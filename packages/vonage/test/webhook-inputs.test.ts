@@ -1,7 +1,13 @@
 import { createHash, createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, WebhookSignatureError } from '@switchboard/core';
-import { isValidVonageWebhook, readVonageAuthorization, verifyVonageWebhook, type VerifyVonageWebhookOptions, type VonageWebhookHeaders } from '../src/index.js';
+import {
+  isValidVonageWebhook,
+  readVonageAuthorization,
+  verifyVonageWebhook,
+  type VerifyVonageWebhookOptions,
+  type VonageWebhookHeaders,
+} from '../src/index.js';
 
 const SECRET = 'signature-secret-of-the-account';
 const NOW_S = 1_760_000_000;
@@ -30,32 +36,64 @@ describe('Vonage checks on what a request can carry', () => {
   it('answers invalid for a query that is null, a string or an array, and never throws a TypeError for it', async () => {
     const authorization = bearer('{"a":"1"}');
     for (const query of [null, 'a=1', [['a', '1']], 42]) {
-      const options = { signatureSecret: SECRET, authorization, query: query as unknown as Record<string, string>, now };
+      const options = {
+        signatureSecret: SECRET,
+        authorization,
+        query: query as unknown as Record<string, string>,
+        now,
+      };
       expect(await isValidVonageWebhook(options)).toBe(false);
       await expect(verifyVonageWebhook(options)).rejects.toBeInstanceOf(WebhookSignatureError);
     }
     expect(await isValidVonageWebhook({ signatureSecret: SECRET, authorization, query: { a: '1' }, now })).toBe(true);
-    expect(await isValidVonageWebhook({ signatureSecret: SECRET, authorization, query: new URLSearchParams('a=1'), now })).toBe(true);
+    expect(
+      await isValidVonageWebhook({ signatureSecret: SECRET, authorization, query: new URLSearchParams('a=1'), now }),
+    ).toBe(true);
   });
 
   it('reads a query value of another JSON type as its JSON, and one that is not JSON as no match', async () => {
     const authorization = bearer('{"a":["1","2"]}');
-    expect(await isValidVonageWebhook({ signatureSecret: SECRET, authorization, query: { a: ['1', '2'] } as unknown as Record<string, string>, now })).toBe(true);
-    expect(await isValidVonageWebhook({ signatureSecret: SECRET, authorization, query: { a: undefined } as unknown as Record<string, string>, now })).toBe(false);
+    expect(
+      await isValidVonageWebhook({
+        signatureSecret: SECRET,
+        authorization,
+        query: { a: ['1', '2'] } as unknown as Record<string, string>,
+        now,
+      }),
+    ).toBe(true);
+    expect(
+      await isValidVonageWebhook({
+        signatureSecret: SECRET,
+        authorization,
+        query: { a: undefined } as unknown as Record<string, string>,
+        now,
+      }),
+    ).toBe(false);
   });
 
   it('reads header maps that are not objects, or an Authorization that is not a string, as unsigned', async () => {
     for (const headers of [null, 42, 'Bearer x', { authorization: 42 }, { authorization: [Object.create(null)] }]) {
       expect(readVonageAuthorization(headers as VonageWebhookHeaders)).toBeUndefined();
-      const options: VerifyVonageWebhookOptions = { signatureSecret: SECRET, headers: headers as VonageWebhookHeaders, body: BODY, now };
+      const options: VerifyVonageWebhookOptions = {
+        signatureSecret: SECRET,
+        headers: headers as VonageWebhookHeaders,
+        body: BODY,
+        now,
+      };
       await expect(verifyVonageWebhook(options)).rejects.toThrow(/missing Authorization/);
     }
   });
 
   it('keeps ConfigError for the developer’s own mistakes: no secret, no body or query at all, a clock that is not a function', async () => {
     const authorization = bearer(BODY);
-    await expect(verifyVonageWebhook({ signatureSecret: '', authorization, body: BODY })).rejects.toBeInstanceOf(ConfigError);
-    await expect(verifyVonageWebhook({ signatureSecret: SECRET, authorization, now })).rejects.toBeInstanceOf(ConfigError);
-    await expect(isValidVonageWebhook({ signatureSecret: SECRET, authorization, body: BODY, now: 1 as unknown as () => number })).rejects.toBeInstanceOf(ConfigError);
+    await expect(verifyVonageWebhook({ signatureSecret: '', authorization, body: BODY })).rejects.toBeInstanceOf(
+      ConfigError,
+    );
+    await expect(verifyVonageWebhook({ signatureSecret: SECRET, authorization, now })).rejects.toBeInstanceOf(
+      ConfigError,
+    );
+    await expect(
+      isValidVonageWebhook({ signatureSecret: SECRET, authorization, body: BODY, now: 1 as unknown as () => number }),
+    ).rejects.toBeInstanceOf(ConfigError);
   });
 });

@@ -24,9 +24,14 @@ const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 /** A token signed the way Vonage signs webhooks: HS256 with the signature secret. */
-function token(claims: Record<string, unknown>, options: { secret?: string; header?: Record<string, unknown> } = {}): string {
+function token(
+  claims: Record<string, unknown>,
+  options: { secret?: string; header?: Record<string, unknown> } = {},
+): string {
   const input = `${b64url(options.header ?? { alg: 'HS256', typ: 'JWT' })}.${b64url(claims)}`;
-  return `${input}.${createHmac('sha256', options.secret ?? SECRET).update(input).digest('base64url')}`;
+  return `${input}.${createHmac('sha256', options.secret ?? SECRET)
+    .update(input)
+    .digest('base64url')}`;
 }
 
 const claims = (extra: Record<string, unknown> = {}) => ({
@@ -50,28 +55,62 @@ async function rejection(promise: Promise<unknown>): Promise<WebhookSignatureErr
 
 describe('verifyVonageWebhook', () => {
   it('accepts a signed webhook and returns its claims', async () => {
-    const result = await verify(`Bearer ${token(claims())}`, { applicationId: 'aaaaaaaa-bbbb-cccc-dddd-0123456789ab', apiKey: 'abcd1234' });
+    const result = await verify(`Bearer ${token(claims())}`, {
+      applicationId: 'aaaaaaaa-bbbb-cccc-dddd-0123456789ab',
+      apiKey: 'abcd1234',
+    });
     expect(result).toMatchObject({ iat: NOW_S - 2, api_key: 'abcd1234', payload_hash: sha256(BODY) });
-    expect(await verifyVonageWebhook({ signatureSecret: SECRET, headers: new Headers({ Authorization: `Bearer ${token(claims())}` }), body: new TextEncoder().encode(BODY), now })).toBeTruthy();
-    expect(await isValidVonageWebhook({ signatureSecret: SECRET, headers: { authorization: `Bearer ${token(claims())}` }, body: BODY, now })).toBe(true);
+    expect(
+      await verifyVonageWebhook({
+        signatureSecret: SECRET,
+        headers: new Headers({ Authorization: `Bearer ${token(claims())}` }),
+        body: new TextEncoder().encode(BODY),
+        now,
+      }),
+    ).toBeTruthy();
+    expect(
+      await isValidVonageWebhook({
+        signatureSecret: SECRET,
+        headers: { authorization: `Bearer ${token(claims())}` },
+        body: BODY,
+        now,
+      }),
+    ).toBe(true);
   });
 
   it('hashes a GET query in the order received, integer-like keys included', async () => {
-    const query = new URLSearchParams([['uuid', 'u-1'], ['10', 'ten'], ['dtmf', '5']]);
+    const query = new URLSearchParams([
+      ['uuid', 'u-1'],
+      ['10', 'ten'],
+      ['dtmf', '5'],
+    ]);
     // Key order as received; JSON.stringify of an object would put "10" first.
     const getToken = token(claims({ payload_hash: sha256('{"uuid":"u-1","10":"ten","dtmf":"5"}') }));
-    await expect(verifyVonageWebhook({ signatureSecret: SECRET, authorization: `Bearer ${getToken}`, query, now })).resolves.toBeTruthy();
+    await expect(
+      verifyVonageWebhook({ signatureSecret: SECRET, authorization: `Bearer ${getToken}`, query, now }),
+    ).resolves.toBeTruthy();
   });
 
   it('checks the payload: a tampered body fails; re-serialised JSON or a GET query verify', async () => {
     const tampered = BODY.replace('answered', 'completed');
     expect((await rejection(verify(`Bearer ${token(claims())}`, { body: tampered }))).message).toMatch(/payload_hash/);
     // The same JSON pretty-printed by a proxy still hashes as Vonage's compact form.
-    await expect(verify(`Bearer ${token(claims())}`, { body: JSON.stringify(JSON.parse(BODY), null, 2) })).resolves.toBeTruthy();
-    const query = new URLSearchParams({ to: '447700900001', from: '447700900000', uuid: 'u-1', conversation_uuid: 'CON-1' });
+    await expect(
+      verify(`Bearer ${token(claims())}`, { body: JSON.stringify(JSON.parse(BODY), null, 2) }),
+    ).resolves.toBeTruthy();
+    const query = new URLSearchParams({
+      to: '447700900001',
+      from: '447700900000',
+      uuid: 'u-1',
+      conversation_uuid: 'CON-1',
+    });
     const getToken = token(claims({ payload_hash: sha256(JSON.stringify(Object.fromEntries(query))) }));
-    await expect(verifyVonageWebhook({ signatureSecret: SECRET, authorization: `Bearer ${getToken}`, query, now })).resolves.toBeTruthy();
-    await expect(verifyVonageWebhook({ signatureSecret: SECRET, authorization: `Bearer ${getToken}`, now })).rejects.toBeInstanceOf(ConfigError);
+    await expect(
+      verifyVonageWebhook({ signatureSecret: SECRET, authorization: `Bearer ${getToken}`, query, now }),
+    ).resolves.toBeTruthy();
+    await expect(
+      verifyVonageWebhook({ signatureSecret: SECRET, authorization: `Bearer ${getToken}`, now }),
+    ).rejects.toBeInstanceOf(ConfigError);
   });
 
   it('a token over the query alone does not vouch for a POST body that has content', async () => {
@@ -93,10 +132,14 @@ describe('verifyVonageWebhook', () => {
     const mergedToken = `Bearer ${token(claims({ payload_hash: sha256(merged) }))}`;
     await rejection(verify(mergedToken, { query }));
     await expect(verify(mergedToken, { query, mergeQueryIntoBody: true })).resolves.toBeTruthy();
-    await expect(verify(mergedToken, { query: Object.fromEntries(query), mergeQueryIntoBody: true })).resolves.toBeTruthy();
+    await expect(
+      verify(mergedToken, { query: Object.fromEntries(query), mergeQueryIntoBody: true }),
+    ).resolves.toBeTruthy();
     // The body-only hash still verifies with the option on; a tampered body fails either way.
     await expect(verify(`Bearer ${token(claims())}`, { query, mergeQueryIntoBody: true })).resolves.toBeTruthy();
-    await rejection(verify(mergedToken, { query, mergeQueryIntoBody: true, body: BODY.replace('answered', 'completed') }));
+    await rejection(
+      verify(mergedToken, { query, mergeQueryIntoBody: true, body: BODY.replace('answered', 'completed') }),
+    );
   });
 
   it('rejects a token signed with another secret, or tampered claims', async () => {
@@ -108,7 +151,9 @@ describe('verifyVonageWebhook', () => {
 
   it('rejects a stale, future, expired or not-yet-valid token', async () => {
     expect((await rejection(verify(`Bearer ${token(claims({ iat: NOW_S - 301 }))}`))).message).toMatch(/stale/);
-    await expect(verify(`Bearer ${token(claims({ iat: NOW_S - 3000 }))}`, { maxAgeSeconds: 3600 })).resolves.toBeTruthy();
+    await expect(
+      verify(`Bearer ${token(claims({ iat: NOW_S - 3000 }))}`, { maxAgeSeconds: 3600 }),
+    ).resolves.toBeTruthy();
     expect((await rejection(verify(`Bearer ${token(claims({ iat: NOW_S + 120 }))}`))).message).toMatch(/future/);
     await rejection(verify(`Bearer ${token(claims({ exp: NOW_S - 120 }))}`));
     await rejection(verify(`Bearer ${token(claims({ nbf: NOW_S + 120 }))}`));
@@ -127,7 +172,9 @@ describe('verifyVonageWebhook', () => {
     const { payload_hash: _omitted, ...noHash } = claims();
     await rejection(verify(`Bearer ${token(noHash)}`));
     await expect(verify(`Bearer ${token(noHash)}`, { requirePayloadHash: false })).resolves.toBeTruthy();
-    expect(await isValidVonageWebhook({ signatureSecret: SECRET, authorization: 'Bearer x.y.z', body: BODY, now })).toBe(false);
+    expect(
+      await isValidVonageWebhook({ signatureSecret: SECRET, authorization: 'Bearer x.y.z', body: BODY, now }),
+    ).toBe(false);
   });
 
   it('never quotes the secret or the token, and needs a secret', async () => {
@@ -135,7 +182,9 @@ describe('verifyVonageWebhook', () => {
     const error = await rejection(verify(`Bearer ${t}`));
     expect(error.message).not.toContain(SECRET);
     expect(error.message).not.toContain(t.split('.')[2]!);
-    await expect(verifyVonageWebhook({ signatureSecret: '', authorization: `Bearer ${t}` })).rejects.toBeInstanceOf(ConfigError);
+    await expect(verifyVonageWebhook({ signatureSecret: '', authorization: `Bearer ${t}` })).rejects.toBeInstanceOf(
+      ConfigError,
+    );
   });
 
   it('reads the Authorization header case-insensitively', () => {

@@ -45,7 +45,10 @@ const MATCHERS: Record<RawWebSocketPresetName, (frame: MediaFrame) => boolean> =
   jambonz: (frame) => {
     const message = jsonObject(frame);
     if (!message || message['event'] !== undefined || message['type'] !== undefined) return false;
-    return typeof message['callSid'] === 'string' && (message['sampleRate'] !== undefined || message['mixType'] !== undefined);
+    return (
+      typeof message['callSid'] === 'string' &&
+      (message['sampleRate'] !== undefined || message['mixType'] !== undefined)
+    );
   },
   generic: (frame) => jsonObject(frame)?.['type'] === 'start',
 };
@@ -59,7 +62,10 @@ export function rawWebSocketCandidate(
   options: Omit<RawWebSocketProtocolOptions, 'preset'> = {},
 ): ProtocolCandidate {
   const matches = Object.hasOwn(MATCHERS, preset) ? MATCHERS[preset] : undefined;
-  if (!matches) throw new ConfigError(`No detection for preset ${JSON.stringify(preset)}: use ${Object.keys(MATCHERS).join(', ')}.`);
+  if (!matches)
+    throw new ConfigError(
+      `No detection for preset ${JSON.stringify(preset)}: use ${Object.keys(MATCHERS).join(', ')}.`,
+    );
   // Checked once here, so a bad option fails where it is written rather than mid-call.
   new RawWebSocketProtocol({ ...options, preset });
   return { name: preset, matches, create: () => new RawWebSocketProtocol({ ...options, preset }) };
@@ -71,4 +77,9 @@ export const jambonzCandidate: ProtocolCandidate = rawWebSocketCandidate('jambon
 export const genericCandidate: ProtocolCandidate = rawWebSocketCandidate('generic');
 
 /** Every preset that announces itself: Vonage, Asterisk, jambonz, generic. */
-export const rawWebSocketCandidates: readonly ProtocolCandidate[] = [vonageCandidate, asteriskCandidate, jambonzCandidate, genericCandidate];
+export const rawWebSocketCandidates: readonly ProtocolCandidate[] = [
+  vonageCandidate,
+  asteriskCandidate,
+  jambonzCandidate,
+  genericCandidate,
+];

@@ -29,7 +29,8 @@ function adapter(
     createProtocol: () => new RawWebSocketProtocol(options),
     createTransport: ({ connection, url, now, clock }) =>
       new RawWebSocketRealtimeTransport({ websocket: connection, preset: options, url, now, clock }),
-    createPeerSimulator: () => new RawWebSocketPeerSimulator({ preset, format: carrierFormat, inputFormat: TRACE_FORMAT, ...peer }),
+    createPeerSimulator: () =>
+      new RawWebSocketPeerSimulator({ preset, format: carrierFormat, inputFormat: TRACE_FORMAT, ...peer }),
   };
 }
 

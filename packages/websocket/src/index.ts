@@ -4,7 +4,14 @@ export { RawWebSocketPeerSimulator } from './peer.js';
 export type { RawWebSocketPeerSimulatorOptions } from './peer.js';
 export { RawWebSocketRealtimeTransport } from './transport.js';
 export type { RawWebSocketRealtimeTransportOptions } from './transport.js';
-export { presets, vonagePreset, asteriskPreset, jambonzPreset, genericPreset, ASTERISK_MAX_MESSAGE_BYTES } from './presets/index.js';
+export {
+  presets,
+  vonagePreset,
+  asteriskPreset,
+  jambonzPreset,
+  genericPreset,
+  ASTERISK_MAX_MESSAGE_BYTES,
+} from './presets/index.js';
 export type { RawWebSocketPresetName } from './presets/index.js';
 export {
   callFields,

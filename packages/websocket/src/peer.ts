@@ -58,7 +58,8 @@ export class RawWebSocketPeerSimulator implements PeerSimulator {
   #nextTimestampMs: number | undefined;
 
   constructor(options: RawWebSocketPeerSimulatorOptions) {
-    if (!options || typeof options !== 'object') throw new ConfigError('RawWebSocketPeerSimulator needs an options object with a `preset`.');
+    if (!options || typeof options !== 'object')
+      throw new ConfigError('RawWebSocketPeerSimulator needs an options object with a `preset`.');
     this.preset = resolvePreset(options.preset);
     if (!this.preset.peer) throw new ConfigError(`Preset ${this.preset.name} has no carrier side (\`peer\`).`);
     this.#options = {
@@ -67,7 +68,8 @@ export class RawWebSocketPeerSimulator implements PeerSimulator {
       ...(options.inputFormat ? { inputFormat: checkFormat(options.inputFormat, '`inputFormat`') } : {}),
     };
     this.frameMs = options.frameMs ?? DEFAULT_FRAME_MS;
-    if (!(Number.isFinite(this.frameMs) && this.frameMs > 0)) throw new ConfigError(`\`frameMs\` must be a positive number, got ${String(options.frameMs)}.`);
+    if (!(Number.isFinite(this.frameMs) && this.frameMs > 0))
+      throw new ConfigError(`\`frameMs\` must be a positive number, got ${String(options.frameMs)}.`);
     this.maxMessageBytes = options.maxMessageBytes ?? this.preset.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.#wire = this.#options.format ?? this.preset.defaultFormat;
     this.#converter = this.#converterFor(this.#wire);
@@ -112,10 +114,18 @@ export class RawWebSocketPeerSimulator implements PeerSimulator {
   decodeOutbound(frame: string | Uint8Array): OutboundCommand[] {
     if (typeof frame === 'string') return this.preset.peer.decodeControl(frame, this.#state());
     if (frame.byteLength > this.maxMessageBytes) {
-      throw new ProtocolError(this.preset.name, `binary message of ${frame.byteLength} bytes is larger than the ${this.maxMessageBytes}-byte limit`, { frame });
+      throw new ProtocolError(
+        this.preset.name,
+        `binary message of ${frame.byteLength} bytes is larger than the ${this.maxMessageBytes}-byte limit`,
+        { frame },
+      );
     }
     if (this.#wire.encoding === 'l16' && frame.byteLength % 2 !== 0) {
-      throw new ProtocolError(this.preset.name, `binary message of ${frame.byteLength} bytes: L16 audio has 2 bytes per sample`, { frame });
+      throw new ProtocolError(
+        this.preset.name,
+        `binary message of ${frame.byteLength} bytes: L16 audio has 2 bytes per sample`,
+        { frame },
+      );
     }
     return frame.byteLength === 0 ? [] : [{ type: 'audio', payload: frame }];
   }

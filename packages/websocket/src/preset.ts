@@ -1,5 +1,12 @@
 import { KEYPAD_DIGIT, ProtocolError, excerpt, isJsonObject, jsonText, type JsonObject } from '@switchboard/core';
-import type { AudioFormat, CallEvent, CallStartEvent, DtmfEvent, OutboundCommand, ProtocolCapabilities } from '@switchboard/core';
+import type {
+  AudioFormat,
+  CallEvent,
+  CallStartEvent,
+  DtmfEvent,
+  OutboundCommand,
+  ProtocolCapabilities,
+} from '@switchboard/core';
 
 /**
  * How a call starts on the socket: `message`, with the carrier's first control message (which
@@ -101,7 +108,8 @@ export function optionalString(
   const value = message[key];
   if (value === undefined || value === null || value === '') return undefined;
   if (typeof value === 'string') return value;
-  if (options.scalarsAsText && ((typeof value === 'number' && Number.isFinite(value)) || typeof value === 'boolean')) return String(value);
+  if (options.scalarsAsText && ((typeof value === 'number' && Number.isFinite(value)) || typeof value === 'boolean'))
+    return String(value);
   throw controlError(provider, `"${key}" must be a string`, frame);
 }
 
@@ -110,7 +118,8 @@ export function optionalNumber(provider: string, message: JsonObject, key: strin
   const value = message[key];
   if (value === undefined || value === null || value === '') return undefined;
   const number = typeof value === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(value) ? Number(value) : value;
-  if (typeof number !== 'number' || !Number.isFinite(number)) throw controlError(provider, `"${key}" must be a number`, frame);
+  if (typeof number !== 'number' || !Number.isFinite(number))
+    throw controlError(provider, `"${key}" must be a number`, frame);
   return number;
 }
 
@@ -177,11 +186,18 @@ export function readCallStart(
   provider: string,
   message: JsonObject,
   frame: string,
-  start: { callId: string; streamId?: string; format: AudioFormat; customParameters: Record<string, string>; scalarsAsText?: boolean },
+  start: {
+    callId: string;
+    streamId?: string;
+    format: AudioFormat;
+    customParameters: Record<string, string>;
+    scalarsAsText?: boolean;
+  },
 ): CallStartEvent {
   const text = { scalarsAsText: start.scalarsAsText ?? false };
   const callId = optionalString(provider, message, start.callId, frame, text);
-  const streamId = start.streamId === undefined ? undefined : optionalString(provider, message, start.streamId, frame, text);
+  const streamId =
+    start.streamId === undefined ? undefined : optionalString(provider, message, start.streamId, frame, text);
   return callStart({
     streamId: streamId ?? callId ?? newStreamId(provider),
     callId,
@@ -206,7 +222,8 @@ export function readDtmf(
 ): DtmfEvent {
   const dtmf: DtmfEvent = { type: 'dtmf', digit: readDigit(provider, message[keys.digit], frame) };
   const duration = optionalNumber(provider, message, keys.duration, frame);
-  if (duration !== undefined && duration < 0) throw controlError(provider, `"${keys.duration}" must not be negative`, frame);
+  if (duration !== undefined && duration < 0)
+    throw controlError(provider, `"${keys.duration}" must not be negative`, frame);
   if (duration !== undefined) dtmf.durationMs = duration / (keys.unitsPerMs ?? 1);
   return dtmf;
 }

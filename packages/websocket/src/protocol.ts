@@ -73,7 +73,7 @@ export class RawWebSocketProtocol implements MediaStreamProtocol {
 
   constructor(options: RawWebSocketPresetName | RawWebSocketProtocolOptions) {
     const config: RawWebSocketProtocolOptions =
-      typeof options === 'string' ? { preset: options } : options ?? ({} as RawWebSocketProtocolOptions);
+      typeof options === 'string' ? { preset: options } : (options ?? ({} as RawWebSocketProtocolOptions));
     const preset = resolvePreset(config.preset);
     const format = checkFormat(config.format ?? preset.defaultFormat, '`format`');
 
@@ -130,7 +130,12 @@ export class RawWebSocketProtocol implements MediaStreamProtocol {
   open(): CallEvent[] {
     if (this.startOn !== 'connect' || this.#opened) return [];
     this.#opened = true;
-    const event = callStart({ streamId: newStreamId(this.name), format: this.#format, customParameters: {}, raw: null });
+    const event = callStart({
+      streamId: newStreamId(this.name),
+      format: this.#format,
+      customParameters: {},
+      raw: null,
+    });
     this.#started(event);
     return [event];
   }
@@ -156,7 +161,8 @@ export class RawWebSocketProtocol implements MediaStreamProtocol {
 
   #decodeAudio(frame: Uint8Array): CallEvent[] {
     const size = frame.byteLength;
-    if (size > this.maxMessageBytes) this.#fail(`binary frame of ${size} bytes is larger than the ${this.maxMessageBytes}-byte limit`, frame);
+    if (size > this.maxMessageBytes)
+      this.#fail(`binary frame of ${size} bytes is larger than the ${this.maxMessageBytes}-byte limit`, frame);
     if (!this.#call.started) this.#fail('audio before the call started (no start message yet)', frame);
     if (this.#format.encoding === 'l16' && size % 2 !== 0) {
       this.#fail(`binary frame of ${size} bytes: L16 audio has 2 bytes per sample`, frame);
@@ -165,7 +171,8 @@ export class RawWebSocketProtocol implements MediaStreamProtocol {
   }
 
   #decodeControl(text: string): CallEvent[] {
-    if (text.length > this.maxMessageBytes) this.#fail(`text frame of ${text.length} characters is larger than the ${this.maxMessageBytes}-byte limit`);
+    if (text.length > this.maxMessageBytes)
+      this.#fail(`text frame of ${text.length} characters is larger than the ${this.maxMessageBytes}-byte limit`);
     let events: CallEvent[];
     try {
       events = this.preset.decodeControl(text, this.#call);
@@ -183,7 +190,8 @@ export class RawWebSocketProtocol implements MediaStreamProtocol {
         started = true;
       }
     }
-    if (!started && !this.#call.started) this.#fail('control message before the call started (no start message yet)', text);
+    if (!started && !this.#call.started)
+      this.#fail('control message before the call started (no start message yet)', text);
     return events;
   }
 

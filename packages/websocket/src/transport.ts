@@ -32,11 +32,18 @@ export class RawWebSocketRealtimeTransport extends TelephonyRealtimeTransport {
       throw new ConfigError('RawWebSocketRealtimeTransport needs `websocket`: the media socket of the call.');
     }
     if (options.preset === undefined) {
-      throw new ConfigError("RawWebSocketRealtimeTransport needs a `preset`: 'vonage', 'asterisk', 'jambonz', 'generic' or protocol options.");
+      throw new ConfigError(
+        "RawWebSocketRealtimeTransport needs a `preset`: 'vonage', 'asterisk', 'jambonz', 'generic' or protocol options.",
+      );
     }
     const { websocket, preset, ...rest } = options;
     const protocol = new RawWebSocketProtocol(preset);
     super({ ...rest, connection: websocket, protocol });
-    log('transport created: preset %s, format %s@%d', protocol.name, protocol.defaultFormat.encoding, protocol.defaultFormat.sampleRate);
+    log(
+      'transport created: preset %s, format %s@%d',
+      protocol.name,
+      protocol.defaultFormat.encoding,
+      protocol.defaultFormat.sampleRate,
+    );
   }
 }

@@ -17,7 +17,14 @@ const FIRST_FRAMES = {
   vonageLegacy: JSON.stringify({ app: 'demo', 'content-type': 'audio/l16;rate=16000' }),
   asterisk: 'MEDIA_START connection_id:c0ffee channel:PJSIP/alice-00000001 format:ulaw optimal_frame_size:160 ptime:20',
   asteriskJson: JSON.stringify({ event: 'MEDIA_START', connection_id: 'c0ffee', channel_id: 'ch-1', format: 'slin16' }),
-  jambonz: JSON.stringify({ callSid: 'js-1', from: '+15085551212', to: '+15085551313', direction: 'inbound', sampleRate: 8000, mixType: 'mono' }),
+  jambonz: JSON.stringify({
+    callSid: 'js-1',
+    from: '+15085551212',
+    to: '+15085551313',
+    direction: 'inbound',
+    sampleRate: 8000,
+    mixType: 'mono',
+  }),
   generic: JSON.stringify({ type: 'start', streamId: 's-1', format: { encoding: 'l16', sampleRate: 16000 } }),
 };
 
@@ -46,7 +53,10 @@ describe('raw WebSocket detection candidates', () => {
       expect(protocol.name).toBe(candidate.name);
       expect(candidate.create()).not.toBe(protocol);
     }
-    const custom = rawWebSocketCandidate('generic', { format: { encoding: 'pcmu', sampleRate: 8000, channels: 1 }, leadMs: 500 }).create();
+    const custom = rawWebSocketCandidate('generic', {
+      format: { encoding: 'pcmu', sampleRate: 8000, channels: 1 },
+      leadMs: 500,
+    }).create();
     expect(custom.defaultFormat.encoding).toBe('pcmu');
     expect(custom.capabilities.pacing).toEqual({ leadMs: 500 });
     expect(() => rawWebSocketCandidate('twilio' as 'generic')).toThrow(ConfigError);
@@ -56,7 +66,11 @@ describe('raw WebSocket detection candidates', () => {
   it('the Vonage protocol starts the call on the older first message too, once', () => {
     const protocol = vonageCandidate.create();
     expect(protocol.decode(FIRST_FRAMES.vonageLegacy)).toEqual([
-      expect.objectContaining({ type: 'call_start', format: { encoding: 'l16', sampleRate: 16000, channels: 1 }, customParameters: { app: 'demo' } }),
+      expect.objectContaining({
+        type: 'call_start',
+        format: { encoding: 'l16', sampleRate: 16000, channels: 1 },
+        customParameters: { app: 'demo' },
+      }),
     ]);
     // After the start, a message without an event is an error, as before.
     expect(() => protocol.decode(FIRST_FRAMES.vonageLegacy)).toThrow(/event/);
@@ -71,6 +85,12 @@ describe('raw WebSocket detection candidates', () => {
     const decoded: unknown[] = [];
     connection.onMessage((frame) => decoded.push(...protocol.decode(frame)));
     await Promise.resolve();
-    expect(decoded).toEqual([expect.objectContaining({ type: 'call_start', callId: 'u-1', format: { encoding: 'l16', sampleRate: 16000, channels: 1 } })]);
+    expect(decoded).toEqual([
+      expect.objectContaining({
+        type: 'call_start',
+        callId: 'u-1',
+        format: { encoding: 'l16', sampleRate: 16000, channels: 1 },
+      }),
+    ]);
   });
 });

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { ASTERISK_MAX_MESSAGE_BYTES, DEFAULT_MAX_MESSAGE_BYTES, RAW_WEBSOCKET_MAX_PAYLOAD, RawWebSocketPeerSimulator } from '../src/index.js';
+import {
+  ASTERISK_MAX_MESSAGE_BYTES,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  RAW_WEBSOCKET_MAX_PAYLOAD,
+  RawWebSocketPeerSimulator,
+} from '../src/index.js';
 import { expectMaxPayloadHolds } from '../../core/test/helpers/max-payload.js';
 
 describe('RAW_WEBSOCKET_MAX_PAYLOAD', () => {

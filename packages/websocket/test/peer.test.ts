@@ -9,7 +9,12 @@ import {
   type OutboundCommand,
 } from '@switchboard/core';
 import { describe, expect, it } from 'vitest';
-import { RawWebSocketPeerSimulator, RawWebSocketProtocol, conformance, type RawWebSocketPresetName } from '../src/index.js';
+import {
+  RawWebSocketPeerSimulator,
+  RawWebSocketProtocol,
+  conformance,
+  type RawWebSocketPresetName,
+} from '../src/index.js';
 
 const PCMU: AudioFormat = { encoding: 'pcmu', sampleRate: 8000, channels: 1 };
 const L16 = (sampleRate: number): AudioFormat => ({ encoding: 'l16', sampleRate, channels: 1 });
@@ -24,12 +29,20 @@ const start = (format: AudioFormat): Extract<CallEvent, { type: 'call_start' }> 
 });
 
 /** Everything the bridge's protocol decodes from the frames the peer sends for `events`. */
-function carrierToBridge(peer: RawWebSocketPeerSimulator, protocol: RawWebSocketProtocol, events: CallEvent[]): CallEvent[] {
+function carrierToBridge(
+  peer: RawWebSocketPeerSimulator,
+  protocol: RawWebSocketProtocol,
+  events: CallEvent[],
+): CallEvent[] {
   return events.flatMap((event) => peer.encodeInbound(event)).flatMap((frame) => protocol.decode(frame));
 }
 
 /** Everything the peer decodes from the frames the bridge's protocol sends for `commands`. */
-function bridgeToCarrier(peer: RawWebSocketPeerSimulator, protocol: RawWebSocketProtocol, commands: OutboundCommand[]): OutboundCommand[] {
+function bridgeToCarrier(
+  peer: RawWebSocketPeerSimulator,
+  protocol: RawWebSocketProtocol,
+  commands: OutboundCommand[],
+): OutboundCommand[] {
   return commands.flatMap((command) => protocol.encode(command)).flatMap((frame) => peer.decodeOutbound(frame));
 }
 
@@ -46,25 +59,42 @@ function rms(samples: Int16Array): number {
   return Math.sqrt(sum / samples.length);
 }
 
-describe.each<{ preset: RawWebSocketPresetName; format: AudioFormat; json?: boolean; controls: OutboundCommand[]; events: CallEvent[] }>([
+describe.each<{
+  preset: RawWebSocketPresetName;
+  format: AudioFormat;
+  json?: boolean;
+  controls: OutboundCommand[];
+  events: CallEvent[];
+}>([
   {
     preset: 'vonage',
     format: L16(16000),
     controls: [{ type: 'clear' }, { type: 'mark', name: 'sb0.1' }],
-    events: [{ type: 'dtmf', digit: '5', durationMs: 260 }, { type: 'playback_ack', name: 'sb0.1' }, { type: 'playback_cleared' }],
+    events: [
+      { type: 'dtmf', digit: '5', durationMs: 260 },
+      { type: 'playback_ack', name: 'sb0.1' },
+      { type: 'playback_cleared' },
+    ],
   },
   {
     preset: 'asterisk',
     format: PCMU,
     controls: [{ type: 'clear' }, { type: 'hangup' }],
-    events: [{ type: 'dtmf', digit: '7' }, { type: 'flow_control', paused: true }, { type: 'flow_control', paused: false }],
+    events: [
+      { type: 'dtmf', digit: '7' },
+      { type: 'flow_control', paused: true },
+      { type: 'flow_control', paused: false },
+    ],
   },
   {
     preset: 'asterisk',
     format: L16(16000),
     json: true,
     controls: [{ type: 'clear' }, { type: 'hangup' }],
-    events: [{ type: 'dtmf', digit: '#' }, { type: 'flow_control', paused: true }],
+    events: [
+      { type: 'dtmf', digit: '#' },
+      { type: 'flow_control', paused: true },
+    ],
   },
   {
     preset: 'jambonz',
@@ -129,7 +159,9 @@ describe('RawWebSocketPeerSimulator', () => {
   it('converts μ-law 8 kHz input audio into the wire format, keeping the level', () => {
     const peer = new RawWebSocketPeerSimulator({ preset: 'vonage', format: L16(16000), inputFormat: PCMU });
     peer.encodeInbound(start(PCMU));
-    const frames = Array.from({ length: 20 }, (_, i) => peer.encodeInbound({ type: 'audio', payload: toneFrame(i * 160) }));
+    const frames = Array.from({ length: 20 }, (_, i) =>
+      peer.encodeInbound({ type: 'audio', payload: toneFrame(i * 160) }),
+    );
     expect(frames.every((f) => f.length === 1 && (f[0] as Uint8Array).byteLength === 640)).toBe(true);
     const converted = frames.slice(2).map((f) => pcm16FromBytes(f[0] as Uint8Array));
     const level = rms(Int16Array.from(converted.flatMap((s) => Array.from(s))));
@@ -145,7 +177,12 @@ describe('RawWebSocketPeerSimulator', () => {
     const afterGap = peer.encodeInbound({ type: 'audio', payload: toneFrame(160), timestampMs: 100 });
     expect(afterGap.map((f) => (f as Uint8Array).byteLength)).toEqual([320, 320, 320, 320, 320]);
     expect(pcm16FromBytes(afterGap[1] as Uint8Array).every((s) => Math.abs(s) < 64)).toBe(true);
-    const noPad = new RawWebSocketPeerSimulator({ preset: 'jambonz', format: L16(8000), inputFormat: PCMU, padGaps: false });
+    const noPad = new RawWebSocketPeerSimulator({
+      preset: 'jambonz',
+      format: L16(8000),
+      inputFormat: PCMU,
+      padGaps: false,
+    });
     noPad.encodeInbound(start(PCMU));
     noPad.encodeInbound({ type: 'audio', payload: toneFrame(0), timestampMs: 0 });
     expect(noPad.encodeInbound({ type: 'audio', payload: toneFrame(160), timestampMs: 100 })).toHaveLength(1);
@@ -162,8 +199,12 @@ describe('RawWebSocketPeerSimulator', () => {
     expect(asterisk.decodeOutbound('{"command":"FLUSH_MEDIA"}')).toEqual([{ type: 'clear' }]);
     expect(() => asterisk.decodeOutbound(new Uint8Array(65501))).toThrow(/65500-byte limit/);
 
-    expect(() => new RawWebSocketPeerSimulator({ preset: 'jambonz' }).decodeOutbound('{"type":"playAudio"}')).toThrow(ProtocolError);
-    expect(() => new RawWebSocketPeerSimulator({ preset: 'generic' }).decodeOutbound('{"type":"dtmf","digits":"x"}')).toThrow(/digits/);
+    expect(() => new RawWebSocketPeerSimulator({ preset: 'jambonz' }).decodeOutbound('{"type":"playAudio"}')).toThrow(
+      ProtocolError,
+    );
+    expect(() =>
+      new RawWebSocketPeerSimulator({ preset: 'generic' }).decodeOutbound('{"type":"dtmf","digits":"x"}'),
+    ).toThrow(/digits/);
   });
 
   it('sends the jambonz metadata frame and Asterisk’s plain-text MEDIA_START as the carriers do', () => {
@@ -197,13 +238,21 @@ describe('conformance', () => {
     for (const adapter of conformance) {
       const peer = adapter.createPeerSimulator();
       const format = adapter.carrierFormat!;
-      const protocol = new RawWebSocketProtocol({ preset: adapter.name.split('/')[1] as RawWebSocketPresetName, format });
-      const events = carrierToBridge(peer as RawWebSocketPeerSimulator, protocol, [start(PCMU), { type: 'audio', payload: toneFrame(0) }]);
+      const protocol = new RawWebSocketProtocol({
+        preset: adapter.name.split('/')[1] as RawWebSocketPresetName,
+        format,
+      });
+      const events = carrierToBridge(peer as RawWebSocketPeerSimulator, protocol, [
+        start(PCMU),
+        { type: 'audio', payload: toneFrame(0) },
+      ]);
       expect(events[0]).toMatchObject({ type: 'call_start', format });
       const bytes = (format.sampleRate / 50) * (format.encoding === 'l16' ? 2 : 1);
       expect((events[1] as { payload: Uint8Array }).payload.byteLength).toBe(bytes);
       const out = new Uint8Array(bytes);
-      expect(peer.decodeOutbound(protocol.encode({ type: 'audio', payload: out })[0]!)).toEqual([{ type: 'audio', payload: out }]);
+      expect(peer.decodeOutbound(protocol.encode({ type: 'audio', payload: out })[0]!)).toEqual([
+        { type: 'audio', payload: out },
+      ]);
     }
   });
 });

@@ -1,6 +1,13 @@
 import { ConfigError, ProtocolError, type CallEvent } from '@switchboard/core';
 import { describe, expect, it } from 'vitest';
-import { ASTERISK_MAX_MESSAGE_BYTES, RawWebSocketProtocol, callFields, readCallStart, readDtmf, type RawWebSocketPreset } from '../src/index.js';
+import {
+  ASTERISK_MAX_MESSAGE_BYTES,
+  RawWebSocketProtocol,
+  callFields,
+  readCallStart,
+  readDtmf,
+  type RawWebSocketPreset,
+} from '../src/index.js';
 
 const L16_16K = { encoding: 'l16', sampleRate: 16000, channels: 1 } as const;
 const L16_8K = { encoding: 'l16', sampleRate: 8000, channels: 1 } as const;
@@ -72,12 +79,29 @@ describe('vonage', () => {
   });
 
   it('reads numeric uuid, from and to as text, keeping the message as received as raw', () => {
-    const message = { event: 'websocket:connected', 'content-type': 'audio/l16;rate=16000', uuid: 7, from: 447700900000, to: true };
+    const message = {
+      event: 'websocket:connected',
+      'content-type': 'audio/l16;rate=16000',
+      uuid: 7,
+      from: 447700900000,
+      to: true,
+    };
     const [event] = new RawWebSocketProtocol('vonage').decode(JSON.stringify(message));
-    expect(event).toMatchObject({ type: 'call_start', streamId: '7', callId: '7', from: '447700900000', to: 'true', raw: message });
-    expect(thrown(() => new RawWebSocketProtocol('vonage').decode(JSON.stringify({ ...message, from: { n: 1 } }))).message).toMatch(/"from" must be a string/);
+    expect(event).toMatchObject({
+      type: 'call_start',
+      streamId: '7',
+      callId: '7',
+      from: '447700900000',
+      to: 'true',
+      raw: message,
+    });
+    expect(
+      thrown(() => new RawWebSocketProtocol('vonage').decode(JSON.stringify({ ...message, from: { n: 1 } }))).message,
+    ).toMatch(/"from" must be a string/);
     // Other presets keep refusing a number where a string belongs.
-    expect(() => readCallStart('hello', { id: 7 }, '{}', { callId: 'id', format: PCMU, customParameters: {} })).toThrow(/"id" must be a string/);
+    expect(() => readCallStart('hello', { id: 7 }, '{}', { callId: 'id', format: PCMU, customParameters: {} })).toThrow(
+      /"id" must be a string/,
+    );
   });
 
   it('reads 8 kHz streams and names a stream without a uuid header itself', () => {
@@ -89,9 +113,22 @@ describe('vonage', () => {
   });
 
   it('refuses content types Vonage does not stream', () => {
-    expect(thrown(() => new RawWebSocketProtocol('vonage').decode('{"event":"websocket:connected","content-type":"audio/l16;rate=12000"}')).message).toMatch(/8000, 16000 or 24000/);
-    expect(thrown(() => new RawWebSocketProtocol('vonage').decode('{"event":"websocket:connected","content-type":"audio/pcmu"}')).message).toMatch(/content-type/);
-    expect(thrown(() => new RawWebSocketProtocol('vonage').decode('{"event":"websocket:connected","content-type":16000}')).message).toMatch(/must be a string/);
+    expect(
+      thrown(() =>
+        new RawWebSocketProtocol('vonage').decode(
+          '{"event":"websocket:connected","content-type":"audio/l16;rate=12000"}',
+        ),
+      ).message,
+    ).toMatch(/8000, 16000 or 24000/);
+    expect(
+      thrown(() =>
+        new RawWebSocketProtocol('vonage').decode('{"event":"websocket:connected","content-type":"audio/pcmu"}'),
+      ).message,
+    ).toMatch(/content-type/);
+    expect(
+      thrown(() => new RawWebSocketProtocol('vonage').decode('{"event":"websocket:connected","content-type":16000}'))
+        .message,
+    ).toMatch(/must be a string/);
   });
 
   it('passes 20 ms binary frames through as audio', () => {
@@ -103,10 +140,14 @@ describe('vonage', () => {
 
   it('decodes DTMF, clear confirmations and notify acks', () => {
     const protocol = started();
-    expect(protocol.decode('{"event":"websocket:dtmf","digit":"5","duration":260}')).toEqual([{ type: 'dtmf', digit: '5', durationMs: 260 }]);
+    expect(protocol.decode('{"event":"websocket:dtmf","digit":"5","duration":260}')).toEqual([
+      { type: 'dtmf', digit: '5', durationMs: 260 },
+    ]);
     expect(protocol.decode('{"event":"websocket:dtmf","digit":"#"}')).toEqual([{ type: 'dtmf', digit: '#' }]);
     expect(protocol.decode('{"event":"websocket:cleared"}')).toEqual([{ type: 'playback_cleared' }]);
-    expect(protocol.decode('{"event":"websocket:notify","payload":{"name":"sb0.3"}}')).toEqual([{ type: 'playback_ack', name: 'sb0.3' }]);
+    expect(protocol.decode('{"event":"websocket:notify","payload":{"name":"sb0.3"}}')).toEqual([
+      { type: 'playback_ack', name: 'sb0.3' },
+    ]);
   });
 
   it('encodes audio as 20 ms binary messages, clear, and marks as notify', () => {
@@ -115,19 +156,25 @@ describe('vonage', () => {
     expect(audio.map((f) => (f as Uint8Array).byteLength)).toEqual([640, 640, 640]);
     expect(audio.every((f) => f instanceof Uint8Array)).toBe(true);
     expect(protocol.encode({ type: 'clear' })).toEqual(['{"action":"clear"}']);
-    expect(protocol.encode({ type: 'mark', name: 'sb0.1' })).toEqual(['{"action":"notify","payload":{"name":"sb0.1"}}']);
+    expect(protocol.encode({ type: 'mark', name: 'sb0.1' })).toEqual([
+      '{"action":"notify","payload":{"name":"sb0.1"}}',
+    ]);
     expect(protocol.encode({ type: 'hangup' })).toEqual([]);
     expect(protocol.encode({ type: 'dtmf', digits: '1' })).toEqual([]);
 
     const narrow = new RawWebSocketProtocol('vonage');
     narrow.decode('{"event":"websocket:connected","content-type":"audio/l16;rate=8000"}');
-    expect(narrow.encode({ type: 'audio', payload: bytes(640) }).map((f) => (f as Uint8Array).byteLength)).toEqual([320, 320]);
+    expect(narrow.encode({ type: 'audio', payload: bytes(640) }).map((f) => (f as Uint8Array).byteLength)).toEqual([
+      320, 320,
+    ]);
   });
 
   it('throws a ProtocolError for bad input', () => {
     const fresh = new RawWebSocketProtocol('vonage');
     expect(thrown(() => fresh.decode(bytes(640))).message).toMatch(/audio before the call started/);
-    expect(thrown(() => fresh.decode('{"event":"websocket:dtmf","digit":"1"}')).message).toMatch(/before the call started/);
+    expect(thrown(() => fresh.decode('{"event":"websocket:dtmf","digit":"1"}')).message).toMatch(
+      /before the call started/,
+    );
     const protocol = started();
     expect(thrown(() => protocol.decode(bytes(641))).message).toMatch(/2 bytes per sample/);
     expect(thrown(() => protocol.decode(bytes(65537))).message).toMatch(/larger than the 65536-byte limit/);
@@ -136,7 +183,9 @@ describe('vonage', () => {
     expect(thrown(() => protocol.decode('{"event":"websocket:bogus"}')).message).toMatch(/unknown event/);
     expect(thrown(() => protocol.decode('{"digit":"1"}')).message).toMatch(/"event"/);
     expect(thrown(() => protocol.decode('{"event":"websocket:dtmf","digit":5}')).message).toMatch(/digit/);
-    expect(thrown(() => protocol.decode('{"event":"websocket:dtmf","digit":"5","duration":"long"}')).message).toMatch(/"duration" must be a number/);
+    expect(thrown(() => protocol.decode('{"event":"websocket:dtmf","digit":"5","duration":"long"}')).message).toMatch(
+      /"duration" must be a number/,
+    );
     expect(thrown(() => protocol.decode('{"event":"websocket:notify","payload":{}}')).message).toMatch(/payload.name/);
     const error = thrown(() => protocol.decode('{"event":"websocket:bogus"}'));
     expect(error.provider).toBe('vonage');
@@ -181,7 +230,14 @@ describe('asterisk', () => {
         callId: 'PJSIP/1-0001',
         format: PCMU,
         customParameters: {},
-        raw: { event: 'MEDIA_START', connection_id: 'abc', channel: 'PJSIP/1-0001', format: 'ulaw', optimal_frame_size: '160', ptime: '20' },
+        raw: {
+          event: 'MEDIA_START',
+          connection_id: 'abc',
+          channel: 'PJSIP/1-0001',
+          format: 'ulaw',
+          optimal_frame_size: '160',
+          ptime: '20',
+        },
       },
     ]);
   });
@@ -201,7 +257,8 @@ describe('asterisk', () => {
   });
 
   it('maps ulaw, alaw and slin formats and refuses others with a clear message', () => {
-    const formatOf = (name: string) => (new RawWebSocketProtocol('asterisk').decode(jsonStart(name))[0] as { format: unknown }).format;
+    const formatOf = (name: string) =>
+      (new RawWebSocketProtocol('asterisk').decode(jsonStart(name))[0] as { format: unknown }).format;
     expect(formatOf('alaw')).toEqual({ encoding: 'pcma', sampleRate: 8000, channels: 1 });
     expect(formatOf('slin')).toEqual(L16_8K);
     expect(formatOf('slin16')).toEqual(L16_16K);
@@ -220,7 +277,11 @@ describe('asterisk', () => {
     expect(protocol.decode('{"event":"DTMF_END","digit":"#"}')).toEqual([{ type: 'dtmf', digit: '#' }]);
     expect(protocol.decode('MEDIA_XOFF')).toEqual([{ type: 'flow_control', paused: true }]);
     expect(protocol.decode('{"event":"MEDIA_XON"}')).toEqual([{ type: 'flow_control', paused: false }]);
-    expect(protocol.decode('STATUS queue_length:43 xon_level:800 xoff_level:900 queue_full:false bulk_media:true media_paused:false')).toEqual([]);
+    expect(
+      protocol.decode(
+        'STATUS queue_length:43 xon_level:800 xoff_level:900 queue_full:false bulk_media:true media_paused:false',
+      ),
+    ).toEqual([]);
     expect(protocol.decode('QUEUE_DRAINED')).toEqual([]);
     expect(protocol.decode('MEDIA_BUFFERING_COMPLETED reply-7')).toEqual([]);
     expect(protocol.decode('{"event":"MEDIA_BUFFERING_COMPLETED","correlation_id":"reply-7"}')).toEqual([]);
@@ -242,10 +303,14 @@ describe('asterisk', () => {
     const ulaw = new RawWebSocketProtocol('asterisk');
     ulaw.decode(textStart);
     expect(ulaw.decode(bytes(161))).toHaveLength(1); // odd is fine for G.711
-    expect(ulaw.encode({ type: 'audio', payload: bytes(480) }).map((f) => (f as Uint8Array).byteLength)).toEqual([160, 160, 160]);
+    expect(ulaw.encode({ type: 'audio', payload: bytes(480) }).map((f) => (f as Uint8Array).byteLength)).toEqual([
+      160, 160, 160,
+    ]);
     const slin16 = new RawWebSocketProtocol('asterisk');
     slin16.decode(jsonStart('slin16'));
-    expect(slin16.encode({ type: 'audio', payload: bytes(1280) }).map((f) => (f as Uint8Array).byteLength)).toEqual([640, 640]);
+    expect(slin16.encode({ type: 'audio', payload: bytes(1280) }).map((f) => (f as Uint8Array).byteLength)).toEqual([
+      640, 640,
+    ]);
     expect(thrown(() => slin16.decode(bytes(639))).message).toMatch(/2 bytes per sample/);
   });
 
@@ -255,14 +320,18 @@ describe('asterisk', () => {
     protocol.decode(textStart);
     expect(thrown(() => protocol.decode(bytes(ASTERISK_MAX_MESSAGE_BYTES + 1))).message).toMatch(/65500-byte limit/);
     expect(thrown(() => protocol.decode('this is not json')).message).toMatch(/not a chan_websocket control message/);
-    expect(thrown(() => protocol.decode('SOMETHING_NEW x:1')).message).toMatch(/unknown control message "SOMETHING_NEW"/);
+    expect(thrown(() => protocol.decode('SOMETHING_NEW x:1')).message).toMatch(
+      /unknown control message "SOMETHING_NEW"/,
+    );
     expect(thrown(() => protocol.decode('{"event":"media"}')).message).toMatch(/unknown control message "media"/);
     expect(thrown(() => protocol.decode('{"event":42}')).message).toMatch(/"event"/);
     expect(thrown(() => protocol.decode('{"event":"DTMF_END"')).message).toMatch(/not valid JSON/);
     expect(thrown(() => protocol.decode('DTMF_END digit:x')).message).toMatch(/digit/);
-    expect(thrown(() => new RawWebSocketProtocol('asterisk').decode(JSON.stringify({ event: 'MEDIA_START', channel_variables: [1] }))).message).toMatch(
-      /channel_variables/,
-    );
+    expect(
+      thrown(() =>
+        new RawWebSocketProtocol('asterisk').decode(JSON.stringify({ event: 'MEDIA_START', channel_variables: [1] })),
+      ).message,
+    ).toMatch(/channel_variables/);
   });
 });
 
@@ -284,7 +353,13 @@ describe('jambonz', () => {
 
   it('declares no acks, pacing, killAudio as clear and an L16 8 kHz default', () => {
     const protocol = new RawWebSocketProtocol('jambonz');
-    expect(protocol.capabilities).toMatchObject({ playbackAck: 'none', ackOnClear: 'none', clear: true, dtmfIn: true, pacing: { leadMs: 1000 } });
+    expect(protocol.capabilities).toMatchObject({
+      playbackAck: 'none',
+      ackOnClear: 'none',
+      clear: true,
+      dtmfIn: true,
+      pacing: { leadMs: 1000 },
+    });
     expect(protocol.defaultFormat).toEqual(L16_8K);
   });
 
@@ -320,7 +395,9 @@ describe('jambonz', () => {
   it('decodes passDtmf digits (duration in 8 kHz samples) and ignores playDone', () => {
     const protocol = new RawWebSocketProtocol('jambonz');
     protocol.decode(JSON.stringify(metadata));
-    expect(protocol.decode('{"event":"dtmf","dtmf":"5","duration":"1600"}')).toEqual([{ type: 'dtmf', digit: '5', durationMs: 200 }]);
+    expect(protocol.decode('{"event":"dtmf","dtmf":"5","duration":"1600"}')).toEqual([
+      { type: 'dtmf', digit: '5', durationMs: 200 },
+    ]);
     expect(protocol.decode('{"type":"playDone","data":{"id":"greeting"}}')).toEqual([]);
   });
 
@@ -330,15 +407,23 @@ describe('jambonz', () => {
     expect(protocol.encode({ type: 'clear' })).toEqual(['{"type":"killAudio"}']);
     expect(protocol.encode({ type: 'hangup' })).toEqual(['{"type":"disconnect"}']);
     expect(protocol.encode({ type: 'mark', name: 'x' })).toEqual([]);
-    expect(protocol.encode({ type: 'audio', payload: bytes(1280) }).map((f) => (f as Uint8Array).byteLength)).toEqual([640, 640]);
+    expect(protocol.encode({ type: 'audio', payload: bytes(1280) }).map((f) => (f as Uint8Array).byteLength)).toEqual([
+      640, 640,
+    ]);
   });
 
   it('throws a ProtocolError for bad input', () => {
     const fresh = new RawWebSocketProtocol('jambonz');
     expect(thrown(() => fresh.decode(bytes(320))).message).toMatch(/audio before the call started/);
-    expect(thrown(() => fresh.decode(JSON.stringify({ ...metadata, sampleRate: 11025 }))).message).toMatch(/sampleRate 11025/);
-    expect(thrown(() => fresh.decode(JSON.stringify({ ...metadata, mixType: 'stereo' }))).message).toMatch(/mixType "stereo"/);
-    expect(thrown(() => fresh.decode(JSON.stringify({ ...metadata, callSid: 7 }))).message).toMatch(/"callSid" must be a string/);
+    expect(thrown(() => fresh.decode(JSON.stringify({ ...metadata, sampleRate: 11025 }))).message).toMatch(
+      /sampleRate 11025/,
+    );
+    expect(thrown(() => fresh.decode(JSON.stringify({ ...metadata, mixType: 'stereo' }))).message).toMatch(
+      /mixType "stereo"/,
+    );
+    expect(thrown(() => fresh.decode(JSON.stringify({ ...metadata, callSid: 7 }))).message).toMatch(
+      /"callSid" must be a string/,
+    );
     const protocol = new RawWebSocketProtocol('jambonz');
     protocol.decode(JSON.stringify(metadata));
     expect(thrown(() => protocol.decode('{"event":"dtmf"}')).message).toMatch(/digit/);
@@ -384,17 +469,23 @@ describe('generic', () => {
         raw: JSON.parse(start),
       },
     ]);
-    expect(protocol.decode('{"type":"dtmf","digit":"9","durationMs":80}')).toEqual([{ type: 'dtmf', digit: '9', durationMs: 80 }]);
+    expect(protocol.decode('{"type":"dtmf","digit":"9","durationMs":80}')).toEqual([
+      { type: 'dtmf', digit: '9', durationMs: 80 },
+    ]);
     expect(protocol.decode('{"type":"mark","name":"sb0.2"}')).toEqual([{ type: 'playback_ack', name: 'sb0.2' }]);
     expect(protocol.decode('{"type":"cleared"}')).toEqual([{ type: 'playback_cleared' }]);
-    expect(protocol.decode('{"type":"stop","reason":"caller hung up"}')).toEqual([{ type: 'call_end', reason: 'caller hung up' }]);
+    expect(protocol.decode('{"type":"stop","reason":"caller hung up"}')).toEqual([
+      { type: 'call_end', reason: 'caller hung up' },
+    ]);
     expect(protocol.decode('{"type":"stop"}')).toEqual([{ type: 'call_end' }]);
   });
 
   it('uses the configured format when start names none', () => {
     const protocol = new RawWebSocketProtocol({ preset: 'generic', format: PCMU });
     expect(protocol.decode('{"type":"start","callId":"c"}')[0]).toMatchObject({ streamId: 'c', format: PCMU });
-    expect(protocol.encode({ type: 'audio', payload: bytes(400) }).map((f) => (f as Uint8Array).byteLength)).toEqual([160, 160, 80]);
+    expect(protocol.encode({ type: 'audio', payload: bytes(400) }).map((f) => (f as Uint8Array).byteLength)).toEqual([
+      160, 160, 80,
+    ]);
   });
 
   it('encodes mark, clear, hangup and dtmf', () => {
@@ -405,21 +496,31 @@ describe('generic', () => {
     expect(protocol.encode({ type: 'hangup' })).toEqual(['{"type":"hangup"}']);
     expect(protocol.encode({ type: 'dtmf', digits: '12#' })).toEqual(['{"type":"dtmf","digits":"12#"}']);
     expect(protocol.encode({ type: 'dtmf', digits: 'hello' })).toEqual([]);
-    expect(protocol.encode({ type: 'audio', payload: bytes(1920) }).map((f) => (f as Uint8Array).byteLength)).toEqual([960, 960]);
+    expect(protocol.encode({ type: 'audio', payload: bytes(1920) }).map((f) => (f as Uint8Array).byteLength)).toEqual([
+      960, 960,
+    ]);
   });
 
   it('throws a ProtocolError for bad input', () => {
     const protocol = new RawWebSocketProtocol('generic');
     expect(thrown(() => protocol.decode('{"type":"mark","name":"x"}')).message).toMatch(/before the call started/);
-    expect(thrown(() => protocol.decode('{"type":"start","format":{"encoding":"opus","sampleRate":48000}}')).message).toMatch(/format.encoding/);
-    expect(thrown(() => protocol.decode('{"type":"start","format":{"encoding":"l16","sampleRate":"16000"}}')).message).toMatch(/sampleRate/);
-    expect(thrown(() => protocol.decode('{"type":"start","format":{"encoding":"pcmu","sampleRate":16000}}')).message).toMatch(/unsupported format pcmu@16000/);
+    expect(
+      thrown(() => protocol.decode('{"type":"start","format":{"encoding":"opus","sampleRate":48000}}')).message,
+    ).toMatch(/format.encoding/);
+    expect(
+      thrown(() => protocol.decode('{"type":"start","format":{"encoding":"l16","sampleRate":"16000"}}')).message,
+    ).toMatch(/sampleRate/);
+    expect(
+      thrown(() => protocol.decode('{"type":"start","format":{"encoding":"pcmu","sampleRate":16000}}')).message,
+    ).toMatch(/unsupported format pcmu@16000/);
     expect(thrown(() => protocol.decode('{"type":"start","metadata":"x"}')).message).toMatch(/metadata/);
     protocol.decode(start);
     expect(thrown(() => protocol.decode('{"type":"bogus"}')).message).toMatch(/unknown type "bogus"/);
     expect(thrown(() => protocol.decode('{"event":"media"}')).message).toMatch(/"type"/);
     expect(thrown(() => protocol.decode('{"type":"mark"}')).message).toMatch(/name/);
-    expect(thrown(() => protocol.decode('{"type":"dtmf","digit":"5","durationMs":"soon"}')).message).toMatch(/durationMs/);
+    expect(thrown(() => protocol.decode('{"type":"dtmf","digit":"5","durationMs":"soon"}')).message).toMatch(
+      /durationMs/,
+    );
     expect(thrown(() => protocol.decode(bytes(3))).message).toMatch(/2 bytes per sample/);
   });
 });
@@ -430,7 +531,15 @@ describe('startOn: connect', () => {
     expect(protocol.started).toBe(true);
     expect(protocol.decode(bytes(160))).toHaveLength(1);
     const events = protocol.open();
-    expect(events).toEqual([{ type: 'call_start', streamId: expect.stringMatching(/^generic-/), format: PCMU, customParameters: {}, raw: null }]);
+    expect(events).toEqual([
+      {
+        type: 'call_start',
+        streamId: expect.stringMatching(/^generic-/),
+        format: PCMU,
+        customParameters: {},
+        raw: null,
+      },
+    ]);
     expect(protocol.open()).toEqual([]);
     expect(protocol.decode('{"type":"dtmf","digit":"1"}')).toEqual([{ type: 'dtmf', digit: '1' }]);
   });
@@ -445,14 +554,22 @@ describe('options', () => {
     const protocol = new RawWebSocketProtocol({ preset: 'asterisk', frameMs: 40 });
     protocol.decode('MEDIA_START connection_id:a channel:c format:ulaw');
     expect(protocol.capabilities.frame).toEqual({ ms: 40, maxBytes: ASTERISK_MAX_MESSAGE_BYTES });
-    expect(protocol.encode({ type: 'audio', payload: bytes(640) }).map((f) => (f as Uint8Array).byteLength)).toEqual([320, 320]);
+    expect(protocol.encode({ type: 'audio', payload: bytes(640) }).map((f) => (f as Uint8Array).byteLength)).toEqual([
+      320, 320,
+    ]);
   });
 
   it('rejects bad options with a ConfigError', () => {
     expect(() => new RawWebSocketProtocol('sip' as 'vonage')).toThrow(ConfigError);
     expect(() => new RawWebSocketProtocol({} as { preset: 'vonage' })).toThrow(/preset/);
-    expect(() => new RawWebSocketProtocol({ preset: 'generic', format: { encoding: 'l16', sampleRate: 11025, channels: 1 } })).toThrow(/format/);
-    expect(() => new RawWebSocketProtocol({ preset: 'generic', format: { encoding: 'pcmu', sampleRate: 16000, channels: 1 } })).toThrow(ConfigError);
+    expect(
+      () =>
+        new RawWebSocketProtocol({ preset: 'generic', format: { encoding: 'l16', sampleRate: 11025, channels: 1 } }),
+    ).toThrow(/format/);
+    expect(
+      () =>
+        new RawWebSocketProtocol({ preset: 'generic', format: { encoding: 'pcmu', sampleRate: 16000, channels: 1 } }),
+    ).toThrow(ConfigError);
     expect(() => new RawWebSocketProtocol({ preset: 'generic', frameMs: 0 })).toThrow(/frameMs/);
     expect(() => new RawWebSocketProtocol({ preset: 'generic', frameMs: 2.5 })).toThrow(/frameMs/);
     expect(() => new RawWebSocketProtocol({ preset: 'generic', maxMessageBytes: 1000 })).toThrow(/maxMessageBytes/);
@@ -494,20 +611,45 @@ describe('preset helpers', () => {
     const format = L16_16K;
     const message = { id: 'c-1', from: '+1555', to: '+1666', extra: 'x' };
     const start = readCallStart('hello', message, '{}', { callId: 'id', format, customParameters: { extra: 'x' } });
-    expect(start).toEqual({ type: 'call_start', streamId: 'c-1', callId: 'c-1', from: '+1555', to: '+1666', format, customParameters: { extra: 'x' }, raw: message });
+    expect(start).toEqual({
+      type: 'call_start',
+      streamId: 'c-1',
+      callId: 'c-1',
+      from: '+1555',
+      to: '+1666',
+      format,
+      customParameters: { extra: 'x' },
+      raw: message,
+    });
     expect(callFields(start, 'id')).toEqual({ id: 'c-1', from: '+1555', to: '+1666' });
-    expect(readCallStart('hello', { id: 'c-1', sid: 's-1' }, '{}', { callId: 'id', streamId: 'sid', format, customParameters: {} }).streamId).toBe('s-1');
+    expect(
+      readCallStart('hello', { id: 'c-1', sid: 's-1' }, '{}', {
+        callId: 'id',
+        streamId: 'sid',
+        format,
+        customParameters: {},
+      }).streamId,
+    ).toBe('s-1');
     const anonymous = readCallStart('hello', {}, '{}', { callId: 'id', format, customParameters: {} });
     expect(anonymous.streamId).toMatch(/^hello-/);
     expect(anonymous).not.toHaveProperty('callId');
     expect(callFields(anonymous, 'id')).toEqual({});
-    expect(thrown(() => readCallStart('hello', { id: 7 }, '{"id":7}', { callId: 'id', format, customParameters: {} })).message).toMatch(/"id" must be a string/);
+    expect(
+      thrown(() => readCallStart('hello', { id: 7 }, '{"id":7}', { callId: 'id', format, customParameters: {} }))
+        .message,
+    ).toMatch(/"id" must be a string/);
   });
 
   it('readDtmf reads the digit and a duration in the carrier’s unit, and refuses a bad digit or duration', () => {
-    expect(readDtmf('hello', { d: '5', t: '1600' }, '{}', { digit: 'd', duration: 't', unitsPerMs: 8 })).toEqual({ type: 'dtmf', digit: '5', durationMs: 200 });
+    expect(readDtmf('hello', { d: '5', t: '1600' }, '{}', { digit: 'd', duration: 't', unitsPerMs: 8 })).toEqual({
+      type: 'dtmf',
+      digit: '5',
+      durationMs: 200,
+    });
     expect(readDtmf('hello', { d: 'a' }, '{}', { digit: 'd', duration: 't' })).toEqual({ type: 'dtmf', digit: 'A' });
     expect(thrown(() => readDtmf('hello', { d: '55' }, '{}', { digit: 'd', duration: 't' })).message).toMatch(/digit/);
-    expect(thrown(() => readDtmf('hello', { d: '5', t: 'long' }, '{}', { digit: 'd', duration: 't' })).message).toMatch(/"t" must be a number/);
+    expect(thrown(() => readDtmf('hello', { d: '5', t: 'long' }, '{}', { digit: 'd', duration: 't' })).message).toMatch(
+      /"t" must be a number/,
+    );
   });
 });

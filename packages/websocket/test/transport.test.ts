@@ -20,8 +20,16 @@ const VONAGE_CONNECTED = JSON.stringify({
   to: '447700900001',
   campaign: 'spring',
 });
-const ASTERISK_START = 'MEDIA_START connection_id:c0ffee channel:PJSIP/alice-00000001 format:ulaw optimal_frame_size:160 ptime:20';
-const JAMBONZ_METADATA = JSON.stringify({ callSid: 'js-1', from: '+15085551212', to: '+15085551313', direction: 'inbound', sampleRate: 8000, mixType: 'mono' });
+const ASTERISK_START =
+  'MEDIA_START connection_id:c0ffee channel:PJSIP/alice-00000001 format:ulaw optimal_frame_size:160 ptime:20';
+const JAMBONZ_METADATA = JSON.stringify({
+  callSid: 'js-1',
+  from: '+15085551212',
+  to: '+15085551313',
+  direction: 'inbound',
+  sampleRate: 8000,
+  mixType: 'mono',
+});
 
 let server: FakeRealtimeServer;
 let url: string;
@@ -40,8 +48,17 @@ afterEach(async () => {
   await server.stop();
 });
 
-function makeTransport(preset: RawWebSocketRealtimeTransportOptions['preset'], options: Partial<RawWebSocketRealtimeTransportOptions> = {}) {
-  transport = new RawWebSocketRealtimeTransport({ websocket: carrier, preset, url, inputAudioInactivityTimeoutMs: null, ...options });
+function makeTransport(
+  preset: RawWebSocketRealtimeTransportOptions['preset'],
+  options: Partial<RawWebSocketRealtimeTransportOptions> = {},
+) {
+  transport = new RawWebSocketRealtimeTransport({
+    websocket: carrier,
+    preset,
+    url,
+    inputAudioInactivityTimeoutMs: null,
+    ...options,
+  });
   return transport;
 }
 
@@ -69,8 +86,13 @@ async function pacedAsteriskCall() {
 describe('RawWebSocketRealtimeTransport', () => {
   it('refuses a missing socket or preset with a clear error', () => {
     expect(() => new RawWebSocketRealtimeTransport({} as RawWebSocketRealtimeTransportOptions)).toThrow(/websocket/);
-    expect(() => new RawWebSocketRealtimeTransport({ websocket: carrier } as unknown as RawWebSocketRealtimeTransportOptions)).toThrow(/preset/);
-    expect(() => new RawWebSocketRealtimeTransport({ websocket: carrier, preset: 'twilio' as 'vonage' })).toThrow(ConfigError);
+    expect(
+      () =>
+        new RawWebSocketRealtimeTransport({ websocket: carrier } as unknown as RawWebSocketRealtimeTransportOptions),
+    ).toThrow(/preset/);
+    expect(() => new RawWebSocketRealtimeTransport({ websocket: carrier, preset: 'twilio' as 'vonage' })).toThrow(
+      ConfigError,
+    );
   });
 
   it('bridges a Vonage call: metadata, L16 16 kHz resampled both ways, notify marks, clear on barge-in', async () => {
@@ -80,7 +102,13 @@ describe('RawWebSocketRealtimeTransport', () => {
     t.on('call_start', (e) => starts.push(e));
     t.on('*', (e: any) => e.type === 'vonage_message' && raw.push(e.message));
     carrier.deliver(VONAGE_CONNECTED);
-    expect(starts).toEqual([expect.objectContaining({ callId: 'aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee', from: '447700900000', customParameters: { campaign: 'spring' } })]);
+    expect(starts).toEqual([
+      expect.objectContaining({
+        callId: 'aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee',
+        from: '447700900000',
+        customParameters: { campaign: 'spring' },
+      }),
+    ]);
     expect(raw[0]).toMatchObject({ event: 'websocket:connected', campaign: 'spring' });
 
     await t.connect({ apiKey: 'sk-test' });
@@ -97,7 +125,10 @@ describe('RawWebSocketRealtimeTransport', () => {
     await until(() => text().filter((f) => f.includes('"notify"')).length === 2);
     expect(binary().every((f) => f.byteLength === 640)).toBe(true);
     expect(binary().length).toBeGreaterThanOrEqual(9);
-    const marks = text().map((f) => JSON.parse(f)).filter((m) => m.action === 'notify').map((m) => m.payload.name as string);
+    const marks = text()
+      .map((f) => JSON.parse(f))
+      .filter((m) => m.action === 'notify')
+      .map((m) => m.payload.name as string);
     carrier.deliver(JSON.stringify({ event: 'websocket:notify', payload: { name: marks[0] } }));
 
     server.send({ type: 'input_audio_buffer.speech_started', item_id: 'u1', audio_start_ms: 0 });
@@ -170,7 +201,12 @@ describe('RawWebSocketRealtimeTransport', () => {
     const { t, clock } = await pacedAsteriskCall();
     // Five 400 ms deltas of μ-law: one second (the lead) leaves at once, the rest as the playout
     // clock drains the carrier's queue, half a lead at a time.
-    server.respond('resp_1', 'item_1', Array.from({ length: 5 }, () => new Uint8Array(3200)), { done: false });
+    server.respond(
+      'resp_1',
+      'item_1',
+      Array.from({ length: 5 }, () => new Uint8Array(3200)),
+      { done: false },
+    );
     await until(() => t.outputQueuedBytes === 8000);
     expect(binary()).toHaveLength(50);
     expect(binary().every((f) => f.byteLength === 160)).toBe(true);
@@ -186,7 +222,12 @@ describe('RawWebSocketRealtimeTransport', () => {
 
   it('on a barge-in while Asterisk has paused the flow, flushes, drops what waits, and resumes with the next reply only', async () => {
     const { t, clock } = await pacedAsteriskCall();
-    server.respond('resp_1', 'item_1', Array.from({ length: 5 }, () => new Uint8Array(3200).fill(1)), { done: false });
+    server.respond(
+      'resp_1',
+      'item_1',
+      Array.from({ length: 5 }, () => new Uint8Array(3200).fill(1)),
+      { done: false },
+    );
     await until(() => t.outputQueuedBytes === 8000);
     carrier.deliver('MEDIA_XOFF');
     clock.advance(600);
@@ -199,7 +240,11 @@ describe('RawWebSocketRealtimeTransport', () => {
     carrier.deliver('MEDIA_XON'); // chan_websocket resumes once the flush emptied its queue
     server.respond('resp_2', 'item_2', [new Uint8Array(800).fill(2)], { done: false });
     await until(() => binary().length === 55);
-    expect(binary().slice(50).every((f) => f.byteLength === 160 && f[0] === 2)).toBe(true);
+    expect(
+      binary()
+        .slice(50)
+        .every((f) => f.byteLength === 160 && f[0] === 2),
+    ).toBe(true);
     expect(t.outputQueuedBytes).toBe(0);
   });
 
@@ -218,7 +263,11 @@ describe('RawWebSocketRealtimeTransport', () => {
     const raw: any[] = [];
     t.on('*', (e: any) => e.type === 'jambonz_message' && raw.push(e.message));
     carrier.deliver(JAMBONZ_METADATA);
-    expect(t.callStart).toMatchObject({ callId: 'js-1', format: { encoding: 'l16', sampleRate: 8000 }, customParameters: { direction: 'inbound' } });
+    expect(t.callStart).toMatchObject({
+      callId: 'js-1',
+      format: { encoding: 'l16', sampleRate: 8000 },
+      customParameters: { direction: 'inbound' },
+    });
     expect(raw[0]).toMatchObject({ callSid: 'js-1' });
     await t.connect({ apiKey: 'sk-test' });
     await server.waitFor(isFullUpdate);
@@ -235,7 +284,11 @@ describe('RawWebSocketRealtimeTransport', () => {
   });
 
   it('starts a generic call on connect when the gateway announces nothing', async () => {
-    const t = makeTransport({ preset: 'generic', startOn: 'connect', format: { encoding: 'pcmu', sampleRate: 8000, channels: 1 } });
+    const t = makeTransport({
+      preset: 'generic',
+      startOn: 'connect',
+      format: { encoding: 'pcmu', sampleRate: 8000, channels: 1 },
+    });
     const starts: any[] = [];
     t.on('call_start', (e) => starts.push(e));
     carrier.deliver(new Uint8Array(160).fill(0x7f));
@@ -256,7 +309,10 @@ describe('RawWebSocketRealtimeTransport', () => {
     const bridgeSide = new Promise<WebSocket>((resolve) => bridge.once('connection', resolve));
     const gateway = new WebSocket(`ws://127.0.0.1:${(bridge.address() as { port: number }).port}/socket`);
     await new Promise<void>((r) => gateway.once('open', () => r()));
-    const peer = new RawWebSocketPeerSimulator({ preset: 'vonage', format: { encoding: 'l16', sampleRate: 16000, channels: 1 } });
+    const peer = new RawWebSocketPeerSimulator({
+      preset: 'vonage',
+      format: { encoding: 'l16', sampleRate: 16000, channels: 1 },
+    });
     const commands: Array<{ type: string; bytes?: number }> = [];
     const binaryFlags: boolean[] = [];
     gateway.on('message', (data, isBinary) => {
@@ -266,13 +322,25 @@ describe('RawWebSocketRealtimeTransport', () => {
       }
     });
     try {
-      transport = new RawWebSocketRealtimeTransport({ websocket: await bridgeSide, preset: 'vonage', url, inputAudioInactivityTimeoutMs: null });
+      transport = new RawWebSocketRealtimeTransport({
+        websocket: await bridgeSide,
+        preset: 'vonage',
+        url,
+        inputAudioInactivityTimeoutMs: null,
+      });
       const session = new RealtimeSession(new RealtimeAgent({ name: 'a' }), { transport });
       await session.connect({ apiKey: 'sk-test' });
       const send = (event: Parameters<RawWebSocketPeerSimulator['encodeInbound']>[0]) => {
         for (const frame of peer.encodeInbound(event)) gateway.send(frame);
       };
-      send({ type: 'call_start', streamId: '', callId: 'call-9', format: peer.format, customParameters: {}, raw: null });
+      send({
+        type: 'call_start',
+        streamId: '',
+        callId: 'call-9',
+        format: peer.format,
+        customParameters: {},
+        raw: null,
+      });
       for (let i = 0; i < 10; i++) send({ type: 'audio', payload: new Uint8Array(640).fill(i) });
       await until(() => server.inputAudio().byteLength === 10 * 960);
       server.respond('resp_1', 'item_1', [new Uint8Array(4800)], { done: false });

@@ -84,7 +84,10 @@ function parseRunArgs(rest: string[]) {
 
 /** `a,b` `--flag c` → [a, b, c]. */
 function names(values: string[] | undefined): string[] | undefined {
-  const list = (values ?? []).flatMap((v) => v.split(',')).map((s) => s.trim()).filter((s) => s.length > 0);
+  const list = (values ?? [])
+    .flatMap((v) => v.split(','))
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
   return list.length > 0 ? list : undefined;
 }
 
@@ -92,7 +95,9 @@ function positiveNumber(flag: string, given: string | undefined, fallback: numbe
   if (given === undefined) return fallback;
   const value = Number(given);
   if (!(value > 0) || !Number.isFinite(value) || (integer && !Number.isInteger(value))) {
-    throw new ConfigError(`--${flag} must be a positive ${integer ? 'whole ' : ''}number, got ${JSON.stringify(given)}`);
+    throw new ConfigError(
+      `--${flag} must be a positive ${integer ? 'whole ' : ''}number, got ${JSON.stringify(given)}`,
+    );
   }
   return value;
 }
@@ -104,7 +109,9 @@ async function readTraces(sources: string[]): Promise<Trace[]> {
     try {
       traces.push(...(await loadTraces(source)));
     } catch (error) {
-      throw new ConfigError(`cannot read the trace ${source}: ${(error as Error).message.split('\n')[0]}`, { cause: error });
+      throw new ConfigError(`cannot read the trace ${source}: ${(error as Error).message.split('\n')[0]}`, {
+        cause: error,
+      });
     }
   }
   return traces;
@@ -118,7 +125,8 @@ export async function runCommand(rest: string[]): Promise<number> {
   let turnDetectionModes: TurnDetectionSelection;
   try {
     const given = values['turn-detection'];
-    turnDetectionModes = given !== undefined ? parseTurnDetectionSelection(given) : (turnDetectionFromEnv() ?? 'rotate');
+    turnDetectionModes =
+      given !== undefined ? parseTurnDetectionSelection(given) : (turnDetectionFromEnv() ?? 'rotate');
   } catch (error) {
     throw new ConfigError(`--turn-detection: ${(error as Error).message}`);
   }
@@ -149,7 +157,15 @@ export async function runCommand(rest: string[]): Promise<number> {
         announced.add(name);
       }
     };
-    const report = await runConformance(adapter, traces, { speed, turnDetectionModes, concurrency, only, skip, onProgress: progress, onChecked: sink.onChecked(adapter.name) });
+    const report = await runConformance(adapter, traces, {
+      speed,
+      turnDetectionModes,
+      concurrency,
+      only,
+      skip,
+      onProgress: progress,
+      onChecked: sink.onChecked(adapter.name),
+    });
     if (tty) process.stderr.write(`\r${' '.repeat(78)}\r`);
     reports.push(report);
     if (!values.json) console.log(`${formatReport(report)}\n`);

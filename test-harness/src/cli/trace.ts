@@ -44,7 +44,12 @@ type Inspection = {
   durationMs: number;
   framesByEvent: Record<string, number>;
   sentByBridge: number;
-  starts: Array<{ streamSid: string; callSid: string; customParameters: Record<string, string> | null; synthesized: boolean }>;
+  starts: Array<{
+    streamSid: string;
+    callSid: string;
+    customParameters: Record<string, string> | null;
+    synthesized: boolean;
+  }>;
   dtmf: string[];
   inboundMediaBytes: number;
   utterances: Array<{ startMs: number; endMs: number }>;
@@ -76,7 +81,8 @@ const CHECK_IDS = [
 function notExercised(trace: Trace, facts: TraceExpect, readable: boolean): Record<string, string> {
   const out: Record<string, string> = {};
   if (!readable) {
-    for (const id of CHECK_IDS) out[id] = `a ${traceCarrier(trace)} trace: its adapter's protocol reads it when it is replayed`;
+    for (const id of CHECK_IDS)
+      out[id] = `a ${traceCarrier(trace)} trace: its adapter's protocol reads it when it is replayed`;
     return out;
   }
   if (facts.inboundMediaBytes === 0) out['input.lossless'] = 'no caller audio';
@@ -85,7 +91,10 @@ function notExercised(trace: Trace, facts: TraceExpect, readable: boolean): Reco
   }
   if (!trace.header.hazards.includes('barge-in')) {
     for (const id of ['bargein.clear', 'bargein.truncate', 'bargein.cancel', 'bargein.errors']) {
-      out[id] = facts.utterances.length < 2 ? 'no barge-in: fewer than two caller utterances' : 'only if the caller speaks over a reply (no barge-in declared)';
+      out[id] =
+        facts.utterances.length < 2
+          ? 'no barge-in: fewer than two caller utterances'
+          : 'only if the caller speaks over a reply (no barge-in declared)';
     }
   }
   if (facts.dtmf.length === 0) out['dtmf.order'] = 'no DTMF';
@@ -99,7 +108,16 @@ function inspect(trace: Trace, protocol: MediaStreamProtocol | undefined): Inspe
   const framesByEvent: Record<string, number> = {};
   let sentByBridge = 0;
   for (const line of traceLines(trace)) {
-    const kind = 'frame' in line ? (typeof line.frame.event === 'string' ? line.frame.event : '(no event)') : 'binary' in line ? '(binary)' : 'text' in line ? '(text)' : undefined;
+    const kind =
+      'frame' in line
+        ? typeof line.frame.event === 'string'
+          ? line.frame.event
+          : '(no event)'
+        : 'binary' in line
+          ? '(binary)'
+          : 'text' in line
+            ? '(text)'
+            : undefined;
     if (kind === undefined) sentByBridge++;
     else framesByEvent[kind] = (framesByEvent[kind] ?? 0) + 1;
   }
@@ -111,7 +129,12 @@ function inspect(trace: Trace, protocol: MediaStreamProtocol | undefined): Inspe
     durationMs: facts.durationMs,
     framesByEvent,
     sentByBridge,
-    starts: (facts.starts ?? []).map((s) => ({ streamSid: s.streamSid, callSid: s.callSid, customParameters: s.customParameters ?? null, synthesized: s.synthesized })),
+    starts: (facts.starts ?? []).map((s) => ({
+      streamSid: s.streamSid,
+      callSid: s.callSid,
+      customParameters: s.customParameters ?? null,
+      synthesized: s.synthesized,
+    })),
     dtmf: facts.dtmf,
     inboundMediaBytes: facts.inboundMediaBytes,
     utterances: facts.utterances,
@@ -129,16 +152,28 @@ function describe(i: Inspection): string {
   const rows: Array<[string, string]> = [
     ['carrier', i.carrier],
     ['duration', seconds(i.durationMs)],
-    ['frames', `${Object.values(i.framesByEvent).reduce((a, b) => a + b, 0)} from the carrier (${Object.entries(i.framesByEvent).map(([k, v]) => `${k} ${v}`).join(', ')}), ${i.sentByBridge} sent by the bridge`],
+    [
+      'frames',
+      `${Object.values(i.framesByEvent).reduce((a, b) => a + b, 0)} from the carrier (${Object.entries(i.framesByEvent)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}), ${i.sentByBridge} sent by the bridge`,
+    ],
     ...i.starts.map((s, k): [string, string] => [
       `start ${k + 1}`,
       `${s.synthesized ? '(none in the trace: the replayer sends one) ' : ''}stream ${s.streamSid || '(redacted)'}, call ${s.callSid || '(redacted)'}, parameters ${
-        s.customParameters === null ? '(unknown)' : orDash(Object.entries(s.customParameters).map(([key, v]) => `${key}=${v}`))
+        s.customParameters === null
+          ? '(unknown)'
+          : orDash(Object.entries(s.customParameters).map(([key, v]) => `${key}=${v}`))
       }`,
     ]),
     ['caller audio', `${i.inboundMediaBytes} bytes`],
     ['dtmf', orDash(i.dtmf)],
-    ['utterances', i.utterances.length === 0 ? '—' : `${i.utterances.length}: ${i.utterances.map((u) => `${seconds(u.startMs)}–${seconds(u.endMs)}`).join(', ')}`],
+    [
+      'utterances',
+      i.utterances.length === 0
+        ? '—'
+        : `${i.utterances.length}: ${i.utterances.map((u) => `${seconds(u.startMs)}–${seconds(u.endMs)}`).join(', ')}`,
+    ],
     ['gaps', i.gapMs > 0 ? `${i.gapMs} ms of media missing` : '—'],
     ['hazards', `declared: ${orDash(i.hazards.declared)}; from the frames: ${orDash(i.hazards.derived)}`],
     ['exercises', orDash(i.canExercise)],
@@ -163,13 +198,21 @@ export async function traceCommand(argv: string[]): Promise<number> {
     process.stdout.write(TRACE_USAGE);
     return sub === undefined ? 2 : 0;
   }
-  if (sub !== 'validate' && sub !== 'inspect') throw new ConfigError(`trace: unknown subcommand ${JSON.stringify(sub)}; use validate or inspect (switchboard-conformance trace --help)`);
+  if (sub !== 'validate' && sub !== 'inspect')
+    throw new ConfigError(
+      `trace: unknown subcommand ${JSON.stringify(sub)}; use validate or inspect (switchboard-conformance trace --help)`,
+    );
   let parsed;
   try {
     parsed = parseArgs({
       args: rest,
       allowPositionals: true,
-      options: { strict: { type: 'boolean' }, json: { type: 'boolean' }, adapter: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        strict: { type: 'boolean' },
+        json: { type: 'boolean' },
+        adapter: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
     });
   } catch (error) {
     throw new ConfigError(`trace ${sub}: ${(error as Error).message}`);
@@ -179,7 +222,8 @@ export async function traceCommand(argv: string[]): Promise<number> {
     process.stdout.write(TRACE_USAGE);
     return 0;
   }
-  if (positionals.length === 0) throw new ConfigError(`trace ${sub}: give at least one trace file (switchboard-conformance trace --help)`);
+  if (positionals.length === 0)
+    throw new ConfigError(`trace ${sub}: give at least one trace file (switchboard-conformance trace --help)`);
   if (sub === 'validate' && values.json) throw new ConfigError('trace validate: --json is an option of inspect');
   if (sub === 'inspect' && values.strict) throw new ConfigError('trace inspect: --strict is an option of validate');
 
@@ -188,7 +232,9 @@ export async function traceCommand(argv: string[]): Promise<number> {
   const protocolFor = (trace: Trace): MediaStreamProtocol | undefined => {
     const carrier = traceCarrier(trace);
     if (carrier === 'twilio') return undefined;
-    return adapters.find((a) => (a.traceCarrier ?? (a.twilioFrames ? 'twilio' : undefined)) === carrier)?.createProtocol?.();
+    return adapters
+      .find((a) => (a.traceCarrier ?? (a.twilioFrames ? 'twilio' : undefined)) === carrier)
+      ?.createProtocol?.();
   };
   let bad = 0;
   const inspections: Inspection[] = [];
@@ -206,7 +252,9 @@ export async function traceCommand(argv: string[]): Promise<number> {
     }
     if (sub === 'validate') {
       const frames = traceLines(trace).length;
-      process.stdout.write(`ok ${file}: ${trace.header.name}, ${traceCarrier(trace)}, ${frames} frame line(s), ${seconds(traceExpect(trace).durationMs)}\n`);
+      process.stdout.write(
+        `ok ${file}: ${trace.header.name}, ${traceCarrier(trace)}, ${frames} frame line(s), ${seconds(traceExpect(trace).durationMs)}\n`,
+      );
     } else if (values.json) inspections.push(inspect(trace, protocolFor(trace)));
     else process.stdout.write(describe(inspect(trace, protocolFor(trace))));
   }

@@ -20,7 +20,11 @@ starts, DTMF, marks and acknowledgements, clears, gaps. No replay: only the fram
 export async function viewCommand(argv: string[]): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, options: { out: { type: 'string', short: 'o' }, help: { type: 'boolean', short: 'h', default: false } } });
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { out: { type: 'string', short: 'o' }, help: { type: 'boolean', short: 'h', default: false } },
+    });
   } catch (error) {
     console.error(`${(error as Error).message}\n\n${VIEW_USAGE}`);
     return 2;
@@ -31,7 +35,9 @@ export async function viewCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (positionals.length !== 1) {
-    console.error(`${positionals.length === 0 ? 'a trace or recording file is required' : 'one file at a time'}\n\n${VIEW_USAGE}`);
+    console.error(
+      `${positionals.length === 0 ? 'a trace or recording file is required' : 'one file at a time'}\n\n${VIEW_USAGE}`,
+    );
     return 2;
   }
   const file = resolve(positionals[0]!);

@@ -14,14 +14,24 @@ export function decodeCarrierAudio(format: AudioFormat, bytes: Uint8Array): Int1
 }
 
 /** 16-bit PCM of bytes in the model's format, and its rate. */
-export function decodeModelAudio(format: SimulatorAudioFormat, bytes: Uint8Array): { samples: Int16Array; sampleRate: number } {
+export function decodeModelAudio(
+  format: SimulatorAudioFormat,
+  bytes: Uint8Array,
+): { samples: Int16Array; sampleRate: number } {
   if (format.type === 'audio/pcmu') return { samples: decodeMuLaw(bytes), sampleRate: 8000 };
   if (format.type === 'audio/pcma') return { samples: decodeALaw(bytes), sampleRate: 8000 };
-  return { samples: pcm16FromBytes(bytes.byteLength % 2 === 0 ? bytes : bytes.subarray(0, bytes.byteLength - 1)), sampleRate: format.rate };
+  return {
+    samples: pcm16FromBytes(bytes.byteLength % 2 === 0 ? bytes : bytes.subarray(0, bytes.byteLength - 1)),
+    sampleRate: format.rate,
+  };
 }
 
 /** Pieces of audio (PCM at one rate) placed at their times, over `[0, endMs)`; later pieces overwrite earlier ones where they overlap. */
-export function placeAudio(pieces: Array<{ at: number; samples: Int16Array }>, sampleRate: number, endMs: number): PlacedAudio {
+export function placeAudio(
+  pieces: Array<{ at: number; samples: Int16Array }>,
+  sampleRate: number,
+  endMs: number,
+): PlacedAudio {
   const out = new Int16Array(Math.max(0, Math.ceil((endMs * sampleRate) / 1000)));
   for (const piece of pieces) {
     const start = Math.max(0, Math.round((piece.at * sampleRate) / 1000));
@@ -46,7 +56,11 @@ export function concatPcm(pieces: Int16Array[]): Int16Array {
  * The envelope of `audio` over `[0, durationMs)` in `columns` columns: for each, the lowest and
  * highest sample, scaled to [-1, 1] (0 where there is no audio).
  */
-export function audioPeaks(audio: PlacedAudio, durationMs: number, columns: number): { min: Float32Array; max: Float32Array } {
+export function audioPeaks(
+  audio: PlacedAudio,
+  durationMs: number,
+  columns: number,
+): { min: Float32Array; max: Float32Array } {
   const min = new Float32Array(columns);
   const max = new Float32Array(columns);
   if (durationMs <= 0 || columns <= 0) return { min, max };

@@ -29,12 +29,17 @@ export const DUMP_FILES = {
 
 const round = (ms: number) => Math.round(ms * 1000) / 1000;
 
-function frameLine(at: number, data: string | Uint8Array, keys: { json: string; text: string; binary: string }): string {
+function frameLine(
+  at: number,
+  data: string | Uint8Array,
+  keys: { json: string; text: string; binary: string },
+): string {
   const t = round(Math.max(0, at));
   if (typeof data !== 'string') return JSON.stringify({ t, [keys.binary]: base64Encode(data) });
   try {
     const parsed: unknown = JSON.parse(data);
-    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) return JSON.stringify({ t, [keys.json]: parsed });
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed))
+      return JSON.stringify({ t, [keys.json]: parsed });
   } catch {
     // Not JSON: kept as text.
   }
@@ -57,7 +62,8 @@ export async function writeCallDump(dir: string, call: ReportCall): Promise<stri
 
   const model = result.model;
   const input = model ? model.inputAudio.map((bytes) => decodeModelAudio(model.inputFormat, bytes)) : [];
-  const inputRate = input[0]?.sampleRate ?? (model ? decodeModelAudio(model.inputFormat, new Uint8Array(0)).sampleRate : 8000);
+  const inputRate =
+    input[0]?.sampleRate ?? (model ? decodeModelAudio(model.inputFormat, new Uint8Array(0)).sampleRate : 8000);
   const toCarrier = concatPcm(log.chunks.map((c) => decodeCarrierAudio(result.carrierFormat, c.bytes)));
 
   const { markers, spans, failures, verdicts, facts, durationMs } = timeline;
@@ -69,9 +75,24 @@ export async function writeCallDump(dir: string, call: ReportCall): Promise<stri
       DUMP_FILES.timeline,
       `${JSON.stringify({ title: timeline.title, adapter: call.adapter, trace: call.trace, turnDetection: call.turnDetection, durationMs: round(durationMs), facts: facts.map(([name, value]) => ({ name, value })), verdicts, failures, markers, spans, modelTimeline: result.timeline }, null, 2)}\n`,
     ],
-    [DUMP_FILES.carrierFrames, log.wire.filter((w) => w.dir === 'sent').map((w) => frameLine(w.at, w.data, { json: 'frame', text: 'text', binary: 'binary' })).join('\n') + '\n'],
-    [DUMP_FILES.bridgeFrames, log.wire.filter((w) => w.dir === 'received').map((w) => frameLine(w.at, w.data, { json: 'sent', text: 'sentText', binary: 'sentBinary' })).join('\n') + '\n'],
-    [DUMP_FILES.modelEvents, (model?.events ?? []).map((e) => JSON.stringify({ at: round(e.at), event: e.event })).join('\n') + '\n'],
+    [
+      DUMP_FILES.carrierFrames,
+      log.wire
+        .filter((w) => w.dir === 'sent')
+        .map((w) => frameLine(w.at, w.data, { json: 'frame', text: 'text', binary: 'binary' }))
+        .join('\n') + '\n',
+    ],
+    [
+      DUMP_FILES.bridgeFrames,
+      log.wire
+        .filter((w) => w.dir === 'received')
+        .map((w) => frameLine(w.at, w.data, { json: 'sent', text: 'sentText', binary: 'sentBinary' }))
+        .join('\n') + '\n',
+    ],
+    [
+      DUMP_FILES.modelEvents,
+      (model?.events ?? []).map((e) => JSON.stringify({ at: round(e.at), event: e.event })).join('\n') + '\n',
+    ],
   ];
   for (const [name, data] of files) await writeFile(join(folder, name), data);
   return folder;

@@ -12,8 +12,10 @@ export type TimedFrame = { at: number; frame: Record<string, unknown> };
 
 type Media = { payload?: unknown; track?: unknown; timestamp?: unknown };
 
-const record = (value: unknown): Record<string, unknown> => (value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {});
-const text = (value: unknown): string => (typeof value === 'string' ? value : value === undefined || value === null ? '' : JSON.stringify(value));
+const record = (value: unknown): Record<string, unknown> =>
+  value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+const text = (value: unknown): string =>
+  typeof value === 'string' ? value : value === undefined || value === null ? '' : JSON.stringify(value);
 
 function decodeBase64(payload: unknown): Uint8Array | undefined {
   if (typeof payload !== 'string') return undefined;
@@ -59,7 +61,13 @@ export function readCarrierFrames(frames: TimedFrame[], options: { marks: boolea
       format ??= current;
       last = undefined;
       const params = record(start.customParameters);
-      out.markers.push({ at, lane: 'carrier', kind: 'start', label: 'start', detail: `stream ${text(start.streamSid ?? frame.streamSid)} · call ${text(start.callSid)} · ${current.encoding}/${current.sampleRate}` });
+      out.markers.push({
+        at,
+        lane: 'carrier',
+        kind: 'start',
+        label: 'start',
+        detail: `stream ${text(start.streamSid ?? frame.streamSid)} · call ${text(start.callSid)} · ${current.encoding}/${current.sampleRate}`,
+      });
       out.facts.push(['stream', text(start.streamSid ?? frame.streamSid)]);
       if (start.callSid !== undefined) out.facts.push(['call', text(start.callSid)]);
       for (const [key, value] of Object.entries(params)) out.facts.push([`parameter ${key}`, text(value)]);
@@ -75,13 +83,26 @@ export function readCarrierFrames(frames: TimedFrame[], options: { marks: boolea
       if (media.timestamp !== undefined && Number.isFinite(ts)) {
         const gap = last && ts > last.ts ? ts - (last.ts + last.ms) : 0;
         if (last && gap >= 1) {
-          out.spans.push({ from: last.at, to: Math.max(at, last.at + 1), lane: 'caller', kind: 'gap', label: `gap ${Math.round(gap)} ms`, detail: `media timestamps jump by ${Math.round(gap)} ms` });
+          out.spans.push({
+            from: last.at,
+            to: Math.max(at, last.at + 1),
+            lane: 'caller',
+            kind: 'gap',
+            label: `gap ${Math.round(gap)} ms`,
+            detail: `media timestamps jump by ${Math.round(gap)} ms`,
+          });
         }
         if (!last || ts >= last.ts) last = { ts, ms, at };
       }
     } else if (event === 'dtmf') {
       const digit = text(record(frame.dtmf).digit);
-      out.markers.push({ at, lane: 'carrier', kind: 'dtmf', label: `DTMF ${digit}`, detail: `the caller pressed ${digit}` });
+      out.markers.push({
+        at,
+        lane: 'carrier',
+        kind: 'dtmf',
+        label: `DTMF ${digit}`,
+        detail: `the caller pressed ${digit}`,
+      });
     } else if (event === 'mark' && options.marks) {
       const name = text(record(frame.mark).name);
       out.markers.push({ at, lane: 'carrier', kind: 'ack', label: 'ack', detail: `mark ${name} played` });
@@ -127,7 +148,14 @@ export function readBridgeFrames(frames: TimedFrame[]): BridgeSide {
       if (bytes) out.chunks.push({ at, bytes });
     } else if (frame.event === 'mark') out.marks.push({ at, name: text(record(frame.mark).name) });
     else if (frame.event === 'clear') out.clears.push(at);
-    else out.other.push({ at, lane: 'bridge', kind: 'event', label: text(frame.event) || 'frame', detail: JSON.stringify(frame).slice(0, 300) });
+    else
+      out.other.push({
+        at,
+        lane: 'bridge',
+        kind: 'event',
+        label: text(frame.event) || 'frame',
+        detail: JSON.stringify(frame).slice(0, 300),
+      });
   }
   return out;
 }

@@ -8,7 +8,15 @@ import type { ReportCall } from './model.js';
 import { renderTimelinesPage } from './render.js';
 import { replayTimeline } from './timeline.js';
 
-export type { CallTimeline, PlacedAudio, ReportCall, TimelineFailure, TimelineMarker, TimelineSpan, Verdict } from './model.js';
+export type {
+  CallTimeline,
+  PlacedAudio,
+  ReportCall,
+  TimelineFailure,
+  TimelineMarker,
+  TimelineSpan,
+  Verdict,
+} from './model.js';
 export { replayTimeline, locateFailure } from './timeline.js';
 export { escapeHtml, renderTimelineSvg, renderTimelinesPage } from './render.js';
 export { DUMP_FILES, writeCallDump } from './dump.js';

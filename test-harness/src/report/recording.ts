@@ -24,7 +24,8 @@ export type Recording = {
   unreadLines: number[];
 };
 
-const isObject = (value: unknown): value is Record<string, unknown> => !!value && typeof value === 'object' && !Array.isArray(value);
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  !!value && typeof value === 'object' && !Array.isArray(value);
 
 /** Parses a trace or recording's text (JSON Lines). */
 export function parseRecording(text: string, name: string): Recording {
@@ -49,8 +50,10 @@ export function parseRecording(text: string, name: string): Recording {
     if (typeof t !== 'number' || !Number.isFinite(t)) return void out.unreadLines.push(i + 1);
     if (isObject(value.frame)) out.carrier.push({ at: t, frame: value.frame });
     else if (isObject(value.sent)) out.bridge.push({ at: t, frame: value.sent });
-    else if (typeof value.binary === 'string' || typeof value.text === 'string') out.raw.push({ at: t, dir: 'carrier', bytes: String(value.binary ?? value.text).length });
-    else if (typeof value.sentBinary === 'string' || typeof value.sentText === 'string') out.raw.push({ at: t, dir: 'bridge', bytes: String(value.sentBinary ?? value.sentText).length });
+    else if (typeof value.binary === 'string' || typeof value.text === 'string')
+      out.raw.push({ at: t, dir: 'carrier', bytes: String(value.binary ?? value.text).length });
+    else if (typeof value.sentBinary === 'string' || typeof value.sentText === 'string')
+      out.raw.push({ at: t, dir: 'bridge', bytes: String(value.sentBinary ?? value.sentText).length });
     else out.unreadLines.push(i + 1);
   });
   // The first line need not be at 0.
@@ -82,7 +85,10 @@ export function recordingTimeline(recording: Recording): CallTimeline {
 
   // The carrier plays the bridge's audio back to back from when it arrives; a clear stops it.
   const played: Array<{ at: number; samples: Int16Array }> = [];
-  const events = [...bridge.chunks.map((c) => ({ at: c.at, chunk: c })), ...bridge.clears.map((at) => ({ at, chunk: undefined }))].sort((a, b) => a.at - b.at);
+  const events = [
+    ...bridge.chunks.map((c) => ({ at: c.at, chunk: c })),
+    ...bridge.clears.map((at) => ({ at, chunk: undefined })),
+  ].sort((a, b) => a.at - b.at);
   let queueEnd = 0;
   let sinceClear: Array<{ startAt: number; ms: number; index: number }> = [];
   for (const event of events) {
@@ -103,30 +109,76 @@ export function recordingTimeline(recording: Recording): CallTimeline {
       const piece = played[c.index]!;
       piece.samples = piece.samples.subarray(0, Math.round((kept * format.sampleRate) / 1000));
     }
-    markers.push({ at: event.at, lane: 'agent', kind: 'clear', label: 'clear', detail: `the caller had heard ${Math.round(heard)} ms of the audio since the last clear; ${Math.round(discarded)} ms discarded` });
-    if (discarded > 0) spans.push({ from: event.at, to: event.at + discarded, lane: 'agent', kind: 'discarded', label: `${Math.round(discarded)} ms discarded` });
+    markers.push({
+      at: event.at,
+      lane: 'agent',
+      kind: 'clear',
+      label: 'clear',
+      detail: `the caller had heard ${Math.round(heard)} ms of the audio since the last clear; ${Math.round(discarded)} ms discarded`,
+    });
+    if (discarded > 0)
+      spans.push({
+        from: event.at,
+        to: event.at + discarded,
+        lane: 'agent',
+        kind: 'discarded',
+        label: `${Math.round(discarded)} ms discarded`,
+      });
     sinceClear = [];
     queueEnd = event.at;
   }
-  for (const mark of bridge.marks) markers.push({ at: mark.at, lane: 'carrier', kind: 'mark', label: 'mark', detail: `the bridge sent mark ${mark.name}` });
+  for (const mark of bridge.marks)
+    markers.push({
+      at: mark.at,
+      lane: 'carrier',
+      kind: 'mark',
+      label: 'mark',
+      detail: `the bridge sent mark ${mark.name}`,
+    });
   markers.push(...carrier.markers, ...bridge.other);
   spans.push(...carrier.spans);
-  for (const raw of recording.raw) markers.push({ at: raw.at, lane: raw.dir === 'carrier' ? 'carrier' : 'bridge', kind: 'event', label: 'raw frame', detail: `a binary or non-JSON frame (${raw.bytes} characters)` });
+  for (const raw of recording.raw)
+    markers.push({
+      at: raw.at,
+      lane: raw.dir === 'carrier' ? 'carrier' : 'bridge',
+      kind: 'event',
+      label: 'raw frame',
+      detail: `a binary or non-JSON frame (${raw.bytes} characters)`,
+    });
 
-  const end = Math.max(0, ...recording.carrier.map((f) => f.at), ...recording.bridge.map((f) => f.at), queueEnd, ...recording.raw.map((f) => f.at));
+  const end = Math.max(
+    0,
+    ...recording.carrier.map((f) => f.at),
+    ...recording.bridge.map((f) => f.at),
+    queueEnd,
+    ...recording.raw.map((f) => f.at),
+  );
   const rate = format.sampleRate;
   const facts: Array<[string, string]> = [
     ['recording', recording.name],
-    ...(['description', 'source', 'recordedAt'] as const).filter((k) => typeof header[k] === 'string' && header[k]).map((k): [string, string] => [k, String(header[k])]),
+    ...(['description', 'source', 'recordedAt'] as const)
+      .filter((k) => typeof header[k] === 'string' && header[k])
+      .map((k): [string, string] => [k, String(header[k])]),
     ['carrier', carrierName],
-    ...(Array.isArray(header.hazards) && header.hazards.length > 0 ? ([['hazards', header.hazards.map(String).join(', ')]] as Array<[string, string]>) : []),
-    ...(Array.isArray(header.redacted) && header.redacted.length > 0 ? ([['redacted', header.redacted.map(String).join(', ')]] as Array<[string, string]>) : []),
+    ...(Array.isArray(header.hazards) && header.hazards.length > 0
+      ? ([['hazards', header.hazards.map(String).join(', ')]] as Array<[string, string]>)
+      : []),
+    ...(Array.isArray(header.redacted) && header.redacted.length > 0
+      ? ([['redacted', header.redacted.map(String).join(', ')]] as Array<[string, string]>)
+      : []),
     ['carrier format', `${format.encoding}/${format.sampleRate}`],
     ...carrier.facts,
-    ['frames', `${recording.carrier.length} from the carrier, ${recording.bridge.length} from the bridge${recording.bridge.length === 0 ? ' (a trace: the bridge side was not recorded)' : ''}`],
+    [
+      'frames',
+      `${recording.carrier.length} from the carrier, ${recording.bridge.length} from the bridge${recording.bridge.length === 0 ? ' (a trace: the bridge side was not recorded)' : ''}`,
+    ],
   ];
   if (!twilio) facts.push(['note', `frames in the ${carrierName} dialect are counted, not drawn`]);
-  if (recording.unreadLines.length > 0) facts.push(['unread lines', recording.unreadLines.slice(0, 20).join(', ') + (recording.unreadLines.length > 20 ? ', …' : '')]);
+  if (recording.unreadLines.length > 0)
+    facts.push([
+      'unread lines',
+      recording.unreadLines.slice(0, 20).join(', ') + (recording.unreadLines.length > 20 ? ', …' : ''),
+    ]);
   return {
     title: recording.name,
     adapter: 'recording',
@@ -134,7 +186,11 @@ export function recordingTimeline(recording: Recording): CallTimeline {
     turnDetection: '',
     facts,
     durationMs: end,
-    caller: placeAudio(carrier.audio.map((a) => ({ at: a.at, samples: a.samples })), rate, end),
+    caller: placeAudio(
+      carrier.audio.map((a) => ({ at: a.at, samples: a.samples })),
+      rate,
+      end,
+    ),
     agent: placeAudio(played, rate, end),
     markers: markers.sort((a, b) => a.at - b.at),
     spans,

@@ -6,11 +6,21 @@
  * adapter or a check goes through {@link escapeHtml}.
  */
 import { audioPeaks } from './audio.js';
-import { LANES, type CallTimeline, type Lane, type PlacedAudio, type TimelineMarker, type TimelineSpan } from './model.js';
+import {
+  LANES,
+  type CallTimeline,
+  type Lane,
+  type PlacedAudio,
+  type TimelineMarker,
+  type TimelineSpan,
+} from './model.js';
 
 /** Escapes text for HTML text and (quoted) attribute values. */
 export function escapeHtml(value: unknown): string {
-  return String(value).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+  return String(value).replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
+  );
 }
 
 const esc = escapeHtml;
@@ -25,10 +35,32 @@ const RIGHT = 16;
 const LANE_HEIGHT: Record<Lane, number> = { checks: 26, caller: 84, model: 62, agent: 84, carrier: 66, bridge: 52 };
 /** Room kept at the bottom of a lane (the carrier's rows of mark and ack ticks). */
 const LANE_RESERVED: Partial<Record<Lane, number>> = { carrier: 20 };
-const LANE_TITLE: Record<Lane, string> = { checks: 'failed checks', caller: 'caller', model: 'model', agent: 'agent (heard)', carrier: 'carrier', bridge: 'bridge' };
+const LANE_TITLE: Record<Lane, string> = {
+  checks: 'failed checks',
+  caller: 'caller',
+  model: 'model',
+  agent: 'agent (heard)',
+  carrier: 'carrier',
+  bridge: 'bridge',
+};
 /** Marker kinds drawn as plain ticks in one path (there may be thousands). */
 const TICKS = new Set<TimelineMarker['kind']>(['mark', 'ack']);
-const LABELLED = new Set<TimelineMarker['kind']>(['clear', 'truncate', 'cancel', 'dtmf', 'start', 'stop', 'error', 'call_start', 'call_end', 'malformed', 'hangup', 'speech_started', 'speech_stopped', 'failure']);
+const LABELLED = new Set<TimelineMarker['kind']>([
+  'clear',
+  'truncate',
+  'cancel',
+  'dtmf',
+  'start',
+  'stop',
+  'error',
+  'call_start',
+  'call_end',
+  'malformed',
+  'hangup',
+  'speech_started',
+  'speech_stopped',
+  'failure',
+]);
 
 const CSS = `
 body{font:14px/1.4 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;padding:16px 24px;color:#1d2330;background:#fafbfc}
@@ -60,8 +92,12 @@ export function renderTimelinesPage(title: string, timelines: CallTimeline[]): s
     .map((t, i) => {
       const count = (s: string) => t.verdicts.filter((v) => v.status === s).length;
       const cls = t.verdicts.length === 0 ? 'na' : count('fail') > 0 ? 'fail' : 'pass';
-      const verdict = t.verdicts.length === 0 ? 'not checked' : count('fail') > 0 ? `${count('fail')} failed` : 'passed';
-      const checks = t.verdicts.length === 0 ? 'a recording: drawn, not replayed' : `${count('pass')} pass · ${count('fail')} fail · ${count('n/a')} n/a`;
+      const verdict =
+        t.verdicts.length === 0 ? 'not checked' : count('fail') > 0 ? `${count('fail')} failed` : 'passed';
+      const checks =
+        t.verdicts.length === 0
+          ? 'a recording: drawn, not replayed'
+          : `${count('pass')} pass · ${count('fail')} fail · ${count('n/a')} n/a`;
       return `<tr class="${cls}"><td><a href="#call-${i}">${esc(t.adapter)}</a></td><td>${esc(t.trace)}</td><td>${esc(t.turnDetection)}</td><td class="status">${verdict}</td><td>${checks}</td></tr>`;
     })
     .join('\n');
@@ -102,7 +138,11 @@ function renderCall(t: CallTimeline, index: number): string {
   const rows = t.verdicts
     .map((v) => {
       const failure = t.failures.find((f) => f.id === v.id);
-      const where = failure ? (failure.at === undefined ? ' <span class="untimed">(no moment: judged over the whole call)</span>' : ` <a href="#fail-${index}-${esc(v.id)}">at ${Math.round(failure.at)} ms</a>`) : '';
+      const where = failure
+        ? failure.at === undefined
+          ? ' <span class="untimed">(no moment: judged over the whole call)</span>'
+          : ` <a href="#fail-${index}-${esc(v.id)}">at ${Math.round(failure.at)} ms</a>`
+        : '';
       const cls = v.status === 'n/a' ? 'na' : v.status;
       return `<tr class="${cls}" data-check="${esc(v.id)}"><td>${esc(v.id)}</td><td>${esc(v.title)}</td><td class="status">${v.status === 'fail' ? 'FAIL' : esc(v.status)}</td><td>${esc(v.detail)}${where}</td></tr>`;
     })
@@ -129,10 +169,14 @@ export function renderTimelineSvg(t: CallTimeline, index = 0): string {
   const axisY = y;
   const height = axisY + 24;
   const out: string[] = [];
-  out.push(`<svg class="timeline" xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="timeline of ${esc(t.title)}">`);
+  out.push(
+    `<svg class="timeline" xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="timeline of ${esc(t.title)}">`,
+  );
   LANES.forEach((lane, i) => {
     const top = tops.get(lane)!;
-    out.push(`<g class="lane" data-lane="${lane}"><rect class="lane-bg${i % 2 ? ' alt' : ''}" x="0" y="${top}" width="${width}" height="${LANE_HEIGHT[lane]}"/><text class="lane-title" x="6" y="${top + 15}">${LANE_TITLE[lane]}</text></g>`);
+    out.push(
+      `<g class="lane" data-lane="${lane}"><rect class="lane-bg${i % 2 ? ' alt' : ''}" x="0" y="${top}" width="${width}" height="${LANE_HEIGHT[lane]}"/><text class="lane-title" x="6" y="${top + 15}">${LANE_TITLE[lane]}</text></g>`,
+    );
   });
   // Spans under everything else.
   for (const span of t.spans) out.push(renderSpan(span, tops.get(span.lane)!, msToX));
@@ -144,13 +188,22 @@ export function renderTimelineSvg(t: CallTimeline, index = 0): string {
     if (list.length === 0) continue;
     const top = tops.get('carrier')! + LANE_HEIGHT.carrier - (kind === 'mark' ? 19 : 10);
     const d = list.map((m) => `M${msToX(m.at).toFixed(1)} ${top}v8`).join('');
-    out.push(`<path class="ticks ${kind}" data-kind="${kind}" data-count="${list.length}" d="${d}"><title>${list.length} ${kind === 'mark' ? 'marks sent by the bridge' : 'acknowledgements from the carrier'}</title></path>`);
+    out.push(
+      `<path class="ticks ${kind}" data-kind="${kind}" data-count="${list.length}" d="${d}"><title>${list.length} ${kind === 'mark' ? 'marks sent by the bridge' : 'acknowledgements from the carrier'}</title></path>`,
+    );
   }
   const placer = new Map<Lane, LabelRows>();
   for (const marker of t.markers) {
     if (TICKS.has(marker.kind)) continue;
     let rows = placer.get(marker.lane);
-    if (!rows) placer.set(marker.lane, (rows = new LabelRows(Math.max(1, Math.floor((LANE_HEIGHT[marker.lane] - 22 - (LANE_RESERVED[marker.lane] ?? 0)) / 11)), LEFT + columns)));
+    if (!rows)
+      placer.set(
+        marker.lane,
+        (rows = new LabelRows(
+          Math.max(1, Math.floor((LANE_HEIGHT[marker.lane] - 22 - (LANE_RESERVED[marker.lane] ?? 0)) / 11)),
+          LEFT + columns,
+        )),
+      );
     out.push(renderMarker(marker, tops.get(marker.lane)!, LANE_HEIGHT[marker.lane], msToX, rows));
   }
   // Failed checks: a flag in their lane and a line through every lane.
@@ -168,7 +221,14 @@ export function renderTimelineSvg(t: CallTimeline, index = 0): string {
   return out.join('\n');
 }
 
-function renderWave(track: 'caller' | 'agent', audio: PlacedAudio, durationMs: number, columns: number, top: number, height: number): string {
+function renderWave(
+  track: 'caller' | 'agent',
+  audio: PlacedAudio,
+  durationMs: number,
+  columns: number,
+  top: number,
+  height: number,
+): string {
   const { min, max } = audioPeaks(audio, durationMs, columns);
   const mid = top + height / 2 + 6;
   const half = height / 2 - 10;
@@ -188,10 +248,14 @@ function renderSpan(span: TimelineSpan, top: number, msToX: (ms: number) => numb
   const x1 = msToX(span.from);
   const x2 = Math.max(x1 + 1, msToX(span.to));
   const lane = LANE_HEIGHT[span.lane];
-  const [y, h] = span.kind === 'turn' ? [top + 20, 16] : span.kind === 'latency' ? [top + lane - 14, 10] : [top + 18, lane - 20];
+  const [y, h] =
+    span.kind === 'turn' ? [top + 20, 16] : span.kind === 'latency' ? [top + lane - 14, 10] : [top + 18, lane - 20];
   const cls = `span ${span.kind}${span.status === 'cancelled' ? ' cancelled' : ''}`;
   // Latency is labelled however short (its figure is the point); other spans where the label fits.
-  const label = span.kind === 'latency' || (x2 - x1 > span.label.length * 5.6 + 6 && (span.kind === 'turn' || span.kind === 'gap')) ? `<text class="span-label" x="${(x1 + 3).toFixed(1)}" y="${y + (span.kind === 'latency' ? 9 : 12)}">${esc(span.label)}</text>` : '';
+  const label =
+    span.kind === 'latency' || (x2 - x1 > span.label.length * 5.6 + 6 && (span.kind === 'turn' || span.kind === 'gap'))
+      ? `<text class="span-label" x="${(x1 + 3).toFixed(1)}" y="${y + (span.kind === 'latency' ? 9 : 12)}">${esc(span.label)}</text>`
+      : '';
   return `<g class="span-g" data-kind="${span.kind}"><title>${esc(span.label)}${span.detail ? ` — ${esc(span.detail)}` : ''}</title><rect class="${cls}" x="${x1.toFixed(1)}" y="${y}" width="${(x2 - x1).toFixed(1)}" height="${h}"/>${label}</g>`;
 }
 
@@ -218,20 +282,36 @@ class LabelRows {
   }
 }
 
-function renderMarker(marker: TimelineMarker, top: number, height: number, msToX: (ms: number) => number, rows: LabelRows): string {
+function renderMarker(
+  marker: TimelineMarker,
+  top: number,
+  height: number,
+  msToX: (ms: number) => number,
+  rows: LabelRows,
+): string {
   const x = msToX(marker.at).toFixed(1);
   const at = LABELLED.has(marker.kind) ? rows.place(Number(x), marker.label) : undefined;
-  const label = at ? `<text x="${at.x.toFixed(1)}"${at.end ? ' text-anchor="end"' : ''} y="${top + 28 + at.row * 11}">${esc(marker.label)}</text>` : '';
+  const label = at
+    ? `<text x="${at.x.toFixed(1)}"${at.end ? ' text-anchor="end"' : ''} y="${top + 28 + at.row * 11}">${esc(marker.label)}</text>`
+    : '';
   return `<g class="marker k-${marker.kind}" data-kind="${marker.kind}" data-lane="${marker.lane}" data-at="${Math.round(marker.at)}"><title>${esc(marker.label)} at ${Math.round(marker.at)} ms${marker.detail ? ` — ${esc(marker.detail)}` : ''}</title><line x1="${x}" x2="${x}" y1="${top + 18}" y2="${top + height - 2}"/>${label}</g>`;
 }
 
-function renderAxis(durationMs: number, columns: number, y: number, msToX: (ms: number) => number, width: number): string {
+function renderAxis(
+  durationMs: number,
+  columns: number,
+  y: number,
+  msToX: (ms: number) => number,
+  width: number,
+): string {
   const steps = [100, 250, 500, 1000, 2000, 5000, 10_000, 15_000, 30_000, 60_000];
   const step = steps.find((s) => (s / Math.max(1, durationMs)) * columns >= 70) ?? 60_000;
   const ticks: string[] = [];
   for (let ms = 0; ms <= durationMs; ms += step) {
     const x = msToX(ms).toFixed(1);
-    ticks.push(`<line x1="${x}" x2="${x}" y1="${y}" y2="${y + 5}"/><text x="${x}" y="${y + 17}" text-anchor="middle">${ms >= 1000 ? `${(ms / 1000).toFixed(step < 1000 ? 1 : 0)} s` : `${ms} ms`}</text>`);
+    ticks.push(
+      `<line x1="${x}" x2="${x}" y1="${y}" y2="${y + 5}"/><text x="${x}" y="${y + 17}" text-anchor="middle">${ms >= 1000 ? `${(ms / 1000).toFixed(step < 1000 ? 1 : 0)} s` : `${ms} ms`}</text>`,
+    );
   }
   return `<g class="axis"><line x1="${LEFT}" x2="${width - RIGHT}" y1="${y}" y2="${y}"/>${ticks.join('')}</g>`;
 }

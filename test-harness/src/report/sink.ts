@@ -20,7 +20,13 @@ export function reportCallOf(adapter: string, report: TraceReport, checked: Chec
     // A check that can say when it went wrong (an `at`, stream ms) is flagged there on the timeline.
     outcomes: report.outcomes.map((o) => {
       const at = (o as { at?: unknown }).at;
-      return { id: o.id, title: o.title, status: o.status, detail: o.detail, ...(typeof at === 'number' ? { at } : {}) };
+      return {
+        id: o.id,
+        title: o.title,
+        status: o.status,
+        detail: o.detail,
+        ...(typeof at === 'number' ? { at } : {}),
+      };
     }),
   };
 }
@@ -50,7 +56,12 @@ export function reportSink(options: { html?: string; dump?: string }): ReportSin
       if (options.html) {
         const path = resolve(options.html);
         await mkdir(dirname(path), { recursive: true });
-        timelines.sort((a, b) => a.adapter.localeCompare(b.adapter) || a.trace.localeCompare(b.trace) || a.turnDetection.localeCompare(b.turnDetection));
+        timelines.sort(
+          (a, b) =>
+            a.adapter.localeCompare(b.adapter) ||
+            a.trace.localeCompare(b.trace) ||
+            a.turnDetection.localeCompare(b.turnDetection),
+        );
         await writeFile(path, renderTimelinesPage('Switchboard conformance report', timelines));
         written.unshift(path);
       }

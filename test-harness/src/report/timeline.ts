@@ -34,7 +34,11 @@ function describe(value: unknown): string {
 export function replayTimeline(call: ReportCall): CallTimeline {
   const { result } = call;
   const log = result.carrier;
-  const end = Math.max(result.durationMs, ...log.chunks.map((c) => c.startAt + c.durationMs), ...log.traceFramesSent.map((f) => f.at));
+  const end = Math.max(
+    result.durationMs,
+    ...log.chunks.map((c) => c.startAt + c.durationMs),
+    ...log.traceFramesSent.map((f) => f.at),
+  );
   const markers: TimelineMarker[] = [];
   const spans: TimelineSpan[] = [];
 
@@ -50,11 +54,24 @@ export function replayTimeline(call: ReportCall): CallTimeline {
   );
   for (const pause of log.pauses) {
     const from = pause.at - pause.realMs * result.speed;
-    spans.push({ from, to: pause.at, lane: 'caller', kind: 'pause', label: 'caller paused', detail: `no media went out for ${fmt(pause.realMs)} (real time)` });
+    spans.push({
+      from,
+      to: pause.at,
+      lane: 'caller',
+      kind: 'pause',
+      label: 'caller paused',
+      detail: `no media went out for ${fmt(pause.realMs)} (real time)`,
+    });
   }
   const malformed = log.malformed ?? [];
   if (malformed.length > 0) {
-    markers.push({ at: malformed[0]!.at, lane: 'carrier', kind: 'malformed', label: `${malformed.length} malformed`, detail: `the carrier sent ${malformed.length} malformed frames` });
+    markers.push({
+      at: malformed[0]!.at,
+      lane: 'carrier',
+      kind: 'malformed',
+      label: `${malformed.length} malformed`,
+      detail: `the carrier sent ${malformed.length} malformed frames`,
+    });
   }
 
   // The agent's side: what the carrier played, cut where a clear stopped it.
@@ -68,10 +85,26 @@ export function replayTimeline(call: ReportCall): CallTimeline {
     agentRate,
     end,
   );
-  for (const mark of log.marks) markers.push({ at: mark.at, lane: 'carrier', kind: 'mark', label: 'mark', detail: `the bridge sent mark ${mark.name}` });
-  for (const ack of log.acks) markers.push({ at: ack.at, lane: 'carrier', kind: 'ack', label: 'ack', detail: `the carrier acknowledged mark ${ack.name}` });
+  for (const mark of log.marks)
+    markers.push({
+      at: mark.at,
+      lane: 'carrier',
+      kind: 'mark',
+      label: 'mark',
+      detail: `the bridge sent mark ${mark.name}`,
+    });
+  for (const ack of log.acks)
+    markers.push({
+      at: ack.at,
+      lane: 'carrier',
+      kind: 'ack',
+      label: 'ack',
+      detail: `the carrier acknowledged mark ${ack.name}`,
+    });
   for (const clear of log.clears) {
-    const heard = Object.entries(clear.playedByItem).map(([item, ms]) => `${item}: ${fmt(ms)}`).join(', ');
+    const heard = Object.entries(clear.playedByItem)
+      .map(([item, ms]) => `${item}: ${fmt(ms)}`)
+      .join(', ');
     markers.push({
       at: clear.at,
       lane: 'agent',
@@ -79,37 +112,91 @@ export function replayTimeline(call: ReportCall): CallTimeline {
       label: 'clear',
       detail: `received ${fmt(clear.at)}, sent by the bridge at ${fmt(clear.sentAt)}; the caller had heard ${heard || 'nothing'}; ${fmt(clear.discardedMs)} discarded`,
     });
-    if (clear.discardedMs > 0) spans.push({ from: clear.at, to: clear.at + clear.discardedMs, lane: 'agent', kind: 'discarded', label: `${fmt(clear.discardedMs)} discarded`, detail: 'queued audio the clear threw away' });
+    if (clear.discardedMs > 0)
+      spans.push({
+        from: clear.at,
+        to: clear.at + clear.discardedMs,
+        lane: 'agent',
+        kind: 'discarded',
+        label: `${fmt(clear.discardedMs)} discarded`,
+        detail: 'queued audio the clear threw away',
+      });
   }
   for (const { at, command } of log.otherCommands) {
     const label = command.type === 'dtmf' ? `DTMF out ${command.digits}` : command.type;
-    markers.push({ at, lane: 'carrier', kind: command.type === 'hangup' ? 'hangup' : 'dtmf', label, detail: `the bridge sent ${describe(command)}` });
+    markers.push({
+      at,
+      lane: 'carrier',
+      kind: command.type === 'hangup' ? 'hangup' : 'dtmf',
+      label,
+      detail: `the bridge sent ${describe(command)}`,
+    });
   }
-  for (const rejected of log.rejected) markers.push({ at: rejected.at, lane: 'carrier', kind: 'error', label: 'rejected', detail: rejected.error });
-  if (log.endedAt !== undefined) markers.push({ at: log.endedAt, lane: 'carrier', kind: 'hangup', label: 'caller ends', detail: 'the caller sent its stop or hung up' });
+  for (const rejected of log.rejected)
+    markers.push({ at: rejected.at, lane: 'carrier', kind: 'error', label: 'rejected', detail: rejected.error });
+  if (log.endedAt !== undefined)
+    markers.push({
+      at: log.endedAt,
+      lane: 'carrier',
+      kind: 'hangup',
+      label: 'caller ends',
+      detail: 'the caller sent its stop or hung up',
+    });
 
   // The model's side.
   const responses = new Map((result.model?.responses ?? []).map((r) => [r.id, r]));
   const speechStart = new Map<string, number>();
   for (const entry of result.timeline) {
     if (entry.type === 'input_audio_buffer.speech_started') {
-      markers.push({ at: entry.at, lane: 'model', kind: 'speech_started', label: 'speech started', detail: `the model heard the caller start (${entry.itemId ?? ''})` });
+      markers.push({
+        at: entry.at,
+        lane: 'model',
+        kind: 'speech_started',
+        label: 'speech started',
+        detail: `the model heard the caller start (${entry.itemId ?? ''})`,
+      });
       if (entry.itemId) speechStart.set(entry.itemId, entry.at);
     } else if (entry.type === 'input_audio_buffer.speech_stopped') {
-      markers.push({ at: entry.at, lane: 'model', kind: 'speech_stopped', label: 'speech stopped', detail: `the model heard the caller stop (${entry.itemId ?? ''})` });
+      markers.push({
+        at: entry.at,
+        lane: 'model',
+        kind: 'speech_stopped',
+        label: 'speech stopped',
+        detail: `the model heard the caller stop (${entry.itemId ?? ''})`,
+      });
       const from = entry.itemId ? speechStart.get(entry.itemId) : undefined;
-      if (from !== undefined) spans.push({ from, to: entry.at, lane: 'caller', kind: 'speech', label: 'speech (model VAD)', detail: `the model's VAD: ${fmt(from)} to ${fmt(entry.at)}` });
+      if (from !== undefined)
+        spans.push({
+          from,
+          to: entry.at,
+          lane: 'caller',
+          kind: 'speech',
+          label: 'speech (model VAD)',
+          detail: `the model's VAD: ${fmt(from)} to ${fmt(entry.at)}`,
+        });
       // Response latency: from the end of the caller's turn to the first audio the caller heard after it.
       const next = log.chunks.find((c) => c.startAt >= entry.at);
       const nextSpeech = result.timeline.find((e) => e.type === 'input_audio_buffer.speech_started' && e.at > entry.at);
       if (next && (!nextSpeech || next.startAt < nextSpeech.at)) {
-        spans.push({ from: entry.at, to: next.startAt, lane: 'agent', kind: 'latency', label: `latency ${fmt(next.startAt - entry.at)}`, detail: 'from the model hearing the caller stop to the first reply audio the caller heard' });
+        spans.push({
+          from: entry.at,
+          to: next.startAt,
+          lane: 'agent',
+          kind: 'latency',
+          label: `latency ${fmt(next.startAt - entry.at)}`,
+          detail: 'from the model hearing the caller stop to the first reply audio the caller heard',
+        });
       }
     } else if (entry.type === 'response.created') {
       const done = result.timeline.find((e) => e.type === 'response.done' && e.responseId === entry.responseId);
       const response = entry.responseId ? responses.get(entry.responseId) : undefined;
       const status = done?.status ?? response?.status ?? 'in_progress';
-      const what = response?.kind === 'function_call' ? 'function call' : response?.transcript ? `“${response.transcript}”` : 'turn';
+      const what =
+        response?.kind === 'function_call'
+          ? 'function call'
+          : response?.transcript
+            ? `“${response.transcript}”`
+            : 'turn';
       spans.push({
         from: entry.at,
         to: done?.at ?? end,
@@ -120,11 +207,20 @@ export function replayTimeline(call: ReportCall): CallTimeline {
         detail: `${entry.responseId ?? ''} item ${response?.itemId ?? ''}: ${status}${response ? `, ${fmt(response.audioMsSent)} of ${fmt(response.audioMsTotal)} audio sent` : ''}`,
       });
     } else if (entry.type === 'client:response.cancel') {
-      markers.push({ at: entry.at, lane: 'model', kind: 'cancel', label: 'cancel', detail: `the bridge cancelled ${entry.responseId ?? 'the response'}` });
+      markers.push({
+        at: entry.at,
+        lane: 'model',
+        kind: 'cancel',
+        label: 'cancel',
+        detail: `the bridge cancelled ${entry.responseId ?? 'the response'}`,
+      });
     } else if (entry.type === 'client:conversation.item.truncate') {
-      const clear = [...log.clears].reverse().find((c) => entry.itemId !== undefined && c.playedByItem[entry.itemId] !== undefined);
+      const clear = [...log.clears]
+        .reverse()
+        .find((c) => entry.itemId !== undefined && c.playedByItem[entry.itemId] !== undefined);
       const heard = clear && entry.itemId ? clear.playedByItem[entry.itemId]! : undefined;
-      const off = heard === undefined || entry.audioEndMs === undefined ? '' : ` (off by ${fmt(entry.audioEndMs - heard)})`;
+      const off =
+        heard === undefined || entry.audioEndMs === undefined ? '' : ` (off by ${fmt(entry.audioEndMs - heard)})`;
       markers.push({
         at: entry.at,
         lane: 'model',
@@ -138,25 +234,63 @@ export function replayTimeline(call: ReportCall): CallTimeline {
   // The bridge's side: what the transport emitted.
   for (const emitted of result.emitted) {
     if (!BRIDGE_EVENTS.has(emitted.name)) continue;
-    const arg = emitted.args[0] as { error?: { code?: string; message?: string; frameExcerpt?: string }; digit?: string } | undefined;
-    const kind = emitted.name === 'error' ? 'error' : emitted.name === 'call_start' ? 'call_start' : emitted.name === 'call_end' ? 'call_end' : emitted.name === 'dtmf' ? 'dtmf' : 'event';
-    const label = emitted.name === 'dtmf' ? `dtmf ${arg?.digit ?? ''}` : emitted.name === 'error' ? `error ${arg?.error?.code ?? ''}` : emitted.name;
+    const arg = emitted.args[0] as
+      { error?: { code?: string; message?: string; frameExcerpt?: string }; digit?: string } | undefined;
+    const kind =
+      emitted.name === 'error'
+        ? 'error'
+        : emitted.name === 'call_start'
+          ? 'call_start'
+          : emitted.name === 'call_end'
+            ? 'call_end'
+            : emitted.name === 'dtmf'
+              ? 'dtmf'
+              : 'event';
+    const label =
+      emitted.name === 'dtmf'
+        ? `dtmf ${arg?.digit ?? ''}`
+        : emitted.name === 'error'
+          ? `error ${arg?.error?.code ?? ''}`
+          : emitted.name;
     markers.push({ at: emitted.at, lane: 'bridge', kind, label, detail: describe(emitted.args[0]) });
   }
-  if (result.modelClosedAt !== undefined) markers.push({ at: result.modelClosedAt, lane: 'bridge', kind: 'event', label: 'model closed', detail: 'the model socket closed' });
+  if (result.modelClosedAt !== undefined)
+    markers.push({
+      at: result.modelClosedAt,
+      lane: 'bridge',
+      kind: 'event',
+      label: 'model closed',
+      detail: 'the model socket closed',
+    });
 
   const facts: Array<[string, string]> = [
     ['adapter', call.adapter],
-    ['trace', `${result.trace.header.name}${result.trace.header.description ? ` — ${result.trace.header.description}` : ''}`],
-    ['turn detection', result.sessionTurnDetection && result.sessionTurnDetection !== result.turnDetection ? `${result.sessionTurnDetection} (asked ${result.turnDetection})` : call.turnDetection],
+    [
+      'trace',
+      `${result.trace.header.name}${result.trace.header.description ? ` — ${result.trace.header.description}` : ''}`,
+    ],
+    [
+      'turn detection',
+      result.sessionTurnDetection && result.sessionTurnDetection !== result.turnDetection
+        ? `${result.sessionTurnDetection} (asked ${result.turnDetection})`
+        : call.turnDetection,
+    ],
     ['speed', `${result.speed}x`],
     ['carrier format', `${result.carrierFormat.encoding}/${result.carrierFormat.sampleRate}`],
-    ...(result.model ? ([['model formats', `in ${result.model.inputFormat.type}, out ${result.model.outputFormat.type}`]] as Array<[string, string]>) : []),
+    ...(result.model
+      ? ([['model formats', `in ${result.model.inputFormat.type}, out ${result.model.outputFormat.type}`]] as Array<
+          [string, string]
+        >)
+      : []),
     ...carrier.facts,
-    ['frames', `${log.framesSent} sent by the carrier, ${log.wire.filter((w) => w.dir === 'received').length} received from the bridge; ${log.marksSent} marks, ${log.acksSent} acks, ${log.clears.length} clears`],
+    [
+      'frames',
+      `${log.framesSent} sent by the carrier, ${log.wire.filter((w) => w.dir === 'received').length} received from the bridge; ${log.marksSent} marks, ${log.acksSent} acks, ${log.clears.length} clears`,
+    ],
   ];
   const latencies = (result.metrics as { responseLatenciesMs?: number[] } | undefined)?.responseLatenciesMs;
-  if (Array.isArray(latencies) && latencies.length > 0) facts.push(['response latency (bridge metrics)', latencies.map(fmt).join(', ')]);
+  if (Array.isArray(latencies) && latencies.length > 0)
+    facts.push(['response latency (bridge metrics)', latencies.map(fmt).join(', ')]);
   for (const failure of result.failures) facts.push(['replay failure', failure]);
 
   const timeline: CallTimeline = {
@@ -175,7 +309,12 @@ export function replayTimeline(call: ReportCall): CallTimeline {
   };
   timeline.failures = call.outcomes
     .filter((o) => o.status === 'fail')
-    .map((o): TimelineFailure => ({ id: o.id, title: o.title, detail: o.detail, at: typeof o.at === 'number' && Number.isFinite(o.at) ? o.at : locateFailure(o.id, timeline) }));
+    .map((o): TimelineFailure => ({
+      id: o.id,
+      title: o.title,
+      detail: o.detail,
+      at: typeof o.at === 'number' && Number.isFinite(o.at) ? o.at : locateFailure(o.id, timeline),
+    }));
   return timeline;
 }
 
@@ -195,7 +334,11 @@ export function locateFailure(id: string, timeline: Pick<CallTimeline, 'markers'
     case 'bargein.cancel':
       return first('cancel') ?? bargeIn(timeline);
     case 'bargein.errors':
-      return timeline.markers.find((m) => m.kind === 'error' && m.lane === 'bridge' && m.at >= (bargeIn(timeline) ?? Infinity))?.at ?? bargeIn(timeline);
+      return (
+        timeline.markers.find(
+          (m) => m.kind === 'error' && m.lane === 'bridge' && m.at >= (bargeIn(timeline) ?? Infinity),
+        )?.at ?? bargeIn(timeline)
+      );
     case 'dtmf.order':
       return first('dtmf');
     case 'metadata.first':
@@ -212,5 +355,6 @@ export function locateFailure(id: string, timeline: Pick<CallTimeline, 'markers'
 /** The first time the model heard the caller start while the caller was hearing the agent. */
 function bargeIn(timeline: Pick<CallTimeline, 'markers' | 'spans'>): number | undefined {
   const turns = timeline.spans.filter((s) => s.kind === 'turn');
-  return timeline.markers.find((m) => m.kind === 'speech_started' && turns.some((t) => t.from <= m.at && m.at <= t.to))?.at;
+  return timeline.markers.find((m) => m.kind === 'speech_started' && turns.some((t) => t.from <= m.at && m.at <= t.to))
+    ?.at;
 }

@@ -26,7 +26,11 @@ export function formatDurationMs(format: SimulatorAudioFormat, byteLength: numbe
  * The byte size of each audio delta of a reply `totalBytes` long: `deltaMs` of audio each, or,
  * for a list, its sizes in turn, cycled. Every size is whole samples, at least one.
  */
-export function deltaSizes(deltaMs: number | readonly number[], format: SimulatorAudioFormat, totalBytes: number): number[] {
+export function deltaSizes(
+  deltaMs: number | readonly number[],
+  format: SimulatorAudioFormat,
+  totalBytes: number,
+): number[] {
   const pattern = typeof deltaMs === 'number' ? [deltaMs] : deltaMs;
   const sampleBytes = format.type === 'audio/pcm' ? 2 : 1;
   const samplesPerMs = formatRate(format) / 1000;

@@ -73,7 +73,10 @@ export class Conversation {
     const audio = state.audio;
     if (!audio) return;
     const keep = Math.min(audio.bytes, Math.floor(ms * formatBytesPerMs(audio.format)));
-    const whole = joinBytes(audio.chunks, audio.bytes).subarray(0, keep - (audio.format.type === 'audio/pcm' ? keep % 2 : 0));
+    const whole = joinBytes(audio.chunks, audio.bytes).subarray(
+      0,
+      keep - (audio.format.type === 'audio/pcm' ? keep % 2 : 0),
+    );
     audio.chunks = [whole];
     audio.bytes = whole.length;
   }

@@ -14,10 +14,29 @@ export {
   type SimulatorTruncation,
   type SimulatorViolation,
 } from './session.js';
-export { agentAssetsDirectory, defaultScript, loadAgentReplies, longReplyScript, MODEL_SAMPLE_RATE, type SimulatorTurn } from './script.js';
+export {
+  agentAssetsDirectory,
+  defaultScript,
+  loadAgentReplies,
+  longReplyScript,
+  MODEL_SAMPLE_RATE,
+  type SimulatorTurn,
+} from './script.js';
 export { EnergyVad, DEFAULT_VAD_OPTIONS, VAD_WINDOW_MS, type VadEvent, type VadOptions } from './vad.js';
 export { renderTurnAudio, deltaSizes, formatBytesPerMs, formatDurationMs, formatRate } from './audio.js';
-export { audioFormatSchema, clientEventSchemas, sessionConfigSchema, turnDetectionSchema, type SimulatorAudioFormat } from './schemas.js';
+export {
+  audioFormatSchema,
+  clientEventSchemas,
+  sessionConfigSchema,
+  turnDetectionSchema,
+  type SimulatorAudioFormat,
+} from './schemas.js';
 export { BUILT_IN_VOICES, IDLE_TIMEOUT_MS, SPEED_RANGE } from './session-schema.js';
-export { checkSessionRules, formatParam, validateClientEvent, type ServiceError, type ValidationResult } from './validate.js';
+export {
+  checkSessionRules,
+  formatParam,
+  validateClientEvent,
+  type ServiceError,
+  type ValidationResult,
+} from './validate.js';
 export { parseSimulatorArgs, runSimulatorCommand, SIMULATOR_USAGE } from './cli.js';

@@ -25,15 +25,36 @@ export class ItemHandlers {
     this.#host = host;
   }
 
-  create(event: ClientEvent<'conversation.item.create'>, recorded: Json, clientEventId: string | null, at: number): void {
+  create(
+    event: ClientEvent<'conversation.item.create'>,
+    recorded: Json,
+    clientEventId: string | null,
+    at: number,
+  ): void {
     const input = event.item as Json & { type: string; id?: string };
     const previousRequested = event.previous_item_id;
-    if (typeof previousRequested === 'string' && previousRequested !== 'root' && !this.#host.conversation.has(previousRequested)) {
-      this.#host.reject(recorded, 'item_not_found', `conversation.item.create: previous_item_id ${previousRequested} does not exist`, clientEventId, 'previous_item_id');
+    if (
+      typeof previousRequested === 'string' &&
+      previousRequested !== 'root' &&
+      !this.#host.conversation.has(previousRequested)
+    ) {
+      this.#host.reject(
+        recorded,
+        'item_not_found',
+        `conversation.item.create: previous_item_id ${previousRequested} does not exist`,
+        clientEventId,
+        'previous_item_id',
+      );
       return;
     }
     if (typeof input.id === 'string' && this.#host.conversation.has(input.id)) {
-      this.#host.reject(recorded, 'item_already_exists', `conversation.item.create: an item with id ${input.id} already exists`, clientEventId, 'item.id');
+      this.#host.reject(
+        recorded,
+        'item_already_exists',
+        `conversation.item.create: an item with id ${input.id} already exists`,
+        clientEventId,
+        'item.id',
+      );
       return;
     }
     if (input.type === 'function_call_output' && !this.#host.callIds.has(String(input.call_id))) {
@@ -69,13 +90,23 @@ export class ItemHandlers {
     else previous = this.#host.conversation.last();
     this.#host.conversation.insert({ item }, previous);
     if (item.type === 'function_call_output') {
-      this.#host.functionCallOutputs.push({ at, callId: String(item.call_id), output: String(item.output), itemId: item.id });
+      this.#host.functionCallOutputs.push({
+        at,
+        callId: String(item.call_id),
+        output: String(item.output),
+        itemId: item.id,
+      });
     }
     this.#host.send({ type: 'conversation.item.added', previous_item_id: previous, item });
     this.#host.send({ type: 'conversation.item.done', previous_item_id: previous, item });
   }
 
-  truncate(event: ClientEvent<'conversation.item.truncate'>, recorded: Json, clientEventId: string | null, at: number): void {
+  truncate(
+    event: ClientEvent<'conversation.item.truncate'>,
+    recorded: Json,
+    clientEventId: string | null,
+    at: number,
+  ): void {
     const state = this.#host.conversation.get(event.item_id);
     const truncation: SimulatorTruncation = {
       itemId: event.item_id,
@@ -87,15 +118,33 @@ export class ItemHandlers {
     };
     this.#host.truncations.push(truncation);
     if (!state) {
-      this.#host.reject(recorded, 'item_not_found', `conversation.item.truncate: item ${event.item_id} does not exist`, clientEventId, 'item_id');
+      this.#host.reject(
+        recorded,
+        'item_not_found',
+        `conversation.item.truncate: item ${event.item_id} does not exist`,
+        clientEventId,
+        'item_id',
+      );
       return;
     }
     if (state.audioMsSent === undefined) {
-      this.#host.reject(recorded, 'invalid_value', `conversation.item.truncate: item ${event.item_id} is not an assistant audio message`, clientEventId, 'item_id');
+      this.#host.reject(
+        recorded,
+        'invalid_value',
+        `conversation.item.truncate: item ${event.item_id} is not an assistant audio message`,
+        clientEventId,
+        'item_id',
+      );
       return;
     }
     if (event.content_index !== 0) {
-      this.#host.reject(recorded, 'invalid_value', `conversation.item.truncate: item ${event.item_id} has no content part ${event.content_index}`, clientEventId, 'content_index');
+      this.#host.reject(
+        recorded,
+        'invalid_value',
+        `conversation.item.truncate: item ${event.item_id} has no content part ${event.content_index}`,
+        clientEventId,
+        'content_index',
+      );
       return;
     }
     // 1 µs of slack for floating point; clients floor to whole ms anyway.
@@ -128,7 +177,13 @@ export class ItemHandlers {
   retrieve(event: ClientEvent<'conversation.item.retrieve'>, recorded: Json, clientEventId: string | null): void {
     const state = this.#host.conversation.get(event.item_id);
     if (!state) {
-      this.#host.reject(recorded, 'item_not_found', `conversation.item.retrieve: item ${event.item_id} does not exist`, clientEventId, 'item_id');
+      this.#host.reject(
+        recorded,
+        'item_not_found',
+        `conversation.item.retrieve: item ${event.item_id} does not exist`,
+        clientEventId,
+        'item_id',
+      );
       return;
     }
     this.#host.send({ type: 'conversation.item.retrieved', item: this.#host.conversation.retrieved(state) });
@@ -136,7 +191,13 @@ export class ItemHandlers {
 
   delete(event: ClientEvent<'conversation.item.delete'>, recorded: Json, clientEventId: string | null): void {
     if (!this.#host.conversation.delete(event.item_id)) {
-      this.#host.reject(recorded, 'item_not_found', `conversation.item.delete: item ${event.item_id} does not exist`, clientEventId, 'item_id');
+      this.#host.reject(
+        recorded,
+        'item_not_found',
+        `conversation.item.delete: item ${event.item_id} does not exist`,
+        clientEventId,
+        'item_id',
+      );
       return;
     }
     this.#host.send({ type: 'conversation.item.deleted', item_id: event.item_id });

@@ -116,8 +116,23 @@ export class ResponseGenerator {
     host.responses.push(record);
     const item: Item =
       turn.kind === 'audio'
-        ? { id: itemId, object: 'realtime.item', type: 'message', status: 'in_progress', role: 'assistant', content: [] }
-        : { id: itemId, object: 'realtime.item', type: 'function_call', status: 'in_progress', call_id: host.id('call'), name: turn.name, arguments: '' };
+        ? {
+            id: itemId,
+            object: 'realtime.item',
+            type: 'message',
+            status: 'in_progress',
+            role: 'assistant',
+            content: [],
+          }
+        : {
+            id: itemId,
+            object: 'realtime.item',
+            type: 'function_call',
+            status: 'in_progress',
+            call_id: host.id('call'),
+            name: turn.name,
+            arguments: '',
+          };
     if (turn.kind === 'function_call') {
       record.callId = item.call_id as string;
       host.callIds.add(record.callId);
@@ -143,7 +158,12 @@ export class ResponseGenerator {
     this.#sendRateLimits(this.#reservedTokens(active));
     const previous = host.conversation.last();
     host.conversation.insert(turn.kind === 'audio' ? { item, audioMsSent: 0 } : { item }, previous);
-    host.send({ type: 'response.output_item.added', response_id: responseId, output_index: 0, item: structuredClone(item) });
+    host.send({
+      type: 'response.output_item.added',
+      response_id: responseId,
+      output_index: 0,
+      item: structuredClone(item),
+    });
     host.send({ type: 'conversation.item.added', previous_item_id: previous, item: structuredClone(item) });
 
     if (turn.kind === 'function_call') {
@@ -194,7 +214,10 @@ export class ResponseGenerator {
         host.conversation.addAudio(state, chunk.slice(), record.format);
       }
       host.outputAudio.push({ at, responseId: record.id, itemId: record.itemId, bytes: chunk.slice() });
-      const wordsDue = Math.min(active.words.length, Math.ceil((active.deltasSent / active.chunkSizes.length) * active.words.length));
+      const wordsDue = Math.min(
+        active.words.length,
+        Math.ceil((active.deltasSent / active.chunkSizes.length) * active.words.length),
+      );
       if (wordsDue > active.wordsSent) {
         const delta = active.words.slice(active.wordsSent, wordsDue).join('');
         active.wordsSent = wordsDue;
@@ -266,7 +289,12 @@ export class ResponseGenerator {
       item.status = 'incomplete';
     }
     const previous = host.conversation.previousOf(item.id);
-    host.send({ type: 'response.output_item.done', response_id: record.id, output_index: 0, item: structuredClone(item) });
+    host.send({
+      type: 'response.output_item.done',
+      response_id: record.id,
+      output_index: 0,
+      item: structuredClone(item),
+    });
     host.send({ type: 'conversation.item.done', previous_item_id: previous, item: structuredClone(item) });
     record.status = status;
     record.doneAt = host.now();
@@ -279,7 +307,13 @@ export class ResponseGenerator {
     host.send({ type: 'response.done', response });
     this.#tokensUsed += ((response.usage as Json | null)?.total_tokens as number | undefined) ?? 0;
     this.#sendRateLimits(0);
-    log('session %s: response %s %s after %d ms of audio', host.sessionId, record.id, status, Math.round(record.audioMsSent));
+    log(
+      'session %s: response %s %s after %d ms of audio',
+      host.sessionId,
+      record.id,
+      status,
+      Math.round(record.audioMsSent),
+    );
   }
 
   #reservedTokens(active: ActiveResponse): number {
@@ -290,15 +324,26 @@ export class ResponseGenerator {
     this.#host.send({
       type: 'rate_limits.updated',
       rate_limits: [
-        { name: 'requests', limit: REQUEST_LIMIT, remaining: Math.max(0, REQUEST_LIMIT - this.#requests), reset_seconds: 0.012 },
-        { name: 'tokens', limit: TOKEN_LIMIT, remaining: Math.max(0, TOKEN_LIMIT - this.#tokensUsed - reserved), reset_seconds: 0.6 },
+        {
+          name: 'requests',
+          limit: REQUEST_LIMIT,
+          remaining: Math.max(0, REQUEST_LIMIT - this.#requests),
+          reset_seconds: 0.012,
+        },
+        {
+          name: 'tokens',
+          limit: TOKEN_LIMIT,
+          remaining: Math.max(0, TOKEN_LIMIT - this.#tokensUsed - reserved),
+          reset_seconds: 0.6,
+        },
       ],
     });
   }
 
   #responseObject(record: SimulatedResponse, output: Json[], cancelReason: string | null): Json {
     const done = record.status !== 'in_progress';
-    const outputTokens = record.kind === 'audio' ? Math.ceil(record.audioMsSent / 50) : Math.ceil(JSON.stringify(output).length / 4);
+    const outputTokens =
+      record.kind === 'audio' ? Math.ceil(record.audioMsSent / 50) : Math.ceil(JSON.stringify(output).length / 4);
     const inputTokens = Math.ceil(this.#host.inputMs() / 100) + 10;
     return {
       id: record.id,

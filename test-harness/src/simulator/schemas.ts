@@ -20,7 +20,16 @@ const nonNegativeInt = z.number().int().nonnegative();
 const eventId = z.string().optional();
 
 const contentPartSchema = z.looseObject({
-  type: z.enum(['input_text', 'input_audio', 'input_image', 'output_text', 'output_audio', 'text', 'audio', 'item_reference']),
+  type: z.enum([
+    'input_text',
+    'input_audio',
+    'input_image',
+    'output_text',
+    'output_audio',
+    'text',
+    'audio',
+    'item_reference',
+  ]),
 });
 
 const conversationItemSchema = z.discriminatedUnion('type', [

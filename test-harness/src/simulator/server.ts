@@ -8,7 +8,12 @@ import type { Duplex } from 'node:stream';
 import createDebug from 'debug';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { defaultScript, type SimulatorTurn } from './script.js';
-import { SimulatedSession, type SimulatedConnectionInfo, type SimulatedSessionSettings, type SimulatorInputTurn } from './session.js';
+import {
+  SimulatedSession,
+  type SimulatedConnectionInfo,
+  type SimulatedSessionSettings,
+  type SimulatorInputTurn,
+} from './session.js';
 import { DEFAULT_VAD_OPTIONS, type VadOptions } from './vad.js';
 
 const log = createDebug('switchboard:conformance:simulator');
@@ -50,18 +55,21 @@ export interface RealtimeSimulatorOptions {
 
 function positive(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
-  if (!Number.isFinite(value) || value <= 0) throw new RangeError(`RealtimeSimulator: ${name} must be a positive number`);
+  if (!Number.isFinite(value) || value <= 0)
+    throw new RangeError(`RealtimeSimulator: ${name} must be a positive number`);
   return value;
 }
 
 function nonNegative(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
-  if (!Number.isFinite(value) || value < 0) throw new RangeError(`RealtimeSimulator: ${name} must be a non-negative number`);
+  if (!Number.isFinite(value) || value < 0)
+    throw new RangeError(`RealtimeSimulator: ${name} must be a non-negative number`);
   return value;
 }
 
 function deltaPattern(list: readonly number[]): number[] {
-  if (!Array.isArray(list) || list.length === 0) throw new RangeError('RealtimeSimulator: deltaMs must be a positive number or a non-empty list of them');
+  if (!Array.isArray(list) || list.length === 0)
+    throw new RangeError('RealtimeSimulator: deltaMs must be a positive number or a non-empty list of them');
   return list.map((ms, i) => positive(`deltaMs[${i}]`, ms, 0));
 }
 
@@ -108,7 +116,9 @@ export class RealtimeSimulator extends EventEmitter {
     for (const [key, value] of Object.entries(options.vad ?? {}) as Array<[keyof VadOptions, number | undefined]>) {
       if (value === undefined) continue;
       if (!Number.isFinite(value) || (key !== 'thresholdDbfs' && value < 0)) {
-        throw new RangeError(`RealtimeSimulator: vad.${key} must be a ${key === 'thresholdDbfs' ? '' : 'non-negative '}number`);
+        throw new RangeError(
+          `RealtimeSimulator: vad.${key} must be a ${key === 'thresholdDbfs' ? '' : 'non-negative '}number`,
+        );
       }
       vad[key] = value;
     }
@@ -117,9 +127,7 @@ export class RealtimeSimulator extends EventEmitter {
       speed: positive('speed', options.speed, 1),
       generationSpeed: positive('generationSpeed', options.generationSpeed, 2),
       deltaMs:
-        typeof options.deltaMs === 'object'
-          ? deltaPattern(options.deltaMs)
-          : positive('deltaMs', options.deltaMs, 100),
+        typeof options.deltaMs === 'object' ? deltaPattern(options.deltaMs) : positive('deltaMs', options.deltaMs, 100),
       responseLatencyMs: nonNegative('responseLatencyMs', options.responseLatencyMs, 300),
       vad,
       inputTranscript: transcriptFunction(options.inputTranscript),
@@ -182,8 +190,7 @@ export class RealtimeSimulator extends EventEmitter {
     this.#wss = wss;
     const address = http.address() as AddressInfo;
     this.#port = address.port;
-    const shownHost =
-      host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+    const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
     this.#url = `ws://${shownHost}:${address.port}${REALTIME_PATH}`;
     log('listening on %s', this.#url);
     return { url: this.#url, port: this.#port };
@@ -243,7 +250,9 @@ export class RealtimeSimulator extends EventEmitter {
         socket.destroy();
         return;
       }
-      wss.handleUpgrade(req, socket, head, (ws: WebSocket) => this.#onConnection(ws, { ...info, protocol: ws.protocol }));
+      wss.handleUpgrade(req, socket, head, (ws: WebSocket) =>
+        this.#onConnection(ws, { ...info, protocol: ws.protocol }),
+      );
     };
     if (this.#acceptDelayMs > 0) {
       const timer = setTimeout(accept, this.#acceptDelayMs);

@@ -17,13 +17,21 @@ export const audioFormatSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('audio/pcma') }),
 ]);
 
-export type SimulatorAudioFormat =
-  | { type: 'audio/pcm'; rate: 24000 }
-  | { type: 'audio/pcmu' }
-  | { type: 'audio/pcma' };
+export type SimulatorAudioFormat = { type: 'audio/pcm'; rate: 24000 } | { type: 'audio/pcmu' } | { type: 'audio/pcma' };
 
 /** The built-in voices the GA API names. */
-export const BUILT_IN_VOICES = ['alloy', 'ash', 'ballad', 'coral', 'echo', 'sage', 'shimmer', 'verse', 'marin', 'cedar'] as const;
+export const BUILT_IN_VOICES = [
+  'alloy',
+  'ash',
+  'ballad',
+  'coral',
+  'echo',
+  'sage',
+  'shimmer',
+  'verse',
+  'marin',
+  'cedar',
+] as const;
 
 /** Bounds of `idle_timeout_ms` (server VAD only), in ms. */
 export const IDLE_TIMEOUT_MS = { min: 5000, max: 30000 } as const;
@@ -109,7 +117,11 @@ const toolChoiceSchema = z.union([
 
 const tracingSchema = z.union([
   z.literal('auto'),
-  z.strictObject({ workflow_name: z.string().optional(), group_id: z.string().optional(), metadata: z.unknown().optional() }),
+  z.strictObject({
+    workflow_name: z.string().optional(),
+    group_id: z.string().optional(),
+    metadata: z.unknown().optional(),
+  }),
   z.null(),
 ]);
 
@@ -146,7 +158,9 @@ export const sessionConfigSchema = z.strictObject({
   tool_choice: toolChoiceSchema.optional(),
   parallel_tool_calls: z.boolean().optional(),
   reasoning: z.strictObject({ effort: z.enum(['minimal', 'low', 'medium', 'high', 'xhigh']).optional() }).optional(),
-  max_output_tokens: z.union([z.number().int().min(MAX_OUTPUT_TOKENS.min).max(MAX_OUTPUT_TOKENS.max), z.literal('inf')]).optional(),
+  max_output_tokens: z
+    .union([z.number().int().min(MAX_OUTPUT_TOKENS.min).max(MAX_OUTPUT_TOKENS.max), z.literal('inf')])
+    .optional(),
   truncation: truncationSchema.optional(),
   prompt: promptSchema.optional(),
 });

@@ -16,7 +16,14 @@ import { base64Decode } from '@switchboard/core';
 import type { ClientEvent } from './schemas.js';
 import type { SimulatorAudioFormat } from './session-schema.js';
 import { decodeInput, formatRate } from './audio.js';
-import { audioSection, formatOf, initialConfig, mergeSessionUpdate, transcriptionOn, turnDetectionOf } from './config.js';
+import {
+  audioSection,
+  formatOf,
+  initialConfig,
+  mergeSessionUpdate,
+  transcriptionOn,
+  turnDetectionOf,
+} from './config.js';
 import { Conversation, type Item } from './conversation.js';
 import { ItemHandlers } from './items.js';
 import { transcriptionEvents, UncommittedInput } from './transcription.js';
@@ -157,7 +164,10 @@ export class SimulatedSession extends EventEmitter {
       } catch (error) {
         // A bug in a handler must not take the server down; surface it as a protocol error.
         log('session %s: handler failed: %s', this.id, (error as Error).message);
-        this.#sendError({ code: 'server_error', message: `simulator failure: ${(error as Error).message}`, param: null }, null);
+        this.#sendError(
+          { code: 'server_error', message: `simulator failure: ${(error as Error).message}`, param: null },
+          null,
+        );
       }
     });
     ws.on('error', (error) => log('session %s socket error: %s', this.id, error.message));
@@ -258,10 +268,13 @@ export class SimulatedSession extends EventEmitter {
   }
 
   #timer(fn: () => void, ms: number): NodeJS.Timeout {
-    const handle = setTimeout(() => {
-      this.#timers.delete(handle);
-      if (!this.#isClosed) fn();
-    }, Math.max(0, ms));
+    const handle = setTimeout(
+      () => {
+        this.#timers.delete(handle);
+        if (!this.#isClosed) fn();
+      },
+      Math.max(0, ms),
+    );
     this.#timers.add(handle);
     return handle;
   }
@@ -286,7 +299,13 @@ export class SimulatedSession extends EventEmitter {
     this.errors.push({ at: this.now(), code: error.code, message: error.message, clientEventId, param: error.param });
     this.#send({
       type: 'error',
-      error: { type: 'invalid_request_error', code: error.code, message: error.message, param: error.param, event_id: clientEventId },
+      error: {
+        type: 'invalid_request_error',
+        code: error.code,
+        message: error.message,
+        param: error.param,
+        event_id: clientEventId,
+      },
     });
   }
 
@@ -298,7 +317,13 @@ export class SimulatedSession extends EventEmitter {
     this.#sendError(error, clientEventId);
   }
 
-  #reject(event: unknown, code: string, message: string, clientEventId: string | null, param: string | null = null): void {
+  #reject(
+    event: unknown,
+    code: string,
+    message: string,
+    clientEventId: string | null,
+    param: string | null = null,
+  ): void {
     this.#violation(event, { code, message, param }, clientEventId);
   }
 
@@ -389,19 +414,31 @@ export class SimulatedSession extends EventEmitter {
     if (td) {
       this.#vad.configure({
         silenceMs: typeof td.silence_duration_ms === 'number' ? td.silence_duration_ms : this.#settings.vad.silenceMs,
-        prefixPaddingMs: typeof td.prefix_padding_ms === 'number' ? td.prefix_padding_ms : this.#settings.vad.prefixPaddingMs,
+        prefixPaddingMs:
+          typeof td.prefix_padding_ms === 'number' ? td.prefix_padding_ms : this.#settings.vad.prefixPaddingMs,
       });
     }
     log('session %s updated: input %s, output %s', this.id, this.inputFormat.type, this.outputFormat.type);
     this.#send({ type: 'session.updated', session: this.session });
   }
 
-  #onAppend(event: ClientEvent<'input_audio_buffer.append'>, recorded: Json, clientEventId: string | null, at: number): void {
+  #onAppend(
+    event: ClientEvent<'input_audio_buffer.append'>,
+    recorded: Json,
+    clientEventId: string | null,
+    at: number,
+  ): void {
     let bytes: Uint8Array;
     try {
       bytes = base64Decode(event.audio);
     } catch (error) {
-      this.#reject(recorded, 'invalid_value', `input_audio_buffer.append: audio is not valid base64 (${(error as Error).message})`, clientEventId, 'audio');
+      this.#reject(
+        recorded,
+        'invalid_value',
+        `input_audio_buffer.append: audio is not valid base64 (${(error as Error).message})`,
+        clientEventId,
+        'audio',
+      );
       return;
     }
     this.inputAudio.push(bytes);
@@ -532,7 +569,11 @@ export class SimulatedSession extends EventEmitter {
   #onResponseCancel(event: ClientEvent<'response.cancel'>, clientEventId: string | null, at: number): void {
     const active = this.#generator.active;
     const matches = active !== null && (event.response_id === undefined || event.response_id === active.id);
-    this.cancels.push({ at, ...(event.response_id !== undefined ? { responseId: event.response_id } : {}), active: matches });
+    this.cancels.push({
+      at,
+      ...(event.response_id !== undefined ? { responseId: event.response_id } : {}),
+      active: matches,
+    });
     if (!matches) {
       // Not a violation: the client may cancel while the server is finishing the response.
       this.#sendError(
@@ -556,11 +597,16 @@ export class SimulatedSession extends EventEmitter {
     const responseId = event.response_id ?? this.#generator.active?.id ?? this.responses[this.responses.length - 1]?.id;
     if (responseId === undefined) {
       // Nothing was ever played: no violation, the client may clear defensively.
-      this.#sendError({ code: 'response_not_found', message: 'output_audio_buffer.clear: no response has produced audio in this session.', param: null }, clientEventId);
+      this.#sendError(
+        {
+          code: 'response_not_found',
+          message: 'output_audio_buffer.clear: no response has produced audio in this session.',
+          param: null,
+        },
+        clientEventId,
+      );
       return;
     }
     this.#send({ type: 'output_audio_buffer.cleared', response_id: responseId });
   }
-
 }
-

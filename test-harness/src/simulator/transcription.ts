@@ -40,12 +40,21 @@ export class UncommittedInput {
  * The transcription events of one committed turn (deltas word by word, then `completed` with
  * token usage), and the item updated with the transcript.
  */
-export function transcriptionEvents(state: ItemState, transcript: string, audioMs: number): Array<Json & { type: string }> {
+export function transcriptionEvents(
+  state: ItemState,
+  transcript: string,
+  audioMs: number,
+): Array<Json & { type: string }> {
   const itemId = state.item.id;
   const events: Array<Json & { type: string }> = transcript
     .split(/(?<=\s)/)
     .filter((w) => w.length > 0)
-    .map((delta) => ({ type: 'conversation.item.input_audio_transcription.delta', item_id: itemId, content_index: 0, delta }));
+    .map((delta) => ({
+      type: 'conversation.item.input_audio_transcription.delta',
+      item_id: itemId,
+      content_index: 0,
+      delta,
+    }));
   if (Array.isArray(state.item.content)) {
     state.item.content = state.item.content.map((part: unknown) =>
       isPlainObject(part) && part.type === 'input_audio' ? { ...part, transcript } : part,

@@ -25,8 +25,7 @@ export const DEFAULT_VAD_OPTIONS: ResolvedVadOptions = {
 };
 
 export type VadEvent =
-  | { type: 'speech_started'; audioStartMs: number; onsetMs: number }
-  | { type: 'speech_stopped'; audioEndMs: number };
+  { type: 'speech_started'; audioStartMs: number; onsetMs: number } | { type: 'speech_stopped'; audioEndMs: number };
 
 export const VAD_WINDOW_MS = 20;
 

@@ -43,7 +43,7 @@ function valueAt(root: unknown, path: Path): { found: boolean; value: unknown } 
 }
 
 function show(value: unknown): string {
-  const text = typeof value === 'string' ? `'${value}'` : JSON.stringify(value) ?? String(value);
+  const text = typeof value === 'string' ? `'${value}'` : (JSON.stringify(value) ?? String(value));
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
@@ -82,9 +82,17 @@ function toServiceError(issue: z.core.$ZodIssue, root: unknown, prefix: Path = [
         return { code: 'missing_required_parameter', message: `Missing required parameter: '${param}'.`, param };
       }
       if (issue.expected === 'int') {
-        return { code: 'invalid_type', message: `Invalid type for '${param}': expected an integer, but got a decimal (${show(value)}) instead.`, param };
+        return {
+          code: 'invalid_type',
+          message: `Invalid type for '${param}': expected an integer, but got a decimal (${show(value)}) instead.`,
+          param,
+        };
       }
-      return { code: 'invalid_type', message: `Invalid type for '${param}': expected ${issue.expected}, but got ${kind(value)} instead.`, param };
+      return {
+        code: 'invalid_type',
+        message: `Invalid type for '${param}': expected ${issue.expected}, but got ${kind(value)} instead.`,
+        param,
+      };
     case 'too_small':
     case 'too_big': {
       const below = issue.code === 'too_small';
@@ -120,7 +128,11 @@ function toServiceError(issue: z.core.$ZodIssue, root: unknown, prefix: Path = [
       }
       const branch = closestBranch(issue);
       if (branch) return toServiceError(branch, root, path);
-      return { code: 'invalid_value', message: `Invalid value for '${param}': ${show(value)} is none of the accepted forms.`, param };
+      return {
+        code: 'invalid_value',
+        message: `Invalid value for '${param}': ${show(value)} is none of the accepted forms.`,
+        param,
+      };
     }
     default:
       return { code: 'invalid_value', message: `Invalid '${param}': ${issue.message}.`, param };
@@ -144,7 +156,11 @@ export function validateClientEvent(parsed: Record<string, unknown>): Validation
   if (!isClientEventType(type)) {
     return {
       ok: false,
-      error: { code: 'invalid_value', message: `Invalid value: '${type.slice(0, 80)}'. It is not a client event type of this API.`, param: 'type' },
+      error: {
+        code: 'invalid_value',
+        message: `Invalid value: '${type.slice(0, 80)}'. It is not a client event type of this API.`,
+        param: 'type',
+      },
       issues: `unknown client event type "${type.slice(0, 80)}"`,
     };
   }
@@ -164,7 +180,11 @@ export function validateClientEvent(parsed: Record<string, unknown>): Validation
   const result = clientEventSchemas[type].safeParse(parsed);
   if (result.success) return { ok: true, event: result.data as ClientEvent };
   const issues = result.error.issues;
-  return { ok: false, error: toServiceError(issues[0]!, parsed), issues: `${type}: ${issues.map(describe).join('; ')}` };
+  return {
+    ok: false,
+    error: toServiceError(issues[0]!, parsed),
+    issues: `${type}: ${issues.map(describe).join('; ')}`,
+  };
 }
 
 /** What the session rules need to know about the conversation so far. */

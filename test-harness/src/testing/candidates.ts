@@ -1,5 +1,11 @@
 import { AssertionError } from 'node:assert';
-import { detectProtocol, type CallEvent, type MediaFrame, type PeerSimulator, type ProtocolCandidate } from '@switchboard/core';
+import {
+  detectProtocol,
+  type CallEvent,
+  type MediaFrame,
+  type PeerSimulator,
+  type ProtocolCandidate,
+} from '@switchboard/core';
 
 /** The first frames of other carriers and gateways, as they document them. */
 export const OTHER_CARRIER_FIRST_FRAMES: readonly string[] = [
@@ -60,7 +66,10 @@ function assert(condition: boolean, message: string): asserts condition {
  * it.each(protocolCandidateCases(acmeCandidate, { peer: new AcmePeerSimulator(), streamIdField: 'stream_id' }))('%s', (_title, check) => check());
  * ```
  */
-export function protocolCandidateCases(candidate: ProtocolCandidate, options: ProtocolCandidateCasesOptions): Array<[title: string, check: () => void]> {
+export function protocolCandidateCases(
+  candidate: ProtocolCandidate,
+  options: ProtocolCandidateCasesOptions,
+): Array<[title: string, check: () => void]> {
   const start = options.start ?? DEFAULT_START;
   const field = options.streamIdField;
   return [
@@ -70,20 +79,35 @@ export function protocolCandidateCases(candidate: ProtocolCandidate, options: Pr
         const frames = options.peer.encodeInbound(start).filter((f): f is string => typeof f === 'string');
         const startFrame = frames.find((f) => f.includes('"start"'));
         assert(startFrame !== undefined, `the peer sent no start frame: ${frames.join(' | ')}`);
-        assert(detectProtocol(startFrame, [candidate]) === candidate, `${candidate.name} does not recognise its start frame: ${startFrame}`);
-        const event = candidate.create().decode(startFrame).find((e): e is CallStart => e.type === 'call_start');
+        assert(
+          detectProtocol(startFrame, [candidate]) === candidate,
+          `${candidate.name} does not recognise its start frame: ${startFrame}`,
+        );
+        const event = candidate
+          .create()
+          .decode(startFrame)
+          .find((e): e is CallStart => e.type === 'call_start');
         assert(event !== undefined, `the protocol of ${candidate.name} gives no call_start for ${startFrame}`);
-        assert(event.streamId === start.streamId, `call_start has stream id ${String(event.streamId)}, expected ${start.streamId}`);
+        assert(
+          event.streamId === start.streamId,
+          `call_start has stream id ${String(event.streamId)}, expected ${start.streamId}`,
+        );
       },
     ],
     [
       `does not claim a Vonage first frame whose NCCO headers carry a "${field}" header`,
       () => {
         const frames = [
-          JSON.stringify({ event: 'websocket:connected', 'content-type': 'audio/l16;rate=16000', [field]: 'abc', start: { [field]: 'abc' } }),
+          JSON.stringify({
+            event: 'websocket:connected',
+            'content-type': 'audio/l16;rate=16000',
+            [field]: 'abc',
+            start: { [field]: 'abc' },
+          }),
           JSON.stringify({ event: 'websocket:dtmf', digit: '5', [field]: 'abc' }),
         ];
-        for (const frame of frames) assert(candidate.matches(frame) === false, `${candidate.name} claims a Vonage frame: ${frame}`);
+        for (const frame of frames)
+          assert(candidate.matches(frame) === false, `${candidate.name} claims a Vonage frame: ${frame}`);
       },
     ],
     [

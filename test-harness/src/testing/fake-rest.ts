@@ -49,7 +49,12 @@ export async function startFakeRest(reply: FakeRest['reply'] = () => ({ status: 
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
-      const request: RecordedRequest = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
+      const request: RecordedRequest = {
+        method: req.method ?? '',
+        path: req.url ?? '',
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+      };
       requests.push(request);
       const { status, body, headers = {} } = rest.reply(request);
       res.writeHead(status, body === undefined ? headers : { 'content-type': 'application/json', ...headers });

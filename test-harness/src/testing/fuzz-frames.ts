@@ -105,7 +105,8 @@ const FOREIGN_FRAMES: readonly string[] = [
 
 function toNode(value: unknown): Node {
   if (Array.isArray(value)) return { k: 'a', v: value.map(toNode) };
-  if (typeof value === 'object' && value !== null) return { k: 'o', e: Object.entries(value).map(([key, v]): [string, Node] => [key, toNode(v)]) };
+  if (typeof value === 'object' && value !== null)
+    return { k: 'o', e: Object.entries(value).map(([key, v]): [string, Node] => [key, toNode(v)]) };
   return { k: 'r', s: JSON.stringify(value) ?? 'null' };
 }
 
@@ -179,19 +180,144 @@ export function fuzzCorpus(seeds: readonly MediaFrame[], options: FuzzCorpusOpti
 // Values
 
 const INTERESTING_NUMBERS = [
-  '0', '-0', '1', '-1', '2', '7', '8000', '16000', '24000', '48000', '44100', '65535', '65536', '-65536',
-  '2147483647', '2147483648', '-2147483649', '4294967295', '4294967296', '9007199254740991', '9007199254740993',
-  '-9007199254740993', '1.5', '0.1', '-0.5', '1e3', '1e21', '1e308', '-1e308', '1e999', '-1e999', '5e-324', '1e-400', '123456789012345678901234567890',
+  '0',
+  '-0',
+  '1',
+  '-1',
+  '2',
+  '7',
+  '8000',
+  '16000',
+  '24000',
+  '48000',
+  '44100',
+  '65535',
+  '65536',
+  '-65536',
+  '2147483647',
+  '2147483648',
+  '-2147483649',
+  '4294967295',
+  '4294967296',
+  '9007199254740991',
+  '9007199254740993',
+  '-9007199254740993',
+  '1.5',
+  '0.1',
+  '-0.5',
+  '1e3',
+  '1e21',
+  '1e308',
+  '-1e308',
+  '1e999',
+  '-1e999',
+  '5e-324',
+  '1e-400',
+  '123456789012345678901234567890',
 ];
 const NUMBER_STRINGS = [
-  'NaN', 'nan', 'Infinity', '-Infinity', '+Infinity', '-1', '-0', '+1', '1e3', '1E400', '0x1F', '0b11', '0o7', ' 8000', '8000 ', '8000.0', '8000.5',
-  '', ' ', '08000', '8_000', '８０００', '٨٠٠٠', '99999999999999999999', '9007199254740993', '-9007199254740993', '1,000', '8kHz', '16 khz', '16', '128kbps', 'null', 'undefined', 'true',
+  'NaN',
+  'nan',
+  'Infinity',
+  '-Infinity',
+  '+Infinity',
+  '-1',
+  '-0',
+  '+1',
+  '1e3',
+  '1E400',
+  '0x1F',
+  '0b11',
+  '0o7',
+  ' 8000',
+  '8000 ',
+  '8000.0',
+  '8000.5',
+  '',
+  ' ',
+  '08000',
+  '8_000',
+  '８０００',
+  '٨٠٠٠',
+  '99999999999999999999',
+  '9007199254740993',
+  '-9007199254740993',
+  '1,000',
+  '8kHz',
+  '16 khz',
+  '16',
+  '128kbps',
+  'null',
+  'undefined',
+  'true',
 ];
 const BAD_BASE64 = [
-  '', '=', '==', '====', 'A', 'AA', 'AAA', 'A===', 'AAAA====', 'AA=A', '=AAA', 'AAAA AAAA', 'AAAA\nAAAA', ' AAAA', 'AAAA ', '-_-_', 'AA-_', '!!!!', '****', 'AAAAAAA=', 'AAAAAA==', 'AB==', 'ABC=', '\u00c0AAA', 'AA\u0000A', 'QUJD', 'QUI=', 'QQ==', '////', '++++',
+  '',
+  '=',
+  '==',
+  '====',
+  'A',
+  'AA',
+  'AAA',
+  'A===',
+  'AAAA====',
+  'AA=A',
+  '=AAA',
+  'AAAA AAAA',
+  'AAAA\nAAAA',
+  ' AAAA',
+  'AAAA ',
+  '-_-_',
+  'AA-_',
+  '!!!!',
+  '****',
+  'AAAAAAA=',
+  'AAAAAA==',
+  'AB==',
+  'ABC=',
+  '\u00c0AAA',
+  'AA\u0000A',
+  'QUJD',
+  'QUI=',
+  'QQ==',
+  '////',
+  '++++',
 ];
-const PROTO_KEYS = ['__proto__', 'constructor', 'prototype', 'toString', 'valueOf', 'hasOwnProperty', '__defineGetter__', 'then', 'toJSON'];
-const ODD_STRINGS = ['\ud800', '\udfff', '\ufffd', '\u0000', '\u202e', '\ufeff', '😀', 'é', '\r\n', '\t', ' ', '"', '\\', '<', '>', ';', ':', '=', ',', '%00', '%', '\u2028'];
+const PROTO_KEYS = [
+  '__proto__',
+  'constructor',
+  'prototype',
+  'toString',
+  'valueOf',
+  'hasOwnProperty',
+  '__defineGetter__',
+  'then',
+  'toJSON',
+];
+const ODD_STRINGS = [
+  '\ud800',
+  '\udfff',
+  '\ufffd',
+  '\u0000',
+  '\u202e',
+  '\ufeff',
+  '😀',
+  'é',
+  '\r\n',
+  '\t',
+  ' ',
+  '"',
+  '\\',
+  '<',
+  '>',
+  ';',
+  ':',
+  '=',
+  ',',
+  '%00',
+  '%',
+  '\u2028',
+];
 
 function jsonString(text: string): Node {
   return { k: 'r', s: JSON.stringify(text) };
@@ -250,7 +376,10 @@ function randomValue(random: FuzzRandom, corpus: FuzzCorpus, depth = 0): Node {
     default:
       return {
         k: 'o',
-        e: Array.from({ length: random.int(4) }, (): [string, Node] => [random.chance(0.8) ? random.pick(corpus.keys) : randomString(random, corpus), randomValue(random, corpus, depth + 1)]),
+        e: Array.from({ length: random.int(4) }, (): [string, Node] => [
+          random.chance(0.8) ? random.pick(corpus.keys) : randomString(random, corpus),
+          randomValue(random, corpus, depth + 1),
+        ]),
       };
   }
 }
@@ -281,7 +410,11 @@ function editString(random: FuzzRandom, text: string): string {
     case 7:
       return text.slice(0, at) + random.pick(NUMBER_STRINGS) + text.slice(at);
     default:
-      return text.length > 0 ? text.slice(0, at) + String.fromCharCode(text.charCodeAt(Math.min(at, text.length - 1)) ^ (1 << random.int(7))) + text.slice(at + 1) : randomChar(random);
+      return text.length > 0
+        ? text.slice(0, at) +
+            String.fromCharCode(text.charCodeAt(Math.min(at, text.length - 1)) ^ (1 << random.int(7))) +
+            text.slice(at + 1)
+        : randomChar(random);
   }
 }
 
@@ -323,7 +456,10 @@ function mutateTree(random: FuzzRandom, corpus: FuzzCorpus, root: { node: Node }
       // the same key twice (JSON.parse keeps the last)
       if (!object || object.e.length === 0) return;
       const [key, value] = random.pick(object.e);
-      object.e.splice(random.int(object.e.length + 1), 0, [key, random.chance(0.5) ? randomValue(random, corpus) : cloneNode(value)]);
+      object.e.splice(random.int(object.e.length + 1), 0, [
+        key,
+        random.chance(0.5) ? randomValue(random, corpus) : cloneNode(value),
+      ]);
       return;
     }
     case 2: // another type
@@ -339,20 +475,27 @@ function mutateTree(random: FuzzRandom, corpus: FuzzCorpus, root: { node: Node }
     case 6: {
       // bad base64, preferably where the audio is
       const payload = slots.filter((s) => s.key === 'payload');
-      (payload.length > 0 && random.chance(0.8) ? random.pick(payload) : slot).set(jsonString(random.pick(BAD_BASE64) + (random.chance(0.3) ? 'AAAA'.repeat(random.int(50)) : '')));
+      (payload.length > 0 && random.chance(0.8) ? random.pick(payload) : slot).set(
+        jsonString(random.pick(BAD_BASE64) + (random.chance(0.3) ? 'AAAA'.repeat(random.int(50)) : '')),
+      );
       return;
     }
     case 7: {
       // prototype keys
       const target = object ?? { k: 'o' as const, e: [] };
-      const value = random.chance(0.5) ? cloneNode(random.pick(corpus.trees.length > 0 ? corpus.trees : [target as Node])) : randomValue(random, corpus);
+      const value = random.chance(0.5)
+        ? cloneNode(random.pick(corpus.trees.length > 0 ? corpus.trees : [target as Node]))
+        : randomValue(random, corpus);
       target.e.splice(random.int(target.e.length + 1), 0, [random.pick(PROTO_KEYS), value]);
       if (!object) slot.set(target);
       return;
     }
     case 8:
       // Mostly shallow; now and then deep enough to overflow a recursive reader.
-      slot.set({ k: 'r', s: nestedText(random, random.chance(0.05) ? random.pick([5000, 20_000]) : random.pick([2, 10, 100, 1000])) });
+      slot.set({
+        k: 'r',
+        s: nestedText(random, random.chance(0.05) ? random.pick([5000, 20_000]) : random.pick([2, 10, 100, 1000])),
+      });
       return;
     case 9:
       slot.set(jsonString(random.pick(corpus.strings)));
@@ -373,12 +516,14 @@ function mutateTree(random: FuzzRandom, corpus: FuzzCorpus, root: { node: Node }
     }
     case 12: {
       const current = slot.get();
-      if (current.k === 'r' && current.s.startsWith('"')) slot.set(jsonString(editString(random, JSON.parse(current.s) as string)));
+      if (current.k === 'r' && current.s.startsWith('"'))
+        slot.set(jsonString(editString(random, JSON.parse(current.s) as string)));
       else slot.set(jsonString(randomString(random, corpus)));
       return;
     }
     case 13:
-      if (object) object.e.splice(random.int(object.e.length + 1), 0, [random.pick(corpus.keys), randomValue(random, corpus)]);
+      if (object)
+        object.e.splice(random.int(object.e.length + 1), 0, [random.pick(corpus.keys), randomValue(random, corpus)]);
       return;
     default: {
       const current = slot.get();
@@ -413,7 +558,12 @@ function mutateText(random: FuzzRandom, corpus: FuzzCorpus, text: string): strin
       while (start > 0 && /\w/.test(text[start - 1]!)) start--;
       let end = at;
       while (end < text.length && /\w/.test(text[end]!)) end++;
-      const replacement = random.chance(0.6) && corpus.tokens.length > 0 ? random.pick(corpus.tokens) : random.chance(0.5) ? random.pick(INTERESTING_NUMBERS) : random.pick(NUMBER_STRINGS);
+      const replacement =
+        random.chance(0.6) && corpus.tokens.length > 0
+          ? random.pick(corpus.tokens)
+          : random.chance(0.5)
+            ? random.pick(INTERESTING_NUMBERS)
+            : random.pick(NUMBER_STRINGS);
       return text.slice(0, start) + replacement + text.slice(end);
     }
     case 6: {
@@ -421,7 +571,15 @@ function mutateText(random: FuzzRandom, corpus: FuzzCorpus, text: string): strin
       const i = random.int(lines.length);
       const roll = random.int(5);
       if (roll === 0) lines.splice(i, 1);
-      else if (roll === 1) lines.splice(i, 0, ...Array.from({ length: 1 + random.int(text.length < 4096 && random.chance(0.02) ? 2000 : 5) }, () => lines[i]!));
+      else if (roll === 1)
+        lines.splice(
+          i,
+          0,
+          ...Array.from(
+            { length: 1 + random.int(text.length < 4096 && random.chance(0.02) ? 2000 : 5) },
+            () => lines[i]!,
+          ),
+        );
       else if (roll === 2) lines.splice(i, 0, randomString(random, corpus));
       else if (roll === 3) lines[i] = ` ${lines[i]}`;
       else lines.splice(random.int(lines.length), 0, ...lines.splice(i, 1));
@@ -448,7 +606,16 @@ function mutateText(random: FuzzRandom, corpus: FuzzCorpus, text: string): strin
 
 const INTERESTING_BYTES = [0x00, 0x01, 0x7f, 0x80, 0xff, 0xfe, 0x20, 0x0a, 0x0d, 0x40, 0xbf, 0xc0];
 const INTERESTING_WORDS = [0, 1, 0x7fff, 0x8000, 0xfffe, 0xffff, 0x7fffffff, 0x80000000, 0xffffffff, 0xfffffffe];
-const BAD_UTF8 = [[0xc0, 0x80], [0xff], [0xfe], [0xed, 0xa0, 0x80], [0xe2, 0x82], [0xf4, 0x90, 0x80, 0x80], [0x80], [0xc3]];
+const BAD_UTF8 = [
+  [0xc0, 0x80],
+  [0xff],
+  [0xfe],
+  [0xed, 0xa0, 0x80],
+  [0xe2, 0x82],
+  [0xf4, 0x90, 0x80, 0x80],
+  [0x80],
+  [0xc3],
+];
 
 function mutateBytes(random: FuzzRandom, corpus: FuzzCorpus, input: Uint8Array): Uint8Array {
   let bytes = input.slice();
@@ -539,7 +706,9 @@ function hugeFrame(random: FuzzRandom, corpus: FuzzCorpus): MediaFrame {
         const node = s.get();
         return s.key === 'payload' || (node.k === 'r' && node.s.startsWith('"'));
       });
-      const text = random.chance(0.7) ? 'A'.repeat(size - (random.chance(0.5) ? 1 : 0)) : random.pick(['x', ' ', '\u00e9', '/']).repeat(size);
+      const text = random.chance(0.7)
+        ? 'A'.repeat(size - (random.chance(0.5) ? 1 : 0))
+        : random.pick(['x', ' ', '\u00e9', '/']).repeat(size);
       (strings.length > 0 ? random.pick(strings) : random.pick(slots)).set(jsonString(text));
       return writeNode(root.node);
     }
@@ -570,7 +739,10 @@ function hugeFrame(random: FuzzRandom, corpus: FuzzCorpus): MediaFrame {
       const text = random.pick(corpus.texts);
       const lines = text.split('\n');
       const line = lines[random.int(lines.length)] ?? text;
-      return lines.slice(0, 1).concat(Array.from({ length: Math.max(1, Math.floor(size / (line.length + 1))) }, () => line)).join('\n');
+      return lines
+        .slice(0, 1)
+        .concat(Array.from({ length: Math.max(1, Math.floor(size / (line.length + 1))) }, () => line))
+        .join('\n');
     }
     default: {
       // a number with a huge number of digits, where a counter stands

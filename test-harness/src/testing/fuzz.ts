@@ -8,8 +8,23 @@
  * stands for a whole sequence of frames, so a failure found once is replayed exactly. Property
  * libraries can drive it by generating the seeds (`fc.integer().map(...)`).
  */
-import { ProtocolError, excerpt, type AudioFormat, type CallEvent, type MediaFrame, type PeerSimulator } from '@switchboard/core';
-import { fuzzCorpus, fuzzRandom, fuzzSequence, nextFuzzSeed, randomFuzzSeed, type FuzzCorpus, type FuzzCorpusOptions } from './fuzz-frames.js';
+import {
+  ProtocolError,
+  excerpt,
+  type AudioFormat,
+  type CallEvent,
+  type MediaFrame,
+  type PeerSimulator,
+} from '@switchboard/core';
+import {
+  fuzzCorpus,
+  fuzzRandom,
+  fuzzSequence,
+  nextFuzzSeed,
+  randomFuzzSeed,
+  type FuzzCorpus,
+  type FuzzCorpusOptions,
+} from './fuzz-frames.js';
 
 // ---------------------------------------------------------------------------------------------
 // Seed frames
@@ -105,33 +120,46 @@ export function callEventProblem(event: unknown): string | undefined {
   const optionalString = (key: string) => e[key] === undefined || typeof e[key] === 'string';
   switch (e['type']) {
     case 'call_start': {
-      if (typeof e['streamId'] !== 'string' || e['streamId'].length === 0) return 'call_start without a non-empty string streamId';
-      if (!optionalString('callId') || !optionalString('from') || !optionalString('to')) return 'call_start with a callId, from or to that is not a string';
+      if (typeof e['streamId'] !== 'string' || e['streamId'].length === 0)
+        return 'call_start without a non-empty string streamId';
+      if (!optionalString('callId') || !optionalString('from') || !optionalString('to'))
+        return 'call_start with a callId, from or to that is not a string';
       const format = e['format'] as Record<string, unknown> | undefined;
       if (typeof format !== 'object' || format === null) return 'call_start without a format';
       if (!ENCODINGS.has(format['encoding'] as string)) return `call_start with encoding ${String(format['encoding'])}`;
-      if (!Number.isSafeInteger(format['sampleRate']) || (format['sampleRate'] as number) < 8000 || (format['sampleRate'] as number) > 48000) {
+      if (
+        !Number.isSafeInteger(format['sampleRate']) ||
+        (format['sampleRate'] as number) < 8000 ||
+        (format['sampleRate'] as number) > 48000
+      ) {
         return `call_start with sample rate ${String(format['sampleRate'])}`;
       }
       if (format['channels'] !== 1) return 'call_start with channels other than 1';
       const params = e['customParameters'];
-      if (typeof params !== 'object' || params === null || Array.isArray(params)) return 'call_start without a customParameters object';
-      for (const [key, value] of Object.entries(params)) if (typeof value !== 'string') return `call_start custom parameter ${JSON.stringify(key.slice(0, 40))} is not a string`;
+      if (typeof params !== 'object' || params === null || Array.isArray(params))
+        return 'call_start without a customParameters object';
+      for (const [key, value] of Object.entries(params))
+        if (typeof value !== 'string')
+          return `call_start custom parameter ${JSON.stringify(key.slice(0, 40))} is not a string`;
       if (!('raw' in e)) return 'call_start without raw';
       return undefined;
     }
     case 'audio': {
       const payload = e['payload'];
       if (!(payload instanceof Uint8Array)) return 'audio whose payload is not a Uint8Array';
-      if (e['sequence'] !== undefined && !(Number.isSafeInteger(e['sequence']) && (e['sequence'] as number) >= 0)) return `audio with sequence ${String(e['sequence'])}`;
-      if (e['timestampMs'] !== undefined && !isNonNegativeFinite(e['timestampMs'])) return `audio with timestampMs ${String(e['timestampMs'])}`;
+      if (e['sequence'] !== undefined && !(Number.isSafeInteger(e['sequence']) && (e['sequence'] as number) >= 0))
+        return `audio with sequence ${String(e['sequence'])}`;
+      if (e['timestampMs'] !== undefined && !isNonNegativeFinite(e['timestampMs']))
+        return `audio with timestampMs ${String(e['timestampMs'])}`;
       const base64 = e['payloadBase64'];
-      if (base64 !== undefined && (typeof base64 !== 'string' || !base64Matches(base64, payload))) return 'audio whose payloadBase64 is not its payload';
+      if (base64 !== undefined && (typeof base64 !== 'string' || !base64Matches(base64, payload)))
+        return 'audio whose payloadBase64 is not its payload';
       return undefined;
     }
     case 'dtmf':
       if (typeof e['digit'] !== 'string' || e['digit'].length === 0) return 'dtmf without a digit';
-      if (e['durationMs'] !== undefined && !isNonNegativeFinite(e['durationMs'])) return `dtmf with durationMs ${String(e['durationMs'])}`;
+      if (e['durationMs'] !== undefined && !isNonNegativeFinite(e['durationMs']))
+        return `dtmf with durationMs ${String(e['durationMs'])}`;
       return undefined;
     case 'playback_ack':
       return typeof e['name'] === 'string' ? undefined : 'playback_ack without a string name';
@@ -182,7 +210,11 @@ function describeThrown(error: unknown): string {
 }
 
 /** What one decode did: refused the frame (an accepted error), or a problem, or neither (events). */
-function decodeOutcome(target: Pick<FuzzTarget, 'accepts' | 'check'>, decoder: FuzzDecoder, frame: MediaFrame): { refused: boolean; problem?: string } {
+function decodeOutcome(
+  target: Pick<FuzzTarget, 'accepts' | 'check'>,
+  decoder: FuzzDecoder,
+  frame: MediaFrame,
+): { refused: boolean; problem?: string } {
   let result: unknown;
   try {
     result = decoder.decode(frame);
@@ -206,7 +238,11 @@ function decodeOutcome(target: Pick<FuzzTarget, 'accepts' | 'check'>, decoder: F
  * Decodes one frame and says what is wrong, if anything: the decoder threw something its target
  * does not accept, returned something its check refuses, or its `rawMessage` threw.
  */
-export function decodeProblem(target: Pick<FuzzTarget, 'accepts' | 'check'>, decoder: FuzzDecoder, frame: MediaFrame): string | undefined {
+export function decodeProblem(
+  target: Pick<FuzzTarget, 'accepts' | 'check'>,
+  decoder: FuzzDecoder,
+  frame: MediaFrame,
+): string | undefined {
   return decodeOutcome(target, decoder, frame).problem;
 }
 
@@ -313,7 +349,8 @@ export function runFuzz(target: FuzzTarget, options: FuzzRunOptions = {}): FuzzR
       let failure = outcome.problem;
       if (failure === undefined && options.maxFrameMs !== undefined) {
         const limit = options.maxFrameMs * Math.max(1, size / MIB);
-        if (ms > limit) failure = `decode took ${ms.toFixed(0)} ms (limit ${limit.toFixed(0)} ms for ${size} chars/bytes)`;
+        if (ms > limit)
+          failure = `decode took ${ms.toFixed(0)} ms (limit ${limit.toFixed(0)} ms for ${size} chars/bytes)`;
       }
       if (failure !== undefined) {
         failures.push({ seed, index, problem: failure, excerpt: excerpt(frame), size });

@@ -11,7 +11,12 @@ export {
   type MalformedFrameCasesOptions,
   type ProtocolErrorExpectation,
 } from './protocol-errors.js';
-export { protocolCandidateCases, OTHER_CARRIER_FIRST_FRAMES, JUNK_FRAMES, type ProtocolCandidateCasesOptions } from './candidates.js';
+export {
+  protocolCandidateCases,
+  OTHER_CARRIER_FIRST_FRAMES,
+  JUNK_FRAMES,
+  type ProtocolCandidateCasesOptions,
+} from './candidates.js';
 export { openCarrierSocket, type CarrierSocketPair } from './sockets.js';
 export {
   fuzzRandom,

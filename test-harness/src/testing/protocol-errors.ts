@@ -34,15 +34,19 @@ export function expectProtocolError(fn: () => unknown, expected: ProtocolErrorEx
   }
   const error = thrown;
   if (expected.provider !== undefined) {
-    if (error.provider !== expected.provider) fail(`expected provider ${expected.provider}, got ${error.provider}`, error.provider, expected.provider);
-    if (!error.message.startsWith(`[${expected.provider}] `)) fail(`expected the message to begin with [${expected.provider}]: ${error.message}`);
+    if (error.provider !== expected.provider)
+      fail(`expected provider ${expected.provider}, got ${error.provider}`, error.provider, expected.provider);
+    if (!error.message.startsWith(`[${expected.provider}] `))
+      fail(`expected the message to begin with [${expected.provider}]: ${error.message}`);
   }
-  if (expected.code !== undefined && error.code !== expected.code) fail(`expected code ${expected.code}, got ${error.code} (${error.message})`, error.code, expected.code);
+  if (expected.code !== undefined && error.code !== expected.code)
+    fail(`expected code ${expected.code}, got ${error.code} (${error.message})`, error.code, expected.code);
   const secrets = typeof expected.secrets === 'string' ? [expected.secrets] : (expected.secrets ?? []);
   for (const secret of secrets) {
     if (secret === '') continue;
     if (error.message.includes(secret)) fail(`the message carries text it must not: ${error.message}`);
-    if ((error.frameExcerpt ?? '').includes(secret)) fail(`the frame excerpt carries text it must not: ${error.frameExcerpt}`);
+    if ((error.frameExcerpt ?? '').includes(secret))
+      fail(`the frame excerpt carries text it must not: ${error.frameExcerpt}`);
   }
   return error;
 }
@@ -71,9 +75,16 @@ export interface MalformedFrameCasesOptions {
  * });
  * ```
  */
-export function malformedFrameCases(options: MalformedFrameCasesOptions): Array<[name: string, check: () => ProtocolError]> {
+export function malformedFrameCases(
+  options: MalformedFrameCasesOptions,
+): Array<[name: string, check: () => ProtocolError]> {
   return options.frames.map(([name, frame, code]) => [
     name,
-    () => expectProtocolError(() => options.decode(frame), { provider: options.provider, code: code ?? 'protocol_error', ...(options.secrets === undefined ? {} : { secrets: options.secrets }) }),
+    () =>
+      expectProtocolError(() => options.decode(frame), {
+        provider: options.provider,
+        code: code ?? 'protocol_error',
+        ...(options.secrets === undefined ? {} : { secrets: options.secrets }),
+      }),
   ]);
 }

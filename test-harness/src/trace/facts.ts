@@ -28,7 +28,14 @@ import { SpeechFinder } from './speech.js';
 export const UTTERANCE_TOLERANCE_MS = 120;
 
 /** Hazards the frames can show by themselves. */
-export const DERIVED_HAZARDS = ['dtmf', 'second-start', 'no-stop', 'timestamp-gap', 'out-of-order', 'fragment'] as const;
+export const DERIVED_HAZARDS = [
+  'dtmf',
+  'second-start',
+  'no-stop',
+  'timestamp-gap',
+  'out-of-order',
+  'fragment',
+] as const;
 
 /** The caller's audio of one stream as the frames carry it, in arrival order. */
 export type TraceInputStream = { format: AudioFormat; media: TraceMedia[] };
@@ -138,13 +145,21 @@ function deriveFacts(trace: Trace, decode: Decoder | undefined): Facts {
       }
       if (starts.length === 0 && (event.type === 'audio' || event.type === 'dtmf')) {
         // A capture that begins mid-call: the replayer sends a `start` of its own first.
-        starts.push({ t: line.t, streamSid: (line.frame && twilioStreamSid(line.frame)) ?? '', callSid: '', customParameters: undefined, synthesized: true });
+        starts.push({
+          t: line.t,
+          streamSid: (line.frame && twilioStreamSid(line.frame)) ?? '',
+          callSid: '',
+          customParameters: undefined,
+          synthesized: true,
+        });
         streams.push({ format, media: [] });
       }
       if (event.type === 'audio') {
         inboundMediaBytes += event.payload.byteLength;
         const ms = (event.payload.byteLength / (format.encoding === 'l16' ? 2 : 1) / format.sampleRate) * 1000;
-        streams.at(-1)!.media.push({ at: line.t, seq: event.sequence, ts: event.timestampMs, bytes: event.payload, ms });
+        streams
+          .at(-1)!
+          .media.push({ at: line.t, seq: event.sequence, ts: event.timestampMs, bytes: event.payload, ms });
       } else if (event.type === 'dtmf') dtmf.push(event.digit);
       else if (event.type === 'call_end') stopped = true;
     }
@@ -157,7 +172,8 @@ function deriveFacts(trace: Trace, decode: Decoder | undefined): Facts {
   for (const { format, media: stream } of streams) {
     const inOrder = stream.every((m) => m.seq !== undefined) ? [...stream].sort((a, b) => a.seq! - b.seq!) : stream;
     for (let k = 1; k < stream.length; k++) {
-      if (stream[k]!.seq !== undefined && stream[k - 1]!.seq !== undefined && stream[k]!.seq! < stream[k - 1]!.seq!) outOfOrder = true;
+      if (stream[k]!.seq !== undefined && stream[k - 1]!.seq !== undefined && stream[k]!.seq! < stream[k - 1]!.seq!)
+        outOfOrder = true;
     }
     // A frame never arrives before its audio was spoken: the earliest arrival against its timestamp anchors the stream.
     // A carrier without timestamps (raw audio) streams continuously: its audio's own length places each frame.
@@ -220,27 +236,45 @@ function sortedEntries(record: Record<string, string>): string {
 function utterancesAgree(declared: TraceUtterance[], derived: TraceUtterance[]): boolean {
   if (declared.length !== derived.length) return false;
   return declared.every(
-    (u, i) => Math.abs(u.startMs - derived[i]!.startMs) <= UTTERANCE_TOLERANCE_MS && Math.abs(u.endMs - derived[i]!.endMs) <= UTTERANCE_TOLERANCE_MS,
+    (u, i) =>
+      Math.abs(u.startMs - derived[i]!.startMs) <= UTTERANCE_TOLERANCE_MS &&
+      Math.abs(u.endMs - derived[i]!.endMs) <= UTTERANCE_TOLERANCE_MS,
   );
 }
 
 /** Throws a `TraceParseError` (header line) naming the first declared field the frames contradict, with both values. */
 export function checkDeclared(declared: DeclaredTraceExpect, derived: TraceExpect, path?: string): void {
   const contradiction = (field: string, declaredValue: unknown, derivedValue: unknown, note = '') => {
-    throw new TraceParseError(`expect.${field}: declared ${show(declaredValue)}, but the frames give ${show(derivedValue)}${note}`, 1, path);
+    throw new TraceParseError(
+      `expect.${field}: declared ${show(declaredValue)}, but the frames give ${show(derivedValue)}${note}`,
+      1,
+      path,
+    );
   };
   if (declared.dtmf && show(declared.dtmf) !== show(derived.dtmf)) contradiction('dtmf', declared.dtmf, derived.dtmf);
-  if (declared.customParameters && sortedEntries(declared.customParameters) !== sortedEntries(derived.customParameters)) {
+  if (
+    declared.customParameters &&
+    sortedEntries(declared.customParameters) !== sortedEntries(derived.customParameters)
+  ) {
     contradiction('customParameters', declared.customParameters, derived.customParameters);
   }
-  if (declared.callSid !== undefined && declared.callSid !== derived.callSid) contradiction('callSid', declared.callSid, derived.callSid);
-  if (declared.streamSids && show(declared.streamSids) !== show(derived.streamSids)) contradiction('streamSids', declared.streamSids, derived.streamSids);
+  if (declared.callSid !== undefined && declared.callSid !== derived.callSid)
+    contradiction('callSid', declared.callSid, derived.callSid);
+  if (declared.streamSids && show(declared.streamSids) !== show(derived.streamSids))
+    contradiction('streamSids', declared.streamSids, derived.streamSids);
   if (declared.inboundMediaBytes !== undefined && declared.inboundMediaBytes !== derived.inboundMediaBytes) {
     contradiction('inboundMediaBytes', declared.inboundMediaBytes, derived.inboundMediaBytes);
   }
-  if (declared.gapMs !== undefined && declared.gapMs !== (derived.gapMs ?? 0)) contradiction('gapMs', declared.gapMs, derived.gapMs ?? 0);
-  if (declared.durationMs !== undefined && declared.durationMs !== derived.durationMs) contradiction('durationMs', declared.durationMs, derived.durationMs);
+  if (declared.gapMs !== undefined && declared.gapMs !== (derived.gapMs ?? 0))
+    contradiction('gapMs', declared.gapMs, derived.gapMs ?? 0);
+  if (declared.durationMs !== undefined && declared.durationMs !== derived.durationMs)
+    contradiction('durationMs', declared.durationMs, derived.durationMs);
   if (declared.utterances && !utterancesAgree(declared.utterances, derived.utterances)) {
-    contradiction('utterances', declared.utterances, derived.utterances, ` (each boundary may differ by ${UTTERANCE_TOLERANCE_MS} ms)`);
+    contradiction(
+      'utterances',
+      declared.utterances,
+      derived.utterances,
+      ` (each boundary may differ by ${UTTERANCE_TOLERANCE_MS} ms)`,
+    );
   }
 }

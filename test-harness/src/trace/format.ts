@@ -153,7 +153,9 @@ export function traceLines(trace: Trace): TraceLine[] {
 }
 
 /** The carrier's frames of a trace in order, binary and non-JSON text included. */
-export function inboundLines(trace: Trace): Array<{ t: number; data: string | Uint8Array; frame?: Record<string, unknown> }> {
+export function inboundLines(
+  trace: Trace,
+): Array<{ t: number; data: string | Uint8Array; frame?: Record<string, unknown> }> {
   const out: Array<{ t: number; data: string | Uint8Array; frame?: Record<string, unknown> }> = [];
   for (const line of traceLines(trace)) {
     if ('frame' in line) out.push({ t: line.t, data: JSON.stringify(line.frame), frame: line.frame });
@@ -174,7 +176,11 @@ function expectSchema(strict: boolean) {
     inboundMediaBytes: ms.optional(),
     gapMs: ms.optional(),
     utterances: z
-      .array(z.strictObject({ startMs: ms, endMs: ms }).refine((u) => u.endMs > u.startMs, 'utterance endMs must be after startMs'))
+      .array(
+        z
+          .strictObject({ startMs: ms, endMs: ms })
+          .refine((u) => u.endMs > u.startMs, 'utterance endMs must be after startMs'),
+      )
       .optional(),
     durationMs: ms.optional(),
   };
@@ -188,7 +194,10 @@ function headerSchema(strict: boolean) {
     source: z.string().optional(),
     hazards: z.array(z.string().min(1)).optional(),
     carrier: z.string().min(1).optional(),
-    recordedAt: z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'recordedAt must be an ISO time').optional(),
+    recordedAt: z
+      .string()
+      .refine((s) => !Number.isNaN(Date.parse(s)), 'recordedAt must be an ISO time')
+      .optional(),
     redacted: z.array(z.string()).optional(),
     expect: expectSchema(strict).optional(),
   };
@@ -205,7 +214,9 @@ const TRUNCATED_KEY = 'truncated';
 const truncatedSchema = z.strictObject({ framesDropped: ms, bytesDropped: ms });
 
 function describeIssues(error: z.ZodError): string {
-  return error.issues.map((i) => (i.path.length > 0 ? `${i.path.map(String).join('.')}: ${i.message}` : i.message)).join('; ');
+  return error.issues
+    .map((i) => (i.path.length > 0 ? `${i.path.map(String).join('.')}: ${i.message}` : i.message))
+    .join('; ');
 }
 
 function parseJsonLine(text: string, line: number, path?: string): unknown {
@@ -233,11 +244,14 @@ function decodeBase64(value: unknown, key: string, line: number, path?: string):
 function parseLine(value: unknown, carrier: string, strict: boolean, line: number, path?: string): TraceLine {
   if (!isObject(value)) throw new TraceParseError('a frame line must be a JSON object', line, path);
   const t = value.t;
-  if (typeof t !== 'number' || !Number.isFinite(t) || t < 0) throw new TraceParseError('t must be a number >= 0 (ms)', line, path);
+  if (typeof t !== 'number' || !Number.isFinite(t) || t < 0)
+    throw new TraceParseError('t must be a number >= 0 (ms)', line, path);
   const kinds = LINE_KINDS.filter((k) => k in value);
   if (kinds.length !== 1) {
     throw new TraceParseError(
-      kinds.length === 0 ? `a frame line needs one of ${LINE_KINDS.join(', ')}` : `a frame line has exactly one of ${kinds.join(', ')}`,
+      kinds.length === 0
+        ? `a frame line needs one of ${LINE_KINDS.join(', ')}`
+        : `a frame line has exactly one of ${kinds.join(', ')}`,
       line,
       path,
     );
@@ -247,7 +261,8 @@ function parseLine(value: unknown, carrier: string, strict: boolean, line: numbe
     if (extra.length > 0) throw new TraceParseError(`unknown key(s) on a frame line: ${extra.join(', ')}`, line, path);
     if (TRUNCATED_KEY in value) {
       const result = truncatedSchema.safeParse(value[TRUNCATED_KEY]);
-      if (!result.success) throw new TraceParseError(`bad ${TRUNCATED_KEY}: ${describeIssues(result.error)}`, line, path);
+      if (!result.success)
+        throw new TraceParseError(`bad ${TRUNCATED_KEY}: ${describeIssues(result.error)}`, line, path);
     }
   }
   const kind = kinds[0]!;
@@ -291,9 +306,11 @@ export function parseTraceLines(text: string, path?: string, options: ParseTrace
   if (first < rows.length) {
     const value = parseJsonLine(rows[first]!, first + 1, path);
     if (isObject(value) && 'trace' in value) {
-      if (strict && Object.keys(value).length > 1) throw new TraceParseError('the header line holds only "trace"', first + 1, path);
+      if (strict && Object.keys(value).length > 1)
+        throw new TraceParseError('the header line holds only "trace"', first + 1, path);
       const result = headerSchema(strict).safeParse(value.trace);
-      if (!result.success) throw new TraceParseError(`bad trace header: ${describeIssues(result.error)}`, first + 1, path);
+      if (!result.success)
+        throw new TraceParseError(`bad trace header: ${describeIssues(result.error)}`, first + 1, path);
       const h = result.data;
       header = {
         name: h.name ?? options.defaultName ?? 'trace',
@@ -320,7 +337,8 @@ export function parseTraceLines(text: string, path?: string, options: ParseTrace
     if (raw.trim() === '') continue;
     const lineNo = i + 1;
     const value = parseJsonLine(raw, lineNo, path);
-    if (strict && truncatedAt !== undefined) throw new TraceParseError(`${TRUNCATED_KEY} is for the last line only`, truncatedAt, path);
+    if (strict && truncatedAt !== undefined)
+      throw new TraceParseError(`${TRUNCATED_KEY} is for the last line only`, truncatedAt, path);
     if (isObject(value) && TRUNCATED_KEY in value) truncatedAt = lineNo;
     const parsed = parseLine(value, carrier, strict, lineNo, path);
     if (parsed.t < lastT) throw new TraceParseError(`t goes backwards (${parsed.t} after ${lastT})`, lineNo, path);
@@ -355,7 +373,12 @@ function pickExpect(e: DeclaredTraceExpect): DeclaredTraceExpect {
 /** Writes a trace back as JSON Lines, header first, one frame per line, with a trailing newline. */
 export function serializeTrace(trace: Trace): string {
   const h = trace.header;
-  const header: Record<string, unknown> = { name: h.name, description: h.description, source: h.source, hazards: h.hazards };
+  const header: Record<string, unknown> = {
+    name: h.name,
+    description: h.description,
+    source: h.source,
+    hazards: h.hazards,
+  };
   if (h.carrier !== undefined) header.carrier = h.carrier;
   if (h.recordedAt !== undefined) header.recordedAt = h.recordedAt;
   if (h.redacted !== undefined) header.redacted = h.redacted;

@@ -90,12 +90,20 @@ export function replayableFrames(trace: Trace): TraceFrame[] {
     if (event === 'stop') {
       const stop = object(frame.stop);
       if (stop && (stop.callSid === '' || stop.accountSid === '')) {
-        copy = { ...copy, stop: { ...stop, ...(stop.callSid === '' ? { callSid } : {}), ...(stop.accountSid === '' ? { accountSid } : {}) } };
+        copy = {
+          ...copy,
+          stop: {
+            ...stop,
+            ...(stop.callSid === '' ? { callSid } : {}),
+            ...(stop.accountSid === '' ? { accountSid } : {}),
+          },
+        };
       }
     }
     if (event === 'mark') {
       const mark = object(frame.mark);
-      if (mark && typeof mark.name === 'string') copy = { ...copy, mark: { ...mark, name: RECORDED_MARK_PREFIX + mark.name } };
+      if (mark && typeof mark.name === 'string')
+        copy = { ...copy, mark: { ...mark, name: RECORDED_MARK_PREFIX + mark.name } };
     }
     out.push(copy === frame ? { t, frame } : { t, frame: copy });
   }

@@ -31,7 +31,12 @@ export class SpeechFinder {
 
   /** Adds decoded audio that plays from `atMs` on the trace clock. */
   add(atMs: number, bytes: Uint8Array, format: AudioFormat): void {
-    const samples = format.encoding === 'pcmu' ? decodeMuLaw(bytes) : format.encoding === 'pcma' ? decodeALaw(bytes) : pcm16FromBytes(bytes.byteLength % 2 === 0 ? bytes : bytes.subarray(0, bytes.byteLength - 1));
+    const samples =
+      format.encoding === 'pcmu'
+        ? decodeMuLaw(bytes)
+        : format.encoding === 'pcma'
+          ? decodeALaw(bytes)
+          : pcm16FromBytes(bytes.byteLength % 2 === 0 ? bytes : bytes.subarray(0, bytes.byteLength - 1));
     const perWindow = Math.max(1, Math.round((format.sampleRate * SPEECH_WINDOW_MS) / 1000));
     const first = Math.round(atMs / SPEECH_WINDOW_MS);
     for (let k = 0, i = 0; i < samples.length; k++, i += perWindow) {

@@ -196,7 +196,9 @@ describe('fault matrix (loopback sockets, one call per fault)', () => {
 
       const { call, carrier } = await placeCall(bridge);
       await until(() => call.transport.metrics.audioBytesIn >= 800, 'some of the caller’s audio');
-      await expect(call.transport.connect({ apiKey: 'sk-test' })).rejects.toMatchObject({ code: 'model_connect_timeout' });
+      await expect(call.transport.connect({ apiKey: 'sk-test' })).rejects.toMatchObject({
+        code: 'model_connect_timeout',
+      });
 
       expect(call.ends).toEqual(['model_connect_timeout']);
       expect((await within(carrier.closed, 'the carrier socket to close')).code).not.toBe(1006);
@@ -219,7 +221,10 @@ describe('fault matrix (loopback sockets, one call per fault)', () => {
       cleanups.push(() => server.close());
       // What the service does with a session it will not set up: says why, then closes.
       void server.nextConnection().then((model) => {
-        model.send({ type: 'error', error: { type: 'invalid_request_error', code: 'model_not_found', message: 'The model does not exist.' } });
+        model.send({
+          type: 'error',
+          error: { type: 'invalid_request_error', code: 'model_not_found', message: 'The model does not exist.' },
+        });
         model.ws.close(1008, 'invalid_request_error');
       });
       const bridge = await Bridge.start(() => ({ url: server.url, modelConnectTimeoutMs: 60_000 }));
@@ -264,7 +269,10 @@ describe('fault matrix (loopback sockets, one call per fault)', () => {
 
     await until(() => call.ended, 'call_end');
     expect(call.ends).toEqual(['carrier_closed']);
-    await until(() => simulator.sessions.length === 1 && simulator.openSessions.length === 0, 'the model session to close');
+    await until(
+      () => simulator.sessions.length === 1 && simulator.openSessions.length === 0,
+      'the model session to close',
+    );
     await within(call.socketClosed, 'the bridge side of the media socket to close');
     expect(call.socketListeners()).toBe(0);
     expect(call.accountedBytes()).toBe(call.deltaBytes);
@@ -311,7 +319,11 @@ describe('fault matrix (loopback sockets, one call per fault)', () => {
     await simulator.start();
     cleanups.push(() => simulator.stop());
     const idleMs = 1500;
-    const bridge = await Bridge.start(() => ({ url: simulator.url, carrierIdleTimeoutMs: idleMs, pingIntervalMs: 100 }));
+    const bridge = await Bridge.start(() => ({
+      url: simulator.url,
+      carrierIdleTimeoutMs: idleMs,
+      pingIntervalMs: 100,
+    }));
     cleanups.push(() => bridge.close());
 
     const { call, carrier } = await placeCall(bridge);
@@ -330,7 +342,10 @@ describe('fault matrix (loopback sockets, one call per fault)', () => {
     // Dropped, not closed: a peer that answers nothing would not answer a closing handshake.
     await within(call.socketClosed, 'the bridge to drop the media socket');
     expect(call.socketListeners()).toBe(0);
-    await until(() => simulator.sessions.length === 1 && simulator.openSessions.length === 0, 'the model session to close');
+    await until(
+      () => simulator.sessions.length === 1 && simulator.openSessions.length === 0,
+      'the model session to close',
+    );
     carrier.resumeReading();
     expect((await within(carrier.closed, 'the carrier to see the socket go')).code).toBe(1006);
     expectCallerAudioAccounted(call);
@@ -343,7 +358,11 @@ describe('fault matrix (loopback sockets, one call per fault)', () => {
     const server = await ModelServer.start();
     cleanups.push(() => server.close());
     const maxBuffered = 512 * 1024;
-    const bridge = await Bridge.start(() => ({ url: server.url, outputHighWaterBytes: 64 * 1024, outputMaxBufferedBytes: maxBuffered }));
+    const bridge = await Bridge.start(() => ({
+      url: server.url,
+      outputHighWaterBytes: 64 * 1024,
+      outputMaxBufferedBytes: maxBuffered,
+    }));
     cleanups.push(() => bridge.close());
 
     const { call, carrier } = await placeCall(bridge);
@@ -395,8 +414,11 @@ describe('fault matrix (loopback sockets, one call per fault)', () => {
     const model = await connected;
     const modelSocket = call.transport.connectionState.websocket as unknown as { listenerCount(event: string): number };
     const socketListeners = () =>
-      ['message', 'close', 'error', 'open'].map((event) => modelSocket.listenerCount(event)).join() + '|' + call.socketListeners();
-    const processListeners = () => ['uncaughtException', 'unhandledRejection', 'SIGTERM', 'SIGINT'].map((e) => process.listenerCount(e)).join();
+      ['message', 'close', 'error', 'open'].map((event) => modelSocket.listenerCount(event)).join() +
+      '|' +
+      call.socketListeners();
+    const processListeners = () =>
+      ['uncaughtException', 'unhandledRejection', 'SIGTERM', 'SIGINT'].map((e) => process.listenerCount(e)).join();
 
     const reply = base64Encode(toneMuLaw(500));
     const late = base64Encode(toneMuLaw(50));
@@ -406,7 +428,9 @@ describe('fault matrix (loopback sockets, one call per fault)', () => {
     let listenersAtWarmUp = '';
     let processListenersAtWarmUp = '';
     for (let i = 1; i <= rounds; i++) {
-      const truncated = model.next((event) => event.type === 'conversation.item.truncate' && event.item_id === `item_${i}`);
+      const truncated = model.next(
+        (event) => event.type === 'conversation.item.truncate' && event.item_id === `item_${i}`,
+      );
       // The model starts a reply; the caller talks over it.
       model.responseCreated(`resp_${i}`);
       model.delta(`resp_${i}`, `item_${i}`, reply);
@@ -461,7 +485,11 @@ describe('fault matrix (loopback sockets, one call per fault)', () => {
     // The third call's model never sets its session up: that call is still connecting at SIGTERM.
     const server = await ModelServer.start({ sessionCreated: (n) => n <= 2 });
     cleanups.push(() => server.close());
-    const child = new ChildServer({ MODEL_URL: server.url, DRAIN_DEADLINE_MS: '500', MODEL_CONNECT_TIMEOUT_MS: '120000' });
+    const child = new ChildServer({
+      MODEL_URL: server.url,
+      DRAIN_DEADLINE_MS: '500',
+      MODEL_CONNECT_TIMEOUT_MS: '120000',
+    });
     cleanups.push(() => child.dispose());
     const url = `ws://127.0.0.1:${await child.port()}/media-stream`;
 
@@ -476,8 +504,12 @@ describe('fault matrix (loopback sockets, one call per fault)', () => {
     await until(() => server.connections.length === 3, 'the third call’s model socket to open', 60_000);
 
     child.signal('SIGTERM');
-    expect(await within(child.exited, `the server to exit by itself:\n${child.output()}`, 60_000)).toEqual({ code: 0, signal: null });
-    for (const carrier of carriers) expect(await within(carrier.closed, 'the carrier socket to close')).toEqual(NORMAL_CLOSE);
+    expect(await within(child.exited, `the server to exit by itself:\n${child.output()}`, 60_000)).toEqual({
+      code: 0,
+      signal: null,
+    });
+    for (const carrier of carriers)
+      expect(await within(carrier.closed, 'the carrier socket to close')).toEqual(NORMAL_CLOSE);
     expect(child.said({ signal: 'SIGTERM', live: 3 })).toBe(true);
     const ends = child.events.filter((event) => 'call_end' in event).sort((a, b) => Number(a.call) - Number(b.call));
     expect(ends.map(({ call, call_end }) => ({ call, call_end }))).toEqual([
@@ -486,7 +518,8 @@ describe('fault matrix (loopback sockets, one call per fault)', () => {
       { call: 3, call_end: 'shutdown' },
     ]);
     // Each call's audio went to its model socket or is counted as dropped (the third's never had a session).
-    for (const end of ends) expect(Number(end.modelAudioBytesSent) + Number(end.earlyMediaDroppedBytes)).toBe(end.audioBytesIn);
+    for (const end of ends)
+      expect(Number(end.modelAudioBytesSent) + Number(end.earlyMediaDroppedBytes)).toBe(end.audioBytesIn);
     expect(child.said({ call: 3, connected: true })).toBe(false);
     expect(child.said({ drained: { endedNaturally: 0, endedByShutdown: 3, refused: 0 } })).toBe(true);
     // Each model socket got a closing handshake (a close frame, not a dropped connection).
@@ -504,41 +537,44 @@ describe('fault matrix (loopback sockets, one call per fault)', () => {
       ['an invalid UTF-8 text frame', Uint8Array.of(0x81, 0x82, 0, 0, 0, 0, 0xff, 0xfe)],
       ['a frame with RSV1 set (no extension negotiated)', Uint8Array.of(0xc1, 0x80, 0, 0, 0, 0)],
     ];
-    it.each(badFrames)('a media frame and %s: ignored, nothing thrown, call_end stop, a normal close', async (_name, bad) => {
-      const before = begin();
-      const server = await ModelServer.start();
-      cleanups.push(() => server.close());
-      const bridge = await Bridge.start(() => ({ url: server.url }));
-      cleanups.push(() => bridge.close());
+    it.each(badFrames)(
+      'a media frame and %s: ignored, nothing thrown, call_end stop, a normal close',
+      async (_name, bad) => {
+        const before = begin();
+        const server = await ModelServer.start();
+        cleanups.push(() => server.close());
+        const bridge = await Bridge.start(() => ({ url: server.url }));
+        cleanups.push(() => bridge.close());
 
-      const { call, carrier } = await placeCall(bridge);
-      const connected = server.nextConnection();
-      await call.transport.connect({ apiKey: 'sk-test' });
-      const model = await connected;
-      carrier.stopStreaming();
-      // Twilio's stop, a media frame behind it, then a frame the bridge's WebSocket must reject:
-      // all on the wire before the bridge has read the stop.
-      carrier.send({ type: 'call_end' });
-      carrier.send({ type: 'audio', payload: silence(PCMU, 20) });
-      carrier.writeRaw(bad);
+        const { call, carrier } = await placeCall(bridge);
+        const connected = server.nextConnection();
+        await call.transport.connect({ apiKey: 'sk-test' });
+        const model = await connected;
+        carrier.stopStreaming();
+        // Twilio's stop, a media frame behind it, then a frame the bridge's WebSocket must reject:
+        // all on the wire before the bridge has read the stop.
+        carrier.send({ type: 'call_end' });
+        carrier.send({ type: 'audio', payload: silence(PCMU, 20) });
+        carrier.writeRaw(bad);
 
-      await until(() => call.ended, 'call_end');
-      expect(call.ends).toEqual(['stop']);
-      await within(call.socketClosed, 'the bridge side of the media socket to close');
-      // The frames after the stop were not handled, and the socket's error went nowhere.
-      // The bridge's socket did read both after the end: the media frame, then the bad frame (its error).
-      expect(call.socketEventsAfterEnd).toContain('message');
-      expect(call.socketEventsAfterEnd).toContain('error');
-      expect(call.transport.metrics.framesIn).toBe(call.framesInAtEnd);
-      expect(call.transport.metrics.malformedFrames).toBe(0);
-      expect(call.errors).toEqual([]);
-      expect(call.socketListeners()).toBe(0);
-      expect((await within(carrier.closed, 'the carrier socket to close')).code).toBe(1000);
-      await within(model.closed, 'the model socket to close');
-      expectCallerAudioAccounted(call);
+        await until(() => call.ended, 'call_end');
+        expect(call.ends).toEqual(['stop']);
+        await within(call.socketClosed, 'the bridge side of the media socket to close');
+        // The frames after the stop were not handled, and the socket's error went nowhere.
+        // The bridge's socket did read both after the end: the media frame, then the bad frame (its error).
+        expect(call.socketEventsAfterEnd).toContain('message');
+        expect(call.socketEventsAfterEnd).toContain('error');
+        expect(call.transport.metrics.framesIn).toBe(call.framesInAtEnd);
+        expect(call.transport.metrics.malformedFrames).toBe(0);
+        expect(call.errors).toEqual([]);
+        expect(call.socketListeners()).toBe(0);
+        expect((await within(carrier.closed, 'the carrier socket to close')).code).toBe(1000);
+        await within(model.closed, 'the model socket to close');
+        expectCallerAudioAccounted(call);
 
-      await expectCleanProcess(before);
-    });
+        await expectCleanProcess(before);
+      },
+    );
   });
 });
 
@@ -551,12 +587,16 @@ class ChildServer {
 
   constructor(env: Record<string, string>) {
     const harness = fileURLToPath(new URL('../../', import.meta.url));
-    this.#child = spawn(process.execPath, ['--import', tsxLoader(), fileURLToPath(new URL('./fixtures/drain-server.ts', import.meta.url))], {
-      cwd: harness,
-      // The test-harness tsconfig maps @switchboard/* to the sources, as the tests' own resolution does.
-      env: { ...process.env, DEBUG: '', TSX_TSCONFIG_PATH: join(harness, 'tsconfig.json'), ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    this.#child = spawn(
+      process.execPath,
+      ['--import', tsxLoader(), fileURLToPath(new URL('./fixtures/drain-server.ts', import.meta.url))],
+      {
+        cwd: harness,
+        // The test-harness tsconfig maps @switchboard/* to the sources, as the tests' own resolution does.
+        env: { ...process.env, DEBUG: '', TSX_TSCONFIG_PATH: join(harness, 'tsconfig.json'), ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let pending = '';
     this.#child.stdout!.setEncoding('utf8');
     this.#child.stdout!.on('data', (chunk: string) => {
@@ -585,10 +625,14 @@ class ChildServer {
   async port(): Promise<number> {
     let exited = false;
     void this.exited.then(() => (exited = true));
-    await until(() => {
-      if (exited) throw new Error(`the server exited before listening:\n${this.output()}`);
-      return this.events.some((e) => typeof e.listening === 'number');
-    }, 'the server to listen', 60_000);
+    await until(
+      () => {
+        if (exited) throw new Error(`the server exited before listening:\n${this.output()}`);
+        return this.events.some((e) => typeof e.listening === 'number');
+      },
+      'the server to listen',
+      60_000,
+    );
     return this.events.find((e) => typeof e.listening === 'number')!.listening as number;
   }
 
@@ -614,7 +658,8 @@ function tsxLoader(): string {
     const manifest = join(root, dir, 'package.json');
     if (!existsSync(manifest)) continue;
     try {
-      return pathToFileURL(join(dirname(createRequire(manifest).resolve('tsx/package.json')), 'dist', 'loader.mjs')).href;
+      return pathToFileURL(join(dirname(createRequire(manifest).resolve('tsx/package.json')), 'dist', 'loader.mjs'))
+        .href;
     } catch {
       // Not installed there: try the next.
     }

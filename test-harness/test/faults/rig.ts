@@ -72,7 +72,16 @@ export function resourcesAbove(before: Map<string, number>): Record<string, stri
 }
 
 /** Async resource types that a call's leftovers would be: timers, immediates, sockets, servers, child processes. */
-const TRACKED_TYPES = new Set(['Timeout', 'Immediate', 'TCPWRAP', 'TCPSERVERWRAP', 'TCPCONNECTWRAP', 'PIPEWRAP', 'PROCESSWRAP', 'SHUTDOWNWRAP']);
+const TRACKED_TYPES = new Set([
+  'Timeout',
+  'Immediate',
+  'TCPWRAP',
+  'TCPSERVERWRAP',
+  'TCPCONNECTWRAP',
+  'PIPEWRAP',
+  'PROCESSWRAP',
+  'SHUTDOWNWRAP',
+]);
 
 /** Where the timers of the Agents SDK's trace exporter are created. */
 const PROCESS_WIDE_TIMER = /[\\/]@openai[\\/]agents-core[\\/]dist[\\/]tracing[\\/]/;
@@ -132,14 +141,20 @@ export class ResourceTracker {
  * servers or child processes are active than in `before` (sockets take a moment to finish
  * closing); fails naming what was left.
  */
-export async function expectNothingLeft(before: Map<string, number>, tracker?: ResourceTracker, timeoutMs = 20_000): Promise<void> {
+export async function expectNothingLeft(
+  before: Map<string, number>,
+  tracker?: ResourceTracker,
+  timeoutMs = 20_000,
+): Promise<void> {
   const start = Date.now();
   for (;;) {
     const above = resourcesAbove(before);
     const alive = tracker?.alive() ?? {};
     if (Object.keys(above).length === 0 && Object.keys(alive).length === 0) return;
     if (Date.now() - start > timeoutMs) {
-      throw new Error(`resources left after the call: active ${JSON.stringify(above)}, created during the call and alive ${JSON.stringify(alive)}`);
+      throw new Error(
+        `resources left after the call: active ${JSON.stringify(above)}, created during the call and alive ${JSON.stringify(alive)}`,
+      );
     }
     await (tracker ? tracker.sleep(20) : new Promise((resolve) => setTimeout(resolve, 20)));
   }
@@ -198,7 +213,13 @@ export class BridgeCall {
    */
   accountedBytes(): number {
     const m = this.transport.metrics;
-    return m.audioBytesOut + m.outputUnsentBytes + m.interruptedBytesDiscarded + m.lateAudioDroppedBytes + m.outputDroppedNoStreamBytes;
+    return (
+      m.audioBytesOut +
+      m.outputUnsentBytes +
+      m.interruptedBytesDiscarded +
+      m.lateAudioDroppedBytes +
+      m.outputDroppedNoStreamBytes
+    );
   }
 
   /** Listeners on the bridge's side of the media socket (for the events the transport uses) beyond the server's own. */
@@ -209,7 +230,8 @@ export class BridgeCall {
 
 /** An `error` event's error as a short string: its code (`SwitchboardError`, `ProtocolError`, the service's `error` event), else its message. */
 function describeError(error: unknown): string {
-  const value = error as { code?: unknown; message?: unknown; error?: { code?: unknown; message?: unknown } } | undefined;
+  const value = error as
+    { code?: unknown; message?: unknown; error?: { code?: unknown; message?: unknown } } | undefined;
   if (typeof value?.code === 'string') return value.code;
   if (typeof value?.error?.code === 'string') return value.error.code;
   if (typeof value?.message === 'string') return value.message;
@@ -439,11 +461,21 @@ export class ModelConnection {
   }
 
   responseCreated(responseId: string): void {
-    this.send({ type: 'response.created', response: { id: responseId, object: 'realtime.response', status: 'in_progress', output: [] } });
+    this.send({
+      type: 'response.created',
+      response: { id: responseId, object: 'realtime.response', status: 'in_progress', output: [] },
+    });
   }
 
   delta(responseId: string, itemId: string, base64: string): void {
-    this.send({ type: 'response.output_audio.delta', response_id: responseId, item_id: itemId, output_index: 0, content_index: 0, delta: base64 });
+    this.send({
+      type: 'response.output_audio.delta',
+      response_id: responseId,
+      item_id: itemId,
+      output_index: 0,
+      content_index: 0,
+      delta: base64,
+    });
   }
 
   responseDone(responseId: string, status: 'completed' | 'cancelled'): void {
@@ -462,7 +494,8 @@ export class ModelConnection {
       this.delta(responseId, itemId, chunk);
       sent += bytes;
       // Let the socket drain (and the bridge run) rather than buffering megabytes here.
-      while (this.ws.readyState === WebSocket.OPEN && this.ws.bufferedAmount > 512 * 1024) await new Promise((resolve) => setTimeout(resolve, 1));
+      while (this.ws.readyState === WebSocket.OPEN && this.ws.bufferedAmount > 512 * 1024)
+        await new Promise((resolve) => setTimeout(resolve, 1));
       if (sent % (bytes * 16) === 0) await new Promise((resolve) => setImmediate(resolve));
     }
     return sent;
@@ -487,7 +520,12 @@ export class ModelServer {
     wss.on('connection', (ws) => {
       const connection = new ModelConnection(ws);
       this.connections.push(connection);
-      let session: Record<string, unknown> = { type: 'realtime', object: 'realtime.session', id: `sess_${this.connections.length}`, tracing: null };
+      let session: Record<string, unknown> = {
+        type: 'realtime',
+        object: 'realtime.session',
+        id: `sess_${this.connections.length}`,
+        tracing: null,
+      };
       ws.on('message', (data) => {
         const event = JSON.parse(String(data)) as ModelEvent;
         if (event.type === 'session.update') {

@@ -70,10 +70,17 @@ export class LarklineProtocol {
     switch (message.event) {
       case 'call.started': {
         if (typeof message.streamId !== 'string' || message.streamId === '') fail('call.started without a streamId');
-        if (message.codec !== undefined && message.codec !== 'PCMU') fail(`unsupported codec ${String(message.codec).slice(0, 16)}`);
+        if (message.codec !== undefined && message.codec !== 'PCMU')
+          fail(`unsupported codec ${String(message.codec).slice(0, 16)}`);
         if (message.rate !== undefined && message.rate !== 8000) fail('unsupported rate');
         this.#streamId = message.streamId;
-        const event = { type: 'call_start', streamId: message.streamId, format: MULAW, customParameters: strings(message.params), raw: message };
+        const event = {
+          type: 'call_start',
+          streamId: message.streamId,
+          format: MULAW,
+          customParameters: strings(message.params),
+          raw: message,
+        };
         if (typeof message.callId === 'string') event.callId = message.callId;
         if (typeof message.from === 'string') event.from = message.from;
         if (typeof message.to === 'string') event.to = message.to;
@@ -122,7 +129,13 @@ export class LarklinePeerSimulator {
     switch (event.type) {
       case 'call_start': {
         this.#streamId = event.streamId;
-        const frame = { event: 'call.started', streamId: event.streamId, codec: 'PCMU', rate: 8000, params: event.customParameters };
+        const frame = {
+          event: 'call.started',
+          streamId: event.streamId,
+          codec: 'PCMU',
+          rate: 8000,
+          params: event.customParameters,
+        };
         if (event.callId !== undefined) frame.callId = event.callId;
         if (event.from !== undefined) frame.from = event.from;
         if (event.to !== undefined) frame.to = event.to;
@@ -179,6 +192,7 @@ export class LarklinePeerSimulator {
 export const conformance = {
   name: PROVIDER,
   capabilities: new LarklineProtocol().capabilities,
-  createTransport: ({ connection, url, now, clock }) => new TelephonyRealtimeTransport({ connection, protocol: new LarklineProtocol(), url, now, clock }),
+  createTransport: ({ connection, url, now, clock }) =>
+    new TelephonyRealtimeTransport({ connection, protocol: new LarklineProtocol(), url, now, clock }),
   createPeerSimulator: () => new LarklinePeerSimulator(),
 };

@@ -20,7 +20,7 @@ function toSamples(bytes: Uint8Array, format: AudioFormat): Int16Array {
   if (format.encoding === 'pcmu') return decodeMuLaw(bytes);
   if (format.encoding === 'pcma') return decodeALaw(bytes);
   const samples = new Int16Array(bytes.byteLength >> 1);
-  for (let i = 0; i < samples.length; i++) samples[i] = (bytes[2 * i]! | (bytes[2 * i + 1]! << 8)) << 16 >> 16;
+  for (let i = 0; i < samples.length; i++) samples[i] = ((bytes[2 * i]! | (bytes[2 * i + 1]! << 8)) << 16) >> 16;
   return samples;
 }
 
@@ -40,7 +40,12 @@ function fromSamples(samples: Int16Array, format: AudioFormat, length: number): 
  * Audio of the same length and format as `bytes` (L16 little-endian) with the content replaced:
  * all silence, or uniform noise whose RMS matches the original's in every 10 ms block.
  */
-export function maskAudio(bytes: Uint8Array, format: AudioFormat, mode: 'noise' | 'silence', random: () => number = Math.random): Uint8Array {
+export function maskAudio(
+  bytes: Uint8Array,
+  format: AudioFormat,
+  mode: 'noise' | 'silence',
+  random: () => number = Math.random,
+): Uint8Array {
   if (mode === 'silence') return new Uint8Array(bytes.byteLength).fill(silenceByte(format));
   const samples = toSamples(bytes, format);
   const block = Math.max(1, Math.round((format.sampleRate * BLOCK_MS) / 1000));
@@ -82,14 +87,25 @@ export function sameBytes(a: Uint8Array, b: Uint8Array, offset = 0): boolean {
  * payload: `'same'` when the frame holds the payload's bytes, `'swapped'` when it holds them with
  * each 16-bit sample's bytes swapped (big-endian L16), undefined when neither.
  */
-export function byteOrderOf(frameBytes: Uint8Array, payload: Uint8Array, offset: number, format: AudioFormat): 'same' | 'swapped' | undefined {
+export function byteOrderOf(
+  frameBytes: Uint8Array,
+  payload: Uint8Array,
+  offset: number,
+  format: AudioFormat,
+): 'same' | 'swapped' | undefined {
   if (sameBytes(frameBytes, payload, offset)) return 'same';
   if (format.encoding === 'l16' && sameBytes(frameBytes, swapped(payload), offset)) return 'swapped';
   return undefined;
 }
 
 /** Masked audio for `payload` (decoded, core order), in the order the frame holds it. */
-export function maskedInOrder(payload: Uint8Array, format: AudioFormat, mode: 'noise' | 'silence', order: 'same' | 'swapped', random?: () => number): Uint8Array {
+export function maskedInOrder(
+  payload: Uint8Array,
+  format: AudioFormat,
+  mode: 'noise' | 'silence',
+  order: 'same' | 'swapped',
+  random?: () => number,
+): Uint8Array {
   const masked = maskAudio(payload, format, mode, random);
   return order === 'swapped' ? swapped(masked) : masked;
 }

@@ -14,7 +14,13 @@ import { interceptConnection, type MediaConnection, type MediaFrame } from '../c
 import { ConfigError, SwitchboardError } from '../errors.js';
 import type { AudioFormat, CallEvent } from '../types.js';
 import { byteOrderOf, maskedInOrder } from './audio.js';
-import { redactedLabels, RedactionState, resolveRedaction, type RecordingRedaction, type ResolvedRedaction } from './redact.js';
+import {
+  redactedLabels,
+  RedactionState,
+  resolveRedaction,
+  type RecordingRedaction,
+  type ResolvedRedaction,
+} from './redact.js';
 import { BoundedLineWriter, type RecordingSink, type RecordingStats } from './sink.js';
 
 /** Default bound of a recording, bytes: 50 MiB, about three hours of a Twilio call. */
@@ -108,7 +114,13 @@ export class CallRecorder {
     this.#rtp = context.carrier === 'sip';
     const onError = context.onError;
     this.#writer = new BoundedLineWriter(options.sink, options.maxBytes ?? RECORDING_DEFAULT_MAX_BYTES, (error) =>
-      onError?.(new SwitchboardError('recording_failed', `The call recording's sink failed: ${(error as Error)?.message ?? String(error)}`, { cause: error })),
+      onError?.(
+        new SwitchboardError(
+          'recording_failed',
+          `The call recording's sink failed: ${(error as Error)?.message ?? String(error)}`,
+          { cause: error },
+        ),
+      ),
     );
     const header: Record<string, unknown> = {};
     if (options.name !== undefined) header['name'] = options.name;
@@ -230,12 +242,16 @@ export class CallRecorder {
 
   #writeReceived(pending: Pending): void {
     const { frame, t, events } = pending;
-    const audio = this.#redaction.audio === 'keep' ? [] : events.filter((e): e is Extract<CallEvent, { type: 'audio' }> => e.type === 'audio');
+    const audio =
+      this.#redaction.audio === 'keep'
+        ? []
+        : events.filter((e): e is Extract<CallEvent, { type: 'audio' }> => e.type === 'audio');
     if (typeof frame !== 'string') {
       // A binary frame keeps its bytes only when audio is kept, or when the protocol read it and
       // found something else in it (a DTMF event): a frame it did not read, or read nothing from
       // yet (held by a jitter buffer), is masked all the same.
-      const other = (pending.decoded && events.length > 0 && audio.length === 0) || (this.#rtp && isTelephoneEvent(frame));
+      const other =
+        (pending.decoded && events.length > 0 && audio.length === 0) || (this.#rtp && isTelephoneEvent(frame));
       const bytes = this.#redaction.audio === 'keep' || other ? frame : this.#maskBinary(frame, audio);
       this.#writer.write(JSON.stringify({ t, binary: base64Encode(bytes) }), TRUNCATION_RESERVE);
       return;
@@ -256,7 +272,8 @@ export class CallRecorder {
       return;
     }
     const parsed = parseObject(frame);
-    const line = parsed === undefined ? { t, sentText: this.#state.text(frame) } : { t, sent: this.#state.json(parsed) };
+    const line =
+      parsed === undefined ? { t, sentText: this.#state.text(frame) } : { t, sent: this.#state.json(parsed) };
     this.#writer.write(JSON.stringify(line), TRUNCATION_RESERVE);
   }
 
@@ -295,7 +312,8 @@ export class CallRecorder {
       for (const { payload } of audio) {
         if (value.length === 0 || value.length !== Math.ceil(payload.byteLength / 3) * 4) continue;
         const bytes = decodeOrUndefined(value);
-        const order = bytes && bytes.byteLength === payload.byteLength ? byteOrderOf(bytes, payload, 0, this.#format) : undefined;
+        const order =
+          bytes && bytes.byteLength === payload.byteLength ? byteOrderOf(bytes, payload, 0, this.#format) : undefined;
         if (order === undefined) continue;
         found = true;
         return base64Encode(maskedInOrder(payload, this.#format, mode, order, this.#random));
@@ -307,18 +325,23 @@ export class CallRecorder {
       if (typeof value === 'string') {
         const masked = mask(value);
         if (masked !== undefined) (holder as Record<string | number, unknown>)[key] = masked;
-        else if (value.length >= 4 && (!longest || value.length > longest.text.length) && isBase64(value)) longest = { holder, key, text: value };
+        else if (value.length >= 4 && (!longest || value.length > longest.text.length) && isBase64(value))
+          longest = { holder, key, text: value };
         return;
       }
       if (Array.isArray(value)) value.forEach((_, i) => visit(value, i));
-      else if (typeof value === 'object' && value !== null) for (const k of Object.keys(value)) visit(value as Record<string, unknown>, k);
+      else if (typeof value === 'object' && value !== null)
+        for (const k of Object.keys(value)) visit(value as Record<string, unknown>, k);
     };
     const root = { frame };
     visit(root, 'frame');
     if (!found) {
       this.#writer.stats.audioNotFound++;
       const bytes = longest ? decodeOrUndefined(longest.text) : undefined;
-      if (longest && bytes) (longest.holder as Record<string | number, unknown>)[longest.key] = base64Encode(maskedInOrder(bytes, this.#format, mode, 'same', this.#random));
+      if (longest && bytes)
+        (longest.holder as Record<string | number, unknown>)[longest.key] = base64Encode(
+          maskedInOrder(bytes, this.#format, mode, 'same', this.#random),
+        );
     }
     return root.frame;
   }
@@ -351,7 +374,9 @@ function parseObject(text: string): Record<string, unknown> | undefined {
   if (first !== '{') return undefined;
   try {
     const value: unknown = JSON.parse(text);
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
   } catch {
     return undefined;
   }

@@ -52,7 +52,8 @@ export function resolveRedaction(options: RecordingRedaction | false | undefined
   const custom = o.customParameters ?? true;
   return {
     phoneNumbers: o.phoneNumbers ?? true,
-    customParameters: custom === false ? false : { keep: new Set(custom === true ? [] : custom.keep.map((k) => k.toLowerCase())) },
+    customParameters:
+      custom === false ? false : { keep: new Set(custom === true ? [] : custom.keep.map((k) => k.toLowerCase())) },
     ids: o.ids ?? false,
     audio: o.audio ?? 'noise',
   };
@@ -62,7 +63,12 @@ export function resolveRedaction(options: RecordingRedaction | false | undefined
 export function redactedLabels(r: ResolvedRedaction): string[] {
   const labels: string[] = [];
   if (r.phoneNumbers) labels.push('phone-numbers');
-  if (r.customParameters) labels.push(r.customParameters.keep.size > 0 ? `custom-parameters:except:${[...r.customParameters.keep].join(',')}` : 'custom-parameters');
+  if (r.customParameters)
+    labels.push(
+      r.customParameters.keep.size > 0
+        ? `custom-parameters:except:${[...r.customParameters.keep].join(',')}`
+        : 'custom-parameters',
+    );
   if (r.ids) labels.push('ids');
   if (r.audio !== 'keep') labels.push(`audio:${r.audio}`);
   return labels;
@@ -72,9 +78,46 @@ export function redactedLabels(r: ResolvedRedaction): string[] {
 export const REDACTED = '[redacted]';
 
 const E164 = /\+[0-9]{8,15}(?![0-9])/g;
-const PHONE_KEYS = new Set(['from', 'to', 'caller', 'callee', 'called', 'calling', 'caller_id', 'callerid', 'ani', 'dnis', 'caller_number', 'callee_number', 'from_number', 'to_number']);
-const PARAM_CONTAINERS = new Set(['customparameters', 'custom_parameters', 'channel_variables', 'metadata', 'extra_headers', 'extraheaders']);
-const ID_KEYS = new Set(['accountsid', 'callsid', 'streamsid', 'call_sid', 'stream_sid', 'call_control_id', 'call_session_id', 'call_leg_id', 'stream_id', 'streamid', 'callid', 'call_id', 'uuid', 'conversation_uuid']);
+const PHONE_KEYS = new Set([
+  'from',
+  'to',
+  'caller',
+  'callee',
+  'called',
+  'calling',
+  'caller_id',
+  'callerid',
+  'ani',
+  'dnis',
+  'caller_number',
+  'callee_number',
+  'from_number',
+  'to_number',
+]);
+const PARAM_CONTAINERS = new Set([
+  'customparameters',
+  'custom_parameters',
+  'channel_variables',
+  'metadata',
+  'extra_headers',
+  'extraheaders',
+]);
+const ID_KEYS = new Set([
+  'accountsid',
+  'callsid',
+  'streamsid',
+  'call_sid',
+  'stream_sid',
+  'call_control_id',
+  'call_session_id',
+  'call_leg_id',
+  'stream_id',
+  'streamid',
+  'callid',
+  'call_id',
+  'uuid',
+  'conversation_uuid',
+]);
 /**
  * Base64 (audio, a key) is never searched for numbers: a string of whole base64 quanta, at least
  * 16 characters, with a letter or a slash in it (a phone number alone has neither).
@@ -132,7 +175,8 @@ export class RedactionState {
       }
     }
     if (this.#options.phoneNumbers) {
-      for (const person of [event.from, event.to]) if (typeof person === 'string' && person.length >= 4) this.#people.add(person);
+      for (const person of [event.from, event.to])
+        if (typeof person === 'string' && person.length >= 4) this.#people.add(person);
     }
     if (this.#options.ids) {
       for (const id of [event.callId, event.streamId]) if (typeof id === 'string' && id !== '') this.#ids.add(id);
@@ -161,9 +205,15 @@ export class RedactionState {
     if (Array.isArray(value)) return value.map((item) => this.#walk(item, key, inParams));
     if (typeof value !== 'object' || value === null) return value;
     const out: Record<string, unknown> = {};
-    const container = this.#options.customParameters !== false && key !== undefined && PARAM_CONTAINERS.has(key.toLowerCase());
+    const container =
+      this.#options.customParameters !== false && key !== undefined && PARAM_CONTAINERS.has(key.toLowerCase());
     for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-      Object.defineProperty(out, k, { value: this.#walk(v, k, inParams || container), enumerable: true, writable: true, configurable: true });
+      Object.defineProperty(out, k, {
+        value: this.#walk(v, k, inParams || container),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     }
     return out;
   }

@@ -42,7 +42,16 @@ export type RecordingStats = {
 };
 
 export function emptyStats(): RecordingStats {
-  return { linesWritten: 0, bytesWritten: 0, framesDropped: 0, bytesDropped: 0, truncated: false, writeErrors: 0, backpressuredWrites: 0, audioNotFound: 0 };
+  return {
+    linesWritten: 0,
+    bytesWritten: 0,
+    framesDropped: 0,
+    bytesDropped: 0,
+    truncated: false,
+    writeErrors: 0,
+    backpressuredWrites: 0,
+    audioNotFound: 0,
+  };
 }
 
 /** UTF-8 length of a string, without encoding it. */

@@ -119,7 +119,12 @@ export class Responses {
     items.set(id, 'done');
     // An item never heard at all (its audio all came late) is truncated at its start.
     const audioEndMs = heard ?? 0;
-    this.#host.metrics.truncations.push({ itemId: key.itemId, contentIndex: key.contentIndex, audioEndMs, sentMs: audioEndMs });
+    this.#host.metrics.truncations.push({
+      itemId: key.itemId,
+      contentIndex: key.contentIndex,
+      audioEndMs,
+      sentMs: audioEndMs,
+    });
     log('truncate item=%s at %dms: its audio after the barge-in was dropped', key.itemId, audioEndMs);
     this.#host.safely(() => this.#host.truncate(key.itemId, key.contentIndex, audioEndMs));
   }
@@ -145,7 +150,8 @@ export class Responses {
     // Truncate what was not heard; clear while the carrier may still be playing (an ack is out).
     // Frame padding is not part of an item: one heard up to its own audio keeps its transcript.
     const unheard = items.filter((item) => heardMs(item) < item.contentMs);
-    const playing = unheard.length > 0 || items.some((item) => item.awaitingAck) || output.pendingBytes > 0 || output.queuedBytes > 0;
+    const playing =
+      unheard.length > 0 || items.some((item) => item.awaitingAck) || output.pendingBytes > 0 || output.queuedBytes > 0;
     const active = this.#active;
     const generating = active !== undefined && !this.#cancelled.has(active);
     if (!playing && !generating) return;
@@ -170,7 +176,12 @@ export class Responses {
     for (const item of unheard) {
       // Never past the model's own audio: frame padding is not part of the item.
       const audioEndMs = Math.max(0, Math.floor(Math.min(heardMs(item), item.contentMs)));
-      metrics.truncations.push({ itemId: item.itemId, contentIndex: item.contentIndex, audioEndMs, sentMs: item.sentMs });
+      metrics.truncations.push({
+        itemId: item.itemId,
+        contentIndex: item.contentIndex,
+        audioEndMs,
+        sentMs: item.sentMs,
+      });
       log('truncate item=%s at %dms of %dms sent', item.itemId, audioEndMs, Math.round(item.sentMs));
       this.#host.safely(() => this.#host.truncate(item.itemId, item.contentIndex, audioEndMs));
     }

@@ -59,4 +59,3 @@ export function audioDelta(data: unknown): AudioDeltaEvent | undefined {
 export function sameFormat(a: AudioFormat, b: AudioFormat): boolean {
   return a.encoding === b.encoding && a.sampleRate === b.sampleRate;
 }
-

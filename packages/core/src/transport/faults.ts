@@ -5,19 +5,33 @@ import { describeError, SwitchboardError } from '../errors.js';
  * `call_end` reason.
  */
 export const faults = {
-  modelLost: () => new SwitchboardError('model_disconnected', 'The model connection closed during the call; ending the call.'),
+  modelLost: () =>
+    new SwitchboardError('model_disconnected', 'The model connection closed during the call; ending the call.'),
   modelConnectTimeout: (timeoutMs: number) =>
     new SwitchboardError(
       'model_connect_timeout',
       `The model did not finish connecting (socket open and session.created) within ${timeoutMs} ms; ending the call.`,
     ),
   modelConnectFailed: (cause: unknown) =>
-    new SwitchboardError('model_connect_failed', `The model connection failed: ${describeError(cause)}; ending the call.`, { cause }),
+    new SwitchboardError(
+      'model_connect_failed',
+      `The model connection failed: ${describeError(cause)}; ending the call.`,
+      { cause },
+    ),
   callEnded: (reason: string | undefined, cause?: unknown) =>
-    new SwitchboardError('call_ended', `The call ended (${reason ?? 'closed'}) before the model session was set up.`, { cause }),
-  carrierSocket: (cause: unknown) => new SwitchboardError('carrier_socket_error', 'The carrier socket reported an error.', { cause }),
+    new SwitchboardError('call_ended', `The call ended (${reason ?? 'closed'}) before the model session was set up.`, {
+      cause,
+    }),
+  carrierSocket: (cause: unknown) =>
+    new SwitchboardError('carrier_socket_error', 'The carrier socket reported an error.', { cause }),
   carrierIdle: (quietMs: number) =>
-    new SwitchboardError('carrier_idle', `The carrier sent nothing for ${Math.round(quietMs)} ms (no frame, no pong); ending the call.`),
+    new SwitchboardError(
+      'carrier_idle',
+      `The carrier sent nothing for ${Math.round(quietMs)} ms (no frame, no pong); ending the call.`,
+    ),
   carrierBackpressure: (bufferedBytes: number) =>
-    new SwitchboardError('carrier_backpressure', `The carrier stopped reading: ${bufferedBytes} bytes of audio waiting for it; ending the call.`),
+    new SwitchboardError(
+      'carrier_backpressure',
+      `The carrier stopped reading: ${bufferedBytes} bytes of audio waiting for it; ending the call.`,
+    ),
 };

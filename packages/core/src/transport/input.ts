@@ -1,5 +1,12 @@
 import { durationMs, silence } from '../audio/pcm.js';
-import { inboundTranscoder, modelBytesPerMs, modelFormatFor, sameModelFormat, type ModelAudioFormat, type Transcoder } from '../codec.js';
+import {
+  inboundTranscoder,
+  modelBytesPerMs,
+  modelFormatFor,
+  sameModelFormat,
+  type ModelAudioFormat,
+  type Transcoder,
+} from '../codec.js';
 import { systemClock } from '../clock.js';
 import { logger } from '../log.js';
 import type { CallMetrics } from '../metrics.js';
@@ -244,7 +251,8 @@ export class InputPath {
     // No more silence than the real time since the last frame allows (a counter that jumps is
     // not seconds of lost audio); the rest is counted as unpadded.
     const lostMs = missing * this.#lastFrameMs;
-    const sinceLast = this.#lastDeliveredAt === undefined ? lostMs : this.#host.now() - this.#lastDeliveredAt + AHEAD_OF_REAL_TIME_MS;
+    const sinceLast =
+      this.#lastDeliveredAt === undefined ? lostMs : this.#host.now() - this.#lastDeliveredAt + AHEAD_OF_REAL_TIME_MS;
     const padMs = Math.min(lostMs, Math.max(0, sinceLast));
     if (lostMs > padMs) metrics.gapsUnpaddedMs += lostMs - padMs;
     if (padMs >= 1) this.#padGap(padMs);
@@ -255,7 +263,8 @@ export class InputPath {
     const metrics = this.#host.metrics;
     metrics.audioBytesIn += payload.byteLength;
     const frameMs = durationMs(this.#format, payload.byteLength);
-    if (event.timestampMs !== undefined && Number.isFinite(event.timestampMs)) this.#placeOnTimeline(event.timestampMs, frameMs);
+    if (event.timestampMs !== undefined && Number.isFinite(event.timestampMs))
+      this.#placeOnTimeline(event.timestampMs, frameMs);
     if (this.#inbound.passthrough) this.#forward(payload, trustedBase64(event.payloadBase64, payload.byteLength));
     else this.#forward(this.#inbound.convert(payload));
     this.#lastFrameMs = frameMs;
@@ -278,7 +287,10 @@ export class InputPath {
     if (next !== undefined) {
       const jump = ts - next;
       const lead = arrivedAt - ts;
-      if (jump <= -LATE_FRAME_MS || (jump >= 1 && this.#arrivalLead !== undefined && lead < this.#arrivalLead - AHEAD_OF_REAL_TIME_MS)) {
+      if (
+        jump <= -LATE_FRAME_MS ||
+        (jump >= 1 && this.#arrivalLead !== undefined && lead < this.#arrivalLead - AHEAD_OF_REAL_TIME_MS)
+      ) {
         log('timestamp %d ms does not follow the stream (%d ms off): resynchronising', timestampMs, Math.round(jump));
         metrics.timestampResyncs++;
         this.#tsOffset += next - ts;

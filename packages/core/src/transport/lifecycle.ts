@@ -20,7 +20,10 @@ export interface LifecycleHost {
   emitError(error: unknown): void;
 }
 
-export type LifecycleOptions = Pick<ResolvedOptions, 'modelConnectTimeoutMs' | 'carrierIdleTimeoutMs' | 'pingIntervalMs'>;
+export type LifecycleOptions = Pick<
+  ResolvedOptions,
+  'modelConnectTimeoutMs' | 'carrierIdleTimeoutMs' | 'pingIntervalMs'
+>;
 
 /**
  * A call's life on its carrier socket: the listeners (the error listener stays until the socket
@@ -91,7 +94,8 @@ export class CallLifecycle {
   setIdleTimeout(timeoutMs: number | null): void {
     this.#idleMs = timeoutMs;
     this.#clearIdle();
-    if (!this.#ended) this.#armIdle(timeoutMs === null ? 0 : Math.max(0, timeoutMs - (systemClock.now() - this.#lastActivity)));
+    if (!this.#ended)
+      this.#armIdle(timeoutMs === null ? 0 : Math.max(0, timeoutMs - (systemClock.now() - this.#lastActivity)));
   }
 
   /**

@@ -109,7 +109,10 @@ export const TRANSPORT_DEFAULTS: ResolvedOptions = {
 };
 
 /** The transport's own options, resolved, and the rest for the SDK's WebSocket transport. */
-export function splitOptions(options: TelephonyRealtimeTransportOptions): { resolved: ResolvedOptions; wsOptions: OpenAIRealtimeWebSocketOptions } {
+export function splitOptions(options: TelephonyRealtimeTransportOptions): {
+  resolved: ResolvedOptions;
+  wsOptions: OpenAIRealtimeWebSocketOptions;
+} {
   const resolved = resolveOptions(options);
   const wsOptions: Record<string, unknown> = { ...options };
   for (const key of OWN_OPTIONS) delete wsOptions[key];
@@ -151,7 +154,9 @@ export function resolveOptions(options: TelephonyRealtimeTransportOptions): Reso
     pingIntervalMs: timer('pingIntervalMs', options.pingIntervalMs, d.pingIntervalMs, true),
     outputHighWaterBytes: nonNegative('outputHighWaterBytes', options.outputHighWaterBytes) ?? d.outputHighWaterBytes,
     outputMaxBufferedBytes:
-      options.outputMaxBufferedBytes === null ? null : (nonNegative('outputMaxBufferedBytes', options.outputMaxBufferedBytes) ?? d.outputMaxBufferedBytes),
+      options.outputMaxBufferedBytes === null
+        ? null
+        : (nonNegative('outputMaxBufferedBytes', options.outputMaxBufferedBytes) ?? d.outputMaxBufferedBytes),
   };
   if (resolved.outputMaxBufferedBytes !== null && resolved.outputMaxBufferedBytes < resolved.outputHighWaterBytes) {
     throw new ConfigError(
@@ -160,7 +165,9 @@ export function resolveOptions(options: TelephonyRealtimeTransportOptions): Reso
   }
   const pacing = options.protocol.capabilities?.pacing;
   if (pacing !== undefined && !(Number.isFinite(pacing.leadMs) && pacing.leadMs > 0)) {
-    throw new ConfigError(`\`capabilities.pacing.leadMs\` of protocol ${options.protocol.name} must be a positive number, got ${String(pacing.leadMs)}.`);
+    throw new ConfigError(
+      `\`capabilities.pacing.leadMs\` of protocol ${options.protocol.name} must be a positive number, got ${String(pacing.leadMs)}.`,
+    );
   }
   return resolved;
 }
@@ -173,11 +180,23 @@ function nonNegative(name: string, value: number | undefined): number | undefine
 }
 
 /** A timer option: `null` turns it off; otherwise at least 0 (or above 0) and at most what a timer can wait. */
-function timer(name: string, value: number | null | undefined, fallback: number | null, positive = false): number | null {
+function timer(
+  name: string,
+  value: number | null | undefined,
+  fallback: number | null,
+  positive = false,
+): number | null {
   if (value === null) return null;
   if (value === undefined) return fallback;
-  if (!(typeof value === 'number' && Number.isFinite(value) && (positive ? value > 0 : value >= 0) && value <= MAX_TIMER_MS)) {
-    throw new ConfigError(`\`${name}\` must be ${positive ? 'a positive' : 'a non-negative'} number of ms up to ${MAX_TIMER_MS}, or null; got ${String(value)}.`);
+  if (!(
+    typeof value === 'number' &&
+    Number.isFinite(value) &&
+    (positive ? value > 0 : value >= 0) &&
+    value <= MAX_TIMER_MS
+  )) {
+    throw new ConfigError(
+      `\`${name}\` must be ${positive ? 'a positive' : 'a non-negative'} number of ms up to ${MAX_TIMER_MS}, or null; got ${String(value)}.`,
+    );
   }
   return value;
 }

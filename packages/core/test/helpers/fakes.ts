@@ -157,8 +157,10 @@ export class TestProtocol implements MediaStreamProtocol {
 }
 
 export const wire = {
-  start: (stream = 'S1', enc?: AudioFormat['encoding'], rate?: number) => JSON.stringify({ e: 'start', stream, enc, rate }),
-  audio: (bytes: Uint8Array, seq?: number, ts?: number) => JSON.stringify({ e: 'audio', b64: base64Encode(bytes), seq, ts }),
+  start: (stream = 'S1', enc?: AudioFormat['encoding'], rate?: number) =>
+    JSON.stringify({ e: 'start', stream, enc, rate }),
+  audio: (bytes: Uint8Array, seq?: number, ts?: number) =>
+    JSON.stringify({ e: 'audio', b64: base64Encode(bytes), seq, ts }),
   dtmf: (digit: string) => JSON.stringify({ e: 'dtmf', digit }),
   ack: (name: string) => JSON.stringify({ e: 'ack', name }),
   stop: () => JSON.stringify({ e: 'stop' }),
@@ -271,7 +273,10 @@ export class FakeRealtimeServer {
 
   /** Streams one audio response: created, `deltas` audio deltas, done events. */
   respond(id: string, itemId: string, deltas: Uint8Array[], opts: { done?: boolean } = {}): void {
-    this.send({ type: 'response.created', response: { id, object: 'realtime.response', status: 'in_progress', output: [] } });
+    this.send({
+      type: 'response.created',
+      response: { id, object: 'realtime.response', status: 'in_progress', output: [] },
+    });
     for (const d of deltas) this.delta(id, itemId, d);
     if (opts.done !== false) this.finish(id, itemId);
   }
@@ -288,8 +293,17 @@ export class FakeRealtimeServer {
   }
 
   finish(id: string, itemId: string, status = 'completed'): void {
-    this.send({ type: 'response.output_audio.done', response_id: id, item_id: itemId, output_index: 0, content_index: 0 });
-    this.send({ type: 'response.done', response: { id, status, output: [], usage: { input_tokens: 1, output_tokens: 1 } } });
+    this.send({
+      type: 'response.output_audio.done',
+      response_id: id,
+      item_id: itemId,
+      output_index: 0,
+      content_index: 0,
+    });
+    this.send({
+      type: 'response.done',
+      response: { id, status, output: [], usage: { input_tokens: 1, output_tokens: 1 } },
+    });
   }
 
   async stop(): Promise<void> {

@@ -32,7 +32,9 @@ export function frameArbitrary(corpus: FuzzCorpus): fc.Arbitrary<MediaFrame> {
     {
       weight: 2,
       arbitrary: fc
-        .dictionary(fc.constantFrom(...corpus.keys, '__proto__', 'constructor'), fc.jsonValue({ maxDepth: 3 }), { maxKeys: 6 })
+        .dictionary(fc.constantFrom(...corpus.keys, '__proto__', 'constructor'), fc.jsonValue({ maxDepth: 3 }), {
+          maxKeys: 6,
+        })
         .map((value) => JSON.stringify(value)),
     },
   );
@@ -91,7 +93,11 @@ export function thrown(run: () => unknown): unknown {
 }
 
 /** The decoder contract on random, mutated and reordered frames and on frames of several MB, as a suite per target. */
-export function describeDecodeFuzz(title: string, targets: readonly FuzzTarget[], options: { hugeRuns?: number } = {}): void {
+export function describeDecodeFuzz(
+  title: string,
+  targets: readonly FuzzTarget[],
+  options: { hugeRuns?: number } = {},
+): void {
   describe.each(targets)(title, (target) => {
     it('decodes random, mutated and reordered frames into well-formed events, or refuses them with a ProtocolError', () => {
       checkDecodeContract(target);
@@ -109,4 +115,3 @@ export function expectJunkFrameRefused(decoder: { decode(frame: MediaFrame): unk
   expect(error).toBeInstanceOf(ProtocolError);
   expect((error as ProtocolError).frameExcerpt!.length).toBeLessThan(300);
 }
-

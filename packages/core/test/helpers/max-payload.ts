@@ -46,7 +46,8 @@ export async function expectMaxPayloadHolds(maxPayload: number, largestReal: rea
     for (const frame of largestReal) next.send(frame);
     next.send(new Uint8Array(maxPayload));
     const deadline = Date.now() + 20_000;
-    while (acks.length < largestReal.length + 1 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    while (acks.length < largestReal.length + 1 && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 10));
     expect(acks).toEqual([...largestReal.map((frame) => `ok ${frameBytes(frame)}`), `ok ${maxPayload}`]);
     next.terminate();
   } finally {

@@ -33,7 +33,10 @@ export async function recordCall(
   const file = join(dir, `${name}.jsonl`);
   const stream = createWriteStream(file);
   const closed = new Promise<void>((resolve) => stream.on('close', () => resolve()));
-  const recording: ConformanceAdapter = { ...adapter, createTransport: withRecording({ sink: stream, name, source: 'production' }) };
+  const recording: ConformanceAdapter = {
+    ...adapter,
+    createTransport: withRecording({ sink: stream, name, source: 'production' }),
+  };
   const original = await loadTrace(join(bundledTracesDir(), `${from}.jsonl`));
   await replayTrace(recording, original, { injectMalformed: false });
   // The recorder ends the stream when the call ends.

@@ -81,10 +81,16 @@ export type SeenEvent = { type: string; [key: string]: unknown };
  * `transport_event` it sees. `rawEvents(type)` lists the `event` field of the carrier's raw
  * frames seen so far as events of that type (`plivo_message`, …).
  */
-export async function connectSession(transport: TelephonyRealtimeTransport): Promise<{ session: RealtimeSession; seen: SeenEvent[]; rawEvents(type: string): unknown[] }> {
+export async function connectSession(
+  transport: TelephonyRealtimeTransport,
+): Promise<{ session: RealtimeSession; seen: SeenEvent[]; rawEvents(type: string): unknown[] }> {
   const session = new RealtimeSession(new RealtimeAgent({ name: 'a' }), { transport });
   const seen: SeenEvent[] = [];
   session.on('transport_event', (event) => seen.push(event as SeenEvent));
   await session.connect({ apiKey: 'sk-test' });
-  return { session, seen, rawEvents: (type) => seen.filter((e) => e.type === type).map((e) => (e.message as { event?: unknown }).event) };
+  return {
+    session,
+    seen,
+    rawEvents: (type) => seen.filter((e) => e.type === type).map((e) => (e.message as { event?: unknown }).event),
+  };
 }

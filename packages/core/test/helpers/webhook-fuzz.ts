@@ -13,17 +13,33 @@ export const FUZZ_RUNS = 120;
 
 /** A few hundred kilobytes of one character: a header, URL or body far larger than any real one. */
 export const hugeString: fc.Arbitrary<string> = fc
-  .tuple(fc.constantFrom('A', '=', '.', ' ', ',', '%', 'v1,', 'Bearer ', ':'), fc.integer({ min: 10_000, max: 300_000 }))
+  .tuple(
+    fc.constantFrom('A', '=', '.', ' ', ',', '%', 'v1,', 'Bearer ', ':'),
+    fc.integer({ min: 10_000, max: 300_000 }),
+  )
   .map(([unit, length]) => unit.repeat(Math.ceil(length / unit.length)));
 
 /** Keys that an object literal or a naive parser treats specially. */
-export const trickyKey: fc.Arbitrary<string> = fc.constantFrom('__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', 'length', '0', '');
+export const trickyKey: fc.Arbitrary<string> = fc.constantFrom(
+  '__proto__',
+  'constructor',
+  'prototype',
+  'toString',
+  'hasOwnProperty',
+  'length',
+  '0',
+  '',
+);
 
 /** A JSON object whose keys may be `__proto__` and friends, as `JSON.parse` makes them (own properties). */
-export function jsonObject<T>(value: fc.Arbitrary<T>, keys: fc.Arbitrary<string> = fc.oneof(fc.string(), trickyKey)): fc.Arbitrary<Record<string, T>> {
+export function jsonObject<T>(
+  value: fc.Arbitrary<T>,
+  keys: fc.Arbitrary<string> = fc.oneof(fc.string(), trickyKey),
+): fc.Arbitrary<Record<string, T>> {
   return fc.array(fc.tuple(keys, value), { maxLength: 6 }).map((entries) => {
     const object: Record<string, T> = {};
-    for (const [key, v] of entries) Object.defineProperty(object, key, { value: v, enumerable: true, writable: true, configurable: true });
+    for (const [key, v] of entries)
+      Object.defineProperty(object, key, { value: v, enumerable: true, writable: true, configurable: true });
     return object;
   });
 }
@@ -51,11 +67,13 @@ export function anyHeaders(names: readonly string[], value: fc.Arbitrary<unknown
   );
   const map = jsonObject(fc.oneof(value, fc.string()), name);
   const token = fc.stringMatching(/^[\x21-\x7e]{0,40}$/);
-  const headers = fc.array(fc.tuple(fc.oneof(fc.constantFrom(...names), fc.stringMatching(/^[a-z-]{1,12}$/)), token), { maxLength: 5 }).map((entries) => {
-    const h = new Headers();
-    for (const [n, v] of entries) h.append(n, v);
-    return h;
-  });
+  const headers = fc
+    .array(fc.tuple(fc.oneof(fc.constantFrom(...names), fc.stringMatching(/^[a-z-]{1,12}$/)), token), { maxLength: 5 })
+    .map((entries) => {
+      const h = new Headers();
+      for (const [n, v] of entries) h.append(n, v);
+      return h;
+    });
   return fc.oneof({ weight: 4, arbitrary: map }, { weight: 1, arbitrary: headers }, { weight: 1, arbitrary: anyValue });
 }
 
@@ -90,13 +108,20 @@ export const anyUrl: fc.Arbitrary<unknown> = fc.oneof(
 );
 
 /** Bodies: text, bytes, parsed JSON, form objects with odd values, huge ones, nothing. */
-export const anyBody: fc.Arbitrary<unknown> = fc.oneof(fc.string(), fc.uint8Array({ maxLength: 64 }), fc.jsonValue({ maxDepth: 2 }), anyValue);
+export const anyBody: fc.Arbitrary<unknown> = fc.oneof(
+  fc.string(),
+  fc.uint8Array({ maxLength: 64 }),
+  fc.jsonValue({ maxDepth: 2 }),
+  anyValue,
+);
 
 /** Form parameters: objects with values of any type and `__proto__` keys, `URLSearchParams`, or anything. */
 export const anyParams: fc.Arbitrary<unknown> = fc.oneof(
   jsonObject(fc.oneof(fc.string(), fc.array(fc.string(), { maxLength: 3 }))),
   jsonObject(anyValue),
-  fc.array(fc.tuple(fc.oneof(fc.string(), trickyKey), fc.string()), { maxLength: 5 }).map((entries) => new URLSearchParams(entries)),
+  fc
+    .array(fc.tuple(fc.oneof(fc.string(), trickyKey), fc.string()), { maxLength: 5 })
+    .map((entries) => new URLSearchParams(entries)),
   anyValue,
 );
 
@@ -118,13 +143,19 @@ export function expectFalse(result: unknown): void {
  * Runs `check` and fails unless it settles as invalid: resolved `false`, or rejected/thrown with
  * a `WebhookSignatureError` (or the `errorType` given, for verifiers with their own typed error).
  */
-export async function expectInvalid(check: () => unknown, errorType: abstract new (...args: never[]) => Error = WebhookSignatureError): Promise<void> {
+export async function expectInvalid(
+  check: () => unknown,
+  errorType: abstract new (...args: never[]) => Error = WebhookSignatureError,
+): Promise<void> {
   let outcome: unknown;
   try {
     outcome = await check();
   } catch (error) {
     if (!(error instanceof errorType)) {
-      throw new Error(`expected a ${errorType.name} or false, got ${(error as Error)?.constructor?.name}: ${(error as Error)?.message}`, { cause: error });
+      throw new Error(
+        `expected a ${errorType.name} or false, got ${(error as Error)?.constructor?.name}: ${(error as Error)?.message}`,
+        { cause: error },
+      );
     }
     return;
   }

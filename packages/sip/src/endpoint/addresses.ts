@@ -28,7 +28,8 @@ function toBigInt(address: string): { family: 4 | 6; value: bigint } | undefined
       else headParts.splice(headParts.length - 1, 1, ...words);
     }
     const missing = 8 - headParts.length - tailParts.length;
-    const words = tail === undefined ? headParts : [...headParts, ...Array<string>(Math.max(0, missing)).fill('0'), ...tailParts];
+    const words =
+      tail === undefined ? headParts : [...headParts, ...Array<string>(Math.max(0, missing)).fill('0'), ...tailParts];
     if (words.length !== 8) return undefined;
     return { family: 6, value: words.reduce((acc, w) => (acc << 16n) | BigInt(parseInt(w || '0', 16)), 0n) };
   }
@@ -41,7 +42,12 @@ function parseRange(text: string): Range {
   if (!parsed) throw new TypeError(`not an IP address or CIDR range: ${JSON.stringify(text)}`);
   const width = parsed.family === 4 ? 32 : 128;
   const prefix = prefixText === undefined ? width : Number(prefixText);
-  if (!Number.isInteger(prefix) || prefix < 0 || prefix > width || (prefixText !== undefined && !/^\d+$/.test(prefixText))) {
+  if (
+    !Number.isInteger(prefix) ||
+    prefix < 0 ||
+    prefix > width ||
+    (prefixText !== undefined && !/^\d+$/.test(prefixText))
+  ) {
     throw new TypeError(`invalid prefix length in ${JSON.stringify(text)}`);
   }
   const shift = BigInt(width - prefix);

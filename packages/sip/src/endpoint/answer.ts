@@ -10,7 +10,15 @@ import type { SessionTimerOffer } from './session-timer.js';
 import { ALLOW, TOO_SMALL, sanitize, type SipInvite } from './options.js';
 import { RtpMediaProtocol, customParametersOf } from './protocol.js';
 import { RtpSession } from './rtp/session.js';
-import { SdpError, buildAnswer, buildOffer, negotiateAnswer, negotiateOffer, parseSdp, type NegotiatedMedia } from './sdp.js';
+import {
+  SdpError,
+  buildAnswer,
+  buildOffer,
+  negotiateAnswer,
+  negotiateOffer,
+  parseSdp,
+  type NegotiatedMedia,
+} from './sdp.js';
 import { bodyText, createResponse, parseNameAddr, textBody, type SipHeader, type SipRequest } from './sip/message.js';
 import type { SipSource } from './sip/sockets.js';
 import type { InviteServerTransaction } from './sip/transactions.js';
@@ -42,7 +50,10 @@ export function warningFor(host: EndpointHost, code: number, text: string): SipH
  * Reads an offer (a new call's or a re-INVITE's): the negotiated stream, or the 488 Warning that
  * says why it cannot be answered (no codec; an address the RTP socket cannot send to).
  */
-export function readOffer(host: EndpointHost, request: SipRequest): { offer: ReturnType<typeof parseSdp>; media: NegotiatedMedia } | { warning: SipHeader } {
+export function readOffer(
+  host: EndpointHost,
+  request: SipRequest,
+): { offer: ReturnType<typeof parseSdp>; media: NegotiatedMedia } | { warning: SipHeader } {
   let offer: ReturnType<typeof parseSdp>;
   let media: NegotiatedMedia;
   try {
@@ -60,9 +71,16 @@ export function readOffer(host: EndpointHost, request: SipRequest): { offer: Ret
   return { offer, media };
 }
 
-export async function answerInvite(host: EndpointHost, request: SipRequest, source: SipSource, tx: InviteServerTransaction, pending: Pending): Promise<void> {
+export async function answerInvite(
+  host: EndpointHost,
+  request: SipRequest,
+  source: SipSource,
+  tx: InviteServerTransaction,
+  pending: Pending,
+): Promise<void> {
   const options = host.options;
-  const reject = (status: number, headers: SipHeader[] = []) => host.finalize(tx, request, status, { toTag: pending.localTag, headers });
+  const reject = (status: number, headers: SipHeader[] = []) =>
+    host.finalize(tx, request, status, { toTag: pending.localTag, headers });
   if (!options.onInvite && !host.hasCallListener()) return reject(480);
 
   let username: string | undefined;
@@ -72,7 +90,10 @@ export async function answerInvite(host: EndpointHost, request: SipRequest, sour
     if (!verdict.ok) {
       if ('badRequest' in verdict) return reject(400);
       host.counters.challenges++;
-      return reject(401, host.auth.challenge(verdict.stale).map((value): SipHeader => ['WWW-Authenticate', value]));
+      return reject(
+        401,
+        host.auth.challenge(verdict.stale).map((value): SipHeader => ['WWW-Authenticate', value]),
+      );
     }
     username = verdict.username;
   }
@@ -89,14 +110,23 @@ export async function answerInvite(host: EndpointHost, request: SipRequest, sour
 
   const sessionTimer = host.sessionTimerOf(request);
   if (sessionTimer && 'tooSmall' in sessionTimer) {
-    return host.finalize(tx, request, 422, { reason: TOO_SMALL, toTag: pending.localTag, headers: [['Min-SE', String(sessionTimer.minSeconds)]] });
+    return host.finalize(tx, request, 422, {
+      reason: TOO_SMALL,
+      toTag: pending.localTag,
+      headers: [['Min-SE', String(sessionTimer.minSeconds)]],
+    });
   }
 
   // Responses that set the dialog up carry the proxies' Record-Route, in order (RFC 3261 §12.1.1):
   // the caller builds its route set from them.
   const recordRoute = request.headers.getAll('record-route').map((value): SipHeader => ['Record-Route', value]);
   if (options.ringing !== false) {
-    tx.respond(createResponse(request, 180, { toTag: pending.localTag, headers: [...recordRoute, ['Contact', host.contact(source.transport)]] }));
+    tx.respond(
+      createResponse(request, 180, {
+        toTag: pending.localTag,
+        headers: [...recordRoute, ['Contact', host.contact(source.transport)]],
+      }),
+    );
   }
 
   if (options.onInvite) {
@@ -116,8 +146,14 @@ export async function answerInvite(host: EndpointHost, request: SipRequest, sour
     if (decision === false) return reject(603);
     if (typeof decision === 'object' && decision !== null) {
       const status = Number(decision.status);
-      if (!(Number.isInteger(status) && status >= 300 && status <= 699)) throw new ConfigError(`onInvite returned an invalid status ${String(decision.status)}`);
-      tx.respond(createResponse(request, status, { toTag: pending.localTag, ...(decision.reason ? { reason: decision.reason } : {}) }));
+      if (!(Number.isInteger(status) && status >= 300 && status <= 699))
+        throw new ConfigError(`onInvite returned an invalid status ${String(decision.status)}`);
+      tx.respond(
+        createResponse(request, status, {
+          toTag: pending.localTag,
+          ...(decision.reason ? { reason: decision.reason } : {}),
+        }),
+      );
       return;
     }
   }
@@ -183,7 +219,16 @@ export async function answerInvite(host: EndpointHost, request: SipRequest, sour
  */
 export function answerWithSdp(
   host: EndpointHost,
-  answer: { request: SipRequest; source: SipSource; tx: InviteServerTransaction; call: SipCall; sdp: string; sessionTimer: SessionTimerOffer | undefined; toTag?: string; recordRoute?: SipHeader[] },
+  answer: {
+    request: SipRequest;
+    source: SipSource;
+    tx: InviteServerTransaction;
+    call: SipCall;
+    sdp: string;
+    sessionTimer: SessionTimerOffer | undefined;
+    toTag?: string;
+    recordRoute?: SipHeader[];
+  },
 ): void {
   const { request, source, tx, call, sdp, sessionTimer } = answer;
   tx.respond(
@@ -244,9 +289,16 @@ export function completeDelayedOffer(host: EndpointHost, call: SipCall, body: st
     void call.answerFailed();
     return;
   }
-  if (media.remoteAddress && media.remotePort) call.rtp.setRemote({ address: media.remoteAddress, port: media.remotePort });
+  if (media.remoteAddress && media.remotePort)
+    call.rtp.setRemote({ address: media.remoteAddress, port: media.remotePort });
   // The INVITE had no offer: the call starts from it with the answer's stream.
-  const invite: SipRequest = { type: 'request', method: 'INVITE', uri: call.requestUri, headers: call.headers.clone(), body: new Uint8Array(0) };
+  const invite: SipRequest = {
+    type: 'request',
+    method: 'INVITE',
+    uri: call.requestUri,
+    headers: call.headers.clone(),
+    body: new Uint8Array(0),
+  };
   try {
     attachTransport(host, call, invite, media);
   } catch (error) {

@@ -45,7 +45,9 @@ export function callStartFromInvite(invite: SipRequest, media: NegotiatedMedia, 
     raw: {
       method: invite.method,
       requestUri: invite.uri,
-      headers: invite.headers.entries().map(([name, value]) => [name, SECRET_HEADERS.has(canonicalName(name)) ? '<redacted>' : value]),
+      headers: invite.headers
+        .entries()
+        .map(([name, value]) => [name, SECRET_HEADERS.has(canonicalName(name)) ? '<redacted>' : value]),
       sdp: bodyText(invite),
     },
   };

@@ -237,7 +237,6 @@ export class SipCall extends EventEmitter<SipCallEvents> implements SipCallContr
     return this.#held ? this.#rtpTimeouts.holdMs : this.#rtpTimeouts.activeMs;
   }
 
-
   /** The dialog's key: Call-ID, local tag, remote tag. */
   get dialogKey(): string {
     return dialogKey(this.callId, this.#localTag, this.#remoteTag);
@@ -393,15 +392,19 @@ export class SipCall extends EventEmitter<SipCallEvents> implements SipCallContr
    * the call hangs up once the transfer succeeded (unless `hangupAfterTransfer` is off).
    */
   async transfer(target: string, options: { referredBy?: string } = {}): Promise<void> {
-    if (!/^(sips?|tel):[^\s<>]+$/i.test(target)) throw new ConfigError(`The transfer target must be a sip:, sips: or tel: URI, got ${JSON.stringify(target)}.`);
-    if (this.#state === 'ended' || this.#state === 'ending') throw new CallControlError('The call has ended: nothing to transfer.');
+    if (!/^(sips?|tel):[^\s<>]+$/i.test(target))
+      throw new ConfigError(`The transfer target must be a sip:, sips: or tel: URI, got ${JSON.stringify(target)}.`);
+    if (this.#state === 'ended' || this.#state === 'ending')
+      throw new CallControlError('The call has ended: nothing to transfer.');
     const headers: Array<[string, string]> = [
       ['Refer-To', `<${target}>`],
       ['Referred-By', options.referredBy ? `<${options.referredBy}>` : `<${parseNameAddr(this.#localUri)!.uri}>`],
     ];
     const response = await this.#request('REFER', headers);
     if (response.status < 200 || response.status >= 300) {
-      throw new CallControlError(`The far end refused the transfer: ${response.status} ${response.reason}`, { status: response.status });
+      throw new CallControlError(`The far end refused the transfer: ${response.status} ${response.reason}`, {
+        status: response.status,
+      });
     }
   }
 
@@ -413,7 +416,9 @@ export class SipCall extends EventEmitter<SipCallEvents> implements SipCallContr
     const awaitAck = sendBye && this.#state === 'answered';
     this.#endReason = reason;
     this.#state = 'ending';
-    const bye = sendBye ? (awaitAck ? this.#ackSettled : Promise.resolve()).then(() => this.#request('BYE')).then(() => undefined) : Promise.resolve();
+    const bye = sendBye
+      ? (awaitAck ? this.#ackSettled : Promise.resolve()).then(() => this.#request('BYE')).then(() => undefined)
+      : Promise.resolve();
     this.#bye = bye.catch((error: unknown) => log('BYE failed: %s', (error as Error)?.message));
     this.#finish(reason, awaitAck);
     return this.#bye;
@@ -460,7 +465,10 @@ export class SipCall extends EventEmitter<SipCallEvents> implements SipCallContr
     }
     const transport = this.#source.transport;
     const headers = new SipHeaders([
-      ['Via', `SIP/2.0/${transport.toUpperCase()} ${hostPort(this.#context.advertisedAddress, this.#context.port)};branch=${newBranch()};rport`],
+      [
+        'Via',
+        `SIP/2.0/${transport.toUpperCase()} ${hostPort(this.#context.advertisedAddress, this.#context.port)};branch=${newBranch()};rport`,
+      ],
       ['Max-Forwards', '70'],
       ['From', this.#localUri],
       ['To', this.#remoteUri],

@@ -16,7 +16,13 @@ import type { InviteServerTransaction } from './sip/transactions.js';
 
 const log = logger('sip:endpoint');
 
-export function onInDialog(host: EndpointHost, call: SipCall, request: SipRequest, source: SipSource, tx: ServerTransaction): void {
+export function onInDialog(
+  host: EndpointHost,
+  call: SipCall,
+  request: SipRequest,
+  source: SipSource,
+  tx: ServerTransaction,
+): void {
   if (!call.acceptRemoteSeq(request)) {
     host.finalize(tx, request, 500, { reason: 'CSeq Out Of Order' });
     return;
@@ -50,10 +56,18 @@ export function onInDialog(host: EndpointHost, call: SipCall, request: SipReques
   }
 }
 
-function onReInvite(host: EndpointHost, call: SipCall, request: SipRequest, source: SipSource, tx: InviteServerTransaction): void {
+function onReInvite(
+  host: EndpointHost,
+  call: SipCall,
+  request: SipRequest,
+  source: SipSource,
+  tx: InviteServerTransaction,
+): void {
   const sessionTimer = host.sessionTimerOf(request);
   if (sessionTimer && 'tooSmall' in sessionTimer) {
-    tx.respond(createResponse(request, 422, { reason: TOO_SMALL, headers: [['Min-SE', String(sessionTimer.minSeconds)]] }));
+    tx.respond(
+      createResponse(request, 422, { reason: TOO_SMALL, headers: [['Min-SE', String(sessionTimer.minSeconds)]] }),
+    );
     return;
   }
   const rtpOptions = host.options.rtp ?? {};
@@ -68,7 +82,9 @@ function onReInvite(host: EndpointHost, call: SipCall, request: SipRequest, sour
       return;
     }
     media = read.media;
-    call.rtp.setRemote(media.remoteAddress && media.remotePort ? { address: media.remoteAddress, port: media.remotePort } : undefined);
+    call.rtp.setRemote(
+      media.remoteAddress && media.remotePort ? { address: media.remoteAddress, port: media.remotePort } : undefined,
+    );
     sdp = buildAnswer(read.offer, media, localMedia(host, call, rtpOptions.advertisedAddress));
   } else {
     // A re-INVITE without an offer: ours goes in the 200 OK, its answer comes in the ACK.
@@ -93,10 +109,12 @@ export function onReInviteAck(host: EndpointHost, call: SipCall, ack: SipRequest
   try {
     media = readAnswer(host, body);
   } catch (error) {
-    log('call %s: the re-INVITE\'s ACK: %s; the stream stays as it was', call.callId, (error as Error).message);
+    log("call %s: the re-INVITE's ACK: %s; the stream stays as it was", call.callId, (error as Error).message);
     return;
   }
-  call.rtp.setRemote(media.remoteAddress && media.remotePort ? { address: media.remoteAddress, port: media.remotePort } : undefined);
+  call.rtp.setRemote(
+    media.remoteAddress && media.remotePort ? { address: media.remoteAddress, port: media.remotePort } : undefined,
+  );
   call.refresh(undefined, media);
   call.deliverToMedia(ack);
 }

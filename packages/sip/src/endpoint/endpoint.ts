@@ -103,9 +103,11 @@ export class SipEndpoint extends EventEmitter<SipEndpointEvents> {
   constructor(options: SipEndpointOptions = {}) {
     super();
     const port = options.port ?? 5060;
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`\`port\` must be a whole number 0–65535, got ${String(options.port)}.`);
+    if (!Number.isInteger(port) || port < 0 || port > 65535)
+      throw new ConfigError(`\`port\` must be a whole number 0–65535, got ${String(options.port)}.`);
     const transports = options.transports ?? ['udp', 'tcp'];
-    if (transports.length === 0 || transports.some((t) => t !== 'udp' && t !== 'tcp')) throw new ConfigError("`transports` must list 'udp' and/or 'tcp'.");
+    if (transports.length === 0 || transports.some((t) => t !== 'udp' && t !== 'tcp'))
+      throw new ConfigError("`transports` must list 'udp' and/or 'tcp'.");
     this.#options = { ...options, port, transports };
     this.#timers = { ...DEFAULT_TIMERS, ...(options.timers ?? {}) };
     try {
@@ -155,7 +157,13 @@ export class SipEndpoint extends EventEmitter<SipEndpointEvents> {
     if (this.#listening) throw new ConfigError('The endpoint is already listening.');
     await this.#sockets.listen();
     this.#listening = true;
-    log('listening on %s (udp %s, tcp %s), advertising %s', this.#options.host ?? '0.0.0.0', this.#sockets.udpPort, this.#sockets.tcpPort, this.#advertised);
+    log(
+      'listening on %s (udp %s, tcp %s), advertising %s',
+      this.#options.host ?? '0.0.0.0',
+      this.#sockets.udpPort,
+      this.#sockets.tcpPort,
+      this.#advertised,
+    );
     return { udpPort: this.#sockets.udpPort, tcpPort: this.#sockets.tcpPort };
   }
 
@@ -169,7 +177,10 @@ export class SipEndpoint extends EventEmitter<SipEndpointEvents> {
       pending.rtp?.close();
     }
     let wait: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([Promise.all(byes), new Promise((resolve) => (wait = setTimeout(resolve, Math.min(2000, 4 * this.#timers.t1))))]);
+    await Promise.race([
+      Promise.all(byes),
+      new Promise((resolve) => (wait = setTimeout(resolve, Math.min(2000, 4 * this.#timers.t1)))),
+    ]);
     clearTimeout(wait);
     for (const tx of this.#clientTx.values()) tx.dispose();
     for (const tx of this.#serverTx.values()) tx.dispose();
@@ -297,10 +308,14 @@ export class SipEndpoint extends EventEmitter<SipEndpointEvents> {
     const onTerminated = () => {
       if (this.#serverTx.get(key) === tx) this.#serverTx.delete(key);
       // A copy of an INVITE that came another way is merged (482) for as long as its transaction lives.
-      if (message.method === 'INVITE' && this.#merge.get(mergeKeyOf(message)) === key) this.#merge.delete(mergeKeyOf(message));
+      if (message.method === 'INVITE' && this.#merge.get(mergeKeyOf(message)) === key)
+        this.#merge.delete(mergeKeyOf(message));
     };
     const common = { send, reliable, timers: this.#timers, timerSet: this.#timerSet, onTerminated };
-    const tx = message.method === 'INVITE' ? new InviteServerTransaction(message, common) : new NonInviteServerTransaction(message, common);
+    const tx =
+      message.method === 'INVITE'
+        ? new InviteServerTransaction(message, common)
+        : new NonInviteServerTransaction(message, common);
     this.#serverTx.set(key, tx);
     if (tx instanceof InviteServerTransaction) tx.respond(createResponse(message, 100));
     this.#onRequest(message, source, tx, key).catch((error: unknown) => {
@@ -320,14 +335,18 @@ export class SipEndpoint extends EventEmitter<SipEndpointEvents> {
       this.#finalize(tx, request, 416);
       return;
     }
-    const unsupported = request.headers.list('require').filter((option) => !(this.#minSE !== undefined && option.trim().toLowerCase() === 'timer'));
+    const unsupported = request.headers
+      .list('require')
+      .filter((option) => !(this.#minSE !== undefined && option.trim().toLowerCase() === 'timer'));
     if (unsupported.length > 0) {
       this.#finalize(tx, request, 420, { headers: [['Unsupported', unsupported.join(', ')]] });
       return;
     }
     const toTag = tagOf(request.headers.get('to'));
     if (toTag !== undefined) {
-      const call = this.#dialogs.get(dialogKey(request.headers.get('call-id') ?? '', toTag, tagOf(request.headers.get('from')) ?? ''));
+      const call = this.#dialogs.get(
+        dialogKey(request.headers.get('call-id') ?? '', toTag, tagOf(request.headers.get('from')) ?? ''),
+      );
       if (call) onInDialog(this.#host, call, request, source, tx);
       else this.#finalize(tx, request, 481);
       return;
@@ -337,7 +356,9 @@ export class SipEndpoint extends EventEmitter<SipEndpointEvents> {
         await this.#onInvite(request, source, tx as InviteServerTransaction, key);
         return;
       case 'OPTIONS':
-        this.#finalize(tx, request, 200, { headers: [['Allow', ALLOW], ['Accept', 'application/sdp'], ...this.#sessionTimerHeaders(undefined)] });
+        this.#finalize(tx, request, 200, {
+          headers: [['Allow', ALLOW], ['Accept', 'application/sdp'], ...this.#sessionTimerHeaders(undefined)],
+        });
         return;
       case 'BYE':
         this.#finalize(tx, request, 481);
@@ -362,7 +383,13 @@ export class SipEndpoint extends EventEmitter<SipEndpointEvents> {
       return;
     }
     // The ACK of a 2xx is a request of its own, within the dialog.
-    const call = this.#dialogs.get(dialogKey(ack.headers.get('call-id') ?? '', tagOf(ack.headers.get('to')) ?? '', tagOf(ack.headers.get('from')) ?? ''));
+    const call = this.#dialogs.get(
+      dialogKey(
+        ack.headers.get('call-id') ?? '',
+        tagOf(ack.headers.get('to')) ?? '',
+        tagOf(ack.headers.get('from')) ?? '',
+      ),
+    );
     if (!call) {
       log('ACK matches no transaction or dialog');
       return;
@@ -484,4 +511,3 @@ export class SipEndpoint extends EventEmitter<SipEndpointEvents> {
     }
   }
 }
-

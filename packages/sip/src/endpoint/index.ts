@@ -1,10 +1,24 @@
 export { SipEndpoint, DEFAULT_RTP_TIMEOUT_MS } from './endpoint.js';
-export type { SipEndpointOptions, SipEndpointAuthOptions, SipEndpointCounters, SipEndpointEvents, SipInvite, SipInviteDecision } from './endpoint.js';
+export type {
+  SipEndpointOptions,
+  SipEndpointAuthOptions,
+  SipEndpointCounters,
+  SipEndpointEvents,
+  SipInvite,
+  SipInviteDecision,
+} from './endpoint.js';
 export { SipCall } from './call.js';
 export type { SipCallEndReason, SipCallEvents, SipTransferProgress } from './call.js';
 export { SipRealtimeTransport } from './transport.js';
 export type { SipRealtimeTransportOptions, SipCallControl } from './transport.js';
-export { RtpMediaProtocol, callStartFromInvite, customParametersOf, DEFAULT_MEDIA, DEFAULT_LEAD_MS, DEFAULT_JITTER_DEPTH } from './protocol.js';
+export {
+  RtpMediaProtocol,
+  callStartFromInvite,
+  customParametersOf,
+  DEFAULT_MEDIA,
+  DEFAULT_LEAD_MS,
+  DEFAULT_JITTER_DEPTH,
+} from './protocol.js';
 export type { RtpMediaProtocolOptions, RtpStats } from './protocol.js';
 export { RtpPeerSimulator } from './peer.js';
 export type { RtpPeerSimulatorOptions } from './peer.js';

@@ -21,7 +21,17 @@ export const TOO_SMALL = 'Session Interval Too Small';
 /** Methods the endpoint accepts (the Allow header). */
 export const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, NOTIFY';
 /** Methods defined by SIP and its extensions that the endpoint does not accept: 405 rather than 501. */
-export const KNOWN_METHODS = new Set(['REGISTER', 'SUBSCRIBE', 'PUBLISH', 'MESSAGE', 'REFER', 'UPDATE', 'PRACK', 'NOTIFY', 'INFO']);
+export const KNOWN_METHODS = new Set([
+  'REGISTER',
+  'SUBSCRIBE',
+  'PUBLISH',
+  'MESSAGE',
+  'REFER',
+  'UPDATE',
+  'PRACK',
+  'NOTIFY',
+  'INFO',
+]);
 
 /** An incoming INVITE, for {@link SipEndpointOptions.onInvite}. */
 export type SipInvite = {
@@ -156,12 +166,13 @@ export interface SipEndpointEvents {
   error: [error: unknown];
 }
 
-
 export function minSessionExpires(option: SipEndpointOptions['sessionTimers']): number | undefined {
   if (option === false) return undefined;
   const value = option?.minSeconds ?? DEFAULT_MIN_SE_SECONDS;
   if (!(typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= 2_147_483)) {
-    throw new ConfigError(`\`sessionTimers.minSeconds\` must be a whole number of seconds from 1, got ${String(value)}.`);
+    throw new ConfigError(
+      `\`sessionTimers.minSeconds\` must be a whole number of seconds from 1, got ${String(value)}.`,
+    );
   }
   return value;
 }
@@ -175,7 +186,9 @@ export function rtpTimeout(name: string, value: number | null | undefined, fallb
   if (value === undefined) return fallback;
   if (value === null) return null;
   if (!(typeof value === 'number' && Number.isFinite(value) && value > 0 && value <= MAX_TIMER_MS)) {
-    throw new ConfigError(`\`rtp.${name}\` must be a positive number of ms up to ${MAX_TIMER_MS}, or null; got ${String(value)}.`);
+    throw new ConfigError(
+      `\`rtp.${name}\` must be a positive number of ms up to ${MAX_TIMER_MS}, or null; got ${String(value)}.`,
+    );
   }
   return value;
 }
@@ -197,4 +210,3 @@ export function mergeKeyOf(request: SipRequest): string {
 export function sanitize(text: string): string {
   return text.replace(/[^\x20-\x7e]|["\\]/g, '').slice(0, 120);
 }
-

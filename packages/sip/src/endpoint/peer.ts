@@ -47,7 +47,14 @@ export type RtpPeerSimulatorOptions = {
   address?: string;
 };
 
-type Stream = { ssrc: number; seq: number; tsBase: number; nextTs: number; lastChunk: number | undefined; started: boolean };
+type Stream = {
+  ssrc: number;
+  seq: number;
+  tsBase: number;
+  nextTs: number;
+  lastChunk: number | undefined;
+  started: boolean;
+};
 
 /**
  * The phone's side of a SIP call's media, for tests and offline development: `encodeInbound`
@@ -74,7 +81,10 @@ export class RtpPeerSimulator implements PeerSimulator {
   };
 
   constructor(options: RtpPeerSimulatorOptions = {}) {
-    for (const [name, format] of [['format', options.format], ['inputFormat', options.inputFormat]] as const) {
+    for (const [name, format] of [
+      ['format', options.format],
+      ['inputFormat', options.inputFormat],
+    ] as const) {
       if (format && !(format.sampleRate === 8000 && (format.encoding === 'pcmu' || format.encoding === 'pcma'))) {
         throw new ConfigError(`RtpPeerSimulator: \`${name}\` must be G.711 (pcmu or pcma) at 8000 Hz.`);
       }
@@ -117,11 +127,16 @@ export class RtpPeerSimulator implements PeerSimulator {
    * a text frame that is no SIP message.
    */
   malformedFrames(): Array<string | Uint8Array> {
-    return [Uint8Array.of(0x80, 0x00, 0x00), Uint8Array.of(0x40, 0x00, 0x00, 0x01, 0, 0, 0, 0, 0, 0, 0, 1, 0xff, 0xff), 'this is not a SIP message'];
+    return [
+      Uint8Array.of(0x80, 0x00, 0x00),
+      Uint8Array.of(0x40, 0x00, 0x00, 0x01, 0, 0, 0, 0, 0, 0, 0, 1, 0xff, 0xff),
+      'this is not a SIP message',
+    ];
   }
 
   decodeOutbound(frame: string | Uint8Array): OutboundCommand[] {
-    if (typeof frame === 'string') throw new ProtocolError(NAME, 'the bridge sent a text frame; only RTP is expected', { frame });
+    if (typeof frame === 'string')
+      throw new ProtocolError(NAME, 'the bridge sent a text frame; only RTP is expected', { frame });
     if (isRtcp(frame)) return [];
     let packet;
     try {
@@ -134,14 +149,16 @@ export class RtpPeerSimulator implements PeerSimulator {
       throw new ProtocolError(NAME, message, { frame });
     };
     if (out.ssrc !== undefined && packet.ssrc !== out.ssrc) fail(`SSRC changed from ${out.ssrc} to ${packet.ssrc}`);
-    if (out.seq !== undefined && packet.sequence !== ((out.seq + 1) & 0xffff)) fail(`sequence ${packet.sequence} follows ${out.seq}`);
+    if (out.seq !== undefined && packet.sequence !== ((out.seq + 1) & 0xffff))
+      fail(`sequence ${packet.sequence} follows ${out.seq}`);
     out.ssrc = packet.ssrc;
     out.seq = packet.sequence;
     const frameSamples = this.#ptime * 8;
     const sinceEnd = out.end === undefined ? 0 : tsDelta(packet.timestamp, out.end);
     switch (packet.payloadType) {
       case this.#audioPt: {
-        if (packet.payload.byteLength !== frameSamples) fail(`audio packet of ${packet.payload.byteLength} bytes, expected ${frameSamples} (${this.#ptime} ms)`);
+        if (packet.payload.byteLength !== frameSamples)
+          fail(`audio packet of ${packet.payload.byteLength} bytes, expected ${frameSamples} (${this.#ptime} ms)`);
         if (out.end === undefined && !packet.marker) fail('the first audio packet has no marker bit');
         if (!packet.marker && sinceEnd !== 0) fail(`timestamp jumps by ${sinceEnd} samples within a talkspurt`);
         if (sinceEnd < 0) fail(`timestamp runs ${-sinceEnd} samples backwards`);
@@ -188,13 +205,25 @@ export class RtpPeerSimulator implements PeerSimulator {
 
   #invite(event: Extract<CallEvent, { type: 'call_start' }>): string {
     if (!this.#options.format) {
-      if (!(event.format.sampleRate === 8000 && (event.format.encoding === 'pcmu' || event.format.encoding === 'pcma'))) {
-        throw new ConfigError(`RtpPeerSimulator: the call's format ${event.format.encoding}@${event.format.sampleRate} is not G.711 at 8 kHz.`);
+      if (!(
+        event.format.sampleRate === 8000 &&
+        (event.format.encoding === 'pcmu' || event.format.encoding === 'pcma')
+      )) {
+        throw new ConfigError(
+          `RtpPeerSimulator: the call's format ${event.format.encoding}@${event.format.sampleRate} is not G.711 at 8 kHz.`,
+        );
       }
       this.#wire = { ...event.format };
     }
     // A new stream: a new source, with its own numbering.
-    this.#stream = { ssrc: random32(), seq: random16(), tsBase: random32(), nextTs: 0, lastChunk: undefined, started: false };
+    this.#stream = {
+      ssrc: random32(),
+      seq: random16(),
+      tsBase: random32(),
+      nextTs: 0,
+      lastChunk: undefined,
+      started: false,
+    };
     const address = this.#options.address ?? '127.0.0.1';
     const pt = this.#audioPt;
     const te = this.#eventPt;
@@ -219,17 +248,34 @@ export class RtpPeerSimulator implements PeerSimulator {
     for (const [name, value] of Object.entries(event.customParameters)) {
       if (/^[A-Za-z0-9\-.!%*_+`'~]+$/.test(name) && !/[\r\n]/.test(value)) extra.push(`X-${name}: ${value}`);
     }
-    return this.#request('INVITE', sdp, extra).replace(`Call-ID: ${this.#callId}`, `Call-ID: ${event.callId ?? this.#callId}`);
+    return this.#request('INVITE', sdp, extra).replace(
+      `Call-ID: ${this.#callId}`,
+      `Call-ID: ${event.callId ?? this.#callId}`,
+    );
   }
 
   #streamOrStart(): Stream {
-    this.#stream ??= { ssrc: random32(), seq: random16(), tsBase: random32(), nextTs: 0, lastChunk: undefined, started: false };
+    this.#stream ??= {
+      ssrc: random32(),
+      seq: random16(),
+      tsBase: random32(),
+      nextTs: 0,
+      lastChunk: undefined,
+      started: false,
+    };
     return this.#stream;
   }
 
   #packet(payloadType: number, marker: boolean, timestamp: number, payload: Uint8Array): Uint8Array {
     const stream = this.#streamOrStart();
-    const packet = serializeRtp({ payloadType, marker, sequence: stream.seq, timestamp: (stream.tsBase + timestamp) >>> 0, ssrc: stream.ssrc, payload });
+    const packet = serializeRtp({
+      payloadType,
+      marker,
+      sequence: stream.seq,
+      timestamp: (stream.tsBase + timestamp) >>> 0,
+      ssrc: stream.ssrc,
+      payload,
+    });
     stream.seq = (stream.seq + 1) & 0xffff;
     return packet;
   }
@@ -249,7 +295,10 @@ export class RtpPeerSimulator implements PeerSimulator {
     }
     if (event.sequence !== undefined) stream.lastChunk = event.sequence;
     // The event's own time where it has one (a trace's media timestamp), else right after what went before.
-    let ts = event.timestampMs !== undefined && Number.isFinite(event.timestampMs) ? Math.round(event.timestampMs * 8) : stream.nextTs;
+    let ts =
+      event.timestampMs !== undefined && Number.isFinite(event.timestampMs)
+        ? Math.round(event.timestampMs * 8)
+        : stream.nextTs;
     const frame = this.#ptime * 8;
     const out: Uint8Array[] = [];
     for (let offset = 0; offset < payload.byteLength; offset += frame) {
@@ -269,8 +318,23 @@ export class RtpPeerSimulator implements PeerSimulator {
     const stream = this.#streamOrStart();
     const duration = Math.round((event.durationMs ?? this.#options.dtmfDurationMs ?? 100) * 8);
     const ts = stream.nextTs;
-    const out = [this.#packet(this.#eventPt, true, ts, serializeTelephoneEvent({ event: code, end: false, volume: 10, duration: Math.min(duration, this.#ptime * 8) }))];
-    for (let i = 0; i < 3; i++) out.push(this.#packet(this.#eventPt, false, ts, serializeTelephoneEvent({ event: code, end: true, volume: 10, duration })));
+    const out = [
+      this.#packet(
+        this.#eventPt,
+        true,
+        ts,
+        serializeTelephoneEvent({ event: code, end: false, volume: 10, duration: Math.min(duration, this.#ptime * 8) }),
+      ),
+    ];
+    for (let i = 0; i < 3; i++)
+      out.push(
+        this.#packet(
+          this.#eventPt,
+          false,
+          ts,
+          serializeTelephoneEvent({ event: code, end: true, volume: 10, duration }),
+        ),
+      );
     // The tone took its time on the media clock: what follows starts after it. (A second digit at
     // the same timestamp would read as a retransmission of the first one's end.)
     stream.nextTs = ts + duration;

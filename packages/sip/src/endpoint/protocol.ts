@@ -119,7 +119,16 @@ export class RtpMediaProtocol implements MediaStreamProtocol {
   /** Streams announced so far (each `call_start` is one). */
   #streams = 0;
   #stats: Omit<RtpStats, keyof JitterBufferStats>;
-  #jitterTotals: JitterBufferStats = { received: 0, released: 0, reordered: 0, lost: 0, late: 0, duplicates: 0, resyncs: 0, strays: 0 };
+  #jitterTotals: JitterBufferStats = {
+    received: 0,
+    released: 0,
+    reordered: 0,
+    lost: 0,
+    late: 0,
+    duplicates: 0,
+    resyncs: 0,
+    strays: 0,
+  };
 
   // Inbound.
   readonly #jitterDepth: number;
@@ -150,17 +159,31 @@ export class RtpMediaProtocol implements MediaStreamProtocol {
     this.#now = options.now ?? (() => performance.now());
     this.#jitterDepth = options.jitterDepth ?? DEFAULT_JITTER_DEPTH;
     this.#jitter = new JitterBuffer(this.#jitterDepth);
-    this.#stats = { packetsIn: 0, packetsOut: 0, unknownPayloadType: 0, rtcpIn: 0, ssrcChanges: 0, timestampRebases: 0, dtmfIn: 0, dtmfOut: 0 };
+    this.#stats = {
+      packetsIn: 0,
+      packetsOut: 0,
+      unknownPayloadType: 0,
+      rtcpIn: 0,
+      ssrcChanges: 0,
+      timestampRebases: 0,
+      dtmfIn: 0,
+      dtmfOut: 0,
+    };
     this.#sender = new RtpSender({
       ssrc: (options.ssrc ?? random32()) >>> 0,
       now: this.#now,
-      dtmf: { toneMs: options.dtmf?.toneMs ?? 100, gapMs: options.dtmf?.gapMs ?? 70, volume: options.dtmf?.volume ?? 10 },
+      dtmf: {
+        toneMs: options.dtmf?.toneMs ?? 100,
+        gapMs: options.dtmf?.gapMs ?? 70,
+        volume: options.dtmf?.volume ?? 10,
+      },
       media: () => this.#media,
       stats: this.#stats,
     });
     if (options.invite !== undefined) {
       const invite = typeof options.invite === 'string' ? parseSipMessage(options.invite) : options.invite;
-      if (invite.type !== 'request' || invite.method !== 'INVITE') throw new TypeError('`invite` must be a SIP INVITE request');
+      if (invite.type !== 'request' || invite.method !== 'INVITE')
+        throw new TypeError('`invite` must be a SIP INVITE request');
       this.#invite = invite;
       // Without the negotiated stream, the INVITE's own offer gives it (the defaults otherwise).
       if (options.media === undefined && invite.body.byteLength > 0) {
@@ -260,7 +283,9 @@ export class RtpMediaProtocol implements MediaStreamProtocol {
     if (packet.payloadType === this.#media.telephoneEventPayloadType && packet.payload.byteLength < 4) {
       // Refused before the jitter buffer: released later, it would take the packets released with
       // it down too. Its sequence number then counts as lost.
-      throw new ProtocolError(NAME, `telephone-event payload of ${packet.payload.byteLength} bytes, expected 4`, { frame });
+      throw new ProtocolError(NAME, `telephone-event payload of ${packet.payload.byteLength} bytes, expected 4`, {
+        frame,
+      });
     }
     const events: CallEvent[] = [];
     if (this.#remoteSsrc !== packet.ssrc) {
@@ -273,7 +298,8 @@ export class RtpMediaProtocol implements MediaStreamProtocol {
       }
       this.#remoteSsrc = packet.ssrc;
     }
-    for (const released of this.#jitter.push(packet.sequence, packet)) this.#onPacket(released.item, released.lostBefore, released.restart, events);
+    for (const released of this.#jitter.push(packet.sequence, packet))
+      this.#onPacket(released.item, released.lostBefore, released.restart, events);
     return events;
   }
 
@@ -312,7 +338,10 @@ export class RtpMediaProtocol implements MediaStreamProtocol {
     try {
       message = parseSipMessage(text);
     } catch (error) {
-      throw new ProtocolError(NAME, `text frame is not a SIP message: ${(error as SipParseError).message}`, { frame: text, cause: error });
+      throw new ProtocolError(NAME, `text frame is not a SIP message: ${(error as SipParseError).message}`, {
+        frame: text,
+        cause: error,
+      });
     }
     if (message.type === 'response') return [];
     switch (message.method) {
@@ -345,7 +374,11 @@ export class RtpMediaProtocol implements MediaStreamProtocol {
     try {
       media = negotiateOffer(bodyText(invite), this.#preferences);
     } catch (error) {
-      throw new ProtocolError(NAME, `INVITE with an SDP offer that cannot be answered: ${(error as SdpError).message}`, { frame: text, cause: error });
+      throw new ProtocolError(
+        NAME,
+        `INVITE with an SDP offer that cannot be answered: ${(error as SdpError).message}`,
+        { frame: text, cause: error },
+      );
     }
     const previous = this.#media;
     const changed =
@@ -400,7 +433,8 @@ export class RtpMediaProtocol implements MediaStreamProtocol {
         if (!field) continue;
         const name = field[1]!.toLowerCase();
         if (name === 'signal' && digit === undefined && field[2]!.length === 1) digit = field[2];
-        if (name === 'duration' && durationMs === undefined && /^\d{1,9}$/.test(field[2]!)) durationMs = Number(field[2]);
+        if (name === 'duration' && durationMs === undefined && /^\d{1,9}$/.test(field[2]!))
+          durationMs = Number(field[2]);
       }
     } else if (type === 'application/dtmf') {
       digit = body.trim();
@@ -418,14 +452,16 @@ export class RtpMediaProtocol implements MediaStreamProtocol {
 
   /** Empties the jitter buffer (end of a stream) and settles a digit whose end never came. */
   #releaseAll(events: CallEvent[]): void {
-    for (const released of this.#jitter.flush()) this.#onPacket(released.item, released.lostBefore, released.restart, events);
+    for (const released of this.#jitter.flush())
+      this.#onPacket(released.item, released.lostBefore, released.restart, events);
     this.#settleDtmf(events);
   }
 
   /** A new numbering of the inbound stream; its audio continues at `offsetMs`. */
   #restartInbound(offsetMs: number): void {
     const stats = this.#jitter.stats;
-    for (const key of Object.keys(this.#jitterTotals) as Array<keyof JitterBufferStats>) this.#jitterTotals[key] += stats[key];
+    for (const key of Object.keys(this.#jitterTotals) as Array<keyof JitterBufferStats>)
+      this.#jitterTotals[key] += stats[key];
     this.#jitter = new JitterBuffer(this.#jitterDepth);
     this.#lastTs32 = undefined;
     this.#offsetMs = offsetMs;
@@ -478,7 +514,8 @@ export class RtpMediaProtocol implements MediaStreamProtocol {
     const ts = this.#timestampOf(packet, restart, events);
     const rate = media.format.sampleRate / 1000;
     if (packet.payloadType === media.payloadType) {
-      if (this.#dtmfPending && ts > this.#dtmfPending.ts + this.#dtmfPending.duration + media.format.sampleRate) this.#settleDtmf(events);
+      if (this.#dtmfPending && ts > this.#dtmfPending.ts + this.#dtmfPending.duration + media.format.sampleRate)
+        this.#settleDtmf(events);
       if (packet.payload.byteLength === 0) return;
       this.#audioSeq += 1 + lostBefore;
       // Never negative: the timeline does not go below its origin (see #timestampOf).

@@ -169,7 +169,10 @@ function ptimeOf(media: MediaDescription): number {
  * Answers an offer (RFC 3264 §6): the first RTP/AVP audio stream with a codec we accept. Throws
  * {@link SdpError} when there is none (the INVITE then gets 488).
  */
-export function negotiateOffer(offer: SessionDescription | string, preferences: MediaPreferences = {}): NegotiatedMedia {
+export function negotiateOffer(
+  offer: SessionDescription | string,
+  preferences: MediaPreferences = {},
+): NegotiatedMedia {
   const session = typeof offer === 'string' ? parseSdp(offer) : offer;
   const accepted = preferences.codecs ?? ['pcmu', 'pcma'];
   let reason = 'no audio stream';
@@ -212,7 +215,8 @@ export function negotiateOffer(offer: SessionDescription | string, preferences: 
       mediaIndex: index,
       ...remoteOf(session, media),
     };
-    if (telephoneEvent !== undefined && preferences.telephoneEvent !== false) result.telephoneEventPayloadType = telephoneEvent;
+    if (telephoneEvent !== undefined && preferences.telephoneEvent !== false)
+      result.telephoneEventPayloadType = telephoneEvent;
     if (comfortNoise !== undefined && preferences.comfortNoise !== false) result.comfortNoisePayloadType = comfortNoise;
     if (media.label !== undefined && String(media.label).length > 0) result.label = String(media.label);
     return result;
@@ -243,7 +247,14 @@ function baseSession(local: LocalMedia): SessionDescription {
   } as SessionDescription;
 }
 
-function audioMedia(port: number, codecs: Array<{ pt: number; name: string }>, telephoneEvent: number | undefined, comfortNoise: number | undefined, ptimeMs: number, direction: MediaDirection): MediaDescription {
+function audioMedia(
+  port: number,
+  codecs: Array<{ pt: number; name: string }>,
+  telephoneEvent: number | undefined,
+  comfortNoise: number | undefined,
+  ptimeMs: number,
+  direction: MediaDirection,
+): MediaDescription {
   const rtp: MediaDescription['rtp'] = codecs.map(({ pt, name }) => ({ payload: pt, codec: name, rate: 8000 }));
   const fmtp: MediaDescription['fmtp'] = [];
   const payloads = codecs.map((c) => c.pt);
@@ -256,7 +267,16 @@ function audioMedia(port: number, codecs: Array<{ pt: number; name: string }>, t
     payloads.push(comfortNoise);
     rtp.push({ payload: comfortNoise, codec: 'CN', rate: 8000 });
   }
-  return { type: 'audio', port, protocol: 'RTP/AVP', payloads: payloads.join(' '), rtp, fmtp, ptime: ptimeMs, direction } as MediaDescription;
+  return {
+    type: 'audio',
+    port,
+    protocol: 'RTP/AVP',
+    payloads: payloads.join(' '),
+    rtp,
+    fmtp,
+    ptime: ptimeMs,
+    direction,
+  } as MediaDescription;
 }
 
 /** The answer to `offer` for the negotiated stream; other streams are refused with port 0. */
@@ -266,7 +286,14 @@ export function buildAnswer(offer: SessionDescription | string, media: Negotiate
   answer.media = session.media.map((m, index) => {
     if (index !== media.mediaIndex) {
       // RFC 3264 §6: a refused stream keeps its place, with port 0 and its formats.
-      return { type: m.type, port: 0, protocol: m.protocol, payloads: m.payloads ?? '0', rtp: [], fmtp: [] } as MediaDescription;
+      return {
+        type: m.type,
+        port: 0,
+        protocol: m.protocol,
+        payloads: m.payloads ?? '0',
+        rtp: [],
+        fmtp: [],
+      } as MediaDescription;
     }
     return audioMedia(
       local.port,
@@ -298,7 +325,10 @@ export function buildOffer(local: LocalMedia, preferences: MediaPreferences = {}
 }
 
 /** Reads the answer to our own offer ({@link buildOffer}). Throws {@link SdpError} when it accepts nothing we offered. */
-export function negotiateAnswer(answer: SessionDescription | string, preferences: MediaPreferences = {}): NegotiatedMedia {
+export function negotiateAnswer(
+  answer: SessionDescription | string,
+  preferences: MediaPreferences = {},
+): NegotiatedMedia {
   const media = negotiateOffer(answer, preferences);
   // The answerer's direction is its own: ours is the reverse of it, which negotiateOffer computed.
   return media;

@@ -32,7 +32,8 @@ export function readSessionTimer(request: SipRequest, minSeconds: number): Sessi
   const asked = parseSessionExpires(request.headers.get('session-expires'));
   if (!asked) return undefined;
   asked.seconds = Math.min(asked.seconds, MAX_SECONDS);
-  const supported = lowerList(request, 'supported').includes('timer') || lowerList(request, 'require').includes('timer');
+  const supported =
+    lowerList(request, 'supported').includes('timer') || lowerList(request, 'require').includes('timer');
   // A caller without the extension cannot take a 422 (RFC 4028 §9): it gets our minimum instead.
   if (asked.seconds < minSeconds && supported) return { tooSmall: true, minSeconds };
   const seconds = Math.max(asked.seconds, minSeconds);
@@ -42,7 +43,9 @@ export function readSessionTimer(request: SipRequest, minSeconds: number): Sessi
 }
 
 /** A `Session-Expires` value: the interval (s) and the refresher, when it names one. */
-export function parseSessionExpires(value: string | undefined): { seconds: number; refresher?: 'uac' | 'uas' } | undefined {
+export function parseSessionExpires(
+  value: string | undefined,
+): { seconds: number; refresher?: 'uac' | 'uas' } | undefined {
   if (value === undefined) return undefined;
   const match = /^\s*(\d{1,10})\s*((?:;[^;]*)*)$/.exec(value);
   if (!match) return undefined;
@@ -106,20 +109,24 @@ export class SessionTimer {
     this.#current = timer ? { ...timer } : undefined;
     if (!timer || !this.#host.live()) return;
     const generation = this.#generation;
-    this.#expiry = setTimeout(() => {
-      this.#expiry = undefined;
-      // A timer that fires late fires before the requests that arrived meanwhile are read: read
-      // those first (a refresh among them restarts the timer and cancels this check).
-      this.#check = setImmediate(() => {
-        this.#check = undefined;
-        if (generation !== this.#generation || !this.#host.live()) return;
-        this.#host.log('the session (%d s) was not refreshed, hanging up', timer.seconds);
-        this.#host.expired();
-      });
-      // The side that refreshes gives up when the session has expired; the other side a little
-      // before (RFC 4028 §10).
-    }, timer.refresher === 'uas' ? timer.seconds * 1000 : expiryDelayMs(timer.seconds));
-    if (timer.refresher === 'uas') this.#refresh = setTimeout(() => this.#sendRefresh(timer.seconds, generation), refreshDelayMs(timer.seconds));
+    this.#expiry = setTimeout(
+      () => {
+        this.#expiry = undefined;
+        // A timer that fires late fires before the requests that arrived meanwhile are read: read
+        // those first (a refresh among them restarts the timer and cancels this check).
+        this.#check = setImmediate(() => {
+          this.#check = undefined;
+          if (generation !== this.#generation || !this.#host.live()) return;
+          this.#host.log('the session (%d s) was not refreshed, hanging up', timer.seconds);
+          this.#host.expired();
+        });
+        // The side that refreshes gives up when the session has expired; the other side a little
+        // before (RFC 4028 §10).
+      },
+      timer.refresher === 'uas' ? timer.seconds * 1000 : expiryDelayMs(timer.seconds),
+    );
+    if (timer.refresher === 'uas')
+      this.#refresh = setTimeout(() => this.#sendRefresh(timer.seconds, generation), refreshDelayMs(timer.seconds));
   }
 
   clear(): void {

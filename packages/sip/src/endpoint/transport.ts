@@ -17,7 +17,10 @@ export interface SipCallControl {
 }
 
 export type SipRealtimeTransportOptions = OpenAIRealtimeWebSocketOptions &
-  Omit<TelephonyRealtimeTransportOptions, 'connection' | 'protocol' | 'reorderWindow' | keyof OpenAIRealtimeWebSocketOptions> & {
+  Omit<
+    TelephonyRealtimeTransportOptions,
+    'connection' | 'protocol' | 'reorderWindow' | keyof OpenAIRealtimeWebSocketOptions
+  > & {
     /**
      * The call's media: an RTP session over UDP (what {@link SipEndpoint} hands out), or any
      * socket that carries the same frames (RTP packets as binary frames, the dialog's SIP requests
@@ -42,11 +45,16 @@ export class SipRealtimeTransport extends TelephonyRealtimeTransport {
 
   constructor(options: SipRealtimeTransportOptions) {
     if (!options || typeof options !== 'object' || !options.connection) {
-      throw new ConfigError('SipRealtimeTransport needs `connection`: the call\'s RTP session (or a socket carrying its frames).');
+      throw new ConfigError(
+        "SipRealtimeTransport needs `connection`: the call's RTP session (or a socket carrying its frames).",
+      );
     }
     const { connection, protocol, call, ...rest } = options;
     const now = options.now ?? (options.clock ? () => options.clock!.now() : undefined);
-    const rtp = protocol instanceof RtpMediaProtocol ? protocol : new RtpMediaProtocol({ ...(now ? { now } : {}), ...(protocol ?? {}) });
+    const rtp =
+      protocol instanceof RtpMediaProtocol
+        ? protocol
+        : new RtpMediaProtocol({ ...(now ? { now } : {}), ...(protocol ?? {}) });
     // The protocol's jitter buffer already puts packets in order and gives up on lost ones: the
     // transport only counts the holes it reports, without waiting for them again.
     super({ ...rest, connection, protocol: rtp, reorderWindow: 0 });
@@ -68,7 +76,8 @@ export class SipRealtimeTransport extends TelephonyRealtimeTransport {
 
   /** Transfers the call with a REFER; resolves once the far end accepted it (202). */
   transfer(target: string): Promise<void> {
-    if (!this.#call) return Promise.reject(new ConfigError('This transport belongs to no SIP dialog: nothing to transfer.'));
+    if (!this.#call)
+      return Promise.reject(new ConfigError('This transport belongs to no SIP dialog: nothing to transfer.'));
     return this.#call.transfer(target);
   }
 }

@@ -80,7 +80,8 @@ function readErrorBody(value: unknown): OpenAIErrorBody | undefined {
     const param = shortText(raw['param'], MAX_FIELD);
     if (param !== undefined) body.param = param;
   }
-  if (raw['code'] === null || (typeof raw['code'] === 'number' && Number.isFinite(raw['code']))) body.code = raw['code'] as number | null;
+  if (raw['code'] === null || (typeof raw['code'] === 'number' && Number.isFinite(raw['code'])))
+    body.code = raw['code'] as number | null;
   else {
     const code = shortText(raw['code'], MAX_FIELD);
     if (code !== undefined) body.code = code;
@@ -103,7 +104,11 @@ function readRequestId(error: { requestID?: unknown; headers?: unknown }): strin
 }
 
 /** Turns what the SDK threw into an {@link OpenAISipCallControlError}. Never throws. */
-export function toCallControlError(operation: OpenAISipCallOperation, callId: string, error: unknown): OpenAISipCallControlError {
+export function toCallControlError(
+  operation: OpenAISipCallOperation,
+  callId: string,
+  error: unknown,
+): OpenAISipCallControlError {
   const err = (typeof error === 'object' && error !== null ? error : {}) as {
     status?: unknown;
     code?: unknown;
@@ -133,7 +138,12 @@ export function toCallControlError(operation: OpenAISipCallOperation, callId: st
   const providerMessage = shortText(err.message, MAX_PROVIDER_MESSAGE) ?? '';
   let message = `OpenAI rejected ${operation} of call ${callId} (HTTP ${status}${code !== undefined ? `, code ${code}` : ''})`;
   if (providerMessage) message += `: ${providerMessage}`;
-  const options: ConstructorParameters<typeof OpenAISipCallControlError>[1] = { operation, callId, cause: error, status };
+  const options: ConstructorParameters<typeof OpenAISipCallControlError>[1] = {
+    operation,
+    callId,
+    cause: error,
+    status,
+  };
   if (code !== undefined) options.providerCode = code;
   if (openaiError !== undefined) options.openaiError = openaiError;
   if (requestId !== undefined) options.requestId = requestId;

@@ -12,7 +12,12 @@ import {
 import { ConfigError, logger } from '@switchboard/core';
 import type { CallAcceptParams } from 'openai/resources/realtime/calls';
 import { toCallControlError, type OpenAISipCallOperation } from './call-control-error.js';
-import { createOpenAIClient, type OpenAICallsClient, type OpenAIClientOptions, type OpenAIRequestOptions } from './client.js';
+import {
+  createOpenAIClient,
+  type OpenAICallsClient,
+  type OpenAIClientOptions,
+  type OpenAIRequestOptions,
+} from './client.js';
 import {
   DEFAULT_OPENAI_SIP_RETRY_POLICIES,
   isRetryPolicy,
@@ -106,30 +111,39 @@ export class OpenAISipCallControl {
     }
     this.#timeoutMs = timeoutMs;
     const policy = options.retryPolicy ?? {};
-    if (typeof policy !== 'object' || policy === null) throw new ConfigError('OpenAISipCallControl: retryPolicy must be an object');
+    if (typeof policy !== 'object' || policy === null)
+      throw new ConfigError('OpenAISipCallControl: retryPolicy must be an object');
     for (const [operation, value] of Object.entries(policy)) {
       if (!(operation in DEFAULT_OPENAI_SIP_RETRY_POLICIES)) {
-        throw new ConfigError(`OpenAISipCallControl: retryPolicy has no operation ${JSON.stringify(operation)} (accept, reject, refer, hangup)`);
+        throw new ConfigError(
+          `OpenAISipCallControl: retryPolicy has no operation ${JSON.stringify(operation)} (accept, reject, refer, hangup)`,
+        );
       }
       if (value !== undefined && !isRetryPolicy(value)) {
         throw new ConfigError(`OpenAISipCallControl: retryPolicy.${operation} must be 'sdk', 'unprocessed' or 'never'`);
       }
     }
     this.#retryPolicy = { ...DEFAULT_OPENAI_SIP_RETRY_POLICIES };
-    for (const [operation, value] of Object.entries(policy) as Array<[keyof OpenAISipRetryPolicies, OpenAISipRetryPolicy | undefined]>) {
+    for (const [operation, value] of Object.entries(policy) as Array<
+      [keyof OpenAISipRetryPolicies, OpenAISipRetryPolicy | undefined]
+    >) {
       if (value !== undefined) this.#retryPolicy[operation] = value;
     }
     if (options.client !== undefined) {
       if (typeof options.client?.realtime?.calls?.accept !== 'function') {
-        throw new ConfigError('OpenAISipCallControl: client must be an `openai` client (client.realtime.calls is missing)');
+        throw new ConfigError(
+          'OpenAISipCallControl: client must be an `openai` client (client.realtime.calls is missing)',
+        );
       }
       this.client = options.client;
     } else {
       this.client = createOpenAIClient(options);
     }
     const clientRetries = (this.client as { maxRetries?: unknown }).maxRetries;
-    const maxRetries = options.maxRetries ?? (typeof clientRetries === 'number' ? clientRetries : SDK_DEFAULT_MAX_RETRIES);
-    if (!Number.isInteger(maxRetries) || maxRetries < 0) throw new ConfigError('OpenAISipCallControl: maxRetries must be a non-negative integer');
+    const maxRetries =
+      options.maxRetries ?? (typeof clientRetries === 'number' ? clientRetries : SDK_DEFAULT_MAX_RETRIES);
+    if (!Number.isInteger(maxRetries) || maxRetries < 0)
+      throw new ConfigError('OpenAISipCallControl: maxRetries must be a non-negative integer');
     this.#maxRetries = maxRetries;
   }
 
@@ -177,7 +191,9 @@ export class OpenAISipCallControl {
   refer(callId: string, target: string): Promise<OpenAISipCallResult> {
     checkCallId(callId, 'refer');
     const targetUri = referTarget(target);
-    return this.#run('refer', callId, (request) => this.client.realtime.calls.refer(callId, { target_uri: targetUri }, request));
+    return this.#run('refer', callId, (request) =>
+      this.client.realtime.calls.refer(callId, { target_uri: targetUri }, request),
+    );
   }
 
   /** Ends the call. */
@@ -193,7 +209,10 @@ export class OpenAISipCallControl {
   ): Promise<OpenAISipCallResult> {
     const policy = this.#retryPolicy[operation];
     // Under 'sdk' the SDK retries; otherwise each attempt is one request, retried (or not) here.
-    const request: OpenAIRequestOptions = { timeout: this.#timeoutMs, maxRetries: policy === 'sdk' ? this.#maxRetries : 0 };
+    const request: OpenAIRequestOptions = {
+      timeout: this.#timeoutMs,
+      maxRetries: policy === 'sdk' ? this.#maxRetries : 0,
+    };
     for (let retry = 0; ; retry++) {
       try {
         await send(request);
@@ -207,7 +226,13 @@ export class OpenAISipCallControl {
         }
         if (policy === 'unprocessed' && retry < this.#maxRetries && wasUnprocessed(error)) {
           const delayMs = retryDelayMs(error, retry);
-          log('%s %s: not processed (%s), retrying in %d ms', operation, callId, typeof status === 'number' ? status : 'no connection', Math.round(delayMs));
+          log(
+            '%s %s: not processed (%s), retrying in %d ms',
+            operation,
+            callId,
+            typeof status === 'number' ? status : 'no connection',
+            Math.round(delayMs),
+          );
           await sleep(delayMs);
           continue;
         }

@@ -13,7 +13,12 @@ export type OpenAIRequestOptions = { timeout?: number; maxRetries?: number; sign
 export type OpenAIWebhooksClient = {
   webhookSecret?: string | null;
   webhooks: {
-    unwrap(payload: string, headers: Record<string, string>, secret?: string | null, tolerance?: number): Promise<unknown>;
+    unwrap(
+      payload: string,
+      headers: Record<string, string>,
+      secret?: string | null,
+      tolerance?: number,
+    ): Promise<unknown>;
   };
 };
 
@@ -63,6 +68,8 @@ export function createOpenAIClient(options: OpenAIClientOptions & { verifyOnly?:
     return new OpenAI(init);
   } catch (error) {
     if (options.verifyOnly && init.apiKey === undefined) return new OpenAI({ ...init, apiKey: VERIFY_ONLY_KEY });
-    throw new ConfigError(`could not create an OpenAI client: ${(error as Error)?.message ?? String(error)}`, { cause: error });
+    throw new ConfigError(`could not create an OpenAI client: ${(error as Error)?.message ?? String(error)}`, {
+      cause: error,
+    });
   }
 }

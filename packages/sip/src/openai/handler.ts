@@ -12,13 +12,14 @@ import type {
 import { ConfigError, ProtocolError, SwitchboardError, WebhookSignatureError, logger } from '@switchboard/core';
 import type { CallAcceptParams } from 'openai/resources/realtime/calls';
 import { OpenAISipCallControl } from './call-control.js';
-import { createOpenAIClient, type OpenAICallsClient, type OpenAIClientOptions, type OpenAIWebhooksClient } from './client.js';
-import { OpenAISipMemoryDedupStore, type OpenAISipDedupStore } from './dedup.js';
 import {
-  attachOpenAISipSession,
-  type OpenAISipAttachedSession,
-  type OpenAISipTransportOptions,
-} from './transport.js';
+  createOpenAIClient,
+  type OpenAICallsClient,
+  type OpenAIClientOptions,
+  type OpenAIWebhooksClient,
+} from './client.js';
+import { OpenAISipMemoryDedupStore, type OpenAISipDedupStore } from './dedup.js';
+import { attachOpenAISipSession, type OpenAISipAttachedSession, type OpenAISipTransportOptions } from './transport.js';
 import {
   OpenAIWebhookSignatureError,
   checkWebhookSecret,
@@ -59,9 +60,7 @@ export type OpenAISipRejectDecision = { action: 'reject'; statusCode?: number };
  * took care of the call itself.
  */
 export type OpenAISipCallDecision<TContext = unknown> =
-  | OpenAISipAcceptDecision<TContext>
-  | OpenAISipRejectDecision
-  | { action: 'handled' };
+  OpenAISipAcceptDecision<TContext> | OpenAISipRejectDecision | { action: 'handled' };
 
 /** The call and the session attached to it. */
 export type OpenAISipAttachedCall<TContext = unknown> = OpenAISipAttachedSession<TContext> & { call: OpenAISipCall };
@@ -235,7 +234,8 @@ export class OpenAISipWebhookHandler<TContext = unknown> {
   readonly #inFlight = new Map<string, Promise<OpenAISipWebhookResult<TContext>>>();
 
   constructor(options: OpenAISipWebhookHandlerOptions<TContext>) {
-    if (typeof options !== 'object' || options === null) throw new ConfigError('OpenAISipWebhookHandler: options are required');
+    if (typeof options !== 'object' || options === null)
+      throw new ConfigError('OpenAISipWebhookHandler: options are required');
     if (options.onIncomingCall === undefined && options.agent === undefined) {
       throw new ConfigError('OpenAISipWebhookHandler: pass onIncomingCall, or an agent to accept every call with');
     }
@@ -245,12 +245,17 @@ export class OpenAISipWebhookHandler<TContext = unknown> {
     this.#options = options;
     this.#client = options.client ?? createOpenAIClient(options);
     if (typeof this.#client?.webhooks?.unwrap !== 'function') {
-      throw new ConfigError('OpenAISipWebhookHandler: client must be an `openai` client (client.webhooks.unwrap is missing)');
+      throw new ConfigError(
+        'OpenAISipWebhookHandler: client must be an `openai` client (client.webhooks.unwrap is missing)',
+      );
     }
     this.#secret = checkWebhookSecret(options.webhookSecret ?? this.#client.webhookSecret, 'OpenAISipWebhookHandler');
     this.callControl = options.callControl ?? new OpenAISipCallControl({ client: this.#client });
     this.#dedup = options.dedup === false ? undefined : (options.dedup ?? new OpenAISipMemoryDedupStore());
-    if (options.toleranceSeconds !== undefined && !(Number.isFinite(options.toleranceSeconds) && options.toleranceSeconds > 0)) {
+    if (
+      options.toleranceSeconds !== undefined &&
+      !(Number.isFinite(options.toleranceSeconds) && options.toleranceSeconds > 0)
+    ) {
       throw new ConfigError('OpenAISipWebhookHandler: toleranceSeconds must be a positive number');
     }
   }
@@ -353,7 +358,10 @@ export class OpenAISipWebhookHandler<TContext = unknown> {
     }
     const body = await readLimitedBody(request, DEFAULT_BODY_LIMIT);
     if (body === undefined) {
-      return new Response(JSON.stringify({ ok: false, error: 'body too large' }), { status: 413, headers: JSON_HEADERS });
+      return new Response(JSON.stringify({ ok: false, error: 'body too large' }), {
+        status: 413,
+        headers: JSON_HEADERS,
+      });
     }
     const result = await this.handle(body, request.headers);
     return new Response(result.body, { status: result.status, headers: JSON_HEADERS });
@@ -365,14 +373,20 @@ export class OpenAISipWebhookHandler<TContext = unknown> {
    * {@link fastifyPlugin} registers). A body Fastify already parsed as JSON cannot be verified
    * and gets 500.
    */
-  readonly fastifyHandler = async (request: OpenAISipFastifyRequest, reply: OpenAISipFastifyReply): Promise<OpenAISipFastifyReply> => {
+  readonly fastifyHandler = async (
+    request: OpenAISipFastifyRequest,
+    reply: OpenAISipFastifyReply,
+  ): Promise<OpenAISipFastifyReply> => {
     const raw = request.rawBody ?? request.body;
     if (typeof raw !== 'string' && !(raw instanceof Uint8Array)) {
       const error = new ConfigError(
         'OpenAISipWebhookHandler: the raw request body is not available; register fastifyPlugin(), or fastify-raw-body for this route',
       );
       this.#report(error);
-      return reply.code(500).header('content-type', JSON_HEADERS['content-type']).send(JSON.stringify({ ok: false, error: error.message }));
+      return reply
+        .code(500)
+        .header('content-type', JSON_HEADERS['content-type'])
+        .send(JSON.stringify({ ok: false, error: error.message }));
     }
     const result = await this.handle(raw, request.headers);
     return reply.code(result.status).header('content-type', JSON_HEADERS['content-type']).send(result.body);
@@ -385,9 +399,11 @@ export class OpenAISipWebhookHandler<TContext = unknown> {
    */
   fastifyPlugin(options: OpenAISipFastifyPluginOptions = {}): (instance: OpenAISipFastifyInstance) => Promise<void> {
     const path = options.path ?? '/openai/webhook';
-    if (typeof path !== 'string' || !path.startsWith('/')) throw new ConfigError('fastifyPlugin: path must start with "/"');
+    if (typeof path !== 'string' || !path.startsWith('/'))
+      throw new ConfigError('fastifyPlugin: path must start with "/"');
     const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
-    if (!Number.isInteger(bodyLimit) || bodyLimit <= 0) throw new ConfigError('fastifyPlugin: bodyLimit must be a positive integer');
+    if (!Number.isInteger(bodyLimit) || bodyLimit <= 0)
+      throw new ConfigError('fastifyPlugin: bodyLimit must be a positive integer');
     return async (instance) => {
       instance.removeAllContentTypeParsers();
       instance.addContentTypeParser('*', { parseAs: 'string', bodyLimit }, (_request, body, done) => done(null, body));
@@ -399,7 +415,11 @@ export class OpenAISipWebhookHandler<TContext = unknown> {
     const options = this.#options;
     const decision: OpenAISipCallDecision<TContext> | undefined | void = options.onIncomingCall
       ? await options.onIncomingCall(call)
-      : { action: 'accept', agent: options.agent!, ...(options.sessionOptions ? { sessionOptions: options.sessionOptions } : {}) };
+      : {
+          action: 'accept',
+          agent: options.agent!,
+          ...(options.sessionOptions ? { sessionOptions: options.sessionOptions } : {}),
+        };
 
     if (decision === undefined || decision === null || decision.action === 'handled') {
       return this.#result(200, 'handled', { call });
@@ -412,15 +432,20 @@ export class OpenAISipWebhookHandler<TContext = unknown> {
       return this.#result(200, alreadyEnded ? 'call_gone' : 'rejected', { call });
     }
     if (decision.action !== 'accept') {
-      throw new ConfigError(`onIncomingCall returned an unknown action: ${String((decision as { action?: unknown }).action)}`);
+      throw new ConfigError(
+        `onIncomingCall returned an unknown action: ${String((decision as { action?: unknown }).action)}`,
+      );
     }
 
     // Without an agent of its own, the decision uses the handler's agent and session options.
     const agent = decision.agent ?? options.agent;
-    const sessionOptions = decision.agent ? decision.sessionOptions : (decision.sessionOptions ?? options.sessionOptions);
+    const sessionOptions = decision.agent
+      ? decision.sessionOptions
+      : (decision.sessionOptions ?? options.sessionOptions);
     const attach = decision.attach ?? agent !== undefined;
     if (attach && agent === undefined) throw new ConfigError('onIncomingCall: attach needs an agent');
-    if (decision.config === undefined && agent === undefined) throw new ConfigError('onIncomingCall: accept needs an agent or a config');
+    if (decision.config === undefined && agent === undefined)
+      throw new ConfigError('onIncomingCall: accept needs an agent or a config');
 
     const { alreadyEnded } =
       decision.config !== undefined
@@ -457,9 +482,13 @@ export class OpenAISipWebhookHandler<TContext = unknown> {
       attached = { ...session, call };
     } catch (error) {
       log('attaching to call %s failed: %s', call.callId, message(error));
-      const failure = new SwitchboardError('sip_attach_failed', `attaching a session to call ${call.callId} failed: ${message(error)}`, {
-        cause: error,
-      });
+      const failure = new SwitchboardError(
+        'sip_attach_failed',
+        `attaching a session to call ${call.callId} failed: ${message(error)}`,
+        {
+          cause: error,
+        },
+      );
       this.#report(failure, call);
       return undefined;
     }
@@ -495,7 +524,11 @@ export class OpenAISipWebhookHandler<TContext = unknown> {
   #result(
     status: number,
     outcome: OpenAISipWebhookOutcome,
-    extra: { call?: OpenAISipCall; error?: unknown; session?: Promise<OpenAISipAttachedCall<TContext> | undefined> } = {},
+    extra: {
+      call?: OpenAISipCall;
+      error?: unknown;
+      session?: Promise<OpenAISipAttachedCall<TContext> | undefined>;
+    } = {},
   ): OpenAISipWebhookResult<TContext> {
     const ok = status < 400;
     const payload: Record<string, unknown> = { ok, outcome };

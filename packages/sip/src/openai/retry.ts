@@ -43,7 +43,14 @@ export function isRetryPolicy(value: unknown): value is OpenAISipRetryPolicy {
 }
 
 /** Failures of a connection that never opened: the request cannot have reached OpenAI. */
-const NOT_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
+const NOT_CONNECTED = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
 
 /** Statuses with which a server says it did not act on the request. */
 const UNPROCESSED_STATUSES = new Set([408, 409, 429]);

@@ -33,7 +33,11 @@ export const OPENAI_REALTIME_URL = 'wss://api.openai.com/v1/realtime';
  * The `format` reported in `call_start`. Nominal: the SIP leg's media runs between the trunk and
  * OpenAI and never through this process; G.711 μ-law 8 kHz is what a SIP trunk usually carries.
  */
-export const OPENAI_SIP_NOMINAL_FORMAT: AudioFormat = Object.freeze({ encoding: 'pcmu', sampleRate: 8000, channels: 1 });
+export const OPENAI_SIP_NOMINAL_FORMAT: AudioFormat = Object.freeze({
+  encoding: 'pcmu',
+  sampleRate: 8000,
+  channels: 1,
+});
 
 /** `call_start` of an OpenAI SIP call: the core event, plus the SIP details. */
 export type OpenAISipCallStartEvent = CallStartEvent & {
@@ -165,10 +169,14 @@ export class OpenAISipTransport extends OpenAIRealtimeSIP {
   override async connect(options: RealtimeTransportLayerConnectOptions): Promise<void> {
     const callId = options.callId ?? this.#callId;
     if (typeof callId !== 'string' || callId.length === 0) {
-      throw new ConfigError('OpenAISipTransport: no call id; pass `call`/`callId` to the constructor or `callId` to connect()');
+      throw new ConfigError(
+        'OpenAISipTransport: no call id; pass `call`/`callId` to the constructor or `callId` to connect()',
+      );
     }
     if (this.#callId !== undefined && options.callId !== undefined && options.callId !== this.#callId && this.call) {
-      throw new ConfigError(`OpenAISipTransport: this transport belongs to call ${this.#callId}, not ${options.callId}`);
+      throw new ConfigError(
+        `OpenAISipTransport: this transport belongs to call ${this.#callId}, not ${options.callId}`,
+      );
     }
     this.#callId = callId;
     const url = openAIRealtimeCallUrl(options.url ?? this.#baseUrl, callId);
@@ -313,7 +321,9 @@ export async function attachOpenAISipSession<TContext = unknown>(
   if (options.callControl) transportOptions.callControl = options.callControl;
   const apiKey = options.apiKey ?? defaultApiKey(options.callControl);
   if (apiKey === undefined) {
-    throw new ConfigError('attachOpenAISipSession: no API key; pass apiKey, a callControl with a client key, or set OPENAI_API_KEY');
+    throw new ConfigError(
+      'attachOpenAISipSession: no API key; pass apiKey, a callControl with a client key, or set OPENAI_API_KEY',
+    );
   }
   const transport = new OpenAISipTransport(transportOptions);
   const session = new RealtimeSession<TContext>(options.agent, { ...(options.sessionOptions ?? {}), transport });
@@ -334,6 +344,8 @@ export async function attachOpenAISipSession<TContext = unknown>(
 function defaultApiKey(callControl: OpenAISipCallControl | undefined): string | undefined {
   const fromClient = (callControl?.client as { apiKey?: unknown } | undefined)?.apiKey;
   if (typeof fromClient === 'string' && fromClient.length > 0) return fromClient;
-  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.['OPENAI_API_KEY'];
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.[
+    'OPENAI_API_KEY'
+  ];
   return typeof env === 'string' && env.length > 0 ? env : undefined;
 }

@@ -7,7 +7,13 @@ import { ConfigError, ProtocolError, WebhookSignatureError } from '@switchboard/
 import { InvalidWebhookSignatureError } from 'openai';
 import type { RealtimeCallIncomingWebhookEvent } from 'openai/resources/webhooks';
 import { createOpenAIClient, type OpenAIWebhooksClient } from './client.js';
-import { customSipHeaders, findSipHeader, parseSipAddress, type OpenAISipAddress, type OpenAISipHeader } from './sip-headers.js';
+import {
+  customSipHeaders,
+  findSipHeader,
+  parseSipAddress,
+  type OpenAISipAddress,
+  type OpenAISipHeader,
+} from './sip-headers.js';
 
 /** Request headers: a plain object as Node and Fastify give them, or a WHATWG `Headers`. */
 export type OpenAIWebhookHeaders = Record<string, string | readonly string[] | undefined> | Headers;
@@ -64,7 +70,9 @@ const REQUIRED_HEADERS = ['webhook-id', 'webhook-timestamp', 'webhook-signature'
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** Anything with a WHATWG `Headers`-like `forEach`, such as a `Headers` from another realm or library. */
-function isHeadersLike(headers: object): headers is { forEach(callback: (value: unknown, name: unknown) => void): void } {
+function isHeadersLike(
+  headers: object,
+): headers is { forEach(callback: (value: unknown, name: unknown) => void): void } {
   return typeof (headers as { forEach?: unknown }).forEach === 'function' && !Array.isArray(headers);
 }
 
@@ -74,7 +82,10 @@ function isHeadersLike(headers: object): headers is { forEach(callback: (value: 
  * comma before whitespace separates entries too (the `,` inside `v1,…` is never followed by one).
  */
 function signatureEntries(value: string): string[] {
-  return value.split(/[\t\n\r ]+/).map((entry) => (entry.endsWith(',') ? entry.slice(0, -1) : entry)).filter((entry) => entry.length > 0);
+  return value
+    .split(/[\t\n\r ]+/)
+    .map((entry) => (entry.endsWith(',') ? entry.slice(0, -1) : entry))
+    .filter((entry) => entry.length > 0);
 }
 
 /**
@@ -149,11 +160,15 @@ export async function verifyOpenAIWebhook(
   headers: OpenAIWebhookHeaders,
   options: VerifyOpenAIWebhookOptions,
 ): Promise<VerifiedOpenAIWebhook> {
-  if (typeof options !== 'object' || options === null) throw new ConfigError('verifyOpenAIWebhook needs options: { secret } or { client }');
+  if (typeof options !== 'object' || options === null)
+    throw new ConfigError('verifyOpenAIWebhook needs options: { secret } or { client }');
   const tolerance = checkTolerance(options.toleranceSeconds);
   const client =
     options.client ??
-    createOpenAIClient({ ...(options.secret !== undefined ? { webhookSecret: options.secret } : {}), verifyOnly: true });
+    createOpenAIClient({
+      ...(options.secret !== undefined ? { webhookSecret: options.secret } : {}),
+      verifyOnly: true,
+    });
   const secret = checkWebhookSecret(options.secret ?? client.webhookSecret, 'verifyOpenAIWebhook');
 
   const normalized = normalizeWebhookHeaders(headers);
@@ -196,20 +211,29 @@ export async function verifyOpenAIWebhook(
     parsed = await client.webhooks.unwrap(payload, signed, secret, tolerance);
   } catch (error) {
     if (isSignatureFailure(error)) {
-      throw new OpenAIWebhookSignatureError(401, `webhook signature rejected: ${(error as Error).message}`, { cause: error });
+      throw new OpenAIWebhookSignatureError(401, `webhook signature rejected: ${(error as Error).message}`, {
+        cause: error,
+      });
     }
     if (error instanceof SyntaxError) {
       throw new ProtocolError('openai', 'the webhook body is not JSON', { cause: error, code: 'webhook_invalid_body' });
     }
     // Missing headers and secrets are checked above; anything else is unexpected.
-    throw new OpenAIWebhookSignatureError(400, `webhook could not be verified: ${(error as Error)?.message ?? String(error)}`, {
-      cause: error,
-    });
+    throw new OpenAIWebhookSignatureError(
+      400,
+      `webhook could not be verified: ${(error as Error)?.message ?? String(error)}`,
+      {
+        cause: error,
+      },
+    );
   }
 
   const event = parsed as Partial<OpenAIWebhookEvent> | null;
   if (typeof event !== 'object' || event === null || typeof event.type !== 'string') {
-    throw new ProtocolError('openai', 'the webhook body is not an event object', { frame: parsed, code: 'webhook_invalid_body' });
+    throw new ProtocolError('openai', 'the webhook body is not an event object', {
+      frame: parsed,
+      code: 'webhook_invalid_body',
+    });
   }
   return { webhookId: normalized['webhook-id']!, timestamp, event: event as OpenAIWebhookEvent };
 }
@@ -246,11 +270,16 @@ export type OpenAISipCall = {
  */
 export function parseOpenAISipCall(event: OpenAIWebhookEvent, webhookId: string): OpenAISipCall {
   if (event.type !== 'realtime.call.incoming') {
-    throw new ProtocolError('openai', `expected a realtime.call.incoming event, got ${event.type}`, { code: 'webhook_unexpected_event' });
+    throw new ProtocolError('openai', `expected a realtime.call.incoming event, got ${event.type}`, {
+      code: 'webhook_unexpected_event',
+    });
   }
   const data = event.data as Partial<RealtimeCallIncomingWebhookEvent.Data> | undefined;
   if (typeof data !== 'object' || data === null || typeof data.call_id !== 'string' || data.call_id.length === 0) {
-    throw new ProtocolError('openai', 'realtime.call.incoming without data.call_id', { frame: event, code: 'webhook_invalid_body' });
+    throw new ProtocolError('openai', 'realtime.call.incoming without data.call_id', {
+      frame: event,
+      code: 'webhook_invalid_body',
+    });
   }
   const rawHeaders = data.sip_headers ?? [];
   if (!Array.isArray(rawHeaders)) {

@@ -84,7 +84,11 @@ export class RawUa {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#waiters = this.#waiters.filter((w) => w.resolve !== done);
-        reject(new Error(`no matching SIP message within ${timeoutMs} ms; inbox:\n${this.inbox.map((r) => r.text.split('\r\n')[0]).join('\n')}`));
+        reject(
+          new Error(
+            `no matching SIP message within ${timeoutMs} ms; inbox:\n${this.inbox.map((r) => r.text.split('\r\n')[0]).join('\n')}`,
+          ),
+        );
       }, timeoutMs);
       const done = (r: Received) => {
         clearTimeout(timer);
@@ -98,7 +102,10 @@ export class RawUa {
   /** Waits for a response with this status (and CSeq method, when given). */
   response(status: number, method?: string, timeoutMs?: number): Promise<Received> {
     return this.next(
-      (r) => r.message?.type === 'response' && r.message.status === status && (method === undefined || (r.message.headers.get('cseq') ?? '').endsWith(` ${method}`)),
+      (r) =>
+        r.message?.type === 'response' &&
+        r.message.status === status &&
+        (method === undefined || (r.message.headers.get('cseq') ?? '').endsWith(` ${method}`)),
       timeoutMs,
     );
   }
@@ -173,7 +180,14 @@ export function answerTo(of: SipMessage, status = 200, reason = 'OK'): string {
 
 /** An SDP offer for the raw UA's RTP socket. */
 export function offer(ua: RawUa, payloads = '0 101 13', extra: string[] = []): string {
-  const lines = ['v=0', 'o=- 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', `m=audio ${ua.rtpPort} RTP/AVP ${payloads}`];
+  const lines = [
+    'v=0',
+    'o=- 1 1 IN IP4 127.0.0.1',
+    's=-',
+    'c=IN IP4 127.0.0.1',
+    't=0 0',
+    `m=audio ${ua.rtpPort} RTP/AVP ${payloads}`,
+  ];
   for (const pt of payloads.split(' ')) {
     if (pt === '0') lines.push('a=rtpmap:0 PCMU/8000');
     if (pt === '8') lines.push('a=rtpmap:8 PCMA/8000');

@@ -112,7 +112,14 @@ export function writePcap(packets: PcapPacket[], srcPort = 40000, dstPort = 4000
   return out;
 }
 
-export type SippRun = { code: number | null; stdout: string; stderr: string; errors: string; messages: string; durationMs: number };
+export type SippRun = {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  errors: string;
+  messages: string;
+  durationMs: number;
+};
 
 export type SippOptions = {
   /** Scenario file name in test/sipp/. */
@@ -193,7 +200,14 @@ export async function runSipp(options: SippOptions): Promise<SippRun> {
       return '';
     }
   };
-  const run = { code, stdout, stderr, errors: read('errors.log'), messages: read('messages.log'), durationMs: performance.now() - started };
+  const run = {
+    code,
+    stdout,
+    stderr,
+    errors: read('errors.log'),
+    messages: read('messages.log'),
+    durationMs: performance.now() - started,
+  };
   rmSync(dir, { recursive: true, force: true });
   return run;
 }

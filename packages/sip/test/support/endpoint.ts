@@ -106,20 +106,30 @@ export type Dialog = {
    * A re-INVITE with `body` as its offer (none when undefined), and the ACK of its 200 OK (with
    * `ackBody`, when given). Resolves with its final response; only with one of `status`, when given.
    */
-  reinvite(body: string | undefined, options?: { headers?: string[]; ackBody?: string; status?: number }): Promise<Received>;
+  reinvite(
+    body: string | undefined,
+    options?: { headers?: string[]; ackBody?: string; status?: number },
+  ): Promise<Received>;
 };
 
 /**
  * The raw UA calls `endpoint`: an INVITE (offering the UA's RTP socket unless `body` is given),
  * the endpoint's 200 OK, the ACK; resolves once the endpoint has the call.
  */
-export async function dial(ua: RawUa, endpoint: SipEndpoint, options: { callId?: string; body?: string; headers?: string[] } = {}): Promise<Dialog> {
+export async function dial(
+  ua: RawUa,
+  endpoint: SipEndpoint,
+  options: { callId?: string; body?: string; headers?: string[] } = {},
+): Promise<Dialog> {
   const port = endpoint.port;
   const callId = options.callId ?? token('call-');
   const fromTag = token('f');
   const called = new Promise<SipCall>((resolve) => endpoint.once('call', resolve));
   const headers = options.headers ? { headers: options.headers } : {};
-  ua.send(request({ method: 'INVITE', port, ua, callId, fromTag, cseq: 1, body: options.body ?? offer(ua), ...headers }), port);
+  ua.send(
+    request({ method: 'INVITE', port, ua, callId, fromTag, cseq: 1, body: options.body ?? offer(ua), ...headers }),
+    port,
+  );
   const ok = await ua.response(200, 'INVITE', DEADLINE);
   const toTag = toTagOf(ok);
   ua.send(request({ method: 'ACK', port, ua, callId, fromTag, toTag, cseq: 1 }), port);
@@ -127,12 +137,34 @@ export async function dial(ua: RawUa, endpoint: SipEndpoint, options: { callId?:
   let cseq = 1;
   const reinvite: Dialog['reinvite'] = async (body, { headers, ackBody, status } = {}) => {
     const seq = ++cseq;
-    ua.send(request({ method: 'INVITE', port, ua, callId, fromTag, toTag, cseq: seq, ...(body ? { body } : {}), ...(headers ? { headers } : {}) }), port);
+    ua.send(
+      request({
+        method: 'INVITE',
+        port,
+        ua,
+        callId,
+        fromTag,
+        toTag,
+        cseq: seq,
+        ...(body ? { body } : {}),
+        ...(headers ? { headers } : {}),
+      }),
+      port,
+    );
     // This re-INVITE's answer: not a retransmission of an earlier one (a slow machine's ACK may be late).
-    const answer = await ua.next((r) => r.message?.type === 'response' && r.message.headers.get('cseq') === `${seq} INVITE` && (status === undefined ? r.message.status >= 200 : r.message.status === status), DEADLINE);
+    const answer = await ua.next(
+      (r) =>
+        r.message?.type === 'response' &&
+        r.message.headers.get('cseq') === `${seq} INVITE` &&
+        (status === undefined ? r.message.status >= 200 : r.message.status === status),
+      DEADLINE,
+    );
     const final = msg(answer);
     if (final.type === 'response' && final.status === 200) {
-      ua.send(request({ method: 'ACK', port, ua, callId, fromTag, toTag, cseq: seq, ...(ackBody ? { body: ackBody } : {}) }), port);
+      ua.send(
+        request({ method: 'ACK', port, ua, callId, fromTag, toTag, cseq: seq, ...(ackBody ? { body: ackBody } : {}) }),
+        port,
+      );
     }
     return answer;
   };

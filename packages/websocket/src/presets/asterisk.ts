@@ -129,7 +129,12 @@ function formatNameOf(format: AudioFormat): string {
 }
 
 /** One message in the form in use: `NAME key:value …` or `{"<key>":"NAME",…}`. */
-function write(json: boolean, key: 'event' | 'command', name: string, fields: Record<string, string | number | object> = {}): string {
+function write(
+  json: boolean,
+  key: 'event' | 'command',
+  name: string,
+  fields: Record<string, string | number | object> = {},
+): string {
   if (json) return JSON.stringify({ [key]: name, ...fields });
   const pairs = Object.entries(fields).map(([k, v]) => ` ${k}:${String(v).replace(/\s+/g, '_')}`);
   return name + pairs.join('');
@@ -182,7 +187,15 @@ export const asteriskPreset: RawWebSocketPreset = {
           if (!peer.json) {
             // The text form has no channel id or variables: the channel name stands for the call.
             const channel = event.callId ?? `WebSocket/${connectionId}`;
-            return [write(false, 'event', 'MEDIA_START', { connection_id: connectionId, channel, format, optimal_frame_size: frameSize, ptime: 20 })];
+            return [
+              write(false, 'event', 'MEDIA_START', {
+                connection_id: connectionId,
+                channel,
+                format,
+                optimal_frame_size: frameSize,
+                ptime: 20,
+              }),
+            ];
           }
           return [
             write(true, 'event', 'MEDIA_START', {
@@ -209,7 +222,10 @@ export const asteriskPreset: RawWebSocketPreset = {
     decodeControl(text, peer): OutboundCommand[] {
       const control = readControl(text, 'command');
       if (control.json !== peer.json) {
-        fail(`a ${control.json ? 'JSON' : 'plain-text'} command on a ${peer.json ? 'JSON' : 'plain-text'} channel`, text);
+        fail(
+          `a ${control.json ? 'JSON' : 'plain-text'} command on a ${peer.json ? 'JSON' : 'plain-text'} channel`,
+          text,
+        );
       }
       if (control.name === 'FLUSH_MEDIA') return [{ type: 'clear' }];
       if (control.name === 'HANGUP') return [{ type: 'hangup' }];

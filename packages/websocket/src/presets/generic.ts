@@ -44,7 +44,8 @@ function readFormat(value: unknown, call: PresetCallState, frame: string): Audio
   }
   if (typeof sampleRate !== 'number') fail('"format.sampleRate" must be a number', frame);
   const format: AudioFormat = { encoding: encoding as AudioFormat['encoding'], sampleRate, channels: 1 };
-  if (!isSupportedFormat(format)) fail(`unsupported format ${formatName(format)} (l16 at 8/16/24/48 kHz, pcmu or pcma at 8 kHz)`, frame);
+  if (!isSupportedFormat(format))
+    fail(`unsupported format ${formatName(format)} (l16 at 8/16/24/48 kHz, pcmu or pcma at 8 kHz)`, frame);
   return format;
 }
 
@@ -88,7 +89,12 @@ export const genericPreset: RawWebSocketPreset = {
         return [reason === undefined ? { type: 'call_end' } : { type: 'call_end', reason }];
       }
       default:
-        fail(typeof type === 'string' ? `unknown type ${JSON.stringify(type.slice(0, 40))}` : 'control message without a string "type"', text);
+        fail(
+          typeof type === 'string'
+            ? `unknown type ${JSON.stringify(type.slice(0, 40))}`
+            : 'control message without a string "type"',
+          text,
+        );
     }
   },
 
@@ -120,7 +126,13 @@ export const genericPreset: RawWebSocketPreset = {
           ];
         }
         case 'dtmf':
-          return [JSON.stringify({ type: 'dtmf', digit: event.digit, ...(event.durationMs !== undefined ? { durationMs: event.durationMs } : {}) })];
+          return [
+            JSON.stringify({
+              type: 'dtmf',
+              digit: event.digit,
+              ...(event.durationMs !== undefined ? { durationMs: event.durationMs } : {}),
+            }),
+          ];
         case 'playback_ack':
           return [JSON.stringify({ type: 'mark', name: event.name })];
         case 'playback_cleared':

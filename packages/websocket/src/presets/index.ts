@@ -24,7 +24,9 @@ export type RawWebSocketPresetName = keyof typeof presets;
 export function resolvePreset(preset: RawWebSocketPresetName | RawWebSocketPreset | undefined): RawWebSocketPreset {
   if (typeof preset === 'string') {
     if (!Object.hasOwn(presets, preset)) {
-      throw new ConfigError(`Unknown raw WebSocket preset ${JSON.stringify(preset)}: use ${Object.keys(presets).join(', ')} or a preset object.`);
+      throw new ConfigError(
+        `Unknown raw WebSocket preset ${JSON.stringify(preset)}: use ${Object.keys(presets).join(', ')} or a preset object.`,
+      );
     }
     return presets[preset];
   }
@@ -36,7 +38,9 @@ export function resolvePreset(preset: RawWebSocketPresetName | RawWebSocketPrese
     typeof preset.encodeControl !== 'function' ||
     typeof preset.capabilities !== 'object'
   ) {
-    throw new ConfigError(`\`preset\` must be one of ${Object.keys(presets).join(', ')}, or a preset object (name, capabilities, decodeControl, encodeControl).`);
+    throw new ConfigError(
+      `\`preset\` must be one of ${Object.keys(presets).join(', ')}, or a preset object (name, capabilities, decodeControl, encodeControl).`,
+    );
   }
   return preset;
 }

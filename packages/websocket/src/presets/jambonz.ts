@@ -70,7 +70,8 @@ export const jambonzPreset: RawWebSocketPreset = {
     const event = message['event'];
     const type = message['type'];
     if (event === undefined && type === undefined) return [decodeMetadata(message, text, call)];
-    if (event === 'dtmf') return [readDtmf(NAME, message, text, { digit: 'dtmf', duration: 'duration', unitsPerMs: DTMF_SAMPLES_PER_MS })];
+    if (event === 'dtmf')
+      return [readDtmf(NAME, message, text, { digit: 'dtmf', duration: 'duration', unitsPerMs: DTMF_SAMPLES_PER_MS })];
     if (typeof type === 'string' && IGNORED_TYPES.has(type)) return [];
     // Any JSON value may stand there: String() of an array nested thousands deep overflows the stack.
     const what = event !== undefined ? `event ${shortText(event)}` : `type ${shortText(type)}`;
@@ -97,7 +98,14 @@ export const jambonzPreset: RawWebSocketPreset = {
             throw new ConfigError(`jambonz streams L16, not ${peer.format.encoding}.`);
           }
           const custom = stringParameters(event.customParameters, START_FIELDS);
-          return [JSON.stringify({ ...callFields(event, 'callSid'), ...custom, sampleRate: peer.format.sampleRate, mixType: 'mono' })];
+          return [
+            JSON.stringify({
+              ...callFields(event, 'callSid'),
+              ...custom,
+              sampleRate: peer.format.sampleRate,
+              mixType: 'mono',
+            }),
+          ];
         }
         case 'dtmf':
           return [

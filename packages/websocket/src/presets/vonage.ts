@@ -42,10 +42,12 @@ function readContentType(value: unknown, call: PresetCallState, frame: string): 
   if (value === undefined) return call.format;
   if (typeof value !== 'string') fail('"content-type" must be a string', frame);
   const [type, ...params] = value.split(';').map((part) => part.trim().toLowerCase());
-  if (type !== 'audio/l16') fail(`unsupported content-type ${JSON.stringify(value.slice(0, 40))} (Vonage streams audio/l16)`, frame);
+  if (type !== 'audio/l16')
+    fail(`unsupported content-type ${JSON.stringify(value.slice(0, 40))} (Vonage streams audio/l16)`, frame);
   const rate = params.find((param) => param.startsWith('rate='))?.slice(5);
   const sampleRate = rate === undefined ? 8000 : Number(rate);
-  if (!VONAGE_RATES.includes(sampleRate)) fail(`unsupported rate in content-type ${JSON.stringify(value.slice(0, 40))} (8000, 16000 or 24000)`, frame);
+  if (!VONAGE_RATES.includes(sampleRate))
+    fail(`unsupported rate in content-type ${JSON.stringify(value.slice(0, 40))} (8000, 16000 or 24000)`, frame);
   return { encoding: 'l16', sampleRate, channels: 1 };
 }
 
@@ -112,12 +114,21 @@ export const vonagePreset: RawWebSocketPreset = {
           }
           const custom = stringParameters(event.customParameters, START_FIELDS);
           return [
-            JSON.stringify({ event: 'websocket:connected', 'content-type': `audio/l16;rate=${sampleRate}`, ...callFields(event, 'uuid'), ...custom }),
+            JSON.stringify({
+              event: 'websocket:connected',
+              'content-type': `audio/l16;rate=${sampleRate}`,
+              ...callFields(event, 'uuid'),
+              ...custom,
+            }),
           ];
         }
         case 'dtmf':
           return [
-            JSON.stringify({ event: 'websocket:dtmf', digit: event.digit, ...(event.durationMs !== undefined ? { duration: event.durationMs } : {}) }),
+            JSON.stringify({
+              event: 'websocket:dtmf',
+              digit: event.digit,
+              ...(event.durationMs !== undefined ? { duration: event.durationMs } : {}),
+            }),
           ];
         case 'playback_ack':
           return [JSON.stringify({ event: 'websocket:notify', payload: { name: event.name } })];

@@ -43,7 +43,16 @@ const RECENT = 128;
  */
 export class JitterBuffer<T> {
   readonly depth: number;
-  readonly stats: JitterBufferStats = { received: 0, released: 0, reordered: 0, lost: 0, late: 0, duplicates: 0, resyncs: 0, strays: 0 };
+  readonly stats: JitterBufferStats = {
+    received: 0,
+    released: 0,
+    reordered: 0,
+    lost: 0,
+    late: 0,
+    duplicates: 0,
+    resyncs: 0,
+    strays: 0,
+  };
   /** Next extended sequence number to release; undefined before the first packet. */
   #next: number | undefined;
   /** Highest extended sequence number accepted. */
@@ -57,7 +66,8 @@ export class JitterBuffer<T> {
   #restartAt: number | undefined;
 
   constructor(depth = 3) {
-    if (!Number.isInteger(depth) || depth < 0) throw new RangeError(`jitter buffer depth must be a whole number >= 0, got ${depth}`);
+    if (!Number.isInteger(depth) || depth < 0)
+      throw new RangeError(`jitter buffer depth must be a whole number >= 0, got ${depth}`);
     this.depth = depth;
   }
 

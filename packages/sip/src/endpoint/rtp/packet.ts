@@ -36,7 +36,8 @@ export function isRtcp(bytes: Uint8Array): boolean {
 
 /** Parses an RTP packet; throws {@link RtpFormatError} for anything RFC 3550 §5.1 would not send. */
 export function parseRtp(bytes: Uint8Array): RtpPacket {
-  if (bytes.byteLength < RTP_HEADER_BYTES) throw new RtpFormatError(`packet of ${bytes.byteLength} bytes is shorter than an RTP header`);
+  if (bytes.byteLength < RTP_HEADER_BYTES)
+    throw new RtpFormatError(`packet of ${bytes.byteLength} bytes is shorter than an RTP header`);
   const b0 = bytes[0]!;
   const b1 = bytes[1]!;
   const version = b0 >> 6;
@@ -108,7 +109,8 @@ export function dtmfEventCode(digit: string): number | undefined {
 }
 
 export function parseTelephoneEvent(payload: Uint8Array): TelephoneEvent {
-  if (payload.byteLength < 4) throw new RtpFormatError(`telephone-event payload of ${payload.byteLength} bytes, expected 4`);
+  if (payload.byteLength < 4)
+    throw new RtpFormatError(`telephone-event payload of ${payload.byteLength} bytes, expected 4`);
   return {
     event: payload[0]!,
     end: (payload[1]! & 0x80) !== 0,
@@ -119,7 +121,12 @@ export function parseTelephoneEvent(payload: Uint8Array): TelephoneEvent {
 
 export function serializeTelephoneEvent(event: TelephoneEvent): Uint8Array {
   const duration = Math.max(0, Math.min(0xffff, Math.round(event.duration)));
-  return Uint8Array.of(event.event & 0xff, (event.end ? 0x80 : 0) | (event.volume & 0x3f), duration >> 8, duration & 0xff);
+  return Uint8Array.of(
+    event.event & 0xff,
+    (event.end ? 0x80 : 0) | (event.volume & 0x3f),
+    duration >> 8,
+    duration & 0xff,
+  );
 }
 
 /** An RFC 3389 comfort-noise payload: only the noise level (-dBov), no spectral information. */

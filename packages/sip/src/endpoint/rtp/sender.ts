@@ -5,7 +5,14 @@
  * comfort noise. Pure apart from reading `now`.
  */
 import type { NegotiatedMedia } from '../sdp.js';
-import { comfortNoisePayload, dtmfEventCode, random16, random32, serializeRtp, serializeTelephoneEvent } from './packet.js';
+import {
+  comfortNoisePayload,
+  dtmfEventCode,
+  random16,
+  random32,
+  serializeRtp,
+  serializeTelephoneEvent,
+} from './packet.js';
 
 export type RtpSenderOptions = {
   ssrc: number;
@@ -48,7 +55,6 @@ export class RtpSender {
     this.#newTalkspurt = true;
   }
 
-
   /** Samples of the media clock since the protocol was created. */
   #clockSamples(): number {
     return Math.floor(((this.#now() - this.#t0) * this.#media().format.sampleRate) / 1000);
@@ -56,7 +62,14 @@ export class RtpSender {
 
   #packet(payloadType: number, marker: boolean, samples: number, payload: Uint8Array): Uint8Array {
     this.#stats.packetsOut++;
-    const packet = serializeRtp({ payloadType, marker, sequence: this.#seq, timestamp: (this.#tsBase + samples) >>> 0, ssrc: this.ssrc, payload });
+    const packet = serializeRtp({
+      payloadType,
+      marker,
+      sequence: this.#seq,
+      timestamp: (this.#tsBase + samples) >>> 0,
+      ssrc: this.ssrc,
+      payload,
+    });
     this.#seq = (this.#seq + 1) & 0xffff;
     return packet;
   }
@@ -100,9 +113,24 @@ export class RtpSender {
       if (code === undefined) continue;
       const volume = this.#dtmf.volume;
       for (let duration = frame; duration < tone; duration += frame) {
-        out.push(this.#packet(pt, duration === frame, start, serializeTelephoneEvent({ event: code, end: false, volume, duration })));
+        out.push(
+          this.#packet(
+            pt,
+            duration === frame,
+            start,
+            serializeTelephoneEvent({ event: code, end: false, volume, duration }),
+          ),
+        );
       }
-      for (let i = 0; i < 3; i++) out.push(this.#packet(pt, tone <= frame && i === 0, start, serializeTelephoneEvent({ event: code, end: true, volume, duration: tone })));
+      for (let i = 0; i < 3; i++)
+        out.push(
+          this.#packet(
+            pt,
+            tone <= frame && i === 0,
+            start,
+            serializeTelephoneEvent({ event: code, end: true, volume, duration: tone }),
+          ),
+        );
       this.#stats.dtmfOut++;
       start += tone + gap;
     }

@@ -66,7 +66,15 @@ function bind(socket: Socket, port: number, host: string): Promise<void> {
 }
 
 export class RtpSession implements MediaConnection {
-  readonly counters: RtpSessionCounters = { packetsIn: 0, packetsOut: 0, bytesIn: 0, bytesOut: 0, foreignDropped: 0, unsent: 0, rtcpIn: 0 };
+  readonly counters: RtpSessionCounters = {
+    packetsIn: 0,
+    packetsOut: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+    foreignDropped: 0,
+    unsent: 0,
+    rtcpIn: 0,
+  };
   readonly #rtp: Socket;
   readonly #rtcp: Socket | undefined;
   /** An IPv6 socket: IPv4 destinations go as IPv4-mapped addresses. */

@@ -72,7 +72,13 @@ function sameTarget(digestUri: string, requestUri: string): boolean {
   if (digestUri === requestUri) return true;
   const a = parseSipUri(digestUri);
   const b = parseSipUri(requestUri);
-  return a !== undefined && b !== undefined && a.scheme === b.scheme && a.host.toLowerCase() === b.host.toLowerCase() && (a.port ?? 5060) === (b.port ?? 5060);
+  return (
+    a !== undefined &&
+    b !== undefined &&
+    a.scheme === b.scheme &&
+    a.host.toLowerCase() === b.host.toLowerCase() &&
+    (a.port ?? 5060) === (b.port ?? 5060)
+  );
 }
 
 export class DigestAuthenticator {
@@ -85,14 +91,21 @@ export class DigestAuthenticator {
   readonly #counts = new Map<string, { nc: number; expires: number }>();
 
   constructor(options: DigestOptions) {
-    if (!options || typeof options.realm !== 'string' || options.realm === '' || typeof options.credentials !== 'function') {
+    if (
+      !options ||
+      typeof options.realm !== 'string' ||
+      options.realm === '' ||
+      typeof options.credentials !== 'function'
+    ) {
       throw new TypeError('digest authentication needs a `realm` and a `credentials` function');
     }
-    if (/["\\\r\n]/.test(options.realm)) throw new TypeError('the realm may not contain quotes, backslashes or line breaks');
+    if (/["\\\r\n]/.test(options.realm))
+      throw new TypeError('the realm may not contain quotes, backslashes or line breaks');
     this.#options = options;
     this.realm = options.realm;
     this.algorithms = options.algorithms ? [...options.algorithms] : [...DEFAULT_DIGEST_ALGORITHMS];
-    if (this.algorithms.length === 0 || this.algorithms.some((a) => !(a in HASH))) throw new TypeError('digest algorithms must be MD5 and/or SHA-256');
+    if (this.algorithms.length === 0 || this.algorithms.some((a) => !(a in HASH)))
+      throw new TypeError('digest algorithms must be MD5 and/or SHA-256');
     this.#ttlMs = options.nonceTtlMs ?? 300_000;
   }
 
@@ -100,7 +113,8 @@ export class DigestAuthenticator {
   challenge(stale = false): string[] {
     const nonce = this.#nonce();
     return this.algorithms.map(
-      (algorithm) => `Digest realm="${this.realm}", nonce="${nonce}", algorithm=${algorithm}, qop="auth"${stale ? ', stale=true' : ''}`,
+      (algorithm) =>
+        `Digest realm="${this.realm}", nonce="${nonce}", algorithm=${algorithm}, qop="auth"${stale ? ', stale=true' : ''}`,
     );
   }
 
@@ -121,12 +135,15 @@ export class DigestAuthenticator {
 
   async #check(request: SipRequest, p: Record<string, string>): Promise<DigestVerdict> {
     const { username, nonce, uri, response } = p;
-    if (!username || !nonce || !uri || !response) return { ok: false, badRequest: true, reason: 'Authorization lacks username, nonce, uri or response' };
+    if (!username || !nonce || !uri || !response)
+      return { ok: false, badRequest: true, reason: 'Authorization lacks username, nonce, uri or response' };
     const algorithmName = (p['algorithm'] ?? 'MD5').toUpperCase();
     const sess = algorithmName.endsWith('-SESS');
     const algorithm = (sess ? algorithmName.slice(0, -5) : algorithmName) as DigestAlgorithm;
-    if (!this.algorithms.includes(algorithm)) return { ok: false, stale: false, reason: `algorithm ${algorithmName} not offered` };
-    if (!sameTarget(uri, request.uri)) return { ok: false, badRequest: true, reason: 'the digest uri does not name the Request-URI' };
+    if (!this.algorithms.includes(algorithm))
+      return { ok: false, stale: false, reason: `algorithm ${algorithmName} not offered` };
+    if (!sameTarget(uri, request.uri))
+      return { ok: false, badRequest: true, reason: 'the digest uri does not name the Request-URI' };
     const qop = p['qop'];
     if (qop !== undefined && qop !== 'auth') return { ok: false, stale: false, reason: `qop ${qop} not offered` };
     const nonceState = this.#checkNonce(nonce);
@@ -134,7 +151,8 @@ export class DigestAuthenticator {
 
     const secret = await this.#options.credentials(username, this.realm);
     if (secret === undefined) return { ok: false, stale: false, reason: 'unknown user' };
-    let ha1 = typeof secret === 'string' ? hex(algorithm, `${username}:${this.realm}:${secret}`) : secret.ha1[algorithm];
+    let ha1 =
+      typeof secret === 'string' ? hex(algorithm, `${username}:${this.realm}:${secret}`) : secret.ha1[algorithm];
     if (!ha1) return { ok: false, stale: false, reason: `no ${algorithm} secret for the user` };
     if (sess) {
       if (!p['cnonce']) return { ok: false, badRequest: true, reason: '-sess algorithm without cnonce' };
@@ -145,18 +163,21 @@ export class DigestAuthenticator {
     if (qop === 'auth') {
       const nc = p['nc'];
       const cnonce = p['cnonce'];
-      if (!nc || !/^[0-9a-fA-F]{8}$/.test(nc) || !cnonce) return { ok: false, badRequest: true, reason: 'qop=auth without a valid nc or cnonce' };
+      if (!nc || !/^[0-9a-fA-F]{8}$/.test(nc) || !cnonce)
+        return { ok: false, badRequest: true, reason: 'qop=auth without a valid nc or cnonce' };
       expected = hex(algorithm, `${ha1}:${nonce}:${nc}:${cnonce}:${qop}:${ha2}`);
     } else {
       expected = hex(algorithm, `${ha1}:${nonce}:${ha2}`);
     }
     const given = Buffer.from(response.toLowerCase(), 'utf8');
     const wanted = Buffer.from(expected, 'utf8');
-    if (given.length !== wanted.length || !timingSafeEqual(given, wanted)) return { ok: false, stale: false, reason: 'wrong credentials' };
+    if (given.length !== wanted.length || !timingSafeEqual(given, wanted))
+      return { ok: false, stale: false, reason: 'wrong credentials' };
     // Right credentials on an expired nonce: ask again without prompting the user (stale=true).
     if (nonceState === 'expired') return { ok: false, stale: true, reason: 'nonce expired' };
     if (qop === 'auth') {
-      if (!this.#countUp(nonce, parseInt(p['nc']!, 16))) return { ok: false, stale: true, reason: 'nonce count replayed' };
+      if (!this.#countUp(nonce, parseInt(p['nc']!, 16)))
+        return { ok: false, stale: true, reason: 'nonce count replayed' };
     } else if (this.#counts.has(nonce) || !this.#countUp(nonce, Number.MAX_SAFE_INTEGER)) {
       // Without qop there is no count to tell a replay from a new request: the nonce is good once.
       return { ok: false, stale: true, reason: 'nonce reused without qop' };

@@ -100,7 +100,13 @@ export function parseVia(value: string): Via | undefined {
   if (!hostPort) return undefined;
   const params = parseParams(match[3] ?? '');
   if (!params) return undefined;
-  return { transport: match[1]!.toUpperCase(), host: hostPort.host, port: hostPort.port, params, branch: params['branch'] ?? undefined };
+  return {
+    transport: match[1]!.toUpperCase(),
+    host: hostPort.host,
+    port: hostPort.port,
+    params,
+    branch: params['branch'] ?? undefined,
+  };
 }
 
 /** `host[:port]`, with IPv6 references in brackets. */
@@ -191,7 +197,13 @@ export function parseSipUri(uri: string): SipUri | undefined {
   if (!params) return undefined;
   const userinfo = match[2];
   const user = userinfo === undefined ? undefined : userinfo.split(':')[0];
-  return { scheme: match[1]!.toLowerCase() as 'sip' | 'sips', user: user === undefined ? undefined : safeDecode(user), host: hostPort.host, port: hostPort.port, params };
+  return {
+    scheme: match[1]!.toLowerCase() as 'sip' | 'sips',
+    user: user === undefined ? undefined : safeDecode(user),
+    host: hostPort.host,
+    port: hostPort.port,
+    params,
+  };
 }
 
 function safeDecode(text: string): string {

@@ -72,7 +72,8 @@ export class SipHeaders {
 
   delete(name: string): this {
     const key = canonicalName(name);
-    for (let i = this.#list.length - 1; i >= 0; i--) if (canonicalName(this.#list[i]![0]) === key) this.#list.splice(i, 1);
+    for (let i = this.#list.length - 1; i >= 0; i--)
+      if (canonicalName(this.#list[i]![0]) === key) this.#list.splice(i, 1);
     return this;
   }
 
@@ -299,7 +300,8 @@ function parseUnsafe(raw: Uint8Array, framing: 'datagram' | 'stream'): SipMessag
   for (const name of ['from', 'to'] as const) {
     const value = headers.get(name);
     if (value === undefined) fail(`no ${name === 'from' ? 'From' : 'To'} header field`);
-    if (!parseNameAddr(value!)) fail(`malformed ${name === 'from' ? 'From' : 'To'} ${JSON.stringify(excerptOf(value!))}`);
+    if (!parseNameAddr(value!))
+      fail(`malformed ${name === 'from' ? 'From' : 'To'} ${JSON.stringify(excerptOf(value!))}`);
   }
   const callId = headers.get('call-id');
   if (callId === undefined || !/^[^\s]+$/.test(callId)) fail('missing or malformed Call-ID');
@@ -307,7 +309,8 @@ function parseUnsafe(raw: Uint8Array, framing: 'datagram' | 'stream'): SipMessag
   if (!cseq) fail('missing or malformed CSeq');
   if (cseq!.method !== method) fail(`CSeq method ${cseq!.method} does not match the request method ${method}`);
   const maxForwards = headers.get('max-forwards');
-  if (maxForwards !== undefined && !(/^\d{1,3}$/.test(maxForwards) && Number(maxForwards) <= 255)) fail('malformed Max-Forwards');
+  if (maxForwards !== undefined && !(/^\d{1,3}$/.test(maxForwards) && Number(maxForwards) <= 255))
+    fail('malformed Max-Forwards');
 
   request.body = readBody(headers, bytes, bodyStart, framing, fail);
   return request;
@@ -328,7 +331,8 @@ function parseResponse(
     throw new SipParseError(message);
   };
   checkSingletons(headers, fail);
-  if (headers.list('via').length === 0 || !parseCSeq(headers.get('cseq')) || !headers.has('call-id')) fail('response without Via, CSeq or Call-ID');
+  if (headers.list('via').length === 0 || !parseCSeq(headers.get('cseq')) || !headers.has('call-id'))
+    fail('response without Via, CSeq or Call-ID');
   return {
     type: 'response',
     status: Number(match[1]),
@@ -411,7 +415,10 @@ export function frameStreamMessage(buffer: Uint8Array): number {
 
 /** Writes a message; Content-Length is set from the body. */
 export function serializeSipMessage(message: SipMessage): Uint8Array {
-  const startLine = message.type === 'request' ? `${message.method} ${message.uri} SIP/2.0` : `SIP/2.0 ${message.status} ${message.reason}`;
+  const startLine =
+    message.type === 'request'
+      ? `${message.method} ${message.uri} SIP/2.0`
+      : `SIP/2.0 ${message.status} ${message.reason}`;
   const lines = [startLine];
   for (const [name, value] of message.headers.entries()) {
     if (canonicalName(name) === 'content-length') continue;
@@ -489,5 +496,11 @@ export function createResponse(
   headers.append('Call-ID', request.headers.get('call-id') ?? '');
   headers.append('CSeq', request.headers.get('cseq') ?? '');
   for (const [name, value] of options.headers ?? []) headers.append(name, value);
-  return { type: 'response', status, reason: options.reason ?? REASONS[status] ?? 'Unknown', headers, body: options.body ?? new Uint8Array(0) };
+  return {
+    type: 'response',
+    status,
+    reason: options.reason ?? REASONS[status] ?? 'Unknown',
+    headers,
+    body: options.body ?? new Uint8Array(0),
+  };
 }

@@ -80,7 +80,8 @@ export class SipSockets {
   async listen(): Promise<void> {
     // With an ephemeral port, the number UDP got may be taken for TCP by another program: then
     // both start again on a new number, a few times.
-    const ephemeral = !this.#options.port && this.#options.transports.includes('udp') && this.#options.transports.includes('tcp');
+    const ephemeral =
+      !this.#options.port && this.#options.transports.includes('udp') && this.#options.transports.includes('tcp');
     for (let attempt = 1; ; attempt++) {
       try {
         await this.#listenOnce();
@@ -89,7 +90,8 @@ export class SipSockets {
         const udp = this.#udp;
         this.#udp = undefined;
         if (udp) await new Promise<void>((resolve) => udp.close(() => resolve()));
-        if (!ephemeral || (error as NodeJS.ErrnoException)?.code !== 'EADDRINUSE' || attempt >= EPHEMERAL_ATTEMPTS) throw error;
+        if (!ephemeral || (error as NodeJS.ErrnoException)?.code !== 'EADDRINUSE' || attempt >= EPHEMERAL_ATTEMPTS)
+          throw error;
         log('tcp port %s already taken: both transports try another', (error as { port?: number }).port);
       }
     }
@@ -107,7 +109,9 @@ export class SipSockets {
           resolve();
         });
       });
-      udp.on('message', (data, rinfo) => this.#onDatagram(data, { transport: 'udp', address: rinfo.address, port: rinfo.port }));
+      udp.on('message', (data, rinfo) =>
+        this.#onDatagram(data, { transport: 'udp', address: rinfo.address, port: rinfo.port }),
+      );
       udp.on('error', (error) => log('udp socket error: %s', error.message));
       this.#udp = udp;
       // TCP on the same port number as UDP, as a SIP URI without a transport names one port.
@@ -154,7 +158,10 @@ export class SipSockets {
         this.counters.sent++;
         return true;
       }
-      let socket = target.connection && !target.connection.destroyed ? target.connection : this.#connections.get(key(target.address, target.port));
+      let socket =
+        target.connection && !target.connection.destroyed
+          ? target.connection
+          : this.#connections.get(key(target.address, target.port));
       if (!socket || socket.destroyed) socket = this.#connect(target.address, target.port);
       socket.write(bytes);
       this.counters.sent++;
@@ -187,8 +194,10 @@ export class SipSockets {
     const via = parseVia(parts.head);
     if (!via) return;
     let head = parts.head;
-    if (via.host.replace(/^\[|\]$/g, '') !== source.address && !('received' in via.params)) head += `;received=${source.address}`;
-    if ('rport' in via.params && via.params['rport'] === null) head = head.replace(/;rport(?=;|$|\s)/i, `;rport=${source.port}`);
+    if (via.host.replace(/^\[|\]$/g, '') !== source.address && !('received' in via.params))
+      head += `;received=${source.address}`;
+    if ('rport' in via.params && via.params['rport'] === null)
+      head = head.replace(/;rport(?=;|$|\s)/i, `;rport=${source.port}`);
     if (head === parts.head) return;
     const rest = [head, ...parts.rest].join(', ');
     request.headers.delete('via');
@@ -268,10 +277,21 @@ export class SipSockets {
         socket.destroy();
         return;
       }
-      const source: SipSource = { transport: 'tcp', address: socket.remoteAddress ?? address, port: socket.remotePort ?? port, connection: socket };
+      const source: SipSource = {
+        transport: 'tcp',
+        address: socket.remoteAddress ?? address,
+        port: socket.remotePort ?? port,
+        connection: socket,
+      };
       for (;;) {
         // A double CRLF alone is a keep-alive ping (RFC 5626 §3.5.1): answer with one CRLF.
-        if (buffer.length >= 4 && buffer[0] === 0x0d && buffer[1] === 0x0a && buffer[2] === 0x0d && buffer[3] === 0x0a) {
+        if (
+          buffer.length >= 4 &&
+          buffer[0] === 0x0d &&
+          buffer[1] === 0x0a &&
+          buffer[2] === 0x0d &&
+          buffer[3] === 0x0a
+        ) {
           socket.write('\r\n');
           buffer = buffer.subarray(4);
           continue;

@@ -96,7 +96,10 @@ export class InviteServerTransaction {
   /** How many times the final response was retransmitted (for tests and metrics). */
   retransmissions = 0;
 
-  constructor(request: SipRequest, options: { send: Send; reliable: boolean; timers: SipTimers; timerSet: TimerSet; onTerminated: () => void }) {
+  constructor(
+    request: SipRequest,
+    options: { send: Send; reliable: boolean; timers: SipTimers; timerSet: TimerSet; onTerminated: () => void },
+  ) {
     this.request = request;
     this.#send = options.send;
     this.#reliable = options.reliable;
@@ -195,7 +198,10 @@ export class NonInviteServerTransaction {
   #last: SipResponse | undefined;
   #end: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(request: SipRequest, options: { send: Send; reliable: boolean; timers: SipTimers; timerSet: TimerSet; onTerminated: () => void }) {
+  constructor(
+    request: SipRequest,
+    options: { send: Send; reliable: boolean; timers: SipTimers; timerSet: TimerSet; onTerminated: () => void },
+  ) {
     this.request = request;
     this.#send = options.send;
     this.#reliable = options.reliable;
@@ -268,7 +274,13 @@ export class NonInviteClientTransaction {
     if (!this.#reliable) this.#schedule(this.#timers.t1);
     this.#timeout = this.#set.after(64 * this.#timers.t1, () => {
       if (this.state === 'trying' || this.state === 'proceeding') {
-        this.#resolve({ type: 'response', status: 408, reason: 'Request Timeout', headers: this.request.headers.clone(), body: new Uint8Array(0) });
+        this.#resolve({
+          type: 'response',
+          status: 408,
+          reason: 'Request Timeout',
+          headers: this.request.headers.clone(),
+          body: new Uint8Array(0),
+        });
         this.#terminate();
       }
     });
@@ -290,7 +302,13 @@ export class NonInviteClientTransaction {
 
   dispose(): void {
     if (this.state === 'trying' || this.state === 'proceeding') {
-      this.#resolve({ type: 'response', status: 408, reason: 'Request Timeout', headers: this.request.headers.clone(), body: new Uint8Array(0) });
+      this.#resolve({
+        type: 'response',
+        status: 408,
+        reason: 'Request Timeout',
+        headers: this.request.headers.clone(),
+        body: new Uint8Array(0),
+      });
     }
     this.#terminate();
   }
