@@ -6,7 +6,9 @@ export function packageBuild(extra: Partial<Options> = {}): Options {
     entry: ['src/index.ts'],
     format: ['esm', 'cjs'],
     dts: true,
-    sourcemap: true,
+    // No source maps in the tarballs: the bundles are not minified (a stack trace into dist reads
+    // as the source does), and maps with their sources doubled every package's size (RELEASING.md).
+    sourcemap: false,
     clean: true,
     target: 'es2022',
     platform: 'neutral',
