@@ -8,6 +8,8 @@ import {
   SipParseError,
   bodyText,
   createResponse,
+  describeSipMessage,
+  describeSipParseError,
   parseNameAddr,
   parseSipMessage,
   parseSipUri,
@@ -120,6 +122,27 @@ describe('SIP messages', () => {
       expect((error as SipParseError).status).toBe(status);
       expect((error as SipParseError).partial !== undefined, text.slice(0, 80)).toBe(answerable);
     }
+  });
+
+  it('describes a message for logs without the phone number in its Request-URI or in a malformed header', () => {
+    const invite = request(
+      INVITE.replace('INVITE sip:agent@example.com', 'INVITE sip:+15551234567@example.com;user=phone'),
+    );
+    expect(describeSipMessage(invite)).toBe('INVITE sip:…@example.com;user=phone');
+    expect(describeSipMessage(request(INVITE.replace('sip:agent@example.com SIP', 'tel:+15551234567 SIP')))).toBe(
+      'INVITE tel:…',
+    );
+    expect(describeSipMessage(request(INVITE.replace('sip:agent@example.com SIP', 'sip:example.com SIP')))).toBe(
+      'INVITE sip:example.com',
+    );
+    let error: unknown;
+    try {
+      parseSipMessage(INVITE.replace(/f: [^\r]+/, 'f: +15551234567 <sip:+15551234567@example.com'));
+    } catch (e) {
+      error = e;
+    }
+    expect((error as SipParseError).message).toContain('15551234567');
+    expect(describeSipParseError(error as SipParseError)).toBe('malformed From "…"');
   });
 });
 

@@ -433,9 +433,31 @@ export function serializeSipMessage(message: SipMessage): Uint8Array {
   return out;
 }
 
-/** The message as text (for logs: bodies are not included). */
+/**
+ * The message in a few words, for logs: the method and the Request-URI without its user part (a
+ * phone number as often as not), or the status and reason. No header and no body.
+ */
 export function describeSipMessage(message: SipMessage): string {
-  return message.type === 'request' ? `${message.method} ${message.uri}` : `${message.status} ${message.reason}`;
+  return message.type === 'request'
+    ? `${message.method} ${withoutUserPart(message.uri)}`
+    : `${message.status} ${message.reason}`;
+}
+
+/** A URI with its user part replaced by `…`: `sip:…@host;transport=tcp`; a `tel:` URI is all user part. */
+export function withoutUserPart(uri: string): string {
+  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(uri);
+  if (!scheme) return '…';
+  if (scheme[1]!.toLowerCase() === 'tel') return 'tel:…';
+  const at = uri.indexOf('@');
+  return at < 0 ? uri : `${scheme[0]}…${uri.slice(at)}`;
+}
+
+/**
+ * A parse error's message for logs: the peer's text it quotes (a malformed From, To or
+ * Request-URI can hold a phone number) replaced by `"…"`.
+ */
+export function describeSipParseError(error: Error): string {
+  return error.message.replace(/"(?:[^"\\]|\\.)*"/g, '"…"');
 }
 
 export function bodyText(message: SipMessage): string {
