@@ -85,6 +85,7 @@ const CALL_FILES = [
 export default defineConfig({
   resolve: {
     alias: {
+      '@switchboard/core/protocol': src('./packages/core/src/protocol.ts'),
       '@switchboard/core': src('./packages/core/src/index.ts'),
       '@switchboard/twilio/testing': src('./packages/twilio/src/testing.ts'),
       '@switchboard/twilio': src('./packages/twilio/src/index.ts'),

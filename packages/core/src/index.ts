@@ -1,22 +1,128 @@
-export * from './types.js';
-export * from './errors.js';
-export * from './connection.js';
-export * from './audio/index.js';
-export * from './codec.js';
-export * from './ledger.js';
-export * from './metrics.js';
-export * from './transport.js';
-export * from './adapter.js';
-export { PeerMediaCounter } from './peer.js';
-export * from './clock.js';
-export * from './json.js';
-export * from './json-protocol.js';
-export * from './json-peer.js';
-export * from './carrier-transport.js';
-export * from './rest.js';
-export * from './detect.js';
-export * from './replay.js';
-export { readHeader, constantTimeEqual, type RequestHeaders } from './http.js';
-export { logger } from './log.js';
-export * from './drain.js';
-export * from './recorder/index.js';
+/**
+ * `@switchboard/core`: what an application needs to run a call. The transport and its options and
+ * events, the interfaces an application passes or receives, errors, metrics, clocks, audio
+ * utilities, the replay guard, protocol detection, drain and the call recorder.
+ *
+ * The helpers that carrier packages use to build their protocols, peers, transports and webhook
+ * checks are the adapter kit, at `@switchboard/core/protocol`. Every name is listed here on
+ * purpose: a name added to this entry is a change to the public API (see test/exports.test.ts).
+ */
+
+// The transport, its options and its events.
+export { TelephonyRealtimeTransport, TRANSPORT_DEFAULTS } from './transport.js';
+export type {
+  CallEndEvent,
+  CallStartEvent,
+  DtmfEvent,
+  TelephonyRealtimeTransportOptions,
+  TelephonyTransportEventTypes,
+} from './transport.js';
+export type { CarrierTransportOptions } from './carrier-transport.js';
+
+// The interfaces an application passes or receives.
+export type { MediaConnection, MediaFrame, NodeWsLike, WebSocketLike, WhatwgWebSocketLike } from './connection.js';
+export type {
+  AudioFormat,
+  CallEvent,
+  CallEventType,
+  FrameRules,
+  MediaStreamProtocol,
+  OutboundCommand,
+  ProtocolCapabilities,
+} from './types.js';
+
+// Errors.
+export { CallControlError, ConfigError, ProtocolError, SwitchboardError, WebhookSignatureError } from './errors.js';
+
+// Metrics, clocks and the model-side audio format.
+export type { CallMetrics } from './metrics.js';
+export type { ModelAudioFormat } from './codec.js';
+export { scaledClock, systemClock, type Clock } from './clock.js';
+
+// Audio: G.711, PCM, base64, resampling, WAV.
+export {
+  ALAW_SILENCE,
+  MULAW_SILENCE,
+  aLawToLinear,
+  base64Decode,
+  base64Encode,
+  base64UrlDecode,
+  base64UrlEncode,
+  bytesPerMs,
+  bytesPerSample,
+  concatBytes,
+  decodeALaw,
+  decodeMuLaw,
+  decodeWav,
+  durationMs,
+  encodeALaw,
+  encodeMuLaw,
+  encodeWav,
+  linearToALaw,
+  linearToMuLaw,
+  muLawToLinear,
+  pcm16FromBytes,
+  pcm16ToBytes,
+  Resampler,
+  silence,
+  silenceByte,
+  swapBytes16,
+  type ResamplerOptions,
+  type ResamplerQuality,
+} from './audio/index.js';
+
+// Webhook replay protection.
+export {
+  MemoryNonceStore,
+  REPLAY_DEFAULT_MAX_ENTRIES,
+  REPLAY_DEFAULT_TTL_MS,
+  REPLAY_MAX_KEY_LENGTH,
+  ReplayGuard,
+  type MemoryNonceStoreOptions,
+  type NonceStore,
+  type ReplayGuardOptions,
+} from './replay.js';
+
+// One media route for several carriers.
+export {
+  detectMediaProtocol,
+  detectProtocol,
+  ProtocolDetectionError,
+  type DetectedMediaProtocol,
+  type DetectMediaProtocolOptions,
+  type ProtocolCandidate,
+  type ProtocolDetectionFailure,
+  type ReplayedMediaConnection,
+} from './detect.js';
+
+// Graceful shutdown.
+export {
+  CallRegistry,
+  connectOrEnd,
+  DEFAULT_DRAIN_DEADLINE_MS,
+  drainOnSignals,
+  MODEL_CONNECT_FAILED_REASON,
+  SHUTDOWN_REASON,
+  type CallEndListener,
+  type CallRegistryOptions,
+  type ConnectOrEndOptions,
+  type DrainableCall,
+  type DrainOnSignalsOptions,
+  type DrainOptions,
+  type DrainResult,
+  type EndableCall,
+  type SignalDrain,
+} from './drain.js';
+
+// Recording calls as conformance traces.
+export {
+  CallRecorder,
+  RECORDING_DEFAULT_MAX_BYTES,
+  REDACTED,
+  type AudioRedaction,
+  type CallRecorderContext,
+  type CallRecordingOptions,
+  type RecordingRedaction,
+  type RecordingSink,
+  type RecordingStats,
+} from './recorder/index.js';

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
-import { ConfigError, toBytes, toMediaConnection, type MediaConnection, type MediaFrame } from '../src/index.js';
+import { ConfigError, type MediaConnection, type MediaFrame } from '../src/index.js';
+import { toBytes, toMediaConnection } from '../src/protocol.js';
 
 /** A WHATWG-style socket (as in browsers, Deno and workerd) driven by the test. */
 class WhatwgSocket extends EventTarget {

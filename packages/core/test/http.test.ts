@@ -1,12 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  MemoryNonceStore,
-  REPLAY_MAX_KEY_LENGTH,
-  ReplayGuard,
-  constantTimeEqual,
-  readHeader,
-  type RequestHeaders,
-} from '../src/index.js';
+import { MemoryNonceStore, REPLAY_MAX_KEY_LENGTH, ReplayGuard } from '../src/index.js';
+import { constantTimeEqual, readHeader, type RequestHeaders } from '../src/protocol.js';
 
 const loose = (headers: unknown) => headers as RequestHeaders;
 

@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { ConfigError, ProtocolError } from '../src/index.js';
 import {
   ActiveStreamId,
-  ConfigError,
   FrameParse,
-  ProtocolError,
   assertTextFrame,
   callStartEvent,
   checkExactKeys,
@@ -24,7 +23,7 @@ import {
   type FailFrame,
   type JsonObject,
   type StreamCommandWriters,
-} from '../src/index.js';
+} from '../src/protocol.js';
 
 const fail: FailFrame = (message, frame) => {
   throw new ProtocolError('acme', message, { frame, code: 'acme_bad_frame' });

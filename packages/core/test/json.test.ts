@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
+import { ProtocolError } from '../src/index.js';
 import {
   FrameParse,
   MAX_TEXT_FRAME_CHARS,
-  ProtocolError,
   jsonText,
   readFrameObject,
   stringRecord,
   type FailFrame,
-} from '../src/index.js';
+} from '../src/protocol.js';
 
 const fail: FailFrame = (message, frame) => {
   throw new ProtocolError('acme', message, { frame });

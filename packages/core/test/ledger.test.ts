@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PlaybackLedger } from '../src/index.js';
+import { PlaybackLedger } from '../src/protocol.js';
 
 const key = (itemId: string, responseId = 'r1') => ({ responseId, itemId, contentIndex: 0 });
 

@@ -8,15 +8,12 @@
  */
 import { parseTrace, replayAndCheck, traceExpect, type CheckedReplay } from '@switchboard/conformance';
 import { conformance as sip, SipRealtimeTransport } from '@switchboard/sip';
-import {
-  conformance as twilio,
-  SignalWireRealtimeTransport,
-  signalwireConformance as signalwire,
-} from '@switchboard/twilio';
+import { SignalWireRealtimeTransport } from '@switchboard/twilio';
+import { conformance as twilio, signalwireConformance as signalwire } from '@switchboard/twilio/testing';
 import { conformance as vonage, VonageRealtimeTransport } from '@switchboard/vonage';
 import { conformance as websocketAdapters, RawWebSocketRealtimeTransport } from '@switchboard/websocket';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { ConformanceAdapter } from '../src/index.js';
+import type { ConformanceAdapter } from '../src/protocol.js';
 import { recordCall, removeRecordings } from './helpers/recording.js';
 
 afterAll(removeRecordings);

@@ -2,12 +2,8 @@ import { conformance as exotel, ExotelRealtimeTransport } from '@switchboard/exo
 import { conformance as plivo, PlivoRealtimeTransport } from '@switchboard/plivo';
 import { RtpPeerSimulator, SipRealtimeTransport } from '@switchboard/sip';
 import { conformance as telnyx, TelnyxRealtimeTransport } from '@switchboard/telnyx';
-import {
-  signalwireConformance,
-  SignalWireRealtimeTransport,
-  TwilioPeerSimulator,
-  TwilioRealtimeTransport,
-} from '@switchboard/twilio';
+import { SignalWireRealtimeTransport, TwilioRealtimeTransport } from '@switchboard/twilio';
+import { signalwireConformance, TwilioPeerSimulator } from '@switchboard/twilio/testing';
 import {
   conformance as websocketAdapters,
   RawWebSocketRealtimeTransport,
@@ -23,12 +19,11 @@ import {
   encodeMuLaw,
   type CallEvent,
   type CallRecordingOptions,
-  type ConformanceAdapter,
   type MediaConnection,
-  type PeerSimulator,
   type RecordingSink,
   type TelephonyRealtimeTransport,
 } from '../src/index.js';
+import type { ConformanceAdapter, PeerSimulator } from '../src/protocol.js';
 import { FakeCarrier } from './helpers/fakes.js';
 
 /** A sink that keeps every line, parsed. */

@@ -1,12 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  ConfigError,
-  MemoryNonceStore,
-  REPLAY_DEFAULT_TTL_MS,
-  ReplayGuard,
-  assertReplayGuardOption,
-  type NonceStore,
-} from '../src/index.js';
+import { ConfigError, MemoryNonceStore, REPLAY_DEFAULT_TTL_MS, ReplayGuard, type NonceStore } from '../src/index.js';
+import { assertReplayGuardOption } from '../src/protocol.js';
 
 /** A clock the test moves by hand. */
 function manualClock(start = 1_787_000_000_000) {

@@ -1,8 +1,7 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { CallControlError, ConfigError } from '../src/index.js';
 import {
-  CallControlError,
-  ConfigError,
   basicAuthorization,
   carrierRequest,
   isJsonObject,
@@ -10,7 +9,7 @@ import {
   restClientConfig,
   type RestFailure,
   type RestRequest,
-} from '../src/index.js';
+} from '../src/protocol.js';
 
 type Recorded = { method: string; path: string; headers: IncomingHttpHeaders; body: string };
 type Reply = { status: number; body?: string };

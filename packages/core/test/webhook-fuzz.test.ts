@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ReplayGuard, constantTimeEqual, readHeader, type RequestHeaders } from '../src/index.js';
+import { ReplayGuard } from '../src/index.js';
+import { constantTimeEqual, readHeader, type RequestHeaders } from '../src/protocol.js';
 import { FUZZ_RUNS, anyHeaders, anyValue } from './helpers/webhook-fuzz.js';
 
 describe('fuzz: the header and comparison helpers every verifier shares', () => {

@@ -15,7 +15,8 @@ import {
   type FuzzCorpus,
   type FuzzTarget,
 } from '@switchboard/conformance/testing';
-import { excerpt, ProtocolError, type MediaFrame } from '../../src/index.js';
+import { ProtocolError, type MediaFrame } from '../../src/index.js';
+import { excerpt } from '../../src/protocol.js';
 
 /** Runs per property: each run is a sequence of up to a few dozen frames, so a file stays at a few seconds. */
 export const FUZZ_RUNS = 300;

@@ -8,7 +8,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bundledTracesDir, loadTrace, replayTrace } from '@switchboard/conformance';
-import type { CallRecordingOptions, ConformanceAdapter } from '../../src/index.js';
+import type { CallRecordingOptions } from '../../src/index.js';
+import type { ConformanceAdapter } from '../../src/protocol.js';
 
 let dir: string | undefined;
 

@@ -1,6 +1,7 @@
 import { RealtimeAgent, RealtimeSession } from '@openai/agents-realtime';
 import { afterEach, beforeEach } from 'vitest';
-import type { CallEvent, PeerSimulator, TelephonyRealtimeTransport } from '../../src/index.js';
+import type { CallEvent, TelephonyRealtimeTransport } from '../../src/index.js';
+import type { PeerSimulator } from '../../src/protocol.js';
 import { FakeCarrier, FakeRealtimeServer } from './fakes.js';
 
 /** One test's carrier, model and transport, fresh for every test of the file. */
