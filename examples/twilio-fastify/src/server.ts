@@ -384,10 +384,10 @@ function redact(line: string, secrets: string[]): string {
 async function main(): Promise<void> {
   // Like dotenv: a .env file in the working directory (Node 20.12 and later read it natively).
   if (existsSync('.env') && typeof process.loadEnvFile === 'function') process.loadEnvFile('.env');
-  const { OPENAI_API_KEY, REALTIME_URL, TWILIO_AUTH_TOKEN, PUBLIC_HOST } = process.env;
-  if (!OPENAI_API_KEY && !REALTIME_URL) {
+  const { OPENAI_API_KEY, OPENAI_REALTIME_URL, TWILIO_AUTH_TOKEN, PUBLIC_HOST } = process.env;
+  if (!OPENAI_API_KEY && !OPENAI_REALTIME_URL) {
     console.error(
-      'Missing OPENAI_API_KEY (or REALTIME_URL for an offline realtime simulator). Set it in the environment or in .env.',
+      'Missing OPENAI_API_KEY (or OPENAI_REALTIME_URL for an offline realtime simulator). Set it in the environment or in .env.',
     );
     process.exit(1);
   }
@@ -397,7 +397,7 @@ async function main(): Promise<void> {
   const calls = new CallRegistry<TwilioRealtimeTransport>({ deadlineMs });
   const app = await buildServer({
     openaiApiKey: OPENAI_API_KEY,
-    realtimeUrl: REALTIME_URL,
+    realtimeUrl: OPENAI_REALTIME_URL,
     twilioAuthToken: TWILIO_AUTH_TOKEN,
     publicHost: PUBLIC_HOST,
     calls,

@@ -28,7 +28,7 @@ describe('pnpm start on SIGTERM', () => {
     const server = new ServerProcess(exampleDir, {
       HOST: '127.0.0.1',
       PORT: '0',
-      REALTIME_URL: `${simulator.url}?model=gpt-realtime`,
+      OPENAI_REALTIME_URL: `${simulator.url}?model=gpt-realtime`,
       SHUTDOWN_DEADLINE_MS: String(DEADLINE_MS),
     });
     cleanups.push(() => server.dispose());

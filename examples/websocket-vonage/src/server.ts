@@ -390,10 +390,10 @@ function redact(line: string, secrets: string[]): string {
 
 async function main(): Promise<void> {
   if (existsSync('.env') && typeof process.loadEnvFile === 'function') process.loadEnvFile('.env');
-  const { OPENAI_API_KEY, REALTIME_URL, PUBLIC_HOST } = process.env;
-  if (!OPENAI_API_KEY && !REALTIME_URL) {
+  const { OPENAI_API_KEY, OPENAI_REALTIME_URL, PUBLIC_HOST } = process.env;
+  if (!OPENAI_API_KEY && !OPENAI_REALTIME_URL) {
     console.error(
-      'Missing OPENAI_API_KEY (or REALTIME_URL for an offline realtime simulator). Set it in the environment or in .env.',
+      'Missing OPENAI_API_KEY (or OPENAI_REALTIME_URL for an offline realtime simulator). Set it in the environment or in .env.',
     );
     process.exit(1);
   }
@@ -401,7 +401,12 @@ async function main(): Promise<void> {
   const host = process.env.HOST || 'localhost';
   const deadlineMs = Number(process.env.SHUTDOWN_DEADLINE_MS || DEFAULT_DRAIN_DEADLINE_MS);
   const calls = new CallRegistry<RawWebSocketRealtimeTransport>({ deadlineMs });
-  const app = buildServer({ openaiApiKey: OPENAI_API_KEY, realtimeUrl: REALTIME_URL, publicHost: PUBLIC_HOST, calls });
+  const app = buildServer({
+    openaiApiKey: OPENAI_API_KEY,
+    realtimeUrl: OPENAI_REALTIME_URL,
+    publicHost: PUBLIC_HOST,
+    calls,
+  });
   const listening = await app.listen(port, host);
   console.log(`Server is listening on http://${host}:${listening}`);
   // SIGTERM (a deploy, a scale-down) or SIGINT (Ctrl+C): refuse new calls, let the live ones
