@@ -5,14 +5,8 @@
  * `Authorization: Basic base64(API_KEY:API_TOKEN)` on the upgrade request
  * (https://developer.exotel.com/docs/agentstream/stream-voicebot-applet, "Authentication").
  */
-import {
-  ConfigError,
-  WebhookSignatureError,
-  base64Encode,
-  constantTimeEqual,
-  readHeader,
-  type RequestHeaders,
-} from '@switchboard/core';
+import { ConfigError, WebhookSignatureError, base64Encode } from '@switchboard/core';
+import { constantTimeEqual, readHeader, type RequestHeaders } from '@switchboard/core/protocol';
 
 /** Request headers: a plain object (Node) or a `Headers` (fetch); the same as core's `RequestHeaders`. */
 export type ExotelHeaders = RequestHeaders;

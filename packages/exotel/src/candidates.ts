@@ -7,7 +7,8 @@
  * Only Exotel's own event names count: Vonage's first frame carries the NCCO's headers at its top
  * level, so a header named `stream_sid` must not make a Vonage call look like Exotel's.
  */
-import { parseJsonObjectFrame, type MediaFrame, type ProtocolCandidate } from '@switchboard/core';
+import type { MediaFrame, ProtocolCandidate } from '@switchboard/core';
+import { parseJsonObjectFrame } from '@switchboard/core/protocol';
 import { ExotelMediaStreamProtocol } from './protocol.js';
 
 /** The events Exotel sends on a Voicebot stream. */

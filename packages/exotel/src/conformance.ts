@@ -1,4 +1,5 @@
-import type { AudioFormat, ConformanceAdapter } from '@switchboard/core';
+import type { AudioFormat } from '@switchboard/core';
+import type { ConformanceAdapter } from '@switchboard/core/protocol';
 import { ExotelPeerSimulator } from './peer.js';
 import { ExotelMediaStreamProtocol } from './protocol.js';
 import { ExotelRealtimeTransport } from './transport.js';

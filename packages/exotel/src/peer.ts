@@ -9,10 +9,13 @@ import {
   encodeMuLaw,
   pcm16FromBytes,
   pcm16ToBytes,
-  PeerMediaCounter,
+  type AudioFormat,
+  type CallEvent,
+  type OutboundCommand,
 } from '@switchboard/core';
-import type { AudioFormat, CallEvent, OutboundCommand, PeerSimulator } from '@switchboard/core';
 import {
+  PeerMediaCounter,
+  type PeerSimulator,
   assertTextFrame,
   checkExactKeys,
   checkOutboundStreamId,
@@ -20,7 +23,7 @@ import {
   readOutboundMark,
   readOutboundMedia,
   rejectOutboundEvent,
-} from '@switchboard/core';
+} from '@switchboard/core/protocol';
 import { EXOTEL_FRAME_RULES } from './protocol.js';
 
 export type ExotelPeerSimulatorOptions = {

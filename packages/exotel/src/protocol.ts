@@ -14,33 +14,36 @@
  * for slin only; the same byte rules are kept for μ-law, which also meets their reading in time
  * (3200 bytes are 400 ms, at least the 100 ms asked; 320 bytes are two whole 20 ms packets).
  */
-import { ProtocolError, base64Encode, FrameParse } from '@switchboard/core';
-import type {
-  AudioFormat,
-  CallEvent,
-  FrameRules,
-  MediaStreamProtocol,
-  OutboundCommand,
-  ProtocolCapabilities,
-  StreamCommandWriters,
-} from '@switchboard/core';
-import { isJsonObject, readCounter, stringRecord, type JsonObject } from '@switchboard/core';
 import {
+  ProtocolError,
+  base64Encode,
+  type AudioFormat,
+  type CallEvent,
+  type FrameRules,
+  type MediaStreamProtocol,
+  type OutboundCommand,
+  type ProtocolCapabilities,
+} from '@switchboard/core';
+import {
+  FrameParse,
+  type StreamCommandWriters,
+  isJsonObject,
+  readCounter,
+  stringRecord,
+  type JsonObject,
   ActiveStreamId,
   assertTextFrame,
   callStartEvent,
   decodeDtmfFrame,
   decodeMarkFrame,
   decodeMediaPayload,
-} from '@switchboard/core';
-import {
   decodeStopFrame,
   encodeStreamCommand,
   readFrameEvent,
   readFrameObject,
   readStartObject,
   readStartStreamId,
-} from '@switchboard/core';
+} from '@switchboard/core/protocol';
 
 const PROVIDER = 'exotel';
 

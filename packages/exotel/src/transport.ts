@@ -1,10 +1,10 @@
 import {
   TelephonyRealtimeTransport,
-  takeCarrierSocket,
   type CarrierTransportOptions,
   type MediaConnection,
   type WebSocketLike,
 } from '@switchboard/core';
+import { takeCarrierSocket } from '@switchboard/core/protocol';
 import { ExotelMediaStreamProtocol } from './protocol.js';
 
 /** Options of {@link ExotelRealtimeTransport}: the SDK WebSocket transport's plus the core's call options. */

@@ -1,8 +1,7 @@
 import { Buffer } from 'node:buffer';
 import { expectProtocolError, malformedFrameCases, type MalformedFrame } from '@switchboard/conformance/testing';
 import { describe, expect, it } from 'vitest';
-import { ProtocolError, decodeMuLaw, pcm16ToBytes } from '@switchboard/core';
-import type { CallEvent, OutboundCommand } from '@switchboard/core';
+import { ProtocolError, decodeMuLaw, pcm16ToBytes, type CallEvent, type OutboundCommand } from '@switchboard/core';
 import { EXOTEL_FRAME_RULES, ExotelMediaStreamProtocol } from '../src/protocol.js';
 import { EXOTEL_INVALID_CHUNK_CODE, EXOTEL_INVALID_FRAME_CODE, ExotelPeerSimulator } from '../src/peer.js';
 
