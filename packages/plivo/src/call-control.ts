@@ -8,15 +8,15 @@
  * - DTMF: `POST /v1/Account/{auth_id}/Call/{call_uuid}/DTMF/` with `digits`, `leg`
  *   (http://plivo.com/docs/api/call/dtmf/)
  */
+import { ConfigError } from '@switchboard/core';
 import {
-  ConfigError,
   basicAuthorization,
   carrierRequest,
   isJsonObject,
   logger,
   restClientConfig,
   type RestClientConfig,
-} from '@switchboard/core';
+} from '@switchboard/core/protocol';
 
 const log = logger('plivo');
 

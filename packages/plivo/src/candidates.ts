@@ -7,7 +7,8 @@
  * Only Plivo's own event names count: Vonage's first frame carries the NCCO's headers at its top
  * level, so a header named `streamId` must not make a Vonage call look like Plivo's.
  */
-import { isJsonObject, parseJsonObjectFrame, type MediaFrame, type ProtocolCandidate } from '@switchboard/core';
+import type { MediaFrame, ProtocolCandidate } from '@switchboard/core';
+import { isJsonObject, parseJsonObjectFrame } from '@switchboard/core/protocol';
 import { PlivoMediaStreamProtocol } from './protocol.js';
 
 /** The events Plivo sends on an audio stream. */

@@ -1,4 +1,4 @@
-import type { ConformanceAdapter } from '@switchboard/core';
+import type { ConformanceAdapter } from '@switchboard/core/protocol';
 import { PlivoPeerSimulator } from './peer.js';
 import { PlivoMediaStreamProtocol } from './protocol.js';
 import { PlivoRealtimeTransport } from './transport.js';

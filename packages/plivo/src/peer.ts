@@ -1,14 +1,22 @@
-import { ProtocolError, base64Encode, bytesPerMs, PeerMediaCounter } from '@switchboard/core';
-import type { AudioFormat, CallEvent, OutboundCommand, PeerSimulator } from '@switchboard/core';
-import { isJsonObject } from '@switchboard/core';
 import {
+  ProtocolError,
+  base64Encode,
+  bytesPerMs,
+  type AudioFormat,
+  type CallEvent,
+  type OutboundCommand,
+} from '@switchboard/core';
+import {
+  PeerMediaCounter,
+  type PeerSimulator,
+  isJsonObject,
   assertTextFrame,
   checkExactKeys,
   checkOutboundStreamId,
   decodeMediaPayload,
   readFrameObject,
   rejectOutboundEvent,
-} from '@switchboard/core';
+} from '@switchboard/core/protocol';
 import { plivoContentType, plivoEncoding } from './protocol.js';
 
 export type PlivoPeerSimulatorOptions = {

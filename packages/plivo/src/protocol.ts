@@ -8,31 +8,34 @@
  * played; Plivo's FAQ calls the same message `played`, accepted too), `clearAudio` →
  * `clearedAudio` (queued checkpoints are never returned).
  */
-import { ProtocolError, base64Encode, FrameParse } from '@switchboard/core';
-import type {
-  AudioFormat,
-  CallEvent,
-  MediaStreamProtocol,
-  OutboundCommand,
-  ProtocolCapabilities,
-  StreamCommandWriters,
-} from '@switchboard/core';
-import { isJsonObject, readCounter, stringRecord, type JsonObject } from '@switchboard/core';
 import {
+  ProtocolError,
+  base64Encode,
+  type AudioFormat,
+  type CallEvent,
+  type MediaStreamProtocol,
+  type OutboundCommand,
+  type ProtocolCapabilities,
+} from '@switchboard/core';
+import {
+  FrameParse,
+  type StreamCommandWriters,
+  isJsonObject,
+  readCounter,
+  stringRecord,
+  type JsonObject,
   ActiveStreamId,
   assertTextFrame,
   callStartEvent,
   decodeDtmfFrame,
   decodeMediaPayload,
   decodeStopFrame,
-} from '@switchboard/core';
-import {
   encodeStreamCommand,
   readFrameEvent,
   readFrameObject,
   readStartObject,
   readStartStreamId,
-} from '@switchboard/core';
+} from '@switchboard/core/protocol';
 
 const PROVIDER = 'plivo';
 

@@ -22,16 +22,13 @@
  * freshness window; pass a `ReplayGuard` from `@switchboard/core` (or a `PlivoReplayGuard`, which
  * prefixes its keys with `plivo:`) as `replayGuard` to refuse a delivery seen before.
  */
+import { ConfigError, WebhookSignatureError, base64Encode, type ReplayGuard } from '@switchboard/core';
 import {
-  ConfigError,
-  WebhookSignatureError,
   assertReplayGuardOption,
-  base64Encode,
   constantTimeEqual,
   readHeader,
-  type ReplayGuard,
   type RequestHeaders,
-} from '@switchboard/core';
+} from '@switchboard/core/protocol';
 
 /** Parameters of a signed request. A repeated name carries an array of values. */
 export type PlivoSignedParams = Record<string, string | readonly string[]> | URLSearchParams;

@@ -1,10 +1,10 @@
 import {
   TelephonyRealtimeTransport,
-  takeCarrierSocket,
   type CarrierTransportOptions,
   type MediaConnection,
   type WebSocketLike,
 } from '@switchboard/core';
+import { takeCarrierSocket } from '@switchboard/core/protocol';
 import { PlivoMediaStreamProtocol } from './protocol.js';
 
 /** Options of {@link PlivoRealtimeTransport}: the SDK WebSocket transport's plus the core's call options. */
