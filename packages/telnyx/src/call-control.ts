@@ -3,15 +3,15 @@
  * (https://developers.telnyx.com/api/call-control): `POST /v2/calls/{call_control_id}/actions/<action>`
  * with a JSON body and `Authorization: Bearer <API key>`.
  */
+import { ConfigError } from '@switchboard/core';
 import {
-  ConfigError,
   carrierRequest,
   isJsonObject,
   logger,
   restClientConfig,
   type RestClientConfig,
   type RestFailure,
-} from '@switchboard/core';
+} from '@switchboard/core/protocol';
 
 const log = logger('telnyx');
 

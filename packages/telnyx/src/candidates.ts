@@ -7,7 +7,8 @@
  * Only Telnyx's own event names count: Vonage's first frame carries the NCCO's headers at its top
  * level, so a header named `stream_id` must not make a Vonage call look like Telnyx's.
  */
-import { parseJsonObjectFrame, type MediaFrame, type ProtocolCandidate } from '@switchboard/core';
+import type { MediaFrame, ProtocolCandidate } from '@switchboard/core';
+import { parseJsonObjectFrame } from '@switchboard/core/protocol';
 import { TelnyxMediaStreamProtocol } from './protocol.js';
 
 /** The events Telnyx sends on a media stream. */

@@ -1,4 +1,4 @@
-import type { ConformanceAdapter } from '@switchboard/core';
+import type { ConformanceAdapter } from '@switchboard/core/protocol';
 import { TelnyxPeerSimulator } from './peer.js';
 import { TelnyxMediaStreamProtocol } from './protocol.js';
 import { TelnyxRealtimeTransport } from './transport.js';

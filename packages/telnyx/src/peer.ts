@@ -1,14 +1,24 @@
-import { ConfigError, ProtocolError, base64Encode, bytesPerMs, durationMs, PeerMediaCounter } from '@switchboard/core';
-import type { AudioFormat, CallEvent, OutboundCommand, PeerSimulator } from '@switchboard/core';
 import {
+  ConfigError,
+  ProtocolError,
+  base64Encode,
+  bytesPerMs,
+  durationMs,
+  type AudioFormat,
+  type CallEvent,
+  type OutboundCommand,
+  swapBytes16,
+} from '@switchboard/core';
+import {
+  PeerMediaCounter,
+  type PeerSimulator,
   assertTextFrame,
   checkExactKeys,
   readFrameObject,
   readOutboundMark,
   readOutboundMedia,
   rejectOutboundEvent,
-} from '@switchboard/core';
-import { swapBytes16 } from '@switchboard/core';
+} from '@switchboard/core/protocol';
 import { telnyxCodecName, telnyxEncoding, type L16ByteOrder, type TelnyxCodec } from './protocol.js';
 
 export type TelnyxPeerSimulatorOptions = {

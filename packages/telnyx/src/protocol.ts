@@ -14,35 +14,34 @@ import {
   decodeMuLaw,
   encodeALaw,
   encodeMuLaw,
-  FrameParse,
   pcm16FromBytes,
   pcm16ToBytes,
+  type AudioFormat,
+  type CallEvent,
+  type MediaStreamProtocol,
+  type OutboundCommand,
+  type ProtocolCapabilities,
+  swapBytes16,
 } from '@switchboard/core';
-import type {
-  AudioFormat,
-  CallEvent,
-  MediaStreamProtocol,
-  OutboundCommand,
-  ProtocolCapabilities,
-  StreamCommandWriters,
-} from '@switchboard/core';
-import { isJsonObject, readCounter, stringRecord, type JsonObject } from '@switchboard/core';
 import {
+  FrameParse,
+  type StreamCommandWriters,
+  isJsonObject,
+  readCounter,
+  stringRecord,
+  type JsonObject,
   assertTextFrame,
   callStartEvent,
   decodeDtmfFrame,
   decodeMarkFrame,
   decodeMediaPayload,
   decodeStopFrame,
-} from '@switchboard/core';
-import {
   encodeStreamCommand,
   readFrameEvent,
   readFrameObject,
   readStartObject,
   readStartStreamId,
-} from '@switchboard/core';
-import { swapBytes16 } from '@switchboard/core';
+} from '@switchboard/core/protocol';
 
 const PROVIDER = 'telnyx';
 

@@ -9,14 +9,8 @@
  * https://developers.telnyx.com/api-reference/callbacks/texml-stream, and the SDKs' verifiers
  * (team-telnyx/telnyx-python PR #242: signed payload `{timestamp}|{payload}`, 300 s tolerance).
  */
-import {
-  ConfigError,
-  WebhookSignatureError,
-  base64Decode,
-  concatBytes,
-  readHeader,
-  type RequestHeaders,
-} from '@switchboard/core';
+import { ConfigError, WebhookSignatureError, base64Decode, concatBytes } from '@switchboard/core';
+import { readHeader, type RequestHeaders } from '@switchboard/core/protocol';
 
 /** Reject timestamps further than this from now, in seconds (replay protection); default 300. */
 export const TELNYX_DEFAULT_TOLERANCE_SECONDS = 300;

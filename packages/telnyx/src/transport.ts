@@ -1,10 +1,10 @@
 import {
   TelephonyRealtimeTransport,
-  takeCarrierSocket,
   type CarrierTransportOptions,
   type MediaConnection,
   type WebSocketLike,
 } from '@switchboard/core';
+import { takeCarrierSocket } from '@switchboard/core/protocol';
 import { TelnyxMediaStreamProtocol, type TelnyxMediaStreamProtocolOptions } from './protocol.js';
 
 /** Options of {@link TelnyxRealtimeTransport}: the SDK WebSocket transport's, the core's call options, and the stream's codec setup. */

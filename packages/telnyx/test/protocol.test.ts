@@ -10,8 +10,9 @@ import {
   encodeMuLaw,
   pcm16FromBytes,
   pcm16ToBytes,
+  type CallEvent,
+  type OutboundCommand,
 } from '@switchboard/core';
-import type { CallEvent, OutboundCommand } from '@switchboard/core';
 import { TelnyxMediaStreamProtocol } from '../src/protocol.js';
 import { TELNYX_INVALID_FRAME_CODE, TelnyxPeerSimulator } from '../src/peer.js';
 
