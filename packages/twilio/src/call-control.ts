@@ -1,12 +1,12 @@
+import { ConfigError } from '@switchboard/core';
 import {
-  ConfigError,
   basicAuthorization,
   carrierRequest,
   isJsonObject,
   restClientConfig,
   type RestClientConfig,
   type RestFailure,
-} from '@switchboard/core';
+} from '@switchboard/core/protocol';
 import { escapeXml } from './twiml.js';
 
 export type TwilioCallControlOptions = {

@@ -11,7 +11,8 @@
  * (raw frames as `signalwire_message`). List it before the Twilio candidate; a SignalWire call it
  * misses is still served by the Twilio candidate, with raw frames named `twilio_message`.
  */
-import { isJsonObject, parseJsonObjectFrame, type MediaFrame, type ProtocolCandidate } from '@switchboard/core';
+import type { MediaFrame, ProtocolCandidate } from '@switchboard/core';
+import { isJsonObject, parseJsonObjectFrame } from '@switchboard/core/protocol';
 import { TwilioMediaStreamProtocol } from './protocol.js';
 
 const EVENTS = new Set(['connected', 'start', 'media', 'dtmf', 'mark', 'stop']);

@@ -1,4 +1,4 @@
-import type { ConformanceAdapter } from '@switchboard/core';
+import type { ConformanceAdapter } from '@switchboard/core/protocol';
 import { TwilioPeerSimulator } from './peer.js';
 import { TwilioMediaStreamProtocol } from './protocol.js';
 import { TwilioRealtimeTransport } from './transport.js';

@@ -1,20 +1,18 @@
+import { ProtocolError, base64Encode, type AudioFormat, type CallEvent, type OutboundCommand } from '@switchboard/core';
 import {
   KEYPAD_DIGIT,
   PeerMediaCounter,
-  ProtocolError,
-  base64Encode,
   isJsonObject,
   rejectOutboundEvent,
-} from '@switchboard/core';
-import type { AudioFormat, CallEvent, JsonObject, OutboundCommand, PeerSimulator } from '@switchboard/core';
-import {
+  type JsonObject,
+  type PeerSimulator,
   assertTextFrame,
   checkExactKeys,
   checkOutboundStreamId,
   readFrameObject,
   readOutboundMark,
   readOutboundMedia,
-} from '@switchboard/core';
+} from '@switchboard/core/protocol';
 
 /** `start.mediaFormat` as it appears on the wire. */
 export type TwilioMediaFormat = { encoding: string; sampleRate: number; channels: number };

@@ -1,40 +1,36 @@
 import {
   ConfigError,
-  KEYPAD_DIGIT,
   ProtocolError,
   base64Encode,
+  swapBytes16,
+  type AudioFormat,
+  type CallEvent,
+  type MediaStreamProtocol,
+  type OutboundCommand,
+  type ProtocolCapabilities,
+} from '@switchboard/core';
+import {
+  KEYPAD_DIGIT,
   isJsonObject,
   nonEmptyString,
   readCounter,
   stringRecord,
-  swapBytes16,
   FrameParse,
-} from '@switchboard/core';
-import {
   ActiveStreamId,
   assertTextFrame,
   callStartEvent,
   decodeDtmfFrame,
   decodeMarkFrame,
   decodeMediaPayload,
-} from '@switchboard/core';
-import {
   decodeStopFrame,
   encodeStreamCommand,
   readFrameEvent,
   readFrameObject,
   readStartObject,
-} from '@switchboard/core';
-import type {
-  AudioFormat,
-  CallEvent,
-  FailFrame,
-  JsonObject,
-  MediaStreamProtocol,
-  OutboundCommand,
-  ProtocolCapabilities,
-} from '@switchboard/core';
-import type { StreamCommandWriters } from '@switchboard/core';
+  type FailFrame,
+  type JsonObject,
+  type StreamCommandWriters,
+} from '@switchboard/core/protocol';
 
 /**
  * Carriers that speak Twilio Media Streams: Twilio itself, and SignalWire's cXML `<Stream>`

@@ -14,16 +14,13 @@
  * `bodySHA256`, the body). Headers are not signed, so none (`I-Twilio-Idempotency-Token`
  * included) takes part in the key: a replayer could change them at will.
  */
+import { ConfigError, WebhookSignatureError, base64Encode, type ReplayGuard } from '@switchboard/core';
 import {
-  ConfigError,
-  WebhookSignatureError,
   assertReplayGuardOption,
-  base64Encode,
   constantTimeEqual,
   readHeader,
-  type ReplayGuard,
   type RequestHeaders,
-} from '@switchboard/core';
+} from '@switchboard/core/protocol';
 import { twilioSignatureUrlCandidates } from './signature-url.js';
 
 export { twilioSignatureUrlVariants, twilioSignatureUrlCandidates } from './signature-url.js';

@@ -1,10 +1,10 @@
 import {
   TelephonyRealtimeTransport,
-  takeCarrierSocket,
   type CarrierTransportOptions,
   type MediaConnection,
   type WebSocketLike,
 } from '@switchboard/core';
+import { takeCarrierSocket } from '@switchboard/core/protocol';
 import {
   TwilioMediaStreamProtocol,
   type L16ByteOrder,

@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { fuzzSeedFrames, type FuzzTarget } from '@switchboard/conformance/testing';
-import { MAX_TEXT_FRAME_CHARS, ProtocolError } from '@switchboard/core';
+import { ProtocolError } from '@switchboard/core';
+import { MAX_TEXT_FRAME_CHARS } from '@switchboard/core/protocol';
 import { describeDecodeFuzz, expectJunkFrameRefused, thrown } from '../../core/test/helpers/fuzz.js';
 import { SignalWirePeerSimulator, TwilioMediaStreamProtocol, TwilioPeerSimulator } from '../src/index.js';
 

@@ -1,8 +1,7 @@
 import { Buffer } from 'node:buffer';
 import { expectProtocolError, malformedFrameCases, type MalformedFrame } from '@switchboard/conformance/testing';
 import { describe, expect, it } from 'vitest';
-import { ProtocolError } from '@switchboard/core';
-import type { CallEvent, OutboundCommand } from '@switchboard/core';
+import { ProtocolError, type CallEvent, type OutboundCommand } from '@switchboard/core';
 import { TwilioMediaStreamProtocol } from '../src/protocol.js';
 import { TwilioPeerSimulator } from '../src/peer.js';
 
