@@ -10,15 +10,15 @@
  *
  * Every request carries an application JWT (`Authorization: Bearer …`, see `jwt.ts`).
  */
+import { ConfigError } from '@switchboard/core';
 import {
-  ConfigError,
   carrierRequest,
   isJsonObject,
   logger,
   restClientConfig,
   type RestClientConfig,
   type RestFailure,
-} from '@switchboard/core';
+} from '@switchboard/core/protocol';
 import { checkTtl, createVonageJwt, resolvePrivateKey, type VonagePrivateKey } from './jwt.js';
 import type { NccoAction } from './ncco.js';
 

@@ -1,4 +1,4 @@
-import type { ConformanceAdapter } from '@switchboard/core';
+import type { ConformanceAdapter } from '@switchboard/core/protocol';
 import { conformance as websocketAdapters } from '@switchboard/websocket';
 import { VonageRealtimeTransport } from './transport.js';
 

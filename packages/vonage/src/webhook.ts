@@ -11,14 +11,8 @@
  * signed webhooks hashes the query and the body merged into one object instead; that reading is
  * accepted with `mergeQueryIntoBody`.
  */
-import {
-  ConfigError,
-  WebhookSignatureError,
-  base64UrlDecode,
-  constantTimeEqual,
-  readHeader,
-  type RequestHeaders,
-} from '@switchboard/core';
+import { ConfigError, WebhookSignatureError, base64UrlDecode } from '@switchboard/core';
+import { constantTimeEqual, readHeader, type RequestHeaders } from '@switchboard/core/protocol';
 import { bufferSource, decodeJsonSegment } from './jwt.js';
 
 const encoder = new TextEncoder();
