@@ -1,4 +1,5 @@
-import type { AudioFormat, ConformanceAdapter } from '@switchboard/core';
+import type { AudioFormat } from '@switchboard/core';
+import type { ConformanceAdapter } from '@switchboard/core/protocol';
 import { MULAW_8K } from './formats.js';
 import { RawWebSocketPeerSimulator } from './peer.js';
 import { RawWebSocketProtocol, type RawWebSocketProtocolOptions } from './protocol.js';

@@ -6,8 +6,8 @@ import {
   type AudioFormat,
   type CallEvent,
   type OutboundCommand,
-  type PeerSimulator,
 } from '@switchboard/core';
+import type { PeerSimulator } from '@switchboard/core/protocol';
 import { AudioConverter, checkFormat, frameBytes, splitBytes } from './formats.js';
 import type { PeerCallState, RawWebSocketPreset } from './preset.js';
 import { resolvePreset, type RawWebSocketPresetName } from './presets/index.js';

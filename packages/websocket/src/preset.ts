@@ -1,12 +1,13 @@
-import { KEYPAD_DIGIT, ProtocolError, excerpt, isJsonObject, jsonText, type JsonObject } from '@switchboard/core';
-import type {
-  AudioFormat,
-  CallEvent,
-  CallStartEvent,
-  DtmfEvent,
-  OutboundCommand,
-  ProtocolCapabilities,
+import {
+  ProtocolError,
+  type AudioFormat,
+  type CallEvent,
+  type CallStartEvent,
+  type DtmfEvent,
+  type OutboundCommand,
+  type ProtocolCapabilities,
 } from '@switchboard/core';
+import { KEYPAD_DIGIT, excerpt, isJsonObject, jsonText, type JsonObject } from '@switchboard/core/protocol';
 
 /**
  * How a call starts on the socket: `message`, with the carrier's first control message (which

@@ -1,14 +1,13 @@
 import {
   ConfigError,
   ProtocolError,
-  logger,
-  toProtocolError,
   type AudioFormat,
   type CallEvent,
   type MediaStreamProtocol,
   type OutboundCommand,
   type ProtocolCapabilities,
 } from '@switchboard/core';
+import { logger, toProtocolError } from '@switchboard/core/protocol';
 import { checkFormat, formatName, frameBytes, isSupportedFormat, splitBytes } from './formats.js';
 import { callStart, newStreamId, type RawWebSocketPreset, type StartOn } from './preset.js';
 import { resolvePreset, type RawWebSocketPresetName } from './presets/index.js';

@@ -2,11 +2,11 @@ import type { OpenAIRealtimeWebSocketOptions } from '@openai/agents-realtime';
 import {
   ConfigError,
   TelephonyRealtimeTransport,
-  logger,
   type MediaConnection,
   type TelephonyRealtimeTransportOptions,
   type WebSocketLike,
 } from '@switchboard/core';
+import { logger } from '@switchboard/core/protocol';
 import { RawWebSocketProtocol, type RawWebSocketProtocolOptions } from './protocol.js';
 import type { RawWebSocketPresetName } from './presets/index.js';
 
