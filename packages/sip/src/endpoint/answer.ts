@@ -3,7 +3,8 @@
  * application asked (`onInvite`), an RTP port bound, and the call answered with a 200 OK and its
  * transport handed out; or the INVITE gets the final response that says why not.
  */
-import { ConfigError, logger } from '@switchboard/core';
+import { ConfigError } from '@switchboard/core';
+import { logger } from '@switchboard/core/protocol';
 import { SipCall } from './call.js';
 import type { EndpointHost } from './host.js';
 import type { SessionTimerOffer } from './session-timer.js';

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
-import { CallControlError, ConfigError, logger } from '@switchboard/core';
+import { CallControlError, ConfigError } from '@switchboard/core';
+import { logger } from '@switchboard/core/protocol';
 import { customParametersOf } from './protocol.js';
 import type { RtpSession } from './rtp/session.js';
 import type { NegotiatedMedia } from './sdp.js';

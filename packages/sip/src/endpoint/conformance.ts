@@ -1,4 +1,4 @@
-import type { ConformanceAdapter } from '@switchboard/core';
+import type { ConformanceAdapter } from '@switchboard/core/protocol';
 import { RtpPeerSimulator } from './peer.js';
 import { RtpMediaProtocol } from './protocol.js';
 import { SipRealtimeTransport } from './transport.js';

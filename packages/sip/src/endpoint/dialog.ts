@@ -4,7 +4,7 @@
  * re-INVITE without an offer gets ours in the 200 OK, and the answer in its ACK is applied the
  * same way.
  */
-import { logger } from '@switchboard/core';
+import { logger } from '@switchboard/core/protocol';
 import { answerWithSdp, readAnswer, readOffer } from './answer.js';
 import type { SipCall } from './call.js';
 import type { EndpointHost, ServerTransaction } from './host.js';

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
-import { ConfigError, logger } from '@switchboard/core';
+import { ConfigError } from '@switchboard/core';
+import { logger } from '@switchboard/core/protocol';
 import { AddressFilter } from './addresses.js';
 import { CallAdmission } from './admission.js';
 import { answerInvite, completeDelayedOffer, type Pending } from './answer.js';

@@ -8,8 +8,8 @@ import {
   type AudioFormat,
   type CallEvent,
   type OutboundCommand,
-  type PeerSimulator,
 } from '@switchboard/core';
+import type { PeerSimulator } from '@switchboard/core/protocol';
 import {
   PT_CN,
   PT_PCMA,

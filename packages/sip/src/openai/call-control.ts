@@ -9,7 +9,8 @@ import {
   type RealtimeSessionConfig,
   type RealtimeSessionOptions,
 } from '@openai/agents-realtime';
-import { ConfigError, logger } from '@switchboard/core';
+import { ConfigError } from '@switchboard/core';
+import { logger } from '@switchboard/core/protocol';
 import type { CallAcceptParams } from 'openai/resources/realtime/calls';
 import { toCallControlError, type OpenAISipCallOperation } from './call-control-error.js';
 import {

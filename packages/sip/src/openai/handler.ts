@@ -9,7 +9,8 @@ import type {
   RealtimeSessionConfig,
   RealtimeSessionOptions,
 } from '@openai/agents-realtime';
-import { ConfigError, ProtocolError, SwitchboardError, WebhookSignatureError, logger } from '@switchboard/core';
+import { ConfigError, ProtocolError, SwitchboardError, WebhookSignatureError } from '@switchboard/core';
+import { logger } from '@switchboard/core/protocol';
 import type { CallAcceptParams } from 'openai/resources/realtime/calls';
 import { OpenAISipCallControl } from './call-control.js';
 import {

@@ -15,11 +15,11 @@ import {
 import {
   ConfigError,
   SwitchboardError,
-  logger,
   type AudioFormat,
   type CallEndEvent,
   type CallStartEvent,
 } from '@switchboard/core';
+import { logger } from '@switchboard/core/protocol';
 import type { OpenAISipCallControl, OpenAISipCallResult } from './call-control.js';
 import { sipCustomParameters, type OpenAISipAddress, type OpenAISipHeader } from './sip-headers.js';
 import type { OpenAISipCall } from './webhook.js';

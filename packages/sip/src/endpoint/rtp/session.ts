@@ -5,7 +5,8 @@
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { isIPv4, isIPv6 } from 'node:net';
-import { logger, type MediaConnection, type MediaFrame } from '@switchboard/core';
+import type { MediaConnection, MediaFrame } from '@switchboard/core';
+import { logger } from '@switchboard/core/protocol';
 
 const log = logger('sip:rtp');
 

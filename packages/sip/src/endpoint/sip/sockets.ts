@@ -3,7 +3,7 @@
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, connect, isIPv6, type Server, type Socket as TcpSocket } from 'node:net';
-import { logger } from '@switchboard/core';
+import { logger } from '@switchboard/core/protocol';
 import {
   SipParseError,
   frameStreamMessage,
