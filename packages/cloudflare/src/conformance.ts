@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { BridgeObservation, ConformanceAdapter, RemoteBridgeCall } from '@switchboard/core';
+import type { BridgeObservation, ConformanceAdapter, RemoteBridgeCall } from '@switchboard/core/protocol';
 import { TwilioMediaStreamProtocol, TwilioPeerSimulator } from '@switchboard/twilio';
 
 import { ARRAY_BUFFER_MARK, BYTES_MARK, ERROR_MARK } from './observation.js';

@@ -4,7 +4,8 @@
  * limit), so the bound is kept here: the first message over it closes the socket with 1009
  * (message too big) and is not handed on, nor is anything after it.
  */
-import { ConfigError, interceptConnection, type MediaConnection, type MediaFrame } from '@switchboard/core';
+import { ConfigError, type MediaConnection, type MediaFrame } from '@switchboard/core';
+import { interceptConnection } from '@switchboard/core/protocol';
 import { log } from './log.js';
 
 /** Close code for a message larger than the bound (RFC 6455: message too big). */

@@ -8,11 +8,11 @@ import {
   ConfigError,
   SwitchboardError,
   TelephonyRealtimeTransport,
-  toMediaConnection,
   type MediaConnection,
   type MediaStreamProtocol,
   type TelephonyRealtimeTransportOptions,
 } from '@switchboard/core';
+import { toMediaConnection } from '@switchboard/core/protocol';
 import { TWILIO_MAX_PAYLOAD, TwilioMediaStreamProtocol, validateTwilioWebSocketUpgrade } from '@switchboard/twilio';
 import { log } from './log.js';
 import { MEDIA_MAX_PAYLOAD_OTHER_PROTOCOLS, checkMaxPayload, limitMessageSize } from './max-payload.js';
