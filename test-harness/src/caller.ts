@@ -15,9 +15,9 @@ import {
   type CallEvent,
   type MediaStreamProtocol,
   type OutboundCommand,
-  type PeerSimulator,
   type ProtocolCapabilities,
 } from '@switchboard/core';
+import type { PeerSimulator } from '@switchboard/core/protocol';
 import { WebSocket } from 'ws';
 import { base64Length } from './attribution.js';
 import { MALFORMED_JSON_FRAMES, malformedFramesFor } from './malformed.js';

@@ -20,10 +20,10 @@ import {
   bytesPerMs,
   concatBytes,
   durationMs,
-  inboundTranscoder,
   silence,
   type AudioFormat,
 } from '@switchboard/core';
+import { inboundTranscoder } from '@switchboard/core/protocol';
 import {
   LENGTH_TOLERANCE,
   MIN_SNR_DB,

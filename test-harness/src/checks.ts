@@ -2,7 +2,8 @@
  * Conformance checks. Each reads one {@link ReplayResult} and says pass, fail, or n/a (the trace
  * does not exercise it). Ids are stable: tools and CI refer to them.
  */
-import { bytesPerMs, concatBytes, excerpt } from '@switchboard/core';
+import { bytesPerMs, concatBytes } from '@switchboard/core';
+import { excerpt } from '@switchboard/core/protocol';
 import { z } from 'zod';
 import type { CarrierChunk } from './caller.js';
 import {

@@ -7,7 +7,8 @@ import { createRequire } from 'node:module';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { ConfigError, type ConformanceAdapter } from '@switchboard/core';
+import { ConfigError } from '@switchboard/core';
+import type { ConformanceAdapter } from '@switchboard/core/protocol';
 
 type AdapterExport = ConformanceAdapter | readonly ConformanceAdapter[];
 type Manifest = { name?: string; exports?: unknown; module?: string; main?: string };

@@ -3,7 +3,8 @@
  * else a default set for a JSON carrier or for a binary one, and how a frame is named in a check's
  * detail.
  */
-import type { AudioFormat, PeerSimulator } from '@switchboard/core';
+import type { AudioFormat } from '@switchboard/core';
+import type { PeerSimulator } from '@switchboard/core/protocol';
 
 /** Frames a broken or hostile JSON carrier might send (Twilio's dialect): not JSON, bad base64, a dtmf without a digit. */
 export const MALFORMED_JSON_FRAMES: readonly string[] = [

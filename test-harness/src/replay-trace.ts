@@ -2,7 +2,8 @@
  * What a replay needs to know of a trace before it starts: the audio format it announces, and the
  * result of a replay that does not happen (a trace of another carrier than the adapter's).
  */
-import type { AudioFormat, ConformanceAdapter, MediaStreamProtocol } from '@switchboard/core';
+import type { AudioFormat, MediaStreamProtocol } from '@switchboard/core';
+import type { ConformanceAdapter } from '@switchboard/core/protocol';
 import { emptyCallerLog } from './caller.js';
 import type { ReplayResult } from './replay.js';
 import { traceExpect, type Trace } from './trace.js';

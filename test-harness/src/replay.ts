@@ -6,15 +6,8 @@
  */
 import { RealtimeAgent, RealtimeSession, tool, type RealtimeTransportLayer } from '@openai/agents-realtime';
 import { performance } from 'node:perf_hooks';
-import {
-  Resampler,
-  scaledClock,
-  type AudioFormat,
-  type BridgeObservation,
-  type Clock,
-  type ConformanceAdapter,
-  type RemoteBridgeCall,
-} from '@switchboard/core';
+import { Resampler, scaledClock, type AudioFormat, type Clock } from '@switchboard/core';
+import type { BridgeObservation, ConformanceAdapter, RemoteBridgeCall } from '@switchboard/core/protocol';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { CallerSimulator, type CallerLog } from './caller.js';
 import { z } from 'zod';

@@ -1,4 +1,5 @@
-import { ConfigError, type ConformanceAdapter } from '@switchboard/core';
+import { ConfigError } from '@switchboard/core';
+import type { ConformanceAdapter } from '@switchboard/core/protocol';
 import { CHECKS, runChecks, type CheckOptions, type CheckOutcome } from './checks.js';
 import { DEFAULT_SPEED, replayTrace, type ReplayOptions, type ReplayResult } from './replay.js';
 import type { Trace } from './trace.js';

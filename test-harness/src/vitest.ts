@@ -14,7 +14,7 @@
  */
 import { appendFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ConformanceAdapter } from '@switchboard/core';
+import type { ConformanceAdapter } from '@switchboard/core/protocol';
 import { CHECKS, type runChecks } from './checks.js';
 import { bundledTracesDir, loadTraces, traceExpect, type Trace } from './trace.js';
 import { DEFAULT_SPEED } from './replay.js';

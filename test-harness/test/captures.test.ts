@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ConformanceAdapter } from '@switchboard/core';
+import type { ConformanceAdapter } from '@switchboard/core/protocol';
 import { conformance as exotel } from '@switchboard/exotel';
 import { conformance as plivo } from '@switchboard/plivo';
 import { conformance as telnyx } from '@switchboard/telnyx';

@@ -1,7 +1,8 @@
 // runConformance's options behind the CLI's --concurrency, --only and --skip.
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, type ConformanceAdapter } from '@switchboard/core';
+import { ConfigError } from '@switchboard/core';
+import type { ConformanceAdapter } from '@switchboard/core/protocol';
 import { CHECKS, loadTraces, replayAndCheck, runConformance, selectTraces, type Trace } from '../src/index.js';
 import { conformance as fixtures } from './fixtures/two-adapters.mjs';
 

@@ -163,7 +163,7 @@ describe.concurrent('switchboard-conformance CLI', () => {
     const ts = join(scratch, 'adapter.ts');
     writeFileSync(
       ts,
-      "import type { ConformanceAdapter } from '@switchboard/core';\nexport const conformance: ConformanceAdapter | undefined = undefined;\n",
+      "import type { ConformanceAdapter } from '@switchboard/core/protocol';\nexport const conformance: ConformanceAdapter | undefined = undefined;\n",
     );
     const [typescript, directory] = await Promise.all([
       cli(['run', '--adapter', './adapter.ts'], scratch),

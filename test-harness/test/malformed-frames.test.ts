@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ProtocolError, type AudioFormat, type MediaStreamProtocol, type PeerSimulator } from '@switchboard/core';
+import { ProtocolError, type AudioFormat, type MediaStreamProtocol } from '@switchboard/core';
+import type { PeerSimulator } from '@switchboard/core/protocol';
 import { ExotelMediaStreamProtocol, conformance as exotel } from '@switchboard/exotel';
 import { PlivoMediaStreamProtocol, conformance as plivo } from '@switchboard/plivo';
 import { RtpMediaProtocol, conformance as sip } from '@switchboard/sip';

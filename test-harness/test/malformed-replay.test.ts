@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import type { ConformanceAdapter } from '@switchboard/core';
+import type { ConformanceAdapter } from '@switchboard/core/protocol';
 import { conformance as twilio } from '@switchboard/twilio';
 import { bundledTracesDir, loadTrace, replayTrace, runChecks } from '@switchboard/conformance';
 

@@ -1,6 +1,6 @@
 import { afterAll, expect } from 'vitest';
 import type { RunnerTask } from 'vitest';
-import type { ConformanceAdapter } from '@switchboard/core';
+import type { ConformanceAdapter } from '@switchboard/core/protocol';
 import { conformance as twilio } from '@switchboard/twilio';
 import { describeConformance } from '@switchboard/conformance/vitest';
 

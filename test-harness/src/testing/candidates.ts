@@ -1,11 +1,6 @@
 import { AssertionError } from 'node:assert';
-import {
-  detectProtocol,
-  type CallEvent,
-  type MediaFrame,
-  type PeerSimulator,
-  type ProtocolCandidate,
-} from '@switchboard/core';
+import { detectProtocol, type CallEvent, type MediaFrame, type ProtocolCandidate } from '@switchboard/core';
+import type { PeerSimulator } from '@switchboard/core/protocol';
 
 /** The first frames of other carriers and gateways, as they document them. */
 export const OTHER_CARRIER_FIRST_FRAMES: readonly string[] = [

@@ -8,14 +8,8 @@
  * stands for a whole sequence of frames, so a failure found once is replayed exactly. Property
  * libraries can drive it by generating the seeds (`fc.integer().map(...)`).
  */
-import {
-  ProtocolError,
-  excerpt,
-  type AudioFormat,
-  type CallEvent,
-  type MediaFrame,
-  type PeerSimulator,
-} from '@switchboard/core';
+import { ProtocolError, type AudioFormat, type CallEvent, type MediaFrame } from '@switchboard/core';
+import { excerpt, type PeerSimulator } from '@switchboard/core/protocol';
 import {
   fuzzCorpus,
   fuzzRandom,
