@@ -7,7 +7,8 @@
  * moment with the carrier's stop message. A new call takes its place at once until the run ends.
  */
 import { performance } from 'node:perf_hooks';
-import { bytesPerMs, type AudioFormat, type OutboundCommand, type PeerSimulator } from '@switchboard/core';
+import { bytesPerMs, type AudioFormat, type OutboundCommand } from '@switchboard/core';
+import type { PeerSimulator } from '@switchboard/core/protocol';
 import { WebSocket } from 'ws';
 import { emptyCarrierTotals, loadCarrier, prng, type CarrierTotals } from './common.js';
 import { FRAME_MS, loadSpeech, type Speech } from './speech.js';

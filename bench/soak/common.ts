@@ -1,5 +1,5 @@
 /** What the soak benchmark's processes share: the carrier adapter, the messages, a seeded PRNG. */
-import type { ConformanceAdapter } from '@switchboard/core';
+import type { ConformanceAdapter } from '@switchboard/core/protocol';
 import { loadAdapters } from '@switchboard/conformance';
 import { benchPath } from '../shared.js';
 

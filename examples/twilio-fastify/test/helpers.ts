@@ -4,7 +4,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, connect as tcpConnect, type Server, type Socket } from 'node:net';
-import { silence, type AudioFormat, type CallEvent, type PeerSimulator } from '@switchboard/core';
+import { silence, type AudioFormat, type CallEvent } from '@switchboard/core';
+import type { PeerSimulator } from '@switchboard/core/protocol';
 import { WebSocket } from 'ws';
 
 /** Resolves once `condition` holds, checking every 20 ms; rejects after `timeoutMs` (generous: loaded machines). */

@@ -7,7 +7,8 @@ import {
   type SimulatedSession,
   traceExpect,
 } from '@switchboard/conformance';
-import { scaledClock, type AudioFormat, type PeerSimulator } from '@switchboard/core';
+import { scaledClock, type AudioFormat } from '@switchboard/core';
+import type { PeerSimulator } from '@switchboard/core/protocol';
 import { RawWebSocketPeerSimulator } from '@switchboard/websocket';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
