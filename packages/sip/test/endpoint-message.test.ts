@@ -1,8 +1,9 @@
 /** SIP message parsing, SDP offer/answer, digest authentication and the address filter. */
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import * as sdpTransform from 'sdp-transform';
 import { AddressFilter } from '../src/endpoint/addresses.js';
-import { SdpError, buildAnswer, negotiateOffer, parseSdp } from '../src/endpoint/sdp.js';
+import { SdpError, buildAnswer, negotiateOffer } from '../src/endpoint/sdp.js';
 import { DigestAuthenticator, parseDigestCredentials } from '../src/endpoint/sip/digest.js';
 import {
   SipParseError,
@@ -191,7 +192,8 @@ describe('SDP offer/answer', () => {
 
   it('answers the audio stream and refuses the others with port 0, in their places', () => {
     const media = negotiateOffer(OFFER);
-    const answer = parseSdp(
+    // The answer's fields as an SDP parser reads them (parseSdp promises only version and media).
+    const answer = sdpTransform.parse(
       buildAnswer(OFFER, media, { address: '198.51.100.7', port: 20000, sessionId: '1', sessionVersion: 1 }),
     );
     expect(answer.media.map((m) => [m.type, m.port])).toEqual([

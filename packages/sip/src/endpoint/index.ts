@@ -27,7 +27,7 @@ export type { RtpSessionOptions, RtpSessionCounters, RtpPortRange } from './rtp/
 export { JitterBuffer } from './rtp/jitter.js';
 export type { JitterBufferStats } from './rtp/jitter.js';
 export { negotiateOffer, negotiateAnswer, buildAnswer, buildOffer, parseSdp, SdpError } from './sdp.js';
-export type { MediaPreferences, NegotiatedMedia, LocalMedia, SipCodec, MediaDirection } from './sdp.js';
+export type { MediaPreferences, NegotiatedMedia, LocalMedia, SipCodec, MediaDirection, ParsedSdp } from './sdp.js';
 export { parseSipMessage, serializeSipMessage, SipHeaders, SipParseError } from './sip/message.js';
 export type { SipMessage, SipRequest, SipResponse, SipHeader } from './sip/message.js';
 export type { SipTransportName } from './sip/sockets.js';

@@ -87,8 +87,30 @@ const STATIC: Record<number, { codec: string; rate: number }> = {
 const CODEC_NAMES: Record<SipCodec, string> = { pcmu: 'PCMU', pcma: 'PCMA' };
 const CODEC_PT: Record<SipCodec, number> = { pcmu: PT_PCMU, pcma: PT_PCMA };
 
+/**
+ * A session description read by {@link parseSdp}: pass it to {@link negotiateOffer},
+ * {@link negotiateAnswer} or {@link buildAnswer} in place of the text, so that it is parsed once.
+ * Only `version` and the list of `media` sections are promised; the rest of what the parser read
+ * is there but not part of this package's API.
+ */
+export interface ParsedSdp {
+  /** The `v=` line. */
+  readonly version: number;
+  /** The `m=` sections, in order. */
+  readonly media: readonly object[];
+}
+
 /** Parses SDP text; throws {@link SdpError} when it is not a session description. */
-export function parseSdp(text: string): SessionDescription {
+export function parseSdp(text: string): ParsedSdp {
+  return readSdp(text) as ParsedSdp;
+}
+
+/** The text, or what {@link parseSdp} read from it, as the parser's session description. */
+function sessionOf(sdp: ParsedSdp | string): SessionDescription {
+  return typeof sdp === 'string' ? readSdp(sdp) : (sdp as SessionDescription);
+}
+
+function readSdp(text: string): SessionDescription {
   let session: SessionDescription;
   try {
     session = sdpTransform.parse(text);
@@ -169,11 +191,8 @@ function ptimeOf(media: MediaDescription): number {
  * Answers an offer (RFC 3264 §6): the first RTP/AVP audio stream with a codec we accept. Throws
  * {@link SdpError} when there is none (the INVITE then gets 488).
  */
-export function negotiateOffer(
-  offer: SessionDescription | string,
-  preferences: MediaPreferences = {},
-): NegotiatedMedia {
-  const session = typeof offer === 'string' ? parseSdp(offer) : offer;
+export function negotiateOffer(offer: ParsedSdp | string, preferences: MediaPreferences = {}): NegotiatedMedia {
+  const session = sessionOf(offer);
   const accepted = preferences.codecs ?? ['pcmu', 'pcma'];
   let reason = 'no audio stream';
   for (const [index, media] of session.media.entries()) {
@@ -280,8 +299,8 @@ function audioMedia(
 }
 
 /** The answer to `offer` for the negotiated stream; other streams are refused with port 0. */
-export function buildAnswer(offer: SessionDescription | string, media: NegotiatedMedia, local: LocalMedia): string {
-  const session = typeof offer === 'string' ? parseSdp(offer) : offer;
+export function buildAnswer(offer: ParsedSdp | string, media: NegotiatedMedia, local: LocalMedia): string {
+  const session = sessionOf(offer);
   const answer = baseSession(local);
   answer.media = session.media.map((m, index) => {
     if (index !== media.mediaIndex) {
@@ -325,10 +344,7 @@ export function buildOffer(local: LocalMedia, preferences: MediaPreferences = {}
 }
 
 /** Reads the answer to our own offer ({@link buildOffer}). Throws {@link SdpError} when it accepts nothing we offered. */
-export function negotiateAnswer(
-  answer: SessionDescription | string,
-  preferences: MediaPreferences = {},
-): NegotiatedMedia {
+export function negotiateAnswer(answer: ParsedSdp | string, preferences: MediaPreferences = {}): NegotiatedMedia {
   const media = negotiateOffer(answer, preferences);
   // The answerer's direction is its own: ours is the reverse of it, which negotiateOffer computed.
   return media;
