@@ -11,10 +11,9 @@
  */
 import { RealtimeAgent, RealtimeSession } from '@openai/agents-realtime';
 import type { RealtimeErrorEvent, ResponseCancelEvent } from 'openai/resources/realtime/realtime';
-import { afterEach, expect, it } from 'vitest';
+import { afterEach, beforeEach, expect, it } from 'vitest';
 import { TelephonyRealtimeTransport } from '@switchboard/core';
-import { TestProtocol, until, wire } from '../../packages/core/test/helpers/fakes.js';
-import { useTransportRig } from '../../packages/core/test/helpers/rig.js';
+import { TestProtocol, until, useTransportRig, wire } from '@switchboard/conformance/testing';
 
 /** Every field of the SDK's cancel event: the compiler checks the list is exactly its keys. */
 const CANCEL_FIELDS = ['type', 'event_id', 'response_id'] as const satisfies ReadonlyArray<keyof ResponseCancelEvent>;
@@ -22,6 +21,7 @@ type Missing = Exclude<keyof ResponseCancelEvent, (typeof CANCEL_FIELDS)[number]
 const allFields: [Missing] extends [never] ? true : false = true;
 
 const rig = useTransportRig(
+  { beforeEach, afterEach },
   (connection, url) =>
     new TelephonyRealtimeTransport({
       connection,

@@ -17,7 +17,7 @@ import {
   type OutboundCommand,
 } from '@switchboard/core';
 import { RealtimeSimulator, type SimulatedSession } from '@switchboard/conformance';
-import { FakeCarrier } from '../../packages/core/test/helpers/fakes.js';
+import { FakeCarrier } from '@switchboard/conformance/testing';
 import { waitUntil } from './support/wait.js';
 
 /** A JSON carrier wire of the test's own: `start` (with a codec), `media`, `stop`. */

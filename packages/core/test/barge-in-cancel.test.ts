@@ -1,8 +1,7 @@
 import { RealtimeAgent, RealtimeSession } from '@openai/agents-realtime';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TelephonyRealtimeTransport } from '../src/index.js';
-import { TestProtocol, tick, until, wire } from './helpers/fakes.js';
-import { useTransportRig } from './helpers/rig.js';
+import { TestProtocol, tick, until, useTransportRig, wire } from '@switchboard/conformance/testing';
 
 // A barge-in's `response.cancel` can cross the end of the response on the wire: the model
 // finished the reply (or, with `interrupt_response`, cancelled it itself) just before the cancel
@@ -15,6 +14,7 @@ let clock: number;
 let session: RealtimeSession | undefined;
 
 const rig = useTransportRig(
+  { beforeEach, afterEach },
   (connection, url) =>
     new TelephonyRealtimeTransport({
       connection,

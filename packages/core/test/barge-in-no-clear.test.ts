@@ -1,8 +1,7 @@
 import { RealtimeAgent, RealtimeSession } from '@openai/agents-realtime';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TelephonyRealtimeTransport } from '../src/index.js';
-import { TestProtocol, until, wire } from './helpers/fakes.js';
-import { useTransportRig } from './helpers/rig.js';
+import { TestProtocol, until, useTransportRig, wire } from '@switchboard/conformance/testing';
 
 // A carrier that cannot clear keeps playing everything it was sent: at a barge-in the caller
 // goes on to hear all of it, so the model is told that much was heard, not what had played by then.
@@ -12,6 +11,7 @@ let session: RealtimeSession | undefined;
 let canClear = false;
 
 const rig = useTransportRig(
+  { beforeEach, afterEach },
   (connection, url) =>
     new TelephonyRealtimeTransport({
       connection,

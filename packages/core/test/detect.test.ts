@@ -9,7 +9,7 @@ import {
   type MediaFrame,
   type ProtocolCandidate,
 } from '../src/index.js';
-import { FakeCarrier, FakeRealtimeServer, TestProtocol, until, wire } from './helpers/fakes.js';
+import { FakeCarrier, FakeRealtimeServer, TestProtocol, until, wire } from '@switchboard/conformance/testing';
 
 /** The test carrier: JSON frames whose first one is `{"e":"start",…}`. */
 const testCandidate: ProtocolCandidate = {

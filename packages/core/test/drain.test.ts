@@ -12,7 +12,14 @@ import {
   type DrainableCall,
   type DrainResult,
 } from '../src/index.js';
-import { FakeCarrier, FakeRealtimeServer, ManualClock, TestProtocol, until, wire } from './helpers/fakes.js';
+import {
+  FakeCarrier,
+  FakeRealtimeServer,
+  ManualClock,
+  TestProtocol,
+  until,
+  wire,
+} from '@switchboard/conformance/testing';
 
 /** A call the test ends by hand; records what the registry did to it. */
 class FakeCall implements DrainableCall {

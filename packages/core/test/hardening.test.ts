@@ -2,8 +2,14 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import { SwitchboardError, TelephonyRealtimeTransport, type TelephonyRealtimeTransportOptions } from '../src/index.js';
-import { FakeCarrier, FakeRealtimeServer, TestProtocol, tick, wire } from './helpers/fakes.js';
-import { useTransportRig } from './helpers/rig.js';
+import {
+  FakeCarrier,
+  FakeRealtimeServer,
+  TestProtocol,
+  tick,
+  useTransportRig,
+  wire,
+} from '@switchboard/conformance/testing';
 
 // Generous deadlines: these tests wait for conditions, and must hold on a loaded machine.
 const until = async (cond: () => boolean, timeoutMs = 20_000) => {
@@ -24,6 +30,7 @@ let transport: TelephonyRealtimeTransport | undefined;
 const cleanups: Array<() => unknown> = [];
 
 const rig = useTransportRig<TelephonyRealtimeTransport, Partial<TelephonyRealtimeTransportOptions>>(
+  { beforeEach, afterEach },
   (connection, modelUrl, options) =>
     new TelephonyRealtimeTransport({
       connection,

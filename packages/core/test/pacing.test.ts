@@ -6,7 +6,15 @@ import {
   type ProtocolCapabilities,
   type TelephonyRealtimeTransportOptions,
 } from '../src/index.js';
-import { FakeCarrier, FakeRealtimeServer, ManualClock, TestProtocol, tick, until, wire } from './helpers/fakes.js';
+import {
+  FakeCarrier,
+  FakeRealtimeServer,
+  ManualClock,
+  TestProtocol,
+  tick,
+  until,
+  wire,
+} from '@switchboard/conformance/testing';
 
 const mulaw = (n: number, fill: number) => new Uint8Array(n).fill(fill);
 

@@ -1,7 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import { TelephonyRealtimeTransport } from '../src/index.js';
-import { FakeCarrier, FakeRealtimeServer, ManualClock, TestProtocol, until, wire } from './helpers/fakes.js';
+import {
+  FakeCarrier,
+  FakeRealtimeServer,
+  ManualClock,
+  TestProtocol,
+  until,
+  wire,
+} from '@switchboard/conformance/testing';
 
 // What a loaded machine does to a call: the bridge's event loop stalls, and replies run late.
 // Conditions are awaited with generous deadlines; nothing here depends on how fast the machine is.

@@ -1,7 +1,7 @@
 import { RealtimeAgent, RealtimeSession } from '@openai/agents-realtime';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ProtocolError, TelephonyRealtimeTransport, type TelephonyRealtimeTransportOptions } from '../src/index.js';
-import { FakeCarrier, FakeRealtimeServer, TestProtocol, tick, until, wire } from './helpers/fakes.js';
+import { FakeCarrier, FakeRealtimeServer, TestProtocol, tick, until, wire } from '@switchboard/conformance/testing';
 
 const isFullUpdate = (e: { type: string; session?: unknown }) =>
   e.type === 'session.update' && typeof (e.session as { audio?: unknown })?.audio === 'object';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CallEvent } from '@switchboard/core';
 import { EXOTEL_MAX_PAYLOAD, ExotelPeerSimulator } from '../src/index.js';
-import { expectMaxPayloadHolds, frameBytes } from '../../core/test/helpers/max-payload.js';
+import { expectMaxPayloadHolds, frameBytes } from '@switchboard/conformance/testing';
 
 describe('EXOTEL_MAX_PAYLOAD', () => {
   it('is 256 KiB, lets Exotel’s largest chunk (100 KB of audio) through and closes a socket sending more with 1009', async () => {

@@ -6,9 +6,8 @@
  */
 import { Buffer } from 'node:buffer';
 import { ProtocolError, decodeMuLaw, encodeMuLaw, type CallEvent, type OutboundCommand } from '@switchboard/core';
-import { describe, expect, it } from 'vitest';
-import { until } from '../../core/test/helpers/fakes.js';
-import { useTransportRig } from '../../core/test/helpers/rig.js';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { until, useTransportRig } from '@switchboard/conformance/testing';
 import {
   EXOTEL_FRAME_RULES,
   ExotelMediaStreamProtocol,
@@ -123,6 +122,7 @@ describe('Exotel μ-law streams: the peer simulator', () => {
 });
 
 const rig = useTransportRig(
+  { beforeEach, afterEach },
   (carrier, url, options: Partial<ExotelRealtimeTransportOptions> = {}) =>
     new ExotelRealtimeTransport({ exotelWebSocket: carrier, url, inputAudioInactivityTimeoutMs: null, ...options }),
 );

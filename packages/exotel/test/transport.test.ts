@@ -1,13 +1,13 @@
 import { ConfigError, ProtocolError, type CallEvent, type OutboundCommand } from '@switchboard/core';
-import { describe, expect, it } from 'vitest';
-import { until } from '../../core/test/helpers/fakes.js';
-import { connectSession, errorsOf, useTransportRig } from '../../core/test/helpers/rig.js';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { connectSession, errorsOf, until, useTransportRig } from '@switchboard/conformance/testing';
 import { ExotelPeerSimulator, ExotelRealtimeTransport, type ExotelRealtimeTransportOptions } from '../src/index.js';
 
 const SID = 'b2e4e7f0a1c34d5e9f8a7b6c5d4e3f21';
 const CALL = 'c1d2e3f4a5b6c7d8e9f0a1b2c3d41a2b';
 
 const rig = useTransportRig(
+  { beforeEach, afterEach },
   (carrier, url, options: Partial<ExotelRealtimeTransportOptions> = {}) =>
     new ExotelRealtimeTransport({ exotelWebSocket: carrier, url, inputAudioInactivityTimeoutMs: null, ...options }),
 );

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CallEvent } from '@switchboard/core';
 import { PLIVO_MAX_PAYLOAD, PlivoPeerSimulator } from '../src/index.js';
-import { expectMaxPayloadHolds } from '../../core/test/helpers/max-payload.js';
+import { expectMaxPayloadHolds } from '@switchboard/conformance/testing';
 
 describe('PLIVO_MAX_PAYLOAD', () => {
   it('is 64 KiB, lets Plivo’s largest messages through and closes a socket sending more with 1009', async () => {

@@ -1,12 +1,12 @@
 import type { CallEvent } from '@switchboard/core';
-import { describe, expect, it } from 'vitest';
-import { ManualClock, until } from '../../core/test/helpers/fakes.js';
-import { errorsOf, useTransportRig } from '../../core/test/helpers/rig.js';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { errorsOf, ManualClock, until, useTransportRig } from '@switchboard/conformance/testing';
 import { PlivoPeerSimulator, PlivoRealtimeTransport, type PlivoRealtimeTransportOptions } from '../src/index.js';
 
 const STREAM = '5d1c0a2e-7b44-4f0e-9a63-0c2f8e1b9d47';
 
 const rig = useTransportRig(
+  { beforeEach, afterEach },
   (carrier, url, options: Partial<PlivoRealtimeTransportOptions> = {}) =>
     new PlivoRealtimeTransport({ plivoWebSocket: carrier, url, inputAudioInactivityTimeoutMs: null, ...options }),
 );

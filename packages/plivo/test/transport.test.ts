@@ -1,13 +1,13 @@
 import { ConfigError, ProtocolError, concatBytes, type CallEvent, type OutboundCommand } from '@switchboard/core';
-import { describe, expect, it } from 'vitest';
-import { ManualClock, until } from '../../core/test/helpers/fakes.js';
-import { connectSession, errorsOf, useTransportRig } from '../../core/test/helpers/rig.js';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { connectSession, errorsOf, ManualClock, until, useTransportRig } from '@switchboard/conformance/testing';
 import { PlivoPeerSimulator, PlivoRealtimeTransport, type PlivoRealtimeTransportOptions } from '../src/index.js';
 
 const STREAM = '87654321-4321-4321-4321-cba987654321';
 const CALL = '12345678-1234-1234-1234-123456789abc';
 
 const rig = useTransportRig(
+  { beforeEach, afterEach },
   (carrier, url, options: Partial<PlivoRealtimeTransportOptions> = {}) =>
     new PlivoRealtimeTransport({ plivoWebSocket: carrier, url, inputAudioInactivityTimeoutMs: null, ...options }),
 );

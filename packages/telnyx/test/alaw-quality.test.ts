@@ -13,12 +13,12 @@ import {
   pcm16ToBytes,
   type CallEvent,
 } from '@switchboard/core';
-import { describe, expect, it } from 'vitest';
-import { until } from '../../core/test/helpers/fakes.js';
-import { useTransportRig } from '../../core/test/helpers/rig.js';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { until, useTransportRig } from '@switchboard/conformance/testing';
 import { TelnyxPeerSimulator, TelnyxRealtimeTransport, type TelnyxRealtimeTransportOptions } from '../src/index.js';
 
 const rig = useTransportRig(
+  { beforeEach, afterEach },
   (carrier, url, options: Partial<TelnyxRealtimeTransportOptions> = {}) =>
     new TelnyxRealtimeTransport({ telnyxWebSocket: carrier, url, inputAudioInactivityTimeoutMs: null, ...options }),
 );

@@ -1,13 +1,13 @@
 import { ConfigError, ProtocolError, concatBytes, type CallEvent, type OutboundCommand } from '@switchboard/core';
-import { describe, expect, it } from 'vitest';
-import { until } from '../../core/test/helpers/fakes.js';
-import { connectSession, errorsOf, useTransportRig } from '../../core/test/helpers/rig.js';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { connectSession, errorsOf, until, useTransportRig } from '@switchboard/conformance/testing';
 import { TelnyxPeerSimulator, TelnyxRealtimeTransport, type TelnyxRealtimeTransportOptions } from '../src/index.js';
 
 const STREAM = '32DE0DEA-53CB-4B21-89A4-9E1819C043BC';
 const CALL = 'v2:T02llQxIyaRkhfRKxgAP8nY511EhFLizdvdUKJiSw8d6A9BborherQ';
 
 const rig = useTransportRig(
+  { beforeEach, afterEach },
   (carrier, url, options: Partial<TelnyxRealtimeTransportOptions> = {}) =>
     new TelnyxRealtimeTransport({ telnyxWebSocket: carrier, url, inputAudioInactivityTimeoutMs: null, ...options }),
 );

@@ -1,6 +1,6 @@
 import { ConfigError, detectMediaProtocol, detectProtocol } from '@switchboard/core';
 import { describe, expect, it } from 'vitest';
-import { FakeCarrier } from '../../core/test/helpers/fakes.js';
+import { FakeCarrier } from '@switchboard/conformance/testing';
 import {
   RawWebSocketProtocol,
   asteriskCandidate,

@@ -5,7 +5,7 @@ import {
   RAW_WEBSOCKET_MAX_PAYLOAD,
   RawWebSocketPeerSimulator,
 } from '../src/index.js';
-import { expectMaxPayloadHolds } from '../../core/test/helpers/max-payload.js';
+import { expectMaxPayloadHolds } from '@switchboard/conformance/testing';
 
 describe('RAW_WEBSOCKET_MAX_PAYLOAD', () => {
   it('is 128 KiB: twice the protocol’s own message limit, so a frame over that is a ProtocolError and not a closed socket', () => {

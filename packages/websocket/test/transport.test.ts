@@ -2,7 +2,7 @@ import { RealtimeAgent, RealtimeSession } from '@openai/agents-realtime';
 import { ConfigError, ProtocolError } from '@switchboard/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
-import { FakeCarrier, FakeRealtimeServer, ManualClock, tick, until } from '../../core/test/helpers/fakes.js';
+import { FakeCarrier, FakeRealtimeServer, ManualClock, tick, until } from '@switchboard/conformance/testing';
 import {
   RawWebSocketPeerSimulator,
   RawWebSocketRealtimeTransport,

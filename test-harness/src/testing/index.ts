@@ -1,7 +1,8 @@
 /**
  * `@switchboard/conformance/testing`: small helpers for the unit tests of a carrier adapter, next
  * to the conformance suite. Free of any test framework: a failed check throws a `node:assert`
- * `AssertionError`, and table helpers return named cases for `it.each` or any loop.
+ * `AssertionError`, table helpers return named cases for `it.each` or any loop, and the transport
+ * rig takes the framework's `beforeEach`/`afterEach` as an argument.
  */
 export { startFakeRest, type FakeRest, type FakeRestReply, type RecordedRequest } from './fake-rest.js';
 export {
@@ -43,3 +44,23 @@ export {
   type FuzzFailure,
   type FuzzReport,
 } from './fuzz.js';
+export {
+  FakeCarrier,
+  FakeRealtimeServer,
+  ManualClock,
+  TestProtocol,
+  wire,
+  tick,
+  until,
+  type ClientEvent,
+} from './fakes.js';
+export {
+  useTransportRig,
+  errorsOf,
+  connectSession,
+  type TestHooks,
+  type TransportRig,
+  type SeenEvent,
+  type ConnectedSession,
+} from './rig.js';
+export { expectMaxPayloadHolds, frameBytes } from './max-payload.js';
