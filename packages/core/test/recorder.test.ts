@@ -24,7 +24,7 @@ import {
   type TelephonyRealtimeTransport,
 } from '../src/index.js';
 import type { ConformanceAdapter, PeerSimulator } from '../src/protocol.js';
-import { FakeCarrier } from './helpers/fakes.js';
+import { FakeCarrier } from '@switchboard/conformance/testing';
 
 /** A sink that keeps every line, parsed. */
 class MemorySink implements RecordingSink {
