@@ -4,7 +4,7 @@
  * `clear`).
  */
 import { CallerSimulator, loadTrace, traceFormat } from '@switchboard/conformance';
-import { TwilioPeerSimulator } from '@switchboard/twilio';
+import { TwilioPeerSimulator } from '@switchboard/twilio/testing';
 import { payloadKey, wallNow, type CallerCallReport } from './shared.js';
 
 const [bridgeUrl, tracePath, callsArg, speedArg, secondsArg] = process.argv.slice(2);

@@ -47,10 +47,10 @@ function isPathLike(specifier: string): boolean {
  *
  * `specifier` is a path (relative to `from`, default the working directory), a `file:` URL, a
  * package directory, a package name or a package's subpath, resolved as the project in `from`
- * sees it. A package whose root export has no adapter is tried at its `conformance` subpath
- * (`@acme/carrier` finds `@acme/carrier/conformance`). Anything that cannot be loaded throws a
- * `ConfigError` saying why (not found, TypeScript source, a directory that is not a package, no
- * adapter exported).
+ * sees it. A package whose root export has no adapter is tried at its `testing` subpath, then at
+ * its `conformance` subpath (`@acme/carrier` finds `@acme/carrier/testing`). Anything that cannot
+ * be loaded throws a `ConfigError` saying why (not found, TypeScript source, a directory that is
+ * not a package, no adapter exported).
  */
 export async function loadAdapters(specifier: string, from: string = process.cwd()): Promise<ConformanceAdapter[]> {
   if (specifier.startsWith('file:')) return loadFile(fileURLToPath(specifier), specifier);
@@ -150,9 +150,13 @@ async function loadPackage(specifier: string, from: string): Promise<Conformance
   return loadPackageDir(dir, readManifest(join(dir, 'package.json')), specifier, subpath === '.' ? undefined : subpath);
 }
 
+/** The subpaths where a package whose root export has no adapter keeps it, in the order tried. */
+const ADAPTER_SUBPATHS = ['./testing', './conformance'] as const;
+
 /**
  * Loads a package's adapter: the given subpath, or its root export and, when that exports no
- * adapter, its `./conformance` subpath.
+ * adapter, its `./testing` subpath (where every Switchboard carrier keeps it), then its
+ * `./conformance` subpath.
  */
 async function loadPackageDir(
   dir: string,
@@ -168,29 +172,35 @@ async function loadPackageDir(
   const root =
     exportEntry(manifest, '.') ??
     (manifest.exports === undefined ? (manifest.module ?? manifest.main ?? 'index.js') : undefined);
-  const conformance = exportEntry(manifest, './conformance');
+  const subpaths = ADAPTER_SUBPATHS.flatMap((name) => {
+    const entry = exportEntry(manifest, name);
+    return entry === undefined ? [] : [{ name, entry }];
+  });
   let rootError: unknown;
   if (root) {
     try {
       const adapters = adaptersOf(await importOrExplain(pathToFileURL(join(dir, root)).href, given));
       if (adapters) return adapters;
     } catch (error) {
-      // A root export that cannot load (an optional peer missing) may still have a conformance subpath.
-      if (!conformance) throw error;
+      // A root export that cannot load (an optional peer missing) may still have an adapter subpath.
+      if (subpaths.length === 0) throw error;
       rootError = error;
     }
   }
-  if (conformance) {
+  for (const { name, entry } of subpaths) {
     const adapters = adaptersOf(
-      await importOrExplain(pathToFileURL(join(dir, conformance)).href, `${given}/conformance`),
+      await importOrExplain(pathToFileURL(join(dir, entry)).href, `${given}${name.slice(1)}`),
     );
     if (adapters) return adapters;
+  }
+  if (subpaths.length > 0) {
     if (rootError) throw rootError;
+    const names = subpaths.map(({ name }) => name).join(' nor its ');
     throw new ConfigError(
-      `${given}: neither the package's root export nor its ./conformance subpath exports a conformance adapter`,
+      `${given}: neither the package's root export nor its ${names} subpath exports a conformance adapter`,
     );
   }
-  throw new ConfigError(`${given} ${NOT_AN_ADAPTER}; the package has no ./conformance subpath either`);
+  throw new ConfigError(`${given} ${NOT_AN_ADAPTER}; the package has no ./testing or ./conformance subpath either`);
 }
 
 function readNameOf(path: string): string | undefined {

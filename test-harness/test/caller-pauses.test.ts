@@ -1,6 +1,6 @@
 import { afterEach, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
-import { TwilioPeerSimulator } from '@switchboard/twilio';
+import { TwilioPeerSimulator } from '@switchboard/twilio/testing';
 import { CallerSimulator } from '../src/caller.js';
 import type { Trace } from '../src/trace.js';
 

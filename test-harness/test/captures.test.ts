@@ -3,7 +3,7 @@ import type { ConformanceAdapter } from '@switchboard/core/protocol';
 import { conformance as exotel } from '@switchboard/exotel';
 import { conformance as plivo } from '@switchboard/plivo';
 import { conformance as telnyx } from '@switchboard/telnyx';
-import { conformance as twilio } from '@switchboard/twilio';
+import { conformance as twilio } from '@switchboard/twilio/testing';
 import { conformance as vonage } from '@switchboard/vonage';
 import { conformance as websocket } from '@switchboard/websocket';
 import { replayAndCheck, type CheckedReplay } from '../src/run.js';

@@ -1,4 +1,4 @@
-import { conformance } from '@switchboard/twilio';
+import { conformance } from '@switchboard/twilio/testing';
 import { describeConformance } from '@switchboard/conformance/vitest';
 
 // The Twilio adapter against every trace of the bundled corpus, every check.

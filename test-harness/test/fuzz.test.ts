@@ -8,13 +8,8 @@ import { detectProtocol, type CallEvent, type MediaFrame, type ProtocolCandidate
 import { ExotelPeerSimulator, exotelCandidate } from '@switchboard/exotel';
 import { PlivoPeerSimulator, plivoCandidate } from '@switchboard/plivo';
 import { TelnyxPeerSimulator, telnyxCandidate } from '@switchboard/telnyx';
-import {
-  SignalWirePeerSimulator,
-  TwilioMediaStreamProtocol,
-  TwilioPeerSimulator,
-  signalwireCandidate,
-  twilioCandidate,
-} from '@switchboard/twilio';
+import { TwilioMediaStreamProtocol, signalwireCandidate, twilioCandidate } from '@switchboard/twilio';
+import { SignalWirePeerSimulator, TwilioPeerSimulator } from '@switchboard/twilio/testing';
 import { RawWebSocketPeerSimulator, rawWebSocketCandidates } from '@switchboard/websocket';
 import { describe, expect, it } from 'vitest';
 import { checkDecodeContract } from '../../packages/core/test/helpers/fuzz.js';

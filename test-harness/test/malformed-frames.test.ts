@@ -5,7 +5,8 @@ import { ExotelMediaStreamProtocol, conformance as exotel } from '@switchboard/e
 import { PlivoMediaStreamProtocol, conformance as plivo } from '@switchboard/plivo';
 import { RtpMediaProtocol, conformance as sip } from '@switchboard/sip';
 import { TelnyxMediaStreamProtocol, conformance as telnyx } from '@switchboard/telnyx';
-import { TwilioMediaStreamProtocol, conformance as twilio } from '@switchboard/twilio';
+import { TwilioMediaStreamProtocol } from '@switchboard/twilio';
+import { conformance as twilio } from '@switchboard/twilio/testing';
 import { RawWebSocketProtocol, conformance as websocket } from '@switchboard/websocket';
 import {
   CHECKS,

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import type { ConformanceAdapter } from '@switchboard/core/protocol';
-import { conformance as twilio } from '@switchboard/twilio';
+import { conformance as twilio } from '@switchboard/twilio/testing';
 import { bundledTracesDir, loadTrace, replayTrace, runChecks } from '@switchboard/conformance';
 
 // The caller sends the adapter's own malformed frames, and errors.malformed names the one that

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { bundledTracesDir, loadTrace, runTrace } from '@switchboard/conformance';
 import { join } from 'node:path';
-import { conformance as twilio } from '@switchboard/twilio';
+import { conformance as twilio } from '@switchboard/twilio/testing';
 
 describe('a barge-in trace on a machine too slow for its timing', () => {
   it('still barges in: the caller waits for the reply before it speaks over it', async () => {

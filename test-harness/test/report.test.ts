@@ -7,7 +7,7 @@ import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { conformance } from '@switchboard/twilio';
+import { conformance } from '@switchboard/twilio/testing';
 import { base64Encode, encodeMuLaw } from '@switchboard/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { replayAndCheck } from '../src/run.js';

@@ -1,6 +1,7 @@
 import { AssertionError } from 'node:assert';
 import { ProtocolError, SwitchboardError, type MediaFrame, type ProtocolCandidate } from '@switchboard/core';
-import { TwilioMediaStreamProtocol, TwilioPeerSimulator, twilioCandidate } from '@switchboard/twilio';
+import { TwilioMediaStreamProtocol, twilioCandidate } from '@switchboard/twilio';
+import { TwilioPeerSimulator } from '@switchboard/twilio/testing';
 import { describe, expect, it } from 'vitest';
 import {
   expectProtocolError,

@@ -21,7 +21,7 @@ import { conformance as cloudflare, createConformanceAdapter } from '@switchboar
 import { conformance as exotel } from '@switchboard/exotel';
 import { conformance as plivo } from '@switchboard/plivo';
 import { conformance as telnyx } from '@switchboard/telnyx';
-import { conformance as twilio, signalwireConformance } from '@switchboard/twilio';
+import { conformance as twilio, signalwireConformance } from '@switchboard/twilio/testing';
 import { conformance as vonage } from '@switchboard/vonage';
 import { conformance as websocket } from '@switchboard/websocket';
 import { conformance as sipRtp } from '../../packages/sip/src/endpoint/index.js';

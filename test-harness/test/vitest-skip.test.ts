@@ -1,7 +1,7 @@
 import { afterAll, expect } from 'vitest';
 import type { RunnerTask } from 'vitest';
 import type { ConformanceAdapter } from '@switchboard/core/protocol';
-import { conformance as twilio } from '@switchboard/twilio';
+import { conformance as twilio } from '@switchboard/twilio/testing';
 import { describeConformance } from '@switchboard/conformance/vitest';
 
 // describeConformance reports a check that is n/a as skipped, with its reason, not as passed: here

@@ -2,7 +2,7 @@ import { afterAll, expect, it } from 'vitest';
 import { join } from 'node:path';
 import type { IncomingMessage } from 'node:http';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
-import { conformance as twilio } from '@switchboard/twilio';
+import { conformance as twilio } from '@switchboard/twilio/testing';
 import { bundledTracesDir, loadTrace, replayTrace, runChecks } from '@switchboard/conformance';
 
 // The end of a call is judged once it had the time to show everywhere: on a starved machine the

@@ -20,7 +20,8 @@ import {
   type Trace,
 } from '@switchboard/conformance';
 import { concatBytes } from '@switchboard/core';
-import { TwilioPeerSimulator, computeTwilioSignature } from '@switchboard/twilio';
+import { computeTwilioSignature } from '@switchboard/twilio';
+import { TwilioPeerSimulator } from '@switchboard/twilio/testing';
 import { ModelGate, PeerCall, until } from '../../twilio-fastify/test/helpers.js';
 
 const exampleDir = fileURLToPath(new URL('..', import.meta.url));

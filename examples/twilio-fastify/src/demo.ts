@@ -29,7 +29,8 @@ import {
   type Trace,
 } from '@switchboard/conformance';
 import { base64Decode, decodeMuLaw, encodeWav } from '@switchboard/core';
-import { TwilioPeerSimulator, computeTwilioSignature } from '@switchboard/twilio';
+import { computeTwilioSignature } from '@switchboard/twilio';
+import { TwilioPeerSimulator } from '@switchboard/twilio/testing';
 import { buildServer, type CallHandle } from './server.js';
 
 /** A made-up auth token: the demo signs its own requests with it, as Twilio would with yours. */

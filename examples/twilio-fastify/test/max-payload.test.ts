@@ -4,7 +4,8 @@
  */
 import { RealtimeSimulator } from '@switchboard/conformance';
 import { concatBytes, type CallEndEvent, type CallEvent } from '@switchboard/core';
-import { TWILIO_MAX_PAYLOAD, TwilioPeerSimulator } from '@switchboard/twilio';
+import { TWILIO_MAX_PAYLOAD } from '@switchboard/twilio';
+import { TwilioPeerSimulator } from '@switchboard/twilio/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { buildServer, type CallHandle } from '../src/server.js';

@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { CallerSimulator, RealtimeSimulator, bundledTracesDir, loadTrace, traceFormat } from '@switchboard/conformance';
-import { TwilioPeerSimulator } from '@switchboard/twilio';
+import { TwilioPeerSimulator } from '@switchboard/twilio/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildServer, type CallHandle } from '../src/server.js';
 import { ModelGate, PeerCall, closedPort, until } from './helpers.js';

@@ -12,7 +12,8 @@ import {
   type SimulatorTurn,
   type Trace,
 } from '@switchboard/conformance';
-import { TwilioPeerSimulator, computeTwilioSignature } from '@switchboard/twilio';
+import { computeTwilioSignature } from '@switchboard/twilio';
+import { TwilioPeerSimulator } from '@switchboard/twilio/testing';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';

@@ -6,7 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import { RealtimeSimulator } from '@switchboard/conformance';
 import type { AudioFormat } from '@switchboard/core';
-import { TwilioPeerSimulator } from '@switchboard/twilio';
+import { TwilioPeerSimulator } from '@switchboard/twilio/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PeerCall, ServerProcess, until, upgradeStatus } from './helpers.js';
 

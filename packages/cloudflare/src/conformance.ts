@@ -12,7 +12,8 @@ import { randomUUID } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BridgeObservation, ConformanceAdapter, RemoteBridgeCall } from '@switchboard/core/protocol';
-import { TwilioMediaStreamProtocol, TwilioPeerSimulator } from '@switchboard/twilio';
+import { TwilioMediaStreamProtocol } from '@switchboard/twilio';
+import { TwilioPeerSimulator } from '@switchboard/twilio/testing';
 
 import { ARRAY_BUFFER_MARK, BYTES_MARK, ERROR_MARK } from './observation.js';
 

@@ -12,7 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import { concatBytes, type CallEvent } from '@switchboard/core';
 import { RealtimeSimulator } from '@switchboard/conformance';
-import { TwilioPeerSimulator, computeTwilioSignature } from '@switchboard/twilio';
+import { computeTwilioSignature } from '@switchboard/twilio';
+import { TwilioPeerSimulator } from '@switchboard/twilio/testing';
 import {
   bundleWorker,
   createConformanceAdapter,

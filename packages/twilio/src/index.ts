@@ -1,9 +1,35 @@
-export * from './parts.js';
-export * from './transport.js';
-export * from './conformance.js';
+export { TwilioMediaStreamProtocol, readTwilioCounter } from './protocol.js';
+export type { TwilioDialect, TwilioMediaStreamProtocolOptions, L16ByteOrder } from './protocol.js';
+export { TwilioRealtimeTransport, SignalWireRealtimeTransport } from './transport.js';
+export type { TwilioRealtimeTransportOptions, SignalWireRealtimeTransportOptions } from './transport.js';
+export { connectStreamTwiml, escapeXml } from './twiml.js';
+export type { ConnectStreamTwimlOptions } from './twiml.js';
 export {
-  SignalWirePeerSimulator,
-  signalwireConformance,
+  computeTwilioSignature,
+  validateTwilioSignature,
+  assertTwilioSignature,
+  validateTwilioWebSocketUpgrade,
+  assertTwilioWebSocketUpgrade,
+  readTwilioSignatureHeader,
+  readTwilioSignatureSettingsHeader,
+  parseTwilioSignatureSettings,
+  computeTwilioBodySHA256,
+  twilioSignatureUrlVariants,
+  twilioSignatureUrlCandidates,
+} from './signature.js';
+export type {
+  TwilioSignedParams,
+  TwilioSignatureAlgorithm,
+  TwilioSignatureSettings,
+  TwilioRequestBody,
+  ComputeTwilioSignatureOptions,
+  TwilioHeaders,
+  ValidateTwilioSignatureOptions,
+  ValidateTwilioWebSocketUpgradeOptions,
+} from './signature.js';
+export { TwilioCallControl } from './call-control.js';
+export type { TwilioCallControlOptions, TwilioTransferTarget, TwilioCallUpdateResult } from './call-control.js';
+export {
   connectStreamCxml,
   validateSignalWireSignature,
   assertSignalWireSignature,
@@ -12,7 +38,6 @@ export {
   assertSignalWireStreamAuthorization,
 } from './signalwire.js';
 export type {
-  SignalWirePeerSimulatorOptions,
   SignalWireStreamCodec,
   ConnectStreamCxmlOptions,
   ValidateSignalWireSignatureOptions,

@@ -9,7 +9,8 @@ import { fuzzCorpus, fuzzRandom, fuzzSeedFrames, fuzzSequence } from '@switchboa
 import { ProtocolError, type MediaFrame } from '@switchboard/core';
 import { FakeCarrier, FakeRealtimeServer, until } from '../../core/test/helpers/fakes.js';
 import { frameArbitrary } from '../../core/test/helpers/fuzz.js';
-import { TwilioPeerSimulator, TwilioRealtimeTransport } from '../src/index.js';
+import { TwilioRealtimeTransport } from '../src/index.js';
+import { TwilioPeerSimulator } from '../src/testing.js';
 
 let model: FakeRealtimeServer;
 let url: string;

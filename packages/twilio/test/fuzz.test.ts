@@ -8,7 +8,8 @@ import { fuzzSeedFrames, type FuzzTarget } from '@switchboard/conformance/testin
 import { ProtocolError } from '@switchboard/core';
 import { MAX_TEXT_FRAME_CHARS } from '@switchboard/core/protocol';
 import { describeDecodeFuzz, expectJunkFrameRefused, thrown } from '../../core/test/helpers/fuzz.js';
-import { SignalWirePeerSimulator, TwilioMediaStreamProtocol, TwilioPeerSimulator } from '../src/index.js';
+import { TwilioMediaStreamProtocol } from '../src/index.js';
+import { SignalWirePeerSimulator, TwilioPeerSimulator } from '../src/testing.js';
 
 const L16_16K = { encoding: 'l16', sampleRate: 16000, channels: 1 } as const;
 

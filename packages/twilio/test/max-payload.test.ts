@@ -1,11 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AudioFormat, CallEvent } from '@switchboard/core';
-import {
-  SIGNALWIRE_MAX_PAYLOAD,
-  SignalWirePeerSimulator,
-  TWILIO_MAX_PAYLOAD,
-  TwilioPeerSimulator,
-} from '../src/index.js';
+import { SIGNALWIRE_MAX_PAYLOAD, TWILIO_MAX_PAYLOAD } from '../src/index.js';
+import { SignalWirePeerSimulator, TwilioPeerSimulator } from '../src/testing.js';
 import { expectMaxPayloadHolds } from '../../core/test/helpers/max-payload.js';
 
 /** A call start with many long custom parameters, as a `<Stream>` with `<Parameter>`s sends it. */

@@ -13,12 +13,12 @@ import { describe, expect, it } from 'vitest';
 import { FakeCarrier, until } from '../../core/test/helpers/fakes.js';
 import { useTransportRig } from '../../core/test/helpers/rig.js';
 import {
-  SignalWirePeerSimulator,
   SignalWireRealtimeTransport,
   TwilioMediaStreamProtocol,
   TwilioRealtimeTransport,
   type SignalWireRealtimeTransportOptions,
 } from '../src/index.js';
+import { SignalWirePeerSimulator } from '../src/testing.js';
 
 // SignalWire's `<Stream codec="L16@16000h">` page names the codec and `audio/x-L16`, but not the
 // byte order of the samples, and @signalwire/compatibility-api has no media-stream code at all.

@@ -5,7 +5,6 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import { FakeRealtimeServer, until } from '../../core/test/helpers/fakes.js';
 import {
-  SignalWirePeerSimulator,
   SignalWireRealtimeTransport,
   TwilioMediaStreamProtocol,
   TwilioRealtimeTransport,
@@ -19,6 +18,7 @@ import {
   validateSignalWireStreamAuthorization,
   type SignalWireRealtimeTransportOptions,
 } from '../src/index.js';
+import { SignalWirePeerSimulator } from '../src/testing.js';
 
 // Frames as SignalWire documents them for cXML <Stream>
 // (https://developer.signalwire.com/compatibility-api/cxml/voice/stream).

@@ -4,7 +4,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { WebSocket } from 'ws';
 import { openCarrierSocket, type CarrierSocketPair } from '@switchboard/conformance/testing';
 import { FakeRealtimeServer, until } from '../../core/test/helpers/fakes.js';
-import { TwilioPeerSimulator, TwilioRealtimeTransport, type TwilioRealtimeTransportOptions } from '../src/index.js';
+import { TwilioRealtimeTransport, type TwilioRealtimeTransportOptions } from '../src/index.js';
+import { TwilioPeerSimulator } from '../src/testing.js';
 
 let model: FakeRealtimeServer;
 let modelUrl: string;

@@ -28,9 +28,10 @@ table of checks (adapter × trace × check). Exits 0 when every check passed, 1 
 
   --adapter <module>     the adapter: a path to a module (relative to the working directory),
                          a package directory, a package name or subpath as this project sees
-                         it (@acme/carrier, found at @acme/carrier/conformance when its root
-                         export has no adapter). The module exports \`conformance\` (or a default
-                         export): { name, capabilities, createTransport | startRemoteCall,
+                         it (@acme/carrier, found at @acme/carrier/testing or
+                         @acme/carrier/conformance when its root export has no adapter).
+                         The module exports \`conformance\` (or a default export): { name,
+                         capabilities, createTransport | startRemoteCall,
                          createPeerSimulator }, or an array of them. Required.
   --trace <file|dir>     a trace (.jsonl, .jsonl.gz) or a directory of them; repeatable.
                          Default: the bundled corpus.

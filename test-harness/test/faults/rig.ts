@@ -9,7 +9,8 @@
 import { createHook, type AsyncHook } from 'node:async_hooks';
 import { createServer, type Server, type Socket } from 'node:net';
 import { silence, type AudioFormat, type CallEvent, type OutboundCommand } from '@switchboard/core';
-import { TwilioPeerSimulator, TwilioRealtimeTransport, type TwilioRealtimeTransportOptions } from '@switchboard/twilio';
+import { TwilioRealtimeTransport, type TwilioRealtimeTransportOptions } from '@switchboard/twilio';
+import { TwilioPeerSimulator } from '@switchboard/twilio/testing';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 
 export const PCMU: AudioFormat = { encoding: 'pcmu', sampleRate: 8000, channels: 1 };
