@@ -5,9 +5,16 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fuzzCorpus, fuzzRandom, fuzzSeedFrames, fuzzSequence } from '@switchboard/conformance/testing';
 import { ProtocolError, type MediaFrame } from '@switchboard/core';
-import { FakeCarrier, FakeRealtimeServer, until } from '../../core/test/helpers/fakes.js';
+import {
+  FakeCarrier,
+  FakeRealtimeServer,
+  fuzzCorpus,
+  fuzzRandom,
+  fuzzSeedFrames,
+  fuzzSequence,
+  until,
+} from '@switchboard/conformance/testing';
 import { frameArbitrary } from '../../core/test/helpers/fuzz.js';
 import { TwilioRealtimeTransport } from '../src/index.js';
 import { TwilioPeerSimulator } from '../src/testing.js';

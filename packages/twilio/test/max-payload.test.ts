@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { AudioFormat, CallEvent } from '@switchboard/core';
 import { SIGNALWIRE_MAX_PAYLOAD, TWILIO_MAX_PAYLOAD } from '../src/index.js';
 import { SignalWirePeerSimulator, TwilioPeerSimulator } from '../src/testing.js';
-import { expectMaxPayloadHolds } from '../../core/test/helpers/max-payload.js';
+import { expectMaxPayloadHolds } from '@switchboard/conformance/testing';
 
 /** A call start with many long custom parameters, as a `<Stream>` with `<Parameter>`s sends it. */
 function start(format: AudioFormat): CallEvent {

@@ -9,9 +9,8 @@ import {
   type CallEvent,
   type OutboundCommand,
 } from '@switchboard/core';
-import { describe, expect, it } from 'vitest';
-import { FakeCarrier, until } from '../../core/test/helpers/fakes.js';
-import { useTransportRig } from '../../core/test/helpers/rig.js';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FakeCarrier, until, useTransportRig } from '@switchboard/conformance/testing';
 import {
   SignalWireRealtimeTransport,
   TwilioMediaStreamProtocol,
@@ -207,6 +206,7 @@ describe('SignalWire L16 byte order (l16ByteOrder)', () => {
 });
 
 const rig = useTransportRig(
+  { beforeEach, afterEach },
   (carrier, url, options: Partial<SignalWireRealtimeTransportOptions> = {}) =>
     new SignalWireRealtimeTransport({
       signalwireWebSocket: carrier,

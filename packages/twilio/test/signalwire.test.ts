@@ -3,7 +3,7 @@ import { RealtimeAgent, RealtimeSession } from '@openai/agents-realtime';
 import { ConfigError, ProtocolError, WebhookSignatureError, base64Encode, detectProtocol } from '@switchboard/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
-import { FakeRealtimeServer, until } from '../../core/test/helpers/fakes.js';
+import { FakeRealtimeServer, until } from '@switchboard/conformance/testing';
 import {
   SignalWireRealtimeTransport,
   TwilioMediaStreamProtocol,

@@ -2,8 +2,7 @@ import { RealtimeAgent, RealtimeSession } from '@openai/agents-realtime';
 import { ConfigError, type AudioFormat } from '@switchboard/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { WebSocket } from 'ws';
-import { openCarrierSocket, type CarrierSocketPair } from '@switchboard/conformance/testing';
-import { FakeRealtimeServer, until } from '../../core/test/helpers/fakes.js';
+import { type CarrierSocketPair, FakeRealtimeServer, openCarrierSocket, until } from '@switchboard/conformance/testing';
 import { TwilioRealtimeTransport, type TwilioRealtimeTransportOptions } from '../src/index.js';
 import { TwilioPeerSimulator } from '../src/testing.js';
 
