@@ -9,4 +9,12 @@ export default defineConfig([
     shims: true,
   }),
   packageBuild({ entry: ['src/cli.ts'], format: ['esm'], platform: 'node', dts: false, clean: false }),
+  // `require('@switchboard/conformance/vitest')`: an error that says to import it (see the file).
+  packageBuild({
+    entry: { 'vitest-require': 'src/vitest-require.cts' },
+    format: ['cjs'],
+    dts: false,
+    sourcemap: false,
+    clean: false,
+  }),
 ]);
