@@ -5,7 +5,7 @@
  */
 import { base64Encode, encodeMuLaw, pcm16ToBytes } from '@switchboard/core';
 import { conformance as sip } from '@switchboard/sip';
-import { conformance as websocketAdapters } from '@switchboard/websocket';
+import { conformance as websocketAdapters } from '@switchboard/websocket/testing';
 import { describe, expect, it } from 'vitest';
 import { traceInputAudio } from '../src/checks.js';
 import { replayAndCheck } from '../src/run.js';

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { bundledTracesDir, loadTrace, runTrace, type TraceReport } from '@switchboard/conformance';
 import { join } from 'node:path';
 import { conformance as twilio } from '@switchboard/twilio/testing';
-import { conformance as vonage } from '@switchboard/vonage';
+import { conformance as vonage } from '@switchboard/vonage/testing';
 import {
   claimsPacingButFloods,
   dropsEarlyMedia,

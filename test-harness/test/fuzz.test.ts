@@ -10,7 +10,8 @@ import { PlivoPeerSimulator, plivoCandidate } from '@switchboard/plivo';
 import { TelnyxPeerSimulator, telnyxCandidate } from '@switchboard/telnyx';
 import { TwilioMediaStreamProtocol, signalwireCandidate, twilioCandidate } from '@switchboard/twilio';
 import { SignalWirePeerSimulator, TwilioPeerSimulator } from '@switchboard/twilio/testing';
-import { RawWebSocketPeerSimulator, rawWebSocketCandidates } from '@switchboard/websocket';
+import { rawWebSocketCandidates } from '@switchboard/websocket';
+import { RawWebSocketPeerSimulator } from '@switchboard/websocket/testing';
 import { describe, expect, it } from 'vitest';
 import { checkDecodeContract } from '../../packages/core/test/helpers/fuzz.js';
 import {

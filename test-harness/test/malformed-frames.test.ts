@@ -7,7 +7,8 @@ import { RtpMediaProtocol, conformance as sip } from '@switchboard/sip';
 import { TelnyxMediaStreamProtocol, conformance as telnyx } from '@switchboard/telnyx';
 import { TwilioMediaStreamProtocol } from '@switchboard/twilio';
 import { conformance as twilio } from '@switchboard/twilio/testing';
-import { RawWebSocketProtocol, conformance as websocket } from '@switchboard/websocket';
+import { RawWebSocketProtocol } from '@switchboard/websocket';
+import { conformance as websocket } from '@switchboard/websocket/testing';
 import {
   CHECKS,
   DEFAULT_CHECK_OPTIONS,

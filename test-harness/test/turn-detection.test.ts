@@ -22,8 +22,8 @@ import { conformance as exotel } from '@switchboard/exotel';
 import { conformance as plivo } from '@switchboard/plivo';
 import { conformance as telnyx } from '@switchboard/telnyx';
 import { conformance as twilio, signalwireConformance } from '@switchboard/twilio/testing';
-import { conformance as vonage } from '@switchboard/vonage';
-import { conformance as websocket } from '@switchboard/websocket';
+import { conformance as vonage } from '@switchboard/vonage/testing';
+import { conformance as websocket } from '@switchboard/websocket/testing';
 import { conformance as sipRtp } from '../../packages/sip/src/endpoint/index.js';
 import { lateCancelLink } from './late-cancel-link.js';
 

@@ -4,7 +4,8 @@
  */
 import { RealtimeSimulator } from '@switchboard/conformance';
 import { concatBytes, type CallEvent } from '@switchboard/core';
-import { RAW_WEBSOCKET_MAX_PAYLOAD, RawWebSocketPeerSimulator } from '@switchboard/websocket';
+import { RAW_WEBSOCKET_MAX_PAYLOAD } from '@switchboard/websocket';
+import { RawWebSocketPeerSimulator } from '@switchboard/websocket/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { buildServer, type CallHandle } from '../src/server.js';

@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { CallerSimulator, RealtimeSimulator, bundledTracesDir, loadTrace } from '@switchboard/conformance';
 import { scaledClock, type AudioFormat } from '@switchboard/core';
-import { RawWebSocketPeerSimulator } from '@switchboard/websocket';
+import { RawWebSocketPeerSimulator } from '@switchboard/websocket/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ModelGate, PeerCall, closedPort, until } from '../../twilio-fastify/test/helpers.js';
 import { buildServer, type CallHandle } from '../src/server.js';

@@ -9,7 +9,7 @@ import {
 } from '@switchboard/conformance';
 import { scaledClock, type AudioFormat } from '@switchboard/core';
 import type { PeerSimulator } from '@switchboard/core/protocol';
-import { RawWebSocketPeerSimulator } from '@switchboard/websocket';
+import { RawWebSocketPeerSimulator } from '@switchboard/websocket/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { buildServer, type App, type CallHandle, type ServerOptions } from '../src/server.js';

@@ -6,7 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import { RealtimeSimulator } from '@switchboard/conformance';
 import type { AudioFormat } from '@switchboard/core';
-import { RawWebSocketPeerSimulator } from '@switchboard/websocket';
+import { RawWebSocketPeerSimulator } from '@switchboard/websocket/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PeerCall, ServerProcess, until, upgradeStatus } from '../../twilio-fastify/test/helpers.js';
 

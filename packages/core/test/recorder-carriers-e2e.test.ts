@@ -10,8 +10,10 @@ import { parseTrace, replayAndCheck, traceExpect, type CheckedReplay } from '@sw
 import { conformance as sip, SipRealtimeTransport } from '@switchboard/sip';
 import { SignalWireRealtimeTransport } from '@switchboard/twilio';
 import { conformance as twilio, signalwireConformance as signalwire } from '@switchboard/twilio/testing';
-import { conformance as vonage, VonageRealtimeTransport } from '@switchboard/vonage';
-import { conformance as websocketAdapters, RawWebSocketRealtimeTransport } from '@switchboard/websocket';
+import { VonageRealtimeTransport } from '@switchboard/vonage';
+import { conformance as vonage } from '@switchboard/vonage/testing';
+import { RawWebSocketRealtimeTransport } from '@switchboard/websocket';
+import { conformance as websocketAdapters } from '@switchboard/websocket/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ConformanceAdapter } from '../src/protocol.js';
 import { recordCall, removeRecordings } from './helpers/recording.js';

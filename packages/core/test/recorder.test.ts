@@ -4,12 +4,10 @@ import { RtpPeerSimulator, SipRealtimeTransport } from '@switchboard/sip';
 import { conformance as telnyx, TelnyxRealtimeTransport } from '@switchboard/telnyx';
 import { SignalWireRealtimeTransport, TwilioRealtimeTransport } from '@switchboard/twilio';
 import { signalwireConformance, TwilioPeerSimulator } from '@switchboard/twilio/testing';
-import {
-  conformance as websocketAdapters,
-  RawWebSocketRealtimeTransport,
-  type RawWebSocketPresetName,
-} from '@switchboard/websocket';
-import { conformance as vonage, VonageRealtimeTransport } from '@switchboard/vonage';
+import { RawWebSocketRealtimeTransport, type RawWebSocketPresetName } from '@switchboard/websocket';
+import { conformance as websocketAdapters } from '@switchboard/websocket/testing';
+import { VonageRealtimeTransport } from '@switchboard/vonage';
+import { conformance as vonage } from '@switchboard/vonage/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   base64Decode,

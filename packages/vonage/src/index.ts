@@ -1,6 +1,5 @@
 export { VonageRealtimeTransport } from './transport.js';
 export type { VonageRealtimeTransportOptions } from './transport.js';
-export { conformance } from './conformance.js';
 export { connectWebSocketAction, connectWebSocketNcco, talkAction, VONAGE_MAX_HEADER_BYTES } from './ncco.js';
 export type {
   ConnectWebSocketOptions,
@@ -20,5 +19,5 @@ export { VonageCallControl } from './call-control.js';
 export type { VonageCallControlOptions, VonageTransferTarget, VonageCallUpdateResult } from './call-control.js';
 export { verifyVonageWebhook, isValidVonageWebhook, readVonageAuthorization } from './webhook.js';
 export type { VerifyVonageWebhookOptions, VonageWebhookClaims, VonageWebhookHeaders } from './webhook.js';
-export { vonageCandidate, vonagePreset, RawWebSocketPeerSimulator } from '@switchboard/websocket';
+export { vonageCandidate, vonagePreset } from '@switchboard/websocket';
 export { VONAGE_MAX_PAYLOAD } from './max-payload.js';

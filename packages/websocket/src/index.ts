@@ -1,7 +1,5 @@
 export { RawWebSocketProtocol, DEFAULT_FRAME_MS, DEFAULT_MAX_MESSAGE_BYTES } from './protocol.js';
 export type { RawWebSocketProtocolOptions } from './protocol.js';
-export { RawWebSocketPeerSimulator } from './peer.js';
-export type { RawWebSocketPeerSimulatorOptions } from './peer.js';
 export { RawWebSocketRealtimeTransport } from './transport.js';
 export type { RawWebSocketRealtimeTransportOptions } from './transport.js';
 export {
@@ -36,7 +34,6 @@ export type {
   ControlEvent,
 } from './preset.js';
 export { AudioConverter, L16_RATES, checkFormat, isSupportedFormat } from './formats.js';
-export { conformance } from './conformance.js';
 export {
   rawWebSocketCandidate,
   rawWebSocketCandidates,

@@ -1,5 +1,5 @@
 import { describeConformance } from '@switchboard/conformance/vitest';
-import { conformance } from '../src/index.js';
+import { conformance } from '../src/testing.js';
 
 // The generic preset against every trace of the bundled corpus, every check, in its own wire format
 // (converted from the traces' μ-law by its peer). One file per preset, so presets replay side by side.

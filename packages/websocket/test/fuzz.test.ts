@@ -8,7 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { fuzzSeedFrames, type FuzzTarget } from '@switchboard/conformance/testing';
 import { ProtocolError, type AudioFormat } from '@switchboard/core';
 import { describeDecodeFuzz, thrown } from '../../core/test/helpers/fuzz.js';
-import { RawWebSocketPeerSimulator, RawWebSocketProtocol, presets, type RawWebSocketPresetName } from '../src/index.js';
+import { RawWebSocketProtocol, presets, type RawWebSocketPresetName } from '../src/index.js';
+import { RawWebSocketPeerSimulator } from '../src/testing.js';
 
 const L16_8K: AudioFormat = { encoding: 'l16', sampleRate: 8000, channels: 1 };
 const L16_16K: AudioFormat = { encoding: 'l16', sampleRate: 16000, channels: 1 };

@@ -1,10 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  ASTERISK_MAX_MESSAGE_BYTES,
-  DEFAULT_MAX_MESSAGE_BYTES,
-  RAW_WEBSOCKET_MAX_PAYLOAD,
-  RawWebSocketPeerSimulator,
-} from '../src/index.js';
+import { ASTERISK_MAX_MESSAGE_BYTES, DEFAULT_MAX_MESSAGE_BYTES, RAW_WEBSOCKET_MAX_PAYLOAD } from '../src/index.js';
+import { RawWebSocketPeerSimulator } from '../src/testing.js';
 import { expectMaxPayloadHolds } from '@switchboard/conformance/testing';
 
 describe('RAW_WEBSOCKET_MAX_PAYLOAD', () => {

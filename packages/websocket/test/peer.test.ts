@@ -9,12 +9,8 @@ import {
   type OutboundCommand,
 } from '@switchboard/core';
 import { describe, expect, it } from 'vitest';
-import {
-  RawWebSocketPeerSimulator,
-  RawWebSocketProtocol,
-  conformance,
-  type RawWebSocketPresetName,
-} from '../src/index.js';
+import { RawWebSocketProtocol, type RawWebSocketPresetName } from '../src/index.js';
+import { RawWebSocketPeerSimulator, conformance } from '../src/testing.js';
 
 const PCMU: AudioFormat = { encoding: 'pcmu', sampleRate: 8000, channels: 1 };
 const L16 = (sampleRate: number): AudioFormat => ({ encoding: 'l16', sampleRate, channels: 1 });

@@ -3,11 +3,8 @@ import { ConfigError, ProtocolError } from '@switchboard/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import { FakeCarrier, FakeRealtimeServer, ManualClock, tick, until } from '@switchboard/conformance/testing';
-import {
-  RawWebSocketPeerSimulator,
-  RawWebSocketRealtimeTransport,
-  type RawWebSocketRealtimeTransportOptions,
-} from '../src/index.js';
+import { RawWebSocketRealtimeTransport, type RawWebSocketRealtimeTransportOptions } from '../src/index.js';
+import { RawWebSocketPeerSimulator } from '../src/testing.js';
 
 const isFullUpdate = (e: { type: string; session?: unknown }) =>
   e.type === 'session.update' && typeof (e.session as { audio?: unknown })?.audio === 'object';
