@@ -14,10 +14,9 @@ import {
   swapBytes16,
   type AudioFormat,
   type CallEvent,
-  type ConformanceAdapter,
   type OutboundCommand,
-  type PeerSimulator,
 } from '@switchboard/core';
+import type { ConformanceAdapter, PeerSimulator } from '@switchboard/core/protocol';
 import { TwilioPeerSimulator } from './peer.js';
 import { TwilioMediaStreamProtocol, type L16ByteOrder } from './protocol.js';
 import { SignalWireRealtimeTransport } from './transport.js';

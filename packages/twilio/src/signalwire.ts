@@ -12,7 +12,8 @@
  *   and the legacy `X-Twilio-Signature` name is accepted too
  *   (https://signalwire.com/docs/server-sdks/reference/python/core/security).
  */
-import { ConfigError, WebhookSignatureError, constantTimeEqual, readHeader, type ReplayGuard } from '@switchboard/core';
+import { ConfigError, WebhookSignatureError, type ReplayGuard } from '@switchboard/core';
+import { constantTimeEqual, readHeader } from '@switchboard/core/protocol';
 import {
   throwUnlessValid,
   twilioSignatureVerdict,
