@@ -13,6 +13,8 @@ const root = src('.');
  * (from the JSON report of a whole run: `endTime - startTime` per file). Only the order matters.
  */
 const SLOW_FILES: Array<[RegExp, number]> = [
+  // npm install from the registry, two type checks of the Agents SDK with skipLibCheck off, two calls.
+  [/^interop\/test\/pack-install\.test\.ts$/, 120],
   [/^test-harness\/test\/outside-adapter/, 70],
   [/^test-harness\/test\/broken-adapters\.test\.ts$/, 60],
   [/^test-harness\/test\/broken-adapters-retry\.test\.ts$/, 50],
