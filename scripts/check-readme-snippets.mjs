@@ -18,9 +18,19 @@
 //   <!-- preamble: declare const app: import('fastify').FastifyInstance; -->
 //   ```ts
 //
-// Everything after `preamble:` (several lines allowed) is compiled before the block. Everything
-// else the block uses must be imported in the block itself. Blocks that are not TypeScript
-// (output, shell, pseudo-code) use another fence: ```text, ```sh.
+// Everything after `preamble:` (several lines allowed) is compiled before the block. A block that
+// imports a module of the reader's own (`import { conformance } from '../src/index.js'`) gets it
+// from a hidden file comment, one per module, also right before the block (several comments may
+// follow each other):
+//
+//   <!-- file ../src/index.ts: export declare const conformance: ConformanceAdapter; -->
+//
+// The path is relative to the block, which sits in a folder of its own (`main/`), so `./x.ts` is
+// next to it and `../src/x.ts` beside that folder. `<!-- file ../src/acme.ts: @block // acme.ts -->`
+// makes the module another block of the same file: the first TypeScript block whose first line
+// starts with the text after `@block`. Everything else the block uses must be imported
+// in the block itself. Blocks that are not TypeScript (output, shell, pseudo-code) use another
+// fence: ```text, ```sh.
 //
 // Second check: every package a block imports (not a Node built-in, not a relative path) appears
 // in an install line of the same file (`npm install …`, `npm i -D …`, `pnpm add …`), and so does
@@ -82,8 +92,8 @@ function defaultFiles() {
 const FENCE = /^(\s*)(`{3,}|~{3,})\s*([^\s`]*)(.*)$/;
 
 /**
- * The code blocks of a Markdown file: `{ lang, code, line, preamble, preambleLine }`, `line` the
- * 1-based line of the block's first code line.
+ * The code blocks of a Markdown file: `{ lang, code, line, preamble, preambleLine, files }`, `line`
+ * the 1-based line of the block's first code line, `files` the hidden modules (`{ path, text, line }`).
  */
 export function extractBlocks(text) {
   const lines = text.split(/\r?\n/);
@@ -99,28 +109,42 @@ export function extractBlocks(text) {
       if (close && close[2][0] === fence[0] && close[2].length >= fence.length) break;
       body.push(lines[j].startsWith(indent) ? lines[j].slice(indent.length) : lines[j].trimStart());
     }
-    blocks.push({ lang: lang.toLowerCase(), code: body.join('\n'), line: i + 2, ...preambleBefore(lines, i) });
+    blocks.push({ lang: lang.toLowerCase(), code: body.join('\n'), line: i + 2, ...hiddenContext(lines, i) });
     i = j;
   }
   return blocks;
 }
 
-/** The hidden preamble right before the fence on line `fence` (0-based), if there is one. */
-function preambleBefore(lines, fence) {
+/**
+ * The hidden context right before the fence on line `fence` (0-based): the HTML comments that end
+ * there, one after the other, each a `preamble:` or a `file <path>:`; other comments end the search.
+ */
+function hiddenContext(lines, fence) {
+  const context = { preamble: undefined, preambleLine: 0, files: [] };
   let end = fence - 1;
-  while (end >= 0 && lines[end].trim() === '') end--;
-  if (end < 0 || !lines[end].trimEnd().endsWith('-->')) return { preamble: undefined, preambleLine: 0 };
-  let start = end;
-  while (start >= 0 && !lines[start].includes('<!--')) start--;
-  if (start < 0) return { preamble: undefined, preambleLine: 0 };
-  const comment = lines
-    .slice(start, end + 1)
-    .join('\n')
-    .replace(/^[\s\S]*?<!--/, '')
-    .replace(/-->\s*$/, '');
-  const match = /^\s*preamble:([\s\S]*)$/.exec(comment);
-  if (!match) return { preamble: undefined, preambleLine: 0 };
-  return { preamble: match[1].trim(), preambleLine: start + 1 };
+  for (;;) {
+    while (end >= 0 && lines[end].trim() === '') end--;
+    if (end < 0 || !lines[end].trimEnd().endsWith('-->')) return context;
+    let start = end;
+    while (start >= 0 && !lines[start].includes('<!--')) start--;
+    if (start < 0) return context;
+    const comment = lines
+      .slice(start, end + 1)
+      .join('\n')
+      .replace(/^[\s\S]*?<!--/, '')
+      .replace(/-->\s*$/, '');
+    const preamble = /^\s*preamble:([\s\S]*)$/.exec(comment);
+    const file = /^\s*file\s+(\S+):([\s\S]*)$/.exec(comment);
+    if (preamble && context.preamble === undefined) {
+      context.preamble = preamble[1].trim();
+      context.preambleLine = start + 1;
+    } else if (file) {
+      context.files.push({ path: file[1], text: `${file[2].trim()}\n`, line: start + 1 });
+    } else {
+      return context;
+    }
+    end = start - 1;
+  }
 }
 
 /** `@scope/name` or `name` of a bare module specifier; undefined for relative paths and Node built-ins. */
@@ -149,14 +173,28 @@ export function installedPackages(text) {
 /** Type-checks the blocks of `files`; returns the list of problems, each `{ file, line, column, message }`. */
 export function checkFiles(files) {
   const snippets = new Map(); // virtual file name -> { markdown, block, preambleLines, text }
+  const hidden = new Map(); // virtual file name of a hidden module -> { markdown, line, text }
+  const unresolved = []; // `@block` references that name no block
   const texts = new Map();
   for (const markdown of files) {
     const text = readFileSync(markdown, 'utf8');
     texts.set(markdown, text);
-    extractBlocks(text).forEach((block, index) => {
-      if (block.lang !== 'ts' && block.lang !== 'typescript') return;
+    const blocks = extractBlocks(text).filter((b) => b.lang === 'ts' || b.lang === 'typescript');
+    blocks.forEach((block, index) => {
       const head = block.preamble === undefined ? '' : `${block.preamble}\n`;
-      const name = join(dirname(markdown), `__snippet_${index + 1}_of_${markdown.split(/[\\/]/).pop()}.mts`);
+      // Each block in a folder of its own, beside the Markdown file (its node_modules resolve).
+      const folder = join(dirname(markdown), `__snippets_of_${markdown.split(/[\\/]/).pop()}`, String(index + 1));
+      const name = join(folder, 'main', 'snippet.mts');
+      for (const file of block.files) {
+        const ref = /^@block\s+(.+)$/.exec(file.text.trim());
+        const same = ref && blocks.find((b) => b.code.trimStart().startsWith(ref[1].trim()));
+        const module = same ? { line: same.line, text: `${same.code}\n` } : { line: file.line, text: file.text };
+        if (ref && !same) {
+          const message = `no TypeScript block of this file starts with ${JSON.stringify(ref[1].trim())}`;
+          unresolved.push({ file: markdown, line: file.line, column: 1, message });
+        }
+        hidden.set(resolve(folder, 'main', file.path), { markdown, ...module });
+      }
       snippets.set(name, {
         markdown,
         block,
@@ -167,12 +205,18 @@ export function checkFiles(files) {
   }
 
   const host = ts.createCompilerHost(COMPILER_OPTIONS, true);
-  const { getSourceFile, fileExists, readFile } = host;
-  host.fileExists = (f) => snippets.has(f) || fileExists.call(host, f);
-  host.readFile = (f) => snippets.get(f)?.text ?? readFile.call(host, f);
+  const { getSourceFile, fileExists, readFile, directoryExists } = host;
+  const virtual = (f) => snippets.get(f)?.text ?? hidden.get(f)?.text;
+  const virtualDirs = new Set();
+  for (const f of [...snippets.keys(), ...hidden.keys()]) {
+    for (let dir = dirname(f); !existsSync(dir) && !virtualDirs.has(dir); dir = dirname(dir)) virtualDirs.add(dir);
+  }
+  host.fileExists = (f) => virtual(f) !== undefined || fileExists.call(host, f);
+  host.readFile = (f) => virtual(f) ?? readFile.call(host, f);
+  host.directoryExists = (d) => virtualDirs.has(d) || (directoryExists ? directoryExists.call(host, d) : existsSync(d));
   host.getSourceFile = (f, languageVersion, onError, shouldCreate) => {
-    const snippet = snippets.get(f);
-    if (snippet) return ts.createSourceFile(f, snippet.text, languageVersion, true);
+    const text = virtual(f);
+    if (text !== undefined) return ts.createSourceFile(f, text, languageVersion, true);
     return getSourceFile.call(host, f, languageVersion, onError, shouldCreate);
   };
   const cache = ts.createModuleResolutionCache(root, (f) => f, COMPILER_OPTIONS);
@@ -183,7 +227,11 @@ export function checkFiles(files) {
       const mode = ts.getModeForUsageLocation(containingSource, literal, options);
       const specifier = literal.text;
       let result = ts.resolveModuleName(specifier, containingFile, options, host, cache, redirected, mode);
-      if (!result.resolvedModule && snippets.has(containingFile) && packageOf(specifier)) {
+      if (
+        !result.resolvedModule &&
+        (snippets.has(containingFile) || hidden.has(containingFile)) &&
+        packageOf(specifier)
+      ) {
         for (const dir of RESOLVE_FROM) {
           const attempt = ts.resolveModuleName(
             specifier,
@@ -208,12 +256,22 @@ export function checkFiles(files) {
     });
 
   const program = ts.createProgram({ rootNames: [...snippets.keys()], options: COMPILER_OPTIONS, host });
-  const problems = [];
+  const problems = [...unresolved];
   for (const diagnostic of ts.getPreEmitDiagnostics(program)) {
     const message = ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n');
     const snippet = diagnostic.file && snippets.get(diagnostic.file.fileName);
     if (!diagnostic.file) {
       problems.push({ file: root, line: 0, column: 0, message: `TS${diagnostic.code}: ${message}` });
+      continue;
+    }
+    const module = hidden.get(diagnostic.file.fileName);
+    if (module) {
+      problems.push({
+        file: module.markdown,
+        line: module.line,
+        column: 1,
+        message: `(in the file comment) TS${diagnostic.code}: ${message}`,
+      });
       continue;
     }
     if (!snippet) continue; // a library's declarations: skipLibCheck, not the documentation's business
