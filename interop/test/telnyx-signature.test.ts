@@ -11,7 +11,7 @@ import { Buffer } from 'node:buffer';
 import fc from 'fast-check';
 import Telnyx from 'telnyx';
 import { describe, expect, it } from 'vitest';
-import { checkTelnyxWebhook, verifyTelnyxWebhook } from '@switchboard/telnyx';
+import { readTelnyxWebhookVerdict, validateTelnyxWebhook } from '@switchboard/telnyx';
 
 const encoder = new TextEncoder();
 const b64 = (bytes: ArrayBuffer | Uint8Array) =>
@@ -43,7 +43,7 @@ async function sdkAccepts(publicKey: string, body: string, headers: Record<strin
 }
 
 async function oursAccepts(publicKey: string, body: string, headers: Record<string, string>): Promise<boolean> {
-  return verifyTelnyxWebhook({
+  return validateTelnyxWebhook({
     publicKey,
     body,
     signature: headers['telnyx-signature-ed25519'],
@@ -68,7 +68,7 @@ describe('Telnyx webhook signatures against telnyx (SDK) webhooks.unwrap', () =>
     // Headers as a framework may spell them: both look them up case-insensitively.
     const spelled = { 'Telnyx-Signature-Ed25519': signature, 'Telnyx-Timestamp': timestamp };
     expect(await sdkAccepts(key.publicKey, BODY, spelled)).toBe(true);
-    expect(await checkTelnyxWebhook({ publicKey: key.publicKey, body: BODY, signature, timestamp })).toEqual({
+    expect(await readTelnyxWebhookVerdict({ publicKey: key.publicKey, body: BODY, signature, timestamp })).toEqual({
       valid: true,
     });
 
@@ -107,7 +107,7 @@ describe('Telnyx webhook signatures against telnyx (SDK) webhooks.unwrap', () =>
       expect([offset, await sdkAccepts(key.publicKey, BODY, headers)]).toEqual([offset, false]);
       expect([
         offset,
-        await checkTelnyxWebhook({
+        await readTelnyxWebhookVerdict({
           publicKey: key.publicKey,
           body: BODY,
           signature: headers['telnyx-signature-ed25519'],
@@ -136,7 +136,7 @@ describe('Telnyx webhook signatures against telnyx (SDK) webhooks.unwrap', () =>
         expect(await oursAccepts(key.publicKey, body, headers)).toBe(true);
         // The same body as bytes (as a raw-body middleware hands it over) verifies too.
         expect(
-          await verifyTelnyxWebhook({
+          await validateTelnyxWebhook({
             publicKey: key.publicKey,
             body: encoder.encode(body),
             signature: headers['telnyx-signature-ed25519'],

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { conformance as telnyx, TelnyxMediaStreamProtocol } from '@switchboard/telnyx';
+import { TelnyxMediaStreamProtocol } from '@switchboard/telnyx';
+import { conformance as telnyx } from '@switchboard/telnyx/testing';
 import { conformance as twilio } from '@switchboard/twilio/testing';
 import { replayAndCheck } from '../src/run.js';
 import { loadTrace, traceExpect, traceHazards } from '../src/trace.js';

@@ -7,7 +7,8 @@
 import { detectProtocol, type CallEvent, type MediaFrame, type ProtocolCandidate } from '@switchboard/core';
 import { ExotelPeerSimulator, exotelCandidate } from '@switchboard/exotel';
 import { PlivoPeerSimulator, plivoCandidate } from '@switchboard/plivo';
-import { TelnyxPeerSimulator, telnyxCandidate } from '@switchboard/telnyx';
+import { telnyxCandidate } from '@switchboard/telnyx';
+import { TelnyxPeerSimulator } from '@switchboard/telnyx/testing';
 import { TwilioMediaStreamProtocol, signalwireCandidate, twilioCandidate } from '@switchboard/twilio';
 import { SignalWirePeerSimulator, TwilioPeerSimulator } from '@switchboard/twilio/testing';
 import { rawWebSocketCandidates } from '@switchboard/websocket';

@@ -20,7 +20,7 @@ import {
 import { conformance as cloudflare, createConformanceAdapter } from '@switchboard/cloudflare/conformance';
 import { conformance as exotel } from '@switchboard/exotel';
 import { conformance as plivo } from '@switchboard/plivo';
-import { conformance as telnyx } from '@switchboard/telnyx';
+import { conformance as telnyx } from '@switchboard/telnyx/testing';
 import { conformance as twilio, signalwireConformance } from '@switchboard/twilio/testing';
 import { conformance as vonage } from '@switchboard/vonage/testing';
 import { conformance as websocket } from '@switchboard/websocket/testing';

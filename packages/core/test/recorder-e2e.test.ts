@@ -7,7 +7,8 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseTrace, traceExpect } from '@switchboard/conformance';
-import { conformance as telnyx, TelnyxRealtimeTransport } from '@switchboard/telnyx';
+import { TelnyxRealtimeTransport } from '@switchboard/telnyx';
+import { conformance as telnyx } from '@switchboard/telnyx/testing';
 import { TwilioRealtimeTransport } from '@switchboard/twilio';
 import { conformance as twilio } from '@switchboard/twilio/testing';
 import { afterAll, describe, expect, it } from 'vitest';

@@ -1,7 +1,8 @@
 import { conformance as exotel, ExotelRealtimeTransport } from '@switchboard/exotel';
 import { conformance as plivo, PlivoRealtimeTransport } from '@switchboard/plivo';
 import { RtpPeerSimulator, SipRealtimeTransport } from '@switchboard/sip';
-import { conformance as telnyx, TelnyxRealtimeTransport } from '@switchboard/telnyx';
+import { TelnyxRealtimeTransport } from '@switchboard/telnyx';
+import { conformance as telnyx } from '@switchboard/telnyx/testing';
 import { SignalWireRealtimeTransport, TwilioRealtimeTransport } from '@switchboard/twilio';
 import { signalwireConformance, TwilioPeerSimulator } from '@switchboard/twilio/testing';
 import { RawWebSocketRealtimeTransport, type RawWebSocketPresetName } from '@switchboard/websocket';

@@ -17,7 +17,7 @@ export const TELNYX_DEFAULT_TOLERANCE_SECONDS = 300;
 
 export type TelnyxPublicKey = string | Uint8Array | CryptoKey;
 
-export type VerifyTelnyxWebhookOptions = {
+export type ValidateTelnyxWebhookOptions = {
   /** The account's Ed25519 public key: base64 of the 32 raw bytes (as the portal shows it), the bytes, or a `CryptoKey`. */
   publicKey: TelnyxPublicKey;
   /** The raw request body, exactly as received (before any JSON parsing). */
@@ -80,7 +80,7 @@ const MAX_SIGNATURE_LENGTH = 128;
  * option; whatever the request carries (headers of any type, a body that is not a string or
  * bytes, a signature that is not base64 or not 64 bytes) is a verdict.
  */
-export async function checkTelnyxWebhook(options: VerifyTelnyxWebhookOptions): Promise<TelnyxWebhookVerdict> {
+export async function readTelnyxWebhookVerdict(options: ValidateTelnyxWebhookOptions): Promise<TelnyxWebhookVerdict> {
   if (typeof options !== 'object' || options === null)
     throw new ConfigError('Telnyx webhook verification needs { publicKey, body, signature, timestamp }');
   const key = await importKey(options.publicKey);
@@ -125,8 +125,8 @@ export async function checkTelnyxWebhook(options: VerifyTelnyxWebhookOptions): P
 }
 
 /** True when the webhook carries a valid, fresh Telnyx signature. */
-export async function verifyTelnyxWebhook(options: VerifyTelnyxWebhookOptions): Promise<boolean> {
-  return (await checkTelnyxWebhook(options)).valid;
+export async function validateTelnyxWebhook(options: ValidateTelnyxWebhookOptions): Promise<boolean> {
+  return (await readTelnyxWebhookVerdict(options)).valid;
 }
 
 const REASONS: Record<Exclude<TelnyxWebhookVerdict, { valid: true }>['reason'], string> = {
@@ -137,9 +137,9 @@ const REASONS: Record<Exclude<TelnyxWebhookVerdict, { valid: true }>['reason'], 
   mismatch: 'telnyx-signature-ed25519 does not match the timestamp and body',
 };
 
-/** Like {@link verifyTelnyxWebhook}, but throws a `WebhookSignatureError` saying why it failed. */
-export async function assertTelnyxWebhook(options: VerifyTelnyxWebhookOptions): Promise<void> {
-  const verdict = await checkTelnyxWebhook(options);
+/** Like {@link validateTelnyxWebhook}, but throws a `WebhookSignatureError` saying why it failed. */
+export async function assertTelnyxWebhook(options: ValidateTelnyxWebhookOptions): Promise<void> {
+  const verdict = await readTelnyxWebhookVerdict(options);
   if (!verdict.valid) throw new WebhookSignatureError(REASONS[verdict.reason]);
 }
 

@@ -15,7 +15,8 @@ import {
 } from '@switchboard/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { until, useTransportRig } from '@switchboard/conformance/testing';
-import { TelnyxPeerSimulator, TelnyxRealtimeTransport, type TelnyxRealtimeTransportOptions } from '../src/index.js';
+import { TelnyxRealtimeTransport, type TelnyxRealtimeTransportOptions } from '../src/index.js';
+import { TelnyxPeerSimulator } from '../src/testing.js';
 
 const rig = useTransportRig(
   { beforeEach, afterEach },

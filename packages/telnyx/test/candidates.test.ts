@@ -1,6 +1,7 @@
 import { protocolCandidateCases } from '@switchboard/conformance/testing';
 import { describe, it } from 'vitest';
-import { telnyxCandidate, TelnyxPeerSimulator } from '../src/index.js';
+import { telnyxCandidate } from '../src/index.js';
+import { TelnyxPeerSimulator } from '../src/testing.js';
 
 // Recognises its own start frame; leaves alone a Vonage frame whose NCCO headers carry a
 // "stream_id" header, other carriers' first frames, binary frames and junk.

@@ -8,7 +8,8 @@ import { fuzzSeedFrames, type FuzzTarget } from '@switchboard/conformance/testin
 import { ProtocolError } from '@switchboard/core';
 import { MAX_TEXT_FRAME_CHARS } from '@switchboard/core/protocol';
 import { describeDecodeFuzz, expectJunkFrameRefused, thrown } from '../../core/test/helpers/fuzz.js';
-import { TelnyxMediaStreamProtocol, TelnyxPeerSimulator } from '../src/index.js';
+import { TelnyxMediaStreamProtocol } from '../src/index.js';
+import { TelnyxPeerSimulator } from '../src/testing.js';
 
 const target: FuzzTarget = {
   name: 'telnyx',

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CallEvent } from '@switchboard/core';
-import { TELNYX_MAX_PAYLOAD, TelnyxPeerSimulator } from '../src/index.js';
+import { TELNYX_MAX_PAYLOAD } from '../src/index.js';
+import { TelnyxPeerSimulator } from '../src/testing.js';
 import { expectMaxPayloadHolds } from '@switchboard/conformance/testing';
 
 describe('TELNYX_MAX_PAYLOAD', () => {

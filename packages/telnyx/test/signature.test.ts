@@ -3,10 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, WebhookSignatureError } from '@switchboard/core';
 import {
   assertTelnyxWebhook,
-  checkTelnyxWebhook,
+  readTelnyxWebhookVerdict,
   readTelnyxSignatureHeaders,
-  verifyTelnyxWebhook,
-  type VerifyTelnyxWebhookOptions,
+  validateTelnyxWebhook,
+  type ValidateTelnyxWebhookOptions,
 } from '../src/signature.js';
 
 const encoder = new TextEncoder();
@@ -25,73 +25,88 @@ async function fixture(timestamp = TIMESTAMP, body = BODY) {
   const keys = (await crypto.subtle.generateKey({ name: 'Ed25519' }, true, ['sign', 'verify'])) as CryptoKeyPair;
   const publicKey = b64(await crypto.subtle.exportKey('raw', keys.publicKey));
   const signature = b64(await crypto.subtle.sign('Ed25519', keys.privateKey, encoder.encode(`${timestamp}|${body}`)));
-  const options: VerifyTelnyxWebhookOptions = { publicKey, body, signature, timestamp, now: () => NOW_MS };
+  const options: ValidateTelnyxWebhookOptions = { publicKey, body, signature, timestamp, now: () => NOW_MS };
   return { keys, publicKey, signature, options };
 }
 
-describe('verifyTelnyxWebhook', () => {
+describe('validateTelnyxWebhook', () => {
   it('accepts a valid signature (string body, byte body, CryptoKey)', async () => {
     const { options, keys } = await fixture();
-    expect(await verifyTelnyxWebhook(options)).toBe(true);
-    expect(await verifyTelnyxWebhook({ ...options, body: encoder.encode(BODY) })).toBe(true);
-    expect(await verifyTelnyxWebhook({ ...options, publicKey: keys.publicKey })).toBe(true);
+    expect(await validateTelnyxWebhook(options)).toBe(true);
+    expect(await validateTelnyxWebhook({ ...options, body: encoder.encode(BODY) })).toBe(true);
+    expect(await validateTelnyxWebhook({ ...options, publicKey: keys.publicKey })).toBe(true);
     await expect(assertTelnyxWebhook(options)).resolves.toBeUndefined();
   });
 
   it('rejects a tampered body, timestamp or signature, and another key', async () => {
     const { options } = await fixture();
-    expect(await checkTelnyxWebhook({ ...options, body: BODY.replace('normal_clearing', 'user_busy') })).toEqual({
+    expect(await readTelnyxWebhookVerdict({ ...options, body: BODY.replace('normal_clearing', 'user_busy') })).toEqual({
       valid: false,
       reason: 'mismatch',
     });
-    expect(await checkTelnyxWebhook({ ...options, body: `${BODY} ` })).toEqual({ valid: false, reason: 'mismatch' });
-    expect(await checkTelnyxWebhook({ ...options, timestamp: String(Number(TIMESTAMP) + 1) })).toEqual({
+    expect(await readTelnyxWebhookVerdict({ ...options, body: `${BODY} ` })).toEqual({
+      valid: false,
+      reason: 'mismatch',
+    });
+    expect(await readTelnyxWebhookVerdict({ ...options, timestamp: String(Number(TIMESTAMP) + 1) })).toEqual({
       valid: false,
       reason: 'mismatch',
     });
     const flipped = Buffer.from(options.signature!, 'base64');
     flipped[10] = flipped[10]! ^ 1;
-    expect(await checkTelnyxWebhook({ ...options, signature: flipped.toString('base64') })).toEqual({
+    expect(await readTelnyxWebhookVerdict({ ...options, signature: flipped.toString('base64') })).toEqual({
       valid: false,
       reason: 'mismatch',
     });
     const other = await fixture();
-    expect(await verifyTelnyxWebhook({ ...options, publicKey: other.publicKey })).toBe(false);
+    expect(await validateTelnyxWebhook({ ...options, publicKey: other.publicKey })).toBe(false);
     await expect(assertTelnyxWebhook({ ...options, body: '{}' })).rejects.toThrow(WebhookSignatureError);
   });
 
   it('rejects a stale or future timestamp outside the tolerance, and honours a custom one', async () => {
     const old = String(Number(TIMESTAMP) - 301);
     const { options } = await fixture(old);
-    expect(await checkTelnyxWebhook(options)).toEqual({ valid: false, reason: 'stale' });
-    expect(await verifyTelnyxWebhook({ ...options, toleranceSeconds: 600 })).toBe(true);
+    expect(await readTelnyxWebhookVerdict(options)).toEqual({ valid: false, reason: 'stale' });
+    expect(await validateTelnyxWebhook({ ...options, toleranceSeconds: 600 })).toBe(true);
     const future = await fixture(String(Number(TIMESTAMP) + 301));
-    expect(await checkTelnyxWebhook(future.options)).toEqual({ valid: false, reason: 'stale' });
+    expect(await readTelnyxWebhookVerdict(future.options)).toEqual({ valid: false, reason: 'stale' });
     await expect(assertTelnyxWebhook(options)).rejects.toThrow(/outside the allowed window/);
     // Within the window.
     const recent = await fixture(String(Number(TIMESTAMP) - 299));
-    expect(await verifyTelnyxWebhook(recent.options)).toBe(true);
+    expect(await validateTelnyxWebhook(recent.options)).toBe(true);
   });
 
   it('reports missing and malformed headers, and refuses a bad key with a ConfigError', async () => {
     const { options } = await fixture();
-    expect(await checkTelnyxWebhook({ ...options, signature: undefined })).toEqual({ valid: false, reason: 'missing' });
-    expect(await checkTelnyxWebhook({ ...options, timestamp: null })).toEqual({ valid: false, reason: 'missing' });
-    expect(await checkTelnyxWebhook({ ...options, timestamp: '17e8' })).toEqual({ valid: false, reason: 'malformed' });
-    expect(await checkTelnyxWebhook({ ...options, signature: 'c2hvcnQ=' })).toEqual({
+    expect(await readTelnyxWebhookVerdict({ ...options, signature: undefined })).toEqual({
+      valid: false,
+      reason: 'missing',
+    });
+    expect(await readTelnyxWebhookVerdict({ ...options, timestamp: null })).toEqual({
+      valid: false,
+      reason: 'missing',
+    });
+    expect(await readTelnyxWebhookVerdict({ ...options, timestamp: '17e8' })).toEqual({
+      valid: false,
+      reason: 'malformed',
+    });
+    expect(await readTelnyxWebhookVerdict({ ...options, signature: 'c2hvcnQ=' })).toEqual({
       valid: false,
       reason: 'malformed',
     });
     await expect(assertTelnyxWebhook({ ...options, signature: '' })).rejects.toThrow(
       /missing telnyx-signature-ed25519/,
     );
-    await expect(verifyTelnyxWebhook({ ...options, publicKey: 'c2hvcnQ=' })).rejects.toThrow(ConfigError);
+    await expect(validateTelnyxWebhook({ ...options, publicKey: 'c2hvcnQ=' })).rejects.toThrow(ConfigError);
   });
 
   it('verifies the timestamp Telnyx signed when the header arrives with surrounding whitespace', async () => {
     const { options } = await fixture();
-    expect(await checkTelnyxWebhook({ ...options, timestamp: ` ${TIMESTAMP}\t` })).toEqual({ valid: true });
-    expect(await checkTelnyxWebhook({ ...options, timestamp: '   ' })).toEqual({ valid: false, reason: 'missing' });
+    expect(await readTelnyxWebhookVerdict({ ...options, timestamp: ` ${TIMESTAMP}\t` })).toEqual({ valid: true });
+    expect(await readTelnyxWebhookVerdict({ ...options, timestamp: '   ' })).toEqual({
+      valid: false,
+      reason: 'missing',
+    });
   });
 
   it('reads the two headers case-insensitively from Node headers or a Headers object', () => {

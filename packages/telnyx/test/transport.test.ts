@@ -1,7 +1,8 @@
 import { ConfigError, ProtocolError, concatBytes, type CallEvent, type OutboundCommand } from '@switchboard/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { connectSession, errorsOf, until, useTransportRig } from '@switchboard/conformance/testing';
-import { TelnyxPeerSimulator, TelnyxRealtimeTransport, type TelnyxRealtimeTransportOptions } from '../src/index.js';
+import { TelnyxRealtimeTransport, type TelnyxRealtimeTransportOptions } from '../src/index.js';
+import { TelnyxPeerSimulator } from '../src/testing.js';
 
 const STREAM = '32DE0DEA-53CB-4B21-89A4-9E1819C043BC';
 const CALL = 'v2:T02llQxIyaRkhfRKxgAP8nY511EhFLizdvdUKJiSw8d6A9BborherQ';

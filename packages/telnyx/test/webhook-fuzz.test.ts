@@ -3,9 +3,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { base64Encode } from '@switchboard/core';
 import {
   assertTelnyxWebhook,
-  checkTelnyxWebhook,
+  readTelnyxWebhookVerdict,
   readTelnyxSignatureHeaders,
-  verifyTelnyxWebhook,
+  validateTelnyxWebhook,
   type TelnyxHeaders,
 } from '../src/index.js';
 import {
@@ -41,7 +41,7 @@ const anyTimestamp = fc.oneof(
 const anyEd25519Signature = fc.oneof(fc.uint8Array({ minLength: 64, maxLength: 64 }).map(base64Encode), anySignature);
 
 describe('fuzz: Telnyx verifiers answer invalid, never anything else', () => {
-  it('checkTelnyxWebhook / verifyTelnyxWebhook / assertTelnyxWebhook with any body, signature and timestamp', async () => {
+  it('readTelnyxWebhookVerdict / validateTelnyxWebhook / assertTelnyxWebhook with any body, signature and timestamp', async () => {
     await fc.assert(
       fc.asyncProperty(anyBody, anyEd25519Signature, anyTimestamp, async (body, signature, timestamp) => {
         const options = {
@@ -51,10 +51,10 @@ describe('fuzz: Telnyx verifiers answer invalid, never anything else', () => {
           timestamp: timestamp as string,
           now: () => NOW_MS,
         };
-        const verdict = await checkTelnyxWebhook(options);
+        const verdict = await readTelnyxWebhookVerdict(options);
         expect(verdict.valid).toBe(false);
         expect(['missing', 'malformed', 'stale', 'mismatch']).toContain((verdict as { reason: string }).reason);
-        await expectInvalid(() => verifyTelnyxWebhook(options));
+        await expectInvalid(() => validateTelnyxWebhook(options));
         await expectInvalid(() => assertTelnyxWebhook(options));
       }),
       { numRuns: FUZZ_RUNS },
@@ -93,8 +93,8 @@ describe('fuzz: signed webhooks still verify', () => {
             ...readTelnyxSignatureHeaders(headers),
             now: () => NOW_MS,
           };
-          expect(await verifyTelnyxWebhook(options)).toBe(true);
-          expect(await verifyTelnyxWebhook({ ...options, publicKey: keys.publicKey })).toBe(true);
+          expect(await validateTelnyxWebhook(options)).toBe(true);
+          expect(await validateTelnyxWebhook({ ...options, publicKey: keys.publicKey })).toBe(true);
         },
       ),
       { numRuns: FUZZ_RUNS },

@@ -2,11 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, WebhookSignatureError, base64Encode } from '@switchboard/core';
 import {
   assertTelnyxWebhook,
-  checkTelnyxWebhook,
+  readTelnyxWebhookVerdict,
   readTelnyxSignatureHeaders,
-  verifyTelnyxWebhook,
+  validateTelnyxWebhook,
   type TelnyxHeaders,
-  type VerifyTelnyxWebhookOptions,
+  type ValidateTelnyxWebhookOptions,
 } from '../src/index.js';
 
 const encoder = new TextEncoder();
@@ -14,7 +14,7 @@ const BODY = '{"data":{"event_type":"call.answered"}}';
 const NOW_MS = 1_787_000_000_000;
 const TIMESTAMP = String(NOW_MS / 1000);
 
-async function fixture(): Promise<{ keys: CryptoKeyPair; options: VerifyTelnyxWebhookOptions }> {
+async function fixture(): Promise<{ keys: CryptoKeyPair; options: ValidateTelnyxWebhookOptions }> {
   const keys = (await crypto.subtle.generateKey({ name: 'Ed25519' }, true, ['sign', 'verify'])) as CryptoKeyPair;
   const publicKey = base64Encode(new Uint8Array(await crypto.subtle.exportKey('raw', keys.publicKey)));
   const signature = base64Encode(
@@ -28,8 +28,8 @@ describe('Telnyx checks on what a request can carry', () => {
     const { options } = await fixture();
     for (const body of [undefined, null, 42, JSON.parse(BODY), [BODY], new ArrayBuffer(4), true]) {
       const bad = { ...options, body: body as string };
-      expect(await checkTelnyxWebhook(bad)).toEqual({ valid: false, reason: 'malformed' });
-      expect(await verifyTelnyxWebhook(bad)).toBe(false);
+      expect(await readTelnyxWebhookVerdict(bad)).toEqual({ valid: false, reason: 'malformed' });
+      expect(await validateTelnyxWebhook(bad)).toBe(false);
       await expect(assertTelnyxWebhook(bad)).rejects.toThrow(WebhookSignatureError);
       await expect(assertTelnyxWebhook(bad)).rejects.toThrow(/raw request body/);
     }
@@ -37,7 +37,7 @@ describe('Telnyx checks on what a request can carry', () => {
 
   it('answers malformed for a signature far longer than any Ed25519 signature', async () => {
     const { options } = await fixture();
-    expect(await checkTelnyxWebhook({ ...options, signature: `${options.signature} `.repeat(10_000) })).toEqual({
+    expect(await readTelnyxWebhookVerdict({ ...options, signature: `${options.signature} `.repeat(10_000) })).toEqual({
       valid: false,
       reason: 'malformed',
     });
@@ -54,19 +54,19 @@ describe('Telnyx checks on what a request can carry', () => {
     ]) {
       const read = readTelnyxSignatureHeaders(headers as unknown as TelnyxHeaders);
       expect(read).toEqual({ signature: undefined, timestamp: undefined });
-      expect(await checkTelnyxWebhook({ ...options, ...read })).toEqual({ valid: false, reason: 'missing' });
+      expect(await readTelnyxWebhookVerdict({ ...options, ...read })).toEqual({ valid: false, reason: 'missing' });
     }
   });
 
   it('refuses a key that cannot verify Ed25519 with a ConfigError, not a DOMException', async () => {
     const { options, keys } = await fixture();
     const hmac = await crypto.subtle.generateKey({ name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
-    await expect(verifyTelnyxWebhook({ ...options, publicKey: hmac })).rejects.toBeInstanceOf(ConfigError);
-    await expect(verifyTelnyxWebhook({ ...options, publicKey: keys.privateKey })).rejects.toBeInstanceOf(ConfigError);
-    await expect(verifyTelnyxWebhook(undefined as unknown as VerifyTelnyxWebhookOptions)).rejects.toBeInstanceOf(
+    await expect(validateTelnyxWebhook({ ...options, publicKey: hmac })).rejects.toBeInstanceOf(ConfigError);
+    await expect(validateTelnyxWebhook({ ...options, publicKey: keys.privateKey })).rejects.toBeInstanceOf(ConfigError);
+    await expect(validateTelnyxWebhook(undefined as unknown as ValidateTelnyxWebhookOptions)).rejects.toBeInstanceOf(
       ConfigError,
     );
-    await expect(verifyTelnyxWebhook({ ...options, now: 5 as unknown as () => number })).rejects.toBeInstanceOf(
+    await expect(validateTelnyxWebhook({ ...options, now: 5 as unknown as () => number })).rejects.toBeInstanceOf(
       ConfigError,
     );
   });
