@@ -6,6 +6,7 @@ import { createServer, connect, isIPv6, type Server, type Socket as TcpSocket } 
 import { logger } from '@switchboard/core/protocol';
 import {
   SipParseError,
+  describeSipParseError,
   frameStreamMessage,
   isKeepAlive,
   parseSipMessage,
@@ -224,7 +225,7 @@ export class SipSockets {
     } catch (error) {
       this.counters.malformed++;
       const parseError = error instanceof SipParseError ? error : new SipParseError(String(error));
-      log('malformed message from %s:%d: %s', source.address, source.port, parseError.message);
+      log('malformed message from %s:%d: %s', source.address, source.port, describeSipParseError(parseError));
       try {
         this.#options.onMalformed(parseError, source);
       } catch (handlerError) {
