@@ -113,7 +113,7 @@ export { constantTimeEqual, readHeader, type RequestHeaders } from './http.js';
 export { assertReplayGuardOption } from './replay.js';
 
 // Logging under `switchboard:<name>`.
-export { logger } from './log.js';
+export { logger, type Logger } from './log.js';
 
 // Conformance: what a carrier's conformance adapter exports.
 export type { AdapterTransportOptions, BridgeObservation, ConformanceAdapter, RemoteBridgeCall } from './adapter.js';
