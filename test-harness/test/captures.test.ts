@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ConformanceAdapter } from '@switchboard/core/protocol';
 import { conformance as exotel } from '@switchboard/exotel';
-import { conformance as plivo } from '@switchboard/plivo';
+import { conformance as plivo } from '@switchboard/plivo/testing';
 import { conformance as telnyx } from '@switchboard/telnyx/testing';
 import { conformance as twilio } from '@switchboard/twilio/testing';
 import { conformance as vonage } from '@switchboard/vonage/testing';

@@ -6,7 +6,8 @@
  */
 import { detectProtocol, type CallEvent, type MediaFrame, type ProtocolCandidate } from '@switchboard/core';
 import { ExotelPeerSimulator, exotelCandidate } from '@switchboard/exotel';
-import { PlivoPeerSimulator, plivoCandidate } from '@switchboard/plivo';
+import { plivoCandidate } from '@switchboard/plivo';
+import { PlivoPeerSimulator } from '@switchboard/plivo/testing';
 import { telnyxCandidate } from '@switchboard/telnyx';
 import { TelnyxPeerSimulator } from '@switchboard/telnyx/testing';
 import { TwilioMediaStreamProtocol, signalwireCandidate, twilioCandidate } from '@switchboard/twilio';

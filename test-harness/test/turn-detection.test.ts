@@ -19,7 +19,7 @@ import {
 } from '@switchboard/conformance';
 import { conformance as cloudflare, createConformanceAdapter } from '@switchboard/cloudflare/conformance';
 import { conformance as exotel } from '@switchboard/exotel';
-import { conformance as plivo } from '@switchboard/plivo';
+import { conformance as plivo } from '@switchboard/plivo/testing';
 import { conformance as telnyx } from '@switchboard/telnyx/testing';
 import { conformance as twilio, signalwireConformance } from '@switchboard/twilio/testing';
 import { conformance as vonage } from '@switchboard/vonage/testing';

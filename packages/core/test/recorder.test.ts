@@ -1,5 +1,6 @@
 import { conformance as exotel, ExotelRealtimeTransport } from '@switchboard/exotel';
-import { conformance as plivo, PlivoRealtimeTransport } from '@switchboard/plivo';
+import { PlivoRealtimeTransport } from '@switchboard/plivo';
+import { conformance as plivo } from '@switchboard/plivo/testing';
 import { RtpPeerSimulator, SipRealtimeTransport } from '@switchboard/sip';
 import { TelnyxRealtimeTransport } from '@switchboard/telnyx';
 import { conformance as telnyx } from '@switchboard/telnyx/testing';

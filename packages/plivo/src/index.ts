@@ -1,6 +1,4 @@
 export { PlivoMediaStreamProtocol, plivoContentType, plivoEncoding, parseExtraHeaders } from './protocol.js';
-export { PlivoPeerSimulator, PLIVO_INVALID_FRAME_CODE } from './peer.js';
-export type { PlivoPeerSimulatorOptions } from './peer.js';
 export { PlivoCallControl } from './call-control.js';
 export type { PlivoCallControlOptions, PlivoTransferTarget, PlivoCallActionResult } from './call-control.js';
 export {
@@ -20,6 +18,5 @@ export { PlivoReplayGuard, MemoryPlivoNonceStore } from './replay.js';
 export type { PlivoNonceStore, PlivoReplayGuardOptions, MemoryPlivoNonceStoreOptions } from './replay.js';
 export { PlivoRealtimeTransport } from './transport.js';
 export type { PlivoRealtimeTransportOptions } from './transport.js';
-export { conformance } from './conformance.js';
-export * from './candidates.js';
+export { plivoCandidate } from './candidates.js';
 export { PLIVO_MAX_PAYLOAD } from './max-payload.js';

@@ -1,6 +1,7 @@
 import { protocolCandidateCases } from '@switchboard/conformance/testing';
 import { describe, it } from 'vitest';
-import { plivoCandidate, PlivoPeerSimulator } from '../src/index.js';
+import { plivoCandidate } from '../src/index.js';
+import { PlivoPeerSimulator } from '../src/testing.js';
 
 // Recognises its own start frame; leaves alone a Vonage frame whose NCCO headers carry a
 // "streamId" header, other carriers' first frames, binary frames and junk.

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CallEvent } from '@switchboard/core';
-import { PLIVO_MAX_PAYLOAD, PlivoPeerSimulator } from '../src/index.js';
+import { PLIVO_MAX_PAYLOAD } from '../src/index.js';
+import { PlivoPeerSimulator } from '../src/testing.js';
 import { expectMaxPayloadHolds } from '@switchboard/conformance/testing';
 
 describe('PLIVO_MAX_PAYLOAD', () => {

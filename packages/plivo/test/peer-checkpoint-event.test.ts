@@ -1,7 +1,8 @@
 import type { CallEvent } from '@switchboard/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { errorsOf, ManualClock, until, useTransportRig } from '@switchboard/conformance/testing';
-import { PlivoPeerSimulator, PlivoRealtimeTransport, type PlivoRealtimeTransportOptions } from '../src/index.js';
+import { PlivoRealtimeTransport, type PlivoRealtimeTransportOptions } from '../src/index.js';
+import { PlivoPeerSimulator } from '../src/testing.js';
 
 const STREAM = '5d1c0a2e-7b44-4f0e-9a63-0c2f8e1b9d47';
 

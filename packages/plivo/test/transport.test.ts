@@ -1,7 +1,8 @@
 import { ConfigError, ProtocolError, concatBytes, type CallEvent, type OutboundCommand } from '@switchboard/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { connectSession, errorsOf, ManualClock, until, useTransportRig } from '@switchboard/conformance/testing';
-import { PlivoPeerSimulator, PlivoRealtimeTransport, type PlivoRealtimeTransportOptions } from '../src/index.js';
+import { PlivoRealtimeTransport, type PlivoRealtimeTransportOptions } from '../src/index.js';
+import { PlivoPeerSimulator } from '../src/testing.js';
 
 const STREAM = '87654321-4321-4321-4321-cba987654321';
 const CALL = '12345678-1234-1234-1234-123456789abc';
