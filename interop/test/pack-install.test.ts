@@ -286,7 +286,7 @@ describe.skipIf(skip)('the packed packages, installed from their tarballs with n
     if (phases.length > 0)
       console.log(`pack-install: ${phases.map(([label, ms]) => `${label} ${(ms / 1000).toFixed(1)} s`).join(', ')}`);
     if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  }, 300_000);
 
   it('packs every package with dist, LICENSE, README.md and no workspace: range', async () => {
     for (const { manifest } of packages) {
@@ -341,7 +341,7 @@ describe.skipIf(skip)('the packed packages, installed from their tarballs with n
       expect(esm[`${manifest.name}/testing`]?.names, `${manifest.name}/testing`).toContain('conformance');
       expect(esm[manifest.name]?.names, `${manifest.name} (root)`).not.toContain('conformance');
     }
-  });
+  }, 180_000);
 
   it('type-checks a file using every package with skipLibCheck: false, under nodenext and bundler', async () => {
     const [nodenext, bundler] = await typechecks;
@@ -349,7 +349,7 @@ describe.skipIf(skip)('the packed packages, installed from their tarballs with n
     expect(nodenext.code).toBe(0);
     expect(`${bundler.stdout}${bundler.stderr}`, 'tsc -p tsconfig.bundler.json').toBe('');
     expect(bundler.code).toBe(0);
-  });
+  }, 300_000);
 
   type CallResult = {
     carrier: string;
@@ -427,7 +427,7 @@ describe.skipIf(skip)('the packed packages, installed from their tarballs with n
     expect(call.model!.inputStartsWithCallerAudio).toBe(true);
     // The caller hung up: Twilio's `stop`.
     expect(call.app.callEnd?.reason).toBe('stop');
-  });
+  }, 180_000);
 
   it('runs an Asterisk (binary L16) call through RealtimeSession: audio both ways, a tool, DTMF, a clean end', async () => {
     const [, asterisk] = await calls;
@@ -439,5 +439,5 @@ describe.skipIf(skip)('the packed packages, installed from their tarballs with n
     // The agent hung up on `#`: HANGUP reached Asterisk, which closed the socket.
     expect(call.app.dtmf).toEqual(['5', '#']);
     expect(call.caller.hangup).toBe(true);
-  });
+  }, 180_000);
 });
