@@ -6,7 +6,7 @@
  *   documents `wss://<API_KEY>:<API_TOKEN>@host/path`, "transmitted as
  *   Authorization: Basic base64(API_KEY:API_TOKEN)". The header is computed here by hand from that
  *   sentence, and also made by Node's own HTTP client from a URL that carries the credentials (as
- *   a WebSocket client does on its upgrade request), and `verifyExotelUpgrade` must accept both.
+ *   a WebSocket client does on its upgrade request), and `validateExotelUpgrade` must accept both.
  * - Signed stream URLs are our own scheme (Exotel signs nothing): `sig=<expiry>.<base64url
  *   HMAC-SHA256>` over "<expiry>\n<path>\n<query without sig, sorted>", as the package README
  *   states it. The signature is recomputed here with node:crypto from that description alone.
@@ -14,7 +14,7 @@
 import { createHmac } from 'node:crypto';
 import { createServer, request, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { signExotelStreamUrl, verifyExotelStreamUrl, verifyExotelUpgrade } from '@switchboard/exotel';
+import { signExotelStreamUrl, readExotelStreamUrlVerdict, validateExotelUpgrade } from '@switchboard/exotel';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const KEY = 'a1b2c3d4e5f6';
@@ -62,10 +62,10 @@ describe('Exotel Basic credentials on the upgrade (the documented scheme)', () =
 
   it('accepts the header computed by hand from the documentation', () => {
     expect(
-      verifyExotelUpgrade({ headers: { authorization: documented(KEY, TOKEN) }, apiKey: KEY, apiToken: TOKEN }),
+      validateExotelUpgrade({ headers: { authorization: documented(KEY, TOKEN) }, apiKey: KEY, apiToken: TOKEN }),
     ).toBe(true);
     expect(
-      verifyExotelUpgrade({
+      validateExotelUpgrade({
         headers: new Headers({ Authorization: documented(KEY, TOKEN) }),
         apiKey: KEY,
         apiToken: TOKEN,
@@ -80,25 +80,25 @@ describe('Exotel Basic credentials on the upgrade (the documented scheme)', () =
     expect(url.href).toContain('p%40ss');
     const req = await upgradeFrom(url);
     expect(req.headers.authorization).toBe(documented(KEY, TOKEN));
-    expect(verifyExotelUpgrade({ headers: req.headers, apiKey: KEY, apiToken: TOKEN })).toBe(true);
-    expect(verifyExotelUpgrade({ headers: req.headers, apiKey: KEY, apiToken: 'another-token' })).toBe(false);
+    expect(validateExotelUpgrade({ headers: req.headers, apiKey: KEY, apiToken: TOKEN })).toBe(true);
+    expect(validateExotelUpgrade({ headers: req.headers, apiKey: KEY, apiToken: 'another-token' })).toBe(false);
   });
 
   it('refuses other credentials, another scheme and no header', () => {
     expect(
-      verifyExotelUpgrade({ headers: { authorization: documented(KEY, 'wrong') }, apiKey: KEY, apiToken: TOKEN }),
+      validateExotelUpgrade({ headers: { authorization: documented(KEY, 'wrong') }, apiKey: KEY, apiToken: TOKEN }),
     ).toBe(false);
     expect(
-      verifyExotelUpgrade({ headers: { authorization: documented('other', TOKEN) }, apiKey: KEY, apiToken: TOKEN }),
+      validateExotelUpgrade({ headers: { authorization: documented('other', TOKEN) }, apiKey: KEY, apiToken: TOKEN }),
     ).toBe(false);
     expect(
-      verifyExotelUpgrade({
+      validateExotelUpgrade({
         headers: { authorization: `Bearer ${Buffer.from(`${KEY}:${TOKEN}`).toString('base64')}` },
         apiKey: KEY,
         apiToken: TOKEN,
       }),
     ).toBe(false);
-    expect(verifyExotelUpgrade({ headers: {}, apiKey: KEY, apiToken: TOKEN })).toBe(false);
+    expect(validateExotelUpgrade({ headers: {}, apiKey: KEY, apiToken: TOKEN })).toBe(false);
   });
 });
 
@@ -146,18 +146,20 @@ describe('signed stream URLs (our scheme) recomputed with node:crypto', () => {
       expiresAt,
     );
     const path = `/media?tenant=acme&lang=hi&sig=${sig}`;
-    expect(await verifyExotelStreamUrl({ url: path, secret: SECRET, now: () => NOW })).toEqual({
+    expect(await readExotelStreamUrlVerdict({ url: path, secret: SECRET, now: () => NOW })).toEqual({
       valid: true,
       expiresAt: expiresAt * 1000,
     });
     expect(
-      await verifyExotelStreamUrl({ url: path.replace('acme', 'evil'), secret: SECRET, now: () => NOW }),
+      await readExotelStreamUrlVerdict({ url: path.replace('acme', 'evil'), secret: SECRET, now: () => NOW }),
     ).toMatchObject({ valid: false, reason: 'tampered' });
-    expect(await verifyExotelStreamUrl({ url: path, secret: 'another-secret-of-16+', now: () => NOW })).toMatchObject({
+    expect(
+      await readExotelStreamUrlVerdict({ url: path, secret: 'another-secret-of-16+', now: () => NOW }),
+    ).toMatchObject({
       valid: false,
       reason: 'tampered',
     });
-    expect(await verifyExotelStreamUrl({ url: path, secret: SECRET, now: () => NOW + 31_000 })).toMatchObject({
+    expect(await readExotelStreamUrlVerdict({ url: path, secret: SECRET, now: () => NOW + 31_000 })).toMatchObject({
       valid: false,
       reason: 'expired',
     });

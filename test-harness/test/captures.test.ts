@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ConformanceAdapter } from '@switchboard/core/protocol';
-import { conformance as exotel } from '@switchboard/exotel';
+import { conformance as exotel } from '@switchboard/exotel/testing';
 import { conformance as plivo } from '@switchboard/plivo/testing';
 import { conformance as telnyx } from '@switchboard/telnyx/testing';
 import { conformance as twilio } from '@switchboard/twilio/testing';

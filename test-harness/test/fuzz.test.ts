@@ -5,7 +5,8 @@
  * must decode it).
  */
 import { detectProtocol, type CallEvent, type MediaFrame, type ProtocolCandidate } from '@switchboard/core';
-import { ExotelPeerSimulator, exotelCandidate } from '@switchboard/exotel';
+import { exotelCandidate } from '@switchboard/exotel';
+import { ExotelPeerSimulator } from '@switchboard/exotel/testing';
 import { plivoCandidate } from '@switchboard/plivo';
 import { PlivoPeerSimulator } from '@switchboard/plivo/testing';
 import { telnyxCandidate } from '@switchboard/telnyx';

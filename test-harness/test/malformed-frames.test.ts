@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ProtocolError, type AudioFormat, type MediaStreamProtocol } from '@switchboard/core';
 import type { PeerSimulator } from '@switchboard/core/protocol';
-import { ExotelMediaStreamProtocol, conformance as exotel } from '@switchboard/exotel';
+import { ExotelMediaStreamProtocol } from '@switchboard/exotel';
+import { conformance as exotel } from '@switchboard/exotel/testing';
 import { PlivoMediaStreamProtocol } from '@switchboard/plivo';
 import { conformance as plivo } from '@switchboard/plivo/testing';
 import { RtpMediaProtocol, conformance as sip } from '@switchboard/sip';

@@ -18,7 +18,7 @@ import {
   type TurnDetectionMode,
 } from '@switchboard/conformance';
 import { conformance as cloudflare, createConformanceAdapter } from '@switchboard/cloudflare/conformance';
-import { conformance as exotel } from '@switchboard/exotel';
+import { conformance as exotel } from '@switchboard/exotel/testing';
 import { conformance as plivo } from '@switchboard/plivo/testing';
 import { conformance as telnyx } from '@switchboard/telnyx/testing';
 import { conformance as twilio, signalwireConformance } from '@switchboard/twilio/testing';

@@ -1,4 +1,5 @@
-import { conformance as exotel, ExotelRealtimeTransport } from '@switchboard/exotel';
+import { ExotelRealtimeTransport } from '@switchboard/exotel';
+import { conformance as exotel } from '@switchboard/exotel/testing';
 import { PlivoRealtimeTransport } from '@switchboard/plivo';
 import { conformance as plivo } from '@switchboard/plivo/testing';
 import { RtpPeerSimulator, SipRealtimeTransport } from '@switchboard/sip';

@@ -11,7 +11,7 @@ import { constantTimeEqual, readHeader, type RequestHeaders } from '@switchboard
 /** Request headers: a plain object (Node) or a `Headers` (fetch); the same as core's `RequestHeaders`. */
 export type ExotelHeaders = RequestHeaders;
 
-export type VerifyExotelUpgradeOptions = {
+export type ValidateExotelUpgradeOptions = {
   /** Headers of the WebSocket upgrade request (a plain object as Node gives them, or a `Headers`). */
   headers: ExotelHeaders;
   /** The user name written into the stream URL (your API key). */
@@ -26,7 +26,7 @@ function authorization(headers: ExotelHeaders): string | undefined {
   return readHeader(headers, 'authorization');
 }
 
-function checkCredentials(options: VerifyExotelUpgradeOptions): void {
+function checkCredentials(options: ValidateExotelUpgradeOptions): void {
   if (
     typeof options?.apiKey !== 'string' ||
     options.apiKey.length === 0 ||
@@ -41,7 +41,7 @@ function checkCredentials(options: VerifyExotelUpgradeOptions): void {
  * True when the upgrade request carries the Basic credentials of the stream URL. Headers that are
  * missing, not a header map, or hold an `Authorization` that is not a string answer false.
  */
-export function verifyExotelUpgrade(options: VerifyExotelUpgradeOptions): boolean {
+export function validateExotelUpgrade(options: ValidateExotelUpgradeOptions): boolean {
   checkCredentials(options);
   const header = authorization(options.headers);
   if (header === undefined) return false;
@@ -51,11 +51,11 @@ export function verifyExotelUpgrade(options: VerifyExotelUpgradeOptions): boolea
   return constantTimeEqual(match[1]!, expected);
 }
 
-/** Like {@link verifyExotelUpgrade}, but throws a `WebhookSignatureError` when the credentials are missing or wrong. */
-export function assertExotelUpgrade(options: VerifyExotelUpgradeOptions): void {
+/** Like {@link validateExotelUpgrade}, but throws a `WebhookSignatureError` when the credentials are missing or wrong. */
+export function assertExotelUpgrade(options: ValidateExotelUpgradeOptions): void {
   checkCredentials(options);
   const missing = authorization(options.headers) === undefined;
-  if (!verifyExotelUpgrade(options)) {
+  if (!validateExotelUpgrade(options)) {
     throw new WebhookSignatureError(
       missing
         ? 'missing Authorization header: the stream URL carries no credentials, or the request did not come from Exotel'

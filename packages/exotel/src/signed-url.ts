@@ -3,8 +3,9 @@
  * HTTPS endpoint of yours that returns the `wss://` URL at call time (`{"url": "wss://…"}`,
  * https://support.exotel.com/support/solutions/articles/3000108630). Return a URL signed with
  * {@link signExotelStreamUrl}: it carries its expiry and an HMAC-SHA256 of itself, which
- * {@link verifyExotelStreamUrl} checks on the WebSocket upgrade. A URL copied out of a log stops
- * working when it expires, and a changed path or query parameter does not verify.
+ * {@link validateExotelStreamUrl} (or {@link assertExotelStreamUrl}) checks on the WebSocket
+ * upgrade. A URL copied out of a log stops working when it expires, and a changed path or query
+ * parameter does not verify.
  *
  * The signature covers the path and the query (everything but the signature itself), which is
  * what the upgrade request carries (`req.url`); scheme, host and credentials are not covered, so
@@ -39,7 +40,7 @@ export type SignExotelStreamUrlOptions = {
   now?: () => number;
 };
 
-export type VerifyExotelStreamUrlOptions = {
+export type ValidateExotelStreamUrlOptions = {
   /** The upgrade request's URL: `req.url` (path and query) or an absolute URL. */
   url: string | URL;
   /** The secret the URL was signed with. */
@@ -48,8 +49,8 @@ export type VerifyExotelStreamUrlOptions = {
   now?: () => number;
 };
 
-/** The outcome of {@link verifyExotelStreamUrl}. */
-export type ExotelStreamUrlCheck =
+/** The outcome of {@link readExotelStreamUrlVerdict}. */
+export type ExotelStreamUrlVerdict =
   | { valid: true; /** When the URL expires, in ms since the epoch. */ expiresAt: number }
   | { valid: false; reason: ExotelStreamUrlFailure; error: ExotelStreamUrlError };
 
@@ -127,7 +128,7 @@ export async function signExotelStreamUrl(options: SignExotelStreamUrlOptions): 
   return url.href;
 }
 
-function refuse(reason: ExotelStreamUrlFailure, message: string): ExotelStreamUrlCheck {
+function refuse(reason: ExotelStreamUrlFailure, message: string): ExotelStreamUrlVerdict {
   return { valid: false, reason, error: new ExotelStreamUrlError(reason, message) };
 }
 
@@ -137,15 +138,18 @@ function refuse(reason: ExotelStreamUrlFailure, message: string): ExotelStreamUr
  * (no signature), `tampered` (a signature that does not match the path and query, or is not one)
  * or `expired`. Never throws for a bad URL; a `ConfigError` for a missing secret.
  */
-export async function verifyExotelStreamUrl(options: VerifyExotelStreamUrlOptions): Promise<ExotelStreamUrlCheck> {
-  if (!options || typeof options !== 'object') throw new ConfigError('verifyExotelStreamUrl needs { url, secret }');
-  checkSecret(options.secret, 'verifyExotelStreamUrl');
-  checkClock(options.now, 'verifyExotelStreamUrl');
+export async function readExotelStreamUrlVerdict(
+  options: ValidateExotelStreamUrlOptions,
+): Promise<ExotelStreamUrlVerdict> {
+  if (!options || typeof options !== 'object')
+    throw new ConfigError('Exotel stream URL verification needs { url, secret }');
+  checkSecret(options.secret, 'Exotel stream URL verification');
+  checkClock(options.now, 'Exotel stream URL verification');
   if (typeof options.url !== 'string' && !(options.url instanceof URL))
     return refuse('missing', 'the request has no URL to verify');
   let url: URL;
   try {
-    url = parseUrl(options.url, 'verifyExotelStreamUrl');
+    url = parseUrl(options.url, 'Exotel stream URL verification');
   } catch {
     return refuse('tampered', 'the request URL cannot be read');
   }
@@ -180,9 +184,17 @@ export async function verifyExotelStreamUrl(options: VerifyExotelStreamUrlOption
   return { valid: true, expiresAt: expiresAt * 1000 };
 }
 
-/** Like {@link verifyExotelStreamUrl}, but rejects with the {@link ExotelStreamUrlError} (a `WebhookSignatureError`). */
-export async function assertExotelStreamUrl(options: VerifyExotelStreamUrlOptions): Promise<{ expiresAt: number }> {
-  const check = await verifyExotelStreamUrl(options);
+/**
+ * True when the upgrade request's URL carries a valid, unexpired signature of
+ * {@link signExotelStreamUrl}. Never throws for a bad URL; a `ConfigError` for a missing secret.
+ */
+export async function validateExotelStreamUrl(options: ValidateExotelStreamUrlOptions): Promise<boolean> {
+  return (await readExotelStreamUrlVerdict(options)).valid;
+}
+
+/** Like {@link validateExotelStreamUrl}, but rejects with the {@link ExotelStreamUrlError} (a `WebhookSignatureError`) saying why. */
+export async function assertExotelStreamUrl(options: ValidateExotelStreamUrlOptions): Promise<{ expiresAt: number }> {
+  const check = await readExotelStreamUrlVerdict(options);
   if (!check.valid) throw check.error;
   return { expiresAt: check.expiresAt };
 }

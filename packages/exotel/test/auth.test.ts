@@ -1,26 +1,30 @@
 import { Buffer } from 'node:buffer';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, WebhookSignatureError } from '@switchboard/core';
-import { assertExotelUpgrade, verifyExotelUpgrade } from '../src/auth.js';
+import { assertExotelUpgrade, validateExotelUpgrade } from '../src/auth.js';
 
 const KEY = 'a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0';
 const TOKEN = 'f0e1d2c3b4a5968778695a4b3c2d1e0f11223344';
 const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 
-describe('verifyExotelUpgrade', () => {
+describe('validateExotelUpgrade', () => {
   it('accepts the Basic credentials written into the stream URL (any header case, Headers objects too)', () => {
-    expect(verifyExotelUpgrade({ headers: { authorization: basic(KEY, TOKEN) }, apiKey: KEY, apiToken: TOKEN })).toBe(
+    expect(validateExotelUpgrade({ headers: { authorization: basic(KEY, TOKEN) }, apiKey: KEY, apiToken: TOKEN })).toBe(
       true,
     );
     expect(
-      verifyExotelUpgrade({
+      validateExotelUpgrade({
         headers: { Authorization: [`basic  ${Buffer.from(`${KEY}:${TOKEN}`).toString('base64')}`] },
         apiKey: KEY,
         apiToken: TOKEN,
       }),
     ).toBe(true);
     expect(
-      verifyExotelUpgrade({ headers: new Headers({ authorization: basic(KEY, TOKEN) }), apiKey: KEY, apiToken: TOKEN }),
+      validateExotelUpgrade({
+        headers: new Headers({ authorization: basic(KEY, TOKEN) }),
+        apiKey: KEY,
+        apiToken: TOKEN,
+      }),
     ).toBe(true);
     expect(() =>
       assertExotelUpgrade({ headers: { authorization: basic(KEY, TOKEN) }, apiKey: KEY, apiToken: TOKEN }),
@@ -29,15 +33,15 @@ describe('verifyExotelUpgrade', () => {
 
   it('rejects tampered or missing credentials', () => {
     expect(
-      verifyExotelUpgrade({ headers: { authorization: basic(KEY, `${TOKEN}x`) }, apiKey: KEY, apiToken: TOKEN }),
+      validateExotelUpgrade({ headers: { authorization: basic(KEY, `${TOKEN}x`) }, apiKey: KEY, apiToken: TOKEN }),
     ).toBe(false);
     expect(
-      verifyExotelUpgrade({ headers: { authorization: basic('other', TOKEN) }, apiKey: KEY, apiToken: TOKEN }),
+      validateExotelUpgrade({ headers: { authorization: basic('other', TOKEN) }, apiKey: KEY, apiToken: TOKEN }),
     ).toBe(false);
-    expect(verifyExotelUpgrade({ headers: { authorization: `Bearer ${TOKEN}` }, apiKey: KEY, apiToken: TOKEN })).toBe(
+    expect(validateExotelUpgrade({ headers: { authorization: `Bearer ${TOKEN}` }, apiKey: KEY, apiToken: TOKEN })).toBe(
       false,
     );
-    expect(verifyExotelUpgrade({ headers: {}, apiKey: KEY, apiToken: TOKEN })).toBe(false);
+    expect(validateExotelUpgrade({ headers: {}, apiKey: KEY, apiToken: TOKEN })).toBe(false);
     expect(() => assertExotelUpgrade({ headers: {}, apiKey: KEY, apiToken: TOKEN })).toThrow(/missing Authorization/);
     expect(() =>
       assertExotelUpgrade({ headers: { authorization: basic(KEY, 'nope') }, apiKey: KEY, apiToken: TOKEN }),
@@ -45,6 +49,6 @@ describe('verifyExotelUpgrade', () => {
   });
 
   it('refuses to check without credentials (a ConfigError, not a silent pass)', () => {
-    expect(() => verifyExotelUpgrade({ headers: {}, apiKey: '', apiToken: TOKEN })).toThrow(ConfigError);
+    expect(() => validateExotelUpgrade({ headers: {}, apiKey: '', apiToken: TOKEN })).toThrow(ConfigError);
   });
 });

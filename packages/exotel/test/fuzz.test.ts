@@ -8,7 +8,8 @@ import { fuzzSeedFrames, type FuzzTarget } from '@switchboard/conformance/testin
 import { ProtocolError } from '@switchboard/core';
 import { MAX_TEXT_FRAME_CHARS } from '@switchboard/core/protocol';
 import { describeDecodeFuzz, expectJunkFrameRefused, thrown } from '../../core/test/helpers/fuzz.js';
-import { ExotelMediaStreamProtocol, ExotelPeerSimulator } from '../src/index.js';
+import { ExotelMediaStreamProtocol } from '../src/index.js';
+import { ExotelPeerSimulator } from '../src/testing.js';
 
 const L16_8K = { encoding: 'l16', sampleRate: 8000, channels: 1 } as const;
 const target: FuzzTarget = {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CallEvent } from '@switchboard/core';
-import { EXOTEL_MAX_PAYLOAD, ExotelPeerSimulator } from '../src/index.js';
+import { EXOTEL_MAX_PAYLOAD } from '../src/index.js';
+import { ExotelPeerSimulator } from '../src/testing.js';
 import { expectMaxPayloadHolds, frameBytes } from '@switchboard/conformance/testing';
 
 describe('EXOTEL_MAX_PAYLOAD', () => {

@@ -11,10 +11,10 @@ import { until, useTransportRig } from '@switchboard/conformance/testing';
 import {
   EXOTEL_FRAME_RULES,
   ExotelMediaStreamProtocol,
-  ExotelPeerSimulator,
   ExotelRealtimeTransport,
   type ExotelRealtimeTransportOptions,
 } from '../src/index.js';
+import { ExotelPeerSimulator } from '../src/testing.js';
 
 const SID = 'b2e4e7f0a1c34d5e9f8a7b6c5d4e3f21';
 

@@ -5,7 +5,7 @@ import {
   ExotelStreamUrlError,
   assertExotelStreamUrl,
   signExotelStreamUrl,
-  verifyExotelStreamUrl,
+  readExotelStreamUrlVerdict,
 } from '../src/index.js';
 
 const SECRET = 'stream-url-secret-0123456789';
@@ -23,11 +23,11 @@ async function signed(url = 'wss://bot.example.com/media?sample-rate=16000&lang=
 }
 
 async function reasonOf(url: string, now = T0 + 1000, secret = SECRET): Promise<string | undefined> {
-  const check = await verifyExotelStreamUrl({ url, secret, now: at(now) });
+  const check = await readExotelStreamUrlVerdict({ url, secret, now: at(now) });
   return check.valid ? undefined : check.reason;
 }
 
-describe('signExotelStreamUrl / verifyExotelStreamUrl', () => {
+describe('signExotelStreamUrl / readExotelStreamUrlVerdict', () => {
   it('signs with one query parameter that keeps the rest of the URL, and verifies from the request path', async () => {
     const url = await signed();
     const parsed = new URL(url);
@@ -39,7 +39,7 @@ describe('signExotelStreamUrl / verifyExotelStreamUrl', () => {
     // Fits Exotel's 256 characters of custom parameters with room to spare.
     expect(parsed.searchParams.get(EXOTEL_STREAM_URL_SIGNATURE_PARAM)!.length).toBeLessThan(60);
 
-    const check = await verifyExotelStreamUrl({ url: requestPath(url), secret: SECRET, now: at(T0 + 59_000) });
+    const check = await readExotelStreamUrlVerdict({ url: requestPath(url), secret: SECRET, now: at(T0 + 59_000) });
     expect(check).toEqual({ valid: true, expiresAt: T0 + 60_000 });
     await expect(assertExotelStreamUrl({ url, secret: SECRET, now: at(T0) })).resolves.toEqual({
       expiresAt: T0 + 60_000,
@@ -106,6 +106,6 @@ describe('signExotelStreamUrl / verifyExotelStreamUrl', () => {
     await expect(
       signExotelStreamUrl({ url: 'wss://x.example/m', secret: SECRET, expiresInSeconds: 1.5 }),
     ).rejects.toThrow(ConfigError);
-    await expect(verifyExotelStreamUrl({ url: '/media', secret: '' })).rejects.toThrow(ConfigError);
+    await expect(readExotelStreamUrlVerdict({ url: '/media', secret: '' })).rejects.toThrow(ConfigError);
   });
 });

@@ -1,7 +1,8 @@
 import { ConfigError, ProtocolError, type CallEvent, type OutboundCommand } from '@switchboard/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { connectSession, errorsOf, until, useTransportRig } from '@switchboard/conformance/testing';
-import { ExotelPeerSimulator, ExotelRealtimeTransport, type ExotelRealtimeTransportOptions } from '../src/index.js';
+import { ExotelRealtimeTransport, type ExotelRealtimeTransportOptions } from '../src/index.js';
+import { ExotelPeerSimulator } from '../src/testing.js';
 
 const SID = 'b2e4e7f0a1c34d5e9f8a7b6c5d4e3f21';
 const CALL = 'c1d2e3f4a5b6c7d8e9f0a1b2c3d41a2b';

@@ -5,8 +5,8 @@ import {
   assertExotelStreamUrl,
   assertExotelUpgrade,
   signExotelStreamUrl,
-  verifyExotelStreamUrl,
-  verifyExotelUpgrade,
+  readExotelStreamUrlVerdict,
+  validateExotelUpgrade,
   type ExotelHeaders,
 } from '../src/index.js';
 import { FUZZ_RUNS, anyHeaders, anyUrl, expectInvalid } from '../../core/test/helpers/webhook-fuzz.js';
@@ -29,21 +29,21 @@ const anyStreamUrl = fc.oneof(
 );
 
 describe('fuzz: Exotel upgrade checks answer invalid, never anything else', () => {
-  it('verifyExotelUpgrade / assertExotelUpgrade with any headers', async () => {
+  it('validateExotelUpgrade / assertExotelUpgrade with any headers', async () => {
     await fc.assert(
       fc.asyncProperty(anyHeaders(['authorization']), async (headers) => {
         const options = { apiKey: KEY, apiToken: TOKEN, headers: headers as ExotelHeaders };
-        await expectInvalid(() => verifyExotelUpgrade(options));
+        await expectInvalid(() => validateExotelUpgrade(options));
         await expectInvalid(() => assertExotelUpgrade(options));
       }),
       { numRuns: FUZZ_RUNS },
     );
   });
 
-  it('verifyExotelStreamUrl / assertExotelStreamUrl with any URL', async () => {
+  it('readExotelStreamUrlVerdict / assertExotelStreamUrl with any URL', async () => {
     await fc.assert(
       fc.asyncProperty(anyStreamUrl, async (url) => {
-        const check = await verifyExotelStreamUrl({ url: url as string, secret: SECRET, now: () => T0 });
+        const check = await readExotelStreamUrlVerdict({ url: url as string, secret: SECRET, now: () => T0 });
         expect(check.valid).toBe(false);
         if (!check.valid) expect(check.error).toBeInstanceOf(ExotelStreamUrlError);
         await expectInvalid(
@@ -67,7 +67,7 @@ describe('fuzz: genuine requests still pass', () => {
           const signed = await signExotelStreamUrl({ url, secret: SECRET, expiresInSeconds: ttl, now: () => T0 });
           const parsed = new URL(signed);
           for (const given of [signed, `${parsed.pathname}${parsed.search}`]) {
-            const check = await verifyExotelStreamUrl({ url: given, secret: SECRET, now: () => T0 + 500 });
+            const check = await readExotelStreamUrlVerdict({ url: given, secret: SECRET, now: () => T0 + 500 });
             expect(check).toEqual({ valid: true, expiresAt: (Math.floor(T0 / 1000) + ttl) * 1000 });
           }
         },
@@ -88,7 +88,7 @@ describe('fuzz: genuine requests still pass', () => {
         (others, name, scheme) => {
           const { authorization: _authorization, ...rest } = others;
           const headers = { ...rest, [name]: `${scheme} ${btoa(`${KEY}:${TOKEN}`)}` } as ExotelHeaders;
-          expect(verifyExotelUpgrade({ apiKey: KEY, apiToken: TOKEN, headers })).toBe(true);
+          expect(validateExotelUpgrade({ apiKey: KEY, apiToken: TOKEN, headers })).toBe(true);
         },
       ),
       { numRuns: FUZZ_RUNS },

@@ -4,10 +4,11 @@ import {
   assertExotelStreamUrl,
   assertExotelUpgrade,
   signExotelStreamUrl,
-  verifyExotelStreamUrl,
-  verifyExotelUpgrade,
+  readExotelStreamUrlVerdict,
+  validateExotelStreamUrl,
+  validateExotelUpgrade,
   type ExotelHeaders,
-  type VerifyExotelUpgradeOptions,
+  type ValidateExotelUpgradeOptions,
 } from '../src/index.js';
 
 const KEY = 'api-key';
@@ -27,14 +28,14 @@ describe('Exotel checks on what a request can carry', () => {
       { authorization: { BASIC } },
     ]) {
       const options = { apiKey: KEY, apiToken: TOKEN, headers: headers as ExotelHeaders };
-      expect(verifyExotelUpgrade(options)).toBe(false);
+      expect(validateExotelUpgrade(options)).toBe(false);
       expect(() => assertExotelUpgrade(options)).toThrow(WebhookSignatureError);
     }
-    expect(verifyExotelUpgrade({ apiKey: KEY, apiToken: TOKEN, headers: { Authorization: [BASIC] } })).toBe(true);
+    expect(validateExotelUpgrade({ apiKey: KEY, apiToken: TOKEN, headers: { Authorization: [BASIC] } })).toBe(true);
   });
 
   it('refuses missing credentials with a ConfigError from the assert function too, not a TypeError', () => {
-    expect(() => assertExotelUpgrade(undefined as unknown as VerifyExotelUpgradeOptions)).toThrow(ConfigError);
+    expect(() => assertExotelUpgrade(undefined as unknown as ValidateExotelUpgradeOptions)).toThrow(ConfigError);
     expect(() => assertExotelUpgrade({ apiKey: '', apiToken: TOKEN, headers: {} })).toThrow(ConfigError);
   });
 
@@ -49,15 +50,31 @@ describe('Exotel checks on what a request can carry', () => {
       `/media?sig=${'9'.repeat(13)}.${'A'.repeat(43)}`,
       '/m?__proto__=1&sig=1.' + 'A'.repeat(43),
     ]) {
-      const check = await verifyExotelStreamUrl({ url: url as string, secret: SECRET });
+      const check = await readExotelStreamUrlVerdict({ url: url as string, secret: SECRET });
       expect(check.valid).toBe(false);
+      expect(await validateExotelStreamUrl({ url: url as string, secret: SECRET })).toBe(false);
       await expect(assertExotelStreamUrl({ url: url as string, secret: SECRET })).rejects.toBeInstanceOf(
         WebhookSignatureError,
       );
     }
     await expect(
-      verifyExotelStreamUrl({ url: '/media', secret: SECRET, now: 5 as unknown as () => number }),
+      readExotelStreamUrlVerdict({ url: '/media', secret: SECRET, now: 5 as unknown as () => number }),
     ).rejects.toBeInstanceOf(ConfigError);
+  });
+
+  it('answers true from validateExotelStreamUrl for a URL it signed, and false once it has expired or with another secret', async () => {
+    const now = () => 1_700_000_000_000;
+    const url = await signExotelStreamUrl({
+      url: 'wss://bot.example.com/media?lang=hi',
+      secret: SECRET,
+      expiresInSeconds: 60,
+      now,
+    });
+    const path = new URL(url).pathname + new URL(url).search;
+    expect(await validateExotelStreamUrl({ url: path, secret: SECRET, now })).toBe(true);
+    expect(await validateExotelStreamUrl({ url: path, secret: `${SECRET}-other`, now })).toBe(false);
+    expect(await validateExotelStreamUrl({ url: path, secret: SECRET, now: () => now() + 61_000 })).toBe(false);
+    expect(await validateExotelStreamUrl({ url: path.replace('lang=hi', 'lang=en'), secret: SECRET, now })).toBe(false);
   });
 
   it('verifies a signed URL whose path starts with // from the request path (read as a path, not a host)', async () => {
@@ -69,7 +86,7 @@ describe('Exotel checks on what a request can carry', () => {
     });
     const parsed = new URL(signed);
     expect(parsed.pathname).toBe('//media');
-    const check = await verifyExotelStreamUrl({
+    const check = await readExotelStreamUrlVerdict({
       url: `${parsed.pathname}${parsed.search}`,
       secret: SECRET,
       now: () => 1_760_000_001_000,
