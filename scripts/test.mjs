@@ -29,9 +29,15 @@ const pnpm =
   process.env.npm_execpath && process.env.npm_execpath.includes('pnpm')
     ? [process.execPath, process.env.npm_execpath]
     : ['npx', '-y', 'pnpm@10'];
+/** Runs a step in the foreground; its output is printed only when it fails (a build prints hundreds of lines). */
 const run = (label, cmd, args) => {
   console.log(`\n▶ ${label}`);
-  const result = spawnSync(cmd, args, { stdio: 'inherit', env: process.env });
+  const result = spawnSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: process.env, maxBuffer: 1 << 30 });
+  if (result.status !== 0) {
+    process.stdout.write(result.stdout ?? '');
+    process.stdout.write(result.stderr ?? '');
+    if (result.error) console.log(result.error.message);
+  }
   return result.status === 0;
 };
 
@@ -135,6 +141,7 @@ console.log(`\n▶ build done in ${((performance.now() - buildStarted) / 1000).t
 // The static checks read only the built packages and the sources: they do not disturb vitest.
 const typecheck = background('typecheck', 'typecheck');
 const packageChecks = background('package checks (publint, attw)', 'lint:packages');
+const readmeSnippets = background('README code blocks (docs:check)', 'docs:check');
 
 const reportFile = join(mkdtempSync(join(tmpdir(), 'switchboard-test-')), 'vitest.json');
 // Arguments after the script's name go to vitest (`pnpm test --no-isolate`, `pnpm test packages/core`).
@@ -174,6 +181,7 @@ if (!vitestOk && tests.failed === 0) tests.failed = 1;
 
 step(await typecheck.report());
 step(await packageChecks.report());
+step(await readmeSnippets.report());
 
 const passed = tests.passed + steps.passed;
 const failed = tests.failed + steps.failed;
