@@ -130,7 +130,8 @@ export function checkManifest(root, dir) {
       if (!files.includes(required)) problem(`"files" must include "${required}"`);
     for (const entry of files) {
       // CHANGELOG.md is written by `changeset version`, before the first release's pack.
-      if (entry === 'CHANGELOG.md' || entry === 'dist' || entry.startsWith('dist/')) continue;
+      // LICENSE has its own problem above.
+      if (['CHANGELOG.md', 'LICENSE', 'dist'].includes(entry) || entry.startsWith('dist/')) continue;
       if (!existsSync(join(at, entry))) problem(`"files" names "${entry}", which does not exist`);
     }
     if (!files.includes('CHANGELOG.md')) problem('"files" must include "CHANGELOG.md"');
