@@ -82,6 +82,7 @@ const CALL_FILES = [
   'test-harness/test/**/*.test.ts',
   'examples/*/test/**/*.test.ts',
   'interop/test/**/*.test.ts',
+  'test/check-readme-snippets.test.ts',
 ];
 
 export default defineConfig({
