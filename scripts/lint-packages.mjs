@@ -1,7 +1,9 @@
 #!/usr/bin/env node
-// Checks every published package as npm would ship it: publint (package.json, exports, files)
-// and Are The Types Wrong (ESM + CJS type resolution). Run after `pnpm build`.
-import { execFileSync } from 'node:child_process';
+// Checks every published package as npm would ship it: publint (package.json, exports, files),
+// Are The Types Wrong (ESM + CJS type resolution), and then scripts/api-report.mjs (`pnpm
+// api:check`: the published types resolve with the package's own dependencies, and the committed
+// API reports are up to date). Run after `pnpm build`.
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -37,5 +39,11 @@ for (const { dir, attwProfile } of packages) {
     }
   }
 }
-console.log(`package checks: ${packages.length * 2 - failed} ok, ${failed} failing`);
+const api = spawnSync(process.execPath, [join('scripts', 'api-report.mjs')], {
+  encoding: 'utf8',
+  maxBuffer: 64 * 1024 * 1024,
+});
+process.stdout.write(`${api.stdout ?? ''}${api.stderr ?? ''}`);
+if (api.status !== 0) failed++;
+console.log(`package checks: ${packages.length * 2 + 1 - failed} ok, ${failed} failing`);
 process.exit(failed === 0 ? 0 : 1);
