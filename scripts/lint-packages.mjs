@@ -7,19 +7,20 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-// Every package under packages/ (each is published), and the harness: a test tool with a
-// `./vitest` subpath, which old `moduleResolution: node` (node10) cannot see. A package with
-// subpath exports says so the same way, with `"attwProfile": "node16"` under `switchboard` in
-// its package.json.
+// Every package under packages/ (each is published), and the harness. Every one has subpath
+// exports (`./testing`, `@switchboard/core/protocol`, `@switchboard/conformance/vitest`), which
+// old `moduleResolution: node` (node10) cannot see: attw checks the resolutions the README
+// promises (node16/nodenext, ESM and CommonJS, and bundler), its `node16` profile. A package may
+// name another profile with `"attwProfile"` under `switchboard` in its package.json.
 const packages = [
   ...readdirSync('packages', { withFileTypes: true })
     .filter((entry) => entry.isDirectory() && existsSync(join('packages', entry.name, 'package.json')))
-    .map((entry) => ({ dir: join('packages', entry.name) }))
-    .sort((a, b) => a.dir.localeCompare(b.dir)),
-  { dir: 'test-harness', attwProfile: 'node16' },
-].map(({ dir, attwProfile }) => ({
+    .map((entry) => join('packages', entry.name))
+    .sort(),
+  'test-harness',
+].map((dir) => ({
   dir,
-  attwProfile: attwProfile ?? JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).switchboard?.attwProfile,
+  attwProfile: JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).switchboard?.attwProfile ?? 'node16',
 }));
 
 const bin = (name) => join(process.cwd(), 'node_modules', '.bin', name);
@@ -28,7 +29,7 @@ for (const { dir, attwProfile } of packages) {
   const { name } = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
   for (const [tool, args] of [
     ['publint', ['--strict', '--pack', 'npm', dir]],
-    ['attw', ['--pack', dir, '--format', 'table-flipped', ...(attwProfile ? ['--profile', attwProfile] : [])]],
+    ['attw', ['--pack', dir, '--format', 'table-flipped', '--profile', attwProfile]],
   ]) {
     try {
       execFileSync(bin(tool), args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
