@@ -70,7 +70,7 @@ export default tseslint.config(
       'use-isnan': 'error',
       'valid-typeof': 'error',
       'no-var': 'error',
-      'prefer-const': ['error', { destructuring: 'all' }],
+      'prefer-const': ['error', { destructuring: 'all', ignoreReadBeforeAssign: true }],
       eqeqeq: ['error', 'smart'],
       // One statement per module; a type-only import may be one more.
       'no-duplicate-imports': ['error', { includeExports: false, allowSeparateTypeImports: true }],
@@ -82,6 +82,19 @@ export default tseslint.config(
     rules: {
       'no-undef': 'error',
       'no-unused-vars': ['error', { args: 'none', caughtErrors: 'none', ignoreRestSiblings: true }],
+    },
+  },
+  {
+    files: ['**/*.cjs'],
+    languageOptions: {
+      sourceType: 'commonjs',
+      globals: {
+        require: 'readonly',
+        module: 'writable',
+        exports: 'writable',
+        __dirname: 'readonly',
+        __filename: 'readonly',
+      },
     },
   },
   {
@@ -103,7 +116,6 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-declaration-merging': 'error',
       '@typescript-eslint/no-duplicate-enum-values': 'error',
       '@typescript-eslint/no-misused-new': 'error',
-      '@typescript-eslint/no-this-alias': 'error',
       '@typescript-eslint/prefer-as-const': 'error',
       '@typescript-eslint/no-wrapper-object-types': 'error',
       '@typescript-eslint/ban-ts-comment': ['error', { 'ts-expect-error': 'allow-with-description' }],

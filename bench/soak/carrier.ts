@@ -11,7 +11,7 @@ import { bytesPerMs, type AudioFormat, type OutboundCommand } from '@switchboard
 import type { PeerSimulator } from '@switchboard/core/protocol';
 import { WebSocket } from 'ws';
 import { emptyCarrierTotals, loadCarrier, prng, type CarrierTotals } from './common.js';
-import { FRAME_MS, loadSpeech, type Speech } from './speech.js';
+import { FRAME_MS, loadSpeech } from './speech.js';
 
 export type CarrierConfig = {
   bridgeUrl: string;

@@ -12,7 +12,7 @@
  */
 import { createHash, createHmac, createPublicKey, generateKeyPairSync, verify as rsaVerify } from 'node:crypto';
 import { tokenGenerate, verifySignature } from '@vonage/jwt';
-import { createVonageJwt, isValidVonageWebhook, verifyVonageWebhook } from '@switchboard/vonage';
+import { createVonageJwt, validateVonageWebhook, type assertVonageWebhook } from '@switchboard/vonage';
 import { describe, expect, it } from 'vitest';
 
 const APPLICATION_ID = 'aaaaaaaa-bbbb-4ccc-8ddd-0123456789ab';
@@ -120,7 +120,7 @@ describe('Vonage application JWT (RS256) against @vonage/jwt', () => {
   });
 });
 
-describe('Vonage signed webhooks (HS256) judged by @vonage/jwt and by verifyVonageWebhook', () => {
+describe('Vonage signed webhooks (HS256) judged by @vonage/jwt and by assertVonageWebhook', () => {
   const body = JSON.stringify({
     from: '447700900000',
     to: '447700900001',
@@ -137,8 +137,8 @@ describe('Vonage signed webhooks (HS256) judged by @vonage/jwt and by verifyVona
     application_id: APPLICATION_ID,
     ...extra,
   });
-  const ours = (token: string, extra: Partial<Parameters<typeof verifyVonageWebhook>[0]> = {}) =>
-    isValidVonageWebhook({ signatureSecret: SECRET, authorization: `Bearer ${token}`, body, ...extra });
+  const ours = (token: string, extra: Partial<Parameters<typeof assertVonageWebhook>[0]> = {}) =>
+    validateVonageWebhook({ signatureSecret: SECRET, authorization: `Bearer ${token}`, body, ...extra });
 
   it('a token signed as documented passes both', async () => {
     const token = webhookToken(claims());
@@ -190,9 +190,9 @@ describe('Vonage signed webhooks (HS256) judged by @vonage/jwt and by verifyVona
     expect(await ours(none)).toBe(false);
     const confused = webhookToken(claims(), PUBLIC_PEM);
     expect(verifySignature(confused, PUBLIC_PEM)).toBe(false);
-    expect(await isValidVonageWebhook({ signatureSecret: PUBLIC_PEM, authorization: `Bearer ${confused}`, body })).toBe(
-      true,
-    ); // a secret is a secret: the caller picks it
+    expect(
+      await validateVonageWebhook({ signatureSecret: PUBLIC_PEM, authorization: `Bearer ${confused}`, body }),
+    ).toBe(true); // a secret is a secret: the caller picks it
   });
 
   it('payload_hash of a POST whose URL has a query: body alone by default; query and body merged (the Node snippet) with mergeQueryIntoBody', async () => {

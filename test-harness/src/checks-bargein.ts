@@ -2,7 +2,6 @@
  * The barge-in checks: the carrier is cleared promptly, every item is truncated at what the caller
  * heard, the response in flight is cancelled, and none of it surfaces an error to the session.
  */
-import type { CarrierChunk } from './caller.js';
 import {
   chunksByItem,
   emittedOf,

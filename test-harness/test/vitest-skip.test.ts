@@ -18,6 +18,8 @@ function tests(task: RunnerTask): RunnerTask[] {
   return 'tasks' in task ? task.tasks.flatMap(tests) : [task];
 }
 
+// vitest reads the first parameter's pattern for fixtures: it must be a (here empty) destructuring.
+// eslint-disable-next-line no-empty-pattern
 afterAll(({}, suite) => {
   const all = tests(suite as RunnerTask);
   // The suite's filters (SWITCHBOARD_CONFORMANCE_TRACES, ..._ADAPTERS) may leave the trace out.

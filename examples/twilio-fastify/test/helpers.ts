@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, connect as tcpConnect, type Server, type Socket } from 'node:net';
-import { silence, type AudioFormat, type CallEvent } from '@switchboard/core';
+import { silence, type CallEvent } from '@switchboard/core';
 import type { PeerSimulator } from '@switchboard/core/protocol';
 import { WebSocket } from 'ws';
 

@@ -8,7 +8,6 @@ import {
   ConfigError,
   SwitchboardError,
   TelephonyRealtimeTransport,
-  type MediaConnection,
   type MediaStreamProtocol,
   type TelephonyRealtimeTransportOptions,
 } from '@switchboard/core';

@@ -20,7 +20,7 @@ import { CallLifecycle } from './transport/lifecycle.js';
 import { MAX_TIMER_MS, splitOptions, type TelephonyRealtimeTransportOptions } from './transport/options.js';
 import { OutputPath } from './transport/output.js';
 import { CallRecorder } from './recorder/recorder.js';
-import type { AudioFormat, CallEvent, MediaStreamProtocol, OutboundCommand } from './types.js';
+import type { AudioFormat, CallEvent, MediaStreamProtocol } from './types.js';
 
 import {
   audioDelta,

@@ -3,8 +3,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import { SwitchboardError, TelephonyRealtimeTransport, type TelephonyRealtimeTransportOptions } from '../src/index.js';
 import {
-  FakeCarrier,
-  FakeRealtimeServer,
+  type FakeCarrier,
+  type FakeRealtimeServer,
   TestProtocol,
   tick,
   useTransportRig,

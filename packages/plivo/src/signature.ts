@@ -134,6 +134,7 @@ function withoutUserinfo(url: unknown): string | undefined {
  * ASCII URL, where both readings are the same.
  */
 function latin1OfUtf8(url: unknown): string | undefined {
+  // eslint-disable-next-line no-control-regex -- any character outside ASCII
   if (typeof url !== 'string' || !/[^\x00-\x7f]/.test(url)) return undefined;
   let out = '';
   for (const byte of encoder.encode(url)) out += String.fromCharCode(byte);

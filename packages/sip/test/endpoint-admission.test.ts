@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { SipEndpoint, type SipCall, type SipInvite } from '../src/endpoint/index.js';
 import { rtpFamilies } from '../src/endpoint/rtp/session.js';
-import { RawUa, msg, offer, request, toTagOf, token, type Received } from './sipp/raw-ua.js';
+import { type RawUa, msg, offer, request, toTagOf, token, type Received } from './sipp/raw-ua.js';
 import { haveSipp, runSipp, type SippRun } from './sipp/sipp.js';
 import { DEADLINE, until, useEndpoints } from './support/endpoint.js';
 

@@ -6,7 +6,13 @@ import { ProtocolError, base64Decode, type CallEvent } from '@switchboard/core';
 import { RealtimeSimulator, bundledTracesDir, loadTrace } from '@switchboard/conformance';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { JitterBuffer, RtpMediaProtocol, RtpPeerSimulator, SipEndpoint, type SipCall } from '../src/endpoint/index.js';
+import {
+  JitterBuffer,
+  RtpMediaProtocol,
+  RtpPeerSimulator,
+  type SipEndpoint,
+  type SipCall,
+} from '../src/endpoint/index.js';
 import {
   PT_CN,
   parseRtp,

@@ -3,7 +3,6 @@ import { expectProtocolError, malformedFrameCases, type MalformedFrame } from '@
 import { describe, expect, it } from 'vitest';
 import {
   ConfigError,
-  ProtocolError,
   decodeALaw,
   decodeMuLaw,
   encodeALaw,

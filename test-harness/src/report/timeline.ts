@@ -3,7 +3,6 @@
  * truncations against what the caller had heard, DTMF, gaps, latency, and where each failed check
  * went wrong. Times are the replay's stream ms.
  */
-import type { ReplayResult } from '../replay.js';
 import { decodeCarrierAudio, placeAudio } from './audio.js';
 import { readCarrierFrames } from './frames.js';
 import type { CallTimeline, ReportCall, TimelineFailure, TimelineMarker, TimelineSpan, Verdict } from './model.js';

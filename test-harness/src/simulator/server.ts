@@ -84,6 +84,8 @@ function firstHeader(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
+// The typed `session` event of the EventEmitter the class extends, declared once for both.
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export interface RealtimeSimulator {
   on(event: 'session', listener: (session: SimulatedSession) => void): this;
   once(event: 'session', listener: (session: SimulatedSession) => void): this;
@@ -91,6 +93,7 @@ export interface RealtimeSimulator {
   emit(event: 'session', session: SimulatedSession): boolean;
 }
 
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class RealtimeSimulator extends EventEmitter {
   /** Every session since start, in connection order (closed ones included). */
   readonly sessions: SimulatedSession[] = [];

@@ -403,7 +403,6 @@ export class CarrierClient {
 // ---------------------------------------------------------------------------------------------
 // A hand-written model: the Realtime API's events, only as many as a fault needs
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read arbitrary event fields
 export type ModelEvent = { type: string; [key: string]: any };
 
 /** One connection to the {@link ModelServer}. */

@@ -147,7 +147,6 @@ export class CallRecorder {
    * while it handles a carrier frame are written after that frame, so times never go backwards.
    */
   wrap(connection: MediaConnection): MediaConnection {
-    // eslint-disable-next-line @typescript-eslint/no-this-alias
     const recorder = this;
     // Only the first frame handler (the transport's) records: a second listener sees the same frames.
     let taken = false;

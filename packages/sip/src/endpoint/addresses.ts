@@ -15,7 +15,7 @@ function toBigInt(address: string): { family: 4 | 6; value: bigint } | undefined
   if (family === 6) {
     const zone = address.indexOf('%');
     if (zone >= 0) address = address.slice(0, zone);
-    let [head, tail] = address.split('::') as [string, string | undefined];
+    const [head, tail] = address.split('::') as [string, string | undefined];
     const headParts = head ? head.split(':') : [];
     let tailParts = tail !== undefined && tail !== '' ? tail.split(':') : [];
     // An embedded IPv4 tail (`::1.2.3.4`).

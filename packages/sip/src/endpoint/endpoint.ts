@@ -4,7 +4,7 @@ import { logger } from '@switchboard/core/protocol';
 import { AddressFilter } from './addresses.js';
 import { CallAdmission } from './admission.js';
 import { answerInvite, completeDelayedOffer, type Pending } from './answer.js';
-import { SipCall, dialogKey, hostPort, type CallContext, type RtpTimeouts } from './call.js';
+import { type SipCall, dialogKey, hostPort, type CallContext, type RtpTimeouts } from './call.js';
 import { onInDialog, onReInviteAck } from './dialog.js';
 import type { EndpointHost, FinalOptions, ServerTransaction } from './host.js';
 import {

@@ -10,7 +10,7 @@ import { JitterBuffer, type JitterBufferStats } from './rtp/jitter.js';
 import {
   PT_CN,
   PT_PCMU,
-  RtpFormatError,
+  type RtpFormatError,
   dtmfDigit,
   dtmfEventCode,
   isRtcp,
@@ -22,8 +22,8 @@ import {
 } from './rtp/packet.js';
 import { RtpSender } from './rtp/sender.js';
 import { callStartFromInvite } from './call-start.js';
-import { SdpError, negotiateOffer, sendsAudio, type MediaPreferences, type NegotiatedMedia } from './sdp.js';
-import { SipParseError, bodyText, parseSipMessage, type SipRequest } from './sip/message.js';
+import { type SdpError, negotiateOffer, sendsAudio, type MediaPreferences, type NegotiatedMedia } from './sdp.js';
+import { type SipParseError, bodyText, parseSipMessage, type SipRequest } from './sip/message.js';
 
 export { callStartFromInvite, customParametersOf, streamIdOf } from './call-start.js';
 
