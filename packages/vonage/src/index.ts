@@ -17,7 +17,7 @@ export { createVonageJwt, importVonagePrivateKey, VONAGE_MAX_JWT_TTL_SECONDS } f
 export type { CreateVonageJwtOptions, VonagePrivateKey } from './jwt.js';
 export { VonageCallControl } from './call-control.js';
 export type { VonageCallControlOptions, VonageTransferTarget, VonageCallUpdateResult } from './call-control.js';
-export { verifyVonageWebhook, isValidVonageWebhook, readVonageAuthorization } from './webhook.js';
-export type { VerifyVonageWebhookOptions, VonageWebhookClaims, VonageWebhookHeaders } from './webhook.js';
+export { validateVonageWebhook, assertVonageWebhook, readVonageAuthorization } from './webhook.js';
+export type { ValidateVonageWebhookOptions, VonageWebhookClaims, VonageWebhookHeaders } from './webhook.js';
 export { vonageCandidate, vonagePreset } from '@switchboard/websocket';
 export { VONAGE_MAX_PAYLOAD } from './max-payload.js';

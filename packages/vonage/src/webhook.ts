@@ -34,7 +34,7 @@ export type VonageWebhookClaims = {
 /** Request headers: a plain object (Node) or a `Headers` (fetch); the same as core's `RequestHeaders`. */
 export type VonageWebhookHeaders = RequestHeaders;
 
-export type VerifyVonageWebhookOptions = {
+export type ValidateVonageWebhookOptions = {
   /** The account's signature secret (Dashboard → Settings), the HS256 key. */
   signatureSecret: string;
   /** The request's `Authorization` header (`Bearer <jwt>`), or give `headers`. */
@@ -93,7 +93,7 @@ async function sha256Hex(bytes: Uint8Array): Promise<string> {
  * that is not `URLSearchParams` or an object, gives none (it cannot be what Vonage hashed);
  * `given` says whether any was passed.
  */
-function payloadVariants(options: VerifyVonageWebhookOptions): { variants: Uint8Array[]; given: boolean } {
+function payloadVariants(options: ValidateVonageWebhookOptions): { variants: Uint8Array[]; given: boolean } {
   const variants: Uint8Array[] = [];
   const { body, query } = options;
   let parsedBody: unknown;
@@ -183,18 +183,18 @@ function queryJsonOf(entries: Array<[string, unknown]>): string | undefined {
  * GET). Throws a `WebhookSignatureError` saying which check failed (never quoting the secret or
  * the token); a `ConfigError` for a missing secret.
  */
-export async function verifyVonageWebhook(options: VerifyVonageWebhookOptions): Promise<VonageWebhookClaims> {
+export async function assertVonageWebhook(options: ValidateVonageWebhookOptions): Promise<VonageWebhookClaims> {
   if (!options || typeof options.signatureSecret !== 'string' || options.signatureSecret.length === 0) {
-    throw new ConfigError("verifyVonageWebhook needs the account's non-empty signatureSecret");
+    throw new ConfigError("Vonage webhook verification needs the account's non-empty signatureSecret");
   }
   const maxAge = options.maxAgeSeconds ?? DEFAULT_MAX_AGE_SECONDS;
   const skew = options.clockSkewSeconds ?? DEFAULT_SKEW_SECONDS;
   if (!(Number.isFinite(maxAge) && maxAge > 0))
-    throw new ConfigError('verifyVonageWebhook: maxAgeSeconds must be a positive number');
+    throw new ConfigError('Vonage webhook verification: maxAgeSeconds must be a positive number');
   if (!(Number.isFinite(skew) && skew >= 0))
-    throw new ConfigError('verifyVonageWebhook: clockSkewSeconds must be zero or more');
+    throw new ConfigError('Vonage webhook verification: clockSkewSeconds must be zero or more');
   if (options.now !== undefined && typeof options.now !== 'function')
-    throw new ConfigError('verifyVonageWebhook: now must be a function');
+    throw new ConfigError('Vonage webhook verification: now must be a function');
 
   const authorization =
     options.authorization ?? (options.headers ? readVonageAuthorization(options.headers) : undefined);
@@ -253,7 +253,7 @@ export async function verifyVonageWebhook(options: VerifyVonageWebhookOptions): 
     const { variants, given } = payloadVariants(options);
     if (!given)
       throw new ConfigError(
-        'verifyVonageWebhook: pass the raw `body` (POST) or the `query` (GET) to check payload_hash',
+        'Vonage webhook verification: pass the raw `body` (POST) or the `query` (GET) to check payload_hash',
       );
     if (variants.length === 0)
       fail(
@@ -268,10 +268,10 @@ export async function verifyVonageWebhook(options: VerifyVonageWebhookOptions): 
   return claims as VonageWebhookClaims;
 }
 
-/** Like {@link verifyVonageWebhook}, answering true or false instead of throwing a `WebhookSignatureError`. */
-export async function isValidVonageWebhook(options: VerifyVonageWebhookOptions): Promise<boolean> {
+/** Like {@link assertVonageWebhook}, answering true or false instead of throwing a `WebhookSignatureError`. */
+export async function validateVonageWebhook(options: ValidateVonageWebhookOptions): Promise<boolean> {
   try {
-    await verifyVonageWebhook(options);
+    await assertVonageWebhook(options);
     return true;
   } catch (error) {
     if (error instanceof WebhookSignatureError) return false;

@@ -2,10 +2,10 @@ import { createHash, createHmac } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  isValidVonageWebhook,
+  validateVonageWebhook,
   readVonageAuthorization,
-  verifyVonageWebhook,
-  type VerifyVonageWebhookOptions,
+  assertVonageWebhook,
+  type ValidateVonageWebhookOptions,
   type VonageWebhookHeaders,
 } from '../src/index.js';
 import {
@@ -68,7 +68,7 @@ const anyAuthorization = fc.oneof(
 );
 
 describe('fuzz: Vonage verifiers answer invalid, never anything else', () => {
-  it('verifyVonageWebhook / isValidVonageWebhook with any Authorization, body and query', async () => {
+  it('assertVonageWebhook / validateVonageWebhook with any Authorization, body and query', async () => {
     await fc.assert(
       fc.asyncProperty(
         anyAuthorization,
@@ -84,8 +84,8 @@ describe('fuzz: Vonage verifiers answer invalid, never anything else', () => {
           };
           // Neither a body nor a query is the developer's omission (a ConfigError): give a body then.
           if (body === undefined && query === undefined) options.body = '{}';
-          await expectInvalid(() => verifyVonageWebhook(options));
-          await expectInvalid(() => isValidVonageWebhook(options));
+          await expectInvalid(() => assertVonageWebhook(options));
+          await expectInvalid(() => validateVonageWebhook(options));
         },
       ),
       { numRuns: FUZZ_RUNS },
@@ -108,8 +108,8 @@ describe('fuzz: Vonage verifiers answer invalid, never anything else', () => {
             now,
           };
           if (body === undefined && query === undefined) options.query = null as unknown as Record<string, string>;
-          await expectInvalid(() => verifyVonageWebhook(options));
-          await expectInvalid(() => isValidVonageWebhook(options));
+          await expectInvalid(() => assertVonageWebhook(options));
+          await expectInvalid(() => validateVonageWebhook(options));
         },
       ),
       { numRuns: FUZZ_RUNS },
@@ -122,13 +122,13 @@ describe('fuzz: Vonage verifiers answer invalid, never anything else', () => {
         anyHeaders(['authorization'], fc.oneof(anyAuthorization, anyValue)),
         anyBody,
         async (headers, body) => {
-          const options: VerifyVonageWebhookOptions = {
+          const options: ValidateVonageWebhookOptions = {
             signatureSecret: SECRET,
             headers: headers as VonageWebhookHeaders,
             body: body as string,
             now,
           };
-          await expectInvalid(() => verifyVonageWebhook(options));
+          await expectInvalid(() => assertVonageWebhook(options));
           const read = readVonageAuthorization(headers as VonageWebhookHeaders);
           expect(read === undefined || typeof read === 'string').toBe(true);
         },
@@ -149,7 +149,7 @@ describe('fuzz: signed webhooks still verify', () => {
           const body = JSON.stringify(value);
           const authorization = `Bearer ${token({ alg: 'HS256', typ: 'JWT' }, { iat: NOW_S - age, payload_hash: sha256(body), jti: 'x' })}`;
           const given = asBytes ? new TextEncoder().encode(body) : body;
-          const claims = await verifyVonageWebhook({
+          const claims = await assertVonageWebhook({
             signatureSecret: SECRET,
             headers: { Authorization: authorization },
             body: given,
@@ -170,7 +170,7 @@ describe('fuzz: signed webhooks still verify', () => {
           const query = new URLSearchParams(entries);
           const json = `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`).join(',')}}`;
           const authorization = `Bearer ${token({ alg: 'HS256' }, { iat: NOW_S, payload_hash: sha256(json) })}`;
-          expect(await isValidVonageWebhook({ signatureSecret: SECRET, authorization, query, now })).toBe(true);
+          expect(await validateVonageWebhook({ signatureSecret: SECRET, authorization, query, now })).toBe(true);
         },
       ),
       { numRuns: FUZZ_RUNS },

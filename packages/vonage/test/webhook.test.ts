@@ -1,7 +1,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import { ConfigError, WebhookSignatureError } from '@switchboard/core';
 import { describe, expect, it } from 'vitest';
-import { isValidVonageWebhook, readVonageAuthorization, verifyVonageWebhook } from '../src/index.js';
+import { validateVonageWebhook, readVonageAuthorization, assertVonageWebhook } from '../src/index.js';
 
 const SECRET = 'signature-secret-of-the-account';
 const NOW_S = 1_760_000_000;
@@ -44,8 +44,8 @@ const claims = (extra: Record<string, unknown> = {}) => ({
   ...extra,
 });
 
-const verify = (authorization: string | undefined, extra: Partial<Parameters<typeof verifyVonageWebhook>[0]> = {}) =>
-  verifyVonageWebhook({ signatureSecret: SECRET, authorization, body: BODY, now, ...extra });
+const verify = (authorization: string | undefined, extra: Partial<Parameters<typeof assertVonageWebhook>[0]> = {}) =>
+  assertVonageWebhook({ signatureSecret: SECRET, authorization, body: BODY, now, ...extra });
 
 async function rejection(promise: Promise<unknown>): Promise<WebhookSignatureError> {
   const error = await promise.catch((e: unknown) => e);
@@ -53,7 +53,7 @@ async function rejection(promise: Promise<unknown>): Promise<WebhookSignatureErr
   return error as WebhookSignatureError;
 }
 
-describe('verifyVonageWebhook', () => {
+describe('assertVonageWebhook', () => {
   it('accepts a signed webhook and returns its claims', async () => {
     const result = await verify(`Bearer ${token(claims())}`, {
       applicationId: 'aaaaaaaa-bbbb-cccc-dddd-0123456789ab',
@@ -61,7 +61,7 @@ describe('verifyVonageWebhook', () => {
     });
     expect(result).toMatchObject({ iat: NOW_S - 2, api_key: 'abcd1234', payload_hash: sha256(BODY) });
     expect(
-      await verifyVonageWebhook({
+      await assertVonageWebhook({
         signatureSecret: SECRET,
         headers: new Headers({ Authorization: `Bearer ${token(claims())}` }),
         body: new TextEncoder().encode(BODY),
@@ -69,7 +69,7 @@ describe('verifyVonageWebhook', () => {
       }),
     ).toBeTruthy();
     expect(
-      await isValidVonageWebhook({
+      await validateVonageWebhook({
         signatureSecret: SECRET,
         headers: { authorization: `Bearer ${token(claims())}` },
         body: BODY,
@@ -87,7 +87,7 @@ describe('verifyVonageWebhook', () => {
     // Key order as received; JSON.stringify of an object would put "10" first.
     const getToken = token(claims({ payload_hash: sha256('{"uuid":"u-1","10":"ten","dtmf":"5"}') }));
     await expect(
-      verifyVonageWebhook({ signatureSecret: SECRET, authorization: `Bearer ${getToken}`, query, now }),
+      assertVonageWebhook({ signatureSecret: SECRET, authorization: `Bearer ${getToken}`, query, now }),
     ).resolves.toBeTruthy();
   });
 
@@ -106,10 +106,10 @@ describe('verifyVonageWebhook', () => {
     });
     const getToken = token(claims({ payload_hash: sha256(JSON.stringify(Object.fromEntries(query))) }));
     await expect(
-      verifyVonageWebhook({ signatureSecret: SECRET, authorization: `Bearer ${getToken}`, query, now }),
+      assertVonageWebhook({ signatureSecret: SECRET, authorization: `Bearer ${getToken}`, query, now }),
     ).resolves.toBeTruthy();
     await expect(
-      verifyVonageWebhook({ signatureSecret: SECRET, authorization: `Bearer ${getToken}`, now }),
+      assertVonageWebhook({ signatureSecret: SECRET, authorization: `Bearer ${getToken}`, now }),
     ).rejects.toBeInstanceOf(ConfigError);
   });
 
@@ -173,7 +173,7 @@ describe('verifyVonageWebhook', () => {
     await rejection(verify(`Bearer ${token(noHash)}`));
     await expect(verify(`Bearer ${token(noHash)}`, { requirePayloadHash: false })).resolves.toBeTruthy();
     expect(
-      await isValidVonageWebhook({ signatureSecret: SECRET, authorization: 'Bearer x.y.z', body: BODY, now }),
+      await validateVonageWebhook({ signatureSecret: SECRET, authorization: 'Bearer x.y.z', body: BODY, now }),
     ).toBe(false);
   });
 
@@ -182,7 +182,7 @@ describe('verifyVonageWebhook', () => {
     const error = await rejection(verify(`Bearer ${t}`));
     expect(error.message).not.toContain(SECRET);
     expect(error.message).not.toContain(t.split('.')[2]!);
-    await expect(verifyVonageWebhook({ signatureSecret: '', authorization: `Bearer ${t}` })).rejects.toBeInstanceOf(
+    await expect(assertVonageWebhook({ signatureSecret: '', authorization: `Bearer ${t}` })).rejects.toBeInstanceOf(
       ConfigError,
     );
   });
