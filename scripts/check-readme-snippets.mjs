@@ -28,9 +28,9 @@
 // The path is relative to the block, which sits in a folder of its own (`main/`), so `./x.ts` is
 // next to it and `../src/x.ts` beside that folder. `<!-- file ../src/acme.ts: @block // acme.ts -->`
 // makes the module another block of the same file: the first TypeScript block whose first line
-// starts with the text after `@block`. Everything else the block uses must be imported
-// in the block itself. Blocks that are not TypeScript (output, shell, pseudo-code) use another
-// fence: ```text, ```sh.
+// starts with the text after `@block`. Everything else the block uses must be imported in the
+// block itself. Blocks that are not TypeScript (output, shell, pseudo-code) use another fence:
+// ```text, ```sh.
 //
 // Second check: every package a block imports (not a Node built-in, not a relative path) appears
 // in an install line of the same file (`npm install …`, `npm i -D …`, `pnpm add …`), and so does
