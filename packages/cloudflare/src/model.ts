@@ -85,8 +85,9 @@ export function sdkRequestHeaders(): Record<string, string> {
 /**
  * A `createWebSocket` for `OpenAIRealtimeWebSocket` and every transport built on it
  * (`TelephonyRealtimeTransport`, `TwilioRealtimeTransport`, ...) that opens the model socket
- * the Workers way: `fetch(url, { headers: { Upgrade: 'websocket', Authorization: 'Bearer …',
- * 'Sec-WebSocket-Protocol': 'realtime', … } })`, then `response.webSocket.accept()`.
+ * the Workers way: `fetch(url, { headers })`, with the headers `Upgrade: websocket`,
+ * `Authorization: Bearer …` and `Sec-WebSocket-Protocol: realtime` among them, then
+ * `response.webSocket.accept()`.
  *
  * The socket it returns is already open: pass `skipOpenEventListeners: true` with it (or spread
  * {@link fetchUpgradeOptions}). A refused upgrade rejects with a {@link ModelUpgradeError}.

@@ -1,5 +1,5 @@
 /**
- * Validation of Plivo's `X-Plivo-Signature-V3` with Web Crypto (Node >= 20 and workerd).
+ * Validation of Plivo's `X-Plivo-Signature-V3` with Web Crypto (Node 20 or later, and workerd).
  *
  * Plivo sends `X-Plivo-Signature-V3` (HMAC-SHA256 with the account's or subaccount's auth token;
  * `X-Plivo-Signature-Ma-V3` uses the main account's token) and `X-Plivo-Signature-V3-Nonce`

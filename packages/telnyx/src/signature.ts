@@ -1,5 +1,5 @@
 /**
- * Verification of Telnyx webhook signatures with Web Crypto (Node >= 20 and workerd).
+ * Verification of Telnyx webhook signatures with Web Crypto (Node 20 or later, and workerd).
  *
  * Telnyx signs every webhook with Ed25519: `telnyx-signature-ed25519` is the base64 signature of
  * `${telnyx-timestamp}|${raw body}`, `telnyx-timestamp` the Unix time in seconds; the public key

@@ -47,8 +47,8 @@ function errorCode(failure: RestFailure): number | string | undefined {
 }
 
 /**
- * Hang-up and transfer of a live call through Twilio's REST API (`POST
- * /2010-04-01/Accounts/{AccountSid}/Calls/{CallSid}.json`). Calls that already ended (HTTP 404,
+ * Hang-up and transfer of a live call through Twilio's REST API
+ * (`POST /2010-04-01/Accounts/{AccountSid}/Calls/{CallSid}.json`). Calls that already ended (HTTP 404,
  * Twilio code 20404) resolve with `alreadyEnded: true`, so hanging up twice is harmless.
  */
 export class TwilioCallControl {

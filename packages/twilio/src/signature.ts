@@ -1,12 +1,13 @@
 /**
- * Validation of Twilio's `X-Twilio-Signature` with Web Crypto (Node >= 20 and workerd).
+ * Validation of Twilio's `X-Twilio-Signature` with Web Crypto (Node 20 or later, and workerd).
  *
  * The signature is base64(HMAC(key, url + name1 + value1 + name2 + value2 …)), the POST
  * parameters sorted by name. The key is the account's auth token and the HMAC SHA-1, unless a
- * Webhooks Rule signs with a SharedKey: then Twilio adds `X-Twilio-Webhooks-Signature-Settings:
- * key=<id>,algorithm=<HMAC_SHA1|HMAC_SHA256>`, the key is the SharedKey's secret and the hash the
- * one named there. A JSON body is not signed as parameters: Twilio adds `bodySHA256=<hex SHA-256
- * of the body>` to the URL and signs the URL alone, so the body must be checked against that hash.
+ * Webhooks Rule signs with a SharedKey: then Twilio adds
+ * `X-Twilio-Webhooks-Signature-Settings: key=<id>,algorithm=<HMAC_SHA1|HMAC_SHA256>`, the key is
+ * the SharedKey's secret and the hash the one named there. A JSON body is not signed as
+ * parameters: Twilio adds `bodySHA256=<hex SHA-256 of the body>` to the URL and signs the URL
+ * alone, so the body must be checked against that hash.
  *
  * The signature carries no timestamp, so a captured request verifies for ever: pass a
  * `ReplayGuard` (from `@switchboard/core`) as `replayGuard` to refuse a delivery seen before. Its

@@ -55,7 +55,7 @@ type Inspection = {
   utterances: Array<{ startMs: number; endMs: number }>;
   gapMs: number;
   hazards: { declared: string[]; derived: string[] };
-  /** Check id -> why the trace alone cannot exercise it (checks not listed can be exercised). */
+  /** Check id → why the trace alone cannot exercise it (checks not listed can be exercised). */
   cannotExercise: Record<string, string>;
   canExercise: string[];
 };

@@ -3,7 +3,7 @@
  *
  * Written from OpenAI's published OpenAPI description (RealtimeSessionCreateRequestGA,
  * RealtimeTurnDetection, RealtimeAudioFormats, VoiceIdsOrCustomVoice) and the `openai` SDK's
- * realtime types (openai@7.57, `RealtimeSessionCreateRequest`). Objects are strict: the service
+ * realtime types (openai 7.57, `RealtimeSessionCreateRequest`). Objects are strict: the service
  * answers an unknown or misplaced field with `unknown_parameter`, so a transport that sends one
  * must fail here too. Where the two sources differ, both readings are accepted (noise reduction's
  * `strength` is in the SDK only).

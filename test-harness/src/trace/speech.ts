@@ -26,7 +26,7 @@ const MIN_MODULATION_DB = 3;
 
 /** Accumulates audio placed on the trace clock, then finds the utterances in it. */
 export class SpeechFinder {
-  /** Window index (position / 20 ms) -> level, dBFS. */
+  /** Window index (position / 20 ms) → level, dBFS. */
   readonly #levels = new Map<number, number>();
 
   /** Adds decoded audio that plays from `atMs` on the trace clock. */

@@ -12,7 +12,7 @@ const PAD = 61; // '='
 
 /** For every 12-bit value, the ASCII codes of its two base64 characters (high char first). */
 const PAIRS = new Uint16Array(4096);
-/** Character code -> 6-bit value, or 0xff when not in the alphabet. */
+/** Character code → 6-bit value, or 0xff when not in the alphabet. */
 const VALUES = new Uint8Array(256).fill(0xff);
 for (let i = 0; i < 64; i++) VALUES[ALPHABET.charCodeAt(i)] = i;
 for (let i = 0; i < 4096; i++) {

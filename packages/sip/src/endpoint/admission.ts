@@ -19,8 +19,8 @@ export class CallAdmission {
   #settingUp = 0;
 
   /**
-   * @param max `maxCalls` (undefined: no limit).
-   * @param answered Calls answered and not yet forgotten (their dialogs).
+   * @param max - `maxCalls` (undefined: no limit).
+   * @param answered - Calls answered and not yet forgotten (their dialogs).
    */
   constructor(max: number | undefined, answered: () => number) {
     if (max !== undefined && !(typeof max === 'number' && Number.isInteger(max) && max >= 0)) {

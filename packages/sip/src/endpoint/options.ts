@@ -133,8 +133,8 @@ export type SipEndpointOptions = {
    * refreshes the call with re-INVITEs, and a call it stops refreshing is hung up with a BYE
    * (reason `session_expired`) shortly before the interval ends. `minSeconds` is the smallest
    * interval accepted (smaller: 422 with `Min-SE`). The endpoint never refreshes itself: a caller
-   * that wants it to (`refresher=uas`) gets no session timer. `false`: not supported (a `Require:
-   * timer` gets 420). Default `{ minSeconds: 90 }`.
+   * that wants it to (`refresher=uas`) gets no session timer. `false`: not supported (a
+   * `Require: timer` gets 420). Default `{ minSeconds: 90 }`.
    */
   sessionTimers?: false | { minSeconds?: number };
   /** User-Agent and Server header value. Default `switchboard`. */

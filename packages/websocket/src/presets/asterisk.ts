@@ -4,8 +4,9 @@
  *
  * Binary frames carry raw media in the dialed codec; text frames carry control messages, either
  * plain text (`MEDIA_START connection_id:… channel:… format:ulaw optimal_frame_size:160 ptime:20`)
- * or, with the `f(json)` option, JSON (`{"event":"MEDIA_START","connection_id":…,"channel_id":…,
- * "format":"ulaw",…,"channel_variables":{…}}`). Commands are answered in the form MEDIA_START used.
+ * or, with the `f(json)` option, JSON
+ * (`{"event":"MEDIA_START","connection_id":…,"channel_id":…,"format":"ulaw",…,"channel_variables":{…}}`).
+ * Commands are answered in the form MEDIA_START used.
  * `call_start`: streamId = connection_id, callId = channel_id (JSON) or the channel name,
  * customParameters = channel_variables (JSON only); the whole message is in `raw`.
  * Asterisk re-times what it receives, never acknowledges playback (the core's playout clock
