@@ -24,6 +24,8 @@ export declare function expectedMetadata(dir: string): Record<string, unknown>;
 export declare function checkManifest(root: string, dir: string): string[];
 /** Problems with every published package's manifest, and with their versions before a first release. */
 export declare function checkPackages(root: string): string[];
+/** Problems that stop `pnpm publish` halfway: a `workspace:` dependency not linked (no `pnpm install`). */
+export declare function checkInstalled(root: string): string[];
 export declare function parseChangeset(text: string): {
   releases: Array<{ name: string; type: string }>;
   summary: string;

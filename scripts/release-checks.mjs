@@ -175,6 +175,28 @@ export function checkPackages(root) {
 }
 
 /**
+ * Problems that stop `pnpm publish` halfway: pnpm replaces a `workspace:` range with the version
+ * of the dependency it finds linked in the package's node_modules, and a clone that was never
+ * installed has none. `pnpm publish -r` then publishes the packages without workspace
+ * dependencies (core first) and stops at the first package with one.
+ */
+export function checkInstalled(root) {
+  const problems = [];
+  for (const pkg of publishedPackages(root)) {
+    for (const field of ['dependencies', 'peerDependencies', 'optionalDependencies', 'devDependencies']) {
+      for (const [dep, range] of Object.entries(pkg.manifest[field] ?? {})) {
+        if (typeof range !== 'string' || !range.startsWith('workspace:')) continue;
+        const linked = join(root, pkg.dir, 'node_modules', ...dep.split('/'), 'package.json');
+        if (!existsSync(linked) || readJson(linked).name !== dep)
+          problems.push(`${pkg.name}: ${dep} (${range}) is not linked in ${pkg.dir}/node_modules`);
+      }
+    }
+  }
+  if (problems.length > 0) problems.push('run `pnpm install --frozen-lockfile` first');
+  return problems;
+}
+
+/**
  * Reads one changeset: `{ releases: [{ name, type }], summary }`, or throws a plain Error saying
  * what is wrong with its front matter.
  */

@@ -33,6 +33,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   checkChangesets,
+  checkInstalled,
   checkPackages,
   checkTarball,
   fileSize,
@@ -92,6 +93,8 @@ function staticChecks({ changesetsOnly = false } = {}) {
   if (changesetsOnly) return;
   fail('package metadata', checkPackages(root));
   console.log(`ok   metadata of ${publishedPackages(root).length} published packages`);
+  fail('workspace links', checkInstalled(root));
+  console.log('ok   every workspace dependency is linked');
 }
 
 function build() {
