@@ -14,6 +14,7 @@ import { setPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkTarball } from '../../scripts/release-checks.mjs';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 const helpers = fileURLToPath(new URL('./pack-install/', import.meta.url));
@@ -25,11 +26,7 @@ type Manifest = {
   version: string;
   private?: boolean;
   exports?: Record<string, unknown>;
-  bin?: string | Record<string, string>;
-  dependencies?: Record<string, string>;
   peerDependencies?: Record<string, string>;
-  optionalDependencies?: Record<string, string>;
-  devDependencies?: Record<string, string>;
 };
 const readJson = <T>(file: string) => JSON.parse(readFileSync(file, 'utf8')) as T;
 
@@ -105,23 +102,6 @@ const unreachable = await registryProblem();
 const skip = unreachable !== undefined && !inCi;
 if (skip) console.warn(`pack-install: skipped, ${unreachable}; it runs wherever the npm registry is reachable`);
 
-/** The file names of a tarball, without the leading `package/`. */
-async function tarballFiles(tarball: string): Promise<string[]> {
-  const listed = await run('tar', ['-tzf', tarball], repo);
-  if (listed.code !== 0) throw new Error(`tar -tzf ${tarball}: ${listed.stderr}`);
-  return listed.stdout
-    .split('\n')
-    .filter(Boolean)
-    .map((f) => f.replace(/^package\//, ''));
-}
-
-/** Every file an `exports` map or `bin` field names (conditions and subpaths flattened). */
-function targets(value: unknown): string[] {
-  if (typeof value === 'string') return [value.replace(/^\.\//, '')];
-  if (value && typeof value === 'object') return Object.values(value).flatMap(targets);
-  return [];
-}
-
 type Entry = { specifier: string; esm: boolean; cjs: boolean };
 
 /** The entry points an installed package's `exports` map offers, and in which module systems. */
@@ -151,7 +131,9 @@ const NEEDS_OPTIONAL_PEER: Record<string, string> = { '@switchboard/conformance/
 const EXPECTED: Record<string, { has: string[]; hasNot?: string[] }> = {
   '@switchboard/core': {
     has: ['TelephonyRealtimeTransport', 'ProtocolError', 'WebhookSignatureError', 'encodeMuLaw', 'decodeMuLaw'],
+    hasNot: ['readFrameObject', 'checkExactKeys', 'decodeMarkFrame'],
   },
+  '@switchboard/core/protocol': { has: ['readFrameObject', 'checkExactKeys', 'decodeMarkFrame'] },
   '@switchboard/twilio': {
     has: ['TwilioRealtimeTransport', 'connectStreamTwiml', 'validateTwilioSignature', 'assertTwilioSignature'],
   },
@@ -288,23 +270,9 @@ describe.skipIf(skip)('the packed packages, installed from their tarballs with n
     if (dir) rmSync(dir, { recursive: true, force: true });
   }, 300_000);
 
-  it('packs every package with dist, LICENSE, README.md and no workspace: range', async () => {
-    for (const { manifest } of packages) {
-      const tarball = tarballs.get(manifest.name)!;
-      const files = await tarballFiles(tarball);
-      expect(files.filter((f) => f.startsWith('dist/')).length, `${manifest.name}: dist/`).toBeGreaterThan(0);
-      expect(files, manifest.name).toContain('README.md');
-      expect(files, manifest.name).toContain('package.json');
-      // Every file the exports map and bin name is shipped.
-      const packedManifest = installed.find((m) => m.name === manifest.name)!;
-      for (const target of [...targets(packedManifest.exports), ...targets(packedManifest.bin)])
-        expect(files, `${manifest.name} names ${target}`).toContain(target);
-      for (const field of ['dependencies', 'peerDependencies', 'optionalDependencies', 'devDependencies'] as const) {
-        for (const [dep, range] of Object.entries(packedManifest[field] ?? {}))
-          expect(range, `${manifest.name} ${field}.${dep}`).not.toMatch(/^workspace:/);
-      }
-      expect(files, `${manifest.name}: LICENSE`).toContain('LICENSE');
-    }
+  it('packs every package with dist, LICENSE, README.md, the files its manifest names and no workspace: range', () => {
+    // The release's own tarball check (scripts/release-checks.mjs), on what pnpm packed.
+    for (const { manifest } of packages) expect(checkTarball(tarballs.get(manifest.name)!), manifest.name).toEqual([]);
   });
 
   it('imports every entry point from ESM and requires it from CommonJS, with the same names', async () => {
@@ -336,10 +304,19 @@ describe.skipIf(skip)('the packed packages, installed from their tarballs with n
       for (const name of has) expect(names, `${specifier} exports ${name}`).toContain(name);
       for (const name of hasNot ?? []) expect(names, `${specifier} no longer exports ${name}`).not.toContain(name);
     }
-    // Test tooling sits behind ./testing in every carrier package: the root runs calls only.
     for (const manifest of installed.filter((m) => !/\/(core|conformance)$/.test(m.name))) {
+      const root = esm[manifest.name]?.names ?? [];
+      // Test tooling sits behind ./testing in every carrier package: the root runs calls only.
       expect(esm[`${manifest.name}/testing`]?.names, `${manifest.name}/testing`).toContain('conformance');
-      expect(esm[manifest.name]?.names, `${manifest.name} (root)`).not.toContain('conformance');
+      expect(
+        root.filter((name) => name === 'conformance' || /PeerSimulator$|_INVALID_/.test(name)),
+        `${manifest.name} (root): test tooling`,
+      ).toEqual([]);
+      // One verb scheme for request verification: validate* answers, assert* throws.
+      expect(
+        root.filter((name) => /^(verify|isValid)[A-Z]|^check\w*(Webhook|Signature|Upgrade|StreamUrl)/.test(name)),
+        `${manifest.name} (root): verification functions named other than validate*/assert*`,
+      ).toEqual([]);
     }
   }, 180_000);
 
