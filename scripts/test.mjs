@@ -142,6 +142,7 @@ console.log(`\n▶ build done in ${((performance.now() - buildStarted) / 1000).t
 const typecheck = background('typecheck', 'typecheck');
 const packageChecks = background('package checks (publint, attw)', 'lint:packages');
 const readmeSnippets = background('README code blocks (docs:check)', 'docs:check');
+const style = background('lint and format (eslint, prettier --check)', 'check:style');
 
 const reportFile = join(mkdtempSync(join(tmpdir(), 'switchboard-test-')), 'vitest.json');
 // Arguments after the script's name go to vitest (`pnpm test --no-isolate`, `pnpm test packages/core`).
@@ -182,6 +183,7 @@ if (!vitestOk && tests.failed === 0) tests.failed = 1;
 step(await typecheck.report());
 step(await packageChecks.report());
 step(await readmeSnippets.report());
+step(await style.report());
 
 const passed = tests.passed + steps.passed;
 const failed = tests.failed + steps.failed;
