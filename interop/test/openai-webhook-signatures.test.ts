@@ -4,7 +4,7 @@
  * `client.webhooks.verifySignature` / `unwrap`.
  *
  * Both directions: every delivery our test signer produces (packages/sip/test/openai-fakes.ts)
- * is judged by the SDK (`unwrap`: verify, then parse) and by `verifyOpenAIWebhook`, and the two
+ * is judged by the SDK (`unwrap`: verify, then parse) and by `assertOpenAIWebhook`, and the two
  * verdicts must match: the SDK accepting means we accept; the SDK refusing the signature means a
  * 401 from us; a verified body that is not JSON is the SDK's SyntaxError and our ProtocolError;
  * headers the SDK cannot read at all are our 400. The few cases where we are stricter on purpose
@@ -18,7 +18,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   OpenAIWebhookSignatureError,
   parseOpenAISipCall,
-  verifyOpenAIWebhook,
+  assertOpenAIWebhook,
   type OpenAISipCall,
   type OpenAIWebhookEvent,
   type OpenAIWebhookHeaders,
@@ -55,7 +55,7 @@ async function ourVerdict(
   tolerance = 300,
 ): Promise<{ verdict: OurVerdict; webhookId?: string }> {
   try {
-    const verified = await verifyOpenAIWebhook(body, headers, { secret, toleranceSeconds: tolerance });
+    const verified = await assertOpenAIWebhook(body, headers, { secret, toleranceSeconds: tolerance });
     return { verdict: 'accepted', webhookId: verified.webhookId };
   } catch (error) {
     if (error instanceof OpenAIWebhookSignatureError) return { verdict: error.status };
@@ -348,7 +348,7 @@ describe('our signer -> the openai SDK verifier, and the SDK verdict -> ours', (
     const stale = now - 301;
     const headers = headersFor('msg_d', stale, sign(SECRET, 'msg_d', stale, body));
     await expect(sdk.webhooks.unwrap(body, headers)).rejects.toBeInstanceOf(InvalidWebhookSignatureError);
-    await expect(verifyOpenAIWebhook(body, headers, { secret: SECRET })).rejects.toMatchObject({ status: 401 });
+    await expect(assertOpenAIWebhook(body, headers, { secret: SECRET })).rejects.toMatchObject({ status: 401 });
   });
 
   it('agree on random deliveries, and on any one-character change to a signed body (property)', async () => {
@@ -446,7 +446,7 @@ describe('the realtime.call.incoming event, typed by the SDK', () => {
     const headers = headersFor('msg_e', ts, sign(SECRET, 'msg_e', ts, body));
     const unwrapped = await sdk.webhooks.unwrap(body, headers);
     expect(unwrapped.type).toBe('realtime.call.incoming');
-    const ours = await verifyOpenAIWebhook(body, headers, { secret: SECRET });
+    const ours = await assertOpenAIWebhook(body, headers, { secret: SECRET });
     expect(ours.event).toEqual(unwrapped);
 
     const call = parseOpenAISipCall(asOurs(unwrapped), 'msg_e');

@@ -4,7 +4,7 @@
  * carrier's protocol, and strict parsing knows the recorder's note of a truncated recording.
  */
 import { base64Encode, encodeMuLaw, pcm16ToBytes } from '@switchboard/core';
-import { conformance as sip } from '@switchboard/sip';
+import { conformance as sip } from '@switchboard/sip/testing';
 import { conformance as websocketAdapters } from '@switchboard/websocket/testing';
 import { describe, expect, it } from 'vitest';
 import { traceInputAudio } from '../src/checks.js';

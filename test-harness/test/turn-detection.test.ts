@@ -24,7 +24,7 @@ import { conformance as telnyx } from '@switchboard/telnyx/testing';
 import { conformance as twilio, signalwireConformance } from '@switchboard/twilio/testing';
 import { conformance as vonage } from '@switchboard/vonage/testing';
 import { conformance as websocket } from '@switchboard/websocket/testing';
-import { conformance as sipRtp } from '../../packages/sip/src/endpoint/index.js';
+import { conformance as sipRtp } from '@switchboard/sip/testing';
 import { lateCancelLink } from './late-cancel-link.js';
 
 // The session's turn detection in the conformance matrix: users run the service's defaults (the

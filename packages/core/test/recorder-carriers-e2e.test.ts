@@ -7,7 +7,8 @@
  * In-process (`replayAndCheck`), not through the CLI.
  */
 import { parseTrace, replayAndCheck, traceExpect, type CheckedReplay } from '@switchboard/conformance';
-import { conformance as sip, SipRealtimeTransport } from '@switchboard/sip';
+import { SipRealtimeTransport } from '@switchboard/sip';
+import { conformance as sip } from '@switchboard/sip/testing';
 import { SignalWireRealtimeTransport } from '@switchboard/twilio';
 import { conformance as twilio, signalwireConformance as signalwire } from '@switchboard/twilio/testing';
 import { VonageRealtimeTransport } from '@switchboard/vonage';

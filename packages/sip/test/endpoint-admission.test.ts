@@ -4,7 +4,7 @@
  * cannot send to are refused; every call gets a stream id of its own.
  */
 import { describe, expect, it } from 'vitest';
-import { SipEndpoint, type SipCall, type SipInvite } from '../src/endpoint/index.js';
+import { SipEndpoint, type SipCall, type SipInvite } from '../src/index.js';
 import { rtpFamilies } from '../src/endpoint/rtp/session.js';
 import { type RawUa, msg, offer, request, toTagOf, token, type Received } from './sipp/raw-ua.js';
 import { haveSipp, runSipp, type SippRun } from './sipp/sipp.js';

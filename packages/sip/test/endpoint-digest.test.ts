@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SipEndpoint } from '../src/endpoint/index.js';
+import { SipEndpoint } from '../src/index.js';
 import { DigestAuthenticator } from '../src/endpoint/sip/digest.js';
 import { parseSipMessage, type SipRequest } from '../src/endpoint/sip/message.js';
 import { RawUa, msg, offer, request, token } from './sipp/raw-ua.js';

@@ -6,7 +6,7 @@
 import type { CallEvent } from '@switchboard/core';
 import { RealtimeSimulator, longReplyScript, type SimulatedSession } from '@switchboard/conformance';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { RtpMediaProtocol, type SipEndpoint, type SipCall } from '../src/endpoint/index.js';
+import { RtpMediaProtocol, type SipEndpoint, type SipCall } from '../src/index.js';
 import { PT_PCMU, parseRtp } from '../src/endpoint/rtp/packet.js';
 import { RawUa, msg, offer, token } from './sipp/raw-ua.js';
 import { dial, endpointWithModel, until } from './support/endpoint.js';

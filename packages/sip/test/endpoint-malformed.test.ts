@@ -5,7 +5,7 @@
  */
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SipEndpoint } from '../src/endpoint/index.js';
+import { SipEndpoint } from '../src/index.js';
 import { SipParseError, frameStreamMessage, parseSipMessage } from '../src/endpoint/sip/message.js';
 import { RawUa, request, token } from './sipp/raw-ua.js';
 

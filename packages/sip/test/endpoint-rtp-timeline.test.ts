@@ -8,7 +8,8 @@ import { concatBytes, type CallEvent, type MediaConnection, type MediaFrame } fr
 import { RealtimeSimulator, type SimulatedSession } from '@switchboard/conformance';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { JitterBuffer, RtpMediaProtocol, RtpPeerSimulator, SipRealtimeTransport } from '../src/endpoint/index.js';
+import { JitterBuffer, RtpMediaProtocol, SipRealtimeTransport } from '../src/index.js';
+import { RtpPeerSimulator } from '../src/testing.js';
 import { parseRtp, parseTelephoneEvent, serializeRtp, type RtpPacket } from '../src/endpoint/rtp/packet.js';
 
 type AudioEvent = Extract<CallEvent, { type: 'audio' }>;

@@ -4,7 +4,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ConfigError } from '@switchboard/core';
-import { SipEndpoint, type SipEndpointOptions } from '../src/endpoint/index.js';
+import { SipEndpoint, type SipEndpointOptions } from '../src/index.js';
 import { serializeRtp } from '../src/endpoint/rtp/packet.js';
 import { RawUa, msg, offer } from './sipp/raw-ua.js';
 import { NO_MODEL, RTP_PORTS, byeFrom, dial, endpointWith as endpointWithoutModel, until } from './support/endpoint.js';

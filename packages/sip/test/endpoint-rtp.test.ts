@@ -6,13 +6,8 @@ import { ProtocolError, base64Decode, type CallEvent } from '@switchboard/core';
 import { RealtimeSimulator, bundledTracesDir, loadTrace } from '@switchboard/conformance';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  JitterBuffer,
-  RtpMediaProtocol,
-  RtpPeerSimulator,
-  type SipEndpoint,
-  type SipCall,
-} from '../src/endpoint/index.js';
+import { JitterBuffer, RtpMediaProtocol, type SipEndpoint, type SipCall } from '../src/index.js';
+import { RtpPeerSimulator } from '../src/testing.js';
 import {
   PT_CN,
   parseRtp,

@@ -4,7 +4,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '@switchboard/core';
-import { SipEndpoint, type SipCall, type SipEndpointOptions } from '../src/endpoint/index.js';
+import { SipEndpoint, type SipCall, type SipEndpointOptions } from '../src/index.js';
 import type { SipMessage } from '../src/endpoint/sip/message.js';
 import { expiryDelayMs, readSessionTimer } from '../src/endpoint/session-timer.js';
 import { parseSipMessage, type SipRequest } from '../src/endpoint/sip/message.js';

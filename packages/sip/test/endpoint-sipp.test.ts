@@ -7,7 +7,7 @@ import { base64Decode, concatBytes } from '@switchboard/core';
 import { RealtimeSimulator, bundledTracesDir, loadTrace, type SimulatedSession } from '@switchboard/conformance';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SipEndpoint, type SipCall, type SipEndpointOptions } from '../src/endpoint/index.js';
+import { SipEndpoint, type SipCall, type SipEndpointOptions } from '../src/index.js';
 import { serializeRtp, serializeTelephoneEvent, dtmfEventCode } from '../src/endpoint/rtp/packet.js';
 import { canPlayPcap, haveSipp, runSipp, writePcap, type PcapPacket, type SippRun } from './sipp/sipp.js';
 

@@ -4,7 +4,7 @@
  */
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { SipEndpoint, type SipCall, type SipEndpointOptions } from '../src/endpoint/index.js';
+import { SipEndpoint, type SipCall, type SipEndpointOptions } from '../src/index.js';
 import { bodyText } from '../src/endpoint/sip/message.js';
 import { TimerSet } from '../src/endpoint/sip/transactions.js';
 import { RawUa, answerTo, msg, offer, request, toTagOf, token } from './sipp/raw-ua.js';

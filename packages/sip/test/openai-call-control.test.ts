@@ -5,7 +5,7 @@ import { RealtimeAgent, tool } from '@openai/agents-realtime';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { CallControlError, ConfigError } from '@switchboard/core';
-import { OpenAISipCallControl, OpenAISipCallControlError, buildOpenAISipAcceptConfig } from '../src/openai/index.js';
+import { OpenAISipCallControl, OpenAISipCallControlError, buildOpenAISipAcceptConfig } from '../src/index.js';
 import { wasUnprocessed } from '../src/openai/retry.js';
 import { API_KEY, FakeOpenAICallsApi } from './openai-fakes.js';
 

@@ -12,7 +12,7 @@ import {
   type OpenAISipCall,
   type OpenAISipCallStartEvent,
   type OpenAISipWebhookHandlerOptions,
-} from '../src/openai/index.js';
+} from '../src/index.js';
 import {
   API_KEY,
   FakeOpenAICallsApi,

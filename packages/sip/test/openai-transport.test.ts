@@ -10,7 +10,7 @@ import {
   parseOpenAISipCall,
   type OpenAISipCallStartEvent,
   type OpenAIWebhookEvent,
-} from '../src/openai/index.js';
+} from '../src/index.js';
 import { API_KEY, FakeOpenAICallsApi, incomingCallEvent, waitFor } from './openai-fakes.js';
 
 const simulator = new RealtimeSimulator({ speed: 20 });

@@ -5,9 +5,9 @@ import {
   OpenAIWebhookSignatureError,
   getOpenAISipHeader,
   parseOpenAISipCall,
-  verifyOpenAIWebhook,
+  assertOpenAIWebhook,
   type OpenAIWebhookEvent,
-} from '../src/openai/index.js';
+} from '../src/index.js';
 import { parseSipAddress } from '../src/openai/sip-headers.js';
 import { WEBHOOK_SECRET, incomingCallEvent, sign, signedDelivery } from './openai-fakes.js';
 
@@ -25,11 +25,11 @@ async function rejection(promise: Promise<unknown>): Promise<OpenAIWebhookSignat
   return error as OpenAIWebhookSignatureError;
 }
 
-describe('verifyOpenAIWebhook', () => {
+describe('assertOpenAIWebhook', () => {
   it('verifies a signed delivery with the client and returns the event and webhook id', async () => {
     const event = incomingCallEvent('rtc_abc');
     const delivery = signedDelivery(event, { id: 'msg_1' });
-    const verified = await verifyOpenAIWebhook(delivery.body, delivery.headers, { client });
+    const verified = await assertOpenAIWebhook(delivery.body, delivery.headers, { client });
     expect(verified.webhookId).toBe('msg_1');
     expect(verified.event).toEqual(event);
     expect(verified.timestamp).toBe(Number(delivery.headers['webhook-timestamp']));
@@ -39,29 +39,29 @@ describe('verifyOpenAIWebhook', () => {
     const delivery = signedDelivery(incomingCallEvent('rtc_bytes'));
     const bytes = new TextEncoder().encode(delivery.body);
     const headers = new Headers(delivery.headers);
-    await expect(verifyOpenAIWebhook(bytes, headers, { secret: WEBHOOK_SECRET })).resolves.toMatchObject({
+    await expect(assertOpenAIWebhook(bytes, headers, { secret: WEBHOOK_SECRET })).resolves.toMatchObject({
       event: { data: { call_id: 'rtc_bytes' } },
     });
     const upper = Object.fromEntries(Object.entries(delivery.headers).map(([k, v]) => [k.toUpperCase(), v]));
-    await expect(verifyOpenAIWebhook(delivery.body, upper, { client })).resolves.toBeDefined();
+    await expect(assertOpenAIWebhook(delivery.body, upper, { client })).resolves.toBeDefined();
   });
 
   it('accepts any matching entry of a multi-signature header (secret rotation)', async () => {
     const delivery = signedDelivery(incomingCallEvent('rtc_rot'));
     const stale = sign(`whsec_${Buffer.from('old-secret-old-secret').toString('base64')}`, 'x', 1, 'y');
     delivery.headers['webhook-signature'] = `${stale} ${delivery.headers['webhook-signature']}`;
-    await expect(verifyOpenAIWebhook(delivery.body, delivery.headers, { client })).resolves.toBeDefined();
+    await expect(assertOpenAIWebhook(delivery.body, delivery.headers, { client })).resolves.toBeDefined();
     // The same, as repeated header values (Node gives an array).
     const [first, second] = delivery.headers['webhook-signature']!.split(' ');
     await expect(
-      verifyOpenAIWebhook(delivery.body, { ...delivery.headers, 'webhook-signature': [first!, second!] }, { client }),
+      assertOpenAIWebhook(delivery.body, { ...delivery.headers, 'webhook-signature': [first!, second!] }, { client }),
     ).resolves.toBeDefined();
   });
 
   it('rejects a tampered body with 401', async () => {
     const delivery = signedDelivery(incomingCallEvent('rtc_t'));
     const tampered = delivery.body.replace('rtc_t', 'rtc_x');
-    const error = await rejection(verifyOpenAIWebhook(tampered, delivery.headers, { client }));
+    const error = await rejection(assertOpenAIWebhook(tampered, delivery.headers, { client }));
     expect(error.status).toBe(401);
     expect(error.code).toBe('webhook_signature_invalid');
     expect(error.message).not.toContain(WEBHOOK_SECRET.slice(6, 20));
@@ -72,28 +72,28 @@ describe('verifyOpenAIWebhook', () => {
     expect(
       (
         await rejection(
-          verifyOpenAIWebhook(delivery.body, { ...delivery.headers, 'webhook-id': 'msg_other' }, { client }),
+          assertOpenAIWebhook(delivery.body, { ...delivery.headers, 'webhook-id': 'msg_other' }, { client }),
         )
       ).status,
     ).toBe(401);
     const other = `whsec_${Buffer.from('another secret entirely!').toString('base64')}`;
-    expect((await rejection(verifyOpenAIWebhook(delivery.body, delivery.headers, { secret: other }))).status).toBe(401);
+    expect((await rejection(assertOpenAIWebhook(delivery.body, delivery.headers, { secret: other }))).status).toBe(401);
     const forged = { ...delivery.headers, 'webhook-signature': `v1,${Buffer.alloc(32, 7).toString('base64')}` };
-    expect((await rejection(verifyOpenAIWebhook(delivery.body, forged, { client }))).status).toBe(401);
+    expect((await rejection(assertOpenAIWebhook(delivery.body, forged, { client }))).status).toBe(401);
   });
 
   it('rejects a stale or future timestamp (±300 s) even when correctly signed', async () => {
     const now = Math.floor(Date.now() / 1000);
     const old = signedDelivery(incomingCallEvent('rtc_old'), { timestamp: now - 301 });
-    const oldError = await rejection(verifyOpenAIWebhook(old.body, old.headers, { client }));
+    const oldError = await rejection(assertOpenAIWebhook(old.body, old.headers, { client }));
     expect(oldError.status).toBe(401);
     expect(oldError.message).toMatch(/too old/);
     const future = signedDelivery(incomingCallEvent('rtc_new'), { timestamp: now + 400 });
-    expect((await rejection(verifyOpenAIWebhook(future.body, future.headers, { client }))).status).toBe(401);
+    expect((await rejection(assertOpenAIWebhook(future.body, future.headers, { client }))).status).toBe(401);
     // Within the tolerance, and a custom tolerance.
     const recent = signedDelivery(incomingCallEvent('rtc_ok'), { timestamp: now - 200 });
-    await expect(verifyOpenAIWebhook(recent.body, recent.headers, { client })).resolves.toBeDefined();
-    await rejection(verifyOpenAIWebhook(recent.body, recent.headers, { client, toleranceSeconds: 60 }));
+    await expect(assertOpenAIWebhook(recent.body, recent.headers, { client })).resolves.toBeDefined();
+    await rejection(assertOpenAIWebhook(recent.body, recent.headers, { client, toleranceSeconds: 60 }));
   });
 
   it('rejects missing headers and a malformed timestamp with 400', async () => {
@@ -101,38 +101,38 @@ describe('verifyOpenAIWebhook', () => {
     for (const name of ['webhook-id', 'webhook-timestamp', 'webhook-signature']) {
       const headers = { ...delivery.headers };
       delete headers[name];
-      const error = await rejection(verifyOpenAIWebhook(delivery.body, headers, { client }));
+      const error = await rejection(assertOpenAIWebhook(delivery.body, headers, { client }));
       expect(error.status).toBe(400);
       expect(error.message).toContain(name);
     }
     const bad = { ...delivery.headers, 'webhook-timestamp': '12abc' };
-    expect((await rejection(verifyOpenAIWebhook(delivery.body, bad, { client }))).status).toBe(400);
+    expect((await rejection(assertOpenAIWebhook(delivery.body, bad, { client }))).status).toBe(400);
   });
 
   it('rejects bytes that are not UTF-8 and parsed JSON, and refuses a missing secret', async () => {
     const delivery = signedDelivery(incomingCallEvent('rtc_u'));
     const error = await rejection(
-      verifyOpenAIWebhook(new Uint8Array([0xff, 0xfe, 0x7b]), delivery.headers, { client }),
+      assertOpenAIWebhook(new Uint8Array([0xff, 0xfe, 0x7b]), delivery.headers, { client }),
     );
     expect(error.status).toBe(400);
     // Which body a framework hands over can depend on the request's Content-Type: parsed JSON is a
     // request that cannot be verified (400), not a configuration error.
-    expect((await rejection(verifyOpenAIWebhook(JSON.parse(delivery.body), delivery.headers, { client }))).status).toBe(
+    expect((await rejection(assertOpenAIWebhook(JSON.parse(delivery.body), delivery.headers, { client }))).status).toBe(
       400,
     );
     const noSecret = new OpenAI({ apiKey: 'sk-unused', webhookSecret: null });
-    await expect(verifyOpenAIWebhook(delivery.body, delivery.headers, { client: noSecret })).rejects.toBeInstanceOf(
+    await expect(assertOpenAIWebhook(delivery.body, delivery.headers, { client: noSecret })).rejects.toBeInstanceOf(
       ConfigError,
     );
   });
 
   it('gives a ProtocolError for a correctly signed body that is not a JSON event', async () => {
     const delivery = signedDelivery(undefined, { body: 'not json' });
-    await expect(verifyOpenAIWebhook(delivery.body, delivery.headers, { client })).rejects.toBeInstanceOf(
+    await expect(assertOpenAIWebhook(delivery.body, delivery.headers, { client })).rejects.toBeInstanceOf(
       ProtocolError,
     );
     const array = signedDelivery([1, 2]);
-    await expect(verifyOpenAIWebhook(array.body, array.headers, { client })).rejects.toBeInstanceOf(ProtocolError);
+    await expect(assertOpenAIWebhook(array.body, array.headers, { client })).rejects.toBeInstanceOf(ProtocolError);
   });
 });
 

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
 import { ProtocolError } from '@switchboard/core';
-import { OpenAIWebhookSignatureError, verifyOpenAIWebhook, type OpenAIWebhookHeaders } from '../src/openai/index.js';
+import { OpenAIWebhookSignatureError, assertOpenAIWebhook, type OpenAIWebhookHeaders } from '../src/index.js';
 import {
   FUZZ_RUNS,
   anyBody,
@@ -36,14 +36,14 @@ const anyWebhookHeaders = fc.oneof(
   anyHeaders(NAMES),
 );
 
-describe('fuzz: verifyOpenAIWebhook answers an OpenAIWebhookSignatureError, never anything else', () => {
+describe('fuzz: assertOpenAIWebhook answers an OpenAIWebhookSignatureError, never anything else', () => {
   it('with any headers and body', async () => {
     await fc.assert(
       fc.asyncProperty(anyWebhookHeaders, anyBody, async (headers, body) => {
         let caught: unknown;
         await expectInvalid(async () => {
           try {
-            return await verifyOpenAIWebhook(body as string, headers as OpenAIWebhookHeaders, { client });
+            return await assertOpenAIWebhook(body as string, headers as OpenAIWebhookHeaders, { client });
           } catch (error) {
             caught = error;
             throw error;
@@ -74,7 +74,7 @@ describe('fuzz: signed deliveries still verify', () => {
             'WEBHOOK-TIMESTAMP': String(timestamp),
             'webhook-signature': sign(WEBHOOK_SECRET, id, timestamp, body),
           };
-          const verified = await verifyOpenAIWebhook(
+          const verified = await assertOpenAIWebhook(
             asBytes ? new TextEncoder().encode(body) : body,
             headers as OpenAIWebhookHeaders,
             { client },
@@ -101,7 +101,7 @@ describe('fuzz: signed deliveries still verify', () => {
             'webhook-signature': sign(WEBHOOK_SECRET, 'msg_1', timestamp, body),
           };
           try {
-            const verified = await verifyOpenAIWebhook(body, headers, { client });
+            const verified = await assertOpenAIWebhook(body, headers, { client });
             expect(typeof verified.event.type).toBe('string');
           } catch (error) {
             expect(error).toBeInstanceOf(ProtocolError);

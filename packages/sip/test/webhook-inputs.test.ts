@@ -3,10 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError } from '@switchboard/core';
 import {
   OpenAIWebhookSignatureError,
-  verifyOpenAIWebhook,
+  assertOpenAIWebhook,
+  validateOpenAIWebhook,
   type OpenAIWebhookHeaders,
-  type VerifyOpenAIWebhookOptions,
-} from '../src/openai/index.js';
+  type ValidateOpenAIWebhookOptions,
+} from '../src/index.js';
 import { normalizeWebhookHeaders } from '../src/openai/webhook.js';
 import { WEBHOOK_SECRET, incomingCallEvent, sign, signedDelivery } from './openai-fakes.js';
 
@@ -23,10 +24,32 @@ async function status(promise: Promise<unknown>): Promise<number> {
 }
 
 describe('OpenAI webhook checks on what a request can carry', () => {
+  it('validateOpenAIWebhook answers false, where assert throws, for missing, non-string or wrongly signed headers', async () => {
+    const delivery = signedDelivery(incomingCallEvent('rtc_x'));
+    const { ['webhook-signature']: _signature, ...unsigned } = delivery.headers as Record<string, string>;
+    const cases: unknown[] = [
+      undefined,
+      42,
+      {},
+      unsigned,
+      { ...delivery.headers, 'webhook-signature': 42 },
+      { ...delivery.headers, 'webhook-signature': `v1,${'A'.repeat(44)}` },
+    ];
+    for (const headers of cases) {
+      expect(await validateOpenAIWebhook(delivery.body, loose(headers), { client })).toBe(false);
+      await expect(assertOpenAIWebhook(delivery.body, loose(headers), { client })).rejects.toBeInstanceOf(
+        OpenAIWebhookSignatureError,
+      );
+    }
+    expect(await validateOpenAIWebhook({ not: 'raw' } as unknown as string, delivery.headers, { client })).toBe(false);
+    expect(await validateOpenAIWebhook(delivery.body, delivery.headers, { client })).toBe(true);
+    await expect(validateOpenAIWebhook(delivery.body, delivery.headers, {})).rejects.toBeInstanceOf(ConfigError);
+  });
+
   it('answers 400 for header maps that are missing or not objects', async () => {
     const { body } = signedDelivery(incomingCallEvent('rtc_x'));
     for (const headers of [undefined, null, 42, 'webhook-id: x', [['webhook-id', 'x']]]) {
-      expect(await status(verifyOpenAIWebhook(body, loose(headers), { client }))).toBe(400);
+      expect(await status(assertOpenAIWebhook(body, loose(headers), { client }))).toBe(400);
     }
   });
 
@@ -35,7 +58,7 @@ describe('OpenAI webhook checks on what a request can carry', () => {
     for (const value of [42, true, { a: 1 }, [7], [null], Object.create(null), new Uint8Array([49])]) {
       for (const name of ['webhook-id', 'webhook-timestamp', 'webhook-signature']) {
         const headers = loose({ ...delivery.headers, [name]: value });
-        expect(await status(verifyOpenAIWebhook(delivery.body, headers, { client }))).toBe(400);
+        expect(await status(assertOpenAIWebhook(delivery.body, headers, { client }))).toBe(400);
       }
     }
   });
@@ -62,17 +85,17 @@ describe('OpenAI webhook checks on what a request can carry', () => {
       'x-bad-value': 'line\nbreak',
       'x-number': 5,
     });
-    const verified = await verifyOpenAIWebhook(delivery.body, headers, { client });
+    const verified = await assertOpenAIWebhook(delivery.body, headers, { client });
     expect(verified.webhookId).toBe(delivery.headers['webhook-id']);
   });
 
   it('answers 400 for a body that is not the raw text or bytes; a missing options object is a ConfigError', async () => {
     const delivery = signedDelivery(incomingCallEvent('rtc_x'));
     for (const body of [JSON.parse(delivery.body), null, undefined, 42, new ArrayBuffer(3)]) {
-      expect(await status(verifyOpenAIWebhook(body as string, delivery.headers, { client }))).toBe(400);
+      expect(await status(assertOpenAIWebhook(body as string, delivery.headers, { client }))).toBe(400);
     }
     await expect(
-      verifyOpenAIWebhook(delivery.body, delivery.headers, undefined as unknown as VerifyOpenAIWebhookOptions),
+      assertOpenAIWebhook(delivery.body, delivery.headers, undefined as unknown as ValidateOpenAIWebhookOptions),
     ).rejects.toBeInstanceOf(ConfigError);
   });
 
@@ -89,7 +112,7 @@ describe('OpenAI webhook checks on what a request can carry', () => {
       'webhook-timestamp': String(ts),
       'webhook-signature': sign(WEBHOOK_SECRET, 'msg_ws', ts, body),
     });
-    expect((await verifyOpenAIWebhook(body, headers, { client })).webhookId).toBe('msg_ws');
+    expect((await assertOpenAIWebhook(body, headers, { client })).webhookId).toBe('msg_ws');
     // Only HTTP whitespace: a no-break space is part of the value.
     expect(normalizeWebhookHeaders({ 'webhook-id': '\u00a0msg' })['webhook-id']).toBe('\u00a0msg');
     // Linear in the value's length, whatever its whitespace.
@@ -119,7 +142,7 @@ describe('OpenAI webhook checks on what a request can carry', () => {
     };
     // The signature covers the mark; the JSON with it in front does not parse: a ProtocolError either way.
     for (const body of [text, new TextEncoder().encode(text)]) {
-      await expect(verifyOpenAIWebhook(body, headers, { client })).rejects.toMatchObject({
+      await expect(assertOpenAIWebhook(body, headers, { client })).rejects.toMatchObject({
         code: 'webhook_invalid_body',
       });
     }

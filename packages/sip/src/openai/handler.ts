@@ -25,7 +25,7 @@ import {
   OpenAIWebhookSignatureError,
   checkWebhookSecret,
   parseOpenAISipCall,
-  verifyOpenAIWebhook,
+  assertOpenAIWebhook,
   type OpenAISipCall,
   type VerifiedOpenAIWebhook,
   type OpenAIWebhookHeaders,
@@ -265,7 +265,7 @@ export class OpenAISipWebhookHandler<TContext = unknown> {
   async handle(body: string | Uint8Array, headers: OpenAIWebhookHeaders): Promise<OpenAISipWebhookResult<TContext>> {
     let webhook: VerifiedOpenAIWebhook;
     try {
-      webhook = await verifyOpenAIWebhook(body, headers, {
+      webhook = await assertOpenAIWebhook(body, headers, {
         client: this.#client,
         secret: this.#secret,
         ...(this.#options.toleranceSeconds !== undefined ? { toleranceSeconds: this.#options.toleranceSeconds } : {}),

@@ -45,7 +45,7 @@ export class OpenAIWebhookSignatureError extends WebhookSignatureError {
   }
 }
 
-export type VerifyOpenAIWebhookOptions = {
+export type ValidateOpenAIWebhookOptions = {
   /** An `openai` client (its `webhooks.unwrap` verifies; its `webhookSecret` is the default secret). */
   client?: OpenAIWebhooksClient;
   /** The endpoint's signing secret (`whsec_…`). Default: the client's `webhookSecret`. */
@@ -155,13 +155,13 @@ function isSignatureFailure(error: unknown): boolean {
  * missing or the signature, body or timestamp do not verify, and a `ProtocolError` when a
  * correctly signed body is not a JSON event.
  */
-export async function verifyOpenAIWebhook(
+export async function assertOpenAIWebhook(
   body: string | Uint8Array,
   headers: OpenAIWebhookHeaders,
-  options: VerifyOpenAIWebhookOptions,
+  options: ValidateOpenAIWebhookOptions,
 ): Promise<VerifiedOpenAIWebhook> {
   if (typeof options !== 'object' || options === null)
-    throw new ConfigError('verifyOpenAIWebhook needs options: { secret } or { client }');
+    throw new ConfigError('OpenAI webhook verification needs options: { secret } or { client }');
   const tolerance = checkTolerance(options.toleranceSeconds);
   const client =
     options.client ??
@@ -169,7 +169,7 @@ export async function verifyOpenAIWebhook(
       ...(options.secret !== undefined ? { webhookSecret: options.secret } : {}),
       verifyOnly: true,
     });
-  const secret = checkWebhookSecret(options.secret ?? client.webhookSecret, 'verifyOpenAIWebhook');
+  const secret = checkWebhookSecret(options.secret ?? client.webhookSecret, 'OpenAI webhook verification');
 
   const normalized = normalizeWebhookHeaders(headers);
   const missing = REQUIRED_HEADERS.filter((name) => !normalized[name]);
@@ -236,6 +236,26 @@ export async function verifyOpenAIWebhook(
     });
   }
   return { webhookId: normalized['webhook-id']!, timestamp, event: event as OpenAIWebhookEvent };
+}
+
+/**
+ * True when one delivery is a correctly signed OpenAI webhook carrying a JSON event: what
+ * {@link assertOpenAIWebhook} accepts. Resolves false, never rejects, for anything the request
+ * carries (missing or malformed headers, a wrong signature, a stale timestamp, a body that is not
+ * the raw text or not an event); rejects only with a `ConfigError`, for missing options or secret.
+ */
+export async function validateOpenAIWebhook(
+  body: string | Uint8Array,
+  headers: OpenAIWebhookHeaders,
+  options: ValidateOpenAIWebhookOptions,
+): Promise<boolean> {
+  try {
+    await assertOpenAIWebhook(body, headers, options);
+    return true;
+  } catch (error) {
+    if (error instanceof WebhookSignatureError || error instanceof ProtocolError) return false;
+    throw error;
+  }
 }
 
 /** An incoming SIP call, as announced by `realtime.call.incoming`. Plain data: safe to serialize. */

@@ -4,7 +4,7 @@
  */
 import { RealtimeAgent, RealtimeSession } from '@openai/agents-realtime';
 import { afterEach } from 'vitest';
-import { SipEndpoint, type SipCall, type SipEndpointOptions } from '../../src/endpoint/index.js';
+import { SipEndpoint, type SipCall, type SipEndpointOptions } from '../../src/index.js';
 import type { SipMessage } from '../../src/endpoint/sip/message.js';
 import { RawUa, answerTo, msg, offer, request, toTagOf, token, type Received } from '../sipp/raw-ua.js';
 
