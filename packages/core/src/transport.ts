@@ -36,7 +36,6 @@ export type { CallEndEvent, CallStartEvent, DtmfEvent, TelephonyTransportEventTy
 
 const log = logger('core');
 
-type EventName = keyof TelephonyTransportEventTypes;
 /** How the carrier socket is let go when a call ends: a close handshake with a code, or dropped. */
 type CarrierClose = { code: number; text: string; terminate?: boolean };
 
@@ -47,7 +46,6 @@ function bridgeFailed(error: SwitchboardError): CarrierClose {
     typeof status === 'number' ? `model connection refused (${status})` : `model connection failed (${error.code})`;
   return { code: 1011, text: text.slice(0, 120) };
 }
-type Listener<K extends EventName> = (...args: TelephonyTransportEventTypes[K]) => void;
 
 /**
  * A `RealtimeTransportLayer` that bridges one phone call to the OpenAI Realtime API. It holds all
@@ -256,16 +254,26 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
     }
   }
 
-  // Typed events: the SDK's, plus call_start, dtmf and call_end.
-  override on<K extends EventName>(type: K, listener: Listener<K>): this {
+  // Typed events: the SDK's, plus call_start, dtmf and call_end (spelled out, so that the published
+  // types name nothing the package does not export).
+  override on<K extends keyof TelephonyTransportEventTypes>(
+    type: K,
+    listener: (...args: TelephonyTransportEventTypes[K]) => void,
+  ): this {
     super.on(type as keyof OpenAIRealtimeEventTypes, listener as never);
     return this;
   }
-  override once<K extends EventName>(type: K, listener: Listener<K>): this {
+  override once<K extends keyof TelephonyTransportEventTypes>(
+    type: K,
+    listener: (...args: TelephonyTransportEventTypes[K]) => void,
+  ): this {
     super.once(type as keyof OpenAIRealtimeEventTypes, listener as never);
     return this;
   }
-  override off<K extends EventName>(type: K, listener: Listener<K>): this {
+  override off<K extends keyof TelephonyTransportEventTypes>(
+    type: K,
+    listener: (...args: TelephonyTransportEventTypes[K]) => void,
+  ): this {
     super.off(type as keyof OpenAIRealtimeEventTypes, listener as never);
     return this;
   }

@@ -96,7 +96,11 @@ export type ResolvedOptions = {
   outputMaxBufferedBytes: number | null;
 };
 
-export const TRANSPORT_DEFAULTS: ResolvedOptions = {
+/**
+ * The defaults of the transport's numeric options (see {@link TelephonyRealtimeTransportOptions}),
+ * frozen: every transport reads them.
+ */
+export const TRANSPORT_DEFAULTS = Object.freeze({
   earlyMediaMaxMs: 10_000,
   maxGapPadMs: 60_000,
   reorderWindow: 5,
@@ -106,7 +110,7 @@ export const TRANSPORT_DEFAULTS: ResolvedOptions = {
   pingIntervalMs: 5_000,
   outputHighWaterBytes: 256 * 1024,
   outputMaxBufferedBytes: 4 * 1024 * 1024,
-};
+}) satisfies ResolvedOptions;
 
 /** The transport's own options, resolved, and the rest for the SDK's WebSocket transport. */
 export function splitOptions(options: TelephonyRealtimeTransportOptions): {
