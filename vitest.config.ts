@@ -96,7 +96,6 @@ export default defineConfig({
       '@switchboard/websocket': src('./packages/websocket/src/index.ts'),
       '@switchboard/sip/testing': src('./packages/sip/src/testing.ts'),
       '@switchboard/sip': src('./packages/sip/src/index.ts'),
-      '@switchboard/cloudflare/conformance': src('./packages/cloudflare/src/conformance.ts'),
       '@switchboard/cloudflare/testing': src('./packages/cloudflare/src/testing.ts'),
       '@switchboard/cloudflare': src('./packages/cloudflare/src/index.ts'),
       '@switchboard/telnyx/testing': src('./packages/telnyx/src/testing.ts'),

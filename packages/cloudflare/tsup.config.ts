@@ -6,7 +6,7 @@ export default defineConfig([
   packageBuild({ entry: ['src/index.ts'] }),
   // The conformance adapter runs in Node and starts workerd.
   packageBuild({
-    entry: ['src/conformance.ts'],
+    entry: ['src/testing.ts'],
     platform: 'node',
     shims: true,
     clean: false,

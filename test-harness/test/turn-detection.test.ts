@@ -17,7 +17,7 @@ import {
   type ReplayResult,
   type TurnDetectionMode,
 } from '@switchboard/conformance';
-import { conformance as cloudflare, createConformanceAdapter } from '@switchboard/cloudflare/conformance';
+import { conformance as cloudflare, createConformanceAdapter } from '@switchboard/cloudflare/testing';
 import { conformance as exotel } from '@switchboard/exotel/testing';
 import { conformance as plivo } from '@switchboard/plivo/testing';
 import { conformance as telnyx } from '@switchboard/telnyx/testing';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { startWorkerd, type WorkerdProcess } from '@switchboard/cloudflare/conformance';
+import { startWorkerd, type WorkerdProcess } from '@switchboard/cloudflare/testing';
 import {
   CallerSimulator,
   RealtimeSimulator,

@@ -39,8 +39,8 @@ export type MediaUpgradeVerification = {
    * Set it when a proxy or a custom domain rewrites the URL the Worker sees.
    */
   twilio?: { authToken: string; url?: string | ((request: Request) => string) };
-  /** Any other check; false (or a throw) answers 403. */
-  verify?: (request: Request) => boolean | Promise<boolean>;
+  /** Any other check: true lets the upgrade through; false (or a throw, or a rejection) answers 403. */
+  validate?: (request: Request) => boolean | Promise<boolean>;
 };
 
 export type MediaUpgradeOptions = {
@@ -299,7 +299,7 @@ async function verified(request: Request, verification: MediaUpgradeVerification
       if (!(await validateTwilioWebSocketUpgrade({ authToken, headers: request.headers, url: signedUrl })))
         return false;
     }
-    if (verification.verify && !(await verification.verify(request))) return false;
+    if (verification.validate && !(await verification.validate(request))) return false;
     return true;
   } catch (error) {
     log('verification threw: %s', (error as Error)?.message);

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { NodeBuiltinImportError, bundleWorker, startWorkerd } from '../src/conformance.js';
+import { NodeBuiltinImportError, bundleWorker, startWorkerd } from '../src/testing.js';
 
 const repo = fileURLToPath(new URL('../../../', import.meta.url));
 const tsconfig = fileURLToPath(new URL('../tsconfig.json', import.meta.url));
@@ -24,7 +24,7 @@ function entry(name: string, code: string): string {
 /** Source files (comments removed) of the modules that run inside a Worker. */
 function workerSources(): Array<{ file: string; code: string }> {
   const dirs = ['packages/core/src', 'packages/core/src/audio', 'packages/twilio/src', 'packages/cloudflare/src'];
-  const nodeSide = new Set(['packages/cloudflare/src/conformance.ts']);
+  const nodeSide = new Set(['packages/cloudflare/src/testing.ts']);
   const out: Array<{ file: string; code: string }> = [];
   for (const dir of dirs) {
     for (const name of readdirSync(join(repo, dir))) {

@@ -1,4 +1,4 @@
-import { createConformanceAdapter } from '@switchboard/cloudflare/conformance';
+import { createConformanceAdapter } from '@switchboard/cloudflare/testing';
 import { describeConformance } from '@switchboard/conformance/vitest';
 
 // The other way to build a Worker: wrangler's default conditions pick the Agents SDK's `workerd`

@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { bundledTracesDir, loadTrace, replayTrace, type TurnDetectionMode } from '@switchboard/conformance';
-import { createConformanceAdapter } from '../src/conformance.js';
+import { createConformanceAdapter } from '../src/testing.js';
 
 const adapter = createConformanceAdapter();
 

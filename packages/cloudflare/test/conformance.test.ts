@@ -1,4 +1,4 @@
-import { conformance } from '@switchboard/cloudflare/conformance';
+import { conformance } from '@switchboard/cloudflare/testing';
 import { describeConformance } from '@switchboard/conformance/vitest';
 
 // The Worker deployment path (handleMediaUpgrade in workerd, the bare runtime: no nodejs_compat)

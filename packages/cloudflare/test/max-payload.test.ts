@@ -9,7 +9,7 @@ import { ConfigError, concatBytes, type CallEvent, type MediaConnection, type Me
 import { RealtimeSimulator } from '@switchboard/conformance';
 import { TWILIO_MAX_PAYLOAD } from '@switchboard/twilio';
 import { TwilioPeerSimulator } from '@switchboard/twilio/testing';
-import { bundleWorker, reviveObservation, startWorkerd, type WorkerdProcess } from '../src/conformance.js';
+import { bundleWorker, reviveObservation, startWorkerd, type WorkerdProcess } from '../src/testing.js';
 import { CLOSE_MESSAGE_TOO_BIG, handleMediaUpgrade } from '../src/index.js';
 import { limitMessageSize } from '../src/max-payload.js';
 

@@ -235,7 +235,7 @@ describe('handleMediaUpgrade outside a Worker', () => {
       verification: { twilio: { authToken: 'token' } },
     });
     expect(response.status).toBe(403);
-    const refused = await handleMediaUpgrade(request, { apiKey: 'sk', agent, verification: { verify: () => false } });
+    const refused = await handleMediaUpgrade(request, { apiKey: 'sk', agent, verification: { validate: () => false } });
     expect(refused.status).toBe(403);
   });
 

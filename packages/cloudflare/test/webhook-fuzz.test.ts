@@ -57,7 +57,7 @@ const anyVerification: fc.Arbitrary<MediaUpgradeVerification> = fc.record(
       },
       { requiredKeys: ['authToken'] },
     ),
-    verify: fc.constantFrom(
+    validate: fc.constantFrom(
       () => true,
       () => false,
       async () => true,

@@ -20,7 +20,7 @@ import {
   reviveObservation,
   startWorkerd,
   type WorkerdProcess,
-} from '../src/conformance.js';
+} from '../src/testing.js';
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 const AUTH_TOKEN = 'test-auth-token';

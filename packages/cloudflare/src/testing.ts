@@ -1,5 +1,5 @@
 /**
- * `@switchboard/cloudflare/conformance` (Node only): the conformance adapter that runs the bridge
+ * `@switchboard/cloudflare/testing` (Node only): the conformance adapter that runs the bridge
  * where it runs in production, in workerd. It bundles a Worker that answers the media upgrade
  * with `handleMediaUpgrade`, starts it once in a local workerd process (through miniflare), and
  * lets the harness drive each call over loopback WebSockets: the carrier connects to the Worker,
@@ -256,5 +256,5 @@ export function createConformanceAdapter(options: CloudflareConformanceOptions =
   };
 }
 
-/** The Cloudflare adapter as the conformance harness loads it (`--adapter @switchboard/cloudflare/conformance`). */
+/** The Cloudflare adapter as the conformance harness loads it (`--adapter @switchboard/cloudflare`, found at `./testing`). */
 export const conformance: ConformanceAdapter = createConformanceAdapter();
