@@ -1,7 +1,8 @@
 // A small lint configuration: correctness rules the compiler does not cover, one import statement
 // per module (plus at most one `import type`), and TSDoc syntax. Layout is prettier's job
-// (`pnpm format:check`), so no stylistic rule is enabled here. Rules run without type information,
-// which keeps `pnpm lint` to seconds over the whole repository.
+// (`pnpm format:check`); the one layout rule here is the length of comments, which prettier leaves
+// as written. Rules run without type information, which keeps `pnpm lint` to seconds over the
+// whole repository.
 import tsdoc from 'eslint-plugin-tsdoc';
 import tseslint from 'typescript-eslint';
 
@@ -72,6 +73,11 @@ export default tseslint.config(
       'no-var': 'error',
       'prefer-const': ['error', { destructuring: 'all', ignoreReadBeforeAssign: true }],
       eqeqeq: ['error', 'smart'],
+      // prettier keeps code within 120 columns but leaves comments as written: this catches those.
+      'max-len': [
+        'error',
+        { code: 120, ignoreStrings: true, ignoreTemplateLiterals: true, ignoreRegExpLiterals: true, ignoreUrls: true },
+      ],
       // One statement per module; a type-only import may be one more.
       'no-duplicate-imports': ['error', { includeExports: false, allowSeparateTypeImports: true }],
     },

@@ -156,7 +156,9 @@ function packageOf(specifier) {
   return name;
 }
 
-/** Packages a Markdown file tells the reader to install: `npm install a b`, `npm i -D c`, `pnpm add d`, `yarn add e`. */
+/**
+ * Packages a Markdown file tells the reader to install: `npm install a b`, `npm i -D c`, `pnpm add d`, `yarn add e`.
+ */
 export function installedPackages(text) {
   const installed = new Set();
   const command = /\b(?:npm\s+(?:install|i|add)|pnpm\s+(?:add|install|i)|yarn\s+add)\b([^\n#;&|`]*)/g;

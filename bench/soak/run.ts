@@ -8,7 +8,8 @@
  * the Switchboard packages as published (their built `dist`).
  *
  *   pnpm bench:soak [--calls 100] [--minutes 10] [--sample-seconds 10] [--carrier twilio] [--seed 1]
- *                   [--min-call-seconds 20] [--max-call-seconds 90] [--barge-in 0.25] [--dtmf 0.15] [--json] [--out file.json]
+ *                   [--min-call-seconds 20] [--max-call-seconds 90] [--barge-in 0.25] [--dtmf 0.15]
+ *                   [--json] [--out file.json]
  *
  * `--carrier` names a package under `@switchboard/` (`telnyx`, `plivo`, `exotel`, `vonage`, ...),
  * with `:<adapter>` for one of several dialects (`websocket:asterisk`). `SOAK_HEAP_SNAPSHOT=/tmp/soak`

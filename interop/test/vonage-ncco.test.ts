@@ -32,7 +32,10 @@ type Wire<T> = T extends string
 const URI = 'wss://bridge.example.com/socket';
 const HEADERS = { uuid: '63f61863-4a51-4f6b-86e1-46edebcf9356', tenant: 'acme' };
 
-/** The SDK writes the endpoint's content type as `contentType`; Vonage's NCCO reference and WebSocket guide as `content-type`. */
+/**
+ * The SDK writes the endpoint's content type as `contentType`; Vonage's NCCO reference and WebSocket guide as
+ * `content-type`.
+ */
 function asDocumented(ncco: unknown): unknown {
   return JSON.parse(JSON.stringify(ncco), (_key: string, value: unknown) => {
     if (value && typeof value === 'object' && !Array.isArray(value) && 'contentType' in value) {

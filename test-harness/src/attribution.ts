@@ -82,7 +82,9 @@ export class OutputAttribution {
     this.#drop(ids);
   }
 
-  /** The item of the next `durationMs` of audio the carrier got (the bridge sent it at `sentAt`), if any is expected. */
+  /**
+   * The item of the next `durationMs` of audio the carrier got (the bridge sent it at `sentAt`), if any is expected.
+   */
   carrierPlays(durationMs: number, sentAt?: number): string | undefined {
     this.#applyCuts(sentAt);
     // An item is done once the model has moved on to the next and less than a millisecond of it is

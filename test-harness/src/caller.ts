@@ -67,9 +67,15 @@ export type CallerLog = {
    * {@link PAUSE_LOG_MS} real ms between two media frames actually sent, in order.
    */
   pauses: CallerPause[];
-  /** The furthest the caller's sending fell behind the trace's clock, stream ms (a starved replayer sends late, then in a burst). */
+  /**
+   * The furthest the caller's sending fell behind the trace's clock, stream ms (a starved replayer sends late, then in
+   * a burst).
+   */
   maxBehindMs: number;
-  /** The last media frame sent: when (stream ms), and the caller's audio up to its end, ms (see {@link CallerPause.audioMs}). */
+  /**
+   * The last media frame sent: when (stream ms), and the caller's audio up to its end, ms (see
+   * {@link CallerPause.audioMs}).
+   */
   lastMedia: { at: number; audioMs: number } | undefined;
   /** Every mark the bridge sent (stream ms, name), and every acknowledgement the carrier sent back. */
   marks: Array<{ at: number; name: string }>;
@@ -130,7 +136,10 @@ export type CallerSimulatorOptions = {
   now?: () => number;
   /** Delay before echoing the marks pending at a `clear`, stream ms (a slow carrier). Default 0. */
   clearEchoDelayMs?: number;
-  /** Whether the carrier acknowledges marks at all. False: it never does (a carrier without marks, or one that loses them). Default true. */
+  /**
+   * Whether the carrier acknowledges marks at all. False: it never does (a carrier without marks, or one that loses
+   * them). Default true.
+   */
   markAcks?: boolean;
   /**
    * The model item of the next `durationMs` of audio the carrier got (attributes carrier audio to
@@ -222,7 +231,10 @@ export class CallerSimulator {
   #timers = new Set<NodeJS.Timeout>();
   #socket: WebSocket | undefined;
   #framesReceived = 0;
-  /** The last `start` told to the carrier side, and the carrier side of the stream before it (see `#fromPreviousStream`). */
+  /**
+   * The last `start` told to the carrier side, and the carrier side of the stream before it (see
+   * `#fromPreviousStream`).
+   */
   #lastStart: CallEvent | undefined;
   #previousStream: PeerSimulator | undefined;
   /** For each clear in `log.clears`: the index of the frame that carried it, and the chunks received before it. */
@@ -614,7 +626,10 @@ export class CallerSimulator {
     }
   }
 
-  /** Tells the carrier side of a `start` (and every other event it encodes), keeping the old stream's side for a second `start`. */
+  /**
+   * Tells the carrier side of a `start` (and every other event it encodes), keeping the old stream's side for a second
+   * `start`.
+   */
   #encodeInbound(event: CallEvent): Array<string | Uint8Array> {
     if (event.type === 'call_start') {
       const createPeer = this.#options.createPeer;

@@ -45,7 +45,10 @@ export function describeSimilarity(s: Similarity): string {
   return `${s.actualMs.toFixed(0)} of ${s.expectedMs.toFixed(0)} ms, SNR ${Number.isFinite(s.snrDb) ? s.snrDb.toFixed(1) : '∞'} dB at lag ${s.lagMs.toFixed(2)} ms`;
 }
 
-/** Index of the first byte where `a` and `b` differ (the shorter length when one is a prefix of the other), -1 when equal. */
+/**
+ * Index of the first byte where `a` and `b` differ (the shorter length when one is a prefix of the other), -1 when
+ * equal.
+ */
 export function firstDifference(a: Uint8Array, b: Uint8Array): number {
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) if (a[i] !== b[i]) return i;

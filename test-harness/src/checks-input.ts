@@ -197,7 +197,10 @@ function isSilent(bytes: Uint8Array, format: AudioFormat): boolean {
   return true;
 }
 
-/** Where the caller's audio stopped for at least the inactivity limit: its position in the call's audio (ms) and for how long (real ms). */
+/**
+ * Where the caller's audio stopped for at least the inactivity limit: its position in the call's audio (ms) and for how
+ * long (real ms).
+ */
 function quietSpells(result: ReplayResult): Array<{ audioMs: number; realMs: number; end: boolean }> {
   const spells = result.carrier.pauses
     .filter((p) => p.realMs >= INACTIVITY_LIMIT_MS)

@@ -6,7 +6,9 @@
 import type { AudioFormat } from '@switchboard/core';
 import type { PeerSimulator } from '@switchboard/core/protocol';
 
-/** Frames a broken or hostile JSON carrier might send (Twilio's dialect): not JSON, bad base64, a dtmf without a digit. */
+/**
+ * Frames a broken or hostile JSON carrier might send (Twilio's dialect): not JSON, bad base64, a dtmf without a digit.
+ */
 export const MALFORMED_JSON_FRAMES: readonly string[] = [
   'this is not json',
   '{"event":"media","streamSid":"MZ00000000000000000000000000000000","media":{"payload":"%%% not base64 %%%"}}',

@@ -8,7 +8,10 @@
  */
 import type { TraceUtterance } from './trace.js';
 
-/** How long the gate holds an utterance at most, real ms: a bridge that forwards no audio at all holds the replay no longer. */
+/**
+ * How long the gate holds an utterance at most, real ms: a bridge that forwards no audio at all holds the replay no
+ * longer.
+ */
 export const REPLY_GATE_MAX_HOLD_MS = 5000;
 
 export type ReplyGateOptions = {

@@ -250,7 +250,8 @@ export async function runConformance(
     throw new ConfigError(`concurrency must be a whole number >= 1, got ${concurrency}`);
   let reports: TraceReport[];
   const selection = options.turnDetectionModes ?? options.turnDetection ?? 'rotate';
-  // The rotation of turn-detection modes goes by the whole corpus, so a trace keeps its mode when `only` leaves out others.
+  // The rotation of turn-detection modes goes by the whole corpus, so a trace keeps its mode when `only` leaves out
+  // others.
   const names = traces.map((t) => t.header.name);
   try {
     const selected = selectTraces(traces, options);

@@ -17,7 +17,9 @@ import {
 } from '../src/trace.js';
 import { realCaptures, type Capture } from './captures.js';
 
-/** Every shipped adapter that runs in this process (the Worker adapter replays Twilio frames exactly as `twilio` does). */
+/**
+ * Every shipped adapter that runs in this process (the Worker adapter replays Twilio frames exactly as `twilio` does).
+ */
 const ADAPTERS: ConformanceAdapter[] = [twilio, telnyx, plivo, exotel, vonage, ...websocket];
 
 const captures = await realCaptures();

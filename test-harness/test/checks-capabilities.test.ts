@@ -21,7 +21,10 @@ type Call = {
   capabilities?: Partial<ProtocolCapabilities>;
   dtmf?: string[];
   emittedDigits?: string[];
-  /** A reply of `sentMs` of which the carrier got `gotMs` from 1000 ms, the caller speaking at `speechAt`, the response cancelled. */
+  /**
+   * A reply of `sentMs` of which the carrier got `gotMs` from 1000 ms, the caller speaking at `speechAt`, the response
+   * cancelled.
+   */
   bargeIn?: { sentMs: number; gotMs: number; speechAt: number; truncateAt?: number };
 };
 

@@ -44,7 +44,8 @@ type Run = { code: number; stdout: string; stderr: string };
 
 /** Runs a command without a shell; resolves with its exit code and output (never rejects). */
 function run(command: string, args: string[], cwd: string, timeout = 120_000): Promise<Run> {
-  // The workspace's `pnpm test` leaves its own package's settings in the environment; the temp project is not part of it.
+  // The workspace's `pnpm test` leaves its own package's settings in the environment; the temp project is not part of
+  // it.
   const env = Object.fromEntries(
     Object.entries(process.env).filter(([k]) => !/^npm_(package|lifecycle)_|^npm_config_frozen_lockfile$/i.test(k)),
   );

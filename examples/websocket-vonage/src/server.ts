@@ -37,7 +37,10 @@ export type ServerOptions = {
   openaiApiKey?: string;
   /** Realtime API WebSocket URL. Default: the OpenAI Realtime API. */
   realtimeUrl?: string;
-  /** The host Vonage uses to reach this server (`abc.ngrok.app`), for the socket URI. Default: the request's Host header. */
+  /**
+   * The host Vonage uses to reach this server (`abc.ngrok.app`), for the socket URI. Default: the request's Host
+   * header.
+   */
   publicHost?: string;
   /** Sample rate of the call audio Vonage streams: 16000 (default) or 8000. */
   sampleRate?: 8000 | 16000;
@@ -45,7 +48,10 @@ export type ServerOptions = {
   log?: (line: string) => void;
   /** Called for every new call, before the model connects, with its transport and session. */
   onCall?: (call: CallHandle) => void;
-  /** Clock for the calls' playback accounting and pacing. Default: the wall clock. A replay faster than real time passes a scaled one. */
+  /**
+   * Clock for the calls' playback accounting and pacing. Default: the wall clock. A replay faster than real time passes
+   * a scaled one.
+   */
   clock?: Clock;
   /**
    * The server's live calls. `drain()` on it (what SIGTERM does under `pnpm start`) makes the

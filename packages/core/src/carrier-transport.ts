@@ -1,4 +1,6 @@
-/** What the carriers' realtime transports share: their options' base and how they take the carrier socket out of them. */
+/**
+ * What the carriers' realtime transports share: their options' base and how they take the carrier socket out of them.
+ */
 import type { OpenAIRealtimeWebSocketOptions } from '@openai/agents-realtime';
 import { ConfigError } from './errors.js';
 import type { TelephonyRealtimeTransportOptions } from './transport.js';

@@ -13,7 +13,10 @@ import { logger } from './log.js';
 
 const log = logger('drain');
 
-/** How long a drain waits for live calls to end on their own, ms: 30 s, what many orchestrators allow between SIGTERM and SIGKILL. */
+/**
+ * How long a drain waits for live calls to end on their own, ms: 30 s, what many orchestrators allow between SIGTERM
+ * and SIGKILL.
+ */
 export const DEFAULT_DRAIN_DEADLINE_MS = 30_000;
 
 /** The `call_end` reason of a call ended because the server shuts down. */
@@ -59,7 +62,8 @@ export type ConnectOrEndOptions = {
  * Connects `session` (a `RealtimeSession`) and, if that fails, ends only this call:
  * `transport.end('model_connect_failed')` emits `call_end` with that reason (or keeps the reason
  * the transport already ended the call with, such as `model_connect_timeout`) and hangs up: the
- * transport closes the carrier socket with 1011 and a reason naming the failure. Never rejects, so it is safe in a socket handler
+ * transport closes the carrier socket with 1011 and a reason naming the failure. Never rejects, so it is safe in a
+ * socket handler
  * without `catch`: a rejected `session.connect()` that nobody handles is an unhandled rejection,
  * and the Agents SDK ends the whole process on one (exit code 1), with every other call on it.
  *

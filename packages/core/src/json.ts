@@ -138,7 +138,10 @@ export class FrameParse {
     this.maxChars = options.maxChars ?? MAX_TEXT_FRAME_CHARS;
   }
 
-  /** `JSON.parse(frame)`, remembered for `rawMessage`. Throws the parser's error for non-JSON (the text itself is remembered then). */
+  /**
+   * `JSON.parse(frame)`, remembered for `rawMessage`. Throws the parser's error for non-JSON (the text itself is
+   * remembered then).
+   */
   parse(frame: string): unknown {
     let parsed: unknown;
     try {

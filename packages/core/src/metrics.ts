@@ -27,7 +27,10 @@ export type CallMetrics = {
   timestampResyncs: number;
   /** Model audio of cancelled responses that arrived after the interruption (dropped), model-format bytes. */
   lateAudioDroppedBytes: number;
-  /** Model audio received before the carrier stream started or after the call ended (nowhere to play it), model-format bytes. */
+  /**
+   * Model audio received before the carrier stream started or after the call ended (nowhere to play it), model-format
+   * bytes.
+   */
   outputDroppedNoStreamBytes: number;
   /** Carrier audio that could not be sent (socket closed or failing), carrier-format bytes. */
   outputUnsentBytes: number;

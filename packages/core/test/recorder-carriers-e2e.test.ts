@@ -177,7 +177,8 @@ describe('a recording of a binary carrier', () => {
       'lifecycle.close': 'pass',
     });
     expect(other.result.notReplayed).toBe('a sip trace');
-    // The malformed frames go out a quarter into the call, counted in all its lines, binary ones included: after the INVITE.
+    // The malformed frames go out a quarter into the call, counted in all its lines, binary ones included: after the
+    // INVITE.
     const wire = own.result.carrier.wire;
     const inviteAt = wire.findIndex(
       (w) => w.dir === 'sent' && typeof w.data === 'string' && w.data.startsWith('INVITE '),

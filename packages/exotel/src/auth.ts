@@ -51,7 +51,9 @@ export function validateExotelUpgrade(options: ValidateExotelUpgradeOptions): bo
   return constantTimeEqual(match[1]!, expected);
 }
 
-/** Like {@link validateExotelUpgrade}, but throws a `WebhookSignatureError` when the credentials are missing or wrong. */
+/**
+ * Like {@link validateExotelUpgrade}, but throws a `WebhookSignatureError` when the credentials are missing or wrong.
+ */
 export function assertExotelUpgrade(options: ValidateExotelUpgradeOptions): void {
   checkCredentials(options);
   const missing = authorization(options.headers) === undefined;

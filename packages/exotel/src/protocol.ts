@@ -188,7 +188,8 @@ function readMediaFormat(value: unknown, frame: string): AudioFormat {
 /**
  * The Exotel Voicebot protocol. Pure: the state is the active `stream_sid` (needed on every
  * outbound frame), its codec (slin media must be whole 16-bit samples, μ-law any length) and a
- * one-entry cache of the last parsed frame for the raw `exotel_message` event. Media frames carry `media.chunk` as `sequence`. The chunk rules are declared in
+ * one-entry cache of the last parsed frame for the raw `exotel_message` event. Media frames carry `media.chunk` as
+ * `sequence`. The chunk rules are declared in
  * `capabilities.frame`, so the core's framer cuts the model's audio to them.
  */
 export class ExotelMediaStreamProtocol implements MediaStreamProtocol {

@@ -192,7 +192,10 @@ export async function validateExotelStreamUrl(options: ValidateExotelStreamUrlOp
   return (await readExotelStreamUrlVerdict(options)).valid;
 }
 
-/** Like {@link validateExotelStreamUrl}, but rejects with the {@link ExotelStreamUrlError} (a `WebhookSignatureError`) saying why. */
+/**
+ * Like {@link validateExotelStreamUrl}, but rejects with the {@link ExotelStreamUrlError} (a `WebhookSignatureError`)
+ * saying why.
+ */
 export async function assertExotelStreamUrl(options: ValidateExotelStreamUrlOptions): Promise<{ expiresAt: number }> {
   const check = await readExotelStreamUrlVerdict(options);
   if (!check.valid) throw check.error;

@@ -53,7 +53,8 @@ function serializeExtraHeaders(params: Record<string, string>): string {
  *
  * `encodeInbound` writes what Plivo sends: `start` (custom parameters as `extra_headers`), media
  * with numeric `sequenceNumber` and `chunk` and an epoch-ms `timestamp`, `dtmf`, `playedStream`
- * (or `played`, see {@link PlivoPeerSimulatorOptions.checkpointEvent}) for an acknowledged checkpoint and `clearedAudio` for a confirmed clear. Plivo ends a stream by
+ * (or `played`, see {@link PlivoPeerSimulatorOptions.checkpointEvent}) for an acknowledged checkpoint and
+ * `clearedAudio` for a confirmed clear. Plivo ends a stream by
  * closing the socket, so `call_end` writes nothing. `decodeOutbound` accepts `playAudio` (whose
  * `contentType` and `sampleRate` must be the stream's), `checkpoint` and `clearAudio` for the
  * active stream, and throws a `ProtocolError` (code `plivo_invalid_frame`) for anything else.

@@ -18,7 +18,8 @@
  * commas (token rotation): any one matching is enough. Where Plivo's server SDKs read a URL
  * differently, a request is checked against each reading: a URL with credentials
  * (`https://user:pass@host/…`) with them (plivo-python) and without them (plivo-node 4.79), and a
- * URL holding characters outside ASCII as UTF-8 (as computed here) and encoded twice (both SDKs). V3 signs no timestamp, so there is no
+ * URL holding characters outside ASCII as UTF-8 (as computed here) and encoded twice (both SDKs). V3 signs no
+ * timestamp, so there is no
  * freshness window; pass a `ReplayGuard` from `@switchboard/core` (or a `PlivoReplayGuard`, which
  * prefixes its keys with `plivo:`) as `replayGuard` to refuse a delivery seen before.
  */

@@ -10,7 +10,10 @@ import { TimerSet } from '../src/endpoint/sip/transactions.js';
 import { RawUa, answerTo, msg, offer, request, toTagOf, token } from './sipp/raw-ua.js';
 import { RTP_PORTS, T1, endpointWith as endpointWithoutModel } from './support/endpoint.js';
 
-/** An endpoint without a model, with the default RTP timeout; an INVITE whose custom parameter Reject names a status is refused with it. */
+/**
+ * An endpoint without a model, with the default RTP timeout; an INVITE whose custom parameter Reject names a status is
+ * refused with it.
+ */
 function endpointWith(options: SipEndpointOptions = {}): Promise<SipEndpoint> {
   return endpointWithoutModel({
     rtp: { ports: RTP_PORTS },

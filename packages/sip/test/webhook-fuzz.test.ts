@@ -17,7 +17,9 @@ const client = new OpenAI({ apiKey: 'sk-unused', webhookSecret: WEBHOOK_SECRET }
 const NAMES = ['webhook-id', 'webhook-timestamp', 'webhook-signature'];
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
-/** Standard Webhooks headers with values of any type: fresh timestamps and v1 signatures often enough to reach the SDK. */
+/**
+ * Standard Webhooks headers with values of any type: fresh timestamps and v1 signatures often enough to reach the SDK.
+ */
 const anyWebhookHeaders = fc.oneof(
   fc
     .record({

@@ -52,7 +52,10 @@ function pathSegment(id: string): string {
   return encodeURIComponent(id).replace(/%3A/gi, ':');
 }
 
-/** The error objects of a Telnyx error body: `{"errors":[{"code":"90018","title":"Call has already ended","detail":"…"}]}`. */
+/**
+ * The error objects of a Telnyx error body:
+ * `{"errors":[{"code":"90018","title":"Call has already ended","detail":"…"}]}`.
+ */
 function errorsOf(failure: RestFailure): Record<string, unknown>[] {
   const errors = isJsonObject(failure.body) ? failure.body['errors'] : undefined;
   return Array.isArray(errors) ? errors.filter(isJsonObject) : [];

@@ -18,7 +18,9 @@ export const TELNYX_DEFAULT_TOLERANCE_SECONDS = 300;
 export type TelnyxPublicKey = string | Uint8Array | CryptoKey;
 
 export type ValidateTelnyxWebhookOptions = {
-  /** The account's Ed25519 public key: base64 of the 32 raw bytes (as the portal shows it), the bytes, or a `CryptoKey`. */
+  /**
+   * The account's Ed25519 public key: base64 of the 32 raw bytes (as the portal shows it), the bytes, or a `CryptoKey`.
+   */
   publicKey: TelnyxPublicKey;
   /** The raw request body, exactly as received (before any JSON parsing). */
   body: string | Uint8Array;

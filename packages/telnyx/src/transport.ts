@@ -7,7 +7,10 @@ import {
 import { takeCarrierSocket } from '@switchboard/core/protocol';
 import { TelnyxMediaStreamProtocol, type TelnyxMediaStreamProtocolOptions } from './protocol.js';
 
-/** Options of {@link TelnyxRealtimeTransport}: the SDK WebSocket transport's, the core's call options, and the stream's codec setup. */
+/**
+ * Options of {@link TelnyxRealtimeTransport}: the SDK WebSocket transport's, the core's call options, and the stream's
+ * codec setup.
+ */
 export type TelnyxRealtimeTransportOptions = CarrierTransportOptions &
   TelnyxMediaStreamProtocolOptions & {
     /** The WebSocket Telnyx opened to your `stream_url`. */

@@ -43,7 +43,10 @@ function isMediaStreamsMessage(message: Message): boolean {
   return typeof streamSidOf(message) === 'string';
 }
 
-/** Twilio Media Streams (and SignalWire's dialect of it): `connected` with `protocol: "Call"`, or `start`/`media`/… with `streamSid`. */
+/**
+ * Twilio Media Streams (and SignalWire's dialect of it): `connected` with `protocol: "Call"`, or `start`/`media`/… with
+ * `streamSid`.
+ */
 export const twilioCandidate: ProtocolCandidate = {
   name: 'twilio',
   matches(frame) {

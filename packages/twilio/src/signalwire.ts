@@ -32,7 +32,10 @@ export type SignalWireStreamCodec = 'PCMU@8000h' | 'L16@16000h' | 'L16@24000h' |
 export type ConnectStreamCxmlOptions = ConnectStreamTwimlOptions & {
   /** The stream's codec; default SignalWire's, `PCMU@8000h`. `L16@16000h` suits speech models best. */
   codec?: SignalWireStreamCodec;
-  /** Sent as `Authorization: Bearer <token>` on the WebSocket upgrade; check it with {@link validateSignalWireStreamAuthorization}. */
+  /**
+   * Sent as `Authorization: Bearer <token>` on the WebSocket upgrade; check it with
+   * {@link validateSignalWireStreamAuthorization}.
+   */
   authBearerToken?: string;
   /** SignalWire manages delays and bursts of a bidirectional stream itself (`realtime="true"`). */
   realtime?: boolean;

@@ -236,7 +236,8 @@ describe('SignalWireRealtimeTransport with l16ByteOrder: big-endian', () => {
     for (let i = 0; i < 10; i++)
       rig.send(peer, { type: 'audio', payload: samplesToBytes(sine(16000, 320, i * 320), true) });
     await until(() => rig.model.inputAudio().byteLength >= 9000, 20_000);
-    // Resampled to 24 kHz: still a smooth 440 Hz tone at full level (byte-swapped input would jump by tens of thousands).
+    // Resampled to 24 kHz: still a smooth 440 Hz tone at full level (byte-swapped input would jump by tens of
+    // thousands).
     const heard = pcm16FromBytes(rig.model.inputAudio()).subarray(64);
     expect(peak(heard)).toBeGreaterThan(AMPLITUDE * 0.8);
     expect(peak(heard)).toBeLessThan(AMPLITUDE * 1.2);

@@ -6,7 +6,8 @@ const base = websocketAdapters.find((adapter) => adapter.name === 'websocket/von
 if (!base) throw new Error('@switchboard/websocket has no vonage conformance adapter');
 
 /**
- * The Vonage adapter as the conformance harness loads it (`--adapter @switchboard/vonage`, found at `@switchboard/vonage/testing`):
+ * The Vonage adapter as the conformance harness loads it (`--adapter @switchboard/vonage`, found at
+ * `@switchboard/vonage/testing`):
  * `@switchboard/websocket`'s Vonage adapter (L16 16 kHz on the wire, its peer converting the
  * traces' μ-law), with the call bridged by {@link VonageRealtimeTransport}.
  */

@@ -74,7 +74,10 @@ function pkcs1ToPkcs8(pkcs1: Uint8Array): Uint8Array {
 
 const PEM = /-----BEGIN ([A-Z ]+)-----([\s\S]*?)-----END \1-----/;
 
-/** The application's private key as the Vonage SDKs take it: PEM text, or the key file's bytes (a `Buffer` from `readFile`). */
+/**
+ * The application's private key as the Vonage SDKs take it: PEM text, or the key file's bytes (a `Buffer` from
+ * `readFile`).
+ */
 export type VonagePrivateKey = string | Uint8Array;
 
 /**

@@ -128,7 +128,10 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** The query's entries in the order received (a repeated key keeps its first place and its last value), or undefined when it is not a query. */
+/**
+ * The query's entries in the order received (a repeated key keeps its first place and its last value), or undefined
+ * when it is not a query.
+ */
 function queryEntries(query: unknown): Array<[string, unknown]> | undefined {
   if (query instanceof URLSearchParams) {
     const values = new Map<string, string>();

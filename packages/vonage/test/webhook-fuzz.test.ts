@@ -32,7 +32,9 @@ function token(header: unknown, claims: unknown, secret = SECRET): string {
   return `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`;
 }
 
-/** Authorization values: well-signed tokens with odd claims (so the claim and payload checks run), bad JWTs, anything. */
+/**
+ * Authorization values: well-signed tokens with odd claims (so the claim and payload checks run), bad JWTs, anything.
+ */
 const anyAuthorization = fc.oneof(
   fc
     .tuple(

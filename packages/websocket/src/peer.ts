@@ -31,7 +31,10 @@ export type RawWebSocketPeerSimulatorOptions = {
   inputFormat?: AudioFormat;
   /** Duration of each binary audio message the carrier sends, in ms. Default 20. */
   frameMs?: number;
-  /** Largest message the carrier accepts from the bridge; larger is a `ProtocolError`. Default: the preset's, else 65536. */
+  /**
+   * Largest message the carrier accepts from the bridge; larger is a `ProtocolError`. Default: the preset's, else
+   * 65536.
+   */
   maxMessageBytes?: number;
   /** Send JSON control messages where the carrier has both forms (Asterisk `f(json)`). Default false. */
   json?: boolean;

@@ -70,7 +70,10 @@ export interface RawWebSocketPreset {
   readonly peer: {
     /** Text frames the carrier sends to announce an event (a `call_start` in `peer.format`). */
     encodeEvent(event: ControlEvent, peer: PeerCallState): string[];
-    /** What a text frame from the bridge asks the carrier to do; throws a `ProtocolError` where the carrier would refuse it. */
+    /**
+     * What a text frame from the bridge asks the carrier to do; throws a `ProtocolError` where the carrier would refuse
+     * it.
+     */
     decodeControl(text: string, peer: PeerCallState): OutboundCommand[];
   };
 }

@@ -26,7 +26,10 @@ export function decodeModelAudio(
   };
 }
 
-/** Pieces of audio (PCM at one rate) placed at their times, over `[0, endMs)`; later pieces overwrite earlier ones where they overlap. */
+/**
+ * Pieces of audio (PCM at one rate) placed at their times, over `[0, endMs)`; later pieces overwrite earlier ones where
+ * they overlap.
+ */
 export function placeAudio(
   pieces: Array<{ at: number; samples: Int16Array }>,
   sampleRate: number,

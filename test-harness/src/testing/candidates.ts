@@ -58,7 +58,8 @@ function assert(condition: boolean, message: string): asserts condition {
  * - it leaves other carriers' first frames, binary frames and junk alone.
  *
  * ```ts
- * it.each(protocolCandidateCases(acmeCandidate, { peer: new AcmePeerSimulator(), streamIdField: 'stream_id' }))('%s', (_title, check) => check());
+ * const cases = protocolCandidateCases(acmeCandidate, { peer: new AcmePeerSimulator(), streamIdField: 'stream_id' });
+ * it.each(cases)('%s', (_title, check) => check());
  * ```
  */
 export function protocolCandidateCases(

@@ -304,7 +304,8 @@ export function fuzzSequenceFrames(corpus: FuzzCorpus, seed: number, maxSequence
  * decoder that hangs hangs the run.
  *
  * ```ts
- * const report = runFuzz({ name: 'acme', seeds: fuzzSeedFrames(new AcmePeerSimulator()), create: () => new AcmeProtocol() }, { frames: 20_000 });
+ * const target = { name: 'acme', seeds: fuzzSeedFrames(new AcmePeerSimulator()), create: () => new AcmeProtocol() };
+ * const report = runFuzz(target, { frames: 20_000 });
  * assert.deepEqual(report.failures, []);
  * ```
  */

@@ -70,7 +70,8 @@ export interface MalformedFrameCasesOptions {
  * the row gives none), and nothing else.
  *
  * ```ts
- * it.each(malformedFrameCases({ provider: 'acme', frames, decode: (f) => started().decode(f) }))('throws a ProtocolError for %s', (_name, check) => {
+ * const cases = malformedFrameCases({ provider: 'acme', frames, decode: (f) => started().decode(f) });
+ * it.each(cases)('throws a ProtocolError for %s', (_name, check) => {
  *   check();
  * });
  * ```

@@ -21,7 +21,8 @@ import { SpeechFinder } from './speech.js';
  * How far a declared utterance boundary may sit from the detected one, ms. The detector works in
  * 20 ms windows and needs a window to be clearly louder than the line: a soft consonant at an
  * utterance's edge can sit in the window before or after (measured on the bundled corpus: within
- * 60 ms, see test/trace-facts.test.ts; twice that leaves room for other voices and lines). What relies on utterances (the caller's reply gate, the barge-in traces) acts
+ * 60 ms, see test/trace-facts.test.ts; twice that leaves room for other voices and lines). What relies on utterances
+ * (the caller's reply gate, the barge-in traces) acts
  * on the start of a turn and tolerates far more: a turn is at least a second long, and the
  * simulator's VAD adds 300 ms of prefix padding and waits 500 ms of silence.
  */
@@ -48,7 +49,10 @@ type Facts = { expect: TraceExpect; hazards: string[]; input: TraceInputStream[]
 /** Facts per trace, with the protocol that read them (a protocol has state: it reads a trace once). */
 const cache = new WeakMap<Trace, { facts: Facts; protocol: MediaStreamProtocol | undefined }>();
 
-/** What decodes a trace's frames into the core's events: Twilio's by the harness's own reader, others by the adapter's protocol. */
+/**
+ * What decodes a trace's frames into the core's events: Twilio's by the harness's own reader, others by the adapter's
+ * protocol.
+ */
 type Decoder = (line: { data: string | Uint8Array; frame?: Record<string, unknown> }) => CallEvent[];
 
 function decoderFor(trace: Trace, protocol?: MediaStreamProtocol): Decoder | undefined {

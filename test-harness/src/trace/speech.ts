@@ -50,7 +50,9 @@ export class SpeechFinder {
     }
   }
 
-  /** The utterances, in order: `[startMs, endMs)` on the trace clock. Audio missing from the trace (a gap) splits one. */
+  /**
+   * The utterances, in order: `[startMs, endMs)` on the trace clock. Audio missing from the trace (a gap) splits one.
+   */
   utterances(): TraceUtterance[] {
     if (this.#levels.size === 0) return [];
     const indices = [...this.#levels.keys()].sort((a, b) => a - b);

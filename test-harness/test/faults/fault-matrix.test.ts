@@ -578,7 +578,10 @@ describe('fault matrix (loopback sockets, one call per fault)', () => {
   });
 });
 
-/** The fixture server (`fixtures/drain-server.ts`) in a child process, running the workspace's TypeScript sources through tsx. */
+/**
+ * The fixture server (`fixtures/drain-server.ts`) in a child process, running the workspace's TypeScript sources
+ * through tsx.
+ */
 class ChildServer {
   readonly events: Array<Record<string, unknown>> = [];
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;

@@ -229,7 +229,10 @@ export class BridgeCall {
   }
 }
 
-/** An `error` event's error as a short string: its code (`SwitchboardError`, `ProtocolError`, the service's `error` event), else its message. */
+/**
+ * An `error` event's error as a short string: its code (`SwitchboardError`, `ProtocolError`, the service's `error`
+ * event), else its message.
+ */
 function describeError(error: unknown): string {
   const value = error as
     { code?: unknown; message?: unknown; error?: { code?: unknown; message?: unknown } } | undefined;

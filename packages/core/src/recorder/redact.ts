@@ -28,7 +28,10 @@ export type RecordingRedaction = {
    * values of the named parameters (names compared case-insensitively). Default true.
    */
   customParameters?: boolean | { keep: readonly string[] };
-  /** Call and stream ids (`callSid`, `streamSid`, ... and the call's ids wherever they appear), replaced by `""`. Default false. */
+  /**
+   * Call and stream ids (`callSid`, `streamSid`, ... and the call's ids wherever they appear), replaced by `""`.
+   * Default false.
+   */
   ids?: boolean;
   /**
    * The caller's audio: `'noise'` (default) replaces it by noise that follows its loudness every

@@ -74,7 +74,9 @@ export function checkDecodeContract(target: FuzzTarget, options: { numRuns?: num
   );
 }
 
-/** The same contract on a few frames of several megabytes (a valid frame with a huge field, huge junk, deep nesting). */
+/**
+ * The same contract on a few frames of several megabytes (a valid frame with a huge field, huge junk, deep nesting).
+ */
 export function checkHugeFrames(target: FuzzTarget, options: { numRuns?: number; maxBytes?: number } = {}): void {
   const corpus = fuzzCorpus(target.seeds, { hugeRate: 1, maxBytes: options.maxBytes ?? 4 * 1024 * 1024 });
   fc.assert(

@@ -84,7 +84,10 @@ export const anyMethod: fc.Arbitrary<unknown> = fc.oneof(
   anyValue,
 );
 
-/** URLs: absolute ones with queries (and `__proto__` parameters), relative paths, unparsable text, huge ones, non-strings. */
+/**
+ * URLs: absolute ones with queries (and `__proto__` parameters), relative paths, unparsable text, huge ones,
+ * non-strings.
+ */
 export const anyUrl: fc.Arbitrary<unknown> = fc.oneof(
   fc.webUrl({ withQueryParameters: true, withFragments: true }),
   fc.webUrl().map((u) => u.replace(/^https?:/, 'wss:')),

@@ -484,7 +484,9 @@ export class SipCall extends EventEmitter<SipCallEvents> implements SipCallContr
     return this.#context.sendRequest(request, this.#nextHop(routes[0] ?? `<${uri}>`, transport));
   }
 
-  /** Where in-dialog requests go: over TCP the connection the call came on; else the first route or the remote target. */
+  /**
+   * Where in-dialog requests go: over TCP the connection the call came on; else the first route or the remote target.
+   */
   #nextHop(first: string, transport: SipTransportName): SipTarget {
     if (transport === 'tcp' && this.#source.connection && !this.#source.connection.destroyed) return this.#source;
     const uri = parseSipUri(parseNameAddr(first)?.uri ?? first);

@@ -57,7 +57,9 @@ export type SipEndpointAuthOptions = {
   realm: string;
   /** The password of a user (or its HA1 per algorithm), or undefined for an unknown user. */
   credentials: (username: string, realm: string) => DigestSecret | undefined | Promise<DigestSecret | undefined>;
-  /** Algorithms offered, one challenge each, in order. Default `['MD5']`; `['SHA-256', 'MD5']` adds RFC 8760 SHA-256. */
+  /**
+   * Algorithms offered, one challenge each, in order. Default `['MD5']`; `['SHA-256', 'MD5']` adds RFC 8760 SHA-256.
+   */
   algorithms?: DigestAlgorithm[];
   /** Methods challenged (outside a dialog). Default `['INVITE']`. */
   methods?: string[];

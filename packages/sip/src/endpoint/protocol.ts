@@ -47,7 +47,9 @@ export const DEFAULT_LEAD_MS = 40;
 export const DEFAULT_JITTER_DEPTH = 3;
 
 export type RtpMediaProtocolOptions = {
-  /** The negotiated stream (codec, payload types, packet time). Default: `invite`'s offer, else {@link DEFAULT_MEDIA}. */
+  /**
+   * The negotiated stream (codec, payload types, packet time). Default: `invite`'s offer, else {@link DEFAULT_MEDIA}.
+   */
   media?: NegotiatedMedia;
   /**
    * The INVITE that set the call up: {@link RtpMediaProtocol.open} then announces the call

@@ -343,7 +343,9 @@ export function buildOffer(local: LocalMedia, preferences: MediaPreferences = {}
   return sdpTransform.write(session);
 }
 
-/** Reads the answer to our own offer ({@link buildOffer}). Throws {@link SdpError} when it accepts nothing we offered. */
+/**
+ * Reads the answer to our own offer ({@link buildOffer}). Throws {@link SdpError} when it accepts nothing we offered.
+ */
 export function negotiateAnswer(answer: ParsedSdp | string, preferences: MediaPreferences = {}): NegotiatedMedia {
   const media = negotiateOffer(answer, preferences);
   // The answerer's direction is its own: ours is the reverse of it, which negotiateOffer computed.

@@ -73,7 +73,9 @@ export interface SessionTimerHost {
   live(): boolean;
   /** No refresh came in time, or a refresh found the dialog gone: hang up (BYE, `session_expired`). */
   expired(): void;
-  /** Sends our refresh (an UPDATE with these headers); resolves with the final response's status and Session-Expires. */
+  /**
+   * Sends our refresh (an UPDATE with these headers); resolves with the final response's status and Session-Expires.
+   */
   refresh(headers: Array<[string, string]>): Promise<{ status: number; sessionExpires: string | undefined }>;
   log(format: string, ...args: unknown[]): void;
 }

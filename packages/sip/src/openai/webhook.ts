@@ -91,7 +91,8 @@ function signatureEntries(value: string): string[] {
 /**
  * Lower-cased header names, values without surrounding whitespace (as HTTP and WHATWG `Headers`
  * read them, so `webhookId` is the id that was signed); repeated signature headers are joined
- * (their entries are space-separated, whichever way the repeats were joined). Only string values count: a value of another type (a
+ * (their entries are space-separated, whichever way the repeats were joined). Only string values count: a value of
+ * another type (a
  * number, an object, an array entry that is not a string) is left out, and something that is not
  * a header map has none.
  */

@@ -29,7 +29,10 @@ import {
 const NAME = 'jambonz';
 /** Metadata fields with a meaning of their own: the rest become custom parameters. */
 const START_FIELDS = ['callSid', 'from', 'to', 'sampleRate', 'mixType'];
-/** Messages that need no action here: `playDone` follows a non-streaming playAudio, `mark` a mark this bridge never sends. */
+/**
+ * Messages that need no action here: `playDone` follows a non-streaming playAudio, `mark` a mark this bridge never
+ * sends.
+ */
 const IGNORED_TYPES = new Set(['playDone', 'mark']);
 /** FreeSWITCH reports DTMF durations in samples at 8 kHz. */
 const DTMF_SAMPLES_PER_MS = 8;
