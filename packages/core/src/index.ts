@@ -39,7 +39,7 @@ export type { CallMetrics } from './metrics.js';
 export type { ModelAudioFormat } from './codec.js';
 export { scaledClock, systemClock, type Clock } from './clock.js';
 
-// Audio: G.711, PCM, base64, resampling, WAV.
+// Audio: G.711, PCM, base64, resampling, framing, WAV.
 export {
   ALAW_SILENCE,
   MULAW_SILENCE,
@@ -58,6 +58,7 @@ export {
   encodeALaw,
   encodeMuLaw,
   encodeWav,
+  Framer,
   linearToALaw,
   linearToMuLaw,
   muLawToLinear,
@@ -67,6 +68,7 @@ export {
   silence,
   silenceByte,
   swapBytes16,
+  type FramerRules,
   type ResamplerOptions,
   type ResamplerQuality,
 } from './audio/index.js';

@@ -90,7 +90,6 @@ export {
   type ModelAudioFormat,
   type Transcoder,
 } from './codec.js';
-export { Framer, type FramerRules } from './audio/index.js';
 export { PlaybackLedger, type AckResult, type ItemPlayback, type PlaybackKey } from './ledger.js';
 export { createMetrics, type CallMetrics } from './metrics.js';
 export type { Clock } from './clock.js';
