@@ -62,8 +62,8 @@ class LongestFirst extends BaseSequencer {
 const SHARED_PACKAGES = '{core,twilio,telnyx,plivo,exotel,websocket}';
 /** Unit files elsewhere: no replay, no child process, no process-wide stub. */
 const SHARED_SINGLE_FILES = [
-  'packages/vonage/test/{call-control,jwt,max-payload,ncco,transport,webhook,webhook-fuzz,webhook-inputs}.test.ts',
-  'packages/sip/test/{endpoint-message,endpoint-rtp-timeline,fuzz,openai-call-control,openai-handler,openai-transport,openai-webhook,webhook-fuzz,webhook-inputs}.test.ts',
+  'packages/vonage/test/{call-control,exports,jwt,max-payload,ncco,transport,webhook,webhook-fuzz,webhook-inputs}.test.ts',
+  'packages/sip/test/{endpoint-message,endpoint-rtp-timeline,exports,fuzz,openai-call-control,openai-handler,openai-transport,openai-webhook,webhook-fuzz,webhook-inputs}.test.ts',
   'test-harness/test/{attribution,caller-pauses,caller,checks-bargein,checks-capabilities,checks,fuzz,input-lossless,malformed-frames,reply-gate,similarity,simulator,testing,trace-facts,trace}.test.ts',
 ];
 const SHARED_FILES = [`packages/${SHARED_PACKAGES}/test/**/*.test.ts`, ...SHARED_SINGLE_FILES];

@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import * as root from '../src/index.js';
+import * as testing from '../src/testing.js';
+
+/** Names that exist for tests: conformance adapters, peer simulators, invalid-frame codes. */
+const isTestTooling = (name: string) => /^conformance$|Conformance$|PeerSimulator|_INVALID_/.test(name);
+
+// The run-time names of the package's root and of its `./testing` entry. A change to either list is a
+// change to the public API: make it on purpose, with its README and API report.
+describe('@switchboard/exotel exports', () => {
+  it('names what runs a call at the root, and nothing that exists only for tests', () => {
+    expect(Object.keys(root).sort()).toEqual([
+      'EXOTEL_FRAME_RULES',
+      'EXOTEL_MAX_PAYLOAD',
+      'EXOTEL_STREAM_URL_SIGNATURE_PARAM',
+      'ExotelMediaStreamProtocol',
+      'ExotelRealtimeTransport',
+      'ExotelStreamUrlError',
+      'assertExotelStreamUrl',
+      'assertExotelUpgrade',
+      'exotelCandidate',
+      'readExotelStreamUrlVerdict',
+      'signExotelStreamUrl',
+      'validateExotelStreamUrl',
+      'validateExotelUpgrade',
+    ]);
+    expect(Object.keys(root).filter(isTestTooling)).toEqual([]);
+  });
+
+  it('keeps the test tooling under ./testing', () => {
+    expect(Object.keys(testing).sort()).toEqual([
+      'EXOTEL_INVALID_CHUNK_CODE',
+      'EXOTEL_INVALID_FRAME_CODE',
+      'ExotelPeerSimulator',
+      'conformance',
+    ]);
+    expect(Object.keys(testing)).toContain('conformance');
+  });
+});
