@@ -107,7 +107,7 @@ function build() {
   console.log(`ok   build (${((performance.now() - started) / 1000).toFixed(0)} s)`);
 }
 
-const kB = (bytes) => `${(bytes / 1024).toFixed(1)} kB`;
+const kB = (bytes) => `${(bytes / 1000).toFixed(1)} kB`;
 
 /**
  * Packs every published package of `workspace` (already built: lifecycle scripts are skipped) into
