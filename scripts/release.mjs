@@ -239,7 +239,15 @@ function pendingChangesets() {
   return readdirSync(join(root, '.changeset')).filter((file) => file.endsWith('.md') && file !== 'README.md');
 }
 
+/** A release starts from a committed tree, so that what is tagged is what was published. */
+function requireCleanTree() {
+  const dirty = run('git', ['status', '--porcelain'], { what: 'git status' }).trim();
+  if (dirty !== '')
+    throw new ReleaseError(`the working tree has uncommitted changes; commit or set them aside first:\n${dirty}`);
+}
+
 function release() {
+  requireCleanTree();
   staticChecks();
   const pending = pendingChangesets();
   if (pending.length > 0) {
@@ -264,6 +272,7 @@ function release() {
 function releaseOne(name) {
   const pkg = publishedPackages(root).find((candidate) => candidate.name === name);
   if (!pkg) throw new ReleaseError(`${name} is not a published workspace package`);
+  requireCleanTree();
   staticChecks();
   runPnpm(['--filter', name, 'run', 'build'], { what: `build ${name}` });
   const tarballs = mkdtempSync(join(tmpdir(), 'switchboard-tarballs-'));
