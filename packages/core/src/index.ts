@@ -5,7 +5,8 @@
  *
  * The helpers that carrier packages use to build their protocols, peers, transports and webhook
  * checks are the adapter kit, at `@switchboard/core/protocol`. Every name is listed here on
- * purpose: a name added to this entry is a change to the public API (see test/exports.test.ts).
+ * purpose: a name added to this entry is a change to the public API (see test/exports.test.ts, and
+ * "What is exported where" in the README for the promise each entry makes).
  */
 
 // The transport, its options and its events.

@@ -6,7 +6,8 @@
  *
  * Applications import from `@switchboard/core`. Types that describe the protocol contract
  * (`MediaStreamProtocol`, `CallEvent`, ...) are exported from both entries. Every name is listed on
- * purpose: a name added here is a change to the public API (see test/exports.test.ts).
+ * purpose: a name added here is a change to the public API (see test/exports.test.ts, and "What is
+ * exported where" in the README for the promise each entry makes).
  */
 
 // The protocol contract (also at the package root) and the peer side of it.
