@@ -256,5 +256,8 @@ export function createConformanceAdapter(options: CloudflareConformanceOptions =
   };
 }
 
-/** The Cloudflare adapter as the conformance harness loads it (`--adapter @switchboard/cloudflare`, found at `./testing`). */
+/**
+ * The Cloudflare adapter as the conformance harness loads it (`--adapter @switchboard/cloudflare`, found at
+ * `./testing`).
+ */
 export const conformance: ConformanceAdapter = createConformanceAdapter();
