@@ -111,7 +111,18 @@ describe('an outside adapter installed from the packed tarballs', () => {
     const tarballs = join(dir, 'tarballs');
     const [store, packed] = await Promise.all([
       pnpm(['store', 'path'], repo),
-      pnpm(['-r', ...wanted.flatMap((name) => ['--filter', name]), 'pack', '--pack-destination', tarballs], repo),
+      // Without the lifecycle scripts: `prepack` builds, which would rewrite dist/ under the other tests.
+      pnpm(
+        [
+          '-r',
+          ...wanted.flatMap((name) => ['--filter', name]),
+          'pack',
+          '--config.ignore-scripts=true',
+          '--pack-destination',
+          tarballs,
+        ],
+        repo,
+      ),
     ]);
     expect(packed.code, packed.stderr).toBe(0);
     const tarballOf = (name: string) => {
