@@ -23,12 +23,14 @@ const L16_16K = { encoding: 'l16', sampleRate: 16000, channels: 1 };
 /** Every decoder fuzzed, by name: `load()` imports what it needs and returns its FuzzTarget. */
 const TARGETS = {
   async twilio() {
-    const { TwilioMediaStreamProtocol, TwilioPeerSimulator } = await import('@switchboard/twilio');
+    const { TwilioMediaStreamProtocol } = await import('@switchboard/twilio');
+    const { TwilioPeerSimulator } = await import('@switchboard/twilio/testing');
     const { fuzzSeedFrames } = await testing();
     return { seeds: fuzzSeedFrames(new TwilioPeerSimulator()), create: () => new TwilioMediaStreamProtocol() };
   },
   async signalwire() {
-    const { TwilioMediaStreamProtocol, SignalWirePeerSimulator } = await import('@switchboard/twilio');
+    const { TwilioMediaStreamProtocol } = await import('@switchboard/twilio');
+    const { SignalWirePeerSimulator } = await import('@switchboard/twilio/testing');
     const { fuzzSeedFrames } = await testing();
     const seeds = fuzzSeedFrames(new SignalWirePeerSimulator({ format: L16_16K }), { format: L16_16K });
     // SignalWire's documented envelope around the same messages.
@@ -39,12 +41,14 @@ const TARGETS = {
     return { seeds: [...seeds, ...enveloped], create: () => new TwilioMediaStreamProtocol({ dialect: 'signalwire' }) };
   },
   async telnyx() {
-    const { TelnyxMediaStreamProtocol, TelnyxPeerSimulator } = await import('@switchboard/telnyx');
+    const { TelnyxMediaStreamProtocol } = await import('@switchboard/telnyx');
+    const { TelnyxPeerSimulator } = await import('@switchboard/telnyx/testing');
     const { fuzzSeedFrames } = await testing();
     return { seeds: fuzzSeedFrames(new TelnyxPeerSimulator()), create: () => new TelnyxMediaStreamProtocol() };
   },
   async plivo() {
-    const { PlivoMediaStreamProtocol, PlivoPeerSimulator } = await import('@switchboard/plivo');
+    const { PlivoMediaStreamProtocol } = await import('@switchboard/plivo');
+    const { PlivoPeerSimulator } = await import('@switchboard/plivo/testing');
     const { fuzzSeedFrames } = await testing();
     return {
       seeds: fuzzSeedFrames(new PlivoPeerSimulator(), { format: L16_8K }),
@@ -52,7 +56,8 @@ const TARGETS = {
     };
   },
   async exotel() {
-    const { ExotelMediaStreamProtocol, ExotelPeerSimulator } = await import('@switchboard/exotel');
+    const { ExotelMediaStreamProtocol } = await import('@switchboard/exotel');
+    const { ExotelPeerSimulator } = await import('@switchboard/exotel/testing');
     const { fuzzSeedFrames } = await testing();
     return {
       seeds: fuzzSeedFrames(new ExotelPeerSimulator(), { format: L16_8K }),
@@ -64,12 +69,14 @@ const TARGETS = {
   jambonz: () => preset('jambonz', L16_8K),
   generic: () => preset('generic', L16_16K),
   async sip() {
-    const { RtpMediaProtocol, RtpPeerSimulator } = await import('@switchboard/sip');
+    const { RtpMediaProtocol } = await import('@switchboard/sip');
+    const { RtpPeerSimulator } = await import('@switchboard/sip/testing');
     const { fuzzSeedFrames } = await testing();
     return { seeds: fuzzSeedFrames(new RtpPeerSimulator()), create: () => new RtpMediaProtocol() };
   },
   async 'sip-message'() {
-    const { RtpPeerSimulator, parseSipMessage, SipParseError } = await import('@switchboard/sip');
+    const { parseSipMessage, SipParseError } = await import('@switchboard/sip');
+    const { RtpPeerSimulator } = await import('@switchboard/sip/testing');
     const { fuzzSeedFrames } = await testing();
     const seeds = fuzzSeedFrames(new RtpPeerSimulator()).filter((f) => typeof f === 'string');
     return {
@@ -83,8 +90,8 @@ const TARGETS = {
     };
   },
   async sdp() {
-    const { RtpPeerSimulator, buildAnswer, buildOffer, negotiateOffer, parseSdp, SdpError } =
-      await import('@switchboard/sip');
+    const { buildAnswer, buildOffer, negotiateOffer, parseSdp, SdpError } = await import('@switchboard/sip');
+    const { RtpPeerSimulator } = await import('@switchboard/sip/testing');
     const { fuzzSeedFrames } = await testing();
     const invites = fuzzSeedFrames(new RtpPeerSimulator()).filter(
       (f) => typeof f === 'string' && f.startsWith('INVITE'),
@@ -167,7 +174,8 @@ const TARGETS = {
 };
 
 async function preset(name, format) {
-  const { RawWebSocketProtocol, RawWebSocketPeerSimulator } = await import('@switchboard/websocket');
+  const { RawWebSocketProtocol } = await import('@switchboard/websocket');
+  const { RawWebSocketPeerSimulator } = await import('@switchboard/websocket/testing');
   const { fuzzSeedFrames } = await testing();
   const seeds = fuzzSeedFrames(new RawWebSocketPeerSimulator({ preset: name, format }), { format });
   // Asterisk speaks plain text or, with f(json), JSON.
