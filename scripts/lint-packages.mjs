@@ -4,7 +4,8 @@
 // api:check`: the published types resolve with the package's own dependencies, and the committed
 // API reports are up to date). Run after `pnpm build`.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 // Every package under packages/ (each is published), and the harness. Every one has subpath
@@ -24,15 +25,26 @@ const packages = [
 }));
 
 const bin = (name) => join(process.cwd(), 'node_modules', '.bin', name);
+// attw reads a tarball: packed here without the lifecycle scripts (`prepack` builds, and the
+// packages are built already; a build now would also rewrite dist/ under the running tests).
+const tarballs = mkdtempSync(join(tmpdir(), 'switchboard-pack-'));
+const pack = (dir) => {
+  const out = execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', tarballs], {
+    cwd: dir,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    encoding: 'utf8',
+  });
+  return join(tarballs, JSON.parse(out)[0].filename);
+};
 let failed = 0;
 for (const { dir, attwProfile } of packages) {
   const { name } = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
   for (const [tool, args] of [
-    ['publint', ['--strict', '--pack', 'npm', dir]],
-    ['attw', ['--pack', dir, '--format', 'table-flipped', '--profile', attwProfile]],
+    ['publint', () => ['--strict', '--pack', 'npm', dir]],
+    ['attw', () => [pack(dir), '--format', 'table-flipped', '--profile', attwProfile]],
   ]) {
     try {
-      execFileSync(bin(tool), args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+      execFileSync(bin(tool), args(), { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
       console.log(`ok   ${tool.padEnd(7)} ${name}`);
     } catch (error) {
       failed++;
@@ -40,6 +52,7 @@ for (const { dir, attwProfile } of packages) {
     }
   }
 }
+rmSync(tarballs, { recursive: true, force: true });
 const api = spawnSync(process.execPath, [join('scripts', 'api-report.mjs')], {
   encoding: 'utf8',
   maxBuffer: 64 * 1024 * 1024,
