@@ -14,7 +14,7 @@ const root = src('.');
  */
 const SLOW_FILES: Array<[RegExp, number]> = [
   // npm install from the registry, two type checks of the Agents SDK with skipLibCheck off, two calls.
-  [/^interop\/test\/pack-install\.test\.ts$/, 120],
+  [/^interop\/test\/pack-install\.test\.ts$/, 150],
   [/^test-harness\/test\/outside-adapter/, 70],
   [/^test-harness\/test\/broken-adapters\.test\.ts$/, 60],
   [/^test-harness\/test\/broken-adapters-retry\.test\.ts$/, 50],
@@ -62,6 +62,7 @@ class LongestFirst extends BaseSequencer {
 const SHARED_PACKAGES = '{core,twilio,telnyx,plivo,exotel,websocket}';
 /** Unit files elsewhere: no replay, no child process, no process-wide stub. */
 const SHARED_SINGLE_FILES = [
+  'test/release.test.ts',
   'packages/vonage/test/{call-control,exports,jwt,max-payload,ncco,transport,webhook,webhook-fuzz,webhook-inputs}.test.ts',
   'packages/sip/test/{endpoint-message,endpoint-rtp-timeline,exports,fuzz,openai-call-control,openai-handler,openai-transport,openai-webhook,webhook-fuzz,webhook-inputs}.test.ts',
   'test-harness/test/{attribution,caller-pauses,caller,checks-bargein,checks-capabilities,checks,fuzz,input-lossless,malformed-frames,reply-gate,similarity,simulator,testing,trace-facts,trace}.test.ts',
