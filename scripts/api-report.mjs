@@ -18,13 +18,14 @@
 //   ... [package dir or name ...]          only these packages
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { builtinModules } from 'node:module';
+import { builtinModules, createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { basename, join, relative, resolve } from 'node:path';
-import apiExtractor from '@microsoft/api-extractor';
-import ts from 'typescript';
 
-const { CompilerState, Extractor, ExtractorConfig } = apiExtractor;
+// Both are CommonJS: required, rather than imported, they load without a scan of their exports.
+const require = createRequire(import.meta.url);
+const { CompilerState, Extractor, ExtractorConfig } = require('@microsoft/api-extractor');
+const ts = require('typescript');
 const root = process.cwd();
 const args = process.argv.slice(2);
 const update = args.includes('--update');
@@ -38,7 +39,7 @@ function packages() {
       .map((e) => join('packages', e.name))
       .sort(),
     'test-harness',
-  ];
+  ].filter((dir) => existsSync(join(dir, 'package.json')));
   return dirs
     .map((dir) => ({ dir: resolve(dir), json: JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) }))
     .filter(({ json }) => !json.private)
@@ -213,8 +214,18 @@ function extract(pkgs, temp) {
     return pkg.entries.map((entry) => ({ pkg, entry, config: configFor(pkg, entry, dir) }));
   });
   const state = CompilerState.create(jobs[0].config, { additionalEntryPoints: jobs.map((j) => j.entry.dts) });
-  const found = new Map(pkgs.map((pkg) => [pkg, { unexported: new Set(), notes: [] }]));
+  const found = new Map(pkgs.map((pkg) => [pkg, { unexported: new Set(), notes: [], failed: [] }]));
   for (const { pkg, entry, config } of jobs) {
+    try {
+      invoke(pkg, entry, config);
+    } catch (error) {
+      // API Extractor stops at declarations that do not compile (the check above names them).
+      found.get(pkg).failed.push(`${entry.name}: no report: ${String(error?.message ?? error).split('\n')[0]}`);
+    }
+  }
+  return found;
+
+  function invoke(pkg, entry, config) {
     Extractor.invoke(config, {
       localBuild: true,
       compilerState: state,
@@ -233,7 +244,6 @@ function extract(pkgs, temp) {
       },
     });
   }
-  return found;
 }
 
 const started = performance.now();
@@ -258,7 +268,12 @@ try {
   const found = extract(pkgs, temp);
   for (const pkg of pkgs) {
     const dir = join(temp, basename(pkg.dir));
-    const { unexported, notes } = found.get(pkg);
+    const { unexported, notes, failed: unreported } = found.get(pkg);
+    if (unreported.length > 0) {
+      failed++;
+      console.log(`FAIL api report   ${pkg.json.name}\n     ${unreported.join('\n     ')}`);
+      continue;
+    }
     const etc = join(pkg.dir, 'etc');
     const wanted = new Set(pkg.entries.map((e) => `${e.name}.api.md`));
     const stale = [];
