@@ -25,6 +25,8 @@ const SLOW_FILES: Array<[RegExp, number]> = [
   [/^test-harness\/test\/trace\.test\.ts$/, 22],
   [/^test-harness\/test\/faults\//, 20],
   [/^test-harness\/test\/(report|view)[^/]*\.test\.ts$/, 15],
+  // Two runs of scripts/api-report.mjs: each loads TypeScript twice (the check and API Extractor).
+  [/^test\/api-report\.test\.ts$/, 15],
 ];
 
 /** A file that replays the whole bundled corpus into an adapter (`describeConformance` without `only`). */
@@ -84,6 +86,7 @@ const CALL_FILES = [
   'examples/*/test/**/*.test.ts',
   'interop/test/**/*.test.ts',
   'test/check-readme-snippets.test.ts',
+  'test/api-report.test.ts',
 ];
 
 export default defineConfig({
