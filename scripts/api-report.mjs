@@ -47,7 +47,7 @@ function packages() {
     .map((pkg) => ({ ...pkg, entries: entriesOf(pkg) }));
 }
 
-/** The `exports` map's entry points that have types: `{ name, subpath, dts, dcts }`. */
+/** The `exports` map's entry points that have types: `{ name, subpath, dts }` (the ESM types). */
 function entriesOf({ dir, json }) {
   const entries = [];
   for (const [subpath, target] of Object.entries(json.exports ?? { '.': json })) {
@@ -55,8 +55,7 @@ function entriesOf({ dir, json }) {
     const dts = types(target?.import) ?? types(target);
     if (typeof dts !== 'string') continue; // ./package.json, or a file without types
     const name = subpath === '.' ? 'index' : subpath.replace(/^\.\//, '').replaceAll('/', '-');
-    const dcts = types(target?.require);
-    entries.push({ name, subpath, dts: resolve(dir, dts), dcts: dcts === undefined ? undefined : resolve(dir, dcts) });
+    entries.push({ name, subpath, dts: resolve(dir, dts) });
   }
   return entries;
 }
@@ -73,8 +72,11 @@ function declarationFiles(dir) {
 
 const packageNameOf = (specifier) =>
   specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : specifier.split('/')[0];
+/** Node's own modules (and `/// <reference types="node" />`): a user of a Node package has their types. */
 const isBuiltin = (specifier) =>
-  specifier.startsWith('node:') || builtinModules.includes(packageNameOf(specifier).replace(/^node:/, ''));
+  specifier === 'node' ||
+  specifier.startsWith('node:') ||
+  builtinModules.includes(packageNameOf(specifier).replace(/^node:/, ''));
 
 const compilerOptions = {
   target: ts.ScriptTarget.ES2022,
@@ -110,10 +112,8 @@ function checkDeclarations(pkgs) {
       const where = relative(root, file);
       const info = ts.preProcessFile(text, true, true);
       const mode = ts.getImpliedNodeFormatForFile(file, cache.getPackageJsonInfoCache(), host, compilerOptions);
-      for (const ref of info.typeReferenceDirectives) {
-        if (ref.fileName !== 'node') problems.push(`${where}: /// <reference types="${ref.fileName}" />`);
-      }
-      for (const { fileName: specifier } of info.importedFiles) {
+      // `/// <reference types="x" />` needs what `import 'x'` needs.
+      for (const { fileName: specifier } of [...info.importedFiles, ...info.typeReferenceDirectives]) {
         if (specifier.startsWith('.') || isBuiltin(specifier)) continue;
         const name = packageNameOf(specifier);
         if (name === pkg.json.name) continue;
@@ -124,7 +124,9 @@ function checkDeclarations(pkgs) {
         const { resolvedModule } = ts.resolveModuleName(specifier, file, compilerOptions, host, cache, undefined, mode);
         const from = resolvedModule?.packageId?.name;
         if (!resolvedModule) {
-          problems.push(`${where}: the types of '${specifier}' do not resolve (${mode === 1 ? 'require' : 'import'})`);
+          problems.push(
+            `${where}: the types of '${specifier}' do not resolve (${mode === ts.ModuleKind.CommonJS ? 'require' : 'import'})`,
+          );
         } else if (from !== undefined && from !== name && !declared.has(from)) {
           problems.push(`${where}: the types of '${specifier}' come from ${from}, which is not a dependency`);
         }
