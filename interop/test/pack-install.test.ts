@@ -5,11 +5,12 @@
 // `skipLibCheck: false` under `nodenext` and under `bundler`, and a real call through
 // `RealtimeSession` against the realtime simulator, for Twilio and for the Asterisk preset.
 //
-// Cost, on a 2-core machine: packing 8 s; one `npm install` (registry metadata and tarballs from
-// npm's cache where it has them) 15 s warm; then side by side, the two calls (8 s each), the
-// imports (a few seconds) and the two type checks, which are most of it: with skipLibCheck off
-// each checks the declarations of the Agents SDK and zod, about 30 s of CPU and 1 GB of memory.
-// About 60 s on an idle machine, three to four minutes on a crowded one. The packing, the install,
+// Cost, on a busy 2-core machine: packing 5-8 s; one `npm install` (registry metadata and
+// tarballs from npm's cache where it has them) 8-15 s; then side by side, the two calls (5-8 s
+// each), the imports (7-20 s) and the two type checks, which are most of it: with skipLibCheck off
+// each checks the declarations of the Agents SDK and zod, about 27 s of CPU and 1 GB of memory
+// (80 s apart on a machine shared with a test run, three minutes on a crowded one). The whole
+// file: about 110 s, up to four minutes when the machine is crowded. The packing, the install,
 // the imports and the type checks run at a lower CPU priority, so that replays beside them keep
 // their clocks.
 import { execFile } from 'node:child_process';
@@ -110,8 +111,9 @@ type Entry = { specifier: string; esm: boolean; cjs: boolean };
 
 /** The entry points an installed package's `exports` map offers, and in which module systems. */
 function entriesOf(manifest: Manifest): Entry[] {
+  if (!manifest.exports) return [{ specifier: manifest.name, esm: true, cjs: true }];
   const entries: Entry[] = [];
-  for (const [subpath, target] of Object.entries(manifest.exports ?? { '.': manifest })) {
+  for (const [subpath, target] of Object.entries(manifest.exports)) {
     if (subpath === './package.json' || subpath.includes('*')) continue;
     const specifier = subpath === '.' ? manifest.name : `${manifest.name}/${subpath.slice(2)}`;
     const conditions = target && typeof target === 'object' ? Object.keys(target) : [];
