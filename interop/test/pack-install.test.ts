@@ -162,6 +162,7 @@ describe.skipIf(skip)('the packed packages, installed from their tarballs with n
   const tarballs = new Map<string, string>();
   const phases: Array<[string, number]> = [];
   let installed: Manifest[] = [];
+  let installOutput = '';
   /** The checks after the install start together (they mostly wait); each test awaits its own. */
   let imports: Promise<[Run, Run]>;
   let typechecks: Promise<[Run, Run]>;
@@ -235,6 +236,7 @@ describe.skipIf(skip)('the packed packages, installed from their tarballs with n
     });
     phases.push(['npm install', install.ms]);
     expect(install.code, `npm install:\n${install.stderr}\n${install.stdout}`).toBe(0);
+    installOutput = `${install.stderr}\n${install.stdout}`;
     installed = packages.map((p) => readJson<Manifest>(join(app, 'node_modules', p.manifest.name, 'package.json')));
 
     const timed = <T extends Run>(label: string, promise: Promise<T>) =>
@@ -281,6 +283,14 @@ describe.skipIf(skip)('the packed packages, installed from their tarballs with n
   it('packs every package with dist, LICENSE, README.md, the files its manifest names and no workspace: range', () => {
     // The release's own tarball check (scripts/release-checks.mjs), on what pnpm packed.
     for (const { manifest } of packages) expect(checkTarball(tarballs.get(manifest.name)!), manifest.name).toEqual([]);
+  });
+
+  it('installs with npm without a warning about our packages (engines, peer ranges)', () => {
+    // npm's warnings come as `npm warn <code> ...` lines; one that names a package of ours is ours to fix.
+    const ours = installOutput.split('\n').filter((line) => /^npm warn/i.test(line) && line.includes('@switchboard/'));
+    expect(ours, installOutput).toEqual([]);
+    for (const { manifest } of packages)
+      expect(existsSync(join(app, 'node_modules', manifest.name, 'dist')), manifest.name).toBe(true);
   });
 
   it('imports every entry point from ESM and requires it from CommonJS, with the same names', async () => {
