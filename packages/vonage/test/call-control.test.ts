@@ -141,15 +141,13 @@ describe('VonageCallControl', () => {
 
   it('throws a CallControlError with the status and Vonage’s error, never the key or the token', async () => {
     reply = (_req, res) =>
-      res
-        .writeHead(401, { 'content-type': 'application/json' })
-        .end(
-          JSON.stringify({
-            type: 'https://developer.nexmo.com/api-errors#unauthorized',
-            title: 'Unauthorized',
-            detail: 'Invalid token',
-          }),
-        );
+      res.writeHead(401, { 'content-type': 'application/json' }).end(
+        JSON.stringify({
+          type: 'https://developer.nexmo.com/api-errors#unauthorized',
+          title: 'Unauthorized',
+          detail: 'Invalid token',
+        }),
+      );
     const error = (await controls()
       .hangup(CALL)
       .catch((e: unknown) => e)) as CallControlError;
