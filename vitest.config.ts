@@ -14,7 +14,7 @@ const root = src('.');
  */
 const SLOW_FILES: Array<[RegExp, number]> = [
   // npm install from the registry, two type checks of the Agents SDK with skipLibCheck off, two calls.
-  [/^interop\/test\/pack-install\.test\.ts$/, 150],
+  [/^interop\/test\/pack-install\.test\.ts$/, 120],
   [/^test-harness\/test\/outside-adapter/, 70],
   [/^test-harness\/test\/broken-adapters\.test\.ts$/, 60],
   [/^test-harness\/test\/broken-adapters-retry\.test\.ts$/, 50],

@@ -5,14 +5,13 @@
 // `skipLibCheck: false` under `nodenext` and under `bundler`, and a real call through
 // `RealtimeSession` against the realtime simulator, for Twilio and for the Asterisk preset.
 //
-// Cost, on a busy 2-core machine: packing 5-8 s; one `npm install` (registry metadata and
-// tarballs from npm's cache where it has them) 8-15 s; then side by side, the two calls (5-8 s
-// each), the imports (7-20 s) and the two type checks, which are most of it: with skipLibCheck off
-// each checks the declarations of the Agents SDK and zod, about 27 s of CPU and 1 GB of memory
-// (80 s apart on a machine shared with a test run, three minutes on a crowded one). The whole
-// file: about 110 s, up to four minutes when the machine is crowded. The packing, the install,
-// the imports and the type checks run at a lower CPU priority, so that replays beside them keep
-// their clocks.
+// Cost, on a 2-core machine: packing 4-8 s; one `npm install` (registry metadata and tarballs
+// from npm's cache where it has them) 5-15 s; then side by side, the two calls (3-8 s each), the
+// imports (4-20 s) and the two type checks, which are most of it: with skipLibCheck off each
+// checks the declarations of the Agents SDK and zod, about 27 s of CPU and 1 GB of memory. The
+// whole file: 45 s on a quiet machine, about 2 minutes beside a test run, up to 4 on a crowded
+// one. The packing, the install, the imports and the type checks run at a lower CPU priority, so
+// that replays beside them keep their clocks.
 import { execFile } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { setPriority, tmpdir } from 'node:os';
