@@ -94,7 +94,7 @@ export type { RtpMediaProtocolOptions, RtpStats } from './endpoint/protocol.js';
 export { RtpSession } from './endpoint/rtp/session.js';
 export type { RtpSessionOptions, RtpSessionCounters, RtpPortRange } from './endpoint/rtp/session.js';
 export { JitterBuffer } from './endpoint/rtp/jitter.js';
-export type { JitterBufferStats } from './endpoint/rtp/jitter.js';
+export type { JitterBufferStats, Released as JitterBufferRelease } from './endpoint/rtp/jitter.js';
 export { negotiateOffer, negotiateAnswer, buildAnswer, buildOffer, parseSdp, SdpError } from './endpoint/sdp.js';
 export type {
   MediaPreferences,
@@ -105,7 +105,13 @@ export type {
   ParsedSdp,
 } from './endpoint/sdp.js';
 export { parseSipMessage, serializeSipMessage, SipHeaders, SipParseError } from './endpoint/sip/message.js';
-export type { SipMessage, SipRequest, SipResponse, SipHeader } from './endpoint/sip/message.js';
+export type {
+  SipMessage,
+  SipRequest,
+  SipResponse,
+  SipHeader,
+  ParseOptions as SipParseOptions,
+} from './endpoint/sip/message.js';
 export type { SipTransportName } from './endpoint/sip/sockets.js';
 export type { SipTimers } from './endpoint/sip/transactions.js';
 export type { DigestAlgorithm, DigestSecret } from './endpoint/sip/digest.js';

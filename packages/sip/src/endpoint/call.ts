@@ -138,6 +138,7 @@ export class SipCall extends EventEmitter<SipCallEvents> implements SipCallContr
   #sdpVersion = 1;
   readonly sessionId = String(Math.floor(Math.random() * 1e9));
 
+  /** @internal The endpoint creates calls; applications receive them from its `call` event. */
   constructor(context: CallContext, init: SipCallInit) {
     super();
     this.#ackSettled = new Promise<void>((resolve) => (this.#settleAck = resolve));
