@@ -92,6 +92,9 @@ const CALL_FILES = [
 export default defineConfig({
   resolve: {
     alias: {
+      '@switchboard/test-kit/fuzz': src('./test-kit/src/fuzz.ts'),
+      '@switchboard/test-kit/webhook-fuzz': src('./test-kit/src/webhook-fuzz.ts'),
+      '@switchboard/test-kit/random': src('./test-kit/src/random.ts'),
       '@switchboard/core/protocol': src('./packages/core/src/protocol.ts'),
       '@switchboard/core': src('./packages/core/src/index.ts'),
       '@switchboard/twilio/testing': src('./packages/twilio/src/testing.ts'),

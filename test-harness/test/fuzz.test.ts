@@ -16,7 +16,7 @@ import { SignalWirePeerSimulator, TwilioPeerSimulator } from '@switchboard/twili
 import { rawWebSocketCandidates } from '@switchboard/websocket';
 import { RawWebSocketPeerSimulator } from '@switchboard/websocket/testing';
 import { describe, expect, it } from 'vitest';
-import { checkDecodeContract } from '../../packages/core/test/helpers/fuzz.js';
+import { checkDecodeContract } from '@switchboard/test-kit/fuzz';
 import {
   callEventProblem,
   callEventsProblem,

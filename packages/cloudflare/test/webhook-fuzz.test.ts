@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { computeTwilioSignature } from '@switchboard/twilio';
 import { handleMediaUpgrade, mediaStreamUrl, type MediaUpgradeVerification } from '../src/index.js';
-import { FUZZ_RUNS, hugeString } from '../../core/test/helpers/webhook-fuzz.js';
+import { FUZZ_RUNS, hugeString } from '@switchboard/test-kit/webhook-fuzz';
 
 const TOKEN = '9f3c2b1a0e8d7c6b5a4f3e2d1c0b9a88';
 const agent = { name: 'a' } as never;

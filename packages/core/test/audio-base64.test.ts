@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { base64Decode, base64Encode, base64UrlDecode, base64UrlEncode } from '../src/audio/index.js';
-import { prng } from './helpers/random.js';
+import { prng } from '@switchboard/test-kit/random';
 
 function randomBytes(random: () => number, length: number): Uint8Array {
   return Uint8Array.from({ length }, () => Math.floor(random() * 256));

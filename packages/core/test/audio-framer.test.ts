@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../src/errors.js';
 import { Framer, concatBytes, type FramerRules } from '../src/audio/index.js';
-import { prng } from './helpers/random.js';
+import { prng } from '@switchboard/test-kit/random';
 
 /** Index of the first differing byte, or -1 when equal. */
 function firstDifference(a: Uint8Array, b: Uint8Array): number {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../src/errors.js';
 import { Resampler, type ResamplerQuality } from '../src/audio/index.js';
-import { prng } from './helpers/random.js';
+import { prng } from '@switchboard/test-kit/random';
 
 function sine(frequency: number, rate: number, length: number, amplitude = 10_000): Int16Array {
   return Int16Array.from({ length }, (_, i) => Math.round(amplitude * Math.sin((2 * Math.PI * frequency * i) / rate)));

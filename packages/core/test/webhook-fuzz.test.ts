@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ReplayGuard } from '../src/index.js';
 import { constantTimeEqual, readHeader, type RequestHeaders } from '../src/protocol.js';
-import { FUZZ_RUNS, anyHeaders, anyValue } from './helpers/webhook-fuzz.js';
+import { FUZZ_RUNS, anyHeaders, anyValue } from '@switchboard/test-kit/webhook-fuzz';
 
 describe('fuzz: the header and comparison helpers every verifier shares', () => {
   it('readHeader answers a string or undefined for any header map', () => {

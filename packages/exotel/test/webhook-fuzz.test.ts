@@ -9,7 +9,7 @@ import {
   validateExotelUpgrade,
   type ExotelHeaders,
 } from '../src/index.js';
-import { FUZZ_RUNS, anyHeaders, anyUrl, expectInvalid } from '../../core/test/helpers/webhook-fuzz.js';
+import { FUZZ_RUNS, anyHeaders, anyUrl, expectInvalid } from '@switchboard/test-kit/webhook-fuzz';
 
 const KEY = 'api-key';
 const TOKEN = 'api-token';

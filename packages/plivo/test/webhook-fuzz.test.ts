@@ -19,7 +19,7 @@ import {
   anyValue,
   expectInvalid,
   jsonObject,
-} from '../../core/test/helpers/webhook-fuzz.js';
+} from '@switchboard/test-kit/webhook-fuzz';
 
 const TOKEN = 'ZWI3ZGU0ZjM2NTljZTk1ZWE5NGE0OGE0MDBiNDE3';
 const HEADERS = ['x-plivo-signature-v3', 'x-plivo-signature-ma-v3', 'x-plivo-signature-v3-nonce'];

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { fuzzSeedFrames, type FuzzTarget } from '@switchboard/conformance/testing';
 import { ProtocolError } from '@switchboard/core';
-import { checkDecodeContract, checkHugeFrames } from '../../core/test/helpers/fuzz.js';
+import { checkDecodeContract, checkHugeFrames } from '@switchboard/test-kit/fuzz';
 import { RtpMediaProtocol } from '../src/index.js';
 import { RtpPeerSimulator } from '../src/testing.js';
 import { RtpFormatError, parseRtp, serializeRtp } from '../src/endpoint/rtp/packet.js';

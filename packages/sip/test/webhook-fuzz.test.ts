@@ -10,7 +10,7 @@ import {
   anySignature,
   anyValue,
   expectInvalid,
-} from '../../core/test/helpers/webhook-fuzz.js';
+} from '@switchboard/test-kit/webhook-fuzz';
 import { WEBHOOK_SECRET, sign } from './openai-fakes.js';
 
 const client = new OpenAI({ apiKey: 'sk-unused', webhookSecret: WEBHOOK_SECRET });

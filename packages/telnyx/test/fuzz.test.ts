@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { fuzzSeedFrames, type FuzzTarget } from '@switchboard/conformance/testing';
 import { ProtocolError } from '@switchboard/core';
 import { MAX_TEXT_FRAME_CHARS } from '@switchboard/core/protocol';
-import { describeDecodeFuzz, expectJunkFrameRefused, thrown } from '../../core/test/helpers/fuzz.js';
+import { describeDecodeFuzz, expectJunkFrameRefused, thrown } from '@switchboard/test-kit/fuzz';
 import { TelnyxMediaStreamProtocol } from '../src/index.js';
 import { TelnyxPeerSimulator } from '../src/testing.js';
 

@@ -15,7 +15,7 @@ import {
   anySignature,
   anyValue,
   expectInvalid,
-} from '../../core/test/helpers/webhook-fuzz.js';
+} from '@switchboard/test-kit/webhook-fuzz';
 
 const encoder = new TextEncoder();
 const NOW_MS = 1_787_000_000_000;

@@ -15,7 +15,7 @@ import {
   fuzzSequence,
   until,
 } from '@switchboard/conformance/testing';
-import { frameArbitrary } from '../../core/test/helpers/fuzz.js';
+import { frameArbitrary } from '@switchboard/test-kit/fuzz';
 import { TwilioRealtimeTransport } from '../src/index.js';
 import { TwilioPeerSimulator } from '../src/testing.js';
 

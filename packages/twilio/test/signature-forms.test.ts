@@ -28,7 +28,7 @@ import {
   anyUrl,
   anyValue,
   expectInvalid,
-} from '../../core/test/helpers/webhook-fuzz.js';
+} from '@switchboard/test-kit/webhook-fuzz';
 
 const TOKEN = '9f3c2b1a0e8d7c6b5a4f3e2d1c0b9a88';
 const SHARED_SECRET = 'sk-secret-0123456789abcdef';

@@ -21,7 +21,7 @@ import {
   anyUrl,
   expectInvalid,
   jsonObject,
-} from '../../core/test/helpers/webhook-fuzz.js';
+} from '@switchboard/test-kit/webhook-fuzz';
 
 const TOKEN = '9f3c2b1a0e8d7c6b5a4f3e2d1c0b9a88';
 const SIGNATURE_HEADERS = ['x-twilio-signature', 'x-signalwire-signature', 'authorization'];

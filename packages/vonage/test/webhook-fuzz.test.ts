@@ -17,7 +17,7 @@ import {
   expectInvalid,
   hugeString,
   jsonObject,
-} from '../../core/test/helpers/webhook-fuzz.js';
+} from '@switchboard/test-kit/webhook-fuzz';
 
 const SECRET = 'signature-secret-of-the-account';
 const NOW_S = 1_760_000_000;

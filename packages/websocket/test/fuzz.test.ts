@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { fuzzSeedFrames, type FuzzTarget } from '@switchboard/conformance/testing';
 import { ProtocolError, type AudioFormat } from '@switchboard/core';
-import { describeDecodeFuzz, thrown } from '../../core/test/helpers/fuzz.js';
+import { describeDecodeFuzz, thrown } from '@switchboard/test-kit/fuzz';
 import { RawWebSocketProtocol, presets, type RawWebSocketPresetName } from '../src/index.js';
 import { RawWebSocketPeerSimulator } from '../src/testing.js';
 

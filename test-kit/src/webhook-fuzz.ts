@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check';
 import { expect } from 'vitest';
-import { WebhookSignatureError } from '../../src/index.js';
+import { WebhookSignatureError } from '@switchboard/core';
 
 /** Runs per property: enough to reach every shape, few enough for a loaded two-core machine. */
 export const FUZZ_RUNS = 120;

@@ -15,8 +15,8 @@ import {
   type FuzzCorpus,
   type FuzzTarget,
 } from '@switchboard/conformance/testing';
-import { ProtocolError, type MediaFrame } from '../../src/index.js';
-import { excerpt } from '../../src/protocol.js';
+import { ProtocolError, type MediaFrame } from '@switchboard/core';
+import { excerpt } from '@switchboard/core/protocol';
 
 /** Runs per property: each run is a sequence of up to a few dozen frames, so a file stays at a few seconds. */
 export const FUZZ_RUNS = 300;
