@@ -21,14 +21,7 @@ import {
   validateTwilioSignature,
 } from '../src/index.js';
 import { reencodeQueryLegacy } from '../src/signature-url.js';
-import {
-  FUZZ_RUNS,
-  anyBody,
-  anySignature,
-  anyUrl,
-  anyValue,
-  expectInvalid,
-} from '@switchboard/test-kit/webhook-fuzz';
+import { FUZZ_RUNS, anyBody, anySignature, anyUrl, anyValue, expectInvalid } from '@switchboard/test-kit/webhook-fuzz';
 
 const TOKEN = '9f3c2b1a0e8d7c6b5a4f3e2d1c0b9a88';
 const SHARED_SECRET = 'sk-secret-0123456789abcdef';
