@@ -19,6 +19,7 @@ export type {
   TelephonyTransportEventTypes,
 } from './transport.js';
 export type { CarrierTransportOptions } from './carrier-transport.js';
+export type { MediaObserver } from './transport/observers.js';
 
 // The interfaces an application passes or receives.
 export type { MediaConnection, MediaFrame, NodeWsLike, WebSocketLike, WhatwgWebSocketLike } from './connection.js';

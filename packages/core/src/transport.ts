@@ -18,6 +18,7 @@ import { faults } from './transport/faults.js';
 import { InputPath } from './transport/input.js';
 import { CallLifecycle } from './transport/lifecycle.js';
 import { MAX_TIMER_MS, splitOptions, type TelephonyRealtimeTransportOptions } from './transport/options.js';
+import { MediaObservers, type MediaObserver } from './transport/observers.js';
 import { OutputPath } from './transport/output.js';
 import { CallRecorder } from './recorder/recorder.js';
 import type { AudioFormat, CallEvent, MediaStreamProtocol } from './types.js';
@@ -72,6 +73,7 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
   readonly #responses: Responses;
   readonly #life: CallLifecycle;
   readonly #recorder: CallRecorder | undefined;
+  readonly #observers = new MediaObservers();
 
   #streamId: string | undefined;
   #callStart: CallStartEvent | undefined;
@@ -140,6 +142,11 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
         now: this.#now,
         emitError: (error) => this.#emitError(error),
         ended: () => this.#life.ended,
+        sent: (command) => {
+          if (this.#observers.size === 0) return;
+          if (command.type === 'audio') this.#observers.agentAudio(command.payload, this.#output.format, this.#now());
+          else if (command.type === 'clear') this.#observers.cleared(this.#now());
+        },
         overflow: (bytes) =>
           this.#fail(faults.carrierBackpressure(bytes), 'carrier_backpressure', {
             code: 1008,
@@ -311,6 +318,15 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
   /** The call's recording (the `record` option), with its `stats`; undefined when not recording. */
   get recording(): CallRecorder | undefined {
     return this.#recorder;
+  }
+
+  /**
+   * Watches the call's media: caller audio as it arrives, agent audio as it leaves for the
+   * carrier, clears and the end of the call (see {@link MediaObserver}). Returns the function that
+   * stops watching.
+   */
+  observeMedia(observer: MediaObserver): () => void {
+    return this.#observers.add(observer);
   }
 
   /** Why the call ended, once it did. */
@@ -525,6 +541,7 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
   #onCallEvent(event: CallEvent): void {
     switch (event.type) {
       case 'audio':
+        if (this.#observers.size > 0) this.#observers.callerAudio(event.payload, this.#input.format, this.#now());
         this.#input.onAudio(event);
         return;
       case 'call_start':
@@ -670,6 +687,7 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
         this.metrics.outputUnsentBytes += this.#output.end();
         this.#emitExtra('call_end', { type: 'call_end', reason });
         this.#recorder?.end();
+        this.#observers.ended(reason, this.#now());
       }
       if (!this.connection.closed) {
         try {

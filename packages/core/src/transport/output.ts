@@ -25,6 +25,8 @@ export interface OutputHost {
   now(): number;
   emitError(error: unknown): void;
   ended(): boolean;
+  /** A command left for the carrier (for the transport's media observers). */
+  sent?(command: OutboundCommand): void;
   /** The carrier stopped reading: more audio is waiting for it than the transport may hold. */
   overflow(bufferedBytes: number): void;
 }
@@ -60,6 +62,11 @@ export class OutputPath {
     this.#host = host;
     this.#options = options;
     this.setFormat(format);
+  }
+
+  /** The carrier's audio format, as output is framed in it now. */
+  get format(): AudioFormat {
+    return this.#format;
   }
 
   /** Bytes of audio held in the transport (paused flow, pacing, full socket). */
@@ -147,6 +154,7 @@ export class OutputPath {
       this.#host.emitError(error);
       return false;
     }
+    this.#host.sent?.(command);
     return true;
   }
 
