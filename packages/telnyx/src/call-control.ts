@@ -1,9 +1,10 @@
 /**
- * Hang-up, transfer and DTMF of a live call through the Telnyx Call Control API
- * (https://developers.telnyx.com/api/call-control): `POST /v2/calls/{call_control_id}/actions/<action>`
- * with a JSON body and `Authorization: Bearer <API key>`.
+ * Outbound calls and commands to live calls through the Telnyx Call Control API
+ * (https://developers.telnyx.com/api/call-control): `POST /v2/calls` to dial,
+ * `POST /v2/calls/{call_control_id}/actions/<action>` for the rest, with a JSON body and
+ * `Authorization: Bearer <API key>`.
  */
-import { ConfigError } from '@switchboard/core';
+import { CallControlError, ConfigError } from '@switchboard/core';
 import {
   carrierRequest,
   isJsonObject,
@@ -12,6 +13,7 @@ import {
   type RestClientConfig,
   type RestFailure,
 } from '@switchboard/core/protocol';
+import { readDialAnswer, telnyxDialBody, type TelnyxDialOptions, type TelnyxDialResult } from './dial.js';
 
 const log = logger('telnyx');
 
@@ -117,13 +119,67 @@ export class TelnyxCallControl {
     return { alreadyEnded };
   }
 
+  /**
+   * Places an outbound call (`POST /v2/calls`), its media streamed to `streamUrl` as a
+   * bidirectional RTP stream and, when asked, with answering machine detection (the result comes
+   * as a `call.machine.*` webhook: see `readTelnyxMachineDetection`).
+   */
+  async dial(options: TelnyxDialOptions): Promise<TelnyxDialResult> {
+    const body = telnyxDialBody(options);
+    log('dial');
+    const result = await this.#post('/v2/calls', 'dial', body);
+    const answer = readDialAnswer(result.body);
+    if (answer === undefined) throw new CallControlError('Telnyx dial: the answer holds no data.call_control_id');
+    return answer;
+  }
+
+  /** Speaks text into the call with Telnyx's text to speech (`actions/speak`); `call.speak.ended` follows. */
+  async speak(
+    callControlId: string,
+    payload: string,
+    options: { voice?: string; language?: string; extra?: Record<string, unknown> } = {},
+  ): Promise<{ alreadyEnded: boolean }> {
+    if (!nonEmpty(payload)) throw new ConfigError('TelnyxCallControl.speak: payload must be non-empty text');
+    const body: Record<string, unknown> = { payload, voice: options.voice ?? 'female' };
+    if (options.language !== undefined) body['language'] = options.language;
+    const { alreadyEnded } = await this.action(callControlId, 'speak', { ...body, ...(options.extra ?? {}) });
+    return { alreadyEnded };
+  }
+
+  /** Joins two calls (`actions/bridge`): their parties hear each other. */
+  async bridge(
+    callControlId: string,
+    otherCallControlId: string,
+    extra: Record<string, unknown> = {},
+  ): Promise<{ alreadyEnded: boolean }> {
+    if (!nonEmpty(otherCallControlId))
+      throw new ConfigError('TelnyxCallControl.bridge: the other call control id must be a non-empty string');
+    const body = { ...extra, call_control_id_to_bridge_with: otherCallControlId };
+    const { alreadyEnded } = await this.action(callControlId, 'bridge', body);
+    return { alreadyEnded };
+  }
+
+  /** Stops the call's media streams (`actions/streaming_stop`); the media WebSocket closes, the call goes on. */
+  async stopStreaming(callControlId: string, streamId?: string): Promise<{ alreadyEnded: boolean }> {
+    const body: Record<string, unknown> = {};
+    if (nonEmpty(streamId)) body['stream_id'] = streamId;
+    const { alreadyEnded } = await this.action(callControlId, 'streaming_stop', body);
+    return { alreadyEnded };
+  }
+
   /** Any Call Control command: `POST /v2/calls/{id}/actions/{action}` with `body` as JSON. */
   async action(callControlId: string, action: string, body: Record<string, unknown>): Promise<TelnyxCallActionResult> {
     if (!nonEmpty(callControlId)) throw new ConfigError('TelnyxCallControl: callControlId must be a non-empty string');
     if (!/^[a-z_]+$/.test(action)) throw new ConfigError(`TelnyxCallControl: invalid action ${JSON.stringify(action)}`);
     log('call control %s', action);
-    const result = await carrierRequest(this.#rest, {
-      path: `/v2/calls/${pathSegment(callControlId)}/actions/${action}`,
+    const result = await this.#post(`/v2/calls/${pathSegment(callControlId)}/actions/${action}`, action, body);
+    if (result.alreadyEnded) log('call control %s: the call had already ended', action);
+    return result;
+  }
+
+  #post(path: string, action: string, body: Record<string, unknown>): Promise<TelnyxCallActionResult> {
+    return carrierRequest(this.#rest, {
+      path,
       method: 'POST',
       authorization: this.#authorization,
       json: body,
@@ -138,7 +194,5 @@ export class TelnyxCallControl {
         return { code, text: [title, detail].filter(Boolean).join(': ') };
       },
     });
-    if (result.alreadyEnded) log('call control %s: the call had already ended', action);
-    return result;
   }
 }
