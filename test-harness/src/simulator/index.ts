@@ -16,10 +16,16 @@ export {
 } from './session.js';
 export {
   agentAssetsDirectory,
+  agentHangupScript,
   defaultScript,
+  END_CALL_TOOL,
+  SLOW_TOOL,
+  SLOW_TOOL_MS,
+  slowToolScript,
   loadAgentReplies,
   longReplyScript,
   MODEL_SAMPLE_RATE,
+  type SimulatorFunctionCall,
   type SimulatorTurn,
 } from './script.js';
 export { EnergyVad, DEFAULT_VAD_OPTIONS, VAD_WINDOW_MS, type VadEvent, type VadOptions } from './vad.js';

@@ -48,6 +48,10 @@ interface ActiveResponse {
   deltasSent: number;
   /** Audio turns: the content part was announced (so it must be closed). */
   partOpen: boolean;
+  /** An audio turn's function call (see `SimulatorTurn.call`), once its item was added. */
+  call: Item | null;
+  /** Output items whose `.done` events went out. */
+  doneItems: Set<string>;
   timer: NodeJS.Timeout | null;
 }
 
@@ -148,6 +152,8 @@ export class ResponseGenerator {
       wordsSent: 0,
       deltasSent: 0,
       partOpen: false,
+      call: null,
+      doneItems: new Set(),
       timer: null,
     };
     this.#active = active;
@@ -247,7 +253,61 @@ export class ResponseGenerator {
     }
     this.#closePart(active, record.transcript);
     active.item.status = 'completed';
+    if (active.turn.kind === 'audio' && active.turn.call) {
+      this.#startCall(active, active.turn.call.name);
+      return;
+    }
     this.#complete(active, 'completed');
+  }
+
+  /**
+   * A function call after the audio of the same response (a goodbye, then `end_call`): the message
+   * item is done, and a `function_call` item follows it as the response's second output item.
+   */
+  #startCall(active: ActiveResponse, name: string): void {
+    const host = this.#host;
+    const { record } = active;
+    this.#itemDone(active, active.item, 0);
+    const callId = host.id('call');
+    const call: Item = {
+      id: host.id('item'),
+      object: 'realtime.item',
+      type: 'function_call',
+      status: 'in_progress',
+      call_id: callId,
+      name,
+      arguments: '',
+    };
+    active.call = call;
+    host.callIds.add(callId);
+    record.call = { itemId: call.id, callId, name };
+    host.conversation.insert({ item: call }, active.item.id);
+    host.send({
+      type: 'response.output_item.added',
+      response_id: record.id,
+      output_index: 1,
+      item: structuredClone(call),
+    });
+    host.send({ type: 'conversation.item.added', previous_item_id: active.item.id, item: structuredClone(call) });
+    active.timer = host.timer(() => this.#finishFunctionCall(active), this.#deltaIntervalMs());
+  }
+
+  /** An output item's `output_item.done` and `conversation.item.done`, once. */
+  #itemDone(active: ActiveResponse, item: Item, outputIndex: number): void {
+    if (active.doneItems.has(item.id)) return;
+    active.doneItems.add(item.id);
+    const host = this.#host;
+    host.send({
+      type: 'response.output_item.done',
+      response_id: active.record.id,
+      output_index: outputIndex,
+      item: structuredClone(item),
+    });
+    host.send({
+      type: 'conversation.item.done',
+      previous_item_id: host.conversation.previousOf(item.id),
+      item: structuredClone(item),
+    });
   }
 
   /** The `.done` events of the audio content part, with the transcript it ended with. */
@@ -263,12 +323,17 @@ export class ResponseGenerator {
 
   #finishFunctionCall(active: ActiveResponse): void {
     active.timer = null;
-    if (this.#active !== active || active.turn.kind !== 'function_call') return;
-    const { record, item } = active;
-    const args = JSON.stringify(active.turn.arguments);
-    const ids = { response_id: record.id, item_id: record.itemId, output_index: 0, call_id: record.callId! };
+    if (this.#active !== active) return;
+    const spec = active.turn.kind === 'function_call' ? active.turn : active.turn.call;
+    if (!spec) return;
+    const { record } = active;
+    // The call is the response's only item, or its second after the audio message.
+    const item = active.call ?? active.item;
+    const outputIndex = active.call ? 1 : 0;
+    const args = JSON.stringify(spec.arguments);
+    const ids = { response_id: record.id, item_id: item.id, output_index: outputIndex, call_id: String(item.call_id) };
     this.#host.send({ type: 'response.function_call_arguments.delta', ...ids, delta: args });
-    this.#host.send({ type: 'response.function_call_arguments.done', ...ids, name: active.turn.name, arguments: args });
+    this.#host.send({ type: 'response.function_call_arguments.done', ...ids, name: spec.name, arguments: args });
     item.status = 'completed';
     item.arguments = args;
     this.#complete(active, 'completed');
@@ -284,24 +349,20 @@ export class ResponseGenerator {
     const { record, item } = active;
     host.clearTimer(active.timer);
     active.timer = null;
+    const call = active.call;
     if (status === 'cancelled') {
       this.#closePart(active, active.words.slice(0, active.wordsSent).join(''));
-      item.status = 'incomplete';
+      if (!active.doneItems.has(item.id)) item.status = 'incomplete';
+      if (call) call.status = 'incomplete';
     }
-    const previous = host.conversation.previousOf(item.id);
-    host.send({
-      type: 'response.output_item.done',
-      response_id: record.id,
-      output_index: 0,
-      item: structuredClone(item),
-    });
-    host.send({ type: 'conversation.item.done', previous_item_id: previous, item: structuredClone(item) });
+    this.#itemDone(active, item, 0);
+    if (call) this.#itemDone(active, call, 1);
     record.status = status;
     record.doneAt = host.now();
     this.#active = null;
     const response = this.#responseObject(
       record,
-      [structuredClone(item)],
+      call ? [structuredClone(item), structuredClone(call)] : [structuredClone(item)],
       status === 'cancelled' ? (record.cancelReason ?? 'client_cancelled') : null,
     );
     host.send({ type: 'response.done', response });

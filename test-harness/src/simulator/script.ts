@@ -8,8 +8,21 @@ import { fileURLToPath } from 'node:url';
 import { decodeWav, Resampler } from '@switchboard/core';
 
 export type SimulatorTurn =
-  | { kind: 'audio'; transcript: string; /** PCM16 mono, 24 kHz. */ audio: Int16Array }
-  | { kind: 'function_call'; name: string; arguments: Record<string, unknown> };
+  | {
+      kind: 'audio';
+      transcript: string;
+      /** PCM16 mono, 24 kHz. */
+      audio: Int16Array;
+      /**
+       * A function the model calls in the same response, once its audio is out: a second output
+       * item after the message (a goodbye followed by `end_call`).
+       */
+      call?: SimulatorFunctionCall;
+    }
+  | ({ kind: 'function_call' } & SimulatorFunctionCall);
+
+/** A function call of a scripted turn. */
+export type SimulatorFunctionCall = { name: string; arguments: Record<string, unknown> };
 
 export const MODEL_SAMPLE_RATE = 24000;
 
@@ -147,4 +160,39 @@ export function longReplyScript(): SimulatorTurn[] {
   }
   const [, ...rest] = defaultScript();
   return [{ kind: 'audio', transcript: replies.map((r) => r.transcript).join(' '), audio }, ...rest];
+}
+
+/** The tool the conformance agent hangs up with (`endCallTool()`'s default name). */
+export const END_CALL_TOOL = 'end_call';
+
+/** The conformance agent's slow tool: a forecast that takes {@link SLOW_TOOL_MS} of stream time. */
+export const SLOW_TOOL = 'forecast';
+
+/** How long {@link SLOW_TOOL} runs, stream ms. */
+export const SLOW_TOOL_MS = 4000;
+
+/**
+ * The script of a call the agent ends (hazard `agent-hangup`): the recorded goodbye (the last
+ * reply), and in the same response a call of `end_call`, as a model that says goodbye and hangs up
+ * does. The bridge must let the caller hear the goodbye before it ends the call.
+ */
+export function agentHangupScript(): SimulatorTurn[] {
+  const goodbye = audioReplies().at(-1);
+  if (!goodbye) throw new Error('@switchboard/conformance: no agent replies found');
+  return [{ ...goodbye, call: { name: END_CALL_TOOL, arguments: {} } }];
+}
+
+/**
+ * The script of a call with a slow tool (hazard `slow-tool`): the model calls {@link SLOW_TOOL},
+ * which runs for seconds while the bridge plays filler audio, then answers with the recorded
+ * forecast (the third reply).
+ */
+export function slowToolScript(): SimulatorTurn[] {
+  const answer = audioReplies()[2];
+  if (!answer) throw new Error('@switchboard/conformance: no agent replies found');
+  return [{ kind: 'function_call', name: SLOW_TOOL, arguments: { location: 'Paris' } }, answer];
+}
+
+function audioReplies(): Array<Extract<SimulatorTurn, { kind: 'audio' }>> {
+  return loadAgentReplies().filter((t): t is Extract<SimulatorTurn, { kind: 'audio' }> => t.kind === 'audio');
 }

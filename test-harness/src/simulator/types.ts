@@ -89,6 +89,8 @@ export interface SimulatedResponse {
   transcript: string;
   /** Function call turns: the call id. */
   callId?: string;
+  /** An audio turn that also calls a function (`SimulatorTurn.call`): that call's item, once added. */
+  call?: { itemId: string; callId: string; name: string };
   createdAt: number;
   firstAudioAt?: number;
   doneAt?: number;
