@@ -146,7 +146,11 @@ export class TelnyxCallControl {
     return { alreadyEnded };
   }
 
-  /** Joins two calls (`actions/bridge`): their parties hear each other. */
+  /**
+   * Joins two calls (`actions/bridge`): their parties hear each other. The other call goes in the
+   * body as `call_control_id`, as Telnyx reads it (the SDK's `call_control_id_to_bridge_with`
+   * parameter is renamed so on the wire).
+   */
   async bridge(
     callControlId: string,
     otherCallControlId: string,
@@ -154,7 +158,7 @@ export class TelnyxCallControl {
   ): Promise<{ alreadyEnded: boolean }> {
     if (!nonEmpty(otherCallControlId))
       throw new ConfigError('TelnyxCallControl.bridge: the other call control id must be a non-empty string');
-    const body = { ...extra, call_control_id_to_bridge_with: otherCallControlId };
+    const body = { ...extra, call_control_id: otherCallControlId };
     const { alreadyEnded } = await this.action(callControlId, 'bridge', body);
     return { alreadyEnded };
   }

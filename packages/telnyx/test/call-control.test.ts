@@ -157,7 +157,7 @@ describe('TelnyxCallControl', () => {
     await calls.stopStreaming(CALL);
     expect(api.requests.map((r) => [r.path.replace(`/v2/calls/${CALL}/actions/`, ''), JSON.parse(r.body)])).toEqual([
       ['speak', { payload: 'A caller about a refund.', voice: 'male', language: 'en-US' }],
-      ['bridge', { call_control_id_to_bridge_with: 'v3:other' }],
+      ['bridge', { call_control_id: 'v3:other' }],
       ['streaming_stop', { stream_id: 'stream-1' }],
       ['streaming_stop', {}],
     ]);
