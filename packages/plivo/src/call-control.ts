@@ -7,6 +7,13 @@
  *   (https://plivo.com/docs/voice/api/call/transfer-a-call)
  * - DTMF: `POST /v1/Account/{auth_id}/Call/{call_uuid}/DTMF/` with `digits`, `leg`
  *   (http://plivo.com/docs/api/call/dtmf/)
+ * - a new call: `POST /v1/Account/{auth_id}/Call/` with `from`, `to`, `answer_url` and, for machine
+ *   detection, `machine_detection` (`true` or `hangup`), `machine_detection_time` (2000-10000 ms),
+ *   `machine_detection_url` / `_method` (https://www.plivo.com/docs/voice/api/call/make-a-call,
+ *   https://www.plivo.com/docs/voice/api/call/asynchronous-machine-detection). Plivo answers
+ *   `{"message":"call fired","request_uuid":…}`: the call's UUID is not known yet; it arrives in
+ *   the answer request (`CallUUID`), in the stream's `start.callId` and in the machine detection
+ *   callback.
  */
 import { ConfigError } from '@switchboard/core';
 import {
@@ -37,12 +44,95 @@ export type PlivoTransferTarget = { url: string; method?: 'GET' | 'POST' };
 
 export type PlivoCallActionResult = { alreadyEnded: boolean; body?: unknown };
 
+/**
+ * A call to place with {@link PlivoCallControl.createCall}. Numbers are written with their country
+ * code and without `+` (a leading `+` is removed); `to` may also be a SIP URI (`sip:…`).
+ */
+export type PlivoCreateCallOptions = {
+  /** The caller id: a number of your Plivo account. */
+  from: string;
+  /** The number or SIP URI to call; several are dialled at once (Plivo's `<` list). */
+  to: string | readonly string[];
+  /** Requested once the call is answered; answer with a `<Stream bidirectional="true">` to reach the agent. */
+  answerUrl: string;
+  answerMethod?: 'GET' | 'POST';
+  /**
+   * Answering machine detection, asynchronous: `'true'` reports the result to
+   * `machineDetectionUrl`, `'hangup'` ends the call when a machine answers.
+   */
+  machineDetection?: 'true' | 'hangup';
+  /** How long detection may listen, in ms: 2000 to 10000 (Plivo's default 5000). */
+  machineDetectionTime?: number;
+  /** Where Plivo reports the result (`Machine=true|false`, `CallUUID`): read it with `readPlivoMachineDetection`. */
+  machineDetectionUrl?: string;
+  machineDetectionMethod?: 'GET' | 'POST';
+  hangupUrl?: string;
+  hangupMethod?: 'GET' | 'POST';
+  ringUrl?: string;
+  ringMethod?: 'GET' | 'POST';
+  fallbackAnswerUrl?: string;
+  fallbackMethod?: 'GET' | 'POST';
+  callerName?: string;
+  /** Seconds the call may ring before it is given up (Plivo's default 120). */
+  ringTimeout?: number;
+  /** Seconds after the answer at which Plivo ends the call. */
+  timeLimit?: number;
+  /**
+   * SIP headers for a SIP `to` (Plivo adds `X-PH-`): names and values of letters and digits only
+   * (values may hold `%`), as Plivo requires.
+   */
+  sipHeaders?: Record<string, string>;
+};
+
+/** What Plivo answered to a new call: its request id (the call's UUID comes with the answer request). */
+export type PlivoCreateCallResult = { requestUuid: string; message?: string; body: unknown };
+
 const DEFAULT_BASE_URL = 'https://api.plivo.com';
 const AUTH_ID = /^[A-Za-z0-9]{10,40}$/;
 const DTMF_DIGITS = /^[0-9*#wW]+$/;
+const METHODS = new Set(['GET', 'POST']);
+/** Plivo's rules for custom SIP headers (`X-PH-<name>`): https://support.plivo.com/hc/en-us/articles/360041883871 */
+const SIP_HEADER_NAME = /^[A-Za-z0-9]{1,24}$/;
+const SIP_HEADER_VALUE = /^[A-Za-z0-9%]{0,120}$/;
 
 function nonEmpty(value: unknown): value is string {
   return typeof value === 'string' && value.length > 0;
+}
+
+function httpUrl(value: unknown, what: string): string {
+  let url: URL | undefined;
+  try {
+    url = typeof value === 'string' ? new URL(value) : undefined;
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:'))
+    throw new ConfigError(`PlivoCallControl.createCall: ${what} must be an absolute http(s) URL`);
+  return value as string;
+}
+
+/** `name=value,name=value` for Plivo's `sip_headers` / `sipHeaders`, checked against Plivo's rules. */
+export function plivoSipHeaders(headers: Record<string, string>, owner = 'plivoSipHeaders'): string {
+  if (!headers || typeof headers !== 'object') throw new ConfigError(`${owner}: SIP headers must be an object`);
+  const pairs: string[] = [];
+  for (const [name, value] of Object.entries(headers)) {
+    if (!SIP_HEADER_NAME.test(name))
+      throw new ConfigError(`${owner}: SIP header names are 1-24 letters or digits (Plivo adds X-PH-)`);
+    if (typeof value !== 'string' || !SIP_HEADER_VALUE.test(value))
+      throw new ConfigError(`${owner}: SIP header values are at most 120 letters, digits or %`);
+    pairs.push(`${name}=${value}`);
+  }
+  return pairs.join(',');
+}
+
+/** A number without its `+`, or a SIP URI as given. */
+function destination(value: unknown): string {
+  const text = typeof value === 'string' ? value.trim() : '';
+  if (/^sips?:/i.test(text)) return text;
+  const number = text.replace(/^\+/, '');
+  if (!/^[0-9]{3,20}$/.test(number))
+    throw new ConfigError('PlivoCallControl.createCall: `to` must be numbers with their country code or SIP URIs');
+  return number;
 }
 
 /**
@@ -63,6 +153,81 @@ export class PlivoCallControl {
     this.#authId = options.authId;
     this.#authorization = basicAuthorization(options.authId, options.authToken);
     this.#rest = restClientConfig('PlivoCallControl', options, DEFAULT_BASE_URL);
+  }
+
+  /**
+   * Places a call. Plivo requests `answerUrl` once it is answered; with `machineDetection` it
+   * reports to `machineDetectionUrl` whether a machine answered.
+   */
+  async createCall(options: PlivoCreateCallOptions): Promise<PlivoCreateCallResult> {
+    if (!options || typeof options !== 'object') throw new ConfigError('PlivoCallControl.createCall needs options');
+    const from = typeof options.from === 'string' ? options.from.trim().replace(/^\+/, '') : '';
+    if (from.length === 0) throw new ConfigError('PlivoCallControl.createCall: `from` is required');
+    const targets = typeof options.to === 'string' ? [options.to] : Array.isArray(options.to) ? options.to : [];
+    if (targets.length === 0) throw new ConfigError('PlivoCallControl.createCall: `to` is required');
+    const body: Record<string, unknown> = {
+      from,
+      to: targets.map(destination).join('<'),
+      answer_url: httpUrl(options.answerUrl, 'answerUrl'),
+    };
+    const method = (key: string, value: unknown) => {
+      if (value === undefined) return;
+      if (typeof value !== 'string' || !METHODS.has(value))
+        throw new ConfigError(`PlivoCallControl.createCall: ${key} must be GET or POST`);
+      body[key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)] = value;
+    };
+    const url = (key: string, value: unknown) => {
+      if (value !== undefined) body[key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)] = httpUrl(value, key);
+    };
+    const seconds = (key: string, value: unknown, min: number) => {
+      if (value === undefined) return;
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < min)
+        throw new ConfigError(`PlivoCallControl.createCall: ${key} must be a whole number of seconds, at least ${min}`);
+      body[key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)] = value;
+    };
+    method('answerMethod', options.answerMethod);
+    if (options.machineDetection !== undefined) {
+      if (options.machineDetection !== 'true' && options.machineDetection !== 'hangup')
+        throw new ConfigError("PlivoCallControl.createCall: machineDetection must be 'true' or 'hangup'");
+      body['machine_detection'] = options.machineDetection;
+    }
+    const time = options.machineDetectionTime;
+    if (time !== undefined) {
+      if (typeof time !== 'number' || !Number.isInteger(time) || time < 2000 || time > 10000)
+        throw new ConfigError('PlivoCallControl.createCall: machineDetectionTime must be 2000 to 10000 ms');
+      body['machine_detection_time'] = time;
+    }
+    url('machineDetectionUrl', options.machineDetectionUrl);
+    method('machineDetectionMethod', options.machineDetectionMethod);
+    if (
+      options.machineDetection === undefined &&
+      (time !== undefined || options.machineDetectionUrl !== undefined || options.machineDetectionMethod !== undefined)
+    )
+      throw new ConfigError('PlivoCallControl.createCall: the machineDetection* options need machineDetection');
+    url('hangupUrl', options.hangupUrl);
+    method('hangupMethod', options.hangupMethod);
+    url('ringUrl', options.ringUrl);
+    method('ringMethod', options.ringMethod);
+    url('fallbackAnswerUrl', options.fallbackAnswerUrl);
+    method('fallbackMethod', options.fallbackMethod);
+    if (options.callerName !== undefined) {
+      if (!nonEmpty(options.callerName) || options.callerName.length > 50)
+        throw new ConfigError('PlivoCallControl.createCall: callerName must be 1 to 50 characters');
+      body['caller_name'] = options.callerName;
+    }
+    seconds('ringTimeout', options.ringTimeout, 1);
+    seconds('timeLimit', options.timeLimit, 1);
+    if (options.sipHeaders !== undefined)
+      body['sip_headers'] = plivoSipHeaders(options.sipHeaders, 'PlivoCallControl.createCall');
+    const { body: answer } = await this.#send('POST', `/v1/Account/${this.#authId}/Call/`, body, 'call');
+    const fields = isJsonObject(answer) ? answer : {};
+    const requestUuid = fields['request_uuid'];
+    const result: PlivoCreateCallResult = {
+      requestUuid: typeof requestUuid === 'string' ? requestUuid : '',
+      body: answer,
+    };
+    if (typeof fields['message'] === 'string') result.message = fields['message'];
+    return result;
   }
 
   /** Ends the call. */
@@ -119,16 +284,26 @@ export class PlivoCallControl {
   ): Promise<PlivoCallActionResult> {
     if (!nonEmpty(callUuid) || !/^[A-Za-z0-9-]{8,64}$/.test(callUuid))
       throw new ConfigError("PlivoCallControl: callUuid must be the call's UUID");
+    return this.#send(method, `/v1/Account/${this.#authId}/Call/${callUuid}/${sub}`, body, what);
+  }
+
+  async #send(
+    method: 'POST' | 'DELETE',
+    path: string,
+    body: Record<string, unknown> | undefined,
+    what: string,
+  ): Promise<PlivoCallActionResult> {
     log('call control %s', what);
     const result = await carrierRequest(this.#rest, {
-      path: `/v1/Account/${this.#authId}/Call/${callUuid}/${sub}`,
+      path,
       method,
       authorization: this.#authorization,
       json: body,
       what: `Plivo ${what}`,
       rejected: `Plivo rejected the ${what}`,
       // A call that is no longer live is not found: {"api_id":"…","error":"not found"}.
-      isAlreadyEnded: (failure) => failure.status === 404,
+      // (Not for a new call: there a 404 is a refusal like any other.)
+      isAlreadyEnded: (failure) => what !== 'call' && failure.status === 404,
       readError: (failure) => {
         const error = isJsonObject(failure.body) ? failure.body['error'] : undefined;
         return { text: typeof error === 'string' ? error : '' };

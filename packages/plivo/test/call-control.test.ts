@@ -86,3 +86,84 @@ describe('PlivoCallControl', () => {
     expect(() => new PlivoCallControl({ authId: AUTH_ID, authToken: '' })).toThrow(ConfigError);
   });
 });
+
+describe('PlivoCallControl.createCall', () => {
+  it('places a call with POST /v1/Account/{auth_id}/Call/ and asynchronous machine detection', async () => {
+    api.reply = () => ({
+      status: 201,
+      body: { api_id: 'x', message: 'call fired', request_uuid: '9834029e-58b6-11e1-b8b7-a5bd0e4e126f' },
+    });
+    const result = await calls.createCall({
+      from: '+14155550100',
+      to: '+14155550123',
+      answerUrl: 'https://agent.example.com/plivo/answer',
+      machineDetection: 'true',
+      machineDetectionTime: 4000,
+      machineDetectionUrl: 'https://agent.example.com/plivo/amd',
+      machineDetectionMethod: 'POST',
+      hangupUrl: 'https://agent.example.com/plivo/hangup',
+      ringTimeout: 30,
+    });
+    expect(result).toMatchObject({ requestUuid: '9834029e-58b6-11e1-b8b7-a5bd0e4e126f', message: 'call fired' });
+    const [request] = api.requests;
+    expect(request!.method).toBe('POST');
+    expect(request!.path).toBe(`/v1/Account/${AUTH_ID}/Call/`);
+    expect(request!.headers['authorization']).toBe(BASIC);
+    expect(JSON.parse(request!.body)).toEqual({
+      from: '14155550100',
+      to: '14155550123',
+      answer_url: 'https://agent.example.com/plivo/answer',
+      machine_detection: 'true',
+      machine_detection_time: 4000,
+      machine_detection_url: 'https://agent.example.com/plivo/amd',
+      machine_detection_method: 'POST',
+      hangup_url: 'https://agent.example.com/plivo/hangup',
+      ring_timeout: 30,
+    });
+  });
+
+  it('dials several targets at once, SIP URIs with X-PH- headers', async () => {
+    api.reply = () => ({ status: 201, body: { message: 'call fired', request_uuid: 'r1' } });
+    await calls.createCall({
+      from: '14155550100',
+      to: ['14155550123', 'sip:agent@phone.plivo.com'],
+      answerUrl: 'https://agent.example.com/a',
+      answerMethod: 'GET',
+      sipHeaders: { Campaign: 'spring', Ref: 'A%2D1' },
+    });
+    expect(JSON.parse(api.requests[0]!.body)).toMatchObject({
+      to: '14155550123<sip:agent@phone.plivo.com',
+      answer_method: 'GET',
+      sip_headers: 'Campaign=spring,Ref=A%2D1',
+    });
+  });
+
+  it('rejects a refused call (even a 404) as a CallControlError, not as a call that ended', async () => {
+    api.reply = () => ({ status: 404, body: { api_id: 'x', error: 'not found' } });
+    const error = await calls
+      .createCall({ from: '14155550100', to: '14155550123', answerUrl: 'https://a.example.com/' })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CallControlError);
+    expect((error as CallControlError).status).toBe(404);
+  });
+
+  it('refuses options Plivo would refuse, before any request', async () => {
+    const base = { from: '14155550100', to: '14155550123', answerUrl: 'https://a.example.com/' };
+    const bad = [
+      { ...base, from: '' },
+      { ...base, to: [] },
+      { ...base, to: 'not a number' },
+      { ...base, answerUrl: 'ftp://a.example.com/' },
+      { ...base, machineDetection: 'yes' as 'true' },
+      { ...base, machineDetection: 'true' as const, machineDetectionTime: 1000 },
+      { ...base, machineDetection: 'true' as const, machineDetectionTime: 10001 },
+      { ...base, machineDetectionUrl: 'https://a.example.com/amd' },
+      { ...base, machineDetection: 'true' as const, machineDetectionMethod: 'PUT' as 'POST' },
+      { ...base, sipHeaders: { 'X-PH-Bad': 'v' } },
+      { ...base, sipHeaders: { Good: 'not allowed!' } },
+      { ...base, ringTimeout: 0 },
+    ];
+    for (const options of bad) await expect(calls.createCall(options)).rejects.toThrow(ConfigError);
+    expect(api.requests).toHaveLength(0);
+  });
+});
