@@ -5,8 +5,9 @@
  * Audio is recorded in chunks (one per model delta, each followed by a mark where the carrier
  * acknowledges playback). The carrier plays chunks back to back in the order sent, so the ledger
  * keeps a playout schedule: a chunk starts when it was sent or when the previous chunk ended,
- * whichever is later. An acknowledged chunk ended exactly when its ack arrived, which re-anchors
- * the schedule. The played position of an item is its acknowledged audio plus the elapsed time
+ * whichever is later. An acknowledged chunk ended when its ack arrived, less the jitter of the
+ * moment (see `#ackedEnd`), which re-anchors the schedule. The played position of an item is its
+ * acknowledged audio plus the elapsed time
  * into the chunk now playing, never past that chunk's end (its ack has not come) and never past
  * what was sent. Carriers with no acknowledgements use the schedule alone.
  *
@@ -48,6 +49,9 @@ export type AckResult = 'acked' | 'stale' | 'unknown';
  */
 const UNSENT_TOLERANCE_MS = 5;
 
+/** How many recent acks the steady ack delay is taken from. */
+const LATENESS_WINDOW = 8;
+
 export class PlaybackLedger {
   #generation = 0;
   #markSeq = 0;
@@ -58,6 +62,8 @@ export class PlaybackLedger {
   #items = new Map<string, ItemState>();
   #byMark = new Map<string, Chunk>();
   #doneResponses = new Set<string>();
+  /** How late the recent acks came after the schedule's end of their chunk, ms (the link's, kept across clears). */
+  #lateness: number[] = [];
   readonly #now: () => number;
   readonly #prefix: string;
 
@@ -101,7 +107,7 @@ export class PlaybackLedger {
     if (!chunk) return this.#isOwnStaleMark(name) ? 'stale' : 'unknown';
     // The carrier plays in order: this ack settles every earlier chunk too.
     const index = this.#chunks.indexOf(chunk);
-    this.#settle(index + 1, this.#now());
+    this.#settle(index + 1, this.#ackedEnd(index, this.#now()));
     return 'acked';
   }
 
@@ -135,6 +141,11 @@ export class PlaybackLedger {
     return Math.max(0, end - now);
   }
 
+  /** True while a mark sent is still waiting for the carrier's ack. */
+  awaitingAck(): boolean {
+    return this.#byMark.size > 0;
+  }
+
   /**
    * The response ended: once all of its audio is played its items are forgotten, so a long call
    * keeps no bookkeeping for turns the caller has heard in full.
@@ -158,6 +169,24 @@ export class PlaybackLedger {
     this.#items.clear();
     this.#byMark.clear();
     this.#doneResponses.clear();
+  }
+
+  /**
+   * When the carrier finished chunk `index`, from an ack that arrived at `arrival`. The schedule
+   * says when it could have finished at the earliest; the ack, when it had at the latest. An ack
+   * later than the schedule carries the carrier's steady delay (a playout buffer, the way back)
+   * plus jitter of the moment (a stalled network or event loop): the steady part is the least
+   * lateness of the recent acks, and only that part moves the schedule. An ack earlier than the
+   * schedule (a carrier that acknowledges what it has queued) is taken as it is.
+   */
+  #ackedEnd(index: number, arrival: number): number {
+    let end = this.#anchor;
+    for (let i = 0; i <= index; i++) end = Math.max(this.#chunks[i]!.sentAt, end) + this.#chunks[i]!.durationMs;
+    const lateness = arrival - end;
+    this.#lateness.push(Math.max(0, lateness));
+    if (this.#lateness.length > LATENESS_WINDOW) this.#lateness.shift();
+    if (!(lateness > 0)) return arrival;
+    return end + Math.min(...this.#lateness);
   }
 
   #item(key: PlaybackKey): ItemState {

@@ -29,6 +29,40 @@ describe('PlaybackLedger', () => {
     expect(ledger.snapshot()[0]!.playedMs).toBe(130);
   });
 
+  it('keeps a steady ack delay, but does not let one ack delayed on its way drag the schedule back', () => {
+    const { clock, ledger } = ledgerAt();
+    const marks = Array.from({ length: 5 }, () => ledger.recordSent(key('a'), 100, true)!);
+    // The carrier acks each chunk 20 ms after the schedule's end of it: its steady delay.
+    clock.now += 120;
+    ledger.ack(marks[0]!);
+    for (const mark of marks.slice(1, 3)) {
+      clock.now += 100;
+      ledger.ack(mark);
+    }
+    // The 4th ack arrives 70 ms later than that (a stall on its way back); the carrier went on
+    // playing the 5th chunk from the 4th's end.
+    clock.now += 170;
+    ledger.ack(marks[3]!);
+    expect(ledger.snapshot()[0]!.playedMs).toBe(400 + 70);
+    // Without that history the same late ack would mean the carrier started late: taken as it is.
+    const fresh = ledgerAt();
+    const first = fresh.ledger.recordSent(key('a'), 100, true)!;
+    fresh.ledger.recordSent(key('a'), 100, true);
+    fresh.clock.now += 190;
+    fresh.ledger.ack(first);
+    expect(fresh.ledger.snapshot()[0]!.playedMs).toBe(100);
+  });
+
+  it('takes an ack earlier than the schedule as it is (a carrier that acknowledges what it queued)', () => {
+    const { clock, ledger } = ledgerAt();
+    const first = ledger.recordSent(key('a'), 100, true)!;
+    ledger.recordSent(key('a'), 100, true);
+    clock.now += 10;
+    ledger.ack(first);
+    clock.now += 30;
+    expect(ledger.snapshot()[0]!.playedMs).toBe(130);
+  });
+
   it('never reports more than was sent, and knows when an ack is still outstanding', () => {
     const { clock, ledger } = ledgerAt();
     ledger.recordSent(key('a'), 40, true);
