@@ -7,9 +7,8 @@
  * keeps a playout schedule: a chunk starts when it was sent or when the previous chunk ended,
  * whichever is later. An acknowledged chunk ended when its ack arrived, less the jitter of the
  * moment (see `#ackedEnd`), which re-anchors the schedule. The played position of an item is its
- * acknowledged audio plus the elapsed time
- * into the chunk now playing, never past that chunk's end (its ack has not come) and never past
- * what was sent. Carriers with no acknowledgements use the schedule alone.
+ * acknowledged audio plus the elapsed time into the chunk now playing, never past that chunk's end
+ * (its ack has not come) and never past what was sent. Carriers with no acknowledgements use the schedule alone.
  *
  * A `clear` starts a new generation: marks of older generations are stale and ignored.
  */
