@@ -6,7 +6,12 @@
  *   is unknown or gone);
  * - `PUT /v1/calls/{uuid}` `{"action":"transfer","destination":{"type":"ncco","ncco":[…]}}` (or
  *   `"url":["https://…"]`, a URL returning an NCCO) moves it to a new NCCO;
- * - `PUT /v1/calls/{uuid}/dtmf` `{"digits":"…"}` plays DTMF into it.
+ * - `PUT /v1/calls/{uuid}/dtmf` `{"digits":"…"}` plays DTMF into it;
+ * - `POST /v1/calls` places a call: `to`, `from`, an `ncco` or an `answer_url`, `event_url`, and
+ *   machine detection (`machine_detection`: `continue` / `hangup`, or `advanced_machine_detection`:
+ *   `{ behavior, mode, beep_timeout }`); 201 with `{ uuid, status, direction, conversation_uuid }`
+ *   (https://developer.vonage.com/en/api/voice#createCall,
+ *   https://developer.vonage.com/en/voice/voice-api/concepts/advanced-machine-detection).
  *
  * Every request carries an application JWT (`Authorization: Bearer …`, see `jwt.ts`).
  */
@@ -55,6 +60,59 @@ export type VonageTransferTarget =
 
 export type VonageCallUpdateResult = { alreadyEnded: boolean; body?: unknown };
 
+/** Vonage's advanced machine detection: `beep_timeout` (45-120 s) bounds the wait for the beep. */
+export type VonageAdvancedMachineDetection = {
+  /** `hangup` ends the call when a machine answers; `continue` reports it. */
+  behavior: 'continue' | 'hangup';
+  /**
+   * `detect`: human or machine; `detect_beep`: also the voicemail's beep (`sub_state: beep_start`);
+   * `default`: asynchronous detection with the beep. Vonage's default when left out: `detect`.
+   */
+  mode?: 'detect' | 'detect_beep' | 'default';
+  beep_timeout?: number;
+};
+
+/**
+ * A call to place with {@link VonageCallControl.createCall}: exactly one of `ncco` and `answerUrl`.
+ * Numbers are E.164, with or without the `+`.
+ */
+export type VonageCreateCallOptions = {
+  /** A number, a `sip:` URI, or an endpoint object of Vonage's (`{ type: 'websocket', … }`). */
+  to: string | Record<string, unknown>;
+  /** The caller id: a number of your Vonage account. */
+  from: string;
+  /**
+   * The NCCO to run once answered, e.g. `connectWebSocketNcco({ uri, headers })`. It is written
+   * before Vonage assigns the call's uuid, so the socket cannot name it: to have the uuid in the
+   * transport's `callStart.callId`, use `answerUrl` and answer with `connectWebSocketNcco({ uri,
+   * answer })`.
+   */
+  ncco?: ReadonlyArray<NccoAction | Record<string, unknown>>;
+  /** Requested once answered (with the call's `uuid`); answers with an NCCO. */
+  answerUrl?: string;
+  answerMethod?: 'GET' | 'POST';
+  /** Where the call's events go, machine detection included (`readVonageMachineDetection`). */
+  eventUrl?: string;
+  eventMethod?: 'GET' | 'POST';
+  /** Standard machine detection (`status: machine` / `human` on the event webhook). */
+  machineDetection?: 'continue' | 'hangup';
+  /** Advanced machine detection (takes precedence over `machineDetection` at Vonage). */
+  advancedMachineDetection?: VonageAdvancedMachineDetection;
+  /** Seconds the call may ring (1-120, Vonage's default 60). */
+  ringingTimer?: number;
+  /** Longest call, in seconds (1-7200). */
+  lengthTimer?: number;
+};
+
+/** Vonage's answer to a new call: `uuid` is the call's (the PSTN leg's) id. */
+export type VonageCreateCallResult = {
+  uuid: string;
+  status?: string;
+  direction?: string;
+  conversationUuid?: string;
+  body: unknown;
+};
+
 const DEFAULT_BASE_URL = 'https://api.nexmo.com';
 const CALL_UUID = /^[0-9A-Za-z][0-9A-Za-z_-]{0,127}$/;
 const DTMF_DIGITS = /^[0-9*#A-Da-d]+$/;
@@ -64,6 +122,47 @@ const ENDED =
 
 function nonEmpty(value: unknown): value is string {
   return typeof value === 'string' && value.length > 0;
+}
+
+function httpUrl(value: unknown, what: string): string {
+  let url: URL | undefined;
+  try {
+    url = typeof value === 'string' ? new URL(value) : undefined;
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:'))
+    throw new ConfigError(`VonageCallControl.${what} must be an absolute http(s) URL`);
+  return value as string;
+}
+
+function checkNcco(ncco: unknown, what: string): void {
+  if (!Array.isArray(ncco) || ncco.length === 0)
+    throw new ConfigError(`VonageCallControl.${what}: ncco must be a non-empty array of actions`);
+  for (const action of ncco as unknown[]) {
+    const name =
+      typeof action === 'object' && action !== null && !Array.isArray(action)
+        ? (action as Record<string, unknown>)['action']
+        : undefined;
+    if (typeof name !== 'string' || name.length === 0)
+      throw new ConfigError(`VonageCallControl.${what}: every NCCO action must be an object with a string "action"`);
+  }
+}
+
+/** A number or SIP URI as a Vonage endpoint (numbers without their `+`, as Vonage writes them). */
+export function vonageEndpoint(to: string): Record<string, unknown> {
+  const text = typeof to === 'string' ? to.trim() : '';
+  if (/^sips?:\S+$/i.test(text)) return { type: 'sip', uri: text };
+  const number = text.replace(/^\+/, '');
+  if (!/^[0-9]{3,20}$/.test(number))
+    throw new ConfigError('Vonage: a destination must be an E.164 number or a sip: URI');
+  return { type: 'phone', number };
+}
+
+function seconds(value: unknown, min: number, max: number, what: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max)
+    throw new ConfigError(`VonageCallControl.createCall: ${what} must be a whole number from ${min} to ${max}`);
+  return value;
 }
 
 function checkUuid(uuid: unknown, what: string): asserts uuid is string {
@@ -125,6 +224,78 @@ export class VonageCallControl {
     this.#now = options.now ?? Date.now;
   }
 
+  /**
+   * Places a call. Once it is answered Vonage runs `ncco`, or the NCCO `answerUrl` returns; with
+   * `machineDetection` / `advancedMachineDetection` the event webhook says who answered.
+   */
+  async createCall(options: VonageCreateCallOptions): Promise<VonageCreateCallResult> {
+    if (!options || typeof options !== 'object') throw new ConfigError('VonageCallControl.createCall needs options');
+    const to =
+      typeof options.to === 'string'
+        ? vonageEndpoint(options.to)
+        : options.to && typeof options.to === 'object' && typeof options.to['type'] === 'string'
+          ? options.to
+          : undefined;
+    if (to === undefined)
+      throw new ConfigError('VonageCallControl.createCall: `to` must be a number, a sip: URI or an endpoint object');
+    const from = vonageEndpoint(options.from);
+    if (from['type'] !== 'phone') throw new ConfigError('VonageCallControl.createCall: `from` must be a number');
+    const body: Record<string, unknown> = { to: [to], from };
+    if ((options.ncco === undefined) === (options.answerUrl === undefined))
+      throw new ConfigError('VonageCallControl.createCall: give exactly one of ncco and answerUrl');
+    if (options.ncco !== undefined) {
+      checkNcco(options.ncco, 'createCall');
+      body['ncco'] = options.ncco;
+    } else {
+      body['answer_url'] = [httpUrl(options.answerUrl, 'createCall: answerUrl')];
+    }
+    const method = (key: string, value: unknown) => {
+      if (value === undefined) return;
+      if (value !== 'GET' && value !== 'POST')
+        throw new ConfigError(`VonageCallControl.createCall: ${key} must be GET or POST`);
+      body[key] = value;
+    };
+    method('answer_method', options.answerMethod);
+    if (options.eventUrl !== undefined) body['event_url'] = [httpUrl(options.eventUrl, 'createCall: eventUrl')];
+    method('event_method', options.eventMethod);
+    if (options.machineDetection !== undefined) {
+      if (options.machineDetection !== 'continue' && options.machineDetection !== 'hangup')
+        throw new ConfigError("VonageCallControl.createCall: machineDetection must be 'continue' or 'hangup'");
+      body['machine_detection'] = options.machineDetection;
+    }
+    const amd = options.advancedMachineDetection;
+    if (amd !== undefined) {
+      if (!amd || typeof amd !== 'object' || (amd.behavior !== 'continue' && amd.behavior !== 'hangup'))
+        throw new ConfigError(
+          "VonageCallControl.createCall: advancedMachineDetection.behavior must be 'continue' or 'hangup'",
+        );
+      const wire: Record<string, unknown> = { behavior: amd.behavior };
+      if (amd.mode !== undefined) {
+        if (amd.mode !== 'detect' && amd.mode !== 'detect_beep' && amd.mode !== 'default')
+          throw new ConfigError(
+            "VonageCallControl.createCall: advancedMachineDetection.mode must be 'detect', 'detect_beep' or 'default'",
+          );
+        wire['mode'] = amd.mode;
+      }
+      if (amd.beep_timeout !== undefined) wire['beep_timeout'] = seconds(amd.beep_timeout, 45, 120, 'beep_timeout');
+      body['advanced_machine_detection'] = wire;
+    }
+    if (options.ringingTimer !== undefined)
+      body['ringing_timer'] = seconds(options.ringingTimer, 1, 120, 'ringingTimer');
+    if (options.lengthTimer !== undefined) body['length_timer'] = seconds(options.lengthTimer, 1, 7200, 'lengthTimer');
+
+    const { body: answer } = await this.#send('POST', '/v1/calls', body, 'new call', false);
+    const fields = isJsonObject(answer) ? answer : {};
+    const result: VonageCreateCallResult = {
+      uuid: typeof fields['uuid'] === 'string' ? fields['uuid'] : '',
+      body: answer,
+    };
+    if (typeof fields['status'] === 'string') result.status = fields['status'];
+    if (typeof fields['direction'] === 'string') result.direction = fields['direction'];
+    if (typeof fields['conversation_uuid'] === 'string') result.conversationUuid = fields['conversation_uuid'];
+    return result;
+  }
+
   /** Ends the call. */
   async hangup(uuid: string): Promise<{ alreadyEnded: boolean }> {
     checkUuid(uuid, 'hangup');
@@ -140,18 +311,7 @@ export class VonageCallControl {
     checkUuid(uuid, 'transfer');
     let destination: Record<string, unknown>;
     if (target && 'ncco' in target) {
-      if (!Array.isArray(target.ncco) || target.ncco.length === 0)
-        throw new ConfigError('VonageCallControl.transfer: ncco must be a non-empty array of actions');
-      for (const action of target.ncco as unknown[]) {
-        const name =
-          typeof action === 'object' && action !== null && !Array.isArray(action)
-            ? (action as Record<string, unknown>)['action']
-            : undefined;
-        if (typeof name !== 'string' || name.length === 0)
-          throw new ConfigError(
-            'VonageCallControl.transfer: every NCCO action must be an object with a string "action"',
-          );
-      }
+      checkNcco(target.ncco, 'transfer');
       destination = { type: 'ncco', ncco: target.ncco };
     } else if (target && 'url' in target) {
       let url: URL | undefined;
@@ -203,7 +363,17 @@ export class VonageCallControl {
     return this.#put(`/v1/calls/${encodeURIComponent(uuid)}`, body, uuid);
   }
 
-  async #put(path: string, body: unknown, uuid: string): Promise<VonageCallUpdateResult> {
+  #put(path: string, body: unknown, uuid: string): Promise<VonageCallUpdateResult> {
+    return this.#send('PUT', path, body, `call update for ${uuid}`, true);
+  }
+
+  async #send(
+    method: 'PUT' | 'POST',
+    path: string,
+    body: unknown,
+    what: string,
+    endedCounts: boolean,
+  ): Promise<VonageCallUpdateResult> {
     const token = await createVonageJwt({
       applicationId: this.#applicationId,
       privateKey: await this.#key,
@@ -212,12 +382,13 @@ export class VonageCallControl {
     });
     const result = await carrierRequest(this.#rest, {
       path,
-      method: 'PUT',
+      method,
       authorization: `Bearer ${token}`,
       json: body,
-      what: `Vonage call update for ${uuid}`,
-      rejected: `Vonage rejected the call update for ${uuid}`,
-      isAlreadyEnded,
+      what: `Vonage ${what}`,
+      rejected: `Vonage rejected the ${what}`,
+      // A new call cannot have ended: there a 404 is a refusal like any other.
+      isAlreadyEnded: endedCounts ? isAlreadyEnded : () => false,
       readError: (failure) => {
         const type = isJsonObject(failure.body) ? failure.body['type'] : undefined;
         const code = typeof type === 'string' || typeof type === 'number' ? type : undefined;
@@ -225,7 +396,7 @@ export class VonageCallControl {
         return { code, quoteCode: false, text: titleAndDetail(failure).filter(Boolean).join(': ') };
       },
     });
-    if (result.alreadyEnded) log('call %s already ended', uuid);
+    if (result.alreadyEnded) log('%s: the call had already ended', what);
     return result;
   }
 }

@@ -2,7 +2,7 @@ import { createPublicKey, createVerify } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { CallControlError, ConfigError } from '@switchboard/core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { VonageCallControl, talkAction } from '../src/index.js';
+import { VonageCallControl, connectWebSocketNcco, talkAction } from '../src/index.js';
 import { rsaKeyPair } from './helpers.js';
 
 const keys = rsaKeyPair();
@@ -211,5 +211,84 @@ describe('VonageCallControl', () => {
   it('takes the private key file as bytes, as the Vonage SDK does', async () => {
     await controls({ privateKey: Buffer.from(keys.privateKey) }).hangup(CALL);
     expect(seen).toHaveLength(1);
+  });
+});
+
+describe('VonageCallControl.createCall', () => {
+  const created = { uuid: CALL, status: 'started', direction: 'outbound', conversation_uuid: 'CON-1' };
+  const replyCreated = () => {
+    reply = (_req, res) => res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify(created));
+  };
+
+  it('places a call with POST /v1/calls, an answer URL and advanced machine detection', async () => {
+    replyCreated();
+    const result = await controls().createCall({
+      to: '+447700900001',
+      from: '+447700900000',
+      answerUrl: 'https://agent.example.com/vonage/answer',
+      eventUrl: 'https://agent.example.com/vonage/event',
+      eventMethod: 'POST',
+      advancedMachineDetection: { behavior: 'continue', mode: 'detect_beep', beep_timeout: 45 },
+      ringingTimer: 30,
+    });
+    expect(result).toMatchObject({ uuid: CALL, status: 'started', direction: 'outbound', conversationUuid: 'CON-1' });
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toMatchObject({ method: 'POST', path: '/v1/calls', contentType: 'application/json' });
+    expect(seen[0]!.body).toEqual({
+      to: [{ type: 'phone', number: '447700900001' }],
+      from: { type: 'phone', number: '447700900000' },
+      answer_url: ['https://agent.example.com/vonage/answer'],
+      event_url: ['https://agent.example.com/vonage/event'],
+      event_method: 'POST',
+      advanced_machine_detection: { behavior: 'continue', mode: 'detect_beep', beep_timeout: 45 },
+      ringing_timer: 30,
+    });
+    checkToken(seen[0]!.authorization);
+  });
+
+  it('places a call that runs an NCCO connecting it to the media WebSocket, to a SIP URI too', async () => {
+    replyCreated();
+    const ncco = connectWebSocketNcco({ uri: 'wss://agent.example.com/media', headers: { campaign: 'spring' } });
+    await controls().createCall({
+      to: 'sip:alice@pbx.example.com',
+      from: '447700900000',
+      ncco,
+      machineDetection: 'hangup',
+    });
+    expect(seen[0]!.body).toEqual({
+      to: [{ type: 'sip', uri: 'sip:alice@pbx.example.com' }],
+      from: { type: 'phone', number: '447700900000' },
+      ncco,
+      machine_detection: 'hangup',
+    });
+  });
+
+  it('rejects a refused call (even a 404) as a CallControlError', async () => {
+    reply = (_req, res) =>
+      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ title: 'Not found' }));
+    const error = await controls()
+      .createCall({ to: '447700900001', from: '447700900000', answerUrl: 'https://a.example.com/' })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CallControlError);
+    expect((error as CallControlError).status).toBe(404);
+  });
+
+  it('refuses options Vonage would refuse, before any request', async () => {
+    const base = { to: '447700900001', from: '447700900000', answerUrl: 'https://a.example.com/' };
+    const bad: Array<Parameters<VonageCallControl['createCall']>[0]> = [
+      { ...base, to: 'nobody' },
+      { ...base, from: 'sip:me@example.com' },
+      { to: base.to, from: base.from },
+      { ...base, ncco: [talkAction('hi')] },
+      { to: base.to, from: base.from, ncco: [] },
+      { ...base, answerUrl: 'wss://a.example.com/' },
+      { ...base, machineDetection: 'detect' as 'hangup' },
+      { ...base, advancedMachineDetection: { behavior: 'stop' as 'hangup' } },
+      { ...base, advancedMachineDetection: { behavior: 'continue', mode: 'beep' as 'detect' } },
+      { ...base, advancedMachineDetection: { behavior: 'continue', beep_timeout: 30 } },
+      { ...base, ringingTimer: 121 },
+    ];
+    for (const options of bad) await expect(controls().createCall(options)).rejects.toThrow(ConfigError);
+    expect(seen).toHaveLength(0);
   });
 });
