@@ -143,4 +143,71 @@ describe('PlivoCallControl against plivo (SDK) calls', () => {
     await expect(sdk.calls.sendDigits(CALL, '1', { leg: 'aleg' })).rejects.toBeTruthy();
     await expect(ours.sendDtmf(CALL, '1')).rejects.toBeInstanceOf(CallControlError);
   });
+
+  it('new call with machine detection: the same request as calls.create (from, to, answer_url, machine_detection*)', async () => {
+    server.respond({
+      status: 201,
+      body: { api_id: 'a1b2', message: 'call fired', request_uuid: '9834029e-58b6-11e1-b8b7-a5bd0e4e126f' },
+    });
+    const { sdk: a, ours: b } = await both(
+      () =>
+        sdk.calls.create('14155550100', '14155550123', 'https://agent.example.com/plivo/answer', {
+          answerMethod: 'POST',
+          machineDetection: 'true',
+          machineDetectionTime: 4000,
+          machineDetectionUrl: 'https://agent.example.com/plivo/amd',
+          machineDetectionMethod: 'POST',
+          ringTimeout: 30,
+        }),
+      () =>
+        ours.createCall({
+          from: '+14155550100',
+          to: '+14155550123',
+          answerUrl: 'https://agent.example.com/plivo/answer',
+          answerMethod: 'POST',
+          machineDetection: 'true',
+          machineDetectionTime: 4000,
+          machineDetectionUrl: 'https://agent.example.com/plivo/amd',
+          machineDetectionMethod: 'POST',
+          ringTimeout: 30,
+        }),
+    );
+    expect(b).toEqual(a);
+    expect(a).toMatchObject({
+      method: 'POST',
+      target: `/v1/Account/${AUTH_ID}/Call/`,
+      contentType: 'application/json',
+      body: {
+        from: '14155550100',
+        to: '14155550123',
+        answer_url: 'https://agent.example.com/plivo/answer',
+        machine_detection: 'true',
+        machine_detection_time: 4000,
+      },
+    });
+  });
+
+  it('new call to several targets with SIP headers: the same request as calls.create', async () => {
+    server.respond({ status: 201, body: { api_id: 'a1b2', message: 'call fired', request_uuid: 'r' } });
+    const { sdk: a, ours: b } = await both(
+      () =>
+        sdk.calls.create('14155550100', ['14155550123', 'sip:agent@phone.plivo.com'], 'https://a.example.com/x', {
+          sipHeaders: 'Campaign=spring,Ref=A1',
+          machineDetection: 'hangup',
+        }),
+      () =>
+        ours.createCall({
+          from: '14155550100',
+          to: ['14155550123', 'sip:agent@phone.plivo.com'],
+          answerUrl: 'https://a.example.com/x',
+          sipHeaders: { Campaign: 'spring', Ref: 'A1' },
+          machineDetection: 'hangup',
+        }),
+    );
+    expect(b).toEqual(a);
+    expect(a.body).toMatchObject({
+      to: '14155550123<sip:agent@phone.plivo.com',
+      sip_headers: 'Campaign=spring,Ref=A1',
+    });
+  });
 });
