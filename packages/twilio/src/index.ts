@@ -28,7 +28,24 @@ export type {
   ValidateTwilioWebSocketUpgradeOptions,
 } from './signature.js';
 export { TwilioCallControl } from './call-control.js';
-export type { TwilioCallControlOptions, TwilioTransferTarget, TwilioCallUpdateResult } from './call-control.js';
+export type {
+  TwilioCallControlOptions,
+  TwilioTransferTarget,
+  TwilioCallUpdateResult,
+  TwilioCreateCallOptions,
+  TwilioCreatedCall,
+  TwilioCallStatusEvent,
+  TwilioMachineDetectionOptions,
+} from './call-control.js';
+export { readTwilioMachineDetection, type TwilioMachineDetectionParams } from './machine-detection.js';
+export { twilioTransfer, twilioTransferSipHeaders, type TwilioTransferOptions } from './transfer.js';
+export { TwilioWarmTransfer } from './warm-transfer.js';
+export type {
+  TwilioWarmTransferOptions,
+  TwilioWarmTransferRequest,
+  TwilioWarmTransferStarted,
+  TwilioWarmTransferUpdate,
+} from './warm-transfer.js';
 export {
   connectStreamCxml,
   validateSignalWireSignature,
