@@ -82,6 +82,10 @@ export { SipCall } from './endpoint/call.js';
 export type { SipCallEndReason, SipCallEvents, SipTransferProgress } from './endpoint/call.js';
 export { SipRealtimeTransport } from './endpoint/transport.js';
 export type { SipRealtimeTransportOptions, SipCallControl } from './endpoint/transport.js';
+export { sipTransfer } from './endpoint/transfer.js';
+export type { SipTransferOptions, SipTransferResult, SipTransferContextPlacement } from './endpoint/transfer.js';
+export { DEFAULT_TRANSFER_TIMEOUT_MS } from './endpoint/refer.js';
+export type { SipReferOptions } from './endpoint/refer.js';
 export {
   RtpMediaProtocol,
   callStartFromInvite,

@@ -16,6 +16,7 @@ import {
 } from './sip/message.js';
 import type { SipSource, SipTarget, SipTransportName } from './sip/sockets.js';
 import type { InviteServerTransaction } from './sip/transactions.js';
+import { DEFAULT_TRANSFER_TIMEOUT_MS, followTransfer, referHeaders, type SipReferOptions } from './refer.js';
 import { SessionTimer } from './session-timer.js';
 import type { SipCallControl, SipRealtimeTransport } from './transport.js';
 
@@ -389,25 +390,32 @@ export class SipCall extends EventEmitter<SipCallEvents> implements SipCallContr
   }
 
   /**
-   * Transfers the call (RFC 3515): a REFER with `Refer-To: target` (`sip:`, `sips:` or `tel:`).
-   * Resolves when the far end accepts it (202); its progress arrives as `transfer` events, and
-   * the call hangs up once the transfer succeeded (unless `hangupAfterTransfer` is off).
+   * Transfers the call (RFC 3515): a REFER with `Refer-To: target` (`sip:`, `sips:` or `tel:`),
+   * with `options.headers` on the REFER and `options.uriHeaders` in the `Refer-To` URI. Resolves
+   * when the far end accepts it (202), or with `waitFor: 'completed'` once a NOTIFY reports the
+   * new call answered; its progress arrives as `transfer` events, and the call hangs up once the
+   * transfer succeeded (unless `hangupAfterTransfer` is off).
    */
-  async transfer(target: string, options: { referredBy?: string } = {}): Promise<void> {
-    if (!/^(sips?|tel):[^\s<>]+$/i.test(target))
-      throw new ConfigError(`The transfer target must be a sip:, sips: or tel: URI, got ${JSON.stringify(target)}.`);
+  async transfer(target: string, options: SipReferOptions = {}): Promise<void> {
+    const headers = referHeaders(target, options, parseNameAddr(this.#localUri)!.uri);
     if (this.#state === 'ended' || this.#state === 'ending')
       throw new CallControlError('The call has ended: nothing to transfer.');
-    const headers: Array<[string, string]> = [
-      ['Refer-To', `<${target}>`],
-      ['Referred-By', options.referredBy ? `<${options.referredBy}>` : `<${parseNameAddr(this.#localUri)!.uri}>`],
-    ];
-    const response = await this.#request('REFER', headers);
-    if (response.status < 200 || response.status >= 300) {
-      throw new CallControlError(`The far end refused the transfer: ${response.status} ${response.reason}`, {
-        status: response.status,
-      });
+    const outcome =
+      options.waitFor === 'completed'
+        ? followTransfer(this, options.timeoutMs ?? DEFAULT_TRANSFER_TIMEOUT_MS)
+        : undefined;
+    try {
+      const response = await this.#request('REFER', headers);
+      if (response.status < 200 || response.status >= 300) {
+        throw new CallControlError(`The far end refused the transfer: ${response.status} ${response.reason}`, {
+          status: response.status,
+        });
+      }
+    } catch (error) {
+      outcome?.cancel();
+      throw error;
     }
+    if (outcome) await outcome.promise;
   }
 
   async #end(reason: SipCallEndReason, sendBye: boolean): Promise<void> {

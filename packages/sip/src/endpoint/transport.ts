@@ -7,13 +7,14 @@ import {
   type WebSocketLike,
 } from '@switchboard/core';
 import { RtpMediaProtocol, type RtpMediaProtocolOptions, type RtpStats } from './protocol.js';
+import type { SipReferOptions } from './refer.js';
 
 /** What a transport asks of the SIP dialog it belongs to. */
 export interface SipCallControl {
   /** Ends the call with a BYE. */
   hangup(): Promise<void>;
   /** Transfers the call with a REFER (`Refer-To: target`). */
-  transfer(target: string): Promise<void>;
+  transfer(target: string, options?: SipReferOptions): Promise<void>;
 }
 
 export type SipRealtimeTransportOptions = OpenAIRealtimeWebSocketOptions &
@@ -74,10 +75,13 @@ export class SipRealtimeTransport extends TelephonyRealtimeTransport {
     return true;
   }
 
-  /** Transfers the call with a REFER; resolves once the far end accepted it (202). */
-  transfer(target: string): Promise<void> {
+  /**
+   * Transfers the call with a REFER; resolves once the far end accepted it (202), or with
+   * `waitFor: 'completed'` once it reported the new call answered.
+   */
+  transfer(target: string, options?: SipReferOptions): Promise<void> {
     if (!this.#call)
       return Promise.reject(new ConfigError('This transport belongs to no SIP dialog: nothing to transfer.'));
-    return this.#call.transfer(target);
+    return options === undefined ? this.#call.transfer(target) : this.#call.transfer(target, options);
   }
 }
