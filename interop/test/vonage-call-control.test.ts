@@ -7,7 +7,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { verifySignature } from '@vonage/jwt';
 import { Vonage } from '@vonage/server-sdk';
 import { NCCOBuilder, Talk } from '@vonage/voice';
-import { VonageCallControl, connectWebSocketAction } from '@switchboard/vonage';
+import { VonageCallControl, connectWebSocketAction, connectWebSocketNcco } from '@switchboard/vonage';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { sdkThenOurs, startHttpCapture, type CapturedRequest, type HttpCapture } from './support/http-capture.js';
 
@@ -178,6 +178,65 @@ describe('Vonage Voice API call control, @vonage/server-sdk vs VonageCallControl
     try {
       await expect(sdk.voice.hangupCall(CALL)).rejects.toBeDefined();
       await expect(ours.hangup(CALL)).resolves.toEqual({ alreadyEnded: true });
+    } finally {
+      server.respond(answer);
+    }
+  });
+
+  it('new call with an answer URL and advanced machine detection: the request createOutboundCall sends', async () => {
+    const created = { uuid: CALL, status: 'started', direction: 'outbound', conversation_uuid: 'CON-1' };
+    server.respond({ status: 201, body: created });
+    try {
+      let sdkResult: unknown;
+      const [theirs, mine] = await both(
+        async () =>
+          (sdkResult = await sdk.voice.createOutboundCall({
+            to: [{ type: 'phone', number: '447700900001' }],
+            from: { type: 'phone', number: '447700900000' },
+            answerUrl: ['https://bridge.example.com/vonage/answer'],
+            eventUrl: ['https://bridge.example.com/vonage/event'],
+            advancedMachineDetection: { behavior: 'continue', mode: 'detect_beep', beepTimeout: 45 },
+            ringingTimer: 30,
+          } as never)),
+        () =>
+          ours.createCall({
+            to: '+447700900001',
+            from: '+447700900000',
+            answerUrl: 'https://bridge.example.com/vonage/answer',
+            eventUrl: 'https://bridge.example.com/vonage/event',
+            advancedMachineDetection: { behavior: 'continue', mode: 'detect_beep', beep_timeout: 45 },
+            ringingTimer: 30,
+          }),
+      );
+      expectSameRequest(theirs, mine);
+      expect(mine.method).toBe('POST');
+      expect(mine.path).toBe('/v1/calls');
+      expect(mine.body).toMatchObject({
+        advanced_machine_detection: { behavior: 'continue', mode: 'detect_beep', beep_timeout: 45 },
+      });
+      // Both read the same call uuid from the answer.
+      expect(sdkResult).toMatchObject({ uuid: CALL, conversationUUID: 'CON-1' });
+    } finally {
+      server.respond(answer);
+    }
+  });
+
+  it('new call running an NCCO that connects the media WebSocket: the request createOutboundCall sends', async () => {
+    server.respond({ status: 201, body: { uuid: CALL, status: 'started', direction: 'outbound' } });
+    try {
+      const ncco = connectWebSocketNcco({ uri: 'wss://bridge.example.com/socket', headers: { tenant: 'acme' } });
+      const [theirs, mine] = await both(
+        () =>
+          sdk.voice.createOutboundCall({
+            to: [{ type: 'phone', number: '447700900001' }],
+            from: { type: 'phone', number: '447700900000' },
+            ncco: ncco as never,
+            machineDetection: 'hangup',
+          } as never),
+        () => ours.createCall({ to: '447700900001', from: '447700900000', ncco, machineDetection: 'hangup' }),
+      );
+      expectSameRequest(theirs, mine);
+      expect(mine.body).toMatchObject({ ncco, machine_detection: 'hangup' });
     } finally {
       server.respond(answer);
     }
