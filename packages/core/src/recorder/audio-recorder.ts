@@ -14,14 +14,14 @@
  * for a sink; a sink's failures are counted in `stats`.
  */
 import { decodeALaw, decodeMuLaw } from '../audio/g711.js';
-import { pcm16FromBytes } from '../audio/pcm.js';
+import { pcm16FromBytes, pcm16ToBytes } from '../audio/pcm.js';
 import { Resampler } from '../audio/resampler.js';
 import { ConfigError, SwitchboardError } from '../errors.js';
 import { logger } from '../log.js';
 import type { TelephonyRealtimeTransport } from '../transport.js';
 import type { AudioFormat } from '../types.js';
 import { StereoTimeline, type Channel } from './audio-timeline.js';
-import { RECORDING_CHANNELS, wavBytes, wavHeader, WAV_HEADER_BYTES } from './audio-wav.js';
+import { RECORDING_CHANNELS, wavHeader, WAV_HEADER_BYTES } from './audio-wav.js';
 import type { RecordingSink } from './sink.js';
 
 const log = logger('core');
@@ -320,7 +320,8 @@ export class CallAudioRecorder {
   #writeUntil(timeline: StereoTimeline, until: number): void {
     while (timeline.base < until) {
       const samples = timeline.take(Math.min(until - timeline.base, MAX_WRITE_SAMPLES));
-      this.#writeAudio(wavBytes(samples));
+      // A fresh array each time: the sink may keep it.
+      this.#writeAudio(pcm16ToBytes(samples));
       this.#stats.recordedMs = (timeline.base * 1000) / this.#rate!;
     }
   }

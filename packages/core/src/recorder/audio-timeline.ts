@@ -86,15 +86,15 @@ export class StereoTimeline {
   take(count: number): Int16Array {
     const n = Math.max(0, Math.floor(count));
     const out = new Int16Array(n * 2);
-    const held = Math.min(n, this.heldEnd - this.#base);
+    const held = Math.max(0, Math.min(n, this.heldEnd - this.#base));
     const [left, right] = this.#rings;
     const capacity = left.length;
-    for (let i = 0, r = this.#head; i < held; i++) {
-      out[2 * i] = left[r]!;
-      out[2 * i + 1] = right[r]!;
-      left[r] = 0;
-      right[r] = 0;
-      if (++r === capacity) r = 0;
+    const first = Math.min(held, capacity - this.#head);
+    interleave(out, 0, left, right, this.#head, first);
+    interleave(out, first, left, right, 0, held - first);
+    for (const ring of this.#rings) {
+      ring.fill(0, this.#head, this.#head + first);
+      ring.fill(0, 0, held - first);
     }
     this.#head = (this.#head + held) % capacity;
     this.#base += n;
@@ -138,5 +138,20 @@ export class StereoTimeline {
     const first = Math.min(n, ring.length - at);
     ring.fill(0, at, at + first);
     if (first < n) ring.fill(0, 0, n - first);
+  }
+}
+
+/** Writes `count` samples of `left` and `right` from `from` into `out` as stereo pairs, from pair `at`. */
+function interleave(
+  out: Int16Array,
+  at: number,
+  left: Int16Array,
+  right: Int16Array,
+  from: number,
+  count: number,
+): void {
+  for (let i = 0, o = 2 * at, s = from; i < count; i++, o += 2, s++) {
+    out[o] = left[s]!;
+    out[o + 1] = right[s]!;
   }
 }

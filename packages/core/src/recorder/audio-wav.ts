@@ -46,11 +46,3 @@ export function wavHeader(sampleRate: number, channels: number, dataBytes?: numb
   view.setUint32(40, known ? dataBytes : UNKNOWN_SIZE, true);
   return out;
 }
-
-/** Interleaved samples as 16-bit little-endian bytes (WAVE's order), whatever the platform's. */
-export function wavBytes(samples: Int16Array): Uint8Array {
-  const out = new Uint8Array(samples.length * 2);
-  const view = new DataView(out.buffer);
-  for (let i = 0; i < samples.length; i++) view.setInt16(2 * i, samples[i]!, true);
-  return out;
-}
