@@ -2,6 +2,18 @@ export { TelnyxMediaStreamProtocol, telnyxEncoding, telnyxCodecName } from './pr
 export type { TelnyxMediaStreamProtocolOptions, TelnyxCodec, L16ByteOrder } from './protocol.js';
 export { TelnyxCallControl, TELNYX_CALL_ENDED_CODE } from './call-control.js';
 export type { TelnyxCallControlOptions, TelnyxTransferTarget, TelnyxCallActionResult } from './call-control.js';
+export type {
+  TelnyxDialOptions,
+  TelnyxDialResult,
+  TelnyxMachineDetectionMode,
+  TelnyxMachineDetectionConfig,
+  TelnyxSipHeader,
+} from './dial.js';
+export { readTelnyxMachineDetection, readVerifiedTelnyxMachineDetection } from './machine-detection.js';
+export { telnyxTransfer, telnyxTransferHeaders, telnyxTransferState } from './transfer.js';
+export type { TelnyxTransferOptions, TelnyxTransferResult } from './transfer.js';
+export { TelnyxWarmTransfer } from './warm-transfer.js';
+export type { TelnyxWarmTransferOptions, TelnyxWarmTransferResult } from './warm-transfer.js';
 export {
   validateTelnyxWebhook,
   assertTelnyxWebhook,

@@ -16,12 +16,18 @@ describe('@switchboard/telnyx exports', () => {
       'TelnyxCallControl',
       'TelnyxMediaStreamProtocol',
       'TelnyxRealtimeTransport',
+      'TelnyxWarmTransfer',
       'assertTelnyxWebhook',
+      'readTelnyxMachineDetection',
       'readTelnyxSignatureHeaders',
       'readTelnyxWebhookVerdict',
+      'readVerifiedTelnyxMachineDetection',
       'telnyxCandidate',
       'telnyxCodecName',
       'telnyxEncoding',
+      'telnyxTransfer',
+      'telnyxTransferHeaders',
+      'telnyxTransferState',
       'validateTelnyxWebhook',
     ]);
     expect(Object.keys(root).filter(isTestTooling)).toEqual([]);
