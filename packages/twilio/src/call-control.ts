@@ -379,6 +379,7 @@ function createCallForm(options: TwilioCreateCallOptions): URLSearchParams {
       throw new ConfigError('TwilioCallControl.createCall: twiml must be a non-empty string');
     fields.push(['Twiml', options.twiml]);
   }
+  if (options.stream !== undefined) fields.push(['Twiml', connectStreamTwiml(options.stream)]);
   if (options.applicationSid !== undefined) {
     if (!nonEmpty(options.applicationSid) || !APPLICATION_SID.test(options.applicationSid)) {
       throw new ConfigError('TwilioCallControl.createCall: applicationSid must be "AP" followed by 32 hex digits');

@@ -234,3 +234,140 @@ describe('TwilioCallControl configuration', () => {
     expect((error as Error).message).not.toContain(TOKEN);
   });
 });
+
+describe('TwilioCallControl.createCall', () => {
+  const CREATED = { sid: 'CA0123456789abcdef0123456789abcdef', status: 'queued' };
+
+  function formEntries(init: RequestInit): Array<[string, string]> {
+    return [...new URLSearchParams(String(init.body)).entries()];
+  }
+
+  it('posts To, From and the <Connect><Stream> TwiML to the Calls resource and returns the new sid', async () => {
+    const { fetch, calls } = fakeFetch(json(201, CREATED));
+    const control = new TwilioCallControl({ accountSid: ACCOUNT, authToken: TOKEN, fetch });
+    const created = await control.createCall({
+      to: '+15551230000',
+      from: '+15559870000',
+      stream: { url: 'wss://media.example.com/twilio', parameters: { reminder: 'dentist' } },
+    });
+    expect(created).toEqual({ callSid: CREATED.sid, status: 'queued', body: CREATED });
+    const [{ url, init }] = calls as [Recorded];
+    expect(url).toBe(`https://api.twilio.com/2010-04-01/Accounts/${ACCOUNT}/Calls.json`);
+    expect(init.method).toBe('POST');
+    const form = formOf(init);
+    expect(form['To']).toBe('+15551230000');
+    expect(form['From']).toBe('+15559870000');
+    expect(form['Twiml']).toContain('<Connect><Stream url="wss://media.example.com/twilio">');
+    expect(form['Twiml']).toContain('<Parameter name="reminder" value="dentist"/>');
+  });
+
+  it('asks for asynchronous machine detection with its callback and tuning', async () => {
+    const { fetch, calls } = fakeFetch(json(201, CREATED));
+    const control = new TwilioCallControl({ accountSid: ACCOUNT, authToken: TOKEN, fetch });
+    await control.createCall({
+      to: '+15551230000',
+      from: '+15559870000',
+      url: 'https://app.example.com/answer',
+      machineDetection: {
+        mode: 'DetectMessageEnd',
+        callbackUrl: 'https://app.example.com/amd',
+        timeoutSeconds: 20,
+        speechThresholdMs: 2400,
+        speechEndThresholdMs: 1200,
+        silenceTimeoutMs: 5000,
+      },
+      statusCallback: 'https://app.example.com/status',
+      statusCallbackEvents: ['answered', 'completed'],
+      timeoutSeconds: 25,
+    });
+    const entries = formEntries(calls[0]!.init);
+    expect(entries.filter(([name]) => name === 'StatusCallbackEvent')).toEqual([
+      ['StatusCallbackEvent', 'answered'],
+      ['StatusCallbackEvent', 'completed'],
+    ]);
+    expect(formOf(calls[0]!.init)).toMatchObject({
+      Url: 'https://app.example.com/answer',
+      MachineDetection: 'DetectMessageEnd',
+      AsyncAmd: 'true',
+      AsyncAmdStatusCallback: 'https://app.example.com/amd',
+      MachineDetectionTimeout: '20',
+      MachineDetectionSpeechThreshold: '2400',
+      MachineDetectionSpeechEndThreshold: '1200',
+      MachineDetectionSilenceTimeout: '5000',
+      StatusCallback: 'https://app.example.com/status',
+      Timeout: '25',
+    });
+  });
+
+  it('sends synchronous detection without AsyncAmd', async () => {
+    const { fetch, calls } = fakeFetch(json(201, CREATED));
+    const control = new TwilioCallControl({ accountSid: ACCOUNT, authToken: TOKEN, fetch });
+    await control.createCall({
+      to: '+15551230000',
+      from: '+15559870000',
+      url: 'https://app.example.com/answer',
+      machineDetection: { mode: 'Enable', async: false },
+    });
+    const form = formOf(calls[0]!.init);
+    expect(form['MachineDetection']).toBe('Enable');
+    expect(form).not.toHaveProperty('AsyncAmd');
+  });
+
+  it.each([
+    ['no TwiML source', { to: '+1555', from: '+1555' }],
+    ['two TwiML sources', { to: '+1555', from: '+1555', twiml: '<Response/>', url: 'https://a.example.com/' }],
+    [
+      'asynchronous detection without a callback',
+      { to: '+1', from: '+1', twiml: '<Response/>', machineDetection: { mode: 'Enable' } },
+    ],
+    [
+      'an unknown detection mode',
+      {
+        to: '+1',
+        from: '+1',
+        twiml: '<Response/>',
+        machineDetection: { mode: 'Maybe', callbackUrl: 'https://a.example.com/' },
+      },
+    ],
+    [
+      'a detection timeout out of range',
+      {
+        to: '+1',
+        from: '+1',
+        twiml: '<Response/>',
+        machineDetection: { mode: 'Enable', callbackUrl: 'https://a.example.com/', timeoutSeconds: 90 },
+      },
+    ],
+    [
+      'events without a status callback',
+      { to: '+1', from: '+1', twiml: '<Response/>', statusCallbackEvents: ['answered'] },
+    ],
+    ['an extra parameter that repeats an option', { to: '+1', from: '+1', twiml: '<Response/>', params: { To: '+2' } }],
+    ['a stream url without wss', { to: '+1', from: '+1', stream: { url: 'http://media.example.com/' } }],
+  ])('rejects %s before any request', async (_name, options) => {
+    const { fetch, calls } = fakeFetch();
+    const control = new TwilioCallControl({ accountSid: ACCOUNT, authToken: TOKEN, fetch });
+    await expect(control.createCall(options as never)).rejects.toBeInstanceOf(ConfigError);
+    expect(calls).toHaveLength(0);
+  });
+
+  it('maps a refusal to a CallControlError with Twilio’s code', async () => {
+    const { fetch } = fakeFetch(
+      json(400, { code: 21211, message: "The 'To' number is not a valid phone number.", status: 400 }),
+    );
+    const control = new TwilioCallControl({ accountSid: ACCOUNT, authToken: TOKEN, fetch });
+    const error = await control
+      .createCall({ to: 'nope', from: '+15559870000', twiml: '<Response/>' })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CallControlError);
+    expect(error).toMatchObject({ status: 400, providerCode: 21211 });
+  });
+
+  it('fails when Twilio’s answer names no call sid', async () => {
+    const { fetch } = fakeFetch(json(201, { status: 'queued' }));
+    const control = new TwilioCallControl({ accountSid: ACCOUNT, authToken: TOKEN, fetch });
+    await expect(control.createCall({ to: '+1555', from: '+1556', twiml: '<Response/>' })).rejects.toBeInstanceOf(
+      CallControlError,
+    );
+  });
+});
