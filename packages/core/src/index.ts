@@ -21,6 +21,41 @@ export type {
 export type { CarrierTransportOptions } from './carrier-transport.js';
 export type { MediaObserver } from './transport/observers.js';
 
+// Call features: hanging up after playback, injected audio, machine detection, agent tools.
+export {
+  AGENT_HANGUP_REASON,
+  END_AFTER_PLAYBACK_TIMEOUT_MS,
+  type EndAfterPlaybackOptions,
+  type EndAfterPlaybackResult,
+  type HangUpRequest,
+} from './transport/hangup.js';
+export type {
+  InjectedAudio,
+  InjectedAudioEndReason,
+  InjectedAudioEvent,
+  InjectedAudioResult,
+  PlayAudioOptions,
+} from './transport/inject.js';
+export {
+  CALL_DIRECTORY_DEFAULTS,
+  CallDirectory,
+  type CallDirectoryOptions,
+  type MachineDetectionEvent,
+} from './machine-detection.js';
+export {
+  endCallTool,
+  playWhile,
+  TRANSFERRED_REASON,
+  transferCallTool,
+  type EndCallToolOptions,
+  type PlayWhileOptions,
+  type TelephonyToolContext,
+  type ToolTransport,
+  type TransferCallToolOptions,
+  type TransferHandler,
+  type TransferRequest,
+} from './tools.js';
+
 // The interfaces an application passes or receives.
 export type { MediaConnection, MediaFrame, NodeWsLike, WebSocketLike, WhatwgWebSocketLike } from './connection.js';
 export type {
@@ -130,3 +165,12 @@ export {
   type RecordingSink,
   type RecordingStats,
 } from './recorder/index.js';
+
+// Recording a call's audio, both ways, as a two-channel WAV.
+export {
+  CallAudioRecorder,
+  type CallAudioRecorderOptions,
+  type CallAudioRecorderStats,
+  type CallAudioRecording,
+  type WavSink,
+} from './recorder/audio-recorder.js';

@@ -53,6 +53,13 @@ export type CallMetrics = {
   /** Times output was held because the carrier socket's buffer was over `outputHighWaterBytes`. */
   backpressureHolds: number;
   bargeIns: number;
+  /**
+   * Responses the model started after `endAfterPlayback()` was called, cancelled before any of
+   * their audio played (their audio is counted in `lateAudioDroppedBytes`).
+   */
+  responsesCancelledAtHangUp: number;
+  /** Injected audio (`playAudio`) sent to the carrier, ms. */
+  injectedAudioMs: number;
   truncations: Array<{ itemId: string; contentIndex: number; audioEndMs: number; sentMs: number }>;
   /** For each turn: ms from the model's `speech_stopped` to the first audio frame sent to the carrier. */
   responseLatenciesMs: number[];
@@ -84,6 +91,8 @@ export function createMetrics(): CallMetrics {
     flowPauses: 0,
     backpressureHolds: 0,
     bargeIns: 0,
+    responsesCancelledAtHangUp: 0,
+    injectedAudioMs: 0,
     truncations: [],
     responseLatenciesMs: [],
   };

@@ -16,7 +16,17 @@ import { createMetrics, type CallMetrics } from './metrics.js';
 import { Responses } from './transport/barge-in.js';
 import { faults } from './transport/faults.js';
 import { InputPath } from './transport/input.js';
+import { callControls } from './transport/controls.js';
+import {
+  AgentHangUp,
+  PlaybackWaiter,
+  type EndAfterPlaybackOptions,
+  type EndAfterPlaybackResult,
+  type HangUpRequest,
+} from './transport/hangup.js';
+import { Injector, type InjectedAudio, type PlayAudioOptions } from './transport/inject.js';
 import { CallLifecycle } from './transport/lifecycle.js';
+import type { MachineDetectionEvent } from './machine-detection.js';
 import { MAX_TIMER_MS, splitOptions, type TelephonyRealtimeTransportOptions } from './transport/options.js';
 import { MediaObservers, type MediaObserver } from './transport/observers.js';
 import { OutputPath } from './transport/output.js';
@@ -74,6 +84,13 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
   readonly #life: CallLifecycle;
   readonly #recorder: CallRecorder | undefined;
   readonly #observers = new MediaObservers();
+  readonly #playback: PlaybackWaiter;
+  readonly #hangup: AgentHangUp;
+  readonly #injector: Injector;
+  /** The reason the call ends with, however it ends, once the agent began hanging up or transferring. */
+  #endingAs: string | undefined;
+  /** The response generating when the hang-up began: the only one still heard. */
+  #hangupResponse: string | undefined;
 
   #streamId: string | undefined;
   #callStart: CallStartEvent | undefined;
@@ -93,7 +110,7 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
     if (!options.connection)
       throw new ConfigError('TelephonyRealtimeTransport needs the carrier `connection` (its WebSocket).');
     const { resolved, wsOptions } = splitOptions(options);
-    const { connection, protocol, rawEventType, now, clock, record } = options;
+    const { connection, protocol, rawEventType, now, clock, record, hangUp } = options;
     super(wsOptions);
     this.protocol = protocol;
     this.#clock = clock ?? systemClock;
@@ -192,6 +209,37 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
       },
       resolved,
     );
+    this.#playback = new PlaybackWaiter({
+      clock: this.#clock,
+      now: this.#now,
+      ended: () => this.#life.ended,
+      idle: () => this.#playedOut(),
+      emitError: (error) => this.#emitError(error),
+    });
+    this.#hangup = new AgentHangUp({
+      now: this.#now,
+      waitForPlayback: (timeoutMs) => this.#waitForPlayback(timeoutMs),
+      hangUp: hangUp as ((call: HangUpRequest) => unknown) | undefined,
+      callId: () => this.#callStart?.callId,
+      streamId: () => this.#streamId,
+      sendHangup: () => this.hangup(),
+      endingAs: (reason) => (this.#endingAs = reason),
+      end: (reason) => this.end(reason),
+      endReason: () => this.#endReason,
+      ended: () => this.#life.ended,
+      emitError: (error) => this.#emitError(error),
+      began: () => {
+        this.#hangupResponse = this.#responses.active;
+        this.#injector.stopLoops();
+      },
+    });
+    this.#injector = new Injector({
+      emit: (event) => this.#emitExtra('injected_audio', event),
+    });
+    callControls.set(this, {
+      waitForPlayback: (timeoutMs) => this.#waitForPlayback(timeoutMs),
+      endingAs: (reason) => (this.#endingAs = reason),
+    });
     this.#life.attach();
     if (this.connection.closed) {
       // The carrier hung up before this transport listened (while the bridge detected the
@@ -212,7 +260,14 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
     });
     this.on('response.output_audio.done', () => this.#flushOutput());
     this.on('response.created', (event) => {
-      if (event.response.id) this.#responses.created(event.response.id);
+      const id = event.response.id;
+      if (!id) return;
+      this.#responses.created(id);
+      // Hanging up: a new response must not start a new sentence. It is cancelled, unheard.
+      if (this.#hangup.pending && id !== this.#hangupResponse) {
+        this.metrics.responsesCancelledAtHangUp++;
+        this.#responses.cancelUnheard(id);
+      }
     });
     this.on('response.done', (event) => {
       if (event.response.id) this.#responses.done(event.response.id);
@@ -327,6 +382,36 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
    */
   observeMedia(observer: MediaObserver): () => void {
     return this.#observers.add(observer);
+  }
+
+  /**
+   * Hangs up once the caller heard everything: waits until the response in flight is done, all
+   * of its audio left the transport and the carrier played it (acked marks, or the playout clock
+   * where the carrier has no acks), at most `timeoutMs`; then calls the `hangUp` option (or sends
+   * the protocol's `hangup` command) and ends the call with `reason` (default `agent_hangup`).
+   * A response the model starts after this call is cancelled, unheard. Idempotent: later calls
+   * return the first call's promise.
+   */
+  endAfterPlayback(options?: EndAfterPlaybackOptions): Promise<EndAfterPlaybackResult> {
+    return this.#hangup.run(options);
+  }
+
+  /**
+   * Plays audio that is not the model's into the call (a greeting, hold music, a beep): framed,
+   * paced and accounted for like the model's audio, never reported to the model. It yields to the
+   * model's next audio, and a barge-in clears it unless `interruptible` is false.
+   */
+  playAudio(audio: Uint8Array | Int16Array, options?: PlayAudioOptions): InjectedAudio {
+    return this.#injector.play(audio, options);
+  }
+
+  /**
+   * Emits a machine-detection result (`machine_detection`, and on `*`) to the application
+   * listening on this call. A `CallDirectory` calls it for results that arrive by webhook.
+   */
+  deliverMachineDetection(event: MachineDetectionEvent): void {
+    if (this.#life.ended) return;
+    this.#emitExtra('machine_detection', event);
   }
 
   /** Why the call ended, once it did. */
@@ -563,7 +648,7 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
         try {
           this.#input.flushReorder();
         } finally {
-          this.#finish(event.reason ?? 'carrier_stop');
+          this.#finish(this.#endingAs ?? event.reason ?? 'carrier_stop');
         }
         return;
     }
@@ -631,6 +716,25 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
   }
 
   // ---------------------------------------------------------------------------------------------
+  // Call features: hanging up after playback
+
+  /** Nothing left to generate, send or play (see `endAfterPlayback`). */
+  #playedOut(): boolean {
+    return (
+      !this.#responses.generating &&
+      this.#output.queuedBytes === 0 &&
+      this.#output.pendingBytes === 0 &&
+      this.#injector.idle &&
+      this.#ledger.queuedMs() === 0 &&
+      !this.#ledger.awaitingAck()
+    );
+  }
+
+  #waitForPlayback(timeoutMs: number) {
+    return this.#playback.wait(timeoutMs, () => Math.max(20, Math.min(200, this.#ledger.queuedMs())));
+  }
+
+  // ---------------------------------------------------------------------------------------------
   // Lifecycle
 
   #onCarrierClose(code?: number, reason?: string): void {
@@ -640,7 +744,7 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
     } catch (error) {
       this.#emitError(error);
     } finally {
-      this.#finish('carrier_closed');
+      this.#finish(this.#endingAs ?? 'carrier_closed');
     }
   }
 
@@ -710,7 +814,10 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
     }
   }
 
-  #emitExtra(name: 'call_start' | 'dtmf' | 'call_end', event: { type: string; [key: string]: unknown }): void {
+  #emitExtra(
+    name: 'call_start' | 'dtmf' | 'call_end' | 'machine_detection' | 'injected_audio',
+    event: { type: string; [key: string]: unknown },
+  ): void {
     this.#safely(() => (this.emit as (name: string, ...args: unknown[]) => boolean)(name, event));
     this.#safely(() => this.emit('*', event));
   }

@@ -9,12 +9,17 @@ import * as rootSource from '../src/index.js';
 import * as protocolSource from '../src/protocol.js';
 
 const ROOT = [
+  'AGENT_HANGUP_REASON',
   'ALAW_SILENCE',
+  'CALL_DIRECTORY_DEFAULTS',
+  'CallAudioRecorder',
   'CallControlError',
+  'CallDirectory',
   'CallRecorder',
   'CallRegistry',
   'ConfigError',
   'DEFAULT_DRAIN_DEADLINE_MS',
+  'END_AFTER_PLAYBACK_TIMEOUT_MS',
   'Framer',
   'MODEL_CONNECT_FAILED_REASON',
   'MULAW_SILENCE',
@@ -30,6 +35,7 @@ const ROOT = [
   'Resampler',
   'SHUTDOWN_REASON',
   'SwitchboardError',
+  'TRANSFERRED_REASON',
   'TRANSPORT_DEFAULTS',
   'TelephonyRealtimeTransport',
   'WebhookSignatureError',
@@ -52,16 +58,19 @@ const ROOT = [
   'encodeALaw',
   'encodeMuLaw',
   'encodeWav',
+  'endCallTool',
   'linearToALaw',
   'linearToMuLaw',
   'muLawToLinear',
   'pcm16FromBytes',
   'pcm16ToBytes',
+  'playWhile',
   'scaledClock',
   'silence',
   'silenceByte',
   'swapBytes16',
   'systemClock',
+  'transferCallTool',
 ];
 
 const PROTOCOL = [

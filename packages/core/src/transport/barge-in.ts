@@ -86,6 +86,16 @@ export class Responses {
     this.#host.cancelResponse({ type: 'response.cancel', event_id: eventId, response_id: responseId });
   }
 
+  /** True while a response is generating that was not cancelled. */
+  get generating(): boolean {
+    return this.#active !== undefined && !this.#cancelled.has(this.#active);
+  }
+
+  /** The response generating now, if any. */
+  get active(): string | undefined {
+    return this.#active;
+  }
+
   created(responseId: string): void {
     this.#active = responseId;
   }
@@ -94,6 +104,16 @@ export class Responses {
     this.#cancelled.delete(responseId);
     this.#host.ledger.responseDone(responseId);
     if (this.#active === responseId) this.#active = undefined;
+  }
+
+  /**
+   * Cancels a response before any of it was heard (the call is being hung up): its audio is
+   * dropped as it arrives and its items truncated at their start.
+   */
+  cancelUnheard(responseId: string): void {
+    if (this.#cancelled.has(responseId)) return;
+    this.#cancelled.set(responseId, new Map());
+    this.#host.safely(() => this.#sendCancel(responseId));
   }
 
   /** The model connection went away: nothing is generating any more. */

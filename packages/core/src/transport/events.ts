@@ -1,5 +1,7 @@
 import type { OpenAIRealtimeEventTypes } from '@openai/agents-realtime';
+import type { MachineDetectionEvent } from '../machine-detection.js';
 import type { AudioFormat, CallEvent } from '../types.js';
+import type { InjectedAudioEvent } from './inject.js';
 
 /** `call_start` as emitted on the transport (and on `*`). */
 export type CallStartEvent = Extract<CallEvent, { type: 'call_start' }>;
@@ -11,6 +13,8 @@ export type TelephonyTransportEventTypes = OpenAIRealtimeEventTypes & {
   call_start: [event: CallStartEvent];
   dtmf: [event: DtmfEvent];
   call_end: [event: CallEndEvent];
+  machine_detection: [event: MachineDetectionEvent];
+  injected_audio: [event: InjectedAudioEvent];
 };
 
 /** True for a `session.created` message (checked cheaply first). */

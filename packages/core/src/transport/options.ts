@@ -3,6 +3,7 @@ import type { Clock } from '../clock.js';
 import type { MediaConnection, WebSocketLike } from '../connection.js';
 import { ConfigError } from '../errors.js';
 import type { MediaStreamProtocol } from '../types.js';
+import type { HangUpRequest } from './hangup.js';
 import { checkRecordingOptions, type CallRecordingOptions } from '../recorder/recorder.js';
 
 export type TelephonyRealtimeTransportOptions = OpenAIRealtimeWebSocketOptions & {
@@ -81,6 +82,13 @@ export type TelephonyRealtimeTransportOptions = OpenAIRealtimeWebSocketOptions &
    * calls" in the README.
    */
   record?: CallRecordingOptions;
+  /**
+   * Hangs the call up through the carrier's call control (REST, ...) when the agent ends the call
+   * ({@link TelephonyRealtimeTransport.endAfterPlayback}); may return a promise. Without it the
+   * protocol's `hangup` command is sent where the carrier's stream has one. Either way the
+   * transport then ends the call. A throw or rejection becomes an `error` event.
+   */
+  hangUp?: (call: HangUpRequest) => unknown | Promise<unknown>;
 };
 
 /** The transport's own options with their defaults applied. */
@@ -139,6 +147,7 @@ const OWN_OPTIONS = [
   'now',
   'clock',
   'record',
+  'hangUp',
 ] as const satisfies ReadonlyArray<keyof TelephonyRealtimeTransportOptions>;
 
 /** Longest delay a timer can wait (2^31 - 1 ms). */
