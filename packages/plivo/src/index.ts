@@ -1,6 +1,16 @@
 export { PlivoMediaStreamProtocol, plivoContentType, plivoEncoding, parseExtraHeaders } from './protocol.js';
-export { PlivoCallControl } from './call-control.js';
-export type { PlivoCallControlOptions, PlivoTransferTarget, PlivoCallActionResult } from './call-control.js';
+export { PlivoCallControl, plivoSipHeaders } from './call-control.js';
+export type {
+  PlivoCallControlOptions,
+  PlivoTransferTarget,
+  PlivoCallActionResult,
+  PlivoCreateCallOptions,
+  PlivoCreateCallResult,
+} from './call-control.js';
+export { readPlivoMachineDetection } from './machine-detection.js';
+export type { PlivoMachineDetectionParams } from './machine-detection.js';
+export { plivoTransfer, plivoTransferXml, readPlivoTransfer, plivoHeaderValue } from './transfer.js';
+export type { PlivoTransferOptions, PlivoTransferDestination, PlivoTransferXmlOptions } from './transfer.js';
 export {
   computePlivoSignatureV3,
   validatePlivoSignatureV3,

@@ -5,12 +5,20 @@ import {
   type WebSocketLike,
 } from '@switchboard/core';
 import { takeCarrierSocket } from '@switchboard/core/protocol';
+import type { PlivoCallControl } from './call-control.js';
 import { PlivoMediaStreamProtocol } from './protocol.js';
 
 /** Options of {@link PlivoRealtimeTransport}: the SDK WebSocket transport's plus the core's call options. */
 export type PlivoRealtimeTransportOptions = CarrierTransportOptions & {
   /** The WebSocket Plivo opened for `<Stream bidirectional="true">`. */
   plivoWebSocket: WebSocketLike | MediaConnection;
+  /**
+   * Ends the call through Plivo's REST API when the agent hangs up (`endAfterPlayback()`, the
+   * `end_call` tool): `DELETE …/Call/{callId}/` once the caller heard the goodbye. Without it the
+   * transport closes the stream, and the call ends only if nothing follows the `<Stream>` in your
+   * XML (`keepCallAlive="true"` as the last element). A `hangUp` option, when given too, wins.
+   */
+  callControl?: PlivoCallControl;
 };
 
 /**
@@ -25,6 +33,10 @@ export class PlivoRealtimeTransport extends TelephonyRealtimeTransport {
       'plivoWebSocket',
       'PlivoRealtimeTransport needs `plivoWebSocket`: the WebSocket Plivo connected to your <Stream> URL.',
     );
-    super({ ...rest, connection: socket, protocol: new PlivoMediaStreamProtocol(), rawEventType: 'plivo_message' });
+    const { callControl, ...others } = rest;
+    if (callControl !== undefined && others.hangUp === undefined) {
+      others.hangUp = async ({ callId }) => (callId === undefined ? undefined : callControl.hangup(callId));
+    }
+    super({ ...others, connection: socket, protocol: new PlivoMediaStreamProtocol(), rawEventType: 'plivo_message' });
   }
 }

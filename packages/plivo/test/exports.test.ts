@@ -22,8 +22,14 @@ describe('@switchboard/plivo exports', () => {
       'plivoCandidate',
       'plivoContentType',
       'plivoEncoding',
+      'plivoHeaderValue',
       'plivoSignatureV3Base',
+      'plivoSipHeaders',
+      'plivoTransfer',
+      'plivoTransferXml',
+      'readPlivoMachineDetection',
       'readPlivoSignatureHeaders',
+      'readPlivoTransfer',
       'validatePlivoSignatureV3',
     ]);
     expect(Object.keys(root).filter(isTestTooling)).toEqual([]);
