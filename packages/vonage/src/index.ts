@@ -15,8 +15,19 @@ export type {
 } from './ncco.js';
 export { createVonageJwt, importVonagePrivateKey, VONAGE_MAX_JWT_TTL_SECONDS } from './jwt.js';
 export type { CreateVonageJwtOptions, VonagePrivateKey } from './jwt.js';
-export { VonageCallControl } from './call-control.js';
-export type { VonageCallControlOptions, VonageTransferTarget, VonageCallUpdateResult } from './call-control.js';
+export { VonageCallControl, vonageEndpoint } from './call-control.js';
+export type {
+  VonageCallControlOptions,
+  VonageTransferTarget,
+  VonageCallUpdateResult,
+  VonageCreateCallOptions,
+  VonageCreateCallResult,
+  VonageAdvancedMachineDetection,
+} from './call-control.js';
+export { readVonageMachineDetection } from './machine-detection.js';
+export type { VonageMachineDetectionPayload } from './machine-detection.js';
+export { vonageTransfer } from './transfer.js';
+export type { VonageTransferOptions } from './transfer.js';
 export { validateVonageWebhook, assertVonageWebhook, readVonageAuthorization } from './webhook.js';
 export type { ValidateVonageWebhookOptions, VonageWebhookClaims, VonageWebhookHeaders } from './webhook.js';
 export { vonageCandidate, vonagePreset } from '@switchboard/websocket';

@@ -7,6 +7,7 @@ import {
   type WebSocketLike,
 } from '@switchboard/core';
 import { RawWebSocketRealtimeTransport, type RawWebSocketProtocolOptions } from '@switchboard/websocket';
+import type { VonageCallControl } from './call-control.js';
 
 export type VonageRealtimeTransportOptions = OpenAIRealtimeWebSocketOptions &
   Omit<TelephonyRealtimeTransportOptions, 'connection' | 'protocol' | keyof OpenAIRealtimeWebSocketOptions> & {
@@ -21,6 +22,14 @@ export type VonageRealtimeTransportOptions = OpenAIRealtimeWebSocketOptions &
      * turns pacing off. Default 1000.
      */
     leadMs?: number | null;
+    /**
+     * Ends the call through the Voice API when the agent hangs up (`endAfterPlayback()`, the
+     * `end_call` tool): `PUT /v1/calls/{callId}` `hangup` once the caller heard the goodbye.
+     * Without it the transport closes the socket, which ends the WebSocket leg; Vonage then runs the
+     * NCCO's next action, and ends the call only when there is none. A `hangUp` option, when given
+     * too, wins.
+     */
+    callControl?: VonageCallControl;
   };
 
 /**
@@ -38,7 +47,10 @@ export class VonageRealtimeTransport extends RawWebSocketRealtimeTransport {
         'VonageRealtimeTransport needs `vonageWebSocket`: the WebSocket Vonage connected to your server.',
       );
     }
-    const { vonageWebSocket, format, frameMs, leadMs, ...rest } = options;
+    const { vonageWebSocket, format, frameMs, leadMs, callControl, ...rest } = options;
+    if (callControl !== undefined && rest.hangUp === undefined) {
+      rest.hangUp = async ({ callId }) => (callId === undefined ? undefined : callControl.hangup(callId));
+    }
     const preset: RawWebSocketProtocolOptions = { preset: 'vonage' };
     if (format !== undefined) preset.format = format;
     if (frameMs !== undefined) preset.frameMs = frameMs;

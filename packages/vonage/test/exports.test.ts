@@ -21,10 +21,13 @@ describe('@switchboard/vonage exports', () => {
       'createVonageJwt',
       'importVonagePrivateKey',
       'readVonageAuthorization',
+      'readVonageMachineDetection',
       'talkAction',
       'validateVonageWebhook',
       'vonageCandidate',
+      'vonageEndpoint',
       'vonagePreset',
+      'vonageTransfer',
     ]);
     expect(Object.keys(root).filter(isTestTooling)).toEqual([]);
   });
