@@ -63,6 +63,12 @@ export type CallerLog = {
   endedAt: number | undefined;
   closedAt: number | undefined;
   /**
+   * When the carrier saw the bridge end the call, before the caller did (stream ms): a `hangup`
+   * command (the carrier then ends the call and closes the socket), or the bridge closing the
+   * media socket. The caller sends nothing after it.
+   */
+  bridgeEnded: { at: number; by: 'hangup' | 'close' } | undefined;
+  /**
    * When the caller's audio stopped going out for a while: every pause of at least
    * {@link PAUSE_LOG_MS} real ms between two media frames actually sent, in order.
    */
@@ -209,6 +215,7 @@ export function emptyCallerLog(): CallerLog {
     maxQueuedMs: 0,
     endedAt: undefined,
     closedAt: undefined,
+    bridgeEnded: undefined,
     pauses: [],
     maxBehindMs: 0,
     lastMedia: undefined,
@@ -254,7 +261,10 @@ export class CallerSimulator {
     this.#socket = socket;
     socket.on('message', (data, isBinary) => this.#onFrame(isBinary ? new Uint8Array(data as Buffer) : String(data)));
     socket.on('close', () => {
-      this.log.closedAt ??= this.now();
+      const at = this.now();
+      this.log.closedAt ??= at;
+      // Closed by the bridge while the caller was still on the line: the bridge ended the call.
+      if (this.log.endedAt === undefined) this.log.bridgeEnded ??= { at, by: 'close' };
     });
     await new Promise<void>((resolve, reject) => {
       socket.once('open', () => resolve());
@@ -686,6 +696,12 @@ export class CallerSimulator {
         this.#clear(at, Math.min(at, sentAt ?? at), from);
         return;
       }
+      case 'hangup':
+        this.log.otherCommands.push({ at, command });
+        // The carrier hangs up: the call is over for the caller, whose socket closes.
+        if (this.log.endedAt === undefined) this.log.bridgeEnded ??= { at, by: 'hangup' };
+        if (this.#socket?.readyState === WebSocket.OPEN) this.#socket.close(1000, 'call hung up');
+        return;
       default:
         this.log.otherCommands.push({ at, command });
     }

@@ -66,6 +66,41 @@ const PAD_FILTER_TAIL_MS = 10;
 type TraceMedia = { payload: string; timestamp?: string; chunk?: string; track?: string };
 
 /**
+ * How much of the caller's audio just before the bridge ended the call may never reach the model,
+ * stream ms: what was on its way (the loopback, the bridge's input path) when the bridge hung up.
+ */
+export const BRIDGE_END_TAIL_MS = 1000;
+
+/**
+ * The trace's frames the caller sent: all of them, unless the bridge ended the call first (the
+ * agent hung up); then those sent before the caller saw the end.
+ */
+function framesSent(result: ReplayResult): Array<Record<string, unknown>> {
+  return result.carrier.bridgeEnded
+    ? result.carrier.traceFramesSent.map((f) => f.frame)
+    : result.trace.frames.map((f) => f.frame);
+}
+
+/**
+ * Where the bridge ended the call (the agent hung up): the least of the caller's audio the model
+ * must have got, ms — all that the caller sent up to {@link BRIDGE_END_TAIL_MS} before the end.
+ * Undefined when the caller ended the call.
+ */
+function bridgeEndFloorMs(result: ReplayResult): number | undefined {
+  if (!result.carrier.bridgeEnded || traceCarrier(result.trace) !== 'twilio') return undefined;
+  const endAt = Math.min(result.callEndedAt ?? Infinity, result.carrier.bridgeEnded.at);
+  const format = traceFormat(result.trace);
+  let ms = 0;
+  for (const { at, frame } of result.carrier.traceFramesSent) {
+    if (at > endAt - BRIDGE_END_TAIL_MS) break;
+    const media = frame.media as TraceMedia | undefined;
+    if (frame.event === 'media' && media?.track !== 'outbound' && typeof media?.payload === 'string')
+      ms += durationMs(format, base64Decode(media.payload).byteLength);
+  }
+  return ms;
+}
+
+/**
  * The caller's audio of a trace in the trace's format: every media payload in the order the
  * caller produced it (by `media.chunk` where a trace delivers frames out of order), timestamp
  * gaps as silence.
@@ -75,7 +110,7 @@ export function traceInputAudio(result: ReplayResult): Uint8Array {
   const format: AudioFormat = traceFormat(result.trace);
   // Streams in order of their `start`; within each, frames by chunk number.
   const streams: TraceMedia[][] = [[]];
-  for (const { frame } of result.trace.frames) {
+  for (const frame of framesSent(result)) {
     if (frame.event === 'start') streams.push([]);
     else if (frame.event === 'media' && (frame.media as TraceMedia).track !== 'outbound')
       streams.at(-1)!.push(frame.media as TraceMedia);
@@ -158,11 +193,21 @@ function compareInput(result: ReplayResult, received: Uint8Array, skipMs = 0): C
   const model = result.model!;
   const traceFmt = traceFormat(result.trace);
   const expected = expectedModelInput(result);
+  // The bridge ended the call: the model need only have got the caller's audio up to near the end.
+  const floorMs = bridgeEndFloorMs(result);
+  const ending = (gotMs: number, ofMs: number) =>
+    `; the bridge ended the call: ${Math.max(0, ofMs - gotMs).toFixed(0)} ms the caller sent at the end did not reach the model`;
   if (expected.exact) {
     const skip = Math.min(expected.bytes.byteLength, Math.round(skipMs * bytesPerMs(traceFmt)));
-    const bytes = expected.bytes.subarray(skip);
+    const all = expected.bytes.subarray(skip);
+    const floor = floorMs === undefined ? all.byteLength : Math.round((floorMs - skipMs) * bytesPerMs(traceFmt));
+    const bytes = floorMs !== undefined && received.byteLength >= floor ? all.subarray(0, received.byteLength) : all;
     const at = firstDifference(bytes, received);
-    if (at === -1) return { ok: true, detail: `${received.byteLength} bytes` };
+    if (at === -1)
+      return {
+        ok: true,
+        detail: `${received.byteLength} bytes${bytes.byteLength < all.byteLength ? ending(received.byteLength / bytesPerMs(traceFmt), all.byteLength / bytesPerMs(traceFmt)) : ''}`,
+      };
     return {
       ok: false,
       detail: `expected ${bytes.byteLength} bytes, model got ${received.byteLength}; first difference at byte ${at}`,
@@ -172,7 +217,20 @@ function compareInput(result: ReplayResult, received: Uint8Array, skipMs = 0): C
   const actual = modelLinear(received, model.inputFormat.type);
   const all = withinBothRates(linearSamples(traceInputAudio(result), traceFmt), traceFmt.sampleRate, actual.sampleRate);
   const skipSamples = Math.min(all.length, Math.round((skipMs * traceFmt.sampleRate) / 1000));
-  const original = { samples: all.subarray(skipSamples), sampleRate: traceFmt.sampleRate };
+  let original = { samples: all.subarray(skipSamples), sampleRate: traceFmt.sampleRate };
+  let endNote = '';
+  if (floorMs !== undefined) {
+    // Compared as far as the model got, when that is at least the floor.
+    const gotMs = (actual.samples.length * 1000) / actual.sampleRate;
+    const ofMs = (original.samples.length * 1000) / original.sampleRate;
+    if (gotMs < ofMs && gotMs >= floorMs - skipMs) {
+      original = {
+        samples: original.samples.subarray(0, Math.round((gotMs * original.sampleRate) / 1000)),
+        sampleRate: original.sampleRate,
+      };
+      endNote = ending(gotMs, ofMs);
+    }
+  }
   const similarity = compareAudio(original, actual);
   const frameMs = largestPadding(result) / bytesPerMs(result.carrierFormat);
   if (Math.abs(similarity.actualMs - similarity.expectedMs) > similarity.expectedMs * LENGTH_TOLERANCE + frameMs) {
@@ -180,7 +238,7 @@ function compareInput(result: ReplayResult, received: Uint8Array, skipMs = 0): C
   }
   if (similarity.snrDb < MIN_SNR_DB)
     return { ok: false, detail: `audio differs: ${describeSimilarity(similarity)} (< ${MIN_SNR_DB} dB)` };
-  return { ok: true, detail: `converted: ${describeSimilarity(similarity)}` };
+  return { ok: true, detail: `converted: ${describeSimilarity(similarity)}${endNote}` };
 }
 
 function metric(result: ReplayResult, name: string): number {

@@ -30,6 +30,7 @@ import {
 } from './check-kit.js';
 import { bargeInCancel, bargeInClear, bargeInErrors, bargeInTruncate, interruptedItems } from './checks-bargein.js';
 import { inputLossless } from './checks-input.js';
+import { AGENT_HANGUP, audioInjectedCheck, hangupAfterPlayback } from './checks-call.js';
 import { describeMalformedFrame } from './malformed.js';
 import { traceFormat, type ReplayResult } from './replay.js';
 import { traceExpect } from './trace.js';
@@ -280,7 +281,12 @@ const malformed: ConformanceCheck = {
     } else if (protocolErrors.length < result.carrier.malformedSent) {
       return fail(`${result.carrier.malformedSent} malformed frames, ${protocolErrors.length} ProtocolError event(s)`);
     }
+    // The agent may end the call before the carrier is done; nothing else may.
+    const agentHangup =
+      result.carrier.bridgeEnded !== undefined &&
+      (emittedOf(result, 'call_end')[0]?.[0] as { reason?: string } | undefined)?.reason === AGENT_HANGUP;
     if (
+      !agentHangup &&
       result.callEndedAt !== undefined &&
       result.lastFrameAt !== undefined &&
       result.callEndedAt < result.lastFrameAt - 1
@@ -328,6 +334,36 @@ const EVENT_SCHEMAS: Record<string, z.ZodType<unknown[]>> = {
   ]),
   dtmf: z.tuple([z.looseObject({ type: z.literal('dtmf'), digit: z.string().min(1) })]),
   call_end: z.tuple([z.looseObject({ type: z.literal('call_end'), reason: z.string().optional() })]),
+  injected_audio: z.tuple([
+    z.union([
+      z.looseObject({
+        type: z.literal('injected_audio'),
+        id: z.string().min(1),
+        name: z.string().optional(),
+        phase: z.literal('start'),
+      }),
+      z.looseObject({
+        type: z.literal('injected_audio'),
+        id: z.string().min(1),
+        name: z.string().optional(),
+        phase: z.literal('end'),
+        sentMs: z.number().nonnegative(),
+        playedMs: z.number().nonnegative(),
+        reason: z.enum(['finished', 'yielded', 'interrupted', 'stopped', 'call_end']),
+      }),
+    ]),
+  ]),
+  machine_detection: z.tuple([
+    z.looseObject({
+      type: z.literal('machine_detection'),
+      callId: z.string(),
+      carrier: z.string(),
+      answeredBy: z.enum(['human', 'machine', 'fax', 'unknown']),
+      greetingEnded: z.boolean(),
+      carrierResult: z.string(),
+      detectionMs: z.number().optional(),
+    }),
+  ]),
 };
 
 const eventShapes: ConformanceCheck = {
@@ -399,6 +435,8 @@ export const CHECKS: readonly ConformanceCheck[] = [
   dtmfOrder,
   metadataFirst,
   lifecycle,
+  hangupAfterPlayback,
+  audioInjectedCheck(outputLossless),
   malformed,
   eventShapes,
   carrierFrames,

@@ -4,17 +4,18 @@
  * `clear`), and drives a `RealtimeSession` against the realtime simulator. Everything observed is
  * returned for the checks.
  */
-import { RealtimeAgent, RealtimeSession, tool, type RealtimeTransportLayer } from '@openai/agents-realtime';
+import { RealtimeSession, type RealtimeTransportLayer } from '@openai/agents-realtime';
 import { performance } from 'node:perf_hooks';
 import { Resampler, scaledClock, type AudioFormat, type Clock } from '@switchboard/core';
 import type { BridgeObservation, ConformanceAdapter, RemoteBridgeCall } from '@switchboard/core/protocol';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { CallerSimulator, type CallerLog } from './caller.js';
-import { z } from 'zod';
 import {
+  agentHangupScript,
   formatDurationMs,
   formatRate,
   longReplyScript,
+  slowToolScript,
   RealtimeSimulator,
   type RealtimeSimulatorOptions,
   type SimulatedSession,
@@ -30,6 +31,14 @@ import {
 } from './attribution.js';
 import { replyGate } from './reply-gate.js';
 import { modeOfSessionUpdates, turnDetectionConfig, type TurnDetectionMode } from './turn-detection.js';
+import {
+  canEndAfterPlayback,
+  canPlayAudio,
+  conformanceAgent,
+  INJECTED_ITEM,
+  injectedChunkFlags,
+  withoutInjected,
+} from './call-features.js';
 
 /**
  * Sizes of the model's audio deltas, ms, for a trace with the `uneven-deltas` hazard: a few
@@ -39,6 +48,7 @@ export const UNEVEN_DELTAS_MS: readonly number[] = [7.3, 0.4, 131, 2600, 19.9, 1
 
 export { bridgeCancelLimits, OutputAttribution } from './attribution.js';
 export { traceFormat } from './replay-trace.js';
+export { conformanceAgent, INJECTED_ITEM } from './call-features.js';
 
 /**
  * How long, at most, the end of a call may take to show everywhere once the caller hung up (real
@@ -139,27 +149,16 @@ export type ReplayResult = {
   failures: string[];
   durationMs: number;
   /**
+   * The call features the bridge's transport has, where the replayer can tell (a bridge in this
+   * process): `playAudio` (injected audio) and `endAfterPlayback` (hang-up after the goodbye).
+   */
+  transportFeatures?: { playAudio: boolean; endAfterPlayback: boolean };
+  /**
    * Why the trace was not replayed through this adapter (a trace of another carrier: "a telnyx
    * trace"): every check is then n/a with this detail.
    */
   notReplayed?: string;
 };
-
-/** The agent every replay runs (and the relay benchmark): a weather tool the simulator's script calls. */
-export function conformanceAgent(): RealtimeAgent {
-  return new RealtimeAgent({
-    name: 'Conformance agent',
-    instructions: 'Answer briefly.',
-    tools: [
-      tool({
-        name: 'weather',
-        description: 'Weather in a city.',
-        parameters: z.object({ location: z.string() }),
-        execute: async ({ location }) => `The weather in ${location} is sunny.`,
-      }),
-    ],
-  });
-}
 
 export async function replayTrace(
   adapter: ConformanceAdapter,
@@ -197,6 +196,8 @@ export async function replayTrace(
     speed,
     ...(hazards.has('early-media') ? { acceptDelayMs: 1500 } : {}),
     ...(hazards.has('long-reply') ? { script: longReplyScript() } : {}),
+    ...(hazards.has('agent-hangup') ? { script: agentHangupScript() } : {}),
+    ...(hazards.has('slow-tool') ? { script: slowToolScript() } : {}),
     ...(hazards.has('uneven-deltas') ? { deltaMs: UNEVEN_DELTAS_MS } : {}),
     ...options.simulator,
   });
@@ -373,25 +374,32 @@ export async function replayTrace(
   const limits = sessionSeen
     ? bridgeCancelLimits(seen.emitted, (base64) => formatDurationMs(sessionSeen.outputFormat, base64Length(base64)))
     : new Map<string, number>();
-  if ((limits.size > 0 || seen.framesSentAt) && sessionSeen) {
+  // The bridge's injected audio (the filler of the slow tool) is no model item's: its chunks are
+  // set apart, and so is the clear with which the bridge stopped it.
+  const injected = injectedChunkFlags(caller.log.chunks, seen.emitted, carrierFormat);
+  const anyInjected = injected.some(Boolean);
+  if ((limits.size > 0 || seen.framesSentAt || anyInjected) && sessionSeen) {
     const modelRate = formatRate(sessionSeen.outputFormat);
     const slack =
       modelRate === carrierFormat.sampleRate
         ? 0
         : (new Resampler(modelRate, carrierFormat.sampleRate).delaySamples * 1000) / carrierFormat.sampleRate;
-    const items = attributeAgain(attributionLog, {
-      limits,
-      limitSlackMs: slack,
-      sentAtOf: (frame) => seen.framesSentAt?.[frame],
-    });
+    const sentAtOf = (frame: number) => seen.framesSentAt?.[frame] ?? bridge.frameSentAt?.(frame);
+    const kept = anyInjected
+      ? withoutInjected(attributionLog, injected, seen.emitted, timeline, sentAtOf)
+      : { steps: attributionLog, chunks: caller.log.chunks.map((_, i) => i) };
+    const items = attributeAgain(kept.steps, { limits, limitSlackMs: slack, sentAtOf });
     caller.log.chunks.forEach((chunk, i) => {
-      chunk.itemId = items[i];
+      chunk.itemId = injected[i] ? INJECTED_ITEM : undefined;
+    });
+    kept.chunks.forEach((index, k) => {
+      caller.log.chunks[index]!.itemId = items[k];
     });
   }
   // A bridge in another process tells only now when it sent each frame: judge its clears at that
   // moment; and clears are judged again on chunks attributed again.
   if (seen.framesSentAt) caller.rejudgeClears((index) => seen.framesSentAt![index]);
-  else if (limits.size > 0) caller.rejudgeClears((index) => bridge.frameSentAt?.(index));
+  else if (limits.size > 0 || anyInjected) caller.rejudgeClears((index) => bridge.frameSentAt?.(index));
 
   const result: ReplayResult = {
     adapter: adapter.name,
@@ -416,6 +424,7 @@ export async function replayTrace(
     droppedAfterCancel: Object.fromEntries(limits),
     failures,
     durationMs: now(),
+    ...(bridge.transportFeatures ? { transportFeatures: bridge.transportFeatures() } : {}),
   };
 
   caller.dispose();
@@ -438,6 +447,8 @@ type Bridge = {
   /** What the bridge observed, times in stream ms. */
   observe(timeoutMs: number): Promise<RemoteObservation>;
   close(): Promise<void>;
+  /** The call features of the bridge's transport, where known (see `ReplayResult.transportFeatures`). */
+  transportFeatures?: () => NonNullable<ReplayResult['transportFeatures']>;
 };
 
 /**
@@ -485,8 +496,10 @@ async function localBridge(
     });
     // With `server_vad` the bridge, not the model, cancels the reply at a barge-in; in the other
     // modes the model does, as the service does by default, and the bridge must not race it.
-    session = new RealtimeSession(conformanceAgent(), {
+    // The call tools (end_call, the slow tool's filler) find the call in the session's context.
+    session = new RealtimeSession(conformanceAgent({ clock }), {
       transport,
+      context: { transport },
       model: 'gpt-realtime',
       config: { audio: { input: { turnDetection: turnDetectionConfig(turnDetection) } } },
     });
@@ -512,6 +525,7 @@ async function localBridge(
       metrics: transport?.metrics ? structuredClone(transport.metrics as Record<string, unknown>) : undefined,
       failures: [],
     }),
+    transportFeatures: () => ({ playAudio: canPlayAudio(transport), endAfterPlayback: canEndAfterPlayback(transport) }),
     close: async () => {
       session?.close();
       for (const client of server.clients) client.terminate();

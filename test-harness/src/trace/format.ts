@@ -25,6 +25,8 @@ export const TRACE_HAZARDS = [
   'uneven-deltas',
   'long-reply',
   'no-mark-acks',
+  'agent-hangup',
+  'slow-tool',
 ] as const;
 
 /** A span of caller speech on the trace clock (ms, the same clock as `TraceFrame.t`). */
