@@ -1,0 +1,162 @@
+/**
+ * A Twilio call through the real transport, recorded by the call audio recorder into files with
+ * Node's streams, and the WAV read back by outside code: Python's `wave` module. The caller's
+ * channel must hold the caller's audio as the carrier sent it, and the agent's channel what the
+ * carrier received, up to the barge-in's clear and nothing after it.
+ */
+import { spawnSync } from 'node:child_process';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync, type WriteStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { connectSession, until, useTransportRig, type ConnectedSession } from '@switchboard/conformance/testing';
+import { TwilioRealtimeTransport } from '@switchboard/twilio';
+import { TwilioPeerSimulator } from '@switchboard/twilio/testing';
+import { CallAudioRecorder } from '../src/recorder/audio-recorder.js';
+import { concatBytes, decodeMuLaw, encodeMuLaw, type AudioFormat } from '../src/index.js';
+
+const PCMU: AudioFormat = { encoding: 'pcmu', sampleRate: 8000, channels: 1 };
+const dir = mkdtempSync(join(tmpdir(), 'switchboard-audio-recorder-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+let clock = 1_000_000;
+let connected: ConnectedSession | undefined;
+const rig = useTransportRig(
+  { beforeEach, afterEach },
+  (connection, url) => new TwilioRealtimeTransport({ twilioWebSocket: connection, url, now: () => clock }),
+);
+afterEach(() => {
+  connected?.session.close();
+  connected = undefined;
+});
+
+/** `count` samples of a tone of `period` samples, from sample `from` (so chunks join up), as μ-law. */
+function tone(period: number, count: number, from: number, amplitude: number): Uint8Array {
+  return encodeMuLaw(
+    Int16Array.from({ length: count }, (_, i) => Math.round(amplitude * Math.sin((2 * Math.PI * (from + i)) / period))),
+  );
+}
+
+/** Resolves once the stream has handed everything to the file and closed it. */
+function closed(stream: WriteStream): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (stream.closed) resolve();
+    stream.once('close', () => resolve());
+    stream.once('error', reject);
+  });
+}
+
+type WaveRead = { channels: number; rate: number; width: number; frames: number; left: number[]; right: number[] };
+
+/** The WAV as Python's `wave` module reads it: parameters, and each channel's samples. */
+function readWithPython(path: string): WaveRead {
+  const script = [
+    'import array, json, sys, wave',
+    'with wave.open(sys.argv[1], "rb") as w:',
+    '    channels, width, rate = w.getnchannels(), w.getsampwidth(), w.getframerate()',
+    '    frames = w.getnframes()',
+    '    data = w.readframes(1 << 30)',
+    'samples = array.array("h")',
+    'samples.frombytes(data)',
+    'if sys.byteorder == "big": samples.byteswap()',
+    'print(json.dumps({"channels": channels, "rate": rate, "width": width, "frames": frames,',
+    '                  "left": list(samples[0::2]), "right": list(samples[1::2])}))',
+  ].join('\n');
+  const run = spawnSync('python3', ['-c', script, path], { encoding: 'utf8', timeout: 60_000 });
+  if (run.status !== 0) throw new Error(`python3 failed: ${run.stderr || run.error?.message}`);
+  return JSON.parse(run.stdout) as WaveRead;
+}
+
+describe('CallAudioRecorder on a Twilio call', () => {
+  it('writes a WAV that Python reads: the caller as sent, the agent as received up to the clear', async () => {
+    clock = 1_000_000;
+    const peer = new TwilioPeerSimulator();
+    const transport = rig.make();
+    const wavPath = join(dir, 'call.wav');
+    const eventsPath = join(dir, 'call.jsonl');
+    const wav = createWriteStream(wavPath);
+    const eventLog = createWriteStream(eventsPath);
+    const recorder = new CallAudioRecorder(transport, { sink: wav, events: eventLog, now: () => clock });
+    connected = await connectSession(transport);
+    rig.send(peer, {
+      type: 'call_start',
+      streamId: 'MZ00000000000000000000000000000001',
+      callId: 'CA00000000000000000000000000000001',
+      format: PCMU,
+      customParameters: { caller: 'test' },
+      raw: undefined,
+    });
+
+    const callerSent: Uint8Array[] = [];
+    const speak = (frames: number) => {
+      for (let i = 0; i < frames; i++) {
+        clock += 20;
+        const frame = tone(40, 160, callerSent.length * 160, 6000);
+        callerSent.push(frame);
+        rig.send(peer, { type: 'audio', payload: frame });
+      }
+    };
+    const received = () =>
+      rig.carrier.sent.flatMap((frame) => peer.decodeOutbound(frame as string)).filter((c) => c.type !== 'mark');
+    const receivedAudio = () => concatBytes(received().flatMap((c) => (c.type === 'audio' ? [c.payload] : [])));
+
+    speak(10);
+    // A one-second reply, in ten deltas, reaches the carrier 200 ms in (the clock stands still meanwhile).
+    rig.model.respond(
+      'resp_1',
+      'item_1',
+      Array.from({ length: 10 }, (_, i) => tone(16, 800, i * 800, 9000)),
+      { done: false },
+    );
+    await until(() => receivedAudio().byteLength === 8000, 20_000);
+    speak(15);
+    // 300 ms into the reply the caller speaks over it: the transport clears the carrier's queue.
+    rig.model.send({ type: 'input_audio_buffer.speech_started', item_id: 'u1', audio_start_ms: 0 });
+    await until(() => received().some((c) => c.type === 'clear'), 20_000);
+    speak(25);
+    rig.send(peer, { type: 'call_end' });
+    const done = await recorder.done;
+    await Promise.all([closed(wav), closed(eventLog)]);
+
+    // The file as streamed: a header that says "length unknown", which Python reads to the end.
+    const streamed = readWithPython(wavPath);
+    expect(streamed).toMatchObject({ channels: 2, rate: 8000, width: 2 });
+    expect(streamed.left).toHaveLength(8000);
+    // The real sizes written over the streamed header, as a Node application does.
+    const file = await open(wavPath, 'r+');
+    await file.write(done.header, 0, done.header.byteLength, 0);
+    await file.close();
+    const read = readWithPython(wavPath);
+    expect(read).toMatchObject({ channels: 2, rate: 8000, width: 2, frames: 8000 });
+    expect(read.left).toEqual(streamed.left);
+    expect(read.right).toEqual(streamed.right);
+
+    // Left: every sample the caller sent, from the start.
+    expect(read.left).toEqual(Array.from(decodeMuLaw(concatBytes(callerSent))));
+    // Right: silence until the reply left (200 ms), what the carrier received until the clear
+    // (300 ms of it), silence after; the 700 ms the carrier got but dropped are not there.
+    const heard = Array.from(decodeMuLaw(receivedAudio().subarray(0, 2400)));
+    expect(read.right.slice(0, 1600).every((s) => s === 0)).toBe(true);
+    expect(read.right.slice(1600, 4000)).toEqual(heard);
+    expect(read.right.slice(4000).every((s) => s === 0)).toBe(true);
+    expect(done.stats).toMatchObject({ clears: 1, cutMs: 700, droppedMs: 0, writeErrors: 0, recordedMs: 1000 });
+
+    const events = readFileSync(eventsPath, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { at: number; type: string; [key: string]: unknown });
+    expect(events.map((e) => [e.type, e.at])).toEqual([
+      ['recording_start', 0],
+      ['call_start', 0],
+      ['clear', 500],
+      ['call_end', 1000],
+      ['recording_end', 1000],
+    ]);
+    expect(events[1]).toMatchObject({
+      streamId: 'MZ00000000000000000000000000000001',
+      customParameters: { caller: 'test' },
+    });
+    expect(events[2]).toMatchObject({ cutMs: 700 });
+  });
+});
