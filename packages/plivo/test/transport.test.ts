@@ -1,7 +1,15 @@
 import { ConfigError, ProtocolError, concatBytes, type CallEvent, type OutboundCommand } from '@switchboard/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { connectSession, errorsOf, ManualClock, until, useTransportRig } from '@switchboard/conformance/testing';
-import { PlivoRealtimeTransport, type PlivoRealtimeTransportOptions } from '../src/index.js';
+import {
+  connectSession,
+  errorsOf,
+  ManualClock,
+  startFakeRest,
+  tick,
+  until,
+  useTransportRig,
+} from '@switchboard/conformance/testing';
+import { PlivoCallControl, PlivoRealtimeTransport, type PlivoRealtimeTransportOptions } from '../src/index.js';
 import { PlivoPeerSimulator } from '../src/testing.js';
 
 const STREAM = '87654321-4321-4321-4321-cba987654321';
@@ -136,5 +144,53 @@ describe('PlivoRealtimeTransport', () => {
     await until(() => ends.length === 1);
     expect(ends).toEqual([{ type: 'call_end', reason: 'carrier_closed' }]);
     session.close();
+  });
+
+  it('hangs up through call control only once Plivo says the goodbye played (its last checkpoint came back)', async () => {
+    let acked = false;
+    /** For each hang-up request: whether Plivo had acknowledged the goodbye when it came. */
+    const hangUps: boolean[] = [];
+    const api = await startFakeRest(() => {
+      hangUps.push(acked);
+      return { status: 204 };
+    });
+    try {
+      const callControl = new PlivoCallControl({
+        authId: 'MAZDQ1ZJY0ZDA2ZTJMZA',
+        authToken: 'token',
+        baseUrl: api.url,
+      });
+      // The playout clock stands still: only Plivo's playedStream can say the audio played.
+      const clock = new ManualClock();
+      const t = rig.make({ now: clock.now, clock, callControl });
+      const ends: Array<{ reason?: string }> = [];
+      t.on('call_end', (e) => ends.push(e as { reason?: string }));
+      const peer = new PlivoPeerSimulator();
+      rig.send(peer, start);
+      await t.connect({ apiKey: 'sk-test' });
+      rig.model.respond('resp_1', 'item_1', [new Uint8Array(4000).fill(1)]);
+      const checkpoint = () =>
+        rig.carrier.sent
+          .map((f) => JSON.parse(String(f)) as { event: string; name?: string })
+          .find((m) => m.event === 'checkpoint');
+      await until(() => checkpoint() !== undefined);
+      const ending = t.endAfterPlayback();
+      // A second of the transport's time passes (well within the 15 s bound) without the acknowledgement.
+      for (let i = 0; i < 10; i++) {
+        clock.advance(100);
+        await tick();
+      }
+      expect(ends).toEqual([]);
+      acked = true;
+      rig.send(peer, { type: 'playback_ack', name: checkpoint()!.name! });
+      await expect(ending).resolves.toMatchObject({ reason: 'agent_hangup', heardAll: true });
+      expect(hangUps).toEqual([true]);
+      expect(api.requests.map((r) => [r.method, r.path])).toEqual([
+        ['DELETE', `/v1/Account/MAZDQ1ZJY0ZDA2ZTJMZA/Call/${CALL}/`],
+      ]);
+      expect(ends).toMatchObject([{ reason: 'agent_hangup' }]);
+    } finally {
+      await api.stop();
+    }
   });
 });
