@@ -13,8 +13,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { connectSession, until, useTransportRig, type ConnectedSession } from '@switchboard/conformance/testing';
 import { TwilioRealtimeTransport } from '@switchboard/twilio';
 import { TwilioPeerSimulator } from '@switchboard/twilio/testing';
-import { CallAudioRecorder } from '../src/recorder/audio-recorder.js';
-import { concatBytes, decodeMuLaw, encodeMuLaw, type AudioFormat } from '../src/index.js';
+import { CallAudioRecorder, concatBytes, decodeMuLaw, encodeMuLaw, type AudioFormat } from '../src/index.js';
 
 const PCMU: AudioFormat = { encoding: 'pcmu', sampleRate: 8000, channels: 1 };
 const dir = mkdtempSync(join(tmpdir(), 'switchboard-audio-recorder-'));

@@ -1,13 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import {
+  CallAudioRecorder,
   encodeALaw,
   encodeMuLaw,
   SwitchboardError,
   type AudioFormat,
+  type CallAudioRecorderOptions,
   type MediaObserver,
   type TelephonyRealtimeTransport,
 } from '../src/index.js';
-import { CallAudioRecorder, type CallAudioRecorderOptions } from '../src/recorder/audio-recorder.js';
 
 const L16_8K: AudioFormat = { encoding: 'l16', sampleRate: 8000, channels: 1 };
 const PCMU: AudioFormat = { encoding: 'pcmu', sampleRate: 8000, channels: 1 };
