@@ -1,7 +1,14 @@
 import { ConfigError, ProtocolError, concatBytes, type CallEvent, type OutboundCommand } from '@switchboard/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { connectSession, errorsOf, until, useTransportRig } from '@switchboard/conformance/testing';
-import { TelnyxRealtimeTransport, type TelnyxRealtimeTransportOptions } from '../src/index.js';
+import {
+  connectSession,
+  errorsOf,
+  startFakeRest,
+  until,
+  useTransportRig,
+  type FakeRest,
+} from '@switchboard/conformance/testing';
+import { TelnyxCallControl, TelnyxRealtimeTransport, type TelnyxRealtimeTransportOptions } from '../src/index.js';
 import { TelnyxPeerSimulator } from '../src/testing.js';
 
 const STREAM = '32DE0DEA-53CB-4B21-89A4-9E1819C043BC';
@@ -132,5 +139,65 @@ describe('TelnyxRealtimeTransport', () => {
       .filter((c): c is Extract<OutboundCommand, { type: 'audio' }> => c.type === 'audio');
     expect(audio.length).toBeGreaterThan(0);
     expect(audio.every((c) => c.payload.byteLength % 882 === 0)).toBe(true);
+  });
+});
+
+describe('TelnyxRealtimeTransport hang-up through Call Control', () => {
+  let api: FakeRest;
+  beforeEach(async () => {
+    api = await startFakeRest(() => ({ status: 200, body: { data: { result: 'ok' } } }));
+  });
+  afterEach(async () => {
+    await api.stop();
+  });
+
+  it('sends actions/hangup for the call control id only once Telnyx played the goodbye, then ends the call', async () => {
+    const callControl = new TelnyxCallControl({ apiKey: 'KEY_test', baseUrl: api.url });
+    const t = rig.make({ callControl });
+    const peer = new TelnyxPeerSimulator();
+    const ends: unknown[] = [];
+    t.on('call_end', (e) => ends.push(e));
+    await t.connect({ apiKey: 'sk-test' });
+    rig.send(peer, start);
+    await until(() => t.callStart !== undefined, 20_000);
+    t.updateSessionConfig({});
+    await rig.model.waitFor((e) => e.type === 'session.update' && !!e.session?.audio, 20_000);
+    rig.model.respond('resp_1', 'item_1', [new Uint8Array(1600).fill(1), new Uint8Array(1600).fill(2)]);
+    const marks = () =>
+      rig.carrier.sent
+        .flatMap((f) => peer.decodeOutbound(f))
+        .filter((c): c is Extract<OutboundCommand, { type: 'mark' }> => c.type === 'mark');
+    const audioMs = () =>
+      rig.carrier.sent
+        .flatMap((f) => peer.decodeOutbound(f))
+        .reduce((ms, c) => ms + (c.type === 'audio' ? c.payload.byteLength / 8 : 0), 0);
+    // The goodbye is on its way to Telnyx when the agent hangs up.
+    await until(() => audioMs() > 0, 20_000);
+    const ending = t.endAfterPlayback({ timeoutMs: 60_000 });
+    await until(() => audioMs() >= 400 && marks().length > 0, 20_000);
+    // Everything is at Telnyx, nothing acknowledged as played: the call is still up.
+    expect(api.requests).toHaveLength(0);
+    expect(ends).toHaveLength(0);
+    let acked = 0;
+    await until(() => {
+      for (const mark of marks().slice(acked)) rig.send(peer, { type: 'playback_ack', name: mark.name });
+      acked = marks().length;
+      return ends.length > 0;
+    }, 20_000);
+    await expect(ending).resolves.toMatchObject({ reason: 'agent_hangup', heardAll: true });
+    expect(api.requests.map((r) => r.path)).toEqual([`/v2/calls/${CALL}/actions/hangup`]);
+    expect(ends).toEqual([expect.objectContaining({ reason: 'agent_hangup' })]);
+  });
+
+  it('leaves the hang-up to a hangUp option given with callControl', async () => {
+    const callControl = new TelnyxCallControl({ apiKey: 'KEY_test', baseUrl: api.url });
+    const asked: unknown[] = [];
+    const t = rig.make({ callControl, hangUp: (request) => void asked.push(request) });
+    await t.connect({ apiKey: 'sk-test' });
+    rig.send(new TelnyxPeerSimulator(), start);
+    await until(() => t.callStart !== undefined, 20_000);
+    await expect(t.endAfterPlayback()).resolves.toMatchObject({ heardAll: true });
+    expect(asked).toEqual([expect.objectContaining({ reason: 'agent_hangup', callId: CALL })]);
+    expect(api.requests).toHaveLength(0);
   });
 });
