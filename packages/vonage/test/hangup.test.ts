@@ -1,0 +1,89 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ManualClock, startFakeRest, tick, until, useTransportRig } from '@switchboard/conformance/testing';
+import {
+  VonageCallControl,
+  VonageRealtimeTransport,
+  connectWebSocketNcco,
+  type VonageConnectAction,
+  type VonageRealtimeTransportOptions,
+} from '../src/index.js';
+import { rsaKeyPair } from './helpers.js';
+
+const keys = rsaKeyPair();
+const CALL = '63f61863-4a51-4f6b-86e1-46edebcf9356';
+
+const rig = useTransportRig(
+  { beforeEach, afterEach },
+  (carrier, url, options: Partial<VonageRealtimeTransportOptions> = {}) =>
+    new VonageRealtimeTransport({ vonageWebSocket: carrier, url, inputAudioInactivityTimeoutMs: null, ...options }),
+);
+
+function connectedFrame(): string {
+  const ncco = connectWebSocketNcco({ uri: 'wss://bridge.example.com/socket', answer: { uuid: CALL } });
+  const endpoint = (ncco[0] as VonageConnectAction).endpoint[0]!;
+  return JSON.stringify({
+    event: 'websocket:connected',
+    'content-type': endpoint['content-type'],
+    ...endpoint.headers,
+  });
+}
+
+describe('VonageRealtimeTransport with callControl', () => {
+  it('hangs up the PSTN leg through the Voice API only once Vonage echoed the goodbye’s last notify', async () => {
+    let acked = false;
+    /** For each hang-up request: whether Vonage had echoed the notify when it came. */
+    const hangUps: boolean[] = [];
+    const api = await startFakeRest(() => {
+      hangUps.push(acked);
+      return { status: 204 };
+    });
+    try {
+      const callControl = new VonageCallControl({
+        applicationId: 'app',
+        privateKey: keys.privateKey,
+        baseUrl: api.url,
+      });
+      const clock = new ManualClock();
+      const t = rig.make({ now: clock.now, clock, callControl });
+      const ends: Array<{ reason?: string }> = [];
+      t.on('call_end', (e) => ends.push(e as { reason?: string }));
+      rig.carrier.deliver(connectedFrame());
+      await t.connect({ apiKey: 'sk-test' });
+      // 200 ms of PCM16 24 kHz from the model.
+      rig.model.respond('resp_1', 'item_1', [new Uint8Array(9600).fill(1)]);
+      const notifies = () =>
+        rig.carrier.sent
+          .filter((f): f is string => typeof f === 'string')
+          .map((f) => JSON.parse(f) as { action?: string; payload?: { name?: string } })
+          .filter((m) => m.action === 'notify');
+      // The audio goes out within Vonage's lead, followed by its notify.
+      await until(() => notifies().length > 0);
+      const ending = t.endAfterPlayback();
+      // A second of the transport's time passes (within the 15 s bound) without Vonage's echo.
+      for (let i = 0; i < 10; i++) {
+        clock.advance(100);
+        await tick();
+      }
+      expect(ends).toEqual([]);
+      acked = true;
+      for (const notify of notifies())
+        rig.carrier.deliver(JSON.stringify({ event: 'websocket:notify', payload: notify.payload }));
+      await expect(ending).resolves.toMatchObject({ reason: 'agent_hangup', heardAll: true });
+      expect(hangUps).toEqual([true]);
+      expect(api.requests.map((r) => [r.method, r.path, JSON.parse(r.body)])).toEqual([
+        ['PUT', `/v1/calls/${CALL}`, { action: 'hangup' }],
+      ]);
+      expect(ends).toMatchObject([{ reason: 'agent_hangup' }]);
+    } finally {
+      await api.stop();
+    }
+  });
+
+  it('without call control, ends the call by closing the socket', async () => {
+    const t = rig.make();
+    rig.carrier.deliver(connectedFrame());
+    await until(() => t.callStart !== undefined);
+    await expect(t.endAfterPlayback()).resolves.toMatchObject({ reason: 'agent_hangup', heardAll: true });
+    expect(rig.carrier.closed).toBe(true);
+  });
+});
