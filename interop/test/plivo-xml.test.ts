@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import plivo from 'plivo';
 import { describe, expect, it } from 'vitest';
-import { plivoEncoding } from '@switchboard/plivo';
+import { plivoEncoding, plivoTransferXml } from '@switchboard/plivo';
 
 const HOST = 'agent.example.com';
 
@@ -69,5 +69,32 @@ describe('the README <Stream> against plivo (SDK) Response.addStream', () => {
     const contentType = attributes['contentType'] ?? 'audio/x-l16;rate=8000';
     expect(plivoEncoding(contentType)).toBe('pcmu');
     expect(contentType).toMatch(/;rate=8000$/);
+  });
+});
+
+type SdkElement = {
+  addDial(attributes?: Record<string, string>): SdkElement;
+  addNumber(body: string, attributes?: Record<string, string>): SdkElement;
+  addUser(body: string, attributes?: Record<string, string>): SdkElement;
+  toXML(): string;
+};
+const sdkResponse = () => new (plivo.Response as unknown as new () => SdkElement)();
+
+describe('plivoTransferXml against plivo (SDK) Response.addDial', () => {
+  it('a SIP target: the <Dial><User sipHeaders> the SDK builds, every attribute one the SDK knows', async () => {
+    const response = sdkResponse();
+    response.addDial().addUser('sip:billing@pbx.example.com', { sipHeaders: 'Reason=invoice%20dispute,Calluuid=abc' });
+    const ours = plivoTransferXml({
+      destination: 'sip:billing@pbx.example.com',
+      sipHeaders: 'Reason=invoice%20dispute,Calluuid=abc',
+    });
+    expect(await parse(ours)).toEqual(await parse(response.toXML()));
+  });
+
+  it('a number, with caller id and ring timeout: the <Dial callerId timeout><Number> the SDK builds', async () => {
+    const response = sdkResponse();
+    response.addDial({ callerId: '14155550100', timeout: '25' }).addNumber('14155550199');
+    const ours = plivoTransferXml({ destination: '+14155550199', callerId: '+14155550100', timeout: 25 });
+    expect(await parse(ours)).toEqual(await parse(response.toXML()));
   });
 });
