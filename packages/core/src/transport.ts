@@ -217,7 +217,7 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
       emitError: (error) => this.#emitError(error),
     });
     this.#hangup = new AgentHangUp({
-      now: this.#now,
+      clock: this.#clock,
       waitForPlayback: (timeoutMs) => this.#waitForPlayback(timeoutMs),
       hangUp: hangUp as ((call: HangUpRequest) => unknown) | undefined,
       callId: () => this.#callStart?.callId,
@@ -270,7 +270,9 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
       }
     });
     this.on('response.done', (event) => {
-      if (event.response.id) this.#responses.done(event.response.id);
+      if (!event.response.id) return;
+      this.#responses.done(event.response.id);
+      this.#playback.poke();
     });
     this.on('input_audio_buffer.speech_started', () => this.#input.speechStarted());
     this.on('input_audio_buffer.speech_stopped', () => {
@@ -638,6 +640,7 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
         return;
       case 'playback_ack':
         if (this.#ledger.ack(event.name) !== 'acked') this.metrics.staleAcks++;
+        else this.#playback.poke();
         return;
       case 'playback_cleared':
         return;
@@ -789,7 +792,9 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
         this.#input.end();
         // Audio the carrier never got because the call ended first: queued, or short of a whole frame.
         this.metrics.outputUnsentBytes += this.#output.end();
+        this.#injector.end();
         this.#emitExtra('call_end', { type: 'call_end', reason });
+        this.#playback.end();
         this.#recorder?.end();
         this.#observers.ended(reason, this.#now());
       }

@@ -30,6 +30,9 @@ export type EndAfterPlaybackResult = {
   waitedMs: number;
 };
 
+/** How long the `hangUp` option may take before the call is ended without it, ms (transport clock). */
+export const HANG_UP_CALL_TIMEOUT_MS = 10_000;
+
 /** What the transport's `hangUp` option is called with. */
 export type HangUpRequest = { reason: string; callId?: string; streamId?: string };
 
@@ -129,7 +132,7 @@ export function playbackTimeout(timeoutMs: number | undefined): number {
 
 /** What hanging up after playback needs from the transport. */
 export interface HangUpHost {
-  now(): number;
+  readonly clock: Clock;
   /** Waits for playback (see {@link PlaybackWaiter}). */
   waitForPlayback(timeoutMs: number): Promise<PlaybackWait>;
   /** The transport's `hangUp` option. */
@@ -190,7 +193,7 @@ export class AgentHangUp {
       log('hanging up (%s) after %dms of playback wait', reason, waitedMs);
       try {
         if (host.hangUp) {
-          await host.hangUp({ reason, callId: host.callId(), streamId: host.streamId() });
+          await bounded(host.clock, host.hangUp({ reason, callId: host.callId(), streamId: host.streamId() }));
         } else host.sendHangup();
       } catch (error) {
         host.emitError(error);
@@ -199,4 +202,27 @@ export class AgentHangUp {
     }
     return { reason: host.endReason() ?? reason, heardAll, waitedMs };
   }
+}
+
+/** Awaits `value` for at most {@link HANG_UP_CALL_TIMEOUT_MS}; a late rejection is ignored. */
+function bounded(clock: Clock, value: unknown): Promise<unknown> {
+  if (!value || typeof (value as PromiseLike<unknown>).then !== 'function') return Promise.resolve(value);
+  const promise = Promise.resolve(value as PromiseLike<unknown>);
+  return new Promise((resolve, reject) => {
+    const timer = clock.setTimeout(() => {
+      log('hangUp still pending after %dms: ending the call without it', HANG_UP_CALL_TIMEOUT_MS);
+      promise.catch(() => undefined);
+      resolve(undefined);
+    }, HANG_UP_CALL_TIMEOUT_MS);
+    promise.then(
+      (result) => {
+        clock.clearTimeout(timer);
+        resolve(result);
+      },
+      (error: unknown) => {
+        clock.clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
 }

@@ -67,4 +67,7 @@ export class Injector {
 
   /** Stops every looping clip (the call is being hung up). */
   stopLoops(): void {}
+
+  /** The call ended: every clip ends with `call_end`. */
+  end(): void {}
 }
