@@ -234,6 +234,64 @@ describe('RealtimeSimulator with the OpenAI Agents SDK', () => {
     expect(simulated.violations).toEqual([]);
     session.close();
   });
+
+  it('speaks and then calls a function in the same response, which a RealtimeSession runs', async () => {
+    const goodbye = toneTurn(300, 'Goodbye.');
+    const script: SimulatorTurn[] = [
+      { ...goodbye, kind: 'audio', call: { name: 'end_call', arguments: {} } } as SimulatorTurn,
+    ];
+    const sim = await startSimulator({ script, speed: 4 });
+    const calls: string[] = [];
+    const endCall = tool({
+      name: 'end_call',
+      description: 'Ends the call.',
+      parameters: z.object({}),
+      execute: async () => {
+        calls.push('end_call');
+        return 'ended';
+      },
+    });
+    const agent = new RealtimeAgent({ name: 't', instructions: 'Say goodbye.', tools: [endCall] });
+    const transport = new OpenAIRealtimeWebSocket({ url: sim.url });
+    const session = new RealtimeSession(agent, { transport });
+    const sessionConnected = sim.nextSession();
+    await session.connect({ apiKey: 'test' });
+    openClients.push(session);
+    const simulated = await sessionConnected;
+    const audio: ArrayBuffer[] = [];
+    transport.on('audio', (event: TransportLayerAudio) => audio.push(event.data));
+    const toolRan = new Promise<void>((resolve) => session.on('agent_tool_end', () => resolve()));
+    session.sendMessage('Bye.');
+    await toolRan;
+
+    expect(calls).toEqual(['end_call']);
+    const [response] = simulated.responses;
+    expect(response).toMatchObject({ kind: 'audio', status: 'completed', call: { name: 'end_call' } });
+    expect(audio.reduce((n, a) => n + a.byteLength, 0)).toBeGreaterThan(0);
+    // The message is output item 0 and done before the call (item 1) is added; response.done holds both.
+    const sent = simulated.serverEvents.map(
+      (e) => e.event as { type: string; output_index?: number; item?: { type?: string } },
+    );
+    const added = sent
+      .filter((e) => e.type === 'response.output_item.added')
+      .map((e) => [e.output_index, e.item?.type]);
+    expect(added).toEqual([
+      [0, 'message'],
+      [1, 'function_call'],
+    ]);
+    const messageDone = sent.findIndex((e) => e.type === 'response.output_item.done' && e.output_index === 0);
+    const callAdded = sent.findIndex((e) => e.type === 'response.output_item.added' && e.output_index === 1);
+    expect(messageDone).toBeGreaterThan(-1);
+    expect(messageDone).toBeLessThan(callAdded);
+    const done = sent.find((e) => e.type === 'response.done') as { response?: { output?: Array<{ type: string }> } };
+    expect(done.response?.output?.map((o) => o.type)).toEqual(['message', 'function_call']);
+    // The output goes out as the tool ends.
+    for (let deadline = Date.now() + 20_000; simulated.functionCallOutputs.length === 0 && Date.now() < deadline;)
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(simulated.functionCallOutputs.map((o) => o.callId)).toEqual([response!.call!.callId]);
+    expect(simulated.violations).toEqual([]);
+    session.close();
+  });
 });
 
 describe('RealtimeSimulator protocol', () => {

@@ -11,7 +11,10 @@
 import { RealtimeAgent, RealtimeSession, tool } from '@openai/agents-realtime';
 import {
   TelephonyRealtimeTransport,
+  endCallTool,
+  playWhile,
   scaledClock,
+  type Clock,
   type MediaConnection,
   type TelephonyRealtimeTransportOptions,
 } from '@switchboard/core';
@@ -37,8 +40,28 @@ type CallRecord = {
 
 const calls = new Map<string, CallRecord>();
 
-/** The harness's agent: answers briefly, has a `weather` tool the simulator's script calls. */
-function conformanceAgent(): RealtimeAgent {
+/** How long the slow `forecast` tool runs, ms of the call's clock (the harness's `SLOW_TOOL_MS`). */
+const SLOW_TOOL_MS = 4000;
+
+/** The harness's filler: 1000 Hz and 1500 Hz at once, 200 ms of L16 at 8 kHz, looped (its `fillerClip()`). */
+const FILLER_FORMAT = { encoding: 'l16', sampleRate: 8000, channels: 1 } as const;
+function fillerClip(): Int16Array {
+  const out = new Int16Array(1600);
+  for (let i = 0; i < out.length; i++) {
+    const v = Math.sin((2 * Math.PI * 1000 * i) / 8000) + Math.sin((2 * Math.PI * 1500 * i) / 8000);
+    out[i] = Math.round(v * 0.2 * 32767);
+  }
+  return out;
+}
+
+/**
+ * The harness's agent (its `conformanceAgent()`): answers briefly; a `weather` tool the
+ * simulator's default script calls, `end_call` that its `agent-hangup` script calls with the
+ * goodbye, and a slow `forecast` during which the bridge plays the two-tone filler. The call tools
+ * find the call in the session's context (`{ transport }`).
+ */
+function conformanceAgent(clock: Clock): RealtimeAgent {
+  const filler = fillerClip();
   return new RealtimeAgent({
     name: 'Conformance agent',
     instructions: 'Answer briefly.',
@@ -48,6 +71,24 @@ function conformanceAgent(): RealtimeAgent {
         description: 'Weather in a city.',
         parameters: z.object({ location: z.string() }),
         execute: async ({ location }) => `The weather in ${location} is sunny.`,
+      }),
+      endCallTool(),
+      tool({
+        name: 'forecast',
+        description: 'Weather forecast for a city; takes a few seconds.',
+        parameters: z.object({ location: z.string() }),
+        execute: async ({ location }, runContext) => {
+          const work = new Promise<string>((resolve) =>
+            clock.setTimeout(() => resolve(`The forecast for ${location} is sunny.`), SLOW_TOOL_MS),
+          );
+          const transport = (runContext?.context as { transport?: TelephonyRealtimeTransport } | undefined)?.transport;
+          if (!transport) return work;
+          return playWhile(transport, filler, work, {
+            format: FILLER_FORMAT,
+            name: 'conformance-filler',
+            delayMs: 300,
+          });
+        },
       }),
     ],
   });
@@ -159,8 +200,9 @@ async function media(request: Request, url: URL): Promise<Response> {
     },
     // Under `server_vad` the bridge, not the model, cancels on barge-in: the harness checks it.
     session: (transport) => {
-      const session = new RealtimeSession(conformanceAgent(), {
+      const session = new RealtimeSession(conformanceAgent(clock), {
         transport,
+        context: { transport },
         model: 'gpt-realtime',
         config: { audio: { input: { turnDetection: sessionTurnDetection(mode) } } },
       });

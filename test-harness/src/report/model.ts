@@ -52,7 +52,7 @@ export type TimelineSpan = {
   from: number;
   to: number;
   lane: Lane;
-  kind: 'turn' | 'speech' | 'gap' | 'pause' | 'latency' | 'discarded';
+  kind: 'turn' | 'speech' | 'gap' | 'pause' | 'latency' | 'discarded' | 'injected';
   label: string;
   detail?: string;
   /** A turn's outcome (`completed`, `cancelled`, ...): cancelled turns are drawn hatched. */

@@ -75,7 +75,7 @@ svg.timeline{display:block;font:11px system-ui,sans-serif}
 .wave{fill:none;stroke-width:1}.wave.caller{stroke:#2563eb}.wave.agent{stroke:#c2410c}.midline{stroke:#cfd6e0}
 .axis line{stroke:#9aa5b4}.axis text{fill:#5f6b7a}
 .span.turn{fill:#dbe7ff;stroke:#6b8fd6}.span.turn.cancelled{fill:#ffe2d5;stroke:#d97a4a}.span.speech{fill:#2563eb;opacity:.12}
-.span.gap{fill:#9ca3af;opacity:.35}.span.pause{fill:#a855f7;opacity:.18}.span.latency{fill:#16a34a;opacity:.45}.span.discarded{fill:#c2410c;opacity:.15}
+.span.gap{fill:#9ca3af;opacity:.35}.span.pause{fill:#a855f7;opacity:.18}.span.latency{fill:#16a34a;opacity:.45}.span.discarded{fill:#c2410c;opacity:.15}.span.injected{fill:#0d9488;opacity:.3}
 .span-label{fill:#1d2330}.marker line{stroke-width:1.5}.marker text{fill:#1d2330}
 .k-clear line{stroke:#dc2626}.k-truncate line{stroke:#9333ea}.k-cancel line{stroke:#ea580c}.k-dtmf line{stroke:#0891b2}
 .k-start line,.k-stop line,.k-call_start line,.k-call_end line,.k-hangup line{stroke:#374151}.k-error line,.k-malformed line{stroke:#b91c1c;stroke-dasharray:2 2}
@@ -129,6 +129,7 @@ const LEGEND = `<div class="legend">${[
   ['#6b7280', 'marks'],
   ['#9ca3af', 'timestamp gap'],
   ['#a855f7', 'caller paused'],
+  ['#0d9488', 'injected audio (not the model)'],
 ]
   .map(([colour, label]) => `<span><i style="background:${colour}"></i>${label}</span>`)
   .join('')}</div>`;

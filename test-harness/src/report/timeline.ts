@@ -3,12 +3,13 @@
  * truncations against what the caller had heard, DTMF, gaps, latency, and where each failed check
  * went wrong. Times are the replay's stream ms.
  */
+import { INJECTED_ITEM } from '../call-features.js';
 import { decodeCarrierAudio, placeAudio } from './audio.js';
 import { readCarrierFrames } from './frames.js';
 import type { CallTimeline, ReportCall, TimelineFailure, TimelineMarker, TimelineSpan, Verdict } from './model.js';
 
 /** Events of the transport worth a marker in the bridge's lane. */
-const BRIDGE_EVENTS = new Set(['call_start', 'dtmf', 'call_end', 'error', 'audio_interrupted']);
+const BRIDGE_EVENTS = new Set(['call_start', 'dtmf', 'call_end', 'error', 'audio_interrupted', 'injected_audio']);
 
 const fmt = (ms: number) => `${Math.round(ms)} ms`;
 
@@ -141,6 +142,40 @@ export function replayTimeline(call: ReportCall): CallTimeline {
       label: 'caller ends',
       detail: 'the caller sent its stop or hung up',
     });
+  if (log.bridgeEnded !== undefined)
+    markers.push({
+      at: log.bridgeEnded.at,
+      lane: 'carrier',
+      kind: 'hangup',
+      label: 'bridge ends',
+      detail:
+        log.bridgeEnded.by === 'hangup'
+          ? 'the bridge sent a hangup command: the carrier ended the call'
+          : 'the bridge closed the media socket: the call is over for the caller',
+    });
+  // Audio the bridge injected (not the model's), one span per run of its chunks as the caller heard them.
+  let run: { from: number; to: number; chunks: number } | undefined;
+  const injectedRuns: Array<{ from: number; to: number; chunks: number }> = [];
+  for (const chunk of log.chunks) {
+    if (chunk.itemId !== INJECTED_ITEM) {
+      run = undefined;
+      continue;
+    }
+    const to = chunk.startAt + (chunk.playedMs ?? chunk.durationMs);
+    if (run) {
+      run.to = Math.max(run.to, to);
+      run.chunks++;
+    } else injectedRuns.push((run = { from: chunk.startAt, to, chunks: 1 }));
+  }
+  for (const r of injectedRuns)
+    spans.push({
+      from: r.from,
+      to: r.to,
+      lane: 'agent',
+      kind: 'injected',
+      label: `injected ${fmt(r.to - r.from)}`,
+      detail: `audio the bridge played that is not the model's (${r.chunks} chunks)`,
+    });
 
   // The model's side.
   const responses = new Map((result.model?.responses ?? []).map((r) => [r.id, r]));
@@ -234,7 +269,13 @@ export function replayTimeline(call: ReportCall): CallTimeline {
   for (const emitted of result.emitted) {
     if (!BRIDGE_EVENTS.has(emitted.name)) continue;
     const arg = emitted.args[0] as
-      { error?: { code?: string; message?: string; frameExcerpt?: string }; digit?: string } | undefined;
+      | {
+          error?: { code?: string; message?: string; frameExcerpt?: string };
+          digit?: string;
+          phase?: string;
+          reason?: string;
+        }
+      | undefined;
     const kind =
       emitted.name === 'error'
         ? 'error'
@@ -250,7 +291,11 @@ export function replayTimeline(call: ReportCall): CallTimeline {
         ? `dtmf ${arg?.digit ?? ''}`
         : emitted.name === 'error'
           ? `error ${arg?.error?.code ?? ''}`
-          : emitted.name;
+          : emitted.name === 'injected_audio'
+            ? `injected ${arg?.phase ?? ''}${arg?.reason ? ` (${arg.reason})` : ''}`
+            : emitted.name === 'call_end' && arg?.reason
+              ? `call_end ${arg.reason}`
+              : emitted.name;
     markers.push({ at: emitted.at, lane: 'bridge', kind, label, detail: describe(emitted.args[0]) });
   }
   if (result.modelClosedAt !== undefined)
@@ -346,6 +391,10 @@ export function locateFailure(id: string, timeline: Pick<CallTimeline, 'markers'
       return first('call_end', 'stop', 'hangup');
     case 'errors.malformed':
       return first('malformed');
+    case 'hangup.after_playback':
+      return timeline.markers.find((m) => m.kind === 'hangup' && m.label === 'bridge ends')?.at ?? first('call_end');
+    case 'audio.injected':
+      return timeline.spans.find((s) => s.kind === 'injected')?.from;
     default:
       return undefined;
   }
