@@ -58,6 +58,8 @@ export type {
   AttachOpenAISipSessionOptions,
   OpenAISipAttachedSession,
 } from './openai/transport.js';
+export { openAISipTransfer } from './openai/transfer.js';
+export type { OpenAISipTransferOptions, OpenAISipTransferResult } from './openai/transfer.js';
 export { OpenAISipMemoryDedupStore } from './openai/dedup.js';
 export type { OpenAISipDedupStore, OpenAISipMemoryDedupStoreOptions } from './openai/dedup.js';
 export type { OpenAISipAddress, OpenAISipHeader } from './openai/sip-headers.js';

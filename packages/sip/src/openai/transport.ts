@@ -18,9 +18,12 @@ import {
   type AudioFormat,
   type CallEndEvent,
   type CallStartEvent,
+  type EndAfterPlaybackOptions,
+  type EndAfterPlaybackResult,
 } from '@switchboard/core';
 import { logger } from '@switchboard/core/protocol';
 import type { OpenAISipCallControl, OpenAISipCallResult } from './call-control.js';
+import { endOptions, OpenAISipPlayback } from './playback.js';
 import { sipCustomParameters, type OpenAISipAddress, type OpenAISipHeader } from './sip-headers.js';
 import type { OpenAISipCall } from './webhook.js';
 
@@ -120,6 +123,8 @@ export class OpenAISipTransport extends OpenAIRealtimeSIP {
   #callStart: OpenAISipCallStartEvent | undefined;
   #attached = false;
   #closing = false;
+  readonly #playback = new OpenAISipPlayback();
+  #ending: Promise<EndAfterPlaybackResult> | undefined;
 
   constructor(options: OpenAISipTransportOptions = {}) {
     const { call, callId, callControl, url, ...rest } = options;
@@ -135,6 +140,7 @@ export class OpenAISipTransport extends OpenAIRealtimeSIP {
     this.#callControl = callControl;
     this.#baseUrl = url ?? OPENAI_REALTIME_URL;
     openAIRealtimeCallUrl(this.#baseUrl, 'check'); // fail fast on a bad url
+    super.on('*', (event: unknown) => this.#playback.observe(event));
   }
 
   // Typed events: the SDK's, plus call_start and call_end.
@@ -196,6 +202,40 @@ export class OpenAISipTransport extends OpenAIRealtimeSIP {
   /** Ends the call through OpenAI's REST API (needs `callControl`). The socket closes when OpenAI ends the call. */
   hangup(): Promise<OpenAISipCallResult> {
     return this.#control('hangup').hangup(this.#requireCallId('hangup'));
+  }
+
+  /**
+   * Hangs up (through `callControl`) once the caller heard everything, as far as OpenAI reports
+   * it: no response in progress, and OpenAI's output buffer stopped for every response with audio
+   * (`output_audio_buffer.stopped`), at most `timeoutMs` (default 15 000). Idempotent. The same
+   * method as the core transports', so `endCallTool()` works on an OpenAI SIP call.
+   */
+  endAfterPlayback(options?: EndAfterPlaybackOptions): Promise<EndAfterPlaybackResult> {
+    if (this.#ending) return this.#ending;
+    let settings: { reason: string; timeoutMs: number };
+    try {
+      settings = endOptions(options);
+      this.#control('endAfterPlayback');
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const { reason, timeoutMs } = settings;
+    this.#ending = (async () => {
+      const started = performance.now();
+      const heardAll = await this.#playback.waitUntilIdle(timeoutMs, () => this.#ended());
+      const waitedMs = Math.max(0, performance.now() - started);
+      if (!this.#ended()) {
+        log('hanging up %s (%s) after %dms of playback wait', this.#callId, reason, waitedMs);
+        await this.hangup();
+      }
+      return { reason, heardAll, waitedMs };
+    })();
+    return this.#ending;
+  }
+
+  /** True once the call's socket closed after it had opened. */
+  #ended(): boolean {
+    return this.#callStart !== undefined && !this.#attached;
   }
 
   /** Transfers the call with SIP REFER to a `tel:` / `sip:` URI or a number (needs `callControl`). */

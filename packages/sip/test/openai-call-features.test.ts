@@ -1,0 +1,199 @@
+/**
+ * Call features on OpenAI SIP calls: hanging up once OpenAI reports the caller heard everything,
+ * and transfers through OpenAI's refer endpoint, against the realtime simulator and a local fake
+ * of the Calls REST API.
+ */
+import { RealtimeSimulator, type SimulatedSession } from '@switchboard/conformance';
+import { ConfigError, type TelephonyRealtimeTransport, type TransferRequest } from '@switchboard/core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { OpenAISipCallControl, OpenAISipTransport, openAISipTransfer, parseOpenAISipCall } from '../src/index.js';
+import type { OpenAIWebhookEvent } from '../src/index.js';
+import { OpenAISipPlayback } from '../src/openai/playback.js';
+import { API_KEY, FakeOpenAICallsApi, incomingCallEvent, waitFor } from './openai-fakes.js';
+
+const simulator = new RealtimeSimulator({ speed: 20 });
+const api = new FakeOpenAICallsApi();
+const cleanup: Array<() => void> = [];
+
+beforeAll(async () => {
+  await simulator.start();
+  await api.start();
+});
+afterAll(async () => {
+  await simulator.stop();
+  await api.stop();
+});
+afterEach(() => {
+  for (const fn of cleanup.splice(0)) fn();
+});
+
+function callFor(callId: string) {
+  return parseOpenAISipCall(incomingCallEvent(callId) as OpenAIWebhookEvent, `msg_${callId}`);
+}
+
+const flush = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('OpenAISipPlayback', () => {
+  const audioDone = (id: string) => ({
+    type: 'response.done',
+    response: { id, output: [{ type: 'message', content: [{ type: 'output_audio', transcript: 'bye' }] }] },
+  });
+
+  it('is idle once no response is generating and every buffer that started has stopped', () => {
+    const playback = new OpenAISipPlayback(() => 0);
+    expect(playback.idle()).toBe(true);
+    playback.observe({ type: 'response.created', response: { id: 'r1' } });
+    expect(playback.idle()).toBe(false);
+    playback.observe({ type: 'output_audio_buffer.started', response_id: 'r1' });
+    playback.observe(audioDone('r1'));
+    expect(playback.idle()).toBe(false);
+    playback.observe({ type: 'output_audio_buffer.stopped', response_id: 'r1' });
+    expect(playback.idle()).toBe(true);
+    // A clear empties the buffer, whatever it held.
+    playback.observe({ type: 'output_audio_buffer.started', response_id: 'r2' });
+    playback.observe(audioDone('r2'));
+    expect(playback.idle()).toBe(false);
+    playback.observe({ type: 'output_audio_buffer.cleared', response_id: 'r2' });
+    expect(playback.idle()).toBe(true);
+  });
+
+  it('waits for a response done with audio whose buffer has not reported starting, for a grace period', () => {
+    let now = 0;
+    const playback = new OpenAISipPlayback(() => now);
+    playback.observe({ type: 'response.created', response: { id: 'r1' } });
+    playback.observe(audioDone('r1'));
+    expect(playback.idle()).toBe(false);
+    now = 1999;
+    expect(playback.idle()).toBe(false);
+    now = 2000;
+    expect(playback.idle()).toBe(true);
+    // A response without audio (a function call) leaves nothing to play.
+    playback.observe({ type: 'response.created', response: { id: 'r2' } });
+    playback.observe({ type: 'response.done', response: { id: 'r2', output: [{ type: 'function_call' }] } });
+    expect(playback.idle()).toBe(true);
+    // Nothing a peer sends breaks it.
+    for (const junk of [null, 1, 'x', { type: 3 }, { type: 'response.done' }, { type: 'response.done', response: 5 }])
+      playback.observe(junk);
+    expect(playback.idle()).toBe(true);
+  });
+});
+
+describe('OpenAISipTransport.endAfterPlayback', () => {
+  it('hangs up through call control only once OpenAI reported the output buffer stopped', async () => {
+    const callControl = new OpenAISipCallControl({ apiKey: API_KEY, baseURL: api.baseURL, maxRetries: 0 });
+    api.ring('rtc_e1');
+    await callControl.accept('rtc_e1', {});
+    const transport = new OpenAISipTransport({ call: callFor('rtc_e1'), url: simulator.url, callControl });
+    cleanup.push(() => transport.close());
+    const simulated = new Promise<SimulatedSession>((resolve) => simulator.once('session', resolve));
+    await transport.connect({ apiKey: API_KEY });
+    const model = await simulated;
+    const seen: string[] = [];
+    let responseId: string | undefined;
+    transport.on('*', (event: { type: string; response?: { id?: string } }) => {
+      seen.push(event.type);
+      if (event.type === 'response.created') responseId = event.response?.id;
+    });
+    // A goodbye: generated, then played from OpenAI's buffer.
+    transport.sendEvent({ type: 'response.create' });
+    await waitFor(() => responseId !== undefined, 10_000, 'response.created');
+    model.send({ type: 'output_audio_buffer.started', response_id: responseId! });
+    await waitFor(() => seen.includes('response.done') && seen.includes('output_audio_buffer.started'), 10_000);
+
+    let stopped = false;
+    const atHangUp: boolean[] = [];
+    const hangup = callControl.hangup.bind(callControl);
+    callControl.hangup = (callId: string) => {
+      atHangUp.push(stopped);
+      return hangup(callId);
+    };
+    const ending = transport.endAfterPlayback({ timeoutMs: 10_000 });
+    expect(transport.endAfterPlayback()).toBe(ending);
+    await flush();
+    stopped = true;
+    model.send({ type: 'output_audio_buffer.stopped', response_id: responseId! });
+    const result = await ending;
+    expect(result).toMatchObject({ reason: 'agent_hangup', heardAll: true });
+    expect(atHangUp).toEqual([true]);
+    expect(api.requestsFor('hangup').map((r) => r.callId)).toEqual(['rtc_e1']);
+  }, 30_000);
+
+  it('needs call control, and hangs up anyway once the timeout passed', async () => {
+    await expect(new OpenAISipTransport({ callId: 'x' }).endAfterPlayback()).rejects.toThrow(ConfigError);
+    const callControl = new OpenAISipCallControl({ apiKey: API_KEY, baseURL: api.baseURL, maxRetries: 0 });
+    api.ring('rtc_e2');
+    await callControl.accept('rtc_e2', {});
+    const transport = new OpenAISipTransport({ call: callFor('rtc_e2'), url: simulator.url, callControl });
+    cleanup.push(() => transport.close());
+    const simulated = new Promise<SimulatedSession>((resolve) => simulator.once('session', resolve));
+    await transport.connect({ apiKey: API_KEY });
+    const model = await simulated;
+    let started = false;
+    transport.on('*', (event: { type: string }) => {
+      if (event.type === 'output_audio_buffer.started') started = true;
+    });
+    model.send({ type: 'output_audio_buffer.started', response_id: 'resp_never_stops' });
+    await waitFor(() => started, 10_000, 'output_audio_buffer.started');
+    const result = await transport.endAfterPlayback({ reason: 'goodbye', timeoutMs: 50 });
+    expect(result).toMatchObject({ reason: 'goodbye', heardAll: false });
+    expect(api.requestsFor('hangup').map((r) => r.callId)).toContain('rtc_e2');
+  }, 30_000);
+});
+
+describe('openAISipTransfer', () => {
+  function requestFor(callId: string | undefined, destination: string): TransferRequest {
+    const transport = { callId: 'rtc_from_transport' } as unknown as TelephonyRealtimeTransport;
+    return {
+      name: 'sales',
+      destination,
+      reason: 'billing',
+      summary: 'Refund for order 42',
+      ...(callId ? { callId } : {}),
+      callStart: {
+        type: 'call_start',
+        callId: callId ?? 'rtc_from_transport',
+        streamId: 'rtc',
+        format: { encoding: 'pcmu', sampleRate: 8000, channels: 1 },
+        customParameters: { campaign: 'spring' },
+        raw: null,
+      },
+      transport,
+    };
+  }
+
+  it("refers the call to the destination's URI, with the context in a sip: URI only when asked", async () => {
+    const callControl = new OpenAISipCallControl({ apiKey: API_KEY, baseURL: api.baseURL, maxRetries: 0 });
+    for (const id of ['rtc_x1', 'rtc_x2', 'rtc_from_transport']) {
+      api.ring(id);
+      await callControl.accept(id, {});
+    }
+    const plain = openAISipTransfer({ callControl });
+    await expect(plain(requestFor('rtc_x1', '+1 (555) 000-1111'))).resolves.toEqual({
+      transferred: true,
+      destination: 'sales',
+      target: 'tel:+15550001111',
+      alreadyEnded: false,
+    });
+    const withContext = openAISipTransfer({ callControl, contextInUri: true });
+    await withContext(requestFor('rtc_x2', 'sip:desk@pbx.example.com'));
+    // No call id in the request: the transport's.
+    await plain(requestFor(undefined, 'sip:desk@pbx.example.com'));
+    expect(api.requestsFor('refer').map((r) => [r.callId, (r.body as { target_uri: string }).target_uri])).toEqual([
+      ['rtc_x1', 'tel:+15550001111'],
+      [
+        'rtc_x2',
+        'sip:desk@pbx.example.com?X-campaign=spring&X-Transfer-Destination=sales&X-Transfer-Reason=billing&X-Transfer-Summary=Refund%20for%20order%2042',
+      ],
+      ['rtc_from_transport', 'sip:desk@pbx.example.com'],
+    ]);
+  });
+
+  it('refuses without call control, a destination that is no URI or number, and a call without an id', async () => {
+    expect(() => openAISipTransfer({})).toThrow(ConfigError);
+    const callControl = new OpenAISipCallControl({ apiKey: API_KEY, baseURL: api.baseURL, maxRetries: 0 });
+    const handler = openAISipTransfer({ callControl });
+    await expect(handler(requestFor('rtc_x3', 'the front desk'))).rejects.toThrow(ConfigError);
+    const orphan = { ...requestFor(undefined, 'tel:+15550001111'), transport: {} as TelephonyRealtimeTransport };
+    await expect(handler(orphan)).rejects.toThrow(/no OpenAI call id/);
+  });
+});
