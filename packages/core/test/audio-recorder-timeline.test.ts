@@ -26,6 +26,16 @@ class Model {
     this.ends[channel] = start;
     return end - start;
   }
+  remove(channel: Channel, from: number, count: number): number {
+    const start = Math.max(from, this.base);
+    const end = Math.max(this.ends[channel]!, this.base);
+    const n = Math.max(0, Math.min(count, end - start));
+    if (n === 0) return 0;
+    const arr = channel === 0 ? this.left : this.right;
+    for (let i = start; i < end; i++) arr[i] = i + n < end ? arr[i + n]! : 0;
+    this.ends[channel] = end - n;
+    return n;
+  }
   take(n: number): Int16Array {
     const out = new Int16Array(2 * n);
     for (let i = 0; i < n; i++) {
@@ -55,29 +65,35 @@ function firstDifference(actual: Int16Array, expected: Int16Array): number {
 }
 
 describe('StereoTimeline', () => {
-  it.each([1, 2, 3, 4, 5, 6, 7, 8])('holds, cuts and takes out every sample as plain arrays do (seed %i)', (seed) => {
-    const next = random(seed);
-    const maxHeld = 3000 + Math.floor(next() * 20_000);
-    const timeline = new StereoTimeline(maxHeld);
-    const model = new Model(maxHeld);
-    let value = 1;
-    for (let op = 0; op < 400; op++) {
-      const r = next();
-      const channel: Channel = next() < 0.5 ? 0 : 1;
-      const at = model.base + Math.floor((next() - 0.1) * maxHeld * 1.2);
-      if (r < 0.6) {
-        const samples = Int16Array.from({ length: Math.floor(next() * 2000) }, () => value++ % 30_000);
-        expect(timeline.put(channel, at, samples)).toBe(model.put(channel, at, samples));
-      } else if (r < 0.75) {
-        expect(timeline.cut(channel, at)).toBe(model.cut(channel, at));
-      } else {
-        const n = Math.floor(next() * 3000);
-        expect(firstDifference(timeline.take(n), model.take(n))).toBe(-1);
+  it.each([1, 2, 3, 4, 5, 6, 7, 8])(
+    'holds, cuts, removes and takes out every sample as plain arrays do (seed %i)',
+    (seed) => {
+      const next = random(seed);
+      const maxHeld = 3000 + Math.floor(next() * 20_000);
+      const timeline = new StereoTimeline(maxHeld);
+      const model = new Model(maxHeld);
+      let value = 1;
+      for (let op = 0; op < 400; op++) {
+        const r = next();
+        const channel: Channel = next() < 0.5 ? 0 : 1;
+        const at = model.base + Math.floor((next() - 0.1) * maxHeld * 1.2);
+        if (r < 0.6) {
+          const samples = Int16Array.from({ length: Math.floor(next() * 2000) }, () => value++ % 30_000);
+          expect(timeline.put(channel, at, samples)).toBe(model.put(channel, at, samples));
+        } else if (r < 0.7) {
+          expect(timeline.cut(channel, at)).toBe(model.cut(channel, at));
+        } else if (r < 0.8) {
+          const n = Math.floor(next() * 3000);
+          expect(timeline.remove(channel, at, n)).toBe(model.remove(channel, at, n));
+        } else {
+          const n = Math.floor(next() * 3000);
+          expect(firstDifference(timeline.take(n), model.take(n))).toBe(-1);
+        }
+        const state = [timeline.base, timeline.end(channel), timeline.capacity <= maxHeld];
+        expect(state).toEqual([model.base, Math.max(model.ends[channel]!, model.base), true]);
       }
-      const state = [timeline.base, timeline.end(channel), timeline.capacity <= maxHeld];
-      expect(state).toEqual([model.base, Math.max(model.ends[channel]!, model.base), true]);
-    }
-    const rest = timeline.heldEnd - timeline.base + 10;
-    expect(firstDifference(timeline.take(rest), model.take(rest))).toBe(-1);
-  });
+      const rest = timeline.heldEnd - timeline.base + 10;
+      expect(firstDifference(timeline.take(rest), model.take(rest))).toBe(-1);
+    },
+  );
 });

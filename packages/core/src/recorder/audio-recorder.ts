@@ -9,7 +9,7 @@
  * clock, as the bridge saw them: network latency either way is not in the recording.
  *
  * Memory is bounded however long the call: audio is written to the sink in blocks once it is
- * final (half a second behind the latest media), and only the window that may still change is
+ * final (a second and a half behind the latest media), and only the window that may still change is
  * held. It is built on the transport's media observers and never throws into the call or waits
  * for a sink; a sink's failures are counted in `stats`.
  */
@@ -102,8 +102,11 @@ export type CallAudioRecording = {
   stats: CallAudioRecorderStats;
 };
 
-/** Final audio is written once this far behind the latest media, ms: room for late caller frames. */
-const HOLD_MS = 500;
+/**
+ * Final audio is written once this far behind the latest media, ms: room for late caller frames,
+ * and for taking back a gap that turns out to be a delay (a stall up to this long).
+ */
+const HOLD_MS = 1500;
 /** Audio is written in blocks of at least this much, ms. */
 const BLOCK_MS = 500;
 /** A caller frame arriving this much later than the stream's end is placed after a gap (ms). */
@@ -163,6 +166,8 @@ export class CallAudioRecorder {
   #rate: number | undefined;
   #timeline: StereoTimeline | undefined;
   #resamplers: [Resampler | undefined, Resampler | undefined] = [undefined, undefined];
+  /** Silence put in the caller's channel where its audio stopped and resumed, still held (samples). */
+  #gaps: Array<{ start: number; length: number }> = [];
   /** Transport time of the recording's first sample. */
   #t0: number | undefined;
   /** Latest transport time seen. */
@@ -263,13 +268,44 @@ export class CallAudioRecorder {
       // The frame arrived as its last sample was spoken; a stream arriving on time runs on without
       // gaps (jitter is no gap), and a stream that stopped resumes where the new audio belongs.
       const ideal = this.#position(at) - samples.length;
-      start = ideal > end + (CALLER_SLACK_MS * this.#rate!) / 1000 ? ideal : end;
+      if (ideal > end + this.#slack()) {
+        this.#gaps.push({ start: end, length: ideal - end });
+        start = ideal;
+      } else start = end;
     } else {
       start = Math.max(this.#position(at), end);
     }
     const dropped = timeline.put(channel, start, samples);
     if (dropped > 0) this.#stats.droppedMs += (dropped * 1000) / this.#rate!;
+    if (channel === 0) this.#takeBackGaps(timeline, at);
     this.#noteHeld(timeline);
+  }
+
+  /** Samples of lateness a caller frame may have without being taken for a gap. */
+  #slack(): number {
+    return (CALLER_SLACK_MS * this.#rate!) / 1000;
+  }
+
+  /**
+   * No one speaks after their audio arrived: a caller stream that now runs past the time of its
+   * latest frame came in a burst after a delay, and the silence put in where it stopped was no
+   * loss. Takes that silence back (the part still held), latest first, so that the caller's
+   * audio stays where it was spoken.
+   */
+  #takeBackGaps(timeline: StereoTimeline, at: number): void {
+    let over = Math.floor(timeline.end(0) - this.#position(at));
+    const gaps = this.#gaps;
+    while (gaps.length > 0 && gaps[0]!.start + gaps[0]!.length <= timeline.base) gaps.shift();
+    while (over > 0 && gaps.length > 0) {
+      const gap = gaps[gaps.length - 1]!;
+      const gapEnd = gap.start + gap.length;
+      const n = Math.min(over, gapEnd - Math.max(gap.start, timeline.base));
+      if (n <= 0) break;
+      timeline.remove(0, gapEnd - n, n);
+      gap.length -= n;
+      over -= n;
+      if (gap.length === 0) gaps.pop();
+    }
   }
 
   /** Caller or agent audio as 16-bit samples at the recording's rate. */

@@ -80,6 +80,23 @@ export class StereoTimeline {
   }
 
   /**
+   * Removes `count` samples of `channel` from absolute position `from` (at least the window's
+   * start): what follows moves that much earlier, and the channel's end with it. Returns the
+   * number of samples removed.
+   */
+  remove(channel: Channel, from: number, count: number): number {
+    const start = Math.max(Math.floor(from), this.#base);
+    const end = this.end(channel);
+    const n = Math.max(0, Math.min(Math.floor(count), end - start));
+    if (n === 0) return 0;
+    const rest = this.#read(channel, start + n - this.#base, end - start - n);
+    this.#fill(channel, start - this.#base, end - start);
+    this.#copyIn(channel, start - this.#base, rest);
+    this.#ends[channel] = end - n;
+    return n;
+  }
+
+  /**
    * Takes the window's first `count` samples out as interleaved stereo (left, right, ...); past
    * the audio held, silence. The caller bounds `count` (a block at a time).
    */
@@ -127,6 +144,18 @@ export class StereoTimeline {
     const first = Math.min(samples.length, ring.length - at);
     ring.set(samples.subarray(0, first), at);
     if (first < samples.length) ring.set(samples.subarray(first), 0);
+  }
+
+  /** A copy of `count` samples of `channel` from `offset` after the window's start (within the ring). */
+  #read(channel: Channel, offset: number, count: number): Int16Array {
+    const ring = this.#rings[channel];
+    const out = new Int16Array(Math.max(0, count));
+    if (count <= 0) return out;
+    const at = (this.#head + offset) % ring.length;
+    const first = Math.min(count, ring.length - at);
+    out.set(ring.subarray(at, at + first), 0);
+    if (first < count) out.set(ring.subarray(0, count - first), first);
+    return out;
   }
 
   /** Zeroes `count` samples of `channel` from `offset` after the window's start (within the ring). */
