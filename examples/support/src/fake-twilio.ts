@@ -90,6 +90,8 @@ export class FakeTwilio {
   readonly #speed: number;
   readonly #listeners = new Set<(event: FakeTwilioEvent) => void>();
   readonly #timers = new Set<NodeJS.Timeout>();
+  readonly #conferenceCallbacks = new Map<string, Array<{ url: string; events: string[]; leg: FakeCallLeg }>>();
+  readonly #conferenceSids = new Map<string, string>();
   #server: Server | undefined;
   #url = '';
   #count = 0;
@@ -121,6 +123,30 @@ export class FakeTwilio {
   onEvent(listener: (event: FakeTwilioEvent) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
+  }
+
+  /**
+   * A call comes in to one of your numbers: like Twilio, the fake requests the number's voice URL
+   * (a signed POST) and runs the TwiML it answers. `caller` is who is calling.
+   */
+  incomingCall(options: { from: string; to: string; url: string; caller: Callee }): FakeCallLeg {
+    const leg = this.#newLeg(options.to, options.from, { Url: options.url, Direction: 'inbound' }, options.caller);
+    this.#emit(
+      'call',
+      `incoming call ${leg.sid} from the ${options.caller.label} (${options.from}) to ${options.to}`,
+      leg.sid,
+    );
+    leg.status = 'in-progress';
+    void this.#runTwiml(leg, 0, undefined, options.url);
+    return leg;
+  }
+
+  /** The person on the leg hangs up. */
+  hangUp(callSid: string): void {
+    const leg = this.legs.get(callSid) as Leg | undefined;
+    if (!leg || leg.endedAt !== undefined) return;
+    this.#emit('call', `the ${leg.callee?.label ?? leg.to} hangs up`, callSid);
+    leg.end();
   }
 
   /** Ends every leg and closes the server. */
@@ -160,7 +186,10 @@ export class FakeTwilio {
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
-    const params = Object.fromEntries(new URLSearchParams(Buffer.concat(chunks).toString('utf8')));
+    const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+    // A repeated field (`StatusCallbackEvent=answered&StatusCallbackEvent=completed`) keeps every value.
+    const params: Record<string, string> = {};
+    for (const name of new Set(form.keys())) params[name] = form.getAll(name).join(' ');
     const path = (req.url ?? '').split('?')[0]!;
     const method = req.method ?? 'GET';
     this.requests.push({ at: this.now(), method, path, params });
@@ -239,7 +268,7 @@ export class FakeTwilio {
     }
   }
 
-  #newLeg(to: string, from: string, params: Record<string, string>): Leg {
+  #newLeg(to: string, from: string, params: Record<string, string>, callee = this.#options.answer(to)): Leg {
     const callSid = sid('CA', ++this.#count);
     let end!: () => void;
     const ended = new Promise<void>((resolve) => (end = resolve));
@@ -248,7 +277,7 @@ export class FakeTwilio {
       to,
       from,
       params,
-      callee: this.#options.answer(to),
+      callee,
       status: 'queued',
       stream: undefined,
       streams: [],
@@ -294,6 +323,7 @@ export class FakeTwilio {
     }
     leg.status = 'in-progress';
     this.#emit('call', `call ${leg.sid} answered by the ${leg.callee.label}`, leg.sid);
+    if (/\banswered\b/.test(leg.params['StatusCallbackEvent'] ?? '')) void this.#statusCallback(leg);
     if (conference) {
       await this.#join(leg, leg.generation, conference, {});
       if (leg.endedAt === undefined) leg.end();
@@ -326,7 +356,7 @@ export class FakeTwilio {
       ApiVersion: '2010-04-01',
       CallSid: leg.sid,
       CallStatus: 'in-progress',
-      Direction: 'outbound-api',
+      Direction: leg.params['Direction'] ?? 'outbound-api',
       From: leg.from,
       To: leg.to,
     };
@@ -408,8 +438,34 @@ export class FakeTwilio {
       leg.sid,
     );
     if (attributes['endConferenceOnExit'] === 'true') (leg as Leg & { endsConference?: boolean }).endsConference = true;
+    const callback = attributes['statusCallback'];
+    if (callback) {
+      const events = (attributes['statusCallbackEvent'] ?? 'start end').split(/[\s,]+/);
+      const subscribers = this.#conferenceCallbacks.get(name) ?? [];
+      subscribers.push({ url: callback, events, leg });
+      this.#conferenceCallbacks.set(name, subscribers);
+    }
+    this.#conferenceEvent(name, 'join', leg);
+    const waitUrl = attributes['waitUrl'];
+    if (!started && waitUrl) void this.#holdAudio(leg, waitUrl);
     while (leg.generation === generation && leg.endedAt === undefined) await leg.changed;
     if (leg.endedAt === undefined) this.#leaveConference(leg);
+  }
+
+  /** Fetches the conference's `waitUrl`, as Twilio does to play it to a participant on hold. */
+  async #holdAudio(leg: Leg, url: string): Promise<void> {
+    try {
+      const response = await fetch(url);
+      const bytes = (await response.arrayBuffer()).byteLength;
+      const type = response.headers.get('content-type') ?? 'no content type';
+      this.#emit(
+        'conference',
+        `hold audio GET ${new URL(url).pathname} → ${response.status}, ${bytes} bytes of ${type}`,
+        leg.sid,
+      );
+    } catch (error) {
+      this.#emit('conference', `hold audio GET ${url} failed: ${(error as Error).message}`, leg.sid);
+    }
   }
 
   #label(callSid: string): string {
@@ -424,9 +480,38 @@ export class FakeTwilio {
     const members = this.conferences.get(name);
     members?.delete(leg.sid);
     this.#emit('conference', `${this.#label(leg.sid)} left conference "${name}"`, leg.sid);
+    this.#conferenceEvent(name, 'leave', leg);
     if ((leg as Leg & { endsConference?: boolean }).endsConference && members) {
       for (const other of [...members]) (this.legs.get(other) as Leg | undefined)?.end();
     }
+    if (members && members.size === 0) {
+      this.#emit('conference', `conference "${name}" ended`);
+      this.#conferenceEvent(name, 'end', leg);
+      this.conferences.delete(name);
+      this.#conferenceCallbacks.delete(name);
+    }
+  }
+
+  /** Twilio's conference status callbacks, to each participant's `statusCallback` that asked for the event. */
+  #conferenceEvent(name: string, event: 'join' | 'leave' | 'end', leg: Leg): void {
+    const type = event === 'end' ? 'conference-end' : `participant-${event}`;
+    for (const subscriber of this.#conferenceCallbacks.get(name) ?? []) {
+      if (!subscriber.events.includes(event)) continue;
+      const params: Record<string, string> = {
+        AccountSid: this.accountSid,
+        ConferenceSid: this.#conferenceSid(name),
+        FriendlyName: name,
+        StatusCallbackEvent: type,
+      };
+      if (event !== 'end') params['CallSid'] = leg.sid;
+      void this.#post(subscriber.leg, subscriber.url, params, `conference ${type}`);
+    }
+  }
+
+  #conferenceSid(name: string): string {
+    let conferenceSid = this.#conferenceSids.get(name);
+    if (!conferenceSid) this.#conferenceSids.set(name, (conferenceSid = sid('CF', ++this.#count)));
+    return conferenceSid;
   }
 
   async #statusCallback(leg: Leg): Promise<void> {
