@@ -428,6 +428,21 @@ describe('CallAudioRecorder: events and sinks', () => {
     expect(new DataView(empty.header.buffer).getUint32(40, true)).toBe(0);
   });
 
+  it('places by the media when the clock it was given is not the transport clock, and survives a rate no WAV has', async () => {
+    const call = new FakeCall();
+    const { sink, recorder } = record(call, { now: () => Date.now() });
+    const odd: AudioFormat = { encoding: 'l16', sampleRate: 3, channels: 1 };
+    call.caller(new Uint8Array(6), T0 + 10, odd);
+    for (let k = 0; k < 50; k++) call.caller(l16(1), T0 + 20 * (k + 1));
+    call.end('carrier_stop', T0 + 1000);
+    const done = await recorder.done;
+    // A second of audio at a rate of its own (16 kHz), not an age of silence up to the wall clock.
+    expect(done.sampleRate).toBe(16_000);
+    expect(done.durationMs).toBeLessThan(1100);
+    expect(sink.bytes).toBeLessThan(44 + 1100 * 64);
+    expect(done.stats.droppedMs).toBe(0);
+  });
+
   it('refuses options it cannot use', () => {
     const call = new FakeCall();
     expect(() => new CallAudioRecorder(call.transport, {} as CallAudioRecorderOptions)).toThrow(/sink/);

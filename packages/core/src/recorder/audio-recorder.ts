@@ -16,91 +16,26 @@
 import { decodeALaw, decodeMuLaw } from '../audio/g711.js';
 import { pcm16FromBytes, pcm16ToBytes } from '../audio/pcm.js';
 import { Resampler } from '../audio/resampler.js';
-import { ConfigError, SwitchboardError } from '../errors.js';
+import { SwitchboardError } from '../errors.js';
 import { logger } from '../log.js';
 import type { TelephonyRealtimeTransport } from '../transport.js';
 import type { AudioFormat } from '../types.js';
 import { StereoTimeline, type Channel } from './audio-timeline.js';
 import { RECORDING_CHANNELS, wavHeader, WAV_HEADER_BYTES } from './audio-wav.js';
+import {
+  checkOptions,
+  isThenable,
+  usableRate,
+  type CallAudioRecorderOptions,
+  type CallAudioRecorderStats,
+  type CallAudioRecording,
+  type WavSink,
+} from './audio-options.js';
 import type { RecordingSink } from './sink.js';
 
+export type { CallAudioRecorderOptions, CallAudioRecorderStats, CallAudioRecording, WavSink } from './audio-options.js';
+
 const log = logger('core');
-
-/** Where the WAV goes: anything with `write(bytes)`, such as Node's `fs.createWriteStream(path)`. */
-export interface WavSink {
-  /**
-   * Takes the next bytes of the file (the header first). May return `false` (backpressure:
-   * counted, the bytes are still handed over) or a promise (never awaited; a rejection is
-   * counted as a write error).
-   */
-  write(bytes: Uint8Array): unknown;
-  /** Called once when the recording is over, unless `endSinks` is false. */
-  end?(): unknown;
-}
-
-/** Options of a {@link CallAudioRecorder}. */
-export type CallAudioRecorderOptions = {
-  /** Where the WAV goes (see {@link WavSink}). */
-  sink: WavSink;
-  /**
-   * Where the call's events go, one JSON object per line with its position in the recording
-   * (`at`, ms): `recording_start`, `call_start`, `dtmf`, `clear` (a barge-in), `injected_audio`,
-   * `machine_detection`, `call_end`, `recording_end`. Node's `fs.createWriteStream(path)` will do.
-   */
-  events?: RecordingSink;
-  /** Sample rate of the WAV, Hz. Default: the carrier's rate, as the first audio of the call has it. */
-  sampleRate?: number;
-  /**
-   * The transport's clock, when it was given one (its `now` or `clock.now`): events are then
-   * placed to the millisecond and the recording starts when the recorder is made. Without it the
-   * recording starts with the call's first audio, and an event sits where the latest audio was.
-   */
-  now?: () => number;
-  /**
-   * Most audio held per channel, ms, before it is written: agent audio scheduled further ahead
-   * (a reply sent much faster than it plays) is dropped and counted in `droppedMs`. Default 60 000
-   * (at 8 kHz, under 2 MB).
-   */
-  maxHeldMs?: number;
-  /** Whether the sinks' `end()` is called when the recording is over. Default true. */
-  endSinks?: boolean;
-  /** Told of the first failure of each sink (a write that threw or rejected); all are counted. */
-  onError?: (error: SwitchboardError) => void;
-};
-
-/** What a recording wrote, held and lost. */
-export type CallAudioRecorderStats = {
-  /** Bytes of the WAV handed to the sink, header included. */
-  bytesWritten: number;
-  /** Audio written, ms per channel. */
-  recordedMs: number;
-  /** Event lines handed to the events sink. */
-  eventsWritten: number;
-  /** Clears the transport sent the carrier (barge-ins). */
-  clears: number;
-  /** Agent audio sent but never heard, ms: scheduled after a clear or after the end of the call. */
-  cutMs: number;
-  /** Audio not recorded, ms: beyond `maxHeldMs`, or in a format the recorder could not convert. */
-  droppedMs: number;
-  /** Longest window held in memory at once, ms. */
-  maxHeldMs: number;
-  /** Writes (and `end()` calls) of either sink that threw or rejected. The call is not affected. */
-  writeErrors: number;
-  /** Writes a sink answered with `false` (backpressure). The bytes were still handed over. */
-  backpressuredWrites: number;
-};
-
-/** The finished recording, as {@link CallAudioRecorder.done} resolves with it. */
-export type CallAudioRecording = {
-  /** The WAV's 44-byte header with the real sizes, to write over the streamed one (offset 0). */
-  header: Uint8Array;
-  sampleRate: number;
-  /** Length of the recording, ms. */
-  durationMs: number;
-  /** Why the recording ended: the call's end reason, or `'stopped'`. */
-  reason: string;
-  stats: CallAudioRecorderStats;
-};
 
 /**
  * Final audio is written once this far behind the latest media, ms: room for late caller frames,
@@ -112,6 +47,9 @@ const BLOCK_MS = 500;
 /** A caller frame arriving this much later than the stream's end is placed after a gap (ms). */
 const CALLER_SLACK_MS = 60;
 const DEFAULT_MAX_HELD_MS = 60_000;
+/** A `now` this far from the media's times is not the transport's clock (ms). */
+const CLOCK_MISMATCH_MS = 60_000;
+const FALLBACK_RATE = 16_000;
 /** Most sample frames converted for one write (bounds a write after a long silence). */
 const MAX_WRITE_SAMPLES = 48_000;
 const STOPPED = 'stopped';
@@ -119,28 +57,8 @@ const RECORDED_EVENTS = new Set(['call_start', 'dtmf', 'call_end', 'injected_aud
 
 /** Duration of `payload` in `format`, ms. */
 function durationOf(payload: Uint8Array, format: AudioFormat): number {
+  if (!usableRate(format.sampleRate)) return 0;
   return (payload.byteLength / (format.encoding === 'l16' ? 2 : 1) / format.sampleRate) * 1000;
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
-}
-
-function checkOptions(options: CallAudioRecorderOptions): void {
-  if (!options || typeof options !== 'object' || !options.sink || typeof options.sink.write !== 'function') {
-    throw new ConfigError('CallAudioRecorder needs a `sink` with a `write(bytes)` method.');
-  }
-  if (options.events !== undefined && typeof options.events?.write !== 'function') {
-    throw new ConfigError('CallAudioRecorder: `events` needs a `write(line)` method.');
-  }
-  const rate = options.sampleRate;
-  if (rate !== undefined && !(Number.isInteger(rate) && rate >= 8000 && rate <= 192_000)) {
-    throw new ConfigError(`CallAudioRecorder: \`sampleRate\` must be an integer from 8000 to 192000, got ${rate}.`);
-  }
-  const held = options.maxHeldMs;
-  if (held !== undefined && !(typeof held === 'number' && held >= 1000 && Number.isFinite(held))) {
-    throw new ConfigError(`CallAudioRecorder: \`maxHeldMs\` must be at least 1000, got ${String(held)}.`);
-  }
 }
 
 /** Records a call's audio, both ways, as a two-channel WAV; see the module comment. */
@@ -172,6 +90,8 @@ export class CallAudioRecorder {
   #t0: number | undefined;
   /** Latest transport time seen. */
   #latest = -Infinity;
+  /** The transport's clock, when given (and when it turned out to be the transport's). */
+  #clock: (() => number) | undefined;
   #headerWritten = false;
   #dataBytes = 0;
   #ended = false;
@@ -182,7 +102,8 @@ export class CallAudioRecorder {
     this.#transport = transport;
     this.#rate = options.sampleRate;
     this.done = new Promise((resolve) => (this.#resolve = resolve));
-    if (options.now) this.#t0 = this.#latest = options.now();
+    this.#clock = options.now;
+    if (this.#clock) this.#t0 = this.#latest = this.#clock();
     this.#line({ at: 0, type: 'recording_start', channels: ['caller', 'agent'], startedAt: new Date().toISOString() });
     if (transport.endReason !== undefined) {
       this.#finish(transport.endReason, this.#latest);
@@ -230,7 +151,7 @@ export class CallAudioRecorder {
   }
 
   #now(): number {
-    const now = this.#options.now;
+    const now = this.#clock;
     return now ? Math.max(now(), this.#latest) : this.#latest;
   }
 
@@ -244,8 +165,17 @@ export class CallAudioRecorder {
    * where that audio does: as it was sent (agent), or as its first sample was spoken (caller).
    */
   #begin(channel: Channel, payload: Uint8Array, format: AudioFormat, at: number): StereoTimeline {
+    if (this.#timeline) return this.#timeline;
+    if (this.#clock && Math.abs(at - this.#clock()) > CLOCK_MISMATCH_MS) {
+      // Not the transport's clock: placing audio by it would fill the file with silence.
+      log('call audio recorder: the `now` given is not the transport clock; placing by the media instead');
+      this.#clock = undefined;
+      this.#t0 = undefined;
+      this.#latest = -Infinity;
+    }
     if (this.#t0 === undefined) this.#t0 = channel === 0 ? at - durationOf(payload, format) : at;
-    this.#rate ??= format.sampleRate;
+    // A carrier's rate the recording cannot have (none does): 16 kHz, the audio resampled to it.
+    this.#rate ??= usableRate(format.sampleRate) ? format.sampleRate : FALLBACK_RATE;
     this.#timeline ??= new StereoTimeline((this.#rate * (this.#options.maxHeldMs ?? DEFAULT_MAX_HELD_MS)) / 1000);
     return this.#timeline;
   }
@@ -443,7 +373,8 @@ export class CallAudioRecorder {
       this.#writeUntil(timeline, Math.max(timeline.heldEnd, this.#position(this.#latest)));
     }
     this.#ended = true;
-    this.#rate ??= this.#transport.carrierFormat?.sampleRate ?? 8000;
+    const carrierRate = this.#transport.carrierFormat?.sampleRate;
+    this.#rate ??= carrierRate !== undefined && usableRate(carrierRate) ? carrierRate : 8000;
     if (!this.#headerWritten) this.#writeAudio(new Uint8Array(0));
     const durationMs = this.#dataBytes / (RECORDING_CHANNELS * 2) / (this.#rate / 1000);
     const stats = { ...this.#stats };
