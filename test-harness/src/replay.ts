@@ -57,6 +57,13 @@ export { conformanceAgent, INJECTED_ITEM } from './call-features.js';
  */
 export const WIND_DOWN_MS = 30_000;
 
+/**
+ * How long, at most, the caller of a call the agent ends (`agent-hangup`) stays on the line past the
+ * trace's end for the bridge to hang up, stream ms (and never less than 5 s real): longer than a
+ * hang-up after playback waits by default (15 s).
+ */
+export const AGENT_HANGUP_WAIT_MS = 25_000;
+
 /** Default replay speed: fast enough for CI, slow enough that loopback latency stays small on the stream clock. */
 export const DEFAULT_SPEED = 5;
 
@@ -358,6 +365,14 @@ export async function replayTrace(
   // for the end of the call everywhere (call_end, the carrier socket closed on the bridge's side,
   // the model socket closed) before looking: on a starved machine the closing handshakes alone
   // may take seconds, and a bridge that does wind down is judged only once it had the time.
+  if (hazards.has('agent-hangup')) {
+    // The agent ends this call: past the trace's end the caller stays on the line (quiet) until the
+    // bridge hangs up, for as long as a hang-up after playback may wait, so that a late reply on a
+    // starved machine is not taken for a bridge that never hangs up.
+    const until = performance.now() + Math.max(5000, realDelay(AGENT_HANGUP_WAIT_MS));
+    const hangsUp = bridge.transportFeatures?.().endAfterPlayback ?? true;
+    while (hangsUp && caller.log.closedAt === undefined && performance.now() < until) await sleep(10);
+  }
   await sleep(realDelay(hazards.has('no-stop') ? 200 : 100));
   caller.hangUp();
   const deadline = performance.now() + Math.max(WIND_DOWN_MS, realDelay(drainMs));
