@@ -86,7 +86,8 @@ export async function runReminder(options: RunReminderOptions): Promise<Reminder
     twilio: { accountSid: twilio.accountSid, authToken: AUTH_TOKEN, from: FROM, baseUrl: twilio.url },
     realtimeUrl: `${simulator.url}?model=gpt-realtime`,
     now,
-    detectionTimeoutMs: 10_000 / speed,
+    // Twilio always reports (`unknown` at its own timeout); this only covers a lost callback.
+    detectionTimeoutMs: 30_000 / speed,
     log: (line) => print(`app    │ ${line}`),
   });
 
