@@ -56,6 +56,9 @@ export type ReminderAppOptions = {
   publicUrl?: string;
   /** How long to wait for the detection result before treating the callee as a person, ms. Default 8000. */
   detectionTimeoutMs?: number;
+  /** Where to listen. Default 127.0.0.1, a free port (what the offline demo needs). */
+  host?: string;
+  port?: number;
   /** The calls' clock (the demo scales it). Default `Date.now`. */
   now?: () => number;
   /** One line per event of a call. Default `console.log`. */
@@ -284,7 +287,7 @@ export async function startReminderApp(options: ReminderAppOptions): Promise<Rem
     });
   }
 
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve()));
   const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
   if (!publicUrl) publicUrl = url;
 

@@ -45,6 +45,9 @@ export type WarmTransferAppOptions = {
   realtimeUrl?: string;
   /** The URL Twilio reaches this server at. Default: the local address it listens on. */
   publicUrl?: string;
+  /** Where to listen. Default 127.0.0.1, a free port (what the offline demo needs). */
+  host?: string;
+  port?: number;
   /** The calls' clock (the demo scales it). Default `Date.now`. */
   now?: () => number;
   log?: (line: string) => void;
@@ -107,7 +110,7 @@ export async function startWarmTransferApp(options: WarmTransferAppOptions): Pro
       if (!res.headersSent) reply(res, 400, 'Bad request\n');
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve()));
   const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
   const publicUrl = options.publicUrl?.replace(/\/$/, '') ?? url;
 
