@@ -67,7 +67,7 @@ const SHARED_SINGLE_FILES = [
   'test/release.test.ts',
   'packages/vonage/test/{call-control,exports,jwt,max-payload,ncco,transport,webhook,webhook-fuzz,webhook-inputs}.test.ts',
   'packages/sip/test/{endpoint-message,endpoint-rtp-timeline,exports,fuzz,openai-call-control,openai-handler,openai-transport,openai-webhook,webhook-fuzz,webhook-inputs}.test.ts',
-  'test-harness/test/{attribution,caller-pauses,caller,checks-bargein,checks-capabilities,checks,fuzz,input-lossless,malformed-frames,reply-gate,similarity,simulator,testing,trace-facts,trace}.test.ts',
+  'test-harness/test/{attribution,caller-pauses,caller,checks-bargein,checks-call,checks-capabilities,checks,filler,fuzz,input-lossless,malformed-frames,reply-gate,similarity,simulator,testing,trace-facts,trace}.test.ts',
 ];
 const SHARED_FILES = [`packages/${SHARED_PACKAGES}/test/**/*.test.ts`, ...SHARED_SINGLE_FILES];
 /** Of those, the ones that replay calls or stub process-wide state: each keeps its own module graph. */
