@@ -10,9 +10,9 @@ import {
 import { connectStreamTwiml, escapeXml, type ConnectStreamTwimlOptions } from './twiml.js';
 
 export type TwilioCallControlOptions = {
-  /** The account that owns the calls (`AC` + 32 hex digits). */
+  /** The account that owns the calls (`AC` + 32 hex digits); on SignalWire, the Project ID. */
   accountSid: string;
-  /** The account's auth token. Either this or an API key pair is required. */
+  /** The account's auth token (on SignalWire, an API token). Either this or an API key pair is required. */
   authToken?: string;
   /** An API key sid (`SK…`), used with `apiKeySecret` instead of the auth token when both are set. */
   apiKeySid?: string;
@@ -23,6 +23,12 @@ export type TwilioCallControlOptions = {
   fetch?: typeof fetch;
   /** Abort each request after this many ms; default 10 000. */
   timeoutMs?: number;
+  /**
+   * SignalWire's Compatibility API instead of Twilio's: your Space's host
+   * (`example.signalwire.com`). Requests go to `https://<space>/api/laml/2010-04-01/…` (`baseUrl`
+   * still replaces the origin); `accountSid` is the Project ID and call ids are UUIDs.
+   */
+  signalwireSpaceUrl?: string;
 };
 
 /** Where to send the call: a phone number or SIP URI to dial, or TwiML of your own. */
@@ -102,6 +108,9 @@ export type TwilioCreatedCall = { callSid: string; status?: string; body: unknow
 
 const ACCOUNT_SID = /^AC[0-9a-fA-F]{32}$/;
 const CALL_SID = /^CA[0-9a-fA-F]{32}$/;
+/** SignalWire's Project IDs and call ids. */
+const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+const SPACE_HOST = /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$/;
 const APPLICATION_SID = /^AP[0-9a-fA-F]{32}$/;
 const STATUS_EVENTS: ReadonlySet<string> = new Set(['initiated', 'ringing', 'answered', 'completed']);
 /** Twilio's error code for "the requested resource was not found": the call is gone. */
@@ -210,15 +219,28 @@ function machineDetectionFields(amd: TwilioMachineDetectionOptions): Array<[stri
  * Twilio code 20404) resolve with `alreadyEnded: true`, so hanging up twice is harmless.
  */
 export class TwilioCallControl {
-  readonly #accountSid: string;
   readonly #authorization: string;
   readonly #rest: RestClientConfig;
+  /** Path of the account resource: `/2010-04-01/Accounts/{sid}` (SignalWire: under `/api/laml`). */
+  readonly #account: string;
+  readonly #signalwire: boolean;
 
   constructor(options: TwilioCallControlOptions) {
-    if (!nonEmpty(options?.accountSid) || !ACCOUNT_SID.test(options.accountSid)) {
+    const space = options?.signalwireSpaceUrl;
+    this.#signalwire = space !== undefined;
+    if (space !== undefined && (typeof space !== 'string' || !SPACE_HOST.test(space))) {
+      throw new ConfigError(
+        "TwilioCallControl: signalwireSpaceUrl must be your Space's host name, like example.signalwire.com",
+      );
+    }
+    if (this.#signalwire) {
+      if (!nonEmpty(options.accountSid) || !UUID.test(options.accountSid)) {
+        throw new ConfigError('TwilioCallControl: with signalwireSpaceUrl, accountSid must be the Project ID (a UUID)');
+      }
+    } else if (!nonEmpty(options?.accountSid) || !ACCOUNT_SID.test(options.accountSid)) {
       throw new ConfigError('TwilioCallControl: accountSid must be "AC" followed by 32 hex digits');
     }
-    this.#accountSid = options.accountSid;
+    this.#account = `${this.#signalwire ? '/api/laml' : ''}/2010-04-01/Accounts/${options.accountSid}`;
 
     let user: string;
     let password: string;
@@ -236,7 +258,11 @@ export class TwilioCallControl {
     }
     this.#authorization = basicAuthorization(user, password);
 
-    this.#rest = restClientConfig('TwilioCallControl', options, DEFAULT_BASE_URL);
+    this.#rest = restClientConfig(
+      'TwilioCallControl',
+      options,
+      space === undefined ? DEFAULT_BASE_URL : `https://${space}`,
+    );
   }
 
   /**
@@ -248,7 +274,7 @@ export class TwilioCallControl {
   async createCall(options: TwilioCreateCallOptions): Promise<TwilioCreatedCall> {
     const body = createCallForm(options);
     const { body: answer } = await carrierRequest(this.#rest, {
-      path: `/2010-04-01/Accounts/${this.#accountSid}/Calls.json`,
+      path: `${this.#account}/Calls.json`,
       method: 'POST',
       authorization: this.#authorization,
       form: body,
@@ -298,8 +324,12 @@ export class TwilioCallControl {
 
   /** Any update of the call resource, with the given form parameters (`Status`, `Twiml`, `Url`, …). */
   async update(callSid: string, params: Record<string, string>): Promise<TwilioCallUpdateResult> {
-    if (!nonEmpty(callSid) || !CALL_SID.test(callSid)) {
-      throw new ConfigError('TwilioCallControl: callSid must be "CA" followed by 32 hex digits');
+    if (!nonEmpty(callSid) || !(this.#signalwire ? UUID : CALL_SID).test(callSid)) {
+      throw new ConfigError(
+        this.#signalwire
+          ? 'TwilioCallControl: callSid must be a SignalWire call id (a UUID)'
+          : 'TwilioCallControl: callSid must be "CA" followed by 32 hex digits',
+      );
     }
     const body = new URLSearchParams();
     for (const [name, value] of Object.entries(params)) {
@@ -307,7 +337,7 @@ export class TwilioCallControl {
       body.append(name, value);
     }
     return carrierRequest(this.#rest, {
-      path: `/2010-04-01/Accounts/${this.#accountSid}/Calls/${callSid}.json`,
+      path: `${this.#account}/Calls/${callSid}.json`,
       method: 'POST',
       authorization: this.#authorization,
       form: body,

@@ -79,7 +79,8 @@ export type TwilioWarmTransferUpdate =
   | { outcome: 'returned'; conference: string; callerSid: string; status: string; alreadyEnded: boolean }
   | { outcome: 'ignored' };
 
-const CALL_SID = /^CA[0-9a-fA-F]{32}$/;
+/** A Twilio call sid, or a SignalWire call id (a UUID). */
+const CALL_SID = /^(CA[0-9a-fA-F]{32}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$/;
 const NOT_TAKEN = new Set(['busy', 'no-answer', 'failed', 'canceled']);
 const DEFAULT_UNAVAILABLE =
   '<Response><Say>Sorry, nobody could take your call right now. Please call again later. Goodbye.</Say><Hangup/></Response>';

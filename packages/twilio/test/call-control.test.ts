@@ -371,3 +371,48 @@ describe('TwilioCallControl.createCall', () => {
     );
   });
 });
+
+describe('TwilioCallControl on SignalWire’s Compatibility API', () => {
+  const PROJECT = 'b3a1c2d4-5e6f-4a7b-8c9d-0e1f2a3b4c5d';
+  const SW_CALL = 'c0ffee00-1234-4abc-8def-0123456789ab';
+
+  it('sends to the Space under /api/laml with the Project ID and API token, and takes UUID call ids', async () => {
+    const { fetch, calls } = fakeFetch(json(201, { sid: SW_CALL, status: 'queued' }), json(200, { sid: SW_CALL }));
+    const control = new TwilioCallControl({
+      accountSid: PROJECT,
+      authToken: 'PTsecret',
+      signalwireSpaceUrl: 'example.signalwire.com',
+      fetch,
+    });
+    const created = await control.createCall({ to: '+15551230000', from: '+15559870000', twiml: '<Response/>' });
+    expect(created.callSid).toBe(SW_CALL);
+    await control.hangup(SW_CALL);
+    expect(calls.map((c) => c.url)).toEqual([
+      `https://example.signalwire.com/api/laml/2010-04-01/Accounts/${PROJECT}/Calls.json`,
+      `https://example.signalwire.com/api/laml/2010-04-01/Accounts/${PROJECT}/Calls/${SW_CALL}.json`,
+    ]);
+    expect(headersOf(calls[0]!.init)['authorization']).toBe(
+      `Basic ${Buffer.from(`${PROJECT}:PTsecret`).toString('base64')}`,
+    );
+  });
+
+  it('refuses Twilio sids, and a Space that is not a host name', async () => {
+    expect(
+      () =>
+        new TwilioCallControl({ accountSid: ACCOUNT, authToken: TOKEN, signalwireSpaceUrl: 'example.signalwire.com' }),
+    ).toThrow(ConfigError);
+    expect(
+      () =>
+        new TwilioCallControl({ accountSid: PROJECT, authToken: TOKEN, signalwireSpaceUrl: 'https://x.example.com/' }),
+    ).toThrow(ConfigError);
+    const { fetch, calls } = fakeFetch();
+    const control = new TwilioCallControl({
+      accountSid: PROJECT,
+      authToken: TOKEN,
+      signalwireSpaceUrl: 'example.signalwire.com',
+      fetch,
+    });
+    await expect(control.hangup(CALL)).rejects.toBeInstanceOf(ConfigError);
+    expect(calls).toHaveLength(0);
+  });
+});
