@@ -15,6 +15,7 @@ describe('@switchboard/sip exports', () => {
       'DEFAULT_MEDIA',
       'DEFAULT_OPENAI_SIP_RETRY_POLICIES',
       'DEFAULT_RTP_TIMEOUT_MS',
+      'DEFAULT_TRANSFER_TIMEOUT_MS',
       'JitterBuffer',
       'OPENAI_REALTIME_URL',
       'OPENAI_SIP_NOMINAL_FORMAT',
@@ -44,10 +45,12 @@ describe('@switchboard/sip exports', () => {
       'negotiateAnswer',
       'negotiateOffer',
       'openAIRealtimeCallUrl',
+      'openAISipTransfer',
       'parseOpenAISipCall',
       'parseSdp',
       'parseSipMessage',
       'serializeSipMessage',
+      'sipTransfer',
       'validateOpenAIWebhook',
     ]);
     expect(Object.keys(root).filter(isTestTooling)).toEqual([]);

@@ -43,7 +43,12 @@ export type SipTransferOptions = {
 type ReferringTransport = { transfer(target: string, options?: SipReferOptions): Promise<void> };
 
 /** What a `sipTransfer` handler resolves with (the tool's output to the model). */
-export type SipTransferResult = { transferred: true; destination: string; target: string; waitedFor: string };
+export type SipTransferResult = {
+  transferred: true;
+  destination: string;
+  target: string;
+  waitedFor: 'accepted' | 'completed';
+};
 
 /** Custom parameters travelling along at most; more would not fit a UDP datagram. */
 const MAX_PARAMETERS = 16;
