@@ -10,6 +10,7 @@ import { gzipSync } from 'node:zlib';
 import { conformance } from '@switchboard/twilio/testing';
 import { base64Encode, encodeMuLaw } from '@switchboard/core';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { INJECTED_ITEM } from '../src/call-features.js';
 import { replayAndCheck } from '../src/run.js';
 import { viewCommand } from '../src/cli/view.js';
 import type { ReplayResult } from '../src/replay.js';
@@ -123,6 +124,52 @@ describe('the timeline of a replay', () => {
     });
     expect(fromRun.outcomes.find((o) => o.id === 'bargein.clear')).toMatchObject({ status: 'fail', at: 1234.5 });
     expect(fromRun.outcomes.find((o) => o.id === 'input.lossless')).not.toHaveProperty('at');
+  });
+
+  it("draws injected audio apart from the model's, and the bridge's hang-up apart from the caller's", () => {
+    // The same call as if the bridge had played 200 ms of its own audio first and then hung up.
+    const chunks = result.carrier.chunks;
+    const first = chunks[0]!;
+    const injected = [0, 20, 40].map((ms) => ({
+      ...first,
+      startAt: first.startAt - 200 + ms,
+      receivedAt: first.receivedAt - 200 + ms,
+      durationMs: 20,
+      itemId: INJECTED_ITEM,
+    }));
+    const end = result.durationMs - 50;
+    const changed: ReportCall = {
+      ...failing(['hangup.after_playback', 'audio.injected']),
+      result: {
+        ...result,
+        emitted: [
+          ...result.emitted,
+          {
+            at: first.startAt - 210,
+            name: 'injected_audio',
+            args: [{ type: 'injected_audio', id: 'a', phase: 'start' }],
+          },
+        ],
+        carrier: { ...result.carrier, chunks: [...injected, ...chunks], bridgeEnded: { at: end, by: 'close' } },
+      },
+    };
+    const t = replayTimeline(changed);
+    const span = t.spans.find((s) => s.kind === 'injected');
+    expect(span).toMatchObject({ lane: 'agent', from: first.startAt - 200, to: first.startAt - 140 });
+    expect(t.spans.filter((s) => s.kind === 'injected')).toHaveLength(1);
+    expect(t.markers.find((m) => m.label === 'bridge ends')).toMatchObject({
+      lane: 'carrier',
+      kind: 'hangup',
+      at: end,
+    });
+    expect(t.markers.find((m) => m.lane === 'bridge' && m.label === 'injected start')).toBeDefined();
+    expect(t.failures).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ id: 'hangup.after_playback', at: end }),
+        expect.objectContaining({ id: 'audio.injected', at: first.startAt - 200 }),
+      ]),
+    );
+    expect(renderHtmlReport([changed])).toContain('injected 60 ms');
   });
 
   it('draws a self-contained page: no script, no outside resource, the waveforms as paths', () => {
