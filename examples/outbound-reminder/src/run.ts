@@ -11,8 +11,10 @@ import {
   person,
   type FakeCallLeg,
   type FakeTwilioRequest,
+  MODEL_RATE,
+  speechLike,
 } from '@switchboard/example-support';
-import { personScript, voicemailScript, type Appointment } from './agent.js';
+import { LINES, personScript, voicemailScript, type Appointment } from './agent.js';
 import { startReminderApp, type ReminderCall } from './app.js';
 
 export type Answerer = 'person' | 'machine';
@@ -50,6 +52,11 @@ export const APPOINTMENT: Appointment = {
   with: 'Dr. Lee',
 };
 
+/** How long the simulated model takes to say `line`, ms. */
+export function spokenMs(line: string): number {
+  return (speechLike(line, MODEL_RATE).length * 1000) / MODEL_RATE;
+}
+
 export async function runReminder(options: RunReminderOptions): Promise<ReminderRun> {
   const speed = options.speed ?? 1;
   const t0 = performance.now();
@@ -71,7 +78,8 @@ export async function runReminder(options: RunReminderOptions): Promise<Reminder
 
   const callee =
     options.answeredBy === 'person'
-      ? person('Hello?', ["Yes, I'll be there. Thanks!"])
+      ? // The person answers the agent's question once they have heard all of it.
+        person('Hello?', [{ say: "Yes, I'll be there. Thanks!", minAgentMs: spokenMs(LINES.reminder) - 200 }])
       : answeringMachine(
           "Hi, you've reached Sam. I can't take your call right now, please leave a message after the beep.",
         );

@@ -9,8 +9,11 @@ import { PHONE_RATE, concat, silence, speechLike, tone } from './voices.js';
 
 /** One piece of what the callee does, in order. */
 export type CalleeStep =
-  /** Says `text` (synthesized, see voices.ts). `afterAgent`: waits until the agent has spoken and gone quiet. */
-  | { say: string; afterAgent?: boolean; pitchHz?: number }
+  /**
+   * Says `text` (synthesized, see voices.ts). `afterAgent`: first waits until the agent has spoken
+   * (at least `minAgentMs` of audio, default 1 ms) and gone quiet.
+   */
+  | { say: string; afterAgent?: boolean; minAgentMs?: number; pitchHz?: number }
   /** An answering machine's beep. */
   | { beep: true }
   | { silenceMs: number };
@@ -26,14 +29,26 @@ export type Callee = {
   amd?: { answeredBy: string; afterStep: number; afterMs?: number };
 };
 
-/** A person who answers, then replies to the agent with each of `replies` in turn. */
-export function person(greeting: string, replies: string[], pitchHz = 165): Callee {
+/** A reply of a person: what they say, and how much of the agent they wait to hear first (ms). */
+export type Reply = string | { say: string; minAgentMs: number };
+
+/**
+ * A person who answers with `greeting`, then replies to the agent with each of `replies` in
+ * turn, each once the agent has spoken and gone quiet. Twilio's detection says `human` about a
+ * second after the greeting.
+ */
+export function person(greeting: string, replies: Reply[], pitchHz = 165): Callee {
   return {
     label: 'person',
     steps: [
       { silenceMs: 400 },
       { say: greeting, pitchHz },
-      ...replies.map((text) => ({ say: text, afterAgent: true, pitchHz })),
+      { silenceMs: 1500 },
+      ...replies.map((reply) => ({
+        ...(typeof reply === 'string' ? { say: reply } : reply),
+        afterAgent: true,
+        pitchHz,
+      })),
     ],
     amd: { answeredBy: 'human', afterStep: 1, afterMs: 1200 },
   };
@@ -49,7 +64,7 @@ export function answeringMachine(greeting: string): Callee {
 }
 
 /** Where each step lies in the callee's trace, ms. */
-export type StepTimes = Array<{ startMs: number; endMs: number; afterAgent: boolean }>;
+export type StepTimes = Array<{ startMs: number; endMs: number; afterAgent: boolean; minAgentMs: number }>;
 
 /** How long the line stays open after the callee's last step, ms (the app hangs up well before). */
 const TAIL_MS = 120_000;
@@ -78,7 +93,12 @@ export function calleeTrace(
     const padded = concat(audio, silence('say' in step ? 300 : 0, PHONE_RATE));
     const frames = Math.ceil(padded.length / FRAME_BYTES);
     const whole = concat(padded, new Int16Array(frames * FRAME_BYTES - padded.length));
-    steps.push({ startMs: ms, endMs: ms + frames * FRAME_MS, afterAgent: 'say' in step && step.afterAgent === true });
+    steps.push({
+      startMs: ms,
+      endMs: ms + frames * FRAME_MS,
+      afterAgent: 'say' in step && step.afterAgent === true,
+      minAgentMs: ('say' in step && step.minAgentMs) || 1,
+    });
     pieces.push(whole);
     ms += frames * FRAME_MS;
   }

@@ -65,6 +65,8 @@ export type FakeCallLeg = {
 };
 
 const API = '/2010-04-01/Accounts/';
+/** How long the agent must have been silent before a person replies, call ms. */
+const QUIET_MS = 800;
 const FORM = 'application/x-www-form-urlencoded';
 
 function sid(prefix: string, n: number): string {
@@ -576,12 +578,13 @@ export class FakeTwilio {
     let holdingSince: number | undefined;
     const holdAt = (t: number): boolean => {
       if (gate < 0 || t < steps[gate]!.startMs) return false;
-      const before = chunksAt.get(gate) ?? 0;
       const chunks = caller.log.chunks;
+      let heard = 0;
+      for (let i = chunksAt.get(gate) ?? 0; i < chunks.length; i++) heard += chunks[i]!.durationMs;
       const last = chunks.at(-1);
-      const quiet = last !== undefined && last.startAt + (last.playedMs ?? last.durationMs) + 500 <= caller.now();
+      const quiet = last !== undefined && last.startAt + (last.playedMs ?? last.durationMs) + QUIET_MS <= caller.now();
       holdingSince ??= caller.now();
-      if ((chunks.length > before && quiet) || caller.now() - holdingSince > 30_000) {
+      if ((heard >= steps[gate]!.minAgentMs && quiet) || caller.now() - holdingSince > 30_000) {
         holdingSince = undefined;
         gate = steps.findIndex((s, i) => i > gate && s.afterAgent);
         return false;
@@ -593,7 +596,8 @@ export class FakeTwilio {
       onFrameSent: (frame) => {
         const t = times.get(frame);
         if (t === undefined) return;
-        // The agent's audio so far, as the callee finishes the step before the next gated one.
+        // The agent's audio so far, as the callee finishes the step before the next gated one:
+        // what the agent says from here on is what the callee waits for.
         if (gate >= 0 && t + 20 === steps[gate - 1]?.endMs) chunksAt.set(gate, caller.log.chunks.length);
         if (!amdSent && amdAt !== undefined && t >= amdAt) {
           amdSent = true;

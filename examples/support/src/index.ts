@@ -5,7 +5,7 @@
 export { FakeTwilio } from './fake-twilio.js';
 export type { FakeTwilioOptions, FakeTwilioEvent, FakeTwilioRequest, FakeCallLeg } from './fake-twilio.js';
 export { person, answeringMachine, calleeTrace } from './callee.js';
-export type { Callee, CalleeStep, StepTimes } from './callee.js';
+export type { Callee, CalleeStep, Reply, StepTimes } from './callee.js';
 export { parseTwiml, streamOf } from './twiml-reader.js';
 export type { TwimlNode } from './twiml-reader.js';
 export { MODEL_RATE, PHONE_RATE, speechLike, tone, silence, concat, holdMusic } from './voices.js';

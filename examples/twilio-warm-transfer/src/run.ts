@@ -6,8 +6,15 @@
  */
 import { performance } from 'node:perf_hooks';
 import { RealtimeSimulator } from '@switchboard/conformance';
-import { FakeTwilio, person, type FakeCallLeg, type FakeTwilioRequest } from '@switchboard/example-support';
-import { DESTINATIONS, frontDeskScript } from './agent.js';
+import {
+  FakeTwilio,
+  MODEL_RATE,
+  person,
+  speechLike,
+  type FakeCallLeg,
+  type FakeTwilioRequest,
+} from '@switchboard/example-support';
+import { DESTINATIONS, LINES, frontDeskScript } from './agent.js';
 import { startWarmTransferApp, type FrontDeskCall } from './app.js';
 
 export type RunWarmTransferOptions = {
@@ -38,6 +45,11 @@ export type WarmTransferRun = {
 const AUTH_TOKEN = 'offline-demo-auth-token';
 export const NUMBER = '+15550001111';
 export const CALLER = '+15557654321';
+
+/** How long the simulated model takes to say `line`, ms. */
+function spokenMs(line: string): number {
+  return (speechLike(line, MODEL_RATE).length * 1000) / MODEL_RATE;
+}
 
 export async function runWarmTransfer(options: RunWarmTransferOptions = {}): Promise<WarmTransferRun> {
   const speed = options.speed ?? 1;
@@ -71,7 +83,12 @@ export async function runWarmTransfer(options: RunWarmTransferOptions = {}): Pro
   });
 
   const caller = {
-    ...person('Hi, I have a question about my bill.', ['Actually, can I talk to a person, please?'], 150),
+    ...person(
+      'Hi, I have a question about my bill.',
+      // The caller asks for a person once the agent's question is over.
+      [{ say: 'Actually, can I talk to a person, please?', minAgentMs: spokenMs(LINES.help) - 200 }],
+      150,
+    ),
     label: 'caller',
   };
   try {
