@@ -1,6 +1,12 @@
-import { describe, expect, it } from 'vitest';
-import { WebhookSignatureError } from '@switchboard/core';
-import { readTelnyxMachineDetection, readVerifiedTelnyxMachineDetection } from '../src/index.js';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CallDirectory, WebhookSignatureError, type MachineDetectionEvent } from '@switchboard/core';
+import { until, useTransportRig } from '@switchboard/conformance/testing';
+import {
+  TelnyxRealtimeTransport,
+  readTelnyxMachineDetection,
+  readVerifiedTelnyxMachineDetection,
+} from '../src/index.js';
+import { TelnyxPeerSimulator } from '../src/testing.js';
 
 const CALL = 'v3:T02llQxIyaRkhfRKxgAP8nY511EhFLizdvdUKJiSw8d6A9BborherQ';
 
@@ -130,5 +136,56 @@ describe('readVerifiedTelnyxMachineDetection', () => {
     await expect(
       readVerifiedTelnyxMachineDetection({ publicKey, body, signature: undefined, timestamp }),
     ).rejects.toBeInstanceOf(WebhookSignatureError);
+  });
+});
+
+describe('Telnyx machine detection delivered to the call', () => {
+  const rig = useTransportRig(
+    { beforeEach, afterEach },
+    (carrier, url) =>
+      new TelnyxRealtimeTransport({ telnyxWebSocket: carrier, url, inputAudioInactivityTimeoutMs: null }),
+  );
+
+  it('reaches the transport whose stream start names the same call_control_id, even when it came first', async () => {
+    const directory = new CallDirectory();
+    const transport = rig.make();
+    const seen: MachineDetectionEvent[] = [];
+    transport.on('machine_detection', (event) => seen.push(event));
+    await transport.connect({ apiKey: 'sk-test' });
+    directory.add(transport);
+
+    // The detection webhook can beat the media stream's start.
+    const body = JSON.stringify(webhook('call.machine.detection.ended', 'machine'));
+    const { publicKey, timestamp, signature } = await signedBody(body);
+    const detection = await readVerifiedTelnyxMachineDetection({ publicKey, body, signature, timestamp });
+    expect(directory.deliver(detection!)).toBe('held');
+    expect(
+      directory.deliver({
+        ...readTelnyxMachineDetection(webhook('call.machine.detection.ended', 'human'))!,
+        callId: 'v3:other',
+      }),
+    ).toBe('held');
+
+    // Telnyx's start frame: the call_control_id in start is the transport's callStart.callId.
+    rig.send(new TelnyxPeerSimulator(), {
+      type: 'call_start',
+      streamId: 'stream-1',
+      callId: CALL,
+      customParameters: {},
+      format: { encoding: 'pcmu', sampleRate: 8000, channels: 1 },
+      raw: null,
+    });
+    await until(() => seen.length === 1, 20_000);
+    expect(transport.callStart?.callId).toBe(CALL);
+    expect(seen[0]).toMatchObject({ callId: CALL, carrier: 'telnyx', answeredBy: 'machine', greetingEnded: false });
+
+    const beep = readTelnyxMachineDetection(webhook('call.machine.greeting.ended', 'beep_detected'))!;
+    expect(directory.deliver(beep)).toBe('delivered');
+    await until(() => seen.length === 2, 20_000);
+    expect(seen[1]).toMatchObject({ answeredBy: 'machine', greetingEnded: true, carrierResult: 'beep_detected' });
+    expect(directory.pending).toBe(1); // the other call's result waits for its own stream
+
+    transport.end('caller_hangup');
+    expect(directory.deliver(beep)).toBe('dropped');
   });
 });
