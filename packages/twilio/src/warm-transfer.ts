@@ -15,9 +15,11 @@
  *    events, which go to the same URL. Pass each such request to {@link TwilioWarmTransfer.handleStatus}.
  *
  * Which transfer each callback belongs to travels in the callback URL's query
- * (`switchboard_caller`, `switchboard_conference`), so any server instance can act on it. Only the
- * "answered but never joined" case needs what this instance saw of the conference (bounded, in
- * memory); an instance that saw none of it leaves the caller on hold.
+ * (`switchboard_caller`, `switchboard_conference`), so any server instance can act on it. Two
+ * cases need what this instance saw of the transfer (bounded, in memory): a human who answered
+ * but never joined (an instance that saw none of it leaves the caller on hold), and a caller who
+ * hung up on hold (the instance that called the human cancels that call: `Status=canceled` for a
+ * ringing call, then `Status=completed` for an answered one).
  */
 import { CallControlError, ConfigError, type TransferHandler, type TransferRequest } from '@switchboard/core';
 import type { TwilioCallControl } from './call-control.js';
@@ -85,7 +87,7 @@ const NOT_TAKEN = new Set(['busy', 'no-answer', 'failed', 'canceled']);
 const DEFAULT_UNAVAILABLE =
   '<Response><Say>Sorry, nobody could take your call right now. Please call again later. Goodbye.</Say><Hangup/></Response>';
 
-type Tracked = { callerJoined: boolean; humanJoined: boolean };
+type Tracked = { callerJoined: boolean; humanJoined: boolean; humanCallSid?: string };
 
 function readParam(params: URLSearchParams | Record<string, unknown>, name: string): string | undefined {
   if (params instanceof URLSearchParams) return params.get(name) ?? undefined;
@@ -209,6 +211,8 @@ export class TwilioWarmTransfer {
         statusCallback: this.callbackUrl(callerSid, conference),
         statusCallbackEvents: ['answered', 'completed'],
       });
+      const tracked = this.#tracked.get(conference);
+      if (tracked) tracked.humanCallSid = human.callSid;
       return { conference, callerSid, humanCallSid: human.callSid };
     } catch (error) {
       await this.#bringBack({
@@ -276,6 +280,17 @@ export class TwilioWarmTransfer {
       }
       if (event === 'conference-end') {
         this.#tracked.delete(conference);
+        return { outcome: 'ended', ...base };
+      }
+      if (event === 'participant-leave' && callSid === callerSid && tracked && !tracked.humanJoined) {
+        // The caller hung up on hold: stop ringing the human (or end their call, once answered).
+        this.#tracked.delete(conference);
+        const human = tracked.humanCallSid;
+        if (human !== undefined) {
+          const { callControl } = this.#options;
+          await callControl.update(human, { Status: 'canceled' }).catch(() => undefined);
+          await callControl.hangup(human).catch(() => undefined);
+        }
         return { outcome: 'ended', ...base };
       }
       return { outcome: 'ignored' };

@@ -163,6 +163,28 @@ describe('TwilioWarmTransfer.handleStatus', () => {
     expect(rest.requests.at(-1)!.path).toBe(callerPath);
   });
 
+  it('stops calling the human when the caller hangs up on hold', async () => {
+    const warm = warmTransfer();
+    await warm.start({ callSid: CALLER, to: '+15557654321' });
+    await warm.handleStatus(callbackUrl, { StatusCallbackEvent: 'participant-join', CallSid: CALLER });
+    const update = await warm.handleStatus(callbackUrl, { StatusCallbackEvent: 'participant-leave', CallSid: CALLER });
+    expect(update).toMatchObject({ outcome: 'ended' });
+    const humanPath = `/2010-04-01/Accounts/${ACCOUNT}/Calls/${HUMAN}.json`;
+    expect(rest.requests.slice(2).map((r) => [r.path, form(r).get('Status')])).toEqual([
+      [humanPath, 'canceled'],
+      [humanPath, 'completed'],
+    ]);
+    // Once the human joined, the caller leaving ends the conference on its own.
+    const joined = warmTransfer();
+    await joined.start({ callSid: CALLER, to: '+15557654321' });
+    await joined.handleStatus(callbackUrl, { StatusCallbackEvent: 'participant-join', CallSid: HUMAN });
+    const before = rest.requests.length;
+    expect(
+      await joined.handleStatus(callbackUrl, { StatusCallbackEvent: 'participant-leave', CallSid: CALLER }),
+    ).toEqual({ outcome: 'ignored' });
+    expect(rest.requests).toHaveLength(before);
+  });
+
   it('reports a caller who hung up while on hold', async () => {
     const warm = warmTransfer();
     await warm.start({ callSid: CALLER, to: '+15557654321' });
