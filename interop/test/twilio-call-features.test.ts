@@ -294,6 +294,24 @@ describe('warm transfer: each request TwilioWarmTransfer makes is the library’
     expect(twimlOf(ourHuman!)).toEqual(twimlOf(theirHuman!));
   });
 
+  it('the human’s call stopped when the caller hangs up on hold: Status=canceled, then Status=completed', async () => {
+    server.respond((request) =>
+      request.path.endsWith('/Calls.json')
+        ? { status: 201, body: { ...CALL_RESOURCE, sid: HUMAN_SID } }
+        : { status: 200, body: { ...CALL_RESOURCE, status: 'in-progress' } },
+    );
+    const warm = new TwilioWarmTransfer({ callControl: ours(), from: '+15559870000', statusCallback: STATUS });
+    await warm.start({ callSid: CALL_SID, to: '+15557654321' });
+    await warm.handleStatus(callback, { StatusCallbackEvent: 'participant-join', CallSid: CALL_SID });
+    await warm.handleStatus(callback, { StatusCallbackEvent: 'participant-leave', CallSid: CALL_SID });
+    await sdk().calls(HUMAN_SID).update({ status: 'canceled' });
+    await sdk().calls(HUMAN_SID).update({ status: 'completed' });
+    const [, , ourCancel, ourHangUp, theirCancel, theirHangUp] = await server.waitForRequests(6);
+    expect(wire(ourCancel!)).toEqual(wire(theirCancel!));
+    expect(wire(ourHangUp!)).toEqual(wire(theirHangUp!));
+    expect(wire(ourCancel!).form).toEqual({ Status: 'canceled' });
+  });
+
   it('the caller brought back when the human does not answer: a call update with the fallback TwiML', async () => {
     server.respond({ status: 200, body: { ...CALL_RESOURCE, status: 'in-progress' } });
     const back = connectStreamTwiml({ url: 'wss://media.example.com/twilio', parameters: { transfer: 'no-answer' } });
