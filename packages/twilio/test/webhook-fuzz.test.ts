@@ -6,6 +6,9 @@ import {
   assertTwilioSignature,
   assertTwilioWebSocketUpgrade,
   computeTwilioSignature,
+  readTwilioMachineDetection,
+  TwilioCallControl,
+  TwilioWarmTransfer,
   validateSignalWireSignature,
   validateSignalWireStreamAuthorization,
   validateTwilioSignature,
@@ -131,5 +134,53 @@ describe('fuzz: signed requests still verify', () => {
       ),
       { numRuns: FUZZ_RUNS },
     );
+  });
+});
+
+describe('fuzz: the call-feature callbacks read any request without throwing', () => {
+  const CALL = 'CA3c9a5e2b1d7f40e88b6c2a19d5e4f701';
+  const ANSWERS = ['human', 'machine_start', 'machine_end_beep', 'fax', 'unknown', 'robot', ''];
+
+  it('readTwilioMachineDetection returns undefined or an event of the call it names', () => {
+    const likely = jsonObject(
+      fc.oneof(fc.constantFrom(CALL, ...ANSWERS, '2500', '-1', 'x'.repeat(5000)), fc.string()),
+      fc.constantFrom('CallSid', 'AnsweredBy', 'MachineDetectionDuration', '__proto__', 'constructor'),
+    );
+    fc.assert(
+      fc.property(fc.oneof(anyParams, likely), (params) => {
+        const event = readTwilioMachineDetection(params as never);
+        if (event === undefined) return;
+        expect(event.type).toBe('machine_detection');
+        expect(event.callId).toMatch(/^CA[0-9a-fA-F]{32}$|^[0-9a-fA-F-]{36}$/);
+        expect(['human', 'machine', 'fax', 'unknown']).toContain(event.answeredBy);
+        expect(JSON.stringify(event.raw).length).toBeLessThan(100_000);
+      }),
+      { numRuns: FUZZ_RUNS },
+    );
+  });
+
+  it('TwilioWarmTransfer.handleStatus answers ignored for anything not its own, without a request', async () => {
+    let requests = 0;
+    const callControl = new TwilioCallControl({
+      accountSid: 'AC25e16e9a716a4a1786a7c83f58e30482',
+      authToken: TOKEN,
+      fetch: async () => {
+        requests++;
+        return new Response('{}', { status: 200 });
+      },
+    });
+    const warm = new TwilioWarmTransfer({
+      callControl,
+      from: '+15550000000',
+      statusCallback: 'https://app.example.com/warm',
+    });
+    await fc.assert(
+      fc.asyncProperty(anyUrl, anyParams, async (url, params) => {
+        const update = await warm.handleStatus(url as string, params as never);
+        expect(update).toEqual({ outcome: 'ignored' });
+      }),
+      { numRuns: FUZZ_RUNS },
+    );
+    expect(requests).toBe(0);
   });
 });
