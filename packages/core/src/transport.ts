@@ -189,6 +189,10 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
         }),
       interrupted: () => this.emit('audio_interrupted'),
       safely: (fn) => this.#safely(fn),
+      injected: {
+        interruptible: (items) => this.#injector.interruptible(items),
+        cleared: (items, carrierCleared) => this.#injector.cleared(items, carrierCleared),
+      },
     });
     this.#life = new CallLifecycle(
       {
@@ -234,7 +238,16 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
       },
     });
     this.#injector = new Injector({
+      metrics: this.metrics,
+      clock: this.#clock,
+      ledger: this.#ledger,
+      output: this.#output,
+      format: () => this.#output.format,
+      canClear: () => protocol.capabilities.clear,
+      pacingLeadMs: () => protocol.capabilities.pacing?.leadMs,
+      ended: () => this.#life.ended,
       emit: (event) => this.#emitExtra('injected_audio', event),
+      emitError: (error) => this.#emitError(error),
     });
     callControls.set(this, {
       waitForPlayback: (timeoutMs) => this.#waitForPlayback(timeoutMs),
@@ -588,6 +601,7 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
       return;
     }
     this.#ledger.addContent(current, event.data.byteLength / modelBytesPerMs(this.#input.modelFormat));
+    this.#injector.modelAudio();
     this.#output.push(current, new Uint8Array(event.data));
     this.#safely(() => super._onAudio(event));
   }
@@ -640,7 +654,10 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
         return;
       case 'playback_ack':
         if (this.#ledger.ack(event.name) !== 'acked') this.metrics.staleAcks++;
-        else this.#playback.poke();
+        else {
+          this.#injector.acked();
+          this.#playback.poke();
+        }
         return;
       case 'playback_cleared':
         return;

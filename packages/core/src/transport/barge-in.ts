@@ -1,7 +1,8 @@
-import type { PlaybackKey, PlaybackLedger } from '../ledger.js';
+import type { ItemPlayback, PlaybackKey, PlaybackLedger } from '../ledger.js';
 import { logger } from '../log.js';
 import type { CallMetrics } from '../metrics.js';
 import type { MediaStreamProtocol } from '../types.js';
+import { isInjectedKey } from './inject.js';
 import type { OutputPath } from './output.js';
 
 const log = logger('core');
@@ -27,6 +28,11 @@ export interface BargeInHost {
   interrupted(): void;
   /** Runs `fn`, turning a throw into an `error` event. */
   safely(fn: () => void): void;
+  /** Injected audio (`playAudio`): never truncated, cleared by a barge-in where interruptible. */
+  readonly injected?: {
+    interruptible(items: ItemPlayback[]): boolean;
+    cleared(items: ItemPlayback[], carrierCleared: boolean): void;
+  };
 }
 
 /**
@@ -162,7 +168,11 @@ export class Responses {
    */
   bargeIn(cancelOngoingResponse: boolean, options: { clear: boolean } = { clear: true }): void {
     const { ledger, output, metrics, protocol } = this.#host;
-    const items = ledger.snapshot();
+    const all = ledger.snapshot();
+    // Injected audio is no part of the model's items: never truncated, and only an interruptible
+    // clip makes a barge-in stop the carrier.
+    const items = all.filter((item) => !isInjectedKey(item));
+    const injected = this.#host.injected;
     // What of an item the caller hears in the end: what was played, where the carrier can clear
     // the rest; where it cannot, everything it was sent plays out.
     const canClear = protocol.capabilities.clear;
@@ -171,15 +181,25 @@ export class Responses {
     // Frame padding is not part of an item: one heard up to its own audio keeps its transcript.
     const unheard = items.filter((item) => heardMs(item) < item.contentMs);
     const playing =
-      unheard.length > 0 || items.some((item) => item.awaitingAck) || output.pendingBytes > 0 || output.queuedBytes > 0;
+      unheard.length > 0 ||
+      items.some((item) => item.awaitingAck) ||
+      output.pendingBytes > 0 ||
+      output.queuedBytes > 0 ||
+      (injected?.interruptible(all) ?? false);
     const active = this.#active;
     const generating = active !== undefined && !this.#cancelled.has(active);
     if (!playing && !generating) return;
 
     metrics.bargeIns++;
-    if (options.clear && playing && canClear) output.send({ type: 'clear' });
+    const cleared = options.clear && playing && canClear;
+    if (cleared) output.send({ type: 'clear' });
     metrics.interruptedBytesDiscarded += output.discard();
-    ledger.clear();
+    // Nothing playing (a response generating, not yet heard): the ledger keeps what it holds, a
+    // clip that is not interruptible included.
+    if (playing || !options.clear) {
+      if (injected) this.#host.safely(() => injected.cleared(all, cleared));
+      ledger.clear();
+    }
     if (generating) {
       // What of this response the caller heard in full (no truncate below): kept for late audio.
       const heard = new Map<string, number | 'done'>();

@@ -85,6 +85,49 @@ export class OutputPath {
     this.#framer = this.#createFramer(format);
   }
 
+  /**
+   * True when audio may leave for the carrier at once: none of the model's is waiting or short of
+   * a frame, the carrier has not paused the flow, its socket is not full, and the call is on.
+   */
+  get open(): boolean {
+    return (
+      this.#queue.length === 0 &&
+      this.#framer.pendingBytes === 0 &&
+      !this.#paused &&
+      !this.#socketFull() &&
+      !this.#host.ended() &&
+      !this.#host.connection.closed
+    );
+  }
+
+  /**
+   * A whole clip in the carrier's format, cut into the carrier's frames (the last one padded),
+   * each at most one frame duration long where the carrier sets one: the units injected audio
+   * is paced in.
+   */
+  clipUnits(audio: Uint8Array): Uint8Array[] {
+    const framer = this.#createFramer(this.#format);
+    const frames = framer.push(audio);
+    frames.push(...framer.flush(true));
+    const unit = this.#frameUnitBytes();
+    if (unit === undefined) return frames;
+    const units: Uint8Array[] = [];
+    for (const frame of frames) {
+      if (frame.byteLength <= unit) units.push(frame);
+      else for (let at = 0; at < frame.byteLength; at += unit) units.push(frame.subarray(at, at + unit));
+    }
+    return units;
+  }
+
+  /**
+   * Sends units of a clip now (see {@link clipUnits}), joined into frames as large as the carrier
+   * takes, with a mark after them where the carrier acknowledges playback. Not a reply: the
+   * response latency is not measured by it.
+   */
+  sendUnits(units: Uint8Array[], key: PlaybackKey): void {
+    if (units.length > 0) this.#writeAudio(this.#joinFrames(units), key, true, false);
+  }
+
   /** The model said the caller stopped speaking: the next audio sent measures the response latency. */
   speechStopped(): void {
     this.#speechStoppedAt = this.#host.now();
@@ -211,7 +254,7 @@ export class OutputPath {
   }
 
   /** Sends frames now: the audio and its mark leave in one socket write where the connection can batch. */
-  #writeAudio(frames: Uint8Array[], key: PlaybackKey, withMark: boolean): void {
+  #writeAudio(frames: Uint8Array[], key: PlaybackKey, withMark: boolean, reply = true): void {
     const connection = this.#host.connection;
     try {
       connection.cork?.();
@@ -219,7 +262,7 @@ export class OutputPath {
       this.#host.emitError(error);
     }
     try {
-      this.#sendAudioAndMark(frames, key, withMark);
+      this.#sendAudioAndMark(frames, key, withMark, reply);
     } finally {
       try {
         connection.uncork?.();
@@ -229,7 +272,7 @@ export class OutputPath {
     }
   }
 
-  #sendAudioAndMark(frames: Uint8Array[], key: PlaybackKey, markAfter: boolean): void {
+  #sendAudioAndMark(frames: Uint8Array[], key: PlaybackKey, markAfter: boolean, reply: boolean): void {
     const metrics = this.#host.metrics;
     let bytes = 0;
     let unsent = 0;
@@ -240,7 +283,7 @@ export class OutputPath {
     metrics.outputUnsentBytes += unsent;
     if (bytes === 0) return;
     metrics.audioBytesOut += bytes;
-    if (this.#speechStoppedAt !== undefined) {
+    if (reply && this.#speechStoppedAt !== undefined) {
       metrics.responseLatenciesMs.push(this.#host.now() - this.#speechStoppedAt);
       this.#speechStoppedAt = undefined;
     }
