@@ -1,8 +1,9 @@
 /**
- * A Twilio call through the real transport, recorded by the call audio recorder into files with
+ * Twilio calls through the real transport, recorded by the call audio recorder into files with
  * Node's streams, and the WAV read back by outside code: Python's `wave` module. The caller's
  * channel must hold the caller's audio as the carrier sent it, and the agent's channel what the
- * carrier received, up to the barge-in's clear and nothing after it.
+ * carrier received, up to the barge-in's clear and nothing after it: exactly, on a clock the test
+ * moves (the rig's fake model), and as far as real time went with the realtime simulator.
  */
 import { spawnSync } from 'node:child_process';
 import { createWriteStream, mkdtempSync, readFileSync, rmSync, type WriteStream } from 'node:fs';
@@ -11,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { connectSession, until, useTransportRig, type ConnectedSession } from '@switchboard/conformance/testing';
+import { longReplyScript, RealtimeSimulator } from '@switchboard/conformance';
 import { TwilioRealtimeTransport } from '@switchboard/twilio';
 import { TwilioPeerSimulator } from '@switchboard/twilio/testing';
 import { CallAudioRecorder, concatBytes, decodeMuLaw, encodeMuLaw, type AudioFormat } from '../src/index.js';
@@ -21,13 +23,18 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 let clock = 1_000_000;
 let connected: ConnectedSession | undefined;
-const rig = useTransportRig(
-  { beforeEach, afterEach },
-  (connection, url) => new TwilioRealtimeTransport({ twilioWebSocket: connection, url, now: () => clock }),
+/** Set: the transport's model is the realtime simulator, on real time; unset: the rig's fake model, on `clock`. */
+let simulator: RealtimeSimulator | undefined;
+const rig = useTransportRig({ beforeEach, afterEach }, (connection, url) =>
+  simulator
+    ? new TwilioRealtimeTransport({ twilioWebSocket: connection, url: simulator.url })
+    : new TwilioRealtimeTransport({ twilioWebSocket: connection, url, now: () => clock }),
 );
-afterEach(() => {
+afterEach(async () => {
   connected?.session.close();
   connected = undefined;
+  await simulator?.stop();
+  simulator = undefined;
 });
 
 /** `count` samples of a tone of `period` samples, from sample `from` (so chunks join up), as μ-law. */
@@ -157,5 +164,76 @@ describe('CallAudioRecorder on a Twilio call', () => {
       customParameters: { caller: 'test' },
     });
     expect(events[2]).toMatchObject({ cutMs: 700 });
+  });
+
+  it('records a call with the realtime simulator: its reply as far as the caller heard it before speaking over it', async () => {
+    // An 18-second reply generated 20 times faster than it plays: whenever the caller speaks over
+    // it, most of what the carrier received is still to be played, and the clear drops it.
+    simulator = new RealtimeSimulator({ script: longReplyScript(), generationSpeed: 20 });
+    await simulator.start();
+    const peer = new TwilioPeerSimulator();
+    const transport = rig.make();
+    const wavPath = join(dir, 'simulated.wav');
+    const wav = createWriteStream(wavPath);
+    const lines: string[] = [];
+    const recorder = new CallAudioRecorder(transport, { sink: wav, events: { write: (l: string) => lines.push(l) } });
+    let firstSentAt: number | undefined;
+    transport.observeMedia({ agentAudio: () => void (firstSentAt ??= Date.now()) });
+    connected = await connectSession(transport);
+    rig.send(peer, {
+      type: 'call_start',
+      streamId: 'MZ00000000000000000000000000000002',
+      callId: 'CA00000000000000000000000000000002',
+      format: PCMU,
+      customParameters: {},
+      raw: undefined,
+    });
+    const callerSent: Uint8Array[] = [];
+    /** The caller sends `frames` 20 ms frames, of a tone (speech to the simulator's VAD) or silence. */
+    const send = async (frames: number, speech: boolean) => {
+      for (let i = 0; i < frames; i++) {
+        const frame = speech ? tone(40, 160, i * 160, 6000) : new Uint8Array(160).fill(0xff);
+        callerSent.push(frame);
+        rig.send(peer, { type: 'audio', payload: frame });
+        if (i % 10 === 9) await new Promise((r) => setTimeout(r, 1));
+      }
+    };
+    const received = () => rig.carrier.sent.flatMap((frame) => peer.decodeOutbound(frame as string));
+    const receivedAudio = () => concatBytes(received().flatMap((c) => (c.type === 'audio' ? [c.payload] : [])));
+
+    // The caller speaks for a second and stops; the simulator answers.
+    await send(50, true);
+    await send(40, false);
+    await until(() => receivedAudio().byteLength > 0, 30_000);
+    // Playout takes time: the caller hears a second of the reply (however slow the machine, more is
+    // only more heard of the 18 seconds), then speaks over it; the simulator's VAD hears it and the
+    // transport clears.
+    await until(() => firstSentAt !== undefined && Date.now() - firstSentAt >= 1000, 30_000);
+    await send(50, true);
+    await until(() => received().some((c) => c.type === 'clear'), 30_000);
+    await send(10, false);
+    rig.send(peer, { type: 'call_end' });
+    const done = await recorder.done;
+    await closed(wav);
+    const file = await open(wavPath, 'r+');
+    await file.write(done.header, 0, done.header.byteLength, 0);
+    await file.close();
+
+    const read = readWithPython(wavPath);
+    expect(read).toMatchObject({ channels: 2, rate: 8000, width: 2 });
+    const sound = (samples: ArrayLike<number>) => Array.from(samples).filter((s) => s !== 0);
+    // Left: the caller's audio, all of it, in order.
+    expect(sound(read.left)).toEqual(sound(decodeMuLaw(concatBytes(callerSent))));
+    // Right: the start of the reply as the carrier received it, and nothing past what the clear dropped.
+    const reply = sound(decodeMuLaw(receivedAudio()));
+    const heard = sound(read.right);
+    expect(heard.length).toBeGreaterThan(0);
+    expect(heard.length).toBeLessThan(reply.length);
+    expect(heard).toEqual(reply.slice(0, heard.length));
+    expect(done.stats.clears).toBeGreaterThanOrEqual(1);
+    expect(done.stats.cutMs).toBeGreaterThan(0);
+    const events = lines.map((l) => JSON.parse(l) as { type: string; cutMs?: number });
+    expect(events.map((e) => e.type)).toEqual(expect.arrayContaining(['call_start', 'clear', 'call_end']));
+    expect(events.find((e) => e.type === 'clear')!.cutMs).toBeGreaterThan(0);
   });
 });
