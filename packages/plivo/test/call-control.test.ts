@@ -1,7 +1,7 @@
 import { Buffer } from 'node:buffer';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CallControlError, ConfigError } from '@switchboard/core';
-import { PlivoCallControl } from '../src/call-control.js';
+import { PlivoCallControl, type PlivoCreateCallOptions } from '../src/call-control.js';
 import { startFakeRest, type FakeRest } from '@switchboard/conformance/testing';
 
 const AUTH_ID = 'MAZDQ1ZJY0ZDA2ZTJMZA';
@@ -149,7 +149,7 @@ describe('PlivoCallControl.createCall', () => {
 
   it('refuses options Plivo would refuse, before any request', async () => {
     const base = { from: '14155550100', to: '14155550123', answerUrl: 'https://a.example.com/' };
-    const bad = [
+    const bad: PlivoCreateCallOptions[] = [
       { ...base, from: '' },
       { ...base, to: [] },
       { ...base, to: 'not a number' },
