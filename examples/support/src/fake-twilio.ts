@@ -486,7 +486,7 @@ export class FakeTwilio {
     if ((leg as Leg & { endsConference?: boolean }).endsConference && members) {
       for (const other of [...members]) (this.legs.get(other) as Leg | undefined)?.end();
     }
-    if (members && members.size === 0) {
+    if (members && members.size === 0 && this.conferences.get(name) === members) {
       this.#emit('conference', `conference "${name}" ended`);
       this.#conferenceEvent(name, 'end', leg);
       this.conferences.delete(name);
