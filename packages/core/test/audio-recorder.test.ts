@@ -374,6 +374,25 @@ describe('CallAudioRecorder: events and sinks', () => {
     expect(call.listeners).toHaveLength(0);
   });
 
+  it('without a clock, starts with the first audio and places an event where the latest audio was', async () => {
+    const call = new FakeCall();
+    const { recorder, events } = record(call);
+    call.emit({ type: 'call_start', streamId: 'MZ1', format: PCMU, customParameters: {} });
+    for (let k = 0; k < 25; k++) call.caller(l16(1), T0 + 5000 + 20 * (k + 1));
+    call.emit({ type: 'dtmf', digit: '#' });
+    call.clear(T0 + 5600);
+    call.end('carrier_stop', T0 + 6000);
+    await recorder.done;
+    expect(events().map((e) => [e['type'], e['at']])).toEqual([
+      ['recording_start', 0],
+      ['call_start', 0],
+      ['dtmf', 500],
+      ['clear', 600],
+      ['call_end', 600],
+      ['recording_end', 1000],
+    ]);
+  });
+
   it('counts the failures of its sinks, tells of the first of each, and never throws into the call', async () => {
     const call = new FakeCall();
     const errors: SwitchboardError[] = [];
