@@ -1,6 +1,8 @@
-import { ConfigError, type TransferRequest } from '@switchboard/core';
+import { RealtimeAgent, RealtimeSession } from '@openai/agents-realtime';
+import { RealtimeSimulator, type SimulatorTurn } from '@switchboard/conformance';
+import { ConfigError, transferCallTool, type TelephonyToolContext, type TransferRequest } from '@switchboard/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startFakeRest, useTransportRig, type FakeRest } from '@switchboard/conformance/testing';
+import { FakeCarrier, startFakeRest, until, useTransportRig, type FakeRest } from '@switchboard/conformance/testing';
 import {
   PlivoCallControl,
   PlivoRealtimeTransport,
@@ -9,6 +11,7 @@ import {
   plivoTransferXml,
   readPlivoTransfer,
 } from '../src/index.js';
+import { PlivoPeerSimulator } from '../src/testing.js';
 
 const AUTH_ID = 'MAZDQ1ZJY0ZDA2ZTJMZA';
 const AUTH_TOKEN = 'ZWI3ZGU0ZjM2NTljZTk1ZWE5NGE0OGE0MDBiNDE3';
@@ -122,5 +125,74 @@ describe('readPlivoTransfer and plivoTransferXml', () => {
     expect(long.length).toBeLessThanOrEqual(120);
     // Whole characters only: the value decodes.
     expect(decodeURIComponent(long)).toBe('a€'.repeat(12));
+  });
+});
+
+describe('transfer_call on a Plivo call, end to end', () => {
+  let simulator: RealtimeSimulator | undefined;
+  let session: RealtimeSession<TelephonyToolContext> | undefined;
+  afterEach(async () => {
+    session?.close();
+    await simulator?.stop();
+  });
+
+  it('the model’s transfer_call moves the call to the XML endpoint that dials billing, with the context, and the call ends as transferred', async () => {
+    const script: SimulatorTurn[] = [
+      {
+        kind: 'function_call',
+        name: 'transfer_call',
+        arguments: { destination: 'billing', reason: 'invoice dispute', summary: 'Invoice 42 was charged twice.' },
+      },
+    ];
+    simulator = new RealtimeSimulator({ script, speed: 20 });
+    await simulator.start();
+    const carrier = new FakeCarrier();
+    const transport = new PlivoRealtimeTransport({
+      plivoWebSocket: carrier,
+      url: simulator.url,
+      inputAudioInactivityTimeoutMs: null,
+    });
+    const ends: Array<{ reason?: string }> = [];
+    transport.on('call_end', (e) => ends.push(e as { reason?: string }));
+    for (const frame of new PlivoPeerSimulator().encodeInbound({
+      type: 'call_start',
+      streamId: '87654321-4321-4321-4321-cba987654321',
+      callId: CALL,
+      customParameters: {},
+      format: { encoding: 'pcmu', sampleRate: 8000, channels: 1 },
+      raw: null,
+    }))
+      carrier.deliver(frame);
+
+    const agent = new RealtimeAgent<TelephonyToolContext>({
+      name: 'Front desk',
+      instructions: 'Transfer callers who ask for billing.',
+      tools: [
+        transferCallTool({
+          destinations: { billing: 'sip:billing@pbx.example.com', sales: '+14155550199' },
+          transfer: plivoTransfer({ callControl, url: XML_URL }),
+        }),
+      ],
+    });
+    session = new RealtimeSession(agent, { transport, context: { transport } });
+    const connected = simulator.nextSession();
+    await session.connect({ apiKey: 'sk-test' });
+    const simulated = await connected;
+    session.sendMessage('I need to talk to billing about my invoice.');
+
+    await until(() => ends.length === 1, 20_000);
+    expect(ends[0]!.reason).toBe('transferred');
+    expect(api.requests).toHaveLength(1);
+    expect(api.requests[0]!.path).toBe(`/v1/Account/${AUTH_ID}/Call/${CALL}/`);
+    const aleg = (JSON.parse(api.requests[0]!.body) as { aleg_url: string }).aleg_url;
+    expect(plivoTransferXml(readPlivoTransfer(aleg)!)).toBe(
+      '<Response><Dial><User sipHeaders="' +
+        `Reason=invoice%20dispute,Summary=${plivoHeaderValue('Invoice 42 was charged twice.')},Calluuid=${plivoHeaderValue(CALL)}` +
+        '">sip:billing@pbx.example.com</User></Dial></Response>',
+    );
+    // The model was told, and no new response was asked for after the tool's output.
+    await until(() => simulated.functionCallOutputs.length === 1);
+    expect(simulated.functionCallOutputs[0]!.output).toContain('transferred to billing');
+    expect(simulated.responses).toHaveLength(1);
   });
 });
