@@ -1,7 +1,15 @@
-import { ConfigError, type TransferRequest } from '@switchboard/core';
+import { RealtimeAgent, RealtimeSession } from '@openai/agents-realtime';
+import { RealtimeSimulator, type SimulatorTurn } from '@switchboard/conformance';
+import { ConfigError, transferCallTool, type TelephonyToolContext, type TransferRequest } from '@switchboard/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startFakeRest, useTransportRig, type FakeRest } from '@switchboard/conformance/testing';
-import { VonageCallControl, VonageRealtimeTransport, vonageTransfer } from '../src/index.js';
+import { FakeCarrier, startFakeRest, until, useTransportRig, type FakeRest } from '@switchboard/conformance/testing';
+import {
+  VonageCallControl,
+  VonageRealtimeTransport,
+  connectWebSocketNcco,
+  vonageTransfer,
+  type VonageConnectAction,
+} from '../src/index.js';
 import { rsaKeyPair } from './helpers.js';
 
 const keys = rsaKeyPair();
@@ -114,5 +122,82 @@ describe('vonageTransfer', () => {
     expect(api.requests).toHaveLength(1);
     expect(() => vonageTransfer({ callControl, from: 'sip:me@example.com' })).toThrow(ConfigError);
     expect(() => vonageTransfer({ callControl, timeout: 1 })).toThrow(ConfigError);
+  });
+});
+
+describe('transfer_call on a Vonage call, end to end', () => {
+  let simulator: RealtimeSimulator | undefined;
+  let session: RealtimeSession<TelephonyToolContext> | undefined;
+  afterEach(async () => {
+    session?.close();
+    await simulator?.stop();
+  });
+
+  it('the model’s transfer_call connects the call’s PSTN leg to billing with the context, and the call ends as transferred', async () => {
+    const script: SimulatorTurn[] = [
+      {
+        kind: 'function_call',
+        name: 'transfer_call',
+        arguments: { destination: 'billing', reason: 'invoice dispute', summary: 'Invoice 42 was charged twice.' },
+      },
+    ];
+    simulator = new RealtimeSimulator({ script, speed: 20 });
+    await simulator.start();
+    const carrier = new FakeCarrier();
+    const transport = new VonageRealtimeTransport({
+      vonageWebSocket: carrier,
+      url: simulator.url,
+      inputAudioInactivityTimeoutMs: null,
+    });
+    const ends: Array<{ reason?: string }> = [];
+    transport.on('call_end', (e) => ends.push(e as { reason?: string }));
+    // The socket an answer webhook connected with connectWebSocketNcco({ uri, answer }): it names the PSTN leg.
+    const endpoint = (
+      connectWebSocketNcco({ uri: 'wss://bridge.example.com/socket', answer: { uuid: CALL } })[0] as VonageConnectAction
+    ).endpoint[0]!;
+    carrier.deliver(
+      JSON.stringify({ event: 'websocket:connected', 'content-type': endpoint['content-type'], ...endpoint.headers }),
+    );
+
+    const agent = new RealtimeAgent<TelephonyToolContext>({
+      name: 'Front desk',
+      instructions: 'Transfer callers who ask for billing.',
+      tools: [
+        transferCallTool({
+          destinations: { billing: 'sip:billing@pbx.example.com', sales: '+447700900002' },
+          transfer: vonageTransfer({ callControl }),
+        }),
+      ],
+    });
+    session = new RealtimeSession(agent, { transport, context: { transport } });
+    const connected = simulator.nextSession();
+    await session.connect({ apiKey: 'sk-test' });
+    const simulated = await connected;
+    session.sendMessage('I need to talk to billing about my invoice.');
+
+    await until(() => ends.length === 1, 20_000);
+    expect(ends[0]!.reason).toBe('transferred');
+    expect(api.requests.map((r) => [r.method, r.path])).toEqual([['PUT', `/v1/calls/${CALL}`]]);
+    expect(sent()).toEqual({
+      action: 'transfer',
+      destination: {
+        type: 'ncco',
+        ncco: [
+          {
+            action: 'connect',
+            endpoint: [
+              {
+                type: 'sip',
+                uri: 'sip:billing@pbx.example.com',
+                headers: { reason: 'invoice dispute', summary: 'Invoice 42 was charged twice.', call_uuid: CALL },
+              },
+            ],
+          },
+        ],
+      },
+    });
+    await until(() => simulated.functionCallOutputs.length === 1);
+    expect(simulated.functionCallOutputs[0]!.output).toContain('transferred to billing');
+    expect(simulated.responses).toHaveLength(1);
   });
 });
