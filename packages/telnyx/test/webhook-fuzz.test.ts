@@ -2,7 +2,10 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { base64Encode } from '@switchboard/core';
 import {
+  TelnyxCallControl,
+  TelnyxWarmTransfer,
   assertTelnyxWebhook,
+  readTelnyxMachineDetection,
   readTelnyxWebhookVerdict,
   readTelnyxSignatureHeaders,
   validateTelnyxWebhook,
@@ -15,6 +18,7 @@ import {
   anySignature,
   anyValue,
   expectInvalid,
+  jsonObject,
 } from '@switchboard/test-kit/webhook-fuzz';
 
 const encoder = new TextEncoder();
@@ -97,6 +101,58 @@ describe('fuzz: signed webhooks still verify', () => {
           expect(await validateTelnyxWebhook({ ...options, publicKey: keys.publicKey })).toBe(true);
         },
       ),
+      { numRuns: FUZZ_RUNS },
+    );
+  });
+});
+
+/** Webhook bodies shaped like Telnyx's, with any event type, payload and result. */
+const anyCallWebhook = fc.oneof(
+  anyValue,
+  anyBody,
+  fc
+    .record({
+      event_type: fc.oneof(
+        fc.constantFrom(
+          'call.machine.detection.ended',
+          'call.machine.greeting.ended',
+          'call.machine.premium.detection.ended',
+          'call.machine.premium.greeting.ended',
+          'call.answered',
+          'call.speak.ended',
+          'call.hangup',
+        ),
+        anyValue,
+      ),
+      payload: fc.oneof(
+        anyValue,
+        fc.record({ call_control_id: anyValue, result: anyValue, client_state: anyValue }),
+        jsonObject(anyValue),
+      ),
+    })
+    .chain((data) => fc.constantFrom<unknown>({ data }, data, JSON.stringify({ data }))),
+);
+
+describe('fuzz: Telnyx call webhooks are read or ignored, never thrown', () => {
+  it('readTelnyxMachineDetection gives a well-formed event or undefined; TelnyxWarmTransfer.handleWebhook false', () => {
+    const warm = new TelnyxWarmTransfer({
+      callControl: new TelnyxCallControl({ apiKey: 'KEY_fuzz', baseUrl: 'http://127.0.0.1:9' }),
+      connectionId: 'c',
+      from: '+1',
+    });
+    fc.assert(
+      fc.property(anyCallWebhook, (webhook) => {
+        const event = readTelnyxMachineDetection(webhook);
+        if (event !== undefined) {
+          expect(event.type).toBe('machine_detection');
+          expect(typeof event.callId === 'string' && event.callId.length > 0).toBe(true);
+          expect(['human', 'machine', 'fax', 'unknown']).toContain(event.answeredBy);
+          expect(typeof event.greetingEnded).toBe('boolean');
+          expect(typeof event.carrierResult).toBe('string');
+        }
+        // No transfer is in progress: nothing belongs to one.
+        expect(warm.handleWebhook(webhook)).toBe(false);
+      }),
       { numRuns: FUZZ_RUNS },
     );
   });
