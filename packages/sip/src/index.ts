@@ -85,6 +85,7 @@ export type { SipCallEndReason, SipCallEvents, SipTransferProgress } from './end
 export { SipRealtimeTransport } from './endpoint/transport.js';
 export type { SipRealtimeTransportOptions, SipCallControl } from './endpoint/transport.js';
 export { sipTransfer } from './endpoint/transfer.js';
+export type { SipDialOptions } from './endpoint/dial.js';
 export type { SipTransferOptions, SipTransferResult, SipTransferContextPlacement } from './endpoint/transfer.js';
 export { DEFAULT_TRANSFER_TIMEOUT_MS } from './endpoint/refer.js';
 export type { SipReferOptions } from './endpoint/refer.js';

@@ -248,7 +248,7 @@ export function answerWithSdp(
   call.sessionRefreshed(sessionTimer && 'seconds' in sessionTimer ? sessionTimer : undefined);
 }
 
-function attachTransport(host: EndpointHost, call: SipCall, invite: SipRequest, media: NegotiatedMedia): void {
+export function attachTransport(host: EndpointHost, call: SipCall, invite: SipRequest, media: NegotiatedMedia): void {
   const rtpOptions = host.options.rtp ?? {};
   const transportOptions = host.options.transport ?? {};
   const now = transportOptions.now ?? (transportOptions.clock ? () => transportOptions.clock!.now() : undefined);

@@ -70,7 +70,10 @@ export type SipCallInit = {
   localTag: string;
   rtp: RtpSession;
   media: NegotiatedMedia | undefined;
-  inviteTransaction: InviteServerTransaction;
+  /** The INVITE's server transaction (a call we answered). */
+  inviteTransaction?: InviteServerTransaction;
+  /** The 2xx that answered our INVITE (a call we placed): the dialog is ours as UAC. */
+  answer?: SipResponse;
   hangupAfterTransfer: boolean;
   /** How long the media may stay quiet before the call ends (ms, `null`: no limit), and while on hold. */
   rtpTimeouts: RtpTimeouts;
@@ -155,20 +158,40 @@ export class SipCall extends EventEmitter<SipCallEvents> implements SipCallContr
     const to = parseNameAddr(invite.headers.get('to')!)!;
     this.from = from.uri;
     this.to = to.uri;
-    this.#remoteTag = from.params['tag'] ?? '';
-    this.#remoteUri = invite.headers.get('from')!;
-    this.#localUri = `${invite.headers.get('to')!};tag=${init.localTag}`;
-    const contact = invite.headers.list('contact')[0];
-    this.#remoteTarget = (contact && parseNameAddr(contact)?.uri) || from.uri;
-    this.#routeSet = invite.headers.list('record-route');
-    this.#remoteSeq = Number(invite.headers.get('cseq')!.trim().split(/\s+/)[0]);
+    const answer = init.answer;
+    if (answer) {
+      // We sent the INVITE (RFC 3261 §12.1.2): the far end's tag and Contact come with its 2xx,
+      // the route set is its Record-Route reversed, and our CSeq continues from the INVITE's.
+      const remote = answer.headers.get('to') ?? invite.headers.get('to')!;
+      this.#remoteTag = parseNameAddr(remote)?.params['tag'] ?? '';
+      this.#remoteUri = remote;
+      this.#localUri = invite.headers.get('from')!;
+      const contact = answer.headers.list('contact')[0];
+      this.#remoteTarget = (contact && parseNameAddr(contact)?.uri) || to.uri;
+      this.#routeSet = answer.headers.list('record-route').reverse();
+      this.#remoteSeq = 0;
+      this.#localSeq = Number(invite.headers.get('cseq')!.trim().split(/\s+/)[0]);
+    } else {
+      this.#remoteTag = from.params['tag'] ?? '';
+      this.#remoteUri = invite.headers.get('from')!;
+      this.#localUri = `${invite.headers.get('to')!};tag=${init.localTag}`;
+      const contact = invite.headers.list('contact')[0];
+      this.#remoteTarget = (contact && parseNameAddr(contact)?.uri) || from.uri;
+      this.#routeSet = invite.headers.list('record-route');
+      this.#remoteSeq = Number(invite.headers.get('cseq')!.trim().split(/\s+/)[0]);
+    }
     this.remote = { transport: source.transport, address: source.address, port: source.port };
     this.rtp = init.rtp;
     this.#media = init.media;
     this.#hangupAfterTransfer = init.hangupAfterTransfer;
     this.#rtpTimeouts = init.rtpTimeouts;
     this.#held = init.media !== undefined && isHeld(init.media);
-    this.#invites.set(this.#remoteSeq, init.inviteTransaction);
+    if (init.inviteTransaction) this.#invites.set(this.#remoteSeq, init.inviteTransaction);
+    if (answer) {
+      // Our ACK went with the call's creation.
+      this.#state = 'confirmed';
+      this.#settleAck();
+    }
     this.rtp.onClose(() => this.#onMediaClosed());
     this.#session = new SessionTimer({
       live: () => this.#state === 'answered' || this.#state === 'confirmed',

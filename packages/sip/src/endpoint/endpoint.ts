@@ -6,6 +6,7 @@ import { CallAdmission } from './admission.js';
 import { answerInvite, completeDelayedOffer, type Pending } from './answer.js';
 import { type SipCall, dialogKey, hostPort, type CallContext, type RtpTimeouts } from './call.js';
 import { onInDialog, onReInviteAck } from './dialog.js';
+import { placeCall, type DialHost, type SipDialOptions } from './dial.js';
 import type { EndpointHost, FinalOptions, ServerTransaction } from './host.js';
 import {
   ALLOW,
@@ -91,6 +92,8 @@ export class SipEndpoint extends EventEmitter<SipEndpointEvents> {
   readonly #minSE: number | undefined;
   readonly #serverTx = new Map<string, InviteServerTransaction | NonInviteServerTransaction>();
   readonly #clientTx = new Map<string, NonInviteClientTransaction>();
+  /** INVITEs we sent (calls we place), by branch and method. */
+  readonly #inviteTx = new Map<string, { receive(response: SipResponse): void; abort(): void }>();
   readonly #pending = new Map<string, Pending>();
   /** INVITE transactions alive by Call-ID, From tag and CSeq (merged-request detection, RFC 3261 §8.2.2.2). */
   readonly #merge = new Map<string, string>();
@@ -184,10 +187,33 @@ export class SipEndpoint extends EventEmitter<SipEndpointEvents> {
     ]);
     clearTimeout(wait);
     for (const tx of this.#clientTx.values()) tx.dispose();
+    for (const tx of [...this.#inviteTx.values()]) tx.abort();
     for (const tx of this.#serverTx.values()) tx.dispose();
     this.#timerSet.clear();
     await this.#sockets.close();
     this.#listening = false;
+  }
+
+  /**
+   * Places a call (an INVITE with our offer, over UDP) to `uri`, e.g. `sip:+15550001111@trunk.example.com`,
+   * answering one digest challenge with `auth`. Resolves with the answered call, whose `transport`
+   * goes to a `RealtimeSession` as for a received call (no `call` event is emitted for it);
+   * rejects with a CallControlError carrying the final status when it was not answered.
+   */
+  call(uri: string, options: SipDialOptions = {}): Promise<SipCall> {
+    if (!this.#listening || this.#closing)
+      return Promise.reject(new ConfigError('The endpoint places calls once it listens, and until it closes.'));
+    const host: DialHost = {
+      ...this.#host,
+      port: this.port,
+      timers: this.#timers,
+      timerSet: this.#timerSet,
+      send: (message: SipRequest, target: SipTarget) => void this.#sockets.send(message, target),
+      track: (key: string, client: { receive(response: SipResponse): void; abort(): void }) =>
+        void this.#inviteTx.set(key, client),
+      untrack: (key: string) => void this.#inviteTx.delete(key),
+    };
+    return placeCall(host, uri, options);
   }
 
   /** The SIP port (UDP, else TCP). */
@@ -207,7 +233,7 @@ export class SipEndpoint extends EventEmitter<SipEndpointEvents> {
 
   /** Transactions alive (for tests: zero once everything settled). */
   get transactions(): number {
-    return this.#serverTx.size + this.#clientTx.size;
+    return this.#serverTx.size + this.#clientTx.size + this.#inviteTx.size;
   }
 
   get #userAgent(): string {
@@ -282,7 +308,7 @@ export class SipEndpoint extends EventEmitter<SipEndpointEvents> {
     if (message.type === 'response') {
       this.counters.responses++;
       const key = clientTransactionKey(message);
-      const tx = key ? this.#clientTx.get(key) : undefined;
+      const tx = key ? (this.#clientTx.get(key) ?? this.#inviteTx.get(key)) : undefined;
       if (tx) tx.receive(message);
       else log('response %s matches no transaction', describeSipMessage(message));
       return;
