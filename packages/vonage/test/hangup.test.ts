@@ -1,5 +1,16 @@
+import { RealtimeAgent, RealtimeSession } from '@openai/agents-realtime';
+import { RealtimeSimulator, agentHangupScript } from '@switchboard/conformance';
+import { endCallTool, type TelephonyToolContext } from '@switchboard/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ManualClock, startFakeRest, tick, until, useTransportRig } from '@switchboard/conformance/testing';
+import {
+  FakeCarrier,
+  ManualClock,
+  startFakeRest,
+  tick,
+  until,
+  useTransportRig,
+  type FakeRest,
+} from '@switchboard/conformance/testing';
 import {
   VonageCallControl,
   VonageRealtimeTransport,
@@ -85,5 +96,79 @@ describe('VonageRealtimeTransport with callControl', () => {
     await until(() => t.callStart !== undefined);
     await expect(t.endAfterPlayback()).resolves.toMatchObject({ reason: 'agent_hangup', heardAll: true });
     expect(rig.carrier.closed).toBe(true);
+  });
+});
+
+describe('end_call on a Vonage call, end to end', () => {
+  let simulator: RealtimeSimulator | undefined;
+  let session: RealtimeSession<TelephonyToolContext> | undefined;
+  let api: FakeRest | undefined;
+  afterEach(async () => {
+    session?.close();
+    await simulator?.stop();
+    await api?.stop();
+  });
+
+  it('the model says goodbye and calls end_call: the PSTN leg is hung up only once Vonage echoed every notify of the goodbye', async () => {
+    const carrier = new FakeCarrier();
+    const notifies: unknown[] = [];
+    let acked = 0;
+    /** Notifies sent and echoed when the hang-up request came. */
+    const atHangUp: Array<{ sent: number; acked: number }> = [];
+    api = await startFakeRest(() => {
+      atHangUp.push({ sent: notifies.length, acked });
+      return { status: 204 };
+    });
+    const send = carrier.send.bind(carrier);
+    carrier.send = (frame) => {
+      send(frame);
+      if (typeof frame !== 'string') return;
+      const message = JSON.parse(frame) as { action?: string; payload?: unknown };
+      if (message.action === 'notify') notifies.push(message.payload);
+    };
+
+    simulator = new RealtimeSimulator({ script: agentHangupScript(), speed: 20 });
+    await simulator.start();
+    const callControl = new VonageCallControl({ applicationId: 'app', privateKey: keys.privateKey, baseUrl: api.url });
+    // No pacing: the whole goodbye goes to "Vonage" at once, which plays it at the test's pace.
+    const transport = new VonageRealtimeTransport({
+      vonageWebSocket: carrier,
+      url: simulator.url,
+      inputAudioInactivityTimeoutMs: null,
+      leadMs: null,
+      callControl,
+    });
+    const ends: Array<{ reason?: string }> = [];
+    transport.on('call_end', (e) => ends.push(e as { reason?: string }));
+    carrier.deliver(connectedFrame());
+    const agent = new RealtimeAgent<TelephonyToolContext>({
+      name: 'Reminder',
+      instructions: 'Say goodbye, then call end_call.',
+      tools: [endCallTool()],
+    });
+    session = new RealtimeSession(agent, { transport, context: { transport } });
+    const connected = simulator.nextSession();
+    await session.connect({ apiKey: 'sk-test' });
+    const simulated = await connected;
+    session.sendMessage('Thanks, bye!');
+
+    // Vonage echoes nothing until the whole goodbye has been generated and sent; then it echoes
+    // the notifies one by one, as the audio before each plays.
+    await until(() => simulated.responses[0]?.status === 'completed' && notifies.length > 0, 20_000);
+    const deadline = Date.now() + 20_000;
+    while (ends.length === 0 && Date.now() < deadline) {
+      if (acked < notifies.length)
+        carrier.deliver(JSON.stringify({ event: 'websocket:notify', payload: notifies[acked++] }));
+      await tick(10);
+    }
+
+    expect(ends).toMatchObject([{ reason: 'agent_hangup' }]);
+    expect(atHangUp).toHaveLength(1);
+    expect(atHangUp[0]!.acked).toBe(atHangUp[0]!.sent);
+    expect(atHangUp[0]!.sent).toBeGreaterThan(0);
+    expect(api.requests.map((r) => [r.method, r.path, JSON.parse(r.body)])).toEqual([
+      ['PUT', `/v1/calls/${CALL}`, { action: 'hangup' }],
+    ]);
+    expect(carrier.sent.some((f) => typeof f === 'string' && f.includes('"clear"'))).toBe(false);
   });
 });
