@@ -139,7 +139,7 @@ write(
   {
     description:
       'The caller says goodbye; the agent answers with its goodbye and calls end_call in the same response. The line stays open (comfort noise) until the bridge ends the call: no stop.',
-    hazards: ['agent-hangup'],
+    hazards: ['agent-hangup', 'no-stop'],
     stop: false,
   },
   demo,

@@ -17,6 +17,7 @@ import {
 import { inChunkOrder } from '../src/caller.js';
 
 const CORPUS = [
+  'agent-hangup',
   'barge-in',
   'clear-without-echo',
   'demo-call',
@@ -28,6 +29,7 @@ const CORPUS = [
   'no-stop',
   'out-of-order',
   'second-start',
+  'slow-tool',
   'timestamp-gap',
   'two-turn',
   'uneven-deltas',
