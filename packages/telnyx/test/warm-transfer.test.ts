@@ -1,5 +1,13 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CallControlError, ConfigError, type CallEvent, type TransferRequest } from '@switchboard/core';
+import { RealtimeAgent, RealtimeSession } from '@openai/agents-realtime';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { RealtimeSimulator, loadAgentReplies, type SimulatorTurn } from '@switchboard/conformance';
+import {
+  CallControlError,
+  ConfigError,
+  transferCallTool,
+  type CallEvent,
+  type TransferRequest,
+} from '@switchboard/core';
 import { startFakeRest, until, useTransportRig, type FakeRest } from '@switchboard/conformance/testing';
 import { TelnyxCallControl, TelnyxRealtimeTransport, TelnyxWarmTransfer } from '../src/index.js';
 import { TelnyxPeerSimulator } from '../src/testing.js';
@@ -11,7 +19,12 @@ const WAIT = 20_000;
 
 const rig = useTransportRig(
   { beforeEach, afterEach },
-  (carrier, url) => new TelnyxRealtimeTransport({ telnyxWebSocket: carrier, url, inputAudioInactivityTimeoutMs: null }),
+  (carrier, url, options: { url?: string } | undefined) =>
+    new TelnyxRealtimeTransport({
+      telnyxWebSocket: carrier,
+      url: options?.url ?? url,
+      inputAudioInactivityTimeoutMs: null,
+    }),
 );
 
 const start: CallEvent = {
@@ -23,8 +36,12 @@ const start: CallEvent = {
   raw: null,
 };
 
-/** 200 ms of a μ-law tone that no silence looks like. */
+/** 200 ms of a μ-law square wave that neither speech nor silence looks like. */
 const HOLD = new Uint8Array(1600).map((_, i) => (i % 16 < 8 ? 0x10 : 0x90));
+/** A frame of the hold tone: nothing but its two values. */
+const isHold = (payload: Uint8Array) => payload.every((b) => b === 0x10 || b === 0x90);
+/** A frame of speech: neither the hold tone nor silence. */
+const isSpeech = (payload: Uint8Array) => payload.some((b) => b !== 0x10 && b !== 0x90 && b !== 0xff && b !== 0x7f);
 
 let api: FakeRest;
 let calls: TelnyxCallControl;
@@ -88,9 +105,8 @@ function playOut(): true {
 }
 
 function holdFramesSent(): number {
-  return rig.carrier.sent
-    .flatMap((f) => peer.decodeOutbound(f))
-    .filter((c) => c.type === 'audio' && c.payload.some((b) => b === 0x10)).length;
+  return rig.carrier.sent.flatMap((f) => peer.decodeOutbound(f)).filter((c) => c.type === 'audio' && isHold(c.payload))
+    .length;
 }
 
 describe('TelnyxWarmTransfer', () => {
@@ -221,5 +237,99 @@ describe('TelnyxWarmTransfer', () => {
     expect(() => new TelnyxWarmTransfer({ ...ok, from: '' })).toThrow(ConfigError);
     expect(() => new TelnyxWarmTransfer({ ...ok, answerTimeoutMs: -1 })).toThrow(ConfigError);
     expect(() => new TelnyxWarmTransfer({ ...ok, callControl: {} as TelnyxCallControl })).toThrow(ConfigError);
+  });
+});
+
+describe('TelnyxWarmTransfer as transfer_call of an agent', () => {
+  const replies = loadAgentReplies().filter((t): t is Extract<SimulatorTurn, { kind: 'audio' }> => t.kind === 'audio');
+  const second = (i: number) => replies[i]!.audio.subarray(0, 24_000);
+  // The model says "one moment, I'll get my supervisor" and calls transfer_call; if that fails, it
+  // speaks to the caller again.
+  const simulator = new RealtimeSimulator({
+    speed: 10,
+    script: [
+      {
+        kind: 'audio',
+        transcript: 'One moment, I will get my supervisor.',
+        audio: second(0),
+        call: {
+          name: 'transfer_call',
+          arguments: { destination: 'supervisor', reason: 'refund', summary: 'Refund for order 1234.' },
+        },
+      },
+      { kind: 'audio', transcript: 'Sorry, nobody is free. How else can I help?', audio: second(1) },
+    ],
+  });
+  beforeAll(async () => {
+    await simulator.start();
+  });
+  afterAll(async () => {
+    await simulator.stop();
+  });
+
+  async function call(warm: TelnyxWarmTransfer) {
+    const transport = rig.make({ url: simulator.url });
+    const agent = new RealtimeAgent({
+      name: 'Receptionist',
+      instructions: 'Hand refunds to the supervisor.',
+      tools: [transferCallTool({ destinations: { supervisor: '+13125550003' }, transfer: warm.transfer })],
+    });
+    const session = new RealtimeSession(agent, { transport, context: { transport } });
+    const ends: Array<{ reason?: string }> = [];
+    transport.on('call_end', (e) => ends.push(e));
+    await session.connect({ apiKey: 'sk-test' });
+    rig.send(peer, start);
+    await until(() => transport.callStart !== undefined, WAIT);
+    transport.sendEvent({ type: 'response.create' });
+    return { transport, session, ends };
+  }
+
+  it('the caller hears hold audio, the person the summary, then both are joined and the call ends transferred', async () => {
+    const warm = new TelnyxWarmTransfer({
+      callControl: calls,
+      connectionId: 'c',
+      from: '+13125550000',
+      holdAudio: HOLD,
+    });
+    const { session, ends } = await call(warm);
+    // The goodbye plays out (Telnyx returns the marks), then the person is dialled.
+    await until(() => playOut() && sent().length === 1, WAIT);
+    expect(sent()[0]![0]).toBe('dial');
+    await until(() => playOut() && holdFramesSent() > 0, WAIT);
+    warm.handleWebhook(webhook('call.answered'));
+    await until(() => sent().length === 2, WAIT);
+    expect(sent()[1]).toEqual(['speak', { payload: 'Incoming transfer. Refund for order 1234.', voice: 'female' }]);
+    warm.handleWebhook(webhook('call.speak.ended'));
+    await until(() => playOut() && ends.length > 0, WAIT);
+    expect(sent().map(([a]) => a)).toEqual(['dial', 'speak', 'bridge', 'streaming_stop']);
+    expect(ends[0]!.reason).toBe('transferred');
+    session.close();
+  });
+
+  it('when the person does not answer, the agent speaks to the caller again', async () => {
+    const warm = new TelnyxWarmTransfer({
+      callControl: calls,
+      connectionId: 'c',
+      from: '+13125550000',
+      holdAudio: HOLD,
+    });
+    const { transport, session, ends } = await call(warm);
+    await until(() => playOut() && sent().length === 1 && holdFramesSent() > 0, WAIT);
+    const before = rig.carrier.sent.length;
+    warm.handleWebhook(webhook('call.hangup'));
+    // The model's next reply reaches the caller: frames that are not the hold tone.
+    await until(
+      () =>
+        playOut() &&
+        rig.carrier.sent
+          .slice(before)
+          .flatMap((f) => peer.decodeOutbound(f))
+          .some((c) => c.type === 'audio' && isSpeech(c.payload)),
+      WAIT,
+    );
+    expect(sent().map(([a]) => a)).toEqual(['dial']);
+    expect(ends).toHaveLength(0);
+    expect(transport.status).toBe('connected');
+    session.close();
   });
 });
