@@ -95,7 +95,7 @@ export async function runReminder(options: RunReminderOptions): Promise<Reminder
     realtimeUrl: `${simulator.url}?model=gpt-realtime`,
     now,
     // Twilio always reports (`unknown` at its own timeout); this only covers a lost callback.
-    detectionTimeoutMs: 30_000 / speed,
+    detectionTimeoutMs: 60_000 / speed,
     log: (line) => print(`app    │ ${line}`),
   });
 

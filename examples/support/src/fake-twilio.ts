@@ -596,6 +596,14 @@ export class FakeTwilio {
       onFrameSent: (frame) => {
         const t = times.get(frame);
         if (t === undefined) return;
+        const starting = steps.findIndex((step) => step.startMs === t);
+        const step = callee.steps[starting];
+        if (starting >= 0 && step && !('silenceMs' in step))
+          this.#emit(
+            'call',
+            'say' in step ? `the ${callee.label} says "${step.say}"` : `the ${callee.label} beeps`,
+            leg.sid,
+          );
         // The agent's audio so far, as the callee finishes the step before the next gated one:
         // what the agent says from here on is what the callee waits for.
         if (gate >= 0 && t + 20 === steps[gate - 1]?.endMs) chunksAt.set(gate, caller.log.chunks.length);
