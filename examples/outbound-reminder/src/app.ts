@@ -54,7 +54,11 @@ export type ReminderAppOptions = {
    * it listens on (enough for the offline demo).
    */
   publicUrl?: string;
-  /** How long to wait for the detection result before treating the callee as a person, ms. Default 8000. */
+  /**
+   * How long to wait for the detection result before treating the callee as a person, ms. Twilio
+   * always reports, `unknown` at its `MachineDetectionTimeout` (30 s by default): this only covers a
+   * callback that never arrives. Default 40 000.
+   */
   detectionTimeoutMs?: number;
   /** Where to listen. Default 127.0.0.1, a free port (what the offline demo needs). */
   host?: string;
@@ -231,7 +235,7 @@ export async function startReminderApp(options: ReminderAppOptions): Promise<Rem
         context: { transport },
       });
       wire(session, call);
-      timer = setTimeout(() => decide(session, undefined), options.detectionTimeoutMs ?? 8000);
+      timer = setTimeout(() => decide(session, undefined), options.detectionTimeoutMs ?? 40_000);
       transport.on('machine_detection', (detection) => decide(session, detection));
       void connectOrEnd(session, transport, { apiKey }, { onError: (error) => log(`model: ${String(error)}`) });
     });
