@@ -47,6 +47,7 @@ export {
   playWhile,
   TRANSFERRED_REASON,
   transferCallTool,
+  type CallTool,
   type EndCallToolOptions,
   type PlayWhileOptions,
   type TelephonyToolContext,

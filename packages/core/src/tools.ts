@@ -1,7 +1,13 @@
 import { backgroundResult, tool, type FunctionTool } from '@openai/agents-realtime';
+import { CallControlError, ConfigError, SwitchboardError } from './errors.js';
+import { logger } from './log.js';
+import { callControls } from './transport/controls.js';
+import { AGENT_HANGUP_REASON, nextTurn, playbackTimeout } from './transport/hangup.js';
 import type { CallStartEvent } from './transport/events.js';
-import type { PlayAudioOptions } from './transport/inject.js';
+import type { InjectedAudio, PlayAudioOptions } from './transport/inject.js';
 import type { TelephonyRealtimeTransport } from './transport.js';
+
+const log = logger('core');
 
 /** The `call_end` reason of a call handed to someone else ({@link transferCallTool}). */
 export const TRANSFERRED_REASON = 'transferred';
@@ -69,38 +75,194 @@ export type PlayWhileOptions = PlayAudioOptions & {
   delayMs?: number;
 };
 
-/** A tool for a `RealtimeAgent` that hangs up once the caller heard the agent's goodbye. */
-export function endCallTool(options: EndCallToolOptions = {}): FunctionTool<unknown, any, unknown> {
-  void backgroundResult;
+/** A tool as a `RealtimeAgent` takes it (its `tools` array). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the SDK's own tool arrays are typed so
+export type CallTool = FunctionTool<any, any, unknown>;
+
+const NO_CALL = 'There is no phone call to act on.';
+
+/**
+ * A tool for a `RealtimeAgent` that hangs up once the caller heard the agent's goodbye
+ * (`endAfterPlayback`). The model says goodbye and calls it, in one response or two; the tool
+ * returns once the goodbye was played, without asking the model for another response, and the
+ * call ends right after its output went to the model (reason `agent_hangup` by default).
+ */
+export function endCallTool(options: EndCallToolOptions = {}): CallTool {
+  const reason = options.reason ?? AGENT_HANGUP_REASON;
+  const timeoutMs = playbackTimeout(options.timeoutMs);
+  checkToolTransport(options.transport);
   return tool({
     name: options.name ?? 'end_call',
-    description: options.description ?? 'Ends the phone call.',
+    description:
+      options.description ??
+      'Hang up the phone call. Say goodbye first, in the same turn: the call ends once the caller has heard it.',
     parameters: { type: 'object', properties: {}, required: [], additionalProperties: false },
     strict: true,
-    execute: async () => 'not implemented',
-  }) as FunctionTool<unknown, any, unknown>;
-}
-
-/** A tool for a `RealtimeAgent` that transfers the call to one of `destinations`. */
-export function transferCallTool(options: TransferCallToolOptions): FunctionTool<unknown, any, unknown> {
-  return tool({
-    name: options.name ?? 'transfer_call',
-    description: options.description ?? 'Transfers the phone call.',
-    parameters: { type: 'object', properties: {}, required: [], additionalProperties: false },
-    strict: true,
-    execute: async () => 'not implemented',
-  }) as FunctionTool<unknown, any, unknown>;
+    execute: async (_input, runContext) => {
+      const transport = findTransport(options.transport, runContext);
+      if (!transport) return NO_CALL;
+      const ending = transport.endAfterPlayback({ reason, timeoutMs });
+      ending.catch(() => undefined);
+      const waited = callControls.get(transport)?.hangUpWaited();
+      const { heardAll } = await (waited ?? ending);
+      return backgroundResult(heardAll ? 'The caller heard the goodbye; the call is ending.' : 'The call is ending.');
+    },
+  }) as CallTool;
 }
 
 /**
- * Runs `work`; if it is not done after `delayMs`, plays `audio` into the call (looped by
- * default) until it is. Resolves or rejects as `work` does.
+ * A tool for a `RealtimeAgent` that transfers the call to one of `destinations` (the model picks
+ * a name). It lets the caller hear what the agent said first (`afterPlayback`), then asks the
+ * carrier (`transfer`) to move the call; once it did, the call ends with reason `transferred`
+ * (whether the carrier closed the stream first or not). When the carrier refuses, the model is
+ * told in a short sentence (it can tell the caller) and the transport emits an `error`.
+ */
+export function transferCallTool(options: TransferCallToolOptions): CallTool {
+  if (!options || typeof options !== 'object') throw new ConfigError('transferCallTool needs options.');
+  const destinations = options.destinations;
+  const names =
+    destinations && typeof destinations === 'object'
+      ? Object.keys(destinations).filter((name) => typeof destinations[name] === 'string' && destinations[name] !== '')
+      : [];
+  if (names.length === 0) {
+    throw new ConfigError('transferCallTool needs `destinations`: at least one name with a number or SIP URI.');
+  }
+  if (typeof options.transfer !== 'function') {
+    throw new ConfigError(
+      'transferCallTool needs `transfer`: the carrier’s transfer handler (twilioTransfer(...), ...).',
+    );
+  }
+  const timeoutMs = playbackTimeout(options.timeoutMs);
+  checkToolTransport(options.transport);
+  const afterPlayback = options.afterPlayback ?? true;
+  return tool({
+    name: options.name ?? 'transfer_call',
+    description:
+      options.description ??
+      'Transfer the phone call to a person or department. Tell the caller you are transferring them first, in the same turn.',
+    parameters: {
+      type: 'object',
+      properties: {
+        destination: { type: 'string', enum: names, description: 'Where to transfer the call.' },
+        reason: { type: 'string', description: 'Why the caller is being transferred, in a few words.' },
+        summary: {
+          type: 'string',
+          description: 'What the person taking the call should know, in one or two sentences.',
+        },
+      },
+      required: ['destination', 'reason', 'summary'],
+      additionalProperties: false,
+    },
+    strict: true,
+    execute: async (input, runContext) => {
+      const transport = findTransport(options.transport, runContext);
+      if (!transport) return NO_CALL;
+      const args = (input ?? {}) as { destination?: unknown; reason?: unknown; summary?: unknown };
+      const name = typeof args.destination === 'string' ? args.destination : '';
+      if (!Object.prototype.hasOwnProperty.call(destinations, name) || !names.includes(name)) {
+        return `Unknown destination ${JSON.stringify(name)}; choose one of: ${names.join(', ')}.`;
+      }
+      const controls = callControls.get(transport);
+      if (transport.endReason !== undefined || !controls) return 'The call has already ended.';
+      if (afterPlayback) await controls.waitForPlayback(timeoutMs);
+      if (transport.endReason !== undefined) return 'The call ended before the transfer.';
+      const start = transport.callStart;
+      const request: TransferRequest = {
+        name,
+        destination: destinations[name]!,
+        ...(typeof args.reason === 'string' && args.reason !== '' ? { reason: args.reason } : {}),
+        ...(typeof args.summary === 'string' && args.summary !== '' ? { summary: args.summary } : {}),
+        ...(start?.callId !== undefined ? { callId: start.callId } : {}),
+        ...(transport.streamId !== undefined ? { streamId: transport.streamId } : {}),
+        ...(start !== undefined ? { callStart: start } : {}),
+        transport,
+      };
+      // The carrier may take the call away, and close the stream, before the handler returns.
+      controls.endingAs(TRANSFERRED_REASON);
+      try {
+        await options.transfer(request);
+      } catch (error) {
+        controls.endingAs(undefined);
+        const failure =
+          error instanceof SwitchboardError
+            ? error
+            : new CallControlError(`transfer to ${name} failed: ${(error as Error)?.message ?? String(error)}`, {
+                cause: error,
+              });
+        log('transfer to %s failed: %s', name, failure.message);
+        controls.emitError(failure);
+        if (transport.endReason !== undefined) return 'The transfer failed and the call has ended.';
+        return `The transfer to ${name} did not go through. Tell the caller, and offer to help another way.`;
+      }
+      log('transferred to %s', name);
+      // The tool's output goes to the model first, then the call ends.
+      void nextTurn().then(() => transport.end(TRANSFERRED_REASON));
+      return backgroundResult(`The call was transferred to ${name}.`);
+    },
+  }) as CallTool;
+}
+
+/**
+ * Runs `work`; if it is not done after `delayMs` (default 500), plays `audio` into the call
+ * (looped by default) until it is, then stops it. Resolves or rejects as `work` does. For a slow
+ * tool: `execute: (args) => playWhile(transport, holdMusic, () => lookUp(args))`.
  */
 export async function playWhile<T>(
-  _transport: TelephonyRealtimeTransport,
-  _audio: Uint8Array | Int16Array,
+  transport: TelephonyRealtimeTransport,
+  audio: Uint8Array | Int16Array,
   work: Promise<T> | (() => Promise<T>),
-  _options: PlayWhileOptions = {},
+  options: PlayWhileOptions = {},
 ): Promise<T> {
-  return typeof work === 'function' ? work() : work;
+  const { delayMs = 500, ...play } = options;
+  if (!(typeof delayMs === 'number' && Number.isFinite(delayMs) && delayMs >= 0)) {
+    throw new ConfigError(`\`delayMs\` must be a non-negative number of ms; got ${String(delayMs)}.`);
+  }
+  const running = typeof work === 'function' ? Promise.resolve().then(work) : Promise.resolve(work);
+  let clip: InjectedAudio | undefined;
+  let over = false;
+  const timer = setTimeout(() => {
+    if (over || transport.endReason !== undefined) return;
+    try {
+      clip = transport.playAudio(audio, { loop: true, name: 'filler', ...play });
+    } catch (error) {
+      callControls.get(transport)?.emitError(error);
+    }
+  }, delayMs);
+  try {
+    return await running;
+  } finally {
+    over = true;
+    clearTimeout(timer);
+    clip?.stop();
+  }
+}
+
+function checkToolTransport(transport: unknown): void {
+  if (transport === undefined || typeof transport === 'function') return;
+  if (!isTransport(transport)) {
+    throw new ConfigError('`transport` must be a TelephonyRealtimeTransport or a function returning one.');
+  }
+}
+
+function isTransport(value: unknown): value is TelephonyRealtimeTransport {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { endAfterPlayback?: unknown }).endAfterPlayback === 'function' &&
+    callControls.has(value)
+  );
+}
+
+/** The call a tool acts on: the option, else the run context's `transport`. */
+function findTransport(option: ToolTransport | undefined, runContext: unknown): TelephonyRealtimeTransport | undefined {
+  let found: unknown;
+  try {
+    if (typeof option === 'function') found = option(runContext);
+    else if (option !== undefined) found = option;
+    else found = (runContext as { context?: { transport?: unknown } } | undefined)?.context?.transport;
+  } catch (error) {
+    log('finding the call for a tool failed: %s', (error as Error)?.message);
+    return undefined;
+  }
+  return isTransport(found) ? found : undefined;
 }

@@ -252,6 +252,8 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
     callControls.set(this, {
       waitForPlayback: (timeoutMs) => this.#waitForPlayback(timeoutMs),
       endingAs: (reason) => (this.#endingAs = reason),
+      hangUpWaited: () => this.#hangup.waited,
+      emitError: (error) => this.#emitError(error),
     });
     this.#life.attach();
     if (this.connection.closed) {
@@ -541,6 +543,19 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
 
   override _interrupt(_elapsedTime: number, cancelOngoingResponse = true): void {
     this.#responses.bargeIn(cancelOngoingResponse);
+  }
+
+  /**
+   * A tool's output, for the model. A tool that finishes after the call ended (a transfer the
+   * carrier completed by closing the stream) has no one to tell: its output is dropped, not an
+   * error.
+   */
+  override sendFunctionCallOutput(...args: Parameters<OpenAIRealtimeWebSocket['sendFunctionCallOutput']>): void {
+    if (this.#life.ended && this.status !== 'connected') {
+      log('tool output after the call ended: dropped');
+      return;
+    }
+    super.sendFunctionCallOutput(...args);
   }
 
   /** Sends DTMF digits to the carrier, where the carrier's stream supports it. */

@@ -7,6 +7,9 @@ import type { PlaybackWait } from './hangup.js';
  */
 export interface CallControls {
   waitForPlayback(timeoutMs: number): Promise<PlaybackWait>;
+  /** The playback wait of an `endAfterPlayback` under way, if any. */
+  hangUpWaited(): Promise<PlaybackWait> | undefined;
+  emitError(error: unknown): void;
   /** The `call_end` reason if the call ends now (the carrier closing the stream included); undefined: none. */
   endingAs(reason: string | undefined): void;
 }

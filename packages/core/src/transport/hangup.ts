@@ -1,5 +1,5 @@
 import type { Clock } from '../clock.js';
-import { ConfigError } from '../errors.js';
+import { CallControlError, ConfigError, SwitchboardError } from '../errors.js';
 import { logger } from '../log.js';
 import { MAX_TIMER_MS } from './options.js';
 
@@ -155,9 +155,15 @@ export interface HangUpHost {
 export class AgentHangUp {
   readonly #host: HangUpHost;
   #result: Promise<EndAfterPlaybackResult> | undefined;
+  #waited: Promise<PlaybackWait> | undefined;
 
   constructor(host: HangUpHost) {
     this.#host = host;
+  }
+
+  /** The wait for playback of the hang-up under way: settles before the call is hung up. */
+  get waited(): Promise<PlaybackWait> | undefined {
+    return this.#waited;
   }
 
   /** True once `endAfterPlayback` was called. */
@@ -185,7 +191,11 @@ export class AgentHangUp {
     const host = this.#host;
     if (host.ended()) return { reason: host.endReason() ?? reason, heardAll: false, waitedMs: 0 };
     host.began();
-    const { heardAll, waitedMs } = await host.waitForPlayback(timeoutMs);
+    this.#waited = host.waitForPlayback(timeoutMs);
+    const { heardAll, waitedMs } = await this.#waited;
+    // One turn of the event loop first: what the application does once the wait is over (the
+    // end_call tool's output to the model) goes out before the call ends.
+    await nextTurn();
     if (!host.ended()) {
       // Whatever ends the call from here — the carrier closing the stream it was told to hang
       // up included — ends it for this reason.
@@ -196,7 +206,11 @@ export class AgentHangUp {
           await bounded(host.clock, host.hangUp({ reason, callId: host.callId(), streamId: host.streamId() }));
         } else host.sendHangup();
       } catch (error) {
-        host.emitError(error);
+        host.emitError(
+          error instanceof SwitchboardError
+            ? error
+            : new CallControlError(`hangUp failed: ${(error as Error)?.message ?? String(error)}`, { cause: error }),
+        );
       }
       host.end(reason);
     }
@@ -225,4 +239,9 @@ function bounded(clock: Clock, value: unknown): Promise<unknown> {
       },
     );
   });
+}
+
+/** Resolves on a later turn of the event loop (after every pending microtask). */
+export function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
 }
