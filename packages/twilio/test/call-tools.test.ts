@@ -14,6 +14,7 @@ import { startFakeRest, until, useTransportRig, type FakeRest } from '@switchboa
 import {
   TwilioCallControl,
   TwilioRealtimeTransport,
+  TwilioWarmTransfer,
   twilioTransfer,
   type TwilioRealtimeTransportOptions,
 } from '../src/index.js';
@@ -171,5 +172,34 @@ describe('transfer_call on Twilio', () => {
       'X-customer': 'C-77',
     });
     expect(result.endReason).toBe(TRANSFERRED_REASON);
+  });
+
+  it('warm: puts the caller on hold in a conference once the announcement was heard, then calls the human with the summary', async () => {
+    rest.reply = (request) =>
+      request.path.endsWith('/Calls.json')
+        ? { status: 201, body: { sid: 'CA0123456789abcdef0123456789abcdef', status: 'queued' } }
+        : { status: 200, body: { sid: CALL, status: 'in-progress' } };
+    const warm = new TwilioWarmTransfer({
+      callControl: new TwilioCallControl({ accountSid: ACCOUNT, authToken: TOKEN, baseUrl: rest.url }),
+      from: '+15559870000',
+      statusCallback: 'https://app.example.com/warm',
+    });
+    const tool = transferCallTool({ destinations: { billing: '+15557654321' }, transfer: warm.handler() });
+    const result = await runCall(transferModel, tool, {}, () => rest.requests.length > 0);
+    expect(result.acked).toBe(result.sent);
+    expect(result.endReason).toBe(TRANSFERRED_REASON);
+
+    const accountPath = `/2010-04-01/Accounts/${ACCOUNT}`;
+    expect(rest.requests.map((r) => r.path)).toEqual([
+      `${accountPath}/Calls/${CALL}.json`,
+      `${accountPath}/Calls.json`,
+    ]);
+    const hold = new URLSearchParams(rest.requests[0]!.body).get('Twiml') ?? '';
+    expect(hold).toContain(`startConferenceOnEnter="false"`);
+    expect(hold).toContain(`>transfer-${CALL}</Conference>`);
+    const human = new URLSearchParams(rest.requests[1]!.body);
+    expect(human.get('To')).toBe('+15557654321');
+    expect(human.get('Twiml')).toContain('<Say>Order 1234 arrived broken</Say>');
+    expect(human.get('Twiml')).toContain(`>transfer-${CALL}</Conference>`);
   });
 });
