@@ -185,7 +185,10 @@ export function telnyxDialBody(options: TelnyxDialOptions): Record<string, unkno
   return body;
 }
 
-/** Reads the ids from Telnyx's answer to a dial: `{"data":{"call_control_id":…,"call_leg_id":…,"call_session_id":…}}`. */
+/**
+ * Reads the ids from Telnyx's answer to a dial:
+ * `{"data":{"call_control_id":…,"call_leg_id":…,"call_session_id":…}}`.
+ */
 export function readDialAnswer(body: unknown): TelnyxDialResult | undefined {
   const data = isJsonObject(body) ? body['data'] : undefined;
   if (!isJsonObject(data)) return undefined;

@@ -5,18 +5,17 @@
  * (https://developers.telnyx.com/api/call-control/dial-call, the `telnyx` SDK's
  * `CallMachine*WebhookEvent` types), each `{"data":{"event_type":…,"payload":{"call_control_id":…,"result":…}}}`:
  *
- * | event_type | result |
- * | --- | --- |
- * | `call.machine.detection.ended` | `human`, `machine`, `not_sure` |
- * | `call.machine.greeting.ended` | `beep_detected`, `ended`, `not_sure` |
- * | `call.machine.premium.detection.ended` | `human_residence`, `human_business`, `machine`, `silence`, `fax_detected`, `not_sure` |
- * | `call.machine.premium.greeting.ended` | `beep_detected`, `no_beep_detected` |
+ * - `call.machine.detection.ended`: `human`, `machine`, `not_sure`
+ * - `call.machine.greeting.ended`: `beep_detected`, `ended`, `not_sure`
+ * - `call.machine.premium.detection.ended`: `human_residence`, `human_business`, `machine`,
+ *   `silence`, `fax_detected`, `not_sure`
+ * - `call.machine.premium.greeting.ended`: `beep_detected`, `no_beep_detected`
  *
  * The event's `callId` is `payload.call_control_id`: the id Telnyx also puts in the media
  * stream's `start.call_control_id`, which the transport reports as `callStart.callId`, so a
  * `CallDirectory` matches the two.
  */
-import { type MachineDetectionEvent } from '@switchboard/core';
+import type { MachineDetectionEvent } from '@switchboard/core';
 import { isJsonObject } from '@switchboard/core/protocol';
 import { assertTelnyxWebhook, type ValidateTelnyxWebhookOptions } from './signature.js';
 

@@ -39,16 +39,15 @@ export type TelnyxTransferResult = { transferred: boolean; alreadyEnded: boolean
 
 /** SIP header values stay short and on one line. */
 const MAX_HEADER_VALUE = 256;
+/** C0 control characters and DEL: a line break in a header value would end the header. */
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]+/g;
 /** The summary in the client state is cut to this many characters. */
 const MAX_STATE_SUMMARY = 1000;
 
 /** Text as a SIP header value: control characters turned into spaces, trimmed, cut to 256 characters. */
 export function sipHeaderValue(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return text
-    .replace(/[\u0000-\u001f\u007f]+/g, ' ')
-    .trim()
-    .slice(0, MAX_HEADER_VALUE);
+  return text.replace(CONTROL_CHARACTERS, ' ').trim().slice(0, MAX_HEADER_VALUE);
 }
 
 /** The default SIP headers of a transfer: reason, summary and the destination's name, where given. */

@@ -36,7 +36,10 @@ const log = logger('telnyx');
 export type TelnyxWarmTransferOptions = {
   /** The Call Control client for dial, speak, bridge, streaming_stop and hangup. */
   callControl: TelnyxCallControl;
-  /** The Call Control application (`connection_id`) that dials the person; its webhooks go to {@link TelnyxWarmTransfer.handleWebhook}. */
+  /**
+   * The Call Control application (`connection_id`) that dials the person; its webhooks go to
+   * {@link TelnyxWarmTransfer.handleWebhook}.
+   */
   connectionId: string;
   /** Caller id shown to the person (E.164, a number of your account). */
   from: string;
