@@ -243,7 +243,11 @@ export class TelnyxWarmTransfer {
         throw new CallControlError('TelnyxWarmTransfer: the caller hung up during the transfer');
       joined = true;
       log('warm transfer: caller and person joined');
-      await calls.stopStreaming(callerId, request.streamId);
+      // The caller and the person are joined: the transfer happened. Should Telnyx refuse to stop
+      // the stream, the transport's end (the tool ends the call `transferred`) closes it instead.
+      await calls.stopStreaming(callerId, request.streamId).catch((error: unknown) => {
+        log('warm transfer: streaming_stop failed (%s); the stream ends with the transport', (error as Error)?.message);
+      });
       return { transferred: true, to: request.destination, callControlId: personId };
     } catch (error) {
       if (!joined && personId !== undefined && !attempt.hungUp) {

@@ -169,6 +169,23 @@ describe('TelnyxWarmTransfer', () => {
     expect(sent().map(([a]) => a)).toEqual(['dial', 'bridge', 'streaming_stop']);
   });
 
+  it('counts the transfer as done once caller and person are joined, even if stopping the stream is refused', async () => {
+    const { request } = await started();
+    api.reply = (r) =>
+      r.path === '/v2/calls'
+        ? { status: 200, body: { data: { call_control_id: PERSON } } }
+        : r.path.endsWith('/streaming_stop')
+          ? { status: 500, body: { errors: [{ code: '90000', title: 'Internal error' }] } }
+          : { status: 200, body: {} };
+    const warm = new TelnyxWarmTransfer({ callControl: calls, connectionId: 'c', from: '+1', whisper: () => '' });
+    const done = warm.transfer(request);
+    await until(() => sent().length === 1, WAIT);
+    warm.handleWebhook(webhook('call.answered'));
+    await expect(done).resolves.toMatchObject({ transferred: true, callControlId: PERSON });
+    // Joined: the person's leg is not hung up.
+    expect(sent().map(([a]) => a)).toEqual(['dial', 'bridge', 'streaming_stop']);
+  });
+
   it('gives the call back to the agent when the person does not pick up: hold stops, the transfer fails', async () => {
     const { request, events } = await started();
     const warm = new TelnyxWarmTransfer({ callControl: calls, connectionId: 'c', from: '+1', holdAudio: HOLD });
