@@ -214,7 +214,7 @@ describe('every capability that makes a check n/a is named on the check', () => 
       readme.indexOf('## The checks'),
       readme.indexOf('\n## ', readme.indexOf('## The checks') + 1),
     );
-    const rows = section.split('\n').filter((line) => /^\| `[a-z]+\.[a-z]+` \|/.test(line));
+    const rows = section.split('\n').filter((line) => /^\| `[a-z_]+\.[a-z_]+` \|/.test(line));
     const table = Object.fromEntries(
       rows.map((row) => {
         const cells = row.split(' | ');
