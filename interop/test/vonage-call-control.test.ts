@@ -7,7 +7,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { verifySignature } from '@vonage/jwt';
 import { Vonage } from '@vonage/server-sdk';
 import { NCCOBuilder, Talk } from '@vonage/voice';
-import { VonageCallControl, connectWebSocketAction, connectWebSocketNcco } from '@switchboard/vonage';
+import { VonageCallControl, connectWebSocketAction, connectWebSocketNcco, vonageTransfer } from '@switchboard/vonage';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { sdkThenOurs, startHttpCapture, type CapturedRequest, type HttpCapture } from './support/http-capture.js';
 
@@ -240,5 +240,30 @@ describe('Vonage Voice API call control, @vonage/server-sdk vs VonageCallControl
     } finally {
       server.respond(answer);
     }
+  });
+
+  it('vonageTransfer to a SIP URI: the transfer the SDK sends for a connect with the same headers', async () => {
+    const headers = { reason: 'invoice dispute', summary: 'Invoice 42 was charged twice.', call_uuid: CALL };
+    const transfer = vonageTransfer({ callControl: ours });
+    const [theirs, mine] = await both(
+      () =>
+        sdk.voice.transferCallWithNCCO(CALL, [
+          { action: 'connect', endpoint: [{ type: 'sip', uri: 'sip:billing@pbx.example.com', headers }] } as never,
+        ]),
+      () =>
+        transfer({
+          name: 'billing',
+          destination: 'sip:billing@pbx.example.com',
+          reason: headers.reason,
+          summary: headers.summary,
+          callId: CALL,
+          transport: undefined as never, // vonageTransfer does not use it
+        }),
+    );
+    // As above: the SDK adds an empty "standardHeaders" to every SIP endpoint.
+    const sdkBody = theirs.body as { destination: { ncco: Array<{ endpoint: Array<Record<string, unknown>> }> } };
+    delete sdkBody.destination.ncco[0]!.endpoint[0]!['standardHeaders'];
+    expectSameRequest(theirs, mine);
+    expect(mine.body).toMatchObject({ destination: { ncco: [{ endpoint: [{ headers }] }] } });
   });
 });
