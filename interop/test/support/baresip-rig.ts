@@ -44,8 +44,11 @@ export class EndpointRig {
     return new EndpointRig(simulator);
   }
 
-  /** A listening endpoint on 127.0.0.1 (port 0) whose calls all talk to the simulator. */
-  async endpoint(options: SipEndpointOptions = {}): Promise<SipEndpoint> {
+  /**
+   * A listening endpoint on 127.0.0.1 (port 0) whose calls all talk to the simulator, each as a
+   * session of `agent` (default: one without tools) with the call's transport in its context.
+   */
+  async endpoint(options: SipEndpointOptions = {}, agent?: RealtimeAgent): Promise<SipEndpoint> {
     const endpoint = new SipEndpoint({
       host: '127.0.0.1',
       port: 0,
@@ -54,10 +57,10 @@ export class EndpointRig {
       ...options,
     });
     endpoint.on('call', (call) => {
-      const session = new RealtimeSession(new RealtimeAgent({ name: 'Test agent', instructions: 'Answer briefly.' }), {
-        transport: call.transport,
-        model: 'gpt-realtime',
-      });
+      const session = new RealtimeSession(
+        agent ?? new RealtimeAgent({ name: 'Test agent', instructions: 'Answer briefly.' }),
+        { transport: call.transport, model: 'gpt-realtime', context: { transport: call.transport } },
+      );
       const record: CallRecord = { call, session, digits: [], callEnds: [] };
       call.transport.on('dtmf', (event: { digit: string }) => record.digits.push(event.digit));
       call.transport.on('call_end', (event: { reason?: string }) => record.callEnds.push(event.reason));

@@ -63,6 +63,8 @@ export type BaresipAccount = {
   source?: BaresipAudioSource;
   /** The loudspeaker: an aubridge device name. Default: a bridge device nobody reads. */
   playerBridge?: string;
+  /** Accept a REFER (RFC 3515) and place the call it asks for. Default false (baresip answers 501). */
+  callTransfer?: boolean;
 };
 
 export type BaresipEvent = {
@@ -103,7 +105,13 @@ async function freeTcpPort(): Promise<number> {
 }
 
 function accountLine(account: BaresipAccount, silence: string): string {
-  const params = ['regint=0', 'answermode=manual', 'mwi=no', 'call_transfer=no', 'ptime=20'];
+  const params = [
+    'regint=0',
+    'answermode=manual',
+    'mwi=no',
+    `call_transfer=${account.callTransfer ? 'yes' : 'no'}`,
+    'ptime=20',
+  ];
   if (account.password !== undefined) params.push(`auth_pass=${account.password}`);
   if (account.codecs) params.push(`audio_codecs=${account.codecs.join(',')}`);
   const source = account.source ?? { wav: silence };

@@ -10,10 +10,12 @@ export type SipTransferContextPlacement = 'refer-to' | 'request' | 'both' | 'non
 
 export type SipTransferOptions = {
   /**
-   * Where the context (`X-Transfer-*` fields and the call's custom parameters) goes: in the
-   * `Refer-To` URI as header parameters (RFC 3261 §19.1.5), so that a transferee that builds
-   * its INVITE from the URI hands them to the target; on the REFER request itself, where a PBX
-   * or B2BUA handling the REFER can read them; both (the default); or nowhere.
+   * Where the context (`X-Transfer-*` fields and the call's custom parameters) goes: on the REFER
+   * request itself (`request`, the default), where a PBX or B2BUA handling the REFER can read
+   * them; in the `Refer-To` URI as header parameters (`refer-to`, RFC 3261 §19.1.5), for a
+   * transferee that builds its INVITE from the URI; both; or nowhere. baresip 1.0 copies a
+   * `Refer-To` URI's header part into the Request-URI of its INVITE instead of making header
+   * fields of it, which is why `refer-to` is not the default.
    */
   context?: SipTransferContextPlacement;
   /**
@@ -98,7 +100,7 @@ export function transferContext(
  * CallControlError when it refused or the transfer failed.
  */
 export function sipTransfer(options: SipTransferOptions = {}): TransferHandler {
-  const placement = options.context ?? 'both';
+  const placement = options.context ?? 'request';
   if (!['refer-to', 'request', 'both', 'none'].includes(placement))
     throw new ConfigError(
       `\`context\` must be 'refer-to', 'request', 'both' or 'none', got ${JSON.stringify(placement)}.`,
