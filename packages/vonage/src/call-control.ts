@@ -66,7 +66,7 @@ export type VonageAdvancedMachineDetection = {
   behavior: 'continue' | 'hangup';
   /**
    * `detect`: human or machine; `detect_beep`: also the voicemail's beep (`sub_state: beep_start`);
-   * `default`: asynchronous detection with the beep. Vonage's default when left out: `detect`.
+   * `default`: asynchronous detection with the beep. Left out, Vonage picks its default.
    */
   mode?: 'detect' | 'detect_beep' | 'default';
   beep_timeout?: number;
@@ -100,7 +100,7 @@ export type VonageCreateCallOptions = {
   advancedMachineDetection?: VonageAdvancedMachineDetection;
   /** Seconds the call may ring (1-120, Vonage's default 60). */
   ringingTimer?: number;
-  /** Longest call, in seconds (1-7200). */
+  /** Longest call after the answer, in seconds (1-86400; Vonage's default 7200). */
   lengthTimer?: number;
 };
 
@@ -282,7 +282,7 @@ export class VonageCallControl {
     }
     if (options.ringingTimer !== undefined)
       body['ringing_timer'] = seconds(options.ringingTimer, 1, 120, 'ringingTimer');
-    if (options.lengthTimer !== undefined) body['length_timer'] = seconds(options.lengthTimer, 1, 7200, 'lengthTimer');
+    if (options.lengthTimer !== undefined) body['length_timer'] = seconds(options.lengthTimer, 1, 86400, 'lengthTimer');
 
     const { body: answer } = await this.#send('POST', '/v1/calls', body, 'new call', false);
     const fields = isJsonObject(answer) ? answer : {};
