@@ -35,7 +35,10 @@ export type TwilioWarmTransferOptions = {
    * each request (`assertTwilioSignature`) and pass it to {@link TwilioWarmTransfer.handleStatus}.
    */
   statusCallback: string;
-  /** `waitUrl` of the caller's conference: hold audio (an MP3/WAV URL or TwiML with `<Play>`/`<Say>`). Default: Twilio's hold music. */
+  /**
+   * `waitUrl` of the caller's conference: hold audio (an MP3/WAV URL, or TwiML with `<Play>`/`<Say>`).
+   * Default: Twilio's hold music.
+   */
   holdAudioUrl?: string;
   /** Seconds to ring the human (`Timeout`, 5–600). Default 30. */
   ringSeconds?: number;
