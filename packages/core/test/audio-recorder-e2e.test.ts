@@ -6,10 +6,11 @@
  * moves (the rig's fake model), and as far as real time went with the realtime simulator.
  */
 import { spawnSync } from 'node:child_process';
-import { createWriteStream, mkdtempSync, readFileSync, rmSync, type WriteStream } from 'node:fs';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { finished } from 'node:stream/promises';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { connectSession, until, useTransportRig, type ConnectedSession } from '@switchboard/conformance/testing';
 import { longReplyScript, RealtimeSimulator } from '@switchboard/conformance';
@@ -42,15 +43,6 @@ function tone(period: number, count: number, from: number, amplitude: number): U
   return encodeMuLaw(
     Int16Array.from({ length: count }, (_, i) => Math.round(amplitude * Math.sin((2 * Math.PI * (from + i)) / period))),
   );
-}
-
-/** Resolves once the stream has handed everything to the file and closed it. */
-function closed(stream: WriteStream): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (stream.closed) resolve();
-    stream.once('close', () => resolve());
-    stream.once('error', reject);
-  });
 }
 
 type WaveRead = { channels: number; rate: number; width: number; frames: number; left: number[]; right: number[] };
@@ -123,7 +115,7 @@ describe('CallAudioRecorder on a Twilio call', () => {
     speak(25);
     rig.send(peer, { type: 'call_end' });
     const done = await recorder.done;
-    await Promise.all([closed(wav), closed(eventLog)]);
+    await Promise.all([finished(wav), finished(eventLog)]);
 
     // The file as streamed: a header that says "length unknown", which Python reads to the end.
     const streamed = readWithPython(wavPath);
@@ -214,7 +206,7 @@ describe('CallAudioRecorder on a Twilio call', () => {
     await send(10, false);
     rig.send(peer, { type: 'call_end' });
     const done = await recorder.done;
-    await closed(wav);
+    await finished(wav);
     const file = await open(wavPath, 'r+');
     await file.write(done.header, 0, done.header.byteLength, 0);
     await file.close();
