@@ -189,6 +189,10 @@ describe('TelnyxRealtimeTransport hang-up through Call Control', () => {
     expect(ends).toEqual([expect.objectContaining({ reason: 'agent_hangup' })]);
   });
 
+  it('refuses a callControl that is not a TelnyxCallControl', () => {
+    expect(() => rig.make({ callControl: {} as TelnyxCallControl })).toThrow(/callControl/);
+  });
+
   it('leaves the hang-up to a hangUp option given with callControl', async () => {
     const callControl = new TelnyxCallControl({ apiKey: 'KEY_test', baseUrl: api.url });
     const asked: unknown[] = [];
