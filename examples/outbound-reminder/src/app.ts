@@ -90,6 +90,8 @@ export type ReminderApp = {
   readonly directory: CallDirectory;
   /** By appointment id. */
   readonly calls: Map<string, ReminderCall>;
+  /** Each detection result Twilio sent, and what the directory did with it (`held`: it came before its call's stream). */
+  readonly detections: Array<{ callId: string; carrierResult: string; outcome: 'delivered' | 'held' | 'dropped' }>;
   /** Places the reminder call. Resolves once Twilio queued it. */
   remind(appointment: Appointment): Promise<ReminderCall>;
   close(): Promise<void>;
@@ -134,6 +136,7 @@ export async function startReminderApp(options: ReminderAppOptions): Promise<Rem
   });
   const directory = new CallDirectory();
   const calls = new Map<string, ReminderCall>();
+  const detections: ReminderApp['detections'] = [];
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
   let publicUrl = options.publicUrl?.replace(/\/$/, '') ?? '';
 
@@ -169,6 +172,7 @@ export async function startReminderApp(options: ReminderAppOptions): Promise<Rem
     const event = readTwilioMachineDetection(params);
     if (!event) return reply(res, 400, 'Not a machine detection result\n');
     const outcome = directory.deliver(event);
+    detections.push({ callId: event.callId, carrierResult: event.carrierResult, outcome });
     log(`call ${event.callId} AMD: ${event.carrierResult} (${event.answeredBy}) → ${outcome}`);
     return reply(res, 204);
   }
@@ -211,6 +215,8 @@ export async function startReminderApp(options: ReminderAppOptions): Promise<Rem
     directory.add(transport);
     let call: ReminderCall | undefined;
     let decided = false;
+    let connected: RealtimeSession | undefined;
+    const pending: MachineDetectionEvent[] = [];
     let timer: ReturnType<typeof setTimeout> | undefined;
     const agentCalls = new Map<string, true>();
 
@@ -235,13 +241,27 @@ export async function startReminderApp(options: ReminderAppOptions): Promise<Rem
         context: { transport },
       });
       wire(session, call);
-      timer = setTimeout(() => decide(session, undefined), options.detectionTimeoutMs ?? 40_000);
-      transport.on('machine_detection', (detection) => decide(session, detection));
-      void connectOrEnd(session, transport, { apiKey }, { onError: (error) => log(`model: ${String(error)}`) });
+      timer = setTimeout(() => decide(undefined), options.detectionTimeoutMs ?? 40_000);
+      void connectOrEnd(session, transport, { apiKey }, { onError: (error) => log(`model: ${String(error)}`) }).then(
+        (ok) => {
+          if (!ok) return;
+          connected = session;
+          for (const detection of pending.splice(0)) decide(detection);
+        },
+      );
     });
 
-    function decide(session: RealtimeSession, detection: MachineDetectionEvent | undefined): void {
+    // Listening from the start: a result the directory held comes with the call's call_start.
+    transport.on('machine_detection', (detection) => decide(detection));
+
+    function decide(detection: MachineDetectionEvent | undefined): void {
       if (decided || !call || call.end) return;
+      // The agent acts on a result once its session is connected (a held one comes before).
+      const session = connected;
+      if (!session) {
+        if (detection) pending.push(detection);
+        return;
+      }
       if (detection && detection.answeredBy === 'machine' && !detection.greetingEnded) {
         log(`call ${call.callSid}: a machine; waiting for the end of its greeting`);
         return;
@@ -299,6 +319,7 @@ export async function startReminderApp(options: ReminderAppOptions): Promise<Rem
     url,
     directory,
     calls,
+    detections,
     async remind(appointment) {
       const twiml = connectStreamTwiml({
         url: `${publicUrl.replace(/^http/, 'ws')}/media`,

@@ -15,12 +15,14 @@ import {
   speechLike,
 } from '@switchboard/example-support';
 import { LINES, personScript, voicemailScript, type Appointment } from './agent.js';
-import { startReminderApp, type ReminderCall } from './app.js';
+import { startReminderApp, type ReminderApp, type ReminderCall } from './app.js';
 
 export type Answerer = 'person' | 'machine';
 
 export type RunReminderOptions = {
   answeredBy: Answerer;
+  /** Twilio decides at once on answer, so its result reaches the app before the call's stream does. */
+  detectionBeforeStream?: boolean;
   /** 1 is real time. Default 1. */
   speed?: number;
   /** Receives each line of what happens, with its time on the call clock. */
@@ -29,6 +31,7 @@ export type RunReminderOptions = {
 
 export type ReminderRun = {
   call: ReminderCall;
+  detections: ReminderApp['detections'];
   leg: FakeCallLeg;
   /** Every REST request Twilio got, in order. */
   requests: FakeTwilioRequest[];
@@ -83,6 +86,7 @@ export async function runReminder(options: RunReminderOptions): Promise<Reminder
       : answeringMachine(
           "Hi, you've reached Sam. I can't take your call right now, please leave a message after the beep.",
         );
+  if (options.detectionBeforeStream && callee.amd) callee.amd.atAnswer = true;
   const twilio = await FakeTwilio.start({
     authToken: AUTH_TOKEN,
     answer: (to) => (to === APPOINTMENT.to ? callee : undefined),
@@ -120,6 +124,7 @@ export async function runReminder(options: RunReminderOptions): Promise<Reminder
     const last = chunks.at(-1);
     return {
       call,
+      detections: app.detections,
       leg,
       requests: twilio.requests,
       hangUpAt: hangUp?.at,

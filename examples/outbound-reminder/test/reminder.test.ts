@@ -23,6 +23,7 @@ function restCalls(run: Awaited<ReturnType<typeof runReminder>>): string[] {
 describe('outbound reminder', () => {
   it('a person answers: the detection result reaches the call, the agent confirms and hangs up after its goodbye', async () => {
     const run = await runReminder({ answeredBy: 'person', speed: SPEED, ...verbose });
+    expect(run.detections).toEqual([{ callId: run.call.callSid, carrierResult: 'human', outcome: 'delivered' }]);
     expect(run.call.detection).toMatchObject({ answeredBy: 'human', carrierResult: 'human', callId: run.call.callSid });
     expect(run.call.said).toEqual([LINES.reminder, LINES.confirmed]);
     expect(run.call.end?.reason).toBe('agent_hangup');
@@ -35,6 +36,14 @@ describe('outbound reminder', () => {
     expect(run.lastHeardAt!).toBeLessThanOrEqual(run.hangUpAt!);
     const spoken = run.responses.reduce((n, r) => n + r.audioMs, 0);
     expect(Math.abs(run.heardMs - spoken)).toBeLessThan(40);
+  });
+
+  it('a detection result that comes before the call does is held for it, then reaches it', async () => {
+    const run = await runReminder({ answeredBy: 'person', detectionBeforeStream: true, speed: SPEED, ...verbose });
+    expect(run.detections).toEqual([{ callId: run.call.callSid, carrierResult: 'human', outcome: 'held' }]);
+    expect(run.call.detection).toMatchObject({ answeredBy: 'human', callId: run.call.callSid });
+    expect(run.call.said).toEqual([LINES.reminder, LINES.confirmed]);
+    expect(run.call.end?.reason).toBe('agent_hangup');
   });
 
   it('an answering machine answers: the agent waits for the beep, leaves the whole voicemail, then hangs up', async () => {

@@ -26,7 +26,13 @@ export type Callee = {
    * What Twilio's AMD reports (`AnsweredBy`) and after which step it decides (its index in
    * `steps`; the callback is sent once that step has played, plus `afterMs`).
    */
-  amd?: { answeredBy: string; afterStep: number; afterMs?: number };
+  amd?: {
+    answeredBy: string;
+    afterStep: number;
+    afterMs?: number;
+    /** Report at once on answer, before the call's TwiML (and its Media Stream) runs. */
+    atAnswer?: boolean;
+  };
 };
 
 /** A reply of a person: what they say, and how much of the agent they wait to hear first (ms). */

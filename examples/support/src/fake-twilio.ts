@@ -326,6 +326,7 @@ export class FakeTwilio {
     leg.status = 'in-progress';
     this.#emit('call', `call ${leg.sid} answered by the ${leg.callee.label}`, leg.sid);
     if (/\banswered\b/.test(leg.params['StatusCallbackEvent'] ?? '')) void this.#statusCallback(leg);
+    if (leg.callee.amd?.atAnswer && this.#asyncAmd(leg)) await this.#amdCallback(leg, 0);
     if (conference) {
       await this.#join(leg, leg.generation, conference, {});
       if (leg.endedAt === undefined) leg.end();
@@ -527,6 +528,33 @@ export class FakeTwilio {
     );
   }
 
+  /** Whether the call asked for asynchronous answering machine detection, and the callee has a result. */
+  #asyncAmd(leg: FakeCallLeg): boolean {
+    return Boolean(
+      leg.params['MachineDetection'] &&
+      leg.params['AsyncAmd'] === 'true' &&
+      leg.params['AsyncAmdStatusCallback'] &&
+      leg.callee?.amd,
+    );
+  }
+
+  /** The detection result to `AsyncAmdStatusCallback`, signed. */
+  async #amdCallback(leg: FakeCallLeg, detectionMs: number): Promise<void> {
+    const answeredBy = leg.callee!.amd!.answeredBy;
+    this.#emit('amd', `AMD decided: AnsweredBy=${answeredBy}`, leg.sid);
+    await this.#post(
+      leg,
+      leg.params['AsyncAmdStatusCallback']!,
+      {
+        AccountSid: this.accountSid,
+        AnsweredBy: answeredBy,
+        CallSid: leg.sid,
+        MachineDetectionDuration: String(Math.round(detectionMs)),
+      },
+      'AMD callback',
+    );
+  }
+
   /** `<Connect><Stream>`: the callee talks to your server until the stream or the leg ends. */
   async #stream(leg: Leg, generation: number, url: string, parameters: Record<string, string>): Promise<void> {
     const callee = leg.callee!;
@@ -565,9 +593,8 @@ export class FakeTwilio {
 
     // Twilio's asynchronous AMD: a POST to AsyncAmdStatusCallback once it has decided.
     const amd = callee.amd;
-    const amdCallback = leg.params['AsyncAmdStatusCallback'];
     const amdAt = amd && steps[amd.afterStep] ? steps[amd.afterStep]!.endMs + (amd.afterMs ?? 0) : undefined;
-    let amdSent = !(leg.params['MachineDetection'] && leg.params['AsyncAmd'] === 'true' && amdCallback && amd);
+    let amdSent = !this.#asyncAmd(leg) || amd?.atAnswer === true;
     if (leg.params['MachineDetection'] && leg.params['AsyncAmd'] !== 'true')
       this.#emit('amd', 'synchronous AMD is not simulated (use AsyncAmd=true)', leg.sid);
 
@@ -609,18 +636,7 @@ export class FakeTwilio {
         if (gate >= 0 && t + 20 === steps[gate - 1]?.endMs) chunksAt.set(gate, caller.log.chunks.length);
         if (!amdSent && amdAt !== undefined && t >= amdAt) {
           amdSent = true;
-          this.#emit('amd', `AMD decided: AnsweredBy=${amd!.answeredBy}`, leg.sid);
-          void this.#post(
-            leg,
-            amdCallback!,
-            {
-              AccountSid: this.accountSid,
-              AnsweredBy: amd!.answeredBy,
-              CallSid: leg.sid,
-              MachineDetectionDuration: String(Math.round(amdAt)),
-            },
-            'AMD callback',
-          );
+          void this.#amdCallback(leg, amdAt);
         }
       },
     });
