@@ -4,7 +4,9 @@ import {
   PlivoReplayGuard,
   assertPlivoSignatureV3,
   computePlivoSignatureV3,
+  readPlivoMachineDetection,
   readPlivoSignatureHeaders,
+  readPlivoTransfer,
   validatePlivoSignatureV3,
   type PlivoHeaders,
   type PlivoSignedParams,
@@ -87,6 +89,33 @@ describe('fuzz: signed requests still verify', () => {
           ).toBe(true);
         },
       ),
+      { numRuns: FUZZ_RUNS },
+    );
+  });
+
+  it('readPlivoMachineDetection reads any parameters as a result or nothing, never throwing', () => {
+    const callbackLike = jsonObject(
+      fc.oneof(fc.string(), anyValue),
+      fc.constantFrom('Machine', 'CallUUID', 'Event', 'IfMachine', '__proto__', 'constructor'),
+    );
+    fc.assert(
+      fc.property(fc.oneof(anyParams, callbackLike), (params) => {
+        const event = readPlivoMachineDetection(params as URLSearchParams);
+        if (event === undefined) return;
+        expect(typeof event.callId).toBe('string');
+        expect(event.callId.length).toBeGreaterThan(0);
+        expect(['machine', 'human']).toContain(event.answeredBy);
+      }),
+      { numRuns: FUZZ_RUNS },
+    );
+  });
+
+  it('readPlivoTransfer reads any URL or query as a target or nothing, never throwing', () => {
+    fc.assert(
+      fc.property(fc.oneof(anyUrl, anyParams), (from) => {
+        const target = readPlivoTransfer(from as string);
+        if (target !== undefined) expect(typeof target.destination).toBe('string');
+      }),
       { numRuns: FUZZ_RUNS },
     );
   });

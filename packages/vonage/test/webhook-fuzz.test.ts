@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import {
   validateVonageWebhook,
   readVonageAuthorization,
+  readVonageMachineDetection,
   assertVonageWebhook,
   type ValidateVonageWebhookOptions,
   type VonageWebhookHeaders,
@@ -175,6 +176,23 @@ describe('fuzz: signed webhooks still verify', () => {
           expect(await validateVonageWebhook({ signatureSecret: SECRET, authorization, query, now })).toBe(true);
         },
       ),
+      { numRuns: FUZZ_RUNS },
+    );
+  });
+
+  it('readVonageMachineDetection reads any payload as a result or nothing, never throwing', () => {
+    const eventLike = jsonObject(
+      fc.oneof(fc.constantFrom('human', 'machine', 'beep_start', 'beep_timeout', ''), fc.string(), anyValue),
+      fc.constantFrom('status', 'sub_state', 'uuid', '__proto__', 'constructor'),
+    );
+    fc.assert(
+      fc.property(fc.oneof(anyParams, anyBody, eventLike), (payload) => {
+        const event = readVonageMachineDetection(payload as Record<string, unknown>);
+        if (event === undefined) return;
+        expect(typeof event.callId).toBe('string');
+        expect(['machine', 'human']).toContain(event.answeredBy);
+        expect(event.greetingEnded).toBe(['machine:beep_start', 'machine:beep_timeout'].includes(event.carrierResult));
+      }),
       { numRuns: FUZZ_RUNS },
     );
   });
