@@ -24,9 +24,9 @@ const SLOW_FILES: Array<[RegExp, number]> = [
   [/^packages\/sip\/test\/endpoint-sipp\.test\.ts$/, 27],
   [/^test-harness\/test\/trace\.test\.ts$/, 22],
   [/^test-harness\/test\/faults\//, 20],
+  // Offline calls through the realtime simulator and the fake Twilio, at eight times real time.
+  [/^examples\/(outbound-reminder|twilio-warm-transfer)\/test\//, 20],
   [/^test-harness\/test\/(report|view)[^/]*\.test\.ts$/, 15],
-  // Two offline calls each, through the realtime simulator and the fake Twilio, at eight times real time.
-  [/^examples\/(outbound-reminder|twilio-warm-transfer)\/test\//, 15],
   // Two runs of scripts/api-report.mjs: each loads TypeScript twice (the check and API Extractor).
   [/^test\/api-report\.test\.ts$/, 15],
 ];
