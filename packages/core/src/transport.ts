@@ -14,17 +14,11 @@ import { PlaybackLedger } from './ledger.js';
 import { logger } from './log.js';
 import { createMetrics, type CallMetrics } from './metrics.js';
 import { Responses } from './transport/barge-in.js';
-import { faults } from './transport/faults.js';
+import { bridgeFailed, faults, type CarrierClose } from './transport/faults.js';
 import { InputPath } from './transport/input.js';
-import { callControls } from './transport/controls.js';
-import {
-  AgentHangUp,
-  PlaybackWaiter,
-  type EndAfterPlaybackOptions,
-  type EndAfterPlaybackResult,
-  type HangUpRequest,
-} from './transport/hangup.js';
-import { Injector, type InjectedAudio, type PlayAudioOptions } from './transport/inject.js';
+import { CallFeatures } from './transport/features.js';
+import type { EndAfterPlaybackOptions, EndAfterPlaybackResult, HangUpRequest } from './transport/hangup.js';
+import type { InjectedAudio, PlayAudioOptions } from './transport/inject.js';
 import { CallLifecycle } from './transport/lifecycle.js';
 import type { MachineDetectionEvent } from './machine-detection.js';
 import { MAX_TIMER_MS, splitOptions, type TelephonyRealtimeTransportOptions } from './transport/options.js';
@@ -46,17 +40,6 @@ export { TRANSPORT_DEFAULTS, type TelephonyRealtimeTransportOptions } from './tr
 export type { CallEndEvent, CallStartEvent, DtmfEvent, TelephonyTransportEventTypes } from './transport/events.js';
 
 const log = logger('core');
-
-/** How the carrier socket is let go when a call ends: a close handshake with a code, or dropped. */
-type CarrierClose = { code: number; text: string; terminate?: boolean };
-
-/** The carrier's close when the model could not be reached: 1011, with a reason naming why. */
-function bridgeFailed(error: SwitchboardError): CarrierClose {
-  const status = (error as { status?: unknown }).status;
-  const text =
-    typeof status === 'number' ? `model connection refused (${status})` : `model connection failed (${error.code})`;
-  return { code: 1011, text: text.slice(0, 120) };
-}
 
 /**
  * A `RealtimeTransportLayer` that bridges one phone call to the OpenAI Realtime API. It holds all
@@ -84,13 +67,7 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
   readonly #life: CallLifecycle;
   readonly #recorder: CallRecorder | undefined;
   readonly #observers = new MediaObservers();
-  readonly #playback: PlaybackWaiter;
-  readonly #hangup: AgentHangUp;
-  readonly #injector: Injector;
-  /** The reason the call ends with, however it ends, once the agent began hanging up or transferring. */
-  #endingAs: string | undefined;
-  /** The response generating when the hang-up began: the only one still heard. */
-  #hangupResponse: string | undefined;
+  readonly #features: CallFeatures;
 
   #streamId: string | undefined;
   #callStart: CallStartEvent | undefined;
@@ -190,8 +167,8 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
       interrupted: () => this.emit('audio_interrupted'),
       safely: (fn) => this.#safely(fn),
       injected: {
-        interruptible: (items) => this.#injector.interruptible(items),
-        cleared: (items, carrierCleared) => this.#injector.cleared(items, carrierCleared),
+        interruptible: (items) => this.#features.bargeIn.interruptible(items),
+        cleared: (items, carrierCleared) => this.#features.bargeIn.cleared(items, carrierCleared),
       },
     });
     this.#life = new CallLifecycle(
@@ -213,48 +190,27 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
       },
       resolved,
     );
-    this.#playback = new PlaybackWaiter({
-      clock: this.#clock,
-      now: this.#now,
-      ended: () => this.#life.ended,
-      idle: () => this.#playedOut(),
-      emitError: (error) => this.#emitError(error),
-    });
-    this.#hangup = new AgentHangUp({
-      clock: this.#clock,
-      waitForPlayback: (timeoutMs) => this.#waitForPlayback(timeoutMs),
-      hangUp: hangUp as ((call: HangUpRequest) => unknown) | undefined,
-      callId: () => this.#callStart?.callId,
-      streamId: () => this.#streamId,
-      sendHangup: () => this.hangup(),
-      endingAs: (reason) => (this.#endingAs = reason),
-      end: (reason) => this.end(reason),
-      endReason: () => this.#endReason,
-      ended: () => this.#life.ended,
-      emitError: (error) => this.#emitError(error),
-      began: () => {
-        this.#hangupResponse = this.#responses.active;
-        this.#injector.stopLoops();
+    this.#features = new CallFeatures(
+      {
+        metrics: this.metrics,
+        protocol,
+        clock: this.#clock,
+        now: this.#now,
+        ledger: this.#ledger,
+        output: this.#output,
+        responses: this.#responses,
+        hangUp: hangUp as ((call: HangUpRequest) => unknown) | undefined,
+        ended: () => this.#life.ended,
+        endReason: () => this.#endReason,
+        callId: () => this.#callStart?.callId,
+        streamId: () => this.#streamId,
+        sendHangup: () => this.hangup(),
+        end: (reason) => this.end(reason),
+        emit: (event) => this.#emitExtra('injected_audio', event),
+        emitError: (error) => this.#emitError(error),
       },
-    });
-    this.#injector = new Injector({
-      metrics: this.metrics,
-      clock: this.#clock,
-      ledger: this.#ledger,
-      output: this.#output,
-      format: () => this.#output.format,
-      canClear: () => protocol.capabilities.clear,
-      pacingLeadMs: () => protocol.capabilities.pacing?.leadMs,
-      ended: () => this.#life.ended,
-      emit: (event) => this.#emitExtra('injected_audio', event),
-      emitError: (error) => this.#emitError(error),
-    });
-    callControls.set(this, {
-      waitForPlayback: (timeoutMs) => this.#waitForPlayback(timeoutMs),
-      endingAs: (reason) => (this.#endingAs = reason),
-      hangUpWaited: () => this.#hangup.waited,
-      emitError: (error) => this.#emitError(error),
-    });
+      this,
+    );
     this.#life.attach();
     if (this.connection.closed) {
       // The carrier hung up before this transport listened (while the bridge detected the
@@ -278,16 +234,12 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
       const id = event.response.id;
       if (!id) return;
       this.#responses.created(id);
-      // Hanging up: a new response must not start a new sentence. It is cancelled, unheard.
-      if (this.#hangup.pending && id !== this.#hangupResponse) {
-        this.metrics.responsesCancelledAtHangUp++;
-        this.#responses.cancelUnheard(id);
-      }
+      this.#features.responseCreated(id);
     });
     this.on('response.done', (event) => {
       if (!event.response.id) return;
       this.#responses.done(event.response.id);
-      this.#playback.poke();
+      this.#features.responseDone();
     });
     this.on('input_audio_buffer.speech_started', () => this.#input.speechStarted());
     this.on('input_audio_buffer.speech_stopped', () => {
@@ -410,7 +362,7 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
    * return the first call's promise.
    */
   endAfterPlayback(options?: EndAfterPlaybackOptions): Promise<EndAfterPlaybackResult> {
-    return this.#hangup.run(options);
+    return this.#features.endAfterPlayback(options);
   }
 
   /**
@@ -419,7 +371,7 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
    * model's next audio, and a barge-in clears it unless `interruptible` is false.
    */
   playAudio(audio: Uint8Array | Int16Array, options?: PlayAudioOptions): InjectedAudio {
-    return this.#injector.play(audio, options);
+    return this.#features.playAudio(audio, options);
   }
 
   /**
@@ -616,7 +568,7 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
       return;
     }
     this.#ledger.addContent(current, event.data.byteLength / modelBytesPerMs(this.#input.modelFormat));
-    this.#injector.modelAudio();
+    this.#features.modelAudio();
     this.#output.push(current, new Uint8Array(event.data));
     this.#safely(() => super._onAudio(event));
   }
@@ -670,8 +622,7 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
       case 'playback_ack':
         if (this.#ledger.ack(event.name) !== 'acked') this.metrics.staleAcks++;
         else {
-          this.#injector.acked();
-          this.#playback.poke();
+          this.#features.acked();
         }
         return;
       case 'playback_cleared':
@@ -683,7 +634,7 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
         try {
           this.#input.flushReorder();
         } finally {
-          this.#finish(this.#endingAs ?? event.reason ?? 'carrier_stop');
+          this.#finish(this.#features.endingAs ?? event.reason ?? 'carrier_stop');
         }
         return;
     }
@@ -751,25 +702,6 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
   }
 
   // ---------------------------------------------------------------------------------------------
-  // Call features: hanging up after playback
-
-  /** Nothing left to generate, send or play (see `endAfterPlayback`). */
-  #playedOut(): boolean {
-    return (
-      !this.#responses.generating &&
-      this.#output.queuedBytes === 0 &&
-      this.#output.pendingBytes === 0 &&
-      this.#injector.idle &&
-      this.#ledger.queuedMs() === 0 &&
-      !this.#ledger.awaitingAck()
-    );
-  }
-
-  #waitForPlayback(timeoutMs: number) {
-    return this.#playback.wait(timeoutMs, () => Math.max(20, Math.min(200, this.#ledger.queuedMs())));
-  }
-
-  // ---------------------------------------------------------------------------------------------
   // Lifecycle
 
   #onCarrierClose(code?: number, reason?: string): void {
@@ -779,7 +711,7 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
     } catch (error) {
       this.#emitError(error);
     } finally {
-      this.#finish(this.#endingAs ?? 'carrier_closed');
+      this.#finish(this.#features.endingAs ?? 'carrier_closed');
     }
   }
 
@@ -824,9 +756,9 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
         this.#input.end();
         // Audio the carrier never got because the call ended first: queued, or short of a whole frame.
         this.metrics.outputUnsentBytes += this.#output.end();
-        this.#injector.end();
+        this.#features.ending();
         this.#emitExtra('call_end', { type: 'call_end', reason });
-        this.#playback.end();
+        this.#features.ended();
         this.#recorder?.end();
         this.#observers.ended(reason, this.#now());
       }

@@ -115,6 +115,16 @@ describe('playAudio', () => {
     expect(server.ofType('response.cancel')).toEqual([]);
   });
 
+  it('the caller starting to speak (speech_started) clears an interruptible clip', async () => {
+    const t = await connected();
+    const clip = t.playAudio(bytes(8000, CLIP), { loop: true });
+    clock.advance(50);
+    server.send({ type: 'input_audio_buffer.speech_started', event_id: 'ev_1', item_id: 'item_in', audio_start_ms: 0 });
+    await expect(clip.done).resolves.toMatchObject({ reason: 'interrupted' });
+    expect(carrier.commands().some((c) => c.type === 'clear')).toBe(true);
+    expect(t.metrics.bargeIns).toBe(1);
+  });
+
   it('a clip that is not interruptible plays on through a barge-in', async () => {
     const t = await connected({ playbackAck: 'none' });
     const clip = t.playAudio(bytes(4000, CLIP), { interruptible: false });

@@ -35,3 +35,14 @@ export const faults = {
       `The carrier stopped reading: ${bufferedBytes} bytes of audio waiting for it; ending the call.`,
     ),
 };
+
+/** How the carrier socket is let go when a call ends: a close handshake with a code, or dropped. */
+export type CarrierClose = { code: number; text: string; terminate?: boolean };
+
+/** The carrier's close when the model could not be reached: 1011, with a reason naming why. */
+export function bridgeFailed(error: SwitchboardError): CarrierClose {
+  const status = (error as { status?: unknown }).status;
+  const text =
+    typeof status === 'number' ? `model connection refused (${status})` : `model connection failed (${error.code})`;
+  return { code: 1011, text: text.slice(0, 120) };
+}
