@@ -75,6 +75,13 @@ describe.concurrent('switchboard-conformance trace', () => {
     expect(report!.hazards.derived).toEqual(['second-start']);
     expect(report!.canExercise).toContain('metadata.first');
     expect(report!.cannotExercise['dtmf.order']).toBe('no DTMF');
+    expect(report!.cannotExercise['hangup.after_playback']).toMatch(/the agent does not hang up/);
+    const hangup = await cli(['trace', 'inspect', '--json', corpus('agent-hangup'), corpus('slow-tool')]);
+    expect(hangup.status, hangup.stderr).toBe(0);
+    const [ends, slow] = JSON.parse(hangup.stdout) as Array<{ canExercise: string[] }>;
+    expect(ends!.canExercise).toContain('hangup.after_playback');
+    expect(ends!.canExercise).not.toContain('audio.injected');
+    expect(slow!.canExercise).toContain('audio.injected');
   });
 
   it("inspect --adapter reads another carrier's trace with that adapter's protocol", async () => {

@@ -70,6 +70,8 @@ const CHECK_IDS = [
   'dtmf.order',
   'metadata.first',
   'lifecycle.close',
+  'hangup.after_playback',
+  'audio.injected',
   'errors.malformed',
   'events.schema',
   'carrier.frames',
@@ -98,6 +100,10 @@ function notExercised(trace: Trace, facts: TraceExpect, readable: boolean): Reco
     }
   }
   if (facts.dtmf.length === 0) out['dtmf.order'] = 'no DTMF';
+  if (!trace.header.hazards.includes('agent-hangup'))
+    out['hangup.after_playback'] = 'the agent does not hang up (no agent-hangup declared)';
+  if (!trace.header.hazards.includes('slow-tool'))
+    out['audio.injected'] = 'no slow tool plays filler (no slow-tool declared)';
   out['carrier.pacing'] = 'only for an adapter that declares pacing';
   return out;
 }
