@@ -29,7 +29,7 @@ import {
   OutputAttribution,
   type AttributionStep,
 } from './attribution.js';
-import { replyGate } from './reply-gate.js';
+import { answerGate, replyGate } from './reply-gate.js';
 import { modeOfSessionUpdates, turnDetectionConfig, type TurnDetectionMode } from './turn-detection.js';
 import {
   canEndAfterPlayback,
@@ -66,6 +66,9 @@ export const AGENT_HANGUP_WAIT_MS = 25_000;
 
 /** Default replay speed: fast enough for CI, slow enough that loopback latency stays small on the stream clock. */
 export const DEFAULT_SPEED = 5;
+
+/** How long before the end of a `slow-tool` trace the caller waits for the answer, trace ms. */
+const ANSWER_WAIT_FROM_END_MS = 500;
 
 export type ReplayOptions = {
   /** Replay speed: 1 is real time. Timers of the carrier, the simulator and the bridge's clock all scale. Default 5. */
@@ -348,6 +351,20 @@ export async function replayTrace(
                   holdAt: replyGate({
                     utterances: traceExpect(trace).utterances,
                     chunksReceived: () => caller.log.chunks.length,
+                    realNow: () => performance.now(),
+                  }),
+                }
+              : {}),
+            // The answer after a slow tool comes late by design: the caller hears it before hanging up.
+            ...(hazards.has('slow-tool')
+              ? {
+                  holdAt: answerGate({
+                    fromT: traceExpect(trace).durationMs - ANSWER_WAIT_FROM_END_MS,
+                    answered: () => {
+                      const last = caller.log.chunks.at(-1);
+                      const done = timeline.filter((e) => e.type === 'response.done').length;
+                      return done >= 2 && last !== undefined && now() >= last.startAt + last.durationMs;
+                    },
                     realNow: () => performance.now(),
                   }),
                 }

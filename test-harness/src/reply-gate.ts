@@ -68,3 +68,34 @@ export function replyGate(options: ReplyGateOptions): (t: number) => boolean {
     return false;
   };
 }
+
+/** How long the caller of a `slow-tool` call waits at most for the answer before it hangs up, real ms. */
+export const ANSWER_GATE_MAX_HOLD_MS = 10_000;
+
+/**
+ * A `holdAt` for `CallerSimulator.play` in a call whose answer comes late by design (a slow tool):
+ * the frames from `fromT` on (the end of the call) are held until `answered()` says the caller has
+ * heard the answer, or for `maxHoldMs` at most, as a caller who waits for the answer before
+ * hanging up. On a starved machine the tool, the model and the bridge run late, and the caller
+ * would otherwise hang up on an answer that the checks then excuse as cut by the end of the call.
+ */
+export function answerGate(options: {
+  fromT: number;
+  answered: () => boolean;
+  realNow: () => number;
+  maxHoldMs?: number;
+}): (t: number) => boolean {
+  const maxHoldMs = options.maxHoldMs ?? ANSWER_GATE_MAX_HOLD_MS;
+  let holdingSince: number | undefined;
+  let released = false;
+  return (t) => {
+    if (released || t < options.fromT) return false;
+    const now = options.realNow();
+    holdingSince ??= now;
+    if (options.answered() || now - holdingSince >= maxHoldMs) {
+      released = true;
+      return false;
+    }
+    return true;
+  };
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { replyGate } from '../src/reply-gate.js';
+import { answerGate, replyGate } from '../src/reply-gate.js';
 
 describe('replyGate', () => {
   const utterances = [
@@ -60,5 +60,30 @@ describe('replyGate', () => {
     now = 5000;
     expect(hold(4340)).toBe(false);
     expect(hold(4360)).toBe(false);
+  });
+});
+
+describe('answerGate', () => {
+  it('holds the end of the call until the answer was heard, then never again', () => {
+    let answered = false;
+    const hold = answerGate({ fromT: 12_500, answered: () => answered, realNow: () => 0 });
+    for (let t = 0; t < 12_500; t += 20) expect(hold(t)).toBe(false);
+    expect(hold(12_500)).toBe(true);
+    expect(hold(12_500)).toBe(true);
+    answered = true;
+    expect(hold(12_500)).toBe(false);
+    answered = false;
+    expect(hold(12_520)).toBe(false);
+  });
+
+  it('lets the caller hang up after the longest hold when no answer comes', () => {
+    let now = 0;
+    const hold = answerGate({ fromT: 100, answered: () => false, realNow: () => now, maxHoldMs: 1000 });
+    expect(hold(100)).toBe(true);
+    now = 999;
+    expect(hold(100)).toBe(true);
+    now = 1000;
+    expect(hold(100)).toBe(false);
+    expect(hold(120)).toBe(false);
   });
 });
