@@ -4,11 +4,9 @@
  * `clear`), and drives a `RealtimeSession` against the realtime simulator. Everything observed is
  * returned for the checks.
  */
-import { RealtimeSession, type RealtimeTransportLayer } from '@openai/agents-realtime';
 import { performance } from 'node:perf_hooks';
-import { Resampler, scaledClock, type AudioFormat, type Clock } from '@switchboard/core';
-import type { BridgeObservation, ConformanceAdapter, RemoteBridgeCall } from '@switchboard/core/protocol';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { Resampler, scaledClock, type AudioFormat } from '@switchboard/core';
+import type { ConformanceAdapter } from '@switchboard/core/protocol';
 import { CallerSimulator, type CallerLog } from './caller.js';
 import {
   agentHangupScript,
@@ -30,15 +28,9 @@ import {
   type AttributionStep,
 } from './attribution.js';
 import { answerGate, replyGate } from './reply-gate.js';
-import { modeOfSessionUpdates, turnDetectionConfig, type TurnDetectionMode } from './turn-detection.js';
-import {
-  canEndAfterPlayback,
-  canPlayAudio,
-  conformanceAgent,
-  INJECTED_ITEM,
-  injectedChunkFlags,
-  withoutInjected,
-} from './call-features.js';
+import { modeOfSessionUpdates, type TurnDetectionMode } from './turn-detection.js';
+import { localBridge, remoteBridge, type Bridge } from './bridge.js';
+import { INJECTED_ITEM, injectedChunkFlags, withoutInjected } from './call-features.js';
 
 /**
  * Sizes of the model's audio deltas, ms, for a trace with the `uneven-deltas` hazard: a few
@@ -49,6 +41,7 @@ export const UNEVEN_DELTAS_MS: readonly number[] = [7.3, 0.4, 131, 2600, 19.9, 1
 export { bridgeCancelLimits, OutputAttribution } from './attribution.js';
 export { traceFormat } from './replay-trace.js';
 export { conformanceAgent, INJECTED_ITEM } from './call-features.js';
+export type { RemoteObservation } from './bridge.js';
 
 /**
  * How long, at most, the end of a call may take to show everywhere once the caller hung up (real
@@ -464,172 +457,6 @@ export async function replayTrace(
   await link?.close();
   await simulator.stop();
   return result;
-}
-
-/** The bridge side of a replay: where the carrier connects, and what the bridge saw. */
-type Bridge = {
-  mediaUrl: string;
-  /** When the bridge sent its n-th frame to the carrier (stream ms), where known. */
-  frameSentAt?: (index: number) => number | undefined;
-  /**
-   * Whether the call is over on the bridge, as far as can be known before `observe` (true when it
-   * cannot be): the transport emitted `call_end` and the carrier socket closed on its side.
-   */
-  ended(): boolean;
-  /** What the bridge observed, times in stream ms. */
-  observe(timeoutMs: number): Promise<RemoteObservation>;
-  close(): Promise<void>;
-  /** The call features of the bridge's transport, where known (see `ReplayResult.transportFeatures`). */
-  transportFeatures?: () => NonNullable<ReplayResult['transportFeatures']>;
-};
-
-/**
- * The bridge in this process: a loopback WebSocket server whose connection handler builds the
- * adapter's transport and runs a `RealtimeSession` on it.
- */
-async function localBridge(
-  adapter: ConformanceAdapter,
-  modelUrl: string,
-  now: () => number,
-  clock: Clock,
-  failures: string[],
-  turnDetection: TurnDetectionMode,
-): Promise<Bridge> {
-  const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
-  await new Promise<void>((resolve) => server.once('listening', () => resolve()));
-  const port = (server.address() as { port: number }).port;
-  const emitted: RecordedEmit[] = [];
-  let transport: (RealtimeTransportLayer & { metrics?: unknown }) | undefined;
-  let session: RealtimeSession | undefined;
-  let bridgeSocket: WebSocket | undefined;
-  let callEndedAt: number | undefined;
-  let baselineListeners = 0;
-  // When the bridge sent each frame: the carrier reads what the caller heard at the moment the
-  // bridge sent its `clear`, so loopback latency does not count against the adapter.
-  const sentAt: number[] = [];
-  server.on('connection', (socket) => {
-    bridgeSocket = socket;
-    baselineListeners = socketListeners(socket);
-    const send = socket.send.bind(socket) as (...args: unknown[]) => void;
-    (socket as unknown as { send: (...args: unknown[]) => void }).send = (...args: unknown[]) => {
-      sentAt.push(now());
-      send(...args);
-    };
-    try {
-      if (!adapter.createTransport) throw new Error('the adapter has neither createTransport nor startRemoteCall');
-      transport = adapter.createTransport({ connection: socket, url: modelUrl, now, clock });
-    } catch (error) {
-      failures.push(`createTransport threw: ${(error as Error).message}`);
-      socket.close();
-      return;
-    }
-    instrument(transport, emitted, now, () => {
-      callEndedAt ??= now();
-    });
-    // With `server_vad` the bridge, not the model, cancels the reply at a barge-in; in the other
-    // modes the model does, as the service does by default, and the bridge must not race it.
-    // The call tools (end_call, the slow tool's filler) find the call in the session's context.
-    session = new RealtimeSession(conformanceAgent({ clock }), {
-      transport,
-      context: { transport },
-      model: 'gpt-realtime',
-      config: { audio: { input: { turnDetection: turnDetectionConfig(turnDetection) } } },
-    });
-    session.on('error', () => {
-      // Recorded through the transport's own `error` events.
-    });
-    session.connect({ apiKey: 'sk-conformance' }).catch((error: unknown) => {
-      failures.push(`session.connect failed: ${(error as Error)?.message ?? String(error)}`);
-    });
-  });
-  return {
-    mediaUrl: `ws://127.0.0.1:${port}/media`,
-    frameSentAt: (index) => sentAt[index],
-    // The carrier socket's close reaches the bridge after the closing handshake: the transport lets
-    // go of its last listeners only then.
-    ended: () =>
-      callEndedAt !== undefined && (bridgeSocket === undefined || bridgeSocket.readyState === bridgeSocket.CLOSED),
-    observe: async () => ({
-      emitted,
-      callEndedAt,
-      carrierListenersLeft: bridgeSocket ? socketListeners(bridgeSocket) - baselineListeners : 0,
-      transportStatus: (transport as { status?: string } | undefined)?.status ?? 'none',
-      metrics: transport?.metrics ? structuredClone(transport.metrics as Record<string, unknown>) : undefined,
-      failures: [],
-    }),
-    transportFeatures: () => ({ playAudio: canPlayAudio(transport), endAfterPlayback: canEndAfterPlayback(transport) }),
-    close: async () => {
-      session?.close();
-      for (const client of server.clients) client.terminate();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
-
-/**
- * What a bridge in another process may report beyond a {@link BridgeObservation}: when it sent
- * each frame to the carrier (wall-clock ms, in the order sent), so that its clears are judged at
- * the moment it sent them, as a local bridge's are, and not when loopback delivered them.
- */
-export type RemoteObservation = BridgeObservation & { framesSentAt?: number[] };
-
-/**
- * A bridge in another process (a Worker in workerd): the adapter starts the call and reports
- * what its transport emitted, on the wall clock, which is turned into stream time here.
- */
-async function remoteBridge(
-  adapter: ConformanceAdapter,
-  modelUrl: string,
-  speed: number,
-  now: () => number,
-  turnDetection: TurnDetectionMode,
-): Promise<Bridge> {
-  // Sub-millisecond wall time: the bridge's own clock may be whole milliseconds (workerd's is), and
-  // a whole-millisecond origin here would shift every remote event up to `speed` stream ms later.
-  const wallOrigin = performance.timeOrigin + performance.now() - now() / speed;
-  const toStream = (wall: number) => (wall - wallOrigin) * speed;
-  // The mode rides along for a bridge that reads it; the session's own updates say what it ran.
-  const start: { modelUrl: string; speed: number; turnDetection: TurnDetectionMode } = {
-    modelUrl,
-    speed,
-    turnDetection,
-  };
-  const call: RemoteBridgeCall = await adapter.startRemoteCall!(start);
-  return {
-    mediaUrl: call.mediaUrl,
-    // Only `observe` can tell: it waits for the call's end itself.
-    ended: () => true,
-    observe: async (timeoutMs) => {
-      const seen: RemoteObservation = await call.observe(timeoutMs);
-      return {
-        ...seen,
-        ...(seen.framesSentAt ? { framesSentAt: seen.framesSentAt.map(toStream) } : {}),
-        emitted: seen.emitted.map((e) => ({ ...e, at: toStream(e.at) })),
-        callEndedAt: seen.callEndedAt === undefined ? undefined : toStream(seen.callEndedAt),
-      };
-    },
-    close: async () => undefined,
-  };
-}
-
-/** Records every event the transport emits, without changing what it emits. */
-function instrument(
-  transport: RealtimeTransportLayer,
-  into: RecordedEmit[],
-  now: () => number,
-  onCallEnd: () => void,
-): void {
-  const target = transport as unknown as { emit: (name: string, ...args: unknown[]) => boolean };
-  const original = target.emit.bind(transport);
-  target.emit = (name: string, ...args: unknown[]) => {
-    into.push({ at: now(), name, args });
-    if (name === 'call_end') onCallEnd();
-    return original(name, ...args);
-  };
-}
-
-function socketListeners(socket: WebSocket): number {
-  return socket.listenerCount('message') + socket.listenerCount('close') + socket.listenerCount('error');
 }
 
 function sleep(ms: number): Promise<void> {
