@@ -90,7 +90,7 @@ export type ReminderApp = {
   readonly directory: CallDirectory;
   /** By appointment id. */
   readonly calls: Map<string, ReminderCall>;
-  /** Each detection result Twilio sent, and what the directory did with it (`held`: it came before its call's stream). */
+  /** Each detection result Twilio sent, and what the directory did with it (`held`: before its call's stream). */
   readonly detections: Array<{ callId: string; carrierResult: string; outcome: 'delivered' | 'held' | 'dropped' }>;
   /** Places the reminder call. Resolves once Twilio queued it. */
   remind(appointment: Appointment): Promise<ReminderCall>;

@@ -21,7 +21,7 @@ export type Answerer = 'person' | 'machine';
 
 export type RunReminderOptions = {
   answeredBy: Answerer;
-  /** Twilio decides at once on answer, so its result reaches the app before the call's stream does. */
+  /** The call's stream comes up late: Twilio's result (on the greeting) reaches the app before the stream does. */
   detectionBeforeStream?: boolean;
   /** 1 is real time. Default 1. */
   speed?: number;
@@ -86,7 +86,7 @@ export async function runReminder(options: RunReminderOptions): Promise<Reminder
       : answeringMachine(
           "Hi, you've reached Sam. I can't take your call right now, please leave a message after the beep.",
         );
-  if (options.detectionBeforeStream && callee.amd) callee.amd.atAnswer = true;
+  if (options.detectionBeforeStream && callee.amd) callee.amd.beforeStream = true;
   const twilio = await FakeTwilio.start({
     authToken: AUTH_TOKEN,
     answer: (to) => (to === APPOINTMENT.to ? callee : undefined),

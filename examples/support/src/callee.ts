@@ -30,8 +30,11 @@ export type Callee = {
     answeredBy: string;
     afterStep: number;
     afterMs?: number;
-    /** Report at once on answer, before the call's TwiML (and its Media Stream) runs. */
-    atAnswer?: boolean;
+    /**
+     * The call's Media Stream comes up late: the steps up to `afterStep` happen before it (Twilio
+     * hears them, the stream does not), and the result is reported before the stream opens.
+     */
+    beforeStream?: boolean;
   };
 };
 
@@ -67,6 +70,12 @@ export function answeringMachine(greeting: string): Callee {
     steps: [{ silenceMs: 600 }, { say: greeting, pitchHz: 140 }, { silenceMs: 500 }, { beep: true }],
     amd: { answeredBy: 'machine_end_beep', afterStep: 3, afterMs: 600 },
   };
+}
+
+/** How long a step takes, ms (speech with its air after). */
+export function stepMs(step: CalleeStep): number {
+  if ('say' in step) return (speechLike(step.say, PHONE_RATE).length * 1000) / PHONE_RATE + 300;
+  return 'beep' in step ? 500 : step.silenceMs;
 }
 
 /** Where each step lies in the callee's trace, ms. */

@@ -11,12 +11,12 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { CallerSimulator } from '@switchboard/conformance';
+import type { CallerSimulator } from '@switchboard/conformance';
 import { computeTwilioSignature } from '@switchboard/twilio';
-import { TwilioPeerSimulator } from '@switchboard/twilio/testing';
-import { calleeTrace, type Callee } from './callee.js';
+import { stepMs, type Callee } from './callee.js';
+import { Conferences } from './conference.js';
+import { runMediaStream, type StreamHost } from './media-stream.js';
 import { parseTwiml, streamOf, type TwimlNode } from './twiml-reader.js';
-import { PHONE_RATE } from './voices.js';
 
 export type FakeTwilioOptions = {
   /** Default `AC` + 32 zeros' worth of a made-up account. */
@@ -65,8 +65,6 @@ export type FakeCallLeg = {
 };
 
 const API = '/2010-04-01/Accounts/';
-/** How long the agent must have been silent before a person replies, call ms. */
-const QUIET_MS = 800;
 const FORM = 'application/x-www-form-urlencoded';
 
 function sid(prefix: string, n: number): string {
@@ -78,22 +76,28 @@ function twilioError(res: ServerResponse, status: number, code: number, message:
   res.end(JSON.stringify({ code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status }));
 }
 
-type Leg = FakeCallLeg & { generation: number; end: () => void; wake: () => void; changed: Promise<void> };
+type Leg = FakeCallLeg & {
+  generation: number;
+  end: () => void;
+  wake: () => void;
+  changed: Promise<void>;
+  /** Who the Media Stream plays, when not all of `callee` (see `Callee.amd.beforeStream`). */
+  streamCallee?: Callee;
+  /** Joined its conference with `endConferenceOnExit`. */
+  endsConference?: boolean;
+};
 
 export class FakeTwilio {
   readonly accountSid: string;
   readonly requests: FakeTwilioRequest[] = [];
   readonly events: FakeTwilioEvent[] = [];
   readonly legs = new Map<string, FakeCallLeg>();
-  /** Conference name -> the call sids in it. */
-  readonly conferences = new Map<string, Set<string>>();
   readonly now: () => number;
   readonly #options: FakeTwilioOptions;
   readonly #speed: number;
   readonly #listeners = new Set<(event: FakeTwilioEvent) => void>();
   readonly #timers = new Set<NodeJS.Timeout>();
-  readonly #conferenceCallbacks = new Map<string, Array<{ url: string; events: string[]; leg: FakeCallLeg }>>();
-  readonly #conferenceSids = new Map<string, string>();
+  readonly #conferences: Conferences;
   #server: Server | undefined;
   #url = '';
   #count = 0;
@@ -101,6 +105,14 @@ export class FakeTwilio {
   private constructor(options: FakeTwilioOptions) {
     this.#options = options;
     this.accountSid = options.accountSid ?? 'AC' + 'feed'.repeat(8);
+    this.#conferences = new Conferences({
+      accountSid: this.accountSid,
+      emit: (kind, text, callSid) => this.#emit(kind, text, callSid),
+      post: (leg, url, params, what) => this.#post(leg, url, params, what),
+      label: (callSid) => this.#label(callSid),
+      end: (callSid) => (this.legs.get(callSid) as Leg | undefined)?.end(),
+      newSid: (prefix) => sid(prefix, ++this.#count),
+    });
     this.#speed = options.speed ?? 1;
     const t0 = performance.now();
     this.now = options.now ?? (() => (performance.now() - t0) * this.#speed);
@@ -114,6 +126,11 @@ export class FakeTwilio {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
     fake.#url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
     return fake;
+  }
+
+  /** Conference name -> the call sids in it. */
+  get conferences(): ReadonlyMap<string, ReadonlySet<string>> {
+    return this.#conferences.members;
   }
 
   /** The REST API's base URL: give it to the client as its `baseUrl`. */
@@ -296,7 +313,7 @@ export class FakeTwilio {
         leg.stream?.hangUp();
         leg.wake();
         this.#emit('call', `call ${callSid} (${leg.callee?.label ?? to}) ended: ${leg.status}`, callSid);
-        this.#leaveConference(leg);
+        this.#conferences.leave(leg);
         void this.#statusCallback(leg);
         end();
       },
@@ -326,7 +343,18 @@ export class FakeTwilio {
     leg.status = 'in-progress';
     this.#emit('call', `call ${leg.sid} answered by the ${leg.callee.label}`, leg.sid);
     if (/\banswered\b/.test(leg.params['StatusCallbackEvent'] ?? '')) void this.#statusCallback(leg);
-    if (leg.callee.amd?.atAnswer && this.#asyncAmd(leg)) await this.#amdCallback(leg, 0);
+    const amd = leg.callee.amd;
+    if (amd?.beforeStream && this.#asyncAmd(leg)) {
+      // The stream comes up late: Twilio hears the first steps and decides before it opens.
+      let heardMs = 0;
+      for (const step of leg.callee.steps.slice(0, amd.afterStep + 1)) {
+        if ('say' in step) this.#emit('call', `the ${leg.callee.label} says "${step.say}" (no stream yet)`, leg.sid);
+        heardMs += stepMs(step);
+      }
+      await this.#wait(heardMs + (amd.afterMs ?? 0));
+      leg.streamCallee = { ...leg.callee, steps: leg.callee.steps.slice(amd.afterStep + 1) };
+      await this.#amdCallback(leg, heardMs + (amd.afterMs ?? 0));
+    }
     if (conference) {
       await this.#join(leg, leg.generation, conference, {});
       if (leg.endedAt === undefined) leg.end();
@@ -427,94 +455,14 @@ export class FakeTwilio {
   }
 
   async #join(leg: Leg, generation: number, name: string, attributes: Record<string, string>): Promise<void> {
-    const members = this.conferences.get(name) ?? new Set<string>();
-    this.conferences.set(name, members);
-    members.add(leg.sid);
-    leg.conference = name;
-    const who = leg.callee?.label ?? leg.to;
-    const started = members.size >= 2;
-    this.#emit(
-      'conference',
-      started
-        ? `the ${who} joins conference "${name}": ${[...members].map((s) => this.#label(s)).join(' and ')} are talking`
-        : `the ${who} waits in conference "${name}"${attributes['waitUrl'] ? ` hearing ${attributes['waitUrl']}` : ' hearing hold music'}`,
-      leg.sid,
-    );
-    if (attributes['endConferenceOnExit'] === 'true') (leg as Leg & { endsConference?: boolean }).endsConference = true;
-    const callback = attributes['statusCallback'];
-    if (callback) {
-      const events = (attributes['statusCallbackEvent'] ?? 'start end').split(/[\s,]+/);
-      const subscribers = this.#conferenceCallbacks.get(name) ?? [];
-      subscribers.push({ url: callback, events, leg });
-      this.#conferenceCallbacks.set(name, subscribers);
-    }
-    this.#conferenceEvent(name, 'join', leg);
-    const waitUrl = attributes['waitUrl'];
-    if (!started && waitUrl) void this.#holdAudio(leg, waitUrl);
+    this.#conferences.join(leg, name, attributes);
     while (leg.generation === generation && leg.endedAt === undefined) await leg.changed;
-    if (leg.endedAt === undefined) this.#leaveConference(leg);
-  }
-
-  /** Fetches the conference's `waitUrl`, as Twilio does to play it to a participant on hold. */
-  async #holdAudio(leg: Leg, url: string): Promise<void> {
-    try {
-      const response = await fetch(url);
-      const bytes = (await response.arrayBuffer()).byteLength;
-      const type = response.headers.get('content-type') ?? 'no content type';
-      this.#emit(
-        'conference',
-        `hold audio GET ${new URL(url).pathname} → ${response.status}, ${bytes} bytes of ${type}`,
-        leg.sid,
-      );
-    } catch (error) {
-      this.#emit('conference', `hold audio GET ${url} failed: ${(error as Error).message}`, leg.sid);
-    }
+    if (leg.endedAt === undefined) this.#conferences.leave(leg);
   }
 
   #label(callSid: string): string {
     const leg = this.legs.get(callSid);
     return `the ${leg?.callee?.label ?? leg?.to ?? callSid}`;
-  }
-
-  #leaveConference(leg: Leg): void {
-    const name = leg.conference;
-    if (name === undefined) return;
-    leg.conference = undefined;
-    const members = this.conferences.get(name);
-    members?.delete(leg.sid);
-    this.#emit('conference', `${this.#label(leg.sid)} left conference "${name}"`, leg.sid);
-    this.#conferenceEvent(name, 'leave', leg);
-    if ((leg as Leg & { endsConference?: boolean }).endsConference && members) {
-      for (const other of [...members]) (this.legs.get(other) as Leg | undefined)?.end();
-    }
-    if (members && members.size === 0 && this.conferences.get(name) === members) {
-      this.#emit('conference', `conference "${name}" ended`);
-      this.#conferenceEvent(name, 'end', leg);
-      this.conferences.delete(name);
-      this.#conferenceCallbacks.delete(name);
-    }
-  }
-
-  /** Twilio's conference status callbacks, to each participant's `statusCallback` that asked for the event. */
-  #conferenceEvent(name: string, event: 'join' | 'leave' | 'end', leg: Leg): void {
-    const type = event === 'end' ? 'conference-end' : `participant-${event}`;
-    for (const subscriber of this.#conferenceCallbacks.get(name) ?? []) {
-      if (!subscriber.events.includes(event)) continue;
-      const params: Record<string, string> = {
-        AccountSid: this.accountSid,
-        ConferenceSid: this.#conferenceSid(name),
-        FriendlyName: name,
-        StatusCallbackEvent: type,
-      };
-      if (event !== 'end') params['CallSid'] = leg.sid;
-      void this.#post(subscriber.leg, subscriber.url, params, `conference ${type}`);
-    }
-  }
-
-  #conferenceSid(name: string): string {
-    let conferenceSid = this.#conferenceSids.get(name);
-    if (!conferenceSid) this.#conferenceSids.set(name, (conferenceSid = sid('CF', ++this.#count)));
-    return conferenceSid;
   }
 
   async #statusCallback(leg: Leg): Promise<void> {
@@ -556,95 +504,16 @@ export class FakeTwilio {
   }
 
   /** `<Connect><Stream>`: the callee talks to your server until the stream or the leg ends. */
-  async #stream(leg: Leg, generation: number, url: string, parameters: Record<string, string>): Promise<void> {
-    const callee = leg.callee!;
-    const streamSid = sid('MZ', ++this.#count);
-    const { trace, steps } = calleeTrace(callee, {
+  #stream(leg: Leg, generation: number, url: string, parameters: Record<string, string>): Promise<void> {
+    const host: StreamHost = {
       accountSid: this.accountSid,
-      callSid: leg.sid,
-      streamSid,
-      customParameters: parameters,
-    });
-    const caller = new CallerSimulator({
-      peer: new TwilioPeerSimulator(),
-      ackOnClear: 'echo-pending',
-      twilioFrames: true,
-      format: { encoding: 'pcmu', sampleRate: PHONE_RATE, channels: 1 },
+      authToken: this.#options.authToken,
       speed: this.#speed,
       now: this.now,
-    });
-    leg.stream = caller;
-    leg.streams.push(caller);
-    try {
-      await caller.connect(url, { 'x-twilio-signature': await computeTwilioSignature(this.#options.authToken, url) });
-    } catch (error) {
-      this.#emit(
-        'stream',
-        `call ${leg.sid}: the Media Stream to ${url} was refused (${(error as Error).message})`,
-        leg.sid,
-      );
-      return;
-    }
-    this.#emit(
-      'stream',
-      `Media Stream ${streamSid} open to ${new URL(url).pathname} (signed upgrade accepted)`,
-      leg.sid,
-    );
-
-    // Twilio's asynchronous AMD: a POST to AsyncAmdStatusCallback once it has decided.
-    const amd = callee.amd;
-    const amdAt = amd && steps[amd.afterStep] ? steps[amd.afterStep]!.endMs + (amd.afterMs ?? 0) : undefined;
-    let amdSent = !this.#asyncAmd(leg) || amd?.atAnswer === true;
-    if (leg.params['MachineDetection'] && leg.params['AsyncAmd'] !== 'true')
-      this.#emit('amd', 'synchronous AMD is not simulated (use AsyncAmd=true)', leg.sid);
-
-    // A person waits for the agent to have spoken, and to be quiet, before each reply.
-    const times = new Map(trace.frames.map((f) => [f.frame, f.t] as const));
-    const chunksAt = new Map<number, number>();
-    let gate = steps.findIndex((s) => s.afterAgent);
-    let holdingSince: number | undefined;
-    const holdAt = (t: number): boolean => {
-      if (gate < 0 || t < steps[gate]!.startMs) return false;
-      const chunks = caller.log.chunks;
-      let heard = 0;
-      for (let i = chunksAt.get(gate) ?? 0; i < chunks.length; i++) heard += chunks[i]!.durationMs;
-      const last = chunks.at(-1);
-      const quiet = last !== undefined && last.startAt + (last.playedMs ?? last.durationMs) + QUIET_MS <= caller.now();
-      holdingSince ??= caller.now();
-      if ((heard >= steps[gate]!.minAgentMs && quiet) || caller.now() - holdingSince > 30_000) {
-        holdingSince = undefined;
-        gate = steps.findIndex((s, i) => i > gate && s.afterAgent);
-        return false;
-      }
-      return true;
+      emit: (kind, text, callSid) => this.#emit(kind, text, callSid),
+      asyncAmd: (l) => this.#asyncAmd(l),
+      amdCallback: (l, ms) => this.#amdCallback(l, ms),
     };
-    const played = caller.play(trace, {
-      holdAt,
-      onFrameSent: (frame) => {
-        const t = times.get(frame);
-        if (t === undefined) return;
-        const starting = steps.findIndex((step) => step.startMs === t);
-        const step = callee.steps[starting];
-        if (starting >= 0 && step && !('silenceMs' in step))
-          this.#emit(
-            'call',
-            'say' in step ? `the ${callee.label} says "${step.say}"` : `the ${callee.label} beeps`,
-            leg.sid,
-          );
-        // The agent's audio so far, as the callee finishes the step before the next gated one:
-        // what the agent says from here on is what the callee waits for.
-        if (gate >= 0 && t + 20 === steps[gate - 1]?.endMs) chunksAt.set(gate, caller.log.chunks.length);
-        if (!amdSent && amdAt !== undefined && t >= amdAt) {
-          amdSent = true;
-          void this.#amdCallback(leg, amdAt);
-        }
-      },
-    });
-    await Promise.race([played, leg.changed]);
-    if (leg.generation !== generation || leg.endedAt !== undefined) {
-      caller.hangUp(); // Twilio ends the stream when the call's TwiML changes or the call ends.
-    }
-    leg.stream = undefined;
-    this.#emit('stream', `Media Stream ${streamSid} closed`, leg.sid);
+    return runMediaStream(host, leg, generation, sid('MZ', ++this.#count), url, parameters);
   }
 }
