@@ -201,6 +201,7 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
         responses: this.#responses,
         hangUp: hangUp as ((call: HangUpRequest) => unknown) | undefined,
         ended: () => this.#life.ended,
+        streaming: () => this.#streamId !== undefined,
         endReason: () => this.#endReason,
         callId: () => this.#callStart?.callId,
         streamId: () => this.#streamId,

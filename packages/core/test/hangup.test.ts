@@ -144,6 +144,15 @@ describe('endAfterPlayback on a carrier that acknowledges playback', () => {
     expect(result.value).toMatchObject({ heardAll: true });
   });
 
+  it('a caller who hangs up during the wait ends it: not heard in full, with the carrier’s reason', async () => {
+    const t = await connected();
+    await goodbye(t);
+    const result = settled(t.endAfterPlayback());
+    carrier.deliver(wire.stop());
+    await until(() => result.done);
+    expect(result.value).toMatchObject({ reason: 'stop', heardAll: false });
+  });
+
   it('ends at once when nothing is playing', async () => {
     const t = await connected();
     await expect(t.endAfterPlayback()).resolves.toEqual({ reason: 'agent_hangup', heardAll: true, waitedMs: 0 });

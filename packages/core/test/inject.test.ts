@@ -184,6 +184,31 @@ describe('playAudio', () => {
     await expect(t.playAudio(bytes(800, CLIP)).done).resolves.toMatchObject({ reason: 'call_end', sentMs: 0 });
   });
 
+  it('waits for the carrier’s stream, and plays in the format its start announced', async () => {
+    const t = new TelephonyRealtimeTransport({
+      connection: carrier,
+      protocol: new TestProtocol({ playbackAck: 'none' }),
+      url,
+      clock,
+      inputAudioInactivityTimeoutMs: null,
+      carrierIdleTimeoutMs: null,
+    });
+    transport = t;
+    const clip = t.playAudio(new Int16Array(800).fill(500), { name: 'early' });
+    clock.advance(100);
+    expect(carrier.commands()).toEqual([]);
+    carrier.deliver(wire.start('S1', 'l16', 16000));
+    for (let i = 0; i < 10; i++) clock.advance(100);
+    const result = await clip.done;
+    // 800 samples at the carrier's 16 kHz: 50 ms, padded to whole 20 ms frames of 16-bit samples.
+    expect(result).toMatchObject({ reason: 'finished', sentMs: 60 });
+    const bytes = carrier
+      .commands()
+      .filter((c) => c.type === 'audio')
+      .reduce((n, c) => n + (c as { payload: Uint8Array }).payload.byteLength, 0);
+    expect(bytes).toBe(1920);
+  });
+
   it('converts L16 samples at another rate to the carrier’s format', async () => {
     const t = await connected({ playbackAck: 'none' });
     const samples = new Int16Array(16000).fill(1000); // one second at 16 kHz

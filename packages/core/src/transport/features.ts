@@ -27,6 +27,8 @@ export interface CallFeaturesHost {
   /** The transport's `hangUp` option. */
   readonly hangUp: ((call: HangUpRequest) => unknown) | undefined;
   ended(): boolean;
+  /** The carrier's stream has started. */
+  streaming(): boolean;
   endReason(): string | undefined;
   callId(): string | undefined;
   streamId(): string | undefined;
@@ -88,6 +90,7 @@ export class CallFeatures {
       canClear: () => protocol.capabilities.clear,
       pacingLeadMs: () => protocol.capabilities.pacing?.leadMs,
       ended: () => host.ended(),
+      streaming: () => host.streaming(),
       emit: (event) => host.emit(event),
       emitError: (error) => host.emitError(error),
     });

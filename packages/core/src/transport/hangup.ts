@@ -75,15 +75,10 @@ export class PlaybackWaiter {
       let deadline: unknown;
       const waiter = {
         check: () => {
-          let idle: boolean;
-          try {
-            idle = host.ended() || host.idle();
-          } catch (error) {
-            host.emitError(error);
-            idle = false;
-          }
+          const idle = this.#idle();
           const waited = host.now() - started;
-          if (idle) return settle(true);
+          // A call that ended meanwhile (the caller hung up) ends the wait: heard all, or not.
+          if (idle || host.ended()) return settle(idle);
           if (waited >= timeoutMs) return settle(false);
           if (poll !== undefined) host.clock.clearTimeout(poll);
           poll = host.clock.setTimeout(
@@ -106,11 +101,19 @@ export class PlaybackWaiter {
       this.#waiters.add(waiter);
       deadline = host.clock.setTimeout(() => {
         deadline = undefined;
-        if (host.ended() || host.idle()) settle(true);
-        else settle(false);
+        settle(this.#idle());
       }, timeoutMs);
       waiter.check();
     });
+  }
+
+  #idle(): boolean {
+    try {
+      return this.#host.idle();
+    } catch (error) {
+      this.#host.emitError(error);
+      return false;
+    }
   }
 
   /** The call ended: every waiter settles with what it has. */

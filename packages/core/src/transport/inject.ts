@@ -80,6 +80,8 @@ export interface InjectorHost {
   /** The carrier's own pacing lead, where it declares one. */
   pacingLeadMs(): number | undefined;
   ended(): boolean;
+  /** The carrier's stream has started (audio can be addressed to it). */
+  streaming(): boolean;
   emit(event: InjectedAudioEvent): void;
   emitError(error: unknown): void;
 }
@@ -92,7 +94,10 @@ class Clip implements InjectedAudio {
   readonly name: string | undefined;
   readonly interruptible: boolean;
   readonly loop: boolean;
-  readonly units: Uint8Array[];
+  /** The clip in the carrier's frames, cut once the carrier's stream (and format) is known. */
+  units: Uint8Array[] | undefined;
+  readonly audio: Uint8Array | Int16Array;
+  readonly format: AudioFormat | undefined;
   readonly done: Promise<InjectedAudioResult>;
   state: ClipState = 'feeding';
   reason: InjectedAudioEndReason = 'finished';
@@ -102,13 +107,14 @@ class Clip implements InjectedAudio {
   resolve!: (result: InjectedAudioResult) => void;
   readonly #stop: (clip: Clip) => void;
 
-  constructor(id: string, units: Uint8Array[], options: PlayAudioOptions, stop: (clip: Clip) => void) {
+  constructor(id: string, audio: Uint8Array | Int16Array, options: PlayAudioOptions, stop: (clip: Clip) => void) {
     this.id = id;
     this.key = { responseId: id, itemId: id, contentIndex: 0 };
     this.name = options.name;
     this.interruptible = options.interruptible ?? true;
     this.loop = options.loop ?? false;
-    this.units = units;
+    this.audio = audio;
+    this.format = options.format;
     this.#stop = stop;
     this.done = new Promise((resolve) => (this.resolve = resolve));
   }
@@ -144,21 +150,13 @@ export class Injector {
 
   play(audio: Uint8Array | Int16Array, options: PlayAudioOptions = {}): InjectedAudio {
     checkPlayOptions(audio, options);
-    const format = this.#host.format();
-    const units = this.#host.output.clipUnits(toCarrierFormat(audio, options.format, format));
+    // A copy: the caller may reuse its buffer while the clip plays.
     const id = `${INJECTED_KEY_PREFIX}${++this.#count}`;
-    const clip = new Clip(id, units, options, (c) => this.#stopFeeding(c, 'stopped'));
+    const clip = new Clip(id, audio.slice(), options, (c) => this.#stopFeeding(c, 'stopped'));
     this.#clips.set(id, clip);
-    log(
-      'injected audio %s%s: %dms%s',
-      id,
-      clip.name ? ` (${clip.name})` : '',
-      this.#clipMs(clip),
-      clip.loop ? ', looped' : '',
-    );
+    log('injected audio %s%s%s', id, clip.name ? ` (${clip.name})` : '', clip.loop ? ', looped' : '');
     this.#emit({ type: 'injected_audio', id, ...(clip.name !== undefined ? { name: clip.name } : {}), phase: 'start' });
     if (this.#host.ended()) this.#finish(clip, 'call_end', 0);
-    else if (units.length === 0) this.#finish(clip, 'finished', 0);
     else this.#feed(clip);
     return clip;
   }
@@ -214,11 +212,6 @@ export class Injector {
     }
   }
 
-  #clipMs(clip: Clip): number {
-    const format = this.#host.output.format;
-    return clip.units.reduce((ms, unit) => ms + durationMs(format, unit.byteLength), 0);
-  }
-
   #leadMs(): number {
     const pacing = this.#host.pacingLeadMs();
     return pacing !== undefined ? Math.min(pacing, INJECTED_LEAD_MS) : INJECTED_LEAD_MS;
@@ -230,21 +223,26 @@ export class Injector {
     if (clip.state !== 'feeding') return;
     const { output, ledger, metrics } = this.#host;
     if (this.#host.ended()) return;
-    if (!output.open) {
+    if (!output.open || !this.#host.streaming()) {
       this.#schedule(clip, RETRY_MS);
       return;
     }
+    if (!clip.units) {
+      clip.units = output.clipUnits(toCarrierFormat(clip.audio, clip.format, this.#host.format()));
+      if (clip.units.length === 0) return this.#finish(clip, 'finished', 0);
+    }
+    const units = clip.units;
     const lead = this.#leadMs();
     const format = output.format;
     let room = lead - ledger.queuedMs();
     const batch: Uint8Array[] = [];
     let batchMs = 0;
     while (clip.state === 'feeding') {
-      if (clip.next >= clip.units.length) {
+      if (clip.next >= units.length) {
         if (!clip.loop) break;
         clip.next = 0;
       }
-      const unit = clip.units[clip.next]!;
+      const unit = units[clip.next]!;
       const ms = durationMs(format, unit.byteLength);
       // One unit always goes when the carrier has nothing left to play.
       if (ms > room && (batch.length > 0 || room < lead)) break;
@@ -258,14 +256,14 @@ export class Injector {
       clip.sentMs += batchMs;
       metrics.injectedAudioMs += batchMs;
     }
-    if (!clip.loop && clip.next >= clip.units.length) {
+    if (!clip.loop && clip.next >= units.length) {
       clip.state = 'draining';
       clip.reason = 'finished';
       this.#checkPlayed(clip);
       return;
     }
     // Wake once half the lead has played (or the next unit fits).
-    const next = durationMs(format, clip.units[clip.next % clip.units.length]!.byteLength);
+    const next = durationMs(format, units[clip.next % units.length]!.byteLength);
     const target = Math.min(lead / 2, Math.max(0, lead - next));
     this.#schedule(clip, Math.max(1, ledger.queuedMs() - target));
   }
