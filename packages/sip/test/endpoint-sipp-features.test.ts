@@ -164,4 +164,24 @@ describe.skipIf(!SIPP)('SipEndpoint places a call to sipp', () => {
     expect(ends).toEqual(['agent_hangup']);
     expect(call.rtp.counters.packetsOut).toBeGreaterThan(10);
   }, 90_000);
+
+  it('cancels a call that rings past its ring timeout, and rejects with the 487', async () => {
+    const port = await freeUdpPort();
+    const phone = runSipp({ scenario: 'uas-ring.xml', port: endpoint.port, args: ['-p', String(port)], timeoutS: 60 });
+    let outcome: unknown;
+    for (let attempt = 0; outcome === undefined; attempt++) {
+      try {
+        await endpoint.call(`sip:phone@127.0.0.1:${port}`, { ringTimeoutMs: 300 });
+        outcome = 'answered';
+      } catch (error) {
+        // sipp binds its port as it starts: a 408 means nobody was there yet.
+        if ((error as { status?: number }).status !== 408 || attempt > 5) outcome = error;
+      }
+    }
+    expect(outcome).toMatchObject({ name: 'CallControlError', status: 487 });
+    const run = await phone;
+    expect(run.code, explain(run)).toBe(0);
+    expect(run.messages).toMatch(/^CANCEL sip:phone@127\.0\.0\.1:\d+ SIP\/2\.0/m);
+    expect(endpoint.calls).toEqual([]);
+  }, 90_000);
 });

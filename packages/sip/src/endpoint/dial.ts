@@ -36,7 +36,15 @@ export type SipDialOptions = {
   headers?: Record<string, string>;
   /** Answers a digest challenge (401 or 407) from the trunk, once (MD5 or SHA-256, `qop=auth` or none). */
   auth?: { username: string; password: string };
+  /**
+   * How long the far end may ring, ms: then the INVITE is cancelled (CANCEL, RFC 3261 §9) and the
+   * call rejects with the 487 that answers it. Default 60 000.
+   */
+  ringTimeoutMs?: number;
 };
+
+/** How long a placed call may ring by default, ms. */
+export const DEFAULT_RING_TIMEOUT_MS = 60_000;
 
 /** What placing a call needs of the endpoint, besides what answering one does. */
 export interface DialHost extends EndpointHost {
@@ -106,6 +114,7 @@ function sendInvite(
   host: DialHost,
   invite: SipRequest,
   target: SipTarget,
+  ringTimeoutMs: number,
 ): { final: Promise<SipResponse>; ackWith(ack: SipRequest, to: SipTarget): void } {
   const key = clientTransactionKey(invite)!;
   const { t1, t2 } = host.timers;
@@ -147,6 +156,7 @@ function sendInvite(
   const receive = (response: SipResponse) => {
     if (response.status < 200) {
       if (state === 'calling') state = 'proceeding';
+      if (ringing) cancel();
       return;
     }
     if (response.status >= 300) {
@@ -172,6 +182,42 @@ function sendInvite(
     } else if (state === 'done' && ack) host.send(ack.request, ack.to);
     if (state !== 'done') settle(response);
   };
+  // Ringing too long: CANCEL (same branch), answered by a 487. Not before a provisional response
+  // came (RFC 3261 §9.1): until then the far end may not know the INVITE yet.
+  let cancelled = false;
+  const cancel = () => {
+    if (cancelled || state === 'done') return;
+    cancelled = true;
+    const request: SipRequest = {
+      type: 'request',
+      method: 'CANCEL',
+      uri: invite.uri,
+      headers: new SipHeaders([
+        ['Via', invite.headers.list('via')[0]!],
+        ['Max-Forwards', '70'],
+        ['From', invite.headers.get('from')!],
+        ['To', invite.headers.get('to')!],
+        ['Call-ID', invite.headers.get('call-id')!],
+        ['CSeq', `${invite.headers.get('cseq')!.trim().split(/\s+/)[0]} CANCEL`],
+        ['Content-Length', '0'],
+      ]),
+      body: new Uint8Array(0),
+    };
+    log('call %s rang for %d ms: cancelling', invite.headers.get('call-id'), ringTimeoutMs);
+    void host.callContext().sendRequest(request, target);
+    // A far end that never answers the INVITE after all.
+    host.timerSet.after(64 * t1, () => {
+      if (state === 'done') return;
+      host.untrack(key);
+      settle(timedOut());
+    });
+  };
+  let ringing = false;
+  const ring = host.timerSet.after(ringTimeoutMs, () => {
+    ringing = true;
+    if (state === 'proceeding') cancel();
+  });
+  void final.then(() => host.timerSet.cancel(ring));
   host.track(key, {
     receive,
     abort: () => {
@@ -192,6 +238,12 @@ export async function placeCall(host: DialHost, uri: string, options: SipDialOpt
   if (typeof uri !== 'string' || !/^sips?:[^\s<>]+$/i.test(uri))
     throw new ConfigError(`The call target must be a sip: URI, got ${JSON.stringify(uri)}.`);
   const target = targetOf(uri);
+  const ringMs = options.ringTimeoutMs;
+  if (
+    ringMs !== undefined &&
+    !(typeof ringMs === 'number' && Number.isFinite(ringMs) && ringMs > 0 && ringMs <= 2_147_483_647)
+  )
+    throw new ConfigError(`\`ringTimeoutMs\` must be a positive number of ms, got ${String(ringMs)}.`);
   const from = options.from ?? `sip:switchboard@${hostPort(host.advertisedAddress, host.port)}`;
   if (!/^sips?:[^\s<>]+$/i.test(from))
     throw new ConfigError(`\`from\` must be a sip: URI, got ${JSON.stringify(from)}.`);
@@ -243,7 +295,8 @@ export async function placeCall(host: DialHost, uri: string, options: SipDialOpt
       body: textBody(sdp),
     });
     let invite = build();
-    let sent = sendInvite(host, invite, target);
+    const ringTimeoutMs = options.ringTimeoutMs ?? DEFAULT_RING_TIMEOUT_MS;
+    let sent = sendInvite(host, invite, target, ringTimeoutMs);
     let response = await sent.final;
     if ((response.status === 401 || response.status === 407) && options.auth) {
       const challenge = response.headers.get(response.status === 401 ? 'www-authenticate' : 'proxy-authenticate');
@@ -251,7 +304,7 @@ export async function placeCall(host: DialHost, uri: string, options: SipDialOpt
       if (answer) {
         cseq++;
         invite = build([response.status === 401 ? 'Authorization' : 'Proxy-Authorization', answer]);
-        sent = sendInvite(host, invite, target);
+        sent = sendInvite(host, invite, target, ringTimeoutMs);
         response = await sent.final;
       }
     }
