@@ -37,7 +37,10 @@ describe.skipIf(SKIP !== undefined)(titled('SipEndpoint transfers a call from ba
     await rig?.close();
   });
 
-  /** An endpoint whose agent transfers to `sales` (that same endpoint) with `sipTransfer(options)`, and a baresip call to it. */
+  /**
+   * An endpoint whose agent transfers to `sales` (that same endpoint) with `sipTransfer(options)`,
+   * and a baresip call to it.
+   */
   async function transferredCall(user: string, options: Parameters<typeof sipTransfer>[0]) {
     const transfer = sipTransfer(options);
     const outcomes: unknown[] = [];

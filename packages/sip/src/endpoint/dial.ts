@@ -52,7 +52,7 @@ export interface DialHost extends EndpointHost {
   readonly timers: SipTimers;
   readonly timerSet: TimerSet;
   send(message: SipRequest, target: SipTarget): void;
-  /** Routes the responses of a client transaction (by branch and method) to `receive`; `abort` when the endpoint closes. */
+  /** Routes the responses of a client transaction (by branch and method) to it; `abort` as the endpoint closes. */
   track(key: string, client: { receive(response: SipResponse): void; abort(): void }): void;
   untrack(key: string): void;
 }
