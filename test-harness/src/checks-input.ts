@@ -82,9 +82,17 @@ function framesSent(result: ReplayResult): Array<Record<string, unknown>> {
 }
 
 /**
+ * Of the caller's audio that reached the bridge before it ended the call, how much may still have
+ * been on its way to the model (a reorder window, a jitter buffer, a resampler), ms.
+ */
+export const BRIDGE_END_PIPELINE_MS = 300;
+
+/**
  * Where the bridge ended the call (the agent hung up): the least of the caller's audio the model
- * must have got, ms — all that the caller sent up to {@link BRIDGE_END_TAIL_MS} before the end.
- * Undefined when the caller ended the call.
+ * must have got, ms — all that the caller sent up to {@link BRIDGE_END_TAIL_MS} before the end, or,
+ * where the bridge's metrics say it got less of it by then (a busy machine delivers the caller's
+ * frames late), all it got but the last {@link BRIDGE_END_PIPELINE_MS}. Undefined when the caller
+ * ended the call.
  */
 function bridgeEndFloorMs(result: ReplayResult): number | undefined {
   if (!result.carrier.bridgeEnded || traceCarrier(result.trace) !== 'twilio') return undefined;
@@ -97,7 +105,9 @@ function bridgeEndFloorMs(result: ReplayResult): number | undefined {
     if (frame.event === 'media' && media?.track !== 'outbound' && typeof media?.payload === 'string')
       ms += durationMs(format, base64Decode(media.payload).byteLength);
   }
-  return ms;
+  const received = result.metrics?.audioBytesIn;
+  if (typeof received !== 'number' || !(received >= 0)) return ms;
+  return Math.min(ms, Math.max(0, durationMs(result.carrierFormat, received) - BRIDGE_END_PIPELINE_MS));
 }
 
 /**

@@ -194,3 +194,34 @@ describe('input.lossless and early media', () => {
     expect(outcome.status).toBe('fail');
   });
 });
+
+describe('input.lossless when the bridge ended the call', () => {
+  /** 200 frames sent 20 ms apart; the bridge ended the call at 3000 ms, seen by the caller at `seenAt`. */
+  function endedByBridge(appends: number[], metrics: Record<string, number> = {}, sent = 200): ReplayResult {
+    const result = replay({ frames: 200, appends, metrics, callEndedAt: 3000 });
+    result.carrier.bridgeEnded = { at: 3010, by: 'close' };
+    result.carrier.traceFramesSent = result.trace.frames.slice(0, sent).map((f) => ({ at: f.t, frame: f.frame }));
+    return result;
+  }
+
+  it('expects only the frames the caller sent, less the last second before the end', () => {
+    // 160 frames went out (up to 3180 ms); the model got the first 110 (to 2200 ms, within 1 s of the end).
+    const outcome = inputLossless(endedByBridge(range(0, 110), {}, 160));
+    expect(outcome.status).toBe('pass');
+    expect(outcome.detail).toMatch(
+      /the bridge ended the call: 1000 ms the caller sent at the end did not reach the model/,
+    );
+  });
+
+  it('fails audio missing from before the last second, and audio that differs', () => {
+    expect(inputLossless(endedByBridge(range(0, 90), {}, 160)).status).toBe('fail');
+    expect(inputLossless(endedByBridge([...range(0, 50), ...range(51, 112)], {}, 160)).status).toBe('fail');
+  });
+
+  it('expects less where the bridge had got less of the caller’s audio by the end (a busy machine)', () => {
+    // The bridge got 1.9 s of it before it ended (audioBytesIn); the model got all but 200 ms of that.
+    const got = { audioBytesIn: 95 * FRAME_BYTES };
+    expect(inputLossless(endedByBridge(range(0, 85), got, 160)).status).toBe('pass');
+    expect(inputLossless(endedByBridge(range(0, 75), got, 160)).status).toBe('fail');
+  });
+});
