@@ -87,12 +87,14 @@ export type BaresipOptions = {
   sipTrace?: boolean;
   /** Safety net: baresip quits by itself after this many seconds. Default 120. */
   quitAfterS?: number;
+  /** The SIP port it listens on (UDP and TCP), for calls to it. Default: any free one. */
+  sipPort?: number;
 };
 
 const OUTPUT_LIMIT = 2_000_000;
 
 /** A free TCP port on 127.0.0.1 right now. */
-async function freeTcpPort(): Promise<number> {
+export async function freeTcpPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
@@ -121,10 +123,10 @@ function accountLine(account: BaresipAccount, silence: string): string {
   return `<sip:${account.user}@${account.domain}>;${params.join(';')}`;
 }
 
-function configText(ctrlPort: number, silence: string): string {
+function configText(ctrlPort: number, silence: string, sipPort = 0): string {
   return [
     'poll_method epoll',
-    'sip_listen 127.0.0.1:0',
+    `sip_listen 127.0.0.1:${sipPort}`,
     'net_interface 127.0.0.1',
     'audio_player aubridge,nowhere',
     `audio_source aufile,${silence}`,
@@ -215,7 +217,7 @@ export class Baresip {
     // aufile ends a call at the end of its file: two minutes outlast any test.
     const silence = join(this.dir, 'silence.wav');
     writeWav(silence, new Int16Array(8000 * 120));
-    writeFileSync(join(this.dir, 'config'), configText(ctrlPort, silence));
+    writeFileSync(join(this.dir, 'config'), configText(ctrlPort, silence, options.sipPort));
     writeFileSync(
       join(this.dir, 'accounts'),
       options.accounts.map((account) => accountLine(account, silence)).join('\n') + '\n',
