@@ -49,6 +49,13 @@ export type TransferRequest = {
   streamId?: string;
   callStart?: CallStartEvent;
   transport: TelephonyRealtimeTransport;
+  /**
+   * For a handler that keeps the caller on this stream while the transfer goes on (a warm
+   * transfer's hold): until the returned function is called, the stream closing is the caller
+   * hanging up, not the transfer. Call it right before the request that takes the call away.
+   * A handler that never calls `handOverLater` hands the call over when it starts.
+   */
+  handOverLater?(): () => void;
 };
 
 /** The carrier's part of a transfer (`twilioTransfer(...)`, `telnyxTransfer(...)`, ...). */
@@ -176,6 +183,10 @@ export function transferCallTool(options: TransferCallToolOptions): CallTool {
         ...(transport.streamId !== undefined ? { streamId: transport.streamId } : {}),
         ...(start !== undefined ? { callStart: start } : {}),
         transport,
+        handOverLater: () => {
+          controls.endingAs(undefined);
+          return () => controls.endingAs(TRANSFERRED_REASON);
+        },
       };
       // The carrier may take the call away, and close the stream, before the handler returns.
       controls.endingAs(TRANSFERRED_REASON);

@@ -214,6 +214,52 @@ describe('transferCallTool under a RealtimeSession', () => {
     expect(c.simulated.functionCallOutputs[0]!.output).toContain('support');
   });
 
+  it('a handler that holds the caller first: a hang-up during the hold is the caller’s, not a transfer', async () => {
+    let holding = false;
+    const c = await call(
+      [turn(200, 'Please hold.', { name: 'transfer_call', arguments: args })],
+      [
+        transferCallTool({
+          destinations,
+          transfer: async (request) => {
+            request.handOverLater!();
+            holding = true;
+            // The caller hangs up while the person is being called.
+            await until(() => rig.carrier.closed, DEADLINE);
+            throw new Error('the caller hung up during the transfer');
+          },
+        }),
+      ],
+    );
+    play(rig.carrier, 20);
+    session!.sendMessage('Sales please.');
+    await until(() => holding, DEADLINE);
+    rig.carrier.close();
+    await until(() => c.transport.endReason !== undefined, DEADLINE);
+    expect(c.ends).toEqual(['carrier_closed']);
+  });
+
+  it('a handler that hands the call over after its hold ends the call as transferred', async () => {
+    const c = await call(
+      [turn(200, 'Please hold.', { name: 'transfer_call', arguments: args })],
+      [
+        transferCallTool({
+          destinations,
+          transfer: async (request) => {
+            const handOver = request.handOverLater!();
+            handOver();
+            // The carrier bridges the call and closes the stream before its API call returns.
+            rig.carrier.close();
+          },
+        }),
+      ],
+    );
+    play(rig.carrier, 20);
+    session!.sendMessage('Sales please.');
+    await until(() => c.transport.endReason !== undefined, DEADLINE);
+    expect(c.ends).toEqual(['transferred']);
+  });
+
   it('a refused transfer tells the model in a sentence, emits an error, and the call goes on', async () => {
     const c = await call(
       [

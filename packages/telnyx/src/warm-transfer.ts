@@ -179,6 +179,8 @@ export class TelnyxWarmTransfer {
     let wake: () => void = () => {};
     const attempt: Attempt = { token, answered: false, spoken: false, hungUp: false, wake: () => wake() };
     this.#attempts.set(token, attempt);
+    // The caller stays on this stream until the bridge: hanging up before it is no transfer.
+    const handOver = request.handOverLater?.();
     let callerGone = false;
     const offEnd = onCallEnd(request, () => {
       callerGone = true;
@@ -238,6 +240,7 @@ export class TelnyxWarmTransfer {
       if (callerGone) throw new CallControlError('TelnyxWarmTransfer: the caller hung up during the transfer');
       if (attempt.hungUp) throw new CallControlError(`TelnyxWarmTransfer: ${request.name} hung up before being joined`);
       hold?.stop();
+      handOver?.();
       const bridged = await calls.bridge(callerId, personId);
       if (bridged.alreadyEnded)
         throw new CallControlError('TelnyxWarmTransfer: the caller hung up during the transfer');
