@@ -52,7 +52,7 @@ export const WIND_DOWN_MS = 30_000;
 
 /**
  * How long, at most, the caller of a call the agent ends (`agent-hangup`) stays on the line past the
- * trace's end for the bridge to hang up, stream ms (and never less than 5 s real): longer than a
+ * trace's end for the bridge to hang up, stream ms (and never less than 15 s real): longer than a
  * hang-up after playback waits by default (15 s).
  */
 export const AGENT_HANGUP_WAIT_MS = 25_000;
@@ -379,7 +379,7 @@ export async function replayTrace(
     // The agent ends this call: past the trace's end the caller stays on the line (quiet) until the
     // bridge hangs up, for as long as a hang-up after playback may wait, so that a late reply on a
     // starved machine is not taken for a bridge that never hangs up.
-    const until = performance.now() + Math.max(5000, realDelay(AGENT_HANGUP_WAIT_MS));
+    const until = performance.now() + Math.max(15_000, realDelay(AGENT_HANGUP_WAIT_MS));
     const hangsUp = bridge.transportFeatures?.().endAfterPlayback ?? true;
     while (hangsUp && caller.log.closedAt === undefined && performance.now() < until) await sleep(10);
   }
