@@ -56,6 +56,7 @@ export {
   type TransferHandler,
   type TransferRequest,
 } from './tools.js';
+export type { CallToolTransport } from './transport/controls.js';
 
 // The interfaces an application passes or receives.
 export type { MediaConnection, MediaFrame, NodeWsLike, WebSocketLike, WhatwgWebSocketLike } from './connection.js';

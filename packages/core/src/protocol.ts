@@ -95,6 +95,10 @@ export { PlaybackLedger, type AckResult, type ItemPlayback, type PlaybackKey } f
 export { createMetrics, type CallMetrics } from './metrics.js';
 export type { Clock } from './clock.js';
 
+// The call tools (`endCallTool`, `transferCallTool`) on a transport that is not the core's.
+export { registerCallTools, type CallToolControls, type CallToolTransport } from './transport/controls.js';
+export type { PlaybackWait } from './transport/hangup.js';
+
 // Call control over REST, and webhook checks.
 export {
   basicAuthorization,

@@ -1,8 +1,8 @@
 import { backgroundResult, tool, type FunctionTool } from '@openai/agents-realtime';
 import { CallControlError, ConfigError, SwitchboardError } from './errors.js';
 import { logger } from './log.js';
-import { callControls } from './transport/controls.js';
-import { AGENT_HANGUP_REASON, nextTurn, playbackTimeout } from './transport/hangup.js';
+import { toolControls, type CallToolTransport } from './transport/controls.js';
+import { AGENT_HANGUP_REASON, nextTurn, playbackTimeout, type EndAfterPlaybackResult } from './transport/hangup.js';
 import type { CallStartEvent } from './transport/events.js';
 import type { InjectedAudio, PlayAudioOptions } from './transport/inject.js';
 import type { TelephonyRealtimeTransport } from './transport.js';
@@ -14,13 +14,17 @@ export const TRANSFERRED_REASON = 'transferred';
 
 /**
  * The context a `RealtimeSession` is given so that the call tools find the call:
- * `new RealtimeSession(agent, { transport, context: { transport } })`.
+ * `new RealtimeSession(agent, { transport, context: { transport } })`. `T` is the transport's
+ * type: the core transport by default, or another one the tools act on (an OpenAI SIP transport).
  */
-export type TelephonyToolContext = { transport: TelephonyRealtimeTransport };
+export type TelephonyToolContext<T extends CallToolTransport = TelephonyRealtimeTransport> = { transport: T };
 
-/** The call a tool acts on: a transport, or a function finding it from the tool's run context. */
-export type ToolTransport =
-  TelephonyRealtimeTransport | ((runContext: unknown) => TelephonyRealtimeTransport | undefined);
+/**
+ * The call a tool acts on: a transport (the core transport, or one registered with
+ * `registerCallTools`, such as the OpenAI SIP transport), or a function finding it from the
+ * tool's run context.
+ */
+export type ToolTransport = CallToolTransport | ((runContext: unknown) => CallToolTransport | undefined);
 
 export type EndCallToolOptions = {
   /** Default `end_call`. */
@@ -34,8 +38,12 @@ export type EndCallToolOptions = {
   transport?: ToolTransport;
 };
 
-/** What a carrier's transfer is asked to do. */
-export type TransferRequest = {
+/**
+ * What a carrier's transfer is asked to do. `T` is the type of the call's transport: the core
+ * transport by default; a handler that works on any call (`openAISipTransfer`) takes
+ * `TransferRequest<CallToolTransport>`.
+ */
+export type TransferRequest<T extends CallToolTransport = TelephonyRealtimeTransport> = {
   /** The destination the model picked (a key of `destinations`). */
   name: string;
   /** Its number or SIP URI. */
@@ -48,7 +56,8 @@ export type TransferRequest = {
   callId?: string;
   streamId?: string;
   callStart?: CallStartEvent;
-  transport: TelephonyRealtimeTransport;
+  /** The transport of the call the tool acts on. */
+  transport: T;
   /**
    * For a handler that keeps the caller on this stream while the transfer goes on (a warm
    * transfer's hold): until the returned function is called, the stream closing is the caller
@@ -58,14 +67,19 @@ export type TransferRequest = {
   handOverLater?(): () => void;
 };
 
-/** The carrier's part of a transfer (`twilioTransfer(...)`, `telnyxTransfer(...)`, ...). */
-export type TransferHandler = (request: TransferRequest) => Promise<unknown>;
+/**
+ * The carrier's part of a transfer (`twilioTransfer(...)`, `telnyxTransfer(...)`, ...). `T`: the
+ * transport type the handler needs (see {@link TransferRequest}).
+ */
+export type TransferHandler<T extends CallToolTransport = TelephonyRealtimeTransport> = (
+  request: TransferRequest<T>,
+) => Promise<unknown>;
 
-export type TransferCallToolOptions = {
+export type TransferCallToolOptions<T extends CallToolTransport = TelephonyRealtimeTransport> = {
   /** Where the model may transfer to: the name it picks → a number or SIP URI. */
   destinations: Record<string, string>;
   /** Moves the call (the carrier's part). */
-  transfer: TransferHandler;
+  transfer: TransferHandler<T>;
   /** Default `transfer_call`. */
   name?: string;
   description?: string;
@@ -106,13 +120,29 @@ export function endCallTool(options: EndCallToolOptions = {}): CallTool {
     parameters: { type: 'object', properties: {}, required: [], additionalProperties: false },
     strict: true,
     execute: async (_input, runContext) => {
-      const transport = findTransport(options.transport, runContext);
-      if (!transport) return NO_CALL;
-      const ending = transport.endAfterPlayback({ reason, timeoutMs });
-      ending.catch(() => undefined);
-      const waited = callControls.get(transport)?.hangUpWaited();
-      const { heardAll } = await (waited ?? ending);
-      return backgroundResult(heardAll ? 'The caller heard the goodbye; the call is ending.' : 'The call is ending.');
+      const call = findCall(options.transport, runContext);
+      if (!call) return NO_CALL;
+      const { transport, controls } = call;
+      let ending: Promise<EndAfterPlaybackResult>;
+      try {
+        ending = transport.endAfterPlayback({ reason, timeoutMs });
+      } catch (error) {
+        ending = Promise.reject(error);
+      }
+      // A hang-up that fails (call control refused it) is the transport's error, not the model's.
+      const hungUp = ending.then(
+        (result) => result,
+        (error: unknown) => {
+          controls.emitError(error);
+          return undefined;
+        },
+      );
+      const waited = controls.hangUpWaited?.();
+      const result = await (waited ?? hungUp);
+      if (!result) return 'The call could not be hung up.';
+      return backgroundResult(
+        result.heardAll ? 'The caller heard the goodbye; the call is ending.' : 'The call is ending.',
+      );
     },
   }) as CallTool;
 }
@@ -124,7 +154,9 @@ export function endCallTool(options: EndCallToolOptions = {}): CallTool {
  * (whether the carrier closed the stream first or not). When the carrier refuses, the model is
  * told in a short sentence (it can tell the caller) and the transport emits an `error`.
  */
-export function transferCallTool(options: TransferCallToolOptions): CallTool {
+export function transferCallTool<T extends CallToolTransport = TelephonyRealtimeTransport>(
+  options: TransferCallToolOptions<T>,
+): CallTool {
   if (!options || typeof options !== 'object') throw new ConfigError('transferCallTool needs options.');
   const destinations = options.destinations;
   const names =
@@ -162,27 +194,30 @@ export function transferCallTool(options: TransferCallToolOptions): CallTool {
     },
     strict: true,
     execute: async (input, runContext) => {
-      const transport = findTransport(options.transport, runContext);
-      if (!transport) return NO_CALL;
+      const call = findCall(options.transport, runContext);
+      if (!call) return NO_CALL;
+      const { transport, controls } = call;
       const args = (input ?? {}) as { destination?: unknown; reason?: unknown; summary?: unknown };
       const name = typeof args.destination === 'string' ? args.destination : '';
       if (!Object.prototype.hasOwnProperty.call(destinations, name) || !names.includes(name)) {
         return `Unknown destination ${JSON.stringify(name)}; choose one of: ${names.join(', ')}.`;
       }
-      const controls = callControls.get(transport);
-      if (transport.endReason !== undefined || !controls) return 'The call has already ended.';
+      if (controls.endReason() !== undefined) return 'The call has already ended.';
       if (afterPlayback) await controls.waitForPlayback(timeoutMs);
-      if (transport.endReason !== undefined) return 'The call ended before the transfer.';
-      const start = transport.callStart;
-      const request: TransferRequest = {
+      if (controls.endReason() !== undefined) return 'The call ended before the transfer.';
+      const start = controls.callStart();
+      const callId = controls.callId() ?? start?.callId;
+      const streamId = controls.streamId();
+      const request: TransferRequest<T> = {
         name,
         destination: destinations[name]!,
         ...(typeof args.reason === 'string' && args.reason !== '' ? { reason: args.reason } : {}),
         ...(typeof args.summary === 'string' && args.summary !== '' ? { summary: args.summary } : {}),
-        ...(start?.callId !== undefined ? { callId: start.callId } : {}),
-        ...(transport.streamId !== undefined ? { streamId: transport.streamId } : {}),
+        ...(callId !== undefined ? { callId } : {}),
+        ...(streamId !== undefined ? { streamId } : {}),
         ...(start !== undefined ? { callStart: start } : {}),
-        transport,
+        // Whether the found transport is of the handler's type is the application's promise.
+        transport: transport as T,
         handOverLater: () => {
           controls.endingAs(undefined);
           return () => controls.endingAs(TRANSFERRED_REASON);
@@ -202,12 +237,18 @@ export function transferCallTool(options: TransferCallToolOptions): CallTool {
               });
         log('transfer to %s failed: %s', name, failure.message);
         controls.emitError(failure);
-        if (transport.endReason !== undefined) return 'The transfer failed and the call has ended.';
+        if (controls.endReason() !== undefined) return 'The transfer failed and the call has ended.';
         return `The transfer to ${name} did not go through. Tell the caller, and offer to help another way.`;
       }
       log('transferred to %s', name);
       // The tool's output goes to the model first, then the call ends.
-      void nextTurn().then(() => transport.end(TRANSFERRED_REASON));
+      void nextTurn().then(() => {
+        try {
+          controls.end(TRANSFERRED_REASON);
+        } catch (error) {
+          controls.emitError(error);
+        }
+      });
       return backgroundResult(`The call was transferred to ${name}.`);
     },
   }) as CallTool;
@@ -236,7 +277,7 @@ export async function playWhile<T>(
     try {
       clip = transport.playAudio(audio, { loop: true, name: 'filler', ...play });
     } catch (error) {
-      callControls.get(transport)?.emitError(error);
+      toolControls(transport)?.controls.emitError(error);
     }
   }, delayMs);
   try {
@@ -250,22 +291,15 @@ export async function playWhile<T>(
 
 function checkToolTransport(transport: unknown): void {
   if (transport === undefined || typeof transport === 'function') return;
-  if (!isTransport(transport)) {
-    throw new ConfigError('`transport` must be a TelephonyRealtimeTransport or a function returning one.');
+  if (!toolControls(transport)) {
+    throw new ConfigError(
+      '`transport` must be a TelephonyRealtimeTransport, a transport registered with registerCallTools, or a function returning one.',
+    );
   }
 }
 
-function isTransport(value: unknown): value is TelephonyRealtimeTransport {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as { endAfterPlayback?: unknown }).endAfterPlayback === 'function' &&
-    callControls.has(value)
-  );
-}
-
-/** The call a tool acts on: the option, else the run context's `transport`. */
-function findTransport(option: ToolTransport | undefined, runContext: unknown): TelephonyRealtimeTransport | undefined {
+/** The call a tool acts on: the option, else the run context's `transport`; with its controls. */
+function findCall(option: ToolTransport | undefined, runContext: unknown): ReturnType<typeof toolControls> {
   let found: unknown;
   try {
     if (typeof option === 'function') found = option(runContext);
@@ -275,5 +309,5 @@ function findTransport(option: ToolTransport | undefined, runContext: unknown): 
     log('finding the call for a tool failed: %s', (error as Error)?.message);
     return undefined;
   }
-  return isTransport(found) ? found : undefined;
+  return toolControls(found);
 }

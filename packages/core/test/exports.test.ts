@@ -116,6 +116,7 @@ const PROTOCOL = [
   'readOutboundMedia',
   'readStartObject',
   'readStartStreamId',
+  'registerCallTools',
   'rejectOutboundEvent',
   'restClientConfig',
   'sameModelFormat',
