@@ -44,10 +44,17 @@ export const hangupAfterPlayback: ConformanceCheck = {
     if (!goodbye) return fail(`the model never said goodbye with a call of ${END_CALL_TOOL}`);
     const ended = result.carrier.bridgeEnded;
     const reason = callEndReason(result);
-    if (!ended)
-      return fail(
-        `the bridge never ended the call: the caller hung up at the end of the trace (call_end: ${reason ?? 'none'})`,
+    if (!ended) {
+      const called = result.emitted.find(
+        (e) => e.name === 'function_call' && (e.args[0] as { name?: string })?.name === END_CALL_TOOL,
       );
+      const heard = (chunksByItem(result.carrier.chunks).get(goodbye.itemId) ?? []).map(
+        (c) => c.startAt + c.durationMs,
+      );
+      return fail(
+        `the bridge never ended the call: the caller hung up at ${result.carrier.endedAt?.toFixed(0) ?? '?'} ms, past the trace (call_end: ${reason ?? 'none'}; ${END_CALL_TOOL} ${called ? `called at ${called.at.toFixed(0)} ms` : 'never called'}; goodbye heard by ${heard.length > 0 ? `${Math.max(...heard).toFixed(0)} ms` : 'never'})`,
+      );
+    }
     if (reason !== AGENT_HANGUP) return fail(`the call ended with reason ${reason ?? 'none'}, not ${AGENT_HANGUP}`);
     const sentMs = modelMs(result, goodbye.itemId);
     if (sentMs <= 0) return fail('the model sent no audio of its goodbye');
