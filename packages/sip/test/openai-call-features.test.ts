@@ -1,10 +1,18 @@
 /**
  * Call features on OpenAI SIP calls: hanging up once OpenAI reports the caller heard everything,
  * and transfers through OpenAI's refer endpoint, against the realtime simulator and a local fake
- * of the Calls REST API.
+ * of the Calls REST API; and the core's end_call and transfer_call tools on such a call.
  */
-import { RealtimeSimulator, type SimulatedSession } from '@switchboard/conformance';
-import { ConfigError, type TelephonyRealtimeTransport, type TransferRequest } from '@switchboard/core';
+import { RealtimeAgent, RealtimeSession } from '@openai/agents-realtime';
+import { RealtimeSimulator, type SimulatedSession, type SimulatorTurn } from '@switchboard/conformance';
+import {
+  ConfigError,
+  endCallTool,
+  transferCallTool,
+  type CallTool,
+  type TelephonyRealtimeTransport,
+  type TransferRequest,
+} from '@switchboard/core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { OpenAISipCallControl, OpenAISipTransport, openAISipTransfer, parseOpenAISipCall } from '../src/index.js';
 import type { OpenAIWebhookEvent } from '../src/index.js';
@@ -32,6 +40,16 @@ function callFor(callId: string) {
 }
 
 const flush = () => new Promise((resolve) => setImmediate(resolve));
+/**
+ * A few turns of the event loop (timers and immediates): what a transport that did not wait for
+ * playback would do right away (a hang-up, a refer) has been done by then.
+ */
+async function turns(count = 5): Promise<void> {
+  for (let i = 0; i < count; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    await flush();
+  }
+}
 
 describe('OpenAISipPlayback', () => {
   const audioDone = (id: string) => ({
@@ -196,4 +214,150 @@ describe('openAISipTransfer', () => {
     const orphan = { ...requestFor(undefined, 'tel:+15550001111'), transport: {} as TelephonyRealtimeTransport };
     await expect(handler(orphan)).rejects.toThrow(/no OpenAI call id/);
   });
+});
+
+describe('the core call tools on an OpenAI SIP session', () => {
+  const DEADLINE = 30_000;
+
+  /** A spoken turn: `ms` of a tone (PCM16 24 kHz), then the call of `name`. */
+  function turn(ms: number, transcript: string, call?: { name: string; arguments: Record<string, unknown> }) {
+    const audio = new Int16Array((24000 * ms) / 1000);
+    for (let i = 0; i < audio.length; i++) audio[i] = Math.round(6000 * Math.sin((2 * Math.PI * 440 * i) / 24000));
+    return { kind: 'audio', transcript, audio, ...(call ? { call } : {}) } satisfies SimulatorTurn;
+  }
+
+  /**
+   * An accepted call `callId` with a session on an OpenAISipTransport, the tools in its agent and
+   * the transport in its context. OpenAI's output buffer is played by the test: `started` is sent
+   * for each response as it is created; `stop()` sends `stopped` for all of them.
+   */
+  async function sipCall(callId: string, script: SimulatorTurn[], tools: CallTool[], callControl = control()) {
+    const sim = new RealtimeSimulator({ script, speed: 4 });
+    await sim.start();
+    cleanup.push(() => void sim.stop());
+    api.ring(callId);
+    await callControl.accept(callId, {});
+    const transport = new OpenAISipTransport({ call: callFor(callId), url: sim.url, callControl });
+    const agent = new RealtimeAgent({ name: 'phone', instructions: 'Help the caller.', tools });
+    const session = new RealtimeSession(agent, { transport, context: { transport } });
+    cleanup.push(() => session.close());
+    const errors: unknown[] = [];
+    transport.on('error', (event) => errors.push((event as { error: unknown }).error));
+    const sessionErrors: unknown[] = [];
+    session.on('error', (event) => sessionErrors.push(event.error));
+    const ends: string[] = [];
+    transport.on('call_end', (event) => ends.push(event.reason));
+    const toolStarts: string[] = [];
+    session.on('agent_tool_start', (_context, _agent, tool) => toolStarts.push(tool.name));
+    const simulated = sim.nextSession();
+    await session.connect({ apiKey: API_KEY });
+    const model = await simulated;
+    const responses: string[] = [];
+    transport.on('*', (event: { type: string; response?: { id?: string } }) => {
+      if (event.type !== 'response.created' || typeof event.response?.id !== 'string') return;
+      responses.push(event.response.id);
+      model.send({ type: 'output_audio_buffer.started', response_id: event.response.id });
+    });
+    let stopped = false;
+    const stop = () => {
+      stopped = true;
+      for (const id of responses) model.send({ type: 'output_audio_buffer.stopped', response_id: id });
+    };
+    return {
+      callControl,
+      transport,
+      session,
+      model,
+      errors,
+      sessionErrors,
+      ends,
+      toolStarts,
+      stop,
+      stopped: () => stopped,
+    };
+  }
+
+  const control = () => new OpenAISipCallControl({ apiKey: API_KEY, baseURL: api.baseURL, maxRetries: 0 });
+
+  it('end_call hangs up through call control once OpenAI played the goodbye, and ends as agent_hangup', async () => {
+    const c = await sipCall('rtc_t1', [turn(400, 'Goodbye!', { name: 'end_call', arguments: {} })], [endCallTool()]);
+    const atHangUp: boolean[] = [];
+    const hangup = c.callControl.hangup.bind(c.callControl);
+    c.callControl.hangup = (callId: string) => {
+      atHangUp.push(c.stopped());
+      return hangup(callId);
+    };
+    c.session.sendMessage('That is all, thanks.');
+    await waitFor(() => c.toolStarts.length === 1, DEADLINE, 'end_call');
+    await turns();
+    c.stop();
+    await waitFor(() => c.ends.length === 1, DEADLINE, 'call_end');
+    expect(atHangUp).toEqual([true]);
+    expect(api.requestsFor('hangup').map((r) => r.callId)).toContain('rtc_t1');
+    expect(c.ends).toEqual(['agent_hangup']);
+    // The tool's output reached the model before the socket closed, and asked for no new response.
+    expect(c.model.functionCallOutputs).toHaveLength(1);
+    expect(c.model.functionCallOutputs[0]!.output).toMatch(/heard the goodbye/);
+    expect(c.model.responses).toHaveLength(1);
+    expect(c.errors).toEqual([]);
+    expect(c.sessionErrors).toEqual([]);
+  }, 60_000);
+
+  const args = { destination: 'sales', reason: 'wants a quote', summary: 'Caller wants a quote for 20 seats.' };
+
+  it('transfer_call refers the call once OpenAI played the agent’s words, and ends as transferred', async () => {
+    const callControl = control();
+    const c = await sipCall(
+      'rtc_t2',
+      [turn(400, 'Transferring you to sales.', { name: 'transfer_call', arguments: args })],
+      [
+        transferCallTool({
+          destinations: { sales: 'sip:sales@pbx.example.com' },
+          transfer: openAISipTransfer({ callControl }),
+        }),
+      ],
+      callControl,
+    );
+    const refers = () => api.requestsFor('refer').filter((r) => r.callId === 'rtc_t2');
+    let refersAtStop: number | undefined;
+    c.session.sendMessage('I would like to buy.');
+    await waitFor(() => c.toolStarts.length === 1, DEADLINE, 'transfer_call');
+    await turns();
+    refersAtStop = refers().length;
+    c.stop();
+    await waitFor(() => c.ends.length === 1, DEADLINE, 'call_end');
+    expect(refersAtStop).toBe(0);
+    expect(refers().map((r) => (r.body as { target_uri: string }).target_uri)).toEqual(['sip:sales@pbx.example.com']);
+    expect(c.ends).toEqual(['transferred']);
+    await waitFor(() => c.model.isClosed, DEADLINE, 'the socket to close');
+    expect(c.errors).toEqual([]);
+    expect(c.sessionErrors).toEqual([]);
+  }, 60_000);
+
+  it('a refused transfer tells the model in a sentence, emits an error, and the call goes on', async () => {
+    const callControl = control();
+    const c = await sipCall(
+      'rtc_t3',
+      [
+        turn(200, 'Transferring you.', { name: 'transfer_call', arguments: args }),
+        turn(200, 'Sorry, that did not work.'),
+      ],
+      [transferCallTool({ destinations: { sales: '+15550100' }, transfer: openAISipTransfer({ callControl }) })],
+      callControl,
+    );
+    c.session.sendMessage('Sales please.');
+    await waitFor(() => c.toolStarts.length === 1, DEADLINE, 'transfer_call');
+    // OpenAI refuses the refer.
+    api.failures.push(409);
+    c.stop();
+    await waitFor(() => c.model.functionCallOutputs.length === 1, DEADLINE, 'the tool output');
+    expect(c.model.functionCallOutputs[0]!.output).toMatch(/did not go through/);
+    expect(api.requestsFor('refer').filter((r) => r.callId === 'rtc_t3')).toHaveLength(1);
+    expect(c.errors).toHaveLength(1);
+    expect(String((c.errors[0] as Error).message)).toMatch(/409|forced failure/);
+    // The model answers the failure in a new response, on a call that is still up.
+    await waitFor(() => c.model.responses.length === 2, DEADLINE, 'a second response');
+    expect(c.ends).toEqual([]);
+    expect(c.model.isClosed).toBe(false);
+  }, 60_000);
 });

@@ -21,7 +21,7 @@ import {
   type EndAfterPlaybackOptions,
   type EndAfterPlaybackResult,
 } from '@switchboard/core';
-import { logger } from '@switchboard/core/protocol';
+import { logger, registerCallTools, type PlaybackWait } from '@switchboard/core/protocol';
 import type { OpenAISipCallControl, OpenAISipCallResult } from './call-control.js';
 import { endOptions, OpenAISipPlayback } from './playback.js';
 import { sipCustomParameters, type OpenAISipAddress, type OpenAISipHeader } from './sip-headers.js';
@@ -59,7 +59,9 @@ export type OpenAISipCallStartEvent = CallStartEvent & {
 
 /**
  * Why the attachment ended: `closed` (this side called `close()`), `disconnected` (OpenAI closed
- * the socket: the call ended, was transferred away, or the connection failed).
+ * the socket: the call ended, was transferred away, or the connection failed). Once the agent
+ * hung up (`endAfterPlayback`, the end_call tool) or transferred the call (the transfer_call
+ * tool), `call_end` carries that reason instead (`agent_hangup`, `transferred`).
  */
 export type OpenAISipCallEndReason = 'closed' | 'disconnected';
 
@@ -125,6 +127,12 @@ export class OpenAISipTransport extends OpenAIRealtimeSIP {
   #closing = false;
   readonly #playback = new OpenAISipPlayback();
   #ending: Promise<EndAfterPlaybackResult> | undefined;
+  /** The playback wait of `endAfterPlayback`, once it began. */
+  #waited: Promise<PlaybackWait> | undefined;
+  /** The reason `call_end` carries if the socket closes now (the agent hung up or transferred). */
+  #endingAs: string | undefined;
+  /** The reason of the last `call_end`; undefined while attached (or before). */
+  #endReason: string | undefined;
 
   constructor(options: OpenAISipTransportOptions = {}) {
     const { call, callId, callControl, url, ...rest } = options;
@@ -141,6 +149,18 @@ export class OpenAISipTransport extends OpenAIRealtimeSIP {
     this.#baseUrl = url ?? OPENAI_REALTIME_URL;
     openAIRealtimeCallUrl(this.#baseUrl, 'check'); // fail fast on a bad url
     super.on('*', (event: unknown) => this.#playback.observe(event));
+    // endCallTool() and transferCallTool() of @switchboard/core act on this transport too.
+    registerCallTools(this, {
+      waitForPlayback: (timeoutMs) => this.#waitForPlayback(timeoutMs),
+      hangUpWaited: () => this.#waited,
+      endingAs: (reason) => (this.#endingAs = reason),
+      emitError: (error) => this.#emitError(error),
+      callId: () => this.#callId,
+      streamId: () => this.#callStart?.streamId,
+      callStart: () => this.#callStart,
+      endReason: () => this.#endReason,
+      end: (reason) => this.#end(reason),
+    });
   }
 
   // Typed events: the SDK's, plus call_start and call_end.
@@ -207,8 +227,10 @@ export class OpenAISipTransport extends OpenAIRealtimeSIP {
   /**
    * Hangs up (through `callControl`) once the caller heard everything, as far as OpenAI reports
    * it: no response in progress, and OpenAI's output buffer stopped for every response with audio
-   * (`output_audio_buffer.stopped`), at most `timeoutMs` (default 15 000). Idempotent. The same
-   * method as the core transports', so `endCallTool()` works on an OpenAI SIP call.
+   * (`output_audio_buffer.stopped`), at most `timeoutMs` (default 15 000); then closes the socket,
+   * and `call_end` carries `reason` (also when OpenAI closed the socket first). Rejects, leaving
+   * the socket open, when the hang-up fails. Idempotent. The same method as the core transports',
+   * and `endCallTool()` runs it on an OpenAI SIP call.
    */
   endAfterPlayback(options?: EndAfterPlaybackOptions): Promise<EndAfterPlaybackResult> {
     if (this.#ending) return this.#ending;
@@ -220,17 +242,39 @@ export class OpenAISipTransport extends OpenAIRealtimeSIP {
       return Promise.reject(error);
     }
     const { reason, timeoutMs } = settings;
+    this.#waited = this.#waitForPlayback(timeoutMs);
     this.#ending = (async () => {
-      const started = performance.now();
-      const heardAll = await this.#playback.waitUntilIdle(timeoutMs, () => this.#ended());
-      const waitedMs = Math.max(0, performance.now() - started);
-      if (!this.#ended()) {
-        log('hanging up %s (%s) after %dms of playback wait', this.#callId, reason, waitedMs);
+      const { heardAll, waitedMs } = await this.#waited!;
+      // One turn first: what the application does once the wait is over (the end_call tool's
+      // output to the model) goes out before the call ends.
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      if (this.#ended()) return { reason: this.#endReason ?? reason, heardAll, waitedMs };
+      log('hanging up %s (%s) after %dms of playback wait', this.#callId, reason, waitedMs);
+      // OpenAI closes the socket once the call is hung up, maybe before the request returns.
+      this.#endingAs = reason;
+      try {
         await this.hangup();
+      } catch (error) {
+        this.#endingAs = undefined;
+        throw error;
       }
-      return { reason, heardAll, waitedMs };
+      this.#end(reason);
+      return { reason: this.#endReason ?? reason, heardAll, waitedMs };
     })();
     return this.#ending;
+  }
+
+  async #waitForPlayback(timeoutMs: number): Promise<PlaybackWait> {
+    const started = performance.now();
+    const heardAll = await this.#playback.waitUntilIdle(timeoutMs, () => this.#ended());
+    return { heardAll, waitedMs: Math.max(0, performance.now() - started) };
+  }
+
+  /** Ends the attachment with `reason` (`call_end` carries it); nothing once it ended. */
+  #end(reason: string): void {
+    if (this.#endReason !== undefined) return;
+    this.#endingAs = reason;
+    this.close();
   }
 
   /** True once the call's socket closed after it had opened. */
@@ -247,6 +291,8 @@ export class OpenAISipTransport extends OpenAIRealtimeSIP {
     super._onOpen();
     if (this.#attached) return;
     this.#attached = true;
+    this.#endReason = undefined;
+    this.#endingAs = undefined;
     const event = this.#buildCallStart();
     this.#callStart = event;
     log('call_start %s', event.callId);
@@ -259,7 +305,9 @@ export class OpenAISipTransport extends OpenAIRealtimeSIP {
     } finally {
       if (this.#attached) {
         this.#attached = false;
-        const reason: OpenAISipCallEndReason = this.#closing ? 'closed' : 'disconnected';
+        const closed: OpenAISipCallEndReason = this.#closing ? 'closed' : 'disconnected';
+        const reason = this.#endingAs ?? closed;
+        this.#endReason = reason;
         log('call_end %s (%s)', this.#callId, reason);
         this.#emitExtra('call_end', { type: 'call_end', reason });
       }
@@ -309,12 +357,16 @@ export class OpenAISipTransport extends OpenAIRealtimeSIP {
       try {
         (this.emit as (type: string, ...args: unknown[]) => boolean)(type, payload);
       } catch (error) {
-        try {
-          this.emit('error', { type: 'error', error });
-        } catch (listenerError) {
-          log('error listener threw: %s', (listenerError as Error)?.message);
-        }
+        this.#emitError(error);
       }
+    }
+  }
+
+  #emitError(error: unknown): void {
+    try {
+      this.emit('error', { type: 'error', error });
+    } catch (listenerError) {
+      log('error listener threw: %s', (listenerError as Error)?.message);
     }
   }
 }
