@@ -9,9 +9,11 @@ import {
   playWhile,
   transferCallTool,
   type CallTool,
+  type CallToolTransport,
   type TelephonyRealtimeTransportOptions,
   type TransferRequest,
 } from '../src/index.js';
+import { registerCallTools, type CallToolControls } from '../src/protocol.js';
 import { RealtimeSimulator, type SimulatedSession, type SimulatorTurn } from '@switchboard/conformance';
 import { TestProtocol, until, useTransportRig, wire, type FakeCarrier } from '@switchboard/conformance/testing';
 
@@ -351,5 +353,97 @@ describe('playWhile', () => {
     ).rejects.toThrow('lookup failed');
     await until(() => ends.length === 1);
     expect(ends).toEqual(['stopped']);
+  });
+});
+
+describe('registerCallTools: the tools on a transport that is not the core’s', () => {
+  /** A transport of another kind: it hangs up after playback and records what the tools did. */
+  function fakeCall(playback: Promise<{ heardAll: boolean; waitedMs: number }> = Promise.resolve(heard)) {
+    const log: string[] = [];
+    let endReason: string | undefined;
+    const errors: unknown[] = [];
+    const transport = {
+      endAfterPlayback: async (options?: { reason?: string }) => {
+        log.push(`endAfterPlayback ${options?.reason}`);
+        const wait = await playback;
+        endReason = options?.reason;
+        return { reason: options?.reason ?? '', ...wait };
+      },
+    };
+    const controls: CallToolControls = {
+      waitForPlayback: async () => {
+        log.push('waitForPlayback');
+        return playback;
+      },
+      endingAs: (reason) => log.push(`endingAs ${reason}`),
+      emitError: (error) => errors.push(error),
+      callId: () => 'sip-call-7',
+      streamId: () => undefined,
+      callStart: () => undefined,
+      endReason: () => endReason,
+      end: (reason) => {
+        log.push(`end ${reason}`);
+        endReason ??= reason;
+      },
+    };
+    registerCallTools(transport, controls);
+    return { transport, log, errors, endReason: () => endReason };
+  }
+  const heard = { heardAll: true, waitedMs: 5 };
+  const invoke = (t: CallTool, transport: object, input: object) =>
+    (t as { invoke(context: unknown, input: string): Promise<unknown> }).invoke(
+      { context: { transport } },
+      JSON.stringify(input),
+    );
+  const args = { destination: 'desk', reason: 'billing', summary: 'Refund for order 42.' };
+
+  it('refuses a transport without endAfterPlayback and controls that miss a function', () => {
+    const controls = fakeCall();
+    expect(() => registerCallTools({} as never, {} as never)).toThrow(ConfigError);
+    expect(() => registerCallTools(controls.transport, { waitForPlayback: async () => heard } as never)).toThrow(
+      /endingAs, emitError/,
+    );
+  });
+
+  it('end_call runs the transport’s endAfterPlayback and reports what was heard', async () => {
+    const call = fakeCall();
+    const output = await invoke(endCallTool({ reason: 'bye' }), call.transport, {});
+    expect(JSON.stringify(output)).toMatch(/heard the goodbye/);
+    expect(call.log).toEqual(['endAfterPlayback bye']);
+    expect(call.endReason()).toBe('bye');
+  });
+
+  it('transfer_call waits, hands the handler this transport and its call id, and ends as transferred', async () => {
+    const call = fakeCall();
+    const requests: TransferRequest<CallToolTransport>[] = [];
+    const tool = transferCallTool({
+      destinations: { desk: 'sip:desk@pbx.example.com' },
+      transfer: async (request: TransferRequest<CallToolTransport>) => {
+        call.log.push('transfer');
+        requests.push(request);
+      },
+    });
+    const output = await invoke(tool, call.transport, args);
+    expect(JSON.stringify(output)).toMatch(/transferred to desk/);
+    expect(requests[0]).toMatchObject({ name: 'desk', destination: 'sip:desk@pbx.example.com', callId: 'sip-call-7' });
+    expect(requests[0]!.transport).toBe(call.transport);
+    await until(() => call.endReason() !== undefined);
+    expect(call.log).toEqual(['waitForPlayback', 'endingAs transferred', 'transfer', 'end transferred']);
+    expect(call.endReason()).toBe('transferred');
+  });
+
+  it('a refused transfer undoes the reason, emits an error and tells the model', async () => {
+    const call = fakeCall();
+    const tool = transferCallTool({
+      destinations: { desk: '+15550100' },
+      transfer: async () => {
+        throw new Error('refused');
+      },
+    });
+    expect(await invoke(tool, call.transport, args)).toMatch(/did not go through/);
+    expect(call.log).toEqual(['waitForPlayback', 'endingAs transferred', 'endingAs undefined']);
+    expect(call.errors).toHaveLength(1);
+    expect(call.errors[0]).toMatchObject({ code: 'call_control_error' });
+    expect(call.endReason()).toBeUndefined();
   });
 });
