@@ -319,11 +319,10 @@ describe('the core call tools on an OpenAI SIP session', () => {
       callControl,
     );
     const refers = () => api.requestsFor('refer').filter((r) => r.callId === 'rtc_t2');
-    let refersAtStop: number | undefined;
     c.session.sendMessage('I would like to buy.');
     await waitFor(() => c.toolStarts.length === 1, DEADLINE, 'transfer_call');
     await turns();
-    refersAtStop = refers().length;
+    const refersAtStop = refers().length;
     c.stop();
     await waitFor(() => c.ends.length === 1, DEADLINE, 'call_end');
     expect(refersAtStop).toBe(0);

@@ -84,8 +84,8 @@ export type VonageCreateCallOptions = {
   /**
    * The NCCO to run once answered, e.g. `connectWebSocketNcco({ uri, headers })`. It is written
    * before Vonage assigns the call's uuid, so the socket cannot name it: to have the uuid in the
-   * transport's `callStart.callId`, use `answerUrl` and answer with `connectWebSocketNcco({ uri,
-   * answer })`.
+   * transport's `callStart.callId`, use `answerUrl` and answer with
+   * `connectWebSocketNcco({ uri, answer })`.
    */
   ncco?: ReadonlyArray<NccoAction | Record<string, unknown>>;
   /** Requested once answered (with the call's `uuid`); answers with an NCCO. */

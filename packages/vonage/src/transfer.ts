@@ -1,7 +1,7 @@
 /**
  * Cold transfer of a Vonage call to a number or a SIP URI, as a `TransferHandler` for core's
- * `transferCallTool`: `PUT /v1/calls/{uuid}` with `{"action":"transfer","destination":{"type":"ncco",
- * "ncco":[connect]}}` (https://developer.vonage.com/en/api/voice#updateCall). The call's uuid is
+ * `transferCallTool`: `PUT /v1/calls/:uuid` with an action `transfer` whose destination is an
+ * NCCO holding one `connect` (https://developer.vonage.com/en/api/voice#updateCall). The call's uuid is
  * the transport's `callStart.callId` (the `uuid` header `connectWebSocketNcco({ answer })` puts on
  * the socket); the WebSocket leg ends with the transfer.
  *

@@ -136,7 +136,8 @@ describe('readVonageMachineDetection', () => {
     const directory = new CallDirectory();
     directory.add(rig.make());
     rig.carrier.deliver(connectedFrame());
-    // An event of the WebSocket leg (the connect action's eventUrl) names another uuid: it is held, never delivered here.
+    // An event of the WebSocket leg (the connect action's eventUrl) names another uuid: it is
+    // held, never delivered here.
     expect(directory.deliver(readVonageMachineDetection(amdEvent('machine', {}, WEBSOCKET_LEG))!)).not.toBe(
       'delivered',
     );
