@@ -17,7 +17,7 @@
  * everything it said was played.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { RealtimeSession, type RealtimeItem, type RealtimeSessionConfig } from '@openai/agents/realtime';
+import { RealtimeSession, type RealtimeSessionConfig } from '@openai/agents/realtime';
 import {
   CallDirectory,
   connectOrEnd,
@@ -32,8 +32,15 @@ import {
   readTwilioMachineDetection,
   readTwilioSignatureHeader,
   validateTwilioSignature,
-  validateTwilioWebSocketUpgrade,
 } from '@switchboard/twilio';
+import {
+  acceptTwilioMediaStreams,
+  agentLine,
+  closeAppServer,
+  exampleApiKey,
+  readForm,
+  reply,
+} from '@switchboard/example-support';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ANSWERED_BY_PERSON, GREETING_OVER, createReminderAgent, type Appointment } from './agent.js';
 
@@ -97,8 +104,6 @@ export type ReminderApp = {
   close(): Promise<void>;
 };
 
-const OFFLINE_API_KEY = 'sk-offline-placeholder';
-
 /** Listen first: the model hears the callee, but answers nobody until the app says who it is. */
 const LISTEN_ONLY = { type: 'server_vad', createResponse: false, interruptResponse: false } as const;
 const CONVERSATION = { type: 'server_vad', createResponse: true, interruptResponse: true } as const;
@@ -107,27 +112,9 @@ function sessionConfig(turnDetection: typeof LISTEN_ONLY | typeof CONVERSATION):
   return { audio: { input: { turnDetection }, output: { voice: 'verse' } } };
 }
 
-async function readForm(req: IncomingMessage): Promise<Record<string, string>> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > 64 * 1024) throw new Error('request body too large');
-    chunks.push(chunk as Buffer);
-  }
-  return Object.fromEntries(new URLSearchParams(Buffer.concat(chunks).toString('utf8')));
-}
-
-function reply(res: ServerResponse, status: number, text = ''): void {
-  res.writeHead(status, { 'content-type': 'text/plain' });
-  res.end(text);
-}
-
 export async function startReminderApp(options: ReminderAppOptions): Promise<ReminderApp> {
   const log = options.log ?? ((line: string) => console.log(line));
-  const key = options.openaiApiKey || (options.realtimeUrl ? OFFLINE_API_KEY : undefined);
-  if (key === undefined) throw new Error('startReminderApp: set openaiApiKey (or realtimeUrl for an offline stand-in)');
-  const apiKey: string = key;
+  const apiKey = exampleApiKey(options, 'startReminderApp');
   const { authToken } = options.twilio;
   const callControl = new TwilioCallControl({
     accountSid: options.twilio.accountSid,
@@ -177,30 +164,7 @@ export async function startReminderApp(options: ReminderAppOptions): Promise<Rem
     return reply(res, 204);
   }
 
-  server.on('upgrade', (req, socket, head) => {
-    void (async () => {
-      const ok =
-        (req.url ?? '').split('?')[0] === '/media' &&
-        (await validateTwilioWebSocketUpgrade({
-          authToken,
-          headers: req.headers,
-          url: `${publicUrl.replace(/^http/, 'ws')}${req.url ?? ''}`,
-        }));
-      if (!ok) {
-        log('rejected a /media upgrade: wrong path or missing or invalid X-Twilio-Signature');
-        socket.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n');
-        return;
-      }
-      wss.handleUpgrade(req, socket, head, (ws) => {
-        try {
-          startCall(ws);
-        } catch (error) {
-          log(`could not take the call: ${(error as Error).message}`);
-          ws.close(1011, 'internal error');
-        }
-      });
-    })().catch(() => socket.destroy());
-  });
+  acceptTwilioMediaStreams(server, { authToken, publicUrl: () => publicUrl, wss, log, startCall });
 
   function startCall(ws: WebSocket): void {
     const transport = new TwilioRealtimeTransport({
@@ -349,18 +313,7 @@ export async function startReminderApp(options: ReminderAppOptions): Promise<Rem
       return call;
     },
     async close() {
-      for (const client of wss.clients) client.terminate();
-      wss.close();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await closeAppServer(server, wss);
     },
   };
-}
-
-/** The final transcript of an assistant message, else undefined. */
-function agentLine(item: RealtimeItem): string | undefined {
-  if (item.type !== 'message' || item.role !== 'assistant' || item.status === 'in_progress') return undefined;
-  let text = '';
-  for (const part of item.content)
-    if ('transcript' in part && typeof part.transcript === 'string') text += part.transcript;
-  return text.trim() || undefined;
 }

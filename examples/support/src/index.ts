@@ -9,3 +9,13 @@ export type { Callee, CalleeStep, Reply, StepTimes } from './callee.js';
 export { parseTwiml, streamOf } from './twiml-reader.js';
 export type { TwimlNode } from './twiml-reader.js';
 export { MODEL_RATE, PHONE_RATE, speechLike, tone, silence, concat, holdMusic } from './voices.js';
+export {
+  OFFLINE_API_KEY,
+  exampleApiKey,
+  readForm,
+  reply,
+  acceptTwilioMediaStreams,
+  closeAppServer,
+  agentLine,
+} from './app-server.js';
+export type { UpgradeAcceptor, HistoryItemLike } from './app-server.js';

@@ -16,9 +16,17 @@
  * joins them to the caller when they answer.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { RealtimeSession, type RealtimeItem } from '@openai/agents/realtime';
+import { RealtimeSession } from '@openai/agents/realtime';
 import { connectOrEnd, encodeWav, decodeMuLaw, type CallEndEvent, type CallStartEvent } from '@switchboard/core';
-import { holdMusic } from '@switchboard/example-support';
+import {
+  acceptTwilioMediaStreams,
+  agentLine,
+  closeAppServer,
+  exampleApiKey,
+  holdMusic,
+  readForm,
+  reply,
+} from '@switchboard/example-support';
 import {
   TwilioCallControl,
   TwilioRealtimeTransport,
@@ -26,7 +34,6 @@ import {
   connectStreamTwiml,
   readTwilioSignatureHeader,
   validateTwilioSignature,
-  validateTwilioWebSocketUpgrade,
   type TwilioWarmTransferUpdate,
 } from '@switchboard/twilio';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -70,32 +77,12 @@ export type WarmTransferApp = {
   close(): Promise<void>;
 };
 
-const OFFLINE_API_KEY = 'sk-offline-placeholder';
 /** Thirty seconds of hold music, served as a WAV file. */
 const HOLD_WAV = encodeWav(decodeMuLaw(holdMusic(30_000)), 8000);
 
-async function readForm(req: IncomingMessage): Promise<Record<string, string>> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > 64 * 1024) throw new Error('request body too large');
-    chunks.push(chunk as Buffer);
-  }
-  return Object.fromEntries(new URLSearchParams(Buffer.concat(chunks).toString('utf8')));
-}
-
-function reply(res: ServerResponse, status: number, body: string | Uint8Array = '', type = 'text/plain'): void {
-  res.writeHead(status, { 'content-type': type });
-  res.end(body);
-}
-
 export async function startWarmTransferApp(options: WarmTransferAppOptions): Promise<WarmTransferApp> {
   const log = options.log ?? ((line: string) => console.log(line));
-  const key = options.openaiApiKey || (options.realtimeUrl ? OFFLINE_API_KEY : undefined);
-  if (key === undefined)
-    throw new Error('startWarmTransferApp: set openaiApiKey (or realtimeUrl for an offline stand-in)');
-  const apiKey: string = key;
+  const apiKey = exampleApiKey(options, 'startWarmTransferApp');
   const { authToken } = options.twilio;
   const callControl = new TwilioCallControl({
     accountSid: options.twilio.accountSid,
@@ -153,30 +140,7 @@ export async function startWarmTransferApp(options: WarmTransferAppOptions): Pro
     return reply(res, 204);
   }
 
-  server.on('upgrade', (req, socket, head) => {
-    void (async () => {
-      const ok =
-        (req.url ?? '').split('?')[0] === '/media' &&
-        (await validateTwilioWebSocketUpgrade({
-          authToken,
-          headers: req.headers,
-          url: `${publicUrl.replace(/^http/, 'ws')}${req.url ?? ''}`,
-        }));
-      if (!ok) {
-        log('rejected a /media upgrade: wrong path or missing or invalid X-Twilio-Signature');
-        socket.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n');
-        return;
-      }
-      wss.handleUpgrade(req, socket, head, (ws) => {
-        try {
-          startCall(ws);
-        } catch (error) {
-          log(`could not take the call: ${(error as Error).message}`);
-          ws.close(1011, 'internal error');
-        }
-      });
-    })().catch(() => socket.destroy());
-  });
+  acceptTwilioMediaStreams(server, { authToken, publicUrl: () => publicUrl, wss, log, startCall });
 
   function startCall(ws: WebSocket): void {
     const transport = new TwilioRealtimeTransport({
@@ -229,17 +193,7 @@ export async function startWarmTransferApp(options: WarmTransferAppOptions): Pro
     url,
     calls,
     async close() {
-      for (const client of wss.clients) client.terminate();
-      wss.close();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await closeAppServer(server, wss);
     },
   };
-}
-
-function agentLine(item: RealtimeItem): string | undefined {
-  if (item.type !== 'message' || item.role !== 'assistant' || item.status === 'in_progress') return undefined;
-  let text = '';
-  for (const part of item.content)
-    if ('transcript' in part && typeof part.transcript === 'string') text += part.transcript;
-  return text.trim() || undefined;
 }
