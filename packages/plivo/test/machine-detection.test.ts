@@ -1,4 +1,4 @@
-import { CallDirectory, WebhookSignatureError, type CallEvent, type MachineDetectionEvent } from '@switchboard/core';
+import { CallDirectory, WebhookSignatureError, type MachineDetectionEvent } from '@switchboard/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { until, useTransportRig } from '@switchboard/conformance/testing';
 import {
@@ -9,9 +9,7 @@ import {
   type PlivoRealtimeTransportOptions,
 } from '../src/index.js';
 import { PlivoPeerSimulator } from '../src/testing.js';
-
-const AUTH_TOKEN = 'ZWI3ZGU0ZjM2NTljZTk1ZWE5NGE0OGE0MDBiNDE3';
-const CALL = '1ed7fd89-df77-4ebf-8196-d5cf7222c918';
+import { AUTH_TOKEN, CALL, START as start } from './helpers.js';
 const URL_AMD = 'https://agent.example.com/plivo/amd';
 
 const rig = useTransportRig(
@@ -36,15 +34,6 @@ function callback(machine: 'true' | 'false', callId = CALL): URLSearchParams {
     CallStatus: 'in-progress',
   });
 }
-
-const start: CallEvent = {
-  type: 'call_start',
-  streamId: '87654321-4321-4321-4321-cba987654321',
-  callId: CALL,
-  customParameters: {},
-  format: { encoding: 'pcmu', sampleRate: 8000, channels: 1 },
-  raw: null,
-};
 
 describe('readPlivoMachineDetection', () => {
   it('reads Machine=true as a machine and Machine=false as a human, keyed by CallUUID', () => {

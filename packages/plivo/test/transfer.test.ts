@@ -1,5 +1,5 @@
 import { RealtimeAgent, RealtimeSession } from '@openai/agents-realtime';
-import { RealtimeSimulator, type SimulatorTurn } from '@switchboard/conformance';
+import type { SimulatorTurn } from '@switchboard/conformance';
 import { ConfigError, transferCallTool, type TelephonyToolContext, type TransferRequest } from '@switchboard/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeCarrier, startFakeRest, until, useTransportRig, type FakeRest } from '@switchboard/conformance/testing';
@@ -11,11 +11,8 @@ import {
   plivoTransferXml,
   readPlivoTransfer,
 } from '../src/index.js';
-import { PlivoPeerSimulator } from '../src/testing.js';
-
-const AUTH_ID = 'MAZDQ1ZJY0ZDA2ZTJMZA';
-const AUTH_TOKEN = 'ZWI3ZGU0ZjM2NTljZTk1ZWE5NGE0OGE0MDBiNDE3';
-const CALL = '1ed7fd89-df77-4ebf-8196-d5cf7222c918';
+import { useAgentCall } from '@switchboard/test-kit/agent-call';
+import { AUTH_ID, AUTH_TOKEN, CALL, deliverStart } from './helpers.js';
 const XML_URL = 'https://agent.example.com/plivo/transfer';
 
 const rig = useTransportRig(
@@ -129,12 +126,7 @@ describe('readPlivoTransfer and plivoTransferXml', () => {
 });
 
 describe('transfer_call on a Plivo call, end to end', () => {
-  let simulator: RealtimeSimulator | undefined;
-  let session: RealtimeSession<TelephonyToolContext> | undefined;
-  afterEach(async () => {
-    session?.close();
-    await simulator?.stop();
-  });
+  const call = useAgentCall({ afterEach });
 
   it('the model’s transfer_call moves the call to the XML endpoint that dials billing, with the context, and the call ends as transferred', async () => {
     const script: SimulatorTurn[] = [
@@ -144,8 +136,7 @@ describe('transfer_call on a Plivo call, end to end', () => {
         arguments: { destination: 'billing', reason: 'invoice dispute', summary: 'Invoice 42 was charged twice.' },
       },
     ];
-    simulator = new RealtimeSimulator({ script, speed: 20 });
-    await simulator.start();
+    const simulator = await call.model(script);
     const carrier = new FakeCarrier();
     const transport = new PlivoRealtimeTransport({
       plivoWebSocket: carrier,
@@ -154,15 +145,7 @@ describe('transfer_call on a Plivo call, end to end', () => {
     });
     const ends: Array<{ reason?: string }> = [];
     transport.on('call_end', (e) => ends.push(e as { reason?: string }));
-    for (const frame of new PlivoPeerSimulator().encodeInbound({
-      type: 'call_start',
-      streamId: '87654321-4321-4321-4321-cba987654321',
-      callId: CALL,
-      customParameters: {},
-      format: { encoding: 'pcmu', sampleRate: 8000, channels: 1 },
-      raw: null,
-    }))
-      carrier.deliver(frame);
+    deliverStart(carrier);
 
     const agent = new RealtimeAgent<TelephonyToolContext>({
       name: 'Front desk',
@@ -174,11 +157,8 @@ describe('transfer_call on a Plivo call, end to end', () => {
         }),
       ],
     });
-    session = new RealtimeSession(agent, { transport, context: { transport } });
-    const connected = simulator.nextSession();
-    await session.connect({ apiKey: 'sk-test' });
-    const simulated = await connected;
-    session.sendMessage('I need to talk to billing about my invoice.');
+    const session = new RealtimeSession(agent, { transport, context: { transport } });
+    const simulated = await call.talk(session, 'I need to talk to billing about my invoice.');
 
     await until(() => ends.length === 1, 20_000);
     expect(ends[0]!.reason).toBe('transferred');
