@@ -1,5 +1,5 @@
 import { RealtimeAgent, RealtimeSession } from '@openai/agents-realtime';
-import { RealtimeSimulator, agentHangupScript } from '@switchboard/conformance';
+import { agentHangupScript } from '@switchboard/conformance';
 import { endCallTool, type TelephonyToolContext } from '@switchboard/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -11,14 +11,9 @@ import {
   useTransportRig,
   type FakeRest,
 } from '@switchboard/conformance/testing';
-import {
-  VonageCallControl,
-  VonageRealtimeTransport,
-  connectWebSocketNcco,
-  type VonageConnectAction,
-  type VonageRealtimeTransportOptions,
-} from '../src/index.js';
-import { rsaKeyPair } from './helpers.js';
+import { useAgentCall, watchPlaybackMarkers } from '@switchboard/test-kit/agent-call';
+import { VonageCallControl, VonageRealtimeTransport, type VonageRealtimeTransportOptions } from '../src/index.js';
+import { connectedFrame as connectedFrameOf, rsaKeyPair } from './helpers.js';
 
 const keys = rsaKeyPair();
 const CALL = '63f61863-4a51-4f6b-86e1-46edebcf9356';
@@ -29,15 +24,7 @@ const rig = useTransportRig(
     new VonageRealtimeTransport({ vonageWebSocket: carrier, url, inputAudioInactivityTimeoutMs: null, ...options }),
 );
 
-function connectedFrame(): string {
-  const ncco = connectWebSocketNcco({ uri: 'wss://bridge.example.com/socket', answer: { uuid: CALL } });
-  const endpoint = (ncco[0] as VonageConnectAction).endpoint[0]!;
-  return JSON.stringify({
-    event: 'websocket:connected',
-    'content-type': endpoint['content-type'],
-    ...endpoint.headers,
-  });
-}
+const connectedFrame = () => connectedFrameOf(CALL);
 
 describe('VonageRealtimeTransport with callControl', () => {
   it('hangs up the PSTN leg through the Voice API only once Vonage echoed the goodbye’s last notify', async () => {
@@ -100,35 +87,27 @@ describe('VonageRealtimeTransport with callControl', () => {
 });
 
 describe('end_call on a Vonage call, end to end', () => {
-  let simulator: RealtimeSimulator | undefined;
-  let session: RealtimeSession<TelephonyToolContext> | undefined;
+  const call = useAgentCall({ afterEach });
   let api: FakeRest | undefined;
   afterEach(async () => {
-    session?.close();
-    await simulator?.stop();
     await api?.stop();
   });
 
   it('the model says goodbye and calls end_call: the PSTN leg is hung up only once Vonage echoed every notify of the goodbye', async () => {
     const carrier = new FakeCarrier();
-    const notifies: unknown[] = [];
-    let acked = 0;
+    const notifies = watchPlaybackMarkers(carrier, (frame) => {
+      if (typeof frame !== 'string') return undefined;
+      const message = JSON.parse(frame) as { action?: string; payload?: unknown };
+      return message.action === 'notify' ? { payload: message.payload } : undefined;
+    });
     /** Notifies sent and echoed when the hang-up request came. */
     const atHangUp: Array<{ sent: number; acked: number }> = [];
     api = await startFakeRest(() => {
-      atHangUp.push({ sent: notifies.length, acked });
+      atHangUp.push({ sent: notifies.sent.length, acked: notifies.acked });
       return { status: 204 };
     });
-    const send = carrier.send.bind(carrier);
-    carrier.send = (frame) => {
-      send(frame);
-      if (typeof frame !== 'string') return;
-      const message = JSON.parse(frame) as { action?: string; payload?: unknown };
-      if (message.action === 'notify') notifies.push(message.payload);
-    };
 
-    simulator = new RealtimeSimulator({ script: agentHangupScript(), speed: 20 });
-    await simulator.start();
+    const simulator = await call.model(agentHangupScript());
     const callControl = new VonageCallControl({ applicationId: 'app', privateKey: keys.privateKey, baseUrl: api.url });
     // No pacing: the whole goodbye goes to "Vonage" at once, which plays it at the test's pace.
     const transport = new VonageRealtimeTransport({
@@ -146,21 +125,16 @@ describe('end_call on a Vonage call, end to end', () => {
       instructions: 'Say goodbye, then call end_call.',
       tools: [endCallTool()],
     });
-    session = new RealtimeSession(agent, { transport, context: { transport } });
-    const connected = simulator.nextSession();
-    await session.connect({ apiKey: 'sk-test' });
-    const simulated = await connected;
-    session.sendMessage('Thanks, bye!');
+    const session = new RealtimeSession(agent, { transport, context: { transport } });
+    const simulated = await call.talk(session, 'Thanks, bye!');
 
     // Vonage echoes nothing until the whole goodbye has been generated and sent; then it echoes
     // the notifies one by one, as the audio before each plays.
-    await until(() => simulated.responses[0]?.status === 'completed' && notifies.length > 0, 20_000);
-    const deadline = Date.now() + 20_000;
-    while (ends.length === 0 && Date.now() < deadline) {
-      if (acked < notifies.length)
-        carrier.deliver(JSON.stringify({ event: 'websocket:notify', payload: notifies[acked++] }));
-      await tick(10);
-    }
+    await until(() => simulated.responses[0]?.status === 'completed' && notifies.sent.length > 0, 20_000);
+    await notifies.acknowledgeUntil(
+      () => ends.length > 0,
+      ({ payload }) => carrier.deliver(JSON.stringify({ event: 'websocket:notify', payload })),
+    );
 
     expect(ends).toMatchObject([{ reason: 'agent_hangup' }]);
     expect(atHangUp).toHaveLength(1);

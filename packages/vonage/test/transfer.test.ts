@@ -1,16 +1,11 @@
 import { RealtimeAgent, RealtimeSession } from '@openai/agents-realtime';
-import { RealtimeSimulator, type SimulatorTurn } from '@switchboard/conformance';
+import type { SimulatorTurn } from '@switchboard/conformance';
 import { ConfigError, transferCallTool, type TelephonyToolContext, type TransferRequest } from '@switchboard/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeCarrier, startFakeRest, until, useTransportRig, type FakeRest } from '@switchboard/conformance/testing';
-import {
-  VonageCallControl,
-  VonageRealtimeTransport,
-  connectWebSocketNcco,
-  vonageTransfer,
-  type VonageConnectAction,
-} from '../src/index.js';
-import { rsaKeyPair } from './helpers.js';
+import { useAgentCall } from '@switchboard/test-kit/agent-call';
+import { VonageCallControl, VonageRealtimeTransport, vonageTransfer } from '../src/index.js';
+import { connectedFrame, rsaKeyPair } from './helpers.js';
 
 const keys = rsaKeyPair();
 const APP = 'aaaaaaaa-bbbb-cccc-dddd-0123456789ab';
@@ -126,12 +121,7 @@ describe('vonageTransfer', () => {
 });
 
 describe('transfer_call on a Vonage call, end to end', () => {
-  let simulator: RealtimeSimulator | undefined;
-  let session: RealtimeSession<TelephonyToolContext> | undefined;
-  afterEach(async () => {
-    session?.close();
-    await simulator?.stop();
-  });
+  const call = useAgentCall({ afterEach });
 
   it('the model’s transfer_call connects the call’s PSTN leg to billing with the context, and the call ends as transferred', async () => {
     const script: SimulatorTurn[] = [
@@ -141,8 +131,7 @@ describe('transfer_call on a Vonage call, end to end', () => {
         arguments: { destination: 'billing', reason: 'invoice dispute', summary: 'Invoice 42 was charged twice.' },
       },
     ];
-    simulator = new RealtimeSimulator({ script, speed: 20 });
-    await simulator.start();
+    const simulator = await call.model(script);
     const carrier = new FakeCarrier();
     const transport = new VonageRealtimeTransport({
       vonageWebSocket: carrier,
@@ -151,13 +140,7 @@ describe('transfer_call on a Vonage call, end to end', () => {
     });
     const ends: Array<{ reason?: string }> = [];
     transport.on('call_end', (e) => ends.push(e as { reason?: string }));
-    // The socket an answer webhook connected with connectWebSocketNcco({ uri, answer }): it names the PSTN leg.
-    const endpoint = (
-      connectWebSocketNcco({ uri: 'wss://bridge.example.com/socket', answer: { uuid: CALL } })[0] as VonageConnectAction
-    ).endpoint[0]!;
-    carrier.deliver(
-      JSON.stringify({ event: 'websocket:connected', 'content-type': endpoint['content-type'], ...endpoint.headers }),
-    );
+    carrier.deliver(connectedFrame(CALL));
 
     const agent = new RealtimeAgent<TelephonyToolContext>({
       name: 'Front desk',
@@ -169,11 +152,8 @@ describe('transfer_call on a Vonage call, end to end', () => {
         }),
       ],
     });
-    session = new RealtimeSession(agent, { transport, context: { transport } });
-    const connected = simulator.nextSession();
-    await session.connect({ apiKey: 'sk-test' });
-    const simulated = await connected;
-    session.sendMessage('I need to talk to billing about my invoice.');
+    const session = new RealtimeSession(agent, { transport, context: { transport } });
+    const simulated = await call.talk(session, 'I need to talk to billing about my invoice.');
 
     await until(() => ends.length === 1, 20_000);
     expect(ends[0]!.reason).toBe('transferred');
