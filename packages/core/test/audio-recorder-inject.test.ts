@@ -1,77 +1,42 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  CallAudioRecorder,
-  concatBytes,
-  decodeMuLaw,
-  encodeMuLaw,
-  TelephonyRealtimeTransport,
-  type OutboundCommand,
-} from '../src/index.js';
-import {
-  FakeCarrier,
-  FakeRealtimeServer,
-  ManualClock,
-  TestProtocol,
-  until,
-  wire,
-} from '@switchboard/conformance/testing';
+import { CallAudioRecorder, concatBytes, decodeMuLaw, encodeMuLaw, type OutboundCommand } from '../src/index.js';
+import { until, wire } from '@switchboard/conformance/testing';
+import { useCoreTransport } from './helpers/transport.js';
 
 // Injected audio leaves through the same output path as the model's, so the recorder hears it as
 // the caller did: on the playout schedule, the model's next reply after it.
 
-let server: FakeRealtimeServer;
-let carrier: FakeCarrier;
-let clock: ManualClock;
-let transport: TelephonyRealtimeTransport | undefined;
-
-beforeEach(async () => {
-  server = new FakeRealtimeServer();
-  carrier = new FakeCarrier();
-  clock = new ManualClock();
-  transport = new TelephonyRealtimeTransport({
-    connection: carrier,
-    // No acks: the playout clock says what played, and the clock here is moved by hand.
-    protocol: new TestProtocol({ playbackAck: 'none' }),
-    url: await server.start(),
-    clock,
-    inputAudioInactivityTimeoutMs: null,
-    carrierIdleTimeoutMs: null,
-  });
-});
-
-afterEach(async () => {
-  transport?.close();
-  transport = undefined;
-  await server.stop();
-});
+const rig = useCoreTransport({ beforeEach, afterEach });
+// No acks: the playout clock says what played, and the clock here is moved by hand.
+beforeEach(() => void rig.make({ playbackAck: 'none' }));
 
 /** `count` μ-law samples of a tone of `period` samples. */
 const tone = (period: number, count: number) =>
   encodeMuLaw(Int16Array.from({ length: count }, (_, i) => Math.round(7000 * Math.sin((2 * Math.PI * i) / period))));
 
 const audioSent = () =>
-  carrier
+  rig.carrier
     .commands()
     .filter((c): c is Extract<OutboundCommand, { type: 'audio' }> => c.type === 'audio')
     .map((c) => c.payload);
 
 describe('CallAudioRecorder and injected audio', () => {
   it('records a clip played into the call, then the reply it yielded to, as the caller heard them', async () => {
-    const t = transport!;
+    const t = rig.transport!;
     let bytes = 0;
     const chunks: Uint8Array[] = [];
     const lines: string[] = [];
     const recorder = new CallAudioRecorder(t, {
       sink: { write: (b: Uint8Array) => void (chunks.push(b.slice()), (bytes += b.byteLength)) },
       events: { write: (l: string) => lines.push(l) },
-      now: clock.now,
+      now: rig.clock.now,
     });
-    carrier.deliver(wire.start());
+    rig.carrier.deliver(wire.start());
     await t.connect({ apiKey: 'sk-test' });
     const speak = (frames: number) => {
       for (let i = 0; i < frames; i++) {
-        clock.advance(20);
-        carrier.deliver(wire.audio(new Uint8Array(160).fill(0xff)));
+        rig.clock.advance(20);
+        rig.carrier.deliver(wire.audio(new Uint8Array(160).fill(0xff)));
       }
     };
     speak(10);
@@ -81,12 +46,12 @@ describe('CallAudioRecorder and injected audio', () => {
     // 700 ms in, the model's reply arrives: the clip yields, its queued part plays out first.
     let replied = false;
     t.on('response.done', () => (replied = true));
-    server.respond('resp_1', 'item_1', [tone(10, 800), tone(10, 800)]);
+    rig.server.respond('resp_1', 'item_1', [tone(10, 800), tone(10, 800)]);
     await until(() => replied, 20_000);
     speak(40);
     const result = await clip.done;
     expect(result.reason).toBe('yielded');
-    carrier.deliver(wire.stop());
+    rig.carrier.deliver(wire.stop());
     const done = await recorder.done;
 
     const file = concatBytes(chunks);

@@ -1,64 +1,21 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   ConfigError,
-  TelephonyRealtimeTransport,
   type EndAfterPlaybackResult,
   type HangUpRequest,
-  type ProtocolCapabilities,
-  type TelephonyRealtimeTransportOptions,
+  type TelephonyRealtimeTransport,
 } from '../src/index.js';
-import {
-  FakeCarrier,
-  FakeRealtimeServer,
-  ManualClock,
-  TestProtocol,
-  until,
-  wire,
-} from '@switchboard/conformance/testing';
+import { until, wire } from '@switchboard/conformance/testing';
+import { useCoreTransport } from './helpers/transport.js';
 
 const mulaw = (n: number, fill: number) => new Uint8Array(n).fill(fill);
 
-let server: FakeRealtimeServer;
-let url: string;
-let carrier: FakeCarrier;
-let clock: ManualClock;
-let transport: TelephonyRealtimeTransport | undefined;
+const rig = useCoreTransport({ beforeEach, afterEach });
+const connected = rig.connected;
 
-beforeEach(async () => {
-  server = new FakeRealtimeServer();
-  url = await server.start();
-  carrier = new FakeCarrier();
-  clock = new ManualClock();
-});
-
-afterEach(async () => {
-  transport?.close();
-  transport = undefined;
-  await server.stop();
-});
-
-async function connected(
-  capabilities: Partial<ProtocolCapabilities> = {},
-  options: Partial<TelephonyRealtimeTransportOptions> = {},
-) {
-  const t = new TelephonyRealtimeTransport({
-    connection: carrier,
-    protocol: new TestProtocol(capabilities),
-    url,
-    clock,
-    inputAudioInactivityTimeoutMs: null,
-    carrierIdleTimeoutMs: null,
-    ...options,
-  });
-  transport = t;
-  carrier.deliver(wire.start());
-  await t.connect({ apiKey: 'sk-test' });
-  return t;
-}
-
-const marks = () => carrier.commands().filter((c) => c.type === 'mark') as Array<{ type: 'mark'; name: string }>;
+const marks = () => rig.carrier.commands().filter((c) => c.type === 'mark') as Array<{ type: 'mark'; name: string }>;
 const audioMs = () =>
-  carrier
+  rig.carrier
     .commands()
     .filter((c) => c.type === 'audio')
     .reduce((ms, c) => ms + (c as { payload: Uint8Array }).payload.byteLength / 8, 0);
@@ -67,7 +24,7 @@ const audioMs = () =>
 async function goodbye(t: TelephonyRealtimeTransport, deltas = 5, id = 'resp_bye') {
   const ends: string[] = [];
   t.on('response.done', (e) => ends.push(e.response.id!));
-  server.respond(
+  rig.server.respond(
     id,
     `item_${id}`,
     Array.from({ length: deltas }, (_, i) => mulaw(800, i + 1)),
@@ -94,16 +51,16 @@ describe('endAfterPlayback on a carrier that acknowledges playback', () => {
     const sent = marks();
     expect(sent.length).toBeGreaterThan(1);
     // The carrier plays for a while; the clock runs past the playout but acks are missing.
-    clock.advance(2000);
-    for (const mark of sent.slice(0, -1)) carrier.deliver(wire.ack(mark.name));
+    rig.clock.advance(2000);
+    for (const mark of sent.slice(0, -1)) rig.carrier.deliver(wire.ack(mark.name));
     await new Promise((r) => setTimeout(r, 20));
-    expect(carrier.closed).toBe(false);
+    expect(rig.carrier.closed).toBe(false);
     expect(result.done).toBe(false);
-    carrier.deliver(wire.ack(sent.at(-1)!.name));
+    rig.carrier.deliver(wire.ack(sent.at(-1)!.name));
     await until(() => result.done);
     expect(result.value).toMatchObject({ reason: 'agent_hangup', heardAll: true });
     expect(result.value!.waitedMs).toBeGreaterThanOrEqual(2000);
-    expect(carrier.closed).toBe(true);
+    expect(rig.carrier.closed).toBe(true);
     expect(ends).toEqual(['agent_hangup']);
     expect(t.endReason).toBe('agent_hangup');
   });
@@ -112,14 +69,14 @@ describe('endAfterPlayback on a carrier that acknowledges playback', () => {
     const t = await connected();
     await goodbye(t);
     const result = settled(t.endAfterPlayback({ timeoutMs: 3000, reason: 'goodbye' }));
-    clock.advance(2999);
+    rig.clock.advance(2999);
     await new Promise((r) => setTimeout(r, 20));
     expect(result.done).toBe(false);
-    expect(carrier.closed).toBe(false);
-    clock.advance(1);
+    expect(rig.carrier.closed).toBe(false);
+    rig.clock.advance(1);
     await until(() => result.done);
     expect(result.value).toEqual<EndAfterPlaybackResult>({ reason: 'goodbye', heardAll: false, waitedMs: 3000 });
-    expect(carrier.closed).toBe(true);
+    expect(rig.carrier.closed).toBe(true);
     expect(t.endReason).toBe('goodbye');
   });
 
@@ -127,19 +84,19 @@ describe('endAfterPlayback on a carrier that acknowledges playback', () => {
     const t = await connected();
     const created: string[] = [];
     t.on('response.created', (e) => created.push(e.response.id!));
-    server.respond('resp_1', 'item_1', [mulaw(800, 1)], { done: false });
+    rig.server.respond('resp_1', 'item_1', [mulaw(800, 1)], { done: false });
     await until(() => created.includes('resp_1') && audioMs() >= 100);
     const result = settled(t.endAfterPlayback());
-    for (const mark of marks()) carrier.deliver(wire.ack(mark.name));
-    clock.advance(1000);
+    for (const mark of marks()) rig.carrier.deliver(wire.ack(mark.name));
+    rig.clock.advance(1000);
     await new Promise((r) => setTimeout(r, 20));
     expect(result.done).toBe(false);
     // The rest of the reply, and its end.
-    server.delta('resp_1', 'item_1', mulaw(800, 2));
-    server.finish('resp_1', 'item_1');
+    rig.server.delta('resp_1', 'item_1', mulaw(800, 2));
+    rig.server.finish('resp_1', 'item_1');
     await until(() => audioMs() >= 200 && marks().length >= 2);
     expect(result.done).toBe(false);
-    for (const mark of marks()) carrier.deliver(wire.ack(mark.name));
+    for (const mark of marks()) rig.carrier.deliver(wire.ack(mark.name));
     await until(() => result.done);
     expect(result.value).toMatchObject({ heardAll: true });
   });
@@ -148,7 +105,7 @@ describe('endAfterPlayback on a carrier that acknowledges playback', () => {
     const t = await connected();
     await goodbye(t);
     const result = settled(t.endAfterPlayback());
-    carrier.deliver(wire.stop());
+    rig.carrier.deliver(wire.stop());
     await until(() => result.done);
     expect(result.value).toMatchObject({ reason: 'stop', heardAll: false });
   });
@@ -156,7 +113,7 @@ describe('endAfterPlayback on a carrier that acknowledges playback', () => {
   it('ends at once when nothing is playing', async () => {
     const t = await connected();
     await expect(t.endAfterPlayback()).resolves.toEqual({ reason: 'agent_hangup', heardAll: true, waitedMs: 0 });
-    expect(carrier.closed).toBe(true);
+    expect(rig.carrier.closed).toBe(true);
   });
 
   it('is idempotent, and after the call ended reports the reason it ended with', async () => {
@@ -165,7 +122,7 @@ describe('endAfterPlayback on a carrier that acknowledges playback', () => {
     expect(t.endAfterPlayback({ reason: 'second' })).toBe(first);
     await first;
     expect(t.endReason).toBe('first');
-    carrier = new FakeCarrier();
+    rig.newCarrier();
     const other = await connected();
     other.end('carrier_gone');
     await expect(other.endAfterPlayback()).resolves.toMatchObject({ reason: 'carrier_gone', heardAll: false });
@@ -174,7 +131,7 @@ describe('endAfterPlayback on a carrier that acknowledges playback', () => {
   it('refuses a bad timeout with a ConfigError (a rejected promise, nothing thrown)', async () => {
     const t = await connected();
     await expect(t.endAfterPlayback({ timeoutMs: -1 })).rejects.toBeInstanceOf(ConfigError);
-    expect(carrier.closed).toBe(false);
+    expect(rig.carrier.closed).toBe(false);
   });
 });
 
@@ -183,14 +140,14 @@ describe('endAfterPlayback on a carrier without acks (the playout clock)', () =>
     const t = await connected({ playbackAck: 'none' });
     await goodbye(t, 5);
     const result = settled(t.endAfterPlayback());
-    clock.advance(400);
+    rig.clock.advance(400);
     await new Promise((r) => setTimeout(r, 20));
     expect(result.done).toBe(false);
-    clock.advance(200);
+    rig.clock.advance(200);
     await until(() => result.done);
     expect(result.value).toMatchObject({ reason: 'agent_hangup', heardAll: true });
     expect(result.value!.waitedMs).toBeGreaterThanOrEqual(500);
-    expect(carrier.closed).toBe(true);
+    expect(rig.carrier.closed).toBe(true);
   });
 
   it('on a paced carrier waits for the audio held in the transport too', async () => {
@@ -198,11 +155,11 @@ describe('endAfterPlayback on a carrier without acks (the playout clock)', () =>
     await goodbye(t, 10);
     expect(t.outputQueuedBytes).toBeGreaterThan(0);
     const result = settled(t.endAfterPlayback());
-    for (let i = 0; i < 9 && !result.done; i++) clock.advance(100);
+    for (let i = 0; i < 9 && !result.done; i++) rig.clock.advance(100);
     await new Promise((r) => setTimeout(r, 20));
     expect(result.done).toBe(false);
     for (let i = 0; i < 5 && !result.done; i++) {
-      clock.advance(100);
+      rig.clock.advance(100);
       await new Promise((r) => setTimeout(r, 5));
     }
     await until(() => result.done);
@@ -220,9 +177,9 @@ describe('the hangUp option', () => {
       {
         hangUp: async (call) => {
           calls.push(call);
-          closedAtHangUp = carrier.closed;
+          closedAtHangUp = rig.carrier.closed;
           // The carrier takes the call down and closes the stream before the REST call returns.
-          carrier.close();
+          rig.carrier.close();
         },
       },
     );
@@ -242,14 +199,14 @@ describe('the hangUp option', () => {
       },
       () => Promise.reject(new Error('async boom')),
     ]) {
-      carrier = new FakeCarrier();
+      rig.newCarrier();
       const t = await connected({}, { hangUp });
       const errors: unknown[] = [];
       t.on('error', (e) => errors.push(e.error));
       await expect(t.endAfterPlayback()).resolves.toMatchObject({ reason: 'agent_hangup' });
       expect(errors).toHaveLength(1);
       expect(String(errors[0])).toMatch(/boom/);
-      expect(carrier.closed).toBe(true);
+      expect(rig.carrier.closed).toBe(true);
     }
   });
 
@@ -258,9 +215,9 @@ describe('the hangUp option', () => {
     const result = settled(t.endAfterPlayback());
     await new Promise((r) => setTimeout(r, 20));
     expect(result.done).toBe(false);
-    clock.advance(10_000);
+    rig.clock.advance(10_000);
     await until(() => result.done);
-    expect(carrier.closed).toBe(true);
+    expect(rig.carrier.closed).toBe(true);
   });
 });
 
@@ -270,14 +227,14 @@ describe('a response started after endAfterPlayback', () => {
     await goodbye(t);
     const result = settled(t.endAfterPlayback());
     const before = audioMs();
-    server.respond('resp_more', 'item_more', [mulaw(800, 9), mulaw(800, 9)], { done: false });
-    await server.waitFor((e) => e.type === 'response.cancel' && e.response_id === 'resp_more');
+    rig.server.respond('resp_more', 'item_more', [mulaw(800, 9), mulaw(800, 9)], { done: false });
+    await rig.server.waitFor((e) => e.type === 'response.cancel' && e.response_id === 'resp_more');
     await until(() => t.metrics.lateAudioDroppedBytes >= 1600);
     expect(audioMs()).toBe(before);
     expect(t.metrics.responsesCancelledAtHangUp).toBe(1);
     // The goodbye's own audio still plays out before the hang-up.
     expect(result.done).toBe(false);
-    for (const mark of marks()) carrier.deliver(wire.ack(mark.name));
+    for (const mark of marks()) rig.carrier.deliver(wire.ack(mark.name));
     await until(() => result.done);
     expect(result.value).toMatchObject({ heardAll: true });
   });

@@ -1,74 +1,41 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   ConfigError,
-  TelephonyRealtimeTransport,
   type InjectedAudioEvent,
   type ProtocolCapabilities,
   type TelephonyRealtimeTransportOptions,
 } from '../src/index.js';
-import {
-  FakeCarrier,
-  FakeRealtimeServer,
-  ManualClock,
-  TestProtocol,
-  until,
-  wire,
-} from '@switchboard/conformance/testing';
+import { until, wire } from '@switchboard/conformance/testing';
+import { useCoreTransport } from './helpers/transport.js';
 
 const CLIP = 0x11;
 const MODEL = 0x22;
 const bytes = (n: number, fill: number) => new Uint8Array(n).fill(fill);
 
-let server: FakeRealtimeServer;
-let url: string;
-let carrier: FakeCarrier;
-let clock: ManualClock;
-let transport: TelephonyRealtimeTransport | undefined;
+const rig = useCoreTransport({ beforeEach, afterEach });
 let events: InjectedAudioEvent[];
-
-beforeEach(async () => {
-  server = new FakeRealtimeServer();
-  url = await server.start();
-  carrier = new FakeCarrier();
-  clock = new ManualClock();
+beforeEach(() => {
   events = [];
-});
-
-afterEach(async () => {
-  transport?.close();
-  transport = undefined;
-  await server.stop();
 });
 
 async function connected(
   capabilities: Partial<ProtocolCapabilities> = {},
   options: Partial<TelephonyRealtimeTransportOptions> = {},
 ) {
-  const t = new TelephonyRealtimeTransport({
-    connection: carrier,
-    protocol: new TestProtocol(capabilities),
-    url,
-    clock,
-    inputAudioInactivityTimeoutMs: null,
-    carrierIdleTimeoutMs: null,
-    ...options,
-  });
-  transport = t;
+  const t = rig.make(capabilities, options);
   t.on('injected_audio', (e) => events.push(e));
-  carrier.deliver(wire.start());
-  await t.connect({ apiKey: 'sk-test' });
-  return t;
+  return rig.start(t);
 }
 
 /** ms of audio at the carrier whose bytes are all `fill` (8 bytes per ms of μ-law). */
 const sentMs = (fill: number) =>
-  carrier
+  rig.carrier
     .commands()
     .filter((c) => c.type === 'audio' && (c as { payload: Uint8Array }).payload.every((b) => b === fill))
     .reduce((ms, c) => ms + (c as { payload: Uint8Array }).payload.byteLength / 8, 0);
-const marks = () => carrier.commands().filter((c) => c.type === 'mark') as Array<{ type: 'mark'; name: string }>;
+const marks = () => rig.carrier.commands().filter((c) => c.type === 'mark') as Array<{ type: 'mark'; name: string }>;
 const ackAll = () => {
-  for (const m of marks()) carrier.deliver(wire.ack(m.name));
+  for (const m of marks()) rig.carrier.deliver(wire.ack(m.name));
 };
 const settle = () => new Promise((r) => setTimeout(r, 10));
 
@@ -81,11 +48,11 @@ describe('playAudio', () => {
     expect(sentMs(CLIP)).toBeGreaterThan(0);
     expect(sentMs(CLIP)).toBeLessThanOrEqual(240);
     for (let i = 0; i < 30 && sentMs(CLIP) < 1000; i++) {
-      clock.advance(100);
+      rig.clock.advance(100);
       ackAll();
     }
     expect(sentMs(CLIP)).toBe(1000);
-    clock.advance(300);
+    rig.clock.advance(300);
     ackAll();
     const result = await clip.done;
     expect(result).toEqual({ id: clip.id, name: 'greeting', sentMs: 1000, playedMs: 1000, reason: 'finished' });
@@ -93,63 +60,68 @@ describe('playAudio', () => {
     expect(t.metrics.injectedAudioMs).toBe(1000);
     // Not a reply: no response latency measured, nothing told to the model.
     expect(t.metrics.responseLatenciesMs).toEqual([]);
-    expect(server.ofType('conversation.item.truncate')).toEqual([]);
+    expect(rig.server.ofType('conversation.item.truncate')).toEqual([]);
   });
 
   it('an interruptible clip is cleared by a barge-in, with what the caller heard, and the model is told nothing', async () => {
     const t = await connected();
     const clip = t.playAudio(bytes(8000, CLIP));
     // The carrier is 100 ms into the first batch, not yet acknowledged.
-    clock.advance(100);
+    rig.clock.advance(100);
     t.interrupt();
     const result = await clip.done;
     expect(result.reason).toBe('interrupted');
     expect(result.playedMs).toBeGreaterThan(0);
     expect(result.playedMs).toBeLessThan(result.sentMs);
-    expect(carrier.commands().some((c) => c.type === 'clear')).toBe(true);
+    expect(rig.carrier.commands().some((c) => c.type === 'clear')).toBe(true);
     const before = sentMs(CLIP);
-    clock.advance(1000);
+    rig.clock.advance(1000);
     expect(sentMs(CLIP)).toBe(before);
     await settle();
-    expect(server.ofType('conversation.item.truncate')).toEqual([]);
-    expect(server.ofType('response.cancel')).toEqual([]);
+    expect(rig.server.ofType('conversation.item.truncate')).toEqual([]);
+    expect(rig.server.ofType('response.cancel')).toEqual([]);
   });
 
   it('the caller starting to speak (speech_started) clears an interruptible clip', async () => {
     const t = await connected();
     const clip = t.playAudio(bytes(8000, CLIP), { loop: true });
-    clock.advance(50);
-    server.send({ type: 'input_audio_buffer.speech_started', event_id: 'ev_1', item_id: 'item_in', audio_start_ms: 0 });
+    rig.clock.advance(50);
+    rig.server.send({
+      type: 'input_audio_buffer.speech_started',
+      event_id: 'ev_1',
+      item_id: 'item_in',
+      audio_start_ms: 0,
+    });
     await expect(clip.done).resolves.toMatchObject({ reason: 'interrupted' });
-    expect(carrier.commands().some((c) => c.type === 'clear')).toBe(true);
+    expect(rig.carrier.commands().some((c) => c.type === 'clear')).toBe(true);
     expect(t.metrics.bargeIns).toBe(1);
   });
 
   it('a clip that is not interruptible plays on through a barge-in', async () => {
     const t = await connected({ playbackAck: 'none' });
     const clip = t.playAudio(bytes(4000, CLIP), { interruptible: false });
-    clock.advance(100);
+    rig.clock.advance(100);
     t.interrupt();
-    expect(carrier.commands().some((c) => c.type === 'clear')).toBe(false);
+    expect(rig.carrier.commands().some((c) => c.type === 'clear')).toBe(false);
     expect(t.metrics.bargeIns).toBe(0);
-    for (let i = 0; i < 20; i++) clock.advance(100);
+    for (let i = 0; i < 20; i++) rig.clock.advance(100);
     await expect(clip.done).resolves.toMatchObject({ reason: 'finished', sentMs: 500, playedMs: 500 });
   });
 
   it('yields to the model’s audio: no clip frame after the model’s first, and none of the model’s audio is lost', async () => {
     const t = await connected();
     const clip = t.playAudio(bytes(80000, CLIP), { loop: true });
-    clock.advance(100);
+    rig.clock.advance(100);
     ackAll();
-    server.respond('resp_1', 'item_1', [bytes(800, MODEL), bytes(800, MODEL), bytes(800, MODEL)]);
+    rig.server.respond('resp_1', 'item_1', [bytes(800, MODEL), bytes(800, MODEL), bytes(800, MODEL)]);
     await until(() => sentMs(MODEL) >= 300);
-    const order = carrier
+    const order = rig.carrier
       .commands()
       .filter((c) => c.type === 'audio')
       .map((c) => (c as { payload: Uint8Array }).payload[0]);
     expect(order.lastIndexOf(CLIP)).toBeLessThan(order.indexOf(MODEL));
     for (let i = 0; i < 10; i++) {
-      clock.advance(100);
+      rig.clock.advance(100);
       ackAll();
     }
     const result = await clip.done;
@@ -162,12 +134,12 @@ describe('playAudio', () => {
   it('loops until stop(), and what was sent plays out (the playout clock)', async () => {
     const t = await connected({ playbackAck: 'none' });
     const clip = t.playAudio(bytes(800, CLIP), { loop: true, name: 'hold' });
-    for (let i = 0; i < 10; i++) clock.advance(100);
+    for (let i = 0; i < 10; i++) rig.clock.advance(100);
     expect(sentMs(CLIP)).toBeGreaterThan(800);
     clip.stop();
     clip.stop();
     const sent = sentMs(CLIP);
-    clock.advance(500);
+    rig.clock.advance(500);
     expect(sentMs(CLIP)).toBe(sent);
     const result = await clip.done;
     expect(result).toMatchObject({ reason: 'stopped', name: 'hold', sentMs: sent, playedMs: sent });
@@ -176,33 +148,25 @@ describe('playAudio', () => {
   it('the call ending settles it with call_end, and leaves no timer behind', async () => {
     const t = await connected();
     const clip = t.playAudio(bytes(8000, CLIP), { loop: true });
-    clock.advance(50);
+    rig.clock.advance(50);
     t.end();
     await expect(clip.done).resolves.toMatchObject({ reason: 'call_end' });
-    expect(clock.pending).toBe(0);
+    expect(rig.clock.pending).toBe(0);
     // A clip asked for after the end is over at once.
     await expect(t.playAudio(bytes(800, CLIP)).done).resolves.toMatchObject({ reason: 'call_end', sentMs: 0 });
   });
 
   it('waits for the carrier’s stream, and plays in the format its start announced', async () => {
-    const t = new TelephonyRealtimeTransport({
-      connection: carrier,
-      protocol: new TestProtocol({ playbackAck: 'none' }),
-      url,
-      clock,
-      inputAudioInactivityTimeoutMs: null,
-      carrierIdleTimeoutMs: null,
-    });
-    transport = t;
+    const t = rig.make({ playbackAck: 'none' });
     const clip = t.playAudio(new Int16Array(800).fill(500), { name: 'early' });
-    clock.advance(100);
-    expect(carrier.commands()).toEqual([]);
-    carrier.deliver(wire.start('S1', 'l16', 16000));
-    for (let i = 0; i < 10; i++) clock.advance(100);
+    rig.clock.advance(100);
+    expect(rig.carrier.commands()).toEqual([]);
+    rig.carrier.deliver(wire.start('S1', 'l16', 16000));
+    for (let i = 0; i < 10; i++) rig.clock.advance(100);
     const result = await clip.done;
     // 800 samples at the carrier's 16 kHz: 50 ms, padded to whole 20 ms frames of 16-bit samples.
     expect(result).toMatchObject({ reason: 'finished', sentMs: 60 });
-    const bytes = carrier
+    const bytes = rig.carrier
       .commands()
       .filter((c) => c.type === 'audio')
       .reduce((n, c) => n + (c as { payload: Uint8Array }).payload.byteLength, 0);
@@ -213,7 +177,7 @@ describe('playAudio', () => {
     const t = await connected({ playbackAck: 'none' });
     const samples = new Int16Array(16000).fill(1000); // one second at 16 kHz
     const clip = t.playAudio(samples, { format: { encoding: 'l16', sampleRate: 16000, channels: 1 } });
-    for (let i = 0; i < 20; i++) clock.advance(100);
+    for (let i = 0; i < 20; i++) rig.clock.advance(100);
     const result = await clip.done;
     expect(result.reason).toBe('finished');
     expect(Math.abs(result.sentMs - 1000)).toBeLessThanOrEqual(20);
@@ -233,18 +197,18 @@ describe('playAudio', () => {
   it('endAfterPlayback stops a looping clip and hangs up once what was sent of it played', async () => {
     const t = await connected();
     const clip = t.playAudio(bytes(800, CLIP), { loop: true });
-    clock.advance(100);
+    rig.clock.advance(100);
     let ended = false;
     const ending = t.endAfterPlayback().then((r) => ((ended = true), r));
     const sent = sentMs(CLIP);
-    clock.advance(1000);
+    rig.clock.advance(1000);
     await settle();
     expect(sentMs(CLIP)).toBe(sent);
     expect(ended).toBe(false);
-    expect(carrier.closed).toBe(false);
+    expect(rig.carrier.closed).toBe(false);
     ackAll();
     await expect(clip.done).resolves.toMatchObject({ reason: 'stopped', playedMs: sent });
     await expect(ending).resolves.toMatchObject({ heardAll: true });
-    expect(carrier.closed).toBe(true);
+    expect(rig.carrier.closed).toBe(true);
   });
 });
