@@ -14,7 +14,7 @@
 import * as signalwireSdk from '@signalwire/compatibility-api';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { TwilioCallControl, TwilioWarmTransfer, connectStreamCxml } from '@switchboard/twilio';
-import { sdkThenOurs, startHttpCapture, type CapturedRequest, type HttpCapture } from './support/http-capture.js';
+import { sdkThenOurs, useHttpCapture, type CapturedRequest } from './support/http-capture.js';
 import { parseXml } from './support/xml-tree.js';
 
 const PROJECT = 'b3a1c2d4-5e6f-4a7b-8c9d-0e1f2a3b4c5d';
@@ -37,21 +37,11 @@ type SignalWireCompatibility = {
 };
 const { RestClient } = signalwireSdk as unknown as SignalWireCompatibility;
 
-let server: HttpCapture;
-beforeAll(async () => {
-  server = await startHttpCapture();
-});
-afterAll(async () => {
-  await server.close();
-});
-beforeEach(() => {
-  server.clear();
-  server.respond((request) =>
-    request.path.endsWith('/Calls.json')
-      ? { status: 201, body: { sid: HUMAN, status: 'queued' } }
-      : { status: 200, body: { sid: CALL, status: 'in-progress' } },
-  );
-});
+const server = useHttpCapture({ beforeAll, afterAll, beforeEach }, (request) =>
+  request.path.endsWith('/Calls.json')
+    ? { status: 201, body: { sid: HUMAN, status: 'queued' } }
+    : { status: 200, body: { sid: CALL, status: 'in-progress' } },
+);
 
 /** The library with its own RequestClient, sending to the local server instead of the Space. */
 function sdk(): Client {

@@ -8,13 +8,7 @@ import Telnyx from 'telnyx';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CallControlError } from '@switchboard/core';
 import { TELNYX_CALL_ENDED_CODE, TelnyxCallControl } from '@switchboard/telnyx';
-import {
-  apiView,
-  sdkThenOurs,
-  startHttpCapture,
-  type CapturedRequest,
-  type HttpCapture,
-} from './support/http-capture.js';
+import { apiView, sdkThenOurs, useHttpCapture, type CapturedRequest } from './support/http-capture.js';
 
 const API_KEY = 'KEY0123456789ABCDEF_interop';
 /** Call control ids as Telnyx issues them (v2 and v3), and one that needs escaping in a path. */
@@ -24,22 +18,13 @@ const IDS = [
   'v3:a/b c?d',
 ];
 
-let server: HttpCapture;
+const server = useHttpCapture({ beforeAll, afterAll, beforeEach }, { status: 200, body: { data: { result: 'ok' } } });
 let sdk: Telnyx;
 let ours: TelnyxCallControl;
-
-beforeAll(async () => {
-  server = await startHttpCapture();
+beforeAll(() => {
   // The SDK's base URL includes the API version; ours is the origin (it writes /v2 itself).
   sdk = new Telnyx({ apiKey: API_KEY, baseURL: `${server.url}/v2`, maxRetries: 0 });
   ours = new TelnyxCallControl({ apiKey: API_KEY, baseUrl: server.url });
-});
-afterAll(async () => {
-  await server.close();
-});
-beforeEach(() => {
-  server.clear();
-  server.respond({ status: 200, body: { data: { result: 'ok' } } });
 });
 
 /** What Telnyx reads from a request: what any carrier's API reads, and Accept. */

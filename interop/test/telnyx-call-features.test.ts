@@ -25,33 +25,15 @@ import {
   readVerifiedTelnyxMachineDetection,
   telnyxTransfer,
 } from '@switchboard/telnyx';
-import {
-  apiView,
-  sdkThenOurs,
-  startHttpCapture,
-  type CapturedRequest,
-  type HttpCapture,
-} from './support/http-capture.js';
+import { apiView, sdkThenOurs, useHttpCapture, type CapturedRequest } from './support/http-capture.js';
 
 const API_KEY = 'KEY0123456789ABCDEF_interop';
 const CALLER = 'v3:u5OAKGEPT3Dx8SZSSDRWEMdNH2OripQhO';
 const PERSON = 'v3:T02llQxIyaRkhfRKxgAP8nY511EhFLizdvdUKJiSw8d6A9B';
 
-let server: HttpCapture;
-let sdk: Telnyx;
-let ours: TelnyxCallControl;
-
-beforeAll(async () => {
-  server = await startHttpCapture();
-  sdk = new Telnyx({ apiKey: API_KEY, baseURL: `${server.url}/v2`, maxRetries: 0 });
-  ours = new TelnyxCallControl({ apiKey: API_KEY, baseUrl: server.url });
-});
-afterAll(async () => {
-  await server.close();
-});
-beforeEach(() => {
-  server.clear();
-  server.respond({
+const server = useHttpCapture(
+  { beforeAll, afterAll, beforeEach },
+  {
     status: 200,
     body: {
       data: {
@@ -63,7 +45,13 @@ beforeEach(() => {
         result: 'ok',
       },
     },
-  });
+  },
+);
+let sdk: Telnyx;
+let ours: TelnyxCallControl;
+beforeAll(() => {
+  sdk = new Telnyx({ apiKey: API_KEY, baseURL: `${server.url}/v2`, maxRetries: 0 });
+  ours = new TelnyxCallControl({ apiKey: API_KEY, baseUrl: server.url });
 });
 
 function wire(request: CapturedRequest) {

@@ -16,7 +16,8 @@ import twilio from 'twilio';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CallControlError } from '@switchboard/core';
 import { TwilioCallControl } from '@switchboard/twilio';
-import { sdkThenOurs, startHttpCapture, type CapturedRequest, type HttpCapture } from './support/http-capture.js';
+import { sdkThenOurs, useHttpCapture, type CapturedRequest } from './support/http-capture.js';
+import { LocalRequestClient } from './support/twilio-client.js';
 import { parseXml } from './support/xml-tree.js';
 
 const ACCOUNT_SID = 'AC25e16e9a716a4a1786a7c83f58e30482';
@@ -26,31 +27,7 @@ const API_KEY_SECRET = 'apikeysecret0123456789';
 const CALL_SID = 'CA3c9a5e2b1d7f40e88b6c2a19d5e4f701';
 const CALL_RESOURCE = { sid: CALL_SID, account_sid: ACCOUNT_SID, status: 'completed' };
 
-type RequestOptions<TData> = Parameters<InstanceType<typeof twilio.RequestClient>['request']>[0] & { data?: TData };
-
-/** The library's RequestClient, sending every request to `origin` instead of Twilio's hosts. */
-class LocalRequestClient extends twilio.RequestClient {
-  constructor(private readonly origin: string) {
-    super();
-  }
-
-  override request<TData>(opts: RequestOptions<TData>) {
-    const target = new URL(opts.uri);
-    return super.request<TData>({ ...opts, uri: `${this.origin}${target.pathname}${target.search}` });
-  }
-}
-
-let server: HttpCapture;
-beforeAll(async () => {
-  server = await startHttpCapture();
-});
-afterAll(async () => {
-  await server.close();
-});
-beforeEach(() => {
-  server.clear();
-  server.respond({ status: 200, body: CALL_RESOURCE });
-});
+const server = useHttpCapture({ beforeAll, afterAll, beforeEach }, { status: 200, body: CALL_RESOURCE });
 
 function sdkClient(auth: 'token' | 'apiKey' = 'token') {
   const httpClient = new LocalRequestClient(server.url);

@@ -18,7 +18,8 @@ import {
   TwilioWarmTransfer,
   validateTwilioSignature,
 } from '@switchboard/twilio';
-import { sdkThenOurs, startHttpCapture, type CapturedRequest, type HttpCapture } from './support/http-capture.js';
+import { sdkThenOurs, useHttpCapture, type CapturedRequest } from './support/http-capture.js';
+import { LocalRequestClient } from './support/twilio-client.js';
 import { parseXml } from './support/xml-tree.js';
 
 const ACCOUNT_SID = 'AC25e16e9a716a4a1786a7c83f58e30482';
@@ -27,31 +28,7 @@ const CALL_SID = 'CA3c9a5e2b1d7f40e88b6c2a19d5e4f701';
 const HUMAN_SID = 'CA0123456789abcdef0123456789abcdef';
 const CALL_RESOURCE = { sid: CALL_SID, account_sid: ACCOUNT_SID, status: 'queued' };
 
-type RequestOptions<TData> = Parameters<InstanceType<typeof twilio.RequestClient>['request']>[0] & { data?: TData };
-
-/** The library's RequestClient, sending every request to `origin` instead of Twilio's hosts. */
-class LocalRequestClient extends twilio.RequestClient {
-  constructor(private readonly origin: string) {
-    super();
-  }
-
-  override request<TData>(opts: RequestOptions<TData>) {
-    const target = new URL(opts.uri);
-    return super.request<TData>({ ...opts, uri: `${this.origin}${target.pathname}${target.search}` });
-  }
-}
-
-let server: HttpCapture;
-beforeAll(async () => {
-  server = await startHttpCapture();
-});
-afterAll(async () => {
-  await server.close();
-});
-beforeEach(() => {
-  server.clear();
-  server.respond({ status: 201, body: CALL_RESOURCE });
-});
+const server = useHttpCapture({ beforeAll, afterAll, beforeEach }, { status: 201, body: CALL_RESOURCE });
 
 const sdk = () => twilio(ACCOUNT_SID, AUTH_TOKEN, { httpClient: new LocalRequestClient(server.url) });
 const ours = () => new TwilioCallControl({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, baseUrl: server.url });

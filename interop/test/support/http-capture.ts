@@ -241,3 +241,49 @@ export function apiView(request: CapturedRequest) {
     body: request.body,
   };
 }
+
+/**
+ * One capture server for a test file: started before its tests, closed after them, its recorded
+ * requests cleared and its answer set to `response` before each test. The object returned stands
+ * for that server.
+ */
+export function useHttpCapture(
+  hooks: {
+    beforeAll(fn: () => Promise<void>): void;
+    afterAll(fn: () => Promise<void>): void;
+    beforeEach(fn: () => void): void;
+  },
+  response: CaptureResponse | Responder,
+): HttpCapture {
+  let current: HttpCapture | undefined;
+  const server = (): HttpCapture => {
+    if (!current) throw new Error('useHttpCapture: the server runs only while the file’s tests do');
+    return current;
+  };
+  hooks.beforeAll(async () => {
+    current = await startHttpCapture();
+  });
+  hooks.afterAll(async () => {
+    await current?.close();
+    current = undefined;
+  });
+  hooks.beforeEach(() => {
+    server().clear();
+    server().respond(response);
+  });
+  return {
+    get url() {
+      return server().url;
+    },
+    get port() {
+      return server().port;
+    },
+    get requests() {
+      return server().requests;
+    },
+    respond: (next) => server().respond(next),
+    waitForRequests: (count, timeoutMs) => server().waitForRequests(count, timeoutMs),
+    clear: () => server().clear(),
+    close: () => server().close(),
+  };
+}
