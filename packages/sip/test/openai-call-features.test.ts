@@ -17,20 +17,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { OpenAISipCallControl, OpenAISipTransport, openAISipTransfer, parseOpenAISipCall } from '../src/index.js';
 import type { OpenAIWebhookEvent } from '../src/index.js';
 import { OpenAISipPlayback } from '../src/openai/playback.js';
-import { API_KEY, FakeOpenAICallsApi, incomingCallEvent, waitFor } from './openai-fakes.js';
+import { API_KEY, incomingCallEvent, useOpenAIFakes, waitFor } from './openai-fakes.js';
 
-const simulator = new RealtimeSimulator({ speed: 20 });
-const api = new FakeOpenAICallsApi();
+const { simulator, api } = useOpenAIFakes({ beforeAll, afterAll });
 const cleanup: Array<() => void> = [];
 
-beforeAll(async () => {
-  await simulator.start();
-  await api.start();
-});
-afterAll(async () => {
-  await simulator.stop();
-  await api.stop();
-});
 afterEach(() => {
   for (const fn of cleanup.splice(0)) fn();
 });

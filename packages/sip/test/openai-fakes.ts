@@ -6,6 +6,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { RealtimeCallIncomingWebhookEvent } from 'openai/resources/webhooks';
+import { RealtimeSimulator } from '@switchboard/conformance';
 
 export const WEBHOOK_SECRET = `whsec_${randomBytes(24).toString('base64')}`;
 export const API_KEY = 'sk-test-local-fake';
@@ -222,4 +223,25 @@ export async function waitFor(predicate: () => boolean, timeoutMs = 5000, what =
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/**
+ * The realtime simulator (20× speed) and the fake Calls API for a test file: started before its
+ * tests, stopped after them.
+ */
+export function useOpenAIFakes(hooks: {
+  beforeAll(fn: () => Promise<void>): void;
+  afterAll(fn: () => Promise<void>): void;
+}): { simulator: RealtimeSimulator; api: FakeOpenAICallsApi } {
+  const simulator = new RealtimeSimulator({ speed: 20 });
+  const api = new FakeOpenAICallsApi();
+  hooks.beforeAll(async () => {
+    await simulator.start();
+    await api.start();
+  });
+  hooks.afterAll(async () => {
+    await simulator.stop();
+    await api.stop();
+  });
+  return { simulator, api };
 }

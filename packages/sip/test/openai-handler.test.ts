@@ -1,7 +1,6 @@
 import Fastify from 'fastify';
 import OpenAI from 'openai';
 import { RealtimeAgent } from '@openai/agents-realtime';
-import { RealtimeSimulator } from '@switchboard/conformance';
 import { ConfigError, WebhookSignatureError } from '@switchboard/core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -13,17 +12,9 @@ import {
   type OpenAISipCallStartEvent,
   type OpenAISipWebhookHandlerOptions,
 } from '../src/index.js';
-import {
-  API_KEY,
-  FakeOpenAICallsApi,
-  WEBHOOK_SECRET,
-  incomingCallEvent,
-  signedDelivery,
-  waitFor,
-} from './openai-fakes.js';
+import { API_KEY, WEBHOOK_SECRET, incomingCallEvent, signedDelivery, waitFor, useOpenAIFakes } from './openai-fakes.js';
 
-const simulator = new RealtimeSimulator({ speed: 20 });
-const api = new FakeOpenAICallsApi();
+const { simulator, api } = useOpenAIFakes({ beforeAll, afterAll });
 const agent = new RealtimeAgent({ name: 'Receptionist', instructions: 'Answer the phone for the clinic.' });
 const sessionOptions = {
   model: 'gpt-realtime',
@@ -32,14 +23,6 @@ const sessionOptions = {
 const attachedSessions: OpenAISipAttachedCall[] = [];
 let errors: unknown[] = [];
 
-beforeAll(async () => {
-  await simulator.start();
-  await api.start();
-});
-afterAll(async () => {
-  await simulator.stop();
-  await api.stop();
-});
 beforeEach(() => {
   api.requests.length = 0;
   api.failures.length = 0;

@@ -1,5 +1,5 @@
 import { RealtimeAgent, RealtimeSession } from '@openai/agents-realtime';
-import { RealtimeSimulator, type SimulatedSession } from '@switchboard/conformance';
+import type { SimulatedSession } from '@switchboard/conformance';
 import { ConfigError } from '@switchboard/core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -11,21 +11,12 @@ import {
   type OpenAISipCallStartEvent,
   type OpenAIWebhookEvent,
 } from '../src/index.js';
-import { API_KEY, FakeOpenAICallsApi, incomingCallEvent, waitFor } from './openai-fakes.js';
+import { API_KEY, incomingCallEvent, useOpenAIFakes, waitFor } from './openai-fakes.js';
 
-const simulator = new RealtimeSimulator({ speed: 20 });
-const api = new FakeOpenAICallsApi();
+const { simulator, api } = useOpenAIFakes({ beforeAll, afterAll });
 const agent = new RealtimeAgent({ name: 'Receptionist', instructions: 'Answer the phone.' });
 const cleanup: Array<() => void> = [];
 
-beforeAll(async () => {
-  await simulator.start();
-  await api.start();
-});
-afterAll(async () => {
-  await simulator.stop();
-  await api.stop();
-});
 afterEach(() => {
   for (const fn of cleanup.splice(0)) fn();
 });
