@@ -101,6 +101,7 @@ export type { PlaybackWait } from './transport/hangup.js';
 
 // Call control over REST, and webhook checks.
 export {
+  absoluteHttpUrl,
   basicAuthorization,
   carrierRequest,
   DEFAULT_REST_TIMEOUT_MS,

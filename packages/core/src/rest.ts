@@ -156,3 +156,20 @@ export async function carrierRequest(client: RestClientConfig, request: RestRequ
   if (details.code !== undefined) errorOptions.providerCode = details.code;
   throw new CallControlError(message, errorOptions);
 }
+
+/**
+ * Reads an absolute http(s) URL an option or argument gives (a callback URL, a transfer's XML or
+ * NCCO endpoint). Anything else, a non-string included, throws a `ConfigError`:
+ * "`<what>` must be an absolute http(s) URL".
+ */
+export function absoluteHttpUrl(value: unknown, what: string): URL {
+  let url: URL | undefined;
+  try {
+    url = typeof value === 'string' ? new URL(value) : undefined;
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:'))
+    throw new ConfigError(`${what} must be an absolute http(s) URL`);
+  return url;
+}

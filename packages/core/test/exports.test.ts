@@ -82,6 +82,7 @@ const PROTOCOL = [
   'MAX_TEXT_FRAME_CHARS',
   'PeerMediaCounter',
   'PlaybackLedger',
+  'absoluteHttpUrl',
   'assertReplayGuardOption',
   'assertTextFrame',
   'basicAuthorization',

@@ -17,6 +17,7 @@
  */
 import { ConfigError } from '@switchboard/core';
 import {
+  absoluteHttpUrl,
   basicAuthorization,
   carrierRequest,
   isJsonObject,
@@ -100,14 +101,7 @@ function nonEmpty(value: unknown): value is string {
 }
 
 function httpUrl(value: unknown, what: string): string {
-  let url: URL | undefined;
-  try {
-    url = typeof value === 'string' ? new URL(value) : undefined;
-  } catch {
-    url = undefined;
-  }
-  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:'))
-    throw new ConfigError(`PlivoCallControl.createCall: ${what} must be an absolute http(s) URL`);
+  absoluteHttpUrl(value, `PlivoCallControl.createCall: ${what}`);
   return value as string;
 }
 
@@ -240,14 +234,7 @@ export class PlivoCallControl {
   async transfer(callUuid: string, target: PlivoTransferTarget): Promise<{ alreadyEnded: boolean }> {
     if (!target || typeof target !== 'object' || !nonEmpty(target.url))
       throw new ConfigError('PlivoCallControl.transfer: target must be { url, method? }');
-    let url: URL;
-    try {
-      url = new URL(target.url);
-    } catch {
-      throw new ConfigError('PlivoCallControl.transfer: url must be an absolute http(s) URL');
-    }
-    if (url.protocol !== 'https:' && url.protocol !== 'http:')
-      throw new ConfigError('PlivoCallControl.transfer: url must be an absolute http(s) URL');
+    absoluteHttpUrl(target.url, 'PlivoCallControl.transfer: url');
     const method = target.method ?? 'POST';
     if (method !== 'GET' && method !== 'POST')
       throw new ConfigError('PlivoCallControl.transfer: method must be GET or POST');

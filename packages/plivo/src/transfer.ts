@@ -19,6 +19,7 @@
  * nothing travels but the caller id: keep the context in your app, keyed by the call's UUID.
  */
 import { ConfigError, type TransferHandler, type TransferRequest } from '@switchboard/core';
+import { absoluteHttpUrl } from '@switchboard/core/protocol';
 import { plivoSipHeaders, type PlivoCallControl } from './call-control.js';
 
 export type PlivoTransferOptions = {
@@ -99,14 +100,7 @@ function defaultHeaders(request: TransferRequest): Record<string, string> {
 export function plivoTransfer(options: PlivoTransferOptions): TransferHandler {
   if (!options || typeof options !== 'object' || !options.callControl)
     throw new ConfigError('plivoTransfer needs { callControl, url }');
-  let base: URL;
-  try {
-    base = new URL(options.url);
-  } catch {
-    throw new ConfigError('plivoTransfer: url must be an absolute http(s) URL');
-  }
-  if (base.protocol !== 'https:' && base.protocol !== 'http:')
-    throw new ConfigError('plivoTransfer: url must be an absolute http(s) URL');
+  const base = absoluteHttpUrl(options.url, 'plivoTransfer: url');
   const method = options.method ?? 'POST';
   if (method !== 'GET' && method !== 'POST') throw new ConfigError('plivoTransfer: method must be GET or POST');
   const { callControl } = options;

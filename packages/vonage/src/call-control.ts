@@ -17,6 +17,7 @@
  */
 import { ConfigError } from '@switchboard/core';
 import {
+  absoluteHttpUrl,
   carrierRequest,
   isJsonObject,
   logger,
@@ -125,14 +126,7 @@ function nonEmpty(value: unknown): value is string {
 }
 
 function httpUrl(value: unknown, what: string): string {
-  let url: URL | undefined;
-  try {
-    url = typeof value === 'string' ? new URL(value) : undefined;
-  } catch {
-    url = undefined;
-  }
-  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:'))
-    throw new ConfigError(`VonageCallControl.${what} must be an absolute http(s) URL`);
+  absoluteHttpUrl(value, `VonageCallControl.${what}`);
   return value as string;
 }
 
@@ -314,14 +308,7 @@ export class VonageCallControl {
       checkNcco(target.ncco, 'transfer');
       destination = { type: 'ncco', ncco: target.ncco };
     } else if (target && 'url' in target) {
-      let url: URL | undefined;
-      try {
-        url = new URL(target.url);
-      } catch {
-        url = undefined;
-      }
-      if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:'))
-        throw new ConfigError('VonageCallControl.transfer: url must be an absolute http(s) URL');
+      absoluteHttpUrl(target.url, 'VonageCallControl.transfer: url');
       destination = { type: 'ncco', url: [target.url] };
     } else if (target && 'to' in target) {
       const to = typeof target.to === 'string' ? target.to.trim() : '';
