@@ -53,6 +53,19 @@ async function rawClient(sim: RealtimeSimulator): Promise<{ client: RawClient; s
   return { client, session };
 }
 
+/** A RealtimeSession of `agent` connected to `sim` over the SDK's WebSocket transport. */
+async function agentSession(
+  sim: RealtimeSimulator,
+  agent: RealtimeAgent,
+): Promise<{ transport: OpenAIRealtimeWebSocket; session: RealtimeSession; simulated: SimulatedSession }> {
+  const transport = new OpenAIRealtimeWebSocket({ url: sim.url });
+  const session = new RealtimeSession(agent, { transport });
+  const sessionConnected = sim.nextSession();
+  await session.connect({ apiKey: 'test' });
+  openClients.push(session);
+  return { transport, session, simulated: await sessionConnected };
+}
+
 /** Raw client with μ-law in and out, optionally with turn detection settings. */
 async function pcmuClient(
   sim: RealtimeSimulator,
@@ -190,12 +203,7 @@ describe('RealtimeSimulator with the OpenAI Agents SDK', () => {
       },
     });
     const agent = new RealtimeAgent({ name: 't', instructions: 'Answer weather questions.', tools: [weather] });
-    const transport = new OpenAIRealtimeWebSocket({ url: sim.url });
-    const session = new RealtimeSession(agent, { transport });
-    const sessionConnected = sim.nextSession();
-    await session.connect({ apiKey: 'test' });
-    openClients.push(session);
-    const simulated = await sessionConnected;
+    const { transport, session, simulated } = await agentSession(sim, agent);
     let turns = 0;
     const secondTurnDone = new Promise<void>((resolve) =>
       transport.on('turn_done', () => {
@@ -252,12 +260,7 @@ describe('RealtimeSimulator with the OpenAI Agents SDK', () => {
       },
     });
     const agent = new RealtimeAgent({ name: 't', instructions: 'Say goodbye.', tools: [endCall] });
-    const transport = new OpenAIRealtimeWebSocket({ url: sim.url });
-    const session = new RealtimeSession(agent, { transport });
-    const sessionConnected = sim.nextSession();
-    await session.connect({ apiKey: 'test' });
-    openClients.push(session);
-    const simulated = await sessionConnected;
+    const { transport, session, simulated } = await agentSession(sim, agent);
     const audio: ArrayBuffer[] = [];
     transport.on('audio', (event: TransportLayerAudio) => audio.push(event.data));
     const toolRan = new Promise<void>((resolve) => session.on('agent_tool_end', () => resolve()));
