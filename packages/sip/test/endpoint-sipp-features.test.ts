@@ -21,6 +21,40 @@ function explain(run: SippRun): string {
   return `sipp exited ${run.code}\n--- errors\n${run.errors.slice(-3000)}\n--- messages\n${run.messages.slice(-6000)}`;
 }
 
+/** The realtime simulator playing `script`, and a UDP endpoint whose calls use it (not listening yet). */
+async function agentEndpoint(
+  script: SimulatorTurn[],
+): Promise<{ simulator: RealtimeSimulator; endpoint: SipEndpoint }> {
+  const simulator = new RealtimeSimulator({ script });
+  await simulator.start();
+  const endpoint = new SipEndpoint({
+    host: '127.0.0.1',
+    port: 0,
+    transports: ['udp'],
+    rtp: { ports: { min: 20000, max: 30000 } },
+    transport: { url: `${simulator.url}?model=gpt-realtime` },
+  });
+  return { simulator, endpoint };
+}
+
+/** A session of `agent` on the call's transport (the call tools find it in the context); closed by `closeAll`. */
+function agentSession(call: SipCall, agent: RealtimeAgent, sessions: RealtimeSession[]): RealtimeSession {
+  const session = new RealtimeSession(agent, {
+    transport: call.transport,
+    model: 'gpt-realtime',
+    context: { transport: call.transport },
+  });
+  session.on('error', () => undefined);
+  sessions.push(session);
+  return session;
+}
+
+async function closeAll(sessions: RealtimeSession[], endpoint?: SipEndpoint, simulator?: RealtimeSimulator) {
+  for (const session of sessions) session.close();
+  await endpoint?.close();
+  await simulator?.stop();
+}
+
 describe.skipIf(!SIPP)('SipEndpoint transfers to sipp', () => {
   let simulator: RealtimeSimulator;
   let endpoint: SipEndpoint;
@@ -34,8 +68,7 @@ describe.skipIf(!SIPP)('SipEndpoint transfers to sipp', () => {
     const script: SimulatorTurn[] = [
       { ...reply, call: { name: 'transfer_call', arguments: { destination: 'sales', reason: 'billing', summary } } },
     ];
-    simulator = new RealtimeSimulator({ script });
-    await simulator.start();
+    ({ simulator, endpoint } = await agentEndpoint(script));
     const transfer = sipTransfer({ context: 'both' });
     const tool = transferCallTool({
       destinations: { sales: 'sip:sales@pbx.example.com' },
@@ -48,24 +81,10 @@ describe.skipIf(!SIPP)('SipEndpoint transfers to sipp', () => {
           },
         ),
     });
-    endpoint = new SipEndpoint({
-      host: '127.0.0.1',
-      port: 0,
-      transports: ['udp'],
-      rtp: { ports: { min: 20000, max: 30000 } },
-      transport: { url: `${simulator.url}?model=gpt-realtime` },
-    });
     endpoint.on('call', (call) => {
       calls.push(call);
       const agent = new RealtimeAgent({ name: 'Agent', instructions: 'Transfer billing questions.', tools: [tool] });
-      const session = new RealtimeSession(agent, {
-        transport: call.transport,
-        model: 'gpt-realtime',
-        context: { transport: call.transport },
-      });
-      session.on('error', () => undefined);
-      sessions.push(session);
-      void session
+      void agentSession(call, agent, sessions)
         .connect({ apiKey: 'sk-test' })
         .then(() => call.transport.sendEvent({ type: 'response.create' }))
         .catch(() => undefined);
@@ -73,11 +92,7 @@ describe.skipIf(!SIPP)('SipEndpoint transfers to sipp', () => {
     await endpoint.listen();
   });
 
-  afterAll(async () => {
-    for (const session of sessions) session.close();
-    await endpoint?.close();
-    await simulator?.stop();
-  });
+  afterAll(() => closeAll(sessions, endpoint, simulator));
 
   it('sends the REFER with the context once the words were played; hangs up after the NOTIFY of success', async () => {
     const run = await runSipp({ scenario: 'uac-refer.xml', port: endpoint.port, timeoutS: 60 });
@@ -100,23 +115,11 @@ describe.skipIf(!SIPP)('SipEndpoint places a call to sipp', () => {
   const sessions: RealtimeSession[] = [];
 
   beforeAll(async () => {
-    simulator = new RealtimeSimulator({ script: agentHangupScript() });
-    await simulator.start();
-    endpoint = new SipEndpoint({
-      host: '127.0.0.1',
-      port: 0,
-      transports: ['udp'],
-      rtp: { ports: { min: 20000, max: 30000 } },
-      transport: { url: `${simulator.url}?model=gpt-realtime` },
-    });
+    ({ simulator, endpoint } = await agentEndpoint(agentHangupScript()));
     await endpoint.listen();
   });
 
-  afterAll(async () => {
-    for (const session of sessions) session.close();
-    await endpoint?.close();
-    await simulator?.stop();
-  });
+  afterAll(() => closeAll(sessions, endpoint, simulator));
 
   it('answers the digest challenge, carries the X- headers, and the agent hangs up once its goodbye was played', async () => {
     const port = await freeUdpPort();
@@ -149,13 +152,7 @@ describe.skipIf(!SIPP)('SipEndpoint places a call to sipp', () => {
       instructions: 'Remind, then hang up.',
       tools: [endCallTool()],
     });
-    const session = new RealtimeSession(agent, {
-      transport: call.transport,
-      model: 'gpt-realtime',
-      context: { transport: call.transport },
-    });
-    session.on('error', () => undefined);
-    sessions.push(session);
+    const session = agentSession(call, agent, sessions);
     await session.connect({ apiKey: 'sk-test' });
     call.transport.sendEvent({ type: 'response.create' });
     const run = await phone;
