@@ -4,7 +4,7 @@
  * checkpoints, Vonage's notifies) acknowledged one by one as the audio before each "plays".
  */
 import { RealtimeSimulator, type SimulatedSession, type SimulatorTurn } from '@switchboard/conformance';
-import type { MediaFrame } from '@switchboard/core';
+import type { MediaFrame, TelephonyRealtimeTransport } from '@switchboard/core';
 
 /** What the rig needs of a `RealtimeSession`. */
 export type AgentSessionLike = {
@@ -88,4 +88,23 @@ export function watchPlaybackMarkers<Marker>(
       }
     },
   };
+}
+
+/** What the model's `transfer_call` asks for in `transferToBillingScript()`. */
+export const BILLING_TRANSFER = {
+  destination: 'billing',
+  reason: 'invoice dispute',
+  summary: 'Invoice 42 was charged twice.',
+} as const;
+
+/** A model whose one turn calls `transfer_call` with {@link BILLING_TRANSFER}. */
+export function transferToBillingScript(): SimulatorTurn[] {
+  return [{ kind: 'function_call', name: 'transfer_call', arguments: { ...BILLING_TRANSFER } }];
+}
+
+/** The transport's `call_end` events, as they come. */
+export function callEnds(transport: TelephonyRealtimeTransport): Array<{ reason?: string }> {
+  const ends: Array<{ reason?: string }> = [];
+  transport.on('call_end', (event) => ends.push(event as { reason?: string }));
+  return ends;
 }

@@ -3,7 +3,7 @@ import { agentHangupScript } from '@switchboard/conformance';
 import { endCallTool, type TelephonyToolContext } from '@switchboard/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeCarrier, startFakeRest, until, type FakeRest } from '@switchboard/conformance/testing';
-import { useAgentCall, watchPlaybackMarkers } from '@switchboard/test-kit/agent-call';
+import { callEnds, useAgentCall, watchPlaybackMarkers } from '@switchboard/test-kit/agent-call';
 import { PlivoCallControl, PlivoRealtimeTransport } from '../src/index.js';
 import { PlivoPeerSimulator } from '../src/testing.js';
 import { AUTH_ID, CALL, deliverStart } from './helpers.js';
@@ -37,8 +37,7 @@ describe('end_call on a Plivo call, end to end', () => {
       inputAudioInactivityTimeoutMs: null,
       callControl,
     });
-    const ends: Array<{ reason?: string }> = [];
-    transport.on('call_end', (e) => ends.push(e as { reason?: string }));
+    const ends = callEnds(transport);
     deliverStart(carrier, peer);
     const agent = new RealtimeAgent<TelephonyToolContext>({
       name: 'Reminder',

@@ -1,5 +1,4 @@
 import { RealtimeAgent, RealtimeSession } from '@openai/agents-realtime';
-import type { SimulatorTurn } from '@switchboard/conformance';
 import { ConfigError, transferCallTool, type TelephonyToolContext, type TransferRequest } from '@switchboard/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeCarrier, startFakeRest, until, useTransportRig, type FakeRest } from '@switchboard/conformance/testing';
@@ -11,7 +10,7 @@ import {
   plivoTransferXml,
   readPlivoTransfer,
 } from '../src/index.js';
-import { useAgentCall } from '@switchboard/test-kit/agent-call';
+import { callEnds, transferToBillingScript, useAgentCall } from '@switchboard/test-kit/agent-call';
 import { AUTH_ID, AUTH_TOKEN, CALL, deliverStart } from './helpers.js';
 const XML_URL = 'https://agent.example.com/plivo/transfer';
 
@@ -129,22 +128,14 @@ describe('transfer_call on a Plivo call, end to end', () => {
   const call = useAgentCall({ afterEach });
 
   it('the model’s transfer_call moves the call to the XML endpoint that dials billing, with the context, and the call ends as transferred', async () => {
-    const script: SimulatorTurn[] = [
-      {
-        kind: 'function_call',
-        name: 'transfer_call',
-        arguments: { destination: 'billing', reason: 'invoice dispute', summary: 'Invoice 42 was charged twice.' },
-      },
-    ];
-    const simulator = await call.model(script);
+    const simulator = await call.model(transferToBillingScript());
     const carrier = new FakeCarrier();
     const transport = new PlivoRealtimeTransport({
       plivoWebSocket: carrier,
       url: simulator.url,
       inputAudioInactivityTimeoutMs: null,
     });
-    const ends: Array<{ reason?: string }> = [];
-    transport.on('call_end', (e) => ends.push(e as { reason?: string }));
+    const ends = callEnds(transport);
     deliverStart(carrier);
 
     const agent = new RealtimeAgent<TelephonyToolContext>({

@@ -11,7 +11,7 @@ import {
   useTransportRig,
   type FakeRest,
 } from '@switchboard/conformance/testing';
-import { useAgentCall, watchPlaybackMarkers } from '@switchboard/test-kit/agent-call';
+import { callEnds, useAgentCall, watchPlaybackMarkers } from '@switchboard/test-kit/agent-call';
 import { VonageCallControl, VonageRealtimeTransport, type VonageRealtimeTransportOptions } from '../src/index.js';
 import { connectedFrame as connectedFrameOf, rsaKeyPair } from './helpers.js';
 
@@ -117,8 +117,7 @@ describe('end_call on a Vonage call, end to end', () => {
       leadMs: null,
       callControl,
     });
-    const ends: Array<{ reason?: string }> = [];
-    transport.on('call_end', (e) => ends.push(e as { reason?: string }));
+    const ends = callEnds(transport);
     carrier.deliver(connectedFrame());
     const agent = new RealtimeAgent<TelephonyToolContext>({
       name: 'Reminder',

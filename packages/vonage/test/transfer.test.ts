@@ -1,9 +1,8 @@
 import { RealtimeAgent, RealtimeSession } from '@openai/agents-realtime';
-import type { SimulatorTurn } from '@switchboard/conformance';
 import { ConfigError, transferCallTool, type TelephonyToolContext, type TransferRequest } from '@switchboard/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeCarrier, startFakeRest, until, useTransportRig, type FakeRest } from '@switchboard/conformance/testing';
-import { useAgentCall } from '@switchboard/test-kit/agent-call';
+import { callEnds, transferToBillingScript, useAgentCall } from '@switchboard/test-kit/agent-call';
 import { VonageCallControl, VonageRealtimeTransport, vonageTransfer } from '../src/index.js';
 import { connectedFrame, rsaKeyPair } from './helpers.js';
 
@@ -124,22 +123,14 @@ describe('transfer_call on a Vonage call, end to end', () => {
   const call = useAgentCall({ afterEach });
 
   it('the model’s transfer_call connects the call’s PSTN leg to billing with the context, and the call ends as transferred', async () => {
-    const script: SimulatorTurn[] = [
-      {
-        kind: 'function_call',
-        name: 'transfer_call',
-        arguments: { destination: 'billing', reason: 'invoice dispute', summary: 'Invoice 42 was charged twice.' },
-      },
-    ];
-    const simulator = await call.model(script);
+    const simulator = await call.model(transferToBillingScript());
     const carrier = new FakeCarrier();
     const transport = new VonageRealtimeTransport({
       vonageWebSocket: carrier,
       url: simulator.url,
       inputAudioInactivityTimeoutMs: null,
     });
-    const ends: Array<{ reason?: string }> = [];
-    transport.on('call_end', (e) => ends.push(e as { reason?: string }));
+    const ends = callEnds(transport);
     carrier.deliver(connectedFrame(CALL));
 
     const agent = new RealtimeAgent<TelephonyToolContext>({
