@@ -4,13 +4,12 @@
  * content type, the JSON body). Headers that only name the client (user agent, the SDK's
  * `x-stainless-*` telemetry) are not compared.
  */
-import Telnyx from 'telnyx';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CallControlError } from '@switchboard/core';
-import { TELNYX_CALL_ENDED_CODE, TelnyxCallControl } from '@switchboard/telnyx';
-import { apiView, sdkThenOurs, useHttpCapture, type CapturedRequest } from './support/http-capture.js';
+import { TELNYX_CALL_ENDED_CODE } from '@switchboard/telnyx';
+import { useHttpCapture } from './support/http-capture.js';
+import { TELNYX_API_KEY, telnyxWire, useTelnyxClients } from './support/telnyx-clients.js';
 
-const API_KEY = 'KEY0123456789ABCDEF_interop';
 /** Call control ids as Telnyx issues them (v2 and v3), and one that needs escaping in a path. */
 const IDS = [
   'v3:u5OAKGEPT3Dx8SZSSDRWEMdNH2OripQhO',
@@ -19,35 +18,18 @@ const IDS = [
 ];
 
 const server = useHttpCapture({ beforeAll, afterAll, beforeEach }, { status: 200, body: { data: { result: 'ok' } } });
-let sdk: Telnyx;
-let ours: TelnyxCallControl;
-beforeAll(() => {
-  // The SDK's base URL includes the API version; ours is the origin (it writes /v2 itself).
-  sdk = new Telnyx({ apiKey: API_KEY, baseURL: `${server.url}/v2`, maxRetries: 0 });
-  ours = new TelnyxCallControl({ apiKey: API_KEY, baseUrl: server.url });
-});
-
-/** What Telnyx reads from a request: what any carrier's API reads, and Accept. */
-function wire(request: CapturedRequest) {
-  return { ...apiView(request), accept: request.headers['accept'] };
-}
-
-/** Runs the SDK's request, then ours, and returns both as Telnyx reads them. */
-async function both(viaSdk: () => Promise<unknown>, viaOurs: () => Promise<unknown>) {
-  const [theirs, mine] = await sdkThenOurs(server, viaSdk, viaOurs);
-  return { sdk: wire(theirs), ours: wire(mine) };
-}
+const telnyx = useTelnyxClients({ beforeAll }, server);
 
 describe('TelnyxCallControl against telnyx (SDK) calls.actions', () => {
   it.each(IDS)('hangup of %s: the same request', async (id) => {
-    const { sdk: a, ours: b } = await both(
-      () => sdk.calls.actions.hangup(id, {}),
-      () => ours.hangup(id),
+    const { sdk: a, ours: b } = await telnyx.both(
+      () => telnyx.sdk.calls.actions.hangup(id, {}),
+      () => telnyx.ours.hangup(id),
     );
     expect(b).toEqual(a);
     expect(a).toMatchObject({
       method: 'POST',
-      authorization: `Bearer ${API_KEY}`,
+      authorization: `Bearer ${TELNYX_API_KEY}`,
       contentType: 'application/json',
       body: {},
     });
@@ -55,23 +37,23 @@ describe('TelnyxCallControl against telnyx (SDK) calls.actions', () => {
 
   it('transfer: the same request, with and without a caller id and extra fields', async () => {
     const id = IDS[0]!;
-    const plain = await both(
-      () => sdk.calls.actions.transfer(id, { to: '+13125550001' }),
-      () => ours.transfer(id, { to: '+13125550001' }),
+    const plain = await telnyx.both(
+      () => telnyx.sdk.calls.actions.transfer(id, { to: '+13125550001' }),
+      () => telnyx.ours.transfer(id, { to: '+13125550001' }),
     );
     expect(plain.ours).toEqual(plain.sdk);
     expect(plain.sdk.target).toBe(`/v2/calls/${id}/actions/transfer`);
     server.clear();
-    const full = await both(
+    const full = await telnyx.both(
       () =>
-        sdk.calls.actions.transfer(id, {
+        telnyx.sdk.calls.actions.transfer(id, {
           to: 'sip:agent@example.com',
           from: '+13125550000',
           timeout_secs: 20,
           client_state: 'c3RhdGU=',
         }),
       () =>
-        ours.transfer(id, {
+        telnyx.ours.transfer(id, {
           to: 'sip:agent@example.com',
           from: '+13125550000',
           extra: { timeout_secs: 20, client_state: 'c3RhdGU=' },
@@ -82,16 +64,16 @@ describe('TelnyxCallControl against telnyx (SDK) calls.actions', () => {
 
   it('send_dtmf: the same request, with and without a digit duration', async () => {
     const id = IDS[1]!;
-    const plain = await both(
-      () => sdk.calls.actions.sendDtmf(id, { digits: '1234#' }),
-      () => ours.sendDtmf(id, '1234#'),
+    const plain = await telnyx.both(
+      () => telnyx.sdk.calls.actions.sendDtmf(id, { digits: '1234#' }),
+      () => telnyx.ours.sendDtmf(id, '1234#'),
     );
     expect(plain.ours).toEqual(plain.sdk);
     expect(plain.sdk.target).toBe(`/v2/calls/${id}/actions/send_dtmf`);
     server.clear();
-    const timed = await both(
-      () => sdk.calls.actions.sendDtmf(id, { digits: '1w2W*#', duration_millis: 250 }),
-      () => ours.sendDtmf(id, '1w2W*#', { durationMs: 250 }),
+    const timed = await telnyx.both(
+      () => telnyx.sdk.calls.actions.sendDtmf(id, { digits: '1w2W*#', duration_millis: 250 }),
+      () => telnyx.ours.sendDtmf(id, '1w2W*#', { durationMs: 250 }),
     );
     expect(timed.ours).toEqual(timed.sdk);
     expect(timed.sdk.body).toEqual({ digits: '1w2W*#', duration_millis: 250 });
@@ -106,9 +88,9 @@ describe('TelnyxCallControl against telnyx (SDK) calls.actions', () => {
       stream_bidirectional_mode: 'rtp',
       stream_bidirectional_codec: 'PCMU',
     } as const;
-    const answer = await both(
-      () => sdk.calls.actions.answer(id, answerFields),
-      () => ours.action(id, 'answer', answerFields),
+    const answer = await telnyx.both(
+      () => telnyx.sdk.calls.actions.answer(id, answerFields),
+      () => telnyx.ours.action(id, 'answer', answerFields),
     );
     expect(answer.ours).toEqual(answer.sdk);
     server.clear();
@@ -120,9 +102,9 @@ describe('TelnyxCallControl against telnyx (SDK) calls.actions', () => {
       stream_bidirectional_sampling_rate: 16000,
       stream_codec: 'L16',
     } as const;
-    const stream = await both(
-      () => sdk.calls.actions.startStreaming(id, streamFields),
-      () => ours.action(id, 'streaming_start', streamFields),
+    const stream = await telnyx.both(
+      () => telnyx.sdk.calls.actions.startStreaming(id, streamFields),
+      () => telnyx.ours.action(id, 'streaming_start', streamFields),
     );
     expect(stream.ours).toEqual(stream.sdk);
     expect(stream.sdk.target).toBe(`/v2/calls/${id}/actions/streaming_start`);
@@ -143,15 +125,15 @@ describe('TelnyxCallControl against telnyx (SDK) calls.actions', () => {
     };
     server.respond({ status: 422, body: ended });
     const id = IDS[0]!;
-    const thrown = await sdk.calls.actions.hangup(id, {}).then(
+    const thrown = await telnyx.sdk.calls.actions.hangup(id, {}).then(
       () => undefined,
       (error: unknown) => error as { status?: number; error?: unknown },
     );
     expect(thrown?.status).toBe(422);
     expect(thrown?.error).toEqual(ended);
-    await expect(ours.hangup(id)).resolves.toEqual({ alreadyEnded: true });
+    await expect(telnyx.ours.hangup(id)).resolves.toEqual({ alreadyEnded: true });
     const [theirs, mine] = await server.waitForRequests(2);
-    expect(wire(mine!)).toEqual(wire(theirs!));
+    expect(telnyxWire(mine!)).toEqual(telnyxWire(theirs!));
 
     // Any other 422 is an error for both.
     server.clear();
@@ -159,7 +141,7 @@ describe('TelnyxCallControl against telnyx (SDK) calls.actions', () => {
       status: 422,
       body: { errors: [{ code: '90015', title: 'Invalid value', detail: 'to is invalid' }] },
     });
-    await expect(sdk.calls.actions.transfer(id, { to: 'nowhere' })).rejects.toMatchObject({ status: 422 });
-    await expect(ours.transfer(id, { to: 'nowhere' })).rejects.toBeInstanceOf(CallControlError);
+    await expect(telnyx.sdk.calls.actions.transfer(id, { to: 'nowhere' })).rejects.toMatchObject({ status: 422 });
+    await expect(telnyx.ours.transfer(id, { to: 'nowhere' })).rejects.toBeInstanceOf(CallControlError);
   });
 });

@@ -19,15 +19,14 @@ import type {
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { MachineDetectionEvent, TelephonyRealtimeTransport, TransferRequest } from '@switchboard/core';
 import {
-  TelnyxCallControl,
   TelnyxWarmTransfer,
   readTelnyxMachineDetection,
   readVerifiedTelnyxMachineDetection,
   telnyxTransfer,
 } from '@switchboard/telnyx';
-import { apiView, sdkThenOurs, useHttpCapture, type CapturedRequest } from './support/http-capture.js';
+import { useHttpCapture } from './support/http-capture.js';
+import { TELNYX_API_KEY, telnyxWire, useTelnyxClients } from './support/telnyx-clients.js';
 
-const API_KEY = 'KEY0123456789ABCDEF_interop';
 const CALLER = 'v3:u5OAKGEPT3Dx8SZSSDRWEMdNH2OripQhO';
 const PERSON = 'v3:T02llQxIyaRkhfRKxgAP8nY511EhFLizdvdUKJiSw8d6A9B';
 
@@ -47,27 +46,13 @@ const server = useHttpCapture(
     },
   },
 );
-let sdk: Telnyx;
-let ours: TelnyxCallControl;
-beforeAll(() => {
-  sdk = new Telnyx({ apiKey: API_KEY, baseURL: `${server.url}/v2`, maxRetries: 0 });
-  ours = new TelnyxCallControl({ apiKey: API_KEY, baseUrl: server.url });
-});
-
-function wire(request: CapturedRequest) {
-  return { ...apiView(request), accept: request.headers['accept'] };
-}
-
-async function both(viaSdk: () => Promise<unknown>, viaOurs: () => Promise<unknown>) {
-  const [theirs, mine] = await sdkThenOurs(server, viaSdk, viaOurs);
-  return { sdk: wire(theirs), ours: wire(mine) };
-}
+const telnyx = useTelnyxClients({ beforeAll }, server);
 
 describe('Telnyx call features against telnyx (SDK) requests', () => {
   it('dial with a bidirectional RTP stream and machine detection: the same request as calls.dial', async () => {
-    const { sdk: a, ours: b } = await both(
+    const { sdk: a, ours: b } = await telnyx.both(
       () =>
-        sdk.calls.dial({
+        telnyx.sdk.calls.dial({
           to: '+13125550001',
           from: '+13125550000',
           connection_id: '7267xxxxxxxxxxxxxx',
@@ -83,7 +68,7 @@ describe('Telnyx call features against telnyx (SDK) requests', () => {
           custom_headers: [{ name: 'X-Campaign', value: 'spring' }],
         }),
       () =>
-        ours.dial({
+        telnyx.ours.dial({
           to: '+13125550001',
           from: '+13125550000',
           connectionId: '7267xxxxxxxxxxxxxx',
@@ -97,11 +82,11 @@ describe('Telnyx call features against telnyx (SDK) requests', () => {
         }),
     );
     expect(b).toEqual(a);
-    expect(a).toMatchObject({ method: 'POST', target: '/v2/calls', authorization: `Bearer ${API_KEY}` });
+    expect(a).toMatchObject({ method: 'POST', target: '/v2/calls', authorization: `Bearer ${TELNYX_API_KEY}` });
   });
 
   it('dial with an L16 stream and premium detection: the same request; both read the same ids back', async () => {
-    const viaSdk = await sdk.calls.dial({
+    const viaSdk = await telnyx.sdk.calls.dial({
       to: 'sip:agent@pbx.example.com',
       from: '+13125550000',
       connection_id: 'c1',
@@ -112,7 +97,7 @@ describe('Telnyx call features against telnyx (SDK) requests', () => {
       stream_bidirectional_sampling_rate: 16000,
       answering_machine_detection: 'premium',
     });
-    const viaOurs = await ours.dial({
+    const viaOurs = await telnyx.ours.dial({
       to: 'sip:agent@pbx.example.com',
       from: '+13125550000',
       connectionId: 'c1',
@@ -122,7 +107,7 @@ describe('Telnyx call features against telnyx (SDK) requests', () => {
       answeringMachineDetection: 'premium',
     });
     const [theirs, mine] = await server.waitForRequests(2);
-    expect(wire(mine!)).toEqual(wire(theirs!));
+    expect(telnyxWire(mine!)).toEqual(telnyxWire(theirs!));
     expect(viaOurs).toMatchObject({
       callControlId: viaSdk.data!.call_control_id,
       callLegId: viaSdk.data!.call_leg_id,
@@ -131,32 +116,36 @@ describe('Telnyx call features against telnyx (SDK) requests', () => {
   });
 
   it('speak, bridge and streaming_stop (a warm transfer’s commands): the same requests', async () => {
-    const speak = await both(
+    const speak = await telnyx.both(
       () =>
-        sdk.calls.actions.speak(PERSON, { payload: 'A caller about a refund.', voice: 'female', language: 'en-US' }),
-      () => ours.speak(PERSON, 'A caller about a refund.', { language: 'en-US' }),
+        telnyx.sdk.calls.actions.speak(PERSON, {
+          payload: 'A caller about a refund.',
+          voice: 'female',
+          language: 'en-US',
+        }),
+      () => telnyx.ours.speak(PERSON, 'A caller about a refund.', { language: 'en-US' }),
     );
     expect(speak.ours).toEqual(speak.sdk);
     expect(speak.sdk.target).toBe(`/v2/calls/${PERSON}/actions/speak`);
     server.clear();
-    const bridge = await both(
-      () => sdk.calls.actions.bridge(CALLER, { call_control_id_to_bridge_with: PERSON }),
-      () => ours.bridge(CALLER, PERSON),
+    const bridge = await telnyx.both(
+      () => telnyx.sdk.calls.actions.bridge(CALLER, { call_control_id_to_bridge_with: PERSON }),
+      () => telnyx.ours.bridge(CALLER, PERSON),
     );
     expect(bridge.ours).toEqual(bridge.sdk);
     // The SDK's `call_control_id_to_bridge_with` is `call_control_id` on the wire.
     expect(bridge.sdk.body).toEqual({ call_control_id: PERSON });
     server.clear();
-    const stop = await both(
-      () => sdk.calls.actions.stopStreaming(CALLER, { stream_id: 'stream-1' }),
-      () => ours.stopStreaming(CALLER, 'stream-1'),
+    const stop = await telnyx.both(
+      () => telnyx.sdk.calls.actions.stopStreaming(CALLER, { stream_id: 'stream-1' }),
+      () => telnyx.ours.stopStreaming(CALLER, 'stream-1'),
     );
     expect(stop.ours).toEqual(stop.sdk);
     expect(stop.sdk.target).toBe(`/v2/calls/${CALLER}/actions/streaming_stop`);
   });
 
   it('a warm transfer sends dial, speak, bridge and streaming_stop as the SDK writes them', async () => {
-    const warm = new TelnyxWarmTransfer({ callControl: ours, connectionId: 'c1', from: '+13125550000' });
+    const warm = new TelnyxWarmTransfer({ callControl: telnyx.ours, connectionId: 'c1', from: '+13125550000' });
     const transport = { on: () => transport, off: () => transport } as unknown as TelephonyRealtimeTransport;
     const done = warm.transfer({
       name: 'billing',
@@ -175,23 +164,26 @@ describe('Telnyx call features against telnyx (SDK) requests', () => {
     await server.waitForRequests(2);
     expect(warm.handleWebhook(event('call.speak.ended'))).toBe(true);
     await expect(done).resolves.toMatchObject({ transferred: true, callControlId: PERSON });
-    const oursSent = (await server.waitForRequests(4)).map(wire);
+    const oursSent = (await server.waitForRequests(4)).map(telnyxWire);
     server.clear();
-    await sdk.calls.dial({
+    await telnyx.sdk.calls.dial({
       to: '+13125550002',
       from: '+13125550000',
       connection_id: 'c1',
       timeout_secs: 30,
       client_state: state,
     });
-    await sdk.calls.actions.speak(PERSON, { payload: 'Incoming transfer. Refund for order 1234.', voice: 'female' });
-    await sdk.calls.actions.bridge(CALLER, { call_control_id_to_bridge_with: PERSON });
-    await sdk.calls.actions.stopStreaming(CALLER, { stream_id: 'stream-1' });
-    expect(oursSent).toEqual((await server.waitForRequests(4)).map(wire));
+    await telnyx.sdk.calls.actions.speak(PERSON, {
+      payload: 'Incoming transfer. Refund for order 1234.',
+      voice: 'female',
+    });
+    await telnyx.sdk.calls.actions.bridge(CALLER, { call_control_id_to_bridge_with: PERSON });
+    await telnyx.sdk.calls.actions.stopStreaming(CALLER, { stream_id: 'stream-1' });
+    expect(oursSent).toEqual((await server.waitForRequests(4)).map(telnyxWire));
   });
 
   it('a cold transfer carries reason and summary as SIP headers and the new leg’s client state', async () => {
-    const handler = telnyxTransfer({ callControl: ours, from: '+13125550000', timeoutSecs: 20 });
+    const handler = telnyxTransfer({ callControl: telnyx.ours, from: '+13125550000', timeoutSecs: 20 });
     const request: TransferRequest = {
       name: 'sales',
       destination: 'sip:sales@pbx.example.com',
@@ -210,7 +202,7 @@ describe('Telnyx call features against telnyx (SDK) requests', () => {
       callControlId: CALLER,
     });
     server.clear();
-    await sdk.calls.actions.transfer(CALLER, {
+    await telnyx.sdk.calls.actions.transfer(CALLER, {
       to: 'sip:sales@pbx.example.com',
       from: '+13125550000',
       timeout_secs: 20,
@@ -222,7 +214,7 @@ describe('Telnyx call features against telnyx (SDK) requests', () => {
       target_leg_client_state: state,
     });
     const [theirs] = await server.waitForRequests(1);
-    expect(wire(mine!)).toEqual(wire(theirs!));
+    expect(telnyxWire(mine!)).toEqual(telnyxWire(theirs!));
   });
 });
 
@@ -262,7 +254,7 @@ describe('Telnyx machine detection webhooks against telnyx (SDK) webhooks.unwrap
   it('every result of every detection event the SDK knows: verified by both, read with the SDK’s call id', async () => {
     const keys = (await crypto.subtle.generateKey({ name: 'Ed25519' }, true, ['sign', 'verify'])) as CryptoKeyPair;
     const publicKey = Buffer.from(await crypto.subtle.exportKey('raw', keys.publicKey)).toString('base64');
-    const client = new Telnyx({ apiKey: API_KEY, publicKey });
+    const client = new Telnyx({ apiKey: TELNYX_API_KEY, publicKey });
     let n = 0;
     for (const [eventType, table] of CASES) {
       for (const [result, reading] of Object.entries(table)) {
