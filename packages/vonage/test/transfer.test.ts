@@ -39,33 +39,24 @@ function request(destination: string, extra: Partial<TransferRequest> = {}): Tra
 
 const sent = (index = 0) => JSON.parse(api.requests[index]!.body) as Record<string, unknown>;
 
+/** The body of the PUT that connects the call to billing's SIP URI with the context as headers. */
+function sipTransferBody(summary: string) {
+  const headers = { reason: 'invoice dispute', summary, call_uuid: CALL };
+  return {
+    action: 'transfer',
+    destination: {
+      type: 'ncco',
+      ncco: [{ action: 'connect', endpoint: [{ type: 'sip', uri: 'sip:billing@pbx.example.com', headers }] }],
+    },
+  };
+}
+
 describe('vonageTransfer', () => {
   it('connects the call to a SIP URI with the call’s context as SIP headers', async () => {
     const transfer = vonageTransfer({ callControl });
     await expect(transfer(request('sip:billing@pbx.example.com'))).resolves.toEqual({ alreadyEnded: false });
     expect(api.requests[0]).toMatchObject({ method: 'PUT', path: `/v1/calls/${CALL}` });
-    expect(sent()).toEqual({
-      action: 'transfer',
-      destination: {
-        type: 'ncco',
-        ncco: [
-          {
-            action: 'connect',
-            endpoint: [
-              {
-                type: 'sip',
-                uri: 'sip:billing@pbx.example.com',
-                headers: {
-                  reason: 'invoice dispute',
-                  summary: 'Caller says invoice 42 was charged twice.',
-                  call_uuid: CALL,
-                },
-              },
-            ],
-          },
-        ],
-      },
-    });
+    expect(sent()).toEqual(sipTransferBody('Caller says invoice 42 was charged twice.'));
   });
 
   it('connects the call to a number, from your number, with a ring timeout', async () => {
@@ -149,24 +140,7 @@ describe('transfer_call on a Vonage call, end to end', () => {
     await until(() => ends.length === 1, 20_000);
     expect(ends[0]!.reason).toBe('transferred');
     expect(api.requests.map((r) => [r.method, r.path])).toEqual([['PUT', `/v1/calls/${CALL}`]]);
-    expect(sent()).toEqual({
-      action: 'transfer',
-      destination: {
-        type: 'ncco',
-        ncco: [
-          {
-            action: 'connect',
-            endpoint: [
-              {
-                type: 'sip',
-                uri: 'sip:billing@pbx.example.com',
-                headers: { reason: 'invoice dispute', summary: 'Invoice 42 was charged twice.', call_uuid: CALL },
-              },
-            ],
-          },
-        ],
-      },
-    });
+    expect(sent()).toEqual(sipTransferBody('Invoice 42 was charged twice.'));
     await until(() => simulated.functionCallOutputs.length === 1);
     expect(simulated.functionCallOutputs[0]!.output).toContain('transferred to billing');
     expect(simulated.responses).toHaveLength(1);
