@@ -1,7 +1,7 @@
 import { Buffer } from 'node:buffer';
 import { describe, expect, it } from 'vitest';
 import { CallControlError, ConfigError } from '@switchboard/core';
-import { TwilioCallControl } from '../src/call-control.js';
+import { TwilioCallControl, type TwilioCreateCallOptions } from '../src/call-control.js';
 
 const ACCOUNT = 'AC25e16e9a716a4a1786a7c83f58e30482';
 const CALL = 'CA3c9a5e2b1d7f40e88b6c2a19d5e4f701';
@@ -238,6 +238,19 @@ describe('TwilioCallControl configuration', () => {
 describe('TwilioCallControl.createCall', () => {
   const CREATED = { sid: 'CA0123456789abcdef0123456789abcdef', status: 'queued' };
 
+  /** Places a call answered by `https://app.example.com/answer`, with `extra` options; returns the requests made. */
+  async function createAnswered(extra: Partial<TwilioCreateCallOptions>) {
+    const { fetch, calls } = fakeFetch(json(201, CREATED));
+    const control = new TwilioCallControl({ accountSid: ACCOUNT, authToken: TOKEN, fetch });
+    await control.createCall({
+      to: '+15551230000',
+      from: '+15559870000',
+      url: 'https://app.example.com/answer',
+      ...extra,
+    } as TwilioCreateCallOptions);
+    return calls;
+  }
+
   function formEntries(init: RequestInit): Array<[string, string]> {
     return [...new URLSearchParams(String(init.body)).entries()];
   }
@@ -262,12 +275,7 @@ describe('TwilioCallControl.createCall', () => {
   });
 
   it('asks for asynchronous machine detection with its callback and tuning', async () => {
-    const { fetch, calls } = fakeFetch(json(201, CREATED));
-    const control = new TwilioCallControl({ accountSid: ACCOUNT, authToken: TOKEN, fetch });
-    await control.createCall({
-      to: '+15551230000',
-      from: '+15559870000',
-      url: 'https://app.example.com/answer',
+    const calls = await createAnswered({
       machineDetection: {
         mode: 'DetectMessageEnd',
         callbackUrl: 'https://app.example.com/amd',
@@ -300,12 +308,7 @@ describe('TwilioCallControl.createCall', () => {
   });
 
   it('sends synchronous detection without AsyncAmd', async () => {
-    const { fetch, calls } = fakeFetch(json(201, CREATED));
-    const control = new TwilioCallControl({ accountSid: ACCOUNT, authToken: TOKEN, fetch });
-    await control.createCall({
-      to: '+15551230000',
-      from: '+15559870000',
-      url: 'https://app.example.com/answer',
+    const calls = await createAnswered({
       machineDetection: { mode: 'Enable', async: false },
     });
     const form = formOf(calls[0]!.init);
