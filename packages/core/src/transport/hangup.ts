@@ -64,6 +64,7 @@ export class PlaybackWaiter {
 
   /** Something changed (an ack, a response done, audio sent): look again. */
   poke(): void {
+    if (this.#waiters.size === 0) return;
     for (const waiter of [...this.#waiters]) waiter.check();
   }
 

@@ -168,11 +168,13 @@ export class Injector {
 
   /** The model's audio is about to leave: every clip being fed yields to it. */
   modelAudio(): void {
+    if (this.#clips.size === 0) return;
     for (const clip of [...this.#clips.values()]) this.#stopFeeding(clip, 'yielded');
   }
 
   /** An ack came back: a clip waiting for its audio to play may be over. */
   acked(): void {
+    if (this.#clips.size === 0) return;
     for (const clip of [...this.#clips.values()]) if (clip.state === 'draining') this.#checkPlayed(clip);
   }
 
