@@ -136,6 +136,24 @@ export {
   type ReplayedMediaConnection,
 } from './detect.js';
 
+// Pre-warm: the model session opened at the voice webhook, the media stream attached when it connects.
+export {
+  MemoryPrewarmRegistry,
+  PendingMediaConnection,
+  PREWARM_DEFAULTS,
+  PREWARM_UNCLAIMED_REASON,
+  PrewarmPool,
+  type MemoryPrewarmRegistryOptions,
+  type PendingMediaConnectionOptions,
+  type PrewarmAcceptResult,
+  type PrewarmedCall,
+  type PrewarmErrorContext,
+  type PrewarmOwner,
+  type PrewarmPoolOptions,
+  type PrewarmRegistry,
+  type PrewarmStats,
+} from './prewarm/index.js';
+
 // Graceful shutdown.
 export {
   CallRegistry,
