@@ -81,7 +81,7 @@ const ISOLATED_FILES = [
 ];
 /** Every other file: each with a fresh module graph. */
 const CALL_FILES = [
-  'packages/{cloudflare,sip,vonage}/test/**/*.test.ts',
+  'packages/{cloudflare,redis,sip,vonage}/test/**/*.test.ts',
   `packages/${SHARED_PACKAGES}/test/**/*{conformance,e2e}*.test.ts`,
   'packages/core/test/drain.test.ts',
   'test-harness/test/**/*.test.ts',
