@@ -20,6 +20,8 @@ import { CallFeatures } from './transport/features.js';
 import type { EndAfterPlaybackOptions, EndAfterPlaybackResult, HangUpRequest } from './transport/hangup.js';
 import type { InjectedAudio, PlayAudioOptions } from './transport/inject.js';
 import { CallLifecycle } from './transport/lifecycle.js';
+import { HeldOutput } from './prewarm/held-output.js';
+import { PendingMediaConnection } from './prewarm/pending-connection.js';
 import type { MachineDetectionEvent } from './machine-detection.js';
 import { MAX_TIMER_MS, splitOptions, type TelephonyRealtimeTransportOptions } from './transport/options.js';
 import { MediaObservers, type MediaObserver } from './transport/observers.js';
@@ -68,6 +70,10 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
   readonly #recorder: CallRecorder | undefined;
   readonly #observers = new MediaObservers();
   readonly #features: CallFeatures;
+  /** The connection of a pre-warmed call (created before its stream), whose socket comes later. */
+  readonly #pending: PendingMediaConnection | undefined;
+  /** A pre-warmed call's model audio from before its stream started. */
+  readonly #held: HeldOutput | undefined;
 
   #streamId: string | undefined;
   #callStart: CallStartEvent | undefined;
@@ -111,6 +117,8 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
       ? this.#recorder.wrap(toMediaConnection(connection))
       : toMediaConnection(connection);
     this.#ledger = new PlaybackLedger({ now: this.#now });
+    this.#pending = connection instanceof PendingMediaConnection ? connection : undefined;
+    this.#held = this.#pending ? new HeldOutput() : undefined;
     this.#rawEventType = rawEventType ?? `${protocol.name}_message`;
 
     const format = protocol.defaultFormat;
@@ -176,6 +184,7 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
         connection: this.connection,
         onFrame: (frame) => this.#onCarrierFrame(frame),
         onCarrierClose: (code, reason) => this.#onCarrierClose(code, reason),
+        awaitingStream: () => this.#pending !== undefined && !this.#pending.attached,
         onCarrierError: (error) => this.#onCarrierError(error),
         // A peer that sends nothing will not answer a closing handshake either.
         onCarrierIdle: (quietMs) =>
@@ -564,6 +573,16 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
     }
     const current = this.#responses.current;
     if (!this.#streamId || !current || this.#life.ended) {
+      // A pre-warmed call's first words, ready before the caller is: played when the stream starts.
+      if (
+        !this.#streamId &&
+        current &&
+        !this.#life.ended &&
+        this.#held?.hold(current, event.data, this.#input.modelFormat)
+      ) {
+        this.#safely(() => super._onAudio(event));
+        return;
+      }
       this.metrics.outputDroppedNoStreamBytes += event.data.byteLength;
       this.#safely(() => super._onAudio(event));
       return;
@@ -661,6 +680,24 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
     }
     log('call_start stream=%s format=%s@%d', event.streamId, event.format.encoding, event.format.sampleRate);
     this.#emitExtra('call_start', event);
+    if (this.#held && !this.#life.ended) this.#releaseHeld(this.#held);
+  }
+
+  /** Plays what the model said before a pre-warmed call's stream started. */
+  #releaseHeld(held: HeldOutput): void {
+    held.release(
+      {
+        cancelled: (key) => this.#responses.isCancelled(key.responseId),
+        play: (key, audio) => {
+          this.#ledger.addContent(key, audio.byteLength / modelBytesPerMs(this.#input.modelFormat));
+          this.#features.modelAudio();
+          this.#output.push(key, audio);
+        },
+        flush: (key) => this.#output.flush(key),
+        dropped: (bytes) => (this.metrics.outputDroppedNoStreamBytes += bytes),
+      },
+      this.#input.modelFormat,
+    );
   }
 
   /**
@@ -699,6 +736,7 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
       this.#output.reset();
       return;
     }
+    if (!this.#streamId && this.#held?.holdFlush(current, this.#input.modelFormat)) return;
     this.#output.flush(current);
   }
 
@@ -757,6 +795,7 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
         this.#input.end();
         // Audio the carrier never got because the call ended first: queued, or short of a whole frame.
         this.metrics.outputUnsentBytes += this.#output.end();
+        if (this.#held) this.metrics.outputDroppedNoStreamBytes += this.#held.discard();
         this.#features.ending();
         this.#emitExtra('call_end', { type: 'call_end', reason });
         this.#features.ended();

@@ -13,6 +13,11 @@ export interface LifecycleHost {
   onCarrierError(error: unknown): void;
   /** The carrier sent nothing (no frame, no pong) for the idle timeout. */
   onCarrierIdle(quietMs: number): void;
+  /**
+   * True while the carrier socket has not arrived yet (a pre-warmed call waiting for its stream):
+   * the idle timeout counts from the stream's arrival, not from the transport's creation.
+   */
+  awaitingStream?(): boolean;
   /** The model did not finish connecting (socket and `session.created`) in time: ends the call, returns why. */
   onModelConnectTimeout(timeoutMs: number): Error;
   /** The error a pending `connect()` fails with when the call ends first. */
@@ -175,6 +180,11 @@ export class CallLifecycle {
     this.#idleTimer = systemClock.setTimeout(() => {
       this.#idleTimer = undefined;
       if (this.#ended || this.#idleMs !== limit) return;
+      if (this.#host.awaitingStream?.()) {
+        this.#lastActivity = systemClock.now();
+        this.#armIdle(limit);
+        return;
+      }
       const quiet = systemClock.now() - this.#lastActivity;
       if (quiet < limit) {
         this.#armIdle(limit - quiet);
