@@ -1,4 +1,7 @@
-/** Per-call counters, available as `transport.metrics`. All sizes are carrier-side bytes unless noted. */
+/**
+ * Per-call counters, available as `transport.metrics`. All sizes are carrier-side bytes unless noted. Percentiles
+ * and the estimated MOS are in `transport.quality()` (see `CallQualityReport`).
+ */
 export type CallMetrics = {
   /** Carrier frames received / sent. */
   framesIn: number;
@@ -20,6 +23,8 @@ export type CallMetrics = {
   lateFramesDropped: number;
   /** Inbound frames never received (sequence numbers skipped). */
   framesMissing: number;
+  /** Inbound frames that arrived after one with a higher sequence number (used in order, or late). */
+  framesReordered: number;
   /**
    * Times a carrier timestamp could not be right (far behind the stream, or ahead of real time)
    * and the timeline was resynchronised instead of padding a gap that was not there.
@@ -52,6 +57,13 @@ export type CallMetrics = {
   flowPauses: number;
   /** Times output was held because the carrier socket's buffer was over `outputHighWaterBytes`. */
   backpressureHolds: number;
+  /**
+   * Times the carrier ran out of audio in the middle of a response: more of the response left the
+   * bridge after everything sent before it had played out (by the playout clock).
+   */
+  outputUnderruns: number;
+  /** Time the carrier had nothing to play in those underruns, ms. */
+  outputUnderrunMs: number;
   bargeIns: number;
   /**
    * Responses the model started after `endAfterPlayback()` was called, cancelled before any of
@@ -78,6 +90,7 @@ export function createMetrics(): CallMetrics {
     gapsUnpaddedMs: 0,
     lateFramesDropped: 0,
     framesMissing: 0,
+    framesReordered: 0,
     timestampResyncs: 0,
     lateAudioDroppedBytes: 0,
     outputDroppedNoStreamBytes: 0,
@@ -90,6 +103,8 @@ export function createMetrics(): CallMetrics {
     dtmfDigits: 0,
     flowPauses: 0,
     backpressureHolds: 0,
+    outputUnderruns: 0,
+    outputUnderrunMs: 0,
     bargeIns: 0,
     responsesCancelledAtHangUp: 0,
     injectedAudioMs: 0,

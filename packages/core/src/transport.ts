@@ -13,6 +13,7 @@ import { ConfigError, SwitchboardError, toProtocolError } from './errors.js';
 import { PlaybackLedger } from './ledger.js';
 import { logger } from './log.js';
 import { createMetrics, type CallMetrics } from './metrics.js';
+import { CallQuality, type CallQualityReport } from './quality/call-quality.js';
 import { Responses } from './transport/barge-in.js';
 import { bridgeFailed, faults, type CarrierClose } from './transport/faults.js';
 import { InputPath } from './transport/input.js';
@@ -70,6 +71,7 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
   readonly #recorder: CallRecorder | undefined;
   readonly #observers = new MediaObservers();
   readonly #features: CallFeatures;
+  readonly #quality: CallQuality;
   /** The connection of a pre-warmed call (created before its stream), whose socket comes later. */
   readonly #pending: PendingMediaConnection | undefined;
   /** A pre-warmed call's model audio from before its stream started. */
@@ -117,6 +119,7 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
       ? this.#recorder.wrap(toMediaConnection(connection))
       : toMediaConnection(connection);
     this.#ledger = new PlaybackLedger({ now: this.#now });
+    this.#quality = new CallQuality(this.metrics, { now, clock, reorderWindow: resolved.reorderWindow });
     this.#pending = connection instanceof PendingMediaConnection ? connection : undefined;
     this.#held = this.#pending ? new HeldOutput() : undefined;
     this.#rawEventType = rawEventType ?? `${protocol.name}_message`;
@@ -125,6 +128,7 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
     this.#input = new InputPath(
       {
         metrics: this.metrics,
+        quality: this.#quality,
         now: this.#now,
         modelReady: () => this.#sessionReady && this.status === 'connected',
         append: (bytes, base64) => this.#appendToModel(bytes, base64),
@@ -137,6 +141,7 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
     this.#output = new OutputPath(
       {
         metrics: this.metrics,
+        quality: this.#quality,
         protocol,
         connection: this.connection,
         ledger: this.#ledger,
@@ -347,6 +352,15 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
   /** Bytes of carrier audio waiting for the model socket. */
   get earlyMediaBufferedBytes(): number {
     return this.#input.earlyBytes;
+  }
+
+  /**
+   * The call's quality so far: inbound jitter, reordering, loss and gaps, outbound underruns and
+   * pacing lead, forwarding delay and response latency as percentiles, and an estimated MOS. The
+   * same report is on the `call_end` event.
+   */
+  quality(): CallQualityReport {
+    return this.#quality.report();
   }
 
   /** The call's recording (the `record` option), with its `stats`; undefined when not recording. */
@@ -797,7 +811,7 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
         this.metrics.outputUnsentBytes += this.#output.end();
         if (this.#held) this.metrics.outputDroppedNoStreamBytes += this.#held.discard();
         this.#features.ending();
-        this.#emitExtra('call_end', { type: 'call_end', reason });
+        this.#emitExtra('call_end', { type: 'call_end', reason, quality: this.#quality.report() });
         this.#features.ended();
         this.#recorder?.end();
         this.#observers.ended(reason, this.#now());

@@ -1,12 +1,18 @@
 import type { OpenAIRealtimeEventTypes } from '@openai/agents-realtime';
 import type { MachineDetectionEvent } from '../machine-detection.js';
+import type { CallQualityReport } from '../quality/call-quality.js';
 import type { AudioFormat, CallEvent } from '../types.js';
 import type { InjectedAudioEvent } from './inject.js';
 
 /** `call_start` as emitted on the transport (and on `*`). */
 export type CallStartEvent = Extract<CallEvent, { type: 'call_start' }>;
 export type DtmfEvent = Extract<CallEvent, { type: 'dtmf' }>;
-export type CallEndEvent = { type: 'call_end'; reason: string };
+export type CallEndEvent = {
+  type: 'call_end';
+  reason: string;
+  /** The call's quality (jitter, loss, underruns, delays, MOS), where its media passed through the bridge. */
+  quality?: CallQualityReport;
+};
 
 /** The SDK transport's events, plus the call's own. */
 export type TelephonyTransportEventTypes = OpenAIRealtimeEventTypes & {

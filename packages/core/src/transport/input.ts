@@ -10,6 +10,7 @@ import {
 import { systemClock } from '../clock.js';
 import { logger } from '../log.js';
 import type { CallMetrics } from '../metrics.js';
+import type { CallQuality } from '../quality/call-quality.js';
 import type { AudioFormat, CallEvent } from '../types.js';
 import type { ResolvedOptions } from './options.js';
 
@@ -35,6 +36,8 @@ const AHEAD_OF_REAL_TIME_MS = 1000;
 /** What the input path needs from the transport it belongs to. */
 export interface InputHost {
   readonly metrics: CallMetrics;
+  /** Measures jitter, reordering and the forwarding delay. */
+  readonly quality?: CallQuality;
   /** The transport's time, ms: the stream's time (scaled in a replay faster than real time). */
   now(): number;
   /** True when audio may go to the model now (session configured, socket open). */
@@ -134,10 +137,12 @@ export class InputPath {
     this.#lastFrameMs = 0;
     this.#lastDeliveredAt = undefined;
     this.#paddedAheadMs = 0;
+    this.#host.quality?.newStream();
   }
 
   onAudio(event: AudioEvent): void {
     const seq = event.sequence;
+    this.#host.quality?.frameIn(seq, event.timestampMs, event.payload.byteLength, this.#format);
     if (seq === undefined) {
       this.#deliver(event);
       return;
@@ -265,8 +270,10 @@ export class InputPath {
     const frameMs = durationMs(this.#format, payload.byteLength);
     if (event.timestampMs !== undefined && Number.isFinite(event.timestampMs))
       this.#placeOnTimeline(event.timestampMs, frameMs);
-    if (this.#inbound.passthrough) this.#forward(payload, trustedBase64(event.payloadBase64, payload.byteLength));
-    else this.#forward(this.#inbound.convert(payload));
+    const early = this.#inbound.passthrough
+      ? this.#forward(payload, trustedBase64(event.payloadBase64, payload.byteLength))
+      : this.#forward(this.#inbound.convert(payload));
+    this.#host.quality?.forwarded(event.sequence, !early);
     this.#lastFrameMs = frameMs;
     this.#lastDeliveredAt = this.#host.now();
     this.#lastInboundAt = systemClock.now();
@@ -325,13 +332,13 @@ export class InputPath {
 
   /**
    * Sends model-format audio to the model, or keeps it while the model session is not ready.
-   * `base64` is the same audio already encoded, when the carrier sent it so.
+   * `base64` is the same audio already encoded, when the carrier sent it so. True when kept.
    */
-  #forward(bytes: Uint8Array, base64?: string): void {
-    if (bytes.byteLength === 0 || this.#host.ended()) return;
+  #forward(bytes: Uint8Array, base64?: string): boolean {
+    if (bytes.byteLength === 0 || this.#host.ended()) return false;
     if (this.#host.modelReady()) {
       this.#host.append(bytes, base64);
-      return;
+      return false;
     }
     const metrics = this.#host.metrics;
     this.#early.push(bytes.slice());
@@ -343,6 +350,7 @@ export class InputPath {
       this.#earlyBytes -= dropped.byteLength;
       metrics.earlyMediaDroppedBytes += dropped.byteLength;
     }
+    return true;
   }
 
   /**

@@ -6,6 +6,7 @@ import type { MediaConnection } from '../connection.js';
 import type { PlaybackKey, PlaybackLedger } from '../ledger.js';
 import { logger } from '../log.js';
 import type { CallMetrics } from '../metrics.js';
+import type { CallQuality } from '../quality/call-quality.js';
 import type { AudioFormat, MediaStreamProtocol, OutboundCommand } from '../types.js';
 import type { ResolvedOptions } from './options.js';
 
@@ -17,6 +18,8 @@ const BACKPRESSURE_POLL_MS = 20;
 /** What the output path needs from the transport it belongs to. */
 export interface OutputHost {
   readonly metrics: CallMetrics;
+  /** Keeps the playout clock that underruns and the pacing lead are measured on. */
+  readonly quality?: CallQuality;
   readonly protocol: MediaStreamProtocol;
   readonly connection: MediaConnection;
   readonly ledger: PlaybackLedger;
@@ -197,6 +200,7 @@ export class OutputPath {
       this.#host.emitError(error);
       return false;
     }
+    if (command.type === 'clear') this.#host.quality?.cleared();
     this.#host.sent?.(command);
     return true;
   }
@@ -283,12 +287,14 @@ export class OutputPath {
     metrics.outputUnsentBytes += unsent;
     if (bytes === 0) return;
     metrics.audioBytesOut += bytes;
+    const ms = durationMs(this.#format, bytes);
+    this.#host.quality?.audioSent(ms, reply ? key.responseId : undefined);
     if (reply && this.#speechStoppedAt !== undefined) {
       metrics.responseLatenciesMs.push(this.#host.now() - this.#speechStoppedAt);
       this.#speechStoppedAt = undefined;
     }
     const withMark = markAfter && this.#host.protocol.capabilities.playbackAck === 'mark';
-    const mark = this.#host.ledger.recordSent(key, durationMs(this.#format, bytes), withMark);
+    const mark = this.#host.ledger.recordSent(key, ms, withMark);
     if (mark) this.send({ type: 'mark', name: mark });
   }
 
