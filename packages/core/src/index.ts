@@ -75,6 +75,9 @@ export { CallControlError, ConfigError, ProtocolError, SwitchboardError, Webhook
 
 // Metrics, clocks and the model-side audio format.
 export type { CallMetrics } from './metrics.js';
+export type { CallQualityReport } from './quality/call-quality.js';
+export { estimateMos, type MosEstimate, type MosInput } from './quality/emodel.js';
+export type { LatencySummary } from './quality/histogram.js';
 export type { ModelAudioFormat } from './codec.js';
 export { scaledClock, systemClock, type Clock } from './clock.js';
 
