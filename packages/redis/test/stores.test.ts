@@ -2,13 +2,22 @@
  * The stores against a real redis-server: what each command leaves in Redis, atomicity under
  * concurrent calls from several connections, expiry, prefixes and keys from the network.
  */
-import { ConfigError, MemoryNonceStore, REPLAY_MAX_KEY_LENGTH, type NonceStore } from '@switchboard/core';
+import {
+  ConfigError,
+  MemoryNonceStore,
+  MemoryPrewarmRegistry,
+  REPLAY_MAX_KEY_LENGTH,
+  type NonceStore,
+  type PrewarmRegistry,
+} from '@switchboard/core';
 import type { OpenAISipDedupStore } from '@switchboard/sip';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   REDIS_SIP_DEDUP_DEFAULT_TTL_MS,
   RedisNonceStore,
   RedisOpenAISipDedupStore,
+  RedisPrewarmRegistry,
+  RedisStoreError,
   type RedisStoreClient,
 } from '../src/index.js';
 import { REDIS, useRedisServer, waitFor, type TestClient } from './redis-server.js';
@@ -31,7 +40,7 @@ describe('store options', () => {
   const client: RedisStoreClient = { set: async () => 'OK', getDel: async () => null, del: async () => 0 };
 
   it('refuses a missing or wrong client, prefix, timeout or TTL with a ConfigError naming it', () => {
-    for (const Store of [RedisNonceStore, RedisOpenAISipDedupStore]) {
+    for (const Store of [RedisNonceStore, RedisOpenAISipDedupStore, RedisPrewarmRegistry]) {
       expect(() => new Store(undefined as never)).toThrow(ConfigError);
       expect(() => new Store({} as never)).toThrow(/client/);
       expect(() => new Store({ client: { set() {}, del() {} } } as never)).toThrow(/getDel/);
@@ -53,12 +62,13 @@ describe('store options', () => {
 
   it('types a node-redis client as the client the stores take, and the stores as the interfaces they serve', () => {
     // Compile-time: these assignments are what a user writes.
-    const stores: [NonceStore, OpenAISipDedupStore] = [
+    const stores: [NonceStore, OpenAISipDedupStore, PrewarmRegistry] = [
       new RedisNonceStore({ client }),
       new RedisOpenAISipDedupStore({ client }),
+      new RedisPrewarmRegistry({ client }),
     ];
     const typed = (c: TestClient): RedisStoreClient => c;
-    expect(stores).toHaveLength(2);
+    expect(stores).toHaveLength(3);
     expect(typeof typed).toBe('function');
   });
 });
@@ -176,5 +186,98 @@ describe.skipIf(!REDIS)('RedisOpenAISipDedupStore on redis-server', () => {
     const keys = await a.keys('dedup-long:*');
     expect(keys).toHaveLength(1);
     expect(keys[0]).toMatch(/^dedup-long:sip-dedup:sha256:[0-9a-f]{64}$/);
+  });
+});
+
+describe.skipIf(!REDIS)('RedisPrewarmRegistry on redis-server', () => {
+  const owner = { id: 'instance-a', url: 'ws://10.0.0.5:8080/prewarm' };
+
+  it('registers an owner as JSON under <prefix>prewarm:<callId> for ttlMs; take returns it once', async () => {
+    const registry = new RedisPrewarmRegistry({ client: a });
+    const callId = fresh('CA');
+    await registry.register(callId, owner, 15_000);
+    expect(JSON.parse((await a.get(`switchboard:prewarm:${callId}`))!)).toEqual(owner);
+    const ttl = await a.pTTL(`switchboard:prewarm:${callId}`);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(15_000);
+    expect(await new RedisPrewarmRegistry({ client: b }).take(callId)).toEqual(owner);
+    expect(await registry.take(callId)).toBeUndefined();
+    expect(await a.exists(`switchboard:prewarm:${callId}`)).toBe(0);
+    expect(await registry.take(fresh('never-registered'))).toBeUndefined();
+  });
+
+  it('gives the owner to exactly one of many concurrent takes over two connections', async () => {
+    const registries = [new RedisPrewarmRegistry({ client: a }), new RedisPrewarmRegistry({ client: b })];
+    for (let round = 0; round < 5; round++) {
+      const callId = fresh('CA');
+      await registries[round % 2]!.register(callId, owner, 15_000);
+      const results = await Promise.all(Array.from({ length: 40 }, (_, i) => registries[i % 2]!.take(callId)));
+      expect(results.filter((r) => r !== undefined)).toEqual([owner]);
+    }
+  });
+
+  it('forgets an owner after ttlMs; a second register replaces the first; prefixes stay apart', async () => {
+    const registry = new RedisPrewarmRegistry({ client: a });
+    const callId = fresh('CA');
+    await registry.register(callId, owner, 50);
+    await waitFor(async () => (await a.exists(`switchboard:prewarm:${callId}`)) === 0, 'the entry to expire');
+    expect(await registry.take(callId)).toBeUndefined();
+
+    const other = { id: 'instance-b', url: 'ws://10.0.0.6:8080/prewarm' };
+    await registry.register(callId, owner, 15_000);
+    await registry.register(callId, other, 15_000);
+    const elsewhere = new RedisPrewarmRegistry({ client: b, prefix: 'other-app:' });
+    expect(await elsewhere.take(callId)).toBeUndefined();
+    expect(await registry.take(callId)).toEqual(other);
+  });
+
+  it('agrees with the in-memory registry on a sequence of registers and takes', async () => {
+    const memory = new MemoryPrewarmRegistry();
+    const registry = new RedisPrewarmRegistry({ client: b });
+    const ids = [fresh('CA'), fresh('CA')];
+    const steps: Array<['register' | 'take', number]> = [
+      ['take', 0],
+      ['register', 0],
+      ['register', 1],
+      ['take', 0],
+      ['take', 0],
+      ['take', 1],
+      ['take', 1],
+    ];
+    for (const [step, i] of steps) {
+      if (step === 'register') {
+        memory.register(ids[i]!, owner, 15_000);
+        await registry.register(ids[i]!, owner, 15_000);
+      } else expect(await registry.take(ids[i]!)).toEqual(memory.take(ids[i]!));
+    }
+  });
+
+  it("stores a long call id (from a stream's first frame) as its SHA-256", async () => {
+    const registry = new RedisPrewarmRegistry({ client: a, prefix: 'prewarm-long:' });
+    const callId = `CA${'0'.repeat(10_000)}${fresh('x')}`;
+    await registry.register(callId, owner, 15_000);
+    expect(await a.keys('prewarm-long:*')).toEqual([
+      expect.stringMatching(/^prewarm-long:prewarm:sha256:[0-9a-f]{64}$/),
+    ]);
+    expect(await registry.take(`${callId}0`)).toBeUndefined();
+    expect(await registry.take(callId)).toEqual(owner);
+  });
+
+  it('refuses a bad call id, owner or TTL with a ConfigError, and a value that is no owner with a RedisStoreError', async () => {
+    const registry = new RedisPrewarmRegistry({ client: a });
+    await expect(registry.register('', owner, 1_000)).rejects.toBeInstanceOf(ConfigError);
+    await expect(registry.register('CA1', { id: 'a' } as never, 1_000)).rejects.toThrow(/owner/);
+    await expect(registry.register('CA1', { id: '', url: 'ws://x' }, 1_000)).rejects.toThrow(/owner/);
+    await expect(registry.register('CA1', owner, -5)).rejects.toThrow(/TTL/);
+    expect(await registry.take('')).toBeUndefined();
+    expect(await registry.take(undefined as never)).toBeUndefined();
+
+    const callId = fresh('CA');
+    await a.set(`switchboard:prewarm:${callId}`, 'not json');
+    const failure = await registry.take(callId).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(RedisStoreError);
+    expect((failure as RedisStoreError).operation).toBe('RedisPrewarmRegistry.take');
+    await a.set(`switchboard:prewarm:${callId}`, JSON.stringify({ id: 'x', url: 42 }));
+    await expect(registry.take(callId)).rejects.toThrow(/not an owner/);
   });
 });
