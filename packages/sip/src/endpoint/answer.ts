@@ -3,6 +3,7 @@
  * application asked (`onInvite`), an RTP port bound, and the call answered with a 200 OK and its
  * transport handed out; or the INVITE gets the final response that says why not.
  */
+import { isIP } from 'node:net';
 import { ConfigError } from '@switchboard/core';
 import { logger } from '@switchboard/core/protocol';
 import { SipCall } from './call.js';
@@ -20,7 +21,15 @@ import {
   parseSdp,
   type NegotiatedMedia,
 } from './sdp.js';
-import { bodyText, createResponse, parseNameAddr, textBody, type SipHeader, type SipRequest } from './sip/message.js';
+import {
+  bodyText,
+  createResponse,
+  parseNameAddr,
+  parseVia,
+  textBody,
+  type SipHeader,
+  type SipRequest,
+} from './sip/message.js';
 import type { SipSource } from './sip/sockets.js';
 import type { InviteServerTransaction } from './sip/transactions.js';
 import { SipRealtimeTransport } from './transport.js';
@@ -70,6 +79,24 @@ export function readOffer(
     return { warning: warningFor(host, INCOMPATIBLE_ADDRESS, problem) };
   }
   return { offer, media };
+}
+
+/**
+ * Where the caller's RTP may come from besides its SDP's address: the SIP peer's address (a phone
+ * behind NAT sends from there) and, when the INVITE came through proxies (several Vias), the
+ * caller's own, as the first proxy saw it: the last Via's `received`, else its host. Behind a
+ * proxy the SIP peer is the proxy, so without this a phone behind NAT, whose SDP names its
+ * private address, could not be followed to where its audio comes from.
+ */
+export function rtpPeersOf(request: SipRequest, source: SipSource): string[] {
+  const peers = [source.address];
+  const vias = request.headers.list('via');
+  if (vias.length < 2) return peers;
+  const origin = parseVia(vias[vias.length - 1]!);
+  const received = origin?.params['received'];
+  const address = (received ?? origin?.host ?? '').replace(/^\[|\]$/g, '');
+  if (isIP(address) !== 0 && !peers.includes(address)) peers.push(address);
+  return peers;
 }
 
 export async function answerInvite(
@@ -166,7 +193,7 @@ export async function answerInvite(
       host: rtpOptions.host ?? options.host ?? '0.0.0.0',
       ...(rtpOptions.ports ? { ports: rtpOptions.ports } : {}),
       ...(rtpOptions.latch !== undefined ? { latch: rtpOptions.latch } : {}),
-      trustedAddresses: [source.address],
+      trustedAddresses: rtpPeersOf(request, source),
     });
   } catch (error) {
     log('no RTP port: %s', (error as Error).message);
