@@ -237,6 +237,13 @@ async function main(): Promise<number> {
   });
 
   const heardItems = new Set<string>();
+  // When the server sent each clear (its transport's clock, which is the call clock here), and
+  // which of the frames the caller got carried it: what the caller had heard is read at the moment
+  // the server decided, as the conformance harness does. Caller and server share this process, so
+  // the clear reaches the caller only once the server's own work after the barge-in is done; on a
+  // real line it would be on its way meanwhile.
+  const clearsSentAt: number[] = [];
+  const clearFrames: number[] = [];
   const caller = new CallerSimulator({
     peer: new TwilioPeerSimulator(),
     ackOnClear: 'echo-pending',
@@ -245,7 +252,8 @@ async function main(): Promise<number> {
     speed,
     now,
     currentItem: () => streamingItem,
-    onCommand: (command) => {
+    onCommand: (command, _at, frame) => {
+      if (command.type === 'clear') clearFrames.push(frame.index);
       if (command.type !== 'audio' || !streamingItem || heardItems.has(streamingItem)) return;
       heardItems.add(streamingItem);
       const transcript = model?.responses.find((r) => r.itemId === streamingItem)?.transcript;
@@ -279,6 +287,7 @@ async function main(): Promise<number> {
       print(`call       parameters ${params || '(none)'}; audio ${encoding} ${event.format.sampleRate} Hz mono`);
     });
     transport.on('dtmf', (event) => print(`caller     pressed ${event.digit}`));
+    transport.observeMedia({ cleared: (at) => clearsSentAt.push(at) });
     transport.on('call_end', (event) => {
       callEndedAt = now();
       print(`call       ended (${event.reason})`);
@@ -329,6 +338,10 @@ async function main(): Promise<number> {
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   caller.hangUp();
+  caller.rejudgeClears((index) => {
+    const k = clearFrames.indexOf(index);
+    return k === -1 ? undefined : clearsSentAt[k];
+  });
   if (model && modelClosedAt === undefined) print('model      the realtime session is still open');
   else if (modelClosedAt !== undefined) print('model      realtime session closed');
 
@@ -363,11 +376,11 @@ async function main(): Promise<number> {
   );
   for (const clear of log.clears) {
     const heardMs = Object.values(clear.playedByItem).at(-1);
-    if (heardMs !== undefined) {
-      console.log(
-        `             at the clear the caller had heard ${Math.round(heardMs)} ms of the interrupted reply; ${Math.round(clear.discardedMs)} ms were discarded`,
-      );
-    }
+    if (heardMs === undefined) continue;
+    const transit = clear.at - clear.sentAt;
+    console.log(
+      `             when the server sent the clear the caller had heard ${Math.round(heardMs)} ms of the interrupted reply (the clear reached the caller ${Math.round(transit)} ms later); ${Math.round(clear.discardedMs)} ms were discarded`,
+    );
   }
   if (model) {
     const done = model.responses.filter((r) => r.status === 'completed').length;
