@@ -85,29 +85,34 @@ export function describePrewarm(carrier: PrewarmCarrier): void {
       simulator = undefined;
     });
 
-    /** A simulated model and a pool whose calls connect to it (each once `gate` resolves, when given). */
+    /**
+     * A simulated model and a pool whose calls connect to it. `connectAfter`: each call connects
+     * its model once it resolves; `createAfter`: `create` itself resolves only then.
+     */
     async function start(
       options: Partial<PrewarmPoolOptions<WarmCall>> = {},
-      gate?: Promise<void>,
+      gates: { connectAfter?: Promise<void>; createAfter?: Promise<void> } = {},
     ): Promise<{ model: RealtimeSimulator; pool: PrewarmPool<WarmCall>; created: WarmCall[] }> {
       const model = new RealtimeSimulator({ speed: 20 });
       simulator = model;
       await model.start();
       const created: WarmCall[] = [];
+      const build = (connection: MediaConnection): WarmCall => {
+        const transport = carrier.transport(connection, model.url);
+        const ends: string[] = [];
+        transport.on('call_end', (event: { reason?: string }) => ends.push(event.reason ?? ''));
+        const connect = () =>
+          transport.connect({ apiKey: 'sk-test' }).catch(() => transport.end('model_connect_failed'));
+        if (gates.connectAfter) void gates.connectAfter.then(connect);
+        else void connect();
+        const call = { transport, ends };
+        created.push(call);
+        return call;
+      };
       pool = new PrewarmPool<WarmCall>({
         ...options,
-        create: ({ connection }) => {
-          const transport = carrier.transport(connection, model.url);
-          const ends: string[] = [];
-          transport.on('call_end', (event: { reason?: string }) => ends.push(event.reason ?? ''));
-          const connect = () =>
-            transport.connect({ apiKey: 'sk-test' }).catch(() => transport.end('model_connect_failed'));
-          if (gate) void gate.then(connect);
-          else void connect();
-          const call = { transport, ends };
-          created.push(call);
-          return call;
-        },
+        create: ({ connection }) =>
+          gates.createAfter ? gates.createAfter.then(() => build(connection)) : build(connection),
       });
       return { model, pool, created };
     }
@@ -182,7 +187,7 @@ export function describePrewarm(carrier: PrewarmCarrier): void {
     it('keeps the caller audio of a stream that comes before the model session is ready, and gives it to the model in order once it is', async () => {
       let release!: () => void;
       const ready = new Promise<void>((resolve) => (release = resolve));
-      const { model, pool: p } = await start({}, ready);
+      const { model, pool: p } = await start({}, { connectAfter: ready });
       const call = carrier.call();
       p.warm(call.callId);
 
@@ -203,6 +208,31 @@ export function describePrewarm(carrier: PrewarmCarrier): void {
         expect(heard.subarray(0, bytesOf(call.format, sentMs))).toEqual(concatBytes(audio));
       }
       expect(p.stats).toMatchObject({ warmed: 1, claimed: 1 });
+    });
+
+    it('gives a stream that comes while create is still building its call to that call, with every frame it sent meanwhile', async () => {
+      let release!: () => void;
+      const built = new Promise<void>((resolve) => (release = resolve));
+      const { model, pool: p, created } = await start({}, { createAfter: built });
+      const call = carrier.call();
+      p.warm(call.callId);
+
+      const socket = new FakeCarrier();
+      const accepted = p.accept(socket, carrier.protocol());
+      for (const frame of call.start) socket.deliver(frame);
+      const audio = callerAudio(call.format, 10);
+      speak(socket, call, audio);
+      expect(created).toHaveLength(0); // no transport yet: the stream and the caller's words wait
+
+      const modelSession = model.nextSession();
+      release();
+      const result = await accepted;
+      expect(result.kind).toBe('prewarmed');
+      if (result.kind !== 'prewarmed') return;
+      const simulated = await modelSession;
+      await until(() => simulated.inputAudioMs >= audio.length * 20 - 20, 10_000);
+      expect(result.call.transport.callStart?.callId).toBe(call.callId);
+      expect(model.sessions).toHaveLength(1);
     });
   });
 }
