@@ -13,8 +13,8 @@
  *   packet loss concealment: a frame lost on the way to the bridge becomes silence). Linear PCM
  *   (L16) is taken as G.711: no coding impairment, the same sensitivity to loss.
  *
- * MOS = 1 + 0.035·R + R·(R − 60)·(100 − R)·7·10⁻⁶ for 0 < R < 100 (G.107 Annex B); 1 below, 4.5
- * above. With no loss and no delay that is 4.41, G.711's ceiling.
+ * MOS = 1 + 0.035·R + R·(R − 60)·(100 − R)·7·10⁻⁶ for 0 < R < 100 (G.107 Annex B), never below 1;
+ * 1 below, 4.5 above. With no loss and no delay that is 4.41, G.711's ceiling.
  */
 
 /** G.107 defaults: R0 − Is + A. */
@@ -50,7 +50,8 @@ export function estimateMos(input: MosInput): MosEstimate {
 export function mosFromR(r: number): number {
   if (!(r > 0)) return 1;
   if (r >= 100) return 4.5;
-  return 1 + 0.035 * r + r * (r - 60) * (100 - r) * 7e-6;
+  // The polynomial dips just below 1 for R under 6.5: a MOS is never below 1.
+  return Math.max(1, 1 + 0.035 * r + r * (r - 60) * (100 - r) * 7e-6);
 }
 
 function finiteOr(value: number, fallback: number): number {
