@@ -44,6 +44,19 @@ export type Kamailio = {
 
 /** Starts Kamailio dispatching to the SIP endpoints at 127.0.0.1:`ports`; resolves once it answers OPTIONS. */
 export async function startKamailio(ports: number[], deadlineMs = 20_000): Promise<Kamailio> {
+  // The free port found may be taken before Kamailio binds it: then it exits, and another is tried.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start(ports, deadlineMs);
+    } catch (error) {
+      if (attempt === 3 || !(error instanceof ExitedEarly)) throw error;
+    }
+  }
+}
+
+class ExitedEarly extends Error {}
+
+async function start(ports: number[], deadlineMs: number): Promise<Kamailio> {
   const dir = mkdtempSync(join(tmpdir(), 'switchboard-kamailio-'));
   const port = await freeUdpPort();
   const list = join(dir, 'dispatcher.list');
@@ -55,7 +68,14 @@ export async function startKamailio(ports: number[], deadlineMs = 20_000): Promi
   writeFileSync(join(dir, 'kamailio.cfg'), config);
   // -DD: no daemon (its worker processes still fork); -E: log to stderr; small shared and private memory.
   const args = ['-f', 'kamailio.cfg', '-DD', '-E', '-P', join(dir, 'kamailio.pid'), '-Y', dir, '-m', '32', '-M', '4'];
-  const child = spawn('kamailio', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+  // A shell between us and Kamailio stops it once its stdin closes: when we close it, or when this
+  // process dies without closing it. It leads a process group of its own, Kamailio's workers in it.
+  const child = spawn('sh', ['-c', 'kamailio "$@" & k=$!; read _; kill $k; wait $k', 'sh', ...args], {
+    cwd: dir,
+    stdio: ['pipe', 'ignore', 'pipe'],
+    detached: true,
+  });
+  child.stdin!.on('error', () => undefined);
   let log = '';
   const watchers = new Set<() => void>();
   child.stderr!.on('data', (chunk: Buffer) => {
@@ -68,6 +88,8 @@ export async function startKamailio(ports: number[], deadlineMs = 20_000): Promi
   });
   let running = true;
   void exited.then(() => (running = false));
+  // Kamailio itself gone (it could not bind, say): the shell's `read` still waits.
+  const kamailioExited = () => /Thank you for flying kamailio|ERROR: <core>.*(bind|listen)/.test(log);
 
   const logged = (pattern: RegExp, deadline: number) =>
     new Promise<void>((resolve, reject) => {
@@ -90,21 +112,22 @@ export async function startKamailio(ports: number[], deadlineMs = 20_000): Promi
 
   const close = async () => {
     if (running) {
-      signal(child, 'SIGTERM');
+      child.stdin!.end();
       let timer: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([exited, new Promise((resolve) => (timer = setTimeout(resolve, 5000)))]);
       clearTimeout(timer);
     }
-    // Its workers go with it; any left over (the main process killed hard) go now.
+    // Whatever is left of the group (Kamailio not stopping in time) goes now.
     signal(child, 'SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   };
 
   try {
-    await answersOptions(port, deadlineMs, () => running);
+    await answersOptions(port, deadlineMs, () => running && !kamailioExited());
   } catch (error) {
     await close();
-    throw new Error(`${(error as Error).message}; its log:\n${log}`);
+    const message = `${(error as Error).message}; its log:\n${log}`;
+    throw kamailioExited() ? new ExitedEarly(message) : new Error(message);
   }
   return {
     port,
