@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SipEndpoint, SipCall } from '../src/index.js';
-import { RawUa, answerTo, msg, offer, request, toTagOf, token, type Received } from './sipp/raw-ua.js';
+import { RawUa, answerTo, msg, offer, request, toTagOf, token } from './sipp/raw-ua.js';
 import { DEADLINE, endpointWith, until } from './support/endpoint.js';
 import { haveKamailio, kamailioVersion, startKamailio, type Kamailio } from './kamailio/kamailio.js';
 
@@ -100,7 +100,14 @@ describe.skipIf(!KAMAILIO)(
       const fromTag = token('f');
       const port = kamailio!.port;
       ua.send(request({ method: 'INVITE', port, ua, callId, fromTag, cseq: 1, body: offer(ua) }), port);
-      const answer = await ua.response(200, 'INVITE', DEADLINE);
+      const answer = await ua.next(
+        (r) =>
+          r.message?.type === 'response' &&
+          r.message.status === 200 &&
+          r.message.headers.get('call-id') === callId &&
+          r.message.headers.get('cseq') === '1 INVITE',
+        DEADLINE,
+      );
       const ok = msg(answer);
       const toTag = toTagOf(answer);
       // Kamailio's Record-Route comes back in the 200 OK; the endpoint's Contact names the instance.
