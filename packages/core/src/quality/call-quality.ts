@@ -33,8 +33,9 @@ export type CallQualityReport = {
     /** Frames that never arrived: sequence numbers skipped (`metrics.framesMissing`). */
     lostFrames: number;
     /**
-     * Lost audio, percent of what the caller sent: lost frames against the sequence numbers where
-     * the carrier numbers its frames, else holes in its timestamps (`gapsPaddedMs` + `gapsUnpaddedMs`).
+     * Lost audio, percent of what the caller sent: the larger of the frames lost by their sequence
+     * numbers (at the mean frame duration) and the holes in the stream (`gapsPaddedMs` +
+     * `gapsUnpaddedMs`), against the audio used plus that; late frames count as lost.
      */
     lossPercent: number;
     /** Silence inserted for holes in the stream, ms (`metrics.gapsPaddedMs`). */
@@ -88,7 +89,6 @@ export class CallQuality {
   // Inbound.
   #frames = 0;
   #audioMs = 0;
-  #sawSequence = false;
   #maxSeq = -Infinity;
   /** Transit time of the previous frame (arrival minus media time), ms; NaN before the first. */
   #lastTransit = NaN;
@@ -140,7 +140,6 @@ export class CallQuality {
       mediaMs = this.#lastMediaMs + (sequence - this.#lastSeq) * this.#lastFrameMs;
     else mediaMs = this.#lastMediaMs + this.#lastFrameMs;
     if (sequence !== undefined) {
-      this.#sawSequence = true;
       this.#arrivals[sequence & this.#ringMask] = now;
       if (sequence < this.#maxSeq) this.#metrics.framesReordered++;
       else this.#maxSeq = sequence;
@@ -211,17 +210,14 @@ export class CallQuality {
   report(): CallQualityReport {
     const m = this.#metrics;
     const frames = this.#frames;
-    let lossPercent = 0;
-    if (this.#sawSequence) {
-      const expected = frames - m.lateFramesDropped + m.framesMissing;
-      lossPercent = expected > 0 ? (100 * m.framesMissing) / expected : 0;
-    } else {
-      const gapMs = m.gapsPaddedMs + m.gapsUnpaddedMs;
-      lossPercent = gapMs > 0 ? (100 * gapMs) / (this.#audioMs + gapMs) : 0;
-    }
+    const frameMs = frames > 0 ? this.#audioMs / frames : 0;
+    // Frames a sequence number shows missing, and holes in the timeline, are mostly the same loss
+    // seen twice (a missing frame leaves a hole): the larger of the two is taken.
+    const lostMs = Math.max(m.framesMissing * frameMs, m.gapsPaddedMs + m.gapsUnpaddedMs);
+    const usedMs = Math.max(0, this.#audioMs - m.lateFramesDropped * frameMs);
+    const lossPercent = lostMs > 0 ? (100 * lostMs) / (usedMs + lostMs) : 0;
     const jitter = this.#jitterHistogram.summary();
     const forwarding = this.#forwardHistogram.summary();
-    const frameMs = frames > 0 ? this.#audioMs / frames : 0;
     const delayMs = forwarding.mean + 2 * jitter.mean + frameMs;
     const { mos, rFactor } = estimateMos({ delayMs, lossPercent });
     return {
