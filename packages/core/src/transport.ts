@@ -5,7 +5,7 @@ import {
   type RealtimeTransportLayerConnectOptions,
   type TransportLayerAudio,
 } from '@openai/agents-realtime';
-import { base64Encode } from './audio/base64.js';
+import { base64Decode, base64Encode } from './audio/base64.js';
 import { modelBytesPerMs, type ModelAudioFormat } from './codec.js';
 import { systemClock, type Clock } from './clock.js';
 import { toMediaConnection, type MediaConnection, type MediaFrame } from './connection.js';
@@ -31,13 +31,22 @@ import { CallRecorder } from './recorder/recorder.js';
 import type { AudioFormat, CallEvent, MediaStreamProtocol } from './types.js';
 
 import {
-  audioDelta,
   isSessionCreated,
   sameFormat,
-  type AudioDeltaEvent,
   type CallStartEvent,
   type TelephonyTransportEventTypes,
 } from './transport/events.js';
+import {
+  copyEvent,
+  fastModelEvent,
+  hideFromListener,
+  isFastType,
+  leadingType,
+  listenerIgnores,
+  messageText,
+  type AudioDeltaEvent,
+  type FastModelEvent,
+} from './transport/model-events.js';
 
 export { TRANSPORT_DEFAULTS, type TelephonyRealtimeTransportOptions } from './transport/options.js';
 export type { CallEndEvent, CallStartEvent, DtmfEvent, TelephonyTransportEventTypes } from './transport/events.js';
@@ -87,6 +96,9 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
   /** Why `connect()` failed, when the transport itself gave up on it. */
   #connectFailure: SwitchboardError | undefined;
   #connecting = false;
+  /** The item and content part of the last audio delta (the SDK's playback bookkeeping). */
+  #audioItemId: string | undefined;
+  #audioContentIndex: number | undefined;
 
   constructor(options: TelephonyRealtimeTransportOptions) {
     if (!options || typeof options !== 'object')
@@ -267,6 +279,7 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
         return;
       }
       this.#sessionReady = false;
+      this.#audioItemId = this.#audioContentIndex = undefined;
       this.#responses.disconnected();
       this.#input.disarmInactivity();
       if (status !== 'disconnected' || !this.#modelWasConnected || this.#closing || this.#life.ended) return;
@@ -546,36 +559,115 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
   }
 
   /**
-   * Model events. Audio deltas, the bulk of the traffic, take a short path: one JSON parse, then
-   * the same `*` and typed events the SDK emits, without its schema pass and deep copy (the SDK
-   * still parses each delta once more to hand it to `_onAudio`). An application listener that
-   * throws must not break the model connection.
+   * Model events, each parsed once. Audio, transcript, text and tool-argument deltas, the bulk of
+   * the traffic, are read here with one `JSON.parse` and a field check equal to the SDK's schema,
+   * and emitted as the SDK emits them (`*` with its own copy, the typed event with the schema's
+   * fields, `audio_transcript_delta` / `output_text_delta`), audio handed to `_onAudio`; the SDK's
+   * socket listener, which would parse each message again, is told to skip them and every message
+   * it has nothing to do for. Other events go through the SDK's own handling. An application
+   * listener that throws must not break the model connection.
    */
   protected override _onMessage(event: Parameters<OpenAIRealtimeWebSocket['_onMessage']>[0]): void {
-    let delta: AudioDeltaEvent | undefined;
+    let text: string;
+    let type: string | undefined;
+    let fast: FastModelEvent | undefined;
+    let audio: Uint8Array | undefined;
     try {
-      delta = audioDelta(event.data);
-      if (!delta) {
-        if (this.#life.awaitingModel && isSessionCreated(event.data)) this.#life.modelReady();
-        // The service refusing a barge-in's cancel that crossed the response's end is no error.
-        if (this.#responses.refusedOwnCancel(event.data)) return;
-        super._onMessage(event);
-        return;
-      }
+      text = messageText(event.data);
+      type = leadingType(text);
+      if (type === undefined || isFastType(type)) fast = fastModelEvent(text);
+      if (fast?.kind === 'audio') audio = base64Decode(fast.event.delta);
     } catch (error) {
-      this.#emitError(error);
+      // Audio the SDK could not read either: said once, and the SDK never sees it.
+      this.#emitError(toProtocolError('model', error));
+      hideFromListener(event as { data?: unknown });
       return;
     }
-    // Where this audio goes is settled before any listener runs: a listener that throws must not
-    // file the audio under the previous item.
+    if (fast && hideFromListener(event as { data?: unknown })) {
+      this.#onFastEvent(fast, audio);
+      return;
+    }
+    try {
+      if (fast?.kind === 'audio') {
+        // The event refused to be skipped: the SDK's listener hands the audio to `_onAudio`.
+        this.#audioDelta(fast.raw, fast.event);
+        return;
+      }
+      if (this.#life.awaitingModel && (type === undefined ? isSessionCreated(text) : type === 'session.created'))
+        this.#life.modelReady();
+      // The service refusing a barge-in's cancel that crossed the response's end is no error.
+      if ((type === undefined || type === 'error') && this.#responses.refusedOwnCancel(text)) return;
+      super._onMessage(event);
+      if (type !== undefined && listenerIgnores(type)) hideFromListener(event as { data?: unknown });
+    } catch (error) {
+      this.#emitError(error);
+    }
+  }
+
+  #onFastEvent(fast: FastModelEvent, audio: Uint8Array | undefined): void {
+    if (fast.kind === 'audio') {
+      const socket = this.connectionState.websocket;
+      this.#audioDelta(fast.raw, fast.event);
+      // A listener that closed the connection ends the delta here, as in the SDK.
+      if (this.connectionState.websocket !== socket || !audio) return;
+      this.#trackAudio(fast.event, audio.byteLength);
+      const data = audio.buffer as ArrayBuffer;
+      this.#safely(() => this._onAudio({ type: 'audio', data, responseId: fast.event.response_id }));
+      return;
+    }
+    const { raw, event } = fast;
+    this.#safely(() => this.emit('*', copyEvent(raw) as never));
+    this.#safely(() => this.emit(event.type, event as never));
+    if (event.type === 'response.output_audio_transcript.delta') {
+      this.#safely(() =>
+        this.emit('audio_transcript_delta', {
+          type: 'transcript_delta',
+          delta: event.delta,
+          itemId: event.item_id,
+          responseId: event.response_id,
+        }),
+      );
+    } else if (event.type === 'response.output_text.delta') {
+      this.#safely(() =>
+        this.emit('output_text_delta', {
+          type: 'output_text_delta',
+          delta: event.delta,
+          itemId: event.item_id,
+          responseId: event.response_id,
+        }),
+      );
+    }
+  }
+
+  /** An audio delta's events; where the audio goes is settled first (a listener that throws must not file it under the previous item). */
+  #audioDelta(raw: Record<string, unknown>, delta: AudioDeltaEvent): void {
     this.#responses.current = {
       responseId: delta.response_id,
       itemId: delta.item_id,
       contentIndex: delta.content_index,
     };
-    // `*` gets its own copy, as the SDK gives it (the fields are strings and numbers).
-    this.#safely(() => this.emit('*', { ...delta }));
+    this.#safely(() => this.emit('*', copyEvent(raw) as never));
     this.#safely(() => this.emit('response.output_audio.delta', delta as never));
+  }
+
+  /** The SDK's playback bookkeeping for a delta (`currentItemId`, `_firstAudioTimestamp`, `_audioLengthMs`). */
+  #trackAudio(delta: AudioDeltaEvent, bytes: number): void {
+    if (this.#audioItemId !== delta.item_id || this.#audioContentIndex !== delta.content_index) {
+      this._firstAudioTimestamp = undefined;
+      this._audioLengthMs = 0;
+    }
+    this.#audioItemId = delta.item_id;
+    this.#audioContentIndex = delta.content_index;
+    if (this._firstAudioTimestamp === undefined) {
+      this._firstAudioTimestamp = Date.now();
+      this._audioLengthMs = 0;
+    }
+    this._audioLengthMs += bytes / modelBytesPerMs(this.#input.modelFormat);
+  }
+
+  /** The item whose audio the model is sending (undefined before any, and once the model socket closed). */
+  override get currentItemId(): string | undefined {
+    return this.#audioItemId ?? super.currentItemId;
   }
 
   protected override _onAudio(event: TransportLayerAudio): void {

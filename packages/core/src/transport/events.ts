@@ -34,38 +34,6 @@ export function isSessionCreated(data: unknown): boolean {
   }
 }
 
-export type AudioDeltaEvent = {
-  type: 'response.output_audio.delta';
-  event_id: string;
-  response_id: string;
-  item_id: string;
-  output_index: number;
-  content_index: number;
-  delta: string;
-};
-
-/** The message as an audio delta with every field the SDK's schema requires, or undefined. */
-export function audioDelta(data: unknown): AudioDeltaEvent | undefined {
-  const text = typeof data === 'string' ? data : String(data);
-  // Cheap test first: most model messages are not audio deltas.
-  if (!text.includes('"response.output_audio.delta"')) return undefined;
-  let value: Partial<AudioDeltaEvent>;
-  try {
-    value = JSON.parse(text) as Partial<AudioDeltaEvent>;
-  } catch {
-    return undefined;
-  }
-  return value.type === 'response.output_audio.delta' &&
-    typeof value.event_id === 'string' &&
-    typeof value.response_id === 'string' &&
-    typeof value.item_id === 'string' &&
-    typeof value.output_index === 'number' &&
-    typeof value.content_index === 'number' &&
-    typeof value.delta === 'string'
-    ? (value as AudioDeltaEvent)
-    : undefined;
-}
-
 export function sameFormat(a: AudioFormat, b: AudioFormat): boolean {
   return a.encoding === b.encoding && a.sampleRate === b.sampleRate;
 }

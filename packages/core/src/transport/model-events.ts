@@ -1,0 +1,182 @@
+/**
+ * Reading the model's messages once. The SDK's transport parses every message twice (its
+ * `_onMessage`, then its socket listener again), each time through a schema of every server event,
+ * and deep-copies each one for `*`. Most of the traffic is a handful of flat delta events: these
+ * are read here with one `JSON.parse` and a field check that accepts exactly what the SDK's schema
+ * accepts, and the events the SDK would emit for them are built from that one parse.
+ */
+
+/** Types the SDK's socket listener acts on after `_onMessage`; for every other type its parse is waste. */
+const LISTENER_TYPES: ReadonlySet<string> = new Set([
+  'error',
+  'response.output_audio.delta',
+  'input_audio_buffer.speech_started',
+  'response.created',
+  'response.done',
+  'session.created',
+]);
+
+const TYPE_FIRST = '{"type":"';
+const EVENT_ID_FIRST = '{"event_id":"';
+const TYPE_NEXT = ',"type":"';
+
+/**
+ * The message's type when the message starts with it, or with an `event_id` and then it (the
+ * service writes its events in one of these two ways); undefined otherwise (the caller then
+ * parses the message to know). Never mistakes a nested `type` for the message's.
+ */
+export function leadingType(text: string): string | undefined {
+  let start: number;
+  if (text.startsWith(TYPE_FIRST)) start = TYPE_FIRST.length;
+  else if (text.startsWith(EVENT_ID_FIRST)) {
+    const idEnd = text.indexOf('"', EVENT_ID_FIRST.length);
+    if (idEnd < 0 || text.lastIndexOf('\\', idEnd) >= EVENT_ID_FIRST.length) return undefined;
+    if (!text.startsWith(TYPE_NEXT, idEnd + 1)) return undefined;
+    start = idEnd + 1 + TYPE_NEXT.length;
+  } else return undefined;
+  const end = text.indexOf('"', start);
+  if (end < 0) return undefined;
+  const type = text.slice(start, end);
+  return type.includes('\\') ? undefined : type;
+}
+
+/** True when the SDK's socket listener has nothing to do for a message of this type. */
+export function listenerIgnores(type: string): boolean {
+  return !LISTENER_TYPES.has(type);
+}
+
+/** The text of a socket message, as the SDK reads it. */
+export function messageText(data: unknown): string {
+  return typeof data === 'string' ? data : String(data);
+}
+
+/**
+ * Makes the SDK's socket listener, which runs right after `_onMessage` with the same event object,
+ * read an empty message and stop there: the transport already did everything it would do. True
+ * when that worked (the event's `data` now reads empty); false when the event object refused it,
+ * and the listener will read the message as usual.
+ */
+export function hideFromListener(event: { data?: unknown }): boolean {
+  try {
+    Object.defineProperty(event, 'data', { value: '', configurable: true, enumerable: true });
+  } catch {
+    return false;
+  }
+  return event.data === '';
+}
+
+export type AudioDeltaEvent = {
+  type: 'response.output_audio.delta';
+  event_id: string;
+  item_id: string;
+  content_index: number;
+  delta: string;
+  output_index: number;
+  response_id: string;
+};
+
+/** The SDK's typed event for a text-like delta: exactly the fields of its schema, in its order. */
+export type TextDeltaEvent = {
+  type: 'response.output_audio_transcript.delta' | 'response.output_text.delta';
+  event_id: string;
+  item_id: string;
+  content_index: number;
+  delta: string;
+  output_index: number;
+  response_id: string;
+};
+
+export type FunctionArgumentsDeltaEvent = {
+  type: 'response.function_call_arguments.delta';
+  event_id: string;
+  item_id: string;
+  call_id: string;
+  delta: string;
+  output_index: number;
+  response_id: string;
+};
+
+/** A delta the transport handles itself: `raw` as parsed (for `*`), `event` as the SDK's schema outputs it. */
+export type FastModelEvent =
+  | { kind: 'audio'; raw: Record<string, unknown>; event: AudioDeltaEvent }
+  | { kind: 'text'; raw: Record<string, unknown>; event: TextDeltaEvent }
+  | { kind: 'arguments'; raw: Record<string, unknown>; event: FunctionArgumentsDeltaEvent };
+
+const FAST_TYPES: ReadonlySet<string> = new Set([
+  'response.output_audio.delta',
+  'response.output_audio_transcript.delta',
+  'response.output_text.delta',
+  'response.function_call_arguments.delta',
+]);
+
+/** True for the types {@link fastModelEvent} may take. */
+export function isFastType(type: string): boolean {
+  return FAST_TYPES.has(type);
+}
+
+/**
+ * The message as one of the deltas the transport handles itself, when it is one and carries every
+ * field the SDK's schema requires with the right type; undefined otherwise (the SDK handles it).
+ */
+export function fastModelEvent(text: string): FastModelEvent | undefined {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return undefined;
+  const r = raw as Record<string, unknown>;
+  const { type, event_id, item_id, delta, output_index, response_id } = r;
+  if (
+    typeof event_id !== 'string' ||
+    typeof item_id !== 'string' ||
+    typeof delta !== 'string' ||
+    typeof output_index !== 'number' ||
+    typeof response_id !== 'string'
+  )
+    return undefined;
+  if (type === 'response.function_call_arguments.delta') {
+    const callId = r.call_id;
+    if (typeof callId !== 'string') return undefined;
+    return {
+      kind: 'arguments',
+      raw: r,
+      event: { type, event_id, item_id, call_id: callId, delta, output_index, response_id },
+    };
+  }
+  const contentIndex = r.content_index;
+  if (typeof contentIndex !== 'number') return undefined;
+  if (type === 'response.output_audio.delta') {
+    return {
+      kind: 'audio',
+      raw: r,
+      event: { type, event_id, item_id, content_index: contentIndex, delta, output_index, response_id },
+    };
+  }
+  if (type === 'response.output_audio_transcript.delta' || type === 'response.output_text.delta') {
+    return {
+      kind: 'text',
+      raw: r,
+      event: { type, event_id, item_id, content_index: contentIndex, delta, output_index, response_id },
+    };
+  }
+  return undefined;
+}
+
+/**
+ * A copy of a parsed message for `*`, as the SDK gives it (a deep copy): a flat message, the
+ * usual case, is copied field by field.
+ */
+export function copyEvent(raw: Record<string, unknown>): Record<string, unknown> {
+  for (const key in raw) {
+    const value = raw[key];
+    if (typeof value === 'object' && value !== null) return deepCopy(raw);
+  }
+  return { ...raw };
+}
+
+function deepCopy(raw: Record<string, unknown>): Record<string, unknown> {
+  if (typeof globalThis.structuredClone === 'function') return globalThis.structuredClone(raw);
+  return JSON.parse(JSON.stringify(raw)) as Record<string, unknown>;
+}
