@@ -556,7 +556,7 @@ describe('lifecycle', () => {
     carrier.deliver(wire.stop());
     await until(() => t.status === 'disconnected');
     await until(() => server.closedSockets === 1);
-    expect(ends).toEqual([{ type: 'call_end', reason: 'stop' }]);
+    expect(ends).toMatchObject([{ type: 'call_end', reason: 'stop' }]);
     expect(carrier.listenerCount).toBe(0);
   });
 

@@ -115,7 +115,7 @@ describe('ExotelRealtimeTransport', () => {
     rig.send(new ExotelPeerSimulator(), start, { type: 'call_end' });
     await until(() => ends.length === 1);
     expect(rawEvents('exotel_message')).toEqual(['connected', 'start', 'stop']);
-    expect(ends).toEqual([{ type: 'call_end', reason: 'callended' }]);
+    expect(ends).toMatchObject([{ type: 'call_end', reason: 'callended' }]);
     session.close();
   });
 });

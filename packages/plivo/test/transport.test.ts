@@ -142,7 +142,7 @@ describe('PlivoRealtimeTransport', () => {
     expect(seen.some((e) => e.type === 'dtmf' && e.digit === '#')).toBe(true);
     rig.carrier.close();
     await until(() => ends.length === 1);
-    expect(ends).toEqual([{ type: 'call_end', reason: 'carrier_closed' }]);
+    expect(ends).toMatchObject([{ type: 'call_end', reason: 'carrier_closed' }]);
     session.close();
   });
 
