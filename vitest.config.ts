@@ -1,64 +1,29 @@
-import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
+import { plan, weigh } from './test/plan.js';
 
 const src = (p: string) => fileURLToPath(new URL(p, import.meta.url));
-const root = src('.');
+
+/** Files running at once (the replays mostly wait, so more than the cores). */
+const WORKERS = Math.max(7, availableParallelism() + 3);
+/**
+ * Replay files running at once, at most, while there are other files to run: four keep a core
+ * busy between them, and leave the other workers to the files that use the CPU.
+ */
+const REPLAYS_AT_ONCE = Math.max(4, WORKERS - 3);
 
 /**
- * Seconds a test file takes on a busy 2-core machine, roughly, for the files that take long
- * (from the JSON report of a whole run: `endTime - startTime` per file). Only the order matters.
+ * The files in the order of {@link plan}: a clean clone has no timings from an earlier run, and
+ * vitest's own order (largest file first) would start the conformance files, each a few lines long
+ * and the longest of the suite, last.
  */
-const SLOW_FILES: Array<[RegExp, number]> = [
-  // npm install from the registry, two type checks of the Agents SDK with skipLibCheck off, two calls.
-  [/^interop\/test\/pack-install\.test\.ts$/, 120],
-  [/^test-harness\/test\/outside-adapter/, 70],
-  [/^test-harness\/test\/broken-adapters\.test\.ts$/, 60],
-  [/^test-harness\/test\/broken-adapters-retry\.test\.ts$/, 50],
-  [/^test-harness\/test\/cli\.test\.ts$/, 45],
-  [/^test-harness\/test\/captures\.test\.ts$/, 25],
-  [/^test-harness\/test\/trace-cli\.test\.ts$/, 18],
-  [/^packages\/sip\/test\/endpoint-sipp\.test\.ts$/, 27],
-  [/^test-harness\/test\/trace\.test\.ts$/, 22],
-  [/^test-harness\/test\/faults\//, 20],
-  // Offline calls through the realtime simulator and the fake Twilio, at eight times real time.
-  [/^examples\/(outbound-reminder|twilio-warm-transfer)\/test\//, 20],
-  [/^test-harness\/test\/(report|view)[^/]*\.test\.ts$/, 15],
-  // Two runs of scripts/api-report.mjs: each loads TypeScript twice (the check and API Extractor).
-  [/^test\/api-report\.test\.ts$/, 15],
-];
-
-/** A file that replays the whole bundled corpus into an adapter (`describeConformance` without `only`). */
-const CONFORMANCE_FILE_SECONDS = 65;
-
-function expectedSeconds(file: string): number {
-  const path = relative(root, file).split('\\').join('/');
-  for (const [pattern, seconds] of SLOW_FILES) if (pattern.test(path)) return seconds;
-  let text = '';
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    return 0;
-  }
-  if (/describeConformance\(/.test(text)) return /\bonly:/.test(text) ? 5 : CONFORMANCE_FILE_SECONDS;
-  return 0;
-}
-
-/**
- * Longest files first, so that no long file starts last and runs alone at the end: a clean clone
- * has no timings from an earlier run, and vitest's own order (largest file first) would start the
- * conformance files, each a few lines long and the longest of the suite, last. The files not known
- * to be long keep vitest's order after them.
- */
-class LongestFirst extends BaseSequencer {
+class Planned extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
     const sorted = await super.sort(files);
-    const weighed = sorted.map((spec, index) => ({ spec, index, seconds: expectedSeconds(spec.moduleId) }));
-    weighed.sort((a, b) => b.seconds - a.seconds || a.index - b.index);
-    return weighed.map((w) => w.spec);
+    const weighed = sorted.map((spec, index) => ({ spec, index, ...weigh(spec.moduleId) }));
+    return plan(weighed, WORKERS, REPLAYS_AT_ONCE).map((w) => w.spec);
   }
 }
 
@@ -67,6 +32,7 @@ const SHARED_PACKAGES = '{core,twilio,telnyx,plivo,exotel,websocket}';
 /** Unit files elsewhere: no replay, no child process, no process-wide stub. */
 const SHARED_SINGLE_FILES = [
   'test/release.test.ts',
+  'test/plan.test.ts',
   'packages/vonage/test/{call-control,exports,jwt,max-payload,ncco,transport,webhook,webhook-fuzz,webhook-inputs}.test.ts',
   'packages/sip/test/{endpoint-message,endpoint-rtp-timeline,exports,fuzz,openai-call-control,openai-handler,openai-transport,openai-webhook,webhook-fuzz,webhook-inputs}.test.ts',
   'test-harness/test/{attribution,caller-pauses,caller,checks-bargein,checks-call,checks-capabilities,checks,filler,fuzz,input-lossless,malformed-frames,reply-gate,similarity,simulator,testing,trace-facts,trace}.test.ts',
@@ -138,13 +104,15 @@ export default defineConfig({
         },
       },
     ],
+    // Files that use the CPU give way to the replays beside them (test/plan.ts decides which).
+    setupFiles: [src('./test/setup-priority.ts')],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
-    sequence: { sequencer: LongestFirst },
-    // Most of the suite waits on replays that run in real time, not on the CPU (a conformance
-    // file, three replays at once, keeps a core about 40 % busy): at least four files at once,
-    // even on a 2-core machine (where vitest would otherwise run one).
-    maxWorkers: Math.max(4, availableParallelism() - 1),
+    sequence: { sequencer: Planned },
+    // Much of the suite waits on replays that run in real time, not on the CPU (a conformance
+    // file, three replays at once, keeps a core about 25 % busy): more files at once than cores,
+    // in the order `Planned` gives them (see `WORKERS` and `REPLAYS_AT_ONCE`).
+    maxWorkers: WORKERS,
   },
 });
