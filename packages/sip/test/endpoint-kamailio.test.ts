@@ -23,6 +23,8 @@ type Instance = {
   name: string;
   calls: SipCall[];
   ended: Array<{ callId: string; reason: string }>;
+  /** While true, new calls are refused with 503 (the endpoint is draining before it stops). */
+  draining: boolean;
 };
 
 describe.skipIf(!KAMAILIO)(
@@ -36,8 +38,11 @@ describe.skipIf(!KAMAILIO)(
     let agent: string;
 
     async function instance(name: string): Promise<Instance> {
-      const endpoint = await endpointWith({ contactUser: name });
-      const each: Instance = { endpoint, name, calls: [], ended: [] };
+      const endpoint = await endpointWith({
+        contactUser: name,
+        onInvite: () => (each.draining ? { status: 503, reason: 'Draining' } : true),
+      });
+      const each: Instance = { endpoint, name, calls: [], ended: [], draining: false };
       endpoint.on('call', (call) => {
         each.calls.push(call);
         call.on('ended', ({ reason }) => each.ended.push({ callId: call.callId, reason }));
@@ -200,11 +205,45 @@ describe.skipIf(!KAMAILIO)(
       expect(owner.ended).toContainEqual({ callId, reason: 'hangup' });
     });
 
+    it('moves new calls to the other endpoint while one drains (503), whose call in progress goes on', async () => {
+      const [a, b] = instances;
+      // A call on b, up before it starts draining.
+      let kept: { call: SipCall; owner: Instance } | undefined;
+      while (!kept) {
+        const placed = await place();
+        if (placed.owner === b) kept = placed;
+        else await placed.call.hangup();
+      }
+      const from = kamailio!.log.length;
+      b!.draining = true;
+      const bCalls = b!.calls.length;
+      const placed = [];
+      for (let i = 0; i < 2; i++) placed.push(await place());
+      expect(placed.map(({ owner }) => owner.name)).toEqual(['a', 'a']);
+      expect(b!.calls.length).toBe(bCalls);
+      // At least one was offered to b first, refused, and handed on by the failure route.
+      expect(placed.some(({ call }) => kamailio!.log.includes(`dispatch: ${call.callId} again`))).toBe(true);
+      // b's call is still up, and its BYE still reaches b.
+      expect(kept.call.state).toBe('confirmed');
+      await kept.call.hangup();
+      await until(
+        () => b!.ended.some((e) => e.callId === kept!.call.callId && e.reason === 'bye'),
+        'the BYE of the call b kept',
+      );
+      for (const { call } of placed) await call.hangup();
+      b!.draining = false;
+      // The refusal took b out of rotation; its next probe brings it back.
+      const bUri = `sip:127\\.0\\.0\\.1:${b!.endpoint.port}\\b`;
+      await kamailio!.logged(new RegExp(`dispatcher: up ${bUri}`), DEADLINE, from);
+      await until(() => a!.endpoint.calls.length + b!.endpoint.calls.length === 0, 'both endpoints to be idle');
+    });
+
     it('takes a closed endpoint out of rotation once its probe fails; new calls all reach the other', async () => {
       const [a, b] = instances;
       const closed = b!.endpoint.port;
+      const from = kamailio!.log.length;
       await b!.endpoint.close();
-      await kamailio!.logged(new RegExp(`dispatcher: down sip:127\\.0\\.0\\.1:${closed}\\b`), DEADLINE);
+      await kamailio!.logged(new RegExp(`dispatcher: down sip:127\\.0\\.0\\.1:${closed}\\b`), DEADLINE, from);
       const before = a!.calls.length;
       const placed = [];
       for (let i = 0; i < 4; i++) placed.push(await place());
