@@ -21,13 +21,13 @@ export type ConformanceCheck = {
 };
 
 export type CheckOptions = {
-  /** Largest allowed difference between `audio_end_ms` and what the caller heard, ms. Default 40. */
+  /** Largest allowed difference between `audio_end_ms` and what the caller heard, ms. Default 20. */
   truncateToleranceMs: number;
   /** Longest time from the model's `speech_started` to the carrier's `clear`, in real ms. Default 250. */
   clearWithinMs: number;
 };
 
-export const DEFAULT_CHECK_OPTIONS: CheckOptions = { truncateToleranceMs: 40, clearWithinMs: 250 };
+export const DEFAULT_CHECK_OPTIONS: CheckOptions = { truncateToleranceMs: 20, clearWithinMs: 250 };
 
 export const pass = (detail = ''): CheckOutcome => ({ status: 'pass', detail });
 export const fail = (detail: string): CheckOutcome => ({ status: 'fail', detail });

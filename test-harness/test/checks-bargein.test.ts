@@ -129,3 +129,27 @@ describe('barge-in checks on a starved bridge', () => {
     });
   });
 });
+
+describe('bargein.truncate tolerance', () => {
+  /** The same barge-in, its truncate `offMs` away from what the caller heard when the bridge sent the clear. */
+  function truncatedOff(offMs: number): ReplayResult {
+    const result = starved({ lagMs: 30, speechAt: 1600 });
+    const move = <T extends { audioEndMs?: number }>(e: T): T =>
+      e.audioEndMs === undefined ? e : { ...e, audioEndMs: e.audioEndMs + offMs };
+    return {
+      ...result,
+      model: { ...result.model!, truncations: result.model!.truncations.map(move) },
+      timeline: result.timeline.map(move),
+    };
+  }
+
+  it('is 20 ms either way of what the caller heard when the bridge sent the clear', () => {
+    expect(DEFAULT_CHECK_OPTIONS.truncateToleranceMs).toBe(20);
+    for (const off of [-19, 0, 19]) expect(check('bargein.truncate', truncatedOff(off)).status).toBe('pass');
+    for (const off of [-21, 21])
+      expect(check('bargein.truncate', truncatedOff(off))).toMatchObject({
+        status: 'fail',
+        detail: expect.stringMatching(/^item i1: truncated at \d+ ms, caller heard 605 ms$/),
+      });
+  });
+});
