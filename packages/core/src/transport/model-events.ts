@@ -50,19 +50,31 @@ export function messageText(data: unknown): string {
   return typeof data === 'string' ? data : String(data);
 }
 
+/** Thrown by {@link HIDDEN}: a plain object, so throwing it captures no stack. */
+const SKIP = Object.freeze({ skipped: true });
+/**
+ * What a hidden message's `data` reads as: the SDK's listener calls `toString()` on it inside its
+ * own `try` and drops the message when that throws. Cheaper than any text it would parse: a
+ * `SyntaxError` from `JSON.parse('')` costs more than parsing a whole audio delta.
+ */
+const HIDDEN = Object.freeze({
+  toString(): string {
+    throw SKIP;
+  },
+});
+
 /**
  * Makes the SDK's socket listener, which runs right after `_onMessage` with the same event object,
- * read an empty message and stop there: the transport already did everything it would do. True
- * when that worked (the event's `data` now reads empty); false when the event object refused it,
- * and the listener will read the message as usual.
+ * drop the message at once: the transport already did everything it would do. True when that
+ * worked; false when the event object refused it, and the listener will read the message as usual.
  */
 export function hideFromListener(event: { data?: unknown }): boolean {
   try {
-    Object.defineProperty(event, 'data', { value: '', configurable: true, enumerable: true });
+    Object.defineProperty(event, 'data', { value: HIDDEN, configurable: true, enumerable: true });
   } catch {
     return false;
   }
-  return event.data === '';
+  return event.data === HIDDEN;
 }
 
 export type AudioDeltaEvent = {
