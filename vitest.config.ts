@@ -64,6 +64,7 @@ export default defineConfig({
       '@switchboard/test-kit/webhook-fuzz': src('./test-kit/src/webhook-fuzz.ts'),
       '@switchboard/test-kit/random': src('./test-kit/src/random.ts'),
       '@switchboard/test-kit/agent-call': src('./test-kit/src/agent-call.ts'),
+      '@switchboard/core/otel': src('./packages/core/src/otel/index.ts'),
       '@switchboard/core/protocol': src('./packages/core/src/protocol.ts'),
       '@switchboard/core': src('./packages/core/src/index.ts'),
       '@switchboard/twilio/testing': src('./packages/twilio/src/testing.ts'),
