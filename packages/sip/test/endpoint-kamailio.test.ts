@@ -25,6 +25,8 @@ type Instance = {
   ended: Array<{ callId: string; reason: string }>;
   /** While true, new calls are refused with 503 (the endpoint is draining before it stops). */
   draining: boolean;
+  /** Calls with `X-Ring` whose `onInvite` waits (ringing) until released. */
+  ringing: Map<string, () => void>;
 };
 
 describe.skipIf(!KAMAILIO)(
@@ -40,9 +42,13 @@ describe.skipIf(!KAMAILIO)(
     async function instance(name: string): Promise<Instance> {
       const endpoint = await endpointWith({
         contactUser: name,
-        onInvite: () => (each.draining ? { status: 503, reason: 'Draining' } : true),
+        onInvite: async (invite) => {
+          if (invite.headers.has('x-ring'))
+            await new Promise<void>((resolve) => each.ringing.set(invite.callId, resolve));
+          return each.draining ? { status: 503, reason: 'Draining' } : true;
+        },
       });
-      const each: Instance = { endpoint, name, calls: [], ended: [], draining: false };
+      const each: Instance = { endpoint, name, calls: [], ended: [], draining: false, ringing: new Map() };
       endpoint.on('call', (call) => {
         each.calls.push(call);
         call.on('ended', ({ reason }) => each.ended.push({ callId: call.callId, reason }));
@@ -203,6 +209,43 @@ describe.skipIf(!KAMAILIO)(
       await hangup;
       expect(owner.endpoint.counters.responses - responses).toBe(1);
       expect(owner.ended).toContainEqual({ callId, reason: 'hangup' });
+    });
+
+    it("relays the caller's CANCEL to the endpoint still ringing, whose 487 reaches the caller", async () => {
+      const callId = token('kamailio-cancel-');
+      const fromTag = token('f');
+      const branch = token('z9hG4bK');
+      const port = kamailio!.port;
+      const invite = { port, ua, callId, fromTag, cseq: 1, branch };
+      ua.send(request({ ...invite, method: 'INVITE', body: offer(ua), headers: ['X-Ring: yes'] }), port);
+      let owner: Instance | undefined;
+      await until(() => (owner = instances.find((each) => each.ringing.has(callId))) !== undefined, 'the ringing');
+      const final = (method: string) =>
+        ua.next(
+          (r) =>
+            r.message?.type === 'response' &&
+            r.message.headers.get('call-id') === callId &&
+            r.message.headers.get('cseq') === `1 ${method}` &&
+            r.message.status >= 200,
+          DEADLINE,
+        );
+      const ringing = await ua.next(
+        (r) =>
+          r.message?.type === 'response' && r.message.headers.get('call-id') === callId && r.message.status === 180,
+        DEADLINE,
+      );
+      ua.send(request({ ...invite, method: 'CANCEL' }), port);
+      expect(msg(await final('CANCEL'))).toMatchObject({ status: 200 });
+      const terminated = await final('INVITE');
+      expect(msg(terminated)).toMatchObject({ status: 487 });
+      // The endpoint's own 487 (the To tag of its 180), not one Kamailio made up.
+      expect(toTagOf(terminated)).toBe(toTagOf(ringing));
+      // The ACK of a 487 ends Kamailio's transaction; Kamailio acknowledges the endpoint's itself.
+      ua.send(request({ ...invite, method: 'ACK', toTag: toTagOf(terminated) }), port);
+      // onInvite's answer, late, changes nothing.
+      owner!.ringing.get(callId)!();
+      await until(() => owner!.endpoint.calls.length === 0, `${owner!.name} to have no call`);
+      expect(owner!.calls.some((call) => call.callId === callId)).toBe(false);
     });
 
     it('moves new calls to the other endpoint while one drains (503), whose call in progress goes on', async () => {
