@@ -1,7 +1,8 @@
 /**
  * Two endpoints behind Kamailio's dispatcher (test/kamailio/dispatcher.cfg) on 127.0.0.1: new
  * calls are spread round-robin over both, the dispatcher's OPTIONS probes keep both in rotation
- * until one closes and then take it out, and the requests within a call's dialog (ACK, re-INVITE,
+ * until one closes and then take it out, a draining endpoint's refusals (503) move new calls to the
+ * other, a CANCEL follows its INVITE, and the requests within a call's dialog (ACK, re-INVITE,
  * BYE, either way) follow the Record-Route to the endpoint that owns the dialog, or back.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
