@@ -7,6 +7,8 @@
  *                        that Twilio asks the number's fallback URL)
  *   WS   /media-stream   the Media Stream: one RealtimeSession per call over a
  *                        TwilioRealtimeTransport
+ *   GET  /metrics        with `metrics: true` (METRICS=1): every call's quality (jitter, loss,
+ *                        underruns, delays, MOS) in the Prometheus text format
  *
  * Run it with `pnpm start` (see README.md for the environment variables). On SIGTERM or SIGINT it
  * drains: no new calls, live calls get SHUTDOWN_DEADLINE_MS (default 30 s) to end, then the rest
@@ -37,6 +39,7 @@ import {
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import { createAgent } from './agent.js';
+import { PROMETHEUS_CONTENT_TYPE, PrometheusMetrics } from './metrics.js';
 
 export type ServerOptions = {
   /** OpenAI API key. Required unless `realtimeUrl` points at a stand-in such as the realtime simulator. */
@@ -68,6 +71,12 @@ export type ServerOptions = {
    * registry of its own.
    */
   calls?: CallRegistry<TwilioRealtimeTransport>;
+  /**
+   * Serve `GET /metrics` for Prometheus: calls, call ends by reason, lost/late/reordered frames,
+   * underruns, jitter, forwarding delay, response latency and MOS (`@switchboard/core/otel`).
+   * Default false.
+   */
+  metrics?: boolean;
 };
 
 /** One call on the server: what `onCall` receives. */
@@ -110,6 +119,12 @@ export async function buildServer(options: ServerOptions = {}): Promise<FastifyI
   await app.register(fastifyWs, { options: { maxPayload: TWILIO_MAX_PAYLOAD } });
 
   const hostOf = (request: FastifyRequest) => publicHost ?? request.headers.host ?? 'localhost';
+
+  const metrics = options.metrics ? new PrometheusMetrics() : undefined;
+  if (metrics) {
+    app.addHook('onClose', () => metrics.shutdown());
+    app.get('/metrics', async (_request, reply) => reply.type(PROMETHEUS_CONTENT_TYPE).send(await metrics.scrape()));
+  }
 
   app.get('/', async (_request, reply) => {
     // Load balancers stop sending calls to an instance whose health check fails.
@@ -172,7 +187,7 @@ export async function buildServer(options: ServerOptions = {}): Promise<FastifyI
     scope.get('/media-stream', { websocket: true }, (socket) => {
       const id = ++callCount;
       try {
-        startCall(socket, { id, agent, apiKey, calls, log: (line) => log(`[call ${id}] ${line}`), options });
+        startCall(socket, { id, agent, apiKey, calls, metrics, log: (line) => log(`[call ${id}] ${line}`), options });
       } catch (error) {
         log(`[call ${id}] could not start the call: ${errorMessage(error)}`);
         try {
@@ -195,6 +210,7 @@ function startCall(
     agent: RealtimeAgent;
     apiKey: string;
     calls: CallRegistry<TwilioRealtimeTransport>;
+    metrics: PrometheusMetrics | undefined;
     log: (line: string) => void;
     options: ServerOptions;
   },
@@ -211,6 +227,7 @@ function startCall(
     log('refused: the server is shutting down');
     return;
   }
+  call.metrics?.instrument(transport);
   const session = new RealtimeSession(call.agent, {
     transport,
     model: 'gpt-realtime',
@@ -384,7 +401,7 @@ function redact(line: string, secrets: string[]): string {
 async function main(): Promise<void> {
   // Like dotenv: a .env file in the working directory (Node 20.12 and later read it natively).
   if (existsSync('.env') && typeof process.loadEnvFile === 'function') process.loadEnvFile('.env');
-  const { OPENAI_API_KEY, OPENAI_REALTIME_URL, TWILIO_AUTH_TOKEN, PUBLIC_HOST } = process.env;
+  const { OPENAI_API_KEY, OPENAI_REALTIME_URL, TWILIO_AUTH_TOKEN, PUBLIC_HOST, METRICS } = process.env;
   if (!OPENAI_API_KEY && !OPENAI_REALTIME_URL) {
     console.error(
       'Missing OPENAI_API_KEY (or OPENAI_REALTIME_URL for an offline realtime simulator). Set it in the environment or in .env.',
@@ -401,6 +418,7 @@ async function main(): Promise<void> {
     twilioAuthToken: TWILIO_AUTH_TOKEN,
     publicHost: PUBLIC_HOST,
     calls,
+    metrics: METRICS === '1' || METRICS === 'true',
   });
   await app.listen({ port, host });
   const address = app.server.address();
