@@ -10,8 +10,8 @@
  * callers hang up. N doubles from `--start` until a step fails, then the search halves the gap
  * until it is within `--precision` of the count that held.
  *
- *   pnpm bench:capacity [--carriers twilio,vonage] [--start 50] [--max 1600] [--limit-ms 20]
- *                       [--warmup-seconds 2] [--measure-seconds 5] [--precision 0.15] [--json]
+ *   pnpm bench:capacity [--carriers twilio,vonage] [--start 100] [--max 1600] [--limit-ms 20]
+ *                       [--warmup-seconds 2] [--measure-seconds 5] [--precision 0.2] [--json]
  *
  * `twilio` streams μ-law 8 kHz, which goes to the model as it is; `vonage` streams L16 16 kHz, which
  * the bridge resamples both ways (the model runs PCM 24 kHz). Any carrier the soak takes works.
@@ -26,12 +26,12 @@ import type { CapacityBridgeConfig, CapacityMeasurement } from './bridge.js';
 const { values } = parseArgs({
   options: {
     carriers: { type: 'string', default: 'twilio,vonage' },
-    start: { type: 'string', default: '50' },
+    start: { type: 'string', default: '100' },
     max: { type: 'string', default: '1600' },
     'limit-ms': { type: 'string', default: '20' },
     'warmup-seconds': { type: 'string', default: '2' },
     'measure-seconds': { type: 'string', default: '5' },
-    precision: { type: 'string', default: '0.15' },
+    precision: { type: 'string', default: '0.2' },
     json: { type: 'boolean', default: false },
   },
 });
