@@ -24,8 +24,6 @@ export type PendingMediaConnectionOptions = {
   maxHeldFrames?: number;
 };
 
-type CloseHandler = (code?: number, reason?: string) => void;
-
 /**
  * A {@link MediaConnection} whose socket arrives later. Before {@link attach}: sends are held
  * (bounded), it reports no frames, and `close()` ends the pending call (close handlers run).
@@ -40,7 +38,7 @@ export class PendingMediaConnection implements MediaConnection {
   #inner: MediaConnection | undefined;
   #closedEarly = false;
   readonly #messageHandlers = new Set<(frame: MediaFrame) => void>();
-  readonly #closeHandlers = new Set<CloseHandler>();
+  readonly #closeHandlers = new Set<(code?: number, reason?: string) => void>();
   readonly #errorHandlers = new Set<(error: unknown) => void>();
   readonly #pongHandlers = new Set<() => void>();
   readonly #attachHandlers = new Set<() => void>();
@@ -138,7 +136,7 @@ export class PendingMediaConnection implements MediaConnection {
     return () => void this.#messageHandlers.delete(handler);
   }
 
-  onClose(handler: CloseHandler): () => void {
+  onClose(handler: (code?: number, reason?: string) => void): () => void {
     this.#closeHandlers.add(handler);
     return () => void this.#closeHandlers.delete(handler);
   }
