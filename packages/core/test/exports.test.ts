@@ -6,6 +6,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import * as rootSource from '../src/index.js';
+import * as otelSource from '../src/otel/index.js';
 import * as protocolSource from '../src/protocol.js';
 
 const ROOT = [
@@ -64,6 +65,7 @@ const ROOT = [
   'encodeMuLaw',
   'encodeWav',
   'endCallTool',
+  'estimateMos',
   'linearToALaw',
   'linearToMuLaw',
   'muLawToLinear',
@@ -133,6 +135,9 @@ const PROTOCOL = [
   'toProtocolError',
 ];
 
+/** `@switchboard/core/otel`: the OpenTelemetry metrics, for applications that install `@opentelemetry/api`. */
+const OTEL = ['CallInstruments', 'MAX_END_REASONS', 'METER_NAME', 'instrumentCall'];
+
 const names = (module: object) => Object.keys(module).sort();
 
 describe('the entries of the source', () => {
@@ -142,6 +147,11 @@ describe('the entries of the source', () => {
 
   it('the protocol entry exports exactly the adapter kit', () => {
     expect(names(protocolSource)).toEqual(PROTOCOL);
+  });
+
+  it('the otel entry exports exactly the OpenTelemetry names, none of them at the root', () => {
+    expect(names(otelSource)).toEqual(OTEL);
+    expect(OTEL.filter((name) => ROOT.includes(name) || PROTOCOL.includes(name))).toEqual([]);
   });
 
   it('no runtime name is exported from both entries', () => {
@@ -203,4 +213,18 @@ describe('the built package, by name', () => {
       expect(result.sharedClasses).toBe(true);
     },
   );
+
+  it('has the otel entry, with import and with require', async () => {
+    const run = (args: string[]) =>
+      new Promise<string[]>((resolve, reject) => {
+        execFile(process.execPath, args, { cwd: packageDir, timeout: 120_000 }, (error, stdout, stderr) => {
+          if (error) reject(new Error(`the otel entry failed to load (is it built?): ${stderr || error.message}`));
+          else resolve(JSON.parse(stdout) as string[]);
+        });
+      });
+    const esm = `console.log(JSON.stringify(Object.keys(await import('@switchboard/core/otel')).sort()))`;
+    const cjs = `console.log(JSON.stringify(Object.keys(require('@switchboard/core/otel')).sort()))`;
+    expect(await run(['--input-type=module', '-e', esm])).toEqual(OTEL);
+    expect(await run(['--input-type=commonjs', '-e', cjs])).toEqual(OTEL);
+  });
 });
