@@ -151,6 +151,7 @@ const EXPECTED: Record<string, { has: string[]; hasNot?: string[] }> = {
   '@switchboard/exotel': { has: ['ExotelRealtimeTransport'] },
   '@switchboard/sip': { has: ['OpenAISipTransport', 'SipEndpoint', 'SipRealtimeTransport'] },
   '@switchboard/cloudflare': { has: ['CloudflareRealtimeTransport', 'handleMediaUpgrade'] },
+  '@switchboard/redis': { has: ['RedisNonceStore', 'RedisOpenAISipDedupStore', 'RedisPrewarmRegistry'] },
   '@switchboard/conformance': { has: ['RealtimeSimulator', 'runConformance'] },
 };
 
@@ -321,7 +322,8 @@ describe.skipIf(skip)('the packed packages, installed from their tarballs with n
       for (const name of has) expect(names, `${specifier} exports ${name}`).toContain(name);
       for (const name of hasNot ?? []) expect(names, `${specifier} no longer exports ${name}`).not.toContain(name);
     }
-    for (const manifest of installed.filter((m) => !/\/(core|conformance)$/.test(m.name))) {
+    // Every carrier package (not core, the harness, or the Redis stores).
+    for (const manifest of installed.filter((m) => !/\/(core|conformance|redis)$/.test(m.name))) {
       const root = esm[manifest.name]?.names ?? [];
       // Test tooling sits behind ./testing in every carrier package: the root runs calls only.
       expect(esm[`${manifest.name}/testing`]?.names, `${manifest.name}/testing`).toContain('conformance');
