@@ -17,9 +17,9 @@ import {
 
 /**
  * A `NonceStore` (from `@switchboard/core`) on Redis, for a `ReplayGuard` (or Plivo's
- * `PlivoReplayGuard`) shared by several instances. `remember` is `SET <prefix>nonce:<key> 1 NX PX
- * <ttlMs>`, atomic in Redis: of any number of concurrent calls with one key, on any instances,
- * exactly one resolves `true`. `forget` is `DEL`.
+ * `PlivoReplayGuard`) shared by several instances. `remember` is
+ * `SET <prefix>nonce:<key> 1 NX PX <ttlMs>`, atomic in Redis: of any number of concurrent calls
+ * with one key, on any instances, exactly one resolves `true`. `forget` is `DEL`.
  *
  * When Redis fails (an error, the connection lost, no answer within `timeoutMs`) the call rejects
  * with a `RedisStoreError`, and so does the guard's `check` and the carrier's signature check that

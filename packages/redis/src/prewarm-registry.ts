@@ -20,9 +20,9 @@ const MAX_OWNER_FIELD = 2048;
 
 /**
  * A `PrewarmRegistry` (from `@switchboard/core`) on Redis, for the `registry` option of
- * `PrewarmPool` on several instances. `register` is `SET <prefix>prewarm:<callId> <owner as JSON>
- * PX <ttlMs>`; `take` is `GETDEL` (Redis 6.2 or newer), atomic: of concurrent takes of one call id,
- * on any instances, at most one gets the owner, and the entry is gone after it.
+ * `PrewarmPool` on several instances. `register` is `SET <prefix>prewarm:<callId> <owner> PX <ttlMs>`
+ * (the owner as JSON); `take` is `GETDEL` (Redis 6.2 or newer), atomic: of concurrent takes of one
+ * call id, on any instances, at most one gets the owner, and the entry is gone after it.
  *
  * When Redis fails each call rejects with a `RedisStoreError`. A `take` given up on after
  * `timeoutMs` may still remove the entry once Redis answers: the stream then runs its call as if

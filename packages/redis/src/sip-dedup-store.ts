@@ -27,9 +27,9 @@ export const REDIS_SIP_DEDUP_DEFAULT_TTL_MS = 15 * 60_000;
 
 /**
  * An `OpenAISipDedupStore` (from `@switchboard/sip`) on Redis, for the `dedup` option of
- * `OpenAISipWebhookHandler` on several instances. `claim` is `SET <prefix>sip-dedup:<key> 1 NX
- * PX <ttlMs>` (atomic: of concurrent claims of one key, on any instances, exactly one gets
- * `true`); `release` is `DEL`.
+ * `OpenAISipWebhookHandler` on several instances. `claim` is
+ * `SET <prefix>sip-dedup:<key> 1 NX PX <ttlMs>` (atomic: of concurrent claims of one key, on any
+ * instances, exactly one gets `true`); `release` is `DEL`.
  *
  * When Redis fails the call rejects with a `RedisStoreError`: the handler then answers the
  * delivery 500 (and reports the error to `onError`), so OpenAI delivers it again later.
