@@ -15,82 +15,40 @@
  * // voice webhook: pool.warm(CallSid)        media route: const result = await pool.accept(socket, new TwilioProtocol())
  * ```
  */
-import { type MediaConnection, type WebSocketLike } from '../connection.js';
-import { ProtocolDetectionError, detectMediaProtocol, type ProtocolCandidate } from '../detect.js';
-import { ConfigError, SwitchboardError } from '../errors.js';
+import type { MediaConnection, WebSocketLike } from '../connection.js';
+import { ConfigError } from '../errors.js';
 import { systemClock } from '../clock.js';
 import { logger } from '../log.js';
-import type { TelephonyRealtimeTransport } from '../transport.js';
-import type { CallEvent, MediaStreamProtocol } from '../types.js';
+import type { MediaStreamProtocol } from '../types.js';
 import { pipeStream } from './forward.js';
 import { PendingMediaConnection } from './pending-connection.js';
-import type { PrewarmOwner, PrewarmRegistry } from './registry.js';
+import { readStart } from './read-start.js';
+import type { PrewarmOwner } from './registry.js';
+import type {
+  PrewarmAcceptResult,
+  PrewarmedCall,
+  PrewarmErrorContext,
+  PrewarmPoolOptions,
+  PrewarmStats,
+} from './types.js';
+
+export type {
+  PrewarmAcceptResult,
+  PrewarmedCall,
+  PrewarmErrorContext,
+  PrewarmPoolOptions,
+  PrewarmStats,
+} from './types.js';
 
 const log = logger('prewarm');
 
 /** Why a warmed call that no stream claimed in time ended. */
 export const PREWARM_UNCLAIMED_REASON = 'prewarm_unclaimed';
+/** Defaults: `claimTimeoutMs`, `maxPending`, and `accept()`'s `timeoutMs`. */
 export const PREWARM_DEFAULTS = { claimTimeoutMs: 15_000, maxPending: 1_000, acceptTimeoutMs: 10_000 } as const;
-/** Most frames read from a stream while looking for its start. */
-const MAX_FRAMES_BEFORE_START = 64;
 /** Claimed call ids remembered, so a webhook retried after its stream arrived does not warm again. */
 const RECENT_CLAIMS = 1_000;
 const MAX_TIMER_MS = 2_147_483_647;
-
-/** What the application's `create` returns: at least the transport; usually the session too. */
-export interface PrewarmedCall {
-  readonly transport: TelephonyRealtimeTransport;
-}
-
-/** Where a pool failure happened, for `onError`. */
-export type PrewarmErrorContext = { callId: string | undefined; stage: 'create' | 'registry' | 'forward' };
-
-export type PrewarmPoolOptions<C extends PrewarmedCall> = {
-  /**
-   * Called by `warm()`: build the transport on `connection` and the session, and start
-   * `session.connect()` (catch its rejection: the pool does not wait for it). May return a promise.
-   */
-  create: (request: { callId: string; connection: PendingMediaConnection; data: unknown }) => C | Promise<C>;
-  /** A warmed call no stream claims within this many ms is ended (`prewarm_unclaimed`). Default 15 000. */
-  claimTimeoutMs?: number;
-  /** Most warmed calls waiting for their stream; beyond it `warm()` refuses (counted). Default 1 000. */
-  maxPending?: number;
-  /** Shared record of which instance warmed which call, when several instances run. Needs `instance`. */
-  registry?: PrewarmRegistry;
-  /** This instance: its id, and the WebSocket URL of its media route other instances forward streams to. */
-  instance?: PrewarmOwner;
-  /** Opens a WebSocket to another instance (Node: `(url) => new WebSocket(url)` from `ws`). */
-  connectTo?: (url: string) => MediaConnection | WebSocketLike;
-  /**
-   * Told of every failure the pool absorbs: `create` throwing or rejecting, the registry failing,
-   * a forward that could not be opened. Default: logged under `switchboard:prewarm`.
-   */
-  onError?: (error: unknown, context: PrewarmErrorContext) => void;
-};
-
-/** What `accept()` found for a stream. */
-export type PrewarmAcceptResult<C> =
-  | { kind: 'prewarmed'; callId: string; call: C }
-  | { kind: 'forwarded'; callId: string; owner: PrewarmOwner }
-  | { kind: 'cold'; callId: string | undefined; connection: MediaConnection };
-
-/** Counters since the pool was created. */
-export type PrewarmStats = {
-  /** Calls `warm()` started. */
-  warmed: number;
-  /** Warmed calls whose stream arrived here. */
-  claimed: number;
-  /** Warmed calls ended because no stream came in time. */
-  unclaimed: number;
-  /** `warm()` calls refused (too many pending, a missing call id, the pool closed). */
-  refused: number;
-  /** Streams piped to the instance that warmed their call. */
-  forwarded: number;
-  /** Streams for no warmed call (or one that failed): the application creates the transport. */
-  cold: number;
-  /** `create` calls that threw or rejected. */
-  failed: number;
-};
 
 type Entry<C> = {
   readonly callId: string;
@@ -205,7 +163,11 @@ export class PrewarmPool<C extends PrewarmedCall> {
     protocol: MediaStreamProtocol,
     options: { timeoutMs?: number } = {},
   ): Promise<PrewarmAcceptResult<C>> {
-    const { callId, connection } = await readStart(socket, protocol, options.timeoutMs);
+    const { callId, connection } = await readStart(
+      socket,
+      protocol,
+      options.timeoutMs ?? PREWARM_DEFAULTS.acceptTimeoutMs,
+    );
     const entry = callId === undefined ? undefined : this.#entries.get(callId);
     if (callId !== undefined && entry && entry.state === 'waiting' && !entry.connection.closed) {
       this.#claim(entry);
@@ -242,12 +204,14 @@ export class PrewarmPool<C extends PrewarmedCall> {
     return { kind: 'cold', callId, connection };
   }
 
-  /** Ends every warmed call not yet claimed (`reason`, default `shutdown`); later `warm()` calls are refused. */
+  /**
+   * Ends every warmed call not yet claimed (`reason`, default `shutdown`; a call `create` is still
+   * building is ended when it is built); later `warm()` calls are refused.
+   */
   close(reason = 'shutdown'): Promise<void> {
     this.#closed = true;
-    const entries = [...this.#entries.values()];
-    for (const entry of entries) this.#end(entry, reason);
-    return Promise.allSettled(entries.map((entry) => entry.ready)).then(() => undefined);
+    for (const entry of [...this.#entries.values()]) this.#end(entry, reason);
+    return Promise.resolve();
   }
 
   #claim(entry: Entry<C>): void {
@@ -338,74 +302,4 @@ function endCall(call: PrewarmedCall, reason: string): void {
 
 function nonEmpty(value: unknown): value is string {
   return typeof value === 'string' && value.length > 0;
-}
-
-/**
- * Reads `socket` with `protocol` until the call's start; resolves with its call id and a
- * connection that replays every frame read. Detection does the reading and the replay: the
- * "candidate" matches the frame that starts the call.
- */
-async function readStart(
-  socket: MediaConnection | WebSocketLike,
-  protocol: MediaStreamProtocol,
-  timeoutMs: number = PREWARM_DEFAULTS.acceptTimeoutMs,
-): Promise<{ callId: string | undefined; connection: MediaConnection }> {
-  if (!protocol || typeof protocol.decode !== 'function')
-    throw new ConfigError('accept() needs the carrier protocol to read the stream with.');
-  const abort = new AbortController();
-  let start: Extract<CallEvent, { type: 'call_start' }> | undefined;
-  let seen = 0;
-  const candidate: ProtocolCandidate = {
-    name: protocol.name,
-    matches(frame) {
-      seen++;
-      let events: CallEvent[];
-      try {
-        events = protocol.decode(frame);
-      } catch (error) {
-        abort.abort(
-          new ProtocolDetectionError(
-            'no_match',
-            `[${protocol.name}] a frame before the call's start is not readable.`,
-            {
-              framesSeen: seen,
-              cause: error,
-            },
-          ),
-        );
-        return false;
-      }
-      for (const event of events) {
-        if (event.type === 'call_start') {
-          start = event;
-          return true;
-        }
-        if (event.type === 'call_end') {
-          abort.abort(
-            new ProtocolDetectionError('closed', `[${protocol.name}] the stream ended before it started.`, {
-              framesSeen: seen,
-            }),
-          );
-          return false;
-        }
-      }
-      return false;
-    },
-    create: () => protocol,
-  };
-  let detected;
-  try {
-    detected = await detectMediaProtocol(socket, [candidate], {
-      timeoutMs,
-      maxFrames: MAX_FRAMES_BEFORE_START,
-      signal: abort.signal,
-    });
-  } catch (error) {
-    if (error instanceof SwitchboardError) throw error;
-    throw new ProtocolDetectionError('no_match', `[${protocol.name}] the stream's start could not be read.`, {
-      framesSeen: seen,
-      cause: error,
-    });
-  }
-  return { callId: start?.callId, connection: detected.connection };
 }
