@@ -364,6 +364,31 @@ describe('PrewarmPool across instances', () => {
     await until(() => simulated.isClosed, 10_000);
   });
 
+  it('closes the carrier socket of a stream whose owner cannot be reached, and throws nothing', async () => {
+    const registry = new MemoryPrewarmRegistry();
+    // The owner's port: a server that is gone.
+    const gone = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await new Promise<void>((resolve) => gone.once('listening', () => resolve()));
+    const deadUrl = `ws://127.0.0.1:${(gone.address() as AddressInfo).port}/media`;
+    await new Promise<void>((resolve) => gone.close(() => resolve()));
+    registry.register('CA0007', { id: 'a', url: deadUrl }, 60_000);
+    const pool = new PrewarmPool<Call>({
+      create: () => {
+        throw new Error('not warmed here');
+      },
+      registry,
+      instance: { id: 'b', url: 'ws://127.0.0.1:1/media' },
+      connectTo: (target) => new WebSocket(target),
+    });
+    cleanups.push(() => pool.close());
+    const socket = new FakeCarrier();
+    const peer = new TwilioPeerSimulator();
+    const accepted = pool.accept(socket, new TwilioMediaStreamProtocol());
+    for (const frame of openingFrames(peer, 'CA0007')) socket.deliver(frame);
+    expect(await accepted).toMatchObject({ kind: 'forwarded', owner: { id: 'a', url: deadUrl } });
+    await until(() => socket.closed, 10_000);
+  });
+
   it('a call warmed and never streamed is gone from the registry for a stream after its timeout', async () => {
     const now = { t: 0 };
     const registry = new MemoryPrewarmRegistry({ now: () => now.t });
