@@ -138,23 +138,28 @@ describe('reordering and the forwarding delay', () => {
     expect(m.metrics.framesReordered).toBe(3);
   });
 
-  it('measures from a frame’s arrival to its append, a held frame included, and leaves early media out', () => {
+  it('times a held frame until the arrival that released it, and one in eight of the others, leaving early media out', () => {
     const m = meter();
     m.at(0).frameIn(0, 0, 160, MULAW);
-    m.at(0.25).forwarded(0, true);
+    m.quality.forwarded(0, true);
     m.at(20).frameIn(2, 40, 160, MULAW); // held: 1 is missing
     m.at(40).frameIn(1, 20, 160, MULAW);
-    m.at(40).forwarded(1, true);
-    m.at(40).forwarded(2, true);
-    m.at(60).frameIn(undefined, undefined, 160, MULAW);
-    m.at(60.5).forwarded(undefined, true);
-    m.at(80).frameIn(3, 60, 160, MULAW);
-    m.at(80).forwarded(3, false);
+    m.at(40.5).forwarded(1, true);
+    m.quality.forwarded(2, true); // held from 20 to the arrival at 40
+    // Frames 3..8 go straight on, each taking 0.5 ms: the 8th frame that did so is timed.
+    for (let seq = 3; seq <= 8; seq++) {
+      m.at(20 * seq).frameIn(seq, 20 * seq, 160, MULAW);
+      m.at(20 * seq + 0.5).forwarded(seq, true);
+    }
+    m.at(200).frameIn(undefined, undefined, 160, MULAW);
+    m.at(200).forwarded(undefined, false);
     const r = m.quality.report();
     expect(r.forwarding.earlyFrames).toBe(1);
-    expect(r.forwarding.delayMs.count).toBe(4);
+    // The held frame (20 ms) and one timed frame standing for eight (0.5 ms).
+    expect(r.forwarding.delayMs.count).toBe(9);
     expect(r.forwarding.delayMs.max).toBe(20);
-    expect(r.forwarding.delayMs.mean).toBeCloseTo((0.25 + 0 + 20 + 0.5) / 4, 9);
+    expect(r.forwarding.delayMs.mean).toBeCloseTo((20 + 8 * 0.5) / 9, 9);
+    near(r.forwarding.delayMs.p50, 0.5);
   });
 });
 

@@ -10,6 +10,12 @@ import { Histogram, summarize, type LatencySummary } from './histogram.js';
  * a counter that wrapped), not jitter: the frame starts the comparison afresh.
  */
 const NEW_TIME_BASE_MS = 1000;
+/**
+ * Of the frames that go straight on to the model, one in this many has its forwarding delay
+ * measured, standing for the others: that delay is the bridge's own processing time, and a clock
+ * read on every frame would cost more than everything else measured here.
+ */
+const FORWARD_SAMPLE = 8;
 
 /** The quality of one call's phone leg, as `transport.quality()` and the `call_end` event give it. */
 export type CallQualityReport = {
@@ -55,7 +61,9 @@ export type CallQualityReport = {
   forwarding: {
     /**
      * Carrier frame in (its audio event reaching the input path) to the audio appended to the
-     * model socket, ms: reordering holds, transcoding and the append itself.
+     * model socket, ms: reordering holds, transcoding and the append itself. A frame held for
+     * reordering counts until the arrival that released it; of the frames that went straight on,
+     * one in eight is timed and stands for eight.
      */
     delayMs: LatencySummary;
     /** Frames kept as early media while the model was not ready: not part of `delayMs`. */
@@ -105,6 +113,7 @@ export class CallQuality {
   readonly #ringMask: number;
   #lastArrival = 0;
   #earlyFrames = 0;
+  #sinceSample = 0;
   readonly #forwardHistogram = new Histogram();
 
   // Outbound.
@@ -165,8 +174,14 @@ export class CallQuality {
       this.#earlyFrames++;
       return;
     }
-    const arrival = sequence === undefined ? this.#lastArrival : this.#arrivals[sequence & this.#ringMask]!;
-    this.#forwardHistogram.record(this.#now() - arrival);
+    if (sequence !== undefined && sequence !== this.#lastSeq) {
+      // A frame held for reordering, released by the frame that just arrived.
+      this.#forwardHistogram.record(this.#lastArrival - this.#arrivals[sequence & this.#ringMask]!);
+      return;
+    }
+    if (++this.#sinceSample < FORWARD_SAMPLE) return;
+    this.#sinceSample = 0;
+    this.#forwardHistogram.record(this.#now() - this.#lastArrival, FORWARD_SAMPLE);
   }
 
   /**

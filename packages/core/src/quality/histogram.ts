@@ -50,12 +50,15 @@ export class Histogram {
     return this.#count === 0 ? 0 : this.#min;
   }
 
-  /** Records one value; a negative or non-finite value is ignored. */
-  record(value: number): void {
+  /**
+   * Records one value, `weight` times (a sample that stands for others); a negative or non-finite
+   * value is ignored.
+   */
+  record(value: number, weight = 1): void {
     if (!(value >= 0 && value < Infinity)) return;
-    this.#counts[bucketOf(value)]!++;
-    this.#count++;
-    this.#sum += value;
+    this.#counts[bucketOf(value)]! += weight;
+    this.#count += weight;
+    this.#sum += value * weight;
     if (value < this.#min) this.#min = value;
     if (value > this.#max) this.#max = value;
   }
