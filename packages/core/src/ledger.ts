@@ -48,7 +48,10 @@ export type AckResult = 'acked' | 'stale' | 'unknown';
  */
 const UNSENT_TOLERANCE_MS = 5;
 
-/** How many recent acks the steady ack delay is taken from. */
+/**
+ * How many recent acks the steady ack delay is taken from. Until that many have come, none is
+ * assumed: a delay counts as the carrier's own only once every ack in a full window showed it.
+ */
 const LATENESS_WINDOW = 8;
 
 export class PlaybackLedger {
@@ -61,8 +64,11 @@ export class PlaybackLedger {
   #items = new Map<string, ItemState>();
   #byMark = new Map<string, Chunk>();
   #doneResponses = new Set<string>();
-  /** How late the recent acks came after the schedule's end of their chunk, ms (the link's, kept across clears). */
-  #lateness: number[] = [];
+  /**
+   * How late the recent acks came after the schedule's end of their chunk, ms (the link's, kept
+   * across clears); it starts with a zero, the delay assumed before a window of acks showed one.
+   */
+  #lateness: number[] = [0];
   readonly #now: () => number;
   readonly #prefix: string;
 
@@ -175,8 +181,11 @@ export class PlaybackLedger {
    * says when it could have finished at the earliest; the ack, when it had at the latest. An ack
    * later than the schedule carries the carrier's steady delay (a playout buffer, the way back)
    * plus jitter of the moment (a stalled network or event loop): the steady part is the least
-   * lateness of the recent acks, and only that part moves the schedule. An ack earlier than the
-   * schedule (a carrier that acknowledges what it has queued) is taken as it is.
+   * lateness of the recent acks, and only that part moves the schedule. The first acks of a call
+   * cannot tell the two apart (one ack late by a stall looks like a carrier that started late), so
+   * the carrier is taken to play what it gets when it gets it until a full window of acks shows a
+   * steady delay. An ack earlier than the schedule (a carrier that acknowledges what it has
+   * queued) is taken as it is.
    */
   #ackedEnd(index: number, arrival: number): number {
     let end = this.#anchor;

@@ -19,38 +19,50 @@ describe('PlaybackLedger', () => {
     ]);
   });
 
-  it('re-anchors on an ack: a carrier that started late is not credited with time it did not play', () => {
+  it('re-anchors on acks that show a steady delay: a carrier that started late is not credited with time it did not play', () => {
     const { clock, ledger } = ledgerAt();
-    const first = ledger.recordSent(key('a'), 100, true)!;
-    ledger.recordSent(key('a'), 100, true);
-    clock.now += 180; // the first chunk's ack is 80 ms late: the carrier started late
-    expect(ledger.ack(first)).toBe('acked');
+    const marks = Array.from({ length: 10 }, () => ledger.recordSent(key('a'), 100, true)!);
+    // The carrier started 80 ms late and plays on from there: each ack comes 80 ms after the
+    // schedule's end of its chunk.
+    clock.now += 180;
+    ledger.ack(marks[0]!);
+    for (const mark of marks.slice(1, 7)) {
+      clock.now += 100;
+      ledger.ack(mark);
+    }
+    // Seven acks are no full window: the schedule still stands (by it the 9th chunk started 10 ms ago).
     clock.now += 30;
-    expect(ledger.snapshot()[0]!.playedMs).toBe(130);
+    expect(ledger.snapshot()[0]!.playedMs).toBe(810);
+    // The eighth shows the delay on every ack of a full window: the 9th chunk started only now.
+    clock.now += 70;
+    ledger.ack(marks[7]!);
+    clock.now += 30;
+    expect(ledger.snapshot()[0]!.playedMs).toBe(830);
   });
 
   it('keeps a steady ack delay, but does not let one ack delayed on its way drag the schedule back', () => {
     const { clock, ledger } = ledgerAt();
-    const marks = Array.from({ length: 5 }, () => ledger.recordSent(key('a'), 100, true)!);
+    const marks = Array.from({ length: 12 }, () => ledger.recordSent(key('a'), 100, true)!);
     // The carrier acks each chunk 20 ms after the schedule's end of it: its steady delay.
     clock.now += 120;
     ledger.ack(marks[0]!);
-    for (const mark of marks.slice(1, 3)) {
+    for (const mark of marks.slice(1, 10)) {
       clock.now += 100;
       ledger.ack(mark);
     }
-    // The 4th ack arrives 70 ms later than that (a stall on its way back); the carrier went on
-    // playing the 5th chunk from the 4th's end.
+    // The 11th ack arrives 70 ms later than that (a stall on its way back); the carrier went on
+    // playing the 12th chunk from the 11th's end.
     clock.now += 170;
-    ledger.ack(marks[3]!);
-    expect(ledger.snapshot()[0]!.playedMs).toBe(400 + 70);
-    // Without that history the same late ack would mean the carrier started late: taken as it is.
+    ledger.ack(marks[10]!);
+    expect(ledger.snapshot()[0]!.playedMs).toBe(1100 + 70);
+    // Without that history the same late ack is taken for a delay on its way too: one ack cannot
+    // tell a stall from a carrier that started late.
     const fresh = ledgerAt();
     const first = fresh.ledger.recordSent(key('a'), 100, true)!;
     fresh.ledger.recordSent(key('a'), 100, true);
     fresh.clock.now += 190;
     fresh.ledger.ack(first);
-    expect(fresh.ledger.snapshot()[0]!.playedMs).toBe(100);
+    expect(fresh.ledger.snapshot()[0]!.playedMs).toBe(190);
   });
 
   it('takes an ack earlier than the schedule as it is (a carrier that acknowledges what it queued)', () => {
@@ -159,15 +171,15 @@ describe('PlaybackLedger', () => {
     expect(ledger.snapshot().map((i) => i.itemId)).toEqual(['b']);
   });
 
-  it('queuedMs: what the carrier has not played yet by the schedule, restarted by a late ack and emptied by a clear', () => {
+  it('queuedMs: what the carrier has not played yet by the schedule, restarted by an ack and emptied by a clear', () => {
     const { clock, ledger } = ledgerAt();
     const first = ledger.recordSent(key('a'), 100, true)!;
     ledger.recordSent(key('a'), 100, true);
     expect(ledger.queuedMs()).toBe(200);
-    clock.now += 150;
-    expect(ledger.queuedMs()).toBe(50);
-    // The first chunk's ack comes 80 ms late: the second chunk starts playing only now.
-    clock.now += 30;
+    clock.now += 50;
+    expect(ledger.queuedMs()).toBe(150);
+    // The first chunk's ack comes 50 ms early (a carrier that acknowledges what it queued): the
+    // second chunk starts playing now.
     ledger.ack(first);
     expect(ledger.queuedMs()).toBe(100);
     clock.now += 500;
