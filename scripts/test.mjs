@@ -5,23 +5,26 @@
 // checks run beside it rather than after it; their output is printed once vitest is done.
 // Ends with one summary line: "N passed, N failed".
 //
-// How the suite keeps its time (under 10 minutes on a 2-core machine, from a clean clone):
-// - The build runs in levels of the packages' dependencies (`buildLevels`), not in the longer
-//   chain `pnpm -r` makes of their dev dependencies.
-// - The static checks run beside vitest at a lower CPU priority: they use the CPU the replays
-//   leave idle and never stall a replay's clock.
-// - vitest runs several files at once (vitest.config.ts `maxWorkers`: the replays mostly wait)
-//   and the longest files first (`SLOW_FILES` there, and every file that replays the whole corpus
-//   with `describeConformance`), so that no long file starts last. A new file that takes more than
-//   ~15 s belongs in `SLOW_FILES`; better, make it take seconds.
-// - `describeConformance` replays three traces at once, at 5x; a trace whose only failures are
-//   timing checks is replayed again, slower. Each conformance file lasts as long as its longest
-//   replay, `long-call` (310 s of stream: 62 s); faster, a stall of a busy machine delays a reply
-//   into the caller's next utterance often enough to fail more than the timing checks.
+// How the suite keeps its time (well under 10 minutes on a 2-core machine, from a clean clone):
+// - Each package builds as soon as the packages it imports are built (`build`), three at a time,
+//   not in the longer chain `pnpm -r` makes of their dev dependencies; eslint and prettier, which
+//   read the sources only, run beside the build.
+// - The static checks run beside vitest at a lower CPU priority, as the test files that use the
+//   CPU do: they use the CPU the replays leave idle and never stall a replay's clock.
+// - vitest runs more files at once than there are cores (vitest.config.ts `maxWorkers`), in the
+//   order test/plan.ts gives them: the files that replay the whole corpus (`describeConformance`),
+//   which set the length of the run, start first and run four at a time all through it; the files
+//   that use the CPU run beside them at a lower CPU priority (test/setup-priority.ts). A new file
+//   that takes more than ~10 s belongs in `SLOW_FILES` there; better, make it take seconds.
+// - `describeConformance` replays three traces at once, at 5x, the longest first; a trace whose
+//   only failures are timing checks is replayed again, slower. Each conformance file lasts as long
+//   as its longest replay, `long-call` (310 s of stream: 62 s); faster, a stall of a busy machine
+//   delays a reply into the caller's next utterance often enough to fail more than the timing
+//   checks (at 10x, three adapters at once beside a busy machine, every one failed that way).
 // The times of the steps are printed; vitest's JSON report (kept in the temp directory named at
 // the end) has each file's startTime and endTime.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { setPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -49,8 +52,10 @@ const background = (label, script) => {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   // Lower priority before the step starts its own processes (they inherit it): the replays first.
+  // The test files that use the CPU run at the same niceness (test/setup-priority.ts), so that the
+  // steps keep pace with vitest rather than wait for its end to get the CPU.
   try {
-    if (child.pid !== undefined) setPriority(child.pid, 10);
+    if (child.pid !== undefined) setPriority(child.pid, 5);
   } catch {
     // Not permitted here: the step runs at the usual priority.
   }
@@ -71,7 +76,9 @@ const background = (label, script) => {
   return {
     async report() {
       const ok = await done;
-      console.log(`\n▶ ${label} (${(((finished ?? performance.now()) - started) / 1000).toFixed(0)} s, beside vitest)`);
+      console.log(
+        `\n▶ ${label} (${(((finished ?? performance.now()) - started) / 1000).toFixed(0)} s, in the background)`,
+      );
       process.stdout.write(Buffer.concat(output));
       if (!ok) console.log(`${label}: failed`);
       return ok;
@@ -80,12 +87,12 @@ const background = (label, script) => {
 };
 
 /**
- * The packages `pnpm build` builds (packages/* and test-harness), in levels: a package builds once
- * the packages it imports (its dependencies and peer dependencies) are built. `pnpm -r` would also
- * wait for dev dependencies (every carrier package has the conformance harness as one, for its
- * tests), which puts five packages in a row; in levels they build side by side.
+ * The packages `pnpm build` builds (packages/* and test-harness), each with the packages it
+ * imports (its dependencies and peer dependencies) among them. `pnpm -r` would also wait for dev
+ * dependencies (every carrier package has the conformance harness as one, for its tests), which
+ * puts five packages in a row; or undefined when they form a cycle (then `pnpm build` orders them).
  */
-function buildLevels() {
+function buildGraph() {
   const dirs = [...readdirSync('packages').map((d) => join('packages', d)), 'test-harness'].filter((d) =>
     existsSync(join(d, 'package.json')),
   );
@@ -93,46 +100,104 @@ function buildLevels() {
     .map((dir) => ({ dir, json: JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) }))
     .filter((m) => m.json.scripts?.build);
   const names = new Set(manifests.map((m) => m.json.name));
-  const needs = new Map(
-    manifests.map((m) => [
-      m.json.name,
-      Object.keys({ ...m.json.dependencies, ...m.json.peerDependencies, ...m.json.optionalDependencies }).filter((n) =>
-        names.has(n),
-      ),
-    ]),
-  );
-  const built = new Set();
-  const levels = [];
-  while (built.size < manifests.length) {
-    const level = manifests.filter((m) => !built.has(m.json.name) && needs.get(m.json.name).every((n) => built.has(n)));
-    if (level.length === 0) return undefined; // a cycle: let pnpm order it
-    for (const m of level) built.add(m.json.name);
-    levels.push(level.map((m) => `./${m.dir}`));
+  const packages = manifests.map((m) => ({
+    dir: `./${m.dir}`,
+    name: m.json.name,
+    needs: Object.keys({ ...m.json.dependencies, ...m.json.peerDependencies, ...m.json.optionalDependencies }).filter(
+      (n) => names.has(n),
+    ),
+  }));
+  // A cycle: no order builds every package after the packages it imports.
+  const ordered = new Set();
+  while (ordered.size < packages.length) {
+    const ready = packages.filter((p) => !ordered.has(p.name) && p.needs.every((n) => ordered.has(n)));
+    if (ready.length === 0) return undefined;
+    for (const p of ready) ordered.add(p.name);
   }
-  return levels;
+  return packages;
 }
 
-function build() {
-  const levels = buildLevels();
-  if (!levels) return run('build', pnpm[0], [...pnpm.slice(1), 'run', 'build']);
-  return levels.every((level, i) =>
-    run(`build ${i + 1}/${levels.length}: ${level.map((d) => d.split('/').pop()).join(', ')}`, pnpm[0], [
-      ...pnpm.slice(1),
-      '-r',
-      '--no-sort',
-      ...level.flatMap((d) => ['--filter', d]),
-      'run',
-      'build',
-    ]),
+/** Packages built at once: a build is mostly one process writing declarations (tsup's dts). */
+const BUILD_JOBS = 3;
+
+/**
+ * Builds each package as soon as the packages it imports are built, `BUILD_JOBS` at a time, the
+ * longest chains first: the largest packages (the conformance harness, sip) and the carriers other
+ * carriers are built on (vonage on websocket, cloudflare on twilio) do not start last.
+ */
+async function build() {
+  const packages = buildGraph();
+  if (!packages) return run('build', pnpm[0], [...pnpm.slice(1), 'run', 'build']);
+  // The size of its sources stands for a package's build time. A package's rank: its own, plus the
+  // largest rank of the packages that wait for it (the longest chain of builds it starts).
+  const sourceBytes = (dir) =>
+    readdirSync(dir, { recursive: true, withFileTypes: true })
+      .filter((entry) => entry.isFile())
+      .reduce((sum, entry) => sum + statSync(join(entry.parentPath, entry.name)).size, 0);
+  const size = new Map(
+    packages.map((p) => [p.name, existsSync(join(p.dir, 'src')) ? sourceBytes(join(p.dir, 'src')) : 0]),
   );
+  const rank = (p) => size.get(p.name) + Math.max(0, ...packages.filter((q) => q.needs.includes(p.name)).map(rank));
+  const pending = [...packages].sort((a, b) => rank(b) - rank(a));
+  const built = new Set();
+  let running = 0;
+  let failed = false;
+  console.log(`\n▶ build: ${packages.length} packages, ${BUILD_JOBS} at a time`);
+  await new Promise((resolve) => {
+    const next = () => {
+      while (!failed && running < BUILD_JOBS) {
+        const index = pending.findIndex((p) => p.needs.every((n) => built.has(n)));
+        if (index < 0) break;
+        const [p] = pending.splice(index, 1);
+        running++;
+        const started = performance.now();
+        const child = spawn(pnpm[0], [...pnpm.slice(1), '--filter', p.dir, 'run', 'build'], {
+          env: process.env,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        const output = [];
+        child.stdout.on('data', (chunk) => output.push(chunk));
+        child.stderr.on('data', (chunk) => output.push(chunk));
+        let ended = false;
+        const done = (ok, note) => {
+          if (ended) return;
+          ended = true;
+          running--;
+          const seconds = ((performance.now() - started) / 1000).toFixed(0);
+          if (ok) {
+            built.add(p.name);
+            console.log(`  ${p.name} (${seconds} s)`);
+          } else {
+            failed = true;
+            console.log(`  ${p.name}: failed after ${seconds} s`);
+            process.stdout.write(Buffer.concat(output));
+            if (note) console.log(note);
+          }
+          next();
+        };
+        child.on('error', (error) => done(false, error.message));
+        child.on('close', (code) => done(code === 0));
+      }
+      // Done, failed (once the builds under way end), or nothing left that can start.
+      if (running === 0) {
+        if (pending.length > 0) failed = true;
+        resolve();
+      }
+    };
+    next();
+  });
+  return !failed;
 }
 
 const steps = { passed: 0, failed: 0 };
 const step = (ok) => (ok ? steps.passed++ : steps.failed++);
 
 const buildStarted = performance.now();
-if (!build()) {
-  console.log('\nbuild failed: 0 passed, 1 failed');
+// Lint and format read the sources only: they run beside the build, in the CPU its steps leave.
+const style = background('lint and format (eslint, prettier --check)', 'check:style');
+if (!(await build())) {
+  const styleOk = await style.report();
+  console.log(`\nbuild failed: ${styleOk ? 1 : 0} passed, ${styleOk ? 1 : 2} failed`);
   process.exit(1);
 }
 step(true);
@@ -142,7 +207,6 @@ console.log(`\n▶ build done in ${((performance.now() - buildStarted) / 1000).t
 const typecheck = background('typecheck', 'typecheck');
 const packageChecks = background('package checks (publint, attw)', 'lint:packages');
 const readmeSnippets = background('README code blocks (docs:check)', 'docs:check');
-const style = background('lint and format (eslint, prettier --check)', 'check:style');
 
 const reportFile = join(mkdtempSync(join(tmpdir(), 'switchboard-test-')), 'vitest.json');
 // Arguments after the script's name go to vitest (`pnpm test --no-isolate`, `pnpm test packages/core`).
