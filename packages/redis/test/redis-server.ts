@@ -92,6 +92,10 @@ export class RedisServer {
     ];
     const child = spawn('redis-server', args, { cwd: this.#dir, stdio: ['ignore', 'pipe', 'pipe'] });
     this.#child = child;
+    // Should the worker end without its afterAll (a crash), the server ends with it.
+    const killOnExit = () => child.kill('SIGKILL');
+    process.once('exit', killOnExit);
+    child.once('exit', () => process.off('exit', killOnExit));
     let output = '';
     return new Promise<void>((resolve, reject) => {
       const fail = (why: string) => {
