@@ -187,7 +187,7 @@ export class CallQuality {
   /**
    * `ms` of audio left for the carrier, of `responseId` (undefined: not the model's, such as a
    * clip the application plays). Audio that follows earlier audio of the same response finds the
-   * carrier's queue at `lead`; at or below zero the carrier ran dry (an underrun).
+   * carrier's queue at `lead`; below zero the carrier ran dry (an underrun).
    */
   audioSent(ms: number, responseId: string | undefined): void {
     const now = this.#now();

@@ -89,14 +89,6 @@ export class Histogram {
       max: this.max,
     };
   }
-
-  reset(): void {
-    this.#counts.fill(0);
-    this.#count = 0;
-    this.#sum = 0;
-    this.#min = Infinity;
-    this.#max = -Infinity;
-  }
 }
 
 /** The summary of a short list of values (exact percentiles, nearest rank), for per-turn figures. */
