@@ -34,7 +34,10 @@ export type CallQualityReport = {
     jitter: LatencySummary;
     /** Frames that arrived after one with a higher sequence number (RFC 4737 reordering). */
     reorderedFrames: number;
-    /** Frames that arrived after their place in the stream had passed, and were dropped (`metrics.lateFramesDropped`). */
+    /**
+     * Frames that arrived after their place in the stream had passed, and were dropped
+     * (`metrics.lateFramesDropped`).
+     */
     lateFrames: number;
     /** Frames that never arrived: sequence numbers skipped (`metrics.framesMissing`). */
     lostFrames: number;

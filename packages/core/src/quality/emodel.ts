@@ -13,8 +13,9 @@
  *   packet loss concealment: a frame lost on the way to the bridge becomes silence). Linear PCM
  *   (L16) is taken as G.711: no coding impairment, the same sensitivity to loss.
  *
- * MOS = 1 + 0.035·R + R·(R − 60)·(100 − R)·7·10⁻⁶ for 0 < R < 100 (G.107 Annex B), never below 1;
- * 1 below, 4.5 above. With no loss and no delay that is 4.41, G.711's ceiling.
+ * MOS = 1 + 0.035·R + R·(R − 60)·(100 − R)·7·10⁻⁶ for R between 0 and 100 (G.107 Annex B), never
+ * below 1; 1 for R at or under 0, 4.5 from 100. With no loss and no delay that is 4.41, G.711's
+ * ceiling.
  */
 
 /** G.107 defaults: R0 − Is + A. */
