@@ -86,9 +86,13 @@ SCRIPT.push(
   JSON.stringify({ event_id: 'a2', ...delta('response.output_audio.delta', { delta: b64([5, 6, 7, 8, 9, 10]) }) }),
   // Neither: found by parsing.
   JSON.stringify({
-    response_id: 'resp_1',
+    item_id: 'item_1',
     event_id: 'a3',
-    ...delta('response.output_audio.delta', { delta: b64([11]) }),
+    type: 'response.output_audio.delta',
+    response_id: 'resp_1',
+    output_index: 0,
+    content_index: 0,
+    delta: b64([11]),
   }),
   JSON.stringify({
     ...delta('response.output_audio_transcript.delta', { delta: 'Hel', obfuscation: 'xyz' }),
@@ -108,13 +112,28 @@ SCRIPT.push(
     delta: '{"a":',
   }),
   JSON.stringify({ event_id: 'x1', type: 'vendor.custom', payload: { deep: { list: [1, 2] } } }),
+  // The caller's transcript: optional fields present, absent, null, and of the wrong type.
+  ...[
+    { delta: 'Hi ', content_index: 0, logprobs: [{ token: 'Hi', logprob: -0.1 }], extra: 1 },
+    { delta: 'there' },
+    { logprobs: null },
+    { delta: 7 },
+    { logprobs: 'no' },
+  ].map((fields, i) =>
+    JSON.stringify({
+      event_id: `in${i}`,
+      type: 'conversation.item.input_audio_transcription.delta',
+      item_id: 'item_0',
+      ...fields,
+    }),
+  ),
   'not json',
   JSON.stringify([1, 2]),
   JSON.stringify({
     event_id: 'd1',
     ...delta('response.output_audio_transcript.done', { transcript: 'Hello' }),
   }),
-  JSON.stringify({ event_id: 'd2', type: 'response.output_audio.done', ...delta('response.output_audio.done', {}) }),
+  JSON.stringify({ event_id: 'd2', ...delta('response.output_audio.done', {}) }),
   JSON.stringify({
     event_id: 'd3',
     type: 'conversation.item.done',
@@ -140,6 +159,7 @@ const WATCHED = [
   'response.output_audio_transcript.delta',
   'response.output_text.delta',
   'response.function_call_arguments.delta',
+  'conversation.item.input_audio_transcription.delta',
   'audio_transcript_delta',
   'output_text_delta',
   'audio',
@@ -205,7 +225,7 @@ describe('model events read once', () => {
       return transport;
     });
     expect(ours.seen.length).toBeGreaterThan(20);
-    expect(ours.seen).toEqual(sdk.seen);
+    expect(ours.seen).toStrictEqual(sdk.seen);
     expect(ours.history.length).toBeGreaterThan(0);
     expect(ours.history).toEqual(sdk.history);
   });
@@ -223,8 +243,7 @@ describe('model event helpers', () => {
   });
 
   it('takes only deltas with every field the schema requires', () => {
-    const good = { type: 'response.output_audio.delta', event_id: 'e', ...delta('x', { delta: 'AAAA' }) };
-    good.type = 'response.output_audio.delta';
+    const good = { ...delta('response.output_audio.delta', { delta: 'AAAA' }), event_id: 'e' };
     expect(fastModelEvent(JSON.stringify(good))?.kind).toBe('audio');
     for (const missing of ['event_id', 'item_id', 'content_index', 'delta', 'output_index', 'response_id']) {
       const { [missing]: _, ...rest } = good as Record<string, unknown>;

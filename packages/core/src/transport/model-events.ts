@@ -108,17 +108,29 @@ export type FunctionArgumentsDeltaEvent = {
   response_id: string;
 };
 
+/** The caller's speech transcribed word by word: its schema makes all but the ids optional. */
+export type InputTranscriptDeltaEvent = {
+  type: 'conversation.item.input_audio_transcription.delta';
+  event_id: string;
+  item_id: string;
+  content_index?: number;
+  delta?: string;
+  logprobs?: unknown[] | null;
+};
+
 /** A delta the transport handles itself: `raw` as parsed (for `*`), `event` as the SDK's schema outputs it. */
 export type FastModelEvent =
   | { kind: 'audio'; raw: Record<string, unknown>; event: AudioDeltaEvent }
   | { kind: 'text'; raw: Record<string, unknown>; event: TextDeltaEvent }
-  | { kind: 'arguments'; raw: Record<string, unknown>; event: FunctionArgumentsDeltaEvent };
+  | { kind: 'arguments'; raw: Record<string, unknown>; event: FunctionArgumentsDeltaEvent }
+  | { kind: 'input'; raw: Record<string, unknown>; event: InputTranscriptDeltaEvent };
 
 const FAST_TYPES: ReadonlySet<string> = new Set([
   'response.output_audio.delta',
   'response.output_audio_transcript.delta',
   'response.output_text.delta',
   'response.function_call_arguments.delta',
+  'conversation.item.input_audio_transcription.delta',
 ]);
 
 /** True for the types {@link fastModelEvent} may take. */
@@ -140,6 +152,7 @@ export function fastModelEvent(text: string): FastModelEvent | undefined {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return undefined;
   const r = raw as Record<string, unknown>;
   const { type, event_id, item_id, delta, output_index, response_id } = r;
+  if (type === 'conversation.item.input_audio_transcription.delta') return inputTranscriptDelta(r);
   if (
     typeof event_id !== 'string' ||
     typeof item_id !== 'string' ||
@@ -174,6 +187,24 @@ export function fastModelEvent(text: string): FastModelEvent | undefined {
     };
   }
   return undefined;
+}
+
+/** The SDK's schema output for an input transcription delta: its fields in its order, absent ones left out. */
+function inputTranscriptDelta(r: Record<string, unknown>): FastModelEvent | undefined {
+  const { event_id, item_id, content_index, delta, logprobs } = r;
+  if (typeof event_id !== 'string' || typeof item_id !== 'string') return undefined;
+  if (content_index !== undefined && typeof content_index !== 'number') return undefined;
+  if (delta !== undefined && typeof delta !== 'string') return undefined;
+  if (logprobs !== undefined && logprobs !== null && !Array.isArray(logprobs)) return undefined;
+  const event: InputTranscriptDeltaEvent = {
+    type: 'conversation.item.input_audio_transcription.delta',
+    event_id,
+    item_id,
+  };
+  if (content_index !== undefined) event.content_index = content_index;
+  if (delta !== undefined) event.delta = delta;
+  if (logprobs !== undefined) event.logprobs = logprobs === null ? null : [...(logprobs as unknown[])];
+  return { kind: 'input', raw: r, event };
 }
 
 /**
