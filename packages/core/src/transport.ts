@@ -267,6 +267,7 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
       if (!event.response.id) return;
       this.#responses.done(event.response.id);
       this.#features.responseDone();
+      if (!this.#streamId) this.#held?.holdDone(event.response.id);
     });
     this.on('input_audio_buffer.speech_started', () => this.#input.speechStarted());
     this.on('input_audio_buffer.speech_stopped', () => {
@@ -801,6 +802,7 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
         },
         flush: (key) => this.#output.flush(key),
         dropped: (bytes) => (this.metrics.outputDroppedNoStreamBytes += bytes),
+        done: (responseId) => this.#ledger.responseDone(responseId),
       },
       this.#input.modelFormat,
     );

@@ -9,7 +9,7 @@ import type { PlaybackKey } from '../ledger.js';
 /** Default bound: 60 s of PCM16 at 24 kHz. */
 export const HELD_OUTPUT_MAX_BYTES = 60 * 48_000;
 
-type Held = { key: PlaybackKey; audio: Uint8Array | undefined; format: ModelAudioFormat };
+type Held = { key: PlaybackKey; audio: Uint8Array | undefined; format: ModelAudioFormat } | { done: string };
 
 /** What the transport does with held audio once the stream started. */
 export interface HeldOutputSink {
@@ -21,6 +21,8 @@ export interface HeldOutputSink {
   flush(key: PlaybackKey): void;
   /** Audio dropped: its response was cancelled, or the stream's start changed the model format. */
   dropped(bytes: number): void;
+  /** A response whose end came while it was held: told again once its audio was played. */
+  done(responseId: string): void;
 }
 
 export class HeldOutput {
@@ -53,6 +55,13 @@ export class HeldOutput {
     return true;
   }
 
+  /** Keeps the end of a response (`response.done`), for the playback accounting; false once the stream started. */
+  holdDone(responseId: string): boolean {
+    if (this.#released) return false;
+    this.#items.push({ done: responseId });
+    return true;
+  }
+
   /**
    * The stream started: plays what was held, in order, where it is in the model format the call
    * now uses (`format`); nothing is held after this.
@@ -64,6 +73,10 @@ export class HeldOutput {
     this.#items = [];
     this.#bytes = 0;
     for (const item of items) {
+      if ('done' in item) {
+        sink.done(item.done);
+        continue;
+      }
       const { key, audio } = item;
       if (sink.cancelled(key) || !sameModelFormat(item.format, format)) {
         if (audio) sink.dropped(audio.byteLength);
