@@ -11,6 +11,7 @@ import {
   type PrewarmRegistry,
 } from '@switchboard/core';
 import type { OpenAISipDedupStore } from '@switchboard/sip';
+import type { createCluster } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   REDIS_SIP_DEDUP_DEFAULT_TTL_MS,
@@ -68,8 +69,9 @@ describe('store options', () => {
       new RedisPrewarmRegistry({ client }),
     ];
     const typed = (c: TestClient): RedisStoreClient => c;
+    const typedCluster = (c: ReturnType<typeof createCluster>): RedisStoreClient => c;
     expect(stores).toHaveLength(3);
-    expect(typeof typed).toBe('function');
+    expect([typeof typed, typeof typedCluster]).toEqual(['function', 'function']);
   });
 });
 
