@@ -15,7 +15,8 @@ export type PrewarmErrorContext = { callId: string | undefined; stage: 'create' 
 export type PrewarmPoolOptions<C extends PrewarmedCall> = {
   /**
    * Called by `warm()`: build the transport on `connection` and the session, and start
-   * `session.connect()` (catch its rejection: the pool does not wait for it). May return a promise.
+   * `session.connect()` (catch its rejection: the pool does not wait for it). May return a promise;
+   * `accept()` waits for it when the stream comes first, so do not wait for the model in it.
    */
   create: (request: { callId: string; connection: PendingMediaConnection; data: unknown }) => C | Promise<C>;
   /** A warmed call no stream claims within this many ms is ended (`prewarm_unclaimed`). Default 15 000. */
