@@ -364,6 +364,26 @@ describe('PrewarmPool across instances', () => {
     await until(() => simulated.isClosed, 10_000);
   });
 
+  it('closes the carrier socket of a forwarded stream when the owner ends the call', async () => {
+    const model = await startModel();
+    const registry = new MemoryPrewarmRegistry();
+    const owner = await startInstance('a', model, registry);
+    const other = await startInstance('b', model, registry);
+    owner.pool.warm('CA0008');
+    const carrier = new WebSocket(other.url);
+    const closed = new Promise<number>((resolve) => carrier.once('close', (code) => resolve(code)));
+    await new Promise<void>((resolve, reject) => {
+      carrier.once('open', () => resolve());
+      carrier.once('error', reject);
+    });
+    for (const frame of openingFrames(new TwilioPeerSimulator(), 'CA0008')) carrier.send(frame);
+    await until(() => owner.created[0]?.transport.callStart !== undefined, 10_000);
+    expect(other.results).toEqual(['forwarded']);
+
+    owner.created[0]!.transport.end('agent_hangup');
+    expect(await closed).toBe(1000);
+  });
+
   it('closes the carrier socket of a stream whose owner cannot be reached, and throws nothing', async () => {
     const registry = new MemoryPrewarmRegistry();
     // The owner's port: a server that is gone.
