@@ -140,7 +140,7 @@ describe('bargein.truncate tolerance', () => {
       ...result,
       model: { ...result.model!, truncations: result.model!.truncations.map(move) },
       timeline: result.timeline.map(move),
-    };
+    } as unknown as ReplayResult;
   }
 
   it('is 20 ms either way of what the caller heard when the bridge sent the clear', () => {
