@@ -167,7 +167,9 @@ function wrapNodeWs(ws: NodeWsLike): MediaConnection {
     onMessage(handler) {
       const listener = (data: unknown, isBinary: boolean) => {
         if (isBinary) handler(toBytes(data));
-        else handler(typeof data === 'string' ? data : textDecoder.decode(toBytes(data)));
+        // A text frame arrives as a Buffer: decoded as it is, without a view made of it first.
+        else if (typeof data === 'string') handler(data);
+        else handler(textDecoder.decode(ArrayBuffer.isView(data) ? data : toBytes(data)));
       };
       ws.on('message', listener);
       return () => void ws.off('message', listener);
