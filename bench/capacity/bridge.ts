@@ -22,7 +22,7 @@ export type CapacityMeasurement = {
   /** Bridge CPU (user + system) over the window, ms, and the window's length. */
   cpuMs: number;
   wallMs: number;
-  /** Session errors and calls the bridge saw end early, since the bridge started. */
+  /** Session errors since the bridge started. */
   errors: number;
 };
 
@@ -58,7 +58,7 @@ let window: { cpu: NodeJS.CpuUsage; at: number } | undefined;
 
 process.on('message', (message: Message) => {
   if (message.type === 'status') {
-    process.send!({ type: 'status', liveCalls: live, errors });
+    process.send!({ type: 'status', liveCalls: live, calls, errors });
     return;
   }
   if (message.type === 'measure') {

@@ -57,17 +57,19 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 type Step = CapacityMeasurement & { calls: number; held: boolean; why?: string };
 
-async function status(bridge: ChildProcess): Promise<{ liveCalls: number; errors: number }> {
+type Status = { liveCalls: number; calls: number; errors: number };
+
+async function status(bridge: ChildProcess): Promise<Status> {
   bridge.send({ type: 'status' });
-  return nextMessage<Message & { liveCalls: number; errors: number }>(bridge, 'status');
+  return nextMessage<Message & Status>(bridge, 'status');
 }
 
-/** Polls the bridge until `cond` holds for its live calls, or `timeoutMs` passed; the last count. */
-async function waitLive(bridge: ChildProcess, cond: (live: number) => boolean, timeoutMs: number): Promise<number> {
+/** Polls the bridge until `cond` holds for its live calls, or `timeoutMs` passed; the last status. */
+async function waitLive(bridge: ChildProcess, cond: (live: number) => boolean, timeoutMs: number): Promise<Status> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const { liveCalls } = await status(bridge);
-    if (cond(liveCalls) || Date.now() > deadline) return liveCalls;
+    const last = await status(bridge);
+    if (cond(last.liveCalls) || Date.now() > deadline) return last;
     await sleep(200);
   }
 }
@@ -89,10 +91,12 @@ async function step(carrier: string, bridge: ChildProcess, bridgeUrl: string, ca
   };
   const callers = startChild(benchPath('./soak/carrier.ts'), [JSON.stringify(config)], { dist: true });
   try {
+    const before = await status(bridge);
     await nextMessage(callers, 'started');
-    const live = await waitLive(bridge, (n) => n >= calls, staggerMs + 15_000);
+    const { liveCalls: live, calls: total } = await waitLive(bridge, (n) => n >= calls, staggerMs + 15_000);
     let measurement: CapacityMeasurement;
     if (live < calls) {
+      const connected = total - before.calls;
       measurement = {
         liveCalls: live,
         loopDelayP50Ms: NaN,
@@ -102,7 +106,8 @@ async function step(carrier: string, bridge: ChildProcess, bridgeUrl: string, ca
         wallMs: 0,
         errors: 0,
       };
-      return { calls, held: false, why: `only ${live} of ${calls} calls connected`, ...measurement };
+      const why = `only ${live} of ${calls} calls live (${connected} connected, ${connected - live} of them ended)`;
+      return { calls, held: false, why, ...measurement };
     }
     await sleep(warmupMs);
     bridge.send({ type: 'measure' });
