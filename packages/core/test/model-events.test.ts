@@ -231,6 +231,41 @@ describe('model events read once', () => {
   });
 });
 
+describe('a model delta whose audio is not base64', () => {
+  it('is an error event, not an exception out of the socket listener, and the call goes on', async () => {
+    const model = await scriptedModel();
+    const carrier = new FakeCarrier();
+    const transport = new TelephonyRealtimeTransport({
+      connection: carrier,
+      protocol: new TestProtocol(),
+      url: model.url,
+      inputAudioInactivityTimeoutMs: null,
+      carrierIdleTimeoutMs: null,
+    });
+    try {
+      carrier.deliver(wire.start());
+      const errors: unknown[] = [];
+      const audio: number[][] = [];
+      transport.on('error', (event) => errors.push(event.error));
+      transport.on('audio', (event) => audio.push([...new Uint8Array(event.data)]));
+      await transport.connect({ apiKey: 'sk-test' });
+      await until(() => model.connected);
+      model.send(JSON.stringify({ event_id: 'b1', ...delta('response.output_audio.delta', { delta: 'AB$=' }) }));
+      model.send(
+        JSON.stringify({ event_id: 'b2', ...delta('response.output_audio.delta', { delta: b64([9, 8, 7]) }) }),
+      );
+      await until(() => audio.length === 1);
+      expect(errors).toHaveLength(1);
+      expect(String((errors[0] as Error).message)).toMatch(/base64/);
+      expect(audio).toEqual([[9, 8, 7]]);
+      expect(transport.status).toBe('connected');
+    } finally {
+      transport.close();
+      await model.stop();
+    }
+  });
+});
+
 describe('model event helpers', () => {
   it('reads the leading type in the two orders the service writes, and nothing else', () => {
     expect(leadingType('{"type":"a.b","event_id":"x"}')).toBe('a.b');
