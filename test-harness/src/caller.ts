@@ -246,6 +246,8 @@ export class CallerSimulator {
   #previousStream: PeerSimulator | undefined;
   /** For each clear in `log.clears`: the index of the frame that carried it, and the chunks received before it. */
   #clearFrames: Array<{ frameIndex: number; chunkCount: number }> = [];
+  /** For each chunk in `log.chunks`: the index of the frame that carried it. */
+  #chunkFrames: number[] = [];
 
   constructor(options: CallerSimulatorOptions) {
     this.#options = options;
@@ -590,15 +592,51 @@ export class CallerSimulator {
   /**
    * Judges every clear again at the moment the bridge sent it, once those moments are known (a
    * bridge in another process reports them after the call): `sentAtOf(frameIndex)` gives the
-   * stream time the bridge sent its `frameIndex`-th frame. What the caller heard is unchanged.
+   * stream time the bridge sent its `frameIndex`-th frame. Each chunk is placed again too, as it
+   * is when the moments are known during the call: it plays from when the bridge sent it (or when
+   * it arrived, if sooner), after the chunk before it, and a clear empties the queue when it
+   * arrives. The caller's playout then runs on the media clock, not on when a busy test process
+   * got round to reading the frames.
    */
   rejudgeClears(sentAtOf: (frameIndex: number) => number | undefined): void {
+    this.#placeChunks(sentAtOf);
     this.log.clears.forEach((clear, k) => {
       const { frameIndex, chunkCount } = this.#clearFrames[k]!;
       const sentAt = Math.min(clear.at, sentAtOf(frameIndex) ?? clear.sentAt);
       clear.sentAt = sentAt;
       clear.playedByItem = this.#playedByItem(this.#clearFrames[k - 1]?.chunkCount ?? 0, chunkCount, sentAt);
     });
+  }
+
+  /** Places every chunk again from the bridge's send times (see `rejudgeClears`), with what each clear cut of them. */
+  #placeChunks(sentAtOf: (frameIndex: number) => number | undefined): void {
+    const chunks = this.log.chunks;
+    let queueEnd = 0;
+    let maxQueuedMs = 0;
+    let next = 0;
+    const placeUntil = (count: number) => {
+      for (; next < count; next++) {
+        const chunk = chunks[next]!;
+        const arrived = Math.min(chunk.receivedAt, sentAtOf(this.#chunkFrames[next]!) ?? chunk.receivedAt);
+        chunk.startAt = Math.max(arrived, queueEnd);
+        queueEnd = chunk.startAt + chunk.durationMs;
+        maxQueuedMs = Math.max(maxQueuedMs, queueEnd - arrived);
+      }
+    };
+    this.log.clears.forEach((clear, k) => {
+      const from = this.#clearFrames[k - 1]?.chunkCount ?? 0;
+      const to = this.#clearFrames[k]!.chunkCount;
+      placeUntil(to);
+      for (let i = from; i < to; i++) {
+        const chunk = chunks[i]!;
+        const heard = Math.min(chunk.durationMs, Math.max(0, clear.at - chunk.startAt));
+        if (heard < chunk.durationMs) chunk.playedMs = heard;
+        else delete chunk.playedMs;
+      }
+      queueEnd = clear.at;
+    });
+    placeUntil(chunks.length);
+    this.log.maxQueuedMs = maxQueuedMs;
   }
 
   #onFrame(frame: string | Uint8Array): void {
@@ -668,6 +706,7 @@ export class CallerSimulator {
         const startAt = Math.max(Math.min(at, sentAt ?? at), this.#queueEnd);
         this.#queueEnd = startAt + durationMs;
         this.log.maxQueuedMs = Math.max(this.log.maxQueuedMs, this.#queueEnd - Math.min(at, sentAt ?? at));
+        this.#chunkFrames.push(frameIndex);
         this.log.chunks.push({
           receivedAt: at,
           startAt,

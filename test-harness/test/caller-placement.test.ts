@@ -1,0 +1,108 @@
+import { afterEach, expect, it } from 'vitest';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { TwilioPeerSimulator } from '@switchboard/twilio/testing';
+import { CallerSimulator } from '../src/caller.js';
+import type { Trace } from '../src/trace.js';
+
+// A bridge in another process reports when it sent each frame only after the call: the caller's
+// playout is placed again on those moments, as it is when they are known during the call.
+
+const SID = 'MZ00000000000000000000000000000002';
+const start = {
+  event: 'start',
+  sequenceNumber: '1',
+  streamSid: SID,
+  start: {
+    accountSid: 'AC1',
+    streamSid: SID,
+    callSid: 'CA2',
+    tracks: ['inbound'],
+    customParameters: {},
+    mediaFormat: { encoding: 'audio/x-mulaw', sampleRate: 8000, channels: 1 },
+  },
+};
+const onlyStart: Trace = {
+  header: {
+    name: 'start-only',
+    description: 'a start',
+    source: 'test',
+    hazards: [],
+    expect: {
+      dtmf: [],
+      customParameters: {},
+      callSid: 'CA2',
+      streamSids: [SID],
+      inboundMediaBytes: 0,
+      utterances: [],
+      durationMs: 0,
+    },
+  },
+  frames: [{ t: 0, frame: start }],
+};
+
+let server: WebSocketServer | undefined;
+let caller: CallerSimulator | undefined;
+afterEach(async () => {
+  caller?.dispose();
+  caller = undefined;
+  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  server = undefined;
+});
+
+async function until(condition: () => boolean): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+it('places the chunks and judges the clear on the send times a bridge reports after the call', async () => {
+  server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await new Promise<void>((resolve) => server!.once('listening', () => resolve()));
+  const connected = new Promise<WebSocket>((resolve) => server!.once('connection', resolve));
+  const clock = { t: 0 };
+  caller = new CallerSimulator({
+    peer: new TwilioPeerSimulator(),
+    ackOnClear: 'echo-pending',
+    twilioFrames: true,
+    format: { encoding: 'pcmu', sampleRate: 8000, channels: 1 },
+    now: () => clock.t,
+    currentItem: () => 'i1',
+  });
+  await caller.connect(`ws://127.0.0.1:${(server.address() as { port: number }).port}/media`);
+  const bridge = await connected;
+  await caller.play(onlyStart);
+  const log = caller.log;
+  const audio = JSON.stringify({
+    event: 'media',
+    streamSid: SID,
+    media: { payload: Buffer.alloc(800, 0xff).toString('base64') },
+  });
+  // The test process read each frame 300 ms or more after the bridge sent it (at 700, 750 and 830 ms).
+  clock.t = 1000;
+  bridge.send(audio);
+  await until(() => log.chunks.length === 1);
+  clock.t = 1050;
+  bridge.send(audio);
+  await until(() => log.chunks.length === 2);
+  clock.t = 1150;
+  bridge.send(JSON.stringify({ event: 'clear', streamSid: SID }));
+  await until(() => log.clears.length === 1);
+  // As read: the second chunk queued behind the first (1100 to 1200), cut by the clear at 1150.
+  expect(log.chunks.map((c) => [c.startAt, c.playedMs])).toEqual([
+    [1000, undefined],
+    [1100, 50],
+  ]);
+  expect(log.clears[0]).toMatchObject({ at: 1150, sentAt: 1150, playedByItem: { i1: 150 } });
+
+  const sentAt = [700, 750, 830];
+  caller.rejudgeClears((index) => sentAt[index]);
+  // As sent: 700 to 800, then 800 to 900, both played by the time the clear arrived.
+  expect(log.chunks.map((c) => [c.startAt, c.playedMs])).toEqual([
+    [700, undefined],
+    [800, undefined],
+  ]);
+  expect(log.maxQueuedMs).toBe(150);
+  expect(log.clears[0]).toMatchObject({ at: 1150, sentAt: 830, playedByItem: { i1: 130 } });
+});
