@@ -189,7 +189,8 @@ describe.skipIf(skip)('the packed packages, installed from their tarballs with n
         tarballDir,
       ],
       repo,
-      { nice: true },
+      // At the lower priority beside a busy run, packing eleven packages can take minutes.
+      { nice: true, timeout: 540_000 },
     );
     phases.push(['pack', packed.ms]);
     expect(packed.code, `${packed.stderr}\n${packed.stdout}`).toBe(0);
@@ -231,7 +232,7 @@ describe.skipIf(skip)('the packed packages, installed from their tarballs with n
       ),
     );
     const install = await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline'], app, {
-      timeout: 240_000,
+      timeout: 540_000,
       nice: true,
     });
     phases.push(['npm install', install.ms]);
@@ -270,7 +271,7 @@ describe.skipIf(skip)('the packed packages, installed from their tarballs with n
       timed('call twilio', run('node', ['call.mjs', 'twilio'], app, { timeout: 120_000 })),
       timed('call asterisk', run('node', ['call.mjs', 'asterisk'], app, { timeout: 120_000 })),
     ]);
-  }, 300_000);
+  }, 1_200_000);
 
   afterAll(async () => {
     // Every child has ended (each test awaited its own) before the project goes.
