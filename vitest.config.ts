@@ -6,13 +6,12 @@ import { plan, weigh } from './test/plan.js';
 
 const src = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 
-/** Files running at once (the replays mostly wait, so more than the cores). */
-const WORKERS = Math.max(7, availableParallelism() + 3);
 /**
- * Replay files running at once, at most, while there are other files to run: four keep a core
- * busy between them, and leave the other workers to the files that use the CPU.
+ * Files running at once: the npm install (which waits on its niced children) and five replay
+ * files, about 1.4 cores between them on a 2-core machine; the static checks of the test command
+ * take the CPU they leave. Then the files that use the CPU, in as many workers.
  */
-const REPLAYS_AT_ONCE = Math.max(4, WORKERS - 3);
+const WORKERS = Math.max(6, availableParallelism() + 2);
 
 /**
  * The files in the order of {@link plan}: a clean clone has no timings from an earlier run, and
@@ -23,7 +22,7 @@ class Planned extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
     const sorted = await super.sort(files);
     const weighed = sorted.map((spec, index) => ({ spec, index, ...weigh(spec.moduleId) }));
-    return plan(weighed, WORKERS, REPLAYS_AT_ONCE).map((w) => w.spec);
+    return plan(weighed).map((w) => w.spec);
   }
 }
 
@@ -113,7 +112,7 @@ export default defineConfig({
     sequence: { sequencer: Planned },
     // Much of the suite waits on replays that run in real time, not on the CPU (a conformance
     // file, three replays at once, keeps a core about 25 % busy): more files at once than cores,
-    // in the order `Planned` gives them (see `WORKERS` and `REPLAYS_AT_ONCE`).
+    // in the order `Planned` gives them (see `WORKERS`).
     maxWorkers: WORKERS,
   },
 });

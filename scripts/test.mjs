@@ -12,10 +12,11 @@
 // - The static checks run beside vitest at a lower CPU priority, as the test files that use the
 //   CPU do: they use the CPU the replays leave idle and never stall a replay's clock.
 // - vitest runs more files at once than there are cores (vitest.config.ts `maxWorkers`), in the
-//   order test/plan.ts gives them: the files that replay the whole corpus (`describeConformance`),
-//   which set the length of the run, start first and run four at a time all through it; the files
-//   that use the CPU run beside them at a lower CPU priority (test/setup-priority.ts). A new file
-//   that takes more than ~10 s belongs in `SLOW_FILES` there; better, make it take seconds.
+//   order test/plan.ts gives them: the npm install test, then the files that replay the whole
+//   corpus (`describeConformance`), which set the length of the run, five at a time from the first
+//   second, while the static checks use the CPU they leave; then the files that use the CPU, at a
+//   lower CPU priority (test/setup-priority.ts). A new file that takes more than ~10 s belongs in
+//   `SLOW_FILES` there; better, make it take seconds.
 // - `describeConformance` replays three traces at once, at 5x, the longest first; a trace whose
 //   only failures are timing checks is replayed again, slower. Each conformance file lasts as long
 //   as its longest replay, `long-call` (310 s of stream: 62 s); faster, a stall of a busy machine

@@ -2,8 +2,8 @@
  * The order in which vitest runs the test files, and what each file is (vitest.config.ts's
  * sequencer and test/setup-priority.ts read it). The suite's length is set by the files that
  * replay the conformance corpus (a minute each, mostly waiting on the replay's clock): they start
- * first and run a few at a time all through the run, and the files that use the CPU run beside
- * them, at a lower CPU priority, rather than after them.
+ * first, five at a time, and the files that use the CPU follow, at a lower CPU priority, while
+ * the static checks of the test command use the CPU the replays leave.
  */
 import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
@@ -74,33 +74,15 @@ export type Weighed<T> = { spec: T; index: number; seconds: number; kind: Kind }
 
 /**
  * The order in which the workers take the files (vitest gives the next file in this order to the
- * next free worker). It plays the run through with the expected durations: the background files
- * first, then at each free worker the longest replay file while fewer than `replaysAtOnce` run,
- * else the longest other file, and the replays that remain once the other files are all started.
- * So the replay files, which set the length of the run, start from the first second and run a
- * few at a time all through it, and the files that use the CPU run beside them rather than after.
+ * next free worker): the background files, then the replay files, then the other files, each
+ * group longest first. The replay files, which set the length of the run, fill every other worker
+ * from the first second; the files that use the CPU follow in the workers the replays free (in
+ * the last wave of replays, beside them). A plan that held some replays back for files that use
+ * the CPU would start them late whenever those files run slower than expected, as on a busy
+ * machine: the replays would then end the run.
  */
-export function plan<T>(files: Array<Weighed<T>>, workers: number, replaysAtOnce: number): Array<Weighed<T>> {
+export function plan<T>(files: Array<Weighed<T>>): Array<Weighed<T>> {
   const longestFirst = (a: Weighed<T>, b: Weighed<T>) => b.seconds - a.seconds || a.index - b.index;
-  const background = files.filter((f) => f.kind === 'background').sort(longestFirst);
-  const replays = files.filter((f) => f.kind === 'replay').sort(longestFirst);
-  const others = files.filter((f) => f.kind === 'cpu').sort(longestFirst);
-  const order: Array<Weighed<T>> = [];
-  const running: Array<{ end: number; kind: Kind }> = [];
-  let now = 0;
-  for (;;) {
-    const replaysRunning = running.filter((r) => r.kind === 'replay').length;
-    const next =
-      background.shift() ??
-      (replays.length > 0 && (replaysRunning < replaysAtOnce || others.length === 0)
-        ? replays.shift()
-        : others.shift());
-    if (!next) return order;
-    order.push(next);
-    running.push({ end: now + next.seconds, kind: next.kind });
-    if (running.length >= Math.max(1, workers)) {
-      running.sort((a, b) => a.end - b.end);
-      now = running.shift()!.end;
-    }
-  }
+  const of = (kind: Kind) => files.filter((f) => f.kind === kind).sort(longestFirst);
+  return [...of('background'), ...of('replay'), ...of('cpu')];
 }
