@@ -153,3 +153,21 @@ describe('bargein.truncate tolerance', () => {
       });
   });
 });
+
+describe('bargein.clear on a bridge whose clock counts whole milliseconds', () => {
+  /** The barge-in, with the bridge's clear stamped `offMs` (stream ms) after the speech. */
+  function clearStamped(offMs: number): ReplayResult {
+    const result = starved({ lagMs: 0, speechAt: 1600 });
+    const clear = { ...result.carrier.clears[0]!, sentAt: 1600 + offMs };
+    return { ...result, carrier: { ...result.carrier, clears: [clear] } } as ReplayResult;
+  }
+
+  it('takes a clear stamped up to a real millisecond before the speech for its clear', () => {
+    // At 5× a real millisecond is 5 stream ms.
+    expect(check('bargein.clear', clearStamped(-4)).status).toBe('pass');
+    expect(check('bargein.clear', clearStamped(-6))).toMatchObject({
+      status: 'fail',
+      detail: expect.stringMatching(/the carrier never got a clear/),
+    });
+  });
+});
