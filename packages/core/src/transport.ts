@@ -5,7 +5,7 @@ import {
   type RealtimeTransportLayerConnectOptions,
   type TransportLayerAudio,
 } from '@openai/agents-realtime';
-import { base64Decode, base64Encode } from './audio/base64.js';
+import { base64Encode } from './audio/base64.js';
 import { modelBytesPerMs, type ModelAudioFormat } from './codec.js';
 import { systemClock, type Clock } from './clock.js';
 import { toMediaConnection, type MediaConnection, type MediaFrame } from './connection.js';
@@ -30,23 +30,8 @@ import { OutputPath } from './transport/output.js';
 import { CallRecorder } from './recorder/recorder.js';
 import type { AudioFormat, CallEvent, MediaStreamProtocol } from './types.js';
 
-import {
-  isSessionCreated,
-  sameFormat,
-  type CallStartEvent,
-  type TelephonyTransportEventTypes,
-} from './transport/events.js';
-import {
-  copyEvent,
-  fastModelEvent,
-  hideFromListener,
-  isFastType,
-  leadingType,
-  listenerIgnores,
-  messageText,
-  type AudioDeltaEvent,
-  type FastModelEvent,
-} from './transport/model-events.js';
+import { sameFormat, type CallStartEvent, type TelephonyTransportEventTypes } from './transport/events.js';
+import { ModelMessages, type AudioDeltaEvent } from './transport/model-events.js';
 
 export { TRANSPORT_DEFAULTS, type TelephonyRealtimeTransportOptions } from './transport/options.js';
 export type { CallEndEvent, CallStartEvent, DtmfEvent, TelephonyTransportEventTypes } from './transport/events.js';
@@ -80,6 +65,7 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
   readonly #recorder: CallRecorder | undefined;
   readonly #observers = new MediaObservers();
   readonly #features: CallFeatures;
+  readonly #model: ModelMessages;
   readonly #quality: CallQuality;
   /** The connection of a pre-warmed call (created before its stream), whose socket comes later. */
   readonly #pending: PendingMediaConnection | undefined;
@@ -249,6 +235,26 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
       });
     }
 
+    this.#model = new ModelMessages({
+      sdkMessage: (event) => super._onMessage(event as Parameters<OpenAIRealtimeWebSocket['_onMessage']>[0]),
+      emit: (name, event) => this.#emitSafely(name, event),
+      emitError: (error) => this.#emitError(error),
+      socket: () => this.connectionState.websocket,
+      audioDelta: (delta) => {
+        this.#responses.current = {
+          responseId: delta.response_id,
+          itemId: delta.item_id,
+          contentIndex: delta.content_index,
+        };
+      },
+      audio: (delta, bytes) => {
+        this.#trackAudio(delta, bytes.byteLength);
+        this._onAudio({ type: 'audio', data: bytes.buffer as ArrayBuffer, responseId: delta.response_id });
+      },
+      awaitingModel: () => this.#life.awaitingModel,
+      modelReady: () => this.#life.modelReady(),
+      refusedOwnCancel: (text) => this.#responses.refusedOwnCancel(text),
+    });
     this.on('response.output_audio.delta', (event) => {
       this.#responses.current = {
         responseId: event.response_id,
@@ -559,96 +565,9 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
     return this.#output.send({ type: 'hangup' });
   }
 
-  /**
-   * Model events, each parsed once. Audio, transcript, text and tool-argument deltas, the bulk of
-   * the traffic, are read here with one `JSON.parse` and a field check equal to the SDK's schema,
-   * and emitted as the SDK emits them (`*` with its own copy, the typed event with the schema's
-   * fields, `audio_transcript_delta` / `output_text_delta`), audio handed to `_onAudio`; the SDK's
-   * socket listener, which would parse each message again, is told to skip them and every message
-   * it has nothing to do for. Other events go through the SDK's own handling. An application
-   * listener that throws must not break the model connection.
-   */
+  /** Model events, each parsed once (see `transport/model-events.ts`). */
   protected override _onMessage(event: Parameters<OpenAIRealtimeWebSocket['_onMessage']>[0]): void {
-    let text: string;
-    let type: string | undefined;
-    let fast: FastModelEvent | undefined;
-    let audio: Uint8Array | undefined;
-    try {
-      text = messageText(event.data);
-      type = leadingType(text);
-      if (type === undefined || isFastType(type)) fast = fastModelEvent(text);
-      if (fast?.kind === 'audio') audio = base64Decode(fast.event.delta);
-    } catch (error) {
-      // Audio the SDK could not read either: said once, and the SDK never sees it.
-      this.#emitError(toProtocolError('model', error));
-      hideFromListener(event as { data?: unknown });
-      return;
-    }
-    if (fast && hideFromListener(event as { data?: unknown })) {
-      this.#onFastEvent(fast, audio);
-      return;
-    }
-    try {
-      if (fast?.kind === 'audio') {
-        // The event refused to be skipped: the SDK's listener hands the audio to `_onAudio`.
-        this.#audioDelta(fast.raw, fast.event);
-        return;
-      }
-      if (this.#life.awaitingModel && (type === undefined ? isSessionCreated(text) : type === 'session.created'))
-        this.#life.modelReady();
-      // The service refusing a barge-in's cancel that crossed the response's end is no error.
-      if ((type === undefined || type === 'error') && this.#responses.refusedOwnCancel(text)) return;
-      super._onMessage(event);
-      if (type !== undefined && listenerIgnores(type)) hideFromListener(event as { data?: unknown });
-    } catch (error) {
-      this.#emitError(error);
-    }
-  }
-
-  #onFastEvent(fast: FastModelEvent, audio: Uint8Array | undefined): void {
-    if (fast.kind === 'audio') {
-      const socket = this.connectionState.websocket;
-      this.#audioDelta(fast.raw, fast.event);
-      // A listener that closed the connection ends the delta here, as in the SDK.
-      if (this.connectionState.websocket !== socket || !audio) return;
-      this.#trackAudio(fast.event, audio.byteLength);
-      const data = audio.buffer as ArrayBuffer;
-      this.#safely(() => this._onAudio({ type: 'audio', data, responseId: fast.event.response_id }));
-      return;
-    }
-    const { raw, event } = fast;
-    this.#safely(() => this.emit('*', copyEvent(raw) as never));
-    this.#safely(() => this.emit(event.type, event as never));
-    if (event.type === 'response.output_audio_transcript.delta') {
-      this.#safely(() =>
-        this.emit('audio_transcript_delta', {
-          type: 'transcript_delta',
-          delta: event.delta,
-          itemId: event.item_id,
-          responseId: event.response_id,
-        }),
-      );
-    } else if (event.type === 'response.output_text.delta') {
-      this.#safely(() =>
-        this.emit('output_text_delta', {
-          type: 'output_text_delta',
-          delta: event.delta,
-          itemId: event.item_id,
-          responseId: event.response_id,
-        }),
-      );
-    }
-  }
-
-  /** An audio delta's events; where the audio goes is settled first (a listener that throws must not file it under the previous item). */
-  #audioDelta(raw: Record<string, unknown>, delta: AudioDeltaEvent): void {
-    this.#responses.current = {
-      responseId: delta.response_id,
-      itemId: delta.item_id,
-      contentIndex: delta.content_index,
-    };
-    this.#safely(() => this.emit('*', copyEvent(raw) as never));
-    this.#safely(() => this.emit('response.output_audio.delta', delta as never));
+    this.#model.onMessage(event as { data?: unknown });
   }
 
   /** The SDK's playback bookkeeping for a delta (`currentItemId`, `_firstAudioTimestamp`, `_audioLengthMs`). */
@@ -944,6 +863,14 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
       this.emit('error', { type: 'error', error });
     } catch (listenerError) {
       log('error listener threw: %s', (listenerError as Error)?.message);
+    }
+  }
+
+  #emitSafely(name: string, event: unknown): void {
+    try {
+      (this.emit as (name: string, ...args: unknown[]) => boolean)(name, event);
+    } catch (error) {
+      this.#emitError(error);
     }
   }
 

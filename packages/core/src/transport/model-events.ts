@@ -5,6 +5,9 @@
  * are read here with one `JSON.parse` and a field check that accepts exactly what the SDK's schema
  * accepts, and the events the SDK would emit for them are built from that one parse.
  */
+import { base64Decode } from '../audio/base64.js';
+import { toProtocolError } from '../errors.js';
+import { isSessionCreated } from './events.js';
 
 /** Types the SDK's socket listener acts on after `_onMessage`; for every other type its parse is waste. */
 const LISTENER_TYPES: ReadonlySet<string> = new Set([
@@ -222,4 +225,117 @@ export function copyEvent(raw: Record<string, unknown>): Record<string, unknown>
 function deepCopy(raw: Record<string, unknown>): Record<string, unknown> {
   if (typeof globalThis.structuredClone === 'function') return globalThis.structuredClone(raw);
   return JSON.parse(JSON.stringify(raw)) as Record<string, unknown>;
+}
+
+/** What {@link ModelMessages} needs from its transport. */
+export type ModelMessageHost = {
+  /** The SDK's own handling of a message (its `_onMessage`). */
+  sdkMessage(event: { data?: unknown }): void;
+  /** Emits one event on the transport; a listener that throws is reported, never thrown. */
+  emit(name: string, event: unknown): void;
+  emitError(error: unknown): void;
+  /** The model socket now (a listener may have closed it). */
+  socket(): unknown;
+  /** Files the audio of `delta` under its response and item, before any listener runs. */
+  audioDelta(delta: AudioDeltaEvent): void;
+  /** The delta's audio, for `_onAudio` (what the SDK's socket listener would do with it). */
+  audio(delta: AudioDeltaEvent, bytes: Uint8Array): void;
+  awaitingModel(): boolean;
+  modelReady(): void;
+  /** True when the message is the service refusing a cancel of the transport's own: dropped. */
+  refusedOwnCancel(text: string): boolean;
+};
+
+/**
+ * The transport's `_onMessage`: each model message parsed once. The deltas of
+ * {@link fastModelEvent} are emitted here as the SDK emits them (`*` with its own copy, the typed
+ * event with the schema's fields, `audio_transcript_delta` / `output_text_delta`) and audio handed
+ * on; the SDK's socket listener, which would parse each message again, is told to skip them and
+ * every other message it has nothing to do for. Other messages go through the SDK's own handling.
+ */
+export class ModelMessages {
+  readonly #host: ModelMessageHost;
+
+  constructor(host: ModelMessageHost) {
+    this.#host = host;
+  }
+
+  onMessage(event: { data?: unknown }): void {
+    const host = this.#host;
+    let text: string;
+    let type: string | undefined;
+    let fast: FastModelEvent | undefined;
+    let audio: Uint8Array | undefined;
+    try {
+      text = messageText(event.data);
+      type = leadingType(text);
+      if (type === undefined || isFastType(type)) fast = fastModelEvent(text);
+      if (fast?.kind === 'audio') audio = base64Decode(fast.event.delta);
+    } catch (error) {
+      // Audio the SDK could not read either: said once, and the SDK never sees it.
+      host.emitError(toProtocolError('model', error));
+      hideFromListener(event);
+      return;
+    }
+    if (fast && hideFromListener(event)) {
+      this.#onFast(fast, audio);
+      return;
+    }
+    try {
+      if (fast?.kind === 'audio') {
+        // The event refused to be skipped: the SDK's listener hands the audio to `_onAudio`.
+        this.#audioDelta(fast.raw, fast.event);
+        return;
+      }
+      if (host.awaitingModel() && (type === undefined ? isSessionCreated(text) : type === 'session.created'))
+        host.modelReady();
+      // The service refusing a barge-in's cancel that crossed the response's end is no error.
+      if ((type === undefined || type === 'error') && host.refusedOwnCancel(text)) return;
+      host.sdkMessage(event);
+      if (type !== undefined && listenerIgnores(type)) hideFromListener(event);
+    } catch (error) {
+      host.emitError(error);
+    }
+  }
+
+  #onFast(fast: FastModelEvent, audio: Uint8Array | undefined): void {
+    const host = this.#host;
+    if (fast.kind === 'audio') {
+      const socket = host.socket();
+      this.#audioDelta(fast.raw, fast.event);
+      // A listener that closed the connection ends the delta here, as in the SDK.
+      if (host.socket() !== socket || !audio) return;
+      try {
+        host.audio(fast.event, audio);
+      } catch (error) {
+        host.emitError(error);
+      }
+      return;
+    }
+    const { raw, event } = fast;
+    host.emit('*', copyEvent(raw));
+    host.emit(event.type, event);
+    if (event.type === 'response.output_audio_transcript.delta') {
+      host.emit('audio_transcript_delta', {
+        type: 'transcript_delta',
+        delta: event.delta,
+        itemId: event.item_id,
+        responseId: event.response_id,
+      });
+    } else if (event.type === 'response.output_text.delta') {
+      host.emit('output_text_delta', {
+        type: 'output_text_delta',
+        delta: event.delta,
+        itemId: event.item_id,
+        responseId: event.response_id,
+      });
+    }
+  }
+
+  #audioDelta(raw: Record<string, unknown>, delta: AudioDeltaEvent): void {
+    const host = this.#host;
+    host.audioDelta(delta);
+    host.emit('*', copyEvent(raw));
+    host.emit('response.output_audio.delta', delta);
+  }
 }
