@@ -127,10 +127,13 @@ function entriesOf(manifest: Manifest): Entry[] {
 
 /**
  * Entry points that need an optional peer dependency the user installs only to use them: they
- * load once it is there, and fail only by naming it. (The project does not install vitest, the
- * heaviest of them, to keep this test short.)
+ * load once it is there, and fail only by naming it. (The project installs neither vitest, the
+ * heaviest of them, to keep this test short, nor the OpenTelemetry API.)
  */
-const NEEDS_OPTIONAL_PEER: Record<string, string> = { '@switchboard/conformance/vitest': 'vitest' };
+const NEEDS_OPTIONAL_PEER: Record<string, string> = {
+  '@switchboard/conformance/vitest': 'vitest',
+  '@switchboard/core/otel': '@opentelemetry/api',
+};
 
 /** Names each entry point must offer (the user's surface), and names it must not (they moved). */
 const EXPECTED: Record<string, { has: string[]; hasNot?: string[] }> = {
@@ -304,7 +307,7 @@ describe.skipIf(skip)('the packed packages, installed from their tarballs with n
       if (peer) {
         // Loads with its optional peer only, and names it when it is missing.
         expect(esm[specifier]?.error, specifier).toMatch(new RegExp(`ERR_MODULE_NOT_FOUND: .*'${peer}'`));
-        // It is ESM only (vitest cannot be required): a require() gets an error, never a half-loaded module.
+        // Without its peer, a require() gets an error too, never a half-loaded module.
         if (hasCjs) expect(cjs[specifier]?.error, `require('${specifier}')`).toBeDefined();
         continue;
       }
