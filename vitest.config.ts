@@ -7,11 +7,12 @@ import { plan, weigh } from './test/plan.js';
 const src = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 
 /**
- * Files running at once: the npm install (which waits on its niced children) and five replay
- * files, about 1.4 cores between them on a 2-core machine; the static checks of the test command
- * take the CPU they leave. Then the files that use the CPU, in as many workers.
+ * Files running at once: the npm install test (which waits on its niced children) and four replay
+ * files, about 1.1 cores between them on a 2-core machine (five were seen to stall each other's
+ * timing checks on a busy one); the static checks of the test command take the CPU they leave.
+ * Then the files that use the CPU, in as many workers.
  */
-const WORKERS = Math.max(6, availableParallelism() + 2);
+const WORKERS = Math.max(5, availableParallelism() + 1);
 
 /**
  * The files in the order of {@link plan}: a clean clone has no timings from an earlier run, and

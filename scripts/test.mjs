@@ -13,7 +13,7 @@
 //   CPU do: they use the CPU the replays leave idle and never stall a replay's clock.
 // - vitest runs more files at once than there are cores (vitest.config.ts `maxWorkers`), in the
 //   order test/plan.ts gives them: the npm install test, then the files that replay the whole
-//   corpus (`describeConformance`), which set the length of the run, five at a time from the first
+//   corpus (`describeConformance`), which set the length of the run, four at a time from the first
 //   second, while the static checks use the CPU they leave; then the files that use the CPU, at a
 //   lower CPU priority (test/setup-priority.ts). A new file that takes more than ~10 s belongs in
 //   `SLOW_FILES` there; better, make it take seconds.

@@ -2,7 +2,7 @@
  * The order in which vitest runs the test files, and what each file is (vitest.config.ts's
  * sequencer and test/setup-priority.ts read it). The suite's length is set by the files that
  * replay the conformance corpus (a minute each, mostly waiting on the replay's clock): they start
- * first, five at a time, and the files that use the CPU follow, at a lower CPU priority, while
+ * first, four at a time, and the files that use the CPU follow, at a lower CPU priority, while
  * the static checks of the test command use the CPU the replays leave.
  */
 import { readFileSync } from 'node:fs';
