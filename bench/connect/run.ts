@@ -130,7 +130,6 @@ async function placeCall(callSid: string): Promise<CallTimes> {
     carrier.once('error', reject);
   });
   let start = 0;
-  let silence: NodeJS.Timeout | undefined;
   const firstAudio = new Promise<number>((resolve) => {
     carrier.on('message', (data) => {
       const text = String(data);
@@ -149,7 +148,7 @@ async function placeCall(callSid: string): Promise<CallTimes> {
   for (const frame of opening) carrier.send(frame);
   start = performance.now();
   const quiet = new Uint8Array(160).fill(0xff);
-  silence = setInterval(() => {
+  const silence = setInterval(() => {
     for (const frame of peer.encodeInbound({ type: 'audio', payload: quiet })) carrier.send(frame);
   }, 20);
   const heard = await Promise.race([firstAudio, delay(30_000).then(() => Number.NaN)]);

@@ -106,7 +106,10 @@ describe.skipIf(!KAMAILIO)(
       expect(kamailio!.log).not.toMatch(/dispatcher: down/);
     });
 
-    /** The raw UA calls through Kamailio: INVITE, 200 OK, ACK along the route set; resolves once the owner has the call. */
+    /**
+     * The raw UA calls through Kamailio: INVITE, 200 OK, ACK along the route set; resolves once
+     * the owner has the call.
+     */
     async function rawCall() {
       const callId = token('kamailio-');
       const fromTag = token('f');

@@ -12,7 +12,8 @@
  *     return { transport, session };
  *   },
  * });
- * // voice webhook: pool.warm(CallSid)        media route: const result = await pool.accept(socket, new TwilioProtocol())
+ * // voice webhook: pool.warm(CallSid)
+ * // media route:   const result = await pool.accept(socket, new TwilioProtocol())
  * ```
  */
 import type { MediaConnection, WebSocketLike } from '../connection.js';

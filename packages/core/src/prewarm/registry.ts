@@ -31,7 +31,7 @@ export type MemoryPrewarmRegistryOptions = {
 export class MemoryPrewarmRegistry implements PrewarmRegistry {
   readonly #maxEntries: number;
   readonly #now: () => number;
-  /** Call id -> owner and expiry; insertion order is registration order. */
+  /** Call id to owner and expiry; insertion order is registration order. */
   readonly #entries = new Map<string, { owner: PrewarmOwner; expires: number }>();
 
   constructor(options: MemoryPrewarmRegistryOptions = {}) {
