@@ -170,3 +170,33 @@ export function undoLateSet(settings: StoreSettings, key: string): (answer: unkn
       .catch(() => {});
   };
 }
+
+/**
+ * `SET <prefix><kind>:<key> 1 NX PX <px>`: `true` when no instance held the key. An empty key is
+ * never new. A set given up on (timed out) that lands after all is deleted again: the caller was
+ * told it failed, so the sender's retry must be taken as new.
+ */
+export async function claimOnce(
+  settings: StoreSettings,
+  operation: string,
+  kind: string,
+  key: string,
+  px: number,
+): Promise<boolean> {
+  if (!isKey(key)) return false;
+  const stored = await redisKey(settings, kind, key);
+  const answer = await runCommand(
+    settings,
+    operation,
+    () => settings.client.set(stored, '1', { expiration: { type: 'PX', value: px }, condition: 'NX' }),
+    undoLateSet(settings, stored),
+  );
+  return setNxAnswer(operation, answer);
+}
+
+/** `DEL <prefix><kind>:<key>`; an empty key is never stored, so nothing to do. */
+export async function forgetKey(settings: StoreSettings, operation: string, kind: string, key: string): Promise<void> {
+  if (!isKey(key)) return;
+  const stored = await redisKey(settings, kind, key);
+  await runCommand(settings, operation, () => settings.client.del(stored));
+}

@@ -4,13 +4,11 @@
  */
 import type { NonceStore } from '@switchboard/core';
 import {
+  claimOnce,
+  forgetKey,
   isKey,
   pxOf,
-  redisKey,
-  runCommand,
-  setNxAnswer,
   storeSettings,
-  undoLateSet,
   type RedisStoreOptions,
   type StoreSettings,
 } from './client.js';
@@ -36,24 +34,11 @@ export class RedisNonceStore implements NonceStore {
   async remember(key: string, ttlMs: number): Promise<boolean> {
     const operation = 'RedisNonceStore.remember';
     if (!isKey(key)) return false;
-    const px = pxOf(operation, ttlMs);
-    const settings = this.#settings;
-    const stored = await redisKey(settings, 'nonce', key);
-    const answer = await runCommand(
-      settings,
-      operation,
-      () => settings.client.set(stored, '1', { expiration: { type: 'PX', value: px }, condition: 'NX' }),
-      // Given up on, then set after all: the caller was told it failed, so the carrier's retry must be new.
-      undoLateSet(settings, stored),
-    );
-    return setNxAnswer(operation, answer);
+    return claimOnce(this.#settings, operation, 'nonce', key, pxOf(operation, ttlMs));
   }
 
   /** Forgets `key`: the next `remember(key)` is new again. */
   async forget(key: string): Promise<void> {
-    if (!isKey(key)) return;
-    const settings = this.#settings;
-    const stored = await redisKey(settings, 'nonce', key);
-    await runCommand(settings, 'RedisNonceStore.forget', () => settings.client.del(stored));
+    await forgetKey(this.#settings, 'RedisNonceStore.forget', 'nonce', key);
   }
 }

@@ -3,16 +3,7 @@
  * several instances is handled by one.
  */
 import { ConfigError } from '@switchboard/core';
-import {
-  isKey,
-  redisKey,
-  runCommand,
-  setNxAnswer,
-  storeSettings,
-  undoLateSet,
-  type RedisStoreOptions,
-  type StoreSettings,
-} from './client.js';
+import { claimOnce, forgetKey, storeSettings, type RedisStoreOptions, type StoreSettings } from './client.js';
 
 export type RedisOpenAISipDedupStoreOptions = RedisStoreOptions & {
   /**
@@ -48,25 +39,11 @@ export class RedisOpenAISipDedupStore {
 
   /** Records `key`; `true` when no instance had claimed it (the caller goes ahead). */
   async claim(key: string): Promise<boolean> {
-    const operation = 'RedisOpenAISipDedupStore.claim';
-    if (!isKey(key)) return false;
-    const settings = this.#settings;
-    const stored = await redisKey(settings, 'sip-dedup', key);
-    const answer = await runCommand(
-      settings,
-      operation,
-      () => settings.client.set(stored, '1', { expiration: { type: 'PX', value: this.#ttlMs }, condition: 'NX' }),
-      // Given up on, then set after all: the delivery failed here, and OpenAI's retry must be handled.
-      undoLateSet(settings, stored),
-    );
-    return setNxAnswer(operation, answer);
+    return claimOnce(this.#settings, 'RedisOpenAISipDedupStore.claim', 'sip-dedup', key, this.#ttlMs);
   }
 
   /** Forgets `key`, so that a retry of a delivery that failed can be handled. */
   async release(key: string): Promise<void> {
-    if (!isKey(key)) return;
-    const settings = this.#settings;
-    const stored = await redisKey(settings, 'sip-dedup', key);
-    await runCommand(settings, 'RedisOpenAISipDedupStore.release', () => settings.client.del(stored));
+    await forgetKey(this.#settings, 'RedisOpenAISipDedupStore.release', 'sip-dedup', key);
   }
 }
