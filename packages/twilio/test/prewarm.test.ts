@@ -20,6 +20,19 @@ import { SignalWirePeerSimulator, TwilioPeerSimulator } from '../src/testing.js'
 const PCMU = { encoding: 'pcmu', sampleRate: 8000, channels: 1 } as const;
 const sid = (prefix: string) => `${prefix}${crypto.randomUUID().replaceAll('-', '')}`;
 
+/** The call `callId` as the peer starts its stream. */
+function startedBy<P extends TwilioPeerSimulator | SignalWirePeerSimulator>(peer: P, callId: string) {
+  const start = peer.encodeInbound({
+    type: 'call_start',
+    callId,
+    streamId: '',
+    format: PCMU,
+    customParameters: {},
+    raw: null,
+  });
+  return { callId, start, peer, format: PCMU };
+}
+
 describePrewarm({
   name: 'Twilio',
   call() {
@@ -29,17 +42,7 @@ describePrewarm({
       From: '+15550100',
       To: '+15550101',
     });
-    const callSid = webhook.get('CallSid')!;
-    const peer = new TwilioPeerSimulator();
-    const start = peer.encodeInbound({
-      type: 'call_start',
-      callId: callSid,
-      streamId: '',
-      format: PCMU,
-      customParameters: {},
-      raw: null,
-    });
-    return { callId: callSid, start, peer, format: PCMU };
+    return startedBy(new TwilioPeerSimulator(), webhook.get('CallSid')!);
   },
   protocol: () => new TwilioMediaStreamProtocol(),
   transport: (connection, url) =>
@@ -49,17 +52,7 @@ describePrewarm({
 describePrewarm({
   name: 'SignalWire',
   call() {
-    const callSid = crypto.randomUUID(); // SignalWire's call ids are UUIDs
-    const peer = new SignalWirePeerSimulator();
-    const start = peer.encodeInbound({
-      type: 'call_start',
-      callId: callSid,
-      streamId: '',
-      format: PCMU,
-      customParameters: {},
-      raw: null,
-    });
-    return { callId: callSid, start, peer, format: PCMU };
+    return startedBy(new SignalWirePeerSimulator(), crypto.randomUUID()); // SignalWire's call ids are UUIDs
   },
   protocol: () => new TwilioMediaStreamProtocol({ dialect: 'signalwire' }),
   transport: (connection, url) =>
