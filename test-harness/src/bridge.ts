@@ -17,6 +17,8 @@ export type Bridge = {
   mediaUrl: string;
   /** When the bridge sent its n-th frame to the carrier (stream ms), where known. */
   frameSentAt?: (index: number) => number | undefined;
+  /** When the bridge took the carrier's `k`-th `start` (from 0, stream ms), where known; undefined until it has. */
+  startTakenAt?: (k: number) => number | undefined;
   /**
    * Whether the call is over on the bridge, as far as can be known before `observe` (true when it
    * cannot be): the transport emitted `call_end` and the carrier socket closed on its side.
@@ -91,6 +93,7 @@ export async function localBridge(
   return {
     mediaUrl: `ws://127.0.0.1:${port}/media`,
     frameSentAt: (index) => sentAt[index],
+    startTakenAt: (k) => emitted.filter((e) => e.name === 'call_start')[k]?.at,
     // The carrier socket's close reaches the bridge after the closing handshake: the transport lets
     // go of its last listeners only then.
     ended: () =>

@@ -158,6 +158,12 @@ export type CallerSimulatorOptions = {
    * it stood when the bridge decided, not when the frame arrived.
    */
   frameSentAt?: (index: number) => number | undefined;
+  /**
+   * When the bridge took the caller's `k`-th `start` (from 0, stream ms), or undefined while it has
+   * not: with `frameSentAt`, a frame naming the stream before a second `start` is read as that
+   * stream's only when the bridge sent it before it took the new `start`.
+   */
+  startTakenAt?: (k: number) => number | undefined;
   /** Observes every command the bridge sends, with the frame that carried it (as for `currentItem`). */
   onCommand?: (command: OutboundCommand, at: number, frame: { index: number; sentAt: number | undefined }) => void;
 };
@@ -244,6 +250,8 @@ export class CallerSimulator {
    */
   #lastStart: CallEvent | undefined;
   #previousStream: PeerSimulator | undefined;
+  /** How many `start`s were told to the carrier side. */
+  #starts = 0;
   /** For each clear in `log.clears`: the index of the frame that carried it, and the chunks received before it. */
   #clearFrames: Array<{ frameIndex: number; chunkCount: number }> = [];
   /** For each chunk in `log.chunks`: the index of the frame that carried it. */
@@ -647,10 +655,11 @@ export class CallerSimulator {
     let commands: OutboundCommand[];
     try {
       commands = this.#options.peer.decodeOutbound(frame);
-      // The bridge has moved to the new stream (or its frames name none): the old one is over.
-      this.#previousStream = undefined;
+      // A frame that names the new stream, or one the bridge sent once it knew of it: the old
+      // stream is over. One that names no stream (Plivo's audio) says nothing of which it meant.
+      if (this.#previousStream && !this.#fromPreviousStream(frame, sentAt)) this.#previousStream = undefined;
     } catch (error) {
-      const old = this.#fromPreviousStream(frame);
+      const old = this.#fromPreviousStream(frame, sentAt);
       if (!old) {
         this.log.rejected.push({ at: this.now(), error: (error as Error).message });
         return;
@@ -661,12 +670,18 @@ export class CallerSimulator {
   }
 
   /**
-   * What a frame the bridge sent for the stream before a second `start` asks: until the bridge
-   * has answered on the new stream, its frames may still name the old one (they were on their
-   * way when the `start` went out), as they would on a real carrier. Undefined when the frame is
-   * no valid frame of the old stream either.
+   * What a frame the bridge sent for the stream before a second `start` asks: a frame the bridge
+   * sent before it took the new `start` may still name the old stream (it was on its way when the
+   * `start` went out), as it would on a real carrier. Where the bridge's send times are unknown,
+   * until it has answered on the new stream. Undefined when the frame is no valid frame of the old
+   * stream either, or the bridge sent it after it took the new `start`.
    */
-  #fromPreviousStream(frame: string | Uint8Array): OutboundCommand[] | undefined {
+  #fromPreviousStream(frame: string | Uint8Array, sentAt: number | undefined): OutboundCommand[] | undefined {
+    const takenAt = this.#options.startTakenAt;
+    if (sentAt !== undefined && takenAt) {
+      const at = takenAt(this.#starts - 1);
+      if (at !== undefined && sentAt >= at) return undefined;
+    }
     try {
       return this.#previousStream?.decodeOutbound(frame);
     } catch {
@@ -691,6 +706,7 @@ export class CallerSimulator {
         }
       }
       this.#lastStart = event;
+      this.#starts++;
     }
     return this.#options.peer.encodeInbound(event);
   }

@@ -314,6 +314,7 @@ export async function replayTrace(
       attribution.clear(frame.sentAt);
     },
     frameSentAt: bridge.frameSentAt,
+    startTakenAt: bridge.startTakenAt,
   });
   let played: Awaited<ReturnType<CallerSimulator['play']>> = {
     framesSent: 0,
