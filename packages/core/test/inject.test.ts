@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   ConfigError,
+  concatBytes,
   type InjectedAudioEvent,
   type ProtocolCapabilities,
   type TelephonyRealtimeTransportOptions,
@@ -143,6 +144,52 @@ describe('playAudio', () => {
     expect(sentMs(CLIP)).toBe(sent);
     const result = await clip.done;
     expect(result).toMatchObject({ reason: 'stopped', name: 'hold', sentMs: sent, playedMs: sent });
+  });
+
+  it('a looped clip runs on with no silence between its passes, however it falls on the frames', async () => {
+    const t = await connected({ playbackAck: 'none' });
+    // 25 ms of μ-law: passes end mid-frame. No byte of it is μ-law silence (0xff), the padding.
+    const clipBytes = new Uint8Array(200).map((_, i) => 1 + i);
+    const clip = t.playAudio(clipBytes, { loop: true });
+    for (let i = 0; i < 10; i++) rig.clock.advance(100);
+    clip.stop();
+    rig.clock.advance(1000);
+    await clip.done;
+    const sent = concatBytes(
+      rig.carrier
+        .commands()
+        .filter((c) => c.type === 'audio')
+        .map((c) => (c as { payload: Uint8Array }).payload),
+    );
+    expect(sent.byteLength).toBeGreaterThan(4 * clipBytes.byteLength);
+    expect(sent.byteLength % 160).toBe(0);
+    const expected = new Uint8Array(sent.byteLength).map((_, i) => clipBytes[i % clipBytes.byteLength]!);
+    expect(sent).toEqual(expected);
+  });
+
+  it('a looped clip at another rate holds its level from first frame to last: no filter delay or tail', async () => {
+    const t = rig.make({ playbackAck: 'none' });
+    rig.carrier.deliver(wire.start('S1', 'l16', 16000));
+    // 200 ms of a 1 kHz tone at 8 kHz, whole cycles: seamless as a loop.
+    const tone = new Int16Array(1600).map((_, i) => Math.round(8000 * Math.sin((2 * Math.PI * 1000 * i) / 8000)));
+    const clip = t.playAudio(tone, { loop: true, format: { encoding: 'l16', sampleRate: 8000, channels: 1 } });
+    for (let i = 0; i < 10; i++) rig.clock.advance(100);
+    clip.stop();
+    rig.clock.advance(1000);
+    await clip.done;
+    const frames = rig.carrier
+      .commands()
+      .filter((c) => c.type === 'audio')
+      .map((c) => (c as { payload: Uint8Array }).payload);
+    const samples = new Int16Array(concatBytes(frames).slice().buffer);
+    expect(samples.length).toBeGreaterThan(3 * 3200);
+    // Every 10 ms holds the tone at its level (RMS 8000/√2), none of it silence.
+    const level = 8000 / Math.SQRT2;
+    for (let at = 0; at + 160 <= samples.length; at += 160) {
+      let energy = 0;
+      for (let i = at; i < at + 160; i++) energy += samples[i]! * samples[i]!;
+      expect(Math.abs(Math.sqrt(energy / 160) - level) / level, `10 ms from sample ${at}`).toBeLessThan(0.05);
+    }
   });
 
   it('the call ending settles it with call_end, and leaves no timer behind', async () => {

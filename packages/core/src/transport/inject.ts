@@ -1,5 +1,5 @@
 import { decodeALaw, decodeMuLaw, encodeALaw, encodeMuLaw } from '../audio/g711.js';
-import { bytesPerSample, durationMs, pcm16FromBytes, pcm16ToBytes } from '../audio/pcm.js';
+import { bytesPerSample, concatBytes, durationMs, pcm16FromBytes, pcm16ToBytes } from '../audio/pcm.js';
 import { Resampler } from '../audio/resampler.js';
 import type { Clock } from '../clock.js';
 import { ConfigError } from '../errors.js';
@@ -94,8 +94,11 @@ class Clip implements InjectedAudio {
   readonly name: string | undefined;
   readonly interruptible: boolean;
   readonly loop: boolean;
-  /** The clip in the carrier's frames, cut once the carrier's stream (and format) is known. */
+  /** The clip in the carrier's frames (of a loop: one pass), cut once the carrier's stream is known. */
   units: Uint8Array[] | undefined;
+  /** A looped clip in the carrier's format, and what its last pass left short of a frame. */
+  loopAudio: Uint8Array | undefined;
+  loopRest: Uint8Array = new Uint8Array(0);
   readonly audio: Uint8Array | Int16Array;
   readonly format: AudioFormat | undefined;
   readonly done: Promise<InjectedAudioResult>;
@@ -230,10 +233,14 @@ export class Injector {
       return;
     }
     if (!clip.units) {
-      clip.units = output.clipUnits(toCarrierFormat(clip.audio, clip.format, this.#host.format()));
-      if (clip.units.length === 0) return this.#finish(clip, 'finished', 0);
+      const audio = toCarrierFormat(clip.audio, clip.format, this.#host.format(), clip.loop);
+      if (clip.loop) {
+        clip.loopAudio = audio;
+        nextPass(clip, output);
+      } else clip.units = output.clipUnits(audio);
+      if (clip.units!.length === 0) return this.#finish(clip, 'finished', 0);
     }
-    const units = clip.units;
+    let units = clip.units!;
     const lead = this.#leadMs();
     const format = output.format;
     let room = lead - ledger.queuedMs();
@@ -242,7 +249,7 @@ export class Injector {
     while (clip.state === 'feeding') {
       if (clip.next >= units.length) {
         if (!clip.loop) break;
-        clip.next = 0;
+        units = nextPass(clip, output);
       }
       const unit = units[clip.next]!;
       const ms = durationMs(format, unit.byteLength);
@@ -336,6 +343,20 @@ export class Injector {
   }
 }
 
+/**
+ * The next pass of a looped clip: what the last one left short of a frame, then the clip, cut into
+ * whole frames (as many passes as make one, for a clip shorter than a frame).
+ */
+function nextPass(clip: Clip, output: OutputPath): Uint8Array[] {
+  const audio = clip.loopAudio!;
+  clip.next = 0;
+  if (audio.byteLength === 0) return (clip.units = []);
+  let cut = output.loopUnits(concatBytes([clip.loopRest, audio]));
+  while (cut.units.length === 0) cut = output.loopUnits(concatBytes([cut.rest, audio]));
+  clip.loopRest = cut.rest;
+  return (clip.units = cut.units);
+}
+
 function round(ms: number): number {
   return Math.round(ms * 1000) / 1000;
 }
@@ -358,11 +379,16 @@ function checkPlayOptions(audio: unknown, options: PlayAudioOptions): void {
   }
 }
 
-/** The clip in the carrier's format: decoded, resampled and encoded where the formats differ. */
+/**
+ * The clip in the carrier's format: decoded, resampled and encoded where the formats differ. A
+ * clip to `loop` is resampled as the loop sounds once it runs: its end leads into its start, with
+ * no filter delay before it nor filter tail after it.
+ */
 function toCarrierFormat(
   audio: Uint8Array | Int16Array,
   given: AudioFormat | undefined,
   carrier: AudioFormat,
+  loop: boolean,
 ): Uint8Array {
   const from: AudioFormat =
     audio instanceof Int16Array
@@ -383,6 +409,14 @@ function toCarrierFormat(
           : pcm16FromBytes(audio.slice(0, audio.byteLength & ~1));
   if (from.sampleRate !== carrier.sampleRate) {
     const resampler = new Resampler(from.sampleRate, carrier.sampleRate);
+    if (loop && samples.length > 0) {
+      // Primed with the clip itself for longer than the filter reaches back: the pass after that
+      // is the loop's steady state.
+      const prime = Math.ceil((2 * resampler.delaySamples * from.sampleRate) / carrier.sampleRate) + 2;
+      for (let primed = 0; primed < prime; primed += samples.length) resampler.process(samples);
+      samples = resampler.process(samples);
+      return encode(samples, carrier);
+    }
     const head = resampler.process(samples);
     const tail = resampler.flush();
     const joined = new Int16Array(head.length + tail.length);
@@ -390,6 +424,10 @@ function toCarrierFormat(
     joined.set(tail, head.length);
     samples = joined;
   }
+  return encode(samples, carrier);
+}
+
+function encode(samples: Int16Array, carrier: AudioFormat): Uint8Array {
   if (carrier.encoding === 'pcmu') return encodeMuLaw(samples);
   if (carrier.encoding === 'pcma') return encodeALaw(samples);
   return pcm16ToBytes(samples).slice();

@@ -112,6 +112,21 @@ export class OutputPath {
     const framer = this.#createFramer(this.#format);
     const frames = framer.push(audio);
     frames.push(...framer.flush(true));
+    return this.#splitUnits(frames);
+  }
+
+  /**
+   * One pass of a looped clip (what was left of the pass before, then the clip) cut as
+   * {@link clipUnits} cuts a clip, but with no padding: `rest`, short of a frame, begins the next
+   * pass, so that the loop runs on with no silence between its passes.
+   */
+  loopUnits(audio: Uint8Array): { units: Uint8Array[]; rest: Uint8Array } {
+    const framer = this.#createFramer(this.#format);
+    const units = this.#splitUnits(framer.push(audio));
+    return { units, rest: framer.flush(false)[0] ?? new Uint8Array(0) };
+  }
+
+  #splitUnits(frames: Uint8Array[]): Uint8Array[] {
     const unit = this.#frameUnitBytes();
     if (unit === undefined) return frames;
     const units: Uint8Array[] = [];
