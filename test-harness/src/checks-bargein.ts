@@ -137,6 +137,27 @@ export function interruptedItems(result: ReplayResult, options: { callEnd: boole
   return items;
 }
 
+/**
+ * What each item's audio was cut at a second `start`: the old stream's playout ends with it. The
+ * bridge is judged at the moment it took the new `start` (when it could first know of it, as a
+ * `clear` is judged when it was sent): what the caller had heard of each item by then, on the
+ * carrier's playout. The audio of the old stream still queued then was never heard. A carrier
+ * that cannot clear (`clear: false`) is taken to play all it got, as at a barge-in.
+ */
+function cutByStarts(result: ReplayResult): Array<{ at: number; playedByItem: Record<string, number> }> {
+  if (!result.capabilities.clear) return [];
+  const taken = result.emitted.filter((e) => e.name === 'call_start').map((e) => e.at);
+  return taken.slice(1).map((at) => {
+    const playedByItem: Record<string, number> = {};
+    for (const chunk of result.carrier.chunks) {
+      if (!chunk.itemId || chunk.startAt >= at) continue;
+      const heard = Math.min(chunk.playedMs ?? chunk.durationMs, at - chunk.startAt);
+      playedByItem[chunk.itemId] = (playedByItem[chunk.itemId] ?? 0) + heard;
+    }
+    return { at, playedByItem };
+  });
+}
+
 export const bargeInTruncate: ConformanceCheck = {
   id: 'bargein.truncate',
   title: 'truncate at what the caller heard (within tolerance, never beyond sent)',
@@ -151,11 +172,13 @@ export const bargeInTruncate: ConformanceCheck = {
     const sent = modelSentMs(result);
     const byItem = chunksByItem(result.carrier.chunks);
     // Every item a barge-in stopped short, with what the caller heard of it: at a clear, what it
-    // had heard when the bridge sent the clear; otherwise all the carrier got of it.
+    // had heard when the bridge sent the clear; at a second start, when the bridge took it;
+    // otherwise all the carrier got of it.
     const judged = new Map<string, { heardMs: number; clearAt?: number }>();
-    for (const clear of clears) {
-      for (const [itemId, heard] of Object.entries(clear.playedByItem))
-        if (!judged.has(itemId)) judged.set(itemId, { heardMs: heard, clearAt: clear.sentAt });
+    const cuts = [...clears.map((c) => ({ at: c.sentAt, playedByItem: c.playedByItem })), ...cutByStarts(result)];
+    for (const cut of cuts.sort((a, b) => a.at - b.at)) {
+      for (const [itemId, heard] of Object.entries(cut.playedByItem))
+        if (!judged.has(itemId)) judged.set(itemId, { heardMs: heard, clearAt: cut.at });
     }
     for (const itemId of interruptedItems(result, { callEnd: false })) {
       if (judged.has(itemId)) continue;

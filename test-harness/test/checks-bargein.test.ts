@@ -171,3 +171,43 @@ describe('bargein.clear on a bridge whose clock counts whole milliseconds', () =
     });
   });
 });
+
+describe('bargein.truncate at a second start', () => {
+  /**
+   * 700 ms of the reply sent (from 1000 ms on, read 200 ms late) when the bridge took a second
+   * start at 1650 ms: the old stream's playout ends there, 650 ms into the reply. The bridge
+   * cancelled the reply and truncated it at `audioEndMs`, with no clear (the stream was gone).
+   */
+  function secondStart(audioEndMs: number): ReplayResult {
+    const result = starved({ lagMs: 200, speechAt: 1600, sentMs: 700 });
+    const truncation = { ...result.model!.truncations[0]!, audioEndMs, at: 1660 };
+    return {
+      ...result,
+      trace: { ...result.trace, header: { ...result.trace.header, hazards: ['second-start'] } },
+      emitted: [
+        { at: 0, name: 'call_start', args: [] },
+        { at: 1650, name: 'call_start', args: [] },
+      ],
+      model: { ...result.model!, truncations: [truncation] },
+      timeline: [
+        { at: 900, type: 'response.created', responseId: 'r1' },
+        { at: 1655, type: 'client:response.cancel', responseId: 'r1' },
+        { at: 1660, type: 'client:conversation.item.truncate', itemId: 'i1', audioEndMs },
+        { at: 1665, type: 'response.done', responseId: 'r1', status: 'cancelled' },
+      ],
+      carrier: { ...result.carrier, clears: [] },
+    } as unknown as ReplayResult;
+  }
+
+  it('is judged at what the caller had heard when the bridge took the new start', () => {
+    expect(check('bargein.truncate', secondStart(650)).status).toBe('pass');
+    expect(check('bargein.truncate', secondStart(640)).status).toBe('pass');
+  });
+
+  it('does not count the old stream audio still queued then as heard', () => {
+    expect(check('bargein.truncate', secondStart(700))).toEqual({
+      status: 'fail',
+      detail: 'item i1: truncated at 700 ms, caller heard 650 ms',
+    });
+  });
+});
