@@ -3,6 +3,7 @@ import { WebSocketServer } from 'ws';
 import { TwilioPeerSimulator } from '@switchboard/twilio/testing';
 import { CallerSimulator } from '../src/caller.js';
 import type { Trace } from '../src/trace.js';
+import { twilioStart } from './twilio-start.js';
 
 // The caller logs when its audio actually went out: a stall of its own (a starved replayer) shows as
 // a pause it fell behind in, a silence of the trace as one it did not, each where the caller's audio
@@ -10,17 +11,7 @@ import type { Trace } from '../src/trace.js';
 
 const SID = 'MZ00000000000000000000000000000002';
 const PAYLOAD = Buffer.alloc(160, 0x55).toString('base64');
-const start = {
-  event: 'start',
-  streamSid: SID,
-  start: {
-    streamSid: SID,
-    callSid: 'CA2',
-    tracks: ['inbound'],
-    customParameters: {},
-    mediaFormat: { encoding: 'audio/x-mulaw', sampleRate: 8000, channels: 1 },
-  },
-};
+const start = twilioStart(SID, 'CA2');
 const media = (t: number, n: number) => ({
   t,
   frame: {

@@ -3,24 +3,13 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { TwilioPeerSimulator } from '@switchboard/twilio/testing';
 import { CallerSimulator } from '../src/caller.js';
 import type { Trace } from '../src/trace.js';
+import { twilioStart } from './twilio-start.js';
 
 // A bridge in another process reports when it sent each frame only after the call: the caller's
 // playout is placed again on those moments, as it is when they are known during the call.
 
 const SID = 'MZ00000000000000000000000000000002';
-const start = {
-  event: 'start',
-  sequenceNumber: '1',
-  streamSid: SID,
-  start: {
-    accountSid: 'AC1',
-    streamSid: SID,
-    callSid: 'CA2',
-    tracks: ['inbound'],
-    customParameters: {},
-    mediaFormat: { encoding: 'audio/x-mulaw', sampleRate: 8000, channels: 1 },
-  },
-};
+const start = twilioStart(SID, 'CA2', { sequenceNumber: '1' });
 const onlyStart: Trace = {
   header: {
     name: 'start-only',

@@ -3,22 +3,12 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { PlivoPeerSimulator } from '@switchboard/plivo/testing';
 import { CallerSimulator } from '../src/caller.js';
 import type { Trace } from '../src/trace.js';
+import { twilioStart } from './twilio-start.js';
 
 const OLD = 'MZ00000000000000000000000000000001';
 const NEW = 'MZ00000000000000000000000000000002';
 
-const start = (sid: string) => ({
-  event: 'start',
-  streamSid: sid,
-  start: {
-    accountSid: 'AC1',
-    streamSid: sid,
-    callSid: 'CA1',
-    tracks: ['inbound'],
-    customParameters: {},
-    mediaFormat: { encoding: 'audio/x-mulaw', sampleRate: 8000, channels: 1 },
-  },
-});
+const start = (sid: string) => twilioStart(sid, 'CA1');
 
 const trace: Trace = {
   header: {

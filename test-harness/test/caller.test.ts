@@ -3,23 +3,12 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { TwilioPeerSimulator } from '@switchboard/twilio/testing';
 import { CallerSimulator } from '../src/caller.js';
 import type { Trace } from '../src/trace.js';
+import { twilioStart } from './twilio-start.js';
 
 const SID = 'MZ00000000000000000000000000000001';
 const PAYLOAD = Buffer.alloc(160, 0xff).toString('base64');
 
-const start = {
-  event: 'start',
-  sequenceNumber: '1',
-  streamSid: SID,
-  start: {
-    accountSid: 'AC1',
-    streamSid: SID,
-    callSid: 'CA1',
-    tracks: ['inbound'],
-    customParameters: {},
-    mediaFormat: { encoding: 'audio/x-mulaw', sampleRate: 8000, channels: 1 },
-  },
-};
+const start = twilioStart(SID, 'CA1', { sequenceNumber: '1' });
 
 /** A media frame of 20 ms of μ-law: `chunk` and `timestamp` as Twilio writes them. */
 const media = (t: number, chunk: number, timestamp: number) => ({
