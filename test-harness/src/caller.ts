@@ -240,6 +240,12 @@ export class CallerSimulator {
   readonly #options: CallerSimulatorOptions;
   readonly #bytesPerMs: number;
   #queueEnd = 0;
+  /**
+   * The end of the carrier's queue as the bridge's pacing sees it: as `#queueEnd`, except that a
+   * clear empties it when the bridge sent it, not when it arrived (the loopback's delay of a clear
+   * is no audio the bridge sent ahead of the lead).
+   */
+  #paceEnd = 0;
   #pending: PendingMark[] = [];
   #timers = new Set<NodeJS.Timeout>();
   #socket: WebSocket | undefined;
@@ -620,6 +626,8 @@ export class CallerSimulator {
   #placeChunks(sentAtOf: (frameIndex: number) => number | undefined): void {
     const chunks = this.log.chunks;
     let queueEnd = 0;
+    // The queue as the bridge's pacing sees it: a clear empties it when the bridge sent it.
+    let paceEnd = 0;
     let maxQueuedMs = 0;
     let next = 0;
     const placeUntil = (count: number) => {
@@ -628,7 +636,8 @@ export class CallerSimulator {
         const arrived = Math.min(chunk.receivedAt, sentAtOf(this.#chunkFrames[next]!) ?? chunk.receivedAt);
         chunk.startAt = Math.max(arrived, queueEnd);
         queueEnd = chunk.startAt + chunk.durationMs;
-        maxQueuedMs = Math.max(maxQueuedMs, queueEnd - arrived);
+        paceEnd = Math.max(arrived, paceEnd) + chunk.durationMs;
+        maxQueuedMs = Math.max(maxQueuedMs, paceEnd - arrived);
       }
     };
     this.log.clears.forEach((clear, k) => {
@@ -642,6 +651,7 @@ export class CallerSimulator {
         else delete chunk.playedMs;
       }
       queueEnd = clear.at;
+      paceEnd = Math.min(clear.at, sentAtOf(this.#clearFrames[k]!.frameIndex) ?? clear.sentAt);
     });
     placeUntil(chunks.length);
     this.log.maxQueuedMs = maxQueuedMs;
@@ -719,9 +729,11 @@ export class CallerSimulator {
         const durationMs = command.payload.byteLength / this.#bytesPerMs;
         // Playback starts when the bridge sent the audio, where known: the loopback's latency
         // (scaled up by a fast replay) is no part of the bridge's accounting, as for `clear`.
-        const startAt = Math.max(Math.min(at, sentAt ?? at), this.#queueEnd);
+        const sent = Math.min(at, sentAt ?? at);
+        const startAt = Math.max(sent, this.#queueEnd);
         this.#queueEnd = startAt + durationMs;
-        this.log.maxQueuedMs = Math.max(this.log.maxQueuedMs, this.#queueEnd - Math.min(at, sentAt ?? at));
+        this.#paceEnd = Math.max(sent, this.#paceEnd) + durationMs;
+        this.log.maxQueuedMs = Math.max(this.log.maxQueuedMs, this.#paceEnd - sent);
         this.#chunkFrames.push(frameIndex);
         this.log.chunks.push({
           receivedAt: at,
@@ -792,6 +804,7 @@ export class CallerSimulator {
     }
     this.log.clears.push({ at, sentAt, playedByItem: this.#playedByItem(from, to, sentAt), discardedMs });
     this.#queueEnd = at;
+    this.#paceEnd = sentAt;
     const pending = this.#pending;
     this.#pending = [];
     for (const mark of pending) if (mark.timer) clearTimeout(mark.timer);

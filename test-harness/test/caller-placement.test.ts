@@ -95,3 +95,46 @@ it('places the chunks and judges the clear on the send times a bridge reports af
   expect(log.maxQueuedMs).toBe(150);
   expect(log.clears[0]).toMatchObject({ at: 1150, sentAt: 830, playedByItem: { i1: 130 } });
 });
+
+it('measures the queue the bridge paces against from when it sent a clear, not when the clear arrived', async () => {
+  server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await new Promise<void>((resolve) => server!.once('listening', () => resolve()));
+  const connected = new Promise<WebSocket>((resolve) => server!.once('connection', resolve));
+  const clock = { t: 0 };
+  // When the bridge sent each frame: 100 ms of audio at 0, a clear at 50, 100 ms more at 60.
+  const sentAt = [0, 50, 60];
+  caller = new CallerSimulator({
+    peer: new TwilioPeerSimulator(),
+    ackOnClear: 'echo-pending',
+    twilioFrames: true,
+    format: { encoding: 'pcmu', sampleRate: 8000, channels: 1 },
+    now: () => clock.t,
+    currentItem: () => 'i1',
+    frameSentAt: (index) => sentAt[index],
+  });
+  await caller.connect(`ws://127.0.0.1:${(server.address() as { port: number }).port}/media`);
+  const bridge = await connected;
+  await caller.play(onlyStart);
+  const log = caller.log;
+  const audio = JSON.stringify({
+    event: 'media',
+    streamSid: SID,
+    media: { payload: Buffer.alloc(800, 0xff).toString('base64') },
+  });
+  clock.t = 0;
+  bridge.send(audio);
+  await until(() => log.chunks.length === 1);
+  // The clear and the audio after it reached the caller 250 ms late (a stalled loopback).
+  clock.t = 300;
+  bridge.send(JSON.stringify({ event: 'clear', streamSid: SID }));
+  await until(() => log.clears.length === 1);
+  clock.t = 310;
+  bridge.send(audio);
+  await until(() => log.chunks.length === 2);
+  // The caller plays the new audio once the clear arrived, but the bridge never had more than
+  // 100 ms queued: the clear it sent at 50 emptied the queue it paces against.
+  expect(log.chunks[1]!.startAt).toBe(300);
+  expect(log.maxQueuedMs).toBe(100);
+  caller.rejudgeClears((index) => sentAt[index]);
+  expect(log.maxQueuedMs).toBe(100);
+});
