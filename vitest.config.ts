@@ -28,7 +28,7 @@ class Planned extends BaseSequencer {
 }
 
 /** Unit files that run with a shared module cache (see `projects` below). */
-const SHARED_PACKAGES = '{core,twilio,telnyx,plivo,exotel,websocket}';
+const SHARED_PACKAGES = '{core,twilio,telnyx,plivo,exotel,websocket,bandwidth,genesys,azure,wavix}';
 /** Unit files elsewhere: no replay, no child process, no process-wide stub. */
 const SHARED_SINGLE_FILES = [
   'test/release.test.ts',
@@ -83,6 +83,14 @@ export default defineConfig({
       '@switchboard/exotel': src('./packages/exotel/src/index.ts'),
       '@switchboard/vonage/testing': src('./packages/vonage/src/testing.ts'),
       '@switchboard/vonage': src('./packages/vonage/src/index.ts'),
+      '@switchboard/bandwidth/testing': src('./packages/bandwidth/src/testing.ts'),
+      '@switchboard/bandwidth': src('./packages/bandwidth/src/index.ts'),
+      '@switchboard/genesys/testing': src('./packages/genesys/src/testing.ts'),
+      '@switchboard/genesys': src('./packages/genesys/src/index.ts'),
+      '@switchboard/azure/testing': src('./packages/azure/src/testing.ts'),
+      '@switchboard/azure': src('./packages/azure/src/index.ts'),
+      '@switchboard/wavix/testing': src('./packages/wavix/src/testing.ts'),
+      '@switchboard/wavix': src('./packages/wavix/src/index.ts'),
       '@switchboard/conformance/vitest': src('./test-harness/src/vitest.ts'),
       '@switchboard/conformance/testing': src('./test-harness/src/testing/index.ts'),
       '@switchboard/conformance': src('./test-harness/src/index.ts'),
