@@ -4,7 +4,7 @@ export {
   WAVIX_DEFAULT_FRAME_MS,
   WAVIX_UNSUPPORTED_STREAM_CODE,
 } from './protocol.js';
-export type { WavixMediaStreamProtocolOptions } from './protocol.js';
+export type { WavixMediaStreamProtocolOptions, WavixCustomParameters } from './protocol.js';
 export { WavixCallControl } from './call-control.js';
 export type {
   WavixCallControlOptions,
@@ -17,6 +17,7 @@ export {
   validateWavixStreamUrl,
   assertWavixStreamUrl,
   readWavixStreamUrlVerdict,
+  readWavixStreamUrlParameters,
   WavixStreamUrlError,
   WAVIX_STREAM_URL_SIGNATURE_PARAM,
   WAVIX_STREAM_URL_CALL_PARAM,

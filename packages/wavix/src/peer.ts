@@ -50,6 +50,12 @@ export type WavixPeerSimulatorOptions = {
    * converted to Wavix's PCM16 24 kHz. Default: already PCM16 24 kHz.
    */
   inputFormat?: AudioFormat;
+  /**
+   * Called with each stream this simulator starts: its ids and the `customParameters` of the
+   * `call_start` event, which Wavix's `start` cannot carry. A test hands them to the bridge the
+   * way an application does (the stream URL's query, or what it kept when it answered the call).
+   */
+  onStart?: (stream: { streamId: string; callId: string; customParameters: Record<string, string> }) => void;
   /** Clock for `event_time`, in ms since the epoch; default `Date.now`. */
   now?: () => number;
 };
@@ -262,6 +268,11 @@ export class WavixPeerSimulator implements PeerSimulator {
     this.#counter.reset();
     this.#sequenceNumber = 0;
     this.#converter = new ToWire(this.#input);
+    this.#options.onStart?.({
+      streamId: this.#streamId,
+      callId: this.#callId,
+      customParameters: { ...event.customParameters },
+    });
     return JSON.stringify({
       event: 'start',
       event_time: this.#eventTime(),

@@ -39,6 +39,7 @@ import {
   readFrameEvent,
   readFrameObject,
   readStartStreamId,
+  stringRecord,
   type JsonObject,
   type StreamCommandWriters,
 } from '@switchboard/core/protocol';
@@ -82,7 +83,18 @@ export type WavixMediaStreamProtocolOptions = {
    * buffer but not its size.
    */
   pacingLeadMs?: number | null;
+  /**
+   * `callStart.customParameters`. Wavix's `start` carries no parameters of its own: give what your
+   * application knows of the call — the query of the stream URL it connected to (see
+   * `readWavixStreamUrlParameters`), or what it kept when it answered the call — as a record, or as
+   * a function of the starting stream (called once per `start`). Default: none.
+   */
+  customParameters?: WavixCustomParameters;
 };
+
+/** What {@link WavixMediaStreamProtocolOptions.customParameters} takes. */
+export type WavixCustomParameters =
+  Record<string, string> | ((stream: { streamId: string; callId?: string }) => Record<string, string> | undefined);
 
 function fail(message: string, frame: unknown, code?: string): never {
   throw new ProtocolError(PROVIDER, message, code === undefined ? { frame } : { frame, code });
@@ -147,6 +159,7 @@ export class WavixMediaStreamProtocol implements MediaStreamProtocol {
 
   readonly #stream = new ActiveStreamId(PROVIDER, 'stream_id');
   readonly #parses = new FrameParse();
+  readonly #parameters: WavixCustomParameters | undefined;
   readonly #writers: StreamCommandWriters = {
     audio: (payload) =>
       `{"event":"media","stream_id":${this.#stream.json('media')},"media":{"payload":"${base64Encode(payload)}"}}`,
@@ -158,6 +171,10 @@ export class WavixMediaStreamProtocol implements MediaStreamProtocol {
     if (options === null || typeof options !== 'object')
       throw new ConfigError('WavixMediaStreamProtocol: options must be an object');
     this.capabilities = readCapabilities(options);
+    const parameters = options.customParameters;
+    if (parameters !== undefined && typeof parameters !== 'function' && !isJsonObject(parameters))
+      throw new ConfigError('WavixMediaStreamProtocol: customParameters must be a record or a function');
+    this.#parameters = parameters;
   }
 
   /** The `stream_id` of the active stream, once a `start` has been decoded. */
@@ -200,8 +217,7 @@ export class WavixMediaStreamProtocol implements MediaStreamProtocol {
     const event = callStartEvent({
       streamId,
       format: { ...WAVIX_AUDIO_FORMAT },
-      // Wavix's start carries no custom parameters: pass your own in the stream URL's query.
-      customParameters: {},
+      customParameters: this.#customParameters(streamId, callId, frame),
       raw: message,
       callId,
       from: undefined,
@@ -209,6 +225,19 @@ export class WavixMediaStreamProtocol implements MediaStreamProtocol {
     });
     this.#stream.set(streamId);
     return event;
+  }
+
+  #customParameters(streamId: string, callId: string | undefined, frame: string): Record<string, string> {
+    const parameters = this.#parameters;
+    if (parameters === undefined) return {};
+    if (typeof parameters !== 'function') return stringRecord(parameters);
+    let found: unknown;
+    try {
+      found = parameters(callId === undefined || callId === '' ? { streamId } : { streamId, callId });
+    } catch (error) {
+      throw new ProtocolError(PROVIDER, 'the customParameters function threw for this start', { frame, cause: error });
+    }
+    return stringRecord(found);
   }
 
   #decodeMedia(message: JsonObject, frame: string): CallEvent[] {

@@ -196,3 +196,19 @@ export async function assertWavixStreamUrl(
     ? { expiresAt: verdict.expiresAt }
     : { expiresAt: verdict.expiresAt, callId: verdict.callId };
 }
+
+/**
+ * The parameters of a stream URL, for `customParameters`: its query as a record (the first value of
+ * a repeated name), without the signature; the signed call id stays, as `wavix_call`. Reads
+ * `req.url` (path and query) or an absolute URL; an unreadable one gives `{}`.
+ */
+export function readWavixStreamUrlParameters(url: string | URL): Record<string, string> {
+  const parsed = readUrl(url);
+  const parameters: Record<string, string> = {};
+  if (!parsed) return parameters;
+  for (const [name, value] of parsed.searchParams) {
+    if (name === WAVIX_STREAM_URL_SIGNATURE_PARAM || Object.hasOwn(parameters, name)) continue;
+    Object.defineProperty(parameters, name, { value, enumerable: true, writable: true, configurable: true });
+  }
+  return parameters;
+}

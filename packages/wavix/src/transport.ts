@@ -39,11 +39,12 @@ export class WavixRealtimeTransport extends TelephonyRealtimeTransport {
       'wavixWebSocket',
       'WavixRealtimeTransport needs `wavixWebSocket`: the WebSocket Wavix connected to your stream_url.',
     );
-    const { frameMs, ackOnClear, pacingLeadMs, callControl, ...rest } = withProtocolOptions;
+    const { frameMs, ackOnClear, pacingLeadMs, customParameters, callControl, ...rest } = withProtocolOptions;
     const protocolOptions: WavixMediaStreamProtocolOptions = {};
     if (frameMs !== undefined) protocolOptions.frameMs = frameMs;
     if (ackOnClear !== undefined) protocolOptions.ackOnClear = ackOnClear;
     if (pacingLeadMs !== undefined) protocolOptions.pacingLeadMs = pacingLeadMs;
+    if (customParameters !== undefined) protocolOptions.customParameters = customParameters;
     if (callControl !== undefined && typeof (callControl as Partial<WavixCallControl>)?.hangup !== 'function')
       throw new ConfigError('WavixRealtimeTransport: `callControl` must be a WavixCallControl');
     if (callControl !== undefined && rest.hangUp === undefined) {
