@@ -50,15 +50,31 @@ export type BandwidthTransferBxmlOptions = {
   timeoutSeconds?: number;
 };
 
-// XML 1.0 allows tab, line feed, carriage return and everything from U+0020 up, except lone
-// surrogates and U+FFFE/U+FFFF.
-// eslint-disable-next-line no-control-regex
-const NOT_XML =
-  /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+/**
+ * True when `value` holds a character XML 1.0 cannot carry: a control character other than tab,
+ * line feed and carriage return, U+FFFE, U+FFFF, or half of a surrogate pair.
+ */
+function hasNonXmlCharacter(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x20) {
+      if (c !== 0x09 && c !== 0x0a && c !== 0x0d) return true;
+    } else if (c === 0xfffe || c === 0xffff) {
+      return true;
+    } else if (c >= 0xd800 && c <= 0xdbff) {
+      const next = value.charCodeAt(i + 1);
+      if (!(next >= 0xdc00 && next <= 0xdfff)) return true;
+      i += 1;
+    } else if (c >= 0xdc00 && c <= 0xdfff) {
+      return true;
+    }
+  }
+  return false;
+}
 
 function escapeXml(value: string, what: string): string {
   if (typeof value !== 'string') throw new ConfigError(`${what} must be a string`);
-  if (NOT_XML.test(value)) throw new ConfigError(`${what} holds a character XML cannot carry`);
+  if (hasNonXmlCharacter(value)) throw new ConfigError(`${what} holds a character XML cannot carry`);
   return value.replace(/[&<>"']/g, (c) =>
     c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '"' ? '&quot;' : '&apos;',
   );

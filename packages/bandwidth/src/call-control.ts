@@ -1,7 +1,7 @@
 /**
- * Commands to live calls through the Bandwidth Voice API: `POST
- * /api/v2/accounts/{accountId}/calls/{callId}` with `{"state":"completed"}` hangs up, and with
- * `{"state":"active","redirectUrl":…}` interrupts the call's BXML and fetches new BXML from the
+ * Commands to live calls through the Bandwidth Voice API: a POST to
+ * `/api/v2/accounts/<accountId>/calls/<callId>` with `state: completed` hangs up, and with
+ * `state: active` and a `redirectUrl` interrupts the call's BXML and fetches new BXML from the
  * URL (a `<Transfer>` there transfers the call). Sources: the Voice API description in Bandwidth's
  * SDKs (`bandwidth.yml`, operation `updateCall`, server `https://voice.bandwidth.com/api/v2`).
  *

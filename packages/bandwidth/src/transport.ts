@@ -9,7 +9,10 @@ import { takeCarrierSocket } from '@switchboard/core/protocol';
 import type { BandwidthCallControl } from './call-control.js';
 import { BandwidthMediaStreamProtocol, type BandwidthProtocolOptions } from './protocol.js';
 
-/** Options of {@link BandwidthRealtimeTransport}: the SDK WebSocket transport's, the core's call options, and the stream's. */
+/**
+ * Options of {@link BandwidthRealtimeTransport}: the SDK WebSocket transport's, the core's call
+ * options, and the stream's.
+ */
 export type BandwidthRealtimeTransportOptions = CarrierTransportOptions &
   BandwidthProtocolOptions & {
     /** The WebSocket Bandwidth opened to the `destination` of `<StartStream>`. */

@@ -38,6 +38,12 @@ describe('bandwidthStreamBxml', () => {
     );
   });
 
+  it('keeps tabs, new lines and characters beyond the BMP, which XML carries', () => {
+    expect(bxmlStartStream({ url: 'wss://a.example.com', params: { note: 'a\tb\nc 😀 é' } })).toContain(
+      '<StreamParam name="note" value="a\tb\nc 😀 é"/>',
+    );
+  });
+
   it('leaves the rest of the call to the caller of bxmlResponse with hold false', () => {
     const start = bxmlStartStream({ url: 'wss://a.example.com/m', name: 's1' });
     expect(bandwidthStreamBxml({ url: 'wss://a.example.com/m', name: 's1', hold: false })).toBe(bxmlResponse(start));
@@ -62,7 +68,9 @@ describe('bandwidthStreamBxml', () => {
     ['a param value over 2048 characters', { url: 'wss://a.example.com', params: { n: 'v'.repeat(2049) } }],
     ['a param value that is not a string', { url: 'wss://a.example.com', params: { n: 5 as unknown as string } }],
     ['a control character XML cannot carry', { url: 'wss://a.example.com', params: { n: 'a\u0001b' } }],
-    ['a lone surrogate', { url: 'wss://a.example.com', name: 'a\ud800' }],
+    ['a lone high surrogate', { url: 'wss://a.example.com', name: 'a\ud800' }],
+    ['a lone low surrogate', { url: 'wss://a.example.com', name: '\udc00a' }],
+    ['U+FFFE', { url: 'wss://a.example.com', name: 'a\ufffe' }],
   ])('refuses %s with a ConfigError', (_title, options) => {
     expect(() => bandwidthStreamBxml(options)).toThrow(ConfigError);
   });
