@@ -5,3 +5,10 @@ export { GenesysRealtimeTransport } from './transport.js';
 export type { GenesysRealtimeTransportOptions } from './transport.js';
 export { GENESYS_CLOSE_TIMEOUT_MS } from './connection.js';
 export { genesysCandidate } from './candidates.js';
+export {
+  validateGenesysUpgrade,
+  assertGenesysUpgrade,
+  readGenesysUpgradeVerdict,
+  GENESYS_SIGNED_COMPONENTS,
+} from './signature.js';
+export type { ValidateGenesysUpgradeOptions, GenesysUpgradeVerdict } from './signature.js';

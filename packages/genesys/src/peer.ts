@@ -41,7 +41,7 @@ export type GenesysPeerSimulatorOptions = {
 
 /** Code of the ProtocolError raised for a frame Genesys would not accept from the bridge. */
 export const GENESYS_INVALID_FRAME_CODE = 'genesys_invalid_frame';
-/** Code of the ProtocolError raised for bot audio Genesys would not take (before `opened`, after `disconnect`, a bad size). */
+/** Code of the ProtocolError for bot audio Genesys would not take: before `opened`, after `disconnect`, a bad size. */
 export const GENESYS_INVALID_AUDIO_CODE = 'genesys_invalid_audio';
 
 function invalid(message: string, frame: unknown, code = GENESYS_INVALID_FRAME_CODE): never {

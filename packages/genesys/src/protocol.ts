@@ -188,6 +188,11 @@ export class GenesysAudioHookProtocol implements MediaStreamProtocol {
     return this.#media;
   }
 
+  /** The stream position of the caller's audio received, ms (what Genesys calls `position`). */
+  get positionMs(): number {
+    return this.#positionMs;
+  }
+
   /** True while Genesys reports the audio paused (`paused` until `resumed`). */
   get paused(): boolean {
     return this.#paused;

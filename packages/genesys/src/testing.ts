@@ -6,3 +6,5 @@
 export { conformance } from './conformance.js';
 export { GenesysPeerSimulator, GENESYS_INVALID_FRAME_CODE, GENESYS_INVALID_AUDIO_CODE } from './peer.js';
 export type { GenesysPeerSimulatorOptions } from './peer.js';
+export { signGenesysUpgrade } from './signature.js';
+export type { SignGenesysUpgradeOptions } from './signature.js';
