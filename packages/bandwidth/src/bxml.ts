@@ -72,12 +72,22 @@ function hasNonXmlCharacter(value: string): boolean {
   return false;
 }
 
+const ESCAPES: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&apos;',
+  '\t': '&#9;',
+  '\n': '&#10;',
+  '\r': '&#13;',
+};
+
 function escapeXml(value: string, what: string): string {
   if (typeof value !== 'string') throw new ConfigError(`${what} must be a string`);
   if (hasNonXmlCharacter(value)) throw new ConfigError(`${what} holds a character XML cannot carry`);
-  return value.replace(/[&<>"']/g, (c) =>
-    c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '"' ? '&quot;' : '&apos;',
-  );
+  // Tab, line feed and carriage return as references: a parser turns them into spaces in an attribute.
+  return value.replace(/[&<>"'\t\n\r]/g, (c) => ESCAPES[c]!);
 }
 
 function attributes(pairs: Array<[string, string | undefined]>, what: string): string {
