@@ -1,0 +1,70 @@
+import {
+  ConfigError,
+  TelephonyRealtimeTransport,
+  type CarrierTransportOptions,
+  type MediaConnection,
+  type WebSocketLike,
+} from '@switchboard/core';
+import { takeCarrierSocket } from '@switchboard/core/protocol';
+import type { AzureCallAutomation } from './call-control.js';
+import { AzureMediaStreamProtocol, type AzureMediaStreamProtocolOptions } from './protocol.js';
+
+/**
+ * Options of {@link AzureRealtimeTransport}: the SDK WebSocket transport's, the core's call
+ * options, and what the stream's frames do not carry (the call connection id, parameters, rate).
+ */
+export type AzureRealtimeTransportOptions = CarrierTransportOptions &
+  AzureMediaStreamProtocolOptions & {
+    /** The WebSocket ACS opened to your `transportUrl`. */
+    azureWebSocket: WebSocketLike | MediaConnection;
+    /**
+     * Call Automation for hanging up. Closing the media WebSocket ends the stream, not the call,
+     * so with this the transport's hang-ups (`endAfterPlayback()`, the `end_call` tool) terminate
+     * the call (`callConnections/{id}:terminate`) for `callStart.callId`, the `callConnectionId`.
+     * A `hangUp` option, when given too, is used instead.
+     */
+    callAutomation?: AzureCallAutomation;
+  };
+
+/**
+ * Bridges an Azure Communication Services bidirectional audio stream to the OpenAI Realtime API.
+ * Pass it as `transport` to a `RealtimeSession`. Raw ACS frames appear on `*` (and the session's
+ * `transport_event`) as `{ type: 'azure_message', message }`.
+ */
+export class AzureRealtimeTransport extends TelephonyRealtimeTransport {
+  constructor(options: AzureRealtimeTransportOptions) {
+    const { socket, rest: withProtocolOptions } = takeCarrierSocket(
+      options,
+      'azureWebSocket',
+      'AzureRealtimeTransport needs `azureWebSocket`: the WebSocket ACS connected to your transportUrl.',
+    );
+    const {
+      callConnectionId,
+      customParameters,
+      describeCall,
+      sampleRate,
+      participantRawId,
+      pacingLeadMs,
+      callAutomation,
+      ...rest
+    } = withProtocolOptions;
+    const protocolOptions: AzureMediaStreamProtocolOptions = {};
+    if (callConnectionId !== undefined) protocolOptions.callConnectionId = callConnectionId;
+    if (customParameters !== undefined) protocolOptions.customParameters = customParameters;
+    if (describeCall !== undefined) protocolOptions.describeCall = describeCall;
+    if (sampleRate !== undefined) protocolOptions.sampleRate = sampleRate;
+    if (participantRawId !== undefined) protocolOptions.participantRawId = participantRawId;
+    if (pacingLeadMs !== undefined) protocolOptions.pacingLeadMs = pacingLeadMs;
+    if (callAutomation !== undefined && typeof (callAutomation as Partial<AzureCallAutomation>)?.hangUp !== 'function')
+      throw new ConfigError('AzureRealtimeTransport: `callAutomation` must be an AzureCallAutomation');
+    if (callAutomation !== undefined && rest.hangUp === undefined) {
+      rest.hangUp = async ({ callId }) => (callId === undefined ? undefined : callAutomation.hangUp(callId));
+    }
+    super({
+      ...rest,
+      connection: socket,
+      protocol: new AzureMediaStreamProtocol(protocolOptions),
+      rawEventType: 'azure_message',
+    });
+  }
+}
