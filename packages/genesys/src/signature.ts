@@ -1,10 +1,11 @@
 /**
  * Checking who opened the WebSocket. Genesys Cloud sends the integration's API key as `X-API-KEY`
- * on the upgrade request and signs the request with HTTP Message Signatures (RFC 9421):
- * `Signature-Input: sig1=("@request-target" "@authority" "audiohook-organization-id"
- * "audiohook-session-id" "audiohook-correlation-id" "x-api-key");keyid="<API key>";nonce="…";
- * alg="hmac-sha256";created=…;expires=…` and `Signature: sig1=:<base64 HMAC-SHA256>:`, keyed
- * with the integration's client secret (base64-decoded). Sources: reference/genesys.md.
+ * on the upgrade request and signs the request with HTTP Message Signatures (RFC 9421): a
+ * `Signature-Input` header naming the covered components (the request target, the authority, the
+ * three `audiohook-*` headers and `x-api-key`) with `keyid` (the API key), `nonce`, `alg`
+ * (`hmac-sha256`), `created` and `expires`, and a `Signature` header with the HMAC-SHA256 of the
+ * signature base, keyed with the integration's client secret (base64-decoded). Sources:
+ * reference/genesys.md.
  *
  * Plain WebCrypto: it runs on Node ≥ 20 and in Cloudflare Workers.
  */
