@@ -21,6 +21,8 @@ export {
   BANDWIDTH_DEFAULT_STREAM_NAME,
 } from './bxml.js';
 export type { BandwidthStreamBxmlOptions, BandwidthTransferBxmlOptions } from './bxml.js';
+export { bandwidthTransfer, readBandwidthTransfer } from './transfer.js';
+export type { BandwidthTransferOptions, BandwidthTransferDestination } from './transfer.js';
 export { validateBandwidthAuth, assertBandwidthAuth } from './auth.js';
 export type { ValidateBandwidthAuthOptions, BandwidthHeaders } from './auth.js';
 export { BANDWIDTH_MAX_PAYLOAD } from './max-payload.js';

@@ -24,9 +24,11 @@ describe('@switchboard/bandwidth exports', () => {
       'assertBandwidthAuth',
       'bandwidthCandidate',
       'bandwidthStreamBxml',
+      'bandwidthTransfer',
       'bandwidthTransferBxml',
       'bxmlResponse',
       'bxmlStartStream',
+      'readBandwidthTransfer',
       'validateBandwidthAuth',
     ]);
     expect(Object.keys(root).filter(isTestTooling)).toEqual([]);
