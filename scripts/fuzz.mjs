@@ -64,6 +64,15 @@ const TARGETS = {
       create: () => new ExotelMediaStreamProtocol(),
     };
   },
+  async bandwidth() {
+    const { BandwidthMediaStreamProtocol } = await import('@switchboard/bandwidth');
+    const { BandwidthPeerSimulator } = await import('@switchboard/bandwidth/testing');
+    const { fuzzSeedFrames } = await testing();
+    return {
+      seeds: fuzzSeedFrames(new BandwidthPeerSimulator({ tracks: 'both' })),
+      create: () => new BandwidthMediaStreamProtocol(),
+    };
+  },
   vonage: () => preset('vonage', L16_16K),
   asterisk: () => preset('asterisk', MULAW_8K),
   jambonz: () => preset('jambonz', L16_8K),
@@ -132,6 +141,7 @@ const TARGETS = {
     const { telnyxCandidate } = await import('@switchboard/telnyx');
     const { plivoCandidate } = await import('@switchboard/plivo');
     const { exotelCandidate } = await import('@switchboard/exotel');
+    const { bandwidthCandidate } = await import('@switchboard/bandwidth');
     const { rawWebSocketCandidates } = await import('@switchboard/websocket');
     const candidates = [
       signalwireCandidate,
@@ -139,6 +149,7 @@ const TARGETS = {
       telnyxCandidate,
       plivoCandidate,
       exotelCandidate,
+      bandwidthCandidate,
       ...rawWebSocketCandidates,
     ];
     const seeds = [];
@@ -148,6 +159,7 @@ const TARGETS = {
       'telnyx',
       'plivo',
       'exotel',
+      'bandwidth',
       'vonage',
       'asterisk',
       'jambonz',
