@@ -152,6 +152,7 @@ const EXPECTED: Record<string, { has: string[]; hasNot?: string[] }> = {
   '@switchboard/telnyx': { has: ['TelnyxRealtimeTransport'] },
   '@switchboard/plivo': { has: ['PlivoRealtimeTransport', 'validatePlivoSignatureV3', 'assertPlivoSignatureV3'] },
   '@switchboard/exotel': { has: ['ExotelRealtimeTransport'] },
+  '@switchboard/bandwidth': { has: ['BandwidthRealtimeTransport', 'bandwidthStreamBxml'] },
   '@switchboard/wavix': { has: ['WavixRealtimeTransport', 'WavixCallControl', 'signWavixStreamUrl'] },
   '@switchboard/sip': { has: ['OpenAISipTransport', 'SipEndpoint', 'SipRealtimeTransport'] },
   '@switchboard/cloudflare': { has: ['CloudflareRealtimeTransport', 'handleMediaUpgrade'] },
