@@ -209,7 +209,13 @@ export class GenesysPeerSimulator implements PeerSimulator {
     if (message['id'] !== this.#session) invalid('id is not the session id', frame);
     const parameters = message['parameters'];
     if (!isJsonObject(parameters)) invalid('parameters is not an object', frame);
+    const commands = this.#serverMessage(type, parameters, frame);
+    // Counted once accepted: a refused message leaves the sequence where it was.
     this.#serverSeq += 1;
+    return commands;
+  }
+
+  #serverMessage(type: string, parameters: Record<string, unknown>, frame: string): OutboundCommand[] {
     switch (type) {
       case 'opened': {
         if (this.#opened) invalid('opened twice', frame);
