@@ -31,7 +31,7 @@ export type AzurePeerSimulatorOptions = {
   inputFormat?: AudioFormat;
   /** `subscriptionId` used when a `call_start` event carries an empty `streamId`. Generated when absent. */
   subscriptionId?: string;
-  /** `participantRawID` written on every `AudioData`. Default a made-up PSTN caller (`4:+1…`). */
+  /** `participantRawID` written on every `AudioData`. Default a made-up PSTN caller (`4:1425…`). */
   participantRawId?: string;
   /**
    * How a frame of pure silence is sent: `with-data` (default: its samples, `silent: true`) or
@@ -132,7 +132,7 @@ export class AzurePeerSimulator implements PeerSimulator {
     if (!AZURE_SAMPLE_RATES.includes(this.#rate))
       throw new ConfigError('AzurePeerSimulator: sampleRate must be 16000 or 24000');
     this.#input = options.inputFormat ?? this.format;
-    this.#participant = options.participantRawId ?? '4:+14255550123';
+    this.#participant = options.participantRawId ?? '4:14255550123';
     this.#maxPayload = options.maxPayloadBytes ?? 65_536;
     this.#now = options.now ?? Date.now;
     this.#converter = new ToWire(this.#input, this.#rate);

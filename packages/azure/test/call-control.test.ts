@@ -63,7 +63,7 @@ describe('AzureCallAutomation', () => {
     expect(request!.path).toBe(`/calling/callConnections/${CALL}:transferToParticipant?api-version=2025-05-15`);
     expect(request!.headers['content-type']).toBe('application/json');
     expect(JSON.parse(request!.body)).toEqual({
-      targetParticipant: { kind: 'phoneNumber', rawId: '4:+14255550199', phoneNumber: { value: '+14255550199' } },
+      targetParticipant: { kind: 'phoneNumber', phoneNumber: { value: '+14255550199' } },
       sourceCallerIdNumber: { value: '+18005550100' },
       operationContext: 'ctx',
     });
@@ -74,12 +74,17 @@ describe('AzureCallAutomation', () => {
     await client.transfer(CALL, '8:acs:resource_user');
     expect(JSON.parse(api.requests[0]!.body).targetParticipant).toEqual({
       kind: 'communicationUser',
-      rawId: '8:acs:resource_user',
       communicationUser: { id: '8:acs:resource_user' },
     });
+    // A phone number's raw id (4: and the number without its +) is a phone number too.
+    await client.transfer(CALL, '4:14255550199');
+    expect(JSON.parse(api.requests.pop()!.body).targetParticipant).toEqual({
+      kind: 'phoneNumber',
+      phoneNumber: { value: '+14255550199' },
+    });
     const teams = { kind: 'microsoftTeamsUser', microsoftTeamsUser: { userId: 'u1' } };
-    await client.transfer(CALL, teams, { extra: { transferee: { rawId: '4:+1' } } });
-    expect(JSON.parse(api.requests[1]!.body)).toEqual({ transferee: { rawId: '4:+1' }, targetParticipant: teams });
+    await client.transfer(CALL, teams, { extra: { transferee: { rawId: '4:14255550100' } } });
+    expect(JSON.parse(api.requests[1]!.body)).toEqual({ transferee: { rawId: '4:14255550100' }, targetParticipant: teams });
   });
 
   it('sends a Bearer token with getToken instead of signing, and reads a connection string', async () => {

@@ -18,7 +18,7 @@ const audioFrame = (data: unknown, extra: Record<string, unknown> = {}) =>
     kind: 'AudioData',
     audioData: {
       timestamp: '2024-11-15T19:16:12.925Z',
-      participantRawID: '4:+14255550123',
+      participantRawID: '4:14255550123',
       data,
       silent: false,
       ...extra,
@@ -67,7 +67,7 @@ describe('AzureMediaStreamProtocol: decode', () => {
   });
 
   it('passes AudioData through as PCM, drops frames of other participants when asked, and reads silent frames without data as 20 ms of silence', () => {
-    const protocol = new AzureMediaStreamProtocol({ participantRawId: '4:+14255550123' });
+    const protocol = new AzureMediaStreamProtocol({ participantRawId: '4:14255550123' });
     protocol.decode(metadata(24000));
     const pcm = Uint8Array.from({ length: 960 }, (_, i) => i & 0xff);
     expect(protocol.decode(audioFrame(base64Encode(pcm)))).toEqual([{ type: 'audio', payload: pcm }]);
