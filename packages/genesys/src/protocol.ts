@@ -71,6 +71,12 @@ export type GenesysAudioHookProtocolOptions = {
    * another id is refused.
    */
   sessionId?: string;
+  /**
+   * Also send the output variables with `closed` when Genesys closed the session first. Default
+   * false: Genesys's own samples return them with `disconnect` only, and document `closed` without
+   * parameters; Pipecat's serializer sends them with `closed`. Turn it on if your flow misses them.
+   */
+  closedOutputVariables?: boolean;
 };
 
 /** What `open` said, beyond what `call_start` carries. */
@@ -137,6 +143,7 @@ export class GenesysAudioHookProtocol implements MediaStreamProtocol {
 
   readonly #formats: Array<'PCMU' | 'L16'>;
   readonly #expectedSession: string | undefined;
+  readonly #closedOutputVariables: boolean;
   readonly #parses = new FrameParse();
   #session: string | undefined;
   #clientSeq = 0;
@@ -171,6 +178,7 @@ export class GenesysAudioHookProtocol implements MediaStreamProtocol {
       ...(leadMs === null ? {} : { pacing: { leadMs } }),
     };
     this.#expectedSession = options.sessionId;
+    this.#closedOutputVariables = options.closedOutputVariables === true;
   }
 
   /** The session id (`open.id`), once Genesys opened the session. */
@@ -382,7 +390,12 @@ export class GenesysAudioHookProtocol implements MediaStreamProtocol {
   #decodeClose(parameters: JsonObject, frame: string): CallEvent[] {
     if (this.#closeReceived) fail('a second close', frame);
     this.#closeReceived = true;
-    this.#reply('closed', {});
+    const variables = this.#disconnect.outputVariables;
+    const withVariables = this.#closedOutputVariables && !this.#disconnectSent && variables !== undefined;
+    this.#reply(
+      'closed',
+      withVariables && Object.keys(variables).length > 0 ? { outputVariables: { ...variables } } : {},
+    );
     const reason = parameters['reason'];
     return [
       { type: 'call_end', reason: typeof reason === 'string' && reason.length > 0 ? reason.slice(0, 64) : 'end' },

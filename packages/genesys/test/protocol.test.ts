@@ -229,6 +229,17 @@ describe('GenesysAudioHookProtocol', () => {
     expect(protocol.encode({ type: 'audio', payload: new Uint8Array(1600) })).toEqual([]);
   });
 
+  it('sends the output variables with closed only when asked to', () => {
+    for (const closedOutputVariables of [false, true]) {
+      const protocol = new GenesysAudioHookProtocol({ closedOutputVariables });
+      protocol.decode(open());
+      protocol.setDisconnect({ outputVariables: { outcome: 'caller_left' } });
+      protocol.decode(client('close', 2, { reason: 'end' }));
+      const closed = parse(protocol.takeReplies().at(-1));
+      expect(closed.parameters).toEqual(closedOutputVariables ? { outputVariables: { outcome: 'caller_left' } } : {});
+    }
+  });
+
   it('asks Genesys to pause and resume the audio', () => {
     const protocol = opened();
     expect(parse(protocol.requestPause(true)[0])).toMatchObject({ type: 'pause', seq: 2 });
