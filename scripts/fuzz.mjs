@@ -73,6 +73,15 @@ const TARGETS = {
       create: () => new BandwidthMediaStreamProtocol(),
     };
   },
+  async wavix() {
+    const { WavixMediaStreamProtocol } = await import('@switchboard/wavix');
+    const { WavixPeerSimulator } = await import('@switchboard/wavix/testing');
+    const { fuzzSeedFrames } = await testing();
+    return {
+      seeds: fuzzSeedFrames(new WavixPeerSimulator(), { format: { encoding: 'l16', sampleRate: 24000, channels: 1 } }),
+      create: () => new WavixMediaStreamProtocol(),
+    };
+  },
   vonage: () => preset('vonage', L16_16K),
   asterisk: () => preset('asterisk', MULAW_8K),
   jambonz: () => preset('jambonz', L16_8K),
@@ -141,11 +150,14 @@ const TARGETS = {
     const { telnyxCandidate } = await import('@switchboard/telnyx');
     const { plivoCandidate } = await import('@switchboard/plivo');
     const { exotelCandidate } = await import('@switchboard/exotel');
+    const { wavixCandidate } = await import('@switchboard/wavix');
     const { bandwidthCandidate } = await import('@switchboard/bandwidth');
     const { rawWebSocketCandidates } = await import('@switchboard/websocket');
     const candidates = [
       signalwireCandidate,
       twilioCandidate,
+      // Before Telnyx's, which claims any frame with a top-level stream_id.
+      wavixCandidate,
       telnyxCandidate,
       plivoCandidate,
       exotelCandidate,
@@ -159,6 +171,7 @@ const TARGETS = {
       'telnyx',
       'plivo',
       'exotel',
+      'wavix',
       'bandwidth',
       'vonage',
       'asterisk',
