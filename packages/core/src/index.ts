@@ -143,6 +143,7 @@ export {
 export {
   MemoryPrewarmRegistry,
   PendingMediaConnection,
+  PREWARM_CREATE_TIMEOUT_REASON,
   PREWARM_DEFAULTS,
   PREWARM_UNCLAIMED_REASON,
   PrewarmPool,

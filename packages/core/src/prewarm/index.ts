@@ -4,6 +4,7 @@ export {
   type PendingMediaConnectionOptions,
 } from './pending-connection.js';
 export {
+  PREWARM_CREATE_TIMEOUT_REASON,
   PREWARM_DEFAULTS,
   PREWARM_UNCLAIMED_REASON,
   PrewarmPool,

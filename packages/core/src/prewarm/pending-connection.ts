@@ -74,7 +74,8 @@ export class PendingMediaConnection implements MediaConnection {
    * Plugs in the stream's socket: the held frames are sent in order, then every call goes to the
    * socket. Carrier frames are delivered to the registered frame handler; frames that arrive
    * while none is registered are kept (bounded) for the first one. Once only: a second attach,
-   * or an attach after `close()`, is a {@link ConfigError} (the socket is left as it is).
+   * or an attach after `close()`, is a {@link ConfigError} (the socket is left as it is). A
+   * socket that closed before it was attached is reported to the close handlers as closed.
    */
   attach(connection: MediaConnection | WebSocketLike): void {
     if (this.#inner) throw new ConfigError('This pending call already has its stream attached.');
@@ -83,7 +84,16 @@ export class PendingMediaConnection implements MediaConnection {
     this.#inner = inner;
     this.#inbound = this.#messageHandlers.size === 0 ? [] : null;
     inner.onMessage((frame) => this.#receive(frame));
-    inner.onClose((code, reason) => this.#each(this.#closeHandlers, (h) => h(code, reason)));
+    let closeTold = false;
+    const closed = (code?: number, reason?: string) => {
+      if (closeTold) return;
+      closeTold = true;
+      this.#each(this.#closeHandlers, (h) => h(code, reason));
+    };
+    inner.onClose(closed);
+    // A socket closed before it was attached sends no close event: tell the handlers once the
+    // frames it delivered before (replayed in a microtask) have been.
+    if (inner.closed) queueMicrotask(() => closed());
     inner.onError((error) => this.#each(this.#errorHandlers, (h) => h(error)));
     inner.onPong?.(() => this.#each(this.#pongHandlers, (h) => h()));
     const held = this.#held;

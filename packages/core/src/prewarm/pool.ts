@@ -17,7 +17,7 @@
  * ```
  */
 import type { MediaConnection, WebSocketLike } from '../connection.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, SwitchboardError } from '../errors.js';
 import { systemClock } from '../clock.js';
 import { logger } from '../log.js';
 import type { MediaStreamProtocol } from '../types.js';
@@ -45,8 +45,15 @@ const log = logger('prewarm');
 
 /** Why a warmed call that no stream claimed in time ended. */
 export const PREWARM_UNCLAIMED_REASON = 'prewarm_unclaimed';
-/** Defaults: `claimTimeoutMs`, `maxPending`, and `accept()`'s `timeoutMs`. */
-export const PREWARM_DEFAULTS = { claimTimeoutMs: 15_000, maxPending: 1_000, acceptTimeoutMs: 10_000 } as const;
+/** Why a warmed call ended whose `create` settled only after its stream had gone cold. */
+export const PREWARM_CREATE_TIMEOUT_REASON = 'prewarm_create_timeout';
+/** Defaults: `claimTimeoutMs`, `maxPending`, `createTimeoutMs`, and `accept()`'s `timeoutMs`. */
+export const PREWARM_DEFAULTS = {
+  claimTimeoutMs: 15_000,
+  maxPending: 1_000,
+  createTimeoutMs: 5_000,
+  acceptTimeoutMs: 10_000,
+} as const;
 /** Claimed call ids remembered, so a webhook retried after its stream arrived does not warm again. */
 const RECENT_CLAIMS = 1_000;
 const MAX_TIMER_MS = 2_147_483_647;
@@ -65,6 +72,7 @@ type Entry<C> = {
 export class PrewarmPool<C extends PrewarmedCall> {
   readonly #options: PrewarmPoolOptions<C>;
   readonly #claimTimeoutMs: number;
+  readonly #createTimeoutMs: number;
   readonly #maxPending: number;
   readonly #entries = new Map<string, Entry<C>>();
   readonly #recentClaims = new Set<string>();
@@ -76,6 +84,7 @@ export class PrewarmPool<C extends PrewarmedCall> {
     forwarded: 0,
     cold: 0,
     failed: 0,
+    createTimedOut: 0,
   };
   #closed = false;
 
@@ -85,6 +94,9 @@ export class PrewarmPool<C extends PrewarmedCall> {
     const claim = options.claimTimeoutMs ?? PREWARM_DEFAULTS.claimTimeoutMs;
     if (!(Number.isFinite(claim) && claim > 0 && claim <= MAX_TIMER_MS))
       throw new ConfigError(`\`claimTimeoutMs\` must be a positive number of ms, got ${String(claim)}.`);
+    const create = options.createTimeoutMs ?? PREWARM_DEFAULTS.createTimeoutMs;
+    if (!(Number.isFinite(create) && create > 0 && create <= MAX_TIMER_MS))
+      throw new ConfigError(`\`createTimeoutMs\` must be a positive number of ms, got ${String(create)}.`);
     const maxPending = options.maxPending ?? PREWARM_DEFAULTS.maxPending;
     if (!(Number.isSafeInteger(maxPending) && maxPending > 0))
       throw new ConfigError(`\`maxPending\` must be a positive integer, got ${String(maxPending)}.`);
@@ -96,6 +108,7 @@ export class PrewarmPool<C extends PrewarmedCall> {
       throw new ConfigError('`connectTo` must be a function.');
     this.#options = options;
     this.#claimTimeoutMs = claim;
+    this.#createTimeoutMs = create;
     this.#maxPending = maxPending;
   }
 
@@ -155,7 +168,9 @@ export class PrewarmPool<C extends PrewarmedCall> {
    * At the media route: reads the stream's frames with `protocol` (a fresh instance, used only to
    * find the start) until the call's start, then hands the stream to the call warmed here
    * (`prewarmed`), pipes it to the instance that warmed it (`forwarded`), or returns it for a
-   * transport created as usual (`cold`, with a connection that replays the frames read). Rejects
+   * transport created as usual (`cold`, with a connection that replays the frames read). A call
+   * whose `create` has not settled is waited for at most `createTimeoutMs`; then the stream goes
+   * cold, and the call is ended when it is built (`prewarm_create_timeout`). Rejects
    * with a {@link ProtocolDetectionError} when the socket closes, sends a frame `protocol` cannot
    * read, or no start arrives within `timeoutMs` (default 10 000); the socket is then yours to close.
    */
@@ -172,11 +187,15 @@ export class PrewarmPool<C extends PrewarmedCall> {
     const entry = callId === undefined ? undefined : this.#entries.get(callId);
     if (callId !== undefined && entry && entry.state === 'waiting' && !entry.connection.closed) {
       this.#claim(entry);
-      entry.connection.attach(connection);
-      const call = await entry.ready;
-      if (call) return { kind: 'prewarmed', callId, call };
+      // Until the call is built, the stream's frames wait in `connection` (early media kept).
+      const call = await this.#built(entry);
+      // Built, and not ended meanwhile (its model failed, say): the stream is the call's.
+      if (call && !entry.connection.closed) {
+        entry.connection.attach(connection);
+        return { kind: 'prewarmed', callId, call };
+      }
       this.#stats.cold++;
-      return { kind: 'cold', callId, connection: entry.connection };
+      return { kind: 'cold', callId, connection };
     }
     if (callId !== undefined && entry) this.#drop(entry);
     const { registry, instance, connectTo } = this.#options;
@@ -226,6 +245,34 @@ export class PrewarmPool<C extends PrewarmedCall> {
     // The shared record is no longer needed; it would expire anyway.
     const registry = this.#options.registry;
     if (registry) this.#run(() => registry.take(entry.callId), { callId: entry.callId, stage: 'registry' });
+  }
+
+  /**
+   * The claimed call of `entry` once `create` settled (undefined: it failed), waiting at most
+   * `createTimeoutMs`; a call built later is ended as it is built.
+   */
+  #built(entry: Entry<C>): Promise<C | undefined> {
+    if (entry.call) return Promise.resolve(entry.call);
+    return new Promise<C | undefined>((resolve) => {
+      const timer = systemClock.setTimeout(() => {
+        if (entry.state !== 'claimed') return;
+        entry.state = 'ended';
+        entry.endReason = PREWARM_CREATE_TIMEOUT_REASON;
+        this.#stats.createTimedOut++;
+        this.#report(
+          new SwitchboardError(
+            PREWARM_CREATE_TIMEOUT_REASON,
+            `The warmed call was not built within ${this.#createTimeoutMs} ms of its stream's start; the stream goes cold.`,
+          ),
+          { callId: entry.callId, stage: 'create' },
+        );
+        resolve(undefined);
+      }, this.#createTimeoutMs);
+      void entry.ready.then((call) => {
+        systemClock.clearTimeout(timer);
+        resolve(entry.state === 'claimed' ? call : undefined);
+      });
+    });
   }
 
   #created(entry: Entry<C>, call: C): C | undefined {

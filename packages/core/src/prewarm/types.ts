@@ -16,11 +16,19 @@ export type PrewarmPoolOptions<C extends PrewarmedCall> = {
   /**
    * Called by `warm()`: build the transport on `connection` and the session, and start
    * `session.connect()` (catch its rejection: the pool does not wait for it). May return a promise;
-   * `accept()` waits for it when the stream comes first, so do not wait for the model in it.
+   * `accept()` waits for it (at most `createTimeoutMs`) when the stream comes first, so do not wait
+   * for the model in it.
    */
   create: (request: { callId: string; connection: PendingMediaConnection; data: unknown }) => C | Promise<C>;
   /** A warmed call no stream claims within this many ms is ended (`prewarm_unclaimed`). Default 15 000. */
   claimTimeoutMs?: number;
+  /**
+   * How long `accept()` waits for the `create` of the call a stream claims, when it has not
+   * settled yet. Beyond it the stream goes cold (its frames kept for the transport you create),
+   * `stats.createTimedOut` counts it, `onError` is told (stage `create`), and the call is ended
+   * when `create` returns it (`prewarm_create_timeout`). Default 5 000.
+   */
+  createTimeoutMs?: number;
   /** Most warmed calls waiting for their stream; beyond it `warm()` refuses (counted). Default 1 000. */
   maxPending?: number;
   /** Shared record of which instance warmed which call, when several instances run. Needs `instance`. */
@@ -58,4 +66,6 @@ export type PrewarmStats = {
   cold: number;
   /** `create` calls that threw or rejected. */
   failed: number;
+  /** Streams that went cold because the `create` of the call they claimed took over `createTimeoutMs`. */
+  createTimedOut: number;
 };
