@@ -82,6 +82,15 @@ const TARGETS = {
       create: () => new WavixMediaStreamProtocol(),
     };
   },
+  async azure() {
+    const { AzureMediaStreamProtocol } = await import('@switchboard/azure');
+    const { AzurePeerSimulator } = await import('@switchboard/azure/testing');
+    const { fuzzSeedFrames } = await testing();
+    return {
+      seeds: fuzzSeedFrames(new AzurePeerSimulator(), { format: L16_16K }),
+      create: () => new AzureMediaStreamProtocol(),
+    };
+  },
   vonage: () => preset('vonage', L16_16K),
   asterisk: () => preset('asterisk', MULAW_8K),
   jambonz: () => preset('jambonz', L16_8K),
@@ -152,6 +161,7 @@ const TARGETS = {
     const { exotelCandidate } = await import('@switchboard/exotel');
     const { wavixCandidate } = await import('@switchboard/wavix');
     const { bandwidthCandidate } = await import('@switchboard/bandwidth');
+    const { azureCandidate } = await import('@switchboard/azure');
     const { rawWebSocketCandidates } = await import('@switchboard/websocket');
     const candidates = [
       signalwireCandidate,
@@ -162,6 +172,7 @@ const TARGETS = {
       plivoCandidate,
       exotelCandidate,
       bandwidthCandidate,
+      azureCandidate,
       ...rawWebSocketCandidates,
     ];
     const seeds = [];
@@ -173,6 +184,7 @@ const TARGETS = {
       'exotel',
       'wavix',
       'bandwidth',
+      'azure',
       'vonage',
       'asterisk',
       'jambonz',
