@@ -154,6 +154,7 @@ const EXPECTED: Record<string, { has: string[]; hasNot?: string[] }> = {
   '@switchboard/exotel': { has: ['ExotelRealtimeTransport'] },
   '@switchboard/bandwidth': { has: ['BandwidthRealtimeTransport', 'bandwidthStreamBxml'] },
   '@switchboard/wavix': { has: ['WavixRealtimeTransport', 'WavixCallControl', 'signWavixStreamUrl'] },
+  '@switchboard/azure': { has: ['AzureRealtimeTransport', 'AzureCallAutomation', 'azureMediaStreamingOptions'] },
   '@switchboard/sip': { has: ['OpenAISipTransport', 'SipEndpoint', 'SipRealtimeTransport'] },
   '@switchboard/cloudflare': { has: ['CloudflareRealtimeTransport', 'handleMediaUpgrade'] },
   '@switchboard/redis': { has: ['RedisNonceStore', 'RedisOpenAISipDedupStore', 'RedisPrewarmRegistry'] },
