@@ -155,6 +155,7 @@ const EXPECTED: Record<string, { has: string[]; hasNot?: string[] }> = {
   '@switchboard/bandwidth': { has: ['BandwidthRealtimeTransport', 'bandwidthStreamBxml'] },
   '@switchboard/wavix': { has: ['WavixRealtimeTransport', 'WavixCallControl', 'signWavixStreamUrl'] },
   '@switchboard/azure': { has: ['AzureRealtimeTransport', 'AzureCallAutomation', 'azureMediaStreamingOptions'] },
+  '@switchboard/genesys': { has: ['GenesysRealtimeTransport', 'validateGenesysUpgrade'] },
   '@switchboard/sip': { has: ['OpenAISipTransport', 'SipEndpoint', 'SipRealtimeTransport'] },
   '@switchboard/cloudflare': { has: ['CloudflareRealtimeTransport', 'handleMediaUpgrade'] },
   '@switchboard/redis': { has: ['RedisNonceStore', 'RedisOpenAISipDedupStore', 'RedisPrewarmRegistry'] },
