@@ -91,6 +91,24 @@ const TARGETS = {
       create: () => new AzureMediaStreamProtocol(),
     };
   },
+  async genesys() {
+    const { GenesysAudioHookProtocol } = await import('@switchboard/genesys');
+    const { GenesysPeerSimulator } = await import('@switchboard/genesys/testing');
+    const { fuzzSeedFrames } = await testing();
+    // Genesys sends audio only once the bridge answered `opened`: a bridge answers as the call goes.
+    const peer = new GenesysPeerSimulator({ pingEvery: 3 });
+    const bridge = new GenesysAudioHookProtocol();
+    const answered = {
+      encodeInbound(event) {
+        const frames = peer.encodeInbound(event);
+        for (const frame of frames) bridge.decode(frame);
+        for (const reply of bridge.takeReplies()) peer.decodeOutbound(reply);
+        return frames;
+      },
+      decodeOutbound: (frame) => peer.decodeOutbound(frame),
+    };
+    return { seeds: fuzzSeedFrames(answered), create: () => new GenesysAudioHookProtocol() };
+  },
   vonage: () => preset('vonage', L16_16K),
   asterisk: () => preset('asterisk', MULAW_8K),
   jambonz: () => preset('jambonz', L16_8K),
@@ -162,6 +180,7 @@ const TARGETS = {
     const { wavixCandidate } = await import('@switchboard/wavix');
     const { bandwidthCandidate } = await import('@switchboard/bandwidth');
     const { azureCandidate } = await import('@switchboard/azure');
+    const { genesysCandidate } = await import('@switchboard/genesys');
     const { rawWebSocketCandidates } = await import('@switchboard/websocket');
     const candidates = [
       signalwireCandidate,
@@ -173,6 +192,7 @@ const TARGETS = {
       exotelCandidate,
       bandwidthCandidate,
       azureCandidate,
+      genesysCandidate,
       ...rawWebSocketCandidates,
     ];
     const seeds = [];
@@ -185,6 +205,7 @@ const TARGETS = {
       'wavix',
       'bandwidth',
       'azure',
+      'genesys',
       'vonage',
       'asterisk',
       'jambonz',
