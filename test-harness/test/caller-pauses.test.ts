@@ -1,8 +1,8 @@
-import { afterEach, expect, it } from 'vitest';
-import { WebSocketServer } from 'ws';
+import { expect, it } from 'vitest';
 import { TwilioPeerSimulator } from '@switchboard/twilio/testing';
-import { CallerSimulator } from '../src/caller.js';
+import type { CallerSimulator } from '../src/caller.js';
 import type { Trace } from '../src/trace.js';
+import { callerTrace, useCallerRig } from './caller-rig.js';
 import { twilioStart } from './twilio-start.js';
 
 // The caller logs when its audio actually went out: a stall of its own (a starved replayer) shows as
@@ -21,46 +21,23 @@ const media = (t: number, n: number) => ({
   },
 });
 
-function trace(frames: Trace['frames']): Trace {
-  const expect = {
-    dtmf: [],
-    customParameters: {},
-    callSid: 'CA2',
-    streamSids: [SID],
-    inboundMediaBytes: 0,
-    utterances: [],
-    durationMs: frames.at(-1)!.t,
-  };
-  return {
-    header: { name: 'pauses', description: '', source: 'test', hazards: [], expect },
-    frames: [{ t: 0, frame: start }, ...frames],
-  };
-}
+const trace = (frames: Trace['frames']): Trace =>
+  callerTrace('pauses', [{ t: 0, frame: start }, ...frames], { callSid: 'CA2', streamSids: [SID] });
 
-let server: WebSocketServer | undefined;
-let caller: CallerSimulator | undefined;
-afterEach(async () => {
-  caller?.dispose();
-  caller = undefined;
-  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-  server = undefined;
-});
+const rig = useCallerRig();
 
 async function play(
   played: Trace,
   speed: number,
   onFrameSent?: (frame: Record<string, unknown>) => void,
 ): Promise<CallerSimulator> {
-  server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
-  await new Promise<void>((resolve) => server!.once('listening', () => resolve()));
-  caller = new CallerSimulator({
+  const { caller } = await rig.dial({
     peer: new TwilioPeerSimulator(),
     ackOnClear: 'echo-pending',
     twilioFrames: false,
     format: { encoding: 'pcmu', sampleRate: 8000, channels: 1 },
     speed,
   });
-  await caller.connect(`ws://127.0.0.1:${(server.address() as { port: number }).port}/media`);
   await caller.play(played, { ...(onFrameSent ? { onFrameSent } : {}) });
   return caller;
 }

@@ -1,8 +1,7 @@
-import { afterEach, expect, it } from 'vitest';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { expect, it } from 'vitest';
 import { TwilioPeerSimulator } from '@switchboard/twilio/testing';
-import { CallerSimulator } from '../src/caller.js';
-import type { Trace } from '../src/trace.js';
+import { until } from '../src/testing/fakes.js';
+import { callerTrace, useCallerRig } from './caller-rig.js';
 import { twilioStart } from './twilio-start.js';
 
 // A bridge in another process reports when it sent each frame only after the call: the caller's
@@ -10,48 +9,20 @@ import { twilioStart } from './twilio-start.js';
 
 const SID = 'MZ00000000000000000000000000000002';
 const start = twilioStart(SID, 'CA2', { sequenceNumber: '1' });
-const onlyStart: Trace = {
-  header: {
-    name: 'start-only',
-    description: 'a start',
-    source: 'test',
-    hazards: [],
-    expect: {
-      dtmf: [],
-      customParameters: {},
-      callSid: 'CA2',
-      streamSids: [SID],
-      inboundMediaBytes: 0,
-      utterances: [],
-      durationMs: 0,
-    },
-  },
-  frames: [{ t: 0, frame: start }],
-};
+const onlyStart = callerTrace('start-only', [{ t: 0, frame: start }], { callSid: 'CA2', streamSids: [SID] });
 
-let server: WebSocketServer | undefined;
-let caller: CallerSimulator | undefined;
-afterEach(async () => {
-  caller?.dispose();
-  caller = undefined;
-  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-  server = undefined;
+/** 100 ms of μ-law from the bridge. */
+const AUDIO = JSON.stringify({
+  event: 'media',
+  streamSid: SID,
+  media: { payload: Buffer.alloc(800, 0xff).toString('base64') },
 });
 
-async function until(condition: () => boolean): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
+const rig = useCallerRig();
 
 it('places the chunks and judges the clear on the send times a bridge reports after the call', async () => {
-  server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
-  await new Promise<void>((resolve) => server!.once('listening', () => resolve()));
-  const connected = new Promise<WebSocket>((resolve) => server!.once('connection', resolve));
   const clock = { t: 0 };
-  caller = new CallerSimulator({
+  const { caller, bridge } = await rig.dial({
     peer: new TwilioPeerSimulator(),
     ackOnClear: 'echo-pending',
     twilioFrames: true,
@@ -59,25 +30,18 @@ it('places the chunks and judges the clear on the send times a bridge reports af
     now: () => clock.t,
     currentItem: () => 'i1',
   });
-  await caller.connect(`ws://127.0.0.1:${(server.address() as { port: number }).port}/media`);
-  const bridge = await connected;
   await caller.play(onlyStart);
   const log = caller.log;
-  const audio = JSON.stringify({
-    event: 'media',
-    streamSid: SID,
-    media: { payload: Buffer.alloc(800, 0xff).toString('base64') },
-  });
   // The test process read each frame 300 ms or more after the bridge sent it (at 700, 750 and 830 ms).
   clock.t = 1000;
-  bridge.send(audio);
-  await until(() => log.chunks.length === 1);
+  bridge.send(AUDIO);
+  await until(() => log.chunks.length === 1, 20_000);
   clock.t = 1050;
-  bridge.send(audio);
-  await until(() => log.chunks.length === 2);
+  bridge.send(AUDIO);
+  await until(() => log.chunks.length === 2, 20_000);
   clock.t = 1150;
   bridge.send(JSON.stringify({ event: 'clear', streamSid: SID }));
-  await until(() => log.clears.length === 1);
+  await until(() => log.clears.length === 1, 20_000);
   // As read: the second chunk queued behind the first (1100 to 1200), cut by the clear at 1150.
   expect(log.chunks.map((c) => [c.startAt, c.playedMs])).toEqual([
     [1000, undefined],
@@ -97,13 +61,10 @@ it('places the chunks and judges the clear on the send times a bridge reports af
 });
 
 it('measures the queue the bridge paces against from when it sent a clear, not when the clear arrived', async () => {
-  server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
-  await new Promise<void>((resolve) => server!.once('listening', () => resolve()));
-  const connected = new Promise<WebSocket>((resolve) => server!.once('connection', resolve));
   const clock = { t: 0 };
   // When the bridge sent each frame: 100 ms of audio at 0, a clear at 50, 100 ms more at 60.
   const sentAt = [0, 50, 60];
-  caller = new CallerSimulator({
+  const { caller, bridge } = await rig.dial({
     peer: new TwilioPeerSimulator(),
     ackOnClear: 'echo-pending',
     twilioFrames: true,
@@ -112,25 +73,18 @@ it('measures the queue the bridge paces against from when it sent a clear, not w
     currentItem: () => 'i1',
     frameSentAt: (index) => sentAt[index],
   });
-  await caller.connect(`ws://127.0.0.1:${(server.address() as { port: number }).port}/media`);
-  const bridge = await connected;
   await caller.play(onlyStart);
   const log = caller.log;
-  const audio = JSON.stringify({
-    event: 'media',
-    streamSid: SID,
-    media: { payload: Buffer.alloc(800, 0xff).toString('base64') },
-  });
   clock.t = 0;
-  bridge.send(audio);
-  await until(() => log.chunks.length === 1);
+  bridge.send(AUDIO);
+  await until(() => log.chunks.length === 1, 20_000);
   // The clear and the audio after it reached the caller 250 ms late (a stalled loopback).
   clock.t = 300;
   bridge.send(JSON.stringify({ event: 'clear', streamSid: SID }));
-  await until(() => log.clears.length === 1);
+  await until(() => log.clears.length === 1, 20_000);
   clock.t = 310;
-  bridge.send(audio);
-  await until(() => log.chunks.length === 2);
+  bridge.send(AUDIO);
+  await until(() => log.chunks.length === 2, 20_000);
   // The caller plays the new audio once the clear arrived, but the bridge never had more than
   // 100 ms queued: the clear it sent at 50 emptied the queue it paces against.
   expect(log.chunks[1]!.startAt).toBe(300);

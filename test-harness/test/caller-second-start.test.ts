@@ -1,8 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { describe, expect, it } from 'vitest';
 import { PlivoPeerSimulator } from '@switchboard/plivo/testing';
-import { CallerSimulator } from '../src/caller.js';
-import type { Trace } from '../src/trace.js';
+import type { CallerSimulator } from '../src/caller.js';
+import { until } from '../src/testing/fakes.js';
+import { callerTrace, useCallerRig } from './caller-rig.js';
 import { twilioStart } from './twilio-start.js';
 
 const OLD = 'MZ00000000000000000000000000000001';
@@ -10,27 +10,14 @@ const NEW = 'MZ00000000000000000000000000000002';
 
 const start = (sid: string) => twilioStart(sid, 'CA1');
 
-const trace: Trace = {
-  header: {
-    name: 'two-starts',
-    description: 'a second start',
-    source: 'test',
-    hazards: ['second-start'],
-    expect: {
-      dtmf: [],
-      customParameters: {},
-      callSid: 'CA1',
-      streamSids: [OLD, NEW],
-      inboundMediaBytes: 0,
-      utterances: [],
-      durationMs: 0,
-    },
-  },
-  frames: [
+const trace = callerTrace(
+  'two-starts',
+  [
     { t: 0, frame: start(OLD) },
     { t: 0, frame: start(NEW) },
   ],
-};
+  { callSid: 'CA1', streamSids: [OLD, NEW], hazards: ['second-start'] },
+);
 
 /** Plivo's audio names no stream; its checkpoint names the one it is for. */
 const AUDIO = JSON.stringify({
@@ -39,14 +26,8 @@ const AUDIO = JSON.stringify({
 });
 const checkpoint = (sid: string, name: string) => JSON.stringify({ event: 'checkpoint', streamId: sid, name });
 
-let server: WebSocketServer | undefined;
+const rig = useCallerRig();
 let caller: CallerSimulator | undefined;
-afterEach(async () => {
-  caller?.dispose();
-  caller = undefined;
-  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-  server = undefined;
-});
 
 /**
  * The bridge's frames after the caller's second start: `frames`, sent once both starts arrived,
@@ -57,16 +38,7 @@ async function afterSecondStart(
   frames: string[],
   times?: { sentAt: number[]; takenAt: number },
 ): Promise<Array<{ error: string }>> {
-  server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
-  await new Promise<void>((resolve) => server!.once('listening', () => resolve()));
-  server.once('connection', (socket: WebSocket) => {
-    let starts = 0;
-    socket.on('message', (data) => {
-      if ((JSON.parse(String(data)) as { event?: string }).event !== 'start' || ++starts < 2) return;
-      for (const frame of frames) socket.send(frame);
-    });
-  });
-  caller = new CallerSimulator({
+  const dialled = await rig.dial({
     peer: new PlivoPeerSimulator(),
     createPeer: () => new PlivoPeerSimulator(),
     ackOnClear: 'none',
@@ -80,12 +52,17 @@ async function afterSecondStart(
         }
       : {}),
   });
-  await caller.connect(`ws://127.0.0.1:${(server.address() as { port: number }).port}/media`);
+  caller = dialled.caller;
+  const { bridge } = dialled;
+  let starts = 0;
+  bridge.on('message', (data) => {
+    if ((JSON.parse(String(data)) as { event?: string }).event !== 'start' || ++starts < 2) return;
+    for (const frame of frames) bridge.send(frame);
+  });
   await caller.play(trace);
-  const deadline = Date.now() + 30_000;
-  while (caller.log.wire.filter((w) => w.dir === 'received').length < frames.length && Date.now() < deadline)
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  expect(caller.log.wire.filter((w) => w.dir === 'received').length).toBe(frames.length);
+  const received = () => caller!.log.wire.filter((w) => w.dir === 'received').length;
+  await until(() => received() >= frames.length, 30_000);
+  expect(received()).toBe(frames.length);
   return caller.log.rejected;
 }
 

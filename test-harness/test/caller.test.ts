@@ -1,8 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { describe, expect, it } from 'vitest';
 import { TwilioPeerSimulator } from '@switchboard/twilio/testing';
-import { CallerSimulator } from '../src/caller.js';
 import type { Trace } from '../src/trace.js';
+import { callerTrace, useCallerRig } from './caller-rig.js';
 import { twilioStart } from './twilio-start.js';
 
 const SID = 'MZ00000000000000000000000000000001';
@@ -20,52 +19,22 @@ const media = (t: number, chunk: number, timestamp: number) => ({
   },
 });
 
-function trace(frames: Trace['frames']): Trace {
-  return {
-    header: {
-      name: 'gap',
-      description: 'a gap',
-      source: 'test',
-      hazards: [],
-      expect: {
-        dtmf: [],
-        customParameters: {},
-        callSid: 'CA1',
-        streamSids: [SID],
-        inboundMediaBytes: 0,
-        utterances: [],
-        durationMs: frames.at(-1)!.t,
-      },
-    },
-    frames: [{ t: 0, frame: start }, ...frames],
-  };
-}
+const trace = (frames: Trace['frames']): Trace =>
+  callerTrace('gap', [{ t: 0, frame: start }, ...frames], { callSid: 'CA1', streamSids: [SID] });
 
-let server: WebSocketServer | undefined;
-let caller: CallerSimulator | undefined;
-afterEach(async () => {
-  caller?.dispose();
-  caller = undefined;
-  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-  server = undefined;
-});
+const rig = useCallerRig();
 
 /** Plays `played` as a carrier without timestamps, and returns the media frames the bridge got: [chunk, timestamp]. */
 async function mediaReceived(played: Trace): Promise<Array<[number, number]>> {
-  server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
-  await new Promise<void>((resolve) => server!.once('listening', () => resolve()));
   const received: Array<[number, number]> = [];
-  const connected = new Promise<WebSocket>((resolve) => server!.once('connection', resolve));
-  caller = new CallerSimulator({
+  const { caller, bridge } = await rig.dial({
     peer: new TwilioPeerSimulator(),
     ackOnClear: 'echo-pending',
     twilioFrames: false,
     format: { encoding: 'pcmu', sampleRate: 8000, channels: 1 },
     speed: 10,
   });
-  await caller.connect(`ws://127.0.0.1:${(server.address() as { port: number }).port}/media`);
-  const socket = await connected;
-  socket.on('message', (data) => {
+  bridge.on('message', (data) => {
     const frame = JSON.parse(String(data)) as { event: string; media?: { chunk: string; timestamp: string } };
     if (frame.event === 'media') received.push([Number(frame.media!.chunk), Number(frame.media!.timestamp)]);
   });
