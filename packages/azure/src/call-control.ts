@@ -14,6 +14,7 @@
  */
 import { CallControlError, ConfigError, base64Decode, base64Encode } from '@switchboard/core';
 import { isJsonObject, logger, restClientConfig, type RestClientConfig } from '@switchboard/core/protocol';
+import type { AzureMediaStreamingOptions } from './media-streaming.js';
 
 const log = logger('azure');
 
@@ -55,6 +56,20 @@ export type AzureTransferOptions = {
   /** Any further field of the request, sent as written (`customCallingContext`, `transferee`, …). */
   extra?: Record<string, unknown>;
 };
+
+export type AzureAnswerOptions = {
+  /** Where Call Automation posts the call's events (`callbackUri`), an https URL. */
+  callbackUri: string;
+  /** The stream to open: see `azureMediaStreamingOptions()`. */
+  mediaStreamingOptions?: AzureMediaStreamingOptions;
+  /** Echoed in the call's events (`operationContext`). */
+  operationContext?: string;
+  /** Any further field of the request, sent as written (`callIntelligenceOptions`, …). */
+  extra?: Record<string, unknown>;
+};
+
+/** What `answerCall` answers with: the call's id for every later request, and its stream's subscription id. */
+export type AzureAnswerResult = { callConnectionId: string; mediaStreamingSubscriptionId?: string; body: unknown };
 
 /** Parts of a request to sign: method, URL and body, at a time. */
 export type AzureSignInput = {
@@ -185,6 +200,36 @@ export class AzureCallAutomation {
     this.#getToken = options.getToken;
     this.#apiVersion = apiVersion;
     this.#now = options.now ?? Date.now;
+  }
+
+  /**
+   * Answers an incoming call (`POST /calling/callConnections:answer`) with the
+   * `incomingCallContext` of its `Microsoft.Communication.IncomingCall` event, opening the media
+   * stream `mediaStreamingOptions` describes. Resolves with the call's `callConnectionId`, the
+   * id ACS also sends in the stream's `x-ms-call-connection-id` header.
+   */
+  async answerCall(incomingCallContext: string, options: AzureAnswerOptions): Promise<AzureAnswerResult> {
+    if (typeof incomingCallContext !== 'string' || incomingCallContext === '')
+      throw new ConfigError('AzureCallAutomation.answerCall: incomingCallContext must be a non-empty string');
+    if (!options || typeof options.callbackUri !== 'string' || !/^https?:\/\//.test(options.callbackUri))
+      throw new ConfigError('AzureCallAutomation.answerCall: callbackUri must be an http(s) URL');
+    const body: Record<string, unknown> = {
+      ...(options.extra ?? {}),
+      incomingCallContext,
+      callbackUri: options.callbackUri,
+    };
+    if (options.mediaStreamingOptions !== undefined) body['mediaStreamingOptions'] = options.mediaStreamingOptions;
+    if (options.operationContext !== undefined) body['operationContext'] = options.operationContext;
+    const result = await this.#send('POST', '/calling/callConnections:answer', JSON.stringify(body), 'answer');
+    const answer = isJsonObject(result.body) ? result.body : {};
+    const callConnectionId = answer['callConnectionId'];
+    if (result.alreadyEnded || typeof callConnectionId !== 'string' || callConnectionId === '')
+      throw new CallControlError('Azure answer: the answer holds no callConnectionId (the call may be gone)');
+    const subscription = answer['mediaStreamingSubscription'];
+    const id = isJsonObject(subscription) ? subscription['id'] : undefined;
+    return typeof id === 'string'
+      ? { callConnectionId, mediaStreamingSubscriptionId: id, body: result.body }
+      : { callConnectionId, body: result.body };
   }
 
   /**

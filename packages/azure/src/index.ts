@@ -10,6 +10,8 @@ export type { AzureRealtimeTransportOptions } from './transport.js';
 export { azureCandidate } from './candidates.js';
 export { AzureCallAutomation, AZURE_CALL_AUTOMATION_API_VERSION, signAzureRequest } from './call-control.js';
 export type {
+  AzureAnswerOptions,
+  AzureAnswerResult,
   AzureCallAutomationOptions,
   AzureSignInput,
   AzureTransferOptions,

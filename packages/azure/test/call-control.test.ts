@@ -2,7 +2,7 @@ import { createHash, createHmac } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CallControlError, ConfigError, type TransferRequest } from '@switchboard/core';
 import { startFakeRest, type FakeRest, type RecordedRequest } from '@switchboard/conformance/testing';
-import { AzureCallAutomation, azureTransfer, signAzureRequest } from '../src/index.js';
+import { AzureCallAutomation, azureMediaStreamingOptions, azureTransfer, signAzureRequest } from '../src/index.js';
 
 const ACCESS_KEY = Buffer.from('an-acs-access-key-of-32-bytes!!!').toString('base64');
 const CALL = '18dea47f-b081-4107-9a5c-4300819d2c6c';
@@ -34,6 +34,32 @@ function expectSigned(request: RecordedRequest): void {
 }
 
 describe('AzureCallAutomation', () => {
+  it('answers an incoming call with POST :answer, the stream to open, and resolves with the call connection id', async () => {
+    api.reply = () => ({
+      status: 200,
+      body: { callConnectionId: CALL, mediaStreamingSubscription: { id: 'sub-1', state: 'active' } },
+    });
+    const mediaStreamingOptions = azureMediaStreamingOptions({ transportUrl: 'wss://agent.example.com/media' });
+    await expect(
+      client.answerCall('H4sIAAAA-context', {
+        callbackUri: 'https://agent.example.com/acs/events',
+        mediaStreamingOptions,
+      }),
+    ).resolves.toMatchObject({ callConnectionId: CALL, mediaStreamingSubscriptionId: 'sub-1' });
+    const [request] = api.requests;
+    expect(request!.path).toBe('/calling/callConnections:answer?api-version=2025-05-15');
+    expect(JSON.parse(request!.body)).toEqual({
+      incomingCallContext: 'H4sIAAAA-context',
+      callbackUri: 'https://agent.example.com/acs/events',
+      mediaStreamingOptions,
+    });
+    expectSigned(request!);
+    api.reply = () => ({ status: 200, body: {} });
+    await expect(client.answerCall('ctx', { callbackUri: 'https://a/e' })).rejects.toThrow(CallControlError);
+    await expect(client.answerCall('', { callbackUri: 'https://a/e' })).rejects.toThrow(ConfigError);
+    await expect(client.answerCall('ctx', { callbackUri: 'ftp://a' })).rejects.toThrow(ConfigError);
+  });
+
   it('terminates the call for everyone with POST :terminate, HMAC-signed over method, path, date, host and body hash', async () => {
     await expect(client.hangUp(CALL)).resolves.toEqual({ alreadyEnded: false });
     const [request] = api.requests;
@@ -84,7 +110,10 @@ describe('AzureCallAutomation', () => {
     });
     const teams = { kind: 'microsoftTeamsUser', microsoftTeamsUser: { userId: 'u1' } };
     await client.transfer(CALL, teams, { extra: { transferee: { rawId: '4:14255550100' } } });
-    expect(JSON.parse(api.requests[1]!.body)).toEqual({ transferee: { rawId: '4:14255550100' }, targetParticipant: teams });
+    expect(JSON.parse(api.requests[1]!.body)).toEqual({
+      transferee: { rawId: '4:14255550100' },
+      targetParticipant: teams,
+    });
   });
 
   it('sends a Bearer token with getToken instead of signing, and reads a connection string', async () => {
