@@ -36,6 +36,13 @@ export type WavixPeerSimulatorOptions = {
    */
   streamType?: 'oneway' | 'twoway';
   /**
+   * `both`: after each caller frame, an `outbound`-track frame of as much audio as the call hears
+   * (what the bridge sent, silence when nothing), numbered from the same `chunk` counter as the
+   * caller's (Wavix does not say whether it numbers the channels apart). Default `inbound`: a
+   * two-way stream carries the inbound channel only. With `both`, `start` names `channel: "both"`.
+   */
+  tracks?: 'inbound' | 'both';
+  /**
    * The `channel` named in `start`. Default `inbound`: Wavix streams only the inbound channel of a
    * two-way stream whatever was asked (its AsyncAPI example shows `both`).
    */
@@ -117,6 +124,8 @@ export class WavixPeerSimulator implements PeerSimulator {
   readonly #counter = new PeerMediaCounter();
   #streamId: string | undefined;
   #callId: string | undefined;
+  /** Audio the bridge sent and the call has not yet heard on the outbound track (`tracks: 'both'`). */
+  #heard: Uint8Array[] = [];
 
   constructor(options: WavixPeerSimulatorOptions = {}) {
     this.#options = options;
@@ -127,6 +136,9 @@ export class WavixPeerSimulator implements PeerSimulator {
     this.#input = options.inputFormat ?? this.format;
     this.#now = options.now ?? Date.now;
     this.#converter = new ToWire(this.#input);
+    const tracks = options.tracks ?? 'inbound';
+    if (tracks !== 'inbound' && tracks !== 'both')
+      throw new ConfigError('WavixPeerSimulator: tracks must be "inbound" or "both"');
   }
 
   /** The wire format: PCM16 24 kHz mono. */
@@ -164,6 +176,7 @@ export class WavixPeerSimulator implements PeerSimulator {
             },
           }),
         );
+        if (this.#options.tracks === 'both') frames.push(this.#outboundFrame(wire.byteLength));
         break;
       }
       case 'playback_ack':
@@ -217,6 +230,7 @@ export class WavixPeerSimulator implements PeerSimulator {
         );
       }
       command = { type: 'audio', payload: bytes };
+      if (this.#options.tracks === 'both') this.#heard.push(bytes);
     } else if (event === 'mark') {
       checkExactKeys(message, ['event', 'mark'], ['stream_id'], 'the frame', frame, invalid);
       command = { type: 'mark', name: readOutboundMark(message, frame, invalid, { nonEmpty: true }) };
@@ -229,6 +243,23 @@ export class WavixPeerSimulator implements PeerSimulator {
     if (this.#streamId === undefined) invalid('no stream is active yet (no start was sent)', frame);
     checkOutboundStreamId(message, 'stream_id', this.#streamId, frame, invalid, { required: false });
     return [command];
+  }
+
+  /** An `outbound`-track frame of `bytes` of what the call hears next. */
+  #outboundFrame(bytes: number): string {
+    const out = new Uint8Array(bytes);
+    let filled = 0;
+    while (filled < bytes && this.#heard.length > 0) {
+      const next = this.#heard[0]!;
+      const take = Math.min(next.byteLength, bytes - filled);
+      out.set(next.subarray(0, take), filled);
+      filled += take;
+      if (take === next.byteLength) this.#heard.shift();
+      else this.#heard[0] = next.subarray(take);
+    }
+    const { chunk, timestampMs } = this.#counter.next({}, durationMs(this.format, bytes));
+    const media = { payload: base64Encode(out), track: 'outbound', timestamp: Math.round(timestampMs * 24), chunk };
+    return this.#frame('media', { media });
   }
 
   #eventTime(): string {
@@ -267,6 +298,7 @@ export class WavixPeerSimulator implements PeerSimulator {
     // A new stream: counters restart and the converter forgets the old stream's filter state.
     this.#counter.reset();
     this.#sequenceNumber = 0;
+    this.#heard = [];
     this.#converter = new ToWire(this.#input);
     this.#options.onStart?.({
       streamId: this.#streamId,
@@ -279,7 +311,7 @@ export class WavixPeerSimulator implements PeerSimulator {
       call_id: this.#callId,
       stream_id: this.#streamId,
       stream_type: this.#options.streamType ?? 'twoway',
-      channel: this.#options.channel ?? 'inbound',
+      channel: this.#options.channel ?? (this.#options.tracks === 'both' ? 'both' : 'inbound'),
       sequence_number: this.#next(),
     });
   }

@@ -147,9 +147,10 @@ function readCapabilities(options: WavixMediaStreamProtocolOptions): ProtocolCap
 
 /**
  * The Wavix call streaming protocol. Pure: its state is the active `stream_id` (written into every
- * outbound frame) and a one-entry cache of the last parsed frame for the raw `wavix_message`
- * event. Media frames carry `media.chunk` as `sequence`, so frames that arrive out of order are
- * put back in order and a missing one is padded. `media.timestamp` (an RTP timestamp whose clock
+ * outbound frame), whether the stream carries the caller's channel alone, and a one-entry cache of
+ * the last parsed frame for the raw `wavix_message` event. Media frames carry `media.chunk` as
+ * `sequence`, so frames that arrive out of order are put back in order and a missing one is
+ * padded; on a stream that also carries the outbound channel, they go by arrival order. `media.timestamp` (an RTP timestamp whose clock
  * rate Wavix does not state) is not read.
  */
 export class WavixMediaStreamProtocol implements MediaStreamProtocol {
@@ -160,6 +161,8 @@ export class WavixMediaStreamProtocol implements MediaStreamProtocol {
   readonly #stream = new ActiveStreamId(PROVIDER, 'stream_id');
   readonly #parses = new FrameParse();
   readonly #parameters: WavixCustomParameters | undefined;
+  /** Whether `media.chunk` numbers the caller's frames alone (see `#decodeStart`). */
+  #sequenced = true;
   readonly #writers: StreamCommandWriters = {
     audio: (payload) =>
       `{"event":"media","stream_id":${this.#stream.json('media')},"media":{"payload":"${base64Encode(payload)}"}}`,
@@ -224,6 +227,10 @@ export class WavixMediaStreamProtocol implements MediaStreamProtocol {
       to: undefined,
     });
     this.#stream.set(streamId);
+    // `media.chunk` counts the stream's chunks, and Wavix does not say whether a stream of both
+    // channels numbers them across both: there, frames go by arrival order (one ordered socket).
+    // A two-way stream carries the inbound channel only.
+    this.#sequenced = !(message['stream_type'] === 'oneway' && message['channel'] === 'both');
     return event;
   }
 
@@ -246,15 +253,19 @@ export class WavixMediaStreamProtocol implements MediaStreamProtocol {
     const track = media['track'];
     if (track !== undefined && (typeof track !== 'string' || !TRACKS.has(track)))
       fail('media frame whose media.track is neither "inbound" nor "outbound"', frame);
-    // The call's own outbound leg (a one-way stream of both channels) is not the caller.
-    if (track === 'outbound') return [];
+    if (track === 'outbound') {
+      // The call's own outbound leg is not the caller. Seen on a stream numbered as the caller's
+      // alone, it shares the numbering: from here, the caller's frames go by arrival order.
+      this.#sequenced = false;
+      return [];
+    }
     const payload = media['payload'];
     if (typeof payload !== 'string') fail('media frame without a string media.payload', frame);
     const bytes = decodeMediaPayload(payload, frame, fail);
     if (bytes.byteLength % 2 !== 0)
       fail(`media.payload of ${bytes.byteLength} bytes is not whole 16-bit samples`, frame);
     const audio: Extract<CallEvent, { type: 'audio' }> = { type: 'audio', payload: bytes };
-    const sequence = readCounter(media['chunk']);
+    const sequence = this.#sequenced ? readCounter(media['chunk']) : undefined;
     if (sequence !== undefined) audio.sequence = sequence;
     return [audio];
   }

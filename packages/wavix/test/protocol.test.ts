@@ -146,6 +146,21 @@ describe('WavixMediaStreamProtocol.decode', () => {
     ]);
   });
 
+  it('orders by arrival, not media.chunk, where the stream also carries the outbound channel', () => {
+    // A one-way stream of both channels: Wavix does not say whether chunks are numbered per channel.
+    const both = new WavixMediaStreamProtocol();
+    both.decode(JSON.stringify({ ...DOCS_START, stream_type: 'oneway', channel: 'both' }));
+    expect(both.decode(media(pcm(20), 1))).toEqual([{ type: 'audio', payload: pcm(20) }]);
+    // A two-way stream that sends the outbound channel after all: from then on, arrival order.
+    const twoway = started();
+    expect(twoway.decode(media(pcm(20), 1))).toEqual([{ type: 'audio', payload: pcm(20), sequence: 1 }]);
+    expect(twoway.decode(media(pcm(20, 1), 2, { track: 'outbound' }))).toEqual([]);
+    expect(twoway.decode(media(pcm(20, 2), 3))).toEqual([{ type: 'audio', payload: pcm(20, 2) }]);
+    // The next stream starts numbered again.
+    twoway.decode(JSON.stringify({ ...DOCS_START, stream_id: 'next' }));
+    expect(twoway.decode(media(pcm(20), 1))).toEqual([{ type: 'audio', payload: pcm(20), sequence: 1 }]);
+  });
+
   it('decodes mark echoes, stop, and passes over events it does not know', () => {
     const protocol = started();
     expect(

@@ -69,6 +69,24 @@ describe('WavixRealtimeTransport', () => {
     expect(t.metrics.framesMissing).toBe(0);
   });
 
+  it('keeps the call’s own outbound channel from the model, and pads no gap where chunks count both channels', async () => {
+    const t = rig.make();
+    const peer = new WavixPeerSimulator({ tracks: 'both' });
+    await t.connect({ apiKey: 'sk-test' });
+    rig.send(peer, start);
+    await until(() => t.callStart !== undefined);
+    rig.model.respond('resp_1', 'item_1', [frame(50), frame(51)], { done: false });
+    await until(() => rig.carrier.sent.some((f) => String(f).startsWith('{"event":"media"')));
+    for (const f of rig.carrier.sent) peer.decodeOutbound(f);
+    const audio = Array.from({ length: 6 }, (_, i) => frame(i));
+    const frames = audio.flatMap((payload) => peer.encodeInbound({ type: 'audio', payload })).map(String);
+    expect(frames.filter((f) => f.includes('"track":"outbound"'))).toHaveLength(6);
+    for (const f of frames) rig.carrier.deliver(f);
+    await until(() => rig.model.inputAudio().byteLength >= 6 * 960);
+    expect(rig.model.inputAudio()).toEqual(concatBytes(audio));
+    expect(t.metrics.framesMissing).toBe(0);
+  });
+
   it('sends Wavix whole 20 ms frames naming the stream, marks it echoes, and clear at a barge-in', async () => {
     const t = rig.make();
     const peer = new WavixPeerSimulator();
