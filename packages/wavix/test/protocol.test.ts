@@ -305,6 +305,19 @@ describe('WavixPeerSimulator', () => {
     ] satisfies OutboundCommand[]);
   });
 
+  it('accepts what Wavix’s own Pipecat serializer sends: media and clear naming the stream, Python’s JSON spacing', () => {
+    // github.com/Wavix/pipecat-wavix, src/pipecat_wavix/wavix_serializer.py: json.dumps of
+    // {"event": "media", "stream_id": …, "media": {"payload": …}} and {"event": "clear", "stream_id": …},
+    // one 20 ms frame (960 bytes) a message.
+    const peer = new WavixPeerSimulator();
+    peer.encodeInbound(start);
+    const audio = pcm(20);
+    expect(
+      peer.decodeOutbound(`{"event": "media", "stream_id": "${STREAM}", "media": {"payload": "${b64(audio)}"}}`),
+    ).toEqual([{ type: 'audio', payload: audio }]);
+    expect(peer.decodeOutbound(`{"event": "clear", "stream_id": "${STREAM}"}`)).toEqual([{ type: 'clear' }]);
+  });
+
   it('REFUSES what Wavix would drop or play badly', () => {
     const peer = new WavixPeerSimulator();
     const frame = (audio: Uint8Array, extra = '') =>
