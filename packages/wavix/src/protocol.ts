@@ -150,8 +150,8 @@ function readCapabilities(options: WavixMediaStreamProtocolOptions): ProtocolCap
  * outbound frame), whether the stream carries the caller's channel alone, and a one-entry cache of
  * the last parsed frame for the raw `wavix_message` event. Media frames carry `media.chunk` as
  * `sequence`, so frames that arrive out of order are put back in order and a missing one is
- * padded; on a stream that also carries the outbound channel, they go by arrival order. `media.timestamp` (an RTP timestamp whose clock
- * rate Wavix does not state) is not read.
+ * padded; on a stream that also carries the outbound channel, they go by arrival order.
+ * `media.timestamp` (an RTP timestamp whose clock rate Wavix does not state) is not read.
  */
 export class WavixMediaStreamProtocol implements MediaStreamProtocol {
   readonly name = 'wavix';
