@@ -190,8 +190,8 @@ async function verify(options: AzureTokenCheckOptions): Promise<Record<string, u
 }
 
 /**
- * The verdict on Call Automation's token in a WebSocket upgrade or a webhook: `{ valid: true,
- * claims }`, or `{ valid: false, error }` with a `WebhookSignatureError` saying why. Throws only a
+ * The verdict on Call Automation's token in a WebSocket upgrade or a webhook: valid with the
+ * token's claims, or not valid with a `WebhookSignatureError` saying why. Throws only a
  * `ConfigError`, for options that cannot check anything (no audience, no keys).
  */
 export async function readAzureCallAutomationTokenVerdict(options: AzureTokenCheckOptions): Promise<AzureTokenVerdict> {
@@ -228,7 +228,10 @@ export type AzureKeySetOptions = {
   fetch?: typeof fetch;
   /** How long a fetched set is used, ms. Default one hour. */
   cacheMs?: number;
-  /** Shortest time between two fetches, ms, so that tokens naming unknown keys cannot make it fetch on every request. Default 60 000. */
+  /**
+   * Shortest time between two fetches, ms, so that tokens naming unknown keys cannot make it
+   * fetch on every request. Default 60 000.
+   */
   minRefreshMs?: number;
   /** Abort a fetch after this many ms; default 10 000. */
   timeoutMs?: number;

@@ -3,15 +3,14 @@
  * `mediaStreamingOptions` with `transportType: "websocket"` and `enableBidirectional: true`.
  *
  * Wire format (reference/azure.md has every source):
- * - ACS → bridge, JSON text frames named by `kind`: `AudioMetadata` first
- *   (`{"kind":"AudioMetadata","audioMetadata":{"subscriptionId","encoding":"PCM","sampleRate":16000,
- *   "channels":1,"length":640}}`), then `AudioData`
- *   (`{"kind":"AudioData","audioData":{"timestamp","participantRawID","data":<base64>,"silent"}}`),
- *   and `DtmfData` (`{"kind":"DtmfData","dtmfData":{"data":"3"}}`) when `enableDtmfTones` is set.
+ * - ACS → bridge, JSON text frames named by `kind`. First `AudioMetadata`, its `audioMetadata`
+ *   holding `subscriptionId`, `encoding` ("PCM"), `sampleRate` (16000), `channels` (1) and
+ *   `length` (640); then `AudioData`, its `audioData` holding `timestamp`, `participantRawID`,
+ *   `data` (base64) and `silent`; and `DtmfData` (`dtmfData.data`, "3") with `enableDtmfTones`.
  *   Audio is 16-bit PCM mono at 16 or 24 kHz, 20 ms a frame (the Learn quickstarts and the
  *   "Audio streaming overview"; the JS and .NET Call Automation SDKs' streaming parsers).
- * - Bridge → ACS: `{"kind":"AudioData","audioData":{"data":<base64>}}` to play audio and
- *   `{"kind":"StopAudio","audioData":null,"stopAudio":{}}` to drop what is queued (the SDKs'
+ * - Bridge → ACS: `AudioData` with `audioData.data` (base64) to play audio, and `StopAudio` (with
+ *   `audioData` null and `stopAudio` an empty object) to drop what is queued (the SDKs'
  *   `OutStreamingData`).
  * - No playback acknowledgements, no stop message (the socket closes when the call or the stream
  *   ends), no call id in the frames: Call Automation puts it in the upgrade request's
