@@ -18,9 +18,15 @@ const AUDIO = JSON.stringify({
   media: { payload: Buffer.alloc(800, 0xff).toString('base64') },
 });
 
+const CLEAR = JSON.stringify({ event: 'clear', streamSid: SID });
+
 const rig = useCallerRig();
 
-it('places the chunks and judges the clear on the send times a bridge reports after the call', async () => {
+/**
+ * A caller on a clock of the test's that played the start. `send(t, frame, arrived)`: the bridge
+ * sends `frame`, read by the caller at `t`; resolves once `arrived` holds.
+ */
+async function startedCaller(frameSentAt?: (index: number) => number | undefined) {
   const clock = { t: 0 };
   const { caller, bridge } = await rig.dial({
     peer: new TwilioPeerSimulator(),
@@ -29,19 +35,23 @@ it('places the chunks and judges the clear on the send times a bridge reports af
     format: { encoding: 'pcmu', sampleRate: 8000, channels: 1 },
     now: () => clock.t,
     currentItem: () => 'i1',
+    ...(frameSentAt ? { frameSentAt } : {}),
   });
   await caller.play(onlyStart);
-  const log = caller.log;
+  const send = async (t: number, frame: string, arrived: () => boolean) => {
+    clock.t = t;
+    bridge.send(frame);
+    await until(arrived, 20_000);
+  };
+  return { caller, log: caller.log, send };
+}
+
+it('places the chunks and judges the clear on the send times a bridge reports after the call', async () => {
+  const { caller, log, send } = await startedCaller();
   // The test process read each frame 300 ms or more after the bridge sent it (at 700, 750 and 830 ms).
-  clock.t = 1000;
-  bridge.send(AUDIO);
-  await until(() => log.chunks.length === 1, 20_000);
-  clock.t = 1050;
-  bridge.send(AUDIO);
-  await until(() => log.chunks.length === 2, 20_000);
-  clock.t = 1150;
-  bridge.send(JSON.stringify({ event: 'clear', streamSid: SID }));
-  await until(() => log.clears.length === 1, 20_000);
+  await send(1000, AUDIO, () => log.chunks.length === 1);
+  await send(1050, AUDIO, () => log.chunks.length === 2);
+  await send(1150, CLEAR, () => log.clears.length === 1);
   // As read: the second chunk queued behind the first (1100 to 1200), cut by the clear at 1150.
   expect(log.chunks.map((c) => [c.startAt, c.playedMs])).toEqual([
     [1000, undefined],
@@ -61,30 +71,13 @@ it('places the chunks and judges the clear on the send times a bridge reports af
 });
 
 it('measures the queue the bridge paces against from when it sent a clear, not when the clear arrived', async () => {
-  const clock = { t: 0 };
   // When the bridge sent each frame: 100 ms of audio at 0, a clear at 50, 100 ms more at 60.
   const sentAt = [0, 50, 60];
-  const { caller, bridge } = await rig.dial({
-    peer: new TwilioPeerSimulator(),
-    ackOnClear: 'echo-pending',
-    twilioFrames: true,
-    format: { encoding: 'pcmu', sampleRate: 8000, channels: 1 },
-    now: () => clock.t,
-    currentItem: () => 'i1',
-    frameSentAt: (index) => sentAt[index],
-  });
-  await caller.play(onlyStart);
-  const log = caller.log;
-  clock.t = 0;
-  bridge.send(AUDIO);
-  await until(() => log.chunks.length === 1, 20_000);
+  const { caller, log, send } = await startedCaller((index) => sentAt[index]);
+  await send(0, AUDIO, () => log.chunks.length === 1);
   // The clear and the audio after it reached the caller 250 ms late (a stalled loopback).
-  clock.t = 300;
-  bridge.send(JSON.stringify({ event: 'clear', streamSid: SID }));
-  await until(() => log.clears.length === 1, 20_000);
-  clock.t = 310;
-  bridge.send(AUDIO);
-  await until(() => log.chunks.length === 2, 20_000);
+  await send(300, CLEAR, () => log.clears.length === 1);
+  await send(310, AUDIO, () => log.chunks.length === 2);
   // The caller plays the new audio once the clear arrived, but the bridge never had more than
   // 100 ms queued: the clear it sent at 50 emptied the queue it paces against.
   expect(log.chunks[1]!.startAt).toBe(300);

@@ -87,6 +87,15 @@ function openingFrames(peer: TwilioPeerSimulator, callSid: string): MediaFrame[]
   });
 }
 
+/** A Twilio stream for `callSid` reaches `pool`'s media route: what `accept()` made of it. */
+async function streamArrives(pool: PrewarmPool<Call>, callSid: string) {
+  const socket = new FakeCarrier();
+  const peer = new TwilioPeerSimulator();
+  const accepted = pool.accept(socket, new TwilioMediaStreamProtocol());
+  for (const frame of openingFrames(peer, callSid)) socket.deliver(frame);
+  return { socket, peer, result: await accepted };
+}
+
 /** `count` different 20 ms frames of caller audio. */
 function callerAudio(count: number): Uint8Array[] {
   return Array.from({ length: count }, (_, n) => new Uint8Array(160).map((_, i) => (n * 31 + i * 7 + 1) & 0x7f));
@@ -119,12 +128,8 @@ describe('PrewarmPool on one instance', () => {
     expect(pool.stats.warmed).toBe(1);
     expect(pool.pending).toBe(1);
 
-    const socket = new FakeCarrier();
-    const peer = new TwilioPeerSimulator();
-    const accepted = pool.accept(socket, new TwilioMediaStreamProtocol());
     order.push('stream started');
-    for (const frame of openingFrames(peer, 'CA0001')) socket.deliver(frame);
-    const result = await accepted;
+    const { socket, peer, result } = await streamArrives(pool, 'CA0001');
     expect(result.kind).toBe('prewarmed');
     if (result.kind !== 'prewarmed') return;
     expect(result.call).toBe(created[0]);
@@ -164,11 +169,7 @@ describe('PrewarmPool on one instance', () => {
     expect(model.openSessions).toHaveLength(0);
     expect(pool.pending).toBe(0);
 
-    const socket = new FakeCarrier();
-    const peer = new TwilioPeerSimulator();
-    const accepted = pool.accept(socket, new TwilioMediaStreamProtocol());
-    for (const frame of openingFrames(peer, 'CA0002')) socket.deliver(frame);
-    const result = await accepted;
+    const { result } = await streamArrives(pool, 'CA0002');
     expect(result.kind).toBe('cold');
     expect(pool.stats).toMatchObject({ warmed: 1, claimed: 0, unclaimed: 1, cold: 1 });
   });
@@ -189,11 +190,7 @@ describe('PrewarmPool on one instance', () => {
     const { pool } = startPool(model, { gate });
     pool.warm('CA0003');
 
-    const socket = new FakeCarrier();
-    const peer = new TwilioPeerSimulator();
-    const accepted = pool.accept(socket, new TwilioMediaStreamProtocol());
-    for (const frame of openingFrames(peer, 'CA0003')) socket.deliver(frame);
-    const result = await accepted;
+    const { socket, peer, result } = await streamArrives(pool, 'CA0003');
     expect(result.kind).toBe('prewarmed');
     if (result.kind !== 'prewarmed') return;
     const audio = callerAudio(15);
@@ -214,11 +211,7 @@ describe('PrewarmPool on one instance', () => {
     const model = await startModel();
     const { pool } = startPool(model);
     pool.warm('CA0004');
-    const socket = new FakeCarrier();
-    const peer = new TwilioPeerSimulator();
-    const accepted = pool.accept(socket, new TwilioMediaStreamProtocol());
-    for (const frame of openingFrames(peer, 'CA9999')) socket.deliver(frame);
-    const result = await accepted;
+    const { result } = await streamArrives(pool, 'CA9999');
     expect(result).toMatchObject({ kind: 'cold', callId: 'CA9999' });
     if (result.kind !== 'cold') return;
     const transport = new TwilioRealtimeTransport({ twilioWebSocket: result.connection, url: model.url });
@@ -401,11 +394,8 @@ describe('PrewarmPool across instances', () => {
       connectTo: (target) => new WebSocket(target),
     });
     cleanups.push(() => pool.close());
-    const socket = new FakeCarrier();
-    const peer = new TwilioPeerSimulator();
-    const accepted = pool.accept(socket, new TwilioMediaStreamProtocol());
-    for (const frame of openingFrames(peer, 'CA0007')) socket.deliver(frame);
-    expect(await accepted).toMatchObject({ kind: 'forwarded', owner: { id: 'a', url: deadUrl } });
+    const { socket, result } = await streamArrives(pool, 'CA0007');
+    expect(result).toMatchObject({ kind: 'forwarded', owner: { id: 'a', url: deadUrl } });
     await until(() => socket.closed, 10_000);
   });
 

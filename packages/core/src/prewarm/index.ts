@@ -3,17 +3,14 @@ export {
   PendingMediaConnection,
   type PendingMediaConnectionOptions,
 } from './pending-connection.js';
-export {
-  PREWARM_CREATE_TIMEOUT_REASON,
-  PREWARM_DEFAULTS,
-  PREWARM_UNCLAIMED_REASON,
-  PrewarmPool,
-  type PrewarmAcceptResult,
-  type PrewarmedCall,
-  type PrewarmErrorContext,
-  type PrewarmPoolOptions,
-  type PrewarmStats,
-} from './pool.js';
+export { PREWARM_CREATE_TIMEOUT_REASON, PREWARM_DEFAULTS, PREWARM_UNCLAIMED_REASON, PrewarmPool } from './pool.js';
+export type {
+  PrewarmAcceptResult,
+  PrewarmedCall,
+  PrewarmErrorContext,
+  PrewarmPoolOptions,
+  PrewarmStats,
+} from './types.js';
 export {
   MemoryPrewarmRegistry,
   type MemoryPrewarmRegistryOptions,

@@ -33,14 +33,6 @@ import type {
   PrewarmStats,
 } from './types.js';
 
-export type {
-  PrewarmAcceptResult,
-  PrewarmedCall,
-  PrewarmErrorContext,
-  PrewarmPoolOptions,
-  PrewarmStats,
-} from './types.js';
-
 const log = logger('prewarm');
 
 /** Why a warmed call that no stream claimed in time ended. */
