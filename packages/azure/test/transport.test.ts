@@ -87,8 +87,9 @@ describe('AzureRealtimeTransport', () => {
     const peer = new AzurePeerSimulator({ sampleRate: 24000 });
     rig.send(peer, start(24000));
     await t.connect({ apiKey: 'sk-test' });
-    // Deltas of awkward sizes: 35 ms, 90 ms, 410 ms, 3 ms.
-    rig.model.respond('resp_1', 'item_1', [pcm24k(35), pcm24k(90), pcm24k(410), pcm24k(3)]);
+    // Deltas of awkward sizes (35 ms, 90 ms, 410 ms, 3 ms), then enough that the caller's barge-in
+    // comes while the reply is still playing, however slow the machine.
+    rig.model.respond('resp_1', 'item_1', [pcm24k(35), pcm24k(90), pcm24k(410), pcm24k(3), pcm24k(30_000)]);
     await until(() => audioBytes(peer) >= 960 * 20);
     rig.model.send({ type: 'input_audio_buffer.speech_started', item_id: 'u1', audio_start_ms: 0 });
     await until(() => commands(peer).some((c) => c.type === 'clear'));
