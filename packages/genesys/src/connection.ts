@@ -73,15 +73,18 @@ export class GenesysConnection implements MediaConnection {
 
   /** Sends what the protocol has queued (its answers), if the socket is still open. */
   flush(): void {
-    const replies = this.#protocol.takeReplies();
-    if (this.#socket.closed) return;
-    for (const reply of replies) this.#socket.send(reply);
+    this.sendControl(this.#protocol.takeReplies());
   }
 
   /** Sends frames the protocol wrote outside the core's commands (`pause`, `resume`, `disconnect`). */
   sendControl(frames: string[]): void {
-    if (this.#socket.closed) return;
-    for (const frame of frames) this.#socket.send(frame);
+    if (frames.length === 0 || this.#socket.closed) return;
+    try {
+      for (const frame of frames) this.#socket.send(frame);
+    } catch (error) {
+      // A socket that fails as it closes: the close or error event tells the transport.
+      log('sending to Genesys failed: %s', (error as Error)?.message);
+    }
   }
 
   /** The reason the call ended with, for the `disconnect` the bridge sends when it closes. */
@@ -128,7 +131,11 @@ export class GenesysConnection implements MediaConnection {
       for (const detach of this.#detach.splice(0)) detach();
       if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
       this.#timer = undefined;
-      if (!this.#socket.closed) this.#socket.close(code, reason);
+      try {
+        if (!this.#socket.closed) this.#socket.close(code, reason);
+      } catch (error) {
+        log('closing the Genesys socket failed: %s', (error as Error)?.message);
+      }
     };
     this.#detach.push(
       this.#socket.onMessage((frame) => {

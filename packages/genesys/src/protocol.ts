@@ -72,6 +72,11 @@ export type GenesysAudioHookProtocolOptions = {
    */
   sessionId?: string;
   /**
+   * The organization of the upgrade request (`Audiohook-Organization-Id`): when given, an `open`
+   * naming another organization is refused, as Genesys's reference server does.
+   */
+  organizationId?: string;
+  /**
    * Also send the output variables with `closed` when Genesys closed the session first. Default
    * false: Genesys's own samples return them with `disconnect` only, and document `closed` without
    * parameters; Pipecat's serializer sends them with `closed`. Turn it on if your flow misses them.
@@ -144,6 +149,7 @@ export class GenesysAudioHookProtocol implements MediaStreamProtocol {
   readonly #formats: Array<'PCMU' | 'L16'>;
   readonly #expectedSession: string | undefined;
   readonly #closedOutputVariables: boolean;
+  readonly #expectedOrganization: string | undefined;
   readonly #parses = new FrameParse();
   #session: string | undefined;
   #clientSeq = 0;
@@ -179,6 +185,7 @@ export class GenesysAudioHookProtocol implements MediaStreamProtocol {
     };
     this.#expectedSession = options.sessionId;
     this.#closedOutputVariables = options.closedOutputVariables === true;
+    this.#expectedOrganization = options.organizationId;
   }
 
   /** The session id (`open.id`), once Genesys opened the session. */
@@ -410,6 +417,8 @@ export class GenesysAudioHookProtocol implements MediaStreamProtocol {
     const organizationId = optionalString(parameters['organizationId'], 'organizationId', frame);
     if (conversationId === undefined || organizationId === undefined)
       fail('open without organizationId and conversationId', frame);
+    if (this.#expectedOrganization !== undefined && organizationId !== this.#expectedOrganization)
+      fail('open names another organization than the upgrade request', frame, 'genesys_organization_mismatch');
     const participantValue = parameters['participant'] ?? {};
     if (!isJsonObject(participantValue)) fail('open.parameters.participant is not an object', frame);
     const participant: GenesysOpenParameters['participant'] = {};

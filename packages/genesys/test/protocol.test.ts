@@ -187,6 +187,13 @@ describe('GenesysAudioHookProtocol', () => {
     expect(refusal(() => protocol.decode(open())).code).toBe('genesys_session_mismatch');
   });
 
+  it('refuses an open whose organization is not the upgrade request’s', () => {
+    const protocol = new GenesysAudioHookProtocol({ organizationId: '00000000-0000-4000-8000-000000000001' });
+    expect(refusal(() => protocol.decode(open())).code).toBe('genesys_organization_mismatch');
+    const same = new GenesysAudioHookProtocol({ organizationId: 'd7934305-0972-4844-938e-9060eef73d05' });
+    expect(same.decode(open())).toHaveLength(1);
+  });
+
   it('starts over for an open with another session id', () => {
     const protocol = opened();
     const second = open().replaceAll(ID, '0f6a1d5e-2b3c-4d5e-8f90-a1b2c3d4e5f6');
