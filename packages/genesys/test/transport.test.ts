@@ -96,6 +96,25 @@ describe('GenesysRealtimeTransport', () => {
     expect(errors).toEqual([]);
   });
 
+  it('resamples L16 8 kHz for the model, and sends its audio back as whole 200 ms of L16', async () => {
+    const t = rig.make({ audioHook: { formats: ['L16'] } });
+    const peer = new GenesysPeerSimulator({ format: 'L16', stereo: true });
+    const g = genesys(peer);
+    g.send({ ...start, format: { encoding: 'l16', sampleRate: 8000, channels: 1 } });
+    await t.connect({ apiKey: 'sk-test' });
+    t.updateSessionConfig({});
+    const update = (await rig.model.waitFor((e) => e.type === 'session.update' && !!e.session?.audio)) as unknown as {
+      session: { audio: { input: { format: unknown } } };
+    };
+    expect(update.session.audio.input.format).toEqual({ type: 'audio/pcm', rate: 24000 });
+    g.send({ type: 'audio', payload: new Uint8Array(320).fill(3) });
+    await until(() => rig.model.inputAudio().byteLength > 0);
+    rig.model.respond('resp_1', 'item_1', [pcm24k(250)]);
+    await until(() => g.pump().some((c) => c.type === 'audio'));
+    const audio = g.commands.filter((c): c is Extract<OutboundCommand, { type: 'audio' }> => c.type === 'audio');
+    for (const c of audio) expect(c.payload.byteLength % 3200).toBe(0);
+  });
+
   it('hangs up with disconnect and the output variables, and closes once Genesys closed the session', async () => {
     const t = rig.make();
     const ends: unknown[] = [];
