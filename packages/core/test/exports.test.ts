@@ -26,6 +26,7 @@ const ROOT = [
   'MULAW_SILENCE',
   'MemoryNonceStore',
   'MemoryPrewarmRegistry',
+  'PREWARM_CREATE_TIMEOUT_REASON',
   'PREWARM_DEFAULTS',
   'PREWARM_UNCLAIMED_REASON',
   'PendingMediaConnection',
