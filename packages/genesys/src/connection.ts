@@ -20,7 +20,7 @@ const log = logger('genesys');
 export const GENESYS_CLOSE_TIMEOUT_MS = 5000;
 
 /** `call_end` reasons that end a session as `completed`; any other ends it as `error`. */
-const COMPLETED = new Set(['agent_hangup', 'closed', 'shutdown', 'end', 'disconnect']);
+const COMPLETED = new Set(['agent_hangup', 'transferred', 'closed', 'shutdown', 'end', 'disconnect']);
 
 export type GenesysConnectionOptions = {
   /** Longest wait for Genesys's `close` once the bridge ended the call, ms. Default 5000. */

@@ -5,6 +5,8 @@ export { GenesysRealtimeTransport } from './transport.js';
 export type { GenesysRealtimeTransportOptions } from './transport.js';
 export { GENESYS_CLOSE_TIMEOUT_MS } from './connection.js';
 export { genesysCandidate } from './candidates.js';
+export { genesysTransfer } from './transfer.js';
+export type { GenesysTransferOptions } from './transfer.js';
 export {
   validateGenesysUpgrade,
   assertGenesysUpgrade,

@@ -16,6 +16,7 @@ describe('@switchboard/genesys exports', () => {
       'GenesysRealtimeTransport',
       'assertGenesysUpgrade',
       'genesysCandidate',
+      'genesysTransfer',
       'readGenesysUpgradeVerdict',
       'validateGenesysUpgrade',
     ]);

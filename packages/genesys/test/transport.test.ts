@@ -1,7 +1,7 @@
 import { ConfigError, ProtocolError, type CallEvent, type OutboundCommand } from '@switchboard/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { connectSession, errorsOf, until, useTransportRig } from '@switchboard/conformance/testing';
-import { GenesysRealtimeTransport, type GenesysRealtimeTransportOptions } from '../src/index.js';
+import { GenesysRealtimeTransport, genesysTransfer, type GenesysRealtimeTransportOptions } from '../src/index.js';
 import { GenesysPeerSimulator } from '../src/testing.js';
 
 const SESSION = 'e160e428-53e2-487c-977d-96989bf5c99d';
@@ -152,6 +152,30 @@ describe('GenesysRealtimeTransport', () => {
     expect(rig.carrier.closed).toBe(false);
     await until(() => rig.carrier.closed);
     expect(rig.carrier.listenerCount).toBe(0);
+  });
+
+  it('transfers by output variables: genesysTransfer sets them, and the session ends completed', async () => {
+    const t = rig.make();
+    const peer = new GenesysPeerSimulator();
+    const g = genesys(peer);
+    g.send(start);
+    const transfer = genesysTransfer();
+    await transfer({ name: 'billing', destination: 'Billing queue', reason: 'invoice', transport: t });
+    t.end('transferred');
+    g.pump();
+    expect(peer.outputVariables).toEqual({ transfer: 'Billing queue', transferReason: 'invoice' });
+    expect(JSON.parse(String(rig.carrier.sent.at(-1)))).toMatchObject({
+      type: 'disconnect',
+      parameters: { reason: 'completed' },
+    });
+    const other = rig.make();
+    await expect(
+      genesysTransfer({ variable: 'target' })({ name: 'x', destination: 'y', transport: other }),
+    ).resolves.toBeUndefined();
+    expect(() => genesysTransfer({ variable: '' })).toThrow(ConfigError);
+    await expect(
+      genesysTransfer()({ name: 'x', destination: 'y', transport: {} as GenesysRealtimeTransport }),
+    ).rejects.toThrow(ConfigError);
   });
 
   it('closes at once when Genesys closed the session first', async () => {
