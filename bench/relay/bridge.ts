@@ -3,6 +3,8 @@
  * call, with either Switchboard's TwilioRealtimeTransport or the Agents SDK's
  * TwilioRealtimeTransportLayer. It measures only itself: CPU, peak RSS, event-loop delay.
  */
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { writeHeapSnapshot } from 'node:v8';
 import { TwilioRealtimeTransportLayer } from '@openai/agents-extensions';
@@ -18,6 +20,13 @@ const impl = process.argv[2] as Impl;
 const simulatorUrl = process.argv[3]!;
 
 const agent = conformanceAgent();
+/** With `--cpu-prof`: a V8 CPU profile of the measured window only (not start-up), written here. */
+const profileDir = process.argv[4];
+const profiler = profileDir ? new Session() : undefined;
+const post = (method: string, params?: object) =>
+  new Promise<unknown>((resolve, reject) =>
+    profiler!.post(method, params ?? {}, (error, result) => (error ? reject(error) : resolve(result))),
+  );
 
 let calls = 0;
 let errors = 0;
@@ -97,11 +106,18 @@ process.on('message', (message: { type: string }) => {
     externalPeak = externalBaseline = memory.external + memory.arrayBuffers;
     sampler = setInterval(samplePeaks, 50);
     eld.enable();
-    process.send!({ type: 'started' });
+    if (profiler) {
+      profiler.connect();
+      void post('Profiler.enable')
+        .then(() => post('Profiler.setSamplingInterval', { interval: 250 }))
+        .then(() => post('Profiler.start'))
+        .then(() => process.send!({ type: 'started' }));
+    } else process.send!({ type: 'started' });
     return;
   }
   if (message.type === 'stop' && start) {
     const cpu = process.cpuUsage(start.cpu);
+
     clearInterval(sampler);
     eld.disable();
     samplePeaks();
@@ -122,7 +138,16 @@ process.on('message', (message: { type: string }) => {
       calls,
       errors,
     };
-    process.send!({ type: 'report', report }, () => undefined);
+    if (!profiler) {
+      process.send!({ type: 'report', report }, () => undefined);
+      return;
+    }
+    void post('Profiler.stop').then((result) => {
+      const file = `${profileDir}/relay-${impl}-${Date.now()}.cpuprofile`;
+      writeFileSync(file, JSON.stringify((result as { profile: unknown }).profile));
+      console.error(`  CPU profile of the measured window: ${file}`);
+      process.send!({ type: 'report', report }, () => undefined);
+    });
   }
 });
 process.on('disconnect', () => process.exit(0));

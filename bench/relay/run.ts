@@ -6,12 +6,16 @@
  * bridge under test (measured), and the realtime simulator. The bridge runs once per
  * implementation and round, alternating.
  *
- *   pnpm bench:relay [--calls 20] [--seconds 32] [--speed 1] [--rounds 1] [--trace demo-call]
- *                    [--impl both|all|switchboard|sdk|floor] [--cpu-prof] [--json]
+ *   pnpm bench:relay [--calls 20,100] [--seconds 32] [--speed 1] [--rounds 1] [--trace demo-call]
+ *                    [--impl all|both|switchboard|sdk|floor] [--cpu-prof] [--json]
  *
- * `--impl all` adds the floor (`floor.ts`): a bare relay that does only the unavoidable work.
+ * `--calls` takes one size or several (`20,100`), run one after the other in the same process
+ * and simulator. `--impl all` (the default) includes the floor (`floor.ts`): a bare relay that
+ * does only the unavoidable work; each size then ends with Switchboard's CPU as a ratio of the
+ * floor's, per round (the implementations of one round run back to back) and of the medians.
  */
 import type { ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -28,17 +32,18 @@ import {
 
 const { values } = parseArgs({
   options: {
-    calls: { type: 'string', default: '20' },
+    calls: { type: 'string', default: '20,100' },
     seconds: { type: 'string', default: '32' },
     speed: { type: 'string', default: '1' },
     rounds: { type: 'string', default: '1' },
     trace: { type: 'string', default: 'demo-call' },
-    impl: { type: 'string', default: 'both' },
+    impl: { type: 'string', default: 'all' },
     json: { type: 'boolean', default: false },
     'cpu-prof': { type: 'boolean', default: false },
   },
 });
-const calls = Number(values.calls);
+const sizes = values.calls!.split(',').map((size) => Number(size.trim()));
+if (sizes.some((size) => !Number.isInteger(size) || size < 1)) throw new Error(`--calls: ${values.calls}`);
 const speed = Number(values.speed);
 const rounds = Number(values.rounds);
 const tracePath = values.trace!.endsWith('.jsonl') ? values.trace! : `${bundledTracesDir()}/${values.trace}.jsonl`;
@@ -51,6 +56,8 @@ const impls: Impl[] =
       ? ['switchboard', 'sdk', 'floor']
       : [values.impl as Impl];
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
+const profileDir = here('../out/profiles');
+if (values['cpu-prof']) mkdirSync(profileDir, { recursive: true });
 
 const IMPL_LABELS: Record<Impl, string> = {
   switchboard: 'Switchboard TwilioRealtimeTransport',
@@ -59,12 +66,9 @@ const IMPL_LABELS: Record<Impl, string> = {
 };
 const mb = (bytes: number) => (bytes / 1e6).toFixed(1);
 
-function start(file: string, args: string[], profile = false): ChildProcess {
+function start(file: string, args: string[]): ChildProcess {
   // The bridge loads the Switchboard packages as published (their built `dist`), as the SDK's are.
-  return startChild(here(file), args, {
-    dist: file === './bridge.ts',
-    ...(profile ? { cpuProfileDir: here('../out/profiles') } : {}),
-  });
+  return startChild(here(file), args, { dist: file === './bridge.ts' });
 }
 
 const next = (child: ChildProcess, type: string): Promise<Message> => nextMessage(child, type);
@@ -167,73 +171,115 @@ function analyse(bridge: BridgeReport, callers: CallerCallReport[], model: Simul
 
 const simulator = start('./simulator.ts', [String(speed)]);
 const { url: simulatorUrl } = (await next(simulator, 'ready')) as unknown as { url: string };
-const rows: Row[] = [];
-console.error(
-  `relay bench: ${calls} calls × ${seconds.toFixed(1)} s of "${trace.header.name}" at ${speed}× real time, ${rounds} round(s)`,
-);
-for (let round = 0; round < rounds; round++) {
-  const order = round % 2 === 0 ? impls : [...impls].reverse();
-  for (const impl of order) {
-    const bridge = start('./bridge.ts', [impl, simulatorUrl], values['cpu-prof']);
-    const { url: bridgeUrl } = (await next(bridge, 'ready')) as unknown as { url: string };
-    simulator.send({ type: 'reset' });
-    await next(simulator, 'reset-done');
-    bridge.send({ type: 'start' });
-    await next(bridge, 'started');
-    const caller = start('./caller.ts', [bridgeUrl, tracePath, String(calls), String(speed), String(seconds)]);
-    const callersDone = next(caller, 'report');
-    // Halfway through, every call is live: sample what they hold.
-    await new Promise((resolve) => setTimeout(resolve, (seconds * 1000) / 2 / speed));
-    bridge.send({ type: 'sample' });
-    const sample = (await next(bridge, 'sample')) as unknown as { heapUsedBytes: number; openCalls: number };
-    const { calls: callerReports } = (await callersDone) as unknown as { calls: CallerCallReport[] };
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    bridge.send({ type: 'stop' });
-    const { report } = (await next(bridge, 'report')) as unknown as { report: BridgeReport };
-    simulator.send({ type: 'report' });
-    const { calls: modelReports } = (await next(simulator, 'report')) as unknown as { calls: SimulatorCallReport[] };
-    bridge.disconnect(); // the bridge exits on disconnect (and writes its profile, with --cpu-prof)
-    await new Promise((resolve) => bridge.once('exit', resolve));
-    const row = analyse(report, callerReports, modelReports);
-    row.heapPerCallKb =
-      Math.max(0, sample.heapUsedBytes - report.heapBaselineBytes) / Math.max(1, sample.openCalls) / 1024;
-    rows.push(row);
-    console.error(
-      `  round ${round + 1} ${impl}: ${row.cpuMsPerCallSecond.toFixed(2)} CPU-ms per call-second (user ${report.cpuUserMs.toFixed(0)} ms, system ${report.cpuSystemMs.toFixed(0)} ms); ` +
-        `peak growth: RSS ${mb(report.rssPeakBytes - report.rssBaselineBytes)}, V8 heap ${mb(report.heapTotalGrowthBytes)}, outside the heap ${mb(report.externalGrowthBytes)} MB` +
-        `; threads: ${Object.entries(report.threadCpuMs)
-          .filter(([, ms]) => ms > 0)
-          .map(([name, ms]) => `${name} ${ms.toFixed(0)}`)
-          .join(', ')} ms`,
-    );
+/** Every round of every implementation at one size: `rows[round]` holds that round's rows. */
+async function runSize(calls: number): Promise<Row[][]> {
+  const byRound: Row[][] = [];
+  console.error(
+    `relay bench: ${calls} calls × ${seconds.toFixed(1)} s of "${trace.header.name}" at ${speed}× real time, ${rounds} round(s)`,
+  );
+  for (let round = 0; round < rounds; round++) {
+    const rows: Row[] = [];
+    byRound.push(rows);
+    const order = round % 2 === 0 ? impls : [...impls].reverse();
+    for (const impl of order) {
+      // With --cpu-prof the bridge profiles the measured window (not its start-up) into out/profiles.
+      const bridge = start('./bridge.ts', [impl, simulatorUrl, ...(values['cpu-prof'] ? [profileDir] : [])]);
+      const { url: bridgeUrl } = (await next(bridge, 'ready')) as unknown as { url: string };
+      simulator.send({ type: 'reset' });
+      await next(simulator, 'reset-done');
+      bridge.send({ type: 'start' });
+      await next(bridge, 'started');
+      const caller = start('./caller.ts', [bridgeUrl, tracePath, String(calls), String(speed), String(seconds)]);
+      const callersDone = next(caller, 'report');
+      // Halfway through, every call is live: sample what they hold.
+      await new Promise((resolve) => setTimeout(resolve, (seconds * 1000) / 2 / speed));
+      bridge.send({ type: 'sample' });
+      const sample = (await next(bridge, 'sample')) as unknown as { heapUsedBytes: number; openCalls: number };
+      const { calls: callerReports } = (await callersDone) as unknown as { calls: CallerCallReport[] };
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      bridge.send({ type: 'stop' });
+      const { report } = (await next(bridge, 'report')) as unknown as { report: BridgeReport };
+      simulator.send({ type: 'report' });
+      const { calls: modelReports } = (await next(simulator, 'report')) as unknown as { calls: SimulatorCallReport[] };
+      bridge.disconnect(); // the bridge exits on disconnect
+      await new Promise((resolve) => bridge.once('exit', resolve));
+      const row = analyse(report, callerReports, modelReports);
+      row.heapPerCallKb =
+        Math.max(0, sample.heapUsedBytes - report.heapBaselineBytes) / Math.max(1, sample.openCalls) / 1024;
+      rows.push(row);
+      console.error(
+        `  round ${round + 1} ${impl}: ${row.cpuMsPerCallSecond.toFixed(2)} CPU-ms per call-second (user ${report.cpuUserMs.toFixed(0)} ms, system ${report.cpuSystemMs.toFixed(0)} ms); ` +
+          `peak growth: RSS ${mb(report.rssPeakBytes - report.rssBaselineBytes)}, V8 heap ${mb(report.heapTotalGrowthBytes)}, outside the heap ${mb(report.externalGrowthBytes)} MB` +
+          `; threads: ${Object.entries(report.threadCpuMs)
+            .filter(([, ms]) => ms > 0)
+            .map(([name, ms]) => `${name} ${ms.toFixed(0)}`)
+            .join(', ')} ms`,
+      );
+    }
   }
+  return byRound;
+}
+
+type Summary = ReturnType<typeof summarise>[number];
+
+function summarise(rows: Row[]) {
+  return impls.map((impl) => {
+    const mine = rows.filter((r) => r.impl === impl);
+    const pick = (key: keyof Row) => median(mine.map((r) => r[key] as number));
+    return {
+      impl,
+      cpuMsPerCallSecond: pick('cpuMsPerCallSecond'),
+      usPerFrame: pick('usPerFrame'),
+      rssPerCallMb: pick('rssPerCallMb'),
+      heapPerCallKb: pick('heapPerCallKb'),
+      inputBytesLost: Math.max(...mine.map((r) => r.inputBytesLost)),
+      outputBytesLost: Math.max(...mine.map((r) => r.outputBytesLost)),
+      truncationErrorP50Ms: pick('truncationErrorP50Ms'),
+      truncationErrorP99Ms: pick('truncationErrorP99Ms'),
+      truncations: pick('truncations'),
+      forwardDelayP99Ms: pick('forwardDelayP99Ms'),
+      eventLoopDelayP99Ms: pick('eventLoopDelayP99Ms'),
+      errors: Math.max(...mine.map((r) => r.errors)),
+    };
+  });
+}
+
+const fmt = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : '–');
+
+/** Switchboard's CPU per call-second over the floor's: per round, and of the medians. */
+function floorRatios(byRound: Row[][], summary: Summary[]) {
+  const cpu = (rows: Row[], impl: Impl) => rows.find((r) => r.impl === impl)?.cpuMsPerCallSecond ?? Number.NaN;
+  const ours = summary.find((s) => s.impl === 'switchboard');
+  const floor = summary.find((s) => s.impl === 'floor');
+  return {
+    perRound: byRound.map((rows) => cpu(rows, 'switchboard') / cpu(rows, 'floor')),
+    ofMedians: ours && floor ? ours.cpuMsPerCallSecond / floor.cpuMsPerCallSecond : Number.NaN,
+  };
+}
+
+const results: Array<{ calls: number; summary: Summary[]; rows: Row[]; ratioToFloor: ReturnType<typeof floorRatios> }> =
+  [];
+for (const calls of sizes) {
+  const byRound = await runSize(calls);
+  const summary = summarise(byRound.flat());
+  const ratioToFloor = floorRatios(byRound, summary);
+  results.push({ calls, summary, rows: byRound.flat(), ratioToFloor });
+  if (!values.json) printTable(calls, summary, ratioToFloor);
 }
 simulator.disconnect();
 
-const summary = impls.map((impl) => {
-  const mine = rows.filter((r) => r.impl === impl);
-  const pick = (key: keyof Row) => median(mine.map((r) => r[key] as number));
-  return {
-    impl,
-    cpuMsPerCallSecond: pick('cpuMsPerCallSecond'),
-    usPerFrame: pick('usPerFrame'),
-    rssPerCallMb: pick('rssPerCallMb'),
-    heapPerCallKb: pick('heapPerCallKb'),
-    inputBytesLost: Math.max(...mine.map((r) => r.inputBytesLost)),
-    outputBytesLost: Math.max(...mine.map((r) => r.outputBytesLost)),
-    truncationErrorP50Ms: pick('truncationErrorP50Ms'),
-    truncationErrorP99Ms: pick('truncationErrorP99Ms'),
-    truncations: pick('truncations'),
-    forwardDelayP99Ms: pick('forwardDelayP99Ms'),
-    eventLoopDelayP99Ms: pick('eventLoopDelayP99Ms'),
-    errors: Math.max(...mine.map((r) => r.errors)),
-  };
-});
-
 if (values.json) {
-  console.log(JSON.stringify({ calls, seconds, speed, rounds, trace: trace.header.name, summary, rows }, null, 2));
-} else {
-  const fmt = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : '–');
+  console.log(JSON.stringify({ seconds, speed, rounds, trace: trace.header.name, sizes: results }, null, 2));
+} else if (impls.includes('floor') && impls.includes('switchboard')) {
+  console.log('\nSwitchboard CPU / floor CPU (the goal: at most 1.15 at every size)');
+  for (const { calls, ratioToFloor } of results) {
+    console.log(
+      `  ${String(calls).padStart(4)} calls: ${fmt(ratioToFloor.ofMedians)} (medians); per round ${ratioToFloor.perRound.map((r) => fmt(r)).join(', ')}`,
+    );
+  }
+}
+
+function printTable(calls: number, summary: Summary[], ratioToFloor: ReturnType<typeof floorRatios>): void {
   const header = [
     'implementation',
     'CPU-ms/call-s',
@@ -302,9 +348,18 @@ if (values.json) {
   console.log(row(header));
   console.log(row(widths.map((w) => '-'.repeat(w))));
   for (const l of lines) console.log(row(l));
+  if (Number.isFinite(ratioToFloor.ofMedians)) {
+    console.log(
+      `Switchboard / floor CPU: ${fmt(ratioToFloor.ofMedians)} (medians); per round ${ratioToFloor.perRound.map((r) => fmt(r)).join(', ')}`,
+    );
+  }
 }
-const ours = summary.find((s) => s.impl === 'switchboard');
-if (ours && (ours.inputBytesLost > 0 || ours.outputBytesLost > 0)) {
-  console.error(`Switchboard lost audio: ${ours.inputBytesLost} input bytes, ${ours.outputBytesLost} output bytes`);
-  process.exitCode = 1;
+for (const { calls, summary } of results) {
+  const ours = summary.find((s) => s.impl === 'switchboard');
+  if (ours && (ours.inputBytesLost > 0 || ours.outputBytesLost > 0)) {
+    console.error(
+      `Switchboard lost audio at ${calls} calls: ${ours.inputBytesLost} input bytes, ${ours.outputBytesLost} output bytes`,
+    );
+    process.exitCode = 1;
+  }
 }
