@@ -185,3 +185,21 @@ describe('PrewarmPool across instances, when the registry write is late', () => 
     expect(a.pool.stats).toMatchObject({ warmed: 1, claimed: 0 });
   });
 });
+
+describe('PrewarmPool and a warmed call that ends on its own', () => {
+  it('forgets a call that ended before its stream came (a drain): no longer pending, counted apart from unclaimed, its stream goes cold', async () => {
+    const { pool, build } = slowPool({ claimTimeoutMs: 60_000 });
+    pool.warm('CA-drained');
+    const call = build('CA-drained');
+    await until(() => pool.pending === 1);
+    call.transport.end('shutdown');
+    expect(call.ends).toEqual(['shutdown']);
+    expect(pool.pending).toBe(0);
+    expect(pool.stats).toMatchObject({ warmed: 1, endedWaiting: 1, unclaimed: 0, claimed: 0 });
+    const socket = new FakeCarrier();
+    const accepted = pool.accept(socket, new TwilioMediaStreamProtocol());
+    for (const frame of streamFrames(new TwilioPeerSimulator(), 'CA-drained', 1)) socket.deliver(frame);
+    expect((await accepted).kind).toBe('cold');
+    expect(pool.stats).toMatchObject({ cold: 1, endedWaiting: 1, unclaimed: 0 });
+  });
+});

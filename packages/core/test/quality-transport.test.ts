@@ -231,3 +231,16 @@ describe('Twilio traces with known hazards', () => {
     expect(q.mos.score).toBeLessThan(estimateMos({ delayMs: q.mos.delayMs, lossPercent: 0 }).mos - 1);
   });
 });
+
+describe('a call that carried no audio', () => {
+  it('ends with no quality report (no score to flatter the figures); transport.quality() still answers', async () => {
+    const t = await rig.connected();
+    const ends: CallEndEvent[] = [];
+    t.on('call_end', (e) => ends.push(e));
+    rig.carrier.deliver(wire.stop());
+    expect(ends).toHaveLength(1);
+    expect(ends[0]!.reason).toBe('stop');
+    expect(ends[0]).not.toHaveProperty('quality');
+    expect(t.quality().inbound.frames).toBe(0);
+  });
+});

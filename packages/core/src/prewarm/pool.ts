@@ -72,6 +72,7 @@ export class PrewarmPool<C extends PrewarmedCall> {
     warmed: 0,
     claimed: 0,
     unclaimed: 0,
+    endedWaiting: 0,
     refused: 0,
     forwarded: 0,
     cold: 0,
@@ -273,6 +274,15 @@ export class PrewarmPool<C extends PrewarmedCall> {
     }
     entry.call = call;
     if (entry.state === 'ended') endCall(call, entry.endReason ?? PREWARM_UNCLAIMED_REASON);
+    // A call that ends on its own while it waits (a drain, a failed model connection) no longer
+    // waits: it leaves the pending calls at once, counted apart from the ones no stream claimed.
+    else if (entry.state === 'waiting')
+      call.transport.on('call_end', () => {
+        if (entry.state !== 'waiting') return;
+        this.#stats.endedWaiting++;
+        log('call %s ended before its stream came', entry.callId);
+        this.#drop(entry);
+      });
     return call;
   }
 

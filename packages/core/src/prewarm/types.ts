@@ -58,6 +58,8 @@ export type PrewarmStats = {
   claimed: number;
   /** Warmed calls ended because no stream came in time. */
   unclaimed: number;
+  /** Warmed calls that ended on their own (a drain, a failed model connection) before their stream came. */
+  endedWaiting: number;
   /** `warm()` calls refused (too many pending, a missing call id, the pool closed). */
   refused: number;
   /** Streams piped to the instance that warmed their call. */

@@ -313,7 +313,11 @@ export class Call {
         this.metrics.outputUnsentBytes += this.output.end();
         if (this.held) this.metrics.outputDroppedNoStreamBytes += this.held.discard();
         this.features.ending();
-        this.emitExtra('call_end', { type: 'call_end', reason, quality: this.quality.report() });
+        // A call no audio passed through (a warmed call never claimed, one ended at its start) has
+        // no quality to speak of: a perfect score for it would only flatter the figures.
+        const quality = this.quality.report();
+        const carried = quality.inbound.frames > 0 || this.metrics.audioBytesOut > 0;
+        this.emitExtra('call_end', carried ? { type: 'call_end', reason, quality } : { type: 'call_end', reason });
         this.features.ended();
         this.recorder?.end();
         this.observers.ended(reason, this.now());

@@ -10,7 +10,10 @@ export type DtmfEvent = Extract<CallEvent, { type: 'dtmf' }>;
 export type CallEndEvent = {
   type: 'call_end';
   reason: string;
-  /** The call's quality (jitter, loss, underruns, delays, MOS), where its media passed through the bridge. */
+  /**
+   * The call's quality (jitter, loss, underruns, delays, MOS), where its media passed through the
+   * bridge; absent for a call that carried no audio either way (`transport.quality()` still answers).
+   */
   quality?: CallQualityReport;
 };
 
