@@ -127,6 +127,37 @@ SCRIPT.push(
       ...fields,
     }),
   ),
+  // Messages the SDK only passes on: extra fields, absent and null optional ones, and ones its
+  // schema refuses (a wrong type, a part type outside its enum, a rate limit that is no object).
+  ...[
+    { type: 'input_audio_buffer.speech_stopped', item_id: 'item_0', audio_end_ms: 1200, extra: 'x' },
+    { type: 'input_audio_buffer.speech_stopped', item_id: 'item_0', audio_end_ms: '1200' },
+    { type: 'input_audio_buffer.committed', item_id: 'item_0', previous_item_id: null },
+    { type: 'input_audio_buffer.committed', item_id: 'item_0', previous_item_id: 'item_x', more: [1] },
+    { type: 'input_audio_buffer.committed', item_id: 'item_0' },
+    { type: 'input_audio_buffer.committed', item_id: 'item_0', previous_item_id: 3 },
+    { type: 'output_audio_buffer.cleared', response_id: 'resp_0' },
+    {
+      type: 'rate_limits.updated',
+      rate_limits: [
+        { name: 'requests', limit: 1000, remaining: 999, reset_seconds: 60, extra: true },
+        { name: 'tokens', limit: 50000 },
+        {},
+      ],
+    },
+    { type: 'rate_limits.updated', rate_limits: [{ name: 'minutes', limit: 1 }] },
+    { type: 'rate_limits.updated', rate_limits: [null] },
+    { type: 'rate_limits.updated', rate_limits: {} },
+    delta('response.content_part.added', { part: { type: 'audio', transcript: '', extra: { deep: 1 } } }),
+    delta('response.content_part.added', { part: { type: 'image' } }),
+    delta('response.content_part.added', { part: 'audio' }),
+    delta('response.content_part.done', { part: { type: 'audio', transcript: 'Hello', audio: 'AAAA' } }),
+    delta('response.content_part.done', { part: { text: 5 } }),
+    delta('response.output_audio_transcript.done', { transcript: 'Hi', obfuscation: 'zz' }),
+    delta('response.output_audio_transcript.done', { transcript: null }),
+  ].map((event, i) => JSON.stringify({ event_id: `p${i}`, ...event })),
+  // Field order the leading-type reader does not take: found by parsing.
+  JSON.stringify({ item_id: 'item_0', audio_end_ms: 5, type: 'input_audio_buffer.speech_stopped', event_id: 'p_late' }),
   'not json',
   JSON.stringify([1, 2]),
   JSON.stringify({
@@ -160,6 +191,13 @@ const WATCHED = [
   'response.output_text.delta',
   'response.function_call_arguments.delta',
   'conversation.item.input_audio_transcription.delta',
+  'input_audio_buffer.speech_stopped',
+  'input_audio_buffer.committed',
+  'output_audio_buffer.cleared',
+  'rate_limits.updated',
+  'response.content_part.added',
+  'response.content_part.done',
+  'response.output_audio_transcript.done',
   'audio_transcript_delta',
   'output_text_delta',
   'audio',
@@ -224,7 +262,24 @@ describe('model events read once', () => {
       carrier.deliver(wire.start());
       return transport;
     });
-    expect(ours.seen.length).toBeGreaterThan(20);
+    expect(ours.seen.length).toBeGreaterThan(40);
+    // The pass-through messages the schema takes reached listeners under their type, exactly as it outputs them.
+    expect(ours.seen).toContainEqual([
+      'rate_limits.updated',
+      {
+        type: 'rate_limits.updated',
+        event_id: 'p7',
+        rate_limits: [
+          { limit: 1000, name: 'requests', remaining: 999, reset_seconds: 60 },
+          { limit: 50000, name: 'tokens' },
+          {},
+        ],
+      },
+    ]);
+    expect(ours.seen).toContainEqual([
+      'input_audio_buffer.committed',
+      { type: 'input_audio_buffer.committed', event_id: 'p4', item_id: 'item_0' },
+    ]);
     expect(ours.seen).toStrictEqual(sdk.seen);
     expect(ours.history.length).toBeGreaterThan(0);
     expect(ours.history).toEqual(sdk.history);
@@ -300,6 +355,28 @@ describe('model event helpers', () => {
       'response_id',
     ]);
     expect(copyEvent(text!.raw)).toEqual({ ...good, type: 'response.output_text.delta', more: 1 });
+  });
+
+  it('reads the messages the SDK only passes on, and leaves to it those its schema would refuse', () => {
+    const read = (event: Record<string, unknown>) => fastModelEvent(JSON.stringify({ event_id: 'e', ...event }));
+    expect(read({ type: 'input_audio_buffer.speech_stopped', item_id: 'i', audio_end_ms: 5, x: 1 })).toEqual({
+      kind: 'plain',
+      raw: { event_id: 'e', type: 'input_audio_buffer.speech_stopped', item_id: 'i', audio_end_ms: 5, x: 1 },
+      event: { type: 'input_audio_buffer.speech_stopped', event_id: 'e', item_id: 'i', audio_end_ms: 5 },
+    });
+    expect(read(delta('response.content_part.done', { part: { type: 'text', text: 'a', x: 1 } }))?.event).toEqual({
+      ...delta('response.content_part.done', { part: { text: 'a', type: 'text' } }),
+      event_id: 'e',
+    });
+    expect(read({ type: 'input_audio_buffer.speech_stopped', item_id: 'i' })).toBeUndefined();
+    expect(read({ type: 'input_audio_buffer.committed', item_id: 'i', previous_item_id: 1 })).toBeUndefined();
+    expect(read({ type: 'rate_limits.updated', rate_limits: [{ name: 'x' }] })).toBeUndefined();
+    expect(read({ type: 'rate_limits.updated', rate_limits: [[]] })).toBeUndefined();
+    expect(read(delta('response.content_part.added', { part: { type: 'image' } }))).toBeUndefined();
+    expect(read(delta('response.output_audio_transcript.done', {}))).toBeUndefined();
+    // Messages the SDK acts on are not among them.
+    expect(read({ type: 'input_audio_buffer.speech_started', item_id: 'i', audio_start_ms: 0 })).toBeUndefined();
+    expect(read(delta('response.output_audio.done', {}))).toBeUndefined();
   });
 
   it('copies nested values deeply', () => {

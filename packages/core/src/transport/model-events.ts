@@ -1,9 +1,11 @@
 /**
  * Reading the model's messages once. The SDK's transport parses every message twice (its
  * `_onMessage`, then its socket listener again), each time through a schema of every server event,
- * and deep-copies each one for `*`. Most of the traffic is a handful of flat delta events: these
- * are read here with one `JSON.parse` and a field check that accepts exactly what the SDK's schema
- * accepts, and the events the SDK would emit for them are built from that one parse.
+ * and deep-copies each one for `*`. Most of the traffic is a handful of flat delta events, and
+ * most of the rest are messages the SDK only passes on (speech stopped, content parts, rate
+ * limits, a transcript's end): these are read here with one `JSON.parse` and a field check that
+ * accepts exactly what the SDK's schema accepts, and the events the SDK would emit for them are
+ * built from that one parse.
  */
 import { base64Decode } from '../audio/base64.js';
 import { toProtocolError } from '../errors.js';
@@ -121,12 +123,84 @@ export type InputTranscriptDeltaEvent = {
   logprobs?: unknown[] | null;
 };
 
-/** A delta the transport handles itself: `raw` as parsed (for `*`), `event` as the SDK's schema outputs it. */
+/**
+ * A message the SDK only passes on (`*` and its typed event, nothing else done with it), as its
+ * schema outputs it: the schema's fields in its order, unknown ones left out.
+ */
+export type PlainEvent = { type: string; [field: string]: unknown };
+
+/** A message the transport handles itself: `raw` as parsed (for `*`), `event` as the SDK's schema outputs it. */
 export type FastModelEvent =
   | { kind: 'audio'; raw: Record<string, unknown>; event: AudioDeltaEvent }
   | { kind: 'text'; raw: Record<string, unknown>; event: TextDeltaEvent }
   | { kind: 'arguments'; raw: Record<string, unknown>; event: FunctionArgumentsDeltaEvent }
-  | { kind: 'input'; raw: Record<string, unknown>; event: InputTranscriptDeltaEvent };
+  | { kind: 'input'; raw: Record<string, unknown>; event: InputTranscriptDeltaEvent }
+  | { kind: 'plain'; raw: Record<string, unknown>; event: PlainEvent };
+
+/**
+ * How a field of a pass-through message is read, as the SDK's schema reads it: `string` and
+ * `number` are required; `string?` may be absent or null as well (`nullable().optional()`);
+ * `part` is a content part, `rateLimits` a list of rate limits.
+ */
+type FieldRule = 'string' | 'number' | 'string?' | 'part' | 'rateLimits';
+/** A message's fields in its schema's order, each with how it is read. */
+type Schema = ReadonlyArray<readonly [string, FieldRule]>;
+
+const CONTENT_PART_EVENT: Schema = [
+  ['event_id', 'string'],
+  ['item_id', 'string'],
+  ['content_index', 'number'],
+  ['output_index', 'number'],
+  ['response_id', 'string'],
+  ['part', 'part'],
+];
+
+/**
+ * The messages the SDK's transport only passes on, with their schemas' fields in order
+ * (`openaiRealtimeEvents` of `@openai/agents-realtime`): its `_onMessage` emits them on `*` and
+ * under their type and does nothing else with them, and its socket listener ignores them. Each
+ * is checked here field by field as the schema would; one the schema would refuse goes to the
+ * SDK, which then handles it as before.
+ */
+const PLAIN_SCHEMAS: ReadonlyMap<string, Schema> = new Map<string, Schema>([
+  [
+    'input_audio_buffer.committed',
+    [
+      ['event_id', 'string'],
+      ['item_id', 'string'],
+      ['previous_item_id', 'string?'],
+    ],
+  ],
+  [
+    'input_audio_buffer.speech_stopped',
+    [
+      ['event_id', 'string'],
+      ['item_id', 'string'],
+      ['audio_end_ms', 'number'],
+    ],
+  ],
+  ['output_audio_buffer.cleared', [['event_id', 'string']]],
+  [
+    'rate_limits.updated',
+    [
+      ['event_id', 'string'],
+      ['rate_limits', 'rateLimits'],
+    ],
+  ],
+  [
+    'response.output_audio_transcript.done',
+    [
+      ['event_id', 'string'],
+      ['item_id', 'string'],
+      ['content_index', 'number'],
+      ['transcript', 'string'],
+      ['output_index', 'number'],
+      ['response_id', 'string'],
+    ],
+  ],
+  ['response.content_part.added', CONTENT_PART_EVENT],
+  ['response.content_part.done', CONTENT_PART_EVENT],
+]);
 
 const FAST_TYPES: ReadonlySet<string> = new Set([
   'response.output_audio.delta',
@@ -134,6 +208,7 @@ const FAST_TYPES: ReadonlySet<string> = new Set([
   'response.output_text.delta',
   'response.function_call_arguments.delta',
   'conversation.item.input_audio_transcription.delta',
+  ...PLAIN_SCHEMAS.keys(),
 ]);
 
 /** True for the types {@link fastModelEvent} may take. */
@@ -156,6 +231,8 @@ export function fastModelEvent(text: string): FastModelEvent | undefined {
   const r = raw as Record<string, unknown>;
   const { type, event_id, item_id, delta, output_index, response_id } = r;
   if (type === 'conversation.item.input_audio_transcription.delta') return inputTranscriptDelta(r);
+  const plain = typeof type === 'string' ? PLAIN_SCHEMAS.get(type) : undefined;
+  if (plain) return plainEvent(r, type as string, plain);
   if (
     typeof event_id !== 'string' ||
     typeof item_id !== 'string' ||
@@ -208,6 +285,76 @@ function inputTranscriptDelta(r: Record<string, unknown>): FastModelEvent | unde
   if (delta !== undefined) event.delta = delta;
   if (logprobs !== undefined) event.logprobs = logprobs === null ? null : [...(logprobs as unknown[])];
   return { kind: 'input', raw: r, event };
+}
+
+/** A pass-through message as its schema outputs it, or undefined where the schema would refuse it. */
+function plainEvent(r: Record<string, unknown>, type: string, fields: Schema): FastModelEvent | undefined {
+  const event: PlainEvent = { type };
+  for (const [name, rule] of fields) {
+    const value = r[name];
+    if (rule === 'string' || rule === 'number') {
+      if (typeof value !== rule) return undefined;
+      event[name] = value;
+    } else if (rule === 'string?') {
+      if (value === undefined) continue;
+      if (value !== null && typeof value !== 'string') return undefined;
+      event[name] = value;
+    } else {
+      const read = rule === 'part' ? contentPart(value) : rateLimits(value);
+      if (read === undefined) return undefined;
+      event[name] = read;
+    }
+  }
+  return { kind: 'plain', raw: r, event };
+}
+
+const PART_FIELDS = ['audio', 'text', 'transcript'] as const;
+
+/** A content part as the schema reads it: optional `audio`, `text`, `transcript` strings, `type` text or audio. */
+function contentPart(value: unknown): Record<string, unknown> | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const v = value as Record<string, unknown>;
+  const part: Record<string, unknown> = {};
+  for (const name of PART_FIELDS) {
+    const field = v[name];
+    if (field === undefined) continue;
+    if (typeof field !== 'string') return undefined;
+    part[name] = field;
+  }
+  if (v.type !== undefined) {
+    if (v.type !== 'text' && v.type !== 'audio') return undefined;
+    part.type = v.type;
+  }
+  return part;
+}
+
+const LIMIT_NUMBERS = ['remaining', 'reset_seconds'] as const;
+
+/** Rate limits as the schema reads them: a list of objects with optional `limit`, `name`, `remaining`, `reset_seconds`. */
+function rateLimits(value: unknown): Array<Record<string, unknown>> | undefined {
+  if (!Array.isArray(value)) return undefined;
+  const limits: Array<Record<string, unknown>> = [];
+  for (const entry of value as unknown[]) {
+    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) return undefined;
+    const e = entry as Record<string, unknown>;
+    const limit: Record<string, unknown> = {};
+    if (e.limit !== undefined) {
+      if (typeof e.limit !== 'number') return undefined;
+      limit.limit = e.limit;
+    }
+    if (e.name !== undefined) {
+      if (e.name !== 'requests' && e.name !== 'tokens') return undefined;
+      limit.name = e.name;
+    }
+    for (const name of LIMIT_NUMBERS) {
+      const field = e[name];
+      if (field === undefined) continue;
+      if (typeof field !== 'number') return undefined;
+      limit[name] = field;
+    }
+    limits.push(limit);
+  }
+  return limits;
 }
 
 /**
