@@ -65,6 +65,27 @@ export function base64Encode(bytes: Uint8Array): string {
   return asciiString(chars);
 }
 
+/**
+ * The text {@link base64Decode} last decoded in full and the array it returned (small ones only):
+ * a carrier payload is decoded by its protocol and then, in the same turn, written to the model as
+ * the text it came in; {@link isTrustedBase64} then knows the text without reading it again.
+ */
+let lastText: string | undefined;
+let lastBytes: Uint8Array | undefined;
+const REMEMBER_MAX_CHARS = 4096;
+const STRICT_BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/**
+ * True when `text` is standard, padded base64 of `bytes`'s length that may be written into JSON as
+ * is: its characters are all of the alphabet. Known at once for the text {@link base64Decode}
+ * last decoded into `bytes` (it checked every character then); any other text is read again.
+ */
+export function isTrustedBase64(text: string, bytes: Uint8Array): boolean {
+  if (text.length !== Math.ceil(bytes.byteLength / 3) * 4) return false;
+  if (text === lastText && bytes === lastBytes) return true;
+  return STRICT_BASE64.test(text);
+}
+
 function invalid(text: string, at: number): TypeError {
   const code = text.charCodeAt(at);
   return new TypeError(`invalid base64: unexpected character code ${code} at offset ${at}`);
@@ -114,6 +135,10 @@ export function base64Decode(text: string): Uint8Array {
       out[o] = v >> 10;
       out[o + 1] = (v >> 2) & 0xff;
     }
+  }
+  if (text.length <= REMEMBER_MAX_CHARS) {
+    lastText = text;
+    lastBytes = out;
   }
   return out;
 }

@@ -1,3 +1,4 @@
+import { isTrustedBase64 } from '../audio/base64.js';
 import { durationMs, silence } from '../audio/pcm.js';
 import {
   inboundTranscoder,
@@ -271,7 +272,7 @@ export class InputPath {
     if (event.timestampMs !== undefined && Number.isFinite(event.timestampMs))
       this.#placeOnTimeline(event.timestampMs, frameMs);
     const early = this.#inbound.passthrough
-      ? this.#forward(payload, trustedBase64(event.payloadBase64, payload.byteLength))
+      ? this.#forward(payload, trustedBase64(event.payloadBase64, payload))
       : this.#forward(this.#inbound.convert(payload));
     this.#host.quality?.forwarded(event.sequence, !early);
     this.#lastFrameMs = frameMs;
@@ -397,13 +398,11 @@ export class InputPath {
   }
 }
 
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
-
 /**
  * A protocol's base64 form of a payload, when it is strict base64 of exactly that payload: it is
- * written into the model's JSON as is, so nothing else may pass.
+ * written into the model's JSON as is, so nothing else may pass. The protocol's own decode of it
+ * (the usual case) already read every character: that text is not read again.
  */
-function trustedBase64(text: string | undefined, byteLength: number): string | undefined {
-  if (text === undefined || text.length !== Math.ceil(byteLength / 3) * 4 || !BASE64.test(text)) return undefined;
-  return text;
+function trustedBase64(text: string | undefined, payload: Uint8Array): string | undefined {
+  return text !== undefined && isTrustedBase64(text, payload) ? text : undefined;
 }
