@@ -183,11 +183,13 @@ describe.skipIf(skip)('the packed packages, installed from their tarballs with n
     dir = mkdtempSync(join(tmpdir(), 'switchboard-pack-install-'));
     const tarballDir = join(dir, 'tarballs');
     // `pnpm test` has just built every package: pack what is built (no prepack build).
+    // The pnpm that runs the test command (`pnpm test` names it in npm_execpath), else pnpm through npx.
+    const execpath = process.env.npm_execpath ?? '';
+    const [pnpm, ...pnpmArgs] = /pnpm/.test(execpath) ? [process.execPath, execpath] : ['npx', '-y', 'pnpm@10'];
     const packed = await run(
-      'npx',
+      pnpm!,
       [
-        '-y',
-        'pnpm@10',
+        ...pnpmArgs,
         '-r',
         ...packages.flatMap((p) => ['--filter', p.manifest.name]),
         'pack',
