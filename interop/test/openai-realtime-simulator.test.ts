@@ -661,6 +661,17 @@ describe('the realtime simulator and the openai SDK types', () => {
     expect(everyRequiredFieldListed).toBe(true);
     const weather: SimulatorTurn = { kind: 'function_call', name: 'weather', arguments: { city: 'Paris' } };
     const { session, transport, events, send } = await rig([audioTurn(4000), weather], { speed: 1 });
+    // The service calls only a function the session declared.
+    await send(
+      {
+        type: 'session.update',
+        session: {
+          type: 'realtime',
+          tools: [{ type: 'function', name: 'weather', parameters: { type: 'object', properties: {} } }],
+        },
+      },
+      'session.updated',
+    );
     // A spoken turn (transcribed: the Agents SDK turns transcription on), a reply, a barge-in over it.
     for (const chunk of chunked(speechMuLaw(800, 700), 160)) transport.sendAudio(chunk.slice().buffer);
     await waitUntil('reply audio', () => events.some((e) => e.type === 'response.output_audio.delta'));

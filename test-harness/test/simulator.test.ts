@@ -243,6 +243,25 @@ describe('RealtimeSimulator with the OpenAI Agents SDK', () => {
     session.close();
   });
 
+  it('calls only the functions the session declared: an agent with no tools gets the next spoken reply instead', async () => {
+    const goodbye = toneTurn(300, 'Goodbye.');
+    const script: SimulatorTurn[] = [
+      { kind: 'function_call', name: 'weather', arguments: { location: 'Paris' } },
+      { ...goodbye, kind: 'audio', call: { name: 'end_call', arguments: {} } } as SimulatorTurn,
+    ];
+    const sim = await startSimulator({ script, speed: 4 });
+    const agent = new RealtimeAgent({ name: 't', instructions: 'No tools.' });
+    const { transport, session, simulated } = await agentSession(sim, agent);
+    const turnDone = new Promise<void>((resolve) => transport.on('turn_done', () => resolve()));
+    session.sendMessage('What is the weather in Paris?');
+    await turnDone;
+    expect(simulated.responses.map((r) => [r.kind, r.status, r.transcript])).toEqual([
+      ['audio', 'completed', 'Goodbye.'],
+    ]);
+    expect(simulated.serverEvents.filter((e) => String(e.event.type).includes('function_call'))).toEqual([]);
+    session.close();
+  });
+
   it('speaks and then calls a function in the same response, which a RealtimeSession runs', async () => {
     const goodbye = toneTurn(300, 'Goodbye.');
     const script: SimulatorTurn[] = [

@@ -33,6 +33,8 @@ export interface ResponseHost {
   inputMs(): number;
   /** Conversation id reported in responses. */
   conversationId(): string;
+  /** Whether the session's `tools` declare a function of this name. */
+  declaresTool(name: string): boolean;
 }
 
 interface ActiveResponse {
@@ -98,8 +100,21 @@ export class ResponseGenerator {
   start(trigger: SimulatedResponse['trigger']): void {
     const host = this.#host;
     const script = host.settings.script;
-    const turn = script[this.#scriptIndex % script.length]!;
+    let turn = script[this.#scriptIndex % script.length]!;
     this.#scriptIndex += 1;
+    // The service calls only the functions the session declared: a scripted call of any other is
+    // passed over for the turn after it (an agent with no tools gets the recorded replies), and a
+    // reply's call of one is left out of it.
+    for (let skipped = 0; turn.kind === 'function_call' && !host.declaresTool(turn.name); skipped++) {
+      if (skipped >= script.length) break;
+      turn = script[this.#scriptIndex % script.length]!;
+      this.#scriptIndex += 1;
+    }
+    if (turn.kind === 'audio' && turn.call && !host.declaresTool(turn.call.name)) {
+      const spoken = { ...turn };
+      delete spoken.call;
+      turn = spoken;
+    }
     const format = host.outputFormat();
     const responseId = host.id('resp');
     const itemId = host.id('item');

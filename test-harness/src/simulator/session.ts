@@ -141,6 +141,7 @@ export class SimulatedSession extends EventEmitter {
       voiceName: () => this.#voiceName(),
       inputMs: () => this.#inputMs,
       conversationId: () => `conv_${this.#salt}`,
+      declaresTool: (name) => declaresTool(this.#config, name),
     });
     this.#items = new ItemHandlers({
       conversation: this.#conversation,
@@ -609,4 +610,10 @@ export class SimulatedSession extends EventEmitter {
     }
     this.#send({ type: 'output_audio_buffer.cleared', response_id: responseId });
   }
+}
+
+/** Whether the session configuration's `tools` hold a function named `name`. */
+function declaresTool(config: Json, name: string): boolean {
+  const tools = config['tools'];
+  return Array.isArray(tools) && tools.some((tool) => isPlainObject(tool) && tool['name'] === name);
 }
