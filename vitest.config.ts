@@ -1,3 +1,4 @@
+import { existsSync, readdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
@@ -47,6 +48,23 @@ const ISOLATED_FILES = [
   'packages/core/test/drain.test.ts',
   'node_modules/**',
 ];
+/**
+ * The files that replay the whole corpus into an adapter (kind `replay` in test/plan.ts): each a
+ * minute on the replay's clock. They share their workers' module cache among themselves (a worker
+ * that ran one takes the next): the SDK, the harness and the adapters are loaded, and their hot
+ * paths compiled, once per worker rather than once per file. Each replay still has its own
+ * simulator, bridge and sockets, which the lifecycle checks see closed; no file of another kind
+ * runs in these workers (a file that uses the CPU would leave its worker at a lower priority).
+ */
+const REPLAY_FILES = [...readdirSync('packages').map((dir) => `packages/${dir}/test`), 'test-harness/test'].flatMap(
+  (dir) =>
+    existsSync(dir)
+      ? readdirSync(dir, { recursive: true, encoding: 'utf8' })
+          .filter((file) => file.endsWith('.test.ts') && !file.split(/[\\/]/).includes('node_modules'))
+          .map((file) => `${dir}/${file.split('\\').join('/')}`)
+          .filter((file) => weigh(src(`./${file}`)).kind === 'replay')
+      : [],
+);
 /** Every other file: each with a fresh module graph. */
 const CALL_FILES = [
   'packages/{cloudflare,redis,sip,vonage}/test/**/*.test.ts',
@@ -99,18 +117,20 @@ export default defineConfig({
     },
   },
   test: {
-    // Two kinds of files. The unit files of core and the JSON carriers share their workers' module
+    // Three kinds of files. The unit files of core and the JSON carriers share their workers' module
     // cache (`isolate: false`): loading the SDK and the packages again for each of them was most of
-    // the suite's CPU. Everything that replays calls, starts workerd or real SIP agents, or stubs
-    // process-wide state keeps a fresh module graph per file.
+    // the suite's CPU. The corpus replays share theirs among themselves (`REPLAY_FILES`). Every
+    // other file that replays calls, starts workerd or real SIP agents, or stubs process-wide state
+    // keeps a fresh module graph per file.
     projects: [
       { extends: true, test: { name: 'unit', include: SHARED_FILES, exclude: ISOLATED_FILES, isolate: false } },
+      { extends: true, test: { name: 'replays', include: REPLAY_FILES, isolate: false } },
       {
         extends: true,
         test: {
           name: 'calls',
           include: CALL_FILES,
-          exclude: [...SHARED_SINGLE_FILES, 'node_modules/**'],
+          exclude: [...SHARED_SINGLE_FILES, ...REPLAY_FILES, 'node_modules/**'],
           isolate: true,
         },
       },
