@@ -1,11 +1,10 @@
 import {
-  ConfigError,
   TelephonyRealtimeTransport,
   type CarrierTransportOptions,
   type MediaConnection,
   type WebSocketLike,
 } from '@switchboard/core';
-import { takeCarrierSocket } from '@switchboard/core/protocol';
+import { splitOptions, takeCarrierSocket, withCallControlHangUp } from '@switchboard/core/protocol';
 import type { AzureCallAutomation } from './call-control.js';
 import { AzureMediaStreamProtocol, type AzureMediaStreamProtocolOptions } from './protocol.js';
 
@@ -38,32 +37,20 @@ export class AzureRealtimeTransport extends TelephonyRealtimeTransport {
       'azureWebSocket',
       'AzureRealtimeTransport needs `azureWebSocket`: the WebSocket ACS connected to your transportUrl.',
     );
-    const {
-      callConnectionId,
-      customParameters,
-      describeCall,
-      sampleRate,
-      participantRawId,
-      pacingLeadMs,
-      callAutomation,
-      ...rest
-    } = withProtocolOptions;
-    const protocolOptions: AzureMediaStreamProtocolOptions = {};
-    if (callConnectionId !== undefined) protocolOptions.callConnectionId = callConnectionId;
-    if (customParameters !== undefined) protocolOptions.customParameters = customParameters;
-    if (describeCall !== undefined) protocolOptions.describeCall = describeCall;
-    if (sampleRate !== undefined) protocolOptions.sampleRate = sampleRate;
-    if (participantRawId !== undefined) protocolOptions.participantRawId = participantRawId;
-    if (pacingLeadMs !== undefined) protocolOptions.pacingLeadMs = pacingLeadMs;
-    if (callAutomation !== undefined && typeof (callAutomation as Partial<AzureCallAutomation>)?.hangUp !== 'function')
-      throw new ConfigError('AzureRealtimeTransport: `callAutomation` must be an AzureCallAutomation');
-    if (callAutomation !== undefined && rest.hangUp === undefined) {
-      rest.hangUp = async ({ callId }) => (callId === undefined ? undefined : callAutomation.hangUp(callId));
-    }
+    const { callAutomation, ...withoutCallAutomation } = withProtocolOptions;
+    const { picked, rest } = splitOptions(withoutCallAutomation, [
+      'callConnectionId',
+      'customParameters',
+      'describeCall',
+      'sampleRate',
+      'participantRawId',
+      'pacingLeadMs',
+    ]);
+    const invalid = 'AzureRealtimeTransport: `callAutomation` must be an AzureCallAutomation';
     super({
-      ...rest,
+      ...withCallControlHangUp(rest, callAutomation, 'hangUp', invalid),
       connection: socket,
-      protocol: new AzureMediaStreamProtocol(protocolOptions),
+      protocol: new AzureMediaStreamProtocol(picked),
       rawEventType: 'azure_message',
     });
   }

@@ -1,11 +1,10 @@
 import {
-  ConfigError,
   TelephonyRealtimeTransport,
   type CarrierTransportOptions,
   type MediaConnection,
   type WebSocketLike,
 } from '@switchboard/core';
-import { takeCarrierSocket } from '@switchboard/core/protocol';
+import { splitOptions, takeCarrierSocket, withCallControlHangUp } from '@switchboard/core/protocol';
 import type { BandwidthCallControl } from './call-control.js';
 import { BandwidthMediaStreamProtocol, type BandwidthProtocolOptions } from './protocol.js';
 
@@ -40,21 +39,13 @@ export class BandwidthRealtimeTransport extends TelephonyRealtimeTransport {
       'bandwidthWebSocket',
       'BandwidthRealtimeTransport needs `bandwidthWebSocket`: the WebSocket Bandwidth opened to your stream destination.',
     );
-    const { track, leadMs, frameMs, readSequenceNumbers, callControl, ...rest } = withProtocolOptions;
-    const protocolOptions: BandwidthProtocolOptions = {};
-    if (track !== undefined) protocolOptions.track = track;
-    if (leadMs !== undefined) protocolOptions.leadMs = leadMs;
-    if (frameMs !== undefined) protocolOptions.frameMs = frameMs;
-    if (readSequenceNumbers !== undefined) protocolOptions.readSequenceNumbers = readSequenceNumbers;
-    if (callControl !== undefined && typeof (callControl as Partial<BandwidthCallControl>)?.hangup !== 'function')
-      throw new ConfigError('BandwidthRealtimeTransport: `callControl` must be a BandwidthCallControl');
-    if (callControl !== undefined && rest.hangUp === undefined) {
-      rest.hangUp = async ({ callId }) => (callId === undefined ? undefined : callControl.hangup(callId));
-    }
+    const { callControl, ...withoutCallControl } = withProtocolOptions;
+    const { picked, rest } = splitOptions(withoutCallControl, ['track', 'leadMs', 'frameMs', 'readSequenceNumbers']);
+    const invalid = 'BandwidthRealtimeTransport: `callControl` must be a BandwidthCallControl';
     super({
-      ...rest,
+      ...withCallControlHangUp(rest, callControl, 'hangup', invalid),
       connection: socket,
-      protocol: new BandwidthMediaStreamProtocol(protocolOptions),
+      protocol: new BandwidthMediaStreamProtocol(picked),
       rawEventType: 'bandwidth_message',
     });
   }

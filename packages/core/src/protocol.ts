@@ -82,6 +82,7 @@ export { describeError, EXCERPT_SCAN_CHARS, excerpt, toProtocolError } from './e
 
 // Carrier transports and the transport's building blocks.
 export { takeCarrierSocket, type CarrierTransportOptions } from './carrier-transport.js';
+export { splitOptions, withCallControlHangUp } from './carrier-options.js';
 export {
   inboundTranscoder,
   modelBytesPerMs,

@@ -129,11 +129,13 @@ const PROTOCOL = [
   'rejectOutboundEvent',
   'restClientConfig',
   'sameModelFormat',
+  'splitOptions',
   'stringRecord',
   'takeCarrierSocket',
   'toBytes',
   'toMediaConnection',
   'toProtocolError',
+  'withCallControlHangUp',
 ];
 
 /** `@switchboard/core/otel`: the OpenTelemetry metrics, for applications that install `@opentelemetry/api`. */

@@ -4,7 +4,7 @@ import {
   type MediaConnection,
   type WebSocketLike,
 } from '@switchboard/core';
-import { takeCarrierSocket } from '@switchboard/core/protocol';
+import { takeCarrierSocket, withCallControlHangUp } from '@switchboard/core/protocol';
 import type { PlivoCallControl } from './call-control.js';
 import { PlivoMediaStreamProtocol } from './protocol.js';
 
@@ -34,9 +34,11 @@ export class PlivoRealtimeTransport extends TelephonyRealtimeTransport {
       'PlivoRealtimeTransport needs `plivoWebSocket`: the WebSocket Plivo connected to your <Stream> URL.',
     );
     const { callControl, ...others } = rest;
-    if (callControl !== undefined && others.hangUp === undefined) {
-      others.hangUp = async ({ callId }) => (callId === undefined ? undefined : callControl.hangup(callId));
-    }
-    super({ ...others, connection: socket, protocol: new PlivoMediaStreamProtocol(), rawEventType: 'plivo_message' });
+    super({
+      ...withCallControlHangUp(others, callControl, 'hangup'),
+      connection: socket,
+      protocol: new PlivoMediaStreamProtocol(),
+      rawEventType: 'plivo_message',
+    });
   }
 }

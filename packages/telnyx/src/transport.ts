@@ -1,11 +1,10 @@
 import {
-  ConfigError,
   TelephonyRealtimeTransport,
   type CarrierTransportOptions,
   type MediaConnection,
   type WebSocketLike,
 } from '@switchboard/core';
-import { takeCarrierSocket } from '@switchboard/core/protocol';
+import { splitOptions, takeCarrierSocket, withCallControlHangUp } from '@switchboard/core/protocol';
 import type { TelnyxCallControl } from './call-control.js';
 import { TelnyxMediaStreamProtocol, type TelnyxMediaStreamProtocolOptions } from './protocol.js';
 
@@ -38,20 +37,14 @@ export class TelnyxRealtimeTransport extends TelephonyRealtimeTransport {
       'telnyxWebSocket',
       'TelnyxRealtimeTransport needs `telnyxWebSocket`: the WebSocket Telnyx connected to your stream_url.',
     );
-    const { bidirectionalCodec, l16ByteOrder, useMediaTimestamps, callControl, ...rest } = withProtocolOptions;
-    const protocolOptions: TelnyxMediaStreamProtocolOptions = {};
-    if (bidirectionalCodec !== undefined) protocolOptions.bidirectionalCodec = bidirectionalCodec;
-    if (l16ByteOrder !== undefined) protocolOptions.l16ByteOrder = l16ByteOrder;
-    if (useMediaTimestamps !== undefined) protocolOptions.useMediaTimestamps = useMediaTimestamps;
-    if (callControl !== undefined && typeof (callControl as Partial<TelnyxCallControl>)?.hangup !== 'function')
-      throw new ConfigError('TelnyxRealtimeTransport: `callControl` must be a TelnyxCallControl');
-    if (callControl !== undefined && rest.hangUp === undefined) {
-      rest.hangUp = async ({ callId }) => (callId === undefined ? undefined : callControl.hangup(callId));
-    }
+    const { callControl, ...withoutCallControl } = withProtocolOptions;
+    const protocolKeys = ['bidirectionalCodec', 'l16ByteOrder', 'useMediaTimestamps'] as const;
+    const { picked, rest } = splitOptions(withoutCallControl, protocolKeys);
+    const invalid = 'TelnyxRealtimeTransport: `callControl` must be a TelnyxCallControl';
     super({
-      ...rest,
+      ...withCallControlHangUp(rest, callControl, 'hangup', invalid),
       connection: socket,
-      protocol: new TelnyxMediaStreamProtocol(protocolOptions),
+      protocol: new TelnyxMediaStreamProtocol(picked),
       rawEventType: 'telnyx_message',
     });
   }

@@ -6,6 +6,7 @@ import {
   type TelephonyRealtimeTransportOptions,
   type WebSocketLike,
 } from '@switchboard/core';
+import { splitOptions, withCallControlHangUp } from '@switchboard/core/protocol';
 import { RawWebSocketRealtimeTransport, type RawWebSocketProtocolOptions } from '@switchboard/websocket';
 import type { VonageCallControl } from './call-control.js';
 
@@ -47,14 +48,9 @@ export class VonageRealtimeTransport extends RawWebSocketRealtimeTransport {
         'VonageRealtimeTransport needs `vonageWebSocket`: the WebSocket Vonage connected to your server.',
       );
     }
-    const { vonageWebSocket, format, frameMs, leadMs, callControl, ...rest } = options;
-    if (callControl !== undefined && rest.hangUp === undefined) {
-      rest.hangUp = async ({ callId }) => (callId === undefined ? undefined : callControl.hangup(callId));
-    }
-    const preset: RawWebSocketProtocolOptions = { preset: 'vonage' };
-    if (format !== undefined) preset.format = format;
-    if (frameMs !== undefined) preset.frameMs = frameMs;
-    if (leadMs !== undefined) preset.leadMs = leadMs;
-    super({ ...rest, websocket: vonageWebSocket, preset });
+    const { vonageWebSocket, callControl, ...withPresetOptions } = options;
+    const { picked, rest } = splitOptions(withPresetOptions, ['format', 'frameMs', 'leadMs']);
+    const preset: RawWebSocketProtocolOptions = { preset: 'vonage', ...picked };
+    super({ ...withCallControlHangUp(rest, callControl, 'hangup'), websocket: vonageWebSocket, preset });
   }
 }

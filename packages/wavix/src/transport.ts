@@ -1,11 +1,10 @@
 import {
-  ConfigError,
   TelephonyRealtimeTransport,
   type CarrierTransportOptions,
   type MediaConnection,
   type WebSocketLike,
 } from '@switchboard/core';
-import { takeCarrierSocket } from '@switchboard/core/protocol';
+import { splitOptions, takeCarrierSocket, withCallControlHangUp } from '@switchboard/core/protocol';
 import type { WavixCallControl } from './call-control.js';
 import { WavixMediaStreamProtocol, type WavixMediaStreamProtocolOptions } from './protocol.js';
 
@@ -39,21 +38,18 @@ export class WavixRealtimeTransport extends TelephonyRealtimeTransport {
       'wavixWebSocket',
       'WavixRealtimeTransport needs `wavixWebSocket`: the WebSocket Wavix connected to your stream_url.',
     );
-    const { frameMs, ackOnClear, pacingLeadMs, customParameters, callControl, ...rest } = withProtocolOptions;
-    const protocolOptions: WavixMediaStreamProtocolOptions = {};
-    if (frameMs !== undefined) protocolOptions.frameMs = frameMs;
-    if (ackOnClear !== undefined) protocolOptions.ackOnClear = ackOnClear;
-    if (pacingLeadMs !== undefined) protocolOptions.pacingLeadMs = pacingLeadMs;
-    if (customParameters !== undefined) protocolOptions.customParameters = customParameters;
-    if (callControl !== undefined && typeof (callControl as Partial<WavixCallControl>)?.hangup !== 'function')
-      throw new ConfigError('WavixRealtimeTransport: `callControl` must be a WavixCallControl');
-    if (callControl !== undefined && rest.hangUp === undefined) {
-      rest.hangUp = async ({ callId }) => (callId === undefined ? undefined : callControl.hangup(callId));
-    }
+    const { callControl, ...withoutCallControl } = withProtocolOptions;
+    const { picked, rest } = splitOptions(withoutCallControl, [
+      'frameMs',
+      'ackOnClear',
+      'pacingLeadMs',
+      'customParameters',
+    ]);
+    const invalid = 'WavixRealtimeTransport: `callControl` must be a WavixCallControl';
     super({
-      ...rest,
+      ...withCallControlHangUp(rest, callControl, 'hangup', invalid),
       connection: socket,
-      protocol: new WavixMediaStreamProtocol(protocolOptions),
+      protocol: new WavixMediaStreamProtocol(picked),
       rawEventType: 'wavix_message',
     });
   }
