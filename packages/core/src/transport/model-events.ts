@@ -330,7 +330,7 @@ function contentPart(value: unknown): Record<string, unknown> | undefined {
 
 const LIMIT_NUMBERS = ['remaining', 'reset_seconds'] as const;
 
-/** Rate limits as the schema reads them: a list of objects with optional `limit`, `name`, `remaining`, `reset_seconds`. */
+/** Rate limits as the schema reads them: objects with optional `limit`, `name`, `remaining`, `reset_seconds`. */
 function rateLimits(value: unknown): Array<Record<string, unknown>> | undefined {
   if (!Array.isArray(value)) return undefined;
   const limits: Array<Record<string, unknown>> = [];
