@@ -28,7 +28,7 @@ export type {
   WavixStreamUrlVerdict,
   WavixStreamUrlFailure,
 } from './signed-url.js';
-export { readWavixCallWebhook, WAVIX_INVALID_WEBHOOK_CODE } from './webhook.js';
+export { readWavixCallWebhook, WAVIX_WEBHOOK_ERROR_CODE } from './webhook.js';
 export type { WavixCallWebhook, WavixCallEventType } from './webhook.js';
 export { WavixRealtimeTransport } from './transport.js';
 export type { WavixRealtimeTransportOptions } from './transport.js';

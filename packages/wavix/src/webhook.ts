@@ -39,10 +39,10 @@ export type WavixCallWebhook = {
 };
 
 /** Code of the ProtocolError for a webhook body that is not a Wavix call event. */
-export const WAVIX_INVALID_WEBHOOK_CODE = 'wavix_invalid_webhook';
+export const WAVIX_WEBHOOK_ERROR_CODE = 'wavix_invalid_webhook';
 
 function fail(message: string, body: unknown): never {
-  throw new ProtocolError('wavix', message, { frame: body, code: WAVIX_INVALID_WEBHOOK_CODE });
+  throw new ProtocolError('wavix', message, { frame: body, code: WAVIX_WEBHOOK_ERROR_CODE });
 }
 
 /**

@@ -12,7 +12,7 @@ describe('@switchboard/wavix exports', () => {
     expect(Object.keys(root).sort()).toEqual([
       'WAVIX_AUDIO_FORMAT',
       'WAVIX_DEFAULT_FRAME_MS',
-      'WAVIX_INVALID_WEBHOOK_CODE',
+      'WAVIX_WEBHOOK_ERROR_CODE',
       'WAVIX_MAX_PAYLOAD',
       'WAVIX_STREAM_URL_CALL_PARAM',
       'WAVIX_STREAM_URL_SIGNATURE_PARAM',

@@ -1,6 +1,6 @@
 import { expectProtocolError } from '@switchboard/conformance/testing';
 import { describe, expect, it } from 'vitest';
-import { WAVIX_INVALID_WEBHOOK_CODE, readWavixCallWebhook } from '../src/index.js';
+import { WAVIX_WEBHOOK_ERROR_CODE, readWavixCallWebhook } from '../src/index.js';
 
 /** An `on-call` webhook body as Wavix's OpenAPI example writes the call object. */
 const SETUP = {
@@ -57,7 +57,7 @@ describe('readWavixCallWebhook', () => {
       { uuid: 'abc' },
       'x'.repeat(100_001),
     ]) {
-      expectProtocolError(() => readWavixCallWebhook(body), { provider: 'wavix', code: WAVIX_INVALID_WEBHOOK_CODE });
+      expectProtocolError(() => readWavixCallWebhook(body), { provider: 'wavix', code: WAVIX_WEBHOOK_ERROR_CODE });
     }
   });
 });
