@@ -12,11 +12,11 @@ describe('@switchboard/wavix exports', () => {
     expect(Object.keys(root).sort()).toEqual([
       'WAVIX_AUDIO_FORMAT',
       'WAVIX_DEFAULT_FRAME_MS',
-      'WAVIX_WEBHOOK_ERROR_CODE',
       'WAVIX_MAX_PAYLOAD',
       'WAVIX_STREAM_URL_CALL_PARAM',
       'WAVIX_STREAM_URL_SIGNATURE_PARAM',
       'WAVIX_UNSUPPORTED_STREAM_CODE',
+      'WAVIX_WEBHOOK_ERROR_CODE',
       'WavixCallControl',
       'WavixMediaStreamProtocol',
       'WavixRealtimeTransport',
