@@ -1,17 +1,13 @@
 import {
   ConfigError,
   ProtocolError,
-  Resampler,
   base64Encode,
-  decodeALaw,
-  decodeMuLaw,
-  pcm16FromBytes,
-  pcm16ToBytes,
   type AudioFormat,
   type CallEvent,
   type OutboundCommand,
 } from '@switchboard/core';
 import {
+  peerAudioConverter,
   assertTextFrame,
   decodeMediaPayload,
   isJsonObject,
@@ -70,24 +66,6 @@ function randomId(): string {
   return globalThis.crypto.randomUUID();
 }
 
-/** Caller audio in any telephony format → 16-bit PCM at the stream's rate, chunk by chunk. */
-class ToWire {
-  readonly #from: AudioFormat;
-  readonly #resampler: Resampler | undefined;
-  constructor(from: AudioFormat, rate: number) {
-    this.#from = from;
-    this.#resampler = from.sampleRate === rate ? undefined : new Resampler(from.sampleRate, rate);
-  }
-  convert(bytes: Uint8Array): Uint8Array {
-    const encoding = this.#from.encoding;
-    if (encoding === 'l16' && !this.#resampler) return bytes;
-    let samples =
-      encoding === 'pcmu' ? decodeMuLaw(bytes) : encoding === 'pcma' ? decodeALaw(bytes) : pcm16FromBytes(bytes);
-    if (this.#resampler) samples = this.#resampler.process(samples);
-    return pcm16ToBytes(samples);
-  }
-}
-
 /** A key of `object` matched case-insensitively (the JS SDK writes camelCase, the .NET SDK PascalCase). */
 function lookup(object: JsonObject, name: string): { key: string; value: unknown } | undefined {
   const wanted = name.toLowerCase();
@@ -123,7 +101,7 @@ export class AzurePeerSimulator implements PeerSimulator {
   readonly #participant: string;
   readonly #maxPayload: number;
   readonly #now: () => number;
-  #converter: ToWire;
+  #convert: (bytes: Uint8Array) => Uint8Array;
   #subscriptionId: string | undefined;
 
   constructor(options: AzurePeerSimulatorOptions = {}) {
@@ -135,7 +113,7 @@ export class AzurePeerSimulator implements PeerSimulator {
     this.#participant = options.participantRawId ?? '4:14255550123';
     this.#maxPayload = options.maxPayloadBytes ?? 65_536;
     this.#now = options.now ?? Date.now;
-    this.#converter = new ToWire(this.#input, this.#rate);
+    this.#convert = peerAudioConverter(this.#input, this.format);
   }
 
   /** The wire format: 16-bit PCM mono at the stream's rate. */
@@ -151,7 +129,7 @@ export class AzurePeerSimulator implements PeerSimulator {
     switch (event.type) {
       case 'call_start': {
         this.#subscriptionId = event.streamId || this.#options.subscriptionId || randomId();
-        this.#converter = new ToWire(this.#input, this.#rate);
+        this.#convert = peerAudioConverter(this.#input, this.format);
         this.#options.onCallStart?.(this.#subscriptionId, event);
         return [
           JSON.stringify({
@@ -167,7 +145,7 @@ export class AzurePeerSimulator implements PeerSimulator {
         ];
       }
       case 'audio': {
-        const wire = this.#converter.convert(event.payload);
+        const wire = this.#convert(event.payload);
         if (wire.byteLength === 0) return [];
         const silent = wire.every((b) => b === 0);
         const audioData: Record<string, unknown> = {

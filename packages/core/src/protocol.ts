@@ -76,6 +76,7 @@ export {
   rejectOutboundEvent,
 } from './json-peer.js';
 export { PeerMediaCounter } from './peer.js';
+export { peerAudioConverter } from './peer-audio.js';
 
 // Errors and messages about what a peer sent.
 export { describeError, EXCERPT_SCAN_CHARS, excerpt, toProtocolError } from './errors.js';

@@ -117,6 +117,7 @@ const PROTOCOL = [
   'nonEmptyString',
   'outboundTranscoder',
   'parseJsonObjectFrame',
+  'peerAudioConverter',
   'readCounter',
   'readFrameEvent',
   'readFrameObject',

@@ -1,19 +1,14 @@
 import {
   ConfigError,
   ProtocolError,
-  Resampler,
   base64Encode,
-  decodeALaw,
-  decodeMuLaw,
   durationMs,
-  encodeMuLaw,
-  pcm16FromBytes,
-  pcm16ToBytes,
   type AudioFormat,
   type CallEvent,
   type OutboundCommand,
 } from '@switchboard/core';
 import {
+  peerAudioConverter,
   PeerMediaCounter,
   type PeerSimulator,
   assertTextFrame,
@@ -69,26 +64,6 @@ function randomHex(bytes: number): string {
   return out;
 }
 
-/** Caller audio in any telephony format → the stream's format (slin at its rate, or μ-law 8 kHz), chunk by chunk. */
-class ToWire {
-  readonly #from: AudioFormat;
-  readonly #to: AudioFormat;
-  readonly #resampler: Resampler | undefined;
-  constructor(from: AudioFormat, to: AudioFormat) {
-    this.#from = from;
-    this.#to = to;
-    this.#resampler = from.sampleRate === to.sampleRate ? undefined : new Resampler(from.sampleRate, to.sampleRate);
-  }
-  convert(bytes: Uint8Array): Uint8Array {
-    const encoding = this.#from.encoding;
-    if (encoding === this.#to.encoding && !this.#resampler) return bytes;
-    let samples =
-      encoding === 'pcmu' ? decodeMuLaw(bytes) : encoding === 'pcma' ? decodeALaw(bytes) : pcm16FromBytes(bytes);
-    if (this.#resampler) samples = this.#resampler.process(samples);
-    return this.#to.encoding === 'pcmu' ? encodeMuLaw(samples) : pcm16ToBytes(samples);
-  }
-}
-
 /**
  * Exotel's side of a Voicebot stream, for tests and offline development.
  *
@@ -105,7 +80,7 @@ export class ExotelPeerSimulator implements PeerSimulator {
   readonly #rate: number;
   readonly #mulaw: boolean;
   readonly #input: AudioFormat;
-  #converter: ToWire;
+  #convert: (bytes: Uint8Array) => Uint8Array;
   #connected = false;
   #sequenceNumber = 0;
   readonly #counter = new PeerMediaCounter();
@@ -125,7 +100,7 @@ export class ExotelPeerSimulator implements PeerSimulator {
     if (this.#mulaw && this.#rate !== 8000)
       throw new ConfigError('ExotelPeerSimulator: a μ-law stream runs at 8000 Hz');
     this.#input = options.inputFormat ?? this.format;
-    this.#converter = new ToWire(this.#input, this.format);
+    this.#convert = peerAudioConverter(this.#input, this.format);
   }
 
   /** The wire format: slin at the stream's rate, or μ-law 8 kHz. */
@@ -148,7 +123,7 @@ export class ExotelPeerSimulator implements PeerSimulator {
         frames.push(this.#start(event));
         break;
       case 'audio': {
-        const wire = this.#converter.convert(event.payload);
+        const wire = this.#convert(event.payload);
         if (wire.byteLength === 0) break;
         const { chunk, timestampMs } = this.#counter.next(event, durationMs(this.format, wire.byteLength));
         frames.push(
@@ -251,7 +226,7 @@ export class ExotelPeerSimulator implements PeerSimulator {
     this.#callSid = event.callId ?? this.#options.callSid ?? randomHex(16);
     // A new stream: counters restart and the converter forgets the old stream's filter state.
     this.#counter.reset();
-    this.#converter = new ToWire(this.#input, this.format);
+    this.#convert = peerAudioConverter(this.#input, this.format);
     const start: Record<string, unknown> = {
       stream_sid: this.#streamSid,
       call_sid: this.#callSid,

@@ -1,17 +1,11 @@
+import { ConfigError, ProtocolError, type AudioFormat, type CallEvent, type OutboundCommand } from '@switchboard/core';
 import {
-  ConfigError,
-  ProtocolError,
-  Resampler,
-  decodeALaw,
-  decodeMuLaw,
-  encodeMuLaw,
-  pcm16FromBytes,
-  pcm16ToBytes,
-  type AudioFormat,
-  type CallEvent,
-  type OutboundCommand,
-} from '@switchboard/core';
-import { type PeerSimulator, checkExactKeys, isJsonObject, readFrameObject } from '@switchboard/core/protocol';
+  type PeerSimulator,
+  checkExactKeys,
+  isJsonObject,
+  peerAudioConverter,
+  readFrameObject,
+} from '@switchboard/core/protocol';
 import {
   NULL_UUID,
   SERVER_MESSAGE_TYPES,
@@ -49,22 +43,6 @@ function invalid(message: string, frame: unknown, code = GENESYS_INVALID_FRAME_C
 }
 
 const SERVER_KEYS = ['version', 'type', 'seq', 'clientseq', 'id', 'parameters'];
-
-/** Caller audio in any telephony format → one channel of the wire format. */
-function converter(from: AudioFormat, to: AudioFormat): (bytes: Uint8Array) => Uint8Array {
-  if (from.encoding === to.encoding && from.sampleRate === to.sampleRate) return (bytes) => bytes;
-  const resampler = from.sampleRate === to.sampleRate ? undefined : new Resampler(from.sampleRate, to.sampleRate);
-  return (bytes) => {
-    let samples =
-      from.encoding === 'pcmu'
-        ? decodeMuLaw(bytes)
-        : from.encoding === 'pcma'
-          ? decodeALaw(bytes)
-          : pcm16FromBytes(bytes);
-    if (resampler) samples = resampler.process(samples);
-    return to.encoding === 'pcmu' ? encodeMuLaw(samples) : pcm16ToBytes(samples);
-  };
-}
 
 /**
  * Genesys Cloud's side of an Audio Connector session, for tests and offline development.
@@ -112,7 +90,7 @@ export class GenesysPeerSimulator implements PeerSimulator {
       rate: 8000,
     };
     this.#input = options.inputFormat ?? channelFormat(this.#offer);
-    this.#convert = converter(this.#input, channelFormat(this.#offer));
+    this.#convert = peerAudioConverter(this.#input, channelFormat(this.#offer));
     this.#pingEvery = options.pingEvery ?? 50;
     this.#maxFrameBytes = options.maxFrameBytes ?? 64_000;
   }
@@ -325,7 +303,7 @@ export class GenesysPeerSimulator implements PeerSimulator {
     this.#frames = 0;
     this.#waiting = [];
     this.#replies = [];
-    this.#convert = converter(this.#input, channelFormat(this.#offer));
+    this.#convert = peerAudioConverter(this.#input, channelFormat(this.#offer));
     const participant: Record<string, string> = { id: globalThis.crypto.randomUUID() };
     if (event.from !== undefined) participant['ani'] = event.from;
     participant['aniName'] = '';

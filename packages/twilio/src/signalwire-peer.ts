@@ -2,21 +2,8 @@
  * SignalWire's side of a cXML stream, for tests and offline development: its peer simulator and
  * the SignalWire conformance adapter (`@switchboard/twilio/testing`).
  */
-import {
-  ConfigError,
-  Resampler,
-  decodeALaw,
-  decodeMuLaw,
-  encodeALaw,
-  encodeMuLaw,
-  pcm16FromBytes,
-  pcm16ToBytes,
-  swapBytes16,
-  type AudioFormat,
-  type CallEvent,
-  type OutboundCommand,
-} from '@switchboard/core';
-import type { ConformanceAdapter, PeerSimulator } from '@switchboard/core/protocol';
+import { ConfigError, swapBytes16, type AudioFormat, type CallEvent, type OutboundCommand } from '@switchboard/core';
+import { peerAudioConverter, type ConformanceAdapter, type PeerSimulator } from '@switchboard/core/protocol';
 import { TwilioPeerSimulator } from './peer.js';
 import { TwilioMediaStreamProtocol, type L16ByteOrder } from './protocol.js';
 import { SignalWireRealtimeTransport } from './transport.js';
@@ -26,32 +13,6 @@ const L16_16K: AudioFormat = { encoding: 'l16', sampleRate: 16000, channels: 1 }
 
 // ---------------------------------------------------------------------------------------------
 // Peer simulator
-
-/** Converts audio chunk by chunk between G.711 / L16 formats, keeping the resampler's state. */
-class FormatConverter {
-  readonly from: AudioFormat;
-  readonly to: AudioFormat;
-  readonly #resampler: Resampler | undefined;
-
-  constructor(from: AudioFormat, to: AudioFormat) {
-    this.from = from;
-    this.to = to;
-    this.#resampler = from.sampleRate === to.sampleRate ? undefined : new Resampler(from.sampleRate, to.sampleRate);
-  }
-
-  convert(bytes: Uint8Array): Uint8Array {
-    if (this.from.encoding === this.to.encoding && !this.#resampler) return bytes;
-    const encoding = this.from.encoding;
-    let samples =
-      encoding === 'pcmu' ? decodeMuLaw(bytes) : encoding === 'pcma' ? decodeALaw(bytes) : pcm16FromBytes(bytes);
-    if (this.#resampler) samples = this.#resampler.process(samples);
-    return this.to.encoding === 'pcmu'
-      ? encodeMuLaw(samples)
-      : this.to.encoding === 'pcma'
-        ? encodeALaw(samples)
-        : pcm16ToBytes(samples);
-  }
-}
 
 export type SignalWirePeerSimulatorOptions = {
   /**
@@ -98,7 +59,7 @@ export class SignalWirePeerSimulator implements PeerSimulator {
   readonly #options: SignalWirePeerSimulatorOptions;
   readonly #twilio: TwilioPeerSimulator;
   #wire: AudioFormat;
-  #converter: FormatConverter;
+  #convert: (bytes: Uint8Array) => Uint8Array;
   readonly #bigEndian: boolean;
 
   constructor(options: SignalWirePeerSimulatorOptions = {}) {
@@ -122,7 +83,7 @@ export class SignalWirePeerSimulator implements PeerSimulator {
       acceptDtmf: true,
     });
     this.#wire = this.#options.format ?? MULAW_8K;
-    this.#converter = new FormatConverter(this.#options.inputFormat ?? this.#wire, this.#wire);
+    this.#convert = peerAudioConverter(this.#options.inputFormat ?? this.#wire, this.#wire);
   }
 
   /** The stream's format on the wire. */
@@ -138,7 +99,7 @@ export class SignalWirePeerSimulator implements PeerSimulator {
   encodeInbound(event: CallEvent): Array<string | Uint8Array> {
     if (event.type === 'call_start') {
       this.#wire = this.#options.format ?? checkStreamFormat(event.format, 'the call_start format');
-      this.#converter = new FormatConverter(this.#options.inputFormat ?? this.#wire, this.#wire);
+      this.#convert = peerAudioConverter(this.#options.inputFormat ?? this.#wire, this.#wire);
       return this.#twilio.encodeInbound({ ...event, format: this.#wire }).map((frame) => {
         if (typeof frame !== 'string' || !frame.startsWith('{"event":"start"')) return frame;
         const message = JSON.parse(frame) as { start: { mediaFormat: { encoding: string } } };
@@ -147,7 +108,7 @@ export class SignalWirePeerSimulator implements PeerSimulator {
       });
     }
     if (event.type === 'audio') {
-      const converted = this.#converter.convert(event.payload);
+      const converted = this.#convert(event.payload);
       const payload = this.#swaps() ? swapBytes16(converted) : converted;
       const { payloadBase64: _ignored, ...rest } = event;
       return payload.byteLength === 0 ? [] : this.#twilio.encodeInbound({ ...rest, payload });

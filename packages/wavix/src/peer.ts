@@ -1,18 +1,14 @@
 import {
   ConfigError,
   ProtocolError,
-  Resampler,
   base64Encode,
-  decodeALaw,
-  decodeMuLaw,
   durationMs,
-  pcm16FromBytes,
-  pcm16ToBytes,
   type AudioFormat,
   type CallEvent,
   type OutboundCommand,
 } from '@switchboard/core';
 import {
+  peerAudioConverter,
   PeerMediaCounter,
   assertTextFrame,
   checkExactKeys,
@@ -82,25 +78,6 @@ function uuid(): string {
   return globalThis.crypto.randomUUID();
 }
 
-/** Caller audio in any telephony format → PCM16 24 kHz, chunk by chunk. */
-class ToWire {
-  readonly #from: AudioFormat;
-  readonly #resampler: Resampler | undefined;
-  constructor(from: AudioFormat) {
-    this.#from = from;
-    const rate = WAVIX_AUDIO_FORMAT.sampleRate;
-    this.#resampler = from.sampleRate === rate ? undefined : new Resampler(from.sampleRate, rate);
-  }
-  convert(bytes: Uint8Array): Uint8Array {
-    const encoding = this.#from.encoding;
-    if (encoding === 'l16' && !this.#resampler) return bytes;
-    let samples =
-      encoding === 'pcmu' ? decodeMuLaw(bytes) : encoding === 'pcma' ? decodeALaw(bytes) : pcm16FromBytes(bytes);
-    if (this.#resampler) samples = this.#resampler.process(samples);
-    return pcm16ToBytes(samples);
-  }
-}
-
 /**
  * Wavix's side of a call stream, for tests and offline development.
  *
@@ -118,7 +95,7 @@ export class WavixPeerSimulator implements PeerSimulator {
   readonly #frameBytes: number;
   readonly #input: AudioFormat;
   readonly #now: () => number;
-  #converter: ToWire;
+  #convert: (bytes: Uint8Array) => Uint8Array;
   #connected = false;
   #sequenceNumber = 0;
   readonly #counter = new PeerMediaCounter();
@@ -135,7 +112,7 @@ export class WavixPeerSimulator implements PeerSimulator {
     this.#frameBytes = readWavixFrameMs(options.frameMs, 'WavixPeerSimulator') * 48;
     this.#input = options.inputFormat ?? this.format;
     this.#now = options.now ?? Date.now;
-    this.#converter = new ToWire(this.#input);
+    this.#convert = peerAudioConverter(this.#input, WAVIX_AUDIO_FORMAT);
     const tracks = options.tracks ?? 'inbound';
     if (tracks !== 'inbound' && tracks !== 'both')
       throw new ConfigError('WavixPeerSimulator: tracks must be "inbound" or "both"');
@@ -162,7 +139,7 @@ export class WavixPeerSimulator implements PeerSimulator {
         frames.push(this.#start(event));
         break;
       case 'audio': {
-        const wire = this.#converter.convert(event.payload);
+        const wire = this.#convert(event.payload);
         if (wire.byteLength === 0) break;
         const { chunk, timestampMs } = this.#counter.next(event, durationMs(this.format, wire.byteLength));
         frames.push(
@@ -299,7 +276,7 @@ export class WavixPeerSimulator implements PeerSimulator {
     this.#counter.reset();
     this.#sequenceNumber = 0;
     this.#heard = [];
-    this.#converter = new ToWire(this.#input);
+    this.#convert = peerAudioConverter(this.#input, WAVIX_AUDIO_FORMAT);
     this.#options.onStart?.({
       streamId: this.#streamId,
       callId: this.#callId,
