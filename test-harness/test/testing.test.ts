@@ -1,5 +1,6 @@
 import { AssertionError } from 'node:assert';
 import { ProtocolError, SwitchboardError, type MediaFrame, type ProtocolCandidate } from '@switchboard/core';
+import type { PeerSimulator } from '@switchboard/core/protocol';
 import { TwilioMediaStreamProtocol, twilioCandidate } from '@switchboard/twilio';
 import { TwilioPeerSimulator } from '@switchboard/twilio/testing';
 import { describe, expect, it } from 'vitest';
@@ -7,6 +8,7 @@ import {
   expectProtocolError,
   malformedFrameCases,
   openCarrierSocket,
+  peerOpeningFrames,
   protocolCandidateCases,
   startFakeRest,
   OTHER_CARRIER_FIRST_FRAMES,
@@ -190,5 +192,28 @@ describe('openCarrierSocket', () => {
     await pair.close();
     await closed;
     expect(pair.carrier.readyState).toBe(pair.carrier.CLOSED);
+  });
+});
+
+describe('peerOpeningFrames', () => {
+  it('keeps the text frames each peer writes for the start and one chunk of audio, in order', () => {
+    const start = {
+      type: 'call_start',
+      streamId: 'MZ1',
+      callId: 'CA1',
+      format: { encoding: 'pcmu', sampleRate: 8000, channels: 1 },
+      customParameters: {},
+      raw: null,
+    } as const;
+    const sizes: number[] = [];
+    const peer = (name: string): PeerSimulator => ({
+      encodeInbound: (event) => {
+        if (event.type === 'audio') sizes.push(event.payload.byteLength);
+        return event.type === 'call_start' ? [`${name}:start`, Uint8Array.of(1)] : [`${name}:${event.type}`];
+      },
+      decodeOutbound: () => [],
+    });
+    expect(peerOpeningFrames([peer('a'), peer('b')], start, 320)).toEqual(['a:start', 'a:audio', 'b:start', 'b:audio']);
+    expect(sizes).toEqual([320, 320]);
   });
 });

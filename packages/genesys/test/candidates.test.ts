@@ -1,4 +1,8 @@
-import { OTHER_CARRIER_FIRST_FRAMES, protocolCandidateCases } from '@switchboard/conformance/testing';
+import {
+  OTHER_CARRIER_FIRST_FRAMES,
+  peerOpeningFrames,
+  protocolCandidateCases,
+} from '@switchboard/conformance/testing';
 import { describe, expect, it } from 'vitest';
 import { detectProtocol, type CallEvent, type ProtocolCandidate } from '@switchboard/core';
 import { exotelCandidate } from '@switchboard/exotel';
@@ -41,11 +45,7 @@ function otherFrames(): string[] {
     new PlivoPeerSimulator(),
     new ExotelPeerSimulator(),
   ];
-  return peers.flatMap((peer) =>
-    [...peer.encodeInbound(start), ...peer.encodeInbound({ type: 'audio', payload: new Uint8Array(160) })].filter(
-      (frame): frame is string => typeof frame === 'string',
-    ),
-  );
+  return peerOpeningFrames(peers, start);
 }
 
 const OTHERS: readonly ProtocolCandidate[] = [

@@ -1,4 +1,8 @@
-import { OTHER_CARRIER_FIRST_FRAMES, protocolCandidateCases } from '@switchboard/conformance/testing';
+import {
+  OTHER_CARRIER_FIRST_FRAMES,
+  peerOpeningFrames,
+  protocolCandidateCases,
+} from '@switchboard/conformance/testing';
 import { describe, expect, it } from 'vitest';
 import { detectProtocol, type CallEvent, type ProtocolCandidate } from '@switchboard/core';
 import { exotelCandidate } from '@switchboard/exotel';
@@ -39,11 +43,7 @@ function otherFrames(): string[] {
     new PlivoPeerSimulator(),
     new ExotelPeerSimulator(),
   ];
-  return peers.flatMap((peer) =>
-    [...peer.encodeInbound(mulaw), ...peer.encodeInbound({ type: 'audio', payload: new Uint8Array(160) })].filter(
-      (frame): frame is string => typeof frame === 'string',
-    ),
-  );
+  return peerOpeningFrames(peers, mulaw);
 }
 
 // Recognises its own opening frames; leaves alone a Vonage frame whose NCCO headers carry a
@@ -62,7 +62,7 @@ describe('wavixCandidate', () => {
     for (const frame of wavixFrames()) expect(wavixCandidate.matches(frame), frame).toBe(true);
   });
 
-  it('is claimed by no other carrier on its first frame; only Telnyx would take a later one', () => {
+  it('is claimed by no other carrier, on its first frame or a later one', () => {
     const others: ProtocolCandidate[] = [
       twilioCandidate,
       signalwireCandidate,
@@ -73,9 +73,9 @@ describe('wavixCandidate', () => {
     ];
     const [connected, ...later] = wavixFrames();
     for (const candidate of others) expect(candidate.matches(connected!), candidate.name).toBe(false);
-    // Telnyx's candidate reads any top-level stream_id: listed first, Wavix keeps its own stream.
+    // Telnyx's frames also carry a top-level stream_id, but never Wavix's event_time.
     const claimers = others.filter((candidate) => later.some((frame) => candidate.matches(frame)));
-    expect(claimers.map((c) => c.name)).toEqual(['telnyx']);
+    expect(claimers.map((c) => c.name)).toEqual([]);
     for (const frame of later) expect(detectProtocol(frame, [wavixCandidate, ...others])).toBe(wavixCandidate);
   });
 });

@@ -18,6 +18,20 @@ export const JUNK_FRAMES: readonly MediaFrame[] = [new Uint8Array([1, 2, 3]), 'n
 
 type CallStart = Extract<CallEvent, { type: 'call_start' }>;
 
+/**
+ * The text frames each peer writes for `start` (in its own wire format) and then for one chunk of
+ * `audioBytes` bytes of audio: other carriers' opening frames, as their simulators send them, for
+ * `otherFirstFrames` of {@link protocolCandidateCases} and other cross-checks of a candidate.
+ */
+export function peerOpeningFrames(peers: readonly PeerSimulator[], start: CallStart, audioBytes = 160): string[] {
+  return peers.flatMap((peer) =>
+    [
+      ...peer.encodeInbound(start),
+      ...peer.encodeInbound({ type: 'audio', payload: new Uint8Array(audioBytes) }),
+    ].filter((frame): frame is string => typeof frame === 'string'),
+  );
+}
+
 const DEFAULT_START: CallStart = {
   type: 'call_start',
   streamId: 'stream-1',

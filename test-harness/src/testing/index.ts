@@ -13,6 +13,7 @@ export {
   type ProtocolErrorExpectation,
 } from './protocol-errors.js';
 export {
+  peerOpeningFrames,
   protocolCandidateCases,
   OTHER_CARRIER_FIRST_FRAMES,
   JUNK_FRAMES,
