@@ -32,6 +32,15 @@ export type PrewarmCarrierCall = {
   format: AudioFormat;
 };
 
+/**
+ * The call `callId` whose stream `peer` opens: the frames `peer` writes for its `call_start` (in
+ * `format`, with `streamId`; none, the default, lets the peer make one up), as `call()` returns it.
+ */
+export function peerCall(peer: PeerSimulator, callId: string, format: AudioFormat, streamId = ''): PrewarmCarrierCall {
+  const start = peer.encodeInbound({ type: 'call_start', callId, streamId, format, customParameters: {}, raw: null });
+  return { callId, start, peer, format };
+}
+
 export type PrewarmCarrier = {
   /** The carrier, as test names call it. */
   name: string;

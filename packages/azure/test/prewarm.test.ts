@@ -1,4 +1,4 @@
-import { describePrewarm } from '@switchboard/test-kit/prewarm';
+import { describePrewarm, peerCall } from '@switchboard/test-kit/prewarm';
 import { AzureMediaStreamProtocol, AzureRealtimeTransport } from '../src/index.js';
 import { AzurePeerSimulator } from '../src/testing.js';
 
@@ -16,14 +16,7 @@ describePrewarm({
     const answer = { callConnectionProperties: { callConnectionId } };
     const peer = new AzurePeerSimulator();
     const format = { encoding: 'l16', sampleRate: 16000, channels: 1 } as const;
-    const start = peer.encodeInbound({
-      type: 'call_start',
-      streamId: crypto.randomUUID(),
-      format,
-      customParameters: {},
-      raw: null,
-    });
-    return { callId: answer.callConnectionProperties.callConnectionId, start, peer, format };
+    return peerCall(peer, answer.callConnectionProperties.callConnectionId, format, crypto.randomUUID());
   },
   protocol: () => new AzureMediaStreamProtocol({ callConnectionId: current!.callConnectionId }),
   transport: (connection, url) =>

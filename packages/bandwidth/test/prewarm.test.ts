@@ -1,4 +1,4 @@
-import { describePrewarm } from '@switchboard/test-kit/prewarm';
+import { describePrewarm, peerCall } from '@switchboard/test-kit/prewarm';
 import { BANDWIDTH_FORMAT, BandwidthMediaStreamProtocol, BandwidthRealtimeTransport } from '../src/index.js';
 import { BandwidthPeerSimulator } from '../src/testing.js';
 
@@ -22,15 +22,7 @@ describePrewarm({
     const callId = (JSON.parse(webhook) as { callId: string }).callId;
     const peer = new BandwidthPeerSimulator();
     const format = { ...BANDWIDTH_FORMAT };
-    const start = peer.encodeInbound({
-      type: 'call_start',
-      callId,
-      streamId: '',
-      format,
-      customParameters: {},
-      raw: null,
-    });
-    return { callId, start, peer, format };
+    return peerCall(peer, callId, format);
   },
   protocol: () => new BandwidthMediaStreamProtocol(),
   transport: (connection, url) =>

@@ -1,4 +1,4 @@
-import { describePrewarm } from '@switchboard/test-kit/prewarm';
+import { describePrewarm, peerCall } from '@switchboard/test-kit/prewarm';
 import { ExotelMediaStreamProtocol, ExotelRealtimeTransport } from '../src/index.js';
 import { ExotelPeerSimulator } from '../src/testing.js';
 
@@ -18,15 +18,7 @@ describePrewarm({
     const callId = request.searchParams.get('CallSid')!;
     const peer = new ExotelPeerSimulator();
     const format = { encoding: 'l16', sampleRate: 8000, channels: 1 } as const;
-    const start = peer.encodeInbound({
-      type: 'call_start',
-      callId,
-      streamId: '',
-      format,
-      customParameters: {},
-      raw: null,
-    });
-    return { callId, start, peer, format };
+    return peerCall(peer, callId, format);
   },
   protocol: () => new ExotelMediaStreamProtocol(),
   transport: (connection, url) =>

@@ -1,4 +1,4 @@
-import { describePrewarm } from '@switchboard/test-kit/prewarm';
+import { describePrewarm, peerCall } from '@switchboard/test-kit/prewarm';
 import { PlivoMediaStreamProtocol, PlivoRealtimeTransport } from '../src/index.js';
 import { PlivoPeerSimulator } from '../src/testing.js';
 
@@ -17,15 +17,7 @@ describePrewarm({
     const callId = answer.get('CallUUID')!;
     const peer = new PlivoPeerSimulator();
     const format = { encoding: 'pcmu', sampleRate: 8000, channels: 1 } as const;
-    const start = peer.encodeInbound({
-      type: 'call_start',
-      callId,
-      streamId: crypto.randomUUID(),
-      format,
-      customParameters: {},
-      raw: null,
-    });
-    return { callId, start, peer, format };
+    return peerCall(peer, callId, format, crypto.randomUUID());
   },
   protocol: () => new PlivoMediaStreamProtocol(),
   transport: (connection, url) =>

@@ -1,4 +1,4 @@
-import { describePrewarm } from '@switchboard/test-kit/prewarm';
+import { describePrewarm, peerCall } from '@switchboard/test-kit/prewarm';
 import { TelnyxMediaStreamProtocol, TelnyxRealtimeTransport } from '../src/index.js';
 import { TelnyxPeerSimulator } from '../src/testing.js';
 
@@ -11,15 +11,7 @@ describePrewarm({
     const webhook = { data: { event_type: 'call.initiated', payload: { call_control_id: callControlId } } };
     const peer = new TelnyxPeerSimulator();
     const format = { encoding: 'pcmu', sampleRate: 8000, channels: 1 } as const;
-    const start = peer.encodeInbound({
-      type: 'call_start',
-      callId: callControlId,
-      streamId: crypto.randomUUID(),
-      format,
-      customParameters: {},
-      raw: null,
-    });
-    return { callId: webhook.data.payload.call_control_id, start, peer, format };
+    return peerCall(peer, webhook.data.payload.call_control_id, format, crypto.randomUUID());
   },
   protocol: () => new TelnyxMediaStreamProtocol(),
   transport: (connection, url) =>

@@ -6,7 +6,7 @@
 import { RealtimeSimulator } from '@switchboard/conformance';
 import { FakeCarrier, until } from '@switchboard/conformance/testing';
 import { PrewarmPool } from '@switchboard/core';
-import { describePrewarm } from '@switchboard/test-kit/prewarm';
+import { describePrewarm, peerCall } from '@switchboard/test-kit/prewarm';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   computeTwilioSignature,
@@ -20,19 +20,6 @@ import { SignalWirePeerSimulator, TwilioPeerSimulator } from '../src/testing.js'
 const PCMU = { encoding: 'pcmu', sampleRate: 8000, channels: 1 } as const;
 const sid = (prefix: string) => `${prefix}${crypto.randomUUID().replaceAll('-', '')}`;
 
-/** The call `callId` as the peer starts its stream. */
-function startedBy<P extends TwilioPeerSimulator | SignalWirePeerSimulator>(peer: P, callId: string) {
-  const start = peer.encodeInbound({
-    type: 'call_start',
-    callId,
-    streamId: '',
-    format: PCMU,
-    customParameters: {},
-    raw: null,
-  });
-  return { callId, start, peer, format: PCMU };
-}
-
 describePrewarm({
   name: 'Twilio',
   call() {
@@ -42,7 +29,7 @@ describePrewarm({
       From: '+15550100',
       To: '+15550101',
     });
-    return startedBy(new TwilioPeerSimulator(), webhook.get('CallSid')!);
+    return peerCall(new TwilioPeerSimulator(), webhook.get('CallSid')!, PCMU);
   },
   protocol: () => new TwilioMediaStreamProtocol(),
   transport: (connection, url) =>
@@ -52,7 +39,7 @@ describePrewarm({
 describePrewarm({
   name: 'SignalWire',
   call() {
-    return startedBy(new SignalWirePeerSimulator(), crypto.randomUUID()); // SignalWire's call ids are UUIDs
+    return peerCall(new SignalWirePeerSimulator(), crypto.randomUUID(), PCMU); // SignalWire's call ids are UUIDs
   },
   protocol: () => new TwilioMediaStreamProtocol({ dialect: 'signalwire' }),
   transport: (connection, url) =>

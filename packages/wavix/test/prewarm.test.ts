@@ -1,4 +1,4 @@
-import { describePrewarm } from '@switchboard/test-kit/prewarm';
+import { describePrewarm, peerCall } from '@switchboard/test-kit/prewarm';
 import { WavixMediaStreamProtocol, WavixRealtimeTransport, readWavixCallWebhook } from '../src/index.js';
 import { WavixPeerSimulator } from '../src/testing.js';
 
@@ -18,15 +18,7 @@ describePrewarm({
     });
     const peer = new WavixPeerSimulator();
     const format = { encoding: 'l16', sampleRate: 24000, channels: 1 } as const;
-    const start = peer.encodeInbound({
-      type: 'call_start',
-      callId: webhook.callId,
-      streamId: crypto.randomUUID(),
-      format,
-      customParameters: {},
-      raw: null,
-    });
-    return { callId: webhook.callId, start, peer, format };
+    return peerCall(peer, webhook.callId, format, crypto.randomUUID());
   },
   protocol: () => new WavixMediaStreamProtocol(),
   transport: (connection, url) =>
