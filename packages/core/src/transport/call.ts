@@ -166,6 +166,9 @@ export class Call {
             text: 'carrier idle',
             terminate: true,
           }),
+        callStarted: () => this.callStart !== undefined,
+        onNoCallStart: (waitedMs) =>
+          this.fail(faults.noCallStart(waitedMs), 'no_call_start', { code: 1008, text: 'no call start' }),
         onModelConnectTimeout: (ms) => this.modelConnectTimedOut(ms),
         callEnded: () => faults.callEnded(this.endReason),
         emitError: (error) => this.emitError(error),

@@ -29,6 +29,11 @@ export const faults = {
       'carrier_idle',
       `The carrier sent nothing for ${Math.round(quietMs)} ms (no frame, no pong); ending the call.`,
     ),
+  noCallStart: (waitedMs: number) =>
+    new SwitchboardError(
+      'no_call_start',
+      `The carrier's socket started no call within ${Math.round(waitedMs)} ms (no start frame); ending it.`,
+    ),
   carrierBackpressure: (bufferedBytes: number) =>
     new SwitchboardError(
       'carrier_backpressure',

@@ -13,6 +13,10 @@ export interface LifecycleHost {
   onCarrierError(error: unknown): void;
   /** The carrier sent nothing (no frame, no pong) for the idle timeout. */
   onCarrierIdle(quietMs: number): void;
+  /** Whether the carrier has started the call (its `call_start`). */
+  callStarted(): boolean;
+  /** The carrier's socket was open for the start timeout and never started a call. */
+  onNoCallStart(waitedMs: number): void;
   /**
    * True while the carrier socket has not arrived yet (a pre-warmed call waiting for its stream):
    * the idle timeout counts from the stream's arrival, not from the transport's creation.
@@ -27,7 +31,7 @@ export interface LifecycleHost {
 
 export type LifecycleOptions = Pick<
   ResolvedOptions,
-  'modelConnectTimeoutMs' | 'carrierIdleTimeoutMs' | 'pingIntervalMs'
+  'modelConnectTimeoutMs' | 'carrierIdleTimeoutMs' | 'pingIntervalMs' | 'carrierStartTimeoutMs'
 >;
 
 /**
@@ -48,6 +52,7 @@ export class CallLifecycle {
   #lastActivity = systemClock.now();
   #pingTimer: unknown;
   #connectTimer: unknown;
+  #startTimer: unknown;
   #modelWaiter: { resolve: () => void; reject: (error: Error) => void } | undefined;
 
   constructor(host: LifecycleHost, options: LifecycleOptions) {
@@ -90,6 +95,26 @@ export class CallLifecycle {
     if (connection.onPong) this.#detachRest.push(connection.onPong(() => (this.#lastActivity = systemClock.now())));
     this.#armIdle(this.#idleMs ?? 0);
     this.#armPing();
+    this.#armStart(this.#options.carrierStartTimeoutMs);
+  }
+
+  /**
+   * A socket that never starts a call (a scanner, a misrouted client that answers pings) would hold
+   * its socket and the model session for ever: it has `carrierStartTimeoutMs` from its arrival.
+   */
+  #armStart(limit: number | null): void {
+    if (limit === null || this.#ended) return;
+    this.#startTimer = systemClock.setTimeout(() => {
+      this.#startTimer = undefined;
+      if (this.#ended || this.#host.callStarted()) return;
+      // A pre-warmed call's deadline counts from its stream's arrival.
+      if (this.#host.awaitingStream?.()) return this.#armStart(limit);
+      // Timers run before the I/O that arrived while this process stalled: read that first.
+      this.#startTimer = systemClock.setTimeout(() => {
+        this.#startTimer = undefined;
+        if (!this.#ended && !this.#host.callStarted()) this.#host.onNoCallStart(limit);
+      }, 0);
+    }, limit);
   }
 
   /**
@@ -153,6 +178,7 @@ export class CallLifecycle {
     if (this.#ended) return false;
     this.#ended = true;
     this.#clearIdle();
+    this.#clearStart();
     if (this.#modelWaiter) this.#settleModel(this.#host.callEnded());
     this.#clearConnect();
     if (this.#pingTimer !== undefined) {
@@ -205,6 +231,13 @@ export class CallLifecycle {
     if (this.#idleTimer !== undefined) {
       systemClock.clearTimeout(this.#idleTimer);
       this.#idleTimer = undefined;
+    }
+  }
+
+  #clearStart(): void {
+    if (this.#startTimer !== undefined) {
+      systemClock.clearTimeout(this.#startTimer);
+      this.#startTimer = undefined;
     }
   }
 

@@ -47,6 +47,13 @@ export type TelephonyRealtimeTransportOptions = OpenAIRealtimeWebSocketOptions &
    */
   carrierIdleTimeoutMs?: number | null;
   /**
+   * How long the carrier's socket may stay open without starting a call (its start frame), ms from
+   * its arrival (for a pre-warmed call, its stream's). Past it the call ends with `no_call_start`
+   * and the socket closes: a socket that answers pings and sends nothing else would otherwise hold
+   * its model session for ever. `null`: no limit. Default 10 000.
+   */
+  carrierStartTimeoutMs?: number | null;
+  /**
    * While the carrier is quiet, send a WebSocket ping this often, ms (Node `ws` sockets; a pong
    * counts as the carrier being there). `null`: never. Default 5 000.
    */
@@ -99,6 +106,7 @@ export type ResolvedOptions = {
   inactivityMs: number | null;
   modelConnectTimeoutMs: number | null;
   carrierIdleTimeoutMs: number | null;
+  carrierStartTimeoutMs: number | null;
   pingIntervalMs: number | null;
   outputHighWaterBytes: number;
   outputMaxBufferedBytes: number | null;
@@ -115,6 +123,7 @@ export const TRANSPORT_DEFAULTS = Object.freeze({
   inactivityMs: 750,
   modelConnectTimeoutMs: 10_000,
   carrierIdleTimeoutMs: 20_000,
+  carrierStartTimeoutMs: 10_000,
   pingIntervalMs: 5_000,
   outputHighWaterBytes: 256 * 1024,
   outputMaxBufferedBytes: 4 * 1024 * 1024,
@@ -140,6 +149,7 @@ const OWN_OPTIONS = [
   'inputAudioInactivityTimeoutMs',
   'modelConnectTimeoutMs',
   'carrierIdleTimeoutMs',
+  'carrierStartTimeoutMs',
   'pingIntervalMs',
   'outputHighWaterBytes',
   'outputMaxBufferedBytes',
@@ -164,6 +174,7 @@ export function resolveOptions(options: TelephonyRealtimeTransportOptions): Reso
     inactivityMs: timer('inputAudioInactivityTimeoutMs', options.inputAudioInactivityTimeoutMs, d.inactivityMs),
     modelConnectTimeoutMs: timer('modelConnectTimeoutMs', options.modelConnectTimeoutMs, d.modelConnectTimeoutMs, true),
     carrierIdleTimeoutMs: timer('carrierIdleTimeoutMs', options.carrierIdleTimeoutMs, d.carrierIdleTimeoutMs, true),
+    carrierStartTimeoutMs: timer('carrierStartTimeoutMs', options.carrierStartTimeoutMs, d.carrierStartTimeoutMs, true),
     pingIntervalMs: timer('pingIntervalMs', options.pingIntervalMs, d.pingIntervalMs, true),
     outputHighWaterBytes: nonNegative('outputHighWaterBytes', options.outputHighWaterBytes) ?? d.outputHighWaterBytes,
     outputMaxBufferedBytes:
