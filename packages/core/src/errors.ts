@@ -89,7 +89,7 @@ export function describeError(value: unknown, maxChars = MAX_EXCERPT): string {
     else if (value instanceof Error) {
       const message: unknown = value.message;
       text = typeof message === 'string' ? message : excerpt(message);
-    } else text = excerpt(value);
+    } else text = eventText(value) ?? excerpt(value);
     return cut(
       elideBase64(
         text.length > EXCERPT_SCAN_CHARS ? text.slice(0, EXCERPT_SCAN_CHARS) : text,
@@ -101,6 +101,20 @@ export function describeError(value: unknown, maxChars = MAX_EXCERPT): string {
   } catch {
     return '<unprintable value>';
   }
+}
+
+/**
+ * What an error event says (a WebSocket's `ErrorEvent`: its fields are getters, which JSON leaves
+ * out, so it would print as `{}`): the message of the error it carries, else its own message, else
+ * its type. `undefined` for anything else.
+ */
+function eventText(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { error, message, type } = value as { error?: unknown; message?: unknown; type?: unknown };
+  if (error instanceof Error && error.message) return error.message;
+  if (typeof message === 'string' && message) return message;
+  if (typeof type === 'string' && type && excerpt(value) === '{}') return `${type} event`;
+  return undefined;
 }
 
 /**

@@ -144,6 +144,29 @@ describe('describeError and toProtocolError', () => {
     expect(describeError(new Error('it broke'))).toBe('it broke');
   });
 
+  it("names what a WebSocket's error event says, whose fields are getters JSON leaves out", () => {
+    class SocketErrorEvent {
+      get type() {
+        return 'error';
+      }
+      get message() {
+        return 'connect ECONNREFUSED 127.0.0.1:1';
+      }
+      get error() {
+        return new Error('connect ECONNREFUSED 127.0.0.1:1 (cause)');
+      }
+    }
+    class BareEvent {
+      get type() {
+        return 'error';
+      }
+    }
+    expect(describeError(new SocketErrorEvent())).toBe('connect ECONNREFUSED 127.0.0.1:1 (cause)');
+    expect(describeError(new BareEvent())).toBe('error event');
+    expect(describeError({ message: 'plain' })).toBe('plain');
+    expect(describeError({ code: 7 })).toBe('{"code":7}');
+  });
+
   it('passes a ProtocolError through', () => {
     const original = new ProtocolError('acme', 'bad frame');
     expect(toProtocolError('other', original, 'x')).toBe(original);
