@@ -131,17 +131,18 @@ function identifierOf(target: AzureTransferTarget): Record<string, unknown> {
       'AzureCallAutomation.transfer: the target must be a phone number, an ACS user id or an identifier',
     );
   const value = target.trim();
-  // A phone number's raw id is `4:` and the number without its `+` (communication-common).
+  // A phone number's raw id is `4:` and the number, with its `+` (what the JS SDK's
+  // getIdentifierRawId writes) or without it.
   const phone = /^\+[1-9]\d{1,14}$/.test(value)
     ? value
-    : /^4:[1-9]\d{1,14}$/.test(value)
-      ? `+${value.slice(2)}`
+    : /^4:\+?[1-9]\d{1,14}$/.test(value)
+      ? `+${value.slice(2).replace(/^\+/, '')}`
       : undefined;
   if (phone !== undefined) return { kind: 'phoneNumber', phoneNumber: { value: phone } };
   if (/^8:(acs|spool|dod-acs|gcch-acs):/.test(value))
     return { kind: 'communicationUser', communicationUser: { id: value } };
   throw new ConfigError(
-    'AzureCallAutomation.transfer: a string target must be an E.164 number (+14255550123, or 4:14255550123) or an ACS user id (8:acs:…)',
+    'AzureCallAutomation.transfer: a string target must be an E.164 number (+14255550123, or 4:+14255550123) or an ACS user id (8:acs:…)',
   );
 }
 

@@ -102,12 +102,14 @@ describe('AzureCallAutomation', () => {
       kind: 'communicationUser',
       communicationUser: { id: '8:acs:resource_user' },
     });
-    // A phone number's raw id (4: and the number without its +) is a phone number too.
-    await client.transfer(CALL, '4:14255550199');
-    expect(JSON.parse(api.requests.pop()!.body).targetParticipant).toEqual({
-      kind: 'phoneNumber',
-      phoneNumber: { value: '+14255550199' },
-    });
+    // A phone number's raw id (4: and the number, with or without its +) is a phone number too.
+    for (const rawId of ['4:14255550199', '4:+14255550199']) {
+      await client.transfer(CALL, rawId);
+      expect(JSON.parse(api.requests.pop()!.body).targetParticipant).toEqual({
+        kind: 'phoneNumber',
+        phoneNumber: { value: '+14255550199' },
+      });
+    }
     const teams = { kind: 'microsoftTeamsUser', microsoftTeamsUser: { userId: 'u1' } };
     await client.transfer(CALL, teams, { extra: { transferee: { rawId: '4:14255550100' } } });
     expect(JSON.parse(api.requests[1]!.body)).toEqual({
