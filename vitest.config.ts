@@ -38,7 +38,7 @@ const SHARED_SINGLE_FILES = [
   'packages/sip/test/{endpoint-message,endpoint-rtp-timeline,exports,fuzz,openai-call-control,openai-handler,openai-transport,openai-webhook,webhook-fuzz,webhook-inputs}.test.ts',
   'test-harness/test/{attribution,caller-pauses,caller,checks-bargein,checks-call,checks-capabilities,checks,filler,fuzz,input-lossless,malformed-frames,reply-gate,similarity,simulator,testing,trace-facts,trace}.test.ts',
   // The carriers' official SDKs against ours: each SDK loaded once per worker, not once per file.
-  'interop/test/{azure,exotel,openai,plivo,signalwire,telnyx,twilio,vonage}-*.test.ts',
+  'interop/test/{azure,bandwidth,exotel,openai,plivo,signalwire,telnyx,twilio,vonage}-*.test.ts',
 ];
 const SHARED_FILES = [`packages/${SHARED_PACKAGES}/test/**/*.test.ts`, ...SHARED_SINGLE_FILES];
 /** Of those, the ones that replay calls or stub process-wide state: each keeps its own module graph. */
