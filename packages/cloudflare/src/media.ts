@@ -18,9 +18,6 @@ import { MEDIA_MAX_PAYLOAD_OTHER_PROTOCOLS, checkMaxPayload, limitMessageSize } 
 import { fetchUpgradeOptions, ModelUpgradeError, type FetchUpgradeWebSocketOptions } from './model.js';
 import { acceptWebSocket, createWebSocketPair, upgradeResponse, type WorkersWebSocket } from './workers.js';
 
-/** How long the Worker stays after a call ended, ms, for its sockets' closing handshakes to go out. */
-const CLOSE_GRACE_MS = 250;
-
 /** Transport options the handler passes through (everything but the sockets and the protocol). */
 export type MediaTransportOptions = Omit<
   TelephonyRealtimeTransportOptions,
@@ -195,9 +192,7 @@ function startCall(socket: WorkersWebSocket, request: Request, options: MediaUpg
     callEnded = true;
     resolveEnded();
   });
-  // The runtime keeps the Worker a moment past the call's end: the closing handshakes its end
-  // started (the model's close answered, the carrier's socket closed) go out before its I/O is cut.
-  options.context?.waitUntil(ended.then(() => new Promise<void>((resolve) => setTimeout(resolve, CLOSE_GRACE_MS))));
+  options.context?.waitUntil(ended);
 
   void (async () => {
     let session: RealtimeSession;
