@@ -23,7 +23,7 @@ import {
   signAzureRequest,
 } from '@switchboard/azure';
 import { AzurePeerSimulator } from '@switchboard/azure/testing';
-import { useHttpCapture, type CapturedRequest, type Responder } from './support/http-capture.js';
+import { sdkThenOurs, useHttpCapture, type CapturedRequest, type Responder } from './support/http-capture.js';
 
 const SUBSCRIPTION = '89e8cb59-b991-48b0-b154-1db84f16a077';
 const CALL = '18dea47f-b081-4107-9a5c-4300819d2c6c';
@@ -217,11 +217,9 @@ async function both(
   viaOurs: () => Promise<unknown>,
 ): Promise<{ sdk: CapturedRequest; ours: CapturedRequest }> {
   server.clear();
-  await viaSdk();
-  await viaOurs();
-  const [a, b] = await server.waitForRequests(2);
+  const [sdk, ours] = await sdkThenOurs(server, viaSdk, viaOurs);
   expect(server.requests).toHaveLength(2);
-  return { sdk: a!, ours: b! };
+  return { sdk, ours };
 }
 
 function sameTarget(a: CapturedRequest, b: CapturedRequest): void {

@@ -13,7 +13,7 @@ import {
   bxmlResponse,
   bxmlStartStream,
 } from '@switchboard/bandwidth';
-import { useHttpCapture, type CapturedRequest } from './support/http-capture.js';
+import { sdkThenOurs, useHttpCapture, type CapturedRequest } from './support/http-capture.js';
 import { parseXml } from './support/xml-tree.js';
 
 const URL_WSS = 'wss://agent.example.com/media?tenant=a&b=1';
@@ -104,11 +104,9 @@ async function both(
   viaOurs: () => Promise<unknown>,
 ): Promise<{ sdk: CapturedRequest; ours: CapturedRequest }> {
   server.clear();
-  await viaSdk();
-  await viaOurs();
-  const [a, b] = await server.waitForRequests(2);
+  const [sdk, ours] = await sdkThenOurs(server, viaSdk, viaOurs);
   expect(server.requests).toHaveLength(2);
-  return { sdk: a!, ours: b! };
+  return { sdk, ours };
 }
 
 function sameRequest(a: CapturedRequest, b: CapturedRequest): void {
