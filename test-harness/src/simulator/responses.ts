@@ -55,6 +55,8 @@ interface ActiveResponse {
   /** Output items whose `.done` events went out. */
   doneItems: Set<string>;
   timer: NodeJS.Timeout | null;
+  /** When the next audio delta is due (`host.now()`, real ms): generation keeps to this schedule. */
+  nextDeltaAt: number;
 }
 
 /** Illustrative limits: the figures only need the service's shape. */
@@ -170,6 +172,7 @@ export class ResponseGenerator {
       call: null,
       doneItems: new Set(),
       timer: null,
+      nextDeltaAt: host.now(),
     };
     this.#active = active;
     log('session %s: response %s (%s, %s)', host.sessionId, responseId, turn.kind, trigger);
@@ -211,45 +214,64 @@ export class ResponseGenerator {
     return step / (generationSpeed * speed);
   }
 
+  /**
+   * Sends every audio delta due by now, then waits for the next one. Deltas keep to a schedule
+   * set when the audio began (each due one `#deltaIntervalMs` of its audio after the one before),
+   * not to a wait counted from when the last timer fired: on a busy machine each timer fires late,
+   * and waits counted from there would add every one of those delays up, so that the model's audio
+   * came slower than real time and the carrier ran dry between deltas. The service generates on
+   * its own machines, whatever stalls the bridge's: after a stall, what it generated meanwhile
+   * arrives at once, as the deltas due meanwhile go out here in one burst.
+   */
   #sendDelta(active: ActiveResponse): void {
     const host = this.#host;
     active.timer = null;
     if (this.#active !== active) return;
+    const now = host.now();
+    for (;;) {
+      const sentMs = this.#sendOneDelta(active);
+      if (active.offset >= active.audio.length) {
+        this.#finishAudio(active);
+        return;
+      }
+      active.nextDeltaAt += this.#deltaIntervalMs(sentMs);
+      if (active.nextDeltaAt > now) break;
+    }
+    active.timer = host.timer(() => this.#sendDelta(active), active.nextDeltaAt - host.now());
+  }
+
+  /** Sends the next audio delta (and the transcript words due with it); returns its audio, ms. */
+  #sendOneDelta(active: ActiveResponse): number | undefined {
+    const host = this.#host;
     const { record } = active;
-    let sentMs: number | undefined;
-    if (active.offset < active.audio.length) {
-      // `offset` is the sum of the deltas sent so far, so a delta is left while audio is.
-      const size = active.chunkSizes[active.deltasSent]!;
-      const chunk = active.audio.subarray(active.offset, active.offset + size);
-      sentMs = formatDurationMs(record.format, chunk.length);
-      active.offset += chunk.length;
-      active.deltasSent += 1;
-      host.send({ type: 'response.output_audio.delta', ...this.#partIds(record), delta: base64Encode(chunk) });
-      const at = host.now();
-      record.firstAudioAt ??= at;
-      record.audioBytesSent += chunk.length;
-      record.audioMsSent = formatDurationMs(record.format, record.audioBytesSent);
-      const state = host.conversation.get(record.itemId);
-      if (state) {
-        state.audioMsSent = record.audioMsSent;
-        host.conversation.addAudio(state, chunk.slice(), record.format);
-      }
-      host.outputAudio.push({ at, responseId: record.id, itemId: record.itemId, bytes: chunk.slice() });
-      const wordsDue = Math.min(
-        active.words.length,
-        Math.ceil((active.deltasSent / active.chunkSizes.length) * active.words.length),
-      );
-      if (wordsDue > active.wordsSent) {
-        const delta = active.words.slice(active.wordsSent, wordsDue).join('');
-        active.wordsSent = wordsDue;
-        host.send({ type: 'response.output_audio_transcript.delta', ...this.#partIds(record), delta });
-      }
+    if (active.offset >= active.audio.length) return undefined;
+    // `offset` is the sum of the deltas sent so far, so a delta is left while audio is.
+    const size = active.chunkSizes[active.deltasSent]!;
+    const chunk = active.audio.subarray(active.offset, active.offset + size);
+    const sentMs = formatDurationMs(record.format, chunk.length);
+    active.offset += chunk.length;
+    active.deltasSent += 1;
+    host.send({ type: 'response.output_audio.delta', ...this.#partIds(record), delta: base64Encode(chunk) });
+    const at = host.now();
+    record.firstAudioAt ??= at;
+    record.audioBytesSent += chunk.length;
+    record.audioMsSent = formatDurationMs(record.format, record.audioBytesSent);
+    const state = host.conversation.get(record.itemId);
+    if (state) {
+      state.audioMsSent = record.audioMsSent;
+      host.conversation.addAudio(state, chunk.slice(), record.format);
     }
-    if (active.offset >= active.audio.length) {
-      this.#finishAudio(active);
-      return;
+    host.outputAudio.push({ at, responseId: record.id, itemId: record.itemId, bytes: chunk.slice() });
+    const wordsDue = Math.min(
+      active.words.length,
+      Math.ceil((active.deltasSent / active.chunkSizes.length) * active.words.length),
+    );
+    if (wordsDue > active.wordsSent) {
+      const delta = active.words.slice(active.wordsSent, wordsDue).join('');
+      active.wordsSent = wordsDue;
+      host.send({ type: 'response.output_audio_transcript.delta', ...this.#partIds(record), delta });
     }
-    active.timer = host.timer(() => this.#sendDelta(active), this.#deltaIntervalMs(sentMs));
+    return sentMs;
   }
 
   #partIds(record: SimulatedResponse): Json {
