@@ -65,17 +65,34 @@ const RESERVED_CLOSE_CODES = new Set([1005, 1006, 1015]);
  * Before the `web_socket_auto_reply_to_close` compatibility flag, workerd leaves that to the Worker:
  * a socket whose close is never answered leaves the peer waiting, and the runtime reports the
  * request as hung.
+ *
+ * The answer goes out on a later task, never from inside the `close` event. workerd writes a
+ * socket's frames in a pump that runs between tasks; when one pump has just sent the last frame
+ * (an audio chunk, the model's `session.update`) and the task that follows it has not run yet, a
+ * close queued meanwhile starts a second pump, which that task then cancels by releasing the
+ * socket (both directions look closed to it): the peer sees the connection drop without a close
+ * frame (1006). A timer runs only once the runtime has no other task ready, so by then that pump's
+ * task is over. Until the answer has gone out, the socket's own `close()` (the SDK's or the
+ * transport's, called from the same event) does nothing: the answer carries the peer's code.
  */
 export function acceptWebSocket(socket: WorkersWebSocket): void {
   socket.accept();
+  const close = socket.close.bind(socket);
+  let answering = false;
+  socket.close = (code?: number, reason?: string) => {
+    if (!answering) close(code, reason);
+  };
   const onClose = (event: { code?: number; reason?: string }) => {
     socket.removeEventListener('close', onClose);
+    answering = true;
     const code = event.code !== undefined && !RESERVED_CLOSE_CODES.has(event.code) ? event.code : 1000;
-    try {
-      socket.close(code, event.reason ?? '');
-    } catch {
-      // Already closed from this side.
-    }
+    setTimeout(() => {
+      try {
+        close(code, event.reason ?? '');
+      } catch {
+        // Already closed from this side.
+      }
+    }, 0);
   };
   socket.addEventListener('close', onClose);
 }

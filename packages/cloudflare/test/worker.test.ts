@@ -169,12 +169,11 @@ describe('handleMediaUpgrade in workerd', () => {
     send(socket, peer, startEvent);
     for (const frame of frames(5)) send(socket, peer, { type: 'audio', payload: frame });
     await waitFor(() => concatBytes(model.inputAudio).byteLength >= 5 * 160);
-    const started = Date.now();
     const done = closed(socket);
     socket.close(1000, 'caller hung up');
-    // `ws` waits 30 s for the peer's close frame: the Worker must answer it.
-    expect(await done).toMatchObject({ code: 1000 });
-    expect(Date.now() - started).toBeLessThan(2000);
+    // Without the Worker's close frame, `ws` would give up after 30 s and report 1006; the answer
+    // echoes the caller's own code and reason.
+    expect(await done).toEqual({ code: 1000, reason: 'caller hung up' });
     const seen = await observe('hangup');
     expect(seen.emitted.find((e) => e.name === 'call_end')?.args[0]).toMatchObject({ reason: 'carrier_closed' });
     await model.closed;
@@ -218,35 +217,54 @@ describe('handleMediaUpgrade in workerd', () => {
     expect(seen.emitted.filter((e) => e.name === 'call_end')).toHaveLength(1);
   });
 
-  it('answers the close handshake of a model endpoint that closes the socket', async () => {
-    // A model endpoint that accepts the upgrade, then closes the socket itself.
+  /**
+   * A model endpoint that accepts the upgrade and closes the socket at once; resolves with the code
+   * and reason of the close frame the Worker answered with (1006 if the connection dropped without one).
+   */
+  async function modelThatCloses(call: string): Promise<{ code: number; reason: string }> {
     const server = new WebSocketServer({
       host: '127.0.0.1',
       port: 0,
       handleProtocols: (protocols) => [...protocols][0] ?? false,
     });
     await new Promise<void>((resolve) => server.once('listening', () => resolve()));
-    const modelClosed = new Promise<{ code: number; ms: number }>((resolve) => {
+    const modelClosed = new Promise<{ code: number; reason: string }>((resolve) => {
       server.once('connection', (model) => {
-        const started = Date.now();
-        model.once('close', (code) => resolve({ code, ms: Date.now() - started }));
+        model.once('close', (code, reason) => resolve({ code, reason: reason.toString() }));
         model.close(1000, 'session over');
       });
     });
     const port = (server.address() as { port: number }).port;
     try {
-      const socket = await connect(
-        wsUrl('/media', { call: 'model-closes', model: `ws://127.0.0.1:${port}/v1/realtime` }),
-      );
-      // `ws` waits 30 s for the peer's close frame and then reports 1006: the Worker must answer it.
-      expect(await modelClosed).toMatchObject({ code: 1000 });
-      expect((await modelClosed).ms).toBeLessThan(2000);
-      socket.close();
-      await observe('model-closes');
+      const socket = await connect(wsUrl('/media', { call, model: `ws://127.0.0.1:${port}/v1/realtime` }));
+      const carrierClosed = closed(socket);
+      const answer = await modelClosed;
+      // The call cannot go on without its model: the Worker hangs up on the caller too.
+      expect(await carrierClosed).toMatchObject({ code: 1011 });
+      const seen = await observe(call);
+      expect(seen.emitted.find((e) => e.name === 'call_end')?.args[0]).toMatchObject({
+        reason: 'model_connect_failed',
+      });
+      return answer;
     } finally {
       for (const client of server.clients) client.terminate();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
+  }
+
+  it('answers the close handshake of a model endpoint that closes the socket', async () => {
+    // Without the Worker's close frame, `ws` would give up after 30 s (or at once, if the Worker
+    // dropped the connection) and report 1006; the answer echoes the endpoint's code and reason.
+    expect(await modelThatCloses('model-closes')).toEqual({ code: 1000, reason: 'session over' });
+  });
+
+  it('answers that close call after call', async () => {
+    // The endpoint's close arrives while the Worker sends its session.update. An answer queued from
+    // inside the close event was cut off by the runtime along with that send now and then (about
+    // one call in 60 on a loaded machine): ten calls give the race more chances to show.
+    const answers: Array<{ code: number; reason: string }> = [];
+    for (let i = 0; i < 10; i++) answers.push(await modelThatCloses(`model-closes-${i}`));
+    expect(answers).toEqual(Array.from({ length: 10 }, () => ({ code: 1000, reason: 'session over' })));
   });
 
   it('closes the carrier socket with a reason when the session cannot be created', async () => {
@@ -358,9 +376,8 @@ describe('the conformance adapter', () => {
     const adapter = createConformanceAdapter({ entry, observeGraceMs: 300 });
     try {
       const call = await adapter.startRemoteCall!({ modelUrl: simulator.url, speed: 1 });
-      const started = Date.now();
+      // Reported after the grace, not after the Worker's 600 s (the test would time out first).
       const seen = await call.observe(100);
-      expect(Date.now() - started).toBeLessThan(5000);
       expect(seen.failures).toHaveLength(1);
       expect(seen.failures[0]).toMatch(/^the Worker did not report the call within 400 ms/);
     } finally {
