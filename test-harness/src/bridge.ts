@@ -17,6 +17,8 @@ export type Bridge = {
   mediaUrl: string;
   /** When the bridge sent its n-th frame to the carrier (stream ms), where known. */
   frameSentAt?: (index: number) => number | undefined;
+  /** When the bridge received the carrier's n-th frame (stream ms), where known. */
+  frameReceivedAt?: (index: number) => number | undefined;
   /** When the bridge took the carrier's `k`-th `start` (from 0, stream ms), where known; undefined until it has. */
   startTakenAt?: (k: number) => number | undefined;
   /**
@@ -55,8 +57,12 @@ export async function localBridge(
   // When the bridge sent each frame: the carrier reads what the caller heard at the moment the
   // bridge sent its `clear`, so loopback latency does not count against the adapter.
   const sentAt: number[] = [];
+  // When the bridge received each of the carrier's frames: an acknowledgement is judged by when
+  // the bridge could act on it.
+  const receivedAt: number[] = [];
   server.on('connection', (socket) => {
     bridgeSocket = socket;
+    socket.on('message', () => receivedAt.push(now()));
     baselineListeners = socketListeners(socket);
     const send = socket.send.bind(socket) as (...args: unknown[]) => void;
     (socket as unknown as { send: (...args: unknown[]) => void }).send = (...args: unknown[]) => {
@@ -93,6 +99,7 @@ export async function localBridge(
   return {
     mediaUrl: `ws://127.0.0.1:${port}/media`,
     frameSentAt: (index) => sentAt[index],
+    frameReceivedAt: (index) => receivedAt[index],
     startTakenAt: (k) => emitted.filter((e) => e.name === 'call_start')[k]?.at,
     // The carrier socket's close reaches the bridge after the closing handshake: the transport lets
     // go of its last listeners only then.
@@ -118,9 +125,11 @@ export async function localBridge(
 /**
  * What a bridge in another process may report beyond a {@link BridgeObservation}: when it sent
  * each frame to the carrier (wall-clock ms, in the order sent), so that its clears are judged at
- * the moment it sent them, as a local bridge's are, and not when loopback delivered them.
+ * the moment it sent them, as a local bridge's are, and not when loopback delivered them; and when
+ * it received each of the carrier's frames (wall-clock ms, in order), so that an acknowledgement
+ * is judged by when the bridge could act on it.
  */
-export type RemoteObservation = BridgeObservation & { framesSentAt?: number[] };
+export type RemoteObservation = BridgeObservation & { framesSentAt?: number[]; framesReceivedAt?: number[] };
 
 /**
  * A bridge in another process (a Worker in workerd): the adapter starts the call and reports
@@ -153,6 +162,7 @@ export async function remoteBridge(
       return {
         ...seen,
         ...(seen.framesSentAt ? { framesSentAt: seen.framesSentAt.map(toStream) } : {}),
+        ...(seen.framesReceivedAt ? { framesReceivedAt: seen.framesReceivedAt.map(toStream) } : {}),
         emitted: seen.emitted.map((e) => ({ ...e, at: toStream(e.at) })),
         callEndedAt: seen.callEndedAt === undefined ? undefined : toStream(seen.callEndedAt),
       };

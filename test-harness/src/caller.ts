@@ -42,11 +42,14 @@ export type CarrierClear = {
   at: number;
   /** When the bridge sent it (equals `at` when unknown); `playedByItem` is taken at this time. */
   sentAt: number;
-  /** What the caller had heard of each item when the carrier received the clear, ms. */
+  /** What the caller had heard of each item when the bridge sent the clear, ms. */
   playedByItem: Record<string, number>;
   /** Audio the clear discarded, ms. */
   discardedMs: number;
 };
+
+/** An acknowledgement the carrier sent (see {@link CallerLog.acks}). */
+export type CarrierAck = { at: number; name: string; frame: number; echo?: true; receivedAt?: number };
 
 export type CallerLog = {
   chunks: CarrierChunk[];
@@ -83,9 +86,14 @@ export type CallerLog = {
    * {@link CallerPause.audioMs}).
    */
   lastMedia: { at: number; audioMs: number } | undefined;
-  /** Every mark the bridge sent (stream ms, name), and every acknowledgement the carrier sent back. */
-  marks: Array<{ at: number; name: string }>;
-  acks: Array<{ at: number; name: string }>;
+  /**
+   * Every mark the bridge sent (stream ms, name, and how many chunks of audio had come before it),
+   * and every acknowledgement the carrier sent back: when, the carrier's frame that carried it
+   * (counting every frame the carrier sent, from 0), whether it only echoed a mark a clear dropped,
+   * and when the bridge received that frame, where the bridge tells (stream ms).
+   */
+  marks: Array<{ at: number; name: string; chunkCount: number }>;
+  acks: CarrierAck[];
   /**
    * Every frame on the carrier's socket, both ways, with when (stream ms): `sent` by the carrier
    * (as on the wire, after the adapter's peer encoded it), `received` from the bridge.
@@ -250,6 +258,8 @@ export class CallerSimulator {
   #timers = new Set<NodeJS.Timeout>();
   #socket: WebSocket | undefined;
   #framesReceived = 0;
+  /** Frames the carrier sent on its socket, every kind. */
+  #framesSent = 0;
   /**
    * The last `start` told to the carrier side, and the carrier side of the stream before it (see
    * `#fromPreviousStream`).
@@ -599,6 +609,7 @@ export class CallerSimulator {
 
   #send(frame: string | Uint8Array): void {
     if (this.#socket?.readyState !== WebSocket.OPEN) return;
+    this.#framesSent++;
     this.log.wire.push({ at: this.now(), dir: 'sent', data: frame });
     this.#socket.send(frame);
   }
@@ -608,9 +619,9 @@ export class CallerSimulator {
    * bridge in another process reports them after the call): `sentAtOf(frameIndex)` gives the
    * stream time the bridge sent its `frameIndex`-th frame. Each chunk is placed again too, as it
    * is when the moments are known during the call: it plays from when the bridge sent it (or when
-   * it arrived, if sooner), after the chunk before it, and a clear empties the queue when it
-   * arrives. The caller's playout then runs on the media clock, not on when a busy test process
-   * got round to reading the frames.
+   * it arrived, if sooner), after the chunk before it, and a clear empties the queue when the
+   * bridge sent it. The caller's playout then runs on the media clock, not on when a busy test
+   * process got round to reading the frames.
    */
   rejudgeClears(sentAtOf: (frameIndex: number) => number | undefined): void {
     this.#placeChunks(sentAtOf);
@@ -644,14 +655,15 @@ export class CallerSimulator {
       const from = this.#clearFrames[k - 1]?.chunkCount ?? 0;
       const to = this.#clearFrames[k]!.chunkCount;
       placeUntil(to);
+      const sentAt = Math.min(clear.at, sentAtOf(this.#clearFrames[k]!.frameIndex) ?? clear.sentAt);
       for (let i = from; i < to; i++) {
         const chunk = chunks[i]!;
-        const heard = Math.min(chunk.durationMs, Math.max(0, clear.at - chunk.startAt));
+        const heard = Math.min(chunk.durationMs, Math.max(0, sentAt - chunk.startAt));
         if (heard < chunk.durationMs) chunk.playedMs = heard;
         else delete chunk.playedMs;
       }
-      queueEnd = clear.at;
-      paceEnd = Math.min(clear.at, sentAtOf(this.#clearFrames[k]!.frameIndex) ?? clear.sentAt);
+      queueEnd = sentAt;
+      paceEnd = sentAt;
     });
     placeUntil(chunks.length);
     this.log.maxQueuedMs = maxQueuedMs;
@@ -746,7 +758,7 @@ export class CallerSimulator {
       }
       case 'mark': {
         this.log.marksSent++;
-        this.log.marks.push({ at, name: command.name });
+        this.log.marks.push({ at, name: command.name, chunkCount: this.log.chunks.length });
         const mark: PendingMark = { name: command.name, timer: undefined };
         if (this.#options.markAcks === false) return;
         this.#pending.push(mark);
@@ -795,31 +807,34 @@ export class CallerSimulator {
     const to = this.log.chunks.length;
     for (let i = from; i < to; i++) {
       const chunk = this.log.chunks[i]!;
-      // The caller hears until the clear arrives; the bridge is judged at the moment it sent it.
-      const heard = Math.min(chunk.durationMs, Math.max(0, at - chunk.startAt));
+      // Playback stops at the moment the bridge sent the clear: chunks play from when the bridge
+      // sent them, so the clear's way here is not played either (the caller would go on hearing
+      // the old audio while it travels, and then hear the audio sent after it that much later,
+      // which the bridge can no more know than the way of its audio).
+      const heard = Math.min(chunk.durationMs, Math.max(0, sentAt - chunk.startAt));
       if (heard < chunk.durationMs) {
         chunk.playedMs = heard;
         discardedMs += chunk.durationMs - heard;
       }
     }
     this.log.clears.push({ at, sentAt, playedByItem: this.#playedByItem(from, to, sentAt), discardedMs });
-    this.#queueEnd = at;
+    this.#queueEnd = sentAt;
     this.#paceEnd = sentAt;
     const pending = this.#pending;
     this.#pending = [];
     for (const mark of pending) if (mark.timer) clearTimeout(mark.timer);
     if (this.#options.ackOnClear === 'echo-pending') {
       this.#after(this.#options.clearEchoDelayMs ?? 0, () => {
-        for (const mark of pending) this.#ack(mark.name);
+        for (const mark of pending) this.#ack(mark.name, true);
       });
     } else if (this.#options.ackOnClear === 'confirm') {
       for (const frame of this.#options.peer.encodeInbound({ type: 'playback_cleared' })) this.#send(frame);
     }
   }
 
-  #ack(name: string): void {
+  #ack(name: string, echo = false): void {
     this.log.acksSent++;
-    this.log.acks.push({ at: this.now(), name });
+    this.log.acks.push({ at: this.now(), name, frame: this.#framesSent, ...(echo ? { echo: true as const } : {}) });
     for (const frame of this.#options.peer.encodeInbound({ type: 'playback_ack', name })) this.#send(frame);
   }
 

@@ -426,6 +426,12 @@ export async function replayTrace(
   // moment; and clears are judged again on chunks attributed again.
   if (seen.framesSentAt) caller.rejudgeClears((index) => seen.framesSentAt![index]);
   else if (limits.size > 0 || anyInjected) caller.rejudgeClears((index) => bridge.frameSentAt?.(index));
+  // When the bridge received each acknowledgement, where it tells: what it could know of playback.
+  const receivedAtOf = (frame: number) => seen.framesReceivedAt?.[frame] ?? bridge.frameReceivedAt?.(frame);
+  for (const ack of caller.log.acks) {
+    const receivedAt = receivedAtOf(ack.frame);
+    if (receivedAt !== undefined) ack.receivedAt = receivedAt;
+  }
 
   const result: ReplayResult = {
     adapter: adapter.name,

@@ -61,10 +61,10 @@ it('places the chunks and judges the clear on the send times a bridge reports af
 
   const sentAt = [700, 750, 830];
   caller.rejudgeClears((index) => sentAt[index]);
-  // As sent: 700 to 800, then 800 to 900, both played by the time the clear arrived.
+  // As sent: 700 to 800, then 800 to 900, cut where it stood when the bridge sent the clear (830).
   expect(log.chunks.map((c) => [c.startAt, c.playedMs])).toEqual([
     [700, undefined],
-    [800, undefined],
+    [800, 30],
   ]);
   expect(log.maxQueuedMs).toBe(150);
   expect(log.clears[0]).toMatchObject({ at: 1150, sentAt: 830, playedByItem: { i1: 130 } });
@@ -78,9 +78,11 @@ it('measures the queue the bridge paces against from when it sent a clear, not w
   // The clear and the audio after it reached the caller 250 ms late (a stalled loopback).
   await send(300, CLEAR, () => log.clears.length === 1);
   await send(310, AUDIO, () => log.chunks.length === 2);
-  // The caller plays the new audio once the clear arrived, but the bridge never had more than
-  // 100 ms queued: the clear it sent at 50 emptied the queue it paces against.
-  expect(log.chunks[1]!.startAt).toBe(300);
+  // The clear the bridge sent at 50 ended the old audio then (its 250 ms on the way are no audio the
+  // caller is judged to have heard), so the new audio plays from when the bridge sent it; and the
+  // bridge never had more than 100 ms queued.
+  expect(log.chunks[0]!.playedMs).toBe(50);
+  expect(log.chunks[1]!.startAt).toBe(60);
   expect(log.maxQueuedMs).toBe(100);
   caller.rejudgeClears((index) => sentAt[index]);
   expect(log.maxQueuedMs).toBe(100);

@@ -154,6 +154,63 @@ describe('bargein.truncate tolerance', () => {
   });
 });
 
+describe('bargein.truncate on a carrier whose acknowledgements reach the bridge late', () => {
+  /**
+   * The barge-in of `starved`, with a mark after each chunk, each acknowledged `ackLateMs` after its
+   * chunk ended (the bridge tells when it received each), and the truncate `offMs` from what the
+   * caller heard when the bridge sent the clear.
+   */
+  function lateAcks(ackLateMs: number, offMs: number, options: { bridgeTells?: boolean } = {}): ReplayResult {
+    const result = starved({ lagMs: 30, speechAt: 1600 });
+    const marks = result.carrier.chunks.map((_, i) => ({ at: 1000 + i * 100 + 30, name: `m${i}`, chunkCount: i + 1 }));
+    const acks = result.carrier.chunks.map((c, i) => {
+      const end = c.startAt + c.durationMs;
+      // Without the bridge's word, the carrier's own send time is all there is: the lateness is its own.
+      return options.bridgeTells === false
+        ? { at: end + ackLateMs, name: `m${i}`, frame: i }
+        : { at: end + 1, name: `m${i}`, frame: i, receivedAt: end + ackLateMs };
+    });
+    const move = <T extends { audioEndMs?: number }>(e: T): T =>
+      e.audioEndMs === undefined ? e : { ...e, audioEndMs: e.audioEndMs + offMs };
+    return {
+      ...result,
+      carrier: { ...result.carrier, marks, acks, marksSent: marks.length, acksSent: acks.length },
+      model: { ...result.model!, truncations: result.model!.truncations.map(move) },
+      timeline: result.timeline.map(move),
+    } as unknown as ReplayResult;
+  }
+
+  it('allows a truncate short of what was heard by as much as the acknowledgements came late, and no more', () => {
+    // The bridge could know of the playback only 80 ms late: a truncate 90 ms short is 10 ms off.
+    expect(check('bargein.truncate', lateAcks(80, -90))).toMatchObject({
+      status: 'pass',
+      detail: expect.stringMatching(/max error 10\.0 ms .* up to 80 ms late/),
+    });
+    expect(check('bargein.truncate', lateAcks(80, -90, { bridgeTells: false })).status).toBe('pass');
+    expect(check('bargein.truncate', lateAcks(80, -101))).toMatchObject({
+      status: 'fail',
+      detail: expect.stringMatching(/truncated at \d+ ms, caller heard 605 ms \(.*up to 80 ms late\)$/),
+    });
+    // Acknowledgements on time leave the 20 ms of the tolerance alone.
+    expect(check('bargein.truncate', lateAcks(2, -30)).status).toBe('fail');
+  });
+
+  it('never allows a truncate beyond what was heard', () => {
+    expect(check('bargein.truncate', lateAcks(500, 21)).status).toBe('fail');
+  });
+
+  it('looks only at acknowledgements the bridge had received when it sent the clear', () => {
+    // Late acknowledgements that came after the clear (1605 ms) tell nothing the bridge could know.
+    const result = lateAcks(2, -60);
+    const acks = result.carrier.acks.map((a) => ({
+      ...a,
+      receivedAt: (a.receivedAt ?? a.at) + (a.at > 1500 ? 300 : 0),
+    }));
+    const late = { ...result, carrier: { ...result.carrier, acks } } as ReplayResult;
+    expect(check('bargein.truncate', late).status).toBe('fail');
+  });
+});
+
 describe('bargein.clear on a bridge whose clock counts whole milliseconds', () => {
   /** The barge-in, with the bridge's clear stamped `offMs` (stream ms) after the speech. */
   function clearStamped(offMs: number): ReplayResult {

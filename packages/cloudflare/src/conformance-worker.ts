@@ -35,6 +35,8 @@ type CallRecord = {
   listeners: number;
   /** When each frame went to the carrier (wall-clock ms, in order): the harness judges clears at these moments. */
   framesSentAt: number[];
+  /** When each carrier frame arrived (wall-clock ms, in order): the harness judges acknowledgements by them. */
+  framesReceivedAt: number[];
   failures: string[];
 };
 
@@ -99,6 +101,10 @@ function conformanceAgent(clock: Clock): RealtimeAgent {
  * notes when each frame was sent.
  */
 function counting(connection: MediaConnection, record: CallRecord): MediaConnection {
+  // Registered before the transport's own listener, and never removed: not counted.
+  connection.onMessage(() => {
+    record.framesReceivedAt.push(Date.now());
+  });
   const track =
     <H>(register: (handler: H) => () => void) =>
     (handler: H) => {
@@ -177,7 +183,7 @@ async function media(request: Request, url: URL): Promise<Response> {
   if (!isTurnDetectionMode(mode)) {
     return new Response('turnDetection must be server_vad, server_vad_interrupt or semantic_vad', { status: 400 });
   }
-  const record: CallRecord = { emitted: [], listeners: 0, framesSentAt: [], failures: [] };
+  const record: CallRecord = { emitted: [], listeners: 0, framesSentAt: [], framesReceivedAt: [], failures: [] };
   calls.set(id, record);
   const clock = scaledClock(speed);
   return handleMediaUpgrade(request, {
@@ -242,6 +248,7 @@ async function observe(id: string, timeoutMs: number): Promise<Response> {
     carrierListenersLeft: record.listeners,
     metrics: transport?.metrics,
     framesSentAt: record.framesSentAt,
+    framesReceivedAt: record.framesReceivedAt,
     failures,
   });
   const body = `{"emitted":[${events.join(',')}],${rest.slice(1)}`;
