@@ -86,8 +86,9 @@ export type MediaUpgradeOptions = {
   /** How the model socket is opened (extra headers, a custom `fetch`). */
   modelConnection?: FetchUpgradeWebSocketOptions;
   /**
-   * The Worker's `ctx` (or a Durable Object's `state`): the call's lifetime is passed to
-   * `waitUntil`, so the runtime keeps the Worker around until the call ended.
+   * The Worker's `ctx` (or a Durable Object's `state`): the call's lifetime and the model upgrade
+   * are passed to `waitUntil`, so the runtime keeps the Worker around until the call ended and the
+   * model socket was closed properly (even when the caller hangs up while it opens).
    */
   context?: { waitUntil(promise: Promise<unknown>): void };
   /** Called once per call with its transport and session, after the session was created. */
@@ -177,7 +178,7 @@ function startCall(socket: WorkersWebSocket, request: Request, options: MediaUpg
   const transportOptions: TelephonyRealtimeTransportOptions = {
     ...(options.transportOptions ?? {}),
     ...(options.url !== undefined ? { url: options.url } : {}),
-    ...fetchUpgradeOptions(options.modelConnection),
+    ...keptAlive(fetchUpgradeOptions(options.modelConnection), options.context),
     connection: limitMessageSize(toMediaConnection(socket), mediaMaxPayload(options)),
     protocol,
   };
@@ -279,6 +280,28 @@ function failCall(
   } catch (closeError) {
     log('transport close failed: %s', (closeError as Error)?.message);
   }
+}
+
+/**
+ * Each model upgrade goes to `waitUntil` too: a caller who hangs up while it is in flight ends the
+ * request (and the call), and the runtime would cancel the upgrade and drop the model's connection
+ * without a close frame. Once the socket is accepted, the runtime itself keeps the Worker until the
+ * model's close frame came.
+ */
+function keptAlive(
+  upgrade: ReturnType<typeof fetchUpgradeOptions>,
+  context: MediaUpgradeOptions['context'],
+): ReturnType<typeof fetchUpgradeOptions> {
+  if (!context) return upgrade;
+  const { createWebSocket } = upgrade;
+  return {
+    ...upgrade,
+    createWebSocket: (args) => {
+      const socket = createWebSocket(args);
+      context.waitUntil(socket.catch(() => undefined));
+      return socket;
+    },
+  };
 }
 
 function safeClose(socket: WorkersWebSocket, code: number, reason: string): void {

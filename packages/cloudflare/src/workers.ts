@@ -73,14 +73,16 @@ const RESERVED_CLOSE_CODES = new Set([1005, 1006, 1015]);
  * socket (both directions look closed to it): the peer sees the connection drop without a close
  * frame (1006). A timer runs only once the runtime has no other task ready, so by then that pump's
  * task is over. Until the answer has gone out, the socket's own `close()` (the SDK's or the
- * transport's, called from the same event) does nothing: the answer carries the peer's code.
+ * transport's, called from the same event) does nothing: the answer carries the peer's code. A
+ * `close()` without a code sends 1000.
  */
 export function acceptWebSocket(socket: WorkersWebSocket): void {
   socket.accept();
   const close = socket.close.bind(socket);
   let answering = false;
   socket.close = (code?: number, reason?: string) => {
-    if (!answering) close(code, reason);
+    // A close without a code goes out as a normal closure, not as a frame without a status (1005).
+    if (!answering) close(code ?? 1000, reason);
   };
   const onClose = (event: { code?: number; reason?: string }) => {
     socket.removeEventListener('close', onClose);

@@ -220,8 +220,9 @@ describe('handleMediaUpgrade in workerd', () => {
   /**
    * A model endpoint that accepts the upgrade and closes the socket at once; resolves with the code
    * and reason of the close frame the Worker answered with (1006 if the connection dropped without one).
+   * With `hangUp`, the caller hangs up as soon as its socket is open, while the model socket opens.
    */
-  async function modelThatCloses(call: string): Promise<{ code: number; reason: string }> {
+  async function modelThatCloses(call: string, hangUp = false): Promise<{ code: number; reason: string }> {
     const server = new WebSocketServer({
       host: '127.0.0.1',
       port: 0,
@@ -238,13 +239,20 @@ describe('handleMediaUpgrade in workerd', () => {
     try {
       const socket = await connect(wsUrl('/media', { call, model: `ws://127.0.0.1:${port}/v1/realtime` }));
       const carrierClosed = closed(socket);
+      if (hangUp) socket.close(1000, 'caller hung up');
       const answer = await modelClosed;
-      // The call cannot go on without its model: the Worker hangs up on the caller too.
-      expect(await carrierClosed).toMatchObject({ code: 1011 });
       const seen = await observe(call);
-      expect(seen.emitted.find((e) => e.name === 'call_end')?.args[0]).toMatchObject({
-        reason: 'model_connect_failed',
-      });
+      if (hangUp) {
+        // The caller's close, or the Worker's own (1011) when the model's close came first: a frame either way.
+        expect([1000, 1011]).toContain((await carrierClosed).code);
+        expect(seen.ended).toBe(true);
+      } else {
+        // The call cannot go on without its model: the Worker hangs up on the caller too.
+        expect(await carrierClosed).toMatchObject({ code: 1011 });
+        expect(seen.emitted.find((e) => e.name === 'call_end')?.args[0]).toMatchObject({
+          reason: 'model_connect_failed',
+        });
+      }
       return answer;
     } finally {
       for (const client of server.clients) client.terminate();
@@ -265,6 +273,15 @@ describe('handleMediaUpgrade in workerd', () => {
     const answers: Array<{ code: number; reason: string }> = [];
     for (let i = 0; i < 10; i++) answers.push(await modelThatCloses(`model-closes-${i}`));
     expect(answers).toEqual(Array.from({ length: 10 }, () => ({ code: 1000, reason: 'session over' })));
+  });
+
+  it('closes the model socket properly when the caller hangs up while the model endpoint closes it', async () => {
+    // The caller's hang-up ends the request while the model upgrade is still in flight: the Worker
+    // stays (waitUntil) until the model socket is accepted, and both closes cross as frames. The
+    // endpoint gets 1000 either way: its own code echoed, or the Worker's close of the call.
+    for (let i = 0; i < 5; i++) {
+      expect(await modelThatCloses(`model-closes-hangup-${i}`, true)).toMatchObject({ code: 1000 });
+    }
   });
 
   it('closes the carrier socket with a reason when the session cannot be created', async () => {
