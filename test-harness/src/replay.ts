@@ -27,7 +27,7 @@ import {
   OutputAttribution,
   type AttributionStep,
 } from './attribution.js';
-import { answerGate, replyGate } from './reply-gate.js';
+import { answerGate, answerHeard, replyGate } from './reply-gate.js';
 import { modeOfSessionUpdates, type TurnDetectionMode } from './turn-detection.js';
 import { localBridge, remoteBridge, type Bridge } from './bridge.js';
 import { INJECTED_ITEM, injectedChunkFlags, withoutInjected } from './call-features.js';
@@ -210,9 +210,14 @@ export async function replayTrace(
   const attribution = new OutputAttribution();
   // What the attribution was told, in order, to tell it again once the bridge's record is known.
   const attributionLog: AttributionStep[] = [];
+  // What the model sent of each item, ms, and the last item it sent audio of (the slow tool's answer gate).
+  const modelMsByItem = new Map<string, number>();
+  let lastModelItem: string | undefined;
   // Each step on the stream clock: a cut or a clear takes effect where the bridge sent it in the
   // carrier's stream, however late a starved carrier reads the frames before it.
   const modelSent = (itemId: string, ms: number) => {
+    modelMsByItem.set(itemId, (modelMsByItem.get(itemId) ?? 0) + ms);
+    lastModelItem = itemId;
     const at = now();
     attributionLog.push({ step: 'sent', itemId, ms, at });
     attribution.modelSent(itemId, ms, at);
@@ -354,11 +359,16 @@ export async function replayTrace(
               ? {
                   holdAt: answerGate({
                     fromT: traceExpect(trace).durationMs - ANSWER_WAIT_FROM_END_MS,
-                    answered: () => {
-                      const last = caller.log.chunks.at(-1);
-                      const done = timeline.filter((e) => e.type === 'response.done').length;
-                      return done >= 2 && last !== undefined && now() >= last.startAt + last.durationMs;
-                    },
+                    answered: () =>
+                      answerHeard({
+                        responsesDone: timeline.filter((e) => e.type === 'response.done').length,
+                        chunks: caller.log.chunks,
+                        now: now(),
+                        answer:
+                          lastModelItem === undefined
+                            ? undefined
+                            : { itemId: lastModelItem, modelMs: modelMsByItem.get(lastModelItem) ?? 0 },
+                      }),
                     realNow: () => performance.now(),
                   }),
                 }

@@ -99,3 +99,32 @@ export function answerGate(options: {
     return true;
   };
 }
+
+/** How much less than the model sent of the answer the carrier may get and the answer count as heard, ms (rounding). */
+export const ANSWER_HEARD_SLACK_MS = 20;
+
+/**
+ * The `answered` of {@link answerGate} for a slow tool's call: the caller has heard the answer once
+ * both responses are done (the tool call's and the answer's), the carrier got all the model sent
+ * of the answer's item, and the last chunk it got has played. A carrier that merely ran dry has
+ * not heard it: a model that generates faster than real time is done long before a pacing bridge
+ * has sent the whole answer, and a late pacing timer can leave the carrier idle a moment before
+ * the rest comes.
+ */
+export function answerHeard(state: {
+  /** `response.done` events so far. */
+  responsesDone: number;
+  /** What the carrier got, in order (its item by the harness's attribution). */
+  chunks: readonly { itemId?: string; startAt: number; durationMs: number }[];
+  /** Stream ms. */
+  now: number;
+  /** The last item the model sent audio of, and how much of it, ms. */
+  answer: { itemId: string; modelMs: number } | undefined;
+}): boolean {
+  const last = state.chunks.at(-1);
+  if (state.responsesDone < 2 || last === undefined || state.now < last.startAt + last.durationMs) return false;
+  if (!state.answer) return true;
+  let carrierMs = 0;
+  for (const chunk of state.chunks) if (chunk.itemId === state.answer.itemId) carrierMs += chunk.durationMs;
+  return carrierMs + ANSWER_HEARD_SLACK_MS >= state.answer.modelMs;
+}
