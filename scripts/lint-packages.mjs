@@ -7,6 +7,9 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { checkPackage, createPackageFromTarballData } from '@arethetypeswrong/core';
+import { publint } from 'publint';
+import { formatMessage } from 'publint/utils';
 
 // Every package under packages/ (each is published), and the harness. Every one has subpath
 // exports (`./testing`, `@switchboard/core/protocol`, `@switchboard/conformance/vitest`), which
@@ -24,9 +27,11 @@ const packages = [
   attwProfile: JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).switchboard?.attwProfile ?? 'node16',
 }));
 
-const bin = (name) => join(process.cwd(), 'node_modules', '.bin', name);
-// attw reads a tarball: packed here without the lifecycle scripts (`prepack` builds, and the
-// packages are built already; a build now would also rewrite dist/ under the running tests).
+// One process for every package: publint and attw run in it on each package's tarball, packed
+// once here without the lifecycle scripts (`prepack` builds, and the packages are built already; a
+// build now would also rewrite dist/ under the running tests). attw's profile drops the
+// resolutions it names, as its command line does.
+const ATTW_PROFILES = { strict: [], node16: ['node10'], 'esm-only': ['node10', 'node16-cjs'] };
 const tarballs = mkdtempSync(join(tmpdir(), 'switchboard-pack-'));
 const pack = (dir) => {
   const out = execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', tarballs], {
@@ -36,19 +41,54 @@ const pack = (dir) => {
   });
   return join(tarballs, JSON.parse(out)[0].filename);
 };
+
+/** publint, strict (a warning fails too), on the tarball npm would publish. */
+async function runPublint(tarball) {
+  const { messages, pkg } = await publint({
+    pack: { tarball: tarball.buffer.slice(tarball.byteOffset, tarball.byteOffset + tarball.byteLength) },
+    strict: true,
+  });
+  return messages
+    .filter((m) => m.type !== 'suggestion')
+    .map((m) => `${m.type}: ${formatMessage(m, pkg, { color: false }) ?? m.code}`);
+}
+
+/** Are The Types Wrong on the tarball, less the resolutions the package's profile leaves out. */
+async function runAttw(tarball, profile) {
+  const ignored = ATTW_PROFILES[profile];
+  if (!ignored) return [`unknown attw profile ${profile}`];
+  const analysis = await checkPackage(createPackageFromTarballData(tarball));
+  if (!analysis.types) return [];
+  return analysis.problems
+    .filter((p) => !('resolutionKind' in p && ignored.includes(p.resolutionKind)))
+    .map(({ kind, ...where }) => `${kind} ${JSON.stringify(where)}`);
+}
+
 let failed = 0;
 for (const { dir, attwProfile } of packages) {
   const { name } = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
-  for (const [tool, args] of [
-    ['publint', () => ['--strict', '--pack', 'npm', dir]],
-    ['attw', () => [pack(dir), '--format', 'table-flipped', '--profile', attwProfile]],
+  let tarball;
+  try {
+    tarball = new Uint8Array(readFileSync(pack(dir)));
+  } catch (error) {
+    failed += 2;
+    console.log(`FAIL pack    ${name}\n${error.stdout ?? ''}${error.stderr ?? error.message ?? ''}`);
+    continue;
+  }
+  for (const [tool, run] of [
+    ['publint', () => runPublint(tarball)],
+    ['attw', () => runAttw(tarball, attwProfile)],
   ]) {
+    let problems;
     try {
-      execFileSync(bin(tool), args(), { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
-      console.log(`ok   ${tool.padEnd(7)} ${name}`);
+      problems = await run();
     } catch (error) {
+      problems = [String(error?.stack ?? error)];
+    }
+    if (problems.length === 0) console.log(`ok   ${tool.padEnd(7)} ${name}`);
+    else {
       failed++;
-      console.log(`FAIL ${tool.padEnd(7)} ${name}\n${error.stdout ?? ''}${error.stderr ?? ''}`);
+      console.log(`FAIL ${tool.padEnd(7)} ${name}\n${problems.map((p) => `  ${p}`).join('\n')}`);
     }
   }
 }
