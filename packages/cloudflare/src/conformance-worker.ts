@@ -25,6 +25,9 @@ import { handleMediaUpgrade } from './media.js';
 
 type Env = { DEBUG?: string };
 
+/** The Worker's execution context: the call's sockets stay alive until they are done. */
+type ExecutionContextLike = { waitUntil(promise: Promise<unknown>): void };
+
 type Recorded = { at: number; name: string; args: unknown[] };
 
 type CallRecord = {
@@ -174,7 +177,7 @@ function isTurnDetectionMode(value: string): value is TurnDetectionMode {
   return value === 'server_vad' || value === 'server_vad_interrupt' || value === 'semantic_vad';
 }
 
-async function media(request: Request, url: URL): Promise<Response> {
+async function media(request: Request, url: URL, context: ExecutionContextLike): Promise<Response> {
   const id = url.searchParams.get('call') ?? '';
   const modelUrl = url.searchParams.get('model') ?? '';
   const speed = Number(url.searchParams.get('speed') ?? '1');
@@ -187,6 +190,7 @@ async function media(request: Request, url: URL): Promise<Response> {
   calls.set(id, record);
   const clock = scaledClock(speed);
   return handleMediaUpgrade(request, {
+    context,
     apiKey: 'sk-conformance',
     url: modelUrl,
     transportOptions: { clock },
@@ -256,10 +260,10 @@ async function observe(id: string, timeoutMs: number): Promise<Response> {
 }
 
 export default {
-  async fetch(request: Request, env: Env): Promise<Response> {
+  async fetch(request: Request, env: Env, context: ExecutionContextLike): Promise<Response> {
     enableLogging(env.DEBUG);
     const url = new URL(request.url);
-    if (url.pathname === '/media') return media(request, url);
+    if (url.pathname === '/media') return media(request, url, context);
     if (url.pathname.startsWith('/__observe/')) {
       const timeout = Number(url.searchParams.get('timeout') ?? '5000');
       return observe(
