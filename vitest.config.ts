@@ -36,7 +36,7 @@ const SHARED_SINGLE_FILES = [
   'test/plan.test.ts',
   'packages/vonage/test/{call-control,exports,jwt,max-payload,ncco,transport,webhook,webhook-fuzz,webhook-inputs}.test.ts',
   'packages/sip/test/{endpoint-message,endpoint-rtp-timeline,exports,fuzz,openai-call-control,openai-handler,openai-transport,openai-webhook,webhook-fuzz,webhook-inputs}.test.ts',
-  'test-harness/test/{attribution,caller-pauses,caller,checks-bargein,checks-call,checks-capabilities,checks,filler,fuzz,input-lossless,malformed-frames,reply-gate,similarity,simulator,testing,trace-facts,trace}.test.ts',
+  'test-harness/test/{attribution,caller-pauses,caller,checks-bargein,checks-call,checks-capabilities,checks,filler,fuzz,input-lossless,malformed-frames,reply-gate,similarity,simulator,simulator-generation,answer-heard,testing,trace-facts,trace}.test.ts',
   // The carriers' official SDKs against ours: each SDK loaded once per worker, not once per file.
   'interop/test/{azure,bandwidth,exotel,openai,plivo,signalwire,telnyx,twilio,vonage}-*.test.ts',
 ];
