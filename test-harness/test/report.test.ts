@@ -82,8 +82,17 @@ describe('the timeline of a replay', () => {
     const truncate = kinds('truncate')[0]!;
     const heard = Object.values(result.carrier.clears[0]!.playedByItem)[0]!;
     expect(truncate.label).toContain(`heard ${Math.round(heard)}`);
+    // One turn per response, with the response's end: the barged-in reply is cancelled, unless a
+    // stall of a busy machine let the model finish it before the caller spoke (then it is truncated).
     const turns = t.spans.filter((s) => s.kind === 'turn');
-    expect(turns.some((s) => s.status === 'cancelled')).toBe(true);
+    const created = result.timeline.filter((e) => e.type === 'response.created');
+    expect(turns).toHaveLength(created.length);
+    const statusOf = (id: string | undefined) =>
+      result.timeline.find((e) => e.type === 'response.done' && e.responseId === id)?.status;
+    const responseStatus = (id: string | undefined) => result.model?.responses.find((r) => r.id === id)?.status;
+    expect(turns.map((s) => s.status)).toEqual(
+      created.map((e) => statusOf(e.responseId) ?? responseStatus(e.responseId) ?? 'in_progress'),
+    );
     expect(turns.some((s) => s.status === 'completed')).toBe(true);
     expect(t.spans.some((s) => s.kind === 'latency' && s.to > s.from)).toBe(true);
     // Everything on the axis.
