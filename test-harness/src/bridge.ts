@@ -144,7 +144,8 @@ export async function remoteBridge(
 ): Promise<Bridge> {
   // Sub-millisecond wall time: the bridge's own clock may be whole milliseconds (workerd's is), and
   // a whole-millisecond origin here would shift every remote event up to `speed` stream ms later.
-  const wallOrigin = performance.timeOrigin + performance.now() - now() / speed;
+  // Read against `Date.now()` afresh (see `wallOffset`): `performance.timeOrigin` drifts from it.
+  const wallOrigin = wallOffset() + performance.now() - now() / speed;
   const toStream = (wall: number) => (wall - wallOrigin) * speed;
   // The mode rides along for a bridge that reads it; the session's own updates say what it ran.
   const start: { modelUrl: string; speed: number; turnDetection: TurnDetectionMode } = {
@@ -169,6 +170,25 @@ export async function remoteBridge(
     },
     close: async () => undefined,
   };
+}
+
+/**
+ * `Date.now()` less `performance.now()`, to a few microseconds: read at the moment `Date.now()`
+ * ticks over to the next millisecond. The wall clock a bridge in another process stamps its events
+ * with is the system's; `performance.timeOrigin + performance.now()` follows the monotonic clock
+ * from when this process started, and drifts from it by milliseconds over a long test run (NTP
+ * slews the one and not the other) — at 5× a millisecond is 5 ms of the replay's clock.
+ */
+function wallOffset(): number {
+  const start = Date.now();
+  let wall = start;
+  let perf = performance.now();
+  const until = perf + 2;
+  while (wall === start && perf < until) {
+    wall = Date.now();
+    perf = performance.now();
+  }
+  return wall - perf;
 }
 
 /** Records every event the transport emits, without changing what it emits. */

@@ -119,7 +119,9 @@ const outputLossless: ConformanceCheck = {
         const frameMs =
           maxPad / bytesPerMs(result.carrierFormat) + resamplerDelayMs(model.sampleRate, carrier.sampleRate) + 1;
         if (carrierMs < modelMs - 1 && short())
-          return fail(`item ${itemId}: carrier got ${carrierMs.toFixed(1)} of ${modelMs.toFixed(1)} ms`);
+          return fail(
+            `item ${itemId}: carrier got ${carrierMs.toFixed(1)} of ${modelMs.toFixed(1)} ms${responseNote(result, itemId)}`,
+          );
         if (carrierMs > modelMs + frameMs)
           return fail(
             `item ${itemId}: carrier got ${carrierMs.toFixed(1)} ms for ${modelMs.toFixed(1)} ms of model audio`,
@@ -140,7 +142,7 @@ const outputLossless: ConformanceCheck = {
       if (at !== -1) return fail(`item ${itemId}: audio differs at byte ${at}`);
       if (carrierBytes.byteLength < modelBytes.byteLength && short()) {
         return fail(
-          `item ${itemId}: model sent ${modelBytes.byteLength} bytes, carrier got ${carrierBytes.byteLength}`,
+          `item ${itemId}: model sent ${modelBytes.byteLength} bytes, carrier got ${carrierBytes.byteLength}${responseNote(result, itemId)}`,
         );
       }
       // Beyond the model's audio only padding to a whole frame may follow.
@@ -171,6 +173,18 @@ const dtmfOrder: ConformanceCheck = {
   },
 };
 
+/** How the model's response of an item ended, and when, for a failure's detail. */
+function responseNote(result: ReplayResult, itemId: string): string {
+  const response = result.model?.responses.find((r) => r.itemId === itemId);
+  if (!response) return '';
+  const done = result.timeline.find((e) => e.type === 'response.done' && e.responseId === response.id);
+  const reason = response.cancelReason ? ` (${response.cancelReason})` : '';
+  const at = done ? ` at ${Math.round(done.at)} ms` : '';
+  const end =
+    result.carrier.endedAt === undefined ? '' : `; the call ended at ${Math.round(result.carrier.endedAt)} ms`;
+  return ` (its response ${response.status}${reason}${at}${end})`;
+}
+
 const metadataFirst: ConformanceCheck = {
   id: 'metadata.first',
   title: 'call metadata arrives before the first audio',
@@ -190,7 +204,9 @@ const metadataFirst: ConformanceCheck = {
       return fail(`expected ${expected.length} call_start event(s), got ${starts.length}`);
     const first = starts[0]!;
     if (result.firstModelAudioAt !== undefined && first.at > result.firstModelAudioAt)
-      return fail('call_start came after audio reached the model');
+      return fail(
+        `call_start came ${(first.at - result.firstModelAudioAt).toFixed(1)} ms after audio reached the model`,
+      );
     for (const [i, start] of starts.entries()) {
       const event = start.args[0] as { callId?: string; streamId?: string; customParameters?: Record<string, string> };
       const want = expected[i]!;

@@ -72,6 +72,18 @@ export const TIMING_CHECKS: ReadonlySet<string> = new Set(['bargein.clear', 'bar
 export const TIMING_REPLAYS = 3;
 
 /**
+ * How far behind the trace's clock the replayer's sending may fall (real ms) before the replay
+ * counts as starved: the bridge was not given the call the trace holds (the caller's audio went out
+ * late, then in a burst), so any failure of it is replayed again, as a timing check's is.
+ */
+export const STARVED_REPLAY_MS = 50;
+
+/** How far, in real ms, the replayer's sending fell behind the trace's clock. */
+export function replayerLagMs(result: Pick<ReplayResult, 'carrier' | 'speed'>): number {
+  return result.carrier.maxBehindMs / result.speed;
+}
+
+/**
  * The speed of the `replay`-th replay of a trace (from 1): each replay after the first runs at
  * half the speed of the one before, down to real time (never faster than `speed`), so that the
  * stall of a loaded machine counts for less on the replay's clock each time.
@@ -86,8 +98,11 @@ export type CheckedReplay = {
   outcomes: ReturnType<typeof runChecks>;
   /** How many times the trace was replayed (see {@link replayAndCheck}). */
   replays: number;
-  /** The failures of each replay before the last (timing checks only), in order. */
-  earlier: Array<{ replay: number; failed: Array<{ id: string; detail: string }> }>;
+  /**
+   * The failures of each replay before the last, in order: timing checks only, or any check of a
+   * starved replay (`lagMs`: how far the replayer fell behind, real ms; see {@link STARVED_REPLAY_MS}).
+   */
+  earlier: Array<{ replay: number; failed: Array<{ id: string; detail: string }>; lagMs?: number }>;
 };
 
 function replayLimit(retry: RunConformanceOptions['retryTiming']): number {
@@ -99,11 +114,13 @@ function replayLimit(retry: RunConformanceOptions['retryTiming']): number {
 }
 
 /**
- * Replays a trace and runs every check. While the only failures are timing checks, the trace is
- * replayed again, up to {@link TIMING_REPLAYS} times in all, each time slower (see
- * {@link retrySpeed}), and the last replay's verdict stands, its detail naming the earlier
- * failures: a defect fails every time, a stall of the loaded machine seldom does twice in a row,
- * less so at a lower speed. Any other failure ends the replays at once.
+ * Replays a trace and runs every check. While the only failures are timing checks, or the replay
+ * was starved (the replayer fell {@link STARVED_REPLAY_MS} or more behind the trace's clock, so the
+ * bridge never got the call the trace holds), the trace is replayed again, up to
+ * {@link TIMING_REPLAYS} times in all, each time slower (see {@link retrySpeed}), and the last
+ * replay's verdict stands, its detail naming the earlier failures: a defect fails every time, a
+ * stall of the loaded machine seldom does twice in a row, less so at a lower speed. Any other
+ * failure ends the replays at once.
  */
 export async function replayAndCheck(
   adapter: ConformanceAdapter,
@@ -127,24 +144,30 @@ async function checkedReplay(
     options.onReplay?.(result);
     return { result, outcomes: runChecks(result, options.checks).filter((o) => keep(o.check.id)) };
   };
-  const earlier: { replay: number; failed: ReturnType<typeof runChecks> }[] = [];
+  const earlier: { replay: number; failed: ReturnType<typeof runChecks>; lagMs?: number }[] = [];
   let replay = await once(1);
   let replays = 1;
   for (;;) {
     const failed = replay.outcomes.filter((o) => o.outcome.status === 'fail');
-    if (replays >= limit || failed.length === 0 || !failed.every((o) => TIMING_CHECKS.has(o.check.id))) break;
-    earlier.push({ replay: replays, failed });
+    if (replays >= limit || failed.length === 0) break;
+    const lagMs = replayerLagMs(replay.result);
+    const starved = lagMs >= STARVED_REPLAY_MS;
+    if (!starved && !failed.every((o) => TIMING_CHECKS.has(o.check.id))) break;
+    earlier.push({ replay: replays, failed, ...(starved ? { lagMs: Math.round(lagMs) } : {}) });
     replays++;
     replay = await once(replays);
   }
-  const earlierFailures = earlier.map(({ replay: n, failed }) => ({
+  const earlierFailures = earlier.map(({ replay: n, failed, lagMs }) => ({
     replay: n,
     failed: failed.map((o) => ({ id: o.check.id, detail: o.outcome.detail })),
+    ...(lagMs !== undefined ? { lagMs } : {}),
   }));
   if (earlier.length === 0) return { ...replay, replays, earlier: earlierFailures };
   const outcomes = replay.outcomes.map(({ check, outcome }) => {
-    const before = earlier.flatMap(({ replay: n, failed }) =>
-      failed.filter((o) => o.check.id === check.id).map((o) => `replay ${n}: ${o.outcome.detail}`),
+    const before = earlier.flatMap(({ replay: n, failed, lagMs }) =>
+      failed
+        .filter((o) => o.check.id === check.id)
+        .map((o) => `replay ${n}${lagMs === undefined ? '' : ` (replayer ${lagMs} ms behind)`}: ${o.outcome.detail}`),
     );
     if (before.length === 0) return { check, outcome };
     return {

@@ -61,7 +61,7 @@ export type ConformanceReportLine = {
   /** The checks failed by the last replay, with their detail. */
   failed: Array<{ id: string; detail: string }>;
   /** The failures of the replays before it. */
-  earlier: Array<{ replay: number; failed: Array<{ id: string; detail: string }> }>;
+  earlier: Array<{ replay: number; failed: Array<{ id: string; detail: string }>; lagMs?: number }>;
   /** Wall time of all its replays, ms; stream time of the last one, ms. */
   wallMs: number;
   streamMs: number;
@@ -167,6 +167,15 @@ function describeOne(
                 streamMs: 0,
               });
               throw error;
+            }
+            // A starved replay's failures are replayed away when the next replay passes: they are
+            // said here, so that a run on a busy machine still shows what a stall did.
+            for (const { replay, failed, lagMs } of checked.earlier) {
+              if (lagMs === undefined) continue;
+              const what = failed.map((f) => `${f.id}: ${f.detail}`).join('; ');
+              console.warn(
+                `${adapter.name} × ${trace.header.name} [${mode}]: replay ${replay} starved (replayer ${lagMs} ms behind), replayed again; it failed ${what}`,
+              );
             }
             const session = checked.result.sessionTurnDetection;
             report({
