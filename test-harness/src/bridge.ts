@@ -144,8 +144,9 @@ export async function remoteBridge(
 ): Promise<Bridge> {
   // Sub-millisecond wall time: the bridge's own clock may be whole milliseconds (workerd's is), and
   // a whole-millisecond origin here would shift every remote event up to `speed` stream ms later.
-  // Read against `Date.now()` afresh (see `wallOffset`): `performance.timeOrigin` drifts from it.
-  const wallOrigin = wallOffset() + performance.now() - now() / speed;
+  // The bridge's clock and this one are set against each other after the call, on the frames that
+  // went each way (see `remoteClockError` in replay.ts).
+  const wallOrigin = performance.timeOrigin + performance.now() - now() / speed;
   const toStream = (wall: number) => (wall - wallOrigin) * speed;
   // The mode rides along for a bridge that reads it; the session's own updates say what it ran.
   const start: { modelUrl: string; speed: number; turnDetection: TurnDetectionMode } = {
@@ -172,25 +173,6 @@ export async function remoteBridge(
   };
 }
 
-/**
- * `Date.now()` less `performance.now()`, to a few microseconds: read at the moment `Date.now()`
- * ticks over to the next millisecond. The wall clock a bridge in another process stamps its events
- * with is the system's; `performance.timeOrigin + performance.now()` follows the monotonic clock
- * from when this process started, and drifts from it by milliseconds over a long test run (NTP
- * slews the one and not the other) — at 5× a millisecond is 5 ms of the replay's clock.
- */
-function wallOffset(): number {
-  const start = Date.now();
-  let wall = start;
-  let perf = performance.now();
-  const until = perf + 2;
-  while (wall === start && perf < until) {
-    wall = Date.now();
-    perf = performance.now();
-  }
-  return wall - perf;
-}
-
 /** Records every event the transport emits, without changing what it emits. */
 function instrument(
   transport: RealtimeTransportLayer,
@@ -209,4 +191,45 @@ function instrument(
 
 function socketListeners(socket: WebSocket): number {
   return socket.listenerCount('message') + socket.listenerCount('close') + socket.listenerCount('error');
+}
+
+/**
+ * How far ahead of this process's clock a bridge in another process stamped its times (stream ms):
+ * the two clocks are set against each other on the frames that went each way, as NTP does. A frame
+ * the bridge sent arrived here no sooner than it was sent, and a frame sent here reached the bridge
+ * no sooner either: the quickest frame each way bounds the error from both sides, and with the
+ * loopback as quick one way as the other, it is half their difference. Zero when the bridge tells
+ * neither (nothing to set by).
+ */
+export function remoteClockError(
+  seen: Pick<RemoteObservation, 'framesSentAt' | 'framesReceivedAt'>,
+  wire: ReadonlyArray<{ at: number; dir: 'sent' | 'received' }>,
+): number {
+  const sentHere = wire.filter((w) => w.dir === 'sent').map((w) => w.at);
+  const receivedHere = wire.filter((w) => w.dir === 'received').map((w) => w.at);
+  // Bridge → here: arrival less the bridge's stamp (the way, less the error).
+  let ahead = Infinity;
+  seen.framesSentAt?.forEach((at, i) => {
+    if (receivedHere[i] !== undefined) ahead = Math.min(ahead, receivedHere[i] - at);
+  });
+  // Here → bridge: the bridge's stamp less the send (the way, plus the error).
+  let behind = Infinity;
+  seen.framesReceivedAt?.forEach((at, i) => {
+    if (sentHere[i] !== undefined) behind = Math.min(behind, at - sentHere[i]);
+  });
+  if (!Number.isFinite(ahead) || !Number.isFinite(behind)) return 0;
+  return (behind - ahead) / 2;
+}
+
+/** A remote bridge's observation on this process's clock: every time less `errorMs`. */
+export function onLocalClock(seen: RemoteObservation, errorMs: number): RemoteObservation {
+  if (errorMs === 0) return seen;
+  const shift = (at: number) => at - errorMs;
+  return {
+    ...seen,
+    emitted: seen.emitted.map((e) => ({ ...e, at: shift(e.at) })),
+    ...(seen.callEndedAt === undefined ? {} : { callEndedAt: shift(seen.callEndedAt) }),
+    ...(seen.framesSentAt ? { framesSentAt: seen.framesSentAt.map(shift) } : {}),
+    ...(seen.framesReceivedAt ? { framesReceivedAt: seen.framesReceivedAt.map(shift) } : {}),
+  };
 }

@@ -29,7 +29,7 @@ import {
 } from './attribution.js';
 import { answerGate, answerHeard, replyGate } from './reply-gate.js';
 import { modeOfSessionUpdates, type TurnDetectionMode } from './turn-detection.js';
-import { localBridge, remoteBridge, type Bridge } from './bridge.js';
+import { localBridge, onLocalClock, remoteBridge, remoteClockError, type Bridge } from './bridge.js';
 import { INJECTED_ITEM, injectedChunkFlags, withoutInjected } from './call-features.js';
 
 /**
@@ -120,6 +120,11 @@ export type ReplayResult = {
   /** Whether the carrier's wire carries its own stream id (the adapter's `carriesStreamId`). */
   carriesStreamId: boolean;
   speed: number;
+  /**
+   * The bridge ran in another process (`startRemoteCall`): its times were stamped on its own
+   * clock, which may count whole milliseconds, and set against this one after the call.
+   */
+  remoteBridge?: true;
   /** The turn detection asked for. */
   turnDetection: TurnDetectionMode;
   /** The turn detection the session set up (from its `session.update`s), when it set one. */
@@ -400,7 +405,9 @@ export async function replayTrace(
   while (performance.now() < deadline && (!bridge.ended() || (model && modelClosedAt === undefined))) {
     await sleep(10);
   }
-  const seen = await bridge.observe(Math.max(1000, deadline - performance.now()));
+  const observed = await bridge.observe(Math.max(1000, deadline - performance.now()));
+  // A bridge in another process stamps with its own clock: set against this one first.
+  const seen = observed.framesSentAt ? onLocalClock(observed, remoteClockError(observed, caller.log.wire)) : observed;
   failures.push(...seen.failures);
   // The audio of a response the bridge cancelled that reached it after the barge-in is dropped by
   // design: once the bridge's record shows such a response, the carrier's chunks are attributed
@@ -450,6 +457,7 @@ export async function replayTrace(
     carrierFormat,
     carriesStreamId: adapter.carriesStreamId ?? true,
     speed,
+    ...(adapter.startRemoteCall ? { remoteBridge: true as const } : {}),
     turnDetection,
     sessionTurnDetection: sessionSeen ? modeOfSessionUpdates(sessionSeen.sessionUpdates) : undefined,
     emitted: seen.emitted,

@@ -17,8 +17,11 @@ export type TraceReport = {
   durationMs: number;
   /** How many times the trace was replayed (more than one when only timing checks failed). */
   replays: number;
-  /** The failures of each replay before the last (timing checks only), in order. */
-  earlier: Array<{ replay: number; failed: Array<{ id: string; detail: string }> }>;
+  /**
+   * The failures of each replay before the last (timing checks only, or any of a starved replay,
+   * with `lagMs`: see {@link STARVED_REPLAY_MS}), in order.
+   */
+  earlier: Array<{ replay: number; failed: Array<{ id: string; detail: string }>; lagMs?: number }>;
 };
 
 export type ConformanceReport = {
