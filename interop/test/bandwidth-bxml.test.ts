@@ -13,7 +13,7 @@ import {
   bxmlResponse,
   bxmlStartStream,
 } from '@switchboard/bandwidth';
-import { sdkThenOurs, useHttpCapture, type CapturedRequest } from './support/http-capture.js';
+import { onlySdkThenOurs, useHttpCapture, type CapturedRequest } from './support/http-capture.js';
 import { parseXml } from './support/xml-tree.js';
 
 const URL_WSS = 'wss://agent.example.com/media?tenant=a&b=1';
@@ -99,15 +99,9 @@ function clients(): { sdk: CallsApi; ours: BandwidthCallControl } {
   };
 }
 
-async function both(
-  viaSdk: () => Promise<unknown>,
-  viaOurs: () => Promise<unknown>,
-): Promise<{ sdk: CapturedRequest; ours: CapturedRequest }> {
-  server.clear();
-  const [sdk, ours] = await sdkThenOurs(server, viaSdk, viaOurs);
-  expect(server.requests).toHaveLength(2);
-  return { sdk, ours };
-}
+/** Runs the SDK's call, then ours, and returns the two requests the server received. */
+const both = (viaSdk: () => Promise<unknown>, viaOurs: () => Promise<unknown>) =>
+  onlySdkThenOurs(server, viaSdk, viaOurs);
 
 function sameRequest(a: CapturedRequest, b: CapturedRequest): void {
   expect(b.method).toBe(a.method);

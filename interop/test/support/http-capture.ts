@@ -229,6 +229,23 @@ export async function sdkThenOurs(
 }
 
 /**
+ * {@link sdkThenOurs} on a server cleared first, resolving with `{ sdk, ours }`; it rejects unless
+ * those two requests are all the server received.
+ */
+export async function onlySdkThenOurs(
+  server: HttpCapture,
+  viaSdk: () => Promise<unknown>,
+  viaOurs: () => Promise<unknown>,
+): Promise<{ sdk: CapturedRequest; ours: CapturedRequest }> {
+  server.clear();
+  const [sdk, ours] = await sdkThenOurs(server, viaSdk, viaOurs);
+  if (server.requests.length !== 2) {
+    throw new Error(`expected the SDK's request and ours alone, the server received ${server.requests.length}`);
+  }
+  return { sdk, ours };
+}
+
+/**
  * What a carrier's REST API reads from a request: the method, the target (path and query as
  * sent), the Authorization header, the body's media type (without parameters) and the body.
  */
