@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { STARVED_REPLAY_MS, bundledTracesDir, loadTrace, runTrace, type TraceReport } from '@switchboard/conformance';
+import { bundledTracesDir, loadTrace, runTrace, type TraceReport } from '@switchboard/conformance';
 import { join } from 'node:path';
 import type { ConformanceAdapter } from '@switchboard/core/protocol';
 import { conformance } from '@switchboard/twilio/testing';
@@ -81,22 +81,15 @@ describe('the checks catch broken adapters', () => {
     // Starved once: replayed, and the second replay's verdict stands, naming the first.
     const once = losesAudioFor(1, 400);
     const report = await runTrace(once, trace);
-    expect(once.calls).toBe(2);
     expect(lossless(report).status).toBe('pass');
-    expect(report.earlier).toEqual([
-      expect.objectContaining({
-        replay: 1,
-        lagMs: expect.any(Number),
-        failed: [expect.objectContaining({ id: 'output.lossless' })],
-      }),
-    ]);
+    // Replayed once (more only if the machine starved the good replays too).
+    expect(once.calls).toBe(1 + report.earlier.length);
+    expect(report.earlier[0]).toMatchObject({
+      replay: 1,
+      failed: expect.arrayContaining([expect.objectContaining({ id: 'output.lossless' })]),
+    });
     expect(report.earlier[0]!.lagMs).toBeGreaterThanOrEqual(50);
-    // The same defect with no stall of its own fails, replayed only where the machine starved the
-    // replay (on a quiet machine, not at all).
-    const unstarved = losesAudioFor(Infinity, 0);
-    const failed = await runTrace(unstarved, trace);
-    expect(lossless(failed).status).toBe('fail');
-    expect(unstarved.calls).toBe(1 + failed.earlier.length);
-    for (const replay of failed.earlier) expect(replay.lagMs).toBeGreaterThanOrEqual(STARVED_REPLAY_MS);
+    // A defect with no stall of its own is replayed only where the machine starved the replay,
+    // and still fails: broken-adapters.test.ts ('a failure outside the timing checks ...').
   }, 600_000);
 });
