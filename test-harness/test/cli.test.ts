@@ -1,11 +1,14 @@
-// The `switchboard-conformance` CLI as its users run it: the built bin, spawned in a working
-// directory of their own. Build first (`pnpm build`, or `pnpm --filter @switchboard/conformance
-// build`); the test command does. Replays use the two shortest traces and run concurrently.
+// The `switchboard-conformance` CLI as its users run it, in a working directory of their own. The
+// commands run in this process (`runCli`, what the bin runs); the tests of an exit code of each
+// kind (0, 1, 2) and of a TypeScript adapter (which only Node's own loader refuses) spawn the
+// built bin. Build first (`pnpm build`, or `pnpm --filter @switchboard/conformance build`); the
+// test command does. Replays use the two shortest traces and run concurrently.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliInProcess } from './cli-in-process.js';
 import { spawnCli, type CliRun } from './cli-spawn.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -17,21 +20,26 @@ const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
 
 type Run = CliRun;
 
-// Spawns at once: each is a Node process, and the suite runs on loaded 2-core machines.
-const MAX_SPAWNS = 3;
-let spawned = 0;
+// Runs at once (each may replay a trace), and the suite runs on loaded 2-core machines.
+const MAX_RUNS = 3;
+let running = 0;
 const waiting: Array<() => void> = [];
 
-async function cli(args: string[], cwd = root): Promise<Run> {
-  if (spawned >= MAX_SPAWNS) await new Promise<void>((resolve) => waiting.push(resolve));
-  spawned++;
+async function limited(run: () => Promise<Run>): Promise<Run> {
+  if (running >= MAX_RUNS) await new Promise<void>((resolve) => waiting.push(resolve));
+  running++;
   try {
-    return await spawnCli(args, { cwd, timeoutMs: 150_000 });
+    return await run();
   } finally {
-    spawned--;
+    running--;
     waiting.shift()?.();
   }
 }
+
+/** The CLI's commands, run in this process. */
+const cli = (args: string[], cwd = root): Promise<Run> => limited(() => cliInProcess(args, { cwd }));
+/** The built bin, spawned. */
+const bin = (args: string[], cwd = root): Promise<Run> => limited(() => spawnCli(args, { cwd, timeoutMs: 150_000 }));
 
 /** A usage or setup error: exit code 2, one line on stderr naming the problem, no stack trace. */
 function expectSetupError(run: Run, message: RegExp): void {
@@ -81,9 +89,9 @@ describe.concurrent('switchboard-conformance CLI', () => {
     ]);
   }, 240_000);
 
-  it('exits 1 when a check fails', async () => {
+  it('exits 1 when a check fails (the bin)', async () => {
     const claimsDtmf = fileURLToPath(new URL('./fixtures/claims-dtmf.mjs', import.meta.url));
-    const run = await cli(['run', '--adapter', claimsDtmf, '--trace', dtmf]);
+    const run = await bin(['run', '--adapter', claimsDtmf, '--trace', dtmf]);
     expect(run.status, run.stderr).toBe(1);
     expect(run.stdout).toMatch(/^dtmf\s.*FAIL/m);
     expect(run.stdout).toMatch(/dtmf \/ dtmf\.order \[\w+\]: expected 1 2 3 #, got none/);
@@ -110,8 +118,8 @@ describe.concurrent('switchboard-conformance CLI', () => {
     expect(runs[1]!.stdout).toMatch(/--only <names>/);
   }, 240_000);
 
-  it('prints its version', { timeout: 240_000 }, async () => {
-    const run = await cli(['--version']);
+  it('prints its version (the bin)', { timeout: 240_000 }, async () => {
+    const run = await bin(['--version']);
     expect(run.status).toBe(0);
     expect(run.stdout.trim()).toBe(version);
   });
@@ -159,17 +167,18 @@ describe.concurrent('switchboard-conformance CLI', () => {
     expectSetupError(noTrace, /no trace \(\.jsonl, \.jsonl\.gz\) in .*no-traces/);
   }, 240_000);
 
-  it('explains a TypeScript source and a directory that is not a package', async () => {
+  it('explains a TypeScript source (the bin: Node without a TypeScript loader refuses it)', async () => {
     const ts = join(scratch, 'adapter.ts');
     writeFileSync(
       ts,
       "import type { ConformanceAdapter } from '@switchboard/core/protocol';\nexport const conformance: ConformanceAdapter | undefined = undefined;\n",
     );
-    const [typescript, directory] = await Promise.all([
-      cli(['run', '--adapter', './adapter.ts'], scratch),
-      cli(['run', '--adapter', './fixtures'], testDir),
-    ]);
+    const typescript = await bin(['run', '--adapter', './adapter.ts'], scratch);
     expectSetupError(typescript, /adapter\.ts is TypeScript source.*build it.*node --import tsx/);
+  }, 240_000);
+
+  it('explains a directory that is not a package', async () => {
+    const directory = await cli(['run', '--adapter', './fixtures'], testDir);
     expectSetupError(directory, /\.\/fixtures is a directory without a package\.json/);
   }, 240_000);
 

@@ -1,5 +1,7 @@
-// `switchboard-conformance trace validate|inspect`, spawned as its users run it: the built bin.
-// Build first (`pnpm --filter @switchboard/conformance build`); the test command does.
+// `switchboard-conformance trace validate|inspect` as its users run it. The command runs in this
+// process (`runCli`, what the bin runs); the test of a failed validation spawns the built bin
+// (exit code 1, the errors on its stderr). Build first (`pnpm --filter @switchboard/conformance
+// build`); the test command does.
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { bundledTracesDir } from '../src/trace.js';
 import { realCaptures } from './captures.js';
+import { cliInProcess } from './cli-in-process.js';
 import { spawnCli, type CliRun } from './cli-spawn.js';
 
 const telnyx = fileURLToPath(new URL('./fixtures/telnyx-capture.jsonl.gz', import.meta.url));
@@ -17,7 +20,10 @@ const corpus = (name: string) => {
 
 type Run = CliRun;
 
-const cli = (args: string[]): Promise<Run> => spawnCli(args);
+/** The command, run in this process. */
+const cli = (args: string[]): Promise<Run> => cliInProcess(args);
+/** The built bin, spawned. */
+const bin = (args: string[]): Promise<Run> => spawnCli(args);
 
 const scratch = mkdtempSync(join(tmpdir(), 'switchboard-trace-cli-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -34,12 +40,12 @@ describe.concurrent('switchboard-conformance trace', () => {
     expect(run.stdout).toMatch(/telnyx-capture, telnyx/);
   });
 
-  it('validate names the file and the line of each error, and exits 1', async () => {
+  it('validate names the file and the line of each error, and exits 1 (the bin)', async () => {
     const bad = join(scratch, 'bad.jsonl');
     writeFileSync(bad, '{"trace":{}}\n{"t":0,"frame":{"event":"connected"}}\n{"t":-5,"frame":{"event":"stop"}}\n');
     const contradicted = join(scratch, 'contradicted.jsonl');
     writeFileSync(contradicted, '{"trace":{"expect":{"dtmf":["1"]}}}\n{"t":0,"frame":{"event":"connected"}}\n');
-    const run = await cli(['trace', 'validate', bad, contradicted, join(scratch, 'missing.jsonl')]);
+    const run = await bin(['trace', 'validate', bad, contradicted, join(scratch, 'missing.jsonl')]);
     expect(run.status).toBe(1);
     expect(run.stderr).toContain(`${bad}: line 3: t must be a number >= 0`);
     expect(run.stderr).toContain(`${contradicted}: line 1: expect.dtmf: declared ["1"], but the frames give []`);

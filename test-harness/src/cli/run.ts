@@ -14,6 +14,7 @@ import { DEFAULT_SPEED } from '../replay.js';
 import { reportSink } from '../report/sink.js';
 import { bundledTracesDir, loadTraces, type Trace } from '../trace.js';
 import { parseTurnDetectionSelection, turnDetectionFromEnv, type TurnDetectionSelection } from '../turn-detection.js';
+import { givenPath, processIo, type CliIo } from './io.js';
 
 /** Traces replayed at once per adapter unless `--concurrency` says otherwise: one core left free, at most 4. */
 export function defaultConcurrency(): number {
@@ -103,12 +104,13 @@ function positiveNumber(flag: string, given: string | undefined, fallback: numbe
   return value;
 }
 
-async function readTraces(sources: string[]): Promise<Trace[]> {
+async function readTraces(sources: string[], io: CliIo): Promise<Trace[]> {
   const traces: Trace[] = [];
   for (const source of sources) {
-    if (!existsSync(source)) throw new ConfigError(`trace not found: ${source}`);
+    const path = givenPath(io, source);
+    if (!existsSync(path)) throw new ConfigError(`trace not found: ${source}`);
     try {
-      traces.push(...(await loadTraces(source)));
+      traces.push(...(await loadTraces(path)));
     } catch (error) {
       throw new ConfigError(`cannot read the trace ${source}: ${(error as Error).message.split('\n')[0]}`, {
         cause: error,
@@ -118,7 +120,7 @@ async function readTraces(sources: string[]): Promise<Trace[]> {
   return traces;
 }
 
-export async function runCommand(rest: string[]): Promise<number> {
+export async function runCommand(rest: string[], io: CliIo = processIo()): Promise<number> {
   const values = parseRunArgs(rest);
   if (!values.adapter) throw new ConfigError('run: --adapter is required (switchboard-conformance run --help)');
   const speed = positiveNumber('speed', values.speed, DEFAULT_SPEED);
@@ -134,7 +136,7 @@ export async function runCommand(rest: string[]): Promise<number> {
   const only = names(values.only);
   const skip = names(values.skip);
   const sources = values.trace ?? [bundledTracesDir()];
-  const traces = await readTraces(sources);
+  const traces = await readTraces(sources, io);
   if (traces.length === 0) throw new ConfigError(`no trace (.jsonl, .jsonl.gz) in ${sources.join(', ')}`);
   let selected: Trace[];
   try {
@@ -143,18 +145,21 @@ export async function runCommand(rest: string[]): Promise<number> {
     throw new ConfigError(`--${(error as Error).message}`); // the option as the user typed it
   }
   if (selected.length === 0) throw new ConfigError('nothing to run: no trace is left after --only and --skip');
-  const adapters = await loadAdapters(values.adapter);
+  const adapters = await loadAdapters(values.adapter, io.cwd);
 
-  const tty = process.stderr.isTTY && !values.json && !values.quiet;
+  const tty = io.stderr.isTTY === true && !values.json && !values.quiet;
   const reports: ConformanceReport[] = [];
-  const sink = reportSink({ html: values.html, dump: values.dump });
+  const sink = reportSink({
+    html: values.html === undefined ? undefined : givenPath(io, values.html),
+    dump: values.dump === undefined ? undefined : givenPath(io, values.dump),
+  });
   for (const adapter of adapters) {
     const announced = new Set<string>();
     const progress = (line: string) => {
-      if (tty) process.stderr.write(`\r${`${adapter.name} ${line}`.slice(0, 78).padEnd(50)}`);
+      if (tty) io.stderr.write(`\r${`${adapter.name} ${line}`.slice(0, 78).padEnd(50)}`);
       else if (!values.quiet && !values.json) {
         const name = line.slice(0, line.indexOf(':'));
-        if (!announced.has(name)) process.stderr.write(`replaying ${name} (${adapter.name})\n`);
+        if (!announced.has(name)) io.stderr.write(`replaying ${name} (${adapter.name})\n`);
         announced.add(name);
       }
     };
@@ -167,12 +172,12 @@ export async function runCommand(rest: string[]): Promise<number> {
       onProgress: progress,
       onChecked: sink.onChecked(adapter.name),
     });
-    if (tty) process.stderr.write(`\r${' '.repeat(78)}\r`);
+    if (tty) io.stderr.write(`\r${' '.repeat(78)}\r`);
     reports.push(report);
-    if (!values.json) console.log(`${formatReport(report)}\n`);
+    if (!values.json) io.stdout.write(`${formatReport(report)}\n\n`);
   }
-  for (const path of await sink.finish()) if (!values.quiet) process.stderr.write(`wrote ${path}\n`);
+  for (const path of await sink.finish()) if (!values.quiet) io.stderr.write(`wrote ${path}\n`);
   // One adapter: its report, as before; several (a package with presets): an array of them.
-  if (values.json) console.log(JSON.stringify(reports.length === 1 ? reports[0] : reports, null, 2));
+  if (values.json) io.stdout.write(`${JSON.stringify(reports.length === 1 ? reports[0] : reports, null, 2)}\n`);
   return reports.every((r) => r.passed) ? 0 : 1;
 }

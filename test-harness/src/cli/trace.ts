@@ -15,6 +15,7 @@ import {
   type Trace,
   type TraceExpect,
 } from '../trace.js';
+import { givenPath, processIo, type CliIo } from './io.js';
 
 export const TRACE_USAGE = `Usage: switchboard-conformance trace <validate|inspect> <file...> [options]
 
@@ -198,10 +199,10 @@ function problem(file: string, error: unknown): string {
   return `${file}: ${(error as Error)?.message ?? String(error)}`;
 }
 
-export async function traceCommand(argv: string[]): Promise<number> {
+export async function traceCommand(argv: string[], io: CliIo = processIo()): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub === undefined || sub === '--help' || sub === '-h') {
-    process.stdout.write(TRACE_USAGE);
+    io.stdout.write(TRACE_USAGE);
     return sub === undefined ? 2 : 0;
   }
   if (sub !== 'validate' && sub !== 'inspect')
@@ -225,7 +226,7 @@ export async function traceCommand(argv: string[]): Promise<number> {
   }
   const { values, positionals } = parsed;
   if (values.help) {
-    process.stdout.write(TRACE_USAGE);
+    io.stdout.write(TRACE_USAGE);
     return 0;
   }
   if (positionals.length === 0)
@@ -233,7 +234,7 @@ export async function traceCommand(argv: string[]): Promise<number> {
   if (sub === 'validate' && values.json) throw new ConfigError('trace validate: --json is an option of inspect');
   if (sub === 'inspect' && values.strict) throw new ConfigError('trace inspect: --strict is an option of validate');
 
-  const adapters = values.adapter === undefined ? [] : await loadAdapters(values.adapter);
+  const adapters = values.adapter === undefined ? [] : await loadAdapters(values.adapter, io.cwd);
   /** A decoder of a trace's frames, where the adapter speaks its carrier (Twilio traces need none). */
   const protocolFor = (trace: Trace): MediaStreamProtocol | undefined => {
     const carrier = traceCarrier(trace);
@@ -247,23 +248,23 @@ export async function traceCommand(argv: string[]): Promise<number> {
   for (const file of positionals) {
     let trace: Trace;
     try {
-      trace = await loadTrace(file, { strict: values.strict === true });
+      trace = await loadTrace(givenPath(io, file), { strict: values.strict === true });
       const protocol = protocolFor(trace);
       // A carrier trace's declared expect is checked once its carrier's protocol reads it.
       if (protocol) traceExpect(trace, { protocol });
     } catch (error) {
       bad++;
-      process.stderr.write(`${sub === 'validate' ? 'invalid ' : ''}${problem(file, error)}\n`);
+      io.stderr.write(`${sub === 'validate' ? 'invalid ' : ''}${problem(file, error)}\n`);
       continue;
     }
     if (sub === 'validate') {
       const frames = traceLines(trace).length;
-      process.stdout.write(
+      io.stdout.write(
         `ok ${file}: ${trace.header.name}, ${traceCarrier(trace)}, ${frames} frame line(s), ${seconds(traceExpect(trace).durationMs)}\n`,
       );
     } else if (values.json) inspections.push(inspect(trace, protocolFor(trace)));
-    else process.stdout.write(describe(inspect(trace, protocolFor(trace))));
+    else io.stdout.write(describe(inspect(trace, protocolFor(trace))));
   }
-  if (sub === 'inspect' && values.json) process.stdout.write(`${JSON.stringify(inspections, null, 2)}\n`);
+  if (sub === 'inspect' && values.json) io.stdout.write(`${JSON.stringify(inspections, null, 2)}\n`);
   return bad > 0 ? 1 : 0;
 }
