@@ -14,6 +14,7 @@ import { TwilioRealtimeTransport } from '@switchboard/twilio';
 import { WebSocketServer } from 'ws';
 import { collectGarbage, threadCpuMs } from '../shared.js';
 import { floorRelay } from './floor.js';
+import { SessionFloorTransport } from './session-floor.js';
 import { wallNow, type BridgeReport, type Impl } from './shared.js';
 
 const impl = process.argv[2] as Impl;
@@ -42,7 +43,9 @@ wss.on('connection', (socket, request) => {
   const transport: RealtimeTransportLayer =
     impl === 'switchboard'
       ? new TwilioRealtimeTransport({ twilioWebSocket: socket, url })
-      : new TwilioRealtimeTransportLayer({ twilioWebSocket: socket as never, url });
+      : impl === 'session-floor'
+        ? new SessionFloorTransport(socket, url)
+        : new TwilioRealtimeTransportLayer({ twilioWebSocket: socket as never, url });
   // Both get the telephony format explicitly, so the SDK adapter is measured working correctly.
   const session = new RealtimeSession(agent, {
     transport,

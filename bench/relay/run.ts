@@ -7,12 +7,14 @@
  * implementation and round, alternating.
  *
  *   pnpm bench:relay [--calls 20,100] [--seconds 32] [--speed 1] [--rounds 1] [--trace demo-call]
- *                    [--impl all|both|switchboard|sdk|floor] [--cpu-prof] [--json]
+ *                    [--impl all|both|<list of switchboard,sdk,floor,session-floor>] [--cpu-prof] [--json]
  *
  * `--calls` takes one size or several (`20,100`), run one after the other in the same process
- * and simulator. `--impl all` (the default) includes the floor (`floor.ts`): a bare relay that
- * does only the unavoidable work; each size then ends with Switchboard's CPU as a ratio of the
- * floor's, per round (the implementations of one round run back to back) and of the medians.
+ * and simulator. `--impl all` (the default) includes two references: the floor (`floor.ts`), a
+ * bare relay that does only the unavoidable work, and the session floor (`session-floor.ts`), the
+ * same relay run under a `RealtimeSession` on the SDK's model connection; each size then ends with
+ * Switchboard's CPU as a ratio of each, per round (the implementations of one round run back to
+ * back) and of the medians. `--impl` also takes a list (`switchboard,floor`).
  */
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
@@ -53,8 +55,8 @@ const impls: Impl[] =
   values.impl === 'both'
     ? ['switchboard', 'sdk']
     : values.impl === 'all'
-      ? ['switchboard', 'sdk', 'floor']
-      : [values.impl as Impl];
+      ? ['switchboard', 'sdk', 'floor', 'session-floor']
+      : (values.impl!.split(',') as Impl[]);
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
 const profileDir = here('../out/profiles');
 if (values['cpu-prof']) mkdirSync(profileDir, { recursive: true });
@@ -63,6 +65,7 @@ const IMPL_LABELS: Record<Impl, string> = {
   switchboard: 'Switchboard TwilioRealtimeTransport',
   sdk: 'SDK TwilioRealtimeTransportLayer',
   floor: 'floor (bare relay, reference)',
+  'session-floor': 'session floor (RealtimeSession, reference)',
 };
 const mb = (bytes: number) => (bytes / 1e6).toFixed(1);
 
@@ -246,40 +249,61 @@ function summarise(rows: Row[]) {
 
 const fmt = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : '–');
 
-/** Switchboard's CPU per call-second over the floor's: per round, and of the medians. */
-function floorRatios(byRound: Row[][], summary: Summary[]) {
+/** One implementation's CPU per call-second over another's: per round, and of the medians. */
+function cpuRatios(byRound: Row[][], summary: Summary[], of: Impl = 'switchboard', to: Impl = 'floor') {
   const cpu = (rows: Row[], impl: Impl) => rows.find((r) => r.impl === impl)?.cpuMsPerCallSecond ?? Number.NaN;
-  const ours = summary.find((s) => s.impl === 'switchboard');
-  const floor = summary.find((s) => s.impl === 'floor');
+  const top = summary.find((s) => s.impl === of);
+  const bottom = summary.find((s) => s.impl === to);
   return {
-    perRound: byRound.map((rows) => cpu(rows, 'switchboard') / cpu(rows, 'floor')),
-    ofMedians: ours && floor ? ours.cpuMsPerCallSecond / floor.cpuMsPerCallSecond : Number.NaN,
+    perRound: byRound.map((rows) => cpu(rows, of) / cpu(rows, to)),
+    ofMedians: top && bottom ? top.cpuMsPerCallSecond / bottom.cpuMsPerCallSecond : Number.NaN,
   };
 }
+type Ratios = ReturnType<typeof cpuRatios>;
+/** The ratios each size's report ends with, where both implementations ran. */
+const RATIOS: Array<{ label: string; of: Impl; to: Impl }> = [
+  { label: 'Switchboard / floor', of: 'switchboard', to: 'floor' },
+  { label: 'Switchboard / session floor', of: 'switchboard', to: 'session-floor' },
+  { label: 'session floor / floor', of: 'session-floor', to: 'floor' },
+];
+function allRatios(byRound: Row[][], summary: Summary[]): Array<{ label: string; ratios: Ratios }> {
+  return RATIOS.filter(({ of, to }) => impls.includes(of) && impls.includes(to)).map(({ label, of, to }) => ({
+    label,
+    ratios: cpuRatios(byRound, summary, of, to),
+  }));
+}
 
-const results: Array<{ calls: number; summary: Summary[]; rows: Row[]; ratioToFloor: ReturnType<typeof floorRatios> }> =
-  [];
+const results: Array<{
+  calls: number;
+  summary: Summary[];
+  rows: Row[];
+  ratios: Array<{ label: string; ratios: Ratios }>;
+}> = [];
 for (const calls of sizes) {
   const byRound = await runSize(calls);
   const summary = summarise(byRound.flat());
-  const ratioToFloor = floorRatios(byRound, summary);
-  results.push({ calls, summary, rows: byRound.flat(), ratioToFloor });
-  if (!values.json) printTable(calls, summary, ratioToFloor);
+  const ratios = allRatios(byRound, summary);
+  results.push({ calls, summary, rows: byRound.flat(), ratios });
+  if (!values.json) printTable(calls, summary, ratios);
 }
 simulator.disconnect();
 
 if (values.json) {
   console.log(JSON.stringify({ seconds, speed, rounds, trace: trace.header.name, sizes: results }, null, 2));
-} else if (impls.includes('floor') && impls.includes('switchboard')) {
-  console.log('\nSwitchboard CPU / floor CPU (the goal: at most 1.15 at every size)');
-  for (const { calls, ratioToFloor } of results) {
-    console.log(
-      `  ${String(calls).padStart(4)} calls: ${fmt(ratioToFloor.ofMedians)} (medians); per round ${ratioToFloor.perRound.map((r) => fmt(r)).join(', ')}`,
-    );
+} else {
+  for (const { label } of RATIOS) {
+    if (!results.some((r) => r.ratios.some((x) => x.label === label))) continue;
+    console.log(`\n${label}, CPU per call-second`);
+    for (const { calls, ratios } of results) {
+      const { ratios: r } = ratios.find((x) => x.label === label)!;
+      console.log(
+        `  ${String(calls).padStart(4)} calls: ${fmt(r.ofMedians)} (medians); per round ${r.perRound.map((v) => fmt(v)).join(', ')}`,
+      );
+    }
   }
 }
 
-function printTable(calls: number, summary: Summary[], ratioToFloor: ReturnType<typeof floorRatios>): void {
+function printTable(calls: number, summary: Summary[], ratios: Array<{ label: string; ratios: Ratios }>): void {
   const header = [
     'implementation',
     'CPU-ms/call-s',
@@ -348,10 +372,8 @@ function printTable(calls: number, summary: Summary[], ratioToFloor: ReturnType<
   console.log(row(header));
   console.log(row(widths.map((w) => '-'.repeat(w))));
   for (const l of lines) console.log(row(l));
-  if (Number.isFinite(ratioToFloor.ofMedians)) {
-    console.log(
-      `Switchboard / floor CPU: ${fmt(ratioToFloor.ofMedians)} (medians); per round ${ratioToFloor.perRound.map((r) => fmt(r)).join(', ')}`,
-    );
+  for (const { label, ratios: r } of ratios) {
+    console.log(`${label} CPU: ${fmt(r.ofMedians)} (medians); per round ${r.perRound.map((v) => fmt(v)).join(', ')}`);
   }
 }
 for (const { calls, summary } of results) {

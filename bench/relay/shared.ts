@@ -14,8 +14,11 @@ export function payloadKey(text: string): number {
   return hash >>> 0;
 }
 
-/** `floor` is the bare relay of `floor.ts`, measured for reference only. */
-export type Impl = 'switchboard' | 'sdk' | 'floor';
+/**
+ * `floor` is the bare relay of `floor.ts`; `session-floor` the least relay on a `RealtimeSession` and the
+ * SDK's model connection (`session-floor.ts`). Both are measured for reference only.
+ */
+export type Impl = 'switchboard' | 'sdk' | 'floor' | 'session-floor';
 
 export type BridgeReport = {
   impl: Impl;

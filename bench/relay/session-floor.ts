@@ -1,0 +1,75 @@
+/**
+ * The session floor: the least a relay can do per frame when it runs a `RealtimeSession` on the
+ * SDK's own model connection (`OpenAIRealtimeWebSocket`), as every Switchboard transport does.
+ * Per Twilio frame it does what the floor (`floor.ts`) does: one parse, its base64 forwarded in a
+ * template `input_audio_buffer.append` written straight to the model socket (early frames kept
+ * until the session is connected). Each model audio delta reaches it the SDK's way (`_onAudio`,
+ * after the SDK's parses of the message) and is cut into 20 ms frames plus one mark in one corked
+ * write; `speech_started` sends `clear`. Everything else is the SDK's: its parse, copy and
+ * handling of every model event, the session's history, its own interruption and truncation.
+ *
+ * It is not a product (no ledger, no exact truncation, no error handling, no pacing rules); it
+ * shows what the SDK's model connection and a `RealtimeSession` cost on top of the bare floor,
+ * below which no transport built on them can go.
+ */
+import { OpenAIRealtimeWebSocket, type TransportLayerAudio } from '@openai/agents-realtime';
+import { WebSocket } from 'ws';
+
+const FRAME_BYTES = 160;
+
+type TwilioFrame = { event: string; media?: { payload: string }; start?: { streamSid: string } };
+type CorkableSocket = { cork(): void; uncork(): void };
+
+export class SessionFloorTransport extends OpenAIRealtimeWebSocket {
+  readonly #twilio: WebSocket;
+  #streamSid = '';
+  #marks = 0;
+  #early: string[] = [];
+
+  constructor(twilio: WebSocket, url: string) {
+    super({ url });
+    this.#twilio = twilio;
+    twilio.on('message', (data) => {
+      const frame = JSON.parse(String(data)) as TwilioFrame;
+      if (frame.event === 'media' && frame.media) {
+        const append = `{"type":"input_audio_buffer.append","audio":"${frame.media.payload}"}`;
+        const model = this.connectionState.websocket;
+        if (this.status === 'connected' && model && this.#early.length === 0) model.send(append);
+        else this.#early.push(append);
+      } else if (frame.event === 'start' && frame.start) {
+        this.#streamSid = frame.start.streamSid;
+      } else if (frame.event === 'stop') {
+        this.close();
+      }
+    });
+    twilio.on('close', () => this.close());
+    this.on('input_audio_buffer.speech_started', () => {
+      if (twilio.readyState === WebSocket.OPEN) twilio.send(`{"event":"clear","streamSid":"${this.#streamSid}"}`);
+    });
+    this.on('connection_change', (status) => {
+      if (status === 'connected') this.#flushEarly();
+    });
+  }
+
+  #flushEarly(): void {
+    const model = this.connectionState.websocket;
+    if (!model) return;
+    for (const append of this.#early) model.send(append);
+    this.#early = [];
+  }
+
+  protected override _onAudio(audioEvent: TransportLayerAudio): void {
+    super._onAudio(audioEvent);
+    const twilio = this.#twilio;
+    if (twilio.readyState !== WebSocket.OPEN) return;
+    const audio = Buffer.from(audioEvent.data);
+    const socket = (twilio as unknown as { _socket: CorkableSocket })._socket;
+    socket.cork();
+    for (let at = 0; at < audio.length; at += FRAME_BYTES) {
+      const payload = audio.subarray(at, at + FRAME_BYTES).toString('base64');
+      twilio.send(`{"event":"media","streamSid":"${this.#streamSid}","media":{"payload":"${payload}"}}`);
+    }
+    twilio.send(`{"event":"mark","streamSid":"${this.#streamSid}","mark":{"name":"${++this.#marks}"}}`);
+    socket.uncork();
+  }
+}
