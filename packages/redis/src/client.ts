@@ -7,7 +7,7 @@ import { describeError } from '@switchboard/core/protocol';
 import { RedisStoreError } from './errors.js';
 
 /**
- * The commands the stores send, as node-redis v5 spells them: a client from `createClient()` of
+ * The commands the stores send, as node-redis v5 and v6 spell them: a client from `createClient()` of
  * `redis` (connected by the application, which also closes it), or a cluster client from
  * `createCluster()`. The stores never connect, quit or close it.
  */
@@ -26,7 +26,7 @@ export interface RedisStoreClient {
 
 /** Options every store takes. */
 export type RedisStoreOptions = {
-  /** A node-redis v5 client, connected (or connecting) by the application. */
+  /** A node-redis v5 or v6 client, connected (or connecting) by the application. */
   client: RedisStoreClient;
   /**
    * Prepended to every key, before the store's own part (`nonce:`, `sip-dedup:`, `prewarm:`).
@@ -65,7 +65,7 @@ export function storeSettings(name: string, options: unknown): StoreSettings {
     throw new ConfigError(`${name}: \`client\` must be a node-redis client (createClient() from 'redis')`);
   for (const method of ['set', 'getDel', 'del']) {
     if (typeof (client as Record<string, unknown>)[method] !== 'function')
-      throw new ConfigError(`${name}: \`client\` has no ${method}() method: pass a node-redis v5 client`);
+      throw new ConfigError(`${name}: \`client\` has no ${method}() method: pass a node-redis v5 or v6 client`);
   }
   if (typeof prefix !== 'string' || prefix.length > MAX_PREFIX_LENGTH)
     throw new ConfigError(`${name}: \`prefix\` must be a string of at most ${MAX_PREFIX_LENGTH} characters`);
