@@ -3,13 +3,14 @@
 // Are The Types Wrong (ESM + CJS type resolution), and then scripts/api-report.mjs (`pnpm
 // api:check`: the published types resolve with the package's own dependencies, and the committed
 // API reports are up to date). Run after `pnpm build`.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkPackage, createPackageFromTarballData } from '@arethetypeswrong/core';
 import { publint } from 'publint';
 import { formatMessage } from 'publint/utils';
+import { packedTarballs, packPackages } from './pack.mjs';
 
 // Every package under packages/ (each is published), and the harness. Every one has subpath
 // exports (`./testing`, `@switchboard/core/protocol`, `@switchboard/conformance/vitest`), which
@@ -22,25 +23,31 @@ const packages = [
     .map((entry) => join('packages', entry.name))
     .sort(),
   'test-harness',
-].map((dir) => ({
-  dir,
-  attwProfile: JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).switchboard?.attwProfile ?? 'node16',
-}));
+].map((dir) => {
+  const { name, version, switchboard } = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+  return { dir, name, version, attwProfile: switchboard?.attwProfile ?? 'node16' };
+});
 
-// One process for every package: publint and attw run in it on each package's tarball, packed
-// once here without the lifecycle scripts (`prepack` builds, and the packages are built already; a
-// build now would also rewrite dist/ under the running tests). attw's profile drops the
+// One process for every package: publint and attw run in it on each package's tarball, as `pnpm
+// publish` packs it (workspace: ranges replaced). The test command packs every package once, right
+// after the build, for these checks and the pack-and-install test (SWITCHBOARD_PACKED_DIR, see
+// scripts/pack.mjs); run alone, this packs them itself, in one pnpm process, without the lifecycle
+// scripts (`prepack` builds, and the packages are built already). attw's profile drops the
 // resolutions it names, as its command line does.
 const ATTW_PROFILES = { strict: [], node16: ['node10'], 'esm-only': ['node10', 'node16-cjs'] };
-const tarballs = mkdtempSync(join(tmpdir(), 'switchboard-pack-'));
-const pack = (dir) => {
-  const out = execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', tarballs], {
-    cwd: dir,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    encoding: 'utf8',
-  });
-  return join(tarballs, JSON.parse(out)[0].filename);
-};
+let tarballs = {};
+let packError;
+let packedHere;
+try {
+  tarballs = (await packedTarballs()) ?? {};
+  const missing = packages.filter((p) => !tarballs[p.name]);
+  if (missing.length > 0) {
+    packedHere = mkdtempSync(join(tmpdir(), 'switchboard-pack-'));
+    tarballs = { ...tarballs, ...(await packPackages(process.cwd(), missing, packedHere)) };
+  }
+} catch (error) {
+  packError = String(error?.message ?? error);
+}
 
 /** publint, strict (a warning fails too), on the tarball npm would publish. */
 async function runPublint(tarball) {
@@ -65,14 +72,14 @@ async function runAttw(tarball, profile) {
 }
 
 let failed = 0;
-for (const { dir, attwProfile } of packages) {
-  const { name } = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+for (const { name, attwProfile } of packages) {
   let tarball;
   try {
-    tarball = new Uint8Array(readFileSync(pack(dir)));
+    if (!tarballs[name]) throw new Error(packError ?? 'no tarball');
+    tarball = new Uint8Array(readFileSync(tarballs[name]));
   } catch (error) {
     failed += 2;
-    console.log(`FAIL pack    ${name}\n${error.stdout ?? ''}${error.stderr ?? error.message ?? ''}`);
+    console.log(`FAIL pack    ${name}\n${error.message ?? error}`);
     continue;
   }
   for (const [tool, run] of [
@@ -92,7 +99,7 @@ for (const { dir, attwProfile } of packages) {
     }
   }
 }
-rmSync(tarballs, { recursive: true, force: true });
+if (packedHere) rmSync(packedHere, { recursive: true, force: true });
 const api = spawnSync(process.execPath, [join('scripts', 'api-report.mjs')], {
   encoding: 'utf8',
   maxBuffer: 64 * 1024 * 1024,

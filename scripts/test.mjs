@@ -10,6 +10,9 @@
 //   not in the longer chain `pnpm -r` makes of their dev dependencies; eslint and prettier, which
 //   read the sources only, run beside the build. Each build and each step runs its script in a
 //   shell, not through a pnpm process of its own (`script`).
+// - Every published package is packed once, right after the build, as `pnpm publish` packs it
+//   (scripts/pack.mjs): the package checks and the npm install test read those tarballs, rather
+//   than each packing its own (`npm pack` cost two CPU-seconds a package).
 // - The static checks run beside vitest at a lower CPU priority, as the test files that use the
 //   CPU do: they use the CPU the replays leave idle and never stall a replay's clock.
 // - vitest runs more files at once than there are cores (vitest.config.ts `maxWorkers`), in the
@@ -26,9 +29,11 @@
 // The times of the steps are printed; vitest's JSON report (kept in the temp directory named at
 // the end) has each file's startTime and endTime.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { setPriority, tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
+import { PACKED_DIR_ENV, packPackages, writePackedIndex } from './pack.mjs';
+import { publishedPackages } from './release-checks.mjs';
 
 const pnpm =
   process.env.npm_execpath && process.env.npm_execpath.includes('pnpm')
@@ -64,18 +69,24 @@ const spawnScript = (dir, name) => {
   return spawn(cmd, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
 };
 
-/** Starts a step in the background; its output is kept and printed by `report()`. */
-const background = (label, name) => {
-  const started = performance.now();
-  const child = spawnScript('.', name);
-  // Lower priority before the step starts its own processes (they inherit it): the replays first.
-  // The test files that use the CPU run at the same niceness (test/setup-priority.ts), so that the
-  // steps keep pace with vitest rather than wait for its end to get the CPU.
+/**
+ * Lowers a background step's priority before it starts its own processes (they inherit it): the
+ * replays first. The test files that use the CPU run at the same niceness (test/setup-priority.ts),
+ * so that the steps keep pace with vitest rather than wait for its end to get the CPU.
+ */
+const lower = (child) => {
   try {
     if (child.pid !== undefined) setPriority(child.pid, 5);
   } catch {
     // Not permitted here: the step runs at the usual priority.
   }
+};
+
+/** Starts a step in the background; its output is kept and printed by `report()`. */
+const background = (label, name) => {
+  const started = performance.now();
+  const child = spawnScript('.', name);
+  lower(child);
   const output = [];
   let finished;
   child.stdout.on('data', (chunk) => output.push(chunk));
@@ -217,6 +228,24 @@ if (!(await build())) {
 step(true);
 console.log(`\n▶ build done in ${((performance.now() - buildStarted) / 1000).toFixed(0)} s`);
 
+// Every published package packed once, as `pnpm publish` packs it, for the package checks and the
+// pack-and-install test (scripts/pack.mjs): they wait for the tarballs, the other steps and vitest
+// start at once.
+const packedDir = mkdtempSync(join(tmpdir(), 'switchboard-packed-'));
+process.env[PACKED_DIR_ENV] = packedDir;
+const packStarted = performance.now();
+const packed = packPackages(process.cwd(), publishedPackages(process.cwd()), packedDir, { onSpawn: lower }).then(
+  (tarballs) => {
+    writePackedIndex(packedDir, { tarballs });
+    return { ok: true, seconds: (performance.now() - packStarted) / 1000 };
+  },
+  (error) => {
+    const message = String(error?.message ?? error);
+    writePackedIndex(packedDir, { error: message });
+    return { ok: false, message };
+  },
+);
+
 // The static checks read only the built packages and the sources: they do not disturb vitest.
 const typecheck = background('typecheck', 'typecheck');
 const packageChecks = background('package checks (publint, attw)', 'lint:packages');
@@ -258,10 +287,15 @@ try {
 }
 if (!vitestOk && tests.failed === 0) tests.failed = 1;
 
+const pack = await packed;
+console.log(pack.ok ? `\n▶ pack: ${pack.seconds.toFixed(0)} s` : `\n▶ pack\n${pack.message}\npack: failed`);
+step(pack.ok);
 step(await typecheck.report());
 step(await packageChecks.report());
 step(await readmeSnippets.report());
 step(await style.report());
+
+rmSync(packedDir, { recursive: true, force: true });
 
 const passed = tests.passed + steps.passed;
 const failed = tests.failed + steps.failed;

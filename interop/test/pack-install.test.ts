@@ -8,7 +8,8 @@
 // and a real call through `RealtimeSession` against the realtime simulator, for Twilio and for the
 // Asterisk preset.
 //
-// Cost, on a 2-core machine: packing 4-8 s; one `npm install` (registry metadata and tarballs
+// Cost, on a 2-core machine: packing 4-8 s (under the test command, which packs once for every
+// check that needs the tarballs, none); one `npm install` (registry metadata and tarballs
 // from npm's cache where it has them) 5-15 s; then side by side, the two calls (3-8 s each), the
 // imports (4-20 s) and the two type checks, which are most of it: with skipLibCheck off the first
 // checks the declarations of the Agents SDK and zod too, about 27 s of CPU and 1 GB of memory. The
@@ -21,6 +22,7 @@ import { setPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { packArgs, packedTarballs, pnpmCommand, tarballName } from '../../scripts/pack.mjs';
 import { checkTarball } from '../../scripts/release-checks.mjs';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
@@ -184,32 +186,40 @@ describe.skipIf(skip)('the packed packages, installed from their tarballs with n
         throw new Error(`${manifest.name} is not built: run \`pnpm build\` first (the test command does)`);
     }
     dir = mkdtempSync(join(tmpdir(), 'switchboard-pack-install-'));
-    const tarballDir = join(dir, 'tarballs');
-    // `pnpm test` has just built every package: pack what is built (no prepack build).
-    // The pnpm that runs the test command (`pnpm test` names it in npm_execpath), else pnpm through npx.
-    const execpath = process.env.npm_execpath ?? '';
-    const [pnpm, ...pnpmArgs] = /pnpm/.test(execpath) ? [process.execPath, execpath] : ['npx', '-y', 'pnpm@10'];
-    const packed = await run(
-      pnpm!,
-      [
-        ...pnpmArgs,
-        '-r',
-        ...packages.flatMap((p) => ['--filter', p.manifest.name]),
-        'pack',
-        '--config.ignore-scripts=true',
-        '--pack-destination',
-        tarballDir,
-      ],
-      repo,
-      // At the lower priority beside a busy run, packing eleven packages can take minutes.
-      { nice: true, timeout: 540_000 },
-    );
-    phases.push(['pack', packed.ms]);
-    expect(packed.code, `${packed.stderr}\n${packed.stdout}`).toBe(0);
-    for (const { manifest } of packages) {
-      const file = join(tarballDir, `${manifest.name.replace(/^@/, '').replace('/', '-')}-${manifest.version}.tgz`);
-      expect(existsSync(file), `${file} in ${readdirSync(tarballDir).join(', ')}`).toBe(true);
-      tarballs.set(manifest.name, file);
+    // The test command packs every package once, right after the build (SWITCHBOARD_PACKED_DIR,
+    // scripts/pack.mjs); run alone, this packs what is built (no prepack build), with the pnpm that
+    // runs it (`pnpm test` names it in npm_execpath), else pnpm through npx.
+    const waited = performance.now();
+    const shared = await packedTarballs();
+    if (shared) {
+      phases.push(['wait for the tarballs of this run', performance.now() - waited]);
+      for (const { manifest } of packages) {
+        expect(shared[manifest.name], `${manifest.name} among the tarballs packed for this run`).toBeDefined();
+        tarballs.set(manifest.name, shared[manifest.name]!);
+      }
+    } else {
+      const tarballDir = join(dir, 'tarballs');
+      const [pnpm, ...pnpmArgs] = pnpmCommand();
+      const packed = await run(
+        pnpm!,
+        [
+          ...pnpmArgs,
+          ...packArgs(
+            packages.map((p) => p.manifest.name),
+            tarballDir,
+          ),
+        ],
+        repo,
+        // At the lower priority beside a busy run, packing eleven packages can take minutes.
+        { nice: true, timeout: 540_000 },
+      );
+      phases.push(['pack', packed.ms]);
+      expect(packed.code, `${packed.stderr}\n${packed.stdout}`).toBe(0);
+      for (const { manifest } of packages) {
+        const file = join(tarballDir, tarballName(manifest.name, manifest.version));
+        expect(existsSync(file), `${file} in ${readdirSync(tarballDir).join(', ')}`).toBe(true);
+        tarballs.set(manifest.name, file);
+      }
     }
 
     // A new project, as a user starts one: our packages, the Agents SDK at the version our peer
