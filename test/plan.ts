@@ -35,7 +35,7 @@ export const SLOW_FILES: Array<[RegExp, number, Kind]> = [
   [/^test-harness\/test\/captures\.test\.ts$/, 23, 'cpu'],
   [/^packages\/core\/test\/recorder-carriers-e2e\.test\.ts$/, 23, 'cpu'],
   [/^test-harness\/test\/faults\//, 20, 'cpu'],
-  [/^test-harness\/test\/trace-cli\.test\.ts$/, 15, 'cpu'],
+  [/^test-harness\/test\/trace-cli\.test\.ts$/, 8, 'cpu'],
   [/^packages\/core\/test\/recorder-e2e\.test\.ts$/, 14, 'cpu'],
   [/^test-harness\/test\/(report|view)[^/]*\.test\.ts$/, 13, 'cpu'],
   [/^packages\/cloudflare\/test\/conformance-[^/]+\.test\.ts$/, 12, 'cpu'],
