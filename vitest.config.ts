@@ -37,6 +37,9 @@ const SHARED_SINGLE_FILES = [
   'packages/vonage/test/{call-control,exports,hangup,jwt,machine-detection,max-payload,ncco,prewarm,transfer,transport,webhook,webhook-fuzz,webhook-inputs}.test.ts',
   'packages/sip/test/{endpoint-behind-proxy,endpoint-digest,endpoint-message,endpoint-rtp-timeline,exports,fuzz,openai-call-control,openai-call-features,openai-handler,openai-transport,openai-webhook,webhook-fuzz,webhook-inputs}.test.ts',
   'packages/{cloudflare,redis}/test/exports.test.ts',
+  // The examples' servers built in this process (no child process, no replay): frame size limits, the fake Twilio.
+  'examples/{twilio-fastify,websocket-vonage}/test/max-payload.test.ts',
+  'examples/support/test/fake-twilio.test.ts',
   'test-harness/test/{attribution,caller-pauses,caller-placement,caller-second-start,caller,checks-bargein,checks-call,checks-capabilities,checks,filler,fuzz,input-lossless,malformed-frames,load-adapter,reply-gate,similarity,simulator,simulator-generation,answer-heard,testing,testing-entry,trace-facts,trace}.test.ts',
   // The carriers' official SDKs against ours: each SDK loaded once per worker, not once per file.
   'interop/test/{azure,bandwidth,exotel,openai,plivo,signalwire,telnyx,twilio,vonage}-*.test.ts',
