@@ -3,6 +3,8 @@
 // tarballs `pnpm pack` makes of the built packages, then run through the installed
 // `switchboard-conformance` CLI. It catches what the workspace hides: a file missing from a
 // package's `files`, an export only the source has, a dependency only the workspace provides.
+// The test command packs every package once after the build (SWITCHBOARD_PACKED_DIR,
+// scripts/pack.mjs) and this installs those tarballs; run alone, it packs the two it needs.
 import { execFile } from 'node:child_process';
 import {
   cpSync,
@@ -19,6 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { packArgs, packedTarballs, pnpmCommand, tarballName } from '../../scripts/pack.mjs';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 const adapterSource = fileURLToPath(new URL('./outside-adapter/', import.meta.url));
@@ -66,7 +69,11 @@ function run(command: string, args: string[], cwd: string, timeout = 120_000): P
   });
 }
 
-const pnpm = (args: string[], cwd: string) => run('npx', ['-y', 'pnpm@10', ...args], cwd, 180_000);
+/** pnpm: the one that runs this process (`pnpm test`), else through npx. */
+const pnpm = (args: string[], cwd: string) => {
+  const [command, ...pnpmArgs] = pnpmCommand();
+  return run(command!, [...pnpmArgs, ...args], cwd, 180_000);
+};
 
 /** The workspace packages `names` need, themselves included (what their tarballs will ask the registry for). */
 function withWorkspaceDeps(names: string[], packages: Map<string, string>): string[] {
@@ -109,25 +116,18 @@ describe('an outside adapter installed from the packed tarballs', () => {
     }
     dir = mkdtempSync(join(tmpdir(), 'switchboard-outside-'));
     const tarballs = join(dir, 'tarballs');
-    const [store, packed] = await Promise.all([
-      pnpm(['store', 'path'], repo),
+    const [store, shared] = await Promise.all([pnpm(['store', 'path'], repo), packedTarballs()]);
+    if (!shared) {
       // Without the lifecycle scripts: `prepack` builds, which would rewrite dist/ under the other tests.
-      pnpm(
-        [
-          '-r',
-          ...wanted.flatMap((name) => ['--filter', name]),
-          'pack',
-          '--config.ignore-scripts=true',
-          '--pack-destination',
-          tarballs,
-        ],
-        repo,
-      ),
-    ]);
-    expect(packed.code, packed.stderr).toBe(0);
+      const packed = await pnpm(packArgs(wanted, tarballs), repo);
+      expect(packed.code, packed.stderr).toBe(0);
+    }
     const tarballOf = (name: string) => {
-      const { version } = readManifest(packages.get(name)!);
-      const file = `${name.replace(/^@/, '').replace('/', '-')}-${version}.tgz`;
+      if (shared) {
+        expect(shared[name], `${name} among the tarballs packed for this run`).toBeDefined();
+        return `file:${shared[name]!}`;
+      }
+      const file = tarballName(name, readManifest(packages.get(name)!).version);
       expect(existsSync(join(tarballs, file)), `${file} in ${readdirSync(tarballs).join(', ')}`).toBe(true);
       return `file:${join(tarballs, file)}`;
     };
