@@ -16,6 +16,7 @@ import {
   parseChangeset,
   publishedPackages,
 } from '../scripts/release-checks.mjs';
+import { PACKED_DIR_ENV, packedTarballs, tarballName, writePackedIndex } from '../scripts/pack.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const LICENSE_TEXT = `MIT License\n\n${COPYRIGHT_LINE}\n\nPermission is hereby granted...\n`;
@@ -284,5 +285,44 @@ describe('checkTarball', () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'broken.tgz'), 'not gzip');
     expect(checkTarball(join(dir, 'broken.tgz'))).toEqual([expect.stringContaining('not a readable tarball')]);
+  });
+});
+
+describe('the tarballs packed once per test run (scripts/pack.mjs)', () => {
+  const before = process.env[PACKED_DIR_ENV];
+  afterEach(() => {
+    if (before === undefined) delete process.env[PACKED_DIR_ENV];
+    else process.env[PACKED_DIR_ENV] = before;
+  });
+
+  it('names a tarball as pnpm pack does', () => {
+    expect(tarballName('@switchboard/core', '0.3.1')).toBe('switchboard-core-0.3.1.tgz');
+    expect(tarballName('plain', '1.0.0')).toBe('plain-1.0.0.tgz');
+  });
+
+  it('has none when the run packed none: a check then packs for itself', async () => {
+    delete process.env[PACKED_DIR_ENV];
+    await expect(packedTarballs()).resolves.toBeUndefined();
+  });
+
+  it('gives the tarballs by name once the packing has ended', async () => {
+    const dir = tempDir();
+    process.env[PACKED_DIR_ENV] = dir;
+    const tarballs = { '@x/a': join(dir, 'x-a-0.1.0.tgz') };
+    const later = setTimeout(() => writePackedIndex(dir, { tarballs }), 300);
+    try {
+      await expect(packedTarballs({ timeoutMs: 60_000 })).resolves.toEqual(tarballs);
+    } finally {
+      clearTimeout(later);
+    }
+  });
+
+  it('fails with the reason when the packing failed, and when it never ends', async () => {
+    const failed = tempDir();
+    process.env[PACKED_DIR_ENV] = failed;
+    writePackedIndex(failed, { error: 'pnpm pack exited with 1' });
+    await expect(packedTarballs()).rejects.toThrow(/packing for this run failed: pnpm pack exited with 1/);
+    process.env[PACKED_DIR_ENV] = tempDir();
+    await expect(packedTarballs({ timeoutMs: 300 })).rejects.toThrow(/no packed\.json after 0\.3 s/);
   });
 });
