@@ -178,7 +178,7 @@ function declarationsOf(manifest: Manifest): string[] {
     if (typeof target === 'string') {
       if (key === 'types') found.push(target);
     } else if (target && typeof target === 'object')
-      for (const [k, inner] of Object.entries(target)) collect(inner, k === 'types' ? k : (key ?? k));
+      for (const [condition, inner] of Object.entries(target)) collect(inner, condition);
   };
   for (const [subpath, target] of Object.entries(manifest.exports ?? {})) {
     const specifier = subpath === '.' ? manifest.name : `${manifest.name}/${subpath.slice(2)}`;
