@@ -1,9 +1,10 @@
 // The published packages packed as `pnpm publish` packs them (workspace: ranges replaced), once per
 // test run: `scripts/test.mjs` packs them right after the build into a temp folder and names it in
-// SWITCHBOARD_PACKED_DIR; the package checks (scripts/lint-packages.mjs) and the pack-and-install
-// test (interop/test/pack-install.test.ts) read the tarballs from there, and pack them themselves
-// when it is not set (each still runs alone). The folder holds `packed.json` once the packing
-// has ended: `{ "tarballs": { name: path } }`, or `{ "error": "..." }` when it failed.
+// SWITCHBOARD_PACKED_DIR; the package checks (scripts/lint-packages.mjs) and the tests that install
+// them (interop/test/pack-install.test.ts, test-harness/test/outside-adapter.test.ts) read the
+// tarballs from there, and pack them themselves when it is not set (each still runs alone). The
+// folder holds `packed.json` once the packing has ended: `{ "tarballs": { name: path } }`, or
+// `{ "error": "..." }` when it failed.
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
