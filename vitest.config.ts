@@ -35,7 +35,7 @@ const SHARED_SINGLE_FILES = [
   'test/release.test.ts',
   'test/plan.test.ts',
   'packages/vonage/test/{call-control,exports,hangup,jwt,machine-detection,max-payload,ncco,prewarm,transfer,transport,webhook,webhook-fuzz,webhook-inputs}.test.ts',
-  'packages/sip/test/{endpoint-behind-proxy,endpoint-digest,endpoint-message,endpoint-rtp-timeline,exports,fuzz,openai-call-control,openai-call-features,openai-handler,openai-transport,openai-webhook,webhook-fuzz,webhook-inputs}.test.ts',
+  'packages/sip/test/{endpoint-behind-proxy,endpoint-call-features,endpoint-digest,endpoint-hold,endpoint-malformed,endpoint-message,endpoint-rtp-timeline,endpoint-session-timer,exports,fuzz,openai-call-control,openai-call-features,openai-handler,openai-transport,openai-webhook,webhook-fuzz,webhook-inputs}.test.ts',
   'packages/{cloudflare,redis}/test/exports.test.ts',
   // The examples' servers built in this process (no child process, no replay): frame size limits, the fake Twilio.
   'examples/{twilio-fastify,websocket-vonage}/test/max-payload.test.ts',
