@@ -48,19 +48,23 @@ export function floorRelay(twilio: WebSocket, url: string): void {
   model.on('message', (data) => {
     const event = JSON.parse(String(data)) as ModelEvent;
     if (event.type === 'response.output_audio.delta' && event.delta) {
-      const audio = Buffer.from(event.delta, 'base64');
-      const socket = (twilio as unknown as { _socket: { cork(): void; uncork(): void } })._socket;
-      socket.cork();
-      for (let at = 0; at < audio.length; at += FRAME_BYTES) {
-        const payload = audio.subarray(at, at + FRAME_BYTES).toString('base64');
-        twilio.send(`{"event":"media","streamSid":"${streamSid}","media":{"payload":"${payload}"}}`);
-      }
-      twilio.send(`{"event":"mark","streamSid":"${streamSid}","mark":{"name":"${++marks}"}}`);
-      socket.uncork();
+      writeAudioAndMark(twilio, Buffer.from(event.delta, 'base64'), streamSid, String(++marks));
     } else if (event.type === 'input_audio_buffer.speech_started') {
       twilio.send(`{"event":"clear","streamSid":"${streamSid}"}`);
     }
   });
   twilio.on('close', () => model.close());
   model.on('error', () => twilio.close());
+}
+
+/** Model audio to Twilio as the floors send it: 20 ms media frames and one mark, in one corked write. */
+export function writeAudioAndMark(twilio: WebSocket, audio: Buffer, streamSid: string, mark: string): void {
+  const socket = (twilio as unknown as { _socket: { cork(): void; uncork(): void } })._socket;
+  socket.cork();
+  for (let at = 0; at < audio.length; at += FRAME_BYTES) {
+    const payload = audio.subarray(at, at + FRAME_BYTES).toString('base64');
+    twilio.send(`{"event":"media","streamSid":"${streamSid}","media":{"payload":"${payload}"}}`);
+  }
+  twilio.send(`{"event":"mark","streamSid":"${streamSid}","mark":{"name":"${mark}"}}`);
+  socket.uncork();
 }

@@ -14,11 +14,9 @@
  */
 import { OpenAIRealtimeWebSocket, type TransportLayerAudio } from '@openai/agents-realtime';
 import { WebSocket } from 'ws';
-
-const FRAME_BYTES = 160;
+import { writeAudioAndMark } from './floor.js';
 
 type TwilioFrame = { event: string; media?: { payload: string }; start?: { streamSid: string } };
-type CorkableSocket = { cork(): void; uncork(): void };
 
 export class SessionFloorTransport extends OpenAIRealtimeWebSocket {
   readonly #twilio: WebSocket;
@@ -62,14 +60,6 @@ export class SessionFloorTransport extends OpenAIRealtimeWebSocket {
     super._onAudio(audioEvent);
     const twilio = this.#twilio;
     if (twilio.readyState !== WebSocket.OPEN) return;
-    const audio = Buffer.from(audioEvent.data);
-    const socket = (twilio as unknown as { _socket: CorkableSocket })._socket;
-    socket.cork();
-    for (let at = 0; at < audio.length; at += FRAME_BYTES) {
-      const payload = audio.subarray(at, at + FRAME_BYTES).toString('base64');
-      twilio.send(`{"event":"media","streamSid":"${this.#streamSid}","media":{"payload":"${payload}"}}`);
-    }
-    twilio.send(`{"event":"mark","streamSid":"${this.#streamSid}","mark":{"name":"${++this.#marks}"}}`);
-    socket.uncork();
+    writeAudioAndMark(twilio, Buffer.from(audioEvent.data), this.#streamSid, String(++this.#marks));
   }
 }
