@@ -1,0 +1,392 @@
+/**
+ * The relay's CPU per call in one process, sockets replaced by in-memory fakes: what a transport's
+ * own JavaScript (and the SDK's under it) costs per call, without the kernel, the other processes
+ * and the scheduling noise of the whole-process bench (`run.ts`), so that changes of a few per
+ * cent to the hot path can be told apart.
+ *
+ * The traffic is one call of the relay bench, captured once by `inproc-capture.ts` (Twilio frames
+ * from the caller and the model's messages, in the order the bridge got them) into
+ * `out/relay-inproc-capture.json`. Each replayed call builds its transport and `RealtimeSession`
+ * as `bridge.ts` does, on a fake Twilio socket (a `ws`-shaped EventEmitter) and a fake model
+ * socket (made through the SDK's `createWebSocket` hook), feeds the captured messages in order,
+ * a batch at a time with a turn of the event loop between batches, and hangs up. Mark echoes are
+ * renamed to the marks the replayed transport sent (the n-th captured echo of the n-th mark), so
+ * that acks are real.
+ *
+ * After a warm-up round, each round replays `--calls` calls per implementation (alternating the
+ * order between rounds) and reports the process's CPU (user + system) and wall time per call and
+ * per message; then the medians and the ratio of Switchboard to the session floor. It fails when a
+ * replayed call forwarded no audio either way.
+ *
+ *   node --import tsx relay/inproc.ts [--impl switchboard,session-floor] [--calls 200] [--rounds 5]
+ *        [--batch 10] [--concurrency 1] [--capture out/relay-inproc-capture.json] [--recapture]
+ *        [--source] [--json]
+ *
+ * The Switchboard packages are loaded as published (their built `dist`), as in `run.ts`; with
+ * `--source` the workspace sources are loaded instead (no rebuild needed between edits, though
+ * transpiled by tsx rather than tsup).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { collectGarbage, exited, startChild } from '../shared.js';
+import type { Capture } from './inproc-capture.js';
+import { median, wallNow } from './shared.js';
+
+const { values } = parseArgs({
+  options: {
+    impl: { type: 'string', default: 'switchboard,session-floor' },
+    calls: { type: 'string', default: '200' },
+    rounds: { type: 'string', default: '5' },
+    batch: { type: 'string', default: '10' },
+    concurrency: { type: 'string', default: '1' },
+    capture: { type: 'string' },
+    recapture: { type: 'boolean', default: false },
+    source: { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false },
+  },
+});
+
+type InprocImpl = 'switchboard' | 'session-floor';
+const impls = values.impl!.split(',').map((impl) => impl.trim()) as InprocImpl[];
+for (const impl of impls)
+  if (impl !== 'switchboard' && impl !== 'session-floor')
+    throw new Error(`--impl: ${impl} (switchboard or session-floor)`);
+const calls = Number(values.calls);
+const rounds = Number(values.rounds);
+const batch = Number(values.batch);
+const concurrency = Number(values.concurrency);
+for (const [name, n] of Object.entries({ calls, rounds, batch, concurrency }))
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name}: ${n}`);
+
+const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
+const capturePath = values.capture ?? here('../out/relay-inproc-capture.json');
+const CHILD = 'RELAY_INPROC_MEASURE';
+
+if (!process.env[CHILD]) {
+  // Capture first (once), then measure in a child that loads the packages as `run.ts`'s bridge does.
+  if (values.recapture || !existsSync(capturePath)) {
+    const { runCapture } = await import('./inproc-capture.js');
+    await runCapture({ out: capturePath });
+  }
+  process.env[CHILD] = '1';
+  const child = startChild(here('./inproc.ts'), process.argv.slice(2), { dist: !values.source });
+  await exited(child);
+  process.exit(child.exitCode ?? 1);
+}
+
+const [
+  { EventEmitter },
+  { RealtimeSession },
+  { conformanceAgent },
+  { TwilioRealtimeTransport },
+  { SessionFloorTransport },
+] = await Promise.all([
+  import('node:events'),
+  import('@openai/agents/realtime'),
+  import('@switchboard/conformance'),
+  import('@switchboard/twilio'),
+  import('./session-floor.js'),
+]);
+
+const capture = JSON.parse(readFileSync(capturePath, 'utf8')) as Capture;
+const URL_ = 'ws://127.0.0.1:1/v1/realtime?model=gpt-realtime';
+
+/** A message ready to feed: Twilio frames as the Buffers `ws` hands out, made once for all calls. */
+type Feed =
+  | { from: 'twilio'; data: Buffer; media: boolean }
+  | { from: 'mark'; text: string; name: string; index: number }
+  | { from: 'model'; text: string };
+const markIndex = new Map(capture.marksSent.map((name, i) => [name, i]));
+const feed: Feed[] = capture.messages.map((m): Feed => {
+  if (m.from === 'model') return { from: 'model', text: m.text };
+  const frame = JSON.parse(m.text) as { event: string; mark?: { name: string } };
+  if (frame.event === 'mark' && frame.mark && markIndex.has(frame.mark.name))
+    return { from: 'mark', text: m.text, name: frame.mark.name, index: markIndex.get(frame.mark.name)! };
+  return { from: 'twilio', data: Buffer.from(m.text), media: frame.event === 'media' };
+});
+const mediaFed = feed.filter((f) => f.from === 'twilio' && f.media).length;
+const firstModel = feed.findIndex((f) => f.from === 'model');
+
+/** The part of a `ws` server-side socket the transports use, in memory. */
+class FakeTwilioSocket extends EventEmitter {
+  readyState = 1;
+  bufferedAmount = 0;
+  mediaSent = 0;
+  marksSent: string[] = [];
+  readonly _socket = { cork: () => undefined, uncork: () => undefined };
+
+  send(data: string | Uint8Array, callback?: (error?: Error) => void): void {
+    const text = typeof data === 'string' ? data : '';
+    // Frames are recognised by their prefix, as written by both transports (no parse in the window).
+    if (text.startsWith('{"event":"media"')) this.mediaSent++;
+    else if (text.startsWith('{"event":"mark"')) {
+      const at = text.indexOf('"name":"') + 8;
+      this.marksSent.push(text.slice(at, text.indexOf('"', at)));
+    }
+    callback?.();
+  }
+
+  ping(): void {}
+
+  close(code = 1000): void {
+    if (this.readyState !== 1) return;
+    this.readyState = 2;
+    setImmediate(() => {
+      this.readyState = 3;
+      this.emit('close', code, Buffer.alloc(0));
+    });
+  }
+
+  terminate(): void {
+    this.close(1006);
+  }
+
+  /** The caller hangs up. */
+  hangUp(): void {
+    this.close(1000);
+  }
+}
+
+type Listener = (event: unknown) => void;
+
+/** The part of a WebSocket the SDK's model connection uses, in memory. */
+class FakeModelSocket {
+  readyState = 0;
+  appends = 0;
+  sent = 0;
+  readonly #listeners = new Map<string, Listener[]>();
+
+  addEventListener(type: string, listener: Listener): void {
+    const list = this.#listeners.get(type) ?? [];
+    list.push(listener);
+    this.#listeners.set(type, list);
+  }
+
+  removeEventListener(type: string, listener: Listener): void {
+    const list = this.#listeners.get(type);
+    if (list)
+      this.#listeners.set(
+        type,
+        list.filter((l) => l !== listener),
+      );
+  }
+
+  #dispatch(type: string, event: unknown): void {
+    const list = this.#listeners.get(type);
+    if (list) for (const listener of list) listener(event);
+  }
+
+  send(data: string): void {
+    if (this.readyState !== 1) throw new Error('model socket not open');
+    this.sent++;
+    if (data.startsWith('{"type":"input_audio_buffer.append"')) this.appends++;
+  }
+
+  open(): void {
+    this.readyState = 1;
+    this.#dispatch('open', { type: 'open' });
+  }
+
+  deliver(text: string): void {
+    if (this.readyState === 1) this.#dispatch('message', { type: 'message', data: text });
+  }
+
+  close(code = 1000): void {
+    if (this.readyState >= 2) return;
+    this.readyState = 2;
+    setImmediate(() => {
+      this.readyState = 3;
+      this.#dispatch('close', { type: 'close', code, reason: '', wasClean: true });
+    });
+  }
+}
+
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * `session-floor.ts` builds its model connection from `{ url }` alone; the SDK reads
+ * `createWebSocket` from that options object, so it is offered there (non-enumerable, on the
+ * prototype of plain objects) for the constructor call only.
+ */
+function withCreateWebSocket<T>(createWebSocket: () => Promise<FakeModelSocket>, build: () => T): T {
+  Object.defineProperty(Object.prototype, 'createWebSocket', {
+    value: createWebSocket,
+    configurable: true,
+    enumerable: false,
+    writable: true,
+  });
+  try {
+    return build();
+  } finally {
+    delete (Object.prototype as { createWebSocket?: unknown }).createWebSocket;
+  }
+}
+
+type CallCounts = { appends: number; mediaSent: number; marksSent: number; marksRenamed: number; errors: number };
+
+const agent = conformanceAgent();
+
+async function replayCall(impl: InprocImpl): Promise<CallCounts> {
+  const twilio = new FakeTwilioSocket();
+  let model: FakeModelSocket | undefined;
+  const createWebSocket = async () => (model = new FakeModelSocket());
+  const transport =
+    impl === 'switchboard'
+      ? new TwilioRealtimeTransport({
+          twilioWebSocket: twilio as never,
+          url: URL_,
+          createWebSocket: createWebSocket as never,
+        })
+      : withCreateWebSocket(createWebSocket, () => new SessionFloorTransport(twilio as never, URL_));
+  const session = new RealtimeSession(agent, {
+    transport,
+    model: 'gpt-realtime',
+    config: { audio: { input: { format: 'g711_ulaw' }, output: { format: 'g711_ulaw' } } },
+  });
+  let errors = 0;
+  session.on('error', () => {
+    errors++;
+  });
+  twilio.on('close', () => session.close());
+  session.connect({ apiKey: 'sk-bench' }).catch(() => {
+    errors++;
+  });
+  let marksRenamed = 0;
+  for (let i = 0; i < feed.length; i++) {
+    if (i === firstModel) {
+      // The model socket opens before its first message, as it did in the capture.
+      while (!model) await turn();
+      model.open();
+      await turn();
+    } else if (i % batch === 0) await turn();
+    const message = feed[i]!;
+    if (message.from === 'twilio') twilio.emit('message', message.data, false);
+    else if (message.from === 'model') model!.deliver(message.text);
+    else {
+      // The echo of the n-th mark the bridge sent, named as the replayed transport named it.
+      const name = twilio.marksSent[message.index];
+      const text = name && name !== message.name ? message.text.replace(message.name, name) : message.text;
+      if (name) marksRenamed++;
+      twilio.emit('message', Buffer.from(text), false);
+    }
+  }
+  await turn();
+  twilio.hangUp();
+  await turn();
+  await turn();
+  return {
+    appends: model?.appends ?? 0,
+    mediaSent: twilio.mediaSent,
+    marksSent: twilio.marksSent.length,
+    marksRenamed,
+    errors,
+  };
+}
+
+type Sample = { impl: InprocImpl; cpuUs: number; wallUs: number; counts: CallCounts };
+
+async function measure(impl: InprocImpl): Promise<Sample> {
+  collectGarbage();
+  const totals: CallCounts = { appends: 0, mediaSent: 0, marksSent: 0, marksRenamed: 0, errors: 0 };
+  const cpu0 = process.cpuUsage();
+  const wall0 = wallNow();
+  let next = 0;
+  const worker = async () => {
+    while (next < calls) {
+      next++;
+      const counts = await replayCall(impl);
+      for (const key of Object.keys(totals) as Array<keyof CallCounts>) totals[key] += counts[key];
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, calls) }, worker));
+  const cpu = process.cpuUsage(cpu0);
+  const wallUs = (wallNow() - wall0) * 1000;
+  return { impl, cpuUs: cpu.user + cpu.system, wallUs, counts: totals };
+}
+
+const perCall = (s: Sample) => s.cpuUs / calls;
+const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : '–');
+
+const log = values.json ? () => undefined : (line: string) => console.log(line);
+log(
+  `in-process relay: ${calls} calls × ${feed.length} messages of "${capture.trace}" (${capture.seconds.toFixed(1)} s; ` +
+    `${mediaFed} media frames, ${feed.filter((f) => f.from === 'model').length} model messages), batches of ${batch}, ` +
+    `${concurrency} at a time, ${rounds} round(s) after a warm-up; packages from ${values.source ? 'source' : 'dist'}; node ${process.version}`,
+);
+
+for (const impl of impls) await measure(impl); // warm-up
+
+const byRound: Sample[][] = [];
+for (let round = 0; round < rounds; round++) {
+  const order = round % 2 === 0 ? impls : [...impls].reverse();
+  const samples: Sample[] = [];
+  for (const impl of order) samples.push(await measure(impl));
+  byRound.push(samples);
+  log(
+    `  round ${round + 1}: ` +
+      samples
+        .map(
+          (s) =>
+            `${s.impl} ${fmt(perCall(s))} µs/call (${fmt(s.cpuUs / calls / feed.length, 2)} µs/message, wall ${fmt(s.wallUs / calls)} µs/call)`,
+        )
+        .join('; '),
+  );
+}
+
+const cpuOf = (samples: Sample[], impl: InprocImpl) => samples.find((s) => s.impl === impl);
+const summary = impls.map((impl) => {
+  const mine = byRound.map((samples) => cpuOf(samples, impl)!);
+  const last = mine[mine.length - 1]!.counts;
+  return {
+    impl,
+    cpuUsPerCall: median(mine.map(perCall)),
+    cpuUsPerMessage: median(mine.map(perCall)) / feed.length,
+    wallUsPerCall: median(mine.map((s) => s.wallUs / calls)),
+    perRound: mine.map(perCall),
+    // Per call, from the last round.
+    appendsPerCall: last.appends / calls,
+    mediaSentPerCall: last.mediaSent / calls,
+    marksSentPerCall: last.marksSent / calls,
+    marksRenamedPerCall: last.marksRenamed / calls,
+    errors: Math.max(...mine.map((s) => s.counts.errors)),
+  };
+});
+const both = impls.includes('switchboard') && impls.includes('session-floor');
+const ratio = both
+  ? {
+      perRound: byRound.map(
+        (samples) => perCall(cpuOf(samples, 'switchboard')!) / perCall(cpuOf(samples, 'session-floor')!),
+      ),
+      ofMedians:
+        summary.find((s) => s.impl === 'switchboard')!.cpuUsPerCall /
+        summary.find((s) => s.impl === 'session-floor')!.cpuUsPerCall,
+    }
+  : undefined;
+
+if (values.json) {
+  console.log(
+    JSON.stringify({ trace: capture.trace, messages: feed.length, mediaFed, calls, rounds, summary, ratio }, null, 2),
+  );
+} else {
+  log('\nmedian of rounds:');
+  for (const s of summary)
+    log(
+      `  ${s.impl.padEnd(13)} ${fmt(s.cpuUsPerCall).padStart(7)} µs CPU/call  ${fmt(s.cpuUsPerMessage, 2).padStart(6)} µs/message  wall ${fmt(s.wallUsPerCall)} µs/call; ` +
+        `per call: ${fmt(s.appendsPerCall, 1)} appends to the model (of ${mediaFed} media frames fed), ${fmt(s.mediaSentPerCall, 1)} media frames and ` +
+        `${fmt(s.marksSentPerCall, 1)} marks to Twilio, ${fmt(s.marksRenamedPerCall, 1)} mark echoes matched; errors ${s.errors}`,
+    );
+  if (ratio)
+    log(
+      `switchboard / session-floor CPU: ${fmt(ratio.ofMedians, 3)} (medians); per round ${ratio.perRound.map((r) => fmt(r, 3)).join(', ')}`,
+    );
+}
+
+for (const s of summary) {
+  if (s.appendsPerCall === 0 || s.mediaSentPerCall === 0) {
+    console.error(
+      `${s.impl}: no audio forwarded (appends ${s.appendsPerCall}, media to Twilio ${s.mediaSentPerCall} per call)`,
+    );
+    process.exitCode = 1;
+  }
+}
