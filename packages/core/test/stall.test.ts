@@ -72,21 +72,30 @@ describe('a stalled bridge', () => {
     const started = new Promise((resolve) => t.once('input_audio_buffer.speech_started', resolve));
     server.send({ type: 'input_audio_buffer.speech_started', item_id: 'u1', audio_start_ms: 0 });
     await started;
-    // The caller's next frame and the end of the turn are on their way when the bridge stalls for
-    // twice the inactivity timeout. (After the I/O phase: the next loop runs its due timers first.)
-    await new Promise<void>((resolve) =>
-      setImmediate(() => {
-        carrier.send(wire.audio(mulaw(160, 2), 2, 20));
-        server.send({ type: 'input_audio_buffer.speech_stopped', item_id: 'u1', audio_end_ms: 40 });
-        stall(600);
-        resolve();
-      }),
-    );
-    await until(() => server.inputAudio().byteLength >= 320, 20_000);
-    await until(() => server.received.length > 0 && t.metrics.framesIn >= 3, 20_000);
-    // The line never went quiet: no inactivity silence, the model has exactly the two frames.
+    // The bridge stalls for twice the inactivity timeout in the same turn of its event loop as it
+    // read the caller's latest frame (a listener of that frame's raw event starts it, after the
+    // I/O phase: the next loop runs its due timers first), so the line was not quiet when the
+    // stall began however slow the machine was before; the caller's next frame and the end of the
+    // turn are on their way during it.
+    await new Promise<void>((resolve) => {
+      const onEvent = (event: { type?: string }) => {
+        if (event?.type !== 'testcarrier_message') return;
+        t.off('*', onEvent);
+        setImmediate(() => {
+          carrier.send(wire.audio(mulaw(160, 3), 3, 40));
+          server.send({ type: 'input_audio_buffer.speech_stopped', item_id: 'u1', audio_end_ms: 60 });
+          stall(600);
+          resolve();
+        });
+      };
+      t.on('*', onEvent);
+      carrier.send(wire.audio(mulaw(160, 2), 2, 20));
+    });
+    await until(() => server.inputAudio().byteLength >= 480, 20_000);
+    await until(() => server.received.length > 0 && t.metrics.framesIn >= 4, 20_000);
+    // The line never went quiet: no inactivity silence, the model has exactly the three frames.
     expect(t.metrics.inactivityPaddedMs).toBe(0);
-    expect(server.inputAudio()).toEqual(new Uint8Array([...mulaw(160, 1), ...mulaw(160, 2)]));
+    expect(server.inputAudio()).toEqual(new Uint8Array([...mulaw(160, 1), ...mulaw(160, 2), ...mulaw(160, 3)]));
   });
 
   // The bridge cancels a reply at a barge-in and drops the audio of it still on the way. When the
