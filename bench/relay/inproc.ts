@@ -13,13 +13,20 @@
  * renamed to the marks the replayed transport sent (the n-th captured echo of the n-th mark), so
  * that acks are real.
  *
- * After a warm-up round, each round replays `--calls` calls per implementation (alternating the
- * order between rounds) and reports the process's CPU (user + system) and wall time per call and
- * per message; then the medians and the ratio of Switchboard to the session floor. It fails when a
- * replayed call forwarded no audio either way.
+ * After a warm-up round, each round replays `--calls` calls per implementation in slices of
+ * `--concurrency` calls (run at once, their batches interleaved, as a bridge runs its live calls),
+ * the implementations' slices alternating so that both see the same load on the machine. It
+ * reports CPU per call and per message: the process's (user + system, with V8's GC and compiler
+ * threads) as the mean over the round and as the median of the slices, the main thread's alone
+ * (Linux `schedstat`), and wall time; then the medians of the rounds and the ratio of Switchboard
+ * to the session floor. It fails when a replayed call forwarded no audio either way.
+ *
+ * The figures are of JavaScript with warm caches and no socket I/O: the kernel's share of the
+ * whole-process bench (`writev`, `epoll`) is not in them, and they depend on how many calls run at
+ * once (with one at a time, both implementations cost more per call, the session floor most).
  *
  *   node --import tsx relay/inproc.ts [--impl switchboard,session-floor] [--calls 200] [--rounds 5]
- *        [--batch 10] [--concurrency 1] [--capture out/relay-inproc-capture.json] [--recapture]
+ *        [--batch 10] [--concurrency 10] [--capture out/relay-inproc-capture.json] [--recapture]
  *        [--source] [--json]
  *
  * The Switchboard packages are loaded as published (their built `dist`), as in `run.ts`; with
@@ -39,7 +46,7 @@ const { values } = parseArgs({
     calls: { type: 'string', default: '200' },
     rounds: { type: 'string', default: '5' },
     batch: { type: 'string', default: '10' },
-    concurrency: { type: 'string', default: '1' },
+    concurrency: { type: 'string', default: '10' },
     capture: { type: 'string' },
     recapture: { type: 'boolean', default: false },
     source: { type: 'boolean', default: false },
@@ -266,7 +273,10 @@ async function replayCall(impl: InprocImpl): Promise<CallCounts> {
     else {
       // The echo of the n-th mark the bridge sent, named as the replayed transport named it.
       const name = twilio.marksSent[message.index];
-      const text = name && name !== message.name ? message.text.replace(message.name, name) : message.text;
+      const text =
+        name && name !== message.name
+          ? message.text.replace(`"name":"${message.name}"`, `"name":"${name}"`)
+          : message.text;
       if (name) marksRenamed++;
       twilio.emit('message', Buffer.from(text), false);
     }
@@ -284,84 +294,149 @@ async function replayCall(impl: InprocImpl): Promise<CallCounts> {
   };
 }
 
-type Sample = { impl: InprocImpl; cpuUs: number; wallUs: number; counts: CallCounts };
+/**
+ * CPU time of this (the main) thread, in µs, at nanosecond resolution where Linux tells it
+ * (`schedstat`): the transport's JavaScript without V8's concurrent GC and compiler threads.
+ */
+function mainThreadUs(): number {
+  try {
+    return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]) / 1000;
+  } catch {
+    return Number.NaN;
+  }
+}
 
-async function measure(impl: InprocImpl): Promise<Sample> {
-  collectGarbage();
-  const totals: CallCounts = { appends: 0, mediaSent: 0, marksSent: 0, marksRenamed: 0, errors: 0 };
+type Sample = { cpuUs: number; mainUs: number; wallUs: number; counts: CallCounts };
+
+/** One slice: `n` calls of one implementation, `concurrency` of them at a time. */
+async function slice(impl: InprocImpl, n: number): Promise<Sample> {
+  const counts: CallCounts = { appends: 0, mediaSent: 0, marksSent: 0, marksRenamed: 0, errors: 0 };
   const cpu0 = process.cpuUsage();
+  const main0 = mainThreadUs();
   const wall0 = wallNow();
   let next = 0;
   const worker = async () => {
-    while (next < calls) {
+    while (next < n) {
       next++;
-      const counts = await replayCall(impl);
-      for (const key of Object.keys(totals) as Array<keyof CallCounts>) totals[key] += counts[key];
+      const call = await replayCall(impl);
+      for (const key of Object.keys(counts) as Array<keyof CallCounts>) counts[key] += call[key];
     }
   };
-  await Promise.all(Array.from({ length: Math.min(concurrency, calls) }, worker));
+  await Promise.all(Array.from({ length: Math.min(concurrency, n) }, worker));
   const cpu = process.cpuUsage(cpu0);
-  const wallUs = (wallNow() - wall0) * 1000;
-  return { impl, cpuUs: cpu.user + cpu.system, wallUs, counts: totals };
+  return { cpuUs: cpu.user + cpu.system, mainUs: mainThreadUs() - main0, wallUs: (wallNow() - wall0) * 1000, counts };
 }
 
-const perCall = (s: Sample) => s.cpuUs / calls;
+/** One implementation's round: totals over its calls, and the CPU per call of each of its slices. */
+type Round = Sample & { impl: InprocImpl; sliceCpuUs: number[]; sliceMainUs: number[] };
+
+/**
+ * A round: `calls` calls of each implementation, in slices of `concurrency` calls that alternate
+ * between the implementations (in the order A B, then B A), so that both run on the same machine
+ * as the load of the rest of it comes and goes.
+ */
+async function round(index: number): Promise<Round[]> {
+  collectGarbage();
+  const rounds = new Map(
+    impls.map((impl): [InprocImpl, Round] => [
+      impl,
+      {
+        impl,
+        cpuUs: 0,
+        mainUs: 0,
+        wallUs: 0,
+        counts: { appends: 0, mediaSent: 0, marksSent: 0, marksRenamed: 0, errors: 0 },
+        sliceCpuUs: [],
+        sliceMainUs: [],
+      },
+    ]),
+  );
+  for (let k = 0; k * concurrency < calls; k++) {
+    const n = Math.min(concurrency, calls - k * concurrency);
+    for (const impl of (k + index) % 2 === 0 ? impls : [...impls].reverse()) {
+      const sample = await slice(impl, n);
+      const r = rounds.get(impl)!;
+      r.cpuUs += sample.cpuUs;
+      r.mainUs += sample.mainUs;
+      r.wallUs += sample.wallUs;
+      for (const key of Object.keys(r.counts) as Array<keyof CallCounts>) r.counts[key] += sample.counts[key];
+      r.sliceCpuUs.push(sample.cpuUs / n);
+      r.sliceMainUs.push(sample.mainUs / n);
+    }
+  }
+  return [...rounds.values()];
+}
+
+/** CPU per call: the mean over the round's calls, and the median of its slices (robust to bursts of load). */
+const perCall = (r: Round) => r.cpuUs / calls;
+const slicePerCall = (r: Round) => median(r.sliceCpuUs);
+const mainSlicePerCall = (r: Round) => median(r.sliceMainUs);
 const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : '–');
 
 const log = values.json ? () => undefined : (line: string) => console.log(line);
 log(
   `in-process relay: ${calls} calls × ${feed.length} messages of "${capture.trace}" (${capture.seconds.toFixed(1)} s; ` +
     `${mediaFed} media frames, ${feed.filter((f) => f.from === 'model').length} model messages), batches of ${batch}, ` +
-    `${concurrency} at a time, ${rounds} round(s) after a warm-up; packages from ${values.source ? 'source' : 'dist'}; node ${process.version}`,
+    `slices of ${concurrency} calls at a time, ${rounds} round(s) after a warm-up; ` +
+    `packages from ${values.source ? 'source' : 'dist'}; node ${process.version}`,
 );
 
-for (const impl of impls) await measure(impl); // warm-up
+/** Heap held after a full collection, and what keeps the event loop alive: a call that did not end shows here. */
+function leftOver(): { heapBytes: number; resources: string[] } {
+  collectGarbage();
+  return {
+    heapBytes: process.memoryUsage().heapUsed,
+    resources: process.getActiveResourcesInfo().filter((r) => r !== 'TTYWrap' && r !== 'PipeWrap'),
+  };
+}
 
-const byRound: Sample[][] = [];
-for (let round = 0; round < rounds; round++) {
-  const order = round % 2 === 0 ? impls : [...impls].reverse();
-  const samples: Sample[] = [];
-  for (const impl of order) samples.push(await measure(impl));
-  byRound.push(samples);
+await round(1); // warm-up
+const before = leftOver();
+
+const byRound: Round[][] = [];
+for (let index = 0; index < rounds; index++) {
+  const results = await round(index);
+  byRound.push(results);
   log(
-    `  round ${round + 1}: ` +
-      samples
+    `  round ${index + 1}: ` +
+      results
         .map(
-          (s) =>
-            `${s.impl} ${fmt(perCall(s))} µs/call (${fmt(s.cpuUs / calls / feed.length, 2)} µs/message, wall ${fmt(s.wallUs / calls)} µs/call)`,
+          (r) =>
+            `${r.impl} ${fmt(perCall(r))} µs/call (slice median ${fmt(slicePerCall(r))}, ` +
+            `main thread ${fmt(mainSlicePerCall(r))}, wall ${fmt(r.wallUs / calls)})`,
         )
         .join('; '),
   );
 }
 
-const cpuOf = (samples: Sample[], impl: InprocImpl) => samples.find((s) => s.impl === impl);
+const of = (results: Round[], impl: InprocImpl) => results.find((r) => r.impl === impl)!;
 const summary = impls.map((impl) => {
-  const mine = byRound.map((samples) => cpuOf(samples, impl)!);
+  const mine = byRound.map((results) => of(results, impl));
   const last = mine[mine.length - 1]!.counts;
   return {
     impl,
     cpuUsPerCall: median(mine.map(perCall)),
+    cpuUsPerCallSliceMedian: median(mine.map(slicePerCall)),
     cpuUsPerMessage: median(mine.map(perCall)) / feed.length,
-    wallUsPerCall: median(mine.map((s) => s.wallUs / calls)),
+    mainUsPerCallSliceMedian: median(mine.map(mainSlicePerCall)),
+    wallUsPerCall: median(mine.map((r) => r.wallUs / calls)),
     perRound: mine.map(perCall),
     // Per call, from the last round.
     appendsPerCall: last.appends / calls,
     mediaSentPerCall: last.mediaSent / calls,
     marksSentPerCall: last.marksSent / calls,
     marksRenamedPerCall: last.marksRenamed / calls,
-    errors: Math.max(...mine.map((s) => s.counts.errors)),
+    errors: Math.max(...mine.map((r) => r.counts.errors)),
   };
 });
 const both = impls.includes('switchboard') && impls.includes('session-floor');
+/** Switchboard's CPU over the session floor's: per round, and the median of those. */
+function ratioOf(per: (r: Round) => number) {
+  const perRound = byRound.map((results) => per(of(results, 'switchboard')) / per(of(results, 'session-floor')));
+  return { median: median(perRound), perRound };
+}
 const ratio = both
-  ? {
-      perRound: byRound.map(
-        (samples) => perCall(cpuOf(samples, 'switchboard')!) / perCall(cpuOf(samples, 'session-floor')!),
-      ),
-      ofMedians:
-        summary.find((s) => s.impl === 'switchboard')!.cpuUsPerCall /
-        summary.find((s) => s.impl === 'session-floor')!.cpuUsPerCall,
-    }
+  ? { process: ratioOf(perCall), processSlices: ratioOf(slicePerCall), mainThreadSlices: ratioOf(mainSlicePerCall) }
   : undefined;
 
 if (values.json) {
@@ -369,18 +444,31 @@ if (values.json) {
     JSON.stringify({ trace: capture.trace, messages: feed.length, mediaFed, calls, rounds, summary, ratio }, null, 2),
   );
 } else {
-  log('\nmedian of rounds:');
+  log('\nmedian of rounds, µs per call (CPU: user + system of the process; main thread: its CPU alone):');
   for (const s of summary)
     log(
-      `  ${s.impl.padEnd(13)} ${fmt(s.cpuUsPerCall).padStart(7)} µs CPU/call  ${fmt(s.cpuUsPerMessage, 2).padStart(6)} µs/message  wall ${fmt(s.wallUsPerCall)} µs/call; ` +
-        `per call: ${fmt(s.appendsPerCall, 1)} appends to the model (of ${mediaFed} media frames fed), ${fmt(s.mediaSentPerCall, 1)} media frames and ` +
-        `${fmt(s.marksSentPerCall, 1)} marks to Twilio, ${fmt(s.marksRenamedPerCall, 1)} mark echoes matched; errors ${s.errors}`,
+      `  ${s.impl.padEnd(13)} CPU ${fmt(s.cpuUsPerCall).padStart(6)} (slice median ${fmt(s.cpuUsPerCallSliceMedian)}, ` +
+        `${fmt(s.cpuUsPerMessage, 2)} per message)  main thread ${fmt(s.mainUsPerCallSliceMedian)}  wall ${fmt(s.wallUsPerCall)}; ` +
+        `per call: ${fmt(s.appendsPerCall, 1)} appends to the model (of ${mediaFed} media frames fed), ` +
+        `${fmt(s.mediaSentPerCall, 1)} media frames and ${fmt(s.marksSentPerCall, 1)} marks to Twilio, ` +
+        `${fmt(s.marksRenamedPerCall, 1)} mark echoes matched; errors ${s.errors}`,
     );
-  if (ratio)
-    log(
-      `switchboard / session-floor CPU: ${fmt(ratio.ofMedians, 3)} (medians); per round ${ratio.perRound.map((r) => fmt(r, 3)).join(', ')}`,
-    );
+  if (ratio) {
+    const line = (r: { perRound: number[]; median: number }) =>
+      `${fmt(r.median, 3)} (median); per round ${r.perRound.map((v) => fmt(v, 3)).join(', ')}`;
+    log(`switchboard / session-floor, process CPU:          ${line(ratio.process)}`);
+    log(`switchboard / session-floor, process CPU (slices): ${line(ratio.processSlices)}`);
+    log(`switchboard / session-floor, main thread (slices): ${line(ratio.mainThreadSlices)}`);
+  }
 }
+
+await turn();
+const after = leftOver();
+const totalCalls = calls * rounds * impls.length;
+log(
+  `after ${totalCalls} calls: heap ${fmt((after.heapBytes - before.heapBytes) / totalCalls, 0)} bytes/call held; ` +
+    `live resources ${after.resources.length > 0 ? after.resources.join(', ') : 'none'}`,
+);
 
 for (const s of summary) {
   if (s.appendsPerCall === 0 || s.mediaSentPerCall === 0) {
