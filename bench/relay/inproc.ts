@@ -21,9 +21,14 @@
  * (Linux `schedstat`), and wall time; then the medians of the rounds and the ratio of Switchboard
  * to the session floor. It fails when a replayed call forwarded no audio either way.
  *
- * The figures are of JavaScript with warm caches and no socket I/O: the kernel's share of the
- * whole-process bench (`writev`, `epoll`) is not in them, and they depend on how many calls run at
- * once (with one at a time, both implementations cost more per call, the session floor most).
+ * The figures are of JavaScript with no socket I/O: the kernel's share of the whole-process bench
+ * (`writev`, `epoll`) is not in them. They depend on how the calls' messages interleave, since that
+ * decides how warm each call's state is in the CPU's caches: the defaults (10 calls at a time,
+ * batches of 10) repeat within about 2 % and put Switchboard at about 1.2 × the session floor; with
+ * `--concurrency 100 --batch 1` every message of a call follows one of each other call, as in a
+ * bridge carrying 100 calls, and the ratio is about 1.6, but it repeats only within about 10 % on
+ * a busy machine. With one call at a time both cost more per call, the session floor most. Compare
+ * figures of the same settings only.
  *
  *   node --import tsx relay/inproc.ts [--impl switchboard,session-floor] [--calls 200] [--rounds 5]
  *        [--batch 10] [--concurrency 10] [--capture out/relay-inproc-capture.json] [--recapture]
