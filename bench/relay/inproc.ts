@@ -216,25 +216,6 @@ class FakeModelSocket {
 
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-/**
- * `session-floor.ts` builds its model connection from `{ url }` alone; the SDK reads
- * `createWebSocket` from that options object, so it is offered there (non-enumerable, on the
- * prototype of plain objects) for the constructor call only.
- */
-function withCreateWebSocket<T>(createWebSocket: () => Promise<FakeModelSocket>, build: () => T): T {
-  Object.defineProperty(Object.prototype, 'createWebSocket', {
-    value: createWebSocket,
-    configurable: true,
-    enumerable: false,
-    writable: true,
-  });
-  try {
-    return build();
-  } finally {
-    delete (Object.prototype as { createWebSocket?: unknown }).createWebSocket;
-  }
-}
-
 type CallCounts = { appends: number; mediaSent: number; marksSent: number; marksRenamed: number; errors: number };
 
 const agent = conformanceAgent();
@@ -250,7 +231,7 @@ async function replayCall(impl: InprocImpl): Promise<CallCounts> {
           url: URL_,
           createWebSocket: createWebSocket as never,
         })
-      : withCreateWebSocket(createWebSocket, () => new SessionFloorTransport(twilio as never, URL_));
+      : new SessionFloorTransport(twilio as never, URL_, { createWebSocket: createWebSocket as never });
   const session = new RealtimeSession(agent, {
     transport,
     model: 'gpt-realtime',

@@ -12,7 +12,11 @@
  * shows what the SDK's model connection and a `RealtimeSession` cost on top of the bare floor,
  * below which no transport built on them can go.
  */
-import { OpenAIRealtimeWebSocket, type TransportLayerAudio } from '@openai/agents-realtime';
+import {
+  OpenAIRealtimeWebSocket,
+  type OpenAIRealtimeWebSocketOptions,
+  type TransportLayerAudio,
+} from '@openai/agents-realtime';
 import { WebSocket } from 'ws';
 import { writeAudioAndMark } from './floor.js';
 
@@ -24,8 +28,9 @@ export class SessionFloorTransport extends OpenAIRealtimeWebSocket {
   #marks = 0;
   #early: string[] = [];
 
-  constructor(twilio: WebSocket, url: string) {
-    super({ url });
+  /** `options` go to the SDK's model connection as they are (`createWebSocket`: an in-memory socket). */
+  constructor(twilio: WebSocket, url: string, options: Omit<OpenAIRealtimeWebSocketOptions, 'url'> = {}) {
+    super({ ...options, url });
     this.#twilio = twilio;
     twilio.on('message', (data) => {
       const frame = JSON.parse(String(data)) as TwilioFrame;
