@@ -8,11 +8,12 @@ import { Session } from 'node:inspector';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { writeHeapSnapshot } from 'node:v8';
 import { TwilioRealtimeTransportLayer } from '@openai/agents-extensions';
-import { RealtimeSession, type RealtimeTransportLayer } from '@openai/agents/realtime';
+import type { RealtimeTransportLayer } from '@openai/agents/realtime';
 import { conformanceAgent } from '@switchboard/conformance';
 import { TwilioRealtimeTransport } from '@switchboard/twilio';
 import { WebSocketServer } from 'ws';
 import { collectGarbage, threadCpuMs } from '../shared.js';
+import { startCallSession } from './call-session.js';
 import { floorRelay } from './floor.js';
 import { SessionFloorTransport } from './session-floor.js';
 import { wallNow, type BridgeReport, type Impl } from './shared.js';
@@ -46,17 +47,7 @@ wss.on('connection', (socket, request) => {
       : impl === 'session-floor'
         ? new SessionFloorTransport(socket, url)
         : new TwilioRealtimeTransportLayer({ twilioWebSocket: socket as never, url });
-  // Both get the telephony format explicitly, so the SDK adapter is measured working correctly.
-  const session = new RealtimeSession(agent, {
-    transport,
-    model: 'gpt-realtime',
-    config: { audio: { input: { format: 'g711_ulaw' }, output: { format: 'g711_ulaw' } } },
-  });
-  session.on('error', () => {
-    errors++;
-  });
-  socket.on('close', () => session.close());
-  session.connect({ apiKey: 'sk-bench' }).catch(() => {
+  startCallSession(agent, transport, socket, () => {
     errors++;
   });
 });

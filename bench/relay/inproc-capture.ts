@@ -15,9 +15,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { RealtimeSession } from '@openai/agents/realtime';
 import { bundledTracesDir, conformanceAgent, loadTrace, traceExpect } from '@switchboard/conformance';
 import { TwilioRealtimeTransport } from '@switchboard/twilio';
+import { startCallSession } from './call-session.js';
 import { WebSocket, WebSocketServer } from 'ws';
 import { exited, nextMessage, startChild } from '../shared.js';
 
@@ -90,16 +90,7 @@ async function capture(options: { trace: string; seconds: number; speed: number;
         return ws as never;
       },
     });
-    const session = new RealtimeSession(conformanceAgent(), {
-      transport,
-      model: 'gpt-realtime',
-      config: { audio: { input: { format: 'g711_ulaw' }, output: { format: 'g711_ulaw' } } },
-    });
-    session.on('error', () => {
-      errors++;
-    });
-    socket.on('close', () => session.close());
-    session.connect({ apiKey: 'sk-bench' }).catch(() => {
+    startCallSession(conformanceAgent(), transport, socket, () => {
       errors++;
     });
   });
