@@ -96,6 +96,16 @@ describe('SignalWire deliveries the SDK accepts, we accept', () => {
     }
   });
 
+  it('a host in capitals: the SDK lower-cases it and keeps the rest as received (a trailing space too)', async () => {
+    const received = "https://Example.SignalWire.app/it's? ";
+    const signed = "https://example.signalwire.app/it's? ";
+    const signature = swSign(SIGNING_KEY, signed, PARAMS);
+    expect(sdkAccepts(signature, received, PARAMS)).toBe(true);
+    expect(
+      await validateSignalWireSignature({ signingKey: SIGNING_KEY, signature, url: received, params: PARAMS }),
+    ).toBe(true);
+  });
+
   it('a JSON body through bodySHA256', async () => {
     const body = JSON.stringify({ call_id: PARAMS.CallSid, event: 'answered' });
     const url = `https://example.signalwire.app/events?bodySHA256=${await computeTwilioBodySHA256(body)}`;

@@ -106,10 +106,11 @@ function signalwireVerdict(options: ValidateSignalWireSignatureOptions) {
   checkSigningKey(options?.signingKey);
   const { signingKey, signature, url, params, body, replayGuard } = options;
   // SignalWire's helper library signs the values of a repeated name in the order given, Twilio's
-  // sorted and once each: both are accepted. SignalWire has no SharedKey settings.
+  // sorted and once each: both are accepted. SignalWire has no SharedKey settings. Its library
+  // reads the URL with url-parse, which lower-cases scheme and host and keeps the rest as given.
   return twilioSignatureVerdict(
     { authToken: signingKey, signature, url, params, body, replayGuard },
-    { valuesInGivenOrder: true, noSettings: true },
+    { valuesInGivenOrder: true, noSettings: true, lowerHost: true },
   );
 }
 

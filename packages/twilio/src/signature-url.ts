@@ -38,6 +38,20 @@ export function twilioSignatureUrlVariants(url: string): string[] {
   return [url];
 }
 
+/**
+ * The URL as received with its scheme and host lower-cased and nothing else changed (SignalWire's
+ * helper library reads the URL with url-parse, which does that and keeps the rest as given, where
+ * the WHATWG parser also trims and escapes). Scheme and host are case-insensitive, so this names
+ * the same resource.
+ */
+function lowerSchemeAndHost(url: string): string {
+  const match = /^([A-Za-z][A-Za-z0-9+.-]*:\/\/)([^/?#]*)(.*)$/s.exec(url);
+  if (!match) return url;
+  const [, scheme = '', authority = '', rest = ''] = match;
+  const at = authority.lastIndexOf('@');
+  return `${scheme.toLowerCase()}${authority.slice(0, at + 1)}${authority.slice(at + 1).toLowerCase()}${rest}`;
+}
+
 /** The URL as the WHATWG URL parser writes it, or undefined when it does not parse. */
 function whatwgForm(url: string): string | undefined {
   try {
@@ -115,7 +129,18 @@ export function reencodeQueryLegacy(url: string): string {
  * and without the default port. The as-given forms come first.
  */
 export function twilioSignatureUrlCandidates(url: string): string[] {
+  return signatureUrlCandidates(url, false);
+}
+
+/**
+ * {@link twilioSignatureUrlCandidates}, and with `lowerHost` also the URL as given with its scheme
+ * and host lower-cased (with and without the default port), which SignalWire's library accepts
+ * and Twilio's does not. @internal
+ */
+export function signatureUrlCandidates(url: string, lowerHost: boolean): string[] {
   const out = new Set(twilioSignatureUrlVariants(url));
+  const lowered = lowerHost ? lowerSchemeAndHost(url) : url;
+  if (lowered !== url) for (const variant of twilioSignatureUrlVariants(lowered)) out.add(variant);
   const normalized = whatwgForm(url);
   if (normalized !== undefined) {
     for (const form of [normalized, safeReencode(normalized)]) {

@@ -22,7 +22,7 @@ import {
   readHeader,
   type RequestHeaders,
 } from '@switchboard/core/protocol';
-import { twilioSignatureUrlCandidates } from './signature-url.js';
+import { signatureUrlCandidates } from './signature-url.js';
 
 export { twilioSignatureUrlVariants, twilioSignatureUrlCandidates } from './signature-url.js';
 
@@ -295,6 +295,8 @@ export type TwilioVerdictVariant = {
   valuesInGivenOrder?: boolean;
   /** Ignore SharedKey settings (SignalWire has none). */
   noSettings?: boolean;
+  /** Also accept the URL as given with scheme and host lower-cased (SignalWire's helper library). */
+  lowerHost?: boolean;
 };
 
 /**
@@ -348,7 +350,7 @@ export async function twilioSignatureVerdict(
   const key = await hmacKey(secret, algorithm);
   let valid = false;
   // Every candidate is computed and compared, so the time taken does not say which one matched.
-  for (const url of twilioSignatureUrlCandidates(options.url)) {
+  for (const url of signatureUrlCandidates(options.url, variant.lowerHost === true)) {
     valid = constantTimeEqual(await sign(key, signedText(url, grouped)), signature) || valid;
     if (variant.valuesInGivenOrder) {
       valid = constantTimeEqual(await sign(key, signedTextInGivenOrder(url, grouped)), signature) || valid;
