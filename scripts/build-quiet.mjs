@@ -31,10 +31,6 @@ if (code !== 0) {
   console.log(`build failed after ${seconds} s (exit code ${code})`);
   process.exit(code);
 }
-// pnpm prints one "<dir> build$ tsup" line per package it builds.
-const built = new Set(
-  Buffer.concat(output)
-    .toString('utf8')
-    .match(/^\S+ build\$/gm) ?? [],
-).size;
-console.log(`built ${built > 0 ? `${built} packages` : 'the packages'} in ${seconds} s`);
+// The build (scripts/build.mjs) ends with "built N packages in N s".
+const built = /^built (\d+) packages/m.exec(Buffer.concat(output).toString('utf8'))?.[1];
+console.log(`built ${built ? `${built} packages` : 'the packages'} in ${seconds} s`);
