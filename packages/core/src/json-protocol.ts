@@ -6,7 +6,7 @@
  * Each helper reports a bad frame through the carrier's own `fail`, so the error names the
  * carrier and carries its code; none of them throws anything but that.
  */
-import { base64Decode } from './audio/base64.js';
+import { base64DecodeShared } from './audio/base64.js';
 import { ProtocolError } from './errors.js';
 import { isJsonObject, nonEmptyString, readCounter, type FrameParse, type JsonObject } from './json.js';
 import type { AudioFormat, CallEvent, OutboundCommand } from './types.js';
@@ -46,10 +46,13 @@ export function readFrameEvent(message: JsonObject, frame: string, fail: FailFra
   return event;
 }
 
-/** `media.payload` decoded from base64. */
+/**
+ * `media.payload` decoded from base64, into a pooled array when small: a view of a shared buffer
+ * (its `byteOffset` and `byteLength` say where), as a Node Buffer is.
+ */
 export function decodeMediaPayload(payload: string, frame: unknown, fail: FailFrame): Uint8Array {
   try {
-    return base64Decode(payload);
+    return base64DecodeShared(payload);
   } catch {
     fail('media.payload is not valid base64', frame);
   }

@@ -5,6 +5,7 @@ import {
   type RealtimeTransportLayerConnectOptions,
   type TransportLayerAudio,
 } from '@openai/agents-realtime';
+import { exactBuffer } from './audio/pool.js';
 import { modelBytesPerMs, type ModelAudioFormat } from './codec.js';
 import type { MediaConnection } from './connection.js';
 import { ConfigError, SwitchboardError } from './errors.js';
@@ -67,7 +68,7 @@ export class TelephonyRealtimeTransport extends OpenAIRealtimeWebSocket {
       sdkMessage: (event) => super._onMessage(event as Parameters<OpenAIRealtimeWebSocket['_onMessage']>[0]),
       audio: (delta, bytes) => {
         this.#trackAudio(delta, bytes.byteLength);
-        this._onAudio({ type: 'audio', data: bytes.buffer as ArrayBuffer, responseId: delta.response_id });
+        this._onAudio({ type: 'audio', data: exactBuffer(bytes), responseId: delta.response_id });
       },
     });
   }

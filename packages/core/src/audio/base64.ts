@@ -7,6 +7,8 @@
  * outside the alphabet.
  */
 
+import { allocBytes } from './pool.js';
+
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 const PAD = 61; // '='
 
@@ -36,11 +38,24 @@ function asciiString(chars: Uint8Array): string {
   return out;
 }
 
+/**
+ * The character codes of the last encoding of up to 16 KiB, reused: the string is made from them
+ * at once, so no encoding needs an array of its own (a frame's would cost more than its encoding).
+ */
+const SCRATCH_MAX = 16 * 1024;
+let scratch = new Uint8Array(256);
+
 /** Base64 of `bytes`, standard alphabet, padded with '='. */
 export function base64Encode(bytes: Uint8Array): string {
   const n = bytes.length;
   if (n === 0) return '';
-  const chars = new Uint8Array(Math.ceil(n / 3) * 4);
+  const size = Math.ceil(n / 3) * 4;
+  let chars: Uint8Array;
+  if (size > SCRATCH_MAX) chars = new Uint8Array(size);
+  else {
+    if (scratch.length < size) scratch = new Uint8Array(Math.min(SCRATCH_MAX, Math.max(size, scratch.length * 2)));
+    chars = scratch.length === size ? scratch : scratch.subarray(0, size);
+  }
   const whole = n - (n % 3);
   let o = 0;
   for (let i = 0; i < whole; i += 3) {
@@ -92,10 +107,22 @@ function invalid(text: string, at: number): TypeError {
 }
 
 /**
- * Bytes of a base64 text (standard alphabet). Padding is optional; whitespace, URL-safe
- * characters and misplaced padding are rejected with a TypeError.
+ * Bytes of a base64 text (standard alphabet), in an array of their own. Padding is optional;
+ * whitespace, URL-safe characters and misplaced padding are rejected with a TypeError.
  */
 export function base64Decode(text: string): Uint8Array {
+  return decode(text, false);
+}
+
+/**
+ * {@link base64Decode} into a pooled array when small (`allocBytes`): a view of a shared buffer,
+ * for the per-frame paths. @internal
+ */
+export function base64DecodeShared(text: string): Uint8Array {
+  return decode(text, true);
+}
+
+function decode(text: string, shared: boolean): Uint8Array {
   let end = text.length;
   // Up to two trailing pad characters, only where padding can stand.
   if (end > 0 && text.charCodeAt(end - 1) === PAD) {
@@ -106,7 +133,8 @@ export function base64Decode(text: string): Uint8Array {
   const tail = end & 3;
   if (tail === 1) throw new TypeError('invalid base64: truncated text');
   const whole = end - tail;
-  const out = new Uint8Array((whole >> 2) * 3 + (tail === 0 ? 0 : tail - 1));
+  const length = (whole >> 2) * 3 + (tail === 0 ? 0 : tail - 1);
+  const out = shared ? allocBytes(length) : new Uint8Array(length);
   let o = 0;
   for (let i = 0; i < whole; i += 4) {
     const a = VALUES[text.charCodeAt(i)] ?? 0xff;

@@ -1,4 +1,5 @@
 import { ConfigError } from '../errors.js';
+import { allocBytes } from './pool.js';
 
 /** Frame-size constraints, in bytes (see `FrameRules` for the carrier-facing form). */
 export interface FramerRules {
@@ -82,7 +83,7 @@ export class Framer {
       else break;
       if (offset < held) {
         // Only the first frame can include held bytes: there are fewer of them than any frame.
-        const frame = new Uint8Array(size);
+        const frame = allocBytes(size);
         frame.set(this.#pending.subarray(0, held));
         frame.set(bytes.subarray(0, size - held), held);
         frames.push(frame);

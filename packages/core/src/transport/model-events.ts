@@ -417,6 +417,7 @@ export class ModelMessages {
       text = messageText(event.data);
       type = leadingType(text);
       if (type === undefined || isFastType(type)) fast = fastModelEvent(text);
+      // In a buffer of its own: the SDK's audio event hands out the ArrayBuffer itself.
       if (fast?.kind === 'audio') audio = base64Decode(fast.event.delta);
     } catch (error) {
       // Audio the SDK could not read either: said once, and the SDK never sees it.
