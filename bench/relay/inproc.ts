@@ -82,7 +82,10 @@ if (!process.env[CHILD]) {
     await runCapture({ out: capturePath });
   }
   process.env[CHILD] = '1';
-  const child = startChild(here('./inproc.ts'), process.argv.slice(2), { dist: !values.source, ...(process.env.INPROC_PROF ? { cpuProfileDir: process.env.INPROC_PROF } : {}) });
+  const child = startChild(here('./inproc.ts'), process.argv.slice(2), {
+    dist: !values.source,
+    ...(process.env.INPROC_PROF ? { cpuProfileDir: process.env.INPROC_PROF } : {}),
+  });
   await exited(child);
   process.exit(child.exitCode ?? 1);
 }
