@@ -34,6 +34,9 @@
  *        [--batch 10] [--concurrency 10] [--capture out/relay-inproc-capture.json] [--recapture]
  *        [--source] [--json]
  *
+ * With `INPROC_PROF=<folder>` in the environment the child that replays the calls writes a V8 CPU
+ * profile (`--cpu-prof`) into that folder.
+ *
  * The Switchboard packages are loaded as published (their built `dist`), as in `run.ts`; with
  * `--source` the workspace sources are loaded instead (no rebuild needed between edits, though
  * transpiled by tsx rather than tsup).
