@@ -188,7 +188,10 @@ export async function buildAll({ log = console.log, jobs = 2, onSpawn } = {}) {
     let failed = false;
     const scripts = await pool(packages, jobs, async (pkg) => {
       if (failed) return false;
-      const result = await runCommand('tsup', ['--no-dts'], join(ROOT, pkg.dir), onSpawn);
+      // A package whose build is not plain `tsup` runs its own script, declarations included.
+      const plain = pkg.json.scripts.build.trim() === 'tsup';
+      const [cmd, args] = plain ? ['tsup', ['--no-dts']] : ['sh', ['-c', pkg.json.scripts.build]];
+      const result = await runCommand(cmd, args, join(ROOT, pkg.dir), onSpawn);
       if (!result.ok) {
         failed = true;
         log(`  ${pkg.json.name}: failed after ${result.seconds.toFixed(0)} s\n${result.output}`);
@@ -198,6 +201,7 @@ export async function buildAll({ log = console.log, jobs = 2, onSpawn } = {}) {
     if (!(await declarations) || !scripts.every(Boolean)) return false;
     const bundling = performance.now();
     for (const pkg of packages) {
+      if (pkg.json.scripts.build.trim() !== 'tsup') continue;
       try {
         await bundleDeclarations(pkg, emitted);
       } catch (error) {
