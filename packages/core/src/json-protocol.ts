@@ -48,7 +48,7 @@ export function readFrameEvent(message: JsonObject, frame: string, fail: FailFra
 
 /**
  * `media.payload` decoded from base64, into a pooled array when small: a view of a shared buffer
- * (its `byteOffset` and `byteLength` say where), as a Node Buffer is.
+ * (its `byteOffset` and `byteLength` say where).
  */
 export function decodeMediaPayload(payload: string, frame: unknown, fail: FailFrame): Uint8Array {
   try {

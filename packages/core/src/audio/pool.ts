@@ -1,14 +1,13 @@
 /**
- * Small byte arrays carved out of a shared buffer, as Node's `Buffer.allocUnsafe` does.
+ * Small byte arrays carved out of a shared `ArrayBuffer` (plain typed arrays: any runtime, workerd too).
  *
  * An engine keeps a typed array of more than a few dozen bytes outside its heap: making one costs
  * a native allocation and later the collector's bookkeeping of it, microseconds where decoding a
- * 20 ms frame takes a fraction of one. The hot paths (a frame's payload, a transcoded frame) take
+ * 20 ms frame takes a fraction of one. The per-frame paths (a carrier payload, a frame the framer joins) take
  * theirs from here instead: a view into a 16 KiB buffer, a new buffer when it is used up. Each
  * array is its own region (no two overlap, none is reused), zero-filled, and 8-byte aligned, so
  * 16-bit views of it work; its `buffer` is the shared one, so code that needs an `ArrayBuffer` of
- * exactly the bytes uses {@link exactBuffer}. A live array keeps its whole pool alive, as a Node
- * Buffer does.
+ * exactly the bytes uses {@link exactBuffer}. A live array keeps its whole pool alive.
  */
 
 const POOL_BYTES = 16 * 1024;
