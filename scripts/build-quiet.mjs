@@ -4,11 +4,9 @@
 // and the exit code is the build's. Used by the scripts whose own output is what the reader wants
 // to see (`pnpm demo`, the benchmarks).
 import { spawn } from 'node:child_process';
+import { pnpmCommand } from './pack.mjs';
 
-const pnpm =
-  process.env.npm_execpath && process.env.npm_execpath.includes('pnpm')
-    ? [process.execPath, process.env.npm_execpath]
-    : ['npx', '-y', 'pnpm@10'];
+const pnpm = pnpmCommand();
 
 const started = performance.now();
 const child = spawn(pnpm[0], [...pnpm.slice(1), 'run', 'build'], {

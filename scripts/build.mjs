@@ -34,10 +34,10 @@ export function buildablePackages(root = ROOT) {
 }
 
 /**
- * Runs `cmd args` in `cwd` with the package's and the root's `.bin` folders on the PATH; resolves
+ * Runs `cmd args` in `cwd` with the folder's and the root's `.bin` folders on the PATH; resolves
  * `{ ok, output, seconds }`. `onSpawn` sees the child (to lower its priority).
  */
-function runCommand(cmd, args, cwd, onSpawn) {
+export function runCommand(cmd, args, cwd, onSpawn) {
   const started = performance.now();
   const bins = [...new Set([join(cwd, 'node_modules', '.bin'), join(ROOT, 'node_modules', '.bin')])];
   return new Promise((done) => {

@@ -9,7 +9,7 @@
 // - The build (scripts/build.mjs) writes every package's declarations from one TypeScript program
 //   rather than fifteen (48 CPU-seconds instead of 200); eslint and prettier, which read the
 //   sources only, run beside it. Each step runs its script in a shell, not through a pnpm process
-//   of its own (`script`).
+//   of its own (`background`).
 // - Every published package is packed once, right after the build, as `pnpm publish` packs it
 //   (scripts/pack.mjs): the package checks and the npm install test read those tarballs, rather
 //   than each packing its own (`npm pack` cost two CPU-seconds a package).
@@ -31,33 +31,12 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { setPriority, tmpdir } from 'node:os';
-import { delimiter, join, resolve } from 'node:path';
-import { buildAll } from './build.mjs';
-import { PACKED_DIR_ENV, packPackages, writePackedIndex } from './pack.mjs';
+import { join } from 'node:path';
+import { buildAll, runCommand } from './build.mjs';
+import { PACKED_DIR_ENV, packPackages, pnpmCommand, writePackedIndex } from './pack.mjs';
 import { publishedPackages } from './release-checks.mjs';
 
-const pnpm =
-  process.env.npm_execpath && process.env.npm_execpath.includes('pnpm')
-    ? [process.execPath, process.env.npm_execpath]
-    : ['npx', '-y', 'pnpm@10'];
-/**
- * The command that runs a package's script (`dir` is the package's folder): the script itself in a
- * shell, with the `.bin` folders on the PATH, as `pnpm run` runs it, but without a pnpm process
- * (about a second of CPU each, four steps); through pnpm where there is no `sh`.
- */
-const script = (dir, name) => {
-  const text = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).scripts?.[name];
-  if (process.platform === 'win32' || typeof text !== 'string')
-    return { cmd: pnpm[0], args: [...pnpm.slice(1), ...(dir === '.' ? [] : ['--filter', dir]), 'run', name], env: {} };
-  const bins = [...new Set([resolve(dir, 'node_modules', '.bin'), resolve('node_modules', '.bin')])];
-  return { cmd: 'sh', args: ['-c', text], cwd: dir, env: { PATH: [...bins, process.env.PATH].join(delimiter) } };
-};
-/** Spawns a package's script (see `script`) with its output piped. */
-const spawnScript = (dir, name) => {
-  const { cmd, args, cwd, env } = script(dir, name);
-  return spawn(cmd, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-};
-
+const pnpm = pnpmCommand();
 /**
  * Lowers a background step's priority before it starts its own processes (they inherit it): the
  * replays first. The test files that use the CPU run at the same niceness (test/setup-priority.ts),
@@ -71,32 +50,23 @@ const lower = (child) => {
   }
 };
 
-/** Starts a step in the background; its output is kept and printed by `report()`. */
+/**
+ * Starts one of the root's scripts in the background; its output is kept and printed by
+ * `report()`. The script runs in a shell with the `.bin` folders on the PATH, as `pnpm run` runs
+ * it, but without a pnpm process (about a second of CPU each); through pnpm where there is no `sh`.
+ */
 const background = (label, name) => {
-  const started = performance.now();
-  const child = spawnScript('.', name);
-  lower(child);
-  const output = [];
-  let finished;
-  child.stdout.on('data', (chunk) => output.push(chunk));
-  child.stderr.on('data', (chunk) => output.push(chunk));
-  const done = new Promise((resolve) => {
-    child.on('error', (error) => {
-      output.push(Buffer.from(`${error.message}\n`));
-      resolve(false);
-    });
-    child.on('close', (code) => {
-      finished = performance.now();
-      resolve(code === 0);
-    });
-  });
+  const text = JSON.parse(readFileSync('package.json', 'utf8')).scripts?.[name];
+  const [cmd, args] =
+    process.platform === 'win32' || typeof text !== 'string'
+      ? [pnpm[0], [...pnpm.slice(1), 'run', name]]
+      : ['sh', ['-c', text]];
+  const done = runCommand(cmd, args, process.cwd(), lower);
   return {
     async report() {
-      const ok = await done;
-      console.log(
-        `\n▶ ${label} (${(((finished ?? performance.now()) - started) / 1000).toFixed(0)} s, in the background)`,
-      );
-      process.stdout.write(Buffer.concat(output));
+      const { ok, output, seconds } = await done;
+      console.log(`\n▶ ${label} (${seconds.toFixed(0)} s, in the background)`);
+      process.stdout.write(output);
       if (!ok) console.log(`${label}: failed`);
       return ok;
     },
