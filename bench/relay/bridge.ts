@@ -14,7 +14,7 @@ import { TwilioRealtimeTransport } from '@switchboard/twilio';
 import { WebSocketServer } from 'ws';
 import { collectGarbage, threadCpuMs } from '../shared.js';
 import { startCallSession } from './call-session.js';
-import { floorRelay } from './floor.js';
+import { floorRelay, modelSocket } from './floor.js';
 import { SessionFloorTransport } from './session-floor.js';
 import { wallNow, type BridgeReport, type Impl } from './shared.js';
 
@@ -38,7 +38,7 @@ wss.on('connection', (socket, request) => {
   const call = new URL(request.url ?? '/', 'http://x').searchParams.get('call') ?? String(calls);
   const url = `${simulatorUrl}?model=gpt-realtime&call=${call}`;
   if (impl === 'floor') {
-    floorRelay(socket, url);
+    floorRelay(socket, modelSocket(url));
     return;
   }
   const transport: RealtimeTransportLayer =

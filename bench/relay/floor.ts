@@ -23,8 +23,18 @@ const FRAME_BYTES = 160;
 type TwilioFrame = { event: string; media?: { payload: string }; start?: { streamSid: string } };
 type ModelEvent = { type: string; delta?: string };
 
-export function floorRelay(twilio: WebSocket, url: string): void {
-  const model = new WebSocket(url, { headers: { Authorization: 'Bearer sk-bench' } });
+/** The part of a `ws` client socket the floor uses (the in-process harness passes one in memory). */
+export type FloorModelSocket = {
+  readonly readyState: number;
+  on(event: 'open', listener: () => void): unknown;
+  on(event: 'message', listener: (data: unknown) => void): unknown;
+  on(event: 'error', listener: (error: Error) => void): unknown;
+  send(data: string): void;
+  close(): void;
+};
+
+/** The floor relay between a Twilio socket and a model socket opened for it (`modelSocket`). */
+export function floorRelay(twilio: WebSocket, model: FloorModelSocket): void {
   const early: string[] = [];
   let streamSid = '';
   let marks = 0;
@@ -55,6 +65,11 @@ export function floorRelay(twilio: WebSocket, url: string): void {
   });
   twilio.on('close', () => model.close());
   model.on('error', () => twilio.close());
+}
+
+/** The model socket the whole-process bench's floor opens. */
+export function modelSocket(url: string): FloorModelSocket {
+  return new WebSocket(url, { headers: { Authorization: 'Bearer sk-bench' } });
 }
 
 /** Model audio to Twilio as the floors send it: 20 ms media frames and one mark, in one corked write. */

@@ -8,7 +8,9 @@
  * from the caller and the model's messages, in the order the bridge got them) into
  * `out/relay-inproc-capture.json`. Each replayed call builds its transport and `RealtimeSession`
  * as `bridge.ts` does, on a fake Twilio socket (a `ws`-shaped EventEmitter) and a fake model
- * socket (made through the SDK's `createWebSocket` hook), feeds the captured messages in order,
+ * socket (made through the SDK's `createWebSocket` hook); the bare floor (`floor.ts`, no session)
+ * gets a `ws`-shaped fake model socket, and not the conversation items the captured session
+ * retrieved, which it never asks for. Each call is fed the captured messages in order,
  * a batch at a time with a turn of the event loop between batches, and hangs up. Mark echoes are
  * renamed to the marks the replayed transport sent (the n-th captured echo of the n-th mark), so
  * that acks are real.
@@ -19,7 +21,8 @@
  * reports CPU per call and per message: the process's (user + system, with V8's GC and compiler
  * threads) as the mean over the round and as the median of the slices, the main thread's alone
  * (Linux `schedstat`), and wall time; then the medians of the rounds and the ratio of Switchboard
- * to the session floor. It fails when a replayed call forwarded no audio either way.
+ * to the session floor and of both to the bare floor. It fails when a replayed call forwarded no
+ * audio either way.
  *
  * The figures are of JavaScript with no socket I/O: the kernel's share of the whole-process bench
  * (`writev`, `epoll`) is not in them. They depend on how the calls' messages interleave, since that
@@ -30,7 +33,7 @@
  * a busy machine. With one call at a time both cost more per call, the session floor most. Compare
  * figures of the same settings only.
  *
- *   node --import tsx relay/inproc.ts [--impl switchboard,session-floor] [--calls 200] [--rounds 5]
+ *   node --import tsx relay/inproc.ts [--impl switchboard,session-floor,floor] [--calls 200] [--rounds 5]
  *        [--batch 10] [--concurrency 10] [--capture out/relay-inproc-capture.json] [--recapture]
  *        [--source] [--json]
  *
@@ -50,7 +53,7 @@ import { median, wallNow } from './shared.js';
 
 const { values } = parseArgs({
   options: {
-    impl: { type: 'string', default: 'switchboard,session-floor' },
+    impl: { type: 'string', default: 'switchboard,session-floor,floor' },
     calls: { type: 'string', default: '200' },
     rounds: { type: 'string', default: '5' },
     batch: { type: 'string', default: '10' },
@@ -62,11 +65,10 @@ const { values } = parseArgs({
   },
 });
 
-type InprocImpl = 'switchboard' | 'session-floor';
+type InprocImpl = 'switchboard' | 'session-floor' | 'floor';
+const IMPLS: readonly InprocImpl[] = ['switchboard', 'session-floor', 'floor'];
 const impls = values.impl!.split(',').map((impl) => impl.trim()) as InprocImpl[];
-for (const impl of impls)
-  if (impl !== 'switchboard' && impl !== 'session-floor')
-    throw new Error(`--impl: ${impl} (switchboard or session-floor)`);
+for (const impl of impls) if (!IMPLS.includes(impl)) throw new Error(`--impl: ${impl} (${IMPLS.join(', ')})`);
 const calls = Number(values.calls);
 const rounds = Number(values.rounds);
 const batch = Number(values.batch);
@@ -99,12 +101,14 @@ const [
   { conformanceAgent },
   { TwilioRealtimeTransport },
   { SessionFloorTransport },
+  { floorRelay },
 ] = await Promise.all([
   import('node:events'),
   import('@openai/agents/realtime'),
   import('@switchboard/conformance'),
   import('@switchboard/twilio'),
   import('./session-floor.js'),
+  import('./floor.js'),
 ]);
 
 const capture = JSON.parse(readFileSync(capturePath, 'utf8')) as Capture;
@@ -114,10 +118,16 @@ const URL_ = 'ws://127.0.0.1:1/v1/realtime?model=gpt-realtime';
 type Feed =
   | { from: 'twilio'; data: Buffer; media: boolean }
   | { from: 'mark'; text: string; name: string; index: number }
-  | { from: 'model'; text: string };
+  | { from: 'model'; text: string; data: Buffer; retrieved: boolean };
 const markIndex = new Map(capture.marksSent.map((name, i) => [name, i]));
 const feed: Feed[] = capture.messages.map((m): Feed => {
-  if (m.from === 'model') return { from: 'model', text: m.text };
+  if (m.from === 'model')
+    return {
+      from: 'model',
+      text: m.text,
+      data: Buffer.from(m.text),
+      retrieved: m.text.includes('"type":"conversation.item.retrieved"'),
+    };
   const frame = JSON.parse(m.text) as { event: string; mark?: { name: string } };
   if (frame.event === 'mark' && frame.mark && markIndex.has(frame.mark.name))
     return { from: 'mark', text: m.text, name: frame.mark.name, index: markIndex.get(frame.mark.name)! };
@@ -220,13 +230,88 @@ class FakeModelSocket {
   }
 }
 
+/** The part of a `ws` client socket the floor uses, in memory: messages come as the Buffers `ws` hands out. */
+class FakeWsModelSocket extends EventEmitter {
+  readyState = 0;
+  appends = 0;
+
+  send(data: string): void {
+    if (this.readyState !== 1) throw new Error('model socket not open');
+    if (data.startsWith('{"type":"input_audio_buffer.append"')) this.appends++;
+  }
+
+  open(): void {
+    this.readyState = 1;
+    this.emit('open');
+  }
+
+  /**
+   * A model message. The floor asks for no conversation items, so the items the captured session
+   * retrieved are not sent to it.
+   */
+  deliver(message: { data: Buffer; retrieved: boolean }): void {
+    if (this.readyState === 1 && !message.retrieved) this.emit('message', message.data, false);
+  }
+
+  close(): void {
+    if (this.readyState >= 2) return;
+    this.readyState = 2;
+    setImmediate(() => {
+      this.readyState = 3;
+      this.emit('close', 1000, Buffer.alloc(0));
+    });
+  }
+}
+
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 type CallCounts = { appends: number; mediaSent: number; marksSent: number; marksRenamed: number; errors: number };
 
 const agent = conformanceAgent();
 
+/** The floor's call: no transport and no session. */
+async function replayFloorCall(): Promise<CallCounts> {
+  const twilio = new FakeTwilioSocket();
+  const model = new FakeWsModelSocket();
+  floorRelay(twilio as never, model);
+  let marksRenamed = 0;
+  for (let i = 0; i < feed.length; i++) {
+    if (i === firstModel) {
+      model.open();
+      await turn();
+    } else if (i % batch === 0) await turn();
+    const message = feed[i]!;
+    if (message.from === 'twilio') twilio.emit('message', message.data, false);
+    else if (message.from === 'model') model.deliver(message);
+    else marksRenamed += echoMark(twilio, message);
+  }
+  await turn();
+  twilio.hangUp();
+  await turn();
+  await turn();
+  return {
+    appends: model.appends,
+    mediaSent: twilio.mediaSent,
+    marksSent: twilio.marksSent.length,
+    marksRenamed,
+    errors: 0,
+  };
+}
+
+/**
+ * The echo of the n-th mark the bridge sent, named as the replayed relay named it: 1 when the
+ * relay had sent that mark (the echo is then real), else 0.
+ */
+function echoMark(twilio: FakeTwilioSocket, message: Extract<Feed, { from: 'mark' }>): number {
+  const name = twilio.marksSent[message.index];
+  const text =
+    name && name !== message.name ? message.text.replace(`"name":"${message.name}"`, `"name":"${name}"`) : message.text;
+  twilio.emit('message', Buffer.from(text), false);
+  return name ? 1 : 0;
+}
+
 async function replayCall(impl: InprocImpl): Promise<CallCounts> {
+  if (impl === 'floor') return replayFloorCall();
   const twilio = new FakeTwilioSocket();
   let model: FakeModelSocket | undefined;
   const createWebSocket = async () => (model = new FakeModelSocket());
@@ -262,16 +347,7 @@ async function replayCall(impl: InprocImpl): Promise<CallCounts> {
     const message = feed[i]!;
     if (message.from === 'twilio') twilio.emit('message', message.data, false);
     else if (message.from === 'model') model!.deliver(message.text);
-    else {
-      // The echo of the n-th mark the bridge sent, named as the replayed transport named it.
-      const name = twilio.marksSent[message.index];
-      const text =
-        name && name !== message.name
-          ? message.text.replace(`"name":"${message.name}"`, `"name":"${name}"`)
-          : message.text;
-      if (name) marksRenamed++;
-      twilio.emit('message', Buffer.from(text), false);
-    }
+    else marksRenamed += echoMark(twilio, message);
   }
   await turn();
   twilio.hangUp();
@@ -421,19 +497,26 @@ const summary = impls.map((impl) => {
     errors: Math.max(...mine.map((r) => r.counts.errors)),
   };
 });
-const both = impls.includes('switchboard') && impls.includes('session-floor');
-/** Switchboard's CPU over the session floor's: per round, and the median of those. */
-function ratioOf(per: (r: Round) => number) {
-  const perRound = byRound.map((results) => per(of(results, 'switchboard')) / per(of(results, 'session-floor')));
+/** One implementation's CPU over another's: per round, and the median of those. */
+function ratioOf(a: InprocImpl, b: InprocImpl, per: (r: Round) => number) {
+  const perRound = byRound.map((results) => per(of(results, a)) / per(of(results, b)));
   return { median: median(perRound), perRound };
 }
-const ratio = both
-  ? { process: ratioOf(perCall), processSlices: ratioOf(slicePerCall), mainThreadSlices: ratioOf(mainSlicePerCall) }
-  : undefined;
+const PAIRS: ReadonlyArray<readonly [InprocImpl, InprocImpl]> = [
+  ['switchboard', 'session-floor'],
+  ['switchboard', 'floor'],
+  ['session-floor', 'floor'],
+];
+const ratios = PAIRS.filter(([a, b]) => impls.includes(a) && impls.includes(b)).map(([a, b]) => ({
+  of: `${a} / ${b}`,
+  process: ratioOf(a, b, perCall),
+  processSlices: ratioOf(a, b, slicePerCall),
+  mainThreadSlices: ratioOf(a, b, mainSlicePerCall),
+}));
 
 if (values.json) {
   console.log(
-    JSON.stringify({ trace: capture.trace, messages: feed.length, mediaFed, calls, rounds, summary, ratio }, null, 2),
+    JSON.stringify({ trace: capture.trace, messages: feed.length, mediaFed, calls, rounds, summary, ratios }, null, 2),
   );
 } else {
   log('\nmedian of rounds, µs per call (CPU: user + system of the process; main thread: its CPU alone):');
@@ -445,12 +528,12 @@ if (values.json) {
         `${fmt(s.mediaSentPerCall, 1)} media frames and ${fmt(s.marksSentPerCall, 1)} marks to Twilio, ` +
         `${fmt(s.marksRenamedPerCall, 1)} mark echoes matched; errors ${s.errors}`,
     );
-  if (ratio) {
-    const line = (r: { perRound: number[]; median: number }) =>
-      `${fmt(r.median, 3)} (median); per round ${r.perRound.map((v) => fmt(v, 3)).join(', ')}`;
-    log(`switchboard / session-floor, process CPU:          ${line(ratio.process)}`);
-    log(`switchboard / session-floor, process CPU (slices): ${line(ratio.processSlices)}`);
-    log(`switchboard / session-floor, main thread (slices): ${line(ratio.mainThreadSlices)}`);
+  const line = (r: { perRound: number[]; median: number }) =>
+    `${fmt(r.median, 3)} (median); per round ${r.perRound.map((v) => fmt(v, 3)).join(', ')}`;
+  for (const ratio of ratios) {
+    log(`${ratio.of}, process CPU:          ${line(ratio.process)}`);
+    log(`${ratio.of}, process CPU (slices): ${line(ratio.processSlices)}`);
+    log(`${ratio.of}, main thread (slices): ${line(ratio.mainThreadSlices)}`);
   }
 }
 
