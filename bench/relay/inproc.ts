@@ -216,8 +216,8 @@ class FakeModelSocket {
     this.#dispatch('open', { type: 'open' });
   }
 
-  deliver(text: string): void {
-    if (this.readyState === 1) this.#dispatch('message', { type: 'message', data: text });
+  deliver(message: { text: string }): void {
+    if (this.readyState === 1) this.#dispatch('message', { type: 'message', data: message.text });
   }
 
   close(code = 1000): void {
@@ -269,26 +269,40 @@ type CallCounts = { appends: number; mediaSent: number; marksSent: number; marks
 
 const agent = conformanceAgent();
 
-/** The floor's call: no transport and no session. */
-async function replayFloorCall(): Promise<CallCounts> {
-  const twilio = new FakeTwilioSocket();
-  const model = new FakeWsModelSocket();
-  floorRelay(twilio as never, model);
+/** What the replay needs of a call's model socket. */
+type ReplayedModel = { open(): void; deliver(message: Extract<Feed, { from: 'model' }>): void };
+
+/**
+ * Feeds the captured call to a relay, a batch at a time, and hangs up. `model()` is the call's
+ * model socket once the relay has opened one; it opens before its first message, as it did in the
+ * capture. Returns how many mark echoes answered marks the relay had sent.
+ */
+async function feedCall(twilio: FakeTwilioSocket, model: () => ReplayedModel | undefined): Promise<number> {
   let marksRenamed = 0;
   for (let i = 0; i < feed.length; i++) {
     if (i === firstModel) {
-      model.open();
+      while (!model()) await turn();
+      model()!.open();
       await turn();
     } else if (i % batch === 0) await turn();
     const message = feed[i]!;
     if (message.from === 'twilio') twilio.emit('message', message.data, false);
-    else if (message.from === 'model') model.deliver(message);
+    else if (message.from === 'model') model()!.deliver(message);
     else marksRenamed += echoMark(twilio, message);
   }
   await turn();
   twilio.hangUp();
   await turn();
   await turn();
+  return marksRenamed;
+}
+
+/** The floor's call: no transport and no session. */
+async function replayFloorCall(): Promise<CallCounts> {
+  const twilio = new FakeTwilioSocket();
+  const model = new FakeWsModelSocket();
+  floorRelay(twilio as never, model);
+  const marksRenamed = await feedCall(twilio, () => model);
   return {
     appends: model.appends,
     mediaSent: twilio.mediaSent,
@@ -336,23 +350,7 @@ async function replayCall(impl: InprocImpl): Promise<CallCounts> {
   session.connect({ apiKey: 'sk-bench' }).catch(() => {
     errors++;
   });
-  let marksRenamed = 0;
-  for (let i = 0; i < feed.length; i++) {
-    if (i === firstModel) {
-      // The model socket opens before its first message, as it did in the capture.
-      while (!model) await turn();
-      model.open();
-      await turn();
-    } else if (i % batch === 0) await turn();
-    const message = feed[i]!;
-    if (message.from === 'twilio') twilio.emit('message', message.data, false);
-    else if (message.from === 'model') model!.deliver(message.text);
-    else marksRenamed += echoMark(twilio, message);
-  }
-  await turn();
-  twilio.hangUp();
-  await turn();
-  await turn();
+  const marksRenamed = await feedCall(twilio, () => model);
   return {
     appends: model?.appends ?? 0,
     mediaSent: twilio.mediaSent,
