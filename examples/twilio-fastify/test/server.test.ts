@@ -12,6 +12,7 @@ import {
   type SimulatorTurn,
   type Trace,
 } from '@switchboard/conformance';
+import { decodeMuLaw } from '@switchboard/core';
 import { computeTwilioSignature } from '@switchboard/twilio';
 import { TwilioPeerSimulator } from '@switchboard/twilio/testing';
 import type { FastifyInstance } from 'fastify';
@@ -279,7 +280,10 @@ describe('a simulated call', () => {
     // The caller heard the agent.
     expect(caller.log.chunks.length).toBeGreaterThan(0);
     expect(caller.log.rejected).toEqual([]);
-    expect(peak(caller.heardAudio(traceExpect(trace).durationMs).samples)).toBeGreaterThan(1000);
+    // What reached the caller is speech. Counted whether it played or was cleared: on a starved
+    // machine the reply can arrive as the caller's second turn starts and be cut before it plays.
+    const received = caller.log.chunks.map((chunk) => peak(decodeMuLaw(chunk.bytes)));
+    expect(Math.max(0, ...received), `peak of ${received.length} chunks`).toBeGreaterThan(1000);
     expect(call.transport.metrics.audioBytesOut).toBeGreaterThan(0);
 
     // The second turn calls the weather tool; its background result starts no new response.

@@ -7,7 +7,7 @@ import {
   type SimulatedSession,
   traceExpect,
 } from '@switchboard/conformance';
-import { scaledClock, type AudioFormat } from '@switchboard/core';
+import { pcm16FromBytes, scaledClock, type AudioFormat } from '@switchboard/core';
 import type { PeerSimulator } from '@switchboard/core/protocol';
 import { RawWebSocketPeerSimulator } from '@switchboard/websocket/testing';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -192,9 +192,12 @@ describe('a simulated Vonage call', () => {
     expect(caller.log.chunks.length).toBeGreaterThan(0);
     expect(caller.log.chunks.every((chunk) => chunk.bytes.byteLength === 640)).toBe(true);
     expect(caller.log.acksSent).toBeGreaterThan(0);
+    // What reached the caller is speech. Counted whether it played or was cleared: on a starved
+    // machine the reply can arrive as the caller's second turn starts and be cut before it plays.
     let peak = 0;
-    for (const s of caller.heardAudio(traceExpect(trace).durationMs).samples) peak = Math.max(peak, Math.abs(s));
-    expect(peak).toBeGreaterThan(1000);
+    for (const chunk of caller.log.chunks)
+      for (const s of pcm16FromBytes(chunk.bytes)) peak = Math.max(peak, Math.abs(s));
+    expect(peak, `peak of ${caller.log.chunks.length} chunks`).toBeGreaterThan(1000);
 
     expect(ended.reason).toBe('carrier_closed');
     expect(model.isClosed).toBe(true);
