@@ -519,7 +519,7 @@ describe('SipEndpoint transactions and dialogs', () => {
       request({ method: 'INVITE', port: endpoint.port, ua, callId, fromTag, toTag, cseq: 2, body: offer(ua, '8 101') }),
       endpoint.port,
     );
-    const ok = await ua.response(200, 'INVITE');
+    const ok = await ua.response(200, '2 INVITE');
     expect(bodyText(msg(ok))).toMatch(/RTP\/AVP 8 101/);
     expect(bodyText(msg(ok))).toMatch(/o=- \d+ 2 IN IP4/);
     ua.send(request({ method: 'ACK', port: endpoint.port, ua, callId, fromTag, toTag, cseq: 2 }), endpoint.port);
@@ -530,7 +530,7 @@ describe('SipEndpoint transactions and dialogs', () => {
       request({ method: 'INVITE', port: endpoint.port, ua, callId, fromTag, toTag, cseq: 3, body: offer(ua, '8 101') }),
       endpoint.port,
     );
-    await ua.response(200, 'INVITE');
+    await ua.response(200, '3 INVITE');
     expect(starts).toEqual(['pcma']);
     void call.hangup();
     expect(endpoint.calls).not.toContain(call);
@@ -555,7 +555,7 @@ describe('SipEndpoint transactions and dialogs', () => {
         }).replace(`Contact: <sip:raw@127.0.0.1:${ua.port}>`, `Contact: <sip:raw@127.0.0.1:${moved.port}>`),
         endpoint.port,
       );
-      await ua.response(200, 'INVITE');
+      await ua.response(200, '2 INVITE');
       ua.send(request({ method: 'ACK', port: endpoint.port, ua, callId, fromTag, toTag, cseq: 2 }), endpoint.port);
       expect(call.media?.codec).toBe('pcma');
       void call.hangup();

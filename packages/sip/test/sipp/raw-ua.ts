@@ -99,15 +99,17 @@ export class RawUa {
     });
   }
 
-  /** Waits for a response with this status (and CSeq method, when given). */
-  response(status: number, method?: string, timeoutMs?: number): Promise<Received> {
-    return this.next(
-      (r) =>
-        r.message?.type === 'response' &&
-        r.message.status === status &&
-        (method === undefined || (r.message.headers.get('cseq') ?? '').endsWith(` ${method}`)),
-      timeoutMs,
-    );
+  /**
+   * Waits for a response with this status and, when given, this CSeq: a method (`'INVITE'`) or a
+   * whole CSeq (`'2 INVITE'`). A request within a dialog needs the whole CSeq: the endpoint may
+   * still be retransmitting the 200 of an earlier INVITE that a busy machine read the ACK of late.
+   */
+  response(status: number, cseq?: string, timeoutMs?: number): Promise<Received> {
+    return this.next((r) => {
+      if (r.message?.type !== 'response' || r.message.status !== status) return false;
+      const header = r.message.headers.get('cseq') ?? '';
+      return cseq === undefined || header === cseq || header.endsWith(` ${cseq}`);
+    }, timeoutMs);
   }
 
   request(method: string, timeoutMs?: number): Promise<Received> {
