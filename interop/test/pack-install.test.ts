@@ -73,7 +73,12 @@ function run(command: string, args: string[], cwd: string, options: { timeout?: 
       { cwd, env, timeout: options.timeout ?? 180_000, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
-        const note = error && code === -1 ? `\n${error.message}${error.signal ? ` (${error.signal})` : ''}` : '';
+        // npm turns the SIGTERM of a timeout into an exit code of its own and says nothing.
+        const note = error?.killed
+          ? `\n${command} did not finish within ${((options.timeout ?? 180_000) / 1000).toFixed(0)} s and was stopped`
+          : error && code === -1
+            ? `\n${error.message}${error.signal ? ` (${error.signal})` : ''}`
+            : '';
         resolve({ code, stdout, stderr: stderr + note, ms: performance.now() - started });
       },
     );
